@@ -1,0 +1,106 @@
+import { parseDuration } from './core/duration.ts';
+import { createLogger, type Logger } from './core/logger.ts';
+import { Metrics } from './core/metrics.ts';
+import { DEFAULT_ROLE_PERMISSIONS, type RolePermissions } from './core/permissions.ts';
+import { systemClock } from './core/clock.ts';
+import type { Config } from './config/schema.ts';
+import { migrateDb, openDb, type Db } from './db/client.ts';
+import { registerHealthRoutes } from './http/health.ts';
+import { HttpServer } from './http/server.ts';
+import { auditLs } from './ops/audit/commands.ts';
+import { identityCommands } from './ops/identity/commands.ts';
+import { LoginService } from './ops/identity/login.ts';
+import { IdentityStore } from './ops/identity/store.ts';
+import { help, version } from './ops/meta/commands.ts';
+import { Registry } from './ops/registry.ts';
+import { loadCaKeys } from './ssh/ca-keys.ts';
+import type { CertPolicy } from './ssh/cert-check.ts';
+import { loadOrCreateHostKey } from './ssh/hostkey.ts';
+import { SshServer } from './ssh/server.ts';
+import { commandApp } from './ssh/tui/command-app.ts';
+import { TuiHost } from './ssh/tui/host.ts';
+import { VERSION } from './version.ts';
+
+export interface Labd {
+  config: Config;
+  log: Logger;
+  db: Db;
+  registry: Registry;
+  ssh: { host: string; port: number };
+  http: { host: string; port: number };
+  stop(): Promise<void>;
+}
+
+function splitListen(listen: string): { host: string; port: number } {
+  const i = listen.lastIndexOf(':');
+  return { host: listen.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(listen.slice(i + 1)) };
+}
+
+/** The composition root: builds the adapters, hands them to ops, starts the front-ends. */
+export async function startLabd(config: Config, log: Logger = createLogger(config.log.level)): Promise<Labd> {
+  const db = openDb(config.dataDir);
+  migrateDb(db);
+  const metrics = new Metrics();
+  const rolePermissions: RolePermissions = { ...DEFAULT_ROLE_PERMISSIONS, ...config.roles };
+  const registry = new Registry({ config, db, log, clock: systemClock, rolePermissions, version: VERSION });
+  registry.setObserver(metrics);
+  registry.register(help, version, auditLs, ...identityCommands);
+
+  const login = new LoginService(new IdentityStore(db), config, log);
+  login.ensureInitialAdmin();
+
+  const caBlobs = config.auth.userCaKeys ? loadCaKeys(config.auth.userCaKeys) : [];
+  if (!caBlobs.length) log.warn('no trusted user CA keys (LABD_USER_CA_KEYS): certificate logins are off');
+  const policy: CertPolicy = {
+    trustedCaBlobs: caBlobs,
+    clockSkewSeconds: parseDuration(config.auth.clockSkew),
+    maxLifetimeSeconds: config.auth.maxCertLifetime ? parseDuration(config.auth.maxCertLifetime) : undefined,
+    revokedSerials: new Set(config.auth.revokedSerials),
+    revokedKeyIds: new Set(config.auth.revokedKeyIds),
+  };
+
+  const tui = new TuiHost(registry, log, config.ssh.hostname);
+  tui.register(commandApp({ id: 'account', title: 'Account', description: 'who you are and your SSH keys', permission: 'authenticated', commands: [['whoami'], ['keys', 'ls']] }));
+  tui.register(commandApp({ id: 'users', title: 'Users', description: 'users and their roles', permission: 'admin.users', commands: [['user', 'ls']] }));
+  tui.register(commandApp({ id: 'audit', title: 'Audit', description: 'what was changed, by whom', permission: 'admin.users', commands: [['audit', '--since', '7d']] }));
+
+  const hostKey = loadOrCreateHostKey(config.dataDir);
+  const sshServer = new SshServer({
+    registry,
+    hostKey: hostKey.privateKey,
+    authTimeoutMs: parseDuration(config.ssh.authTimeout) * 1000,
+    maxTries: config.ssh.maxAuthTries,
+    policy: () => policy,
+    login,
+    log,
+    metrics,
+    now: () => systemClock.now(),
+    tui,
+    version: VERSION,
+  });
+
+  let ready = false;
+  const http = new HttpServer(log);
+  registerHealthRoutes(http, { db, metrics, isReady: () => ready });
+
+  const sshListen = splitListen(config.ssh.listen);
+  const httpListen = splitListen(config.http.listen);
+  const sshAddr = await sshServer.listen(sshListen.host, sshListen.port);
+  const httpAddr = await http.listen(httpListen.host, httpListen.port);
+  ready = true;
+  log.info({ ssh: `${sshAddr.address}:${sshAddr.port}`, http: `${httpAddr.address}:${httpAddr.port}`, hostKey: hostKey.fingerprint, version: VERSION, dataDir: config.dataDir }, 'labd listening');
+
+  return {
+    config,
+    log,
+    db,
+    registry,
+    ssh: { host: sshAddr.address, port: sshAddr.port },
+    http: { host: httpAddr.address, port: httpAddr.port },
+    async stop() {
+      ready = false;
+      await Promise.race([Promise.all([sshServer.close(), http.close()]), new Promise((r) => setTimeout(r, 5000))]);
+      db.$client.close();
+    },
+  };
+}

@@ -1,0 +1,108 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { configSchema, type Config } from './schema.ts';
+
+export class ConfigError extends Error {}
+
+/** Environment variables and the config path they override. */
+const ENV_KEYS: Record<string, { path: string[]; kind: 'string' | 'boolean' | 'list' | 'map' | 'number' }> = {
+  LABD_DATA_DIR: { path: ['dataDir'], kind: 'string' },
+  LABD_PUBLIC_URL: { path: ['publicUrl'], kind: 'string' },
+  LABD_LOG_LEVEL: { path: ['log', 'level'], kind: 'string' },
+  LABD_SSH_LISTEN: { path: ['ssh', 'listen'], kind: 'string' },
+  LABD_SSH_AUTH_TIMEOUT: { path: ['ssh', 'authTimeout'], kind: 'string' },
+  LABD_SSH_MAX_AUTH_TRIES: { path: ['ssh', 'maxAuthTries'], kind: 'number' },
+  LABD_HTTP_LISTEN: { path: ['http', 'listen'], kind: 'string' },
+  LABD_USER_CA_KEYS: { path: ['auth', 'userCaKeys'], kind: 'string' },
+  LABD_INITIAL_ADMIN_KEYS: { path: ['auth', 'initialAdminKeys'], kind: 'string' },
+  LABD_CERT_SIGNUP: { path: ['auth', 'certificateSignup'], kind: 'boolean' },
+  LABD_DEFAULT_ROLE: { path: ['auth', 'defaultRole'], kind: 'string' },
+  LABD_PRINCIPAL_ROLES: { path: ['auth', 'principalRoles'], kind: 'map' },
+  LABD_CERT_CLOCK_SKEW: { path: ['auth', 'clockSkew'], kind: 'string' },
+  LABD_MAX_CERT_LIFETIME: { path: ['auth', 'maxCertLifetime'], kind: 'string' },
+  LABD_REVOKED_SERIALS: { path: ['auth', 'revokedSerials'], kind: 'list' },
+  LABD_REVOKED_KEY_IDS: { path: ['auth', 'revokedKeyIds'], kind: 'list' },
+};
+
+export const CONFIG_ENV_NAMES = ['LABD_CONFIG', ...Object.keys(ENV_KEYS)];
+
+function envValue(name: string, raw: string, kind: string): unknown {
+  switch (kind) {
+    case 'boolean':
+      if (/^(1|true|yes|on)$/i.test(raw)) return true;
+      if (/^(0|false|no|off)$/i.test(raw)) return false;
+      throw new ConfigError(`config: ${name}: expected true or false, got '${raw.slice(0, 40)}'`);
+    case 'number':
+      if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`config: ${name}: expected a whole number, got '${raw.slice(0, 40)}'`);
+      return Number(raw);
+    case 'list':
+      return raw.split(/[,\s]+/).filter(Boolean);
+    case 'map': {
+      const out: Record<string, string> = {};
+      for (const pair of raw.split(/[,\s]+/).filter(Boolean)) {
+        const [k, v] = pair.split('=');
+        if (!k || !v) throw new ConfigError(`config: ${name}: expected NAME=VALUE pairs separated by commas, got '${pair.slice(0, 40)}'`);
+        out[k] = v;
+      }
+      return out;
+    }
+    default:
+      return raw;
+  }
+}
+
+function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {
+  let cur = obj;
+  for (const key of path.slice(0, -1)) {
+    const next = cur[key];
+    if (typeof next !== 'object' || next === null) cur[key] = {};
+    cur = cur[key] as Record<string, unknown>;
+  }
+  cur[path[path.length - 1]!] = value;
+}
+
+function envNameFor(path: PropertyKey[]): string | undefined {
+  const joined = path.join('.');
+  return Object.entries(ENV_KEYS).find(([, v]) => joined.startsWith(v.path.join('.')))?.[0];
+}
+
+/** Loads the optional YAML file named by LABD_CONFIG, applies LABD_* overrides, validates once. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  let raw: Record<string, unknown> = {};
+  const file = env.LABD_CONFIG;
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`config: LABD_CONFIG: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+    try {
+      const parsed: unknown = parseYaml(text);
+      if (parsed !== null && parsed !== undefined) {
+        if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('the top level must be a mapping');
+        raw = parsed as Record<string, unknown>;
+      }
+    } catch (err) {
+      throw new ConfigError(`config: ${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  for (const [name, spec] of Object.entries(ENV_KEYS)) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    setPath(raw, spec.path, envValue(name, value, spec.kind));
+  }
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const where = issue.path.join('.') || '(top level)';
+    const envName = envNameFor(issue.path);
+    let what = issue.message;
+    if (issue.code === 'unrecognized_keys') what = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+    throw new ConfigError(`config: ${where}${envName ? ` (${envName})` : ''}: ${what}`);
+  }
+  return result.data;
+}
+
+export { z };

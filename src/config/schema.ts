@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { PERMISSIONS, ROLES } from '../core/permissions.ts';
+
+const listen = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/, 'expected HOST:PORT, e.g. 127.0.0.1:2222')
+  .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, 'port must be 0-65535');
+
+const duration = z.string().regex(/^(\d+[smhdw])+$/, 'expected a duration like 30s, 15m, 2h or 7d');
+const role = z.enum(ROLES);
+
+export const configSchema = z
+  .object({
+    dataDir: z.string().min(1).default('./data'),
+    publicUrl: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
+    log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).default({ level: 'info' }),
+    ssh: z
+      .strictObject({
+        listen: listen.default('127.0.0.1:2222'),
+        /** Seconds a client has to authenticate before it is disconnected. */
+        authTimeout: duration.default('30s'),
+        /** Publickey / keyboard-interactive attempts allowed per connection (as sshd's MaxAuthTries). */
+        maxAuthTries: z.number().int().min(1).max(100).default(6),
+        /** Banner-free greeting shown by the TUI. */
+        hostname: z.string().min(1).default('labd'),
+      })
+      .default({ listen: '127.0.0.1:2222', authTimeout: '30s', maxAuthTries: 6, hostname: 'labd' }),
+    http: z.strictObject({ listen: listen.default('127.0.0.1:8080') }).default({ listen: '127.0.0.1:8080' }),
+    auth: z
+      .strictObject({
+        /** File of trusted user CA public keys, one per line (sshd's TrustedUserCAKeys). */
+        userCaKeys: z.string().min(1).optional(),
+        /** Public keys (newline separated) that log in as the initial admin. */
+        initialAdminKeys: z.string().default(''),
+        initialAdminName: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/).default('admin'),
+        /** Whether a valid certificate for an unknown principal creates a user. */
+        certificateSignup: z.boolean().default(true),
+        defaultRole: role.default('member'),
+        /** Certificate principals that grant a role, e.g. { admins: admin }. */
+        principalRoles: z.record(z.string().min(1), role).default({}),
+        /** Tolerated clock difference when checking a certificate's validity window. */
+        clockSkew: duration.default('60s'),
+        /** Refuse certificates whose validity window is longer than this. */
+        maxCertLifetime: duration.optional(),
+        revokedSerials: z.array(z.string().regex(/^\d+$/, 'expected a decimal serial')).default([]),
+        revokedKeyIds: z.array(z.string().min(1)).default([]),
+      })
+      .default({ initialAdminKeys: '', initialAdminName: 'admin', certificateSignup: true, defaultRole: 'member', principalRoles: {}, clockSkew: '60s', revokedSerials: [], revokedKeyIds: [] }),
+    /** Overrides of the role → permissions table (design §4). */
+    roles: z.partialRecord(role, z.array(z.enum(PERMISSIONS))).default({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;

@@ -1,0 +1,16 @@
+import type { Role } from './permissions.ts';
+
+export type Surface = 'ssh' | 'tui' | 'matrix' | 'http' | 'system';
+
+/** Who is acting, and how they came in. Built once by a front-end's authentication. */
+export interface Actor {
+  userId: number | null;
+  name: string;
+  role: Role;
+  via: Surface;
+  /** How the identity was proven: the certificate's key id and serial, a key fingerprint, a Matrix id. */
+  credential?: { kind: 'cert'; keyId: string; serial: string; principal: string } | { kind: 'key'; fingerprint: string } | { kind: 'matrix'; mxid: string } | { kind: 'system' };
+  remoteAddress?: string;
+}
+
+export const systemActor: Actor = { userId: null, name: 'system', role: 'admin', via: 'system', credential: { kind: 'system' } };

@@ -1,0 +1,25 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CommandObserver } from '../ops/registry.ts';
+
+/** The Prometheus metrics labd exposes on /metrics. */
+export class Metrics implements CommandObserver {
+  readonly registry = new Registry();
+  readonly sessionsActive = new Gauge({ name: 'labd_ssh_sessions_active', help: 'SSH sessions (channels) open now', labelNames: ['kind'] as const, registers: [this.registry] });
+  readonly connectionsActive = new Gauge({ name: 'labd_ssh_connections_active', help: 'SSH connections open now', registers: [this.registry] });
+  readonly authAttempts = new Counter({ name: 'labd_auth_attempts_total', help: 'SSH authentication attempts by method and result', labelNames: ['method', 'result'] as const, registers: [this.registry] });
+  readonly commandDuration = new Histogram({
+    name: 'labd_command_duration_seconds',
+    help: 'Command run time by command, surface and outcome',
+    labelNames: ['command', 'surface', 'outcome'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'labd_' });
+  }
+
+  commandFinished(name: string, surface: string, outcome: string, seconds: number): void {
+    this.commandDuration.observe({ command: name, surface, outcome }, seconds);
+  }
+}

@@ -1,0 +1,85 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { errorKind, publicMessage, type ErrorKind } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse, params: Record<string, string>) => void | Promise<void>;
+
+/** HTTP status for each typed error, mapped once for this front-end. */
+export const HTTP_STATUS: Record<ErrorKind, number> = { usage: 400, permission: 403, not_found: 404, conflict: 409, unavailable: 503, failed: 500 };
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  keys: string[];
+  handler: RouteHandler;
+}
+
+/** A small router: apps and ops register their routes; /healthz, /readyz and /metrics are built in. */
+export class HttpServer {
+  private readonly routes: Route[] = [];
+  private readonly server: Server;
+  ready = false;
+
+  constructor(private readonly log: Logger) {
+    this.server = createServer((req, res) => void this.dispatch(req, res));
+    this.server.keepAliveTimeout = 5000;
+    this.server.headersTimeout = 10000;
+    this.server.requestTimeout = 60000;
+  }
+
+  /** Registers a route; `:name` segments become params. */
+  route(method: string, path: string, handler: RouteHandler): void {
+    const keys: string[] = [];
+    const pattern = new RegExp('^' + path.replace(/:([a-zA-Z]+)/g, (_, k: string) => (keys.push(k), '([^/]+)')) + '$');
+    this.routes.push({ method, pattern, keys, handler });
+  }
+
+  listen(host: string, port: number): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeIdleConnections();
+    });
+  }
+
+  private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://labd.invalid');
+    let pathMatched = false;
+    for (const route of this.routes) {
+      const m = route.pattern.exec(url.pathname);
+      if (!m) continue;
+      pathMatched = true;
+      if (route.method !== req.method && !(route.method === 'GET' && req.method === 'HEAD')) continue;
+      const params: Record<string, string> = {};
+      try {
+        route.keys.forEach((k, i) => (params[k] = decodeURIComponent(m[i + 1]!)));
+        await route.handler(req, res, params);
+      } catch (err) {
+        if (errorKind(err) === 'failed') this.log.error({ err, path: url.pathname }, 'http handler failed');
+        if (!res.headersSent) sendText(res, HTTP_STATUS[errorKind(err)], publicMessage(err) + '\n');
+        else res.destroy();
+      }
+      return;
+    }
+    sendText(res, pathMatched ? 405 : 404, pathMatched ? 'method not allowed\n' : 'not found\n');
+  }
+}
+
+export function sendText(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'x-content-type-options': 'nosniff' });
+  res.end(body);
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  sendText(res, status, JSON.stringify(body) + '\n', 'application/json');
+}

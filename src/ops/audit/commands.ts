@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { parseDuration } from '../../core/duration.ts';
+import { defineCommand } from '../registry.ts';
+import { listAudit } from './store.ts';
+
+export const auditLs = defineCommand({
+  path: ['audit'],
+  summary: 'Show the audit log of mutating commands',
+  args: z.object({
+    since: z.string().default('24h').describe('how far back, e.g. 1h, 7d (default 24h)'),
+    limit: z.coerce.number().int().min(1).max(10000).default(100).describe('at most this many rows (default 100)'),
+  }),
+  permission: 'admin.users',
+  mutating: false,
+  async run(ctx, args) {
+    const seconds = parseDuration(args.since, '--since');
+    const since = new Date(ctx.clock.now().getTime() - seconds * 1000);
+    const rows = listAudit(ctx.db, since, args.limit).map((r) => ({
+      at: r.at.toISOString(),
+      actor: r.actor,
+      via: r.via,
+      command: r.command,
+      args: r.args,
+      outcome: r.outcome,
+      error: r.error,
+      durationMs: r.durationMs,
+      credential: r.credential,
+      remoteAddress: r.remoteAddress,
+    }));
+    return {
+      kind: 'table',
+      columns: [{ key: 'at', label: 'AT' }, { key: 'actor', label: 'WHO' }, { key: 'via', label: 'VIA' }, { key: 'command', label: 'COMMAND' }, { key: 'args', label: 'ARGS' }, { key: 'outcome', label: 'OUTCOME' }, { key: 'durationMs', label: 'MS' }],
+      rows,
+      empty: `nothing audited in the last ${args.since}`,
+    };
+  },
+});

@@ -1,0 +1,146 @@
+import type { AuthContext } from 'ssh2';
+import type { Actor } from '../core/actor.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Metrics } from '../core/metrics.ts';
+import { isCertAlgorithm } from '../core/sshwire/cert.ts';
+import { fingerprint, parsePublicKeyBlob, verifySshSignature, signatureAlgorithmsFor } from '../core/sshwire/keys.ts';
+import type { LoginService } from '../ops/identity/login.ts';
+import { checkUserCertificate, type CertPolicy } from './cert-check.ts';
+
+/** What a connection is allowed after it authenticated. */
+export interface SessionGrant {
+  actor: Actor;
+  forceCommand?: string;
+  permitPty: boolean;
+  validBefore?: Date;
+}
+
+export interface AuthDeps {
+  policy: () => CertPolicy;
+  login: LoginService;
+  log: Logger;
+  metrics: Metrics;
+  now: () => Date;
+  maxTries: number;
+}
+
+/**
+ * Per-connection authenticator. Only a signed publickey attempt authenticates, and the user is
+ * the key that signed: an unsigned query is answered (acceptable or not) but binds nobody.
+ */
+export class ConnectionAuth {
+  private failures = 0;
+  grant: SessionGrant | undefined;
+
+  constructor(
+    private readonly deps: AuthDeps,
+    private readonly remoteIp: string,
+    private readonly onTooMany: () => void,
+  ) {}
+
+  handle(ctx: AuthContext): void {
+    try {
+      if (ctx.method !== 'publickey') {
+        if (ctx.method !== 'none') this.fail(ctx.method, 'method not offered');
+        ctx.reject(['publickey']);
+        return;
+      }
+      const algo = ctx.key.algo;
+      const blob = ctx.key.data;
+      const signature = ctx.signature;
+      const signed = signature !== undefined && ctx.blob !== undefined;
+      if (isCertAlgorithm(algo)) {
+        const check = checkUserCertificate(this.deps.policy(), { blob, requestedAlgo: algo, remoteIp: this.remoteIp, now: this.deps.now(), userSignature: signature, signedData: ctx.blob });
+        if (!check.ok) return this.refuse(ctx, 'cert', check.reason, { keyAlgo: algo });
+        if (!signed) return ctx.accept();
+        const cert = check.grant.cert;
+        const outcome = this.deps.login.byCertificate(cert.principals, ctx.username, this.deps.now());
+        if (!outcome.ok) return this.refuse(ctx, 'cert', outcome.reason, { keyId: cert.keyId, serial: cert.serial.toString() });
+        this.grant = {
+          actor: { userId: outcome.user.id, name: outcome.user.name, role: outcome.role, via: 'ssh', credential: { kind: 'cert', keyId: cert.keyId, serial: cert.serial.toString(), principal: outcome.principal ?? '' }, remoteAddress: this.remoteIp },
+          forceCommand: check.grant.forceCommand,
+          permitPty: check.grant.permitPty,
+          validBefore: check.grant.validBefore,
+        };
+        this.deps.metrics.authAttempts.inc({ method: 'cert', result: 'accepted' });
+        this.deps.log.info({ user: outcome.user.name, role: outcome.role, keyId: cert.keyId, serial: cert.serial.toString(), ca: check.grant.caFingerprint, remote: this.remoteIp }, 'accepted certificate');
+        return ctx.accept();
+      }
+      let key;
+      try {
+        key = parsePublicKeyBlob(blob);
+      } catch (err) {
+        return this.refuse(ctx, 'key', `unsupported key: ${(err as Error).message}`, {});
+      }
+      const fp = fingerprint(blob);
+      if (!signed) {
+        if (this.deps.login.knowsKey(fp)) return ctx.accept();
+        return this.refuse(ctx, 'key', 'unknown key', { fingerprint: fp });
+      }
+      // ssh2 strips the signature's algorithm wrapper for plain keys; rebuild what was signed with.
+      const sigAlgo = key.type === 'ssh-rsa' ? (ctx.hashAlgo === 'sha512' ? 'rsa-sha2-512' : ctx.hashAlgo === 'sha256' ? 'rsa-sha2-256' : undefined) : signatureAlgorithmsFor(key)[0];
+      if (!sigAlgo) return this.refuse(ctx, 'key', 'ssh-rsa (SHA-1) signatures are not accepted', { fingerprint: fp });
+      const wrapped = wrapSignature(sigAlgo, key.type.startsWith('ecdsa-') ? derToSshEcdsa(signature!) : signature!);
+      if (!verifySshSignature(key, wrapped, ctx.blob!, sigAlgo)) return this.refuse(ctx, 'key', 'signature does not verify', { fingerprint: fp });
+      const outcome = this.deps.login.byKey(fp, this.deps.now());
+      if (!outcome.ok) return this.refuse(ctx, 'key', outcome.reason, { fingerprint: fp });
+      this.grant = { actor: { userId: outcome.user.id, name: outcome.user.name, role: outcome.role, via: 'ssh', credential: { kind: 'key', fingerprint: fp }, remoteAddress: this.remoteIp }, permitPty: true };
+      this.deps.metrics.authAttempts.inc({ method: 'key', result: 'accepted' });
+      this.deps.log.info({ user: outcome.user.name, fingerprint: fp, remote: this.remoteIp }, 'accepted key');
+      ctx.accept();
+    } catch (err) {
+      this.deps.log.error({ err }, 'authentication handler failed');
+      this.refuse(ctx, 'error', 'internal error', {});
+    }
+  }
+
+  private fail(method: string, reason: string): void {
+    this.failures++;
+    this.deps.metrics.authAttempts.inc({ method, result: 'rejected' });
+    void reason;
+  }
+
+  private refuse(ctx: AuthContext, method: string, reason: string, fields: Record<string, unknown>): void {
+    this.fail(method, reason);
+    this.deps.log.info({ ...fields, remote: this.remoteIp, user: ctx.username, reason }, 'refused publickey');
+    ctx.reject(['publickey']);
+    if (this.failures >= this.deps.maxTries) this.onTooMany();
+  }
+}
+
+function wrapSignature(algo: string, sig: Buffer): Buffer {
+  const a = Buffer.from(algo);
+  const out = Buffer.alloc(8 + a.length + sig.length);
+  out.writeUInt32BE(a.length, 0);
+  a.copy(out, 4);
+  out.writeUInt32BE(sig.length, 4 + a.length);
+  sig.copy(out, 8 + a.length);
+  return out;
+}
+
+/** ssh2 hands plain ECDSA signatures over as DER; turn them back into SSH's (mpint r, mpint s). */
+function derToSshEcdsa(der: Buffer): Buffer {
+  let i = 2;
+  if (der[1]! & 0x80) i += der[1]! & 0x7f;
+  const readInt = () => {
+    if (der[i] !== 0x02) throw new Error('bad DER');
+    let len = der[i + 1]!;
+    let start = i + 2;
+    if (len & 0x80) {
+      const n = len & 0x7f;
+      len = der.readUIntBE(i + 2, n);
+      start = i + 2 + n;
+    }
+    i = start + len;
+    return der.subarray(start, start + len);
+  };
+  const r = readInt();
+  const s = readInt();
+  const parts: Buffer[] = [];
+  for (const v of [r, s]) {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(v.length);
+    parts.push(len, v);
+  }
+  return Buffer.concat(parts);
+}

@@ -1,0 +1,43 @@
+import type { Actor } from '../core/actor.ts';
+import { errorKind, publicMessage, UsageError, type ErrorKind } from '../core/errors.ts';
+import type { SessionIO } from '../ops/context.ts';
+import { splitGlobalFlags, type Registry } from '../ops/registry.ts';
+import { splitCommandLine } from './cmdline.ts';
+import { renderJson, renderText, stripControl } from './render.ts';
+
+/** Exit statuses of `ssh HOST COMMAND` (design §2.1). */
+export const EXIT_CODES: Record<ErrorKind, number> = { usage: 2, permission: 3, not_found: 4, failed: 1, conflict: 1, unavailable: 1 };
+
+/** Runs one exec command line through the registry and renders it; returns the exit status. */
+export async function runExecCommand(registry: Registry, actor: Actor, commandLine: string, io: SessionIO, signal: AbortSignal): Promise<number> {
+  let json = false;
+  try {
+    const argv = splitCommandLine(commandLine);
+    json = splitGlobalFlags(argv).flags.json;
+    const { result } = await registry.execute({
+      actor,
+      argv,
+      confirmed: false,
+      io,
+      signal,
+      onProgress: (message) => io.stderr.write(stripControl(message) + '\n'),
+    });
+    const out = json ? renderJson(result) : renderText(result);
+    if (out) await write(io, out);
+    return 0;
+  } catch (err) {
+    const kind = errorKind(err);
+    let message = publicMessage(err);
+    if (err instanceof UsageError && err.commandPath) message += ` (see '${err.commandPath.join(' ')} --help')`;
+    io.stderr.write(`error: ${stripControl(message).replace(/\n/g, ' ')}\n`);
+    void json;
+    return EXIT_CODES[kind];
+  }
+}
+
+function write(io: SessionIO, text: string): Promise<void> {
+  return new Promise((resolve) => {
+    if (io.stdout.write(text)) resolve();
+    else io.stdout.once('drain', () => resolve());
+  });
+}

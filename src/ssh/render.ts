@@ -1,0 +1,53 @@
+import type { Result } from '../ops/result.ts';
+import { resultJson } from '../ops/result.ts';
+
+/** Removes escape sequences and control characters so data can never drive the user's terminal. */
+export function stripControl(text: string): string {
+  return text
+    .replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, '')
+    .replace(/\x1b\][^\x07\x1b]*(\x07|\x1b\\)?/g, '')
+    .replace(/[\x1b\x9b]/g, '')
+    .replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, '');
+}
+
+export function cellText(value: unknown): string {
+  if (value === null || value === undefined) return '-';
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'object') return stripControl(JSON.stringify(value));
+  return stripControl(String(value)).replace(/\n/g, ' ');
+}
+
+const displayWidth = (s: string) => [...s].length;
+const pad = (s: string, w: number) => s + ' '.repeat(Math.max(0, w - displayWidth(s)));
+
+/** Text renderers for SSH exec, one per result kind. */
+export const textRenderers: { [K in Result['kind']]: (r: Extract<Result, { kind: K }>) => string } = {
+  table(r) {
+    if (!r.rows.length) return (r.empty ?? '(none)') + '\n';
+    const cells = r.rows.map((row) => r.columns.map((c) => cellText(row[c.key])));
+    const widths = r.columns.map((c, i) => Math.max(displayWidth(c.label), ...cells.map((row) => displayWidth(row[i]!))));
+    const line = (vals: string[]) => vals.map((v, i) => (i === vals.length - 1 ? v : pad(v, widths[i]!))).join('  ').trimEnd();
+    return [line(r.columns.map((c) => c.label)), ...cells.map(line)].join('\n') + '\n';
+  },
+  record(r) {
+    const width = Math.max(...r.fields.map((f) => f.label.length));
+    return (r.title ? stripControl(r.title) + '\n' : '') + r.fields.map((f) => `${pad(f.label + ':', width + 1)} ${cellText(f.value)}`).join('\n') + '\n';
+  },
+  message(r) {
+    return stripControl(r.text) + '\n';
+  },
+  help(r) {
+    return r.text + '\n';
+  },
+  streamed() {
+    return '';
+  },
+};
+
+export function renderText(result: Result): string {
+  return (textRenderers[result.kind] as (r: Result) => string)(result);
+}
+
+export function renderJson(result: Result): string {
+  return JSON.stringify(resultJson(result), null, 2) + '\n';
+}

@@ -1,0 +1,184 @@
+import type { AddressInfo } from 'node:net';
+import ssh2, { type Connection, type ServerChannel, type Session } from 'ssh2';
+import type { Logger } from '../core/logger.ts';
+import type { Metrics } from '../core/metrics.ts';
+import type { Registry } from '../ops/registry.ts';
+import { ConnectionAuth, type AuthDeps, type SessionGrant } from './auth.ts';
+import { runExecCommand } from './exec.ts';
+import type { TuiHost } from './tui/host.ts';
+
+export interface SshServerDeps extends AuthDeps {
+  registry: Registry;
+  hostKey: string;
+  authTimeoutMs: number;
+  tui: TuiHost;
+  version: string;
+}
+
+export interface PtyInfo {
+  term: string;
+  cols: number;
+  rows: number;
+}
+
+const MAX_SESSIONS_PER_CONNECTION = 10;
+
+/** The SSH front door: authentication, then exec → registry, PTY shell → TUI. */
+export class SshServer {
+  private readonly server: ssh2.Server;
+  private readonly connections = new Set<Connection>();
+
+  constructor(private readonly deps: SshServerDeps) {
+    this.server = new ssh2.Server({ hostKeys: [deps.hostKey], ident: `labd_${deps.version}` }, (client, info) => this.onConnection(client, info.ip));
+    this.server.on('error', (err: Error) => deps.log.error({ err }, 'ssh server error'));
+  }
+
+  listen(host: string, port: number): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /** Stops accepting, then ends every connection. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      for (const c of this.connections) c.end();
+    });
+  }
+
+  private onConnection(client: Connection, remoteIp: string): void {
+    const { log, metrics } = this.deps;
+    this.connections.add(client);
+    metrics.connectionsActive.inc();
+    const auth = new ConnectionAuth(this.deps, remoteIp, () => client.end());
+    const authTimer = setTimeout(() => {
+      log.info({ remote: remoteIp }, 'authentication timed out');
+      client.end();
+    }, this.deps.authTimeoutMs);
+    let expiryTimer: NodeJS.Timeout | undefined;
+    client.on('authentication', (ctx) => auth.handle(ctx));
+    client.on('ready', () => {
+      clearTimeout(authTimer);
+      const grant = auth.grant;
+      if (!grant) return client.end();
+      if (grant.validBefore) {
+        // Like Teleport's disconnect_expired_cert: a session ends when its certificate does.
+        const ms = Math.min(grant.validBefore.getTime() - Date.now(), 2 ** 31 - 1);
+        expiryTimer = setTimeout(() => client.end(), Math.max(ms, 0));
+      }
+      let sessions = 0;
+      client.on('session', (accept, reject) => {
+        if (sessions >= MAX_SESSIONS_PER_CONNECTION) return reject();
+        sessions++;
+        const session = accept();
+        this.onSession(session, grant, () => sessions--);
+      });
+      client.on('tcpip', (_accept, reject) => reject());
+      client.on('openssh.streamlocal', (_accept, reject) => reject());
+      client.on('request', (_accept, reject) => reject?.());
+    });
+    client.on('error', (err) => log.debug({ err: err.message, remote: remoteIp }, 'ssh connection error'));
+    client.on('close', () => {
+      clearTimeout(authTimer);
+      clearTimeout(expiryTimer);
+      this.connections.delete(client);
+      metrics.connectionsActive.dec();
+    });
+  }
+
+  private onSession(session: Session, grant: SessionGrant, onClose: () => void): void {
+    const { log, metrics } = this.deps;
+    let pty: PtyInfo | undefined;
+    const env: Record<string, string> = {};
+    let started = false;
+    let resize: ((cols: number, rows: number) => void) | undefined;
+    const abort = new AbortController();
+
+    session.on('pty', (accept, reject, info) => {
+      if (!grant.permitPty) return reject?.();
+      pty = { term: info.term || 'xterm', cols: info.cols || 80, rows: info.rows || 24 };
+      accept?.();
+    });
+    session.on('window-change', (accept, _reject, info) => {
+      if (pty) {
+        pty.cols = info.cols;
+        pty.rows = info.rows;
+        resize?.(info.cols, info.rows);
+      }
+      accept?.();
+    });
+    session.on('env', (accept, reject, info) => {
+      if (/^(NO_COLOR|TERM|LANG|LC_[A-Z]+)$/.test(info.key) && Object.keys(env).length < 32) {
+        env[info.key] = String(info.val).slice(0, 256);
+        accept?.();
+      } else reject?.();
+    });
+    session.on('subsystem', (_accept, reject) => reject());
+    session.on('x11', (_accept, reject) => reject());
+    session.on('auth-agent', (_accept, reject) => reject?.());
+    session.on('signal', (accept) => {
+      accept?.();
+      abort.abort();
+    });
+
+    const startExec = (channel: ServerChannel, commandLine: string, kind: string) => {
+      metrics.sessionsActive.inc({ kind });
+      const actor = { ...grant.actor, via: 'ssh' as const };
+      channel.on('error', () => abort.abort());
+      channel.on('close', () => abort.abort());
+      const io = { stdin: channel, stdout: channel, stderr: channel.stderr };
+      runExecCommand(this.deps.registry, actor, commandLine, io, abort.signal)
+        .catch((err) => {
+          log.error({ err }, 'exec crashed');
+          return 1;
+        })
+        .then((code) => {
+          metrics.sessionsActive.dec({ kind });
+          if (!channel.destroyed) {
+            channel.exit(code);
+            channel.end();
+          }
+        });
+    };
+
+    session.on('exec', (accept, reject, info) => {
+      if (started) return reject?.();
+      started = true;
+      const channel = accept();
+      startExec(channel, grant.forceCommand ?? info.command, 'exec');
+    });
+    session.on('shell', (accept, reject) => {
+      if (started) return reject?.();
+      started = true;
+      const channel = accept();
+      if (grant.forceCommand !== undefined) return startExec(channel, grant.forceCommand, 'exec');
+      if (!pty) {
+        const reason = grant.permitPty ? 'no terminal: run ssh with -t for the menu, or give a command' : 'your certificate does not permit a terminal (permit-pty); give a command instead';
+        channel.stderr.write(`error: ${reason}\n`);
+        channel.exit(1);
+        channel.end();
+        return;
+      }
+      metrics.sessionsActive.inc({ kind: 'tui' });
+      try {
+        const handle = this.deps.tui.open({ channel, actor: { ...grant.actor, via: 'tui' }, pty, env, onExit: () => metrics.sessionsActive.dec({ kind: 'tui' }) });
+        resize = handle.resize;
+      } catch (err) {
+        log.error({ err }, 'TUI failed to start');
+        metrics.sessionsActive.dec({ kind: 'tui' });
+        channel.stderr.write('error: the terminal UI failed to start\n');
+        channel.exit(1);
+        channel.end();
+      }
+    });
+    session.on('close', () => {
+      abort.abort();
+      onClose();
+    });
+  }
+}

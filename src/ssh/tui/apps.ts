@@ -1,0 +1,30 @@
+import type { Widgets } from 'blessed';
+import type { Actor } from '../../core/actor.ts';
+import type { Permission } from '../../core/permissions.ts';
+import type { Registry } from '../../ops/registry.ts';
+import type { Theme } from './theme.ts';
+
+/** What an app's TUI screen gets: a box to draw in, the actor, the registry, and a way back. */
+export interface TuiScreenContext {
+  screen: Widgets.Screen;
+  parent: Widgets.BoxElement;
+  actor: Actor;
+  registry: Registry;
+  theme: Theme;
+  /** Runs a command through the registry as the actor (authorization, audit and all). */
+  run(argv: string[], opts?: { confirmed?: boolean }): ReturnType<Registry['execute']>;
+  /** Asks a yes/no question in a dialog. */
+  confirm(question: string): Promise<boolean>;
+  /** Leaves the app, back to the home menu. */
+  back(): void;
+}
+
+/** A TUI app on the home menu. Apps register themselves with the host. */
+export interface TuiApp {
+  id: string;
+  title: string;
+  description: string;
+  /** Shown only to users holding this permission. */
+  permission: Permission | 'authenticated';
+  open(ctx: TuiScreenContext): { destroy(): void } | void;
+}

@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { KeyLab, LabdProcess } from './support/labd.ts';
+
+describe('ssh exec front-end', () => {
+  const lab = new KeyLab();
+  let labd: LabdProcess;
+  let admin: string;
+  let member: string;
+
+  before(async () => {
+    admin = lab.key('admin');
+    member = lab.key('member');
+    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)] });
+    const r = labd.ssh(admin, ['user', 'add', 'mia', '--role', 'member', '--key', `'${lab.publicKey(member)}'`]);
+    assert.equal(r.status, 0, r.stderr);
+  });
+  after(async () => {
+    await labd.stop();
+    lab.cleanup();
+  });
+
+  test('whoami --json prints one JSON document and nothing else', () => {
+    const r = labd.ssh(admin, ['whoami', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.user, 'admin');
+    assert.equal(doc.role, 'admin');
+    assert.equal(doc.credential.kind, 'key');
+  });
+
+  test('an unknown command exits 2 with one line on stderr', () => {
+    const r = labd.ssh(admin, ['frobnicate']);
+    assert.equal(r.status, 2);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^error: unknown command 'frobnicate'/);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+  });
+
+  test('a member calling an admin command exits 3', () => {
+    const r = labd.ssh(member, ['user', 'ls']);
+    assert.equal(r.status, 3, r.stderr);
+    assert.match(r.stderr, /permission denied/);
+  });
+
+  test('a member sees only the commands they may run in help', () => {
+    const r = labd.ssh(member, ['help']);
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, /whoami/);
+    assert.doesNotMatch(r.stdout, /user ls/);
+  });
+
+  test('--help prints usage and exits 0', () => {
+    const r = labd.ssh(admin, ['user', 'add', '--help']);
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, /^usage: user add NAME/);
+    assert.match(r.stdout, /--role ROLE/);
+  });
+
+  test('bad arguments exit 2', () => {
+    assert.equal(labd.ssh(admin, ['user', 'role', 'mia', 'emperor']).status, 2);
+    assert.equal(labd.ssh(admin, ['user', 'add']).status, 2);
+    assert.equal(labd.ssh(admin, ['whoami', '--nope']).status, 2);
+    assert.equal(labd.ssh(admin, ['user', 'add', "'Bad Name'"]).status, 2);
+  });
+
+  test('not found exits 4', () => {
+    const r = labd.ssh(admin, ['user', 'role', 'nobody', 'guest']);
+    assert.equal(r.status, 4);
+    assert.match(r.stderr, /no user 'nobody'/);
+  });
+
+  test('destructive commands need --yes', () => {
+    labd.ssh(admin, ['user', 'add', 'tmp1']);
+    const r = labd.ssh(admin, ['user', 'rm', 'tmp1']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--yes/);
+    assert.equal(labd.ssh(admin, ['user', 'rm', 'tmp1', '--yes']).status, 0);
+    assert.equal(labd.ssh(admin, ['user', 'role', 'tmp1', 'guest']).status, 4);
+  });
+
+  test('keys add reads a key from stdin; the new key logs in; keys rm removes it', () => {
+    const extra = lab.key('extra', 'ecdsa');
+    const add = labd.ssh(member, ['keys', 'add'], { input: lab.publicKey(extra) + '\n' });
+    assert.equal(add.status, 0, add.stderr);
+    assert.equal(labd.ssh(extra, ['whoami']).status, 0);
+    const ls = JSON.parse(labd.ssh(member, ['keys', 'ls', '--json']).stdout) as { id: number; algo: string }[];
+    const ecdsa = ls.find((k) => k.algo === 'ecdsa-sha2-nistp256');
+    assert.ok(ecdsa);
+    assert.equal(labd.ssh(member, ['keys', 'rm', String(ecdsa.id), '--yes']).status, 0);
+    assert.equal(labd.ssh(extra, ['whoami']).status, 255);
+  });
+
+  test('keys add refuses junk and oversized input', () => {
+    const junk = labd.ssh(member, ['keys', 'add'], { input: 'ssh-ed25519 not-base64!!\n' });
+    assert.equal(junk.status, 2);
+    const big = labd.ssh(member, ['keys', 'add'], { input: 'x'.repeat(100_000) });
+    assert.equal(big.status, 2);
+    assert.match(big.stderr, /too large/);
+  });
+
+  test('mutating commands are audited with who, how and the outcome', () => {
+    labd.ssh(member, ['user', 'add', 'eve']);
+    const rows = JSON.parse(labd.ssh(admin, ['audit', '--json']).stdout) as { actor: string; command: string; outcome: string; via: string; credential: string }[];
+    const denied = rows.find((r) => r.actor === 'mia' && r.command === 'user add');
+    assert.ok(denied, 'denied attempt audited');
+    assert.equal(denied.outcome, 'permission');
+    const created = rows.find((r) => r.actor === 'admin' && r.command === 'user add' && r.outcome === 'ok');
+    assert.ok(created);
+    assert.equal(created.via, 'ssh');
+    assert.match(created.credential, /^key SHA256:/);
+  });
+
+  test('control characters in data never reach the terminal', () => {
+    const r = labd.ssh(member, ['keys', 'add', '--comment', "$'\\e[31mred'"], { input: lab.publicKey(lab.key('esc')) });
+    assert.equal(r.status, 0, r.stderr);
+    const ls = labd.ssh(member, ['keys', 'ls']);
+    assert.doesNotMatch(ls.stdout, /\x1b/);
+  });
+});

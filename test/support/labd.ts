@@ -1,0 +1,176 @@
+/**
+ * Test harness: boots the real labd (`tsx src/main.ts serve`) on free loopback ports with a
+ * throw-away data dir, a CA made by ssh-keygen, and drives it with the real OpenSSH client.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => res(port));
+    });
+  });
+}
+
+export function run(cmd: string, args: string[], opts: { input?: string | Buffer; cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+  const r = spawnSync(cmd, args, { input: opts.input, cwd: opts.cwd, env: opts.env ?? process.env, maxBuffer: 256 * 1024 * 1024 });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString(), stdoutBuffer: r.stdout };
+}
+
+/** A scratch directory with helpers to make keys and certificates with ssh-keygen. */
+export class KeyLab {
+  readonly dir = mkdtempSync(join(tmpdir(), 'labd-keys-'));
+
+  /** Creates a key pair (ed25519, ecdsa, rsa) and returns the private key path. */
+  key(name: string, type: 'ed25519' | 'ecdsa' | 'rsa' = 'ed25519'): string {
+    const path = join(this.dir, name);
+    const extra = type === 'rsa' ? ['-b', '2048'] : type === 'ecdsa' ? ['-b', '256'] : [];
+    const r = run('ssh-keygen', ['-q', '-t', type, ...extra, '-N', '', '-C', name, '-f', path]);
+    if (r.status !== 0) throw new Error(r.stderr);
+    return path;
+  }
+
+  publicKey(path: string): string {
+    return readFileSync(`${path}.pub`, 'utf8').trim();
+  }
+
+  /**
+   * Signs `keyPath`.pub with the CA key at `caPath` (ssh-keygen -s), like step-ca would.
+   * Returns the certificate path (KEY-cert.pub). `options` are -O values.
+   */
+  sign(caPath: string, keyPath: string, o: { id?: string; principals?: string[]; validity?: string; serial?: number; host?: boolean; options?: string[]; out?: string } = {}): string {
+    const args = ['-q', '-s', caPath, '-I', o.id ?? 'test@example.com', '-V', o.validity ?? '-1m:+1h', '-z', String(o.serial ?? 1)];
+    if (o.principals && o.principals.length) args.push('-n', o.principals.join(','));
+    if (o.host) args.push('-h');
+    for (const opt of o.options ?? []) args.push('-O', opt);
+    args.push(`${keyPath}.pub`);
+    const r = run('ssh-keygen', args);
+    if (r.status !== 0) throw new Error(`ssh-keygen -s failed: ${r.stderr}`);
+    const cert = `${keyPath}-cert.pub`;
+    if (o.out) {
+      writeFileSync(o.out, readFileSync(cert));
+      return o.out;
+    }
+    return cert;
+  }
+
+  cleanup(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export interface LabdOptions {
+  env?: Record<string, string>;
+  /** CA public key files trusted for user certificates. */
+  caKeys?: string[];
+  /** Public key lines for the initial admin. */
+  adminKeys?: string[];
+}
+
+export interface SshResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  stdoutBuffer: Buffer;
+}
+
+/** A running labd process. */
+export class LabdProcess {
+  private constructor(
+    readonly child: ChildProcess,
+    readonly dataDir: string,
+    readonly sshPort: number,
+    readonly httpPort: number,
+    readonly logs: () => string,
+    readonly exited: Promise<number | null>,
+  ) {}
+
+  static async start(opts: LabdOptions = {}): Promise<LabdProcess> {
+    const dataDir = mkdtempSync(join(tmpdir(), 'labd-data-'));
+    const sshPort = await freePort();
+    const httpPort = await freePort();
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      LABD_DATA_DIR: dataDir,
+      LABD_SSH_LISTEN: `127.0.0.1:${sshPort}`,
+      LABD_HTTP_LISTEN: `127.0.0.1:${httpPort}`,
+      LABD_PUBLIC_URL: `http://127.0.0.1:${httpPort}`,
+      LABD_LOG_LEVEL: 'debug',
+      ...opts.env,
+    };
+    if (opts.caKeys?.length) {
+      const file = join(dataDir, 'user_ca_keys');
+      writeFileSync(file, opts.caKeys.map((p) => readFileSync(p, 'utf8').trim()).join('\n') + '\n');
+      env.LABD_USER_CA_KEYS = file;
+    }
+    if (opts.adminKeys?.length) env.LABD_INITIAL_ADMIN_KEYS = opts.adminKeys.join('\n');
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    const labd = new LabdProcess(child, dataDir, sshPort, httpPort, () => out, exited);
+    const deadline = Date.now() + 30000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`labd exited during start:\n${out}`);
+      try {
+        const res = await fetch(`http://127.0.0.1:${httpPort}/readyz`);
+        if (res.status === 200) break;
+      } catch {
+        /* not up yet */
+      }
+      if (Date.now() > deadline) throw new Error(`labd did not become ready:\n${out}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return labd;
+  }
+
+  /** ssh arguments for this server with one identity (and its certificate, when given). */
+  sshArgs(identity: string, o: { user?: string; cert?: string; tty?: boolean; extra?: string[] } = {}): string[] {
+    const args = [
+      '-F', '/dev/null',
+      '-o', 'StrictHostKeyChecking=no',
+      '-o', 'UserKnownHostsFile=/dev/null',
+      '-o', 'BatchMode=yes',
+      '-o', 'IdentitiesOnly=yes',
+      '-o', 'IdentityAgent=none',
+      '-o', 'LogLevel=ERROR',
+      '-o', 'ConnectTimeout=10',
+      '-i', identity,
+      '-p', String(this.sshPort),
+    ];
+    if (o.cert) args.push('-o', `CertificateFile=${o.cert}`);
+    args.push(o.tty ? '-tt' : '-T');
+    args.push(...(o.extra ?? []));
+    args.push(`${o.user ?? 'labd'}@127.0.0.1`);
+    return args;
+  }
+
+  /** Runs `ssh HOST COMMAND…` with the real OpenSSH client. */
+  ssh(identity: string, command: string[], o: { user?: string; cert?: string; input?: string | Buffer; extra?: string[] } = {}): SshResult {
+    const args = this.sshArgs(identity, o);
+    args.push('--', ...command);
+    return run('ssh', args, { input: o.input ?? '' });
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null) {
+      this.child.kill('SIGTERM');
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), 8000);
+      await this.exited;
+      clearTimeout(timer);
+    }
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
