@@ -20,6 +20,7 @@ import { SshServer } from './ssh/server.ts';
 import { commandApp } from './ssh/tui/command-app.ts';
 import { TuiHost } from './ssh/tui/host.ts';
 import { VERSION } from './version.ts';
+import { APPS, type AppHost } from './apps/index.ts';
 
 export interface Labd {
   config: Config;
@@ -59,10 +60,25 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     revokedKeyIds: new Set(config.auth.revokedKeyIds),
   };
 
+  let ready = false;
+  const http = new HttpServer(log);
+  registerHealthRoutes(http, { db, metrics, isReady: () => ready });
+
   const tui = new TuiHost(registry, log, config.ssh.hostname);
   tui.register(commandApp({ id: 'account', title: 'Account', description: 'who you are and your SSH keys', permission: 'authenticated', commands: [['whoami'], ['keys', 'ls']] }));
   tui.register(commandApp({ id: 'users', title: 'Users', description: 'users and their roles', permission: 'admin.users', commands: [['user', 'ls']] }));
   tui.register(commandApp({ id: 'audit', title: 'Audit', description: 'what was changed, by whom', permission: 'admin.users', commands: [['audit', '--since', '7d']] }));
+
+  const stopHooks: (() => void | Promise<void>)[] = [];
+  const host: AppHost = {
+    services: registry.services,
+    registry,
+    tui,
+    http,
+    publicUrl: (config.publicUrl ?? `http://${config.http.listen}`).replace(/\/+$/, ''),
+    onStop: (fn) => stopHooks.push(fn),
+  };
+  for (const app of APPS) app.install(host);
 
   const hostKey = loadOrCreateHostKey(config.dataDir);
   const sshServer = new SshServer({
@@ -79,9 +95,6 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     version: VERSION,
   });
 
-  let ready = false;
-  const http = new HttpServer(log);
-  registerHealthRoutes(http, { db, metrics, isReady: () => ready });
 
   const sshListen = splitListen(config.ssh.listen);
   const httpListen = splitListen(config.http.listen);
@@ -99,6 +112,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     http: { host: httpAddr.address, port: httpAddr.port },
     async stop() {
       ready = false;
+      for (const fn of stopHooks) await fn();
       await Promise.race([Promise.all([sshServer.close(), http.close()]), new Promise((r) => setTimeout(r, 5000))]);
       db.$client.close();
     },

@@ -1,0 +1,25 @@
+import type { HttpServer } from '../http/server.ts';
+import type { Services } from '../ops/context.ts';
+import type { Registry } from '../ops/registry.ts';
+import type { TuiHost } from '../ssh/tui/host.ts';
+
+/** What an app gets at start: where to register its commands, TUI screen and HTTP routes. */
+export interface AppHost {
+  services: Services;
+  registry: Registry;
+  tui: TuiHost;
+  http: HttpServer;
+  /** Publicly reachable base URL for links labd prints (LABD_PUBLIC_URL, else the HTTP listener). */
+  publicUrl: string;
+  /** Runs at shutdown (stop timers, close streams). */
+  onStop(fn: () => void | Promise<void>): void;
+}
+
+/** An SSH app (paste, pub/sub, git, crm …): owns its store, commands, TUI screen and routes. */
+export interface LabdApp {
+  name: string;
+  install(host: AppHost): void;
+}
+
+/** Every app labd serves. Each app adds itself here with one import and one entry. */
+export const APPS: LabdApp[] = [];
