@@ -75,6 +75,8 @@ export interface LabdOptions {
   caKeys?: string[];
   /** Public key lines for the initial admin. */
   adminKeys?: string[];
+  /** Use (and keep) this data dir instead of a throw-away one. */
+  dataDir?: string;
 }
 
 export interface SshResult {
@@ -93,10 +95,11 @@ export class LabdProcess {
     readonly httpPort: number,
     readonly logs: () => string,
     readonly exited: Promise<number | null>,
+    private readonly keepData: boolean,
   ) {}
 
   static async start(opts: LabdOptions = {}): Promise<LabdProcess> {
-    const dataDir = mkdtempSync(join(tmpdir(), 'labd-data-'));
+    const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'labd-data-'));
     const sshPort = await freePort();
     const httpPort = await freePort();
     const env: NodeJS.ProcessEnv = {
@@ -120,7 +123,7 @@ export class LabdProcess {
     child.stdout!.on('data', (d) => (out += d));
     child.stderr!.on('data', (d) => (out += d));
     const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
-    const labd = new LabdProcess(child, dataDir, sshPort, httpPort, () => out, exited);
+    const labd = new LabdProcess(child, dataDir, sshPort, httpPort, () => out, exited, opts.dataDir !== undefined);
     const deadline = Date.now() + 30000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`labd exited during start:\n${out}`);
@@ -171,6 +174,6 @@ export class LabdProcess {
       await this.exited;
       clearTimeout(timer);
     }
-    rmSync(this.dataDir, { recursive: true, force: true });
+    if (!this.keepData) rmSync(this.dataDir, { recursive: true, force: true });
   }
 }

@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ConfigError, loadConfig } from '../src/config/load.ts';
+import { ROOT, run } from './support/labd.ts';
+
+test('defaults are the embedded ones', () => {
+  const c = loadConfig({});
+  assert.equal(c.dataDir, './data');
+  assert.equal(c.ssh.listen, '127.0.0.1:2222');
+  assert.equal(c.http.listen, '127.0.0.1:8080');
+  assert.equal(c.auth.defaultRole, 'member');
+});
+
+test('environment overrides the file, the file overrides defaults', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'labd-cfg-'));
+  const file = join(dir, 'labd.yaml');
+  writeFileSync(file, 'dataDir: /srv/labd\nssh:\n  listen: 0.0.0.0:22\nauth:\n  principalRoles:\n    admins: admin\n');
+  const c = loadConfig({ LABD_CONFIG: file, LABD_SSH_LISTEN: '127.0.0.1:2200', LABD_REVOKED_SERIALS: '7, 9', LABD_CERT_SIGNUP: 'false' });
+  assert.equal(c.dataDir, '/srv/labd');
+  assert.equal(c.ssh.listen, '127.0.0.1:2200');
+  assert.deepEqual(c.auth.principalRoles, { admins: 'admin' });
+  assert.deepEqual(c.auth.revokedSerials, ['7', '9']);
+  assert.equal(c.auth.certificateSignup, false);
+});
+
+test('a bad value is one line naming the key and what is wrong', () => {
+  assert.throws(() => loadConfig({ LABD_SSH_LISTEN: 'nonsense' }), (err: Error) => err instanceof ConfigError && /^config: ssh\.listen \(LABD_SSH_LISTEN\): expected HOST:PORT/.test(err.message) && !err.message.includes('\n'));
+  assert.throws(() => loadConfig({ LABD_DEFAULT_ROLE: 'emperor' }), /auth\.defaultRole \(LABD_DEFAULT_ROLE\)/);
+  assert.throws(() => loadConfig({ LABD_CERT_SIGNUP: 'perhaps' }), /LABD_CERT_SIGNUP: expected true or false/);
+  assert.throws(() => loadConfig({ LABD_PUBLIC_URL: 'ftp://x' }), /publicUrl \(LABD_PUBLIC_URL\)/);
+});
+
+test('unknown keys in the file are refused', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'labd-cfg-'));
+  const file = join(dir, 'labd.yaml');
+  writeFileSync(file, 'ssh:\n  listne: 127.0.0.1:22\n');
+  assert.throws(() => loadConfig({ LABD_CONFIG: file }), /config: ssh: unknown key 'listne'/);
+  writeFileSync(file, 'ssh: [1, 2\n');
+  assert.throws(() => loadConfig({ LABD_CONFIG: file }), /not valid YAML/);
+  assert.throws(() => loadConfig({ LABD_CONFIG: join(dir, 'missing.yaml') }), /cannot read/);
+});
+
+test('labd serve with a bad value stops with one line and exit 2', () => {
+  const r = run(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), 'serve'], { cwd: ROOT, env: { PATH: process.env.PATH, LABD_HTTP_LISTEN: 'localhost:99999' } });
+  assert.equal(r.status, 2);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /^labd: config: http\.listen \(LABD_HTTP_LISTEN\): port must be 0-65535\n$/);
+});
