@@ -23,6 +23,7 @@ const ENV_KEYS: Record<string, { path: string[]; kind: 'string' | 'boolean' | 'l
   LABD_MAX_CERT_LIFETIME: { path: ['auth', 'maxCertLifetime'], kind: 'string' },
   LABD_REVOKED_SERIALS: { path: ['auth', 'revokedSerials'], kind: 'list' },
   LABD_REVOKED_KEY_IDS: { path: ['auth', 'revokedKeyIds'], kind: 'list' },
+  LABD_PASTE_MAX_SIZE: { path: ['paste', 'maxSize'], kind: 'number' }, LABD_PASTE_DEFAULT_EXPIRY: { path: ['paste', 'defaultExpiry'], kind: 'string' }, LABD_PASTE_SWEEP_INTERVAL: { path: ['paste', 'sweepInterval'], kind: 'string' },
 };
 
 export const CONFIG_ENV_NAMES = ['LABD_CONFIG', ...Object.keys(ENV_KEYS)];

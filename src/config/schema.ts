@@ -46,6 +46,7 @@ export const configSchema = z
         revokedKeyIds: z.array(z.string().min(1)).default([]),
       })
       .default({ initialAdminKeys: '', initialAdminName: 'admin', certificateSignup: true, defaultRole: 'member', principalRoles: {}, clockSkew: '60s', revokedSerials: [], revokedKeyIds: [] }),
+    paste: z.strictObject({ maxSize: z.number().int().min(1).max(1024 ** 3).default(10 * 1024 * 1024), defaultExpiry: z.union([z.literal('none'), duration]).default('none'), sweepInterval: duration.default('10m') }).default({ maxSize: 10 * 1024 * 1024, defaultExpiry: 'none', sweepInterval: '10m' }),
     /** Overrides of the role → permissions table (design §4). */
     roles: z.partialRecord(role, z.array(z.enum(PERMISSIONS))).default({}),
   })

@@ -59,3 +59,22 @@ export const audit = sqliteTable(
   },
   (t) => [index('audit_at_idx').on(t.at)],
 );
+
+/** Pastes (`paste`): metadata here, bytes in DATA_DIR/pastes/blobs/<blob>. */
+export const pastes = sqliteTable(
+  'pastes',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    /** File name of the bytes under pastes/blobs; a new one per upload, so a replace is one row update. */
+    blob: text('blob').notNull().unique(),
+    size: integer('size').notNull(),
+    /** Not valid UTF-8 or holds NUL bytes: served as application/octet-stream. */
+    binary: integer('binary', { mode: 'boolean' }).notNull(),
+    hidden: integer('hidden', { mode: 'boolean' }).notNull(),
+    createdAt: createdAt(),
+    expiresAt: integer('expires_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [uniqueIndex('pastes_user_name').on(t.userId, t.name), index('pastes_expires_idx').on(t.expiresAt)],
+);
