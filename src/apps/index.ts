@@ -2,6 +2,8 @@ import type { HttpServer } from '../http/server.ts';
 import type { Services } from '../ops/context.ts';
 import type { Registry } from '../ops/registry.ts';
 import type { TuiHost } from '../ssh/tui/host.ts';
+import { pasteApp } from './paste/index.ts';
+import { pubsubApp } from './pubsub/index.ts';
 
 /** What an app gets at start: where to register its commands, TUI screen and HTTP routes. */
 export interface AppHost {
@@ -22,4 +24,4 @@ export interface LabdApp {
 }
 
 /** Every app labd serves. Each app adds itself here with one import and one entry. */
-export const APPS: LabdApp[] = [];
+export const APPS: LabdApp[] = [pasteApp, pubsubApp];

@@ -1,0 +1,164 @@
+import { closeSync } from 'node:fs';
+import { z } from 'zod';
+import { parseDuration } from '../../core/duration.ts';
+import { NotFound, PermissionDenied, UsageError } from '../../core/errors.ts';
+import type { CommandContext } from '../../ops/context.ts';
+import { defineCommand, type AnyCommand } from '../../ops/registry.ts';
+import { IdentityStore } from '../../ops/identity/store.ts';
+import { expiresText, humanSize } from './format.ts';
+import { checkPasteName, generatedName, hiddenName, isUserName, parsePasteRef } from './names.ts';
+import type { Paste, PasteStore } from './store.ts';
+import { copyFdTo } from './stream-out.ts';
+import { receiveToFile } from './upload.ts';
+
+/** Longest expiry accepted (ten years): keeps dates far from the edge of what Date holds. */
+const MAX_EXPIRY_SECONDS = 3650 * 86400;
+/** How much of a text paste `paste cat` returns on surfaces without a stdout (TUI, Matrix). */
+const INLINE_LIMIT = 1024 * 1024;
+
+export interface PasteDeps {
+  store: PasteStore;
+  publicUrl: string;
+}
+
+function userIdOf(ctx: CommandContext): number {
+  if (ctx.actor.userId === null) throw new UsageError('pastes belong to a labd user; this actor has none');
+  return ctx.actor.userId;
+}
+
+/** Seconds until expiry from `--expires` or the configured default; null = never. */
+export function expirySeconds(flag: string | undefined, configured: string): number | null {
+  const text = flag ?? configured;
+  if (text === 'never' || text === 'none') return null;
+  if (!/^(\d+[smhdw])+$/.test(text)) throw new UsageError(`--expires: expected a duration like 30s, 15m, 2h or 7d, or never; got '${JSON.stringify(text.slice(0, 40)).slice(1, -1)}'`);
+  const seconds = parseDuration(text, '--expires');
+  if (seconds > MAX_EXPIRY_SECONDS) throw new UsageError('--expires: at most 3650d');
+  return seconds;
+}
+
+export function pasteUrl(publicUrl: string, owner: string, name: string): string {
+  return `${publicUrl}/p/${encodeURIComponent(owner)}/${encodeURIComponent(name)}`;
+}
+
+function pasteJson(deps: PasteDeps, p: Paste) {
+  const url = pasteUrl(deps.publicUrl, p.owner, p.name);
+  return { owner: p.owner, name: p.name, url, rawUrl: `${url}/raw`, size: p.size, binary: p.binary, hidden: p.hidden, createdAt: p.createdAt.toISOString(), expiresAt: p.expiresAt?.toISOString() ?? null };
+}
+
+export function pasteCommands(deps: PasteDeps): AnyCommand[] {
+  const { store } = deps;
+
+  const upload = defineCommand({
+    path: ['paste'],
+    summary: 'Store stdin as a paste and print its link',
+    details: 'example: cat notes.md | ssh HOST paste notes.md --expires 7d\nThe same name again replaces that paste. The extension picks the highlighting on the web page.',
+    args: z.object({
+      name: z.string().optional().describe('the paste name (default: a generated one)'),
+      expires: z.string().optional().describe('delete after this long: 30s, 15m, 2h, 7d, or never'),
+      hidden: z.boolean().default(false).describe('unguessable name, left out of lists'),
+    }),
+    positionals: ['name'],
+    permission: 'paste',
+    mutating: true,
+    needsIO: true,
+    async run(ctx, args) {
+      const userId = userIdOf(ctx);
+      const stdin = ctx.io?.stdin;
+      if (!stdin) throw new UsageError('paste reads stdin, which this surface does not have');
+      const seconds = expirySeconds(args.expires, ctx.config.paste.defaultExpiry);
+      const chosen = args.name === undefined ? undefined : checkPasteName(args.name, true);
+      const tempPath = store.newTempPath();
+      const received = await receiveToFile(stdin, tempPath, ctx.config.paste.maxSize, ctx.signal);
+      let name: string;
+      try {
+        if (received.size === 0) throw new UsageError('nothing on stdin: nothing was stored (example: cat FILE | ssh HOST paste NAME)');
+        name = args.hidden ? hiddenName(chosen) : (chosen ?? freshName(userId));
+      } catch (err) {
+        store.discardTemp(tempPath);
+        throw err;
+      }
+      const now = ctx.clock.now();
+      const row = store.commit({ userId, name, tempPath, size: received.size, binary: received.binary, hidden: args.hidden, expiresAt: seconds === null ? null : new Date(now.getTime() + seconds * 1000) });
+      const json = pasteJson(deps, { ...row, owner: ctx.actor.name });
+      return { kind: 'message', text: json.url, json };
+    },
+  });
+
+  function freshName(userId: number): string {
+    for (let i = 0; i < 8; i++) {
+      const name = generatedName();
+      if (!store.exists(userId, name)) return name;
+    }
+    throw new Error('could not find a free paste name');
+  }
+
+  const ls = defineCommand({
+    path: ['paste', 'ls'],
+    summary: 'List your pastes',
+    args: z.object({
+      all: z.boolean().default(false).describe('include hidden pastes'),
+      user: z.string().optional().describe("another user's pastes (admins)"),
+    }),
+    permission: 'paste',
+    mutating: false,
+    async run(ctx, args) {
+      let userId = userIdOf(ctx);
+      if (args.user !== undefined && args.user !== ctx.actor.name) {
+        if (!ctx.can('admin.users')) throw new PermissionDenied("permission denied: only admins list other users' pastes");
+        if (!isUserName(args.user)) throw new UsageError(`bad user name '${args.user.slice(0, 40)}'`);
+        userId = new IdentityStore(ctx.db).requireUser(args.user).id;
+      }
+      const now = ctx.clock.now();
+      const list = store.list(userId, args.all);
+      const rows = list.map((p) => ({ name: p.name, size: humanSize(p.size), kind: p.binary ? 'binary' : 'text', hidden: p.hidden ? 'yes' : '', expires: expiresText(p.expiresAt, now), url: pasteUrl(deps.publicUrl, p.owner, p.name) }));
+      const columns = [{ key: 'name', label: 'NAME' }, { key: 'size', label: 'SIZE' }, { key: 'kind', label: 'KIND' }, ...(args.all ? [{ key: 'hidden', label: 'HIDDEN' }] : []), { key: 'expires', label: 'EXPIRES' }, { key: 'url', label: 'URL' }];
+      return { kind: 'table', columns, rows, empty: 'no pastes (make one with: cat FILE | ssh HOST paste NAME)', json: list.map((p) => pasteJson(deps, p)) };
+    },
+  });
+
+  const cat = defineCommand({
+    path: ['paste', 'cat'],
+    summary: 'Print a paste (yours by NAME, anyone’s by USER/NAME)',
+    args: z.object({ ref: z.string().describe('NAME or USER/NAME') }),
+    positionals: ['ref'],
+    permission: 'paste',
+    mutating: false,
+    async run(ctx, args) {
+      const { user, name } = parsePasteRef(args.ref, ctx.actor.name);
+      const opened = store.open(user, name);
+      if (!opened) throw new NotFound(`no paste '${user}/${name}'`);
+      const json = pasteJson(deps, opened.paste);
+      if (ctx.io) {
+        await copyFdTo(opened.fd, ctx.io.stdout, ctx.signal);
+        return { kind: 'streamed', json };
+      }
+      try {
+        if (opened.paste.binary) return { kind: 'message', text: `(binary paste, ${humanSize(opened.size)}: ${json.rawUrl})`, json };
+        const text = store.readHead(opened.fd, INLINE_LIMIT);
+        const more = opened.size > INLINE_LIMIT ? `\n… (${humanSize(opened.size)} in all: ${json.rawUrl})` : '';
+        return { kind: 'message', text: text + more, json: { ...json, text } };
+      } finally {
+        closeSync(opened.fd);
+      }
+    },
+  });
+
+  const rm = defineCommand({
+    path: ['paste', 'rm'],
+    summary: 'Delete one of your pastes (admins: USER/NAME)',
+    args: z.object({ ref: z.string().describe('NAME, or USER/NAME for admins') }),
+    positionals: ['ref'],
+    permission: 'paste',
+    mutating: true,
+    destructive: true,
+    async run(ctx, args) {
+      const { user, name } = parsePasteRef(args.ref, ctx.actor.name);
+      if (user !== ctx.actor.name && !ctx.can('admin.users')) throw new PermissionDenied("permission denied: only admins delete other users' pastes");
+      const removed = store.remove(user, name);
+      if (!removed) throw new NotFound(`no paste '${user}/${name}'`);
+      return { kind: 'message', text: `removed ${user}/${name}`, json: { owner: user, name, removed: true } };
+    },
+  });
+
+  return [upload, ls, cat, rm];
+}

@@ -1,0 +1,126 @@
+import blessed, { type Widgets } from 'blessed';
+import { publicMessage } from '../../core/errors.ts';
+import { stripControl } from '../../ssh/render.ts';
+import type { TuiApp, TuiScreenContext } from '../../ssh/tui/apps.ts';
+import { humanSize } from './format.ts';
+
+interface Listed {
+  name: string;
+  size: number;
+  binary: boolean;
+  hidden: boolean;
+  expiresAt: string | null;
+}
+
+/** The paste screen: your pastes; enter reads one (scrolling), d deletes one after a confirmation. */
+export const pasteTuiApp: TuiApp = {
+  id: 'paste',
+  title: 'Pastes',
+  description: 'your pastes: read, delete',
+  permission: 'paste',
+  open(ctx) {
+    return new PasteScreen(ctx);
+  },
+};
+
+class PasteScreen {
+  private readonly list: Widgets.ListElement;
+  private readonly status: Widgets.BoxElement;
+  private viewer: Widgets.BoxElement | undefined;
+  private pastes: Listed[] = [];
+
+  constructor(private readonly ctx: TuiScreenContext) {
+    const sep = ctx.theme.glyphs.separator;
+    blessed.text({ parent: ctx.parent, top: 0, left: 1, right: 1, height: 1, tags: false, content: `Your pastes  ${sep} enter read ${sep} d delete ${sep} r reload`, style: ctx.theme.title });
+    this.list = blessed.list({ parent: ctx.parent, top: 2, left: 1, right: 1, bottom: 1, keys: true, vi: true, tags: false, items: [], style: { selected: ctx.theme.selected } });
+    this.status = blessed.box({ parent: ctx.parent, bottom: 0, left: 1, right: 1, height: 1, tags: false, content: '' });
+    this.list.on('select', (_item, index) => this.guard(() => this.read(index)));
+    this.list.key(['d', 'delete'], () => this.guard(() => this.remove((this.list as unknown as { selected: number }).selected)));
+    this.list.key(['r'], () => this.guard(() => this.load()));
+    this.list.focus();
+    this.guard(() => this.load());
+  }
+
+  destroy(): void {
+    this.viewer?.destroy();
+  }
+
+  private get gone(): boolean {
+    return this.ctx.signal.aborted;
+  }
+
+  private guard(fn: () => Promise<void>): void {
+    fn().catch((err: unknown) => {
+      if (!this.gone) this.say(`error: ${publicMessage(err)}`, true);
+    });
+  }
+
+  private say(text: string, error = false): void {
+    this.status.style = error ? { ...this.ctx.theme.error } : {};
+    this.status.setContent(stripControl(text));
+    this.ctx.screen.render();
+  }
+
+  private async load(): Promise<void> {
+    const { result } = await this.ctx.run(['paste', 'ls', '--all']);
+    if (this.gone) return;
+    this.pastes = result.kind === 'table' ? ((result.json ?? []) as Listed[]) : [];
+    const width = Math.max(8, ...this.pastes.map((p) => p.name.length)) + 2;
+    const items = this.pastes.map((p) => `${stripControl(p.name).padEnd(width)}${humanSize(p.size).padStart(10)}  ${p.binary ? 'binary' : 'text  '}  ${p.expiresAt ? `expires ${p.expiresAt.slice(0, 16).replace('T', ' ')}` : 'no expiry'}${p.hidden ? '  hidden' : ''}`);
+    this.list.setItems(items as never);
+    this.say(this.pastes.length ? `${this.pastes.length} paste${this.pastes.length === 1 ? '' : 's'}` : 'no pastes yet: cat FILE | ssh HOST paste NAME');
+  }
+
+  private async read(index: number): Promise<void> {
+    const paste = this.pastes[index];
+    if (!paste) return;
+    const { result } = await this.ctx.run(['paste', 'cat', paste.name]);
+    if (this.gone) return;
+    const text = result.kind === 'message' ? result.text : '(nothing to show)';
+    const sep = this.ctx.theme.glyphs.separator;
+    const viewer = blessed.box({
+      parent: this.ctx.parent,
+      top: 0,
+      left: 0,
+      right: 0,
+      bottom: 0,
+      border: { type: 'line' },
+      style: { border: this.ctx.theme.border },
+      label: ` ${stripControl(paste.name)} ${sep} ${this.ctx.theme.glyphs.upDown} scroll ${sep} backspace back `,
+      content: stripControl(text),
+      tags: false,
+      scrollable: true,
+      alwaysScroll: true,
+      keys: true,
+      vi: true,
+      scrollbar: { ch: ' ', style: { inverse: true } } as never,
+    });
+    const page = () => Math.max(1, (viewer.height as number) - 2);
+    viewer.key(['pagedown', 'space'], () => (viewer.scroll(page()), this.ctx.screen.render()));
+    viewer.key(['pageup'], () => (viewer.scroll(-page()), this.ctx.screen.render()));
+    viewer.key(['backspace', 'left', 'h'], () => this.closeViewer());
+    this.viewer = viewer;
+    viewer.focus();
+    this.ctx.screen.render();
+  }
+
+  private closeViewer(): void {
+    this.viewer?.destroy();
+    this.viewer = undefined;
+    this.list.focus();
+    this.ctx.screen.render();
+  }
+
+  private async remove(index: number): Promise<void> {
+    const paste = this.pastes[index];
+    if (!paste) return;
+    const yes = await this.ctx.confirm(`Delete paste ${paste.name}?`);
+    if (this.gone) return;
+    this.list.focus();
+    if (!yes) return this.say('kept');
+    const { result } = await this.ctx.run(['paste', 'rm', paste.name], { confirmed: true });
+    if (this.gone) return;
+    await this.load();
+    this.say(result.kind === 'message' ? result.text : `removed ${paste.name}`);
+  }
+}
