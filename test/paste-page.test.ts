@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { KeyLab, LabdProcess } from './support/labd.ts';
+
+/** Loads a URL in headless Chromium and returns the DOM after its scripts (if any) ran. */
+function dumpDom(url: string, profileRoot: string): Promise<string> {
+  const profile = mkdtempSync(join(profileRoot, 'profile-'));
+  const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, '--dump-dom', url];
+  return new Promise((resolve, reject) => {
+    const child = spawn('chromium', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90000);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      rmSync(profile, { recursive: true, force: true });
+      if (code === 0 && out) resolve(out);
+      else reject(new Error(`chromium exited ${code}: ${err.slice(-2000)}`));
+    });
+  });
+}
+
+const titleOf = (dom: string) => /<title>([^<]*)<\/title>/.exec(dom)?.[1];
+
+/** The text a reader sees: tags removed, entities decoded. */
+function visibleText(dom: string): string {
+  const main = /<main>([\s\S]*)<\/main>/.exec(dom)?.[1] ?? '';
+  return main
+    .replace(/<[^>]*>/g, '')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;|&#x27;/g, "'")
+    .replace(/&amp;/g, '&');
+}
+
+const HOSTILE = [
+  "<script>document.title='pwned'</script>",
+  "<img src=x onerror=\"document.title='pwned-img'\">",
+  "</code></pre><script>document.title='pwned-break'</script>",
+  "<svg onload=\"document.title='pwned-svg'\"></svg>",
+  '<iframe srcdoc="<script>parent.document.title=1</script>"></iframe>',
+  "\"'><b>bold?</b> &amp; &lt;",
+].join('\n');
+
+describe('paste web page', () => {
+  const lab = new KeyLab();
+  const scratch = mkdtempSync(join(tmpdir(), 'labd-chromium-'));
+  let labd: LabdProcess;
+  let alice: string;
+  let base: string;
+
+  before(async () => {
+    const admin = lab.key('admin');
+    alice = lab.key('alice');
+    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)] });
+    const r = labd.ssh(admin, ['user', 'add', 'alice', '--role', 'member', '--key', `'${lab.publicKey(alice)}'`]);
+    assert.equal(r.status, 0, r.stderr);
+    base = `http://127.0.0.1:${labd.httpPort}/p/alice`;
+  });
+  after(async () => {
+    await labd.stop();
+    lab.cleanup();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  test('control: this Chromium runs page scripts and --dump-dom shows their effect', async () => {
+    const file = join(scratch, 'control.html');
+    writeFileSync(file, `<!doctype html><html><head><title>before</title></head><body>${HOSTILE}</body></html>`);
+    const dom = await dumpDom(`file://${file}`, scratch);
+    assert.match(titleOf(dom) ?? '', /^pwned/);
+  });
+
+  for (const name of ['evil.html', 'evil.js', 'evil']) {
+    test(`HTML in a paste (${name}) is shown as text and never runs`, async () => {
+      const content = name === 'evil.js' ? `const s = "${HOSTILE.replace(/"/g, '\\"').replace(/\n/g, '\\n')}";\nfunction f() { return s; }\n` : HOSTILE + '\n';
+      const up = labd.ssh(alice, ['paste', name], { input: content });
+      assert.equal(up.status, 0, up.stderr);
+
+      const res = await fetch(`${base}/${name}`);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('content-type'), 'text/html; charset=utf-8');
+      assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+      const csp = res.headers.get('content-security-policy') ?? '';
+      assert.match(csp, /default-src 'none'/);
+      assert.doesNotMatch(csp, /script-src|unsafe/);
+      const html = await res.text();
+      const style = /<style>([\s\S]*?)<\/style>/.exec(html)?.[1] ?? '';
+      assert.ok(csp.includes(`'sha256-${createHash('sha256').update(style).digest('base64')}'`), 'the page style is allowed by its hash');
+
+      const dom = await dumpDom(`${base}/${name}`, scratch);
+      assert.equal(titleOf(dom), `alice/${name}`);
+      assert.doesNotMatch(dom, /<(script|img|svg|iframe)\b/i);
+      assert.ok(visibleText(dom).includes(content.trimEnd()), 'the paste is shown exactly as text');
+      if (name === 'evil.js') assert.match(dom, /class="hljs-(keyword|string)"/);
+      if (name === 'evil') assert.match(dom, /language-plaintext/);
+    });
+  }
+
+  test('the raw view of an HTML paste is plain text in a sandbox', async () => {
+    const res = await fetch(`${base}/evil.html/raw`);
+    assert.equal(res.headers.get('content-type'), 'text/plain; charset=utf-8');
+    assert.match(res.headers.get('content-security-policy') ?? '', /sandbox/);
+    const dom = await dumpDom(`${base}/evil.html/raw`, scratch);
+    assert.doesNotMatch(dom, /<(script|img|svg|iframe)\b/i);
+    assert.doesNotMatch(titleOf(dom) ?? '', /pwned/);
+  });
+
+  test('the name in the title and header is escaped too', async () => {
+    const up = labd.ssh(alice, ['paste', 'a-b_c.1.md'], { input: '# Title\n\n*text*\n' });
+    assert.equal(up.status, 0, up.stderr);
+    const dom = await dumpDom(`${base}/a-b_c.1.md`, scratch);
+    assert.equal(titleOf(dom), 'alice/a-b_c.1.md');
+    assert.match(dom, /class="hljs-section"/);
+  });
+});
