@@ -76,7 +76,7 @@ export class SshServer {
         if (sessions >= MAX_SESSIONS_PER_CONNECTION) return reject();
         sessions++;
         const session = accept();
-        this.onSession(session, grant, () => sessions--);
+        this.onSession(session, grant, () => sessions--, client);
       });
       client.on('tcpip', (_accept, reject) => reject());
       client.on('openssh.streamlocal', (_accept, reject) => reject());
@@ -91,13 +91,17 @@ export class SshServer {
     });
   }
 
-  private onSession(session: Session, grant: SessionGrant, onClose: () => void): void {
+  private onSession(session: Session, grant: SessionGrant, onClose: () => void, client: Connection): void {
     const { log, metrics } = this.deps;
     let pty: PtyInfo | undefined;
     const env: Record<string, string> = {};
     let started = false;
     let resize: ((cols: number, rows: number) => void) | undefined;
     const abort = new AbortController();
+    // ssh2 reports a channel's close only after its stdin was read to the end; a command that never
+    // reads stdin (sub, a waiting pub) must still learn that the client went away.
+    const onConnectionClose = () => abort.abort();
+    client.once('close', onConnectionClose);
 
     session.on('pty', (accept, reject, info) => {
       if (!grant.permitPty) return reject?.();
@@ -177,6 +181,7 @@ export class SshServer {
       }
     });
     session.on('close', () => {
+      client.off('close', onConnectionClose);
       abort.abort();
       onClose();
     });

@@ -1,0 +1,188 @@
+import type { Readable, Writable } from 'node:stream';
+import { Failed, PermissionDenied, Unavailable } from '../../core/errors.ts';
+import type { TopicRef } from './names.ts';
+import { TopicReader } from './reader.ts';
+import { Topic, TopicWriter, type TopicCounts } from './topic.ts';
+
+export interface BrokerOptions {
+  /** Bytes a subscriber may fall behind before it is dropped. */
+  subscriberBuffer: number;
+}
+
+/** Who may use a topic, as its owner declares it when attaching (-p, -a). */
+export interface AccessGrant {
+  public?: boolean;
+  share?: readonly string[];
+}
+
+export interface TopicInfo extends TopicCounts {
+  topic: string;
+  owner: string;
+  access: 'private' | 'public' | 'shared';
+  /** Named users the topic is shared with; shown to its owner only. */
+  sharedWith?: string[];
+  messages: number;
+  bytes: number;
+  since: Date;
+}
+
+interface ClientBase {
+  user: string;
+  topic: TopicRef;
+  grant?: AccessGrant;
+  signal: AbortSignal;
+}
+
+/**
+ * The in-memory topic broker behind `pub`, `sub` and `pipe`. It knows streams, not SSH:
+ * data comes in on Readables and goes out on Writables, so any front-end can attach.
+ * Topics and their access lists live only while someone is attached.
+ */
+export class TopicBroker {
+  private readonly topics = new Map<string, Topic>();
+  private readonly listeners = new Set<() => void>();
+  private nextClientId = 1;
+
+  constructor(private readonly options: BrokerOptions) {}
+
+  /** Calls `fn` whenever a topic appears, disappears or its clients change; returns an unsubscribe. */
+  onChange(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Topics the user may use, with their counts. */
+  visibleTo(user: string): TopicInfo[] {
+    return [...this.topics.values()]
+      .filter((t) => t.mayUse(user))
+      .sort((a, b) => a.ref.key.localeCompare(b.ref.key))
+      .map((t) => ({
+        topic: t.ref.key,
+        owner: t.ref.owner,
+        access: t.isPublic ? 'public' : t.sharedWith.size ? 'shared' : 'private',
+        ...(user === t.ref.owner ? { sharedWith: [...t.sharedWith].sort() } : {}),
+        ...t.counts(),
+        ...t.stats,
+        since: t.createdAt,
+      }));
+  }
+
+  /** Streams the topic to `out` until the publishers leave (unless `keep`), the signal fires, or the reader falls too far behind. */
+  async subscribe(o: ClientBase & { out: Writable; keep: boolean }): Promise<void> {
+    const topic = this.attach(o.user, o.topic, o.grant);
+    const reader = new TopicReader(this.nextClientId++, !o.keep, o.out, this.options.subscriberBuffer, topic);
+    topic.addReader(reader);
+    const stop = () => reader.close();
+    o.signal.addEventListener('abort', stop, { once: true });
+    if (o.signal.aborted) stop();
+    const end = await reader.ended;
+    o.signal.removeEventListener('abort', stop);
+    topic.removeReader(reader);
+    this.release(topic);
+    if (end === 'dropped') throw this.droppedError(topic);
+  }
+
+  /**
+   * Feeds `input` to the topic until it ends. With `block`, waits for a subscriber first (and again
+   * whenever none is left) so nothing is lost; otherwise data nobody takes is dropped.
+   * Without `input` (pub -e) it only announces itself: it waits for a subscriber if blocking, then leaves.
+   */
+  publish(o: ClientBase & { input?: Readable; block: boolean; timeoutMs?: number; onWaiting?: () => void }): Promise<void> {
+    const topic = this.attach(o.user, o.topic, o.grant);
+    return new Promise<void>((resolve, reject) => {
+      let done = false;
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (err?: Error) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        o.signal.removeEventListener('abort', onAbort);
+        topic.removeWriter(writer);
+        this.release(topic);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onAbort = () => finish();
+      const writer = new TopicWriter(this.nextClientId++, 'pub', topic, o.input, o.block, false, (state) => {
+        clearTimeout(timer);
+        if (state === 'ended') return finish();
+        if (state === 'waiting') {
+          o.onWaiting?.();
+          if (o.timeoutMs) timer = setTimeout(() => finish(new Unavailable(`no subscriber joined ${topic.ref.key} within ${Math.round(o.timeoutMs! / 1000)}s`)), o.timeoutMs);
+        } else if (state === 'flowing' && !o.input) queueMicrotask(() => finish());
+      });
+      o.signal.addEventListener('abort', onAbort, { once: true });
+      topic.addWriter(writer);
+      if (o.signal.aborted) finish();
+    });
+  }
+
+  /** Reads and writes the topic: `input` goes to every other client, everything else comes out on `out`. Ends when `input` ends. */
+  pipe(o: ClientBase & { input: Readable; out: Writable; replay: boolean }): Promise<void> {
+    const topic = this.attach(o.user, o.topic, o.grant);
+    const clientId = this.nextClientId++;
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const reader = new TopicReader(clientId, false, o.out, this.options.subscriberBuffer, topic);
+      const writer = new TopicWriter(clientId, 'pipe', topic, o.input, false, o.replay, (state) => {
+        if (state !== 'ended') return;
+        // Input ended: deliver what is queued for this client, then leave.
+        topic.removeReader(reader);
+        reader.finish();
+      });
+      const onAbort = () => reader.close();
+      o.signal.addEventListener('abort', onAbort, { once: true });
+      void reader.ended.then((end) => {
+        if (settled) return;
+        settled = true;
+        o.signal.removeEventListener('abort', onAbort);
+        topic.removeWriter(writer);
+        topic.removeReader(reader);
+        this.release(topic);
+        if (end === 'dropped') reject(this.droppedError(topic));
+        else resolve();
+      });
+      topic.addReader(reader);
+      topic.addWriter(writer);
+      if (o.signal.aborted) onAbort();
+    });
+  }
+
+  /** Finds or creates the topic and checks that the user may use it; the owner's -p/-a widen its access. */
+  private attach(user: string, ref: TopicRef, grant: AccessGrant = {}): Topic {
+    const isOwner = user === ref.owner;
+    if (!isOwner && (grant.public || grant.share?.length)) {
+      throw new PermissionDenied(`permission denied: only ${ref.owner} decides who may use ${ref.key} (-p and -a are for the owner)`);
+    }
+    let topic = this.topics.get(ref.key);
+    if (!topic ? !isOwner : !topic.mayUse(user)) {
+      // The same answer whether or not the topic exists, so its existence does not leak.
+      throw new PermissionDenied(`permission denied: ${ref.key} is ${ref.owner}'s topic and is not shared with you`);
+    }
+    if (!topic) {
+      const created = new Topic(ref, Math.min(128 * 1024, Math.floor(this.options.subscriberBuffer / 2)), () => this.changed());
+      this.topics.set(ref.key, created);
+      topic = created;
+    }
+    if (isOwner) {
+      if (grant.public) topic.isPublic = true;
+      for (const name of grant.share ?? []) topic.sharedWith.add(name);
+    }
+    return topic;
+  }
+
+  private release(topic: Topic): void {
+    if (topic.empty && this.topics.get(topic.ref.key) === topic) {
+      this.topics.delete(topic.ref.key);
+      this.changed();
+    }
+  }
+
+  private droppedError(topic: Topic): Failed {
+    return new Failed(`dropped from ${topic.ref.key}: fell more than ${this.options.subscriberBuffer} bytes behind the publisher`);
+  }
+
+  private changed(): void {
+    for (const fn of this.listeners) fn();
+  }
+}

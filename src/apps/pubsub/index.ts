@@ -1,0 +1,14 @@
+import type { LabdApp } from '../index.ts';
+import { TopicBroker } from './broker.ts';
+import { pubsubCommands } from './commands.ts';
+import { pubsubTui } from './tui.ts';
+
+/** Pub/sub over SSH (pico's pipe semantics): `pub`, `sub`, `pipe`, `topics`, and a TUI screen. */
+export const pubsubApp: LabdApp = {
+  name: 'pubsub',
+  install(host) {
+    const broker = new TopicBroker({ subscriberBuffer: host.services.config.pubsub.subscriberBuffer });
+    host.registry.register(...pubsubCommands(broker));
+    host.tui.register(pubsubTui(broker));
+  },
+};

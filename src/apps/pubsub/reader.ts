@@ -1,0 +1,111 @@
+import type { Writable } from 'node:stream';
+
+/** Bytes handed to the output stream but not yet taken by it (for SSH: not yet inside the channel window). */
+const IN_FLIGHT_MAX = 64 * 1024;
+
+export type ReaderEnd = 'finished' | 'dropped' | 'closed';
+
+export interface ReaderEvents {
+  /** The reader's backlog shrank (a paused publisher may go on). */
+  progressed(reader: TopicReader): void;
+  /** The reader fell more than its limit behind and was cut off. */
+  dropped(reader: TopicReader): void;
+}
+
+/**
+ * One subscriber's side of a topic: a bounded queue drained into an output stream at the
+ * stream's own pace. A reader that falls more than `limit` bytes behind is dropped, so a
+ * stalled subscriber costs at most `limit` bytes and never holds up the others.
+ */
+export class TopicReader {
+  private readonly queue: Buffer[] = [];
+  private queued = 0;
+  private inFlight = 0;
+  private state: 'open' | 'finishing' | ReaderEnd = 'open';
+  private settle!: (end: ReaderEnd) => void;
+  private ending: ReaderEnd | undefined;
+  /** How the reader ended, once everything it was given has reached the output (or could not). */
+  readonly ended: Promise<ReaderEnd>;
+  private readonly onOutputGone = () => this.close();
+
+  constructor(
+    readonly clientId: number,
+    /** Ends when publishers leave (a plain `sub`); false for `sub -k`, pipes and tails. */
+    readonly endsWithPublishers: boolean,
+    private readonly out: Writable,
+    readonly limit: number,
+    private readonly events: ReaderEvents,
+  ) {
+    this.ended = new Promise((resolve) => (this.settle = resolve));
+    out.once('close', this.onOutputGone);
+    out.once('error', this.onOutputGone);
+  }
+
+  get backlog(): number {
+    return this.queued + this.inFlight;
+  }
+
+  get open(): boolean {
+    return this.state === 'open';
+  }
+
+  push(chunk: Buffer): void {
+    if (this.state !== 'open') return;
+    if (this.backlog + chunk.length > this.limit) {
+      this.state = 'dropped';
+      this.queue.length = 0;
+      this.queued = 0;
+      this.events.dropped(this);
+      this.settleWhenIdle('dropped');
+      return;
+    }
+    this.queue.push(chunk);
+    this.queued += chunk.length;
+    this.pump();
+  }
+
+  /** No more data will come: end once the queue has been written. */
+  finish(): void {
+    if (this.state !== 'open') return;
+    this.state = 'finishing';
+    this.pump();
+  }
+
+  /** Stops at once (the session ended). */
+  close(): void {
+    if (this.state === 'closed' || this.ending) return;
+    this.state = 'closed';
+    this.queue.length = 0;
+    this.queued = 0;
+    this.end('closed');
+  }
+
+  private pump(): void {
+    while (this.queue.length && this.inFlight < IN_FLIGHT_MAX) {
+      const chunk = this.queue.shift()!;
+      this.queued -= chunk.length;
+      this.inFlight += chunk.length;
+      this.out.write(chunk, (err) => {
+        this.inFlight -= chunk.length;
+        if (err) return this.close();
+        if (this.state === 'open' || this.state === 'finishing') {
+          this.pump();
+          this.events.progressed(this);
+        } else if (this.state === 'dropped') this.settleWhenIdle('dropped');
+      });
+    }
+    if (this.state === 'finishing') this.settleWhenIdle('finished');
+  }
+
+  private settleWhenIdle(end: ReaderEnd): void {
+    if (this.inFlight === 0 && this.queue.length === 0) this.end(end);
+  }
+
+  private end(end: ReaderEnd): void {
+    if (this.ending) return;
+    this.ending = end;
+    this.out.off('close', this.onOutputGone);
+    this.out.off('error', this.onOutputGone);
+    this.settle(end);
+  }
+}

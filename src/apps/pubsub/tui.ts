@@ -1,0 +1,159 @@
+import blessed, { type Widgets } from 'blessed';
+import { Writable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import { publicMessage } from '../../core/errors.ts';
+import { stripControl } from '../../ssh/render.ts';
+import type { TuiApp, TuiScreenContext } from '../../ssh/tui/apps.ts';
+import type { TopicBroker, TopicInfo } from './broker.ts';
+import { parseTopic } from './names.ts';
+
+const REFRESH_MS = 1000;
+const FLUSH_MS = 100;
+/** Lines kept in the tail view, and the most drawn per refresh (a flood is summarised). */
+const SCROLLBACK = 1000;
+const LINES_PER_FLUSH = 200;
+
+function row(t: TopicInfo): string {
+  const access = t.access === 'shared' && t.sharedWith ? `shared:${t.sharedWith.join(',')}` : t.access;
+  return `${t.topic.padEnd(28)} ${access.slice(0, 16).padEnd(16)} ${String(t.subscribers).padStart(4)} ${String(t.publishers).padStart(4)} ${String(t.pipes).padStart(5)} ${String(t.messages).padStart(7)}`;
+}
+const HEADER = `${'TOPIC'.padEnd(28)} ${'ACCESS'.padEnd(16)} ${'SUBS'.padStart(4)} ${'PUBS'.padStart(4)} ${'PIPES'.padStart(5)} ${'MSGS'.padStart(7)}`;
+
+/** The pub/sub screen: a live list of topics; enter tails one, escape comes back to the list. */
+export function pubsubTui(broker: TopicBroker): TuiApp {
+  return {
+    id: 'pubsub',
+    title: 'Pub/sub',
+    description: 'live topics and their subscribers; tail one',
+    permission: 'pubsub',
+    open(ctx) {
+      const view = new PubsubScreen(ctx, broker);
+      return { destroy: () => view.destroy() };
+    },
+  };
+}
+
+class PubsubScreen {
+  private listView: { box: Widgets.BoxElement; list: Widgets.ListElement; topics: TopicInfo[] } | undefined;
+  private tail: { box: Widgets.BoxElement; abort: AbortController; timer: NodeJS.Timeout } | undefined;
+  private readonly timer: NodeJS.Timeout;
+  private readonly unsubscribe: () => void;
+  private refreshQueued = false;
+  private destroyed = false;
+
+  constructor(
+    private readonly ctx: TuiScreenContext,
+    private readonly broker: TopicBroker,
+  ) {
+    this.timer = setInterval(() => this.refresh(), REFRESH_MS);
+    this.unsubscribe = broker.onChange(() => {
+      // Many clients can come and go at once: one redraw per tick is enough.
+      if (this.refreshQueued) return;
+      this.refreshQueued = true;
+      setImmediate(() => {
+        this.refreshQueued = false;
+        this.refresh();
+      });
+    });
+    ctx.signal.addEventListener('abort', () => this.destroy(), { once: true });
+    this.showList();
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    clearInterval(this.timer);
+    this.unsubscribe();
+    this.closeTail();
+  }
+
+  private showList(): void {
+    const box = blessed.box({ parent: this.ctx.parent, top: 0, left: 0, right: 0, bottom: 0, label: ' topics ', border: { type: 'line' }, style: { border: this.ctx.theme.border } });
+    blessed.text({ parent: box, top: 0, left: 1, right: 1, height: 1, content: HEADER, style: this.ctx.theme.title });
+    const list = blessed.list({ parent: box, top: 1, left: 1, right: 1, bottom: 0, keys: true, vi: true, tags: false, items: [], style: { selected: this.ctx.theme.selected } });
+    this.listView = { box, list, topics: [] };
+    list.on('select', (_item, index) => {
+      const topic = this.listView?.topics[index];
+      if (topic) this.openTail(topic.topic);
+    });
+    list.focus();
+    this.refresh();
+  }
+
+  private refresh(): void {
+    if (this.destroyed || !this.listView) return;
+    const view = this.listView;
+    const topics = this.broker.visibleTo(this.ctx.actor.name);
+    const selected = view.topics[(view.list as unknown as { selected: number }).selected]?.topic;
+    view.topics = topics;
+    view.list.setItems((topics.length ? topics.map(row) : ['(no live topics: start one with  ssh HOST sub NAME  or  pub NAME)']).map(stripControl) as never);
+    const index = topics.findIndex((t) => t.topic === selected);
+    view.list.select(index === -1 ? 0 : index);
+    this.ctx.screen.render();
+  }
+
+  private openTail(key: string): void {
+    if (!this.listView) return;
+    this.listView.box.destroy();
+    this.listView = undefined;
+    const abort = new AbortController();
+    const box = blessed.box({ parent: this.ctx.parent, top: 0, left: 0, right: 0, bottom: 0, label: ` tail ${stripControl(key)} (esc back) `, border: { type: 'line' }, style: { border: this.ctx.theme.border } });
+    const log = blessed.log({ parent: box, top: 0, left: 1, right: 1, bottom: 0, tags: false, scrollable: true, keys: true, vi: true, scrollback: SCROLLBACK });
+    const lines: string[] = [];
+    let partial = '';
+    const decoder = new StringDecoder('utf8');
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        const text = partial + decoder.write(chunk);
+        const parts = text.split('\n');
+        partial = parts.pop() ?? '';
+        // A line without an end is shown once it is long enough to matter.
+        if (partial.length > 4096) {
+          parts.push(partial);
+          partial = '';
+        }
+        lines.push(...parts.map((p) => stripControl(p)));
+        if (lines.length > LINES_PER_FLUSH * 2) lines.splice(0, lines.length - LINES_PER_FLUSH * 2);
+        done();
+      },
+    });
+    let skipped = 0;
+    const flush = () => {
+      if (!lines.length) return;
+      const batch = lines.splice(0, lines.length);
+      if (batch.length > LINES_PER_FLUSH) {
+        skipped += batch.length - LINES_PER_FLUSH;
+        log.add(`… ${skipped} lines skipped`);
+        batch.splice(0, batch.length - LINES_PER_FLUSH);
+      }
+      for (const line of batch) log.add(line);
+    };
+    const timer = setInterval(flush, FLUSH_MS);
+    this.tail = { box, abort, timer };
+    // While tailing, escape means "back to the list", not "back to the home menu": keys go to this view only.
+    this.ctx.screen.grabKeys = true;
+    log.key(['escape', 'q', 'left'], () => this.closeTail(true));
+    log.focus();
+    log.add(`tailing ${stripControl(key)} …`);
+    this.ctx.screen.render();
+    const signal = AbortSignal.any([abort.signal, this.ctx.signal]);
+    this.broker
+      .subscribe({ user: this.ctx.actor.name, topic: parseTopic(key, this.ctx.actor.name), out: sink, keep: true, signal })
+      .catch((err: unknown) => {
+        if (this.tail?.abort !== abort) return;
+        log.add(`error: ${stripControl(publicMessage(err))}`);
+        this.ctx.screen.render();
+      });
+  }
+
+  private closeTail(backToList = false): void {
+    const tail = this.tail;
+    if (!tail) return;
+    this.tail = undefined;
+    tail.abort.abort();
+    clearInterval(tail.timer);
+    this.ctx.screen.grabKeys = false;
+    tail.box.destroy();
+    if (backToList && !this.destroyed) this.showList();
+  }
+}
