@@ -30,6 +30,8 @@ export interface AuthDeps {
  */
 export class ConnectionAuth {
   private failures = 0;
+  /** Set once the attempts are used up: the connection is ending and nothing more is evaluated. */
+  private exhausted = false;
   grant: SessionGrant | undefined;
 
   constructor(
@@ -40,11 +42,10 @@ export class ConnectionAuth {
 
   handle(ctx: AuthContext): void {
     try {
-      if (ctx.method !== 'publickey') {
-        if (ctx.method !== 'none') this.fail(ctx.method, 'method not offered');
-        ctx.reject(['publickey']);
-        return;
-      }
+      // Requests the client sent before it saw the disconnect still arrive; none may succeed.
+      if (this.exhausted) return ctx.reject([]);
+      if (ctx.method === 'none') return ctx.reject(['publickey']);
+      if (ctx.method !== 'publickey') return this.refuse(ctx, ctx.method, 'method not offered', {});
       const algo = ctx.key.algo;
       const blob = ctx.key.data;
       const signature = ctx.signature;
@@ -94,17 +95,17 @@ export class ConnectionAuth {
     }
   }
 
-  private fail(method: string, reason: string): void {
+  /** Rejects and counts a failed attempt (as sshd, every method but `none` counts). */
+  private refuse(ctx: AuthContext, method: string, reason: string, fields: Record<string, unknown>): void {
     this.failures++;
     this.deps.metrics.authAttempts.inc({ method, result: 'rejected' });
-    void reason;
-  }
-
-  private refuse(ctx: AuthContext, method: string, reason: string, fields: Record<string, unknown>): void {
-    this.fail(method, reason);
-    this.deps.log.info({ ...fields, remote: this.remoteIp, user: ctx.username, reason }, 'refused publickey');
+    this.deps.log.info({ ...fields, remote: this.remoteIp, user: ctx.username, reason }, `refused ${ctx.method}`);
     ctx.reject(['publickey']);
-    if (this.failures >= this.deps.maxTries) this.onTooMany();
+    if (this.failures >= this.deps.maxTries) {
+      this.exhausted = true;
+      this.deps.log.info({ remote: this.remoteIp, user: ctx.username, failures: this.failures }, 'too many authentication failures');
+      this.onTooMany();
+    }
   }
 }
 

@@ -71,7 +71,8 @@ interface ProtocolInternals {
 
 /** One SSH connection whose authentication requests are sent one by one by the test. */
 export class HandDrivenClient {
-  private pending: ((reply: AuthReply) => void) | undefined;
+  /** Resolvers of the requests sent and not yet answered, oldest first (replies come in order). */
+  private readonly pending: ((reply: AuthReply) => void)[] = [];
   private isClosed = false;
   private authed = false;
   /** Resolves when the server ends the connection. */
@@ -139,9 +140,8 @@ export class HandDrivenClient {
   }
 
   private settle(reply: AuthReply): void {
-    const p = this.pending;
-    this.pending = undefined;
-    p?.(reply);
+    if (reply === 'closed') for (const p of this.pending.splice(0)) p(reply);
+    else this.pending.shift()?.(reply);
   }
 
   private request(user: string, algo: string, blob: Buffer, signature?: Buffer): Buffer {
@@ -157,15 +157,14 @@ export class HandDrivenClient {
     ]);
   }
 
-  private send(payload: Buffer): Promise<AuthReply> {
+  private send(payload: Buffer, method = 'publickey'): Promise<AuthReply> {
     if (this.isClosed) return Promise.resolve('closed');
-    if (this.pending) throw new Error('one request at a time');
-    const reply = new Promise<AuthReply>((r) => (this.pending = r));
+    const reply = new Promise<AuthReply>((r) => this.pending.push(r));
     const w = this.proto._packetRW.write;
     const packet = w.alloc(payload.length);
     packet.set(payload, w.allocStart);
-    // So ssh2 reads a type-60 answer as PK_OK; it shifts this on FAILURE and SUCCESS too.
-    this.proto._authsQueue.push('publickey');
+    // So ssh2 reads a type-60 answer right (PK_OK for publickey); it shifts this on FAILURE and SUCCESS too.
+    this.proto._authsQueue.push(method);
     sendPacket(this.proto, w.finalize(packet));
     return reply;
   }
@@ -187,6 +186,12 @@ export class HandDrivenClient {
     toSign[boolAt] = 1;
     const data = Buffer.concat([sshString(this.proto._kex.sessionID), toSign]);
     return this.send(this.request(user, algo, blob, sign(data)));
+  }
+
+  /** A password request (labd offers no passwords; it must still count as a failed attempt). */
+  password(user: string, password: string): Promise<AuthReply> {
+    const payload = Buffer.concat([Buffer.from([USERAUTH_REQUEST]), sshString(user), sshString('ssh-connection'), sshString('password'), Buffer.from([0]), sshString(password)]);
+    return this.send(payload, 'password');
   }
 
   /** Runs a command after a successful login. */
