@@ -5,6 +5,8 @@ import { WireError, WireReader } from './reader.ts';
 export const PLAIN_KEY_TYPES = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'ssh-rsa'] as const;
 export type PlainKeyType = (typeof PLAIN_KEY_TYPES)[number];
 
+const MIN_RSA_BITS = 1024;
+
 const CURVES: Record<string, { crv: string; hash: string; size: number }> = {
   nistp256: { crv: 'P-256', hash: 'sha256', size: 32 },
   nistp384: { crv: 'P-384', hash: 'sha384', size: 48 },
@@ -54,7 +56,10 @@ export function readKeyFields(type: string, r: WireReader, blobForFingerprint?: 
     const e = stripZero(r.bytes());
     const n = stripZero(r.bytes());
     const key = createPublicKey({ key: { kty: 'RSA', n: b64url(n), e: b64url(e) }, format: 'jwk' });
-    return { type, blob: blobForFingerprint ?? Buffer.alloc(0), key, rsaBits: key.asymmetricKeyDetails?.modulusLength ?? n.length * 8 };
+    const rsaBits = key.asymmetricKeyDetails?.modulusLength ?? n.length * 8;
+    // OpenSSH's RequiredRSASize: shorter RSA keys are refused as user, CA and registered keys.
+    if (rsaBits < MIN_RSA_BITS) throw new WireError(`RSA key of ${rsaBits} bits is shorter than the minimum of ${MIN_RSA_BITS}`);
+    return { type, blob: blobForFingerprint ?? Buffer.alloc(0), key, rsaBits };
   }
   throw new WireError(`unsupported key type '${type.slice(0, 60)}'`);
 }
