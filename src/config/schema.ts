@@ -47,7 +47,8 @@ export const configSchema = z
       })
       .default({ initialAdminKeys: '', initialAdminName: 'admin', certificateSignup: true, defaultRole: 'member', principalRoles: {}, clockSkew: '60s', revokedSerials: [], revokedKeyIds: [] }),
     paste: z.strictObject({ maxSize: z.number().int().min(1).max(1024 ** 3).default(10 * 1024 * 1024), defaultExpiry: z.union([z.literal('none'), duration]).default('none'), sweepInterval: duration.default('10m') }).default({ maxSize: 10 * 1024 * 1024, defaultExpiry: 'none', sweepInterval: '10m' }),
-    pubsub: z.strictObject({ subscriberBuffer: z.number().int().min(256 * 1024).max(1024 ** 3).default(1024 * 1024) }).default({ subscriberBuffer: 1024 * 1024 }),
+    /** Pub/sub: bytes a subscriber may fall behind before it is dropped; how long it may take nothing before it stops holding publishers back. */
+    pubsub: z.strictObject({ subscriberBuffer: z.number().int().min(256 * 1024).max(1024 ** 3).default(1024 * 1024), stallTimeout: duration.default('5s') }).default({ subscriberBuffer: 1024 * 1024, stallTimeout: '5s' }),
     /** The Kubernetes cluster ops talk to: a kubeconfig file (else in-cluster when labd runs in a pod), its context, and the time-out of each API request. */
     kube: z.strictObject({ kubeconfig: z.string().min(1).optional(), context: z.string().min(1).optional(), requestTimeout: duration.default('10s') }).default({ requestTimeout: '10s' }),
     /** Overrides of the role → permissions table (design §4). */

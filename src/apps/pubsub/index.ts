@@ -1,3 +1,4 @@
+import { parseDuration } from '../../core/duration.ts';
 import type { LabdApp } from '../index.ts';
 import { TopicBroker } from './broker.ts';
 import { pubsubCommands } from './commands.ts';
@@ -7,7 +8,8 @@ import { pubsubTui } from './tui.ts';
 export const pubsubApp: LabdApp = {
   name: 'pubsub',
   install(host) {
-    const broker = new TopicBroker({ subscriberBuffer: host.services.config.pubsub.subscriberBuffer });
+    const { subscriberBuffer, stallTimeout } = host.services.config.pubsub;
+    const broker = new TopicBroker({ subscriberBuffer, stallMs: parseDuration(stallTimeout) * 1000 });
     host.registry.register(...pubsubCommands(broker));
     host.tui.register(pubsubTui(broker));
   },

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import type { TopicRef } from './names.ts';
 import { TopicReader, type ReaderEvents } from './reader.ts';
@@ -18,7 +19,7 @@ export interface TopicCounts {
 /**
  * One publisher's side of a topic: reads its input while someone can take the data.
  * The input is paused (and so, over SSH, the client's window closes) while the topic has no
- * reader and the writer blocks, or while even the fastest reader is behind.
+ * reader and the writer blocks, or while a reader that is still moving is behind.
  */
 export class TopicWriter {
   state: WriterState | 'new' = 'new';
@@ -72,12 +73,15 @@ export class Topic implements ReaderEvents {
   readonly sharedWith = new Set<string>();
   readonly createdAt = new Date();
   private bytes = 0;
+  private stallTimer: NodeJS.Timeout | undefined;
   private messages = 0;
 
   constructor(
     readonly ref: TopicRef,
-    /** A publisher pauses once every reader it feeds has at least this much queued. */
+    /** A publisher pauses while a reader it feeds has this much queued (and is not stuck). */
     private readonly paceAt: number,
+    /** How long a reader may take nothing before it stops holding publishers back. */
+    private readonly stallMs: number,
     private readonly onChange: (topic: Topic) => void,
   ) {}
 
@@ -142,14 +146,11 @@ export class Topic implements ReaderEvents {
   publish(chunk: Buffer, from: TopicWriter): void {
     this.bytes += chunk.length;
     this.messages++;
-    let fastest = Infinity;
     for (const r of this.readers) {
       if (r.clientId === from.clientId && !from.replay) continue;
       r.push(chunk);
-      if (r.open) fastest = Math.min(fastest, r.backlog);
     }
-    if (fastest !== Infinity && fastest >= this.paceAt) from.setState('paced');
-    else if (fastest === Infinity && from.blocks) from.setState('waiting');
+    this.paceWriter(from);
   }
 
   progressed(reader: TopicReader): void {
@@ -165,14 +166,34 @@ export class Topic implements ReaderEvents {
     for (const w of this.writers) this.paceWriter(w);
   }
 
+  /**
+   * A writer goes at the pace of its slowest reader that is still moving. A reader whose output
+   * has taken nothing for `stallMs` stops counting: it falls behind until it is dropped.
+   */
   private paceWriter(w: TopicWriter): void {
-    let fastest = Infinity;
+    const now = performance.now();
+    let readers = 0;
+    let behind = false;
     for (const r of this.readers) {
-      if (r.clientId === w.clientId && !w.replay) continue;
-      if (r.open) fastest = Math.min(fastest, r.backlog);
+      if ((r.clientId === w.clientId && !w.replay) || !r.open) continue;
+      readers++;
+      if (r.backlog >= this.paceAt && !r.stuck(now, this.stallMs)) behind = true;
     }
-    if (fastest === Infinity) w.setState(w.blocks ? 'waiting' : 'flowing');
-    else w.setState(fastest >= this.paceAt ? 'paced' : 'flowing');
+    if (!readers) w.setState(w.blocks ? 'waiting' : 'flowing');
+    else if (behind) {
+      w.setState('paced');
+      this.checkStallsLater();
+    } else w.setState('flowing');
+  }
+
+  /** While a writer is held back, look again once a reader could count as stuck. */
+  private checkStallsLater(): void {
+    if (this.stallTimer) return;
+    this.stallTimer = setTimeout(() => {
+      this.stallTimer = undefined;
+      for (const w of this.writers) if (w.state === 'paced') this.paceWriter(w);
+    }, this.stallMs + 10);
+    this.stallTimer.unref();
   }
 
   private isPipeClient(clientId: number): boolean {
