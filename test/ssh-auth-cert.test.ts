@@ -9,6 +9,14 @@ import { after, before, describe, test } from 'node:test';
 import { certFor, logMark, logSince } from './support/auth-lab.ts';
 import { KeyLab, LabdProcess, run } from './support/labd.ts';
 
+/** An ECDSA key of the given curve size (KeyLab makes P-256 only). */
+function ecdsaKey(lab: KeyLab, name: string, bits: '384' | '521'): string {
+  const path = `${lab.dir}/${name}`;
+  const r = run('ssh-keygen', ['-q', '-t', 'ecdsa', '-b', bits, '-N', '', '-C', name, '-f', path]);
+  assert.equal(r.status, 0, r.stderr);
+  return path;
+}
+
 interface Whoami {
   user: string;
   role: string;
@@ -22,14 +30,16 @@ describe('certificate logins with OpenSSH', () => {
   let ecdsaCa: string;
   let rsaCa: string;
   let otherCa: string;
+  let p521Ca: string;
 
   before(async () => {
     ca = lab.key('ca-ed25519');
     ecdsaCa = lab.key('ca-ecdsa', 'ecdsa');
     rsaCa = lab.key('ca-rsa', 'rsa');
     otherCa = lab.key('ca-other');
+    p521Ca = ecdsaKey(lab, 'ca-p521', '521');
     labd = await LabdProcess.start({
-      caKeys: [`${ca}.pub`, `${ecdsaCa}.pub`, `${rsaCa}.pub`],
+      caKeys: [`${ca}.pub`, `${ecdsaCa}.pub`, `${rsaCa}.pub`, `${p521Ca}.pub`],
       env: {
         LABD_REVOKED_SERIALS: '666',
         LABD_REVOKED_KEY_IDS: 'stolen@example.com',
@@ -77,6 +87,25 @@ describe('certificate logins with OpenSSH', () => {
       await logSince(labd, mark, /accepted certificate/);
     });
   }
+
+  test('an ECDSA P-384 certificate from an ECDSA P-521 CA logs in', () => {
+    const key = ecdsaKey(lab, 'user-p384', '384');
+    const cert = lab.sign(p521Ca, key, { principals: ['p384user'] });
+    assert.equal(whoami({ key, cert }).user, 'p384user');
+  });
+
+  test('plain ed25519, ECDSA and RSA keys added with `keys add` log in as their user', () => {
+    const k = certFor(lab, ca, { principals: ['keyholder'] });
+    for (const type of ['ed25519', 'ecdsa', 'rsa'] as const) {
+      const plain = lab.key(`plain-${type}`, type);
+      const add = labd.ssh(k.key, ['keys', 'add'], { cert: k.cert, input: lab.publicKey(plain) + '\n' });
+      assert.equal(add.status, 0, add.stderr);
+      const r = labd.ssh(plain, ['whoami', '--json']);
+      assert.equal(r.status, 0, `${type}: ${r.stderr}`);
+      const me = JSON.parse(r.stdout) as Whoami;
+      assert.deepEqual([me.user, me.credential.kind], ['keyholder', 'key']);
+    }
+  });
 
   test('an expired certificate is refused', async () => {
     await refused(certFor(lab, ca, { principals: ['late'], validity: '-3h:-2h' }), /certificate has expired/);
