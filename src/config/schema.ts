@@ -9,6 +9,26 @@ const listen = z
 const duration = z.string().regex(/^(\d+[smhdw])+$/, 'expected a duration like 30s, 15m, 2h or 7d');
 const role = z.enum(ROLES);
 
+const matrixUserId = z.string().regex(/^@[^:\s]+:[^\s]+$/, 'expected a Matrix user ID like @alice:example.org');
+const matrixSchema = z.preprocess(
+  // Setting any bot key (e.g. LABD_MATRIX_HOMESERVER) without `enabled` turns the bot on, so a missing key is reported.
+  (v) => (v && typeof v === 'object' && !Array.isArray(v) && !('enabled' in v) && Object.keys(v).length ? { enabled: true, ...v } : v),
+  z.discriminatedUnion('enabled', [
+    z.strictObject({ enabled: z.literal(false) }),
+    z.strictObject({
+      enabled: z.literal(true),
+      homeserverUrl: z.url({ protocol: /^https?$/, error: 'expected the homeserver URL, e.g. https://matrix.example.org' }),
+      accessToken: z.string({ error: "required: the bot user's access token" }).min(1, "required: the bot user's access token"),
+      /** Room IDs (!id:server) or aliases (#name:server) the bot joins and serves; invites elsewhere are ignored. */
+      rooms: z.array(z.string().regex(/^[!#][^:\s]+:[^\s]+$/, 'expected a room ID (!id:server) or alias (#name:server)'), { error: 'required: the rooms the bot serves' }).min(1, 'name at least one room'),
+      /** Matrix user → labd user name; other Matrix users are refused. */
+      userMap: z.record(matrixUserId, z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'expected a labd user name')).default({}),
+      commandPrefix: z.string().min(1).max(20).regex(/^\S+$/, 'no spaces').default('!lab'),
+    }),
+  ]),
+).default({ enabled: false });
+export type MatrixConfig = Extract<z.infer<typeof matrixSchema>, { enabled: true }>;
+
 export const configSchema = z
   .object({
     dataDir: z.string().min(1).default('./data'),
@@ -51,6 +71,8 @@ export const configSchema = z
     pubsub: z.strictObject({ subscriberBuffer: z.number().int().min(256 * 1024).max(1024 ** 3).default(1024 * 1024), stallTimeout: duration.default('5s') }).default({ subscriberBuffer: 1024 * 1024, stallTimeout: '5s' }),
     /** The Kubernetes cluster ops talk to: a kubeconfig file (else in-cluster when labd runs in a pod), its context, and the time-out of each API request. */
     kube: z.strictObject({ kubeconfig: z.string().min(1).optional(), context: z.string().min(1).optional(), requestTimeout: duration.default('10s') }).default({ requestTimeout: '10s' }),
+    /** The Matrix bot (design §2.2): off, or fully configured; a half-configured bot fails at boot. */
+    matrix: matrixSchema,
     /** Overrides of the role → permissions table (design §4). */
     roles: z.partialRecord(role, z.array(z.enum(PERMISSIONS))).default({}),
   })

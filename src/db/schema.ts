@@ -78,3 +78,66 @@ export const pastes = sqliteTable(
   },
   (t) => [uniqueIndex('pastes_user_name').on(t.userId, t.name), index('pastes_expires_idx').on(t.expiresAt)],
 );
+
+/**
+ * Matrix events the bot accepted, by event id: the durable inbox and the record that a command
+ * ran, so neither a restart nor a replayed sync runs a command twice.
+ */
+export const matrixEvents = sqliteTable(
+  'matrix_events',
+  {
+    eventId: text('event_id').primaryKey(),
+    roomId: text('room_id').notNull(),
+    sender: text('sender').notNull(),
+    /** The event as received (JSON). */
+    event: text('event').notNull(),
+    originServerTs: integer('origin_server_ts').notNull(),
+    /** pending: not handled yet; running: a command started (never re-run); done: handled. */
+    state: text('state', { enum: ['pending', 'running', 'done'] }).notNull(),
+    /** The command words run for this event, if any. */
+    command: text('command'),
+    receivedAt: createdAt(),
+  },
+  (t) => [index('matrix_events_state_idx').on(t.state)],
+);
+
+/** Messages the bot sends, delivered in order, each with a fixed transaction id so retries are idempotent. */
+export const matrixOutbox = sqliteTable(
+  'matrix_outbox',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    txnId: text('txn_id').notNull().unique(),
+    roomId: text('room_id').notNull(),
+    eventType: text('event_type').notNull(),
+    content: text('content').notNull(),
+    state: text('state', { enum: ['pending', 'sent', 'failed'] }).notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: integer('next_attempt_at', { mode: 'timestamp_ms' }).notNull(),
+    /** The homeserver's id for the sent event. */
+    eventId: text('event_id'),
+    lastError: text('last_error'),
+    createdAt: createdAt(),
+    sentAt: integer('sent_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [index('matrix_outbox_state_idx').on(t.state, t.id), index('matrix_outbox_event_idx').on(t.eventId)],
+);
+
+/** Destructive commands waiting for their sender to reply `yes` to the bot's question. */
+export const matrixConfirmations = sqliteTable('matrix_confirmations', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  roomId: text('room_id').notNull(),
+  sender: text('sender').notNull(),
+  /** The argv to run once confirmed (JSON array). */
+  argv: text('argv').notNull(),
+  requestEventId: text('request_event_id').notNull(),
+  /** The outbox row of the question; the reply must point at its event. */
+  promptTxnId: text('prompt_txn_id').notNull().unique(),
+  expiresAt: integer('expires_at', { mode: 'timestamp_ms' }).notNull(),
+  state: text('state', { enum: ['pending', 'confirmed', 'expired'] }).notNull().default('pending'),
+});
+
+/** Small bot state: the sync token (saved only once a batch is in the inbox) and when the bot first started. */
+export const matrixState = sqliteTable('matrix_state', {
+  key: text('key').primaryKey(),
+  value: text('value').notNull(),
+});
