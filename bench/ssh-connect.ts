@@ -1,0 +1,303 @@
+/**
+ * bench/ssh-connect: connect + authenticate + `whoami` with the real OpenSSH client against labd
+ * and against Debian's OpenSSH sshd (throw-away config on a loopback port) in the same run;
+ * connections per second at a fixed concurrency; labd's memory with idle sessions open.
+ *
+ *   npm run bench:ssh-connect -- [--runs 200] [--warmup 10] [--conns 200] [--concurrency 8] [--idle 200] [--idle-tui]
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { parseArgs } from 'node:util';
+import { freePort, KeyLab, LabdProcess, run } from '../test/support/labd.ts';
+import { collectGarbage, inspectorUrl } from './lib/inspector-gc.ts';
+import { IdleSessions, type IdleKind } from './lib/idle-sessions.ts';
+import { account, shellStartupMs } from './lib/login-shell.ts';
+import { SSHD_PATH, SshdProcess } from './lib/sshd.ts';
+import { median, percentile, runConcurrently, timeSsh } from './lib/timing.ts';
+
+const USAGE = `usage: npm run bench:ssh-connect -- [options]
+
+  --runs N          timed connect+auth+whoami runs per target (default 200, max 5000)
+  --warmup N        untimed runs per target first (default 10)
+  --conns N         connections per target for the conn/s figure (default 200, max 5000)
+  --concurrency N   parallel clients for the conn/s figure (default 8, max 64)
+  --idle N          idle sessions held open against labd for the memory figure (default 200, max 1000)
+  --idle-tui        also measure idle TUI sessions (PTY + shell at the home menu)
+  --sshd-user-rc    let sshd's sessions read the user's own rc files (default: HOME is an empty dir,
+                    so a slow ~/.bashrc, which Debian's bash reads under sshd, is not counted)`;
+
+interface Options {
+  runs: number;
+  warmup: number;
+  conns: number;
+  concurrency: number;
+  idle: number;
+  idleTui: boolean;
+  sshdUserRc: boolean;
+}
+
+function options(): Options {
+  const { values } = parseArgs({
+    options: {
+      runs: { type: 'string' },
+      warmup: { type: 'string' },
+      conns: { type: 'string' },
+      concurrency: { type: 'string' },
+      idle: { type: 'string' },
+      'idle-tui': { type: 'boolean' },
+      'sshd-user-rc': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE + '\n');
+    process.exit(0);
+  }
+  const count = (name: string, raw: string | undefined, dflt: number, min: number, max: number) => {
+    if (raw === undefined) return dflt;
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) throw new UsageError(`--${name}: expected a whole number from ${min} to ${max}, got '${raw}'`);
+    return Number(raw);
+  };
+  return {
+    runs: count('runs', values.runs, 200, 1, 5000),
+    warmup: count('warmup', values.warmup, 10, 0, 1000),
+    conns: count('conns', values.conns, 200, 1, 5000),
+    concurrency: count('concurrency', values.concurrency, 8, 1, 64),
+    idle: count('idle', values.idle, 200, 1, 1000),
+    idleTui: values['idle-tui'] ?? false,
+    sshdUserRc: values['sshd-user-rc'] ?? false,
+  };
+}
+
+class UsageError extends Error {}
+
+/** One way of logging in to one server: the ssh arguments up to the command, and what whoami must print. */
+interface Target {
+  name: string;
+  args: string[];
+  expect: RegExp;
+  /** Counted in the connections-per-second figure. */
+  throughput: boolean;
+}
+
+/** The same client options for every target, so only the server differs. */
+function clientArgs(port: number, user: string, identity: string, o: { cert?: string; kex?: string; verbose?: boolean } = {}): string[] {
+  const args = [
+    '-F', '/dev/null',
+    '-o', 'StrictHostKeyChecking=no',
+    '-o', 'UserKnownHostsFile=/dev/null',
+    '-o', 'BatchMode=yes',
+    '-o', 'IdentitiesOnly=yes',
+    '-o', 'IdentityAgent=none',
+    '-o', `LogLevel=${o.verbose ? 'DEBUG1' : 'ERROR'}`,
+    '-o', 'ConnectTimeout=10',
+    '-i', identity,
+    '-p', String(port),
+    '-T',
+  ];
+  if (o.cert) args.push('-o', `CertificateFile=${o.cert}`);
+  if (o.kex) args.push('-o', `KexAlgorithms=${o.kex}`);
+  args.push(`${user}@127.0.0.1`, '--', 'whoami');
+  return args;
+}
+
+/** The key exchange the OpenSSH client settles on with a server, from its debug output. */
+async function negotiatedKex(args: string[]): Promise<string> {
+  const r = await timeSsh(args);
+  const m = /kex: algorithm: (\S+)/.exec(r.stderr);
+  if (!m) throw new Error(`could not read the negotiated key exchange: ${r.stderr.slice(-500)}`);
+  return m[1]!;
+}
+
+async function once(t: Target): Promise<{ ok: boolean; ms: number; detail: string }> {
+  const r = await timeSsh(t.args);
+  const ok = r.status === 0 && t.expect.test(r.stdout);
+  return { ok, ms: r.ms, detail: ok ? '' : `exit ${r.status}: ${(r.stderr || r.stdout).trim().slice(0, 300)}` };
+}
+
+function rssKb(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  return Number(m[1]);
+}
+
+async function gauge(labd: LabdProcess, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${labd.httpPort}/metrics`)).text();
+  let total = 0;
+  for (const line of text.split('\n')) if (line.startsWith(name)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return total;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
+const say = (line: string) => process.stderr.write(line + '\n');
+
+interface IdleFigure {
+  kind: IdleKind;
+  sessions: number;
+  beforeKb: number;
+  afterKb: number;
+  heapBeforeMb: number;
+  heapAfterMb: number;
+}
+
+/** Median of a few samples of `read` a moment apart, after a full GC in labd and a pause. */
+async function settled(inspector: string, read: () => Promise<number> | number): Promise<number> {
+  await collectGarbage(inspector);
+  await sleep(2000);
+  const samples: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    samples.push(await read());
+    await sleep(500);
+  }
+  return median(samples);
+}
+
+/** labd's RSS (and V8 heap in use) before and with `n` idle sessions of one kind open. */
+async function measureIdle(labd: LabdProcess, inspector: string, key: string, kind: IdleKind, n: number, concurrency: number): Promise<IdleFigure> {
+  const pid = labd.child.pid!;
+  const heapMb = async () => (await gauge(labd, 'labd_nodejs_heap_size_used_bytes')) / 1024 / 1024;
+  const beforeKb = await settled(inspector, () => rssKb(pid));
+  const heapBeforeMb = await heapMb();
+  const sessions = new IdleSessions();
+  try {
+    await sessions.open({ port: labd.sshPort, user: 'labd', privateKeyFile: key }, kind, n, concurrency);
+    const seen = await gauge(labd, 'labd_ssh_connections_active');
+    if (seen < n) throw new Error(`labd reports ${seen} connections open, expected at least ${n}`);
+    const afterKb = await settled(inspector, () => rssKb(pid));
+    return { kind, sessions: sessions.count, beforeKb, afterKb, heapBeforeMb, heapAfterMb: await heapMb() };
+  } finally {
+    sessions.closeAll();
+  }
+}
+
+async function main(): Promise<void> {
+  const o = options();
+  if (!existsSync(SSHD_PATH)) {
+    say(`bench: ${SSHD_PATH} not found. This bench compares labd with Debian's OpenSSH server; install it with:\n  apt-get update && apt-get install -y openssh-server`);
+    process.exit(1);
+  }
+  if (run('ssh', ['-V']).status !== 0) {
+    say('bench: the OpenSSH client (ssh) is not installed: apt-get install -y openssh-client');
+    process.exit(1);
+  }
+
+  const lab = new KeyLab();
+  let labd: LabdProcess | undefined;
+  let sshd: SshdProcess | undefined;
+  const cleanup = async () => {
+    await Promise.allSettled([labd?.stop(), sshd?.stop()]);
+    lab.cleanup();
+  };
+  process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  try {
+    const plainKey = lab.key('bench-plain');
+    const certKey = lab.key('bench-cert');
+    const ca = lab.key('bench-ca');
+    const localUser = userInfo().username;
+    // One certificate for both servers: sshd matches its login user, labd the `benchcert` principal.
+    const cert = lab.sign(ca, certKey, { id: 'bench@example.com', principals: [localUser, 'benchcert'], validity: '-5m:+2h' });
+
+    say('bench: starting labd and sshd…');
+    // The inspector (loopback only) lets the bench force a GC before reading labd's memory.
+    const inspectorPort = await freePort();
+    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(plainKey)], caKeys: [`${ca}.pub`], env: { LABD_LOG_LEVEL: 'info', NODE_OPTIONS: `--inspect=127.0.0.1:${inspectorPort}` } });
+    const inspector = await inspectorUrl(inspectorPort);
+    sshd = await SshdProcess.start({ authorizedKeys: [lab.publicKey(plainKey)], caPublicKeyFile: `${ca}.pub`, emptyHome: !o.sshdUserRc });
+    const loginAccount = account(localUser);
+    if (!loginAccount) throw new Error(`no passwd entry for '${localUser}'`);
+    const shell = { account: localUser, shell: loginAccount.shell, home: sshd.home ?? loginAccount.home, ms: shellStartupMs(loginAccount, sshd.home ?? loginAccount.home) };
+
+    // OpenSSH's default key exchange with sshd (sntrup761x25519, post-quantum) costs far more
+    // than the one labd offers, so sshd is measured both with labd's and with its own default.
+    const labdKex = await negotiatedKex(clientArgs(labd.sshPort, 'labd', plainKey, { verbose: true }));
+    const sshdKex = await negotiatedKex(clientArgs(sshd.port, localUser, plainKey, { verbose: true }));
+    const whoamiLine = new RegExp(`^${localUser}\\n$`);
+    const targets: Target[] = [
+      { name: 'labd key', args: clientArgs(labd.sshPort, 'labd', plainKey), expect: /admin/, throughput: true },
+      { name: 'sshd key', args: clientArgs(sshd.port, localUser, plainKey, { kex: labdKex }), expect: whoamiLine, throughput: true },
+      { name: 'labd cert', args: clientArgs(labd.sshPort, 'benchcert', certKey, { cert }), expect: /benchcert[\s\S]*certificate/, throughput: false },
+      { name: 'sshd cert', args: clientArgs(sshd.port, localUser, certKey, { cert, kex: labdKex }), expect: whoamiLine, throughput: false },
+      { name: 'sshd key, default kex', args: clientArgs(sshd.port, localUser, plainKey), expect: whoamiLine, throughput: true },
+    ];
+
+    // Correctness first: every target logs in the intended way.
+    for (const t of targets) {
+      const r = await once(t);
+      if (!r.ok) throw new Error(`${t.name}: whoami failed (${r.detail})\nlabd log tail:\n${labd.logs().slice(-2000)}\nsshd log tail:\n${sshd.logs().slice(-2000)}`);
+    }
+
+    // Memory first, before the timed runs have grown labd's heap (a forced GC cannot shrink RSS back).
+    say(`bench: ${o.idle} idle sessions against labd…`);
+    const idle: IdleFigure[] = [await measureIdle(labd, inspector, plainKey, 'bare', o.idle, o.concurrency)];
+    if (o.idleTui) idle.push(await measureIdle(labd, inspector, plainKey, 'tui', o.idle, o.concurrency));
+
+    say(`bench: warm-up, ${o.warmup} runs per target…`);
+    for (let i = 0; i < o.warmup; i++) for (const t of targets) await once(t);
+
+    // Interleaved and rotated, so load from other work on the machine hits every target alike.
+    say(`bench: ${o.runs} timed runs per target…`);
+    const samples = new Map<string, number[]>(targets.map((t) => [t.name, []]));
+    const failures = new Map<string, number>(targets.map((t) => [t.name, 0]));
+    for (let i = 0; i < o.runs; i++) {
+      for (let j = 0; j < targets.length; j++) {
+        const t = targets[(i + j) % targets.length]!;
+        const r = await once(t);
+        if (r.ok) samples.get(t.name)!.push(r.ms);
+        else {
+          failures.set(t.name, failures.get(t.name)! + 1);
+          if (failures.get(t.name)! > Math.max(5, o.runs / 20)) throw new Error(`${t.name}: too many failed runs, last: ${r.detail}`);
+        }
+      }
+    }
+
+    say(`bench: ${o.conns} connections per target, ${o.concurrency} at a time…`);
+    const throughput = new Map<string, { ms: number; failures: number }>();
+    for (const t of targets.filter((x) => x.throughput)) {
+      throughput.set(t.name, await runConcurrently(o.conns, o.concurrency, async () => (await once(t)).ok));
+    }
+
+    report(o, samples, failures, throughput, idle, shell, { labd: labdKex, sshd: sshdKex });
+  } finally {
+    await cleanup();
+  }
+}
+
+function report(o: Options, samples: Map<string, number[]>, failures: Map<string, number>, throughput: Map<string, { ms: number; failures: number }>, idle: IdleFigure[], shell: { account: string; shell: string; home: string; ms: number }, kex: { labd: string; sshd: string }): void {
+  const lines: string[] = [];
+  const row = (cells: string[], widths: number[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const w = [22, 8, 9, 9, 9, 9];
+  lines.push('', `connect + authenticate + whoami, OpenSSH client, ${o.runs} runs each (ms)`);
+  lines.push(row(['target', 'ok', 'median', 'p99', 'min', 'max'], w));
+  for (const [name, s] of samples) {
+    lines.push(row([name, `${s.length}/${s.length + failures.get(name)!}`, fmt(median(s)), fmt(percentile(s, 99)), fmt(Math.min(...s)), fmt(Math.max(...s))], w));
+  }
+  lines.push(`key exchange: labd ${kex.labd}; sshd ${kex.labd} (pinned by the client) and ${kex.sshd} (\"default kex\")`);
+  lines.push(`sshd runs whoami as '${shell.account}' through ${shell.shell} -c with HOME=${shell.home}${o.sshdUserRc ? ' (the user\'s own rc files)' : ' (empty: no rc files)'}; that shell start alone takes ${fmt(shell.ms)} ms`);
+  lines.push('', 'ratio labd / sshd (target: median ≤ 1.5)');
+  for (const [a, b] of [['labd key', 'sshd key'], ['labd cert', 'sshd cert'], ['labd key', 'sshd key, default kex']] as const) {
+    const l = samples.get(a)!;
+    const s = samples.get(b)!;
+    const ratio = median(l) / median(s);
+    lines.push(`  ${a.padEnd(9)} / ${b.padEnd(21)} median ${fmt(ratio, 2)}×  p99 ${fmt(percentile(l, 99) / percentile(s, 99), 2)}×  ${ratio <= 1.5 ? 'ok' : 'OVER TARGET'}`);
+  }
+  lines.push('', `connections per second, key login + whoami, ${o.conns} connections, ${o.concurrency} in parallel`);
+  const perSecond = (t: { ms: number; failures: number }) => (o.conns - t.failures) / (t.ms / 1000);
+  for (const [name, t] of throughput) lines.push(`  ${name.padEnd(22)} ${fmt(perSecond(t)).padStart(7)} conn/s  (${fmt(t.ms / 1000, 2)} s, ${t.failures} failed)`);
+  const l = throughput.get('labd key')!;
+  for (const b of ['sshd key', 'sshd key, default kex']) lines.push(`  ratio labd / ${b.padEnd(21)} ${fmt(perSecond(l) / perSecond(throughput.get(b)!), 2)}×`);
+  lines.push('', 'labd memory with idle sessions open, each read after a forced full GC (target: < 0.5 MB per session)');
+  for (const f of idle) {
+    const perSession = (f.afterKb - f.beforeKb) / 1024 / f.sessions;
+    const label = f.kind === 'bare' ? 'session channel, no command' : 'TUI at the home menu';
+    const heapPerSession = (f.heapAfterMb - f.heapBeforeMb) / f.sessions;
+    lines.push(`  ${label.padEnd(28)} ${f.sessions} sessions: RSS ${fmt(f.beforeKb / 1024)} → ${fmt(f.afterKb / 1024)} MB = ${fmt(perSession, 3)} MB/session  ${perSession < 0.5 ? 'ok' : 'OVER TARGET'}`);
+    lines.push(`  ${''.padEnd(28)} V8 heap in use ${fmt(f.heapBeforeMb)} → ${fmt(f.heapAfterMb)} MB = ${fmt(heapPerSession, 3)} MB/session`);
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+main().catch((err) => {
+  say(`bench: ${err instanceof UsageError ? err.message + '\n' + USAGE : (err as Error).stack ?? String(err)}`);
+  process.exit(err instanceof UsageError ? 2 : 1);
+});
