@@ -166,6 +166,27 @@ describe('hand-driven ssh2 client against labd authentication', () => {
     assert.equal((await whoami(c)).user, 'ecuser');
   });
 
+  test('a plain key offered under another algorithm name is refused, even on the query', async () => {
+    const miaPub = blobOf(`${mia}.pub`);
+    const c = await connect();
+    const mark = logMark(labd);
+    assert.equal(await c.query('labd', 'ecdsa-sha2-nistp256', miaPub.blob), 'failure');
+    assert.match(await logSince(labd, mark, /refused publickey/), /algorithm ecdsa-sha2-nistp256 does not match the key \(ssh-ed25519\)/);
+    assert.equal(await c.query('labd', miaPub.algo, miaPub.blob), 'pk-ok');
+  });
+
+  test('a registered RSA key is acceptable for rsa-sha2-256/512 only, not SHA-1 ssh-rsa', async () => {
+    const rsa = lab.key('admin-rsa', 'rsa');
+    assert.equal(labd.ssh(admin, ['keys', 'add'], { input: lab.publicKey(rsa) + '\n' }).status, 0);
+    const { blob } = blobOf(`${rsa}.pub`);
+    const c = await connect();
+    assert.equal(await c.query('labd', 'ssh-rsa', blob), 'failure');
+    assert.equal(await c.query('labd', 'rsa-sha2-256', blob), 'pk-ok');
+    assert.equal(await c.signed('labd', 'rsa-sha2-256', blob, signerFor(rsa, 'rsa-sha2-512')), 'failure', 'the signature must be the algorithm asked for');
+    assert.equal(await c.signed('labd', 'rsa-sha2-512', blob, signerFor(rsa, 'rsa-sha2-512')), 'success');
+    assert.equal((await whoami(c)).user, 'admin');
+  });
+
   test('a host certificate is refused (OpenSSH will not even offer one)', async () => {
     const k = certFor(lab, ca, { principals: ['hosty'], host: true });
     const { algo, blob } = blobOf(k.cert);

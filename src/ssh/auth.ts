@@ -74,13 +74,16 @@ export class ConnectionAuth {
         return this.refuse(ctx, 'key', `unsupported key: ${(err as Error).message}`, {});
       }
       const fp = fingerprint(blob);
+      // ssh2 reports rsa-sha2-256/512 as ssh-rsa with ctx.hashAlgo; any other name must be the key's type.
+      if (algo !== key.type) return this.refuse(ctx, 'key', `algorithm ${algo.slice(0, 60)} does not match the key (${key.type})`, { fingerprint: fp });
+      const sigAlgo = key.type === 'ssh-rsa' ? (ctx.hashAlgo === 'sha512' ? 'rsa-sha2-512' : ctx.hashAlgo === 'sha256' ? 'rsa-sha2-256' : undefined) : signatureAlgorithmsFor(key)[0];
+      // Answered on the query too, so a client is not told "acceptable" for a signature it may not use.
+      if (!sigAlgo) return this.refuse(ctx, 'key', 'ssh-rsa (SHA-1) signatures are not accepted', { fingerprint: fp });
       if (!signed) {
         if (this.deps.login.knowsKey(fp)) return ctx.accept();
         return this.refuse(ctx, 'key', 'unknown key', { fingerprint: fp });
       }
       // ssh2 strips the signature's algorithm wrapper for plain keys; rebuild what was signed with.
-      const sigAlgo = key.type === 'ssh-rsa' ? (ctx.hashAlgo === 'sha512' ? 'rsa-sha2-512' : ctx.hashAlgo === 'sha256' ? 'rsa-sha2-256' : undefined) : signatureAlgorithmsFor(key)[0];
-      if (!sigAlgo) return this.refuse(ctx, 'key', 'ssh-rsa (SHA-1) signatures are not accepted', { fingerprint: fp });
       const wrapped = wrapSignature(sigAlgo, key.type.startsWith('ecdsa-') ? derToSshEcdsa(signature!) : signature!);
       if (!verifySshSignature(key, wrapped, ctx.blob!, sigAlgo)) return this.refuse(ctx, 'key', 'signature does not verify', { fingerprint: fp });
       const outcome = this.deps.login.byKey(fp, this.deps.now());
