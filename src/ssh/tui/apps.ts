@@ -11,12 +11,14 @@ export interface TuiScreenContext {
   actor: Actor;
   registry: Registry;
   theme: Theme;
-  /** Runs a command through the registry as the actor (authorization, audit and all). */
+  /** Runs a command through the registry as the actor (authorization, audit and all); aborted with `signal`. */
   run(argv: string[], opts?: { confirmed?: boolean }): ReturnType<Registry['execute']>;
   /** Asks a yes/no question in a dialog. */
   confirm(question: string): Promise<boolean>;
   /** Leaves the app, back to the home menu. */
   back(): void;
+  /** Aborted when the user leaves the app or the session ends: pass it to long work. */
+  signal: AbortSignal;
 }
 
 /** A TUI app on the home menu. Apps register themselves with the host. */

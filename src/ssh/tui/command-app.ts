@@ -9,9 +9,11 @@ export function commandApp(def: { id: string; title: string; description: string
   return {
     ...def,
     open(ctx) {
+      const share = Math.floor(100 / def.commands.length);
       const panes = def.commands.map((argv, i) => {
-        const height = Math.floor(100 / def.commands.length);
-        return blessed.box({ parent: ctx.parent, top: `${i * height}%`, left: 0, width: '100%', height: `${height}%`, border: { type: 'line' }, label: ` ${argv.join(' ')} `, style: { border: ctx.theme.border } });
+        // The last pane reaches the bottom, so rounding never leaves a gap.
+        const size = i === def.commands.length - 1 ? { bottom: 0 } : { height: `${share}%` };
+        return blessed.box({ parent: ctx.parent, top: `${i * share}%`, left: 0, right: 0, ...size, border: { type: 'line' }, label: ` ${argv.join(' ')} `, style: { border: ctx.theme.border } });
       });
       def.commands.forEach((argv, i) => {
         ctx
