@@ -39,7 +39,12 @@ async function main(argv: string[]): Promise<void> {
         process.stderr.write(`labd: ${(err as Error).message}\n`);
         process.exit(1);
       }
-      process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception (kept running)'));
+      // A closed log pipe must not turn every log line into another uncaught error.
+      process.stdout.on('error', () => {});
+      process.on('uncaughtException', (err) => {
+        if ((err as NodeJS.ErrnoException).code === 'EPIPE') return;
+        log.error({ err }, 'uncaught exception (kept running)');
+      });
       process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection (kept running)'));
       let stopping = false;
       const stop = (signal: string) => {
