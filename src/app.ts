@@ -21,6 +21,7 @@ import { commandApp } from './ssh/tui/command-app.ts';
 import { TuiHost } from './ssh/tui/host.ts';
 import { VERSION } from './version.ts';
 import { APPS, type AppHost } from './apps/index.ts';
+import { startMatrixBot } from './bot/index.ts';
 
 export interface Labd {
   config: Config;
@@ -79,6 +80,10 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     onStop: (fn) => stopHooks.push(fn),
   };
   for (const app of APPS) app.install(host);
+  if (config.matrix.enabled) {
+    const bot = startMatrixBot({ config: config.matrix, registry, db, log });
+    stopHooks.push(() => bot.stop());
+  }
 
   const hostKey = loadOrCreateHostKey(config.dataDir);
   const sshServer = new SshServer({

@@ -1,0 +1,124 @@
+/**
+ * The Matrix bot (design §2.2): joins the configured rooms only, accepts `!lab …` messages into a
+ * durable inbox, runs them through the command registry and answers through the outbox.
+ *
+ * matrix-bot-sdk saves the sync token before handlers run and does not await listeners. Here the
+ * listener stores each event synchronously (better-sqlite3) and the token is saved only after the
+ * batch was emitted (persistTokenAfterSync), so a crash neither loses a command nor, thanks to the
+ * processed-event ids, runs one twice. A first sync replays history: events from before the bot's
+ * first start, or older than MAX_EVENT_AGE_MS, are never run.
+ */
+import type { MatrixConfig } from '../config/schema.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Db } from '../db/client.ts';
+import { IdentityStore } from '../ops/identity/store.ts';
+import type { Registry } from '../ops/registry.ts';
+import { CommandHandler } from './handler.ts';
+import { OutboxSender } from './outbox.ts';
+import { loadMatrixSdk } from './sdk.ts';
+import { BotStore, type RoomEvent } from './store.ts';
+import { SqliteSyncStorage } from './sync-storage.ts';
+
+/** Commands older than this when they arrive (e.g. after a long outage) are not run. */
+export const MAX_EVENT_AGE_MS = 60 * 60 * 1000;
+const RETRY_MAX_MS = 30000;
+
+export interface MatrixBot {
+  stop(): Promise<void>;
+}
+
+export function startMatrixBot(o: { config: MatrixConfig; registry: Registry; db: Db; log: Logger }): MatrixBot {
+  const log = o.log.child({ component: 'matrix' });
+  const { sdk, encryption, cryptoError } = loadMatrixSdk();
+  if (!encryption) log.warn({ reason: cryptoError }, 'matrix: the native crypto module is not installed, so encrypted rooms are unsupported; serve unencrypted rooms only');
+  sdk.LogService.setLogger({
+    trace: () => {},
+    debug: () => {},
+    info: (module: string, ...args: unknown[]) => log.debug({ module }, args.map(String).join(' ')),
+    warn: (module: string, ...args: unknown[]) => log.warn({ module }, args.map(String).join(' ')),
+    error: (module: string, ...args: unknown[]) => log.warn({ module }, args.map(String).join(' ')),
+  });
+  sdk.LogService.setLevel(sdk.LogLevel.INFO);
+  // Every failed request is reported by the code that made it; the SDK's per-request log is noise.
+  sdk.LogService.muteModule('MatrixHttpClient');
+
+  const store = new BotStore(o.db);
+  if (!store.getState('firstStart')) store.setState('firstStart', String(Date.now()));
+  const firstStart = Number(store.getState('firstStart'));
+  const client = new sdk.MatrixClient(o.config.homeserverUrl, o.config.accessToken, new SqliteSyncStorage(store));
+  (client as unknown as { persistTokenAfterSync: boolean }).persistTokenAfterSync = true;
+  const outbox = new OutboxSender({ homeserverUrl: o.config.homeserverUrl, accessToken: o.config.accessToken, store, log });
+  const handler = new CommandHandler({ config: o.config, registry: o.registry, store, identities: new IdentityStore(o.db), log });
+
+  let stopped = false;
+  let selfId = '';
+  const served = new Set<string>();
+  let draining: Promise<void> | undefined;
+  let again = false;
+
+  const drain = (): Promise<void> => {
+    if (draining) {
+      again = true;
+      return draining;
+    }
+    draining = (async () => {
+      do {
+        again = false;
+        for (const row of store.pending()) {
+          if (stopped) return;
+          try {
+            await handler.handle(row);
+          } catch (err) {
+            log.error({ err, eventId: row.eventId }, 'matrix: handling an event failed');
+            store.finish(row.eventId);
+          }
+          outbox.kick();
+        }
+      } while (again && !stopped);
+    })().finally(() => (draining = undefined));
+    return draining;
+  };
+
+  client.on('room.event', (roomId: string, event: RoomEvent) => {
+    if (stopped || !served.has(roomId) || event.sender === selfId || event.type !== 'm.room.message') return;
+    const age = Date.now() - event.origin_server_ts;
+    if (event.origin_server_ts < firstStart || age > MAX_EVENT_AGE_MS) {
+      log.debug({ eventId: event.event_id, age }, 'matrix: ignoring an event from before the bot served this room or too old to act on');
+      return;
+    }
+    if (store.accept(roomId, event)) void drain();
+  });
+  client.on('room.invite', (roomId: string) => log.info({ roomId }, 'matrix: ignoring an invite to a room that is not configured'));
+
+  const connect = async () => {
+    let delay = 1000;
+    for (;;) {
+      if (stopped) return;
+      try {
+        selfId = await client.getUserId();
+        for (const room of o.config.rooms) served.add(await client.joinRoom(room));
+        await client.start({ room: { rooms: [...served], timeline: { limit: 50 } }, presence: { types: [] }, account_data: { types: [] } });
+        log.info({ user: selfId, rooms: [...served], encryption }, 'matrix bot started');
+        return;
+      } catch (err) {
+        log.warn({ error: (err as Error).message ?? String(err), retryInMs: delay }, 'matrix: cannot reach the homeserver yet');
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(RETRY_MAX_MS, delay * 2);
+      }
+    }
+  };
+
+  for (const row of store.interrupted()) handler.reportInterrupted(row);
+  outbox.start();
+  void drain();
+  void connect();
+
+  return {
+    async stop() {
+      stopped = true;
+      client.stop();
+      await draining;
+      await outbox.stop();
+    },
+  };
+}

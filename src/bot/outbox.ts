@@ -1,0 +1,132 @@
+/**
+ * Delivers the outbox in order through `PUT /rooms/{id}/send/{type}/{txnId}` with each row's fixed
+ * transaction id, so a retry after a lost response never posts twice. matrix-bot-sdk neither
+ * retries 429s nor keeps txn ids, hence this sender: it honours Retry-After / retry_after_ms and
+ * backs off while the homeserver is down. Nothing is dropped except on a permanent refusal (4xx).
+ */
+import type { Logger } from '../core/logger.ts';
+import type { BotStore, OutboxRow } from './store.ts';
+
+const REQUEST_TIMEOUT_MS = 30000;
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_MAX_MS = 15000;
+
+export interface OutboxOptions {
+  homeserverUrl: string;
+  accessToken: string;
+  store: BotStore;
+  log: Logger;
+  /** Called when a row is delivered (the bot learns the event ids of its questions). */
+  onSent?: (row: OutboxRow, eventId: string) => void;
+}
+
+type Attempt = { ok: true; eventId: string } | { ok: false; retryInMs: number; error: string } | { ok: false; permanent: true; error: string };
+
+export class OutboxSender {
+  private stopped = false;
+  private wake: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private readonly abort = new AbortController();
+
+  constructor(private readonly opts: OutboxOptions) {}
+
+  start(): void {
+    this.loop = this.run();
+  }
+
+  /** New rows are waiting. */
+  kick(): void {
+    this.wake?.();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort.abort();
+    this.wake?.();
+    await this.loop;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        self.wake = undefined;
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  private async run(): Promise<void> {
+    const { store, log } = this.opts;
+    while (!this.stopped) {
+      const row = store.nextOutgoing();
+      if (!row) {
+        await this.sleep(60000);
+        continue;
+      }
+      const wait = row.nextAttemptAt.getTime() - Date.now();
+      if (wait > 0) {
+        await this.sleep(wait);
+        continue;
+      }
+      const attempt = await this.send(row);
+      if (this.stopped && !attempt.ok) return;
+      const attempts = row.attempts + 1;
+      if (attempt.ok) {
+        store.markSent(row.id, attempt.eventId, new Date());
+        log.debug({ txnId: row.txnId, eventId: attempt.eventId, attempts }, 'matrix: message delivered');
+        this.opts.onSent?.(row, attempt.eventId);
+      } else if ('permanent' in attempt) {
+        store.markFailed(row.id, attempts, attempt.error);
+        log.error({ txnId: row.txnId, room: row.roomId, error: attempt.error }, 'matrix: homeserver refused a message; dropped');
+      } else {
+        store.markRetry(row.id, attempts, new Date(Date.now() + attempt.retryInMs), attempt.error);
+        log.warn({ txnId: row.txnId, error: attempt.error, retryInMs: attempt.retryInMs, attempts }, 'matrix: message not delivered yet; will retry');
+      }
+    }
+  }
+
+  private async send(row: OutboxRow): Promise<Attempt> {
+    const url = `${this.opts.homeserverUrl.replace(/\/+$/, '')}/_matrix/client/v3/rooms/${encodeURIComponent(row.roomId)}/send/${encodeURIComponent(row.eventType)}/${encodeURIComponent(row.txnId)}`;
+    const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(row.attempts, 10));
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${this.opts.accessToken}`, 'content-type': 'application/json' },
+        body: row.content,
+        signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]),
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause?.code;
+      return { ok: false, retryInMs: backoff, error: `homeserver unreachable: ${cause ?? (err as Error).message}` };
+    }
+    const text = await res.text().catch(() => '');
+    let body: { event_id?: unknown; errcode?: unknown; error?: unknown; retry_after_ms?: unknown } = {};
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      /* a proxy's HTML error page */
+    }
+    if (res.ok && typeof body.event_id === 'string') return { ok: true, eventId: body.event_id };
+    const what = `${res.status} ${typeof body.errcode === 'string' ? body.errcode : ''} ${typeof body.error === 'string' ? body.error : ''}`.trim();
+    if (res.status === 429) return { ok: false, retryInMs: retryAfter(res.headers.get('retry-after'), body.retry_after_ms) ?? backoff, error: what };
+    // Server errors, proxies without a backend, and a token that may come back (soft logout) are worth waiting for.
+    if (res.status >= 500 || res.status === 401 || res.ok) return { ok: false, retryInMs: backoff, error: what };
+    return { ok: false, permanent: true, error: what };
+  }
+}
+
+/** Retry-After (seconds or an HTTP date) wins over the deprecated body field retry_after_ms. */
+export function retryAfter(header: string | null, retryAfterMs: unknown): number | undefined {
+  if (header) {
+    if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
+    const at = Date.parse(header);
+    if (!Number.isNaN(at)) return Math.max(0, at - Date.now());
+  }
+  if (typeof retryAfterMs === 'number' && retryAfterMs >= 0) return retryAfterMs;
+  return undefined;
+}

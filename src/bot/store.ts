@@ -1,0 +1,124 @@
+/**
+ * The bot's durable state in SQLite: the inbox of accepted events (processed ids), the outbox of
+ * messages to send, pending confirmations, and the sync token.
+ */
+import { createHash } from 'node:crypto';
+import { and, asc, eq, inArray } from 'drizzle-orm';
+import type { Db } from '../db/client.ts';
+import { matrixConfirmations, matrixEvents, matrixOutbox, matrixState } from '../db/schema.ts';
+
+export interface RoomEvent {
+  event_id: string;
+  type: string;
+  sender: string;
+  room_id?: string;
+  origin_server_ts: number;
+  content: Record<string, unknown>;
+  unsigned?: Record<string, unknown>;
+}
+
+export type InboxRow = typeof matrixEvents.$inferSelect;
+export type OutboxRow = typeof matrixOutbox.$inferSelect;
+export type ConfirmationRow = typeof matrixConfirmations.$inferSelect;
+
+/** A transaction id that is the same every time the same reply is produced, so a re-send is idempotent. */
+export function txnIdFor(sourceEventId: string, purpose: string): string {
+  return `labd.${purpose}.${createHash('sha256').update(`${sourceEventId}\u0000${purpose}`).digest('base64url').slice(0, 32)}`;
+}
+
+export class BotStore {
+  constructor(private readonly db: Db) {}
+
+  getState(key: string): string | undefined {
+    return this.db.select().from(matrixState).where(eq(matrixState.key, key)).get()?.value;
+  }
+
+  setState(key: string, value: string | null): void {
+    if (value === null) this.db.delete(matrixState).where(eq(matrixState.key, key)).run();
+    else this.db.insert(matrixState).values({ key, value }).onConflictDoUpdate({ target: matrixState.key, set: { value } }).run();
+  }
+
+  /** Records an event once; false when it was seen before. */
+  accept(roomId: string, event: RoomEvent): boolean {
+    const r = this.db
+      .insert(matrixEvents)
+      .values({ eventId: event.event_id, roomId, sender: event.sender, event: JSON.stringify(event), originServerTs: event.origin_server_ts, state: 'pending' })
+      .onConflictDoNothing()
+      .run();
+    return r.changes === 1;
+  }
+
+  pending(): InboxRow[] {
+    return this.db.select().from(matrixEvents).where(eq(matrixEvents.state, 'pending')).orderBy(asc(matrixEvents.originServerTs), asc(matrixEvents.receivedAt)).all();
+  }
+
+  /** Events whose command started but whose outcome was never recorded (labd stopped mid-run). */
+  interrupted(): InboxRow[] {
+    return this.db.select().from(matrixEvents).where(eq(matrixEvents.state, 'running')).all();
+  }
+
+  event(eventId: string): InboxRow | undefined {
+    return this.db.select().from(matrixEvents).where(eq(matrixEvents.eventId, eventId)).get();
+  }
+
+  /** Marks that a command starts for this event: from now on it is never run again. */
+  markRunning(eventId: string, command: string): void {
+    this.db.update(matrixEvents).set({ state: 'running', command }).where(eq(matrixEvents.eventId, eventId)).run();
+  }
+
+  /** Marks the event handled and queues its reply, in one transaction. */
+  finish(eventId: string, reply?: { roomId: string; txnId: string; content: Record<string, unknown>; eventType?: string }): void {
+    this.db.transaction((tx) => {
+      if (reply) {
+        tx.insert(matrixOutbox)
+          .values({ txnId: reply.txnId, roomId: reply.roomId, eventType: reply.eventType ?? 'm.room.message', content: JSON.stringify(reply.content), nextAttemptAt: new Date() })
+          .onConflictDoNothing()
+          .run();
+      }
+      tx.update(matrixEvents).set({ state: 'done' }).where(eq(matrixEvents.eventId, eventId)).run();
+    });
+  }
+
+  nextOutgoing(): OutboxRow | undefined {
+    return this.db.select().from(matrixOutbox).where(eq(matrixOutbox.state, 'pending')).orderBy(asc(matrixOutbox.id)).limit(1).get();
+  }
+
+  outgoing(txnId: string): OutboxRow | undefined {
+    return this.db.select().from(matrixOutbox).where(eq(matrixOutbox.txnId, txnId)).get();
+  }
+
+  outgoingByEventId(eventId: string): OutboxRow | undefined {
+    return this.db.select().from(matrixOutbox).where(eq(matrixOutbox.eventId, eventId)).get();
+  }
+
+  markSent(id: number, eventId: string, at: Date): void {
+    this.db.update(matrixOutbox).set({ state: 'sent', eventId, sentAt: at, lastError: null }).where(eq(matrixOutbox.id, id)).run();
+  }
+
+  markRetry(id: number, attempts: number, nextAttemptAt: Date, error: string): void {
+    this.db.update(matrixOutbox).set({ attempts, nextAttemptAt, lastError: error.slice(0, 500) }).where(eq(matrixOutbox.id, id)).run();
+  }
+
+  markFailed(id: number, attempts: number, error: string): void {
+    this.db.update(matrixOutbox).set({ state: 'failed', attempts, lastError: error.slice(0, 500) }).where(eq(matrixOutbox.id, id)).run();
+  }
+
+  addConfirmation(c: { roomId: string; sender: string; argv: string[]; requestEventId: string; promptTxnId: string; expiresAt: Date }): void {
+    this.db.insert(matrixConfirmations).values({ ...c, argv: JSON.stringify(c.argv) }).onConflictDoNothing().run();
+  }
+
+  /** The pending confirmation whose question is the event `promptEventId`. */
+  confirmationFor(promptEventId: string): ConfirmationRow | undefined {
+    const prompt = this.outgoingByEventId(promptEventId);
+    if (!prompt) return undefined;
+    return this.db
+      .select()
+      .from(matrixConfirmations)
+      .where(and(eq(matrixConfirmations.promptTxnId, prompt.txnId), inArray(matrixConfirmations.state, ['pending'])))
+      .get();
+  }
+
+  closeConfirmation(id: number, state: 'confirmed' | 'expired'): void {
+    this.db.update(matrixConfirmations).set({ state }).where(eq(matrixConfirmations.id, id)).run();
+  }
+}

@@ -1,0 +1,70 @@
+/** Test harness: a fake homeserver with a room, and labd started with its bot pointed at it. */
+import { KeyLab, LabdProcess } from '../labd.ts';
+import type { MatrixEvent, Room } from './rooms.ts';
+import { FakeMatrix, type FakeUser } from './server.ts';
+
+export interface BotLab {
+  fake: FakeMatrix;
+  labd: LabdProcess;
+  keys: KeyLab;
+  adminKey: string;
+  room: Room;
+  bot: FakeUser;
+  /** Mapped to the labd admin. */
+  alice: FakeUser;
+  /** Mapped to the labd member 'bob'. */
+  bob: FakeUser;
+  /** In the room, not in the user map. */
+  mallory: FakeUser;
+  env: Record<string, string>;
+}
+
+export async function startBotLab(o: { dataDir?: string } = {}): Promise<BotLab> {
+  const fake = await FakeMatrix.start();
+  const bot = fake.addUser('labd');
+  const alice = fake.addUser('alice');
+  const bob = fake.addUser('bob');
+  const mallory = fake.addUser('mallory');
+  const room = fake.createRoom(alice.userId, { alias: 'ops', members: [bob.userId, mallory.userId] });
+  const keys = new KeyLab();
+  const adminKey = keys.key('admin');
+  const env = {
+    LABD_MATRIX_HOMESERVER: fake.url,
+    LABD_MATRIX_TOKEN: bot.accessToken,
+    LABD_MATRIX_ROOMS: room.alias!,
+    LABD_MATRIX_USERS: `${alice.userId}=admin,${bob.userId}=bob`,
+  };
+  const labd = await LabdProcess.start({ adminKeys: [keys.publicKey(adminKey)], env, dataDir: o.dataDir });
+  const r = labd.ssh(adminKey, ['user', 'add', 'bob', '--role', 'member']);
+  if (r.status !== 0 && !/exists/.test(r.stderr)) throw new Error(`user add bob: ${r.stderr}`);
+  const lab = { fake, labd, keys, adminKey, room, bot, alice, bob, mallory, env };
+  await waitFor('the bot to join and sync', () => fake.store.membership(room, bot.userId) === 'join' && fake.requests.some((q) => q.path.endsWith('/sync') && q.userId === bot.userId && q.status === 200), labd);
+  return lab;
+}
+
+/** Polls until `check` returns a truthy value; generous deadline, no timing assertions. */
+export async function waitFor<T>(what: string, check: () => T | undefined | false, labd?: LabdProcess, ms = 60000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${labd ? `\nlabd log:\n${labd.logs().slice(-4000)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The bot's events that reply to `event`. */
+export function repliesTo(fake: FakeMatrix, bot: FakeUser, event: MatrixEvent): MatrixEvent[] {
+  return fake.timeline(event.room_id).filter((e) => e.sender === bot.userId && e.type === 'm.room.message' && (e.content['m.relates_to'] as { 'm.in_reply_to'?: { event_id?: string } } | undefined)?.['m.in_reply_to']?.event_id === event.event_id);
+}
+
+export function replyTo(lab: BotLab, event: MatrixEvent, ms?: number): Promise<MatrixEvent> {
+  return waitFor(`the bot's reply to '${String(event.content.body).slice(0, 60)}'`, () => repliesTo(lab.fake, lab.bot, event)[0], lab.labd, ms);
+}
+
+export async function stopBotLab(lab: BotLab | undefined): Promise<void> {
+  if (!lab) return;
+  await lab.labd.stop();
+  await lab.fake.stop();
+  lab.keys.cleanup();
+}
