@@ -4,6 +4,7 @@ import type { Registry } from '../ops/registry.ts';
 import type { TuiHost } from '../ssh/tui/host.ts';
 import { pasteApp } from './paste/index.ts';
 import { pubsubApp } from './pubsub/index.ts';
+import { nodesModule } from '../ops/nodes/index.ts';
 
 /** What an app gets at start: where to register its commands, TUI screen and HTTP routes. */
 export interface AppHost {
@@ -24,4 +25,4 @@ export interface LabdApp {
 }
 
 /** Every app labd serves. Each app adds itself here with one import and one entry. */
-export const APPS: LabdApp[] = [pasteApp, pubsubApp];
+export const APPS: LabdApp[] = [pasteApp, pubsubApp, nodesModule];

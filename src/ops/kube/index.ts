@@ -1,0 +1,30 @@
+/** The cluster port for the ops modules: one per configuration, built at start from kube.* config. */
+import { parseDuration } from '../../core/duration.ts';
+import type { Config } from '../../config/schema.ts';
+import type { Logger } from '../../core/logger.ts';
+import { ClientNodeKube } from './client-node.ts';
+import { kubeSource, NOT_CONFIGURED } from './connect.ts';
+import type { KubePort } from './port.ts';
+import { unconfiguredKube } from './unconfigured.ts';
+
+export type { KubeEvent, KubeNode, KubePod, KubePort, NodePatch } from './port.ts';
+export { EvictionBlocked } from './errors.ts';
+
+const ports = new WeakMap<Config, KubePort>();
+
+/** The shared KubePort for this config (ops modules call this from their install; a bad kubeconfig fails start). */
+export function kubeFor(services: { config: Config; log: Logger }, env: NodeJS.ProcessEnv = process.env): KubePort {
+  const cached = ports.get(services.config);
+  if (cached) return cached;
+  const source = kubeSource(services.config.kube, env);
+  let port: KubePort;
+  if (source.kind === 'none') {
+    services.log.warn(NOT_CONFIGURED);
+    port = unconfiguredKube;
+  } else {
+    port = ClientNodeKube.connect(source, parseDuration(services.config.kube.requestTimeout) * 1000);
+    services.log.info({ kube: port.target, via: source.kind === 'in-cluster' ? 'in-cluster' : source.path }, 'Kubernetes API configured');
+  }
+  ports.set(services.config, port);
+  return port;
+}

@@ -1,0 +1,87 @@
+/**
+ * What the operations layer needs from a Kubernetes cluster, in labd's own terms (no client-node types).
+ * Implemented by the client-node adapter; every call fails with a typed LabdError.
+ */
+export interface NodeCondition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: Date;
+}
+
+export interface NodeTaint {
+  key: string;
+  value?: string;
+  effect: string;
+}
+
+export interface KubeNode {
+  name: string;
+  uid: string;
+  resourceVersion: string;
+  createdAt?: Date;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  unschedulable: boolean;
+  taints: NodeTaint[];
+  conditions: NodeCondition[];
+  addresses: { type: string; address: string }[];
+  capacity: Record<string, string>;
+  allocatable: Record<string, string>;
+  info: { kubeletVersion?: string; osImage?: string; kernelVersion?: string; containerRuntimeVersion?: string; architecture?: string };
+}
+
+export interface KubePod {
+  namespace: string;
+  name: string;
+  uid: string;
+  nodeName?: string;
+  phase: string;
+  readyContainers: number;
+  containers: number;
+  restarts: number;
+  createdAt?: Date;
+  deleting: boolean;
+  /** The controlling owner (ReplicaSet, DaemonSet, StatefulSet, Job …), if any. */
+  controller?: { kind: string; name: string };
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** Uses an emptyDir volume (data lost on eviction). */
+  localStorage: boolean;
+}
+
+export interface KubeEvent {
+  namespace: string;
+  type: string;
+  reason: string;
+  message: string;
+  count: number;
+  firstAt?: Date;
+  lastAt?: Date;
+  source?: string;
+  involved: { kind: string; name: string; namespace?: string };
+}
+
+/** Changes to a Node: `null` removes a label or annotation. */
+export interface NodePatch {
+  unschedulable?: boolean;
+  labels?: Record<string, string | null>;
+  annotations?: Record<string, string | null>;
+}
+
+export interface KubePort {
+  /** Which cluster this is, for messages ("http://10.0.0.1:6443 from /etc/labd/kubeconfig"). */
+  readonly target: string;
+  listNodes(opts?: { labelSelector?: string }): Promise<KubeNode[]>;
+  /** Throws NotFound. */
+  getNode(name: string): Promise<KubeNode>;
+  /** A strategic-merge patch of the node's spec.unschedulable, labels and annotations. */
+  patchNode(name: string, patch: NodePatch): Promise<KubeNode>;
+  deleteNode(name: string): Promise<void>;
+  listPods(opts?: { nodeName?: string; namespace?: string; labelSelector?: string }): Promise<KubePod[]>;
+  /** Evicts through the Eviction API; throws EvictionBlocked while a PodDisruptionBudget forbids it, NotFound when gone. */
+  evictPod(namespace: string, name: string): Promise<void>;
+  /** Events about one object, newest last. */
+  listEvents(opts: { kind: string; name: string; namespace?: string }): Promise<KubeEvent[]>;
+}
