@@ -345,7 +345,7 @@ describe('TuiHost sessions in one process', () => {
     assert.ok(screens.length >= 30);
   });
 
-  test('the client terminal is made safe: TERM never names a file, sizes are bounded, UTF-8 comes from the locale', () => {
+  test('the client terminal is made safe: TERM never names a file, sizes are bounded, UTF-8 comes from the locale', async () => {
     // blessed reads a TERM containing '/' as a terminfo file: /dev/zero would block the server.
     assert.equal(terminalProfile({ term: '/dev/zero', cols: 80, rows: 24 }, {}).term, 'xterm');
     assert.equal(terminalProfile({ term: '../../etc/passwd', cols: 80, rows: 24 }, {}).term, 'xterm');
@@ -357,5 +357,15 @@ describe('TuiHost sessions in one process', () => {
     assert.equal(isUtf8Locale({ LANG: 'en_US.UTF-8', LC_ALL: 'C' }), false);
     assert.equal(isUtf8Locale({ LC_CTYPE: 'C.utf8' }), true);
     assert.equal(isUtf8Locale({}), false);
+    // A TERM with no terminfo entry still gets a working screen (blessed falls back to xterm).
+    const channel = new FakeChannel();
+    host.open({ channel: channel as unknown as ServerChannel, actor, pty: { term: 'no-such-terminal', cols: 80, rows: 24 }, env: {}, onExit: () => exits++ });
+    const deadline = Date.now() + 30_000;
+    while (!channel.written.includes('Welcome')) {
+      assert.ok(Date.now() < deadline, 'the home menu is drawn');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    channel.type('q');
+    assert.equal(channel.exitCode, 0);
   });
 });

@@ -93,7 +93,10 @@ export class TmuxTerminal {
     for (;;) {
       const status = this.exitStatus();
       if (status !== null) return status;
-      if (Date.now() > deadline) throw new Error(`the program did not end; the screen was:\n${this.text()}`);
+      if (Date.now() > deadline) {
+        const pane = this.tmux(['display-message', '-p', '-t', 'main', 'dead=#{pane_dead} status=#{pane_dead_status} signal=#{pane_dead_signal} pid=#{pane_pid}']).trim();
+        throw new Error(`the program did not end (${pane}); the screen was:\n${this.text()}`);
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
   }
