@@ -4,6 +4,7 @@ import type { Registry } from '../ops/registry.ts';
 import type { TuiHost } from '../ssh/tui/host.ts';
 import { pasteApp } from './paste/index.ts';
 import { pubsubApp } from './pubsub/index.ts';
+import { alertsModule } from '../ops/alerts/index.ts';
 import { nodesModule } from '../ops/nodes/index.ts';
 
 /** What an app gets at start: where to register its commands, TUI screen and HTTP routes. */
@@ -25,4 +26,4 @@ export interface LabdApp {
 }
 
 /** Every app labd serves. Each app adds itself here with one import and one entry. */
-export const APPS: LabdApp[] = [pasteApp, pubsubApp, nodesModule];
+export const APPS: LabdApp[] = [pasteApp, pubsubApp, nodesModule, alertsModule];

@@ -24,7 +24,7 @@ const ENV_KEYS: Record<string, { path: string[]; kind: 'string' | 'boolean' | 'l
   LABD_REVOKED_SERIALS: { path: ['auth', 'revokedSerials'], kind: 'list' },
   LABD_REVOKED_KEY_IDS: { path: ['auth', 'revokedKeyIds'], kind: 'list' },
   LABD_KUBECONFIG: { path: ['kube', 'kubeconfig'], kind: 'string' }, LABD_KUBE_CONTEXT: { path: ['kube', 'context'], kind: 'string' }, LABD_KUBE_TIMEOUT: { path: ['kube', 'requestTimeout'], kind: 'string' },
-  LABD_KUBECONFIG: { path: ['kube', 'kubeconfig'], kind: 'string' }, LABD_KUBE_CONTEXT: { path: ['kube', 'context'], kind: 'string' }, LABD_KUBE_TIMEOUT: { path: ['kube', 'requestTimeout'], kind: 'string' },
+  LABD_ALERTMANAGER_URL: { path: ['alertmanager', 'url'], kind: 'string' }, LABD_ALERTMANAGER_WEBHOOK_TOKEN: { path: ['alertmanager', 'webhookToken'], kind: 'string' }, LABD_ALERTMANAGER_POLL_INTERVAL: { path: ['alertmanager', 'pollInterval'], kind: 'string' },
   LABD_MATRIX_ENABLED: { path: ['matrix', 'enabled'], kind: 'boolean' }, LABD_MATRIX_HOMESERVER: { path: ['matrix', 'homeserverUrl'], kind: 'string' }, LABD_MATRIX_TOKEN: { path: ['matrix', 'accessToken'], kind: 'string' }, LABD_MATRIX_ROOMS: { path: ['matrix', 'rooms'], kind: 'list' }, LABD_MATRIX_USERS: { path: ['matrix', 'userMap'], kind: 'map' },
   LABD_PUBSUB_SUBSCRIBER_BUFFER: { path: ['pubsub', 'subscriberBuffer'], kind: 'number' }, LABD_PUBSUB_STALL_TIMEOUT: { path: ['pubsub', 'stallTimeout'], kind: 'string' },
   LABD_PASTE_MAX_SIZE: { path: ['paste', 'maxSize'], kind: 'number' }, LABD_PASTE_DEFAULT_EXPIRY: { path: ['paste', 'defaultExpiry'], kind: 'string' }, LABD_PASTE_SWEEP_INTERVAL: { path: ['paste', 'sweepInterval'], kind: 'string' },

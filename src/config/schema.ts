@@ -9,6 +9,30 @@ const listen = z
 const duration = z.string().regex(/^(\d+[smhdw])+$/, 'expected a duration like 30s, 15m, 2h or 7d');
 const role = z.enum(ROLES);
 
+const alertmanagerEnabled = z.strictObject({
+  enabled: z.literal(true),
+  /** Base URL of the Alertmanager API, e.g. http://alertmanager:9093. */
+  url: z.url({ protocol: /^https?$/, error: 'expected the http(s) URL of Alertmanager' }),
+  /** Bearer token Alertmanager sends to POST /hooks/alertmanager (its http_config.authorization.credentials). */
+  webhookToken: z.string().min(16, 'use a random token of at least 16 characters'),
+  /** Time-out of each request to the Alertmanager API. */
+  requestTimeout: duration.default('5s'),
+  /** How often acknowledged groups are checked for resolution and expired acks (silenced alerts send no resolved notification). */
+  pollInterval: duration.default('1m'),
+  /** Silence length when `ack` has no --for. */
+  defaultAckDuration: duration.default('2h'),
+  /** Longest `ack --for` accepted. */
+  maxAckDuration: duration.default('7d'),
+  /** Largest webhook body accepted. */
+  webhookMaxBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
+});
+/** `enabled` may be left out when other keys are given (e.g. only LABD_ALERTMANAGER_URL set): it then means true. */
+const alertmanagerSchema = z.preprocess(
+  (v) => (v && typeof v === 'object' && !Array.isArray(v) && !('enabled' in v) && Object.keys(v).length ? { enabled: true, ...v } : v),
+  z.discriminatedUnion('enabled', [z.strictObject({ enabled: z.literal(false) }), alertmanagerEnabled]),
+);
+export type AlertmanagerConfig = z.infer<typeof alertmanagerEnabled>;
+
 const matrixUserId = z.string().regex(/^@[^:\s]+:[^\s]+$/, 'expected a Matrix user ID like @alice:example.org');
 const matrixSchema = z.preprocess(
   // Setting any bot key (e.g. LABD_MATRIX_HOMESERVER) without `enabled` turns the bot on, so a missing key is reported.
@@ -71,10 +95,10 @@ export const configSchema = z
     pubsub: z.strictObject({ subscriberBuffer: z.number().int().min(256 * 1024).max(1024 ** 3).default(1024 * 1024), stallTimeout: duration.default('5s') }).default({ subscriberBuffer: 1024 * 1024, stallTimeout: '5s' }),
     /** The Kubernetes cluster ops talk to: a kubeconfig file (else in-cluster when labd runs in a pod), its context, and the time-out of each API request. */
     kube: z.strictObject({ kubeconfig: z.string().min(1).optional(), context: z.string().min(1).optional(), requestTimeout: duration.default('10s') }).default({ requestTimeout: '10s' }),
+    /** Alertmanager (design §2.2): off, or fully configured (a half-configured section fails at boot). */
+    alertmanager: alertmanagerSchema.default({ enabled: false }),
     /** The Matrix bot (design §2.2): off, or fully configured; a half-configured bot fails at boot. */
     matrix: matrixSchema,
-    /** The Kubernetes cluster ops talk to: a kubeconfig file (else in-cluster when labd runs in a pod), its context, and the time-out of each API request. */
-    kube: z.strictObject({ kubeconfig: z.string().min(1).optional(), context: z.string().min(1).optional(), requestTimeout: duration.default('10s') }).default({ requestTimeout: '10s' }),
     /** Overrides of the role → permissions table (design §4). */
     roles: z.partialRecord(role, z.array(z.enum(PERMISSIONS))).default({}),
   })

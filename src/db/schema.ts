@@ -79,6 +79,87 @@ export const pastes = sqliteTable(
   (t) => [uniqueIndex('pastes_user_name').on(t.userId, t.name), index('pastes_expires_idx').on(t.expiresAt)],
 );
 
+/** Alertmanager alert groups (one per webhook groupKey), with the current acknowledgement. */
+export const alertGroups = sqliteTable(
+  'alert_groups',
+  {
+    /** The short id `alerts` shows and `ack`/`unack` take. */
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    groupKey: text('group_key').notNull().unique(),
+    receiver: text('receiver').notNull(),
+    status: text('status', { enum: ['firing', 'resolved'] }).notNull(),
+    groupLabels: text('group_labels', { mode: 'json' }).$type<Record<string, string>>().notNull(),
+    commonLabels: text('common_labels', { mode: 'json' }).$type<Record<string, string>>().notNull(),
+    commonAnnotations: text('common_annotations', { mode: 'json' }).$type<Record<string, string>>().notNull(),
+    externalUrl: text('external_url').notNull().default(''),
+    firstSeenAt: integer('first_seen_at', { mode: 'timestamp_ms' }).notNull(),
+    /** Last time the group's state changed (not merely re-sent). */
+    changedAt: integer('changed_at', { mode: 'timestamp_ms' }).notNull(),
+    /** Start of the current firing episode. */
+    firingSince: integer('firing_since', { mode: 'timestamp_ms' }),
+    resolvedAt: integer('resolved_at', { mode: 'timestamp_ms' }),
+    ackedBy: text('acked_by'),
+    ackedByUserId: integer('acked_by_user_id'),
+    ackedAt: integer('acked_at', { mode: 'timestamp_ms' }),
+    ackUntil: integer('ack_until', { mode: 'timestamp_ms' }),
+    ackComment: text('ack_comment'),
+  },
+  (t) => [index('alert_groups_status_idx').on(t.status)],
+);
+
+/** The alerts of a group, by fingerprint, in their latest known state. */
+export const alerts = sqliteTable(
+  'alerts',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    groupId: integer('group_id').notNull().references(() => alertGroups.id, { onDelete: 'cascade' }),
+    fingerprint: text('fingerprint').notNull(),
+    status: text('status', { enum: ['firing', 'resolved'] }).notNull(),
+    labels: text('labels', { mode: 'json' }).$type<Record<string, string>>().notNull(),
+    annotations: text('annotations', { mode: 'json' }).$type<Record<string, string>>().notNull(),
+    startsAt: integer('starts_at', { mode: 'timestamp_ms' }).notNull(),
+    endsAt: integer('ends_at', { mode: 'timestamp_ms' }),
+    generatorUrl: text('generator_url').notNull().default(''),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [uniqueIndex('alerts_group_fingerprint').on(t.groupId, t.fingerprint)],
+);
+
+/**
+ * State history of each alert. The unique key is Alertmanager's dedupe key (groupKey, fingerprint,
+ * status, startsAt): a re-sent group or an HA duplicate adds nothing.
+ */
+export const alertTransitions = sqliteTable(
+  'alert_transitions',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    groupId: integer('group_id').notNull().references(() => alertGroups.id, { onDelete: 'cascade' }),
+    fingerprint: text('fingerprint').notNull(),
+    status: text('status', { enum: ['firing', 'resolved'] }).notNull(),
+    startsAt: integer('starts_at', { mode: 'timestamp_ms' }).notNull(),
+    /** webhook, or poll (resolution seen by polling while silenced). */
+    source: text('source', { enum: ['webhook', 'poll'] }).notNull(),
+    at: integer('at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [uniqueIndex('alert_transitions_dedupe').on(t.groupId, t.fingerprint, t.status, t.startsAt)],
+);
+
+/** Silences labd created to acknowledge a group: one per alert, exact matchers on all its labels. */
+export const alertSilences = sqliteTable(
+  'alert_silences',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    groupId: integer('group_id').notNull().references(() => alertGroups.id, { onDelete: 'cascade' }),
+    fingerprint: text('fingerprint').notNull(),
+    silenceId: text('silence_id').notNull(),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    endsAt: integer('ends_at', { mode: 'timestamp_ms' }).notNull(),
+    /** Set once labd expired it (unack, resolution) or its time ran out. */
+    endedAt: integer('ended_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [index('alert_silences_group_idx').on(t.groupId), uniqueIndex('alert_silences_silence_id').on(t.silenceId)],
+);
+
 /**
  * Matrix events the bot accepted, by event id: the durable inbox and the record that a command
  * ran, so neither a restart nor a replayed sync runs a command twice.

@@ -1,0 +1,17 @@
+/** The port when the alertmanager section is off: every call says how to turn it on. */
+import { Unavailable } from '../../core/errors.ts';
+import type { AlertmanagerPort } from './port.ts';
+
+export const NOT_CONFIGURED = 'Alertmanager is not configured (set alertmanager.url and alertmanager.webhookToken, or LABD_ALERTMANAGER_URL and LABD_ALERTMANAGER_WEBHOOK_TOKEN)';
+
+const fail = async (): Promise<never> => {
+  throw new Unavailable(NOT_CONFIGURED);
+};
+
+export const unconfiguredAlertmanager: AlertmanagerPort = {
+  target: '(not configured)',
+  listAlerts: fail,
+  listSilences: fail,
+  createSilence: fail,
+  expireSilence: fail,
+};

@@ -1,0 +1,107 @@
+/** `alerts`, `ack`, `unack` (design §2.1): the same commands over SSH, the TUI and Matrix. */
+import { z } from 'zod';
+import { parseDuration, formatDuration } from '../../core/duration.ts';
+import { UsageError } from '../../core/errors.ts';
+import { defineCommand, type AnyCommand } from '../registry.ts';
+import type { Result } from '../result.ts';
+import { groupJson, groupRow } from './format.ts';
+import type { AlertService } from './service.ts';
+import type { AlertGroupView } from './view.ts';
+
+const alertId = z.string().describe('the alert group id shown by `alerts`');
+
+export function parseAlertId(text: string): number {
+  const m = /^#?(\d{1,12})$/.exec(text.trim());
+  if (!m) throw new UsageError(`ALERT: expected the id shown by 'alerts' (e.g. 12), got '${JSON.stringify(text.slice(0, 40)).slice(1, -1)}'`);
+  return Number(m[1]);
+}
+
+function groupRecord(title: string, g: AlertGroupView): Result {
+  const row = groupRow(g, new Date());
+  return {
+    kind: 'record',
+    title,
+    fields: [
+      { label: 'id', value: g.id },
+      { label: 'state', value: row.state },
+      { label: 'group', value: row.group },
+      { label: 'summary', value: row.summary },
+      { label: 'alerts', value: row.alerts },
+      ...(g.ack ? [{ label: 'acknowledged by', value: g.ack.by }, { label: 'until', value: g.ack.until.toISOString() }, { label: 'comment', value: g.ack.comment }, { label: 'silences', value: g.ack.silenceIds.join(' ') }] : []),
+    ],
+    json: groupJson(g),
+  };
+}
+
+export interface AlertCommandOptions {
+  defaultAckSeconds: number;
+  maxAckSeconds: number;
+}
+
+export function alertCommands(service: AlertService, opts: AlertCommandOptions): AnyCommand[] {
+  const list = defineCommand({
+    path: ['alerts'],
+    summary: 'List firing alert groups from Alertmanager',
+    args: z.object({ all: z.boolean().default(false).describe('include acknowledged groups’ history and resolved groups') }),
+    short: { a: 'all' },
+    permission: 'ops.read',
+    mutating: false,
+    async run(ctx, args): Promise<Result> {
+      const groups = service.store.list(args.all);
+      const now = ctx.clock.now();
+      return {
+        kind: 'table',
+        columns: [
+          { key: 'id', label: 'ID' },
+          { key: 'state', label: 'STATE' },
+          { key: 'group', label: 'GROUP' },
+          { key: 'summary', label: 'SUMMARY' },
+          { key: 'alerts', label: 'FIRING' },
+          { key: 'since', label: 'SINCE' },
+          { key: 'ack', label: 'ACKNOWLEDGED' },
+        ],
+        rows: groups.map((g) => groupRow(g, now)),
+        empty: args.all ? 'no alerts received yet' : 'no firing alerts',
+        json: groups.map(groupJson),
+      };
+    },
+  });
+
+  const ack = defineCommand({
+    path: ['ack'],
+    summary: 'Acknowledge an alert group: silence exactly its alerts in Alertmanager',
+    details: `example: ack 12 --for 2h --comment 'looking at the disk'\nEach firing alert of the group gets a silence with exact matchers on all its labels (comment "ACK! USER: COMMENT").\nWithout --for the silence lasts ${formatDuration(opts.defaultAckSeconds)}; at most ${formatDuration(opts.maxAckSeconds)}. Acknowledging again replaces the silences.`,
+    args: z.object({
+      alert: alertId,
+      for: z.string().optional().describe('how long: 30m, 2h, 1d'),
+      comment: z.string().max(500).default('').describe('why, or what you are doing'),
+    }),
+    positionals: ['alert'],
+    permission: 'ops.alerts',
+    mutating: true,
+    async run(ctx, args): Promise<Result> {
+      const id = parseAlertId(args.alert);
+      const seconds = args.for === undefined ? opts.defaultAckSeconds : parseDuration(args.for, '--for');
+      if (seconds > opts.maxAckSeconds) throw new UsageError(`--for: at most ${formatDuration(opts.maxAckSeconds)}`);
+      const comment = args.comment.replace(/[\x00-\x1f\x7f]+/g, ' ').trim();
+      const group = await service.ack(id, ctx.actor, seconds, comment, ctx.signal);
+      return groupRecord(`acknowledged alert group ${id}`, group);
+    },
+  });
+
+  const unack = defineCommand({
+    path: ['unack'],
+    summary: 'Take back an acknowledgement: expire its silences',
+    args: z.object({ alert: alertId }),
+    positionals: ['alert'],
+    permission: 'ops.alerts',
+    mutating: true,
+    async run(ctx, args): Promise<Result> {
+      const id = parseAlertId(args.alert);
+      const group = await service.unack(id, ctx.signal);
+      return groupRecord(`alert group ${id} is no longer acknowledged`, group);
+    },
+  });
+
+  return [list, ack, unack];
+}

@@ -1,0 +1,58 @@
+/**
+ * The alerts module: Alertmanager's webhook, the alert store, `alerts`/`ack`/`unack`, and the
+ * poller. The Matrix bot gets the same service through `alertsFor` and subscribes a notifier.
+ */
+import { parseDuration } from '../../core/duration.ts';
+import type { LabdApp } from '../../apps/index.ts';
+import type { Services } from '../context.ts';
+import { alertmanagerFor, NOT_CONFIGURED } from '../alertmanager/index.ts';
+import { alertCommands } from './commands.ts';
+import { AlertService } from './service.ts';
+import { AlertStore } from './store.ts';
+import { alertmanagerWebhook } from './webhook.ts';
+
+export type { AlertGroupView, AlertNotifier, AlertView, AckView } from './view.ts';
+export { AlertService } from './service.ts';
+
+const services = new WeakMap<Services['config'], AlertService>();
+
+/** The shared alert service for this config. */
+export function alertsFor(s: Pick<Services, 'config' | 'db' | 'clock' | 'log'>): AlertService {
+  let service = services.get(s.config);
+  if (!service) {
+    service = new AlertService(new AlertStore(s.db), alertmanagerFor(s.config), s.clock, s.log);
+    services.set(s.config, service);
+  }
+  return service;
+}
+
+export const alertsModule: LabdApp = {
+  name: 'alerts',
+  install(host) {
+    const { config, log } = host.services;
+    const service = alertsFor(host.services);
+    const am = config.alertmanager;
+    host.registry.register(
+      ...alertCommands(service, {
+        defaultAckSeconds: am.enabled ? parseDuration(am.defaultAckDuration) : 7200,
+        maxAckSeconds: am.enabled ? parseDuration(am.maxAckDuration) : 7 * 86400,
+      }),
+    );
+    if (!am.enabled) {
+      log.info(`${NOT_CONFIGURED}: POST /hooks/alertmanager is off`);
+      return;
+    }
+    host.http.route('POST', '/hooks/alertmanager', alertmanagerWebhook(service, { token: am.webhookToken, maxBytes: am.webhookMaxBytes }, log));
+    log.info({ alertmanager: service.am.target }, 'Alertmanager configured: POST /hooks/alertmanager');
+
+    const tick = () => {
+      service.poll().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'alert poll failed; retrying at the next interval'));
+    };
+    const timer = setInterval(tick, parseDuration(am.pollInterval) * 1000);
+    timer.unref();
+    host.onStop(async () => {
+      clearInterval(timer);
+      await service.settle();
+    });
+  },
+};

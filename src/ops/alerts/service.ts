@@ -1,0 +1,171 @@
+/**
+ * Acknowledgements and their upkeep: `ack` silences exactly a group's firing alerts in Alertmanager,
+ * `unack` expires those silences, and the poller notices what Alertmanager cannot tell labd
+ * (a silenced alert sends no resolved notification) and ends acks whose time ran out.
+ */
+import type { Actor } from '../../core/actor.ts';
+import type { Clock } from '../../core/clock.ts';
+import { Conflict, NotFound } from '../../core/errors.ts';
+import type { Logger } from '../../core/logger.ts';
+import { exactMatchers, type AlertmanagerPort, type AmAlert } from '../alertmanager/index.ts';
+import type { IngestResult } from './store.ts';
+import { AlertStore } from './store.ts';
+import type { AlertGroupView, AlertNotifier } from './view.ts';
+import type { WebhookPayload } from './payload.ts';
+
+/** The prefix karma and kthxbye recognise as an acknowledgement silence. */
+export const ACK_PREFIX = 'ACK!';
+
+export function ackComment(who: string, comment: string): string {
+  return comment ? `${ACK_PREFIX} ${who}: ${comment}` : `${ACK_PREFIX} ${who}`;
+}
+
+export class AlertService {
+  private readonly notifiers = new Set<AlertNotifier>();
+  private polling: Promise<void> | undefined;
+
+  constructor(
+    readonly store: AlertStore,
+    readonly am: AlertmanagerPort,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {}
+
+  /** The Matrix bot (or anything else) subscribes here to hear about stored changes. */
+  addNotifier(notifier: AlertNotifier): () => void {
+    this.notifiers.add(notifier);
+    return () => this.notifiers.delete(notifier);
+  }
+
+  /** Stores a webhook delivery (throws if the database fails), then tells the notifiers. */
+  receive(payload: WebhookPayload): IngestResult {
+    const result = this.store.ingest(payload, this.clock.now());
+    if (result.changed) {
+      const group = this.store.get(result.groupId);
+      if (group) {
+        this.notify(group);
+        // A group that resolved while acknowledged still has silences to expire.
+        if (group.status === 'resolved' && group.ack) this.poll().catch((err: unknown) => this.log.warn({ err: (err as Error).message, group: group.id }, 'could not expire the silences of a resolved group yet'));
+      }
+    }
+    return result;
+  }
+
+  group(id: number): AlertGroupView {
+    const group = this.store.get(id);
+    if (!group) throw new NotFound(`no alert group ${id} (see: alerts --all)`);
+    return group;
+  }
+
+  async ack(id: number, actor: Actor, seconds: number, comment: string, signal?: AbortSignal): Promise<AlertGroupView> {
+    const group = this.group(id);
+    const firing = group.alerts.filter((a) => a.status === 'firing');
+    if (group.status !== 'firing' || !firing.length) throw new Conflict(`alert group ${id} is resolved: nothing to acknowledge`);
+    const now = this.clock.now();
+    const until = new Date(now.getTime() + seconds * 1000);
+    const created: { fingerprint: string; silenceId: string }[] = [];
+    try {
+      for (const alert of firing) {
+        const silenceId = await this.am.createSilence({ matchers: exactMatchers(alert.labels), startsAt: now, endsAt: until, createdBy: actor.name, comment: ackComment(actor.name, comment) }, signal);
+        created.push({ fingerprint: alert.fingerprint, silenceId });
+      }
+    } catch (err) {
+      await this.expireQuietly(created.map((c) => c.silenceId), 'undoing a failed ack');
+      throw err;
+    }
+    const previous = this.store.activeSilences(id).map((s) => s.silenceId);
+    try {
+      this.store.recordAck(id, { by: actor.name, userId: actor.userId, at: now, until, comment, silences: created });
+    } catch (err) {
+      await this.expireQuietly(created.map((c) => c.silenceId), 'undoing an ack the database did not take');
+      throw err;
+    }
+    // A renewed ack replaces the earlier silences.
+    await this.expireQuietly(previous, 'replacing an earlier ack');
+    const updated = this.group(id);
+    this.notify(updated);
+    return updated;
+  }
+
+  async unack(id: number, signal?: AbortSignal): Promise<AlertGroupView> {
+    const group = this.group(id);
+    if (!group.ack) throw new Conflict(`alert group ${id} is not acknowledged`);
+    // All silences first: if Alertmanager fails half-way nothing is recorded and a retry is harmless.
+    for (const silenceId of group.ack.silenceIds) await this.am.expireSilence(silenceId, signal);
+    this.store.clearAck(id, this.clock.now());
+    const updated = this.group(id);
+    this.notify(updated);
+    return updated;
+  }
+
+  /** One round of upkeep; concurrent calls share the round in progress. */
+  poll(): Promise<void> {
+    this.polling ??= this.pollOnce().finally(() => (this.polling = undefined));
+    return this.polling;
+  }
+
+  /** Waits for a round in progress, without starting one (shutdown). */
+  async settle(): Promise<void> {
+    await this.polling?.catch(() => undefined);
+  }
+
+  private async pollOnce(): Promise<void> {
+    const acked = this.store.acknowledged();
+    if (!acked.length) return;
+    const now = this.clock.now();
+    const firing = acked.filter((g) => g.status === 'firing' && g.ack!.until.getTime() > now.getTime());
+    for (const g of acked) {
+      if (g.status === 'firing' && g.ack!.until.getTime() <= now.getTime()) {
+        // Alertmanager ends the silences by itself at the same moment.
+        this.store.clearAck(g.id, now);
+        this.log.info({ group: g.id, by: g.ack!.by }, 'acknowledgement ran out');
+        this.notify(this.group(g.id));
+      }
+    }
+    if (firing.length) {
+      const listed = await this.am.listAlerts({ active: true, silenced: true, inhibited: true, unprocessed: true });
+      const live = new Map(listed.map((a) => [a.fingerprint, a]));
+      for (const g of firing) {
+        const checkedAt = this.clock.now();
+        const gone = g.alerts.filter((a) => a.status === 'firing' && !stillFiring(live.get(a.fingerprint), a.startsAt, checkedAt)).map((a) => a.fingerprint);
+        if (this.store.resolveByPoll(g.id, gone, this.clock.now())) {
+          this.log.info({ group: g.id, resolved: gone.length }, 'acknowledged alerts resolved (seen by polling)');
+          this.notify(this.group(g.id));
+        }
+      }
+    }
+    for (const g of this.store.acknowledged()) {
+      if (g.status !== 'resolved') continue;
+      // Resolved while acknowledged: the silences go, or a re-fire would stay silent.
+      for (const silenceId of g.ack!.silenceIds) await this.am.expireSilence(silenceId);
+      this.store.clearAck(g.id, this.clock.now());
+      this.log.info({ group: g.id }, 'resolved group: acknowledgement silences expired');
+      this.notify(this.group(g.id));
+    }
+  }
+
+  private notify(group: AlertGroupView): void {
+    for (const n of this.notifiers) {
+      Promise.resolve()
+        .then(() => n.groupChanged(group))
+        .catch((err: unknown) => this.log.error({ err, group: group.id }, 'alert notifier failed'));
+    }
+  }
+
+  private async expireQuietly(ids: string[], why: string): Promise<void> {
+    for (const id of ids) {
+      try {
+        await this.am.expireSilence(id);
+      } catch (err) {
+        this.log.warn({ err, silence: id, why }, 'could not expire a silence; it ends at its own time');
+      }
+    }
+  }
+}
+
+/** Alertmanager still lists this alert, in the same firing episode, not ended. */
+function stillFiring(listed: AmAlert | undefined, startsAt: Date, now: Date): boolean {
+  if (!listed || Date.parse(listed.startsAt) !== startsAt.getTime()) return false;
+  const endsAt = Date.parse(listed.endsAt);
+  return !Number.isFinite(endsAt) || endsAt <= 0 || endsAt > now.getTime();
+}

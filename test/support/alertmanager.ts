@@ -1,0 +1,112 @@
+/**
+ * Debian's real Alertmanager (`prometheus-alertmanager`) on free loopback ports, its webhook
+ * receiver pointed at labd's /hooks/alertmanager with a bearer token, short group timers,
+ * clustering off, a throw-away storage dir.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './labd.ts';
+
+export interface AlertmanagerOptions {
+  /** Where the webhook goes, e.g. http://127.0.0.1:PORT/hooks/alertmanager. */
+  webhookUrl: string;
+  token: string;
+  /** Use this port (when labd had to be told the URL before Alertmanager started). */
+  port?: number;
+}
+
+export interface PostedAlert {
+  labels: Record<string, string>;
+  annotations?: Record<string, string>;
+  startsAt?: string;
+  endsAt?: string;
+}
+
+export class AlertmanagerProcess {
+  private constructor(
+    readonly child: ChildProcess,
+    readonly dir: string,
+    readonly port: number,
+    readonly logs: () => string,
+    private readonly exited: Promise<void>,
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  static config(o: AlertmanagerOptions): string {
+    return [
+      'route:',
+      '  receiver: labd',
+      "  group_by: ['alertname', 'cluster']",
+      '  group_wait: 1s',
+      '  group_interval: 1s',
+      '  repeat_interval: 1h',
+      'receivers:',
+      '  - name: labd',
+      '    webhook_configs:',
+      `      - url: ${JSON.stringify(o.webhookUrl)}`,
+      '        send_resolved: true',
+      '        http_config:',
+      '          authorization:',
+      `            credentials: ${JSON.stringify(o.token)}`,
+      '',
+    ].join('\n');
+  }
+
+  static async start(o: AlertmanagerOptions): Promise<AlertmanagerProcess> {
+    const dir = mkdtempSync(join(tmpdir(), 'labd-am-'));
+    const port = o.port ?? (await freePort());
+    writeFileSync(join(dir, 'am.yml'), AlertmanagerProcess.config(o));
+    const child = spawn(
+      'prometheus-alertmanager',
+      [`--config.file=${join(dir, 'am.yml')}`, `--storage.path=${dir}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address=', '--log.level=debug'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    const exited = new Promise<void>((res) => child.once('exit', () => res()));
+    const am = new AlertmanagerProcess(child, dir, port, () => out, exited);
+    const deadline = Date.now() + 30000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`alertmanager exited during start:\n${out}`);
+      try {
+        if ((await fetch(`${am.url}/-/ready`)).status === 200) break;
+      } catch {
+        /* not up yet */
+      }
+      if (Date.now() > deadline) throw new Error(`alertmanager did not become ready:\n${out}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return am;
+  }
+
+  /** Sends alerts as Prometheus would (POST /api/v2/alerts). */
+  async post(alerts: PostedAlert[]): Promise<void> {
+    const res = await fetch(`${this.url}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(alerts) });
+    if (res.status !== 200) throw new Error(`POST /api/v2/alerts: ${res.status} ${await res.text()}`);
+  }
+
+  async get(path: string): Promise<unknown> {
+    const res = await fetch(this.url + path);
+    if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
+    return res.json();
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill('SIGTERM');
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), 8000);
+      await this.exited;
+      clearTimeout(timer);
+    }
+  }
+
+  cleanup(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
