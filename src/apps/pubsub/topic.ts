@@ -193,7 +193,6 @@ export class Topic implements ReaderEvents {
       this.stallTimer = undefined;
       for (const w of this.writers) if (w.state === 'paced') this.paceWriter(w);
     }, this.stallMs + 10);
-    this.stallTimer.unref();
   }
 
   private isPipeClient(clientId: number): boolean {

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { PassThrough, Writable } from 'node:stream';
+import { describe, test } from 'node:test';
+import { TopicBroker } from '../src/apps/pubsub/broker.ts';
+import { parseTopic } from '../src/apps/pubsub/names.ts';
+
+/** An output that takes everything at once. */
+function collector(): { out: Writable; data: () => Buffer } {
+  const chunks: Buffer[] = [];
+  const out = new Writable({ write(chunk: Buffer, _e, done) { chunks.push(chunk); done(); } });
+  return { out, data: () => Buffer.concat(chunks) };
+}
+
+/** An output that takes nothing until released (a client that stopped reading, then reads again). */
+function stalled(): { out: Writable; release: () => void } {
+  const waiting: (() => void)[] = [];
+  let released = false;
+  const out = new Writable({ highWaterMark: 1, write(_chunk, _e, done) { if (released) done(); else waiting.push(() => done()); } });
+  return { out, release: () => { released = true; for (const w of waiting.splice(0)) w(); } };
+}
+
+const never = new AbortController().signal;
+const news = (user: string) => parseTopic('alice/news', user);
+
+describe('topic broker (streams in, streams out)', () => {
+  test('multicast: every subscriber gets every byte; a plain subscriber ends when the publisher does', async () => {
+    const broker = new TopicBroker({ subscriberBuffer: 256 * 1024, stallMs: 200 });
+    const a = collector();
+    const b = collector();
+    const subA = broker.subscribe({ user: 'alice', topic: news('alice'), out: a.out, keep: false, signal: never });
+    const subB = broker.subscribe({ user: 'alice', topic: news('alice'), out: b.out, keep: false, signal: never });
+    const input = new PassThrough();
+    const pub = broker.publish({ user: 'alice', topic: news('alice'), input, block: true, signal: never });
+    const payload = Buffer.from(Array.from({ length: 50_000 }, (_, i) => i % 251));
+    input.end(payload);
+    await Promise.all([pub, subA, subB]);
+    assert.ok(a.data().equals(payload));
+    assert.ok(b.data().equals(payload));
+    assert.deepEqual(broker.visibleTo('alice'), []);
+  });
+
+  test('a reader that takes nothing is dropped at its buffer limit while a healthy one gets everything', async () => {
+    const broker = new TopicBroker({ subscriberBuffer: 256 * 1024, stallMs: 200 });
+    const healthy = collector();
+    const slow = stalled();
+    const stuck = broker.subscribe({ user: 'alice', topic: news('alice'), out: slow.out, keep: false, signal: never });
+    const ok = broker.subscribe({ user: 'alice', topic: news('alice'), out: healthy.out, keep: false, signal: never });
+    const input = new PassThrough();
+    const pub = broker.publish({ user: 'alice', topic: news('alice'), input, block: true, signal: never });
+    const payload = Buffer.alloc(2 * 1024 * 1024, 1);
+    for (let i = 0; i < payload.length; i += 16 * 1024) input.write(payload.subarray(i, i + 16 * 1024));
+    input.end();
+    await Promise.all([pub, ok]);
+    assert.ok(healthy.data().equals(payload));
+    // The dropped reader reports once what it was already handed has gone out.
+    slow.release();
+    await assert.rejects(stuck, /dropped from alice\/news: fell more than 262144 bytes behind/);
+  });
+
+  test('access: private to the owner, shared by name, public; only the owner widens it', async () => {
+    const broker = new TopicBroker({ subscriberBuffer: 256 * 1024, stallMs: 200 });
+    const owner = new AbortController();
+    const held = broker.subscribe({ user: 'alice', topic: news('alice'), out: collector().out, keep: true, signal: owner.signal, grant: { share: ['bob'] } });
+    await assert.rejects(broker.subscribe({ user: 'carol', topic: news('carol'), out: collector().out, keep: true, signal: never }), /not shared with you/);
+    await assert.rejects(broker.subscribe({ user: 'bob', topic: news('bob'), out: collector().out, keep: true, signal: never, grant: { public: true } }), /only alice decides/);
+    const bob = new AbortController();
+    const bobSub = broker.subscribe({ user: 'bob', topic: news('bob'), out: collector().out, keep: true, signal: bob.signal });
+    assert.deepEqual(broker.visibleTo('bob').map((t) => [t.topic, t.access, t.subscribers, t.sharedWith]), [['alice/news', 'shared', 2, undefined]]);
+    assert.deepEqual(broker.visibleTo('alice')[0]!.sharedWith, ['bob']);
+    assert.deepEqual(broker.visibleTo('carol'), []);
+    bob.abort();
+    owner.abort();
+    await Promise.all([held, bobSub]);
+    // Gone with its last client, and its access list with it.
+    await assert.rejects(broker.subscribe({ user: 'bob', topic: news('bob'), out: collector().out, keep: true, signal: never }), /not shared with you/);
+  });
+});
