@@ -27,7 +27,7 @@ describe('paste TUI screen, driven through tmux', () => {
   });
   after(async () => {
     for (const t of terminals) t.kill();
-    await labd.stop();
+    await labd?.stop();
     lab.cleanup();
   });
 

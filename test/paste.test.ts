@@ -3,8 +3,22 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { get as httpGet, type IncomingHttpHeaders } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { KeyLab, LabdProcess } from './support/labd.ts';
+
+/** GET on a fresh connection: a pooled keep-alive socket may be closed by the server just as fetch reuses it. */
+function get(url: string): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet(url, { agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.once('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.once('error', reject);
+    });
+    req.once('error', reject);
+  });
+}
 
 const MAX_SIZE = 2 * 1024 * 1024;
 
@@ -40,7 +54,7 @@ describe('paste over ssh and http', () => {
     }
   });
   after(async () => {
-    await labd.stop();
+    await labd?.stop();
     lab.cleanup();
   });
 
@@ -49,28 +63,28 @@ describe('paste over ssh and http', () => {
     const r = labd.ssh(alice, ['paste', 'notes.md'], { input: text });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, `http://127.0.0.1:${labd.httpPort}/p/alice/notes.md\n`);
-    const raw = await fetch(`${r.stdout.trim()}/raw`);
+    const raw = await get(`${r.stdout.trim()}/raw`);
     assert.equal(raw.status, 200);
-    assert.equal(raw.headers.get('content-type'), 'text/plain; charset=utf-8');
-    assert.equal(raw.headers.get('x-content-type-options'), 'nosniff');
-    assert.deepEqual(Buffer.from(await raw.arrayBuffer()), Buffer.from(text));
+    assert.equal(raw.headers['content-type'], 'text/plain; charset=utf-8');
+    assert.equal(raw.headers['x-content-type-options'], 'nosniff');
+    assert.deepEqual(raw.body, Buffer.from(text));
   });
 
   test('a 1 MiB random binary paste comes back byte for byte over http and with paste cat', async () => {
     const bytes = randomBytes(1024 * 1024);
     const r = labd.ssh(alice, ['paste', 'blob.bin'], { input: bytes });
     assert.equal(r.status, 0, r.stderr);
-    const raw = await fetch(`${r.stdout.trim()}/raw`);
+    const raw = await get(`${r.stdout.trim()}/raw`);
     assert.equal(raw.status, 200);
-    assert.equal(raw.headers.get('content-type'), 'application/octet-stream');
-    assert.equal(raw.headers.get('x-content-type-options'), 'nosniff');
-    assert.ok(Buffer.from(await raw.arrayBuffer()).equals(bytes), 'http bytes differ');
+    assert.equal(raw.headers['content-type'], 'application/octet-stream');
+    assert.equal(raw.headers['x-content-type-options'], 'nosniff');
+    assert.ok(raw.body.equals(bytes), 'http bytes differ');
     const cat = labd.ssh(alice, ['paste', 'cat', 'blob.bin']);
     assert.equal(cat.status, 0, cat.stderr);
     assert.ok(cat.stdoutBuffer.equals(bytes), 'paste cat bytes differ');
-    const page = await fetch(r.stdout.trim());
+    const page = await get(r.stdout.trim());
     assert.equal(page.status, 200);
-    assert.match(await page.text(), /Binary paste/);
+    assert.match(page.body.toString(), /Binary paste/);
   });
 
   test('without a name a paste gets a generated one; --json prints one document', async () => {
@@ -80,7 +94,7 @@ describe('paste over ssh and http', () => {
     assert.match(doc.name, /^[a-z0-9]{8}$/);
     assert.equal(doc.size, 10);
     assert.equal(doc.binary, false);
-    assert.equal(await (await fetch(`${doc.url}/raw`)).text(), 'anonymous\n');
+    assert.equal((await get(`${doc.url}/raw`)).body.toString(), 'anonymous\n');
   });
 
   test('paste ls lists your pastes; hidden ones only with --all, yet reachable by their link', async () => {
@@ -89,7 +103,7 @@ describe('paste over ssh and http', () => {
     const link = hidden.stdout.trim();
     const name = link.slice(link.lastIndexOf('/') + 1);
     assert.match(name, /^[a-z0-9]{24}-secret\.txt$/);
-    assert.equal(await (await fetch(`${link}/raw`)).text(), 'psst');
+    assert.equal((await get(`${link}/raw`)).body.toString(), 'psst');
 
     const ls = labd.ssh(alice, ['paste', 'ls']);
     assert.equal(ls.status, 0, ls.stderr);
@@ -105,7 +119,7 @@ describe('paste over ssh and http', () => {
     assert.equal(labd.ssh(alice, ['paste', 'todo.txt'], { input: 'first' }).status, 0);
     const r = labd.ssh(alice, ['paste', 'todo.txt'], { input: 'second version' });
     assert.equal(r.status, 0, r.stderr);
-    assert.equal(await (await fetch(`${r.stdout.trim()}/raw`)).text(), 'second version');
+    assert.equal((await get(`${r.stdout.trim()}/raw`)).body.toString(), 'second version');
     assert.equal(labd.ssh(alice, ['paste', 'cat', 'todo.txt']).stdout, 'second version');
     const names = (JSON.parse(labd.ssh(alice, ['paste', 'ls', '--json']).stdout) as { name: string }[]).map((p) => p.name);
     assert.equal(names.filter((n) => n === 'todo.txt').length, 1);
@@ -122,8 +136,8 @@ describe('paste over ssh and http', () => {
     assert.deepEqual(JSON.parse(rm.stdout), { owner: 'alice', name: 'gone.txt', removed: true });
     assert.equal(labd.ssh(alice, ['paste', 'cat', 'gone.txt']).status, 4);
     assert.equal(labd.ssh(alice, ['paste', 'rm', 'gone.txt', '--yes']).status, 4);
-    assert.equal((await fetch(`http://127.0.0.1:${labd.httpPort}/p/alice/gone.txt`)).status, 404);
-    assert.equal((await fetch(`http://127.0.0.1:${labd.httpPort}/p/alice/gone.txt/raw`)).status, 404);
+    assert.equal((await get(`http://127.0.0.1:${labd.httpPort}/p/alice/gone.txt`)).status, 404);
+    assert.equal((await get(`http://127.0.0.1:${labd.httpPort}/p/alice/gone.txt/raw`)).status, 404);
   });
 
   test("other users' pastes are untouchable; admins may remove them", async () => {
@@ -134,12 +148,12 @@ describe('paste over ssh and http', () => {
     assert.equal(labd.ssh(bob, ['paste', 'ls', '--user', 'alice']).status, 3);
     // bob's upload under the same name lands in his own namespace
     assert.equal(labd.ssh(bob, ['paste', 'mine.txt'], { input: 'bob' }).status, 0);
-    assert.equal(await (await fetch(`http://127.0.0.1:${labd.httpPort}/p/alice/mine.txt/raw`)).text(), 'alice only');
+    assert.equal((await get(`http://127.0.0.1:${labd.httpPort}/p/alice/mine.txt/raw`)).body.toString(), 'alice only');
     const listed = JSON.parse(labd.ssh(admin, ['paste', 'ls', '--user', 'alice', '--json']).stdout) as { name: string }[];
     assert.ok(listed.some((p) => p.name === 'mine.txt'));
     assert.equal(labd.ssh(admin, ['paste', 'rm', 'alice/mine.txt', '--yes']).status, 0);
-    assert.equal((await fetch(`http://127.0.0.1:${labd.httpPort}/p/alice/mine.txt/raw`)).status, 404);
-    assert.equal(await (await fetch(`http://127.0.0.1:${labd.httpPort}/p/bob/mine.txt/raw`)).text(), 'bob');
+    assert.equal((await get(`http://127.0.0.1:${labd.httpPort}/p/alice/mine.txt/raw`)).status, 404);
+    assert.equal((await get(`http://127.0.0.1:${labd.httpPort}/p/bob/mine.txt/raw`)).body.toString(), 'bob');
   });
 
   test('bad --expires and hostile names exit 2 and store nothing', () => {
@@ -154,6 +168,7 @@ describe('paste over ssh and http', () => {
       assert.equal(r.status, 2, `name ${JSON.stringify(bad)}: ${r.stderr}`);
       assert.doesNotMatch(r.stderr, /\x1b|\x01/);
     }
+    assert.equal(labd.ssh(alice, ['paste', '--', '-x'], { input: 'x' }).status, 2);
     assert.equal(labd.ssh(alice, ['paste', 'empty.txt'], { input: '' }).status, 2);
     assert.equal(readdirSync(blobDir()).length, before);
     assert.equal(labd.ssh(alice, ['paste', 'cat', 'e.txt']).status, 4);
@@ -191,8 +206,8 @@ describe('paste over ssh and http', () => {
     assert.equal(r.status, 0, r.stderr);
     const link = r.stdout.trim();
     await until('the paste to expire', async () => labd.ssh(alice, ['paste', 'cat', 'brief.txt']).status === 4);
-    assert.equal((await fetch(link)).status, 404);
-    assert.equal((await fetch(`${link}/raw`)).status, 404);
+    assert.equal((await get(link)).status, 404);
+    assert.equal((await get(`${link}/raw`)).status, 404);
     const names = (JSON.parse(labd.ssh(alice, ['paste', 'ls', '--all', '--json']).stdout) as { name: string }[]).map((p) => p.name);
     assert.ok(!names.includes('brief.txt'));
     assert.equal(labd.ssh(alice, ['paste', 'rm', 'brief.txt', '--yes']).status, 4);
@@ -202,7 +217,7 @@ describe('paste over ssh and http', () => {
   test('unknown pastes and hostile paths are 404', async () => {
     const base = `http://127.0.0.1:${labd.httpPort}/p`;
     for (const path of ['/alice/nope.txt', '/nobody/notes.md', '/alice/..%2F..%2Flabd.db', '/alice/%2e%2e', '/Alice/notes.md', '/alice/notes.md/raw/x']) {
-      const res = await fetch(base + path);
+      const res = await get(base + path);
       assert.equal(res.status, 404, path);
     }
     assert.ok(existsSync(join(labd.dataDir, 'labd.db')));

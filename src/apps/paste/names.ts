@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { UsageError } from '../../core/errors.ts';
 
-/** Letters, digits, dot, dash, underscore; no leading dot, so no `..`, no hidden files, no slashes. */
-const NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
+/** Letters, digits, dot, dash, underscore; no leading dot or dash (no `..`, no dotfiles, nothing like a flag), no slashes. */
+const NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 /** Names people choose; hidden pastes add a 25-character secret in front. */
 const MAX_CHOSEN = 100;
 const USER = /^[a-z][a-z0-9_-]{0,31}$/;
@@ -24,7 +24,7 @@ export function isPasteName(name: string): boolean {
 export function checkPasteName(name: string, chosen = false): string {
   if (!isPasteName(name) || (chosen && name.length > MAX_CHOSEN)) {
     const shown = JSON.stringify(name.slice(0, 40)).slice(1, -1);
-    throw new UsageError(`bad paste name '${shown}': use up to 100 letters, digits, '.', '-' or '_', not starting with '.' (and not ls, cat or rm)`);
+    throw new UsageError(`bad paste name '${shown}': use up to 100 letters, digits, '.', '-' or '_', not starting with '.' or '-' (and not ls, cat or rm)`);
   }
   return name;
 }

@@ -75,7 +75,12 @@ export class PasteStore {
   commit(input: { userId: number; name: string; tempPath: string; size: number; binary: boolean; hidden: boolean; expiresAt: Date | null }): PasteRow {
     const blob = randomBytes(16).toString('hex');
     const blobPath = join(this.blobDir, blob);
-    renameSync(input.tempPath, blobPath);
+    try {
+      renameSync(input.tempPath, blobPath);
+    } catch (err) {
+      rmSync(input.tempPath, { force: true });
+      throw err;
+    }
     let previous: string | undefined;
     let row: PasteRow;
     try {
