@@ -124,7 +124,8 @@ describe('pub/sub over SSH', () => {
 
   test('every subscriber gets every message; a plain sub ends when the publisher leaves', async () => {
     const s1 = client(alice, ['sub', 'news']);
-    const s2 = client(alice, ['sub', 'alice/news']);
+    // --json changes nothing for a stream: no trailing JSON document after the data.
+    const s2 = client(alice, ['sub', '--json', 'alice/news']);
     await topicWhere(alice, 'alice/news', (t) => t.subscribers === 2);
     const p = client(alice, ['pub', 'news'], { stdin: true });
     p.end('hello\nworld\n');

@@ -22,7 +22,9 @@ export async function runExecCommand(registry: Registry, actor: Actor, commandLi
       signal,
       onProgress: (message) => io.stderr.write(stripControl(message) + '\n'),
     });
-    const out = json ? renderJson(result) : renderText(result);
+    // A streamed result already is the output (e.g. `sub --json` must not end its stream with 'null').
+    const streamedOnly = result.kind === 'streamed' && result.json === undefined;
+    const out = json && !streamedOnly ? renderJson(result) : renderText(result);
     if (out) await write(io, out);
     return 0;
   } catch (err) {
