@@ -203,6 +203,19 @@ describe('alerts with the real Alertmanager', () => {
     assert.equal(groupOf('other')!.state, 'firing');
   });
 
+  test('an acknowledgement whose time runs out is ended by the poller', async () => {
+    const sibling = groupOf('other')!;
+    const r = labd.ssh(admin, ['ack', String(sibling.id), '--for', '3s']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(groupOf('other')!.state, 'acknowledged');
+    const ended = await until('the ack to run out', () => {
+      const g = groupOf('other');
+      return g && g.ack === null ? g : undefined;
+    });
+    assert.equal(ended.state, 'firing');
+    assert.match(labd.logs(), /acknowledgement ran out/);
+  });
+
   test('Alertmanager down: ack fails with one clear line (exit 1) and nothing is recorded', async () => {
     const sibling = groupOf('other')!;
     await am.stop();

@@ -1,0 +1,97 @@
+/** The webhook's answers Alertmanager's retry logic depends on, and the config's tagged section. */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { loadConfig } from '../src/config/load.ts';
+import { createLogger } from '../src/core/logger.ts';
+import { systemClock } from '../src/core/clock.ts';
+import { migrateDb, openDb, type Db } from '../src/db/client.ts';
+import { unconfiguredAlertmanager } from '../src/ops/alertmanager/unconfigured.ts';
+import { AlertService } from '../src/ops/alerts/service.ts';
+import { AlertStore } from '../src/ops/alerts/store.ts';
+import { alertmanagerWebhook } from '../src/ops/alerts/webhook.ts';
+
+const TOKEN = 'a-token-of-sixteen-chars';
+
+function delivery(status: 'firing' | 'resolved', startsAt = '2026-01-01T10:00:00.123456789Z') {
+  return {
+    version: '4',
+    groupKey: '{}:{alertname="Down"}',
+    status,
+    receiver: 'labd',
+    groupLabels: { alertname: 'Down' },
+    commonLabels: { alertname: 'Down', job: 'node' },
+    commonAnnotations: {},
+    externalURL: 'http://am.invalid',
+    truncatedAlerts: 0,
+    alerts: [{ status, labels: { alertname: 'Down', job: 'node' }, annotations: {}, startsAt, endsAt: status === 'firing' ? '0001-01-01T00:00:00Z' : '2026-01-01T11:00:00Z', generatorURL: '', fingerprint: 'abc123' }],
+  };
+}
+
+describe('POST /hooks/alertmanager answers', () => {
+  let dir: string;
+  let db: Db;
+  let server: Server;
+  let service: AlertService;
+  let url: string;
+  const post = (body: unknown, headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` }) =>
+    fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'labd-hook-'));
+    db = openDb(dir);
+    migrateDb(db);
+    const log = createLogger('silent');
+    service = new AlertService(new AlertStore(db), unconfiguredAlertmanager, systemClock, log);
+    const handler = alertmanagerWebhook(service, { token: TOKEN, maxBytes: 4096 }, log);
+    server = createServer((req, res) => void handler(req, res));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hooks/alertmanager`;
+  });
+  after(async () => {
+    await new Promise((r) => server.close(r));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('stores a delivery once; a late firing copy after resolved changes nothing; a new episode is stored', async () => {
+    assert.deepEqual(await (await post(delivery('firing'))).json(), { group: 1, stored: 1, duplicates: 0 });
+    assert.deepEqual(await (await post(delivery('firing'))).json(), { group: 1, stored: 0, duplicates: 1 });
+    assert.deepEqual(await (await post(delivery('resolved'))).json(), { group: 1, stored: 1, duplicates: 0 });
+    assert.deepEqual(await (await post(delivery('firing'))).json(), { group: 1, stored: 0, duplicates: 1 });
+    assert.equal(service.store.get(1)!.status, 'resolved');
+    assert.deepEqual(await (await post(delivery('firing', '2026-01-02T10:00:00Z'))).json(), { group: 1, stored: 1, duplicates: 0 });
+    assert.equal(service.store.get(1)!.status, 'firing');
+  });
+
+  test('a body over the limit is refused with 413', async () => {
+    const big = delivery('firing');
+    big.commonAnnotations = { description: 'x'.repeat(8000) };
+    assert.equal((await post(big)).status, 413);
+  });
+
+  test('no token: 401 with a Bearer challenge', async () => {
+    const res = await post(delivery('firing'), {});
+    assert.equal(res.status, 401);
+    assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer/);
+  });
+
+  test('a database failure answers 503, so Alertmanager retries', async () => {
+    db.$client.close();
+    const res = await post(delivery('firing', '2026-01-03T10:00:00Z'));
+    assert.equal(res.status, 503);
+  });
+});
+
+describe('alertmanager config section', () => {
+  test('off by default; fully configured from the environment; half-configured fails with a clear line', () => {
+    assert.deepEqual(loadConfig({}).alertmanager, { enabled: false });
+    const on = loadConfig({ LABD_ALERTMANAGER_URL: 'http://am:9093', LABD_ALERTMANAGER_WEBHOOK_TOKEN: TOKEN }).alertmanager;
+    assert.equal(on.enabled && on.url, 'http://am:9093');
+    assert.throws(() => loadConfig({ LABD_ALERTMANAGER_URL: 'http://am:9093' }), /alertmanager\.webhookToken \(LABD_ALERTMANAGER_WEBHOOK_TOKEN\)/);
+    assert.throws(() => loadConfig({ LABD_ALERTMANAGER_URL: 'ftp://am', LABD_ALERTMANAGER_WEBHOOK_TOKEN: TOKEN }), /alertmanager\.url/);
+    assert.throws(() => loadConfig({ LABD_ALERTMANAGER_URL: 'http://am:9093', LABD_ALERTMANAGER_WEBHOOK_TOKEN: 'short' }), /at least 16/);
+  });
+});
