@@ -170,9 +170,12 @@ describe('alerts with the real Alertmanager', () => {
     });
     assert.equal(groupOf('other')!.ack, null);
     assert.equal(sibling.state, 'firing');
-    const listed = groups(false).find((x) => x.id === g.id)!;
+    const listed = groups(true).find((x) => x.id === g.id)!;
     assert.equal(listed.state, 'acknowledged');
     assert.ok(listed.alerts.every((a) => a.silenced));
+    assert.deepEqual(groups(false).map((x) => x.id), [sibling.id], 'without --all only unacknowledged firing groups');
+    const text = labd.ssh(admin, ['alerts', '--all']);
+    assert.match(text.stdout, new RegExp(`^${g.id}\\s+acknowledged\\s.*admin until `, 'm'));
 
     const u = labd.ssh(admin, ['unack', String(g.id)]);
     assert.equal(u.status, 0, u.stderr);
@@ -197,7 +200,7 @@ describe('alerts with the real Alertmanager', () => {
     });
     assert.equal(resolved.state, 'resolved');
     assert.ok(resolved.alerts.every((a) => a.status === 'resolved'));
-    assert.match(labd.logs(), /seen by polling/);
+    await until('the log line saying the poller saw it', () => (/seen by polling/.test(labd.logs()) ? true : undefined));
     await until('its silences expired in Alertmanager', async () => ((await silences()).filter((s) => ids.includes(s.id)).every((s) => s.status.state === 'expired') ? true : undefined));
     assert.ok(!groups(false).some((x) => x.id === g.id), 'a resolved group is left out of `alerts`');
     assert.equal(groupOf('other')!.state, 'firing');
@@ -213,7 +216,7 @@ describe('alerts with the real Alertmanager', () => {
       return g && g.ack === null ? g : undefined;
     });
     assert.equal(ended.state, 'firing');
-    assert.match(labd.logs(), /acknowledgement ran out/);
+    await until('the log line saying so', () => (/acknowledgement ran out/.test(labd.logs()) ? true : undefined));
   });
 
   test('Alertmanager down: ack fails with one clear line (exit 1) and nothing is recorded', async () => {

@@ -16,8 +16,8 @@ export function parseAlertId(text: string): number {
   return Number(m[1]);
 }
 
-function groupRecord(title: string, g: AlertGroupView): Result {
-  const row = groupRow(g, new Date());
+function groupRecord(title: string, g: AlertGroupView, now: Date): Result {
+  const row = groupRow(g, now);
   return {
     kind: 'record',
     title,
@@ -41,8 +41,8 @@ export interface AlertCommandOptions {
 export function alertCommands(service: AlertService, opts: AlertCommandOptions): AnyCommand[] {
   const list = defineCommand({
     path: ['alerts'],
-    summary: 'List firing alert groups from Alertmanager',
-    args: z.object({ all: z.boolean().default(false).describe('include acknowledged groups’ history and resolved groups') }),
+    summary: 'List firing alert groups nobody acknowledged yet (--all: also acknowledged and resolved ones)',
+    args: z.object({ all: z.boolean().default(false).describe('include acknowledged and resolved groups') }),
     short: { a: 'all' },
     permission: 'ops.read',
     mutating: false,
@@ -61,7 +61,7 @@ export function alertCommands(service: AlertService, opts: AlertCommandOptions):
           { key: 'ack', label: 'ACKNOWLEDGED' },
         ],
         rows: groups.map((g) => groupRow(g, now)),
-        empty: args.all ? 'no alerts received yet' : 'no firing alerts',
+        empty: args.all ? 'no alerts received yet' : 'no unacknowledged firing alerts',
         json: groups.map(groupJson),
       };
     },
@@ -85,7 +85,7 @@ export function alertCommands(service: AlertService, opts: AlertCommandOptions):
       if (seconds > opts.maxAckSeconds) throw new UsageError(`--for: at most ${formatDuration(opts.maxAckSeconds)}`);
       const comment = args.comment.replace(/[\x00-\x1f\x7f]+/g, ' ').trim();
       const group = await service.ack(id, ctx.actor, seconds, comment, ctx.signal);
-      return groupRecord(`acknowledged alert group ${id}`, group);
+      return groupRecord(`acknowledged alert group ${id}`, group, ctx.clock.now());
     },
   });
 
@@ -99,7 +99,7 @@ export function alertCommands(service: AlertService, opts: AlertCommandOptions):
     async run(ctx, args): Promise<Result> {
       const id = parseAlertId(args.alert);
       const group = await service.unack(id, ctx.signal);
-      return groupRecord(`alert group ${id} is no longer acknowledged`, group);
+      return groupRecord(`alert group ${id} is no longer acknowledged`, group, ctx.clock.now());
     },
   });
 

@@ -122,12 +122,12 @@ export class AlertStore {
     return row ? this.view(row) : undefined;
   }
 
-  /** Firing groups (newest first), or every group with `all`. */
+  /** Firing groups nobody acknowledged (newest first), or every group with `all`. */
   list(all: boolean): AlertGroupView[] {
     const rows = this.db
       .select()
       .from(alertGroups)
-      .where(all ? undefined : eq(alertGroups.status, 'firing'))
+      .where(all ? undefined : and(eq(alertGroups.status, 'firing'), isNull(alertGroups.ackedAt)))
       .orderBy(desc(alertGroups.changedAt), desc(alertGroups.id))
       .all();
     return rows.map((r) => this.view(r));
