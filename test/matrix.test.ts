@@ -22,3 +22,99 @@ describe('Matrix bot commands', () => {
     assert.deepEqual(reply.content['m.mentions'], {});
   });
 });
+
+describe('Matrix bot: parsing, permissions, escaping, confirmation', () => {
+  let lab: BotLab;
+  before(async () => {
+    lab = await startBotLab();
+  });
+  after(async () => {
+    await stopBotLab(lab);
+  });
+  const say = (who: 'alice' | 'bob' | 'mallory', body: string, o?: Parameters<BotLab['fake']['say']>[3]) => lab.fake.say(lab.room.roomId, lab[who].userId, body, o);
+
+  test('!lab help lists the commands in a <pre> block', async () => {
+    const reply = await replyTo(lab, say('alice', '!lab help'));
+    assert.match(String(reply.content.formatted_body), /^<pre><code>labd .*whoami/s);
+    assert.match(String(reply.content.body), /^\s+whoami\s+Show who you are/m);
+  });
+
+  test("a member's admin command is refused with the needed permission", async () => {
+    const reply = await replyTo(lab, say('bob', '!lab user ls'));
+    assert.match(String(reply.content.body), /^permission denied: 'user ls' needs admin\.users \(you are member\)/);
+  });
+
+  test('HTML in arguments comes back escaped', async () => {
+    const reply = await replyTo(lab, say('alice', '!lab <img src=x onerror=alert(1)> "<b>bold</b>"'));
+    const html = String(reply.content.formatted_body);
+    assert.match(html, /unknown command &#39;&lt;img src=x&#39;/);
+    assert.doesNotMatch(html, /<img|<b>/);
+  });
+
+  test('an unknown Matrix user is refused politely', async () => {
+    const reply = await replyTo(lab, say('mallory', '!lab whoami'));
+    assert.match(String(reply.content.body), /^Sorry, @mallory:fake\.test is not linked to a labd user/);
+  });
+
+  test('a command that needs a terminal stream is refused in Matrix', async () => {
+    const reply = await replyTo(lab, say('alice', '!lab keys add'));
+    assert.match(String(reply.content.body), /'keys add' reads or writes a terminal stream, so it only works over SSH/);
+  });
+
+  test('a destructive command runs only after the same user replies yes', async () => {
+    assert.equal(lab.labd.ssh(lab.adminKey, ['user', 'add', 'carol']).status, 0);
+    const ask = say('alice', '!lab user rm carol');
+    const prompt = await replyTo(lab, ask);
+    assert.match(String(prompt.content.body), /'user rm carol' is destructive\. Reply yes to this message/);
+    // Someone else's yes is ordinary chat; the user still exists.
+    const bobYes = say('bob', 'yes', { replyTo: prompt });
+    const marker = say('alice', '!lab version');
+    await replyTo(lab, marker);
+    assert.deepEqual(repliesTo(lab.fake, lab.bot, bobYes), []);
+    assert.match(lab.labd.ssh(lab.adminKey, ['user', 'ls']).stdout, /carol/);
+    // The asker's yes, sent with the quoted fallback of an older client, runs it.
+    const yes = say('alice', 'yes', { replyTo: prompt, fallback: true });
+    const done = await replyTo(lab, yes);
+    assert.equal(String(done.content.body), 'removed user carol');
+    assert.doesNotMatch(lab.labd.ssh(lab.adminKey, ['user', 'ls']).stdout, /carol/);
+  });
+
+  test("the bot ignores its own events and other bots' notices", async () => {
+    const otherBot = lab.fake.addUser('otherbot');
+    const notice = lab.fake.inject(lab.room.roomId, otherBot.userId, { msgtype: 'm.notice', body: '!lab whoami' });
+    const own = lab.fake.inject(lab.room.roomId, lab.bot.userId, { msgtype: 'm.text', body: '!lab whoami' });
+    const marker = say('alice', '!lab version');
+    await replyTo(lab, marker);
+    assert.deepEqual(repliesTo(lab.fake, lab.bot, notice), []);
+    assert.deepEqual(repliesTo(lab.fake, lab.bot, own), []);
+  });
+
+  test('replies with a quoted fallback and edits are parsed from their real text', async () => {
+    const chat = say('bob', 'anyone around?\n!lab whoami');
+    const reply = await replyTo(lab, say('alice', '!lab whoami', { replyTo: chat, fallback: true }));
+    assert.match(String(reply.content.body), /^user: admin$/m);
+
+    // A message that was not a command, edited into one, runs; its "* " fallback body is not parsed.
+    const typo = say('alice', 'lab version');
+    const edit = lab.fake.edit(typo, '!lab version');
+    const edited = await replyTo(lab, edit);
+    assert.match(String(edited.content.body), /^labd /);
+
+    // Editing a command that already ran does not run it again.
+    const ran = say('alice', '!lab whoami');
+    await replyTo(lab, ran);
+    const reEdit = lab.fake.edit(ran, '!lab whoami --json');
+    const marker = say('alice', '!lab version');
+    await replyTo(lab, marker);
+    assert.deepEqual(repliesTo(lab.fake, lab.bot, reEdit), []);
+    assert.equal(repliesTo(lab.fake, lab.bot, ran).length, 1);
+  });
+
+  test('the bot joined only its configured room, not a room it was invited to', async () => {
+    const other = lab.fake.createRoom(lab.alice.userId, { alias: 'elsewhere', invite: [lab.bot.userId] });
+    const marker = say('alice', '!lab version');
+    await replyTo(lab, marker);
+    await waitFor('a sync after the invite', () => lab.fake.requests.filter((q) => q.path.endsWith('/sync') && q.userId === lab.bot.userId).length > 2);
+    assert.equal(lab.fake.store.membership(other, lab.bot.userId), 'invite');
+  });
+});

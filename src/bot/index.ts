@@ -56,16 +56,15 @@ export function startMatrixBot(o: { config: MatrixConfig; registry: Registry; db
   let draining: Promise<void> | undefined;
   let again = false;
 
+  // One loop handles the inbox in order; a call while it runs only asks it for another pass.
   const drain = (): Promise<void> => {
-    if (draining) {
-      again = true;
-      return draining;
-    }
+    again = true;
+    if (draining) return draining;
     draining = (async () => {
-      do {
+      while (again && !stopped) {
         again = false;
         for (const row of store.pending()) {
-          if (stopped) return;
+          if (stopped) break;
           try {
             await handler.handle(row);
           } catch (err) {
@@ -74,8 +73,11 @@ export function startMatrixBot(o: { config: MatrixConfig; registry: Registry; db
           }
           outbox.kick();
         }
-      } while (again && !stopped);
-    })().finally(() => (draining = undefined));
+        // Let events accepted meanwhile (sync emits one at a time) join this pass.
+        await new Promise((r) => setImmediate(r));
+      }
+      draining = undefined;
+    })();
     return draining;
   };
 
