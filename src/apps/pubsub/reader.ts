@@ -3,6 +3,8 @@ import type { Writable } from 'node:stream';
 
 /** Bytes handed to the output stream but not yet taken by it (for SSH: not yet inside the channel window). */
 const IN_FLIGHT_MAX = 64 * 1024;
+/** Queued chunks are joined up to this size (an SSH packet's payload) before writing. */
+const COALESCE_MAX = 32 * 1024;
 
 export type ReaderEnd = 'finished' | 'dropped' | 'closed';
 
@@ -91,7 +93,7 @@ export class TopicReader {
 
   private pump(): void {
     while (this.queue.length && this.inFlight < IN_FLIGHT_MAX) {
-      const chunk = this.queue.shift()!;
+      const chunk = this.nextChunk();
       this.queued -= chunk.length;
       this.inFlight += chunk.length;
       this.out.write(chunk, (err) => {
@@ -105,6 +107,14 @@ export class TopicReader {
       });
     }
     if (this.state === 'finishing') this.settleWhenIdle('finished');
+  }
+
+  /** The next queued chunk, joined with the small ones behind it: one SSH packet instead of many. */
+  private nextChunk(): Buffer {
+    let size = this.queue[0]!.length;
+    let n = 1;
+    while (n < this.queue.length && size + this.queue[n]!.length <= COALESCE_MAX) size += this.queue[n++]!.length;
+    return n === 1 ? this.queue.shift()! : Buffer.concat(this.queue.splice(0, n), size);
   }
 
   private settleWhenIdle(end: ReaderEnd): void {
