@@ -121,6 +121,9 @@ describe('paste over ssh and http', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.equal((await get(`${r.stdout.trim()}/raw`)).body.toString(), 'second version');
     assert.equal(labd.ssh(alice, ['paste', 'cat', 'todo.txt']).stdout, 'second version');
+    const asJson = JSON.parse(labd.ssh(alice, ['paste', 'cat', 'todo.txt', '--json']).stdout) as { name: string; text: string };
+    assert.equal(asJson.name, 'todo.txt');
+    assert.equal(asJson.text, 'second version');
     const names = (JSON.parse(labd.ssh(alice, ['paste', 'ls', '--json']).stdout) as { name: string }[]).map((p) => p.name);
     assert.equal(names.filter((n) => n === 'todo.txt').length, 1);
     assert.ok(!storedFiles().some((b) => b.toString() === 'first'), 'the replaced bytes are gone from storage');

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { errorKind, publicMessage, type ErrorKind } from '../core/errors.ts';
+import { errorKind, publicMessage, UsageError, type ErrorKind } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, params: Record<string, string>) => void | Promise<void>;
@@ -23,7 +23,8 @@ export class HttpServer {
 
   constructor(private readonly log: Logger) {
     this.server = createServer((req, res) => void this.dispatch(req, res));
-    this.server.keepAliveTimeout = 5000;
+    // Longer than clients' own idle time-outs (undici: 4 s), so a reused connection is never closed under a request.
+    this.server.keepAliveTimeout = 65000;
     this.server.headersTimeout = 10000;
     this.server.requestTimeout = 60000;
   }
@@ -62,7 +63,7 @@ export class HttpServer {
       if (route.method !== req.method && !(route.method === 'GET' && req.method === 'HEAD')) continue;
       const params: Record<string, string> = {};
       try {
-        route.keys.forEach((k, i) => (params[k] = decodeURIComponent(m[i + 1]!)));
+        route.keys.forEach((k, i) => (params[k] = decodePathSegment(m[i + 1]!)));
         await route.handler(req, res, params);
       } catch (err) {
         if (errorKind(err) === 'failed') this.log.error({ err, path: url.pathname }, 'http handler failed');
@@ -72,6 +73,15 @@ export class HttpServer {
       return;
     }
     sendText(res, pathMatched ? 405 : 404, pathMatched ? 'method not allowed\n' : 'not found\n');
+  }
+}
+
+/** Decodes one path segment; a malformed escape is the client's mistake, not a server error. */
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new UsageError(`malformed path segment '${segment.slice(0, 40)}'`);
   }
 }
 

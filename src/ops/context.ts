@@ -30,6 +30,8 @@ export interface CommandContext extends Services {
   registry: Registry;
   io?: SessionIO;
   signal: AbortSignal;
+  /** The front-end renders the result as JSON (`--json`): give data as a result rather than streaming it. */
+  json: boolean;
   /** Reports progress of a long command (lines on exec, a bar in the TUI, edits in Matrix). */
   progress(message: string): void;
   /** Whether the actor holds a permission (for checks on data, e.g. "own pastes, or admin"). */

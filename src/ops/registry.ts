@@ -201,7 +201,7 @@ export class Registry {
         err.commandPath = [...command.path];
         throw err;
       }
-      const ctx = this.context(inv, surface);
+      const ctx = this.context(inv, surface, flags.json);
       const result = await command.run(ctx, args as never);
       return { command, result };
     } catch (err) {
@@ -231,7 +231,7 @@ export class Registry {
     return commands.map((c) => `  ${c.path.join(' ').padEnd(width)}${c.summary}`).join('\n');
   }
 
-  private context(inv: Invocation, surface: Surface): CommandContext {
+  private context(inv: Invocation, surface: Surface, json: boolean): CommandContext {
     const actor = inv.actor;
     return {
       ...this.services,
@@ -239,6 +239,7 @@ export class Registry {
       registry: this,
       io: inv.io,
       signal: inv.signal ?? new AbortController().signal,
+      json,
       progress: (message) => inv.onProgress?.(message),
       can: (permission) => roleHas(this.services.rolePermissions, actor.role, permission),
     };

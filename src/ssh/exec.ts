@@ -10,10 +10,9 @@ export const EXIT_CODES: Record<ErrorKind, number> = { usage: 2, permission: 3, 
 
 /** Runs one exec command line through the registry and renders it; returns the exit status. */
 export async function runExecCommand(registry: Registry, actor: Actor, commandLine: string, io: SessionIO, signal: AbortSignal): Promise<number> {
-  let json = false;
   try {
     const argv = splitCommandLine(commandLine);
-    json = splitGlobalFlags(argv).flags.json;
+    const json = splitGlobalFlags(argv).flags.json;
     const { result } = await registry.execute({
       actor,
       argv,
@@ -22,9 +21,8 @@ export async function runExecCommand(registry: Registry, actor: Actor, commandLi
       signal,
       onProgress: (message) => io.stderr.write(stripControl(message) + '\n'),
     });
-    // A streamed result already is the output (e.g. `sub --json` must not end its stream with 'null').
-    const streamedOnly = result.kind === 'streamed' && result.json === undefined;
-    const out = json && !streamedOnly ? renderJson(result) : renderText(result);
+    // A streamed result already is the output: nothing may follow it (`paste cat`, `sub`).
+    const out = result.kind === 'streamed' ? '' : json ? renderJson(result) : renderText(result);
     if (out) await write(io, out);
     return 0;
   } catch (err) {
@@ -32,7 +30,6 @@ export async function runExecCommand(registry: Registry, actor: Actor, commandLi
     let message = publicMessage(err);
     if (err instanceof UsageError && err.commandPath) message += ` (see '${err.commandPath.join(' ')} --help')`;
     io.stderr.write(`error: ${stripControl(message).replace(/\n/g, ' ')}\n`);
-    void json;
     return EXIT_CODES[kind];
   }
 }

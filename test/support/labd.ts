@@ -124,16 +124,20 @@ export class LabdProcess {
     child.stderr!.on('data', (d) => (out += d));
     const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
     const labd = new LabdProcess(child, dataDir, sshPort, httpPort, () => out, exited, opts.dataDir !== undefined);
-    const deadline = Date.now() + 30000;
+    const deadline = Date.now() + 60000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`labd exited during start:\n${out}`);
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+        throw new Error(`labd did not become ready:\n${out}`);
+      }
       try {
         const res = await fetch(`http://127.0.0.1:${httpPort}/readyz`);
         if (res.status === 200) break;
       } catch {
         /* not up yet */
       }
-      if (Date.now() > deadline) throw new Error(`labd did not become ready:\n${out}`);
       await new Promise((r) => setTimeout(r, 100));
     }
     return labd;

@@ -128,7 +128,7 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
       const opened = store.open(user, name);
       if (!opened) throw new NotFound(`no paste '${user}/${name}'`);
       const json = pasteJson(deps, opened.paste);
-      if (ctx.io) {
+      if (ctx.io && !ctx.json) {
         await copyFdTo(opened.fd, ctx.io.stdout, ctx.signal);
         return { kind: 'streamed', json };
       }
