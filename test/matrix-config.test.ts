@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { test } from 'node:test';
+import { ConfigError, loadConfig } from '../src/config/load.ts';
+import { EncryptionUnsupported, loadMatrixSdk } from '../src/bot/sdk.ts';
+import { stripReplyFallback } from '../src/bot/parse.ts';
+import { retryAfter } from '../src/bot/outbox.ts';
+
+test('the matrix section is off by default, and a half-configured bot fails at boot naming the missing key', () => {
+  assert.deepEqual(loadConfig({}).matrix, { enabled: false });
+  assert.throws(() => loadConfig({ LABD_MATRIX_HOMESERVER: 'https://matrix.example.org' }), (err: Error) => err instanceof ConfigError && /matrix\.accessToken \(LABD_MATRIX_TOKEN\): required/.test(err.message));
+  assert.throws(() => loadConfig({ LABD_MATRIX_HOMESERVER: 'https://m.example.org', LABD_MATRIX_TOKEN: 't' }), /matrix\.rooms \(LABD_MATRIX_ROOMS\): required/);
+  assert.throws(() => loadConfig({ LABD_MATRIX_HOMESERVER: 'https://m.example.org', LABD_MATRIX_TOKEN: 't', LABD_MATRIX_ROOMS: 'ops' }), /expected a room ID/);
+  const full = loadConfig({ LABD_MATRIX_HOMESERVER: 'https://m.example.org', LABD_MATRIX_TOKEN: 't', LABD_MATRIX_ROOMS: '#ops:example.org', LABD_MATRIX_USERS: '@alice:example.org=alice' });
+  assert.deepEqual(full.matrix, { enabled: true, homeserverUrl: 'https://m.example.org', accessToken: 't', rooms: ['#ops:example.org'], userMap: { '@alice:example.org': 'alice' }, commandPrefix: '!lab' });
+});
+
+test('matrix-bot-sdk loads on this Node; without the native crypto module a stand-in refuses encryption clearly', () => {
+  const { sdk, encryption } = loadMatrixSdk();
+  assert.equal(typeof sdk.MatrixClient, 'function');
+  if (!encryption) {
+    const client = new sdk.MatrixClient('http://127.0.0.1:9', 'token');
+    assert.equal(typeof client.start, 'function');
+    // What the SDK gets in place of @matrix-org/matrix-sdk-crypto-nodejs.
+    const sdkRequire = createRequire(createRequire(import.meta.url).resolve('matrix-bot-sdk'));
+    const crypto = sdkRequire('@matrix-org/matrix-sdk-crypto-nodejs') as { OlmMachine: new () => unknown };
+    assert.throws(() => new crypto.OlmMachine(), (err: unknown) => err instanceof EncryptionUnsupported && /end-to-end encryption is unavailable/.test(err.message));
+  }
+});
+
+test('reply fallbacks are stripped; Retry-After wins over retry_after_ms', () => {
+  assert.equal(stripReplyFallback('> <@bob:hs> hello\n> more\n\n!lab whoami'), '!lab whoami');
+  assert.equal(stripReplyFallback('!lab whoami'), '!lab whoami');
+  assert.equal(retryAfter('2', 500), 2000);
+  assert.equal(retryAfter(null, 500), 500);
+  assert.equal(retryAfter(null, undefined), undefined);
+});
