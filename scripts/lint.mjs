@@ -14,7 +14,7 @@ const ADAPTERS = {
   ssh2: ['src/ssh/'],
   blessed: ['src/ssh/tui/', 'src/apps/'],
 };
-/** folders the operations layer must not import */
+/** the front-ends: the operations layer imports none, and no front-end imports another */
 const FRONT_ENDS = ['src/ssh/', 'src/bot/', 'src/http/'];
 
 function files(dir) {
@@ -39,9 +39,12 @@ export function violations() {
           found.push(`${rel}: imports ${pkg}, allowed only in ${homes.join(', ')}`);
         }
       }
-      if (rel.startsWith('src/ops/') && spec.startsWith('.')) {
+      if (spec.startsWith('.')) {
         const target = relative(root, join(file, '..', spec));
-        if (FRONT_ENDS.some((f) => target.startsWith(f))) found.push(`${rel}: the operations layer imports a front-end (${target})`);
+        const targetFront = FRONT_ENDS.find((f) => target.startsWith(f));
+        const ownFront = FRONT_ENDS.find((f) => rel.startsWith(f));
+        if (targetFront && rel.startsWith('src/ops/')) found.push(`${rel}: the operations layer imports a front-end (${target})`);
+        else if (targetFront && ownFront && targetFront !== ownFront) found.push(`${rel}: one front-end imports another (${target})`);
       }
     }
   }

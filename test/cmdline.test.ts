@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { UsageError } from '../src/core/errors.ts';
 import { parseArgv, validateArgs } from '../src/ops/args.ts';
 import { splitGlobalFlags } from '../src/ops/registry.ts';
-import { splitCommandLine } from '../src/ssh/cmdline.ts';
+import { splitCommandLine } from '../src/core/cmdline.ts';
 
 test('command lines split like a shell, without expansion', () => {
   assert.deepEqual(splitCommandLine(`paste 'my notes.md' --expires 7d`), ['paste', 'my notes.md', '--expires', '7d']);

@@ -8,7 +8,7 @@ import type { Logger } from '../core/logger.ts';
 import type { MatrixConfig } from '../config/schema.ts';
 import { IdentityStore } from '../ops/identity/store.ts';
 import { splitGlobalFlags, type Registry } from '../ops/registry.ts';
-import { splitCommandLine } from '../ssh/cmdline.ts';
+import { splitCommandLine } from '../core/cmdline.ts';
 import { parseRequest, type Request } from './parse.ts';
 import { escapeHtml, plain, renderError, renderMatrix, renderMatrixJson, type MatrixBody } from './render.ts';
 import { txnIdFor, type BotStore, type InboxRow, type RoomEvent } from './store.ts';

@@ -2,7 +2,7 @@ import type { Actor } from '../core/actor.ts';
 import { errorKind, publicMessage, UsageError, type ErrorKind } from '../core/errors.ts';
 import type { SessionIO } from '../ops/context.ts';
 import { splitGlobalFlags, type Registry } from '../ops/registry.ts';
-import { splitCommandLine } from './cmdline.ts';
+import { splitCommandLine } from '../core/cmdline.ts';
 import { renderJson, renderText, stripControl } from './render.ts';
 
 /** Exit statuses of `ssh HOST COMMAND` (design §2.1). */

@@ -1,4 +1,4 @@
-import { UsageError } from '../core/errors.ts';
+import { UsageError } from './errors.ts';
 
 /**
  * Splits an SSH exec command line into words like a POSIX shell would quote them,
