@@ -1,15 +1,52 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
+import { writeString } from '../core/sshwire/reader.ts';
 import { fingerprint } from '../core/sshwire/keys.ts';
+
+/**
+ * A new ed25519 key in OpenSSH's private key format (openssh-key-v1, unencrypted).
+ * Not ssh2's generateKeyPairSync: it drops leading zero bytes of the public key, so about
+ * one key in 200 comes out malformed.
+ */
+export function newEd25519Key(comment: string): { privatePem: string; publicLine: string } {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const pk = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url');
+  const seed = Buffer.from(privateKey.export({ format: 'jwk' }).d!, 'base64url');
+  const pubParts: Buffer[] = [];
+  writeString(pubParts, 'ssh-ed25519');
+  writeString(pubParts, pk);
+  const pubBlob = Buffer.concat(pubParts);
+  const check = randomBytes(4);
+  const priv: Buffer[] = [check, check];
+  writeString(priv, 'ssh-ed25519');
+  writeString(priv, pk);
+  writeString(priv, Buffer.concat([seed, pk]));
+  writeString(priv, comment);
+  let privBlock = Buffer.concat(priv);
+  const pad = (8 - (privBlock.length % 8)) % 8;
+  privBlock = Buffer.concat([privBlock, Buffer.from(Array.from({ length: pad }, (_, i) => i + 1))]);
+  const body: Buffer[] = [Buffer.from('openssh-key-v1\0')];
+  writeString(body, 'none');
+  writeString(body, 'none');
+  writeString(body, '');
+  const count = Buffer.alloc(4);
+  count.writeUInt32BE(1);
+  body.push(count);
+  writeString(body, pubBlob);
+  writeString(body, privBlock);
+  const b64 = Buffer.concat(body).toString('base64').replace(/.{1,70}/g, '$&\n');
+  return { privatePem: `-----BEGIN OPENSSH PRIVATE KEY-----\n${b64}-----END OPENSSH PRIVATE KEY-----\n`, publicLine: `ssh-ed25519 ${pubBlob.toString('base64')} ${comment}` };
+}
 
 /** Loads the ed25519 host key from the data dir, creating it on first start. */
 export function loadOrCreateHostKey(dataDir: string): { privateKey: string; fingerprint: string; publicKey: string } {
   const path = join(dataDir, 'ssh_host_ed25519_key');
   if (!existsSync(path)) {
-    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'labd host key' });
-    writeFileSync(path, pair.private, { mode: 0o600, flag: 'wx' });
-    writeFileSync(`${path}.pub`, pair.public + '\n', { mode: 0o644 });
+    const key = newEd25519Key('labd host key');
+    writeFileSync(path, key.privatePem, { mode: 0o600, flag: 'wx' });
+    writeFileSync(`${path}.pub`, key.publicLine + '\n', { mode: 0o644 });
   }
   const privateKey = readFileSync(path, 'utf8');
   const parsed = ssh2.utils.parseKey(privateKey);
@@ -17,3 +54,5 @@ export function loadOrCreateHostKey(dataDir: string): { privateKey: string; fing
   const blob = parsed.getPublicSSH();
   return { privateKey, fingerprint: fingerprint(blob), publicKey: `${parsed.type} ${blob.toString('base64')}` };
 }
+
+
