@@ -34,12 +34,21 @@ export async function startBotLab(o: { dataDir?: string } = {}): Promise<BotLab>
     LABD_MATRIX_ROOMS: room.alias!,
     LABD_MATRIX_USERS: `${alice.userId}=admin,${bob.userId}=bob`,
   };
-  const labd = await LabdProcess.start({ adminKeys: [keys.publicKey(adminKey)], env, dataDir: o.dataDir });
-  const r = labd.ssh(adminKey, ['user', 'add', 'bob', '--role', 'member']);
-  if (r.status !== 0 && !/exists/.test(r.stderr)) throw new Error(`user add bob: ${r.stderr}`);
-  const lab = { fake, labd, keys, adminKey, room, bot, alice, bob, mallory, env };
-  await waitFor('the bot to join and sync', () => fake.store.membership(room, bot.userId) === 'join' && fake.requests.some((q) => q.path.endsWith('/sync') && q.userId === bot.userId && q.status === 200), labd);
-  return lab;
+  let labd: LabdProcess | undefined;
+  try {
+    labd = await LabdProcess.start({ adminKeys: [keys.publicKey(adminKey)], env, dataDir: o.dataDir });
+    const r = labd.ssh(adminKey, ['user', 'add', 'bob', '--role', 'member']);
+    if (r.status !== 0 && !/exists/.test(r.stderr)) throw new Error(`user add bob: ${r.stderr}`);
+    const started = labd;
+    await waitFor('the bot to join and sync', () => fake.store.membership(room, bot.userId) === 'join' && fake.requests.some((q) => q.path.endsWith('/sync') && q.userId === bot.userId && q.status === 200), started);
+    return { fake, labd: started, keys, adminKey, room, bot, alice, bob, mallory, env };
+  } catch (err) {
+    // A failed start must not leave the fake server holding the test process open.
+    await labd?.stop();
+    await fake.stop();
+    keys.cleanup();
+    throw err;
+  }
 }
 
 /** Polls until `check` returns a truthy value; generous deadline, no timing assertions. */
