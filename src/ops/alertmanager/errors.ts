@@ -1,18 +1,6 @@
 /** Maps what fetch and Alertmanager answer to typed errors, with one clear line each. */
+import { networkErrorText } from '../../core/network-errors.ts';
 import { Failed, NotFound, Unavailable, UsageError, type LabdError } from '../../core/errors.ts';
-
-const NETWORK_CODES: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  ENOTFOUND: 'host not found',
-  EAI_AGAIN: 'name lookup failed',
-  ETIMEDOUT: 'connection timed out',
-  EPIPE: 'connection closed',
-  UND_ERR_SOCKET: 'connection closed',
-  UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
-};
 
 /** A failure before any HTTP answer: network, our time-out, or the caller's abort. */
 export function mapTransportError(err: unknown, target: string, what: string, timeoutSeconds: number, timedOut: boolean): LabdError {
@@ -20,7 +8,8 @@ export function mapTransportError(err: unknown, target: string, what: string, ti
   const e = err as { name?: string; message?: string; code?: string; cause?: { code?: string; message?: string } } | undefined;
   if (e?.name === 'AbortError') return new Unavailable(`request to Alertmanager at ${target} was interrupted (${what})`, { cause: err });
   const code = e?.cause?.code ?? e?.code;
-  if (code && NETWORK_CODES[code]) return new Unavailable(`cannot reach Alertmanager at ${target}: ${NETWORK_CODES[code]} (${what})`, { cause: err });
+  const network = networkErrorText(code);
+  if (network) return new Unavailable(`cannot reach Alertmanager at ${target}: ${network} (${what})`, { cause: err });
   const detail = String(e?.cause?.message ?? e?.message ?? err).slice(0, 160);
   return new Unavailable(`cannot reach Alertmanager at ${target}: ${detail} (${what})`, { cause: err });
 }

@@ -1,4 +1,5 @@
 /** Maps what client-node throws (ApiException with a JSON Status string body, fetch errors, aborts) to typed errors. */
+import { networkErrorText } from '../../core/network-errors.ts';
 import { Conflict, Failed, NotFound, PermissionDenied, Unavailable, UsageError, type LabdError } from '../../core/errors.ts';
 
 /** A PodDisruptionBudget forbids the eviction right now (HTTP 429); retry later. */
@@ -23,17 +24,6 @@ function apiStatus(err: unknown): { code: number; status: StatusBody } | undefin
   } else if (body && typeof body === 'object') status = body as StatusBody;
   return { code, status };
 }
-
-const NETWORK_CODES: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  ENOTFOUND: 'host not found',
-  EAI_AGAIN: 'name lookup failed',
-  ETIMEDOUT: 'connection timed out',
-  EPIPE: 'connection closed',
-};
 
 /**
  * `what` names the request for messages ("node laptop1"); `target` the cluster;
@@ -65,7 +55,8 @@ export function mapKubeError(err: unknown, what: string, target: string, timeout
   }
   const e = err as { code?: string; errno?: string; name?: string; message?: string; cause?: { code?: string } } | undefined;
   const code = e?.code ?? e?.errno ?? e?.cause?.code;
-  if (code && NETWORK_CODES[code]) return new Unavailable(`cannot reach the Kubernetes API at ${target}: ${NETWORK_CODES[code]}`, { cause: err });
+  const network = networkErrorText(code);
+  if (network) return new Unavailable(`cannot reach the Kubernetes API at ${target}: ${network}`, { cause: err });
   if (e?.name === 'AbortError') return new Unavailable(`request to the Kubernetes API at ${target} was interrupted (${what})`, { cause: err });
   if (e?.name === 'FetchError' || e?.name === 'TypeError') return new Unavailable(`cannot reach the Kubernetes API at ${target}: ${String(e.message ?? '').slice(0, 160)}`, { cause: err });
   return new Failed(`${what}: ${String(e?.message ?? err).slice(0, 200)}`, { cause: err });
