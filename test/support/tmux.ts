@@ -4,7 +4,7 @@
  * and read the exit status of the program after it ends (the pane stays, remain-on-exit).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -29,6 +29,7 @@ export class TmuxTerminal {
   private readonly dir = mkdtempSync(join(tmpdir(), 'labd-tmux-'));
   readonly socket = `labd-test-${process.pid}-${++counter}`;
   private readonly env: NodeJS.ProcessEnv;
+  private readonly statusFile = join(this.dir, 'exit-status');
 
   private constructor(opts: TmuxOptions) {
     // Only what the test asks for: nothing from the developer's own shell (TMUX, LANG, NO_COLOR…).
@@ -40,7 +41,10 @@ export class TmuxTerminal {
     const t = new TmuxTerminal(opts);
     const conf = join(t.dir, 'tmux.conf');
     writeFileSync(conf, [`set -g default-terminal ${opts.term ?? 'screen'}`, 'set -g remain-on-exit on', 'set -g status off', 'set -g history-limit 0', ''].join('\n'));
-    t.tmux(['-f', conf, 'new-session', '-d', '-s', 'main', '-x', String(opts.cols ?? 80), '-y', String(opts.rows ?? 24), command.map(shellQuote).join(' ')]);
+    // The exit status goes to a file: tmux 3.3 can mark a pane dead before it has reaped the
+    // program and then never fill in #{pane_dead_status}.
+    const wrapped = ['sh', '-c', `"$@"; echo $? > ${shellQuote(t.statusFile)}`, 'sh', ...command];
+    t.tmux(['-f', conf, 'new-session', '-d', '-s', 'main', '-x', String(opts.cols ?? 80), '-y', String(opts.rows ?? 24), wrapped.map(shellQuote).join(' ')]);
     return t;
   }
 
@@ -75,16 +79,11 @@ export class TmuxTerminal {
     }
   }
 
-  /**
-   * The program's exit status once it has ended and been reaped, or null while it runs
-   * (tmux can mark the pane dead before it knows the status). Killed by a signal: 128 + signal.
-   */
+  /** The program's exit status once it has ended (killed by a signal: 128 + signal), or null while it runs. */
   exitStatus(): number | null {
-    const [dead, status, signal] = this.tmux(['display-message', '-p', '-t', 'main', '#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}']).trim().split(':');
-    if (dead !== '1') return null;
-    if (status) return Number(status);
-    if (signal) return 128 + Number(signal);
-    return null;
+    if (!existsSync(this.statusFile)) return null;
+    const text = readFileSync(this.statusFile, 'utf8').trim();
+    return text === '' ? null : Number(text);
   }
 
   /** Waits for the program to end and returns its exit status. */
