@@ -2,10 +2,10 @@
  * The KubePort adapter over @kubernetes/client-node 1.x (the only code that imports it; 2.x does not load
  * on Node 20). Every request carries its own time-out, so a down or slow API server gives a typed error.
  */
-import { CoreV1Api, KubeConfig, Observable, type ConfigurationOptions, type CoreV1Event, type RequestContext, type ResponseContext, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, Observable, type ConfigurationOptions, type CoreV1Event, type RequestContext, type ResponseContext, type V1Node, type V1Pod, type V1Secret } from '@kubernetes/client-node';
 import { mapKubeError, EvictionBlocked } from './errors.ts';
 import type { KubeSource } from './connect.ts';
-import type { KubeEvent, KubeNode, KubePod, KubePort, NodePatch } from './port.ts';
+import type { KubeEvent, KubeNode, KubePod, KubePort, KubeSecret, NodePatch } from './port.ts';
 
 const STRATEGIC_MERGE = 'application/strategic-merge-patch+json';
 
@@ -126,6 +126,37 @@ export class ClientNodeKube implements KubePort {
     );
     return list.items.map(toEvent).sort((a, b) => (a.lastAt?.getTime() ?? 0) - (b.lastAt?.getTime() ?? 0));
   }
+
+  // Node provisioning and drain.
+  async getPod(namespace: string, name: string): Promise<KubePod> {
+    return toPod(await this.call(`pod ${namespace}/${name}`, (o) => this.core.readNamespacedPod({ namespace, name }, o)));
+  }
+
+  async createSecret(secret: Omit<KubeSecret, 'createdAt'>): Promise<void> {
+    const data = Object.fromEntries(Object.entries(secret.data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]));
+    const body = { apiVersion: 'v1', kind: 'Secret', metadata: { name: secret.name, namespace: secret.namespace, labels: secret.labels }, type: secret.type, data };
+    await this.call(`secret ${secret.namespace}/${secret.name}`, (o) => this.core.createNamespacedSecret({ namespace: secret.namespace, body }, o));
+  }
+
+  async listSecrets(namespace: string, opts: { labelSelector?: string } = {}): Promise<KubeSecret[]> {
+    const list = await this.call(`secrets in ${namespace}`, (o) => this.core.listNamespacedSecret({ namespace, labelSelector: opts.labelSelector }, o));
+    return list.items.map(toSecret);
+  }
+
+  async deleteSecret(namespace: string, name: string): Promise<void> {
+    await this.call(`secret ${namespace}/${name}`, (o) => this.core.deleteNamespacedSecret({ namespace, name }, o));
+  }
+}
+
+function toSecret(s: V1Secret): KubeSecret {
+  return {
+    namespace: s.metadata?.namespace ?? '',
+    name: s.metadata?.name ?? '',
+    type: s.type ?? 'Opaque',
+    labels: s.metadata?.labels ?? {},
+    createdAt: asDate(s.metadata?.creationTimestamp),
+    data: Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')])),
+  };
 }
 
 function statusMessage(body: string | undefined): string | undefined {

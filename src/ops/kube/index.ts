@@ -7,7 +7,7 @@ import { kubeSource, NOT_CONFIGURED } from './connect.ts';
 import type { KubePort } from './port.ts';
 import { unconfiguredKube } from './unconfigured.ts';
 
-export type { KubeEvent, KubeNode, KubePod, KubePort, NodePatch } from './port.ts';
+export type { KubeEvent, KubeNode, KubePod, KubePort, KubeSecret, NodePatch } from './port.ts';
 export { EvictionBlocked } from './errors.ts';
 
 const ports = new WeakMap<Config, KubePort>();

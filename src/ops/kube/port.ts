@@ -70,6 +70,16 @@ export interface NodePatch {
   annotations?: Record<string, string | null>;
 }
 
+/** A Secret with its data decoded to text (bootstrap tokens, k3s node passwords). */
+export interface KubeSecret {
+  namespace: string;
+  name: string;
+  type: string;
+  labels: Record<string, string>;
+  createdAt?: Date;
+  data: Record<string, string>;
+}
+
 export interface KubePort {
   /** Which cluster this is, for messages ("http://10.0.0.1:6443 from /etc/labd/kubeconfig"). */
   readonly target: string;
@@ -84,4 +94,13 @@ export interface KubePort {
   evictPod(namespace: string, name: string): Promise<void>;
   /** Events about one object, newest last. */
   listEvents(opts: { kind: string; name: string; namespace?: string }): Promise<KubeEvent[]>;
+
+  // Node provisioning and drain (node provision / deprovision).
+  /** Throws NotFound. */
+  getPod(namespace: string, name: string): Promise<KubePod>;
+  /** Creates a Secret from text values; throws Conflict when the name is taken. */
+  createSecret(secret: Omit<KubeSecret, 'createdAt'>): Promise<void>;
+  listSecrets(namespace: string, opts?: { labelSelector?: string }): Promise<KubeSecret[]>;
+  /** Throws NotFound. */
+  deleteSecret(namespace: string, name: string): Promise<void>;
 }

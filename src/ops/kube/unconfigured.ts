@@ -14,4 +14,8 @@ export const unconfiguredKube: KubePort = {
   listPods: fail,
   evictPod: fail,
   listEvents: fail,
+  getPod: fail,
+  createSecret: fail,
+  listSecrets: fail,
+  deleteSecret: fail,
 };
