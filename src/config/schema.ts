@@ -48,10 +48,41 @@ const matrixSchema = z.preprocess(
       /** Matrix user → labd user name; other Matrix users are refused. */
       userMap: z.record(matrixUserId, z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'expected a labd user name')).default({}),
       commandPrefix: z.string().min(1).max(20).regex(/^\S+$/, 'no spaces').default('!lab'),
+      /** Where alert groups are posted (one message each); unset: no alert messages. */
+      alertsRoom: z.string().regex(/^[!#][^:\s]+:[^\s]+$/, 'expected a room ID (!id:server) or alias (#name:server)').optional(),
+      /** Mentioned (notified) by a firing alert's message. */
+      oncall: z.array(matrixUserId).default([]),
+      /** A firing group nobody acknowledged for this long gets one follow-up mentioning `escalateTo`. */
+      escalateAfter: z.string().regex(/^(\d+[smhdw])+$/, 'expected a duration like 30s, 15m or 2h').default('15m'),
+      /** Mentioned when an alert escalates; empty: no escalation. */
+      escalateTo: z.array(matrixUserId).default([]),
     }),
   ]),
 ).default({ enabled: false });
 export type MatrixConfig = Extract<z.infer<typeof matrixSchema>, { enabled: true }>;
+
+const bootProfile = z.strictObject({
+  /** Kernel URL (http(s):// or file:/// on the pixiecore host). */
+  kernel: z.string().min(1),
+  initrd: z.array(z.string().min(1)).default([]),
+  /** Kernel command line; {hostname}, {token}, {server} and {mac} are filled in per node. */
+  cmdline: z.string().default(''),
+});
+const nodesDefaults = { tokenTtl: '24h', defaultProfile: 'default', profiles: {}, joinPollInterval: '10s', evictRetryInterval: '5s' };
+const nodesSchema = z
+  .strictObject({
+    /** The API server URL joining nodes use ({server} in a cmdline), e.g. https://10.0.0.1:6443. */
+    server: z.string().min(1).optional(),
+    /** Lifetime of a bootstrap token made by `node provision`. */
+    tokenTtl: duration.default('24h'),
+    defaultProfile: z.string().min(1).default('default'),
+    profiles: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'expected a profile name'), bootProfile).default({}),
+    /** How often provisioned nodes are looked for in the cluster. */
+    joinPollInterval: duration.default('10s'),
+    /** Wait between eviction attempts a PodDisruptionBudget refused (kubectl: 5s). */
+    evictRetryInterval: duration.default('5s'),
+  })
+  .default(nodesDefaults);
 
 export const configSchema = z
   .object({
@@ -95,6 +126,8 @@ export const configSchema = z
     pubsub: z.strictObject({ subscriberBuffer: z.number().int().min(256 * 1024).max(1024 ** 3).default(1024 * 1024), stallTimeout: duration.default('5s') }).default({ subscriberBuffer: 1024 * 1024, stallTimeout: '5s' }),
     /** The Kubernetes cluster ops talk to: a kubeconfig file (else in-cluster when labd runs in a pod), its context, and the time-out of each API request. */
     kube: z.strictObject({ kubeconfig: z.string().min(1).optional(), context: z.string().min(1).optional(), requestTimeout: duration.default('10s') }).default({ requestTimeout: '10s' }),
+    /** Node provisioning: PXE boot profiles served to pixiecore, join tokens, and how often joins and drains are checked. */
+    nodes: nodesSchema,
     /** Alertmanager (design §2.2): off, or fully configured (a half-configured section fails at boot). */
     alertmanager: alertmanagerSchema.default({ enabled: false }),
     /** The Matrix bot (design §2.2): off, or fully configured; a half-configured bot fails at boot. */

@@ -222,3 +222,25 @@ export const matrixState = sqliteTable('matrix_state', {
   key: text('key').primaryKey(),
   value: text('value').notNull(),
 });
+
+/**
+ * The alerts room's message for each alert group: its post (and the event id once delivered), the
+ * last queued edit, what it last showed (so an unchanged group is not edited), and whether this
+ * firing episode has escalated (read by the escalation timer, so it survives restarts).
+ */
+export const matrixAlertMessages = sqliteTable('matrix_alert_messages', {
+  groupId: integer('group_id').primaryKey(),
+  roomId: text('room_id').notNull(),
+  postTxnId: text('post_txn_id').notNull().unique(),
+  /** The homeserver's id for the post, once delivered. */
+  eventId: text('event_id'),
+  /** Edits queued so far; each has its own fixed transaction id. */
+  revision: integer('revision').notNull().default(0),
+  /** The outbox row holding the newest content (the post or the last edit). */
+  lastTxnId: text('last_txn_id').notNull(),
+  /** Hash of the newest queued content. */
+  renderedHash: text('rendered_hash').notNull(),
+  /** The firingSince (ms) of the episode that escalated; null: not escalated. */
+  escalatedFor: integer('escalated_for'),
+  createdAt: createdAt(),
+});
