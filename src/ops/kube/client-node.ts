@@ -2,16 +2,19 @@
  * The KubePort adapter over @kubernetes/client-node 1.x (the only code that imports it; 2.x does not load
  * on Node 20). Every request carries its own time-out, so a down or slow API server gives a typed error.
  */
-import { CoreV1Api, KubeConfig, Observable, type ConfigurationOptions, type CoreV1Event, type RequestContext, type ResponseContext, type V1Node, type V1Pod, type V1Secret } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, Observable, type ConfigurationOptions, type CoreV1Event, type RequestContext, type ResponseContext, type V1Node, type V1Pod, type V1Secret } from '@kubernetes/client-node';
 import { mapKubeError, EvictionBlocked } from './errors.ts';
 import type { KubeSource } from './connect.ts';
-import type { KubeEvent, KubeNode, KubePod, KubePort, KubeSecret, NodePatch } from './port.ts';
+import type { KiloPeer, KubeEvent, KubeNode, KubePod, KubePort, KubeSecret, NodePatch } from './port.ts';
 
 const STRATEGIC_MERGE = 'application/strategic-merge-patch+json';
+const MERGE = 'application/merge-patch+json';
+const PEERS = { group: 'kilo.squat.ai', version: 'v1alpha1', plural: 'peers' } as const;
 
 export class ClientNodeKube implements KubePort {
   readonly target: string;
   private readonly core: CoreV1Api;
+  private readonly custom: CustomObjectsApi;
 
   private constructor(
     kc: KubeConfig,
@@ -22,6 +25,7 @@ export class ClientNodeKube implements KubePort {
     if (!server) throw new Error(`${where}: the current context names no cluster server`);
     this.target = server;
     this.core = kc.makeApiClient(CoreV1Api);
+    this.custom = kc.makeApiClient(CustomObjectsApi);
   }
 
   /** Loads credentials; a kubeconfig that cannot be read or used fails here, at start, with one line. */
@@ -96,6 +100,33 @@ export class ClientNodeKube implements KubePort {
     await this.call(`node ${name}`, (o) => this.core.deleteNode({ name }, o));
   }
 
+  // Kilo peers (seats).
+  async listPeers(opts: { labelSelector?: string } = {}): Promise<KiloPeer[]> {
+    const list = (await this.call('list Kilo peers', (o) => this.custom.listClusterCustomObject({ ...PEERS, labelSelector: opts.labelSelector }, o))) as { items?: PeerObject[] };
+    return (list.items ?? []).map(toPeer);
+  }
+
+  async getPeer(name: string): Promise<KiloPeer> {
+    return toPeer(await this.call(`Kilo peer ${name}`, (o) => this.custom.getClusterCustomObject({ ...PEERS, name }, o)));
+  }
+
+  async createPeer(peer: Omit<KiloPeer, 'resourceVersion'>): Promise<KiloPeer> {
+    const spec: Record<string, unknown> = { publicKey: peer.publicKey, allowedIPs: peer.allowedIPs };
+    if (peer.persistentKeepalive !== undefined) spec.persistentKeepalive = peer.persistentKeepalive;
+    const body = { apiVersion: `${PEERS.group}/${PEERS.version}`, kind: 'Peer', metadata: { name: peer.name, labels: peer.labels }, spec };
+    return toPeer(await this.call(`Kilo peer ${peer.name}`, (o) => this.custom.createClusterCustomObject({ ...PEERS, body }, o)));
+  }
+
+  async setPeerPublicKey(name: string, publicKey: string, resourceVersion: string): Promise<KiloPeer> {
+    // The resourceVersion in a merge patch is a precondition: a Peer changed since it was read gives 409.
+    const body = { metadata: { resourceVersion }, spec: { publicKey } };
+    return toPeer(await this.call(`Kilo peer ${name}`, (o) => this.custom.patchClusterCustomObject({ ...PEERS, name, body }, o), MERGE));
+  }
+
+  async deletePeer(name: string): Promise<void> {
+    await this.call(`Kilo peer ${name}`, (o) => this.custom.deleteClusterCustomObject({ ...PEERS, name }, o));
+  }
+
   async listPods(opts: { nodeName?: string; namespace?: string; labelSelector?: string } = {}): Promise<KubePod[]> {
     const fieldSelector = opts.nodeName ? `spec.nodeName=${opts.nodeName}` : undefined;
     const list = await this.call(opts.nodeName ? `pods on node ${opts.nodeName}` : 'list pods', (o) =>
@@ -156,6 +187,22 @@ function toSecret(s: V1Secret): KubeSecret {
     labels: s.metadata?.labels ?? {},
     createdAt: asDate(s.metadata?.creationTimestamp),
     data: Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')])),
+  };
+}
+
+interface PeerObject {
+  metadata?: { name?: string; resourceVersion?: string; labels?: Record<string, string> };
+  spec?: { publicKey?: string; allowedIPs?: string[]; persistentKeepalive?: number };
+}
+
+function toPeer(p: PeerObject): KiloPeer {
+  return {
+    name: p.metadata?.name ?? '',
+    resourceVersion: p.metadata?.resourceVersion ?? '',
+    labels: p.metadata?.labels ?? {},
+    publicKey: p.spec?.publicKey ?? '',
+    allowedIPs: p.spec?.allowedIPs ?? [],
+    persistentKeepalive: p.spec?.persistentKeepalive,
   };
 }
 

@@ -8,6 +8,7 @@ import type { KubePort } from './port.ts';
 import { unconfiguredKube } from './unconfigured.ts';
 
 export type { KubeEvent, KubeNode, KubePod, KubePort, KubeSecret, NodePatch } from './port.ts';
+export type { KiloPeer } from './port.ts';
 export { EvictionBlocked } from './errors.ts';
 
 const ports = new WeakMap<Config, KubePort>();
