@@ -244,3 +244,31 @@ export const matrixAlertMessages = sqliteTable('matrix_alert_messages', {
   escalatedFor: integer('escalated_for'),
   createdAt: createdAt(),
 });
+
+/**
+ * Nodes labd provisioned (`node provision`): what pixiecore is told to boot for a MAC until the Node joins.
+ * The join token's secret half is kept only until the node joins or is retired (the boot answer needs it).
+ */
+export const nodeInventory = sqliteTable(
+  'node_inventory',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    name: text('name').notNull(),
+    /** Lower-case, colon-separated, as pixiecore asks for it. */
+    mac: text('mac').notNull(),
+    profile: text('profile').notNull(),
+    role: text('role'),
+    location: text('location'),
+    tokenId: text('token_id').notNull(),
+    tokenSecret: text('token_secret'),
+    state: text('state', { enum: ['provisioned', 'joined', 'retired'] }).notNull().default('provisioned'),
+    createdBy: text('created_by').notNull(),
+    createdAt: createdAt(),
+    joinedAt: integer('joined_at', { mode: 'timestamp_ms' }),
+    retiredAt: integer('retired_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [
+    uniqueIndex('node_inventory_live_name_idx').on(t.name).where(sql`state <> 'retired'`),
+    uniqueIndex('node_inventory_live_mac_idx').on(t.mac).where(sql`state <> 'retired'`),
+  ],
+);
