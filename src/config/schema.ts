@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { PERMISSIONS, ROLES } from '../core/permissions.ts';
 
@@ -84,6 +85,28 @@ const nodesSchema = z
   })
   .default(nodesDefaults);
 
+const cidr = z.string().refine((v) => {
+  const [ip, bits, extra] = v.split('/');
+  const family = isIP(ip ?? '');
+  return family !== 0 && extra === undefined && /^\d{1,3}$/.test(bits ?? '') && Number(bits) <= (family === 4 ? 32 : 128);
+}, 'expected a CIDR, e.g. 10.4.0.0/16');
+/** WireGuard keys are base64 of 32 raw bytes. */
+const wireguardKey = z.string().regex(/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/, 'expected a WireGuard key (base64 of 32 bytes, as `wg pubkey` prints)');
+const seatsSchema = z.strictObject({
+  /** Seat addresses come from here (IPv4, /8 to /30); the network, first and broadcast addresses are never given out. Kilo's own --subnet defaults to 10.4.0.0/16. */
+  cidr: cidr.refine((v) => isIP(v.split('/')[0]!) === 4 && Number(v.split('/')[1]) >= 8 && Number(v.split('/')[1]) <= 30, 'expected an IPv4 CIDR from /8 to /30').default('10.5.0.0/24'),
+  /** host:port a seat's device connects to (a Kilo node's public endpoint); `seat add` needs it. */
+  endpoint: z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/, 'expected HOST:PORT, e.g. lab.example.net:51820').optional(),
+  /** The WireGuard public key of the node at the endpoint (its kilo.squat.ai/key annotation); `seat add` needs it. */
+  serverPublicKey: wireguardKey.optional(),
+  /** What a seat routes through the tunnel. */
+  allowedIPs: z.array(cidr).min(1).default(['10.4.0.0/16']),
+  /** DNS servers written into the seat's config (none: the device keeps its own). */
+  dns: z.array(z.string().refine((v) => isIP(v) !== 0, 'expected an IP address')).default([]),
+  /** Seconds between keepalives from the seat (both ends), so NAT on a phone's network stays open; 0: off. */
+  persistentKeepalive: z.number().int().min(0).max(65535).default(25),
+});
+
 export const configSchema = z
   .object({
     dataDir: z.string().min(1).default('./data'),
@@ -132,6 +155,8 @@ export const configSchema = z
     alertmanager: alertmanagerSchema.default({ enabled: false }),
     /** The Matrix bot (design §2.2): off, or fully configured; a half-configured bot fails at boot. */
     matrix: matrixSchema,
+    /** Seats (design §2.1): people's devices joining the lab's private subnet as Kilo WireGuard peers. */
+    seats: seatsSchema.default({ cidr: '10.5.0.0/24', allowedIPs: ['10.4.0.0/16'], dns: [], persistentKeepalive: 25 }),
     /** Overrides of the role → permissions table (design §4). */
     roles: z.partialRecord(role, z.array(z.enum(PERMISSIONS))).default({}),
   })
