@@ -4,6 +4,8 @@
  */
 import { CoreV1Api, CustomObjectsApi, KubeConfig, Observable, type ConfigurationOptions, type CoreV1Event, type RequestContext, type ResponseContext, type V1Node, type V1Pod, type V1Secret } from '@kubernetes/client-node';
 import { mapKubeError, EvictionBlocked } from './errors.ts';
+import { ClientNodeDeploys } from './client-node-deploys.ts';
+import type { DeploymentPatch, FluxKind, FluxObject, KubeDeployment, KubeReplicaSet } from './port.ts';
 import type { KubeSource } from './connect.ts';
 import type { KiloPeer, KubeEvent, KubeNode, KubePod, KubePort, KubeSecret, NodePatch } from './port.ts';
 
@@ -14,6 +16,7 @@ const PEERS = { group: 'kilo.squat.ai', version: 'v1alpha1', plural: 'peers' } a
 export class ClientNodeKube implements KubePort {
   readonly target: string;
   private readonly core: CoreV1Api;
+  private readonly deploys: ClientNodeDeploys;
   private readonly custom: CustomObjectsApi;
 
   private constructor(
@@ -25,6 +28,7 @@ export class ClientNodeKube implements KubePort {
     if (!server) throw new Error(`${where}: the current context names no cluster server`);
     this.target = server;
     this.core = kc.makeApiClient(CoreV1Api);
+    this.deploys = new ClientNodeDeploys(kc, (what, fn, contentType) => this.call(what, fn, contentType));
     this.custom = kc.makeApiClient(CustomObjectsApi);
   }
 
@@ -176,6 +180,31 @@ export class ClientNodeKube implements KubePort {
 
   async deleteSecret(namespace: string, name: string): Promise<void> {
     await this.call(`secret ${namespace}/${name}`, (o) => this.core.deleteNamespacedSecret({ namespace, name }, o));
+  }
+
+  // Deployments and Flux.
+  listDeployments(opts?: { namespace?: string }): Promise<KubeDeployment[]> {
+    return this.deploys.listDeployments(opts);
+  }
+
+  getDeployment(namespace: string, name: string): Promise<KubeDeployment> {
+    return this.deploys.getDeployment(namespace, name);
+  }
+
+  patchDeployment(namespace: string, name: string, patch: DeploymentPatch): Promise<KubeDeployment> {
+    return this.deploys.patchDeployment(namespace, name, patch);
+  }
+
+  listReplicaSets(namespace: string, opts?: { labelSelector?: string }): Promise<KubeReplicaSet[]> {
+    return this.deploys.listReplicaSets(namespace, opts);
+  }
+
+  getFluxObject(kind: FluxKind, namespace: string, name: string): Promise<FluxObject> {
+    return this.deploys.getFluxObject(kind, namespace, name);
+  }
+
+  annotateFluxObject(kind: FluxKind, namespace: string, name: string, annotations: Record<string, string>): Promise<FluxObject> {
+    return this.deploys.annotateFluxObject(kind, namespace, name, annotations);
   }
 }
 

@@ -9,6 +9,7 @@ import { unconfiguredKube } from './unconfigured.ts';
 
 export type { KubeEvent, KubeNode, KubePod, KubePort, KubeSecret, NodePatch } from './port.ts';
 export type { KiloPeer } from './port.ts';
+export type { DeploymentPatch, FluxKind, FluxObject, KubeDeployment, KubeReplicaSet, PodTemplate, StatusCondition } from './port.ts';
 export { EvictionBlocked } from './errors.ts';
 
 const ports = new WeakMap<Config, KubePort>();

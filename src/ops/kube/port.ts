@@ -128,4 +128,89 @@ export interface KubePort {
   listSecrets(namespace: string, opts?: { labelSelector?: string }): Promise<KubeSecret[]>;
   /** Throws NotFound. */
   deleteSecret(namespace: string, name: string): Promise<void>;
+
+  // Deployments and Flux (deploys, deploy, restart, rollback, rollout, reconcile).
+  listDeployments(opts?: { namespace?: string }): Promise<KubeDeployment[]>;
+  /** Throws NotFound. */
+  getDeployment(namespace: string, name: string): Promise<KubeDeployment>;
+  /** A strategic-merge patch; with `resourceVersion` it applies only to that version (Conflict otherwise). */
+  patchDeployment(namespace: string, name: string, patch: DeploymentPatch): Promise<KubeDeployment>;
+  listReplicaSets(namespace: string, opts?: { labelSelector?: string }): Promise<KubeReplicaSet[]>;
+  /** Throws NotFound. */
+  getFluxObject(kind: FluxKind, namespace: string, name: string): Promise<FluxObject>;
+  /** Merge-patches metadata.annotations under Flux's CLI field manager (so Flux's own apply keeps them). */
+  annotateFluxObject(kind: FluxKind, namespace: string, name: string, annotations: Record<string, string>): Promise<FluxObject>;
+}
+
+/** A condition in an object's status (Deployments, Flux objects). */
+export interface StatusCondition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+  lastUpdateTime?: Date;
+  lastTransitionTime?: Date;
+}
+
+/** A pod template as plain JSON, exactly as it would be written back. */
+export type PodTemplate = Record<string, unknown>;
+
+export interface KubeDeployment {
+  namespace: string;
+  name: string;
+  uid: string;
+  resourceVersion: string;
+  generation: number;
+  createdAt?: Date;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** spec.replicas (1 when unset). */
+  replicas: number;
+  paused: boolean;
+  progressDeadlineSeconds?: number;
+  /** spec.selector.matchLabels. */
+  matchLabels: Record<string, string>;
+  containers: { name: string; image: string }[];
+  template: PodTemplate;
+  status: { observedGeneration?: number; replicas: number; updatedReplicas: number; readyReplicas: number; availableReplicas: number; unavailableReplicas: number };
+  conditions: StatusCondition[];
+}
+
+export interface KubeReplicaSet {
+  namespace: string;
+  name: string;
+  uid: string;
+  createdAt?: Date;
+  annotations: Record<string, string>;
+  /** The controlling owner, e.g. the Deployment. */
+  controller?: { kind: string; name: string; uid: string };
+  replicas: number;
+  template: PodTemplate;
+}
+
+/** Changes to a Deployment; `null` removes an annotation. */
+export interface DeploymentPatch {
+  resourceVersion?: string;
+  annotations?: Record<string, string | null>;
+  /** Container name → image. */
+  images?: Record<string, string>;
+  templateAnnotations?: Record<string, string>;
+  /** Replaces the whole pod template. */
+  template?: PodTemplate;
+}
+
+export type FluxKind = 'Kustomization' | 'HelmRelease';
+
+export interface FluxObject {
+  kind: FluxKind;
+  namespace: string;
+  name: string;
+  generation: number;
+  suspended: boolean;
+  annotations: Record<string, string>;
+  observedGeneration?: number;
+  lastHandledReconcileAt?: string;
+  /** Kustomization: lastAppliedRevision; HelmRelease: the last attempted revision or chart version. */
+  revision?: string;
+  conditions: StatusCondition[];
 }

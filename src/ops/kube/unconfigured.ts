@@ -23,4 +23,10 @@ export const unconfiguredKube: KubePort = {
   createSecret: fail,
   listSecrets: fail,
   deleteSecret: fail,
+  listDeployments: fail,
+  getDeployment: fail,
+  patchDeployment: fail,
+  listReplicaSets: fail,
+  getFluxObject: fail,
+  annotateFluxObject: fail,
 };
