@@ -272,3 +272,14 @@ export const nodeInventory = sqliteTable(
     uniqueIndex('node_inventory_live_mac_idx').on(t.mac).where(sql`state <> 'retired'`),
   ],
 );
+
+/** Seats: people's devices that join the lab as Kilo WireGuard peers. The private key is never stored. */
+export const seats = sqliteTable('seats', {
+  name: text('name').primaryKey(),
+  publicKey: text('public_key').notNull(),
+  /** The seat's IPv4 address in seats.cidr (its Peer allows address/32). */
+  address: text('address').notNull().unique(),
+  createdBy: text('created_by').notNull(),
+  createdAt: createdAt(),
+  rotatedAt: integer('rotated_at', { mode: 'timestamp_ms' }),
+});
