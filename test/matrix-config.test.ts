@@ -12,7 +12,7 @@ test('the matrix section is off by default, and a half-configured bot fails at b
   assert.throws(() => loadConfig({ LABD_MATRIX_HOMESERVER: 'https://m.example.org', LABD_MATRIX_TOKEN: 't' }), /matrix\.rooms \(LABD_MATRIX_ROOMS\): required/);
   assert.throws(() => loadConfig({ LABD_MATRIX_HOMESERVER: 'https://m.example.org', LABD_MATRIX_TOKEN: 't', LABD_MATRIX_ROOMS: 'ops' }), /expected a room ID/);
   const full = loadConfig({ LABD_MATRIX_HOMESERVER: 'https://m.example.org', LABD_MATRIX_TOKEN: 't', LABD_MATRIX_ROOMS: '#ops:example.org', LABD_MATRIX_USERS: '@alice:example.org=alice' });
-  assert.deepEqual(full.matrix, { enabled: true, homeserverUrl: 'https://m.example.org', accessToken: 't', rooms: ['#ops:example.org'], userMap: { '@alice:example.org': 'alice' }, commandPrefix: '!lab' });
+  assert.deepEqual(full.matrix, { enabled: true, homeserverUrl: 'https://m.example.org', accessToken: 't', rooms: ['#ops:example.org'], userMap: { '@alice:example.org': 'alice' }, commandPrefix: '!lab', oncall: [], escalateAfter: '15m', escalateTo: [] });
 });
 
 test('matrix-bot-sdk loads on this Node; without the native crypto module a stand-in refuses encryption clearly', () => {

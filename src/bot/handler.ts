@@ -26,7 +26,16 @@ export interface HandlerOptions {
 
 type Mapped = { ok: true; actor: Actor } | { ok: false; body: MatrixBody };
 
+/** Takes the events it recognises (alerts room replies and reactions) before the command parser. */
+export interface EventInterceptor {
+  roomId: string | undefined;
+  handle(row: InboxRow, event: RoomEvent): Promise<boolean>;
+}
+
 export class CommandHandler {
+  /** Set once the alerts room exists. */
+  alerts: EventInterceptor | undefined;
+
   constructor(private readonly opts: HandlerOptions) {}
 
   /** The reply content: a notice (never notifies, never answered by bots) pointing at the request. */
@@ -52,6 +61,7 @@ export class CommandHandler {
   /** Handles one accepted event; every path ends with the event marked done. */
   async handle(row: InboxRow): Promise<void> {
     const event = JSON.parse(row.event) as RoomEvent;
+    if (this.alerts && row.roomId === this.alerts.roomId && (await this.alerts.handle(row, event))) return;
     const request = parseRequest(event, this.opts.config.commandPrefix);
     if (!request) return this.opts.store.finish(row.eventId);
     if (request.kind === 'yes') return this.confirm(row, request);
@@ -120,6 +130,27 @@ export class CommandHandler {
     }
     log.info({ sender: row.sender, user: actor.name, argv: argv.slice(0, 3) }, 'matrix: command handled');
     this.reply(row, body, threadRoot);
+  }
+
+  /**
+   * Runs `argv` for an event that is not a `!lab` line (an alert reply or reaction) as its sender,
+   * answering in a reply to `replyTo`; `quiet`: only a refusal or failure is answered.
+   */
+  async runAction(row: InboxRow, argv: string[], o: { replyTo: string; threadRoot?: string; quiet?: boolean }): Promise<void> {
+    const { registry, store, log } = this.opts;
+    const answer = (body: MatrixBody) => store.finish(row.eventId, { roomId: row.roomId, txnId: txnIdFor(row.eventId, 'reply'), content: this.replyContent(body, o.replyTo, o.threadRoot) });
+    const mapped = this.actorFor(row.sender);
+    if (!mapped.ok) return answer(mapped.body);
+    store.markRunning(row.eventId, argv.join(' '));
+    try {
+      const { result } = await registry.execute({ actor: mapped.actor, argv, confirmed: false });
+      log.info({ sender: row.sender, user: mapped.actor.name, argv }, 'matrix: alert action handled');
+      if (o.quiet) return store.finish(row.eventId);
+      answer(renderMatrix(result));
+    } catch (err) {
+      log.info({ sender: row.sender, argv, error: (err as Error).message }, 'matrix: alert action refused or failed');
+      answer(renderError(err, this.opts.config.commandPrefix));
+    }
   }
 
   /** Commands cut off by a stop or crash: say so once, never run them again. */

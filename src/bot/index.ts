@@ -13,6 +13,9 @@ import type { Logger } from '../core/logger.ts';
 import type { Db } from '../db/client.ts';
 import { IdentityStore } from '../ops/identity/store.ts';
 import type { Registry } from '../ops/registry.ts';
+import { alertsFor } from '../ops/alerts/index.ts';
+import { AlertRoom } from './alert-room.ts';
+import { AlertMessageStore } from './alert-store.ts';
 import { CommandHandler } from './handler.ts';
 import { OutboxSender } from './outbox.ts';
 import { loadMatrixSdk } from './sdk.ts';
@@ -43,16 +46,32 @@ export function startMatrixBot(o: { config: MatrixConfig; registry: Registry; db
   sdk.LogService.muteModule('MatrixHttpClient');
 
   const store = new BotStore(o.db);
+  const served = new Set<string>();
   if (!store.getState('firstStart')) store.setState('firstStart', String(Date.now()));
   const firstStart = Number(store.getState('firstStart'));
   const client = new sdk.MatrixClient(o.config.homeserverUrl, o.config.accessToken, new SqliteSyncStorage(store));
   (client as unknown as { persistTokenAfterSync: boolean }).persistTokenAfterSync = true;
-  const outbox = new OutboxSender({ homeserverUrl: o.config.homeserverUrl, accessToken: o.config.accessToken, store, log });
+  const messages = new AlertMessageStore(o.db);
+  const outbox = new OutboxSender({ homeserverUrl: o.config.homeserverUrl, accessToken: o.config.accessToken, store, log, onSent: (row, eventId) => messages.delivered(row.txnId, eventId) });
   const handler = new CommandHandler({ config: o.config, registry: o.registry, store, identities: new IdentityStore(o.db), log });
+  let alertRoom: AlertRoom | undefined;
+  let removeNotifier: (() => void) | undefined;
+  if (o.config.alertsRoom) {
+    const alerts = alertsFor(o.registry.services);
+    alertRoom = new AlertRoom({ config: o.config, alerts, messages, store, handler, log, inFlight: () => outbox.inFlight, kick: () => outbox.kick() });
+    handler.alerts = alertRoom;
+    removeNotifier = alerts.addNotifier(alertRoom);
+  }
+  const alertsRoomKey = `alertsRoom:${o.config.alertsRoom}`;
+  // Alerts queue even while the homeserver is down: the room id is known from config or an earlier join.
+  const knownAlertsRoom = o.config.alertsRoom?.startsWith('!') ? o.config.alertsRoom : store.getState(alertsRoomKey);
+  if (alertRoom && knownAlertsRoom) {
+    served.add(knownAlertsRoom);
+    alertRoom.setRoom(knownAlertsRoom);
+  }
 
   let stopped = false;
   let selfId = '';
-  const served = new Set<string>();
   let draining: Promise<void> | undefined;
   let again = false;
 
@@ -82,7 +101,10 @@ export function startMatrixBot(o: { config: MatrixConfig; registry: Registry; db
   };
 
   client.on('room.event', (roomId: string, event: RoomEvent) => {
-    if (stopped || !served.has(roomId) || event.sender === selfId || event.type !== 'm.room.message') return;
+    if (stopped || !served.has(roomId) || event.sender === selfId) return;
+    // Reactions and their redactions matter only in the alerts room (acknowledge, take back).
+    const wanted = event.type === 'm.room.message' || (roomId === alertRoom?.roomId && (event.type === 'm.reaction' || event.type === 'm.room.redaction'));
+    if (!wanted) return;
     const age = Date.now() - event.origin_server_ts;
     if (event.origin_server_ts < firstStart || age > MAX_EVENT_AGE_MS) {
       log.debug({ eventId: event.event_id, age }, 'matrix: ignoring an event from before the bot served this room or too old to act on');
@@ -99,6 +121,12 @@ export function startMatrixBot(o: { config: MatrixConfig; registry: Registry; db
       try {
         selfId = await client.getUserId();
         for (const room of o.config.rooms) served.add(await client.joinRoom(room));
+        if (alertRoom && o.config.alertsRoom) {
+          const alertsRoomId = await client.joinRoom(o.config.alertsRoom);
+          served.add(alertsRoomId);
+          store.setState(alertsRoomKey, alertsRoomId);
+          if (alertRoom.roomId !== alertsRoomId) alertRoom.setRoom(alertsRoomId);
+        }
         await client.start({ room: { rooms: [...served], timeline: { limit: 50 } }, presence: { types: [] }, account_data: { types: [] } });
         log.info({ user: selfId, rooms: [...served], encryption }, 'matrix bot started');
         return;
@@ -112,12 +140,15 @@ export function startMatrixBot(o: { config: MatrixConfig; registry: Registry; db
 
   for (const row of store.interrupted()) handler.reportInterrupted(row);
   outbox.start();
+  alertRoom?.startEscalation();
   void drain();
   void connect();
 
   return {
     async stop() {
       stopped = true;
+      removeNotifier?.();
+      alertRoom?.stop();
       client.stop();
       await draining;
       await outbox.stop();

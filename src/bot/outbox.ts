@@ -20,6 +20,29 @@ export interface OutboxOptions {
   onSent?: (row: OutboxRow, eventId: string) => void;
 }
 
+/** A relation to an earlier outbox row's event, whose id is only known once that row is delivered. */
+export const TXN_REF = 'labd-txn:';
+
+/**
+ * Replaces `labd-txn:TXNID` in the content's relation (edit target, reply target) by the delivered
+ * event's id. Rows go out in order, so the referenced row was handled before; undefined when it
+ * was refused and the reference cannot be resolved.
+ */
+export function resolveRefs(content: string, eventIdOf: (txnId: string) => string | undefined): string | undefined {
+  if (!content.includes(TXN_REF)) return content;
+  const parsed = JSON.parse(content) as Record<string, unknown>;
+  const relation = parsed['m.relates_to'] as { event_id?: string; 'm.in_reply_to'?: { event_id?: string } } | undefined;
+  const resolve = (holder: { event_id?: string } | undefined): boolean => {
+    if (!holder?.event_id?.startsWith(TXN_REF)) return true;
+    const id = eventIdOf(holder.event_id.slice(TXN_REF.length));
+    if (!id) return false;
+    holder.event_id = id;
+    return true;
+  };
+  if (!resolve(relation) || !resolve(relation?.['m.in_reply_to'])) return undefined;
+  return JSON.stringify(parsed);
+}
+
 type Attempt = { ok: true; eventId: string } | { ok: false; retryInMs: number; error: string } | { ok: false; permanent: true; error: string };
 
 export class OutboxSender {
@@ -27,6 +50,8 @@ export class OutboxSender {
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private readonly abort = new AbortController();
+  /** The row being sent now: its content must not change any more. */
+  inFlight: number | undefined;
 
   constructor(private readonly opts: OutboxOptions) {}
 
@@ -72,7 +97,8 @@ export class OutboxSender {
         await this.sleep(wait);
         continue;
       }
-      const attempt = await this.send(row);
+      this.inFlight = row.id;
+      const attempt = await this.send(row).finally(() => (this.inFlight = undefined));
       if (this.stopped && !attempt.ok) return;
       const attempts = row.attempts + 1;
       if (attempt.ok) {
@@ -92,12 +118,14 @@ export class OutboxSender {
   private async send(row: OutboxRow): Promise<Attempt> {
     const url = `${this.opts.homeserverUrl.replace(/\/+$/, '')}/_matrix/client/v3/rooms/${encodeURIComponent(row.roomId)}/send/${encodeURIComponent(row.eventType)}/${encodeURIComponent(row.txnId)}`;
     const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(row.attempts, 10));
+    const content = resolveRefs(row.content, (txnId) => this.opts.store.outgoing(txnId)?.eventId ?? undefined);
+    if (content === undefined) return { ok: false, permanent: true, error: 'refers to a message that was never delivered' };
     let res: Response;
     try {
       res = await fetch(url, {
         method: 'PUT',
         headers: { authorization: `Bearer ${this.opts.accessToken}`, 'content-type': 'application/json' },
-        body: row.content,
+        body: content,
         signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]),
       });
     } catch (err) {

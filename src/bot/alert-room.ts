@@ -1,0 +1,183 @@
+/**
+ * The alerts room (design §2.2): one message per alert group, posted as m.text with mentions (so
+ * it notifies), edited (m.replace, full content) when the group changes, is acknowledged or
+ * resolves; a reply `ack [DURATION] [COMMENT]`, or a ✅ / 👀 reaction, runs the registry's `ack` as
+ * the Matrix user, and redacting that reaction runs `unack`. A firing group nobody acknowledged
+ * in time gets one follow-up mentioning the escalation targets, from a timer that reads the stored
+ * state, so it survives restarts.
+ */
+import { parseDuration } from '../core/duration.ts';
+import type { Logger } from '../core/logger.ts';
+import type { MatrixConfig } from '../config/schema.ts';
+import type { AlertGroupView, AlertNotifier, AlertService } from '../ops/alerts/index.ts';
+import { renderAlertGroup, renderEscalation } from './alert-render.ts';
+import type { AlertMessageStore } from './alert-store.ts';
+import type { CommandHandler } from './handler.ts';
+import { stripReplyFallback } from './parse.ts';
+import type { BotStore, InboxRow, RoomEvent } from './store.ts';
+
+/** Reaction keys that acknowledge, without the variation selectors clients add (U+FE0F / U+FE0E). */
+export const ACK_REACTIONS = new Set(['✅', '👀']);
+export const normaliseKey = (key: string) => key.replace(/[\uFE0E\uFE0F]/g, '');
+
+const ESCALATION_CHECK_MAX_MS = 5000;
+
+interface Relation {
+  rel_type?: string;
+  event_id?: string;
+  key?: string;
+  is_falling_back?: boolean;
+  'm.in_reply_to'?: { event_id?: string };
+}
+
+export interface AlertRoomOptions {
+  config: MatrixConfig;
+  alerts: AlertService;
+  messages: AlertMessageStore;
+  store: BotStore;
+  handler: CommandHandler;
+  log: Logger;
+  /** The outbox row being sent now, and a nudge when rows were queued. */
+  inFlight: () => number | undefined;
+  kick: () => void;
+}
+
+export class AlertRoom implements AlertNotifier {
+  /** The alerts room's id, once known (config, stored from an earlier join, or joined now). */
+  roomId: string | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly escalateAfterMs: number;
+
+  constructor(private readonly o: AlertRoomOptions) {
+    this.escalateAfterMs = parseDuration(o.config.escalateAfter, 'matrix.escalateAfter') * 1000;
+  }
+
+  /** The room is known: bring every message up to date (changes stored while the bot was away). */
+  setRoom(roomId: string): void {
+    this.roomId = roomId;
+    for (const g of this.o.alerts.store.list(true)) this.show(g);
+  }
+
+  groupChanged(group: AlertGroupView): void {
+    // Re-read: notifications are delivered later than the change and may arrive out of order.
+    const current = this.o.alerts.store.get(group.id);
+    if (current) this.show(current);
+  }
+
+  private show(g: AlertGroupView): void {
+    if (!this.roomId) return;
+    const { messages, config } = this.o;
+    // A group that fired and resolved before it was ever shown has nothing left to say.
+    if (g.status === 'resolved' && !messages.message(g.id)) return;
+    const body = renderAlertGroup(g, config.oncall);
+    const post = { msgtype: 'm.text', body: body.text, format: 'org.matrix.custom.html', formatted_body: body.html, 'm.mentions': body.mentions.length ? { user_ids: body.mentions } : {} };
+    // Edits do not notify (push rules), and the top-level mentions of an edit name only new ones: none.
+    const edit = (target: string) => ({ msgtype: 'm.text', body: `* ${body.text}`, 'm.new_content': post, 'm.relates_to': { rel_type: 'm.replace', event_id: target }, 'm.mentions': {} });
+    const outcome = messages.queue(g.id, this.roomId, { post, edit }, this.o.inFlight());
+    if (outcome !== 'unchanged') {
+      this.o.log.debug({ group: g.id, outcome }, 'matrix: alert message queued');
+      this.o.kick();
+    }
+  }
+
+  startEscalation(): void {
+    if (!this.o.config.escalateTo.length) return;
+    const every = Math.max(500, Math.min(ESCALATION_CHECK_MAX_MS, this.escalateAfterMs / 3));
+    this.timer = setInterval(() => {
+      try {
+        this.escalate();
+      } catch (err) {
+        this.o.log.warn({ err }, 'matrix: escalation check failed; retrying');
+      }
+    }, every);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** One follow-up per firing episode of a group nobody acknowledged within escalateAfter. */
+  escalate(): void {
+    const { alerts, messages, config } = this.o;
+    const now = Date.now();
+    let queued = false;
+    for (const g of alerts.store.list(false)) {
+      if (!g.firingSince || now - g.firingSince.getTime() < this.escalateAfterMs) continue;
+      const message = messages.message(g.id);
+      if (!message || message.escalatedFor === g.firingSince.getTime()) continue;
+      const body = renderEscalation(g, config.escalateTo, config.escalateAfter);
+      const content = (target: string) => ({ msgtype: 'm.text', body: body.text, format: 'org.matrix.custom.html', formatted_body: body.html, 'm.mentions': { user_ids: config.escalateTo }, 'm.relates_to': { 'm.in_reply_to': { event_id: target } } });
+      if (messages.escalate(g.id, g.firingSince.getTime(), content)) {
+        this.o.log.info({ group: g.id, to: config.escalateTo }, 'matrix: alert escalated');
+        queued = true;
+      }
+    }
+    if (queued) this.o.kick();
+  }
+
+  /**
+   * An event in the alerts room: a reply, reaction or redaction aimed at an alert message runs
+   * `ack` / `unack` through the registry and returns true; anything else is left to the caller.
+   */
+  async handle(row: InboxRow, event: RoomEvent): Promise<boolean> {
+    if (event.type === 'm.reaction') return this.reaction(row, event);
+    if (event.type === 'm.room.redaction') return this.redaction(row, event);
+    if (event.type === 'm.room.message') return this.reply(row, event);
+    return false;
+  }
+
+  private groupFor(eventId: string | undefined): AlertGroupView | undefined {
+    const message = eventId ? this.o.messages.messageByEventId(eventId) : undefined;
+    return message ? this.o.alerts.store.get(message.groupId) : undefined;
+  }
+
+  private async reply(row: InboxRow, event: RoomEvent): Promise<boolean> {
+    const relation = (event.content['m.relates_to'] ?? {}) as Relation;
+    if (relation.rel_type === 'm.replace' || event.content.msgtype !== 'm.text' || typeof event.content.body !== 'string') return false;
+    const target = relation.rel_type === 'm.thread' ? relation.event_id : relation['m.in_reply_to']?.event_id;
+    const match = /^(ack|unack)(?:\s+([\s\S]*))?$/i.exec(stripReplyFallback(event.content.body).trim());
+    if (!match) return false;
+    const group = this.groupFor(target);
+    if (!group) return false;
+    const threadRoot = relation.rel_type === 'm.thread' ? relation.event_id : undefined;
+    if (match[1]!.toLowerCase() === 'unack') {
+      await this.o.handler.runAction(row, ['unack', String(group.id)], { replyTo: row.eventId, threadRoot });
+      return true;
+    }
+    const words = (match[2] ?? '').trim().split(/\s+/).filter(Boolean);
+    const argv = ['ack', String(group.id)];
+    if (words[0] && /^(\d+[smhdw])+$/i.test(words[0])) argv.push('--for', words.shift()!.toLowerCase());
+    if (words.length) argv.push('--comment', words.join(' '));
+    await this.o.handler.runAction(row, argv, { replyTo: row.eventId, threadRoot });
+    return true;
+  }
+
+  private async reaction(row: InboxRow, event: RoomEvent): Promise<boolean> {
+    const relation = (event.content['m.relates_to'] ?? {}) as Relation;
+    if (relation.rel_type !== 'm.annotation' || !ACK_REACTIONS.has(normaliseKey(relation.key ?? ''))) return false;
+    const group = this.groupFor(relation.event_id);
+    if (!group) return false;
+    // Already acknowledged (a second reaction, or someone was faster): nothing to do.
+    if (group.status !== 'firing' || group.ack) return false;
+    // Success shows in the edited message; only a refusal is answered, under the alert.
+    await this.o.handler.runAction(row, ['ack', String(group.id)], { replyTo: relation.event_id!, quiet: true });
+    return true;
+  }
+
+  private async redaction(row: InboxRow, event: RoomEvent): Promise<boolean> {
+    const redacts = (event as RoomEvent & { redacts?: string }).redacts ?? (event.content.redacts as string | undefined);
+    // The redacted reaction's content is gone from the homeserver; the inbox kept it.
+    const original = redacts ? this.o.store.event(redacts) : undefined;
+    if (!original || original.sender !== event.sender || !original.command?.startsWith('ack ')) return false;
+    const reaction = JSON.parse(original.event) as RoomEvent;
+    if (reaction.type !== 'm.reaction') return false;
+    const target = ((reaction.content['m.relates_to'] ?? {}) as Relation).event_id;
+    const group = this.groupFor(target);
+    const mapped = this.o.handler.actorFor(event.sender);
+    // Only the acknowledgement this user still holds is taken back, not someone's later one.
+    if (!group?.ack || !mapped.ok || group.ack.by !== mapped.actor.name) return false;
+    await this.o.handler.runAction(row, ['unack', String(group.id)], { replyTo: target!, quiet: true });
+    return true;
+  }
+}

@@ -1,0 +1,256 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { AlertmanagerProcess, type PostedAlert } from './support/alertmanager.ts';
+import { replyTo, repliesTo, waitFor } from './support/fake-matrix/harness.ts';
+import type { MatrixEvent, Room } from './support/fake-matrix/rooms.ts';
+import { FakeMatrix, type FakeUser } from './support/fake-matrix/server.ts';
+import { freePort, KeyLab, LabdProcess } from './support/labd.ts';
+
+interface AmSilenceJson {
+  id: string;
+  createdBy: string;
+  comment: string;
+  endsAt: string;
+  matchers: { name: string; value: string; isRegex: boolean; isEqual?: boolean }[];
+  status: { state: string };
+}
+type Relation = { rel_type?: string; event_id?: string; 'm.in_reply_to'?: { event_id?: string } };
+const relation = (e: MatrixEvent) => (e.content['m.relates_to'] ?? {}) as Relation;
+
+describe('alerts in the Matrix room, with the real Alertmanager', () => {
+  const keys = new KeyLab();
+  const token = randomBytes(24).toString('hex');
+  const dataDir = mkdtempSync(join(tmpdir(), 'labd-matrix-alerts-'));
+  let fake: FakeMatrix;
+  let am: AlertmanagerProcess;
+  let labd: LabdProcess;
+  let env: Record<string, string>;
+  let adminKey: string;
+  let bot: FakeUser, alice: FakeUser, bob: FakeUser, mallory: FakeUser, dora: FakeUser;
+  let ops: Room, alerts: Room;
+
+  const inAnHour = () => new Date(Date.now() + 3600_000).toISOString();
+  const startedNow = () => new Date(Date.now() - 1000).toISOString();
+  const firing = (labels: Record<string, string>, annotations: Record<string, string> = {}): PostedAlert => ({ labels, annotations, startsAt: startedNow(), endsAt: inAnHour() });
+
+  const botMessages = () => fake.timeline(alerts.roomId).filter((e) => e.sender === bot.userId && e.type === 'm.room.message');
+  /** The bot's alert posts (not edits, not replies) for a group's alertname. */
+  const posts = (alertname: string) => botMessages().filter((e) => !e.content['m.relates_to'] && String(e.content.body).includes(`alertname=${alertname}`));
+  const edits = (post: MatrixEvent) => botMessages().filter((e) => relation(e).rel_type === 'm.replace' && relation(e).event_id === post.event_id);
+  /** What the message shows now: the newest edit's content, else the post's. */
+  const shown = (post: MatrixEvent) => {
+    const last = edits(post).at(-1);
+    return last ? (last.content['m.new_content'] as Record<string, unknown>) : post.content;
+  };
+  const onePost = (alertname: string) => waitFor(`the alert message for ${alertname}`, () => posts(alertname)[0], labd);
+  const silences = async () => (await am.get('/api/v2/silences')) as AmSilenceJson[];
+  const silencesOf = async (alertname: string, state = 'active') => (await silences()).filter((s) => s.status.state === state && s.matchers.some((m) => m.name === 'alertname' && m.value === alertname));
+  const until = async <T>(what: string, probe: () => Promise<T | undefined | false>): Promise<T> => {
+    const deadline = Date.now() + 60000;
+    for (;;) {
+      const v = await probe();
+      if (v) return v;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\nlabd log:\n${labd.logs().slice(-4000)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+  const matrixAcks = () => (JSON.parse(labd.ssh(adminKey, ['audit', '--json']).stdout) as { command: string; via: string; args?: unknown }[]).filter((a) => a.via === 'matrix' && (a.command === 'ack' || a.command === 'unack'));
+
+  before(async () => {
+    fake = await FakeMatrix.start();
+    bot = fake.addUser('labd');
+    alice = fake.addUser('alice');
+    bob = fake.addUser('bob');
+    mallory = fake.addUser('mallory');
+    dora = fake.addUser('dora');
+    ops = fake.createRoom(alice.userId, { alias: 'ops', members: [bob.userId] });
+    alerts = fake.createRoom(alice.userId, { alias: 'alerts', members: [bob.userId, mallory.userId, dora.userId] });
+    adminKey = keys.key('admin');
+    const amPort = await freePort();
+    env = {
+      LABD_MATRIX_HOMESERVER: fake.url,
+      LABD_MATRIX_TOKEN: bot.accessToken,
+      LABD_MATRIX_ROOMS: ops.alias!,
+      LABD_MATRIX_USERS: `${alice.userId}=admin,${bob.userId}=bob`,
+      LABD_MATRIX_ALERTS_ROOM: alerts.alias!,
+      LABD_MATRIX_ONCALL: alice.userId,
+      LABD_MATRIX_ESCALATE_AFTER: '6s',
+      LABD_MATRIX_ESCALATE_TO: dora.userId,
+      LABD_ALERTMANAGER_URL: `http://127.0.0.1:${amPort}`,
+      LABD_ALERTMANAGER_WEBHOOK_TOKEN: token,
+      LABD_ALERTMANAGER_POLL_INTERVAL: '1s',
+    };
+    labd = await LabdProcess.start({ adminKeys: [keys.publicKey(adminKey)], env, dataDir });
+    am = await AlertmanagerProcess.start({ webhookUrl: `http://127.0.0.1:${labd.httpPort}/hooks/alertmanager`, token, port: amPort });
+    const r = labd.ssh(adminKey, ['user', 'add', 'bob', '--role', 'member']);
+    assert.equal(r.status, 0, r.stderr);
+    await waitFor('the bot to join the alerts room', () => fake.store.membership(alerts, bot.userId) === 'join', labd);
+  });
+  after(async () => {
+    await am?.stop();
+    am?.cleanup();
+    await labd?.stop();
+    await fake?.stop();
+    keys.cleanup();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('a firing alert appears as one m.text message that mentions the on-call person', async () => {
+    await am.post([firing({ alertname: 'DiskFull', cluster: 'lab', instance: 'nuc1' }, { summary: 'disk /var is 97% full' })]);
+    const post = await onePost('DiskFull');
+    assert.equal(post.content.msgtype, 'm.text');
+    assert.deepEqual(post.content['m.mentions'], { user_ids: [alice.userId] });
+    assert.equal(post.content.format, 'org.matrix.custom.html');
+    const html = String(post.content.formatted_body);
+    assert.match(html, /FIRING/);
+    assert.match(html, /<table>.*<td><code>alertname=DiskFull cluster=lab instance=nuc1<\/code><\/td><td>disk \/var is 97% full<\/td>/s);
+    assert.match(html, /href="https:\/\/matrix\.to\/#\/%40alice%3Afake\.test"/);
+    assert.match(String(post.content.body), /^FIRING: alert group \d+ \(alertname=DiskFull cluster=lab\), 1\/1 firing/);
+    assert.match(String(post.content.body), /@alice:fake\.test/);
+  });
+
+  test('a second alert in the same group edits the same message', async () => {
+    await am.post([firing({ alertname: 'DiskFull', cluster: 'lab', instance: 'nuc2' }, { summary: 'disk /var is 97% full' })]);
+    const post = await onePost('DiskFull');
+    const edit = await waitFor('an edit showing nuc2', () => edits(post).find((e) => /instance=nuc2/.test(String((e.content['m.new_content'] as { body: string }).body))), labd);
+    const content = edit.content['m.new_content'] as Record<string, unknown>;
+    assert.match(String(content.body), /2\/2 firing/);
+    assert.match(String(content.formatted_body), /instance=nuc1.*instance=nuc2/s);
+    assert.deepEqual(edit.content['m.mentions'], {}, 'an edit mentions nobody new');
+    assert.match(String(edit.content.body), /^\* FIRING/);
+    assert.equal(posts('DiskFull').length, 1);
+  });
+
+  test('a reply "ack 2h looking" silences exactly that group in Alertmanager and edits the message', async () => {
+    const post = await onePost('DiskFull');
+    const ack = fake.say(alerts.roomId, alice.userId, 'ack 2h looking at /var', { replyTo: post, fallback: true });
+    const answer = await replyTo({ fake, bot, labd } as Parameters<typeof replyTo>[0], ack);
+    assert.match(String(answer.content.body), /acknowledged alert group \d+/);
+    const made = await until('two silences for DiskFull', async () => {
+      const s = await silencesOf('DiskFull');
+      return s.length === 2 ? s : undefined;
+    });
+    for (const s of made) {
+      assert.equal(s.createdBy, 'admin');
+      assert.equal(s.comment, 'ACK! admin: looking at /var');
+      const hours = (Date.parse(s.endsAt) - Date.now()) / 3600_000;
+      assert.ok(hours > 1.5 && hours <= 2, `ends in about 2h: ${s.endsAt}`);
+      assert.ok(s.matchers.every((m) => !m.isRegex && m.isEqual !== false));
+    }
+    const matched = made.map((s) => Object.fromEntries(s.matchers.map((m) => [m.name, m.value]))).sort((a, b) => String(a.instance).localeCompare(String(b.instance)));
+    assert.deepEqual(matched, [
+      { alertname: 'DiskFull', cluster: 'lab', instance: 'nuc1' },
+      { alertname: 'DiskFull', cluster: 'lab', instance: 'nuc2' },
+    ]);
+    await waitFor('the message to show the ack', () => /Acknowledged by admin until .*: looking at \/var/.test(String(shown(post).body)), labd);
+    assert.match(String(shown(post).formatted_body), /ACKNOWLEDGED/);
+  });
+
+  test("a member's ack reply is refused and silences nothing", async () => {
+    await am.post([firing({ alertname: 'CpuHot', cluster: 'lab', instance: 'nuc3' })]);
+    const post = await onePost('CpuHot');
+    const ack = fake.say(alerts.roomId, bob.userId, 'ack 1h');
+    // A plain message (not a reply) is chat; the reply is what counts.
+    const reply = fake.say(alerts.roomId, bob.userId, 'ack 1h mine', { replyTo: post });
+    const answer = await replyTo({ fake, bot, labd } as Parameters<typeof replyTo>[0], reply);
+    assert.match(String(answer.content.body), /^permission denied: 'ack' needs ops\.alerts \(you are member\)/);
+    assert.equal(answer.content.msgtype, 'm.notice');
+    assert.deepEqual(repliesTo(fake, bot, ack), []);
+    const stranger = fake.say(alerts.roomId, mallory.userId, 'ack', { replyTo: post });
+    const refused = await replyTo({ fake, bot, labd } as Parameters<typeof replyTo>[0], stranger);
+    assert.match(String(refused.content.body), /^Sorry, @mallory:fake\.test is not linked to a labd user/);
+    assert.deepEqual(await silencesOf('CpuHot'), []);
+    assert.doesNotMatch(String(shown(post).body), /Acknowledged/);
+  });
+
+  test('a ✅ reaction acknowledges, and redacting it takes the acknowledgement back', async () => {
+    const post = await onePost('CpuHot');
+    // Element sends the emoji with the U+FE0F variation selector.
+    const reaction = fake.react(post, alice.userId, '✅\uFE0F');
+    const [silence] = await until('the reaction to silence CpuHot', async () => {
+      const s = await silencesOf('CpuHot');
+      return s.length === 1 ? s : undefined;
+    });
+    assert.equal(silence!.createdBy, 'admin');
+    await waitFor('the message to show the ack', () => /Acknowledged by admin/.test(String(shown(post).body)), labd);
+    // A 👀 from bob on an acknowledged group changes nothing.
+    fake.react(post, bob.userId, '👀');
+    fake.inject(alerts.roomId, alice.userId, { redacts: reaction.event_id }, 'm.room.redaction');
+    await until('the silence to be expired', async () => (await silences()).find((s) => s.id === silence!.id && s.status.state === 'expired'));
+    await waitFor('the message to drop the ack', () => /^FIRING/.test(String(shown(post).body)) && !/Acknowledged/.test(String(shown(post).body)), labd);
+    assert.deepEqual(await silencesOf('CpuHot'), []);
+  });
+
+  test('HTML in alert labels and annotations is escaped in the message', async () => {
+    await am.post([firing({ alertname: 'Html', cluster: 'lab', instance: '<img src=x onerror=alert(1)>' }, { summary: '<b>bold</b> & "quoted"' })]);
+    const post = await onePost('Html');
+    const html = String(post.content.formatted_body);
+    assert.doesNotMatch(html, /<img|<b>/);
+    assert.match(html, /instance=&lt;img src=x onerror=alert\(1\)&gt;/);
+    assert.match(html, /&lt;b&gt;bold&lt;\/b&gt; &amp; &quot;quoted&quot;/);
+    assert.match(String(post.content.body), /<b>bold<\/b>/, 'the plain body keeps the text as it is');
+  });
+
+  test('a group nobody acknowledges escalates once, mentioning the escalation targets', async () => {
+    const post = await onePost('Html');
+    const escalation = await waitFor('the escalation', () => repliesTo(fake, bot, post)[0], labd);
+    assert.equal(escalation.content.msgtype, 'm.text');
+    assert.deepEqual(escalation.content['m.mentions'], { user_ids: [dora.userId] });
+    assert.match(String(escalation.content.body), /@dora:fake\.test alert group \d+ \(alertname=Html cluster=lab\) has been firing for more than 6s/);
+    // One follow-up per firing episode, however long it keeps firing.
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.equal(repliesTo(fake, bot, post).length, 1);
+  });
+
+  test('429s and an outage of the homeserver: every alert message is delivered afterwards, exactly once', async () => {
+    await fake.setDown('refused');
+    const names = ['Burst1', 'Burst2', 'Burst3'];
+    await am.post(names.map((n) => firing({ alertname: n, cluster: 'lab', instance: 'nuc1' })));
+    await until('labd to store the burst', async () => {
+      const groups = JSON.parse(labd.ssh(adminKey, ['alerts', '--json']).stdout) as { groupLabels: Record<string, string> }[];
+      return names.every((n) => groups.some((g) => g.groupLabels.alertname === n));
+    });
+    // A second alert of Burst1 while down: its message is still unsent, so the post takes it in.
+    await am.post([firing({ alertname: 'Burst1', cluster: 'lab', instance: 'nuc2' })]);
+    await new Promise((r) => setTimeout(r, 2500));
+    fake.rateLimit(3, 400);
+    await fake.setDown(false);
+    for (const n of names) await onePost(n);
+    const sends = fake.requests.filter((q) => q.method === 'PUT' && q.userId === bot.userId && q.path.includes('/send/m.room.message/'));
+    assert.ok(sends.some((q) => q.status === 429), 'the homeserver rate-limited the bot');
+    await waitFor('Burst1 showing both alerts', () => /2\/2 firing/.test(String(shown(posts('Burst1')[0]!).body)), labd);
+    await new Promise((r) => setTimeout(r, 2000));
+    for (const n of names) assert.equal(posts(n).length, 1, `${n} posted once`);
+  });
+
+  test('a restart runs no ack twice, even when the sync replays the room', async () => {
+    const burst1 = await onePost('Burst1');
+    const burst2 = await onePost('Burst2');
+    const replied = fake.say(alerts.roomId, alice.userId, 'ack 30m', { replyTo: burst1 });
+    await replyTo({ fake, bot, labd } as Parameters<typeof replyTo>[0], replied);
+    fake.react(burst2, alice.userId, '👀');
+    await until('the reaction ack', async () => (await silencesOf('Burst2')).length === 1);
+    const acksBefore = matrixAcks().length;
+    const silencesBefore = (await silences()).filter((s) => s.status.state === 'active').length;
+    const escalations = repliesTo(fake, bot, posts('Html')[0]!).length;
+
+    await labd.stop();
+    const db = new Database(join(dataDir, 'labd.db'));
+    db.prepare("DELETE FROM matrix_state WHERE key = 'syncToken'").run();
+    db.close();
+    labd = await LabdProcess.start({ adminKeys: [keys.publicKey(adminKey)], env, dataDir });
+    const marker = fake.say(ops.roomId, alice.userId, '!lab version');
+    await replyTo({ fake, bot, labd } as Parameters<typeof replyTo>[0], marker);
+    await new Promise((r) => setTimeout(r, 7000));
+    assert.equal(matrixAcks().length, acksBefore, 'no ack or unack ran again');
+    assert.equal((await silences()).filter((s) => s.status.state === 'active').length, silencesBefore);
+    assert.equal(repliesTo(fake, bot, replied).length, 1);
+    assert.equal(repliesTo(fake, bot, posts('Html')[0]!).length, escalations, 'the escalation timer read the stored state');
+    for (const n of ['DiskFull', 'CpuHot', 'Html', 'Burst1', 'Burst2', 'Burst3']) assert.equal(posts(n).length, 1, `${n} posted once`);
+  });
+});
