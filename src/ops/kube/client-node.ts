@@ -235,9 +235,12 @@ function toPeer(p: PeerObject): KiloPeer {
   };
 }
 
+/** The Status message, with its causes (an eviction 429 names the budget only there). */
 function statusMessage(body: string | undefined): string | undefined {
   try {
-    return (JSON.parse(body ?? '') as { message?: string }).message;
+    const status = JSON.parse(body ?? '') as { message?: string; details?: { causes?: { message?: string }[] } };
+    const causes = (status.details?.causes ?? []).map((c) => c.message).filter(Boolean);
+    return [status.message, ...causes].filter(Boolean).join(' ') || undefined;
   } catch {
     return undefined;
   }
