@@ -10,8 +10,7 @@ const REF = new RegExp(`^${DNS_LABEL}/${DNS_SUBDOMAIN}$`);
 export const objectRef = z
   .string()
   .max(317)
-  .regex(REF, 'expected NAMESPACE/NAME, e.g. default/web (lower-case letters, digits, - and .)')
-  .describe('NAMESPACE/NAME of the object');
+  .regex(REF, 'expected NAMESPACE/NAME, e.g. default/web (lower-case letters, digits, - and .)');
 
 export function splitRef(ref: string): { namespace: string; name: string } {
   const i = ref.indexOf('/');
@@ -26,7 +25,7 @@ const IMAGE = new RegExp(`^(?:[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::\\d{1
 
 export const imageRef = z.string().max(512).regex(IMAGE, 'expected an image reference like nginx:1.27 or ghcr.io/owner/app@sha256:…').describe('the new image');
 
-export const containerName = z.string().regex(new RegExp(`^${DNS_LABEL}$`), 'expected a container name').describe('the container to change (required when there are several)');
+export const containerName = z.string().regex(new RegExp(`^${DNS_LABEL}$`), 'expected a container name');
 
 /** A `--timeout` flag: a duration such as 90s, 10m. */
 export function timeoutFlag(fallback: string, what: string) {

@@ -90,20 +90,19 @@ export function deployCommands(kube: KubePort): AnyCommand[] {
     path: ['deploy'],
     summary: 'set the image of a deployment container (a strategic-merge patch), optionally following the rollout',
     args: z.object({
-      target: objectRef,
+      deployment: objectRef.describe('NAMESPACE/NAME of the deployment'),
       image: imageRef,
-      container: containerName.optional(),
+      container: containerName.optional().describe('the container to change (required when there are several)'),
       wait: z.boolean().default(false).describe('follow the rollout until it completes or fails'),
       timeout: timeoutFlag(ROLLOUT_TIMEOUT, 'with --wait'),
     }),
-    positionals: ['target'],
+    positionals: ['deployment'],
     short: { c: 'container', w: 'wait' },
     permission: 'ops.deploy',
     mutating: true,
     async run(ctx, args): Promise<Result> {
-      const { namespace, name } = splitRef(args.target);
-      parseDuration(args.timeout, '--timeout');
-      const outcome = await retryOnConflict(`deployment "${args.target}"`, ctx.signal, retryNote(ctx, `deployment "${args.target}"`), async () => {
+      const { namespace, name } = splitRef(args.deployment);
+      const outcome = await retryOnConflict(`deployment "${args.deployment}"`, ctx.signal, retryNote(ctx, `deployment "${args.deployment}"`), async () => {
         const d = await kube.getDeployment(namespace, name);
         const names = d.containers.map((c) => c.name);
         const container = args.container ?? (names.length === 1 ? names[0]! : undefined);
@@ -114,11 +113,11 @@ export function deployCommands(kube: KubePort): AnyCommand[] {
         const patched = await kube.patchDeployment(namespace, name, { resourceVersion: d.resourceVersion, images: { [container]: args.image } });
         return { d: patched, container, previous: current.image, changed: true };
       });
-      if (outcome.changed) ctx.log.info({ deployment: args.target, container: outcome.container, image: args.image, actor: ctx.actor.name }, 'deployment image set');
+      if (outcome.changed) ctx.log.info({ deployment: args.deployment, container: outcome.container, image: args.image, actor: ctx.actor.name }, 'deployment image set');
       const text = outcome.changed
         ? `deployment ${ref(outcome.d)} container ${outcome.container}: ${outcome.previous} → ${args.image}`
         : `deployment ${ref(outcome.d)} container ${outcome.container} already runs ${args.image}`;
-      const json = { deployment: args.target, container: outcome.container, image: args.image, previousImage: outcome.previous, changed: outcome.changed };
+      const json = { deployment: args.deployment, container: outcome.container, image: args.image, previousImage: outcome.previous, changed: outcome.changed };
       return finish(kube, ctx, outcome.d, args.wait, args.timeout, text, json);
     },
   });
@@ -127,25 +126,24 @@ export function deployCommands(kube: KubePort): AnyCommand[] {
     path: ['restart'],
     summary: 'restart the pods of a deployment with a rolling update (like kubectl rollout restart)',
     args: z.object({
-      target: objectRef,
+      deployment: objectRef.describe('NAMESPACE/NAME of the deployment'),
       wait: z.boolean().default(false).describe('follow the rollout until it completes or fails'),
       timeout: timeoutFlag(ROLLOUT_TIMEOUT, 'with --wait'),
     }),
-    positionals: ['target'],
+    positionals: ['deployment'],
     short: { w: 'wait' },
     permission: 'ops.deploy',
     mutating: true,
     async run(ctx, args): Promise<Result> {
-      const { namespace, name } = splitRef(args.target);
-      parseDuration(args.timeout, '--timeout');
+      const { namespace, name } = splitRef(args.deployment);
       const at = ctx.clock.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
-      const d = await retryOnConflict(`deployment "${args.target}"`, ctx.signal, retryNote(ctx, `deployment "${args.target}"`), async () => {
+      const d = await retryOnConflict(`deployment "${args.deployment}"`, ctx.signal, retryNote(ctx, `deployment "${args.deployment}"`), async () => {
         const current = await kube.getDeployment(namespace, name);
         refusePaused(current, 'restart it');
         return kube.patchDeployment(namespace, name, { resourceVersion: current.resourceVersion, templateAnnotations: { [RESTARTED_AT]: at } });
       });
-      ctx.log.info({ deployment: args.target, actor: ctx.actor.name }, 'deployment restarted');
-      return finish(kube, ctx, d, args.wait, args.timeout, `deployment ${ref(d)} restarted`, { deployment: args.target, restartedAt: at });
+      ctx.log.info({ deployment: args.deployment, actor: ctx.actor.name }, 'deployment restarted');
+      return finish(kube, ctx, d, args.wait, args.timeout, `deployment ${ref(d)} restarted`, { deployment: args.deployment, restartedAt: at });
     },
   });
 
@@ -153,45 +151,44 @@ export function deployCommands(kube: KubePort): AnyCommand[] {
     path: ['rollback'],
     summary: "roll a deployment back to an earlier revision's pod template (like kubectl rollout undo)",
     args: z.object({
-      target: objectRef,
+      deployment: objectRef.describe('NAMESPACE/NAME of the deployment'),
       to: z.coerce.number().int().min(1).optional().describe('the revision to go back to (default: the previous one)'),
       wait: z.boolean().default(false).describe('follow the rollout until it completes or fails'),
       timeout: timeoutFlag(ROLLOUT_TIMEOUT, 'with --wait'),
     }),
-    positionals: ['target'],
+    positionals: ['deployment'],
     short: { w: 'wait' },
     permission: 'ops.deploy',
     mutating: true,
     destructive: true,
     async run(ctx, args): Promise<Result> {
-      const { namespace, name } = splitRef(args.target);
-      parseDuration(args.timeout, '--timeout');
-      const outcome = await retryOnConflict(`deployment "${args.target}"`, ctx.signal, retryNote(ctx, `deployment "${args.target}"`), async () => {
+      const { namespace, name } = splitRef(args.deployment);
+      const outcome = await retryOnConflict(`deployment "${args.deployment}"`, ctx.signal, retryNote(ctx, `deployment "${args.deployment}"`), async () => {
         const d = await kube.getDeployment(namespace, name);
         refusePaused(d, 'roll it back');
         const replicaSets = await kube.listReplicaSets(namespace, { labelSelector: Object.entries(d.matchLabels).map(([k, v]) => `${k}=${v}`).join(',') || undefined });
-        const target = pickRevision(d, replicaSets, args.to);
-        if (sameTemplate(templateOf(target.rs), d.template)) return { d, revision: target.revision, changed: false };
-        const patched = await kube.patchDeployment(namespace, name, rollbackPatch(d, target.rs));
-        return { d: patched, revision: target.revision, changed: true };
+        const wanted = pickRevision(d, replicaSets, args.to);
+        if (sameTemplate(templateOf(wanted.rs), d.template)) return { d, revision: wanted.revision, changed: false };
+        const patched = await kube.patchDeployment(namespace, name, rollbackPatch(d, wanted.rs));
+        return { d: patched, revision: wanted.revision, changed: true };
       });
       const text = outcome.changed
         ? `deployment ${ref(outcome.d)} rolled back to revision ${outcome.revision} (${images(outcome.d)})`
         : `deployment ${ref(outcome.d)} already runs the template of revision ${outcome.revision}; nothing to roll back`;
-      if (outcome.changed) ctx.log.info({ deployment: args.target, revision: outcome.revision, actor: ctx.actor.name }, 'deployment rolled back');
-      return finish(kube, ctx, outcome.d, args.wait, args.timeout, text, { deployment: args.target, toRevision: outcome.revision, images: outcome.d.containers, changed: outcome.changed });
+      if (outcome.changed) ctx.log.info({ deployment: args.deployment, revision: outcome.revision, actor: ctx.actor.name }, 'deployment rolled back');
+      return finish(kube, ctx, outcome.d, args.wait, args.timeout, text, { deployment: args.deployment, toRevision: outcome.revision, images: outcome.d.containers, changed: outcome.changed });
     },
   });
 
   const rollout = defineCommand({
     path: ['rollout'],
     summary: 'follow a deployment rollout until it completes, fails or exceeds its progress deadline (like kubectl rollout status)',
-    args: z.object({ target: objectRef, timeout: timeoutFlag(ROLLOUT_TIMEOUT, 'the rollout itself goes on') }),
-    positionals: ['target'],
+    args: z.object({ deployment: objectRef.describe('NAMESPACE/NAME of the deployment'), timeout: timeoutFlag(ROLLOUT_TIMEOUT, 'the rollout itself goes on') }),
+    positionals: ['deployment'],
     permission: 'ops.read',
     mutating: false,
     async run(ctx, args): Promise<Result> {
-      const { namespace, name } = splitRef(args.target);
+      const { namespace, name } = splitRef(args.deployment);
       const d = await followRollout(kube, ctx, namespace, name, parseDuration(args.timeout, '--timeout'));
       return { kind: 'message', text: `deployment ${ref(d)} successfully rolled out`, json: { ...deploymentJson(d), rolledOut: true } };
     },
@@ -203,14 +200,14 @@ export function deployCommands(kube: KubePort): AnyCommand[] {
     summary: 'ask Flux to reconcile a kustomization or helmrelease now and wait until it is Ready',
     args: z.object({
       kind: z.enum(['kustomization', 'helmrelease']).describe('kustomization or helmrelease'),
-      target: objectRef,
+      object: objectRef.describe('NAMESPACE/NAME of the kustomization or helmrelease'),
       timeout: timeoutFlag(RECONCILE_TIMEOUT, 'the reconcile itself goes on'),
     }),
-    positionals: ['kind', 'target'],
+    positionals: ['kind', 'object'],
     permission: 'ops.deploy',
     mutating: true,
     async run(ctx, args): Promise<Result> {
-      const { namespace, name } = splitRef(args.target);
+      const { namespace, name } = splitRef(args.object);
       const kind = kinds[args.kind]!;
       const o = await reconcile(kube, { signal: ctx.signal, progress: (m) => ctx.progress(m), now: ctx.clock.now() }, kind, namespace, name, parseDuration(args.timeout, '--timeout'));
       const ready = readyCondition(o);
