@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
@@ -114,7 +114,13 @@ function checkSchema(o: Obj): void {
 
 // ---- RBAC: what the Kubernetes adapter calls, read from its source ----
 
-const ADAPTER = 'src/ops/kube/client-node.ts';
+const ADAPTER_DIR = 'src/ops/kube';
+/** The adapter's files: every .ts file in ADAPTER_DIR that makes API clients. */
+const adapterFiles = () =>
+  readdirSync(join(ROOT, ADAPTER_DIR))
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => `${ADAPTER_DIR}/${f}`)
+    .filter((f) => readFileSync(join(ROOT, f), 'utf8').includes('makeApiClient('));
 
 /** API group of each typed client-node API class the adapter may construct. */
 const API_GROUPS: Record<string, string> = { CoreV1Api: '', AppsV1Api: 'apps', PolicyV1Api: 'policy', BatchV1Api: 'batch', EventsV1Api: 'events.k8s.io' };
@@ -128,48 +134,60 @@ const plural = (kind: string) => {
   return lower.endsWith('y') ? lower.slice(0, -1) + 'ies' : lower.endsWith('ss') ? lower + 'es' : lower + 's';
 };
 
+/** Custom resources named by a constant: `const PEERS = { group, version, plural }` or a record of such sets. */
+function customResourceSets(source: string): Map<string, { group: string; plural: string }[]> {
+  const sets = new Map<string, { group: string; plural: string }[]>();
+  for (const m of source.matchAll(/const (\w+)(?::[^=]+)? = (\{[\s\S]*?\}(?: as const)?;)/g)) {
+    const found = [...m[2]!.matchAll(/\{ group: '([^']+)', version: '[^']+', plural: '([^']+)' \}/g)].map((g) => ({ group: g[1]!, plural: g[2]! }));
+    if (found.length) sets.set(m[1]!, found);
+  }
+  return sets;
+}
+
 /** "scope group resource verb" for every API call in the adapter; scope is "cluster" or a namespace. */
 function permissionsUsed(): string[] {
-  const source = readFileSync(join(ROOT, ADAPTER), 'utf8');
-  const clients = new Map<string, string>();
-  for (const m of source.matchAll(/this\.(\w+)\s*=\s*kc\.makeApiClient\((\w+)\)/g)) clients.set(m[1]!, m[2]!);
-  assert.ok(clients.size > 0, `${ADAPTER}: found no makeApiClient(...) fields; this test reads the adapter's calls from them`);
-  const customSets = new Map<string, { group: string; plural: string }>();
-  for (const m of source.matchAll(/const (\w+) = \{ group: '([^']+)', version: '[^']+', plural: '([^']+)' \}/g)) customSets.set(m[1]!, { group: m[2]!, plural: m[3]! });
-
   const used = new Set<string>();
   const grant = (group: string, resource: string, verb: string) => {
     const top = resource.split('/')[0]!;
     used.add(`${NAMESPACE_ONLY[top] ?? 'cluster'} ${group} ${resource} ${verb}`);
   };
-  for (const m of source.matchAll(/this\.(\w+)\.(\w+)\(\s*(\{\s*\.\.\.(\w+))?/g)) {
-    const [, field, method, , spread] = m as unknown as [string, string, string, string | undefined, string | undefined];
-    const api = clients.get(field);
-    if (!api) continue;
-    const where = `${ADAPTER}: this.${field}.${method}`;
-    if (api === 'CustomObjectsApi') {
-      const call = /^(list|get|create|patch|delete|replace)(Cluster|Namespaced)CustomObject(Status|Scale)?$/.exec(method);
-      assert.ok(call, `${where}: a CustomObjectsApi call this test cannot map to an RBAC verb; teach it`);
-      const set = spread ? customSets.get(spread) : undefined;
-      assert.ok(set, `${where}: pass the { group, version, plural } constant first ({ ...NAME }) so the resource is known`);
-      grant(set.group, set.plural + (call[3] ? '/' + call[3].toLowerCase() : ''), call[1] === 'replace' ? 'update' : call[1]!);
-      continue;
+  const files = adapterFiles();
+  assert.ok(files.length > 0, `${ADAPTER_DIR}: no file makes an API client (makeApiClient); this test reads the calls from them`);
+  for (const file of files) {
+    const source = readFileSync(join(ROOT, file), 'utf8');
+    const clients = new Map<string, string>();
+    for (const m of source.matchAll(/this\.(\w+)\s*=\s*kc\.makeApiClient\((\w+)\)/g)) clients.set(m[1]!, m[2]!);
+    assert.ok(clients.size > 0, `${file}: found no this.FIELD = kc.makeApiClient(...); this test reads the adapter's calls from them`);
+    const customSets = customResourceSets(source);
+    for (const m of source.matchAll(/this\.(\w+)\.(\w+)\(\s*(\{\s*\.\.\.(\w+))?/g)) {
+      const [, field, method, , spread] = m as unknown as [string, string, string, string | undefined, string | undefined];
+      const api = clients.get(field);
+      if (!api) continue;
+      const where = `${file}: this.${field}.${method}`;
+      if (api === 'CustomObjectsApi') {
+        const call = /^(list|get|create|patch|delete|replace)(Cluster|Namespaced)CustomObject(Status|Scale)?$/.exec(method);
+        assert.ok(call, `${where}: a CustomObjectsApi call this test cannot map to an RBAC verb; teach it`);
+        const sets = spread ? customSets.get(spread) : undefined;
+        assert.ok(sets, `${where}: pass a { group, version, plural } constant first ({ ...NAME } or { ...NAME[kind] }) so the resource is known`);
+        for (const set of sets) grant(set.group, set.plural + (call[3] ? '/' + call[3].toLowerCase() : ''), call[1] === 'replace' ? 'update' : call[1]!);
+        continue;
+      }
+      const group = API_GROUPS[api];
+      assert.ok(group !== undefined, `${where}: API class ${api} has no group in API_GROUPS`);
+      const call = /^(list|read|create|patch|deleteCollection|delete|replace)(Namespaced)?([A-Z][A-Za-z]*?)(ForAllNamespaces)?$/.exec(method);
+      assert.ok(call, `${where}: a method name this test cannot map to an RBAC verb; teach it`);
+      let kind = call[3]!;
+      let sub = '';
+      const suffix = SUBRESOURCES.find((s) => kind.endsWith(s) && kind.length > s.length);
+      if (suffix) {
+        kind = kind.slice(0, -suffix.length);
+        sub = '/' + suffix.toLowerCase();
+      }
+      grant(group, plural(kind) + sub, TYPED_VERB[call[1]!]!);
     }
-    const group = API_GROUPS[api];
-    assert.ok(group !== undefined, `${where}: API class ${api} has no group in API_GROUPS`);
-    const call = /^(list|read|create|patch|deleteCollection|delete|replace)(Namespaced)?([A-Z][A-Za-z]*?)(ForAllNamespaces)?$/.exec(method);
-    assert.ok(call, `${where}: a method name this test cannot map to an RBAC verb; teach it`);
-    let kind = call[3]!;
-    let sub = '';
-    const suffix = SUBRESOURCES.find((s) => kind.endsWith(s) && kind.length > s.length);
-    if (suffix) {
-      kind = kind.slice(0, -suffix.length);
-      sub = '/' + suffix.toLowerCase();
-    }
-    grant(group, plural(kind) + sub, TYPED_VERB[call[1]!]!);
+    for (const m of source.matchAll(/\.watch\(\s*[`'"]\/apis?\/(?:([a-z0-9.-]+)\/)?v\w+\/(?:namespaces\/[^/]+\/)?([a-z]+)/g)) grant(m[1] ?? '', m[2]!, 'watch');
   }
-  for (const m of source.matchAll(/\.watch\(\s*[`'"]\/apis?\/(?:([a-z0-9.-]+)\/)?v\w+\/(?:namespaces\/[^/]+\/)?([a-z]+)/g)) grant(m[1] ?? '', m[2]!, 'watch');
-  assert.ok(used.size > 0, `${ADAPTER}: no API calls found`);
+  assert.ok(used.size > 0, `${ADAPTER_DIR}: no API calls found`);
   return [...used].sort();
 }
 
@@ -307,7 +325,7 @@ describe('deploy/base', () => {
     const role = objs.find((o) => o.kind === 'Role' && o.metadata.name === binding.roleRef.name && o.metadata.namespace === binding.metadata.namespace);
     assert.ok(role, 'the RoleBinding names a Role in its own namespace');
     const granted = [...permissionsGranted(clusterRole.rules, 'cluster'), ...permissionsGranted(role.rules, role.metadata.namespace)].sort();
-    assert.deepEqual(granted, permissionsUsed(), `deploy/base RBAC differs from the calls in ${ADAPTER}: update deploy/base/clusterrole.yaml or role-kube-system.yaml`);
+    assert.deepEqual(granted, permissionsUsed(), `deploy/base RBAC differs from the calls in ${ADAPTER_DIR}: update deploy/base/clusterrole.yaml or role-kube-system.yaml`);
   });
 
   test('image: the Dockerfile runs the compiled service as a non-root user on the same ports', () => {
