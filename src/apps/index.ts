@@ -6,6 +6,8 @@ import { pasteApp } from './paste/index.ts';
 import { pubsubApp } from './pubsub/index.ts';
 import { alertsModule } from '../ops/alerts/index.ts';
 import { nodesModule } from '../ops/nodes/index.ts';
+import { seatsModule } from '../ops/seats/index.ts';
+import { deploysModule } from '../ops/deploys/index.ts';
 
 /** What an app gets at start: where to register its commands, TUI screen and HTTP routes. */
 export interface AppHost {
@@ -26,4 +28,4 @@ export interface LabdApp {
 }
 
 /** Every app labd serves. Each app adds itself here with one import and one entry. */
-export const APPS: LabdApp[] = [pasteApp, pubsubApp, nodesModule, alertsModule];
+export const APPS: LabdApp[] = [pasteApp, pubsubApp, nodesModule, deploysModule, alertsModule, seatsModule];
