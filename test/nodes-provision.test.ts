@@ -19,6 +19,8 @@ const PDBS = findResource('policy', 'v1', 'poddisruptionbudgets')!;
 
 interface RunningSsh {
   stderr(): string;
+  /** Ends the client abruptly, as a dropped connection would. */
+  kill(): void;
   done: Promise<SshResult>;
 }
 
@@ -39,7 +41,7 @@ function sshStart(labd: LabdProcess, key: string, command: string[]): RunningSsh
       resolve({ status, stdout: stdoutBuffer.toString(), stderr: err, stdoutBuffer });
     });
   });
-  return { stderr: () => err, done };
+  return { stderr: () => err, kill: () => child.kill('SIGKILL'), done };
 }
 
 const ssh = (labd: LabdProcess, key: string, command: string[]): Promise<SshResult> => sshStart(labd, key, command).done;
@@ -152,13 +154,14 @@ describe('node provisioning and deprovisioning against the Kubernetes API fake',
   test('provision → pixiecore boot answer → join (label, annotation) → drain past a PDB → deprovision', async () => {
     const r = await ssh(labd, admin, ['node', 'provision', 'pxe1', '--mac', 'AA-BB-CC-00-11-22', '--role', 'worker', '--location', 'garage', '--json']);
     assert.equal(r.status, 0, r.stderr);
-    const doc = JSON.parse(r.stdout) as { name: string; mac: string; profile: string; tokenId: string; tokenSecret: string; expiresAt: string };
+    const doc = JSON.parse(r.stdout) as { name: string; mac: string; profile: string; tokenId: string; secretName: string; expiresAt: string };
     assert.equal(doc.mac, 'aa:bb:cc:00:11:22');
     assert.equal(doc.profile, 'k3s');
     assert.match(doc.tokenId, /^[a-z0-9]{6}$/);
 
     // The bootstrap token Secret, as kubeadm and k3s read it.
-    const secret = fake.store.get(SECRETS, 'kube-system', `bootstrap-token-${doc.tokenId}`)!;
+    assert.equal(doc.secretName, `bootstrap-token-${doc.tokenId}`);
+    const secret = fake.store.get(SECRETS, 'kube-system', doc.secretName)!;
     assert.ok(secret, 'token secret created');
     assert.equal(secret.type, 'bootstrap.kubernetes.io/token');
     assert.equal(secret.metadata.labels!['app.kubernetes.io/managed-by'], 'labd');
@@ -270,6 +273,55 @@ describe('node provisioning and deprovisioning against the Kubernetes API fake',
     assert.equal(fake.store.get(NODES, undefined, 'bare1'), undefined);
     const unknown = await ssh(labd, admin, ['node', 'deprovision', 'ghost', '--yes']);
     assert.equal(unknown.status, 4, unknown.stderr);
+  });
+
+  test('a provisioned node that never joined is deprovisioned: token revoked, boot answer gone, retired', async () => {
+    const r = await ssh(labd, admin, ['node', 'provision', 'pxe3', '--mac', 'aa:bb:cc:00:11:33', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const { tokenId } = JSON.parse(r.stdout) as { tokenId: string };
+    assert.equal((await fetch(bootUrl('aa:bb:cc:00:11:33'))).status, 200);
+    const d = await ssh(labd, admin, ['node', 'deprovision', 'pxe3', '--yes']);
+    assert.equal(d.status, 0, d.stderr);
+    assert.match(d.stderr, /^node pxe3 is not in the cluster$/m);
+    assert.match(d.stderr, new RegExp(`^deleted join token bootstrap-token-${tokenId}$`, 'm'));
+    assert.equal(fake.store.get(SECRETS, 'kube-system', `bootstrap-token-${tokenId}`), undefined);
+    assert.equal((await fetch(bootUrl('aa:bb:cc:00:11:33'))).status, 404);
+    const all = JSON.parse((await ssh(labd, admin, ['node', 'inventory', '--all', '--json'])).stdout) as { name: string; state: string }[];
+    assert.equal(all.find((x) => x.name === 'pxe3')?.state, 'retired');
+  });
+
+  test('a slow API server: provision fails with a time-out and holds nothing back', async () => {
+    fake.setLatency(60_000);
+    try {
+      const r = await ssh(labd, admin, ['node', 'provision', 'pxe4', '--mac', 'aa:bb:cc:00:11:44']);
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, /^error: the Kubernetes API at http:\/\/127\.0\.0\.1:\d+ did not answer within 3s \(node pxe4\)\n$/);
+    } finally {
+      fake.setLatency(0);
+    }
+    assert.equal((await fetch(bootUrl('aa:bb:cc:00:11:44'))).status, 404);
+    const ok = await ssh(labd, admin, ['node', 'provision', 'pxe4', '--mac', 'aa:bb:cc:00:11:44']);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /^Token:\s+bootstrap-token-[a-z0-9]{6} in kube-system \(expires /m);
+  });
+
+  test('ending the session stops a drain: the node stays cordoned and the audit row says interrupted', async () => {
+    fake.store.create(NODES, readyNode('intr1'));
+    fake.store.create(PODS, pod('default', 'held-1', 'intr1', { owner: 'ReplicaSet/held-9c1', labels: { app: 'held' } }));
+    fake.store.create(PDBS, budget('held', 'held', 0));
+    const run = sshStart(labd, admin, ['node', 'deprovision', 'intr1', '--yes']);
+    await waitFor('a PDB 429 reported', () => /waiting on PDB/.test(run.stderr()));
+    run.kill();
+    await run.done;
+    const row = await waitFor('the audit row of the interrupted deprovision', async () => {
+      const rows = JSON.parse((await ssh(labd, admin, ['audit', '--json'])).stdout) as { command: string; outcome: string; error: string | null }[];
+      return rows.find((a) => a.command === 'node deprovision' && a.error?.includes('interrupted'));
+    });
+    assert.equal(row.outcome, 'failed');
+    assert.match(row.error!, /drain interrupted while pod default\/held-1 was being evicted; the node stays cordoned/);
+    const node = fake.store.get(NODES, undefined, 'intr1')!;
+    assert.equal((node.spec as { unschedulable?: boolean }).unschedulable, true);
+    assert.ok(fake.store.get(PODS, 'default', 'held-1'));
   });
 
   test('the API server stopped mid-drain gives one clear error within the time-out', async () => {

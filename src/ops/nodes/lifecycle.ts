@@ -82,7 +82,7 @@ export function lifecycleCommands(kube: KubePort, inventory: NodeInventory, conf
           { label: 'Token', value: `${tokenSecretName(token.id)} in ${TOKEN_NAMESPACE} (expires ${expires})` },
           { label: 'Next', value: `PXE-boot the machine; pixiecore gets its boot answer from GET /v1/boot/${args.mac}` },
         ],
-        json: { name: args.name, mac: args.mac, profile: profileName, role: args.role ?? null, location: args.location ?? null, tokenId: token.id, tokenSecret: tokenSecretName(token.id), expiresAt: expires, state: row.state },
+        json: { name: args.name, mac: args.mac, profile: profileName, role: args.role ?? null, location: args.location ?? null, tokenId: token.id, secretName: tokenSecretName(token.id), expiresAt: expires, state: row.state },
       };
     },
   });
