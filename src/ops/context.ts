@@ -23,6 +23,8 @@ export interface SessionIO {
   /** Standard output, for commands that stream (`paste cat`, `sub`). */
   stdout: Writable;
   stderr: Writable;
+  /** The client asked for a terminal (ssh -t): output may be drawn for eyes (QR codes). */
+  isTerminal?: boolean;
 }
 
 export interface CommandContext extends Services {

@@ -23,7 +23,8 @@ export async function runExecCommand(registry: Registry, actor: Actor, commandLi
     });
     // A streamed result already is the output: nothing may follow it (`paste cat`, `sub`).
     const out = result.kind === 'streamed' ? '' : json ? renderJson(result) : renderText(result);
-    if (out) await write(io, out);
+    // With a terminal the client's tty is raw and no pty here turns \n into \r\n (as sshd's would).
+    if (out) await write(io, io.isTerminal ? out.replace(/\n/g, '\r\n') : out);
     return 0;
   } catch (err) {
     const kind = errorKind(err);

@@ -135,7 +135,7 @@ export class SshServer {
       const actor = { ...grant.actor, via: 'ssh' as const };
       channel.on('error', () => abort.abort());
       channel.on('close', () => abort.abort());
-      const io = { stdin: channel, stdout: channel, stderr: channel.stderr };
+      const io = { stdin: channel, stdout: channel, stderr: channel.stderr, isTerminal: pty !== undefined };
       runExecCommand(this.deps.registry, actor, commandLine, io, abort.signal)
         .catch((err) => {
           log.error({ err }, 'exec crashed');

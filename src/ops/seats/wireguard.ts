@@ -1,0 +1,44 @@
+/** WireGuard keys and the wg-quick config a seat's device imports. */
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+
+export interface KeyPair {
+  /** base64 of the raw 32-byte X25519 key, as `wg genkey` prints it. */
+  privateKey: string;
+  publicKey: string;
+}
+
+const base64 = (base64url: string): string => Buffer.from(base64url, 'base64url').toString('base64');
+
+/** A fresh X25519 key pair; node's JWK export carries the raw keys (d, x) that wg uses. */
+export function newKeyPair(): KeyPair {
+  const { privateKey, publicKey } = generateKeyPairSync('x25519');
+  return { privateKey: base64(privateKey.export({ format: 'jwk' }).d!), publicKey: base64(publicKey.export({ format: 'jwk' }).x!) };
+}
+
+/** The public key of a base64 private key (as `wg pubkey`). */
+export function publicKeyOf(privateKey: string): string {
+  const d = Buffer.from(privateKey, 'base64').toString('base64url');
+  const key = createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d, x: '' }, format: 'jwk' });
+  return base64(createPublicKey(key).export({ format: 'jwk' }).x!);
+}
+
+/** What the lab side of a seat's tunnel looks like (config `seats`). */
+export interface ServerSide {
+  endpoint: string;
+  serverPublicKey: string;
+  allowedIPs: string[];
+  dns: string[];
+  persistentKeepalive: number;
+}
+
+/** The wg-quick config for one seat; `# ` lines are comments wg-quick ignores. */
+export function wgQuickConfig(seat: { name: string; address: string; privateKey: string }, server: ServerSide): string {
+  const lines = [`# labd seat ${seat.name}`, '[Interface]', `PrivateKey = ${seat.privateKey}`, `Address = ${seat.address}/32`];
+  if (server.dns.length) lines.push(`DNS = ${server.dns.join(', ')}`);
+  lines.push('', '[Peer]', `PublicKey = ${server.serverPublicKey}`, `Endpoint = ${server.endpoint}`, `AllowedIPs = ${server.allowedIPs.join(', ')}`);
+  if (server.persistentKeepalive > 0) lines.push(`PersistentKeepalive = ${server.persistentKeepalive}`);
+  return lines.join('\n') + '\n';
+}
+
+/** A short form of a public key for tables: its first characters, as `wg show` users compare them. */
+export const keyFingerprint = (publicKey: string): string => `${publicKey.slice(0, 10)}…`;
