@@ -11,8 +11,9 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
 import { describe, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { GitRepository } from '@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1/GitRepository';
@@ -60,8 +61,9 @@ function kubectl(): string {
   return 'kubectl';
 }
 
+/** `kubectl kustomize DIR` (relative to the repository, or absolute) as objects. */
 function render(dir: string): Obj[] {
-  const out = execFileSync(kubectl(), ['kustomize', join(ROOT, dir)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync(kubectl(), ['kustomize', isAbsolute(dir) ? dir : join(ROOT, dir)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   return parseAllDocuments(out)
     .map((d) => {
       assert.deepEqual(d.errors, [], `${dir}: kubectl kustomize printed YAML that does not parse`);
@@ -338,6 +340,48 @@ describe('deploy/base', () => {
     assert.deepEqual(exposed, [portNamed('http'), portNamed('ssh')].sort());
     assert.deepEqual(container.args, ['serve']);
     assert.ok(existsSync(join(ROOT, '.dockerignore')));
+  });
+});
+
+describe('deploy/README.md', () => {
+  test("the overlay example renders: image replaced, settings merged, the CA file inside the keys mount", () => {
+    const readme = readFileSync(join(ROOT, 'deploy/README.md'), 'utf8');
+    const block = /```yaml\n(# overlays\/home\/kustomization\.yaml\n[\s\S]*?)```/.exec(readme)?.[1];
+    assert.ok(block, 'deploy/README.md has the overlays/home example');
+    const dir = mkdtempSync(join(tmpdir(), 'labd-overlay-'));
+    try {
+      mkdirSync(join(dir, 'overlays/home'), { recursive: true });
+      symlinkSync(join(ROOT, 'deploy'), join(dir, 'deploy'));
+      writeFileSync(join(dir, 'overlays/home/kustomization.yaml'), block);
+      let objs: Obj[];
+      try {
+        objs = render(join(dir, 'overlays/home'));
+      } catch (err) {
+        // kustomize before kubectl 1.21 (Debian bookworm's kubernetes-client) takes directories only as
+        // `bases:`, as the README says; render that variant there.
+        if (!/must be a file/.test(String((err as { stderr?: string }).stderr))) throw err;
+        writeFileSync(join(dir, 'overlays/home/kustomization.yaml'), block.replace(/^resources:/m, 'bases:'));
+        objs = render(join(dir, 'overlays/home'));
+      }
+      for (const o of objs) checkSchema(o);
+      const container = find(objs, 'Deployment', 'labd').spec.template.spec.containers[0] as Obj;
+      assert.equal(container.image, 'registry.example.org/labd:0.1.0');
+      const cm = find(objs, 'ConfigMap', container.envFrom.find((e: Obj) => e.configMapRef).configMapRef.name);
+      assert.equal(cm.data.LABD_DATA_DIR, '/data', 'the base settings are kept');
+      // The tokens the README puts in the labd-secrets Secret complete the settings.
+      const secretKeys = [...readme.matchAll(/--from-literal=(LABD_\w+)=/g)].map((m) => m[1]!);
+      assert.ok(secretKeys.length > 0, 'the README creates labd-secrets');
+      for (const k of secretKeys) assert.ok(CONFIG_ENV_NAMES.includes(k), `labd-secrets: ${k} is not a labd setting`);
+      const cfg = loadConfig({ ...cm.data, ...Object.fromEntries(secretKeys.map((k) => [k, 'x'.repeat(32)])) });
+      assert.equal(cfg.alertmanager.enabled, true);
+      assert.equal(cfg.matrix.enabled, true);
+      assert.equal(cfg.publicUrl, 'https://lab.example.org');
+      const keysMount = (container.volumeMounts as Obj[]).find((m) => m.name === 'keys');
+      assert.ok(keysMount && cfg.auth.userCaKeys?.startsWith(keysMount.mountPath + '/'), 'LABD_USER_CA_KEYS names a file in the labd-keys mount');
+      assert.ok(readme.includes(`--from-file=${cfg.auth.userCaKeys!.slice(keysMount.mountPath.length + 1)}=`), 'the README creates that key in labd-keys');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
