@@ -186,6 +186,22 @@ describe('alerts in the Matrix room, with the real Alertmanager', () => {
     assert.deepEqual(await silencesOf('CpuHot'), []);
   });
 
+  test('a group that resolves gets its message edited to say so, mentioning nobody', async () => {
+    const post = await onePost('CpuHot');
+    // As Prometheus does: the same alert, with its start, now ended.
+    const [live] = (await am.get('/api/v2/alerts?filter=alertname%3D%22CpuHot%22')) as { labels: Record<string, string>; startsAt: string }[];
+    await am.post([{ labels: live!.labels, startsAt: live!.startsAt, endsAt: new Date(Date.now() - 500).toISOString() }]);
+    await waitFor('the message to say resolved', () => /^RESOLVED: alert group \d+ \(alertname=CpuHot cluster=lab\), 0\/1 firing/.test(String(shown(post).body)), labd);
+    assert.deepEqual(shown(post)['m.mentions'], {});
+    assert.match(String(shown(post).formatted_body), /Resolved at \d{4}-\d\d-\d\d \d\d:\d\dZ/);
+    // A late ✅ on a resolved group acknowledges nothing.
+    fake.react(post, alice.userId, '✅');
+    const marker = fake.say(ops.roomId, alice.userId, '!lab version');
+    await replyTo({ fake, bot, labd } as Parameters<typeof replyTo>[0], marker);
+    assert.deepEqual(await silencesOf('CpuHot'), []);
+    assert.equal(posts('CpuHot').length, 1);
+  });
+
   test('HTML in alert labels and annotations is escaped in the message', async () => {
     await am.post([firing({ alertname: 'Html', cluster: 'lab', instance: '<img src=x onerror=alert(1)>' }, { summary: '<b>bold</b> & "quoted"' })]);
     const post = await onePost('Html');
