@@ -302,3 +302,30 @@ describe('seats and key rotation against the Kubernetes API fake', () => {
     assert.ok(stored.includes(peerSpec(fake, 'eli-laptop')!.publicKey), 'the public key is stored');
   });
 });
+
+describe('seats without a seats section or a cluster', () => {
+  const lab = new KeyLab();
+  let labd: LabdProcess;
+  let admin: string;
+
+  before(async () => {
+    admin = lab.key('admin');
+    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)] });
+  });
+  after(async () => {
+    await labd?.stop();
+    lab.cleanup();
+  });
+
+  test('seat add says in one line what to configure; seat ls is empty', async () => {
+    const r = await ssh(labd, admin, ['seat', 'add', 'dana-phone']);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^error: seats are not configured: set seats\.endpoint and seats\.serverPublicKey \(LABD_SEATS_ENDPOINT, LABD_SEATS_SERVER_PUBLIC_KEY\)[^\n]*\n$/);
+    const ls = await ssh(labd, admin, ['seat', 'ls']);
+    assert.equal(ls.status, 0, ls.stderr);
+    assert.equal(ls.stdout, 'no seats\n');
+    const tokens = await ssh(labd, admin, ['keys', 'rotate', 'join-tokens']);
+    assert.equal(tokens.status, 1);
+    assert.match(tokens.stderr, /^error: no Kubernetes cluster configured/);
+  });
+});

@@ -1,5 +1,5 @@
 /** WireGuard keys and the wg-quick config a seat's device imports. */
-import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 
 export interface KeyPair {
   /** base64 of the raw 32-byte X25519 key, as `wg genkey` prints it. */
@@ -13,13 +13,6 @@ const base64 = (base64url: string): string => Buffer.from(base64url, 'base64url'
 export function newKeyPair(): KeyPair {
   const { privateKey, publicKey } = generateKeyPairSync('x25519');
   return { privateKey: base64(privateKey.export({ format: 'jwk' }).d!), publicKey: base64(publicKey.export({ format: 'jwk' }).x!) };
-}
-
-/** The public key of a base64 private key (as `wg pubkey`). */
-export function publicKeyOf(privateKey: string): string {
-  const d = Buffer.from(privateKey, 'base64').toString('base64url');
-  const key = createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d, x: '' }, format: 'jwk' });
-  return base64(createPublicKey(key).export({ format: 'jwk' }).x!);
 }
 
 /** What the lab side of a seat's tunnel looks like (config `seats`). */
