@@ -10,6 +10,11 @@ import { replyTo, repliesTo, waitFor } from './support/fake-matrix/harness.ts';
 import type { MatrixEvent, Room } from './support/fake-matrix/rooms.ts';
 import { FakeMatrix, type FakeUser } from './support/fake-matrix/server.ts';
 import { freePort, KeyLab, LabdProcess } from './support/labd.ts';
+import { migrateDb, openDb } from '../src/db/client.ts';
+import { normaliseKey, ACK_REACTIONS } from '../src/bot/alert-room.ts';
+import { AlertMessageStore } from '../src/bot/alert-store.ts';
+import { resolveRefs, TXN_REF } from '../src/bot/outbox.ts';
+import { BotStore } from '../src/bot/store.ts';
 
 interface AmSilenceJson {
   id: string;
@@ -268,5 +273,50 @@ describe('alerts in the Matrix room, with the real Alertmanager', () => {
     assert.equal(repliesTo(fake, bot, replied).length, 1);
     assert.equal(repliesTo(fake, bot, posts('Html')[0]!).length, escalations, 'the escalation timer read the stored state');
     for (const n of ['DiskFull', 'CpuHot', 'Html', 'Burst1', 'Burst2', 'Burst3']) assert.equal(posts(n).length, 1, `${n} posted once`);
+  });
+});
+
+describe('alert message bookkeeping', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'labd-alert-messages-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const db = openDb(dir);
+  migrateDb(db);
+  const messages = new AlertMessageStore(db);
+  const outbox = new BotStore(db);
+  const content = (text: string) => ({ post: { msgtype: 'm.text', body: text }, edit: (target: string) => ({ msgtype: 'm.text', body: `* ${text}`, 'm.new_content': { msgtype: 'm.text', body: text }, 'm.relates_to': { rel_type: 'm.replace', event_id: target } }) });
+
+  test('a post, then edits; content nobody tried to send yet is rewritten instead of edited again', () => {
+    assert.equal(messages.queue(7, '!r:x', content('one'), undefined), 'posted');
+    assert.equal(messages.queue(7, '!r:x', content('one'), undefined), 'unchanged');
+    assert.equal(messages.queue(7, '!r:x', content('two'), undefined), 'rewritten');
+    const post = outbox.nextOutgoing()!;
+    assert.equal(JSON.parse(post.content).body, 'two');
+    // Once a send was tried, the homeserver may hold that transaction: a change is a new edit.
+    outbox.markRetry(post.id, 1, new Date(), '429');
+    assert.equal(messages.queue(7, '!r:x', content('three'), undefined), 'edited');
+    const edit = outbox.outgoing(messages.message(7)!.lastTxnId)!;
+    assert.equal(JSON.parse(edit.content)['m.relates_to'].event_id, TXN_REF + post.txnId);
+    assert.equal(messages.queue(7, '!r:x', content('four'), undefined), 'rewritten');
+    assert.equal(JSON.parse(outbox.outgoing(edit.txnId)!.content)['m.new_content'].body, 'four');
+    // The row being sent right now is not touched either.
+    assert.equal(messages.queue(7, '!r:x', content('five'), edit.id), 'edited');
+    assert.equal(messages.message(7)!.revision, 2);
+    // Delivery teaches the message its event id, found by replies and reactions.
+    outbox.markSent(post.id, '$post', new Date());
+    assert.equal(messages.messageByEventId('$post')?.groupId, 7);
+  });
+
+  test('an edit refers to its post by transaction id until the post is delivered', () => {
+    const body = JSON.stringify({ body: 'x', 'm.relates_to': { rel_type: 'm.replace', event_id: `${TXN_REF}t1`, 'm.in_reply_to': { event_id: `${TXN_REF}t1` } } });
+    assert.equal(resolveRefs(body, () => undefined), undefined);
+    const resolved = JSON.parse(resolveRefs(body, (t) => (t === 't1' ? '$e1' : undefined))!);
+    assert.deepEqual(resolved['m.relates_to'], { rel_type: 'm.replace', event_id: '$e1', 'm.in_reply_to': { event_id: '$e1' } });
+    assert.equal(resolveRefs('{"body":"plain"}', () => undefined), '{"body":"plain"}');
+  });
+
+  test('reaction keys are compared without variation selectors', () => {
+    assert.ok(ACK_REACTIONS.has(normaliseKey('✅\uFE0F')));
+    assert.ok(ACK_REACTIONS.has(normaliseKey('👀\uFE0F')));
+    assert.ok(!ACK_REACTIONS.has(normaliseKey('👍\uFE0F')));
   });
 });
