@@ -256,6 +256,8 @@ describe('alerts in the Matrix room, with the real Alertmanager', () => {
     await replyTo({ fake, bot, labd } as Parameters<typeof replyTo>[0], replied);
     fake.react(burst2, alice.userId, '👀');
     await until('the reaction ack', async () => (await silencesOf('Burst2')).length === 1);
+    for (const post of [burst1, burst2]) await waitFor('the message to show the ack', () => /Acknowledged by admin/.test(String(shown(post).body)), labd);
+    const editsBefore = botMessages().filter((e) => relation(e).rel_type === 'm.replace').length;
     const acksBefore = matrixAcks().length;
     const silencesBefore = (await silences()).filter((s) => s.status.state === 'active').length;
     const escalations = repliesTo(fake, bot, posts('Html')[0]!).length;
@@ -273,6 +275,8 @@ describe('alerts in the Matrix room, with the real Alertmanager', () => {
     assert.equal(repliesTo(fake, bot, replied).length, 1);
     assert.equal(repliesTo(fake, bot, posts('Html')[0]!).length, escalations, 'the escalation timer read the stored state');
     for (const n of ['DiskFull', 'CpuHot', 'Html', 'Burst1', 'Burst2', 'Burst3']) assert.equal(posts(n).length, 1, `${n} posted once`);
+    // Messages are rendered from stored state only, so a restart finds nothing to edit.
+    assert.equal(botMessages().filter((e) => relation(e).rel_type === 'm.replace').length, editsBefore);
   });
 });
 
