@@ -3,7 +3,7 @@
  * same certificates with bytes changed.
  */
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import { parseCertificate } from '../src/core/sshwire/cert.ts';
 import { parsePublicKeyBlob, parsePublicKeyLine } from '../src/core/sshwire/keys.ts';
@@ -184,8 +184,9 @@ describe('certificate parser and checker', () => {
   });
 
   test('RSA keys shorter than 1024 bits are refused, as OpenSSH does', () => {
-    const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 768 });
-    const jwk = publicKey.export({ format: 'jwk' });
+    // DER out of the generator, JWK from a fresh KeyObject: exporting a generated KeyObject can hang Node 20 (src/core/raw-keys.ts).
+    const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 768, publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'der' } });
+    const jwk = createPublicKey({ key: publicKey, format: 'der', type: 'spki' }).export({ format: 'jwk' });
     const mpint = (b64: string) => {
       const raw = Buffer.from(b64, 'base64url');
       return sshString(raw[0]! & 0x80 ? Buffer.concat([Buffer.alloc(1), raw]) : raw);

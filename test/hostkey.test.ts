@@ -18,7 +18,7 @@ test('generated host keys are valid OpenSSH keys, including those whose public k
       if (pk[0] === 0) zeroLed++;
       const file = join(dir, `k${i}`);
       writeFileSync(file, key.privatePem, { mode: 0o600 });
-      const r = run('ssh-keygen', ['-y', '-f', file]);
+      const r = run('ssh-keygen', ['-y', '-P', '', '-f', file]);
       assert.equal(r.status, 0, r.stderr);
       assert.equal(r.stdout.trim(), key.publicLine);
     }

@@ -1,4 +1,5 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { newRawKeyPair } from '../core/raw-keys.ts';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
@@ -11,9 +12,7 @@ import { fingerprint } from '../core/sshwire/keys.ts';
  * one key in 200 comes out malformed.
  */
 export function newEd25519Key(comment: string): { privatePem: string; publicLine: string } {
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  const pk = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url');
-  const seed = Buffer.from(privateKey.export({ format: 'jwk' }).d!, 'base64url');
+  const { seed, publicKey: pk } = newRawKeyPair('ed25519');
   const pubParts: Buffer[] = [];
   writeString(pubParts, 'ssh-ed25519');
   writeString(pubParts, pk);

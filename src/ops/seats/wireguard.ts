@@ -1,5 +1,5 @@
 /** WireGuard keys and the wg-quick config a seat's device imports. */
-import { generateKeyPairSync } from 'node:crypto';
+import { newRawKeyPair } from '../../core/raw-keys.ts';
 
 export interface KeyPair {
   /** base64 of the raw 32-byte X25519 key, as `wg genkey` prints it. */
@@ -7,12 +7,10 @@ export interface KeyPair {
   publicKey: string;
 }
 
-const base64 = (base64url: string): string => Buffer.from(base64url, 'base64url').toString('base64');
-
-/** A fresh X25519 key pair; node's JWK export carries the raw keys (d, x) that wg uses. */
+/** A fresh X25519 key pair as the base64 of the raw keys that wg uses. */
 export function newKeyPair(): KeyPair {
-  const { privateKey, publicKey } = generateKeyPairSync('x25519');
-  return { privateKey: base64(privateKey.export({ format: 'jwk' }).d!), publicKey: base64(publicKey.export({ format: 'jwk' }).x!) };
+  const { seed, publicKey } = newRawKeyPair('x25519');
+  return { privateKey: seed.toString('base64'), publicKey: publicKey.toString('base64') };
 }
 
 /** What the lab side of a seat's tunnel looks like (config `seats`). */
