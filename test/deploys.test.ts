@@ -4,7 +4,6 @@
  * The fake runs in this process, so ssh runs asynchronously here.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
@@ -19,24 +18,7 @@ const PODS = findResource('', 'v1', 'pods')!;
 const HELMRELEASES = findResource('helm.toolkit.fluxcd.io', 'v2', 'helmreleases')!;
 const KUSTOMIZATIONS = findResource('kustomize.toolkit.fluxcd.io', 'v1', 'kustomizations')!;
 
-/** `ssh HOST COMMAND…` without blocking this process's event loop (the fake answers from it). */
-function ssh(labd: LabdProcess, key: string, command: string[]): Promise<SshResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('ssh', [...labd.sshArgs(key), '--', ...command], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d) => (err += d));
-    // A generous bound so a hang fails the test instead of stalling the suite.
-    const killer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(killer);
-      const stdoutBuffer = Buffer.concat(out);
-      resolve({ status, stdout: stdoutBuffer.toString(), stderr: err, stdoutBuffer });
-    });
-  });
-}
+const ssh = (labd: LabdProcess, key: string, command: string[]): Promise<SshResult> => labd.sshAsync(key, command);
 
 async function until<T>(what: string, probe: () => T | undefined | false, ms = 60_000): Promise<T> {
   const end = Date.now() + ms;

@@ -3,46 +3,21 @@
  * against labd wired to the Kubernetes API fake (which runs in this process, so ssh runs asynchronously).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { findResource } from './support/fake-kube/resources.ts';
 import { FakeKube } from './support/fake-kube/server.ts';
 import type { KubeObject } from './support/fake-kube/store.ts';
-import { KeyLab, LabdProcess, type SshResult } from './support/labd.ts';
+import { KeyLab, LabdProcess, type RunningSsh, type SshResult } from './support/labd.ts';
 
 const NODES = findResource('', 'v1', 'nodes')!;
 const PODS = findResource('', 'v1', 'pods')!;
 const SECRETS = findResource('', 'v1', 'secrets')!;
 const PDBS = findResource('policy', 'v1', 'poddisruptionbudgets')!;
 
-interface RunningSsh {
-  stderr(): string;
-  /** Ends the client abruptly, as a dropped connection would. */
-  kill(): void;
-  done: Promise<SshResult>;
-}
 
-/** `ssh HOST COMMAND…` without blocking this process's event loop; stderr (progress) can be read while it runs. */
-function sshStart(labd: LabdProcess, key: string, command: string[]): RunningSsh {
-  const child = spawn('ssh', [...labd.sshArgs(key), '--', ...command], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const out: Buffer[] = [];
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => out.push(d));
-  child.stderr.on('data', (d) => (err += d));
-  const done = new Promise<SshResult>((resolve, reject) => {
-    // A generous bound so a hang fails the test instead of stalling the suite.
-    const killer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(killer);
-      const stdoutBuffer = Buffer.concat(out);
-      resolve({ status, stdout: stdoutBuffer.toString(), stderr: err, stdoutBuffer });
-    });
-  });
-  return { stderr: () => err, kill: () => child.kill('SIGKILL'), done };
-}
+const sshStart = (labd: LabdProcess, key: string, command: string[]): RunningSsh => labd.sshStart(key, command);
 
 const ssh = (labd: LabdProcess, key: string, command: string[]): Promise<SshResult> => sshStart(labd, key, command).done;
 

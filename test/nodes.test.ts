@@ -3,7 +3,6 @@
  * (LABD_KUBECONFIG). The fake runs in this process, so ssh runs asynchronously here.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readFixture } from './support/fake-kube/fixture.ts';
@@ -13,24 +12,7 @@ import { KeyLab, LabdProcess, ROOT, type SshResult } from './support/labd.ts';
 
 const NODES = findResource('', 'v1', 'nodes')!;
 
-/** `ssh HOST COMMAND…` without blocking this process's event loop (the fake answers from it). */
-function ssh(labd: LabdProcess, key: string, command: string[]): Promise<SshResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('ssh', [...labd.sshArgs(key), '--', ...command], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d) => (err += d));
-    // A generous bound so a hang fails the test instead of stalling the suite.
-    const killer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(killer);
-      const stdoutBuffer = Buffer.concat(out);
-      resolve({ status, stdout: stdoutBuffer.toString(), stderr: err, stdoutBuffer });
-    });
-  });
-}
+const ssh = (labd: LabdProcess, key: string, command: string[]): Promise<SshResult> => labd.sshAsync(key, command);
 
 describe('node commands against the Kubernetes API fake', () => {
   const lab = new KeyLab();

@@ -3,7 +3,7 @@
  * configs are checked with Debian's wireguard-tools (`wg pubkey`, `wg-quick strip`).
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -16,24 +16,7 @@ import { KeyLab, LabdProcess, ROOT, type SshResult } from './support/labd.ts';
 const PEERS = findResource('kilo.squat.ai', 'v1alpha1', 'peers')!;
 const SECRETS = findResource('', 'v1', 'secrets')!;
 
-/** `ssh HOST COMMAND…` without blocking this process's event loop (the fake answers from it). */
-function ssh(labd: LabdProcess, key: string, command: string[], opts: { tty?: boolean } = {}): Promise<SshResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('ssh', [...labd.sshArgs(key, { tty: opts.tty }), '--', ...command], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d) => (err += d));
-    // A generous bound so a hang fails the test instead of stalling the suite.
-    const killer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(killer);
-      const stdoutBuffer = Buffer.concat(out);
-      resolve({ status, stdout: stdoutBuffer.toString(), stderr: err, stdoutBuffer });
-    });
-  });
-}
+const ssh = (labd: LabdProcess, key: string, command: string[], opts: { tty?: boolean } = {}): Promise<SshResult> => labd.sshAsync(key, command, opts);
 
 const wg = (args: string[], input?: string): string => execFileSync('wg', args, { input, encoding: 'utf8' }).trim();
 

@@ -86,6 +86,13 @@ export interface SshResult {
   stdoutBuffer: Buffer;
 }
 
+/** An ssh client started by sshStart. */
+export interface RunningSsh {
+  stderr(): string;
+  kill(): void;
+  done: Promise<SshResult>;
+}
+
 /** A running labd process. */
 export class LabdProcess {
   private constructor(
@@ -169,6 +176,33 @@ export class LabdProcess {
     const args = this.sshArgs(identity, o);
     args.push('--', ...command);
     return run('ssh', args, { input: o.input ?? '' });
+  }
+
+  /**
+   * Starts `ssh HOST COMMAND…` without blocking this process's event loop (for tests whose fakes
+   * answer from this process). A generous bound kills a hung client so the test fails, not stalls.
+   */
+  sshStart(identity: string, command: string[], o: { user?: string; cert?: string; tty?: boolean } = {}): RunningSsh {
+    const child = spawn('ssh', [...this.sshArgs(identity, o), '--', ...command], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout!.on('data', (d: Buffer) => out.push(d));
+    child.stderr!.on('data', (d) => (err += d));
+    const done = new Promise<SshResult>((resolve, reject) => {
+      const killer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+      child.on('error', reject);
+      child.on('close', (status) => {
+        clearTimeout(killer);
+        const stdoutBuffer = Buffer.concat(out);
+        resolve({ status, stdout: stdoutBuffer.toString(), stderr: err, stdoutBuffer });
+      });
+    });
+    return { stderr: () => err, kill: () => child.kill('SIGKILL'), done };
+  }
+
+  /** `ssh HOST COMMAND…` as a promise (see sshStart). */
+  sshAsync(identity: string, command: string[], o: { user?: string; cert?: string; tty?: boolean } = {}): Promise<SshResult> {
+    return this.sshStart(identity, command, o).done;
   }
 
   async stop(): Promise<void> {
