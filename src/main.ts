@@ -30,6 +30,8 @@ async function main(argv: string[]): Promise<void> {
   const command = argv[0] ?? 'serve';
   switch (command) {
     case 'serve': {
+      // A closed log pipe (e.g. `labd serve | head`) must neither crash the service nor make every log line another error.
+      process.stdout.on('error', () => {});
       const cfg = config();
       const log = createLogger(cfg.log.level);
       let labd;
@@ -39,8 +41,6 @@ async function main(argv: string[]): Promise<void> {
         process.stderr.write(`labd: ${(err as Error).message}\n`);
         process.exit(1);
       }
-      // A closed log pipe must not turn every log line into another uncaught error.
-      process.stdout.on('error', () => {});
       process.on('uncaughtException', (err) => {
         if ((err as NodeJS.ErrnoException).code === 'EPIPE') return;
         log.error({ err }, 'uncaught exception (kept running)');
