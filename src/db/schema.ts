@@ -103,6 +103,8 @@ export const alertGroups = sqliteTable(
     ackedAt: integer('acked_at', { mode: 'timestamp_ms' }),
     ackUntil: integer('ack_until', { mode: 'timestamp_ms' }),
     ackComment: text('ack_comment'),
+    /** Set for an `ack` without a duration: its silences are extended while the group fires, up to this time. */
+    ackHoldUntil: integer('ack_hold_until', { mode: 'timestamp_ms' }),
   },
   (t) => [index('alert_groups_status_idx').on(t.status)],
 );
@@ -160,6 +162,51 @@ export const alertSilences = sqliteTable(
   (t) => [index('alert_silences_group_idx').on(t.groupId), uniqueIndex('alert_silences_silence_id').on(t.silenceId)],
 );
 
+/** What happened to each acknowledgement: given, extended while held, taken back, ran out, ended by resolution. */
+export const alertAckHistory = sqliteTable(
+  'alert_ack_history',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    groupId: integer('group_id').notNull().references(() => alertGroups.id, { onDelete: 'cascade' }),
+    kind: text('kind', { enum: ['acknowledged', 'extended', 'unacknowledged', 'ran-out', 'resolved'] }).notNull(),
+    by: text('by').notNull(),
+    /** The acknowledgement's end after this step. */
+    until: integer('until', { mode: 'timestamp_ms' }),
+    at: integer('at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [index('alert_ack_history_group_idx').on(t.groupId)],
+);
+
+/**
+ * Escalation notifications sent outside Matrix (Apprise): one row per group, firing episode and
+ * channel, so a restart or a retry never notifies twice for the same escalation.
+ */
+export const alertEscalations = sqliteTable(
+  'alert_escalations',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    groupId: integer('group_id').notNull().references(() => alertGroups.id, { onDelete: 'cascade' }),
+    /** The firingSince (ms) of the episode that escalated. */
+    episode: integer('episode').notNull(),
+    channel: text('channel', { enum: ['apprise'] }).notNull(),
+    state: text('state', { enum: ['pending', 'sent', 'dropped'] }).notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: integer('next_attempt_at', { mode: 'timestamp_ms' }).notNull(),
+    lastError: text('last_error'),
+    sentAt: integer('sent_at', { mode: 'timestamp_ms' }),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('alert_escalations_once').on(t.groupId, t.episode, t.channel), index('alert_escalations_state_idx').on(t.state)],
+);
+
+/** Ops events (node joined, deploy finished or failed), in order; the id is the event's identity for announcers. */
+export const opsEvents = sqliteTable('ops_events', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  kind: text('kind').notNull(),
+  data: text('data', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+  at: integer('at', { mode: 'timestamp_ms' }).notNull(),
+});
+
 /**
  * Matrix events the bot accepted, by event id: the durable inbox and the record that a command
  * ran, so neither a restart nor a replayed sync runs a command twice.
@@ -203,7 +250,7 @@ export const matrixOutbox = sqliteTable(
   (t) => [index('matrix_outbox_state_idx').on(t.state, t.id), index('matrix_outbox_event_idx').on(t.eventId)],
 );
 
-/** Destructive commands waiting for their sender to reply `yes` to the bot's question. */
+/** Destructive commands waiting for their sender to confirm (✅ on the bot's question, or `!lab confirm CODE`). */
 export const matrixConfirmations = sqliteTable('matrix_confirmations', {
   id: integer('id').primaryKey({ autoIncrement: true }),
   roomId: text('room_id').notNull(),
@@ -215,6 +262,8 @@ export const matrixConfirmations = sqliteTable('matrix_confirmations', {
   promptTxnId: text('prompt_txn_id').notNull().unique(),
   expiresAt: integer('expires_at', { mode: 'timestamp_ms' }).notNull(),
   state: text('state', { enum: ['pending', 'confirmed', 'expired'] }).notNull().default('pending'),
+  /** The short random code the asker may send as `!lab confirm CODE` (instead of reacting ✅). */
+  code: text('code'),
 });
 
 /** Small bot state: the sync token (saved only once a batch is in the inbox) and when the bot first started. */
