@@ -24,7 +24,7 @@ const news = (user: string) => parseTopic('alice/news', user);
 
 describe('topic broker (streams in, streams out)', () => {
   test('multicast: every subscriber gets every byte; a plain subscriber ends when the publisher does', async () => {
-    const broker = new TopicBroker({ subscriberBuffer: 256 * 1024, stallMs: 200 });
+    const broker = new TopicBroker({ subscriberBuffer: 256 * 1024 });
     const a = collector();
     const b = collector();
     const subA = broker.subscribe({ user: 'alice', topic: news('alice'), out: a.out, keep: false, signal: never });
@@ -40,7 +40,7 @@ describe('topic broker (streams in, streams out)', () => {
   });
 
   test('a reader that takes nothing is dropped at its buffer limit while a healthy one gets everything', async () => {
-    const broker = new TopicBroker({ subscriberBuffer: 256 * 1024, stallMs: 200 });
+    const broker = new TopicBroker({ subscriberBuffer: 256 * 1024 });
     const healthy = collector();
     const slow = stalled();
     const stuck = broker.subscribe({ user: 'alice', topic: news('alice'), out: slow.out, keep: false, signal: never });
@@ -57,8 +57,27 @@ describe('topic broker (streams in, streams out)', () => {
     await assert.rejects(stuck, /dropped from alice\/news: fell more than 262144 bytes behind/);
   });
 
+  test('a slow reader that keeps reading does not set the pace: the healthy one gets everything, the slow one is dropped', async () => {
+    const broker = new TopicBroker({ subscriberBuffer: 256 * 1024 });
+    const healthy = collector();
+    let trickled = 0;
+    // Takes one chunk every 20 ms: moving, but far slower than the publisher.
+    const trickle = new Writable({ highWaterMark: 1, write(chunk: Buffer, _e, done) { trickled += chunk.length; setTimeout(done, 20); } });
+    const slow = broker.subscribe({ user: 'alice', topic: news('alice'), out: trickle, keep: false, signal: never });
+    const ok = broker.subscribe({ user: 'alice', topic: news('alice'), out: healthy.out, keep: false, signal: never });
+    const input = new PassThrough();
+    const pub = broker.publish({ user: 'alice', topic: news('alice'), input, block: true, signal: never });
+    const payload = Buffer.from(Array.from({ length: 4 * 1024 * 1024 }, (_, i) => i % 253));
+    for (let i = 0; i < payload.length; i += 16 * 1024) input.write(payload.subarray(i, i + 16 * 1024));
+    input.end();
+    await Promise.all([pub, ok]);
+    assert.ok(healthy.data().equals(payload));
+    await assert.rejects(slow, /dropped from alice\/news: fell more than 262144 bytes behind/);
+    assert.ok(trickled > 0 && trickled < payload.length, `the slow reader got a part of the stream (${trickled} bytes)`);
+  });
+
   test('access: private to the owner, shared by name, public; only the owner widens it', async () => {
-    const broker = new TopicBroker({ subscriberBuffer: 256 * 1024, stallMs: 200 });
+    const broker = new TopicBroker({ subscriberBuffer: 256 * 1024 });
     const owner = new AbortController();
     const held = broker.subscribe({ user: 'alice', topic: news('alice'), out: collector().out, keep: true, signal: owner.signal, grant: { share: ['bob'] } });
     await assert.rejects(broker.subscribe({ user: 'carol', topic: news('carol'), out: collector().out, keep: true, signal: never }), /not shared with you/);

@@ -31,11 +31,20 @@ const ENV_KEYS: Record<string, { path: string[]; kind: 'string' | 'boolean' | 'l
   LABD_NODES_JOIN_POLL: { path: ['nodes', 'joinPollInterval'], kind: 'string' },
   LABD_NODES_EVICT_RETRY: { path: ['nodes', 'evictRetryInterval'], kind: 'string' },
   LABD_ALERTMANAGER_URL: { path: ['alertmanager', 'url'], kind: 'string' },
+  LABD_WEBHOOK_TOKEN: { path: ['alertmanager', 'webhookToken'], kind: 'string' },
+  /** The earlier name of LABD_WEBHOOK_TOKEN, still accepted. */
   LABD_ALERTMANAGER_WEBHOOK_TOKEN: { path: ['alertmanager', 'webhookToken'], kind: 'string' },
+  LABD_ALERTMANAGER_ACK_HOLD_STEP: { path: ['alertmanager', 'ackHoldStep'], kind: 'string' },
+  LABD_ALERTMANAGER_ACK_HOLD_MAX: { path: ['alertmanager', 'ackHoldMax'], kind: 'string' },
+  LABD_ALERTMANAGER_ESCALATE_AFTER: { path: ['alertmanager', 'escalateAfter'], kind: 'string' },
+  LABD_APPRISE_URL: { path: ['alertmanager', 'appriseUrl'], kind: 'string' },
   LABD_ALERTMANAGER_POLL_INTERVAL: { path: ['alertmanager', 'pollInterval'], kind: 'string' },
   LABD_MATRIX_ENABLED: { path: ['matrix', 'enabled'], kind: 'boolean' },
   LABD_MATRIX_HOMESERVER: { path: ['matrix', 'homeserverUrl'], kind: 'string' },
+  // Before LABD_MATRIX_TOKEN: error paths are matched by prefix, and accessTokenFile starts with accessToken.
+  LABD_MATRIX_ACCESS_TOKEN_FILE: { path: ['matrix', 'accessTokenFile'], kind: 'string' },
   LABD_MATRIX_TOKEN: { path: ['matrix', 'accessToken'], kind: 'string' },
+  LABD_MATRIX_CONFIRM_WINDOW: { path: ['matrix', 'confirmWindow'], kind: 'string' },
   LABD_MATRIX_ROOMS: { path: ['matrix', 'rooms'], kind: 'list' },
   LABD_MATRIX_USERS: { path: ['matrix', 'userMap'], kind: 'map' },
   LABD_MATRIX_ALERTS_ROOM: { path: ['matrix', 'alertsRoom'], kind: 'string' },
@@ -43,7 +52,6 @@ const ENV_KEYS: Record<string, { path: string[]; kind: 'string' | 'boolean' | 'l
   LABD_MATRIX_ESCALATE_AFTER: { path: ['matrix', 'escalateAfter'], kind: 'string' },
   LABD_MATRIX_ESCALATE_TO: { path: ['matrix', 'escalateTo'], kind: 'list' },
   LABD_PUBSUB_SUBSCRIBER_BUFFER: { path: ['pubsub', 'subscriberBuffer'], kind: 'number' },
-  LABD_PUBSUB_STALL_TIMEOUT: { path: ['pubsub', 'stallTimeout'], kind: 'string' },
   LABD_SEATS_CIDR: { path: ['seats', 'cidr'], kind: 'string' },
   LABD_SEATS_ENDPOINT: { path: ['seats', 'endpoint'], kind: 'string' },
   LABD_SEATS_SERVER_PUBLIC_KEY: { path: ['seats', 'serverPublicKey'], kind: 'string' },
@@ -116,6 +124,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     } catch (err) {
       throw new ConfigError(`config: ${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
     }
+  }
+  if (env.LABD_WEBHOOK_TOKEN && env.LABD_ALERTMANAGER_WEBHOOK_TOKEN && env.LABD_WEBHOOK_TOKEN !== env.LABD_ALERTMANAGER_WEBHOOK_TOKEN) {
+    throw new ConfigError('config: LABD_WEBHOOK_TOKEN and LABD_ALERTMANAGER_WEBHOOK_TOKEN (its earlier name) are both set and differ; set only LABD_WEBHOOK_TOKEN');
   }
   for (const [name, spec] of Object.entries(ENV_KEYS)) {
     const value = env[name];

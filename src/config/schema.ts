@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { PERMISSIONS, ROLES } from '../core/permissions.ts';
@@ -8,6 +9,8 @@ const listen = z
   .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, 'port must be 0-65535');
 
 const duration = z.string().regex(/^(\d+[smhdw])+$/, 'expected a duration like 30s, 15m, 2h or 7d');
+/** Bytes a pub/sub subscriber may fall behind the fastest one: room for a few SSH windows of scheduling jitter. */
+const PUBSUB_SUBSCRIBER_BUFFER = 8 * 1024 * 1024;
 const role = z.enum(ROLES);
 
 const alertmanagerEnabled = z.strictObject({
@@ -20,8 +23,16 @@ const alertmanagerEnabled = z.strictObject({
   requestTimeout: duration.default('5s'),
   /** How often acknowledged groups are checked for resolution and expired acks (silenced alerts send no resolved notification). */
   pollInterval: duration.default('1m'),
-  /** Silence length when `ack` has no --for. */
-  defaultAckDuration: duration.default('2h'),
+  /** `ack` without --for holds while the group fires (as kthxbye): silences this long, extended before they end... */
+  ackHoldStep: duration.default('15m'),
+  /** ...up to this long after the acknowledgement. */
+  ackHoldMax: duration.default('24h'),
+  /** A firing group nobody acknowledged for this long escalates through Apprise (the room's mention: matrix.escalateAfter). */
+  escalateAfter: duration.default('15m'),
+  /** Apprise API notify endpoint for escalations, e.g. http://apprise:8000/notify/labd; unset: none. */
+  appriseUrl: z.url({ protocol: /^https?$/, error: 'expected the http(s) URL of an Apprise API notify endpoint' }).optional(),
+  /** Time-out of each Apprise request. */
+  appriseTimeout: duration.default('10s'),
   /** Longest `ack --for` accepted. */
   maxAckDuration: duration.default('7d'),
   /** Largest webhook body accepted. */
@@ -34,6 +45,34 @@ const alertmanagerSchema = z.preprocess(
 );
 export type AlertmanagerConfig = z.infer<typeof alertmanagerEnabled>;
 
+/** The bot's token comes from `accessToken` or from the file `accessTokenFile` (trimmed), never both. */
+function readAccessToken<M extends { enabled: boolean; accessToken?: string; accessTokenFile?: string }>(m: M, ctx: z.RefinementCtx): M & { accessToken: string } {
+  if (!m.enabled) return m as M & { accessToken: string };
+  if (m.accessToken && m.accessTokenFile) {
+    ctx.addIssue({ code: 'custom', path: ['accessTokenFile'], message: 'set either the access token or the file holding it, not both' });
+    return z.NEVER;
+  }
+  if (m.accessTokenFile) {
+    let token: string;
+    try {
+      token = readFileSync(m.accessTokenFile, 'utf8').trim();
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['accessTokenFile'], message: `cannot read ${m.accessTokenFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` });
+      return z.NEVER;
+    }
+    if (!token) {
+      ctx.addIssue({ code: 'custom', path: ['accessTokenFile'], message: `${m.accessTokenFile} is empty` });
+      return z.NEVER;
+    }
+    return { ...m, accessToken: token };
+  }
+  if (!m.accessToken) {
+    ctx.addIssue({ code: 'custom', path: ['accessToken'], message: "required: the bot user's access token (or matrix.accessTokenFile / LABD_MATRIX_ACCESS_TOKEN_FILE)" });
+    return z.NEVER;
+  }
+  return m as M & { accessToken: string };
+}
+
 const matrixUserId = z.string().regex(/^@[^:\s]+:[^\s]+$/, 'expected a Matrix user ID like @alice:example.org');
 const matrixSchema = z.preprocess(
   // Setting any bot key (e.g. LABD_MATRIX_HOMESERVER) without `enabled` turns the bot on, so a missing key is reported.
@@ -43,7 +82,9 @@ const matrixSchema = z.preprocess(
     z.strictObject({
       enabled: z.literal(true),
       homeserverUrl: z.url({ protocol: /^https?$/, error: 'expected the homeserver URL, e.g. https://matrix.example.org' }),
-      accessToken: z.string({ error: "required: the bot user's access token" }).min(1, "required: the bot user's access token"),
+      /** The bot user's access token, or a file holding it (`accessTokenFile`, e.g. a mounted Secret): exactly one of the two. */
+      accessToken: z.string().min(1, "required: the bot user's access token").optional(),
+      accessTokenFile: z.string().min(1).optional(),
       /** Room IDs (!id:server) or aliases (#name:server) the bot joins and serves; invites elsewhere are ignored. */
       rooms: z.array(z.string().regex(/^[!#][^:\s]+:[^\s]+$/, 'expected a room ID (!id:server) or alias (#name:server)'), { error: 'required: the rooms the bot serves' }).min(1, 'name at least one room'),
       /** Matrix user → labd user name; other Matrix users are refused. */
@@ -57,9 +98,13 @@ const matrixSchema = z.preprocess(
       escalateAfter: z.string().regex(/^(\d+[smhdw])+$/, 'expected a duration like 30s, 15m or 2h').default('15m'),
       /** Mentioned when an alert escalates; empty: no escalation. */
       escalateTo: z.array(matrixUserId).default([]),
+      /** How long a destructive command waits for its asker's ✅ or `confirm CODE`. */
+      confirmWindow: z.string().regex(/^(\d+[smhdw])+$/, 'expected a duration like 30s, 15m or 2h').default('60s'),
     }),
   ]),
-).default({ enabled: false });
+)
+  .transform(readAccessToken)
+  .default({ enabled: false });
 export type MatrixConfig = Extract<z.infer<typeof matrixSchema>, { enabled: true }>;
 
 const bootProfile = z.strictObject({
@@ -145,8 +190,8 @@ export const configSchema = z
       })
       .default({ initialAdminKeys: '', initialAdminName: 'admin', certificateSignup: true, defaultRole: 'member', principalRoles: {}, clockSkew: '60s', revokedSerials: [], revokedKeyIds: [] }),
     paste: z.strictObject({ maxSize: z.number().int().min(1).max(1024 ** 3).default(10 * 1024 * 1024), defaultExpiry: z.union([z.literal('none'), duration]).default('none'), sweepInterval: duration.default('10m') }).default({ maxSize: 10 * 1024 * 1024, defaultExpiry: 'none', sweepInterval: '10m' }),
-    /** Pub/sub: bytes a subscriber may fall behind before it is dropped; how long it may take nothing before it stops holding publishers back. */
-    pubsub: z.strictObject({ subscriberBuffer: z.number().int().min(256 * 1024).max(1024 ** 3).default(1024 * 1024), stallTimeout: duration.default('5s') }).default({ subscriberBuffer: 1024 * 1024, stallTimeout: '5s' }),
+    /** Pub/sub: bytes a subscriber may fall behind its topic's fastest subscriber before it is dropped. */
+    pubsub: z.strictObject({ subscriberBuffer: z.number().int().min(256 * 1024).max(1024 ** 3).default(PUBSUB_SUBSCRIBER_BUFFER) }).default({ subscriberBuffer: PUBSUB_SUBSCRIBER_BUFFER }),
     /** The Kubernetes cluster ops talk to: a kubeconfig file (else in-cluster when labd runs in a pod), its context, and the time-out of each API request. */
     kube: z.strictObject({ kubeconfig: z.string().min(1).optional(), context: z.string().min(1).optional(), requestTimeout: duration.default('10s') }).default({ requestTimeout: '10s' }),
     /** Node provisioning: PXE boot profiles served to pixiecore, join tokens, and how often joins and drains are checked. */

@@ -7,8 +7,6 @@ import { Topic, TopicWriter, type TopicCounts } from './topic.ts';
 export interface BrokerOptions {
   /** Bytes a subscriber may fall behind before it is dropped. */
   subscriberBuffer: number;
-  /** Milliseconds a subscriber may take nothing before it stops holding publishers back. */
-  stallMs: number;
 }
 
 /** Who may use a topic, as its owner declares it when attaching (-p, -a). */
@@ -162,7 +160,7 @@ export class TopicBroker {
       throw new PermissionDenied(`permission denied: ${ref.key} is ${ref.owner}'s topic and is not shared with you`);
     }
     if (!topic) {
-      const created = new Topic(ref, Math.min(128 * 1024, Math.floor(this.options.subscriberBuffer / 2)), this.options.stallMs, () => this.changed());
+      const created = new Topic(ref, Math.min(128 * 1024, Math.floor(this.options.subscriberBuffer / 2)), () => this.changed());
       this.topics.set(ref.key, created);
       topic = created;
     }

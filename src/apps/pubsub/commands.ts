@@ -33,7 +33,7 @@ export function pubsubCommands(broker: TopicBroker): AnyCommand[] {
   const sub = defineCommand({
     path: ['sub'],
     summary: 'print what is published to a topic',
-    details: `Ends when the topic's last publisher leaves, unless -k keeps it open.\nPublishers go at the pace of their slowest subscriber that keeps reading; a subscriber that\nreads nothing for a while (pubsub.stallTimeout) is left behind and, once it is more than\npubsub.subscriberBuffer bytes behind, dropped (exit 1).\n\n${ACCESS_HELP}`,
+    details: `Ends when the topic's last publisher leaves, unless -k keeps it open.\nPublishers go at the pace of their fastest subscriber. Each subscriber has its own buffer;\none that falls more than pubsub.subscriberBuffer bytes behind is dropped (exit 1, with a\nmessage on stderr), so a slow or stalled subscriber never holds up the others.\n\n${ACCESS_HELP}`,
     args: z.object({ topic: topicArg, keep: z.boolean().default(false).describe('keep reading after the publishers leave'), ...accessArgs }),
     positionals: ['topic'],
     short: { k: 'keep', ...accessShort },

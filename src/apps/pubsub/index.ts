@@ -1,4 +1,3 @@
-import { parseDuration } from '../../core/duration.ts';
 import type { LabdApp } from '../index.ts';
 import { TopicBroker } from './broker.ts';
 import { pubsubCommands } from './commands.ts';
@@ -8,8 +7,7 @@ import { pubsubTui } from './tui.ts';
 export const pubsubApp: LabdApp = {
   name: 'pubsub',
   install(host) {
-    const { subscriberBuffer, stallTimeout } = host.services.config.pubsub;
-    const broker = new TopicBroker({ subscriberBuffer, stallMs: parseDuration(stallTimeout) * 1000 });
+    const broker = new TopicBroker({ subscriberBuffer: host.services.config.pubsub.subscriberBuffer });
     host.registry.register(...pubsubCommands(broker));
     host.tui.register(pubsubTui(broker));
   },

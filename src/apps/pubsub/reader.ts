@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import type { Writable } from 'node:stream';
 
 /** Bytes handed to the output stream but not yet taken by it (for SSH: not yet inside the channel window). */
@@ -18,7 +17,7 @@ export interface ReaderEvents {
 /**
  * One subscriber's side of a topic: a bounded queue drained into an output stream at the
  * stream's own pace. A reader that falls more than `limit` bytes behind is dropped, so a
- * stalled subscriber costs at most `limit` bytes and cannot hold up the others for long.
+ * slow or stalled subscriber costs at most `limit` bytes and never holds up the others.
  */
 export class TopicReader {
   private readonly queue: Buffer[] = [];
@@ -27,8 +26,6 @@ export class TopicReader {
   private state: 'open' | 'finishing' | ReaderEnd = 'open';
   private settle!: (end: ReaderEnd) => void;
   private ending: ReaderEnd | undefined;
-  /** When the output last took data, or when data started waiting for it. */
-  private lastProgress = performance.now();
   /** How the reader ended, once everything it was given has reached the output (or could not). */
   readonly ended: Promise<ReaderEnd>;
   private readonly onOutputGone = () => this.close();
@@ -54,11 +51,6 @@ export class TopicReader {
     return this.state === 'open';
   }
 
-  /** Has data waiting but its output has taken nothing for `ms`: it no longer holds a publisher back. */
-  stuck(now: number, ms: number): boolean {
-    return this.backlog > 0 && now - this.lastProgress > ms;
-  }
-
   push(chunk: Buffer): void {
     if (this.state !== 'open') return;
     if (this.backlog + chunk.length > this.limit) {
@@ -69,7 +61,6 @@ export class TopicReader {
       this.settleWhenIdle('dropped');
       return;
     }
-    if (this.backlog === 0) this.lastProgress = performance.now();
     this.queue.push(chunk);
     this.queued += chunk.length;
     this.pump();
@@ -99,7 +90,6 @@ export class TopicReader {
       this.out.write(chunk, (err) => {
         this.inFlight -= chunk.length;
         if (err) return this.close();
-        this.lastProgress = performance.now();
         if (this.state === 'open' || this.state === 'finishing') {
           this.pump();
           this.events.progressed(this);

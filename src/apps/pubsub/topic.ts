@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import type { TopicRef } from './names.ts';
 import { TopicReader, type ReaderEvents } from './reader.ts';
@@ -19,7 +18,7 @@ export interface TopicCounts {
 /**
  * One publisher's side of a topic: reads its input while someone can take the data.
  * The input is paused (and so, over SSH, the client's window closes) while the topic has no
- * reader and the writer blocks, or while a reader that is still moving is behind.
+ * reader and the writer blocks, or while every reader it feeds is behind.
  */
 export class TopicWriter {
   state: WriterState | 'new' = 'new';
@@ -73,15 +72,12 @@ export class Topic implements ReaderEvents {
   readonly sharedWith = new Set<string>();
   readonly createdAt = new Date();
   private bytes = 0;
-  private stallTimer: NodeJS.Timeout | undefined;
   private messages = 0;
 
   constructor(
     readonly ref: TopicRef,
-    /** A publisher pauses while a reader it feeds has this much queued (and is not stuck). */
+    /** A publisher pauses while every reader it feeds has at least this much queued. */
     private readonly paceAt: number,
-    /** How long a reader may take nothing before it stops holding publishers back. */
-    private readonly stallMs: number,
     private readonly onChange: (topic: Topic) => void,
   ) {}
 
@@ -167,32 +163,20 @@ export class Topic implements ReaderEvents {
   }
 
   /**
-   * A writer goes at the pace of its slowest reader that is still moving. A reader whose output
-   * has taken nothing for `stallMs` stops counting: it falls behind until it is dropped.
+   * A writer goes at the pace of its fastest reader: it reads on while any reader it feeds has
+   * room. Slower readers fall behind into their own bounded queue and are dropped when it
+   * overflows, so a slow or stalled subscriber never holds up the others (issue #3).
    */
   private paceWriter(w: TopicWriter): void {
-    const now = performance.now();
     let readers = 0;
-    let behind = false;
+    let room = false;
     for (const r of this.readers) {
       if ((r.clientId === w.clientId && !w.replay) || !r.open) continue;
       readers++;
-      if (r.backlog >= this.paceAt && !r.stuck(now, this.stallMs)) behind = true;
+      if (r.backlog < this.paceAt) room = true;
     }
     if (!readers) w.setState(w.blocks ? 'waiting' : 'flowing');
-    else if (behind) {
-      w.setState('paced');
-      this.checkStallsLater();
-    } else w.setState('flowing');
-  }
-
-  /** While a writer is held back, look again once a reader could count as stuck. */
-  private checkStallsLater(): void {
-    if (this.stallTimer) return;
-    this.stallTimer = setTimeout(() => {
-      this.stallTimer = undefined;
-      for (const w of this.writers) if (w.state === 'paced') this.paceWriter(w);
-    }, this.stallMs + 10);
+    else w.setState(room ? 'flowing' : 'paced');
   }
 
   private isPipeClient(clientId: number): boolean {
