@@ -90,8 +90,33 @@ describe('alertmanager config section', () => {
     assert.deepEqual(loadConfig({}).alertmanager, { enabled: false });
     const on = loadConfig({ LABD_ALERTMANAGER_URL: 'http://am:9093', LABD_ALERTMANAGER_WEBHOOK_TOKEN: TOKEN }).alertmanager;
     assert.equal(on.enabled && on.url, 'http://am:9093');
-    assert.throws(() => loadConfig({ LABD_ALERTMANAGER_URL: 'http://am:9093' }), /alertmanager\.webhookToken \(LABD_ALERTMANAGER_WEBHOOK_TOKEN\)/);
+    assert.throws(() => loadConfig({ LABD_ALERTMANAGER_URL: 'http://am:9093' }), /alertmanager\.webhookToken \(LABD_WEBHOOK_TOKEN\)/);
     assert.throws(() => loadConfig({ LABD_ALERTMANAGER_URL: 'ftp://am', LABD_ALERTMANAGER_WEBHOOK_TOKEN: TOKEN }), /alertmanager\.url/);
     assert.throws(() => loadConfig({ LABD_ALERTMANAGER_URL: 'http://am:9093', LABD_ALERTMANAGER_WEBHOOK_TOKEN: 'short' }), /at least 16/);
+  });
+
+  test('LABD_WEBHOOK_TOKEN names the webhook token; LABD_ALERTMANAGER_WEBHOOK_TOKEN is its alias; both set and different is an error', () => {
+    const url = { LABD_ALERTMANAGER_URL: 'http://am:9093' };
+    const byNew = loadConfig({ ...url, LABD_WEBHOOK_TOKEN: TOKEN }).alertmanager;
+    assert.equal(byNew.enabled && byNew.webhookToken, TOKEN);
+    const byOld = loadConfig({ ...url, LABD_ALERTMANAGER_WEBHOOK_TOKEN: TOKEN }).alertmanager;
+    assert.equal(byOld.enabled && byOld.webhookToken, TOKEN);
+    const both = loadConfig({ ...url, LABD_WEBHOOK_TOKEN: TOKEN, LABD_ALERTMANAGER_WEBHOOK_TOKEN: TOKEN }).alertmanager;
+    assert.equal(both.enabled && both.webhookToken, TOKEN);
+    assert.throws(() => loadConfig({ ...url, LABD_WEBHOOK_TOKEN: TOKEN, LABD_ALERTMANAGER_WEBHOOK_TOKEN: `${TOKEN}x` }), /^Error: config: LABD_WEBHOOK_TOKEN and LABD_ALERTMANAGER_WEBHOOK_TOKEN .* differ; set only LABD_WEBHOOK_TOKEN$/);
+    assert.throws(() => loadConfig({ ...url, LABD_WEBHOOK_TOKEN: 'short' }), /alertmanager\.webhookToken \(LABD_WEBHOOK_TOKEN\): .*at least 16/);
+  });
+
+  test('hold and Apprise settings: defaults, environment, bad values', () => {
+    const on = loadConfig({ LABD_ALERTMANAGER_URL: 'http://am:9093', LABD_WEBHOOK_TOKEN: TOKEN }).alertmanager;
+    assert.ok(on.enabled);
+    assert.equal(on.ackHoldStep, '15m');
+    assert.equal(on.ackHoldMax, '24h');
+    assert.equal(on.appriseUrl, undefined);
+    const set = loadConfig({ LABD_ALERTMANAGER_URL: 'http://am:9093', LABD_WEBHOOK_TOKEN: TOKEN, LABD_APPRISE_URL: 'http://apprise:8000/notify/labd', LABD_ALERTMANAGER_ACK_HOLD_STEP: '5m' }).alertmanager;
+    assert.equal(set.enabled && set.appriseUrl, 'http://apprise:8000/notify/labd');
+    assert.equal(set.enabled && set.ackHoldStep, '5m');
+    assert.throws(() => loadConfig({ LABD_ALERTMANAGER_URL: 'http://am:9093', LABD_WEBHOOK_TOKEN: TOKEN, LABD_APPRISE_URL: 'mailto:x' }), /alertmanager\.appriseUrl \(LABD_APPRISE_URL\): expected the http\(s\) URL/);
+    assert.throws(() => loadConfig({ LABD_ALERTMANAGER_URL: 'http://am:9093', LABD_WEBHOOK_TOKEN: TOKEN, LABD_ALERTMANAGER_ACK_HOLD_MAX: 'forever' }), /alertmanager\.ackHoldMax \(LABD_ALERTMANAGER_ACK_HOLD_MAX\)/);
   });
 });

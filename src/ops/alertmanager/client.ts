@@ -66,6 +66,12 @@ export class AlertmanagerClient implements AlertmanagerPort {
     return this.parse(z.array(gettableSilence), body, 'listing silences').map((s) => ({ id: s.id, matchers: s.matchers, startsAt: s.startsAt, endsAt: s.endsAt, createdBy: s.createdBy, comment: s.comment, state: s.status.state }));
   }
 
+  async getSilence(id: string, signal?: AbortSignal): Promise<AmSilence> {
+    const body = await this.request('GET', `/api/v2/silence/${encodeURIComponent(id)}`, `reading silence ${id}`, undefined, signal);
+    const s = this.parse(gettableSilence, body, `reading silence ${id}`);
+    return { id: s.id, matchers: s.matchers, startsAt: s.startsAt, endsAt: s.endsAt, createdBy: s.createdBy, comment: s.comment, state: s.status.state };
+  }
+
   async createSilence(silence: NewSilence, signal?: AbortSignal): Promise<string> {
     const payload = {
       ...(silence.id ? { id: silence.id } : {}),

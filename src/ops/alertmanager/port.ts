@@ -54,6 +54,8 @@ export interface AlertmanagerPort {
   readonly target: string;
   listAlerts(query?: AlertQuery, signal?: AbortSignal): Promise<AmAlert[]>;
   listSilences(filter?: string[], signal?: AbortSignal): Promise<AmSilence[]>;
+  /** One silence by id (NotFound when Alertmanager does not know it). */
+  getSilence(id: string, signal?: AbortSignal): Promise<AmSilence>;
   /** Returns the silence id (a new one when Alertmanager could not update in place). */
   createSilence(silence: NewSilence, signal?: AbortSignal): Promise<string>;
   /** Expires a silence; false when Alertmanager does not know it (already gone). */

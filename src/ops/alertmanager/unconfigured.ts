@@ -2,7 +2,7 @@
 import { Unavailable } from '../../core/errors.ts';
 import type { AlertmanagerPort } from './port.ts';
 
-export const NOT_CONFIGURED = 'Alertmanager is not configured (set alertmanager.url and alertmanager.webhookToken, or LABD_ALERTMANAGER_URL and LABD_ALERTMANAGER_WEBHOOK_TOKEN)';
+export const NOT_CONFIGURED = 'Alertmanager is not configured (set alertmanager.url and alertmanager.webhookToken, or LABD_ALERTMANAGER_URL and LABD_WEBHOOK_TOKEN)';
 
 const fail = async (): Promise<never> => {
   throw new Unavailable(NOT_CONFIGURED);
@@ -12,6 +12,7 @@ export const unconfiguredAlertmanager: AlertmanagerPort = {
   target: '(not configured)',
   listAlerts: fail,
   listSilences: fail,
+  getSilence: fail,
   createSilence: fail,
   expireSilence: fail,
 };

@@ -5,7 +5,7 @@ import { UsageError } from '../../core/errors.ts';
 import { defineCommand, type AnyCommand } from '../registry.ts';
 import type { Result } from '../result.ts';
 import { groupJson, groupRow } from './format.ts';
-import type { AlertService } from './service.ts';
+import type { AckLength, AlertService } from './service.ts';
 import type { AlertGroupView } from './view.ts';
 
 const alertId = z.string().describe('the alert group id shown by `alerts`');
@@ -27,14 +27,16 @@ function groupRecord(title: string, g: AlertGroupView, now: Date): Result {
       { label: 'group', value: row.group },
       { label: 'summary', value: row.summary },
       { label: 'alerts', value: row.alerts },
-      ...(g.ack ? [{ label: 'acknowledged by', value: g.ack.by }, { label: 'until', value: g.ack.until.toISOString() }, { label: 'comment', value: g.ack.comment }, { label: 'silences', value: g.ack.silenceIds.join(' ') }] : []),
+      ...(g.ack ? [{ label: 'acknowledged by', value: g.ack.by }, { label: 'until', value: g.ack.until.toISOString() }, ...(g.ack.holdUntil ? [{ label: 'held while firing, at most until', value: g.ack.holdUntil.toISOString() }] : []), { label: 'comment', value: g.ack.comment }, { label: 'silences', value: g.ack.silenceIds.join(' ') }] : []),
     ],
     json: groupJson(g),
   };
 }
 
 export interface AlertCommandOptions {
-  defaultAckSeconds: number;
+  /** An ack without --for holds while the group fires: silences of this step, extended up to the maximum. */
+  holdStepSeconds: number;
+  holdMaxSeconds: number;
   maxAckSeconds: number;
 }
 
@@ -70,7 +72,7 @@ export function alertCommands(service: AlertService, opts: AlertCommandOptions):
   const ack = defineCommand({
     path: ['ack'],
     summary: 'Acknowledge an alert group: silence exactly its alerts in Alertmanager',
-    details: `example: ack 12 --for 2h --comment 'looking at the disk'\nEach firing alert of the group gets a silence with exact matchers on all its labels (comment "ACK! USER: COMMENT").\nWithout --for the silence lasts ${formatDuration(opts.defaultAckSeconds)}; at most ${formatDuration(opts.maxAckSeconds)}. Acknowledging again replaces the silences.`,
+    details: `example: ack 12 --for 2h --comment 'looking at the disk'\nEach firing alert of the group gets a silence with exact matchers on all its labels (comment "ACK! USER: COMMENT").\nWithout --for the acknowledgement holds while the group fires: silences of ${formatDuration(opts.holdStepSeconds)}, extended before they end, for at most ${formatDuration(opts.holdMaxSeconds)}; they are expired when the group resolves. --for: at most ${formatDuration(opts.maxAckSeconds)}. Acknowledging again replaces the silences.`,
     args: z.object({
       alert: alertId,
       for: z.string().optional().describe('how long: 30m, 2h, 1d'),
@@ -81,10 +83,10 @@ export function alertCommands(service: AlertService, opts: AlertCommandOptions):
     mutating: true,
     async run(ctx, args): Promise<Result> {
       const id = parseAlertId(args.alert);
-      const seconds = args.for === undefined ? opts.defaultAckSeconds : parseDuration(args.for, '--for');
-      if (seconds > opts.maxAckSeconds) throw new UsageError(`--for: at most ${formatDuration(opts.maxAckSeconds)}`);
+      const length: AckLength = args.for === undefined ? { kind: 'hold', stepSeconds: opts.holdStepSeconds, maxSeconds: opts.holdMaxSeconds } : { kind: 'fixed', seconds: parseDuration(args.for, '--for') };
+      if (length.kind === 'fixed' && length.seconds > opts.maxAckSeconds) throw new UsageError(`--for: at most ${formatDuration(opts.maxAckSeconds)}`);
       const comment = args.comment.replace(/[\x00-\x1f\x7f]+/g, ' ').trim();
-      const group = await service.ack(id, ctx.actor, seconds, comment, ctx.signal);
+      const group = await service.ack(id, ctx.actor, length, comment, ctx.signal);
       return groupRecord(`acknowledged alert group ${id}`, group, ctx.clock.now());
     },
   });
@@ -98,7 +100,7 @@ export function alertCommands(service: AlertService, opts: AlertCommandOptions):
     mutating: true,
     async run(ctx, args): Promise<Result> {
       const id = parseAlertId(args.alert);
-      const group = await service.unack(id, ctx.signal);
+      const group = await service.unack(id, ctx.actor, ctx.signal);
       return groupRecord(`alert group ${id} is no longer acknowledged`, group, ctx.clock.now());
     },
   });

@@ -24,6 +24,8 @@ export function ago(then: Date, now: Date): string {
   return `${formatDuration(seconds)} ago`;
 }
 
+const minute = (d: Date) => d.toISOString().slice(0, 16).replace('T', ' ') + 'Z';
+
 export function groupRow(g: AlertGroupView, now: Date) {
   const firing = g.alerts.filter((a) => a.status === 'firing').length;
   const since = g.status === 'firing' ? g.firingSince : g.resolvedAt;
@@ -34,7 +36,7 @@ export function groupRow(g: AlertGroupView, now: Date) {
     summary: groupSummary(g),
     alerts: `${firing}/${g.alerts.length}`,
     since: since ? ago(since, now) : '',
-    ack: g.ack ? `${g.ack.by} until ${g.ack.until.toISOString().slice(0, 16).replace('T', ' ')}Z` : '',
+    ack: g.ack ? (g.ack.holdUntil ? `${g.ack.by} while firing (until ${minute(g.ack.holdUntil)} at most)` : `${g.ack.by} until ${minute(g.ack.until)}`) : '',
   };
 }
 
@@ -54,7 +56,16 @@ export function groupJson(g: AlertGroupView) {
     changedAt: g.changedAt.toISOString(),
     firingSince: g.firingSince?.toISOString() ?? null,
     resolvedAt: g.resolvedAt?.toISOString() ?? null,
-    ack: g.ack ? { by: g.ack.by, at: g.ack.at.toISOString(), until: g.ack.until.toISOString(), comment: g.ack.comment, silenceIds: g.ack.silenceIds } : null,
+    ack: g.ack
+      ? {
+          by: g.ack.by,
+          at: g.ack.at.toISOString(),
+          until: g.ack.until.toISOString(),
+          comment: g.ack.comment,
+          silenceIds: g.ack.silenceIds,
+          hold: g.ack.holdUntil ? { until: g.ack.holdUntil.toISOString(), extensions: g.ack.extensions } : null,
+        }
+      : null,
     alerts: g.alerts.map((a) => ({
       fingerprint: a.fingerprint,
       status: a.status,

@@ -20,7 +20,8 @@ const services = new WeakMap<Services['config'], AlertService>();
 export function alertsFor(s: Pick<Services, 'config' | 'db' | 'clock' | 'log'>): AlertService {
   let service = services.get(s.config);
   if (!service) {
-    service = new AlertService(new AlertStore(s.db), alertmanagerFor(s.config), s.clock, s.log);
+    const am = s.config.alertmanager;
+    service = new AlertService(new AlertStore(s.db), alertmanagerFor(s.config), s.clock, s.log, { db: s.db, holdStepMs: am.enabled ? parseDuration(am.ackHoldStep) * 1000 : undefined });
     services.set(s.config, service);
   }
   return service;
@@ -34,7 +35,8 @@ export const alertsModule: LabdApp = {
     const am = config.alertmanager;
     host.registry.register(
       ...alertCommands(service, {
-        defaultAckSeconds: am.enabled ? parseDuration(am.defaultAckDuration) : 7200,
+        holdStepSeconds: am.enabled ? parseDuration(am.ackHoldStep) : 900,
+        holdMaxSeconds: am.enabled ? parseDuration(am.ackHoldMax) : 86400,
         maxAckSeconds: am.enabled ? parseDuration(am.maxAckDuration) : 7 * 86400,
       }),
     );
@@ -48,7 +50,8 @@ export const alertsModule: LabdApp = {
     const tick = () => {
       service.poll().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'alert poll failed; retrying at the next interval'));
     };
-    const timer = setInterval(tick, parseDuration(am.pollInterval) * 1000);
+    // Held acks are extended by the same round: it runs at least three times per step.
+    const timer = setInterval(tick, Math.min(parseDuration(am.pollInterval), parseDuration(am.ackHoldStep) / 3) * 1000);
     timer.unref();
     host.onStop(async () => {
       clearInterval(timer);

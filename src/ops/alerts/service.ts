@@ -3,10 +3,12 @@
  * `unack` expires those silences, and the poller notices what Alertmanager cannot tell labd
  * (a silenced alert sends no resolved notification) and ends acks whose time ran out.
  */
-import type { Actor } from '../../core/actor.ts';
+import { systemActor, type Actor } from '../../core/actor.ts';
 import type { Clock } from '../../core/clock.ts';
 import { Conflict, NotFound } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
+import type { Db } from '../../db/client.ts';
+import { recordAudit } from '../audit/store.ts';
 import { exactMatchers, type AlertmanagerPort, type AmAlert } from '../alertmanager/index.ts';
 import type { IngestResult } from './store.ts';
 import { AlertStore } from './store.ts';
@@ -20,6 +22,16 @@ export function ackComment(who: string, comment: string): string {
   return comment ? `${ACK_PREFIX} ${who}: ${comment}` : `${ACK_PREFIX} ${who}`;
 }
 
+export interface AlertServiceOptions {
+  /** For the audit rows of what the service does by itself (extending held acks). */
+  db?: Db;
+  /** Step of held acknowledgements; unset: holds are not extended. */
+  holdStepMs?: number;
+}
+
+/** How long an acknowledgement lasts: a fixed time, or held while the group fires (extended in steps up to a maximum). */
+export type AckLength = { kind: 'fixed'; seconds: number } | { kind: 'hold'; stepSeconds: number; maxSeconds: number };
+
 export class AlertService {
   private readonly notifiers = new Set<AlertNotifier>();
   private polling: Promise<void> | undefined;
@@ -29,6 +41,7 @@ export class AlertService {
     readonly am: AlertmanagerPort,
     private readonly clock: Clock,
     private readonly log: Logger,
+    private readonly opts: AlertServiceOptions = {},
   ) {}
 
   /** The Matrix bot (or anything else) subscribes here to hear about stored changes. */
@@ -57,12 +70,14 @@ export class AlertService {
     return group;
   }
 
-  async ack(id: number, actor: Actor, seconds: number, comment: string, signal?: AbortSignal): Promise<AlertGroupView> {
+  async ack(id: number, actor: Actor, length: AckLength, comment: string, signal?: AbortSignal): Promise<AlertGroupView> {
     const group = this.group(id);
     const firing = group.alerts.filter((a) => a.status === 'firing');
     if (group.status !== 'firing' || !firing.length) throw new Conflict(`alert group ${id} is resolved: nothing to acknowledge`);
     const now = this.clock.now();
-    const until = new Date(now.getTime() + seconds * 1000);
+    const holdUntil = length.kind === 'hold' ? new Date(now.getTime() + length.maxSeconds * 1000) : null;
+    const first = length.kind === 'hold' ? Math.min(length.stepSeconds, length.maxSeconds) : length.seconds;
+    const until = new Date(now.getTime() + first * 1000);
     const created: { fingerprint: string; silenceId: string }[] = [];
     try {
       for (const alert of firing) {
@@ -75,7 +90,7 @@ export class AlertService {
     }
     const previous = this.store.activeSilences(id).map((s) => s.silenceId);
     try {
-      this.store.recordAck(id, { by: actor.name, userId: actor.userId, at: now, until, comment, silences: created });
+      this.store.recordAck(id, { by: actor.name, userId: actor.userId, at: now, until, comment, holdUntil, silences: created });
     } catch (err) {
       await this.expireQuietly(created.map((c) => c.silenceId), 'undoing an ack the database did not take');
       throw err;
@@ -87,12 +102,12 @@ export class AlertService {
     return updated;
   }
 
-  async unack(id: number, signal?: AbortSignal): Promise<AlertGroupView> {
+  async unack(id: number, actor: Actor, signal?: AbortSignal): Promise<AlertGroupView> {
     const group = this.group(id);
     if (!group.ack) throw new Conflict(`alert group ${id} is not acknowledged`);
     // All silences first: if Alertmanager fails half-way nothing is recorded and a retry is harmless.
     for (const silenceId of group.ack.silenceIds) await this.am.expireSilence(silenceId, signal);
-    this.store.clearAck(id, this.clock.now());
+    this.store.clearAck(id, this.clock.now(), 'unacknowledged', actor.name);
     const updated = this.group(id);
     this.notify(updated);
     return updated;
@@ -117,7 +132,7 @@ export class AlertService {
     for (const g of acked) {
       if (g.status === 'firing' && g.ack!.until.getTime() <= now.getTime()) {
         // Alertmanager ends the silences by itself at the same moment.
-        this.store.clearAck(g.id, now);
+        this.store.clearAck(g.id, now, 'ran-out', systemActor.name);
         this.log.info({ group: g.id, by: g.ack!.by }, 'acknowledgement ran out');
         this.notify(this.group(g.id));
       }
@@ -134,12 +149,59 @@ export class AlertService {
         }
       }
     }
+    await this.extendHolds();
     for (const g of this.store.acknowledged()) {
       if (g.status !== 'resolved') continue;
       // Resolved while acknowledged: the silences go, or a re-fire would stay silent.
       for (const silenceId of g.ack!.silenceIds) await this.am.expireSilence(silenceId);
-      this.store.clearAck(g.id, this.clock.now());
+      this.store.clearAck(g.id, this.clock.now(), 'resolved', systemActor.name);
       this.log.info({ group: g.id }, 'resolved group: acknowledgement silences expired');
+      this.notify(this.group(g.id));
+    }
+  }
+
+  /**
+   * Held acknowledgements (ack without a duration) of firing groups: once less than half a step is
+   * left, each silence gets a new version ending a step later (at most at the hold's limit). A
+   * failure leaves the ack as it is; the next round tries again while the silence still runs.
+   */
+  private async extendHolds(): Promise<void> {
+    const step = this.opts.holdStepMs;
+    if (!step) return;
+    for (const g of this.store.acknowledged()) {
+      const ack = g.ack!;
+      const now = this.clock.now().getTime();
+      if (g.status !== 'firing' || !ack.holdUntil || ack.until.getTime() <= now || ack.until.getTime() >= ack.holdUntil.getTime()) continue;
+      if (ack.until.getTime() - now > step / 2) continue;
+      const until = new Date(Math.min(now + step, ack.holdUntil.getTime()));
+      const replaced: { from: string; to: string }[] = [];
+      try {
+        const labelsOf = new Map(g.alerts.map((a) => [a.fingerprint, a.labels]));
+        for (const s of this.store.activeSilences(g.id)) {
+          const current = await this.am.getSilence(s.silenceId);
+          // Same id, same start and matchers: Alertmanager updates it in place when it can.
+          const silenceId = await this.am.createSilence({
+            id: s.silenceId,
+            matchers: labelsOf.has(s.fingerprint) ? exactMatchers(labelsOf.get(s.fingerprint)!) : current.matchers,
+            startsAt: new Date(Date.parse(current.startsAt)),
+            endsAt: until,
+            createdBy: current.createdBy,
+            comment: current.comment,
+          });
+          if (silenceId !== s.silenceId) replaced.push({ from: s.silenceId, to: silenceId });
+        }
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message, group: g.id }, 'could not extend a held acknowledgement yet; retrying at the next round');
+        // Alertmanager already replaced these: keep following them.
+        this.store.replaceSilences(replaced);
+        continue;
+      }
+      this.store.replaceSilences(replaced);
+      this.store.recordExtension(g.id, until, this.clock.now());
+      if (this.opts.db) {
+        recordAudit(this.opts.db, { at: this.clock.now(), actor: systemActor, command: 'ack extend', args: { alert: String(g.id), until: until.toISOString(), by: ack.by, replacedSilences: replaced.length }, outcome: 'ok', durationMs: 0 });
+      }
+      this.log.info({ group: g.id, by: ack.by, until: until.toISOString(), newSilences: replaced.length }, 'held acknowledgement extended');
       this.notify(this.group(g.id));
     }
   }

@@ -1,7 +1,7 @@
 /** The alert store: groups, alerts, their state history (the dedupe key) and labd's silences. */
-import { and, asc, desc, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
-import { alertGroups, alerts, alertSilences, alertTransitions } from '../../db/schema.ts';
+import { alertAckHistory, alertGroups, alerts, alertSilences, alertTransitions } from '../../db/schema.ts';
 import { optionalTime, type WebhookPayload } from './payload.ts';
 import type { AlertGroupView, AlertStatus, AlertView } from './view.ts';
 
@@ -23,8 +23,13 @@ export interface NewAck {
   at: Date;
   until: Date;
   comment: string;
+  /** Held while firing (ack without a duration), extended up to this time; null: a fixed time. */
+  holdUntil: Date | null;
   silences: { fingerprint: string; silenceId: string }[];
 }
+
+/** Why an acknowledgement ended, for its history. */
+export type AckEnd = 'unacknowledged' | 'ran-out' | 'resolved';
 
 export class AlertStore {
   constructor(private readonly db: Db) {}
@@ -146,17 +151,41 @@ export class AlertStore {
         tx.insert(alertSilences).values({ groupId, fingerprint: s.fingerprint, silenceId: s.silenceId, createdAt: ack.at, endsAt: ack.until }).run();
       }
       tx.update(alertGroups)
-        .set({ ackedBy: ack.by, ackedByUserId: ack.userId, ackedAt: ack.at, ackUntil: ack.until, ackComment: ack.comment, changedAt: ack.at })
+        .set({ ackedBy: ack.by, ackedByUserId: ack.userId, ackedAt: ack.at, ackUntil: ack.until, ackComment: ack.comment, ackHoldUntil: ack.holdUntil, changedAt: ack.at })
         .where(eq(alertGroups.id, groupId))
         .run();
+      tx.insert(alertAckHistory).values({ groupId, kind: 'acknowledged', by: ack.by, until: ack.until, at: ack.at }).run();
     });
   }
 
-  /** Ends the acknowledgement (unack, time ran out, group resolved): its silences are over. */
-  clearAck(groupId: number, now: Date): void {
+  /** A held acknowledgement was extended to `until`. */
+  recordExtension(groupId: number, until: Date, now: Date): void {
     this.db.transaction((tx) => {
+      tx.update(alertSilences).set({ endsAt: until }).where(and(eq(alertSilences.groupId, groupId), isNull(alertSilences.endedAt))).run();
+      tx.update(alertGroups).set({ ackUntil: until }).where(eq(alertGroups.id, groupId)).run();
+      tx.insert(alertAckHistory).values({ groupId, kind: 'extended', by: 'system', until, at: now }).run();
+    });
+  }
+
+  /** Silences Alertmanager replaced by new ones (it keeps the id when it can update in place). */
+  replaceSilences(replaced: { from: string; to: string }[]): void {
+    if (!replaced.length) return;
+    this.db.transaction((tx) => {
+      for (const r of replaced) tx.update(alertSilences).set({ silenceId: r.to }).where(eq(alertSilences.silenceId, r.from)).run();
+    });
+  }
+
+  /** The acknowledgement history of a group, oldest first. */
+  ackHistory(groupId: number) {
+    return this.db.select().from(alertAckHistory).where(eq(alertAckHistory.groupId, groupId)).orderBy(asc(alertAckHistory.id)).all();
+  }
+
+  /** Ends the acknowledgement (unack, time ran out, group resolved): its silences are over. */
+  clearAck(groupId: number, now: Date, why: AckEnd, by: string): void {
+    this.db.transaction((tx) => {
+      tx.insert(alertAckHistory).values({ groupId, kind: why, by, until: null, at: now }).run();
       tx.update(alertSilences).set({ endedAt: now }).where(and(eq(alertSilences.groupId, groupId), isNull(alertSilences.endedAt))).run();
-      tx.update(alertGroups).set({ ackedBy: null, ackedByUserId: null, ackedAt: null, ackUntil: null, ackComment: null, changedAt: now }).where(eq(alertGroups.id, groupId)).run();
+      tx.update(alertGroups).set({ ackedBy: null, ackedByUserId: null, ackedAt: null, ackUntil: null, ackComment: null, ackHoldUntil: null, changedAt: now }).where(eq(alertGroups.id, groupId)).run();
     });
   }
 
@@ -168,6 +197,17 @@ export class AlertStore {
       .where(and(eq(alertSilences.groupId, groupId), isNull(alertSilences.endedAt)))
       .orderBy(asc(alertSilences.id))
       .all();
+  }
+
+  /** Extensions of the group's current acknowledgement. */
+  private extensions(groupId: number, since: Date): number {
+    return (
+      this.db
+        .select({ n: count() })
+        .from(alertAckHistory)
+        .where(and(eq(alertAckHistory.groupId, groupId), eq(alertAckHistory.kind, 'extended'), sql`${alertAckHistory.at} >= ${since.getTime()}`))
+        .get()?.n ?? 0
+    );
   }
 
   private view(row: GroupRow): AlertGroupView {
@@ -199,7 +239,16 @@ export class AlertStore {
       resolvedAt: row.resolvedAt,
       ack:
         row.ackedAt && row.ackedBy !== null && row.ackUntil
-          ? { by: row.ackedBy, userId: row.ackedByUserId, at: row.ackedAt, until: row.ackUntil, comment: row.ackComment ?? '', silenceIds: silences.map((s) => s.silenceId) }
+          ? {
+              by: row.ackedBy,
+              userId: row.ackedByUserId,
+              at: row.ackedAt,
+              until: row.ackUntil,
+              comment: row.ackComment ?? '',
+              silenceIds: silences.map((s) => s.silenceId),
+              holdUntil: row.ackHoldUntil,
+              extensions: row.ackHoldUntil ? this.extensions(row.id, row.ackedAt) : 0,
+            }
           : null,
       alerts: alertViews,
     };

@@ -21,6 +21,10 @@ export interface AckView {
   until: Date;
   comment: string;
   silenceIds: string[];
+  /** An ack without a duration: extended while the group fires, at most until then. Null: ends at `until`. */
+  holdUntil: Date | null;
+  /** How often a held ack was extended so far. */
+  extensions: number;
 }
 
 export interface AlertGroupView {

@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { AlertmanagerProcess } from './support/alertmanager.ts';
+import { freePort, KeyLab, LabdProcess } from './support/labd.ts';
+
+interface GroupJson {
+  id: number;
+  state: string;
+  groupLabels: Record<string, string>;
+  ack: { by: string; until: string; silenceIds: string[]; hold: { until: string; extensions: number } | null } | null;
+  alerts: { labels: Record<string, string> }[];
+}
+interface AmSilenceJson {
+  id: string;
+  createdBy: string;
+  comment: string;
+  endsAt: string;
+  matchers: { name: string; value: string }[];
+  status: { state: string };
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, seconds = 90): Promise<T> {
+  const deadline = Date.now() + seconds * 1000;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe('ack without a duration holds while the group fires (real Alertmanager)', () => {
+  const lab = new KeyLab();
+  const token = randomBytes(24).toString('hex');
+  let labd: LabdProcess;
+  let am: AlertmanagerProcess;
+  let admin: string;
+  const hook = () => `http://127.0.0.1:${labd.httpPort}/hooks/alertmanager`;
+  const inAnHour = () => new Date(Date.now() + 3600_000).toISOString();
+  const startedNow = () => new Date(Date.now() - 1000).toISOString();
+
+  const groups = (): GroupJson[] => {
+    const r = labd.ssh(admin, ['alerts', '--all', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout) as GroupJson[];
+  };
+  const groupOf = (cluster: string) => groups().find((g) => g.groupLabels.cluster === cluster);
+  const silencesFor = async (cluster: string) => ((await am.get('/api/v2/silences')) as AmSilenceJson[]).filter((s) => s.matchers.some((m) => m.name === 'cluster' && m.value === cluster));
+
+  before(async () => {
+    admin = lab.key('admin');
+    const amPort = await freePort();
+    labd = await LabdProcess.start({
+      adminKeys: [lab.publicKey(admin)],
+      // The new name of the token variable (LABD_ALERTMANAGER_WEBHOOK_TOKEN is its alias).
+      env: { LABD_ALERTMANAGER_URL: `http://127.0.0.1:${amPort}`, LABD_WEBHOOK_TOKEN: token, LABD_ALERTMANAGER_POLL_INTERVAL: '1s', LABD_ALERTMANAGER_ACK_HOLD_STEP: '6s', LABD_ALERTMANAGER_ACK_HOLD_MAX: '20s' },
+    });
+    am = await AlertmanagerProcess.start({ webhookUrl: hook(), token, port: amPort });
+    await am.post([
+      { labels: { alertname: 'Overheat', cluster: 'held', instance: 'nuc1' }, annotations: { summary: 'too hot' }, startsAt: startedNow(), endsAt: inAnHour() },
+      { labels: { alertname: 'Overheat', cluster: 'fixed', instance: 'nuc1' }, annotations: { summary: 'too hot' }, startsAt: startedNow(), endsAt: inAnHour() },
+    ]);
+    await until('both groups in labd (webhook authenticated by LABD_WEBHOOK_TOKEN)', () => (groupOf('held') && groupOf('fixed') ? true : undefined));
+  });
+  after(async () => {
+    await am?.stop();
+    am?.cleanup();
+    await labd?.stop();
+    lab.cleanup();
+  });
+
+  test('ack --for keeps a fixed end: no hold', () => {
+    const r = labd.ssh(admin, ['ack', String(groupOf('fixed')!.id), '--for', '2h', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const g = JSON.parse(r.stdout) as GroupJson;
+    assert.equal(g.ack!.hold, null);
+  });
+
+  test('the silence is extended before it ends while the group fires, audited as the system, and ends at the maximum', async () => {
+    const r = labd.ssh(admin, ['ack', String(groupOf('held')!.id), '--comment', 'cooling', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const acked = JSON.parse(r.stdout) as GroupJson;
+    assert.ok(acked.ack!.hold, 'an ack without --for holds');
+    const firstUntil = Date.parse(acked.ack!.until);
+    const holdUntil = Date.parse(acked.ack!.hold!.until);
+    assert.ok(holdUntil > firstUntil);
+    const [first] = await silencesFor('held');
+    assert.equal(first!.status.state, 'active');
+    assert.equal(Date.parse(first!.endsAt), firstUntil);
+
+    const extended = await until('a second extension', () => {
+      const g = groupOf('held')!;
+      return g.ack && g.ack.hold!.extensions >= 2 ? g : undefined;
+    });
+    assert.ok(Date.parse(extended.ack!.until) > firstUntil);
+    // Alertmanager has exactly one active silence for the alert, ending when labd says, made by the acknowledging user.
+    const active = (await silencesFor('held')).filter((s) => s.status.state === 'active');
+    assert.equal(active.length, 1, JSON.stringify(active));
+    assert.deepEqual(extended.ack!.silenceIds, [active[0]!.id]);
+    // Alertmanager (0.25) updates the silence in place: same id, later end.
+    assert.deepEqual(extended.ack!.silenceIds, acked.ack!.silenceIds);
+    assert.ok(Date.parse(active[0]!.endsAt) > firstUntil);
+    assert.equal(active[0]!.createdBy, 'admin');
+    assert.equal(active[0]!.comment, 'ACK! admin: cooling');
+    assert.equal(groupOf('held')!.state, 'acknowledged');
+
+    const audit = labd.ssh(admin, ['audit', '--json']);
+    assert.equal(audit.status, 0, audit.stderr);
+    const rows = JSON.parse(audit.stdout) as { actor: string; via: string; command: string; args: string; outcome: string }[];
+    const extensions = rows.filter((x) => x.command === 'ack extend');
+    assert.ok(extensions.length >= 2);
+    assert.ok(extensions.every((x) => x.actor === 'system' && x.via === 'system' && x.outcome === 'ok' && JSON.parse(x.args).alert === String(extended.id)));
+
+    const ended = await until('the hold to reach its maximum and the ack to end', () => {
+      const g = groupOf('held')!;
+      return g.ack === null ? g : undefined;
+    });
+    assert.equal(ended.state, 'firing');
+    assert.ok(Date.now() >= holdUntil);
+    await until('no active silence left for the alert', async () => ((await silencesFor('held')).every((s) => s.status.state === 'expired') ? true : undefined));
+  });
+});
