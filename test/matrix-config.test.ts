@@ -8,11 +8,11 @@ import { retryAfter } from '../src/bot/outbox.ts';
 
 test('the matrix section is off by default, and a half-configured bot fails at boot naming the missing key', () => {
   assert.deepEqual(loadConfig({}).matrix, { enabled: false });
-  assert.throws(() => loadConfig({ LABD_MATRIX_HOMESERVER: 'https://matrix.example.org' }), (err: Error) => err instanceof ConfigError && /matrix\.accessToken \(LABD_MATRIX_TOKEN\): required/.test(err.message));
+  assert.throws(() => loadConfig({ LABD_MATRIX_HOMESERVER: 'https://matrix.example.org', LABD_MATRIX_ROOMS: '#ops:example.org' }), (err: Error) => err instanceof ConfigError && /matrix\.accessToken \(LABD_MATRIX_TOKEN\): required/.test(err.message));
   assert.throws(() => loadConfig({ LABD_MATRIX_HOMESERVER: 'https://m.example.org', LABD_MATRIX_TOKEN: 't' }), /matrix\.rooms \(LABD_MATRIX_ROOMS\): required/);
   assert.throws(() => loadConfig({ LABD_MATRIX_HOMESERVER: 'https://m.example.org', LABD_MATRIX_TOKEN: 't', LABD_MATRIX_ROOMS: 'ops' }), /expected a room ID/);
   const full = loadConfig({ LABD_MATRIX_HOMESERVER: 'https://m.example.org', LABD_MATRIX_TOKEN: 't', LABD_MATRIX_ROOMS: '#ops:example.org', LABD_MATRIX_USERS: '@alice:example.org=alice' });
-  assert.deepEqual(full.matrix, { enabled: true, homeserverUrl: 'https://m.example.org', accessToken: 't', rooms: ['#ops:example.org'], userMap: { '@alice:example.org': 'alice' }, commandPrefix: '!lab', oncall: [], escalateAfter: '15m', escalateTo: [] });
+  assert.deepEqual(full.matrix, { enabled: true, homeserverUrl: 'https://m.example.org', accessToken: 't', rooms: ['#ops:example.org'], userMap: { '@alice:example.org': 'alice' }, commandPrefix: '!lab', oncall: [], escalateAfter: '15m', escalateTo: [], confirmWindow: '60s' });
   const base = { LABD_MATRIX_HOMESERVER: 'https://m.example.org', LABD_MATRIX_TOKEN: 't', LABD_MATRIX_ROOMS: '#ops:example.org' };
   const withAlerts = loadConfig({ ...base, LABD_MATRIX_ALERTS_ROOM: '#alerts:example.org', LABD_MATRIX_ONCALL: '@alice:example.org,@bob:example.org', LABD_MATRIX_ESCALATE_AFTER: '10m', LABD_MATRIX_ESCALATE_TO: '@carol:example.org' }).matrix;
   assert.deepEqual(withAlerts.enabled && [withAlerts.alertsRoom, withAlerts.oncall, withAlerts.escalateAfter, withAlerts.escalateTo], ['#alerts:example.org', ['@alice:example.org', '@bob:example.org'], '10m', ['@carol:example.org']]);

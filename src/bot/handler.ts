@@ -1,20 +1,23 @@
 /**
  * The command front-end of the bot: turns accepted Matrix events into registry invocations and
- * queues the replies. Parse → map the user → (confirm) → registry.execute → render → outbox.
- * An event's command is marked running before it starts, so it never runs a second time.
+ * queues the replies. Parse → map the user (unmapped: guest) → (confirm) → registry.execute →
+ * render → outbox. An event's command is marked running before it starts, so it never runs a
+ * second time; a long one answers with progress edits (progress.ts).
  */
 import type { Actor } from '../core/actor.ts';
 import type { Logger } from '../core/logger.ts';
 import type { MatrixConfig } from '../config/schema.ts';
+import { parseDuration } from '../core/duration.ts';
+import { PermissionDenied } from '../core/errors.ts';
 import { IdentityStore } from '../ops/identity/store.ts';
 import { splitGlobalFlags, type Registry } from '../ops/registry.ts';
 import { splitCommandLine } from '../core/cmdline.ts';
+import { normaliseKey } from './alert-room.ts';
+import { CONFIRM_REACTION, confirmPrompt, newConfirmCode } from './confirm.ts';
 import { parseRequest, type Request } from './parse.ts';
-import { escapeHtml, plain, renderError, renderMatrix, renderMatrixJson, type MatrixBody } from './render.ts';
-import { txnIdFor, type BotStore, type InboxRow, type RoomEvent } from './store.ts';
-
-/** How long a destructive command waits for its `yes`. */
-export const CONFIRM_WINDOW_MS = 60_000;
+import { ProgressReply } from './progress.ts';
+import { escapeHtml, plain, renderError, renderMatrix, renderMatrixJson, valueText, type MatrixBody } from './render.ts';
+import { txnIdFor, type BotStore, type ConfirmationRow, type InboxRow, type RoomEvent } from './store.ts';
 
 export interface HandlerOptions {
   config: MatrixConfig;
@@ -22,6 +25,8 @@ export interface HandlerOptions {
   store: BotStore;
   identities: IdentityStore;
   log: Logger;
+  /** Nudges the outbox when messages were queued while a command still runs (progress). */
+  kick?: () => void;
 }
 
 type Mapped = { ok: true; actor: Actor } | { ok: false; body: MatrixBody };
@@ -32,11 +37,31 @@ export interface EventInterceptor {
   handle(row: InboxRow, event: RoomEvent): Promise<boolean>;
 }
 
+interface Relation {
+  rel_type?: string;
+  event_id?: string;
+  key?: string;
+}
+
+/**
+ * Users not in the user map act as guests under their Matrix ID, which cannot be a labd user
+ * name (it holds '@' and ':'), so it never borrows a labd user's identity or acknowledgements.
+ */
+export function guestActor(mxid: string): Actor {
+  const name = mxid.replace(/[\x00-\x1f\x7f-\x9f\s]/g, '').slice(0, 255);
+  return { userId: null, name, role: 'guest', via: 'matrix', credential: { kind: 'matrix', mxid } };
+}
+
+const isUnmappedGuest = (actor: Actor) => actor.userId === null && actor.role === 'guest' && actor.credential?.kind === 'matrix';
+
 export class CommandHandler {
   /** Set once the alerts room exists. */
   alerts: EventInterceptor | undefined;
+  private readonly confirmWindowMs: number;
 
-  constructor(private readonly opts: HandlerOptions) {}
+  constructor(private readonly opts: HandlerOptions) {
+    this.confirmWindowMs = parseDuration(opts.config.confirmWindow, 'matrix.confirmWindow') * 1000;
+  }
 
   /** The reply content: a notice (never notifies, never answered by bots) pointing at the request. */
   replyContent(body: MatrixBody, replyTo: string, threadRoot?: string): Record<string, unknown> {
@@ -45,91 +70,124 @@ export class CommandHandler {
     return { msgtype: 'm.notice', body: body.text, format: 'org.matrix.custom.html', formatted_body: body.html, 'm.relates_to': relation, 'm.mentions': {} };
   }
 
-  private reply(row: InboxRow, body: MatrixBody, threadRoot?: string, purpose = 'reply'): void {
-    this.opts.store.finish(row.eventId, { roomId: row.roomId, txnId: txnIdFor(row.eventId, purpose), content: this.replyContent(body, row.eventId, threadRoot) });
+  private reply(row: InboxRow, body: MatrixBody, o: { replyTo?: string; threadRoot?: string; purpose?: string } = {}): void {
+    this.opts.store.finish(row.eventId, { roomId: row.roomId, txnId: txnIdFor(row.eventId, o.purpose ?? 'reply'), content: this.replyContent(body, o.replyTo ?? row.eventId, o.threadRoot) });
   }
 
   actorFor(mxid: string): Mapped {
     const name = this.opts.config.userMap[mxid];
     const prefix = this.opts.config.commandPrefix;
-    if (!name) return { ok: false, body: plain(`Sorry, ${mxid} is not linked to a labd user, so I cannot run commands for you. Ask an admin to add you to the bot's user map.`) };
+    if (!name) return { ok: true, actor: guestActor(mxid) };
     const user = this.opts.identities.userByName(name);
     if (!user) return { ok: false, body: plain(`Sorry, ${mxid} is linked to the labd user '${name}', which does not exist. Ask an admin (${prefix} user add).`) };
     return { ok: true, actor: { userId: user.id, name: user.name, role: user.role, via: 'matrix', credential: { kind: 'matrix', mxid } } };
+  }
+
+  /** A failed or refused command; a guest who is refused learns why they are a guest. */
+  private errorBody(err: unknown, actor: Actor): MatrixBody {
+    const body = renderError(err, this.opts.config.commandPrefix);
+    if (!(err instanceof PermissionDenied) || !isUnmappedGuest(actor)) return body;
+    const mxid = (actor.credential as { mxid: string }).mxid;
+    const hint = `Ask an admin to add you to the bot's user map.`;
+    return { text: `Sorry, ${mxid} is not linked to a labd user, so you have guest rights. ${body.text}. ${hint}`, html: `Sorry, ${escapeHtml(mxid)} is not linked to a labd user, so you have guest rights. ${body.html}. ${escapeHtml(hint)}` };
   }
 
   /** Handles one accepted event; every path ends with the event marked done. */
   async handle(row: InboxRow): Promise<void> {
     const event = JSON.parse(row.event) as RoomEvent;
     if (this.alerts && row.roomId === this.alerts.roomId && (await this.alerts.handle(row, event))) return;
+    if (event.type === 'm.reaction') return this.reaction(row, event);
     const request = parseRequest(event, this.opts.config.commandPrefix);
     if (!request) return this.opts.store.finish(row.eventId);
-    if (request.kind === 'yes') return this.confirm(row, request);
     if (request.edits && this.opts.store.event(request.edits)?.command) {
       // The original message already ran; an edit must not run it again.
       return this.opts.store.finish(row.eventId);
     }
+    if (request.kind === 'confirm') return this.confirmByCode(row, request);
     await this.command(row, request);
   }
 
   private async command(row: InboxRow, request: Extract<Request, { kind: 'command' }>): Promise<void> {
-    const { registry, store, log } = this.opts;
-    const prefix = this.opts.config.commandPrefix;
+    const { registry, store, log, config } = this.opts;
+    const prefix = config.commandPrefix;
     const mapped = this.actorFor(row.sender);
-    if (!mapped.ok) return this.reply(row, mapped.body, request.threadRoot);
+    const threadRoot = request.threadRoot;
+    if (!mapped.ok) return this.reply(row, mapped.body, { threadRoot });
     let argv: string[];
     try {
       argv = splitCommandLine(request.text);
     } catch (err) {
-      return this.reply(row, renderError(err, prefix), request.threadRoot);
+      return this.reply(row, renderError(err, prefix), { threadRoot });
     }
     if (!argv.length) argv = ['help'];
     const { flags, rest } = splitGlobalFlags(argv);
     const resolved = registry.resolve(rest);
     if (resolved?.command.needsIO && !flags.help) {
       const name = resolved.command.path.join(' ');
-      return this.reply(row, { text: `'${name}' reads or writes a terminal stream, so it only works over SSH: ssh HOST ${name} …`, html: `<code>${escapeHtml(name)}</code> reads or writes a terminal stream, so it only works over SSH: <code>ssh HOST ${escapeHtml(name)} …</code>` }, request.threadRoot);
+      return this.reply(row, { text: `'${name}' reads or writes a terminal stream, so it only works over SSH: ssh HOST ${name} …`, html: `<code>${escapeHtml(name)}</code> reads or writes a terminal stream, so it only works over SSH: <code>ssh HOST ${escapeHtml(name)} …</code>` }, { threadRoot });
     }
+    // `--yes` typed in chat does not skip the question: the confirmation is the ✅ or the code.
     if (resolved?.command.destructive && !flags.help && registry.allowed(mapped.actor, resolved.command)) {
       const promptTxnId = txnIdFor(row.eventId, 'confirm');
-      const name = resolved.command.path.join(' ');
-      store.addConfirmation({ roomId: row.roomId, sender: row.sender, argv, requestEventId: row.eventId, promptTxnId, expiresAt: new Date(Date.now() + CONFIRM_WINDOW_MS) });
-      const text = `'${argv.join(' ')}' is destructive. Reply yes to this message within ${CONFIRM_WINDOW_MS / 1000} s to run it.`;
-      const html = `<code>${escapeHtml(argv.join(' '))}</code> is destructive. Reply <code>yes</code> to this message within ${CONFIRM_WINDOW_MS / 1000} s to run it.`;
-      log.info({ sender: row.sender, command: name }, 'matrix: asking for confirmation');
-      return this.reply(row, { text, html }, request.threadRoot, 'confirm');
+      const code = newConfirmCode();
+      const shown = valueText(argv.filter((w) => w !== '--yes' && w !== '-y').join(' '));
+      store.addConfirmation({ roomId: row.roomId, sender: row.sender, argv, requestEventId: row.eventId, promptTxnId, expiresAt: new Date(Date.now() + this.confirmWindowMs), code });
+      log.info({ sender: row.sender, command: resolved.command.path.join(' ') }, 'matrix: asking for confirmation');
+      return this.reply(row, confirmPrompt(shown, code, prefix, config.confirmWindow), { threadRoot, purpose: 'confirm' });
     }
-    await this.run(row, mapped.actor, argv, false, request.threadRoot);
+    await this.run(row, mapped.actor, argv, false, { replyTo: row.eventId, threadRoot });
   }
 
-  private async confirm(row: InboxRow, request: Extract<Request, { kind: 'yes' }>): Promise<void> {
+  /** A ✅ on a confirmation question from its asker runs the command; anything else is ignored. */
+  private async reaction(row: InboxRow, event: RoomEvent): Promise<void> {
+    const relation = (event.content['m.relates_to'] ?? {}) as Relation;
+    if (relation.rel_type !== 'm.annotation' || !relation.event_id || normaliseKey(relation.key ?? '') !== CONFIRM_REACTION) return this.opts.store.finish(row.eventId);
+    const pending = this.opts.store.confirmationFor(relation.event_id);
+    // Someone else's ✅, a ✅ on another message, or a second ✅ after it ran: ordinary chat.
+    if (!pending || pending.roomId !== row.roomId || pending.sender !== row.sender || pending.state === 'confirmed') return this.opts.store.finish(row.eventId);
+    await this.confirmed(row, pending, { replyTo: pending.requestEventId });
+  }
+
+  private async confirmByCode(row: InboxRow, request: Extract<Request, { kind: 'confirm' }>): Promise<void> {
+    const prefix = this.opts.config.commandPrefix;
+    const threadRoot = request.threadRoot;
+    if (!request.code) return this.reply(row, plain(`usage: ${prefix} confirm CODE (the code is in my question about the command)`), { threadRoot });
+    const code = valueText(request.code).slice(0, 20);
+    const pending = this.opts.store.confirmationByCode(row.roomId, code);
+    if (!pending) return this.reply(row, plain(`No command in this room is waiting for the confirmation code '${code}'.`), { threadRoot });
+    if (pending.sender !== row.sender) return this.reply(row, plain(`Only ${pending.sender}, who asked for that command, can confirm it.`), { threadRoot });
+    if (pending.state === 'confirmed') return this.reply(row, plain(`The code '${code}' was already used; send the command again to run it again.`), { threadRoot });
+    await this.confirmed(row, pending, { replyTo: row.eventId, threadRoot });
+  }
+
+  private async confirmed(row: InboxRow, pending: ConfirmationRow, o: { replyTo: string; threadRoot?: string }): Promise<void> {
     const { store } = this.opts;
-    const pending = store.confirmationFor(request.replyTo);
-    // A `yes` to anything else, or from someone other than who asked, is ordinary chat.
-    if (!pending || pending.sender !== row.sender || pending.roomId !== row.roomId) return store.finish(row.eventId);
-    if (pending.expiresAt.getTime() < Date.now()) {
+    if (pending.state === 'expired' || pending.expiresAt.getTime() < Date.now()) {
       store.closeConfirmation(pending.id, 'expired');
-      return this.reply(row, plain(`That confirmation expired; send the command again.`), request.threadRoot);
+      return this.reply(row, plain(`That confirmation expired (after ${this.opts.config.confirmWindow}); nothing was run. Send the command again.`), o);
     }
-    store.closeConfirmation(pending.id, 'confirmed');
+    // Closed before it runs: a second ✅ or code racing this one finds it used.
+    if (!store.closeConfirmation(pending.id, 'confirmed')) return store.finish(row.eventId);
     const mapped = this.actorFor(row.sender);
-    if (!mapped.ok) return this.reply(row, mapped.body, request.threadRoot);
-    await this.run(row, mapped.actor, JSON.parse(pending.argv) as string[], true, request.threadRoot);
+    if (!mapped.ok) return this.reply(row, mapped.body, o);
+    await this.run(row, mapped.actor, JSON.parse(pending.argv) as string[], true, o);
   }
 
-  private async run(row: InboxRow, actor: Actor, argv: string[], confirmed: boolean, threadRoot?: string): Promise<void> {
+  private async run(row: InboxRow, actor: Actor, argv: string[], confirmed: boolean, o: { replyTo: string; threadRoot?: string }): Promise<void> {
     const { registry, store, log } = this.opts;
     const json = splitGlobalFlags(argv).flags.json;
-    store.markRunning(row.eventId, argv.join(' '));
+    const command = argv.join(' ');
+    store.markRunning(row.eventId, command);
+    const progress = new ProgressReply({ store, row, replyTo: o.replyTo, threadRoot: o.threadRoot, command: valueText(command), replyContent: (b, to, root) => this.replyContent(b, to, root), kick: () => this.opts.kick?.() });
     let body: MatrixBody;
     try {
-      const { result } = await registry.execute({ actor, argv, confirmed });
+      const { result } = await registry.execute({ actor, argv, confirmed, onProgress: (message) => progress.report(message) });
       body = json ? renderMatrixJson(result) : renderMatrix(result);
     } catch (err) {
-      body = renderError(err, this.opts.config.commandPrefix);
+      body = this.errorBody(err, actor);
     }
     log.info({ sender: row.sender, user: actor.name, argv: argv.slice(0, 3) }, 'matrix: command handled');
-    this.reply(row, body, threadRoot);
+    progress.finish(body);
   }
 
   /**
@@ -149,7 +207,7 @@ export class CommandHandler {
       answer(renderMatrix(result));
     } catch (err) {
       log.info({ sender: row.sender, argv, error: (err as Error).message }, 'matrix: alert action refused or failed');
-      answer(renderError(err, this.opts.config.commandPrefix));
+      answer(this.errorBody(err, mapped.actor));
     }
   }
 

@@ -53,7 +53,7 @@ export function startMatrixBot(o: { config: MatrixConfig; registry: Registry; db
   (client as unknown as { persistTokenAfterSync: boolean }).persistTokenAfterSync = true;
   const messages = new AlertMessageStore(o.db);
   const outbox = new OutboxSender({ homeserverUrl: o.config.homeserverUrl, accessToken: o.config.accessToken, store, log, onSent: (row, eventId) => messages.delivered(row.txnId, eventId) });
-  const handler = new CommandHandler({ config: o.config, registry: o.registry, store, identities: new IdentityStore(o.db), log });
+  const handler = new CommandHandler({ config: o.config, registry: o.registry, store, identities: new IdentityStore(o.db), log, kick: () => outbox.kick() });
   let alertRoom: AlertRoom | undefined;
   let removeNotifier: (() => void) | undefined;
   if (o.config.alertsRoom) {
@@ -102,8 +102,8 @@ export function startMatrixBot(o: { config: MatrixConfig; registry: Registry; db
 
   client.on('room.event', (roomId: string, event: RoomEvent) => {
     if (stopped || !served.has(roomId) || event.sender === selfId) return;
-    // Reactions and their redactions matter only in the alerts room (acknowledge, take back).
-    const wanted = event.type === 'm.room.message' || (roomId === alertRoom?.roomId && (event.type === 'm.reaction' || event.type === 'm.room.redaction'));
+    // Reactions confirm commands (✅) and acknowledge alerts; redactions take an acknowledgement back (alerts room).
+    const wanted = event.type === 'm.room.message' || event.type === 'm.reaction' || (roomId === alertRoom?.roomId && event.type === 'm.room.redaction');
     if (!wanted) return;
     const age = Date.now() - event.origin_server_ts;
     if (event.origin_server_ts < firstStart || age > MAX_EVENT_AGE_MS) {

@@ -1,13 +1,14 @@
 /**
- * Reads what a Matrix message asks of the bot: a `!lab COMMAND …` line or a `yes` reply to a
- * confirmation question. Replies may carry a quoted fallback (leading `> ` lines, `<mx-reply>`),
- * and edits carry a "* " fallback body with the real text in `m.new_content`.
+ * Reads what a Matrix message asks of the bot: a `!lab COMMAND …` line, or `!lab confirm CODE`
+ * for a destructive command waiting for its asker. Replies may carry a quoted fallback (leading
+ * `> ` lines, `<mx-reply>`), and edits carry a "* " fallback body with the real text in
+ * `m.new_content`.
  */
 import type { RoomEvent } from './store.ts';
 
 export type Request =
   | { kind: 'command'; text: string; replyTo?: string; edits?: string; threadRoot?: string }
-  | { kind: 'yes'; replyTo: string; threadRoot?: string };
+  | { kind: 'confirm'; code: string; edits?: string; threadRoot?: string };
 
 interface Relation {
   rel_type?: string;
@@ -43,8 +44,8 @@ export function parseRequest(event: RoomEvent, prefix: string): Request | undefi
   // In a thread, `m.in_reply_to` with is_falling_back is only for clients without threads.
   const replyTo = relation['m.in_reply_to']?.event_id && !(threadRoot && relation.is_falling_back) ? relation['m.in_reply_to'].event_id : undefined;
   const text = (replyTo ? stripReplyFallback(content.body) : content.body).trim();
-  if (replyTo && /^(yes|y)$/i.test(text)) return { kind: 'yes', replyTo, threadRoot };
   const words = text.split(/\s+/);
   if (words[0] !== prefix) return undefined;
+  if (words[1]?.toLowerCase() === 'confirm' && words.length <= 3) return { kind: 'confirm', code: (words[2] ?? '').toUpperCase(), edits, threadRoot };
   return { kind: 'command', text: text.slice(prefix.length).trim(), replyTo, edits, threadRoot };
 }

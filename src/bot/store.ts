@@ -1,9 +1,9 @@
 /**
  * The bot's durable state in SQLite: the inbox of accepted events (processed ids), the outbox of
- * messages to send, pending confirmations, and the sync token.
+ * messages to send, confirmations of destructive commands, and the sync token.
  */
 import { createHash } from 'node:crypto';
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, desc, eq } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { matrixConfirmations, matrixEvents, matrixOutbox, matrixState } from '../db/schema.ts';
 
@@ -103,22 +103,38 @@ export class BotStore {
     this.db.update(matrixOutbox).set({ state: 'failed', attempts, lastError: error.slice(0, 500) }).where(eq(matrixOutbox.id, id)).run();
   }
 
-  addConfirmation(c: { roomId: string; sender: string; argv: string[]; requestEventId: string; promptTxnId: string; expiresAt: Date }): void {
+  /** Queues a message while its event is still being handled (a command's progress). */
+  queue(reply: { roomId: string; txnId: string; content: Record<string, unknown>; eventType?: string }): void {
+    this.db
+      .insert(matrixOutbox)
+      .values({ txnId: reply.txnId, roomId: reply.roomId, eventType: reply.eventType ?? 'm.room.message', content: JSON.stringify(reply.content), nextAttemptAt: new Date() })
+      .onConflictDoNothing()
+      .run();
+  }
+
+  addConfirmation(c: { roomId: string; sender: string; argv: string[]; requestEventId: string; promptTxnId: string; expiresAt: Date; code: string }): void {
     this.db.insert(matrixConfirmations).values({ ...c, argv: JSON.stringify(c.argv) }).onConflictDoNothing().run();
   }
 
-  /** The pending confirmation whose question is the event `promptEventId`. */
+  /** The confirmation whose question is the event `promptEventId` (learnt when the outbox delivered it), in any state. */
   confirmationFor(promptEventId: string): ConfirmationRow | undefined {
     const prompt = this.outgoingByEventId(promptEventId);
     if (!prompt) return undefined;
+    return this.db.select().from(matrixConfirmations).where(eq(matrixConfirmations.promptTxnId, prompt.txnId)).get();
+  }
+
+  /** The newest confirmation in a room with this code, in any state (so a reused code gets a clear answer). */
+  confirmationByCode(roomId: string, code: string): ConfirmationRow | undefined {
     return this.db
       .select()
       .from(matrixConfirmations)
-      .where(and(eq(matrixConfirmations.promptTxnId, prompt.txnId), inArray(matrixConfirmations.state, ['pending'])))
+      .where(and(eq(matrixConfirmations.roomId, roomId), eq(matrixConfirmations.code, code)))
+      .orderBy(desc(matrixConfirmations.id))
       .get();
   }
 
-  closeConfirmation(id: number, state: 'confirmed' | 'expired'): void {
-    this.db.update(matrixConfirmations).set({ state }).where(eq(matrixConfirmations.id, id)).run();
+  /** Closes a pending confirmation; false when it was closed already (so it runs at most once). */
+  closeConfirmation(id: number, state: 'confirmed' | 'expired'): boolean {
+    return this.db.update(matrixConfirmations).set({ state }).where(and(eq(matrixConfirmations.id, id), eq(matrixConfirmations.state, 'pending'))).run().changes === 1;
   }
 }

@@ -46,8 +46,9 @@ const alertmanagerSchema = z.preprocess(
 export type AlertmanagerConfig = z.infer<typeof alertmanagerEnabled>;
 
 /** The bot's token comes from `accessToken` or from the file `accessTokenFile` (trimmed), never both. */
-function readAccessToken<M extends { enabled: boolean; accessToken?: string; accessTokenFile?: string }>(m: M, ctx: z.RefinementCtx): M & { accessToken: string } {
-  if (!m.enabled) return m as M & { accessToken: string };
+type WithToken<M> = M extends { enabled: true } ? M & { accessToken: string } : M;
+function readAccessToken<M extends { enabled: false } | { enabled: true; accessToken?: string; accessTokenFile?: string }>(m: M, ctx: z.RefinementCtx): WithToken<M> {
+  if (!m.enabled) return m as WithToken<M>;
   if (m.accessToken && m.accessTokenFile) {
     ctx.addIssue({ code: 'custom', path: ['accessTokenFile'], message: 'set either the access token or the file holding it, not both' });
     return z.NEVER;
@@ -64,13 +65,13 @@ function readAccessToken<M extends { enabled: boolean; accessToken?: string; acc
       ctx.addIssue({ code: 'custom', path: ['accessTokenFile'], message: `${m.accessTokenFile} is empty` });
       return z.NEVER;
     }
-    return { ...m, accessToken: token };
+    return { ...m, accessToken: token } as WithToken<M>;
   }
   if (!m.accessToken) {
     ctx.addIssue({ code: 'custom', path: ['accessToken'], message: "required: the bot user's access token (or matrix.accessTokenFile / LABD_MATRIX_ACCESS_TOKEN_FILE)" });
     return z.NEVER;
   }
-  return m as M & { accessToken: string };
+  return m as WithToken<M>;
 }
 
 const matrixUserId = z.string().regex(/^@[^:\s]+:[^\s]+$/, 'expected a Matrix user ID like @alice:example.org');

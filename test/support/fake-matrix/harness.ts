@@ -1,4 +1,6 @@
 /** Test harness: a fake homeserver with a room, and labd started with its bot pointed at it. */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { KeyLab, LabdProcess } from '../labd.ts';
 import type { MatrixEvent, Room } from './rooms.ts';
 import { FakeMatrix, type FakeUser } from './server.ts';
@@ -19,7 +21,8 @@ export interface BotLab {
   env: Record<string, string>;
 }
 
-export async function startBotLab(o: { dataDir?: string } = {}): Promise<BotLab> {
+/** `env`: more settings for labd (e.g. LABD_KUBECONFIG); `tokenFile`: hand the bot its token in a file instead of LABD_MATRIX_TOKEN. */
+export async function startBotLab(o: { dataDir?: string; env?: Record<string, string>; tokenFile?: boolean } = {}): Promise<BotLab> {
   const fake = await FakeMatrix.start();
   const bot = fake.addUser('labd');
   const alice = fake.addUser('alice');
@@ -28,12 +31,18 @@ export async function startBotLab(o: { dataDir?: string } = {}): Promise<BotLab>
   const room = fake.createRoom(alice.userId, { alias: 'ops', members: [bob.userId, mallory.userId] });
   const keys = new KeyLab();
   const adminKey = keys.key('admin');
-  const env = {
+  const env: Record<string, string> = {
     LABD_MATRIX_HOMESERVER: fake.url,
-    LABD_MATRIX_TOKEN: bot.accessToken,
     LABD_MATRIX_ROOMS: room.alias!,
     LABD_MATRIX_USERS: `${alice.userId}=admin,${bob.userId}=bob`,
+    ...o.env,
   };
+  if (o.tokenFile) {
+    const file = join(keys.dir, 'matrix-token');
+    // A trailing newline, as `echo` or a mounted Secret leaves it.
+    writeFileSync(file, `${bot.accessToken}\n`, { mode: 0o600 });
+    env.LABD_MATRIX_ACCESS_TOKEN_FILE = file;
+  } else env.LABD_MATRIX_TOKEN = bot.accessToken;
   let labd: LabdProcess | undefined;
   try {
     labd = await LabdProcess.start({ adminKeys: [keys.publicKey(adminKey)], env, dataDir: o.dataDir });

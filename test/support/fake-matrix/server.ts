@@ -4,11 +4,14 @@
  * tokens, joins, sends with transaction ids (idempotent per access token), state, events,
  * redactions and relations. Tests steer it: inject messages, read timelines, answer 429
  * `M_LIMIT_EXCEEDED`, go down (connection refused or 502), lose responses after committing.
+ * Every event a client sends (PUT send, redact) is checked against the Matrix spec's schemas; a
+ * violation is answered 400 M_BAD_JSON and kept in `schemaViolations`.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MatrixError, RoomStore, type MatrixEvent, type Room } from './rooms.ts';
+import { SpecChecker, type SchemaViolation } from './spec-check.ts';
 import { buildSync, parseSince, type SyncFilter } from './sync.ts';
 
 export interface FakeMatrixOptions {
@@ -40,6 +43,9 @@ export class FakeMatrix {
   readonly serverName: string;
   /** Requests seen, oldest first, with the status answered. */
   readonly requests: RequestRecord[] = [];
+  /** Sent events that broke the spec's schemas (answered 400 M_BAD_JSON), oldest first. */
+  readonly schemaViolations: (SchemaViolation & { userId: string; path: string })[] = [];
+  private readonly spec = new SpecChecker();
   url = '';
   private server: Server | undefined;
   private port = 0;
@@ -224,6 +230,14 @@ export class FakeMatrix {
     if (this.store.membership(room, user.userId) !== 'join') throw new MatrixError(403, 'M_FORBIDDEN', `User ${user.userId} not in room ${room.roomId}`);
   }
 
+  /** Refuses an event that breaks the spec's schemas, as a homeserver refuses malformed JSON. */
+  private checkSpec(user: FakeUser, record: RequestRecord, event: Parameters<SpecChecker['check']>[0]): void {
+    const found = this.spec.check(event);
+    if (!found.length) return;
+    for (const v of found) this.schemaViolations.push({ ...v, userId: user.userId, path: record.path });
+    throw new MatrixError(400, 'M_BAD_JSON', `event does not match the spec: ${found.map((v) => `${v.what}: ${v.errors.join('; ')}`).join(' | ')}`.slice(0, 2000));
+  }
+
   /** Runs a PUT with a transaction id once per access token; a repeat answers the first event id. */
   private once(user: FakeUser, endpoint: string, txnId: string, make: () => MatrixEvent): { body: { event_id: string } } {
     const key = `${user.accessToken}\u0000${endpoint}\u0000${txnId}`;
@@ -294,12 +308,15 @@ export class FakeMatrix {
       if (c === 'send' && d && e && method === 'PUT') {
         this.requireJoined(room, user);
         const content = body ?? {};
+        this.checkSpec(user, record, { type: d, content, sender: user.userId, room_id: room.roomId });
         return this.once(user, 'send', e, () => this.store.append(room, { type: d, sender: user.userId, content }));
       }
       if (c === 'redact' && d && e && method === 'PUT') {
         this.requireJoined(room, user);
         if (!this.store.findEvent(room, d)) throw new MatrixError(404, 'M_NOT_FOUND', 'Event not found');
-        return this.once(user, 'redact', e, () => this.store.append(room, { type: 'm.room.redaction', sender: user.userId, redacts: d, content: { redacts: d, ...(body?.reason ? { reason: body.reason } : {}) } }));
+        const content = { redacts: d, ...(body?.reason !== undefined ? { reason: body.reason } : {}) };
+        this.checkSpec(user, record, { type: 'm.room.redaction', content, redacts: d, sender: user.userId, room_id: room.roomId });
+        return this.once(user, 'redact', e, () => this.store.append(room, { type: 'm.room.redaction', sender: user.userId, redacts: d, content }));
       }
       if (c === 'state' && method === 'GET') {
         this.requireJoined(room, user);

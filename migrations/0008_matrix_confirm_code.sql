@@ -1,0 +1,1 @@
+ALTER TABLE `matrix_confirmations` ADD `code` text;
