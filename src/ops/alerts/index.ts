@@ -6,7 +6,9 @@ import { parseDuration } from '../../core/duration.ts';
 import type { LabdApp } from '../../apps/index.ts';
 import type { Services } from '../context.ts';
 import { alertmanagerFor, NOT_CONFIGURED } from '../alertmanager/index.ts';
+import { AppriseClient } from './apprise.ts';
 import { alertCommands } from './commands.ts';
+import { AppriseEscalator } from './escalation.ts';
 import { AlertService } from './service.ts';
 import { AlertStore } from './store.ts';
 import { alertmanagerWebhook } from './webhook.ts';
@@ -45,7 +47,7 @@ export const alertsModule: LabdApp = {
       return;
     }
     host.http.route('POST', '/hooks/alertmanager', alertmanagerWebhook(service, { token: am.webhookToken, maxBytes: am.webhookMaxBytes }, log));
-    log.info({ alertmanager: service.am.target }, 'Alertmanager configured: POST /hooks/alertmanager');
+    log.info({ alertmanager: service.am.target, apprise: am.appriseUrl ?? null }, 'Alertmanager configured: POST /hooks/alertmanager');
 
     const tick = () => {
       service.poll().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'alert poll failed; retrying at the next interval'));
@@ -53,8 +55,13 @@ export const alertsModule: LabdApp = {
     // Held acks are extended by the same round: it runs at least three times per step.
     const timer = setInterval(tick, Math.min(parseDuration(am.pollInterval), parseDuration(am.ackHoldStep) / 3) * 1000);
     timer.unref();
+    const escalator = am.appriseUrl
+      ? new AppriseEscalator({ db: host.services.db, store: service.store, apprise: new AppriseClient(am.appriseUrl, parseDuration(am.appriseTimeout) * 1000), clock: host.services.clock, log, escalateAfterSeconds: parseDuration(am.escalateAfter) })
+      : undefined;
+    escalator?.start();
     host.onStop(async () => {
       clearInterval(timer);
+      await escalator?.stop();
       await service.settle();
     });
   },

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { freePort, KeyLab, LabdProcess } from './support/labd.ts';
+import { RecordingServer } from './support/recorder.ts';
+
+async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, seconds = 90): Promise<T> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('escalation through the Apprise API', () => {
+  const lab = new KeyLab();
+  const token = randomBytes(24).toString('hex');
+  const dataDir = mkdtempSync(join(tmpdir(), 'labd-apprise-'));
+  let labd: LabdProcess;
+  let apprise: RecordingServer | undefined;
+  let apprisePort: number;
+  let env: Record<string, string>;
+  let admin: string;
+
+  const deliver = async (alertname: string, fingerprint: string) => {
+    const body = {
+      version: '4',
+      groupKey: `{}:{alertname="${alertname}"}`,
+      status: 'firing',
+      receiver: 'labd',
+      groupLabels: { alertname },
+      commonLabels: { alertname, instance: 'nuc1' },
+      commonAnnotations: { summary: `${alertname} on nuc1` },
+      externalURL: 'http://alertmanager.example:9093',
+      alerts: [{ status: 'firing', labels: { alertname, instance: 'nuc1' }, annotations: { summary: `${alertname} on nuc1` }, startsAt: new Date().toISOString(), endsAt: '0001-01-01T00:00:00Z', generatorURL: '', fingerprint }],
+    };
+    const res = await fetch(`http://127.0.0.1:${labd.httpPort}/hooks/alertmanager`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    assert.equal(res.status, 200);
+    return ((await res.json()) as { group: number }).group;
+  };
+  const notified = (name: string) => (apprise?.requests ?? []).filter((r) => r.status === 200 && r.body.includes(name));
+
+  before(async () => {
+    admin = lab.key('admin');
+    apprisePort = await freePort();
+    env = {
+      LABD_ALERTMANAGER_URL: `http://127.0.0.1:${await freePort()}`,
+      LABD_WEBHOOK_TOKEN: token,
+      LABD_APPRISE_URL: `http://127.0.0.1:${apprisePort}/notify/labd`,
+      LABD_ALERTMANAGER_ESCALATE_AFTER: '2s',
+    };
+    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env, dataDir });
+  });
+  after(async () => {
+    await apprise?.stop();
+    await labd?.stop();
+    lab.cleanup();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('Apprise down at first: the failure is logged and retried; one warning notification arrives', async () => {
+    const id = await deliver('FanStuck', 'f1');
+    await until('the first failed attempt in the log', () => (/Apprise notification failed.*connection refused|connection refused.*Apprise notification failed/.test(labd.logs()) ? true : undefined));
+    apprise = await RecordingServer.start(apprisePort);
+    apprise.failNext(1, 503);
+    const [sent] = await until('the notification', () => (notified('FanStuck').length ? notified('FanStuck') : undefined));
+    assert.equal(sent!.method, 'POST');
+    assert.equal(sent!.path, '/notify/labd');
+    assert.match(String(sent!.headers['content-type']), /^application\/json/);
+    const json = JSON.parse(sent!.body) as Record<string, string>;
+    assert.deepEqual(Object.keys(json).sort(), ['body', 'title', 'type']);
+    assert.equal(json.type, 'warning');
+    assert.match(json.title!, new RegExp(`alert ${id} unacknowledged: alertname=FanStuck`));
+    assert.match(json.body!, /nobody acknowledged it/);
+    assert.match(json.body!, new RegExp(`ack ${id}`));
+    assert.ok(labd.child.exitCode === null, 'labd kept running');
+  });
+
+  test('a restart does not send it again', async () => {
+    await labd.stop();
+    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env, dataDir });
+    // A later group's notification shows the restarted labd's escalation rounds have run.
+    await deliver('DoorOpen', 'd1');
+    await until('the later group’s notification', () => (notified('DoorOpen').length ? true : undefined));
+    assert.equal(notified('FanStuck').length, 1, 'FanStuck was notified once, not again after the restart');
+  });
+});
