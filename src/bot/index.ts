@@ -14,7 +14,9 @@ import type { Db } from '../db/client.ts';
 import { IdentityStore } from '../ops/identity/store.ts';
 import type { Registry } from '../ops/registry.ts';
 import { alertsFor } from '../ops/alerts/index.ts';
+import { eventsFor } from '../ops/events/index.ts';
 import { AlertRoom } from './alert-room.ts';
+import { EventAnnouncer } from './announce.ts';
 import { AlertMessageStore } from './alert-store.ts';
 import { CommandHandler } from './handler.ts';
 import { OutboxSender } from './outbox.ts';
@@ -141,6 +143,11 @@ export function startMatrixBot(o: { config: MatrixConfig; registry: Registry; db
   for (const row of store.interrupted()) handler.reportInterrupted(row);
   outbox.start();
   alertRoom?.startEscalation();
+  // Ops events go to matrix.eventsRoom, else the alerts room; neither set: not announced.
+  const announcer = o.config.eventsRoom || alertRoom
+    ? new EventAnnouncer({ db: o.db, events: eventsFor(o.registry.services), log, fallbackRoomId: () => alertRoom?.roomId, eventsRoom: o.config.eventsRoom, joinRoom: (room) => client.joinRoom(room), kick: () => outbox.kick() })
+    : undefined;
+  announcer?.start();
   void drain();
   void connect();
 
@@ -149,6 +156,7 @@ export function startMatrixBot(o: { config: MatrixConfig; registry: Registry; db
       stopped = true;
       removeNotifier?.();
       alertRoom?.stop();
+      announcer?.stop();
       client.stop();
       await draining;
       await outbox.stop();

@@ -48,6 +48,7 @@ const ENV_KEYS: Record<string, { path: string[]; kind: 'string' | 'boolean' | 'l
   LABD_MATRIX_ROOMS: { path: ['matrix', 'rooms'], kind: 'list' },
   LABD_MATRIX_USERS: { path: ['matrix', 'userMap'], kind: 'map' },
   LABD_MATRIX_ALERTS_ROOM: { path: ['matrix', 'alertsRoom'], kind: 'string' },
+  LABD_MATRIX_EVENTS_ROOM: { path: ['matrix', 'eventsRoom'], kind: 'string' },
   LABD_MATRIX_ONCALL: { path: ['matrix', 'oncall'], kind: 'list' },
   LABD_MATRIX_ESCALATE_AFTER: { path: ['matrix', 'escalateAfter'], kind: 'string' },
   LABD_MATRIX_ESCALATE_TO: { path: ['matrix', 'escalateTo'], kind: 'list' },

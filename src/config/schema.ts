@@ -93,6 +93,8 @@ const matrixSchema = z.preprocess(
       commandPrefix: z.string().min(1).max(20).regex(/^\S+$/, 'no spaces').default('!lab'),
       /** Where alert groups are posted (one message each); unset: no alert messages. */
       alertsRoom: z.string().regex(/^[!#][^:\s]+:[^\s]+$/, 'expected a room ID (!id:server) or alias (#name:server)').optional(),
+      /** Where ops events (node joined, deploy finished or failed) are announced; unset: the alerts room. */
+      eventsRoom: z.string().regex(/^[!#][^:\s]+:[^\s]+$/, 'expected a room ID (!id:server) or alias (#name:server)').optional(),
       /** Mentioned (notified) by a firing alert's message. */
       oncall: z.array(matrixUserId).default([]),
       /** A firing group nobody acknowledged for this long gets one follow-up mentioning `escalateTo`. */

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { parseDuration } from '../../core/duration.ts';
 import { UsageError } from '../../core/errors.ts';
 import type { CommandContext } from '../context.ts';
+import type { OpsEventsPort } from '../events/index.ts';
 import type { FluxKind, KubeDeployment, KubePort } from '../kube/index.ts';
 import { age } from '../nodes/format.ts';
 import { defineCommand, type AnyCommand } from '../registry.ts';
@@ -41,17 +42,25 @@ function refusePaused(d: KubeDeployment, what: string): void {
   if (d.paused) throw new UsageError(`deployment ${ref(d)} is paused; resume it before you ${what}`);
 }
 
-/** Follows the rollout when asked, and says how it ended. */
-async function finish(kube: KubePort, ctx: CommandContext, d: KubeDeployment, wait: boolean, timeout: string, text: string, json: Record<string, unknown>): Promise<Result> {
+/** Follows the rollout when asked, says how it ended, and reports it as an ops event (not when the session went away). */
+async function finish(kube: KubePort, events: Pick<OpsEventsPort, 'emit'>, ctx: CommandContext, action: string, d: KubeDeployment, wait: boolean, timeout: string, text: string, json: Record<string, unknown>): Promise<Result> {
   if (!wait) return { kind: 'message', text, json };
   ctx.progress(text);
-  const done = await followRollout(kube, ctx, d.namespace, d.name, parseDuration(timeout, '--timeout'));
+  const deployment = `${d.namespace}/${d.name}`;
+  let done: KubeDeployment;
+  try {
+    done = await followRollout(kube, ctx, d.namespace, d.name, parseDuration(timeout, '--timeout'));
+  } catch (err) {
+    if (!ctx.signal.aborted) events.emit({ kind: 'deploy.failed', deployment, action, by: ctx.actor.name, error: (err as Error).message });
+    throw err;
+  }
+  events.emit({ kind: 'deploy.finished', deployment, action, by: ctx.actor.name, detail: text });
   return { kind: 'message', text: `deployment ${ref(done)} successfully rolled out`, json: { ...json, rolledOut: true, revision: done.annotations[REVISION] ?? null } };
 }
 
 const retryNote = (ctx: CommandContext, what: string) => (n: number) => ctx.progress(`${what} changed while labd updated it; retrying (${n})`);
 
-export function deployCommands(kube: KubePort): AnyCommand[] {
+export function deployCommands(kube: KubePort, events: Pick<OpsEventsPort, 'emit'>): AnyCommand[] {
   const deploys = defineCommand({
     path: ['deploys'],
     summary: 'list deployments: ready, up-to-date and available replicas, images, age',
@@ -118,7 +127,7 @@ export function deployCommands(kube: KubePort): AnyCommand[] {
         ? `deployment ${ref(outcome.d)} container ${outcome.container}: ${outcome.previous} → ${args.image}`
         : `deployment ${ref(outcome.d)} container ${outcome.container} already runs ${args.image}`;
       const json = { deployment: args.deployment, container: outcome.container, image: args.image, previousImage: outcome.previous, changed: outcome.changed };
-      return finish(kube, ctx, outcome.d, args.wait, args.timeout, text, json);
+      return finish(kube, events, ctx, 'deploy', outcome.d, args.wait, args.timeout, text, json);
     },
   });
 
@@ -143,7 +152,7 @@ export function deployCommands(kube: KubePort): AnyCommand[] {
         return kube.patchDeployment(namespace, name, { resourceVersion: current.resourceVersion, templateAnnotations: { [RESTARTED_AT]: at } });
       });
       ctx.log.info({ deployment: args.deployment, actor: ctx.actor.name }, 'deployment restarted');
-      return finish(kube, ctx, d, args.wait, args.timeout, `deployment ${ref(d)} restarted`, { deployment: args.deployment, restartedAt: at });
+      return finish(kube, events, ctx, 'restart', d, args.wait, args.timeout, `deployment ${ref(d)} restarted`, { deployment: args.deployment, restartedAt: at });
     },
   });
 
@@ -176,7 +185,7 @@ export function deployCommands(kube: KubePort): AnyCommand[] {
         ? `deployment ${ref(outcome.d)} rolled back to revision ${outcome.revision} (${images(outcome.d)})`
         : `deployment ${ref(outcome.d)} already runs the template of revision ${outcome.revision}; nothing to roll back`;
       if (outcome.changed) ctx.log.info({ deployment: args.deployment, revision: outcome.revision, actor: ctx.actor.name }, 'deployment rolled back');
-      return finish(kube, ctx, outcome.d, args.wait, args.timeout, text, { deployment: args.deployment, toRevision: outcome.revision, images: outcome.d.containers, changed: outcome.changed });
+      return finish(kube, events, ctx, 'rollback', outcome.d, args.wait, args.timeout, text, { deployment: args.deployment, toRevision: outcome.revision, images: outcome.d.containers, changed: outcome.changed });
     },
   });
 

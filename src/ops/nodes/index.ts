@@ -1,6 +1,7 @@
 /** Installs the node commands, wired to the cluster port built from config, the pixiecore boot route and the join watcher. */
 import type { LabdApp } from '../../apps/index.ts';
 import { parseDuration } from '../../core/duration.ts';
+import { eventsFor } from '../events/index.ts';
 import { kubeFor } from '../kube/index.ts';
 import { bootRoute } from './boot.ts';
 import { nodeCommands } from './commands.ts';
@@ -16,7 +17,7 @@ export const nodesModule: LabdApp = {
     const inventory = new NodeInventory(db, clock);
     host.registry.register(...nodeCommands(kube), ...lifecycleCommands(kube, inventory, config.nodes));
     host.http.route('GET', '/v1/boot/:mac', bootRoute(inventory, config.nodes, log));
-    const watcher = new JoinWatcher(kube, inventory, log, parseDuration(config.nodes.joinPollInterval) * 1000);
+    const watcher = new JoinWatcher(kube, inventory, log, parseDuration(config.nodes.joinPollInterval) * 1000, eventsFor(host.services));
     watcher.start();
     host.onStop(() => watcher.stop());
   },

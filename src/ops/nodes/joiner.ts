@@ -3,6 +3,7 @@
  * Node object appears, applies the role label and the Kilo location annotation and marks it joined.
  */
 import type { Logger } from '../../core/logger.ts';
+import type { OpsEventsPort } from '../events/index.ts';
 import type { KubePort } from '../kube/index.ts';
 import { KILO_LOCATION } from './format.ts';
 import type { InventoryRow, NodeInventory } from './inventory.ts';
@@ -26,6 +27,7 @@ export class JoinWatcher {
     private readonly inventory: NodeInventory,
     private readonly log: Logger,
     private readonly intervalMs: number,
+    private readonly events: Pick<OpsEventsPort, 'emit'>,
   ) {}
 
   start(): void {
@@ -57,6 +59,7 @@ export class JoinWatcher {
         if (patch.labels || patch.annotations) await this.kube.patchNode(row.name, patch);
         this.inventory.markJoined(row.id);
         this.log.info({ node: row.name, role: row.role, location: row.location }, 'provisioned node joined');
+        this.events.emit({ kind: 'node.joined', node: row.name, role: row.role, location: row.location });
       }
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'checking for joined nodes failed');
