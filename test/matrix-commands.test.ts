@@ -138,6 +138,11 @@ describe('Matrix commands answer with the same data as SSH; destructive ones wai
     assert.equal(waiting.content.msgtype, 'm.notice');
     assert.match(String(waiting.content.body), /^\* running/);
 
+    // The held drain is alice's: bob is answered meanwhile.
+    const meanwhile = await replyTo(lab, say('bob', '!lab whoami'));
+    assert.match(String(meanwhile.content.body), /bob/);
+    assert.ok(kube.store.get(NODES, undefined, 'laptop1'), 'the drain is still held');
+
     const pdb = kube.store.get(PDBS, 'default', 'held')!;
     kube.store.update(PDBS, { ...pdb, status: { ...(pdb.status as object), disruptionsAllowed: 1 } } as KubeObject);
     const result = await waitFor('the result in the last edit', () => edits().find((e) => (e.content['m.new_content'] as { body?: string }).body === 'node laptop1 deprovisioned'), lab.labd);

@@ -22,6 +22,7 @@ import { CommandHandler } from './handler.ts';
 import { OutboxSender } from './outbox.ts';
 import { loadMatrixSdk } from './sdk.ts';
 import { BotStore, type RoomEvent } from './store.ts';
+import { SenderQueues } from './sender-queues.ts';
 import { SqliteSyncStorage } from './sync-storage.ts';
 
 /** Commands older than this when they arrive (e.g. after a long outage) are not run. */
@@ -74,32 +75,19 @@ export function startMatrixBot(o: { config: MatrixConfig; registry: Registry; db
 
   let stopped = false;
   let selfId = '';
-  let draining: Promise<void> | undefined;
-  let again = false;
-
-  // One loop handles the inbox in order; a call while it runs only asks it for another pass.
-  const drain = (): Promise<void> => {
-    again = true;
-    if (draining) return draining;
-    draining = (async () => {
-      while (again && !stopped) {
-        again = false;
-        for (const row of store.pending()) {
-          if (stopped) break;
-          try {
-            await handler.handle(row);
-          } catch (err) {
-            log.error({ err, eventId: row.eventId }, 'matrix: handling an event failed');
-            store.finish(row.eventId);
-          }
-          outbox.kick();
-        }
-        // Let events accepted meanwhile (sync emits one at a time) join this pass.
-        await new Promise((r) => setImmediate(r));
-      }
-      draining = undefined;
-    })();
-    return draining;
+  const queues = new SenderQueues(async (row) => {
+    if (stopped) return;
+    try {
+      await handler.handle(row);
+    } catch (err) {
+      log.error({ err, eventId: row.eventId }, 'matrix: handling an event failed');
+      store.finish(row.eventId);
+    }
+    outbox.kick();
+  });
+  // Hands every pending inbox event to its sender's queue (events already queued are skipped).
+  const drain = (): void => {
+    if (!stopped) for (const row of store.pending()) queues.add(row);
   };
 
   client.on('room.event', (roomId: string, event: RoomEvent) => {
@@ -112,7 +100,7 @@ export function startMatrixBot(o: { config: MatrixConfig; registry: Registry; db
       log.debug({ eventId: event.event_id, age }, 'matrix: ignoring an event from before the bot served this room or too old to act on');
       return;
     }
-    if (store.accept(roomId, event)) void drain();
+    if (store.accept(roomId, event)) drain();
   });
   client.on('room.invite', (roomId: string) => log.info({ roomId }, 'matrix: ignoring an invite to a room that is not configured'));
 
@@ -148,7 +136,7 @@ export function startMatrixBot(o: { config: MatrixConfig; registry: Registry; db
     ? new EventAnnouncer({ db: o.db, events: eventsFor(o.registry.services), log, fallbackRoomId: () => alertRoom?.roomId, eventsRoom: o.config.eventsRoom, joinRoom: (room) => client.joinRoom(room), kick: () => outbox.kick() })
     : undefined;
   announcer?.start();
-  void drain();
+  drain();
   void connect();
 
   return {
@@ -158,7 +146,7 @@ export function startMatrixBot(o: { config: MatrixConfig; registry: Registry; db
       alertRoom?.stop();
       announcer?.stop();
       client.stop();
-      await draining;
+      await queues.idle();
       await outbox.stop();
     },
   };
