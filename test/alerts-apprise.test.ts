@@ -6,16 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { freePort, KeyLab, LabdProcess } from './support/labd.ts';
 import { RecordingServer } from './support/recorder.ts';
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, seconds = 90): Promise<T> {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+import { until } from './support/wait.ts';
 
 describe('escalation through the Apprise API', () => {
   const lab = new KeyLab();

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { AlertmanagerProcess } from './support/alertmanager.ts';
 import { freePort, KeyLab, LabdProcess } from './support/labd.ts';
+import { until } from './support/wait.ts';
 
 interface GroupJson {
   id: number;
@@ -18,21 +19,6 @@ interface AmSilenceJson {
   endsAt: string;
   matchers: { name: string; value: string }[];
   status: { state: string };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, seconds = 90): Promise<T> {
-  const deadline = Date.now() + seconds * 1000;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 describe('ack without a duration holds while the group fires (real Alertmanager)', () => {

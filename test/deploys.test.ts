@@ -12,6 +12,7 @@ import { findResource } from './support/fake-kube/resources.ts';
 import { FakeKube } from './support/fake-kube/server.ts';
 import type { KubeObject } from './support/fake-kube/store.ts';
 import { KeyLab, LabdProcess, ROOT, type SshResult } from './support/labd.ts';
+import { until } from './support/wait.ts';
 
 const DEPLOYMENTS = findResource('apps', 'v1', 'deployments')!;
 const PODS = findResource('', 'v1', 'pods')!;
@@ -19,16 +20,6 @@ const HELMRELEASES = findResource('helm.toolkit.fluxcd.io', 'v2', 'helmreleases'
 const KUSTOMIZATIONS = findResource('kustomize.toolkit.fluxcd.io', 'v1', 'kustomizations')!;
 
 const ssh = (labd: LabdProcess, key: string, command: string[]): Promise<SshResult> => labd.sshAsync(key, command);
-
-async function until<T>(what: string, probe: () => T | undefined | false, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 function deployment(namespace: string, name: string, containers: { name: string; image: string }[], extra: { replicas?: number; progressDeadlineSeconds?: number; annotations?: Record<string, string> } = {}): KubeObject {
   return {

@@ -12,18 +12,9 @@ import { EvictionBlocked } from '../src/ops/kube/errors.ts';
 import { readFixture } from './support/fake-kube/fixture.ts';
 import { FakeKube } from './support/fake-kube/server.ts';
 import { ROOT } from './support/labd.ts';
+import { until } from './support/wait.ts';
 
 const FIXTURE = join(ROOT, 'test/support/fake-kube/fixture.example.yaml');
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, seconds = 30): Promise<T> {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 function apiError(err: unknown): { code: number; status: { kind: string; reason: string; message: string; code: number; details?: { name?: string; kind?: string } } } {
   const e = err as { code: number; body: unknown };
@@ -186,7 +177,7 @@ describe('fake-kube standalone', () => {
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
     try {
-      await until('the kubeconfig line', async () => out.includes('kubeconfig written to'), 60);
+      await until('the kubeconfig line', async () => out.includes('kubeconfig written to'));
       const kc = new KubeConfig();
       kc.loadFromString(readFileSync(kubeconfig, 'utf8'));
       const nodes = await kc.makeApiClient(CoreV1Api).listNode({});

@@ -10,26 +10,16 @@ import { findResource } from './support/fake-kube/resources.ts';
 import { FakeKube } from './support/fake-kube/server.ts';
 import type { KubeObject } from './support/fake-kube/store.ts';
 import { KeyLab, LabdProcess, type RunningSsh, type SshResult } from './support/labd.ts';
+import { until as waitFor } from './support/wait.ts';
 
 const NODES = findResource('', 'v1', 'nodes')!;
 const PODS = findResource('', 'v1', 'pods')!;
 const SECRETS = findResource('', 'v1', 'secrets')!;
 const PDBS = findResource('policy', 'v1', 'poddisruptionbudgets')!;
 
-
 const sshStart = (labd: LabdProcess, key: string, command: string[]): RunningSsh => labd.sshStart(key, command);
 
 const ssh = (labd: LabdProcess, key: string, command: string[]): Promise<SshResult> => sshStart(labd, key, command).done;
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const decode = (data: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
 

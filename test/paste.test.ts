@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { get as httpGet, type IncomingHttpHeaders } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { KeyLab, LabdProcess } from './support/labd.ts';
+import { until } from './support/wait.ts';
 
 /** GET on a fresh connection: a pooled keep-alive socket may be closed by the server just as fetch reuses it. */
 function get(url: string): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
@@ -21,16 +22,6 @@ function get(url: string): Promise<{ status: number; headers: IncomingHttpHeader
 }
 
 const MAX_SIZE = 2 * 1024 * 1024;
-
-async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe('paste over ssh and http', () => {
   const lab = new KeyLab();

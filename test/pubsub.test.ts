@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { KeyLab, LabdProcess } from './support/labd.ts';
+import { until as waitFor } from './support/wait.ts';
 
 /** A long-lived `ssh HOST COMMAND` with its output collected as it arrives. */
 class SshClient {
@@ -40,16 +41,6 @@ class SshClient {
 
   kill(): void {
     this.child.kill('SIGTERM');
-  }
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
