@@ -84,7 +84,7 @@ describe('alerts in the Matrix room, with the real Alertmanager', () => {
       LABD_MATRIX_USERS: `${alice.userId}=admin,${bob.userId}=bob`,
       LABD_MATRIX_ALERTS_ROOM: alerts.alias!,
       LABD_MATRIX_ONCALL: alice.userId,
-      LABD_MATRIX_ESCALATE_AFTER: '6s',
+      LABD_ALERTMANAGER_ESCALATE_AFTER: '6s',
       LABD_MATRIX_ESCALATE_TO: dora.userId,
       LABD_ALERTMANAGER_URL: `http://127.0.0.1:${amPort}`,
       LABD_ALERTMANAGER_WEBHOOK_TOKEN: token,

@@ -6,7 +6,7 @@
  * in time gets one follow-up mentioning the escalation targets, from a timer that reads the stored
  * state, so it survives restarts.
  */
-import { parseDuration } from '../core/duration.ts';
+import { formatDuration } from '../core/duration.ts';
 import type { Logger } from '../core/logger.ts';
 import type { MatrixConfig } from '../config/schema.ts';
 import type { AlertGroupView, AlertNotifier, AlertService } from '../ops/alerts/index.ts';
@@ -46,11 +46,8 @@ export class AlertRoom implements AlertNotifier {
   /** The alerts room's id, once known (config, stored from an earlier join, or joined now). */
   roomId: string | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private readonly escalateAfterMs: number;
 
-  constructor(private readonly o: AlertRoomOptions) {
-    this.escalateAfterMs = parseDuration(o.config.escalateAfter, 'matrix.escalateAfter') * 1000;
-  }
+  constructor(private readonly o: AlertRoomOptions) {}
 
   /** The room is known: bring every message up to date (changes stored while the bot was away). */
   setRoom(roomId: string): void {
@@ -81,8 +78,9 @@ export class AlertRoom implements AlertNotifier {
   }
 
   startEscalation(): void {
-    if (!this.o.config.escalateTo.length) return;
-    const every = Math.max(500, Math.min(ESCALATION_CHECK_MAX_MS, this.escalateAfterMs / 3));
+    const afterMs = this.o.alerts.escalateAfterSeconds * 1000;
+    if (!this.o.config.escalateTo.length || !afterMs) return;
+    const every = Math.max(500, Math.min(ESCALATION_CHECK_MAX_MS, afterMs / 3));
     this.timer = setInterval(() => {
       try {
         this.escalate();
@@ -97,16 +95,15 @@ export class AlertRoom implements AlertNotifier {
     clearInterval(this.timer);
   }
 
-  /** One follow-up per firing episode of a group nobody acknowledged within escalateAfter. */
+  /** One follow-up per firing episode of a group due for escalation (alertmanager.escalateAfter). */
   escalate(): void {
     const { alerts, messages, config } = this.o;
-    const now = Date.now();
     let queued = false;
-    for (const g of alerts.store.list(false)) {
-      if (!g.firingSince || now - g.firingSince.getTime() < this.escalateAfterMs) continue;
+    for (const g of alerts.dueForEscalation()) {
+      if (!g.firingSince) continue;
       const message = messages.message(g.id);
       if (!message || message.escalatedFor === g.firingSince.getTime()) continue;
-      const body = renderEscalation(g, config.escalateTo, config.escalateAfter);
+      const body = renderEscalation(g, config.escalateTo, formatDuration(alerts.escalateAfterSeconds));
       const content = (target: string) => ({ msgtype: 'm.text', body: body.text, format: 'org.matrix.custom.html', formatted_body: body.html, 'm.mentions': { user_ids: config.escalateTo }, 'm.relates_to': { 'm.in_reply_to': { event_id: target } } });
       if (messages.escalate(g.id, g.firingSince.getTime(), content)) {
         this.o.log.info({ group: g.id, to: config.escalateTo }, 'matrix: alert escalated');

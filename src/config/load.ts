@@ -50,7 +50,6 @@ const ENV_KEYS: Record<string, { path: string[]; kind: 'string' | 'boolean' | 'l
   LABD_MATRIX_ALERTS_ROOM: { path: ['matrix', 'alertsRoom'], kind: 'string' },
   LABD_MATRIX_EVENTS_ROOM: { path: ['matrix', 'eventsRoom'], kind: 'string' },
   LABD_MATRIX_ONCALL: { path: ['matrix', 'oncall'], kind: 'list' },
-  LABD_MATRIX_ESCALATE_AFTER: { path: ['matrix', 'escalateAfter'], kind: 'string' },
   LABD_MATRIX_ESCALATE_TO: { path: ['matrix', 'escalateTo'], kind: 'list' },
   LABD_PUBSUB_SUBSCRIBER_BUFFER: { path: ['pubsub', 'subscriberBuffer'], kind: 'number' },
   LABD_SEATS_CIDR: { path: ['seats', 'cidr'], kind: 'string' },
@@ -105,6 +104,12 @@ function envNameFor(path: PropertyKey[]): string | undefined {
   return Object.entries(ENV_KEYS).find(([, v]) => joined.startsWith(v.path.join('.')))?.[0];
 }
 
+/** Variables labd no longer reads: set, they stop labd with what to do instead rather than being ignored. */
+const RETIRED_ENV: Record<string, string> = {
+  LABD_MATRIX_ESCALATE_AFTER: 'set LABD_ALERTMANAGER_ESCALATE_AFTER (alertmanager.escalateAfter), which times the room mention and Apprise alike',
+  LABD_PUBSUB_STALL_TIMEOUT: 'publishers no longer wait for slow subscribers; LABD_PUBSUB_SUBSCRIBER_BUFFER alone decides when one is dropped',
+};
+
 /** Loads the optional YAML file named by LABD_CONFIG, applies LABD_* overrides, validates once. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   let raw: Record<string, unknown> = {};
@@ -125,6 +130,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     } catch (err) {
       throw new ConfigError(`config: ${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
     }
+  }
+  for (const [name, instead] of Object.entries(RETIRED_ENV)) {
+    if (env[name]) throw new ConfigError(`config: ${name} is no longer read: ${instead}`);
   }
   if (env.LABD_WEBHOOK_TOKEN && env.LABD_ALERTMANAGER_WEBHOOK_TOKEN && env.LABD_WEBHOOK_TOKEN !== env.LABD_ALERTMANAGER_WEBHOOK_TOKEN) {
     throw new ConfigError('config: LABD_WEBHOOK_TOKEN and LABD_ALERTMANAGER_WEBHOOK_TOKEN (its earlier name) are both set and differ; set only LABD_WEBHOOK_TOKEN');

@@ -27,7 +27,7 @@ const alertmanagerEnabled = z.strictObject({
   ackHoldStep: duration.default('15m'),
   /** ...up to this long after the acknowledgement. */
   ackHoldMax: duration.default('24h'),
-  /** A firing group nobody acknowledged for this long escalates through Apprise (the room's mention: matrix.escalateAfter). */
+  /** A firing group nobody acknowledged for this long escalates: a mention of matrix.escalateTo in the alerts room, and Apprise if set. */
   escalateAfter: duration.default('15m'),
   /** Apprise API notify endpoint for escalations, e.g. http://apprise:8000/notify/labd; unset: none. */
   appriseUrl: z.url({ protocol: /^https?$/, error: 'expected the http(s) URL of an Apprise API notify endpoint' }).optional(),
@@ -97,9 +97,7 @@ const matrixSchema = z.preprocess(
       eventsRoom: z.string().regex(/^[!#][^:\s]+:[^\s]+$/, 'expected a room ID (!id:server) or alias (#name:server)').optional(),
       /** Mentioned (notified) by a firing alert's message. */
       oncall: z.array(matrixUserId).default([]),
-      /** A firing group nobody acknowledged for this long gets one follow-up mentioning `escalateTo`. */
-      escalateAfter: z.string().regex(/^(\d+[smhdw])+$/, 'expected a duration like 30s, 15m or 2h').default('15m'),
-      /** Mentioned when an alert escalates; empty: no escalation. */
+      /** Mentioned in one follow-up when a firing group escalates (alertmanager.escalateAfter); empty: no mention. */
       escalateTo: z.array(matrixUserId).default([]),
       /** How long a destructive command waits for its asker's ✅ or `confirm CODE`. */
       confirmWindow: z.string().regex(/^(\d+[smhdw])+$/, 'expected a duration like 30s, 15m or 2h').default('60s'),

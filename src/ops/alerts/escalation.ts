@@ -12,7 +12,7 @@ import { alertEscalations } from '../../db/schema.ts';
 import { formatDuration } from '../../core/duration.ts';
 import type { AppriseClient, AppriseNotification } from './apprise.ts';
 import { groupSummary, labelText } from './format.ts';
-import type { AlertStore } from './store.ts';
+import type { AlertService } from './service.ts';
 import type { AlertGroupView } from './view.ts';
 
 const BACKOFF_BASE_MS = 2000;
@@ -37,11 +37,11 @@ export class AppriseEscalator {
   private readonly abort = new AbortController();
 
   constructor(
-    private readonly o: { db: Db; store: AlertStore; apprise: AppriseClient; clock: Clock; log: Logger; escalateAfterSeconds: number },
+    private readonly o: { db: Db; alerts: AlertService; apprise: AppriseClient; clock: Clock; log: Logger },
   ) {}
 
   start(): void {
-    const every = Math.max(250, Math.min(CHECK_MAX_MS, (this.o.escalateAfterSeconds * 1000) / 3));
+    const every = Math.max(250, Math.min(CHECK_MAX_MS, (this.o.alerts.escalateAfterSeconds * 1000) / 3));
     const loop = () => {
       if (this.stopped) return;
       this.running = this.tick().finally(() => {
@@ -71,9 +71,8 @@ export class AppriseEscalator {
 
   private record(): void {
     const now = this.o.clock.now();
-    const limit = now.getTime() - this.o.escalateAfterSeconds * 1000;
-    for (const g of this.o.store.list(false)) {
-      if (!g.firingSince || g.firingSince.getTime() > limit) continue;
+    for (const g of this.o.alerts.dueForEscalation(now)) {
+      if (!g.firingSince) continue;
       const inserted = this.o.db
         .insert(alertEscalations)
         .values({ groupId: g.id, episode: g.firingSince.getTime(), channel: 'apprise', nextAttemptAt: now })
@@ -94,7 +93,7 @@ export class AppriseEscalator {
       .all();
     for (const row of due) {
       if (this.stopped) return;
-      const g = this.o.store.get(row.groupId);
+      const g = this.o.alerts.store.get(row.groupId);
       // Acknowledged, resolved or firing anew since: this escalation has nothing left to say.
       if (!g || g.status !== 'firing' || g.ack || g.firingSince?.getTime() !== row.episode) {
         db.update(alertEscalations).set({ state: 'dropped' }).where(eq(alertEscalations.id, row.id)).run();
@@ -102,7 +101,7 @@ export class AppriseEscalator {
       }
       const attempts = row.attempts + 1;
       try {
-        await this.o.apprise.notify(escalationNotification(g, this.o.escalateAfterSeconds, g.externalUrl), this.abort.signal);
+        await this.o.apprise.notify(escalationNotification(g, this.o.alerts.escalateAfterSeconds, g.externalUrl), this.abort.signal);
       } catch (err) {
         if (this.stopped) return;
         const retryInMs = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(row.attempts, 10));

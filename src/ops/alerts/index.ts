@@ -23,7 +23,7 @@ export function alertsFor(s: Pick<Services, 'config' | 'db' | 'clock' | 'log'>):
   let service = services.get(s.config);
   if (!service) {
     const am = s.config.alertmanager;
-    service = new AlertService(new AlertStore(s.db), alertmanagerFor(s.config), s.clock, s.log, { db: s.db, holdStepMs: am.enabled ? parseDuration(am.ackHoldStep) * 1000 : undefined });
+    service = new AlertService(new AlertStore(s.db), alertmanagerFor(s.config), s.clock, s.log, { db: s.db, holdStepMs: am.enabled ? parseDuration(am.ackHoldStep) * 1000 : undefined, escalateAfterMs: am.enabled ? parseDuration(am.escalateAfter) * 1000 : undefined });
     services.set(s.config, service);
   }
   return service;
@@ -56,7 +56,7 @@ export const alertsModule: LabdApp = {
     const timer = setInterval(tick, Math.min(parseDuration(am.pollInterval), parseDuration(am.ackHoldStep) / 3) * 1000);
     timer.unref();
     const escalator = am.appriseUrl
-      ? new AppriseEscalator({ db: host.services.db, store: service.store, apprise: new AppriseClient(am.appriseUrl, parseDuration(am.appriseTimeout) * 1000), clock: host.services.clock, log, escalateAfterSeconds: parseDuration(am.escalateAfter) })
+      ? new AppriseEscalator({ db: host.services.db, alerts: service, apprise: new AppriseClient(am.appriseUrl, parseDuration(am.appriseTimeout) * 1000), clock: host.services.clock, log })
       : undefined;
     escalator?.start();
     host.onStop(async () => {

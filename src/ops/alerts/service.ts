@@ -27,6 +27,8 @@ export interface AlertServiceOptions {
   db?: Db;
   /** Step of held acknowledgements; unset: holds are not extended. */
   holdStepMs?: number;
+  /** A firing group nobody acknowledged for this long escalates; unset: nothing escalates. */
+  escalateAfterMs?: number;
 }
 
 /** How long an acknowledgement lasts: a fixed time, or held while the group fires (extended in steps up to a maximum). */
@@ -43,6 +45,22 @@ export class AlertService {
     private readonly log: Logger,
     private readonly opts: AlertServiceOptions = {},
   ) {}
+
+  /** alertmanager.escalateAfter in seconds, for the words of an escalation (0: no escalation). */
+  get escalateAfterSeconds(): number {
+    return (this.opts.escalateAfterMs ?? 0) / 1000;
+  }
+
+  /**
+   * Firing groups nobody acknowledged within alertmanager.escalateAfter. The one rule every
+   * escalation channel (the room's mention, Apprise) follows; each remembers per firing episode
+   * what it already sent.
+   */
+  dueForEscalation(now = this.clock.now()): AlertGroupView[] {
+    const after = this.opts.escalateAfterMs;
+    if (after === undefined) return [];
+    return this.store.list(false).filter((g) => g.firingSince !== undefined && g.firingSince !== null && now.getTime() - g.firingSince.getTime() >= after);
+  }
 
   /** The Matrix bot (or anything else) subscribes here to hear about stored changes. */
   addNotifier(notifier: AlertNotifier): () => void {
