@@ -2,12 +2,15 @@
  * The events port: each emitted event is stored first (so an announcer that is down, or a bot that
  * restarts, catches up from the table by id), then handed to the subscribers.
  */
-import { asc, gt, max } from 'drizzle-orm';
+import { asc, gt, lt, max } from 'drizzle-orm';
 import type { Clock } from '../../core/clock.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Db } from '../../db/client.ts';
 import { opsEvents } from '../../db/schema.ts';
 import type { OpsEvent, OpsEventsPort, StoredOpsEvent } from './types.ts';
+
+/** Announcers catch up from the table; a month is far longer than any outage they ride out. */
+export const OPS_EVENT_RETENTION_MS = 30 * 24 * 3600 * 1000;
 
 export class OpsEvents implements OpsEventsPort {
   private readonly subscribers = new Set<(event: StoredOpsEvent) => void>();
@@ -21,7 +24,10 @@ export class OpsEvents implements OpsEventsPort {
   emit(event: OpsEvent): number {
     const { kind, ...data } = event;
     const at = this.clock.now();
-    const row = this.db.insert(opsEvents).values({ kind, data, at }).returning({ id: opsEvents.id }).get();
+    const row = this.db.transaction((tx) => {
+      tx.delete(opsEvents).where(lt(opsEvents.at, new Date(at.getTime() - OPS_EVENT_RETENTION_MS))).run();
+      return tx.insert(opsEvents).values({ kind, data, at }).returning({ id: opsEvents.id }).get();
+    });
     const stored = { ...event, id: row.id, at } as StoredOpsEvent;
     this.log.info({ event: kind, id: row.id, ...data }, 'ops event');
     for (const fn of this.subscribers) {

@@ -3,7 +3,7 @@ import type { Services } from '../context.ts';
 import { OpsEvents } from './bus.ts';
 
 export type { OpsEvent, OpsEventKind, OpsEventsPort, StoredOpsEvent } from './types.ts';
-export { OpsEvents } from './bus.ts';
+export { OPS_EVENT_RETENTION_MS, OpsEvents } from './bus.ts';
 
 const buses = new WeakMap<Services['config'], OpsEvents>();
 

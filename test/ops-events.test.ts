@@ -1,0 +1,46 @@
+/** The ops events port: stored before subscribers hear of it, read back in order, kept for a month. */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { pino } from 'pino';
+import { migrateDb, openDb, type Db } from '../src/db/client.ts';
+import { OPS_EVENT_RETENTION_MS, OpsEvents, type StoredOpsEvent } from '../src/ops/events/index.ts';
+
+describe('ops events port', () => {
+  let dir: string;
+  let db: Db;
+  let now = new Date('2026-01-01T00:00:00Z');
+  const clock = { now: () => now };
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'labd-events-'));
+    db = openDb(dir);
+    migrateDb(db);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('an event is stored before subscribers hear of it; since() reads it back in order', async () => {
+    const bus = new OpsEvents(db, clock, pino({ level: 'silent' }));
+    const heard: StoredOpsEvent[] = [];
+    const unsubscribe = bus.subscribe((e) => heard.push(e));
+    const first = bus.emit({ kind: 'node.joined', node: 'nuc2', role: 'worker', location: null });
+    const second = bus.emit({ kind: 'deploy.failed', deployment: 'web/api', action: 'deploy', by: 'alice', error: 'progress deadline exceeded' });
+    assert.deepEqual(bus.since(first - 1).map((e) => e.id), [first, second]);
+    assert.equal(bus.latestId(), second);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(heard.map((e) => e.kind), ['node.joined', 'deploy.failed']);
+    unsubscribe();
+  });
+
+  test('events older than the retention are dropped when a new one is stored', () => {
+    const bus = new OpsEvents(db, clock, pino({ level: 'silent' }));
+    const old = bus.emit({ kind: 'node.joined', node: 'old1', role: null, location: null });
+    now = new Date(now.getTime() + OPS_EVENT_RETENTION_MS + 1000);
+    const fresh = bus.emit({ kind: 'node.joined', node: 'new1', role: null, location: null });
+    const kept = bus.since(0).map((e) => e.id);
+    assert.ok(!kept.includes(old), 'the month-old event is gone');
+    assert.deepEqual(kept, [fresh]);
+  });
+});
