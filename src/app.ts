@@ -19,6 +19,7 @@ import { loadOrCreateHostKey } from './ssh/hostkey.ts';
 import { SshServer } from './ssh/server.ts';
 import { commandApp } from './ssh/tui/command-app.ts';
 import { TuiHost } from './ssh/tui/host.ts';
+import { opsTuiApps } from './ssh/tui/ops/index.ts';
 import { VERSION } from './version.ts';
 import { APPS, type AppHost } from './apps/index.ts';
 import { startMatrixBot } from './bot/index.ts';
@@ -69,6 +70,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
   tui.register(commandApp({ id: 'account', title: 'Account', description: 'who you are and your SSH keys', permission: 'authenticated', commands: [['whoami'], ['keys', 'ls']] }));
   tui.register(commandApp({ id: 'users', title: 'Users', description: 'users and their roles', permission: 'admin.users', commands: [['user', 'ls']] }));
   tui.register(commandApp({ id: 'audit', title: 'Audit', description: 'what was changed, by whom', permission: 'admin.users', commands: [['audit', '--since', '7d']] }));
+  for (const app of opsTuiApps) tui.register(app);
 
   const stopHooks: (() => void | Promise<void>)[] = [];
   const host: AppHost = {

@@ -11,8 +11,11 @@ export interface TuiScreenContext {
   actor: Actor;
   registry: Registry;
   theme: Theme;
-  /** Runs a command through the registry as the actor (authorization, audit and all); aborted with `signal`. */
-  run(argv: string[], opts?: { confirmed?: boolean }): ReturnType<Registry['execute']>;
+  /**
+   * Runs a command through the registry as the actor (authorization, audit and all); aborted with `signal`
+   * or the given one, whichever ends first. `onProgress` gets the command's progress messages.
+   */
+  run(argv: string[], opts?: { confirmed?: boolean; onProgress?: (message: string) => void; signal?: AbortSignal }): ReturnType<Registry['execute']>;
   /** Asks a yes/no question in a dialog. */
   confirm(question: string): Promise<boolean>;
   /** Leaves the app, back to the home menu. */

@@ -140,7 +140,8 @@ export class TuiScreenSession {
       registry: this.deps.registry,
       theme: this.theme,
       signal: abort.signal,
-      run: (argv, opts) => this.deps.registry.execute({ actor, argv, confirmed: opts?.confirmed ?? false, signal: abort.signal }, 'tui'),
+      run: (argv, opts) =>
+        this.deps.registry.execute({ actor, argv, confirmed: opts?.confirmed ?? false, signal: opts?.signal ? AbortSignal.any([abort.signal, opts.signal]) : abort.signal, onProgress: opts?.onProgress }, 'tui'),
       confirm: (question) => {
         this.dialogs++;
         return confirmDialog(this.screen, question, this.theme).finally(() => this.dialogs--);

@@ -1,0 +1,63 @@
+import type { TuiApp } from '../apps.ts';
+import { allowed } from './permitted.ts';
+import { TableScreen, type TableAction } from './table-screen.ts';
+
+const FIRING_TITLE = 'Alerts: firing, not acknowledged';
+const ALL_TITLE = 'Alerts: all groups';
+
+/** Alerts: the `alerts` table (a toggles --all), ack with a duration and comment, unack after a confirmation. */
+export const alertsTuiApp: TuiApp = {
+  id: 'ops-alerts',
+  title: 'Alerts',
+  description: 'alert groups: acknowledge, take back',
+  // What `alerts` itself declares.
+  permission: 'ops.read',
+  open(ctx) {
+    let all = false;
+    const actions: TableAction[] = [
+      {
+        keys: ['a'],
+        label: 'firing/all',
+        needsRow: false,
+        async run() {
+          all = !all;
+          screen.setTitle(all ? ALL_TITLE : FIRING_TITLE);
+          await screen.reload();
+        },
+      },
+    ];
+    if (allowed(ctx, ['ack'])) {
+      actions.push({
+        keys: ['k'],
+        label: 'ack',
+        async run(row) {
+          const id = String(row!.id);
+          const length = await screen.prompt(`Acknowledge alert group ${id} for how long?`, 'e.g. 30m, 2h, 1d; empty: while it fires');
+          if (length === null) return screen.say('not acknowledged');
+          const comment = await screen.prompt('Comment (optional)');
+          if (comment === null) return screen.say('not acknowledged');
+          const argv = ['ack', id, ...(length.trim() ? [`--for=${length.trim()}`] : []), ...(comment.trim() ? [`--comment=${comment.trim()}`] : [])];
+          screen.say(`acknowledging alert group ${id}`);
+          const { result } = await ctx.run(argv, { confirmed: true });
+          screen.say(result.kind === 'record' ? (result.title ?? 'acknowledged') : TableScreen.resultText(result));
+          await screen.reload();
+        },
+      });
+    }
+    if (allowed(ctx, ['unack'])) {
+      actions.push({
+        keys: ['S-u'],
+        label: 'unack',
+        async run(row) {
+          const id = String(row!.id);
+          if (!(await screen.confirm(`Take back the acknowledgement of alert group ${id}?`))) return screen.say('nothing changed');
+          const { result } = await ctx.run(['unack', id], { confirmed: true });
+          screen.say(result.kind === 'record' ? (result.title ?? 'no longer acknowledged') : TableScreen.resultText(result));
+          await screen.reload();
+        },
+      });
+    }
+    const screen = new TableScreen(ctx, { title: FIRING_TITLE, argv: () => ['alerts', ...(all ? ['--all'] : [])], key: 'id', actions });
+    return screen;
+  },
+};

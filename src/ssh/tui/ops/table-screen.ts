@@ -1,0 +1,268 @@
+import blessed, { type Widgets } from 'blessed';
+import { publicMessage } from '../../../core/errors.ts';
+import type { Result } from '../../../ops/result.ts';
+import { cellText, stripControl } from '../../render.ts';
+import type { TuiScreenContext } from '../apps.ts';
+import { promptDialog } from '../dialog.ts';
+
+/** How often an open screen runs its list command again. */
+export const REFRESH_MS = 3000;
+/** Cells longer than this are cut, so one wild label cannot push every other column off the screen. */
+const CELL_MAX = 48;
+
+type TableResult = Extract<Result, { kind: 'table' }>;
+export type Row = TableResult['rows'][number];
+
+/** A key on the list: shown in the key line, run on the selected row (or on none when the list is empty and `needsRow` is false). */
+export interface TableAction {
+  keys: string[];
+  label: string;
+  needsRow?: boolean;
+  run(row: Row | undefined): Promise<void>;
+}
+
+export interface TableScreenOptions {
+  title: string;
+  /** The list command's argv; asked again at every refresh, so a toggle can change it. */
+  argv(): string[];
+  /** The row field naming the object (passed back to commands). */
+  key: string;
+  actions: TableAction[];
+}
+
+/**
+ * A k9s-like screen over one list command: the table, refreshed while open, actions on the selected
+ * row, a status line for results and one-line errors, and a scrollable pane for longer answers.
+ * It only runs registry commands through the TUI context.
+ */
+export class TableScreen {
+  private readonly heading: Widgets.TextElement;
+  private readonly header: Widgets.TextElement;
+  private readonly list: Widgets.ListElement;
+  private readonly status: Widgets.BoxElement;
+  private readonly keyLine: Widgets.TextElement;
+  private readonly timer: NodeJS.Timeout;
+  private rows: Row[] = [];
+  private loading = false;
+  /** The status line shows a refresh error (or nothing yet): the next good refresh replaces it. */
+  private stale = true;
+  private destroyed = false;
+  private pane: { box: Widgets.BoxElement; abort: AbortController } | undefined;
+
+  constructor(
+    private readonly ctx: TuiScreenContext,
+    private readonly opts: TableScreenOptions,
+  ) {
+    const { theme } = ctx;
+    this.heading = blessed.text({ parent: ctx.parent, top: 0, left: 1, right: 1, height: 1, tags: false, content: opts.title, style: theme.title });
+    this.header = blessed.text({ parent: ctx.parent, top: 2, left: 1, right: 1, height: 1, tags: false, content: '', style: theme.title });
+    this.list = blessed.list({ parent: ctx.parent, top: 3, left: 1, right: 1, bottom: 2, keys: true, vi: false, tags: false, items: [], style: { selected: theme.selected } });
+    this.status = blessed.box({ parent: ctx.parent, bottom: 1, left: 1, right: 1, height: 1, tags: false, content: 'loading' });
+    this.keyLine = blessed.text({ parent: ctx.parent, bottom: 0, left: 1, right: 1, height: 1, tags: false, style: theme.dim });
+    for (const action of opts.actions) {
+      if (action.keys.includes('enter')) this.list.on('select', () => this.act(action));
+      else this.list.key(action.keys, () => this.act(action));
+    }
+    this.list.key(['C-r', 'f5'], () => this.refresh());
+    this.showKeys();
+    this.list.focus();
+    this.timer = setInterval(() => this.refresh(), REFRESH_MS);
+    ctx.signal.addEventListener('abort', () => this.destroy(), { once: true });
+    this.refresh();
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    clearInterval(this.timer);
+    this.closePane();
+  }
+
+  get gone(): boolean {
+    return this.destroyed || this.ctx.signal.aborted;
+  }
+
+  /** Redraws the title (e.g. after a toggle). */
+  setTitle(title: string): void {
+    this.heading.setContent(stripControl(title));
+    this.ctx.screen.render();
+  }
+
+  /** One line under the list: what happened, or an error in the error style. */
+  say(text: string, error = false): void {
+    if (this.gone) return;
+    this.stale = false;
+    this.status.style = error ? { ...this.ctx.theme.error } : {};
+    this.status.setContent(stripControl(text.split('\n')[0] ?? ''));
+    this.ctx.screen.render();
+  }
+
+  fail(err: unknown): void {
+    this.say(`error: ${publicMessage(err)}`, true);
+  }
+
+  /** Runs the list command again and keeps the selection on the same object. */
+  async reload(): Promise<void> {
+    if (this.gone) return;
+    this.loading = true;
+    try {
+      const { result } = await this.ctx.run(this.opts.argv());
+      if (this.gone) return;
+      this.draw(result);
+    } finally {
+      this.loading = false;
+    }
+  }
+
+  refresh(): void {
+    if (this.loading || this.gone) return;
+    this.reload().catch((err: unknown) => {
+      this.fail(err);
+      this.stale = true;
+    });
+  }
+
+  /** A yes/no question; the list has the keys again afterwards. */
+  async confirm(question: string): Promise<boolean> {
+    const yes = await this.ctx.confirm(question);
+    if (!this.gone) this.list.focus();
+    return yes && !this.gone;
+  }
+
+  /** One line of text, or null when cancelled. */
+  async prompt(question: string, hint = ''): Promise<string | null> {
+    const answer = await promptDialog(this.ctx.screen, question, this.ctx.theme, hint);
+    if (this.gone) return null;
+    this.list.focus();
+    this.ctx.screen.render();
+    return answer;
+  }
+
+  /**
+   * A scrollable pane over the list for a longer answer; `fill` writes into it and may keep going
+   * (progress) until the pane's signal ends. q, Escape or Backspace close it and stop what it runs.
+   */
+  openPane(label: string, fill: (pane: { add(text: string): void; signal: AbortSignal }) => Promise<void>): void {
+    this.closePane();
+    const { theme } = this.ctx;
+    const sep = theme.glyphs.separator;
+    const box = blessed.box({
+      parent: this.ctx.parent,
+      top: 0,
+      left: 0,
+      right: 0,
+      bottom: 0,
+      border: { type: 'line' },
+      style: { border: theme.border },
+      label: ` ${stripControl(label)} ${sep} ${theme.glyphs.upDown} scroll ${sep} esc/q back `,
+      content: '',
+      tags: false,
+      scrollable: true,
+      alwaysScroll: true,
+      keys: true,
+      vi: true,
+      scrollbar: { ch: ' ', style: { inverse: true } } as never,
+    });
+    const abort = new AbortController();
+    this.pane = { box, abort };
+    // While the pane is open, escape and q mean "back to the list": keys go to the pane only.
+    this.ctx.screen.grabKeys = true;
+    const page = () => Math.max(1, (box.height as number) - 2);
+    box.key(['pagedown', 'space'], () => (box.scroll(page()), this.ctx.screen.render()));
+    box.key(['pageup'], () => (box.scroll(-page()), this.ctx.screen.render()));
+    box.key(['escape', 'q', 'backspace', 'left'], () => this.closePane(true));
+    box.focus();
+    this.ctx.screen.render();
+    const lines: string[] = [];
+    const add = (text: string) => {
+      if (this.pane?.box !== box) return;
+      lines.push(...stripControl(text.replace(/\r?\n/g, '\u0000')).split('\u0000'));
+      box.setContent(lines.join('\n'));
+      this.ctx.screen.render();
+    };
+    fill({ add, signal: abort.signal }).catch((err: unknown) => {
+      if (!abort.signal.aborted) add(`error: ${publicMessage(err)}`);
+    });
+  }
+
+  /** Draws a result in a pane as the list would print it: records as "label: value" lines. */
+  static resultText(result: Result): string {
+    switch (result.kind) {
+      case 'record': {
+        const width = Math.max(0, ...result.fields.map((f) => f.label.length));
+        return (result.title ? `${result.title}\n\n` : '') + result.fields.map((f) => `${`${f.label}:`.padEnd(width + 2)}${cellText(f.value)}`).join('\n');
+      }
+      case 'message':
+      case 'help':
+        return result.text;
+      case 'table':
+        return tableLines(result, false).join('\n');
+      case 'streamed':
+        return '(output was streamed)';
+    }
+  }
+
+  private closePane(backToList = false): void {
+    const pane = this.pane;
+    if (!pane) return;
+    this.pane = undefined;
+    pane.abort.abort();
+    this.ctx.screen.grabKeys = false;
+    pane.box.destroy();
+    if (backToList && !this.gone) {
+      this.list.focus();
+      this.ctx.screen.render();
+    }
+  }
+
+  private selected(): Row | undefined {
+    return this.rows[(this.list as unknown as { selected: number }).selected];
+  }
+
+  private act(action: TableAction): void {
+    if (this.gone || this.pane) return;
+    const row = this.selected();
+    if (!row && action.needsRow !== false) return;
+    action.run(row).catch((err: unknown) => this.fail(err));
+  }
+
+  private showKeys(): void {
+    const sep = ` ${this.ctx.theme.glyphs.separator} `;
+    const keys = [`${this.ctx.theme.glyphs.upDown} move`, ...this.opts.actions.map((a) => `${a.keys.map(keyName).join('/')} ${a.label}`), 'ctrl-r refresh'];
+    this.keyLine.setContent(keys.join(sep));
+  }
+
+  private draw(result: Result): void {
+    if (result.kind !== 'table') {
+      this.say(TableScreen.resultText(result));
+      return;
+    }
+    const before = this.selected()?.[this.opts.key];
+    this.rows = result.rows;
+    const [head, ...items] = tableLines(result, this.ctx.theme.unicode);
+    this.header.setContent(result.rows.length ? (head ?? '') : '');
+    this.list.setItems((result.rows.length ? items : [stripControl(result.empty ?? '(none)')]) as never);
+    const index = this.rows.findIndex((r) => r[this.opts.key] === before);
+    this.list.select(index === -1 ? 0 : index);
+    if (this.stale) this.say(`${result.rows.length} shown`);
+    this.ctx.screen.render();
+  }
+}
+
+/** The header and one line per row, columns padded to their widest (stripped) cell. */
+function tableLines(r: TableResult, unicode: boolean): string[] {
+  const cells = r.rows.map((row) => r.columns.map((c) => clip(cellText(row[c.key]), unicode)));
+  const labels = r.columns.map((c) => stripControl(c.label));
+  const widths = labels.map((l, i) => Math.max([...l].length, ...cells.map((row) => [...row[i]!].length)));
+  const line = (vals: string[]) => vals.map((v, i) => (i === vals.length - 1 ? v : v + ' '.repeat(Math.max(0, widths[i]! - [...v].length)))).join('  ').trimEnd();
+  return [line(labels), ...cells.map(line)];
+}
+
+function clip(text: string, unicode: boolean): string {
+  const chars = [...text];
+  return chars.length > CELL_MAX ? chars.slice(0, CELL_MAX - 1).join('') + (unicode ? '…' : '~') : text;
+}
+
+function keyName(key: string): string {
+  return key.startsWith('S-') ? key.slice(2).toUpperCase() : key;
+}
