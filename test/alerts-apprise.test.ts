@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { freePort, KeyLab, LabdProcess } from './support/labd.ts';
+import { AlertmanagerProcess } from './support/alertmanager.ts';
 import { RecordingServer } from './support/recorder.ts';
 import { until } from './support/wait.ts';
 
@@ -79,5 +80,67 @@ describe('escalation through the Apprise API', () => {
     await deliver('DoorOpen', 'd1');
     await until('the later group’s notification', () => (notified('DoorOpen').length ? true : undefined));
     assert.equal(notified('FanStuck').length, 1, 'FanStuck was notified once, not again after the restart');
+  });
+});
+
+describe('an acknowledged group does not escalate through Apprise (real Alertmanager)', () => {
+  const lab = new KeyLab();
+  const token = randomBytes(24).toString('hex');
+  let labd: LabdProcess;
+  let am: AlertmanagerProcess;
+  let apprise: RecordingServer;
+  let admin: string;
+  const notified = (name: string) => apprise.requests.filter((r) => r.status === 200 && r.body.includes(name));
+  const groupId = (alertname: string): number | undefined => {
+    const r = labd.ssh(admin, ['alerts', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    return (JSON.parse(r.stdout) as { id: number; groupLabels: Record<string, string> }[]).find((g) => g.groupLabels.alertname === alertname)?.id;
+  };
+
+  before(async () => {
+    admin = lab.key('admin');
+    apprise = await RecordingServer.start();
+    const amPort = await freePort();
+    labd = await LabdProcess.start({
+      adminKeys: [lab.publicKey(admin)],
+      env: {
+        LABD_ALERTMANAGER_URL: `http://127.0.0.1:${amPort}`,
+        LABD_WEBHOOK_TOKEN: token,
+        LABD_APPRISE_URL: `http://127.0.0.1:${apprise.port}/notify/labd`,
+        // Long enough to acknowledge the first group before it is due, on a busy machine too.
+        LABD_ALERTMANAGER_ESCALATE_AFTER: '20s',
+      },
+    });
+    am = await AlertmanagerProcess.start({ webhookUrl: `http://127.0.0.1:${labd.httpPort}/hooks/alertmanager`, token, port: amPort });
+  });
+  after(async () => {
+    await am?.stop();
+    am?.cleanup();
+    await apprise?.stop();
+    await labd?.stop();
+    lab.cleanup();
+  });
+
+  test('the group acknowledged in time is never notified; its unacknowledged sibling is', async () => {
+    const inAnHour = new Date(Date.now() + 3600_000).toISOString();
+    // The acknowledged group started firing first, so it would be due no later than its sibling.
+    await am.post([
+      { labels: { alertname: 'AckedInTime', instance: 'nuc1' }, annotations: { summary: 'acked' }, startsAt: new Date(Date.now() - 3000).toISOString(), endsAt: inAnHour },
+      { labels: { alertname: 'NobodyCame', instance: 'nuc1' }, annotations: { summary: 'ignored' }, startsAt: new Date(Date.now() - 1000).toISOString(), endsAt: inAnHour },
+    ]);
+    const acked = await until('the first group in labd', () => groupId('AckedInTime'));
+    await until('the sibling group in labd', () => groupId('NobodyCame'));
+    const r = labd.ssh(admin, ['ack', String(acked), '--for', '1h']);
+    assert.equal(r.status, 0, r.stderr);
+
+    await until('the sibling’s notification', () => (notified('NobodyCame').length ? true : undefined));
+    // Escalations are recorded (and logged) before any is sent, so the acked group's would show by now.
+    const escalated = labd
+      .logs()
+      .split('\n')
+      .filter((l) => l.includes('alert escalated: notifying through Apprise'))
+      .map((l) => (JSON.parse(l) as { group: number }).group);
+    assert.ok(!escalated.includes(acked), `group ${acked} escalated: ${JSON.stringify(escalated)}`);
+    assert.equal(notified('AckedInTime').length, 0);
   });
 });
