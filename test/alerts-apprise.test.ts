@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { freePort, KeyLab, LabdProcess } from './support/labd.ts';
-import { AlertmanagerProcess } from './support/alertmanager.ts';
+import { startAlertLab, type AlertLab, type AlertmanagerProcess } from './support/alertmanager.ts';
 import { RecordingServer } from './support/recorder.ts';
 import { until } from './support/wait.ts';
 
@@ -85,7 +85,7 @@ describe('escalation through the Apprise API', () => {
 
 describe('an acknowledged group does not escalate through Apprise (real Alertmanager)', () => {
   const lab = new KeyLab();
-  const token = randomBytes(24).toString('hex');
+  let alertLab: AlertLab;
   let labd: LabdProcess;
   let am: AlertmanagerProcess;
   let apprise: RecordingServer;
@@ -100,24 +100,19 @@ describe('an acknowledged group does not escalate through Apprise (real Alertman
   before(async () => {
     admin = lab.key('admin');
     apprise = await RecordingServer.start();
-    const amPort = await freePort();
-    labd = await LabdProcess.start({
+    alertLab = await startAlertLab({
       adminKeys: [lab.publicKey(admin)],
       env: {
-        LABD_ALERTMANAGER_URL: `http://127.0.0.1:${amPort}`,
-        LABD_WEBHOOK_TOKEN: token,
         LABD_APPRISE_URL: `http://127.0.0.1:${apprise.port}/notify/labd`,
         // Long enough to acknowledge the first group before it is due, on a busy machine too.
         LABD_ALERTMANAGER_ESCALATE_AFTER: '20s',
       },
     });
-    am = await AlertmanagerProcess.start({ webhookUrl: `http://127.0.0.1:${labd.httpPort}/hooks/alertmanager`, token, port: amPort });
+    ({ labd, am } = alertLab);
   });
   after(async () => {
-    await am?.stop();
-    am?.cleanup();
+    await alertLab?.stop();
     await apprise?.stop();
-    await labd?.stop();
     lab.cleanup();
   });
 

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { AlertmanagerProcess } from './support/alertmanager.ts';
-import { freePort, KeyLab, LabdProcess } from './support/labd.ts';
+import { startAlertLab, type AlertLab, type AlertmanagerProcess } from './support/alertmanager.ts';
+import { KeyLab, type LabdProcess } from './support/labd.ts';
 import { until } from './support/wait.ts';
 
 interface GroupJson {
@@ -23,11 +22,10 @@ interface AmSilenceJson {
 
 describe('ack without a duration holds while the group fires (real Alertmanager)', () => {
   const lab = new KeyLab();
-  const token = randomBytes(24).toString('hex');
+  let alertLab: AlertLab;
   let labd: LabdProcess;
   let am: AlertmanagerProcess;
   let admin: string;
-  const hook = () => `http://127.0.0.1:${labd.httpPort}/hooks/alertmanager`;
   const inAnHour = () => new Date(Date.now() + 3600_000).toISOString();
   const startedNow = () => new Date(Date.now() - 1000).toISOString();
 
@@ -41,13 +39,9 @@ describe('ack without a duration holds while the group fires (real Alertmanager)
 
   before(async () => {
     admin = lab.key('admin');
-    const amPort = await freePort();
-    labd = await LabdProcess.start({
-      adminKeys: [lab.publicKey(admin)],
-      // The new name of the token variable (LABD_ALERTMANAGER_WEBHOOK_TOKEN is its alias).
-      env: { LABD_ALERTMANAGER_URL: `http://127.0.0.1:${amPort}`, LABD_WEBHOOK_TOKEN: token, LABD_ALERTMANAGER_POLL_INTERVAL: '1s', LABD_ALERTMANAGER_ACK_HOLD_STEP: '6s', LABD_ALERTMANAGER_ACK_HOLD_MAX: '20s' },
-    });
-    am = await AlertmanagerProcess.start({ webhookUrl: hook(), token, port: amPort });
+    // startAlertLab sets the webhook token as LABD_WEBHOOK_TOKEN (LABD_ALERTMANAGER_WEBHOOK_TOKEN is its alias).
+    alertLab = await startAlertLab({ adminKeys: [lab.publicKey(admin)], env: { LABD_ALERTMANAGER_POLL_INTERVAL: '1s', LABD_ALERTMANAGER_ACK_HOLD_STEP: '6s', LABD_ALERTMANAGER_ACK_HOLD_MAX: '20s' } });
+    ({ labd, am } = alertLab);
     await am.post([
       { labels: { alertname: 'Overheat', cluster: 'held', instance: 'nuc1' }, annotations: { summary: 'too hot' }, startsAt: startedNow(), endsAt: inAnHour() },
       { labels: { alertname: 'Overheat', cluster: 'fixed', instance: 'nuc1' }, annotations: { summary: 'too hot' }, startsAt: startedNow(), endsAt: inAnHour() },
@@ -55,9 +49,7 @@ describe('ack without a duration holds while the group fires (real Alertmanager)
     await until('both groups in labd (webhook authenticated by LABD_WEBHOOK_TOKEN)', () => (groupOf('held') && groupOf('fixed') ? true : undefined));
   });
   after(async () => {
-    await am?.stop();
-    am?.cleanup();
-    await labd?.stop();
+    await alertLab?.stop();
     lab.cleanup();
   });
 

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { AlertmanagerProcess } from './support/alertmanager.ts';
-import { freePort, KeyLab, LabdProcess } from './support/labd.ts';
+import { startAlertLab, type AlertLab, type AlertmanagerProcess } from './support/alertmanager.ts';
+import { KeyLab, type LabdProcess } from './support/labd.ts';
 import { until } from './support/wait.ts';
 
 interface GroupJson {
@@ -30,7 +29,8 @@ interface AmAlertJson {
 
 describe('alerts with the real Alertmanager', () => {
   const lab = new KeyLab();
-  const token = randomBytes(24).toString('hex');
+  let alertLab: AlertLab;
+  let token: string;
   let labd: LabdProcess;
   let am: AlertmanagerProcess;
   let admin: string;
@@ -52,19 +52,13 @@ describe('alerts with the real Alertmanager', () => {
   before(async () => {
     admin = lab.key('admin');
     member = lab.key('member');
-    const amPort = await freePort();
-    labd = await LabdProcess.start({
-      adminKeys: [lab.publicKey(admin)],
-      env: { LABD_ALERTMANAGER_URL: `http://127.0.0.1:${amPort}`, LABD_ALERTMANAGER_WEBHOOK_TOKEN: token, LABD_ALERTMANAGER_POLL_INTERVAL: '1s' },
-    });
-    am = await AlertmanagerProcess.start({ webhookUrl: hook(), token, port: amPort });
+    alertLab = await startAlertLab({ adminKeys: [lab.publicKey(admin)], env: { LABD_ALERTMANAGER_POLL_INTERVAL: '1s' } });
+    ({ labd, am, token } = alertLab);
     const r = labd.ssh(admin, ['user', 'add', 'mia', '--role', 'member', '--key', `'${lab.publicKey(member)}'`]);
     assert.equal(r.status, 0, r.stderr);
   });
   after(async () => {
-    await am?.stop();
-    am?.cleanup();
-    await labd?.stop();
+    await alertLab?.stop();
     lab.cleanup();
   });
 

@@ -4,14 +4,13 @@
  * command, so it is authorized and audited as over exec.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readFixture } from './support/fake-kube/fixture.ts';
 import { findResource } from './support/fake-kube/resources.ts';
 import { FakeKube } from './support/fake-kube/server.ts';
-import { AlertmanagerProcess } from './support/alertmanager.ts';
-import { freePort, KeyLab, LabdProcess, ROOT } from './support/labd.ts';
+import { startAlertLab, type AlertLab, type AlertmanagerProcess } from './support/alertmanager.ts';
+import { KeyLab, type LabdProcess, ROOT } from './support/labd.ts';
 import { TmuxTerminal } from './support/tmux.ts';
 import { until } from './support/wait.ts';
 
@@ -28,7 +27,7 @@ describe('ops console screens in the TUI, driven through tmux', () => {
   let admin: string;
   let member: string;
   let am: AlertmanagerProcess;
-  const token = randomBytes(24).toString('hex');
+  let alertLab: AlertLab;
   const terminals: TmuxTerminal[] = [];
 
   before(async () => {
@@ -36,20 +35,14 @@ describe('ops console screens in the TUI, driven through tmux', () => {
     member = lab.key('member');
     fake = await FakeKube.start({ objects: readFixture(join(ROOT, 'test/support/fake-kube/fixture.example.yaml')), controllers: { tickMs: 100 } });
     const kubeconfig = fake.writeKubeconfig(join(lab.dir, 'kubeconfig'));
-    const amPort = await freePort();
-    labd = await LabdProcess.start({
-      adminKeys: [lab.publicKey(admin)],
-      env: { LABD_KUBECONFIG: kubeconfig, LABD_KUBE_TIMEOUT: '3s', LABD_ALERTMANAGER_URL: `http://127.0.0.1:${amPort}`, LABD_WEBHOOK_TOKEN: token },
-    });
-    am = await AlertmanagerProcess.start({ webhookUrl: `http://127.0.0.1:${labd.httpPort}/hooks/alertmanager`, token, port: amPort });
+    alertLab = await startAlertLab({ adminKeys: [lab.publicKey(admin)], env: { LABD_KUBECONFIG: kubeconfig, LABD_KUBE_TIMEOUT: '3s' } });
+    ({ labd, am } = alertLab);
     const r = await labd.sshAsync(admin, ['user', 'add', 'mia', '--role', 'member', '--key', `'${lab.publicKey(member)}'`]);
     assert.equal(r.status, 0, r.stderr);
   });
   after(async () => {
     for (const t of terminals) t.kill();
-    await am?.stop();
-    am?.cleanup();
-    await labd?.stop();
+    await alertLab?.stop();
     await fake?.stop();
     lab.cleanup();
   });

@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './labd.ts';
+import { randomBytes } from 'node:crypto';
+import { freePort, LabdProcess, type LabdOptions } from './labd.ts';
 
 export interface AlertmanagerOptions {
   /** Where the webhook goes, e.g. http://127.0.0.1:PORT/hooks/alertmanager. */
@@ -109,4 +110,40 @@ export class AlertmanagerProcess {
   cleanup(): void {
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** labd and a real Alertmanager that know each other: its URL and token in labd's env, its webhook at labd. */
+export interface AlertLab {
+  labd: LabdProcess;
+  am: AlertmanagerProcess;
+  token: string;
+  /** Stops both and removes Alertmanager's storage. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts labd (with `o`, plus LABD_ALERTMANAGER_URL and LABD_WEBHOOK_TOKEN) and then Alertmanager on
+ * the port labd was told, its webhook receiver pointed at labd's /hooks/alertmanager.
+ */
+export async function startAlertLab(o: LabdOptions = {}): Promise<AlertLab> {
+  const token = randomBytes(24).toString('hex');
+  const port = await freePort();
+  const labd = await LabdProcess.start({ ...o, env: { LABD_ALERTMANAGER_URL: `http://127.0.0.1:${port}`, LABD_WEBHOOK_TOKEN: token, ...o.env } });
+  let am: AlertmanagerProcess;
+  try {
+    am = await AlertmanagerProcess.start({ webhookUrl: `http://127.0.0.1:${labd.httpPort}/hooks/alertmanager`, token, port });
+  } catch (err) {
+    await labd.stop();
+    throw err;
+  }
+  return {
+    labd,
+    am,
+    token,
+    async stop() {
+      await am.stop();
+      am.cleanup();
+      await labd.stop();
+    },
+  };
 }

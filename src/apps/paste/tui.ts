@@ -2,6 +2,7 @@ import blessed, { type Widgets } from 'blessed';
 import { publicMessage } from '../../core/errors.ts';
 import { stripControl } from '../../ssh/render.ts';
 import type { TuiApp, TuiScreenContext } from '../../ssh/tui/apps.ts';
+import { scrollPane } from '../../ssh/tui/widgets.ts';
 import { humanSize } from './format.ts';
 
 interface Listed {
@@ -77,31 +78,13 @@ class PasteScreen {
     const { result } = await this.ctx.run(['paste', 'cat', paste.name]);
     if (this.gone) return;
     const text = result.kind === 'message' ? result.text : '(nothing to show)';
-    const sep = this.ctx.theme.glyphs.separator;
-    const viewer = blessed.box({
-      parent: this.ctx.parent,
-      top: 0,
-      left: 0,
-      right: 0,
-      bottom: 0,
-      border: { type: 'line' },
-      style: { border: this.ctx.theme.border },
-      label: ` ${stripControl(paste.name)} ${sep} ${this.ctx.theme.glyphs.upDown} scroll ${sep} backspace back `,
+    this.viewer = scrollPane(this.ctx.screen, this.ctx.parent, this.ctx.theme, {
+      label: paste.name,
+      backHint: 'backspace back',
+      backKeys: ['backspace', 'left', 'h'],
+      onBack: () => this.closeViewer(),
       content: stripControl(text),
-      tags: false,
-      scrollable: true,
-      alwaysScroll: true,
-      keys: true,
-      vi: true,
-      scrollbar: { ch: ' ', style: { inverse: true } } as never,
     });
-    const page = () => Math.max(1, (viewer.height as number) - 2);
-    viewer.key(['pagedown', 'space'], () => (viewer.scroll(page()), this.ctx.screen.render()));
-    viewer.key(['pageup'], () => (viewer.scroll(-page()), this.ctx.screen.render()));
-    viewer.key(['backspace', 'left', 'h'], () => this.closeViewer());
-    this.viewer = viewer;
-    viewer.focus();
-    this.ctx.screen.render();
   }
 
   private closeViewer(): void {

@@ -17,9 +17,7 @@ export const tuiRenderers: { [K in Result['kind']]: (parent: Widgets.BoxElement,
     return blessed.listtable({ parent, ...FILL, data, keys: true, vi: true, mouse: false, tags: false, align: 'left', noCellBorders: true, style: { header: theme.title, cell: { selected: theme.selected } } as never });
   },
   record(parent, r, theme) {
-    const width = Math.max(...r.fields.map((f) => f.label.length));
-    const text = (r.title ? stripControl(r.title) + '\n\n' : '') + r.fields.map((f) => `${(f.label + ':').padEnd(width + 2)}${cellText(f.value)}`).join('\n');
-    return textBox(parent, text, theme);
+    return textBox(parent, recordText(r), theme);
   },
   message(parent, r, theme) {
     return textBox(parent, stripControl(r.text), theme);
@@ -38,4 +36,44 @@ export function renderTui(parent: Widgets.BoxElement, result: Result, theme: The
 
 export function textBox(parent: Widgets.BoxElement, text: string, _theme: Theme): Widgets.BoxElement {
   return blessed.box({ parent, ...FILL, content: text, tags: false, scrollable: true, alwaysScroll: true, keys: true, vi: true, scrollbar: { ch: ' ' } as never });
+}
+
+/** A record as "label: value" lines under its title, labels padded to the widest. */
+export function recordText(r: Extract<Result, { kind: 'record' }>): string {
+  const width = Math.max(0, ...r.fields.map((f) => f.label.length));
+  return (r.title ? stripControl(r.title) + '\n\n' : '') + r.fields.map((f) => `${(f.label + ':').padEnd(width + 2)}${cellText(f.value)}`).join('\n');
+}
+
+/**
+ * A bordered, scrollable pane over the whole parent, focused: arrows, vi keys, PageUp/PageDown and
+ * space scroll it; `backKeys` call `onBack`. The label names it and says how to leave.
+ */
+export function scrollPane(
+  screen: Widgets.Screen,
+  parent: Widgets.BoxElement,
+  theme: Theme,
+  o: { label: string; backHint: string; backKeys: string[]; onBack: () => void; content?: string },
+): Widgets.BoxElement {
+  const sep = theme.glyphs.separator;
+  const box = blessed.box({
+    parent,
+    ...FILL,
+    border: { type: 'line' },
+    style: { border: theme.border },
+    label: ` ${stripControl(o.label)} ${sep} ${theme.glyphs.upDown} scroll ${sep} ${o.backHint} `,
+    content: o.content ?? '',
+    tags: false,
+    scrollable: true,
+    alwaysScroll: true,
+    keys: true,
+    vi: true,
+    scrollbar: { ch: ' ', style: { inverse: true } } as never,
+  });
+  const page = () => Math.max(1, (box.height as number) - 2);
+  box.key(['pagedown', 'space'], () => (box.scroll(page()), screen.render()));
+  box.key(['pageup'], () => (box.scroll(-page()), screen.render()));
+  box.key(o.backKeys, () => o.onBack());
+  box.focus();
+  screen.render();
+  return box;
 }

@@ -37,10 +37,7 @@ export const alertsTuiApp: TuiApp = {
           const comment = await screen.prompt('Comment (optional)');
           if (comment === null) return screen.say('not acknowledged');
           const argv = ['ack', id, ...(length.trim() ? [`--for=${length.trim()}`] : []), ...(comment.trim() ? [`--comment=${comment.trim()}`] : [])];
-          screen.say(`acknowledging alert group ${id}`);
-          const { result } = await ctx.run(argv, { confirmed: true });
-          screen.say(result.kind === 'record' ? (result.title ?? 'acknowledged') : TableScreen.resultText(result));
-          await screen.reload();
+          await screen.runAndReload(argv, { doing: `acknowledging alert group ${id}` });
         },
       });
     }
@@ -48,13 +45,7 @@ export const alertsTuiApp: TuiApp = {
       actions.push({
         keys: ['S-u'],
         label: 'unack',
-        async run(row) {
-          const id = String(row!.id);
-          if (!(await screen.confirm(`Take back the acknowledgement of alert group ${id}?`))) return screen.say('nothing changed');
-          const { result } = await ctx.run(['unack', id], { confirmed: true });
-          screen.say(result.kind === 'record' ? (result.title ?? 'no longer acknowledged') : TableScreen.resultText(result));
-          await screen.reload();
-        },
+        run: (row) => screen.confirmAndRun(`Take back the acknowledgement of alert group ${String(row!.id)}?`, ['unack', String(row!.id)]),
       });
     }
     const screen = new TableScreen(ctx, { title: FIRING_TITLE, argv: () => ['alerts', ...(all ? ['--all'] : [])], key: 'id', actions });

@@ -9,32 +9,15 @@ export const deploysTuiApp: TuiApp = {
   description: 'deployments: rollout status, restart',
   permission: 'ops.read',
   open(ctx) {
+    const ref = (row: Parameters<TableAction['run']>[0]) => String(row!.name);
     const actions: TableAction[] = [
-      {
-        keys: ['enter'],
-        label: 'rollout status',
-        async run(row) {
-          const ref = String(row!.name);
-          screen.openPane(`rollout ${ref}`, async (pane) => {
-            pane.add(`following the rollout of ${ref}`);
-            const { result } = await ctx.run(['rollout', ref], { signal: pane.signal, onProgress: (m) => pane.add(m) });
-            pane.add(TableScreen.resultText(result));
-          });
-        },
-      },
+      { keys: ['enter'], label: 'rollout status', run: async (row) => screen.showInPane(`rollout ${ref(row)}`, ['rollout', ref(row)], { intro: `following the rollout of ${ref(row)}` }) },
     ];
     if (allowed(ctx, ['restart'])) {
       actions.push({
         keys: ['r'],
         label: 'restart',
-        async run(row) {
-          const ref = String(row!.name);
-          if (!(await screen.confirm(`Restart deployment ${ref} (a rolling restart of its pods)?`))) return screen.say('nothing changed');
-          screen.say(`restarting ${ref}`);
-          const { result } = await ctx.run(['restart', ref, '--wait'], { confirmed: true, onProgress: (m) => screen.say(m) });
-          screen.say(TableScreen.resultText(result));
-          await screen.reload();
-        },
+        run: (row) => screen.confirmAndRun(`Restart deployment ${ref(row)} (a rolling restart of its pods)?`, ['restart', ref(row), '--wait'], { doing: `restarting ${ref(row)}`, progress: true }),
       });
     }
     const screen = new TableScreen(ctx, { title: 'Deploys', argv: () => ['deploys'], key: 'name', actions });

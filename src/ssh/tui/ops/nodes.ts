@@ -9,34 +9,12 @@ export const nodesTuiApp: TuiApp = {
   description: 'cluster nodes: describe, cordon, uncordon',
   permission: 'ops.read',
   open(ctx) {
-    const actions: TableAction[] = [
-      {
-        keys: ['enter'],
-        label: 'describe',
-        async run(row) {
-          const name = String(row!.name);
-          screen.openPane(`node ${name}`, async (pane) => {
-            const { result } = await ctx.run(['node', 'describe', name], { signal: pane.signal });
-            pane.add(TableScreen.resultText(result));
-          });
-        },
-      },
-    ];
-    const cordon = (verb: 'cordon' | 'uncordon', key: string): TableAction => ({
-      keys: [key],
-      label: verb,
-      async run(row) {
-        const name = String(row!.name);
-        if (!(await screen.confirm(`${verb === 'cordon' ? 'Cordon' : 'Uncordon'} node ${name}?`))) return screen.say('nothing changed');
-        screen.say(`${verb}ing ${name}`);
-        const { result } = await ctx.run(['node', verb, name], { confirmed: true });
-        screen.say(TableScreen.resultText(result));
-        await screen.reload();
-      },
-    });
+    const name = (row: Parameters<TableAction['run']>[0]) => String(row!.name);
+    const actions: TableAction[] = [{ keys: ['enter'], label: 'describe', run: async (row) => screen.showInPane(`node ${name(row)}`, ['node', 'describe', name(row)]) }];
     // Offered only to those the registry would let run them.
-    if (allowed(ctx, ['node', 'cordon'])) actions.push(cordon('cordon', 'c'));
-    if (allowed(ctx, ['node', 'uncordon'])) actions.push(cordon('uncordon', 'u'));
+    for (const [verb, key, question] of [['cordon', 'c', 'Cordon'], ['uncordon', 'u', 'Uncordon']] as const) {
+      if (allowed(ctx, ['node', verb])) actions.push({ keys: [key], label: verb, run: (row) => screen.confirmAndRun(`${question} node ${name(row)}?`, ['node', verb, name(row)], { doing: `${verb}ing ${name(row)}` }) });
+    }
     const screen = new TableScreen(ctx, { title: 'Nodes', argv: () => ['nodes'], key: 'name', actions });
     return screen;
   },

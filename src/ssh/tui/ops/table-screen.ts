@@ -4,6 +4,7 @@ import type { Result } from '../../../ops/result.ts';
 import { cellText, stripControl } from '../../render.ts';
 import type { TuiScreenContext } from '../apps.ts';
 import { promptDialog } from '../dialog.ts';
+import { recordText, scrollPane } from '../widgets.ts';
 
 /** How often an open screen runs its list command again. */
 export const REFRESH_MS = 3000;
@@ -139,40 +140,42 @@ export class TableScreen {
   }
 
   /**
+   * A mutating command after a yes/no question: its progress and then its result on the status line,
+   * and the table read again. Answering no changes nothing.
+   */
+  async confirmAndRun(question: string, argv: string[], o: { doing?: string; progress?: boolean } = {}): Promise<void> {
+    if (!(await this.confirm(question))) return this.say('nothing changed');
+    await this.runAndReload(argv, o);
+  }
+
+  /** Runs a mutating command (already confirmed by the user), shows its outcome and reloads the table. */
+  async runAndReload(argv: string[], o: { doing?: string; progress?: boolean } = {}): Promise<void> {
+    if (o.doing) this.say(o.doing);
+    const { result } = await this.ctx.run(argv, { confirmed: true, ...(o.progress ? { onProgress: (m: string) => this.say(m) } : {}) });
+    this.say(result.kind === 'record' && result.title ? result.title : TableScreen.resultText(result));
+    await this.reload();
+  }
+
+  /** Opens a pane showing what `argv` prints, following its progress until it ends or the pane closes. */
+  showInPane(label: string, argv: string[], o: { intro?: string } = {}): void {
+    this.openPane(label, async (pane) => {
+      if (o.intro) pane.add(o.intro);
+      const { result } = await this.ctx.run(argv, { signal: pane.signal, onProgress: (m) => pane.add(m) });
+      pane.add(TableScreen.resultText(result));
+    });
+  }
+
+  /**
    * A scrollable pane over the list for a longer answer; `fill` writes into it and may keep going
    * (progress) until the pane's signal ends. q, Escape or Backspace close it and stop what it runs.
    */
   openPane(label: string, fill: (pane: { add(text: string): void; signal: AbortSignal }) => Promise<void>): void {
     this.closePane();
-    const { theme } = this.ctx;
-    const sep = theme.glyphs.separator;
-    const box = blessed.box({
-      parent: this.ctx.parent,
-      top: 0,
-      left: 0,
-      right: 0,
-      bottom: 0,
-      border: { type: 'line' },
-      style: { border: theme.border },
-      label: ` ${stripControl(label)} ${sep} ${theme.glyphs.upDown} scroll ${sep} esc/q back `,
-      content: '',
-      tags: false,
-      scrollable: true,
-      alwaysScroll: true,
-      keys: true,
-      vi: true,
-      scrollbar: { ch: ' ', style: { inverse: true } } as never,
-    });
     const abort = new AbortController();
-    this.pane = { box, abort };
     // While the pane is open, escape and q mean "back to the list": keys go to the pane only.
     this.ctx.screen.grabKeys = true;
-    const page = () => Math.max(1, (box.height as number) - 2);
-    box.key(['pagedown', 'space'], () => (box.scroll(page()), this.ctx.screen.render()));
-    box.key(['pageup'], () => (box.scroll(-page()), this.ctx.screen.render()));
-    box.key(['escape', 'q', 'backspace', 'left'], () => this.closePane(true));
-    box.focus();
-    this.ctx.screen.render();
+    const box = scrollPane(this.ctx.screen, this.ctx.parent, this.ctx.theme, { label, backHint: 'esc/q back', backKeys: ['escape', 'q', 'backspace', 'left'], onBack: () => this.closePane(true) });
+    this.pane = { box, abort };
     const lines: string[] = [];
     const add = (text: string) => {
       if (this.pane?.box !== box) return;
@@ -188,10 +191,8 @@ export class TableScreen {
   /** Draws a result in a pane as the list would print it: records as "label: value" lines. */
   static resultText(result: Result): string {
     switch (result.kind) {
-      case 'record': {
-        const width = Math.max(0, ...result.fields.map((f) => f.label.length));
-        return (result.title ? `${result.title}\n\n` : '') + result.fields.map((f) => `${`${f.label}:`.padEnd(width + 2)}${cellText(f.value)}`).join('\n');
-      }
+      case 'record':
+        return recordText(result);
       case 'message':
       case 'help':
         return result.text;
