@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import { ConfigError, loadConfig } from '../src/config/load.ts';
 import { EncryptionUnsupported, loadMatrixSdk } from '../src/bot/sdk.ts';
-import { stripReplyFallback } from '../src/bot/parse.ts';
+import { parseRequest, stripReplyFallback } from '../src/bot/parse.ts';
 import { retryAfter } from '../src/bot/outbox.ts';
 
 test('the matrix section is off by default, and a half-configured bot fails at boot naming the missing key', () => {
@@ -18,6 +18,14 @@ test('the matrix section is off by default, and a half-configured bot fails at b
   assert.deepEqual(withAlerts.enabled && [withAlerts.alertsRoom, withAlerts.oncall, withAlerts.escalateTo], ['#alerts:example.org', ['@alice:example.org', '@bob:example.org'], ['@carol:example.org']]);
   assert.throws(() => loadConfig({ ...base, LABD_MATRIX_ONCALL: 'alice' }), /matrix\.oncall.*expected a Matrix user ID/);
   assert.throws(() => loadConfig({ ...base, LABD_MATRIX_ESCALATE_TO: 'carol' }), /matrix\.escalateTo.*expected a Matrix user ID/);
+  // The command prefix: another word works, a prefix with a space is refused in one line.
+  const ops = loadConfig({ ...base, LABD_MATRIX_COMMAND_PREFIX: '!ops' }).matrix;
+  assert.equal(ops.enabled && ops.commandPrefix, '!ops');
+  assert.throws(() => loadConfig({ ...base, LABD_MATRIX_COMMAND_PREFIX: '! lab' }), /matrix\.commandPrefix \(LABD_MATRIX_COMMAND_PREFIX\): no spaces/);
+  const said = (body: string) => parseRequest({ type: 'm.room.message', sender: '@a:hs', event_id: '$e', room_id: '!r:hs', origin_server_ts: 0, content: { msgtype: 'm.text', body } } as never, '!ops');
+  assert.deepEqual(said('!ops nodes --json'), { kind: 'command', text: 'nodes --json', replyTo: undefined, edits: undefined, threadRoot: undefined });
+  assert.equal(said('!lab nodes'), undefined, 'the default prefix no longer answers');
+  assert.equal(said('!opsnodes'), undefined, 'the prefix is a whole word');
   // The escalation time moved to the alertmanager section: the old variable says where.
   assert.throws(() => loadConfig({ ...base, LABD_MATRIX_ESCALATE_AFTER: '10m' }), /^Error: config: LABD_MATRIX_ESCALATE_AFTER is no longer read: set LABD_ALERTMANAGER_ESCALATE_AFTER/);
 });

@@ -44,6 +44,7 @@ const ENV_KEYS: Record<string, { path: string[]; kind: 'string' | 'boolean' | 'l
   // Before LABD_MATRIX_TOKEN: error paths are matched by prefix, and accessTokenFile starts with accessToken.
   LABD_MATRIX_ACCESS_TOKEN_FILE: { path: ['matrix', 'accessTokenFile'], kind: 'string' },
   LABD_MATRIX_TOKEN: { path: ['matrix', 'accessToken'], kind: 'string' },
+  LABD_MATRIX_COMMAND_PREFIX: { path: ['matrix', 'commandPrefix'], kind: 'string' },
   LABD_MATRIX_CONFIRM_WINDOW: { path: ['matrix', 'confirmWindow'], kind: 'string' },
   LABD_MATRIX_ROOMS: { path: ['matrix', 'rooms'], kind: 'list' },
   LABD_MATRIX_USERS: { path: ['matrix', 'userMap'], kind: 'map' },
