@@ -4,14 +4,13 @@
  * The fake runs in this process, so ssh runs asynchronously here.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { readFixture } from './support/fake-kube/fixture.ts';
 import { findResource } from './support/fake-kube/resources.ts';
-import { FakeKube } from './support/fake-kube/server.ts';
+import type { FakeKube } from './support/fake-kube/server.ts';
 import type { KubeObject } from './support/fake-kube/store.ts';
-import { KeyLab, LabdProcess, ROOT, type SshResult } from './support/labd.ts';
+import { KeyLab, LabdProcess, type SshResult } from './support/labd.ts';
+import { exampleObjects, startKubeLab, type KubeLab } from './support/kube-lab.ts';
 import { until } from './support/wait.ts';
 
 const DEPLOYMENTS = findResource('apps', 'v1', 'deployments')!;
@@ -39,6 +38,7 @@ type Dep = { metadata: { annotations?: Record<string, string>; labels?: Record<s
 
 describe('deploy commands against the Kubernetes API fake', () => {
   const lab = new KeyLab();
+  let kube: KubeLab;
   let fake: FakeKube;
   let labd: LabdProcess;
   let admin: string;
@@ -47,11 +47,9 @@ describe('deploy commands against the Kubernetes API fake', () => {
   const images = (ns: string, name: string) => dep(ns, name).spec.template.spec.containers.map((c) => `${c.name}=${c.image}`).join(',');
 
   before(async () => {
-    admin = lab.key('admin');
-    member = lab.key('member');
-    fake = await FakeKube.start({
+    kube = await startKubeLab(lab, {
       objects: [
-        ...readFixture(join(ROOT, 'test/support/fake-kube/fixture.example.yaml')),
+        ...exampleObjects(),
         deployment('shop', 'api', [
           { name: 'api', image: 'ghcr.io/lab/api:1.0' },
           { name: 'sidecar', image: 'envoyproxy/envoy:v1.30.1' },
@@ -60,16 +58,12 @@ describe('deploy commands against the Kubernetes API fake', () => {
       ],
       controllers: { tickMs: 100 },
     });
-    const kubeconfig = fake.writeKubeconfig(join(lab.dir, 'kubeconfig'));
-    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: { LABD_KUBECONFIG: kubeconfig, LABD_KUBE_TIMEOUT: '3s' } });
-    const r = await ssh(labd, admin, ['user', 'add', 'mia', '--role', 'member', '--key', `'${lab.publicKey(member)}'`]);
-    assert.equal(r.status, 0, r.stderr);
+    ({ fake, labd, admin, member } = kube);
     // The controller has made the first revision of every deployment before the tests start.
     await until('first rollouts', () => ['default/web', 'shop/api'].every((k) => (fake.store.get(DEPLOYMENTS, ...(k.split('/') as [string, string])) as { status?: { availableReplicas?: number } }).status?.availableReplicas));
   });
   after(async () => {
-    await labd?.stop();
-    await fake?.stop();
+    await kube?.stop();
     lab.cleanup();
   });
 

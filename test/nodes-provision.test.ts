@@ -7,9 +7,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { findResource } from './support/fake-kube/resources.ts';
-import { FakeKube } from './support/fake-kube/server.ts';
+import type { FakeKube } from './support/fake-kube/server.ts';
 import type { KubeObject } from './support/fake-kube/store.ts';
 import { KeyLab, LabdProcess, type RunningSsh, type SshResult } from './support/labd.ts';
+import { startKubeLab, type KubeLab } from './support/kube-lab.ts';
 import { until as waitFor } from './support/wait.ts';
 
 const NODES = findResource('', 'v1', 'nodes')!;
@@ -53,6 +54,7 @@ function budget(name: string, app: string, allowed: number): KubeObject {
 
 describe('node provisioning and deprovisioning against the Kubernetes API fake', () => {
   const lab = new KeyLab();
+  let kube: KubeLab;
   let fake: FakeKube;
   let labd: LabdProcess;
   let admin: string;
@@ -60,10 +62,6 @@ describe('node provisioning and deprovisioning against the Kubernetes API fake',
   let bootUrl: (mac: string) => string;
 
   before(async () => {
-    admin = lab.key('admin');
-    member = lab.key('member');
-    fake = await FakeKube.start({ controllers: false });
-    const kubeconfig = fake.writeKubeconfig(join(lab.dir, 'kubeconfig'));
     const config = join(lab.dir, 'labd.yaml');
     writeFileSync(
       config,
@@ -79,17 +77,12 @@ describe('node provisioning and deprovisioning against the Kubernetes API fake',
         '',
       ].join('\n'),
     );
-    labd = await LabdProcess.start({
-      adminKeys: [lab.publicKey(admin)],
-      env: { LABD_CONFIG: config, LABD_KUBECONFIG: kubeconfig, LABD_KUBE_TIMEOUT: '3s', LABD_NODES_JOIN_POLL: '1s', LABD_NODES_EVICT_RETRY: '1s' },
-    });
+    kube = await startKubeLab(lab, { objects: [], env: { LABD_CONFIG: config, LABD_NODES_JOIN_POLL: '1s', LABD_NODES_EVICT_RETRY: '1s' } });
+    ({ fake, labd, admin, member } = kube);
     bootUrl = (mac) => `http://127.0.0.1:${labd.httpPort}/v1/boot/${mac}`;
-    const r = await ssh(labd, admin, ['user', 'add', 'mia', '--role', 'member', '--key', `'${lab.publicKey(member)}'`]);
-    assert.equal(r.status, 0, r.stderr);
   });
   after(async () => {
-    await labd?.stop();
-    await fake?.stop();
+    await kube?.stop();
     lab.cleanup();
   });
 

@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { readFixture } from './support/fake-kube/fixture.ts';
 import { findResource } from './support/fake-kube/resources.ts';
-import { FakeKube } from './support/fake-kube/server.ts';
-import { KeyLab, LabdProcess, ROOT, type SshResult } from './support/labd.ts';
+import type { FakeKube } from './support/fake-kube/server.ts';
+import { KeyLab, LabdProcess, type SshResult } from './support/labd.ts';
+import { startKubeLab, type KubeLab } from './support/kube-lab.ts';
 
 const NODES = findResource('', 'v1', 'nodes')!;
 
@@ -16,23 +16,18 @@ const ssh = (labd: LabdProcess, key: string, command: string[]): Promise<SshResu
 
 describe('node commands against the Kubernetes API fake', () => {
   const lab = new KeyLab();
+  let kube: KubeLab;
   let fake: FakeKube;
   let labd: LabdProcess;
   let admin: string;
   let member: string;
 
   before(async () => {
-    admin = lab.key('admin');
-    member = lab.key('member');
-    fake = await FakeKube.start({ objects: readFixture(join(ROOT, 'test/support/fake-kube/fixture.example.yaml')), controllers: { tickMs: 100 } });
-    const kubeconfig = fake.writeKubeconfig(join(lab.dir, 'kubeconfig'));
-    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: { LABD_KUBECONFIG: kubeconfig, LABD_KUBE_TIMEOUT: '3s' } });
-    const r = await ssh(labd, admin, ['user', 'add', 'mia', '--role', 'member', '--key', `'${lab.publicKey(member)}'`]);
-    assert.equal(r.status, 0, r.stderr);
+    kube = await startKubeLab(lab, { controllers: { tickMs: 100 } });
+    ({ fake, labd, admin, member } = kube);
   });
   after(async () => {
-    await labd?.stop();
-    await fake?.stop();
+    await kube?.stop();
     lab.cleanup();
   });
 

@@ -7,11 +7,11 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { readFixture } from './support/fake-kube/fixture.ts';
 import { findResource } from './support/fake-kube/resources.ts';
-import { FakeKube } from './support/fake-kube/server.ts';
+import type { FakeKube } from './support/fake-kube/server.ts';
 import type { KubeObject } from './support/fake-kube/store.ts';
-import { KeyLab, LabdProcess, ROOT, type SshResult } from './support/labd.ts';
+import { KeyLab, LabdProcess, type SshResult } from './support/labd.ts';
+import { startKubeLab, type KubeLab } from './support/kube-lab.ts';
 
 const PEERS = findResource('kilo.squat.ai', 'v1alpha1', 'peers')!;
 const SECRETS = findResource('', 'v1', 'secrets')!;
@@ -65,6 +65,7 @@ function tokenSecret(id: string, opts: { labd: boolean; expiration: Date; create
 
 describe('seats and key rotation against the Kubernetes API fake', () => {
   const lab = new KeyLab();
+  let kube: KubeLab;
   let fake: FakeKube;
   let labd: LabdProcess;
   let admin: string;
@@ -81,14 +82,8 @@ describe('seats and key rotation against the Kubernetes API fake', () => {
   }
 
   before(async () => {
-    admin = lab.key('admin');
-    member = lab.key('member');
-    fake = await FakeKube.start({ objects: readFixture(join(ROOT, 'test/support/fake-kube/fixture.example.yaml')), controllers: false });
-    const kubeconfig = fake.writeKubeconfig(join(lab.dir, 'kubeconfig'));
-    labd = await LabdProcess.start({
-      adminKeys: [lab.publicKey(admin)],
+    kube = await startKubeLab(lab, {
       env: {
-        LABD_KUBECONFIG: kubeconfig,
         LABD_KUBE_TIMEOUT: '5s',
         // A /29: .0 network, .1 the lab side, .7 broadcast; the fixture's Peer alice-phone holds .2.
         LABD_SEATS_CIDR: '10.5.0.0/29',
@@ -98,12 +93,10 @@ describe('seats and key rotation against the Kubernetes API fake', () => {
         LABD_SEATS_DNS: '10.43.0.10',
       },
     });
-    const r = await ssh(labd, admin, ['user', 'add', 'mia', '--role', 'member', '--key', `'${lab.publicKey(member)}'`]);
-    assert.equal(r.status, 0, r.stderr);
+    ({ fake, labd, admin, member } = kube);
   });
   after(async () => {
-    await labd?.stop();
-    await fake?.stop();
+    await kube?.stop();
     lab.cleanup();
   });
 
