@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { freePort, KeyLab, LabdProcess } from './support/labd.ts';
 import { startAlertLab, type AlertLab, type AlertmanagerProcess } from './support/alertmanager.ts';
 import { RecordingServer } from './support/recorder.ts';

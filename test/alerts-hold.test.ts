@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { startAlertLab, type AlertLab, type AlertmanagerProcess } from './support/alertmanager.ts';
 import { KeyLab, type LabdProcess } from './support/labd.ts';
 import { until } from './support/wait.ts';

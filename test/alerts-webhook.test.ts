@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { loadConfig } from '../src/config/load.ts';
 import { createLogger } from '../src/core/logger.ts';
 import { systemClock } from '../src/core/clock.ts';

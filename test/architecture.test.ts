@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from 'vitest';
 // @ts-expect-error: a plain .mjs script without types
 import { violations } from '../scripts/lint.mjs';
 import { RESULT_KINDS } from '../src/ops/result.ts';

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { after, describe, test } from 'node:test';
+import { afterAll as after, describe, test } from 'vitest';
 import { parseCertificate } from '../src/core/sshwire/cert.ts';
 import { parsePublicKeyBlob, parsePublicKeyLine } from '../src/core/sshwire/keys.ts';
 import { checkUserCertificate, sourceAddressAllows, type CertPolicy } from '../src/ssh/cert-check.ts';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import { z } from 'zod';
 import { UsageError } from '../src/core/errors.ts';
 import { parseArgv, validateArgs } from '../src/ops/args.ts';

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, PolicyV1Api, setHeaderOptions, Watch, type V1Deployment } from '@kubernetes/client-node';
 import { NotFound, Unavailable } from '../src/core/errors.ts';
 import { ClientNodeKube } from '../src/ops/kube/client-node.ts';

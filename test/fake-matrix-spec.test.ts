@@ -1,6 +1,6 @@
 /** The fake homeserver's spec check refuses what a homeserver would, and passes what the bot sends. */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, test } from 'vitest';
 import { SpecChecker } from './support/fake-matrix/spec-check.ts';
 
 const checker = new SpecChecker();

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import Database from 'better-sqlite3';
 import { AlertmanagerProcess, type PostedAlert } from './support/alertmanager.ts';
 import { replyTo, repliesTo, waitFor } from './support/fake-matrix/harness.ts';

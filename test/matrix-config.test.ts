@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config/load.ts';
 import { EncryptionUnsupported, loadMatrixSdk } from '../src/bot/sdk.ts';
 import { parseRequest, stripReplyFallback } from '../src/bot/parse.ts';

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { findResource } from './support/fake-kube/resources.ts';
 import type { FakeKube } from './support/fake-kube/server.ts';
 import { KeyLab, LabdProcess, type SshResult } from './support/labd.ts';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { pino } from 'pino';
 import { migrateDb, openDb, type Db } from '../src/db/client.ts';
 import { OPS_EVENT_RETENTION_MS, OpsEvents, type StoredOpsEvent } from '../src/ops/events/index.ts';

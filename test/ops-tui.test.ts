@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { readFixture } from './support/fake-kube/fixture.ts';
 import { findResource } from './support/fake-kube/resources.ts';
 import { FakeKube } from './support/fake-kube/server.ts';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { KeyLab, LabdProcess } from './support/labd.ts';
 import { TmuxTerminal } from './support/tmux.ts';
 

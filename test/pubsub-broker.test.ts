@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { PassThrough, Writable } from 'node:stream';
-import { describe, test } from 'node:test';
+import { describe, test } from 'vitest';
 import { TopicBroker } from '../src/apps/pubsub/broker.ts';
 import { parseTopic } from '../src/apps/pubsub/names.ts';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { after, before, describe, test } from 'node:test';
+import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { KeyLab, LabdProcess } from './support/labd.ts';
 import { TmuxTerminal } from './support/tmux.ts';
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { findResource } from './support/fake-kube/resources.ts';
 import type { FakeKube } from './support/fake-kube/server.ts';
 import type { KubeObject } from './support/fake-kube/store.ts';

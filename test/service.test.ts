@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import { KeyLab, LabdProcess, ROOT, run } from './support/labd.ts';
 
 test('health, readiness and Prometheus metrics', async () => {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { after, before, describe, test } from 'node:test';
+import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { certFor, logMark, logSince } from './support/auth-lab.ts';
 import { KeyLab, LabdProcess, run } from './support/labd.ts';
 

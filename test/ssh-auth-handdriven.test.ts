@@ -4,7 +4,7 @@
  * signatures that do not match the requested algorithm, a host certificate.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { certFor, logMark, logSince } from './support/auth-lab.ts';
 import { KeyLab, LabdProcess } from './support/labd.ts';
 import { blobOf, HandDrivenClient, signerFor } from './support/ssh2-client.ts';
