@@ -143,6 +143,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (value === undefined || value === '') continue;
     setPath(raw, spec.path, envValue(name, value, spec.kind));
   }
+  // Kubernetes sets this in every pod: with its service account token, labd talks to its own cluster.
+  if (env.KUBERNETES_SERVICE_HOST) setPath(raw, ['kube', 'inCluster'], true);
   const result = configSchema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0]!;

@@ -194,7 +194,15 @@ export const configSchema = z
     /** Pub/sub: bytes a subscriber may fall behind its topic's fastest subscriber before it is dropped. */
     pubsub: z.strictObject({ subscriberBuffer: z.number().int().min(256 * 1024).max(1024 ** 3).default(PUBSUB_SUBSCRIBER_BUFFER) }).default({ subscriberBuffer: PUBSUB_SUBSCRIBER_BUFFER }),
     /** The Kubernetes cluster ops talk to: a kubeconfig file (else in-cluster when labd runs in a pod), its context, and the time-out of each API request. */
-    kube: z.strictObject({ kubeconfig: z.string().min(1).optional(), context: z.string().min(1).optional(), requestTimeout: duration.default('10s') }).default({ requestTimeout: '10s' }),
+    kube: z
+      .strictObject({
+        kubeconfig: z.string().min(1).optional(),
+        context: z.string().min(1).optional(),
+        requestTimeout: duration.default('10s'),
+        /** Use the pod's service account when no kubeconfig is set; the loader sets it when KUBERNETES_SERVICE_HOST is. */
+        inCluster: z.boolean().default(false),
+      })
+      .default({ requestTimeout: '10s', inCluster: false }),
     /** Node provisioning: PXE boot profiles served to pixiecore, join tokens, and how often joins and drains are checked. */
     nodes: nodesSchema,
     /** Alertmanager (design §2.2): off, or fully configured (a half-configured section fails at boot). */

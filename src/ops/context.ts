@@ -3,18 +3,18 @@ import type { Actor } from '../core/actor.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Permission, RolePermissions } from '../core/permissions.ts';
-import type { Config } from '../config/schema.ts';
-import type { Db } from '../db/client.ts';
+import type { AuditLog } from './audit/store.ts';
 import type { Registry } from './registry.ts';
 
-/** What every command runs with: the actor, the shared services, and the session's I/O when it has one. */
+/**
+ * What the registry itself needs. Commands get their stores and adapters from their module's
+ * factory (a closure), never from here: there is no catch-all config or database handle.
+ */
 export interface Services {
-  config: Config;
-  db: Db;
   log: Logger;
   clock: Clock;
   rolePermissions: RolePermissions;
-  version: string;
+  audit: AuditLog;
 }
 
 export interface SessionIO {
@@ -27,8 +27,11 @@ export interface SessionIO {
   isTerminal?: boolean;
 }
 
-export interface CommandContext extends Services {
+export interface CommandContext {
   actor: Actor;
+  log: Logger;
+  clock: Clock;
+  rolePermissions: RolePermissions;
   registry: Registry;
   io?: SessionIO;
   signal: AbortSignal;
@@ -36,6 +39,6 @@ export interface CommandContext extends Services {
   json: boolean;
   /** Reports progress of a long command (lines on exec, a bar in the TUI, edits in Matrix). */
   progress(message: string): void;
-  /** Whether the actor holds a permission (for checks on data, e.g. "own pastes, or admin"). */
+  /** Whether the actor holds a permission (for per-resource rules in `authorize`, e.g. "own pastes, or admin"). */
   can(permission: Permission): boolean;
 }

@@ -6,7 +6,6 @@ import { roleHas, type Permission } from '../core/permissions.ts';
 import { isBooleanFlag, isListArg, isRequired, kebab, parseArgv, validateArgs } from './args.ts';
 import type { CommandContext, Services, SessionIO } from './context.ts';
 import type { Result } from './result.ts';
-import { recordAudit } from './audit/store.ts';
 
 export interface CommandDefinition<S extends z.ZodObject = z.ZodObject> {
   /** The command words, e.g. ['keys', 'add']. */
@@ -30,6 +29,11 @@ export interface CommandDefinition<S extends z.ZodObject = z.ZodObject> {
   surfaces?: readonly Surface[];
   /** Needs the session's stdin/stdout (not offered where there is none, e.g. Matrix). */
   needsIO?: boolean;
+  /**
+   * Per-resource rules (owner of a paste, reader of a topic), run by the registry after the permission
+   * check and validation, before confirmation: throws PermissionDenied (or NotFound, to hide what exists).
+   */
+  authorize?(ctx: CommandContext, args: z.infer<S>): void | Promise<void>;
   run(ctx: CommandContext, args: z.infer<S>): Promise<Result>;
 }
 
@@ -63,14 +67,26 @@ export function splitGlobalFlags(argv: readonly string[]): { flags: GlobalFlags;
   return { flags, rest };
 }
 
-export interface Invocation {
-  actor: Actor;
-  argv: readonly string[];
-  confirmed: boolean;
+export interface InvokeOptions {
+  /** The user confirmed a destructive command (TUI dialog, ✅ in Matrix, `--yes`). */
+  confirmed?: boolean;
   io?: SessionIO;
   signal?: AbortSignal;
   onProgress?: (message: string) => void;
+  /** The front-end will render JSON. */
+  json?: boolean;
+  /** Where the call comes from when it differs from the actor's own surface (the TUI of an SSH login). */
+  surface?: Surface;
 }
+
+export interface Invocation extends Omit<InvokeOptions, 'confirmed' | 'surface' | 'json'> {
+  actor: Actor;
+  argv: readonly string[];
+  confirmed: boolean;
+}
+
+/** Arguments as they arrive: words to parse (SSH exec, Matrix text) or typed values (TUI, reactions, HTTP). */
+type Arguments = { kind: 'argv'; words: readonly string[] } | { kind: 'typed'; values: Record<string, unknown> };
 
 export interface CommandObserver {
   commandFinished(name: string, surface: Surface, outcome: string, seconds: number): void;
@@ -160,8 +176,9 @@ export class Registry {
   }
 
   /**
-   * The one path every front-end takes: resolve → authorize → parse → confirm → run → audit.
-   * Authorization reads only the command's declared permission and the actor, never argument text.
+   * Runs a command from words (SSH exec, Matrix text): resolve, then the one path of `call`.
+   * Authorization reads only the command's declared permission, the actor and the command's own
+   * `authorize` on validated arguments, never argument text in a front-end.
    */
   async execute(inv: Invocation, surface: Surface = inv.actor.via): Promise<{ command: AnyCommand | undefined; result: Result }> {
     const { flags, rest } = splitGlobalFlags(inv.argv);
@@ -178,50 +195,63 @@ export class Registry {
     const { command } = resolved;
     if (!this.offeredOn(command, surface)) throw new UsageError(`'${command.path.join(' ')}' is not available here`);
     if (flags.help) return { command, result: this.helpResult(command) };
+    const result = await this.call(command, inv.actor, { kind: 'argv', words: resolved.rest }, { ...inv, confirmed: inv.confirmed || flags.yes, json: flags.json, surface });
+    return { command, result };
+  }
 
+  /**
+   * Runs a command with typed arguments (the TUI, Matrix reactions and confirmations, HTTP pages):
+   * the same path as `execute`, without the text.
+   */
+  async invoke(actor: Actor, path: readonly string[], args: Record<string, unknown>, opts: InvokeOptions = {}): Promise<Result> {
+    const command = this.get(path);
+    if (!command) throw new UsageError(`unknown command '${path.join(' ').slice(0, 60)}'`);
+    const surface = opts.surface ?? actor.via;
+    if (!this.offeredOn(command, surface)) throw new UsageError(`'${command.path.join(' ')}' is not available here`);
+    return this.call(command, actor, { kind: 'typed', values: args }, { ...opts, surface });
+  }
+
+  /** authorize (permission, then the command's own rule) → validate → confirm → run → audit → metrics. */
+  private async call(command: AnyCommand, actor: Actor, input: Arguments, opts: InvokeOptions & { surface: Surface }): Promise<Result> {
     const started = performance.now();
+    const name = command.path.join(' ');
     let outcome = 'ok';
     let errorText: string | undefined;
-    let auditArgs: Record<string, unknown> = { argv: rest.slice(command.path.length) };
+    // Until the arguments are validated, the audit row holds only what redaction can vouch for.
+    let auditArgs = unvalidatedAuditArgs(command, input);
     try {
-      if (!this.allowed(inv.actor, command)) {
-        throw new PermissionDenied(`permission denied: '${command.path.join(' ')}' needs ${command.permission} (you are ${inv.actor.role})`);
+      if (!this.allowed(actor, command)) {
+        throw new PermissionDenied(`permission denied: '${name}' needs ${command.permission} (you are ${actor.role})`);
       }
       let args: Record<string, unknown>;
       try {
-        const raw = parseArgv({ schema: command.args, positionals: command.positionals ?? [], short: command.short ?? {} }, resolved.rest);
+        const raw = input.kind === 'argv' ? parseArgv({ schema: command.args, positionals: command.positionals ?? [], short: command.short ?? {} }, input.words) : input.values;
         args = validateArgs(command.args, raw, command.positionals ?? []) as Record<string, unknown>;
       } catch (err) {
         if (err instanceof UsageError) err.commandPath = [...command.path];
         throw err;
       }
       auditArgs = redact(args, command.secrets ?? []);
-      if (command.destructive && !inv.confirmed && !flags.yes) {
-        const err = new UsageError(`'${command.path.join(' ')}' is destructive: add --yes to confirm`);
+      const ctx = this.context(actor, opts);
+      await command.authorize?.(ctx, args as never);
+      if (command.destructive && !opts.confirmed) {
+        const err = new UsageError(`'${name}' is destructive: add --yes to confirm`);
         err.commandPath = [...command.path];
         throw err;
       }
-      const ctx = this.context(inv, surface, flags.json);
-      const result = await command.run(ctx, args as never);
-      return { command, result };
+      return await command.run(ctx, args as never);
     } catch (err) {
       outcome = errorKind(err);
       errorText = err instanceof LabdError ? err.message : String((err as Error)?.message ?? err);
-      if (!(err instanceof LabdError)) this.services.log.error({ err, command: command.path.join(' ') }, 'command crashed');
+      if (!(err instanceof LabdError)) this.services.log.error({ err, command: name }, 'command crashed');
       throw err;
     } finally {
       const seconds = (performance.now() - started) / 1000;
-      this.observer?.commandFinished(command.path.join(' '), surface, outcome, seconds);
+      this.observer?.commandFinished(name, opts.surface, outcome, seconds);
       if (command.mutating) {
-        recordAudit(this.services.db, {
-          at: this.services.clock.now(),
-          actor: inv.actor,
-          command: command.path.join(' '),
-          args: auditArgs,
-          outcome,
-          error: errorText,
-          durationMs: Math.round(seconds * 1000),
-        });
+        await this.services.audit
+          .record({ at: this.services.clock.now(), actor: { ...actor, via: opts.surface }, command: name, args: auditArgs, outcome, error: errorText, durationMs: Math.round(seconds * 1000) })
+          .catch((err: unknown) => this.services.log.error({ err, command: name }, 'could not write the audit row'));
       }
     }
   }
@@ -231,23 +261,42 @@ export class Registry {
     return commands.map((c) => `  ${c.path.join(' ').padEnd(width)}${c.summary}`).join('\n');
   }
 
-  private context(inv: Invocation, surface: Surface, json: boolean): CommandContext {
-    const actor = inv.actor;
+  private context(actor: Actor, opts: InvokeOptions & { surface: Surface }): CommandContext {
     return {
-      ...this.services,
-      actor: { ...actor, via: surface },
+      log: this.services.log,
+      clock: this.services.clock,
+      rolePermissions: this.services.rolePermissions,
+      actor: { ...actor, via: opts.surface },
       registry: this,
-      io: inv.io,
-      signal: inv.signal ?? new AbortController().signal,
-      json,
-      progress: (message) => inv.onProgress?.(message),
+      io: opts.io,
+      signal: opts.signal ?? new AbortController().signal,
+      json: opts.json ?? false,
+      progress: (message) => opts.onProgress?.(message),
       can: (permission) => roleHas(this.services.rolePermissions, actor.role, permission),
     };
   }
 }
 
+const REDACTED = '[redacted]';
+
 function redact(args: Record<string, unknown>, secrets: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(args)) out[k] = secrets.includes(k) && v !== undefined ? '[redacted]' : v;
+  for (const [k, v] of Object.entries(args)) out[k] = secrets.includes(k) && v !== undefined ? REDACTED : v;
   return out;
+}
+
+/**
+ * The audit args of a call refused or malformed before validation. Without secrets, the words as
+ * given. With secrets: the parsed words with secret values redacted, or nothing of the words when
+ * they do not even parse (a secret may sit anywhere in them).
+ */
+function unvalidatedAuditArgs(command: AnyCommand, input: Arguments): Record<string, unknown> {
+  const secrets = command.secrets ?? [];
+  if (input.kind === 'typed') return redact(input.values, secrets);
+  if (!secrets.length) return { argv: [...input.words] };
+  try {
+    return redact(parseArgv({ schema: command.args, positionals: command.positionals ?? [], short: command.short ?? {} }, input.words), secrets);
+  } catch {
+    return { argv: REDACTED };
+  }
 }

@@ -30,6 +30,9 @@ function grantOf(args: { public: boolean; access: string[] }): AccessGrant {
 }
 
 export function pubsubCommands(broker: TopicBroker): AnyCommand[] {
+  /** Who may use a topic: the one rule every pub/sub command and the TUI tail go through. */
+  const topicRule = (ctx: CommandContext, args: { topic: string; public: boolean; access: string[] }) => broker.authorize(ctx.actor.name, parseTopic(args.topic, ctx.actor.name), grantOf(args));
+
   const sub = defineCommand({
     path: ['sub'],
     summary: 'print what is published to a topic',
@@ -41,6 +44,7 @@ export function pubsubCommands(broker: TopicBroker): AnyCommand[] {
     mutating: false,
     needsIO: true,
     surfaces: ['ssh'],
+    authorize: topicRule,
     async run(ctx, args) {
       const io = sessionIO(ctx);
       const topic = parseTopic(args.topic, ctx.actor.name);
@@ -68,6 +72,7 @@ export function pubsubCommands(broker: TopicBroker): AnyCommand[] {
     mutating: false,
     needsIO: true,
     surfaces: ['ssh'],
+    authorize: topicRule,
     async run(ctx, args) {
       const io = sessionIO(ctx);
       const topic = parseTopic(args.topic, ctx.actor.name);
@@ -98,6 +103,7 @@ export function pubsubCommands(broker: TopicBroker): AnyCommand[] {
     mutating: false,
     needsIO: true,
     surfaces: ['ssh'],
+    authorize: topicRule,
     async run(ctx, args) {
       const io = sessionIO(ctx);
       const topic = parseTopic(args.topic, ctx.actor.name);

@@ -4,19 +4,21 @@ import { ROLES } from '../../core/permissions.ts';
 import { fingerprint, formatPublicKey, parsePublicKeyLine } from '../../core/sshwire/keys.ts';
 import type { CommandContext } from '../context.ts';
 import { defineCommand } from '../registry.ts';
-import { IdentityStore } from './store.ts';
+import type { IdentityStore } from './store.ts';
+import type { AnyCommand } from '../registry.ts';
 import { readStdinText } from '../stdin.ts';
 
-const store = (ctx: CommandContext) => new IdentityStore(ctx.db);
+/** Account and user commands, on the identity store the composition root built. */
+export function identityCommands(identities: IdentityStore): AnyCommand[] {
 
 function currentUser(ctx: CommandContext) {
   if (ctx.actor.userId === null) throw new UsageError('this command needs a labd user');
-  const user = store(ctx).userById(ctx.actor.userId);
+  const user = identities.userById(ctx.actor.userId);
   if (!user) throw new NotFound('your user no longer exists');
   return user;
 }
 
-export const whoami = defineCommand({
+const whoami = defineCommand({
   path: ['whoami'],
   summary: 'Show who you are logged in as, your role and how you came in',
   args: z.object({}),
@@ -49,7 +51,7 @@ export const whoami = defineCommand({
   },
 });
 
-export const keysLs = defineCommand({
+const keysLs = defineCommand({
   path: ['keys', 'ls'],
   summary: 'List the public keys registered to you',
   args: z.object({}),
@@ -57,12 +59,12 @@ export const keysLs = defineCommand({
   mutating: false,
   async run(ctx) {
     const user = currentUser(ctx);
-    const rows = store(ctx).keysOf(user.id).map((k) => ({ id: k.id, fingerprint: k.fingerprint, algo: k.algo, comment: k.comment, source: k.source, added: k.createdAt.toISOString(), lastUsed: k.lastUsedAt?.toISOString() ?? null }));
+    const rows = identities.keysOf(user.id).map((k) => ({ id: k.id, fingerprint: k.fingerprint, algo: k.algo, comment: k.comment, source: k.source, added: k.createdAt.toISOString(), lastUsed: k.lastUsedAt?.toISOString() ?? null }));
     return { kind: 'table', columns: [{ key: 'id', label: 'ID' }, { key: 'fingerprint', label: 'FINGERPRINT' }, { key: 'algo', label: 'TYPE' }, { key: 'comment', label: 'COMMENT' }, { key: 'lastUsed', label: 'LAST USED' }], rows, empty: "no keys registered (add one with: keys add < key.pub)" };
   },
 });
 
-export const keysAdd = defineCommand({
+const keysAdd = defineCommand({
   path: ['keys', 'add'],
   summary: 'Register a public key (read from stdin) to log in with',
   details: 'example: ssh HOST keys add < ~/.ssh/id_ed25519.pub',
@@ -83,12 +85,12 @@ export const keysAdd = defineCommand({
     }
     const fp = fingerprint(parsed.key.blob);
     const comment = (args.comment ?? parsed.comment).replace(/[^\x20-\x7e]/g, '').slice(0, 100);
-    const row = store(ctx).addKey(user.id, { fingerprint: fp, algo: parsed.key.type, publicKey: formatPublicKey(parsed.key), comment });
+    const row = identities.addKey(user.id, { fingerprint: fp, algo: parsed.key.type, publicKey: formatPublicKey(parsed.key), comment });
     return { kind: 'message', text: `added key ${row.id}: ${fp} (${parsed.key.type}${comment ? ', ' + comment : ''})`, json: { id: row.id, fingerprint: fp, algo: parsed.key.type, comment } };
   },
 });
 
-export const keysRm = defineCommand({
+const keysRm = defineCommand({
   path: ['keys', 'rm'],
   summary: 'Remove one of your keys, by ID or fingerprint',
   args: z.object({ key: z.string().min(1).describe('the ID or SHA256 fingerprint shown by keys ls') }),
@@ -98,26 +100,26 @@ export const keysRm = defineCommand({
   destructive: true,
   async run(ctx, args) {
     const user = currentUser(ctx);
-    const removed = store(ctx).removeKey(user.id, args.key);
+    const removed = identities.removeKey(user.id, args.key);
     return { kind: 'message', text: `removed key ${removed.id}: ${removed.fingerprint}`, json: { id: removed.id, fingerprint: removed.fingerprint } };
   },
 });
 
 const role = z.enum(ROLES);
 
-export const userLs = defineCommand({
+const userLs = defineCommand({
   path: ['user', 'ls'],
   summary: 'List users',
   args: z.object({}),
   permission: 'admin.users',
   mutating: false,
   async run(ctx) {
-    const rows = store(ctx).listUsers().map((u) => ({ name: u.name, role: u.role, keys: u.keys, created: u.createdAt.toISOString() }));
+    const rows = identities.listUsers().map((u) => ({ name: u.name, role: u.role, keys: u.keys, created: u.createdAt.toISOString() }));
     return { kind: 'table', columns: [{ key: 'name', label: 'NAME' }, { key: 'role', label: 'ROLE' }, { key: 'keys', label: 'KEYS' }, { key: 'created', label: 'CREATED' }], rows };
   },
 });
 
-export const userAdd = defineCommand({
+const userAdd = defineCommand({
   path: ['user', 'add'],
   summary: 'Create a user, optionally with a public key to log in with',
   args: z.object({
@@ -129,7 +131,7 @@ export const userAdd = defineCommand({
   permission: 'admin.users',
   mutating: true,
   async run(ctx, args) {
-    const s = store(ctx);
+    const s = identities;
     let parsed: ReturnType<typeof parsePublicKeyLine> | undefined;
     if (args.key) {
       try {
@@ -147,7 +149,7 @@ export const userAdd = defineCommand({
   },
 });
 
-export const userRm = defineCommand({
+const userRm = defineCommand({
   path: ['user', 'rm'],
   summary: 'Delete a user with their keys and linked identities',
   args: z.object({ name: z.string().min(1) }),
@@ -157,12 +159,12 @@ export const userRm = defineCommand({
   destructive: true,
   async run(ctx, args) {
     if (args.name === ctx.actor.name) throw new UsageError('you cannot remove yourself');
-    store(ctx).removeUser(args.name);
+    identities.removeUser(args.name);
     return { kind: 'message', text: `removed user ${args.name}`, json: { name: args.name, removed: true } };
   },
 });
 
-export const userRole = defineCommand({
+const userRole = defineCommand({
   path: ['user', 'role'],
   summary: "Change a user's role",
   args: z.object({ name: z.string().min(1), role }),
@@ -170,9 +172,10 @@ export const userRole = defineCommand({
   permission: 'admin.users',
   mutating: true,
   async run(ctx, args) {
-    const user = store(ctx).setRole(args.name, args.role);
+    const user = identities.setRole(args.name, args.role);
     return { kind: 'message', text: `${user.name} is now ${user.role}`, json: { name: user.name, role: user.role } };
   },
 });
 
-export const identityCommands = [whoami, keysLs, keysAdd, keysRm, userLs, userAdd, userRm, userRole];
+return [whoami, keysLs, keysAdd, keysRm, userLs, userAdd, userRm, userRole];
+}

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { UsageError } from '../../core/errors.ts';
-import { defineCommand } from '../registry.ts';
+import { defineCommand, type AnyCommand } from '../registry.ts';
 
-export const help = defineCommand({
+const help = (labdVersion: string) =>
+  defineCommand({
   path: ['help'],
   summary: 'List the commands you may run, or show one command\'s usage',
   args: z.object({ command: z.array(z.string()).default([]).describe('a command, e.g. keys add') }),
@@ -19,18 +20,24 @@ export const help = defineCommand({
       throw new UsageError(`unknown command '${args.command.join(' ').slice(0, 60)}'`);
     }
     const commands = registry.all().filter((c) => registry.allowed(ctx.actor, c) && registry.offeredOn(c, ctx.actor.via));
-    const text = [`labd ${ctx.version}: commands you may run`, '', registry.listText(commands), '', "Every command takes --help and --json; destructive ones need --yes."].join('\n');
+    const text = [`labd ${labdVersion}: commands you may run`, '', registry.listText(commands), '', "Every command takes --help and --json; destructive ones need --yes."].join('\n');
     return { kind: 'help', title: 'help', text, json: commands.map((c) => ({ command: c.path.join(' '), summary: c.summary, destructive: !!c.destructive })) };
   },
 });
 
-export const version = defineCommand({
+const version = (labdVersion: string) =>
+  defineCommand({
   path: ['version'],
   summary: 'Show the labd version',
   args: z.object({}),
   permission: 'authenticated',
   mutating: false,
-  async run(ctx) {
-    return { kind: 'message', text: `labd ${ctx.version}`, json: { version: ctx.version, node: process.version } };
+  async run() {
+    return { kind: 'message', text: `labd ${labdVersion}`, json: { version: labdVersion, node: process.version } };
   },
 });
+
+/** help and version: the module every labd has. */
+export function metaCommands(labdVersion: string): AnyCommand[] {
+  return [help(labdVersion), version(labdVersion)];
+}

@@ -3,9 +3,9 @@
  * for a provisioned node that has not joined, else 404 (pixiecore then ignores the machine). Read from
  * SQLite only: pixiecore gives up after 5 s and asks several times per boot.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../../config/schema.ts';
 import type { Logger } from '../../core/logger.ts';
+import type { HttpRoute, RouteResponse } from '../http.ts';
 import type { InventoryRow, NodeInventory } from './inventory.ts';
 import { joinToken } from './tokens.ts';
 
@@ -33,25 +33,28 @@ export function bootAnswer(profile: BootProfile, node: InventoryRow, server: str
   return { kernel: profile.kernel, initrd: profile.initrd, cmdline: renderCmdline(profile.cmdline, { hostname: node.name, token, server, mac: node.mac }) };
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
+function json(status: number, body: unknown): RouteResponse {
+  return { status, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: JSON.stringify(body) };
 }
 
-export function bootRoute(inventory: NodeInventory, config: Config['nodes'], log: Logger): (req: IncomingMessage, res: ServerResponse, params: Record<string, string>) => void {
-  return (_req, res, params) => {
-    const mac = normalizeMac(params.mac ?? '');
-    if (!mac) return sendJson(res, 400, { error: 'expected a MAC address like aa:bb:cc:dd:ee:ff' });
-    const node = inventory.bootable(mac);
-    if (!node) return sendJson(res, 404, { error: 'unknown MAC' });
-    const profile = config.profiles[node.profile];
-    if (!profile) {
-      // The profile was removed from config after provisioning: boot nothing rather than something wrong.
-      log.warn({ node: node.name, profile: node.profile }, 'boot request for a node whose profile is no longer configured');
-      return sendJson(res, 404, { error: `boot profile ${node.profile} is not configured` });
-    }
-    log.info({ node: node.name, mac }, 'pixiecore boot request answered');
-    sendJson(res, 200, bootAnswer(profile, node, config.server ?? ''));
+/** Transport only: the MAC from the path, status codes; the answer comes from the inventory. */
+export function bootRoute(inventory: NodeInventory, config: Config['nodes'], log: Logger): HttpRoute {
+  return {
+    method: 'GET',
+    path: '/v1/boot/:mac',
+    handle(req) {
+      const mac = normalizeMac(req.params.mac ?? '');
+      if (!mac) return json(400, { error: 'expected a MAC address like aa:bb:cc:dd:ee:ff' });
+      const node = inventory.bootable(mac);
+      if (!node) return json(404, { error: 'unknown MAC' });
+      const profile = config.profiles[node.profile];
+      if (!profile) {
+        // The profile was removed from config after provisioning: boot nothing rather than something wrong.
+        log.warn({ node: node.name, profile: node.profile }, 'boot request for a node whose profile is no longer configured');
+        return json(404, { error: `boot profile ${node.profile} is not configured` });
+      }
+      log.info({ node: node.name, mac }, 'pixiecore boot request answered');
+      return json(200, bootAnswer(profile, node, config.server ?? ''));
+    },
   };
 }

@@ -31,8 +31,8 @@ const seatName = z
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a seat name (lower-case letters, digits and -, e.g. alice-phone)')
   .describe('the seat (device) name, e.g. alice-phone');
 
-function serverSide(config: Config): ServerSide {
-  const { endpoint, serverPublicKey, allowedIPs, dns, persistentKeepalive } = config.seats;
+function serverSide(seats: Config['seats']): ServerSide {
+  const { endpoint, serverPublicKey, allowedIPs, dns, persistentKeepalive } = seats;
   if (!endpoint || !serverPublicKey) {
     throw new Unavailable('seats are not configured: set seats.endpoint and seats.serverPublicKey (LABD_SEATS_ENDPOINT, LABD_SEATS_SERVER_PUBLIC_KEY) to the Kilo node seats connect to');
   }
@@ -60,7 +60,7 @@ function peerFor(seat: SeatRow, keepalive: number): Omit<KiloPeer, 'resourceVers
   };
 }
 
-export function seatCommands(kube: KubePort, store: SeatStore): AnyCommand[] {
+export function seatCommands(kube: KubePort, store: SeatStore, seats: Config['seats']): AnyCommand[] {
   const add = defineCommand({
     path: ['seat', 'add'],
     summary: "add a person's device as a WireGuard peer: prints its wg-quick config (and a QR code on a terminal) once",
@@ -71,16 +71,16 @@ export function seatCommands(kube: KubePort, store: SeatStore): AnyCommand[] {
     mutating: true,
     surfaces: PRIVATE_SURFACES,
     async run(ctx, args): Promise<Result> {
-      const server = serverSide(ctx.config);
+      const server = serverSide(seats);
       if (store.get(args.name)) throw new Conflict(`seat ${args.name} already exists (remove it with 'seat rm ${args.name}', or give it a new key with 'keys rotate seat ${args.name}')`);
       const peers = await kube.listPeers();
       const clash = peers.find((p) => p.name === args.name);
       if (clash) throw new Conflict(`a Kilo Peer named ${args.name} already exists in the cluster and is not a labd seat: choose another name`);
       // Addresses other peers (made by hand or by other tools) hold in the seat range are not given out.
-      const range = parseCidr(ctx.config.seats.cidr);
+      const range = parseCidr(seats.cidr);
       const held = peers.flatMap((p) => p.allowedIPs.map((ip) => hostIn(range, ip)).filter((ip): ip is string => ip !== undefined));
       const keys = newKeyPair();
-      const seat = store.reserve({ name: args.name, publicKey: keys.publicKey, createdBy: ctx.actor.name, at: ctx.clock.now() }, ctx.config.seats.cidr, held);
+      const seat = store.reserve({ name: args.name, publicKey: keys.publicKey, createdBy: ctx.actor.name, at: ctx.clock.now() }, seats.cidr, held);
       if (!seat) throw new Conflict(`seat ${args.name} already exists`);
       try {
         await kube.createPeer(peerFor(seat, server.persistentKeepalive));
@@ -150,7 +150,7 @@ export function seatCommands(kube: KubePort, store: SeatStore): AnyCommand[] {
     mutating: true,
     surfaces: PRIVATE_SURFACES,
     async run(ctx, args): Promise<Result> {
-      const server = serverSide(ctx.config);
+      const server = serverSide(seats);
       const seat = store.get(args.name);
       if (!seat) throw new NotFound(`no seat ${args.name}`);
       const keys = newKeyPair();
