@@ -31,6 +31,8 @@ export interface Labd {
   registry: Registry;
   ssh: { host: string; port: number };
   http: { host: string; port: number };
+  /** The boot API's address, when nodes.bootListen is set. */
+  boot?: { host: string; port: number };
   stop(): Promise<void>;
 }
 
@@ -64,6 +66,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
 
   let ready = false;
   const http = new HttpServer(log);
+  const bootHttp = new HttpServer(log);
   registerHealthRoutes(http, { db, metrics, isReady: () => ready });
 
   const tui = new TuiHost(registry, log, config.ssh.hostname);
@@ -78,6 +81,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     registry,
     tui,
     http,
+    bootHttp,
     publicUrl: (config.publicUrl ?? `http://${config.http.listen}`).replace(/\/+$/, ''),
     onStop: (fn) => stopHooks.push(fn),
   };
@@ -107,6 +111,12 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
   const httpListen = splitListen(config.http.listen);
   const sshAddr = await sshServer.listen(sshListen.host, sshListen.port);
   const httpAddr = await http.listen(httpListen.host, httpListen.port);
+  let bootAddr: { address: string; port: number } | undefined;
+  if (config.nodes.bootListen) {
+    const bootListen = splitListen(config.nodes.bootListen);
+    bootAddr = await bootHttp.listen(bootListen.host, bootListen.port);
+    log.info({ boot: `${bootAddr.address}:${bootAddr.port}`, allow: config.nodes.bootAllow }, 'pixiecore boot API listening');
+  }
   ready = true;
   log.info({ ssh: `${sshAddr.address}:${sshAddr.port}`, http: `${httpAddr.address}:${httpAddr.port}`, hostKey: hostKey.fingerprint, version: VERSION, dataDir: config.dataDir }, 'labd listening');
 
@@ -117,10 +127,11 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     registry,
     ssh: { host: sshAddr.address, port: sshAddr.port },
     http: { host: httpAddr.address, port: httpAddr.port },
+    boot: bootAddr ? { host: bootAddr.address, port: bootAddr.port } : undefined,
     async stop() {
       ready = false;
       for (const fn of stopHooks) await fn();
-      await Promise.race([Promise.all([sshServer.close(), http.close()]), new Promise((r) => setTimeout(r, 5000))]);
+      await Promise.race([Promise.all([sshServer.close(), http.close(), ...(bootAddr ? [bootHttp.close()] : [])]), new Promise((r) => setTimeout(r, 5000))]);
       db.$client.close();
     },
   };

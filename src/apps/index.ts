@@ -15,6 +15,8 @@ export interface AppHost {
   registry: Registry;
   tui: TuiHost;
   http: HttpServer;
+  /** The boot listener (nodes.bootListen) for pixiecore's API only; never reachable from the public HTTP listener. */
+  bootHttp: HttpServer;
   /** Publicly reachable base URL for links labd prints (LABD_PUBLIC_URL, else the HTTP listener). */
   publicUrl: string;
   /** Runs at shutdown (stop timers, close streams). */

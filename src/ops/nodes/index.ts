@@ -16,7 +16,8 @@ export const nodesModule: LabdApp = {
     const kube = kubeFor(host.services);
     const inventory = new NodeInventory(db, clock);
     host.registry.register(...nodeCommands(kube), ...lifecycleCommands(kube, inventory, config.nodes));
-    host.http.route('GET', '/v1/boot/:mac', bootRoute(inventory, config.nodes, log));
+    // Only on the boot listener: the answer carries a join token (the public listener answers 404).
+    host.bootHttp.route('GET', '/v1/boot/:mac', bootRoute(inventory, config.nodes, log));
     const watcher = new JoinWatcher(kube, inventory, log, parseDuration(config.nodes.joinPollInterval) * 1000, eventsFor(host.services));
     watcher.start();
     host.onStop(() => watcher.stop());
