@@ -42,6 +42,7 @@ export function pubsubCommands(broker: TopicBroker): AnyCommand[] {
     short: { k: 'keep', ...accessShort },
     permission: 'pubsub',
     mutating: false,
+    results: ['streamed'],
     needsIO: true,
     surfaces: ['ssh'],
     authorize: topicRule,
@@ -70,6 +71,7 @@ export function pubsubCommands(broker: TopicBroker): AnyCommand[] {
     short: { b: 'block', t: 'timeout', e: 'empty', ...accessShort },
     permission: 'pubsub',
     mutating: false,
+    results: ['streamed'],
     needsIO: true,
     surfaces: ['ssh'],
     authorize: topicRule,
@@ -101,6 +103,7 @@ export function pubsubCommands(broker: TopicBroker): AnyCommand[] {
     short: { r: 'replay', ...accessShort },
     permission: 'pubsub',
     mutating: false,
+    results: ['streamed'],
     needsIO: true,
     surfaces: ['ssh'],
     authorize: topicRule,
@@ -118,6 +121,7 @@ export function pubsubCommands(broker: TopicBroker): AnyCommand[] {
     args: z.object({}),
     permission: 'pubsub',
     mutating: false,
+    results: ['table'],
     async run(ctx) {
       const list = broker.visibleTo(ctx.actor.name);
       return {
