@@ -22,6 +22,8 @@ import { NodeInventory } from './ops/nodes/inventory.ts';
 import { Registry } from './ops/registry.ts';
 import { seatsModule } from './ops/seats/index.ts';
 import { SeatStore } from './ops/seats/store.ts';
+import { crmModule } from './apps/crm/index.ts';
+import { SqliteCrmStore } from './apps/crm/sqlite-store.ts';
 import { pasteModule } from './apps/paste/index.ts';
 import { PasteStore } from './apps/paste/store.ts';
 import { TopicBroker } from './apps/pubsub/broker.ts';
@@ -69,6 +71,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
   const pastes = new PasteStore(db, config.dataDir, clock);
   pastes.prepare();
   const seats = new SeatStore(db);
+  const crm = new SqliteCrmStore(db, config.crm.defaultRegion);
   const inventory = new NodeInventory(db, clock);
   const kube = connectKube(config.kube, log);
   const events = new OpsEvents(db, clock, log);
@@ -86,6 +89,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     identityModule({ identities }),
     pasteModule({ store: pastes, identities, config: config.paste, publicUrl, clock, log }),
     pubsubModule({ broker }),
+    crmModule({ store: crm, config: config.crm }),
     nodesModule({ kube, inventory, events, config: config.nodes, log }),
     deploysModule({ kube, events }),
     alertsModule({ service: alerts, config: config.alertmanager, db, clock, log }),
