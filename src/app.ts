@@ -44,6 +44,8 @@ export interface Labd {
   registry: Registry;
   ssh: { host: string; port: number };
   http: { host: string; port: number };
+  /** The boot API's address, when nodes.bootListen is set. */
+  boot?: { host: string; port: number };
   stop(): Promise<void>;
 }
 
@@ -87,7 +89,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     nodesModule({ kube, inventory, events, config: config.nodes, log }),
     deploysModule({ kube, events }),
     alertsModule({ service: alerts, config: config.alertmanager, db, clock, log }),
-    seatsModule({ kube, seats, config: config.seats }),
+    seatsModule({ kube, seats, inventory, config: config.seats }),
   ];
   if (config.matrix.enabled) modules.push(matrixBotModule({ config: config.matrix, registry, db, identities, alerts, events, log }));
 
@@ -107,6 +109,8 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
   // Front-ends, and the modules wired into them.
   let ready = false;
   const http = new HttpServer(log);
+  // The pixiecore boot API has a listener of its own (nodes.bootListen): its answers carry join tokens.
+  const bootHttp = new HttpServer(log);
   http.add(healthRoutes({ storage: sqliteReadiness(db), metrics, isReady: () => ready }));
   const tui = new TuiHost(registry, log, config.ssh.hostname);
   tui.register(commandApp({ id: 'account', title: 'Account', description: 'who you are and your SSH keys', permission: 'authenticated', commands: [['whoami'], ['keys', 'ls']] }));
@@ -115,7 +119,8 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
   for (const app of opsTuiApps) tui.register(app);
   for (const module of modules) {
     registry.register(...(module.commands ?? []));
-    http.add(module.routes ?? []);
+    http.add((module.routes ?? []).filter((r) => (r.listener ?? 'public') === 'public'));
+    bootHttp.add((module.routes ?? []).filter((r) => r.listener === 'boot'));
     for (const screen of module.screens ?? []) tui.register(screen);
   }
   const jobs: Job[] = modules.flatMap((m) => m.jobs ?? []);
@@ -140,6 +145,12 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
   const httpListen = splitListen(config.http.listen);
   const sshAddr = await sshServer.listen(sshListen.host, sshListen.port);
   const httpAddr = await http.listen(httpListen.host, httpListen.port);
+  let bootAddr: { address: string; port: number } | undefined;
+  if (config.nodes.bootListen) {
+    const bootListen = splitListen(config.nodes.bootListen);
+    bootAddr = await bootHttp.listen(bootListen.host, bootListen.port);
+    log.info({ boot: `${bootAddr.address}:${bootAddr.port}`, allow: config.nodes.bootAllow }, 'pixiecore boot API listening');
+  }
   ready = true;
   log.info({ ssh: `${sshAddr.address}:${sshAddr.port}`, http: `${httpAddr.address}:${httpAddr.port}`, hostKey: hostKey.fingerprint, version: VERSION, dataDir: config.dataDir }, 'labd listening');
 
@@ -150,10 +161,11 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     registry,
     ssh: { host: sshAddr.address, port: sshAddr.port },
     http: { host: httpAddr.address, port: httpAddr.port },
+    boot: bootAddr ? { host: bootAddr.address, port: bootAddr.port } : undefined,
     async stop() {
       ready = false;
       for (const job of [...jobs].reverse()) await job.stop();
-      await Promise.race([Promise.all([sshServer.close(), http.close()]), new Promise((r) => setTimeout(r, 5000))]);
+      await Promise.race([Promise.all([sshServer.close(), http.close(), ...(bootAddr ? [bootHttp.close()] : [])]), new Promise((r) => setTimeout(r, 5000))]);
       db.$client.close();
     },
   };

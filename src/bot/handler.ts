@@ -16,7 +16,8 @@ import { normaliseKey } from './reactions.ts';
 import { CONFIRM_REACTION, confirmPrompt, newConfirmCode } from './confirm.ts';
 import { parseRequest, type Request } from './parse.ts';
 import { ProgressReply } from './progress.ts';
-import { escapeHtml, plain, renderError, renderMatrix, renderMatrixJson, valueText, type MatrixBody } from './render.ts';
+import { html, trustedHtml } from '../core/html.ts';
+import { plain, renderError, renderMatrix, renderMatrixJson, valueText, type MatrixBody } from './render.ts';
 import { txnIdFor, type BotStore, type ConfirmationRow, type InboxRow, type RoomEvent } from './store.ts';
 
 export interface HandlerOptions {
@@ -98,7 +99,7 @@ export class CommandHandler {
     if (!(err instanceof PermissionDenied) || !isUnmappedGuest(actor)) return body;
     const mxid = (actor.credential as { mxid: string }).mxid;
     const hint = `Ask an admin to add you to the bot's user map.`;
-    return { text: `Sorry, ${mxid} is not linked to a labd user, so you have guest rights. ${body.text}. ${hint}`, html: `Sorry, ${escapeHtml(mxid)} is not linked to a labd user, so you have guest rights. ${body.html}. ${escapeHtml(hint)}` };
+    return { text: `Sorry, ${mxid} is not linked to a labd user, so you have guest rights. ${body.text}. ${hint}`, html: html`Sorry, ${mxid} is not linked to a labd user, so you have guest rights. ${trustedHtml(body.html)}. ${hint}`.value };
   }
 
   /** Handles one accepted event; every path ends with the event marked done. */
@@ -133,7 +134,7 @@ export class CommandHandler {
     const resolved = registry.resolve(rest);
     if (resolved?.command.needsIO && !flags.help) {
       const name = resolved.command.path.join(' ');
-      return this.reply(row, { text: `'${name}' reads or writes a terminal stream, so it only works over SSH: ssh HOST ${name} …`, html: `<code>${escapeHtml(name)}</code> reads or writes a terminal stream, so it only works over SSH: <code>ssh HOST ${escapeHtml(name)} …</code>` }, { threadRoot });
+      return this.reply(row, { text: `'${name}' reads or writes a terminal stream, so it only works over SSH: ssh HOST ${name} …`, html: html`<code>${name}</code> reads or writes a terminal stream, so it only works over SSH: <code>ssh HOST ${name} …</code>`.value }, { threadRoot });
     }
     // `--yes` typed in chat does not skip the question: the confirmation is the ✅ or the code.
     if (resolved?.command.destructive && !flags.help && registry.allowed(mapped.actor, resolved.command)) {

@@ -30,6 +30,9 @@ const ENV_KEYS: Record<string, { path: string[]; kind: 'string' | 'boolean' | 'l
   LABD_NODES_TOKEN_TTL: { path: ['nodes', 'tokenTtl'], kind: 'string' },
   LABD_NODES_JOIN_POLL: { path: ['nodes', 'joinPollInterval'], kind: 'string' },
   LABD_NODES_EVICT_RETRY: { path: ['nodes', 'evictRetryInterval'], kind: 'string' },
+  LABD_BOOT_LISTEN: { path: ['nodes', 'bootListen'], kind: 'string' },
+  LABD_BOOT_ALLOW: { path: ['nodes', 'bootAllow'], kind: 'list' },
+  LABD_BOOT_UNKNOWN_PER_MINUTE: { path: ['nodes', 'bootUnknownPerMinute'], kind: 'number' },
   LABD_ALERTMANAGER_URL: { path: ['alertmanager', 'url'], kind: 'string' },
   LABD_WEBHOOK_TOKEN: { path: ['alertmanager', 'webhookToken'], kind: 'string' },
   /** The earlier name of LABD_WEBHOOK_TOKEN, still accepted. */

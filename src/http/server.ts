@@ -103,6 +103,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 function routeRequest(req: IncomingMessage, params: Record<string, string>): RouteRequest {
   return {
     method: req.method ?? 'GET',
+    remoteAddress: req.socket.remoteAddress ?? '',
     params,
     header: (name) => {
       const v = req.headers[name.toLowerCase()];

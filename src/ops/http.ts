@@ -6,6 +6,8 @@ import type { Readable } from 'node:stream';
 
 export interface RouteRequest {
   method: string;
+  /** The peer's IP address as the socket saw it. */
+  remoteAddress: string;
   /** `:name` segments of the route's path, decoded. */
   params: Record<string, string>;
   /** Header names in lower case. */
@@ -29,6 +31,8 @@ export interface HttpRoute {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** `/p/:user/:name`: `:name` segments become params. */
   path: string;
+  /** Which listener serves it: the public HTTP listener (default), or the boot API's own (nodes.bootListen). */
+  listener?: 'public' | 'boot';
   handle(req: RouteRequest): RouteResponse | Promise<RouteResponse>;
 }
 

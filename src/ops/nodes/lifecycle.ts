@@ -80,7 +80,7 @@ export function lifecycleCommands(kube: KubePort, inventory: NodeInventory, conf
           { label: 'Role', value: args.role ?? '-' },
           { label: 'Location', value: args.location ?? '-' },
           { label: 'Token', value: `${tokenSecretName(token.id)} in ${TOKEN_NAMESPACE} (expires ${expires})` },
-          { label: 'Next', value: `PXE-boot the machine; pixiecore gets its boot answer from GET /v1/boot/${args.mac}` },
+          { label: 'Next', value: config.bootListen ? `PXE-boot the machine; pixiecore gets its boot answer from GET http://${config.bootListen}/v1/boot/${args.mac}` : 'set nodes.bootListen (LABD_BOOT_LISTEN) so pixiecore can get the boot answer, then PXE-boot the machine' },
         ],
         json: { name: args.name, mac: args.mac, profile: profileName, role: args.role ?? null, location: args.location ?? null, tokenId: token.id, secretName: tokenSecretName(token.id), expiresAt: expires, state: row.state },
       };

@@ -8,6 +8,7 @@ import { stripControl } from '../render.ts';
 import type { TuiApp, TuiScreenContext } from './apps.ts';
 import { confirmDialog } from './dialog.ts';
 import { TerminalPort, terminalProfile } from './terminal.ts';
+import { sharedProgram } from './terminfo.ts';
 import { themeFor, type Theme } from './theme.ts';
 
 export interface TuiSession {
@@ -23,12 +24,6 @@ export interface TuiSessionDeps {
   log: Logger;
   hostname: string;
   appsFor(actor: Actor): TuiApp[];
-}
-
-/** The parts of blessed's Tput this file adjusts; @types/blessed does not declare them. */
-interface TputQuirks {
-  brokenACS: boolean;
-  numbers: Record<string, number>;
 }
 
 const CRASH_NOTICE = 'error: the terminal UI failed and this session was closed (see the server log)';
@@ -63,9 +58,8 @@ export class TuiScreenSession {
       () => this.close(1),
     );
     this.screen = blessed.screen({
-      input: this.port.input as never,
-      output: this.port.output as never,
-      terminal: profile.term,
+      // The terminfo of this TERM is parsed once and shared by every session on it (terminfo.ts).
+      program: sharedProgram({ input: this.port.input, output: this.port.output, term: profile.term, unicode: profile.unicode }),
       // Decided from the client's locale, never from this server process's environment.
       forceUnicode: profile.unicode,
       fullUnicode: profile.unicode,
@@ -74,13 +68,6 @@ export class TuiScreenSession {
       autoPadding: true,
       ignoreLocked: ['C-c'],
     } as Widgets.IScreenOptions);
-    const tput = (this.screen.program as unknown as { tput: TputQuirks }).tput;
-    // Never switch to the DEC line-drawing set: screen/tmux terminfo enter it with SO, which prints
-    // 'lqqk' unless G1 was designated first. Lines are drawn as Unicode, or as ASCII (+-|) without UTF-8.
-    tput.brokenACS = true;
-    tput.numbers.U8 = profile.unicode ? 1 : 0;
-    // blessed looks at this process's TMUX variable; the client's terminal is what counts.
-    (this.screen.program as unknown as { tmux: boolean }).tmux = false;
 
     const sep = this.theme.glyphs.separator;
     blessed.box({ parent: this.screen, top: 0, left: 0, right: 0, height: 1, content: ` ${stripControl(deps.hostname)} ${sep} ${stripControl(actor.name)} (${actor.role})`, style: this.theme.title });
