@@ -4,8 +4,49 @@ import type { Actor, Surface } from '../core/actor.ts';
 import { errorKind, LabdError, PermissionDenied, UsageError } from '../core/errors.ts';
 import { roleHas, type Permission } from '../core/permissions.ts';
 import { isBooleanFlag, isListArg, isRequired, kebab, parseArgv, validateArgs } from './args.ts';
-import type { CommandContext, Services, SessionIO } from './context.ts';
+import type { Readable, Writable } from 'node:stream';
+import type { Clock } from '../core/clock.ts';
+import type { Logger } from '../core/logger.ts';
+import type { RolePermissions } from '../core/permissions.ts';
+import type { AuditLog } from './audit/store.ts';
 import type { Result, ResultKind } from './result.ts';
+
+/**
+ * What the registry itself needs. Commands get their stores and adapters from their module's
+ * factory (a closure), never from here: there is no catch-all config or database handle.
+ */
+export interface Services {
+  log: Logger;
+  clock: Clock;
+  rolePermissions: RolePermissions;
+  audit: AuditLog;
+}
+
+export interface SessionIO {
+  /** Standard input, for commands that read it (`keys add`, `paste`). */
+  stdin: Readable;
+  /** Standard output, for commands that stream (`paste cat`, `sub`). */
+  stdout: Writable;
+  stderr: Writable;
+  /** The client asked for a terminal (ssh -t): output may be drawn for eyes (QR codes). */
+  isTerminal?: boolean;
+}
+
+export interface CommandContext {
+  actor: Actor;
+  log: Logger;
+  clock: Clock;
+  rolePermissions: RolePermissions;
+  registry: Registry;
+  io?: SessionIO;
+  signal: AbortSignal;
+  /** The front-end renders the result as JSON (`--json`): give data as a result rather than streaming it. */
+  json: boolean;
+  /** Reports progress of a long command (lines on exec, a bar in the TUI, edits in Matrix). */
+  progress(message: string): void;
+  /** Whether the actor holds a permission (for per-resource rules in `authorize`, e.g. "own pastes, or admin"). */
+  can(permission: Permission): boolean;
+}
 
 export interface CommandDefinition<S extends z.ZodObject = z.ZodObject> {
   /** The command words, e.g. ['keys', 'add']. */
@@ -202,6 +243,19 @@ export class Registry {
     if (flags.help) return { command, result: this.helpResult(command) };
     const result = await this.call(command, inv.actor, { kind: 'argv', words: resolved.rest }, { ...inv, confirmed: inv.confirmed || flags.yes, json: flags.json, surface });
     return { command, result };
+  }
+
+  /**
+   * Parses words into a command and its validated arguments without running anything (a front-end
+   * that asks for confirmation first keeps the typed call, not the text). Throws UsageError.
+   */
+  parse(argv: readonly string[]): { command: AnyCommand; args: Record<string, unknown>; flags: GlobalFlags } {
+    const { flags, rest } = splitGlobalFlags(argv);
+    const resolved = this.resolve(rest);
+    if (!resolved) throw new UsageError(`unknown command '${rest.slice(0, 2).join(' ').slice(0, 60)}' (try 'help')`);
+    const { command } = resolved;
+    const raw = parseArgv({ schema: command.args, positionals: command.positionals ?? [], short: command.short ?? {} }, resolved.rest);
+    return { command, args: validateArgs(command.args, raw, command.positionals ?? []) as Record<string, unknown>, flags };
   }
 
   /**
