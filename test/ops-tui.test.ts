@@ -125,7 +125,7 @@ describe('ops console screens in the TUI, driven through tmux', () => {
 
     t.sendKeys('Enter');
     await t.waitFor((l) => l.some((x) => x.includes('rollout default/web')) && l.some((x) => /successfully rolled out|rolled out/.test(x)), 'the rollout pane');
-    t.sendKeys('q');
+    t.sendKeys('Escape');
     await t.waitFor((l) => l.some((x) => /^\s*default\/web\s/.test(x)) && !l.some((x) => x.includes('rollout default/web')), 'the table again');
 
     t.sendKeys('r');
