@@ -42,7 +42,9 @@ export function textBox(parent: Widgets.BoxElement, text: string, _theme: Theme)
 /** A record as "label: value" lines under its title, labels padded to the widest. */
 export function recordText(r: Extract<Result, { kind: 'record' }>): string {
   const width = Math.max(0, ...r.fields.map((f) => f.label.length));
-  return (r.title ? stripControl(r.title) + '\n\n' : '') + r.fields.map((f) => `${(f.label + ':').padEnd(width + 2)}${cellText(f.value)}`).join('\n');
+  // A value's own line breaks are kept, its later lines indented under the first.
+  const value = (v: unknown) => (typeof v === 'string' ? v.split(/\r?\n/).map(stripControl).join('\n' + ' '.repeat(width + 2)) : cellText(v));
+  return (r.title ? stripControl(r.title) + '\n\n' : '') + r.fields.map((f) => `${(f.label + ':').padEnd(width + 2)}${value(f.value)}`).join('\n');
 }
 
 /** The keys of a scroll pane, for its level's footer and help (Escape, back, is shared). */

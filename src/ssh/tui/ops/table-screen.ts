@@ -178,7 +178,8 @@ export class TableScreen {
     const lines: string[] = [];
     const add = (text: string) => {
       if (this.pane?.box !== box) return;
-      lines.push(...stripControl(text.replace(/\r?\n/g, '\u0000')).split('\u0000'));
+      // Split first: stripping control characters would also remove the line breaks.
+      lines.push(...text.split(/\r?\n/).map(stripControl));
       box.setContent(lines.join('\n'));
       this.ctx.screen.render();
     };
