@@ -145,7 +145,7 @@ export class AlertRoom implements AlertNotifier {
     const words = (match[2] ?? '').trim().split(/\s+/).filter(Boolean);
     const argv = ['ack', String(group.id)];
     if (words[0] && /^(\d+[smhdw])+$/i.test(words[0])) argv.push('--for', words.shift()!.toLowerCase());
-    if (words.length) argv.push('--comment', words.join(' '));
+    if (words.length) argv.push('--', words.join(' '));
     await this.o.handler.runAction(row, argv, { replyTo: row.eventId, threadRoot });
     return true;
   }
