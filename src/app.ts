@@ -23,6 +23,10 @@ import { opsTuiApps } from './ssh/tui/ops/index.ts';
 import { VERSION } from './version.ts';
 import { APPS, type AppHost } from './apps/index.ts';
 import { startMatrixBot } from './bot/index.ts';
+import { backendsFor } from './ops/backends.ts';
+
+const BACKEND_PROBE_INTERVAL_MS = 30_000;
+const BACKEND_PROBE_TIMEOUT_MS = 10_000;
 
 export interface Labd {
   config: Config;
@@ -82,6 +86,14 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     onStop: (fn) => stopHooks.push(fn),
   };
   for (const app of APPS) app.install(host);
+  const backends = backendsFor(config);
+  backends.declare('matrix', { configured: config.matrix.enabled, notConfigured: 'no Matrix homeserver configured (set LABD_MATRIX_HOMESERVER and LABD_MATRIX_TOKEN)' });
+  // Reachability of the configured backends, for `help`, the TUI and /metrics (labd_backend_up).
+  const probeBackends = () => void backends.probeAll(BACKEND_PROBE_TIMEOUT_MS);
+  probeBackends();
+  const probeTimer = setInterval(probeBackends, BACKEND_PROBE_INTERVAL_MS);
+  probeTimer.unref();
+  stopHooks.push(() => clearInterval(probeTimer));
   if (config.matrix.enabled) {
     const bot = startMatrixBot({ config: config.matrix, registry, db, log });
     stopHooks.push(() => bot.stop());

@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import type { Actor, Surface } from '../core/actor.ts';
-import { errorKind, LabdError, PermissionDenied, UsageError } from '../core/errors.ts';
+import { errorKind, LabdError, PermissionDenied, Unavailable, UsageError } from '../core/errors.ts';
+import { backendsFor, type BackendName, type BackendStatus } from './backends.ts';
 import { roleHas, type Permission } from '../core/permissions.ts';
 import { isBooleanFlag, isListArg, isRequired, kebab, parseArgv, validateArgs } from './args.ts';
 import type { CommandContext, Services, SessionIO } from './context.ts';
@@ -28,8 +29,12 @@ export interface CommandDefinition<S extends z.ZodObject = z.ZodObject> {
   secrets?: readonly string[];
   /** Surfaces the command is offered on (default: all). */
   surfaces?: readonly Surface[];
+  /** Why it is not offered on the other surfaces (told to whoever asks there). */
+  surfacesWhy?: string;
   /** Needs the session's stdin/stdout (not offered where there is none, e.g. Matrix). */
   needsIO?: boolean;
+  /** The backend the command talks to: while it is not configured the command says so and exits 1. */
+  backend?: BackendName;
   run(ctx: CommandContext, args: z.infer<S>): Promise<Result>;
 }
 
@@ -62,6 +67,11 @@ export function splitGlobalFlags(argv: readonly string[]): { flags: GlobalFlags;
   }
   return { flags, rest };
 }
+
+/** No command by those words: each front-end adds how to list the commands there (`help`, `!lab help`). */
+export class UnknownCommand extends UsageError {}
+
+const SURFACE_NAMES: Record<Surface, string> = { ssh: 'SSH', tui: 'the terminal UI', matrix: 'Matrix', http: 'HTTP', system: 'labd itself' };
 
 export interface Invocation {
   actor: Actor;
@@ -172,11 +182,10 @@ export class Registry {
         return { command: undefined, result: { kind: 'help', title: rest[0]!, text: this.listText(group), json: group.map((c) => ({ command: c.path.join(' '), summary: c.summary })) } };
       }
       const word = rest.slice(0, 2).join(' ');
-      const err = new UsageError(rest.length ? `unknown command '${word.slice(0, 60)}' (try 'help')` : "no command given (try 'help')");
-      throw err;
+      throw new UnknownCommand(rest.length ? `unknown command '${word.slice(0, 60)}'` : 'no command given');
     }
     const { command } = resolved;
-    if (!this.offeredOn(command, surface)) throw new UsageError(`'${command.path.join(' ')}' is not available here`);
+    if (!this.offeredOn(command, surface)) throw new UsageError(this.notOfferedText(command, surface));
     if (flags.help) return { command, result: this.helpResult(command) };
 
     const started = performance.now();
@@ -196,6 +205,8 @@ export class Registry {
         throw err;
       }
       auditArgs = redact(args, command.secrets ?? []);
+      const backend = this.backendOf(command);
+      if (backend && !backend.configured) throw new Unavailable(backend.notConfigured);
       if (command.destructive && !inv.confirmed && !flags.yes) {
         const err = new UsageError(`'${command.path.join(' ')}' is destructive: add --yes to confirm`);
         err.commandPath = [...command.path];
@@ -224,6 +235,17 @@ export class Registry {
         });
       }
     }
+  }
+
+  /** Why a command is refused on a surface: where it runs instead, and why. */
+  notOfferedText(command: AnyCommand, surface: Surface): string {
+    const where = (command.surfaces ?? []).filter((s) => s !== 'system').map((s) => SURFACE_NAMES[s]).join(' and ');
+    return `'${command.path.join(' ')}' is not available in ${SURFACE_NAMES[surface]}, only over ${where}${command.surfacesWhy ? `: ${command.surfacesWhy}` : ''}`;
+  }
+
+  /** The status of the command's backend (undefined: it needs none, or its module declared none). */
+  backendOf(command: AnyCommand): BackendStatus | undefined {
+    return command.backend ? backendsFor(this.services.config).get(command.backend) : undefined;
   }
 
   listText(commands: AnyCommand[]): string {

@@ -6,6 +6,7 @@ import { parseDuration } from '../../core/duration.ts';
 import type { LabdApp } from '../../apps/index.ts';
 import type { Services } from '../context.ts';
 import { alertmanagerFor, NOT_CONFIGURED } from '../alertmanager/index.ts';
+import { backendsFor, withBackend } from '../backends.ts';
 import { AppriseClient } from './apprise.ts';
 import { alertCommands } from './commands.ts';
 import { AppriseEscalator } from './escalation.ts';
@@ -35,12 +36,14 @@ export const alertsModule: LabdApp = {
     const { config, log } = host.services;
     const service = alertsFor(host.services);
     const am = config.alertmanager;
+    // A filter no alert carries: the answer is small, and reaching the API is what is checked.
+    backendsFor(config).declare('alertmanager', { configured: am.enabled, notConfigured: NOT_CONFIGURED, probe: (signal) => service.am.listAlerts({ filter: ['labd_probe="1"'] }, signal) });
     host.registry.register(
-      ...alertCommands(service, {
+      ...withBackend('alertmanager', alertCommands(service, {
         holdStepSeconds: am.enabled ? parseDuration(am.ackHoldStep) : 900,
         holdMaxSeconds: am.enabled ? parseDuration(am.ackHoldMax) : 86400,
         maxAckSeconds: am.enabled ? parseDuration(am.maxAckDuration) : 7 * 86400,
-      }),
+      })),
     );
     if (!am.enabled) {
       log.info(`${NOT_CONFIGURED}: POST /hooks/alertmanager is off`);

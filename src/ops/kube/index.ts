@@ -6,6 +6,7 @@ import { ClientNodeKube } from './client-node.ts';
 import { kubeSource, NOT_CONFIGURED } from './connect.ts';
 import type { KubePort } from './port.ts';
 import { unconfiguredKube } from './unconfigured.ts';
+import { backendsFor } from '../backends.ts';
 
 export type { KubeEvent, KubeNode, KubePod, KubePort, KubeSecret, NodePatch } from './port.ts';
 export type { KiloPeer } from './port.ts';
@@ -28,5 +29,7 @@ export function kubeFor(services: { config: Config; log: Logger }, env: NodeJS.P
     services.log.info({ kube: port.target, via: source.kind === 'in-cluster' ? 'in-cluster' : source.path }, 'Kubernetes API configured');
   }
   ports.set(services.config, port);
+  // A node list is the cheapest call every role of labd's service account may make.
+  backendsFor(services.config).declare('kubernetes', { configured: source.kind !== 'none', notConfigured: NOT_CONFIGURED, probe: () => port.listNodes() });
   return port;
 }

@@ -3,6 +3,7 @@ import type { LabdApp } from '../../apps/index.ts';
 import { parseDuration } from '../../core/duration.ts';
 import { eventsFor } from '../events/index.ts';
 import { kubeFor } from '../kube/index.ts';
+import { withBackend } from '../backends.ts';
 import { bootRoute } from './boot.ts';
 import { nodeCommands } from './commands.ts';
 import { NodeInventory } from './inventory.ts';
@@ -15,7 +16,7 @@ export const nodesModule: LabdApp = {
     const { config, db, clock, log } = host.services;
     const kube = kubeFor(host.services);
     const inventory = new NodeInventory(db, clock);
-    host.registry.register(...nodeCommands(kube), ...lifecycleCommands(kube, inventory, config.nodes));
+    host.registry.register(...withBackend('kubernetes', [...nodeCommands(kube), ...lifecycleCommands(kube, inventory, config.nodes)]));
     host.http.route('GET', '/v1/boot/:mac', bootRoute(inventory, config.nodes, log));
     const watcher = new JoinWatcher(kube, inventory, log, parseDuration(config.nodes.joinPollInterval) * 1000, eventsFor(host.services));
     watcher.start();
