@@ -8,7 +8,7 @@ import { Conflict, NotFound } from '../../core/errors.ts';
 import type { Db } from '../../db/client.ts';
 import { nationalDigits, type Contact, type ContactData, type Interaction, type InteractionKind } from './model.ts';
 import { ftsQuery } from './search.ts';
-import type { Changes, ContactSummary, CrmStore, SearchOptions } from './store.ts';
+import { StaleWrite, type Changes, type ContactSummary, type CrmStore, type SearchOptions } from './store.ts';
 
 interface ContactRow {
   id: number;
@@ -196,9 +196,11 @@ export class SqliteCrmStore implements CrmStore {
     return (await this.get(ownerId, id))!;
   }
 
-  async update(ownerId: number, id: number, data: ContactData): Promise<Contact> {
+  async update(ownerId: number, id: number, data: ContactData, ifRev?: number): Promise<Contact> {
     this.sql.transaction(() => {
-      if (!this.row(ownerId, 'c.id = ?', id)) throw new NotFound(`no contact ${id}`);
+      const current = this.row(ownerId, 'c.id = ?', id);
+      if (!current) throw new NotFound(`no contact ${id}`);
+      if (ifRev !== undefined && current.rev !== ifRev) throw new StaleWrite(`contact ${id} changed meanwhile`);
       if (this.uidTaken(ownerId, data.uid, id)) throw new Conflict(`a contact with UID ${data.uid} exists`);
       const rev = this.bump(ownerId);
       const cols = this.columns(data);
@@ -255,10 +257,11 @@ export class SqliteCrmStore implements CrmStore {
     return [...ids].sort((a, b) => a - b);
   }
 
-  async remove(ownerId: number, id: number): Promise<boolean> {
+  async remove(ownerId: number, id: number, ifRev?: number): Promise<boolean> {
     return this.sql.transaction(() => {
       const r = this.row(ownerId, 'c.id = ?', id);
       if (!r) return false;
+      if (ifRev !== undefined && r.rev !== ifRev) throw new StaleWrite(`contact ${id} changed meanwhile`);
       const rev = this.bump(ownerId);
       // The contacts it was linked to lose a RELATED line: they change too.
       this.sql.prepare('update crm_contacts set rev = ? where owner_id = ? and id in (select other_id from crm_links where owner_id = ? and contact_id = ?)').run(rev, ownerId, ownerId, id);

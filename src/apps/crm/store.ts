@@ -3,6 +3,7 @@
  * only: each user's CRM is their own, whoever asks (admins included). The SQLite implementation is
  * sqlite-store.ts.
  */
+import { Conflict } from '../../core/errors.ts';
 import type { Contact, ContactData, Interaction, InteractionKind } from './model.ts';
 
 export interface ContactSummary {
@@ -35,8 +36,11 @@ export interface Changes {
 
 export interface CrmStore {
   create(ownerId: number, data: ContactData, href?: string): Promise<Contact>;
-  /** Replaces a contact's data (the caller merges); rejects a UID already taken by another contact. */
-  update(ownerId: number, id: number, data: ContactData): Promise<Contact>;
+  /**
+   * Replaces a contact's data (the caller merges); rejects a UID already taken by another contact.
+   * With `ifRev`, writes only if the contact is still at that revision (else StaleWrite).
+   */
+  update(ownerId: number, id: number, data: ContactData, ifRev?: number): Promise<Contact>;
   get(ownerId: number, id: number): Promise<Contact | undefined>;
   getByUid(ownerId: number, uid: string): Promise<Contact | undefined>;
   getByHref(ownerId: number, href: string): Promise<Contact | undefined>;
@@ -47,7 +51,8 @@ export interface CrmStore {
   withReminders(ownerId: number): Promise<ContactSummary[]>;
   /** Ids of the owner's contacts holding one of these emails (lower case) or phones (E.164 or digits). */
   findByHandles(ownerId: number, emails: string[], phones: string[]): Promise<number[]>;
-  remove(ownerId: number, id: number): Promise<boolean>;
+  /** With `ifRev`, removes only if the contact is still at that revision (else StaleWrite). */
+  remove(ownerId: number, id: number, ifRev?: number): Promise<boolean>;
   addInteraction(ownerId: number, id: number, kind: InteractionKind | 'note', at: Date, note: string): Promise<Interaction>;
   interactions(ownerId: number, id: number, limit: number): Promise<Interaction[]>;
   /** Links both ways (relation from id to other, and its inverse back). */
@@ -59,3 +64,6 @@ export interface CrmStore {
   revision(ownerId: number): Promise<number>;
   changesSince(ownerId: number, rev: number): Promise<Changes>;
 }
+
+/** A conditional write whose contact changed meanwhile (CardDAV If-Match: 412, nothing written). */
+export class StaleWrite extends Conflict {}
