@@ -27,6 +27,11 @@ export class TuiHost {
     return this.apps.filter((a) => a.permission === 'authenticated' || roleHas(this.registry.services.rolePermissions, actor.role, a.permission));
   }
 
+  /** The app `ssh -t HOST ID` opens directly, when this actor may use it. */
+  appFor(id: string, actor: Actor): TuiApp | undefined {
+    return this.appsFor(actor).find((a) => a.id === id);
+  }
+
   /** Starts the TUI on a PTY session; the caller forwards window changes to `resize`. */
   open(session: TuiSession): { resize(cols: number, rows: number): void } {
     const screen = new TuiScreenSession({ registry: this.registry, log: this.log, hostname: this.hostname, appsFor: (actor) => this.appsFor(actor) }, session);
