@@ -131,6 +131,8 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     http: { host: httpAddr.address, port: httpAddr.port },
     async stop() {
       ready = false;
+      // Before anything closes under them: TUI clients get their terminal back and the reason.
+      await tui.closeAll('labd is restarting');
       for (const fn of stopHooks) await fn();
       await Promise.race([Promise.all([sshServer.close(), http.close()]), new Promise((r) => setTimeout(r, 5000))]);
       db.$client.close();
