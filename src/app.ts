@@ -24,6 +24,7 @@ import { VERSION } from './version.ts';
 import { APPS, type AppHost } from './apps/index.ts';
 import { startMatrixBot } from './bot/index.ts';
 import { backendsFor } from './ops/backends.ts';
+import { connectKube } from './ops/kube/index.ts';
 
 const BACKEND_PROBE_INTERVAL_MS = 30_000;
 const BACKEND_PROBE_TIMEOUT_MS = 10_000;
@@ -85,6 +86,8 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     publicUrl: (config.publicUrl ?? `http://${config.http.listen}`).replace(/\/+$/, ''),
     onStop: (fn) => stopHooks.push(fn),
   };
+  // Adapters whose SDK loads only when their backend is configured (idle memory).
+  await connectKube(registry.services);
   for (const app of APPS) app.install(host);
   const backends = backendsFor(config);
   backends.declare('matrix', { configured: config.matrix.enabled, notConfigured: 'no Matrix homeserver configured (set LABD_MATRIX_HOMESERVER and LABD_MATRIX_TOKEN)' });
