@@ -23,7 +23,9 @@ import { opsTuiApps } from './ssh/tui/ops/index.ts';
 import { VERSION } from './version.ts';
 import { APPS, type AppHost } from './apps/index.ts';
 import { startMatrixBot } from './bot/index.ts';
-import { backendsFor } from './ops/backends.ts';
+import { backendsFor, type Backends } from './ops/backends.ts';
+import { AlertStore } from './ops/alerts/store.ts';
+import { outboxBacklog } from './bot/store.ts';
 import { connectKube } from './ops/kube/index.ts';
 
 const BACKEND_PROBE_INTERVAL_MS = 30_000;
@@ -42,6 +44,25 @@ export interface Labd {
 function splitListen(listen: string): { host: string; port: number } {
   const i = listen.lastIndexOf(':');
   return { host: listen.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(listen.slice(i + 1)) };
+}
+
+/** Gauges read from labd's state at scrape time, for deploy/monitoring's dashboard and alert rules. */
+function registerStateMetrics(metrics: Metrics, db: Db, backends: Backends): void {
+  metrics.gaugeFrom('labd_outbox_depth', 'Matrix messages waiting in the outbox', [], () => [{ value: outboxBacklog(db, systemClock.now()).depth }]);
+  metrics.gaugeFrom('labd_outbox_oldest_age_seconds', 'How long the oldest waiting Matrix message has waited (0: none waits)', [], () => [{ value: outboxBacklog(db, systemClock.now()).oldestAgeSeconds }]);
+  const alertStore = new AlertStore(db);
+  metrics.gaugeFrom('labd_alert_groups', 'Alert groups by state: firing (unacknowledged), acknowledged, resolved', ['state'], () =>
+    Object.entries(alertStore.countByState()).map(([state, value]) => ({ labels: { state }, value })),
+  );
+  metrics.gaugeFrom('labd_backend_configured', 'Whether a module backend (kubernetes, alertmanager, matrix) is configured', ['backend'], () =>
+    backends.all().map((b) => ({ labels: { backend: b.name }, value: b.configured ? 1 : 0 })),
+  );
+  metrics.gaugeFrom('labd_backend_up', 'Whether the last check reached a configured backend (absent until checked)', ['backend'], () =>
+    backends
+      .all()
+      .filter((b) => b.configured && b.reachable !== null)
+      .map((b) => ({ labels: { backend: b.name }, value: b.reachable ? 1 : 0 })),
+  );
 }
 
 /** The composition root: builds the adapters, hands them to ops, starts the front-ends. */
@@ -101,6 +122,8 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     const bot = startMatrixBot({ config: config.matrix, registry, db, log });
     stopHooks.push(() => bot.stop());
   }
+
+  registerStateMetrics(metrics, db, backends);
 
   const hostKey = loadOrCreateHostKey(config.dataDir);
   const sshServer = new SshServer({
