@@ -43,7 +43,8 @@ export function pubsubCommands(broker: TopicBroker): AnyCommand[] {
     permission: 'pubsub',
     mutating: false,
     needsIO: true,
-    surfaces: ['ssh'],
+    // The TUI's tail is this command too (the same topic rule, metrics and all).
+    surfaces: ['ssh', 'tui'],
     authorize: topicRule,
     async run(ctx, args) {
       const io = sessionIO(ctx);
