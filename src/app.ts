@@ -132,6 +132,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     hostKey: hostKey.privateKey,
     authTimeoutMs: parseDuration(config.ssh.authTimeout) * 1000,
     maxTries: config.ssh.maxAuthTries,
+    preAuth: { maxStartups: config.ssh.maxStartups, maxStartupsPerSource: config.ssh.maxStartupsPerSource },
     policy: () => policy,
     login,
     log,

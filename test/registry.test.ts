@@ -56,6 +56,7 @@ describe('registry: one path for words and typed calls', () => {
         positionals: ['name'],
         permission: 'admin.users',
         mutating: true,
+        results: ['message'],
         secrets: ['token'],
         async run(_ctx, args) {
           ran++;

@@ -78,7 +78,7 @@ describe('TUI over ssh, driven through tmux', () => {
     assert.equal(home.length, 24);
     assert.match(home[0]!, /admin \(admin\)/);
     for (const app of ['Account', 'Users', 'Audit']) assert.ok(home.some((l) => new RegExp(`^  ${app}\\s+\\S`).test(l)), `${app} is listed:\n${home.join('\n')}`);
-    assert.match(home[23]!, /↑\/↓ move · enter open · q quit/);
+    assert.match(home[23]!, /↑\/↓ move · enter open · \? help · q quit/);
 
     t.sendKeys('Enter');
     const account = await t.waitFor(
@@ -87,7 +87,8 @@ describe('TUI over ssh, driven through tmux', () => {
         // The right border is there, in the last column.
         l.some((x) => /^│user:\s+admin\s+│$/.test(x) && [...x].length === 80) &&
         l.some((x) => /^│role:\s+admin\s+│$/.test(x)) &&
-        /Account · esc back · q quit/.test(l[23]!) &&
+        /scroll · \? help · esc back · q quit/.test(l[23]!) &&
+        /admin \(admin\) · Account/.test(l[0]!) &&
         /keys ls[\s\S]*ssh-ed25519/.test(l.join('\n')),
       'the Account app with bordered whoami and keys panes',
     );
@@ -120,7 +121,7 @@ describe('TUI over ssh, driven through tmux', () => {
     await t.waitFor(/user:\s+admin/);
     t.resize(90, 26);
     const pane = await t.waitFor((l) => l.length === 26 && l.some((x) => /^┌─ whoami ─+┐$/.test(x) && [...x].length === 90), 'the panes 90 columns wide');
-    assert.match(pane[25]!, /Account · esc back/);
+    assert.match(pane[25]!, /esc back · q quit/);
 
     t.sendKeys('C-c');
     assert.equal(await t.waitForExit(), 0);
@@ -129,7 +130,7 @@ describe('TUI over ssh, driven through tmux', () => {
   test('without a UTF-8 locale lines and symbols are plain ASCII, never DEC line-drawing letters', async () => {
     const t = tui(admin, { term: 'screen' });
     const home = await homeOf(t, 'admin');
-    assert.match(home[23]!, /up\/down move \| enter open \| q quit/);
+    assert.match(home[23]!, /up\/down move \| enter open \| \? help \| q quit/);
     t.sendKeys('Enter');
     const account = await t.waitFor(
       (l) => l.some((x) => /^\+- whoami -+\+$/.test(x)) && l.some((x) => /^\|user:\s+admin\s+\|$/.test(x)) && /keys ls[\s\S]*ssh-ed25519/.test(l.join('\n')) && /esc back/.test(l[23]!),

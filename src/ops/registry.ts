@@ -9,7 +9,7 @@ import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { RolePermissions } from '../core/permissions.ts';
 import type { AuditLog } from './audit/store.ts';
-import type { Result } from './result.ts';
+import type { Result, ResultKind } from './result.ts';
 
 /**
  * What the registry itself needs. Commands get their stores and adapters from their module's
@@ -62,6 +62,11 @@ export interface CommandDefinition<S extends z.ZodObject = z.ZodObject> {
   permission: Permission | 'authenticated';
   /** Changes state: writes one audit row per run. */
   mutating: boolean;
+  /**
+   * The result kinds `run` returns. Every surface the command is offered on must render each of them
+   * (test/renderers.test.ts), and the registry refuses a result of an undeclared kind.
+   */
+  results: readonly ResultKind[];
   /** Asks for confirmation (`--yes` on exec, a dialog in the TUI). */
   destructive?: boolean;
   /** Argument names whose values never reach the audit log. */
@@ -293,7 +298,9 @@ export class Registry {
         err.commandPath = [...command.path];
         throw err;
       }
-      return await command.run(ctx, args as never);
+      const result = await command.run(ctx, args as never);
+      if (!command.results.includes(result.kind)) throw new Error(`'${name}' returned a ${result.kind} result but declares ${command.results.join(', ')}`);
+      return result;
     } catch (err) {
       outcome = errorKind(err);
       errorText = err instanceof LabdError ? err.message : String((err as Error)?.message ?? err);

@@ -71,6 +71,7 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
     positionals: ['name'],
     permission: 'paste',
     mutating: true,
+    results: ['message'],
     needsIO: true,
     async run(ctx, args) {
       const userId = userIdOf(ctx);
@@ -112,6 +113,7 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
     }),
     permission: 'paste',
     mutating: false,
+    results: ['table'],
     authorize(ctx, args) {
       if (args.user !== undefined) mayActOnOthers(ctx, args.user, 'list');
     },
@@ -136,6 +138,7 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
     positionals: ['ref'],
     permission: 'paste',
     mutating: false,
+    results: ['message', 'streamed'],
     async run(ctx, args) {
       const { user, name } = parsePasteRef(args.ref, ctx.actor.name);
       const opened = store.open(user, name);
@@ -163,6 +166,7 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
     positionals: ['ref'],
     permission: 'paste',
     mutating: true,
+    results: ['message'],
     destructive: true,
     authorize(ctx, args) {
       mayActOnOthers(ctx, parsePasteRef(args.ref, ctx.actor.name).user, 'delete');

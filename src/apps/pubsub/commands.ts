@@ -42,6 +42,7 @@ export function pubsubCommands(broker: TopicBroker): AnyCommand[] {
     short: { k: 'keep', ...accessShort },
     permission: 'pubsub',
     mutating: false,
+    results: ['streamed'],
     needsIO: true,
     // The TUI's tail is this command too (the same topic rule, metrics and all).
     surfaces: ['ssh', 'tui'],
@@ -71,6 +72,7 @@ export function pubsubCommands(broker: TopicBroker): AnyCommand[] {
     short: { b: 'block', t: 'timeout', e: 'empty', ...accessShort },
     permission: 'pubsub',
     mutating: false,
+    results: ['streamed'],
     needsIO: true,
     surfaces: ['ssh'],
     authorize: topicRule,
@@ -102,6 +104,7 @@ export function pubsubCommands(broker: TopicBroker): AnyCommand[] {
     short: { r: 'replay', ...accessShort },
     permission: 'pubsub',
     mutating: false,
+    results: ['streamed'],
     needsIO: true,
     surfaces: ['ssh'],
     authorize: topicRule,
@@ -119,6 +122,7 @@ export function pubsubCommands(broker: TopicBroker): AnyCommand[] {
     args: z.object({}),
     permission: 'pubsub',
     mutating: false,
+    results: ['table'],
     async run(ctx) {
       const list = broker.visibleTo(ctx.actor.name);
       return {

@@ -17,6 +17,7 @@ const auditLs = (log: AuditLog) =>
   }),
   permission: 'admin.users',
   mutating: false,
+  results: ['table'],
   async run(ctx, args) {
     const seconds = parseDuration(args.since, '--since');
     const since = new Date(ctx.clock.now().getTime() - seconds * 1000);

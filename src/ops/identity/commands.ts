@@ -24,6 +24,7 @@ const whoami = defineCommand({
   args: z.object({}),
   permission: 'authenticated',
   mutating: false,
+  results: ['record'],
   async run(ctx) {
     const a = ctx.actor;
     const permissions = ctx.rolePermissions[a.role];
@@ -57,6 +58,7 @@ const keysLs = defineCommand({
   args: z.object({}),
   permission: 'authenticated',
   mutating: false,
+  results: ['table'],
   async run(ctx) {
     const user = currentUser(ctx);
     const rows = identities.keysOf(user.id).map((k) => ({ id: k.id, fingerprint: k.fingerprint, algo: k.algo, comment: k.comment, source: k.source, added: k.createdAt.toISOString(), lastUsed: k.lastUsedAt?.toISOString() ?? null }));
@@ -71,6 +73,7 @@ const keysAdd = defineCommand({
   args: z.object({ comment: z.string().max(100).optional().describe('a name for the key (default: the key file comment)') }),
   permission: 'authenticated',
   mutating: true,
+  results: ['message'],
   needsIO: true,
   async run(ctx, args) {
     const user = currentUser(ctx);
@@ -97,6 +100,7 @@ const keysRm = defineCommand({
   positionals: ['key'],
   permission: 'authenticated',
   mutating: true,
+  results: ['message'],
   destructive: true,
   async run(ctx, args) {
     const user = currentUser(ctx);
@@ -113,6 +117,7 @@ const userLs = defineCommand({
   args: z.object({}),
   permission: 'admin.users',
   mutating: false,
+  results: ['table'],
   async run(ctx) {
     const rows = identities.listUsers().map((u) => ({ name: u.name, role: u.role, keys: u.keys, created: u.createdAt.toISOString() }));
     return { kind: 'table', columns: [{ key: 'name', label: 'NAME' }, { key: 'role', label: 'ROLE' }, { key: 'keys', label: 'KEYS' }, { key: 'created', label: 'CREATED' }], rows };
@@ -130,6 +135,7 @@ const userAdd = defineCommand({
   positionals: ['name'],
   permission: 'admin.users',
   mutating: true,
+  results: ['message'],
   async run(ctx, args) {
     const s = identities;
     let parsed: ReturnType<typeof parsePublicKeyLine> | undefined;
@@ -156,6 +162,7 @@ const userRm = defineCommand({
   positionals: ['name'],
   permission: 'admin.users',
   mutating: true,
+  results: ['message'],
   destructive: true,
   async run(ctx, args) {
     if (args.name === ctx.actor.name) throw new UsageError('you cannot remove yourself');
@@ -171,6 +178,7 @@ const userRole = defineCommand({
   positionals: ['name', 'role'],
   permission: 'admin.users',
   mutating: true,
+  results: ['message'],
   async run(ctx, args) {
     const user = identities.setRole(args.name, args.role);
     return { kind: 'message', text: `${user.name} is now ${user.role}`, json: { name: user.name, role: user.role } };

@@ -10,6 +10,7 @@ const help = (labdVersion: string) =>
   positionals: ['command'],
   permission: 'authenticated',
   mutating: false,
+  results: ['help'],
   async run(ctx, args) {
     const registry = ctx.registry;
     if (args.command.length) {
@@ -32,6 +33,7 @@ const version = (labdVersion: string) =>
   args: z.object({}),
   permission: 'authenticated',
   mutating: false,
+  results: ['message'],
   async run() {
     return { kind: 'message', text: `labd ${labdVersion}`, json: { version: labdVersion, node: process.version } };
   },

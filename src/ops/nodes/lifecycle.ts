@@ -52,6 +52,7 @@ export function lifecycleCommands(kube: KubePort, inventory: NodeInventory, conf
     positionals: ['name'],
     permission: 'ops.nodes',
     mutating: true,
+    results: ['record'],
     async run(ctx, args): Promise<Result> {
       const profileName = args.profile ?? config.defaultProfile;
       if (!config.profiles[profileName]) {
@@ -98,6 +99,7 @@ export function lifecycleCommands(kube: KubePort, inventory: NodeInventory, conf
     positionals: ['name'],
     permission: 'ops.nodes',
     mutating: true,
+    results: ['message'],
     destructive: true,
     async run(ctx, args): Promise<Result> {
       const timeoutSeconds = parseDuration(args.timeout, '--timeout');
@@ -159,6 +161,7 @@ export function lifecycleCommands(kube: KubePort, inventory: NodeInventory, conf
     short: { a: 'all' },
     permission: 'ops.read',
     mutating: false,
+    results: ['table'],
     async run(_ctx, args): Promise<Result> {
       const rows = inventory.list(args.all);
       return {

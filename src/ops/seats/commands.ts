@@ -69,6 +69,7 @@ export function seatCommands(kube: KubePort, store: SeatStore, seats: Config['se
     positionals: ['name'],
     permission: 'ops.keys',
     mutating: true,
+    results: ['message'],
     surfaces: PRIVATE_SURFACES,
     async run(ctx, args): Promise<Result> {
       const server = serverSide(seats);
@@ -99,6 +100,7 @@ export function seatCommands(kube: KubePort, store: SeatStore, seats: Config['se
     args: z.object({}),
     permission: 'ops.keys',
     mutating: false,
+    results: ['table'],
     async run(): Promise<Result> {
       const rows = store.list();
       const day = (d: Date | null) => (d ? d.toISOString().replace(/\.\d{3}Z$/, 'Z') : '-');
@@ -125,6 +127,7 @@ export function seatCommands(kube: KubePort, store: SeatStore, seats: Config['se
     positionals: ['name'],
     permission: 'ops.keys',
     mutating: true,
+    results: ['message'],
     destructive: true,
     async run(ctx, args): Promise<Result> {
       const seat = store.get(args.name);
@@ -148,6 +151,7 @@ export function seatCommands(kube: KubePort, store: SeatStore, seats: Config['se
     positionals: ['name'],
     permission: 'ops.keys',
     mutating: true,
+    results: ['message'],
     surfaces: PRIVATE_SURFACES,
     async run(ctx, args): Promise<Result> {
       const server = serverSide(seats);

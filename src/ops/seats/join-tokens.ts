@@ -33,6 +33,7 @@ export function joinTokenCommands(kube: KubePort, inventory: NodeInventory): Any
     args: z.object({ maxAge: z.string().default('24h').describe('also remove valid tokens older than this (default 24h, kubeadm\'s token lifetime)') }),
     permission: 'ops.keys',
     mutating: true,
+    results: ['message'],
     async run(ctx, args): Promise<Result> {
       const maxAge = parseDuration(args.maxAge, '--max-age');
       const now = ctx.clock.now();
