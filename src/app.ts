@@ -84,7 +84,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     metaModule({ version: VERSION }),
     auditModule({ audit }),
     identityModule({ identities }),
-    pasteModule({ store: pastes, identities, config: config.paste, publicUrl, clock, log }),
+    pasteModule({ registry, store: pastes, identities, config: config.paste, publicUrl, clock, log }),
     pubsubModule({ broker }),
     nodesModule({ kube, inventory, events, config: config.nodes, log }),
     deploysModule({ kube, events }),

@@ -6,7 +6,7 @@ import type { CommandContext } from '../../ops/context.ts';
 import { defineCommand, type AnyCommand } from '../../ops/registry.ts';
 import type { IdentityStore } from '../../ops/identity/store.ts';
 import { expiresText, humanSize } from './format.ts';
-import { checkPasteName, generatedName, hiddenName, isUserName, parsePasteRef } from './names.ts';
+import { checkPasteName, generatedName, hiddenName, isPasteName, isUserName, parsePasteRef } from './names.ts';
 import type { Paste, PasteStore } from './store.ts';
 import { copyFdTo } from './stream-out.ts';
 import { receiveToFile } from './upload.ts';
@@ -179,5 +179,30 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
     },
   });
 
-  return [upload, ls, cat, rm];
+  /**
+   * A paste as the web pages show it, for anyone (an anonymous actor on the http surface): the
+   * metadata; the page and raw routes then read the bytes. A name that is not a live paste (wrong,
+   * expired, or the visible part of a hidden paste's name without its secret) is not found.
+   */
+  const page = defineCommand({
+    path: ['paste-page'],
+    summary: 'a paste as its web page shows it',
+    args: z.object({ user: z.string().max(64), name: z.string().max(200) }),
+    permission: 'authenticated',
+    mutating: false,
+    results: ['record'],
+    surfaces: ['http'],
+    authorize(_ctx, args) {
+      const paste = isUserName(args.user) && isPasteName(args.name) ? store.find(args.user, args.name) : undefined;
+      if (!paste) throw new NotFound('no such paste (it may have expired)');
+    },
+    async run(_ctx, args) {
+      const paste = store.find(args.user, args.name);
+      if (!paste) throw new NotFound('no such paste (it may have expired)');
+      const json = pasteJson(deps, paste);
+      return { kind: 'record', title: `${paste.owner}/${paste.name}`, fields: [{ label: 'size', value: humanSize(paste.size) }], json };
+    },
+  });
+
+  return [upload, ls, cat, rm, page];
 }
