@@ -20,6 +20,7 @@ import { PasteStore } from '../src/apps/paste/store.ts';
 import { SqliteAuditLog } from '../src/ops/audit/store.ts';
 import { IdentityStore } from '../src/ops/identity/store.ts';
 import { defineCommand, Registry } from '../src/ops/registry.ts';
+import { Backends } from '../src/ops/backends.ts';
 
 const SECRET = 'hunter2-do-not-log';
 
@@ -41,7 +42,7 @@ describe('registry: one path for words and typed calls', () => {
     migrateDb(db);
     audit = new SqliteAuditLog(db);
     identities = new IdentityStore(db);
-    registry = new Registry({ log: createLogger('silent'), clock: systemClock, rolePermissions: DEFAULT_ROLE_PERMISSIONS, audit });
+    registry = new Registry({ log: createLogger('silent'), clock: systemClock, rolePermissions: DEFAULT_ROLE_PERMISSIONS, audit, backends: new Backends() });
     const a = identities.createUser('alice', 'member');
     const b = identities.createUser('bob', 'member');
     const c = identities.createUser('root', 'admin');

@@ -8,7 +8,7 @@ import type { Actor } from '../core/actor.ts';
 import type { Logger } from '../core/logger.ts';
 import type { MatrixConfig } from '../config/schema.ts';
 import { parseDuration } from '../core/duration.ts';
-import { PermissionDenied } from '../core/errors.ts';
+import { PermissionDenied, UsageError } from '../core/errors.ts';
 import { IdentityStore } from '../ops/identity/store.ts';
 import { splitGlobalFlags, type Registry } from '../ops/registry.ts';
 import { splitCommandLine } from '../core/cmdline.ts';
@@ -135,6 +135,9 @@ export class CommandHandler {
     if (resolved?.command.needsIO && !flags.help) {
       const name = resolved.command.path.join(' ');
       return this.reply(row, { text: `'${name}' reads or writes a terminal stream, so it only works over SSH: ssh HOST ${name} …`, html: html`<code>${name}</code> reads or writes a terminal stream, so it only works over SSH: <code>ssh HOST ${name} …</code>`.value }, { threadRoot });
+    }
+    if (resolved && !flags.help && !registry.offeredOn(resolved.command, 'matrix')) {
+      return this.reply(row, renderError(new UsageError(registry.notOfferedText(resolved.command, 'matrix')), prefix), { threadRoot });
     }
     // `--yes` typed in chat does not skip the question: the confirmation is the ✅ or the code.
     if (resolved?.command.destructive && !flags.help && registry.allowed(mapped.actor, resolved.command)) {

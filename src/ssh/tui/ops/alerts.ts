@@ -36,7 +36,7 @@ export const alertsTuiApp: TuiApp = {
           if (length === null) return screen.say('not acknowledged');
           const comment = await screen.prompt('Comment (optional)');
           if (comment === null) return screen.say('not acknowledged');
-          const args = { alert: id, ...(length.trim() ? { for: length.trim() } : {}), ...(comment.trim() ? { comment: comment.trim() } : {}) };
+          const args = { alert: id, ...(length.trim() ? { for: length.trim() } : {}), ...(comment.trim() ? { comment: [comment.trim()] } : {}) };
           await screen.runAndReload({ path: ['ack'], args }, { doing: `acknowledging alert group ${id}` });
         },
       });
