@@ -1,4 +1,3 @@
-import { parseDuration } from '../../core/duration.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Config } from '../../config/schema.ts';
@@ -24,9 +23,9 @@ export function pasteModule(deps: { registry: Pick<Registry, 'invoke'>; store: P
   };
   return {
     name: 'paste',
-    commands: pasteCommands({ store, identities: deps.identities, publicUrl: deps.publicUrl, maxSize: config.maxSize, defaultExpiry: config.defaultExpiry }),
+    commands: pasteCommands({ store, identities: deps.identities, publicUrl: deps.publicUrl, maxSize: config.maxSize, defaultExpirySeconds: config.defaultExpiry === 'none' ? null : config.defaultExpiry.seconds }),
     routes: pasteRoutes({ registry: deps.registry, store, clock: deps.clock }),
     screens: [pasteTuiApp],
-    jobs: [intervalJob('paste sweeper', parseDuration(config.sweepInterval) * 1000, sweep, true)],
+    jobs: [intervalJob('paste sweeper', config.sweepInterval.ms, sweep, true)],
   };
 }
