@@ -1,4 +1,3 @@
-import { parseDuration } from './core/duration.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import { Metrics } from './core/metrics.ts';
 import { DEFAULT_ROLE_PERMISSIONS, type RolePermissions } from './core/permissions.ts';
@@ -113,7 +112,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     metaModule({ version: VERSION }),
     auditModule({ audit }),
     identityModule({ identities }),
-    pasteModule({ store: pastes, identities, config: config.paste, publicUrl, clock, log }),
+    pasteModule({ registry, store: pastes, identities, config: config.paste, publicUrl, clock, log }),
     pubsubModule({ broker }),
     nodesModule({ kube, inventory, events, config: config.nodes, log }),
     deploysModule({ kube, events }),
@@ -129,8 +128,8 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
   if (!caBlobs.length) log.warn('no trusted user CA keys (LABD_USER_CA_KEYS): certificate logins are off');
   const policy: CertPolicy = {
     trustedCaBlobs: caBlobs,
-    clockSkewSeconds: parseDuration(config.auth.clockSkew),
-    maxLifetimeSeconds: config.auth.maxCertLifetime ? parseDuration(config.auth.maxCertLifetime) : undefined,
+    clockSkewSeconds: config.auth.clockSkew.seconds,
+    maxLifetimeSeconds: config.auth.maxCertLifetime?.seconds,
     revokedSerials: new Set(config.auth.revokedSerials),
     revokedKeyIds: new Set(config.auth.revokedKeyIds),
   };
@@ -161,7 +160,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
   const sshServer = new SshServer({
     registry,
     hostKey: hostKey.privateKey,
-    authTimeoutMs: parseDuration(config.ssh.authTimeout) * 1000,
+    authTimeoutMs: config.ssh.authTimeout.ms,
     maxTries: config.ssh.maxAuthTries,
     preAuth: { maxStartups: config.ssh.maxStartups, maxStartupsPerSource: config.ssh.maxStartupsPerSource },
     policy: () => policy,

@@ -1,5 +1,4 @@
 /** The cluster port for the ops modules, built once at start from kube.* config. */
-import { parseDuration } from '../../core/duration.ts';
 import type { Config } from '../../config/schema.ts';
 import type { Logger } from '../../core/logger.ts';
 import { kubeSource, NOT_CONFIGURED } from './connect.ts';
@@ -24,7 +23,7 @@ export async function connectKube(kube: Config['kube'], log: Logger, backends: B
     return unconfiguredKube;
   }
   const { ClientNodeKube } = await import('./client-node.ts');
-  const port = ClientNodeKube.connect(source, parseDuration(kube.requestTimeout) * 1000);
+  const port = ClientNodeKube.connect(source, kube.requestTimeout.ms);
   log.info({ kube: port.target, via: source.kind === 'in-cluster' ? 'in-cluster' : source.path }, 'Kubernetes API configured');
   // A node list is the cheapest call every role of labd's service account may make.
   backends.declare('kubernetes', { configured: true, notConfigured: NOT_CONFIGURED, probe: () => port.listNodes() });
