@@ -10,7 +10,8 @@ import type { Logger } from '../core/logger.ts';
 import type { Db } from '../db/client.ts';
 import { matrixOutbox, matrixState } from '../db/schema.ts';
 import type { OpsEvents, StoredOpsEvent } from '../ops/events/index.ts';
-import { escapeHtml, valueText } from './render.ts';
+import { html } from '../core/html.ts';
+import { valueText } from './render.ts';
 import { txnIdFor } from './store.ts';
 
 const CURSOR_KEY = 'opsEvents:cursor';
@@ -19,24 +20,23 @@ const JOIN_RETRY_MAX_MS = 30000;
 
 export function renderOpsEvent(e: StoredOpsEvent): { text: string; html: string } {
   const t = (s: string) => valueText(s);
-  const h = (s: string) => escapeHtml(valueText(s));
   switch (e.kind) {
     case 'node.joined': {
       const extra = [e.role ? `role ${e.role}` : '', e.location ? `location ${e.location}` : ''].filter(Boolean).join(', ');
       return {
         text: `Node ${t(e.node)} joined the cluster${extra ? ` (${t(extra)})` : ''}.`,
-        html: `Node <code>${h(e.node)}</code> joined the cluster${extra ? ` (${h(extra)})` : ''}.`,
+        html: html`Node <code>${t(e.node)}</code> joined the cluster${extra ? ` (${t(extra)})` : ''}.`.value,
       };
     }
     case 'deploy.finished':
       return {
         text: `Deploy finished: ${t(e.deployment)} (${t(e.action)} by ${t(e.by)}): ${t(e.detail)}`,
-        html: `✅ Deploy finished: <code>${h(e.deployment)}</code> (${h(e.action)} by ${h(e.by)}): ${h(e.detail)}`,
+        html: html`✅ Deploy finished: <code>${t(e.deployment)}</code> (${t(e.action)} by ${t(e.by)}): ${t(e.detail)}`.value,
       };
     case 'deploy.failed':
       return {
         text: `Deploy FAILED: ${t(e.deployment)} (${t(e.action)} by ${t(e.by)}): ${t(e.error)}`,
-        html: `❌ <strong>Deploy failed</strong>: <code>${h(e.deployment)}</code> (${h(e.action)} by ${h(e.by)}): ${h(e.error)}`,
+        html: html`❌ <strong>Deploy failed</strong>: <code>${t(e.deployment)}</code> (${t(e.action)} by ${t(e.by)}): ${t(e.error)}`.value,
       };
   }
 }

@@ -11,10 +11,11 @@
 import type { MatrixConfig } from '../config/schema.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Db } from '../db/client.ts';
-import { IdentityStore } from '../ops/identity/store.ts';
+import type { IdentityStore } from '../ops/identity/store.ts';
 import type { Registry } from '../ops/registry.ts';
-import { alertsFor } from '../ops/alerts/index.ts';
-import { eventsFor } from '../ops/events/index.ts';
+import type { AlertService } from '../ops/alerts/index.ts';
+import type { OpsEvents } from '../ops/events/index.ts';
+import type { LabdModule } from '../ops/module.ts';
 import { AlertRoom } from './alert-room.ts';
 import { EventAnnouncer } from './announce.ts';
 import { AlertMessageStore } from './alert-store.ts';
@@ -33,7 +34,26 @@ export interface MatrixBot {
   stop(): Promise<void>;
 }
 
-export function startMatrixBot(o: { config: MatrixConfig; registry: Registry; db: Db; log: Logger }): MatrixBot {
+export interface MatrixBotDeps {
+  config: MatrixConfig;
+  registry: Registry;
+  db: Db;
+  identities: IdentityStore;
+  alerts: AlertService;
+  events: OpsEvents;
+  log: Logger;
+}
+
+/** The bot as a module: one background job, started and stopped with labd. */
+export function matrixBotModule(deps: MatrixBotDeps): LabdModule {
+  let bot: MatrixBot | undefined;
+  return {
+    name: 'matrix',
+    jobs: [{ name: 'matrix bot', start: () => void (bot = startMatrixBot(deps)), stop: () => bot?.stop() }],
+  };
+}
+
+export function startMatrixBot(o: MatrixBotDeps): MatrixBot {
   const log = o.log.child({ component: 'matrix' });
   const { sdk, encryption, cryptoError } = loadMatrixSdk();
   if (!encryption) log.warn({ reason: cryptoError }, 'matrix: the native crypto module is not installed, so encrypted rooms are unsupported; serve unencrypted rooms only');
@@ -56,11 +76,11 @@ export function startMatrixBot(o: { config: MatrixConfig; registry: Registry; db
   (client as unknown as { persistTokenAfterSync: boolean }).persistTokenAfterSync = true;
   const messages = new AlertMessageStore(o.db);
   const outbox = new OutboxSender({ homeserverUrl: o.config.homeserverUrl, accessToken: o.config.accessToken, store, log, onSent: (row, eventId) => messages.delivered(row.txnId, eventId) });
-  const handler = new CommandHandler({ config: o.config, registry: o.registry, store, identities: new IdentityStore(o.db), log, kick: () => outbox.kick() });
+  const handler = new CommandHandler({ config: o.config, registry: o.registry, store, identities: o.identities, log, kick: () => outbox.kick() });
   let alertRoom: AlertRoom | undefined;
   let removeNotifier: (() => void) | undefined;
   if (o.config.alertsRoom) {
-    const alerts = alertsFor(o.registry.services);
+    const alerts = o.alerts;
     alertRoom = new AlertRoom({ config: o.config, alerts, messages, store, handler, log, inFlight: () => outbox.inFlight, kick: () => outbox.kick() });
     handler.alerts = alertRoom;
     removeNotifier = alerts.addNotifier(alertRoom);
@@ -133,7 +153,7 @@ export function startMatrixBot(o: { config: MatrixConfig; registry: Registry; db
   alertRoom?.startEscalation();
   // Ops events go to matrix.eventsRoom, else the alerts room; neither set: not announced.
   const announcer = o.config.eventsRoom || alertRoom
-    ? new EventAnnouncer({ db: o.db, events: eventsFor(o.registry.services), log, fallbackRoomId: () => alertRoom?.roomId, eventsRoom: o.config.eventsRoom, joinRoom: (room) => client.joinRoom(room), kick: () => outbox.kick() })
+    ? new EventAnnouncer({ db: o.db, events: o.events, log, fallbackRoomId: () => alertRoom?.roomId, eventsRoom: o.config.eventsRoom, joinRoom: (room) => client.joinRoom(room), kick: () => outbox.kick() })
     : undefined;
   announcer?.start();
   drain();

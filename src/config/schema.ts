@@ -115,7 +115,12 @@ const bootProfile = z.strictObject({
   /** Kernel command line; {hostname}, {token}, {server} and {mac} are filled in per node. */
   cmdline: z.string().default(''),
 });
-const nodesDefaults = { tokenTtl: '24h', defaultProfile: 'default', profiles: {}, joinPollInterval: '10s', evictRetryInterval: '5s' };
+const cidr = z.string().refine((v) => {
+  const [ip, bits, extra] = v.split('/');
+  const family = isIP(ip ?? '');
+  return family !== 0 && extra === undefined && /^\d{1,3}$/.test(bits ?? '') && Number(bits) <= (family === 4 ? 32 : 128);
+}, 'expected a CIDR, e.g. 10.4.0.0/16');
+const nodesDefaults = { tokenTtl: '24h', defaultProfile: 'default', profiles: {}, joinPollInterval: '10s', evictRetryInterval: '5s', bootAllow: [], bootUnknownPerMinute: 30 };
 const nodesSchema = z
   .strictObject({
     /** The API server URL joining nodes use ({server} in a cmdline), e.g. https://10.0.0.1:6443. */
@@ -128,14 +133,17 @@ const nodesSchema = z
     joinPollInterval: duration.default('10s'),
     /** Wait between eviction attempts a PodDisruptionBudget refused (kubectl: 5s). */
     evictRetryInterval: duration.default('5s'),
+    /**
+     * Where pixiecore's API (`GET /v1/boot/MAC`) listens: an address on the lab's private network, never the
+     * public HTTP listener, because the answer carries a node join token. Unset: no boot API at all.
+     */
+    bootListen: listen.optional(),
+    /** Source CIDRs allowed to ask the boot API (e.g. pixiecore's host); empty: any that reaches bootListen. */
+    bootAllow: z.array(cidr).default([]),
+    /** Unknown-MAC answers per source address per minute; past it the boot API answers 429 (MACs can be guessed). */
+    bootUnknownPerMinute: z.number().int().min(1).max(100000).default(30),
   })
   .default(nodesDefaults);
-
-const cidr = z.string().refine((v) => {
-  const [ip, bits, extra] = v.split('/');
-  const family = isIP(ip ?? '');
-  return family !== 0 && extra === undefined && /^\d{1,3}$/.test(bits ?? '') && Number(bits) <= (family === 4 ? 32 : 128);
-}, 'expected a CIDR, e.g. 10.4.0.0/16');
 /** WireGuard keys are base64 of 32 raw bytes. */
 const wireguardKey = z.string().regex(/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/, 'expected a WireGuard key (base64 of 32 bytes, as `wg pubkey` prints)');
 const seatsSchema = z.strictObject({
@@ -198,7 +206,15 @@ export const configSchema = z
     /** Pub/sub: bytes a subscriber may fall behind its topic's fastest subscriber before it is dropped. */
     pubsub: z.strictObject({ subscriberBuffer: z.number().int().min(256 * 1024).max(1024 ** 3).default(PUBSUB_SUBSCRIBER_BUFFER) }).default({ subscriberBuffer: PUBSUB_SUBSCRIBER_BUFFER }),
     /** The Kubernetes cluster ops talk to: a kubeconfig file (else in-cluster when labd runs in a pod), its context, and the time-out of each API request. */
-    kube: z.strictObject({ kubeconfig: z.string().min(1).optional(), context: z.string().min(1).optional(), requestTimeout: duration.default('10s') }).default({ requestTimeout: '10s' }),
+    kube: z
+      .strictObject({
+        kubeconfig: z.string().min(1).optional(),
+        context: z.string().min(1).optional(),
+        requestTimeout: duration.default('10s'),
+        /** Use the pod's service account when no kubeconfig is set; the loader sets it when KUBERNETES_SERVICE_HOST is. */
+        inCluster: z.boolean().default(false),
+      })
+      .default({ requestTimeout: '10s', inCluster: false }),
     /** Node provisioning: PXE boot profiles served to pixiecore, join tokens, and how often joins and drains are checked. */
     nodes: nodesSchema,
     /** Alertmanager (design §2.2): off, or fully configured (a half-configured section fails at boot). */

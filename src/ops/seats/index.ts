@@ -1,14 +1,13 @@
-/** Installs the seat and key-rotation commands, wired to the cluster port and labd's database. */
-import type { LabdApp } from '../../apps/index.ts';
-import { kubeFor } from '../kube/index.ts';
+/** The seat and key-rotation commands, on the cluster port and the seat store. */
+import type { Config } from '../../config/schema.ts';
+import type { KubePort } from '../kube/index.ts';
+import type { LabdModule } from '../module.ts';
+import type { NodeInventory } from '../nodes/inventory.ts';
+import { withBackend } from '../backends.ts';
 import { seatCommands } from './commands.ts';
 import { joinTokenCommands } from './join-tokens.ts';
-import { SeatStore } from './store.ts';
+import type { SeatStore } from './store.ts';
 
-export const seatsModule: LabdApp = {
-  name: 'seats',
-  install(host) {
-    const kube = kubeFor(host.services);
-    host.registry.register(...seatCommands(kube, new SeatStore(host.services.db)), ...joinTokenCommands(kube));
-  },
-};
+export function seatsModule(deps: { kube: KubePort; seats: SeatStore; inventory: NodeInventory; config: Config['seats'] }): LabdModule {
+  return { name: 'seats', commands: withBackend('kubernetes', [...seatCommands(deps.kube, deps.seats, deps.config), ...joinTokenCommands(deps.kube, deps.inventory)]) };
+}
