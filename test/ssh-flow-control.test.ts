@@ -49,25 +49,39 @@ describe('SSH flow control: a peer cannot make labd buffer without bound', () =>
   }
 
   test('(a) a subscriber with a huge window that stops reading its socket is dropped; labd does not buffer what is published', async () => {
+    // Stop reading: the kernel's receive buffer fills, then labd's socket can only buffer.
+    await stalledSubscriberAttack('flood', 'stops reading its socket', (_client, attacker) => attacker.socket.pause());
+  });
+
+  test('(a) a subscriber with a huge window that starts a key re-exchange and never finishes it is dropped; labd does not queue what is published', async () => {
+    // The client sends KEXINIT, then nothing: labd answers with its own KEXINIT and, until the
+    // exchange completes, holds every outgoing packet in ssh2's queue instead of the socket.
+    await stalledSubscriberAttack('rekey', 'stalls a key re-exchange', (client, attacker) => {
+      (client as unknown as { _protocol: { rekey(): void } })._protocol.rekey();
+      attacker.socket.write = (() => true) as typeof attacker.socket.write;
+    });
+  });
+
+  async function stalledSubscriberAttack(name: string, how: string, stall: (client: ssh2.Client, attacker: ReturnType<typeof rawChannel>) => void): Promise<void> {
+    const topic = `admin/${name}`;
     const subClient = await connect();
-    const subChannel = await execChannel(subClient, 'sub flood');
+    const subChannel = await execChannel(subClient, `sub ${name}`);
     const attacker = rawChannel(subClient, subChannel);
     // ssh2 adds any CHANNEL_WINDOW_ADJUST to the window, uncapped: 8 × 2^31 bytes of window.
     for (let i = 0; i < 8; i++) attacker.adjustWindow(0x7fffffff);
-    await until('labd to register the attacking subscriber', async () => (await subscribers('admin/flood')) === 1);
-    // Stop reading: the kernel's receive buffer fills, then labd's socket can only buffer.
-    attacker.socket.pause();
+    await until('labd to register the attacking subscriber', async () => (await subscribers(topic)) === 1);
+    stall(subClient, attacker);
 
     // A healthy subscriber (OpenSSH) sets the publisher's pace, as in the issue's attack.
-    const healthy = spawn('ssh', [...labd.sshArgs(key), '--', 'sub', 'flood'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const healthy = spawn('ssh', [...labd.sshArgs(key), '--', 'sub', name], { stdio: ['ignore', 'pipe', 'pipe'] });
     let received = 0;
     healthy.stdout!.on('data', (d: Buffer) => (received += d.length));
     const healthyDone = new Promise<number | null>((res) => healthy.on('close', (code) => res(code)));
-    await until('labd to register the healthy subscriber', async () => (await subscribers('admin/flood')) === 2);
+    await until('labd to register the healthy subscriber', async () => (await subscribers(topic)) === 2);
 
     const rss = new RssSampler(labd.child.pid!);
     const source = spawn('head', ['-c', String(PUSHED), '/dev/urandom'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    const publisher = spawn('ssh', [...labd.sshArgs(key), '--', 'pub', 'flood'], { stdio: [source.stdout!, 'ignore', 'pipe'] });
+    const publisher = spawn('ssh', [...labd.sshArgs(key), '--', 'pub', name], { stdio: [source.stdout!, 'ignore', 'pipe'] });
     const published = new Promise<number | null>((res) => publisher.on('close', (code) => res(code)));
     let pubExited = false;
     void published.then(() => (pubExited = true));
@@ -77,7 +91,7 @@ describe('SSH flow control: a peer cannot make labd buffer without bound', () =>
       'the publisher to push 300 MiB',
       async () => {
         if (pubExited) return true;
-        const n = await subscribers('admin/flood');
+        const n = await subscribers(topic);
         if (n !== undefined && n < leastSubscribers) leastSubscribers = n;
         return false;
       },
@@ -88,13 +102,13 @@ describe('SSH flow control: a peer cannot make labd buffer without bound', () =>
     const growth = rss.stop();
     await healthyDone;
     const dropped = leastSubscribers < 2;
-    console.log(`(a) huge window + stalled subscriber: published ${(PUSHED / MiB).toFixed(0)} MiB (pub exit ${pubStatus}), healthy subscriber got ${(received / MiB).toFixed(1)} MiB, stalled subscriber dropped: ${dropped}, labd RSS grew ${(growth / MiB).toFixed(1)} MiB (peak ${(rss.peak / MiB).toFixed(0)} MiB)`);
+    console.log(`(a) huge window + a subscriber that ${how}: published ${(PUSHED / MiB).toFixed(0)} MiB (pub exit ${pubStatus}), healthy subscriber got ${(received / MiB).toFixed(1)} MiB, stalled subscriber dropped: ${dropped}, labd RSS grew ${(growth / MiB).toFixed(1)} MiB (peak ${(rss.peak / MiB).toFixed(0)} MiB)`);
     assert.equal(pubStatus, 0);
     assert.ok(growth < GROWTH_BOUND, `labd grew by ${(growth / MiB).toFixed(1)} MiB while a subscriber did not read`);
     assert.ok(dropped, 'the subscriber that stopped reading was never dropped');
     assert.equal(received, PUSHED, 'the healthy subscriber missed data');
     subClient.end();
-  });
+  }
 
   test('(b) CHANNEL_DATA beyond the advertised window closes the connection; labd does not buffer it', async () => {
     const pubClient = await connect();
