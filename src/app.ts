@@ -121,7 +121,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     pasteModule({ registry, store: pastes, identities, config: config.paste, publicUrl, clock, log }),
     pubsubModule({ broker }),
     tokensModule({ tokens: appTokens, publicUrl }),
-    crmModule({ store: crm, tokens: appTokens, config: config.crm, log }),
+    crmModule({ store: crm, tokens: appTokens, audit, config: config.crm, log }),
     nodesModule({ kube, inventory, events, config: config.nodes, log }),
     deploysModule({ kube, events }),
     alertsModule({ service: alerts, config: config.alertmanager, backends, db, clock, log }),
