@@ -24,6 +24,7 @@ import { SeatStore } from './ops/seats/store.ts';
 import { crmModule } from './apps/crm/index.ts';
 import { SqliteCrmStore } from './apps/crm/sqlite-store.ts';
 import { tokensModule } from './ops/tokens/index.ts';
+import { AppriseClient, type AppriseNotification } from './ops/alerts/apprise.ts';
 import { SqliteTokenStore } from './ops/tokens/sqlite-store.ts';
 import { pasteModule } from './apps/paste/index.ts';
 import { PasteStore } from './apps/paste/store.ts';
@@ -99,6 +100,9 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
   const seats = new SeatStore(db);
   const crm = new SqliteCrmStore(db, config.crm.defaultRegion);
   const appTokens = new SqliteTokenStore(db);
+  // The CRM's daily reminders go through Apprise when crm.remindersApprise is set.
+  const crmApprise = config.crm.remindersApprise ? new AppriseClient(config.crm.remindersApprise, 10_000) : undefined;
+  const crmReminderNotify = crmApprise ? (n: AppriseNotification) => crmApprise.notify(n) : undefined;
   const inventory = new NodeInventory(db, clock);
   // Which backends are configured and reachable: read by `help`, the TUI and /metrics (labd_backend_up).
   const backends = new Backends();
@@ -121,7 +125,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     pasteModule({ registry, store: pastes, identities, config: config.paste, publicUrl, clock, log }),
     pubsubModule({ broker }),
     tokensModule({ tokens: appTokens, publicUrl }),
-    crmModule({ store: crm, tokens: appTokens, audit, config: config.crm, log }),
+    crmModule({ store: crm, tokens: appTokens, audit, config: config.crm, clock, log, notify: crmReminderNotify }),
     nodesModule({ kube, inventory, events, config: config.nodes, log }),
     deploysModule({ kube, events }),
     alertsModule({ service: alerts, config: config.alertmanager, backends, db, clock, log }),

@@ -339,6 +339,19 @@ export class SqliteCrmStore implements CrmStore {
     return (this.q('select count(*) as n from crm_contacts where owner_id = ?').get(ownerId) as { n: number }).n;
   }
 
+  async unreminded(day: string): Promise<{ ownerId: number; name: string }[]> {
+    return this.q(
+      `select u.id as ownerId, u.name as name from users u left join crm_books b on b.owner_id = u.id
+       where (b.reminded_on is null or b.reminded_on < ?)
+         and exists (select 1 from crm_contacts c where c.owner_id = u.id and (c.birthday is not null or c.stay_in_touch_days is not null))
+       order by u.id`,
+    ).all(day) as { ownerId: number; name: string }[];
+  }
+
+  async markReminded(ownerId: number, day: string): Promise<void> {
+    this.q('insert into crm_books (owner_id, rev, reminded_on) values (?, 0, ?) on conflict(owner_id) do update set reminded_on = excluded.reminded_on').run(ownerId, day);
+  }
+
   async revision(ownerId: number): Promise<number> {
     return (this.q('select rev from crm_books where owner_id = ?').get(ownerId) as { rev: number } | undefined)?.rev ?? 0;
   }
