@@ -22,6 +22,8 @@ import { NodeInventory } from './ops/nodes/inventory.ts';
 import { Registry } from './ops/registry.ts';
 import { seatsModule } from './ops/seats/index.ts';
 import { SeatStore } from './ops/seats/store.ts';
+import { gitModule } from './apps/git/index.ts';
+import { SqliteRepoStore } from './apps/git/sqlite-store.ts';
 import { pasteModule } from './apps/paste/index.ts';
 import { PasteStore } from './apps/paste/store.ts';
 import { TopicBroker } from './apps/pubsub/broker.ts';
@@ -52,6 +54,13 @@ export interface Labd {
 function splitListen(listen: string): { host: string; port: number } {
   const i = listen.lastIndexOf(':');
   return { host: listen.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(listen.slice(i + 1)) };
+}
+
+/** ssh://HOST[:PORT] for clone URLs: the public URL's host and the SSH listener's port. */
+function sshCloneBase(publicUrl: string, sshListen: string): string {
+  const host = new URL(publicUrl).hostname;
+  const port = splitListen(sshListen).port;
+  return `ssh://${host}${port === 22 ? '' : `:${port}`}`;
 }
 
 /**
@@ -86,6 +95,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     identityModule({ identities }),
     pasteModule({ store: pastes, identities, config: config.paste, publicUrl, clock, log }),
     pubsubModule({ broker }),
+    gitModule({ store: new SqliteRepoStore(db), identities, config: config.git, dataDir: config.dataDir, rolePermissions, events, sshUrl: sshCloneBase(publicUrl, config.ssh.listen), publicUrl, log }),
     nodesModule({ kube, inventory, events, config: config.nodes, log }),
     deploysModule({ kube, events }),
     alertsModule({ service: alerts, config: config.alertmanager, db, clock, log }),
@@ -133,6 +143,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     authTimeoutMs: parseDuration(config.ssh.authTimeout) * 1000,
     maxTries: config.ssh.maxAuthTries,
     policy: () => policy,
+    anonymousGit: config.git.anonAccess !== 'no-access',
     login,
     log,
     metrics,

@@ -25,6 +25,8 @@ export interface SessionIO {
   stderr: Writable;
   /** The client asked for a terminal (ssh -t): output may be drawn for eyes (QR codes). */
   isTerminal?: boolean;
+  /** Environment the client sent that the front-end accepted (e.g. GIT_PROTOCOL). */
+  env?: Readonly<Record<string, string>>;
 }
 
 export interface CommandContext {
