@@ -16,7 +16,7 @@ import { LoginService } from './ops/identity/login.ts';
 import { IdentityStore } from './ops/identity/store.ts';
 import { connectKube } from './ops/kube/index.ts';
 import { metaModule } from './ops/meta/index.ts';
-import type { Job, LabdModule } from './ops/module.ts';
+import { intervalJob, type Job, type LabdModule } from './ops/module.ts';
 import { nodesModule } from './ops/nodes/index.ts';
 import { NodeInventory } from './ops/nodes/inventory.ts';
 import { Registry } from './ops/registry.ts';
@@ -38,6 +38,10 @@ import { commandApp } from './ssh/tui/command-app.ts';
 import { TuiHost } from './ssh/tui/host.ts';
 import { opsTuiApps } from './ssh/tui/ops/index.ts';
 import { VERSION } from './version.ts';
+import { Backends } from './ops/backends.ts';
+
+const BACKEND_PROBE_INTERVAL_MS = 30_000;
+const BACKEND_PROBE_TIMEOUT_MS = 10_000;
 
 export interface Labd {
   config: Config;
@@ -79,12 +83,15 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
   pastes.prepare();
   const seats = new SeatStore(db);
   const inventory = new NodeInventory(db, clock);
-  const kube = connectKube(config.kube, log);
+  // Which backends are configured and reachable: read by `help`, the TUI and /metrics (labd_backend_up).
+  const backends = new Backends();
+  backends.declare('matrix', { configured: config.matrix.enabled, notConfigured: 'no Matrix homeserver configured (set LABD_MATRIX_HOMESERVER and LABD_MATRIX_TOKEN)' });
+  const kube = connectKube(config.kube, log, backends);
   const events = new OpsEvents(db, clock, log);
   const alerts = createAlertService({ config: config.alertmanager, db, audit, clock, log });
   const broker = new TopicBroker({ subscriberBuffer: config.pubsub.subscriberBuffer });
   const rolePermissions: RolePermissions = { ...DEFAULT_ROLE_PERMISSIONS, ...config.roles };
-  const registry = new Registry({ log, clock, rolePermissions, audit });
+  const registry = new Registry({ log, clock, rolePermissions, audit, backends });
   registry.setObserver(metrics);
   const publicUrl = (config.publicUrl ?? `http://${config.http.listen}`).replace(/\/+$/, '');
 
@@ -98,7 +105,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     gitModule({ store: new SqliteRepoStore(db), identities, config: config.git, dataDir: config.dataDir, rolePermissions, events, sshUrl: sshCloneBase(publicUrl, config.ssh.listen), publicUrl, log }),
     nodesModule({ kube, inventory, events, config: config.nodes, log }),
     deploysModule({ kube, events }),
-    alertsModule({ service: alerts, config: config.alertmanager, db, clock, log }),
+    alertsModule({ service: alerts, config: config.alertmanager, backends, db, clock, log }),
     seatsModule({ kube, seats, inventory, config: config.seats }),
   ];
   if (config.matrix.enabled) modules.push(matrixBotModule({ config: config.matrix, registry, db, identities, alerts, events, log }));
@@ -133,7 +140,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     bootHttp.add((module.routes ?? []).filter((r) => r.listener === 'boot'));
     for (const screen of module.screens ?? []) tui.register(screen);
   }
-  const jobs: Job[] = modules.flatMap((m) => m.jobs ?? []);
+  const jobs: Job[] = [...modules.flatMap((m) => m.jobs ?? []), intervalJob('backend probes', BACKEND_PROBE_INTERVAL_MS, () => void backends.probeAll(BACKEND_PROBE_TIMEOUT_MS), true)];
   for (const job of jobs) job.start();
 
   const hostKey = loadOrCreateHostKey(config.dataDir);
@@ -142,6 +149,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     hostKey: hostKey.privateKey,
     authTimeoutMs: parseDuration(config.ssh.authTimeout) * 1000,
     maxTries: config.ssh.maxAuthTries,
+    preAuth: { maxStartups: config.ssh.maxStartups, maxStartupsPerSource: config.ssh.maxStartupsPerSource },
     policy: () => policy,
     anonymousGit: config.git.anonAccess !== 'no-access',
     login,

@@ -4,6 +4,7 @@
  */
 import { errorKind, publicMessage, UsageError, type ErrorKind } from '../core/errors.ts';
 import { html, type SafeHtml } from '../core/html.ts';
+import { UnknownCommand } from '../ops/registry.ts';
 import { resultJson, type Result } from '../ops/result.ts';
 
 export interface MatrixBody {
@@ -90,6 +91,7 @@ export function renderError(err: unknown, prefix: string): MatrixBody {
   const kind = errorKind(err);
   let message = clean(publicMessage(err)).replace(/\n/g, ' ');
   if (err instanceof UsageError && err.commandPath) message += ` (see '${prefix} ${err.commandPath.join(' ')} --help')`;
+  if (err instanceof UnknownCommand) message += ` (try '${prefix} help')`;
   message = message.replace(/^permission denied: /, '');
   const label = ERROR_LABELS[kind];
   return { text: `${label}: ${message}`, html: html`<strong>${label}:</strong> ${message}`.value };

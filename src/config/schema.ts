@@ -173,10 +173,14 @@ export const configSchema = z
         authTimeout: duration.default('30s'),
         /** Publickey / keyboard-interactive attempts allowed per connection (as sshd's MaxAuthTries). */
         maxAuthTries: z.number().int().min(1).max(100).default(6),
+        /** Unauthenticated connections held at once; more are closed at accept (sshd's MaxStartups). */
+        maxStartups: z.number().int().min(1).max(100_000).default(100),
+        /** Unauthenticated connections held at once from one source address (sshd's PerSourceMaxStartups). */
+        maxStartupsPerSource: z.number().int().min(1).max(100_000).default(10),
         /** Banner-free greeting shown by the TUI. */
         hostname: z.string().min(1).default('labd'),
       })
-      .default({ listen: '127.0.0.1:2222', authTimeout: '30s', maxAuthTries: 6, hostname: 'labd' }),
+      .default({ listen: '127.0.0.1:2222', authTimeout: '30s', maxAuthTries: 6, maxStartups: 100, maxStartupsPerSource: 10, hostname: 'labd' }),
     http: z.strictObject({ listen: listen.default('127.0.0.1:8080') }).default({ listen: '127.0.0.1:8080' }),
     auth: z
       .strictObject({

@@ -1,11 +1,57 @@
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import type { Actor, Surface } from '../core/actor.ts';
-import { errorKind, LabdError, PermissionDenied, UsageError } from '../core/errors.ts';
+import { errorKind, LabdError, PermissionDenied, Unavailable, UsageError } from '../core/errors.ts';
+import type { BackendName, Backends, BackendStatus } from './backends.ts';
 import { roleHas, type Permission } from '../core/permissions.ts';
 import { isBooleanFlag, isListArg, isRequired, kebab, parseArgv, validateArgs } from './args.ts';
-import type { CommandContext, Services, SessionIO } from './context.ts';
+import type { Readable, Writable } from 'node:stream';
+import type { Clock } from '../core/clock.ts';
+import type { Logger } from '../core/logger.ts';
+import type { RolePermissions } from '../core/permissions.ts';
+import type { AuditLog } from './audit/store.ts';
 import type { Result, ResultKind } from './result.ts';
+
+/**
+ * What the registry itself needs. Commands get their stores and adapters from their module's
+ * factory (a closure), never from here: there is no catch-all config or database handle.
+ */
+export interface Services {
+  log: Logger;
+  clock: Clock;
+  rolePermissions: RolePermissions;
+  audit: AuditLog;
+  /** Which backends (Kubernetes, Alertmanager, Matrix) are configured and reachable. */
+  backends: Backends;
+}
+
+export interface SessionIO {
+  /** Standard input, for commands that read it (`keys add`, `paste`). */
+  stdin: Readable;
+  /** Standard output, for commands that stream (`paste cat`, `sub`). */
+  stdout: Writable;
+  stderr: Writable;
+  /** The client asked for a terminal (ssh -t): output may be drawn for eyes (QR codes). */
+  isTerminal?: boolean;
+  /** Environment the client sent that the front-end accepted (e.g. GIT_PROTOCOL). */
+  env?: Readonly<Record<string, string>>;
+}
+
+export interface CommandContext {
+  actor: Actor;
+  log: Logger;
+  clock: Clock;
+  rolePermissions: RolePermissions;
+  registry: Registry;
+  io?: SessionIO;
+  signal: AbortSignal;
+  /** The front-end renders the result as JSON (`--json`): give data as a result rather than streaming it. */
+  json: boolean;
+  /** Reports progress of a long command (lines on exec, a bar in the TUI, edits in Matrix). */
+  progress(message: string): void;
+  /** Whether the actor holds a permission (for per-resource rules in `authorize`, e.g. "own pastes, or admin"). */
+  can(permission: Permission): boolean;
+}
 
 export interface CommandDefinition<S extends z.ZodObject = z.ZodObject> {
   /** The command words, e.g. ['keys', 'add']. */
@@ -37,6 +83,8 @@ export interface CommandDefinition<S extends z.ZodObject = z.ZodObject> {
   secrets?: readonly string[];
   /** Surfaces the command is offered on (default: all). */
   surfaces?: readonly Surface[];
+  /** Why it is not offered on the other surfaces (told to whoever asks there). */
+  surfacesWhy?: string;
   /** Needs the session's stdin/stdout (not offered where there is none, e.g. Matrix). */
   needsIO?: boolean;
   /**
@@ -44,6 +92,8 @@ export interface CommandDefinition<S extends z.ZodObject = z.ZodObject> {
    * check and validation, before confirmation: throws PermissionDenied (or NotFound, to hide what exists).
    */
   authorize?(ctx: CommandContext, args: z.infer<S>): void | Promise<void>;
+  /** The backend the command talks to: while it is not configured the command says so and exits 1. */
+  backend?: BackendName;
   run(ctx: CommandContext, args: z.infer<S>): Promise<Result>;
 }
 
@@ -76,6 +126,11 @@ export function splitGlobalFlags(argv: readonly string[]): { flags: GlobalFlags;
   }
   return { flags, rest };
 }
+
+/** No command by those words: each front-end adds how to list the commands there (`help`, `!lab help`). */
+export class UnknownCommand extends UsageError {}
+
+const SURFACE_NAMES: Record<Surface, string> = { ssh: 'SSH', tui: 'the terminal UI', matrix: 'Matrix', http: 'HTTP', system: 'labd itself' };
 
 export interface InvokeOptions {
   /** The user confirmed a destructive command (TUI dialog, ✅ in Matrix, `--yes`). */
@@ -200,14 +255,26 @@ export class Registry {
         return { command: undefined, result: { kind: 'help', title: rest[0]!, text: this.listText(group), json: group.map((c) => ({ command: c.path.join(' '), summary: c.summary })) } };
       }
       const word = rest.slice(0, 2).join(' ');
-      const err = new UsageError(rest.length ? `unknown command '${word.slice(0, 60)}' (try 'help')` : "no command given (try 'help')");
-      throw err;
+      throw new UnknownCommand(rest.length ? `unknown command '${word.slice(0, 60)}'` : 'no command given');
     }
     const { command } = resolved;
-    if (!this.offeredOn(command, surface)) throw new UsageError(`'${command.path.join(' ')}' is not available here`);
+    if (!this.offeredOn(command, surface)) throw new UsageError(this.notOfferedText(command, surface));
     if (flags.help) return { command, result: this.helpResult(command) };
     const result = await this.call(command, inv.actor, { kind: 'argv', words: resolved.rest }, { ...inv, confirmed: inv.confirmed || flags.yes, json: flags.json, surface });
     return { command, result };
+  }
+
+  /**
+   * Parses words into a command and its validated arguments without running anything (a front-end
+   * that asks for confirmation first keeps the typed call, not the text). Throws UsageError.
+   */
+  parse(argv: readonly string[]): { command: AnyCommand; args: Record<string, unknown>; flags: GlobalFlags } {
+    const { flags, rest } = splitGlobalFlags(argv);
+    const resolved = this.resolve(rest);
+    if (!resolved) throw new UnknownCommand(`unknown command '${rest.slice(0, 2).join(' ').slice(0, 60)}'`);
+    const { command } = resolved;
+    const raw = parseArgv({ schema: command.args, positionals: command.positionals ?? [], short: command.short ?? {} }, resolved.rest);
+    return { command, args: validateArgs(command.args, raw, command.positionals ?? []) as Record<string, unknown>, flags };
   }
 
   /**
@@ -216,9 +283,9 @@ export class Registry {
    */
   async invoke(actor: Actor, path: readonly string[], args: Record<string, unknown>, opts: InvokeOptions = {}): Promise<Result> {
     const command = this.get(path);
-    if (!command) throw new UsageError(`unknown command '${path.join(' ').slice(0, 60)}'`);
+    if (!command) throw new UnknownCommand(`unknown command '${path.join(' ').slice(0, 60)}'`);
     const surface = opts.surface ?? actor.via;
-    if (!this.offeredOn(command, surface)) throw new UsageError(`'${command.path.join(' ')}' is not available here`);
+    if (!this.offeredOn(command, surface)) throw new UsageError(this.notOfferedText(command, surface));
     return this.call(command, actor, { kind: 'typed', values: args }, { ...opts, surface });
   }
 
@@ -246,6 +313,8 @@ export class Registry {
       auditArgs = redact(args, command.secrets ?? []);
       const ctx = this.context(actor, opts);
       await command.authorize?.(ctx, args as never);
+      const backend = this.backendOf(command);
+      if (backend && !backend.configured) throw new Unavailable(backend.notConfigured);
       if (command.destructive && !opts.confirmed) {
         const err = new UsageError(`'${name}' is destructive: add --yes to confirm`);
         err.commandPath = [...command.path];
@@ -268,6 +337,17 @@ export class Registry {
           .catch((err: unknown) => this.services.log.error({ err, command: name }, 'could not write the audit row'));
       }
     }
+  }
+
+  /** Why a command is refused on a surface: where it runs instead, and why. */
+  notOfferedText(command: AnyCommand, surface: Surface): string {
+    const where = (command.surfaces ?? []).filter((s) => s !== 'system').map((s) => SURFACE_NAMES[s]).join(' and ');
+    return `'${command.path.join(' ')}' is not available in ${SURFACE_NAMES[surface]}, only over ${where}${command.surfacesWhy ? `: ${command.surfacesWhy}` : ''}`;
+  }
+
+  /** The status of the command's backend (undefined: it needs none, or its module declared none). */
+  backendOf(command: AnyCommand): BackendStatus | undefined {
+    return command.backend ? this.services.backends.get(command.backend) : undefined;
   }
 
   listText(commands: AnyCommand[]): string {

@@ -10,6 +10,7 @@ import type { Clock } from '../../core/clock.ts';
 import { alertmanagerFor, NOT_CONFIGURED } from '../alertmanager/index.ts';
 import type { AuditLog } from '../audit/store.ts';
 import type { Job, LabdModule } from '../module.ts';
+import { withBackend, type Backends } from '../backends.ts';
 import { AppriseClient } from './apprise.ts';
 import { alertCommands } from './commands.ts';
 import { AppriseEscalator } from './escalation.ts';
@@ -32,13 +33,18 @@ export function createAlertService(deps: { config: AlertsConfig; db: Db; audit: 
   });
 }
 
-export function alertsModule(deps: { service: AlertService; config: AlertsConfig; db: Db; clock: Clock; log: Logger }): LabdModule {
+export function alertsModule(deps: { service: AlertService; config: AlertsConfig; backends: Backends; db: Db; clock: Clock; log: Logger }): LabdModule {
   const { service, config: am, log } = deps;
-  const commands = alertCommands(service, {
-    holdStepSeconds: am.enabled ? parseDuration(am.ackHoldStep) : 900,
-    holdMaxSeconds: am.enabled ? parseDuration(am.ackHoldMax) : 86400,
-    maxAckSeconds: am.enabled ? parseDuration(am.maxAckDuration) : 7 * 86400,
-  });
+  // A filter no alert carries: the answer is small, and reaching the API is what is checked.
+  deps.backends.declare('alertmanager', { configured: am.enabled, notConfigured: NOT_CONFIGURED, probe: (signal) => service.am.listAlerts({ filter: ['labd_probe="1"'] }, signal) });
+  const commands = withBackend(
+    'alertmanager',
+    alertCommands(service, {
+      holdStepSeconds: am.enabled ? parseDuration(am.ackHoldStep) : 900,
+      holdMaxSeconds: am.enabled ? parseDuration(am.ackHoldMax) : 86400,
+      maxAckSeconds: am.enabled ? parseDuration(am.maxAckDuration) : 7 * 86400,
+    }),
+  );
   if (!am.enabled) {
     log.info(`${NOT_CONFIGURED}: POST /hooks/alertmanager is off`);
     return { name: 'alerts', commands };

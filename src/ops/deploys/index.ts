@@ -2,8 +2,9 @@
 import type { OpsEventsPort } from '../events/index.ts';
 import type { KubePort } from '../kube/index.ts';
 import type { LabdModule } from '../module.ts';
+import { withBackend } from '../backends.ts';
 import { deployCommands } from './commands.ts';
 
 export function deploysModule(deps: { kube: KubePort; events: Pick<OpsEventsPort, 'emit'> }): LabdModule {
-  return { name: 'deploys', commands: deployCommands(deps.kube, deps.events) };
+  return { name: 'deploys', commands: withBackend('kubernetes', deployCommands(deps.kube, deps.events)) };
 }

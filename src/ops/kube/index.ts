@@ -6,6 +6,7 @@ import { ClientNodeKube } from './client-node.ts';
 import { kubeSource, NOT_CONFIGURED } from './connect.ts';
 import type { KubePort } from './port.ts';
 import { unconfiguredKube } from './unconfigured.ts';
+import type { Backends } from '../backends.ts';
 
 export type { KubeEvent, KubeNode, KubePod, KubePort, KubeSecret, NodePatch } from './port.ts';
 export type { KiloPeer } from './port.ts';
@@ -13,13 +14,16 @@ export type { DeploymentPatch, FluxKind, FluxObject, KubeDeployment, KubeReplica
 export { EvictionBlocked } from './errors.ts';
 
 /** Builds the cluster port once, at start (the composition root calls this); a bad kubeconfig fails start. */
-export function connectKube(kube: Config['kube'], log: Logger): KubePort {
+export function connectKube(kube: Config['kube'], log: Logger, backends: Backends): KubePort {
   const source = kubeSource(kube);
   if (source.kind === 'none') {
     log.warn(NOT_CONFIGURED);
+    backends.declare('kubernetes', { configured: false, notConfigured: NOT_CONFIGURED });
     return unconfiguredKube;
   }
   const port = ClientNodeKube.connect(source, parseDuration(kube.requestTimeout) * 1000);
   log.info({ kube: port.target, via: source.kind === 'in-cluster' ? 'in-cluster' : source.path }, 'Kubernetes API configured');
+  // A node list is the cheapest call every role of labd's service account may make.
+  backends.declare('kubernetes', { configured: true, notConfigured: NOT_CONFIGURED, probe: () => port.listNodes() });
   return port;
 }

@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import { UsageError } from '../../core/errors.ts';
+import type { BackendName } from '../backends.ts';
 import { defineCommand, type AnyCommand } from '../registry.ts';
+
+/** Appended to the summary of a command whose backend is not configured. */
+export const NOT_CONFIGURED_MARK = '[not configured]';
 
 const help = (labdVersion: string) =>
   defineCommand({
@@ -21,8 +25,29 @@ const help = (labdVersion: string) =>
       throw new UsageError(`unknown command '${args.command.join(' ').slice(0, 60)}'`);
     }
     const commands = registry.all().filter((c) => registry.allowed(ctx.actor, c) && registry.offeredOn(c, ctx.actor.via));
-    const text = [`labd ${labdVersion}: commands you may run`, '', registry.listText(commands), '', "Every command takes --help and --json; destructive ones need --yes."].join('\n');
-    return { kind: 'help', title: 'help', text, json: commands.map((c) => ({ command: c.path.join(' '), summary: c.summary, destructive: !!c.destructive })) };
+    const missing = new Map<BackendName, string>();
+    for (const c of commands) {
+      const b = registry.backendOf(c);
+      if (b && !b.configured) missing.set(b.name, b.notConfigured);
+    }
+    const marked = commands.map((c) => (registry.backendOf(c)?.configured === false ? { ...c, summary: `${c.summary} ${NOT_CONFIGURED_MARK}` } : c));
+    const text = [
+      `labd ${labdVersion}: commands you may run`,
+      '',
+      registry.listText(marked),
+      '',
+      'Every command takes --help and --json; destructive ones need --yes.',
+      ...[...missing.values()].map((line) => `${NOT_CONFIGURED_MARK} ${line}`),
+    ].join('\n');
+    return {
+      kind: 'help',
+      title: 'help',
+      text,
+      json: commands.map((c) => {
+        const b = registry.backendOf(c);
+        return { command: c.path.join(' '), summary: c.summary, destructive: !!c.destructive, ...(b ? { backend: b.name, configured: b.configured, reachable: b.reachable } : {}) };
+      }),
+    };
   },
 });
 

@@ -5,6 +5,7 @@ import type { Logger } from '../../core/logger.ts';
 import type { OpsEventsPort } from '../events/index.ts';
 import type { KubePort } from '../kube/index.ts';
 import type { LabdModule } from '../module.ts';
+import { withBackend } from '../backends.ts';
 import { bootRoute } from './boot.ts';
 import { nodeCommands } from './commands.ts';
 import type { NodeInventory } from './inventory.ts';
@@ -16,7 +17,7 @@ export function nodesModule(deps: { kube: KubePort; inventory: NodeInventory; ev
   const watcher = new JoinWatcher(kube, inventory, log, parseDuration(config.joinPollInterval) * 1000, deps.events);
   return {
     name: 'nodes',
-    commands: [...nodeCommands(kube), ...lifecycleCommands(kube, inventory, config)],
+    commands: withBackend('kubernetes', [...nodeCommands(kube), ...lifecycleCommands(kube, inventory, config)]),
     routes: [bootRoute(inventory, config, log)],
     jobs: [{ name: 'node join watcher', start: () => watcher.start(), stop: () => watcher.stop() }],
   };

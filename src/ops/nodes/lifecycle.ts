@@ -37,7 +37,7 @@ const ignoreNotFound = (err: unknown): void => {
 export function lifecycleCommands(kube: KubePort, inventory: NodeInventory, config: Config['nodes']): AnyCommand[] {
   const provision = defineCommand({
     path: ['node', 'provision'],
-    summary: 'register a machine to PXE-boot and join: a bootstrap token, its boot profile for pixiecore, its role and Kilo location',
+    summary: 'Register a machine to PXE-boot and join: a bootstrap token, its boot profile for pixiecore, its role and Kilo location',
     args: z.object({
       name: dnsLabel,
       mac,
@@ -90,7 +90,7 @@ export function lifecycleCommands(kube: KubePort, inventory: NodeInventory, conf
 
   const deprovision = defineCommand({
     path: ['node', 'deprovision'],
-    summary: 'cordon and drain a node, delete it, revoke its join token and boot profile, and retire it',
+    summary: 'Cordon and drain a node, delete it, revoke its join token and boot profile, and retire it',
     args: z.object({
       name: dnsLabel,
       force: z.boolean().default(false).describe('also delete pods that declare no controller (their data is lost)'),
@@ -156,7 +156,7 @@ export function lifecycleCommands(kube: KubePort, inventory: NodeInventory, conf
 
   const list = defineCommand({
     path: ['node', 'inventory'],
-    summary: 'the nodes labd provisioned: MAC, boot profile, role, location and whether they joined',
+    summary: 'List the nodes labd provisioned: MAC, boot profile, role, location and whether they joined',
     args: z.object({ all: z.boolean().default(false).describe('include retired nodes') }),
     short: { a: 'all' },
     permission: 'ops.read',

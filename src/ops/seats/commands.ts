@@ -21,6 +21,8 @@ import { keyFingerprint, newKeyPair, wgQuickConfig, type ServerSide } from './wi
 export const SEAT_LABEL = 'labd.dev/seat';
 /** Where a seat's private key may be shown: on the user's own SSH session. */
 const PRIVATE_SURFACES: readonly Surface[] = ['ssh', 'tui'];
+/** Told to whoever asks for a seat command in a chat room. */
+const SSH_ONLY_WHY = 'it shows a WireGuard private key, which must never be posted in a chat room; run it with ssh -t HOST';
 /** Attempts at a key update racing other writers to the same Peer (409 Conflict). */
 const PEER_UPDATE_ATTEMPTS = 5;
 
@@ -63,7 +65,7 @@ function peerFor(seat: SeatRow, keepalive: number): Omit<KiloPeer, 'resourceVers
 export function seatCommands(kube: KubePort, store: SeatStore, seats: Config['seats']): AnyCommand[] {
   const add = defineCommand({
     path: ['seat', 'add'],
-    summary: "add a person's device as a WireGuard peer: prints its wg-quick config (and a QR code on a terminal) once",
+    summary: "Add a person's device as a WireGuard peer: prints its wg-quick config (and a QR code on a terminal) once",
     details: 'The private key is shown only now and never stored: keep the config, or use `keys rotate seat NAME` for a new one.',
     args: z.object({ name: seatName }),
     positionals: ['name'],
@@ -71,6 +73,7 @@ export function seatCommands(kube: KubePort, store: SeatStore, seats: Config['se
     mutating: true,
     results: ['message'],
     surfaces: PRIVATE_SURFACES,
+    surfacesWhy: SSH_ONLY_WHY,
     async run(ctx, args): Promise<Result> {
       const server = serverSide(seats);
       if (store.get(args.name)) throw new Conflict(`seat ${args.name} already exists (remove it with 'seat rm ${args.name}', or give it a new key with 'keys rotate seat ${args.name}')`);
@@ -96,7 +99,7 @@ export function seatCommands(kube: KubePort, store: SeatStore, seats: Config['se
 
   const ls = defineCommand({
     path: ['seat', 'ls'],
-    summary: 'list seats: name, address, public key, created, last rotated',
+    summary: 'List seats: name, address, public key, created, last rotated',
     args: z.object({}),
     permission: 'ops.keys',
     mutating: false,
@@ -122,7 +125,7 @@ export function seatCommands(kube: KubePort, store: SeatStore, seats: Config['se
 
   const rm = defineCommand({
     path: ['seat', 'rm'],
-    summary: 'remove a seat: deletes its Kilo Peer (the device is cut off) and frees its address',
+    summary: 'Remove a seat: deletes its Kilo Peer (the device is cut off) and frees its address',
     args: z.object({ name: seatName }),
     positionals: ['name'],
     permission: 'ops.keys',
@@ -146,13 +149,14 @@ export function seatCommands(kube: KubePort, store: SeatStore, seats: Config['se
 
   const rotate = defineCommand({
     path: ['keys', 'rotate', 'seat'],
-    summary: "give a seat a new key pair: its Peer gets the new public key and the new config is shown once (the old one stops working)",
+    summary: "Give a seat a new key pair: its Peer gets the public key, the new config is shown once",
     args: z.object({ name: seatName }),
     positionals: ['name'],
     permission: 'ops.keys',
     mutating: true,
     results: ['message'],
     surfaces: PRIVATE_SURFACES,
+    surfacesWhy: SSH_ONLY_WHY,
     async run(ctx, args): Promise<Result> {
       const server = serverSide(seats);
       const seat = store.get(args.name);

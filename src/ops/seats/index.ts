@@ -3,10 +3,11 @@ import type { Config } from '../../config/schema.ts';
 import type { KubePort } from '../kube/index.ts';
 import type { LabdModule } from '../module.ts';
 import type { NodeInventory } from '../nodes/inventory.ts';
+import { withBackend } from '../backends.ts';
 import { seatCommands } from './commands.ts';
 import { joinTokenCommands } from './join-tokens.ts';
 import type { SeatStore } from './store.ts';
 
 export function seatsModule(deps: { kube: KubePort; seats: SeatStore; inventory: NodeInventory; config: Config['seats'] }): LabdModule {
-  return { name: 'seats', commands: [...seatCommands(deps.kube, deps.seats, deps.config), ...joinTokenCommands(deps.kube, deps.inventory)] };
+  return { name: 'seats', commands: withBackend('kubernetes', [...seatCommands(deps.kube, deps.seats, deps.config), ...joinTokenCommands(deps.kube, deps.inventory)]) };
 }
