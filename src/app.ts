@@ -102,7 +102,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     identityModule({ identities }),
     pasteModule({ store: pastes, identities, config: config.paste, publicUrl, clock, log }),
     pubsubModule({ broker }),
-    gitModule({ store: new SqliteRepoStore(db), identities, config: config.git, dataDir: config.dataDir, rolePermissions, events, sshUrl: sshCloneBase(publicUrl, config.ssh.listen), publicUrl, log }),
+    gitModule({ store: new SqliteRepoStore(db), identities, config: config.git, dataDir: config.dataDir, rolePermissions, events, sshUrl: sshCloneBase(publicUrl, config.ssh.listen), publicUrl, clock, log }),
     nodesModule({ kube, inventory, events, config: config.nodes, log }),
     deploysModule({ kube, events }),
     alertsModule({ service: alerts, config: config.alertmanager, backends, db, clock, log }),

@@ -30,7 +30,7 @@ describe('git forge over ssh', () => {
     alice = lab.key('alice');
     bob = lab.key('bob');
     carol = lab.key('carol');
-    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: { LABD_GIT_ANON_ACCESS: 'read-only' } });
+    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: { LABD_GIT_ANON_ACCESS: 'read-only', LABD_GIT_HTTP_MAX_BODY: '65536' } });
     git = new GitLab(labd);
     for (const [name, key, role] of [['alice', alice, 'operator'], ['bob', bob, 'member'], ['carol', carol, 'member']] as const) {
       const r = ssh(admin, ['user', 'add', name, '--role', role, '--key', `'${lab.publicKey(key)}'`]);
@@ -190,5 +190,64 @@ describe('git forge over ssh', () => {
     const cmd = git.git(undefined, ['-c', 'alias.x=!ssh', 'x', ...sshArgs, 'whoami']);
     assert.equal(cmd.status, 3, cmd.stderr);
     assert.match(cmd.stderr, /without a key only git clone and fetch work/);
+  });
+
+  describe('smart HTTP (read-only)', () => {
+    const httpUrl = (name: string, auth = '') => `http://${auth}127.0.0.1:${labd.httpPort}/git/${name}`;
+
+    test('a public repository clones without credentials, with protocol v2 when asked', () => {
+      const clone = git.git(undefined, ['clone', '-q', httpUrl('dotfiles.git'), git.path('http-clone')]);
+      assert.equal(clone.status, 0, clone.stderr);
+      assert.equal(readFileSync(git.path('http-clone', 'zsh', 'zshrc'), 'utf8'), 'export EDITOR=vi\n');
+      const v2 = git.git(undefined, ['-c', 'protocol.version=2', 'ls-remote', httpUrl('dotfiles')], { env: { GIT_TRACE_PACKET: '1' } });
+      assert.equal(v2.status, 0, v2.stderr);
+      assert.match(v2.stderr, /< version 2/);
+      const v0 = git.git(undefined, ['-c', 'protocol.version=0', 'fetch', '-q', httpUrl('dotfiles'), 'main'], { cwd: git.path('http-clone') });
+      assert.equal(v0.status, 0, v0.stderr);
+    });
+
+    test('a push over HTTP is refused', () => {
+      const push = git.git(undefined, ['push', httpUrl('dotfiles.git'), 'main'], { cwd: git.path('http-clone') });
+      assert.notEqual(push.status, 0);
+      assert.match(push.stderr, /403|not offered/);
+    });
+
+    test('a private repository needs a token of a user who may read it; tokens are stored hashed', async () => {
+      const anon = git.git(undefined, ['ls-remote', httpUrl('secret.git')]);
+      assert.notEqual(anon.status, 0);
+      assert.doesNotMatch(anon.stderr, /secret plan/);
+      const missing = await fetch(httpUrl('no-such.git/info/refs?service=git-upload-pack'));
+      const hidden = await fetch(httpUrl('secret.git/info/refs?service=git-upload-pack'));
+      assert.equal(hidden.status, 401);
+      assert.equal(missing.status, 401, 'a missing and a private repository answer alike');
+
+      const made = json(bob, ['repo', 'token', 'create', 'laptop']);
+      assert.match(made.token, /^labd_git_/);
+      const clone = git.git(undefined, ['clone', '-q', httpUrl('secret.git', `bob:${made.token}@`), git.path('bob-http-secret')]);
+      assert.equal(clone.status, 0, clone.stderr);
+      assert.equal(readFileSync(git.path('bob-http-secret', 'plan.txt'), 'utf8'), 'secret plan\n');
+      const db = readFileSync(join(labd.dataDir, 'labd.db'));
+      assert.ok(!db.includes(Buffer.from(made.token)), 'the token itself is not stored');
+
+      const carolToken = json(carol, ['repo', 'token', 'create', 'ci']).token;
+      const carolClone = await fetch(httpUrl('secret.git/info/refs?service=git-upload-pack'), { headers: { authorization: `Bearer ${carolToken}` } });
+      assert.equal(carolClone.status, 404);
+      const bad = await fetch(httpUrl('dotfiles.git/info/refs?service=git-upload-pack'), { headers: { authorization: 'Bearer labd_git_nope' } });
+      assert.equal(bad.status, 401);
+
+      assert.deepEqual(json(bob, ['repo', 'token', 'ls']).map((t: { name: string }) => t.name), ['laptop']);
+      assert.equal(ssh(bob, ['repo', 'token', 'rm', 'laptop']).status, 0);
+      const revoked = git.git(undefined, ['ls-remote', httpUrl('secret.git', `bob:${made.token}@`)]);
+      assert.notEqual(revoked.status, 0);
+    });
+
+    test('request bodies are bounded; names are checked', async () => {
+      const big = await fetch(httpUrl('dotfiles.git/git-upload-pack'), { method: 'POST', headers: { 'content-type': 'application/x-git-upload-pack-request' }, body: Buffer.alloc(70_000, 0x30) });
+      assert.equal(big.status, 413);
+      const tricks = await fetch(`http://127.0.0.1:${labd.httpPort}/git/..%2F..%2Fetc/info/refs?service=git-upload-pack`);
+      assert.equal(tricks.status, 400);
+      const deep = await fetch(httpUrl('a/b/c.git/info/refs?service=git-upload-pack'));
+      assert.equal(deep.status, 404);
+    });
   });
 });

@@ -27,6 +27,8 @@ function credentialText(actor: Actor): string | null {
       return 'system';
     case 'anonymous':
       return 'anonymous (no key)';
+    case 'token':
+      return `token ${c.name}`;
   }
 }
 
