@@ -10,6 +10,7 @@ import { parseDuration } from '../../core/duration.ts';
 import { gitCommands } from './commands.ts';
 import { gitHttpRoutes } from './http.ts';
 import { tokenCommands } from './tokens.ts';
+import { gitWebRoutes } from './web.ts';
 import { GitRepos } from './repos.ts';
 import { GitAccess } from './service.ts';
 import type { RepoStore } from './store.ts';
@@ -20,6 +21,7 @@ export function gitModule(deps: { store: RepoStore; identities: IdentityStore; c
   const repos = new GitRepos(join(deps.dataDir, 'repos'), deps.config.binary);
   repos.prepare();
   const access = new GitAccess(deps.store, deps.rolePermissions, deps.config.anonAccess);
+  const httpDeps = { store: deps.store, repos, access, identities: deps.identities, clock: deps.clock, log: deps.log, maxBody: deps.config.httpMaxBody };
   return {
     name: 'git',
     commands: [
@@ -27,6 +29,6 @@ export function gitModule(deps: { store: RepoStore; identities: IdentityStore; c
       ...transportCommands({ store: deps.store, repos, access, events: deps.events, log: deps.log }),
       ...tokenCommands({ store: deps.store, publicUrl: deps.publicUrl }),
     ],
-    routes: gitHttpRoutes({ store: deps.store, repos, access, identities: deps.identities, clock: deps.clock, log: deps.log, maxBody: deps.config.httpMaxBody }),
+    routes: [...gitHttpRoutes(httpDeps), ...gitWebRoutes({ ...httpDeps, sshUrl: deps.sshUrl, publicUrl: deps.publicUrl })],
   };
 }
