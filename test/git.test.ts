@@ -7,8 +7,12 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
+import Database from 'better-sqlite3';
+import { renderOpsEvent } from '../src/bot/announce.ts';
+import type { StoredOpsEvent } from '../src/ops/events/index.ts';
 import { GitLab } from './support/git.ts';
-import { KeyLab, LabdProcess } from './support/labd.ts';
+import { KeyLab, LabdProcess, run } from './support/labd.ts';
+import { until } from './support/wait.ts';
 
 describe('git forge over ssh', () => {
   const lab = new KeyLab();
@@ -30,7 +34,7 @@ describe('git forge over ssh', () => {
     alice = lab.key('alice');
     bob = lab.key('bob');
     carol = lab.key('carol');
-    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: { LABD_GIT_ANON_ACCESS: 'read-only', LABD_GIT_HTTP_MAX_BODY: '65536' } });
+    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: { LABD_GIT_ANON_ACCESS: 'read-only', LABD_GIT_HTTP_MAX_BODY: '65536', LABD_GIT_MIRROR_INTERVAL: '1s' } });
     git = new GitLab(labd);
     for (const [name, key, role] of [['alice', alice, 'operator'], ['bob', bob, 'member'], ['carol', carol, 'member']] as const) {
       const r = ssh(admin, ['user', 'add', name, '--role', role, '--key', `'${lab.publicKey(key)}'`]);
@@ -70,6 +74,14 @@ describe('git forge over ssh', () => {
     assert.equal(readFileSync(git.path('bob-clone', 'zsh', 'zshrc'), 'utf8'), 'export EDITOR=vi\n');
     const head = git.git(bob, ['rev-parse', 'HEAD'], { cwd: git.path('bob-clone') }).stdout.trim();
     assert.equal(head, git.git(alice, ['rev-parse', 'HEAD'], { cwd: wt }).stdout.trim());
+
+    // The push is an ops event, as the Matrix events room announces it.
+    const db = new Database(join(labd.dataDir, 'labd.db'), { readonly: true });
+    const events = db.prepare("select id, kind, data, at from ops_events where kind = 'git.pushed'").all() as { id: number; kind: string; data: string; at: number }[];
+    db.close();
+    assert.equal(events.length, 1);
+    const event = { id: events[0]!.id, at: new Date(events[0]!.at), kind: 'git.pushed', ...JSON.parse(events[0]!.data) } as StoredOpsEvent;
+    assert.equal(renderOpsEvent(event).text, 'alice pushed 3 commits to dotfiles main');
 
     const log = json(bob, ['repo', 'log', 'dotfiles', '-n', '2']);
     assert.deepEqual(log.map((c: { subject: string }) => c.subject), ['commit 3', 'commit 2']);
@@ -249,5 +261,39 @@ describe('git forge over ssh', () => {
       const deep = await fetch(httpUrl('a/b/c.git/info/refs?service=git-upload-pack'));
       assert.equal(deep.status, 404);
     });
+  });
+
+  test('mirrors: import from a local bare repository, sync on demand and on schedule, pushes refused', async () => {
+    const source = git.path('source.git');
+    assert.equal(run('git', ['init', '-q', '--bare', '-b', 'main', source]).status, 0);
+    const wt = git.workTree({ 'a.txt': 'one\n' });
+    assert.equal(git.git(undefined, ['push', '-q', source, 'main'], { cwd: wt }).status, 0);
+
+    const notAdmin = ssh(alice, ['repo', 'import', 'upstream', source, '--mirror']);
+    assert.equal(notAdmin.status, 3, 'a path on this host is for admins only');
+    assert.match(notAdmin.stderr, /only admins/);
+    assert.equal(ssh(admin, ['repo', 'import', 'evil', "'ext::sh -c touch% /tmp/pwned'"]).status, 2);
+
+    const made = ssh(admin, ['repo', 'import', 'upstream', source, '--mirror']);
+    assert.equal(made.status, 0, made.stderr);
+    assert.equal(json(bob, ['repo', 'info', 'upstream']).mirror, source);
+    assert.equal(json(bob, ['repo', 'log', 'upstream'])[0].subject, 'first');
+
+    git.commit(wt, 'a.txt', 'two\n', 'second upstream');
+    assert.equal(git.git(undefined, ['push', '-q', source, 'main'], { cwd: wt }).status, 0);
+    const sync = ssh(admin, ['repo', 'sync', 'upstream']);
+    assert.equal(sync.status, 0, sync.stderr);
+    assert.equal(json(bob, ['repo', 'log', 'upstream'])[0].subject, 'second upstream');
+
+    git.commit(wt, 'a.txt', 'three\n', 'third upstream');
+    assert.equal(git.git(undefined, ['push', '-q', source, 'main'], { cwd: wt }).status, 0);
+    await until('the scheduled mirror fetch', () => json(bob, ['repo', 'log', 'upstream'])[0].subject === 'third upstream');
+
+    const clone = git.git(admin, ['clone', '-q', git.url('upstream'), git.path('mirror-clone')]);
+    assert.equal(clone.status, 0, clone.stderr);
+    git.commit(git.path('mirror-clone'), 'b.txt', 'x\n', 'into a mirror');
+    const push = git.git(admin, ['push', 'origin', 'main'], { cwd: git.path('mirror-clone') });
+    assert.notEqual(push.status, 0);
+    assert.match(push.stderr, /is a mirror of .*: it takes no pushes/);
   });
 });

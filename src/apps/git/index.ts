@@ -11,6 +11,7 @@ import { gitCommands } from './commands.ts';
 import { gitHttpRoutes } from './http.ts';
 import { tokenCommands } from './tokens.ts';
 import { gitWebRoutes } from './web.ts';
+import { mirrorCommands, mirrorJob } from './mirrors.ts';
 import { GitRepos } from './repos.ts';
 import { GitAccess } from './service.ts';
 import type { RepoStore } from './store.ts';
@@ -28,7 +29,9 @@ export function gitModule(deps: { store: RepoStore; identities: IdentityStore; c
       ...gitCommands({ store: deps.store, repos, access, identities: deps.identities, sshUrl: deps.sshUrl, publicUrl: deps.publicUrl }),
       ...transportCommands({ store: deps.store, repos, access, events: deps.events, log: deps.log }),
       ...tokenCommands({ store: deps.store, publicUrl: deps.publicUrl }),
+      ...mirrorCommands({ store: deps.store, repos, access, sshUrl: deps.sshUrl, publicUrl: deps.publicUrl }),
     ],
+    jobs: [mirrorJob({ store: deps.store, repos, log: deps.log }, parseDuration(deps.config.mirrorInterval) * 1000)],
     routes: [...gitHttpRoutes(httpDeps), ...gitWebRoutes({ ...httpDeps, sshUrl: deps.sshUrl, publicUrl: deps.publicUrl })],
   };
 }

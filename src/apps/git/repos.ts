@@ -10,7 +10,7 @@ import { Failed, NotFound, UsageError } from '../../core/errors.ts';
 
 /** The environment every git process gets: nothing of labd's own (tokens stay out of hooks and helpers). */
 function gitEnv(home: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: home, LANG: 'C', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0', ...extra };
+  return { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: home, LANG: 'C', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0', GIT_ALLOW_PROTOCOL: 'http:https:ssh:git:file', ...extra };
 }
 
 export interface TreeEntry {
@@ -66,11 +66,12 @@ export class GitRepos {
   }
 
   /** Runs git and collects its stdout (bounded); rejects with its stderr's first line on failure. */
-  run(args: string[], o: { maxBytes?: number; timeoutMs?: number; signal?: AbortSignal; env?: Record<string, string> } = {}): Promise<Buffer> {
+  run(args: string[], o: { maxBytes?: number; timeoutMs?: number; signal?: AbortSignal; env?: Record<string, string>; input?: string } = {}): Promise<Buffer> {
     const maxBytes = o.maxBytes ?? READ_LIMIT;
     return new Promise((resolve, reject) => {
       const child = this.spawn(args, o.env);
-      child.stdin!.end();
+      child.stdin!.on('error', () => undefined);
+      child.stdin!.end(o.input);
       const chunks: Buffer[] = [];
       let size = 0;
       let err = '';
@@ -102,7 +103,7 @@ export class GitRepos {
     });
   }
 
-  private async inRepo(name: string, args: string[], o: { maxBytes?: number } = {}): Promise<Buffer> {
+  private async inRepo(name: string, args: string[], o: { maxBytes?: number; input?: string } = {}): Promise<Buffer> {
     return this.run(['--git-dir', this.path(name), ...args], o);
   }
 
@@ -262,10 +263,10 @@ export class GitRepos {
     );
   }
 
-  /** Commits reachable from `to` and not from `from` (null: a new ref; counted against all other refs). */
-  async countCommits(name: string, from: string | null, to: string): Promise<number> {
-    const args = from ? ['rev-list', '--count', `${from}..${to}`] : ['rev-list', '--count', to, '--not', '--exclude=' + to, '--all'];
-    const out = await this.inRepo(name, args).catch(() => Buffer.from('0'));
+  /** Commits reachable from `to` and from none of `known` (the ids every ref had before a push). */
+  async countCommits(name: string, to: string, known: Iterable<string>): Promise<number> {
+    const input = [to, ...[...known].map((id) => `^${id}`)].join('\n') + '\n';
+    const out = await this.inRepo(name, ['rev-list', '--count', '--stdin'], { input }).catch(() => Buffer.from('0'));
     return Number(out.toString().trim()) || 0;
   }
 

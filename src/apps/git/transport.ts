@@ -106,7 +106,8 @@ async function announcePush(deps: TransportDeps, ctx: CommandContext, name: stri
     for (const [ref, id] of after) {
       const old = before.get(ref);
       if (old === id) continue;
-      const commits = await deps.repos.countCommits(name, old ?? null, id);
+      // New to this ref: not reachable from what it pointed at, nor (for a new ref) from any ref before the push.
+      const commits = await deps.repos.countCommits(name, id, old ? [old] : new Set(before.values()));
       pushed.push({ ref, commits });
       const short = ref.replace(/^refs\/(heads|tags)\//, '');
       deps.events.emit({ kind: 'git.pushed', repo: name, ref: short, commits, by: ctx.actor.name });
