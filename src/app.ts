@@ -21,6 +21,8 @@ import { NodeInventory } from './ops/nodes/inventory.ts';
 import { Registry } from './ops/registry.ts';
 import { seatsModule } from './ops/seats/index.ts';
 import { SeatStore } from './ops/seats/store.ts';
+import { gitModule } from './apps/git/index.ts';
+import { SqliteRepoStore } from './apps/git/sqlite-store.ts';
 import { pasteModule } from './apps/paste/index.ts';
 import { PasteStore } from './apps/paste/store.ts';
 import { TopicBroker } from './apps/pubsub/broker.ts';
@@ -78,6 +80,13 @@ function registerStateMetrics(metrics: Metrics, db: Db, backends: Backends): voi
   );
 }
 
+/** ssh://HOST[:PORT] for clone URLs: the public URL's host and the SSH listener's port. */
+function sshCloneBase(publicUrl: string, sshListen: string): string {
+  const host = new URL(publicUrl).hostname;
+  const port = splitListen(sshListen).port;
+  return `ssh://${host}${port === 22 ? '' : `:${port}`}`;
+}
+
 /**
  * The composition root: every adapter is built here, once, and each module gets exactly the ports
  * it needs. Adding a module is one factory call in `modules` below.
@@ -114,6 +123,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     identityModule({ identities }),
     pasteModule({ registry, store: pastes, identities, config: config.paste, publicUrl, clock, log }),
     pubsubModule({ broker }),
+    gitModule({ store: new SqliteRepoStore(db), identities, config: config.git, dataDir: config.dataDir, rolePermissions, events, sshUrl: sshCloneBase(publicUrl, config.ssh.listen), publicUrl, clock, log }),
     nodesModule({ kube, inventory, events, config: config.nodes, log }),
     deploysModule({ kube, events }),
     alertsModule({ service: alerts, config: config.alertmanager, backends, db, clock, log }),
@@ -164,6 +174,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     maxTries: config.ssh.maxAuthTries,
     preAuth: { maxStartups: config.ssh.maxStartups, maxStartupsPerSource: config.ssh.maxStartupsPerSource },
     policy: () => policy,
+    anonymousGit: config.git.anonAccess !== 'no-access',
     login,
     log,
     metrics,

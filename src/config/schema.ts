@@ -245,6 +245,19 @@ export const configSchema = z
     matrix: matrixSchema,
     /** Seats (design §2.1): people's devices joining the lab's private subnet as Kilo WireGuard peers. */
     seats: seatsSchema.default({ cidr: '10.5.0.0/24', allowedIPs: ['10.4.0.0/16'], dns: [], persistentKeepalive: 25 }),
+    /** The git forge (issue 12): bare repositories under <dataDir>/repos. */
+    git: z
+      .strictObject({
+        /** What people without a key get on public repositories over SSH (keyless keyboard-interactive login) and HTTP: no-access turns keyless SSH logins off. */
+        anonAccess: z.enum(['no-access', 'read-only', 'read-write']).default('no-access'),
+        /** The git program labd runs (upload-pack, receive-pack and every read). */
+        binary: z.string().min(1).default('git'),
+        /** How often pull mirrors are fetched from their origin. */
+        mirrorInterval: duration.prefault('1h'),
+        /** Largest smart-HTTP request body (a fetch negotiation) accepted. */
+        httpMaxBody: z.number().int().min(64 * 1024).max(1024 ** 3).default(16 * 1024 * 1024),
+      })
+      .prefault({}),
     /** Overrides of the role → permissions table (design §4). */
     roles: z.partialRecord(role, z.array(z.enum(PERMISSIONS))).default({}),
   })

@@ -33,6 +33,8 @@ export interface SessionIO {
   stderr: Writable;
   /** The client asked for a terminal (ssh -t): output may be drawn for eyes (QR codes). */
   isTerminal?: boolean;
+  /** Environment the client sent that the front-end accepted (e.g. GIT_PROTOCOL). */
+  env?: Readonly<Record<string, string>>;
 }
 
 export interface CommandContext {
@@ -63,6 +65,11 @@ export interface CommandDefinition<S extends z.ZodObject = z.ZodObject> {
   short?: Readonly<Record<string, keyof z.infer<S> & string>>;
   /** 'authenticated': any logged-in user. */
   permission: Permission | 'authenticated';
+  /**
+   * Offered to anonymous actors (keyless logins, git.anonAccess): only the git fetch commands. For them
+   * the role permission is not consulted; the command's `authorize` decides.
+   */
+  anonymous?: boolean;
   /** Changes state: writes one audit row per run. */
   mutating: boolean;
   /**
@@ -195,6 +202,7 @@ export class Registry {
   }
 
   allowed(actor: Actor, command: AnyCommand): boolean {
+    if (actor.credential?.kind === 'anonymous') return command.anonymous === true;
     return command.permission === 'authenticated' || roleHas(this.services.rolePermissions, actor.role, command.permission);
   }
 
@@ -293,6 +301,7 @@ export class Registry {
     let auditArgs = unvalidatedAuditArgs(command, input);
     try {
       if (!this.allowed(actor, command)) {
+        if (actor.credential?.kind === 'anonymous') throw new PermissionDenied(`permission denied: without a key only git clone and fetch work ('${name}' needs a registered key)`);
         throw new PermissionDenied(`permission denied: '${name}' needs ${command.permission} (you are ${actor.role})`);
       }
       let args: Record<string, unknown>;

@@ -179,7 +179,8 @@ export class SshServer {
       accept?.();
     });
     session.on('env', (accept, reject, info) => {
-      if (/^(NO_COLOR|TERM|LANG|LC_[A-Z]+)$/.test(info.key) && Object.keys(env).length < 32) {
+      // GIT_PROTOCOL: git's protocol v2 is asked for through it (the git commands check its value).
+      if (/^(NO_COLOR|TERM|LANG|LC_[A-Z]+|GIT_PROTOCOL)$/.test(info.key) && Object.keys(env).length < 32) {
         env[info.key] = String(info.val).slice(0, 256);
         accept?.();
       } else reject?.();
@@ -197,7 +198,7 @@ export class SshServer {
       const actor = { ...grant.actor, via: 'ssh' as const };
       channel.on('error', () => abort.abort());
       channel.on('close', () => abort.abort());
-      const io = { stdin: channel, stdout: channel, stderr: channel.stderr, isTerminal: pty !== undefined };
+      const io = { stdin: channel, stdout: channel, stderr: channel.stderr, isTerminal: pty !== undefined, env };
       runExecCommand(this.deps.registry, actor, commandLine, io, abort.signal)
         .catch((err) => {
           log.error({ err }, 'exec crashed');

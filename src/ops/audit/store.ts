@@ -25,6 +25,10 @@ function credentialText(actor: Actor): string | null {
       return `matrix ${c.mxid}`;
     case 'system':
       return 'system';
+    case 'anonymous':
+      return 'anonymous (no key)';
+    case 'token':
+      return `token ${c.name}`;
   }
 }
 
