@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { certFor, logMark, logSince } from './support/auth-lab.ts';
-import { KeyLab, LabdProcess } from './support/labd.ts';
+import { KeyLab, LabdProcess, run } from './support/labd.ts';
 import { blobOf, HandDrivenClient, signerFor } from './support/ssh2-client.ts';
 
 function sshString(value: Buffer | string): Buffer {
@@ -102,9 +102,10 @@ describe('hand-driven ssh2 client against labd authentication', () => {
   test("an unsigned query for the admin's key binds nobody: the signing key's user logs in", async () => {
     const adminPub = blobOf(`${admin}.pub`);
     const miaPub = blobOf(`${mia}.pub`);
-    const c = await connect('admin');
-    assert.equal(await c.query('admin', adminPub.algo, adminPub.blob), 'pk-ok', "labd says the admin's key would be acceptable");
-    assert.equal(await c.signed('admin', miaPub.algo, miaPub.blob, signerFor(mia, 'ssh-ed25519')), 'success');
+    // As user `labd` (no labd user): with the SSH user `admin`, mia's key is refused outright (identity-collisions test).
+    const c = await connect('labd');
+    assert.equal(await c.query('labd', adminPub.algo, adminPub.blob), 'pk-ok', "labd says the admin's key would be acceptable");
+    assert.equal(await c.signed('labd', miaPub.algo, miaPub.blob, signerFor(mia, 'ssh-ed25519')), 'success');
     const me = await whoami(c);
     assert.equal(me.user, 'mia');
     assert.equal(me.role, 'member');
@@ -124,9 +125,9 @@ describe('hand-driven ssh2 client against labd authentication', () => {
     const adminCert = certFor(lab, ca, { principals: ['admin'] });
     const certPub = blobOf(adminCert.cert);
     const miaPub = blobOf(`${mia}.pub`);
-    const c = await connect('admin');
-    assert.equal(await c.query('admin', certPub.algo, certPub.blob), 'pk-ok');
-    assert.equal(await c.signed('admin', miaPub.algo, miaPub.blob, signerFor(mia, 'ssh-ed25519')), 'success');
+    const c = await connect('labd');
+    assert.equal(await c.query('labd', certPub.algo, certPub.blob), 'pk-ok');
+    assert.equal(await c.signed('labd', miaPub.algo, miaPub.blob, signerFor(mia, 'ssh-ed25519')), 'success');
     assert.equal((await whoami(c)).user, 'mia');
   });
 
@@ -177,7 +178,9 @@ describe('hand-driven ssh2 client against labd authentication', () => {
 
   test('a registered RSA key is acceptable for rsa-sha2-256/512 only, not SHA-1 ssh-rsa', async () => {
     const rsa = lab.key('admin-rsa', 'rsa');
-    assert.equal(labd.ssh(admin, ['keys', 'add'], { input: lab.publicKey(rsa) + '\n' }).status, 0);
+    const challenge = (JSON.parse(labd.ssh(admin, ['keys', 'challenge', '--json']).stdout) as { challenge: string }).challenge;
+    const sig = run('ssh-keygen', ['-Y', 'sign', '-n', 'labd-keys-add', '-f', rsa], { input: challenge });
+    assert.equal(labd.ssh(admin, ['keys', 'add'], { input: lab.publicKey(rsa) + '\n' + sig.stdout }).status, 0);
     const { blob } = blobOf(`${rsa}.pub`);
     const c = await connect();
     assert.equal(await c.query('labd', 'ssh-rsa', blob), 'failure');

@@ -19,6 +19,7 @@ const ENV_KEYS: Record<string, { path: string[]; kind: 'string' | 'boolean' | 'l
   LABD_CERT_SIGNUP: { path: ['auth', 'certificateSignup'], kind: 'boolean' },
   LABD_DEFAULT_ROLE: { path: ['auth', 'defaultRole'], kind: 'string' },
   LABD_PRINCIPAL_ROLES: { path: ['auth', 'principalRoles'], kind: 'map' },
+  LABD_PRINCIPAL_USERS: { path: ['auth', 'principalUsers'], kind: 'map' },
   LABD_CERT_CLOCK_SKEW: { path: ['auth', 'clockSkew'], kind: 'string' },
   LABD_MAX_CERT_LIFETIME: { path: ['auth', 'maxCertLifetime'], kind: 'string' },
   LABD_REVOKED_SERIALS: { path: ['auth', 'revokedSerials'], kind: 'list' },

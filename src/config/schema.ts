@@ -190,6 +190,8 @@ export const configSchema = z
         defaultRole: role.default('member'),
         /** Certificate principals that grant a role, e.g. { admins: admin }. */
         principalRoles: z.record(z.string().min(1), role).default({}),
+        /** Certificate principals that log in as a given user (the only way a principal reaches the initial admin or another name). */
+        principalUsers: z.record(z.string().min(1), z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'expected a labd user name')).default({}),
         /** Tolerated clock difference when checking a certificate's validity window. */
         clockSkew: duration.default('60s'),
         /** Refuse certificates whose validity window is longer than this. */
@@ -197,7 +199,7 @@ export const configSchema = z
         revokedSerials: z.array(z.string().regex(/^\d+$/, 'expected a decimal serial')).default([]),
         revokedKeyIds: z.array(z.string().min(1)).default([]),
       })
-      .default({ initialAdminKeys: '', initialAdminName: 'admin', certificateSignup: true, defaultRole: 'member', principalRoles: {}, clockSkew: '60s', revokedSerials: [], revokedKeyIds: [] }),
+      .default({ initialAdminKeys: '', initialAdminName: 'admin', certificateSignup: true, defaultRole: 'member', principalRoles: {}, principalUsers: {}, clockSkew: '60s', revokedSerials: [], revokedKeyIds: [] }),
     paste: z.strictObject({ maxSize: z.number().int().min(1).max(1024 ** 3).default(10 * 1024 * 1024), defaultExpiry: z.union([z.literal('none'), duration]).default('none'), sweepInterval: duration.default('10m') }).default({ maxSize: 10 * 1024 * 1024, defaultExpiry: 'none', sweepInterval: '10m' }),
     /** Pub/sub: bytes a subscriber may fall behind its topic's fastest subscriber before it is dropped. */
     pubsub: z.strictObject({ subscriberBuffer: z.number().int().min(256 * 1024).max(1024 ** 3).default(PUBSUB_SUBSCRIBER_BUFFER) }).default({ subscriberBuffer: PUBSUB_SUBSCRIBER_BUFFER }),
