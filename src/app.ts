@@ -53,6 +53,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
 
   const login = new LoginService(new IdentityStore(db), config, log);
   login.ensureInitialAdmin();
+  registry.setActorResolver((actor) => login.current(actor));
 
   const caBlobs = config.auth.userCaKeys ? loadCaKeys(config.auth.userCaKeys) : [];
   if (!caBlobs.length) log.warn('no trusted user CA keys (LABD_USER_CA_KEYS): certificate logins are off');

@@ -58,7 +58,7 @@ export class ConnectionAuth {
         const outcome = this.deps.login.byCertificate(cert.principals, ctx.username, this.deps.now());
         if (!outcome.ok) return this.refuse(ctx, 'cert', outcome.reason, { keyId: cert.keyId, serial: cert.serial.toString() });
         this.grant = {
-          actor: { userId: outcome.user.id, name: outcome.user.name, role: outcome.role, via: 'ssh', credential: { kind: 'cert', keyId: cert.keyId, serial: cert.serial.toString(), principal: outcome.principal ?? '', keyFingerprint: fingerprint(cert.key.blob) }, remoteAddress: this.remoteIp },
+          actor: { userId: outcome.user.id, name: outcome.user.name, role: outcome.role, via: 'ssh', credential: { kind: 'cert', keyId: cert.keyId, serial: cert.serial.toString(), principal: outcome.principal ?? '', keyFingerprint: fingerprint(cert.key.blob) }, remoteAddress: this.remoteIp, principalRole: outcome.principalRole },
           forceCommand: check.grant.forceCommand,
           permitPty: check.grant.permitPty,
           validBefore: check.grant.validBefore,

@@ -1,10 +1,12 @@
 import type { Config } from '../../config/schema.ts';
+import type { Actor } from '../../core/actor.ts';
+import { PermissionDenied } from '../../core/errors.ts';
 import { higherRole, type Role } from '../../core/permissions.ts';
 import type { Logger } from '../../core/logger.ts';
 import { fingerprint, parsePublicKeyLine } from '../../core/sshwire/keys.ts';
 import { IdentityStore, USER_NAME, type User } from './store.ts';
 
-export type LoginOutcome = { ok: true; user: User; role: Role; principal?: string } | { ok: false; reason: string };
+export type LoginOutcome = { ok: true; user: User; role: Role; principal?: string; principalRole?: Role } | { ok: false; reason: string };
 
 export const CERT_PROVIDER = 'ssh-cert';
 
@@ -66,6 +68,23 @@ function initialAdminKeyLines(config: Config): string[] {
 }
 
 export class LoginService {
+  /**
+   * The actor as the store says now: its user's current role (with what its certificate's principals grant).
+   * A user that was removed acts no more.
+   */
+  current(actor: Actor): Actor {
+    if (actor.userId === null) return actor;
+    const user = this.store.userById(actor.userId);
+    if (!user) throw new PermissionDenied(`the account '${actor.name}' no longer exists`);
+    const role = actor.principalRole ? higherRole(user.role, actor.principalRole) : user.role;
+    return { ...actor, name: user.name, role };
+  }
+
+  /** Whether the user an actor stands for still exists (a removed user's connections are closed). */
+  exists(actor: Actor): boolean {
+    return actor.userId === null || this.store.userById(actor.userId) !== undefined;
+  }
+
   private readonly store: IdentityStore;
   private readonly roleMap: ReadonlyMap<string, Role>;
   private readonly principalUsers: ReadonlyMap<string, string>;
@@ -114,7 +133,8 @@ export class LoginService {
     if (!principal) return { ok: false, reason: 'certificate has no identity principal' };
     const adminName = this.config.auth.initialAdminName;
     return this.store.transaction((): LoginOutcome => {
-      const role = (user: User): LoginOutcome => ({ ok: true, user, role: roleFromPrincipals(user.role, principals, this.roleMap), principal });
+      const granted = roleFromPrincipals('guest', principals, this.roleMap);
+      const role = (user: User): LoginOutcome => ({ ok: true, user, role: roleFromPrincipals(user.role, principals, this.roleMap), principal, principalRole: granted === 'guest' ? undefined : granted });
       const mappedName = this.principalUsers.get(principal);
       if (mappedName !== undefined) {
         const mapped = this.store.userByName(mappedName);
