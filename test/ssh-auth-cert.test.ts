@@ -117,6 +117,10 @@ describe('certificate logins with OpenSSH', () => {
     await refused(certFor(lab, ca, { principals: ['late'], validity: '-3h:-2h' }), /certificate has expired/);
   });
 
+  test('a certificate that expired 30 s ago is refused: the clock skew does not extend valid-before', async () => {
+    await refused(certFor(lab, ca, { principals: ['justlate'], validity: '-5m:-30s' }), /certificate has expired/);
+  });
+
   test('a certificate that is not yet valid is refused', async () => {
     await refused(certFor(lab, ca, { principals: ['early'], validity: '+2h:+3h' }), /certificate is not yet valid/);
   });

@@ -33,6 +33,25 @@ function forgePrincipals(cert: Buffer, principals: string[]): Buffer {
   return Buffer.concat([cert.subarray(0, start), sshString(Buffer.concat(principals.map((p) => sshString(p)))), cert.subarray(off)]);
 }
 
+/** Sets an ed25519 certificate's validity window and signs it again with the CA: what a careless or hostile CA could issue. */
+function resignValidity(cert: Buffer, caKey: string, validAfter: bigint, validBefore: bigint): Buffer {
+  let off = 0;
+  const skipString = () => (off += 4 + cert.readUInt32BE(off));
+  skipString(); // certificate type
+  skipString(); // nonce
+  skipString(); // ed25519 public key
+  off += 8 + 4; // serial, type
+  skipString(); // key id
+  skipString(); // principals
+  const validAt = off;
+  off += 16;
+  for (let i = 0; i < 4; i++) skipString(); // critical options, extensions, reserved, CA key
+  const signed = Buffer.from(cert.subarray(0, off));
+  signed.writeBigUInt64BE(validAfter, validAt);
+  signed.writeBigUInt64BE(validBefore, validAt + 8);
+  return Buffer.concat([signed, sshString(signerFor(caKey, 'ssh-ed25519')(signed))]);
+}
+
 interface Whoami {
   user: string;
   role: string;
@@ -188,6 +207,20 @@ describe('hand-driven ssh2 client against labd authentication', () => {
     assert.equal(await c.signed('labd', 'rsa-sha2-256', blob, signerFor(rsa, 'rsa-sha2-512')), 'failure', 'the signature must be the algorithm asked for');
     assert.equal(await c.signed('labd', 'rsa-sha2-512', blob, signerFor(rsa, 'rsa-sha2-512')), 'success');
     assert.equal((await whoami(c)).user, 'admin');
+  });
+
+  test('a certificate whose validity window is inverted is refused, though both ends are within the clock skew', async () => {
+    const k = certFor(lab, ca, { principals: ['inverted'] });
+    const { algo, blob } = blobOf(k.cert);
+    const now = BigInt(Math.floor(Date.now() / 1000));
+    const c = await connect();
+    // The helper's re-signed certificates are good when the window is the right way round.
+    const fine = resignValidity(blob, ca, now - 10n, now + 300n);
+    assert.equal(await c.query('labd', algo, fine), 'pk-ok');
+    const inverted = resignValidity(blob, ca, now + 20n, now - 10n);
+    const mark = logMark(labd);
+    assert.equal(await c.signed('labd', algo, inverted, signerFor(k.key, 'ssh-ed25519')), 'failure');
+    assert.match(await logSince(labd, mark, /refused publickey/), /validity window is empty or inverted/);
   });
 
   test('a host certificate is refused (OpenSSH will not even offer one)', async () => {
