@@ -4,6 +4,7 @@
  */
 import { errorKind, publicMessage, UsageError, type ErrorKind } from '../core/errors.ts';
 import { resultJson, type Result } from '../ops/result.ts';
+import { stripControl } from '../core/terminal-text.ts';
 
 export interface MatrixBody {
   text: string;
@@ -16,10 +17,8 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
 }
 
-/** Control characters carry nothing a chat client can show. */
-function clean(text: string): string {
-  return text.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, '');
-}
+/** Control characters and escape sequences carry nothing a chat client can show. */
+const clean = stripControl;
 
 export function valueText(value: unknown): string {
   if (value === null || value === undefined) return '-';

@@ -8,7 +8,8 @@ import { IdentityStore } from '../../ops/identity/store.ts';
 import { expiresText, humanSize } from './format.ts';
 import { checkPasteName, generatedName, hiddenName, isUserName, parsePasteRef } from './names.ts';
 import type { Paste, PasteStore } from './store.ts';
-import { copyFdTo } from './stream-out.ts';
+import { copyFdTo, type OutputFilter } from './stream-out.ts';
+import { TerminalSanitizer } from '../../core/terminal-text.ts';
 import { receiveToFile } from './upload.ts';
 
 /** Longest expiry accepted (ten years): keeps dates far from the edge of what Date holds. */
@@ -24,6 +25,12 @@ export interface PasteDeps {
 function userIdOf(ctx: CommandContext): number {
   if (ctx.actor.userId === null) throw new UsageError('pastes belong to a labd user; this actor has none');
   return ctx.actor.userId;
+}
+
+/** A paste for a terminal: sanitised, and \n as \r\n (the client's tty is raw and no pty here translates). */
+function terminalFilter(): OutputFilter {
+  const sanitizer = new TerminalSanitizer();
+  return { chunk: (data) => sanitizer.push(data).replace(/\n/g, '\r\n'), flush: () => sanitizer.end().replace(/\n/g, '\r\n') };
 }
 
 /** Seconds until expiry from `--expires` or the configured default; null = never. */
@@ -119,7 +126,8 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
   const cat = defineCommand({
     path: ['paste', 'cat'],
     summary: 'Print a paste (yours by NAME, anyone’s by USER/NAME)',
-    args: z.object({ ref: z.string().describe('NAME or USER/NAME') }),
+    details: "On a terminal (ssh -t) escape sequences and control characters are removed, so a paste cannot drive your terminal; --raw prints the bytes as they are.",
+    args: z.object({ ref: z.string().describe('NAME or USER/NAME'), raw: z.boolean().default(false).describe('on a terminal too, print the exact bytes (escape sequences included)') }),
     positionals: ['ref'],
     permission: 'paste',
     mutating: false,
@@ -129,6 +137,15 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
       if (!opened) throw new NotFound(`no paste '${user}/${name}'`);
       const json = pasteJson(deps, opened.paste);
       if (ctx.io && !ctx.json) {
+        if (ctx.io.isTerminal && !args.raw) {
+          // Someone else's bytes on this user's terminal: nothing in them may move the cursor, retitle or recolour it.
+          if (opened.paste.binary) {
+            closeSync(opened.fd);
+            return { kind: 'message', text: `(binary paste, ${humanSize(opened.size)}: ${json.rawUrl}; --raw prints it here)`, json };
+          }
+          await copyFdTo(opened.fd, ctx.io.stdout, ctx.signal, terminalFilter());
+          return { kind: 'streamed', json };
+        }
         await copyFdTo(opened.fd, ctx.io.stdout, ctx.signal);
         return { kind: 'streamed', json };
       }

@@ -2,7 +2,7 @@ import blessed, { type Widgets } from 'blessed';
 import { Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { publicMessage } from '../../core/errors.ts';
-import { stripControl } from '../../ssh/render.ts';
+import { stripControl } from '../../core/terminal-text.ts';
 import type { TuiApp, TuiScreenContext } from '../../ssh/tui/apps.ts';
 import type { TopicBroker, TopicInfo } from './broker.ts';
 import { parseTopic } from './names.ts';

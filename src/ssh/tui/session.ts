@@ -4,7 +4,7 @@ import type { Actor } from '../../core/actor.ts';
 import { publicMessage } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Registry } from '../../ops/registry.ts';
-import { stripControl } from '../render.ts';
+import { stripControl } from '../../core/terminal-text.ts';
 import type { TuiApp, TuiScreenContext } from './apps.ts';
 import { confirmDialog } from './dialog.ts';
 import { TerminalPort, terminalProfile } from './terminal.ts';

@@ -1,7 +1,8 @@
 import blessed, { type Widgets } from 'blessed';
 import { publicMessage } from '../../../core/errors.ts';
 import type { Result } from '../../../ops/result.ts';
-import { cellText, stripControl } from '../../render.ts';
+import { cellText } from '../../render.ts';
+import { stripControl } from '../../../core/terminal-text.ts';
 import type { TuiScreenContext } from '../apps.ts';
 import { promptDialog } from '../dialog.ts';
 import { recordText, scrollPane } from '../widgets.ts';
@@ -179,7 +180,7 @@ export class TableScreen {
     const lines: string[] = [];
     const add = (text: string) => {
       if (this.pane?.box !== box) return;
-      lines.push(...stripControl(text.replace(/\r?\n/g, '\u0000')).split('\u0000'));
+      lines.push(...stripControl(text).split('\n'));
       box.setContent(lines.join('\n'));
       this.ctx.screen.render();
     };
