@@ -57,6 +57,8 @@ const ENV_KEYS: Record<string, { path: string[]; kind: 'string' | 'boolean' | 'l
   LABD_MATRIX_ONCALL: { path: ['matrix', 'oncall'], kind: 'list' },
   LABD_MATRIX_ESCALATE_TO: { path: ['matrix', 'escalateTo'], kind: 'list' },
   LABD_PUBSUB_SUBSCRIBER_BUFFER: { path: ['pubsub', 'subscriberBuffer'], kind: 'number' },
+  LABD_PUBSUB_MAX_TOPICS_PER_USER: { path: ['pubsub', 'maxTopicsPerUser'], kind: 'number' },
+  LABD_PUBSUB_MAX_BUFFERED: { path: ['pubsub', 'maxBufferedBytes'], kind: 'number' },
   LABD_SEATS_CIDR: { path: ['seats', 'cidr'], kind: 'string' },
   LABD_SEATS_ENDPOINT: { path: ['seats', 'endpoint'], kind: 'string' },
   LABD_SEATS_SERVER_PUBLIC_KEY: { path: ['seats', 'serverPublicKey'], kind: 'string' },
@@ -65,6 +67,8 @@ const ENV_KEYS: Record<string, { path: string[]; kind: 'string' | 'boolean' | 'l
   LABD_PASTE_MAX_SIZE: { path: ['paste', 'maxSize'], kind: 'number' },
   LABD_PASTE_DEFAULT_EXPIRY: { path: ['paste', 'defaultExpiry'], kind: 'string' },
   LABD_PASTE_SWEEP_INTERVAL: { path: ['paste', 'sweepInterval'], kind: 'string' },
+  LABD_PASTE_QUOTA_BYTES: { path: ['paste', 'quota', 'bytes'], kind: 'number' },
+  LABD_PASTE_QUOTA_COUNT: { path: ['paste', 'quota', 'count'], kind: 'number' },
 };
 
 export const CONFIG_ENV_NAMES = ['LABD_CONFIG', ...Object.keys(ENV_KEYS)];

@@ -11,6 +11,12 @@ const listen = z
 const duration = z.string().regex(/^(\d+[smhdw])+$/, 'expected a duration like 30s, 15m, 2h or 7d');
 /** Bytes a pub/sub subscriber may fall behind the fastest one: room for a few SSH windows of scheduling jitter. */
 const PUBSUB_SUBSCRIBER_BUFFER = 8 * 1024 * 1024;
+/** Per-user paste quota: enough for years of notes and logs, not for filling the disk. */
+const PASTE_QUOTA_BYTES = 256 * 1024 * 1024;
+const PASTE_QUOTA_COUNT = 1000;
+const PUBSUB_MAX_TOPICS_PER_USER = 16;
+/** All subscribers' queues together: 32 subscribers at their full 8 MiB. */
+const PUBSUB_MAX_BUFFERED = 256 * 1024 * 1024;
 const role = z.enum(ROLES);
 
 const alertmanagerEnabled = z.strictObject({
@@ -200,9 +206,25 @@ export const configSchema = z
         revokedKeyIds: z.array(z.string().min(1)).default([]),
       })
       .default({ initialAdminKeys: '', initialAdminName: 'admin', certificateSignup: true, defaultRole: 'member', principalRoles: {}, principalUsers: {}, clockSkew: '60s', revokedSerials: [], revokedKeyIds: [] }),
-    paste: z.strictObject({ maxSize: z.number().int().min(1).max(1024 ** 3).default(10 * 1024 * 1024), defaultExpiry: z.union([z.literal('none'), duration]).default('none'), sweepInterval: duration.default('10m') }).default({ maxSize: 10 * 1024 * 1024, defaultExpiry: 'none', sweepInterval: '10m' }),
-    /** Pub/sub: bytes a subscriber may fall behind its topic's fastest subscriber before it is dropped. */
-    pubsub: z.strictObject({ subscriberBuffer: z.number().int().min(256 * 1024).max(1024 ** 3).default(PUBSUB_SUBSCRIBER_BUFFER) }).default({ subscriberBuffer: PUBSUB_SUBSCRIBER_BUFFER }),
+    paste: z
+      .strictObject({
+        maxSize: z.number().int().min(1).max(1024 ** 3).default(10 * 1024 * 1024),
+        defaultExpiry: z.union([z.literal('none'), duration]).default('none'),
+        sweepInterval: duration.default('10m'),
+        /** What one user may keep stored: total bytes and number of pastes (expired ones count until swept). */
+        quota: z.strictObject({ bytes: z.number().int().min(1).max(1024 ** 4).default(PASTE_QUOTA_BYTES), count: z.number().int().min(1).max(1_000_000).default(PASTE_QUOTA_COUNT) }).default({ bytes: PASTE_QUOTA_BYTES, count: PASTE_QUOTA_COUNT }),
+      })
+      .default({ maxSize: 10 * 1024 * 1024, defaultExpiry: 'none', sweepInterval: '10m', quota: { bytes: PASTE_QUOTA_BYTES, count: PASTE_QUOTA_COUNT } }),
+    /** Pub/sub: how far a subscriber may fall behind, how many topics one user may hold open, and all topics' buffers together. */
+    pubsub: z
+      .strictObject({
+        subscriberBuffer: z.number().int().min(256 * 1024).max(1024 ** 3).default(PUBSUB_SUBSCRIBER_BUFFER),
+        /** Live topics one user may own at once. */
+        maxTopicsPerUser: z.number().int().min(1).max(10_000).default(PUBSUB_MAX_TOPICS_PER_USER),
+        /** Bytes all subscribers' queues may hold together; a subscriber whose queue would pass it is dropped. */
+        maxBufferedBytes: z.number().int().min(256 * 1024).max(64 * 1024 ** 3).default(PUBSUB_MAX_BUFFERED),
+      })
+      .default({ subscriberBuffer: PUBSUB_SUBSCRIBER_BUFFER, maxTopicsPerUser: PUBSUB_MAX_TOPICS_PER_USER, maxBufferedBytes: PUBSUB_MAX_BUFFERED }),
     /** The Kubernetes cluster ops talk to: a kubeconfig file (else in-cluster when labd runs in a pod), its context, and the time-out of each API request. */
     kube: z.strictObject({ kubeconfig: z.string().min(1).optional(), context: z.string().min(1).optional(), requestTimeout: duration.default('10s') }).default({ requestTimeout: '10s' }),
     /** Node provisioning: PXE boot profiles served to pixiecore, join tokens, and how often joins and drains are checked. */

@@ -1,7 +1,7 @@
 import { closeSync } from 'node:fs';
 import { z } from 'zod';
 import { parseDuration } from '../../core/duration.ts';
-import { NotFound, PermissionDenied, UsageError } from '../../core/errors.ts';
+import { Conflict, NotFound, PermissionDenied, UsageError } from '../../core/errors.ts';
 import type { CommandContext } from '../../ops/context.ts';
 import { defineCommand, type AnyCommand } from '../../ops/registry.ts';
 import { IdentityStore } from '../../ops/identity/store.ts';
@@ -74,8 +74,17 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
       if (!stdin) throw new UsageError('paste reads stdin, which this surface does not have');
       const seconds = expirySeconds(args.expires, ctx.config.paste.defaultExpiry);
       const chosen = args.name === undefined ? undefined : checkPasteName(args.name, true);
+      // The quota bounds the upload itself, so a user at their quota cannot even fill the temp dir.
+      const quota = ctx.config.paste.quota;
+      const used = store.usage(userId, chosen);
+      if (used.count + 1 > quota.count) throw new Conflict(`paste quota: you have ${used.count} pastes, the most one user may keep (paste.quota.count); remove some with paste rm`);
+      const room = quota.bytes - used.bytes;
+      if (room <= 0) throw new Conflict(`paste quota: your ${used.bytes} bytes fill it (paste.quota.bytes is ${quota.bytes}); remove some with paste rm`);
+      const limit = Math.min(ctx.config.paste.maxSize, room);
       const tempPath = store.newTempPath();
-      const received = await receiveToFile(stdin, tempPath, ctx.config.paste.maxSize, ctx.signal);
+      const received = await receiveToFile(stdin, tempPath, limit, ctx.signal, () =>
+        limit < ctx.config.paste.maxSize ? new Conflict(`paste quota: only ${room} of your ${quota.bytes} bytes are free (paste.quota.bytes); nothing was stored`) : new UsageError(`paste too large: the limit is ${limit} bytes (nothing was stored)`),
+      );
       let name: string;
       try {
         if (received.size === 0) throw new UsageError('nothing on stdin: nothing was stored (example: cat FILE | ssh HOST paste NAME)');
@@ -85,7 +94,7 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
         throw err;
       }
       const now = ctx.clock.now();
-      const row = store.commit({ userId, name, tempPath, size: received.size, binary: received.binary, hidden: args.hidden, expiresAt: seconds === null ? null : new Date(now.getTime() + seconds * 1000) });
+      const row = store.commit({ userId, name, tempPath, size: received.size, binary: received.binary, hidden: args.hidden, expiresAt: seconds === null ? null : new Date(now.getTime() + seconds * 1000), quota });
       const json = pasteJson(deps, { ...row, owner: ctx.actor.name });
       return { kind: 'message', text: json.url, json };
     },

@@ -7,7 +7,8 @@ import { pubsubTui } from './tui.ts';
 export const pubsubApp: LabdApp = {
   name: 'pubsub',
   install(host) {
-    const broker = new TopicBroker({ subscriberBuffer: host.services.config.pubsub.subscriberBuffer });
+    const { subscriberBuffer, maxTopicsPerUser, maxBufferedBytes } = host.services.config.pubsub;
+    const broker = new TopicBroker({ subscriberBuffer, maxTopicsPerUser, maxBufferedBytes });
     host.registry.register(...pubsubCommands(broker));
     host.tui.register(pubsubTui(broker));
   },
