@@ -179,10 +179,14 @@ export const configSchema = z
         authTimeout: duration.default('30s'),
         /** Publickey / keyboard-interactive attempts allowed per connection (as sshd's MaxAuthTries). */
         maxAuthTries: z.number().int().min(1).max(100).default(6),
+        /** Unauthenticated connections held at once; more are closed at accept (sshd's MaxStartups). */
+        maxStartups: z.number().int().min(1).max(100_000).default(100),
+        /** Unauthenticated connections held at once from one source address (sshd's PerSourceMaxStartups). */
+        maxStartupsPerSource: z.number().int().min(1).max(100_000).default(10),
         /** Banner-free greeting shown by the TUI. */
         hostname: z.string().min(1).default('labd'),
       })
-      .default({ listen: '127.0.0.1:2222', authTimeout: '30s', maxAuthTries: 6, hostname: 'labd' }),
+      .default({ listen: '127.0.0.1:2222', authTimeout: '30s', maxAuthTries: 6, maxStartups: 100, maxStartupsPerSource: 10, hostname: 'labd' }),
     http: z.strictObject({ listen: listen.default('127.0.0.1:8080') }).default({ listen: '127.0.0.1:8080' }),
     auth: z
       .strictObject({
@@ -226,7 +230,15 @@ export const configSchema = z
       })
       .default({ subscriberBuffer: PUBSUB_SUBSCRIBER_BUFFER, maxTopicsPerUser: PUBSUB_MAX_TOPICS_PER_USER, maxBufferedBytes: PUBSUB_MAX_BUFFERED }),
     /** The Kubernetes cluster ops talk to: a kubeconfig file (else in-cluster when labd runs in a pod), its context, and the time-out of each API request. */
-    kube: z.strictObject({ kubeconfig: z.string().min(1).optional(), context: z.string().min(1).optional(), requestTimeout: duration.default('10s') }).default({ requestTimeout: '10s' }),
+    kube: z
+      .strictObject({
+        kubeconfig: z.string().min(1).optional(),
+        context: z.string().min(1).optional(),
+        requestTimeout: duration.default('10s'),
+        /** Use the pod's service account when no kubeconfig is set; the loader sets it when KUBERNETES_SERVICE_HOST is. */
+        inCluster: z.boolean().default(false),
+      })
+      .default({ requestTimeout: '10s', inCluster: false }),
     /** Node provisioning: PXE boot profiles served to pixiecore, join tokens, and how often joins and drains are checked. */
     nodes: nodesSchema,
     /** Alertmanager (design §2.2): off, or fully configured (a half-configured section fails at boot). */

@@ -4,7 +4,7 @@ import { parseDuration } from '../../core/duration.ts';
 import { Conflict, NotFound, PermissionDenied, UsageError } from '../../core/errors.ts';
 import type { CommandContext } from '../../ops/context.ts';
 import { defineCommand, type AnyCommand } from '../../ops/registry.ts';
-import { IdentityStore } from '../../ops/identity/store.ts';
+import type { IdentityStore } from '../../ops/identity/store.ts';
 import { expiresText, humanSize } from './format.ts';
 import { checkPasteName, generatedName, hiddenName, isUserName, parsePasteRef } from './names.ts';
 import type { Paste, PasteStore } from './store.ts';
@@ -19,7 +19,20 @@ const INLINE_LIMIT = 1024 * 1024;
 
 export interface PasteDeps {
   store: PasteStore;
+  /** Finds the owner of `paste ls --user NAME`. */
+  identities: Pick<IdentityStore, 'requireUser'>;
   publicUrl: string;
+  /** paste.maxSize: bytes one upload may hold. */
+  maxSize: number;
+  /** paste.quota: bytes and pastes one user may keep (default: no quota). */
+  quota?: { bytes: number; count: number };
+  /** paste.defaultExpiry: an expiry like 7d, or none. */
+  defaultExpiry: string;
+}
+
+/** Another user's pastes are listed or deleted by admins only: the rule the commands' `authorize` applies. */
+function mayActOnOthers(ctx: CommandContext, owner: string, what: string): void {
+  if (owner !== ctx.actor.name && !ctx.can('admin.users')) throw new PermissionDenied(`permission denied: only admins ${what} other users' pastes`);
 }
 
 function userIdOf(ctx: CommandContext): number {
@@ -67,23 +80,24 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
     positionals: ['name'],
     permission: 'paste',
     mutating: true,
+    results: ['message'],
     needsIO: true,
     async run(ctx, args) {
       const userId = userIdOf(ctx);
       const stdin = ctx.io?.stdin;
       if (!stdin) throw new UsageError('paste reads stdin, which this surface does not have');
-      const seconds = expirySeconds(args.expires, ctx.config.paste.defaultExpiry);
+      const seconds = expirySeconds(args.expires, deps.defaultExpiry);
       const chosen = args.name === undefined ? undefined : checkPasteName(args.name, true);
       // The quota bounds the upload itself, so a user at their quota cannot even fill the temp dir.
-      const quota = ctx.config.paste.quota;
+      const quota = deps.quota ?? { bytes: Number.MAX_SAFE_INTEGER, count: Number.MAX_SAFE_INTEGER };
       const used = store.usage(userId, chosen);
       if (used.count + 1 > quota.count) throw new Conflict(`paste quota: you have ${used.count} pastes, the most one user may keep (paste.quota.count); remove some with paste rm`);
       const room = quota.bytes - used.bytes;
       if (room <= 0) throw new Conflict(`paste quota: your ${used.bytes} bytes fill it (paste.quota.bytes is ${quota.bytes}); remove some with paste rm`);
-      const limit = Math.min(ctx.config.paste.maxSize, room);
+      const limit = Math.min(deps.maxSize, room);
       const tempPath = store.newTempPath();
       const received = await receiveToFile(stdin, tempPath, limit, ctx.signal, () =>
-        limit < ctx.config.paste.maxSize ? new Conflict(`paste quota: only ${room} of your ${quota.bytes} bytes are free (paste.quota.bytes); nothing was stored`) : new UsageError(`paste too large: the limit is ${limit} bytes (nothing was stored)`),
+        limit < deps.maxSize ? new Conflict(`paste quota: only ${room} of your ${quota.bytes} bytes are free (paste.quota.bytes); nothing was stored`) : new UsageError(`paste too large: the limit is ${limit} bytes (nothing was stored)`),
       );
       let name: string;
       try {
@@ -117,12 +131,15 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
     }),
     permission: 'paste',
     mutating: false,
+    results: ['table'],
+    authorize(ctx, args) {
+      if (args.user !== undefined) mayActOnOthers(ctx, args.user, 'list');
+    },
     async run(ctx, args) {
       let userId = userIdOf(ctx);
       if (args.user !== undefined && args.user !== ctx.actor.name) {
-        if (!ctx.can('admin.users')) throw new PermissionDenied("permission denied: only admins list other users' pastes");
         if (!isUserName(args.user)) throw new UsageError(`bad user name '${args.user.slice(0, 40)}'`);
-        userId = new IdentityStore(ctx.db).requireUser(args.user).id;
+        userId = deps.identities.requireUser(args.user).id;
       }
       const now = ctx.clock.now();
       const list = store.list(userId, args.all);
@@ -140,6 +157,7 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
     positionals: ['ref'],
     permission: 'paste',
     mutating: false,
+    results: ['message', 'streamed'],
     async run(ctx, args) {
       const { user, name } = parsePasteRef(args.ref, ctx.actor.name);
       const opened = store.open(user, name);
@@ -176,10 +194,13 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
     positionals: ['ref'],
     permission: 'paste',
     mutating: true,
+    results: ['message'],
     destructive: true,
+    authorize(ctx, args) {
+      mayActOnOthers(ctx, parsePasteRef(args.ref, ctx.actor.name).user, 'delete');
+    },
     async run(ctx, args) {
       const { user, name } = parsePasteRef(args.ref, ctx.actor.name);
-      if (user !== ctx.actor.name && !ctx.can('admin.users')) throw new PermissionDenied("permission denied: only admins delete other users' pastes");
       const removed = store.remove(user, name);
       if (!removed) throw new NotFound(`no paste '${user}/${name}'`);
       return { kind: 'message', text: `removed ${user}/${name}`, json: { owner: user, name, removed: true } };

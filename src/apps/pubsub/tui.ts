@@ -4,6 +4,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { publicMessage } from '../../core/errors.ts';
 import { stripControl } from '../../core/terminal-text.ts';
 import type { TuiApp, TuiScreenContext } from '../../ssh/tui/apps.ts';
+import { moveHint, WORDS } from '../../ssh/tui/keys.ts';
 import type { TopicBroker, TopicInfo } from './broker.ts';
 import { parseTopic } from './names.ts';
 
@@ -35,7 +36,7 @@ export function pubsubTui(broker: TopicBroker): TuiApp {
 
 class PubsubScreen {
   private listView: { box: Widgets.BoxElement; list: Widgets.ListElement; topics: TopicInfo[] } | undefined;
-  private tail: { box: Widgets.BoxElement; abort: AbortController; timer: NodeJS.Timeout } | undefined;
+  private tail: { box: Widgets.BoxElement; abort: AbortController; timer: NodeJS.Timeout; pop: () => void } | undefined;
   private readonly timer: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
   private refreshQueued = false;
@@ -45,6 +46,7 @@ class PubsubScreen {
     private readonly ctx: TuiScreenContext,
     private readonly broker: TopicBroker,
   ) {
+    ctx.setKeys([moveHint(ctx.theme), { keys: ['enter'], label: 'tail', help: 'follow the messages of the selected topic' }]);
     this.timer = setInterval(() => this.refresh(), REFRESH_MS);
     this.unsubscribe = broker.onChange(() => {
       // Many clients can come and go at once: one redraw per tick is enough.
@@ -97,7 +99,7 @@ class PubsubScreen {
     this.listView.box.destroy();
     this.listView = undefined;
     const abort = new AbortController();
-    const box = blessed.box({ parent: this.ctx.parent, top: 0, left: 0, right: 0, bottom: 0, label: ` tail ${stripControl(key)} (esc back) `, border: { type: 'line' }, style: { border: this.ctx.theme.border } });
+    const box = blessed.box({ parent: this.ctx.parent, top: 0, left: 0, right: 0, bottom: 0, label: ` tail ${stripControl(key)} `, border: { type: 'line' }, style: { border: this.ctx.theme.border } });
     const log = blessed.log({ parent: box, top: 0, left: 1, right: 1, bottom: 0, tags: false, scrollable: true, keys: true, vi: true, scrollback: SCROLLBACK });
     const lines: string[] = [];
     let partial = '';
@@ -129,10 +131,10 @@ class PubsubScreen {
       for (const line of batch) log.add(line);
     };
     const timer = setInterval(flush, FLUSH_MS);
-    this.tail = { box, abort, timer };
-    // While tailing, escape means "back to the list", not "back to the home menu": keys go to this view only.
-    this.ctx.screen.grabKeys = true;
-    log.key(['escape', 'q', 'left'], () => this.closeTail(true));
+    // While tailing, Escape (the session's "back one level") comes back to the list.
+    const pop = this.ctx.pushLevel({ title: `tail ${key}`, keys: [{ keys: [this.ctx.theme.glyphs.upDown], label: WORDS.scroll, help: 'scroll the messages' }], back: () => this.closeTail(true) });
+    this.tail = { box, abort, timer, pop };
+    log.key(['left'], () => this.closeTail(true));
     log.focus();
     log.add(`tailing ${stripControl(key)} …`);
     this.ctx.screen.render();
@@ -152,7 +154,7 @@ class PubsubScreen {
     this.tail = undefined;
     tail.abort.abort();
     clearInterval(tail.timer);
-    this.ctx.screen.grabKeys = false;
+    tail.pop();
     tail.box.destroy();
     if (backToList && !this.destroyed) this.showList();
   }

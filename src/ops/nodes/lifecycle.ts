@@ -37,7 +37,7 @@ const ignoreNotFound = (err: unknown): void => {
 export function lifecycleCommands(kube: KubePort, inventory: NodeInventory, config: Config['nodes']): AnyCommand[] {
   const provision = defineCommand({
     path: ['node', 'provision'],
-    summary: 'register a machine to PXE-boot and join: a bootstrap token, its boot profile for pixiecore, its role and Kilo location',
+    summary: 'Register a machine to PXE-boot and join: a bootstrap token, its boot profile for pixiecore, its role and Kilo location',
     args: z.object({
       name: dnsLabel,
       mac,
@@ -52,6 +52,7 @@ export function lifecycleCommands(kube: KubePort, inventory: NodeInventory, conf
     positionals: ['name'],
     permission: 'ops.nodes',
     mutating: true,
+    results: ['record'],
     async run(ctx, args): Promise<Result> {
       const profileName = args.profile ?? config.defaultProfile;
       // Own keys only: a --profile such as `constructor` is an unknown profile, not Object.prototype's.
@@ -90,7 +91,7 @@ export function lifecycleCommands(kube: KubePort, inventory: NodeInventory, conf
 
   const deprovision = defineCommand({
     path: ['node', 'deprovision'],
-    summary: 'cordon and drain a node, delete it, revoke its join token and boot profile, and retire it',
+    summary: 'Cordon and drain a node, delete it, revoke its join token and boot profile, and retire it',
     args: z.object({
       name: dnsLabel,
       force: z.boolean().default(false).describe('also delete pods that declare no controller (their data is lost)'),
@@ -99,6 +100,7 @@ export function lifecycleCommands(kube: KubePort, inventory: NodeInventory, conf
     positionals: ['name'],
     permission: 'ops.nodes',
     mutating: true,
+    results: ['message'],
     destructive: true,
     async run(ctx, args): Promise<Result> {
       const timeoutSeconds = parseDuration(args.timeout, '--timeout');
@@ -155,11 +157,12 @@ export function lifecycleCommands(kube: KubePort, inventory: NodeInventory, conf
 
   const list = defineCommand({
     path: ['node', 'inventory'],
-    summary: 'the nodes labd provisioned: MAC, boot profile, role, location and whether they joined',
+    summary: 'List the nodes labd provisioned: MAC, boot profile, role, location and whether they joined',
     args: z.object({ all: z.boolean().default(false).describe('include retired nodes') }),
     short: { a: 'all' },
     permission: 'ops.read',
     mutating: false,
+    results: ['table'],
     async run(_ctx, args): Promise<Result> {
       const rows = inventory.list(args.all);
       return {

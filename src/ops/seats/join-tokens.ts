@@ -29,10 +29,11 @@ const maxAgeSecondsText = (s: number): string => (s % 86400 === 0 ? `${s / 86400
 export function joinTokenCommands(kube: KubePort, inventory: NodeInventory): AnyCommand[] {
   const rotate = defineCommand({
     path: ['keys', 'rotate', 'join-tokens'],
-    summary: 'remove the node join tokens labd made that have expired or are older than --max-age',
+    summary: 'Remove the node join tokens labd made that have expired or are older than --max-age',
     args: z.object({ maxAge: z.string().default('24h').describe('also remove valid tokens older than this (default 24h, kubeadm\'s token lifetime)') }),
     permission: 'ops.keys',
     mutating: true,
+    results: ['message'],
     async run(ctx, args): Promise<Result> {
       const maxAge = parseDuration(args.maxAge, '--max-age');
       const now = ctx.clock.now();

@@ -36,7 +36,7 @@ export const alertsTuiApp: TuiApp = {
           if (length === null) return screen.say('not acknowledged');
           const comment = await screen.prompt('Comment (optional)');
           if (comment === null) return screen.say('not acknowledged');
-          const argv = ['ack', id, ...(length.trim() ? [`--for=${length.trim()}`] : []), ...(comment.trim() ? [`--comment=${comment.trim()}`] : [])];
+          const argv = ['ack', id, ...(length.trim() ? [`--for=${length.trim()}`] : []), ...(comment.trim() ? ['--', comment.trim()] : [])];
           await screen.runAndReload(argv, { doing: `acknowledging alert group ${id}` });
         },
       });

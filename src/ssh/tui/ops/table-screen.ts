@@ -5,7 +5,8 @@ import { cellText } from '../../render.ts';
 import { stripControl } from '../../../core/terminal-text.ts';
 import type { TuiScreenContext } from '../apps.ts';
 import { promptDialog } from '../dialog.ts';
-import { recordText, scrollPane } from '../widgets.ts';
+import { moveHint, WORDS } from '../keys.ts';
+import { paneKeys, recordText, scrollPane } from '../widgets.ts';
 
 /** How often an open screen runs its list command again. */
 export const REFRESH_MS = 3000;
@@ -42,14 +43,13 @@ export class TableScreen {
   private readonly header: Widgets.TextElement;
   private readonly list: Widgets.ListElement;
   private readonly status: Widgets.BoxElement;
-  private readonly keyLine: Widgets.TextElement;
   private readonly timer: NodeJS.Timeout;
   private rows: Row[] = [];
   private loading = false;
   /** The status line shows a refresh error (or nothing yet): the next good refresh replaces it. */
   private stale = true;
   private destroyed = false;
-  private pane: { box: Widgets.BoxElement; abort: AbortController } | undefined;
+  private pane: { box: Widgets.BoxElement; abort: AbortController; pop: () => void } | undefined;
 
   constructor(
     private readonly ctx: TuiScreenContext,
@@ -58,9 +58,8 @@ export class TableScreen {
     const { theme } = ctx;
     this.heading = blessed.text({ parent: ctx.parent, top: 0, left: 1, right: 1, height: 1, tags: false, content: opts.title, style: theme.title });
     this.header = blessed.text({ parent: ctx.parent, top: 2, left: 1, right: 1, height: 1, tags: false, content: '', style: theme.title });
-    this.list = blessed.list({ parent: ctx.parent, top: 3, left: 1, right: 1, bottom: 2, keys: true, vi: false, tags: false, items: [], style: { selected: theme.selected } });
-    this.status = blessed.box({ parent: ctx.parent, bottom: 1, left: 1, right: 1, height: 1, tags: false, content: 'loading' });
-    this.keyLine = blessed.text({ parent: ctx.parent, bottom: 0, left: 1, right: 1, height: 1, tags: false, style: theme.dim });
+    this.list = blessed.list({ parent: ctx.parent, top: 3, left: 1, right: 1, bottom: 1, keys: true, vi: false, tags: false, items: [], style: { selected: theme.selected } });
+    this.status = blessed.box({ parent: ctx.parent, bottom: 0, left: 1, right: 1, height: 1, tags: false, content: 'loading' });
     for (const action of opts.actions) {
       if (action.keys.includes('enter')) this.list.on('select', () => this.act(action));
       else this.list.key(action.keys, () => this.act(action));
@@ -173,14 +172,15 @@ export class TableScreen {
   openPane(label: string, fill: (pane: { add(text: string): void; signal: AbortSignal }) => Promise<void>): void {
     this.closePane();
     const abort = new AbortController();
-    // While the pane is open, escape and q mean "back to the list": keys go to the pane only.
-    this.ctx.screen.grabKeys = true;
-    const box = scrollPane(this.ctx.screen, this.ctx.parent, this.ctx.theme, { label, backHint: 'esc/q back', backKeys: ['escape', 'q', 'backspace', 'left'], onBack: () => this.closePane(true) });
-    this.pane = { box, abort };
+    const box = scrollPane(this.ctx.screen, this.ctx.parent, this.ctx.theme, { label, backKeys: ['backspace', 'left'], onBack: () => this.closePane(true) });
+    // Escape (the session's "back one level") closes the pane; its keys own the footer meanwhile.
+    const pop = this.ctx.pushLevel({ title: label, keys: paneKeys(this.ctx.theme), back: () => this.closePane(true) });
+    this.pane = { box, abort, pop };
     const lines: string[] = [];
     const add = (text: string) => {
       if (this.pane?.box !== box) return;
-      lines.push(...stripControl(text).split('\n'));
+      // Split first: stripping control characters would also remove the line breaks.
+      lines.push(...text.split(/\r?\n/).map(stripControl));
       box.setContent(lines.join('\n'));
       this.ctx.screen.render();
     };
@@ -209,7 +209,7 @@ export class TableScreen {
     if (!pane) return;
     this.pane = undefined;
     pane.abort.abort();
-    this.ctx.screen.grabKeys = false;
+    pane.pop();
     pane.box.destroy();
     if (backToList && !this.gone) {
       this.list.focus();
@@ -228,10 +228,9 @@ export class TableScreen {
     action.run(row).catch((err: unknown) => this.fail(err));
   }
 
+  /** The footer and the `?` help come from this one table. */
   private showKeys(): void {
-    const sep = ` ${this.ctx.theme.glyphs.separator} `;
-    const keys = [`${this.ctx.theme.glyphs.upDown} move`, ...this.opts.actions.map((a) => `${a.keys.map(keyName).join('/')} ${a.label}`), 'ctrl-r refresh'];
-    this.keyLine.setContent(keys.join(sep));
+    this.ctx.setKeys([moveHint(this.ctx.theme), ...this.opts.actions.map((a) => ({ keys: a.keys, label: a.label })), { keys: ['C-r'], label: WORDS.refresh, help: 'read the list again now (it refreshes every 3 s)' }]);
   }
 
   private draw(result: Result): void {
@@ -265,6 +264,3 @@ function clip(text: string, unicode: boolean): string {
   return chars.length > CELL_MAX ? chars.slice(0, CELL_MAX - 1).join('') + (unicode ? '…' : '~') : text;
 }
 
-function keyName(key: string): string {
-  return key.startsWith('S-') ? key.slice(2).toUpperCase() : key;
-}
