@@ -17,10 +17,10 @@ import { connectKube } from './ops/kube/index.ts';
 import { metaModule } from './ops/meta/index.ts';
 import { intervalJob, type Job, type LabdModule } from './ops/module.ts';
 import { nodesModule } from './ops/nodes/index.ts';
-import { NodeInventory } from './ops/nodes/inventory.ts';
+import { SqliteNodeInventory } from './ops/nodes/sqlite.ts';
 import { Registry } from './ops/registry.ts';
 import { seatsModule } from './ops/seats/index.ts';
-import { SeatStore } from './ops/seats/store.ts';
+import { SqliteSeatStore } from './ops/seats/sqlite.ts';
 import { pasteModule } from './apps/paste/index.ts';
 import { PasteStore } from './apps/paste/store.ts';
 import { TopicBroker } from './apps/pubsub/broker.ts';
@@ -71,8 +71,8 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
   const identities = new IdentityStore(db);
   const pastes = new PasteStore(db, config.dataDir, clock);
   pastes.prepare();
-  const seats = new SeatStore(db);
-  const inventory = new NodeInventory(db, clock);
+  const seats = new SqliteSeatStore(db);
+  const inventory = new SqliteNodeInventory(db, clock);
   // Which backends are configured and reachable: read by `help`, the TUI and /metrics (labd_backend_up).
   const backends = new Backends();
   backends.declare('matrix', { configured: config.matrix.enabled, notConfigured: 'no Matrix homeserver configured (set LABD_MATRIX_HOMESERVER and LABD_MATRIX_TOKEN)' });
