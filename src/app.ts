@@ -36,6 +36,8 @@ import { TuiHost } from './ssh/tui/host.ts';
 import { opsTuiApps } from './ssh/tui/ops/index.ts';
 import { VERSION } from './version.ts';
 import { Backends } from './ops/backends.ts';
+import { AlertStore } from './ops/alerts/store.ts';
+import { outboxBacklog } from './bot/store.ts';
 
 const BACKEND_PROBE_INTERVAL_MS = 30_000;
 const BACKEND_PROBE_TIMEOUT_MS = 10_000;
@@ -57,6 +59,25 @@ function splitListen(listen: string): { host: string; port: number } {
   return { host: listen.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(listen.slice(i + 1)) };
 }
 
+/** Gauges read from labd's state at scrape time, for deploy/monitoring's dashboard and alert rules. */
+function registerStateMetrics(metrics: Metrics, db: Db, backends: Backends): void {
+  metrics.gaugeFrom('labd_outbox_depth', 'Matrix messages waiting in the outbox', [], () => [{ value: outboxBacklog(db, systemClock.now()).depth }]);
+  metrics.gaugeFrom('labd_outbox_oldest_age_seconds', 'How long the oldest waiting Matrix message has waited (0: none waits)', [], () => [{ value: outboxBacklog(db, systemClock.now()).oldestAgeSeconds }]);
+  const alertStore = new AlertStore(db);
+  metrics.gaugeFrom('labd_alert_groups', 'Alert groups by state: firing (unacknowledged), acknowledged, resolved', ['state'], () =>
+    Object.entries(alertStore.countByState()).map(([state, value]) => ({ labels: { state }, value })),
+  );
+  metrics.gaugeFrom('labd_backend_configured', 'Whether a module backend (kubernetes, alertmanager, matrix) is configured', ['backend'], () =>
+    backends.all().map((b) => ({ labels: { backend: b.name }, value: b.configured ? 1 : 0 })),
+  );
+  metrics.gaugeFrom('labd_backend_up', 'Whether the last check reached a configured backend (absent until checked)', ['backend'], () =>
+    backends
+      .all()
+      .filter((b) => b.configured && b.reachable !== null)
+      .map((b) => ({ labels: { backend: b.name }, value: b.reachable ? 1 : 0 })),
+  );
+}
+
 /**
  * The composition root: every adapter is built here, once, and each module gets exactly the ports
  * it needs. Adding a module is one factory call in `modules` below.
@@ -76,7 +97,8 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
   // Which backends are configured and reachable: read by `help`, the TUI and /metrics (labd_backend_up).
   const backends = new Backends();
   backends.declare('matrix', { configured: config.matrix.enabled, notConfigured: 'no Matrix homeserver configured (set LABD_MATRIX_HOMESERVER and LABD_MATRIX_TOKEN)' });
-  const kube = connectKube(config.kube, log, backends);
+  // The SDK behind the cluster port loads only when a cluster is configured (idle memory).
+  const kube = await connectKube(config.kube, log, backends);
   const events = new OpsEvents(db, clock, log);
   const alerts = createAlertService({ config: config.alertmanager, db, audit, clock, log });
   const broker = new TopicBroker({ subscriberBuffer: config.pubsub.subscriberBuffer });
@@ -132,6 +154,8 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
   const jobs: Job[] = [...modules.flatMap((m) => m.jobs ?? []), intervalJob('backend probes', BACKEND_PROBE_INTERVAL_MS, () => void backends.probeAll(BACKEND_PROBE_TIMEOUT_MS), true)];
   for (const job of jobs) job.start();
 
+  registerStateMetrics(metrics, db, backends);
+
   const hostKey = loadOrCreateHostKey(config.dataDir);
   const sshServer = new SshServer({
     registry,
@@ -171,6 +195,8 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     boot: bootAddr ? { host: bootAddr.address, port: bootAddr.port } : undefined,
     async stop() {
       ready = false;
+      // Before anything closes under them: TUI clients get their terminal back and the reason.
+      await tui.closeAll('labd is restarting');
       for (const job of [...jobs].reverse()) await job.stop();
       await Promise.race([Promise.all([sshServer.close(), http.close(), ...(bootAddr ? [bootHttp.close()] : [])]), new Promise((r) => setTimeout(r, 5000))]);
       db.$client.close();
