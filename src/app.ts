@@ -22,7 +22,7 @@ import { Registry } from './ops/registry.ts';
 import { seatsModule } from './ops/seats/index.ts';
 import { SqliteSeatStore } from './ops/seats/sqlite.ts';
 import { pasteModule } from './apps/paste/index.ts';
-import { PasteStore } from './apps/paste/store.ts';
+import { SqlitePasteStore } from './apps/paste/sqlite.ts';
 import { TopicBroker } from './apps/pubsub/broker.ts';
 import { pubsubModule } from './apps/pubsub/index.ts';
 import { matrixBotModule } from './bot/index.ts';
@@ -90,7 +90,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
   const metrics = new Metrics();
   const audit = new SqliteAuditLog(db);
   const identities = new IdentityStore(db);
-  const pastes = new PasteStore(db, config.dataDir, clock);
+  const pastes = new SqlitePasteStore(db, config.dataDir, clock);
   pastes.prepare();
   const seats = new SqliteSeatStore(db);
   const inventory = new SqliteNodeInventory(db, clock);
