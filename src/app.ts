@@ -21,6 +21,12 @@ import { SqliteNodeInventory } from './ops/nodes/sqlite.ts';
 import { Registry } from './ops/registry.ts';
 import { seatsModule } from './ops/seats/index.ts';
 import { SqliteSeatStore } from './ops/seats/sqlite.ts';
+import { gitModule } from './apps/git/index.ts';
+import { SqliteRepoStore } from './apps/git/sqlite-store.ts';
+import { crmModule } from './apps/crm/index.ts';
+import { SqliteCrmStore } from './apps/crm/sqlite-store.ts';
+import { tokensModule } from './ops/tokens/index.ts';
+import { SqliteTokenStore } from './ops/tokens/sqlite-store.ts';
 import { pasteModule } from './apps/paste/index.ts';
 import { SqlitePasteStore } from './apps/paste/sqlite.ts';
 import { TopicBroker } from './apps/pubsub/broker.ts';
@@ -78,6 +84,13 @@ function registerStateMetrics(metrics: Metrics, db: Db, backends: Backends): voi
   );
 }
 
+/** ssh://HOST[:PORT] for clone URLs: the public URL's host and the SSH listener's port. */
+function sshCloneBase(publicUrl: string, sshListen: string): string {
+  const host = new URL(publicUrl).hostname;
+  const port = splitListen(sshListen).port;
+  return `ssh://${host}${port === 22 ? '' : `:${port}`}`;
+}
+
 /**
  * The composition root: every adapter is built here, once, and each module gets exactly the ports
  * it needs. Adding a module is one factory call in `modules` below.
@@ -93,6 +106,8 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
   const pastes = new SqlitePasteStore(db, config.dataDir, clock);
   pastes.prepare();
   const seats = new SqliteSeatStore(db);
+  const crm = new SqliteCrmStore(db, config.crm.defaultRegion);
+  const appTokens = new SqliteTokenStore(db);
   const inventory = new SqliteNodeInventory(db, clock);
   // Which backends are configured and reachable: read by `help`, the TUI and /metrics (labd_backend_up).
   const backends = new Backends();
@@ -114,6 +129,9 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     identityModule({ identities }),
     pasteModule({ registry, store: pastes, identities, config: config.paste, publicUrl, clock, log }),
     pubsubModule({ broker }),
+    gitModule({ store: new SqliteRepoStore(db), identities, config: config.git, dataDir: config.dataDir, rolePermissions, events, sshUrl: sshCloneBase(publicUrl, config.ssh.listen), publicUrl, clock, log }),
+    tokensModule({ tokens: appTokens, publicUrl }),
+    crmModule({ store: crm, tokens: appTokens, config: config.crm, log }),
     nodesModule({ kube, inventory, events, config: config.nodes, log }),
     deploysModule({ kube, events }),
     alertsModule({ service: alerts, config: config.alertmanager, backends, db, clock, log }),
@@ -164,6 +182,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     maxTries: config.ssh.maxAuthTries,
     preAuth: { maxStartups: config.ssh.maxStartups, maxStartupsPerSource: config.ssh.maxStartupsPerSource },
     policy: () => policy,
+    anonymousGit: config.git.anonAccess !== 'no-access',
     login,
     log,
     metrics,

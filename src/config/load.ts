@@ -58,6 +58,10 @@ const ENV_KEYS: Record<string, { path: string[]; kind: 'string' | 'boolean' | 'l
   LABD_MATRIX_ONCALL: { path: ['matrix', 'oncall'], kind: 'list' },
   LABD_MATRIX_ESCALATE_TO: { path: ['matrix', 'escalateTo'], kind: 'list' },
   LABD_PUBSUB_SUBSCRIBER_BUFFER: { path: ['pubsub', 'subscriberBuffer'], kind: 'number' },
+  LABD_GIT_ANON_ACCESS: { path: ['git', 'anonAccess'], kind: 'string' },
+  LABD_GIT_BINARY: { path: ['git', 'binary'], kind: 'string' },
+  LABD_GIT_MIRROR_INTERVAL: { path: ['git', 'mirrorInterval'], kind: 'string' },
+  LABD_GIT_HTTP_MAX_BODY: { path: ['git', 'httpMaxBody'], kind: 'number' },
   LABD_SEATS_CIDR: { path: ['seats', 'cidr'], kind: 'string' },
   LABD_SEATS_ENDPOINT: { path: ['seats', 'endpoint'], kind: 'string' },
   LABD_SEATS_SERVER_PUBLIC_KEY: { path: ['seats', 'serverPublicKey'], kind: 'string' },
@@ -66,6 +70,8 @@ const ENV_KEYS: Record<string, { path: string[]; kind: 'string' | 'boolean' | 'l
   LABD_PASTE_MAX_SIZE: { path: ['paste', 'maxSize'], kind: 'number' },
   LABD_PASTE_DEFAULT_EXPIRY: { path: ['paste', 'defaultExpiry'], kind: 'string' },
   LABD_PASTE_SWEEP_INTERVAL: { path: ['paste', 'sweepInterval'], kind: 'string' },
+  LABD_CRM_DEFAULT_REGION: { path: ['crm', 'defaultRegion'], kind: 'string' },
+  LABD_CRM_MAX_IMPORT_BYTES: { path: ['crm', 'maxImportBytes'], kind: 'number' },
 };
 
 export const CONFIG_ENV_NAMES = ['LABD_CONFIG', ...Object.keys(ENV_KEYS)];

@@ -225,6 +225,13 @@ export const configSchema = z
       })
       .prefault({}),
     paste: z.strictObject({ maxSize: z.number().int().min(1).max(1024 ** 3).default(10 * 1024 * 1024), defaultExpiry: z.union([z.literal('none'), duration]).prefault('none'), sweepInterval: duration.prefault('10m') }).prefault({}),
+    /** The personal CRM: the region national phone numbers are read in (ISO 3166, e.g. DE), and the most `crm import` reads. */
+    crm: z
+      .strictObject({
+        defaultRegion: z.string().regex(/^[A-Z]{2}$/, 'expected a two-letter country code like DE or GB').optional(),
+        maxImportBytes: z.number().int().min(1024).max(1024 ** 3).default(32 * 1024 * 1024),
+      })
+      .prefault({}),
     /** Pub/sub: bytes a subscriber may fall behind its topic's fastest subscriber before it is dropped. */
     pubsub: z.strictObject({ subscriberBuffer: z.number().int().min(256 * 1024).max(1024 ** 3).default(PUBSUB_SUBSCRIBER_BUFFER) }).default({ subscriberBuffer: PUBSUB_SUBSCRIBER_BUFFER }),
     /** The Kubernetes cluster ops talk to: a kubeconfig file (else in-cluster when labd runs in a pod), its context, and the time-out of each API request. */
@@ -245,6 +252,19 @@ export const configSchema = z
     matrix: matrixSchema,
     /** Seats (design §2.1): people's devices joining the lab's private subnet as Kilo WireGuard peers. */
     seats: seatsSchema.default({ cidr: '10.5.0.0/24', allowedIPs: ['10.4.0.0/16'], dns: [], persistentKeepalive: 25 }),
+    /** The git forge (issue 12): bare repositories under <dataDir>/repos. */
+    git: z
+      .strictObject({
+        /** What people without a key get on public repositories over SSH (keyless keyboard-interactive login) and HTTP: no-access turns keyless SSH logins off. */
+        anonAccess: z.enum(['no-access', 'read-only', 'read-write']).default('no-access'),
+        /** The git program labd runs (upload-pack, receive-pack and every read). */
+        binary: z.string().min(1).default('git'),
+        /** How often pull mirrors are fetched from their origin. */
+        mirrorInterval: duration.prefault('1h'),
+        /** Largest smart-HTTP request body (a fetch negotiation) accepted. */
+        httpMaxBody: z.number().int().min(64 * 1024).max(1024 ** 3).default(16 * 1024 * 1024),
+      })
+      .prefault({}),
     /** Overrides of the role → permissions table (design §4). */
     roles: z.partialRecord(role, z.array(z.enum(PERMISSIONS))).default({}),
   })

@@ -10,6 +10,8 @@ export interface RouteRequest {
   remoteAddress: string;
   /** `:name` segments of the route's path, decoded. */
   params: Record<string, string>;
+  /** The first value of a query-string parameter. */
+  query(name: string): string | undefined;
   /** Header names in lower case. */
   header(name: string): string | undefined;
   /** Reads the whole body; rejects with BodyTooLarge beyond `maxBytes` (the front-end answers 413). */
@@ -28,7 +30,8 @@ export interface RouteResponse {
 }
 
 export interface HttpRoute {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** PROPFIND, REPORT and OPTIONS are for CardDAV (WebDAV, RFC 4918 / 6352). */
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PROPFIND' | 'REPORT' | 'OPTIONS';
   /** `/p/:user/:name`: `:name` segments become params. */
   path: string;
   /** Which listener serves it: the public HTTP listener (default), or the boot API's own (nodes.bootListen). */

@@ -33,6 +33,8 @@ export interface SessionIO {
   stderr: Writable;
   /** The client asked for a terminal (ssh -t): output may be drawn for eyes (QR codes). */
   isTerminal?: boolean;
+  /** Environment the client sent that the front-end accepted (e.g. GIT_PROTOCOL). */
+  env?: Readonly<Record<string, string>>;
 }
 
 export interface CommandContext {
@@ -61,8 +63,15 @@ export interface CommandDefinition<S extends z.ZodObject = z.ZodObject> {
   /** Argument names taken from positional words, in order. A list schema takes the rest. */
   positionals?: readonly (keyof z.infer<S> & string)[];
   short?: Readonly<Record<string, keyof z.infer<S> & string>>;
+  /** Words that look like flags but name none are taken as positional words (`crm tag 3 +work -old`). */
+  dashWords?: boolean;
   /** 'authenticated': any logged-in user. */
   permission: Permission | 'authenticated';
+  /**
+   * Offered to anonymous actors (keyless logins, git.anonAccess): only the git fetch commands. For them
+   * the role permission is not consulted; the command's `authorize` decides.
+   */
+  anonymous?: boolean;
   /** Changes state: writes one audit row per run. */
   mutating: boolean;
   /**
@@ -195,6 +204,7 @@ export class Registry {
   }
 
   allowed(actor: Actor, command: AnyCommand): boolean {
+    if (actor.credential?.kind === 'anonymous') return command.anonymous === true;
     return command.permission === 'authenticated' || roleHas(this.services.rolePermissions, actor.role, command.permission);
   }
 
@@ -293,11 +303,12 @@ export class Registry {
     let auditArgs = unvalidatedAuditArgs(command, input);
     try {
       if (!this.allowed(actor, command)) {
+        if (actor.credential?.kind === 'anonymous') throw new PermissionDenied(`permission denied: without a key only git clone and fetch work ('${name}' needs a registered key)`);
         throw new PermissionDenied(`permission denied: '${name}' needs ${command.permission} (you are ${actor.role})`);
       }
       let args: Record<string, unknown>;
       try {
-        const raw = input.kind === 'argv' ? parseArgv({ schema: command.args, positionals: command.positionals ?? [], short: command.short ?? {} }, input.words) : input.values;
+        const raw = input.kind === 'argv' ? parseArgv({ schema: command.args, positionals: command.positionals ?? [], short: command.short ?? {}, dashWords: command.dashWords }, input.words) : input.values;
         args = validateArgs(command.args, raw, command.positionals ?? []) as Record<string, unknown>;
       } catch (err) {
         if (err instanceof UsageError) err.commandPath = [...command.path];
@@ -382,7 +393,7 @@ function unvalidatedAuditArgs(command: AnyCommand, input: Arguments): Record<str
   if (input.kind === 'typed') return redact(input.values, secrets);
   if (!secrets.length) return { argv: [...input.words] };
   try {
-    return redact(parseArgv({ schema: command.args, positionals: command.positionals ?? [], short: command.short ?? {} }, input.words), secrets);
+    return redact(parseArgv({ schema: command.args, positionals: command.positionals ?? [], short: command.short ?? {}, dashWords: command.dashWords }, input.words), secrets);
   } catch {
     return { argv: REDACTED };
   }

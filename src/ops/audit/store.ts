@@ -33,5 +33,9 @@ export function credentialText(actor: Actor): string | null {
       return `matrix ${c.mxid}`;
     case 'system':
       return 'system';
+    case 'anonymous':
+      return 'anonymous (no key)';
+    case 'token':
+      return `token ${c.name}`;
   }
 }
