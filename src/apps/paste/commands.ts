@@ -94,7 +94,7 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
       const chosen = args.name === undefined ? undefined : checkPasteName(args.name, true);
       // The quota bounds the upload itself, so a user at their quota cannot even fill the temp dir.
       const quota = deps.quota ?? { bytes: Number.MAX_SAFE_INTEGER, count: Number.MAX_SAFE_INTEGER };
-      const used = store.usage(userId, chosen);
+      const used = await store.usage(userId, chosen);
       if (used.count + 1 > quota.count) throw new Conflict(`paste quota: you have ${used.count} pastes, the most one user may keep (paste.quota.count); remove some with paste rm`);
       const room = quota.bytes - used.bytes;
       if (room <= 0) throw new Conflict(`paste quota: your ${used.bytes} bytes fill it (paste.quota.bytes is ${quota.bytes}); remove some with paste rm`);
@@ -106,22 +106,22 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
       let name: string;
       try {
         if (received.size === 0) throw new UsageError('nothing on stdin: nothing was stored (example: cat FILE | ssh HOST paste NAME)');
-        name = args.hidden ? hiddenName(chosen) : (chosen ?? freshName(userId));
+        name = args.hidden ? hiddenName(chosen) : (chosen ?? (await freshName(userId)));
       } catch (err) {
         store.discardTemp(tempPath);
         throw err;
       }
       const now = ctx.clock.now();
-      const row = store.commit({ userId, name, tempPath, size: received.size, binary: received.binary, hidden: args.hidden, expiresAt: seconds === null ? null : new Date(now.getTime() + seconds * 1000), quota });
+      const row = await store.commit({ userId, name, tempPath, size: received.size, binary: received.binary, hidden: args.hidden, expiresAt: seconds === null ? null : new Date(now.getTime() + seconds * 1000), quota });
       const json = pasteJson(deps, { ...row, owner: ctx.actor.name });
       return { kind: 'message', text: json.url, json };
     },
   });
 
-  function freshName(userId: number): string {
+  async function freshName(userId: number): Promise<string> {
     for (let i = 0; i < 8; i++) {
       const name = generatedName();
-      if (!store.exists(userId, name)) return name;
+      if (!await store.exists(userId, name)) return name;
     }
     throw new Error('could not find a free paste name');
   }
@@ -146,7 +146,7 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
         userId = deps.identities.requireUser(args.user).id;
       }
       const now = ctx.clock.now();
-      const list = store.list(userId, args.all);
+      const list = await store.list(userId, args.all);
       const rows = list.map((p) => ({ name: p.name, size: humanSize(p.size), kind: p.binary ? 'binary' : 'text', hidden: p.hidden ? 'yes' : '', expires: expiresText(p.expiresAt, now), url: pasteUrl(deps.publicUrl, p.owner, p.name) }));
       const columns = [{ key: 'name', label: 'NAME' }, { key: 'size', label: 'SIZE' }, { key: 'kind', label: 'KIND' }, ...(args.all ? [{ key: 'hidden', label: 'HIDDEN' }] : []), { key: 'expires', label: 'EXPIRES' }, { key: 'url', label: 'URL' }];
       return { kind: 'table', columns, rows, empty: 'no pastes (make one with: cat FILE | ssh HOST paste NAME)', json: list.map((p) => pasteJson(deps, p)) };
@@ -164,7 +164,7 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
     results: ['message', 'streamed'],
     async run(ctx, args) {
       const { user, name } = parsePasteRef(args.ref, ctx.actor.name);
-      const opened = store.open(user, name);
+      const opened = await store.open(user, name);
       if (!opened) throw new NotFound(`no paste '${user}/${name}'`);
       const json = pasteJson(deps, opened.paste);
       if (ctx.io && !ctx.json) {
@@ -205,7 +205,7 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
     },
     async run(ctx, args) {
       const { user, name } = parsePasteRef(args.ref, ctx.actor.name);
-      const removed = store.remove(user, name);
+      const removed = await store.remove(user, name);
       if (!removed) throw new NotFound(`no paste '${user}/${name}'`);
       return { kind: 'message', text: `removed ${user}/${name}`, json: { owner: user, name, removed: true } };
     },
@@ -224,12 +224,12 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
     mutating: false,
     results: ['record'],
     surfaces: ['http'],
-    authorize(_ctx, args) {
-      const paste = isUserName(args.user) && isPasteName(args.name) ? store.find(args.user, args.name) : undefined;
+    async authorize(_ctx, args) {
+      const paste = isUserName(args.user) && isPasteName(args.name) ? await store.find(args.user, args.name) : undefined;
       if (!paste) throw new NotFound('no such paste (it may have expired)');
     },
     async run(_ctx, args) {
-      const paste = store.find(args.user, args.name);
+      const paste = await store.find(args.user, args.name);
       if (!paste) throw new NotFound('no such paste (it may have expired)');
       const json = pasteJson(deps, paste);
       return { kind: 'record', title: `${paste.owner}/${paste.name}`, fields: [{ label: 'size', value: humanSize(paste.size) }], json };

@@ -14,12 +14,12 @@ import { pasteTuiApp } from './tui.ts';
 export function pasteModule(deps: { registry: Pick<Registry, 'invoke'>; store: PasteStore; identities: IdentityStore; config: Config['paste']; publicUrl: string; clock: Clock; log: Logger }): LabdModule<TuiApp> {
   const { store, config, log } = deps;
   const sweep = () => {
-    try {
-      const { expired, orphans } = store.sweep();
-      if (expired || orphans) log.info({ expired, orphans }, 'paste sweep removed files');
-    } catch (err) {
-      log.error({ err }, 'paste sweep failed');
-    }
+    store.sweep().then(
+      ({ expired, orphans }) => {
+        if (expired || orphans) log.info({ expired, orphans }, 'paste sweep removed files');
+      },
+      (err: unknown) => log.error({ err }, 'paste sweep failed'),
+    );
   };
   return {
     name: 'paste',

@@ -96,7 +96,7 @@ export function bootRoute(inventory: NodeInventory, config: Config['nodes'], log
     method: 'GET',
     path: '/v1/boot/:mac',
     listener: 'boot',
-    handle(req) {
+    async handle(req) {
       const remote = req.remoteAddress;
       if (!allowed(remote)) {
         log.warn({ remote, status: 403 }, 'boot request from a source outside nodes.bootAllow refused');
@@ -108,7 +108,7 @@ export function bootRoute(inventory: NodeInventory, config: Config['nodes'], log
         return json(429, { error: 'too many unknown MACs; try again later' }, { 'retry-after': '60' });
       }
       const mac = normalizeMac(req.params.mac ?? '');
-      const node = mac ? inventory.bootable(mac) : undefined;
+      const node = mac ? await inventory.bootable(mac) : undefined;
       if (!node) {
         limiter.count(remote);
         if (!mac) {
