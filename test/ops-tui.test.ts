@@ -80,7 +80,11 @@ describe('ops console screens in the TUI, driven through tmux', () => {
 
     t.sendKeys('Down');
     t.sendKeys('Enter');
-    await t.waitFor((l) => l.some((x) => x.includes('node desk2')) && l.some((x) => /Conditions:/.test(x)), 'the describe pane of desk2');
+    const pane = await t.waitFor((l) => l.some((x) => x.includes('node desk2')) && l.some((x) => /Conditions:/.test(x)), 'the describe pane of desk2');
+    // One field per line, as over ssh: the pane keeps line breaks.
+    for (const field of ['Name', 'Status', 'Roles', 'Conditions', 'Pods']) {
+      assert.ok(pane.some((x) => new RegExp(`^│\\s*${field}:\\s+\\S`).test(x)), `${field} starts its own line:\n${pane.join('\n')}`);
+    }
     t.sendKeys('Escape');
     await t.waitFor((l) => l.some((x) => /^\s*laptop1\s+Ready/.test(x)) && !l.some((x) => /Conditions:/.test(x)), 'the table again');
 
@@ -125,7 +129,7 @@ describe('ops console screens in the TUI, driven through tmux', () => {
 
     t.sendKeys('Enter');
     await t.waitFor((l) => l.some((x) => x.includes('rollout default/web')) && l.some((x) => /successfully rolled out|rolled out/.test(x)), 'the rollout pane');
-    t.sendKeys('q');
+    t.sendKeys('Escape');
     await t.waitFor((l) => l.some((x) => /^\s*default\/web\s/.test(x)) && !l.some((x) => x.includes('rollout default/web')), 'the table again');
 
     t.sendKeys('r');

@@ -16,7 +16,9 @@ import { createLogger } from '../src/core/logger.ts';
 import { DEFAULT_ROLE_PERMISSIONS } from '../src/core/permissions.ts';
 import { systemClock } from '../src/core/clock.ts';
 import { openDb } from '../src/db/client.ts';
+import { Backends } from '../src/ops/backends.ts';
 import { Registry } from '../src/ops/registry.ts';
+import { SqliteAuditLog } from '../src/ops/audit/store.ts';
 import type { TuiApp } from '../src/ssh/tui/apps.ts';
 import { TuiHost } from '../src/ssh/tui/host.ts';
 import { clampSize, isUtf8Locale, terminalProfile } from '../src/ssh/tui/terminal.ts';
@@ -77,7 +79,7 @@ describe('TUI over ssh, driven through tmux', () => {
     assert.equal(home.length, 24);
     assert.match(home[0]!, /admin \(admin\)/);
     for (const app of ['Account', 'Users', 'Audit']) assert.ok(home.some((l) => new RegExp(`^  ${app}\\s+\\S`).test(l)), `${app} is listed:\n${home.join('\n')}`);
-    assert.match(home[23]!, /↑\/↓ move · enter open · q quit/);
+    assert.match(home[23]!, /↑\/↓ move · enter open · \? help · q quit/);
 
     t.sendKeys('Enter');
     const account = await t.waitFor(
@@ -86,7 +88,8 @@ describe('TUI over ssh, driven through tmux', () => {
         // The right border is there, in the last column.
         l.some((x) => /^│user:\s+admin\s+│$/.test(x) && [...x].length === 80) &&
         l.some((x) => /^│role:\s+admin\s+│$/.test(x)) &&
-        /Account · esc back · q quit/.test(l[23]!) &&
+        /scroll · \? help · esc back · q quit/.test(l[23]!) &&
+        /admin \(admin\) · Account/.test(l[0]!) &&
         /keys ls[\s\S]*ssh-ed25519/.test(l.join('\n')),
       'the Account app with bordered whoami and keys panes',
     );
@@ -119,7 +122,7 @@ describe('TUI over ssh, driven through tmux', () => {
     await t.waitFor(/user:\s+admin/);
     t.resize(90, 26);
     const pane = await t.waitFor((l) => l.length === 26 && l.some((x) => /^┌─ whoami ─+┐$/.test(x) && [...x].length === 90), 'the panes 90 columns wide');
-    assert.match(pane[25]!, /Account · esc back/);
+    assert.match(pane[25]!, /esc back · q quit/);
 
     t.sendKeys('C-c');
     assert.equal(await t.waitForExit(), 0);
@@ -128,7 +131,7 @@ describe('TUI over ssh, driven through tmux', () => {
   test('without a UTF-8 locale lines and symbols are plain ASCII, never DEC line-drawing letters', async () => {
     const t = tui(admin, { term: 'screen' });
     const home = await homeOf(t, 'admin');
-    assert.match(home[23]!, /up\/down move \| enter open \| q quit/);
+    assert.match(home[23]!, /up\/down move \| enter open \| \? help \| q quit/);
     t.sendKeys('Enter');
     const account = await t.waitFor(
       (l) => l.some((x) => /^\+- whoami -+\+$/.test(x)) && l.some((x) => /^\|user:\s+admin\s+\|$/.test(x)) && /keys ls[\s\S]*ssh-ed25519/.test(l.join('\n')) && /esc back/.test(l[23]!),
@@ -228,7 +231,7 @@ describe('TuiHost sessions in one process', () => {
   const dir = mkdtempSync(join(tmpdir(), 'labd-tui-unit-'));
   const logLines: string[] = [];
   const log = createLogger('warn', new Writable({ write: (chunk, _enc, cb) => (logLines.push(String(chunk)), cb()) }));
-  const registry = new Registry({ config: loadConfig({ LABD_DATA_DIR: dir }), db: openDb(dir), log, clock: systemClock, rolePermissions: DEFAULT_ROLE_PERMISSIONS, version: 'test' });
+  const registry = new Registry({ log, clock: systemClock, rolePermissions: DEFAULT_ROLE_PERMISSIONS, audit: new SqliteAuditLog(openDb(dir)), backends: new Backends() });
   const actor: Actor = { userId: 1, name: 'ann', role: 'member', via: 'tui' };
   const screenInstances = () => (blessed.screen as unknown as { instances: unknown[] }).instances;
   let exits = 0;

@@ -112,7 +112,7 @@ export class BotStore {
       .run();
   }
 
-  addConfirmation(c: { roomId: string; sender: string; argv: string[]; requestEventId: string; promptTxnId: string; expiresAt: Date; code: string }): void {
+  addConfirmation(c: { roomId: string; sender: string; argv: string[] | { path: string[]; args: Record<string, unknown>; json: boolean; text: string }; requestEventId: string; promptTxnId: string; expiresAt: Date; code: string }): void {
     this.db.insert(matrixConfirmations).values({ ...c, argv: JSON.stringify(c.argv) }).onConflictDoNothing().run();
   }
 

@@ -9,7 +9,7 @@ export interface Actor {
   role: Role;
   via: Surface;
   /** How the identity was proven: the certificate's key id and serial, a key fingerprint, a Matrix id. */
-  credential?: { kind: 'cert'; keyId: string; serial: string; principal: string } | { kind: 'key'; fingerprint: string } | { kind: 'matrix'; mxid: string } | { kind: 'system' };
+  credential?: { kind: 'cert'; keyId: string; serial: string; principal: string } | { kind: 'key'; fingerprint: string } | { kind: 'matrix'; mxid: string } | { kind: 'system' } | { kind: 'anonymous' } | { kind: 'token'; name: string };
   remoteAddress?: string;
 }
 

@@ -3,7 +3,6 @@
  * last check reached it. A neutral status every front-end can read: `help` marks commands whose
  * backend is not configured, the TUI marks its entries, /metrics exports it for the alert rules.
  */
-import type { Config } from '../config/schema.ts';
 import type { AnyCommand } from './registry.ts';
 
 export type BackendName = 'kubernetes' | 'alertmanager' | 'matrix';
@@ -66,18 +65,6 @@ export class Backends {
       }),
     );
   }
-}
-
-const byConfig = new WeakMap<Config, Backends>();
-
-/** The backend status of this labd (one per config, like the ports). */
-export function backendsFor(config: Config): Backends {
-  let b = byConfig.get(config);
-  if (!b) {
-    b = new Backends();
-    byConfig.set(config, b);
-  }
-  return b;
 }
 
 /** Marks commands as served by a backend: the registry refuses them with its hint while it is not configured. */

@@ -1,4 +1,4 @@
-import type { AuthContext } from 'ssh2';
+import type { AuthContext, AuthenticationType } from 'ssh2';
 import type { Actor } from '../core/actor.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
@@ -22,6 +22,8 @@ export interface AuthDeps {
   metrics: Metrics;
   now: () => Date;
   maxTries: number;
+  /** git.anonAccess allows keyless logins: keyboard-interactive without prompts, for git fetches only. */
+  anonymousGit?: boolean;
 }
 
 /**
@@ -30,6 +32,7 @@ export interface AuthDeps {
  */
 export class ConnectionAuth {
   private failures = 0;
+  private attempts = 0;
   /** Set once the attempts are used up: the connection is ending and nothing more is evaluated. */
   private exhausted = false;
   grant: SessionGrant | undefined;
@@ -44,7 +47,14 @@ export class ConnectionAuth {
     try {
       // Requests the client sent before it saw the disconnect still arrive; none may succeed.
       if (this.exhausted) return ctx.reject([]);
-      if (ctx.method === 'none') return ctx.reject(['publickey']);
+      this.attempts++;
+      // As sshd: a client's first `none` (asking which methods exist) is free; any later one is a
+      // failed attempt, so a client cannot spin on `none` until the grace time runs out.
+      if (ctx.method === 'none') {
+        if (this.attempts === 1) return ctx.reject(this.methods());
+        return this.refuse(ctx, 'none', 'repeated none', {});
+      }
+      if (ctx.method === 'keyboard-interactive' && this.deps.anonymousGit) return this.anonymous(ctx);
       if (ctx.method !== 'publickey') return this.refuse(ctx, ctx.method, 'method not offered', {});
       const algo = ctx.key.algo;
       const blob = ctx.key.data;
@@ -98,12 +108,28 @@ export class ConnectionAuth {
     }
   }
 
-  /** Rejects and counts a failed attempt (as sshd, every method but `none` counts). */
+  /** Offered methods: keys first, so OpenSSH clients still try theirs before the keyless login. */
+  private methods(): AuthenticationType[] {
+    return this.deps.anonymousGit ? ['publickey', 'keyboard-interactive'] : ['publickey'];
+  }
+
+  /**
+   * soft-serve's allow-keyless: a keyboard-interactive login that asks nothing. The actor is
+   * anonymous; the registry offers it only the git fetch commands and the SSH front-end no terminal.
+   */
+  private anonymous(ctx: AuthContext): void {
+    this.grant = { actor: { userId: null, name: 'anonymous', role: 'guest', via: 'ssh', credential: { kind: 'anonymous' }, remoteAddress: this.remoteIp }, permitPty: false };
+    this.deps.metrics.authAttempts.inc({ method: 'anonymous', result: 'accepted' });
+    this.deps.log.info({ remote: this.remoteIp, user: ctx.username }, 'accepted keyless login (git fetch only)');
+    ctx.accept();
+  }
+
+  /** Rejects and counts a failed attempt (as sshd, every attempt but a first `none` counts). */
   private refuse(ctx: AuthContext, method: string, reason: string, fields: Record<string, unknown>): void {
     this.failures++;
     this.deps.metrics.authAttempts.inc({ method, result: 'rejected' });
     this.deps.log.info({ ...fields, remote: this.remoteIp, user: ctx.username, reason }, `refused ${ctx.method}`);
-    ctx.reject(['publickey']);
+    ctx.reject(this.methods());
     if (this.failures >= this.deps.maxTries) {
       this.exhausted = true;
       this.deps.log.info({ remote: this.remoteIp, user: ctx.username, failures: this.failures }, 'too many authentication failures');

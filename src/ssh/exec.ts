@@ -25,7 +25,8 @@ export async function runExecCommand(registry: Registry, actor: Actor, commandLi
     const out = result.kind === 'streamed' ? '' : json ? renderJson(result) : renderText(result);
     // With a terminal the client's tty is raw and no pty here turns \n into \r\n (as sshd's would).
     if (out) await write(io, io.isTerminal ? out.replace(/\n/g, '\r\n') : out);
-    return 0;
+    // A git service's own status reaches the client as sshd would pass it on.
+    return result.kind === 'streamed' ? (result.exitStatus ?? 0) : 0;
   } catch (err) {
     const kind = errorKind(err);
     let message = publicMessage(err);

@@ -2,7 +2,8 @@ import blessed, { type Widgets } from 'blessed';
 import { publicMessage } from '../../core/errors.ts';
 import { stripControl } from '../../ssh/render.ts';
 import type { TuiApp, TuiScreenContext } from '../../ssh/tui/apps.ts';
-import { scrollPane } from '../../ssh/tui/widgets.ts';
+import { moveHint, WORDS } from '../../ssh/tui/keys.ts';
+import { paneKeys, scrollPane } from '../../ssh/tui/widgets.ts';
 import { humanSize } from './format.ts';
 
 interface Listed {
@@ -27,23 +28,23 @@ export const pasteTuiApp: TuiApp = {
 class PasteScreen {
   private readonly list: Widgets.ListElement;
   private readonly status: Widgets.BoxElement;
-  private viewer: Widgets.BoxElement | undefined;
+  private viewer: { box: Widgets.BoxElement; pop: () => void } | undefined;
   private pastes: Listed[] = [];
 
   constructor(private readonly ctx: TuiScreenContext) {
-    const sep = ctx.theme.glyphs.separator;
-    blessed.text({ parent: ctx.parent, top: 0, left: 1, right: 1, height: 1, tags: false, content: `Your pastes  ${sep} enter read ${sep} d delete ${sep} r reload`, style: ctx.theme.title });
+    blessed.text({ parent: ctx.parent, top: 0, left: 1, right: 1, height: 1, tags: false, content: 'Your pastes', style: ctx.theme.title });
+    ctx.setKeys([moveHint(ctx.theme), { keys: ['enter'], label: 'read' }, { keys: ['d'], label: 'delete', help: 'delete the paste, after a confirmation' }, { keys: ['C-r'], label: WORDS.refresh, help: 'read the list again' }]);
     this.list = blessed.list({ parent: ctx.parent, top: 2, left: 1, right: 1, bottom: 1, keys: true, vi: true, tags: false, items: [], style: { selected: ctx.theme.selected } });
     this.status = blessed.box({ parent: ctx.parent, bottom: 0, left: 1, right: 1, height: 1, tags: false, content: '' });
     this.list.on('select', (_item, index) => this.guard(() => this.read(index)));
     this.list.key(['d', 'delete'], () => this.guard(() => this.remove((this.list as unknown as { selected: number }).selected)));
-    this.list.key(['r'], () => this.guard(() => this.load()));
+    this.list.key(['C-r', 'r'], () => this.guard(() => this.load()));
     this.list.focus();
     this.guard(() => this.load());
   }
 
   destroy(): void {
-    this.viewer?.destroy();
+    this.viewer?.box.destroy();
   }
 
   private get gone(): boolean {
@@ -63,7 +64,7 @@ class PasteScreen {
   }
 
   private async load(): Promise<void> {
-    const { result } = await this.ctx.run(['paste', 'ls', '--all']);
+    const result = await this.ctx.invoke(['paste', 'ls'], { all: true });
     if (this.gone) return;
     this.pastes = result.kind === 'table' ? ((result.json ?? []) as Listed[]) : [];
     const width = Math.max(8, ...this.pastes.map((p) => p.name.length)) + 2;
@@ -75,20 +76,21 @@ class PasteScreen {
   private async read(index: number): Promise<void> {
     const paste = this.pastes[index];
     if (!paste) return;
-    const { result } = await this.ctx.run(['paste', 'cat', paste.name]);
+    const result = await this.ctx.invoke(['paste', 'cat'], { ref: paste.name });
     if (this.gone) return;
     const text = result.kind === 'message' ? result.text : '(nothing to show)';
-    this.viewer = scrollPane(this.ctx.screen, this.ctx.parent, this.ctx.theme, {
+    const box = scrollPane(this.ctx.screen, this.ctx.parent, this.ctx.theme, {
       label: paste.name,
-      backHint: 'backspace back',
       backKeys: ['backspace', 'left', 'h'],
       onBack: () => this.closeViewer(),
       content: stripControl(text),
     });
+    this.viewer = { box, pop: this.ctx.pushLevel({ title: paste.name, keys: paneKeys(this.ctx.theme), back: () => this.closeViewer() }) };
   }
 
   private closeViewer(): void {
-    this.viewer?.destroy();
+    this.viewer?.pop();
+    this.viewer?.box.destroy();
     this.viewer = undefined;
     this.list.focus();
     this.ctx.screen.render();
@@ -101,7 +103,7 @@ class PasteScreen {
     if (this.gone) return;
     this.list.focus();
     if (!yes) return this.say('kept');
-    const { result } = await this.ctx.run(['paste', 'rm', paste.name], { confirmed: true });
+    const result = await this.ctx.invoke(['paste', 'rm'], { ref: paste.name }, { confirmed: true });
     if (this.gone) return;
     await this.load();
     this.say(result.kind === 'message' ? result.text : `removed ${paste.name}`);

@@ -30,6 +30,9 @@ function grantOf(args: { public: boolean; access: string[] }): AccessGrant {
 }
 
 export function pubsubCommands(broker: TopicBroker): AnyCommand[] {
+  /** Who may use a topic: the one rule every pub/sub command and the TUI tail go through. */
+  const topicRule = (ctx: CommandContext, args: { topic: string; public: boolean; access: string[] }) => broker.authorize(ctx.actor.name, parseTopic(args.topic, ctx.actor.name), grantOf(args));
+
   const sub = defineCommand({
     path: ['sub'],
     summary: 'Print what is published to a topic',
@@ -39,8 +42,11 @@ export function pubsubCommands(broker: TopicBroker): AnyCommand[] {
     short: { k: 'keep', ...accessShort },
     permission: 'pubsub',
     mutating: false,
+    results: ['streamed'],
     needsIO: true,
-    surfaces: ['ssh'],
+    // The TUI's tail is this command too (the same topic rule, metrics and all).
+    surfaces: ['ssh', 'tui'],
+    authorize: topicRule,
     async run(ctx, args) {
       const io = sessionIO(ctx);
       const topic = parseTopic(args.topic, ctx.actor.name);
@@ -66,8 +72,10 @@ export function pubsubCommands(broker: TopicBroker): AnyCommand[] {
     short: { b: 'block', t: 'timeout', e: 'empty', ...accessShort },
     permission: 'pubsub',
     mutating: false,
+    results: ['streamed'],
     needsIO: true,
     surfaces: ['ssh'],
+    authorize: topicRule,
     async run(ctx, args) {
       const io = sessionIO(ctx);
       const topic = parseTopic(args.topic, ctx.actor.name);
@@ -96,8 +104,10 @@ export function pubsubCommands(broker: TopicBroker): AnyCommand[] {
     short: { r: 'replay', ...accessShort },
     permission: 'pubsub',
     mutating: false,
+    results: ['streamed'],
     needsIO: true,
     surfaces: ['ssh'],
+    authorize: topicRule,
     async run(ctx, args) {
       const io = sessionIO(ctx);
       const topic = parseTopic(args.topic, ctx.actor.name);
@@ -112,6 +122,7 @@ export function pubsubCommands(broker: TopicBroker): AnyCommand[] {
     args: z.object({}),
     permission: 'pubsub',
     mutating: false,
+    results: ['table'],
     async run(ctx) {
       const list = broker.visibleTo(ctx.actor.name);
       return {

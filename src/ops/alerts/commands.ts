@@ -49,6 +49,7 @@ export function alertCommands(service: AlertService, opts: AlertCommandOptions):
     short: { a: 'all' },
     permission: 'ops.read',
     mutating: false,
+    results: ['table'],
     async run(ctx, args): Promise<Result> {
       const groups = service.store.list(args.all);
       const now = ctx.clock.now();
@@ -82,6 +83,7 @@ export function alertCommands(service: AlertService, opts: AlertCommandOptions):
     positionals: ['alert', 'comment'],
     permission: 'ops.alerts',
     mutating: true,
+    results: ['record'],
     async run(ctx, args): Promise<Result> {
       const id = parseAlertId(args.alert);
       const length: AckLength = args.for === undefined ? { kind: 'hold', stepSeconds: opts.holdStepSeconds, maxSeconds: opts.holdMaxSeconds } : { kind: 'fixed', seconds: parseDuration(args.for, '--for') };
@@ -98,6 +100,7 @@ export function alertCommands(service: AlertService, opts: AlertCommandOptions):
     positionals: ['alert'],
     permission: 'ops.alerts',
     mutating: true,
+    results: ['record'],
     async run(ctx, args): Promise<Result> {
       const id = parseAlertId(args.alert);
       const group = await service.unack(id, ctx.actor, ctx.signal);

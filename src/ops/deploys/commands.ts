@@ -68,6 +68,7 @@ export function deployCommands(kube: KubePort, events: Pick<OpsEventsPort, 'emit
     short: { n: 'namespace' },
     permission: 'ops.read',
     mutating: false,
+    results: ['table'],
     async run(ctx, args): Promise<Result> {
       const list = await kube.listDeployments({ namespace: args.namespace });
       const now = ctx.clock.now();
@@ -109,6 +110,7 @@ export function deployCommands(kube: KubePort, events: Pick<OpsEventsPort, 'emit
     short: { c: 'container', w: 'wait' },
     permission: 'ops.deploy',
     mutating: true,
+    results: ['message'],
     async run(ctx, args): Promise<Result> {
       const { namespace, name } = splitRef(args.deployment);
       const outcome = await retryOnConflict(`deployment "${args.deployment}"`, ctx.signal, retryNote(ctx, `deployment "${args.deployment}"`), async () => {
@@ -143,6 +145,7 @@ export function deployCommands(kube: KubePort, events: Pick<OpsEventsPort, 'emit
     short: { w: 'wait' },
     permission: 'ops.deploy',
     mutating: true,
+    results: ['message'],
     async run(ctx, args): Promise<Result> {
       const { namespace, name } = splitRef(args.deployment);
       const at = ctx.clock.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -169,6 +172,7 @@ export function deployCommands(kube: KubePort, events: Pick<OpsEventsPort, 'emit
     short: { w: 'wait' },
     permission: 'ops.deploy',
     mutating: true,
+    results: ['message'],
     destructive: true,
     async run(ctx, args): Promise<Result> {
       const { namespace, name } = splitRef(args.deployment);
@@ -196,6 +200,7 @@ export function deployCommands(kube: KubePort, events: Pick<OpsEventsPort, 'emit
     positionals: ['deployment'],
     permission: 'ops.read',
     mutating: false,
+    results: ['message'],
     async run(ctx, args): Promise<Result> {
       const { namespace, name } = splitRef(args.deployment);
       const d = await followRollout(kube, ctx, namespace, name, parseDuration(args.timeout, '--timeout'));
@@ -215,6 +220,7 @@ export function deployCommands(kube: KubePort, events: Pick<OpsEventsPort, 'emit
     positionals: ['kind', 'object'],
     permission: 'ops.deploy',
     mutating: true,
+    results: ['message'],
     async run(ctx, args): Promise<Result> {
       const { namespace, name } = splitRef(args.object);
       const kind = kinds[args.kind]!;

@@ -3,26 +3,29 @@ import { NotFound, PermissionDenied, UsageError } from '../../core/errors.ts';
 import { ROLES } from '../../core/permissions.ts';
 import type { CommandContext } from '../context.ts';
 import { defineCommand } from '../registry.ts';
-import { IdentityStore } from './store.ts';
+import type { IdentityStore } from './store.ts';
+import type { AnyCommand } from '../registry.ts';
 import { readStdinText } from '../stdin.ts';
 import type { Result } from '../result.ts';
 import { KEY_INPUT_LIMIT, parseKeyText, readKeyInput } from './stdin-key.ts';
 
-const store = (ctx: CommandContext) => new IdentityStore(ctx.db);
+/** Account and user commands, on the identity store the composition root built. */
+export function identityCommands(identities: IdentityStore): AnyCommand[] {
 
 function currentUser(ctx: CommandContext) {
   if (ctx.actor.userId === null) throw new UsageError('this command needs a labd user');
-  const user = store(ctx).userById(ctx.actor.userId);
+  const user = identities.userById(ctx.actor.userId);
   if (!user) throw new NotFound('your user no longer exists');
   return user;
 }
 
-export const whoami = defineCommand({
+const whoami = defineCommand({
   path: ['whoami'],
   summary: 'Show who you are logged in as, your role and how you came in',
   args: z.object({}),
   permission: 'authenticated',
   mutating: false,
+  results: ['record'],
   async run(ctx) {
     const a = ctx.actor;
     const permissions = ctx.rolePermissions[a.role];
@@ -50,20 +53,21 @@ export const whoami = defineCommand({
   },
 });
 
-export const keysLs = defineCommand({
+const keysLs = defineCommand({
   path: ['keys', 'ls'],
   summary: 'List the public keys registered to you',
   args: z.object({}),
   permission: 'authenticated',
   mutating: false,
+  results: ['table'],
   async run(ctx) {
     const user = currentUser(ctx);
-    const rows = store(ctx).keysOf(user.id).map((k) => ({ id: k.id, fingerprint: k.fingerprint, algo: k.algo, comment: k.comment, source: k.source, added: k.createdAt.toISOString(), lastUsed: k.lastUsedAt?.toISOString() ?? null }));
+    const rows = identities.keysOf(user.id).map((k) => ({ id: k.id, fingerprint: k.fingerprint, algo: k.algo, comment: k.comment, source: k.source, added: k.createdAt.toISOString(), lastUsed: k.lastUsedAt?.toISOString() ?? null }));
     return { kind: 'table', columns: [{ key: 'id', label: 'ID' }, { key: 'fingerprint', label: 'FINGERPRINT' }, { key: 'algo', label: 'TYPE' }, { key: 'comment', label: 'COMMENT' }, { key: 'lastUsed', label: 'LAST USED' }], rows, empty: "no keys registered (add one with: keys add < key.pub)" };
   },
 });
 
-export const keysAdd = defineCommand({
+const keysAdd = defineCommand({
   path: ['keys', 'add'],
   summary: 'Register a public key (read from stdin) to log in with',
   details: [
@@ -76,7 +80,11 @@ export const keysAdd = defineCommand({
   }),
   permission: 'authenticated',
   mutating: true,
+  results: ['message'],
   needsIO: true,
+  authorize(ctx, args) {
+    if (args.user !== undefined && !ctx.can('admin.users')) throw new PermissionDenied(`permission denied: 'keys add --user' needs admin.users (you are ${ctx.actor.role})`);
+  },
   async run(ctx, args) {
     if (args.user !== undefined) return addKeyForUser(ctx, args.user, args.comment);
     const user = currentUser(ctx);
@@ -84,7 +92,7 @@ export const keysAdd = defineCommand({
     const key = parseKeyText(text, 'stdin');
     if (!key) throw new UsageError('no public key on stdin (example: keys add < ~/.ssh/id_ed25519.pub)');
     const comment = (args.comment ?? key.comment).replace(/[^\x20-\x7e]/g, '').slice(0, 100);
-    const row = store(ctx).addKey(user.id, { ...key, comment });
+    const row = identities.addKey(user.id, { ...key, comment });
     return { kind: 'message', text: `added key ${row.id}: ${key.fingerprint} (${key.algo}${comment ? ', ' + comment : ''})`, json: { id: row.id, fingerprint: key.fingerprint, algo: key.algo, comment } };
   },
 });
@@ -95,8 +103,7 @@ export const keysAdd = defineCommand({
  * (command `keys add`, args.user) records who vouched for whose key.
  */
 async function addKeyForUser(ctx: CommandContext, name: string, commentArg: string | undefined): Promise<Result> {
-  if (!ctx.can('admin.users')) throw new PermissionDenied(`permission denied: 'keys add --user' needs admin.users (you are ${ctx.actor.role})`);
-  const s = store(ctx);
+  const s = identities;
   const user = s.requireUser(name);
   const key = parseKeyText(await readStdinText(ctx, KEY_INPUT_LIMIT), 'stdin');
   if (!key) throw new UsageError(`no public key on stdin (example: keys add --user ${user.name} < key.pub)`);
@@ -110,36 +117,38 @@ async function addKeyForUser(ctx: CommandContext, name: string, commentArg: stri
   };
 }
 
-export const keysRm = defineCommand({
+const keysRm = defineCommand({
   path: ['keys', 'rm'],
   summary: 'Remove one of your keys, by ID or fingerprint',
   args: z.object({ key: z.string().min(1).describe('the ID or SHA256 fingerprint shown by keys ls') }),
   positionals: ['key'],
   permission: 'authenticated',
   mutating: true,
+  results: ['message'],
   destructive: true,
   async run(ctx, args) {
     const user = currentUser(ctx);
-    const removed = store(ctx).removeKey(user.id, args.key);
+    const removed = identities.removeKey(user.id, args.key);
     return { kind: 'message', text: `removed key ${removed.id}: ${removed.fingerprint}`, json: { id: removed.id, fingerprint: removed.fingerprint } };
   },
 });
 
 const role = z.enum(ROLES);
 
-export const userLs = defineCommand({
+const userLs = defineCommand({
   path: ['user', 'ls'],
   summary: 'List users',
   args: z.object({}),
   permission: 'admin.users',
   mutating: false,
+  results: ['table'],
   async run(ctx) {
-    const rows = store(ctx).listUsers().map((u) => ({ name: u.name, role: u.role, keys: u.keys, created: u.createdAt.toISOString() }));
+    const rows = identities.listUsers().map((u) => ({ name: u.name, role: u.role, keys: u.keys, created: u.createdAt.toISOString() }));
     return { kind: 'table', columns: [{ key: 'name', label: 'NAME' }, { key: 'role', label: 'ROLE' }, { key: 'keys', label: 'KEYS' }, { key: 'created', label: 'CREATED' }], rows };
   },
 });
 
-export const userAdd = defineCommand({
+const userAdd = defineCommand({
   path: ['user', 'add'],
   summary: 'Create a user, with the public key they log in with on stdin',
   details: 'example: ssh HOST user add carol --role operator < carol.pub\nWithout a key on stdin (< /dev/null) the user can log in only with a certificate.',
@@ -151,8 +160,9 @@ export const userAdd = defineCommand({
   positionals: ['name'],
   permission: 'admin.users',
   mutating: true,
+  results: ['message'],
   async run(ctx, args) {
-    const s = store(ctx);
+    const s = identities;
     const fromFlag = args.key !== undefined ? parseKeyText(args.key, '--key') : undefined;
     if (args.key !== undefined && !fromFlag) throw new UsageError('--key: empty');
     const fromStdin = parseKeyText(await readKeyInput(ctx), 'stdin');
@@ -167,32 +177,35 @@ export const userAdd = defineCommand({
   },
 });
 
-export const userRm = defineCommand({
+const userRm = defineCommand({
   path: ['user', 'rm'],
   summary: 'Delete a user with their keys and linked identities',
   args: z.object({ name: z.string().min(1) }),
   positionals: ['name'],
   permission: 'admin.users',
   mutating: true,
+  results: ['message'],
   destructive: true,
   async run(ctx, args) {
     if (args.name === ctx.actor.name) throw new UsageError('you cannot remove yourself');
-    store(ctx).removeUser(args.name);
+    identities.removeUser(args.name);
     return { kind: 'message', text: `removed user ${args.name}`, json: { name: args.name, removed: true } };
   },
 });
 
-export const userRole = defineCommand({
+const userRole = defineCommand({
   path: ['user', 'role'],
   summary: "Change a user's role",
   args: z.object({ name: z.string().min(1), role }),
   positionals: ['name', 'role'],
   permission: 'admin.users',
   mutating: true,
+  results: ['message'],
   async run(ctx, args) {
-    const user = store(ctx).setRole(args.name, args.role);
+    const user = identities.setRole(args.name, args.role);
     return { kind: 'message', text: `${user.name} is now ${user.role}`, json: { name: user.name, role: user.role } };
   },
 });
 
-export const identityCommands = [whoami, keysLs, keysAdd, keysRm, userLs, userAdd, userRm, userRole];
+return [whoami, keysLs, keysAdd, keysRm, userLs, userAdd, userRm, userRole];
+}

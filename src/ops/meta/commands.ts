@@ -1,18 +1,20 @@
 import { z } from 'zod';
 import { UsageError } from '../../core/errors.ts';
 import type { BackendName } from '../backends.ts';
-import { defineCommand } from '../registry.ts';
+import { defineCommand, type AnyCommand } from '../registry.ts';
 
 /** Appended to the summary of a command whose backend is not configured. */
 export const NOT_CONFIGURED_MARK = '[not configured]';
 
-export const help = defineCommand({
+const help = (labdVersion: string) =>
+  defineCommand({
   path: ['help'],
   summary: 'List the commands you may run, or show one command\'s usage',
   args: z.object({ command: z.array(z.string()).default([]).describe('a command, e.g. keys add') }),
   positionals: ['command'],
   permission: 'authenticated',
   mutating: false,
+  results: ['help'],
   async run(ctx, args) {
     const registry = ctx.registry;
     if (args.command.length) {
@@ -30,7 +32,7 @@ export const help = defineCommand({
     }
     const marked = commands.map((c) => (registry.backendOf(c)?.configured === false ? { ...c, summary: `${c.summary} ${NOT_CONFIGURED_MARK}` } : c));
     const text = [
-      `labd ${ctx.version}: commands you may run`,
+      `labd ${labdVersion}: commands you may run`,
       '',
       registry.listText(marked),
       '',
@@ -49,13 +51,20 @@ export const help = defineCommand({
   },
 });
 
-export const version = defineCommand({
+const version = (labdVersion: string) =>
+  defineCommand({
   path: ['version'],
   summary: 'Show the labd version',
   args: z.object({}),
   permission: 'authenticated',
   mutating: false,
-  async run(ctx) {
-    return { kind: 'message', text: `labd ${ctx.version}`, json: { version: ctx.version, node: process.version } };
+  results: ['message'],
+  async run() {
+    return { kind: 'message', text: `labd ${labdVersion}`, json: { version: labdVersion, node: process.version } };
   },
 });
+
+/** help and version: the module every labd has. */
+export function metaCommands(labdVersion: string): AnyCommand[] {
+  return [help(labdVersion), version(labdVersion)];
+}

@@ -37,6 +37,7 @@ export function nodeCommands(kube: KubePort): AnyCommand[] {
     short: { l: 'selector' },
     permission: 'ops.read',
     mutating: false,
+    results: ['table'],
     async run(ctx, args): Promise<Result> {
       const list = await kube.listNodes({ labelSelector: args.selector });
       const now = ctx.clock.now();
@@ -79,6 +80,7 @@ export function nodeCommands(kube: KubePort): AnyCommand[] {
     positionals: ['name'],
     permission: 'ops.read',
     mutating: false,
+    results: ['record'],
     async run(ctx, args): Promise<Result> {
       const node = await kube.getNode(args.name);
       const [pods, events] = await Promise.all([kube.listPods({ nodeName: node.name }), kube.listEvents({ kind: 'Node', name: node.name })]);
@@ -126,6 +128,7 @@ export function nodeCommands(kube: KubePort): AnyCommand[] {
       positionals: ['name'],
       permission: 'ops.nodes',
       mutating: true,
+      results: ['message'],
       async run(ctx, args): Promise<Result> {
         const node = await kube.getNode(args.name);
         const word = cordon ? 'cordoned' : 'uncordoned';

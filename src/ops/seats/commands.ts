@@ -33,8 +33,8 @@ const seatName = z
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a seat name (lower-case letters, digits and -, e.g. alice-phone)')
   .describe('the seat (device) name, e.g. alice-phone');
 
-function serverSide(config: Config): ServerSide {
-  const { endpoint, serverPublicKey, allowedIPs, dns, persistentKeepalive } = config.seats;
+function serverSide(seats: Config['seats']): ServerSide {
+  const { endpoint, serverPublicKey, allowedIPs, dns, persistentKeepalive } = seats;
   if (!endpoint || !serverPublicKey) {
     throw new Unavailable('seats are not configured: set seats.endpoint and seats.serverPublicKey (LABD_SEATS_ENDPOINT, LABD_SEATS_SERVER_PUBLIC_KEY) to the Kilo node seats connect to');
   }
@@ -62,7 +62,7 @@ function peerFor(seat: SeatRow, keepalive: number): Omit<KiloPeer, 'resourceVers
   };
 }
 
-export function seatCommands(kube: KubePort, store: SeatStore): AnyCommand[] {
+export function seatCommands(kube: KubePort, store: SeatStore, seats: Config['seats']): AnyCommand[] {
   const add = defineCommand({
     path: ['seat', 'add'],
     summary: "Add a person's device as a WireGuard peer: prints its wg-quick config (and a QR code on a terminal) once",
@@ -71,19 +71,20 @@ export function seatCommands(kube: KubePort, store: SeatStore): AnyCommand[] {
     positionals: ['name'],
     permission: 'ops.keys',
     mutating: true,
+    results: ['message'],
     surfaces: PRIVATE_SURFACES,
     surfacesWhy: SSH_ONLY_WHY,
     async run(ctx, args): Promise<Result> {
-      const server = serverSide(ctx.config);
+      const server = serverSide(seats);
       if (store.get(args.name)) throw new Conflict(`seat ${args.name} already exists (remove it with 'seat rm ${args.name}', or give it a new key with 'keys rotate seat ${args.name}')`);
       const peers = await kube.listPeers();
       const clash = peers.find((p) => p.name === args.name);
       if (clash) throw new Conflict(`a Kilo Peer named ${args.name} already exists in the cluster and is not a labd seat: choose another name`);
       // Addresses other peers (made by hand or by other tools) hold in the seat range are not given out.
-      const range = parseCidr(ctx.config.seats.cidr);
+      const range = parseCidr(seats.cidr);
       const held = peers.flatMap((p) => p.allowedIPs.map((ip) => hostIn(range, ip)).filter((ip): ip is string => ip !== undefined));
       const keys = newKeyPair();
-      const seat = store.reserve({ name: args.name, publicKey: keys.publicKey, createdBy: ctx.actor.name, at: ctx.clock.now() }, ctx.config.seats.cidr, held);
+      const seat = store.reserve({ name: args.name, publicKey: keys.publicKey, createdBy: ctx.actor.name, at: ctx.clock.now() }, seats.cidr, held);
       if (!seat) throw new Conflict(`seat ${args.name} already exists`);
       try {
         await kube.createPeer(peerFor(seat, server.persistentKeepalive));
@@ -102,6 +103,7 @@ export function seatCommands(kube: KubePort, store: SeatStore): AnyCommand[] {
     args: z.object({}),
     permission: 'ops.keys',
     mutating: false,
+    results: ['table'],
     async run(): Promise<Result> {
       const rows = store.list();
       const day = (d: Date | null) => (d ? d.toISOString().replace(/\.\d{3}Z$/, 'Z') : '-');
@@ -128,6 +130,7 @@ export function seatCommands(kube: KubePort, store: SeatStore): AnyCommand[] {
     positionals: ['name'],
     permission: 'ops.keys',
     mutating: true,
+    results: ['message'],
     destructive: true,
     async run(ctx, args): Promise<Result> {
       const seat = store.get(args.name);
@@ -151,10 +154,11 @@ export function seatCommands(kube: KubePort, store: SeatStore): AnyCommand[] {
     positionals: ['name'],
     permission: 'ops.keys',
     mutating: true,
+    results: ['message'],
     surfaces: PRIVATE_SURFACES,
     surfacesWhy: SSH_ONLY_WHY,
     async run(ctx, args): Promise<Result> {
-      const server = serverSide(ctx.config);
+      const server = serverSide(seats);
       const seat = store.get(args.name);
       if (!seat) throw new NotFound(`no seat ${args.name}`);
       const keys = newKeyPair();

@@ -2,6 +2,7 @@ import blessed from 'blessed';
 import { publicMessage } from '../../core/errors.ts';
 import type { Permission } from '../../core/permissions.ts';
 import type { TuiApp } from './apps.ts';
+import { WORDS } from './keys.ts';
 import { renderTui } from './widgets.ts';
 
 /** An app screen that shows the results of read-only registry commands, stacked. */
@@ -9,6 +10,7 @@ export function commandApp(def: { id: string; title: string; description: string
   return {
     ...def,
     open(ctx) {
+      ctx.setKeys([{ keys: [ctx.theme.glyphs.upDown], label: WORDS.scroll, help: 'scroll the first pane' }]);
       const share = Math.floor(100 / def.commands.length);
       const panes = def.commands.map((argv, i) => {
         // The last pane reaches the bottom, so rounding never leaves a gap.

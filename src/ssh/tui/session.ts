@@ -1,4 +1,5 @@
 import blessed, { type Widgets } from 'blessed';
+import stringWidth from 'string-width';
 import type { ServerChannel } from 'ssh2';
 import type { Actor } from '../../core/actor.ts';
 import { publicMessage } from '../../core/errors.ts';
@@ -7,7 +8,9 @@ import type { Registry } from '../../ops/registry.ts';
 import { stripControl } from '../render.ts';
 import type { TuiApp, TuiScreenContext } from './apps.ts';
 import { confirmDialog } from './dialog.ts';
+import { helpLines, hintLine, moveHint, WORDS, type KeyHint } from './keys.ts';
 import { TerminalPort, terminalProfile } from './terminal.ts';
+import { sharedProgram } from './terminfo.ts';
 import { themeFor, type Theme } from './theme.ts';
 
 export interface TuiSession {
@@ -25,10 +28,13 @@ export interface TuiSessionDeps {
   appsFor(actor: Actor): TuiApp[];
 }
 
-/** The parts of blessed's Tput this file adjusts; @types/blessed does not declare them. */
-interface TputQuirks {
-  brokenACS: boolean;
-  numbers: Record<string, number>;
+interface Level {
+  title: string;
+  keys: KeyHint[];
+  /** What Escape does on this level (the app level and home have none: Escape leaves the app). */
+  back?: () => void;
+  /** Shown instead of the hints (an error opening an app). */
+  notice?: string;
 }
 
 const CRASH_NOTICE = 'error: the terminal UI failed and this session was closed (see the server log)';
@@ -38,8 +44,14 @@ export class TuiScreenSession {
   private readonly screen: Widgets.Screen;
   private readonly port: TerminalPort;
   private readonly theme: Theme;
+  private readonly header: Widgets.BoxElement;
   private readonly footer: Widgets.BoxElement;
   private readonly body: Widgets.BoxElement;
+  /** Home (no app) or the open app, then panes and detail views it pushed; the top one owns the footer and Escape. */
+  private levels: Level[] = [];
+  private help: Widgets.BoxElement | undefined;
+  /** The home menu's cursor, kept while apps come and go. */
+  private homeIndex = 0;
   private app: { abort: AbortController; handle?: { destroy(): void } } | undefined;
   private dialogs = 0;
   private closed = false;
@@ -63,9 +75,8 @@ export class TuiScreenSession {
       () => this.close(1),
     );
     this.screen = blessed.screen({
-      input: this.port.input as never,
-      output: this.port.output as never,
-      terminal: profile.term,
+      // The terminfo of this TERM is parsed once and shared by every session on it (terminfo.ts).
+      program: sharedProgram({ input: this.port.input, output: this.port.output, term: profile.term, unicode: profile.unicode }),
       // Decided from the client's locale, never from this server process's environment.
       forceUnicode: profile.unicode,
       fullUnicode: profile.unicode,
@@ -74,26 +85,76 @@ export class TuiScreenSession {
       autoPadding: true,
       ignoreLocked: ['C-c'],
     } as Widgets.IScreenOptions);
-    const tput = (this.screen.program as unknown as { tput: TputQuirks }).tput;
-    // Never switch to the DEC line-drawing set: screen/tmux terminfo enter it with SO, which prints
-    // 'lqqk' unless G1 was designated first. Lines are drawn as Unicode, or as ASCII (+-|) without UTF-8.
-    tput.brokenACS = true;
-    tput.numbers.U8 = profile.unicode ? 1 : 0;
-    // blessed looks at this process's TMUX variable; the client's terminal is what counts.
-    (this.screen.program as unknown as { tmux: boolean }).tmux = false;
 
-    const sep = this.theme.glyphs.separator;
-    blessed.box({ parent: this.screen, top: 0, left: 0, right: 0, height: 1, content: ` ${stripControl(deps.hostname)} ${sep} ${stripControl(actor.name)} (${actor.role})`, style: this.theme.title });
+    this.header = blessed.box({ parent: this.screen, top: 0, left: 0, right: 0, height: 1, tags: false, style: this.theme.title });
     this.body = blessed.box({ parent: this.screen, top: 1, left: 0, right: 0, bottom: 1 });
-    this.footer = blessed.box({ parent: this.screen, bottom: 0, left: 0, right: 0, height: 1, style: this.theme.dim });
+    this.footer = blessed.box({ parent: this.screen, bottom: 0, left: 0, right: 0, height: 1, tags: true, style: this.theme.hint });
 
     channel.on('close', this.onChannelClose);
     channel.on('error', this.onChannelError);
     this.screen.key(['q', 'C-c'], () => this.close(0));
     this.screen.key(['escape'], () => {
-      if (this.app && this.dialogs === 0) this.home();
+      if (this.dialogs === 0) this.back();
     });
+    this.screen.key(['?'], () => {
+      if (this.dialogs === 0) this.toggleHelp();
+    });
+    this.screen.on('resize', () => this.drawChrome());
     this.home();
+  }
+
+  /** The title line (where you are) and the footer (the keys of the top level). */
+  private drawChrome(): void {
+    const sep = ` ${this.theme.glyphs.separator} `;
+    const { actor } = this.session;
+    const where = this.levels.map((l) => l.title).filter(Boolean);
+    this.header.setContent(' ' + [stripControl(this.deps.hostname), `${stripControl(actor.name)} (${actor.role})`, ...where.map(stripControl)].join(sep));
+    const top = this.levels[this.levels.length - 1];
+    this.footer.setContent(top?.notice ?? hintLine(top?.keys ?? [], !this.app, this.theme, this.screen.width as number));
+    this.screen.render();
+  }
+
+  /** Escape: closes the help, else the top level (a pane, a detail view), else the app. */
+  private back(): void {
+    if (this.help) return this.closeHelp();
+    const top = this.levels[this.levels.length - 1];
+    if (top?.back) return top.back();
+    if (this.app) this.home();
+  }
+
+  private toggleHelp(): void {
+    if (this.help) return this.closeHelp();
+    const top = this.levels[this.levels.length - 1];
+    const lines = helpLines(top?.title || (this.app ? 'this screen' : 'home'), top?.keys ?? [], !this.app);
+    const width = Math.min(Math.max(...lines.map((l) => stringWidth(l))) + 4, Math.max((this.screen.width as number) - 2, 20));
+    this.screen.saveFocus();
+    const box = blessed.box({
+      parent: this.screen,
+      top: 'center',
+      left: 'center',
+      width,
+      height: Math.min(lines.length + 2, Math.max((this.screen.height as number) - 2, 5)),
+      border: { type: 'line' },
+      label: ` ${WORDS.help} ${this.theme.glyphs.separator} esc ${WORDS.back} `,
+      style: { border: this.theme.border },
+      content: lines.join('\n'),
+      tags: false,
+      scrollable: true,
+      keys: true,
+      padding: { left: 1, right: 1 },
+    });
+    box.focus();
+    this.help = box;
+    this.screen.render();
+  }
+
+  private closeHelp(): void {
+    const box = this.help;
+    if (!box) return;
+    this.help = undefined;
+    box.destroy();
+    this.screen.restoreFocus();
+    this.screen.render();
   }
 
   resize(cols: number, rows: number): void {
@@ -103,7 +164,6 @@ export class TuiScreenSession {
   private home(): void {
     this.leaveApp();
     const { actor } = this.session;
-    const { glyphs } = this.theme;
     const apps = this.deps.appsFor(actor);
     blessed.text({ parent: this.body, top: 1, left: 2, content: `Welcome to labd, ${stripControl(actor.name)}.`, style: this.theme.title });
     blessed.text({ parent: this.body, top: 2, left: 2, content: apps.length ? 'Choose an app:' : "No apps are open to you yet. Try the commands: ssh HOST help" });
@@ -120,10 +180,15 @@ export class TuiScreenSession {
       items: apps.map((a) => `${a.title.padEnd(titleWidth)}${a.description}`),
       style: { selected: this.theme.selected },
     });
-    list.on('select', (_item, index) => this.openApp(apps[index]!));
+    // The menu comes back where the user left it.
+    list.select(Math.min(this.homeIndex, Math.max(apps.length - 1, 0)));
+    list.on('select', (_item, index) => {
+      this.homeIndex = index;
+      this.openApp(apps[index]!);
+    });
     list.focus();
-    this.footer.setContent(` ${glyphs.upDown} move ${glyphs.separator} enter open ${glyphs.separator} q quit`);
-    this.screen.render();
+    this.levels = [{ title: '', keys: [moveHint(this.theme), { keys: ['enter'], label: WORDS.open, help: 'open the selected app' }] }];
+    this.drawChrome();
   }
 
   private openApp(app: TuiApp): void {
@@ -131,8 +196,8 @@ export class TuiScreenSession {
     const abort = new AbortController();
     this.app = { abort };
     const { actor } = this.session;
-    const sep = this.theme.glyphs.separator;
-    this.footer.setContent(` ${app.title} ${sep} esc back ${sep} q quit`);
+    const appLevel: Level = { title: app.title, keys: [] };
+    this.levels = [appLevel];
     const ctx: TuiScreenContext = {
       screen: this.screen,
       parent: this.body,
@@ -142,6 +207,8 @@ export class TuiScreenSession {
       signal: abort.signal,
       run: (argv, opts) =>
         this.deps.registry.execute({ actor, argv, confirmed: opts?.confirmed ?? false, signal: opts?.signal ? AbortSignal.any([abort.signal, opts.signal]) : abort.signal, onProgress: opts?.onProgress }, 'tui'),
+      invoke: (path, args, opts) =>
+        this.deps.registry.invoke(actor, path, args, { surface: 'tui', confirmed: opts?.confirmed ?? false, signal: opts?.signal ? AbortSignal.any([abort.signal, opts.signal]) : abort.signal, onProgress: opts?.onProgress, io: opts?.io }),
       confirm: (question) => {
         this.dialogs++;
         return confirmDialog(this.screen, question, this.theme).finally(() => this.dialogs--);
@@ -149,21 +216,40 @@ export class TuiScreenSession {
       back: () => {
         if (this.app?.abort === abort && !this.closed) this.home();
       },
+      setKeys: (keys) => {
+        if (this.app?.abort !== abort) return;
+        appLevel.keys = keys;
+        this.drawChrome();
+      },
+      pushLevel: (level) => {
+        if (this.app?.abort !== abort) return () => {};
+        const entry: Level = { title: level.title, keys: level.keys, back: level.back };
+        this.levels.push(entry);
+        this.drawChrome();
+        return () => {
+          const i = this.levels.indexOf(entry);
+          if (i === -1) return;
+          this.levels.splice(i);
+          if (!this.closed) this.drawChrome();
+        };
+      },
     };
     try {
       this.app.handle = app.open(ctx) ?? undefined;
     } catch (err) {
       this.deps.log.error({ err, app: app.id, user: actor.name }, 'TUI app failed to open');
       this.home();
-      this.footer.setContent(` error: ${publicMessage(err)}`);
+      this.levels[0]!.notice = ` error: ${stripControl(publicMessage(err))}`;
     }
-    this.screen.render();
+    this.drawChrome();
   }
 
   /** Ends the open app (if any) and empties the body. */
   private leaveApp(): void {
+    this.closeHelp();
     const app = this.app;
     this.app = undefined;
+    this.levels = [];
     if (app) {
       app.abort.abort();
       try {

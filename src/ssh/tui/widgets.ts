@@ -1,6 +1,7 @@
 import blessed, { type Widgets } from 'blessed';
 import type { Result } from '../../ops/result.ts';
 import { cellText, stripControl } from '../render.ts';
+import { WORDS, type KeyHint } from './keys.ts';
 import type { Theme } from './theme.ts';
 
 /**
@@ -41,26 +42,32 @@ export function textBox(parent: Widgets.BoxElement, text: string, _theme: Theme)
 /** A record as "label: value" lines under its title, labels padded to the widest. */
 export function recordText(r: Extract<Result, { kind: 'record' }>): string {
   const width = Math.max(0, ...r.fields.map((f) => f.label.length));
-  return (r.title ? stripControl(r.title) + '\n\n' : '') + r.fields.map((f) => `${(f.label + ':').padEnd(width + 2)}${cellText(f.value)}`).join('\n');
+  // A value's own line breaks are kept, its later lines indented under the first.
+  const value = (v: unknown) => (typeof v === 'string' ? v.split(/\r?\n/).map(stripControl).join('\n' + ' '.repeat(width + 2)) : cellText(v));
+  return (r.title ? stripControl(r.title) + '\n\n' : '') + r.fields.map((f) => `${(f.label + ':').padEnd(width + 2)}${value(f.value)}`).join('\n');
+}
+
+/** The keys of a scroll pane, for its level's footer and help (Escape, back, is shared). */
+export function paneKeys(theme: Theme): KeyHint[] {
+  return [{ keys: [theme.glyphs.upDown, 'pgup', 'pgdn'], label: WORDS.scroll, help: 'scroll the pane' }];
 }
 
 /**
  * A bordered, scrollable pane over the whole parent, focused: arrows, vi keys, PageUp/PageDown and
- * space scroll it; `backKeys` call `onBack`. The label names it and says how to leave.
+ * space scroll it; `backKeys` (besides Escape, which the session routes) call `onBack`.
  */
 export function scrollPane(
   screen: Widgets.Screen,
   parent: Widgets.BoxElement,
   theme: Theme,
-  o: { label: string; backHint: string; backKeys: string[]; onBack: () => void; content?: string },
+  o: { label: string; backKeys: string[]; onBack: () => void; content?: string },
 ): Widgets.BoxElement {
-  const sep = theme.glyphs.separator;
   const box = blessed.box({
     parent,
     ...FILL,
     border: { type: 'line' },
     style: { border: theme.border },
-    label: ` ${stripControl(o.label)} ${sep} ${theme.glyphs.upDown} scroll ${sep} ${o.backHint} `,
+    label: ` ${stripControl(o.label)} `,
     content: o.content ?? '',
     tags: false,
     scrollable: true,

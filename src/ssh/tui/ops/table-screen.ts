@@ -4,7 +4,8 @@ import type { Result } from '../../../ops/result.ts';
 import { cellText, stripControl } from '../../render.ts';
 import type { TuiScreenContext } from '../apps.ts';
 import { promptDialog } from '../dialog.ts';
-import { recordText, scrollPane } from '../widgets.ts';
+import { moveHint, WORDS } from '../keys.ts';
+import { paneKeys, recordText, scrollPane } from '../widgets.ts';
 
 /** How often an open screen runs its list command again. */
 export const REFRESH_MS = 3000;
@@ -22,10 +23,16 @@ export interface TableAction {
   run(row: Row | undefined): Promise<void>;
 }
 
+/** A registry command and its typed arguments. */
+export interface Call {
+  path: string[];
+  args?: Record<string, unknown>;
+}
+
 export interface TableScreenOptions {
   title: string;
-  /** The list command's argv; asked again at every refresh, so a toggle can change it. */
-  argv(): string[];
+  /** The list command; asked again at every refresh, so a toggle can change it. */
+  list(): Call;
   /** The row field naming the object (passed back to commands). */
   key: string;
   actions: TableAction[];
@@ -41,14 +48,13 @@ export class TableScreen {
   private readonly header: Widgets.TextElement;
   private readonly list: Widgets.ListElement;
   private readonly status: Widgets.BoxElement;
-  private readonly keyLine: Widgets.TextElement;
   private readonly timer: NodeJS.Timeout;
   private rows: Row[] = [];
   private loading = false;
   /** The status line shows a refresh error (or nothing yet): the next good refresh replaces it. */
   private stale = true;
   private destroyed = false;
-  private pane: { box: Widgets.BoxElement; abort: AbortController } | undefined;
+  private pane: { box: Widgets.BoxElement; abort: AbortController; pop: () => void } | undefined;
 
   constructor(
     private readonly ctx: TuiScreenContext,
@@ -57,9 +63,8 @@ export class TableScreen {
     const { theme } = ctx;
     this.heading = blessed.text({ parent: ctx.parent, top: 0, left: 1, right: 1, height: 1, tags: false, content: opts.title, style: theme.title });
     this.header = blessed.text({ parent: ctx.parent, top: 2, left: 1, right: 1, height: 1, tags: false, content: '', style: theme.title });
-    this.list = blessed.list({ parent: ctx.parent, top: 3, left: 1, right: 1, bottom: 2, keys: true, vi: false, tags: false, items: [], style: { selected: theme.selected } });
-    this.status = blessed.box({ parent: ctx.parent, bottom: 1, left: 1, right: 1, height: 1, tags: false, content: 'loading' });
-    this.keyLine = blessed.text({ parent: ctx.parent, bottom: 0, left: 1, right: 1, height: 1, tags: false, style: theme.dim });
+    this.list = blessed.list({ parent: ctx.parent, top: 3, left: 1, right: 1, bottom: 1, keys: true, vi: false, tags: false, items: [], style: { selected: theme.selected } });
+    this.status = blessed.box({ parent: ctx.parent, bottom: 0, left: 1, right: 1, height: 1, tags: false, content: 'loading' });
     for (const action of opts.actions) {
       if (action.keys.includes('enter')) this.list.on('select', () => this.act(action));
       else this.list.key(action.keys, () => this.act(action));
@@ -107,7 +112,8 @@ export class TableScreen {
     if (this.gone) return;
     this.loading = true;
     try {
-      const { result } = await this.ctx.run(this.opts.argv());
+      const call = this.opts.list();
+      const result = await this.ctx.invoke(call.path, call.args ?? {});
       if (this.gone) return;
       this.draw(result);
     } finally {
@@ -143,24 +149,24 @@ export class TableScreen {
    * A mutating command after a yes/no question: its progress and then its result on the status line,
    * and the table read again. Answering no changes nothing.
    */
-  async confirmAndRun(question: string, argv: string[], o: { doing?: string; progress?: boolean } = {}): Promise<void> {
+  async confirmAndRun(question: string, call: Call, o: { doing?: string; progress?: boolean } = {}): Promise<void> {
     if (!(await this.confirm(question))) return this.say('nothing changed');
-    await this.runAndReload(argv, o);
+    await this.runAndReload(call, o);
   }
 
   /** Runs a mutating command (already confirmed by the user), shows its outcome and reloads the table. */
-  async runAndReload(argv: string[], o: { doing?: string; progress?: boolean } = {}): Promise<void> {
+  async runAndReload(call: Call, o: { doing?: string; progress?: boolean } = {}): Promise<void> {
     if (o.doing) this.say(o.doing);
-    const { result } = await this.ctx.run(argv, { confirmed: true, ...(o.progress ? { onProgress: (m: string) => this.say(m) } : {}) });
+    const result = await this.ctx.invoke(call.path, call.args ?? {}, { confirmed: true, ...(o.progress ? { onProgress: (m: string) => this.say(m) } : {}) });
     this.say(result.kind === 'record' && result.title ? result.title : TableScreen.resultText(result));
     await this.reload();
   }
 
-  /** Opens a pane showing what `argv` prints, following its progress until it ends or the pane closes. */
-  showInPane(label: string, argv: string[], o: { intro?: string } = {}): void {
+  /** Opens a pane showing what `call` answers, following its progress until it ends or the pane closes. */
+  showInPane(label: string, call: Call, o: { intro?: string } = {}): void {
     this.openPane(label, async (pane) => {
       if (o.intro) pane.add(o.intro);
-      const { result } = await this.ctx.run(argv, { signal: pane.signal, onProgress: (m) => pane.add(m) });
+      const result = await this.ctx.invoke(call.path, call.args ?? {}, { signal: pane.signal, onProgress: (m) => pane.add(m) });
       pane.add(TableScreen.resultText(result));
     });
   }
@@ -172,14 +178,15 @@ export class TableScreen {
   openPane(label: string, fill: (pane: { add(text: string): void; signal: AbortSignal }) => Promise<void>): void {
     this.closePane();
     const abort = new AbortController();
-    // While the pane is open, escape and q mean "back to the list": keys go to the pane only.
-    this.ctx.screen.grabKeys = true;
-    const box = scrollPane(this.ctx.screen, this.ctx.parent, this.ctx.theme, { label, backHint: 'esc/q back', backKeys: ['escape', 'q', 'backspace', 'left'], onBack: () => this.closePane(true) });
-    this.pane = { box, abort };
+    const box = scrollPane(this.ctx.screen, this.ctx.parent, this.ctx.theme, { label, backKeys: ['backspace', 'left'], onBack: () => this.closePane(true) });
+    // Escape (the session's "back one level") closes the pane; its keys own the footer meanwhile.
+    const pop = this.ctx.pushLevel({ title: label, keys: paneKeys(this.ctx.theme), back: () => this.closePane(true) });
+    this.pane = { box, abort, pop };
     const lines: string[] = [];
     const add = (text: string) => {
       if (this.pane?.box !== box) return;
-      lines.push(...stripControl(text.replace(/\r?\n/g, '\u0000')).split('\u0000'));
+      // Split first: stripping control characters would also remove the line breaks.
+      lines.push(...text.split(/\r?\n/).map(stripControl));
       box.setContent(lines.join('\n'));
       this.ctx.screen.render();
     };
@@ -208,7 +215,7 @@ export class TableScreen {
     if (!pane) return;
     this.pane = undefined;
     pane.abort.abort();
-    this.ctx.screen.grabKeys = false;
+    pane.pop();
     pane.box.destroy();
     if (backToList && !this.gone) {
       this.list.focus();
@@ -227,10 +234,9 @@ export class TableScreen {
     action.run(row).catch((err: unknown) => this.fail(err));
   }
 
+  /** The footer and the `?` help come from this one table. */
   private showKeys(): void {
-    const sep = ` ${this.ctx.theme.glyphs.separator} `;
-    const keys = [`${this.ctx.theme.glyphs.upDown} move`, ...this.opts.actions.map((a) => `${a.keys.map(keyName).join('/')} ${a.label}`), 'ctrl-r refresh'];
-    this.keyLine.setContent(keys.join(sep));
+    this.ctx.setKeys([moveHint(this.ctx.theme), ...this.opts.actions.map((a) => ({ keys: a.keys, label: a.label })), { keys: ['C-r'], label: WORDS.refresh, help: 'read the list again now (it refreshes every 3 s)' }]);
   }
 
   private draw(result: Result): void {
@@ -264,6 +270,3 @@ function clip(text: string, unicode: boolean): string {
   return chars.length > CELL_MAX ? chars.slice(0, CELL_MAX - 1).join('') + (unicode ? '…' : '~') : text;
 }
 
-function keyName(key: string): string {
-  return key.startsWith('S-') ? key.slice(2).toUpperCase() : key;
-}
