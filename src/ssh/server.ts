@@ -213,11 +213,28 @@ export class SshServer {
         });
     };
 
+    const startTui = (channel: ServerChannel, startApp?: string) => {
+      metrics.sessionsActive.inc({ kind: 'tui' });
+      try {
+        const handle = this.deps.tui.open({ channel, actor: { ...grant.actor, via: 'tui' }, pty: pty!, env, onExit: () => metrics.sessionsActive.dec({ kind: 'tui' }), startApp });
+        resize = handle.resize;
+      } catch (err) {
+        log.error({ err }, 'TUI failed to start');
+        metrics.sessionsActive.dec({ kind: 'tui' });
+        channel.stderr.write('error: the terminal UI failed to start\n');
+        channel.exit(1);
+        channel.end();
+      }
+    };
+
     session.on('exec', (accept, reject, info) => {
       if (started) return reject?.();
       started = true;
       const channel = accept();
       flow.pace(channel);
+      // `ssh -t HOST crm`: a bare app name with a terminal opens that app's screen.
+      const word = info.command.trim();
+      if (grant.forceCommand === undefined && pty && grant.permitPty && /^[a-z]+$/.test(word) && this.deps.tui.appFor(word, grant.actor)) return startTui(channel, word);
       startExec(channel, grant.forceCommand ?? info.command, 'exec');
     });
     session.on('shell', (accept, reject) => {
@@ -233,17 +250,7 @@ export class SshServer {
         channel.end();
         return;
       }
-      metrics.sessionsActive.inc({ kind: 'tui' });
-      try {
-        const handle = this.deps.tui.open({ channel, actor: { ...grant.actor, via: 'tui' }, pty, env, onExit: () => metrics.sessionsActive.dec({ kind: 'tui' }) });
-        resize = handle.resize;
-      } catch (err) {
-        log.error({ err }, 'TUI failed to start');
-        metrics.sessionsActive.dec({ kind: 'tui' });
-        channel.stderr.write('error: the terminal UI failed to start\n');
-        channel.exit(1);
-        channel.end();
-      }
+      startTui(channel);
     });
     session.on('close', () => {
       client.off('close', onConnectionClose);
