@@ -11,23 +11,25 @@ import { alertsModule, createAlertService } from './ops/alerts/index.ts';
 import { deploysModule } from './ops/deploys/index.ts';
 import { OpsEvents } from './ops/events/index.ts';
 import { identityModule } from './ops/identity/index.ts';
-import { LoginService } from './ops/identity/login.ts';
+import { initialAdminFingerprints, LoginService } from './ops/identity/login.ts';
 import { IdentityStore } from './ops/identity/store.ts';
 import { connectKube } from './ops/kube/index.ts';
 import { metaModule } from './ops/meta/index.ts';
 import { intervalJob, type Job, type LabdModule } from './ops/module.ts';
 import { nodesModule } from './ops/nodes/index.ts';
-import { NodeInventory } from './ops/nodes/inventory.ts';
+import { SqliteNodeInventory } from './ops/nodes/sqlite.ts';
 import { Registry } from './ops/registry.ts';
 import { seatsModule } from './ops/seats/index.ts';
-import { SeatStore } from './ops/seats/store.ts';
+import { SqliteSeatStore } from './ops/seats/sqlite.ts';
+import { gitModule } from './apps/git/index.ts';
+import { SqliteRepoStore } from './apps/git/sqlite-store.ts';
 import { crmModule } from './apps/crm/index.ts';
 import { SqliteCrmStore } from './apps/crm/sqlite-store.ts';
 import { tokensModule } from './ops/tokens/index.ts';
 import { AppriseClient, type AppriseNotification } from './ops/alerts/apprise.ts';
 import { SqliteTokenStore } from './ops/tokens/sqlite-store.ts';
 import { pasteModule } from './apps/paste/index.ts';
-import { PasteStore } from './apps/paste/store.ts';
+import { SqlitePasteStore } from './apps/paste/sqlite.ts';
 import { TopicBroker } from './apps/pubsub/broker.ts';
 import { pubsubModule } from './apps/pubsub/index.ts';
 import { matrixBotModule } from './bot/index.ts';
@@ -83,6 +85,13 @@ function registerStateMetrics(metrics: Metrics, db: Db, backends: Backends): voi
   );
 }
 
+/** ssh://HOST[:PORT] for clone URLs: the public URL's host and the SSH listener's port. */
+function sshCloneBase(publicUrl: string, sshListen: string): string {
+  const host = new URL(publicUrl).hostname;
+  const port = splitListen(sshListen).port;
+  return `ssh://${host}${port === 22 ? '' : `:${port}`}`;
+}
+
 /**
  * The composition root: every adapter is built here, once, and each module gets exactly the ports
  * it needs. Adding a module is one factory call in `modules` below.
@@ -95,15 +104,15 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
   const metrics = new Metrics();
   const audit = new SqliteAuditLog(db);
   const identities = new IdentityStore(db);
-  const pastes = new PasteStore(db, config.dataDir, clock);
+  const pastes = new SqlitePasteStore(db, config.dataDir, clock);
   pastes.prepare();
-  const seats = new SeatStore(db);
+  const seats = new SqliteSeatStore(db);
   const crm = new SqliteCrmStore(db, config.crm.defaultRegion);
   const appTokens = new SqliteTokenStore(db);
   // The CRM's daily reminders go through Apprise when crm.remindersApprise is set.
   const crmApprise = config.crm.remindersApprise ? new AppriseClient(config.crm.remindersApprise, 10_000) : undefined;
   const crmReminderNotify = crmApprise ? (n: AppriseNotification) => crmApprise.notify(n) : undefined;
-  const inventory = new NodeInventory(db, clock);
+  const inventory = new SqliteNodeInventory(db, clock);
   // Which backends are configured and reachable: read by `help`, the TUI and /metrics (labd_backend_up).
   const backends = new Backends();
   backends.declare('matrix', { configured: config.matrix.enabled, notConfigured: 'no Matrix homeserver configured (set LABD_MATRIX_HOMESERVER and LABD_MATRIX_TOKEN)' });
@@ -111,7 +120,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
   const kube = await connectKube(config.kube, log, backends);
   const events = new OpsEvents(db, clock, log);
   const alerts = createAlertService({ config: config.alertmanager, db, audit, clock, log });
-  const broker = new TopicBroker({ subscriberBuffer: config.pubsub.subscriberBuffer });
+  const broker = new TopicBroker({ subscriberBuffer: config.pubsub.subscriberBuffer, maxTopicsPerUser: config.pubsub.maxTopicsPerUser, maxBufferedBytes: config.pubsub.maxBufferedBytes });
   const rolePermissions: RolePermissions = { ...DEFAULT_ROLE_PERMISSIONS, ...config.roles };
   const registry = new Registry({ log, clock, rolePermissions, audit, backends });
   registry.setObserver(metrics);
@@ -121,9 +130,10 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
   const modules: LabdModule<TuiApp>[] = [
     metaModule({ version: VERSION }),
     auditModule({ audit }),
-    identityModule({ identities }),
+    identityModule({ identities, initialAdmin: { name: config.auth.initialAdminName, keys: initialAdminFingerprints(config) } }),
     pasteModule({ registry, store: pastes, identities, config: config.paste, publicUrl, clock, log }),
     pubsubModule({ broker }),
+    gitModule({ store: new SqliteRepoStore(db), identities, config: config.git, dataDir: config.dataDir, rolePermissions, events, sshUrl: sshCloneBase(publicUrl, config.ssh.listen), publicUrl, clock, log }),
     tokensModule({ tokens: appTokens, publicUrl }),
     crmModule({ store: crm, tokens: appTokens, audit, config: config.crm, clock, log, notify: crmReminderNotify }),
     nodesModule({ kube, inventory, events, config: config.nodes, log }),
@@ -135,6 +145,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
 
   const login = new LoginService(identities, config, log);
   login.ensureInitialAdmin();
+  registry.setActorResolver((actor) => login.current(actor));
 
   const caBlobs = config.auth.userCaKeys ? loadCaKeys(config.auth.userCaKeys) : [];
   if (!caBlobs.length) log.warn('no trusted user CA keys (LABD_USER_CA_KEYS): certificate logins are off');
@@ -176,6 +187,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     maxTries: config.ssh.maxAuthTries,
     preAuth: { maxStartups: config.ssh.maxStartups, maxStartupsPerSource: config.ssh.maxStartupsPerSource },
     policy: () => policy,
+    anonymousGit: config.git.anonAccess !== 'no-access',
     login,
     log,
     metrics,

@@ -18,7 +18,7 @@ import { systemClock } from '../src/core/clock.ts';
 import { openDb } from '../src/db/client.ts';
 import { Backends } from '../src/ops/backends.ts';
 import { Registry } from '../src/ops/registry.ts';
-import { SqliteAuditLog } from '../src/ops/audit/store.ts';
+import { SqliteAuditLog } from '../src/ops/audit/sqlite.ts';
 import type { TuiApp } from '../src/ssh/tui/apps.ts';
 import { TuiHost } from '../src/ssh/tui/host.ts';
 import { clampSize, isUtf8Locale, terminalProfile } from '../src/ssh/tui/terminal.ts';

@@ -39,6 +39,13 @@ export function renderOpsEvent(e: StoredOpsEvent): { text: string; html: string 
         text: `Deploy FAILED: ${t(e.deployment)} (${t(e.action)} by ${t(e.by)}): ${t(e.error)}`,
         html: html`❌ <strong>Deploy failed</strong>: <code>${t(e.deployment)}</code> (${t(e.action)} by ${t(e.by)}): ${t(e.error)}`.value,
       };
+    case 'git.pushed': {
+      const what = e.commits === 1 ? '1 commit' : `${e.commits} commits`;
+      return {
+        text: `${t(e.by)} pushed ${what} to ${t(e.repo)} ${t(e.ref)}`,
+        html: html`${t(e.by)} pushed ${what} to <code>${t(e.repo)}</code> <code>${t(e.ref)}</code>`.value,
+      };
+    }
   }
 }
 

@@ -333,10 +333,53 @@ export const seats = sqliteTable('seats', {
   rotatedAt: integer('rotated_at', { mode: 'timestamp_ms' }),
 });
 
+/** Git repositories' metadata (the bare repositories live under <dataDir>/repos/NAME.git). */
+export const gitRepos = sqliteTable('git_repos', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  /** Normalized: no leading '/', no '.git' suffix, e.g. dotfiles or tools/cli. */
+  name: text('name').notNull().unique(),
+  projectName: text('project_name').notNull().default(''),
+  description: text('description').notNull().default(''),
+  private: integer('private', { mode: 'boolean' }).notNull().default(false),
+  hidden: integer('hidden', { mode: 'boolean' }).notNull().default(false),
+  /** Pull mirror source (`repo import --mirror`): such a repository refuses pushes. */
+  mirrorUrl: text('mirror_url'),
+  createdBy: integer('created_by').references(() => users.id, { onDelete: 'set null' }),
+  createdAt: createdAt(),
+  updatedAt: integer('updated_at', { mode: 'timestamp_ms' }),
+});
+
+/** Per-repository access granted to a user (soft-serve's collaborators). */
+export const gitCollaborators = sqliteTable(
+  'git_collaborators',
+  {
+    repoId: integer('repo_id').notNull().references(() => gitRepos.id, { onDelete: 'cascade' }),
+    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    level: text('level', { enum: ['no-access', 'read-only', 'read-write', 'admin'] }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('git_collaborators_repo_user').on(t.repoId, t.userId), index('git_collaborators_user_idx').on(t.userId)],
+);
+
+/** Per-user tokens for smart-HTTP clones of private repositories; only the SHA-256 of the token is kept. */
+export const gitTokens = sqliteTable(
+  'git_tokens',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    hash: text('hash').notNull().unique(),
+    createdAt: createdAt(),
+    expiresAt: integer('expires_at', { mode: 'timestamp_ms' }),
+    lastUsedAt: integer('last_used_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [uniqueIndex('git_tokens_user_name').on(t.userId, t.name)],
+);
+
 /**
  * The personal CRM (src/apps/crm). Every row carries its owner: each user's CRM is their own, and
  * every query of the CRM store filters on owner_id (admins included). The full-text index
- * `crm_fts` (FTS5, hand-written migration 0010) is kept by the store in the same transaction.
+ * `crm_fts` (FTS5, hand-written migration 0011_crm_fts) is kept by the store in the same transaction.
  */
 export const crmContacts = sqliteTable(
   'crm_contacts',

@@ -105,6 +105,7 @@ function routeRequest(req: IncomingMessage, params: Record<string, string>): Rou
     method: req.method ?? 'GET',
     remoteAddress: req.socket.remoteAddress ?? '',
     params,
+    query: (name) => new URL(req.url ?? '/', 'http://labd.invalid').searchParams.get(name) ?? undefined,
     header: (name) => {
       const v = req.headers[name.toLowerCase()];
       return Array.isArray(v) ? v.join(', ') : v;

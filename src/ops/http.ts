@@ -10,6 +10,8 @@ export interface RouteRequest {
   remoteAddress: string;
   /** `:name` segments of the route's path, decoded. */
   params: Record<string, string>;
+  /** The first value of a query-string parameter. */
+  query(name: string): string | undefined;
   /** Header names in lower case. */
   header(name: string): string | undefined;
   /** Reads the whole body; rejects with BodyTooLarge beyond `maxBytes` (the front-end answers 413). */

@@ -33,6 +33,8 @@ export interface SessionIO {
   stderr: Writable;
   /** The client asked for a terminal (ssh -t): output may be drawn for eyes (QR codes). */
   isTerminal?: boolean;
+  /** Environment the client sent that the front-end accepted (e.g. GIT_PROTOCOL). */
+  env?: Readonly<Record<string, string>>;
 }
 
 export interface CommandContext {
@@ -65,6 +67,11 @@ export interface CommandDefinition<S extends z.ZodObject = z.ZodObject> {
   dashWords?: boolean;
   /** 'authenticated': any logged-in user. */
   permission: Permission | 'authenticated';
+  /**
+   * Offered to anonymous actors (keyless logins, git.anonAccess): only the git fetch commands. For them
+   * the role permission is not consulted; the command's `authorize` decides.
+   */
+  anonymous?: boolean;
   /** Changes state: writes one audit row per run. */
   mutating: boolean;
   /**
@@ -152,14 +159,23 @@ export interface CommandObserver {
   commandFinished(name: string, surface: Surface, outcome: string, seconds: number): void;
 }
 
+/** Re-reads an actor from the store (its user, its current role); throws PermissionDenied for a user that is gone. */
+export type ActorResolver = (actor: Actor) => Actor;
+
 export class Registry {
   private readonly commands = new Map<string, AnyCommand>();
   private observer: CommandObserver | undefined;
+  private resolveActor: ActorResolver = (actor) => actor;
 
   constructor(readonly services: Services) {}
 
   setObserver(observer: CommandObserver): void {
     this.observer = observer;
+  }
+
+  /** How every command's actor is brought up to date, so a role change or a removed user counts on open connections too. */
+  setActorResolver(resolver: ActorResolver): void {
+    this.resolveActor = resolver;
   }
 
   register(...defs: AnyCommand[]): void {
@@ -197,6 +213,7 @@ export class Registry {
   }
 
   allowed(actor: Actor, command: AnyCommand): boolean {
+    if (actor.credential?.kind === 'anonymous') return command.anonymous === true;
     return command.permission === 'authenticated' || roleHas(this.services.rolePermissions, actor.role, command.permission);
   }
 
@@ -240,7 +257,9 @@ export class Registry {
    * Authorization reads only the command's declared permission, the actor and the command's own
    * `authorize` on validated arguments, never argument text in a front-end.
    */
-  async execute(inv: Invocation, surface: Surface = inv.actor.via): Promise<{ command: AnyCommand | undefined; result: Result }> {
+  async execute(invocation: Invocation, surface: Surface = invocation.actor.via): Promise<{ command: AnyCommand | undefined; result: Result }> {
+    // The actor as the store says now, not as it was when the connection logged in.
+    const inv = { ...invocation, actor: this.resolveActor(invocation.actor) };
     const { flags, rest } = splitGlobalFlags(inv.argv);
     const resolved = this.resolve(rest);
     if (!resolved) {
@@ -295,6 +314,7 @@ export class Registry {
     let auditArgs = unvalidatedAuditArgs(command, input);
     try {
       if (!this.allowed(actor, command)) {
+        if (actor.credential?.kind === 'anonymous') throw new PermissionDenied(`permission denied: without a key only git clone and fetch work ('${name}' needs a registered key)`);
         throw new PermissionDenied(`permission denied: '${name}' needs ${command.permission} (you are ${actor.role})`);
       }
       let args: Record<string, unknown>;

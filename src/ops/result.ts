@@ -13,7 +13,7 @@ export type Result =
   | { kind: 'message'; text: string; json?: unknown }
   | { kind: 'help'; title: string; text: string; json: unknown }
   /** The command already wrote its output to the session's stdout (e.g. `paste cat`). */
-  | { kind: 'streamed'; json?: unknown };
+  | { kind: 'streamed'; json?: unknown; /** The exit status for the client (a git process's own); 0 when absent. */ exitStatus?: number };
 
 export type ResultKind = Result['kind'];
 

@@ -1,4 +1,4 @@
-import type { AuthContext } from 'ssh2';
+import type { AuthContext, AuthenticationType } from 'ssh2';
 import type { Actor } from '../core/actor.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
@@ -22,6 +22,8 @@ export interface AuthDeps {
   metrics: Metrics;
   now: () => Date;
   maxTries: number;
+  /** git.anonAccess allows keyless logins: keyboard-interactive without prompts, for git fetches only. */
+  anonymousGit?: boolean;
 }
 
 /**
@@ -49,9 +51,10 @@ export class ConnectionAuth {
       // As sshd: a client's first `none` (asking which methods exist) is free; any later one is a
       // failed attempt, so a client cannot spin on `none` until the grace time runs out.
       if (ctx.method === 'none') {
-        if (this.attempts === 1) return ctx.reject(['publickey']);
+        if (this.attempts === 1) return ctx.reject(this.methods());
         return this.refuse(ctx, 'none', 'repeated none', {});
       }
+      if (ctx.method === 'keyboard-interactive' && this.deps.anonymousGit) return this.anonymous(ctx);
       if (ctx.method !== 'publickey') return this.refuse(ctx, ctx.method, 'method not offered', {});
       const algo = ctx.key.algo;
       const blob = ctx.key.data;
@@ -65,7 +68,7 @@ export class ConnectionAuth {
         const outcome = this.deps.login.byCertificate(cert.principals, ctx.username, this.deps.now());
         if (!outcome.ok) return this.refuse(ctx, 'cert', outcome.reason, { keyId: cert.keyId, serial: cert.serial.toString() });
         this.grant = {
-          actor: { userId: outcome.user.id, name: outcome.user.name, role: outcome.role, via: 'ssh', credential: { kind: 'cert', keyId: cert.keyId, serial: cert.serial.toString(), principal: outcome.principal ?? '' }, remoteAddress: this.remoteIp },
+          actor: { userId: outcome.user.id, name: outcome.user.name, role: outcome.role, via: 'ssh', credential: { kind: 'cert', keyId: cert.keyId, serial: cert.serial.toString(), principal: outcome.principal ?? '', keyFingerprint: fingerprint(cert.key.blob) }, remoteAddress: this.remoteIp, principalRole: outcome.principalRole },
           forceCommand: check.grant.forceCommand,
           permitPty: check.grant.permitPty,
           validBefore: check.grant.validBefore,
@@ -87,13 +90,14 @@ export class ConnectionAuth {
       // Answered on the query too, so a client is not told "acceptable" for a signature it may not use.
       if (!sigAlgo) return this.refuse(ctx, 'key', 'ssh-rsa (SHA-1) signatures are not accepted', { fingerprint: fp });
       if (!signed) {
-        if (this.deps.login.knowsKey(fp)) return ctx.accept();
-        return this.refuse(ctx, 'key', 'unknown key', { fingerprint: fp });
+        const refusal = this.deps.login.keyRefusal(fp, ctx.username);
+        if (!refusal) return ctx.accept();
+        return this.refuse(ctx, 'key', refusal, { fingerprint: fp });
       }
       // ssh2 strips the signature's algorithm wrapper for plain keys; rebuild what was signed with.
       const wrapped = wrapSignature(sigAlgo, key.type.startsWith('ecdsa-') ? derToSshEcdsa(signature!) : signature!);
       if (!verifySshSignature(key, wrapped, ctx.blob!, sigAlgo)) return this.refuse(ctx, 'key', 'signature does not verify', { fingerprint: fp });
-      const outcome = this.deps.login.byKey(fp, this.deps.now());
+      const outcome = this.deps.login.byKey(fp, ctx.username, this.deps.now());
       if (!outcome.ok) return this.refuse(ctx, 'key', outcome.reason, { fingerprint: fp });
       this.grant = { actor: { userId: outcome.user.id, name: outcome.user.name, role: outcome.role, via: 'ssh', credential: { kind: 'key', fingerprint: fp }, remoteAddress: this.remoteIp }, permitPty: true };
       this.deps.metrics.authAttempts.inc({ method: 'key', result: 'accepted' });
@@ -105,12 +109,28 @@ export class ConnectionAuth {
     }
   }
 
+  /** Offered methods: keys first, so OpenSSH clients still try theirs before the keyless login. */
+  private methods(): AuthenticationType[] {
+    return this.deps.anonymousGit ? ['publickey', 'keyboard-interactive'] : ['publickey'];
+  }
+
+  /**
+   * soft-serve's allow-keyless: a keyboard-interactive login that asks nothing. The actor is
+   * anonymous; the registry offers it only the git fetch commands and the SSH front-end no terminal.
+   */
+  private anonymous(ctx: AuthContext): void {
+    this.grant = { actor: { userId: null, name: 'anonymous', role: 'guest', via: 'ssh', credential: { kind: 'anonymous' }, remoteAddress: this.remoteIp }, permitPty: false };
+    this.deps.metrics.authAttempts.inc({ method: 'anonymous', result: 'accepted' });
+    this.deps.log.info({ remote: this.remoteIp, user: ctx.username }, 'accepted keyless login (git fetch only)');
+    ctx.accept();
+  }
+
   /** Rejects and counts a failed attempt (as sshd, every attempt but a first `none` counts). */
   private refuse(ctx: AuthContext, method: string, reason: string, fields: Record<string, unknown>): void {
     this.failures++;
     this.deps.metrics.authAttempts.inc({ method, result: 'rejected' });
     this.deps.log.info({ ...fields, remote: this.remoteIp, user: ctx.username, reason }, `refused ${ctx.method}`);
-    ctx.reject(['publickey']);
+    ctx.reject(this.methods());
     if (this.failures >= this.deps.maxTries) {
       this.exhausted = true;
       this.deps.log.info({ remote: this.remoteIp, user: ctx.username, failures: this.failures }, 'too many authentication failures');

@@ -3,7 +3,8 @@ import { errorKind, publicMessage, UsageError, type ErrorKind } from '../core/er
 import type { SessionIO } from '../ops/context.ts';
 import { splitGlobalFlags, UnknownCommand, type Registry } from '../ops/registry.ts';
 import { splitCommandLine } from '../core/cmdline.ts';
-import { renderJson, renderText, stripControl } from './render.ts';
+import { stripControl } from '../core/terminal-text.ts';
+import { renderJson, renderText } from './render.ts';
 
 /** Exit statuses of `ssh HOST COMMAND` (design §2.1). */
 export const EXIT_CODES: Record<ErrorKind, number> = { usage: 2, permission: 3, not_found: 4, failed: 1, conflict: 1, unavailable: 1 };
@@ -25,7 +26,8 @@ export async function runExecCommand(registry: Registry, actor: Actor, commandLi
     const out = result.kind === 'streamed' ? '' : json ? renderJson(result) : renderText(result);
     // With a terminal the client's tty is raw and no pty here turns \n into \r\n (as sshd's would).
     if (out) await write(io, io.isTerminal ? out.replace(/\n/g, '\r\n') : out);
-    return 0;
+    // A git service's own status reaches the client as sshd would pass it on.
+    return result.kind === 'streamed' ? (result.exitStatus ?? 0) : 0;
   } catch (err) {
     const kind = errorKind(err);
     let message = publicMessage(err);

@@ -2,7 +2,7 @@
  * The daily reminder: once per UTC day, at crm.remindAt, each user with someone to catch up with
  * (overdue stay-in-touch) or a birthday today gets one notification. The day is recorded per
  * owner after the notification went out, so a restart neither skips nor repeats it; a failed
- * delivery is tried again at the next check.
+ * delivery is tried again at the next check, and so is a user with nothing due yet.
  */
 import type { Clock } from '../../core/clock.ts';
 import type { Logger } from '../../core/logger.ts';
@@ -41,8 +41,9 @@ export async function sendReminders(deps: ReminderDeps): Promise<number> {
         type: 'info',
       });
       sent++;
+      // Only a notice sent counts for the day: someone who becomes due later today still gets one.
+      await deps.store.markReminded(owner.ownerId, day);
     }
-    await deps.store.markReminded(owner.ownerId, day);
   }
   return sent;
 }

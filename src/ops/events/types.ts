@@ -3,7 +3,9 @@
 export type OpsEvent =
   | { kind: 'node.joined'; node: string; role: string | null; location: string | null }
   | { kind: 'deploy.finished'; deployment: string; action: string; by: string; detail: string }
-  | { kind: 'deploy.failed'; deployment: string; action: string; by: string; error: string };
+  | { kind: 'deploy.failed'; deployment: string; action: string; by: string; error: string }
+  /** A push updated one ref (`commits` new commits on it; 0 for a deleted or rewound ref). */
+  | { kind: 'git.pushed'; repo: string; ref: string; commits: number; by: string };
 
 export type OpsEventKind = OpsEvent['kind'];
 

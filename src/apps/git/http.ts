@@ -1,0 +1,151 @@
+/**
+ * Read-only smart HTTP (git's stateless-rpc protocol, as git-http-backend speaks it):
+ * `GET /git/NAME.git/info/refs?service=git-upload-pack` and `POST /git/NAME.git/git-upload-pack`.
+ * Public repositories are readable when git.anonAccess allows; any repository the user may read
+ * with a per-user token (HTTP Basic password or Bearer). Request bodies are bounded; pushes over
+ * HTTP are refused (push over SSH).
+ */
+import { createHash } from 'node:crypto';
+import { gunzip } from 'node:zlib';
+import type { Actor } from '../../core/actor.ts';
+import type { Clock } from '../../core/clock.ts';
+import { LabdError } from '../../core/errors.ts';
+import type { Logger } from '../../core/logger.ts';
+import { BodyTooLarge, textResponse, type HttpRoute, type RouteRequest, type RouteResponse } from '../../ops/http.ts';
+import type { IdentityStore } from '../../ops/identity/store.ts';
+import { repoName } from './names.ts';
+import type { GitRepos } from './repos.ts';
+import type { GitAccess } from './service.ts';
+import type { RepoStore } from './store.ts';
+
+export const ANONYMOUS_HTTP: Actor = { userId: null, name: 'anonymous', role: 'guest', via: 'http', credential: { kind: 'anonymous' } };
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export interface GitHttpDeps {
+  store: RepoStore;
+  repos: GitRepos;
+  access: GitAccess;
+  identities: Pick<IdentityStore, 'userById'>;
+  clock: Clock;
+  log: Logger;
+  maxBody: number;
+}
+
+/** The actor a request speaks for: a token's user, or anonymous; undefined for a bad token. */
+export async function httpActor(deps: Pick<GitHttpDeps, 'store' | 'identities' | 'clock'>, req: RouteRequest): Promise<Actor | undefined> {
+  const auth = req.header('authorization');
+  if (!auth) return { ...ANONYMOUS_HTTP, remoteAddress: req.remoteAddress };
+  let token: string | undefined;
+  const basic = /^Basic\s+([A-Za-z0-9+/=]{1,1024})$/i.exec(auth);
+  const bearer = /^Bearer\s+([A-Za-z0-9_.-]{1,512})$/i.exec(auth);
+  if (basic) {
+    const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
+    token = decoded.slice(decoded.indexOf(':') + 1);
+  } else if (bearer) token = bearer[1];
+  if (!token) return undefined;
+  const found = await deps.store.tokenByHash(hashToken(token), deps.clock.now());
+  if (!found) return undefined;
+  const user = deps.identities.userById(found.userId);
+  if (!user) return undefined;
+  return { userId: user.id, name: user.name, role: user.role, via: 'http', credential: { kind: 'token', name: found.name }, remoteAddress: req.remoteAddress };
+}
+
+const unauthorized = (): RouteResponse => ({ status: 401, headers: { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Basic realm="labd git", charset="UTF-8"' }, body: 'authentication required (a token from: ssh HOST repo token create NAME)\n' });
+
+function pktLine(text: string): string {
+  return (text.length + 4).toString(16).padStart(4, '0') + text;
+}
+
+function nameFrom(params: Record<string, string>): string {
+  return params.folder ? `${params.folder}/${params.repo}` : params.repo!;
+}
+
+/** Resolves the request to a repository the actor may read, or the response that refuses it. */
+async function readable(deps: GitHttpDeps, req: RouteRequest): Promise<{ name: string } | RouteResponse> {
+  const actor = await httpActor(deps, req);
+  if (!actor) return unauthorized();
+  try {
+    const repo = await deps.access.require(actor, nameFrom(req.params), 'read-only');
+    return { name: repo.name };
+  } catch (err) {
+    // Without credentials a missing and a private repository both ask for them (nothing is revealed).
+    if (err instanceof LabdError && err.kind === 'not_found' && actor.credential?.kind === 'anonymous') return unauthorized();
+    if (err instanceof LabdError && err.kind === 'usage') return textResponse(400, `${err.message}\n`);
+    if (err instanceof LabdError && err.kind === 'not_found') return textResponse(404, `${err.message}\n`);
+    if (err instanceof LabdError && err.kind === 'permission') return textResponse(403, `${err.message}\n`);
+    throw err;
+  }
+}
+
+function gitProtocolEnv(req: RouteRequest): Record<string, string> {
+  const v = req.header('git-protocol');
+  return v && /^[A-Za-z0-9._=:-]{1,64}$/.test(v) ? { GIT_PROTOCOL: v } : {};
+}
+
+const noCache = { 'cache-control': 'no-cache, max-age=0, must-revalidate', expires: 'Fri, 01 Jan 1980 00:00:00 GMT', pragma: 'no-cache' };
+
+export function gitHttpRoutes(deps: GitHttpDeps): HttpRoute[] {
+  const infoRefs = async (req: RouteRequest): Promise<RouteResponse> => {
+    const service = req.query('service');
+    if (service === 'git-receive-pack') return textResponse(403, 'pushing over HTTP is not offered: push over SSH\n');
+    if (service !== 'git-upload-pack') return textResponse(400, 'only smart HTTP is offered: use git 1.7 or later\n');
+    const target = await readable(deps, req);
+    if (!('name' in target)) return target;
+    const env = gitProtocolEnv(req);
+    const out = await deps.repos.run(['upload-pack', '--stateless-rpc', '--advertise-refs', deps.repos.path(target.name)], { env, maxBytes: 64 * 1024 * 1024 });
+    // git-http-backend's framing: protocol v0/v1 answers start with the service line; v2 ones do not.
+    const head = /version=2/.test(env.GIT_PROTOCOL ?? '') ? '' : pktLine('# service=git-upload-pack\n') + '0000';
+    return { status: 200, headers: { 'content-type': 'application/x-git-upload-pack-advertisement', ...noCache }, body: Buffer.concat([Buffer.from(head), out]) };
+  };
+
+  const uploadPack = async (req: RouteRequest): Promise<RouteResponse> => {
+    if (req.header('content-type') !== 'application/x-git-upload-pack-request') {
+      req.discardBody();
+      return textResponse(415, 'expected application/x-git-upload-pack-request\n');
+    }
+    const target = await readable(deps, req);
+    if (!('name' in target)) {
+      req.discardBody();
+      return target;
+    }
+    let body: Buffer;
+    try {
+      body = await req.readBody(deps.maxBody);
+      if (req.header('content-encoding') === 'gzip') body = await gunzipBounded(body, deps.maxBody);
+    } catch (err) {
+      if (err instanceof BodyTooLarge) return textResponse(413, `request larger than ${deps.maxBody} bytes\n`);
+      return textResponse(400, 'bad request body\n');
+    }
+    const child = deps.repos.spawn(['upload-pack', '--stateless-rpc', deps.repos.path(target.name)], gitProtocolEnv(req));
+    child.stdin!.on('error', () => undefined);
+    child.stdin!.end(body);
+    child.stderr!.resume();
+    child.on('error', (err) => deps.log.error({ err }, 'git upload-pack could not start'));
+    return { status: 200, headers: { 'content-type': 'application/x-git-upload-pack-result', ...noCache }, body: child.stdout!, discard: () => child.kill('SIGKILL') };
+  };
+
+  const receivePack = (req: RouteRequest): RouteResponse => {
+    req.discardBody();
+    return textResponse(403, 'pushing over HTTP is not offered: push over SSH\n');
+  };
+
+  const routes: HttpRoute[] = [];
+  for (const prefix of ['/git/:repo', '/git/:folder/:repo']) {
+    routes.push({ method: 'GET', path: `${prefix}/info/refs`, handle: infoRefs });
+    routes.push({ method: 'POST', path: `${prefix}/git-upload-pack`, handle: uploadPack });
+    routes.push({ method: 'POST', path: `${prefix}/git-receive-pack`, handle: receivePack });
+  }
+  return routes;
+}
+
+function gunzipBounded(body: Buffer, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => gunzip(body, { maxOutputLength: max }, (err, out) => (err ? reject(err) : resolve(out))));
+}
+
+/** `repoName` for a route's params, for callers that answer 404 rather than an error. */
+export function routeRepoName(params: Record<string, string>): string {
+  return repoName(nameFrom(params));
+}

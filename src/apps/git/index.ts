@@ -1,0 +1,36 @@
+import { join } from 'node:path';
+import type { Logger } from '../../core/logger.ts';
+import type { RolePermissions } from '../../core/permissions.ts';
+import type { Config } from '../../config/schema.ts';
+import type { OpsEventsPort } from '../../ops/events/index.ts';
+import type { IdentityStore } from '../../ops/identity/store.ts';
+import type { LabdModule } from '../../ops/module.ts';
+import type { Clock } from '../../core/clock.ts';
+import { gitCommands } from './commands.ts';
+import { gitHttpRoutes } from './http.ts';
+import { tokenCommands } from './tokens.ts';
+import { gitWebRoutes } from './web.ts';
+import { mirrorCommands, mirrorJob } from './mirrors.ts';
+import { GitRepos } from './repos.ts';
+import { GitAccess } from './service.ts';
+import type { RepoStore } from './store.ts';
+import { transportCommands } from './transport.ts';
+
+/** The git forge: repo commands, the SSH transport (as commands), and later the web view and mirrors. */
+export function gitModule(deps: { store: RepoStore; identities: IdentityStore; config: Config['git']; dataDir: string; rolePermissions: RolePermissions; events: Pick<OpsEventsPort, 'emit'>; sshUrl: string; publicUrl: string; clock: Clock; log: Logger }): LabdModule<never> {
+  const repos = new GitRepos(join(deps.dataDir, 'repos'), deps.config.binary);
+  repos.prepare();
+  const access = new GitAccess(deps.store, deps.rolePermissions, deps.config.anonAccess);
+  const httpDeps = { store: deps.store, repos, access, identities: deps.identities, clock: deps.clock, log: deps.log, maxBody: deps.config.httpMaxBody };
+  return {
+    name: 'git',
+    commands: [
+      ...gitCommands({ store: deps.store, repos, access, identities: deps.identities, sshUrl: deps.sshUrl, publicUrl: deps.publicUrl }),
+      ...transportCommands({ store: deps.store, repos, access, events: deps.events, log: deps.log }),
+      ...tokenCommands({ store: deps.store, publicUrl: deps.publicUrl }),
+      ...mirrorCommands({ store: deps.store, repos, access, sshUrl: deps.sshUrl, publicUrl: deps.publicUrl }),
+    ],
+    jobs: [mirrorJob({ store: deps.store, repos, log: deps.log }, deps.config.mirrorInterval.ms)],
+    routes: [...gitHttpRoutes(httpDeps), ...gitWebRoutes({ ...httpDeps, sshUrl: deps.sshUrl, publicUrl: deps.publicUrl })],
+  };
+}

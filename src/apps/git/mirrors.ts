@@ -1,0 +1,110 @@
+/** `repo import NAME URL [--mirror]` and `repo sync NAME`, and the job that refreshes pull mirrors. */
+import { z } from 'zod';
+import { NotFound, PermissionDenied, UsageError } from '../../core/errors.ts';
+import type { Logger } from '../../core/logger.ts';
+import { defineCommand, type AnyCommand } from '../../ops/registry.ts';
+import { intervalJob, type Job } from '../../ops/module.ts';
+import { repoJson } from './commands.ts';
+import { repoName, shown } from './names.ts';
+import type { GitRepos } from './repos.ts';
+import type { GitAccess } from './service.ts';
+import type { RepoStore } from './store.ts';
+
+/**
+ * A source git may fetch from: http(s), ssh or git URLs, or (admins only) a local path or file://
+ * URL, since a path on this host could name another user's private repository. Never git's
+ * transport helpers (ext::, fd::), never an option.
+ */
+export function checkSourceUrl(url: string, isAdmin: boolean): string {
+  if (url.length > 1000 || /[\x00-\x20\x7f]/.test(url)) throw new UsageError(`bad URL '${shown(url)}'`);
+  if (/^(https?|ssh|git):\/\/[^/]+/i.test(url)) return url;
+  if (/^(file:\/\/)?\//.test(url)) {
+    if (!isAdmin) throw new PermissionDenied('only admins import from a path on this host');
+    return url;
+  }
+  throw new UsageError(`bad URL '${shown(url)}': expected https://, ssh://, git:// (or, for admins, a local path)`);
+}
+
+export function mirrorCommands(deps: { store: RepoStore; repos: GitRepos; access: GitAccess; sshUrl: string; publicUrl: string }): AnyCommand[] {
+  const { store, repos, access } = deps;
+  const importCmd = defineCommand({
+    path: ['repo', 'import'],
+    summary: 'Import a repository from a URL (with --mirror: keep it in sync, read-only)',
+    args: z.object({
+      name: z.string().describe('the new repository name'),
+      url: z.string().describe('where to fetch it from'),
+      mirror: z.boolean().default(false).describe('a pull mirror: refreshed on a schedule and by repo sync; refuses pushes'),
+      private: z.boolean().default(false).describe('only collaborators and admins see it'),
+      description: z.string().max(500).default('').describe('one line about it'),
+    }),
+    positionals: ['name', 'url'],
+    permission: 'git.write',
+    mutating: true,
+    results: ['record'],
+    async authorize(ctx, args) {
+      if (!(await access.mayCreate(ctx.actor))) throw new NotFound('you may not create repositories');
+      checkSourceUrl(args.url, ctx.can('admin.users'));
+    },
+    async run(ctx, args) {
+      const name = repoName(args.name);
+      const url = checkSourceUrl(args.url, ctx.can('admin.users'));
+      const repo = await store.create({ name, projectName: '', description: args.description, private: args.private, hidden: false, mirrorUrl: args.mirror ? url : null, createdBy: ctx.actor.userId });
+      ctx.progress(`fetching ${url}…`);
+      try {
+        await repos.cloneFrom(name, url, args.mirror, ctx.signal);
+      } catch (err) {
+        await store.remove(name);
+        throw err;
+      }
+      if (ctx.actor.userId !== null) await store.setCollaborator(name, ctx.actor.userId, 'admin');
+      const json = repoJson(deps, repo, 'admin');
+      return { kind: 'record', title: name, fields: [{ label: 'name', value: name }, { label: args.mirror ? 'mirror of' : 'imported from', value: url }, { label: 'clone (ssh)', value: json.cloneSsh }], json };
+    },
+  });
+  const sync = defineCommand({
+    path: ['repo', 'sync'],
+    summary: 'Fetch a pull mirror from its origin now',
+    args: z.object({ name: z.string().describe('a mirror repository') }),
+    positionals: ['name'],
+    permission: 'git.read',
+    mutating: true,
+    results: ['message'],
+    async authorize(ctx, args) {
+      await access.require(ctx.actor, args.name, 'read-write');
+    },
+    async run(ctx, args) {
+      const repo = await store.get(repoName(args.name));
+      if (!repo) throw new NotFound(`no repository '${repoName(args.name)}'`);
+      if (!repo.mirrorUrl) throw new UsageError(`'${repo.name}' is not a mirror`);
+      await repos.fetchMirror(repo.name, ctx.signal);
+      await store.update(repo.name, {});
+      return { kind: 'message', text: `${repo.name}: fetched from ${repo.mirrorUrl}`, json: { name: repo.name, mirror: repo.mirrorUrl, synced: true } };
+    },
+  });
+  return [importCmd, sync];
+}
+
+/** Refreshes every pull mirror, one at a time; a run still going when the next is due is not doubled. */
+export function mirrorJob(deps: { store: RepoStore; repos: GitRepos; log: Logger }, everyMs: number): Job {
+  let running = false;
+  const abort = new AbortController();
+  const tick = () => {
+    if (running) return;
+    running = true;
+    void (async () => {
+      for (const repo of await deps.store.list()) {
+        if (!repo.mirrorUrl || abort.signal.aborted) continue;
+        try {
+          await deps.repos.fetchMirror(repo.name, abort.signal);
+          await deps.store.update(repo.name, {});
+        } catch (err) {
+          deps.log.warn({ err, repo: repo.name }, 'mirror fetch failed');
+        }
+      }
+    })()
+      .catch((err: unknown) => deps.log.error({ err }, 'mirror job failed'))
+      .finally(() => (running = false));
+  };
+  const job = intervalJob('git mirrors', everyMs, tick);
+  return { name: job.name, start: job.start, stop: () => (abort.abort(), job.stop()) };
+}

@@ -1,0 +1,113 @@
+import { and, asc, eq, gt, isNull, or } from 'drizzle-orm';
+import { Conflict } from '../../core/errors.ts';
+import type { Db } from '../../db/client.ts';
+import { gitCollaborators, gitRepos, gitTokens, users } from '../../db/schema.ts';
+import type { AccessLevel } from './access.ts';
+import type { Collaborator, GitToken, RepoMeta, RepoPatch, RepoStore } from './store.ts';
+
+type RepoRow = typeof gitRepos.$inferSelect;
+
+function meta(row: RepoRow): RepoMeta {
+  return { id: row.id, name: row.name, projectName: row.projectName, description: row.description, private: row.private, hidden: row.hidden, mirrorUrl: row.mirrorUrl, createdAt: row.createdAt, updatedAt: row.updatedAt };
+}
+
+/** The RepoStore port on SQLite (synchronous better-sqlite3 underneath, async at the port). */
+export class SqliteRepoStore implements RepoStore {
+  constructor(private readonly db: Db) {}
+
+  private row(name: string): RepoRow | undefined {
+    return this.db.select().from(gitRepos).where(eq(gitRepos.name, name)).get();
+  }
+
+  async get(name: string): Promise<RepoMeta | undefined> {
+    const row = this.row(name);
+    return row && meta(row);
+  }
+
+  async list(): Promise<RepoMeta[]> {
+    return this.db.select().from(gitRepos).orderBy(asc(gitRepos.name)).all().map(meta);
+  }
+
+  async create(input: { name: string; projectName: string; description: string; private: boolean; hidden: boolean; mirrorUrl: string | null; createdBy: number | null }): Promise<RepoMeta> {
+    if (this.row(input.name)) throw new Conflict(`repository '${input.name}' already exists`);
+    return meta(this.db.insert(gitRepos).values(input).returning().get());
+  }
+
+  async update(name: string, patch: RepoPatch): Promise<RepoMeta | undefined> {
+    const row = this.db.update(gitRepos).set({ ...patch, updatedAt: new Date() }).where(eq(gitRepos.name, name)).returning().get();
+    return row && meta(row);
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    if (this.row(to)) throw new Conflict(`repository '${to}' already exists`);
+    this.db.update(gitRepos).set({ name: to, updatedAt: new Date() }).where(eq(gitRepos.name, from)).run();
+  }
+
+  async remove(name: string): Promise<boolean> {
+    return this.db.delete(gitRepos).where(eq(gitRepos.name, name)).run().changes > 0;
+  }
+
+  async collaborators(name: string): Promise<Collaborator[]> {
+    return this.db
+      .select({ userId: gitCollaborators.userId, user: users.name, level: gitCollaborators.level })
+      .from(gitCollaborators)
+      .innerJoin(gitRepos, eq(gitCollaborators.repoId, gitRepos.id))
+      .innerJoin(users, eq(gitCollaborators.userId, users.id))
+      .where(eq(gitRepos.name, name))
+      .orderBy(asc(users.name))
+      .all();
+  }
+
+  async collaborationsOf(userId: number): Promise<Map<string, AccessLevel>> {
+    const rows = this.db.select({ name: gitRepos.name, level: gitCollaborators.level }).from(gitCollaborators).innerJoin(gitRepos, eq(gitCollaborators.repoId, gitRepos.id)).where(eq(gitCollaborators.userId, userId)).all();
+    return new Map(rows.map((r) => [r.name, r.level]));
+  }
+
+  async collaboratorLevel(name: string, userId: number): Promise<AccessLevel | undefined> {
+    return this.db
+      .select({ level: gitCollaborators.level })
+      .from(gitCollaborators)
+      .innerJoin(gitRepos, eq(gitCollaborators.repoId, gitRepos.id))
+      .where(and(eq(gitRepos.name, name), eq(gitCollaborators.userId, userId)))
+      .get()?.level;
+  }
+
+  async setCollaborator(name: string, userId: number, level: AccessLevel): Promise<void> {
+    const repo = this.row(name);
+    if (!repo) return;
+    this.db.insert(gitCollaborators).values({ repoId: repo.id, userId, level }).onConflictDoUpdate({ target: [gitCollaborators.repoId, gitCollaborators.userId], set: { level } }).run();
+  }
+
+  async removeCollaborator(name: string, userId: number): Promise<boolean> {
+    const repo = this.row(name);
+    if (!repo) return false;
+    return this.db.delete(gitCollaborators).where(and(eq(gitCollaborators.repoId, repo.id), eq(gitCollaborators.userId, userId))).run().changes > 0;
+  }
+
+  private tokenQuery() {
+    return this.db.select({ id: gitTokens.id, userId: gitTokens.userId, user: users.name, name: gitTokens.name, createdAt: gitTokens.createdAt, expiresAt: gitTokens.expiresAt }).from(gitTokens).innerJoin(users, eq(gitTokens.userId, users.id));
+  }
+
+  async addToken(input: { userId: number; name: string; hash: string; expiresAt: Date | null }): Promise<GitToken> {
+    const clash = this.db.select({ id: gitTokens.id }).from(gitTokens).where(and(eq(gitTokens.userId, input.userId), eq(gitTokens.name, input.name))).get();
+    if (clash) throw new Conflict(`you already have a token named '${input.name}'`);
+    const id = this.db.insert(gitTokens).values(input).returning({ id: gitTokens.id }).get().id;
+    return this.tokenQuery().where(eq(gitTokens.id, id)).get()!;
+  }
+
+  async tokenByHash(hash: string, now: Date): Promise<GitToken | undefined> {
+    const token = this.tokenQuery()
+      .where(and(eq(gitTokens.hash, hash), or(isNull(gitTokens.expiresAt), gt(gitTokens.expiresAt, now))))
+      .get();
+    if (token) this.db.update(gitTokens).set({ lastUsedAt: now }).where(eq(gitTokens.id, token.id)).run();
+    return token;
+  }
+
+  async tokensOf(userId: number): Promise<GitToken[]> {
+    return this.tokenQuery().where(eq(gitTokens.userId, userId)).orderBy(asc(gitTokens.name)).all();
+  }
+
+  async removeToken(userId: number, name: string): Promise<boolean> {
+    return this.db.delete(gitTokens).where(and(eq(gitTokens.userId, userId), eq(gitTokens.name, name))).run().changes > 0;
+  }
+}

@@ -1,0 +1,51 @@
+/** The git module's metadata port: repositories, collaborators and HTTP access tokens. */
+import type { AccessLevel } from './access.ts';
+
+export interface RepoMeta {
+  id: number;
+  name: string;
+  projectName: string;
+  description: string;
+  private: boolean;
+  hidden: boolean;
+  mirrorUrl: string | null;
+  createdAt: Date;
+  updatedAt: Date | null;
+}
+
+export interface Collaborator {
+  userId: number;
+  user: string;
+  level: AccessLevel;
+}
+
+export interface GitToken {
+  id: number;
+  userId: number;
+  user: string;
+  name: string;
+  createdAt: Date;
+  expiresAt: Date | null;
+}
+
+export type RepoPatch = Partial<Pick<RepoMeta, 'projectName' | 'description' | 'private' | 'hidden' | 'mirrorUrl'>>;
+
+export interface RepoStore {
+  get(name: string): Promise<RepoMeta | undefined>;
+  list(): Promise<RepoMeta[]>;
+  /** Throws Conflict when the name is taken. */
+  create(input: { name: string; projectName: string; description: string; private: boolean; hidden: boolean; mirrorUrl: string | null; createdBy: number | null }): Promise<RepoMeta>;
+  update(name: string, patch: RepoPatch): Promise<RepoMeta | undefined>;
+  rename(from: string, to: string): Promise<void>;
+  remove(name: string): Promise<boolean>;
+  collaborators(name: string): Promise<Collaborator[]>;
+  /** The level of one user on every repository where they are a collaborator (name → level). */
+  collaborationsOf(userId: number): Promise<Map<string, AccessLevel>>;
+  collaboratorLevel(name: string, userId: number): Promise<AccessLevel | undefined>;
+  setCollaborator(name: string, userId: number, level: AccessLevel): Promise<void>;
+  removeCollaborator(name: string, userId: number): Promise<boolean>;
+  addToken(input: { userId: number; name: string; hash: string; expiresAt: Date | null }): Promise<GitToken>;
+  tokenByHash(hash: string, now: Date): Promise<GitToken | undefined>;
+  tokensOf(userId: number): Promise<GitToken[]>;
+  removeToken(userId: number, name: string): Promise<boolean>;
+}

@@ -1,0 +1,119 @@
+/**
+ * The git transport over SSH as registry commands: `git-upload-pack`, `git-upload-archive` and
+ * `git-receive-pack` run the real git binary on the session's streams. Access is each command's
+ * per-repository `authorize` (read-only to fetch, read-write to push), as for every other command;
+ * the SSH front-end only hands over the streams and passes git's exit status back to the client.
+ */
+import { z } from 'zod';
+import { PermissionDenied, UsageError } from '../../core/errors.ts';
+import type { Logger } from '../../core/logger.ts';
+import type { CommandContext } from '../../ops/context.ts';
+import type { OpsEventsPort } from '../../ops/events/index.ts';
+import { defineCommand, type AnyCommand } from '../../ops/registry.ts';
+import type { AccessLevel } from './access.ts';
+import { repoName } from './names.ts';
+import type { GitRepos } from './repos.ts';
+import type { GitAccess } from './service.ts';
+import type { RepoStore } from './store.ts';
+
+export const GIT_SERVICES = ['git-upload-pack', 'git-upload-archive', 'git-receive-pack'] as const;
+export type GitService = (typeof GIT_SERVICES)[number];
+
+/** What GIT_PROTOCOL may hold (`version=2`, colon-separated key=value pairs). */
+const GIT_PROTOCOL = /^[A-Za-z0-9._=:-]{1,64}$/;
+
+export interface TransportDeps {
+  store: RepoStore;
+  repos: GitRepos;
+  access: GitAccess;
+  events: Pick<OpsEventsPort, 'emit'>;
+  log: Logger;
+}
+
+/** Runs `git SERVICE DIR` on the session's streams; resolves with git's exit status. */
+function runService(deps: TransportDeps, ctx: CommandContext, service: GitService, name: string): Promise<number> {
+  const io = ctx.io!;
+  const env: Record<string, string> = {};
+  const protocol = io.env?.GIT_PROTOCOL;
+  if (protocol !== undefined && GIT_PROTOCOL.test(protocol)) env.GIT_PROTOCOL = protocol;
+  const child = deps.repos.spawn([service.slice(4), deps.repos.path(name)], env);
+  return new Promise((resolve) => {
+    const onAbort = () => child.kill('SIGKILL');
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    // The client's stdin ends when it has sent everything; git may exit first (nothing to fetch).
+    child.stdin!.on('error', () => undefined);
+    io.stdin.pipe(child.stdin!);
+    child.stdout!.pipe(io.stdout, { end: false });
+    child.stderr!.pipe(io.stderr, { end: false });
+    let spawnError: Error | undefined;
+    child.on('error', (err) => (spawnError = err));
+    child.on('close', (code, signal) => {
+      ctx.signal.removeEventListener('abort', onAbort);
+      io.stdin.unpipe(child.stdin!);
+      if (spawnError) {
+        deps.log.error({ err: spawnError, service }, 'git could not start');
+        io.stderr.write('error: git could not start on the server\n');
+        return resolve(1);
+      }
+      resolve(code ?? (signal ? 128 + 9 : 1));
+    });
+  });
+}
+
+export function transportCommands(deps: TransportDeps): AnyCommand[] {
+  const make = (service: GitService, needed: AccessLevel, summary: string) =>
+    defineCommand({
+      path: [service],
+      summary,
+      details: 'Run by git itself (git clone/fetch/push ssh://HOST/NAME), not by hand.',
+      args: z.object({ repo: z.string().describe('the repository path git asks for') }),
+      positionals: ['repo'],
+      permission: 'git.read',
+      anonymous: needed !== 'read-write' || deps.access.anonAccess === 'read-write',
+      mutating: needed === 'read-write',
+      needsIO: true,
+      surfaces: ['ssh'],
+      results: ['streamed'],
+      async authorize(ctx, args) {
+        const repo = await deps.access.require(ctx.actor, args.repo, needed);
+        if (needed === 'read-write' && repo.mirrorUrl) throw new PermissionDenied(`'${repo.name}' is a mirror of ${repo.mirrorUrl}: it takes no pushes`);
+      },
+      async run(ctx, args) {
+        if (!ctx.io) throw new UsageError(`${service} needs the session's streams`);
+        const name = repoName(args.repo);
+        if (service !== 'git-receive-pack') {
+          const status = await runService(deps, ctx, service, name);
+          return { kind: 'streamed', exitStatus: status, json: { repo: name, service, status } };
+        }
+        const before = await deps.repos.refMap(name);
+        const status = await runService(deps, ctx, service, name);
+        const pushed = await announcePush(deps, ctx, name, before);
+        return { kind: 'streamed', exitStatus: status, json: { repo: name, service, status, pushed } };
+      },
+    });
+  return [
+    make('git-upload-pack', 'read-only', 'Serve git clone and fetch'),
+    make('git-upload-archive', 'read-only', 'Serve git archive --remote'),
+    make('git-receive-pack', 'read-write', 'Receive git push'),
+  ];
+}
+
+/** Compares the refs after a push with those before; emits one ops event per updated branch. */
+async function announcePush(deps: TransportDeps, ctx: CommandContext, name: string, before: Map<string, string>): Promise<{ ref: string; commits: number }[]> {
+  const pushed: { ref: string; commits: number }[] = [];
+  try {
+    const after = await deps.repos.refMap(name);
+    for (const [ref, id] of after) {
+      const old = before.get(ref);
+      if (old === id) continue;
+      // New to this ref: not reachable from what it pointed at, nor (for a new ref) from any ref before the push.
+      const commits = await deps.repos.countCommits(name, id, old ? [old] : new Set(before.values()));
+      pushed.push({ ref, commits });
+      const short = ref.replace(/^refs\/(heads|tags)\//, '');
+      deps.events.emit({ kind: 'git.pushed', repo: name, ref: short, commits, by: ctx.actor.name });
+    }
+  } catch (err) {
+    deps.log.warn({ err, repo: name }, 'could not compare refs after a push');
+  }
+  return pushed;
+}
