@@ -17,7 +17,7 @@ import { loadCaKeys } from './ssh/ca-keys.ts';
 import type { CertPolicy } from './ssh/cert-check.ts';
 import { loadOrCreateHostKey } from './ssh/hostkey.ts';
 import { SshServer } from './ssh/server.ts';
-import { commandApp } from './ssh/tui/command-app.ts';
+import { accountTuiApps } from './ssh/tui/admin.ts';
 import { TuiHost } from './ssh/tui/host.ts';
 import { opsTuiApps } from './ssh/tui/ops/index.ts';
 import { VERSION } from './version.ts';
@@ -67,10 +67,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
   registerHealthRoutes(http, { db, metrics, isReady: () => ready });
 
   const tui = new TuiHost(registry, log, config.ssh.hostname);
-  tui.register(commandApp({ id: 'account', title: 'Account', description: 'who you are and your SSH keys', permission: 'authenticated', commands: [['whoami'], ['keys', 'ls']] }));
-  tui.register(commandApp({ id: 'users', title: 'Users', description: 'users and their roles', permission: 'admin.users', commands: [['user', 'ls']] }));
-  tui.register(commandApp({ id: 'audit', title: 'Audit', description: 'what was changed, by whom', permission: 'admin.users', commands: [['audit', '--since', '7d']] }));
-  for (const app of opsTuiApps) tui.register(app);
+  for (const app of [...accountTuiApps, ...opsTuiApps]) tui.register(app);
 
   const stopHooks: (() => void | Promise<void>)[] = [];
   const host: AppHost = {
