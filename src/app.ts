@@ -23,6 +23,7 @@ import { opsTuiApps } from './ssh/tui/ops/index.ts';
 import { VERSION } from './version.ts';
 import { APPS, type AppHost } from './apps/index.ts';
 import { startMatrixBot } from './bot/index.ts';
+import { alertsFor } from './ops/alerts/index.ts';
 
 export interface Labd {
   config: Config;
@@ -79,10 +80,26 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     onStop: (fn) => stopHooks.push(fn),
   };
   for (const app of APPS) app.install(host);
-  if (config.matrix.enabled) {
-    const bot = startMatrixBot({ config: config.matrix, registry, db, log });
-    stopHooks.push(() => bot.stop());
-  }
+  const bot = config.matrix.enabled ? startMatrixBot({ config: config.matrix, registry, db, log }) : undefined;
+  if (bot) stopHooks.push(() => bot.stop());
+  // The home screen's status strip: Alertmanager answering (a read-only call), the bot connected.
+  const alertmanager = alertsFor(registry.services).am;
+  tui.addStatus({
+    id: 'alertmanager',
+    label: 'Alertmanager',
+    permission: 'ops.read',
+    read: async (signal) => {
+      if (!config.alertmanager.enabled) return { level: 'off', text: 'not configured' };
+      await alertmanager.listSilences(undefined, signal);
+      return { level: 'ok', text: 'reachable' };
+    },
+  });
+  tui.addStatus({
+    id: 'matrix',
+    label: 'Matrix',
+    permission: 'ops.read',
+    read: async () => (!bot ? { level: 'off', text: 'not configured' } : bot.connected() ? { level: 'ok', text: 'connected' } : { level: 'bad', text: 'connecting' }),
+  });
 
   const hostKey = loadOrCreateHostKey(config.dataDir);
   const sshServer = new SshServer({

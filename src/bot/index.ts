@@ -31,6 +31,8 @@ const RETRY_MAX_MS = 30000;
 
 export interface MatrixBot {
   stop(): Promise<void>;
+  /** The bot reached the homeserver and is syncing (false while it retries). */
+  connected(): boolean;
 }
 
 export function startMatrixBot(o: { config: MatrixConfig; registry: Registry; db: Db; log: Logger }): MatrixBot {
@@ -104,6 +106,7 @@ export function startMatrixBot(o: { config: MatrixConfig; registry: Registry; db
   });
   client.on('room.invite', (roomId: string) => log.info({ roomId }, 'matrix: ignoring an invite to a room that is not configured'));
 
+  let connected = false;
   const connect = async () => {
     let delay = 1000;
     for (;;) {
@@ -119,6 +122,7 @@ export function startMatrixBot(o: { config: MatrixConfig; registry: Registry; db
         }
         await client.start({ room: { rooms: [...served], timeline: { limit: 50 } }, presence: { types: [] }, account_data: { types: [] } });
         log.info({ user: selfId, rooms: [...served], encryption }, 'matrix bot started');
+        connected = true;
         return;
       } catch (err) {
         log.warn({ error: (err as Error).message ?? String(err), retryInMs: delay }, 'matrix: cannot reach the homeserver yet');
@@ -140,6 +144,7 @@ export function startMatrixBot(o: { config: MatrixConfig; registry: Registry; db
   void connect();
 
   return {
+    connected: () => connected && !stopped,
     async stop() {
       stopped = true;
       removeNotifier?.();

@@ -1,7 +1,7 @@
 import blessed, { type Widgets } from 'blessed';
 import { publicMessage } from '../../core/errors.ts';
 import { stripControl } from '../../ssh/render.ts';
-import type { TuiApp, TuiScreenContext } from '../../ssh/tui/apps.ts';
+import { listCount, type TuiApp, type TuiScreenContext } from '../../ssh/tui/apps.ts';
 import { moveHint, WORDS } from '../../ssh/tui/keys.ts';
 import { paneKeys, scrollPane } from '../../ssh/tui/widgets.ts';
 import { humanSize } from './format.ts';
@@ -21,6 +21,7 @@ export const pasteTuiApp: TuiApp = {
   title: 'Pastes',
   description: 'your pastes: read, delete',
   permission: 'paste',
+  count: listCount(['paste', 'ls', '--all'], 'paste', 'pastes'),
   open(ctx) {
     return new PasteScreen(ctx);
   },

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { publicMessage } from '../../core/errors.ts';
 import { stripControl } from '../../ssh/render.ts';
-import type { TuiApp, TuiScreenContext } from '../../ssh/tui/apps.ts';
+import { listCount, type TuiApp, type TuiScreenContext } from '../../ssh/tui/apps.ts';
 import { moveHint, WORDS } from '../../ssh/tui/keys.ts';
 import type { TopicBroker, TopicInfo } from './broker.ts';
 import { parseTopic } from './names.ts';
@@ -42,6 +42,7 @@ export function pubsubTui(broker: TopicBroker): TuiApp {
     title: 'Pub/sub',
     description: 'live topics and their subscribers; tail one',
     permission: 'pubsub',
+    count: listCount(['topics'], 'live topic', 'live topics'),
     open(ctx) {
       const view = new PubsubScreen(ctx, broker);
       return { destroy: () => view.destroy() };

@@ -1,7 +1,7 @@
 /** The account and admin screens: Account (whoami and your keys), Users, Audit. Every list opens a detail view. */
 import blessed from 'blessed';
 import { publicMessage } from '../../core/errors.ts';
-import type { TuiApp } from './apps.ts';
+import { listCount, type TuiApp } from './apps.ts';
 import { TableScreen } from './ops/table-screen.ts';
 import { renderTui } from './widgets.ts';
 
@@ -11,6 +11,7 @@ export const accountTuiApp: TuiApp = {
   title: 'Account',
   description: 'who you are and your SSH keys',
   permission: 'authenticated',
+  count: listCount(['keys', 'ls'], 'key', 'keys'),
   open(ctx) {
     const who = blessed.box({ parent: ctx.parent, top: 0, left: 0, right: 0, height: '50%', border: { type: 'line' }, label: ' whoami ', style: { border: ctx.theme.border } });
     const keys = blessed.box({ parent: ctx.parent, top: '50%', left: 0, right: 0, bottom: 0, border: { type: 'line' }, label: ' keys ls ', style: { border: ctx.theme.border } });
@@ -28,6 +29,7 @@ export const usersTuiApp: TuiApp = {
   title: 'Users',
   description: 'users and their roles',
   permission: 'admin.users',
+  count: listCount(['user', 'ls'], 'user', 'users'),
   open: (ctx) => new TableScreen(ctx, { title: 'Users', argv: () => ['user', 'ls'], key: 'name', actions: [] }),
 };
 

@@ -2,6 +2,7 @@ import type { Widgets } from 'blessed';
 import type { Actor } from '../../core/actor.ts';
 import type { Permission } from '../../core/permissions.ts';
 import type { Registry } from '../../ops/registry.ts';
+import type { Result } from '../../ops/result.ts';
 import type { KeyHint } from './keys.ts';
 import type { Theme } from './theme.ts';
 
@@ -40,4 +41,20 @@ export interface TuiApp {
   /** Shown only to users holding this permission. */
   permission: Permission | 'authenticated';
   open(ctx: TuiScreenContext): { destroy(): void } | void;
+  /**
+   * The app's count on the home menu ('3 pastes'), read with registry commands as the user while
+   * the home screen is open; undefined: no count.
+   */
+  count?(ctx: { run(argv: string[]): Promise<Result>; mayRun(path: string[]): boolean }): Promise<string | undefined>;
+}
+
+/** A count from a list command: 'N things', or nothing when the user may not run it. */
+export function listCount(argv: string[], one: string, many: string): NonNullable<TuiApp['count']> {
+  return async ({ run, mayRun }) => {
+    if (!mayRun(argv.filter((w) => !w.startsWith('-')))) return undefined;
+    const result = await run(argv);
+    if (result.kind !== 'table') return undefined;
+    const n = result.rows.length;
+    return `${n} ${n === 1 ? one : many}`;
+  };
 }

@@ -3,6 +3,7 @@ import { roleHas } from '../../core/permissions.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Registry } from '../../ops/registry.ts';
 import type { TuiApp } from './apps.ts';
+import { StatusBoard, type StatusSource } from './home.ts';
 import { TuiScreenSession, type TuiSession } from './session.ts';
 
 export type { TuiSession } from './session.ts';
@@ -10,6 +11,8 @@ export type { TuiSession } from './session.ts';
 /** Hosts blessed screens over SSH channels; apps register themselves on the home menu. */
 export class TuiHost {
   private readonly apps: TuiApp[] = [];
+  /** Statuses modules contribute to the home strip, read once for every session. */
+  readonly status = new StatusBoard();
 
   constructor(
     private readonly registry: Registry,
@@ -22,6 +25,11 @@ export class TuiHost {
     this.apps.push(app);
   }
 
+  /** A module's status on the home strip (Alertmanager reachable, Matrix connected). */
+  addStatus(source: StatusSource): void {
+    this.status.add(source);
+  }
+
   /** The apps on this actor's home menu, in registration order. */
   appsFor(actor: Actor): TuiApp[] {
     return this.apps.filter((a) => a.permission === 'authenticated' || roleHas(this.registry.services.rolePermissions, actor.role, a.permission));
@@ -29,7 +37,7 @@ export class TuiHost {
 
   /** Starts the TUI on a PTY session; the caller forwards window changes to `resize`. */
   open(session: TuiSession): { resize(cols: number, rows: number): void } {
-    const screen = new TuiScreenSession({ registry: this.registry, log: this.log, hostname: this.hostname, appsFor: (actor) => this.appsFor(actor) }, session);
+    const screen = new TuiScreenSession({ registry: this.registry, log: this.log, hostname: this.hostname, appsFor: (actor) => this.appsFor(actor), status: this.status }, session);
     return { resize: (cols, rows) => screen.resize(cols, rows) };
   }
 }

@@ -8,6 +8,7 @@ import type { Registry } from '../../ops/registry.ts';
 import { stripControl } from '../render.ts';
 import type { TuiApp, TuiScreenContext } from './apps.ts';
 import { confirmDialog } from './dialog.ts';
+import { HomeScreen, type StatusBoard } from './home.ts';
 import { helpLines, hintLine, moveHint, WORDS, type KeyHint } from './keys.ts';
 import { TerminalPort, terminalProfile } from './terminal.ts';
 import { sharedProgram } from './terminfo.ts';
@@ -26,6 +27,7 @@ export interface TuiSessionDeps {
   log: Logger;
   hostname: string;
   appsFor(actor: Actor): TuiApp[];
+  status: StatusBoard;
 }
 
 interface Level {
@@ -50,6 +52,7 @@ export class TuiScreenSession {
   /** Home (no app) or the open app, then panes and detail views it pushed; the top one owns the footer and Escape. */
   private levels: Level[] = [];
   private help: Widgets.BoxElement | undefined;
+  private homeScreen: HomeScreen | undefined;
   /** The home menu's cursor, kept while apps come and go. */
   private homeIndex = 0;
   private app: { abort: AbortController; handle?: { destroy(): void } } | undefined;
@@ -165,28 +168,26 @@ export class TuiScreenSession {
     this.leaveApp();
     const { actor } = this.session;
     const apps = this.deps.appsFor(actor);
-    blessed.text({ parent: this.body, top: 1, left: 2, content: `Welcome to labd, ${stripControl(actor.name)}.`, style: this.theme.title });
-    blessed.text({ parent: this.body, top: 2, left: 2, content: apps.length ? 'Choose an app:' : "No apps are open to you yet. Try the commands: ssh HOST help" });
-    const titleWidth = Math.max(12, ...apps.map((a) => a.title.length)) + 2;
-    const list = blessed.list({
+    this.homeScreen = new HomeScreen({
       parent: this.body,
-      top: 4,
-      left: 2,
-      right: 2,
-      bottom: 0,
-      keys: true,
-      vi: true,
-      tags: false,
-      items: apps.map((a) => `${a.title.padEnd(titleWidth)}${a.description}`),
-      style: { selected: this.theme.selected },
+      screen: this.screen,
+      actor,
+      registry: this.deps.registry,
+      theme: this.theme,
+      apps,
+      board: this.deps.status,
+      index: this.homeIndex,
+      mayRun: (path) => {
+        const command = this.deps.registry.get(path);
+        return !!command && this.deps.registry.allowed(actor, command);
+      },
+      run: async (argv, signal) => (await this.deps.registry.execute({ actor, argv, confirmed: false, signal }, 'tui')).result,
+      // The menu comes back where the user left it.
+      onOpen: (index) => {
+        this.homeIndex = index;
+        this.openApp(apps[index]!);
+      },
     });
-    // The menu comes back where the user left it.
-    list.select(Math.min(this.homeIndex, Math.max(apps.length - 1, 0)));
-    list.on('select', (_item, index) => {
-      this.homeIndex = index;
-      this.openApp(apps[index]!);
-    });
-    list.focus();
     this.levels = [{ title: '', keys: [moveHint(this.theme), { keys: ['enter'], label: WORDS.open, help: 'open the selected app' }] }];
     this.drawChrome();
   }
@@ -245,6 +246,8 @@ export class TuiScreenSession {
   /** Ends the open app (if any) and empties the body. */
   private leaveApp(): void {
     this.closeHelp();
+    this.homeScreen?.destroy();
+    this.homeScreen = undefined;
     const app = this.app;
     this.app = undefined;
     this.levels = [];

@@ -1,5 +1,5 @@
 import { qrText } from '../../../ops/seats/qr.ts';
-import type { TuiApp } from '../apps.ts';
+import { listCount, type TuiApp } from '../apps.ts';
 import { allowed } from './permitted.ts';
 import { TableScreen, type TableAction } from './table-screen.ts';
 
@@ -16,6 +16,7 @@ export const seatsTuiApp: TuiApp = {
   title: 'Seats',
   description: "people's devices on the lab network (WireGuard)",
   permission: 'ops.keys',
+  count: listCount(['seat', 'ls'], 'seat', 'seats'),
   open(ctx) {
     const name = (row: Parameters<TableAction['run']>[0]) => String(row!.name);
     const actions: TableAction[] = [];
