@@ -13,7 +13,8 @@ import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { loadConfig } from '../src/config/load.ts';
+import { Backends } from '../src/ops/backends.ts';
+import { SqliteAuditLog } from '../src/ops/audit/store.ts';
 import { systemClock } from '../src/core/clock.ts';
 import { createLogger } from '../src/core/logger.ts';
 import { DEFAULT_ROLE_PERMISSIONS } from '../src/core/permissions.ts';
@@ -40,7 +41,7 @@ async function main(): Promise<void> {
   const gc = runInNewContext('gc') as () => void;
   const dir = mkdtempSync(join(tmpdir(), 'labd-bench-tui-'));
   const log = createLogger('warn', new Writable({ write: (_c, _e, cb) => cb() }));
-  const registry = new Registry({ config: loadConfig({ LABD_DATA_DIR: dir }), db: openDb(dir), log, clock: systemClock, rolePermissions: DEFAULT_ROLE_PERMISSIONS, version: 'bench' });
+  const registry = new Registry({ log, clock: systemClock, rolePermissions: DEFAULT_ROLE_PERMISSIONS, audit: new SqliteAuditLog(openDb(dir)), backends: new Backends() });
   const host = new TuiHost(registry, log, 'lab.bench');
   for (const id of ['one', 'two', 'three', 'four', 'five', 'six']) host.register({ id, title: id, description: 'an app on the menu', permission: 'authenticated', open() {} });
   const channels: StandInChannel[] = [];

@@ -1,29 +1,49 @@
-import { parseDuration } from './core/duration.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import { Metrics } from './core/metrics.ts';
 import { DEFAULT_ROLE_PERMISSIONS, type RolePermissions } from './core/permissions.ts';
 import { systemClock } from './core/clock.ts';
 import type { Config } from './config/schema.ts';
-import { migrateDb, openDb, type Db } from './db/client.ts';
-import { registerHealthRoutes } from './http/health.ts';
+import { migrateDb, openDb, sqliteReadiness, type Db } from './db/client.ts';
+import { healthRoutes } from './http/health.ts';
 import { HttpServer } from './http/server.ts';
-import { auditLs } from './ops/audit/commands.ts';
-import { identityCommands } from './ops/identity/commands.ts';
+import { auditModule, SqliteAuditLog } from './ops/audit/index.ts';
+import { alertsModule, createAlertService } from './ops/alerts/index.ts';
+import { deploysModule } from './ops/deploys/index.ts';
+import { OpsEvents } from './ops/events/index.ts';
+import { identityModule } from './ops/identity/index.ts';
 import { LoginService } from './ops/identity/login.ts';
 import { IdentityStore } from './ops/identity/store.ts';
-import { help, version } from './ops/meta/commands.ts';
+import { connectKube } from './ops/kube/index.ts';
+import { metaModule } from './ops/meta/index.ts';
+import { intervalJob, type Job, type LabdModule } from './ops/module.ts';
+import { nodesModule } from './ops/nodes/index.ts';
+import { NodeInventory } from './ops/nodes/inventory.ts';
 import { Registry } from './ops/registry.ts';
+import { seatsModule } from './ops/seats/index.ts';
+import { SeatStore } from './ops/seats/store.ts';
+import { pasteModule } from './apps/paste/index.ts';
+import { PasteStore } from './apps/paste/store.ts';
+import { TopicBroker } from './apps/pubsub/broker.ts';
+import { pubsubModule } from './apps/pubsub/index.ts';
+import { matrixBotModule } from './bot/index.ts';
 import { loadCaKeys } from './ssh/ca-keys.ts';
 import type { CertPolicy } from './ssh/cert-check.ts';
 import { loadOrCreateHostKey } from './ssh/hostkey.ts';
 import { SshServer } from './ssh/server.ts';
+import type { TuiApp } from './ssh/tui/apps.ts';
 import { accountTuiApps } from './ssh/tui/admin.ts';
+import { backendReading } from './ssh/tui/home.ts';
 import { TuiHost } from './ssh/tui/host.ts';
 import { opsTuiApps } from './ssh/tui/ops/index.ts';
 import { VERSION } from './version.ts';
-import { APPS, type AppHost } from './apps/index.ts';
-import { startMatrixBot } from './bot/index.ts';
-import { alertsFor } from './ops/alerts/index.ts';
+import { Backends } from './ops/backends.ts';
+import { AlertStore } from './ops/alerts/store.ts';
+import { outboxBacklog } from './bot/store.ts';
+
+const BACKEND_PROBE_INTERVAL_MS = 30_000;
+const BACKEND_PROBE_TIMEOUT_MS = 10_000;
+/** How old a backend check may be while a TUI home screen shows it. */
+const HOME_STATUS_FRESH_MS = 10_000;
 
 export interface Labd {
   config: Config;
@@ -32,6 +52,8 @@ export interface Labd {
   registry: Registry;
   ssh: { host: string; port: number };
   http: { host: string; port: number };
+  /** The boot API's address, when nodes.bootListen is set. */
+  boot?: { host: string; port: number };
   stop(): Promise<void>;
 }
 
@@ -40,87 +62,139 @@ function splitListen(listen: string): { host: string; port: number } {
   return { host: listen.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(listen.slice(i + 1)) };
 }
 
-/** The composition root: builds the adapters, hands them to ops, starts the front-ends. */
+/** Gauges read from labd's state at scrape time, for deploy/monitoring's dashboard and alert rules. */
+function registerStateMetrics(metrics: Metrics, db: Db, backends: Backends): void {
+  metrics.gaugeFrom('labd_outbox_depth', 'Matrix messages waiting in the outbox', [], () => [{ value: outboxBacklog(db, systemClock.now()).depth }]);
+  metrics.gaugeFrom('labd_outbox_oldest_age_seconds', 'How long the oldest waiting Matrix message has waited (0: none waits)', [], () => [{ value: outboxBacklog(db, systemClock.now()).oldestAgeSeconds }]);
+  const alertStore = new AlertStore(db);
+  metrics.gaugeFrom('labd_alert_groups', 'Alert groups by state: firing (unacknowledged), acknowledged, resolved', ['state'], () =>
+    Object.entries(alertStore.countByState()).map(([state, value]) => ({ labels: { state }, value })),
+  );
+  metrics.gaugeFrom('labd_backend_configured', 'Whether a module backend (kubernetes, alertmanager, matrix) is configured', ['backend'], () =>
+    backends.all().map((b) => ({ labels: { backend: b.name }, value: b.configured ? 1 : 0 })),
+  );
+  metrics.gaugeFrom('labd_backend_up', 'Whether the last check reached a configured backend (absent until checked)', ['backend'], () =>
+    backends
+      .all()
+      .filter((b) => b.configured && b.reachable !== null)
+      .map((b) => ({ labels: { backend: b.name }, value: b.reachable ? 1 : 0 })),
+  );
+}
+
+/**
+ * The composition root: every adapter is built here, once, and each module gets exactly the ports
+ * it needs. Adding a module is one factory call in `modules` below.
+ */
 export async function startLabd(config: Config, log: Logger = createLogger(config.log.level)): Promise<Labd> {
+  // Adapters.
+  const clock = systemClock;
   const db = openDb(config.dataDir);
   migrateDb(db);
   const metrics = new Metrics();
+  const audit = new SqliteAuditLog(db);
+  const identities = new IdentityStore(db);
+  const pastes = new PasteStore(db, config.dataDir, clock);
+  pastes.prepare();
+  const seats = new SeatStore(db);
+  const inventory = new NodeInventory(db, clock);
+  // Which backends are configured and reachable: read by `help`, the TUI and /metrics (labd_backend_up).
+  const backends = new Backends();
+  backends.declare('matrix', { configured: config.matrix.enabled, notConfigured: 'no Matrix homeserver configured (set LABD_MATRIX_HOMESERVER and LABD_MATRIX_TOKEN)' });
+  // The SDK behind the cluster port loads only when a cluster is configured (idle memory).
+  const kube = await connectKube(config.kube, log, backends);
+  const events = new OpsEvents(db, clock, log);
+  const alerts = createAlertService({ config: config.alertmanager, db, audit, clock, log });
+  const broker = new TopicBroker({ subscriberBuffer: config.pubsub.subscriberBuffer });
   const rolePermissions: RolePermissions = { ...DEFAULT_ROLE_PERMISSIONS, ...config.roles };
-  const registry = new Registry({ config, db, log, clock: systemClock, rolePermissions, version: VERSION });
+  const registry = new Registry({ log, clock, rolePermissions, audit, backends });
   registry.setObserver(metrics);
-  registry.register(help, version, auditLs, ...identityCommands);
+  const publicUrl = (config.publicUrl ?? `http://${config.http.listen}`).replace(/\/+$/, '');
 
-  const login = new LoginService(new IdentityStore(db), config, log);
+  // Modules: what each contributes (commands, routes, TUI screens, background jobs).
+  const modules: LabdModule<TuiApp>[] = [
+    metaModule({ version: VERSION }),
+    auditModule({ audit }),
+    identityModule({ identities }),
+    pasteModule({ registry, store: pastes, identities, config: config.paste, publicUrl, clock, log }),
+    pubsubModule({ broker }),
+    nodesModule({ kube, inventory, events, config: config.nodes, log }),
+    deploysModule({ kube, events }),
+    alertsModule({ service: alerts, config: config.alertmanager, backends, db, clock, log }),
+    seatsModule({ kube, seats, inventory, config: config.seats }),
+  ];
+  if (config.matrix.enabled) modules.push(matrixBotModule({ config: config.matrix, registry, db, identities, alerts, events, log }));
+
+  const login = new LoginService(identities, config, log);
   login.ensureInitialAdmin();
 
   const caBlobs = config.auth.userCaKeys ? loadCaKeys(config.auth.userCaKeys) : [];
   if (!caBlobs.length) log.warn('no trusted user CA keys (LABD_USER_CA_KEYS): certificate logins are off');
   const policy: CertPolicy = {
     trustedCaBlobs: caBlobs,
-    clockSkewSeconds: parseDuration(config.auth.clockSkew),
-    maxLifetimeSeconds: config.auth.maxCertLifetime ? parseDuration(config.auth.maxCertLifetime) : undefined,
+    clockSkewSeconds: config.auth.clockSkew.seconds,
+    maxLifetimeSeconds: config.auth.maxCertLifetime?.seconds,
     revokedSerials: new Set(config.auth.revokedSerials),
     revokedKeyIds: new Set(config.auth.revokedKeyIds),
   };
 
+  // Front-ends, and the modules wired into them.
   let ready = false;
   const http = new HttpServer(log);
-  registerHealthRoutes(http, { db, metrics, isReady: () => ready });
-
+  // The pixiecore boot API has a listener of its own (nodes.bootListen): its answers carry join tokens.
+  const bootHttp = new HttpServer(log);
+  http.add(healthRoutes({ storage: sqliteReadiness(db), metrics, isReady: () => ready }));
   const tui = new TuiHost(registry, log, config.ssh.hostname);
   for (const app of [...accountTuiApps, ...opsTuiApps]) tui.register(app);
-
-  const stopHooks: (() => void | Promise<void>)[] = [];
-  const host: AppHost = {
-    services: registry.services,
-    registry,
-    tui,
-    http,
-    publicUrl: (config.publicUrl ?? `http://${config.http.listen}`).replace(/\/+$/, ''),
-    onStop: (fn) => stopHooks.push(fn),
+  // The home screen's status strip reads the neutral backend status (configured, last check reached it).
+  // While someone looks at it, a check older than HOME_STATUS_FRESH_MS is made again (one for all viewers).
+  let probing: Promise<void> | undefined;
+  const freshBackend = async (name: 'alertmanager' | 'matrix') => {
+    const b = backends.get(name);
+    if (b?.configured && (!b.checkedAt || clock.now().getTime() - b.checkedAt.getTime() > HOME_STATUS_FRESH_MS)) {
+      probing ??= backends.probeAll(BACKEND_PROBE_TIMEOUT_MS / 2).finally(() => (probing = undefined));
+      await probing;
+    }
+    return backendReading(backends.get(name));
   };
-  for (const app of APPS) app.install(host);
-  const bot = config.matrix.enabled ? startMatrixBot({ config: config.matrix, registry, db, log }) : undefined;
-  if (bot) stopHooks.push(() => bot.stop());
-  // The home screen's status strip: Alertmanager answering (a read-only call), the bot connected.
-  const alertmanager = alertsFor(registry.services).am;
-  tui.addStatus({
-    id: 'alertmanager',
-    label: 'Alertmanager',
-    permission: 'ops.read',
-    read: async (signal) => {
-      if (!config.alertmanager.enabled) return { level: 'off', text: 'not configured' };
-      await alertmanager.listSilences(undefined, signal);
-      return { level: 'ok', text: 'reachable' };
-    },
-  });
-  tui.addStatus({
-    id: 'matrix',
-    label: 'Matrix',
-    permission: 'ops.read',
-    read: async () => (!bot ? { level: 'off', text: 'not configured' } : bot.connected() ? { level: 'ok', text: 'connected' } : { level: 'bad', text: 'connecting' }),
-  });
+  tui.addStatus({ id: 'alertmanager', label: 'Alertmanager', permission: 'ops.read', read: () => freshBackend('alertmanager') });
+  tui.addStatus({ id: 'matrix', label: 'Matrix', permission: 'ops.read', read: () => freshBackend('matrix') });
+  for (const module of modules) {
+    registry.register(...(module.commands ?? []));
+    http.add((module.routes ?? []).filter((r) => (r.listener ?? 'public') === 'public'));
+    bootHttp.add((module.routes ?? []).filter((r) => r.listener === 'boot'));
+    for (const screen of module.screens ?? []) tui.register(screen);
+  }
+  const jobs: Job[] = [...modules.flatMap((m) => m.jobs ?? []), intervalJob('backend probes', BACKEND_PROBE_INTERVAL_MS, () => void backends.probeAll(BACKEND_PROBE_TIMEOUT_MS), true)];
+  for (const job of jobs) job.start();
+
+  registerStateMetrics(metrics, db, backends);
 
   const hostKey = loadOrCreateHostKey(config.dataDir);
   const sshServer = new SshServer({
     registry,
     hostKey: hostKey.privateKey,
-    authTimeoutMs: parseDuration(config.ssh.authTimeout) * 1000,
+    authTimeoutMs: config.ssh.authTimeout.ms,
     maxTries: config.ssh.maxAuthTries,
+    preAuth: { maxStartups: config.ssh.maxStartups, maxStartupsPerSource: config.ssh.maxStartupsPerSource },
     policy: () => policy,
     login,
     log,
     metrics,
-    now: () => systemClock.now(),
+    now: () => clock.now(),
     tui,
     version: VERSION,
   });
-
 
   const sshListen = splitListen(config.ssh.listen);
   const httpListen = splitListen(config.http.listen);
   const sshAddr = await sshServer.listen(sshListen.host, sshListen.port);
   const httpAddr = await http.listen(httpListen.host, httpListen.port);
+  let bootAddr: { address: string; port: number } | undefined;
+  if (config.nodes.bootListen) {
+    const bootListen = splitListen(config.nodes.bootListen);
+    bootAddr = await bootHttp.listen(bootListen.host, bootListen.port);
+    log.info({ boot: `${bootAddr.address}:${bootAddr.port}`, allow: config.nodes.bootAllow }, 'pixiecore boot API listening');
+  }
   ready = true;
   log.info({ ssh: `${sshAddr.address}:${sshAddr.port}`, http: `${httpAddr.address}:${httpAddr.port}`, hostKey: hostKey.fingerprint, version: VERSION, dataDir: config.dataDir }, 'labd listening');
 
@@ -131,10 +205,13 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     registry,
     ssh: { host: sshAddr.address, port: sshAddr.port },
     http: { host: httpAddr.address, port: httpAddr.port },
+    boot: bootAddr ? { host: bootAddr.address, port: bootAddr.port } : undefined,
     async stop() {
       ready = false;
-      for (const fn of stopHooks) await fn();
-      await Promise.race([Promise.all([sshServer.close(), http.close()]), new Promise((r) => setTimeout(r, 5000))]);
+      // Before anything closes under them: TUI clients get their terminal back and the reason.
+      await tui.closeAll('labd is restarting');
+      for (const job of [...jobs].reverse()) await job.stop();
+      await Promise.race([Promise.all([sshServer.close(), http.close(), ...(bootAddr ? [bootHttp.close()] : [])]), new Promise((r) => setTimeout(r, 5000))]);
       db.$client.close();
     },
   };

@@ -61,7 +61,7 @@ describe('ack without a duration holds while the group fires (real Alertmanager)
   });
 
   test('the silence is extended before it ends while the group fires, audited as the system, and ends at the maximum', async () => {
-    const r = labd.ssh(admin, ['ack', String(groupOf('held')!.id), '--comment', 'cooling', '--json']);
+    const r = labd.ssh(admin, ['ack', String(groupOf('held')!.id), 'cooling', '--json']);
     assert.equal(r.status, 0, r.stderr);
     const acked = JSON.parse(r.stdout) as GroupJson;
     assert.ok(acked.ack!.hold, 'an ack without --for holds');

@@ -1,7 +1,6 @@
 /** The webhook's answers Alertmanager's retry logic depends on, and the config's tagged section. */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
@@ -13,6 +12,7 @@ import { unconfiguredAlertmanager } from '../src/ops/alertmanager/unconfigured.t
 import { AlertService } from '../src/ops/alerts/service.ts';
 import { AlertStore } from '../src/ops/alerts/store.ts';
 import { alertmanagerWebhook } from '../src/ops/alerts/webhook.ts';
+import { HttpServer } from '../src/http/server.ts';
 
 const TOKEN = 'a-token-of-sixteen-chars';
 
@@ -34,7 +34,7 @@ function delivery(status: 'firing' | 'resolved', startsAt = '2026-01-01T10:00:00
 describe('POST /hooks/alertmanager answers', () => {
   let dir: string;
   let db: Db;
-  let server: Server;
+  let server: HttpServer;
   let service: AlertService;
   let url: string;
   const post = (body: unknown, headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` }) =>
@@ -46,13 +46,13 @@ describe('POST /hooks/alertmanager answers', () => {
     migrateDb(db);
     const log = createLogger('silent');
     service = new AlertService(new AlertStore(db), unconfiguredAlertmanager, systemClock, log);
-    const handler = alertmanagerWebhook(service, { token: TOKEN, maxBytes: 4096 }, log);
-    server = createServer((req, res) => void handler(req, res));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hooks/alertmanager`;
+    server = new HttpServer(log);
+    server.add([alertmanagerWebhook(service, { token: TOKEN, maxBytes: 4096 }, log)]);
+    const address = await server.listen('127.0.0.1', 0);
+    url = `http://127.0.0.1:${address.port}/hooks/alertmanager`;
   });
   after(async () => {
-    await new Promise((r) => server.close(r));
+    await server.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -110,12 +110,12 @@ describe('alertmanager config section', () => {
   test('hold and Apprise settings: defaults, environment, bad values', () => {
     const on = loadConfig({ LABD_ALERTMANAGER_URL: 'http://am:9093', LABD_WEBHOOK_TOKEN: TOKEN }).alertmanager;
     assert.ok(on.enabled);
-    assert.equal(on.ackHoldStep, '15m');
-    assert.equal(on.ackHoldMax, '24h');
+    assert.deepEqual(on.ackHoldStep, { seconds: 900, ms: 900_000, text: '15m' });
+    assert.equal(on.ackHoldMax.seconds, 86400);
     assert.equal(on.appriseUrl, undefined);
     const set = loadConfig({ LABD_ALERTMANAGER_URL: 'http://am:9093', LABD_WEBHOOK_TOKEN: TOKEN, LABD_APPRISE_URL: 'http://apprise:8000/notify/labd', LABD_ALERTMANAGER_ACK_HOLD_STEP: '5m' }).alertmanager;
     assert.equal(set.enabled && set.appriseUrl, 'http://apprise:8000/notify/labd');
-    assert.equal(set.enabled && set.ackHoldStep, '5m');
+    assert.equal(set.enabled && set.ackHoldStep.seconds, 300);
     assert.throws(() => loadConfig({ LABD_ALERTMANAGER_URL: 'http://am:9093', LABD_WEBHOOK_TOKEN: TOKEN, LABD_APPRISE_URL: 'mailto:x' }), /alertmanager\.appriseUrl \(LABD_APPRISE_URL\): expected the http\(s\) URL/);
     assert.throws(() => loadConfig({ LABD_ALERTMANAGER_URL: 'http://am:9093', LABD_WEBHOOK_TOKEN: TOKEN, LABD_ALERTMANAGER_ACK_HOLD_MAX: 'forever' }), /alertmanager\.ackHoldMax \(LABD_ALERTMANAGER_ACK_HOLD_MAX\)/);
   });

@@ -125,7 +125,7 @@ describe('alerts with the real Alertmanager', () => {
     const sibling = groupOf('other')!;
     assert.equal(labd.ssh(member, ['ack', String(g.id)]).status, 3);
     assert.equal(labd.ssh(admin, ['ack', String(g.id), '--for', '999w']).status, 2);
-    const r = labd.ssh(admin, ['ack', String(g.id), '--for', '2h', '--comment', "'looking at the disk'", '--json']);
+    const r = labd.ssh(admin, ['ack', String(g.id), '--for', '2h', 'looking', 'at', 'the', 'disk', '--json']);
     assert.equal(r.status, 0, r.stderr);
     const acked = JSON.parse(r.stdout) as GroupJson;
     assert.equal(acked.state, 'acknowledged');

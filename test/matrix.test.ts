@@ -74,6 +74,19 @@ describe('Matrix bot: parsing, permissions, escaping', () => {
     assert.match(String(reply.content.body), /'keys add' reads or writes a terminal stream, so it only works over SSH/);
   });
 
+  test('an SSH-only command says why, before any confirmation is asked', async () => {
+    const add = await replyTo(lab, say('alice', '!lab seat add bob-phone'));
+    assert.match(String(add.content.body), /^usage error: 'seat add' is not available in Matrix, only over SSH and the terminal UI: it shows a WireGuard private key, which must never be posted in a chat room; run it with ssh -t HOST$/);
+    const rotate = await replyTo(lab, say('alice', '!lab keys rotate seat bob-phone'));
+    assert.match(String(rotate.content.body), /^usage error: 'keys rotate seat' is not available in Matrix, only over SSH/);
+    assert.doesNotMatch(String(rotate.content.body), /confirm/i);
+  });
+
+  test("an unknown command suggests '!lab help'", async () => {
+    const reply = await replyTo(lab, say('alice', '!lab frob'));
+    assert.equal(String(reply.content.body), "usage error: unknown command 'frob' (try '!lab help')");
+  });
+
   test("the bot ignores its own events and other bots' notices", async () => {
     const otherBot = lab.fake.addUser('otherbot');
     const notice = lab.fake.inject(lab.room.roomId, otherBot.userId, { msgtype: 'm.notice', body: '!lab whoami' });

@@ -9,7 +9,7 @@ import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { findResource } from './support/fake-kube/resources.ts';
 import type { FakeKube } from './support/fake-kube/server.ts';
 import type { KubeObject } from './support/fake-kube/store.ts';
-import { KeyLab, LabdProcess, type RunningSsh, type SshResult } from './support/labd.ts';
+import { freePort, KeyLab, LabdProcess, run as runSync, type RunningSsh, type SshResult } from './support/labd.ts';
 import { startKubeLab, type KubeLab } from './support/kube-lab.ts';
 import { until as waitFor } from './support/wait.ts';
 
@@ -60,6 +60,13 @@ describe('node provisioning and deprovisioning against the Kubernetes API fake',
   let admin: string;
   let member: string;
   let bootUrl: (mac: string) => string;
+  let bootPort: number;
+  /** curl from a chosen loopback source address, as a machine on the lab network (or an attacker) would ask. */
+  const curl = (url: string, source = '127.0.0.1'): { status: number; body: string } => {
+    const r = runSync('curl', ['-s', '--interface', source, '-w', '\n%{http_code}', url]);
+    const i = r.stdout.lastIndexOf('\n');
+    return { status: Number(r.stdout.slice(i + 1)), body: r.stdout.slice(0, i) };
+  };
 
   before(async () => {
     const config = join(lab.dir, 'labd.yaml');
@@ -77,9 +84,14 @@ describe('node provisioning and deprovisioning against the Kubernetes API fake',
         '',
       ].join('\n'),
     );
-    kube = await startKubeLab(lab, { objects: [], env: { LABD_CONFIG: config, LABD_NODES_JOIN_POLL: '1s', LABD_NODES_EVICT_RETRY: '1s' } });
+    bootPort = await freePort();
+    kube = await startKubeLab(lab, {
+      objects: [],
+      // The boot API on its own listener, for 127.0.0.0/30 only (127.0.0.5 plays a host outside it).
+      env: { LABD_CONFIG: config, LABD_NODES_JOIN_POLL: '1s', LABD_NODES_EVICT_RETRY: '1s', LABD_BOOT_LISTEN: `127.0.0.1:${bootPort}`, LABD_BOOT_ALLOW: '127.0.0.0/30', LABD_BOOT_UNKNOWN_PER_MINUTE: '20' },
+    });
     ({ fake, labd, admin, member } = kube);
-    bootUrl = (mac) => `http://127.0.0.1:${labd.httpPort}/v1/boot/${mac}`;
+    bootUrl = (mac) => `http://127.0.0.1:${bootPort}/v1/boot/${mac}`;
   });
   after(async () => {
     await kube?.stop();
@@ -210,6 +222,76 @@ describe('node provisioning and deprovisioning against the Kubernetes API fake',
     const reuse = await ssh(labd, admin, ['node', 'provision', 'pxe1', '--mac', 'aa:bb:cc:00:11:22', '--json']);
     assert.equal(reuse.status, 0, reuse.stderr);
     assert.equal((await fetch(bootUrl('aa:bb:cc:00:11:22'))).status, 200);
+  });
+
+  test('the join token is served only on the boot listener, to allowed sources, and guessing MACs is cut off', async () => {
+    const r = await ssh(labd, admin, ['node', 'provision', 'pxe9', '--mac', 'aa:bb:cc:00:11:99', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const { tokenId } = JSON.parse(r.stdout) as { tokenId: string };
+    // The attack: the public listener (paste pages) asked for a provisioned MAC.
+    const pub = curl(`http://127.0.0.1:${labd.httpPort}/v1/boot/aa:bb:cc:00:11:99`);
+    assert.equal(pub.status, 404);
+    assert.ok(!pub.body.includes(tokenId), 'no token on the public listener');
+    assert.equal(curl(`http://127.0.0.1:${labd.httpPort}/v1/boot/x`).status, 404);
+    const ok = curl(bootUrl('aa:bb:cc:00:11:99'));
+    assert.equal(ok.status, 200);
+    assert.match(ok.body, new RegExp(`k3s\\.token=${tokenId}\\.`));
+    // A source outside nodes.bootAllow gets nothing.
+    const outside = curl(bootUrl('aa:bb:cc:00:11:99'), '127.0.0.5');
+    assert.equal(outside.status, 403);
+    assert.ok(!outside.body.includes(tokenId));
+    // Guessing MACs from 127.0.0.2: 20 unknown answers a minute, then 429 for every MAC, the right one too.
+    for (let i = 0; i < 20; i++) assert.equal(curl(bootUrl(`aa:bb:cc:00:22:${i.toString(16).padStart(2, '0')}`), '127.0.0.2').status, 404);
+    assert.equal(curl(bootUrl('aa:bb:cc:00:22:ff'), '127.0.0.2').status, 429);
+    const hit = curl(bootUrl('aa:bb:cc:00:11:99'), '127.0.0.2');
+    assert.equal(hit.status, 429);
+    assert.ok(!hit.body.includes(tokenId));
+    // pixiecore's own address is not held back by the guesser.
+    assert.equal(curl(bootUrl('aa:bb:cc:00:11:99')).status, 200);
+    // Each answer is logged with its source.
+    for (const line of [
+      /"remote":"(::ffff:)?127\.0\.0\.2","mac":"aa:bb:cc:00:22:00","status":404/,
+      /"remote":"(::ffff:)?127\.0\.0\.5","status":403/,
+      /"node":"pxe9","mac":"aa:bb:cc:00:11:99","remote":"(::ffff:)?127\.0\.0\.1","tokenId":"[a-z0-9]{6}","status":200/,
+    ]) {
+      await waitFor(`log line ${line}`, () => line.test(labd.logs()));
+    }
+    const d = await ssh(labd, admin, ['node', 'deprovision', 'pxe9', '--yes']);
+    assert.equal(d.status, 0, d.stderr);
+  });
+
+  test('keys rotate join-tokens withdraws the boot answer of the token it removes, and the node can be provisioned again', async () => {
+    const r = await ssh(labd, admin, ['node', 'provision', 'pxe8', '--mac', 'aa:bb:cc:00:11:88', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const { tokenId, secretName } = JSON.parse(r.stdout) as { tokenId: string; secretName: string };
+    assert.equal(curl(bootUrl('aa:bb:cc:00:11:88')).status, 200);
+    // The token is two days old (a node that never came): rotation removes it.
+    const secret = fake.store.get(SECRETS, 'kube-system', secretName)!;
+    fake.store.delete(SECRETS, 'kube-system', secretName);
+    const { resourceVersion: _rv, ...metadata } = secret.metadata;
+    fake.store.create(SECRETS, { ...secret, metadata: { ...metadata, creationTimestamp: new Date(Date.now() - 48 * 3600_000).toISOString() } });
+    const rot = await ssh(labd, admin, ['keys', 'rotate', 'join-tokens', '--json']);
+    assert.equal(rot.status, 0, rot.stderr);
+    const doc = JSON.parse(rot.stdout) as { removed: { name: string }[]; retired: string[] };
+    assert.deepEqual(doc.removed.map((t) => t.name), [secretName]);
+    assert.deepEqual(doc.retired, ['pxe8']);
+    assert.equal(fake.store.get(SECRETS, 'kube-system', secretName), undefined);
+    const gone = curl(bootUrl('aa:bb:cc:00:11:88'));
+    assert.equal(gone.status, 404);
+    assert.ok(!gone.body.includes(tokenId));
+    const all = JSON.parse((await ssh(labd, admin, ['node', 'inventory', '--all', '--json'])).stdout) as { name: string; state: string; tokenId: string }[];
+    assert.equal(all.find((x) => x.tokenId === tokenId)?.state, 'retired');
+    // Provisioned again: a new token, served by the boot API and present in the cluster.
+    const again = await ssh(labd, admin, ['node', 'provision', 'pxe8', '--mac', 'aa:bb:cc:00:11:88', '--json']);
+    assert.equal(again.status, 0, again.stderr);
+    const fresh = JSON.parse(again.stdout) as { tokenId: string; secretName: string };
+    assert.notEqual(fresh.tokenId, tokenId);
+    assert.ok(fake.store.get(SECRETS, 'kube-system', fresh.secretName));
+    const answer = curl(bootUrl('aa:bb:cc:00:11:88'));
+    assert.equal(answer.status, 200);
+    assert.match(answer.body, new RegExp(`k3s\\.token=${fresh.tokenId}\\.`));
+    const d = await ssh(labd, admin, ['node', 'deprovision', 'pxe8', '--yes']);
+    assert.equal(d.status, 0, d.stderr);
   });
 
   test('deprovision without --yes is refused; an unmanaged pod is refused without --force and deleted with it', async () => {

@@ -12,12 +12,13 @@ import { Writable } from 'node:stream';
 import { afterAll as after, describe, test } from 'vitest';
 import type { Widgets } from 'blessed';
 import type { ServerChannel } from 'ssh2';
-import { loadConfig } from '../src/config/load.ts';
 import type { Actor } from '../src/core/actor.ts';
 import { systemClock } from '../src/core/clock.ts';
 import { createLogger } from '../src/core/logger.ts';
 import { DEFAULT_ROLE_PERMISSIONS } from '../src/core/permissions.ts';
 import { openDb } from '../src/db/client.ts';
+import { SqliteAuditLog } from '../src/ops/audit/index.ts';
+import { Backends } from '../src/ops/backends.ts';
 import { Registry } from '../src/ops/registry.ts';
 import { TuiHost } from '../src/ssh/tui/host.ts';
 import { sharedTerminalCount } from '../src/ssh/tui/terminfo.ts';
@@ -54,7 +55,7 @@ interface ProgramView {
 describe('shared terminfo per TERM', () => {
   const dir = mkdtempSync(join(tmpdir(), 'labd-tui-terminfo-'));
   const log = createLogger('warn', new Writable({ write: (_c, _e, cb) => cb() }));
-  const registry = new Registry({ config: loadConfig({ LABD_DATA_DIR: dir }), db: openDb(dir), log, clock: systemClock, rolePermissions: DEFAULT_ROLE_PERMISSIONS, version: 'test' });
+  const registry = new Registry({ log, clock: systemClock, rolePermissions: DEFAULT_ROLE_PERMISSIONS, audit: new SqliteAuditLog(openDb(dir)), backends: new Backends() });
   const actor: Actor = { userId: 1, name: 'ann', role: 'member', via: 'tui' };
   const host = new TuiHost(registry, log, 'lab.test');
   let lastScreen: Widgets.Screen | undefined;

@@ -16,7 +16,9 @@ import { createLogger } from '../src/core/logger.ts';
 import { DEFAULT_ROLE_PERMISSIONS } from '../src/core/permissions.ts';
 import { systemClock } from '../src/core/clock.ts';
 import { openDb } from '../src/db/client.ts';
+import { Backends } from '../src/ops/backends.ts';
 import { Registry } from '../src/ops/registry.ts';
+import { SqliteAuditLog } from '../src/ops/audit/store.ts';
 import type { TuiApp } from '../src/ssh/tui/apps.ts';
 import { TuiHost } from '../src/ssh/tui/host.ts';
 import { clampSize, isUtf8Locale, terminalProfile } from '../src/ssh/tui/terminal.ts';
@@ -229,7 +231,7 @@ describe('TuiHost sessions in one process', () => {
   const dir = mkdtempSync(join(tmpdir(), 'labd-tui-unit-'));
   const logLines: string[] = [];
   const log = createLogger('warn', new Writable({ write: (chunk, _enc, cb) => (logLines.push(String(chunk)), cb()) }));
-  const registry = new Registry({ config: loadConfig({ LABD_DATA_DIR: dir }), db: openDb(dir), log, clock: systemClock, rolePermissions: DEFAULT_ROLE_PERMISSIONS, version: 'test' });
+  const registry = new Registry({ log, clock: systemClock, rolePermissions: DEFAULT_ROLE_PERMISSIONS, audit: new SqliteAuditLog(openDb(dir)), backends: new Backends() });
   const actor: Actor = { userId: 1, name: 'ann', role: 'member', via: 'tui' };
   const screenInstances = () => (blessed.screen as unknown as { instances: unknown[] }).instances;
   let exits = 0;

@@ -6,7 +6,8 @@
  */
 import { groupState, groupSummary, labelText } from '../ops/alerts/format.ts';
 import type { AlertGroupView } from '../ops/alerts/index.ts';
-import { escapeHtml, valueText, type MatrixBody } from './render.ts';
+import { html, joinHtml, type SafeHtml } from '../core/html.ts';
+import { valueText, type MatrixBody } from './render.ts';
 
 export const MAX_ALERT_ROWS = 20;
 const MAX_CELL = 160;
@@ -20,8 +21,8 @@ function cut(text: string, max = MAX_CELL): string {
 
 const time = (d: Date | null) => (d ? d.toISOString().slice(0, 16).replace('T', ' ') + 'Z' : '-');
 
-function pill(mxid: string): string {
-  return `<a href="https://matrix.to/#/${encodeURIComponent(mxid)}">${escapeHtml(mxid)}</a>`;
+function pill(mxid: string): SafeHtml {
+  return html`<a href="https://matrix.to/#/${encodeURIComponent(mxid)}">${mxid}</a>`;
 }
 
 export interface AlertMessage extends MatrixBody {
@@ -45,33 +46,33 @@ export function renderAlertGroup(g: AlertGroupView, oncall: string[]): AlertMess
   const rows = shown.map((a) => ({ status: a.status, labels: cut(labelText(a.labels)), summary: cut(a.annotations.summary ?? a.annotations.description ?? ''), since: time(a.status === 'firing' ? a.startsAt : a.endsAt) }));
   for (const r of rows) text.push(`- ${r.status} ${r.labels}${r.summary ? ` — ${r.summary}` : ''} (since ${r.since})`);
   if (more > 0) text.push(`… and ${more} more`);
-  const html: string[] = [
-    `<p><strong><span data-mx-color="${STATE_COLOURS[state]}">${state.toUpperCase()}</span></strong>: alert group ${g.id} (<code>${escapeHtml(name)}</code>), ${firing}/${g.alerts.length} firing</p>`,
+  const parts: SafeHtml[] = [
+    html`<p><strong><span data-mx-color="${STATE_COLOURS[state]}">${state.toUpperCase()}</span></strong>: alert group ${g.id} (<code>${name}</code>), ${firing}/${g.alerts.length} firing</p>`,
   ];
-  if (summary) html.push(`<p>${escapeHtml(summary)}</p>`);
-  html.push(
-    `<table><thead><tr><th>status</th><th>labels</th><th>summary</th><th>since</th></tr></thead><tbody>${rows
-      .map((r) => `<tr><td>${r.status}</td><td><code>${escapeHtml(r.labels)}</code></td><td>${escapeHtml(r.summary)}</td><td>${r.since}</td></tr>`)
-      .join('')}</tbody></table>`,
+  if (summary) parts.push(html`<p>${summary}</p>`);
+  parts.push(
+    html`<table><thead><tr><th>status</th><th>labels</th><th>summary</th><th>since</th></tr></thead><tbody>${rows.map(
+      (r) => html`<tr><td>${r.status}</td><td><code>${r.labels}</code></td><td>${r.summary}</td><td>${r.since}</td></tr>`,
+    )}</tbody></table>`,
   );
-  if (more > 0) html.push(`<p><em>… and ${more} more</em></p>`);
+  if (more > 0) parts.push(html`<p><em>… and ${more} more</em></p>`);
   if (g.ack) {
     const comment = g.ack.comment ? cut(g.ack.comment, 500) : '';
     text.push(`Acknowledged by ${g.ack.by} until ${time(g.ack.until)}${comment ? `: ${comment}` : ''}`);
-    html.push(`<p>Acknowledged by <strong>${escapeHtml(g.ack.by)}</strong> until ${time(g.ack.until)}${comment ? `: ${escapeHtml(comment)}` : ''}</p>`);
+    parts.push(html`<p>Acknowledged by <strong>${g.ack.by}</strong> until ${time(g.ack.until)}${comment ? `: ${comment}` : ''}</p>`);
   } else if (state === 'firing') {
     text.push('Reply "ack [DURATION] [COMMENT]" or react ✅ / 👀 to acknowledge.');
-    html.push('<p>Reply <code>ack [DURATION] [COMMENT]</code> or react ✅ / 👀 to acknowledge.</p>');
+    parts.push(html`<p>Reply <code>ack [DURATION] [COMMENT]</code> or react ✅ / 👀 to acknowledge.</p>`);
   }
   if (state === 'resolved') {
     text.push(`Resolved at ${time(g.resolvedAt)}`);
-    html.push(`<p>Resolved at ${time(g.resolvedAt)}</p>`);
+    parts.push(html`<p>Resolved at ${time(g.resolvedAt)}</p>`);
   }
   if (mentions.length) {
     text.push(mentions.join(' '));
-    html.push(`<p>${mentions.map(pill).join(' ')}</p>`);
+    parts.push(html`<p>${joinHtml(mentions.map(pill), ' ')}</p>`);
   }
-  return { text: text.join('\n'), html: html.join(''), mentions };
+  return { text: text.join('\n'), html: joinHtml(parts).value, mentions };
 }
 
 /** The follow-up for a firing group nobody acknowledged in time. */
@@ -79,6 +80,6 @@ export function renderEscalation(g: AlertGroupView, targets: string[], after: st
   const name = cut(labelText(g.groupLabels) || labelText(g.commonLabels) || g.groupKey, 300);
   return {
     text: `${targets.join(' ')} alert group ${g.id} (${name}) has been firing for more than ${after} and nobody acknowledged it.`,
-    html: `${targets.map(pill).join(' ')} alert group ${g.id} (<code>${escapeHtml(name)}</code>) has been firing for more than ${escapeHtml(after)} and nobody acknowledged it.`,
+    html: html`${joinHtml(targets.map(pill), ' ')} alert group ${g.id} (<code>${name}</code>) has been firing for more than ${after} and nobody acknowledged it.`.value,
   };
 }

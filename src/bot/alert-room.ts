@@ -10,15 +10,16 @@ import { formatDuration } from '../core/duration.ts';
 import type { Logger } from '../core/logger.ts';
 import type { MatrixConfig } from '../config/schema.ts';
 import type { AlertGroupView, AlertNotifier, AlertService } from '../ops/alerts/index.ts';
+import { reactionMayAck, withdrawalMayUnack } from '../ops/alerts/rules.ts';
 import { renderAlertGroup, renderEscalation } from './alert-render.ts';
 import type { AlertMessageStore } from './alert-store.ts';
 import type { CommandHandler } from './handler.ts';
 import { stripReplyFallback } from './parse.ts';
 import type { BotStore, InboxRow, RoomEvent } from './store.ts';
 
-/** Reaction keys that acknowledge, without the variation selectors clients add (U+FE0F / U+FE0E). */
-export const ACK_REACTIONS = new Set(['✅', '👀']);
-export const normaliseKey = (key: string) => key.replace(/[\uFE0E\uFE0F]/g, '');
+import { ACK_REACTIONS, normaliseKey } from './reactions.ts';
+
+export { ACK_REACTIONS, normaliseKey } from './reactions.ts';
 
 const ESCALATION_CHECK_MAX_MS = 5000;
 
@@ -139,14 +140,14 @@ export class AlertRoom implements AlertNotifier {
     if (!group) return false;
     const threadRoot = relation.rel_type === 'm.thread' ? relation.event_id : undefined;
     if (match[1]!.toLowerCase() === 'unack') {
-      await this.o.handler.runAction(row, ['unack', String(group.id)], { replyTo: row.eventId, threadRoot });
+      await this.o.handler.runAction(row, ['unack'], { alert: String(group.id) }, { replyTo: row.eventId, threadRoot });
       return true;
     }
     const words = (match[2] ?? '').trim().split(/\s+/).filter(Boolean);
-    const argv = ['ack', String(group.id)];
-    if (words[0] && /^(\d+[smhdw])+$/i.test(words[0])) argv.push('--for', words.shift()!.toLowerCase());
-    if (words.length) argv.push('--comment', words.join(' '));
-    await this.o.handler.runAction(row, argv, { replyTo: row.eventId, threadRoot });
+    const args: Record<string, unknown> = { alert: String(group.id) };
+    if (words[0] && /^(\d+[smhdw])+$/i.test(words[0])) args.for = words.shift()!.toLowerCase();
+    if (words.length) args.comment = words;
+    await this.o.handler.runAction(row, ['ack'], args, { replyTo: row.eventId, threadRoot });
     return true;
   }
 
@@ -155,10 +156,9 @@ export class AlertRoom implements AlertNotifier {
     if (relation.rel_type !== 'm.annotation' || !ACK_REACTIONS.has(normaliseKey(relation.key ?? ''))) return false;
     const group = this.groupFor(relation.event_id);
     if (!group) return false;
-    // Already acknowledged (a second reaction, or someone was faster): nothing to do.
-    if (group.status !== 'firing' || group.ack) return false;
+    if (!reactionMayAck(group)) return false;
     // Success shows in the edited message; only a refusal is answered, under the alert.
-    await this.o.handler.runAction(row, ['ack', String(group.id)], { replyTo: relation.event_id!, quiet: true });
+    await this.o.handler.runAction(row, ['ack'], { alert: String(group.id) }, { replyTo: relation.event_id!, quiet: true });
     return true;
   }
 
@@ -172,9 +172,8 @@ export class AlertRoom implements AlertNotifier {
     const target = ((reaction.content['m.relates_to'] ?? {}) as Relation).event_id;
     const group = this.groupFor(target);
     const mapped = this.o.handler.actorFor(event.sender);
-    // Only the acknowledgement this user still holds is taken back, not someone's later one.
-    if (!group?.ack || !mapped.ok || group.ack.by !== mapped.actor.name) return false;
-    await this.o.handler.runAction(row, ['unack', String(group.id)], { replyTo: target!, quiet: true });
+    if (!group || !mapped.ok || !withdrawalMayUnack(group, mapped.actor.name)) return false;
+    await this.o.handler.runAction(row, ['unack'], { alert: String(group.id) }, { replyTo: target!, quiet: true });
     return true;
   }
 }

@@ -5,38 +5,39 @@
  * homeserver or the bot was down are posted when it is back. The room is matrix.eventsRoom (joined
  * here) or else the alerts room.
  */
+import { retry, type BackoffPolicy } from '../core/backoff.ts';
 import { eq } from 'drizzle-orm';
 import type { Logger } from '../core/logger.ts';
 import type { Db } from '../db/client.ts';
 import { matrixOutbox, matrixState } from '../db/schema.ts';
 import type { OpsEvents, StoredOpsEvent } from '../ops/events/index.ts';
-import { escapeHtml, valueText } from './render.ts';
+import { html } from '../core/html.ts';
+import { valueText } from './render.ts';
 import { txnIdFor } from './store.ts';
 
 const CURSOR_KEY = 'opsEvents:cursor';
 const CHECK_MS = 2000;
-const JOIN_RETRY_MAX_MS = 30000;
+const JOIN_RETRY: BackoffPolicy = { baseMs: 1000, maxMs: 30000 };
 
 export function renderOpsEvent(e: StoredOpsEvent): { text: string; html: string } {
   const t = (s: string) => valueText(s);
-  const h = (s: string) => escapeHtml(valueText(s));
   switch (e.kind) {
     case 'node.joined': {
       const extra = [e.role ? `role ${e.role}` : '', e.location ? `location ${e.location}` : ''].filter(Boolean).join(', ');
       return {
         text: `Node ${t(e.node)} joined the cluster${extra ? ` (${t(extra)})` : ''}.`,
-        html: `Node <code>${h(e.node)}</code> joined the cluster${extra ? ` (${h(extra)})` : ''}.`,
+        html: html`Node <code>${t(e.node)}</code> joined the cluster${extra ? ` (${t(extra)})` : ''}.`.value,
       };
     }
     case 'deploy.finished':
       return {
         text: `Deploy finished: ${t(e.deployment)} (${t(e.action)} by ${t(e.by)}): ${t(e.detail)}`,
-        html: `✅ Deploy finished: <code>${h(e.deployment)}</code> (${h(e.action)} by ${h(e.by)}): ${h(e.detail)}`,
+        html: html`✅ Deploy finished: <code>${t(e.deployment)}</code> (${t(e.action)} by ${t(e.by)}): ${t(e.detail)}`.value,
       };
     case 'deploy.failed':
       return {
         text: `Deploy FAILED: ${t(e.deployment)} (${t(e.action)} by ${t(e.by)}): ${t(e.error)}`,
-        html: `❌ <strong>Deploy failed</strong>: <code>${h(e.deployment)}</code> (${h(e.action)} by ${h(e.by)}): ${h(e.error)}`,
+        html: html`❌ <strong>Deploy failed</strong>: <code>${t(e.deployment)}</code> (${t(e.action)} by ${t(e.by)}): ${t(e.error)}`.value,
       };
   }
 }
@@ -58,6 +59,7 @@ export class EventAnnouncer {
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private stopped = false;
+  private stopJoin: () => void = () => {};
 
   constructor(private readonly o: AnnouncerOptions) {}
 
@@ -76,6 +78,7 @@ export class EventAnnouncer {
 
   stop(): void {
     this.stopped = true;
+    this.stopJoin();
     this.unsubscribe?.();
     clearInterval(this.timer);
   }
@@ -110,20 +113,22 @@ export class EventAnnouncer {
   }
 
   private async join(): Promise<void> {
-    let delay = 1000;
-    while (!this.stopped) {
-      try {
+    const stop = new AbortController();
+    this.stopJoin = () => stop.abort();
+    await retry(
+      async () => {
+        if (this.stopped) return;
         const id = await this.o.joinRoom(this.o.eventsRoom!);
         this.roomId = id;
         this.o.db.insert(matrixState).values({ key: `eventsRoom:${this.o.eventsRoom}`, value: id }).onConflictDoUpdate({ target: matrixState.key, set: { value: id } }).run();
         this.catchUp();
-        return;
-      } catch (err) {
-        this.o.log.warn({ room: this.o.eventsRoom, error: (err as Error).message, retryInMs: delay }, 'matrix: cannot join the events room yet');
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(JOIN_RETRY_MAX_MS, delay * 2);
-      }
-    }
+      },
+      {
+        policy: JOIN_RETRY,
+        signal: stop.signal,
+        onRetry: (err, _n, retryInMs) => this.o.log.warn({ room: this.o.eventsRoom, error: (err as Error).message, retryInMs }, 'matrix: cannot join the events room yet'),
+      },
+    ).catch(() => undefined /* stopped */);
   }
 
   private stored(key: string): string | undefined {

@@ -3,7 +3,8 @@
  * the asker reacts ✅ to the question or sends `PREFIX confirm CODE` within the window.
  */
 import { randomInt } from 'node:crypto';
-import { escapeHtml, type MatrixBody } from './render.ts';
+import { html } from '../core/html.ts';
+import type { MatrixBody } from './render.ts';
 
 /** Reaction keys that confirm, compared without variation selectors (U+FE0E / U+FE0F). */
 export const CONFIRM_REACTION = '✅';
@@ -20,6 +21,6 @@ export function newConfirmCode(): string {
 export function confirmPrompt(command: string, code: string, prefix: string, window: string): MatrixBody {
   return {
     text: `'${command}' is destructive. To run it, react ${CONFIRM_REACTION} to this message or send '${prefix} confirm ${code}' within ${window}.`,
-    html: `<code>${escapeHtml(command)}</code> is destructive. To run it, react ${CONFIRM_REACTION} to this message or send <code>${escapeHtml(`${prefix} confirm ${code}`)}</code> within ${escapeHtml(window)}.`,
+    html: html`<code>${command}</code> is destructive. To run it, react ${CONFIRM_REACTION} to this message or send <code>${prefix} confirm ${code}</code> within ${window}.`.value,
   };
 }

@@ -7,16 +7,16 @@
 import type { Actor } from '../core/actor.ts';
 import type { Logger } from '../core/logger.ts';
 import type { MatrixConfig } from '../config/schema.ts';
-import { parseDuration } from '../core/duration.ts';
-import { PermissionDenied } from '../core/errors.ts';
+import { PermissionDenied, UsageError } from '../core/errors.ts';
 import { IdentityStore } from '../ops/identity/store.ts';
 import { splitGlobalFlags, type Registry } from '../ops/registry.ts';
 import { splitCommandLine } from '../core/cmdline.ts';
-import { normaliseKey } from './alert-room.ts';
+import { normaliseKey } from './reactions.ts';
 import { CONFIRM_REACTION, confirmPrompt, newConfirmCode } from './confirm.ts';
 import { parseRequest, type Request } from './parse.ts';
 import { ProgressReply } from './progress.ts';
-import { escapeHtml, plain, renderError, renderMatrix, renderMatrixJson, valueText, type MatrixBody } from './render.ts';
+import { html, trustedHtml } from '../core/html.ts';
+import { plain, renderError, renderMatrix, renderMatrixJson, valueText, type MatrixBody } from './render.ts';
 import { txnIdFor, type BotStore, type ConfirmationRow, type InboxRow, type RoomEvent } from './store.ts';
 
 export interface HandlerOptions {
@@ -30,6 +30,15 @@ export interface HandlerOptions {
 }
 
 type Mapped = { ok: true; actor: Actor } | { ok: false; body: MatrixBody };
+
+/** A command kept for later with its validated arguments (a confirmation). */
+interface TypedCall {
+  path: string[];
+  args: Record<string, unknown>;
+  json: boolean;
+  /** The words as the asker typed them (without --yes), for the progress reply and the inbox. */
+  text: string;
+}
 
 /** Takes the events it recognises (alerts room replies and reactions) before the command parser. */
 export interface EventInterceptor {
@@ -60,7 +69,7 @@ export class CommandHandler {
   private readonly confirmWindowMs: number;
 
   constructor(private readonly opts: HandlerOptions) {
-    this.confirmWindowMs = parseDuration(opts.config.confirmWindow, 'matrix.confirmWindow') * 1000;
+    this.confirmWindowMs = opts.config.confirmWindow.ms;
   }
 
   /** The reply content: a notice (never notifies, never answered by bots) pointing at the request. */
@@ -89,7 +98,7 @@ export class CommandHandler {
     if (!(err instanceof PermissionDenied) || !isUnmappedGuest(actor)) return body;
     const mxid = (actor.credential as { mxid: string }).mxid;
     const hint = `Ask an admin to add you to the bot's user map.`;
-    return { text: `Sorry, ${mxid} is not linked to a labd user, so you have guest rights. ${body.text}. ${hint}`, html: `Sorry, ${escapeHtml(mxid)} is not linked to a labd user, so you have guest rights. ${body.html}. ${escapeHtml(hint)}` };
+    return { text: `Sorry, ${mxid} is not linked to a labd user, so you have guest rights. ${body.text}. ${hint}`, html: html`Sorry, ${mxid} is not linked to a labd user, so you have guest rights. ${trustedHtml(body.html)}. ${hint}`.value };
   }
 
   /** Handles one accepted event; every path ends with the event marked done. */
@@ -124,16 +133,29 @@ export class CommandHandler {
     const resolved = registry.resolve(rest);
     if (resolved?.command.needsIO && !flags.help) {
       const name = resolved.command.path.join(' ');
-      return this.reply(row, { text: `'${name}' reads or writes a terminal stream, so it only works over SSH: ssh HOST ${name} …`, html: `<code>${escapeHtml(name)}</code> reads or writes a terminal stream, so it only works over SSH: <code>ssh HOST ${escapeHtml(name)} …</code>` }, { threadRoot });
+      return this.reply(row, { text: `'${name}' reads or writes a terminal stream, so it only works over SSH: ssh HOST ${name} …`, html: html`<code>${name}</code> reads or writes a terminal stream, so it only works over SSH: <code>ssh HOST ${name} …</code>`.value }, { threadRoot });
+    }
+    if (resolved && !flags.help && !registry.offeredOn(resolved.command, 'matrix')) {
+      return this.reply(row, renderError(new UsageError(registry.notOfferedText(resolved.command, 'matrix')), prefix), { threadRoot });
     }
     // `--yes` typed in chat does not skip the question: the confirmation is the ✅ or the code.
     if (resolved?.command.destructive && !flags.help && registry.allowed(mapped.actor, resolved.command)) {
       const promptTxnId = txnIdFor(row.eventId, 'confirm');
       const code = newConfirmCode();
-      const shown = valueText(argv.filter((w) => w !== '--yes' && w !== '-y').join(' '));
-      store.addConfirmation({ roomId: row.roomId, sender: row.sender, argv, requestEventId: row.eventId, promptTxnId, expiresAt: new Date(Date.now() + this.confirmWindowMs), code });
+      const text = argv.filter((w) => w !== '--yes' && w !== '-y').join(' ');
+      let call: TypedCall;
+      try {
+        const parsed = registry.parse(argv);
+        call = { path: [...parsed.command.path], args: parsed.args, json: parsed.flags.json, text };
+      } catch {
+        // Malformed: the registry refuses it (and audits the refusal) before any question is asked.
+        return this.run(row, mapped.actor, argv, false, { replyTo: row.eventId, threadRoot });
+      }
+      const shown = valueText(text);
+      // The confirmation keeps the typed call: what runs on ✅ is what was validated, not text parsed again.
+      store.addConfirmation({ roomId: row.roomId, sender: row.sender, argv: call, requestEventId: row.eventId, promptTxnId, expiresAt: new Date(Date.now() + this.confirmWindowMs), code });
       log.info({ sender: row.sender, command: resolved.command.path.join(' ') }, 'matrix: asking for confirmation');
-      return this.reply(row, confirmPrompt(shown, code, prefix, config.confirmWindow), { threadRoot, purpose: 'confirm' });
+      return this.reply(row, confirmPrompt(shown, code, prefix, config.confirmWindow.text), { threadRoot, purpose: 'confirm' });
     }
     await this.run(row, mapped.actor, argv, false, { replyTo: row.eventId, threadRoot });
   }
@@ -164,44 +186,50 @@ export class CommandHandler {
     const { store } = this.opts;
     if (pending.state === 'expired' || pending.expiresAt.getTime() < Date.now()) {
       store.closeConfirmation(pending.id, 'expired');
-      return this.reply(row, plain(`That confirmation expired (after ${this.opts.config.confirmWindow}); nothing was run. Send the command again.`), o);
+      return this.reply(row, plain(`That confirmation expired (after ${this.opts.config.confirmWindow.text}); nothing was run. Send the command again.`), o);
     }
     // Closed before it runs: a second ✅ or code racing this one finds it used.
     if (!store.closeConfirmation(pending.id, 'confirmed')) return store.finish(row.eventId);
     const mapped = this.actorFor(row.sender);
     if (!mapped.ok) return this.reply(row, mapped.body, o);
-    await this.run(row, mapped.actor, JSON.parse(pending.argv) as string[], true, o);
+    const stored = JSON.parse(pending.argv) as string[] | TypedCall;
+    // Rows asked before typed confirmations hold words.
+    await this.run(row, mapped.actor, stored, true, o);
   }
 
-  private async run(row: InboxRow, actor: Actor, argv: string[], confirmed: boolean, o: { replyTo: string; threadRoot?: string }): Promise<void> {
+  private async run(row: InboxRow, actor: Actor, call: string[] | TypedCall, confirmed: boolean, o: { replyTo: string; threadRoot?: string }): Promise<void> {
     const { registry, store, log } = this.opts;
-    const json = splitGlobalFlags(argv).flags.json;
-    const command = argv.join(' ');
+    const json = Array.isArray(call) ? splitGlobalFlags(call).flags.json : call.json;
+    const command = Array.isArray(call) ? call.join(' ') : call.text;
     store.markRunning(row.eventId, command);
     const progress = new ProgressReply({ store, row, replyTo: o.replyTo, threadRoot: o.threadRoot, command: valueText(command), replyContent: (b, to, root) => this.replyContent(b, to, root), kick: () => this.opts.kick?.() });
     let body: MatrixBody;
     try {
-      const { result } = await registry.execute({ actor, argv, confirmed, onProgress: (message) => progress.report(message) });
+      const onProgress = (message: string) => progress.report(message);
+      const result = Array.isArray(call) ? (await registry.execute({ actor, argv: call, confirmed, onProgress })).result : await registry.invoke(actor, call.path, call.args, { confirmed, onProgress, json: call.json });
       body = json ? renderMatrixJson(result) : renderMatrix(result);
     } catch (err) {
       body = this.errorBody(err, actor);
     }
-    log.info({ sender: row.sender, user: actor.name, argv: argv.slice(0, 3) }, 'matrix: command handled');
+    log.info({ sender: row.sender, user: actor.name, argv: command.split(' ').slice(0, 3) }, 'matrix: command handled');
     progress.finish(body);
   }
 
   /**
-   * Runs `argv` for an event that is not a `!lab` line (an alert reply or reaction) as its sender,
-   * answering in a reply to `replyTo`; `quiet`: only a refusal or failure is answered.
+   * Runs a command with typed arguments for an event that is not a `!lab` line (an alert reply or
+   * reaction) as its sender, answering in a reply to `replyTo`; `quiet`: only a refusal or failure is answered.
    */
-  async runAction(row: InboxRow, argv: string[], o: { replyTo: string; threadRoot?: string; quiet?: boolean }): Promise<void> {
+  async runAction(row: InboxRow, path: readonly string[], args: Record<string, unknown>, o: { replyTo: string; threadRoot?: string; quiet?: boolean }): Promise<void> {
     const { registry, store, log } = this.opts;
     const answer = (body: MatrixBody) => store.finish(row.eventId, { roomId: row.roomId, txnId: txnIdFor(row.eventId, 'reply'), content: this.replyContent(body, o.replyTo, o.threadRoot) });
     const mapped = this.actorFor(row.sender);
     if (!mapped.ok) return answer(mapped.body);
+    // The inbox keeps what ran (a redacted reaction finds its `ack ID` here).
+    const positionals = registry.get(path)?.positionals ?? [];
+    const argv = [...path, ...positionals.map((name) => args[name]).filter((v): v is string => typeof v === 'string')];
     store.markRunning(row.eventId, argv.join(' '));
     try {
-      const { result } = await registry.execute({ actor: mapped.actor, argv, confirmed: false });
+      const result = await registry.invoke(mapped.actor, path, args);
       log.info({ sender: row.sender, user: mapped.actor.name, argv }, 'matrix: alert action handled');
       if (o.quiet) return store.finish(row.eventId);
       answer(renderMatrix(result));

@@ -8,13 +8,15 @@
  * processed-event ids, runs one twice. A first sync replays history: events from before the bot's
  * first start, or older than MAX_EVENT_AGE_MS, are never run.
  */
+import { retry, type BackoffPolicy } from '../core/backoff.ts';
 import type { MatrixConfig } from '../config/schema.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Db } from '../db/client.ts';
-import { IdentityStore } from '../ops/identity/store.ts';
+import type { IdentityStore } from '../ops/identity/store.ts';
 import type { Registry } from '../ops/registry.ts';
-import { alertsFor } from '../ops/alerts/index.ts';
-import { eventsFor } from '../ops/events/index.ts';
+import type { AlertService } from '../ops/alerts/index.ts';
+import type { OpsEvents } from '../ops/events/index.ts';
+import type { LabdModule } from '../ops/module.ts';
 import { AlertRoom } from './alert-room.ts';
 import { EventAnnouncer } from './announce.ts';
 import { AlertMessageStore } from './alert-store.ts';
@@ -27,15 +29,33 @@ import { SqliteSyncStorage } from './sync-storage.ts';
 
 /** Commands older than this when they arrive (e.g. after a long outage) are not run. */
 export const MAX_EVENT_AGE_MS = 60 * 60 * 1000;
-const RETRY_MAX_MS = 30000;
+/** Reaching the homeserver at start: 1 s, 2 s, 4 s … at most 30 s apart. */
+const CONNECT_RETRY: BackoffPolicy = { baseMs: 1000, maxMs: 30000 };
 
 export interface MatrixBot {
   stop(): Promise<void>;
-  /** The bot reached the homeserver and is syncing (false while it retries). */
-  connected(): boolean;
 }
 
-export function startMatrixBot(o: { config: MatrixConfig; registry: Registry; db: Db; log: Logger }): MatrixBot {
+export interface MatrixBotDeps {
+  config: MatrixConfig;
+  registry: Registry;
+  db: Db;
+  identities: IdentityStore;
+  alerts: AlertService;
+  events: OpsEvents;
+  log: Logger;
+}
+
+/** The bot as a module: one background job, started and stopped with labd. */
+export function matrixBotModule(deps: MatrixBotDeps): LabdModule {
+  let bot: MatrixBot | undefined;
+  return {
+    name: 'matrix',
+    jobs: [{ name: 'matrix bot', start: () => void (bot = startMatrixBot(deps)), stop: () => bot?.stop() }],
+  };
+}
+
+export function startMatrixBot(o: MatrixBotDeps): MatrixBot {
   const log = o.log.child({ component: 'matrix' });
   const { sdk, encryption, cryptoError } = loadMatrixSdk();
   if (!encryption) log.warn({ reason: cryptoError }, 'matrix: the native crypto module is not installed, so encrypted rooms are unsupported; serve unencrypted rooms only');
@@ -58,11 +78,11 @@ export function startMatrixBot(o: { config: MatrixConfig; registry: Registry; db
   (client as unknown as { persistTokenAfterSync: boolean }).persistTokenAfterSync = true;
   const messages = new AlertMessageStore(o.db);
   const outbox = new OutboxSender({ homeserverUrl: o.config.homeserverUrl, accessToken: o.config.accessToken, store, log, onSent: (row, eventId) => messages.delivered(row.txnId, eventId) });
-  const handler = new CommandHandler({ config: o.config, registry: o.registry, store, identities: new IdentityStore(o.db), log, kick: () => outbox.kick() });
+  const handler = new CommandHandler({ config: o.config, registry: o.registry, store, identities: o.identities, log, kick: () => outbox.kick() });
   let alertRoom: AlertRoom | undefined;
   let removeNotifier: (() => void) | undefined;
   if (o.config.alertsRoom) {
-    const alerts = alertsFor(o.registry.services);
+    const alerts = o.alerts;
     alertRoom = new AlertRoom({ config: o.config, alerts, messages, store, handler, log, inFlight: () => outbox.inFlight, kick: () => outbox.kick() });
     handler.alerts = alertRoom;
     removeNotifier = alerts.addNotifier(alertRoom);
@@ -76,6 +96,7 @@ export function startMatrixBot(o: { config: MatrixConfig; registry: Registry; db
   }
 
   let stopped = false;
+  const connecting = new AbortController();
   let selfId = '';
   const queues = new SenderQueues(async (row) => {
     if (stopped) return;
@@ -106,12 +127,10 @@ export function startMatrixBot(o: { config: MatrixConfig; registry: Registry; db
   });
   client.on('room.invite', (roomId: string) => log.info({ roomId }, 'matrix: ignoring an invite to a room that is not configured'));
 
-  let connected = false;
   const connect = async () => {
-    let delay = 1000;
-    for (;;) {
-      if (stopped) return;
-      try {
+    await retry(
+      async () => {
+        if (stopped) return;
         selfId = await client.getUserId();
         for (const room of o.config.rooms) served.add(await client.joinRoom(room));
         if (alertRoom && o.config.alertsRoom) {
@@ -122,14 +141,13 @@ export function startMatrixBot(o: { config: MatrixConfig; registry: Registry; db
         }
         await client.start({ room: { rooms: [...served], timeline: { limit: 50 } }, presence: { types: [] }, account_data: { types: [] } });
         log.info({ user: selfId, rooms: [...served], encryption }, 'matrix bot started');
-        connected = true;
-        return;
-      } catch (err) {
-        log.warn({ error: (err as Error).message ?? String(err), retryInMs: delay }, 'matrix: cannot reach the homeserver yet');
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(RETRY_MAX_MS, delay * 2);
-      }
-    }
+      },
+      {
+        policy: CONNECT_RETRY,
+        signal: connecting.signal,
+        onRetry: (err, _n, retryInMs) => log.warn({ error: (err as Error)?.message ?? String(err), retryInMs }, 'matrix: cannot reach the homeserver yet'),
+      },
+    ).catch(() => undefined /* stopped */);
   };
 
   for (const row of store.interrupted()) handler.reportInterrupted(row);
@@ -137,16 +155,16 @@ export function startMatrixBot(o: { config: MatrixConfig; registry: Registry; db
   alertRoom?.startEscalation();
   // Ops events go to matrix.eventsRoom, else the alerts room; neither set: not announced.
   const announcer = o.config.eventsRoom || alertRoom
-    ? new EventAnnouncer({ db: o.db, events: eventsFor(o.registry.services), log, fallbackRoomId: () => alertRoom?.roomId, eventsRoom: o.config.eventsRoom, joinRoom: (room) => client.joinRoom(room), kick: () => outbox.kick() })
+    ? new EventAnnouncer({ db: o.db, events: o.events, log, fallbackRoomId: () => alertRoom?.roomId, eventsRoom: o.config.eventsRoom, joinRoom: (room) => client.joinRoom(room), kick: () => outbox.kick() })
     : undefined;
   announcer?.start();
   drain();
   void connect();
 
   return {
-    connected: () => connected && !stopped,
     async stop() {
       stopped = true;
+      connecting.abort();
       removeNotifier?.();
       alertRoom?.stop();
       announcer?.stop();

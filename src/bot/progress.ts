@@ -6,7 +6,8 @@
  * and the command itself never runs again to show its output.
  */
 import { TXN_REF } from './outbox.ts';
-import { escapeHtml, valueText, type MatrixBody } from './render.ts';
+import { html } from '../core/html.ts';
+import { valueText, type MatrixBody } from './render.ts';
 import { txnIdFor, type BotStore, type InboxRow } from './store.ts';
 
 /** A command still running after this long is acknowledged at once and answered with progress. */
@@ -61,8 +62,8 @@ export class ProgressReply {
     const skipped = this.lines.length - shown.length;
     const head = `running '${this.o.command}'…`;
     const text = [head, ...(skipped ? [`(${skipped} earlier lines)`] : []), ...shown].join('\n');
-    const list = shown.length ? `<pre><code>${escapeHtml([...(skipped ? [`(${skipped} earlier lines)`] : []), ...shown].join('\n'))}</code></pre>` : '';
-    return { text, html: `<em>running</em> <code>${escapeHtml(this.o.command)}</code>…${list}` };
+    const list = shown.length ? html`<pre><code>${[...(skipped ? [`(${skipped} earlier lines)`] : []), ...shown].join('\n')}</code></pre>` : '';
+    return { text, html: html`<em>running</em> <code>${this.o.command}</code>…${list}`.value };
   }
 
   private goLong(): void {

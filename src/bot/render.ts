@@ -3,7 +3,9 @@
  * fallback. Every value from arguments or data is HTML-escaped; nothing is trusted as markup.
  */
 import { errorKind, publicMessage, UsageError, type ErrorKind } from '../core/errors.ts';
+import { html, type SafeHtml } from '../core/html.ts';
 import { textTable } from '../core/table-layout.ts';
+import { UnknownCommand } from '../ops/registry.ts';
 import { resultJson, type Result } from '../ops/result.ts';
 
 export interface MatrixBody {
@@ -11,10 +13,10 @@ export interface MatrixBody {
   html: string;
 }
 
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
+/** Text with line breaks kept as <br>, every line escaped. */
+export function htmlLines(text: string): SafeHtml {
+  return html`${text.split('\n').map((line, i) => (i ? html`<br>${line}` : html`${line}`))}`;
 }
 
 /** Control characters carry nothing a chat client can show. */
@@ -29,7 +31,6 @@ export function valueText(value: unknown): string {
   return clean(String(value)).replace(/\n/g, ' ');
 }
 
-const cell = (value: unknown) => escapeHtml(valueText(value));
 
 function plainTable(r: Extract<Result, { kind: 'table' }>): string {
   return textTable(r.columns, r.rows.map((row) => r.columns.map((c) => valueText(row[c.key])))).join('\n');
@@ -39,25 +40,25 @@ export const matrixRenderers: { [K in Result['kind']]: (r: Extract<Result, { kin
   table(r) {
     if (!r.rows.length) {
       const empty = clean(r.empty ?? '(none)');
-      return { text: empty, html: `<em>${escapeHtml(empty)}</em>` };
+      return { text: empty, html: html`<em>${empty}</em>`.value };
     }
-    const head = `<thead><tr>${r.columns.map((c) => `<th>${escapeHtml(c.label)}</th>`).join('')}</tr></thead>`;
-    const body = `<tbody>${r.rows.map((row) => `<tr>${r.columns.map((c) => `<td>${cell(row[c.key])}</td>`).join('')}</tr>`).join('')}</tbody>`;
-    return { text: plainTable(r), html: `<table>${head}${body}</table>` };
+    const head = html`<thead><tr>${r.columns.map((c) => html`<th>${c.label}</th>`)}</tr></thead>`;
+    const body = html`<tbody>${r.rows.map((row) => html`<tr>${r.columns.map((c) => html`<td>${valueText(row[c.key])}</td>`)}</tr>`)}</tbody>`;
+    return { text: plainTable(r), html: html`<table>${head}${body}</table>`.value };
   },
   record(r) {
     const title = r.title ? clean(r.title) : undefined;
     const text = (title ? title + '\n' : '') + r.fields.map((f) => `${f.label}: ${valueText(f.value)}`).join('\n');
-    const rows = r.fields.map((f) => `<tr><th>${escapeHtml(f.label)}</th><td>${cell(f.value)}</td></tr>`).join('');
-    return { text, html: `${title ? `<strong>${escapeHtml(title)}</strong>` : ''}<table><tbody>${rows}</tbody></table>` };
+    const rows = r.fields.map((f) => html`<tr><th>${f.label}</th><td>${valueText(f.value)}</td></tr>`);
+    return { text, html: html`${title ? html`<strong>${title}</strong>` : ''}<table><tbody>${rows}</tbody></table>`.value };
   },
   message(r) {
     const text = clean(r.text);
-    return { text, html: escapeHtml(text).replace(/\n/g, '<br>') };
+    return { text, html: htmlLines(text).value };
   },
   help(r) {
     const text = clean(r.text);
-    return { text, html: `<pre><code>${escapeHtml(text)}</code></pre>` };
+    return { text, html: html`<pre><code>${text}</code></pre>`.value };
   },
   streamed() {
     return { text: '(done)', html: '<em>(done)</em>' };
@@ -71,7 +72,7 @@ export function renderMatrix(result: Result): MatrixBody {
 /** `--json`: the same document SSH prints, as a code block. */
 export function renderMatrixJson(result: Result): MatrixBody {
   const text = JSON.stringify(resultJson(result), null, 2);
-  return { text, html: `<pre><code class="language-json">${escapeHtml(text)}</code></pre>` };
+  return { text, html: html`<pre><code class="language-json">${text}</code></pre>`.value };
 }
 
 const ERROR_LABELS: Record<ErrorKind, string> = {
@@ -88,11 +89,12 @@ export function renderError(err: unknown, prefix: string): MatrixBody {
   const kind = errorKind(err);
   let message = clean(publicMessage(err)).replace(/\n/g, ' ');
   if (err instanceof UsageError && err.commandPath) message += ` (see '${prefix} ${err.commandPath.join(' ')} --help')`;
+  if (err instanceof UnknownCommand) message += ` (try '${prefix} help')`;
   message = message.replace(/^permission denied: /, '');
   const label = ERROR_LABELS[kind];
-  return { text: `${label}: ${message}`, html: `<strong>${escapeHtml(label)}:</strong> ${escapeHtml(message)}` };
+  return { text: `${label}: ${message}`, html: html`<strong>${label}:</strong> ${message}`.value };
 }
 
 export function plain(text: string): MatrixBody {
-  return { text, html: escapeHtml(text).replace(/\n/g, '<br>') };
+  return { text, html: htmlLines(text).value };
 }

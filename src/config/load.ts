@@ -13,6 +13,8 @@ const ENV_KEYS: Record<string, { path: string[]; kind: 'string' | 'boolean' | 'l
   LABD_SSH_LISTEN: { path: ['ssh', 'listen'], kind: 'string' },
   LABD_SSH_AUTH_TIMEOUT: { path: ['ssh', 'authTimeout'], kind: 'string' },
   LABD_SSH_MAX_AUTH_TRIES: { path: ['ssh', 'maxAuthTries'], kind: 'number' },
+  LABD_SSH_MAX_STARTUPS: { path: ['ssh', 'maxStartups'], kind: 'number' },
+  LABD_SSH_MAX_STARTUPS_PER_SOURCE: { path: ['ssh', 'maxStartupsPerSource'], kind: 'number' },
   LABD_HTTP_LISTEN: { path: ['http', 'listen'], kind: 'string' },
   LABD_USER_CA_KEYS: { path: ['auth', 'userCaKeys'], kind: 'string' },
   LABD_INITIAL_ADMIN_KEYS: { path: ['auth', 'initialAdminKeys'], kind: 'string' },
@@ -30,6 +32,9 @@ const ENV_KEYS: Record<string, { path: string[]; kind: 'string' | 'boolean' | 'l
   LABD_NODES_TOKEN_TTL: { path: ['nodes', 'tokenTtl'], kind: 'string' },
   LABD_NODES_JOIN_POLL: { path: ['nodes', 'joinPollInterval'], kind: 'string' },
   LABD_NODES_EVICT_RETRY: { path: ['nodes', 'evictRetryInterval'], kind: 'string' },
+  LABD_BOOT_LISTEN: { path: ['nodes', 'bootListen'], kind: 'string' },
+  LABD_BOOT_ALLOW: { path: ['nodes', 'bootAllow'], kind: 'list' },
+  LABD_BOOT_UNKNOWN_PER_MINUTE: { path: ['nodes', 'bootUnknownPerMinute'], kind: 'number' },
   LABD_ALERTMANAGER_URL: { path: ['alertmanager', 'url'], kind: 'string' },
   LABD_WEBHOOK_TOKEN: { path: ['alertmanager', 'webhookToken'], kind: 'string' },
   /** The earlier name of LABD_WEBHOOK_TOKEN, still accepted. */
@@ -143,6 +148,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (value === undefined || value === '') continue;
     setPath(raw, spec.path, envValue(name, value, spec.kind));
   }
+  // Kubernetes sets this in every pod: with its service account token, labd talks to its own cluster.
+  if (env.KUBERNETES_SERVICE_HOST) setPath(raw, ['kube', 'inCluster'], true);
   const result = configSchema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0]!;

@@ -26,3 +26,12 @@ export function migrateDb(db: Db): void {
 }
 
 export { schema };
+
+/** Readiness of the SQLite database: one query answered. */
+export function sqliteReadiness(db: Db): { ping(): Promise<boolean> } {
+  return {
+    async ping() {
+      return db.$client.prepare('select 1 as ok').get() !== undefined;
+    },
+  };
+}

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { errorKind, publicMessage, UsageError, type ErrorKind } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
+import { BodyTooLarge, type HttpRoute, type RouteRequest, type RouteResponse } from '../ops/http.ts';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, params: Record<string, string>) => void | Promise<void>;
 
@@ -27,6 +28,11 @@ export class HttpServer {
     this.server.keepAliveTimeout = 65000;
     this.server.headersTimeout = 10000;
     this.server.requestTimeout = 60000;
+  }
+
+  /** Adds the neutral routes modules contribute: node:http stays here. */
+  add(routes: readonly HttpRoute[]): void {
+    for (const r of routes) this.route(r.method, r.path, async (req, res, params) => sendResponse(req, res, await r.handle(routeRequest(req, params))));
   }
 
   /** Registers a route; `:name` segments become params. */
@@ -92,4 +98,62 @@ export function sendText(res: ServerResponse, status: number, body: string, type
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   sendText(res, status, JSON.stringify(body) + '\n', 'application/json');
+}
+
+function routeRequest(req: IncomingMessage, params: Record<string, string>): RouteRequest {
+  return {
+    method: req.method ?? 'GET',
+    remoteAddress: req.socket.remoteAddress ?? '',
+    params,
+    header: (name) => {
+      const v = req.headers[name.toLowerCase()];
+      return Array.isArray(v) ? v.join(', ') : v;
+    },
+    readBody: (limit) => readBody(req, limit),
+    discardBody: () => void req.resume(),
+  };
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      req.resume();
+      return reject(new BodyTooLarge(limit));
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.off('data', onData);
+        req.resume();
+        return reject(new BodyTooLarge(limit));
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('error', reject);
+  });
+}
+
+function sendResponse(req: IncomingMessage, res: ServerResponse, answer: RouteResponse): void {
+  const headers: Record<string, string | number> = { ...answer.headers };
+  const body = answer.body;
+  if ((typeof body === 'string' || Buffer.isBuffer(body)) && headers['content-length'] === undefined) headers['content-length'] = Buffer.byteLength(body);
+  res.writeHead(answer.status, headers);
+  if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) {
+    res.end(req.method === 'HEAD' ? undefined : body);
+    return;
+  }
+  if (req.method === 'HEAD') {
+    answer.discard?.();
+    body.destroy();
+    res.end();
+    return;
+  }
+  body.once('error', () => res.destroy());
+  res.once('close', () => body.destroy());
+  body.pipe(res);
 }

@@ -125,3 +125,17 @@ export function validateArgs<T>(schema: z.ZodType<T>, raw: Record<string, unknow
   const missing = issue.code === 'invalid_type' && raw[key] === undefined;
   throw new UsageError(missing ? `missing ${label}` : `${label}: ${issue.message}`);
 }
+
+/**
+ * Free text taken from the trailing words (`ack 12 --for 2h looking at the disk`). Over SSH the
+ * client joins its arguments and labd splits them again, so quotes typed on the user's shell are
+ * gone: a text flag would only ever get its first word. Use it as the last positional.
+ */
+export function freeText(max: number, description: string) {
+  return z
+    .array(z.string())
+    .default([])
+    .transform((words) => words.join(' ').replace(/[\x00-\x1f\x7f]+/g, ' ').trim())
+    .pipe(z.string().max(max, `at most ${max} characters`))
+    .describe(description);
+}

@@ -1,12 +1,55 @@
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import type { Actor, Surface } from '../core/actor.ts';
-import { errorKind, LabdError, PermissionDenied, UsageError } from '../core/errors.ts';
+import { errorKind, LabdError, PermissionDenied, Unavailable, UsageError } from '../core/errors.ts';
+import type { BackendName, Backends, BackendStatus } from './backends.ts';
 import { roleHas, type Permission } from '../core/permissions.ts';
 import { isBooleanFlag, isListArg, isRequired, kebab, parseArgv, validateArgs } from './args.ts';
-import type { CommandContext, Services, SessionIO } from './context.ts';
-import type { Result } from './result.ts';
-import { recordAudit } from './audit/store.ts';
+import type { Readable, Writable } from 'node:stream';
+import type { Clock } from '../core/clock.ts';
+import type { Logger } from '../core/logger.ts';
+import type { RolePermissions } from '../core/permissions.ts';
+import type { AuditLog } from './audit/store.ts';
+import type { Result, ResultKind } from './result.ts';
+
+/**
+ * What the registry itself needs. Commands get their stores and adapters from their module's
+ * factory (a closure), never from here: there is no catch-all config or database handle.
+ */
+export interface Services {
+  log: Logger;
+  clock: Clock;
+  rolePermissions: RolePermissions;
+  audit: AuditLog;
+  /** Which backends (Kubernetes, Alertmanager, Matrix) are configured and reachable. */
+  backends: Backends;
+}
+
+export interface SessionIO {
+  /** Standard input, for commands that read it (`keys add`, `paste`). */
+  stdin: Readable;
+  /** Standard output, for commands that stream (`paste cat`, `sub`). */
+  stdout: Writable;
+  stderr: Writable;
+  /** The client asked for a terminal (ssh -t): output may be drawn for eyes (QR codes). */
+  isTerminal?: boolean;
+}
+
+export interface CommandContext {
+  actor: Actor;
+  log: Logger;
+  clock: Clock;
+  rolePermissions: RolePermissions;
+  registry: Registry;
+  io?: SessionIO;
+  signal: AbortSignal;
+  /** The front-end renders the result as JSON (`--json`): give data as a result rather than streaming it. */
+  json: boolean;
+  /** Reports progress of a long command (lines on exec, a bar in the TUI, edits in Matrix). */
+  progress(message: string): void;
+  /** Whether the actor holds a permission (for per-resource rules in `authorize`, e.g. "own pastes, or admin"). */
+  can(permission: Permission): boolean;
+}
 
 export interface CommandDefinition<S extends z.ZodObject = z.ZodObject> {
   /** The command words, e.g. ['keys', 'add']. */
@@ -22,14 +65,28 @@ export interface CommandDefinition<S extends z.ZodObject = z.ZodObject> {
   permission: Permission | 'authenticated';
   /** Changes state: writes one audit row per run. */
   mutating: boolean;
+  /**
+   * The result kinds `run` returns. Every surface the command is offered on must render each of them
+   * (test/renderers.test.ts), and the registry refuses a result of an undeclared kind.
+   */
+  results: readonly ResultKind[];
   /** Asks for confirmation (`--yes` on exec, a dialog in the TUI). */
   destructive?: boolean;
   /** Argument names whose values never reach the audit log. */
   secrets?: readonly string[];
   /** Surfaces the command is offered on (default: all). */
   surfaces?: readonly Surface[];
+  /** Why it is not offered on the other surfaces (told to whoever asks there). */
+  surfacesWhy?: string;
   /** Needs the session's stdin/stdout (not offered where there is none, e.g. Matrix). */
   needsIO?: boolean;
+  /**
+   * Per-resource rules (owner of a paste, reader of a topic), run by the registry after the permission
+   * check and validation, before confirmation: throws PermissionDenied (or NotFound, to hide what exists).
+   */
+  authorize?(ctx: CommandContext, args: z.infer<S>): void | Promise<void>;
+  /** The backend the command talks to: while it is not configured the command says so and exits 1. */
+  backend?: BackendName;
   run(ctx: CommandContext, args: z.infer<S>): Promise<Result>;
 }
 
@@ -63,14 +120,31 @@ export function splitGlobalFlags(argv: readonly string[]): { flags: GlobalFlags;
   return { flags, rest };
 }
 
-export interface Invocation {
-  actor: Actor;
-  argv: readonly string[];
-  confirmed: boolean;
+/** No command by those words: each front-end adds how to list the commands there (`help`, `!lab help`). */
+export class UnknownCommand extends UsageError {}
+
+const SURFACE_NAMES: Record<Surface, string> = { ssh: 'SSH', tui: 'the terminal UI', matrix: 'Matrix', http: 'HTTP', system: 'labd itself' };
+
+export interface InvokeOptions {
+  /** The user confirmed a destructive command (TUI dialog, ✅ in Matrix, `--yes`). */
+  confirmed?: boolean;
   io?: SessionIO;
   signal?: AbortSignal;
   onProgress?: (message: string) => void;
+  /** The front-end will render JSON. */
+  json?: boolean;
+  /** Where the call comes from when it differs from the actor's own surface (the TUI of an SSH login). */
+  surface?: Surface;
 }
+
+export interface Invocation extends Omit<InvokeOptions, 'confirmed' | 'surface' | 'json'> {
+  actor: Actor;
+  argv: readonly string[];
+  confirmed: boolean;
+}
+
+/** Arguments as they arrive: words to parse (SSH exec, Matrix text) or typed values (TUI, reactions, HTTP). */
+type Arguments = { kind: 'argv'; words: readonly string[] } | { kind: 'typed'; values: Record<string, unknown> };
 
 export interface CommandObserver {
   commandFinished(name: string, surface: Surface, outcome: string, seconds: number): void;
@@ -160,8 +234,9 @@ export class Registry {
   }
 
   /**
-   * The one path every front-end takes: resolve → authorize → parse → confirm → run → audit.
-   * Authorization reads only the command's declared permission and the actor, never argument text.
+   * Runs a command from words (SSH exec, Matrix text): resolve, then the one path of `call`.
+   * Authorization reads only the command's declared permission, the actor and the command's own
+   * `authorize` on validated arguments, never argument text in a front-end.
    */
   async execute(inv: Invocation, surface: Surface = inv.actor.via): Promise<{ command: AnyCommand | undefined; result: Result }> {
     const { flags, rest } = splitGlobalFlags(inv.argv);
@@ -172,58 +247,100 @@ export class Registry {
         return { command: undefined, result: { kind: 'help', title: rest[0]!, text: this.listText(group), json: group.map((c) => ({ command: c.path.join(' '), summary: c.summary })) } };
       }
       const word = rest.slice(0, 2).join(' ');
-      const err = new UsageError(rest.length ? `unknown command '${word.slice(0, 60)}' (try 'help')` : "no command given (try 'help')");
-      throw err;
+      throw new UnknownCommand(rest.length ? `unknown command '${word.slice(0, 60)}'` : 'no command given');
     }
     const { command } = resolved;
-    if (!this.offeredOn(command, surface)) throw new UsageError(`'${command.path.join(' ')}' is not available here`);
+    if (!this.offeredOn(command, surface)) throw new UsageError(this.notOfferedText(command, surface));
     if (flags.help) return { command, result: this.helpResult(command) };
+    const result = await this.call(command, inv.actor, { kind: 'argv', words: resolved.rest }, { ...inv, confirmed: inv.confirmed || flags.yes, json: flags.json, surface });
+    return { command, result };
+  }
 
+  /**
+   * Parses words into a command and its arguments, checked, without running anything (a front-end
+   * that asks for confirmation first keeps the typed call, not the text). Throws UsageError.
+   */
+  parse(argv: readonly string[]): { command: AnyCommand; args: Record<string, unknown>; flags: GlobalFlags } {
+    const { flags, rest } = splitGlobalFlags(argv);
+    const resolved = this.resolve(rest);
+    if (!resolved) throw new UnknownCommand(`unknown command '${rest.slice(0, 2).join(' ').slice(0, 60)}'`);
+    const { command } = resolved;
+    const raw = parseArgv({ schema: command.args, positionals: command.positionals ?? [], short: command.short ?? {} }, resolved.rest);
+    validateArgs(command.args, raw, command.positionals ?? []);
+    // The arguments as given (validated): `invoke` validates them again, and a transformed value might not pass twice.
+    return { command, args: raw, flags };
+  }
+
+  /**
+   * Runs a command with typed arguments (the TUI, Matrix reactions and confirmations, HTTP pages):
+   * the same path as `execute`, without the text.
+   */
+  async invoke(actor: Actor, path: readonly string[], args: Record<string, unknown>, opts: InvokeOptions = {}): Promise<Result> {
+    const command = this.get(path);
+    if (!command) throw new UnknownCommand(`unknown command '${path.join(' ').slice(0, 60)}'`);
+    const surface = opts.surface ?? actor.via;
+    if (!this.offeredOn(command, surface)) throw new UsageError(this.notOfferedText(command, surface));
+    return this.call(command, actor, { kind: 'typed', values: args }, { ...opts, surface });
+  }
+
+  /** authorize (permission, then the command's own rule) → validate → confirm → run → audit → metrics. */
+  private async call(command: AnyCommand, actor: Actor, input: Arguments, opts: InvokeOptions & { surface: Surface }): Promise<Result> {
     const started = performance.now();
+    const name = command.path.join(' ');
     let outcome = 'ok';
     let errorText: string | undefined;
-    let auditArgs: Record<string, unknown> = { argv: rest.slice(command.path.length) };
+    // Until the arguments are validated, the audit row holds only what redaction can vouch for.
+    let auditArgs = unvalidatedAuditArgs(command, input);
     try {
-      if (!this.allowed(inv.actor, command)) {
-        throw new PermissionDenied(`permission denied: '${command.path.join(' ')}' needs ${command.permission} (you are ${inv.actor.role})`);
+      if (!this.allowed(actor, command)) {
+        throw new PermissionDenied(`permission denied: '${name}' needs ${command.permission} (you are ${actor.role})`);
       }
       let args: Record<string, unknown>;
       try {
-        const raw = parseArgv({ schema: command.args, positionals: command.positionals ?? [], short: command.short ?? {} }, resolved.rest);
+        const raw = input.kind === 'argv' ? parseArgv({ schema: command.args, positionals: command.positionals ?? [], short: command.short ?? {} }, input.words) : input.values;
         args = validateArgs(command.args, raw, command.positionals ?? []) as Record<string, unknown>;
       } catch (err) {
         if (err instanceof UsageError) err.commandPath = [...command.path];
         throw err;
       }
       auditArgs = redact(args, command.secrets ?? []);
-      if (command.destructive && !inv.confirmed && !flags.yes) {
-        const err = new UsageError(`'${command.path.join(' ')}' is destructive: add --yes to confirm`);
+      const ctx = this.context(actor, opts);
+      await command.authorize?.(ctx, args as never);
+      const backend = this.backendOf(command);
+      if (backend && !backend.configured) throw new Unavailable(backend.notConfigured);
+      if (command.destructive && !opts.confirmed) {
+        const err = new UsageError(`'${name}' is destructive: add --yes to confirm`);
         err.commandPath = [...command.path];
         throw err;
       }
-      const ctx = this.context(inv, surface, flags.json);
       const result = await command.run(ctx, args as never);
-      return { command, result };
+      if (!command.results.includes(result.kind)) throw new Error(`'${name}' returned a ${result.kind} result but declares ${command.results.join(', ')}`);
+      return result;
     } catch (err) {
       outcome = errorKind(err);
       errorText = err instanceof LabdError ? err.message : String((err as Error)?.message ?? err);
-      if (!(err instanceof LabdError)) this.services.log.error({ err, command: command.path.join(' ') }, 'command crashed');
+      if (!(err instanceof LabdError)) this.services.log.error({ err, command: name }, 'command crashed');
       throw err;
     } finally {
       const seconds = (performance.now() - started) / 1000;
-      this.observer?.commandFinished(command.path.join(' '), surface, outcome, seconds);
+      this.observer?.commandFinished(name, opts.surface, outcome, seconds);
       if (command.mutating) {
-        recordAudit(this.services.db, {
-          at: this.services.clock.now(),
-          actor: inv.actor,
-          command: command.path.join(' '),
-          args: auditArgs,
-          outcome,
-          error: errorText,
-          durationMs: Math.round(seconds * 1000),
-        });
+        await this.services.audit
+          .record({ at: this.services.clock.now(), actor: { ...actor, via: opts.surface }, command: name, args: auditArgs, outcome, error: errorText, durationMs: Math.round(seconds * 1000) })
+          .catch((err: unknown) => this.services.log.error({ err, command: name }, 'could not write the audit row'));
       }
     }
+  }
+
+  /** Why a command is refused on a surface: where it runs instead, and why. */
+  notOfferedText(command: AnyCommand, surface: Surface): string {
+    const where = (command.surfaces ?? []).filter((s) => s !== 'system').map((s) => SURFACE_NAMES[s]).join(' and ');
+    return `'${command.path.join(' ')}' is not available in ${SURFACE_NAMES[surface]}, only over ${where}${command.surfacesWhy ? `: ${command.surfacesWhy}` : ''}`;
+  }
+
+  /** The status of the command's backend (undefined: it needs none, or its module declared none). */
+  backendOf(command: AnyCommand): BackendStatus | undefined {
+    return command.backend ? this.services.backends.get(command.backend) : undefined;
   }
 
   listText(commands: AnyCommand[]): string {
@@ -231,23 +348,42 @@ export class Registry {
     return commands.map((c) => `  ${c.path.join(' ').padEnd(width)}${c.summary}`).join('\n');
   }
 
-  private context(inv: Invocation, surface: Surface, json: boolean): CommandContext {
-    const actor = inv.actor;
+  private context(actor: Actor, opts: InvokeOptions & { surface: Surface }): CommandContext {
     return {
-      ...this.services,
-      actor: { ...actor, via: surface },
+      log: this.services.log,
+      clock: this.services.clock,
+      rolePermissions: this.services.rolePermissions,
+      actor: { ...actor, via: opts.surface },
       registry: this,
-      io: inv.io,
-      signal: inv.signal ?? new AbortController().signal,
-      json,
-      progress: (message) => inv.onProgress?.(message),
+      io: opts.io,
+      signal: opts.signal ?? new AbortController().signal,
+      json: opts.json ?? false,
+      progress: (message) => opts.onProgress?.(message),
       can: (permission) => roleHas(this.services.rolePermissions, actor.role, permission),
     };
   }
 }
 
+const REDACTED = '[redacted]';
+
 function redact(args: Record<string, unknown>, secrets: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(args)) out[k] = secrets.includes(k) && v !== undefined ? '[redacted]' : v;
+  for (const [k, v] of Object.entries(args)) out[k] = secrets.includes(k) && v !== undefined ? REDACTED : v;
   return out;
+}
+
+/**
+ * The audit args of a call refused or malformed before validation. Without secrets, the words as
+ * given. With secrets: the parsed words with secret values redacted, or nothing of the words when
+ * they do not even parse (a secret may sit anywhere in them).
+ */
+function unvalidatedAuditArgs(command: AnyCommand, input: Arguments): Record<string, unknown> {
+  const secrets = command.secrets ?? [];
+  if (input.kind === 'typed') return redact(input.values, secrets);
+  if (!secrets.length) return { argv: [...input.words] };
+  try {
+    return redact(parseArgv({ schema: command.args, positionals: command.positionals ?? [], short: command.short ?? {} }, input.words), secrets);
+  } catch {
+    return { argv: REDACTED };
+  }
 }

@@ -18,6 +18,8 @@ export type Result =
   /** The command already wrote its output to the session's stdout (e.g. `paste cat`). */
   | { kind: 'streamed'; json?: unknown };
 
+export type ResultKind = Result['kind'];
+
 export const RESULT_KINDS = ['table', 'record', 'message', 'help', 'streamed'] as const satisfies readonly Result['kind'][];
 
 /** The JSON document a result stands for on `--json`. */

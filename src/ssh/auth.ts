@@ -30,6 +30,7 @@ export interface AuthDeps {
  */
 export class ConnectionAuth {
   private failures = 0;
+  private attempts = 0;
   /** Set once the attempts are used up: the connection is ending and nothing more is evaluated. */
   private exhausted = false;
   grant: SessionGrant | undefined;
@@ -44,7 +45,13 @@ export class ConnectionAuth {
     try {
       // Requests the client sent before it saw the disconnect still arrive; none may succeed.
       if (this.exhausted) return ctx.reject([]);
-      if (ctx.method === 'none') return ctx.reject(['publickey']);
+      this.attempts++;
+      // As sshd: a client's first `none` (asking which methods exist) is free; any later one is a
+      // failed attempt, so a client cannot spin on `none` until the grace time runs out.
+      if (ctx.method === 'none') {
+        if (this.attempts === 1) return ctx.reject(['publickey']);
+        return this.refuse(ctx, 'none', 'repeated none', {});
+      }
       if (ctx.method !== 'publickey') return this.refuse(ctx, ctx.method, 'method not offered', {});
       const algo = ctx.key.algo;
       const blob = ctx.key.data;
@@ -98,7 +105,7 @@ export class ConnectionAuth {
     }
   }
 
-  /** Rejects and counts a failed attempt (as sshd, every method but `none` counts). */
+  /** Rejects and counts a failed attempt (as sshd, every attempt but a first `none` counts). */
   private refuse(ctx: AuthContext, method: string, reason: string, fields: Record<string, unknown>): void {
     this.failures++;
     this.deps.metrics.authAttempts.inc({ method, result: 'rejected' });

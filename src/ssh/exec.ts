@@ -1,7 +1,7 @@
 import type { Actor } from '../core/actor.ts';
 import { errorKind, publicMessage, UsageError, type ErrorKind } from '../core/errors.ts';
 import type { SessionIO } from '../ops/context.ts';
-import { splitGlobalFlags, type Registry } from '../ops/registry.ts';
+import { splitGlobalFlags, UnknownCommand, type Registry } from '../ops/registry.ts';
 import { splitCommandLine } from '../core/cmdline.ts';
 import { renderJson, renderText, stripControl } from './render.ts';
 
@@ -30,6 +30,7 @@ export async function runExecCommand(registry: Registry, actor: Actor, commandLi
     const kind = errorKind(err);
     let message = publicMessage(err);
     if (err instanceof UsageError && err.commandPath) message += ` (see '${err.commandPath.join(' ')} --help')`;
+    if (err instanceof UnknownCommand) message += " (try 'help')";
     io.stderr.write(`error: ${stripControl(message).replace(/\n/g, ' ')}\n`);
     return EXIT_CODES[kind];
   }

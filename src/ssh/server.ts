@@ -1,16 +1,20 @@
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import ssh2, { type Connection, type ServerChannel, type Session } from 'ssh2';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { Registry } from '../ops/registry.ts';
 import { ConnectionAuth, type AuthDeps, type SessionGrant } from './auth.ts';
 import { runExecCommand } from './exec.ts';
+import { ConnectionFlow } from './flow-control.ts';
+import { PreAuthGate, sourceKey, ThrottledLog, type PreAuthLimits } from './preauth.ts';
 import type { TuiHost } from './tui/host.ts';
 
 export interface SshServerDeps extends AuthDeps {
   registry: Registry;
   hostKey: string;
+  /** Time from accept to authenticated (sshd's LoginGraceTime): silent and slow sockets are closed. */
   authTimeoutMs: number;
+  preAuth: PreAuthLimits;
   tui: TuiHost;
   version: string;
 }
@@ -25,20 +29,30 @@ const MAX_SESSIONS_PER_CONNECTION = 10;
 
 /** The SSH front door: authentication, then exec → registry, PTY shell → TUI. */
 export class SshServer {
+  /** ssh2's server only speaks SSH on the sockets this listener accepts and admits. */
+  private readonly listener: NetServer;
   private readonly server: ssh2.Server;
   private readonly connections = new Set<Connection>();
+  /** Sockets accepted and not yet authenticated: their place in the gate and their grace timer. */
+  private readonly unauthenticated = new Map<Socket, { release: () => void; timer: NodeJS.Timeout }>();
+  private readonly gate: PreAuthGate;
+  private readonly refusalLog: ThrottledLog;
 
   constructor(private readonly deps: SshServerDeps) {
+    this.gate = new PreAuthGate(deps.preAuth);
+    this.refusalLog = new ThrottledLog(1000, (fields) => deps.log.warn(fields, 'refused a connection before the handshake: too many unauthenticated connections'));
     this.server = new ssh2.Server({ hostKeys: [deps.hostKey], ident: `labd_${deps.version}` }, (client, info) => this.onConnection(client, info.ip));
     this.server.on('error', (err: Error) => deps.log.error({ err }, 'ssh server error'));
+    this.listener = createServer((socket) => this.onAccept(socket));
+    this.listener.on('error', (err: Error) => deps.log.error({ err }, 'ssh listener error'));
   }
 
   listen(host: string, port: number): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve(this.server.address() as AddressInfo);
+      this.listener.once('error', reject);
+      this.listener.listen(port, host, () => {
+        this.listener.off('error', reject);
+        resolve(this.listener.address() as AddressInfo);
       });
     });
   }
@@ -46,24 +60,73 @@ export class SshServer {
   /** Stops accepting, then ends every connection. */
   close(): Promise<void> {
     return new Promise((resolve) => {
-      this.server.close(() => resolve());
+      this.listener.close(() => resolve());
+      for (const socket of this.unauthenticated.keys()) socket.destroy();
       for (const c of this.connections) c.end();
     });
   }
 
+  /**
+   * sshd's MaxStartups and LoginGraceTime, at accept: a connection over the caps is closed before
+   * labd sends a byte, and every admitted one must authenticate within the grace time counted from
+   * now (not from its identification line, which a silent socket never sends).
+   */
+  private onAccept(socket: Socket): void {
+    const { log, metrics } = this.deps;
+    socket.on('error', () => undefined);
+    const source = sourceKey(socket.remoteAddress);
+    const place = this.gate.admit(source);
+    if (!place.ok) {
+      metrics.preauthRejected.inc({ reason: place.reason });
+      this.refusalLog.note({ remote: source, reason: place.reason, held: this.gate.held });
+      socket.destroy();
+      return;
+    }
+    metrics.preauthConnections.set(this.gate.held);
+    const timer = setTimeout(() => {
+      metrics.preauthTimeouts.inc();
+      log.info({ remote: source }, 'authentication timed out');
+      socket.destroy();
+    }, this.deps.authTimeoutMs);
+    this.unauthenticated.set(socket, { release: place.release, timer });
+    socket.once('close', () => this.authenticatedOrGone(socket));
+    this.server.injectSocket(socket);
+  }
+
+  /** The socket leaves the pre-auth count: it authenticated, or it closed. */
+  private authenticatedOrGone(socket: Socket): void {
+    const entry = this.unauthenticated.get(socket);
+    if (!entry) return;
+    this.unauthenticated.delete(socket);
+    clearTimeout(entry.timer);
+    entry.release();
+    this.deps.metrics.preauthConnections.set(this.gate.held);
+  }
+
   private onConnection(client: Connection, remoteIp: string): void {
     const { log, metrics } = this.deps;
+    const socket = (client as unknown as { _sock: Socket })._sock;
+    let flow: ConnectionFlow;
+    try {
+      flow = new ConnectionFlow(client, (kind, detail) => {
+        metrics.flowViolations.inc({ kind });
+        log.warn({ remote: remoteIp, ...detail }, 'peer sent data beyond the channel window: connection closed');
+        socket.destroy();
+      });
+    } catch (err) {
+      // Without flow control a peer could grow labd's memory without bound: refuse to serve.
+      log.error({ err }, 'SSH flow control unavailable');
+      client.on('error', () => undefined);
+      socket.destroy();
+      return;
+    }
     this.connections.add(client);
     metrics.connectionsActive.inc();
     const auth = new ConnectionAuth(this.deps, remoteIp, () => client.end());
-    const authTimer = setTimeout(() => {
-      log.info({ remote: remoteIp }, 'authentication timed out');
-      client.end();
-    }, this.deps.authTimeoutMs);
     let expiryTimer: NodeJS.Timeout | undefined;
     client.on('authentication', (ctx) => auth.handle(ctx));
     client.on('ready', () => {
-      clearTimeout(authTimer);
+      this.authenticatedOrGone(socket);
       const grant = auth.grant;
       if (!grant) return client.end();
       if (grant.validBefore) {
@@ -76,7 +139,7 @@ export class SshServer {
         if (sessions >= MAX_SESSIONS_PER_CONNECTION) return reject();
         sessions++;
         const session = accept();
-        this.onSession(session, grant, () => sessions--, client);
+        this.onSession(session, grant, () => sessions--, client, flow);
       });
       client.on('tcpip', (_accept, reject) => reject());
       client.on('openssh.streamlocal', (_accept, reject) => reject());
@@ -84,14 +147,13 @@ export class SshServer {
     });
     client.on('error', (err) => log.debug({ err: err.message, remote: remoteIp }, 'ssh connection error'));
     client.on('close', () => {
-      clearTimeout(authTimer);
       clearTimeout(expiryTimer);
       this.connections.delete(client);
       metrics.connectionsActive.dec();
     });
   }
 
-  private onSession(session: Session, grant: SessionGrant, onClose: () => void, client: Connection): void {
+  private onSession(session: Session, grant: SessionGrant, onClose: () => void, client: Connection, flow: ConnectionFlow): void {
     const { log, metrics } = this.deps;
     let pty: PtyInfo | undefined;
     const env: Record<string, string> = {};
@@ -154,12 +216,14 @@ export class SshServer {
       if (started) return reject?.();
       started = true;
       const channel = accept();
+      flow.pace(channel);
       startExec(channel, grant.forceCommand ?? info.command, 'exec');
     });
     session.on('shell', (accept, reject) => {
       if (started) return reject?.();
       started = true;
       const channel = accept();
+      flow.pace(channel);
       if (grant.forceCommand !== undefined) return startExec(channel, grant.forceCommand, 'exec');
       if (!pty) {
         const reason = grant.permitPty ? 'no terminal: run ssh with -t for the menu, or give a command' : 'your certificate does not permit a terminal (permit-pty); give a command instead';

@@ -4,9 +4,9 @@ import { parseDuration } from '../../core/duration.ts';
 import { NotFound, PermissionDenied, UsageError } from '../../core/errors.ts';
 import type { CommandContext } from '../../ops/context.ts';
 import { defineCommand, type AnyCommand } from '../../ops/registry.ts';
-import { IdentityStore } from '../../ops/identity/store.ts';
+import type { IdentityStore } from '../../ops/identity/store.ts';
 import { expiresText, humanSize } from './format.ts';
-import { checkPasteName, generatedName, hiddenName, isUserName, parsePasteRef } from './names.ts';
+import { checkPasteName, generatedName, hiddenName, isPasteName, isUserName, parsePasteRef } from './names.ts';
 import type { Paste, PasteStore } from './store.ts';
 import { copyFdTo } from './stream-out.ts';
 import { receiveToFile } from './upload.ts';
@@ -18,7 +18,18 @@ const INLINE_LIMIT = 1024 * 1024;
 
 export interface PasteDeps {
   store: PasteStore;
+  /** Finds the owner of `paste ls --user NAME`. */
+  identities: Pick<IdentityStore, 'requireUser'>;
   publicUrl: string;
+  /** paste.maxSize: bytes one upload may hold. */
+  maxSize: number;
+  /** paste.defaultExpiry, parsed: seconds, or null for none. */
+  defaultExpirySeconds: number | null;
+}
+
+/** Another user's pastes are listed or deleted by admins only: the rule the commands' `authorize` applies. */
+function mayActOnOthers(ctx: CommandContext, owner: string, what: string): void {
+  if (owner !== ctx.actor.name && !ctx.can('admin.users')) throw new PermissionDenied(`permission denied: only admins ${what} other users' pastes`);
 }
 
 function userIdOf(ctx: CommandContext): number {
@@ -27,8 +38,12 @@ function userIdOf(ctx: CommandContext): number {
 }
 
 /** Seconds until expiry from `--expires` or the configured default; null = never. */
-export function expirySeconds(flag: string | undefined, configured: string): number | null {
-  const text = flag ?? configured;
+export function expirySeconds(flag: string | undefined, configured: number | null): number | null {
+  if (flag === undefined) {
+    if (configured !== null && configured > MAX_EXPIRY_SECONDS) throw new UsageError('paste.defaultExpiry: at most 3650d');
+    return configured;
+  }
+  const text = flag;
   if (text === 'never' || text === 'none') return null;
   if (!/^(\d+[smhdw])+$/.test(text)) throw new UsageError(`--expires: expected a duration like 30s, 15m, 2h or 7d, or never; got '${JSON.stringify(text.slice(0, 40)).slice(1, -1)}'`);
   const seconds = parseDuration(text, '--expires');
@@ -60,15 +75,16 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
     positionals: ['name'],
     permission: 'paste',
     mutating: true,
+    results: ['message'],
     needsIO: true,
     async run(ctx, args) {
       const userId = userIdOf(ctx);
       const stdin = ctx.io?.stdin;
       if (!stdin) throw new UsageError('paste reads stdin, which this surface does not have');
-      const seconds = expirySeconds(args.expires, ctx.config.paste.defaultExpiry);
+      const seconds = expirySeconds(args.expires, deps.defaultExpirySeconds);
       const chosen = args.name === undefined ? undefined : checkPasteName(args.name, true);
       const tempPath = store.newTempPath();
-      const received = await receiveToFile(stdin, tempPath, ctx.config.paste.maxSize, ctx.signal);
+      const received = await receiveToFile(stdin, tempPath, deps.maxSize, ctx.signal);
       let name: string;
       try {
         if (received.size === 0) throw new UsageError('nothing on stdin: nothing was stored (example: cat FILE | ssh HOST paste NAME)');
@@ -101,12 +117,15 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
     }),
     permission: 'paste',
     mutating: false,
+    results: ['table'],
+    authorize(ctx, args) {
+      if (args.user !== undefined) mayActOnOthers(ctx, args.user, 'list');
+    },
     async run(ctx, args) {
       let userId = userIdOf(ctx);
       if (args.user !== undefined && args.user !== ctx.actor.name) {
-        if (!ctx.can('admin.users')) throw new PermissionDenied("permission denied: only admins list other users' pastes");
         if (!isUserName(args.user)) throw new UsageError(`bad user name '${args.user.slice(0, 40)}'`);
-        userId = new IdentityStore(ctx.db).requireUser(args.user).id;
+        userId = deps.identities.requireUser(args.user).id;
       }
       const now = ctx.clock.now();
       const list = store.list(userId, args.all);
@@ -123,6 +142,7 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
     positionals: ['ref'],
     permission: 'paste',
     mutating: false,
+    results: ['message', 'streamed'],
     async run(ctx, args) {
       const { user, name } = parsePasteRef(args.ref, ctx.actor.name);
       const opened = store.open(user, name);
@@ -150,15 +170,43 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
     positionals: ['ref'],
     permission: 'paste',
     mutating: true,
+    results: ['message'],
     destructive: true,
+    authorize(ctx, args) {
+      mayActOnOthers(ctx, parsePasteRef(args.ref, ctx.actor.name).user, 'delete');
+    },
     async run(ctx, args) {
       const { user, name } = parsePasteRef(args.ref, ctx.actor.name);
-      if (user !== ctx.actor.name && !ctx.can('admin.users')) throw new PermissionDenied("permission denied: only admins delete other users' pastes");
       const removed = store.remove(user, name);
       if (!removed) throw new NotFound(`no paste '${user}/${name}'`);
       return { kind: 'message', text: `removed ${user}/${name}`, json: { owner: user, name, removed: true } };
     },
   });
 
-  return [upload, ls, cat, rm];
+  /**
+   * A paste as the web pages show it, for anyone (an anonymous actor on the http surface): the
+   * metadata; the page and raw routes then read the bytes. A name that is not a live paste (wrong,
+   * expired, or the visible part of a hidden paste's name without its secret) is not found.
+   */
+  const page = defineCommand({
+    path: ['paste-page'],
+    summary: 'a paste as its web page shows it',
+    args: z.object({ user: z.string().max(64), name: z.string().max(200) }),
+    permission: 'authenticated',
+    mutating: false,
+    results: ['record'],
+    surfaces: ['http'],
+    authorize(_ctx, args) {
+      const paste = isUserName(args.user) && isPasteName(args.name) ? store.find(args.user, args.name) : undefined;
+      if (!paste) throw new NotFound('no such paste (it may have expired)');
+    },
+    async run(_ctx, args) {
+      const paste = store.find(args.user, args.name);
+      if (!paste) throw new NotFound('no such paste (it may have expired)');
+      const json = pasteJson(deps, paste);
+      return { kind: 'record', title: `${paste.owner}/${paste.name}`, fields: [{ label: 'size', value: humanSize(paste.size) }], json };
+    },
+  });
+
+  return [upload, ls, cat, rm, page];
 }

@@ -1,32 +1,31 @@
-import { parseDuration } from '../../core/duration.ts';
-import type { LabdApp } from '../index.ts';
+import type { Clock } from '../../core/clock.ts';
+import type { Logger } from '../../core/logger.ts';
+import type { Config } from '../../config/schema.ts';
+import type { IdentityStore } from '../../ops/identity/store.ts';
+import { intervalJob, type LabdModule } from '../../ops/module.ts';
+import type { Registry } from '../../ops/registry.ts';
+import type { TuiApp } from '../../ssh/tui/apps.ts';
 import { pasteCommands } from './commands.ts';
-import { registerPasteRoutes } from './routes.ts';
-import { PasteStore } from './store.ts';
+import { pasteRoutes } from './routes.ts';
+import type { PasteStore } from './store.ts';
 import { pasteTuiApp } from './tui.ts';
 
 /** The pastebin: `paste` commands, the /p/USER/NAME pages, a TUI screen, and the expiry sweeper. */
-export const pasteApp: LabdApp = {
-  name: 'paste',
-  install(host) {
-    const { db, config, clock, log } = host.services;
-    const store = new PasteStore(db, config.dataDir, clock);
-    store.prepare();
-    host.registry.register(...pasteCommands({ store, publicUrl: host.publicUrl }));
-    registerPasteRoutes(host.http, store, clock);
-    host.tui.register(pasteTuiApp);
-
-    const sweep = () => {
-      try {
-        const { expired, orphans } = store.sweep();
-        if (expired || orphans) log.info({ expired, orphans }, 'paste sweep removed files');
-      } catch (err) {
-        log.error({ err }, 'paste sweep failed');
-      }
-    };
-    sweep();
-    const timer = setInterval(sweep, parseDuration(config.paste.sweepInterval) * 1000);
-    timer.unref();
-    host.onStop(() => clearInterval(timer));
-  },
-};
+export function pasteModule(deps: { registry: Pick<Registry, 'invoke'>; store: PasteStore; identities: IdentityStore; config: Config['paste']; publicUrl: string; clock: Clock; log: Logger }): LabdModule<TuiApp> {
+  const { store, config, log } = deps;
+  const sweep = () => {
+    try {
+      const { expired, orphans } = store.sweep();
+      if (expired || orphans) log.info({ expired, orphans }, 'paste sweep removed files');
+    } catch (err) {
+      log.error({ err }, 'paste sweep failed');
+    }
+  };
+  return {
+    name: 'paste',
+    commands: pasteCommands({ store, identities: deps.identities, publicUrl: deps.publicUrl, maxSize: config.maxSize, defaultExpirySeconds: config.defaultExpiry === 'none' ? null : config.defaultExpiry.seconds }),
+    routes: pasteRoutes({ registry: deps.registry, store, clock: deps.clock }),
+    screens: [pasteTuiApp],
+    jobs: [intervalJob('paste sweeper', config.sweepInterval.ms, sweep, true)],
+  };
+}

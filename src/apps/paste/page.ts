@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import hljs from 'highlight.js';
+import { html, trustedHtml, type SafeHtml } from '../../core/html.ts';
 import { expiresText, humanSize } from './format.ts';
 import { extensionOf } from './names.ts';
 
@@ -35,12 +36,6 @@ export const PAGE_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ENTITIES[c]!);
-}
-
 /** The highlighting language for a paste name: by its extension only (no guessing from content). */
 export function languageFor(name: string): string | undefined {
   const ext = extensionOf(name);
@@ -50,10 +45,10 @@ export function languageFor(name: string): string | undefined {
 }
 
 /** Highlighted, escaped HTML for the code block. highlight.js escapes the text it emits. */
-export function highlightedHtml(name: string, text: string): { html: string; language: string } {
+export function highlightedHtml(name: string, text: string): { html: SafeHtml; language: string } {
   const language = text.length <= HIGHLIGHT_LIMIT ? languageFor(name) : undefined;
-  if (!language) return { html: escapeHtml(text), language: 'plaintext' };
-  return { html: hljs.highlight(text, { language, ignoreIllegals: true }).value, language };
+  if (!language) return { html: html`${text}`, language: 'plaintext' };
+  return { html: trustedHtml(hljs.highlight(text, { language, ignoreIllegals: true }).value), language };
 }
 
 export interface PageInput {
@@ -72,27 +67,27 @@ export interface PageInput {
 export const PAGE_BYTES = PAGE_LIMIT;
 
 export function renderPastePage(p: PageInput): string {
-  const title = escapeHtml(`${p.owner}/${p.name}`);
+  const title = `${p.owner}/${p.name}`;
   const meta = [humanSize(p.size), `expires ${expiresText(p.expiresAt, p.now)}`, ...(p.hidden ? ['unlisted'] : [])];
-  let body: string;
+  let body: SafeHtml;
   if (p.binary || !p.head) {
-    body = `<p class="note">Binary paste (${escapeHtml(humanSize(p.size))}): <a href="${escapeHtml(p.rawUrl)}">download the raw bytes</a>.</p>`;
+    body = html`<p class="note">Binary paste (${humanSize(p.size)}): <a href="${p.rawUrl}">download the raw bytes</a>.</p>`;
   } else {
     const text = p.head.toString('utf8');
-    const { html, language } = highlightedHtml(p.name, text);
-    const cut = p.size > p.head.length ? `<p class="note">Showing the first ${escapeHtml(humanSize(p.head.length))} of ${escapeHtml(humanSize(p.size))}: <a href="${escapeHtml(p.rawUrl)}">raw</a> has it all.</p>` : '';
-    body = `<pre><code class="hljs language-${escapeHtml(language)}">${html}</code></pre>${cut}`;
+    const code = highlightedHtml(p.name, text);
+    const cut = p.size > p.head.length ? html`<p class="note">Showing the first ${humanSize(p.head.length)} of ${humanSize(p.size)}: <a href="${p.rawUrl}">raw</a> has it all.</p>` : '';
+    body = html`<pre><code class="hljs language-${code.language}">${code.html}</code></pre>${cut}`;
   }
   return [
     '<!doctype html>',
     '<html lang="en"><head><meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     '<meta name="referrer" content="no-referrer">',
-    `<title>${title}</title>`,
+    html`<title>${title}</title>`.value,
     `<style>${STYLE}</style>`,
     '</head><body>',
-    `<header><h1>${title}</h1><span>${meta.map(escapeHtml).join(' · ')}</span><a href="${escapeHtml(p.rawUrl)}">raw</a></header>`,
-    `<main>${body}</main>`,
+    html`<header><h1>${title}</h1><span>${meta.join(' · ')}</span><a href="${p.rawUrl}">raw</a></header>`.value,
+    html`<main>${body}</main>`.value,
     '</body></html>',
     '',
   ].join('\n');

@@ -1,71 +1,79 @@
+/**
+ * `GET /p/USER/NAME` (highlighted page) and `GET /p/USER/NAME/raw` (the bytes as stored): transport
+ * only. Whether the paste may be read is the registry's `paste-page`, invoked by an anonymous actor
+ * on the http surface (permission, authorize, metrics as everywhere); the bytes are then streamed.
+ */
 import { closeSync, createReadStream } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Actor } from '../../core/actor.ts';
 import type { Clock } from '../../core/clock.ts';
-import { sendText, type HttpServer } from '../../http/server.ts';
-import { isPasteName, isUserName } from './names.ts';
+import { textResponse, type HttpRoute, type RouteRequest, type RouteResponse } from '../../ops/http.ts';
+import type { Registry } from '../../ops/registry.ts';
 import { PAGE_BYTES, PAGE_CSP, renderPastePage } from './page.ts';
 import type { OpenPaste, PasteStore } from './store.ts';
 
 /** Sent with the raw bytes too: opened directly, they may still never run anything. */
 const RAW_CSP = "default-src 'none'; sandbox";
 
-function openFor(store: PasteStore, params: Record<string, string>): OpenPaste | undefined {
-  const user = params.user ?? '';
-  const name = params.name ?? '';
-  if (!isUserName(user) || !isPasteName(name)) return undefined;
-  return store.open(user, name);
+/** Whoever reads a paste page: nobody logged in. */
+export function anonymousReader(req: RouteRequest): Actor {
+  return { userId: null, name: 'anonymous', role: 'guest', via: 'http', remoteAddress: req.remoteAddress };
 }
 
-function notFound(res: ServerResponse): void {
-  sendText(res, 404, 'no such paste (it may have expired)\n');
+const notFound = (): RouteResponse => textResponse(404, 'no such paste (it may have expired)\n');
+
+export function pasteRoutes(deps: { registry: Pick<Registry, 'invoke'>; store: PasteStore; clock: Clock }): HttpRoute[] {
+  const { registry, store, clock } = deps;
+  /** The registry decides; a refusal or a missing paste is the server's typed-error mapping (403/404). */
+  const opened = async (req: RouteRequest): Promise<OpenPaste | undefined> => {
+    await registry.invoke(anonymousReader(req), ['paste-page'], { user: req.params.user ?? '', name: req.params.name ?? '' });
+    return store.open(req.params.user ?? '', req.params.name ?? '');
+  };
+  const page: HttpRoute = {
+    method: 'GET',
+    path: '/p/:user/:name',
+    async handle(req) {
+      const open = await opened(req);
+      if (!open) return notFound();
+      const { paste, fd, size } = open;
+      let html: string;
+      try {
+        const head = paste.binary ? undefined : store.readHeadBytes(fd, PAGE_BYTES);
+        html = renderPastePage({ owner: paste.owner, name: paste.name, size, binary: paste.binary, hidden: paste.hidden, expiresAt: paste.expiresAt, now: clock.now(), rawUrl: `${encodeURIComponent(paste.name)}/raw`, head });
+      } finally {
+        closeSync(fd);
+      }
+      return {
+        status: 200,
+        headers: {
+          'content-type': 'text/html; charset=utf-8',
+          'content-security-policy': PAGE_CSP,
+          'x-content-type-options': 'nosniff',
+          'x-frame-options': 'DENY',
+          'referrer-policy': 'no-referrer',
+          'cache-control': 'no-cache',
+        },
+        body: html,
+      };
+    },
+  };
+  const raw: HttpRoute = { method: 'GET', path: '/p/:user/:name/raw', handle: async (req) => rawResponse(req.method, await opened(req)) };
+  return [page, raw];
 }
 
-/** `GET /p/USER/NAME` (highlighted page) and `GET /p/USER/NAME/raw` (the bytes as stored). */
-export function registerPasteRoutes(http: HttpServer, store: PasteStore, clock: Clock): void {
-  http.route('GET', '/p/:user/:name', (req, res, params) => {
-    const opened = openFor(store, params);
-    if (!opened) return notFound(res);
-    const { paste, fd, size } = opened;
-    let html: string;
-    try {
-      const head = paste.binary ? undefined : store.readHeadBytes(fd, PAGE_BYTES);
-      html = renderPastePage({ owner: paste.owner, name: paste.name, size, binary: paste.binary, hidden: paste.hidden, expiresAt: paste.expiresAt, now: clock.now(), rawUrl: `${encodeURIComponent(paste.name)}/raw`, head });
-    } finally {
-      closeSync(fd);
-    }
-    res.writeHead(200, {
-      'content-type': 'text/html; charset=utf-8',
-      'content-length': Buffer.byteLength(html),
-      'content-security-policy': PAGE_CSP,
-      'x-content-type-options': 'nosniff',
-      'x-frame-options': 'DENY',
-      'referrer-policy': 'no-referrer',
-      'cache-control': 'no-cache',
-    });
-    res.end(req.method === 'HEAD' ? undefined : html);
-  });
-
-  http.route('GET', '/p/:user/:name/raw', (req, res, params) => sendRaw(req, res, openFor(store, params)));
-}
-
-function sendRaw(req: IncomingMessage, res: ServerResponse, opened: OpenPaste | undefined): void {
-  if (!opened) return notFound(res);
+function rawResponse(method: string, opened: OpenPaste | undefined): RouteResponse {
+  if (!opened) return notFound();
   const { paste, fd, size } = opened;
-  res.writeHead(200, {
+  const headers = {
     'content-type': paste.binary ? 'application/octet-stream' : 'text/plain; charset=utf-8',
     'content-length': size,
     'content-security-policy': RAW_CSP,
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
     'cache-control': 'no-cache',
-  });
-  if (req.method === 'HEAD' || size === 0) {
+  };
+  if (method === 'HEAD' || size === 0) {
     closeSync(fd);
-    res.end();
-    return;
+    return { status: 200, headers };
   }
-  const file = createReadStream('', { fd, autoClose: true, end: size - 1 });
-  file.once('error', () => res.destroy());
-  res.once('close', () => file.destroy());
-  file.pipe(res);
+  return { status: 200, headers, body: createReadStream('', { fd, autoClose: true, end: size - 1 }) };
 }

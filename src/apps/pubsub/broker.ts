@@ -148,17 +148,27 @@ export class TopicBroker {
     });
   }
 
-  /** Finds or creates the topic and checks that the user may use it; the owner's -p/-a widen its access. */
-  private attach(user: string, ref: TopicRef, grant: AccessGrant = {}): Topic {
+  /**
+   * The topic rule (the pub/sub commands' `authorize`): a topic is its owner's unless shared or public,
+   * and only the owner widens its access. Checked again on attach, as access can narrow meanwhile.
+   */
+  authorize(user: string, ref: TopicRef, grant: AccessGrant = {}): void {
     const isOwner = user === ref.owner;
     if (!isOwner && (grant.public || grant.share?.length)) {
       throw new PermissionDenied(`permission denied: only ${ref.owner} decides who may use ${ref.key} (-p and -a are for the owner)`);
     }
-    let topic = this.topics.get(ref.key);
+    const topic = this.topics.get(ref.key);
     if (!topic ? !isOwner : !topic.mayUse(user)) {
       // The same answer whether or not the topic exists, so its existence does not leak.
       throw new PermissionDenied(`permission denied: ${ref.key} is ${ref.owner}'s topic and is not shared with you`);
     }
+  }
+
+  /** Finds or creates the topic and checks that the user may use it; the owner's -p/-a widen its access. */
+  private attach(user: string, ref: TopicRef, grant: AccessGrant = {}): Topic {
+    this.authorize(user, ref, grant);
+    const isOwner = user === ref.owner;
+    let topic = this.topics.get(ref.key);
     if (!topic) {
       const created = new Topic(ref, Math.min(128 * 1024, Math.floor(this.options.subscriberBuffer / 2)), () => this.changed());
       this.topics.set(ref.key, created);

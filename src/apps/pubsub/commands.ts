@@ -30,17 +30,23 @@ function grantOf(args: { public: boolean; access: string[] }): AccessGrant {
 }
 
 export function pubsubCommands(broker: TopicBroker): AnyCommand[] {
+  /** Who may use a topic: the one rule every pub/sub command and the TUI tail go through. */
+  const topicRule = (ctx: CommandContext, args: { topic: string; public: boolean; access: string[] }) => broker.authorize(ctx.actor.name, parseTopic(args.topic, ctx.actor.name), grantOf(args));
+
   const sub = defineCommand({
     path: ['sub'],
-    summary: 'print what is published to a topic',
+    summary: 'Print what is published to a topic',
     details: `Ends when the topic's last publisher leaves, unless -k keeps it open.\nPublishers go at the pace of their fastest subscriber. Each subscriber has its own buffer;\none that falls more than pubsub.subscriberBuffer bytes behind is dropped (exit 1, with a\nmessage on stderr), so a slow or stalled subscriber never holds up the others.\n\n${ACCESS_HELP}`,
     args: z.object({ topic: topicArg, keep: z.boolean().default(false).describe('keep reading after the publishers leave'), ...accessArgs }),
     positionals: ['topic'],
     short: { k: 'keep', ...accessShort },
     permission: 'pubsub',
     mutating: false,
+    results: ['streamed'],
     needsIO: true,
-    surfaces: ['ssh'],
+    // The TUI's tail is this command too (the same topic rule, metrics and all).
+    surfaces: ['ssh', 'tui'],
+    authorize: topicRule,
     async run(ctx, args) {
       const io = sessionIO(ctx);
       const topic = parseTopic(args.topic, ctx.actor.name);
@@ -53,7 +59,7 @@ export function pubsubCommands(broker: TopicBroker): AnyCommand[] {
 
   const pub = defineCommand({
     path: ['pub'],
-    summary: 'publish stdin to a topic',
+    summary: 'Publish stdin to a topic',
     details: `Waits until a subscriber is connected (and again whenever none is left), unless -b=false:\nthen data nobody is subscribed to is dropped. Every subscriber gets everything.\n\n${ACCESS_HELP}`,
     args: z.object({
       topic: topicArg,
@@ -66,8 +72,10 @@ export function pubsubCommands(broker: TopicBroker): AnyCommand[] {
     short: { b: 'block', t: 'timeout', e: 'empty', ...accessShort },
     permission: 'pubsub',
     mutating: false,
+    results: ['streamed'],
     needsIO: true,
     surfaces: ['ssh'],
+    authorize: topicRule,
     async run(ctx, args) {
       const io = sessionIO(ctx);
       const topic = parseTopic(args.topic, ctx.actor.name);
@@ -89,15 +97,17 @@ export function pubsubCommands(broker: TopicBroker): AnyCommand[] {
 
   const pipe = defineCommand({
     path: ['pipe'],
-    summary: 'read and write a topic: stdin goes to everyone else on it',
+    summary: 'Read and write a topic: stdin goes to everyone else on it',
     details: `Every other pipe client and subscriber of the topic gets this client's stdin;\nthis client prints what the others send. Ends when stdin ends.\n\n${ACCESS_HELP}`,
     args: z.object({ topic: topicArg, replay: z.boolean().default(false).describe('also print what this client sends'), ...accessArgs }),
     positionals: ['topic'],
     short: { r: 'replay', ...accessShort },
     permission: 'pubsub',
     mutating: false,
+    results: ['streamed'],
     needsIO: true,
     surfaces: ['ssh'],
+    authorize: topicRule,
     async run(ctx, args) {
       const io = sessionIO(ctx);
       const topic = parseTopic(args.topic, ctx.actor.name);
@@ -108,10 +118,11 @@ export function pubsubCommands(broker: TopicBroker): AnyCommand[] {
 
   const topics = defineCommand({
     path: ['topics'],
-    summary: 'list the live pub/sub topics you may use',
+    summary: 'List the live pub/sub topics you may use',
     args: z.object({}),
     permission: 'pubsub',
     mutating: false,
+    results: ['table'],
     async run(ctx) {
       const list = broker.visibleTo(ctx.actor.name);
       return {

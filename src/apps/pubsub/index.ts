@@ -1,14 +1,10 @@
-import type { LabdApp } from '../index.ts';
-import { TopicBroker } from './broker.ts';
+import type { LabdModule } from '../../ops/module.ts';
+import type { TuiApp } from '../../ssh/tui/apps.ts';
+import type { TopicBroker } from './broker.ts';
 import { pubsubCommands } from './commands.ts';
 import { pubsubTui } from './tui.ts';
 
 /** Pub/sub over SSH (pico's pipe semantics): `pub`, `sub`, `pipe`, `topics`, and a TUI screen. */
-export const pubsubApp: LabdApp = {
-  name: 'pubsub',
-  install(host) {
-    const broker = new TopicBroker({ subscriberBuffer: host.services.config.pubsub.subscriberBuffer });
-    host.registry.register(...pubsubCommands(broker));
-    host.tui.register(pubsubTui(broker));
-  },
-};
+export function pubsubModule(deps: { broker: TopicBroker }): LabdModule<TuiApp> {
+  return { name: 'pubsub', commands: pubsubCommands(deps.broker), screens: [pubsubTui(deps.broker)] };
+}

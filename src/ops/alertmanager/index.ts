@@ -1,6 +1,5 @@
 /** The Alertmanager port for this config: the real client, or one that explains it is off. */
-import { parseDuration } from '../../core/duration.ts';
-import type { Config } from '../../config/schema.ts';
+import type { AlertmanagerConfig } from '../../config/schema.ts';
 import { AlertmanagerClient } from './client.ts';
 import type { AlertmanagerPort } from './port.ts';
 import { unconfiguredAlertmanager } from './unconfigured.ts';
@@ -9,8 +8,7 @@ export type { AlertmanagerPort, AmAlert, AmSilence, Matcher, NewSilence, AlertQu
 export { exactMatchers } from './port.ts';
 export { NOT_CONFIGURED } from './unconfigured.ts';
 
-export function alertmanagerFor(config: Config): AlertmanagerPort {
-  const am = config.alertmanager;
+export function alertmanagerFor(am: { enabled: false } | AlertmanagerConfig): AlertmanagerPort {
   if (!am.enabled) return unconfiguredAlertmanager;
-  return new AlertmanagerClient(am.url, parseDuration(am.requestTimeout) * 1000);
+  return new AlertmanagerClient(am.url, am.requestTimeout.ms);
 }

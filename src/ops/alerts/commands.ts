@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { parseDuration, formatDuration } from '../../core/duration.ts';
 import { UsageError } from '../../core/errors.ts';
+import { freeText } from '../args.ts';
 import { defineCommand, type AnyCommand } from '../registry.ts';
 import type { Result } from '../result.ts';
 import { groupJson, groupRow } from './format.ts';
@@ -48,6 +49,7 @@ export function alertCommands(service: AlertService, opts: AlertCommandOptions):
     short: { a: 'all' },
     permission: 'ops.read',
     mutating: false,
+    results: ['table'],
     async run(ctx, args): Promise<Result> {
       const groups = service.store.list(args.all);
       const now = ctx.clock.now();
@@ -72,21 +74,21 @@ export function alertCommands(service: AlertService, opts: AlertCommandOptions):
   const ack = defineCommand({
     path: ['ack'],
     summary: 'Acknowledge an alert group: silence exactly its alerts in Alertmanager',
-    details: `example: ack 12 --for 2h --comment 'looking at the disk'\nEach firing alert of the group gets a silence with exact matchers on all its labels (comment "ACK! USER: COMMENT").\nWithout --for the acknowledgement holds while the group fires: silences of ${formatDuration(opts.holdStepSeconds)}, extended before they end, for at most ${formatDuration(opts.holdMaxSeconds)}; they are expired when the group resolves. --for: at most ${formatDuration(opts.maxAckSeconds)}. Acknowledging again replaces the silences.`,
+    details: `example: ack 12 --for 2h looking at the disk\nThe comment is the words after the alert id and flags (no quotes needed; put it after -- if it starts with -).\nEach firing alert of the group gets a silence with exact matchers on all its labels (comment "ACK! USER: COMMENT").\nWithout --for the acknowledgement holds while the group fires: silences of ${formatDuration(opts.holdStepSeconds)}, extended before they end, for at most ${formatDuration(opts.holdMaxSeconds)}; they are expired when the group resolves. --for: at most ${formatDuration(opts.maxAckSeconds)}. Acknowledging again replaces the silences.`,
     args: z.object({
       alert: alertId,
       for: z.string().optional().describe('how long: 30m, 2h, 1d'),
-      comment: z.string().max(500).default('').describe('why, or what you are doing'),
+      comment: freeText(500, 'why, or what you are doing (the rest of the line)'),
     }),
-    positionals: ['alert'],
+    positionals: ['alert', 'comment'],
     permission: 'ops.alerts',
     mutating: true,
+    results: ['record'],
     async run(ctx, args): Promise<Result> {
       const id = parseAlertId(args.alert);
       const length: AckLength = args.for === undefined ? { kind: 'hold', stepSeconds: opts.holdStepSeconds, maxSeconds: opts.holdMaxSeconds } : { kind: 'fixed', seconds: parseDuration(args.for, '--for') };
       if (length.kind === 'fixed' && length.seconds > opts.maxAckSeconds) throw new UsageError(`--for: at most ${formatDuration(opts.maxAckSeconds)}`);
-      const comment = args.comment.replace(/[\x00-\x1f\x7f]+/g, ' ').trim();
-      const group = await service.ack(id, ctx.actor, length, comment, ctx.signal);
+            const group = await service.ack(id, ctx.actor, length, args.comment, ctx.signal);
       return groupRecord(`acknowledged alert group ${id}`, group, ctx.clock.now());
     },
   });
@@ -98,6 +100,7 @@ export function alertCommands(service: AlertService, opts: AlertCommandOptions):
     positionals: ['alert'],
     permission: 'ops.alerts',
     mutating: true,
+    results: ['record'],
     async run(ctx, args): Promise<Result> {
       const id = parseAlertId(args.alert);
       const group = await service.unack(id, ctx.actor, ctx.signal);

@@ -7,8 +7,7 @@ import { systemActor, type Actor } from '../../core/actor.ts';
 import type { Clock } from '../../core/clock.ts';
 import { Conflict, NotFound } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
-import type { Db } from '../../db/client.ts';
-import { recordAudit } from '../audit/store.ts';
+import type { AuditLog } from '../audit/store.ts';
 import { exactMatchers, type AlertmanagerPort, type AmAlert } from '../alertmanager/index.ts';
 import type { IngestResult } from './store.ts';
 import { AlertStore } from './store.ts';
@@ -24,7 +23,7 @@ export function ackComment(who: string, comment: string): string {
 
 export interface AlertServiceOptions {
   /** For the audit rows of what the service does by itself (extending held acks). */
-  db?: Db;
+  audit?: AuditLog;
   /** Step of held acknowledgements; unset: holds are not extended. */
   holdStepMs?: number;
   /** A firing group nobody acknowledged for this long escalates; unset: nothing escalates. */
@@ -216,8 +215,8 @@ export class AlertService {
       }
       this.store.replaceSilences(replaced);
       this.store.recordExtension(g.id, until, this.clock.now());
-      if (this.opts.db) {
-        recordAudit(this.opts.db, { at: this.clock.now(), actor: systemActor, command: 'ack extend', args: { alert: String(g.id), until: until.toISOString(), by: ack.by, replacedSilences: replaced.length }, outcome: 'ok', durationMs: 0 });
+      if (this.opts.audit) {
+        await this.opts.audit.record({ at: this.clock.now(), actor: systemActor, command: 'ack extend', args: { alert: String(g.id), until: until.toISOString(), by: ack.by, replacedSilences: replaced.length }, outcome: 'ok', durationMs: 0 });
       }
       this.log.info({ group: g.id, by: ack.by, until: until.toISOString(), newSilences: replaced.length }, 'held acknowledgement extended');
       this.notify(this.group(g.id));

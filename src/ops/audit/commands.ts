@@ -1,9 +1,14 @@
 import { z } from 'zod';
 import { parseDuration } from '../../core/duration.ts';
-import { defineCommand } from '../registry.ts';
-import { listAudit } from './store.ts';
+import { defineCommand, type AnyCommand } from '../registry.ts';
+import type { AuditLog } from './store.ts';
 
-export const auditLs = defineCommand({
+export function auditCommands(log: AuditLog): AnyCommand[] {
+  return [auditLs(log)];
+}
+
+const auditLs = (log: AuditLog) =>
+  defineCommand({
   path: ['audit'],
   summary: 'Show the audit log of mutating commands',
   args: z.object({
@@ -12,10 +17,11 @@ export const auditLs = defineCommand({
   }),
   permission: 'admin.users',
   mutating: false,
+  results: ['table'],
   async run(ctx, args) {
     const seconds = parseDuration(args.since, '--since');
     const since = new Date(ctx.clock.now().getTime() - seconds * 1000);
-    const rows = listAudit(ctx.db, since, args.limit).map((r) => ({
+    const rows = (await log.since(since, args.limit)).map((r) => ({
       at: r.at.toISOString(),
       actor: r.actor,
       via: r.via,

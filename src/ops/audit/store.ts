@@ -28,24 +28,37 @@ function credentialText(actor: Actor): string | null {
   }
 }
 
-export function recordAudit(db: Db, entry: AuditEntry): void {
-  db.insert(audit)
-    .values({
-      at: entry.at,
-      actor: entry.actor.name,
-      userId: entry.actor.userId,
-      via: entry.actor.via,
-      credential: credentialText(entry.actor),
-      remoteAddress: entry.actor.remoteAddress ?? null,
-      command: entry.command,
-      args: JSON.stringify(entry.args),
-      outcome: entry.outcome,
-      error: entry.error ?? null,
-      durationMs: entry.durationMs,
-    })
-    .run();
+export type AuditRow = typeof audit.$inferSelect;
+
+/** The audit log as the registry and `audit` see it; SQLite today, another database later. */
+export interface AuditLog {
+  record(entry: AuditEntry): Promise<void>;
+  since(since: Date, limit: number): Promise<AuditRow[]>;
 }
 
-export function listAudit(db: Db, since: Date, limit: number) {
-  return db.select().from(audit).where(gte(audit.at, since)).orderBy(desc(audit.id)).limit(limit).all();
+export class SqliteAuditLog implements AuditLog {
+  constructor(private readonly db: Db) {}
+
+  async record(entry: AuditEntry): Promise<void> {
+    this.db
+      .insert(audit)
+      .values({
+        at: entry.at,
+        actor: entry.actor.name,
+        userId: entry.actor.userId,
+        via: entry.actor.via,
+        credential: credentialText(entry.actor),
+        remoteAddress: entry.actor.remoteAddress ?? null,
+        command: entry.command,
+        args: JSON.stringify(entry.args),
+        outcome: entry.outcome,
+        error: entry.error ?? null,
+        durationMs: entry.durationMs,
+      })
+      .run();
+  }
+
+  async since(since: Date, limit: number): Promise<AuditRow[]> {
+    return this.db.select().from(audit).where(gte(audit.at, since)).orderBy(desc(audit.id)).limit(limit).all();
+  }
 }

@@ -63,11 +63,12 @@ const retryNote = (ctx: CommandContext, what: string) => (n: number) => ctx.prog
 export function deployCommands(kube: KubePort, events: Pick<OpsEventsPort, 'emit'>): AnyCommand[] {
   const deploys = defineCommand({
     path: ['deploys'],
-    summary: 'list deployments: ready, up-to-date and available replicas, images, age',
+    summary: 'List deployments: ready, up-to-date and available replicas, images, age',
     args: z.object({ namespace: namespaceName.optional().describe('only this namespace (default: all)') }),
     short: { n: 'namespace' },
     permission: 'ops.read',
     mutating: false,
+    results: ['table'],
     async run(ctx, args): Promise<Result> {
       const list = await kube.listDeployments({ namespace: args.namespace });
       const now = ctx.clock.now();
@@ -97,7 +98,7 @@ export function deployCommands(kube: KubePort, events: Pick<OpsEventsPort, 'emit
 
   const deploy = defineCommand({
     path: ['deploy'],
-    summary: 'set the image of a deployment container (a strategic-merge patch), optionally following the rollout',
+    summary: 'Set the image of a deployment container (a strategic-merge patch), optionally following the rollout',
     args: z.object({
       deployment: objectRef.describe('NAMESPACE/NAME of the deployment'),
       image: imageRef,
@@ -109,6 +110,7 @@ export function deployCommands(kube: KubePort, events: Pick<OpsEventsPort, 'emit
     short: { c: 'container', w: 'wait' },
     permission: 'ops.deploy',
     mutating: true,
+    results: ['message'],
     async run(ctx, args): Promise<Result> {
       const { namespace, name } = splitRef(args.deployment);
       const outcome = await retryOnConflict(`deployment "${args.deployment}"`, ctx.signal, retryNote(ctx, `deployment "${args.deployment}"`), async () => {
@@ -133,7 +135,7 @@ export function deployCommands(kube: KubePort, events: Pick<OpsEventsPort, 'emit
 
   const restart = defineCommand({
     path: ['restart'],
-    summary: 'restart the pods of a deployment with a rolling update (like kubectl rollout restart)',
+    summary: 'Restart the pods of a deployment with a rolling update (like kubectl rollout restart)',
     args: z.object({
       deployment: objectRef.describe('NAMESPACE/NAME of the deployment'),
       wait: z.boolean().default(false).describe('follow the rollout until it completes or fails'),
@@ -143,6 +145,7 @@ export function deployCommands(kube: KubePort, events: Pick<OpsEventsPort, 'emit
     short: { w: 'wait' },
     permission: 'ops.deploy',
     mutating: true,
+    results: ['message'],
     async run(ctx, args): Promise<Result> {
       const { namespace, name } = splitRef(args.deployment);
       const at = ctx.clock.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -158,7 +161,7 @@ export function deployCommands(kube: KubePort, events: Pick<OpsEventsPort, 'emit
 
   const rollback = defineCommand({
     path: ['rollback'],
-    summary: "roll a deployment back to an earlier revision's pod template (like kubectl rollout undo)",
+    summary: "Roll a deployment back to an earlier revision's pod template (like kubectl rollout undo)",
     args: z.object({
       deployment: objectRef.describe('NAMESPACE/NAME of the deployment'),
       to: z.coerce.number().int().min(1).optional().describe('the revision to go back to (default: the previous one)'),
@@ -169,6 +172,7 @@ export function deployCommands(kube: KubePort, events: Pick<OpsEventsPort, 'emit
     short: { w: 'wait' },
     permission: 'ops.deploy',
     mutating: true,
+    results: ['message'],
     destructive: true,
     async run(ctx, args): Promise<Result> {
       const { namespace, name } = splitRef(args.deployment);
@@ -191,11 +195,12 @@ export function deployCommands(kube: KubePort, events: Pick<OpsEventsPort, 'emit
 
   const rollout = defineCommand({
     path: ['rollout'],
-    summary: 'follow a deployment rollout until it completes, fails or exceeds its progress deadline (like kubectl rollout status)',
+    summary: 'Follow a deployment rollout until it completes, fails or exceeds its progress deadline (like kubectl rollout status)',
     args: z.object({ deployment: objectRef.describe('NAMESPACE/NAME of the deployment'), timeout: timeoutFlag(ROLLOUT_TIMEOUT, 'the rollout itself goes on') }),
     positionals: ['deployment'],
     permission: 'ops.read',
     mutating: false,
+    results: ['message'],
     async run(ctx, args): Promise<Result> {
       const { namespace, name } = splitRef(args.deployment);
       const d = await followRollout(kube, ctx, namespace, name, parseDuration(args.timeout, '--timeout'));
@@ -206,7 +211,7 @@ export function deployCommands(kube: KubePort, events: Pick<OpsEventsPort, 'emit
   const kinds: Record<string, FluxKind> = { kustomization: 'Kustomization', helmrelease: 'HelmRelease' };
   const reconcileCommand = defineCommand({
     path: ['reconcile'],
-    summary: 'ask Flux to reconcile a kustomization or helmrelease now and wait until it is Ready',
+    summary: 'Ask Flux to reconcile a kustomization or helmrelease now and wait until it is Ready',
     args: z.object({
       kind: z.enum(['kustomization', 'helmrelease']).describe('kustomization or helmrelease'),
       object: objectRef.describe('NAMESPACE/NAME of the kustomization or helmrelease'),
@@ -215,6 +220,7 @@ export function deployCommands(kube: KubePort, events: Pick<OpsEventsPort, 'emit
     positionals: ['kind', 'object'],
     permission: 'ops.deploy',
     mutating: true,
+    results: ['message'],
     async run(ctx, args): Promise<Result> {
       const { namespace, name } = splitRef(args.object);
       const kind = kinds[args.kind]!;

@@ -1,12 +1,10 @@
-/** Installs the deploy commands, wired to the cluster port built from config. */
-import type { LabdApp } from '../../apps/index.ts';
-import { eventsFor } from '../events/index.ts';
-import { kubeFor } from '../kube/index.ts';
+/** The deploy commands, on the cluster port and the ops events bus. */
+import type { OpsEventsPort } from '../events/index.ts';
+import type { KubePort } from '../kube/index.ts';
+import type { LabdModule } from '../module.ts';
+import { withBackend } from '../backends.ts';
 import { deployCommands } from './commands.ts';
 
-export const deploysModule: LabdApp = {
-  name: 'deploys',
-  install(host) {
-    host.registry.register(...deployCommands(kubeFor(host.services), eventsFor(host.services)));
-  },
-};
+export function deploysModule(deps: { kube: KubePort; events: Pick<OpsEventsPort, 'emit'> }): LabdModule {
+  return { name: 'deploys', commands: withBackend('kubernetes', deployCommands(deps.kube, deps.events)) };
+}

@@ -1,27 +1,31 @@
 import { z } from 'zod';
-import { NotFound, UsageError } from '../../core/errors.ts';
+import { NotFound, PermissionDenied, UsageError } from '../../core/errors.ts';
 import { ROLES } from '../../core/permissions.ts';
-import { fingerprint, formatPublicKey, parsePublicKeyLine } from '../../core/sshwire/keys.ts';
 import type { CommandContext } from '../context.ts';
 import { defineCommand } from '../registry.ts';
-import { IdentityStore } from './store.ts';
+import type { IdentityStore } from './store.ts';
+import type { AnyCommand } from '../registry.ts';
 import { readStdinText } from '../stdin.ts';
+import type { Result } from '../result.ts';
+import { KEY_INPUT_LIMIT, parseKeyText, readKeyInput } from './stdin-key.ts';
 
-const store = (ctx: CommandContext) => new IdentityStore(ctx.db);
+/** Account and user commands, on the identity store the composition root built. */
+export function identityCommands(identities: IdentityStore): AnyCommand[] {
 
 function currentUser(ctx: CommandContext) {
   if (ctx.actor.userId === null) throw new UsageError('this command needs a labd user');
-  const user = store(ctx).userById(ctx.actor.userId);
+  const user = identities.userById(ctx.actor.userId);
   if (!user) throw new NotFound('your user no longer exists');
   return user;
 }
 
-export const whoami = defineCommand({
+const whoami = defineCommand({
   path: ['whoami'],
   summary: 'Show who you are logged in as, your role and how you came in',
   args: z.object({}),
   permission: 'authenticated',
   mutating: false,
+  results: ['record'],
   async run(ctx) {
     const a = ctx.actor;
     const permissions = ctx.rolePermissions[a.role];
@@ -49,130 +53,159 @@ export const whoami = defineCommand({
   },
 });
 
-export const keysLs = defineCommand({
+const keysLs = defineCommand({
   path: ['keys', 'ls'],
   summary: 'List the public keys registered to you',
   args: z.object({}),
   permission: 'authenticated',
   mutating: false,
+  results: ['table'],
   async run(ctx) {
     const user = currentUser(ctx);
-    const rows = store(ctx).keysOf(user.id).map((k) => ({ id: k.id, fingerprint: k.fingerprint, algo: k.algo, comment: k.comment, source: k.source, added: k.createdAt.toISOString(), lastUsed: k.lastUsedAt?.toISOString() ?? null }));
+    const rows = identities.keysOf(user.id).map((k) => ({ id: k.id, fingerprint: k.fingerprint, algo: k.algo, comment: k.comment, source: k.source, added: k.createdAt.toISOString(), lastUsed: k.lastUsedAt?.toISOString() ?? null }));
     return { kind: 'table', columns: [{ key: 'id', label: 'ID' }, { key: 'fingerprint', label: 'FINGERPRINT' }, { key: 'algo', label: 'TYPE' }, { key: 'comment', label: 'COMMENT' }, { key: 'lastUsed', label: 'LAST USED' }], rows, empty: "no keys registered (add one with: keys add < key.pub)" };
   },
 });
 
-export const keysAdd = defineCommand({
+const keysAdd = defineCommand({
   path: ['keys', 'add'],
   summary: 'Register a public key (read from stdin) to log in with',
-  details: 'example: ssh HOST keys add < ~/.ssh/id_ed25519.pub',
-  args: z.object({ comment: z.string().max(100).optional().describe('a name for the key (default: the key file comment)') }),
+  details: [
+    'example: ssh HOST keys add < ~/.ssh/id_ed25519.pub',
+    'admins: ssh HOST keys add --user carol < carol.pub (adds a key to another user; you vouch for it, and the audit log says so)',
+  ].join('\n'),
+  args: z.object({
+    comment: z.string().max(100).optional().describe('a name for the key, one word (default: the key file comment)'),
+    user: z.string().optional().describe('add the key to this user instead of you (needs admin.users)'),
+  }),
   permission: 'authenticated',
   mutating: true,
+  results: ['message'],
   needsIO: true,
+  authorize(ctx, args) {
+    if (args.user !== undefined && !ctx.can('admin.users')) throw new PermissionDenied(`permission denied: 'keys add --user' needs admin.users (you are ${ctx.actor.role})`);
+  },
   async run(ctx, args) {
+    if (args.user !== undefined) return addKeyForUser(ctx, args.user, args.comment);
     const user = currentUser(ctx);
-    const text = (await readStdinText(ctx, 16 * 1024)).trim();
-    const lines = text.split(/\r?\n/).filter((l) => l.trim() && !l.trim().startsWith('#'));
-    if (lines.length !== 1) throw new UsageError(lines.length ? 'give one public key at a time' : 'no public key on stdin (example: keys add < ~/.ssh/id_ed25519.pub)');
-    let parsed;
-    try {
-      parsed = parsePublicKeyLine(lines[0]!);
-    } catch (err) {
-      throw new UsageError(`not a public key: ${(err as Error).message}`);
-    }
-    const fp = fingerprint(parsed.key.blob);
-    const comment = (args.comment ?? parsed.comment).replace(/[^\x20-\x7e]/g, '').slice(0, 100);
-    const row = store(ctx).addKey(user.id, { fingerprint: fp, algo: parsed.key.type, publicKey: formatPublicKey(parsed.key), comment });
-    return { kind: 'message', text: `added key ${row.id}: ${fp} (${parsed.key.type}${comment ? ', ' + comment : ''})`, json: { id: row.id, fingerprint: fp, algo: parsed.key.type, comment } };
+    const text = await readStdinText(ctx, KEY_INPUT_LIMIT);
+    const key = parseKeyText(text, 'stdin');
+    if (!key) throw new UsageError('no public key on stdin (example: keys add < ~/.ssh/id_ed25519.pub)');
+    const comment = (args.comment ?? key.comment).replace(/[^\x20-\x7e]/g, '').slice(0, 100);
+    const row = identities.addKey(user.id, { ...key, comment });
+    return { kind: 'message', text: `added key ${row.id}: ${key.fingerprint} (${key.algo}${comment ? ', ' + comment : ''})`, json: { id: row.id, fingerprint: key.fingerprint, algo: key.algo, comment } };
   },
 });
 
-export const keysRm = defineCommand({
+/**
+ * An admin adds a key to someone else's account. There is no proof of possession here: the admin
+ * vouches for the key (it came to them out of band), so it needs admin.users, and the audit row
+ * (command `keys add`, args.user) records who vouched for whose key.
+ */
+async function addKeyForUser(ctx: CommandContext, name: string, commentArg: string | undefined): Promise<Result> {
+  const s = identities;
+  const user = s.requireUser(name);
+  const key = parseKeyText(await readStdinText(ctx, KEY_INPUT_LIMIT), 'stdin');
+  if (!key) throw new UsageError(`no public key on stdin (example: keys add --user ${user.name} < key.pub)`);
+  const comment = (commentArg ?? key.comment).replace(/[^\x20-\x7e]/g, '').slice(0, 100);
+  const row = s.addKey(user.id, { ...key, comment });
+  ctx.log.info({ admin: ctx.actor.name, user: user.name, fingerprint: key.fingerprint }, 'admin added a key to another user');
+  return {
+    kind: 'message',
+    text: `added key ${row.id} to ${user.name}: ${key.fingerprint} (${key.algo}${comment ? ', ' + comment : ''}), vouched for by ${ctx.actor.name}`,
+    json: { id: row.id, user: user.name, fingerprint: key.fingerprint, algo: key.algo, comment, vouchedBy: ctx.actor.name },
+  };
+}
+
+const keysRm = defineCommand({
   path: ['keys', 'rm'],
   summary: 'Remove one of your keys, by ID or fingerprint',
   args: z.object({ key: z.string().min(1).describe('the ID or SHA256 fingerprint shown by keys ls') }),
   positionals: ['key'],
   permission: 'authenticated',
   mutating: true,
+  results: ['message'],
   destructive: true,
   async run(ctx, args) {
     const user = currentUser(ctx);
-    const removed = store(ctx).removeKey(user.id, args.key);
+    const removed = identities.removeKey(user.id, args.key);
     return { kind: 'message', text: `removed key ${removed.id}: ${removed.fingerprint}`, json: { id: removed.id, fingerprint: removed.fingerprint } };
   },
 });
 
 const role = z.enum(ROLES);
 
-export const userLs = defineCommand({
+const userLs = defineCommand({
   path: ['user', 'ls'],
   summary: 'List users',
   args: z.object({}),
   permission: 'admin.users',
   mutating: false,
+  results: ['table'],
   async run(ctx) {
-    const rows = store(ctx).listUsers().map((u) => ({ name: u.name, role: u.role, keys: u.keys, created: u.createdAt.toISOString() }));
+    const rows = identities.listUsers().map((u) => ({ name: u.name, role: u.role, keys: u.keys, created: u.createdAt.toISOString() }));
     return { kind: 'table', columns: [{ key: 'name', label: 'NAME' }, { key: 'role', label: 'ROLE' }, { key: 'keys', label: 'KEYS' }, { key: 'created', label: 'CREATED' }], rows };
   },
 });
 
-export const userAdd = defineCommand({
+const userAdd = defineCommand({
   path: ['user', 'add'],
-  summary: 'Create a user, optionally with a public key to log in with',
+  summary: 'Create a user, with the public key they log in with on stdin',
+  details: 'example: ssh HOST user add carol --role operator < carol.pub\nWithout a key on stdin (< /dev/null) the user can log in only with a certificate.',
   args: z.object({
     name: z.string().describe('user name: a-z, 0-9, _ and -'),
     role: role.default('member').describe(`one of ${ROLES.join(', ')} (default member)`),
-    key: z.string().optional().describe('a public key line "TYPE BASE64 [COMMENT]"'),
+    key: z.string().optional().describe('a public key line as ONE word (quote it twice over ssh); stdin is simpler'),
   }),
   positionals: ['name'],
   permission: 'admin.users',
   mutating: true,
+  results: ['message'],
   async run(ctx, args) {
-    const s = store(ctx);
-    let parsed: ReturnType<typeof parsePublicKeyLine> | undefined;
-    if (args.key) {
-      try {
-        parsed = parsePublicKeyLine(args.key);
-      } catch (err) {
-        throw new UsageError(`--key: not a public key: ${(err as Error).message}`);
-      }
-    }
+    const s = identities;
+    const fromFlag = args.key !== undefined ? parseKeyText(args.key, '--key') : undefined;
+    if (args.key !== undefined && !fromFlag) throw new UsageError('--key: empty');
+    const fromStdin = parseKeyText(await readKeyInput(ctx), 'stdin');
+    if (fromFlag && fromStdin) throw new UsageError('give the key on stdin or with --key, not both');
+    const key = fromFlag ?? fromStdin;
     const user = s.transaction(() => {
       const u = s.createUser(args.name, args.role);
-      if (parsed) s.addKey(u.id, { fingerprint: fingerprint(parsed.key.blob), algo: parsed.key.type, publicKey: formatPublicKey(parsed.key), comment: parsed.comment });
+      if (key) s.addKey(u.id, key);
       return u;
     });
-    return { kind: 'message', text: `created user ${user.name} (${user.role})${parsed ? ' with key ' + fingerprint(parsed.key.blob) : ''}`, json: { name: user.name, role: user.role } };
+    return { kind: 'message', text: `created user ${user.name} (${user.role})${key ? ' with key ' + key.fingerprint : ', no key (certificate logins only; add one with: keys add --user ' + user.name + ' < key.pub)'}`, json: { name: user.name, role: user.role, key: key?.fingerprint ?? null } };
   },
 });
 
-export const userRm = defineCommand({
+const userRm = defineCommand({
   path: ['user', 'rm'],
   summary: 'Delete a user with their keys and linked identities',
   args: z.object({ name: z.string().min(1) }),
   positionals: ['name'],
   permission: 'admin.users',
   mutating: true,
+  results: ['message'],
   destructive: true,
   async run(ctx, args) {
     if (args.name === ctx.actor.name) throw new UsageError('you cannot remove yourself');
-    store(ctx).removeUser(args.name);
+    identities.removeUser(args.name);
     return { kind: 'message', text: `removed user ${args.name}`, json: { name: args.name, removed: true } };
   },
 });
 
-export const userRole = defineCommand({
+const userRole = defineCommand({
   path: ['user', 'role'],
   summary: "Change a user's role",
   args: z.object({ name: z.string().min(1), role }),
   positionals: ['name', 'role'],
   permission: 'admin.users',
   mutating: true,
+  results: ['message'],
   async run(ctx, args) {
-    const user = store(ctx).setRole(args.name, args.role);
+    const user = identities.setRole(args.name, args.role);
     return { kind: 'message', text: `${user.name} is now ${user.role}`, json: { name: user.name, role: user.role } };
   },
 });
 
-export const identityCommands = [whoami, keysLs, keysAdd, keysRm, userLs, userAdd, userRm, userRole];
+return [whoami, keysLs, keysAdd, keysRm, userLs, userAdd, userRm, userRole];
+}

@@ -9,8 +9,9 @@ export type KubeSource = { kind: 'kubeconfig'; path: string; context?: string } 
 export const NOT_CONFIGURED =
   'no Kubernetes cluster configured: set LABD_KUBECONFIG (or kube.kubeconfig in the config file) to a kubeconfig file, or run labd in a pod with a service account';
 
-export function kubeSource(kube: Config['kube'], env: NodeJS.ProcessEnv = process.env, exists: (path: string) => boolean = existsSync): KubeSource {
+/** `kube.inCluster` comes from the config loader (KUBERNETES_SERVICE_HOST is set in a pod): only src/config reads the environment. */
+export function kubeSource(kube: Config['kube'], exists: (path: string) => boolean = existsSync): KubeSource {
   if (kube.kubeconfig) return { kind: 'kubeconfig', path: kube.kubeconfig, context: kube.context };
-  if (env.KUBERNETES_SERVICE_HOST && exists(SERVICE_ACCOUNT_TOKEN)) return { kind: 'in-cluster' };
+  if (kube.inCluster && exists(SERVICE_ACCOUNT_TOKEN)) return { kind: 'in-cluster' };
   return { kind: 'none' };
 }

@@ -1,32 +1,32 @@
-/** The cluster port for the ops modules: one per configuration, built at start from kube.* config. */
-import { parseDuration } from '../../core/duration.ts';
+/** The cluster port for the ops modules, built once at start from kube.* config. */
 import type { Config } from '../../config/schema.ts';
 import type { Logger } from '../../core/logger.ts';
-import { ClientNodeKube } from './client-node.ts';
 import { kubeSource, NOT_CONFIGURED } from './connect.ts';
 import type { KubePort } from './port.ts';
 import { unconfiguredKube } from './unconfigured.ts';
+import type { Backends } from '../backends.ts';
 
 export type { KubeEvent, KubeNode, KubePod, KubePort, KubeSecret, NodePatch } from './port.ts';
 export type { KiloPeer } from './port.ts';
 export type { DeploymentPatch, FluxKind, FluxObject, KubeDeployment, KubeReplicaSet, PodTemplate, StatusCondition } from './port.ts';
 export { EvictionBlocked } from './errors.ts';
 
-const ports = new WeakMap<Config, KubePort>();
-
-/** The shared KubePort for this config (ops modules call this from their install; a bad kubeconfig fails start). */
-export function kubeFor(services: { config: Config; log: Logger }, env: NodeJS.ProcessEnv = process.env): KubePort {
-  const cached = ports.get(services.config);
-  if (cached) return cached;
-  const source = kubeSource(services.config.kube, env);
-  let port: KubePort;
+/**
+ * Builds the cluster port once, at start (the composition root calls this; a bad kubeconfig fails
+ * start). The SDK (@kubernetes/client-node, tens of MB resident) is loaded only when a cluster is configured.
+ */
+export async function connectKube(kube: Config['kube'], log: Logger, backends: Backends): Promise<KubePort> {
+  const source = kubeSource(kube);
   if (source.kind === 'none') {
-    services.log.warn(NOT_CONFIGURED);
-    port = unconfiguredKube;
-  } else {
-    port = ClientNodeKube.connect(source, parseDuration(services.config.kube.requestTimeout) * 1000);
-    services.log.info({ kube: port.target, via: source.kind === 'in-cluster' ? 'in-cluster' : source.path }, 'Kubernetes API configured');
+    log.warn(NOT_CONFIGURED);
+    backends.declare('kubernetes', { configured: false, notConfigured: NOT_CONFIGURED });
+    return unconfiguredKube;
   }
-  ports.set(services.config, port);
+  const { ClientNodeKube } = await import('./client-node.ts');
+  const port = ClientNodeKube.connect(source, kube.requestTimeout.ms);
+  log.info({ kube: port.target, via: source.kind === 'in-cluster' ? 'in-cluster' : source.path }, 'Kubernetes API configured');
+  // A node list is the cheapest call every role of labd's service account may make.
+  backends.declare('kubernetes', { configured: true, notConfigured: NOT_CONFIGURED, probe: () => port.listNodes() });
   return port;
 }
+

@@ -32,11 +32,12 @@ function nodeJson(n: KubeNode) {
 export function nodeCommands(kube: KubePort): AnyCommand[] {
   const nodes = defineCommand({
     path: ['nodes'],
-    summary: 'list the cluster nodes: status, roles, version, address, Kilo location, cordoned, size, age',
+    summary: 'List the cluster nodes: status, roles, version, address, Kilo location, cordoned, size, age',
     args: z.object({ selector: z.string().min(1).optional().describe('only nodes with these labels, e.g. node-role.kubernetes.io/worker') }),
     short: { l: 'selector' },
     permission: 'ops.read',
     mutating: false,
+    results: ['table'],
     async run(ctx, args): Promise<Result> {
       const list = await kube.listNodes({ labelSelector: args.selector });
       const now = ctx.clock.now();
@@ -74,11 +75,12 @@ export function nodeCommands(kube: KubePort): AnyCommand[] {
 
   const describe = defineCommand({
     path: ['node', 'describe'],
-    summary: 'one node in detail: conditions, capacity, the pods on it and recent events',
+    summary: 'Show one node in detail: conditions, capacity, the pods on it and recent events',
     args: z.object({ name: nodeName }),
     positionals: ['name'],
     permission: 'ops.read',
     mutating: false,
+    results: ['record'],
     async run(ctx, args): Promise<Result> {
       const node = await kube.getNode(args.name);
       const [pods, events] = await Promise.all([kube.listPods({ nodeName: node.name }), kube.listEvents({ kind: 'Node', name: node.name })]);
@@ -121,11 +123,12 @@ export function nodeCommands(kube: KubePort): AnyCommand[] {
   const setCordon = (cordon: boolean) =>
     defineCommand({
       path: ['node', cordon ? 'cordon' : 'uncordon'],
-      summary: cordon ? 'mark a node unschedulable (running pods stay)' : 'let new pods be scheduled on a node again',
+      summary: cordon ? 'Mark a node unschedulable (running pods stay)' : 'Let new pods be scheduled on a node again',
       args: z.object({ name: nodeName }),
       positionals: ['name'],
       permission: 'ops.nodes',
       mutating: true,
+      results: ['message'],
       async run(ctx, args): Promise<Result> {
         const node = await kube.getNode(args.name);
         const word = cordon ? 'cordoned' : 'uncordoned';

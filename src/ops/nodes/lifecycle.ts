@@ -37,7 +37,7 @@ const ignoreNotFound = (err: unknown): void => {
 export function lifecycleCommands(kube: KubePort, inventory: NodeInventory, config: Config['nodes']): AnyCommand[] {
   const provision = defineCommand({
     path: ['node', 'provision'],
-    summary: 'register a machine to PXE-boot and join: a bootstrap token, its boot profile for pixiecore, its role and Kilo location',
+    summary: 'Register a machine to PXE-boot and join: a bootstrap token, its boot profile for pixiecore, its role and Kilo location',
     args: z.object({
       name: dnsLabel,
       mac,
@@ -52,6 +52,7 @@ export function lifecycleCommands(kube: KubePort, inventory: NodeInventory, conf
     positionals: ['name'],
     permission: 'ops.nodes',
     mutating: true,
+    results: ['record'],
     async run(ctx, args): Promise<Result> {
       const profileName = args.profile ?? config.defaultProfile;
       if (!config.profiles[profileName]) {
@@ -60,7 +61,7 @@ export function lifecycleCommands(kube: KubePort, inventory: NodeInventory, conf
       }
       const existing = await kube.getNode(args.name).catch((err: unknown) => (err instanceof NotFound ? undefined : Promise.reject(err)));
       if (existing) throw new Conflict(`node ${args.name} is already in the cluster`);
-      const token = newToken(ctx.clock.now(), parseDuration(config.tokenTtl));
+      const token = newToken(ctx.clock.now(), config.tokenTtl.seconds);
       const row = inventory.add({ name: args.name, mac: args.mac, profile: profileName, role: args.role ?? null, location: args.location ?? null, tokenId: token.id, tokenSecret: token.secret, createdBy: ctx.actor.name });
       try {
         await kube.createSecret(tokenSecret(token, args.name));
@@ -80,7 +81,7 @@ export function lifecycleCommands(kube: KubePort, inventory: NodeInventory, conf
           { label: 'Role', value: args.role ?? '-' },
           { label: 'Location', value: args.location ?? '-' },
           { label: 'Token', value: `${tokenSecretName(token.id)} in ${TOKEN_NAMESPACE} (expires ${expires})` },
-          { label: 'Next', value: `PXE-boot the machine; pixiecore gets its boot answer from GET /v1/boot/${args.mac}` },
+          { label: 'Next', value: config.bootListen ? `PXE-boot the machine; pixiecore gets its boot answer from GET http://${config.bootListen}/v1/boot/${args.mac}` : 'set nodes.bootListen (LABD_BOOT_LISTEN) so pixiecore can get the boot answer, then PXE-boot the machine' },
         ],
         json: { name: args.name, mac: args.mac, profile: profileName, role: args.role ?? null, location: args.location ?? null, tokenId: token.id, secretName: tokenSecretName(token.id), expiresAt: expires, state: row.state },
       };
@@ -89,7 +90,7 @@ export function lifecycleCommands(kube: KubePort, inventory: NodeInventory, conf
 
   const deprovision = defineCommand({
     path: ['node', 'deprovision'],
-    summary: 'cordon and drain a node, delete it, revoke its join token and boot profile, and retire it',
+    summary: 'Cordon and drain a node, delete it, revoke its join token and boot profile, and retire it',
     args: z.object({
       name: dnsLabel,
       force: z.boolean().default(false).describe('also delete pods that declare no controller (their data is lost)'),
@@ -98,6 +99,7 @@ export function lifecycleCommands(kube: KubePort, inventory: NodeInventory, conf
     positionals: ['name'],
     permission: 'ops.nodes',
     mutating: true,
+    results: ['message'],
     destructive: true,
     async run(ctx, args): Promise<Result> {
       const timeoutSeconds = parseDuration(args.timeout, '--timeout');
@@ -122,7 +124,7 @@ export function lifecycleCommands(kube: KubePort, inventory: NodeInventory, conf
         drained = await drainNode(kube, node.name, {
           force: args.force,
           deadline,
-          evictRetryMs: parseDuration(config.evictRetryInterval) * 1000,
+          evictRetryMs: config.evictRetryInterval.ms,
           signal: ctx.signal,
           progress: ctx.progress,
           now: () => ctx.clock.now().getTime(),
@@ -154,11 +156,12 @@ export function lifecycleCommands(kube: KubePort, inventory: NodeInventory, conf
 
   const list = defineCommand({
     path: ['node', 'inventory'],
-    summary: 'the nodes labd provisioned: MAC, boot profile, role, location and whether they joined',
+    summary: 'List the nodes labd provisioned: MAC, boot profile, role, location and whether they joined',
     args: z.object({ all: z.boolean().default(false).describe('include retired nodes') }),
     short: { a: 'all' },
     permission: 'ops.read',
     mutating: false,
+    results: ['table'],
     async run(_ctx, args): Promise<Result> {
       const rows = inventory.list(args.all);
       return {

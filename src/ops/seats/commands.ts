@@ -21,6 +21,8 @@ import { keyFingerprint, newKeyPair, wgQuickConfig, type ServerSide } from './wi
 export const SEAT_LABEL = 'labd.dev/seat';
 /** Where a seat's private key may be shown: on the user's own SSH session. */
 const PRIVATE_SURFACES: readonly Surface[] = ['ssh', 'tui'];
+/** Told to whoever asks for a seat command in a chat room. */
+const SSH_ONLY_WHY = 'it shows a WireGuard private key, which must never be posted in a chat room; run it with ssh -t HOST';
 /** Attempts at a key update racing other writers to the same Peer (409 Conflict). */
 const PEER_UPDATE_ATTEMPTS = 5;
 
@@ -31,8 +33,8 @@ const seatName = z
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a seat name (lower-case letters, digits and -, e.g. alice-phone)')
   .describe('the seat (device) name, e.g. alice-phone');
 
-function serverSide(config: Config): ServerSide {
-  const { endpoint, serverPublicKey, allowedIPs, dns, persistentKeepalive } = config.seats;
+function serverSide(seats: Config['seats']): ServerSide {
+  const { endpoint, serverPublicKey, allowedIPs, dns, persistentKeepalive } = seats;
   if (!endpoint || !serverPublicKey) {
     throw new Unavailable('seats are not configured: set seats.endpoint and seats.serverPublicKey (LABD_SEATS_ENDPOINT, LABD_SEATS_SERVER_PUBLIC_KEY) to the Kilo node seats connect to');
   }
@@ -60,27 +62,29 @@ function peerFor(seat: SeatRow, keepalive: number): Omit<KiloPeer, 'resourceVers
   };
 }
 
-export function seatCommands(kube: KubePort, store: SeatStore): AnyCommand[] {
+export function seatCommands(kube: KubePort, store: SeatStore, seats: Config['seats']): AnyCommand[] {
   const add = defineCommand({
     path: ['seat', 'add'],
-    summary: "add a person's device as a WireGuard peer: prints its wg-quick config (and a QR code on a terminal) once",
+    summary: "Add a person's device as a WireGuard peer: prints its wg-quick config (and a QR code on a terminal) once",
     details: 'The private key is shown only now and never stored: keep the config, or use `keys rotate seat NAME` for a new one.',
     args: z.object({ name: seatName }),
     positionals: ['name'],
     permission: 'ops.keys',
     mutating: true,
+    results: ['message'],
     surfaces: PRIVATE_SURFACES,
+    surfacesWhy: SSH_ONLY_WHY,
     async run(ctx, args): Promise<Result> {
-      const server = serverSide(ctx.config);
+      const server = serverSide(seats);
       if (store.get(args.name)) throw new Conflict(`seat ${args.name} already exists (remove it with 'seat rm ${args.name}', or give it a new key with 'keys rotate seat ${args.name}')`);
       const peers = await kube.listPeers();
       const clash = peers.find((p) => p.name === args.name);
       if (clash) throw new Conflict(`a Kilo Peer named ${args.name} already exists in the cluster and is not a labd seat: choose another name`);
       // Addresses other peers (made by hand or by other tools) hold in the seat range are not given out.
-      const range = parseCidr(ctx.config.seats.cidr);
+      const range = parseCidr(seats.cidr);
       const held = peers.flatMap((p) => p.allowedIPs.map((ip) => hostIn(range, ip)).filter((ip): ip is string => ip !== undefined));
       const keys = newKeyPair();
-      const seat = store.reserve({ name: args.name, publicKey: keys.publicKey, createdBy: ctx.actor.name, at: ctx.clock.now() }, ctx.config.seats.cidr, held);
+      const seat = store.reserve({ name: args.name, publicKey: keys.publicKey, createdBy: ctx.actor.name, at: ctx.clock.now() }, seats.cidr, held);
       if (!seat) throw new Conflict(`seat ${args.name} already exists`);
       try {
         await kube.createPeer(peerFor(seat, server.persistentKeepalive));
@@ -95,10 +99,11 @@ export function seatCommands(kube: KubePort, store: SeatStore): AnyCommand[] {
 
   const ls = defineCommand({
     path: ['seat', 'ls'],
-    summary: 'list seats: name, address, public key, created, last rotated',
+    summary: 'List seats: name, address, public key, created, last rotated',
     args: z.object({}),
     permission: 'ops.keys',
     mutating: false,
+    results: ['table'],
     async run(): Promise<Result> {
       const rows = store.list();
       const day = (d: Date | null) => (d ? d.toISOString().replace(/\.\d{3}Z$/, 'Z') : '-');
@@ -120,11 +125,12 @@ export function seatCommands(kube: KubePort, store: SeatStore): AnyCommand[] {
 
   const rm = defineCommand({
     path: ['seat', 'rm'],
-    summary: 'remove a seat: deletes its Kilo Peer (the device is cut off) and frees its address',
+    summary: 'Remove a seat: deletes its Kilo Peer (the device is cut off) and frees its address',
     args: z.object({ name: seatName }),
     positionals: ['name'],
     permission: 'ops.keys',
     mutating: true,
+    results: ['message'],
     destructive: true,
     async run(ctx, args): Promise<Result> {
       const seat = store.get(args.name);
@@ -143,14 +149,16 @@ export function seatCommands(kube: KubePort, store: SeatStore): AnyCommand[] {
 
   const rotate = defineCommand({
     path: ['keys', 'rotate', 'seat'],
-    summary: "give a seat a new key pair: its Peer gets the new public key and the new config is shown once (the old one stops working)",
+    summary: "Give a seat a new key pair: its Peer gets the public key, the new config is shown once",
     args: z.object({ name: seatName }),
     positionals: ['name'],
     permission: 'ops.keys',
     mutating: true,
+    results: ['message'],
     surfaces: PRIVATE_SURFACES,
+    surfacesWhy: SSH_ONLY_WHY,
     async run(ctx, args): Promise<Result> {
-      const server = serverSide(ctx.config);
+      const server = serverSide(seats);
       const seat = store.get(args.name);
       if (!seat) throw new NotFound(`no seat ${args.name}`);
       const keys = newKeyPair();

@@ -1,14 +1,18 @@
-/** Installs the seat and key-rotation commands, wired to the cluster port and labd's database. */
-import type { LabdApp } from '../../apps/index.ts';
-import { kubeFor } from '../kube/index.ts';
+/** The seat and key-rotation commands, on the cluster port and the seat store. */
+import type { Config } from '../../config/schema.ts';
+import type { KubePort } from '../kube/index.ts';
+import type { LabdModule } from '../module.ts';
+import type { NodeInventory } from '../nodes/inventory.ts';
+import { withBackend } from '../backends.ts';
 import { seatCommands } from './commands.ts';
 import { joinTokenCommands } from './join-tokens.ts';
-import { SeatStore } from './store.ts';
+import type { SeatStore } from './store.ts';
 
-export const seatsModule: LabdApp = {
-  name: 'seats',
-  install(host) {
-    const kube = kubeFor(host.services);
-    host.registry.register(...seatCommands(kube, new SeatStore(host.services.db)), ...joinTokenCommands(kube));
-  },
-};
+export function seatsModule(deps: { kube: KubePort; seats: SeatStore; inventory: NodeInventory; config: Config['seats'] }): LabdModule {
+  // Seat commands check their own section first (seats.endpoint, then the cluster), and `seat ls` reads
+  // only labd's store: they carry no backend mark, so their one-line hint names what is missing.
+  return {
+    name: 'seats',
+    commands: [...seatCommands(deps.kube, deps.seats, deps.config), ...withBackend('kubernetes', joinTokenCommands(deps.kube, deps.inventory))],
+  };
+}

@@ -3,6 +3,8 @@
  * expired, or that are older than --max-age though still valid (a token made for a node that never came).
  * Tokens labd did not make are never touched. Kubernetes records no use of a bootstrap token, so age
  * is what tells an unused token from one a node is about to present.
+ * A provisioned node whose token is gone (removed here, or by the TokenCleaner) can never join with it:
+ * its boot answer is withdrawn and its record retired, so `node provision` can register it again.
  */
 import { z } from 'zod';
 import { parseDuration } from '../../core/duration.ts';
@@ -10,7 +12,8 @@ import { NotFound } from '../../core/errors.ts';
 import type { KubePort, KubeSecret } from '../kube/index.ts';
 import { defineCommand, type AnyCommand } from '../registry.ts';
 import type { Result } from '../result.ts';
-import { MANAGED_BY, MANAGED_BY_LABEL, TOKEN_NAMESPACE, TOKEN_NODE_LABEL, TOKEN_TYPE } from '../nodes/tokens.ts';
+import type { NodeInventory } from '../nodes/inventory.ts';
+import { MANAGED_BY, MANAGED_BY_LABEL, TOKEN_NAMESPACE, TOKEN_NODE_LABEL, TOKEN_TYPE, tokenSecretName } from '../nodes/tokens.ts';
 
 /** Why a token goes, or undefined when it stays. */
 function staleReason(secret: KubeSecret, now: Date, maxAgeSeconds: number): string | undefined {
@@ -23,13 +26,14 @@ function staleReason(secret: KubeSecret, now: Date, maxAgeSeconds: number): stri
 
 const maxAgeSecondsText = (s: number): string => (s % 86400 === 0 ? `${s / 86400}d` : s % 3600 === 0 ? `${s / 3600}h` : `${s}s`);
 
-export function joinTokenCommands(kube: KubePort): AnyCommand[] {
+export function joinTokenCommands(kube: KubePort, inventory: NodeInventory): AnyCommand[] {
   const rotate = defineCommand({
     path: ['keys', 'rotate', 'join-tokens'],
-    summary: 'remove the node join tokens labd made that have expired or are older than --max-age',
+    summary: 'Remove the node join tokens labd made that have expired or are older than --max-age',
     args: z.object({ maxAge: z.string().default('24h').describe('also remove valid tokens older than this (default 24h, kubeadm\'s token lifetime)') }),
     permission: 'ops.keys',
     mutating: true,
+    results: ['message'],
     async run(ctx, args): Promise<Result> {
       const maxAge = parseDuration(args.maxAge, '--max-age');
       const now = ctx.clock.now();
@@ -51,9 +55,19 @@ export function joinTokenCommands(kube: KubePort): AnyCommand[] {
         removed.push({ name: secret.name, node: secret.labels[TOKEN_NODE_LABEL] ?? null, reason });
         ctx.progress(`removed ${secret.name}: ${reason}`);
       }
-      ctx.log.info({ removed: removed.map((r) => r.name), kept: kept.length, actor: ctx.actor.name }, 'join tokens rotated');
-      const text = removed.length ? `removed ${removed.length} join token${removed.length === 1 ? '' : 's'}; ${kept.length} still valid` : `no join tokens to remove; ${kept.length} still valid`;
-      return { kind: 'message', text, json: { removed, kept } };
+      // Boot answers must never outlive their token: retire every provisioned node whose token is not kept.
+      const keptNames = new Set(kept);
+      const retired: string[] = [];
+      for (const row of inventory.pending()) {
+        if (keptNames.has(tokenSecretName(row.tokenId))) continue;
+        inventory.retire(row.id);
+        retired.push(row.name);
+        ctx.progress(`node ${row.name}: its join token is gone, boot answer withdrawn and node retired (provision it again)`);
+      }
+      ctx.log.info({ removed: removed.map((r) => r.name), kept: kept.length, retired, actor: ctx.actor.name }, 'join tokens rotated');
+      let text = removed.length ? `removed ${removed.length} join token${removed.length === 1 ? '' : 's'}; ${kept.length} still valid` : `no join tokens to remove; ${kept.length} still valid`;
+      if (retired.length) text += `; retired provisioned node${retired.length === 1 ? '' : 's'} ${retired.join(', ')}`;
+      return { kind: 'message', text, json: { removed, kept, retired } };
     },
   });
   return [rotate];

@@ -20,7 +20,7 @@ export const accountTuiApp: TuiApp = {
       .then(({ result }) => void renderTui(who, result, ctx.theme))
       .catch((err: unknown) => void blessed.text({ parent: who, content: `error: ${publicMessage(err)}`, style: ctx.theme.error }))
       .finally(() => ctx.screen.render());
-    return new TableScreen({ ...ctx, parent: keys }, { title: 'Your keys', argv: () => ['keys', 'ls'], key: 'id', actions: [] });
+    return new TableScreen({ ...ctx, parent: keys }, { title: 'Your keys', list: () => ({ path: ['keys', 'ls'] }), key: 'id', actions: [] });
   },
 };
 
@@ -30,7 +30,7 @@ export const usersTuiApp: TuiApp = {
   description: 'users and their roles',
   permission: 'admin.users',
   count: listCount(['user', 'ls'], 'user', 'users'),
-  open: (ctx) => new TableScreen(ctx, { title: 'Users', argv: () => ['user', 'ls'], key: 'name', actions: [] }),
+  open: (ctx) => new TableScreen(ctx, { title: 'Users', list: () => ({ path: ['user', 'ls'] }), key: 'name', actions: [] }),
 };
 
 export const auditTuiApp: TuiApp = {
@@ -38,7 +38,7 @@ export const auditTuiApp: TuiApp = {
   title: 'Audit',
   description: 'what was changed, by whom',
   permission: 'admin.users',
-  open: (ctx) => new TableScreen(ctx, { title: 'Audit: the last 7 days', argv: () => ['audit', '--since', '7d'], key: 'at', actions: [] }),
+  open: (ctx) => new TableScreen(ctx, { title: 'Audit: the last 7 days', list: () => ({ path: ['audit'], args: { since: '7d' } }), key: 'at', actions: [] }),
 };
 
 export const accountTuiApps: TuiApp[] = [accountTuiApp, usersTuiApp, auditTuiApp];

@@ -9,6 +9,7 @@ import type { Actor } from '../../core/actor.ts';
 import { publicMessage } from '../../core/errors.ts';
 import { roleHas, type Permission } from '../../core/permissions.ts';
 import { layoutTable, renderLines } from '../../core/table-layout.ts';
+import type { BackendStatus } from '../../ops/backends.ts';
 import type { Registry } from '../../ops/registry.ts';
 import type { Result } from '../../ops/result.ts';
 import { stripControl } from '../render.ts';
@@ -204,6 +205,13 @@ export class HomeScreen {
     this.list.select(selected);
     this.ctx.screen.render();
   }
+}
+
+/** A backend's neutral status (src/ops/backends.ts) as a reading of the strip. */
+export function backendReading(b: BackendStatus | undefined): StatusReading {
+  if (!b || !b.configured) return { level: 'off', text: 'not configured' };
+  if (b.reachable === null) return { level: 'warn', text: 'not checked yet' };
+  return b.reachable ? { level: 'ok', text: 'reachable' } : { level: 'bad', text: 'unreachable' };
 }
 
 /** A failed status read: not configured (off) or unreachable (bad), in a few words. */

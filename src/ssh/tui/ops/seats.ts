@@ -32,7 +32,7 @@ export const seatsTuiApp: TuiApp = {
           if (!seat) return screen.say('no seat added');
           if (!SEAT_NAME.test(seat)) return screen.say(`'${seat}' is not a seat name (lower-case letters, digits and -)`, true);
           screen.say(`adding seat ${seat}`);
-          const { result } = await ctx.run(['seat', 'add', seat], { confirmed: true });
+          const result = await ctx.invoke(['seat', 'add'], { name: seat }, { confirmed: true });
           const json = (result.kind === 'message' ? result.json : undefined) as { config?: string; message?: string } | undefined;
           const config = json?.config ?? (result.kind === 'message' ? result.text : '');
           const qr = ctx.theme.unicode ? `\n${qrText(config)}` : '\n(the QR code needs a UTF-8 terminal: LANG=C.UTF-8)\n';
@@ -50,10 +50,10 @@ export const seatsTuiApp: TuiApp = {
         keys: ['d'],
         label: 'remove',
         help: 'remove the seat (its device is cut off), after a confirmation',
-        run: (row) => screen.confirmAndRun(`Remove seat ${name(row)}? Its device loses access to the lab.`, ['seat', 'rm', name(row)], { doing: `removing ${name(row)}` }),
+        run: (row) => screen.confirmAndRun(`Remove seat ${name(row)}? Its device loses access to the lab.`, { path: ['seat', 'rm'], args: { name: name(row) } }, { doing: `removing ${name(row)}` }),
       });
     }
-    const screen = new TableScreen(ctx, { title: 'Seats', argv: () => ['seat', 'ls'], key: 'name', actions });
+    const screen = new TableScreen(ctx, { title: 'Seats', list: () => ({ path: ['seat', 'ls'] }), key: 'name', actions });
     return screen;
   },
 };

@@ -1,0 +1,63 @@
+// House rules on imports (design §3), checked by dependency-cruiser in `npm run lint`.
+// Each vendor SDK is confined to its adapter; the operations layer reaches no front-end, not even
+// through another module; there are no import circles. Type-only imports count too: a type from a
+// front-end in ops is a dependency on that front-end.
+
+/** A vendor package (or node built-in) and the only places allowed to import it. */
+const confined = [
+  { pkg: '^@kubernetes/client-node', homes: '^src/ops/kube/' },
+  { pkg: '^(matrix-bot-sdk|@matrix-org/matrix-sdk-crypto-nodejs)', homes: '^src/bot/' },
+  { pkg: '^ssh2', homes: '^src/ssh/' },
+  { pkg: '^blessed', homes: '^src/(ssh/tui/|apps/[^/]+/tui)' },
+  // SQLite lives behind the stores' async ports: only src/db and the SQLite store implementations.
+  { pkg: '^(drizzle-orm|better-sqlite3)', homes: '^src/(db/|.+/sqlite[^/]*\\.ts$)' },
+  { pkg: '^(node:)?https?$', homes: '^src/(http/|ops/(kube|alertmanager)/|ops/alerts/apprise)' },
+];
+
+const FRONT_ENDS = '^src/(ssh|bot|http)/';
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'An import circle: modules must not import their caller.',
+      from: { path: '^src/' },
+      to: { circular: true },
+    },
+    ...confined.map(({ pkg, homes }) => ({
+      name: `confined:${pkg}`,
+      severity: 'error',
+      comment: `${pkg} is imported only by its adapter (${homes})`,
+      from: { path: '^src/', pathNot: homes },
+      to: { path: `(^|node_modules/)${pkg.slice(1)}(/|$)`, dependencyTypesNot: ['local'] },
+    })),
+    {
+      name: 'ops-reaches-no-front-end',
+      severity: 'error',
+      comment: 'The operations layer never depends on a front-end, directly or through another module.',
+      from: { path: '^src/ops/' },
+      to: { path: FRONT_ENDS, reachable: true },
+    },
+    {
+      name: 'front-ends-stay-apart',
+      severity: 'error',
+      comment: 'One front-end never imports another (SSH, Matrix, HTTP).',
+      from: { path: '^src/(ssh|bot|http)/' },
+      to: { path: FRONT_ENDS, pathNot: '^src/$1/' },
+    },
+    {
+      name: 'env-only-in-config',
+      severity: 'error',
+      comment: 'Only src/config reads the environment (checked by scripts/lint.mjs; this rule keeps dotenv-like packages out).',
+      from: { path: '^src/', pathNot: '^src/config/' },
+      to: { path: '^dotenv' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'] },
+  },
+};

@@ -1,0 +1,41 @@
+/**
+ * What a module is: a factory that takes exactly the ports it needs and returns what it contributes.
+ * The composition root (src/app.ts) builds the adapters, calls each factory once and wires the
+ * contributions into the registry, the HTTP server and the TUI. Nothing here imports its caller.
+ *
+ * `Screen` is left open so that ops modules contribute no screens (their TUI lives in src/ssh/tui/ops)
+ * while apps with a screen of their own contribute the TUI's type, which src/ops never names.
+ */
+import type { HttpRoute } from './http.ts';
+import type { AnyCommand } from './registry.ts';
+
+/** Something that runs in the background while labd serves: a poller, a sweeper, a watcher, the bot. */
+export interface Job {
+  name: string;
+  start(): void;
+  stop(): void | Promise<void>;
+}
+
+export interface LabdModule<Screen = never> {
+  name: string;
+  commands?: readonly AnyCommand[];
+  routes?: readonly HttpRoute[];
+  screens?: readonly Screen[];
+  jobs?: readonly Job[];
+}
+
+/** A job from an interval: runs `tick` every `everyMs` (and once at start when `immediately`). */
+export function intervalJob(name: string, everyMs: number, tick: () => void, immediately = false): Job {
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    name,
+    start() {
+      if (immediately) tick();
+      timer = setInterval(tick, everyMs);
+      timer.unref();
+    },
+    stop() {
+      clearInterval(timer);
+    },
+  };
+}

@@ -1,0 +1,181 @@
+/**
+ * Every `ssh …` example in the README and in `--help` works when pasted into a shell: bash does the
+ * quoting and word splitting exactly as a user's shell would, then the real OpenSSH client joins
+ * the words and labd splits them again. A wrapper named `ssh` on PATH only points the client at
+ * this labd (the examples' `-p 2222` and host names are the README's).
+ */
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
+import { freePort, KeyLab, LabdProcess, ROOT, run } from './support/labd.ts';
+import { until } from './support/wait.ts';
+
+/** The `ssh …` lines of the README's sh code blocks (the `-t` TUI line without a command is the TUI test's). */
+export function readmeExamples(readme: string): string[] {
+  const out: string[] = [];
+  for (const block of readme.matchAll(/```sh\n([\s\S]*?)```/g)) {
+    for (const raw of block[1]!.split('\n')) {
+      const line = raw.replace(/\s+#.*$/, '').trim();
+      if (!/(^|\| )ssh /.test(line)) continue;
+      if (/^ssh( -p \d+)?( -t)? \S+$/.test(line)) continue;
+      out.push(line);
+    }
+  }
+  return out;
+}
+
+/** Lines that wait for a peer by design; they are run in the background and stopped. */
+const WAITS = [/ sub backups$/, / pipe chat$/, / pub news -p$/];
+
+/** Examples whose backend (Alertmanager) this labd has none of: they must get past parsing and say so. */
+const NEEDS_BACKEND = [/ (alerts|ack \d+|unack \d+)( |$)/];
+
+describe('README and --help examples, pasted into a shell', () => {
+  const lab = new KeyLab();
+  let labd: LabdProcess;
+  let home: string;
+  let env: NodeJS.ProcessEnv;
+  let fakeKube: ChildProcess;
+
+  before(async () => {
+    home = join(lab.dir, 'home');
+    mkdirSync(join(home, '.ssh'), { recursive: true });
+    const me = lab.key('me');
+    writeFileSync(join(home, '.ssh', 'id_ed25519'), readFileSync(me), { mode: 0o600 });
+    writeFileSync(join(home, '.ssh', 'id_ed25519.pub'), readFileSync(`${me}.pub`));
+    // The README's by-hand Kubernetes path: `npm run fake-kube` and labd on the example config.
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const kubeconfig = join(lab.dir, 'fake.kubeconfig');
+    fakeKube = spawn(process.execPath, ['--import', 'tsx', 'test/support/fake-kube/main.ts', '--port', String(await freePort()), '--fixture', 'test/support/fake-kube/fixture.example.yaml', '--kubeconfig', kubeconfig], { cwd: ROOT, stdio: 'ignore' });
+    await until('the fake-kube kubeconfig', () => existsSync(kubeconfig));
+    assert.match(readme, /LABD_CONFIG=test\/support\/fake-kube\/labd.example.yaml LABD_KUBECONFIG=/);
+    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(me)], env: { LABD_CONFIG: join(ROOT, 'test/support/fake-kube/labd.example.yaml'), LABD_KUBECONFIG: kubeconfig } });
+    // The files the examples name, in the shell's working directory.
+    writeFileSync(join(home, 'notes.md'), '# notes\n');
+    writeFileSync(join(home, 'log.txt'), 'a log line\n');
+    writeFileSync(join(home, 'status.json'), '{"ok":true}\n');
+    for (const name of ['carol', 'carol-laptop', 'dave', 'key']) writeFileSync(join(home, `${name}.pub`), readFileSync(`${lab.key(name)}.pub`));
+    const config = join(lab.dir, 'ssh_config');
+    writeFileSync(
+      config,
+      ['Host *', '  HostName 127.0.0.1', `  Port ${labd.sshPort}`, `  IdentityFile ${join(home, '.ssh', 'id_ed25519')}`, '  IdentitiesOnly yes', '  IdentityAgent none', '  StrictHostKeyChecking no', '  UserKnownHostsFile /dev/null', '  BatchMode yes', '  LogLevel ERROR', ''].join('\n'),
+    );
+    const bin = join(lab.dir, 'bin');
+    mkdirSync(bin);
+    const realSsh = run('sh', ['-c', 'command -v ssh']).stdout.trim();
+    // Drops the README's `-p 2222` (the config names this labd's port), keeps every other word as the shell gave it.
+    writeFileSync(join(bin, 'ssh'), `#!/bin/bash\na=()\nwhile [ $# -gt 0 ]; do if [ "$1" = -p ]; then shift 2; continue; fi; a+=("$1"); shift; done\nexec ${realSsh} -F ${config} "\${a[@]}"\n`);
+    chmodSync(join(bin, 'ssh'), 0o755);
+    env = { PATH: `${bin}:${process.env.PATH}`, HOME: home };
+  });
+  after(async () => {
+    await labd?.stop();
+    fakeKube?.kill('SIGTERM');
+    lab.cleanup();
+  });
+
+  function shell(line: string) {
+    return run('bash', ['-c', line], { cwd: home, env, input: '' });
+  }
+
+  function assertParsed(line: string, r: { status: number | null; stderr: string }) {
+    assert.notEqual(r.status, 2, `${line}\n${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /unexpected argument|unknown flag|unknown command|unterminated/, line);
+  }
+
+  async function background(line: string): Promise<{ stop(): Promise<string> }> {
+    const child = spawn('bash', ['-c', `exec ${line}`], { cwd: home, env, stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const closed = new Promise<void>((r) => child.on('close', () => r()));
+    return {
+      async stop() {
+        child.kill('SIGTERM');
+        await closed;
+        return err;
+      },
+    };
+  }
+
+  test('the by-hand Kubernetes path: the README names one kubeconfig for fake-kube and labd, the example config none', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const written = /npm run fake-kube -- .*--kubeconfig (\S+)/.exec(readme)?.[1];
+    const used = /LABD_CONFIG=test\/support\/fake-kube\/labd.example.yaml LABD_KUBECONFIG=(\S+)/.exec(readme)?.[1];
+    assert.ok(written);
+    assert.equal(used, written);
+    assert.doesNotMatch(readFileSync(join(ROOT, 'test/support/fake-kube/labd.example.yaml'), 'utf8'), /^\s*kubeconfig:/m);
+  });
+
+  test('the README explains the quoting rule and every ssh example in it runs', async () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    assert.match(readme, /Free text is taken from the trailing words/);
+    const lines = readmeExamples(readme);
+    assert.ok(lines.length >= 20, `found only ${lines.length} examples`);
+    const waiting: { line: string; stop(): Promise<string> }[] = [];
+    for (const line of lines) {
+      if (WAITS.some((re) => re.test(line))) {
+        waiting.push({ line, ...(await background(line)) });
+        continue;
+      }
+      const r = shell(line);
+      assertParsed(line, r);
+      if (NEEDS_BACKEND.some((re) => re.test(line))) {
+        assert.equal(r.status, 1, `${line}\n${r.stderr}`);
+        assert.match(r.stderr, /configured/, line);
+      } else if (/keys add < ~\/\.ssh\/id_ed25519\.pub/.test(line)) {
+        // The admin's own initial key: registered already, which is the answer.
+        assert.match(r.stderr, /already registered/, line);
+      } else {
+        assert.equal(r.status, 0, `${line}\n${r.stderr}`);
+      }
+    }
+    for (const w of waiting) assert.doesNotMatch(await w.stop(), /error:/, w.line);
+    // What the examples did: carol exists with two keys, and the comment-less paste round-tripped.
+    const users = JSON.parse(shell('ssh HOST user ls --json').stdout) as { name: string; keys: number }[];
+    assert.equal(users.find((u) => u.name === 'carol')?.keys, 2);
+  });
+
+  test('every example in --help runs when pasted into a shell', () => {
+    const commands = JSON.parse(shell('ssh HOST help --json').stdout) as { command: string }[];
+    const examples: string[] = [];
+    for (const { command } of commands) {
+      const r = shell(`ssh HOST ${command} --help`);
+      assert.equal(r.status, 0, `${command} --help: ${r.stderr}`);
+      for (const m of r.stdout.matchAll(/^(?:\S+: )?example: (.+)$/gm)) {
+        const text = m[1]!.replace(/ \(.*\)$/, '').trim();
+        examples.push(/(^|\| )ssh /.test(text) ? text : `ssh HOST ${text}`);
+      }
+    }
+    assert.ok(examples.some((e) => e.includes('ack 12')), examples.join('\n'));
+    shell('ssh HOST user add dora < /dev/null');
+    for (const line of examples) {
+      const r = shell(line.replace('carol', 'dora').replace(/user add dora/, 'user add erin'));
+      assertParsed(line, r);
+    }
+  });
+
+  test('free text in trailing words reaches the command whole', () => {
+    // No Alertmanager here: the ack gets past parsing, to the alert lookup.
+    const r = shell('ssh HOST ack 1 --for 30m looking at the disk');
+    assertParsed('ack', r);
+    const quoted = shell(`ssh HOST ack 1 --comment 'looking at the disk'`);
+    assert.equal(quoted.status, 2);
+    assert.match(quoted.stderr, /unknown flag '--comment'/);
+  });
+});
+
+describe('README: what a newcomer needs in the first hour', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  test('the Quickstart says a bare start lets nobody in and how to add yourself', () => {
+    const quickstart = readme.slice(readme.indexOf('## Quickstart'), readme.indexOf('## Logging in'));
+    assert.match(quickstart, /lets nobody in/);
+    assert.match(quickstart, /LABD_INITIAL_ADMIN_KEYS="\$\(cat ~\/\.ssh\/id_ed25519\.pub\)" npm start/);
+    assert.match(quickstart, /user add \w+ --role member < \w+\.pub/);
+  });
+  test('the HTTP table lists the boot API on its own listener', () => {
+    const http = readme.slice(readme.indexOf('## HTTP'));
+    assert.match(http, /^\| `GET \/v1\/boot\/MAC` \| .*own listener \(`LABD_BOOT_LISTEN`/m);
+  });
+});
