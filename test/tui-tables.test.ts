@@ -123,4 +123,20 @@ describe('TUI tables, through tmux and OpenSSH', () => {
     t.sendKeys('q');
     assert.equal(await t.waitForExit(), 0);
   });
+
+  test('apps whose backend is not configured are marked on the home menu and say what to set', async () => {
+    const t = tui(120);
+    const home = await t.waitFor(
+      (l) => /not configured$/.test(l.find((x) => /^\s+Nodes\s/.test(x)) ?? '') && /cluster ○ not configured/.test(l[1] ?? '') && /alerts ○ not configured/.test(l[1] ?? ''),
+      'Nodes marked, the strip saying so',
+    );
+    assert.match(home.find((x) => /^\s+Alerts\s/.test(x))!, /not configured$/);
+    assert.match(home.find((x) => /^\s+Users\s/.test(x))!, /\d+ users$/, 'configured apps keep their counts');
+    await open(t, 'Nodes');
+    await t.waitFor((l) => l.some((x) => /Nodes: no Kubernetes cluster configured: set LABD_KUBECONFIG/.test(x)), 'what to set, instead of an empty table');
+    t.sendKeys('Escape');
+    await t.waitFor((l) => l.some((x) => x.includes('Welcome to labd, admin.')), 'back home');
+    t.sendKeys('q');
+    assert.equal(await t.waitForExit(), 0);
+  });
 });

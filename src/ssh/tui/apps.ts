@@ -44,6 +44,11 @@ export interface TuiApp {
   permission: Permission | 'authenticated';
   open(ctx: TuiScreenContext): { destroy(): void } | void;
   /**
+   * The command whose backend the screen needs (e.g. ['nodes']): while that backend is not configured
+   * the home menu marks the app and opening it says what to set, instead of an empty screen.
+   */
+  needs?: readonly string[];
+  /**
    * The app's count on the home menu ('3 pastes'), read with registry commands as the user while
    * the home screen is open; undefined: no count.
    */

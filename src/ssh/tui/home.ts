@@ -77,6 +77,8 @@ export interface HomeContext {
   apps: TuiApp[];
   board: StatusBoard;
   mayRun(path: string[]): boolean;
+  /** What to set when the app's backend is not configured (undefined: it is, or it needs none). */
+  notConfigured(app: TuiApp): string | undefined;
   /** Runs a read-only command as the user (through the registry: authorized, counted). */
   run(argv: string[], signal: AbortSignal): Promise<Result>;
   /** Where the cursor was last time. */
@@ -149,6 +151,10 @@ export class HomeScreen {
       if (this.allowed(source.permission)) strips.push({ label: source.label, reading: this.ctx.board.read(source) });
     }
     for (const app of this.ctx.apps) {
+      if (this.ctx.notConfigured(app)) {
+        this.counts.set(app.id, 'not configured');
+        continue;
+      }
       if (!app.count) continue;
       jobs.push(
         app
@@ -217,6 +223,6 @@ export function backendReading(b: BackendStatus | undefined): StatusReading {
 /** A failed status read: not configured (off) or unreachable (bad), in a few words. */
 function unavailable(err: unknown): StatusReading {
   const message = publicMessage(err);
-  if (/not configured/i.test(message)) return { level: 'off', text: 'not configured' };
+  if (/not configured|^no .* configured/i.test(message)) return { level: 'off', text: 'not configured' };
   return { level: 'bad', text: 'unreachable' };
 }

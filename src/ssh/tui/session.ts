@@ -182,6 +182,7 @@ export class TuiScreenSession {
         return !!command && this.deps.registry.allowed(actor, command);
       },
       run: async (argv, signal) => (await this.deps.registry.execute({ actor, argv, confirmed: false, signal }, 'tui')).result,
+      notConfigured: (app) => this.notConfigured(app),
       // The menu comes back where the user left it.
       onOpen: (index) => {
         this.homeIndex = index;
@@ -192,8 +193,24 @@ export class TuiScreenSession {
     this.drawChrome();
   }
 
+  /** The backend an app needs is not configured: what to set, from the module's neutral status. */
+  private notConfigured(app: TuiApp): string | undefined {
+    const command = app.needs && this.deps.registry.get(app.needs);
+    const backend = command ? this.deps.registry.backendOf(command) : undefined;
+    return backend && !backend.configured ? backend.notConfigured : undefined;
+  }
+
   private openApp(app: TuiApp): void {
     this.leaveApp();
+    const missing = this.notConfigured(app);
+    if (missing) {
+      // Not an empty screen: one line saying what to set, Escape back.
+      this.app = { abort: new AbortController() };
+      this.levels = [{ title: app.title, keys: [] }];
+      blessed.text({ parent: this.body, top: 1, left: 2, right: 2, tags: false, content: `${app.title}: ${stripControl(missing)}`, style: this.theme.error });
+      this.drawChrome();
+      return;
+    }
     const abort = new AbortController();
     this.app = { abort };
     const { actor } = this.session;

@@ -13,6 +13,7 @@ export const alertsTuiApp: TuiApp = {
   // What `alerts` itself declares.
   permission: 'ops.read',
   count: listCount(['alerts'], 'group to acknowledge', 'groups to acknowledge'),
+  needs: ['alerts'],
   open(ctx) {
     let all = false;
     const actions: TableAction[] = [

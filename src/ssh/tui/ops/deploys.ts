@@ -9,6 +9,7 @@ export const deploysTuiApp: TuiApp = {
   description: 'deployments: rollout status, restart',
   permission: 'ops.read',
   count: listCount(['deploys'], 'deployment', 'deployments'),
+  needs: ['deploys'],
   open(ctx) {
     const ref = (row: Parameters<TableAction['run']>[0]) => String(row!.name);
     const actions: TableAction[] = [

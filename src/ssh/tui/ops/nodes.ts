@@ -9,6 +9,7 @@ export const nodesTuiApp: TuiApp = {
   description: 'cluster nodes: describe, cordon, uncordon',
   permission: 'ops.read',
   count: listCount(['nodes'], 'node', 'nodes'),
+  needs: ['nodes'],
   open(ctx) {
     const name = (row: Parameters<TableAction['run']>[0]) => String(row!.name);
     const actions: TableAction[] = [{ keys: ['enter'], label: 'describe', run: async (row) => screen.showInPane(`node ${name(row)}`, { path: ['node', 'describe'], args: { name: name(row) } }) }];
