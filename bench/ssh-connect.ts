@@ -203,6 +203,8 @@ async function main(): Promise<void> {
     const inspectorPort = await freePort();
     labd = await LabdProcess.start({ adminKeys: [lab.publicKey(plainKey)], caKeys: [`${ca}.pub`], env: { LABD_LOG_LEVEL: 'info', NODE_OPTIONS: `--inspect=127.0.0.1:${inspectorPort}` } });
     const inspector = await inspectorUrl(inspectorPort);
+    // Base RSS: labd started as npm start does (node --import tsx), no backend configured, no connection yet.
+    const baseKb = await settled(inspector, () => rssKb(labd!.child.pid!));
     sshd = await SshdProcess.start({ authorizedKeys: [lab.publicKey(plainKey)], caPublicKeyFile: `${ca}.pub`, emptyHome: !o.sshdUserRc });
     const loginAccount = account(localUser);
     if (!loginAccount) throw new Error(`no passwd entry for '${localUser}'`);
@@ -257,13 +259,13 @@ async function main(): Promise<void> {
       throughput.set(t.name, await runConcurrently(o.conns, o.concurrency, async () => (await once(t)).ok));
     }
 
-    report(o, samples, failures, throughput, idle, shell, { labd: labdKex, sshd: sshdKex });
+    report(o, samples, failures, throughput, idle, shell, { labd: labdKex, sshd: sshdKex }, baseKb);
   } finally {
     await cleanup();
   }
 }
 
-function report(o: Options, samples: Map<string, number[]>, failures: Map<string, number>, throughput: Map<string, { ms: number; failures: number }>, idle: IdleFigure[], shell: { account: string; shell: string; home: string; ms: number }, kex: { labd: string; sshd: string }): void {
+function report(o: Options, samples: Map<string, number[]>, failures: Map<string, number>, throughput: Map<string, { ms: number; failures: number }>, idle: IdleFigure[], shell: { account: string; shell: string; home: string; ms: number }, kex: { labd: string; sshd: string }, baseKb: number): void {
   const lines: string[] = [];
   const row = (cells: string[], widths: number[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   const w = [22, 8, 9, 9, 9, 9];
@@ -286,6 +288,7 @@ function report(o: Options, samples: Map<string, number[]>, failures: Map<string
   for (const [name, t] of throughput) lines.push(`  ${name.padEnd(22)} ${fmt(perSecond(t)).padStart(7)} conn/s  (${fmt(t.ms / 1000, 2)} s, ${t.failures} failed)`);
   const l = throughput.get('labd key')!;
   for (const b of ['sshd key', 'sshd key, default kex']) lines.push(`  ratio labd / ${b.padEnd(21)} ${fmt(perSecond(l) / perSecond(throughput.get(b)!), 2)}×`);
+  lines.push('', `labd base RSS, no backend configured, no connection yet, after a forced full GC: ${fmt(baseKb / 1024)} MB`);
   lines.push('', 'labd memory with idle sessions open, each read after a forced full GC (target: < 0.5 MB per session)');
   for (const f of idle) {
     const perSession = (f.afterKb - f.beforeKb) / 1024 / f.sessions;

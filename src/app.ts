@@ -1,4 +1,3 @@
-import { parseDuration } from './core/duration.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import { Metrics } from './core/metrics.ts';
 import { DEFAULT_ROLE_PERMISSIONS, type RolePermissions } from './core/permissions.ts';
@@ -39,6 +38,8 @@ import { TuiHost } from './ssh/tui/host.ts';
 import { opsTuiApps } from './ssh/tui/ops/index.ts';
 import { VERSION } from './version.ts';
 import { Backends } from './ops/backends.ts';
+import { AlertStore } from './ops/alerts/store.ts';
+import { outboxBacklog } from './bot/store.ts';
 
 const BACKEND_PROBE_INTERVAL_MS = 30_000;
 const BACKEND_PROBE_TIMEOUT_MS = 10_000;
@@ -67,6 +68,25 @@ function sshCloneBase(publicUrl: string, sshListen: string): string {
   return `ssh://${host}${port === 22 ? '' : `:${port}`}`;
 }
 
+/** Gauges read from labd's state at scrape time, for deploy/monitoring's dashboard and alert rules. */
+function registerStateMetrics(metrics: Metrics, db: Db, backends: Backends): void {
+  metrics.gaugeFrom('labd_outbox_depth', 'Matrix messages waiting in the outbox', [], () => [{ value: outboxBacklog(db, systemClock.now()).depth }]);
+  metrics.gaugeFrom('labd_outbox_oldest_age_seconds', 'How long the oldest waiting Matrix message has waited (0: none waits)', [], () => [{ value: outboxBacklog(db, systemClock.now()).oldestAgeSeconds }]);
+  const alertStore = new AlertStore(db);
+  metrics.gaugeFrom('labd_alert_groups', 'Alert groups by state: firing (unacknowledged), acknowledged, resolved', ['state'], () =>
+    Object.entries(alertStore.countByState()).map(([state, value]) => ({ labels: { state }, value })),
+  );
+  metrics.gaugeFrom('labd_backend_configured', 'Whether a module backend (kubernetes, alertmanager, matrix) is configured', ['backend'], () =>
+    backends.all().map((b) => ({ labels: { backend: b.name }, value: b.configured ? 1 : 0 })),
+  );
+  metrics.gaugeFrom('labd_backend_up', 'Whether the last check reached a configured backend (absent until checked)', ['backend'], () =>
+    backends
+      .all()
+      .filter((b) => b.configured && b.reachable !== null)
+      .map((b) => ({ labels: { backend: b.name }, value: b.reachable ? 1 : 0 })),
+  );
+}
+
 /**
  * The composition root: every adapter is built here, once, and each module gets exactly the ports
  * it needs. Adding a module is one factory call in `modules` below.
@@ -86,7 +106,8 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
   // Which backends are configured and reachable: read by `help`, the TUI and /metrics (labd_backend_up).
   const backends = new Backends();
   backends.declare('matrix', { configured: config.matrix.enabled, notConfigured: 'no Matrix homeserver configured (set LABD_MATRIX_HOMESERVER and LABD_MATRIX_TOKEN)' });
-  const kube = connectKube(config.kube, log, backends);
+  // The SDK behind the cluster port loads only when a cluster is configured (idle memory).
+  const kube = await connectKube(config.kube, log, backends);
   const events = new OpsEvents(db, clock, log);
   const alerts = createAlertService({ config: config.alertmanager, db, audit, clock, log });
   const broker = new TopicBroker({ subscriberBuffer: config.pubsub.subscriberBuffer });
@@ -100,7 +121,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     metaModule({ version: VERSION }),
     auditModule({ audit }),
     identityModule({ identities }),
-    pasteModule({ store: pastes, identities, config: config.paste, publicUrl, clock, log }),
+    pasteModule({ registry, store: pastes, identities, config: config.paste, publicUrl, clock, log }),
     pubsubModule({ broker }),
     gitModule({ store: new SqliteRepoStore(db), identities, config: config.git, dataDir: config.dataDir, rolePermissions, events, sshUrl: sshCloneBase(publicUrl, config.ssh.listen), publicUrl, clock, log }),
     nodesModule({ kube, inventory, events, config: config.nodes, log }),
@@ -117,8 +138,8 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
   if (!caBlobs.length) log.warn('no trusted user CA keys (LABD_USER_CA_KEYS): certificate logins are off');
   const policy: CertPolicy = {
     trustedCaBlobs: caBlobs,
-    clockSkewSeconds: parseDuration(config.auth.clockSkew),
-    maxLifetimeSeconds: config.auth.maxCertLifetime ? parseDuration(config.auth.maxCertLifetime) : undefined,
+    clockSkewSeconds: config.auth.clockSkew.seconds,
+    maxLifetimeSeconds: config.auth.maxCertLifetime?.seconds,
     revokedSerials: new Set(config.auth.revokedSerials),
     revokedKeyIds: new Set(config.auth.revokedKeyIds),
   };
@@ -143,11 +164,13 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
   const jobs: Job[] = [...modules.flatMap((m) => m.jobs ?? []), intervalJob('backend probes', BACKEND_PROBE_INTERVAL_MS, () => void backends.probeAll(BACKEND_PROBE_TIMEOUT_MS), true)];
   for (const job of jobs) job.start();
 
+  registerStateMetrics(metrics, db, backends);
+
   const hostKey = loadOrCreateHostKey(config.dataDir);
   const sshServer = new SshServer({
     registry,
     hostKey: hostKey.privateKey,
-    authTimeoutMs: parseDuration(config.ssh.authTimeout) * 1000,
+    authTimeoutMs: config.ssh.authTimeout.ms,
     maxTries: config.ssh.maxAuthTries,
     preAuth: { maxStartups: config.ssh.maxStartups, maxStartupsPerSource: config.ssh.maxStartupsPerSource },
     policy: () => policy,
@@ -183,6 +206,8 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     boot: bootAddr ? { host: bootAddr.address, port: bootAddr.port } : undefined,
     async stop() {
       ready = false;
+      // Before anything closes under them: TUI clients get their terminal back and the reason.
+      await tui.closeAll('labd is restarting');
       for (const job of [...jobs].reverse()) await job.stop();
       await Promise.race([Promise.all([sshServer.close(), http.close(), ...(bootAddr ? [bootHttp.close()] : [])]), new Promise((r) => setTimeout(r, 5000))]);
       db.$client.close();

@@ -110,12 +110,12 @@ describe('alertmanager config section', () => {
   test('hold and Apprise settings: defaults, environment, bad values', () => {
     const on = loadConfig({ LABD_ALERTMANAGER_URL: 'http://am:9093', LABD_WEBHOOK_TOKEN: TOKEN }).alertmanager;
     assert.ok(on.enabled);
-    assert.equal(on.ackHoldStep, '15m');
-    assert.equal(on.ackHoldMax, '24h');
+    assert.deepEqual(on.ackHoldStep, { seconds: 900, ms: 900_000, text: '15m' });
+    assert.equal(on.ackHoldMax.seconds, 86400);
     assert.equal(on.appriseUrl, undefined);
     const set = loadConfig({ LABD_ALERTMANAGER_URL: 'http://am:9093', LABD_WEBHOOK_TOKEN: TOKEN, LABD_APPRISE_URL: 'http://apprise:8000/notify/labd', LABD_ALERTMANAGER_ACK_HOLD_STEP: '5m' }).alertmanager;
     assert.equal(set.enabled && set.appriseUrl, 'http://apprise:8000/notify/labd');
-    assert.equal(set.enabled && set.ackHoldStep, '5m');
+    assert.equal(set.enabled && set.ackHoldStep.seconds, 300);
     assert.throws(() => loadConfig({ LABD_ALERTMANAGER_URL: 'http://am:9093', LABD_WEBHOOK_TOKEN: TOKEN, LABD_APPRISE_URL: 'mailto:x' }), /alertmanager\.appriseUrl \(LABD_APPRISE_URL\): expected the http\(s\) URL/);
     assert.throws(() => loadConfig({ LABD_ALERTMANAGER_URL: 'http://am:9093', LABD_WEBHOOK_TOKEN: TOKEN, LABD_ALERTMANAGER_ACK_HOLD_MAX: 'forever' }), /alertmanager\.ackHoldMax \(LABD_ALERTMANAGER_ACK_HOLD_MAX\)/);
   });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'vitest';
+import { describe, test } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config/load.ts';
 import { ROOT, run } from './support/labd.ts';
 
@@ -48,4 +48,31 @@ test('labd serve with a bad value stops with one line and exit 2', () => {
   assert.equal(r.status, 2);
   assert.equal(r.stdout, '');
   assert.match(r.stderr, /^labd: config: http\.listen \(LABD_HTTP_LISTEN\): port must be 0-65535\n$/);
+});
+
+describe('durations are parsed once, by the schema', () => {
+  test('defaults and set values come out as seconds and milliseconds with the text as written', () => {
+    const config = loadConfig({ LABD_SSH_AUTH_TIMEOUT: '1m30s', LABD_PASTE_DEFAULT_EXPIRY: '7d' });
+    assert.deepEqual(config.ssh.authTimeout, { seconds: 90, ms: 90_000, text: '1m30s' });
+    assert.deepEqual(config.paste.defaultExpiry, { seconds: 7 * 86400, ms: 7 * 86400_000, text: '7d' });
+    assert.equal(config.paste.sweepInterval.ms, 600_000);
+    assert.equal(config.auth.clockSkew.seconds, 60);
+    assert.equal(config.nodes.tokenTtl.seconds, 86400);
+    assert.equal(config.kube.requestTimeout.ms, 10_000);
+    assert.equal(loadConfig({}).paste.defaultExpiry, 'none');
+  });
+
+  test('a bad duration is one line naming the key and its variable', () => {
+    for (const [name, value, key] of [
+      ['LABD_SSH_AUTH_TIMEOUT', 'soon', 'ssh.authTimeout'],
+      ['LABD_NODES_JOIN_POLL', '0s', 'nodes.joinPollInterval'],
+      ['LABD_KUBE_TIMEOUT', '10', 'kube.requestTimeout'],
+    ] as const) {
+      assert.throws(
+        () => loadConfig({ [name]: value }),
+        (err: Error) => err instanceof ConfigError && !err.message.includes('\n') && err.message.startsWith(`config: ${key} (${name}): `) && /expected a duration|longer than 0s/.test(err.message),
+        `${name}=${value}`,
+      );
+    }
+  });
 });

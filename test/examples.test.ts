@@ -56,7 +56,7 @@ describe('README and --help examples, pasted into a shell', () => {
     writeFileSync(join(home, 'notes.md'), '# notes\n');
     writeFileSync(join(home, 'log.txt'), 'a log line\n');
     writeFileSync(join(home, 'status.json'), '{"ok":true}\n');
-    for (const name of ['carol', 'carol-laptop', 'key']) writeFileSync(join(home, `${name}.pub`), readFileSync(`${lab.key(name)}.pub`));
+    for (const name of ['carol', 'carol-laptop', 'dave', 'key']) writeFileSync(join(home, `${name}.pub`), readFileSync(`${lab.key(name)}.pub`));
     const config = join(lab.dir, 'ssh_config');
     writeFileSync(
       config,
@@ -163,5 +163,19 @@ describe('README and --help examples, pasted into a shell', () => {
     const quoted = shell(`ssh HOST ack 1 --comment 'looking at the disk'`);
     assert.equal(quoted.status, 2);
     assert.match(quoted.stderr, /unknown flag '--comment'/);
+  });
+});
+
+describe('README: what a newcomer needs in the first hour', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  test('the Quickstart says a bare start lets nobody in and how to add yourself', () => {
+    const quickstart = readme.slice(readme.indexOf('## Quickstart'), readme.indexOf('## Logging in'));
+    assert.match(quickstart, /lets nobody in/);
+    assert.match(quickstart, /LABD_INITIAL_ADMIN_KEYS="\$\(cat ~\/\.ssh\/id_ed25519\.pub\)" npm start/);
+    assert.match(quickstart, /user add \w+ --role member < \w+\.pub/);
+  });
+  test('the HTTP table lists the boot API on its own listener', () => {
+    const http = readme.slice(readme.indexOf('## HTTP'));
+    assert.match(http, /^\| `GET \/v1\/boot\/MAC` \| .*own listener \(`LABD_BOOT_LISTEN`/m);
   });
 });

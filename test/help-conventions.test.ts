@@ -7,6 +7,9 @@ import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { startLabd, type Labd } from '../src/app.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { createLogger } from '../src/core/logger.ts';
+import { readFileSync } from 'node:fs';
+import { DEFAULT_ROLE_PERMISSIONS } from '../src/core/permissions.ts';
+import { ROOT } from './support/labd.ts';
 
 describe('help summaries', () => {
   let labd: Labd;
@@ -27,5 +30,15 @@ describe('help summaries', () => {
       .map((c) => ({ command: c.path.join(' '), summary: c.summary }))
       .filter(({ summary }) => !/^[A-Z][a-z]+\b/.test(summary) || /[.\s]$/.test(summary) || summary.includes('\n') || summary.length > 120);
     assert.deepEqual(wrong, []);
+  });
+
+  test('the README marks the permissions no command needs yet, and only those', () => {
+    const used = new Set(labd.registry.all().map((c) => c.permission));
+    const all = [...new Set(Object.values(DEFAULT_ROLE_PERMISSIONS).flat())];
+    const unused = all.filter((p) => !used.has(p)).sort();
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const marked = /; ((?:`[a-z.]+`(?:, | and )?)+) have no commands yet/.exec(readme.replace(/\n/g, ' '));
+    assert.ok(marked, 'the README says which permissions have no commands yet');
+    assert.deepEqual([...marked[1]!.matchAll(/`([a-z.]+)`/g)].map((m) => m[1]).sort(), unused);
   });
 });

@@ -12,7 +12,7 @@ test('the matrix section is off by default, and a half-configured bot fails at b
   assert.throws(() => loadConfig({ LABD_MATRIX_HOMESERVER: 'https://m.example.org', LABD_MATRIX_TOKEN: 't' }), /matrix\.rooms \(LABD_MATRIX_ROOMS\): required/);
   assert.throws(() => loadConfig({ LABD_MATRIX_HOMESERVER: 'https://m.example.org', LABD_MATRIX_TOKEN: 't', LABD_MATRIX_ROOMS: 'ops' }), /expected a room ID/);
   const full = loadConfig({ LABD_MATRIX_HOMESERVER: 'https://m.example.org', LABD_MATRIX_TOKEN: 't', LABD_MATRIX_ROOMS: '#ops:example.org', LABD_MATRIX_USERS: '@alice:example.org=alice' });
-  assert.deepEqual(full.matrix, { enabled: true, homeserverUrl: 'https://m.example.org', accessToken: 't', rooms: ['#ops:example.org'], userMap: { '@alice:example.org': 'alice' }, commandPrefix: '!lab', oncall: [], escalateTo: [], confirmWindow: '60s' });
+  assert.deepEqual(full.matrix, { enabled: true, homeserverUrl: 'https://m.example.org', accessToken: 't', rooms: ['#ops:example.org'], userMap: { '@alice:example.org': 'alice' }, commandPrefix: '!lab', oncall: [], escalateTo: [], confirmWindow: { seconds: 60, ms: 60_000, text: '60s' } });
   const base = { LABD_MATRIX_HOMESERVER: 'https://m.example.org', LABD_MATRIX_TOKEN: 't', LABD_MATRIX_ROOMS: '#ops:example.org' };
   const withAlerts = loadConfig({ ...base, LABD_MATRIX_ALERTS_ROOM: '#alerts:example.org', LABD_MATRIX_ONCALL: '@alice:example.org,@bob:example.org', LABD_MATRIX_ESCALATE_TO: '@carol:example.org' }).matrix;
   assert.deepEqual(withAlerts.enabled && [withAlerts.alertsRoom, withAlerts.oncall, withAlerts.escalateTo], ['#alerts:example.org', ['@alice:example.org', '@bob:example.org'], ['@carol:example.org']]);

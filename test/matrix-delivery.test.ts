@@ -55,7 +55,7 @@ describe('Matrix bot restart', () => {
   test('a restart runs no command twice and misses none sent while labd was down', async () => {
     lab = await startBotLab({ dataDir });
     const add = lab.fake.say(lab.room.roomId, lab.alice.userId, '!lab user add dave');
-    assert.equal(String((await replyTo(lab, add)).content.body), 'created user dave (member)');
+    assert.match(String((await replyTo(lab, add)).content.body), /^created user dave \(member\)/);
     await lab.labd.stop();
 
     const whileDown = lab.fake.say(lab.room.roomId, lab.alice.userId, '!lab whoami');

@@ -106,6 +106,28 @@ describe('paste over ssh and http', () => {
     assert.deepEqual(bobs, []);
   });
 
+  test("a hidden paste's page without its secret is refused by the registry (paste-page on the http surface); with it, served", async () => {
+    const hidden = labd.ssh(alice, ['paste', 'plans.md', '--hidden'], { input: 'the plan' });
+    assert.equal(hidden.status, 0, hidden.stderr);
+    const link = hidden.stdout.trim();
+    const counted = async (outcome: string) => {
+      const metrics = (await get(`http://127.0.0.1:${labd.httpPort}/metrics`)).body.toString();
+      return Number(new RegExp(`labd_command_duration_seconds_count\\{command="paste-page",surface="http",outcome="${outcome}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
+    };
+    const refusedBefore = await counted('not_found');
+    // The readable part of the name alone, on the page and the raw view: not found, and counted by the registry.
+    for (const url of [`http://127.0.0.1:${labd.httpPort}/p/alice/plans.md`, `http://127.0.0.1:${labd.httpPort}/p/alice/plans.md/raw`]) {
+      const r = await get(url);
+      assert.equal(r.status, 404, url);
+      assert.equal(r.body.toString(), 'no such paste (it may have expired)\n');
+    }
+    assert.equal(await counted('not_found'), refusedBefore + 2);
+    const okBefore = await counted('ok');
+    assert.equal((await get(`${link}/raw`)).body.toString(), 'the plan');
+    assert.equal((await get(link)).status, 200);
+    assert.equal(await counted('ok'), okBefore + 2);
+  });
+
   test('the same name again replaces the paste', async () => {
     assert.equal(labd.ssh(alice, ['paste', 'todo.txt'], { input: 'first' }).status, 0);
     const r = labd.ssh(alice, ['paste', 'todo.txt'], { input: 'second version' });

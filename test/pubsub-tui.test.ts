@@ -105,4 +105,26 @@ describe('pub/sub TUI screen, driven through tmux', () => {
     await t.waitFor(/no live topics/, 'an empty list for bob');
     assert.doesNotMatch(t.text(), /alice\/diary/);
   });
+
+  test("a tail of someone else's private topic is refused by the registry's topic rule (sub on the tui surface), and counted", async () => {
+    // Whether or not bob's topic is live, the answer is the same (its existence does not leak).
+    sshChild(bob, ['sub', '-k', 'secret']);
+    const t = await openPubsub(alice);
+    t.sendKeys('t');
+    await t.waitFor(/Tail which topic\?/, 'the topic prompt');
+    t.sendKeys('-l', 'bob/secret');
+    t.sendKeys('Enter');
+    await t.waitFor(/error: permission denied: bob\/secret is bob's topic and is not shared with/, 'the refusal in the tail view');
+    const metrics = await (await fetch(`http://127.0.0.1:${labd.httpPort}/metrics`)).text();
+    assert.match(metrics, /labd_command_duration_seconds_count\{command="sub",surface="tui",outcome="permission"\} 1/, 'the refusal went through the registry');
+    t.sendKeys('Escape');
+    await t.waitFor(/TOPIC\s+ACCESS/, 'back to the topic list');
+    // Her own topic, tailed by name before anyone publishes: the same command, allowed.
+    t.sendKeys('t');
+    await t.waitFor(/Tail which topic\?/, 'the topic prompt');
+    t.sendKeys('-l', 'later');
+    t.sendKeys('Enter');
+    await t.waitFor(/tail later/, 'the tail of her own topic');
+    await waitForSubscribers('alice/later', 1);
+  });
 });

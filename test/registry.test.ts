@@ -67,7 +67,7 @@ describe('registry: one path for words and typed calls', () => {
     );
     pastes = new PasteStore(db, dir, systemClock);
     pastes.prepare();
-    registry.register(...pasteCommands({ store: pastes, identities, publicUrl: 'http://labd.test', maxSize: 1024, defaultExpiry: 'none' }));
+    registry.register(...pasteCommands({ store: pastes, identities, publicUrl: 'http://labd.test', maxSize: 1024, defaultExpirySeconds: null }));
     const temp = pastes.newTempPath();
     writeFileSync(temp, 'alice wrote this');
     pastes.commit({ userId: a.id, name: 'notes.txt', tempPath: temp, size: 16, binary: false, hidden: false, expiresAt: null });

@@ -146,7 +146,7 @@ export class AlertRoom implements AlertNotifier {
     const words = (match[2] ?? '').trim().split(/\s+/).filter(Boolean);
     const args: Record<string, unknown> = { alert: String(group.id) };
     if (words[0] && /^(\d+[smhdw])+$/i.test(words[0])) args.for = words.shift()!.toLowerCase();
-    if (words.length) args.comment = words.join(' ');
+    if (words.length) args.comment = words;
     await this.o.handler.runAction(row, ['ack'], args, { replyTo: row.eventId, threadRoot });
     return true;
   }

@@ -5,6 +5,7 @@
  * homeserver or the bot was down are posted when it is back. The room is matrix.eventsRoom (joined
  * here) or else the alerts room.
  */
+import { retry, type BackoffPolicy } from '../core/backoff.ts';
 import { eq } from 'drizzle-orm';
 import type { Logger } from '../core/logger.ts';
 import type { Db } from '../db/client.ts';
@@ -16,7 +17,7 @@ import { txnIdFor } from './store.ts';
 
 const CURSOR_KEY = 'opsEvents:cursor';
 const CHECK_MS = 2000;
-const JOIN_RETRY_MAX_MS = 30000;
+const JOIN_RETRY: BackoffPolicy = { baseMs: 1000, maxMs: 30000 };
 
 export function renderOpsEvent(e: StoredOpsEvent): { text: string; html: string } {
   const t = (s: string) => valueText(s);
@@ -65,6 +66,7 @@ export class EventAnnouncer {
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private stopped = false;
+  private stopJoin: () => void = () => {};
 
   constructor(private readonly o: AnnouncerOptions) {}
 
@@ -83,6 +85,7 @@ export class EventAnnouncer {
 
   stop(): void {
     this.stopped = true;
+    this.stopJoin();
     this.unsubscribe?.();
     clearInterval(this.timer);
   }
@@ -117,20 +120,22 @@ export class EventAnnouncer {
   }
 
   private async join(): Promise<void> {
-    let delay = 1000;
-    while (!this.stopped) {
-      try {
+    const stop = new AbortController();
+    this.stopJoin = () => stop.abort();
+    await retry(
+      async () => {
+        if (this.stopped) return;
         const id = await this.o.joinRoom(this.o.eventsRoom!);
         this.roomId = id;
         this.o.db.insert(matrixState).values({ key: `eventsRoom:${this.o.eventsRoom}`, value: id }).onConflictDoUpdate({ target: matrixState.key, set: { value: id } }).run();
         this.catchUp();
-        return;
-      } catch (err) {
-        this.o.log.warn({ room: this.o.eventsRoom, error: (err as Error).message, retryInMs: delay }, 'matrix: cannot join the events room yet');
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(JOIN_RETRY_MAX_MS, delay * 2);
-      }
-    }
+      },
+      {
+        policy: JOIN_RETRY,
+        signal: stop.signal,
+        onRetry: (err, _n, retryInMs) => this.o.log.warn({ room: this.o.eventsRoom, error: (err as Error).message, retryInMs }, 'matrix: cannot join the events room yet'),
+      },
+    ).catch(() => undefined /* stopped */);
   }
 
   private stored(key: string): string | undefined {

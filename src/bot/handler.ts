@@ -7,7 +7,6 @@
 import type { Actor } from '../core/actor.ts';
 import type { Logger } from '../core/logger.ts';
 import type { MatrixConfig } from '../config/schema.ts';
-import { parseDuration } from '../core/duration.ts';
 import { PermissionDenied, UsageError } from '../core/errors.ts';
 import { IdentityStore } from '../ops/identity/store.ts';
 import { splitGlobalFlags, type Registry } from '../ops/registry.ts';
@@ -70,7 +69,7 @@ export class CommandHandler {
   private readonly confirmWindowMs: number;
 
   constructor(private readonly opts: HandlerOptions) {
-    this.confirmWindowMs = parseDuration(opts.config.confirmWindow, 'matrix.confirmWindow') * 1000;
+    this.confirmWindowMs = opts.config.confirmWindow.ms;
   }
 
   /** The reply content: a notice (never notifies, never answered by bots) pointing at the request. */
@@ -156,7 +155,7 @@ export class CommandHandler {
       // The confirmation keeps the typed call: what runs on ✅ is what was validated, not text parsed again.
       store.addConfirmation({ roomId: row.roomId, sender: row.sender, argv: call, requestEventId: row.eventId, promptTxnId, expiresAt: new Date(Date.now() + this.confirmWindowMs), code });
       log.info({ sender: row.sender, command: resolved.command.path.join(' ') }, 'matrix: asking for confirmation');
-      return this.reply(row, confirmPrompt(shown, code, prefix, config.confirmWindow), { threadRoot, purpose: 'confirm' });
+      return this.reply(row, confirmPrompt(shown, code, prefix, config.confirmWindow.text), { threadRoot, purpose: 'confirm' });
     }
     await this.run(row, mapped.actor, argv, false, { replyTo: row.eventId, threadRoot });
   }
@@ -187,7 +186,7 @@ export class CommandHandler {
     const { store } = this.opts;
     if (pending.state === 'expired' || pending.expiresAt.getTime() < Date.now()) {
       store.closeConfirmation(pending.id, 'expired');
-      return this.reply(row, plain(`That confirmation expired (after ${this.opts.config.confirmWindow}); nothing was run. Send the command again.`), o);
+      return this.reply(row, plain(`That confirmation expired (after ${this.opts.config.confirmWindow.text}); nothing was run. Send the command again.`), o);
     }
     // Closed before it runs: a second ✅ or code racing this one finds it used.
     if (!store.closeConfirmation(pending.id, 'confirmed')) return store.finish(row.eventId);

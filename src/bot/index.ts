@@ -8,6 +8,7 @@
  * processed-event ids, runs one twice. A first sync replays history: events from before the bot's
  * first start, or older than MAX_EVENT_AGE_MS, are never run.
  */
+import { retry, type BackoffPolicy } from '../core/backoff.ts';
 import type { MatrixConfig } from '../config/schema.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Db } from '../db/client.ts';
@@ -28,7 +29,8 @@ import { SqliteSyncStorage } from './sync-storage.ts';
 
 /** Commands older than this when they arrive (e.g. after a long outage) are not run. */
 export const MAX_EVENT_AGE_MS = 60 * 60 * 1000;
-const RETRY_MAX_MS = 30000;
+/** Reaching the homeserver at start: 1 s, 2 s, 4 s … at most 30 s apart. */
+const CONNECT_RETRY: BackoffPolicy = { baseMs: 1000, maxMs: 30000 };
 
 export interface MatrixBot {
   stop(): Promise<void>;
@@ -94,6 +96,7 @@ export function startMatrixBot(o: MatrixBotDeps): MatrixBot {
   }
 
   let stopped = false;
+  const connecting = new AbortController();
   let selfId = '';
   const queues = new SenderQueues(async (row) => {
     if (stopped) return;
@@ -125,10 +128,9 @@ export function startMatrixBot(o: MatrixBotDeps): MatrixBot {
   client.on('room.invite', (roomId: string) => log.info({ roomId }, 'matrix: ignoring an invite to a room that is not configured'));
 
   const connect = async () => {
-    let delay = 1000;
-    for (;;) {
-      if (stopped) return;
-      try {
+    await retry(
+      async () => {
+        if (stopped) return;
         selfId = await client.getUserId();
         for (const room of o.config.rooms) served.add(await client.joinRoom(room));
         if (alertRoom && o.config.alertsRoom) {
@@ -139,13 +141,13 @@ export function startMatrixBot(o: MatrixBotDeps): MatrixBot {
         }
         await client.start({ room: { rooms: [...served], timeline: { limit: 50 } }, presence: { types: [] }, account_data: { types: [] } });
         log.info({ user: selfId, rooms: [...served], encryption }, 'matrix bot started');
-        return;
-      } catch (err) {
-        log.warn({ error: (err as Error).message ?? String(err), retryInMs: delay }, 'matrix: cannot reach the homeserver yet');
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(RETRY_MAX_MS, delay * 2);
-      }
-    }
+      },
+      {
+        policy: CONNECT_RETRY,
+        signal: connecting.signal,
+        onRetry: (err, _n, retryInMs) => log.warn({ error: (err as Error)?.message ?? String(err), retryInMs }, 'matrix: cannot reach the homeserver yet'),
+      },
+    ).catch(() => undefined /* stopped */);
   };
 
   for (const row of store.interrupted()) handler.reportInterrupted(row);
@@ -162,6 +164,7 @@ export function startMatrixBot(o: MatrixBotDeps): MatrixBot {
   return {
     async stop() {
       stopped = true;
+      connecting.abort();
       removeNotifier?.();
       alertRoom?.stop();
       announcer?.stop();

@@ -4,12 +4,13 @@
  * retries 429s nor keeps txn ids, hence this sender: it honours Retry-After / retry_after_ms and
  * backs off while the homeserver is down. Nothing is dropped except on a permanent refusal (4xx).
  */
+import { backoffDelay, type BackoffPolicy } from '../core/backoff.ts';
 import type { Logger } from '../core/logger.ts';
 import type { BotStore, OutboxRow } from './store.ts';
 
 const REQUEST_TIMEOUT_MS = 30000;
-const BACKOFF_BASE_MS = 500;
-const BACKOFF_MAX_MS = 15000;
+/** Back-off of a message the homeserver did not take (network error, 5xx), when it gave no Retry-After. */
+const BACKOFF: BackoffPolicy = { baseMs: 500, maxMs: 15000 };
 
 export interface OutboxOptions {
   homeserverUrl: string;
@@ -117,7 +118,7 @@ export class OutboxSender {
 
   private async send(row: OutboxRow): Promise<Attempt> {
     const url = `${this.opts.homeserverUrl.replace(/\/+$/, '')}/_matrix/client/v3/rooms/${encodeURIComponent(row.roomId)}/send/${encodeURIComponent(row.eventType)}/${encodeURIComponent(row.txnId)}`;
-    const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(row.attempts, 10));
+    const backoff = backoffDelay(row.attempts, BACKOFF);
     const content = resolveRefs(row.content, (txnId) => this.opts.store.outgoing(txnId)?.eventId ?? undefined);
     if (content === undefined) return { ok: false, permanent: true, error: 'refers to a message that was never delivered' };
     let res: Response;

@@ -3,7 +3,7 @@
  * messages to send, confirmations of destructive commands, and the sync token.
  */
 import { createHash } from 'node:crypto';
-import { and, asc, desc, eq } from 'drizzle-orm';
+import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { matrixConfirmations, matrixEvents, matrixOutbox, matrixState } from '../db/schema.ts';
 
@@ -137,4 +137,11 @@ export class BotStore {
   closeConfirmation(id: number, state: 'confirmed' | 'expired'): boolean {
     return this.db.update(matrixConfirmations).set({ state }).where(and(eq(matrixConfirmations.id, id), eq(matrixConfirmations.state, 'pending'))).run().changes === 1;
   }
+}
+
+/** Messages waiting in the Matrix outbox, and how long the oldest has waited (for /metrics: a stuck outbox). */
+export function outboxBacklog(db: Db, now: Date): { depth: number; oldestAgeSeconds: number } {
+  const row = db.select({ n: sql<number>`count(*)`, oldest: sql<number | null>`min(${matrixOutbox.createdAt})` }).from(matrixOutbox).where(eq(matrixOutbox.state, 'pending')).get();
+  const oldest = row?.oldest ?? null;
+  return { depth: row?.n ?? 0, oldestAgeSeconds: oldest === null ? 0 : Math.max(0, (now.getTime() - Number(oldest)) / 1000) };
 }

@@ -8,7 +8,29 @@ const listen = z
   .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/, 'expected HOST:PORT, e.g. 127.0.0.1:2222')
   .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, 'port must be 0-65535');
 
-const duration = z.string().regex(/^(\d+[smhdw])+$/, 'expected a duration like 30s, 15m, 2h or 7d');
+/** A duration from config, parsed once: its length, and the text as written (for messages that quote it). */
+export interface Duration {
+  readonly seconds: number;
+  readonly ms: number;
+  readonly text: string;
+}
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+
+/** "90s", "15m", "1h30m" → a Duration; a bad value is one issue on its key (the loader names key and variable). */
+const duration = z
+  .string()
+  .trim()
+  .regex(/^(\d+[smhdw])+$/, 'expected a duration like 30s, 15m, 2h or 7d')
+  .transform((text, ctx): Duration => {
+    let seconds = 0;
+    for (const m of text.matchAll(/(\d+)([smhdw])/g)) seconds += Number(m[1]) * UNIT_SECONDS[m[2]!]!;
+    if (!Number.isSafeInteger(seconds * 1000) || seconds <= 0) {
+      ctx.addIssue({ code: 'custom', message: seconds <= 0 ? 'must be longer than 0s' : 'too long' });
+      return z.NEVER;
+    }
+    return { seconds, ms: seconds * 1000, text };
+  });
 /** Bytes a pub/sub subscriber may fall behind the fastest one: room for a few SSH windows of scheduling jitter. */
 const PUBSUB_SUBSCRIBER_BUFFER = 8 * 1024 * 1024;
 const role = z.enum(ROLES);
@@ -20,21 +42,21 @@ const alertmanagerEnabled = z.strictObject({
   /** Bearer token Alertmanager sends to POST /hooks/alertmanager (its http_config.authorization.credentials). */
   webhookToken: z.string().min(16, 'use a random token of at least 16 characters'),
   /** Time-out of each request to the Alertmanager API. */
-  requestTimeout: duration.default('5s'),
+  requestTimeout: duration.prefault('5s'),
   /** How often acknowledged groups are checked for resolution and expired acks (silenced alerts send no resolved notification). */
-  pollInterval: duration.default('1m'),
+  pollInterval: duration.prefault('1m'),
   /** `ack` without --for holds while the group fires (as kthxbye): silences this long, extended before they end... */
-  ackHoldStep: duration.default('15m'),
+  ackHoldStep: duration.prefault('15m'),
   /** ...up to this long after the acknowledgement. */
-  ackHoldMax: duration.default('24h'),
+  ackHoldMax: duration.prefault('24h'),
   /** A firing group nobody acknowledged for this long escalates: a mention of matrix.escalateTo in the alerts room, and Apprise if set. */
-  escalateAfter: duration.default('15m'),
+  escalateAfter: duration.prefault('15m'),
   /** Apprise API notify endpoint for escalations, e.g. http://apprise:8000/notify/labd; unset: none. */
   appriseUrl: z.url({ protocol: /^https?$/, error: 'expected the http(s) URL of an Apprise API notify endpoint' }).optional(),
   /** Time-out of each Apprise request. */
-  appriseTimeout: duration.default('10s'),
+  appriseTimeout: duration.prefault('10s'),
   /** Longest `ack --for` accepted. */
-  maxAckDuration: duration.default('7d'),
+  maxAckDuration: duration.prefault('7d'),
   /** Largest webhook body accepted. */
   webhookMaxBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
 });
@@ -100,7 +122,7 @@ const matrixSchema = z.preprocess(
       /** Mentioned in one follow-up when a firing group escalates (alertmanager.escalateAfter); empty: no mention. */
       escalateTo: z.array(matrixUserId).default([]),
       /** How long a destructive command waits for its asker's ✅ or `confirm CODE`. */
-      confirmWindow: z.string().regex(/^(\d+[smhdw])+$/, 'expected a duration like 30s, 15m or 2h').default('60s'),
+      confirmWindow: duration.prefault('60s'),
     }),
   ]),
 )
@@ -126,13 +148,13 @@ const nodesSchema = z
     /** The API server URL joining nodes use ({server} in a cmdline), e.g. https://10.0.0.1:6443. */
     server: z.string().min(1).optional(),
     /** Lifetime of a bootstrap token made by `node provision`. */
-    tokenTtl: duration.default('24h'),
+    tokenTtl: duration.prefault('24h'),
     defaultProfile: z.string().min(1).default('default'),
     profiles: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'expected a profile name'), bootProfile).default({}),
     /** How often provisioned nodes are looked for in the cluster. */
-    joinPollInterval: duration.default('10s'),
+    joinPollInterval: duration.prefault('10s'),
     /** Wait between eviction attempts a PodDisruptionBudget refused (kubectl: 5s). */
-    evictRetryInterval: duration.default('5s'),
+    evictRetryInterval: duration.prefault('5s'),
     /**
      * Where pixiecore's API (`GET /v1/boot/MAC`) listens: an address on the lab's private network, never the
      * public HTTP listener, because the answer carries a node join token. Unset: no boot API at all.
@@ -143,7 +165,7 @@ const nodesSchema = z
     /** Unknown-MAC answers per source address per minute; past it the boot API answers 429 (MACs can be guessed). */
     bootUnknownPerMinute: z.number().int().min(1).max(100000).default(30),
   })
-  .default(nodesDefaults);
+  .prefault(nodesDefaults);
 /** WireGuard keys are base64 of 32 raw bytes. */
 const wireguardKey = z.string().regex(/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/, 'expected a WireGuard key (base64 of 32 bytes, as `wg pubkey` prints)');
 const seatsSchema = z.strictObject({
@@ -170,7 +192,7 @@ export const configSchema = z
       .strictObject({
         listen: listen.default('127.0.0.1:2222'),
         /** Seconds a client has to authenticate before it is disconnected. */
-        authTimeout: duration.default('30s'),
+        authTimeout: duration.prefault('30s'),
         /** Publickey / keyboard-interactive attempts allowed per connection (as sshd's MaxAuthTries). */
         maxAuthTries: z.number().int().min(1).max(100).default(6),
         /** Unauthenticated connections held at once; more are closed at accept (sshd's MaxStartups). */
@@ -180,7 +202,7 @@ export const configSchema = z
         /** Banner-free greeting shown by the TUI. */
         hostname: z.string().min(1).default('labd'),
       })
-      .default({ listen: '127.0.0.1:2222', authTimeout: '30s', maxAuthTries: 6, maxStartups: 100, maxStartupsPerSource: 10, hostname: 'labd' }),
+      .prefault({}),
     http: z.strictObject({ listen: listen.default('127.0.0.1:8080') }).default({ listen: '127.0.0.1:8080' }),
     auth: z
       .strictObject({
@@ -195,14 +217,14 @@ export const configSchema = z
         /** Certificate principals that grant a role, e.g. { admins: admin }. */
         principalRoles: z.record(z.string().min(1), role).default({}),
         /** Tolerated clock difference when checking a certificate's validity window. */
-        clockSkew: duration.default('60s'),
+        clockSkew: duration.prefault('60s'),
         /** Refuse certificates whose validity window is longer than this. */
         maxCertLifetime: duration.optional(),
         revokedSerials: z.array(z.string().regex(/^\d+$/, 'expected a decimal serial')).default([]),
         revokedKeyIds: z.array(z.string().min(1)).default([]),
       })
-      .default({ initialAdminKeys: '', initialAdminName: 'admin', certificateSignup: true, defaultRole: 'member', principalRoles: {}, clockSkew: '60s', revokedSerials: [], revokedKeyIds: [] }),
-    paste: z.strictObject({ maxSize: z.number().int().min(1).max(1024 ** 3).default(10 * 1024 * 1024), defaultExpiry: z.union([z.literal('none'), duration]).default('none'), sweepInterval: duration.default('10m') }).default({ maxSize: 10 * 1024 * 1024, defaultExpiry: 'none', sweepInterval: '10m' }),
+      .prefault({}),
+    paste: z.strictObject({ maxSize: z.number().int().min(1).max(1024 ** 3).default(10 * 1024 * 1024), defaultExpiry: z.union([z.literal('none'), duration]).prefault('none'), sweepInterval: duration.prefault('10m') }).prefault({}),
     /** Pub/sub: bytes a subscriber may fall behind its topic's fastest subscriber before it is dropped. */
     pubsub: z.strictObject({ subscriberBuffer: z.number().int().min(256 * 1024).max(1024 ** 3).default(PUBSUB_SUBSCRIBER_BUFFER) }).default({ subscriberBuffer: PUBSUB_SUBSCRIBER_BUFFER }),
     /** The Kubernetes cluster ops talk to: a kubeconfig file (else in-cluster when labd runs in a pod), its context, and the time-out of each API request. */
@@ -210,11 +232,11 @@ export const configSchema = z
       .strictObject({
         kubeconfig: z.string().min(1).optional(),
         context: z.string().min(1).optional(),
-        requestTimeout: duration.default('10s'),
+        requestTimeout: duration.prefault('10s'),
         /** Use the pod's service account when no kubeconfig is set; the loader sets it when KUBERNETES_SERVICE_HOST is. */
         inCluster: z.boolean().default(false),
       })
-      .default({ requestTimeout: '10s', inCluster: false }),
+      .prefault({}),
     /** Node provisioning: PXE boot profiles served to pixiecore, join tokens, and how often joins and drains are checked. */
     nodes: nodesSchema,
     /** Alertmanager (design §2.2): off, or fully configured (a half-configured section fails at boot). */
@@ -231,11 +253,11 @@ export const configSchema = z
         /** The git program labd runs (upload-pack, receive-pack and every read). */
         binary: z.string().min(1).default('git'),
         /** How often pull mirrors are fetched from their origin. */
-        mirrorInterval: duration.default('1h'),
+        mirrorInterval: duration.prefault('1h'),
         /** Largest smart-HTTP request body (a fetch negotiation) accepted. */
         httpMaxBody: z.number().int().min(64 * 1024).max(1024 ** 3).default(16 * 1024 * 1024),
       })
-      .default({ anonAccess: 'no-access', binary: 'git', mirrorInterval: '1h', httpMaxBody: 16 * 1024 * 1024 }),
+      .prefault({}),
     /** Overrides of the role → permissions table (design §4). */
     roles: z.partialRecord(role, z.array(z.enum(PERMISSIONS))).default({}),
   })

@@ -19,7 +19,31 @@ export class Metrics implements CommandObserver {
   });
 
   constructor() {
+    // Includes labd_process_resident_memory_bytes and labd_nodejs_eventloop_lag_seconds (and its percentiles).
     collectDefaultMetrics({ register: this.registry, prefix: 'labd_' });
+  }
+
+  /**
+   * A gauge read at scrape time from `read` (the database, the backend status): no bookkeeping to
+   * drift. A failing read leaves the gauge out of that scrape rather than failing /metrics.
+   */
+  gaugeFrom<L extends string>(name: string, help: string, labelNames: readonly L[], read: () => { labels?: Partial<Record<L, string>>; value: number }[]): void {
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        let samples: { labels?: Partial<Record<L, string>>; value: number }[];
+        try {
+          samples = read();
+        } catch {
+          return;
+        }
+        for (const s of samples) this.set((s.labels ?? {}) as never, s.value);
+      },
+    });
   }
 
   commandFinished(name: string, surface: string, outcome: string, seconds: number): void {

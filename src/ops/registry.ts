@@ -265,7 +265,7 @@ export class Registry {
   }
 
   /**
-   * Parses words into a command and its validated arguments without running anything (a front-end
+   * Parses words into a command and its arguments, checked, without running anything (a front-end
    * that asks for confirmation first keeps the typed call, not the text). Throws UsageError.
    */
   parse(argv: readonly string[]): { command: AnyCommand; args: Record<string, unknown>; flags: GlobalFlags } {
@@ -274,7 +274,9 @@ export class Registry {
     if (!resolved) throw new UnknownCommand(`unknown command '${rest.slice(0, 2).join(' ').slice(0, 60)}'`);
     const { command } = resolved;
     const raw = parseArgv({ schema: command.args, positionals: command.positionals ?? [], short: command.short ?? {} }, resolved.rest);
-    return { command, args: validateArgs(command.args, raw, command.positionals ?? []) as Record<string, unknown>, flags };
+    validateArgs(command.args, raw, command.positionals ?? []);
+    // The arguments as given (validated): `invoke` validates them again, and a transformed value might not pass twice.
+    return { command, args: raw, flags };
   }
 
   /**

@@ -58,6 +58,11 @@ export class TmuxTerminal {
     return this.screen().join('\n');
   }
 
+  /** A tmux format of the pane, e.g. '#{alternate_on}' (1 while the program is in the alternate screen), '#{cursor_flag}'. */
+  format(fmt: string): string {
+    return this.tmux(['display-message', '-p', '-t', 'main', fmt]).trim();
+  }
+
   /** Sends tmux key names ('q', 'Enter', 'Escape', 'C-c', 'Down'). */
   sendKeys(...keys: string[]): void {
     this.tmux(['send-keys', '-t', 'main', ...keys]);

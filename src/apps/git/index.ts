@@ -6,7 +6,6 @@ import type { OpsEventsPort } from '../../ops/events/index.ts';
 import type { IdentityStore } from '../../ops/identity/store.ts';
 import type { LabdModule } from '../../ops/module.ts';
 import type { Clock } from '../../core/clock.ts';
-import { parseDuration } from '../../core/duration.ts';
 import { gitCommands } from './commands.ts';
 import { gitHttpRoutes } from './http.ts';
 import { tokenCommands } from './tokens.ts';
@@ -31,7 +30,7 @@ export function gitModule(deps: { store: RepoStore; identities: IdentityStore; c
       ...tokenCommands({ store: deps.store, publicUrl: deps.publicUrl }),
       ...mirrorCommands({ store: deps.store, repos, access, sshUrl: deps.sshUrl, publicUrl: deps.publicUrl }),
     ],
-    jobs: [mirrorJob({ store: deps.store, repos, log: deps.log }, parseDuration(deps.config.mirrorInterval) * 1000)],
+    jobs: [mirrorJob({ store: deps.store, repos, log: deps.log }, deps.config.mirrorInterval.ms)],
     routes: [...gitHttpRoutes(httpDeps), ...gitWebRoutes({ ...httpDeps, sshUrl: deps.sshUrl, publicUrl: deps.publicUrl })],
   };
 }

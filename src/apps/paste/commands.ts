@@ -6,7 +6,7 @@ import type { CommandContext } from '../../ops/context.ts';
 import { defineCommand, type AnyCommand } from '../../ops/registry.ts';
 import type { IdentityStore } from '../../ops/identity/store.ts';
 import { expiresText, humanSize } from './format.ts';
-import { checkPasteName, generatedName, hiddenName, isUserName, parsePasteRef } from './names.ts';
+import { checkPasteName, generatedName, hiddenName, isPasteName, isUserName, parsePasteRef } from './names.ts';
 import type { Paste, PasteStore } from './store.ts';
 import { copyFdTo } from './stream-out.ts';
 import { receiveToFile } from './upload.ts';
@@ -23,8 +23,8 @@ export interface PasteDeps {
   publicUrl: string;
   /** paste.maxSize: bytes one upload may hold. */
   maxSize: number;
-  /** paste.defaultExpiry: an expiry like 7d, or none. */
-  defaultExpiry: string;
+  /** paste.defaultExpiry, parsed: seconds, or null for none. */
+  defaultExpirySeconds: number | null;
 }
 
 /** Another user's pastes are listed or deleted by admins only: the rule the commands' `authorize` applies. */
@@ -38,8 +38,12 @@ function userIdOf(ctx: CommandContext): number {
 }
 
 /** Seconds until expiry from `--expires` or the configured default; null = never. */
-export function expirySeconds(flag: string | undefined, configured: string): number | null {
-  const text = flag ?? configured;
+export function expirySeconds(flag: string | undefined, configured: number | null): number | null {
+  if (flag === undefined) {
+    if (configured !== null && configured > MAX_EXPIRY_SECONDS) throw new UsageError('paste.defaultExpiry: at most 3650d');
+    return configured;
+  }
+  const text = flag;
   if (text === 'never' || text === 'none') return null;
   if (!/^(\d+[smhdw])+$/.test(text)) throw new UsageError(`--expires: expected a duration like 30s, 15m, 2h or 7d, or never; got '${JSON.stringify(text.slice(0, 40)).slice(1, -1)}'`);
   const seconds = parseDuration(text, '--expires');
@@ -77,7 +81,7 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
       const userId = userIdOf(ctx);
       const stdin = ctx.io?.stdin;
       if (!stdin) throw new UsageError('paste reads stdin, which this surface does not have');
-      const seconds = expirySeconds(args.expires, deps.defaultExpiry);
+      const seconds = expirySeconds(args.expires, deps.defaultExpirySeconds);
       const chosen = args.name === undefined ? undefined : checkPasteName(args.name, true);
       const tempPath = store.newTempPath();
       const received = await receiveToFile(stdin, tempPath, deps.maxSize, ctx.signal);
@@ -179,5 +183,30 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
     },
   });
 
-  return [upload, ls, cat, rm];
+  /**
+   * A paste as the web pages show it, for anyone (an anonymous actor on the http surface): the
+   * metadata; the page and raw routes then read the bytes. A name that is not a live paste (wrong,
+   * expired, or the visible part of a hidden paste's name without its secret) is not found.
+   */
+  const page = defineCommand({
+    path: ['paste-page'],
+    summary: 'a paste as its web page shows it',
+    args: z.object({ user: z.string().max(64), name: z.string().max(200) }),
+    permission: 'authenticated',
+    mutating: false,
+    results: ['record'],
+    surfaces: ['http'],
+    authorize(_ctx, args) {
+      const paste = isUserName(args.user) && isPasteName(args.name) ? store.find(args.user, args.name) : undefined;
+      if (!paste) throw new NotFound('no such paste (it may have expired)');
+    },
+    async run(_ctx, args) {
+      const paste = store.find(args.user, args.name);
+      if (!paste) throw new NotFound('no such paste (it may have expired)');
+      const json = pasteJson(deps, paste);
+      return { kind: 'record', title: `${paste.owner}/${paste.name}`, fields: [{ label: 'size', value: humanSize(paste.size) }], json };
+    },
+  });
+
+  return [upload, ls, cat, rm, page];
 }

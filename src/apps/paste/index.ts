@@ -1,9 +1,9 @@
-import { parseDuration } from '../../core/duration.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Config } from '../../config/schema.ts';
 import type { IdentityStore } from '../../ops/identity/store.ts';
 import { intervalJob, type LabdModule } from '../../ops/module.ts';
+import type { Registry } from '../../ops/registry.ts';
 import type { TuiApp } from '../../ssh/tui/apps.ts';
 import { pasteCommands } from './commands.ts';
 import { pasteRoutes } from './routes.ts';
@@ -11,7 +11,7 @@ import type { PasteStore } from './store.ts';
 import { pasteTuiApp } from './tui.ts';
 
 /** The pastebin: `paste` commands, the /p/USER/NAME pages, a TUI screen, and the expiry sweeper. */
-export function pasteModule(deps: { store: PasteStore; identities: IdentityStore; config: Config['paste']; publicUrl: string; clock: Clock; log: Logger }): LabdModule<TuiApp> {
+export function pasteModule(deps: { registry: Pick<Registry, 'invoke'>; store: PasteStore; identities: IdentityStore; config: Config['paste']; publicUrl: string; clock: Clock; log: Logger }): LabdModule<TuiApp> {
   const { store, config, log } = deps;
   const sweep = () => {
     try {
@@ -23,9 +23,9 @@ export function pasteModule(deps: { store: PasteStore; identities: IdentityStore
   };
   return {
     name: 'paste',
-    commands: pasteCommands({ store, identities: deps.identities, publicUrl: deps.publicUrl, maxSize: config.maxSize, defaultExpiry: config.defaultExpiry }),
-    routes: pasteRoutes(store, deps.clock),
+    commands: pasteCommands({ store, identities: deps.identities, publicUrl: deps.publicUrl, maxSize: config.maxSize, defaultExpirySeconds: config.defaultExpiry === 'none' ? null : config.defaultExpiry.seconds }),
+    routes: pasteRoutes({ registry: deps.registry, store, clock: deps.clock }),
     screens: [pasteTuiApp],
-    jobs: [intervalJob('paste sweeper', parseDuration(config.sweepInterval) * 1000, sweep, true)],
+    jobs: [intervalJob('paste sweeper', config.sweepInterval.ms, sweep, true)],
   };
 }

@@ -1,31 +1,40 @@
+/**
+ * `GET /p/USER/NAME` (highlighted page) and `GET /p/USER/NAME/raw` (the bytes as stored): transport
+ * only. Whether the paste may be read is the registry's `paste-page`, invoked by an anonymous actor
+ * on the http surface (permission, authorize, metrics as everywhere); the bytes are then streamed.
+ */
 import { closeSync, createReadStream } from 'node:fs';
+import type { Actor } from '../../core/actor.ts';
 import type { Clock } from '../../core/clock.ts';
-import { textResponse, type HttpRoute, type RouteResponse } from '../../ops/http.ts';
-import { isPasteName, isUserName } from './names.ts';
+import { textResponse, type HttpRoute, type RouteRequest, type RouteResponse } from '../../ops/http.ts';
+import type { Registry } from '../../ops/registry.ts';
 import { PAGE_BYTES, PAGE_CSP, renderPastePage } from './page.ts';
 import type { OpenPaste, PasteStore } from './store.ts';
 
 /** Sent with the raw bytes too: opened directly, they may still never run anything. */
 const RAW_CSP = "default-src 'none'; sandbox";
 
-function openFor(store: PasteStore, params: Record<string, string>): OpenPaste | undefined {
-  const user = params.user ?? '';
-  const name = params.name ?? '';
-  if (!isUserName(user) || !isPasteName(name)) return undefined;
-  return store.open(user, name);
+/** Whoever reads a paste page: nobody logged in. */
+export function anonymousReader(req: RouteRequest): Actor {
+  return { userId: null, name: 'anonymous', role: 'guest', via: 'http', remoteAddress: req.remoteAddress };
 }
 
 const notFound = (): RouteResponse => textResponse(404, 'no such paste (it may have expired)\n');
 
-/** `GET /p/USER/NAME` (highlighted page) and `GET /p/USER/NAME/raw` (the bytes as stored). */
-export function pasteRoutes(store: PasteStore, clock: Clock): HttpRoute[] {
+export function pasteRoutes(deps: { registry: Pick<Registry, 'invoke'>; store: PasteStore; clock: Clock }): HttpRoute[] {
+  const { registry, store, clock } = deps;
+  /** The registry decides; a refusal or a missing paste is the server's typed-error mapping (403/404). */
+  const opened = async (req: RouteRequest): Promise<OpenPaste | undefined> => {
+    await registry.invoke(anonymousReader(req), ['paste-page'], { user: req.params.user ?? '', name: req.params.name ?? '' });
+    return store.open(req.params.user ?? '', req.params.name ?? '');
+  };
   const page: HttpRoute = {
     method: 'GET',
     path: '/p/:user/:name',
-    handle(req) {
-      const opened = openFor(store, req.params);
-      if (!opened) return notFound();
-      const { paste, fd, size } = opened;
+    async handle(req) {
+      const open = await opened(req);
+      if (!open) return notFound();
+      const { paste, fd, size } = open;
       let html: string;
       try {
         const head = paste.binary ? undefined : store.readHeadBytes(fd, PAGE_BYTES);
@@ -47,7 +56,7 @@ export function pasteRoutes(store: PasteStore, clock: Clock): HttpRoute[] {
       };
     },
   };
-  const raw: HttpRoute = { method: 'GET', path: '/p/:user/:name/raw', handle: (req) => rawResponse(req.method, openFor(store, req.params)) };
+  const raw: HttpRoute = { method: 'GET', path: '/p/:user/:name/raw', handle: async (req) => rawResponse(req.method, await opened(req)) };
   return [page, raw];
 }
 

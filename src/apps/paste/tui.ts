@@ -64,7 +64,7 @@ class PasteScreen {
   }
 
   private async load(): Promise<void> {
-    const { result } = await this.ctx.run(['paste', 'ls', '--all']);
+    const result = await this.ctx.invoke(['paste', 'ls'], { all: true });
     if (this.gone) return;
     this.pastes = result.kind === 'table' ? ((result.json ?? []) as Listed[]) : [];
     const width = Math.max(8, ...this.pastes.map((p) => p.name.length)) + 2;
@@ -76,7 +76,7 @@ class PasteScreen {
   private async read(index: number): Promise<void> {
     const paste = this.pastes[index];
     if (!paste) return;
-    const { result } = await this.ctx.run(['paste', 'cat', paste.name]);
+    const result = await this.ctx.invoke(['paste', 'cat'], { ref: paste.name });
     if (this.gone) return;
     const text = result.kind === 'message' ? result.text : '(nothing to show)';
     const box = scrollPane(this.ctx.screen, this.ctx.parent, this.ctx.theme, {
@@ -103,7 +103,7 @@ class PasteScreen {
     if (this.gone) return;
     this.list.focus();
     if (!yes) return this.say('kept');
-    const { result } = await this.ctx.run(['paste', 'rm', paste.name], { confirmed: true });
+    const result = await this.ctx.invoke(['paste', 'rm'], { ref: paste.name }, { confirmed: true });
     if (this.gone) return;
     await this.load();
     this.say(result.kind === 'message' ? result.text : `removed ${paste.name}`);

@@ -44,7 +44,8 @@ export function pubsubCommands(broker: TopicBroker): AnyCommand[] {
     mutating: false,
     results: ['streamed'],
     needsIO: true,
-    surfaces: ['ssh'],
+    // The TUI's tail is this command too (the same topic rule, metrics and all).
+    surfaces: ['ssh', 'tui'],
     authorize: topicRule,
     async run(ctx, args) {
       const io = sessionIO(ctx);

@@ -1,12 +1,12 @@
 import blessed, { type Widgets } from 'blessed';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { publicMessage } from '../../core/errors.ts';
 import { stripControl } from '../../ssh/render.ts';
 import type { TuiApp, TuiScreenContext } from '../../ssh/tui/apps.ts';
+import { promptDialog } from '../../ssh/tui/dialog.ts';
 import { moveHint, WORDS } from '../../ssh/tui/keys.ts';
 import type { TopicBroker, TopicInfo } from './broker.ts';
-import { parseTopic } from './names.ts';
 
 const REFRESH_MS = 1000;
 const FLUSH_MS = 100;
@@ -20,7 +20,11 @@ function row(t: TopicInfo): string {
 }
 const HEADER = `${'TOPIC'.padEnd(28)} ${'ACCESS'.padEnd(16)} ${'SUBS'.padStart(4)} ${'PUBS'.padStart(4)} ${'PIPES'.padStart(5)} ${'MSGS'.padStart(7)}`;
 
-/** The pub/sub screen: a live list of topics; enter tails one, escape comes back to the list. */
+/**
+ * The pub/sub screen: a live list of topics (`topics`); enter tails one, t tails one by name, escape
+ * comes back to the list. Tailing is the registry's `sub` on the TUI surface: the topic rules, the
+ * permission check and the metrics are the same as over SSH. The broker only says when to redraw.
+ */
 export function pubsubTui(broker: TopicBroker): TuiApp {
   return {
     id: 'pubsub',
@@ -42,11 +46,13 @@ class PubsubScreen {
   private refreshQueued = false;
   private destroyed = false;
 
+  private refreshing = false;
+
   constructor(
     private readonly ctx: TuiScreenContext,
-    private readonly broker: TopicBroker,
+    broker: TopicBroker,
   ) {
-    ctx.setKeys([moveHint(ctx.theme), { keys: ['enter'], label: 'tail', help: 'follow the messages of the selected topic' }]);
+    ctx.setKeys([moveHint(ctx.theme), { keys: ['enter'], label: 'tail', help: 'follow the messages of the selected topic' }, { keys: ['t'], label: 'tail by name', help: 'follow a topic by its name (yours, or one shared with you)' }]);
     this.timer = setInterval(() => this.refresh(), REFRESH_MS);
     this.unsubscribe = broker.onChange(() => {
       // Many clients can come and go at once: one redraw per tick is enough.
@@ -78,17 +84,36 @@ class PubsubScreen {
       const topic = this.listView?.topics[index];
       if (topic) this.openTail(topic.topic);
     });
+    list.key(['t'], () => void this.tailByName());
     list.focus();
     this.refresh();
   }
 
+  /** A topic that is not live yet, or someone else's shared one: asked by name, tailed through the registry. */
+  private async tailByName(): Promise<void> {
+    const answer = await promptDialog(this.ctx.screen, 'Tail which topic?', this.ctx.theme, 'NAME for yours, OWNER/NAME for another');
+    if (this.destroyed || !this.listView) return;
+    this.listView.list.focus();
+    if (answer?.trim()) this.openTail(answer.trim());
+    else this.ctx.screen.render();
+  }
+
   private refresh(): void {
+    if (this.destroyed || !this.listView || this.refreshing) return;
+    this.refreshing = true;
+    this.ctx
+      .invoke(['topics'], {})
+      .then((result) => this.draw(result.kind === 'table' ? ((result.json ?? []) as TopicInfo[]) : []))
+      .catch(() => this.draw([]))
+      .finally(() => (this.refreshing = false));
+  }
+
+  private draw(topics: TopicInfo[]): void {
     if (this.destroyed || !this.listView) return;
     const view = this.listView;
-    const topics = this.broker.visibleTo(this.ctx.actor.name);
     const selected = view.topics[(view.list as unknown as { selected: number }).selected]?.topic;
     view.topics = topics;
-    view.list.setItems((topics.length ? topics.map(row) : ['(no live topics: start one with  ssh HOST sub NAME  or  pub NAME)']).map(stripControl) as never);
+    view.list.setItems((topics.length ? topics.map(row) : ['(no live topics: start one with  ssh HOST sub NAME  or  pub NAME;  t tails one by name)']).map(stripControl) as never);
     const index = topics.findIndex((t) => t.topic === selected);
     view.list.select(index === -1 ? 0 : index);
     this.ctx.screen.render();
@@ -139,8 +164,10 @@ class PubsubScreen {
     log.add(`tailing ${stripControl(key)} …`);
     this.ctx.screen.render();
     const signal = AbortSignal.any([abort.signal, this.ctx.signal]);
-    this.broker
-      .subscribe({ user: this.ctx.actor.name, topic: parseTopic(key, this.ctx.actor.name), out: sink, keep: true, signal })
+    // `sub` reads nothing: an ended stdin; what it would say on stderr is not for this view.
+    const io = { stdin: Readable.from([]), stdout: sink, stderr: new Writable({ write: (_c, _e, done) => done() }) };
+    this.ctx
+      .invoke(['sub'], { topic: key, keep: true }, { io, signal })
       .catch((err: unknown) => {
         if (this.tail?.abort !== abort) return;
         log.add(`error: ${stripControl(publicMessage(err))}`);

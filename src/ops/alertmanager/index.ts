@@ -1,5 +1,4 @@
 /** The Alertmanager port for this config: the real client, or one that explains it is off. */
-import { parseDuration } from '../../core/duration.ts';
 import type { AlertmanagerConfig } from '../../config/schema.ts';
 import { AlertmanagerClient } from './client.ts';
 import type { AlertmanagerPort } from './port.ts';
@@ -11,5 +10,5 @@ export { NOT_CONFIGURED } from './unconfigured.ts';
 
 export function alertmanagerFor(am: { enabled: false } | AlertmanagerConfig): AlertmanagerPort {
   if (!am.enabled) return unconfiguredAlertmanager;
-  return new AlertmanagerClient(am.url, parseDuration(am.requestTimeout) * 1000);
+  return new AlertmanagerClient(am.url, am.requestTimeout.ms);
 }

@@ -4,6 +4,7 @@
  * marked sent after Apprise accepts it, so a restart neither forgets nor repeats it; failures are
  * logged and retried with back-off, and never escape the loop.
  */
+import { backoffDelay, type BackoffPolicy } from '../../core/backoff.ts';
 import { and, asc, eq, lte } from 'drizzle-orm';
 import type { Clock } from '../../core/clock.ts';
 import type { Logger } from '../../core/logger.ts';
@@ -15,8 +16,7 @@ import { groupSummary, labelText } from './format.ts';
 import type { AlertService } from './service.ts';
 import type { AlertGroupView } from './view.ts';
 
-const BACKOFF_BASE_MS = 2000;
-const BACKOFF_MAX_MS = 5 * 60 * 1000;
+const BACKOFF: BackoffPolicy = { baseMs: 2000, maxMs: 5 * 60 * 1000 };
 const CHECK_MAX_MS = 5000;
 
 export function escalationNotification(g: AlertGroupView, afterSeconds: number, externalUrl: string): AppriseNotification {
@@ -104,7 +104,7 @@ export class AppriseEscalator {
         await this.o.apprise.notify(escalationNotification(g, this.o.alerts.escalateAfterSeconds, g.externalUrl), this.abort.signal);
       } catch (err) {
         if (this.stopped) return;
-        const retryInMs = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(row.attempts, 10));
+        const retryInMs = backoffDelay(row.attempts, BACKOFF);
         const error = (err as Error).message;
         db.update(alertEscalations).set({ attempts, lastError: error, nextAttemptAt: new Date(clock.now().getTime() + retryInMs) }).where(eq(alertEscalations.id, row.id)).run();
         log.warn({ group: g.id, attempts, retryInMs, error }, 'Apprise notification failed; will retry');

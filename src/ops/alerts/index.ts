@@ -3,7 +3,6 @@
  * escalator, on the alert service the composition root built (the Matrix bot gets the same one).
  */
 import type { AlertmanagerConfig } from '../../config/schema.ts';
-import { parseDuration } from '../../core/duration.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Db } from '../../db/client.ts';
 import type { Clock } from '../../core/clock.ts';
@@ -28,8 +27,8 @@ export function createAlertService(deps: { config: AlertsConfig; db: Db; audit: 
   const am = deps.config;
   return new AlertService(new AlertStore(deps.db), alertmanagerFor(am), deps.clock, deps.log, {
     audit: deps.audit,
-    holdStepMs: am.enabled ? parseDuration(am.ackHoldStep) * 1000 : undefined,
-    escalateAfterMs: am.enabled ? parseDuration(am.escalateAfter) * 1000 : undefined,
+    holdStepMs: am.enabled ? am.ackHoldStep.ms : undefined,
+    escalateAfterMs: am.enabled ? am.escalateAfter.ms : undefined,
   });
 }
 
@@ -40,9 +39,9 @@ export function alertsModule(deps: { service: AlertService; config: AlertsConfig
   const commands = withBackend(
     'alertmanager',
     alertCommands(service, {
-      holdStepSeconds: am.enabled ? parseDuration(am.ackHoldStep) : 900,
-      holdMaxSeconds: am.enabled ? parseDuration(am.ackHoldMax) : 86400,
-      maxAckSeconds: am.enabled ? parseDuration(am.maxAckDuration) : 7 * 86400,
+      holdStepSeconds: am.enabled ? am.ackHoldStep.seconds : 900,
+      holdMaxSeconds: am.enabled ? am.ackHoldMax.seconds : 86400,
+      maxAckSeconds: am.enabled ? am.maxAckDuration.seconds : 7 * 86400,
     }),
   );
   if (!am.enabled) {
@@ -59,7 +58,7 @@ export function alertsModule(deps: { service: AlertService; config: AlertsConfig
         service.poll().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'alert poll failed; retrying at the next interval'));
       };
       // Held acks are extended by the same round: it runs at least three times per step.
-      timer = setInterval(tick, Math.min(parseDuration(am.pollInterval), parseDuration(am.ackHoldStep) / 3) * 1000);
+      timer = setInterval(tick, Math.min(am.pollInterval.ms, am.ackHoldStep.ms / 3));
       timer.unref();
     },
     async stop() {
@@ -69,7 +68,7 @@ export function alertsModule(deps: { service: AlertService; config: AlertsConfig
   };
   const jobs: Job[] = [poller];
   if (am.appriseUrl) {
-    const escalator = new AppriseEscalator({ db: deps.db, alerts: service, apprise: new AppriseClient(am.appriseUrl, parseDuration(am.appriseTimeout) * 1000), clock: deps.clock, log });
+    const escalator = new AppriseEscalator({ db: deps.db, alerts: service, apprise: new AppriseClient(am.appriseUrl, am.appriseTimeout.ms), clock: deps.clock, log });
     // Stopped before the poller (jobs stop in reverse order), as before.
     jobs.push({ name: 'apprise escalator', start: () => escalator.start(), stop: () => escalator.stop() });
   }

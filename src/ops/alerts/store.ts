@@ -122,6 +122,22 @@ export class AlertStore {
     });
   }
 
+  /** Alert groups by state for /metrics: firing and unacknowledged, acknowledged (firing), resolved. */
+  countByState(): Record<'firing' | 'acknowledged' | 'resolved', number> {
+    const rows = this.db
+      .select({ status: alertGroups.status, acked: sql<number>`${alertGroups.ackedAt} is not null`, n: sql<number>`count(*)` })
+      .from(alertGroups)
+      .groupBy(alertGroups.status, sql`${alertGroups.ackedAt} is not null`)
+      .all();
+    const out = { firing: 0, acknowledged: 0, resolved: 0 };
+    for (const r of rows) {
+      if (r.status === 'resolved') out.resolved += r.n;
+      else if (r.acked) out.acknowledged += r.n;
+      else out.firing += r.n;
+    }
+    return out;
+  }
+
   get(id: number): AlertGroupView | undefined {
     const row = this.db.select().from(alertGroups).where(eq(alertGroups.id, id)).get();
     return row ? this.view(row) : undefined;

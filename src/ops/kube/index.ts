@@ -1,8 +1,6 @@
 /** The cluster port for the ops modules, built once at start from kube.* config. */
-import { parseDuration } from '../../core/duration.ts';
 import type { Config } from '../../config/schema.ts';
 import type { Logger } from '../../core/logger.ts';
-import { ClientNodeKube } from './client-node.ts';
 import { kubeSource, NOT_CONFIGURED } from './connect.ts';
 import type { KubePort } from './port.ts';
 import { unconfiguredKube } from './unconfigured.ts';
@@ -13,17 +11,22 @@ export type { KiloPeer } from './port.ts';
 export type { DeploymentPatch, FluxKind, FluxObject, KubeDeployment, KubeReplicaSet, PodTemplate, StatusCondition } from './port.ts';
 export { EvictionBlocked } from './errors.ts';
 
-/** Builds the cluster port once, at start (the composition root calls this); a bad kubeconfig fails start. */
-export function connectKube(kube: Config['kube'], log: Logger, backends: Backends): KubePort {
+/**
+ * Builds the cluster port once, at start (the composition root calls this; a bad kubeconfig fails
+ * start). The SDK (@kubernetes/client-node, tens of MB resident) is loaded only when a cluster is configured.
+ */
+export async function connectKube(kube: Config['kube'], log: Logger, backends: Backends): Promise<KubePort> {
   const source = kubeSource(kube);
   if (source.kind === 'none') {
     log.warn(NOT_CONFIGURED);
     backends.declare('kubernetes', { configured: false, notConfigured: NOT_CONFIGURED });
     return unconfiguredKube;
   }
-  const port = ClientNodeKube.connect(source, parseDuration(kube.requestTimeout) * 1000);
+  const { ClientNodeKube } = await import('./client-node.ts');
+  const port = ClientNodeKube.connect(source, kube.requestTimeout.ms);
   log.info({ kube: port.target, via: source.kind === 'in-cluster' ? 'in-cluster' : source.path }, 'Kubernetes API configured');
   // A node list is the cheapest call every role of labd's service account may make.
   backends.declare('kubernetes', { configured: true, notConfigured: NOT_CONFIGURED, probe: () => port.listNodes() });
   return port;
 }
+

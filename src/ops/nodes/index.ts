@@ -1,6 +1,5 @@
 /** The node commands, the pixiecore boot route and the join watcher, on the cluster port and the inventory. */
 import type { Config } from '../../config/schema.ts';
-import { parseDuration } from '../../core/duration.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { OpsEventsPort } from '../events/index.ts';
 import type { KubePort } from '../kube/index.ts';
@@ -14,7 +13,7 @@ import { lifecycleCommands } from './lifecycle.ts';
 
 export function nodesModule(deps: { kube: KubePort; inventory: NodeInventory; events: OpsEventsPort; config: Config['nodes']; log: Logger }): LabdModule {
   const { kube, inventory, config, log } = deps;
-  const watcher = new JoinWatcher(kube, inventory, log, parseDuration(config.joinPollInterval) * 1000, deps.events);
+  const watcher = new JoinWatcher(kube, inventory, log, config.joinPollInterval.ms, deps.events);
   return {
     name: 'nodes',
     commands: withBackend('kubernetes', [...nodeCommands(kube), ...lifecycleCommands(kube, inventory, config)]),

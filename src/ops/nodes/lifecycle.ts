@@ -61,7 +61,7 @@ export function lifecycleCommands(kube: KubePort, inventory: NodeInventory, conf
       }
       const existing = await kube.getNode(args.name).catch((err: unknown) => (err instanceof NotFound ? undefined : Promise.reject(err)));
       if (existing) throw new Conflict(`node ${args.name} is already in the cluster`);
-      const token = newToken(ctx.clock.now(), parseDuration(config.tokenTtl));
+      const token = newToken(ctx.clock.now(), config.tokenTtl.seconds);
       const row = inventory.add({ name: args.name, mac: args.mac, profile: profileName, role: args.role ?? null, location: args.location ?? null, tokenId: token.id, tokenSecret: token.secret, createdBy: ctx.actor.name });
       try {
         await kube.createSecret(tokenSecret(token, args.name));
@@ -124,7 +124,7 @@ export function lifecycleCommands(kube: KubePort, inventory: NodeInventory, conf
         drained = await drainNode(kube, node.name, {
           force: args.force,
           deadline,
-          evictRetryMs: parseDuration(config.evictRetryInterval) * 1000,
+          evictRetryMs: config.evictRetryInterval.ms,
           signal: ctx.signal,
           progress: ctx.progress,
           now: () => ctx.clock.now().getTime(),

@@ -9,5 +9,10 @@ import { joinTokenCommands } from './join-tokens.ts';
 import type { SeatStore } from './store.ts';
 
 export function seatsModule(deps: { kube: KubePort; seats: SeatStore; inventory: NodeInventory; config: Config['seats'] }): LabdModule {
-  return { name: 'seats', commands: withBackend('kubernetes', [...seatCommands(deps.kube, deps.seats, deps.config), ...joinTokenCommands(deps.kube, deps.inventory)]) };
+  // Seat commands check their own section first (seats.endpoint, then the cluster), and `seat ls` reads
+  // only labd's store: they carry no backend mark, so their one-line hint names what is missing.
+  return {
+    name: 'seats',
+    commands: [...seatCommands(deps.kube, deps.seats, deps.config), ...withBackend('kubernetes', joinTokenCommands(deps.kube, deps.inventory))],
+  };
 }

@@ -1,7 +1,8 @@
 import type { Widgets } from 'blessed';
 import type { Actor } from '../../core/actor.ts';
 import type { Permission } from '../../core/permissions.ts';
-import type { Registry } from '../../ops/registry.ts';
+import type { Registry, SessionIO } from '../../ops/registry.ts';
+import type { Result } from '../../ops/result.ts';
 import type { KeyHint } from './keys.ts';
 import type { Theme } from './theme.ts';
 
@@ -17,6 +18,8 @@ export interface TuiScreenContext {
    * or the given one, whichever ends first. `onProgress` gets the command's progress messages.
    */
   run(argv: string[], opts?: { confirmed?: boolean; onProgress?: (message: string) => void; signal?: AbortSignal }): ReturnType<Registry['execute']>;
+  /** The same with typed arguments (no words built and parsed again): `invoke(['ack'], { alert: '3', for: '2h' })`. */
+  invoke(path: readonly string[], args: Record<string, unknown>, opts?: { confirmed?: boolean; onProgress?: (message: string) => void; signal?: AbortSignal; io?: SessionIO }): Promise<Result>;
   /** Asks a yes/no question in a dialog. */
   confirm(question: string): Promise<boolean>;
   /** Leaves the app, back to the home menu. */

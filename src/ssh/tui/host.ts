@@ -10,6 +10,7 @@ export type { TuiSession } from './session.ts';
 /** Hosts blessed screens over SSH channels; apps register themselves on the home menu. */
 export class TuiHost {
   private readonly apps: TuiApp[] = [];
+  private readonly sessions = new Set<TuiScreenSession>();
 
   constructor(
     private readonly registry: Registry,
@@ -27,9 +28,29 @@ export class TuiHost {
     return this.apps.filter((a) => a.permission === 'authenticated' || roleHas(this.registry.services.rolePermissions, actor.role, a.permission));
   }
 
+  /**
+   * Ends every open TUI session (at shutdown): each client's terminal is restored, then told why.
+   * Waits (at most `timeoutMs`) for the clients to close their channels before labd disconnects them.
+   */
+  async closeAll(reason: string, timeoutMs = 2000): Promise<void> {
+    const closed = [...this.sessions].map((screen) => screen.shutdown(reason));
+    if (!closed.length) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(closed), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+
   /** Starts the TUI on a PTY session; the caller forwards window changes to `resize`. */
   open(session: TuiSession): { resize(cols: number, rows: number): void } {
-    const screen = new TuiScreenSession({ registry: this.registry, log: this.log, hostname: this.hostname, appsFor: (actor) => this.appsFor(actor) }, session);
+    const tracked: TuiSession = {
+      ...session,
+      onExit: () => {
+        this.sessions.delete(screen);
+        session.onExit();
+      },
+    };
+    const screen = new TuiScreenSession({ registry: this.registry, log: this.log, hostname: this.hostname, appsFor: (actor) => this.appsFor(actor) }, tracked);
+    this.sessions.add(screen);
     return { resize: (cols, rows) => screen.resize(cols, rows) };
   }
 }

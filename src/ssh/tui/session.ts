@@ -207,6 +207,8 @@ export class TuiScreenSession {
       signal: abort.signal,
       run: (argv, opts) =>
         this.deps.registry.execute({ actor, argv, confirmed: opts?.confirmed ?? false, signal: opts?.signal ? AbortSignal.any([abort.signal, opts.signal]) : abort.signal, onProgress: opts?.onProgress }, 'tui'),
+      invoke: (path, args, opts) =>
+        this.deps.registry.invoke(actor, path, args, { surface: 'tui', confirmed: opts?.confirmed ?? false, signal: opts?.signal ? AbortSignal.any([abort.signal, opts.signal]) : abort.signal, onProgress: opts?.onProgress, io: opts?.io }),
       confirm: (question) => {
         this.dialogs++;
         return confirmDialog(this.screen, question, this.theme).finally(() => this.dialogs--);
@@ -257,6 +259,18 @@ export class TuiScreenSession {
       }
     }
     for (const child of this.body.children.slice()) (child as Widgets.BlessedElement).destroy();
+  }
+
+  /**
+   * labd is stopping: leave the alternate screen, show the cursor, say why, end with status 1.
+   * Resolves when the client has closed the channel, i.e. has read all of it: OpenSSH drops
+   * output it has not yet written when the connection's disconnect arrives first.
+   */
+  shutdown(reason: string): Promise<void> {
+    const { channel } = this.session;
+    const closed = channel.destroyed ? Promise.resolve() : new Promise<void>((resolve) => channel.once('close', () => resolve()));
+    this.close(1, reason);
+    return closed;
   }
 
   /** Something threw inside this session's key or resize handling: end this session, only this one. */

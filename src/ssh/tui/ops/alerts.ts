@@ -36,8 +36,8 @@ export const alertsTuiApp: TuiApp = {
           if (length === null) return screen.say('not acknowledged');
           const comment = await screen.prompt('Comment (optional)');
           if (comment === null) return screen.say('not acknowledged');
-          const argv = ['ack', id, ...(length.trim() ? [`--for=${length.trim()}`] : []), ...(comment.trim() ? ['--', comment.trim()] : [])];
-          await screen.runAndReload(argv, { doing: `acknowledging alert group ${id}` });
+          const args = { alert: id, ...(length.trim() ? { for: length.trim() } : {}), ...(comment.trim() ? { comment: [comment.trim()] } : {}) };
+          await screen.runAndReload({ path: ['ack'], args }, { doing: `acknowledging alert group ${id}` });
         },
       });
     }
@@ -45,10 +45,10 @@ export const alertsTuiApp: TuiApp = {
       actions.push({
         keys: ['S-u'],
         label: 'unack',
-        run: (row) => screen.confirmAndRun(`Take back the acknowledgement of alert group ${String(row!.id)}?`, ['unack', String(row!.id)]),
+        run: (row) => screen.confirmAndRun(`Take back the acknowledgement of alert group ${String(row!.id)}?`, { path: ['unack'], args: { alert: String(row!.id) } }),
       });
     }
-    const screen = new TableScreen(ctx, { title: FIRING_TITLE, argv: () => ['alerts', ...(all ? ['--all'] : [])], key: 'id', actions });
+    const screen = new TableScreen(ctx, { title: FIRING_TITLE, list: () => ({ path: ['alerts'], args: { all } }), key: 'id', actions });
     return screen;
   },
 };

@@ -10,12 +10,12 @@ export const nodesTuiApp: TuiApp = {
   permission: 'ops.read',
   open(ctx) {
     const name = (row: Parameters<TableAction['run']>[0]) => String(row!.name);
-    const actions: TableAction[] = [{ keys: ['enter'], label: 'describe', run: async (row) => screen.showInPane(`node ${name(row)}`, ['node', 'describe', name(row)]) }];
+    const actions: TableAction[] = [{ keys: ['enter'], label: 'describe', run: async (row) => screen.showInPane(`node ${name(row)}`, { path: ['node', 'describe'], args: { name: name(row) } }) }];
     // Offered only to those the registry would let run them.
     for (const [verb, key, question] of [['cordon', 'c', 'Cordon'], ['uncordon', 'u', 'Uncordon']] as const) {
-      if (allowed(ctx, ['node', verb])) actions.push({ keys: [key], label: verb, run: (row) => screen.confirmAndRun(`${question} node ${name(row)}?`, ['node', verb, name(row)], { doing: `${verb}ing ${name(row)}` }) });
+      if (allowed(ctx, ['node', verb])) actions.push({ keys: [key], label: verb, run: (row) => screen.confirmAndRun(`${question} node ${name(row)}?`, { path: ['node', verb], args: { name: name(row) } }, { doing: `${verb}ing ${name(row)}` }) });
     }
-    const screen = new TableScreen(ctx, { title: 'Nodes', argv: () => ['nodes'], key: 'name', actions });
+    const screen = new TableScreen(ctx, { title: 'Nodes', list: () => ({ path: ['nodes'] }), key: 'name', actions });
     return screen;
   },
 };

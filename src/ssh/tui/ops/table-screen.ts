@@ -23,10 +23,16 @@ export interface TableAction {
   run(row: Row | undefined): Promise<void>;
 }
 
+/** A registry command and its typed arguments. */
+export interface Call {
+  path: string[];
+  args?: Record<string, unknown>;
+}
+
 export interface TableScreenOptions {
   title: string;
-  /** The list command's argv; asked again at every refresh, so a toggle can change it. */
-  argv(): string[];
+  /** The list command; asked again at every refresh, so a toggle can change it. */
+  list(): Call;
   /** The row field naming the object (passed back to commands). */
   key: string;
   actions: TableAction[];
@@ -106,7 +112,8 @@ export class TableScreen {
     if (this.gone) return;
     this.loading = true;
     try {
-      const { result } = await this.ctx.run(this.opts.argv());
+      const call = this.opts.list();
+      const result = await this.ctx.invoke(call.path, call.args ?? {});
       if (this.gone) return;
       this.draw(result);
     } finally {
@@ -142,24 +149,24 @@ export class TableScreen {
    * A mutating command after a yes/no question: its progress and then its result on the status line,
    * and the table read again. Answering no changes nothing.
    */
-  async confirmAndRun(question: string, argv: string[], o: { doing?: string; progress?: boolean } = {}): Promise<void> {
+  async confirmAndRun(question: string, call: Call, o: { doing?: string; progress?: boolean } = {}): Promise<void> {
     if (!(await this.confirm(question))) return this.say('nothing changed');
-    await this.runAndReload(argv, o);
+    await this.runAndReload(call, o);
   }
 
   /** Runs a mutating command (already confirmed by the user), shows its outcome and reloads the table. */
-  async runAndReload(argv: string[], o: { doing?: string; progress?: boolean } = {}): Promise<void> {
+  async runAndReload(call: Call, o: { doing?: string; progress?: boolean } = {}): Promise<void> {
     if (o.doing) this.say(o.doing);
-    const { result } = await this.ctx.run(argv, { confirmed: true, ...(o.progress ? { onProgress: (m: string) => this.say(m) } : {}) });
+    const result = await this.ctx.invoke(call.path, call.args ?? {}, { confirmed: true, ...(o.progress ? { onProgress: (m: string) => this.say(m) } : {}) });
     this.say(result.kind === 'record' && result.title ? result.title : TableScreen.resultText(result));
     await this.reload();
   }
 
-  /** Opens a pane showing what `argv` prints, following its progress until it ends or the pane closes. */
-  showInPane(label: string, argv: string[], o: { intro?: string } = {}): void {
+  /** Opens a pane showing what `call` answers, following its progress until it ends or the pane closes. */
+  showInPane(label: string, call: Call, o: { intro?: string } = {}): void {
     this.openPane(label, async (pane) => {
       if (o.intro) pane.add(o.intro);
-      const { result } = await this.ctx.run(argv, { signal: pane.signal, onProgress: (m) => pane.add(m) });
+      const result = await this.ctx.invoke(call.path, call.args ?? {}, { signal: pane.signal, onProgress: (m) => pane.add(m) });
       pane.add(TableScreen.resultText(result));
     });
   }
