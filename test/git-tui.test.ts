@@ -67,6 +67,11 @@ describe('git TUI screen, driven through tmux', () => {
     await t.waitFor(/commit 2[\s\S]*first/, 'the commits');
     t.sendKeys('Enter');
     await t.waitFor(/\+\+\+ b\/counter\.txt/, 'the commit with its diff');
+    t.sendKeys('BSpace');
+    t.sendKeys('BSpace');
+    await t.waitFor((l) => l.some((x) => x.includes('Branches')) && !l.some((x) => x.includes('counter.txt')), 'back at the tabs again');
+    t.sendKeys('4');
+    await t.waitFor(/main\s+[0-9a-f]{8}\s+\d{4}-\d\d-\d\d\s+commit 2/, 'the branches');
     t.sendKeys('q');
     assert.equal(await t.waitForExit(), 0);
   });

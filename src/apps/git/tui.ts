@@ -27,7 +27,7 @@ interface Commit {
 /**
  * The git screen (soft-serve's tabs, read-only): the repositories you may read, `/` to filter;
  * enter opens one on its README; 1 README, 2 Files (enter: into a folder or a file with line
- * numbers), 3 Commits (enter: the commit with its diff). Everything goes through the registry.
+ * numbers), 3 Commits (enter: the commit with its diff), 4 Branches, 5 Tags. Everything goes through the registry.
  */
 export const gitTuiApp: TuiApp = {
   id: 'git',
@@ -146,13 +146,15 @@ class GitScreen {
       { keys: ['1'], label: 'readme', run: () => this.guard(() => this.readme(name)) },
       { keys: ['2'], label: 'files', run: () => this.guard(() => this.files(name, '')) },
       { keys: ['3'], label: 'commits', run: () => this.guard(() => this.commits(name)) },
+      { keys: ['4'], label: 'branches', run: () => this.guard(() => this.refs(name, 'branches')) },
+      { keys: ['5'], label: 'tags', run: () => this.guard(() => this.refs(name, 'tags')) },
     ];
   }
 
   private async openRepo(repo: Listed | undefined): Promise<void> {
     if (!repo) return;
     const tabs = this.tabKeys(repo.name);
-    this.listPane(`${repo.name}`, ['Readme', 'Files', 'Commits'], (i) => tabs[i]!.run(), tabs);
+    this.listPane(`${repo.name}`, ['Readme', 'Files', 'Commits', 'Branches', 'Tags'], (i) => tabs[i]!.run(), tabs);
     await this.readme(repo.name);
   }
 
@@ -193,6 +195,16 @@ class GitScreen {
     this.listPane(`${name}: commits`, commits.map((c) => `${c.id.slice(0, 8)}  ${c.date.slice(0, 10)}  ${c.author.slice(0, 16).padEnd(16)}  ${c.subject}`), (i) => {
       const c = commits[i];
       if (c) this.guard(() => this.commit(name, c.id));
+    });
+  }
+
+  private async refs(name: string, word: 'branches' | 'tags'): Promise<void> {
+    const result = await this.ctx.invoke(['repo', word], { name });
+    if (this.gone) return;
+    const refs = result.kind === 'table' ? (result.json as { name: string; id: string; date: string; subject: string }[]) : [];
+    this.listPane(`${name}: ${word}`, refs.length ? refs.map((r) => `${r.name.padEnd(24)} ${r.id.slice(0, 8)}  ${r.date.slice(0, 10)}  ${r.subject}`) : [`(no ${word})`], (i) => {
+      const r = refs[i];
+      if (r) this.guard(() => this.commit(name, r.id));
     });
   }
 
