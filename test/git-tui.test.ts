@@ -4,6 +4,7 @@ import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { GitLab } from './support/git.ts';
 import { KeyLab, LabdProcess } from './support/labd.ts';
 import { TmuxTerminal } from './support/tmux.ts';
+import { until } from './support/wait.ts';
 
 describe('git TUI screen, driven through tmux', () => {
   const lab = new KeyLab();
@@ -70,6 +71,9 @@ describe('git TUI screen, driven through tmux', () => {
     t.sendKeys('BSpace');
     t.sendKeys('BSpace');
     await t.waitFor((l) => l.some((x) => x.includes('Branches')) && !l.some((x) => x.includes('counter.txt')), 'back at the tabs again');
+    t.sendKeys('c');
+    const wanted = `git clone ssh://127.0.0.1:${labd.sshPort}/dotfiles.git`;
+    await until('OSC 52 to put the clone command on the clipboard', () => t.clipboard() === wanted, { timeoutMs: 30_000 });
     t.sendKeys('4');
     await t.waitFor(/main\s+[0-9a-f]{8}\s+\d{4}-\d\d-\d\d\s+commit 2/, 'the branches');
     t.sendKeys('q');

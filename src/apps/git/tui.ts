@@ -151,10 +151,21 @@ class GitScreen {
     ];
   }
 
+  /** Puts the clone command on the user's clipboard with OSC 52 (the terminal, not labd, holds it). */
+  private async copyClone(name: string): Promise<void> {
+    const info = await this.ctx.invoke(['repo', 'info'], { name });
+    if (this.gone) return;
+    const url = (info.json as { cloneSsh?: string }).cloneSsh;
+    if (!url) return;
+    const text = `git clone ${url}`;
+    this.ctx.screen.program.write(`\x1b]52;c;${Buffer.from(text).toString('base64')}\x07`);
+    this.say(`copied: ${text}`);
+  }
+
   private async openRepo(repo: Listed | undefined): Promise<void> {
     if (!repo) return;
-    const tabs = this.tabKeys(repo.name);
-    this.listPane(`${repo.name}`, ['Readme', 'Files', 'Commits', 'Branches', 'Tags'], (i) => tabs[i]!.run(), tabs);
+    const tabs = [...this.tabKeys(repo.name), { keys: ['c'], label: 'copy clone command', run: () => this.guard(() => this.copyClone(repo.name)) }];
+    this.listPane(`${repo.name}`, ['Readme', 'Files', 'Commits', 'Branches', 'Tags'], (i) => tabs[i]?.run(), tabs);
     await this.readme(repo.name);
   }
 
