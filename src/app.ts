@@ -23,6 +23,10 @@ import { seatsModule } from './ops/seats/index.ts';
 import { SeatStore } from './ops/seats/store.ts';
 import { gitModule } from './apps/git/index.ts';
 import { SqliteRepoStore } from './apps/git/sqlite-store.ts';
+import { crmModule } from './apps/crm/index.ts';
+import { SqliteCrmStore } from './apps/crm/sqlite-store.ts';
+import { tokensModule } from './ops/tokens/index.ts';
+import { SqliteTokenStore } from './ops/tokens/sqlite-store.ts';
 import { pasteModule } from './apps/paste/index.ts';
 import { PasteStore } from './apps/paste/store.ts';
 import { TopicBroker } from './apps/pubsub/broker.ts';
@@ -61,13 +65,6 @@ function splitListen(listen: string): { host: string; port: number } {
   return { host: listen.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(listen.slice(i + 1)) };
 }
 
-/** ssh://HOST[:PORT] for clone URLs: the public URL's host and the SSH listener's port. */
-function sshCloneBase(publicUrl: string, sshListen: string): string {
-  const host = new URL(publicUrl).hostname;
-  const port = splitListen(sshListen).port;
-  return `ssh://${host}${port === 22 ? '' : `:${port}`}`;
-}
-
 /** Gauges read from labd's state at scrape time, for deploy/monitoring's dashboard and alert rules. */
 function registerStateMetrics(metrics: Metrics, db: Db, backends: Backends): void {
   metrics.gaugeFrom('labd_outbox_depth', 'Matrix messages waiting in the outbox', [], () => [{ value: outboxBacklog(db, systemClock.now()).depth }]);
@@ -87,6 +84,13 @@ function registerStateMetrics(metrics: Metrics, db: Db, backends: Backends): voi
   );
 }
 
+/** ssh://HOST[:PORT] for clone URLs: the public URL's host and the SSH listener's port. */
+function sshCloneBase(publicUrl: string, sshListen: string): string {
+  const host = new URL(publicUrl).hostname;
+  const port = splitListen(sshListen).port;
+  return `ssh://${host}${port === 22 ? '' : `:${port}`}`;
+}
+
 /**
  * The composition root: every adapter is built here, once, and each module gets exactly the ports
  * it needs. Adding a module is one factory call in `modules` below.
@@ -102,6 +106,8 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
   const pastes = new PasteStore(db, config.dataDir, clock);
   pastes.prepare();
   const seats = new SeatStore(db);
+  const crm = new SqliteCrmStore(db, config.crm.defaultRegion);
+  const appTokens = new SqliteTokenStore(db);
   const inventory = new NodeInventory(db, clock);
   // Which backends are configured and reachable: read by `help`, the TUI and /metrics (labd_backend_up).
   const backends = new Backends();
@@ -124,6 +130,8 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     pasteModule({ registry, store: pastes, identities, config: config.paste, publicUrl, clock, log }),
     pubsubModule({ broker }),
     gitModule({ store: new SqliteRepoStore(db), identities, config: config.git, dataDir: config.dataDir, rolePermissions, events, sshUrl: sshCloneBase(publicUrl, config.ssh.listen), publicUrl, clock, log }),
+    tokensModule({ tokens: appTokens, publicUrl }),
+    crmModule({ store: crm, tokens: appTokens, config: config.crm, log }),
     nodesModule({ kube, inventory, events, config: config.nodes, log }),
     deploysModule({ kube, events }),
     alertsModule({ service: alerts, config: config.alertmanager, backends, db, clock, log }),

@@ -21,6 +21,8 @@ export interface SshdOptions {
    * ~/.bashrc under sshd) skips the user's rc files, which can cost more than sshd itself.
    */
   emptyHome: boolean;
+  /** Keep Debian's MaxStartups default (10:30:100) instead of the benches' 200 (bench/abuse compares floods). */
+  defaultMaxStartups?: boolean;
 }
 
 export class SshdProcess {
@@ -64,7 +66,7 @@ export class SshdProcess {
       'PrintMotd no',
       'PrintLastLog no',
       // The default (10:30:100) randomly drops unauthenticated connections; labd has no such limit.
-      'MaxStartups 200',
+      ...(o.defaultMaxStartups ? [] : ['MaxStartups 200']),
       'LogLevel ERROR',
       ...(o.emptyHome ? [`SetEnv HOME=${home}`] : []),
     ].join('\n');

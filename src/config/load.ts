@@ -70,6 +70,8 @@ const ENV_KEYS: Record<string, { path: string[]; kind: 'string' | 'boolean' | 'l
   LABD_PASTE_MAX_SIZE: { path: ['paste', 'maxSize'], kind: 'number' },
   LABD_PASTE_DEFAULT_EXPIRY: { path: ['paste', 'defaultExpiry'], kind: 'string' },
   LABD_PASTE_SWEEP_INTERVAL: { path: ['paste', 'sweepInterval'], kind: 'string' },
+  LABD_CRM_DEFAULT_REGION: { path: ['crm', 'defaultRegion'], kind: 'string' },
+  LABD_CRM_MAX_IMPORT_BYTES: { path: ['crm', 'maxImportBytes'], kind: 'number' },
 };
 
 export const CONFIG_ENV_NAMES = ['LABD_CONFIG', ...Object.keys(ENV_KEYS)];

@@ -225,6 +225,13 @@ export const configSchema = z
       })
       .prefault({}),
     paste: z.strictObject({ maxSize: z.number().int().min(1).max(1024 ** 3).default(10 * 1024 * 1024), defaultExpiry: z.union([z.literal('none'), duration]).prefault('none'), sweepInterval: duration.prefault('10m') }).prefault({}),
+    /** The personal CRM: the region national phone numbers are read in (ISO 3166, e.g. DE), and the most `crm import` reads. */
+    crm: z
+      .strictObject({
+        defaultRegion: z.string().regex(/^[A-Z]{2}$/, 'expected a two-letter country code like DE or GB').optional(),
+        maxImportBytes: z.number().int().min(1024).max(1024 ** 3).default(32 * 1024 * 1024),
+      })
+      .prefault({}),
     /** Pub/sub: bytes a subscriber may fall behind its topic's fastest subscriber before it is dropped. */
     pubsub: z.strictObject({ subscriberBuffer: z.number().int().min(256 * 1024).max(1024 ** 3).default(PUBSUB_SUBSCRIBER_BUFFER) }).default({ subscriberBuffer: PUBSUB_SUBSCRIBER_BUFFER }),
     /** The Kubernetes cluster ops talk to: a kubeconfig file (else in-cluster when labd runs in a pod), its context, and the time-out of each API request. */

@@ -9,6 +9,7 @@ export class Metrics implements CommandObserver {
   readonly preauthRejected = new Counter({ name: 'labd_ssh_preauth_rejected_total', help: 'SSH connections closed at accept, before the handshake: too many unauthenticated connections in total or from one source', labelNames: ['reason'] as const, registers: [this.registry] });
   readonly preauthTimeouts = new Counter({ name: 'labd_ssh_preauth_timeouts_total', help: 'SSH connections closed because they did not authenticate within ssh.authTimeout of accept', registers: [this.registry] });
   readonly preauthConnections = new Gauge({ name: 'labd_ssh_preauth_connections', help: 'SSH connections accepted and not yet authenticated', registers: [this.registry] });
+  readonly flowViolations = new Counter({ name: 'labd_ssh_flow_violations_total', help: 'SSH connections closed for sending channel data beyond the window labd advertised', labelNames: ['kind'] as const, registers: [this.registry] });
   readonly authAttempts = new Counter({ name: 'labd_auth_attempts_total', help: 'SSH authentication attempts by method and result', labelNames: ['method', 'result'] as const, registers: [this.registry] });
   readonly commandDuration = new Histogram({
     name: 'labd_command_duration_seconds',

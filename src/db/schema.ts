@@ -375,3 +375,129 @@ export const gitTokens = sqliteTable(
   },
   (t) => [uniqueIndex('git_tokens_user_name').on(t.userId, t.name)],
 );
+
+/**
+ * The personal CRM (src/apps/crm). Every row carries its owner: each user's CRM is their own, and
+ * every query of the CRM store filters on owner_id (admins included). The full-text index
+ * `crm_fts` (FTS5, hand-written migration 0011_crm_fts) is kept by the store in the same transaction.
+ */
+export const crmContacts = sqliteTable(
+  'crm_contacts',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    /** The vCard UID: stable across import, export and CardDAV. */
+    uid: text('uid').notNull(),
+    displayName: text('display_name').notNull(),
+    /** Structured name parts as JSON: { given, family, middle, prefix, suffix }. */
+    nameParts: text('name_parts').notNull().default('{}'),
+    nicknames: text('nicknames').notNull().default('[]'),
+    emails: text('emails').notNull().default('[]'),
+    phones: text('phones').notNull().default('[]'),
+    addresses: text('addresses').notNull().default('[]'),
+    /** YYYY-MM-DD, or --MM-DD when the year is unknown. */
+    birthday: text('birthday'),
+    company: text('company'),
+    title: text('title'),
+    howMet: text('how_met'),
+    notes: text('notes'),
+    stayInTouchDays: integer('stay_in_touch_days'),
+    /** The vCard photo as a URI (data: or http), bytes kept as they came. */
+    photo: text('photo'),
+    /** vCard properties labd does not model, as jCard JSON, so export gives back what import took. */
+    extra: text('extra').notNull().default('[]'),
+    lastContactedAt: integer('last_contacted_at', { mode: 'timestamp_ms' }),
+    createdAt: createdAt(),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+    /** The owner's address-book revision of the last change (CardDAV ETag and sync token). */
+    rev: integer('rev').notNull(),
+    /** The CardDAV resource name when a client chose one (PUT /dav/…/NAME.vcf), else UID.vcf. */
+    href: text('href'),
+  },
+  (t) => [uniqueIndex('crm_contacts_owner_uid').on(t.ownerId, t.uid), uniqueIndex('crm_contacts_owner_href').on(t.ownerId, t.href), index('crm_contacts_owner_rev').on(t.ownerId, t.rev)],
+);
+
+/** Emails and phones of contacts, one row each, for merging duplicates (by owner). */
+export const crmHandles = sqliteTable(
+  'crm_handles',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    contactId: integer('contact_id').notNull().references(() => crmContacts.id, { onDelete: 'cascade' }),
+    kind: text('kind', { enum: ['email', 'phone'] }).notNull(),
+    /** Lower-case email, or E.164 phone (digits when it does not parse). */
+    value: text('value').notNull(),
+  },
+  (t) => [index('crm_handles_owner_value').on(t.ownerId, t.kind, t.value), index('crm_handles_contact').on(t.contactId)],
+);
+
+export const crmTags = sqliteTable(
+  'crm_tags',
+  {
+    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    contactId: integer('contact_id').notNull().references(() => crmContacts.id, { onDelete: 'cascade' }),
+    tag: text('tag').notNull(),
+  },
+  (t) => [uniqueIndex('crm_tags_contact_tag').on(t.contactId, t.tag), index('crm_tags_owner_tag').on(t.ownerId, t.tag)],
+);
+
+/** Links between contacts; each link is stored in both directions (partner ↔ partner, child ↔ parent). */
+export const crmLinks = sqliteTable(
+  'crm_links',
+  {
+    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    contactId: integer('contact_id').notNull().references(() => crmContacts.id, { onDelete: 'cascade' }),
+    otherId: integer('other_id').notNull().references(() => crmContacts.id, { onDelete: 'cascade' }),
+    relation: text('relation').notNull(),
+  },
+  (t) => [uniqueIndex('crm_links_pair').on(t.contactId, t.otherId, t.relation), index('crm_links_owner').on(t.ownerId)],
+);
+
+/** What happened with a contact: met, called, messaged, wrote (set last contacted), or a dated note. */
+export const crmInteractions = sqliteTable(
+  'crm_interactions',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    contactId: integer('contact_id').notNull().references(() => crmContacts.id, { onDelete: 'cascade' }),
+    kind: text('kind', { enum: ['met', 'called', 'messaged', 'wrote', 'note'] }).notNull(),
+    at: integer('at', { mode: 'timestamp_ms' }).notNull(),
+    note: text('note').notNull().default(''),
+    createdAt: createdAt(),
+  },
+  (t) => [index('crm_interactions_contact').on(t.contactId, t.at), index('crm_interactions_owner').on(t.ownerId)],
+);
+
+/** Each owner's address-book revision: bumped by every change, the CardDAV sync token. */
+export const crmBooks = sqliteTable('crm_books', {
+  ownerId: integer('owner_id').primaryKey().references(() => users.id, { onDelete: 'cascade' }),
+  rev: integer('rev').notNull().default(0),
+});
+
+/** Contacts removed, kept so that CardDAV sync-collection can report them as gone. */
+export const crmTombstones = sqliteTable(
+  'crm_tombstones',
+  {
+    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    href: text('href').notNull(),
+    rev: integer('rev').notNull(),
+  },
+  (t) => [uniqueIndex('crm_tombstones_owner_href').on(t.ownerId, t.href), index('crm_tombstones_owner_rev').on(t.ownerId, t.rev)],
+);
+
+/** App tokens (`token create --scope carddav`): for clients that cannot do SSH. Only a hash is kept. */
+export const appTokens = sqliteTable(
+  'app_tokens',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    scope: text('scope', { enum: ['carddav'] }).notNull(),
+    /** SHA-256 of the secret, hex. The token is 32 random bytes: a fast hash is enough. */
+    hash: text('hash').notNull().unique(),
+    createdAt: createdAt(),
+    lastUsedAt: integer('last_used_at', { mode: 'timestamp_ms' }),
+    revokedAt: integer('revoked_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [uniqueIndex('app_tokens_user_name').on(t.userId, t.name)],
+);

@@ -27,6 +27,8 @@ export interface ArgSpec {
   schema: z.ZodObject;
   positionals: readonly string[];
   short: Readonly<Record<string, string>>;
+  /** Words that look like flags but name none are positional words (`crm tag 3 +work -old`). */
+  dashWords?: boolean;
 }
 
 export interface ParsedArgv {
@@ -73,6 +75,10 @@ export function parseArgv(spec: ArgSpec, argv: readonly string[]): Record<string
       key = spec.short[name];
     }
     if (!key || !(key in shape) || spec.positionals.includes(key)) {
+      if (spec.dashWords) {
+        positionals.push(word);
+        continue;
+      }
       throw new UsageError(`unknown flag '${word.slice(0, 40)}'`);
     }
     const schema = shape[key]!;

@@ -30,7 +30,8 @@ export interface RouteResponse {
 }
 
 export interface HttpRoute {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** PROPFIND, REPORT and OPTIONS are for CardDAV (WebDAV, RFC 4918 / 6352). */
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PROPFIND' | 'REPORT' | 'OPTIONS';
   /** `/p/:user/:name`: `:name` segments become params. */
   path: string;
   /** Which listener serves it: the public HTTP listener (default), or the boot API's own (nodes.bootListen). */

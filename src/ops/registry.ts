@@ -63,6 +63,8 @@ export interface CommandDefinition<S extends z.ZodObject = z.ZodObject> {
   /** Argument names taken from positional words, in order. A list schema takes the rest. */
   positionals?: readonly (keyof z.infer<S> & string)[];
   short?: Readonly<Record<string, keyof z.infer<S> & string>>;
+  /** Words that look like flags but name none are taken as positional words (`crm tag 3 +work -old`). */
+  dashWords?: boolean;
   /** 'authenticated': any logged-in user. */
   permission: Permission | 'authenticated';
   /**
@@ -306,7 +308,7 @@ export class Registry {
       }
       let args: Record<string, unknown>;
       try {
-        const raw = input.kind === 'argv' ? parseArgv({ schema: command.args, positionals: command.positionals ?? [], short: command.short ?? {} }, input.words) : input.values;
+        const raw = input.kind === 'argv' ? parseArgv({ schema: command.args, positionals: command.positionals ?? [], short: command.short ?? {}, dashWords: command.dashWords }, input.words) : input.values;
         args = validateArgs(command.args, raw, command.positionals ?? []) as Record<string, unknown>;
       } catch (err) {
         if (err instanceof UsageError) err.commandPath = [...command.path];
@@ -391,7 +393,7 @@ function unvalidatedAuditArgs(command: AnyCommand, input: Arguments): Record<str
   if (input.kind === 'typed') return redact(input.values, secrets);
   if (!secrets.length) return { argv: [...input.words] };
   try {
-    return redact(parseArgv({ schema: command.args, positionals: command.positionals ?? [], short: command.short ?? {} }, input.words), secrets);
+    return redact(parseArgv({ schema: command.args, positionals: command.positionals ?? [], short: command.short ?? {}, dashWords: command.dashWords }, input.words), secrets);
   } catch {
     return { argv: REDACTED };
   }

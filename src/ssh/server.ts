@@ -5,6 +5,7 @@ import type { Metrics } from '../core/metrics.ts';
 import type { Registry } from '../ops/registry.ts';
 import { ConnectionAuth, type AuthDeps, type SessionGrant } from './auth.ts';
 import { runExecCommand } from './exec.ts';
+import { ConnectionFlow } from './flow-control.ts';
 import { PreAuthGate, sourceKey, ThrottledLog, type PreAuthLimits } from './preauth.ts';
 import type { TuiHost } from './tui/host.ts';
 
@@ -104,9 +105,23 @@ export class SshServer {
 
   private onConnection(client: Connection, remoteIp: string): void {
     const { log, metrics } = this.deps;
+    const socket = (client as unknown as { _sock: Socket })._sock;
+    let flow: ConnectionFlow;
+    try {
+      flow = new ConnectionFlow(client, (kind, detail) => {
+        metrics.flowViolations.inc({ kind });
+        log.warn({ remote: remoteIp, ...detail }, 'peer sent data beyond the channel window: connection closed');
+        socket.destroy();
+      });
+    } catch (err) {
+      // Without flow control a peer could grow labd's memory without bound: refuse to serve.
+      log.error({ err }, 'SSH flow control unavailable');
+      client.on('error', () => undefined);
+      socket.destroy();
+      return;
+    }
     this.connections.add(client);
     metrics.connectionsActive.inc();
-    const socket = (client as unknown as { _sock: Socket })._sock;
     const auth = new ConnectionAuth(this.deps, remoteIp, () => client.end());
     let expiryTimer: NodeJS.Timeout | undefined;
     client.on('authentication', (ctx) => auth.handle(ctx));
@@ -124,7 +139,7 @@ export class SshServer {
         if (sessions >= MAX_SESSIONS_PER_CONNECTION) return reject();
         sessions++;
         const session = accept();
-        this.onSession(session, grant, () => sessions--, client);
+        this.onSession(session, grant, () => sessions--, client, flow);
       });
       client.on('tcpip', (_accept, reject) => reject());
       client.on('openssh.streamlocal', (_accept, reject) => reject());
@@ -138,7 +153,7 @@ export class SshServer {
     });
   }
 
-  private onSession(session: Session, grant: SessionGrant, onClose: () => void, client: Connection): void {
+  private onSession(session: Session, grant: SessionGrant, onClose: () => void, client: Connection, flow: ConnectionFlow): void {
     const { log, metrics } = this.deps;
     let pty: PtyInfo | undefined;
     const env: Record<string, string> = {};
@@ -198,27 +213,10 @@ export class SshServer {
         });
     };
 
-    session.on('exec', (accept, reject, info) => {
-      if (started) return reject?.();
-      started = true;
-      const channel = accept();
-      startExec(channel, grant.forceCommand ?? info.command, 'exec');
-    });
-    session.on('shell', (accept, reject) => {
-      if (started) return reject?.();
-      started = true;
-      const channel = accept();
-      if (grant.forceCommand !== undefined) return startExec(channel, grant.forceCommand, 'exec');
-      if (!pty) {
-        const reason = grant.permitPty ? 'no terminal: run ssh with -t for the menu, or give a command' : 'your certificate does not permit a terminal (permit-pty); give a command instead';
-        channel.stderr.write(`error: ${reason}\n`);
-        channel.exit(1);
-        channel.end();
-        return;
-      }
+    const startTui = (channel: ServerChannel, startApp?: string) => {
       metrics.sessionsActive.inc({ kind: 'tui' });
       try {
-        const handle = this.deps.tui.open({ channel, actor: { ...grant.actor, via: 'tui' }, pty, env, onExit: () => metrics.sessionsActive.dec({ kind: 'tui' }) });
+        const handle = this.deps.tui.open({ channel, actor: { ...grant.actor, via: 'tui' }, pty: pty!, env, onExit: () => metrics.sessionsActive.dec({ kind: 'tui' }), startApp });
         resize = handle.resize;
       } catch (err) {
         log.error({ err }, 'TUI failed to start');
@@ -227,6 +225,32 @@ export class SshServer {
         channel.exit(1);
         channel.end();
       }
+    };
+
+    session.on('exec', (accept, reject, info) => {
+      if (started) return reject?.();
+      started = true;
+      const channel = accept();
+      flow.pace(channel);
+      // `ssh -t HOST crm`: a bare app name with a terminal opens that app's screen.
+      const word = info.command.trim();
+      if (grant.forceCommand === undefined && pty && grant.permitPty && /^[a-z]+$/.test(word) && this.deps.tui.appFor(word, grant.actor)) return startTui(channel, word);
+      startExec(channel, grant.forceCommand ?? info.command, 'exec');
+    });
+    session.on('shell', (accept, reject) => {
+      if (started) return reject?.();
+      started = true;
+      const channel = accept();
+      flow.pace(channel);
+      if (grant.forceCommand !== undefined) return startExec(channel, grant.forceCommand, 'exec');
+      if (!pty) {
+        const reason = grant.permitPty ? 'no terminal: run ssh with -t for the menu, or give a command' : 'your certificate does not permit a terminal (permit-pty); give a command instead';
+        channel.stderr.write(`error: ${reason}\n`);
+        channel.exit(1);
+        channel.end();
+        return;
+      }
+      startTui(channel);
     });
     session.on('close', () => {
       client.off('close', onConnectionClose);

@@ -117,6 +117,8 @@ export class LabdProcess {
       LABD_HTTP_LISTEN: `127.0.0.1:${httpPort}`,
       LABD_PUBLIC_URL: `http://127.0.0.1:${httpPort}`,
       LABD_LOG_LEVEL: 'debug',
+      // Every test client comes from 127.0.0.1: a dozen parallel logins are a test, not a flood.
+      LABD_SSH_MAX_STARTUPS_PER_SOURCE: '100',
       ...opts.env,
     };
     if (opts.caKeys?.length) {

@@ -216,3 +216,43 @@ export class HandDrivenClient {
     this.client.end();
   }
 }
+
+/** An ssh2 client logged in with the private key at `keyFile` (a plain key, no certificate). */
+export function keyClient(port: number, keyFile: string, user = 'labd'): Promise<ssh2.Client> {
+  return new Promise((resolve, reject) => {
+    const client = new ssh2.Client();
+    client.once('ready', () => resolve(client));
+    client.once('error', reject);
+    client.connect({ host: '127.0.0.1', port, username: user, privateKey: readFileSync(keyFile), readyTimeout: 120_000 });
+  });
+}
+
+/** Opens `command` on an exec channel (with a PTY when `pty` is given, as `ssh -t`). */
+export function execChannel(client: ssh2.Client, command: string, pty?: { cols: number; rows: number }): Promise<ssh2.ClientChannel> {
+  return new Promise((resolve, reject) => {
+    const opts = pty ? { pty: { term: 'xterm', cols: pty.cols, rows: pty.rows } } : {};
+    client.exec(command, opts, (err, channel) => (err ? reject(err) : resolve(channel)));
+  });
+}
+
+/** What a test needs of ssh2's client internals to break the protocol's flow control on purpose. */
+export interface RawChannelAccess {
+  /** labd's id for the channel (the recipient of what this client sends on it). */
+  remoteId: number;
+  socket: import('node:net').Socket;
+  /** CHANNEL_DATA, sent whatever the window labd advertised. */
+  sendData(data: Buffer): void;
+  /** CHANNEL_WINDOW_ADJUST: lets labd send `amount` more bytes. */
+  adjustWindow(amount: number): void;
+}
+
+export function rawChannel(client: ssh2.Client, channel: ssh2.ClientChannel): RawChannelAccess {
+  const proto = (client as unknown as { _protocol: { channelData(id: number, d: Buffer): void; channelWindowAdjust(id: number, n: number): void } })._protocol;
+  const remoteId = (channel as unknown as { outgoing: { id: number } }).outgoing.id;
+  return {
+    remoteId,
+    socket: (client as unknown as { _sock: import('node:net').Socket })._sock,
+    sendData: (d) => proto.channelData(remoteId, d),
+    adjustWindow: (n) => proto.channelWindowAdjust(remoteId, n),
+  };
+}

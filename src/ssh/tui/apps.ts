@@ -43,4 +43,6 @@ export interface TuiApp {
   /** Shown only to users holding this permission. */
   permission: Permission | 'authenticated';
   open(ctx: TuiScreenContext): { destroy(): void } | void;
+  /** A line for the home screen ("3 people to catch up with"), from commands run as the actor; none when undefined. */
+  homeLine?(run: (argv: string[]) => ReturnType<Registry['execute']>): Promise<string | undefined>;
 }

@@ -28,6 +28,11 @@ export class TuiHost {
     return this.apps.filter((a) => a.permission === 'authenticated' || roleHas(this.registry.services.rolePermissions, actor.role, a.permission));
   }
 
+  /** The app `ssh -t HOST ID` opens directly, when this actor may use it. */
+  appFor(id: string, actor: Actor): TuiApp | undefined {
+    return this.appsFor(actor).find((a) => a.id === id);
+  }
+
   /**
    * Ends every open TUI session (at shutdown): each client's terminal is restored, then told why.
    * Waits (at most `timeoutMs`) for the clients to close their channels before labd disconnects them.

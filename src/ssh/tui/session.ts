@@ -19,6 +19,8 @@ export interface TuiSession {
   pty: { term: string; cols: number; rows: number };
   env: Record<string, string>;
   onExit: () => void;
+  /** Open this app (its id) instead of the home menu: `ssh -t HOST crm`. */
+  startApp?: string;
 }
 
 export interface TuiSessionDeps {
@@ -101,6 +103,11 @@ export class TuiScreenSession {
     });
     this.screen.on('resize', () => this.drawChrome());
     this.home();
+    const start = session.startApp ? deps.appsFor(actor).find((a) => a.id === session.startApp) : undefined;
+    if (start) {
+      this.homeIndex = deps.appsFor(actor).indexOf(start);
+      this.openApp(start);
+    }
   }
 
   /** The title line (where you are) and the footer (the keys of the top level). */
@@ -189,6 +196,20 @@ export class TuiScreenSession {
     list.focus();
     this.levels = [{ title: '', keys: [moveHint(this.theme), { keys: ['enter'], label: WORDS.open, help: 'open the selected app' }] }];
     this.drawChrome();
+    this.homeLines(apps);
+  }
+
+  /** Apps' one-line news under the welcome ("3 people to catch up with"), drawn when they arrive. */
+  private homeLines(apps: TuiApp[]): void {
+    const { actor } = this.session;
+    const line = blessed.text({ parent: this.body, top: 3, left: 2, right: 2, height: 1, content: '', tags: false, style: this.theme.title });
+    const run = (argv: string[]) => this.deps.registry.execute({ actor, argv, confirmed: false }, 'tui');
+    void Promise.all(apps.filter((a) => a.homeLine).map((a) => a.homeLine!(run).catch(() => undefined))).then((texts) => {
+      const shown = texts.filter((t): t is string => !!t);
+      if (!shown.length || this.closed || this.app || line.detached) return;
+      line.setContent(stripControl(shown.join(` ${this.theme.glyphs.separator} `)));
+      this.screen.render();
+    });
   }
 
   private openApp(app: TuiApp): void {

@@ -12,9 +12,13 @@ export interface TerminalProfile {
 }
 
 const TERM_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
-/** Bounds on the screen size a client may ask for: blessed allocates two cell buffers of cols × rows. */
-const MAX_COLS = 400;
-const MAX_ROWS = 200;
+/**
+ * Bounds on the screen size a client may ask for: blessed allocates two cell buffers of cols × rows
+ * and a redraw walks every cell, so the cap bounds the cost of one redraw (36,000 cells; a 4K
+ * screen at a small font is about 380 × 110, and the UI is drawn in its top-left part).
+ */
+const MAX_COLS = 300;
+const MAX_ROWS = 120;
 const MIN_COLS = 20;
 const MIN_ROWS = 6;
 
@@ -41,6 +45,17 @@ export function clampSize(cols: number, rows: number): { cols: number; rows: num
 const MAX_PENDING_OUTPUT = 8 * 1024 * 1024;
 
 /**
+ * Window changes redraw the whole screen. They are coalesced: at most one redraw per frame, the
+ * latest size wins. A session that keeps resizing (more than RESIZE_BURST redraws within
+ * RESIZE_WINDOW_MS) gets one redraw per RESIZE_SLOW_MS until it calms down, so a resize flood
+ * costs a bounded share of the event loop however fast the requests come.
+ */
+export const RESIZE_FRAME_MS = 50;
+export const RESIZE_BURST = 20;
+export const RESIZE_WINDOW_MS = 10_000;
+export const RESIZE_SLOW_MS = 1000;
+
+/**
  * Stands between an SSH channel and blessed. blessed gets tty-like input and output objects of its
  * own, so the channel is never patched, and every key and resize it handles runs inside a try:
  * an exception in one session's handlers reaches `onFault` instead of the SSH connection's parser.
@@ -50,6 +65,10 @@ export class TerminalPort {
   readonly output: EventEmitter & { isTTY: boolean; writable: boolean; columns: number; rows: number; write(data: string | Buffer): boolean };
   private readonly onData = (data: Buffer) => this.guard(() => this.input.emit('data', data));
   private detached = false;
+  private pendingSize: { cols: number; rows: number } | undefined;
+  private resizeTimer: NodeJS.Timeout | undefined;
+  /** When the last redraws for a resize happened, newest last (at most RESIZE_BURST kept). */
+  private readonly redraws: number[] = [];
 
   constructor(
     private readonly channel: ServerChannel,
@@ -71,9 +90,28 @@ export class TerminalPort {
     channel.on('data', this.onData);
   }
 
+  /** Takes a window change; the screen follows at most once per frame (see RESIZE_FRAME_MS). */
   resize(cols: number, rows: number): void {
     if (this.detached) return;
-    const size = clampSize(cols, rows);
+    this.pendingSize = clampSize(cols, rows);
+    if (this.resizeTimer) return;
+    this.resizeTimer = setTimeout(() => this.applyResize(), this.nextRedrawIn(Date.now()));
+  }
+
+  private nextRedrawIn(now: number): number {
+    const last = this.redraws[this.redraws.length - 1] ?? -Infinity;
+    const busy = this.redraws.length >= RESIZE_BURST && now - this.redraws[0]! < RESIZE_WINDOW_MS;
+    return Math.max(0, last + (busy ? RESIZE_SLOW_MS : RESIZE_FRAME_MS) - now);
+  }
+
+  private applyResize(): void {
+    this.resizeTimer = undefined;
+    const size = this.pendingSize;
+    this.pendingSize = undefined;
+    if (!size || this.detached) return;
+    if (size.cols === this.output.columns && size.rows === this.output.rows) return;
+    this.redraws.push(Date.now());
+    if (this.redraws.length > RESIZE_BURST) this.redraws.shift();
     this.output.columns = size.cols;
     this.output.rows = size.rows;
     this.guard(() => this.output.emit('resize'));
@@ -87,6 +125,8 @@ export class TerminalPort {
   /** Stops everything: later writes from blessed (late renders, teardown) are dropped. */
   close(): void {
     this.detachInput();
+    clearTimeout(this.resizeTimer);
+    this.resizeTimer = undefined;
     this.detached = true;
     this.output.writable = false;
   }

@@ -1,0 +1,336 @@
+/**
+ * The CRM store on SQLite. Every statement filters on owner_id; the FTS5 index (crm_fts, rowid =
+ * contact id) is rewritten in the same transaction as the contact, so a search never sees a
+ * contact half-changed. Every change that shows in the vCard bumps the owner's revision
+ * (crm_books), which is the CardDAV ETag and sync token.
+ */
+import { Conflict, NotFound } from '../../core/errors.ts';
+import type { Db } from '../../db/client.ts';
+import { nationalDigits, type Contact, type ContactData, type Interaction, type InteractionKind } from './model.ts';
+import { ftsQuery } from './search.ts';
+import { StaleWrite, type Changes, type ContactSummary, type CrmStore, type SearchOptions } from './store.ts';
+
+interface ContactRow {
+  id: number;
+  owner_id: number;
+  uid: string;
+  display_name: string;
+  name_parts: string;
+  nicknames: string;
+  emails: string;
+  phones: string;
+  addresses: string;
+  birthday: string | null;
+  company: string | null;
+  title: string | null;
+  how_met: string | null;
+  notes: string | null;
+  stay_in_touch_days: number | null;
+  photo: string | null;
+  extra: string;
+  last_contacted_at: number | null;
+  created_at: number;
+  updated_at: number;
+  rev: number;
+  href: string | null;
+  tags: string | null;
+}
+
+/** Weights of the FTS columns for bm25 (owner_id, names, nicknames, emails, phones, company, tags, notes). */
+const RANK = 'bm25(crm_fts, 0, 10, 8, 4, 4, 2, 3, 1)';
+const TAGS = `(select group_concat(tag, char(31)) from crm_tags t where t.contact_id = c.id) as tags`;
+
+function opt<T>(v: T | null): T | undefined {
+  return v === null ? undefined : v;
+}
+
+function splitTags(t: string | null): string[] {
+  return t ? t.split('\x1f').sort() : [];
+}
+
+function summaryOf(r: ContactRow): ContactSummary {
+  return {
+    id: r.id,
+    uid: r.uid,
+    displayName: r.display_name,
+    emails: (JSON.parse(r.emails) as { value: string }[]).map((e) => e.value),
+    phones: (JSON.parse(r.phones) as { value: string }[]).map((p) => p.value),
+    company: opt(r.company),
+    tags: splitTags(r.tags),
+    birthday: opt(r.birthday),
+    stayInTouchDays: opt(r.stay_in_touch_days),
+    lastContactedAt: r.last_contacted_at === null ? null : new Date(r.last_contacted_at),
+    createdAt: new Date(r.created_at),
+  };
+}
+
+export class SqliteCrmStore implements CrmStore {
+  private readonly sql: Db['$client'];
+
+  /** `phoneRegion` (crm.defaultRegion) reads national numbers in search queries. */
+  constructor(
+    db: Db,
+    private readonly phoneRegion?: string,
+  ) {
+    this.sql = db.$client;
+  }
+
+  private bump(ownerId: number): number {
+    const row = this.sql.prepare('insert into crm_books (owner_id, rev) values (?, 1) on conflict(owner_id) do update set rev = rev + 1 returning rev').get(ownerId) as { rev: number };
+    return row.rev;
+  }
+
+  private row(ownerId: number, where: string, value: unknown): ContactRow | undefined {
+    return this.sql.prepare(`select c.*, ${TAGS} from crm_contacts c where c.owner_id = ? and ${where}`).get(ownerId, value) as ContactRow | undefined;
+  }
+
+  private contactOf(r: ContactRow): Contact {
+    const links = this.sql
+      .prepare('select l.other_id as id, o.display_name as displayName, l.relation from crm_links l join crm_contacts o on o.id = l.other_id and o.owner_id = l.owner_id where l.owner_id = ? and l.contact_id = ? order by o.display_name')
+      .all(r.owner_id, r.id) as Contact['links'];
+    return {
+      id: r.id,
+      uid: r.uid,
+      displayName: r.display_name,
+      name: JSON.parse(r.name_parts),
+      nicknames: JSON.parse(r.nicknames),
+      emails: JSON.parse(r.emails),
+      phones: JSON.parse(r.phones),
+      addresses: JSON.parse(r.addresses),
+      birthday: opt(r.birthday),
+      company: opt(r.company),
+      title: opt(r.title),
+      howMet: opt(r.how_met),
+      notes: opt(r.notes),
+      stayInTouchDays: opt(r.stay_in_touch_days),
+      photo: opt(r.photo),
+      tags: splitTags(r.tags),
+      extra: JSON.parse(r.extra),
+      lastContactedAt: r.last_contacted_at === null ? null : new Date(r.last_contacted_at),
+      createdAt: new Date(r.created_at),
+      updatedAt: new Date(r.updated_at),
+      rev: r.rev,
+      href: r.href ?? `${r.uid}.vcf`,
+      links,
+    };
+  }
+
+  /** Rewrites the contact's handles, tags and search row from its data (inside the caller's transaction). */
+  private index(ownerId: number, id: number, d: ContactData): void {
+    this.sql.prepare('delete from crm_handles where contact_id = ? and owner_id = ?').run(id, ownerId);
+    const handle = this.sql.prepare('insert into crm_handles (owner_id, contact_id, kind, value) values (?, ?, ?, ?)');
+    for (const e of d.emails) handle.run(ownerId, id, 'email', e.value.toLowerCase());
+    for (const p of d.phones) handle.run(ownerId, id, 'phone', p.e164 ?? p.value.replace(/\D/g, ''));
+    this.sql.prepare('delete from crm_tags where contact_id = ? and owner_id = ?').run(id, ownerId);
+    const tag = this.sql.prepare('insert or ignore into crm_tags (owner_id, contact_id, tag) values (?, ?, ?)');
+    for (const t of d.tags) tag.run(ownerId, id, t);
+    this.reindex(ownerId, id, d);
+  }
+
+  private reindex(ownerId: number, id: number, d: ContactData): void {
+    const journal = this.sql.prepare("select note from crm_interactions where contact_id = ? and owner_id = ? and note <> ''").all(id, ownerId) as { note: string }[];
+    const phones = d.phones.flatMap((p) => {
+      const digits = p.value.replace(/\D/g, '');
+      const e164 = p.e164?.slice(1);
+      const national = p.e164 ? nationalDigits(p.e164) : undefined;
+      return [p.value, digits, e164, national].filter(Boolean);
+    });
+    const n = d.name;
+    this.sql.prepare('delete from crm_fts where rowid = ?').run(id);
+    this.sql
+      .prepare('insert into crm_fts (rowid, owner_id, names, nicknames, emails, phones, company, tags, notes) values (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(
+        id,
+        ownerId,
+        [d.displayName, n.prefix, n.given, n.middle, n.family, n.suffix].filter(Boolean).join(' '),
+        d.nicknames.join(' '),
+        d.emails.map((e) => e.value).join(' '),
+        phones.join(' '),
+        [d.company, d.title].filter(Boolean).join(' '),
+        d.tags.join(' '),
+        [d.notes, d.howMet, ...journal.map((j) => j.note)].filter(Boolean).join('\n'),
+      );
+  }
+
+  private columns(d: ContactData) {
+    return {
+      uid: d.uid,
+      display_name: d.displayName,
+      name_parts: JSON.stringify(d.name),
+      nicknames: JSON.stringify(d.nicknames),
+      emails: JSON.stringify(d.emails),
+      phones: JSON.stringify(d.phones),
+      addresses: JSON.stringify(d.addresses),
+      birthday: d.birthday ?? null,
+      company: d.company ?? null,
+      title: d.title ?? null,
+      how_met: d.howMet ?? null,
+      notes: d.notes ?? null,
+      stay_in_touch_days: d.stayInTouchDays ?? null,
+      photo: d.photo ?? null,
+      extra: JSON.stringify(d.extra),
+    };
+  }
+
+  private uidTaken(ownerId: number, uid: string, exceptId?: number): boolean {
+    const r = this.sql.prepare('select id from crm_contacts where owner_id = ? and uid = ?').get(ownerId, uid) as { id: number } | undefined;
+    return !!r && r.id !== exceptId;
+  }
+
+  async create(ownerId: number, data: ContactData, href?: string): Promise<Contact> {
+    const id = this.sql.transaction(() => {
+      if (this.uidTaken(ownerId, data.uid)) throw new Conflict(`a contact with UID ${data.uid} exists`);
+      if (href && this.row(ownerId, 'c.href = ?', href)) throw new Conflict(`${href} exists`);
+      const rev = this.bump(ownerId);
+      const now = Date.now();
+      const cols = this.columns(data);
+      const keys = Object.keys(cols);
+      const info = this.sql
+        .prepare(`insert into crm_contacts (owner_id, ${keys.join(', ')}, created_at, updated_at, rev, href) values (?, ${keys.map(() => '?').join(', ')}, ?, ?, ?, ?)`)
+        .run(ownerId, ...Object.values(cols), now, now, rev, href ?? `${data.uid}.vcf`);
+      const id = Number(info.lastInsertRowid);
+      this.sql.prepare('delete from crm_tombstones where owner_id = ? and href = ?').run(ownerId, href ?? `${data.uid}.vcf`);
+      this.index(ownerId, id, data);
+      return id;
+    })();
+    return (await this.get(ownerId, id))!;
+  }
+
+  async update(ownerId: number, id: number, data: ContactData, ifRev?: number): Promise<Contact> {
+    this.sql.transaction(() => {
+      const current = this.row(ownerId, 'c.id = ?', id);
+      if (!current) throw new NotFound(`no contact ${id}`);
+      if (ifRev !== undefined && current.rev !== ifRev) throw new StaleWrite(`contact ${id} changed meanwhile`);
+      if (this.uidTaken(ownerId, data.uid, id)) throw new Conflict(`a contact with UID ${data.uid} exists`);
+      const rev = this.bump(ownerId);
+      const cols = this.columns(data);
+      const keys = Object.keys(cols);
+      this.sql.prepare(`update crm_contacts set ${keys.map((k) => `${k} = ?`).join(', ')}, updated_at = ?, rev = ? where id = ? and owner_id = ?`).run(...Object.values(cols), Date.now(), rev, id, ownerId);
+      this.index(ownerId, id, data);
+    })();
+    return (await this.get(ownerId, id))!;
+  }
+
+  async get(ownerId: number, id: number): Promise<Contact | undefined> {
+    const r = this.row(ownerId, 'c.id = ?', id);
+    return r ? this.contactOf(r) : undefined;
+  }
+
+  async getByUid(ownerId: number, uid: string): Promise<Contact | undefined> {
+    const r = this.row(ownerId, 'c.uid = ?', uid);
+    return r ? this.contactOf(r) : undefined;
+  }
+
+  async getByHref(ownerId: number, href: string): Promise<Contact | undefined> {
+    const r = this.row(ownerId, 'c.href = ?', href);
+    return r ? this.contactOf(r) : undefined;
+  }
+
+  async findByName(ownerId: number, name: string): Promise<ContactSummary[]> {
+    const rows = this.sql.prepare(`select c.*, ${TAGS} from crm_contacts c where c.owner_id = ? and c.display_name = ? collate nocase order by c.id limit 20`).all(ownerId, name.trim()) as ContactRow[];
+    return rows.map(summaryOf);
+  }
+
+  async search(ownerId: number, opts: SearchOptions): Promise<ContactSummary[]> {
+    const limit = Math.min(opts.limit ?? 50, 1000);
+    const tagJoin = opts.tag ? 'and exists (select 1 from crm_tags t where t.contact_id = c.id and t.owner_id = c.owner_id and t.tag = @tag)' : '';
+    const match = opts.query ? ftsQuery(opts.query, this.phoneRegion) : undefined;
+    if (opts.query && !match) return [];
+    const rows = match
+      ? (this.sql
+          .prepare(`select c.*, ${TAGS} from crm_fts f join crm_contacts c on c.id = f.rowid where crm_fts match @match and f.owner_id = @owner and c.owner_id = @owner ${tagJoin} order by ${RANK}, c.display_name limit @limit`)
+          .all({ match, owner: ownerId, tag: opts.tag, limit }) as ContactRow[])
+      : (this.sql.prepare(`select c.*, ${TAGS} from crm_contacts c where c.owner_id = @owner ${tagJoin} order by c.display_name collate nocase, c.id limit @limit`).all({ owner: ownerId, tag: opts.tag, limit }) as ContactRow[]);
+    return rows.map(summaryOf);
+  }
+
+  async withReminders(ownerId: number): Promise<ContactSummary[]> {
+    const rows = this.sql.prepare(`select c.*, ${TAGS} from crm_contacts c where c.owner_id = ? and (c.birthday is not null or c.stay_in_touch_days is not null)`).all(ownerId) as ContactRow[];
+    return rows.map(summaryOf);
+  }
+
+  async findByHandles(ownerId: number, emails: string[], phones: string[]): Promise<number[]> {
+    const ids = new Set<number>();
+    const q = this.sql.prepare('select contact_id as id from crm_handles where owner_id = ? and kind = ? and value = ?');
+    for (const e of emails) for (const r of q.all(ownerId, 'email', e) as { id: number }[]) ids.add(r.id);
+    for (const p of phones) if (p) for (const r of q.all(ownerId, 'phone', p) as { id: number }[]) ids.add(r.id);
+    return [...ids].sort((a, b) => a - b);
+  }
+
+  async remove(ownerId: number, id: number, ifRev?: number): Promise<boolean> {
+    return this.sql.transaction(() => {
+      const r = this.row(ownerId, 'c.id = ?', id);
+      if (!r) return false;
+      if (ifRev !== undefined && r.rev !== ifRev) throw new StaleWrite(`contact ${id} changed meanwhile`);
+      const rev = this.bump(ownerId);
+      // The contacts it was linked to lose a RELATED line: they change too.
+      this.sql.prepare('update crm_contacts set rev = ? where owner_id = ? and id in (select other_id from crm_links where owner_id = ? and contact_id = ?)').run(rev, ownerId, ownerId, id);
+      this.sql.prepare('delete from crm_contacts where id = ? and owner_id = ?').run(id, ownerId);
+      const href = r.href ?? `${r.uid}.vcf`;
+      this.sql.prepare('insert into crm_tombstones (owner_id, href, rev) values (?, ?, ?) on conflict(owner_id, href) do update set rev = excluded.rev').run(ownerId, href, rev);
+      return true;
+    })();
+  }
+
+  async addInteraction(ownerId: number, id: number, kind: InteractionKind | 'note', at: Date, note: string): Promise<Interaction> {
+    return this.sql.transaction(() => {
+      const r = this.row(ownerId, 'c.id = ?', id);
+      if (!r) throw new NotFound(`no contact ${id}`);
+      const info = this.sql.prepare('insert into crm_interactions (owner_id, contact_id, kind, at, note) values (?, ?, ?, ?, ?)').run(ownerId, id, kind, at.getTime(), note);
+      if (kind !== 'note') {
+        this.sql.prepare('update crm_contacts set last_contacted_at = max(coalesce(last_contacted_at, 0), ?) where id = ? and owner_id = ?').run(at.getTime(), id, ownerId);
+      }
+      if (note) this.reindex(ownerId, id, this.contactOf(r));
+      return { id: Number(info.lastInsertRowid), kind, at, note };
+    })();
+  }
+
+  async interactions(ownerId: number, id: number, limit: number): Promise<Interaction[]> {
+    const rows = this.sql.prepare('select id, kind, at, note from crm_interactions where owner_id = ? and contact_id = ? order by at desc, id desc limit ?').all(ownerId, id, limit) as { id: number; kind: Interaction['kind']; at: number; note: string }[];
+    return rows.map((r) => ({ ...r, at: new Date(r.at) }));
+  }
+
+  async link(ownerId: number, id: number, otherId: number, relation: string, inverse: string): Promise<void> {
+    this.sql.transaction(() => {
+      for (const cid of [id, otherId]) if (!this.row(ownerId, 'c.id = ?', cid)) throw new NotFound(`no contact ${cid}`);
+      const ins = this.sql.prepare('insert or ignore into crm_links (owner_id, contact_id, other_id, relation) values (?, ?, ?, ?)');
+      ins.run(ownerId, id, otherId, relation);
+      ins.run(ownerId, otherId, id, inverse);
+      const rev = this.bump(ownerId);
+      this.sql.prepare('update crm_contacts set rev = ?, updated_at = ? where owner_id = ? and id in (?, ?)').run(rev, Date.now(), ownerId, id, otherId);
+    })();
+  }
+
+  async unlink(ownerId: number, id: number, otherId: number): Promise<number> {
+    return this.sql.transaction(() => {
+      const info = this.sql.prepare('delete from crm_links where owner_id = ? and ((contact_id = ? and other_id = ?) or (contact_id = ? and other_id = ?))').run(ownerId, id, otherId, otherId, id);
+      if (info.changes) {
+        const rev = this.bump(ownerId);
+        this.sql.prepare('update crm_contacts set rev = ?, updated_at = ? where owner_id = ? and id in (?, ?)').run(rev, Date.now(), ownerId, id, otherId);
+      }
+      return info.changes;
+    })();
+  }
+
+  async all(ownerId: number): Promise<Contact[]> {
+    const rows = this.sql.prepare(`select c.*, ${TAGS} from crm_contacts c where c.owner_id = ? order by c.id`).all(ownerId) as ContactRow[];
+    return rows.map((r) => this.contactOf(r));
+  }
+
+  async count(ownerId: number): Promise<number> {
+    return (this.sql.prepare('select count(*) as n from crm_contacts where owner_id = ?').get(ownerId) as { n: number }).n;
+  }
+
+  async revision(ownerId: number): Promise<number> {
+    return (this.sql.prepare('select rev from crm_books where owner_id = ?').get(ownerId) as { rev: number } | undefined)?.rev ?? 0;
+  }
+
+  async changesSince(ownerId: number, rev: number): Promise<Changes> {
+    return this.sql.transaction(() => {
+      const current = (this.sql.prepare('select rev from crm_books where owner_id = ?').get(ownerId) as { rev: number } | undefined)?.rev ?? 0;
+      const rows = this.sql.prepare(`select c.*, ${TAGS} from crm_contacts c where c.owner_id = ? and c.rev > ? order by c.rev`).all(ownerId, rev) as ContactRow[];
+      const removed = (this.sql.prepare('select href from crm_tombstones where owner_id = ? and rev > ?').all(ownerId, rev) as { href: string }[]).map((r) => r.href);
+      return { rev: current, changed: rows.map((r) => this.contactOf(r)), removed };
+    })();
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The CRM store's port. Every method takes the owner's user id first and touches that owner's rows
+ * only: each user's CRM is their own, whoever asks (admins included). The SQLite implementation is
+ * sqlite-store.ts.
+ */
+import { Conflict } from '../../core/errors.ts';
+import type { Contact, ContactData, Interaction, InteractionKind } from './model.ts';
+
+export interface ContactSummary {
+  id: number;
+  uid: string;
+  displayName: string;
+  emails: string[];
+  phones: string[];
+  company?: string;
+  tags: string[];
+  birthday?: string;
+  stayInTouchDays?: number;
+  lastContactedAt: Date | null;
+  createdAt: Date;
+}
+
+export interface SearchOptions {
+  /** Free text: every word must match (prefix, case- and accent-insensitive), best matches first. */
+  query?: string;
+  tag?: string;
+  limit?: number;
+}
+
+/** A change in the address book since a sync token: contacts changed (current) or removed (hrefs). */
+export interface Changes {
+  rev: number;
+  changed: Contact[];
+  removed: string[];
+}
+
+export interface CrmStore {
+  create(ownerId: number, data: ContactData, href?: string): Promise<Contact>;
+  /**
+   * Replaces a contact's data (the caller merges); rejects a UID already taken by another contact.
+   * With `ifRev`, writes only if the contact is still at that revision (else StaleWrite).
+   */
+  update(ownerId: number, id: number, data: ContactData, ifRev?: number): Promise<Contact>;
+  get(ownerId: number, id: number): Promise<Contact | undefined>;
+  getByUid(ownerId: number, uid: string): Promise<Contact | undefined>;
+  getByHref(ownerId: number, href: string): Promise<Contact | undefined>;
+  /** Contacts whose display name is exactly this (case-insensitive), for `crm show NAME`. */
+  findByName(ownerId: number, name: string): Promise<ContactSummary[]>;
+  search(ownerId: number, opts: SearchOptions): Promise<ContactSummary[]>;
+  /** Contacts with a birthday or a stay-in-touch interval (the candidates for `crm due`). */
+  withReminders(ownerId: number): Promise<ContactSummary[]>;
+  /** Ids of the owner's contacts holding one of these emails (lower case) or phones (E.164 or digits). */
+  findByHandles(ownerId: number, emails: string[], phones: string[]): Promise<number[]>;
+  /** With `ifRev`, removes only if the contact is still at that revision (else StaleWrite). */
+  remove(ownerId: number, id: number, ifRev?: number): Promise<boolean>;
+  addInteraction(ownerId: number, id: number, kind: InteractionKind | 'note', at: Date, note: string): Promise<Interaction>;
+  interactions(ownerId: number, id: number, limit: number): Promise<Interaction[]>;
+  /** Links both ways (relation from id to other, and its inverse back). */
+  link(ownerId: number, id: number, otherId: number, relation: string, inverse: string): Promise<void>;
+  unlink(ownerId: number, id: number, otherId: number): Promise<number>;
+  all(ownerId: number): Promise<Contact[]>;
+  count(ownerId: number): Promise<number>;
+  /** The address book's current revision (CardDAV sync token). */
+  revision(ownerId: number): Promise<number>;
+  changesSince(ownerId: number, rev: number): Promise<Changes>;
+}
+
+/** A conditional write whose contact changed meanwhile (CardDAV If-Match: 412, nothing written). */
+export class StaleWrite extends Conflict {}
