@@ -26,6 +26,7 @@ import { SqliteRepoStore } from './apps/git/sqlite-store.ts';
 import { crmModule } from './apps/crm/index.ts';
 import { SqliteCrmStore } from './apps/crm/sqlite-store.ts';
 import { tokensModule } from './ops/tokens/index.ts';
+import { AppriseClient, type AppriseNotification } from './ops/alerts/apprise.ts';
 import { SqliteTokenStore } from './ops/tokens/sqlite-store.ts';
 import { pasteModule } from './apps/paste/index.ts';
 import { SqlitePasteStore } from './apps/paste/sqlite.ts';
@@ -111,6 +112,9 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
   const seats = new SqliteSeatStore(db);
   const crm = new SqliteCrmStore(db, config.crm.defaultRegion);
   const appTokens = new SqliteTokenStore(db);
+  // The CRM's daily reminders go through Apprise when crm.remindersApprise is set.
+  const crmApprise = config.crm.remindersApprise ? new AppriseClient(config.crm.remindersApprise, 10_000) : undefined;
+  const crmReminderNotify = crmApprise ? (n: AppriseNotification) => crmApprise.notify(n) : undefined;
   const inventory = new SqliteNodeInventory(db, clock);
   // Which backends are configured and reachable: read by `help`, the TUI and /metrics (labd_backend_up).
   const backends = new Backends();
@@ -134,7 +138,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     pubsubModule({ broker }),
     gitModule({ store: new SqliteRepoStore(db), identities, config: config.git, dataDir: config.dataDir, rolePermissions, events, sshUrl: sshCloneBase(publicUrl, config.ssh.listen), publicUrl, clock, log }),
     tokensModule({ tokens: appTokens, publicUrl }),
-    crmModule({ store: crm, tokens: appTokens, config: config.crm, log }),
+    crmModule({ store: crm, tokens: appTokens, audit, config: config.crm, clock, log, notify: crmReminderNotify }),
     nodesModule({ kube, inventory, events, config: config.nodes, log }),
     deploysModule({ kube, events }),
     alertsModule({ service: alerts, config: config.alertmanager, backends, db, clock, log }),

@@ -77,6 +77,9 @@ const ENV_KEYS: Record<string, { path: string[]; kind: 'string' | 'boolean' | 'l
   LABD_CRM_MAX_IMPORT_BYTES: { path: ['crm', 'maxImportBytes'], kind: 'number' },
   LABD_PASTE_QUOTA_BYTES: { path: ['paste', 'quota', 'bytes'], kind: 'number' },
   LABD_PASTE_QUOTA_COUNT: { path: ['paste', 'quota', 'count'], kind: 'number' },
+  LABD_CRM_REMINDERS_APPRISE: { path: ['crm', 'remindersApprise'], kind: 'string' },
+  LABD_CRM_REMIND_AT: { path: ['crm', 'remindAt'], kind: 'string' },
+  LABD_CRM_REMINDER_CHECK_INTERVAL: { path: ['crm', 'reminderCheckInterval'], kind: 'string' },
 };
 
 export const CONFIG_ENV_NAMES = ['LABD_CONFIG', ...Object.keys(ENV_KEYS)];

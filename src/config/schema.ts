@@ -246,6 +246,12 @@ export const configSchema = z
       .strictObject({
         defaultRegion: z.string().regex(/^[A-Z]{2}$/, 'expected a two-letter country code like DE or GB').optional(),
         maxImportBytes: z.number().int().min(1024).max(1024 ** 3).default(32 * 1024 * 1024),
+        /** Apprise API notify endpoint for the daily reminders (birthdays today, people overdue); unset: none. */
+        remindersApprise: z.url({ protocol: /^https?$/, error: 'expected the http(s) URL of an Apprise API notify endpoint' }).optional(),
+        /** When (UTC, HH:MM) the daily reminders go out. */
+        remindAt: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (UTC)').default('08:00'),
+        /** How often the reminder job looks whether it is time. */
+        reminderCheckInterval: duration.prefault('5m'),
       })
       .prefault({}),
     /** Pub/sub: how far a subscriber may fall behind, how many topics one user may hold open, and all topics' buffers together. */
