@@ -12,7 +12,7 @@ import { SqliteEscalationStore } from './ops/alerts/sqlite-escalations.ts';
 import { deploysModule } from './ops/deploys/index.ts';
 import { OpsEvents } from './ops/events/index.ts';
 import { identityModule } from './ops/identity/index.ts';
-import { LoginService } from './ops/identity/login.ts';
+import { initialAdminFingerprints, LoginService } from './ops/identity/login.ts';
 import { IdentityStore } from './ops/identity/store.ts';
 import { connectKube } from './ops/kube/index.ts';
 import { metaModule } from './ops/meta/index.ts';
@@ -117,7 +117,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
   const kube = await connectKube(config.kube, log, backends);
   const events = new OpsEvents(db, clock, log);
   const alerts = createAlertService({ config: config.alertmanager, db, audit, clock, log });
-  const broker = new TopicBroker({ subscriberBuffer: config.pubsub.subscriberBuffer });
+  const broker = new TopicBroker({ subscriberBuffer: config.pubsub.subscriberBuffer, maxTopicsPerUser: config.pubsub.maxTopicsPerUser, maxBufferedBytes: config.pubsub.maxBufferedBytes });
   const rolePermissions: RolePermissions = { ...DEFAULT_ROLE_PERMISSIONS, ...config.roles };
   const registry = new Registry({ log, clock, rolePermissions, audit, backends });
   registry.setObserver(metrics);
@@ -127,7 +127,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
   const modules: LabdModule<TuiApp>[] = [
     metaModule({ version: VERSION }),
     auditModule({ audit }),
-    identityModule({ identities }),
+    identityModule({ identities, initialAdmin: { name: config.auth.initialAdminName, keys: initialAdminFingerprints(config) } }),
     pasteModule({ registry, store: pastes, identities, config: config.paste, publicUrl, clock, log }),
     pubsubModule({ broker }),
     gitModule({ store: new SqliteRepoStore(db), identities, config: config.git, dataDir: config.dataDir, rolePermissions, events, sshUrl: sshCloneBase(publicUrl, config.ssh.listen), publicUrl, clock, log }),
@@ -142,6 +142,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
 
   const login = new LoginService(identities, config, log);
   login.ensureInitialAdmin();
+  registry.setActorResolver((actor) => login.current(actor));
 
   const caBlobs = config.auth.userCaKeys ? loadCaKeys(config.auth.userCaKeys) : [];
   if (!caBlobs.length) log.warn('no trusted user CA keys (LABD_USER_CA_KEYS): certificate logins are off');

@@ -6,6 +6,7 @@ import { errorKind, publicMessage, UsageError, type ErrorKind } from '../core/er
 import { html, type SafeHtml } from '../core/html.ts';
 import { UnknownCommand } from '../ops/registry.ts';
 import { resultJson, type Result } from '../ops/result.ts';
+import { stripControl } from '../core/terminal-text.ts';
 
 export interface MatrixBody {
   text: string;
@@ -18,10 +19,8 @@ export function htmlLines(text: string): SafeHtml {
   return html`${text.split('\n').map((line, i) => (i ? html`<br>${line}` : html`${line}`))}`;
 }
 
-/** Control characters carry nothing a chat client can show. */
-function clean(text: string): string {
-  return text.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, '');
-}
+/** Control characters and escape sequences carry nothing a chat client can show. */
+const clean = stripControl;
 
 export function valueText(value: unknown): string {
   if (value === null || value === undefined) return '-';

@@ -1,14 +1,6 @@
+import { escapeJsonControls, stripControl } from '../core/terminal-text.ts';
 import type { Result } from '../ops/result.ts';
 import { resultJson } from '../ops/result.ts';
-
-/** Removes escape sequences and control characters so data can never drive the user's terminal. */
-export function stripControl(text: string): string {
-  return text
-    .replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, '')
-    .replace(/\x1b\][^\x07\x1b]*(\x07|\x1b\\)?/g, '')
-    .replace(/[\x1b\x9b]/g, '')
-    .replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, '');
-}
 
 export function cellText(value: unknown): string {
   if (value === null || value === undefined) return '-';
@@ -49,5 +41,5 @@ export function renderText(result: Result): string {
 }
 
 export function renderJson(result: Result): string {
-  return JSON.stringify(resultJson(result), null, 2) + '\n';
+  return escapeJsonControls(JSON.stringify(resultJson(result), null, 2)) + '\n';
 }

@@ -7,7 +7,7 @@
 import blessed, { type Widgets } from 'blessed';
 import stringWidth from 'string-width';
 import { publicMessage } from '../../core/errors.ts';
-import { stripControl } from '../../ssh/render.ts';
+import { stripControl } from '../../core/terminal-text.ts';
 import type { TuiApp, TuiScreenContext } from '../../ssh/tui/apps.ts';
 import { promptDialog } from '../../ssh/tui/dialog.ts';
 import { moveHint, type KeyHint } from '../../ssh/tui/keys.ts';

@@ -23,7 +23,7 @@ export function pasteModule(deps: { registry: Pick<Registry, 'invoke'>; store: P
   };
   return {
     name: 'paste',
-    commands: pasteCommands({ store, identities: deps.identities, publicUrl: deps.publicUrl, maxSize: config.maxSize, defaultExpirySeconds: config.defaultExpiry === 'none' ? null : config.defaultExpiry.seconds }),
+    commands: pasteCommands({ store, identities: deps.identities, publicUrl: deps.publicUrl, maxSize: config.maxSize, quota: config.quota, defaultExpirySeconds: config.defaultExpiry === 'none' ? null : config.defaultExpiry.seconds }),
     routes: pasteRoutes({ registry: deps.registry, store, clock: deps.clock }),
     screens: [pasteTuiApp],
     jobs: [intervalJob('paste sweeper', config.sweepInterval.ms, sweep, true)],

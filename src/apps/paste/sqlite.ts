@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { and, asc, eq, gt, isNull, lte, or } from 'drizzle-orm';
+import { and, asc, eq, gt, isNull, lte, ne, or, sql } from 'drizzle-orm';
 import type { Clock } from '../../core/clock.ts';
+import { Conflict } from '../../core/errors.ts';
 import type { Db } from '../../db/client.ts';
 import { pastes, users } from '../../db/schema.ts';
 import type { OpenPaste, Paste, PasteRow, PasteStore } from './store.ts';
@@ -63,7 +64,21 @@ export class SqlitePasteStore implements PasteStore {
    * Moves a finished upload into place and points the (user, name) row at it. Synchronous from
    * rename to row update, so the sweeper (same event loop) never sees a blob without its row.
    */
-  async commit(input: { userId: number; name: string; tempPath: string; size: number; binary: boolean; hidden: boolean; expiresAt: Date | null }): Promise<PasteRow> {
+  /** What a user stores besides the paste `name` (which an upload under that name replaces): bytes and pastes, expired ones until swept. */
+  async usage(userId: number, exceptName?: string): Promise<{ bytes: number; count: number }> {
+    return this.usageNow(userId, exceptName);
+  }
+
+  private usageNow(userId: number, exceptName?: string): { bytes: number; count: number } {
+    const row = this.db
+      .select({ bytes: sql<number>`coalesce(sum(${pastes.size}), 0)`, count: sql<number>`count(*)` })
+      .from(pastes)
+      .where(exceptName === undefined ? eq(pastes.userId, userId) : and(eq(pastes.userId, userId), ne(pastes.name, exceptName)))
+      .get();
+    return { bytes: Number(row?.bytes ?? 0), count: Number(row?.count ?? 0) };
+  }
+
+  async commit(input: { userId: number; name: string; tempPath: string; size: number; binary: boolean; hidden: boolean; expiresAt: Date | null; quota?: { bytes: number; count: number } }): Promise<PasteRow> {
     const blob = randomBytes(16).toString('hex');
     const blobPath = join(this.blobDir, blob);
     try {
@@ -76,6 +91,11 @@ export class SqlitePasteStore implements PasteStore {
     let row: PasteRow;
     try {
       row = this.db.transaction((tx) => {
+        if (input.quota) {
+          const used = this.usageNow(input.userId, input.name);
+          if (used.count + 1 > input.quota.count) throw new Conflict(`paste quota: you have ${used.count} pastes, the most one user may keep (paste.quota.count); remove some with paste rm`);
+          if (used.bytes + input.size > input.quota.bytes) throw new Conflict(`paste quota: ${used.bytes} bytes stored plus ${input.size} would pass ${input.quota.bytes} (paste.quota.bytes); remove some with paste rm`);
+        }
         const old = tx.select({ blob: pastes.blob }).from(pastes).where(and(eq(pastes.userId, input.userId), eq(pastes.name, input.name))).get();
         previous = old?.blob;
         const values = { blob, size: input.size, binary: input.binary, hidden: input.hidden, expiresAt: input.expiresAt, createdAt: this.clock.now() };

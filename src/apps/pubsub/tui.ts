@@ -2,7 +2,7 @@ import blessed, { type Widgets } from 'blessed';
 import { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { publicMessage } from '../../core/errors.ts';
-import { stripControl } from '../../ssh/render.ts';
+import { stripControl } from '../../core/terminal-text.ts';
 import type { TuiApp, TuiScreenContext } from '../../ssh/tui/apps.ts';
 import { promptDialog } from '../../ssh/tui/dialog.ts';
 import { moveHint, WORDS } from '../../ssh/tui/keys.ts';

@@ -118,7 +118,7 @@ export function bootRoute(inventory: NodeInventory, config: Config['nodes'], log
         log.info({ remote, mac, status: 404 }, 'boot request for an unknown MAC');
         return json(404, { error: 'unknown MAC' });
       }
-      const profile = config.profiles[node.profile];
+      const profile = Object.hasOwn(config.profiles, node.profile) ? config.profiles[node.profile] : undefined;
       if (!profile) {
         // The profile was removed from config after provisioning: boot nothing rather than something wrong.
         log.warn({ node: node.name, profile: node.profile, remote, status: 404 }, 'boot request for a node whose profile is no longer configured');

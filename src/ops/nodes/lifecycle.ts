@@ -55,7 +55,8 @@ export function lifecycleCommands(kube: KubePort, inventory: NodeInventory, conf
     results: ['record'],
     async run(ctx, args): Promise<Result> {
       const profileName = args.profile ?? config.defaultProfile;
-      if (!config.profiles[profileName]) {
+      // Own keys only: a --profile such as `constructor` is an unknown profile, not Object.prototype's.
+      if (!Object.hasOwn(config.profiles, profileName)) {
         const known = Object.keys(config.profiles);
         throw new UsageError(`no boot profile '${profileName}' in nodes.profiles${known.length ? ` (configured: ${known.join(', ')})` : ' (none configured)'}`);
       }

@@ -5,7 +5,7 @@ import type { Actor } from '../../core/actor.ts';
 import { publicMessage } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Registry } from '../../ops/registry.ts';
-import { stripControl } from '../render.ts';
+import { stripControl } from '../../core/terminal-text.ts';
 import type { TuiApp, TuiScreenContext } from './apps.ts';
 import { confirmDialog } from './dialog.ts';
 import { helpLines, hintLine, moveHint, WORDS, type KeyHint } from './keys.ts';

@@ -1,6 +1,7 @@
 import blessed, { type Widgets } from 'blessed';
 import type { Result } from '../../ops/result.ts';
-import { cellText, stripControl } from '../render.ts';
+import { cellText } from '../render.ts';
+import { stripControl } from '../../core/terminal-text.ts';
 import { WORDS, type KeyHint } from './keys.ts';
 import type { Theme } from './theme.ts';
 

@@ -1,7 +1,8 @@
 import blessed, { type Widgets } from 'blessed';
 import { publicMessage } from '../../../core/errors.ts';
 import type { Result } from '../../../ops/result.ts';
-import { cellText, stripControl } from '../../render.ts';
+import { cellText } from '../../render.ts';
+import { stripControl } from '../../../core/terminal-text.ts';
 import type { TuiScreenContext } from '../apps.ts';
 import { promptDialog } from '../dialog.ts';
 import { moveHint, WORDS } from '../keys.ts';
