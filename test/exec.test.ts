@@ -107,6 +107,21 @@ describe('ssh exec front-end', () => {
     assert.match(big.stderr, /too large/);
   });
 
+  test("keys add --user: an admin vouches for another user's key (audited as such); a member may not", () => {
+    const laptop = lab.key('mia-laptop');
+    const refused = labd.ssh(member, ['keys', 'add', '--user', 'admin'], { input: lab.publicKey(lab.key('sneaky')) });
+    assert.equal(refused.status, 3);
+    assert.match(refused.stderr, /^error: permission denied: 'keys add --user' needs admin\.users/);
+    const added = labd.ssh(admin, ['keys', 'add', '--user', 'mia', '--json'], { input: lab.publicKey(laptop) });
+    assert.equal(added.status, 0, added.stderr);
+    assert.equal(JSON.parse(added.stdout).vouchedBy, 'admin');
+    // The vouched key logs in as mia.
+    assert.match(labd.ssh(laptop, ['whoami']).stdout, /^user: +mia$/m);
+    const rows = JSON.parse(labd.ssh(admin, ['audit', '--json']).stdout) as { actor: string; command: string; outcome: string; args: string }[];
+    assert.ok(rows.some((r) => r.actor === 'admin' && r.command === 'keys add' && r.outcome === 'ok' && (JSON.parse(r.args) as { user?: string }).user === 'mia'));
+    assert.ok(rows.some((r) => r.actor === 'mia' && r.command === 'keys add' && r.outcome === 'permission'));
+  });
+
   test('mutating commands are audited with who, how and the outcome', () => {
     labd.ssh(member, ['user', 'add', 'eve']);
     const rows = JSON.parse(labd.ssh(admin, ['audit', '--json']).stdout) as { actor: string; command: string; outcome: string; via: string; credential: string }[];

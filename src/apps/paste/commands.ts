@@ -218,7 +218,7 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
    */
   const page = defineCommand({
     path: ['paste-page'],
-    summary: 'a paste as its web page shows it',
+    summary: 'Show a paste as its web page shows it',
     args: z.object({ user: z.string().max(64), name: z.string().max(200) }),
     permission: 'authenticated',
     mutating: false,

@@ -60,15 +60,6 @@ export class SqlitePasteStore implements PasteStore {
     return or(isNull(pastes.expiresAt), gt(pastes.expiresAt, this.clock.now()));
   }
 
-  /**
-   * Moves a finished upload into place and points the (user, name) row at it. Synchronous from
-   * rename to row update, so the sweeper (same event loop) never sees a blob without its row.
-   */
-  /** What a user stores besides the paste `name` (which an upload under that name replaces): bytes and pastes, expired ones until swept. */
-  async usage(userId: number, exceptName?: string): Promise<{ bytes: number; count: number }> {
-    return this.usageNow(userId, exceptName);
-  }
-
   private usageNow(userId: number, exceptName?: string): { bytes: number; count: number } {
     const row = this.db
       .select({ bytes: sql<number>`coalesce(sum(${pastes.size}), 0)`, count: sql<number>`count(*)` })
@@ -78,6 +69,15 @@ export class SqlitePasteStore implements PasteStore {
     return { bytes: Number(row?.bytes ?? 0), count: Number(row?.count ?? 0) };
   }
 
+  async usage(userId: number, exceptName?: string): Promise<{ bytes: number; count: number }> {
+    return this.usageNow(userId, exceptName);
+  }
+
+  /**
+   * Moves a finished upload into place and points the (user, name) row at it. Synchronous from
+   * rename to row update, so the sweeper (same event loop) never sees a blob without its row.
+   * With a quota, the user's usage is checked in the same transaction.
+   */
   async commit(input: { userId: number; name: string; tempPath: string; size: number; binary: boolean; hidden: boolean; expiresAt: Date | null; quota?: { bytes: number; count: number } }): Promise<PasteRow> {
     const blob = randomBytes(16).toString('hex');
     const blobPath = join(this.blobDir, blob);

@@ -22,10 +22,12 @@ export interface PasteStore {
   /** The first `limit` bytes of an open paste, as text. */
   readHead(fd: number, limit: number): string;
   readHeadBytes(fd: number, limit: number): Buffer;
-  /** Moves the upload into place and records it (replacing a paste of the same name). */
   /** What a user stores besides the paste `name` (which an upload under that name replaces): bytes and pastes, expired ones until swept. */
   usage(userId: number, exceptName?: string): Promise<{ bytes: number; count: number }>;
-  /** With a quota, the user's usage is checked atomically with the write (parallel uploads cannot pass it together): Conflict. */
+  /**
+   * Moves the upload into place and records it (replacing a paste of the same name). With a quota, the
+   * user's usage is checked in the same transaction (parallel uploads cannot pass it together).
+   */
   commit(input: { userId: number; name: string; tempPath: string; size: number; binary: boolean; hidden: boolean; expiresAt: Date | null; quota?: { bytes: number; count: number } }): Promise<PasteRow>;
   exists(userId: number, name: string): Promise<boolean>;
   /** A live (not expired) paste. */
