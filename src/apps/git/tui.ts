@@ -1,6 +1,6 @@
 import blessed, { type Widgets } from 'blessed';
 import { publicMessage } from '../../core/errors.ts';
-import { stripControl } from '../../ssh/render.ts';
+import { stripControl } from '../../core/terminal-text.ts';
 import type { TuiApp, TuiScreenContext } from '../../ssh/tui/apps.ts';
 import { moveHint, WORDS } from '../../ssh/tui/keys.ts';
 import { paneKeys, scrollPane } from '../../ssh/tui/widgets.ts';
