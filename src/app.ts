@@ -8,6 +8,7 @@ import { healthRoutes } from './http/health.ts';
 import { HttpServer } from './http/server.ts';
 import { auditModule, SqliteAuditLog } from './ops/audit/index.ts';
 import { alertsModule, createAlertService } from './ops/alerts/index.ts';
+import { SqliteEscalationStore } from './ops/alerts/sqlite-escalations.ts';
 import { deploysModule } from './ops/deploys/index.ts';
 import { OpsEvents } from './ops/events/index.ts';
 import { identityModule } from './ops/identity/index.ts';
@@ -141,7 +142,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     crmModule({ store: crm, tokens: appTokens, audit, config: config.crm, clock, log, notify: crmReminderNotify }),
     nodesModule({ kube, inventory, events, config: config.nodes, log }),
     deploysModule({ kube, events }),
-    alertsModule({ service: alerts, config: config.alertmanager, backends, db, clock, log }),
+    alertsModule({ service: alerts, config: config.alertmanager, backends, escalations: new SqliteEscalationStore(db), clock, log }),
     seatsModule({ kube, seats, inventory, config: config.seats }),
   ];
   if (config.matrix.enabled) modules.push(matrixBotModule({ config: config.matrix, registry, db, identities, alerts, events, log }));
