@@ -8,6 +8,7 @@ import { healthRoutes } from './http/health.ts';
 import { HttpServer } from './http/server.ts';
 import { auditModule, SqliteAuditLog } from './ops/audit/index.ts';
 import { alertsModule, createAlertService } from './ops/alerts/index.ts';
+import { SqliteEscalationStore } from './ops/alerts/sqlite-escalations.ts';
 import { deploysModule } from './ops/deploys/index.ts';
 import { OpsEvents } from './ops/events/index.ts';
 import { identityModule } from './ops/identity/index.ts';
@@ -38,7 +39,8 @@ import type { CertPolicy } from './ssh/cert-check.ts';
 import { loadOrCreateHostKey } from './ssh/hostkey.ts';
 import { SshServer } from './ssh/server.ts';
 import type { TuiApp } from './ssh/tui/apps.ts';
-import { commandApp } from './ssh/tui/command-app.ts';
+import { accountTuiApps } from './ssh/tui/admin.ts';
+import { backendReading } from './ssh/tui/home.ts';
 import { TuiHost } from './ssh/tui/host.ts';
 import { opsTuiApps } from './ssh/tui/ops/index.ts';
 import { VERSION } from './version.ts';
@@ -48,6 +50,8 @@ import { outboxBacklog } from './bot/store.ts';
 
 const BACKEND_PROBE_INTERVAL_MS = 30_000;
 const BACKEND_PROBE_TIMEOUT_MS = 10_000;
+/** How old a backend check may be while a TUI home screen shows it. */
+const HOME_STATUS_FRESH_MS = 10_000;
 
 export interface Labd {
   config: Config;
@@ -138,7 +142,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     crmModule({ store: crm, tokens: appTokens, audit, config: config.crm, clock, log, notify: crmReminderNotify }),
     nodesModule({ kube, inventory, events, config: config.nodes, log }),
     deploysModule({ kube, events }),
-    alertsModule({ service: alerts, config: config.alertmanager, backends, db, clock, log }),
+    alertsModule({ service: alerts, config: config.alertmanager, backends, escalations: new SqliteEscalationStore(db), clock, log }),
     seatsModule({ kube, seats, inventory, config: config.seats }),
   ];
   if (config.matrix.enabled) modules.push(matrixBotModule({ config: config.matrix, registry, db, identities, alerts, events, log }));
@@ -164,10 +168,20 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
   const bootHttp = new HttpServer(log);
   http.add(healthRoutes({ storage: sqliteReadiness(db), metrics, isReady: () => ready }));
   const tui = new TuiHost(registry, log, config.ssh.hostname);
-  tui.register(commandApp({ id: 'account', title: 'Account', description: 'who you are and your SSH keys', permission: 'authenticated', commands: [['whoami'], ['keys', 'ls']] }));
-  tui.register(commandApp({ id: 'users', title: 'Users', description: 'users and their roles', permission: 'admin.users', commands: [['user', 'ls']] }));
-  tui.register(commandApp({ id: 'audit', title: 'Audit', description: 'what was changed, by whom', permission: 'admin.users', commands: [['audit', '--since', '7d']] }));
-  for (const app of opsTuiApps) tui.register(app);
+  for (const app of [...accountTuiApps, ...opsTuiApps]) tui.register(app);
+  // The home screen's status strip reads the neutral backend status (configured, last check reached it).
+  // While someone looks at it, a check older than HOME_STATUS_FRESH_MS is made again (one for all viewers).
+  let probing: Promise<void> | undefined;
+  const freshBackend = async (name: 'alertmanager' | 'matrix') => {
+    const b = backends.get(name);
+    if (b?.configured && (!b.checkedAt || clock.now().getTime() - b.checkedAt.getTime() > HOME_STATUS_FRESH_MS)) {
+      probing ??= backends.probeAll(BACKEND_PROBE_TIMEOUT_MS / 2).finally(() => (probing = undefined));
+      await probing;
+    }
+    return backendReading(backends.get(name));
+  };
+  tui.addStatus({ id: 'alertmanager', label: 'Alertmanager', permission: 'ops.read', read: () => freshBackend('alertmanager') });
+  tui.addStatus({ id: 'matrix', label: 'Matrix', permission: 'ops.read', read: () => freshBackend('matrix') });
   for (const module of modules) {
     registry.register(...(module.commands ?? []));
     http.add((module.routes ?? []).filter((r) => (r.listener ?? 'public') === 'public'));

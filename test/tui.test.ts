@@ -88,7 +88,7 @@ describe('TUI over ssh, driven through tmux', () => {
         // The right border is there, in the last column.
         l.some((x) => /^│user:\s+admin\s+│$/.test(x) && [...x].length === 80) &&
         l.some((x) => /^│role:\s+admin\s+│$/.test(x)) &&
-        /scroll · \? help · esc back · q quit/.test(l[23]!) &&
+        /\? help · esc back · q quit/.test(l[23]!) &&
         /admin \(admin\) · Account/.test(l[0]!) &&
         /keys ls[\s\S]*ssh-ed25519/.test(l.join('\n')),
       'the Account app with bordered whoami and keys panes',

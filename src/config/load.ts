@@ -75,11 +75,11 @@ const ENV_KEYS: Record<string, { path: string[]; kind: 'string' | 'boolean' | 'l
   LABD_PASTE_SWEEP_INTERVAL: { path: ['paste', 'sweepInterval'], kind: 'string' },
   LABD_CRM_DEFAULT_REGION: { path: ['crm', 'defaultRegion'], kind: 'string' },
   LABD_CRM_MAX_IMPORT_BYTES: { path: ['crm', 'maxImportBytes'], kind: 'number' },
+  LABD_PASTE_QUOTA_BYTES: { path: ['paste', 'quota', 'bytes'], kind: 'number' },
+  LABD_PASTE_QUOTA_COUNT: { path: ['paste', 'quota', 'count'], kind: 'number' },
   LABD_CRM_REMINDERS_APPRISE: { path: ['crm', 'remindersApprise'], kind: 'string' },
   LABD_CRM_REMIND_AT: { path: ['crm', 'remindAt'], kind: 'string' },
   LABD_CRM_REMINDER_CHECK_INTERVAL: { path: ['crm', 'reminderCheckInterval'], kind: 'string' },
-  LABD_PASTE_QUOTA_BYTES: { path: ['paste', 'quota', 'bytes'], kind: 'number' },
-  LABD_PASTE_QUOTA_COUNT: { path: ['paste', 'quota', 'count'], kind: 'number' },
 };
 
 export const CONFIG_ENV_NAMES = ['LABD_CONFIG', ...Object.keys(ENV_KEYS)];

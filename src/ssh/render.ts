@@ -1,4 +1,5 @@
 import { escapeJsonControls, stripControl } from '../core/terminal-text.ts';
+import { displayWidth, textTable } from '../core/table-layout.ts';
 import type { Result } from '../ops/result.ts';
 import { resultJson } from '../ops/result.ts';
 
@@ -9,20 +10,17 @@ export function cellText(value: unknown): string {
   return stripControl(String(value)).replace(/\n/g, ' ');
 }
 
-const displayWidth = (s: string) => [...s].length;
 const pad = (s: string, w: number) => s + ' '.repeat(Math.max(0, w - displayWidth(s)));
 
 /** Text renderers for SSH exec, one per result kind. */
 export const textRenderers: { [K in Result['kind']]: (r: Extract<Result, { kind: K }>) => string } = {
   table(r) {
     if (!r.rows.length) return (r.empty ?? '(none)') + '\n';
-    const cells = r.rows.map((row) => r.columns.map((c) => cellText(row[c.key])));
-    const widths = r.columns.map((c, i) => Math.max(displayWidth(c.label), ...cells.map((row) => displayWidth(row[i]!))));
-    const line = (vals: string[]) => vals.map((v, i) => (i === vals.length - 1 ? v : pad(v, widths[i]!))).join('  ').trimEnd();
-    return [line(r.columns.map((c) => c.label)), ...cells.map(line)].join('\n') + '\n';
+    // Every column at its full width: scripts and pipes get everything.
+    return textTable(r.columns, r.rows.map((row) => r.columns.map((c) => cellText(row[c.key])))).join('\n') + '\n';
   },
   record(r) {
-    const width = Math.max(...r.fields.map((f) => f.label.length));
+    const width = Math.max(...r.fields.map((f) => displayWidth(f.label)));
     return (r.title ? stripControl(r.title) + '\n' : '') + r.fields.map((f) => `${pad(f.label + ':', width + 1)} ${cellText(f.value)}`).join('\n') + '\n';
   },
   message(r) {
