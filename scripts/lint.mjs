@@ -1,21 +1,11 @@
 #!/usr/bin/env node
-// House rules that the type checker cannot see (design §3): vendor SDKs only in their adapters,
-// and the operations layer never imports a front-end. Prints one line per violation; exit 1 if any.
+// The one house rule dependency-cruiser cannot see (its import rules are in .dependency-cruiser.cjs):
+// only src/config reads the environment; every other module gets its settings handed in.
+// Prints one line per violation; exit 1 if any.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-
-/** package → the only folders allowed to import it */
-const ADAPTERS = {
-  '@kubernetes/client-node': ['src/ops/kube/'],
-  'matrix-bot-sdk': ['src/bot/'],
-  '@matrix-org/matrix-sdk-crypto-nodejs': ['src/bot/'],
-  ssh2: ['src/ssh/'],
-  blessed: ['src/ssh/tui/', 'src/apps/'],
-};
-/** the front-ends: the operations layer imports none, and no front-end imports another */
-const FRONT_ENDS = ['src/ssh/', 'src/bot/', 'src/http/'];
 
 function files(dir) {
   const out = [];
@@ -31,22 +21,12 @@ export function violations() {
   const found = [];
   for (const file of files(join(root, 'src'))) {
     const rel = relative(root, file);
-    const text = readFileSync(file, 'utf8');
-    for (const m of text.matchAll(/(?:from\s+|import\s*\(\s*|require\(\s*)['"]([^'"]+)['"]/g)) {
-      const spec = m[1];
-      for (const [pkg, homes] of Object.entries(ADAPTERS)) {
-        if ((spec === pkg || spec.startsWith(pkg + '/')) && !homes.some((h) => rel.startsWith(h))) {
-          found.push(`${rel}: imports ${pkg}, allowed only in ${homes.join(', ')}`);
-        }
-      }
-      if (spec.startsWith('.')) {
-        const target = relative(root, join(file, '..', spec));
-        const targetFront = FRONT_ENDS.find((f) => target.startsWith(f));
-        const ownFront = FRONT_ENDS.find((f) => rel.startsWith(f));
-        if (targetFront && rel.startsWith('src/ops/')) found.push(`${rel}: the operations layer imports a front-end (${target})`);
-        else if (targetFront && ownFront && targetFront !== ownFront) found.push(`${rel}: one front-end imports another (${target})`);
-      }
-    }
+    if (rel.startsWith('src/config/')) continue;
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        if (/\bprocess\.env\b/.test(line) && !/^\s*(\/\/|\*)/.test(line)) found.push(`${rel}:${i + 1}: reads process.env; only src/config may (hand the setting in instead)`);
+      });
   }
   return found;
 }
