@@ -8,27 +8,29 @@ import { healthRoutes } from './http/health.ts';
 import { HttpServer } from './http/server.ts';
 import { auditModule, SqliteAuditLog } from './ops/audit/index.ts';
 import { alertsModule, createAlertService } from './ops/alerts/index.ts';
+import { SqliteEscalationStore } from './ops/alerts/sqlite-escalations.ts';
 import { deploysModule } from './ops/deploys/index.ts';
 import { OpsEvents } from './ops/events/index.ts';
 import { identityModule } from './ops/identity/index.ts';
-import { LoginService } from './ops/identity/login.ts';
+import { initialAdminFingerprints, LoginService } from './ops/identity/login.ts';
 import { IdentityStore } from './ops/identity/store.ts';
 import { connectKube } from './ops/kube/index.ts';
 import { metaModule } from './ops/meta/index.ts';
 import { intervalJob, type Job, type LabdModule } from './ops/module.ts';
 import { nodesModule } from './ops/nodes/index.ts';
-import { NodeInventory } from './ops/nodes/inventory.ts';
+import { SqliteNodeInventory } from './ops/nodes/sqlite.ts';
 import { Registry } from './ops/registry.ts';
 import { seatsModule } from './ops/seats/index.ts';
-import { SeatStore } from './ops/seats/store.ts';
+import { SqliteSeatStore } from './ops/seats/sqlite.ts';
 import { gitModule } from './apps/git/index.ts';
 import { SqliteRepoStore } from './apps/git/sqlite-store.ts';
 import { crmModule } from './apps/crm/index.ts';
 import { SqliteCrmStore } from './apps/crm/sqlite-store.ts';
 import { tokensModule } from './ops/tokens/index.ts';
+import { AppriseClient, type AppriseNotification } from './ops/alerts/apprise.ts';
 import { SqliteTokenStore } from './ops/tokens/sqlite-store.ts';
 import { pasteModule } from './apps/paste/index.ts';
-import { PasteStore } from './apps/paste/store.ts';
+import { SqlitePasteStore } from './apps/paste/sqlite.ts';
 import { TopicBroker } from './apps/pubsub/broker.ts';
 import { pubsubModule } from './apps/pubsub/index.ts';
 import { matrixBotModule } from './bot/index.ts';
@@ -37,7 +39,8 @@ import type { CertPolicy } from './ssh/cert-check.ts';
 import { loadOrCreateHostKey } from './ssh/hostkey.ts';
 import { SshServer } from './ssh/server.ts';
 import type { TuiApp } from './ssh/tui/apps.ts';
-import { commandApp } from './ssh/tui/command-app.ts';
+import { accountTuiApps } from './ssh/tui/admin.ts';
+import { backendReading } from './ssh/tui/home.ts';
 import { TuiHost } from './ssh/tui/host.ts';
 import { opsTuiApps } from './ssh/tui/ops/index.ts';
 import { VERSION } from './version.ts';
@@ -47,6 +50,8 @@ import { outboxBacklog } from './bot/store.ts';
 
 const BACKEND_PROBE_INTERVAL_MS = 30_000;
 const BACKEND_PROBE_TIMEOUT_MS = 10_000;
+/** How old a backend check may be while a TUI home screen shows it. */
+const HOME_STATUS_FRESH_MS = 10_000;
 
 export interface Labd {
   config: Config;
@@ -103,12 +108,15 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
   const metrics = new Metrics();
   const audit = new SqliteAuditLog(db);
   const identities = new IdentityStore(db);
-  const pastes = new PasteStore(db, config.dataDir, clock);
+  const pastes = new SqlitePasteStore(db, config.dataDir, clock);
   pastes.prepare();
-  const seats = new SeatStore(db);
+  const seats = new SqliteSeatStore(db);
   const crm = new SqliteCrmStore(db, config.crm.defaultRegion);
   const appTokens = new SqliteTokenStore(db);
-  const inventory = new NodeInventory(db, clock);
+  // The CRM's daily reminders go through Apprise when crm.remindersApprise is set.
+  const crmApprise = config.crm.remindersApprise ? new AppriseClient(config.crm.remindersApprise, 10_000) : undefined;
+  const crmReminderNotify = crmApprise ? (n: AppriseNotification) => crmApprise.notify(n) : undefined;
+  const inventory = new SqliteNodeInventory(db, clock);
   // Which backends are configured and reachable: read by `help`, the TUI and /metrics (labd_backend_up).
   const backends = new Backends();
   backends.declare('matrix', { configured: config.matrix.enabled, notConfigured: 'no Matrix homeserver configured (set LABD_MATRIX_HOMESERVER and LABD_MATRIX_TOKEN)' });
@@ -116,7 +124,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
   const kube = await connectKube(config.kube, log, backends);
   const events = new OpsEvents(db, clock, log);
   const alerts = createAlertService({ config: config.alertmanager, db, audit, clock, log });
-  const broker = new TopicBroker({ subscriberBuffer: config.pubsub.subscriberBuffer });
+  const broker = new TopicBroker({ subscriberBuffer: config.pubsub.subscriberBuffer, maxTopicsPerUser: config.pubsub.maxTopicsPerUser, maxBufferedBytes: config.pubsub.maxBufferedBytes });
   const rolePermissions: RolePermissions = { ...DEFAULT_ROLE_PERMISSIONS, ...config.roles };
   const registry = new Registry({ log, clock, rolePermissions, audit, backends });
   registry.setObserver(metrics);
@@ -126,21 +134,22 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
   const modules: LabdModule<TuiApp>[] = [
     metaModule({ version: VERSION }),
     auditModule({ audit }),
-    identityModule({ identities }),
+    identityModule({ identities, initialAdmin: { name: config.auth.initialAdminName, keys: initialAdminFingerprints(config) } }),
     pasteModule({ registry, store: pastes, identities, config: config.paste, publicUrl, clock, log }),
     pubsubModule({ broker }),
     gitModule({ store: new SqliteRepoStore(db), identities, config: config.git, dataDir: config.dataDir, rolePermissions, events, sshUrl: sshCloneBase(publicUrl, config.ssh.listen), publicUrl, clock, log }),
     tokensModule({ tokens: appTokens, publicUrl }),
-    crmModule({ store: crm, tokens: appTokens, config: config.crm, log }),
+    crmModule({ store: crm, tokens: appTokens, audit, config: config.crm, clock, log, notify: crmReminderNotify }),
     nodesModule({ kube, inventory, events, config: config.nodes, log }),
     deploysModule({ kube, events }),
-    alertsModule({ service: alerts, config: config.alertmanager, backends, db, clock, log }),
+    alertsModule({ service: alerts, config: config.alertmanager, backends, escalations: new SqliteEscalationStore(db), clock, log }),
     seatsModule({ kube, seats, inventory, config: config.seats }),
   ];
   if (config.matrix.enabled) modules.push(matrixBotModule({ config: config.matrix, registry, db, identities, alerts, events, log }));
 
   const login = new LoginService(identities, config, log);
   login.ensureInitialAdmin();
+  registry.setActorResolver((actor) => login.current(actor));
 
   const caBlobs = config.auth.userCaKeys ? loadCaKeys(config.auth.userCaKeys) : [];
   if (!caBlobs.length) log.warn('no trusted user CA keys (LABD_USER_CA_KEYS): certificate logins are off');
@@ -159,10 +168,20 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
   const bootHttp = new HttpServer(log);
   http.add(healthRoutes({ storage: sqliteReadiness(db), metrics, isReady: () => ready }));
   const tui = new TuiHost(registry, log, config.ssh.hostname);
-  tui.register(commandApp({ id: 'account', title: 'Account', description: 'who you are and your SSH keys', permission: 'authenticated', commands: [['whoami'], ['keys', 'ls']] }));
-  tui.register(commandApp({ id: 'users', title: 'Users', description: 'users and their roles', permission: 'admin.users', commands: [['user', 'ls']] }));
-  tui.register(commandApp({ id: 'audit', title: 'Audit', description: 'what was changed, by whom', permission: 'admin.users', commands: [['audit', '--since', '7d']] }));
-  for (const app of opsTuiApps) tui.register(app);
+  for (const app of [...accountTuiApps, ...opsTuiApps]) tui.register(app);
+  // The home screen's status strip reads the neutral backend status (configured, last check reached it).
+  // While someone looks at it, a check older than HOME_STATUS_FRESH_MS is made again (one for all viewers).
+  let probing: Promise<void> | undefined;
+  const freshBackend = async (name: 'alertmanager' | 'matrix') => {
+    const b = backends.get(name);
+    if (b?.configured && (!b.checkedAt || clock.now().getTime() - b.checkedAt.getTime() > HOME_STATUS_FRESH_MS)) {
+      probing ??= backends.probeAll(BACKEND_PROBE_TIMEOUT_MS / 2).finally(() => (probing = undefined));
+      await probing;
+    }
+    return backendReading(backends.get(name));
+  };
+  tui.addStatus({ id: 'alertmanager', label: 'Alertmanager', permission: 'ops.read', read: () => freshBackend('alertmanager') });
+  tui.addStatus({ id: 'matrix', label: 'Matrix', permission: 'ops.read', read: () => freshBackend('matrix') });
   for (const module of modules) {
     registry.register(...(module.commands ?? []));
     http.add((module.routes ?? []).filter((r) => (r.listener ?? 'public') === 'public'));

@@ -155,16 +155,34 @@ describe('certificate parser and checker', () => {
     assert.equal(reasonOf(check(rsaBlob, { algo: 'rsa-sha2-256-cert-v01@openssh.com', signer: signerFor(rsa.key, 'rsa-sha2-256') })), 'ok');
   });
 
-  test('the validity window allows the configured skew and no more', () => {
+  test('the skew applies to valid-after only: a certificate is expired from its valid-before on', () => {
     const blob = blobOf(certFor(lab, ca, { principals: ['ann'], validity: '20300101000000:20300101010000' }).cert).blob;
     const cert = parseCertificate(blob);
     const at = (sec: bigint) => new Date(Number(sec) * 1000);
     assert.equal(reasonOf(check(blob, { at: at(cert.validAfter - 30n) })), 'ok');
     assert.equal(reasonOf(check(blob, { at: at(cert.validAfter - 61n) })), 'certificate is not yet valid');
-    assert.equal(reasonOf(check(blob, { at: at(cert.validBefore + 59n) })), 'ok');
-    assert.equal(reasonOf(check(blob, { at: at(cert.validBefore + 60n) })), 'certificate has expired');
+    assert.equal(reasonOf(check(blob, { at: at(cert.validBefore - 1n) })), 'ok');
+    assert.equal(reasonOf(check(blob, { at: at(cert.validBefore) })), 'certificate has expired');
+    assert.equal(reasonOf(check(blob, { at: at(cert.validBefore + 30n) })), 'certificate has expired');
     assert.equal(reasonOf(check(blob, { at: at(cert.validBefore + 60n), policy: { clockSkewSeconds: 0 } })), 'certificate has expired');
     assert.equal(reasonOf(check(blob, { at: at(cert.validBefore), policy: { clockSkewSeconds: 0 } })), 'certificate has expired');
+  });
+
+  test('an inverted or empty validity window is refused, whatever the skew', () => {
+    const blob = blobOf(certFor(lab, ca, { principals: ['ann'], validity: '20300101000000:20300101010000' }).cert).blob;
+    const f = ed25519CertFields(blob);
+    const cert = parseCertificate(blob);
+    const resign = (validAfter: bigint, validBefore: bigint) => {
+      const b = Buffer.from(blob.subarray(0, f.signature.start));
+      b.writeBigUInt64BE(validAfter, f.validAt);
+      b.writeBigUInt64BE(validBefore, f.validAt + 8);
+      return Buffer.concat([b, sshString(signerFor(ca, 'ssh-ed25519')(b))]);
+    };
+    const t = cert.validAfter;
+    const at = new Date(Number(t) * 1000);
+    assert.equal(reasonOf(check(resign(t - 10n, t + 10n), { at })), 'ok', 'the re-signing helper makes valid certificates');
+    assert.equal(reasonOf(check(resign(t + 20n, t - 10n), { at })), 'certificate validity window is empty or inverted');
+    assert.equal(reasonOf(check(resign(t, t), { at })), 'certificate validity window is empty or inverted');
   });
 
   test('a certificate valid forever is refused when a maximum lifetime is set', () => {

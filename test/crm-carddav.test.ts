@@ -224,6 +224,13 @@ describe('CardDAV', () => {
     assert.equal(huge, 413);
     assert.equal((await dav(port, 'GET', '/dav/alice/contacts/huge.vcf', { auth })).status, 404);
 
+    // CardDAV writes are audited like commands: who, via http, which card, the outcome.
+    const audit = labd.ssh(admin, ['audit', '--since', '1h', '--limit', '500', '--json']);
+    assert.equal(audit.status, 0, audit.stderr);
+    const rows = (JSON.parse(audit.stdout) as { actor: string; via: string; command: string; outcome: string }[]).filter((r) => r.command.startsWith('carddav'));
+    assert.ok(rows.some((r) => r.actor === 'alice' && r.via === 'http' && r.command === 'carddav put' && r.outcome === 'ok'), JSON.stringify(rows));
+    assert.ok(rows.some((r) => r.command === 'carddav put' && r.outcome === 'conflict'), 'the refused stale PUT is audited too');
+
     // A revoked token opens nothing.
     assert.equal(labd.ssh(alice, ['token', 'rm', 'laptop', '--yes']).status, 0);
     assert.equal((await dav(port, 'PROPFIND', '/dav/alice/contacts/', { auth, body: PROPFIND_ETAGS })).status, 401);

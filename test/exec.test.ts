@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
-import { KeyLab, LabdProcess } from './support/labd.ts';
+import { KeyLab, LabdProcess, run } from './support/labd.ts';
 
 describe('ssh exec front-end', () => {
   const lab = new KeyLab();
@@ -79,9 +79,17 @@ describe('ssh exec front-end', () => {
     assert.equal(labd.ssh(admin, ['user', 'role', 'tmp1', 'guest']).status, 4);
   });
 
+  /** The member's proof of holding `key`: labd's challenge signed with ssh-keygen -Y sign. */
+  const proof = (key: string): string => {
+    const challenge = (JSON.parse(labd.ssh(member, ['keys', 'challenge', '--json']).stdout) as { challenge: string }).challenge;
+    const sig = run('ssh-keygen', ['-Y', 'sign', '-n', 'labd-keys-add', '-f', key], { input: challenge });
+    assert.equal(sig.status, 0, sig.stderr);
+    return sig.stdout;
+  };
+
   test('keys add reads a key from stdin; the new key logs in; keys rm removes it', () => {
     const extra = lab.key('extra', 'ecdsa');
-    const add = labd.ssh(member, ['keys', 'add'], { input: lab.publicKey(extra) + '\n' });
+    const add = labd.ssh(member, ['keys', 'add'], { input: lab.publicKey(extra) + '\n' + proof(extra) });
     assert.equal(add.status, 0, add.stderr);
     assert.equal(labd.ssh(extra, ['whoami']).status, 0);
     const ls = JSON.parse(labd.ssh(member, ['keys', 'ls', '--json']).stdout) as { id: number; algo: string }[];
@@ -127,7 +135,8 @@ describe('ssh exec front-end', () => {
   });
 
   test('control characters in data never reach the terminal', () => {
-    const r = labd.ssh(member, ['keys', 'add', '--comment', "$'\\e[31mred'"], { input: lab.publicKey(lab.key('esc')) });
+    const esc = lab.key('esc');
+    const r = labd.ssh(member, ['keys', 'add', '--comment', "$'\\e[31mred'"], { input: lab.publicKey(esc) + '\n' + proof(esc) });
     assert.equal(r.status, 0, r.stderr);
     const ls = labd.ssh(member, ['keys', 'ls']);
     assert.doesNotMatch(ls.stdout, /\x1b/);

@@ -149,7 +149,7 @@ describe('git forge over ssh', () => {
   });
 
   test('names that leave the repository root are refused before any git process starts', () => {
-    for (const name of ['../etc', 'a/../../b', '//etc/passwd', 'a/b/c', '.git', 'UPPER', 'a b', 'x\u0001y', '-oops']) {
+    for (const name of ['../etc', 'a/../../b', 'dotfiles.git/inner', 'x.git.git', '//etc/passwd', 'a/b/c', '.git', 'UPPER', 'a b', 'x\u0001y', '-oops']) {
       const r = ssh(alice, ['git-upload-pack', `'${name}'`]);
       assert.equal(r.status, 2, `${JSON.stringify(name)}: ${r.stderr}`);
       assert.match(r.stderr, /bad repository name|no repository name|unknown flag/);

@@ -108,6 +108,12 @@ describe('node provisioning and deprovisioning against the Kubernetes API fake',
     const profile = await ssh(labd, admin, ['node', 'provision', 'good', '--mac', 'aa:bb:cc:dd:ee:ff', '--profile', 'talos']);
     assert.equal(profile.status, 2, profile.stderr);
     assert.match(profile.stderr, /no boot profile 'talos' in nodes\.profiles \(configured: k3s\)/);
+    // A profile name that is a property of every object is still an unknown profile.
+    for (const name of ['constructor', 'toString', '__proto__']) {
+      const proto = await ssh(labd, admin, ['node', 'provision', 'good', '--mac', 'aa:bb:cc:dd:ee:ff', '--profile', name]);
+      assert.equal(proto.status, 2, proto.stderr);
+      assert.match(proto.stderr, new RegExp(`no boot profile '${name}' in nodes\\.profiles`));
+    }
     assert.equal(fake.store.list(SECRETS, 'kube-system').length, 0);
     const inv = await ssh(labd, admin, ['node', 'inventory', '--json']);
     assert.deepEqual(JSON.parse(inv.stdout), []);

@@ -76,6 +76,8 @@ describe('ops console screens in the TUI, driven through tmux', () => {
     await open(t, 'Nodes');
     const list = await t.waitFor((l) => ['cp1', 'desk2', 'laptop1'].every((n) => l.some((x) => new RegExp(`^\\s*${n}\\s+Ready`).test(x))), 'the node table');
     assert.ok(list.some((l) => /NAME\s+STATUS\s+ROLES/.test(l)), `the header is shown:\n${list.join('\n')}`);
+    // States in colour: Ready is green on the rows that are not selected.
+    assert.match(t.screen({ escapes: true }).join('\n'), /\x1b\[32m(\x1b\[[0-9;]*m)*Ready/, 'Ready is green');
     assert.ok(list.some((l) => /c cordon/.test(l) && /u uncordon/.test(l)), 'the key line offers cordon and uncordon');
 
     t.sendKeys('Down');
@@ -170,12 +172,21 @@ describe('ops console screens in the TUI, driven through tmux', () => {
     assert.match(silences[0]!.comment, /on it/);
 
     t.sendKeys('a');
-    await t.waitFor((l) => l.some((x) => x.includes('Alerts: all groups')) && l.some((x) => new RegExp(`^\\s*${groupId}\\s+acknowledged`).test(x)), 'the acknowledged group under --all');
+    const all = await t.waitFor((l) => l.some((x) => x.includes('Alerts: all groups')) && l.some((x) => new RegExp(`^\\s*${groupId}\\s+acknowledged`).test(x)), 'the acknowledged group under --all');
+    // The title counts the rows the table shows.
+    const counted = Number(/Alerts: all groups \((\d+)\)/.exec(all.join('\n'))?.[1]);
+    assert.equal(counted, all.filter((x) => /^\s*\d+\s+(firing|acknowledged|resolved)\s/.test(x)).length, all.join('\n'));
     t.sendKeys('U');
     await t.waitFor(/Take back the acknowledgement of alert group \d+\?/, 'the unack confirmation');
     t.sendKeys('y');
     await until('the silence expired', async () => ((await active()).length === 0 ? true : undefined));
     await t.waitFor((l) => l.some((x) => new RegExp(`^\\s*${groupId}\\s+firing`).test(x)), 'the group firing again');
+    // Enter: the group in detail, with its alerts' labels and annotations.
+    t.sendKeys('Enter');
+    const detail = await t.waitFor((l) => l.some((x) => /alertname: DiskFull<b>/.test(x)) && l.some((x) => /summary: disk nearly full/.test(x)), 'the alert group in detail');
+    assert.ok(detail.some((x) => /instance: nuc1/.test(x)), detail.join('\n'));
+    t.sendKeys('Escape');
+    await t.waitFor((l) => !l.some((x) => /alertname: DiskFull/.test(x)), 'the list again');
     t.sendKeys('Escape');
     await t.waitFor(/Welcome to labd, admin\./, 'back home');
     t.sendKeys('q');

@@ -3,6 +3,7 @@ import { PassThrough, Writable } from 'node:stream';
 import { describe, test } from 'vitest';
 import { TopicBroker } from '../src/apps/pubsub/broker.ts';
 import { parseTopic } from '../src/apps/pubsub/names.ts';
+import { until } from './support/wait.ts';
 
 /** An output that takes everything at once. */
 function collector(): { out: Writable; data: () => Buffer } {
@@ -92,5 +93,60 @@ describe('topic broker (streams in, streams out)', () => {
     await Promise.all([held, bobSub]);
     // Gone with its last client, and its access list with it.
     await assert.rejects(broker.subscribe({ user: 'bob', topic: news('bob'), out: collector().out, keep: true, signal: never }), /not shared with you/);
+  });
+
+  test('all topics together hold at most maxBufferedBytes: a stalled reader that would pass it is dropped, healthy ones get everything', async () => {
+    const broker = new TopicBroker({ subscriberBuffer: 256 * 1024, maxBufferedBytes: 384 * 1024 });
+    const feed = async (topic: string, bytes: number) => {
+      const healthy = collector();
+      const slow = stalled();
+      const ref = parseTopic(topic, 'alice');
+      // Settled into a value at once, so a drop is never an unhandled rejection while the rest runs.
+      const stuck = broker.subscribe({ user: 'alice', topic: ref, out: slow.out, keep: true, signal: never }).then(() => 'ended', (err: Error) => err.message);
+      const ok = broker.subscribe({ user: 'alice', topic: ref, out: healthy.out, keep: false, signal: never });
+      const input = new PassThrough();
+      const pub = broker.publish({ user: 'alice', topic: ref, input, block: true, signal: never });
+      const payload = Buffer.alloc(bytes, 7);
+      for (let i = 0; i < payload.length; i += 8 * 1024) input.write(payload.subarray(i, i + 8 * 1024));
+      input.end();
+      await Promise.all([pub, ok]);
+      assert.ok(healthy.data().equals(payload));
+      return { stuck, slow };
+    };
+    // Topic one: its stalled reader holds 200 KiB, under its own 256 KiB limit.
+    const one = await feed('alice/one', 200 * 1024);
+    assert.equal(broker.budget.used, 200 * 1024);
+    // Topic two: its stalled reader stays under its own limit too, but both together would pass 384 KiB:
+    // the reader furthest behind (topic one's) is dropped to make room, and the cap holds throughout.
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, broker.budget.used)), 0);
+    const two = await feed('alice/two', 250 * 1024);
+    clearInterval(sampler);
+    one.slow.release();
+    assert.match(await one.stuck, /dropped from alice\/one: labd's pub\/sub buffers are full \(pubsub\.maxBufferedBytes\)/);
+    assert.ok(peak <= 384 * 1024 && broker.budget.used <= 384 * 1024, `at most the cap held (peak ${peak}, now ${broker.budget.used})`);
+    // Topic two's stalled reader was not dropped: released, it drains and the budget is empty again.
+    two.slow.release();
+    await until('the second stalled reader drained', () => broker.budget.used === 0);
+  });
+
+  test('a user may own at most maxTopicsPerUser live topics; others are not affected, and an ended topic frees its place', async () => {
+    const broker = new TopicBroker({ subscriberBuffer: 256 * 1024, maxTopicsPerUser: 2 });
+    const stop = new AbortController();
+    const held = ['alice/a', 'alice/b'].map((t) => broker.subscribe({ user: 'alice', topic: parseTopic(t, 'alice'), out: collector().out, keep: true, signal: stop.signal }));
+    await assert.rejects(broker.subscribe({ user: 'alice', topic: parseTopic('alice/c', 'alice'), out: collector().out, keep: true, signal: never }), /you have 2 live topics, the most one user may hold open \(pubsub\.maxTopicsPerUser\)/);
+    // Joining one of her existing topics is not a new topic.
+    const again = new AbortController();
+    const join = broker.subscribe({ user: 'alice', topic: parseTopic('alice/a', 'alice'), out: collector().out, keep: true, signal: again.signal });
+    const bob = new AbortController();
+    const bobSub = broker.subscribe({ user: 'bob', topic: parseTopic('bob/x', 'bob'), out: collector().out, keep: true, signal: bob.signal });
+    again.abort();
+    bob.abort();
+    stop.abort();
+    await Promise.all([...held, join, bobSub]);
+    const later = new AbortController();
+    const c = broker.subscribe({ user: 'alice', topic: parseTopic('alice/c', 'alice'), out: collector().out, keep: true, signal: later.signal });
+    later.abort();
+    await c;
   });
 });

@@ -16,8 +16,8 @@ import { createLogger } from '../src/core/logger.ts';
 import { DEFAULT_ROLE_PERMISSIONS } from '../src/core/permissions.ts';
 import { migrateDb, openDb, type Db } from '../src/db/client.ts';
 import { pasteCommands } from '../src/apps/paste/commands.ts';
-import { PasteStore } from '../src/apps/paste/store.ts';
-import { SqliteAuditLog } from '../src/ops/audit/store.ts';
+import { SqlitePasteStore } from '../src/apps/paste/sqlite.ts';
+import { SqliteAuditLog } from '../src/ops/audit/sqlite.ts';
 import { IdentityStore } from '../src/ops/identity/store.ts';
 import { defineCommand, Registry } from '../src/ops/registry.ts';
 import { Backends } from '../src/ops/backends.ts';
@@ -30,13 +30,13 @@ describe('registry: one path for words and typed calls', () => {
   let registry: Registry;
   let audit: SqliteAuditLog;
   let identities: IdentityStore;
-  let pastes: PasteStore;
+  let pastes: SqlitePasteStore;
   let alice: Actor;
   let bob: Actor;
   let admin: Actor;
   let ran = 0;
 
-  before(() => {
+  before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'labd-registry-'));
     db = openDb(dir);
     migrateDb(db);
@@ -65,12 +65,12 @@ describe('registry: one path for words and typed calls', () => {
         },
       }),
     );
-    pastes = new PasteStore(db, dir, systemClock);
+    pastes = new SqlitePasteStore(db, dir, systemClock);
     pastes.prepare();
     registry.register(...pasteCommands({ store: pastes, identities, publicUrl: 'http://labd.test', maxSize: 1024, defaultExpirySeconds: null }));
     const temp = pastes.newTempPath();
     writeFileSync(temp, 'alice wrote this');
-    pastes.commit({ userId: a.id, name: 'notes.txt', tempPath: temp, size: 16, binary: false, hidden: false, expiresAt: null });
+    await pastes.commit({ userId: a.id, name: 'notes.txt', tempPath: temp, size: 16, binary: false, hidden: false, expiresAt: null });
   });
   after(() => {
     db.$client.close();
@@ -105,7 +105,7 @@ describe('registry: one path for words and typed calls', () => {
     // Refused before the confirmation question: no "add --yes" for something bob may not do at all.
     await assert.rejects(registry.execute({ actor: bob, argv: ['paste', 'rm', 'alice/notes.txt'], confirmed: false }), PermissionDenied);
     await assert.rejects(registry.invoke(bob, ['paste', 'ls'], { user: 'alice' }), PermissionDenied);
-    assert.ok(pastes.find('alice', 'notes.txt'), 'the paste is still there');
+    assert.ok(await pastes.find('alice', 'notes.txt'), 'the paste is still there');
     const refused = (await rows()).filter((r) => r.command === 'paste rm');
     assert.deepEqual(refused.map((r) => [r.actor, r.outcome]), [['bob', 'permission'], ['bob', 'permission']]);
 
@@ -113,6 +113,6 @@ describe('registry: one path for words and typed calls', () => {
     assert.equal(listed.kind === 'table' && listed.rows.length, 1);
     await assert.rejects(registry.invoke(alice, ['paste', 'rm'], { ref: 'notes.txt' }), /destructive/);
     await registry.invoke(alice, ['paste', 'rm'], { ref: 'notes.txt' }, { confirmed: true });
-    assert.equal(pastes.find('alice', 'notes.txt'), undefined);
+    assert.equal(await pastes.find('alice', 'notes.txt'), undefined);
   });
 });

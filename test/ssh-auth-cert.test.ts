@@ -20,7 +20,7 @@ function ecdsaKey(lab: KeyLab, name: string, bits: '384' | '521'): string {
 interface Whoami {
   user: string;
   role: string;
-  credential: { kind: string; keyId?: string; serial?: string; principal?: string };
+  credential: { kind: string; keyId?: string; serial?: string; principal?: string; keyFingerprint?: string };
 }
 
 describe('certificate logins with OpenSSH', () => {
@@ -83,7 +83,9 @@ describe('certificate logins with OpenSSH', () => {
       const me = whoami(k);
       assert.equal(me.user, principal);
       assert.equal(me.role, 'member', 'sign-up by certificate gives the default role');
-      assert.deepEqual(me.credential, { kind: 'cert', keyId: `${principal}@example.com`, serial: '42', principal });
+      // keyFingerprint: the certificate's own key, as ssh-keygen names it.
+      const keyFingerprint = run('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${k.key}.pub`]).stdout.split(' ')[1];
+      assert.deepEqual(me.credential, { kind: 'cert', keyId: `${principal}@example.com`, serial: '42', principal, keyFingerprint });
       await logSince(labd, mark, /accepted certificate/);
     });
   }
@@ -98,7 +100,11 @@ describe('certificate logins with OpenSSH', () => {
     const k = certFor(lab, ca, { principals: ['keyholder'] });
     for (const type of ['ed25519', 'ecdsa', 'rsa'] as const) {
       const plain = lab.key(`plain-${type}`, type);
-      const add = labd.ssh(k.key, ['keys', 'add'], { cert: k.cert, input: lab.publicKey(plain) + '\n' });
+      // Proof of possession: a signature over labd's challenge, made by ssh-keygen -Y sign with the new key.
+      const challenge = (JSON.parse(labd.ssh(k.key, ['keys', 'challenge', '--json'], { cert: k.cert }).stdout) as { challenge: string }).challenge;
+      const sig = run('ssh-keygen', ['-Y', 'sign', '-n', 'labd-keys-add', '-f', plain], { input: challenge });
+      assert.equal(sig.status, 0, sig.stderr);
+      const add = labd.ssh(k.key, ['keys', 'add'], { cert: k.cert, input: lab.publicKey(plain) + '\n' + sig.stdout });
       assert.equal(add.status, 0, add.stderr);
       const r = labd.ssh(plain, ['whoami', '--json']);
       assert.equal(r.status, 0, `${type}: ${r.stderr}`);
@@ -109,6 +115,10 @@ describe('certificate logins with OpenSSH', () => {
 
   test('an expired certificate is refused', async () => {
     await refused(certFor(lab, ca, { principals: ['late'], validity: '-3h:-2h' }), /certificate has expired/);
+  });
+
+  test('a certificate that expired 30 s ago is refused: the clock skew does not extend valid-before', async () => {
+    await refused(certFor(lab, ca, { principals: ['justlate'], validity: '-5m:-30s' }), /certificate has expired/);
   });
 
   test('a certificate that is not yet valid is refused', async () => {

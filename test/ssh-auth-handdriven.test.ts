@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { certFor, logMark, logSince } from './support/auth-lab.ts';
-import { KeyLab, LabdProcess } from './support/labd.ts';
+import { KeyLab, LabdProcess, run } from './support/labd.ts';
 import { blobOf, HandDrivenClient, signerFor } from './support/ssh2-client.ts';
 
 function sshString(value: Buffer | string): Buffer {
@@ -31,6 +31,25 @@ function forgePrincipals(cert: Buffer, principals: string[]): Buffer {
   const start = off;
   skipString();
   return Buffer.concat([cert.subarray(0, start), sshString(Buffer.concat(principals.map((p) => sshString(p)))), cert.subarray(off)]);
+}
+
+/** Sets an ed25519 certificate's validity window and signs it again with the CA: what a careless or hostile CA could issue. */
+function resignValidity(cert: Buffer, caKey: string, validAfter: bigint, validBefore: bigint): Buffer {
+  let off = 0;
+  const skipString = () => (off += 4 + cert.readUInt32BE(off));
+  skipString(); // certificate type
+  skipString(); // nonce
+  skipString(); // ed25519 public key
+  off += 8 + 4; // serial, type
+  skipString(); // key id
+  skipString(); // principals
+  const validAt = off;
+  off += 16;
+  for (let i = 0; i < 4; i++) skipString(); // critical options, extensions, reserved, CA key
+  const signed = Buffer.from(cert.subarray(0, off));
+  signed.writeBigUInt64BE(validAfter, validAt);
+  signed.writeBigUInt64BE(validBefore, validAt + 8);
+  return Buffer.concat([signed, sshString(signerFor(caKey, 'ssh-ed25519')(signed))]);
 }
 
 interface Whoami {
@@ -102,9 +121,10 @@ describe('hand-driven ssh2 client against labd authentication', () => {
   test("an unsigned query for the admin's key binds nobody: the signing key's user logs in", async () => {
     const adminPub = blobOf(`${admin}.pub`);
     const miaPub = blobOf(`${mia}.pub`);
-    const c = await connect('admin');
-    assert.equal(await c.query('admin', adminPub.algo, adminPub.blob), 'pk-ok', "labd says the admin's key would be acceptable");
-    assert.equal(await c.signed('admin', miaPub.algo, miaPub.blob, signerFor(mia, 'ssh-ed25519')), 'success');
+    // As user `labd` (no labd user): with the SSH user `admin`, mia's key is refused outright (identity-collisions test).
+    const c = await connect('labd');
+    assert.equal(await c.query('labd', adminPub.algo, adminPub.blob), 'pk-ok', "labd says the admin's key would be acceptable");
+    assert.equal(await c.signed('labd', miaPub.algo, miaPub.blob, signerFor(mia, 'ssh-ed25519')), 'success');
     const me = await whoami(c);
     assert.equal(me.user, 'mia');
     assert.equal(me.role, 'member');
@@ -124,9 +144,9 @@ describe('hand-driven ssh2 client against labd authentication', () => {
     const adminCert = certFor(lab, ca, { principals: ['admin'] });
     const certPub = blobOf(adminCert.cert);
     const miaPub = blobOf(`${mia}.pub`);
-    const c = await connect('admin');
-    assert.equal(await c.query('admin', certPub.algo, certPub.blob), 'pk-ok');
-    assert.equal(await c.signed('admin', miaPub.algo, miaPub.blob, signerFor(mia, 'ssh-ed25519')), 'success');
+    const c = await connect('labd');
+    assert.equal(await c.query('labd', certPub.algo, certPub.blob), 'pk-ok');
+    assert.equal(await c.signed('labd', miaPub.algo, miaPub.blob, signerFor(mia, 'ssh-ed25519')), 'success');
     assert.equal((await whoami(c)).user, 'mia');
   });
 
@@ -177,7 +197,9 @@ describe('hand-driven ssh2 client against labd authentication', () => {
 
   test('a registered RSA key is acceptable for rsa-sha2-256/512 only, not SHA-1 ssh-rsa', async () => {
     const rsa = lab.key('admin-rsa', 'rsa');
-    assert.equal(labd.ssh(admin, ['keys', 'add'], { input: lab.publicKey(rsa) + '\n' }).status, 0);
+    const challenge = (JSON.parse(labd.ssh(admin, ['keys', 'challenge', '--json']).stdout) as { challenge: string }).challenge;
+    const sig = run('ssh-keygen', ['-Y', 'sign', '-n', 'labd-keys-add', '-f', rsa], { input: challenge });
+    assert.equal(labd.ssh(admin, ['keys', 'add'], { input: lab.publicKey(rsa) + '\n' + sig.stdout }).status, 0);
     const { blob } = blobOf(`${rsa}.pub`);
     const c = await connect();
     assert.equal(await c.query('labd', 'ssh-rsa', blob), 'failure');
@@ -185,6 +207,20 @@ describe('hand-driven ssh2 client against labd authentication', () => {
     assert.equal(await c.signed('labd', 'rsa-sha2-256', blob, signerFor(rsa, 'rsa-sha2-512')), 'failure', 'the signature must be the algorithm asked for');
     assert.equal(await c.signed('labd', 'rsa-sha2-512', blob, signerFor(rsa, 'rsa-sha2-512')), 'success');
     assert.equal((await whoami(c)).user, 'admin');
+  });
+
+  test('a certificate whose validity window is inverted is refused, though both ends are within the clock skew', async () => {
+    const k = certFor(lab, ca, { principals: ['inverted'] });
+    const { algo, blob } = blobOf(k.cert);
+    const now = BigInt(Math.floor(Date.now() / 1000));
+    const c = await connect();
+    // The helper's re-signed certificates are good when the window is the right way round.
+    const fine = resignValidity(blob, ca, now - 10n, now + 300n);
+    assert.equal(await c.query('labd', algo, fine), 'pk-ok');
+    const inverted = resignValidity(blob, ca, now + 20n, now - 10n);
+    const mark = logMark(labd);
+    assert.equal(await c.signed('labd', algo, inverted, signerFor(k.key, 'ssh-ed25519')), 'failure');
+    assert.match(await logSince(labd, mark, /refused publickey/), /validity window is empty or inverted/);
   });
 
   test('a host certificate is refused (OpenSSH will not even offer one)', async () => {

@@ -18,7 +18,7 @@ import { systemClock } from '../src/core/clock.ts';
 import { openDb } from '../src/db/client.ts';
 import { Backends } from '../src/ops/backends.ts';
 import { Registry } from '../src/ops/registry.ts';
-import { SqliteAuditLog } from '../src/ops/audit/store.ts';
+import { SqliteAuditLog } from '../src/ops/audit/sqlite.ts';
 import type { TuiApp } from '../src/ssh/tui/apps.ts';
 import { TuiHost } from '../src/ssh/tui/host.ts';
 import { clampSize, isUtf8Locale, terminalProfile } from '../src/ssh/tui/terminal.ts';
@@ -88,7 +88,7 @@ describe('TUI over ssh, driven through tmux', () => {
         // The right border is there, in the last column.
         l.some((x) => /^│user:\s+admin\s+│$/.test(x) && [...x].length === 80) &&
         l.some((x) => /^│role:\s+admin\s+│$/.test(x)) &&
-        /scroll · \? help · esc back · q quit/.test(l[23]!) &&
+        /\? help · esc back · q quit/.test(l[23]!) &&
         /admin \(admin\) · Account/.test(l[0]!) &&
         /keys ls[\s\S]*ssh-ed25519/.test(l.join('\n')),
       'the Account app with bordered whoami and keys panes',

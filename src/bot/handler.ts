@@ -84,7 +84,8 @@ export class CommandHandler {
   }
 
   actorFor(mxid: string): Mapped {
-    const name = this.opts.config.userMap[mxid];
+    const userMap = this.opts.config.userMap;
+    const name = Object.hasOwn(userMap, mxid) ? userMap[mxid] : undefined;
     const prefix = this.opts.config.commandPrefix;
     if (!name) return { ok: true, actor: guestActor(mxid) };
     const user = this.opts.identities.userByName(name);

@@ -4,8 +4,10 @@
  */
 import { errorKind, publicMessage, UsageError, type ErrorKind } from '../core/errors.ts';
 import { html, type SafeHtml } from '../core/html.ts';
+import { textTable } from '../core/table-layout.ts';
 import { UnknownCommand } from '../ops/registry.ts';
 import { resultJson, type Result } from '../ops/result.ts';
+import { stripControl } from '../core/terminal-text.ts';
 
 export interface MatrixBody {
   text: string;
@@ -18,10 +20,8 @@ export function htmlLines(text: string): SafeHtml {
   return html`${text.split('\n').map((line, i) => (i ? html`<br>${line}` : html`${line}`))}`;
 }
 
-/** Control characters carry nothing a chat client can show. */
-function clean(text: string): string {
-  return text.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, '');
-}
+/** Control characters and escape sequences carry nothing a chat client can show. */
+const clean = stripControl;
 
 export function valueText(value: unknown): string {
   if (value === null || value === undefined) return '-';
@@ -32,10 +32,7 @@ export function valueText(value: unknown): string {
 
 
 function plainTable(r: Extract<Result, { kind: 'table' }>): string {
-  const cells = r.rows.map((row) => r.columns.map((c) => valueText(row[c.key])));
-  const widths = r.columns.map((c, i) => Math.max(c.label.length, ...cells.map((row) => [...row[i]!].length)));
-  const line = (vals: string[]) => vals.map((v, i) => (i === vals.length - 1 ? v : v + ' '.repeat(Math.max(0, widths[i]! - [...v].length)))).join('  ').trimEnd();
-  return [line(r.columns.map((c) => c.label)), ...cells.map(line)].join('\n');
+  return textTable(r.columns, r.rows.map((row) => r.columns.map((c) => valueText(row[c.key])))).join('\n');
 }
 
 export const matrixRenderers: { [K in Result['kind']]: (r: Extract<Result, { kind: K }>) => MatrixBody } = {

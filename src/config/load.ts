@@ -21,6 +21,7 @@ const ENV_KEYS: Record<string, { path: string[]; kind: 'string' | 'boolean' | 'l
   LABD_CERT_SIGNUP: { path: ['auth', 'certificateSignup'], kind: 'boolean' },
   LABD_DEFAULT_ROLE: { path: ['auth', 'defaultRole'], kind: 'string' },
   LABD_PRINCIPAL_ROLES: { path: ['auth', 'principalRoles'], kind: 'map' },
+  LABD_PRINCIPAL_USERS: { path: ['auth', 'principalUsers'], kind: 'map' },
   LABD_CERT_CLOCK_SKEW: { path: ['auth', 'clockSkew'], kind: 'string' },
   LABD_MAX_CERT_LIFETIME: { path: ['auth', 'maxCertLifetime'], kind: 'string' },
   LABD_REVOKED_SERIALS: { path: ['auth', 'revokedSerials'], kind: 'list' },
@@ -62,6 +63,8 @@ const ENV_KEYS: Record<string, { path: string[]; kind: 'string' | 'boolean' | 'l
   LABD_GIT_BINARY: { path: ['git', 'binary'], kind: 'string' },
   LABD_GIT_MIRROR_INTERVAL: { path: ['git', 'mirrorInterval'], kind: 'string' },
   LABD_GIT_HTTP_MAX_BODY: { path: ['git', 'httpMaxBody'], kind: 'number' },
+  LABD_PUBSUB_MAX_TOPICS_PER_USER: { path: ['pubsub', 'maxTopicsPerUser'], kind: 'number' },
+  LABD_PUBSUB_MAX_BUFFERED: { path: ['pubsub', 'maxBufferedBytes'], kind: 'number' },
   LABD_SEATS_CIDR: { path: ['seats', 'cidr'], kind: 'string' },
   LABD_SEATS_ENDPOINT: { path: ['seats', 'endpoint'], kind: 'string' },
   LABD_SEATS_SERVER_PUBLIC_KEY: { path: ['seats', 'serverPublicKey'], kind: 'string' },
@@ -72,6 +75,11 @@ const ENV_KEYS: Record<string, { path: string[]; kind: 'string' | 'boolean' | 'l
   LABD_PASTE_SWEEP_INTERVAL: { path: ['paste', 'sweepInterval'], kind: 'string' },
   LABD_CRM_DEFAULT_REGION: { path: ['crm', 'defaultRegion'], kind: 'string' },
   LABD_CRM_MAX_IMPORT_BYTES: { path: ['crm', 'maxImportBytes'], kind: 'number' },
+  LABD_PASTE_QUOTA_BYTES: { path: ['paste', 'quota', 'bytes'], kind: 'number' },
+  LABD_PASTE_QUOTA_COUNT: { path: ['paste', 'quota', 'count'], kind: 'number' },
+  LABD_CRM_REMINDERS_APPRISE: { path: ['crm', 'remindersApprise'], kind: 'string' },
+  LABD_CRM_REMIND_AT: { path: ['crm', 'remindAt'], kind: 'string' },
+  LABD_CRM_REMINDER_CHECK_INTERVAL: { path: ['crm', 'reminderCheckInterval'], kind: 'string' },
 };
 
 export const CONFIG_ENV_NAMES = ['LABD_CONFIG', ...Object.keys(ENV_KEYS)];

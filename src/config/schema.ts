@@ -33,6 +33,12 @@ const duration = z
   });
 /** Bytes a pub/sub subscriber may fall behind the fastest one: room for a few SSH windows of scheduling jitter. */
 const PUBSUB_SUBSCRIBER_BUFFER = 8 * 1024 * 1024;
+/** Per-user paste quota: enough for years of notes and logs, not for filling the disk. */
+const PASTE_QUOTA_BYTES = 256 * 1024 * 1024;
+const PASTE_QUOTA_COUNT = 1000;
+const PUBSUB_MAX_TOPICS_PER_USER = 16;
+/** All subscribers' queues together: 32 subscribers at their full 8 MiB. */
+const PUBSUB_MAX_BUFFERED = 256 * 1024 * 1024;
 const role = z.enum(ROLES);
 
 const alertmanagerEnabled = z.strictObject({
@@ -216,6 +222,8 @@ export const configSchema = z
         defaultRole: role.default('member'),
         /** Certificate principals that grant a role, e.g. { admins: admin }. */
         principalRoles: z.record(z.string().min(1), role).default({}),
+        /** Certificate principals that log in as a given user (the only way a principal reaches the initial admin or another name). */
+        principalUsers: z.record(z.string().min(1), z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'expected a labd user name')).default({}),
         /** Tolerated clock difference when checking a certificate's validity window. */
         clockSkew: duration.prefault('60s'),
         /** Refuse certificates whose validity window is longer than this. */
@@ -224,16 +232,38 @@ export const configSchema = z
         revokedKeyIds: z.array(z.string().min(1)).default([]),
       })
       .prefault({}),
-    paste: z.strictObject({ maxSize: z.number().int().min(1).max(1024 ** 3).default(10 * 1024 * 1024), defaultExpiry: z.union([z.literal('none'), duration]).prefault('none'), sweepInterval: duration.prefault('10m') }).prefault({}),
+    paste: z
+      .strictObject({
+        maxSize: z.number().int().min(1).max(1024 ** 3).default(10 * 1024 * 1024),
+        defaultExpiry: z.union([z.literal('none'), duration]).prefault('none'),
+        sweepInterval: duration.prefault('10m'),
+        /** What one user may keep stored: total bytes and number of pastes (expired ones count until swept). */
+        quota: z.strictObject({ bytes: z.number().int().min(1).max(1024 ** 4).default(PASTE_QUOTA_BYTES), count: z.number().int().min(1).max(1_000_000).default(PASTE_QUOTA_COUNT) }).prefault({}),
+      })
+      .prefault({}),
     /** The personal CRM: the region national phone numbers are read in (ISO 3166, e.g. DE), and the most `crm import` reads. */
     crm: z
       .strictObject({
         defaultRegion: z.string().regex(/^[A-Z]{2}$/, 'expected a two-letter country code like DE or GB').optional(),
         maxImportBytes: z.number().int().min(1024).max(1024 ** 3).default(32 * 1024 * 1024),
+        /** Apprise API notify endpoint for the daily reminders (birthdays today, people overdue); unset: none. */
+        remindersApprise: z.url({ protocol: /^https?$/, error: 'expected the http(s) URL of an Apprise API notify endpoint' }).optional(),
+        /** When (UTC, HH:MM) the daily reminders go out. */
+        remindAt: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (UTC)').default('08:00'),
+        /** How often the reminder job looks whether it is time. */
+        reminderCheckInterval: duration.prefault('5m'),
       })
       .prefault({}),
-    /** Pub/sub: bytes a subscriber may fall behind its topic's fastest subscriber before it is dropped. */
-    pubsub: z.strictObject({ subscriberBuffer: z.number().int().min(256 * 1024).max(1024 ** 3).default(PUBSUB_SUBSCRIBER_BUFFER) }).default({ subscriberBuffer: PUBSUB_SUBSCRIBER_BUFFER }),
+    /** Pub/sub: how far a subscriber may fall behind, how many topics one user may hold open, and all topics' buffers together. */
+    pubsub: z
+      .strictObject({
+        subscriberBuffer: z.number().int().min(256 * 1024).max(1024 ** 3).default(PUBSUB_SUBSCRIBER_BUFFER),
+        /** Live topics one user may own at once. */
+        maxTopicsPerUser: z.number().int().min(1).max(10_000).default(PUBSUB_MAX_TOPICS_PER_USER),
+        /** Bytes all subscribers' queues may hold together; a subscriber whose queue would pass it is dropped. */
+        maxBufferedBytes: z.number().int().min(256 * 1024).max(64 * 1024 ** 3).default(PUBSUB_MAX_BUFFERED),
+      })
+      .prefault({}),
     /** The Kubernetes cluster ops talk to: a kubeconfig file (else in-cluster when labd runs in a pod), its context, and the time-out of each API request. */
     kube: z
       .strictObject({

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -10,10 +10,19 @@ export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Data
 
 export const MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../migrations');
 
-/** Opens (creating if needed) the SQLite database in the data dir, in WAL mode. */
+/**
+ * Opens (creating if needed) the SQLite database in the data dir, in WAL mode. The database holds hidden
+ * paste names and join-token secrets: the data dir is 0700 and the database and its WAL and shared-memory
+ * files 0600, also when an earlier labd (or mkdir's umask) left them open to others.
+ */
 export function openDb(dataDir: string): Db {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const sqlite = new Database(join(dataDir, 'labd.db'));
+  chmodSync(dataDir, 0o700);
+  const file = join(dataDir, 'labd.db');
+  // SQLite gives the -wal and -shm files the database file's mode, so the file is made 0600 before SQLite opens it.
+  closeSync(openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
+  const sqlite = new Database(file);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');

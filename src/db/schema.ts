@@ -472,6 +472,8 @@ export const crmInteractions = sqliteTable(
 export const crmBooks = sqliteTable('crm_books', {
   ownerId: integer('owner_id').primaryKey().references(() => users.id, { onDelete: 'cascade' }),
   rev: integer('rev').notNull().default(0),
+  /** The UTC day (YYYY-MM-DD) the owner's daily reminder last went out: once per day, across restarts. */
+  remindedOn: text('reminded_on'),
 });
 
 /** Contacts removed, kept so that CardDAV sync-collection can report them as gone. */

@@ -72,9 +72,10 @@ export function parseArgv(spec: ArgSpec, argv: readonly string[]): Record<string
     if (long) {
       if (FLAG_NAME.test(name)) key = camel(name);
     } else {
-      key = spec.short[name];
+      key = Object.hasOwn(spec.short, name) ? spec.short[name] : undefined;
     }
-    if (!key || !(key in shape) || spec.positionals.includes(key)) {
+    // Own properties only: a flag such as --constructor or --to-string is unknown, not Object.prototype's.
+    if (!key || !Object.hasOwn(shape, key) || spec.positionals.includes(key)) {
       if (spec.dashWords) {
         positionals.push(word);
         continue;
@@ -101,7 +102,7 @@ export function parseArgv(spec: ArgSpec, argv: readonly string[]): Record<string
       list.push(...String(value).split(',').filter(Boolean));
       raw[key] = list;
     } else {
-      if (key in raw) throw new UsageError(`flag --${kebab(key)} given twice`);
+      if (Object.hasOwn(raw, key)) throw new UsageError(`flag --${kebab(key)} given twice`);
       raw[key] = value;
     }
   }

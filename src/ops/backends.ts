@@ -3,7 +3,6 @@
  * last check reached it. A neutral status every front-end can read: `help` marks commands whose
  * backend is not configured, the TUI marks its entries, /metrics exports it for the alert rules.
  */
-import type { AnyCommand } from './registry.ts';
 
 export type BackendName = 'kubernetes' | 'alertmanager' | 'matrix';
 
@@ -68,6 +67,6 @@ export class Backends {
 }
 
 /** Marks commands as served by a backend: the registry refuses them with its hint while it is not configured. */
-export function withBackend(backend: BackendName, commands: AnyCommand[]): AnyCommand[] {
+export function withBackend<C extends { backend?: BackendName }>(backend: BackendName, commands: readonly C[]): C[] {
   return commands.map((c) => ({ ...c, backend }));
 }

@@ -159,14 +159,23 @@ export interface CommandObserver {
   commandFinished(name: string, surface: Surface, outcome: string, seconds: number): void;
 }
 
+/** Re-reads an actor from the store (its user, its current role); throws PermissionDenied for a user that is gone. */
+export type ActorResolver = (actor: Actor) => Actor;
+
 export class Registry {
   private readonly commands = new Map<string, AnyCommand>();
   private observer: CommandObserver | undefined;
+  private resolveActor: ActorResolver = (actor) => actor;
 
   constructor(readonly services: Services) {}
 
   setObserver(observer: CommandObserver): void {
     this.observer = observer;
+  }
+
+  /** How every command's actor is brought up to date, so a role change or a removed user counts on open connections too. */
+  setActorResolver(resolver: ActorResolver): void {
+    this.resolveActor = resolver;
   }
 
   register(...defs: AnyCommand[]): void {
@@ -248,7 +257,9 @@ export class Registry {
    * Authorization reads only the command's declared permission, the actor and the command's own
    * `authorize` on validated arguments, never argument text in a front-end.
    */
-  async execute(inv: Invocation, surface: Surface = inv.actor.via): Promise<{ command: AnyCommand | undefined; result: Result }> {
+  async execute(invocation: Invocation, surface: Surface = invocation.actor.via): Promise<{ command: AnyCommand | undefined; result: Result }> {
+    // The actor as the store says now, not as it was when the connection logged in.
+    const inv = { ...invocation, actor: this.resolveActor(invocation.actor) };
     const { flags, rest } = splitGlobalFlags(inv.argv);
     const resolved = this.resolve(rest);
     if (!resolved) {

@@ -5,6 +5,9 @@
 export interface Column {
   key: string;
   label: string;
+  /** Where the screen is narrow (the TUI), higher is kept longer; default 0 (see src/core/table-layout.ts). */
+  priority?: number;
+  align?: 'left' | 'right';
 }
 
 export type Result =

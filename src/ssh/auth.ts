@@ -68,7 +68,7 @@ export class ConnectionAuth {
         const outcome = this.deps.login.byCertificate(cert.principals, ctx.username, this.deps.now());
         if (!outcome.ok) return this.refuse(ctx, 'cert', outcome.reason, { keyId: cert.keyId, serial: cert.serial.toString() });
         this.grant = {
-          actor: { userId: outcome.user.id, name: outcome.user.name, role: outcome.role, via: 'ssh', credential: { kind: 'cert', keyId: cert.keyId, serial: cert.serial.toString(), principal: outcome.principal ?? '' }, remoteAddress: this.remoteIp },
+          actor: { userId: outcome.user.id, name: outcome.user.name, role: outcome.role, via: 'ssh', credential: { kind: 'cert', keyId: cert.keyId, serial: cert.serial.toString(), principal: outcome.principal ?? '', keyFingerprint: fingerprint(cert.key.blob) }, remoteAddress: this.remoteIp, principalRole: outcome.principalRole },
           forceCommand: check.grant.forceCommand,
           permitPty: check.grant.permitPty,
           validBefore: check.grant.validBefore,
@@ -90,13 +90,14 @@ export class ConnectionAuth {
       // Answered on the query too, so a client is not told "acceptable" for a signature it may not use.
       if (!sigAlgo) return this.refuse(ctx, 'key', 'ssh-rsa (SHA-1) signatures are not accepted', { fingerprint: fp });
       if (!signed) {
-        if (this.deps.login.knowsKey(fp)) return ctx.accept();
-        return this.refuse(ctx, 'key', 'unknown key', { fingerprint: fp });
+        const refusal = this.deps.login.keyRefusal(fp, ctx.username);
+        if (!refusal) return ctx.accept();
+        return this.refuse(ctx, 'key', refusal, { fingerprint: fp });
       }
       // ssh2 strips the signature's algorithm wrapper for plain keys; rebuild what was signed with.
       const wrapped = wrapSignature(sigAlgo, key.type.startsWith('ecdsa-') ? derToSshEcdsa(signature!) : signature!);
       if (!verifySshSignature(key, wrapped, ctx.blob!, sigAlgo)) return this.refuse(ctx, 'key', 'signature does not verify', { fingerprint: fp });
-      const outcome = this.deps.login.byKey(fp, this.deps.now());
+      const outcome = this.deps.login.byKey(fp, ctx.username, this.deps.now());
       if (!outcome.ok) return this.refuse(ctx, 'key', outcome.reason, { fingerprint: fp });
       this.grant = { actor: { userId: outcome.user.id, name: outcome.user.name, role: outcome.role, via: 'ssh', credential: { kind: 'key', fingerprint: fp }, remoteAddress: this.remoteIp }, permitPty: true };
       this.deps.metrics.authAttempts.inc({ method: 'key', result: 'accepted' });

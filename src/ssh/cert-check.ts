@@ -94,8 +94,11 @@ export function checkUserCertificate(
 
   const nowSec = BigInt(Math.floor(input.now.getTime() / 1000));
   const skew = BigInt(policy.clockSkewSeconds);
+  // An empty or inverted window is valid at no time (ssh-keygen refuses to make one); skew never widens it.
+  if (cert.validAfter >= cert.validBefore) return { ok: false, reason: 'certificate validity window is empty or inverted' };
+  // The skew forgives a CA clock a little ahead (step-ca back-dates by a minute); it never extends the end.
   if (nowSec + skew < cert.validAfter) return { ok: false, reason: 'certificate is not yet valid' };
-  if (cert.validBefore !== MAX_U64 && nowSec - skew >= cert.validBefore) return { ok: false, reason: 'certificate has expired' };
+  if (cert.validBefore !== MAX_U64 && nowSec >= cert.validBefore) return { ok: false, reason: 'certificate has expired' };
   if (policy.maxLifetimeSeconds !== undefined && cert.validBefore - cert.validAfter > BigInt(policy.maxLifetimeSeconds)) {
     return { ok: false, reason: `certificate lifetime exceeds the maximum of ${policy.maxLifetimeSeconds}s` };
   }

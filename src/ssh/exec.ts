@@ -3,7 +3,8 @@ import { errorKind, publicMessage, UsageError, type ErrorKind } from '../core/er
 import type { SessionIO } from '../ops/context.ts';
 import { splitGlobalFlags, UnknownCommand, type Registry } from '../ops/registry.ts';
 import { splitCommandLine } from '../core/cmdline.ts';
-import { renderJson, renderText, stripControl } from './render.ts';
+import { stripControl } from '../core/terminal-text.ts';
+import { renderJson, renderText } from './render.ts';
 
 /** Exit statuses of `ssh HOST COMMAND` (design §2.1). */
 export const EXIT_CODES: Record<ErrorKind, number> = { usage: 2, permission: 3, not_found: 4, failed: 1, conflict: 1, unavailable: 1 };

@@ -1,14 +1,7 @@
+import { escapeJsonControls, stripControl } from '../core/terminal-text.ts';
+import { displayWidth, textTable } from '../core/table-layout.ts';
 import type { Result } from '../ops/result.ts';
 import { resultJson } from '../ops/result.ts';
-
-/** Removes escape sequences and control characters so data can never drive the user's terminal. */
-export function stripControl(text: string): string {
-  return text
-    .replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, '')
-    .replace(/\x1b\][^\x07\x1b]*(\x07|\x1b\\)?/g, '')
-    .replace(/[\x1b\x9b]/g, '')
-    .replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, '');
-}
 
 export function cellText(value: unknown): string {
   if (value === null || value === undefined) return '-';
@@ -17,20 +10,17 @@ export function cellText(value: unknown): string {
   return stripControl(String(value)).replace(/\n/g, ' ');
 }
 
-const displayWidth = (s: string) => [...s].length;
 const pad = (s: string, w: number) => s + ' '.repeat(Math.max(0, w - displayWidth(s)));
 
 /** Text renderers for SSH exec, one per result kind. */
 export const textRenderers: { [K in Result['kind']]: (r: Extract<Result, { kind: K }>) => string } = {
   table(r) {
     if (!r.rows.length) return (r.empty ?? '(none)') + '\n';
-    const cells = r.rows.map((row) => r.columns.map((c) => cellText(row[c.key])));
-    const widths = r.columns.map((c, i) => Math.max(displayWidth(c.label), ...cells.map((row) => displayWidth(row[i]!))));
-    const line = (vals: string[]) => vals.map((v, i) => (i === vals.length - 1 ? v : pad(v, widths[i]!))).join('  ').trimEnd();
-    return [line(r.columns.map((c) => c.label)), ...cells.map(line)].join('\n') + '\n';
+    // Every column at its full width: scripts and pipes get everything.
+    return textTable(r.columns, r.rows.map((row) => r.columns.map((c) => cellText(row[c.key])))).join('\n') + '\n';
   },
   record(r) {
-    const width = Math.max(...r.fields.map((f) => f.label.length));
+    const width = Math.max(...r.fields.map((f) => displayWidth(f.label)));
     return (r.title ? stripControl(r.title) + '\n' : '') + r.fields.map((f) => `${pad(f.label + ':', width + 1)} ${cellText(f.value)}`).join('\n') + '\n';
   },
   message(r) {
@@ -49,5 +39,5 @@ export function renderText(result: Result): string {
 }
 
 export function renderJson(result: Result): string {
-  return JSON.stringify(resultJson(result), null, 2) + '\n';
+  return escapeJsonControls(JSON.stringify(resultJson(result), null, 2)) + '\n';
 }

@@ -1,5 +1,7 @@
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import ssh2, { type Connection, type ServerChannel, type Session } from 'ssh2';
+import type { Actor } from '../core/actor.ts';
+import { errorKind, publicMessage } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { Registry } from '../ops/registry.ts';
@@ -26,6 +28,8 @@ export interface PtyInfo {
 }
 
 const MAX_SESSIONS_PER_CONNECTION = 10;
+/** How often open connections are checked for users that were removed (whose connections then close). */
+const ACCOUNT_SWEEP_MS = 1000;
 
 /** The SSH front door: authentication, then exec → registry, PTY shell → TUI. */
 export class SshServer {
@@ -33,6 +37,9 @@ export class SshServer {
   private readonly listener: NetServer;
   private readonly server: ssh2.Server;
   private readonly connections = new Set<Connection>();
+  /** Authenticated connections and whom they stand for. */
+  private readonly grants = new Map<Connection, SessionGrant>();
+  private readonly sweepTimer: NodeJS.Timeout;
   /** Sockets accepted and not yet authenticated: their place in the gate and their grace timer. */
   private readonly unauthenticated = new Map<Socket, { release: () => void; timer: NodeJS.Timeout }>();
   private readonly gate: PreAuthGate;
@@ -45,6 +52,23 @@ export class SshServer {
     this.server.on('error', (err: Error) => deps.log.error({ err }, 'ssh server error'));
     this.listener = createServer((socket) => this.onAccept(socket));
     this.listener.on('error', (err: Error) => deps.log.error({ err }, 'ssh listener error'));
+    this.sweepTimer = setInterval(() => this.closeRemovedAccounts(), ACCOUNT_SWEEP_MS);
+    this.sweepTimer.unref();
+  }
+
+  /** Ends the connections of users that no longer exist (`user rm`), sessions and all. */
+  private closeRemovedAccounts(): void {
+    for (const [client, grant] of this.grants) {
+      try {
+        if (this.deps.login.exists(grant.actor)) continue;
+      } catch (err) {
+        this.deps.log.warn({ err }, 'checking open connections failed');
+        return;
+      }
+      this.deps.log.info({ user: grant.actor.name, remote: grant.actor.remoteAddress }, 'closing the connection of a removed user');
+      this.grants.delete(client);
+      client.end();
+    }
   }
 
   listen(host: string, port: number): Promise<AddressInfo> {
@@ -59,6 +83,7 @@ export class SshServer {
 
   /** Stops accepting, then ends every connection. */
   close(): Promise<void> {
+    clearInterval(this.sweepTimer);
     return new Promise((resolve) => {
       this.listener.close(() => resolve());
       for (const socket of this.unauthenticated.keys()) socket.destroy();
@@ -129,6 +154,7 @@ export class SshServer {
       this.authenticatedOrGone(socket);
       const grant = auth.grant;
       if (!grant) return client.end();
+      this.grants.set(client, grant);
       if (grant.validBefore) {
         // Like Teleport's disconnect_expired_cert: a session ends when its certificate does.
         const ms = Math.min(grant.validBefore.getTime() - Date.now(), 2 ** 31 - 1);
@@ -149,6 +175,7 @@ export class SshServer {
     client.on('close', () => {
       clearTimeout(expiryTimer);
       this.connections.delete(client);
+      this.grants.delete(client);
       metrics.connectionsActive.dec();
     });
   }
@@ -193,9 +220,23 @@ export class SshServer {
       abort.abort();
     });
 
+    /** The actor as the store says now (a new session on an open connection sees a role change); undefined when the user is gone. */
+    const currentActor = (channel: ServerChannel): Actor | undefined => {
+      try {
+        return this.deps.login.current(grant.actor);
+      } catch (err) {
+        channel.stderr.write(`error: ${publicMessage(err)}\n`);
+        channel.exit(errorKind(err) === 'permission' ? 3 : 1);
+        channel.end();
+        return undefined;
+      }
+    };
+
     const startExec = (channel: ServerChannel, commandLine: string, kind: string) => {
+      const current = currentActor(channel);
+      if (!current) return;
       metrics.sessionsActive.inc({ kind });
-      const actor = { ...grant.actor, via: 'ssh' as const };
+      const actor = { ...current, via: 'ssh' as const };
       channel.on('error', () => abort.abort());
       channel.on('close', () => abort.abort());
       const io = { stdin: channel, stdout: channel, stderr: channel.stderr, isTerminal: pty !== undefined, env };
@@ -214,9 +255,11 @@ export class SshServer {
     };
 
     const startTui = (channel: ServerChannel, startApp?: string) => {
+      const current = currentActor(channel);
+      if (!current) return;
       metrics.sessionsActive.inc({ kind: 'tui' });
       try {
-        const handle = this.deps.tui.open({ channel, actor: { ...grant.actor, via: 'tui' }, pty: pty!, env, onExit: () => metrics.sessionsActive.dec({ kind: 'tui' }), startApp });
+        const handle = this.deps.tui.open({ channel, actor: { ...current, via: 'tui' }, pty: pty!, env, onExit: () => metrics.sessionsActive.dec({ kind: 'tui' }), startApp });
         resize = handle.resize;
       } catch (err) {
         log.error({ err }, 'TUI failed to start');

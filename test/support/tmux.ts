@@ -40,7 +40,7 @@ export class TmuxTerminal {
   static start(command: string[], opts: TmuxOptions = {}): TmuxTerminal {
     const t = new TmuxTerminal(opts);
     const conf = join(t.dir, 'tmux.conf');
-    writeFileSync(conf, [`set -g default-terminal ${opts.term ?? 'screen'}`, 'set -g remain-on-exit on', 'set -g status off', 'set -g history-limit 0', ''].join('\n'));
+    writeFileSync(conf, [`set -g default-terminal ${opts.term ?? 'screen'}`, 'set -g remain-on-exit on', 'set -g status off', 'set -g history-limit 0', 'set -g set-clipboard on', ''].join('\n'));
     // The exit status goes to a file: tmux 3.3 can mark a pane dead before it has reaped the
     // program and then never fill in #{pane_dead_status}.
     const wrapped = ['sh', '-c', `"$@"; echo $? > ${shellQuote(t.statusFile)}`, 'sh', ...command];
@@ -52,6 +52,12 @@ export class TmuxTerminal {
   screen(opts: { escapes?: boolean } = {}): string[] {
     const out = this.tmux(['capture-pane', '-p', ...(opts.escapes ? ['-e'] : []), '-t', 'main']);
     return out.replace(/\n$/, '').split('\n');
+  }
+
+  /** tmux's newest paste buffer (where OSC 52 clipboard writes land, set-clipboard on); '' when none. */
+  clipboard(): string {
+    const r = spawnSync('tmux', ['-L', this.socket, 'show-buffer'], { env: this.env });
+    return r.status === 0 ? r.stdout.toString() : '';
   }
 
   text(): string {

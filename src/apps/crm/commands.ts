@@ -279,7 +279,8 @@ export function crmCommands(deps: CrmDeps): AnyCommand[] {
     if (ref !== undefined && !ref.trim()) throw new UsageError('missing CONTACT (an ID or a name)');
     if (ref !== undefined) await resolveContact(store, owner, ref);
   };
-  const base = { permission: 'crm' as const };
+  // Offered over SSH and in the TUI only: a chat room is read by others, and a user's CRM is theirs alone.
+  const base = { permission: 'crm' as const, surfaces: ['ssh', 'tui'] as const };
 
   const ls = defineCommand({
     ...base,

@@ -18,6 +18,7 @@ import ICAL from 'ical.js';
 import { UsageError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import { BodyTooLarge, type HttpRoute, type RouteRequest, type RouteResponse } from '../../ops/http.ts';
+import type { AuditLog } from '../../ops/audit/store.ts';
 import { tokenHash, type TokenOwner, type TokenStore } from '../../ops/tokens/store.ts';
 import { importCards } from './commands.ts';
 import type { Contact, ContactData } from './model.ts';
@@ -123,6 +124,8 @@ const OPTIONS_HEADERS = { dav: '1, 3, addressbook', allow: 'OPTIONS, GET, HEAD, 
 export interface DavDeps {
   store: CrmStore;
   tokens: TokenStore;
+  /** CardDAV writes are audited like commands (`carddav put`, `carddav delete`). */
+  audit: AuditLog;
   region?: string;
   log: Logger;
 }
@@ -336,7 +339,29 @@ export function davRoutes(deps: DavDeps): HttpRoute[] {
     return m ? Number(m[1]) : -1;
   };
 
-  const cardPut = guarded(async (req, who) => {
+  /** Writes one audit row for a CardDAV write, whatever its outcome. */
+  function audited(command: string, handler: (req: RouteRequest, who: TokenOwner) => Promise<RouteResponse>) {
+    return async (req: RouteRequest, who: TokenOwner): Promise<RouteResponse> => {
+      const started = performance.now();
+      let outcome = 'failed';
+      let error: string | undefined;
+      try {
+        const answer = await handler(req, who);
+        outcome = answer.status < 300 ? 'ok' : answer.status === 412 ? 'conflict' : answer.status === 404 ? 'not_found' : 'usage';
+        if (answer.status >= 300 && typeof answer.body === 'string') error = answer.body.trim().slice(0, 200);
+        return answer;
+      } catch (err) {
+        error = (err as Error).message?.slice(0, 200);
+        throw err;
+      } finally {
+        await deps.audit
+          .record({ at: new Date(), actor: { userId: who.userId, name: who.userName, role: who.role, via: 'http', remoteAddress: req.remoteAddress }, command, args: { card: req.params.card }, outcome, error, durationMs: Math.round(performance.now() - started) })
+          .catch((err: unknown) => log.error({ err, command }, 'could not write the audit row'));
+      }
+    };
+  }
+
+  const cardPut = guarded(audited('carddav put', async (req, who) => {
     const name = req.params.card!;
     if (name.length > 255 || /[/\\\x00-\x1f]/.test(name)) return plain(400, 'bad resource name');
     const body = await req.readBody(MAX_CARD_BYTES);
@@ -362,9 +387,9 @@ export function davRoutes(deps: DavDeps): HttpRoute[] {
     const fresh = (await store.get(who.userId, created.id))!;
     log.debug({ user: who.userName, card: name }, 'carddav card created');
     return { status: 201, headers: { etag: etagOf(fresh), location: cardPath(who.userName, name) }, body: '' };
-  });
+  }));
 
-  const cardDelete = guarded(async (req, who) => {
+  const cardDelete = guarded(audited('carddav delete', async (req, who) => {
     req.discardBody();
     const c = await store.getByHref(who.userId, req.params.card!);
     if (!c) return plain(404, 'not found');
@@ -372,7 +397,7 @@ export function davRoutes(deps: DavDeps): HttpRoute[] {
     if (ifMatch !== undefined && ifMatch.trim() !== '*' && revOf(ifMatch) !== c.rev) return plain(412, 'the card changed since you read it (ETag does not match): nothing was removed');
     await store.remove(who.userId, c.id, ifMatch !== undefined && ifMatch.trim() !== '*' ? c.rev : undefined);
     return { status: 204, body: '' };
-  });
+  }));
 
   const options = (path: string): HttpRoute => ({
     method: 'OPTIONS',

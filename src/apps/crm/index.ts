@@ -1,19 +1,33 @@
 import type { Config } from '../../config/schema.ts';
 import type { Logger } from '../../core/logger.ts';
-import type { LabdModule } from '../../ops/module.ts';
+import type { AuditLog } from '../../ops/audit/store.ts';
+import type { Clock } from '../../core/clock.ts';
+import { intervalJob, type LabdModule } from '../../ops/module.ts';
 import type { TokenStore } from '../../ops/tokens/store.ts';
 import type { TuiApp } from '../../ssh/tui/apps.ts';
 import { crmCommands } from './commands.ts';
 import { davRoutes } from './dav.ts';
 import type { CrmStore } from './store.ts';
+import { sendReminders, type ReminderNotice } from './reminders.ts';
 import { crmTuiApp } from './tui.ts';
 
 /** The personal CRM: `crm …` commands over each user's own address book, and CardDAV at /dav/. */
-export function crmModule(deps: { store: CrmStore; tokens: TokenStore; config: Config['crm']; log: Logger }): LabdModule<TuiApp> {
+export function crmModule(deps: { store: CrmStore; tokens: TokenStore; audit: AuditLog; config: Config['crm']; clock: Clock; log: Logger; notify?: (n: ReminderNotice) => Promise<void> }): LabdModule<TuiApp> {
+  const { notify } = deps;
+  let running = false;
+  const tick = () => {
+    if (!notify || running) return;
+    running = true;
+    sendReminders({ store: deps.store, clock: deps.clock, log: deps.log, remindAt: deps.config.remindAt, notify })
+      .then((n) => n && deps.log.info({ sent: n }, 'crm reminders sent'))
+      .catch((err: unknown) => deps.log.warn({ err: (err as Error).message }, 'crm reminders failed; trying again at the next check'))
+      .finally(() => (running = false));
+  };
   return {
     name: 'crm',
+    jobs: notify ? [intervalJob('crm reminders', deps.config.reminderCheckInterval.ms, tick, true)] : [],
     commands: crmCommands({ store: deps.store, region: deps.config.defaultRegion, maxImportBytes: deps.config.maxImportBytes }),
     screens: [crmTuiApp],
-    routes: davRoutes({ store: deps.store, tokens: deps.tokens, region: deps.config.defaultRegion, log: deps.log }),
+    routes: davRoutes({ store: deps.store, tokens: deps.tokens, audit: deps.audit, region: deps.config.defaultRegion, log: deps.log }),
   };
 }

@@ -4,6 +4,7 @@
  * contact half-changed. Every change that shows in the vCard bumps the owner's revision
  * (crm_books), which is the CardDAV ETag and sync token.
  */
+import type { Statement } from 'better-sqlite3';
 import { Conflict, NotFound } from '../../core/errors.ts';
 import type { Db } from '../../db/client.ts';
 import { nationalDigits, type Contact, type ContactData, type Interaction, type InteractionKind } from './model.ts';
@@ -73,15 +74,32 @@ export class SqliteCrmStore implements CrmStore {
     private readonly phoneRegion?: string,
   ) {
     this.sql = db.$client;
+    const wrapper = this.sql.transaction((fn: () => unknown) => fn());
+    this.inTx = <T>(fn: () => T) => wrapper(fn) as T;
+  }
+
+  /** One transaction wrapper for every method (better-sqlite3 prepares BEGIN/COMMIT per wrapper). */
+  private readonly inTx: <T>(fn: () => T) => T;
+
+  /** Prepared statements by SQL text: compiling a statement costs more than running it. */
+  private readonly statements = new Map<string, Statement<unknown[], unknown>>();
+
+  private q(sql: string): Statement<unknown[], unknown> {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.sql.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
   }
 
   private bump(ownerId: number): number {
-    const row = this.sql.prepare('insert into crm_books (owner_id, rev) values (?, 1) on conflict(owner_id) do update set rev = rev + 1 returning rev').get(ownerId) as { rev: number };
+    const row = this.q('insert into crm_books (owner_id, rev) values (?, 1) on conflict(owner_id) do update set rev = rev + 1 returning rev').get(ownerId) as { rev: number };
     return row.rev;
   }
 
   private row(ownerId: number, where: string, value: unknown): ContactRow | undefined {
-    return this.sql.prepare(`select c.*, ${TAGS} from crm_contacts c where c.owner_id = ? and ${where}`).get(ownerId, value) as ContactRow | undefined;
+    return this.q(`select c.*, ${TAGS} from crm_contacts c where c.owner_id = ? and ${where}`).get(ownerId, value) as ContactRow | undefined;
   }
 
   private contactOf(r: ContactRow): Contact {
@@ -117,18 +135,18 @@ export class SqliteCrmStore implements CrmStore {
 
   /** Rewrites the contact's handles, tags and search row from its data (inside the caller's transaction). */
   private index(ownerId: number, id: number, d: ContactData): void {
-    this.sql.prepare('delete from crm_handles where contact_id = ? and owner_id = ?').run(id, ownerId);
-    const handle = this.sql.prepare('insert into crm_handles (owner_id, contact_id, kind, value) values (?, ?, ?, ?)');
+    this.q('delete from crm_handles where contact_id = ? and owner_id = ?').run(id, ownerId);
+    const handle = this.q('insert into crm_handles (owner_id, contact_id, kind, value) values (?, ?, ?, ?)');
     for (const e of d.emails) handle.run(ownerId, id, 'email', e.value.toLowerCase());
     for (const p of d.phones) handle.run(ownerId, id, 'phone', p.e164 ?? p.value.replace(/\D/g, ''));
-    this.sql.prepare('delete from crm_tags where contact_id = ? and owner_id = ?').run(id, ownerId);
-    const tag = this.sql.prepare('insert or ignore into crm_tags (owner_id, contact_id, tag) values (?, ?, ?)');
+    this.q('delete from crm_tags where contact_id = ? and owner_id = ?').run(id, ownerId);
+    const tag = this.q('insert or ignore into crm_tags (owner_id, contact_id, tag) values (?, ?, ?)');
     for (const t of d.tags) tag.run(ownerId, id, t);
     this.reindex(ownerId, id, d);
   }
 
   private reindex(ownerId: number, id: number, d: ContactData): void {
-    const journal = this.sql.prepare("select note from crm_interactions where contact_id = ? and owner_id = ? and note <> ''").all(id, ownerId) as { note: string }[];
+    const journal = this.q("select note from crm_interactions where contact_id = ? and owner_id = ? and note <> ''").all(id, ownerId) as { note: string }[];
     const phones = d.phones.flatMap((p) => {
       const digits = p.value.replace(/\D/g, '');
       const e164 = p.e164?.slice(1);
@@ -136,7 +154,7 @@ export class SqliteCrmStore implements CrmStore {
       return [p.value, digits, e164, national].filter(Boolean);
     });
     const n = d.name;
-    this.sql.prepare('delete from crm_fts where rowid = ?').run(id);
+    this.q('delete from crm_fts where rowid = ?').run(id);
     this.sql
       .prepare('insert into crm_fts (rowid, owner_id, names, nicknames, emails, phones, company, tags, notes) values (?, ?, ?, ?, ?, ?, ?, ?, ?)')
       .run(
@@ -173,12 +191,12 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   private uidTaken(ownerId: number, uid: string, exceptId?: number): boolean {
-    const r = this.sql.prepare('select id from crm_contacts where owner_id = ? and uid = ?').get(ownerId, uid) as { id: number } | undefined;
+    const r = this.q('select id from crm_contacts where owner_id = ? and uid = ?').get(ownerId, uid) as { id: number } | undefined;
     return !!r && r.id !== exceptId;
   }
 
   async create(ownerId: number, data: ContactData, href?: string): Promise<Contact> {
-    const id = this.sql.transaction(() => {
+    const id = this.inTx(() => {
       if (this.uidTaken(ownerId, data.uid)) throw new Conflict(`a contact with UID ${data.uid} exists`);
       if (href && this.row(ownerId, 'c.href = ?', href)) throw new Conflict(`${href} exists`);
       const rev = this.bump(ownerId);
@@ -189,15 +207,15 @@ export class SqliteCrmStore implements CrmStore {
         .prepare(`insert into crm_contacts (owner_id, ${keys.join(', ')}, created_at, updated_at, rev, href) values (?, ${keys.map(() => '?').join(', ')}, ?, ?, ?, ?)`)
         .run(ownerId, ...Object.values(cols), now, now, rev, href ?? `${data.uid}.vcf`);
       const id = Number(info.lastInsertRowid);
-      this.sql.prepare('delete from crm_tombstones where owner_id = ? and href = ?').run(ownerId, href ?? `${data.uid}.vcf`);
+      this.q('delete from crm_tombstones where owner_id = ? and href = ?').run(ownerId, href ?? `${data.uid}.vcf`);
       this.index(ownerId, id, data);
       return id;
-    })();
+    });
     return (await this.get(ownerId, id))!;
   }
 
   async update(ownerId: number, id: number, data: ContactData, ifRev?: number): Promise<Contact> {
-    this.sql.transaction(() => {
+    this.inTx(() => {
       const current = this.row(ownerId, 'c.id = ?', id);
       if (!current) throw new NotFound(`no contact ${id}`);
       if (ifRev !== undefined && current.rev !== ifRev) throw new StaleWrite(`contact ${id} changed meanwhile`);
@@ -205,9 +223,9 @@ export class SqliteCrmStore implements CrmStore {
       const rev = this.bump(ownerId);
       const cols = this.columns(data);
       const keys = Object.keys(cols);
-      this.sql.prepare(`update crm_contacts set ${keys.map((k) => `${k} = ?`).join(', ')}, updated_at = ?, rev = ? where id = ? and owner_id = ?`).run(...Object.values(cols), Date.now(), rev, id, ownerId);
+      this.q(`update crm_contacts set ${keys.map((k) => `${k} = ?`).join(', ')}, updated_at = ?, rev = ? where id = ? and owner_id = ?`).run(...Object.values(cols), Date.now(), rev, id, ownerId);
       this.index(ownerId, id, data);
-    })();
+    });
     return (await this.get(ownerId, id))!;
   }
 
@@ -227,7 +245,7 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async findByName(ownerId: number, name: string): Promise<ContactSummary[]> {
-    const rows = this.sql.prepare(`select c.*, ${TAGS} from crm_contacts c where c.owner_id = ? and c.display_name = ? collate nocase order by c.id limit 20`).all(ownerId, name.trim()) as ContactRow[];
+    const rows = this.q(`select c.*, ${TAGS} from crm_contacts c where c.owner_id = ? and c.display_name = ? collate nocase order by c.id limit 20`).all(ownerId, name.trim()) as ContactRow[];
     return rows.map(summaryOf);
   }
 
@@ -240,97 +258,110 @@ export class SqliteCrmStore implements CrmStore {
       ? (this.sql
           .prepare(`select c.*, ${TAGS} from crm_fts f join crm_contacts c on c.id = f.rowid where crm_fts match @match and f.owner_id = @owner and c.owner_id = @owner ${tagJoin} order by ${RANK}, c.display_name limit @limit`)
           .all({ match, owner: ownerId, tag: opts.tag, limit }) as ContactRow[])
-      : (this.sql.prepare(`select c.*, ${TAGS} from crm_contacts c where c.owner_id = @owner ${tagJoin} order by c.display_name collate nocase, c.id limit @limit`).all({ owner: ownerId, tag: opts.tag, limit }) as ContactRow[]);
+      : (this.q(`select c.*, ${TAGS} from crm_contacts c where c.owner_id = @owner ${tagJoin} order by c.display_name collate nocase, c.id limit @limit`).all({ owner: ownerId, tag: opts.tag, limit }) as ContactRow[]);
     return rows.map(summaryOf);
   }
 
   async withReminders(ownerId: number): Promise<ContactSummary[]> {
-    const rows = this.sql.prepare(`select c.*, ${TAGS} from crm_contacts c where c.owner_id = ? and (c.birthday is not null or c.stay_in_touch_days is not null)`).all(ownerId) as ContactRow[];
+    const rows = this.q(`select c.*, ${TAGS} from crm_contacts c where c.owner_id = ? and (c.birthday is not null or c.stay_in_touch_days is not null)`).all(ownerId) as ContactRow[];
     return rows.map(summaryOf);
   }
 
   async findByHandles(ownerId: number, emails: string[], phones: string[]): Promise<number[]> {
     const ids = new Set<number>();
-    const q = this.sql.prepare('select contact_id as id from crm_handles where owner_id = ? and kind = ? and value = ?');
+    const q = this.q('select contact_id as id from crm_handles where owner_id = ? and kind = ? and value = ?');
     for (const e of emails) for (const r of q.all(ownerId, 'email', e) as { id: number }[]) ids.add(r.id);
     for (const p of phones) if (p) for (const r of q.all(ownerId, 'phone', p) as { id: number }[]) ids.add(r.id);
     return [...ids].sort((a, b) => a - b);
   }
 
   async remove(ownerId: number, id: number, ifRev?: number): Promise<boolean> {
-    return this.sql.transaction(() => {
+    return this.inTx(() => {
       const r = this.row(ownerId, 'c.id = ?', id);
       if (!r) return false;
       if (ifRev !== undefined && r.rev !== ifRev) throw new StaleWrite(`contact ${id} changed meanwhile`);
       const rev = this.bump(ownerId);
       // The contacts it was linked to lose a RELATED line: they change too.
-      this.sql.prepare('update crm_contacts set rev = ? where owner_id = ? and id in (select other_id from crm_links where owner_id = ? and contact_id = ?)').run(rev, ownerId, ownerId, id);
-      this.sql.prepare('delete from crm_contacts where id = ? and owner_id = ?').run(id, ownerId);
+      this.q('update crm_contacts set rev = ? where owner_id = ? and id in (select other_id from crm_links where owner_id = ? and contact_id = ?)').run(rev, ownerId, ownerId, id);
+      this.q('delete from crm_contacts where id = ? and owner_id = ?').run(id, ownerId);
       const href = r.href ?? `${r.uid}.vcf`;
-      this.sql.prepare('insert into crm_tombstones (owner_id, href, rev) values (?, ?, ?) on conflict(owner_id, href) do update set rev = excluded.rev').run(ownerId, href, rev);
+      this.q('insert into crm_tombstones (owner_id, href, rev) values (?, ?, ?) on conflict(owner_id, href) do update set rev = excluded.rev').run(ownerId, href, rev);
       return true;
-    })();
+    });
   }
 
   async addInteraction(ownerId: number, id: number, kind: InteractionKind | 'note', at: Date, note: string): Promise<Interaction> {
-    return this.sql.transaction(() => {
+    return this.inTx(() => {
       const r = this.row(ownerId, 'c.id = ?', id);
       if (!r) throw new NotFound(`no contact ${id}`);
-      const info = this.sql.prepare('insert into crm_interactions (owner_id, contact_id, kind, at, note) values (?, ?, ?, ?, ?)').run(ownerId, id, kind, at.getTime(), note);
+      const info = this.q('insert into crm_interactions (owner_id, contact_id, kind, at, note) values (?, ?, ?, ?, ?)').run(ownerId, id, kind, at.getTime(), note);
       if (kind !== 'note') {
-        this.sql.prepare('update crm_contacts set last_contacted_at = max(coalesce(last_contacted_at, 0), ?) where id = ? and owner_id = ?').run(at.getTime(), id, ownerId);
+        this.q('update crm_contacts set last_contacted_at = max(coalesce(last_contacted_at, 0), ?) where id = ? and owner_id = ?').run(at.getTime(), id, ownerId);
       }
       if (note) this.reindex(ownerId, id, this.contactOf(r));
       return { id: Number(info.lastInsertRowid), kind, at, note };
-    })();
+    });
   }
 
   async interactions(ownerId: number, id: number, limit: number): Promise<Interaction[]> {
-    const rows = this.sql.prepare('select id, kind, at, note from crm_interactions where owner_id = ? and contact_id = ? order by at desc, id desc limit ?').all(ownerId, id, limit) as { id: number; kind: Interaction['kind']; at: number; note: string }[];
+    const rows = this.q('select id, kind, at, note from crm_interactions where owner_id = ? and contact_id = ? order by at desc, id desc limit ?').all(ownerId, id, limit) as { id: number; kind: Interaction['kind']; at: number; note: string }[];
     return rows.map((r) => ({ ...r, at: new Date(r.at) }));
   }
 
   async link(ownerId: number, id: number, otherId: number, relation: string, inverse: string): Promise<void> {
-    this.sql.transaction(() => {
+    this.inTx(() => {
       for (const cid of [id, otherId]) if (!this.row(ownerId, 'c.id = ?', cid)) throw new NotFound(`no contact ${cid}`);
-      const ins = this.sql.prepare('insert or ignore into crm_links (owner_id, contact_id, other_id, relation) values (?, ?, ?, ?)');
+      const ins = this.q('insert or ignore into crm_links (owner_id, contact_id, other_id, relation) values (?, ?, ?, ?)');
       ins.run(ownerId, id, otherId, relation);
       ins.run(ownerId, otherId, id, inverse);
       const rev = this.bump(ownerId);
-      this.sql.prepare('update crm_contacts set rev = ?, updated_at = ? where owner_id = ? and id in (?, ?)').run(rev, Date.now(), ownerId, id, otherId);
-    })();
+      this.q('update crm_contacts set rev = ?, updated_at = ? where owner_id = ? and id in (?, ?)').run(rev, Date.now(), ownerId, id, otherId);
+    });
   }
 
   async unlink(ownerId: number, id: number, otherId: number): Promise<number> {
-    return this.sql.transaction(() => {
-      const info = this.sql.prepare('delete from crm_links where owner_id = ? and ((contact_id = ? and other_id = ?) or (contact_id = ? and other_id = ?))').run(ownerId, id, otherId, otherId, id);
+    return this.inTx(() => {
+      const info = this.q('delete from crm_links where owner_id = ? and ((contact_id = ? and other_id = ?) or (contact_id = ? and other_id = ?))').run(ownerId, id, otherId, otherId, id);
       if (info.changes) {
         const rev = this.bump(ownerId);
-        this.sql.prepare('update crm_contacts set rev = ?, updated_at = ? where owner_id = ? and id in (?, ?)').run(rev, Date.now(), ownerId, id, otherId);
+        this.q('update crm_contacts set rev = ?, updated_at = ? where owner_id = ? and id in (?, ?)').run(rev, Date.now(), ownerId, id, otherId);
       }
       return info.changes;
-    })();
+    });
   }
 
   async all(ownerId: number): Promise<Contact[]> {
-    const rows = this.sql.prepare(`select c.*, ${TAGS} from crm_contacts c where c.owner_id = ? order by c.id`).all(ownerId) as ContactRow[];
+    const rows = this.q(`select c.*, ${TAGS} from crm_contacts c where c.owner_id = ? order by c.id`).all(ownerId) as ContactRow[];
     return rows.map((r) => this.contactOf(r));
   }
 
   async count(ownerId: number): Promise<number> {
-    return (this.sql.prepare('select count(*) as n from crm_contacts where owner_id = ?').get(ownerId) as { n: number }).n;
+    return (this.q('select count(*) as n from crm_contacts where owner_id = ?').get(ownerId) as { n: number }).n;
+  }
+
+  async unreminded(day: string): Promise<{ ownerId: number; name: string }[]> {
+    return this.q(
+      `select u.id as ownerId, u.name as name from users u left join crm_books b on b.owner_id = u.id
+       where (b.reminded_on is null or b.reminded_on < ?)
+         and exists (select 1 from crm_contacts c where c.owner_id = u.id and (c.birthday is not null or c.stay_in_touch_days is not null))
+       order by u.id`,
+    ).all(day) as { ownerId: number; name: string }[];
+  }
+
+  async markReminded(ownerId: number, day: string): Promise<void> {
+    this.q('insert into crm_books (owner_id, rev, reminded_on) values (?, 0, ?) on conflict(owner_id) do update set reminded_on = excluded.reminded_on').run(ownerId, day);
   }
 
   async revision(ownerId: number): Promise<number> {
-    return (this.sql.prepare('select rev from crm_books where owner_id = ?').get(ownerId) as { rev: number } | undefined)?.rev ?? 0;
+    return (this.q('select rev from crm_books where owner_id = ?').get(ownerId) as { rev: number } | undefined)?.rev ?? 0;
   }
 
   async changesSince(ownerId: number, rev: number): Promise<Changes> {
-    return this.sql.transaction(() => {
-      const current = (this.sql.prepare('select rev from crm_books where owner_id = ?').get(ownerId) as { rev: number } | undefined)?.rev ?? 0;
-      const rows = this.sql.prepare(`select c.*, ${TAGS} from crm_contacts c where c.owner_id = ? and c.rev > ? order by c.rev`).all(ownerId, rev) as ContactRow[];
-      const removed = (this.sql.prepare('select href from crm_tombstones where owner_id = ? and rev > ?').all(ownerId, rev) as { href: string }[]).map((r) => r.href);
+    return this.inTx(() => {
+      const current = (this.q('select rev from crm_books where owner_id = ?').get(ownerId) as { rev: number } | undefined)?.rev ?? 0;
+      const rows = this.q(`select c.*, ${TAGS} from crm_contacts c where c.owner_id = ? and c.rev > ? order by c.rev`).all(ownerId, rev) as ContactRow[];
+      const removed = (this.q('select href from crm_tombstones where owner_id = ? and rev > ?').all(ownerId, rev) as { href: string }[]).map((r) => r.href);
       return { rev: current, changed: rows.map((r) => this.contactOf(r)), removed };
-    })();
+    });
   }
 }

@@ -60,6 +60,10 @@ export interface CrmStore {
   unlink(ownerId: number, id: number, otherId: number): Promise<number>;
   all(ownerId: number): Promise<Contact[]>;
   count(ownerId: number): Promise<number>;
+  /** Owners with birthdays or stay-in-touch contacts who have not had the reminder of `day` (YYYY-MM-DD). */
+  unreminded(day: string): Promise<{ ownerId: number; name: string }[]>;
+  /** Notes that the owner's reminder of `day` went out. */
+  markReminded(ownerId: number, day: string): Promise<void>;
   /** The address book's current revision (CardDAV sync token). */
   revision(ownerId: number): Promise<number>;
   changesSince(ownerId: number, rev: number): Promise<Changes>;

@@ -7,7 +7,7 @@
 import blessed, { type Widgets } from 'blessed';
 import stringWidth from 'string-width';
 import { publicMessage } from '../../core/errors.ts';
-import { stripControl } from '../../ssh/render.ts';
+import { stripControl } from '../../core/terminal-text.ts';
 import type { TuiApp, TuiScreenContext } from '../../ssh/tui/apps.ts';
 import { promptDialog } from '../../ssh/tui/dialog.ts';
 import { moveHint, type KeyHint } from '../../ssh/tui/keys.ts';
@@ -61,8 +61,10 @@ export const crmTuiApp: TuiApp = {
   open(ctx) {
     return new CrmScreen(ctx);
   },
-  async homeLine(run) {
-    const { result } = await run(['crm', 'due', '--days', '0']);
+  // The app's line on the home menu: "3 people to catch up with" (overdue or due today).
+  async count({ run, mayRun }) {
+    if (!mayRun(['crm', 'due'])) return undefined;
+    const result = await run(['crm', 'due', '--days', '0']);
     const ids = new Set(((result.kind === 'table' ? result.json : []) as { id: number; kind: string; inDays: number }[]).filter((d) => d.kind === 'overdue' || d.inDays === 0).map((d) => d.id));
     return ids.size ? `${ids.size} ${ids.size === 1 ? 'person' : 'people'} to catch up with` : undefined;
   },

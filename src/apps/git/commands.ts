@@ -395,5 +395,22 @@ export function gitCommands(deps: GitCommandDeps): AnyCommand[] {
       },
     });
 
-  return [create, ls, info, rm, rename, flagCommand('private', 'Show or set whether a repository is private'), flagCommand('hidden', 'Show or set whether a repository is hidden from lists'), description, projectName, collabAdd, collabRm, collabLs, tree, blob, log, refsCommand('branches', 'heads'), refsCommand('tags', 'tags')];
+  const show = defineCommand({
+    path: ['repo', 'show'],
+    summary: 'Show one commit with its diff',
+    args: z.object({ name, commit: z.string().optional().describe('a commit, branch or tag (default: HEAD)') }),
+    positionals: ['name', 'commit'],
+    permission: 'git.read',
+    mutating: false,
+    results: ['message'],
+    authorize: asReader,
+    async run(_ctx, args) {
+      const repo = await mustGet(args.name);
+      const c = await repos.show(repo.name, refName(args.commit), 2 * 1024 * 1024);
+      const text = [`commit ${c.info.id}`, `Author: ${c.info.author} <${c.info.email}>`, `Date:   ${c.info.date.toISOString()}`, '', `    ${c.info.subject}`, ...(c.body ? ['', ...c.body.split('\n').map((l) => `    ${l}`)] : []), '', c.truncated ? '(the diff is too large to show; its summary:)\n' + c.patch : c.patch].join('\n');
+      return { kind: 'message', text, json: { ...c.info, date: c.info.date.toISOString(), body: c.body, parents: c.parents, patch: c.patch, truncated: c.truncated } };
+    },
+  });
+
+  return [show, create, ls, info, rm, rename, flagCommand('private', 'Show or set whether a repository is private'), flagCommand('hidden', 'Show or set whether a repository is hidden from lists'), description, projectName, collabAdd, collabRm, collabLs, tree, blob, log, refsCommand('branches', 'heads'), refsCommand('tags', 'tags')];
 }

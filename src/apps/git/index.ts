@@ -5,6 +5,8 @@ import type { Config } from '../../config/schema.ts';
 import type { OpsEventsPort } from '../../ops/events/index.ts';
 import type { IdentityStore } from '../../ops/identity/store.ts';
 import type { LabdModule } from '../../ops/module.ts';
+import type { TuiApp } from '../../ssh/tui/apps.ts';
+import { gitTuiApp } from './tui.ts';
 import type { Clock } from '../../core/clock.ts';
 import { gitCommands } from './commands.ts';
 import { gitHttpRoutes } from './http.ts';
@@ -17,7 +19,7 @@ import type { RepoStore } from './store.ts';
 import { transportCommands } from './transport.ts';
 
 /** The git forge: repo commands, the SSH transport (as commands), and later the web view and mirrors. */
-export function gitModule(deps: { store: RepoStore; identities: IdentityStore; config: Config['git']; dataDir: string; rolePermissions: RolePermissions; events: Pick<OpsEventsPort, 'emit'>; sshUrl: string; publicUrl: string; clock: Clock; log: Logger }): LabdModule<never> {
+export function gitModule(deps: { store: RepoStore; identities: IdentityStore; config: Config['git']; dataDir: string; rolePermissions: RolePermissions; events: Pick<OpsEventsPort, 'emit'>; sshUrl: string; publicUrl: string; clock: Clock; log: Logger }): LabdModule<TuiApp> {
   const repos = new GitRepos(join(deps.dataDir, 'repos'), deps.config.binary);
   repos.prepare();
   const access = new GitAccess(deps.store, deps.rolePermissions, deps.config.anonAccess);
@@ -30,6 +32,7 @@ export function gitModule(deps: { store: RepoStore; identities: IdentityStore; c
       ...tokenCommands({ store: deps.store, publicUrl: deps.publicUrl }),
       ...mirrorCommands({ store: deps.store, repos, access, sshUrl: deps.sshUrl, publicUrl: deps.publicUrl }),
     ],
+    screens: [gitTuiApp],
     jobs: [mirrorJob({ store: deps.store, repos, log: deps.log }, deps.config.mirrorInterval.ms)],
     routes: [...gitHttpRoutes(httpDeps), ...gitWebRoutes({ ...httpDeps, sshUrl: deps.sshUrl, publicUrl: deps.publicUrl })],
   };

@@ -29,6 +29,8 @@ export function repoName(input: string): string {
     if (!SEGMENT.test(s)) {
       throw new UsageError(`bad repository name '${shown(input)}': use lower-case letters, digits, '.', '_' and '-', not starting with '.', '_' or '-'`);
     }
+    // On disk a repository is NAME.git: a folder (or a second suffix) named so would sit inside another repository.
+    if (s.endsWith('.git')) throw new UsageError(`bad repository name '${shown(input)}': '.git' only once, at the end`);
   }
   return name;
 }

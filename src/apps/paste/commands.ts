@@ -1,14 +1,15 @@
 import { closeSync } from 'node:fs';
 import { z } from 'zod';
 import { parseDuration } from '../../core/duration.ts';
-import { NotFound, PermissionDenied, UsageError } from '../../core/errors.ts';
+import { Conflict, NotFound, PermissionDenied, UsageError } from '../../core/errors.ts';
 import type { CommandContext } from '../../ops/context.ts';
 import { defineCommand, type AnyCommand } from '../../ops/registry.ts';
 import type { IdentityStore } from '../../ops/identity/store.ts';
 import { expiresText, humanSize } from './format.ts';
 import { checkPasteName, generatedName, hiddenName, isPasteName, isUserName, parsePasteRef } from './names.ts';
 import type { Paste, PasteStore } from './store.ts';
-import { copyFdTo } from './stream-out.ts';
+import { copyFdTo, type OutputFilter } from './stream-out.ts';
+import { TerminalSanitizer } from '../../core/terminal-text.ts';
 import { receiveToFile } from './upload.ts';
 
 /** Longest expiry accepted (ten years): keeps dates far from the edge of what Date holds. */
@@ -23,6 +24,8 @@ export interface PasteDeps {
   publicUrl: string;
   /** paste.maxSize: bytes one upload may hold. */
   maxSize: number;
+  /** paste.quota: bytes and pastes one user may keep (default: no quota). */
+  quota?: { bytes: number; count: number };
   /** paste.defaultExpiry, parsed: seconds, or null for none. */
   defaultExpirySeconds: number | null;
 }
@@ -35,6 +38,12 @@ function mayActOnOthers(ctx: CommandContext, owner: string, what: string): void 
 function userIdOf(ctx: CommandContext): number {
   if (ctx.actor.userId === null) throw new UsageError('pastes belong to a labd user; this actor has none');
   return ctx.actor.userId;
+}
+
+/** A paste for a terminal: sanitised, and \n as \r\n (the client's tty is raw and no pty here translates). */
+function terminalFilter(): OutputFilter {
+  const sanitizer = new TerminalSanitizer();
+  return { chunk: (data) => sanitizer.push(data).replace(/\n/g, '\r\n'), flush: () => sanitizer.end().replace(/\n/g, '\r\n') };
 }
 
 /** Seconds until expiry from `--expires` or the configured default; null = never. */
@@ -83,27 +92,36 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
       if (!stdin) throw new UsageError('paste reads stdin, which this surface does not have');
       const seconds = expirySeconds(args.expires, deps.defaultExpirySeconds);
       const chosen = args.name === undefined ? undefined : checkPasteName(args.name, true);
+      // The quota bounds the upload itself, so a user at their quota cannot even fill the temp dir.
+      const quota = deps.quota ?? { bytes: Number.MAX_SAFE_INTEGER, count: Number.MAX_SAFE_INTEGER };
+      const used = await store.usage(userId, chosen);
+      if (used.count + 1 > quota.count) throw new Conflict(`paste quota: you have ${used.count} pastes, the most one user may keep (paste.quota.count); remove some with paste rm`);
+      const room = quota.bytes - used.bytes;
+      if (room <= 0) throw new Conflict(`paste quota: your ${used.bytes} bytes fill it (paste.quota.bytes is ${quota.bytes}); remove some with paste rm`);
+      const limit = Math.min(deps.maxSize, room);
       const tempPath = store.newTempPath();
-      const received = await receiveToFile(stdin, tempPath, deps.maxSize, ctx.signal);
+      const received = await receiveToFile(stdin, tempPath, limit, ctx.signal, () =>
+        limit < deps.maxSize ? new Conflict(`paste quota: only ${room} of your ${quota.bytes} bytes are free (paste.quota.bytes); nothing was stored`) : new UsageError(`paste too large: the limit is ${limit} bytes (nothing was stored)`),
+      );
       let name: string;
       try {
         if (received.size === 0) throw new UsageError('nothing on stdin: nothing was stored (example: cat FILE | ssh HOST paste NAME)');
-        name = args.hidden ? hiddenName(chosen) : (chosen ?? freshName(userId));
+        name = args.hidden ? hiddenName(chosen) : (chosen ?? (await freshName(userId)));
       } catch (err) {
         store.discardTemp(tempPath);
         throw err;
       }
       const now = ctx.clock.now();
-      const row = store.commit({ userId, name, tempPath, size: received.size, binary: received.binary, hidden: args.hidden, expiresAt: seconds === null ? null : new Date(now.getTime() + seconds * 1000) });
+      const row = await store.commit({ userId, name, tempPath, size: received.size, binary: received.binary, hidden: args.hidden, expiresAt: seconds === null ? null : new Date(now.getTime() + seconds * 1000), quota });
       const json = pasteJson(deps, { ...row, owner: ctx.actor.name });
       return { kind: 'message', text: json.url, json };
     },
   });
 
-  function freshName(userId: number): string {
+  async function freshName(userId: number): Promise<string> {
     for (let i = 0; i < 8; i++) {
       const name = generatedName();
-      if (!store.exists(userId, name)) return name;
+      if (!await store.exists(userId, name)) return name;
     }
     throw new Error('could not find a free paste name');
   }
@@ -128,7 +146,7 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
         userId = deps.identities.requireUser(args.user).id;
       }
       const now = ctx.clock.now();
-      const list = store.list(userId, args.all);
+      const list = await store.list(userId, args.all);
       const rows = list.map((p) => ({ name: p.name, size: humanSize(p.size), kind: p.binary ? 'binary' : 'text', hidden: p.hidden ? 'yes' : '', expires: expiresText(p.expiresAt, now), url: pasteUrl(deps.publicUrl, p.owner, p.name) }));
       const columns = [{ key: 'name', label: 'NAME' }, { key: 'size', label: 'SIZE' }, { key: 'kind', label: 'KIND' }, ...(args.all ? [{ key: 'hidden', label: 'HIDDEN' }] : []), { key: 'expires', label: 'EXPIRES' }, { key: 'url', label: 'URL' }];
       return { kind: 'table', columns, rows, empty: 'no pastes (make one with: cat FILE | ssh HOST paste NAME)', json: list.map((p) => pasteJson(deps, p)) };
@@ -138,17 +156,27 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
   const cat = defineCommand({
     path: ['paste', 'cat'],
     summary: 'Print a paste (yours by NAME, anyone’s by USER/NAME)',
-    args: z.object({ ref: z.string().describe('NAME or USER/NAME') }),
+    details: "On a terminal (ssh -t) escape sequences and control characters are removed, so a paste cannot drive your terminal; --raw prints the bytes as they are.",
+    args: z.object({ ref: z.string().describe('NAME or USER/NAME'), raw: z.boolean().default(false).describe('on a terminal too, print the exact bytes (escape sequences included)') }),
     positionals: ['ref'],
     permission: 'paste',
     mutating: false,
     results: ['message', 'streamed'],
     async run(ctx, args) {
       const { user, name } = parsePasteRef(args.ref, ctx.actor.name);
-      const opened = store.open(user, name);
+      const opened = await store.open(user, name);
       if (!opened) throw new NotFound(`no paste '${user}/${name}'`);
       const json = pasteJson(deps, opened.paste);
       if (ctx.io && !ctx.json) {
+        if (ctx.io.isTerminal && !args.raw) {
+          // Someone else's bytes on this user's terminal: nothing in them may move the cursor, retitle or recolour it.
+          if (opened.paste.binary) {
+            closeSync(opened.fd);
+            return { kind: 'message', text: `(binary paste, ${humanSize(opened.size)}: ${json.rawUrl}; --raw prints it here)`, json };
+          }
+          await copyFdTo(opened.fd, ctx.io.stdout, ctx.signal, terminalFilter());
+          return { kind: 'streamed', json };
+        }
         await copyFdTo(opened.fd, ctx.io.stdout, ctx.signal);
         return { kind: 'streamed', json };
       }
@@ -177,7 +205,7 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
     },
     async run(ctx, args) {
       const { user, name } = parsePasteRef(args.ref, ctx.actor.name);
-      const removed = store.remove(user, name);
+      const removed = await store.remove(user, name);
       if (!removed) throw new NotFound(`no paste '${user}/${name}'`);
       return { kind: 'message', text: `removed ${user}/${name}`, json: { owner: user, name, removed: true } };
     },
@@ -196,12 +224,12 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
     mutating: false,
     results: ['record'],
     surfaces: ['http'],
-    authorize(_ctx, args) {
-      const paste = isUserName(args.user) && isPasteName(args.name) ? store.find(args.user, args.name) : undefined;
+    async authorize(_ctx, args) {
+      const paste = isUserName(args.user) && isPasteName(args.name) ? await store.find(args.user, args.name) : undefined;
       if (!paste) throw new NotFound('no such paste (it may have expired)');
     },
     async run(_ctx, args) {
-      const paste = store.find(args.user, args.name);
+      const paste = await store.find(args.user, args.name);
       if (!paste) throw new NotFound('no such paste (it may have expired)');
       const json = pasteJson(deps, paste);
       return { kind: 'record', title: `${paste.owner}/${paste.name}`, fields: [{ label: 'size', value: humanSize(paste.size) }], json };

@@ -14,16 +14,16 @@ import { pasteTuiApp } from './tui.ts';
 export function pasteModule(deps: { registry: Pick<Registry, 'invoke'>; store: PasteStore; identities: IdentityStore; config: Config['paste']; publicUrl: string; clock: Clock; log: Logger }): LabdModule<TuiApp> {
   const { store, config, log } = deps;
   const sweep = () => {
-    try {
-      const { expired, orphans } = store.sweep();
-      if (expired || orphans) log.info({ expired, orphans }, 'paste sweep removed files');
-    } catch (err) {
-      log.error({ err }, 'paste sweep failed');
-    }
+    store.sweep().then(
+      ({ expired, orphans }) => {
+        if (expired || orphans) log.info({ expired, orphans }, 'paste sweep removed files');
+      },
+      (err: unknown) => log.error({ err }, 'paste sweep failed'),
+    );
   };
   return {
     name: 'paste',
-    commands: pasteCommands({ store, identities: deps.identities, publicUrl: deps.publicUrl, maxSize: config.maxSize, defaultExpirySeconds: config.defaultExpiry === 'none' ? null : config.defaultExpiry.seconds }),
+    commands: pasteCommands({ store, identities: deps.identities, publicUrl: deps.publicUrl, maxSize: config.maxSize, quota: config.quota, defaultExpirySeconds: config.defaultExpiry === 'none' ? null : config.defaultExpiry.seconds }),
     routes: pasteRoutes({ registry: deps.registry, store, clock: deps.clock }),
     screens: [pasteTuiApp],
     jobs: [intervalJob('paste sweeper', config.sweepInterval.ms, sweep, true)],

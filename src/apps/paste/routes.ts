@@ -26,7 +26,7 @@ export function pasteRoutes(deps: { registry: Pick<Registry, 'invoke'>; store: P
   /** The registry decides; a refusal or a missing paste is the server's typed-error mapping (403/404). */
   const opened = async (req: RouteRequest): Promise<OpenPaste | undefined> => {
     await registry.invoke(anonymousReader(req), ['paste-page'], { user: req.params.user ?? '', name: req.params.name ?? '' });
-    return store.open(req.params.user ?? '', req.params.name ?? '');
+    return await store.open(req.params.user ?? '', req.params.name ?? '');
   };
   const page: HttpRoute = {
     method: 'GET',

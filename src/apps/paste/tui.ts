@@ -1,10 +1,11 @@
 import blessed, { type Widgets } from 'blessed';
 import { publicMessage } from '../../core/errors.ts';
-import { stripControl } from '../../ssh/render.ts';
-import type { TuiApp, TuiScreenContext } from '../../ssh/tui/apps.ts';
+import { stripControl } from '../../core/terminal-text.ts';
+import { listCount, type TuiApp, type TuiScreenContext } from '../../ssh/tui/apps.ts';
 import { moveHint, WORDS } from '../../ssh/tui/keys.ts';
 import { paneKeys, scrollPane } from '../../ssh/tui/widgets.ts';
 import { humanSize } from './format.ts';
+import { layoutTable, renderLines, type LayoutColumn } from '../../core/table-layout.ts';
 
 interface Listed {
   name: string;
@@ -20,6 +21,7 @@ export const pasteTuiApp: TuiApp = {
   title: 'Pastes',
   description: 'your pastes: read, delete',
   permission: 'paste',
+  count: listCount(['paste', 'ls', '--all'], 'paste', 'pastes'),
   open(ctx) {
     return new PasteScreen(ctx);
   },
@@ -67,8 +69,10 @@ class PasteScreen {
     const result = await this.ctx.invoke(['paste', 'ls'], { all: true });
     if (this.gone) return;
     this.pastes = result.kind === 'table' ? ((result.json ?? []) as Listed[]) : [];
-    const width = Math.max(8, ...this.pastes.map((p) => p.name.length)) + 2;
-    const items = this.pastes.map((p) => `${stripControl(p.name).padEnd(width)}${humanSize(p.size).padStart(10)}  ${p.binary ? 'binary' : 'text  '}  ${p.expiresAt ? `expires ${p.expiresAt.slice(0, 16).replace('T', ' ')}` : 'no expiry'}${p.hidden ? '  hidden' : ''}`);
+    // The shared table layout: display widths, and the name kept longest on a narrow screen.
+    const rows = this.pastes.map((p) => [stripControl(p.name), humanSize(p.size), p.binary ? 'binary' : 'text', p.expiresAt ? `expires ${p.expiresAt.slice(0, 16).replace('T', ' ')}` : 'no expiry', p.hidden ? 'hidden' : '']);
+    const columns: LayoutColumn[] = [{ label: '', priority: 9 }, { label: '', align: 'right', priority: 2 }, { label: '', priority: 1 }, { label: '' }, { label: '' }];
+    const [, ...items] = renderLines(layoutTable(columns, rows, { maxWidth: Math.max(10, this.list.width as number), ellipsis: this.ctx.theme.unicode ? '…' : '~' }), columns, rows);
     this.list.setItems(items as never);
     this.say(this.pastes.length ? `${this.pastes.length} paste${this.pastes.length === 1 ? '' : 's'}` : 'no pastes yet: cat FILE | ssh HOST paste NAME');
   }

@@ -16,7 +16,7 @@ export class SessionEnded extends LabdError {}
  * Event-driven with pause/resume for backpressure: `for await` would destroy the SSH channel.
  * On any failure the file is removed; on success the caller owns it.
  */
-export function receiveToFile(input: Readable, path: string, limit: number, signal: AbortSignal): Promise<Upload> {
+export function receiveToFile(input: Readable, path: string, limit: number, signal: AbortSignal, tooLarge: () => Error = () => new UsageError(`paste too large: the limit is ${limit} bytes (nothing was stored)`)): Promise<Upload> {
   return new Promise((resolve, reject) => {
     const file = createWriteStream(path, { flags: 'wx', mode: 0o600 });
     const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -45,7 +45,7 @@ export function receiveToFile(input: Readable, path: string, limit: number, sign
     const onData = (chunk: Buffer | string) => {
       const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
       size += bytes.length;
-      if (size > limit) return fail(new UsageError(`paste too large: the limit is ${limit} bytes (nothing was stored)`));
+      if (size > limit) return fail(tooLarge());
       if (!binary) {
         try {
           utf8.decode(bytes, { stream: true });

@@ -1,12 +1,16 @@
 import type { Readable, Writable } from 'node:stream';
 import { Failed, PermissionDenied, Unavailable } from '../../core/errors.ts';
 import type { TopicRef } from './names.ts';
-import { TopicReader } from './reader.ts';
+import { BufferBudget, TopicReader } from './reader.ts';
 import { Topic, TopicWriter, type TopicCounts } from './topic.ts';
 
 export interface BrokerOptions {
   /** Bytes a subscriber may fall behind before it is dropped. */
   subscriberBuffer: number;
+  /** Live topics one user may own at once (default: no cap). */
+  maxTopicsPerUser?: number;
+  /** Bytes all subscribers' queues may hold together (default: no cap). */
+  maxBufferedBytes?: number;
 }
 
 /** Who may use a topic, as its owner declares it when attaching (-p, -a). */
@@ -42,8 +46,13 @@ export class TopicBroker {
   private readonly topics = new Map<string, Topic>();
   private readonly listeners = new Set<() => void>();
   private nextClientId = 1;
+  /** Live topics per owner (a prototype-free count keyed by user name). */
+  private readonly owned = new Map<string, number>();
+  readonly budget: BufferBudget;
 
-  constructor(private readonly options: BrokerOptions) {}
+  constructor(private readonly options: BrokerOptions) {
+    this.budget = new BufferBudget(options.maxBufferedBytes ?? Number.MAX_SAFE_INTEGER);
+  }
 
   /** Calls `fn` whenever a topic appears, disappears or its clients change; returns an unsubscribe. */
   onChange(fn: () => void): () => void {
@@ -70,7 +79,7 @@ export class TopicBroker {
   /** Streams the topic to `out` until the publishers leave (unless `keep`), the signal fires, or the reader falls too far behind. */
   async subscribe(o: ClientBase & { out: Writable; keep: boolean }): Promise<void> {
     const topic = this.attach(o.user, o.topic, o.grant);
-    const reader = new TopicReader(this.nextClientId++, !o.keep, o.out, this.options.subscriberBuffer, topic);
+    const reader = new TopicReader(this.nextClientId++, !o.keep, o.out, this.options.subscriberBuffer, topic, this.budget);
     topic.addReader(reader);
     const stop = () => reader.close();
     o.signal.addEventListener('abort', stop, { once: true });
@@ -79,7 +88,7 @@ export class TopicBroker {
     o.signal.removeEventListener('abort', stop);
     topic.removeReader(reader);
     this.release(topic);
-    if (end === 'dropped') throw this.droppedError(topic);
+    if (end === 'dropped') throw this.droppedError(topic, reader);
   }
 
   /**
@@ -123,7 +132,7 @@ export class TopicBroker {
     const clientId = this.nextClientId++;
     return new Promise<void>((resolve, reject) => {
       let settled = false;
-      const reader = new TopicReader(clientId, false, o.out, this.options.subscriberBuffer, topic);
+      const reader = new TopicReader(clientId, false, o.out, this.options.subscriberBuffer, topic, this.budget);
       const writer = new TopicWriter(clientId, 'pipe', topic, o.input, false, o.replay, (state) => {
         if (state !== 'ended') return;
         // Input ended: deliver what is queued for this client, then leave.
@@ -139,7 +148,7 @@ export class TopicBroker {
         topic.removeWriter(writer);
         topic.removeReader(reader);
         this.release(topic);
-        if (end === 'dropped') reject(this.droppedError(topic));
+        if (end === 'dropped') reject(this.droppedError(topic, reader));
         else resolve();
       });
       topic.addReader(reader);
@@ -170,6 +179,10 @@ export class TopicBroker {
     const isOwner = user === ref.owner;
     let topic = this.topics.get(ref.key);
     if (!topic) {
+      const mine = this.owned.get(ref.owner) ?? 0;
+      const cap = this.options.maxTopicsPerUser;
+      if (cap !== undefined && mine >= cap) throw new Unavailable(`you have ${mine} live topics, the most one user may hold open (pubsub.maxTopicsPerUser); end one first`);
+      this.owned.set(ref.owner, mine + 1);
       const created = new Topic(ref, Math.min(128 * 1024, Math.floor(this.options.subscriberBuffer / 2)), () => this.changed());
       this.topics.set(ref.key, created);
       topic = created;
@@ -184,11 +197,15 @@ export class TopicBroker {
   private release(topic: Topic): void {
     if (topic.empty && this.topics.get(topic.ref.key) === topic) {
       this.topics.delete(topic.ref.key);
+      const left = (this.owned.get(topic.ref.owner) ?? 1) - 1;
+      if (left > 0) this.owned.set(topic.ref.owner, left);
+      else this.owned.delete(topic.ref.owner);
       this.changed();
     }
   }
 
-  private droppedError(topic: Topic): Failed {
+  private droppedError(topic: Topic, reader: TopicReader): Failed {
+    if (reader.dropReason === 'memory') return new Failed(`dropped from ${topic.ref.key}: labd's pub/sub buffers are full (pubsub.maxBufferedBytes) and you were behind`);
     return new Failed(`dropped from ${topic.ref.key}: fell more than ${this.options.subscriberBuffer} bytes behind the publisher`);
   }
 

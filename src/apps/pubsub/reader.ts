@@ -7,6 +7,27 @@ const COALESCE_MAX = 32 * 1024;
 
 export type ReaderEnd = 'finished' | 'dropped' | 'closed';
 
+/**
+ * Bytes queued by all readers of all topics together, against one cap (pubsub.maxBufferedBytes). When a
+ * push would pass it, the readers furthest behind are dropped first, whichever topic they read.
+ */
+export class BufferBudget {
+  used = 0;
+  readonly readers = new Set<TopicReader>();
+  constructor(readonly limit: number) {}
+
+  /** Makes room for `bytes` by dropping the readers with the largest backlog; false when `asker` is that reader. */
+  makeRoom(bytes: number, asker: TopicReader): boolean {
+    while (this.used + bytes > this.limit) {
+      let worst: TopicReader | undefined;
+      for (const r of this.readers) if (r.open && (!worst || r.backlog > worst.backlog)) worst = r;
+      if (!worst || worst === asker) return false;
+      worst.evict('memory');
+    }
+    return true;
+  }
+}
+
 export interface ReaderEvents {
   /** The reader's backlog shrank (a paused publisher may go on). */
   progressed(reader: TopicReader): void;
@@ -29,6 +50,8 @@ export class TopicReader {
   /** How the reader ended, once everything it was given has reached the output (or could not). */
   readonly ended: Promise<ReaderEnd>;
   private readonly onOutputGone = () => this.close();
+  /** Why it was dropped: its own limit, or labd's memory for all topics. */
+  dropReason: 'behind' | 'memory' | undefined;
 
   constructor(
     readonly clientId: number,
@@ -37,8 +60,10 @@ export class TopicReader {
     private readonly out: Writable,
     readonly limit: number,
     private readonly events: ReaderEvents,
+    private readonly budget: BufferBudget = new BufferBudget(Number.MAX_SAFE_INTEGER),
   ) {
     this.ended = new Promise((resolve) => (this.settle = resolve));
+    budget.readers.add(this);
     out.once('close', this.onOutputGone);
     out.once('error', this.onOutputGone);
   }
@@ -53,17 +78,24 @@ export class TopicReader {
 
   push(chunk: Buffer): void {
     if (this.state !== 'open') return;
-    if (this.backlog + chunk.length > this.limit) {
-      this.state = 'dropped';
-      this.queue.length = 0;
-      this.queued = 0;
-      this.events.dropped(this);
-      this.settleWhenIdle('dropped');
-      return;
-    }
+    if (this.backlog + chunk.length > this.limit) return this.evict('behind');
+    if (!this.budget.makeRoom(chunk.length, this)) return this.evict('memory');
     this.queue.push(chunk);
     this.queued += chunk.length;
+    this.budget.used += chunk.length;
     this.pump();
+  }
+
+  /** Drops the reader: it fell more than its limit behind, or labd's buffers for all topics are full and it is furthest behind. */
+  evict(reason: 'behind' | 'memory'): void {
+    if (this.state !== 'open') return;
+    this.dropReason = reason;
+    this.state = 'dropped';
+    this.budget.used -= this.queued;
+    this.queue.length = 0;
+    this.queued = 0;
+    this.events.dropped(this);
+    this.settleWhenIdle('dropped');
   }
 
   /** No more data will come: end once the queue has been written. */
@@ -77,6 +109,7 @@ export class TopicReader {
   close(): void {
     if (this.state === 'closed' || this.ending) return;
     this.state = 'closed';
+    this.budget.used -= this.queued;
     this.queue.length = 0;
     this.queued = 0;
     this.end('closed');
@@ -89,6 +122,7 @@ export class TopicReader {
       this.inFlight += chunk.length;
       this.out.write(chunk, (err) => {
         this.inFlight -= chunk.length;
+        this.budget.used -= chunk.length;
         if (err) return this.close();
         if (this.state === 'open' || this.state === 'finishing') {
           this.pump();
@@ -114,6 +148,7 @@ export class TopicReader {
   private end(end: ReaderEnd): void {
     if (this.ending) return;
     this.ending = end;
+    this.budget.readers.delete(this);
     this.out.off('close', this.onOutputGone);
     this.out.off('error', this.onOutputGone);
     this.settle(end);

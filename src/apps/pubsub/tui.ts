@@ -2,11 +2,12 @@ import blessed, { type Widgets } from 'blessed';
 import { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { publicMessage } from '../../core/errors.ts';
-import { stripControl } from '../../ssh/render.ts';
-import type { TuiApp, TuiScreenContext } from '../../ssh/tui/apps.ts';
+import { stripControl } from '../../core/terminal-text.ts';
+import { listCount, type TuiApp, type TuiScreenContext } from '../../ssh/tui/apps.ts';
 import { promptDialog } from '../../ssh/tui/dialog.ts';
 import { moveHint, WORDS } from '../../ssh/tui/keys.ts';
 import type { TopicBroker, TopicInfo } from './broker.ts';
+import { layoutTable, renderLines, type LayoutColumn } from '../../core/table-layout.ts';
 
 const REFRESH_MS = 1000;
 const FLUSH_MS = 100;
@@ -14,11 +15,25 @@ const FLUSH_MS = 100;
 const SCROLLBACK = 1000;
 const LINES_PER_FLUSH = 200;
 
-function row(t: TopicInfo): string {
+const COLUMNS: LayoutColumn[] = [
+  { label: 'TOPIC', priority: 9 },
+  { label: 'ACCESS', priority: 1 },
+  { label: 'SUBS', align: 'right', priority: 2 },
+  { label: 'PUBS', align: 'right', priority: 2 },
+  { label: 'PIPES', align: 'right' },
+  { label: 'MSGS', align: 'right' },
+];
+
+function cells(t: TopicInfo): string[] {
   const access = t.access === 'shared' && t.sharedWith ? `shared:${t.sharedWith.join(',')}` : t.access;
-  return `${t.topic.padEnd(28)} ${access.slice(0, 16).padEnd(16)} ${String(t.subscribers).padStart(4)} ${String(t.publishers).padStart(4)} ${String(t.pipes).padStart(5)} ${String(t.messages).padStart(7)}`;
+  return [t.topic, access, String(t.subscribers), String(t.publishers), String(t.pipes), String(t.messages)].map(stripControl);
 }
-const HEADER = `${'TOPIC'.padEnd(28)} ${'ACCESS'.padEnd(16)} ${'SUBS'.padStart(4)} ${'PUBS'.padStart(4)} ${'PIPES'.padStart(5)} ${'MSGS'.padStart(7)}`;
+
+/** The header and one line per topic, from the shared table layout (display widths, priorities). */
+function topicLines(topics: TopicInfo[], width: number, unicode: boolean): string[] {
+  const rows = topics.map(cells);
+  return renderLines(layoutTable(COLUMNS, rows, { maxWidth: width, ellipsis: unicode ? '…' : '~' }), COLUMNS, rows);
+}
 
 /**
  * The pub/sub screen: a live list of topics (`topics`); enter tails one, t tails one by name, escape
@@ -31,6 +46,7 @@ export function pubsubTui(broker: TopicBroker): TuiApp {
     title: 'Pub/sub',
     description: 'live topics and their subscribers; tail one',
     permission: 'pubsub',
+    count: listCount(['topics'], 'live topic', 'live topics'),
     open(ctx) {
       const view = new PubsubScreen(ctx, broker);
       return { destroy: () => view.destroy() };
@@ -39,7 +55,7 @@ export function pubsubTui(broker: TopicBroker): TuiApp {
 }
 
 class PubsubScreen {
-  private listView: { box: Widgets.BoxElement; list: Widgets.ListElement; topics: TopicInfo[] } | undefined;
+  private listView: { box: Widgets.BoxElement; header: Widgets.TextElement; list: Widgets.ListElement; topics: TopicInfo[] } | undefined;
   private tail: { box: Widgets.BoxElement; abort: AbortController; timer: NodeJS.Timeout; pop: () => void } | undefined;
   private readonly timer: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
@@ -77,9 +93,9 @@ class PubsubScreen {
 
   private showList(): void {
     const box = blessed.box({ parent: this.ctx.parent, top: 0, left: 0, right: 0, bottom: 0, label: ' topics ', border: { type: 'line' }, style: { border: this.ctx.theme.border } });
-    blessed.text({ parent: box, top: 0, left: 1, right: 1, height: 1, content: HEADER, style: this.ctx.theme.title });
+    const header = blessed.text({ parent: box, top: 0, left: 1, right: 1, height: 1, content: '', tags: false, style: this.ctx.theme.title });
     const list = blessed.list({ parent: box, top: 1, left: 1, right: 1, bottom: 0, keys: true, vi: true, tags: false, items: [], style: { selected: this.ctx.theme.selected } });
-    this.listView = { box, list, topics: [] };
+    this.listView = { box, header, list, topics: [] };
     list.on('select', (_item, index) => {
       const topic = this.listView?.topics[index];
       if (topic) this.openTail(topic.topic);
@@ -113,7 +129,9 @@ class PubsubScreen {
     const view = this.listView;
     const selected = view.topics[(view.list as unknown as { selected: number }).selected]?.topic;
     view.topics = topics;
-    view.list.setItems((topics.length ? topics.map(row) : ['(no live topics: start one with  ssh HOST sub NAME  or  pub NAME;  t tails one by name)']).map(stripControl) as never);
+    const [head, ...items] = topicLines(topics, Math.max(10, view.list.width as number), this.ctx.theme.unicode);
+    view.header.setContent(head!);
+    view.list.setItems((topics.length ? items : ['(no live topics: start one with  ssh HOST sub NAME  or  pub NAME;  t tails one by name)']) as never);
     const index = topics.findIndex((t) => t.topic === selected);
     view.list.select(index === -1 ? 0 : index);
     this.ctx.screen.render();

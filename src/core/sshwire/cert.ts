@@ -1,5 +1,5 @@
 import { parsePublicKeyBlob, readKeyFields, type PublicKey } from './keys.ts';
-import { WireError, WireReader } from './reader.ts';
+import { WireError, WireReader, writeString } from './reader.ts';
 
 /** OpenSSH certificate (PROTOCOL.certkeys / draft-miller-ssh-cert), parsed strictly. */
 export interface SshCertificate {
@@ -54,7 +54,12 @@ export function parseCertificate(blob: Buffer): SshCertificate {
   const certType = r.text();
   if (!isCertAlgorithm(certType)) throw new WireError('not a certificate');
   r.bytes(); // nonce
+  const keyStart = r.offset;
   const key = readKeyFields(plainTypeOfCert(certType), r);
+  // The inner key as a plain key blob (its type, then the same fields): its fingerprint is the key's own.
+  const plainKeyParts: Buffer[] = [];
+  writeString(plainKeyParts, plainTypeOfCert(certType));
+  plainKeyParts.push(blob.subarray(keyStart, r.offset));
   const serial = r.uint64();
   const typeNum = r.uint32();
   if (typeNum !== 1 && typeNum !== 2) throw new WireError(`unknown certificate type ${typeNum}`);
@@ -78,7 +83,7 @@ export function parseCertificate(blob: Buffer): SshCertificate {
   const signatureKey = parsePublicKeyBlob(signatureKeyBlob);
   return {
     certType,
-    key: { ...key, blob: Buffer.alloc(0) },
+    key: { ...key, blob: Buffer.concat(plainKeyParts) },
     serial,
     type: typeNum === 1 ? 'user' : 'host',
     keyId,

@@ -57,9 +57,9 @@ export function alertCommands(service: AlertService, opts: AlertCommandOptions):
         kind: 'table',
         columns: [
           { key: 'id', label: 'ID' },
-          { key: 'state', label: 'STATE' },
-          { key: 'group', label: 'GROUP' },
-          { key: 'summary', label: 'SUMMARY' },
+          { key: 'state', label: 'STATE', priority: 3 },
+          { key: 'group', label: 'GROUP', priority: 2 },
+          { key: 'summary', label: 'SUMMARY', priority: -1 },
           { key: 'alerts', label: 'FIRING' },
           { key: 'since', label: 'SINCE' },
           { key: 'ack', label: 'ACKNOWLEDGED' },

@@ -1,3 +1,16 @@
+export type EscalationRow = typeof alertEscalations.$inferSelect;
+
+/** Escalations by Apprise, one per firing episode of a group: the port (SqliteEscalationStore implements it). */
+export interface EscalationStore {
+  /** Records the episode's escalation, once: false when it was already recorded. */
+  open(groupId: number, episode: number, at: Date): Promise<boolean>;
+  /** Pending escalations whose next attempt is due, oldest first. */
+  due(at: Date): Promise<EscalationRow[]>;
+  drop(id: number): Promise<void>;
+  retryLater(id: number, attempts: number, error: string, next: Date): Promise<void>;
+  sent(id: number, attempts: number, at: Date): Promise<void>;
+}
+
 /**
  * Escalation outside the chat room: a firing group nobody acknowledged within escalateAfter gets
  * one Apprise notification per firing episode. The row is written before the first attempt and
@@ -5,11 +18,9 @@
  * logged and retried with back-off, and never escape the loop.
  */
 import { backoffDelay, type BackoffPolicy } from '../../core/backoff.ts';
-import { and, asc, eq, lte } from 'drizzle-orm';
 import type { Clock } from '../../core/clock.ts';
 import type { Logger } from '../../core/logger.ts';
-import type { Db } from '../../db/client.ts';
-import { alertEscalations } from '../../db/schema.ts';
+import type { alertEscalations } from '../../db/schema.ts';
 import { formatDuration } from '../../core/duration.ts';
 import type { AppriseClient, AppriseNotification } from './apprise.ts';
 import { groupSummary, labelText } from './format.ts';
@@ -37,7 +48,7 @@ export class AppriseEscalator {
   private readonly abort = new AbortController();
 
   constructor(
-    private readonly o: { db: Db; alerts: AlertService; apprise: AppriseClient; clock: Clock; log: Logger },
+    private readonly o: { escalations: EscalationStore; alerts: AlertService; apprise: AppriseClient; clock: Clock; log: Logger },
   ) {}
 
   start(): void {
@@ -62,41 +73,31 @@ export class AppriseEscalator {
   /** One round: record new escalations, then try the ones that are due. Never throws. */
   async tick(): Promise<void> {
     try {
-      this.record();
+      await this.record();
       await this.deliver();
     } catch (err) {
       this.o.log.error({ err }, 'alert escalation round failed; retrying');
     }
   }
 
-  private record(): void {
+  private async record(): Promise<void> {
     const now = this.o.clock.now();
     for (const g of this.o.alerts.dueForEscalation(now)) {
       if (!g.firingSince) continue;
-      const inserted = this.o.db
-        .insert(alertEscalations)
-        .values({ groupId: g.id, episode: g.firingSince.getTime(), channel: 'apprise', nextAttemptAt: now })
-        .onConflictDoNothing()
-        .returning({ id: alertEscalations.id })
-        .get();
+      const inserted = await this.o.escalations.open(g.id, g.firingSince.getTime(), now);
       if (inserted) this.o.log.info({ group: g.id }, 'alert escalated: notifying through Apprise');
     }
   }
 
   private async deliver(): Promise<void> {
-    const { db, clock, log } = this.o;
-    const due = db
-      .select()
-      .from(alertEscalations)
-      .where(and(eq(alertEscalations.state, 'pending'), lte(alertEscalations.nextAttemptAt, clock.now())))
-      .orderBy(asc(alertEscalations.id))
-      .all();
+    const { escalations, clock, log } = this.o;
+    const due = await escalations.due(clock.now());
     for (const row of due) {
       if (this.stopped) return;
       const g = this.o.alerts.store.get(row.groupId);
       // Acknowledged, resolved or firing anew since: this escalation has nothing left to say.
       if (!g || g.status !== 'firing' || g.ack || g.firingSince?.getTime() !== row.episode) {
-        db.update(alertEscalations).set({ state: 'dropped' }).where(eq(alertEscalations.id, row.id)).run();
+        await escalations.drop(row.id);
         continue;
       }
       const attempts = row.attempts + 1;
@@ -106,11 +107,11 @@ export class AppriseEscalator {
         if (this.stopped) return;
         const retryInMs = backoffDelay(row.attempts, BACKOFF);
         const error = (err as Error).message;
-        db.update(alertEscalations).set({ attempts, lastError: error, nextAttemptAt: new Date(clock.now().getTime() + retryInMs) }).where(eq(alertEscalations.id, row.id)).run();
+        await escalations.retryLater(row.id, attempts, error, new Date(clock.now().getTime() + retryInMs));
         log.warn({ group: g.id, attempts, retryInMs, error }, 'Apprise notification failed; will retry');
         continue;
       }
-      db.update(alertEscalations).set({ state: 'sent', attempts, sentAt: clock.now(), lastError: null }).where(eq(alertEscalations.id, row.id)).run();
+      await escalations.sent(row.id, attempts, clock.now());
       log.info({ group: g.id, attempts }, 'Apprise notification sent');
     }
   }

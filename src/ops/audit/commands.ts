@@ -35,7 +35,16 @@ const auditLs = (log: AuditLog) =>
     }));
     return {
       kind: 'table',
-      columns: [{ key: 'at', label: 'AT' }, { key: 'actor', label: 'WHO' }, { key: 'via', label: 'VIA' }, { key: 'command', label: 'COMMAND' }, { key: 'args', label: 'ARGS' }, { key: 'outcome', label: 'OUTCOME' }, { key: 'durationMs', label: 'MS' }],
+      // On a narrow screen ARGS gives way first, OUTCOME last (a failed attempt must never look blank).
+      columns: [
+        { key: 'at', label: 'AT', priority: 2 },
+        { key: 'actor', label: 'WHO', priority: 3 },
+        { key: 'via', label: 'VIA', priority: 1 },
+        { key: 'command', label: 'COMMAND', priority: 3 },
+        { key: 'args', label: 'ARGS', priority: -1 },
+        { key: 'outcome', label: 'OUTCOME', priority: 4 },
+        { key: 'durationMs', label: 'MS', priority: 0, align: 'right' },
+      ],
       rows,
       empty: `nothing audited in the last ${args.since}`,
     };

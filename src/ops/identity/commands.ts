@@ -1,5 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { NotFound, PermissionDenied, UsageError } from '../../core/errors.ts';
+import { Conflict, NotFound, PermissionDenied, UsageError } from '../../core/errors.ts';
+import { findArmoredSignature, parseSshSignature, verifySshSignatureOver } from '../../core/sshwire/sshsig.ts';
+import { parsePublicKeyBlob } from '../../core/sshwire/keys.ts';
 import { ROLES } from '../../core/permissions.ts';
 import type { CommandContext } from '../context.ts';
 import { defineCommand } from '../registry.ts';
@@ -9,8 +12,75 @@ import { readStdinText } from '../stdin.ts';
 import type { Result } from '../result.ts';
 import { KEY_INPUT_LIMIT, parseKeyText, readKeyInput } from './stdin-key.ts';
 
+/** The initial admin account (LABD_INITIAL_ADMIN_KEYS): its name and the fingerprints of its keys, which nobody else may register. */
+export interface InitialAdmin {
+  name: string;
+  keys: ReadonlySet<string>;
+}
+
+/** The SSHSIG namespace of a `keys add` proof, so no signature made for anything else (git, files) counts. */
+export const KEYS_ADD_NAMESPACE = 'labd-keys-add';
+const CHALLENGE_TTL_MS = 10 * 60 * 1000;
+const SIG_BEGIN = '-----BEGIN SSH SIGNATURE-----';
+const SIG_END = '-----END SSH SIGNATURE-----';
+
 /** Account and user commands, on the identity store the composition root built. */
-export function identityCommands(identities: IdentityStore): AnyCommand[] {
+export function identityCommands(identities: IdentityStore, initialAdmin: InitialAdmin = { name: 'admin', keys: new Set() }): AnyCommand[] {
+
+/** One outstanding challenge per user, used once; kept in memory (a restart only means asking again). */
+const challenges = new Map<number, { nonce: string; expiresAt: number }>();
+
+/** A key in LABD_INITIAL_ADMIN_KEYS belongs to the initial admin and nobody else, whoever vouches or signs. */
+function refuseInitialAdminKey(fingerprint: string, userName: string): void {
+  if (initialAdmin.keys.has(fingerprint) && userName !== initialAdmin.name) throw new Conflict(`key ${fingerprint} is an initial admin key (LABD_INITIAL_ADMIN_KEYS) and cannot be registered to anyone else`);
+}
+
+/** Whether the session proved it holds the key: it logged in with it (the key, or the certificate's own key). */
+function sessionHolds(ctx: CommandContext, fp: string): boolean {
+  const cred = ctx.actor.credential;
+  return (cred?.kind === 'key' && cred.fingerprint === fp) || (cred?.kind === 'cert' && cred.keyFingerprint === fp);
+}
+
+/** Checks a signature over the user's current challenge by the key `publicKey`; the challenge is used up whatever the outcome. */
+function checkChallengeSignature(ctx: CommandContext, userId: number, publicKey: string, signatureBlob: Buffer): void {
+  const challenge = challenges.get(userId);
+  challenges.delete(userId);
+  if (!challenge || challenge.expiresAt <= ctx.clock.now().getTime()) throw new PermissionDenied("no current challenge: run 'keys challenge' first (it lasts 10 minutes and is used once)");
+  let valid = false;
+  try {
+    const key = parsePublicKeyBlob(Buffer.from(publicKey.split(' ')[1]!, 'base64'));
+    const sig = parseSshSignature(signatureBlob);
+    // `printf %s` signs the challenge; `echo` adds a newline: both are the challenge.
+    valid = [challenge.nonce, `${challenge.nonce}\n`].some((m) => verifySshSignatureOver(sig, key, KEYS_ADD_NAMESPACE, Buffer.from(m)));
+  } catch (err) {
+    throw new UsageError(`signature: ${(err as Error).message}`);
+  }
+  if (!valid) throw new PermissionDenied(`the signature is not this key's over your challenge in namespace ${KEYS_ADD_NAMESPACE}`);
+}
+
+const keysChallenge = defineCommand({
+  path: ['keys', 'challenge'],
+  summary: 'Get a one-time challenge to sign, proving you hold a key you want to add',
+  details: `sign it with: printf %s CHALLENGE | ssh-keygen -Y sign -n ${KEYS_ADD_NAMESPACE} -f ~/.ssh/KEY > key.sig\nthen: cat ~/.ssh/KEY.pub key.sig | ssh HOST keys add`,
+  args: z.object({}),
+  permission: 'authenticated',
+  mutating: false,
+  results: ['message'],
+  async run(ctx) {
+    const user = currentUser(ctx);
+    const nonce = `labd-${randomBytes(24).toString('base64url')}`;
+    const expiresAt = ctx.clock.now().getTime() + CHALLENGE_TTL_MS;
+    challenges.set(user.id, { nonce, expiresAt });
+    const text = [
+      nonce,
+      '',
+      'Within 10 minutes, sign it with the key you want to add and send the public key and the signature:',
+      `  printf %s ${nonce} | ssh-keygen -Y sign -n ${KEYS_ADD_NAMESPACE} -f ~/.ssh/id_ed25519 > key.sig`,
+      '  cat ~/.ssh/id_ed25519.pub key.sig | ssh HOST keys add',
+    ].join('\n');
+    return { kind: 'message', text, json: { challenge: nonce, namespace: KEYS_ADD_NAMESPACE, expiresAt: new Date(expiresAt).toISOString() } };
+  },
+});
 
 function currentUser(ctx: CommandContext) {
   if (ctx.actor.userId === null) throw new UsageError('this command needs a labd user');
@@ -69,9 +139,10 @@ const keysLs = defineCommand({
 
 const keysAdd = defineCommand({
   path: ['keys', 'add'],
-  summary: 'Register a public key (read from stdin) to log in with',
+  summary: 'Register a public key (read from stdin) to log in with, with proof that you hold it',
   details: [
-    'example: ssh HOST keys add < ~/.ssh/id_ed25519.pub',
+    "proof: the key this session logged in with (e.g. your certificate's key): ssh HOST keys add < ~/.ssh/id_ed25519.pub",
+    "or a signature over 'keys challenge' after the key: cat ~/.ssh/id_ed25519.pub key.sig | ssh HOST keys add",
     'admins: ssh HOST keys add --user carol < carol.pub (adds a key to another user; you vouch for it, and the audit log says so)',
   ].join('\n'),
   args: z.object({
@@ -88,9 +159,19 @@ const keysAdd = defineCommand({
   async run(ctx, args) {
     if (args.user !== undefined) return addKeyForUser(ctx, args.user, args.comment);
     const user = currentUser(ctx);
-    const text = await readStdinText(ctx, KEY_INPUT_LIMIT);
+    const input = await readStdinText(ctx, KEY_INPUT_LIMIT * 2);
+    let signatureBlob: Buffer | undefined;
+    try {
+      signatureBlob = findArmoredSignature(input);
+    } catch (err) {
+      throw new UsageError(`signature: ${(err as Error).message}`);
+    }
+    const text = signatureBlob ? input.slice(0, input.indexOf(SIG_BEGIN)) + input.slice(input.indexOf(SIG_END) + SIG_END.length) : input;
     const key = parseKeyText(text, 'stdin');
     if (!key) throw new UsageError('no public key on stdin (example: keys add < ~/.ssh/id_ed25519.pub)');
+    refuseInitialAdminKey(key.fingerprint, user.name);
+    if (signatureBlob) checkChallengeSignature(ctx, user.id, key.publicKey, signatureBlob);
+    else if (!sessionHolds(ctx, key.fingerprint)) throw new PermissionDenied("prove you hold this key: log in with it (or its certificate), or sign a 'keys challenge' and send the signature after the key");
     const comment = (args.comment ?? key.comment).replace(/[^\x20-\x7e]/g, '').slice(0, 100);
     const row = identities.addKey(user.id, { ...key, comment });
     return { kind: 'message', text: `added key ${row.id}: ${key.fingerprint} (${key.algo}${comment ? ', ' + comment : ''})`, json: { id: row.id, fingerprint: key.fingerprint, algo: key.algo, comment } };
@@ -107,6 +188,7 @@ async function addKeyForUser(ctx: CommandContext, name: string, commentArg: stri
   const user = s.requireUser(name);
   const key = parseKeyText(await readStdinText(ctx, KEY_INPUT_LIMIT), 'stdin');
   if (!key) throw new UsageError(`no public key on stdin (example: keys add --user ${user.name} < key.pub)`);
+  refuseInitialAdminKey(key.fingerprint, user.name);
   const comment = (commentArg ?? key.comment).replace(/[^\x20-\x7e]/g, '').slice(0, 100);
   const row = s.addKey(user.id, { ...key, comment });
   ctx.log.info({ admin: ctx.actor.name, user: user.name, fingerprint: key.fingerprint }, 'admin added a key to another user');
@@ -168,6 +250,7 @@ const userAdd = defineCommand({
     const fromStdin = parseKeyText(await readKeyInput(ctx), 'stdin');
     if (fromFlag && fromStdin) throw new UsageError('give the key on stdin or with --key, not both');
     const key = fromFlag ?? fromStdin;
+    if (key) refuseInitialAdminKey(key.fingerprint, args.name);
     const user = s.transaction(() => {
       const u = s.createUser(args.name, args.role);
       if (key) s.addKey(u.id, key);
@@ -207,5 +290,5 @@ const userRole = defineCommand({
   },
 });
 
-return [whoami, keysLs, keysAdd, keysRm, userLs, userAdd, userRm, userRole];
+return [whoami, keysLs, keysChallenge, keysAdd, keysRm, userLs, userAdd, userRm, userRole];
 }

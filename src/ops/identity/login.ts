@@ -1,93 +1,178 @@
 import type { Config } from '../../config/schema.ts';
+import type { Actor } from '../../core/actor.ts';
+import { PermissionDenied } from '../../core/errors.ts';
 import { higherRole, type Role } from '../../core/permissions.ts';
 import type { Logger } from '../../core/logger.ts';
 import { fingerprint, parsePublicKeyLine } from '../../core/sshwire/keys.ts';
 import { IdentityStore, USER_NAME, type User } from './store.ts';
 
-export type LoginOutcome = { ok: true; user: User; role: Role; principal?: string } | { ok: false; reason: string };
+export type LoginOutcome = { ok: true; user: User; role: Role; principal?: string; principalRole?: Role } | { ok: false; reason: string };
 
 export const CERT_PROVIDER = 'ssh-cert';
+
+/** Config maps as prototype-free lookups: a principal such as `constructor` or `__proto__` is just a name. */
+export function lookup<V>(record: Readonly<Record<string, V>>): ReadonlyMap<string, V> {
+  return new Map(Object.entries(record));
+}
 
 /**
  * Picks the certificate principal that names the user: the SSH user name when it is one of
  * the principals, else the first principal that is not a role principal (e.g. `admins`).
  */
-export function selectPrincipal(principals: readonly string[], sshUser: string, roleMap: Readonly<Record<string, Role>>): string | undefined {
-  if (principals.includes(sshUser) && !(sshUser in roleMap)) return sshUser;
-  return principals.find((p) => !(p in roleMap));
+export function selectPrincipal(principals: readonly string[], sshUser: string, roleMap: ReadonlyMap<string, Role>): string | undefined {
+  if (principals.includes(sshUser) && !roleMap.has(sshUser)) return sshUser;
+  return principals.find((p) => !roleMap.has(p));
 }
 
 /** Role granted by configured principals (highest wins), on top of the user's stored role. */
-export function roleFromPrincipals(base: Role, principals: readonly string[], roleMap: Readonly<Record<string, Role>>): Role {
+export function roleFromPrincipals(base: Role, principals: readonly string[], roleMap: ReadonlyMap<string, Role>): Role {
   let role = base;
   for (const p of principals) {
-    const mapped = roleMap[p];
+    const mapped = roleMap.get(p);
     if (mapped) role = higherRole(role, mapped);
   }
   return role;
 }
 
-/** A name for a new user from a principal: step-ca puts the sanitised local part first, emails last. */
-function userNameFor(principal: string): string | undefined {
-  const local = principal.includes('@') ? principal.slice(0, principal.indexOf('@')) : principal;
-  const name = local.toLowerCase().replace(/[^a-z0-9_-]/g, '_').slice(0, 32);
+/**
+ * The user name a new user gets from a principal: the whole principal, lower-cased, with every other
+ * character as `_` (`dave@evil.example` → `dave_evil_example`, never `dave`). Too long or not starting
+ * with a letter: no name (never cut short, which could make two principals one name).
+ */
+export function userNameFor(principal: string): string | undefined {
+  const name = principal.toLowerCase().replace(/[^a-z0-9_-]/g, '_');
   return USER_NAME.test(name) ? name : undefined;
 }
 
+/** Fingerprints of LABD_INITIAL_ADMIN_KEYS: keys nobody else may ever register. */
+const adminFingerprintCache = new WeakMap<object, ReadonlySet<string>>();
+export function initialAdminFingerprints(config: Config): ReadonlySet<string> {
+  let set = adminFingerprintCache.get(config.auth);
+  if (!set) {
+    const fps = new Set<string>();
+    for (const line of initialAdminKeyLines(config)) {
+      try {
+        fps.add(fingerprint(parsePublicKeyLine(line).key.blob));
+      } catch {
+        /* reported by ensureInitialAdmin at start */
+      }
+    }
+    set = fps;
+    adminFingerprintCache.set(config.auth, set);
+  }
+  return set;
+}
+
+function initialAdminKeyLines(config: Config): string[] {
+  return config.auth.initialAdminKeys.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+}
+
 export class LoginService {
+  /**
+   * The actor as the store says now: its user's current role (with what its certificate's principals grant).
+   * A user that was removed acts no more.
+   */
+  current(actor: Actor): Actor {
+    if (actor.userId === null) return actor;
+    const user = this.store.userById(actor.userId);
+    if (!user) throw new PermissionDenied(`the account '${actor.name}' no longer exists`);
+    const role = actor.principalRole ? higherRole(user.role, actor.principalRole) : user.role;
+    return { ...actor, name: user.name, role };
+  }
+
+  /** Whether the user an actor stands for still exists (a removed user's connections are closed). */
+  exists(actor: Actor): boolean {
+    return actor.userId === null || this.store.userById(actor.userId) !== undefined;
+  }
+
   private readonly store: IdentityStore;
+  private readonly roleMap: ReadonlyMap<string, Role>;
+  private readonly principalUsers: ReadonlyMap<string, string>;
   constructor(
     store: IdentityStore,
     private readonly config: Config,
     private readonly log: Logger,
   ) {
     this.store = store;
+    this.roleMap = lookup(config.auth.principalRoles);
+    this.principalUsers = lookup(config.auth.principalUsers);
   }
 
-  /** The user a plain registered key belongs to. */
-  byKey(keyFingerprint: string, now: Date): LoginOutcome {
+  /**
+   * The user a plain registered key belongs to. When the SSH user name names another labd user, the key
+   * does not log in (a key someone else registered must not capture that user's login).
+   */
+  byKey(keyFingerprint: string, sshUser: string, now: Date): LoginOutcome {
     const key = this.store.keyByFingerprint(keyFingerprint);
     if (!key) return { ok: false, reason: 'unknown key' };
+    const mismatch = this.userMismatch(key.user, sshUser);
+    if (mismatch) return { ok: false, reason: mismatch };
     this.store.touchKey(key.id, now);
     return { ok: true, user: key.user, role: key.user.role };
   }
 
-  /** Whether a plain key is registered (answers the unsigned query without binding anyone). */
-  knowsKey(keyFingerprint: string): boolean {
-    return this.store.keyByFingerprint(keyFingerprint) !== undefined;
+  /** Why a plain key would not log in as `sshUser`, or undefined when it would (answers the unsigned query without binding anyone). */
+  keyRefusal(keyFingerprint: string, sshUser: string): string | undefined {
+    const key = this.store.keyByFingerprint(keyFingerprint);
+    return key ? this.userMismatch(key.user, sshUser) : 'unknown key';
   }
 
-  /** The user a verified certificate stands for; creates one when sign-up by certificate is on. */
+  private userMismatch(owner: User, sshUser: string): string | undefined {
+    if (sshUser === owner.name || !USER_NAME.test(sshUser)) return undefined;
+    return this.store.userByName(sshUser) ? `key belongs to user '${owner.name}', not to '${sshUser}'` : undefined;
+  }
+
+  /**
+   * The user a verified certificate stands for. A principal is an identity exactly as written: it reaches
+   * the user config maps it to (auth.principalUsers), else the user it was linked to when it first logged
+   * in, else a user created for it (sign-up) or one an admin made under exactly its name. A name another
+   * identity holds is refused, never merged; the initial admin is reachable only through config.
+   */
   byCertificate(principals: readonly string[], sshUser: string, now: Date): LoginOutcome {
-    const roleMap = this.config.auth.principalRoles;
-    const principal = selectPrincipal(principals, sshUser, roleMap);
+    const principal = selectPrincipal(principals, sshUser, this.roleMap);
     if (!principal) return { ok: false, reason: 'certificate has no identity principal' };
+    const adminName = this.config.auth.initialAdminName;
     return this.store.transaction((): LoginOutcome => {
-      const linked = this.store.identity(CERT_PROVIDER, principal);
-      let user = linked?.user;
-      if (linked) this.store.touchIdentity(linked.id, now);
-      if (!user) {
-        // A user an admin created under exactly this name is the principal's user.
-        const named = USER_NAME.test(principal) ? this.store.userByName(principal) : undefined;
-        if (named) {
-          user = named;
-        } else {
-          if (!this.config.auth.certificateSignup) return { ok: false, reason: `principal '${principal}' is not a user and sign-up by certificate is off` };
-          const name = userNameFor(principal);
-          if (!name) return { ok: false, reason: `principal '${principal}' does not make a valid user name` };
-          if (this.store.userByName(name)) return { ok: false, reason: `user name '${name}' for principal '${principal}' is taken` };
-          user = this.store.createUser(name, this.config.auth.defaultRole);
-          this.log.info({ user: name, principal, role: user.role }, 'user created from certificate');
-        }
-        this.store.linkIdentity(user.id, CERT_PROVIDER, principal);
+      const granted = roleFromPrincipals('guest', principals, this.roleMap);
+      const role = (user: User): LoginOutcome => ({ ok: true, user, role: roleFromPrincipals(user.role, principals, this.roleMap), principal, principalRole: granted === 'guest' ? undefined : granted });
+      const mappedName = this.principalUsers.get(principal);
+      if (mappedName !== undefined) {
+        const mapped = this.store.userByName(mappedName);
+        if (!mapped) return { ok: false, reason: `principal '${principal}' is mapped to user '${mappedName}' (auth.principalUsers), which does not exist` };
+        return role(mapped);
       }
-      return { ok: true, user, role: roleFromPrincipals(user.role, principals, roleMap), principal };
+      const linked = this.store.identity(CERT_PROVIDER, principal);
+      if (linked) {
+        // A link made before this rule (a principal `admin` that signed up into the initial admin) does not count.
+        if (linked.user.name === adminName) return { ok: false, reason: `principal '${principal}' cannot log in as the initial admin '${adminName}' unless auth.principalUsers maps it` };
+        this.store.touchIdentity(linked.id, now);
+        return role(linked.user);
+      }
+      const name = userNameFor(principal);
+      if (!name) return { ok: false, reason: `principal '${principal.slice(0, 64)}' does not make a valid user name (1-32 of a-z, 0-9, _ and -, starting with a letter)` };
+      const existing = this.store.userByName(name);
+      let user: User;
+      if (existing) {
+        // Only a user an admin created under exactly this principal, that no certificate identity holds yet, is claimed.
+        const claimable = name === principal && name !== adminName && !this.store.identitiesOf(existing.id).some((i) => i.provider === CERT_PROVIDER) && ![...this.principalUsers.values()].includes(name);
+        if (!claimable) return { ok: false, reason: `user name '${name}' for principal '${principal}' is taken by another identity; an admin can map the principal to a user (auth.principalUsers)` };
+        user = existing;
+      } else {
+        if (!this.config.auth.certificateSignup) return { ok: false, reason: `principal '${principal}' is not a user and sign-up by certificate is off` };
+        user = this.store.createUser(name, this.config.auth.defaultRole);
+        this.log.info({ user: name, principal, role: user.role }, 'user created from certificate');
+      }
+      this.store.linkIdentity(user.id, CERT_PROVIDER, principal);
+      return role(user);
     });
   }
 
-  /** Registers LABD_INITIAL_ADMIN_KEYS to the initial admin (idempotent, at every start). */
+  /**
+   * Registers LABD_INITIAL_ADMIN_KEYS to the initial admin (idempotent, at every start). A key someone
+   * else registered is taken back (and logged), so no member can keep labd from starting.
+   */
   ensureInitialAdmin(): void {
-    const lines = this.config.auth.initialAdminKeys.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    const lines = initialAdminKeyLines(this.config);
     if (!lines.length) return;
     const name = this.config.auth.initialAdminName;
     this.store.transaction(() => {
@@ -103,8 +188,11 @@ export class LoginService {
         }
         const fp = fingerprint(parsed.key.blob);
         const existing = this.store.keyByFingerprint(fp);
-        if (existing && existing.userId !== admin.id) throw new Error(`config: auth.initialAdminKeys (LABD_INITIAL_ADMIN_KEYS): line ${i + 1}: key ${fp} belongs to user '${existing.user.name}'`);
-        if (!existing) this.store.addKey(admin.id, { fingerprint: fp, algo: parsed.key.type, publicKey: line, comment: parsed.comment, source: 'config' });
+        if (existing && existing.userId !== admin.id) {
+          this.log.warn({ fingerprint: fp, user: existing.user.name }, 'an initial admin key was registered to another user: taken back');
+          this.store.deleteKey(existing.id);
+        }
+        if (!existing || existing.userId !== admin.id) this.store.addKey(admin.id, { fingerprint: fp, algo: parsed.key.type, publicKey: line, comment: parsed.comment, source: 'config' });
       }
     });
   }

@@ -86,6 +86,10 @@ export class IdentityStore {
     return key;
   }
 
+  deleteKey(id: number): void {
+    this.db.delete(sshKeys).where(eq(sshKeys.id, id)).run();
+  }
+
   touchKey(id: number, at: Date): void {
     this.db.update(sshKeys).set({ lastUsedAt: at }).where(eq(sshKeys.id, id)).run();
   }

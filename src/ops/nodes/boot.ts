@@ -96,7 +96,7 @@ export function bootRoute(inventory: NodeInventory, config: Config['nodes'], log
     method: 'GET',
     path: '/v1/boot/:mac',
     listener: 'boot',
-    handle(req) {
+    async handle(req) {
       const remote = req.remoteAddress;
       if (!allowed(remote)) {
         log.warn({ remote, status: 403 }, 'boot request from a source outside nodes.bootAllow refused');
@@ -108,7 +108,7 @@ export function bootRoute(inventory: NodeInventory, config: Config['nodes'], log
         return json(429, { error: 'too many unknown MACs; try again later' }, { 'retry-after': '60' });
       }
       const mac = normalizeMac(req.params.mac ?? '');
-      const node = mac ? inventory.bootable(mac) : undefined;
+      const node = mac ? await inventory.bootable(mac) : undefined;
       if (!node) {
         limiter.count(remote);
         if (!mac) {
@@ -118,7 +118,7 @@ export function bootRoute(inventory: NodeInventory, config: Config['nodes'], log
         log.info({ remote, mac, status: 404 }, 'boot request for an unknown MAC');
         return json(404, { error: 'unknown MAC' });
       }
-      const profile = config.profiles[node.profile];
+      const profile = Object.hasOwn(config.profiles, node.profile) ? config.profiles[node.profile] : undefined;
       if (!profile) {
         // The profile was removed from config after provisioning: boot nothing rather than something wrong.
         log.warn({ node: node.name, profile: node.profile, remote, status: 404 }, 'boot request for a node whose profile is no longer configured');

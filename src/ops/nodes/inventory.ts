@@ -1,71 +1,23 @@
-/** labd's record of the nodes it provisioned (SQLite): what to boot for a MAC, and each node's state. */
-import { and, desc, eq, ne } from 'drizzle-orm';
-import type { Clock } from '../../core/clock.ts';
-import { Conflict } from '../../core/errors.ts';
-import type { Db } from '../../db/client.ts';
-import { nodeInventory } from '../../db/schema.ts';
+/** labd's record of the nodes it provisioned: what to boot for a MAC, and each node's state. */
+import type { nodeInventory } from '../../db/schema.ts';
 
 export type InventoryRow = typeof nodeInventory.$inferSelect;
 export type NewInventoryRow = Pick<InventoryRow, 'name' | 'mac' | 'profile' | 'role' | 'location' | 'tokenId' | 'tokenSecret' | 'createdBy'>;
 
-const live = ne(nodeInventory.state, 'retired');
-
-export class NodeInventory {
-  constructor(
-    private readonly db: Db,
-    private readonly clock: Clock,
-  ) {}
-
+/** The inventory port; SqliteNodeInventory (sqlite.ts) implements it. */
+export interface NodeInventory {
   /** The live (provisioned or joined) record for a node name. */
-  byName(name: string): InventoryRow | undefined {
-    return this.db.select().from(nodeInventory).where(and(eq(nodeInventory.name, name), live)).get();
-  }
-
+  byName(name: string): Promise<InventoryRow | undefined>;
   /** What pixiecore may boot: a provisioned node that has not joined yet. */
-  bootable(mac: string): InventoryRow | undefined {
-    return this.db
-      .select()
-      .from(nodeInventory)
-      .where(and(eq(nodeInventory.mac, mac), eq(nodeInventory.state, 'provisioned')))
-      .get();
-  }
-
+  bootable(mac: string): Promise<InventoryRow | undefined>;
   /** Every record, newest first; retired ones only when asked. */
-  list(includeRetired: boolean): InventoryRow[] {
-    return this.db
-      .select()
-      .from(nodeInventory)
-      .where(includeRetired ? undefined : live)
-      .orderBy(desc(nodeInventory.id))
-      .all();
-  }
-
-  pending(): InventoryRow[] {
-    return this.db.select().from(nodeInventory).where(eq(nodeInventory.state, 'provisioned')).all();
-  }
-
-  /** Refuses a name or MAC another live node holds (the partial unique indexes back this up). */
-  add(row: NewInventoryRow): InventoryRow {
-    return this.db.transaction((tx) => {
-      const clash = tx.select().from(nodeInventory).where(and(live, eq(nodeInventory.mac, row.mac))).get();
-      if (clash) throw new Conflict(`MAC ${row.mac} already belongs to node ${clash.name} (${clash.state})`);
-      const named = tx.select().from(nodeInventory).where(and(live, eq(nodeInventory.name, row.name))).get();
-      if (named) throw new Conflict(`node ${row.name} is already ${named.state} (MAC ${named.mac}); deprovision it first`);
-      return tx.insert(nodeInventory).values(row).returning().get();
-    });
-  }
-
+  list(includeRetired: boolean): Promise<InventoryRow[]>;
+  pending(): Promise<InventoryRow[]>;
+  /** Refuses (Conflict) a name or MAC another live node holds, atomically. */
+  add(row: NewInventoryRow): Promise<InventoryRow>;
   /** The node joined: its boot answer stops and the token's secret half is forgotten. */
-  markJoined(id: number): void {
-    this.db.update(nodeInventory).set({ state: 'joined', joinedAt: this.clock.now(), tokenSecret: null }).where(and(eq(nodeInventory.id, id), eq(nodeInventory.state, 'provisioned'))).run();
-  }
-
-  retire(id: number): void {
-    this.db.update(nodeInventory).set({ state: 'retired', retiredAt: this.clock.now(), tokenSecret: null }).where(eq(nodeInventory.id, id)).run();
-  }
-
+  markJoined(id: number): Promise<void>;
+  retire(id: number): Promise<void>;
   /** Drops a record whose cluster side could not be created (provision failed half-way). */
-  remove(id: number): void {
-    this.db.delete(nodeInventory).where(eq(nodeInventory.id, id)).run();
-  }
+  remove(id: number): Promise<void>;
 }

@@ -50,14 +50,14 @@ export class JoinWatcher {
     if (this.running) return;
     this.running = true;
     try {
-      const pending = this.inventory.pending();
+      const pending = await this.inventory.pending();
       if (!pending.length) return;
       const present = new Set((await this.kube.listNodes()).map((n) => n.name));
       for (const row of pending) {
         if (!present.has(row.name) || this.stopped) continue;
         const patch = joinPatch(row);
         if (patch.labels || patch.annotations) await this.kube.patchNode(row.name, patch);
-        this.inventory.markJoined(row.id);
+        await this.inventory.markJoined(row.id);
         this.log.info({ node: row.name, role: row.role, location: row.location }, 'provisioned node joined');
         this.events.emit({ kind: 'node.joined', node: row.name, role: row.role, location: row.location });
       }

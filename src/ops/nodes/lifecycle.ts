@@ -55,18 +55,19 @@ export function lifecycleCommands(kube: KubePort, inventory: NodeInventory, conf
     results: ['record'],
     async run(ctx, args): Promise<Result> {
       const profileName = args.profile ?? config.defaultProfile;
-      if (!config.profiles[profileName]) {
+      // Own keys only: a --profile such as `constructor` is an unknown profile, not Object.prototype's.
+      if (!Object.hasOwn(config.profiles, profileName)) {
         const known = Object.keys(config.profiles);
         throw new UsageError(`no boot profile '${profileName}' in nodes.profiles${known.length ? ` (configured: ${known.join(', ')})` : ' (none configured)'}`);
       }
       const existing = await kube.getNode(args.name).catch((err: unknown) => (err instanceof NotFound ? undefined : Promise.reject(err)));
       if (existing) throw new Conflict(`node ${args.name} is already in the cluster`);
       const token = newToken(ctx.clock.now(), config.tokenTtl.seconds);
-      const row = inventory.add({ name: args.name, mac: args.mac, profile: profileName, role: args.role ?? null, location: args.location ?? null, tokenId: token.id, tokenSecret: token.secret, createdBy: ctx.actor.name });
+      const row = await inventory.add({ name: args.name, mac: args.mac, profile: profileName, role: args.role ?? null, location: args.location ?? null, tokenId: token.id, tokenSecret: token.secret, createdBy: ctx.actor.name });
       try {
         await kube.createSecret(tokenSecret(token, args.name));
       } catch (err) {
-        inventory.remove(row.id);
+        await inventory.remove(row.id);
         throw err;
       }
       ctx.log.info({ node: args.name, mac: args.mac, profile: profileName, tokenId: token.id, actor: ctx.actor.name }, 'node provisioned');
@@ -104,7 +105,7 @@ export function lifecycleCommands(kube: KubePort, inventory: NodeInventory, conf
     async run(ctx, args): Promise<Result> {
       const timeoutSeconds = parseDuration(args.timeout, '--timeout');
       const deadline = ctx.clock.now().getTime() + timeoutSeconds * 1000;
-      const record = inventory.byName(args.name);
+      const record = await inventory.byName(args.name);
       let node: KubeNode | undefined;
       try {
         node = await kube.getNode(args.name);
@@ -142,7 +143,7 @@ export function lifecycleCommands(kube: KubePort, inventory: NodeInventory, conf
       }
       await kube.deleteSecret(TOKEN_NAMESPACE, k3sPasswordSecret(args.name)).then(() => step(`deleted k3s node password ${k3sPasswordSecret(args.name)}`), ignoreNotFound);
       if (record) {
-        inventory.retire(record.id);
+        await inventory.retire(record.id);
         step(`boot profile for ${record.mac} removed; node retired`);
       }
       ctx.log.info({ node: args.name, actor: ctx.actor.name, evicted: drained.evicted.length }, 'node deprovisioned');
@@ -163,7 +164,7 @@ export function lifecycleCommands(kube: KubePort, inventory: NodeInventory, conf
     mutating: false,
     results: ['table'],
     async run(_ctx, args): Promise<Result> {
-      const rows = inventory.list(args.all);
+      const rows = await inventory.list(args.all);
       return {
         kind: 'table',
         columns: [

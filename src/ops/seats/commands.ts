@@ -15,7 +15,7 @@ import type { Result } from '../result.ts';
 import { MANAGED_BY, MANAGED_BY_LABEL } from '../nodes/tokens.ts';
 import { hostIn, parseCidr } from './addresses.ts';
 import { qrText } from './qr.ts';
-import { SeatStore, type SeatRow } from './store.ts';
+import type { SeatRow, SeatStore } from './store.ts';
 import { keyFingerprint, newKeyPair, wgQuickConfig, type ServerSide } from './wireguard.ts';
 
 export const SEAT_LABEL = 'labd.dev/seat';
@@ -76,7 +76,7 @@ export function seatCommands(kube: KubePort, store: SeatStore, seats: Config['se
     surfacesWhy: SSH_ONLY_WHY,
     async run(ctx, args): Promise<Result> {
       const server = serverSide(seats);
-      if (store.get(args.name)) throw new Conflict(`seat ${args.name} already exists (remove it with 'seat rm ${args.name}', or give it a new key with 'keys rotate seat ${args.name}')`);
+      if (await store.get(args.name)) throw new Conflict(`seat ${args.name} already exists (remove it with 'seat rm ${args.name}', or give it a new key with 'keys rotate seat ${args.name}')`);
       const peers = await kube.listPeers();
       const clash = peers.find((p) => p.name === args.name);
       if (clash) throw new Conflict(`a Kilo Peer named ${args.name} already exists in the cluster and is not a labd seat: choose another name`);
@@ -84,12 +84,12 @@ export function seatCommands(kube: KubePort, store: SeatStore, seats: Config['se
       const range = parseCidr(seats.cidr);
       const held = peers.flatMap((p) => p.allowedIPs.map((ip) => hostIn(range, ip)).filter((ip): ip is string => ip !== undefined));
       const keys = newKeyPair();
-      const seat = store.reserve({ name: args.name, publicKey: keys.publicKey, createdBy: ctx.actor.name, at: ctx.clock.now() }, seats.cidr, held);
+      const seat = await store.reserve({ name: args.name, publicKey: keys.publicKey, createdBy: ctx.actor.name, at: ctx.clock.now() }, seats.cidr, held);
       if (!seat) throw new Conflict(`seat ${args.name} already exists`);
       try {
         await kube.createPeer(peerFor(seat, server.persistentKeepalive));
       } catch (err) {
-        store.remove(seat.name);
+        await store.remove(seat.name);
         throw err;
       }
       ctx.log.info({ seat: seat.name, address: seat.address, publicKey: seat.publicKey, actor: ctx.actor.name }, 'seat added');
@@ -105,7 +105,7 @@ export function seatCommands(kube: KubePort, store: SeatStore, seats: Config['se
     mutating: false,
     results: ['table'],
     async run(): Promise<Result> {
-      const rows = store.list();
+      const rows = await store.list();
       const day = (d: Date | null) => (d ? d.toISOString().replace(/\.\d{3}Z$/, 'Z') : '-');
       return {
         kind: 'table',
@@ -133,7 +133,7 @@ export function seatCommands(kube: KubePort, store: SeatStore, seats: Config['se
     results: ['message'],
     destructive: true,
     async run(ctx, args): Promise<Result> {
-      const seat = store.get(args.name);
+      const seat = await store.get(args.name);
       if (!seat) throw new NotFound(`no seat ${args.name}`);
       try {
         await kube.deletePeer(seat.name);
@@ -141,7 +141,7 @@ export function seatCommands(kube: KubePort, store: SeatStore, seats: Config['se
         // Already gone from the cluster (deleted by hand): the record still goes.
         if (!(err instanceof NotFound)) throw err;
       }
-      store.remove(seat.name);
+      await store.remove(seat.name);
       ctx.log.info({ seat: seat.name, address: seat.address, actor: ctx.actor.name }, 'seat removed');
       return { kind: 'message', text: `seat ${seat.name} removed; address ${seat.address} is free`, json: { seat: seat.name, address: seat.address, removed: true } };
     },
@@ -159,13 +159,13 @@ export function seatCommands(kube: KubePort, store: SeatStore, seats: Config['se
     surfacesWhy: SSH_ONLY_WHY,
     async run(ctx, args): Promise<Result> {
       const server = serverSide(seats);
-      const seat = store.get(args.name);
+      const seat = await store.get(args.name);
       if (!seat) throw new NotFound(`no seat ${args.name}`);
       const keys = newKeyPair();
       const updated = { ...seat, publicKey: keys.publicKey };
       await updatePeerKey(kube, updated, server.persistentKeepalive);
       const at = ctx.clock.now();
-      store.setPublicKey(seat.name, keys.publicKey, at);
+      await store.setPublicKey(seat.name, keys.publicKey, at);
       ctx.log.info({ seat: seat.name, publicKey: keys.publicKey, actor: ctx.actor.name }, 'seat key rotated');
       return shownOnce(ctx, { ...updated, rotatedAt: at }, keys.privateKey, server, `seat ${seat.name} has a new key`);
     },

@@ -58,9 +58,9 @@ export function joinTokenCommands(kube: KubePort, inventory: NodeInventory): Any
       // Boot answers must never outlive their token: retire every provisioned node whose token is not kept.
       const keptNames = new Set(kept);
       const retired: string[] = [];
-      for (const row of inventory.pending()) {
+      for (const row of await inventory.pending()) {
         if (keptNames.has(tokenSecretName(row.tokenId))) continue;
-        inventory.retire(row.id);
+        await inventory.retire(row.id);
         retired.push(row.name);
         ctx.progress(`node ${row.name}: its join token is gone, boot answer withdrawn and node retired (provision it again)`);
       }

@@ -1,41 +1,17 @@
 /** labd's record of seats: name, public key and address (the private key is never stored). */
-import { asc, eq } from 'drizzle-orm';
-import type { Db } from '../../db/client.ts';
-import { seats } from '../../db/schema.ts';
-import { allocate } from './addresses.ts';
+import type { seats } from '../../db/schema.ts';
 
 export type SeatRow = typeof seats.$inferSelect;
 
-export class SeatStore {
-  constructor(private readonly db: Db) {}
-
-  list(): SeatRow[] {
-    return this.db.select().from(seats).orderBy(asc(seats.name)).all();
-  }
-
-  get(name: string): SeatRow | undefined {
-    return this.db.select().from(seats).where(eq(seats.name, name)).get();
-  }
-
+/** The seat store port; SqliteSeatStore (sqlite.ts) implements it. */
+export interface SeatStore {
+  list(): Promise<SeatRow[]>;
+  get(name: string): Promise<SeatRow | undefined>;
   /**
-   * Picks the lowest free address and records the seat in one transaction, so two `seat add`s never get
-   * the same address; `alsoTaken` are addresses other peers hold. Undefined when the name exists.
+   * Picks the lowest free address and records the seat atomically, so two `seat add`s never get the
+   * same address; `alsoTaken` are addresses other peers hold. Undefined when the name exists.
    */
-  reserve(seat: { name: string; publicKey: string; createdBy: string; at: Date }, cidr: string, alsoTaken: Iterable<string>): SeatRow | undefined {
-    return this.db.transaction((tx) => {
-      if (tx.select({ name: seats.name }).from(seats).where(eq(seats.name, seat.name)).get()) return undefined;
-      const taken = new Set<string>(alsoTaken);
-      for (const row of tx.select({ address: seats.address }).from(seats).all()) taken.add(row.address);
-      const address = allocate(cidr, taken);
-      return tx.insert(seats).values({ name: seat.name, publicKey: seat.publicKey, address, createdBy: seat.createdBy, createdAt: seat.at }).returning().get();
-    });
-  }
-
-  setPublicKey(name: string, publicKey: string, at: Date): void {
-    this.db.update(seats).set({ publicKey, rotatedAt: at }).where(eq(seats.name, name)).run();
-  }
-
-  remove(name: string): void {
-    this.db.delete(seats).where(eq(seats.name, name)).run();
-  }
+  reserve(seat: { name: string; publicKey: string; createdBy: string; at: Date }, cidr: string, alsoTaken: Iterable<string>): Promise<SeatRow | undefined>;
+  setPublicKey(name: string, publicKey: string, at: Date): Promise<void>;
+  remove(name: string): Promise<void>;
 }

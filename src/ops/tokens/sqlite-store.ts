@@ -37,13 +37,13 @@ export class SqliteTokenStore implements TokenStore {
 
   async verify(hash: string, scope: TokenScope): Promise<TokenOwner | undefined> {
     const row = this.db
-      .select({ id: appTokens.id, userId: appTokens.userId, userName: users.name })
+      .select({ id: appTokens.id, userId: appTokens.userId, userName: users.name, role: users.role })
       .from(appTokens)
       .innerJoin(users, eq(users.id, appTokens.userId))
       .where(and(eq(appTokens.hash, hash), eq(appTokens.scope, scope), isNull(appTokens.revokedAt)))
       .get();
     if (!row) return undefined;
     this.db.update(appTokens).set({ lastUsedAt: new Date() }).where(eq(appTokens.id, row.id)).run();
-    return { tokenId: row.id, userId: row.userId, userName: row.userName };
+    return { tokenId: row.id, userId: row.userId, userName: row.userName, role: row.role };
   }
 }

@@ -3,6 +3,7 @@
  * once; only its SHA-256 is stored (it is 32 random bytes, so a slow hash adds nothing).
  */
 import { createHash, randomBytes } from 'node:crypto';
+import type { Role } from '../../core/permissions.ts';
 
 export const TOKEN_SCOPES = ['carddav'] as const;
 export type TokenScope = (typeof TOKEN_SCOPES)[number];
@@ -21,6 +22,7 @@ export interface TokenOwner {
   tokenId: number;
   userId: number;
   userName: string;
+  role: Role;
 }
 
 export interface TokenStore {

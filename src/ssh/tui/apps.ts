@@ -43,6 +43,25 @@ export interface TuiApp {
   /** Shown only to users holding this permission. */
   permission: Permission | 'authenticated';
   open(ctx: TuiScreenContext): { destroy(): void } | void;
-  /** A line for the home screen ("3 people to catch up with"), from commands run as the actor; none when undefined. */
-  homeLine?(run: (argv: string[]) => ReturnType<Registry['execute']>): Promise<string | undefined>;
+  /**
+   * The command whose backend the screen needs (e.g. ['nodes']): while that backend is not configured
+   * the home menu marks the app and opening it says what to set, instead of an empty screen.
+   */
+  needs?: readonly string[];
+  /**
+   * The app's count on the home menu ('3 pastes'), read with registry commands as the user while
+   * the home screen is open; undefined: no count.
+   */
+  count?(ctx: { run(argv: string[]): Promise<Result>; mayRun(path: string[]): boolean }): Promise<string | undefined>;
+}
+
+/** A count from a list command: 'N things', or nothing when the user may not run it. */
+export function listCount(argv: string[], one: string, many: string): NonNullable<TuiApp['count']> {
+  return async ({ run, mayRun }) => {
+    if (!mayRun(argv.filter((w) => !w.startsWith('-')))) return undefined;
+    const result = await run(argv);
+    if (result.kind !== 'table') return undefined;
+    const n = result.rows.length;
+    return `${n} ${n === 1 ? one : many}`;
+  };
 }

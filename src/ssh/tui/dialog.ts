@@ -1,5 +1,5 @@
 import blessed, { type Widgets } from 'blessed';
-import { stripControl } from '../render.ts';
+import { stripControl } from '../../core/terminal-text.ts';
 import type { Theme } from './theme.ts';
 
 /** A yes/no question over the current screen; Escape and 'n' answer no. */

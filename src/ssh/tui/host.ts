@@ -3,6 +3,7 @@ import { roleHas } from '../../core/permissions.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Registry } from '../../ops/registry.ts';
 import type { TuiApp } from './apps.ts';
+import { StatusBoard, type StatusSource } from './home.ts';
 import { TuiScreenSession, type TuiSession } from './session.ts';
 
 export type { TuiSession } from './session.ts';
@@ -10,6 +11,8 @@ export type { TuiSession } from './session.ts';
 /** Hosts blessed screens over SSH channels; apps register themselves on the home menu. */
 export class TuiHost {
   private readonly apps: TuiApp[] = [];
+  /** Statuses modules contribute to the home strip, read once for every session. */
+  readonly status = new StatusBoard();
   private readonly sessions = new Set<TuiScreenSession>();
 
   constructor(
@@ -21,6 +24,11 @@ export class TuiHost {
   register(app: TuiApp): void {
     if (this.apps.some((a) => a.id === app.id)) throw new Error(`TUI app '${app.id}' registered twice`);
     this.apps.push(app);
+  }
+
+  /** A module's status on the home strip (Alertmanager reachable, Matrix connected). */
+  addStatus(source: StatusSource): void {
+    this.status.add(source);
   }
 
   /** The apps on this actor's home menu, in registration order. */
@@ -54,7 +62,7 @@ export class TuiHost {
         session.onExit();
       },
     };
-    const screen = new TuiScreenSession({ registry: this.registry, log: this.log, hostname: this.hostname, appsFor: (actor) => this.appsFor(actor) }, tracked);
+    const screen = new TuiScreenSession({ registry: this.registry, log: this.log, hostname: this.hostname, appsFor: (actor) => this.appsFor(actor), status: this.status }, tracked);
     this.sessions.add(screen);
     return { resize: (cols, rows) => screen.resize(cols, rows) };
   }

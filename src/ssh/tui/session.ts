@@ -5,9 +5,10 @@ import type { Actor } from '../../core/actor.ts';
 import { publicMessage } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Registry } from '../../ops/registry.ts';
-import { stripControl } from '../render.ts';
+import { stripControl } from '../../core/terminal-text.ts';
 import type { TuiApp, TuiScreenContext } from './apps.ts';
 import { confirmDialog } from './dialog.ts';
+import { HomeScreen, type StatusBoard } from './home.ts';
 import { helpLines, hintLine, moveHint, WORDS, type KeyHint } from './keys.ts';
 import { TerminalPort, terminalProfile } from './terminal.ts';
 import { sharedProgram } from './terminfo.ts';
@@ -28,6 +29,7 @@ export interface TuiSessionDeps {
   log: Logger;
   hostname: string;
   appsFor(actor: Actor): TuiApp[];
+  status: StatusBoard;
 }
 
 interface Level {
@@ -52,6 +54,7 @@ export class TuiScreenSession {
   /** Home (no app) or the open app, then panes and detail views it pushed; the top one owns the footer and Escape. */
   private levels: Level[] = [];
   private help: Widgets.BoxElement | undefined;
+  private homeScreen: HomeScreen | undefined;
   /** The home menu's cursor, kept while apps come and go. */
   private homeIndex = 0;
   private app: { abort: AbortController; handle?: { destroy(): void } } | undefined;
@@ -172,48 +175,49 @@ export class TuiScreenSession {
     this.leaveApp();
     const { actor } = this.session;
     const apps = this.deps.appsFor(actor);
-    blessed.text({ parent: this.body, top: 1, left: 2, content: `Welcome to labd, ${stripControl(actor.name)}.`, style: this.theme.title });
-    blessed.text({ parent: this.body, top: 2, left: 2, content: apps.length ? 'Choose an app:' : "No apps are open to you yet. Try the commands: ssh HOST help" });
-    const titleWidth = Math.max(12, ...apps.map((a) => a.title.length)) + 2;
-    const list = blessed.list({
+    this.homeScreen = new HomeScreen({
       parent: this.body,
-      top: 4,
-      left: 2,
-      right: 2,
-      bottom: 0,
-      keys: true,
-      vi: true,
-      tags: false,
-      items: apps.map((a) => `${a.title.padEnd(titleWidth)}${a.description}`),
-      style: { selected: this.theme.selected },
+      screen: this.screen,
+      actor,
+      registry: this.deps.registry,
+      theme: this.theme,
+      apps,
+      board: this.deps.status,
+      index: this.homeIndex,
+      mayRun: (path) => {
+        const command = this.deps.registry.get(path);
+        return !!command && this.deps.registry.allowed(actor, command);
+      },
+      run: async (argv, signal) => (await this.deps.registry.execute({ actor, argv, confirmed: false, signal }, 'tui')).result,
+      notConfigured: (app) => this.notConfigured(app),
+      // The menu comes back where the user left it.
+      onOpen: (index) => {
+        this.homeIndex = index;
+        this.openApp(apps[index]!);
+      },
     });
-    // The menu comes back where the user left it.
-    list.select(Math.min(this.homeIndex, Math.max(apps.length - 1, 0)));
-    list.on('select', (_item, index) => {
-      this.homeIndex = index;
-      this.openApp(apps[index]!);
-    });
-    list.focus();
     this.levels = [{ title: '', keys: [moveHint(this.theme), { keys: ['enter'], label: WORDS.open, help: 'open the selected app' }] }];
     this.drawChrome();
-    this.homeLines(apps);
   }
 
-  /** Apps' one-line news under the welcome ("3 people to catch up with"), drawn when they arrive. */
-  private homeLines(apps: TuiApp[]): void {
-    const { actor } = this.session;
-    const line = blessed.text({ parent: this.body, top: 3, left: 2, right: 2, height: 1, content: '', tags: false, style: this.theme.title });
-    const run = (argv: string[]) => this.deps.registry.execute({ actor, argv, confirmed: false }, 'tui');
-    void Promise.all(apps.filter((a) => a.homeLine).map((a) => a.homeLine!(run).catch(() => undefined))).then((texts) => {
-      const shown = texts.filter((t): t is string => !!t);
-      if (!shown.length || this.closed || this.app || line.detached) return;
-      line.setContent(stripControl(shown.join(` ${this.theme.glyphs.separator} `)));
-      this.screen.render();
-    });
+  /** The backend an app needs is not configured: what to set, from the module's neutral status. */
+  private notConfigured(app: TuiApp): string | undefined {
+    const command = app.needs && this.deps.registry.get(app.needs);
+    const backend = command ? this.deps.registry.backendOf(command) : undefined;
+    return backend && !backend.configured ? backend.notConfigured : undefined;
   }
 
   private openApp(app: TuiApp): void {
     this.leaveApp();
+    const missing = this.notConfigured(app);
+    if (missing) {
+      // Not an empty screen: one line saying what to set, Escape back.
+      this.app = { abort: new AbortController() };
+      this.levels = [{ title: app.title, keys: [] }];
+      blessed.text({ parent: this.body, top: 1, left: 2, right: 2, tags: false, content: `${app.title}: ${stripControl(missing)}`, style: this.theme.error });
+      this.drawChrome();
+      return;
+    }
     const abort = new AbortController();
     this.app = { abort };
     const { actor } = this.session;
@@ -268,6 +272,8 @@ export class TuiScreenSession {
   /** Ends the open app (if any) and empties the body. */
   private leaveApp(): void {
     this.closeHelp();
+    this.homeScreen?.destroy();
+    this.homeScreen = undefined;
     const app = this.app;
     this.app = undefined;
     this.levels = [];

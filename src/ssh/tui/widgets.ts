@@ -1,6 +1,8 @@
 import blessed, { type Widgets } from 'blessed';
+import { textTable } from '../../core/table-layout.ts';
 import type { Result } from '../../ops/result.ts';
-import { cellText, stripControl } from '../render.ts';
+import { cellText } from '../render.ts';
+import { stripControl } from '../../core/terminal-text.ts';
 import { WORDS, type KeyHint } from './keys.ts';
 import type { Theme } from './theme.ts';
 
@@ -14,8 +16,8 @@ const FILL = { top: 0, left: 0, right: 0, bottom: 0 } as const;
 export const tuiRenderers: { [K in Result['kind']]: (parent: Widgets.BoxElement, r: Extract<Result, { kind: K }>, theme: Theme) => Widgets.BlessedElement } = {
   table(parent, r, theme) {
     if (!r.rows.length) return textBox(parent, r.empty ?? '(none)', theme);
-    const data = [r.columns.map((c) => c.label), ...r.rows.map((row) => r.columns.map((c) => cellText(row[c.key]).slice(0, 60)))];
-    return blessed.listtable({ parent, ...FILL, data, keys: true, vi: true, mouse: false, tags: false, align: 'left', noCellBorders: true, style: { header: theme.title, cell: { selected: theme.selected } } as never });
+    // Lists with actions are TableScreens; a table shown as a result is laid out whole, and scrolls.
+    return textBox(parent, textTable(r.columns, r.rows.map((row) => r.columns.map((c) => cellText(row[c.key])))).join('\n'), theme);
   },
   record(parent, r, theme) {
     return textBox(parent, recordText(r), theme);

@@ -1,4 +1,4 @@
-import type { TuiApp } from '../apps.ts';
+import { listCount, type TuiApp } from '../apps.ts';
 import { allowed } from './permitted.ts';
 import { TableScreen, type TableAction } from './table-screen.ts';
 
@@ -12,6 +12,8 @@ export const alertsTuiApp: TuiApp = {
   description: 'alert groups: acknowledge, take back',
   // What `alerts` itself declares.
   permission: 'ops.read',
+  count: listCount(['alerts'], 'group to acknowledge', 'groups to acknowledge'),
+  needs: ['alerts'],
   open(ctx) {
     let all = false;
     const actions: TableAction[] = [

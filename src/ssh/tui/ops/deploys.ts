@@ -1,4 +1,4 @@
-import type { TuiApp } from '../apps.ts';
+import { listCount, type TuiApp } from '../apps.ts';
 import { allowed } from './permitted.ts';
 import { TableScreen, type TableAction } from './table-screen.ts';
 
@@ -8,6 +8,8 @@ export const deploysTuiApp: TuiApp = {
   title: 'Deploys',
   description: 'deployments: rollout status, restart',
   permission: 'ops.read',
+  count: listCount(['deploys'], 'deployment', 'deployments'),
+  needs: ['deploys'],
   open(ctx) {
     const ref = (row: Parameters<TableAction['run']>[0]) => String(row!.name);
     const actions: TableAction[] = [

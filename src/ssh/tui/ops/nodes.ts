@@ -1,4 +1,4 @@
-import type { TuiApp } from '../apps.ts';
+import { listCount, type TuiApp } from '../apps.ts';
 import { allowed } from './permitted.ts';
 import { TableScreen, type TableAction } from './table-screen.ts';
 
@@ -8,6 +8,8 @@ export const nodesTuiApp: TuiApp = {
   title: 'Nodes',
   description: 'cluster nodes: describe, cordon, uncordon',
   permission: 'ops.read',
+  count: listCount(['nodes'], 'node', 'nodes'),
+  needs: ['nodes'],
   open(ctx) {
     const name = (row: Parameters<TableAction['run']>[0]) => String(row!.name);
     const actions: TableAction[] = [{ keys: ['enter'], label: 'describe', run: async (row) => screen.showInPane(`node ${name(row)}`, { path: ['node', 'describe'], args: { name: name(row) } }) }];

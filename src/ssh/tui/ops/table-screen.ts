@@ -1,16 +1,17 @@
 import blessed, { type Widgets } from 'blessed';
+import YAML from 'yaml';
 import { publicMessage } from '../../../core/errors.ts';
 import type { Result } from '../../../ops/result.ts';
-import { cellText, stripControl } from '../../render.ts';
+import { cellText } from '../../render.ts';
+import { stripControl } from '../../../core/terminal-text.ts';
 import type { TuiScreenContext } from '../apps.ts';
 import { promptDialog } from '../dialog.ts';
-import { moveHint, WORDS } from '../keys.ts';
+import { layoutTable, renderLines, textTable } from '../../../core/table-layout.ts';
+import { moveHint, sideHint, WORDS } from '../keys.ts';
 import { paneKeys, recordText, scrollPane } from '../widgets.ts';
 
 /** How often an open screen runs its list command again. */
 export const REFRESH_MS = 3000;
-/** Cells longer than this are cut, so one wild label cannot push every other column off the screen. */
-const CELL_MAX = 48;
 
 type TableResult = Extract<Result, { kind: 'table' }>;
 export type Row = TableResult['rows'][number];
@@ -19,6 +20,8 @@ export type Row = TableResult['rows'][number];
 export interface TableAction {
   keys: string[];
   label: string;
+  /** A longer sentence for the `?` help. */
+  help?: string;
   needsRow?: boolean;
   run(row: Row | undefined): Promise<void>;
 }
@@ -50,10 +53,16 @@ export class TableScreen {
   private readonly status: Widgets.BoxElement;
   private readonly timer: NodeJS.Timeout;
   private rows: Row[] = [];
+  private result: TableResult | undefined;
+  private title: string;
+  /** Columns scrolled past with ←/→ (the first column stays). */
+  private offset = 0;
+  private sideways = false;
   private loading = false;
   /** The status line shows a refresh error (or nothing yet): the next good refresh replaces it. */
   private stale = true;
   private destroyed = false;
+  private readonly onResize: () => void;
   private pane: { box: Widgets.BoxElement; abort: AbortController; pop: () => void } | undefined;
 
   constructor(
@@ -61,15 +70,23 @@ export class TableScreen {
     private readonly opts: TableScreenOptions,
   ) {
     const { theme } = ctx;
+    this.title = opts.title;
     this.heading = blessed.text({ parent: ctx.parent, top: 0, left: 1, right: 1, height: 1, tags: false, content: opts.title, style: theme.title });
     this.header = blessed.text({ parent: ctx.parent, top: 2, left: 1, right: 1, height: 1, tags: false, content: '', style: theme.title });
-    this.list = blessed.list({ parent: ctx.parent, top: 3, left: 1, right: 1, bottom: 1, keys: true, vi: false, tags: false, items: [], style: { selected: theme.selected } });
+    this.list = blessed.list({ parent: ctx.parent, top: 3, left: 1, right: 1, bottom: 1, keys: true, vi: false, tags: true, items: [], style: { selected: theme.selected } });
     this.status = blessed.box({ parent: ctx.parent, bottom: 0, left: 1, right: 1, height: 1, tags: false, content: 'loading' });
+    // Every list opens a detail view on Enter: the screen's own (describe, rollout) or the whole row.
+    if (!opts.actions.some((a) => a.keys.includes('enter'))) {
+      opts.actions.unshift({ keys: ['enter'], label: WORDS.open, run: async (row) => this.showRow(row!) });
+    }
     for (const action of opts.actions) {
       if (action.keys.includes('enter')) this.list.on('select', () => this.act(action));
       else this.list.key(action.keys, () => this.act(action));
     }
     this.list.key(['C-r', 'f5'], () => this.refresh());
+    this.list.key(['left', 'right'], (_ch, key: { name: string }) => this.scrollSideways(key.name === 'left' ? -1 : 1));
+    this.onResize = () => this.redraw();
+    ctx.screen.on('resize', this.onResize);
     this.showKeys();
     this.list.focus();
     this.timer = setInterval(() => this.refresh(), REFRESH_MS);
@@ -81,6 +98,7 @@ export class TableScreen {
     if (this.destroyed) return;
     this.destroyed = true;
     clearInterval(this.timer);
+    this.ctx.screen.off('resize', this.onResize);
     this.closePane();
   }
 
@@ -90,8 +108,8 @@ export class TableScreen {
 
   /** Redraws the title (e.g. after a toggle). */
   setTitle(title: string): void {
-    this.heading.setContent(stripControl(title));
-    this.ctx.screen.render();
+    this.title = title;
+    this.redraw();
   }
 
   /** One line under the list: what happened, or an error in the error style. */
@@ -204,7 +222,7 @@ export class TableScreen {
       case 'help':
         return result.text;
       case 'table':
-        return tableLines(result, false).join('\n');
+        return textTable(result.columns, result.rows.map((row) => result.columns.map((c) => cellText(row[c.key])))).join('\n');
       case 'streamed':
         return '(output was streamed)';
     }
@@ -236,7 +254,36 @@ export class TableScreen {
 
   /** The footer and the `?` help come from this one table. */
   private showKeys(): void {
-    this.ctx.setKeys([moveHint(this.ctx.theme), ...this.opts.actions.map((a) => ({ keys: a.keys, label: a.label })), { keys: ['C-r'], label: WORDS.refresh, help: 'read the list again now (it refreshes every 3 s)' }]);
+    const { theme } = this.ctx;
+    this.ctx.setKeys([
+      moveHint(theme),
+      ...(this.sideways ? [sideHint(theme)] : []),
+      ...this.opts.actions.map((a) => ({ keys: a.keys, label: a.label, help: a.help })),
+      { keys: ['C-r'], label: WORDS.refresh, help: 'read the list again now (it refreshes every 3 s)' },
+    ]);
+  }
+
+  /**
+   * The whole row, every column at full length, the row's other fields, and the command's JSON for
+   * it (an alert group's labels and annotations): nothing the table had to cut is lost.
+   */
+  private showRow(row: Row): void {
+    const r = this.result;
+    if (!r) return;
+    const shown = new Set(r.columns.map((c) => c.key));
+    const fields = [...r.columns.map((c) => ({ label: c.label, value: row[c.key] })), ...Object.keys(row).filter((k) => !shown.has(k)).map((k) => ({ label: k, value: row[k] }))];
+    const json = Array.isArray(r.json) && r.json.length === r.rows.length ? r.json[r.rows.indexOf(row)] : undefined;
+    const details = json && typeof json === 'object' ? '\n\n' + YAML.stringify(stripDeep(json), { lineWidth: 0 }).trimEnd() : '';
+    this.openPane(cellText(row[this.opts.key]), async (pane) => pane.add(recordText({ kind: 'record', fields, json: row }) + details));
+  }
+
+  private scrollSideways(step: number): void {
+    if (this.gone || this.pane || !this.result) return;
+    const max = Math.max(0, this.result.columns.length - 2);
+    const next = Math.min(max, Math.max(0, this.offset + step));
+    if (next === this.offset) return;
+    this.offset = next;
+    this.redraw();
   }
 
   private draw(result: Result): void {
@@ -246,27 +293,63 @@ export class TableScreen {
     }
     const before = this.selected()?.[this.opts.key];
     this.rows = result.rows;
-    const [head, ...items] = tableLines(result, this.ctx.theme.unicode);
-    this.header.setContent(result.rows.length ? (head ?? '') : '');
-    this.list.setItems((result.rows.length ? items : [stripControl(result.empty ?? '(none)')]) as never);
+    this.result = result;
+    this.redraw();
     const index = this.rows.findIndex((r) => r[this.opts.key] === before);
     this.list.select(index === -1 ? 0 : index);
-    if (this.stale) this.say(`${result.rows.length} shown`);
+    if (this.stale) this.say('');
+    this.ctx.screen.render();
+  }
+
+  /** Lays the last result out for the current width and offset; the title says the count and what is hidden. */
+  private redraw(): void {
+    if (this.gone) return;
+    const { theme } = this.ctx;
+    const sep = ` ${theme.glyphs.separator} `;
+    const r = this.result;
+    if (!r) {
+      this.heading.setContent(stripControl(this.title));
+      this.ctx.screen.render();
+      return;
+    }
+    const cells = r.rows.map((row) => r.columns.map((c) => cellText(row[c.key])));
+    const width = Math.max(10, this.list.width as number);
+    const layout = layoutTable(r.columns, cells, { maxWidth: width, ellipsis: theme.unicode ? '…' : '~', offset: this.offset });
+    const [head, ...items] = renderLines(layout, r.columns, cells, (cell, i) => stateCell(blessed.escape(cell), r.columns[i]!.key, cell, theme.color));
+    const hidden = layout.hidden.map((i) => r.columns[i]!.label);
+    const sideways = hidden.length > 0 || layout.shrunk.length > 0 || this.offset > 0;
+    let title = `${stripControl(this.title)} (${r.rows.length})`;
+    if (hidden.length) title += `${sep}${theme.glyphs.leftRight} ${hidden.length} more: ${hidden.join(', ')}`;
+    else if (layout.shrunk.length) title += `${sep}enter: whole rows`;
+    this.heading.setContent(title);
+    this.header.setContent(r.rows.length ? (head ?? '') : '');
+    this.list.setItems((r.rows.length ? items : [blessed.escape(stripControl(r.empty ?? '(none)'))]) as never);
+    if (sideways !== this.sideways) {
+      this.sideways = sideways;
+      this.showKeys();
+    }
     this.ctx.screen.render();
   }
 }
 
-/** The header and one line per row, columns padded to their widest (stripped) cell. */
-function tableLines(r: TableResult, unicode: boolean): string[] {
-  const cells = r.rows.map((row) => r.columns.map((c) => clip(cellText(row[c.key]), unicode)));
-  const labels = r.columns.map((c) => stripControl(c.label));
-  const widths = labels.map((l, i) => Math.max([...l].length, ...cells.map((row) => [...row[i]!].length)));
-  const line = (vals: string[]) => vals.map((v, i) => (i === vals.length - 1 ? v : v + ' '.repeat(Math.max(0, widths[i]! - [...v].length)))).join('  ').trimEnd();
-  return [line(labels), ...cells.map(line)];
+/** The JSON with every string made safe first (YAML would otherwise spell escapes out as \\e…). */
+function stripDeep(value: unknown): unknown {
+  if (typeof value === 'string') return stripControl(value);
+  if (Array.isArray(value)) return value.map(stripDeep);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [stripControl(k), stripDeep(v)]));
+  return value;
 }
 
-function clip(text: string, unicode: boolean): string {
-  const chars = [...text];
-  return chars.length > CELL_MAX ? chars.slice(0, CELL_MAX - 1).join('') + (unicode ? '…' : '~') : text;
-}
+/** Words that say how a thing is, coloured where colour is on: green is well, red needs someone, magenta is in hand. */
+const STATE_COLOURS: [RegExp, string][] = [
+  [/^(NotReady|Unknown|firing|failed|fail|error|denied|refused|permission|not_found|usage|conflict|unavailable|Failed)/, 'red'],
+  [/^(acknowledged|held)/, 'magenta'],
+  [/^(Ready|ok|resolved|Running|Complete|Available|succeeded)/, 'green'],
+];
+const STATE_KEYS = new Set(['status', 'state', 'outcome', 'ready']);
 
+function stateCell(escaped: string, key: string, text: string, colour: boolean): string {
+  if (!colour || !STATE_KEYS.has(key)) return escaped;
+  const found = STATE_COLOURS.find(([re]) => re.test(text.trim()));
+  return found ? `{${found[1]}-fg}${escaped}{/${found[1]}-fg}` : escaped;
+}

@@ -1,0 +1,125 @@
+/**
+ * bench/crm: the CRM store at size. Fills one user's book with N generated contacts (default
+ * 100,000) through the store port (one transaction each, FTS row included), then measures search
+ * latency (p50/p99) for one-word, prefix, two-word and phone queries, the vCard import rate through
+ * the same path `crm import` takes (ical.js parse, duplicate check, insert), and memory (RSS, heap,
+ * database size). The aim (issue 13): p99 < 10 ms per search.
+ *
+ *   npx tsx bench/crm.ts [--contacts 100000] [--queries 300] [--import 5000]
+ */
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { importCards } from '../src/apps/crm/commands.ts';
+import { newUid, phoneOf, type ContactData } from '../src/apps/crm/model.ts';
+import { SqliteCrmStore } from '../src/apps/crm/sqlite-store.ts';
+import { parseVCards } from '../src/apps/crm/vcard.ts';
+import { migrateDb, openDb } from '../src/db/client.ts';
+
+const USAGE = 'usage: npx tsx bench/crm.ts [--contacts N (max 1000000)] [--queries N (max 10000)] [--import N (max 100000)]';
+const { values } = parseArgs({ options: { contacts: { type: 'string' }, queries: { type: 'string' }, import: { type: 'string' } } });
+function count(name: string, raw: string | undefined, dflt: number, max: number): number {
+  if (raw === undefined) return dflt;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > max) {
+    process.stderr.write(`error: --${name}: a whole number from 1 to ${max}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  return Number(raw);
+}
+const N = count('contacts', values.contacts, 100_000, 1_000_000);
+const Q = count('queries', values.queries, 300, 10_000);
+const IMPORT = count('import', values.import, 5_000, 100_000);
+
+const GIVEN = ['Ada', 'José', 'Zoë', 'Łukasz', 'Søren', 'Ana', 'François', 'Chloé', 'Inês', 'Björn', 'Grace', 'Alan', 'Marie', 'Niels', 'Emmy', 'Kurt', 'Rosalind', 'Srinivasa', 'Hedy', 'Lise', '小龍', 'Ngozi', 'Aiko', 'Mateus'];
+const FAMILY = ['García', 'Núñez', 'Øster', 'Nowak', 'Dupont', 'Smith', 'Ólafsson', 'Silva', 'Kowalski', 'Brontë', 'Hopper', 'Turing', 'Curie', 'Bohr', 'Noether', 'Gödel', 'Franklin', 'Ramanujan', 'Lamarr', 'Meitner', '李', 'Okafor', 'Tanaka', 'Costa'];
+const WORDS = ['climbing', 'chess', 'berlin', 'lisbon', 'kayak', 'piano', 'garden', 'football', 'poetry', 'physics', 'cooking', 'sailing', 'cycling', 'jazz', 'opera', 'robots'];
+const TAGS = ['family', 'friends', 'work', 'school', 'neighbours', 'climbing', 'book-club', 'football'];
+
+/** A deterministic generator, so runs compare. */
+let seed = 42;
+const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)]!;
+
+function contact(i: number): ContactData {
+  const given = pick(GIVEN);
+  const family = `${pick(FAMILY)}${i % 7 === 0 ? '' : ''}`;
+  const name = `${given} ${family}`;
+  return {
+    uid: newUid(),
+    displayName: name,
+    name: { given, family },
+    nicknames: i % 5 === 0 ? [`${given.slice(0, 3)}${i % 100}`] : [],
+    emails: [{ value: `${given}.${family}.${i}@example.org`.toLowerCase() }],
+    phones: [phoneOf(`+49 30 ${String(1_000_000 + i)}`, 'DE')],
+    addresses: [],
+    company: `Company ${i % 500}`,
+    notes: `${pick(WORDS)} and ${pick(WORDS)}; met at ${pick(WORDS)}`,
+    tags: [pick(TAGS), pick(TAGS)].filter((t, k, a) => a.indexOf(t) === k),
+    extra: [],
+    ...(i % 3 === 0 ? { birthday: `19${50 + (i % 50)}-0${1 + (i % 9)}-1${i % 9}` } : {}),
+  };
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'labd-bench-crm-'));
+try {
+  const db = openDb(dir);
+  migrateDb(db);
+  db.$client.prepare("insert into users (name, role) values ('bench', 'member'), ('other', 'member')").run();
+  const store = new SqliteCrmStore(db, 'DE');
+
+  let t = performance.now();
+  for (let i = 0; i < N; i++) await store.create(1, contact(i));
+  const fillSeconds = (performance.now() - t) / 1000;
+  console.log(`filled ${N} contacts in ${fillSeconds.toFixed(1)} s (${Math.round(N / fillSeconds)} contacts/s, one transaction each)`);
+
+  const kinds: Record<string, () => string> = {
+    'one word': () => pick(FAMILY),
+    prefix: () => pick(GIVEN).slice(0, 2),
+    'two words': () => `${pick(GIVEN)} ${pick(FAMILY)}`,
+    'accent-free': () => pick(['jose', 'zoe', 'nunez', 'godel', 'bronte', 'ines']),
+    phone: () => `030 ${1_000_000 + Math.floor(rnd() * N)}`,
+  };
+  for (const [kind, query] of Object.entries(kinds)) {
+    const times: number[] = [];
+    let hits = 0;
+    for (let q = 0; q < Q; q++) {
+      const text = query();
+      const s = performance.now();
+      const found = await store.search(1, { query: text, limit: 50 });
+      times.push(performance.now() - s);
+      hits += found.length;
+    }
+    times.sort((a, b) => a - b);
+    console.log(`search ${kind.padEnd(11)} p50 ${percentile(times, 50).toFixed(2)} ms  p99 ${percentile(times, 99).toFixed(2)} ms  (${Q} queries, ${(hits / Q).toFixed(1)} hits each, limit 50)`);
+  }
+
+  const cards: string[] = [];
+  for (let i = 0; i < IMPORT; i++) {
+    const v4 = i % 2 === 0;
+    cards.push(`BEGIN:VCARD\r\nVERSION:${v4 ? '4.0' : '3.0'}\r\nFN:Imported Person ${i}\r\nN:Person ${i};Imported;;;\r\nEMAIL:imported${i}@example.net\r\nTEL:+44 20 7946 ${String(i).padStart(4, '0')}\r\nNOTE:${'a folded note '.repeat(8)}\r\nCATEGORIES:imported\r\nEND:VCARD\r\n`);
+  }
+  const text = cards.join('');
+  t = performance.now();
+  const parsed = parseVCards(text, 'DE');
+  const report = await importCards(store, 2, parsed);
+  const importSeconds = (performance.now() - t) / 1000;
+  console.log(`import ${IMPORT} vCards (${(text.length / 1e6).toFixed(1)} MB) in ${importSeconds.toFixed(2)} s: ${Math.round(IMPORT / importSeconds)} cards/s (${report.created.length} created)`);
+
+  const mem = process.memoryUsage();
+  const dbBytes = ['labd.db', 'labd.db-wal'].reduce((sum, f) => {
+    try {
+      return sum + statSync(join(dir, f)).size;
+    } catch {
+      return sum;
+    }
+  }, 0);
+  console.log(`memory: rss ${(mem.rss / 2 ** 20).toFixed(0)} MiB, heap used ${(mem.heapUsed / 2 ** 20).toFixed(0)} MiB; database ${(dbBytes / 2 ** 20).toFixed(0)} MiB for ${N + IMPORT} contacts`);
+  db.$client.close();
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

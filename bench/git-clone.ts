@@ -1,0 +1,120 @@
+/**
+ * bench/git-clone: clones a generated repository (about 50 MB packed, many commits and files)
+ * with the real git client through labd's SSH (git-upload-pack run by labd) and through Debian's
+ * OpenSSH sshd running git-upload-pack, alternating, in the same run; prints the medians and the
+ * ratio (aim: labd ≤ 1.1× sshd), then labd's peak RSS (the node process, sampled from /proc)
+ * during 10 concurrent clones.
+ *
+ *   npm run bench:git-clone -- [--runs 3] [--mb 50] [--concurrent 10]
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { KeyLab, LabdProcess, run } from '../test/support/labd.ts';
+import { SshdProcess } from './lib/sshd.ts';
+
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, mb: { type: 'string', default: '50' }, concurrent: { type: 'string', default: '10' } } });
+const RUNS = Math.min(Math.max(Number(values.runs), 1), 20);
+const MB = Math.min(Math.max(Number(values.mb), 1), 500);
+const CONCURRENT = Math.min(Math.max(Number(values.concurrent), 1), 50);
+
+const scratch = mkdtempSync(join(tmpdir(), 'labd-bench-git-'));
+const gitEnv = (identity: string): NodeJS.ProcessEnv => ({
+  PATH: process.env.PATH,
+  HOME: scratch,
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_CONFIG_GLOBAL: '/dev/null',
+  GIT_SSH_COMMAND: `ssh -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o IdentitiesOnly=yes -o IdentityAgent=none -o LogLevel=ERROR -i ${identity}`,
+});
+
+/** A bare repository of about `mb` MB: 200 commits, each adding files of incompressible bytes. */
+function generate(path: string, mb: number): void {
+  if (run('git', ['init', '-q', '--bare', '-b', 'main', path]).status !== 0) throw new Error('git init failed');
+  const commits = 200;
+  const filesPerCommit = 5;
+  const fileBytes = Math.floor((mb * 1024 * 1024) / (commits * filesPerCommit));
+  const parts: Buffer[] = [];
+  let mark = 0;
+  const random = (n: number) => randomBytes(n);
+  for (let c = 0; c < commits; c++) {
+    const blobs: number[] = [];
+    for (let f = 0; f < filesPerCommit; f++) {
+      const data = random(fileBytes);
+      parts.push(Buffer.from(`blob\nmark :${++mark}\ndata ${data.length}\n`), data, Buffer.from('\n'));
+      blobs.push(mark);
+    }
+    const msg = `commit ${c}`;
+    parts.push(Buffer.from(`commit refs/heads/main\ncommitter Bench <bench@example.com> ${1700000000 + c} +0000\ndata ${msg.length}\n${msg}\n`));
+    blobs.forEach((m, f) => parts.push(Buffer.from(`M 100644 :${m} dir${c % 20}/file-${c}-${f}.bin\n`)));
+    parts.push(Buffer.from('\n'));
+  }
+  const r = spawnSync('git', ['--git-dir', path, 'fast-import', '--quiet'], { input: Buffer.concat(parts), maxBuffer: 1024 ** 3 });
+  if (r.status !== 0) throw new Error(`fast-import failed: ${r.stderr}`);
+  run('git', ['--git-dir', path, 'repack', '-adq']);
+}
+
+function cloneOnce(url: string, identity: string, dest: string): Promise<number> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', ['clone', '-q', '--bare', url, dest], { env: gitEnv(identity), stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.on('close', (code) => {
+      rmSync(dest, { recursive: true, force: true });
+      if (code === 0) resolve(performance.now() - started);
+      else reject(new Error(`clone of ${url} failed: ${err}`));
+    });
+  });
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+
+const lab = new KeyLab();
+let labd: LabdProcess | undefined;
+let sshd: SshdProcess | undefined;
+try {
+  const key = lab.key('bench');
+  const source = join(scratch, 'source.git');
+  let t = performance.now();
+  generate(source, MB);
+  const packed = run('du', ['-sm', source]).stdout.split('\t')[0];
+  console.log(`generated ${source}: ${packed} MB on disk, 200 commits, 1000 files (${((performance.now() - t) / 1000).toFixed(1)} s)`);
+
+  labd = await LabdProcess.start({ adminKeys: [lab.publicKey(key)], env: { LABD_LOG_LEVEL: 'warn' } });
+  t = performance.now();
+  const imported = labd.ssh(key, ['repo', 'import', 'bench', source]);
+  if (imported.status !== 0) throw new Error(imported.stderr);
+  sshd = await SshdProcess.start({ authorizedKeys: [lab.publicKey(key)], caPublicKeyFile: '/dev/null', emptyHome: true });
+  const labdUrl = `ssh://labd@127.0.0.1:${labd.sshPort}/bench.git`;
+  const sshdUrl = `ssh://${sshd.user}@127.0.0.1:${sshd.port}${source}`;
+
+  await cloneOnce(labdUrl, key, join(scratch, 'warm-labd'));
+  await cloneOnce(sshdUrl, key, join(scratch, 'warm-sshd'));
+  const viaLabd: number[] = [];
+  const viaSshd: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    viaLabd.push(await cloneOnce(labdUrl, key, join(scratch, `labd-${i}`)));
+    viaSshd.push(await cloneOnce(sshdUrl, key, join(scratch, `sshd-${i}`)));
+  }
+  const l = median(viaLabd);
+  const s = median(viaSshd);
+  console.log(`clone, median of ${RUNS}: labd ${(l / 1000).toFixed(2)} s, sshd ${(s / 1000).toFixed(2)} s, ratio labd/sshd ${(l / s).toFixed(2)} (aim ≤ 1.10)`);
+
+  const pid = labd.child.pid!;
+  const before = rssKb(pid);
+  let peak = before;
+  const sampler = setInterval(() => (peak = Math.max(peak, rssKb(pid))), 50);
+  t = performance.now();
+  await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => cloneOnce(labdUrl, key, join(scratch, `conc-${i}`))));
+  clearInterval(sampler);
+  console.log(`${CONCURRENT} concurrent clones through labd: ${((performance.now() - t) / 1000).toFixed(1)} s; labd RSS ${Math.round(before / 1024)} MB before, peak ${Math.round(peak / 1024)} MB (git upload-pack processes not counted)`);
+} finally {
+  await labd?.stop();
+  await sshd?.stop();
+  lab.cleanup();
+  rmSync(scratch, { recursive: true, force: true });
+}

@@ -1,0 +1,1 @@
+ALTER TABLE `crm_books` ADD `reminded_on` text;

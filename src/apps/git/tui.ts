@@ -1,0 +1,227 @@
+import blessed, { type Widgets } from 'blessed';
+import { publicMessage } from '../../core/errors.ts';
+import { stripControl } from '../../core/terminal-text.ts';
+import type { TuiApp, TuiScreenContext } from '../../ssh/tui/apps.ts';
+import { moveHint, WORDS } from '../../ssh/tui/keys.ts';
+import { paneKeys, scrollPane } from '../../ssh/tui/widgets.ts';
+
+interface Listed {
+  name: string;
+  description: string;
+  access: string;
+  private: boolean;
+}
+interface Entry {
+  type: string;
+  path: string;
+  name: string;
+  size: number | null;
+}
+interface Commit {
+  id: string;
+  author: string;
+  date: string;
+  subject: string;
+}
+
+/**
+ * The git screen (soft-serve's tabs, read-only): the repositories you may read, `/` to filter;
+ * enter opens one on its README; 1 README, 2 Files (enter: into a folder or a file with line
+ * numbers), 3 Commits (enter: the commit with its diff), 4 Branches, 5 Tags. Everything goes through the registry.
+ */
+export const gitTuiApp: TuiApp = {
+  id: 'git',
+  title: 'Git',
+  description: 'repositories: readme, files, commits',
+  permission: 'git.read',
+  open(ctx) {
+    return new GitScreen(ctx);
+  },
+};
+
+class GitScreen {
+  private readonly list: Widgets.ListElement;
+  private readonly filterBox: Widgets.TextboxElement;
+  private readonly status: Widgets.BoxElement;
+  private repos: Listed[] = [];
+  private shown: Listed[] = [];
+  private filter = '';
+  private readonly panes: { box: Widgets.BlessedElement; pop: () => void }[] = [];
+
+  constructor(private readonly ctx: TuiScreenContext) {
+    blessed.text({ parent: ctx.parent, top: 0, left: 1, right: 1, height: 1, tags: false, content: 'Repositories', style: ctx.theme.title });
+    ctx.setKeys([moveHint(ctx.theme), { keys: ['enter'], label: 'open' }, { keys: ['/'], label: 'filter', help: 'type to filter the list, enter to end' }, { keys: ['C-r'], label: WORDS.refresh, help: 'read the list again' }]);
+    this.filterBox = blessed.textbox({ parent: ctx.parent, top: 1, left: 1, right: 1, height: 1, inputOnFocus: false, style: {} });
+    this.list = blessed.list({ parent: ctx.parent, top: 2, left: 1, right: 1, bottom: 1, keys: true, vi: false, tags: false, items: [], style: { selected: ctx.theme.selected } });
+    this.status = blessed.box({ parent: ctx.parent, bottom: 0, left: 1, right: 1, height: 1, tags: false, content: '' });
+    this.list.on('select', (_item, index) => this.guard(() => this.openRepo(this.shown[index])));
+    this.list.key(['/'], () => this.startFilter());
+    this.list.key(['C-r'], () => this.guard(() => this.load()));
+    this.list.focus();
+    this.guard(() => this.load());
+  }
+
+  destroy(): void {
+    for (const p of this.panes) p.box.destroy();
+  }
+
+  private get gone(): boolean {
+    return this.ctx.signal.aborted;
+  }
+
+  private guard(fn: () => Promise<void>): void {
+    fn().catch((err: unknown) => {
+      if (!this.gone) this.say(`error: ${publicMessage(err)}`, true);
+    });
+  }
+
+  private say(text: string, error = false): void {
+    this.status.style = error ? { ...this.ctx.theme.error } : {};
+    this.status.setContent(stripControl(text));
+    this.ctx.screen.render();
+  }
+
+  private startFilter(): void {
+    this.filterBox.setValue(this.filter);
+    this.filterBox.on('keypress', this.onFilterKey);
+    this.filterBox.readInput((_err, value) => {
+      this.filterBox.off('keypress', this.onFilterKey);
+      this.applyFilter(value ?? this.filterBox.getValue());
+      this.list.focus();
+      this.ctx.screen.render();
+    });
+    this.ctx.screen.render();
+  }
+
+  private readonly onFilterKey = () => setImmediate(() => this.applyFilter(this.filterBox.getValue()));
+
+  private applyFilter(value: string): void {
+    this.filter = value.trim().slice(0, 100);
+    this.shown = this.repos.filter((r) => !this.filter || r.name.includes(this.filter) || r.description.toLowerCase().includes(this.filter.toLowerCase()));
+    const width = Math.max(8, ...this.shown.map((r) => r.name.length)) + 2;
+    this.list.setItems(this.shown.map((r) => `${stripControl(r.name).padEnd(width)}${r.access.padEnd(12)}${r.private ? 'private  ' : '         '}${stripControl(r.description)}`) as never);
+    this.list.select(0);
+    this.say(this.filter ? `${this.shown.length} of ${this.repos.length} match '${this.filter}'` : `${this.repos.length} repositor${this.repos.length === 1 ? 'y' : 'ies'}`);
+  }
+
+  private async load(): Promise<void> {
+    const result = await this.ctx.invoke(['repo', 'ls'], {});
+    if (this.gone) return;
+    this.repos = result.kind === 'table' ? ((result.json ?? []) as Listed[]) : [];
+    this.applyFilter(this.filter);
+  }
+
+  /** A scrolling text pane on top of the screen, closed with backspace/left or escape. */
+  private pane(title: string, content: string): void {
+    const close = () => this.closeTop();
+    const box = scrollPane(this.ctx.screen, this.ctx.parent, this.ctx.theme, { label: title, backKeys: ['backspace', 'left'], onBack: close, content: stripControl(content) });
+    this.panes.push({ box, pop: this.ctx.pushLevel({ title, keys: paneKeys(this.ctx.theme), back: close }) });
+  }
+
+  /** A list pane: enter calls `onSelect` with the index. */
+  private listPane(title: string, items: string[], onSelect: (i: number) => void, extraKeys: { keys: string[]; label: string; run: () => void }[] = []): Widgets.ListElement {
+    const close = () => this.closeTop();
+    const box = blessed.list({ parent: this.ctx.parent, top: 0, left: 0, right: 0, bottom: 0, border: { type: 'line' }, label: ` ${stripControl(title)} `, keys: true, vi: false, tags: false, items: items.map(stripControl) as never, style: { selected: this.ctx.theme.selected, border: this.ctx.theme.border } });
+    box.on('select', (_i, index) => onSelect(index));
+    box.key(['backspace', 'left'], close);
+    for (const k of extraKeys) box.key(k.keys, k.run);
+    box.focus();
+    this.panes.push({ box, pop: this.ctx.pushLevel({ title, keys: [moveHint(this.ctx.theme), { keys: ['enter'], label: 'open' }, ...extraKeys.map((k) => ({ keys: k.keys, label: k.label }))], back: close }) });
+    this.ctx.screen.render();
+    return box;
+  }
+
+  private closeTop(): void {
+    const top = this.panes.pop();
+    if (!top) return;
+    top.pop();
+    top.box.destroy();
+    const below = this.panes[this.panes.length - 1];
+    (below ? below.box : this.list).focus();
+    this.ctx.screen.render();
+  }
+
+  private tabKeys(name: string) {
+    return [
+      { keys: ['1'], label: 'readme', run: () => this.guard(() => this.readme(name)) },
+      { keys: ['2'], label: 'files', run: () => this.guard(() => this.files(name, '')) },
+      { keys: ['3'], label: 'commits', run: () => this.guard(() => this.commits(name)) },
+      { keys: ['4'], label: 'branches', run: () => this.guard(() => this.refs(name, 'branches')) },
+      { keys: ['5'], label: 'tags', run: () => this.guard(() => this.refs(name, 'tags')) },
+    ];
+  }
+
+  /** Puts the clone command on the user's clipboard with OSC 52 (the terminal, not labd, holds it). */
+  private async copyClone(name: string): Promise<void> {
+    const info = await this.ctx.invoke(['repo', 'info'], { name });
+    if (this.gone) return;
+    const url = (info.json as { cloneSsh?: string }).cloneSsh;
+    if (!url) return;
+    const text = `git clone ${url}`;
+    this.ctx.screen.program.write(`\x1b]52;c;${Buffer.from(text).toString('base64')}\x07`);
+    this.say(`copied: ${text}`);
+  }
+
+  private async openRepo(repo: Listed | undefined): Promise<void> {
+    if (!repo) return;
+    const tabs = [...this.tabKeys(repo.name), { keys: ['c'], label: 'copy clone command', run: () => this.guard(() => this.copyClone(repo.name)) }];
+    this.listPane(`${repo.name}`, ['Readme', 'Files', 'Commits', 'Branches', 'Tags'], (i) => tabs[i]?.run(), tabs);
+    await this.readme(repo.name);
+  }
+
+  private async readme(name: string): Promise<void> {
+    const tree = await this.ctx.invoke(['repo', 'tree'], { name }).catch(() => undefined);
+    if (this.gone) return;
+    const entries = tree?.kind === 'table' ? (tree.json as Entry[]) : [];
+    const file = entries.find((e) => e.type === 'blob' && /^readme(\.(md|markdown|txt))?$/i.test(e.name));
+    if (!file) return this.pane(`${name}: README`, entries.length ? '(no README)' : '(an empty repository: push to it)');
+    const blob = await this.ctx.invoke(['repo', 'blob'], { name, path: file.path });
+    if (this.gone) return;
+    this.pane(`${name}: ${file.name}`, blob.kind === 'message' ? blob.text : '');
+  }
+
+  private async files(name: string, path: string): Promise<void> {
+    const tree = await this.ctx.invoke(['repo', 'tree'], { name, ...(path ? { path } : {}) });
+    if (this.gone) return;
+    const entries = tree.kind === 'table' ? (tree.json as Entry[]) : [];
+    this.listPane(`${name}: /${path}`, entries.map((e) => (e.type === 'tree' ? `${e.name}/` : `${e.name.padEnd(40)} ${e.size ?? ''}`)), (i) => {
+      const e = entries[i];
+      if (!e) return;
+      if (e.type === 'tree') this.guard(() => this.files(name, e.path));
+      else if (e.type === 'blob') this.guard(() => this.file(name, e.path, e.size ?? 0));
+    });
+  }
+
+  private async file(name: string, path: string, size: number): Promise<void> {
+    const blob = await this.ctx.invoke(['repo', 'blob'], { name, path, lines: true });
+    if (this.gone) return;
+    const json = blob.kind === 'message' ? (blob.json as { binary?: boolean }) : {};
+    this.pane(`${name}: ${path}`, json.binary ? `(binary file, ${size} bytes: not shown)` : blob.kind === 'message' ? blob.text : '');
+  }
+
+  private async commits(name: string): Promise<void> {
+    const log = await this.ctx.invoke(['repo', 'log'], { name, count: 100 });
+    if (this.gone) return;
+    const commits = log.kind === 'table' ? (log.json as Commit[]) : [];
+    this.listPane(`${name}: commits`, commits.map((c) => `${c.id.slice(0, 8)}  ${c.date.slice(0, 10)}  ${c.author.slice(0, 16).padEnd(16)}  ${c.subject}`), (i) => {
+      const c = commits[i];
+      if (c) this.guard(() => this.commit(name, c.id));
+    });
+  }
+
+  private async refs(name: string, word: 'branches' | 'tags'): Promise<void> {
+    const result = await this.ctx.invoke(['repo', word], { name });
+    if (this.gone) return;
+    const refs = result.kind === 'table' ? (result.json as { name: string; id: string; date: string; subject: string }[]) : [];
+    this.listPane(`${name}: ${word}`, refs.length ? refs.map((r) => `${r.name.padEnd(24)} ${r.id.slice(0, 8)}  ${r.date.slice(0, 10)}  ${r.subject}`) : [`(no ${word})`], (i) => {
+      const r = refs[i];
+      if (r) this.guard(() => this.commit(name, r.id));
+    });
+  }
+
+  private async commit(name: string, id: string): Promise<void> {
+    const shown = await this.ctx.invoke(['repo', 'show'], { name, commit: id });
+    if (this.gone) return;
+    this.pane(`${name}: ${id.slice(0, 8)}`, shown.kind === 'message' ? shown.text : '');
+  }
+}

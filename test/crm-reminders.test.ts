@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
+import { KeyLab, LabdProcess } from './support/labd.ts';
+import { RecordingServer } from './support/recorder.ts';
+import { until } from './support/wait.ts';
+
+describe('CRM daily reminders through Apprise', () => {
+  const lab = new KeyLab();
+  let labd: LabdProcess;
+  let apprise: RecordingServer;
+  let alice: string;
+
+  before(async () => {
+    apprise = await RecordingServer.start();
+    // The first delivery fails: the reminder is tried again at the next check, not lost.
+    apprise.failNext(1, 503);
+    const admin = lab.key('admin');
+    alice = lab.key('alice');
+    const bob = lab.key('bob');
+    labd = await LabdProcess.start({
+      adminKeys: [lab.publicKey(admin)],
+      env: { LABD_CRM_REMINDERS_APPRISE: `${apprise.url}/notify/labd`, LABD_CRM_REMIND_AT: '00:00', LABD_CRM_REMINDER_CHECK_INTERVAL: '1s' },
+    });
+    for (const [name, key] of [['alice', alice], ['bob', bob]] as const) {
+      assert.equal(labd.ssh(admin, ['user', 'add', name, '--role', 'member', '--key', `'${lab.publicKey(key)}'`]).status, 0);
+    }
+    const today = new Date().toISOString().slice(5, 10);
+    const add = (key: string, args: string[]) => {
+      const r = labd.ssh(key, ['crm', 'add', ...args, '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout) as { id: number };
+    };
+    const olga = add(alice, ['Olga', 'Overdue', '--stay-in-touch', '7']);
+    assert.equal(labd.ssh(alice, ['crm', 'met', String(olga.id), '--on', '2020-01-01']).status, 0);
+    add(alice, ['Bea', 'Birthday', '--birthday', today]);
+    add(alice, ['Nobody', 'Due']);
+    add(bob, ['Fresh', 'Friend', '--stay-in-touch', '30']);
+  });
+  after(async () => {
+    await labd?.stop();
+    await apprise?.stop();
+    lab.cleanup();
+  });
+
+  test('one notice per user per day: overdue people and birthdays today; nobody with nothing due', async () => {
+    const delivered = await until('the reminder accepted by Apprise', () => apprise.requests.find((r) => r.status === 200 && r.body.includes('(alice)')));
+    assert.ok(apprise.requests.some((r) => r.status === 503 && r.body.includes('(alice)')), 'the failed first attempt was made');
+    const body = JSON.parse(delivered.body) as { title: string; body: string; type: string };
+    assert.equal(body.title, 'labd: 2 people to catch up with (alice)');
+    assert.match(body.body, /Olga Overdue: overdue/);
+    assert.match(body.body, /Bea Birthday: birthday today/);
+    assert.doesNotMatch(body.body, /Nobody Due/);
+    assert.equal(body.type, 'info');
+    // Recorded for the day, so no second notice today (also after a restart).
+    const today = new Date().toISOString().slice(0, 10);
+    const db = new Database(join(labd.dataDir, 'labd.db'), { readonly: true });
+    const rows = await until('alice and bob marked for today', () => {
+      const r = db.prepare('select u.name, b.reminded_on as day from crm_books b join users u on u.id = b.owner_id order by u.name').all() as { name: string; day: string | null }[];
+      return r.filter((x) => x.day === today).length === 2 ? r : undefined;
+    });
+    db.close();
+    assert.deepEqual(rows.map((r) => r.name), ['alice', 'bob']);
+    assert.equal(apprise.requests.filter((r) => r.status === 200).length, 1, 'bob had nothing due: no notice');
+  });
+});
