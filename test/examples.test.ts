@@ -30,6 +30,9 @@ export function readmeExamples(readme: string): string[] {
 /** Lines that would reach outside this machine (the test network is loopback only): not run. */
 const OUTSIDE = [/ repo import upstream https:/, / repo sync upstream$/];
 
+/** Lines about a reader's own data (contact 12 and 14): they must get past parsing; "no contact" is their answer here. */
+const READERS_DATA = [/ crm (edit|note|met|tag|link|rm) 12\b/];
+
 /** Lines that wait for a peer by design; they are run in the background and stopped. */
 const WAITS = [/ sub backups$/, / pipe chat$/, / pub news -p$/];
 
@@ -60,6 +63,8 @@ describe('README and --help examples, pasted into a shell', () => {
     writeFileSync(join(home, 'notes.md'), '# notes\n');
     writeFileSync(join(home, 'log.txt'), 'a log line\n');
     writeFileSync(join(home, 'status.json'), '{"ok":true}\n');
+    writeFileSync(join(home, 'contacts.vcf'), 'BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Grace Hopper\r\nN:Hopper;Grace;;;\r\nEMAIL:grace@example.org\r\nEND:VCARD\r\n');
+    writeFileSync(join(home, 'google.csv'), 'First Name,Last Name,E-mail 1 - Value\nAlan,Turing,alan@example.org\n');
     for (const name of ['carol', 'carol-laptop', 'dave', 'key']) writeFileSync(join(home, `${name}.pub`), readFileSync(`${lab.key(name)}.pub`));
     // The git examples push this repository (a main branch with zsh/zshrc).
     mkdirSync(join(home, 'zsh'));
@@ -138,6 +143,9 @@ describe('README and --help examples, pasted into a shell', () => {
       if (NEEDS_BACKEND.some((re) => re.test(line))) {
         assert.equal(r.status, 1, `${line}\n${r.stderr}`);
         assert.match(r.stderr, /configured/, line);
+      } else if (READERS_DATA.some((re) => re.test(line))) {
+        assert.equal(r.status, 4, `${line}\n${r.stderr}`);
+        assert.match(r.stderr, /no contact/, line);
       } else if (/keys add < ~\/\.ssh\/id_ed25519\.pub/.test(line)) {
         // The admin's own initial key: registered already, which is the answer.
         assert.match(r.stderr, /already registered/, line);

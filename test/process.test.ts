@@ -75,8 +75,10 @@ describe('npm start and signals', () => {
       assert.ok(await canListen(httpPort), 'the HTTP port is free');
       assert.match(out, /"signal":"SIGTERM","msg":"shutting down"/);
     } finally {
+      // Collected before npm goes: its orphans would be re-parented and out of reach.
+      const left = descendants(npm.pid!);
       if (npm.exitCode === null) npm.kill('SIGKILL');
-      for (const p of descendants(npm.pid!)) process.kill(p, 'SIGKILL');
+      for (const p of left) if (alive(p)) process.kill(p, 'SIGKILL');
       rmSync(dataDir, { recursive: true, force: true });
     }
   });

@@ -386,7 +386,7 @@ export function crmCommands(deps: CrmDeps): AnyCommand[] {
     ...base,
     path: ['crm', 'edit'],
     summary: 'Change fields of a contact',
-    details: 'example: crm edit 12 --company "Analytical Engines" --birthday 12-10 --stay-in-touch 30',
+    details: `example: ssh HOST crm edit 12 --company "'Analytical Engines'" --birthday 12-10 --stay-in-touch 30 (a value with spaces is quoted twice: ssh joins the words, labd splits them again)`,
     args: z.object({ contact: idArg, ...EDITABLE }),
     positionals: ['contact'],
     mutating: true,
