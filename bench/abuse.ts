@@ -116,7 +116,11 @@ function healthzProbe(httpPort: number) {
 }
 
 /** Runs `flood` against labd while sampling RSS and /healthz and trying one OpenSSH login. */
-async function measure(labd: LabdProcess, sshLogin: () => Promise<{ status: number | null; ms: number }>, flood: (atFullStrength: () => void) => Promise<string>): Promise<Omit<Figures, 'flood' | 'target'>> {
+async function measure(
+  labd: LabdProcess,
+  sshLogin: () => Promise<{ status: number | null; ms: number }>,
+  flood: (atFullStrength: () => void) => Promise<string>,
+): Promise<Omit<Figures, 'flood' | 'target'>> {
   const rss = new RssSampler(labd.child.pid!);
   const probe = healthzProbe(labd.httpPort);
   let markPeak!: () => void;
@@ -230,7 +234,9 @@ async function resizeFlood(labd: LabdProcess, guestKey: string, atFullStrength: 
       const client = await keyClient(labd.sshPort, guestKey, 'eve');
       client.on('error', () => undefined);
       clients.push(client);
-      const shell = await new Promise<ssh2.ClientChannel>((res, rej) => client.shell({ term: 'xterm', cols: 100, rows: 30 }, (err, ch) => (err ? rej(err) : res(ch))));
+      const shell = await new Promise<ssh2.ClientChannel>((res, rej) =>
+        client.shell({ term: 'xterm', cols: 100, rows: 30 }, (err, ch) => (err ? rej(err) : res(ch))),
+      );
       let screen = '';
       shell.on('data', (d: Buffer) => (screen += d.toString('latin1')));
       const closed = new Promise<void>((r) => shell.on('close', () => r()));
@@ -302,7 +308,10 @@ async function main(): Promise<void> {
   const guest = lab.key('guest');
   const figures: Figures[] = [];
   // labd's own defaults for the pre-auth limits (the test harness raises the per-source one).
-  const labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: { LABD_LOG_LEVEL: 'warn', LABD_SSH_MAX_STARTUPS: '100', LABD_SSH_MAX_STARTUPS_PER_SOURCE: '10' } });
+  const labd = await LabdProcess.start({
+    adminKeys: [lab.publicKey(admin)],
+    env: { LABD_LOG_LEVEL: 'warn', LABD_SSH_MAX_STARTUPS: '100', LABD_SSH_MAX_STARTUPS_PER_SOURCE: '10' },
+  });
   let sshd: SshdProcess | undefined;
   try {
     const add = labd.ssh(admin, ['user', 'add', 'eve', '--role', 'guest', '--key', `'${lab.publicKey(guest)}'`]);
@@ -326,7 +335,32 @@ async function main(): Promise<void> {
     if (!values['no-sshd']) {
       const ca = lab.key('ca');
       sshd = await SshdProcess.start({ authorizedKeys: [lab.publicKey(admin)], caPublicKeyFile: `${ca}.pub`, emptyHome: true, defaultMaxStartups: true });
-      const sshdArgs = ['-F', '/dev/null', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none', '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=10', '-i', admin, '-p', String(sshd.port), '-T', `${sshd.user}@127.0.0.1`, '--', 'whoami'];
+      const sshdArgs = [
+        '-F',
+        '/dev/null',
+        '-o',
+        'StrictHostKeyChecking=no',
+        '-o',
+        'UserKnownHostsFile=/dev/null',
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        'IdentitiesOnly=yes',
+        '-o',
+        'IdentityAgent=none',
+        '-o',
+        'LogLevel=ERROR',
+        '-o',
+        'ConnectTimeout=10',
+        '-i',
+        admin,
+        '-p',
+        String(sshd.port),
+        '-T',
+        `${sshd.user}@127.0.0.1`,
+        '--',
+        'whoami',
+      ];
       progress('sshd: silent sockets …');
       let markPeak!: () => void;
       const peak = new Promise<void>((r) => (markPeak = r));
@@ -334,7 +368,12 @@ async function main(): Promise<void> {
       const what = await silentFlood(sshd.port, markPeak);
       const l = await login;
       progress(`  ${what}`);
-      figures.push({ flood: 'silent sockets', target: 'sshd (MaxStartups 10:30:100)', what, login: l.status === 0 ? `ok (${(l.ms / 1000).toFixed(1)} s)` : `failed (status ${l.status}, ${(l.ms / 1000).toFixed(1)} s)` });
+      figures.push({
+        flood: 'silent sockets',
+        target: 'sshd (MaxStartups 10:30:100)',
+        what,
+        login: l.status === 0 ? `ok (${(l.ms / 1000).toFixed(1)} s)` : `failed (status ${l.status}, ${(l.ms / 1000).toFixed(1)} s)`,
+      });
     }
   } finally {
     await sshd?.stop();
@@ -343,9 +382,12 @@ async function main(): Promise<void> {
   }
 
   const fmt = (n: number | undefined, d = 1) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(d));
-  console.log('| flood | target | labd peak RSS MiB (growth) | /healthz p99 ms (max) | healthz failed | OpenSSH login at the flood\'s peak |');
+  console.log("| flood | target | labd peak RSS MiB (growth) | /healthz p99 ms (max) | healthz failed | OpenSSH login at the flood's peak |");
   console.log('|---|---|---|---|---|---|');
-  for (const f of figures) console.log(`| ${f.flood} | ${f.target} | ${f.peakRssMiB === undefined ? '-' : `${fmt(f.peakRssMiB, 0)} (+${fmt(f.growthMiB)})`} | ${f.healthzP99 === undefined ? '-' : `${fmt(f.healthzP99)} (${fmt(f.healthzMax)})`} | ${f.healthzFailed ?? '-'} | ${f.login} |`);
+  for (const f of figures)
+    console.log(
+      `| ${f.flood} | ${f.target} | ${f.peakRssMiB === undefined ? '-' : `${fmt(f.peakRssMiB, 0)} (+${fmt(f.growthMiB)})`} | ${f.healthzP99 === undefined ? '-' : `${fmt(f.healthzP99)} (${fmt(f.healthzMax)})`} | ${f.healthzFailed ?? '-'} | ${f.login} |`,
+    );
   console.log('');
   for (const f of figures) console.log(`- ${f.target}, ${f.flood}: ${f.what}`);
 }

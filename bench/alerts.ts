@@ -98,7 +98,8 @@ try {
     for (const e of events) {
       const r = relation(e);
       if (!e.content['m.relates_to']) postOf.set(e.event_id, String(e.content.body));
-      else if (r.rel_type === 'm.replace' && r.event_id && postOf.has(r.event_id)) postOf.set(r.event_id, String((e.content['m.new_content'] as { body?: unknown }).body));
+      else if (r.rel_type === 'm.replace' && r.event_id && postOf.has(r.event_id))
+        postOf.set(r.event_id, String((e.content['m.new_content'] as { body?: unknown }).body));
     }
     for (const body of postOf.values()) {
       const m = /\(alertname=(Bench\d+) cluster=bench\), (\d+)\/(\d+) firing/.exec(body);

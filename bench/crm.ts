@@ -31,14 +31,81 @@ const N = count('contacts', values.contacts, 100_000, 1_000_000);
 const Q = count('queries', values.queries, 300, 10_000);
 const IMPORT = count('import', values.import, 5_000, 100_000);
 
-const GIVEN = ['Ada', 'José', 'Zoë', 'Łukasz', 'Søren', 'Ana', 'François', 'Chloé', 'Inês', 'Björn', 'Grace', 'Alan', 'Marie', 'Niels', 'Emmy', 'Kurt', 'Rosalind', 'Srinivasa', 'Hedy', 'Lise', '小龍', 'Ngozi', 'Aiko', 'Mateus'];
-const FAMILY = ['García', 'Núñez', 'Øster', 'Nowak', 'Dupont', 'Smith', 'Ólafsson', 'Silva', 'Kowalski', 'Brontë', 'Hopper', 'Turing', 'Curie', 'Bohr', 'Noether', 'Gödel', 'Franklin', 'Ramanujan', 'Lamarr', 'Meitner', '李', 'Okafor', 'Tanaka', 'Costa'];
-const WORDS = ['climbing', 'chess', 'berlin', 'lisbon', 'kayak', 'piano', 'garden', 'football', 'poetry', 'physics', 'cooking', 'sailing', 'cycling', 'jazz', 'opera', 'robots'];
+const GIVEN = [
+  'Ada',
+  'José',
+  'Zoë',
+  'Łukasz',
+  'Søren',
+  'Ana',
+  'François',
+  'Chloé',
+  'Inês',
+  'Björn',
+  'Grace',
+  'Alan',
+  'Marie',
+  'Niels',
+  'Emmy',
+  'Kurt',
+  'Rosalind',
+  'Srinivasa',
+  'Hedy',
+  'Lise',
+  '小龍',
+  'Ngozi',
+  'Aiko',
+  'Mateus',
+];
+const FAMILY = [
+  'García',
+  'Núñez',
+  'Øster',
+  'Nowak',
+  'Dupont',
+  'Smith',
+  'Ólafsson',
+  'Silva',
+  'Kowalski',
+  'Brontë',
+  'Hopper',
+  'Turing',
+  'Curie',
+  'Bohr',
+  'Noether',
+  'Gödel',
+  'Franklin',
+  'Ramanujan',
+  'Lamarr',
+  'Meitner',
+  '李',
+  'Okafor',
+  'Tanaka',
+  'Costa',
+];
+const WORDS = [
+  'climbing',
+  'chess',
+  'berlin',
+  'lisbon',
+  'kayak',
+  'piano',
+  'garden',
+  'football',
+  'poetry',
+  'physics',
+  'cooking',
+  'sailing',
+  'cycling',
+  'jazz',
+  'opera',
+  'robots',
+];
 const TAGS = ['family', 'friends', 'work', 'school', 'neighbours', 'climbing', 'book-club', 'football'];
 
 /** A deterministic generator, so runs compare. */
 let seed = 42;
-const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)]!;
 
 function contact(i: number): ContactData {
@@ -95,20 +162,26 @@ try {
       hits += found.length;
     }
     times.sort((a, b) => a - b);
-    console.log(`search ${kind.padEnd(11)} p50 ${percentile(times, 50).toFixed(2)} ms  p99 ${percentile(times, 99).toFixed(2)} ms  (${Q} queries, ${(hits / Q).toFixed(1)} hits each, limit 50)`);
+    console.log(
+      `search ${kind.padEnd(11)} p50 ${percentile(times, 50).toFixed(2)} ms  p99 ${percentile(times, 99).toFixed(2)} ms  (${Q} queries, ${(hits / Q).toFixed(1)} hits each, limit 50)`,
+    );
   }
 
   const cards: string[] = [];
   for (let i = 0; i < IMPORT; i++) {
     const v4 = i % 2 === 0;
-    cards.push(`BEGIN:VCARD\r\nVERSION:${v4 ? '4.0' : '3.0'}\r\nFN:Imported Person ${i}\r\nN:Person ${i};Imported;;;\r\nEMAIL:imported${i}@example.net\r\nTEL:+44 20 7946 ${String(i).padStart(4, '0')}\r\nNOTE:${'a folded note '.repeat(8)}\r\nCATEGORIES:imported\r\nEND:VCARD\r\n`);
+    cards.push(
+      `BEGIN:VCARD\r\nVERSION:${v4 ? '4.0' : '3.0'}\r\nFN:Imported Person ${i}\r\nN:Person ${i};Imported;;;\r\nEMAIL:imported${i}@example.net\r\nTEL:+44 20 7946 ${String(i).padStart(4, '0')}\r\nNOTE:${'a folded note '.repeat(8)}\r\nCATEGORIES:imported\r\nEND:VCARD\r\n`,
+    );
   }
   const text = cards.join('');
   t = performance.now();
   const parsed = parseVCards(text, 'DE');
   const report = await importCards(store, 2, parsed);
   const importSeconds = (performance.now() - t) / 1000;
-  console.log(`import ${IMPORT} vCards (${(text.length / 1e6).toFixed(1)} MB) in ${importSeconds.toFixed(2)} s: ${Math.round(IMPORT / importSeconds)} cards/s (${report.created.length} created)`);
+  console.log(
+    `import ${IMPORT} vCards (${(text.length / 1e6).toFixed(1)} MB) in ${importSeconds.toFixed(2)} s: ${Math.round(IMPORT / importSeconds)} cards/s (${report.created.length} created)`,
+  );
 
   const mem = process.memoryUsage();
   const dbBytes = ['labd.db', 'labd.db-wal'].reduce((sum, f) => {
@@ -118,7 +191,9 @@ try {
       return sum;
     }
   }, 0);
-  console.log(`memory: rss ${(mem.rss / 2 ** 20).toFixed(0)} MiB, heap used ${(mem.heapUsed / 2 ** 20).toFixed(0)} MiB; database ${(dbBytes / 2 ** 20).toFixed(0)} MiB for ${N + IMPORT} contacts`);
+  console.log(
+    `memory: rss ${(mem.rss / 2 ** 20).toFixed(0)} MiB, heap used ${(mem.heapUsed / 2 ** 20).toFixed(0)} MiB; database ${(dbBytes / 2 ** 20).toFixed(0)} MiB for ${N + IMPORT} contacts`,
+  );
   db.$client.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });

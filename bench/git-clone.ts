@@ -16,7 +16,9 @@ import { parseArgs } from 'node:util';
 import { KeyLab, LabdProcess, run } from '../test/support/labd.ts';
 import { SshdProcess } from './lib/sshd.ts';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, mb: { type: 'string', default: '50' }, concurrent: { type: 'string', default: '10' } } });
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '3' }, mb: { type: 'string', default: '50' }, concurrent: { type: 'string', default: '10' } },
+});
 const RUNS = Math.min(Math.max(Number(values.runs), 1), 20);
 const MB = Math.min(Math.max(Number(values.mb), 1), 500);
 const CONCURRENT = Math.min(Math.max(Number(values.concurrent), 1), 50);
@@ -111,7 +113,9 @@ try {
   t = performance.now();
   await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => cloneOnce(labdUrl, key, join(scratch, `conc-${i}`))));
   clearInterval(sampler);
-  console.log(`${CONCURRENT} concurrent clones through labd: ${((performance.now() - t) / 1000).toFixed(1)} s; labd RSS ${Math.round(before / 1024)} MB before, peak ${Math.round(peak / 1024)} MB (git upload-pack processes not counted)`);
+  console.log(
+    `${CONCURRENT} concurrent clones through labd: ${((performance.now() - t) / 1000).toFixed(1)} s; labd RSS ${Math.round(before / 1024)} MB before, peak ${Math.round(peak / 1024)} MB (git upload-pack processes not counted)`,
+  );
 } finally {
   await labd?.stop();
   await sshd?.stop();

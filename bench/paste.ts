@@ -80,12 +80,32 @@ async function main(): Promise<void> {
     labd = await LabdProcess.start({ adminKeys: [lab.publicKey(key)], env: { LABD_PASTE_MAX_SIZE: String(bytes), LABD_LOG_LEVEL: 'warn' } });
     sshd = await SshdProcess.start({ authorizedKeys: [lab.publicKey(key)], caPublicKeyFile: `${ca}.pub`, emptyHome: true });
     const sshdArgs = (command: string) => [
-      '-F', '/dev/null', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes',
-      '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none', '-o', 'LogLevel=ERROR', '-i', key, '-p', String(sshd!.port), '-T',
+      '-F',
+      '/dev/null',
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      'IdentityAgent=none',
+      '-o',
+      'LogLevel=ERROR',
+      '-i',
+      key,
+      '-p',
+      String(sshd!.port),
+      '-T',
       // The key exchange labd negotiates: sshd's default (sntrup761x25519) costs ~0.5 s more per
       // connection here, which would flatter labd on an upload of a second or two.
-      '-o', `KexAlgorithms=${KEX}`,
-      `${sshd!.user}@127.0.0.1`, '--', command,
+      '-o',
+      `KexAlgorithms=${KEX}`,
+      `${sshd!.user}@127.0.0.1`,
+      '--',
+      command,
     ];
     const target = join(scratch, 'sshd-upload.bin');
     const targets = {

@@ -144,7 +144,11 @@ async function main(): Promise<void> {
     lab.cleanup();
   }
   console.log(`pubsub over SSH (labd, OpenSSH clients on loopback), ${messages} latency messages every ${intervalMs} ms`);
-  console.log(['fan-out', 'per sub', 'total MB/s', 'MB/s per sub', 'complete', 'p50 ms', 'p99 ms', 'latency n'].map((h, i) => h.padStart([7, 9, 14, 12, 9, 9, 9, 14][i]!)).join('  '));
+  console.log(
+    ['fan-out', 'per sub', 'total MB/s', 'MB/s per sub', 'complete', 'p50 ms', 'p99 ms', 'latency n']
+      .map((h, i) => h.padStart([7, 9, 14, 12, 9, 9, 9, 14][i]!))
+      .join('  '),
+  );
   for (const r of rows) console.log(r);
 }
 

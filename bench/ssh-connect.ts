@@ -55,7 +55,8 @@ function options(): Options {
   }
   const count = (name: string, raw: string | undefined, dflt: number, min: number, max: number) => {
     if (raw === undefined) return dflt;
-    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) throw new UsageError(`--${name}: expected a whole number from ${min} to ${max}, got '${raw}'`);
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max)
+      throw new UsageError(`--${name}: expected a whole number from ${min} to ${max}, got '${raw}'`);
     return Number(raw);
   };
   return {
@@ -83,16 +84,26 @@ interface Target {
 /** The same client options for every target, so only the server differs. */
 function clientArgs(port: number, user: string, identity: string, o: { cert?: string; kex?: string; verbose?: boolean } = {}): string[] {
   const args = [
-    '-F', '/dev/null',
-    '-o', 'StrictHostKeyChecking=no',
-    '-o', 'UserKnownHostsFile=/dev/null',
-    '-o', 'BatchMode=yes',
-    '-o', 'IdentitiesOnly=yes',
-    '-o', 'IdentityAgent=none',
-    '-o', `LogLevel=${o.verbose ? 'DEBUG1' : 'ERROR'}`,
-    '-o', 'ConnectTimeout=10',
-    '-i', identity,
-    '-p', String(port),
+    '-F',
+    '/dev/null',
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'UserKnownHostsFile=/dev/null',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'IdentityAgent=none',
+    '-o',
+    `LogLevel=${o.verbose ? 'DEBUG1' : 'ERROR'}`,
+    '-o',
+    'ConnectTimeout=10',
+    '-i',
+    identity,
+    '-p',
+    String(port),
     '-T',
   ];
   if (o.cert) args.push('-o', `CertificateFile=${o.cert}`);
@@ -174,7 +185,9 @@ async function measureIdle(labd: LabdProcess, inspector: string, key: string, ki
 async function main(): Promise<void> {
   const o = options();
   if (!existsSync(SSHD_PATH)) {
-    say(`bench: ${SSHD_PATH} not found. This bench compares labd with Debian's OpenSSH server; install it with:\n  apt-get update && apt-get install -y openssh-server`);
+    say(
+      `bench: ${SSHD_PATH} not found. This bench compares labd with Debian's OpenSSH server; install it with:\n  apt-get update && apt-get install -y openssh-server`,
+    );
     process.exit(1);
   }
   if (run('ssh', ['-V']).status !== 0) {
@@ -201,14 +214,23 @@ async function main(): Promise<void> {
     say('bench: starting labd and sshd…');
     // The inspector (loopback only) lets the bench force a GC before reading labd's memory.
     const inspectorPort = await freePort();
-    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(plainKey)], caKeys: [`${ca}.pub`], env: { LABD_LOG_LEVEL: 'info', NODE_OPTIONS: `--inspect=127.0.0.1:${inspectorPort}` } });
+    labd = await LabdProcess.start({
+      adminKeys: [lab.publicKey(plainKey)],
+      caKeys: [`${ca}.pub`],
+      env: { LABD_LOG_LEVEL: 'info', NODE_OPTIONS: `--inspect=127.0.0.1:${inspectorPort}` },
+    });
     const inspector = await inspectorUrl(inspectorPort);
     // Base RSS: labd started as npm start does (node --import tsx), no backend configured, no connection yet.
     const baseKb = await settled(inspector, () => rssKb(labd!.child.pid!));
     sshd = await SshdProcess.start({ authorizedKeys: [lab.publicKey(plainKey)], caPublicKeyFile: `${ca}.pub`, emptyHome: !o.sshdUserRc });
     const loginAccount = account(localUser);
     if (!loginAccount) throw new Error(`no passwd entry for '${localUser}'`);
-    const shell = { account: localUser, shell: loginAccount.shell, home: sshd.home ?? loginAccount.home, ms: shellStartupMs(loginAccount, sshd.home ?? loginAccount.home) };
+    const shell = {
+      account: localUser,
+      shell: loginAccount.shell,
+      home: sshd.home ?? loginAccount.home,
+      ms: shellStartupMs(loginAccount, sshd.home ?? loginAccount.home),
+    };
 
     // OpenSSH's default key exchange with sshd (sntrup761x25519, post-quantum) costs far more
     // than the one labd offers, so sshd is measured both with labd's and with its own default.
@@ -226,7 +248,8 @@ async function main(): Promise<void> {
     // Correctness first: every target logs in the intended way.
     for (const t of targets) {
       const r = await once(t);
-      if (!r.ok) throw new Error(`${t.name}: whoami failed (${r.detail})\nlabd log tail:\n${labd.logs().slice(-2000)}\nsshd log tail:\n${sshd.logs().slice(-2000)}`);
+      if (!r.ok)
+        throw new Error(`${t.name}: whoami failed (${r.detail})\nlabd log tail:\n${labd.logs().slice(-2000)}\nsshd log tail:\n${sshd.logs().slice(-2000)}`);
     }
 
     // Memory first, before the timed runs have grown labd's heap (a forced GC cannot shrink RSS back).
@@ -265,27 +288,47 @@ async function main(): Promise<void> {
   }
 }
 
-function report(o: Options, samples: Map<string, number[]>, failures: Map<string, number>, throughput: Map<string, { ms: number; failures: number }>, idle: IdleFigure[], shell: { account: string; shell: string; home: string; ms: number }, kex: { labd: string; sshd: string }, baseKb: number): void {
+function report(
+  o: Options,
+  samples: Map<string, number[]>,
+  failures: Map<string, number>,
+  throughput: Map<string, { ms: number; failures: number }>,
+  idle: IdleFigure[],
+  shell: { account: string; shell: string; home: string; ms: number },
+  kex: { labd: string; sshd: string },
+  baseKb: number,
+): void {
   const lines: string[] = [];
   const row = (cells: string[], widths: number[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   const w = [22, 8, 9, 9, 9, 9];
   lines.push('', `connect + authenticate + whoami, OpenSSH client, ${o.runs} runs each (ms)`);
   lines.push(row(['target', 'ok', 'median', 'p99', 'min', 'max'], w));
   for (const [name, s] of samples) {
-    lines.push(row([name, `${s.length}/${s.length + failures.get(name)!}`, fmt(median(s)), fmt(percentile(s, 99)), fmt(Math.min(...s)), fmt(Math.max(...s))], w));
+    lines.push(
+      row([name, `${s.length}/${s.length + failures.get(name)!}`, fmt(median(s)), fmt(percentile(s, 99)), fmt(Math.min(...s)), fmt(Math.max(...s))], w),
+    );
   }
   lines.push(`key exchange: labd ${kex.labd}; sshd ${kex.labd} (pinned by the client) and ${kex.sshd} (\"default kex\")`);
-  lines.push(`sshd runs whoami as '${shell.account}' through ${shell.shell} -c with HOME=${shell.home}${o.sshdUserRc ? ' (the user\'s own rc files)' : ' (empty: no rc files)'}; that shell start alone takes ${fmt(shell.ms)} ms`);
+  lines.push(
+    `sshd runs whoami as '${shell.account}' through ${shell.shell} -c with HOME=${shell.home}${o.sshdUserRc ? " (the user's own rc files)" : ' (empty: no rc files)'}; that shell start alone takes ${fmt(shell.ms)} ms`,
+  );
   lines.push('', 'ratio labd / sshd (target: median ≤ 1.5)');
-  for (const [a, b] of [['labd key', 'sshd key'], ['labd cert', 'sshd cert'], ['labd key', 'sshd key, default kex']] as const) {
+  for (const [a, b] of [
+    ['labd key', 'sshd key'],
+    ['labd cert', 'sshd cert'],
+    ['labd key', 'sshd key, default kex'],
+  ] as const) {
     const l = samples.get(a)!;
     const s = samples.get(b)!;
     const ratio = median(l) / median(s);
-    lines.push(`  ${a.padEnd(9)} / ${b.padEnd(21)} median ${fmt(ratio, 2)}×  p99 ${fmt(percentile(l, 99) / percentile(s, 99), 2)}×  ${ratio <= 1.5 ? 'ok' : 'OVER TARGET'}`);
+    lines.push(
+      `  ${a.padEnd(9)} / ${b.padEnd(21)} median ${fmt(ratio, 2)}×  p99 ${fmt(percentile(l, 99) / percentile(s, 99), 2)}×  ${ratio <= 1.5 ? 'ok' : 'OVER TARGET'}`,
+    );
   }
   lines.push('', `connections per second, key login + whoami, ${o.conns} connections, ${o.concurrency} in parallel`);
   const perSecond = (t: { ms: number; failures: number }) => (o.conns - t.failures) / (t.ms / 1000);
-  for (const [name, t] of throughput) lines.push(`  ${name.padEnd(22)} ${fmt(perSecond(t)).padStart(7)} conn/s  (${fmt(t.ms / 1000, 2)} s, ${t.failures} failed)`);
+  for (const [name, t] of throughput)
+    lines.push(`  ${name.padEnd(22)} ${fmt(perSecond(t)).padStart(7)} conn/s  (${fmt(t.ms / 1000, 2)} s, ${t.failures} failed)`);
   const l = throughput.get('labd key')!;
   for (const b of ['sshd key', 'sshd key, default kex']) lines.push(`  ratio labd / ${b.padEnd(21)} ${fmt(perSecond(l) / perSecond(throughput.get(b)!), 2)}×`);
   lines.push('', `labd base RSS, no backend configured, no connection yet, after a forced full GC: ${fmt(baseKb / 1024)} MB`);
@@ -294,13 +337,15 @@ function report(o: Options, samples: Map<string, number[]>, failures: Map<string
     const perSession = (f.afterKb - f.beforeKb) / 1024 / f.sessions;
     const label = f.kind === 'bare' ? 'session channel, no command' : 'TUI at the home menu';
     const heapPerSession = (f.heapAfterMb - f.heapBeforeMb) / f.sessions;
-    lines.push(`  ${label.padEnd(28)} ${f.sessions} sessions: RSS ${fmt(f.beforeKb / 1024)} → ${fmt(f.afterKb / 1024)} MB = ${fmt(perSession, 3)} MB/session  ${perSession < 0.5 ? 'ok' : 'OVER TARGET'}`);
+    lines.push(
+      `  ${label.padEnd(28)} ${f.sessions} sessions: RSS ${fmt(f.beforeKb / 1024)} → ${fmt(f.afterKb / 1024)} MB = ${fmt(perSession, 3)} MB/session  ${perSession < 0.5 ? 'ok' : 'OVER TARGET'}`,
+    );
     lines.push(`  ${''.padEnd(28)} V8 heap in use ${fmt(f.heapBeforeMb)} → ${fmt(f.heapAfterMb)} MB = ${fmt(heapPerSession, 3)} MB/session`);
   }
   process.stdout.write(lines.join('\n') + '\n');
 }
 
 main().catch((err) => {
-  say(`bench: ${err instanceof UsageError ? err.message + '\n' + USAGE : (err as Error).stack ?? String(err)}`);
+  say(`bench: ${err instanceof UsageError ? err.message + '\n' + USAGE : ((err as Error).stack ?? String(err))}`);
   process.exit(err instanceof UsageError ? 2 : 1);
 });

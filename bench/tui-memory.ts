@@ -41,13 +41,26 @@ async function main(): Promise<void> {
   const gc = runInNewContext('gc') as () => void;
   const dir = mkdtempSync(join(tmpdir(), 'labd-bench-tui-'));
   const log = createLogger('warn', new Writable({ write: (_c, _e, cb) => cb() }));
-  const registry = new Registry({ log, clock: systemClock, rolePermissions: DEFAULT_ROLE_PERMISSIONS, audit: new SqliteAuditLog(openDb(dir)), backends: new Backends() });
+  const registry = new Registry({
+    log,
+    clock: systemClock,
+    rolePermissions: DEFAULT_ROLE_PERMISSIONS,
+    audit: new SqliteAuditLog(openDb(dir)),
+    backends: new Backends(),
+  });
   const host = new TuiHost(registry, log, 'lab.bench');
-  for (const id of ['one', 'two', 'three', 'four', 'five', 'six']) host.register({ id, title: id, description: 'an app on the menu', permission: 'authenticated', open() {} });
+  for (const id of ['one', 'two', 'three', 'four', 'five', 'six'])
+    host.register({ id, title: id, description: 'an app on the menu', permission: 'authenticated', open() {} });
   const channels: StandInChannel[] = [];
   const open = () => {
     const channel = new StandInChannel();
-    host.open({ channel: channel as never, actor: { userId: 1, name: 'ann', role: 'member', via: 'tui' }, pty: { term, cols: 80, rows: 24 }, env: { LANG: 'C.UTF-8' }, onExit() {} });
+    host.open({
+      channel: channel as never,
+      actor: { userId: 1, name: 'ann', role: 'member', via: 'tui' },
+      pty: { term, cols: 80, rows: 24 },
+      env: { LANG: 'C.UTF-8' },
+      onExit() {},
+    });
     channels.push(channel);
   };
   const settle = async () => {
@@ -62,7 +75,9 @@ async function main(): Promise<void> {
   for (let i = 0; i < sessions; i++) open();
   const after = await settle();
   const mb = (bytes: number) => (bytes / sessions / 1048576).toFixed(3);
-  process.stdout.write(`${sessions} TUI sessions at the home menu, TERM=${term}: heap ${mb(after.heapUsed - before.heapUsed)} MB/session, RSS ${mb(after.rss - before.rss)} MB/session\n`);
+  process.stdout.write(
+    `${sessions} TUI sessions at the home menu, TERM=${term}: heap ${mb(after.heapUsed - before.heapUsed)} MB/session, RSS ${mb(after.rss - before.rss)} MB/session\n`,
+  );
   for (const c of channels) c.emit('close');
   rmSync(dir, { recursive: true, force: true });
   process.exit(0);

@@ -25,7 +25,8 @@ export function violations() {
     readFileSync(file, 'utf8')
       .split('\n')
       .forEach((line, i) => {
-        if (/\bprocess\.env\b/.test(line) && !/^\s*(\/\/|\*)/.test(line)) found.push(`${rel}:${i + 1}: reads process.env; only src/config may (hand the setting in instead)`);
+        if (/\bprocess\.env\b/.test(line) && !/^\s*(\/\/|\*)/.test(line))
+          found.push(`${rel}:${i + 1}: reads process.env; only src/config may (hand the setting in instead)`);
       });
   }
   return found;

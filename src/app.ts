@@ -73,7 +73,9 @@ function splitListen(listen: string): { host: string; port: number } {
 /** Gauges read from labd's state at scrape time, for deploy/monitoring's dashboard and alert rules. */
 function registerStateMetrics(metrics: Metrics, db: Db, backends: Backends): void {
   metrics.gaugeFrom('labd_outbox_depth', 'Matrix messages waiting in the outbox', [], () => [{ value: outboxBacklog(db, systemClock.now()).depth }]);
-  metrics.gaugeFrom('labd_outbox_oldest_age_seconds', 'How long the oldest waiting Matrix message has waited (0: none waits)', [], () => [{ value: outboxBacklog(db, systemClock.now()).oldestAgeSeconds }]);
+  metrics.gaugeFrom('labd_outbox_oldest_age_seconds', 'How long the oldest waiting Matrix message has waited (0: none waits)', [], () => [
+    { value: outboxBacklog(db, systemClock.now()).oldestAgeSeconds },
+  ]);
   const alertStore = new AlertStore(db);
   metrics.gaugeFrom('labd_alert_groups', 'Alert groups by state: firing (unacknowledged), acknowledged, resolved', ['state'], () =>
     Object.entries(alertStore.countByState()).map(([state, value]) => ({ labels: { state }, value })),
@@ -119,12 +121,19 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
   const inventory = new SqliteNodeInventory(db, clock);
   // Which backends are configured and reachable: read by `help`, the TUI and /metrics (labd_backend_up).
   const backends = new Backends();
-  backends.declare('matrix', { configured: config.matrix.enabled, notConfigured: 'no Matrix homeserver configured (set LABD_MATRIX_HOMESERVER and LABD_MATRIX_TOKEN)' });
+  backends.declare('matrix', {
+    configured: config.matrix.enabled,
+    notConfigured: 'no Matrix homeserver configured (set LABD_MATRIX_HOMESERVER and LABD_MATRIX_TOKEN)',
+  });
   // The SDK behind the cluster port loads only when a cluster is configured (idle memory).
   const kube = await connectKube(config.kube, log, backends);
   const events = new OpsEvents(db, clock, log);
   const alerts = createAlertService({ config: config.alertmanager, db, audit, clock, log });
-  const broker = new TopicBroker({ subscriberBuffer: config.pubsub.subscriberBuffer, maxTopicsPerUser: config.pubsub.maxTopicsPerUser, maxBufferedBytes: config.pubsub.maxBufferedBytes });
+  const broker = new TopicBroker({
+    subscriberBuffer: config.pubsub.subscriberBuffer,
+    maxTopicsPerUser: config.pubsub.maxTopicsPerUser,
+    maxBufferedBytes: config.pubsub.maxBufferedBytes,
+  });
   const rolePermissions: RolePermissions = { ...DEFAULT_ROLE_PERMISSIONS, ...config.roles };
   const registry = new Registry({ log, clock, rolePermissions, audit, backends });
   registry.setObserver(metrics);
@@ -137,7 +146,18 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     identityModule({ identities, initialAdmin: { name: config.auth.initialAdminName, keys: initialAdminFingerprints(config) } }),
     pasteModule({ registry, store: pastes, identities, config: config.paste, publicUrl, clock, log }),
     pubsubModule({ broker }),
-    gitModule({ store: new SqliteRepoStore(db), identities, config: config.git, dataDir: config.dataDir, rolePermissions, events, sshUrl: sshCloneBase(publicUrl, config.ssh.listen), publicUrl, clock, log }),
+    gitModule({
+      store: new SqliteRepoStore(db),
+      identities,
+      config: config.git,
+      dataDir: config.dataDir,
+      rolePermissions,
+      events,
+      sshUrl: sshCloneBase(publicUrl, config.ssh.listen),
+      publicUrl,
+      clock,
+      log,
+    }),
     tokensModule({ tokens: appTokens, publicUrl }),
     crmModule({ store: crm, tokens: appTokens, audit, config: config.crm, clock, log, notify: crmReminderNotify }),
     nodesModule({ kube, inventory, events, config: config.nodes, log }),
@@ -188,7 +208,10 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     bootHttp.add((module.routes ?? []).filter((r) => r.listener === 'boot'));
     for (const screen of module.screens ?? []) tui.register(screen);
   }
-  const jobs: Job[] = [...modules.flatMap((m) => m.jobs ?? []), intervalJob('backend probes', BACKEND_PROBE_INTERVAL_MS, () => void backends.probeAll(BACKEND_PROBE_TIMEOUT_MS), true)];
+  const jobs: Job[] = [
+    ...modules.flatMap((m) => m.jobs ?? []),
+    intervalJob('backend probes', BACKEND_PROBE_INTERVAL_MS, () => void backends.probeAll(BACKEND_PROBE_TIMEOUT_MS), true),
+  ];
   for (const job of jobs) job.start();
 
   registerStateMetrics(metrics, db, backends);
@@ -221,7 +244,16 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
     log.info({ boot: `${bootAddr.address}:${bootAddr.port}`, allow: config.nodes.bootAllow }, 'pixiecore boot API listening');
   }
   ready = true;
-  log.info({ ssh: `${sshAddr.address}:${sshAddr.port}`, http: `${httpAddr.address}:${httpAddr.port}`, hostKey: hostKey.fingerprint, version: VERSION, dataDir: config.dataDir }, 'labd listening');
+  log.info(
+    {
+      ssh: `${sshAddr.address}:${sshAddr.port}`,
+      http: `${httpAddr.address}:${httpAddr.port}`,
+      hostKey: hostKey.fingerprint,
+      version: VERSION,
+      dataDir: config.dataDir,
+    },
+    'labd listening',
+  );
 
   return {
     config,

@@ -51,7 +51,10 @@ async function main(argv: string[]): Promise<void> {
         if (stopping) return;
         stopping = true;
         log.info({ signal }, 'shutting down');
-        labd.stop().then(() => process.exit(0), () => process.exit(1));
+        labd.stop().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));

@@ -29,9 +29,23 @@ describe('escalation through the Apprise API', () => {
       commonLabels: { alertname, instance: 'nuc1' },
       commonAnnotations: { summary: `${alertname} on nuc1` },
       externalURL: 'http://alertmanager.example:9093',
-      alerts: [{ status: 'firing', labels: { alertname, instance: 'nuc1' }, annotations: { summary: `${alertname} on nuc1` }, startsAt: new Date().toISOString(), endsAt: '0001-01-01T00:00:00Z', generatorURL: '', fingerprint }],
+      alerts: [
+        {
+          status: 'firing',
+          labels: { alertname, instance: 'nuc1' },
+          annotations: { summary: `${alertname} on nuc1` },
+          startsAt: new Date().toISOString(),
+          endsAt: '0001-01-01T00:00:00Z',
+          generatorURL: '',
+          fingerprint,
+        },
+      ],
     };
-    const res = await fetch(`http://127.0.0.1:${labd.httpPort}/hooks/alertmanager`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(`http://127.0.0.1:${labd.httpPort}/hooks/alertmanager`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     assert.equal(res.status, 200);
     return ((await res.json()) as { group: number }).group;
   };
@@ -57,7 +71,9 @@ describe('escalation through the Apprise API', () => {
 
   test('Apprise down at first: the failure is logged and retried; one warning notification arrives', async () => {
     const id = await deliver('FanStuck', 'f1');
-    await until('the first failed attempt in the log', () => (/Apprise notification failed.*connection refused|connection refused.*Apprise notification failed/.test(labd.logs()) ? true : undefined));
+    await until('the first failed attempt in the log', () =>
+      /Apprise notification failed.*connection refused|connection refused.*Apprise notification failed/.test(labd.logs()) ? true : undefined,
+    );
     apprise = await RecordingServer.start(apprisePort);
     apprise.failNext(1, 503);
     const [sent] = await until('the notification', () => (notified('FanStuck').length ? notified('FanStuck') : undefined));
@@ -120,8 +136,18 @@ describe('an acknowledged group does not escalate through Apprise (real Alertman
     const inAnHour = new Date(Date.now() + 3600_000).toISOString();
     // The acknowledged group started firing first, so it would be due no later than its sibling.
     await am.post([
-      { labels: { alertname: 'AckedInTime', instance: 'nuc1' }, annotations: { summary: 'acked' }, startsAt: new Date(Date.now() - 3000).toISOString(), endsAt: inAnHour },
-      { labels: { alertname: 'NobodyCame', instance: 'nuc1' }, annotations: { summary: 'ignored' }, startsAt: new Date(Date.now() - 1000).toISOString(), endsAt: inAnHour },
+      {
+        labels: { alertname: 'AckedInTime', instance: 'nuc1' },
+        annotations: { summary: 'acked' },
+        startsAt: new Date(Date.now() - 3000).toISOString(),
+        endsAt: inAnHour,
+      },
+      {
+        labels: { alertname: 'NobodyCame', instance: 'nuc1' },
+        annotations: { summary: 'ignored' },
+        startsAt: new Date(Date.now() - 1000).toISOString(),
+        endsAt: inAnHour,
+      },
     ]);
     const acked = await until('the first group in labd', () => groupId('AckedInTime'));
     await until('the sibling group in labd', () => groupId('NobodyCame'));

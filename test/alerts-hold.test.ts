@@ -35,16 +35,25 @@ describe('ack without a duration holds while the group fires (real Alertmanager)
     return JSON.parse(r.stdout) as GroupJson[];
   };
   const groupOf = (cluster: string) => groups().find((g) => g.groupLabels.cluster === cluster);
-  const silencesFor = async (cluster: string) => ((await am.get('/api/v2/silences')) as AmSilenceJson[]).filter((s) => s.matchers.some((m) => m.name === 'cluster' && m.value === cluster));
+  const silencesFor = async (cluster: string) =>
+    ((await am.get('/api/v2/silences')) as AmSilenceJson[]).filter((s) => s.matchers.some((m) => m.name === 'cluster' && m.value === cluster));
 
   before(async () => {
     admin = lab.key('admin');
     // startAlertLab sets the webhook token as LABD_WEBHOOK_TOKEN (LABD_ALERTMANAGER_WEBHOOK_TOKEN is its alias).
-    alertLab = await startAlertLab({ adminKeys: [lab.publicKey(admin)], env: { LABD_ALERTMANAGER_POLL_INTERVAL: '1s', LABD_ALERTMANAGER_ACK_HOLD_STEP: '6s', LABD_ALERTMANAGER_ACK_HOLD_MAX: '20s' } });
+    alertLab = await startAlertLab({
+      adminKeys: [lab.publicKey(admin)],
+      env: { LABD_ALERTMANAGER_POLL_INTERVAL: '1s', LABD_ALERTMANAGER_ACK_HOLD_STEP: '6s', LABD_ALERTMANAGER_ACK_HOLD_MAX: '20s' },
+    });
     ({ labd, am } = alertLab);
     await am.post([
       { labels: { alertname: 'Overheat', cluster: 'held', instance: 'nuc1' }, annotations: { summary: 'too hot' }, startsAt: startedNow(), endsAt: inAnHour() },
-      { labels: { alertname: 'Overheat', cluster: 'fixed', instance: 'nuc1' }, annotations: { summary: 'too hot' }, startsAt: startedNow(), endsAt: inAnHour() },
+      {
+        labels: { alertname: 'Overheat', cluster: 'fixed', instance: 'nuc1' },
+        annotations: { summary: 'too hot' },
+        startsAt: startedNow(),
+        endsAt: inAnHour(),
+      },
     ]);
     await until('both groups in labd (webhook authenticated by LABD_WEBHOOK_TOKEN)', () => (groupOf('held') && groupOf('fixed') ? true : undefined));
   });
@@ -101,6 +110,8 @@ describe('ack without a duration holds while the group fires (real Alertmanager)
     });
     assert.equal(ended.state, 'firing');
     assert.ok(Date.now() >= holdUntil);
-    await until('no active silence left for the alert', async () => ((await silencesFor('held')).every((s) => s.status.state === 'expired') ? true : undefined));
+    await until('no active silence left for the alert', async () =>
+      (await silencesFor('held')).every((s) => s.status.state === 'expired') ? true : undefined,
+    );
   });
 });

@@ -27,7 +27,17 @@ function delivery(status: 'firing' | 'resolved', startsAt = '2026-01-01T10:00:00
     commonAnnotations: {},
     externalURL: 'http://am.invalid',
     truncatedAlerts: 0,
-    alerts: [{ status, labels: { alertname: 'Down', job: 'node' }, annotations: {}, startsAt, endsAt: status === 'firing' ? '0001-01-01T00:00:00Z' : '2026-01-01T11:00:00Z', generatorURL: '', fingerprint: 'abc123' }],
+    alerts: [
+      {
+        status,
+        labels: { alertname: 'Down', job: 'node' },
+        annotations: {},
+        startsAt,
+        endsAt: status === 'firing' ? '0001-01-01T00:00:00Z' : '2026-01-01T11:00:00Z',
+        generatorURL: '',
+        fingerprint: 'abc123',
+      },
+    ],
   };
 }
 
@@ -103,7 +113,10 @@ describe('alertmanager config section', () => {
     assert.equal(byOld.enabled && byOld.webhookToken, TOKEN);
     const both = loadConfig({ ...url, LABD_WEBHOOK_TOKEN: TOKEN, LABD_ALERTMANAGER_WEBHOOK_TOKEN: TOKEN }).alertmanager;
     assert.equal(both.enabled && both.webhookToken, TOKEN);
-    assert.throws(() => loadConfig({ ...url, LABD_WEBHOOK_TOKEN: TOKEN, LABD_ALERTMANAGER_WEBHOOK_TOKEN: `${TOKEN}x` }), /^Error: config: LABD_WEBHOOK_TOKEN and LABD_ALERTMANAGER_WEBHOOK_TOKEN .* differ; set only LABD_WEBHOOK_TOKEN$/);
+    assert.throws(
+      () => loadConfig({ ...url, LABD_WEBHOOK_TOKEN: TOKEN, LABD_ALERTMANAGER_WEBHOOK_TOKEN: `${TOKEN}x` }),
+      /^Error: config: LABD_WEBHOOK_TOKEN and LABD_ALERTMANAGER_WEBHOOK_TOKEN .* differ; set only LABD_WEBHOOK_TOKEN$/,
+    );
     assert.throws(() => loadConfig({ ...url, LABD_WEBHOOK_TOKEN: 'short' }), /alertmanager\.webhookToken \(LABD_WEBHOOK_TOKEN\): .*at least 16/);
   });
 
@@ -113,10 +126,21 @@ describe('alertmanager config section', () => {
     assert.deepEqual(on.ackHoldStep, { seconds: 900, ms: 900_000, text: '15m' });
     assert.equal(on.ackHoldMax.seconds, 86400);
     assert.equal(on.appriseUrl, undefined);
-    const set = loadConfig({ LABD_ALERTMANAGER_URL: 'http://am:9093', LABD_WEBHOOK_TOKEN: TOKEN, LABD_APPRISE_URL: 'http://apprise:8000/notify/labd', LABD_ALERTMANAGER_ACK_HOLD_STEP: '5m' }).alertmanager;
+    const set = loadConfig({
+      LABD_ALERTMANAGER_URL: 'http://am:9093',
+      LABD_WEBHOOK_TOKEN: TOKEN,
+      LABD_APPRISE_URL: 'http://apprise:8000/notify/labd',
+      LABD_ALERTMANAGER_ACK_HOLD_STEP: '5m',
+    }).alertmanager;
     assert.equal(set.enabled && set.appriseUrl, 'http://apprise:8000/notify/labd');
     assert.equal(set.enabled && set.ackHoldStep.seconds, 300);
-    assert.throws(() => loadConfig({ LABD_ALERTMANAGER_URL: 'http://am:9093', LABD_WEBHOOK_TOKEN: TOKEN, LABD_APPRISE_URL: 'mailto:x' }), /alertmanager\.appriseUrl \(LABD_APPRISE_URL\): expected the http\(s\) URL/);
-    assert.throws(() => loadConfig({ LABD_ALERTMANAGER_URL: 'http://am:9093', LABD_WEBHOOK_TOKEN: TOKEN, LABD_ALERTMANAGER_ACK_HOLD_MAX: 'forever' }), /alertmanager\.ackHoldMax \(LABD_ALERTMANAGER_ACK_HOLD_MAX\)/);
+    assert.throws(
+      () => loadConfig({ LABD_ALERTMANAGER_URL: 'http://am:9093', LABD_WEBHOOK_TOKEN: TOKEN, LABD_APPRISE_URL: 'mailto:x' }),
+      /alertmanager\.appriseUrl \(LABD_APPRISE_URL\): expected the http\(s\) URL/,
+    );
+    assert.throws(
+      () => loadConfig({ LABD_ALERTMANAGER_URL: 'http://am:9093', LABD_WEBHOOK_TOKEN: TOKEN, LABD_ALERTMANAGER_ACK_HOLD_MAX: 'forever' }),
+      /alertmanager\.ackHoldMax \(LABD_ALERTMANAGER_ACK_HOLD_MAX\)/,
+    );
   });
 });

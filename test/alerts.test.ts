@@ -64,13 +64,23 @@ describe('alerts with the real Alertmanager', () => {
 
   test('the webhook refuses a missing or wrong token (401) and a malformed body (400), storing nothing', async () => {
     const body = JSON.stringify({ version: '4', groupKey: 'x', status: 'firing', receiver: 'labd', alerts: [] });
-    const post = (headers: Record<string, string>, b = body) => fetch(hook(), { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: b });
+    const post = (headers: Record<string, string>, b = body) =>
+      fetch(hook(), { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: b });
     assert.equal((await post({})).status, 401);
     assert.equal((await post({ authorization: 'Bearer wrong' })).status, 401);
     assert.equal((await post({ authorization: `Basic ${token}` })).status, 401);
     const notJson = await post({ authorization: `Bearer ${token}` }, '{"version": "4", ');
     assert.equal(notJson.status, 400);
-    const wrongShape = await post({ authorization: `Bearer ${token}` }, JSON.stringify({ version: '4', groupKey: 'g', status: 'firing', receiver: 'labd', alerts: [{ status: 'burning', labels: { a: 'b' }, startsAt: 'now', fingerprint: 'f' }] }));
+    const wrongShape = await post(
+      { authorization: `Bearer ${token}` },
+      JSON.stringify({
+        version: '4',
+        groupKey: 'g',
+        status: 'firing',
+        receiver: 'labd',
+        alerts: [{ status: 'burning', labels: { a: 'b' }, startsAt: 'now', fingerprint: 'f' }],
+      }),
+    );
     assert.equal(wrongShape.status, 400);
     assert.match(((await wrongShape.json()) as { error: string }).error, /alerts\.0\./);
     assert.deepEqual(groups(), []);
@@ -78,9 +88,24 @@ describe('alerts with the real Alertmanager', () => {
 
   test('alerts posted to Alertmanager reach labd and show in `alerts` over SSH', async () => {
     await am.post([
-      { labels: { alertname: 'DiskFull', cluster: 'lab', instance: 'nuc1', severity: 'critical' }, annotations: { summary: 'disk /var is 97% full' }, startsAt: startedNow(), endsAt: inAnHour() },
-      { labels: { alertname: 'DiskFull', cluster: 'lab', instance: 'nuc2', severity: 'critical' }, annotations: { summary: 'disk /var is 97% full' }, startsAt: startedNow(), endsAt: inAnHour() },
-      { labels: { alertname: 'DiskFull', cluster: 'other', instance: 'nuc1', severity: 'critical' }, annotations: { summary: 'disk /srv is full' }, startsAt: startedNow(), endsAt: inAnHour() },
+      {
+        labels: { alertname: 'DiskFull', cluster: 'lab', instance: 'nuc1', severity: 'critical' },
+        annotations: { summary: 'disk /var is 97% full' },
+        startsAt: startedNow(),
+        endsAt: inAnHour(),
+      },
+      {
+        labels: { alertname: 'DiskFull', cluster: 'lab', instance: 'nuc2', severity: 'critical' },
+        annotations: { summary: 'disk /var is 97% full' },
+        startsAt: startedNow(),
+        endsAt: inAnHour(),
+      },
+      {
+        labels: { alertname: 'DiskFull', cluster: 'other', instance: 'nuc1', severity: 'critical' },
+        annotations: { summary: 'disk /srv is full' },
+        startsAt: startedNow(),
+        endsAt: inAnHour(),
+      },
     ]);
     const lab1 = await until('the lab group with two alerts', () => {
       const g = groupOf('lab');
@@ -108,10 +133,22 @@ describe('alerts with the real Alertmanager', () => {
       commonLabels: {},
       commonAnnotations: {},
       externalURL: am.url,
-      alerts: g.alerts.map((a) => ({ status: 'firing', labels: a.labels, annotations: a.annotations, startsAt: a.startsAt, endsAt: '0001-01-01T00:00:00Z', generatorURL: '', fingerprint: a.fingerprint })),
+      alerts: g.alerts.map((a) => ({
+        status: 'firing',
+        labels: a.labels,
+        annotations: a.annotations,
+        startsAt: a.startsAt,
+        endsAt: '0001-01-01T00:00:00Z',
+        generatorURL: '',
+        fingerprint: a.fingerprint,
+      })),
     };
     for (let i = 0; i < 2; i++) {
-      const res = await fetch(hook(), { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(payload) });
+      const res = await fetch(hook(), {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(payload),
+      });
       assert.equal(res.status, 200);
       assert.deepEqual(await res.json(), { group: g.id, stored: 0, duplicates: 2 });
     }
@@ -140,27 +177,43 @@ describe('alerts with the real Alertmanager', () => {
       assert.equal(s.comment, 'ACK! admin: looking at the disk');
       assert.ok(s.matchers.every((m) => m.isRegex === false && m.isEqual !== false));
       const labels = Object.fromEntries(s.matchers.map((m) => [m.name, m.value]));
-      assert.ok(g.alerts.some((a) => JSON.stringify(Object.entries(a.labels).sort()) === JSON.stringify(Object.entries(labels).sort())), `silence matches one alert exactly: ${JSON.stringify(labels)}`);
+      assert.ok(
+        g.alerts.some((a) => JSON.stringify(Object.entries(a.labels).sort()) === JSON.stringify(Object.entries(labels).sort())),
+        `silence matches one alert exactly: ${JSON.stringify(labels)}`,
+      );
     }
     await until('Alertmanager to mark the lab alerts silenced and the sibling not', async () => {
       const list = await amAlerts();
       const lab = list.filter((a) => a.labels.cluster === 'lab');
       const other = list.filter((a) => a.labels.cluster === 'other');
-      return lab.length === 2 && lab.every((a) => a.status.state === 'suppressed' && a.status.silencedBy.length === 1) && other.length === 1 && other[0]!.status.state === 'active' && other[0]!.status.silencedBy.length === 0 ? true : undefined;
+      return lab.length === 2 &&
+        lab.every((a) => a.status.state === 'suppressed' && a.status.silencedBy.length === 1) &&
+        other.length === 1 &&
+        other[0]!.status.state === 'active' &&
+        other[0]!.status.silencedBy.length === 0
+        ? true
+        : undefined;
     });
     assert.equal(groupOf('other')!.ack, null);
     assert.equal(sibling.state, 'firing');
     const listed = groups(true).find((x) => x.id === g.id)!;
     assert.equal(listed.state, 'acknowledged');
     assert.ok(listed.alerts.every((a) => a.silenced));
-    assert.deepEqual(groups(false).map((x) => x.id), [sibling.id], 'without --all only unacknowledged firing groups');
+    assert.deepEqual(
+      groups(false).map((x) => x.id),
+      [sibling.id],
+      'without --all only unacknowledged firing groups',
+    );
     const text = labd.ssh(admin, ['alerts', '--all']);
     assert.match(text.stdout, new RegExp(`^${g.id}\\s+acknowledged\\s.*admin until `, 'm'));
 
     const u = labd.ssh(admin, ['unack', String(g.id)]);
     assert.equal(u.status, 0, u.stderr);
     const after = (await silences()).filter((s) => acked.ack!.silenceIds.includes(s.id));
-    assert.deepEqual(after.map((s) => s.status.state), ['expired', 'expired']);
+    assert.deepEqual(
+      after.map((s) => s.status.state),
+      ['expired', 'expired'],
+    );
     assert.equal(groupOf('lab')!.ack, null);
     assert.equal(groupOf('lab')!.state, 'firing');
     assert.equal(labd.ssh(admin, ['unack', String(g.id)]).status, 1);
@@ -171,7 +224,9 @@ describe('alerts with the real Alertmanager', () => {
     const r = labd.ssh(admin, ['ack', String(g.id), '--json']);
     assert.equal(r.status, 0, r.stderr);
     const ids = (JSON.parse(r.stdout) as GroupJson).ack!.silenceIds;
-    await until('the lab alerts silenced', async () => ((await amAlerts()).filter((a) => a.labels.cluster === 'lab' && a.status.state === 'suppressed').length === 2 ? true : undefined));
+    await until('the lab alerts silenced', async () =>
+      (await amAlerts()).filter((a) => a.labels.cluster === 'lab' && a.status.state === 'suppressed').length === 2 ? true : undefined,
+    );
     const now = new Date().toISOString();
     await am.post(g.alerts.map((a) => ({ labels: a.labels, annotations: a.annotations, startsAt: a.startsAt, endsAt: now })));
     const resolved = await until('labd to see the lab group resolve', () => {
@@ -181,7 +236,9 @@ describe('alerts with the real Alertmanager', () => {
     assert.equal(resolved.state, 'resolved');
     assert.ok(resolved.alerts.every((a) => a.status === 'resolved'));
     await until('the log line saying the poller saw it', () => (/seen by polling/.test(labd.logs()) ? true : undefined));
-    await until('its silences expired in Alertmanager', async () => ((await silences()).filter((s) => ids.includes(s.id)).every((s) => s.status.state === 'expired') ? true : undefined));
+    await until('its silences expired in Alertmanager', async () =>
+      (await silences()).filter((s) => ids.includes(s.id)).every((s) => s.status.state === 'expired') ? true : undefined,
+    );
     assert.ok(!groups(false).some((x) => x.id === g.id), 'a resolved group is left out of `alerts`');
     assert.equal(groupOf('other')!.state, 'firing');
   });

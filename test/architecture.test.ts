@@ -16,13 +16,33 @@ import { ROOT } from './support/labd.ts';
 const rules = createRequire(import.meta.url)(join(ROOT, '.dependency-cruiser.cjs'));
 
 test('src/ has no import circle, ops reaches no front-end, and nothing new breaks SDK confinement', async () => {
-  const result = await cruise(['src'], { ...rules.options, validate: true, ruleSet: { forbidden: rules.forbidden }, baseDir: ROOT, tsConfig: { fileName: join(ROOT, 'tsconfig.json') } });
+  const result = await cruise(['src'], {
+    ...rules.options,
+    validate: true,
+    ruleSet: { forbidden: rules.forbidden },
+    baseDir: ROOT,
+    tsConfig: { fileName: join(ROOT, 'tsconfig.json') },
+  });
   const found = (result.output as { summary: { violations: { rule: { name: string }; from: string; to: string }[] } }).summary.violations;
-  const known = JSON.parse(readFileSync(join(ROOT, '.dependency-cruiser-known-violations.json'), 'utf8')) as { from: string; to: string; rule: { name: string } }[];
-  const isKnown = (v: { from: string; to: string; rule: { name: string } }) => known.some((k) => k.from === v.from && k.to === v.to && k.rule.name === v.rule.name);
-  const structural = found.filter((v) => v.rule.name === 'no-circular' || v.rule.name === 'ops-reaches-no-front-end' || v.rule.name === 'front-ends-stay-apart');
-  assert.deepEqual(structural.map((v) => `${v.rule.name}: ${v.from} → ${v.to}`), [], 'no baseline for circles or front-end reach');
-  assert.deepEqual(found.filter((v) => !isKnown(v)).map((v) => `${v.rule.name}: ${v.from} → ${v.to}`), []);
+  const known = JSON.parse(readFileSync(join(ROOT, '.dependency-cruiser-known-violations.json'), 'utf8')) as {
+    from: string;
+    to: string;
+    rule: { name: string };
+  }[];
+  const isKnown = (v: { from: string; to: string; rule: { name: string } }) =>
+    known.some((k) => k.from === v.from && k.to === v.to && k.rule.name === v.rule.name);
+  const structural = found.filter(
+    (v) => v.rule.name === 'no-circular' || v.rule.name === 'ops-reaches-no-front-end' || v.rule.name === 'front-ends-stay-apart',
+  );
+  assert.deepEqual(
+    structural.map((v) => `${v.rule.name}: ${v.from} → ${v.to}`),
+    [],
+    'no baseline for circles or front-end reach',
+  );
+  assert.deepEqual(
+    found.filter((v) => !isKnown(v)).map((v) => `${v.rule.name}: ${v.from} → ${v.to}`),
+    [],
+  );
 });
 
 test('only src/config reads the environment', () => {

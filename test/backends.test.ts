@@ -47,7 +47,10 @@ describe('modules without a configured backend', () => {
     assert.match(r.stdout, /^\s+whoami\s+(?!.*not configured).*$/m);
     assert.match(r.stdout, /^\[not configured\] no Alertmanager configured \(set LABD_ALERTMANAGER_URL/m);
     const json = JSON.parse((await labd.sshAsync(admin, ['help', '--json'])).stdout) as HelpEntry[];
-    assert.deepEqual(json.find((c) => c.command === 'alerts'), { ...json.find((c) => c.command === 'alerts'), backend: 'alertmanager', configured: false });
+    assert.deepEqual(
+      json.find((c) => c.command === 'alerts'),
+      { ...json.find((c) => c.command === 'alerts'), backend: 'alertmanager', configured: false },
+    );
     assert.equal(json.find((c) => c.command === 'deploys')?.configured, false);
     assert.equal(json.find((c) => c.command === 'whoami')?.backend, undefined);
   });
@@ -62,7 +65,10 @@ describe('a configured backend that cannot be reached', () => {
     admin = lab.key('admin');
     // Nothing listens on this port: Alertmanager is configured but down.
     const port = await freePort();
-    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: { LABD_ALERTMANAGER_URL: `http://127.0.0.1:${port}`, LABD_WEBHOOK_TOKEN: 'a-token-of-16-chars-or-more' } });
+    labd = await LabdProcess.start({
+      adminKeys: [lab.publicKey(admin)],
+      env: { LABD_ALERTMANAGER_URL: `http://127.0.0.1:${port}`, LABD_WEBHOOK_TOKEN: 'a-token-of-16-chars-or-more' },
+    });
   });
   after(async () => {
     await labd.stop();

@@ -61,7 +61,17 @@ describe('certificate parser and checker', () => {
   const now = new Date();
   const check = (blob: Buffer, o: { algo?: string; at?: Date; ip?: string; policy?: Partial<CertPolicy>; signer?: (d: Buffer) => Buffer } = {}) => {
     const data = Buffer.from('session id and request');
-    return checkUserCertificate({ ...policy, ...o.policy }, { blob, requestedAlgo: o.algo ?? 'ssh-ed25519-cert-v01@openssh.com', remoteIp: o.ip ?? '127.0.0.1', now: o.at ?? now, signedData: o.signer ? data : undefined, userSignature: o.signer?.(data) });
+    return checkUserCertificate(
+      { ...policy, ...o.policy },
+      {
+        blob,
+        requestedAlgo: o.algo ?? 'ssh-ed25519-cert-v01@openssh.com',
+        remoteIp: o.ip ?? '127.0.0.1',
+        now: o.at ?? now,
+        signedData: o.signer ? data : undefined,
+        userSignature: o.signer?.(data),
+      },
+    );
   };
   const reasonOf = (r: ReturnType<typeof check>) => (r.ok ? 'ok' : r.reason);
   after(() => lab.cleanup());
@@ -151,7 +161,10 @@ describe('certificate parser and checker', () => {
     const rsa = certFor(lab, ca, { type: 'rsa', principals: ['ann'] });
     const rsaBlob = blobOf(rsa.cert).blob;
     assert.equal(reasonOf(check(rsaBlob, { algo: 'ssh-rsa-cert-v01@openssh.com' })), 'ssh-rsa (SHA-1) signatures are not accepted');
-    assert.equal(reasonOf(check(rsaBlob, { algo: 'rsa-sha2-256-cert-v01@openssh.com', signer: signerFor(rsa.key, 'rsa-sha2-512') })), 'user signature does not verify');
+    assert.equal(
+      reasonOf(check(rsaBlob, { algo: 'rsa-sha2-256-cert-v01@openssh.com', signer: signerFor(rsa.key, 'rsa-sha2-512') })),
+      'user signature does not verify',
+    );
     assert.equal(reasonOf(check(rsaBlob, { algo: 'rsa-sha2-256-cert-v01@openssh.com', signer: signerFor(rsa.key, 'rsa-sha2-256') })), 'ok');
   });
 
@@ -203,7 +216,11 @@ describe('certificate parser and checker', () => {
 
   test('RSA keys shorter than 1024 bits are refused, as OpenSSH does', () => {
     // DER out of the generator, JWK from a fresh KeyObject: exporting a generated KeyObject can hang Node 20 (src/core/raw-keys.ts).
-    const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 768, publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'der' } });
+    const { publicKey } = generateKeyPairSync('rsa', {
+      modulusLength: 768,
+      publicKeyEncoding: { type: 'spki', format: 'der' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+    });
     const jwk = createPublicKey({ key: publicKey, format: 'der', type: 'spki' }).export({ format: 'jwk' });
     const mpint = (b64: string) => {
       const raw = Buffer.from(b64, 'base64url');

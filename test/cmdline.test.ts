@@ -27,7 +27,13 @@ const spec = {
 };
 
 test('flags parse in every accepted spelling', () => {
-  assert.deepEqual(parseArgv(spec, ['x', '--expires', '7d', '-b=false', '-a', 'bob,carol', 'y', 'z']), { name: 'x', rest: ['y', 'z'], expires: '7d', block: false, access: ['bob', 'carol'] });
+  assert.deepEqual(parseArgv(spec, ['x', '--expires', '7d', '-b=false', '-a', 'bob,carol', 'y', 'z']), {
+    name: 'x',
+    rest: ['y', 'z'],
+    expires: '7d',
+    block: false,
+    access: ['bob', 'carol'],
+  });
   assert.deepEqual(parseArgv(spec, ['--expires=1h', '--block']), { expires: '1h', block: true, rest: [] });
   assert.deepEqual(parseArgv(spec, ['--', '--not-a-flag']), { name: '--not-a-flag', rest: [] });
 });

@@ -27,7 +27,11 @@ test('environment overrides the file, the file overrides defaults', () => {
 });
 
 test('a bad value is one line naming the key and what is wrong', () => {
-  assert.throws(() => loadConfig({ LABD_SSH_LISTEN: 'nonsense' }), (err: Error) => err instanceof ConfigError && /^config: ssh\.listen \(LABD_SSH_LISTEN\): expected HOST:PORT/.test(err.message) && !err.message.includes('\n'));
+  assert.throws(
+    () => loadConfig({ LABD_SSH_LISTEN: 'nonsense' }),
+    (err: Error) =>
+      err instanceof ConfigError && /^config: ssh\.listen \(LABD_SSH_LISTEN\): expected HOST:PORT/.test(err.message) && !err.message.includes('\n'),
+  );
   assert.throws(() => loadConfig({ LABD_DEFAULT_ROLE: 'emperor' }), /auth\.defaultRole \(LABD_DEFAULT_ROLE\)/);
   assert.throws(() => loadConfig({ LABD_CERT_SIGNUP: 'perhaps' }), /LABD_CERT_SIGNUP: expected true or false/);
   assert.throws(() => loadConfig({ LABD_PUBLIC_URL: 'ftp://x' }), /publicUrl \(LABD_PUBLIC_URL\)/);
@@ -44,7 +48,10 @@ test('unknown keys in the file are refused', () => {
 });
 
 test('labd serve with a bad value stops with one line and exit 2', () => {
-  const r = run(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), 'serve'], { cwd: ROOT, env: { PATH: process.env.PATH, LABD_HTTP_LISTEN: 'localhost:99999' } });
+  const r = run(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), 'serve'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, LABD_HTTP_LISTEN: 'localhost:99999' },
+  });
   assert.equal(r.status, 2);
   assert.equal(r.stdout, '');
   assert.match(r.stderr, /^labd: config: http\.listen \(LABD_HTTP_LISTEN\): port must be 0-65535\n$/);
@@ -70,7 +77,11 @@ describe('durations are parsed once, by the schema', () => {
     ] as const) {
       assert.throws(
         () => loadConfig({ [name]: value }),
-        (err: Error) => err instanceof ConfigError && !err.message.includes('\n') && err.message.startsWith(`config: ${key} (${name}): `) && /expected a duration|longer than 0s/.test(err.message),
+        (err: Error) =>
+          err instanceof ConfigError &&
+          !err.message.includes('\n') &&
+          err.message.startsWith(`config: ${key} (${name}): `) &&
+          /expected a duration|longer than 0s/.test(err.message),
         `${name}=${value}`,
       );
     }

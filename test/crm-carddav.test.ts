@@ -60,14 +60,20 @@ describe('CardDAV', () => {
     return run('vdirsyncer', ['-c', join(work, 'vdirsyncer.conf'), ...args], { input, env: { ...process.env, HOME: work, LC_ALL: 'C.UTF-8' } });
   }
   const localDir = () => join(work, 'contacts', 'contacts');
-  const localCards = () => readdirSync(localDir()).filter((f) => f.endsWith('.vcf')).map((f) => ({ file: f, text: readFileSync(join(localDir(), f), 'utf8') }));
+  const localCards = () =>
+    readdirSync(localDir())
+      .filter((f) => f.endsWith('.vcf'))
+      .map((f) => ({ file: f, text: readFileSync(join(localDir(), f), 'utf8') }));
 
   before(async () => {
     admin = lab.key('admin');
     alice = lab.key('alice');
     bob = lab.key('bob');
     labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: { LABD_CRM_DEFAULT_REGION: 'GB' } });
-    for (const [name, key] of [['alice', alice], ['bob', bob]] as const) {
+    for (const [name, key] of [
+      ['alice', alice],
+      ['bob', bob],
+    ] as const) {
       assert.equal(labd.ssh(admin, ['user', 'add', name, '--role', 'member', '--key', `'${lab.publicKey(key)}'`]).status, 0);
     }
     const t = json(alice, ['token', 'create', '--scope', 'carddav', '--name', 'laptop']);
@@ -100,7 +106,20 @@ describe('CardDAV', () => {
         '',
       ].join('\n'),
     );
-    writeFileSync(join(work, 'khard.conf'), ['[addressbooks]', '[[labd]]', `path = ${localDir()}`, '', '[general]', 'editor = /bin/true', 'merge_editor = /bin/true', 'default_action = list', ''].join('\n'));
+    writeFileSync(
+      join(work, 'khard.conf'),
+      [
+        '[addressbooks]',
+        '[[labd]]',
+        `path = ${localDir()}`,
+        '',
+        '[general]',
+        'editor = /bin/true',
+        'merge_editor = /bin/true',
+        'default_action = list',
+        '',
+      ].join('\n'),
+    );
   });
   after(async () => {
     await labd?.stop();
@@ -112,9 +131,15 @@ describe('CardDAV', () => {
     const rows = db.prepare('select hash from app_tokens').all() as { hash: string }[];
     db.close();
     assert.equal(rows.length, 2);
-    assert.ok(rows.some((r) => r.hash === createHash('sha256').update(aliceToken).digest('hex')), 'the SHA-256 of the token is kept');
+    assert.ok(
+      rows.some((r) => r.hash === createHash('sha256').update(aliceToken).digest('hex')),
+      'the SHA-256 of the token is kept',
+    );
     assert.ok(!rows.some((r) => r.hash.includes(aliceToken) || r.hash.includes(aliceToken.slice(5))), 'the token itself is not');
-    assert.deepEqual(json(alice, ['token', 'ls']).map((t: { name: string }) => t.name), ['laptop']);
+    assert.deepEqual(
+      json(alice, ['token', 'ls']).map((t: { name: string }) => t.name),
+      ['laptop'],
+    );
     assert.equal(labd.ssh(admin, ['token', 'rm', 'laptop', '--yes']).status, 4, "admin cannot revoke alice's token");
   });
 
@@ -144,12 +169,18 @@ describe('CardDAV', () => {
     json(alice, ['crm', 'edit', String(ada.id), '--company', "'Analytical Engines'"]);
     // A new card in the folder arrives in labd, and a local edit too.
     const uid = 'local-made-0001';
-    writeFileSync(join(localDir(), `${uid}.vcf`), `BEGIN:VCARD\r\nVERSION:3.0\r\nUID:${uid}\r\nFN:Grace Hopper\r\nN:Hopper;Grace;;;\r\nTEL;TYPE=CELL:020 7946 0000\r\nEND:VCARD\r\n`);
+    writeFileSync(
+      join(localDir(), `${uid}.vcf`),
+      `BEGIN:VCARD\r\nVERSION:3.0\r\nUID:${uid}\r\nFN:Grace Hopper\r\nN:Hopper;Grace;;;\r\nTEL;TYPE=CELL:020 7946 0000\r\nEND:VCARD\r\n`,
+    );
     const zoeFile = localCards().find((c) => c.text.includes('Zoë'))!;
     writeFileSync(join(localDir(), zoeFile.file), zoeFile.text.replace(/\r?\nEND:VCARD/, '\r\nTITLE:Skipper\r\nEND:VCARD'));
     const second = vdirsyncer(['sync']);
     assert.equal(second.status, 0, second.stdout + second.stderr);
-    assert.ok(localCards().some((c) => c.text.includes('Analytical Engines')), 'labd edit reached the folder');
+    assert.ok(
+      localCards().some((c) => c.text.includes('Analytical Engines')),
+      'labd edit reached the folder',
+    );
     const grace = json(alice, ['crm', 'show', 'Grace', 'Hopper']);
     assert.equal(grace.phones[0].e164, '+442079460000');
     assert.equal(json(alice, ['crm', 'show', 'Zoë']).title, 'Skipper');
@@ -178,45 +209,102 @@ describe('CardDAV', () => {
     assert.equal(wk.status, 301);
     assert.equal(wk.headers.location, '/dav/');
     assert.equal((await dav(port, 'PROPFIND', '/dav/alice/contacts/', { body: PROPFIND_ETAGS })).status, 401);
-    assert.equal((await dav(port, 'PROPFIND', '/dav/alice/contacts/', { auth: `alice:${bobToken}`, body: PROPFIND_ETAGS })).status, 401, "bob's token is not alice's");
-    assert.equal((await dav(port, 'PROPFIND', '/dav/bob/contacts/', { auth, body: PROPFIND_ETAGS, headers: { depth: '1' } })).status, 404, "alice cannot open bob's book");
+    assert.equal(
+      (await dav(port, 'PROPFIND', '/dav/alice/contacts/', { auth: `alice:${bobToken}`, body: PROPFIND_ETAGS })).status,
+      401,
+      "bob's token is not alice's",
+    );
+    assert.equal(
+      (await dav(port, 'PROPFIND', '/dav/bob/contacts/', { auth, body: PROPFIND_ETAGS, headers: { depth: '1' } })).status,
+      404,
+      "alice cannot open bob's book",
+    );
 
-    const put = await dav(port, 'PUT', '/dav/alice/contacts/edge.vcf', { auth, body: 'BEGIN:VCARD\r\nVERSION:4.0\r\nUID:edge-1\r\nFN:Edge Case\r\nEND:VCARD\r\n', headers: { 'content-type': 'text/vcard', 'if-none-match': '*' } });
+    const put = await dav(port, 'PUT', '/dav/alice/contacts/edge.vcf', {
+      auth,
+      body: 'BEGIN:VCARD\r\nVERSION:4.0\r\nUID:edge-1\r\nFN:Edge Case\r\nEND:VCARD\r\n',
+      headers: { 'content-type': 'text/vcard', 'if-none-match': '*' },
+    });
     assert.equal(put.status, 201, put.body);
     const etag = String(put.headers.etag);
-    const token0 = /<D:sync-token>([^<]+)</.exec((await dav(port, 'REPORT', '/dav/alice/contacts/', { auth, body: '<d:sync-collection xmlns:d="DAV:"><d:sync-token/><d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>' })).body)![1]!;
+    const token0 = /<D:sync-token>([^<]+)</.exec(
+      (
+        await dav(port, 'REPORT', '/dav/alice/contacts/', {
+          auth,
+          body: '<d:sync-collection xmlns:d="DAV:"><d:sync-token/><d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>',
+        })
+      ).body,
+    )![1]!;
 
-    const fresh = await dav(port, 'PUT', '/dav/alice/contacts/edge.vcf', { auth, body: 'BEGIN:VCARD\r\nVERSION:4.0\r\nUID:edge-1\r\nFN:Edge Case Two\r\nEND:VCARD\r\n', headers: { 'if-match': etag } });
+    const fresh = await dav(port, 'PUT', '/dav/alice/contacts/edge.vcf', {
+      auth,
+      body: 'BEGIN:VCARD\r\nVERSION:4.0\r\nUID:edge-1\r\nFN:Edge Case Two\r\nEND:VCARD\r\n',
+      headers: { 'if-match': etag },
+    });
     assert.equal(fresh.status, 204, fresh.body);
-    const stale = await dav(port, 'PUT', '/dav/alice/contacts/edge.vcf', { auth, body: 'BEGIN:VCARD\r\nVERSION:4.0\r\nUID:edge-1\r\nFN:Overwritten\r\nEND:VCARD\r\n', headers: { 'if-match': etag } });
+    const stale = await dav(port, 'PUT', '/dav/alice/contacts/edge.vcf', {
+      auth,
+      body: 'BEGIN:VCARD\r\nVERSION:4.0\r\nUID:edge-1\r\nFN:Overwritten\r\nEND:VCARD\r\n',
+      headers: { 'if-match': etag },
+    });
     assert.equal(stale.status, 412);
     const got = await dav(port, 'GET', '/dav/alice/contacts/edge.vcf', { auth });
     assert.match(got.body, /FN:Edge Case Two/);
     assert.equal(got.headers.etag, fresh.headers.etag);
     assert.equal((await dav(port, 'DELETE', '/dav/alice/contacts/edge.vcf', { auth, headers: { 'if-match': etag } })).status, 412);
 
-    const sync = await dav(port, 'REPORT', '/dav/alice/contacts/', { auth, body: `<d:sync-collection xmlns:d="DAV:"><d:sync-token>${token0}</d:sync-token><d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>` });
+    const sync = await dav(port, 'REPORT', '/dav/alice/contacts/', {
+      auth,
+      body: `<d:sync-collection xmlns:d="DAV:"><d:sync-token>${token0}</d:sync-token><d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>`,
+    });
     assert.equal(sync.status, 207);
     assert.match(sync.body, /edge\.vcf/);
     assert.equal((await dav(port, 'DELETE', '/dav/alice/contacts/edge.vcf', { auth, headers: { 'if-match': String(fresh.headers.etag) } })).status, 204);
-    const gone = await dav(port, 'REPORT', '/dav/alice/contacts/', { auth, body: `<d:sync-collection xmlns:d="DAV:"><d:sync-token>${token0}</d:sync-token><d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>` });
+    const gone = await dav(port, 'REPORT', '/dav/alice/contacts/', {
+      auth,
+      body: `<d:sync-collection xmlns:d="DAV:"><d:sync-token>${token0}</d:sync-token><d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>`,
+    });
     assert.match(gone.body, /edge\.vcf<\/D:href><D:status>HTTP\/1.1 404/);
-    assert.equal((await dav(port, 'REPORT', '/dav/alice/contacts/', { auth, body: '<d:sync-collection xmlns:d="DAV:"><d:sync-token>urn:x-labd:crm:sync:99999</d:sync-token><d:prop/></d:sync-collection>' })).status, 403);
+    assert.equal(
+      (
+        await dav(port, 'REPORT', '/dav/alice/contacts/', {
+          auth,
+          body: '<d:sync-collection xmlns:d="DAV:"><d:sync-token>urn:x-labd:crm:sync:99999</d:sync-token><d:prop/></d:sync-collection>',
+        })
+      ).status,
+      403,
+    );
 
     json(alice, ['crm', 'add', 'Quentin', 'Target', '--email', 'qt@example.org']);
-    const query = await dav(port, 'REPORT', '/dav/alice/contacts/', { auth, body: '<C:addressbook-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:prop><D:getetag/><C:address-data/></D:prop><C:filter><C:prop-filter name="EMAIL"><C:text-match match-type="starts-with">QT@</C:text-match></C:prop-filter></C:filter></C:addressbook-query>' });
+    const query = await dav(port, 'REPORT', '/dav/alice/contacts/', {
+      auth,
+      body: '<C:addressbook-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:prop><D:getetag/><C:address-data/></D:prop><C:filter><C:prop-filter name="EMAIL"><C:text-match match-type="starts-with">QT@</C:text-match></C:prop-filter></C:filter></C:addressbook-query>',
+    });
     assert.equal(query.status, 207);
     assert.match(query.body, /FN:Quentin Target/);
     assert.doesNotMatch(query.body, /Edge Case/);
 
-    const bomb = await dav(port, 'PROPFIND', '/dav/alice/contacts/', { auth, body: '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><d:propfind xmlns:d="DAV:"><d:prop><d:displayname>&b;</d:displayname></d:prop></d:propfind>' });
+    const bomb = await dav(port, 'PROPFIND', '/dav/alice/contacts/', {
+      auth,
+      body: '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><d:propfind xmlns:d="DAV:"><d:prop><d:displayname>&b;</d:displayname></d:prop></d:propfind>',
+    });
     assert.equal(bomb.status, 400);
     // A body declared larger than a card may be is refused before it is read.
     const huge = await new Promise<number>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, method: 'PUT', path: '/dav/alice/contacts/huge.vcf', agent: false, headers: { authorization: `Basic ${Buffer.from(auth).toString('base64')}`, 'content-length': 5 * 1024 * 1024 } }, (res) => {
-        resolve(res.statusCode ?? 0);
-        req.destroy();
-      });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'PUT',
+          path: '/dav/alice/contacts/huge.vcf',
+          agent: false,
+          headers: { authorization: `Basic ${Buffer.from(auth).toString('base64')}`, 'content-length': 5 * 1024 * 1024 },
+        },
+        (res) => {
+          resolve(res.statusCode ?? 0);
+          req.destroy();
+        },
+      );
       req.on('error', () => undefined);
       req.write(Buffer.alloc(1024, 'a'));
       setTimeout(() => reject(new Error('no answer to an oversized PUT')), 30_000).unref();
@@ -227,9 +315,17 @@ describe('CardDAV', () => {
     // CardDAV writes are audited like commands: who, via http, which card, the outcome.
     const audit = labd.ssh(admin, ['audit', '--since', '1h', '--limit', '500', '--json']);
     assert.equal(audit.status, 0, audit.stderr);
-    const rows = (JSON.parse(audit.stdout) as { actor: string; via: string; command: string; outcome: string }[]).filter((r) => r.command.startsWith('carddav'));
-    assert.ok(rows.some((r) => r.actor === 'alice' && r.via === 'http' && r.command === 'carddav put' && r.outcome === 'ok'), JSON.stringify(rows));
-    assert.ok(rows.some((r) => r.command === 'carddav put' && r.outcome === 'conflict'), 'the refused stale PUT is audited too');
+    const rows = (JSON.parse(audit.stdout) as { actor: string; via: string; command: string; outcome: string }[]).filter((r) =>
+      r.command.startsWith('carddav'),
+    );
+    assert.ok(
+      rows.some((r) => r.actor === 'alice' && r.via === 'http' && r.command === 'carddav put' && r.outcome === 'ok'),
+      JSON.stringify(rows),
+    );
+    assert.ok(
+      rows.some((r) => r.command === 'carddav put' && r.outcome === 'conflict'),
+      'the refused stale PUT is audited too',
+    );
 
     // A revoked token opens nothing.
     assert.equal(labd.ssh(alice, ['token', 'rm', 'laptop', '--yes']).status, 0);

@@ -24,7 +24,10 @@ describe('CRM daily reminders through Apprise', () => {
       adminKeys: [lab.publicKey(admin)],
       env: { LABD_CRM_REMINDERS_APPRISE: `${apprise.url}/notify/labd`, LABD_CRM_REMIND_AT: '00:00', LABD_CRM_REMINDER_CHECK_INTERVAL: '1s' },
     });
-    for (const [name, key] of [['alice', alice], ['bob', bob]] as const) {
+    for (const [name, key] of [
+      ['alice', alice],
+      ['bob', bob],
+    ] as const) {
       assert.equal(labd.ssh(admin, ['user', 'add', name, '--role', 'member', '--key', `'${lab.publicKey(key)}'`]).status, 0);
     }
     const today = new Date().toISOString().slice(5, 10);
@@ -48,7 +51,10 @@ describe('CRM daily reminders through Apprise', () => {
 
   test('one notice per user per day: overdue people and birthdays today; nobody with nothing due', async () => {
     const delivered = await until('the reminder accepted by Apprise', () => apprise.requests.find((r) => r.status === 200 && r.body.includes('(alice)')));
-    assert.ok(apprise.requests.some((r) => r.status === 503 && r.body.includes('(alice)')), 'the failed first attempt was made');
+    assert.ok(
+      apprise.requests.some((r) => r.status === 503 && r.body.includes('(alice)')),
+      'the failed first attempt was made',
+    );
     const body = JSON.parse(delivered.body) as { title: string; body: string; type: string };
     assert.equal(body.title, 'labd: 2 people to catch up with (alice)');
     assert.match(body.body, /Olga Overdue: overdue/);
@@ -58,9 +64,15 @@ describe('CRM daily reminders through Apprise', () => {
     // Recorded for the day, so no second notice today (also after a restart).
     const today = new Date().toISOString().slice(0, 10);
     const db = new Database(join(labd.dataDir, 'labd.db'), { readonly: true });
-    const rows = db.prepare('select u.name, b.reminded_on as day from crm_books b join users u on u.id = b.owner_id order by u.name').all() as { name: string; day: string | null }[];
+    const rows = db.prepare('select u.name, b.reminded_on as day from crm_books b join users u on u.id = b.owner_id order by u.name').all() as {
+      name: string;
+      day: string | null;
+    }[];
     db.close();
-    assert.deepEqual(rows.filter((r) => r.day === today).map((r) => r.name), ['alice']);
+    assert.deepEqual(
+      rows.filter((r) => r.day === today).map((r) => r.name),
+      ['alice'],
+    );
     assert.ok(!apprise.requests.some((r) => r.body.includes('(bob)')), 'bob had nothing due: no notice');
     assert.equal(apprise.requests.filter((r) => r.status === 200).length, 1);
   });

@@ -24,7 +24,13 @@ describe('crm commands by surface', () => {
   const db = openDb(dir);
   migrateDb(db);
   db.$client.prepare("insert into users (name, role) values ('alice', 'member')").run();
-  const registry = new Registry({ log: createLogger('silent'), clock: systemClock, rolePermissions: DEFAULT_ROLE_PERMISSIONS, audit: new SqliteAuditLog(db), backends: new Backends() });
+  const registry = new Registry({
+    log: createLogger('silent'),
+    clock: systemClock,
+    rolePermissions: DEFAULT_ROLE_PERMISSIONS,
+    audit: new SqliteAuditLog(db),
+    backends: new Backends(),
+  });
   registry.register(...crmCommands({ store: new SqliteCrmStore(db), maxImportBytes: 1024 * 1024 }));
   const alice = (via: Surface): Actor => ({ userId: 1, name: 'alice', role: 'member', via });
   after(() => {
@@ -37,7 +43,10 @@ describe('crm commands by surface', () => {
     assert.equal(added.kind, 'record');
     assert.equal((await registry.invoke(alice('tui'), ['crm', 'ls'], {})).kind, 'table');
     for (const via of ['matrix', 'http'] as const) {
-      await assert.rejects(registry.invoke(alice(via), ['crm', 'ls'], {}), (err: unknown) => err instanceof UsageError && /not available (here|in \w+)/.test(err.message));
+      await assert.rejects(
+        registry.invoke(alice(via), ['crm', 'ls'], {}),
+        (err: unknown) => err instanceof UsageError && /not available (here|in \w+)/.test(err.message),
+      );
       await assert.rejects(registry.execute({ actor: alice(via), argv: ['crm', 'show', '1'], confirmed: false }), UsageError);
     }
     for (const c of registry.all().filter((c) => c.path[0] === 'crm')) assert.deepEqual(c.surfaces, ['ssh', 'tui'], c.path.join(' '));

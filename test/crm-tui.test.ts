@@ -35,7 +35,10 @@ describe('CRM TUI, driven through tmux', () => {
   });
 
   function terminal(command: string[] = [], env: Record<string, string> = {}): TmuxTerminal {
-    const t = TmuxTerminal.start(['ssh', ...labd.sshArgs(alice, { tty: true, extra: ['-o', 'SendEnv=LANG', '-o', 'SendEnv=NO_COLOR'] }), ...command], { env: { LANG: 'C.UTF-8', ...env }, term: 'tmux-256color' });
+    const t = TmuxTerminal.start(['ssh', ...labd.sshArgs(alice, { tty: true, extra: ['-o', 'SendEnv=LANG', '-o', 'SendEnv=NO_COLOR'] }), ...command], {
+      env: { LANG: 'C.UTF-8', ...env },
+      term: 'tmux-256color',
+    });
     terminals.push(t);
     return t;
   }

@@ -84,7 +84,11 @@ describe('crm over ssh', () => {
     bob = lab.key('bob');
     carol = lab.key('carol');
     labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: { LABD_CRM_DEFAULT_REGION: 'DE' } });
-    for (const [name, key] of [['alice', alice], ['bob', bob], ['carol', carol]] as const) {
+    for (const [name, key] of [
+      ['alice', alice],
+      ['bob', bob],
+      ['carol', carol],
+    ] as const) {
       const r = labd.ssh(admin, ['user', 'add', name, '--role', 'member', '--key', `'${lab.publicKey(key)}'`]);
       assert.equal(r.status, 0, r.stderr);
     }
@@ -95,7 +99,19 @@ describe('crm over ssh', () => {
   });
 
   test('add, edit, note, met, due, tag, link and rm', () => {
-    const ada = json(alice, ['add', 'Ada', 'Lovelace', '--email', 'ada@example.org', '--phone', "'+44 20 7946 0958'", '--tag', 'maths,friends', '--stay-in-touch', '30']);
+    const ada = json(alice, [
+      'add',
+      'Ada',
+      'Lovelace',
+      '--email',
+      'ada@example.org',
+      '--phone',
+      "'+44 20 7946 0958'",
+      '--tag',
+      'maths,friends',
+      '--stay-in-touch',
+      '30',
+    ]);
     assert.equal(ada.name, 'Ada Lovelace');
     assert.deepEqual(ada.nameParts, { given: 'Ada', family: 'Lovelace' });
     assert.deepEqual(ada.phones, [{ value: '+44 20 7946 0958', e164: '+442079460958' }]);
@@ -124,27 +140,48 @@ describe('crm over ssh', () => {
     assert.equal(shown.lastContactedAt, '2020-01-02T12:00:00.000Z');
     assert.deepEqual(shown.interactions.map((i: { kind: string }) => i.kind).sort(), ['called', 'note']);
     const due = json<{ id: number; kind: string; why: string }[]>(alice, ['due', '--days', '14']);
-    assert.ok(due.some((d) => d.id === ada.id && d.kind === 'overdue'), JSON.stringify(due));
-    assert.deepEqual(json(alice, ['ls', '--due']).map((c: { id: number }) => c.id), [ada.id]);
+    assert.ok(
+      due.some((d) => d.id === ada.id && d.kind === 'overdue'),
+      JSON.stringify(due),
+    );
+    assert.deepEqual(
+      json(alice, ['ls', '--due']).map((c: { id: number }) => c.id),
+      [ada.id],
+    );
     // The note text is searchable.
-    assert.deepEqual(json(alice, ['ls', 'poetry']).map((c: { id: number }) => c.id), [ada.id]);
+    assert.deepEqual(
+      json(alice, ['ls', 'poetry']).map((c: { id: number }) => c.id),
+      [ada.id],
+    );
 
     const tagged = json(alice, ['tag', String(ada.id), '+Poets', '-maths']);
     assert.deepEqual(tagged.tags, ['friends', 'poets']);
-    assert.deepEqual(json(alice, ['ls', '--tag', 'poets']).map((c: { id: number }) => c.id), [ada.id]);
+    assert.deepEqual(
+      json(alice, ['ls', '--tag', 'poets']).map((c: { id: number }) => c.id),
+      [ada.id],
+    );
 
     json(alice, ['link', String(ada.id), String(charles.id), '--as', 'colleague']);
     const byz = json(alice, ['add', 'Byron', 'Junior']);
     json(alice, ['link', String(byz.id), String(ada.id), '--as', 'parent']);
     const adaLinks = json(alice, ['show', String(ada.id)]).links;
-    assert.deepEqual(adaLinks.map((l: { displayName: string; relation: string }) => `${l.relation}:${l.displayName}`).sort(), ['child:Byron Junior', 'colleague:Charles Babbage']);
-    assert.deepEqual(json(alice, ['show', String(charles.id)]).links.map((l: { relation: string }) => l.relation), ['colleague']);
+    assert.deepEqual(adaLinks.map((l: { displayName: string; relation: string }) => `${l.relation}:${l.displayName}`).sort(), [
+      'child:Byron Junior',
+      'colleague:Charles Babbage',
+    ]);
+    assert.deepEqual(
+      json(alice, ['show', String(charles.id)]).links.map((l: { relation: string }) => l.relation),
+      ['colleague'],
+    );
 
     const refused = crm(alice, ['rm', String(byz.id)]);
     assert.equal(refused.status, 2, 'rm without --yes is refused');
     assert.equal(json(alice, ['rm', String(byz.id), '--yes']).removed, true);
     assert.equal(crm(alice, ['show', String(byz.id)]).status, 4);
-    assert.deepEqual(json(alice, ['show', String(ada.id)]).links.map((l: { relation: string }) => l.relation), ['colleague']);
+    assert.deepEqual(
+      json(alice, ['show', String(ada.id)]).links.map((l: { relation: string }) => l.relation),
+      ['colleague'],
+    );
   });
 
   test('search: by prefix, without accents, any case, and a phone in another format', () => {
@@ -170,7 +207,11 @@ describe('crm over ssh', () => {
     assert.equal(report.created.length, 100);
     const listed = json<{ name: string; emails: string[] }[]>(bob, ['ls', '--limit', '1000']);
     assert.equal(listed.length, 100);
-    for (const p of people) assert.ok(listed.some((c) => c.name === p.name && c.emails[0] === p.email), `missing ${p.name}`);
+    for (const p of people)
+      assert.ok(
+        listed.some((c) => c.name === p.name && c.emails[0] === p.email),
+        `missing ${p.name}`,
+      );
     const card9 = json(bob, ['show', '小龍', '李9']);
     assert.equal(card9.photo, people[9]!.photo, 'a v3 photo comes back as the same bytes');
     assert.equal(json(bob, ['show', people[8]!.name]).photo, people[8]!.photo, 'a v4 photo is kept as is');
@@ -178,7 +219,10 @@ describe('crm over ssh', () => {
 
     const csv = json(bob, ['import', '--csv'], GOOGLE_CSV);
     assert.equal(csv.created.length, 2);
-    assert.deepEqual(csv.merged.map((m: { name: string; by: string }) => [m.name, m.by]), [[people[4]!.name, 'email person4@example.org']]);
+    assert.deepEqual(
+      csv.merged.map((m: { name: string; by: string }) => [m.name, m.by]),
+      [[people[4]!.name, 'email person4@example.org']],
+    );
     const grace = json(bob, ['show', 'Grace', 'Brewster', 'Hopper']);
     assert.deepEqual(grace.nameParts, { given: 'Grace', middle: 'Brewster', family: 'Hopper' });
     assert.equal(grace.notes, 'Compilers, and "bugs"\nsecond line');
@@ -199,7 +243,10 @@ describe('crm over ssh', () => {
     assert.equal(again.created.length, 102);
     const strip = (list: any[]) =>
       list
-        .map(({ id: _id, createdAt: _c, updatedAt: _u, interactions: _i, lastContactedAt: _l, links, ...rest }) => ({ ...rest, links: links.map((l: { displayName: string; relation: string }) => [l.displayName, l.relation]) }))
+        .map(({ id: _id, createdAt: _c, updatedAt: _u, interactions: _i, lastContactedAt: _l, links, ...rest }) => ({
+          ...rest,
+          links: links.map((l: { displayName: string; relation: string }) => [l.displayName, l.relation]),
+        }))
         .sort((a, b) => a.uid.localeCompare(b.uid));
     const bobAll = strip(JSON.parse(crm(bob, ['export', '--format', 'json']).stdout));
     const carolAll = strip(JSON.parse(crm(carol, ['export', '--format', 'json']).stdout));

@@ -31,7 +31,10 @@ describe('data dir and database file modes', () => {
     labd = await LabdProcess.start({ dataDir, adminKeys: [lab.publicKey(admin)] });
     const r = labd.ssh(admin, ['paste', 'secret.txt', '--hidden'], { input: 'hidden\n' });
     assert.equal(r.status, 0, r.stderr);
-    await until('WAL files exist', () => statSync(join(dataDir, 'labd.db-wal'), { throwIfNoEntry: false }) && statSync(join(dataDir, 'labd.db-shm'), { throwIfNoEntry: false }));
+    await until(
+      'WAL files exist',
+      () => statSync(join(dataDir, 'labd.db-wal'), { throwIfNoEntry: false }) && statSync(join(dataDir, 'labd.db-shm'), { throwIfNoEntry: false }),
+    );
     assert.equal(mode(dataDir), '700');
     for (const f of ['labd.db', 'labd.db-wal', 'labd.db-shm']) assert.equal(mode(join(dataDir, f)), '600', f);
   });

@@ -55,7 +55,7 @@ function kubectl(): string {
   try {
     execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
   } catch {
-    throw new Error('kubectl not found: install Debian\'s kubernetes-client (apt-get install kubernetes-client), as .ci/run does');
+    throw new Error("kubectl not found: install Debian's kubernetes-client (apt-get install kubernetes-client), as .ci/run does");
   }
   return 'kubectl';
 }
@@ -130,7 +130,15 @@ const adapterFiles = () =>
 const API_GROUPS: Record<string, string> = { CoreV1Api: '', AppsV1Api: 'apps', PolicyV1Api: 'policy', BatchV1Api: 'batch', EventsV1Api: 'events.k8s.io' };
 /** Resources labd may touch only in one namespace (granted by a Role there, not the ClusterRole). */
 const NAMESPACE_ONLY: Record<string, string> = { secrets: 'kube-system' };
-const TYPED_VERB: Record<string, string> = { list: 'list', read: 'get', create: 'create', patch: 'patch', delete: 'delete', deleteCollection: 'deletecollection', replace: 'update' };
+const TYPED_VERB: Record<string, string> = {
+  list: 'list',
+  read: 'get',
+  create: 'create',
+  patch: 'patch',
+  delete: 'delete',
+  deleteCollection: 'deletecollection',
+  replace: 'update',
+};
 const SUBRESOURCES = ['Eviction', 'Status', 'Scale', 'Log'];
 
 const plural = (kind: string) => {
@@ -312,7 +320,8 @@ describe('deploy/base', () => {
       (http.spec.ports as Obj[]).map((p) => p.targetPort),
       ['http'],
     );
-    for (const svc of [ssh, http]) for (const [k, v] of Object.entries(svc.spec.selector as Record<string, string>)) assert.equal(labels[k], v, `${ref(svc)} selects the pod`);
+    for (const svc of [ssh, http])
+      for (const [k, v] of Object.entries(svc.spec.selector as Record<string, string>)) assert.equal(labels[k], v, `${ref(svc)} selects the pod`);
     assert.deepEqual(deployment.spec.selector.matchLabels, Object.fromEntries(Object.keys(deployment.spec.selector.matchLabels).map((k) => [k, labels[k]])));
   });
 
@@ -329,7 +338,11 @@ describe('deploy/base', () => {
     const role = objs.find((o) => o.kind === 'Role' && o.metadata.name === binding.roleRef.name && o.metadata.namespace === binding.metadata.namespace);
     assert.ok(role, 'the RoleBinding names a Role in its own namespace');
     const granted = [...permissionsGranted(clusterRole.rules, 'cluster'), ...permissionsGranted(role.rules, role.metadata.namespace)].sort();
-    assert.deepEqual(granted, permissionsUsed(), `deploy/base RBAC differs from the calls in ${ADAPTER_DIR}: update deploy/base/clusterrole.yaml or role-kube-system.yaml`);
+    assert.deepEqual(
+      granted,
+      permissionsUsed(),
+      `deploy/base RBAC differs from the calls in ${ADAPTER_DIR}: update deploy/base/clusterrole.yaml or role-kube-system.yaml`,
+    );
   });
 
   test('image: the Dockerfile runs the compiled service as a non-root user on the same ports', () => {
@@ -346,7 +359,7 @@ describe('deploy/base', () => {
 });
 
 describe('deploy/README.md', () => {
-  test("the overlay example renders: image replaced, settings merged, the CA file inside the keys mount", () => {
+  test('the overlay example renders: image replaced, settings merged, the CA file inside the keys mount', () => {
     const readme = readFileSync(join(ROOT, 'deploy/README.md'), 'utf8');
     const block = /```yaml\n(# overlays\/home\/kustomization\.yaml\n[\s\S]*?)```/.exec(readme)?.[1];
     assert.ok(block, 'deploy/README.md has the overlays/home example');
@@ -395,6 +408,9 @@ describe('deploy/flux', () => {
     const ks = find(objs, 'Kustomization');
     assert.deepEqual(ks.spec.sourceRef, { kind: 'GitRepository', name: source.metadata.name });
     assert.equal(ks.metadata.namespace, source.metadata.namespace);
-    assert.ok(render(ks.spec.path).some((o) => o.kind === 'Deployment'), `${ks.spec.path} renders labd`);
+    assert.ok(
+      render(ks.spec.path).some((o) => o.kind === 'Deployment'),
+      `${ks.spec.path} renders labd`,
+    );
   });
 });

@@ -20,7 +20,12 @@ const KUSTOMIZATIONS = findResource('kustomize.toolkit.fluxcd.io', 'v1', 'kustom
 
 const ssh = (labd: LabdProcess, key: string, command: string[]): Promise<SshResult> => labd.sshAsync(key, command);
 
-function deployment(namespace: string, name: string, containers: { name: string; image: string }[], extra: { replicas?: number; progressDeadlineSeconds?: number; annotations?: Record<string, string> } = {}): KubeObject {
+function deployment(
+  namespace: string,
+  name: string,
+  containers: { name: string; image: string }[],
+  extra: { replicas?: number; progressDeadlineSeconds?: number; annotations?: Record<string, string> } = {},
+): KubeObject {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -34,7 +39,10 @@ function deployment(namespace: string, name: string, containers: { name: string;
   } as unknown as KubeObject;
 }
 
-type Dep = { metadata: { annotations?: Record<string, string>; labels?: Record<string, string>; resourceVersion: string }; spec: { template: { metadata?: { annotations?: Record<string, string> }; spec: { containers: { name: string; image: string }[] } } } };
+type Dep = {
+  metadata: { annotations?: Record<string, string>; labels?: Record<string, string>; resourceVersion: string };
+  spec: { template: { metadata?: { annotations?: Record<string, string> }; spec: { containers: { name: string; image: string }[] } } };
+};
 
 describe('deploy commands against the Kubernetes API fake', () => {
   const lab = new KeyLab();
@@ -44,7 +52,10 @@ describe('deploy commands against the Kubernetes API fake', () => {
   let admin: string;
   let member: string;
   const dep = (ns: string, name: string) => fake.store.get(DEPLOYMENTS, ns, name) as unknown as Dep;
-  const images = (ns: string, name: string) => dep(ns, name).spec.template.spec.containers.map((c) => `${c.name}=${c.image}`).join(',');
+  const images = (ns: string, name: string) =>
+    dep(ns, name)
+      .spec.template.spec.containers.map((c) => `${c.name}=${c.image}`)
+      .join(',');
 
   before(async () => {
     kube = await startKubeLab(lab, {
@@ -60,7 +71,11 @@ describe('deploy commands against the Kubernetes API fake', () => {
     });
     ({ fake, labd, admin, member } = kube);
     // The controller has made the first revision of every deployment before the tests start.
-    await until('first rollouts', () => ['default/web', 'shop/api'].every((k) => (fake.store.get(DEPLOYMENTS, ...(k.split('/') as [string, string])) as { status?: { availableReplicas?: number } }).status?.availableReplicas));
+    await until('first rollouts', () =>
+      ['default/web', 'shop/api'].every(
+        (k) => (fake.store.get(DEPLOYMENTS, ...(k.split('/') as [string, string])) as { status?: { availableReplicas?: number } }).status?.availableReplicas,
+      ),
+    );
   });
   after(async () => {
     await kube?.stop();
@@ -77,9 +92,15 @@ describe('deploy commands against the Kubernetes API fake', () => {
     const shop = await ssh(labd, admin, ['deploys', '-n', 'shop', '--json']);
     assert.equal(shop.status, 0, shop.stderr);
     const doc = JSON.parse(shop.stdout) as { namespace: string; name: string; revision: string; containers: { name: string; image: string }[] }[];
-    assert.deepEqual(doc.map((d) => `${d.namespace}/${d.name}`), ['shop/api', 'shop/slow']);
+    assert.deepEqual(
+      doc.map((d) => `${d.namespace}/${d.name}`),
+      ['shop/api', 'shop/slow'],
+    );
     assert.equal(doc[0]!.revision, '1');
-    assert.deepEqual(doc[0]!.containers.map((c) => c.name), ['api', 'sidecar']);
+    assert.deepEqual(
+      doc[0]!.containers.map((c) => c.name),
+      ['api', 'sidecar'],
+    );
   });
 
   test('deploy sets a new image with a strategic-merge patch and --wait follows the rollout to completion', async () => {
@@ -88,9 +109,18 @@ describe('deploy commands against the Kubernetes API fake', () => {
     assert.equal(r.stdout, 'deployment "default/web" successfully rolled out\n');
     assert.match(r.stderr, /^deployment "default\/web" container web: nginx:1\.27 → nginx:1\.28$/m);
     assert.equal(images('default', 'web'), 'web=nginx:1.28');
-    assert.ok(fake.requests.some((q) => q.method === 'PATCH' && q.path.startsWith('/apis/apps/v1/namespaces/default/deployments/web') && q.contentType === 'application/strategic-merge-patch+json'));
+    assert.ok(
+      fake.requests.some(
+        (q) =>
+          q.method === 'PATCH' &&
+          q.path.startsWith('/apis/apps/v1/namespaces/default/deployments/web') &&
+          q.contentType === 'application/strategic-merge-patch+json',
+      ),
+    );
     // Rolled out: every pod of the deployment runs the new image and none of the old ones is left.
-    const pods = fake.store.list(PODS, 'default').filter((p) => p.metadata.labels?.app === 'web' && !p.metadata.deletionTimestamp) as unknown as { spec: { containers: { image: string }[] } }[];
+    const pods = fake.store.list(PODS, 'default').filter((p) => p.metadata.labels?.app === 'web' && !p.metadata.deletionTimestamp) as unknown as {
+      spec: { containers: { image: string }[] };
+    }[];
     assert.equal(pods.length, 2);
     assert.ok(pods.every((p) => p.spec.containers[0]!.image === 'nginx:1.28'));
     assert.equal(dep('default', 'web').metadata.annotations?.['deployment.kubernetes.io/revision'], '2');
@@ -194,11 +224,22 @@ describe('deploy commands against the Kubernetes API fake', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, 'kustomization flux-system/apps reconciled: Applied revision: main@sha1:5d1c0e3\n');
     assert.match(r.stderr, /^requested a reconcile of kustomization flux-system\/apps/m);
-    const ks = fake.store.get(KUSTOMIZATIONS, 'flux-system', 'apps') as unknown as { metadata: { annotations: Record<string, string> }; status: { lastHandledReconcileAt: string } };
+    const ks = fake.store.get(KUSTOMIZATIONS, 'flux-system', 'apps') as unknown as {
+      metadata: { annotations: Record<string, string> };
+      status: { lastHandledReconcileAt: string };
+    };
     const requested = ks.metadata.annotations['reconcile.fluxcd.io/requestedAt']!;
     assert.ok(!Number.isNaN(Date.parse(requested)));
     assert.equal(ks.status.lastHandledReconcileAt, requested);
-    assert.ok(fake.requests.some((q) => q.method === 'PATCH' && q.path.startsWith('/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/apps') && q.path.includes('fieldManager=flux-client-side-apply') && q.contentType === 'application/merge-patch+json'));
+    assert.ok(
+      fake.requests.some(
+        (q) =>
+          q.method === 'PATCH' &&
+          q.path.startsWith('/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/apps') &&
+          q.path.includes('fieldManager=flux-client-side-apply') &&
+          q.contentType === 'application/merge-patch+json',
+      ),
+    );
   });
 
   test('reconcile of a failing helmrelease exits 1 with the Ready message', async () => {
@@ -225,7 +266,12 @@ describe('deploy commands against the Kubernetes API fake', () => {
   });
 
   test('bad NAMESPACE/NAME, images and time-outs exit 2; an unknown deployment exits 4', async () => {
-    for (const argv of [['rollout', 'web'], ['restart', 'Default/web'], ['deploy', 'default/', '--image', 'nginx:1'], ['rollback', 'a/b/c', '--yes']]) {
+    for (const argv of [
+      ['rollout', 'web'],
+      ['restart', 'Default/web'],
+      ['deploy', 'default/', '--image', 'nginx:1'],
+      ['rollback', 'a/b/c', '--yes'],
+    ]) {
       const r = await ssh(labd, admin, argv);
       assert.equal(r.status, 2, `${argv.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, /expected NAMESPACE\/NAME, e\.g\. default\/web/);

@@ -37,7 +37,9 @@ test("labd's engines range is within every dependency's", () => {
   assert.ok(ours && semver.validRange(ours), `engines.node: ${ours}`);
   const all = manifests(join(ROOT, 'node_modules'));
   assert.ok(all.length > 200, `read ${all.length} manifests`);
-  const wider = all.filter((m) => m.engines?.node && semver.validRange(m.engines.node) && !semver.subset(ours, m.engines.node)).map((m) => `${m.name}@${m.version} needs node ${m.engines!.node}`);
+  const wider = all
+    .filter((m) => m.engines?.node && semver.validRange(m.engines.node) && !semver.subset(ours, m.engines.node))
+    .map((m) => `${m.name}@${m.version} needs node ${m.engines!.node}`);
   assert.deepEqual(wider, []);
   // The runtimes CI runs the suite on: Node 24 is inside the range.
   assert.ok(semver.satisfies('24.0.0', ours));

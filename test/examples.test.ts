@@ -55,10 +55,27 @@ describe('README and --help examples, pasted into a shell', () => {
     // The README's by-hand Kubernetes path: `npm run fake-kube` and labd on the example config.
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const kubeconfig = join(lab.dir, 'fake.kubeconfig');
-    fakeKube = spawn(process.execPath, ['--import', 'tsx', 'test/support/fake-kube/main.ts', '--port', String(await freePort()), '--fixture', 'test/support/fake-kube/fixture.example.yaml', '--kubeconfig', kubeconfig], { cwd: ROOT, stdio: 'ignore' });
+    fakeKube = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'test/support/fake-kube/main.ts',
+        '--port',
+        String(await freePort()),
+        '--fixture',
+        'test/support/fake-kube/fixture.example.yaml',
+        '--kubeconfig',
+        kubeconfig,
+      ],
+      { cwd: ROOT, stdio: 'ignore' },
+    );
     await until('the fake-kube kubeconfig', () => existsSync(kubeconfig));
     assert.match(readme, /LABD_CONFIG=test\/support\/fake-kube\/labd.example.yaml LABD_KUBECONFIG=/);
-    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(me)], env: { LABD_CONFIG: join(ROOT, 'test/support/fake-kube/labd.example.yaml'), LABD_KUBECONFIG: kubeconfig } });
+    labd = await LabdProcess.start({
+      adminKeys: [lab.publicKey(me)],
+      env: { LABD_CONFIG: join(ROOT, 'test/support/fake-kube/labd.example.yaml'), LABD_KUBECONFIG: kubeconfig },
+    });
     // The files the examples name, in the shell's working directory.
     writeFileSync(join(home, 'notes.md'), '# notes\n');
     writeFileSync(join(home, 'log.txt'), 'a log line\n');
@@ -69,20 +86,50 @@ describe('README and --help examples, pasted into a shell', () => {
     // The git examples push this repository (a main branch with zsh/zshrc).
     mkdirSync(join(home, 'zsh'));
     writeFileSync(join(home, 'zsh', 'zshrc'), 'export EDITOR=vi\n');
-    const git = (...args: string[]) => assert.equal(run('git', args, { cwd: home, env: { PATH: process.env.PATH, HOME: home, GIT_AUTHOR_NAME: 'Me', GIT_AUTHOR_EMAIL: 'me@example.net', GIT_COMMITTER_NAME: 'Me', GIT_COMMITTER_EMAIL: 'me@example.net' } }).status, 0, args.join(' '));
+    const git = (...args: string[]) =>
+      assert.equal(
+        run('git', args, {
+          cwd: home,
+          env: {
+            PATH: process.env.PATH,
+            HOME: home,
+            GIT_AUTHOR_NAME: 'Me',
+            GIT_AUTHOR_EMAIL: 'me@example.net',
+            GIT_COMMITTER_NAME: 'Me',
+            GIT_COMMITTER_EMAIL: 'me@example.net',
+          },
+        }).status,
+        0,
+        args.join(' '),
+      );
     git('init', '-q', '-b', 'main');
     git('add', 'zsh/zshrc');
     git('commit', '-q', '-m', 'zshrc');
     const config = join(lab.dir, 'ssh_config');
     writeFileSync(
       config,
-      ['Host *', '  HostName 127.0.0.1', `  Port ${labd.sshPort}`, `  IdentityFile ${join(home, '.ssh', 'id_ed25519')}`, '  IdentitiesOnly yes', '  IdentityAgent none', '  StrictHostKeyChecking no', '  UserKnownHostsFile /dev/null', '  BatchMode yes', '  LogLevel ERROR', ''].join('\n'),
+      [
+        'Host *',
+        '  HostName 127.0.0.1',
+        `  Port ${labd.sshPort}`,
+        `  IdentityFile ${join(home, '.ssh', 'id_ed25519')}`,
+        '  IdentitiesOnly yes',
+        '  IdentityAgent none',
+        '  StrictHostKeyChecking no',
+        '  UserKnownHostsFile /dev/null',
+        '  BatchMode yes',
+        '  LogLevel ERROR',
+        '',
+      ].join('\n'),
     );
     const bin = join(lab.dir, 'bin');
     mkdirSync(bin);
     const realSsh = run('sh', ['-c', 'command -v ssh']).stdout.trim();
     // Drops the README's `-p 2222` (the config names this labd's port), keeps every other word as the shell gave it.
-    writeFileSync(join(bin, 'ssh'), `#!/bin/bash\na=()\nwhile [ $# -gt 0 ]; do if [ "$1" = -p ]; then shift 2; continue; fi; a+=("$1"); shift; done\nexec ${realSsh} -F ${config} "\${a[@]}"\n`);
+    writeFileSync(
+      join(bin, 'ssh'),
+      `#!/bin/bash\na=()\nwhile [ $# -gt 0 ]; do if [ "$1" = -p ]; then shift 2; continue; fi; a+=("$1"); shift; done\nexec ${realSsh} -F ${config} "\${a[@]}"\n`,
+    );
     chmodSync(join(bin, 'ssh'), 0o755);
     env = { PATH: `${bin}:${process.env.PATH}`, HOME: home };
   });
@@ -172,7 +219,10 @@ describe('README and --help examples, pasted into a shell', () => {
         else if (commands.some((c) => text === c.command || text.startsWith(`${c.command} `))) examples.push(`ssh HOST ${text}`);
       }
     }
-    assert.ok(examples.some((e) => e.includes('ack 12')), examples.join('\n'));
+    assert.ok(
+      examples.some((e) => e.includes('ack 12')),
+      examples.join('\n'),
+    );
     shell('ssh HOST user add dora < /dev/null');
     for (const line of examples) {
       const r = shell(line.replace('carol', 'dora').replace(/user add dora/, 'user add erin'));

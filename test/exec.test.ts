@@ -118,13 +118,21 @@ describe('ssh exec front-end', () => {
     // The vouched key logs in as mia.
     assert.match(labd.ssh(laptop, ['whoami']).stdout, /^user: +mia$/m);
     const rows = JSON.parse(labd.ssh(admin, ['audit', '--json']).stdout) as { actor: string; command: string; outcome: string; args: string }[];
-    assert.ok(rows.some((r) => r.actor === 'admin' && r.command === 'keys add' && r.outcome === 'ok' && (JSON.parse(r.args) as { user?: string }).user === 'mia'));
+    assert.ok(
+      rows.some((r) => r.actor === 'admin' && r.command === 'keys add' && r.outcome === 'ok' && (JSON.parse(r.args) as { user?: string }).user === 'mia'),
+    );
     assert.ok(rows.some((r) => r.actor === 'mia' && r.command === 'keys add' && r.outcome === 'permission'));
   });
 
   test('mutating commands are audited with who, how and the outcome', () => {
     labd.ssh(member, ['user', 'add', 'eve']);
-    const rows = JSON.parse(labd.ssh(admin, ['audit', '--json']).stdout) as { actor: string; command: string; outcome: string; via: string; credential: string }[];
+    const rows = JSON.parse(labd.ssh(admin, ['audit', '--json']).stdout) as {
+      actor: string;
+      command: string;
+      outcome: string;
+      via: string;
+      credential: string;
+    }[];
     const denied = rows.find((r) => r.actor === 'mia' && r.command === 'user add');
     assert.ok(denied, 'denied attempt audited');
     assert.equal(denied.outcome, 'permission');

@@ -16,7 +16,10 @@ import { until } from './support/wait.ts';
 
 const FIXTURE = join(ROOT, 'test/support/fake-kube/fixture.example.yaml');
 
-function apiError(err: unknown): { code: number; status: { kind: string; reason: string; message: string; code: number; details?: { name?: string; kind?: string } } } {
+function apiError(err: unknown): {
+  code: number;
+  status: { kind: string; reason: string; message: string; code: number; details?: { name?: string; kind?: string } };
+} {
   const e = err as { code: number; body: unknown };
   assert.equal(typeof e.body, 'string', 'client-node keeps the Status body as a string');
   return { code: e.code, status: JSON.parse(e.body as string) };
@@ -43,7 +46,10 @@ describe('fake-kube with the real client', () => {
 
   test('list with label and field selectors; unsupported field labels are refused', async () => {
     const workers = await core.listNode({ labelSelector: 'node-role.kubernetes.io/worker,kubernetes.io/hostname notin (desk2)' });
-    assert.deepEqual(workers.items.map((n) => n.metadata!.name), ['laptop1']);
+    assert.deepEqual(
+      workers.items.map((n) => n.metadata!.name),
+      ['laptop1'],
+    );
     const onCp1 = await core.listPodForAllNamespaces({ fieldSelector: 'spec.nodeName=cp1' });
     assert.deepEqual(onCp1.items.map((p) => p.metadata!.name).sort(), ['kilo-cp1', 'kube-vip-cp1']);
     const web = await until('web pods', async () => {
@@ -60,7 +66,16 @@ describe('fake-kube with the real client', () => {
   test('404 comes back in the Status shape', async () => {
     await assert.rejects(core.readNamespacedPod({ namespace: 'default', name: 'nope' }), (err) => {
       const { code, status } = apiError(err);
-      assert.deepEqual(status, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'pods "nope" not found', reason: 'NotFound', details: { name: 'nope', kind: 'pods' }, code: 404 });
+      assert.deepEqual(status, {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: 'pods "nope" not found',
+        reason: 'NotFound',
+        details: { name: 'nope', kind: 'pods' },
+        code: 404,
+      });
       return code === 404;
     });
   });
@@ -74,16 +89,40 @@ describe('fake-kube with the real client', () => {
     });
     const fresh = await core.readNode({ name: 'laptop1' });
     assert.equal(fresh.metadata!.labels!.tier, 'cheap');
-    const replaced = await core.replaceNode({ name: 'laptop1', body: { ...fresh, metadata: { ...fresh.metadata, labels: { ...fresh.metadata!.labels, tier: 'spare' } } } });
+    const replaced = await core.replaceNode({
+      name: 'laptop1',
+      body: { ...fresh, metadata: { ...fresh.metadata, labels: { ...fresh.metadata!.labels, tier: 'spare' } } },
+    });
     assert.notEqual(replaced.metadata!.resourceVersion, fresh.metadata!.resourceVersion);
 
-    const d = await apps.createNamespacedDeployment({ namespace: 'default', body: deployment('patchy', [{ name: 'a', image: 'a:1' }, { name: 'b', image: 'b:1' }]) });
-    const smp = await apps.patchNamespacedDeployment({ namespace: 'default', name: 'patchy', body: { spec: { template: { spec: { containers: [{ name: 'b', image: 'b:2' }] } } } } }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch));
-    assert.deepEqual(smp.spec!.template.spec!.containers.map((c) => `${c.name}=${c.image}`), ['a=a:1', 'b=b:2']);
+    const d = await apps.createNamespacedDeployment({
+      namespace: 'default',
+      body: deployment('patchy', [
+        { name: 'a', image: 'a:1' },
+        { name: 'b', image: 'b:1' },
+      ]),
+    });
+    const smp = await apps.patchNamespacedDeployment(
+      { namespace: 'default', name: 'patchy', body: { spec: { template: { spec: { containers: [{ name: 'b', image: 'b:2' }] } } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+    );
+    assert.deepEqual(
+      smp.spec!.template.spec!.containers.map((c) => `${c.name}=${c.image}`),
+      ['a=a:1', 'b=b:2'],
+    );
     assert.equal(smp.metadata!.generation, d.metadata!.generation! + 1);
-    const merge = await apps.patchNamespacedDeployment({ namespace: 'default', name: 'patchy', body: { spec: { template: { spec: { containers: [{ name: 'b', image: 'b:3' }] } } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
-    assert.deepEqual(merge.spec!.template.spec!.containers.map((c) => `${c.name}=${c.image}`), ['b=b:3']);
-    const json = await apps.patchNamespacedDeployment({ namespace: 'default', name: 'patchy', body: [{ op: 'replace', path: '/spec/replicas', value: 3 }] }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch));
+    const merge = await apps.patchNamespacedDeployment(
+      { namespace: 'default', name: 'patchy', body: { spec: { template: { spec: { containers: [{ name: 'b', image: 'b:3' }] } } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    assert.deepEqual(
+      merge.spec!.template.spec!.containers.map((c) => `${c.name}=${c.image}`),
+      ['b=b:3'],
+    );
+    const json = await apps.patchNamespacedDeployment(
+      { namespace: 'default', name: 'patchy', body: [{ op: 'replace', path: '/spec/replicas', value: 3 }] },
+      setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+    );
     assert.equal(json.spec!.replicas, 3);
   });
 
@@ -91,11 +130,19 @@ describe('fake-kube with the real client', () => {
     const seen: string[] = [];
     const watch = new Watch(kc);
     const list = await core.listNamespacedConfigMap({ namespace: 'default' });
-    const ctl = await watch.watch('/api/v1/namespaces/default/configmaps', { labelSelector: 'watched=yes', resourceVersion: list.metadata!.resourceVersion }, (type, obj) => seen.push(`${type} ${obj.metadata.name} ${obj.data?.k ?? ''}`), () => {});
+    const ctl = await watch.watch(
+      '/api/v1/namespaces/default/configmaps',
+      { labelSelector: 'watched=yes', resourceVersion: list.metadata!.resourceVersion },
+      (type, obj) => seen.push(`${type} ${obj.metadata.name} ${obj.data?.k ?? ''}`),
+      () => {},
+    );
     try {
       await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'cm1', labels: { watched: 'yes' } }, data: { k: '1' } } });
       await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'other' }, data: { k: 'x' } } });
-      await core.patchNamespacedConfigMap({ namespace: 'default', name: 'cm1', body: { data: { k: '2' } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+      await core.patchNamespacedConfigMap(
+        { namespace: 'default', name: 'cm1', body: { data: { k: '2' } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
       await core.deleteNamespacedConfigMap({ namespace: 'default', name: 'cm1' });
       await until('three watch events', async () => seen.length >= 3);
       assert.deepEqual(seen, ['ADDED cm1 1', 'MODIFIED cm1 2', 'DELETED cm1 2']);
@@ -104,7 +151,12 @@ describe('fake-kube with the real client', () => {
     }
     // A watch from the list's resourceVersion replays what happened since.
     const replay: string[] = [];
-    const ctl2 = await watch.watch('/api/v1/namespaces/default/configmaps', { resourceVersion: list.metadata!.resourceVersion }, (type, obj) => replay.push(`${type} ${obj.metadata.name}`), () => {});
+    const ctl2 = await watch.watch(
+      '/api/v1/namespaces/default/configmaps',
+      { resourceVersion: list.metadata!.resourceVersion },
+      (type, obj) => replay.push(`${type} ${obj.metadata.name}`),
+      () => {},
+    );
     try {
       await until('replayed events', async () => replay.length >= 4);
       assert.deepEqual(replay, ['ADDED cm1', 'ADDED other', 'MODIFIED cm1', 'DELETED cm1']);
@@ -114,10 +166,23 @@ describe('fake-kube with the real client', () => {
   });
 
   test('eviction answers 429 while a PodDisruptionBudget allows no disruption, then succeeds', async () => {
-    await core.createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'solo', labels: { app: 'solo' } }, spec: { nodeName: 'desk2', containers: [{ name: 'c', image: 'busybox' }] } } });
+    await core.createNamespacedPod({
+      namespace: 'default',
+      body: { metadata: { name: 'solo', labels: { app: 'solo' } }, spec: { nodeName: 'desk2', containers: [{ name: 'c', image: 'busybox' }] } },
+    });
     const policy = kc.makeApiClient(PolicyV1Api);
-    await policy.createNamespacedPodDisruptionBudget({ namespace: 'default', body: { metadata: { name: 'solo' }, spec: { selector: { matchLabels: { app: 'solo' } } } } });
-    await policy.patchNamespacedPodDisruptionBudgetStatus({ namespace: 'default', name: 'solo', body: { status: { disruptionsAllowed: 0, currentHealthy: 1, desiredHealthy: 1, expectedPods: 1, observedGeneration: 1 } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    await policy.createNamespacedPodDisruptionBudget({
+      namespace: 'default',
+      body: { metadata: { name: 'solo' }, spec: { selector: { matchLabels: { app: 'solo' } } } },
+    });
+    await policy.patchNamespacedPodDisruptionBudgetStatus(
+      {
+        namespace: 'default',
+        name: 'solo',
+        body: { status: { disruptionsAllowed: 0, currentHealthy: 1, desiredHealthy: 1, expectedPods: 1, observedGeneration: 1 } },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
     const eviction = { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'solo', namespace: 'default' } };
     await assert.rejects(core.createNamespacedPodEviction({ namespace: 'default', name: 'solo', body: eviction }), (err) => {
       const { code, status } = apiError(err);
@@ -125,14 +190,20 @@ describe('fake-kube with the real client', () => {
     });
     const adapter = ClientNodeKube.connect({ kind: 'kubeconfig', path: join(dir, 'kubeconfig') }, 5000);
     await assert.rejects(adapter.evictPod('default', 'solo'), EvictionBlocked);
-    await policy.patchNamespacedPodDisruptionBudgetStatus({ namespace: 'default', name: 'solo', body: { status: { disruptionsAllowed: 1 } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    await policy.patchNamespacedPodDisruptionBudgetStatus(
+      { namespace: 'default', name: 'solo', body: { status: { disruptionsAllowed: 1 } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
     await adapter.evictPod('default', 'solo');
     await assert.rejects(core.readNamespacedPod({ namespace: 'default', name: 'solo' }), (err) => apiError(err).code === 404);
     await assert.rejects(adapter.evictPod('default', 'solo'), NotFound);
   });
 
   test('the deployment controller rolls forward with revisions, and a stuck rollout exceeds its deadline', async () => {
-    await apps.patchNamespacedDeployment({ namespace: 'default', name: 'web', body: { spec: { template: { spec: { containers: [{ name: 'web', image: 'nginx:1.28' }] } } } } }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch));
+    await apps.patchNamespacedDeployment(
+      { namespace: 'default', name: 'web', body: { spec: { template: { spec: { containers: [{ name: 'web', image: 'nginx:1.28' }] } } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+    );
     const done = await until('web rolled out', async () => {
       const d = await apps.readNamespacedDeployment({ namespace: 'default', name: 'web' });
       const s = d.status ?? {};
@@ -142,8 +213,14 @@ describe('fake-kube with the real client', () => {
     const rss = await apps.listNamespacedReplicaSet({ namespace: 'default', labelSelector: 'app=web' });
     assert.deepEqual(rss.items.map((rs) => rs.metadata!.annotations!['deployment.kubernetes.io/revision']).sort(), ['1', '2']);
 
-    await apps.createNamespacedDeployment({ namespace: 'default', body: { ...deployment('stuck', [{ name: 'c', image: 'c:1' }]), metadata: { name: 'stuck', annotations: { 'fake.labd/stuck': 'true' } } } });
-    await apps.patchNamespacedDeployment({ namespace: 'default', name: 'stuck', body: { spec: { progressDeadlineSeconds: 1 } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    await apps.createNamespacedDeployment({
+      namespace: 'default',
+      body: { ...deployment('stuck', [{ name: 'c', image: 'c:1' }]), metadata: { name: 'stuck', annotations: { 'fake.labd/stuck': 'true' } } },
+    });
+    await apps.patchNamespacedDeployment(
+      { namespace: 'default', name: 'stuck', body: { spec: { progressDeadlineSeconds: 1 } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
     const failed = await until('ProgressDeadlineExceeded', async () => {
       const d = await apps.readNamespacedDeployment({ namespace: 'default', name: 'stuck' });
       return d.status?.conditions?.find((c) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded');
@@ -156,7 +233,11 @@ describe('fake-kube with the real client', () => {
     const doc = (await res.json()) as { resources: { name: string; kind: string; group?: string }[] };
     assert.ok(doc.resources.some((r) => r.name === 'pods/eviction' && r.kind === 'Eviction' && r.group === 'policy'));
     const groups = (await (await fetch(`${fake.url}/apis`)).json()) as { groups: { name: string }[] };
-    for (const g of ['apps', 'policy', 'kilo.squat.ai', 'kustomize.toolkit.fluxcd.io', 'helm.toolkit.fluxcd.io']) assert.ok(groups.groups.some((x) => x.name === g), g);
+    for (const g of ['apps', 'policy', 'kilo.squat.ai', 'kustomize.toolkit.fluxcd.io', 'helm.toolkit.fluxcd.io'])
+      assert.ok(
+        groups.groups.some((x) => x.name === g),
+        g,
+      );
   });
 
   test('the adapter maps a stopped server to Unavailable', async () => {
@@ -172,7 +253,11 @@ describe('fake-kube standalone', () => {
   test('npm run fake-kube serves the example fixture and writes a kubeconfig', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fake-kube-cli-'));
     const kubeconfig = join(dir, 'kubeconfig');
-    const child = spawn('npm', ['run', '-s', 'fake-kube', '--', '--port', '0', '--fixture', FIXTURE, '--kubeconfig', kubeconfig], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn('npm', ['run', '-s', 'fake-kube', '--', '--port', '0', '--fixture', FIXTURE, '--kubeconfig', kubeconfig], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -181,7 +266,10 @@ describe('fake-kube standalone', () => {
       const kc = new KubeConfig();
       kc.loadFromString(readFileSync(kubeconfig, 'utf8'));
       const nodes = await kc.makeApiClient(CoreV1Api).listNode({});
-      assert.deepEqual(nodes.items.map((n) => n.metadata!.name), ['cp1', 'desk2', 'laptop1']);
+      assert.deepEqual(
+        nodes.items.map((n) => n.metadata!.name),
+        ['cp1', 'desk2', 'laptop1'],
+      );
     } finally {
       process.kill(-child.pid!, 'SIGTERM');
       rmSync(dir, { recursive: true, force: true });

@@ -29,7 +29,10 @@ describe('npm run fake-matrix: the printed steps, in order', () => {
   const step = (n: number) => {
     const m = new RegExp(`^${n}\\. .*\\n((?:   .*\\n)+)`, 'm').exec(out);
     assert.ok(m, `step ${n} in:\n${out}`);
-    return m[1]!.split('\n').filter(Boolean).map((l) => l.trim());
+    return m[1]!
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.trim());
   };
 
   test('start labd, create the user, send two messages with fresh transaction ids, read both answers', async () => {

@@ -18,7 +18,8 @@ describe('git TUI screen, driven through tmux', () => {
     labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)] });
     const git = new GitLab(labd);
     assert.equal(labd.ssh(admin, ['user', 'add', 'alice', '--role', 'operator', '--key', `'${lab.publicKey(alice)}'`]).status, 0);
-    for (const name of ['dotfiles', 'notes', 'tools/cli']) assert.equal(labd.ssh(alice, ['repo', 'create', name, '--description', `'about ${name}'`]).status, 0);
+    for (const name of ['dotfiles', 'notes', 'tools/cli'])
+      assert.equal(labd.ssh(alice, ['repo', 'create', name, '--description', `'about ${name}'`]).status, 0);
     assert.equal(labd.ssh(admin, ['repo', 'create', 'secret', '--private']).status, 0);
     const wt = git.workTree({ 'README.md': '# Dotfiles readme\n\nhello from the readme\n', 'zsh/zshrc': 'export EDITOR=vi\n' }, 2);
     const push = git.git(alice, ['push', git.url('dotfiles'), 'main'], { cwd: wt });
@@ -31,7 +32,10 @@ describe('git TUI screen, driven through tmux', () => {
   });
 
   test('list, filter, readme, files, file, commits, diff', async () => {
-    const t = TmuxTerminal.start(['ssh', ...labd.sshArgs(alice, { tty: true, extra: ['-o', 'SendEnv=LANG'] })], { env: { LANG: 'C.UTF-8' }, term: 'tmux-256color' });
+    const t = TmuxTerminal.start(['ssh', ...labd.sshArgs(alice, { tty: true, extra: ['-o', 'SendEnv=LANG'] })], {
+      env: { LANG: 'C.UTF-8' },
+      term: 'tmux-256color',
+    });
     terminals.push(t);
     const home = await t.waitFor(/Welcome to labd, alice\./);
     const first = home.findIndex((l) => /^\s+Account\s/.test(l));

@@ -15,9 +15,9 @@ import { KeyLab, LabdProcess } from './support/labd.ts';
 
 const HOSTILE = [
   "<script>document.title='pwned'</script>",
-  "<img src=x onerror=\"document.title='pwned-img'\">",
+  '<img src=x onerror="document.title=\'pwned-img\'">',
   "</code></pre><script>document.title='pwned-break'</script>",
-  "<svg onload=\"document.title='pwned-svg'\"></svg>",
+  '<svg onload="document.title=\'pwned-svg\'"></svg>',
 ].join('\n');
 
 const README = `# Hello forge\n\nSome **bold** text and [a link](https://example.org/) and [bad](javascript:alert(1)).\n\n${HOSTILE}\n\n\`\`\`\n${HOSTILE}\n\`\`\`\n`;
@@ -98,7 +98,7 @@ describe('git web view', () => {
 
     const tree = await dumpDom(`${base}/web/-/tree?ref=main`, scratch);
     noScript(tree);
-    assert.ok(tree.includes('"&gt;&lt;svg onload=document.title=\'pwned-name\'&gt;.js'), 'the file name is text');
+    assert.ok(tree.includes("\"&gt;&lt;svg onload=document.title='pwned-name'&gt;.js"), 'the file name is text');
     assert.match(tree, />src\/<\/a>/);
 
     const file = await dumpDom(`${base}/web/-/blob?ref=main&path=${encodeURIComponent(EVIL_NAME)}`, scratch);

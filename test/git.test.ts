@@ -34,9 +34,16 @@ describe('git forge over ssh', () => {
     alice = lab.key('alice');
     bob = lab.key('bob');
     carol = lab.key('carol');
-    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: { LABD_GIT_ANON_ACCESS: 'read-only', LABD_GIT_HTTP_MAX_BODY: '65536', LABD_GIT_MIRROR_INTERVAL: '1s' } });
+    labd = await LabdProcess.start({
+      adminKeys: [lab.publicKey(admin)],
+      env: { LABD_GIT_ANON_ACCESS: 'read-only', LABD_GIT_HTTP_MAX_BODY: '65536', LABD_GIT_MIRROR_INTERVAL: '1s' },
+    });
     git = new GitLab(labd);
-    for (const [name, key, role] of [['alice', alice, 'operator'], ['bob', bob, 'member'], ['carol', carol, 'member']] as const) {
+    for (const [name, key, role] of [
+      ['alice', alice, 'operator'],
+      ['bob', bob, 'member'],
+      ['carol', carol, 'member'],
+    ] as const) {
       const r = ssh(admin, ['user', 'add', name, '--role', role, '--key', `'${lab.publicKey(key)}'`]);
       assert.equal(r.status, 0, r.stderr);
     }
@@ -57,7 +64,10 @@ describe('git forge over ssh', () => {
     assert.equal(info.description, 'my dotfiles');
     assert.equal(info.access, 'admin');
     assert.equal(info.cloneSsh, `ssh://127.0.0.1:${labd.sshPort}/dotfiles.git`);
-    assert.deepEqual(json(bob, ['repo', 'ls']).map((r: { name: string; access: string }) => [r.name, r.access]), [['dotfiles', 'read-only']]);
+    assert.deepEqual(
+      json(bob, ['repo', 'ls']).map((r: { name: string; access: string }) => [r.name, r.access]),
+      [['dotfiles', 'read-only']],
+    );
     const dup = ssh(alice, ['repo', 'create', 'dotfiles']);
     assert.equal(dup.status, 1);
     assert.match(dup.stderr, /already exists/);
@@ -77,23 +87,40 @@ describe('git forge over ssh', () => {
 
     // The push is an ops event, as the Matrix events room announces it.
     const db = new Database(join(labd.dataDir, 'labd.db'), { readonly: true });
-    const events = db.prepare("select id, kind, data, at from ops_events where kind = 'git.pushed'").all() as { id: number; kind: string; data: string; at: number }[];
+    const events = db.prepare("select id, kind, data, at from ops_events where kind = 'git.pushed'").all() as {
+      id: number;
+      kind: string;
+      data: string;
+      at: number;
+    }[];
     db.close();
     assert.equal(events.length, 1);
     const event = { id: events[0]!.id, at: new Date(events[0]!.at), kind: 'git.pushed', ...JSON.parse(events[0]!.data) } as StoredOpsEvent;
     assert.equal(renderOpsEvent(event).text, 'alice pushed 3 commits to dotfiles main');
 
     const log = json(bob, ['repo', 'log', 'dotfiles', '-n', '2']);
-    assert.deepEqual(log.map((c: { subject: string }) => c.subject), ['commit 3', 'commit 2']);
+    assert.deepEqual(
+      log.map((c: { subject: string }) => c.subject),
+      ['commit 3', 'commit 2'],
+    );
     assert.equal(log[0].id, head);
     const tree = json(bob, ['repo', 'tree', 'dotfiles']);
-    assert.deepEqual(tree.map((e: { path: string; type: string }) => `${e.type} ${e.path}`), ['tree zsh', 'blob README.md', 'blob counter.txt']);
-    assert.deepEqual(json(bob, ['repo', 'tree', 'dotfiles', 'zsh']).map((e: { path: string }) => e.path), ['zsh/zshrc']);
+    assert.deepEqual(
+      tree.map((e: { path: string; type: string }) => `${e.type} ${e.path}`),
+      ['tree zsh', 'blob README.md', 'blob counter.txt'],
+    );
+    assert.deepEqual(
+      json(bob, ['repo', 'tree', 'dotfiles', 'zsh']).map((e: { path: string }) => e.path),
+      ['zsh/zshrc'],
+    );
     const blob = ssh(bob, ['repo', 'blob', 'dotfiles', 'zsh/zshrc']);
     assert.equal(blob.status, 0, blob.stderr);
     assert.equal(blob.stdout, 'export EDITOR=vi\n');
     assert.match(ssh(bob, ['repo', 'blob', 'dotfiles', 'README.md', '--lines']).stdout, /^1 {2}# dotfiles$/m);
-    assert.deepEqual(json(bob, ['repo', 'branches', 'dotfiles']).map((b: { name: string }) => b.name), ['main']);
+    assert.deepEqual(
+      json(bob, ['repo', 'branches', 'dotfiles']).map((b: { name: string }) => b.name),
+      ['main'],
+    );
     assert.deepEqual(json(bob, ['repo', 'tags', 'dotfiles']), []);
     const missing = ssh(bob, ['repo', 'blob', 'dotfiles', 'nope.txt']);
     assert.equal(missing.status, 4, missing.stderr);
@@ -116,7 +143,11 @@ describe('git forge over ssh', () => {
     assert.equal(json(alice, ['repo', 'log', 'dotfiles', '-n', '1'])[0].subject, 'from bob');
 
     assert.equal(ssh(alice, ['repo', 'collab', 'add', 'dotfiles', 'carol', 'no-access']).status, 0);
-    assert.deepEqual(json(alice, ['repo', 'collab', 'ls', 'dotfiles']), [{ user: 'alice', level: 'admin' }, { user: 'bob', level: 'read-write' }, { user: 'carol', level: 'no-access' }]);
+    assert.deepEqual(json(alice, ['repo', 'collab', 'ls', 'dotfiles']), [
+      { user: 'alice', level: 'admin' },
+      { user: 'bob', level: 'read-write' },
+      { user: 'carol', level: 'no-access' },
+    ]);
     const denied = git.git(carol, ['ls-remote', git.url('dotfiles')]);
     assert.notEqual(denied.status, 0);
     assert.match(denied.stderr, /no repository 'dotfiles'/);
@@ -129,7 +160,10 @@ describe('git forge over ssh', () => {
     assert.equal(ssh(alice, ['repo', 'create', 'secret', '--private']).status, 0);
     const wt = git.workTree({ 'plan.txt': 'secret plan\n' });
     assert.equal(git.git(alice, ['push', git.url('secret'), 'main'], { cwd: wt }).status, 0);
-    assert.deepEqual(json(bob, ['repo', 'ls']).map((r: { name: string }) => r.name), ['dotfiles']);
+    assert.deepEqual(
+      json(bob, ['repo', 'ls']).map((r: { name: string }) => r.name),
+      ['dotfiles'],
+    );
     const info = ssh(bob, ['repo', 'info', 'secret']);
     const none = ssh(bob, ['repo', 'info', 'no-such-repo']);
     assert.equal(info.status, 4);
@@ -198,7 +232,24 @@ describe('git forge over ssh', () => {
     assert.match(push.stderr, /without a key only git clone and fetch work/);
     const whoami = git.git(undefined, ['ls-remote', git.url('secret')]);
     assert.notEqual(whoami.status, 0);
-    const sshArgs = ['-F', '/dev/null', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=no', '-o', 'PubkeyAuthentication=no', '-o', 'LogLevel=ERROR', '-p', String(labd.sshPort), '-T', 'labd@127.0.0.1'];
+    const sshArgs = [
+      '-F',
+      '/dev/null',
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'BatchMode=no',
+      '-o',
+      'PubkeyAuthentication=no',
+      '-o',
+      'LogLevel=ERROR',
+      '-p',
+      String(labd.sshPort),
+      '-T',
+      'labd@127.0.0.1',
+    ];
     const cmd = git.git(undefined, ['-c', 'alias.x=!ssh', 'x', ...sshArgs, 'whoami']);
     assert.equal(cmd.status, 3, cmd.stderr);
     assert.match(cmd.stderr, /without a key only git clone and fetch work/);
@@ -247,14 +298,21 @@ describe('git forge over ssh', () => {
       const bad = await fetch(httpUrl('dotfiles.git/info/refs?service=git-upload-pack'), { headers: { authorization: 'Bearer labd_git_nope' } });
       assert.equal(bad.status, 401);
 
-      assert.deepEqual(json(bob, ['repo', 'token', 'ls']).map((t: { name: string }) => t.name), ['laptop']);
+      assert.deepEqual(
+        json(bob, ['repo', 'token', 'ls']).map((t: { name: string }) => t.name),
+        ['laptop'],
+      );
       assert.equal(ssh(bob, ['repo', 'token', 'rm', 'laptop']).status, 0);
       const revoked = git.git(undefined, ['ls-remote', httpUrl('secret.git', `bob:${made.token}@`)]);
       assert.notEqual(revoked.status, 0);
     });
 
     test('request bodies are bounded; names are checked', async () => {
-      const big = await fetch(httpUrl('dotfiles.git/git-upload-pack'), { method: 'POST', headers: { 'content-type': 'application/x-git-upload-pack-request' }, body: Buffer.alloc(70_000, 0x30) });
+      const big = await fetch(httpUrl('dotfiles.git/git-upload-pack'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-git-upload-pack-request' },
+        body: Buffer.alloc(70_000, 0x30),
+      });
       assert.equal(big.status, 413);
       const tricks = await fetch(`http://127.0.0.1:${labd.httpPort}/git/..%2F..%2Fetc/info/refs?service=git-upload-pack`);
       assert.equal(tricks.status, 400);

@@ -7,8 +7,12 @@ import { renderPastePage } from '../src/apps/paste/page.ts';
 describe('html tagged template: escaping is the default', () => {
   test('interpolated values are escaped, fragments and arrays of fragments are kept', () => {
     const name = `<script>alert("x")</script>&'`;
-    const out = html`<p title="${name}">${name}</p>${[html`<b>${'a<b'}</b>`, 'c>d']}${null}${undefined}${false}`;
-    assert.equal(out.value, '<p title="&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;">&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;</p><b>a&lt;b</b>c&gt;d');
+    const out = html`<p title="${name}">${name}</p>
+      ${[html`<b>${'a<b'}</b>`, 'c>d']}${null}${undefined}${false}`;
+    assert.equal(
+      out.value,
+      '<p title="&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;">&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;</p><b>a&lt;b</b>c&gt;d',
+    );
     assert.equal(joinHtml([html`<i>${'<'}</i>`, trustedHtml('<br>')], ' ').value, '<i>&lt;</i> <br>');
   });
 
@@ -22,7 +26,17 @@ describe('html tagged template: escaping is the default', () => {
       assert.ok(body.html.includes('&lt;img src=x onerror=alert(1)&gt;'), body.html);
     }
     assert.match(message.html, /&gt;<br>&lt;/);
-    const page = renderPastePage({ owner: evil, name: `${evil}.txt`, size: 5, binary: false, hidden: false, expiresAt: null, now: new Date(), rawUrl: `/p/"${evil}`, head: Buffer.from(evil) });
+    const page = renderPastePage({
+      owner: evil,
+      name: `${evil}.txt`,
+      size: 5,
+      binary: false,
+      hidden: false,
+      expiresAt: null,
+      now: new Date(),
+      rawUrl: `/p/"${evil}`,
+      head: Buffer.from(evil),
+    });
     assert.ok(!page.includes('<img'), page);
     assert.ok(page.includes('href="/p/&quot;&lt;img'), 'attribute values escaped');
   });

@@ -187,7 +187,12 @@ describe('identity collisions (sign-up off, explicit principal map, a pre-regist
   });
 
   test('principal admin is refused with sign-up off; a principal mapped by config reaches the initial admin', async () => {
-    labd = await LabdProcess.start({ dataDir, caKeys: [`${ca}.pub`], adminKeys: [lab.publicKey(admin)], env: { LABD_CERT_SIGNUP: 'false', LABD_PRINCIPAL_USERS: 'root@corp.example=admin' } });
+    labd = await LabdProcess.start({
+      dataDir,
+      caKeys: [`${ca}.pub`],
+      adminKeys: [lab.publicKey(admin)],
+      env: { LABD_CERT_SIGNUP: 'false', LABD_PRINCIPAL_USERS: 'root@corp.example=admin' },
+    });
     const forged = certFor(lab, ca, { principals: ['admin'] });
     assert.equal(labd.ssh(forged.key, ['whoami'], { cert: forged.cert, user: 'admin' }).status, 255);
     const mapped = certFor(lab, ca, { principals: ['root@corp.example'] });
@@ -198,7 +203,7 @@ describe('identity collisions (sign-up off, explicit principal map, a pre-regist
     labd = undefined;
   });
 
-  test('a member who pre-registered a key that becomes an initial admin key does not stop labd; the key is the admin\'s', async () => {
+  test("a member who pre-registered a key that becomes an initial admin key does not stop labd; the key is the admin's", async () => {
     const future = lab.key('future-admin');
     labd = await LabdProcess.start({ dataDir, caKeys: [`${ca}.pub`], adminKeys: [lab.publicKey(admin)] });
     const member = certFor(lab, ca, { principals: ['nina'] });

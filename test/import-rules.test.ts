@@ -12,7 +12,13 @@ import { ROOT } from './support/labd.ts';
 const rules = createRequire(import.meta.url)(join(ROOT, '.dependency-cruiser.cjs'));
 
 async function violations(baseDir: string): Promise<string[]> {
-  const result = await cruise(['src'], { ...rules.options, validate: true, ruleSet: { forbidden: rules.forbidden }, baseDir, tsConfig: { fileName: join(ROOT, 'tsconfig.json') } });
+  const result = await cruise(['src'], {
+    ...rules.options,
+    validate: true,
+    ruleSet: { forbidden: rules.forbidden },
+    baseDir,
+    tsConfig: { fileName: join(ROOT, 'tsconfig.json') },
+  });
   const output = result.output as { summary: { violations: { rule: { name: string }; from: string; to: string }[] } };
   return output.summary.violations.map((v) => `${v.rule.name}: ${v.from} → ${v.to}`);
 }

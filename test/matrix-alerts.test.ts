@@ -41,7 +41,12 @@ describe('alerts in the Matrix room, with the real Alertmanager', () => {
 
   const inAnHour = () => new Date(Date.now() + 3600_000).toISOString();
   const startedNow = () => new Date(Date.now() - 1000).toISOString();
-  const firing = (labels: Record<string, string>, annotations: Record<string, string> = {}): PostedAlert => ({ labels, annotations, startsAt: startedNow(), endsAt: inAnHour() });
+  const firing = (labels: Record<string, string>, annotations: Record<string, string> = {}): PostedAlert => ({
+    labels,
+    annotations,
+    startsAt: startedNow(),
+    endsAt: inAnHour(),
+  });
 
   const botMessages = () => fake.timeline(alerts.roomId).filter((e) => e.sender === bot.userId && e.type === 'm.room.message');
   /** The bot's alert posts (not edits, not replies) for a group's alertname. */
@@ -54,7 +59,8 @@ describe('alerts in the Matrix room, with the real Alertmanager', () => {
   };
   const onePost = (alertname: string) => waitFor(`the alert message for ${alertname}`, () => posts(alertname)[0], labd);
   const silences = async () => (await am.get('/api/v2/silences')) as AmSilenceJson[];
-  const silencesOf = async (alertname: string, state = 'active') => (await silences()).filter((s) => s.status.state === state && s.matchers.some((m) => m.name === 'alertname' && m.value === alertname));
+  const silencesOf = async (alertname: string, state = 'active') =>
+    (await silences()).filter((s) => s.status.state === state && s.matchers.some((m) => m.name === 'alertname' && m.value === alertname));
   const until = async <T>(what: string, probe: () => Promise<T | undefined | false>): Promise<T> => {
     const deadline = Date.now() + 60000;
     for (;;) {
@@ -64,7 +70,10 @@ describe('alerts in the Matrix room, with the real Alertmanager', () => {
       await new Promise((r) => setTimeout(r, 200));
     }
   };
-  const matrixAcks = () => (JSON.parse(labd.ssh(adminKey, ['audit', '--json']).stdout) as { command: string; via: string; args?: unknown }[]).filter((a) => a.via === 'matrix' && (a.command === 'ack' || a.command === 'unack'));
+  const matrixAcks = () =>
+    (JSON.parse(labd.ssh(adminKey, ['audit', '--json']).stdout) as { command: string; via: string; args?: unknown }[]).filter(
+      (a) => a.via === 'matrix' && (a.command === 'ack' || a.command === 'unack'),
+    );
 
   before(async () => {
     fake = await FakeMatrix.start();
@@ -122,7 +131,11 @@ describe('alerts in the Matrix room, with the real Alertmanager', () => {
   test('a second alert in the same group edits the same message', async () => {
     await am.post([firing({ alertname: 'DiskFull', cluster: 'lab', instance: 'nuc2' }, { summary: 'disk /var is 97% full' })]);
     const post = await onePost('DiskFull');
-    const edit = await waitFor('an edit showing nuc2', () => edits(post).find((e) => /instance=nuc2/.test(String((e.content['m.new_content'] as { body: string }).body))), labd);
+    const edit = await waitFor(
+      'an edit showing nuc2',
+      () => edits(post).find((e) => /instance=nuc2/.test(String((e.content['m.new_content'] as { body: string }).body))),
+      labd,
+    );
     const content = edit.content['m.new_content'] as Record<string, unknown>;
     assert.match(String(content.body), /2\/2 firing/);
     assert.match(String(content.formatted_body), /instance=nuc1.*instance=nuc2/s);
@@ -147,7 +160,9 @@ describe('alerts in the Matrix room, with the real Alertmanager', () => {
       assert.ok(hours > 1.5 && hours <= 2, `ends in about 2h: ${s.endsAt}`);
       assert.ok(s.matchers.every((m) => !m.isRegex && m.isEqual !== false));
     }
-    const matched = made.map((s) => Object.fromEntries(s.matchers.map((m) => [m.name, m.value]))).sort((a, b) => String(a.instance).localeCompare(String(b.instance)));
+    const matched = made
+      .map((s) => Object.fromEntries(s.matchers.map((m) => [m.name, m.value])))
+      .sort((a, b) => String(a.instance).localeCompare(String(b.instance)));
     assert.deepEqual(matched, [
       { alertname: 'DiskFull', cluster: 'lab', instance: 'nuc1' },
       { alertname: 'DiskFull', cluster: 'lab', instance: 'nuc2' },
@@ -196,7 +211,11 @@ describe('alerts in the Matrix room, with the real Alertmanager', () => {
     // As Prometheus does: the same alert, with its start, now ended.
     const [live] = (await am.get('/api/v2/alerts?filter=alertname%3D%22CpuHot%22')) as { labels: Record<string, string>; startsAt: string }[];
     await am.post([{ labels: live!.labels, startsAt: live!.startsAt, endsAt: new Date(Date.now() - 500).toISOString() }]);
-    await waitFor('the message to say resolved', () => /^RESOLVED: alert group \d+ \(alertname=CpuHot cluster=lab\), 0\/1 firing/.test(String(shown(post).body)), labd);
+    await waitFor(
+      'the message to say resolved',
+      () => /^RESOLVED: alert group \d+ \(alertname=CpuHot cluster=lab\), 0\/1 firing/.test(String(shown(post).body)),
+      labd,
+    );
     assert.deepEqual(shown(post)['m.mentions'], {});
     assert.match(String(shown(post).formatted_body), /Resolved at \d{4}-\d\d-\d\d \d\d:\d\dZ/);
     // A late ✅ on a resolved group acknowledges nothing.
@@ -243,7 +262,10 @@ describe('alerts in the Matrix room, with the real Alertmanager', () => {
     await fake.setDown(false);
     for (const n of names) await onePost(n);
     const sends = fake.requests.filter((q) => q.method === 'PUT' && q.userId === bot.userId && q.path.includes('/send/m.room.message/'));
-    assert.ok(sends.some((q) => q.status === 429), 'the homeserver rate-limited the bot');
+    assert.ok(
+      sends.some((q) => q.status === 429),
+      'the homeserver rate-limited the bot',
+    );
     await waitFor('Burst1 showing both alerts', () => /2\/2 firing/.test(String(shown(posts('Burst1')[0]!).body)), labd);
     await new Promise((r) => setTimeout(r, 2000));
     for (const n of names) assert.equal(posts(n).length, 1, `${n} posted once`);
@@ -287,7 +309,15 @@ describe('alert message bookkeeping', () => {
   migrateDb(db);
   const messages = new AlertMessageStore(db);
   const outbox = new BotStore(db);
-  const content = (text: string) => ({ post: { msgtype: 'm.text', body: text }, edit: (target: string) => ({ msgtype: 'm.text', body: `* ${text}`, 'm.new_content': { msgtype: 'm.text', body: text }, 'm.relates_to': { rel_type: 'm.replace', event_id: target } }) });
+  const content = (text: string) => ({
+    post: { msgtype: 'm.text', body: text },
+    edit: (target: string) => ({
+      msgtype: 'm.text',
+      body: `* ${text}`,
+      'm.new_content': { msgtype: 'm.text', body: text },
+      'm.relates_to': { rel_type: 'm.replace', event_id: target },
+    }),
+  });
 
   test('a post, then edits; content nobody tried to send yet is rewritten instead of edited again', () => {
     assert.equal(messages.queue(7, '!r:x', content('one'), undefined), 'posted');
@@ -311,11 +341,20 @@ describe('alert message bookkeeping', () => {
   });
 
   test('an edit refers to its post by transaction id until the post is delivered', () => {
-    const body = JSON.stringify({ body: 'x', 'm.relates_to': { rel_type: 'm.replace', event_id: `${TXN_REF}t1`, 'm.in_reply_to': { event_id: `${TXN_REF}t1` } } });
-    assert.equal(resolveRefs(body, () => undefined), undefined);
+    const body = JSON.stringify({
+      body: 'x',
+      'm.relates_to': { rel_type: 'm.replace', event_id: `${TXN_REF}t1`, 'm.in_reply_to': { event_id: `${TXN_REF}t1` } },
+    });
+    assert.equal(
+      resolveRefs(body, () => undefined),
+      undefined,
+    );
     const resolved = JSON.parse(resolveRefs(body, (t) => (t === 't1' ? '$e1' : undefined))!);
     assert.deepEqual(resolved['m.relates_to'], { rel_type: 'm.replace', event_id: '$e1', 'm.in_reply_to': { event_id: '$e1' } });
-    assert.equal(resolveRefs('{"body":"plain"}', () => undefined), '{"body":"plain"}');
+    assert.equal(
+      resolveRefs('{"body":"plain"}', () => undefined),
+      '{"body":"plain"}',
+    );
   });
 
   test('reaction keys are compared without variation selectors', () => {

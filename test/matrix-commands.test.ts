@@ -30,7 +30,10 @@ describe('Matrix commands answer with the same data as SSH; destructive ones wai
   const kubeKeys = new KeyLab();
   const say = (who: 'alice' | 'bob' | 'mallory', body: string) => lab.fake.say(lab.room.roomId, lab[who].userId, body);
   const botEvents = () => lab.fake.timeline(lab.room.roomId).filter((e) => e.sender === lab.bot.userId);
-  const auditOf = async (command: string) => (JSON.parse((await lab.labd.sshAsync(lab.adminKey, ['audit', '--json'])).stdout) as { command: string; actor: string; via: string; outcome: string }[]).filter((a) => a.command === command);
+  const auditOf = async (command: string) =>
+    (
+      JSON.parse((await lab.labd.sshAsync(lab.adminKey, ['audit', '--json'])).stdout) as { command: string; actor: string; via: string; outcome: string }[]
+    ).filter((a) => a.command === command);
 
   before(async () => {
     kube = await FakeKube.start({ objects: readFixture(join(ROOT, 'test/support/fake-kube/fixture.example.yaml')), controllers: false });
@@ -47,7 +50,10 @@ describe('Matrix commands answer with the same data as SSH; destructive ones wai
     const viaSsh = await lab.labd.sshAsync(lab.adminKey, ['nodes', '--json']);
     assert.equal(viaSsh.status, 0, viaSsh.stderr);
     const sshRows = JSON.parse(viaSsh.stdout) as { name: string; status: string; location: string; internalIp: string; version: string }[];
-    assert.deepEqual(sshRows.map((n) => n.name), ['cp1', 'desk2', 'laptop1']);
+    assert.deepEqual(
+      sshRows.map((n) => n.name),
+      ['cp1', 'desk2', 'laptop1'],
+    );
     const json = await replyTo(lab, say('alice', '!lab nodes --json'));
     assert.match(String(json.content.formatted_body), /^<pre><code class="language-json">/);
     assert.deepEqual(JSON.parse(String(json.content.body)), sshRows);
@@ -87,7 +93,10 @@ describe('Matrix commands answer with the same data as SSH; destructive ones wai
     assert.equal(lab.labd.ssh(lab.adminKey, ['user', 'add', 'carol']).status, 0);
     const ask = say('alice', '!lab user rm carol');
     const prompt = await replyTo(lab, ask);
-    assert.match(String(prompt.content.body), /^'user rm carol' is destructive\. To run it, react ✅ to this message or send '!lab confirm [A-Z0-9]{6}' within 5m\.$/);
+    assert.match(
+      String(prompt.content.body),
+      /^'user rm carol' is destructive\. To run it, react ✅ to this message or send '!lab confirm [A-Z0-9]{6}' within 5m\.$/,
+    );
     const code = codeOf(prompt)!;
 
     const bobs = await replyTo(lab, say('bob', `!lab confirm ${code}`));
@@ -107,13 +116,29 @@ describe('Matrix commands answer with the same data as SSH; destructive ones wai
     lab.fake.react(prompt, lab.alice.userId, '✅');
     await replyTo(lab, say('alice', '!lab version'));
     assert.equal((await auditOf('user rm')).filter((a) => a.via === 'matrix').length, 1);
-    assert.deepEqual(repliesTo(lab.fake, lab.bot, ask).map((e) => e.event_id), [prompt.event_id]);
+    assert.deepEqual(
+      repliesTo(lab.fake, lab.bot, ask).map((e) => e.event_id),
+      [prompt.event_id],
+    );
   });
 
   test('a ✅ (with a variation selector) from the asker runs a long command: 👀 at once, a reply edited with progress, then the result; other ✅s do nothing', async () => {
     // A pod guarded by a budget that allows no disruption holds the drain until the test lifts it.
-    kube.store.create(PODS, { metadata: { name: 'held-1', namespace: 'default', labels: { app: 'held' }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'held-5c8', uid: 'uid-held', controller: true }] }, spec: { nodeName: 'laptop1', containers: [{ name: 'c', image: 'busybox' }] }, status: { phase: 'Running' } } as KubeObject);
-    kube.store.create(PDBS, { metadata: { name: 'held', namespace: 'default' }, spec: { selector: { matchLabels: { app: 'held' } } }, status: { disruptionsAllowed: 0, currentHealthy: 1, desiredHealthy: 1 } } as KubeObject);
+    kube.store.create(PODS, {
+      metadata: {
+        name: 'held-1',
+        namespace: 'default',
+        labels: { app: 'held' },
+        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'held-5c8', uid: 'uid-held', controller: true }],
+      },
+      spec: { nodeName: 'laptop1', containers: [{ name: 'c', image: 'busybox' }] },
+      status: { phase: 'Running' },
+    } as KubeObject);
+    kube.store.create(PDBS, {
+      metadata: { name: 'held', namespace: 'default' },
+      spec: { selector: { matchLabels: { app: 'held' } } },
+      status: { disruptionsAllowed: 0, currentHealthy: 1, desiredHealthy: 1 },
+    } as KubeObject);
 
     // A member may not: refused at once, no question asked.
     const refused = await replyTo(lab, say('bob', '!lab node deprovision laptop1'));
@@ -128,13 +153,24 @@ describe('Matrix commands answer with the same data as SSH; destructive ones wai
     assert.notEqual((kube.store.get(NODES, undefined, 'laptop1')!.spec as { unschedulable?: boolean }).unschedulable, true, 'nothing ran yet');
 
     lab.fake.react(prompt, lab.alice.userId, '✅\uFE0F');
-    const working = await waitFor('the 👀 on the request', () => botEvents().find((e) => e.type === 'm.reaction' && relation(e).event_id === ask.event_id), lab.labd);
+    const working = await waitFor(
+      'the 👀 on the request',
+      () => botEvents().find((e) => e.type === 'm.reaction' && relation(e).event_id === ask.event_id),
+      lab.labd,
+    );
     assert.equal(relation(working).key, '👀');
     const running = await waitFor('the running reply', () => repliesTo(lab.fake, lab.bot, ask).find((e) => e.event_id !== prompt.event_id), lab.labd);
     assert.match(String(running.content.body), /^running 'node deprovision laptop1 --timeout 5m'…/);
     const edits = () => botEvents().filter((e) => relation(e).rel_type === 'm.replace' && relation(e).event_id === running.event_id);
-    const waiting = await waitFor('a progress edit about the budget', () => edits().find((e) => /waiting on PDB/.test(String((e.content['m.new_content'] as { body?: string }).body))), lab.labd);
-    assert.match(String((waiting.content['m.new_content'] as { body: string }).body), /^running 'node deprovision laptop1 --timeout 5m'…\n(.*\n)*node laptop1 cordoned$/m);
+    const waiting = await waitFor(
+      'a progress edit about the budget',
+      () => edits().find((e) => /waiting on PDB/.test(String((e.content['m.new_content'] as { body?: string }).body))),
+      lab.labd,
+    );
+    assert.match(
+      String((waiting.content['m.new_content'] as { body: string }).body),
+      /^running 'node deprovision laptop1 --timeout 5m'…\n(.*\n)*node laptop1 cordoned$/m,
+    );
     assert.equal(waiting.content.msgtype, 'm.notice');
     assert.match(String(waiting.content.body), /^\* running/);
 
@@ -145,7 +181,11 @@ describe('Matrix commands answer with the same data as SSH; destructive ones wai
 
     const pdb = kube.store.get(PDBS, 'default', 'held')!;
     kube.store.update(PDBS, { ...pdb, status: { ...(pdb.status as object), disruptionsAllowed: 1 } } as KubeObject);
-    const result = await waitFor('the result in the last edit', () => edits().find((e) => (e.content['m.new_content'] as { body?: string }).body === 'node laptop1 deprovisioned'), lab.labd);
+    const result = await waitFor(
+      'the result in the last edit',
+      () => edits().find((e) => (e.content['m.new_content'] as { body?: string }).body === 'node laptop1 deprovisioned'),
+      lab.labd,
+    );
     assert.equal((result.content['m.new_content'] as { formatted_body?: string }).formatted_body, 'node laptop1 deprovisioned');
     assert.equal(kube.store.get(NODES, undefined, 'laptop1'), undefined);
 
@@ -204,10 +244,25 @@ describe('Matrix confirmation window and the access token file', () => {
     const base = { LABD_MATRIX_HOMESERVER: 'https://m.example.org', LABD_MATRIX_ROOMS: '#ops:example.org' };
     const empty = join(lab.keys.dir, 'empty-token');
     writeFileSync(empty, '\n');
-    assert.throws(() => loadConfig({ ...base, LABD_MATRIX_ACCESS_TOKEN_FILE: join(lab.keys.dir, 'missing') }), /config: matrix\.accessTokenFile \(LABD_MATRIX_ACCESS_TOKEN_FILE\): cannot read \S+missing: ENOENT$/);
-    assert.throws(() => loadConfig({ ...base, LABD_MATRIX_ACCESS_TOKEN_FILE: empty }), /matrix\.accessTokenFile \(LABD_MATRIX_ACCESS_TOKEN_FILE\): \S+empty-token is empty$/);
-    assert.throws(() => loadConfig({ ...base, LABD_MATRIX_ACCESS_TOKEN_FILE: empty, LABD_MATRIX_TOKEN: 't' }), /matrix\.accessTokenFile \(LABD_MATRIX_ACCESS_TOKEN_FILE\): set either the access token or the file holding it, not both$/);
-    assert.throws(() => loadConfig(base), /matrix\.accessToken \(LABD_MATRIX_TOKEN\): required: the bot user's access token \(or matrix\.accessTokenFile \/ LABD_MATRIX_ACCESS_TOKEN_FILE\)$/);
-    assert.throws(() => loadConfig({ ...base, LABD_MATRIX_TOKEN: 't', LABD_MATRIX_CONFIRM_WINDOW: 'a minute' }), /matrix\.confirmWindow \(LABD_MATRIX_CONFIRM_WINDOW\): expected a duration/);
+    assert.throws(
+      () => loadConfig({ ...base, LABD_MATRIX_ACCESS_TOKEN_FILE: join(lab.keys.dir, 'missing') }),
+      /config: matrix\.accessTokenFile \(LABD_MATRIX_ACCESS_TOKEN_FILE\): cannot read \S+missing: ENOENT$/,
+    );
+    assert.throws(
+      () => loadConfig({ ...base, LABD_MATRIX_ACCESS_TOKEN_FILE: empty }),
+      /matrix\.accessTokenFile \(LABD_MATRIX_ACCESS_TOKEN_FILE\): \S+empty-token is empty$/,
+    );
+    assert.throws(
+      () => loadConfig({ ...base, LABD_MATRIX_ACCESS_TOKEN_FILE: empty, LABD_MATRIX_TOKEN: 't' }),
+      /matrix\.accessTokenFile \(LABD_MATRIX_ACCESS_TOKEN_FILE\): set either the access token or the file holding it, not both$/,
+    );
+    assert.throws(
+      () => loadConfig(base),
+      /matrix\.accessToken \(LABD_MATRIX_TOKEN\): required: the bot user's access token \(or matrix\.accessTokenFile \/ LABD_MATRIX_ACCESS_TOKEN_FILE\)$/,
+    );
+    assert.throws(
+      () => loadConfig({ ...base, LABD_MATRIX_TOKEN: 't', LABD_MATRIX_CONFIRM_WINDOW: 'a minute' }),
+      /matrix\.confirmWindow \(LABD_MATRIX_CONFIRM_WINDOW\): expected a duration/,
+    );
   });
 });

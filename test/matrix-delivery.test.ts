@@ -7,7 +7,8 @@ import Database from 'better-sqlite3';
 import { LabdProcess } from './support/labd.ts';
 import { replyTo, repliesTo, startBotLab, stopBotLab, waitFor, type BotLab } from './support/fake-matrix/harness.ts';
 
-const botSends = (lab: BotLab) => lab.fake.requests.filter((q) => q.method === 'PUT' && q.userId !== lab.alice.userId && /\/send\/m\.room\.message\//.test(q.path));
+const botSends = (lab: BotLab) =>
+  lab.fake.requests.filter((q) => q.method === 'PUT' && q.userId !== lab.alice.userId && /\/send\/m\.room\.message\//.test(q.path));
 
 describe('Matrix bot delivery', () => {
   let lab: BotLab | undefined;
@@ -22,16 +23,40 @@ describe('Matrix bot delivery', () => {
     lab.fake.loseResponses(1);
     const ask = lab.fake.say(lab.room.roomId, lab.alice.userId, '!lab version');
     // The third attempt is stored but its response lost; then the homeserver's proxy answers 502.
-    await waitFor('two 429s and a lost response', () => botSends(lab!).slice(before).filter((q) => q.status === 502).length >= 1, lab.labd);
+    await waitFor(
+      'two 429s and a lost response',
+      () =>
+        botSends(lab!)
+          .slice(before)
+          .filter((q) => q.status === 502).length >= 1,
+      lab.labd,
+    );
     await lab.fake.setDown('502');
-    await waitFor('a retry against the 502 proxy', () => botSends(lab!).slice(before).filter((q) => q.status === 502).length >= 2, lab.labd);
+    await waitFor(
+      'a retry against the 502 proxy',
+      () =>
+        botSends(lab!)
+          .slice(before)
+          .filter((q) => q.status === 502).length >= 2,
+      lab.labd,
+    );
     await lab.fake.setDown('refused');
     await new Promise((r) => setTimeout(r, 3000));
     await lab.fake.setDown(false);
-    await waitFor('the retry after the outage to succeed', () => botSends(lab!).slice(before).some((q) => q.status === 200), lab.labd);
+    await waitFor(
+      'the retry after the outage to succeed',
+      () =>
+        botSends(lab!)
+          .slice(before)
+          .some((q) => q.status === 200),
+      lab.labd,
+    );
 
     const attempts = botSends(lab).slice(before);
-    assert.deepEqual(attempts.slice(0, 2).map((q) => q.status), [429, 429]);
+    assert.deepEqual(
+      attempts.slice(0, 2).map((q) => q.status),
+      [429, 429],
+    );
     assert.equal(new Set(attempts.map((q) => q.path)).size, 1, `one transaction id for every attempt: ${attempts.map((q) => q.path).join(', ')}`);
     assert.equal(repliesTo(lab.fake, lab.bot, ask).length, 1);
     const reply = repliesTo(lab.fake, lab.bot, ask)[0]!;

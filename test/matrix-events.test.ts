@@ -24,7 +24,12 @@ function deployment(namespace: string, name: string, image: string, annotations?
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name, namespace, labels: { app: name }, ...(annotations ? { annotations } : {}) },
-    spec: { replicas: 1, progressDeadlineSeconds: 600, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image }] } } },
+    spec: {
+      replicas: 1,
+      progressDeadlineSeconds: 600,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image }] } },
+    },
   } as unknown as KubeObject;
 }
 
@@ -44,7 +49,11 @@ describe('ops events in the Matrix room', () => {
   before(async () => {
     admin = lab.key('admin');
     kube = await FakeKube.start({
-      objects: [...readFixture(join(ROOT, 'test/support/fake-kube/fixture.example.yaml')), deployment('shop', 'cart', 'ghcr.io/lab/cart:1.0'), deployment('shop', 'stuck', 'busybox:1.36', { 'fake.labd/stuck': 'true' })],
+      objects: [
+        ...readFixture(join(ROOT, 'test/support/fake-kube/fixture.example.yaml')),
+        deployment('shop', 'cart', 'ghcr.io/lab/cart:1.0'),
+        deployment('shop', 'stuck', 'busybox:1.36', { 'fake.labd/stuck': 'true' }),
+      ],
       controllers: { tickMs: 100 },
     });
     fake = await FakeMatrix.start();
@@ -53,7 +62,19 @@ describe('ops events in the Matrix room', () => {
     const ops = fake.createRoom(alice.userId, { alias: 'ops' });
     alerts = fake.createRoom(alice.userId, { alias: 'alerts' });
     const config = join(lab.dir, 'labd.yaml');
-    writeFileSync(config, ['nodes:', '  server: https://10.0.0.1:6443', '  defaultProfile: k3s', '  profiles:', '    k3s:', '      kernel: http://boot.lab/vmlinuz', '      cmdline: "hostname={hostname}"', ''].join('\n'));
+    writeFileSync(
+      config,
+      [
+        'nodes:',
+        '  server: https://10.0.0.1:6443',
+        '  defaultProfile: k3s',
+        '  profiles:',
+        '    k3s:',
+        '      kernel: http://boot.lab/vmlinuz',
+        '      cmdline: "hostname={hostname}"',
+        '',
+      ].join('\n'),
+    );
     labd = await LabdProcess.start({
       adminKeys: [lab.publicKey(admin)],
       env: {
@@ -68,7 +89,11 @@ describe('ops events in the Matrix room', () => {
       },
     });
     await waitFor('the bot to join the alerts room', () => fake.store.membership(alerts, bot.userId) === 'join', labd);
-    await waitFor('the first rollouts', () => (kube.store.get(DEPLOYMENTS, 'shop', 'cart') as { status?: { availableReplicas?: number } }).status?.availableReplicas, labd);
+    await waitFor(
+      'the first rollouts',
+      () => (kube.store.get(DEPLOYMENTS, 'shop', 'cart') as { status?: { availableReplicas?: number } }).status?.availableReplicas,
+      labd,
+    );
   });
   after(async () => {
     await labd?.stop();
@@ -80,7 +105,11 @@ describe('ops events in the Matrix room', () => {
   test('a provisioned node that joins the cluster is announced', async () => {
     const r = await labd.sshAsync(admin, ['node', 'provision', 'pxe7', '--mac', 'aa:bb:cc:00:77:01', '--role', 'worker', '--location', 'garage']);
     assert.equal(r.status, 0, r.stderr);
-    kube.store.create(NODES, { metadata: { name: 'pxe7', labels: {} }, spec: {}, status: { conditions: [{ type: 'Ready', status: 'True' }] } } as unknown as KubeObject);
+    kube.store.create(NODES, {
+      metadata: { name: 'pxe7', labels: {} },
+      spec: {},
+      status: { conditions: [{ type: 'Ready', status: 'True' }] },
+    } as unknown as KubeObject);
     const notice = await one('the node announcement', 'Node pxe7 joined');
     assert.equal(notice.content.body, 'Node pxe7 joined the cluster (role worker, location garage).');
     assert.equal(notice.content.format, 'org.matrix.custom.html');
@@ -92,7 +121,10 @@ describe('ops events in the Matrix room', () => {
     const ok = await labd.sshAsync(admin, ['deploy', 'shop/cart', '--image', 'ghcr.io/lab/cart:1.1', '--wait']);
     assert.equal(ok.status, 0, ok.stderr);
     const finished = await one('the finished deploy', 'Deploy finished: shop/cart');
-    assert.match(String(finished.content.body), /^Deploy finished: shop\/cart \(deploy by admin\): deployment "shop\/cart" container app: ghcr\.io\/lab\/cart:1\.0 → ghcr\.io\/lab\/cart:1\.1$/);
+    assert.match(
+      String(finished.content.body),
+      /^Deploy finished: shop\/cart \(deploy by admin\): deployment "shop\/cart" container app: ghcr\.io\/lab\/cart:1\.0 → ghcr\.io\/lab\/cart:1\.1$/,
+    );
     assert.match(String(finished.content.formatted_body), /<code>shop\/cart<\/code>.*&quot;shop\/cart&quot;/);
     assert.doesNotMatch(String(finished.content.formatted_body), /"shop/);
 

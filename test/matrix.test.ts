@@ -36,7 +36,8 @@ describe('Matrix bot: parsing, permissions, escaping', () => {
   after(async () => {
     await stopBotLab(lab);
   });
-  const say = (who: 'alice' | 'bob' | 'mallory', body: string, o?: Parameters<BotLab['fake']['say']>[3]) => lab.fake.say(lab.room.roomId, lab[who].userId, body, o);
+  const say = (who: 'alice' | 'bob' | 'mallory', body: string, o?: Parameters<BotLab['fake']['say']>[3]) =>
+    lab.fake.say(lab.room.roomId, lab[who].userId, body, o);
 
   test('!lab help lists the commands in a <pre> block', async () => {
     const reply = await replyTo(lab, say('alice', '!lab help'));
@@ -62,9 +63,18 @@ describe('Matrix bot: parsing, permissions, escaping', () => {
     assert.match(String(who.content.body), /^role: guest$/m);
     assert.match(String(who.content.body), /^authenticated by: Matrix @mallory:fake\.test$/m);
     const refused = await replyTo(lab, say('mallory', '!lab user add eve'));
-    assert.match(String(refused.content.body), /^Sorry, @mallory:fake\.test is not linked to a labd user, so you have guest rights\. permission denied: 'user add' needs admin\.users \(you are guest\)\. Ask an admin/);
+    assert.match(
+      String(refused.content.body),
+      /^Sorry, @mallory:fake\.test is not linked to a labd user, so you have guest rights\. permission denied: 'user add' needs admin\.users \(you are guest\)\. Ask an admin/,
+    );
     assert.doesNotMatch(lab.labd.ssh(lab.adminKey, ['user', 'ls']).stdout, /\beve\b/);
-    const audit = JSON.parse(lab.labd.ssh(lab.adminKey, ['audit', '--json']).stdout) as { command: string; actor: string; via: string; credential: string; outcome: string }[];
+    const audit = JSON.parse(lab.labd.ssh(lab.adminKey, ['audit', '--json']).stdout) as {
+      command: string;
+      actor: string;
+      via: string;
+      credential: string;
+      outcome: string;
+    }[];
     const row = audit.find((a) => a.command === 'user add' && a.actor === '@mallory:fake.test');
     assert.deepEqual(row && [row.via, row.credential, row.outcome], ['matrix', 'matrix @mallory:fake.test', 'permission']);
   });
@@ -76,7 +86,10 @@ describe('Matrix bot: parsing, permissions, escaping', () => {
 
   test('an SSH-only command says why, before any confirmation is asked', async () => {
     const add = await replyTo(lab, say('alice', '!lab seat add bob-phone'));
-    assert.match(String(add.content.body), /^usage error: 'seat add' is not available in Matrix, only over SSH and the terminal UI: it shows a WireGuard private key, which must never be posted in a chat room; run it with ssh -t HOST$/);
+    assert.match(
+      String(add.content.body),
+      /^usage error: 'seat add' is not available in Matrix, only over SSH and the terminal UI: it shows a WireGuard private key, which must never be posted in a chat room; run it with ssh -t HOST$/,
+    );
     const rotate = await replyTo(lab, say('alice', '!lab keys rotate seat bob-phone'));
     assert.match(String(rotate.content.body), /^usage error: 'keys rotate seat' is not available in Matrix, only over SSH/);
     assert.doesNotMatch(String(rotate.content.body), /confirm/i);

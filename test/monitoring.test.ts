@@ -37,7 +37,8 @@ interface DashboardPanel {
 }
 
 const rulesFile = () => parseYaml(readFileSync(join(DIR, 'labd.rules.yml'), 'utf8')) as RuleFile;
-const dashboard = () => JSON.parse(readFileSync(join(DIR, 'labd-dashboard.json'), 'utf8')) as { uid: string; panels: DashboardPanel[]; templating: { list: { name: string }[] } };
+const dashboard = () =>
+  JSON.parse(readFileSync(join(DIR, 'labd-dashboard.json'), 'utf8')) as { uid: string; panels: DashboardPanel[]; templating: { list: { name: string }[] } };
 
 /** Grafana's variables, as Prometheus would see them once Grafana filled them in. */
 const filled = (expr: string) => expr.replace(/\$instance\b/g, '.*');
@@ -60,11 +61,17 @@ describe('deploy/monitoring alert rules', () => {
   test('the plain rules file passes promtool check rules and holds the alerts labd needs', () => {
     promtoolCheck(join(DIR, 'labd.rules.yml'));
     const alerts = rulesFile().groups.flatMap((g) => g.rules.map((r) => r.alert));
-    for (const name of ['LabdDown', 'LabdAuthFailureSpike', 'LabdOutboxStuck', 'LabdAlertmanagerUnreachable', 'LabdKubernetesUnreachable']) assert.ok(alerts.includes(name), name);
+    for (const name of ['LabdDown', 'LabdAuthFailureSpike', 'LabdOutboxStuck', 'LabdAlertmanagerUnreachable', 'LabdKubernetesUnreachable'])
+      assert.ok(alerts.includes(name), name);
   });
 
   test('the PrometheusRule carries the same groups, and they pass promtool too', () => {
-    const doc = parseYaml(readFileSync(join(DIR, 'prometheusrule.yaml'), 'utf8')) as { apiVersion: string; kind: string; metadata: { name: string }; spec: RuleFile };
+    const doc = parseYaml(readFileSync(join(DIR, 'prometheusrule.yaml'), 'utf8')) as {
+      apiVersion: string;
+      kind: string;
+      metadata: { name: string };
+      spec: RuleFile;
+    };
     assert.equal(doc.apiVersion, 'monitoring.coreos.com/v1');
     assert.equal(doc.kind, 'PrometheusRule');
     assert.deepEqual(doc.spec, rulesFile());
@@ -91,7 +98,10 @@ describe('deploy/monitoring dashboard', () => {
     try {
       const json = readFileSync(join(DIR, 'labd-dashboard.json'), 'utf8');
       writeFileSync(join(dir, 'check.ts'), `import type { Dashboard } from '@grafana/schema';\nexport const dashboard: Dashboard = ${json};\n`);
-      writeFileSync(join(dir, 'bad.ts'), `import type { Dashboard } from '@grafana/schema';\nexport const dashboard: Dashboard = { title: 'x', graphTooltip: 'shared', panells: [] };\n`);
+      writeFileSync(
+        join(dir, 'bad.ts'),
+        `import type { Dashboard } from '@grafana/schema';\nexport const dashboard: Dashboard = { title: 'x', graphTooltip: 'shared', panells: [] };\n`,
+      );
       const opts = ['--noEmit', '--strict', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--target', 'ES2022', '--skipLibCheck'];
       const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
       const good = run(process.execPath, [tsc, ...opts, join(dir, 'check.ts')]);
@@ -114,8 +124,12 @@ describe('deploy/monitoring dashboard', () => {
       for (const t of p.targets!) assert.ok(t.expr.trim(), `${p.title} ${t.refId}`);
     }
     const titles = d.panels.map((p) => p.title.toLowerCase()).join('\n');
-    for (const want of ['sessions', 'authentication', 'command rate', 'latency', 'errors', 'outbox', 'alert groups', 'memory', 'event-loop lag']) assert.match(titles, new RegExp(want));
-    assert.deepEqual(d.templating.list.map((v) => v.name), ['datasource', 'instance']);
+    for (const want of ['sessions', 'authentication', 'command rate', 'latency', 'errors', 'outbox', 'alert groups', 'memory', 'event-loop lag'])
+      assert.match(titles, new RegExp(want));
+    assert.deepEqual(
+      d.templating.list.map((v) => v.name),
+      ['datasource', 'instance'],
+    );
   });
 
   test('every expression in the dashboard parses (promtool, as recording rules)', () => {
@@ -131,7 +145,10 @@ describe('the metrics the rules and dashboard name are exposed by labd', () => {
   let labd: LabdProcess;
   before(async () => {
     // Alertmanager configured but down: labd_backend_up appears (0) once the first check ran.
-    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(lab.key('admin'))], env: { LABD_ALERTMANAGER_URL: `http://127.0.0.1:${await freePort()}`, LABD_WEBHOOK_TOKEN: 'a-token-of-16-chars-or-more' } });
+    labd = await LabdProcess.start({
+      adminKeys: [lab.publicKey(lab.key('admin'))],
+      env: { LABD_ALERTMANAGER_URL: `http://127.0.0.1:${await freePort()}`, LABD_WEBHOOK_TOKEN: 'a-token-of-16-chars-or-more' },
+    });
   });
   after(async () => {
     await labd.stop();

@@ -22,7 +22,8 @@ const sshStart = (labd: LabdProcess, key: string, command: string[]): RunningSsh
 
 const ssh = (labd: LabdProcess, key: string, command: string[]): Promise<SshResult> => sshStart(labd, key, command).done;
 
-const decode = (data: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
+const decode = (data: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
 
 function readyNode(name: string): KubeObject {
   return {
@@ -32,7 +33,12 @@ function readyNode(name: string): KubeObject {
   } as KubeObject;
 }
 
-function pod(namespace: string, name: string, node: string, o: { owner?: string; labels?: Record<string, string>; annotations?: Record<string, string> } = {}): KubeObject {
+function pod(
+  namespace: string,
+  name: string,
+  node: string,
+  o: { owner?: string; labels?: Record<string, string>; annotations?: Record<string, string> } = {},
+): KubeObject {
   const [kind, ownerName] = (o.owner ?? '/').split('/');
   return {
     metadata: {
@@ -49,7 +55,11 @@ function pod(namespace: string, name: string, node: string, o: { owner?: string;
 
 /** A budget with no minAvailable/maxUnavailable keeps the status it is given (the fake's disruption controller leaves it alone). */
 function budget(name: string, app: string, allowed: number): KubeObject {
-  return { metadata: { name, namespace: 'default' }, spec: { selector: { matchLabels: { app } } }, status: { disruptionsAllowed: allowed, currentHealthy: 1, desiredHealthy: 1 } } as KubeObject;
+  return {
+    metadata: { name, namespace: 'default' },
+    spec: { selector: { matchLabels: { app } } },
+    status: { disruptionsAllowed: allowed, currentHealthy: 1, desiredHealthy: 1 },
+  } as KubeObject;
 }
 
 describe('node provisioning and deprovisioning against the Kubernetes API fake', () => {
@@ -88,7 +98,14 @@ describe('node provisioning and deprovisioning against the Kubernetes API fake',
     kube = await startKubeLab(lab, {
       objects: [],
       // The boot API on its own listener, for 127.0.0.0/30 only (127.0.0.5 plays a host outside it).
-      env: { LABD_CONFIG: config, LABD_NODES_JOIN_POLL: '1s', LABD_NODES_EVICT_RETRY: '1s', LABD_BOOT_LISTEN: `127.0.0.1:${bootPort}`, LABD_BOOT_ALLOW: '127.0.0.0/30', LABD_BOOT_UNKNOWN_PER_MINUTE: '20' },
+      env: {
+        LABD_CONFIG: config,
+        LABD_NODES_JOIN_POLL: '1s',
+        LABD_NODES_EVICT_RETRY: '1s',
+        LABD_BOOT_LISTEN: `127.0.0.1:${bootPort}`,
+        LABD_BOOT_ALLOW: '127.0.0.0/30',
+        LABD_BOOT_UNKNOWN_PER_MINUTE: '20',
+      },
     });
     ({ fake, labd, admin, member } = kube);
     bootUrl = (mac) => `http://127.0.0.1:${bootPort}/v1/boot/${mac}`;
@@ -194,7 +211,11 @@ describe('node provisioning and deprovisioning against the Kubernetes API fake',
     fake.store.create(PODS, pod('default', 'web-1', 'pxe1', { owner: 'ReplicaSet/web-5d9', labels: { app: 'web' } }));
     fake.store.create(PODS, pod('default', 'db-1', 'pxe1', { owner: 'ReplicaSet/db-7f2', labels: { app: 'db' } }));
     fake.store.create(PDBS, budget('db', 'db', 0));
-    fake.store.create(SECRETS, { metadata: { name: 'pxe1.node-password.k3s', namespace: 'kube-system' }, type: 'Opaque', data: { hash: Buffer.from('x').toString('base64') } } as KubeObject);
+    fake.store.create(SECRETS, {
+      metadata: { name: 'pxe1.node-password.k3s', namespace: 'kube-system' },
+      type: 'Opaque',
+      data: { hash: Buffer.from('x').toString('base64') },
+    } as KubeObject);
 
     const run = sshStart(labd, admin, ['node', 'deprovision', 'pxe1', '--yes', '--timeout', '2m']);
     await waitFor('a PDB 429 reported', () => /waiting on PDB: .*disruption budget db /.test(run.stderr()));
@@ -222,7 +243,10 @@ describe('node provisioning and deprovisioning against the Kubernetes API fake',
     assert.ok(fake.requests.some((q) => q.method === 'POST' && q.path === '/api/v1/namespaces/default/pods/db-1/eviction'));
 
     const all = JSON.parse((await ssh(labd, admin, ['node', 'inventory', '--all', '--json'])).stdout) as { name: string; state: string }[];
-    assert.deepEqual(all.map((x) => `${x.name}:${x.state}`), ['pxe1:retired']);
+    assert.deepEqual(
+      all.map((x) => `${x.name}:${x.state}`),
+      ['pxe1:retired'],
+    );
     assert.equal((await fetch(bootUrl('aa:bb:cc:00:11:22'))).status, 404);
     // The MAC is free again once retired.
     const reuse = await ssh(labd, admin, ['node', 'provision', 'pxe1', '--mac', 'aa:bb:cc:00:11:22', '--json']);
@@ -279,7 +303,10 @@ describe('node provisioning and deprovisioning against the Kubernetes API fake',
     const rot = await ssh(labd, admin, ['keys', 'rotate', 'join-tokens', '--json']);
     assert.equal(rot.status, 0, rot.stderr);
     const doc = JSON.parse(rot.stdout) as { removed: { name: string }[]; retired: string[] };
-    assert.deepEqual(doc.removed.map((t) => t.name), [secretName]);
+    assert.deepEqual(
+      doc.removed.map((t) => t.name),
+      [secretName],
+    );
     assert.deepEqual(doc.retired, ['pxe8']);
     assert.equal(fake.store.get(SECRETS, 'kube-system', secretName), undefined);
     const gone = curl(bootUrl('aa:bb:cc:00:11:88'));

@@ -44,8 +44,18 @@ describe('node commands against the Kubernetes API fake', () => {
   test('nodes --json is one JSON document; --selector filters by label', async () => {
     const r = await ssh(labd, admin, ['nodes', '--json']);
     assert.equal(r.status, 0, r.stderr);
-    const doc = JSON.parse(r.stdout) as { name: string; location: string; cordoned: boolean; roles: string[]; allocatable: Record<string, string>; createdAt: string }[];
-    assert.deepEqual(doc.map((n) => n.name), ['cp1', 'desk2', 'laptop1']);
+    const doc = JSON.parse(r.stdout) as {
+      name: string;
+      location: string;
+      cordoned: boolean;
+      roles: string[];
+      allocatable: Record<string, string>;
+      createdAt: string;
+    }[];
+    assert.deepEqual(
+      doc.map((n) => n.name),
+      ['cp1', 'desk2', 'laptop1'],
+    );
     const laptop = doc.find((n) => n.name === 'laptop1')!;
     assert.equal(laptop.location, 'home');
     assert.equal(laptop.cordoned, false);
@@ -54,7 +64,10 @@ describe('node commands against the Kubernetes API fake', () => {
     assert.equal(laptop.createdAt, '2024-05-12T18:30:00.000Z');
     const workers = await ssh(labd, admin, ['nodes', '--selector', 'node-role.kubernetes.io/worker', '--json']);
     assert.equal(workers.status, 0, workers.stderr);
-    assert.deepEqual((JSON.parse(workers.stdout) as { name: string }[]).map((n) => n.name), ['desk2', 'laptop1']);
+    assert.deepEqual(
+      (JSON.parse(workers.stdout) as { name: string }[]).map((n) => n.name),
+      ['desk2', 'laptop1'],
+    );
   });
 
   test('node describe adds conditions, capacity, the pods on the node and its events', async () => {
@@ -66,7 +79,11 @@ describe('node commands against the Kubernetes API fake', () => {
     assert.match(r.stdout, /^Events:\s+.*Warning Rebooted: Node laptop1 has been rebooted/m);
     const j = await ssh(labd, admin, ['node', 'describe', 'cp1', '--json']);
     assert.equal(j.status, 0, j.stderr);
-    const doc = JSON.parse(j.stdout) as { name: string; pods: { namespace: string; name: string; controller: { kind: string } | null }[]; conditions: { type: string }[] };
+    const doc = JSON.parse(j.stdout) as {
+      name: string;
+      pods: { namespace: string; name: string; controller: { kind: string } | null }[];
+      conditions: { type: string }[];
+    };
     assert.equal(doc.name, 'cp1');
     assert.deepEqual(doc.pods.map((p) => `${p.namespace}/${p.name}`).sort(), ['kube-system/kilo-cp1', 'kube-system/kube-vip-cp1']);
     assert.equal(doc.pods.find((p) => p.name === 'kilo-cp1')!.controller!.kind, 'DaemonSet');
@@ -86,7 +103,9 @@ describe('node commands against the Kubernetes API fake', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, 'node desk2 cordoned\n');
     assert.equal((fake.store.get(NODES, undefined, 'desk2')!.spec as { unschedulable?: boolean }).unschedulable, true);
-    assert.ok(fake.requests.some((q) => q.method === 'PATCH' && q.path === '/api/v1/nodes/desk2' && q.contentType === 'application/strategic-merge-patch+json'));
+    assert.ok(
+      fake.requests.some((q) => q.method === 'PATCH' && q.path === '/api/v1/nodes/desk2' && q.contentType === 'application/strategic-merge-patch+json'),
+    );
     const table = await ssh(labd, admin, ['nodes']);
     assert.match(table.stdout, /^desk2\s+Ready,SchedulingDisabled\s+worker\s+\S+\s+\S+\s+garage\s+yes\s/m);
     const again = await ssh(labd, admin, ['node', 'cordon', 'desk2', '--json']);
@@ -163,6 +182,9 @@ describe('node commands without a cluster', () => {
   });
 
   test('a kubeconfig that does not exist stops labd at start with one line', async () => {
-    await assert.rejects(LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: { LABD_KUBECONFIG: join(lab.dir, 'missing') } }), /LABD_KUBECONFIG\) \S+missing: no such file/);
+    await assert.rejects(
+      LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: { LABD_KUBECONFIG: join(lab.dir, 'missing') } }),
+      /LABD_KUBECONFIG\) \S+missing: no such file/,
+    );
   });
 });

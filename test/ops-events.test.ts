@@ -27,10 +27,16 @@ describe('ops events port', () => {
     const unsubscribe = bus.subscribe((e) => heard.push(e));
     const first = bus.emit({ kind: 'node.joined', node: 'nuc2', role: 'worker', location: null });
     const second = bus.emit({ kind: 'deploy.failed', deployment: 'web/api', action: 'deploy', by: 'alice', error: 'progress deadline exceeded' });
-    assert.deepEqual(bus.since(first - 1).map((e) => e.id), [first, second]);
+    assert.deepEqual(
+      bus.since(first - 1).map((e) => e.id),
+      [first, second],
+    );
     assert.equal(bus.latestId(), second);
     await new Promise((r) => setImmediate(r));
-    assert.deepEqual(heard.map((e) => e.kind), ['node.joined', 'deploy.failed']);
+    assert.deepEqual(
+      heard.map((e) => e.kind),
+      ['node.joined', 'deploy.failed'],
+    );
     unsubscribe();
   });
 

@@ -48,7 +48,12 @@ describe('ops console screens in the TUI, driven through tmux', () => {
   });
 
   function tui(key: string): TmuxTerminal {
-    const t = TmuxTerminal.start(['ssh', ...labd.sshArgs(key, { tty: true, extra: ['-o', 'SendEnv=LANG'] })], { env: { LANG: 'C.UTF-8' }, term: 'tmux-256color', cols: 120, rows: 30 });
+    const t = TmuxTerminal.start(['ssh', ...labd.sshArgs(key, { tty: true, extra: ['-o', 'SendEnv=LANG'] })], {
+      env: { LANG: 'C.UTF-8' },
+      term: 'tmux-256color',
+      cols: 120,
+      rows: 30,
+    });
     terminals.push(t);
     return t;
   }
@@ -66,7 +71,8 @@ describe('ops console screens in the TUI, driven through tmux', () => {
   test('a member sees no ops screens on the home menu', async () => {
     const t = tui(member);
     const home = await t.waitFor(/Welcome to labd, mia\./);
-    for (const app of ['Nodes', 'Deploys', 'Alerts']) assert.ok(!home.some((l) => new RegExp(`^\\s+${app}\\s`).test(l)), `${app} is hidden from a member:\n${home.join('\n')}`);
+    for (const app of ['Nodes', 'Deploys', 'Alerts'])
+      assert.ok(!home.some((l) => new RegExp(`^\\s+${app}\\s`).test(l)), `${app} is hidden from a member:\n${home.join('\n')}`);
     t.sendKeys('q');
     assert.equal(await t.waitForExit(), 0);
   });
@@ -75,17 +81,26 @@ describe('ops console screens in the TUI, driven through tmux', () => {
     const t = tui(admin);
     await open(t, 'Nodes');
     const list = await t.waitFor((l) => ['cp1', 'desk2', 'laptop1'].every((n) => l.some((x) => new RegExp(`^\\s*${n}\\s+Ready`).test(x))), 'the node table');
-    assert.ok(list.some((l) => /NAME\s+STATUS\s+ROLES/.test(l)), `the header is shown:\n${list.join('\n')}`);
+    assert.ok(
+      list.some((l) => /NAME\s+STATUS\s+ROLES/.test(l)),
+      `the header is shown:\n${list.join('\n')}`,
+    );
     // States in colour: Ready is green on the rows that are not selected.
     assert.match(t.screen({ escapes: true }).join('\n'), /\x1b\[32m(\x1b\[[0-9;]*m)*Ready/, 'Ready is green');
-    assert.ok(list.some((l) => /c cordon/.test(l) && /u uncordon/.test(l)), 'the key line offers cordon and uncordon');
+    assert.ok(
+      list.some((l) => /c cordon/.test(l) && /u uncordon/.test(l)),
+      'the key line offers cordon and uncordon',
+    );
 
     t.sendKeys('Down');
     t.sendKeys('Enter');
     const pane = await t.waitFor((l) => l.some((x) => x.includes('node desk2')) && l.some((x) => /Conditions:/.test(x)), 'the describe pane of desk2');
     // One field per line, as over ssh: the pane keeps line breaks.
     for (const field of ['Name', 'Status', 'Roles', 'Conditions', 'Pods']) {
-      assert.ok(pane.some((x) => new RegExp(`^│\\s*${field}:\\s+\\S`).test(x)), `${field} starts its own line:\n${pane.join('\n')}`);
+      assert.ok(
+        pane.some((x) => new RegExp(`^│\\s*${field}:\\s+\\S`).test(x)),
+        `${field} starts its own line:\n${pane.join('\n')}`,
+      );
     }
     t.sendKeys('Escape');
     await t.waitFor((l) => l.some((x) => /^\s*laptop1\s+Ready/.test(x)) && !l.some((x) => /Conditions:/.test(x)), 'the table again');
@@ -144,7 +159,13 @@ describe('ops console screens in the TUI, driven through tmux', () => {
   });
 
   test('Alerts: a group from the real Alertmanager is acknowledged from the screen, then taken back', async () => {
-    await am.post([{ labels: { alertname: 'DiskFull<b>', instance: 'nuc1' }, annotations: { summary: 'disk \x1b[31mnearly\x1b[0m full' }, endsAt: new Date(Date.now() + 3600_000).toISOString() }]);
+    await am.post([
+      {
+        labels: { alertname: 'DiskFull<b>', instance: 'nuc1' },
+        annotations: { summary: 'disk \x1b[31mnearly\x1b[0m full' },
+        endsAt: new Date(Date.now() + 3600_000).toISOString(),
+      },
+    ]);
     const groupId = await until('the group in labd', async () => {
       const r = await labd.sshAsync(admin, ['alerts', '--json']);
       return (JSON.parse(r.stdout) as { id: number }[])[0]?.id;
@@ -152,9 +173,18 @@ describe('ops console screens in the TUI, driven through tmux', () => {
     const t = tui(admin);
     await open(t, 'Alerts');
     const list = await t.waitFor((l) => l.some((x) => new RegExp(`^\\s*${groupId}\\s+firing`).test(x)), 'the firing group');
-    assert.ok(list.some((l) => l.includes('Alerts: firing, not acknowledged')), list.join('\n'));
-    assert.ok(list.some((l) => /k ack/.test(l) && /U unack/.test(l)), `the key line offers ack and unack:\n${list.join('\n')}`);
-    assert.ok(list.some((l) => /^\s*\d+\s+firing\s+alertname=DiskFull<b>\s+disk nearly full\s+1\/1\s/.test(l)), `the row, its summary without the escape sequence:\n${list.join('\n')}`);
+    assert.ok(
+      list.some((l) => l.includes('Alerts: firing, not acknowledged')),
+      list.join('\n'),
+    );
+    assert.ok(
+      list.some((l) => /k ack/.test(l) && /U unack/.test(l)),
+      `the key line offers ack and unack:\n${list.join('\n')}`,
+    );
+    assert.ok(
+      list.some((l) => /^\s*\d+\s+firing\s+alertname=DiskFull<b>\s+disk nearly full\s+1\/1\s/.test(l)),
+      `the row, its summary without the escape sequence:\n${list.join('\n')}`,
+    );
     assert.ok(!t.screen({ escapes: true }).some((l) => /\x1b\[[0-9;]*31m/.test(l)), 'the summary cannot colour the terminal');
 
     t.sendKeys('k');
@@ -164,15 +194,24 @@ describe('ops console screens in the TUI, driven through tmux', () => {
     await t.waitFor(/Comment \(optional\)/, 'the comment prompt');
     t.sendKeys('-l', 'on it');
     t.sendKeys('Enter');
-    await t.waitFor((l) => !l.some((x) => new RegExp(`^\\s*${groupId}\\s+firing`).test(x)) && l.some((x) => /acknowledged/i.test(x)), 'the group acknowledged and gone from the firing list');
-    const active = () => am.get('/api/v2/silences').then((s) => (s as { status: { state: string }; createdBy: string; comment: string }[]).filter((x) => x.status.state === 'active'));
+    await t.waitFor(
+      (l) => !l.some((x) => new RegExp(`^\\s*${groupId}\\s+firing`).test(x)) && l.some((x) => /acknowledged/i.test(x)),
+      'the group acknowledged and gone from the firing list',
+    );
+    const active = () =>
+      am
+        .get('/api/v2/silences')
+        .then((s) => (s as { status: { state: string }; createdBy: string; comment: string }[]).filter((x) => x.status.state === 'active'));
     const silences = await active();
     assert.equal(silences.length, 1, JSON.stringify(silences));
     assert.equal(silences[0]!.createdBy, 'admin');
     assert.match(silences[0]!.comment, /on it/);
 
     t.sendKeys('a');
-    const all = await t.waitFor((l) => l.some((x) => x.includes('Alerts: all groups')) && l.some((x) => new RegExp(`^\\s*${groupId}\\s+acknowledged`).test(x)), 'the acknowledged group under --all');
+    const all = await t.waitFor(
+      (l) => l.some((x) => x.includes('Alerts: all groups')) && l.some((x) => new RegExp(`^\\s*${groupId}\\s+acknowledged`).test(x)),
+      'the acknowledged group under --all',
+    );
     // The title counts the rows the table shows.
     const counted = Number(/Alerts: all groups \((\d+)\)/.exec(all.join('\n'))?.[1]);
     assert.equal(counted, all.filter((x) => /^\s*\d+\s+(firing|acknowledged|resolved)\s/.test(x)).length, all.join('\n'));
@@ -183,8 +222,14 @@ describe('ops console screens in the TUI, driven through tmux', () => {
     await t.waitFor((l) => l.some((x) => new RegExp(`^\\s*${groupId}\\s+firing`).test(x)), 'the group firing again');
     // Enter: the group in detail, with its alerts' labels and annotations.
     t.sendKeys('Enter');
-    const detail = await t.waitFor((l) => l.some((x) => /alertname: DiskFull<b>/.test(x)) && l.some((x) => /summary: disk nearly full/.test(x)), 'the alert group in detail');
-    assert.ok(detail.some((x) => /instance: nuc1/.test(x)), detail.join('\n'));
+    const detail = await t.waitFor(
+      (l) => l.some((x) => /alertname: DiskFull<b>/.test(x)) && l.some((x) => /summary: disk nearly full/.test(x)),
+      'the alert group in detail',
+    );
+    assert.ok(
+      detail.some((x) => /instance: nuc1/.test(x)),
+      detail.join('\n'),
+    );
     t.sendKeys('Escape');
     await t.waitFor((l) => !l.some((x) => /alertname: DiskFull/.test(x)), 'the list again');
     t.sendKeys('Escape');

@@ -24,7 +24,19 @@ function get(url: string): Promise<{ status: number; headers: IncomingHttpHeader
 /** Loads a URL in headless Chromium and returns the DOM after its scripts (if any) ran. */
 function dumpDom(url: string, profileRoot: string): Promise<string> {
   const profile = mkdtempSync(join(profileRoot, 'profile-'));
-  const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, '--dump-dom', url];
+  const args = [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    `--user-data-dir=${profile}`,
+    '--dump-dom',
+    url,
+  ];
   return new Promise((resolve, reject) => {
     const child = spawn('chromium', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -58,11 +70,11 @@ function visibleText(dom: string): string {
 
 const HOSTILE = [
   "<script>document.title='pwned'</script>",
-  "<img src=x onerror=\"document.title='pwned-img'\">",
+  '<img src=x onerror="document.title=\'pwned-img\'">',
   "</code></pre><script>document.title='pwned-break'</script>",
-  "<svg onload=\"document.title='pwned-svg'\"></svg>",
+  '<svg onload="document.title=\'pwned-svg\'"></svg>',
   '<iframe srcdoc="<script>parent.document.title=1</script>"></iframe>',
-  "\"'><b>bold?</b> &amp; &lt;",
+  '"\'><b>bold?</b> &amp; &lt;',
 ].join('\n');
 
 describe('paste web page', () => {

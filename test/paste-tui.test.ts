@@ -32,7 +32,10 @@ describe('paste TUI screen, driven through tmux', () => {
   });
 
   async function openPastes(): Promise<TmuxTerminal> {
-    const t = TmuxTerminal.start(['ssh', ...labd.sshArgs(alice, { tty: true, extra: ['-o', 'SendEnv=LANG'] })], { env: { LANG: 'C.UTF-8' }, term: 'tmux-256color' });
+    const t = TmuxTerminal.start(['ssh', ...labd.sshArgs(alice, { tty: true, extra: ['-o', 'SendEnv=LANG'] })], {
+      env: { LANG: 'C.UTF-8' },
+      term: 'tmux-256color',
+    });
     terminals.push(t);
     const home = await t.waitFor(/Welcome to labd, alice\./);
     const first = home.findIndex((l) => /^\s+Account\s/.test(l));
@@ -55,7 +58,10 @@ describe('paste TUI screen, driven through tmux', () => {
     const red = t.screen({ escapes: true }).find((l) => l.includes('RED-TEXT'));
     assert.ok(red, 'the coloured line is shown');
     assert.doesNotMatch(red, /\x1b\[[0-9;]*31m/, 'the paste cannot colour the terminal');
-    assert.ok(bottom.some((l) => /osc\s*after-osc/.test(l)), `the OSC sequence is stripped:\n${bottom.join('\n')}`);
+    assert.ok(
+      bottom.some((l) => /osc\s*after-osc/.test(l)),
+      `the OSC sequence is stripped:\n${bottom.join('\n')}`,
+    );
     assert.ok(!bottom.some((l) => l.includes('hijacked-title')));
 
     t.sendKeys('BSpace');

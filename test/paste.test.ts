@@ -39,7 +39,10 @@ describe('paste over ssh and http', () => {
     alice = lab.key('alice');
     bob = lab.key('bob');
     labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: { LABD_PASTE_MAX_SIZE: String(MAX_SIZE), LABD_PASTE_SWEEP_INTERVAL: '1s' } });
-    for (const [name, key] of [['alice', alice], ['bob', bob]] as const) {
+    for (const [name, key] of [
+      ['alice', alice],
+      ['bob', bob],
+    ] as const) {
       const r = labd.ssh(admin, ['user', 'add', name, '--role', 'member', '--key', `'${lab.publicKey(key)}'`]);
       assert.equal(r.status, 0, r.stderr);
     }
@@ -112,7 +115,9 @@ describe('paste over ssh and http', () => {
     const link = hidden.stdout.trim();
     const counted = async (outcome: string) => {
       const metrics = (await get(`http://127.0.0.1:${labd.httpPort}/metrics`)).body.toString();
-      return Number(new RegExp(`labd_command_duration_seconds_count\\{command="paste-page",surface="http",outcome="${outcome}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
+      return Number(
+        new RegExp(`labd_command_duration_seconds_count\\{command="paste-page",surface="http",outcome="${outcome}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0,
+      );
     };
     const refusedBefore = await counted('not_found');
     // The readable part of the name alone, on the page and the raw view: not found, and counted by the registry.
@@ -213,7 +218,10 @@ describe('paste over ssh and http', () => {
     const names = (JSON.parse(labd.ssh(alice, ['paste', 'ls', '--all', '--json']).stdout) as { name: string }[]).map((p) => p.name);
     assert.ok(!names.includes('cutoff.bin'));
     const audit = JSON.parse(labd.ssh(admin, ['audit', '--json']).stdout) as { actor: string; command: string; outcome: string; error: string | null }[];
-    assert.ok(audit.some((a) => a.actor === 'alice' && a.command === 'paste' && a.outcome === 'failed' && /interrupted/.test(a.error ?? '')), 'the cut-off upload is audited as interrupted');
+    assert.ok(
+      audit.some((a) => a.actor === 'alice' && a.command === 'paste' && a.outcome === 'failed' && /interrupted/.test(a.error ?? '')),
+      'the cut-off upload is audited as interrupted',
+    );
   });
 
   test('an expired paste disappears from every view and is swept from storage', async () => {

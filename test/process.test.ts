@@ -28,7 +28,7 @@ function descendants(pid: number): number[] {
   }
   const out: number[] = [];
   const walk = (p: number) => {
-    for (const [child, parent] of parentOf) if (parent === p) out.push(child), walk(child);
+    for (const [child, parent] of parentOf) if (parent === p) (out.push(child), walk(child));
   };
   walk(pid);
   return out;
@@ -53,7 +53,13 @@ describe('npm start and signals', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'labd-npm-start-'));
     const sshPort = await freePort();
     const httpPort = await freePort();
-    const env = { PATH: process.env.PATH, HOME: process.env.HOME, LABD_DATA_DIR: dataDir, LABD_SSH_LISTEN: `127.0.0.1:${sshPort}`, LABD_HTTP_LISTEN: `127.0.0.1:${httpPort}` };
+    const env = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      LABD_DATA_DIR: dataDir,
+      LABD_SSH_LISTEN: `127.0.0.1:${sshPort}`,
+      LABD_HTTP_LISTEN: `127.0.0.1:${httpPort}`,
+    };
     const npm = spawn('npm', ['start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     npm.stdout.on('data', (d) => (out += d));

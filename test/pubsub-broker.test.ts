@@ -8,7 +8,12 @@ import { until } from './support/wait.ts';
 /** An output that takes everything at once. */
 function collector(): { out: Writable; data: () => Buffer } {
   const chunks: Buffer[] = [];
-  const out = new Writable({ write(chunk: Buffer, _e, done) { chunks.push(chunk); done(); } });
+  const out = new Writable({
+    write(chunk: Buffer, _e, done) {
+      chunks.push(chunk);
+      done();
+    },
+  });
   return { out, data: () => Buffer.concat(chunks) };
 }
 
@@ -16,8 +21,20 @@ function collector(): { out: Writable; data: () => Buffer } {
 function stalled(): { out: Writable; release: () => void } {
   const waiting: (() => void)[] = [];
   let released = false;
-  const out = new Writable({ highWaterMark: 1, write(_chunk, _e, done) { if (released) done(); else waiting.push(() => done()); } });
-  return { out, release: () => { released = true; for (const w of waiting.splice(0)) w(); } };
+  const out = new Writable({
+    highWaterMark: 1,
+    write(_chunk, _e, done) {
+      if (released) done();
+      else waiting.push(() => done());
+    },
+  });
+  return {
+    out,
+    release: () => {
+      released = true;
+      for (const w of waiting.splice(0)) w();
+    },
+  };
 }
 
 const never = new AbortController().signal;
@@ -63,7 +80,13 @@ describe('topic broker (streams in, streams out)', () => {
     const healthy = collector();
     let trickled = 0;
     // Takes one chunk every 20 ms: moving, but far slower than the publisher.
-    const trickle = new Writable({ highWaterMark: 1, write(chunk: Buffer, _e, done) { trickled += chunk.length; setTimeout(done, 20); } });
+    const trickle = new Writable({
+      highWaterMark: 1,
+      write(chunk: Buffer, _e, done) {
+        trickled += chunk.length;
+        setTimeout(done, 20);
+      },
+    });
     const slow = broker.subscribe({ user: 'alice', topic: news('alice'), out: trickle, keep: false, signal: never });
     const ok = broker.subscribe({ user: 'alice', topic: news('alice'), out: healthy.out, keep: false, signal: never });
     const input = new PassThrough();
@@ -82,10 +105,16 @@ describe('topic broker (streams in, streams out)', () => {
     const owner = new AbortController();
     const held = broker.subscribe({ user: 'alice', topic: news('alice'), out: collector().out, keep: true, signal: owner.signal, grant: { share: ['bob'] } });
     await assert.rejects(broker.subscribe({ user: 'carol', topic: news('carol'), out: collector().out, keep: true, signal: never }), /not shared with you/);
-    await assert.rejects(broker.subscribe({ user: 'bob', topic: news('bob'), out: collector().out, keep: true, signal: never, grant: { public: true } }), /only alice decides/);
+    await assert.rejects(
+      broker.subscribe({ user: 'bob', topic: news('bob'), out: collector().out, keep: true, signal: never, grant: { public: true } }),
+      /only alice decides/,
+    );
     const bob = new AbortController();
     const bobSub = broker.subscribe({ user: 'bob', topic: news('bob'), out: collector().out, keep: true, signal: bob.signal });
-    assert.deepEqual(broker.visibleTo('bob').map((t) => [t.topic, t.access, t.subscribers, t.sharedWith]), [['alice/news', 'shared', 2, undefined]]);
+    assert.deepEqual(
+      broker.visibleTo('bob').map((t) => [t.topic, t.access, t.subscribers, t.sharedWith]),
+      [['alice/news', 'shared', 2, undefined]],
+    );
     assert.deepEqual(broker.visibleTo('alice')[0]!.sharedWith, ['bob']);
     assert.deepEqual(broker.visibleTo('carol'), []);
     bob.abort();
@@ -102,7 +131,10 @@ describe('topic broker (streams in, streams out)', () => {
       const slow = stalled();
       const ref = parseTopic(topic, 'alice');
       // Settled into a value at once, so a drop is never an unhandled rejection while the rest runs.
-      const stuck = broker.subscribe({ user: 'alice', topic: ref, out: slow.out, keep: true, signal: never }).then(() => 'ended', (err: Error) => err.message);
+      const stuck = broker.subscribe({ user: 'alice', topic: ref, out: slow.out, keep: true, signal: never }).then(
+        () => 'ended',
+        (err: Error) => err.message,
+      );
       const ok = broker.subscribe({ user: 'alice', topic: ref, out: healthy.out, keep: false, signal: never });
       const input = new PassThrough();
       const pub = broker.publish({ user: 'alice', topic: ref, input, block: true, signal: never });
@@ -133,8 +165,13 @@ describe('topic broker (streams in, streams out)', () => {
   test('a user may own at most maxTopicsPerUser live topics; others are not affected, and an ended topic frees its place', async () => {
     const broker = new TopicBroker({ subscriberBuffer: 256 * 1024, maxTopicsPerUser: 2 });
     const stop = new AbortController();
-    const held = ['alice/a', 'alice/b'].map((t) => broker.subscribe({ user: 'alice', topic: parseTopic(t, 'alice'), out: collector().out, keep: true, signal: stop.signal }));
-    await assert.rejects(broker.subscribe({ user: 'alice', topic: parseTopic('alice/c', 'alice'), out: collector().out, keep: true, signal: never }), /you have 2 live topics, the most one user may hold open \(pubsub\.maxTopicsPerUser\)/);
+    const held = ['alice/a', 'alice/b'].map((t) =>
+      broker.subscribe({ user: 'alice', topic: parseTopic(t, 'alice'), out: collector().out, keep: true, signal: stop.signal }),
+    );
+    await assert.rejects(
+      broker.subscribe({ user: 'alice', topic: parseTopic('alice/c', 'alice'), out: collector().out, keep: true, signal: never }),
+      /you have 2 live topics, the most one user may hold open \(pubsub\.maxTopicsPerUser\)/,
+    );
     // Joining one of her existing topics is not a new topic.
     const again = new AbortController();
     const join = broker.subscribe({ user: 'alice', topic: parseTopic('alice/a', 'alice'), out: collector().out, keep: true, signal: again.signal });

@@ -44,7 +44,10 @@ describe('pub/sub TUI screen, driven through tmux', () => {
     alice = lab.key('alice');
     bob = lab.key('bob');
     labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)] });
-    for (const [name, key] of [['alice', alice], ['bob', bob]] as const) {
+    for (const [name, key] of [
+      ['alice', alice],
+      ['bob', bob],
+    ] as const) {
       const r = labd.ssh(admin, ['user', 'add', name, '--role', 'member', '--key', `'${lab.publicKey(key)}'`]);
       assert.equal(r.status, 0, r.stderr);
     }
@@ -57,7 +60,10 @@ describe('pub/sub TUI screen, driven through tmux', () => {
   });
 
   async function openPubsub(key: string): Promise<TmuxTerminal> {
-    const t = TmuxTerminal.start(['ssh', ...labd.sshArgs(key, { tty: true, extra: ['-o', 'SendEnv=LANG'] })], { env: { LANG: 'C.UTF-8' }, term: 'tmux-256color' });
+    const t = TmuxTerminal.start(['ssh', ...labd.sshArgs(key, { tty: true, extra: ['-o', 'SendEnv=LANG'] })], {
+      env: { LANG: 'C.UTF-8' },
+      term: 'tmux-256color',
+    });
     terminals.push(t);
     const home = await t.waitFor(/Welcome to labd/);
     const first = home.findIndex((l) => /^\s+Account\s/.test(l));
@@ -85,7 +91,10 @@ describe('pub/sub TUI screen, driven through tmux', () => {
     pub.stdin!.write('first line\ncursor-A\x1b[5CB-end\ncolour \x1b[31mRED-TEXT\x1b[0m done\nosc \x1b]0;hijacked\x07after\n');
     const lines = await t.waitFor(/after/, 'the published lines in the tail');
     assert.ok(lines.some((l) => l.includes('first line')));
-    assert.ok(lines.some((l) => l.includes('cursor-AB-end')), `the cursor movement was stripped:\n${lines.join('\n')}`);
+    assert.ok(
+      lines.some((l) => l.includes('cursor-AB-end')),
+      `the cursor movement was stripped:\n${lines.join('\n')}`,
+    );
     assert.ok(lines.some((l) => /osc after/.test(l)) && !lines.some((l) => l.includes('hijacked')), 'the OSC sequence was stripped');
     const red = t.screen({ escapes: true }).find((l) => l.includes('RED-TEXT'));
     assert.ok(red);
@@ -98,7 +107,7 @@ describe('pub/sub TUI screen, driven through tmux', () => {
     await t.waitFor(/Welcome to labd, alice\./, 'back to the home menu');
   });
 
-  test("others do not see a private topic", async () => {
+  test('others do not see a private topic', async () => {
     sshChild(alice, ['sub', '-k', 'diary']);
     await waitForSubscribers('alice/diary', 1);
     const t = await openPubsub(bob);

@@ -86,7 +86,11 @@ describe('pub/sub over SSH', () => {
     carol = lab.key('carol');
     // A small subscriber buffer so a stalled subscriber is cut off soon.
     labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: { LABD_PUBSUB_SUBSCRIBER_BUFFER: String(256 * 1024) } });
-    for (const [name, key] of [['alice', alice], ['bob', bob], ['carol', carol]] as const) {
+    for (const [name, key] of [
+      ['alice', alice],
+      ['bob', bob],
+      ['carol', carol],
+    ] as const) {
       const r = labd.ssh(admin, ['user', 'add', name, '--role', 'member', '--key', `'${lab.publicKey(key)}'`]);
       assert.equal(r.status, 0, r.stderr);
     }
@@ -132,7 +136,10 @@ describe('pub/sub over SSH', () => {
     const p = client(alice, ['pub', 'wait'], { stdin: true });
     p.end('kept\n');
     await topicWhere(alice, 'alice/wait', (t) => t.waiting === 1);
-    assert.match(p.stderr + (await waitFor('the waiting notice', () => (p.stderr.includes('waiting') ? p.stderr : false))), /waiting for a subscriber on alice\/wait/);
+    assert.match(
+      p.stderr + (await waitFor('the waiting notice', () => (p.stderr.includes('waiting') ? p.stderr : false))),
+      /waiting for a subscriber on alice\/wait/,
+    );
     assert.equal(p.child.exitCode, null, 'a blocking pub is still waiting');
     const s = client(alice, ['sub', 'wait']);
     assert.equal(await p.exited, 0, p.stderr);
@@ -206,7 +213,12 @@ describe('pub/sub over SSH', () => {
     await topicWhere(alice, 'alice/team', (t) => t.subscribers === 1 && t.access === 'shared');
     await topicWhere(alice, 'alice/secret', (t) => t.subscribers === 1 && t.access === 'private');
 
-    for (const cmd of [['sub', 'alice/secret'], ['pub', '-b=false', 'alice/secret'], ['pipe', 'alice/secret'], ['sub', 'alice/nonexistent']]) {
+    for (const cmd of [
+      ['sub', 'alice/secret'],
+      ['pub', '-b=false', 'alice/secret'],
+      ['pipe', 'alice/secret'],
+      ['sub', 'alice/nonexistent'],
+    ]) {
       const r = labd.ssh(bob, cmd, { input: 'intrusion\n' });
       assert.equal(r.status, 3, `${cmd.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, /^error: permission denied: alice\/\w+ is alice's topic and is not shared with you\n$/);
@@ -218,7 +230,10 @@ describe('pub/sub over SSH', () => {
 
     const bobSees = (await topicsOf(bob)).map((t) => t.topic);
     assert.deepEqual(bobSees, ['alice/open', 'alice/team']);
-    assert.deepEqual((await topicsOf(carol)).map((t) => t.topic), ['alice/open']);
+    assert.deepEqual(
+      (await topicsOf(carol)).map((t) => t.topic),
+      ['alice/open'],
+    );
 
     const viaBob = client(bob, ['pub', 'alice/team'], { stdin: true });
     viaBob.end('bob was here\n');

@@ -20,7 +20,10 @@ describe('per-user quotas', () => {
   before(async () => {
     admin = lab.key('admin');
     hoarder = lab.key('hoarder');
-    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: { LABD_PASTE_QUOTA_BYTES: '1000', LABD_PASTE_QUOTA_COUNT: '3', LABD_PUBSUB_MAX_TOPICS_PER_USER: '2' } });
+    labd = await LabdProcess.start({
+      adminKeys: [lab.publicKey(admin)],
+      env: { LABD_PASTE_QUOTA_BYTES: '1000', LABD_PASTE_QUOTA_COUNT: '3', LABD_PUBSUB_MAX_TOPICS_PER_USER: '2' },
+    });
     const r = labd.ssh(admin, ['user', 'add', 'hoarder', '--key', `'${lab.publicKey(hoarder)}'`]);
     assert.equal(r.status, 0, r.stderr);
   });
@@ -31,7 +34,8 @@ describe('per-user quotas', () => {
   });
 
   const paste = (key: string, name: string, bytes: number) => labd.ssh(key, ['paste', name], { input: 'x'.repeat(bytes) });
-  const names = (key: string) => (JSON.parse(labd.ssh(key, ['paste', 'ls', '--json']).stdout) as { name: string; size: number }[]).map((p) => `${p.name}:${p.size}`).sort();
+  const names = (key: string) =>
+    (JSON.parse(labd.ssh(key, ['paste', 'ls', '--json']).stdout) as { name: string; size: number }[]).map((p) => `${p.name}:${p.size}`).sort();
 
   test('paste.quota bounds a user’s bytes and pastes; replacing a paste counts its new size only', () => {
     assert.equal(paste(hoarder, 'a.txt', 600).status, 0);

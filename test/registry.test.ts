@@ -101,13 +101,22 @@ describe('registry: one path for words and typed calls', () => {
   });
 
   test("authorize refuses another user's paste, on words and typed calls, before confirmation; the owner and an admin pass", async () => {
-    await assert.rejects(registry.invoke(bob, ['paste', 'rm'], { ref: 'alice/notes.txt' }, { confirmed: true }), (err: unknown) => err instanceof PermissionDenied && /only admins delete other users' pastes/.test(err.message));
+    await assert.rejects(
+      registry.invoke(bob, ['paste', 'rm'], { ref: 'alice/notes.txt' }, { confirmed: true }),
+      (err: unknown) => err instanceof PermissionDenied && /only admins delete other users' pastes/.test(err.message),
+    );
     // Refused before the confirmation question: no "add --yes" for something bob may not do at all.
     await assert.rejects(registry.execute({ actor: bob, argv: ['paste', 'rm', 'alice/notes.txt'], confirmed: false }), PermissionDenied);
     await assert.rejects(registry.invoke(bob, ['paste', 'ls'], { user: 'alice' }), PermissionDenied);
     assert.ok(await pastes.find('alice', 'notes.txt'), 'the paste is still there');
     const refused = (await rows()).filter((r) => r.command === 'paste rm');
-    assert.deepEqual(refused.map((r) => [r.actor, r.outcome]), [['bob', 'permission'], ['bob', 'permission']]);
+    assert.deepEqual(
+      refused.map((r) => [r.actor, r.outcome]),
+      [
+        ['bob', 'permission'],
+        ['bob', 'permission'],
+      ],
+    );
 
     const listed = await registry.invoke(admin, ['paste', 'ls'], { user: 'alice' });
     assert.equal(listed.kind === 'table' && listed.rows.length, 1);

@@ -40,7 +40,14 @@ function missingRenderers(registry: Registry, tables: Record<string, RendererTab
 }
 
 const SAMPLES: { [K in ResultKind]: Extract<Result, { kind: K }> } = {
-  table: { kind: 'table', columns: [{ key: 'name', label: 'NAME' }, { key: 'state', label: 'STATE' }], rows: [{ name: 'nuc1', state: 'Ready' }] },
+  table: {
+    kind: 'table',
+    columns: [
+      { key: 'name', label: 'NAME' },
+      { key: 'state', label: 'STATE' },
+    ],
+    rows: [{ name: 'nuc1', state: 'Ready' }],
+  },
   record: { kind: 'record', title: 'nuc1', fields: [{ label: 'state', value: 'Ready' }], json: { name: 'nuc1' } },
   message: { kind: 'message', text: 'done' },
   help: { kind: 'help', title: 'x', text: 'usage: x', json: {} },

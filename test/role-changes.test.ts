@@ -83,7 +83,7 @@ describe('role changes reach connections that are already open (OpenSSH ControlM
 
     // Removed: her connection is closed.
     assert.equal(labd.ssh(admin, ['user', 'rm', 'carla', '--yes']).status, 0);
-    await until('the removed user\'s connection is closed', async () => !(await masterUp(ctl, controlPath)));
+    await until("the removed user's connection is closed", async () => !(await masterUp(ctl, controlPath)));
   });
 
   test('a session opened before the removal cannot run anything after it', async () => {

@@ -21,13 +21,20 @@ function decodeQr(lines: string[], file: string): string {
   const rows: boolean[][] = [];
   for (const line of lines) {
     const cells = [...line];
-    rows.push(cells.map((c) => c === '█' || c === '▀'), cells.map((c) => c === '█' || c === '▄'));
+    rows.push(
+      cells.map((c) => c === '█' || c === '▀'),
+      cells.map((c) => c === '█' || c === '▄'),
+    );
   }
   // A wider light margin than the code's own (2 modules) helps zbar find it.
   const margin = 4;
   const width = Math.max(...rows.map((r) => r.length)) + 2 * margin;
   const light = (): boolean[] => Array<boolean>(width).fill(true);
-  const padded = [...Array.from({ length: margin }, light), ...rows.map((r) => [...Array<boolean>(margin).fill(true), ...r, ...Array<boolean>(width - margin - r.length).fill(true)]), ...Array.from({ length: margin }, light)];
+  const padded = [
+    ...Array.from({ length: margin }, light),
+    ...rows.map((r) => [...Array<boolean>(margin).fill(true), ...r, ...Array<boolean>(width - margin - r.length).fill(true)]),
+    ...Array.from({ length: margin }, light),
+  ];
   const scale = 6;
   let pbm = `P1\n${width * scale} ${padded.length * scale}\n`;
   for (const row of padded) {
@@ -61,7 +68,12 @@ describe('Seats screen in the TUI', () => {
   });
 
   function tui(key: string): TmuxTerminal {
-    const t = TmuxTerminal.start(['ssh', ...kube.labd.sshArgs(key, { tty: true, extra: ['-o', 'SendEnv=LANG'] })], { env: { LANG: 'C.UTF-8' }, term: 'tmux-256color', cols: 110, rows: 80 });
+    const t = TmuxTerminal.start(['ssh', ...kube.labd.sshArgs(key, { tty: true, extra: ['-o', 'SendEnv=LANG'] })], {
+      env: { LANG: 'C.UTF-8' },
+      term: 'tmux-256color',
+      cols: 110,
+      rows: 80,
+    });
     terminals.push(t);
     return t;
   }
@@ -81,7 +93,10 @@ describe('Seats screen in the TUI', () => {
     const target = home.findIndex((l) => /^\s+Seats\s/.test(l));
     for (let i = first; i < target; i++) t.sendKeys('Down');
     t.sendKeys('Enter');
-    await t.waitFor((l) => l.some((x) => /Seats \(0\)/.test(x)) && /a add/.test(l[l.length - 1]!) && /d remove/.test(l[l.length - 1]!), 'the empty seat list, add and remove offered');
+    await t.waitFor(
+      (l) => l.some((x) => /Seats \(0\)/.test(x)) && /a add/.test(l[l.length - 1]!) && /d remove/.test(l[l.length - 1]!),
+      'the empty seat list, add and remove offered',
+    );
 
     t.sendKeys('a');
     await t.waitFor(/Name of the new seat/, 'the name prompt');
@@ -98,7 +113,11 @@ describe('Seats screen in the TUI', () => {
     // The config: from its comment line down to the QR code.
     const configStart = text.findIndex((l) => l.startsWith('# labd seat tui-phone'));
     const qrStart = text.findIndex((l) => /[█▀▄]/.test(l));
-    const config = text.slice(configStart, qrStart).map((l) => l.trimEnd()).join('\n').trim();
+    const config = text
+      .slice(configStart, qrStart)
+      .map((l) => l.trimEnd())
+      .join('\n')
+      .trim();
     const privateKey = /^PrivateKey = (\S+)$/m.exec(config)![1]!;
     const peer = kube.fake.store.get(PEERS, undefined, 'tui-phone')?.spec as { publicKey: string } | undefined;
     assert.equal(peer?.publicKey, wg(['pubkey'], privateKey + '\n'), 'the shown private key belongs to the Peer labd created');
@@ -107,7 +126,10 @@ describe('Seats screen in the TUI', () => {
     assert.equal(decoded, config, 'the QR code carries the config shown above it');
 
     t.sendKeys('Escape');
-    await t.waitFor((l) => l.some((x) => /Seats \(1\)/.test(x)) && l.some((x) => /^\s*tui-phone\s+10\.5\.0\.\d/.test(x)) && !l.some((x) => x.includes('PrivateKey')), 'the seat in the list, the key gone from the screen');
+    await t.waitFor(
+      (l) => l.some((x) => /Seats \(1\)/.test(x)) && l.some((x) => /^\s*tui-phone\s+10\.5\.0\.\d/.test(x)) && !l.some((x) => x.includes('PrivateKey')),
+      'the seat in the list, the key gone from the screen',
+    );
 
     t.sendKeys('d');
     await t.waitFor(/Remove seat tui-phone\?/, 'the confirmation');
@@ -122,7 +144,12 @@ describe('Seats screen in the TUI', () => {
     t.sendKeys('q');
     assert.equal(await t.waitForExit(), 0);
 
-    const audit = JSON.parse((await kube.labd.sshAsync(kube.admin, ['audit', '--json'])).stdout) as { command: string; via: string; outcome: string; args: string }[];
+    const audit = JSON.parse((await kube.labd.sshAsync(kube.admin, ['audit', '--json'])).stdout) as {
+      command: string;
+      via: string;
+      outcome: string;
+      args: string;
+    }[];
     const seatRows = audit.filter((a) => a.command.startsWith('seat '));
     assert.deepEqual(seatRows.map((a) => `${a.command} ${a.via} ${a.outcome}`).sort(), ['seat add tui ok', 'seat rm tui ok']);
     assert.ok(!seatRows.some((a) => a.args.includes(privateKey)), 'the private key is never audited');

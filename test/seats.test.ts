@@ -32,7 +32,10 @@ function decodeQr(lines: string[], file: string): string {
   const rows: boolean[][] = [];
   for (const line of lines) {
     const cells = [...line];
-    rows.push(cells.map((c) => c === '█' || c === '▀'), cells.map((c) => c === '█' || c === '▄'));
+    rows.push(
+      cells.map((c) => c === '█' || c === '▀'),
+      cells.map((c) => c === '█' || c === '▄'),
+    );
   }
   const scale = 6;
   let pbm = `P1\n${rows[0]!.length * scale} ${rows.length * scale}\n`;
@@ -59,7 +62,12 @@ function tokenSecret(id: string, opts: { labd: boolean; expiration: Date; create
       labels: opts.labd ? { 'app.kubernetes.io/managed-by': 'labd', 'labd.dev/node': `node-${id}` } : {},
     },
     type: 'bootstrap.kubernetes.io/token',
-    stringData: { 'token-id': id, 'token-secret': 'abcdefghij012345', expiration: opts.expiration.toISOString().replace(/\.\d{3}Z$/, 'Z'), 'usage-bootstrap-authentication': 'true' },
+    stringData: {
+      'token-id': id,
+      'token-secret': 'abcdefghij012345',
+      expiration: opts.expiration.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      'usage-bootstrap-authentication': 'true',
+    },
   } as unknown as KubeObject;
 }
 
@@ -113,7 +121,10 @@ describe('seats and key rotation against the Kubernetes API fake', () => {
     const file = join(lab.dir, 'wgseat0.conf');
     writeFileSync(file, config, { mode: 0o600 });
     const stripped = execFileSync('wg-quick', ['strip', file], { encoding: 'utf8' });
-    assert.match(stripped, /^(# labd seat dana-phone\n)?\[Interface\]\nPrivateKey = \S+\n\n\[Peer\]\nPublicKey = \S+\nEndpoint = lab\.example\.net:51820\nAllowedIPs = 10\.4\.0\.0\/16, 10\.5\.0\.0\/29\nPersistentKeepalive = 25\n*$/);
+    assert.match(
+      stripped,
+      /^(# labd seat dana-phone\n)?\[Interface\]\nPrivateKey = \S+\n\n\[Peer\]\nPublicKey = \S+\nEndpoint = lab\.example\.net:51820\nAllowedIPs = 10\.4\.0\.0\/16, 10\.5\.0\.0\/29\nPersistentKeepalive = 25\n*$/,
+    );
 
     const peer = fake.store.get(PEERS, undefined, 'dana-phone')!;
     assert.equal((peer.spec as { publicKey: string }).publicKey, wg(['pubkey'], field(config, 'PrivateKey') + '\n'));
@@ -136,10 +147,16 @@ describe('seats and key rotation against the Kubernetes API fake', () => {
     const ls = await ssh(labd, admin, ['seat', 'ls']);
     assert.equal(ls.status, 0, ls.stderr);
     assert.match(ls.stdout, /^NAME\s+ADDRESS\s+PUBLIC-KEY\s+CREATED\s+ROTATED$/m);
-    assert.match(ls.stdout, new RegExp(`^eli-laptop\\s+10\\.5\\.0\\.4\\s+${doc.publicKey.slice(0, 10).replace(/[+/]/g, '\\$&')}…\\s+\\d{4}-\\d\\d-\\d\\dT\\S+Z\\s+-$`, 'm'));
+    assert.match(
+      ls.stdout,
+      new RegExp(`^eli-laptop\\s+10\\.5\\.0\\.4\\s+${doc.publicKey.slice(0, 10).replace(/[+/]/g, '\\$&')}…\\s+\\d{4}-\\d\\d-\\d\\dT\\S+Z\\s+-$`, 'm'),
+    );
     assert.match(ls.stdout, /^dana-phone\s+10\.5\.0\.3\s/m);
     const lsJson = JSON.parse((await ssh(labd, admin, ['seat', 'ls', '--json'])).stdout) as { name: string; publicKey: string; privateKey?: string }[];
-    assert.deepEqual(lsJson.map((s) => s.name), ['dana-phone', 'eli-laptop']);
+    assert.deepEqual(
+      lsJson.map((s) => s.name),
+      ['dana-phone', 'eli-laptop'],
+    );
     assert.ok(lsJson.every((s) => s.privateKey === undefined));
   });
 
@@ -153,7 +170,12 @@ describe('seats and key rotation against the Kubernetes API fake', () => {
     const bad = await ssh(labd, admin, ['seat', 'add', 'Bad_Name']);
     assert.equal(bad.status, 2, bad.stderr);
     assert.match(bad.stderr, /expected a seat name/);
-    for (const command of [['seat', 'add', 'mia-phone'], ['seat', 'ls'], ['keys', 'rotate', 'seat', 'dana-phone'], ['keys', 'rotate', 'join-tokens']]) {
+    for (const command of [
+      ['seat', 'add', 'mia-phone'],
+      ['seat', 'ls'],
+      ['keys', 'rotate', 'seat', 'dana-phone'],
+      ['keys', 'rotate', 'join-tokens'],
+    ]) {
       const refused = await ssh(labd, member, command);
       assert.equal(refused.status, 3, `${command.join(' ')}: ${refused.stderr}`);
       assert.match(refused.stderr, /needs ops\.keys/);
@@ -207,7 +229,11 @@ describe('seats and key rotation against the Kubernetes API fake', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.ok(raced);
     shownPrivateKeys.push(field(r.stdout, 'PrivateKey'));
-    assert.equal(fake.requests.filter((q) => q.method === 'PATCH' && q.path.endsWith('/peers/eli-laptop')).length - patchesBefore, 2, 'one conflict, one retry');
+    assert.equal(
+      fake.requests.filter((q) => q.method === 'PATCH' && q.path.endsWith('/peers/eli-laptop')).length - patchesBefore,
+      2,
+      'one conflict, one retry',
+    );
     const after = peerSpec(fake, 'eli-laptop')!;
     assert.notEqual(after.publicKey, before);
     assert.equal(after.publicKey, wg(['pubkey'], field(r.stdout, 'PrivateKey') + '\n'));
@@ -255,7 +281,10 @@ describe('seats and key rotation against the Kubernetes API fake', () => {
     assert.match(doc.removed.find((t) => t.name === 'bootstrap-token-exp001')!.reason, /^expired /);
     assert.equal(doc.removed.find((t) => t.name === 'bootstrap-token-old001')!.node, 'node-old001');
     assert.deepEqual(doc.kept, ['bootstrap-token-val001']);
-    const left = fake.store.list(SECRETS, 'kube-system').map((s) => s.metadata.name).filter((n) => n.startsWith('bootstrap-token-'));
+    const left = fake.store
+      .list(SECRETS, 'kube-system')
+      .map((s) => s.metadata.name)
+      .filter((n) => n.startsWith('bootstrap-token-'));
     assert.deepEqual(left.sort(), ['bootstrap-token-kub001', 'bootstrap-token-val001']);
     const again = await ssh(labd, admin, ['keys', 'rotate', 'join-tokens', '--max-age', '30m']);
     assert.equal(again.status, 0, again.stderr);
@@ -296,7 +325,10 @@ describe('seats without a seats section or a cluster', () => {
   test('seat add says in one line what to configure; seat ls is empty', async () => {
     const r = await ssh(labd, admin, ['seat', 'add', 'dana-phone']);
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /^error: seats are not configured: set seats\.endpoint and seats\.serverPublicKey \(LABD_SEATS_ENDPOINT, LABD_SEATS_SERVER_PUBLIC_KEY\)[^\n]*\n$/);
+    assert.match(
+      r.stderr,
+      /^error: seats are not configured: set seats\.endpoint and seats\.serverPublicKey \(LABD_SEATS_ENDPOINT, LABD_SEATS_SERVER_PUBLIC_KEY\)[^\n]*\n$/,
+    );
     const ls = await ssh(labd, admin, ['seat', 'ls']);
     assert.equal(ls.status, 0, ls.stderr);
     assert.equal(ls.stdout, 'no seats\n');

@@ -57,7 +57,15 @@ test('SIGTERM shuts down gracefully; the host key is created once and kept', asy
     const second = await LabdProcess.start({ dataDir });
     await second.stop();
     assert.equal(readFileSync(join(dataDir, 'ssh_host_ed25519_key.pub'), 'utf8'), hostKey);
-    const fingerprints = [first, second].map((p) => JSON.parse(p.logs().split('\n').find((l) => l.includes('labd listening'))!).hostKey);
+    const fingerprints = [first, second].map(
+      (p) =>
+        JSON.parse(
+          p
+            .logs()
+            .split('\n')
+            .find((l) => l.includes('labd listening'))!,
+        ).hostKey,
+    );
     assert.equal(fingerprints[0], fingerprints[1]);
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
@@ -67,10 +75,16 @@ test('SIGTERM shuts down gracefully; the host key is created once and kept', asy
 test('labd migrate applies migrations and exits', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'labd-migrate-'));
   try {
-    const r = run(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), 'migrate'], { cwd: ROOT, env: { PATH: process.env.PATH, LABD_DATA_DIR: dataDir } });
+    const r = run(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), 'migrate'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, LABD_DATA_DIR: dataDir },
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /migrations applied/);
-    const again = run(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), 'migrate'], { cwd: ROOT, env: { PATH: process.env.PATH, LABD_DATA_DIR: dataDir } });
+    const again = run(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), 'migrate'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, LABD_DATA_DIR: dataDir },
+    });
     assert.equal(again.status, 0, again.stderr);
   } finally {
     rmSync(dataDir, { recursive: true, force: true });

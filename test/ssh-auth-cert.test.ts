@@ -130,7 +130,10 @@ describe('certificate logins with OpenSSH', () => {
   });
 
   test('a certificate whose source-address excludes the client is refused', async () => {
-    await refused(certFor(lab, ca, { principals: ['faraway'], options: ['source-address=10.0.0.0/8,192.168.1.1'] }), /source-address 10\.0\.0\.0\/8,192\.168\.1\.1 does not allow 127\.0\.0\.1/);
+    await refused(
+      certFor(lab, ca, { principals: ['faraway'], options: ['source-address=10.0.0.0/8,192.168.1.1'] }),
+      /source-address 10\.0\.0\.0\/8,192\.168\.1\.1 does not allow 127\.0\.0\.1/,
+    );
   });
 
   test('a certificate whose source-address includes the client logs in', () => {
@@ -139,7 +142,10 @@ describe('certificate logins with OpenSSH', () => {
   });
 
   test('a certificate with an unknown critical option is refused', async () => {
-    await refused(certFor(lab, ca, { principals: ['picky'], options: ['critical:frobnicate@example.com=yes'] }), /critical option 'frobnicate@example.com' is not supported/);
+    await refused(
+      certFor(lab, ca, { principals: ['picky'], options: ['critical:frobnicate@example.com=yes'] }),
+      /critical option 'frobnicate@example.com' is not supported/,
+    );
   });
 
   test('an unknown extension is ignored, as sshd does', () => {

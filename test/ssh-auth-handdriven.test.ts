@@ -140,7 +140,7 @@ describe('hand-driven ssh2 client against labd authentication', () => {
     assert.match(await logSince(labd, mark, /refused publickey/), /signature does not verify/);
   });
 
-  test("an unsigned query for an admin certificate binds nobody either", async () => {
+  test('an unsigned query for an admin certificate binds nobody either', async () => {
     const adminCert = certFor(lab, ca, { principals: ['admin'] });
     const certPub = blobOf(adminCert.cert);
     const miaPub = blobOf(`${mia}.pub`);

@@ -75,7 +75,10 @@ describe('authentication policy', () => {
     const admPub = blobOf(`${admin}.pub`);
     const unknown = ['late1', 'late2', 'late3'].map((n) => blobOf(`${lab.key(n)}.pub`));
     // All four requests leave before any answer arrives.
-    const replies = await Promise.all([...unknown.map((k) => c.query('labd', k.algo, k.blob)), c.signed('labd', admPub.algo, admPub.blob, signerFor(admin, 'ssh-ed25519'))]);
+    const replies = await Promise.all([
+      ...unknown.map((k) => c.query('labd', k.algo, k.blob)),
+      c.signed('labd', admPub.algo, admPub.blob, signerFor(admin, 'ssh-ed25519')),
+    ]);
     assert.notEqual(replies[3], 'success');
     await c.closed;
     await logSince(labd, mark, /too many authentication failures/);
@@ -112,7 +115,11 @@ describe('authentication policy', () => {
     assert.equal(r.status, 255);
     assert.match(r.stderr, /Too many authentication failures|Connection closed|disconnect/i);
     await logSince(labd, mark, /too many authentication failures/);
-    const refusals = labd.logs().slice(mark).split('\n').filter((l) => /refused publickey/.test(l));
+    const refusals = labd
+      .logs()
+      .slice(mark)
+      .split('\n')
+      .filter((l) => /refused publickey/.test(l));
     assert.equal(refusals.length, 3, refusals.join('\n'));
   });
 });

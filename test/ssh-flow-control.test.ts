@@ -62,7 +62,11 @@ describe('SSH flow control: a peer cannot make labd buffer without bound', () =>
     });
   });
 
-  async function stalledSubscriberAttack(name: string, how: string, stall: (client: ssh2.Client, attacker: ReturnType<typeof rawChannel>) => void): Promise<void> {
+  async function stalledSubscriberAttack(
+    name: string,
+    how: string,
+    stall: (client: ssh2.Client, attacker: ReturnType<typeof rawChannel>) => void,
+  ): Promise<void> {
     const topic = `admin/${name}`;
     const subClient = await connect();
     const subChannel = await execChannel(subClient, `sub ${name}`);
@@ -102,7 +106,9 @@ describe('SSH flow control: a peer cannot make labd buffer without bound', () =>
     const growth = rss.stop();
     await healthyDone;
     const dropped = leastSubscribers < 2;
-    console.log(`(a) huge window + a subscriber that ${how}: published ${(PUSHED / MiB).toFixed(0)} MiB (pub exit ${pubStatus}), healthy subscriber got ${(received / MiB).toFixed(1)} MiB, stalled subscriber dropped: ${dropped}, labd RSS grew ${(growth / MiB).toFixed(1)} MiB (peak ${(rss.peak / MiB).toFixed(0)} MiB)`);
+    console.log(
+      `(a) huge window + a subscriber that ${how}: published ${(PUSHED / MiB).toFixed(0)} MiB (pub exit ${pubStatus}), healthy subscriber got ${(received / MiB).toFixed(1)} MiB, stalled subscriber dropped: ${dropped}, labd RSS grew ${(growth / MiB).toFixed(1)} MiB (peak ${(rss.peak / MiB).toFixed(0)} MiB)`,
+    );
     assert.equal(pubStatus, 0);
     assert.ok(growth < GROWTH_BOUND, `labd grew by ${(growth / MiB).toFixed(1)} MiB while a subscriber did not read`);
     assert.ok(dropped, 'the subscriber that stopped reading was never dropped');
@@ -144,7 +150,9 @@ describe('SSH flow control: a peer cannot make labd buffer without bound', () =>
     await Promise.race([closed, new Promise((r) => setTimeout(r, 10_000))]);
     const growth = rss.stop();
     const onWire = raw.socket.bytesWritten;
-    console.log(`(b) data past the window: ${(onWire / MiB).toFixed(1)} MiB on the wire before labd closed the connection (closed: ${isClosed}; window 2 MiB), labd RSS grew ${(growth / MiB).toFixed(1)} MiB`);
+    console.log(
+      `(b) data past the window: ${(onWire / MiB).toFixed(1)} MiB on the wire before labd closed the connection (closed: ${isClosed}; window 2 MiB), labd RSS grew ${(growth / MiB).toFixed(1)} MiB`,
+    );
     assert.ok(growth < GROWTH_BOUND, `labd grew by ${(growth / MiB).toFixed(1)} MiB from data sent past its window`);
     assert.ok(isClosed, 'labd kept the connection of a peer that ignored its window');
     await until('labd to log the window violation', () => /beyond the channel window/.test(labd.logs()), { timeoutMs: 20_000 });

@@ -36,7 +36,10 @@ function rawSocket(port: number, localAddress: string, send?: string): RawSocket
 async function verdict(s: RawSocket): Promise<'admitted' | 'refused'> {
   let isClosed = false;
   void s.closed.then(() => (isClosed = true));
-  return until('labd to admit or refuse a socket', () => (s.received().startsWith('SSH-2.0-labd') ? 'admitted' : isClosed ? 'refused' : undefined), { intervalMs: 20, timeoutMs: 30_000 });
+  return until('labd to admit or refuse a socket', () => (s.received().startsWith('SSH-2.0-labd') ? 'admitted' : isClosed ? 'refused' : undefined), {
+    intervalMs: 20,
+    timeoutMs: 30_000,
+  });
 }
 
 async function metric(labd: LabdProcess, line: RegExp): Promise<number> {
@@ -58,7 +61,10 @@ describe('pre-auth limits: grace time from accept, MaxStartups in total and per 
     adminKey = lab.key('admin');
     [graceful, capped] = await Promise.all([
       LabdProcess.start({ adminKeys: [lab.publicKey(adminKey)], env: { LABD_SSH_AUTH_TIMEOUT: '2s' } }),
-      LabdProcess.start({ adminKeys: [lab.publicKey(adminKey)], env: { LABD_SSH_AUTH_TIMEOUT: '120s', LABD_SSH_MAX_STARTUPS: '12', LABD_SSH_MAX_STARTUPS_PER_SOURCE: '4', LABD_SSH_MAX_AUTH_TRIES: '6' } }),
+      LabdProcess.start({
+        adminKeys: [lab.publicKey(adminKey)],
+        env: { LABD_SSH_AUTH_TIMEOUT: '120s', LABD_SSH_MAX_STARTUPS: '12', LABD_SSH_MAX_STARTUPS_PER_SOURCE: '4', LABD_SSH_MAX_AUTH_TRIES: '6' },
+      }),
     ]);
   });
 

@@ -53,7 +53,13 @@ describe('one table layout', () => {
   });
 
   test('columns shrink, then drop, least important first; the first column stays; what is left out is reported', () => {
-    const columns: LayoutColumn[] = [{ label: 'AT', priority: 2 }, { label: 'WHO', priority: 3 }, { label: 'ARGS', priority: -1 }, { label: 'OUTCOME', priority: 4 }, { label: 'MS' }];
+    const columns: LayoutColumn[] = [
+      { label: 'AT', priority: 2 },
+      { label: 'WHO', priority: 3 },
+      { label: 'ARGS', priority: -1 },
+      { label: 'OUTCOME', priority: 4 },
+      { label: 'MS' },
+    ];
     const row = ['2026-11-30T12:00:00.000Z', 'admin', '{"name":"' + 'n'.repeat(80) + '"}', 'permission_denied', '12'];
     const natural = renderLines(layoutTable(columns, [row]), columns, [row]);
     assert.ok(stringWidth(natural[1]!) > 120);
@@ -70,8 +76,14 @@ describe('one table layout', () => {
     // 50 columns: ARGS and MS go (least important), OUTCOME and WHO stay; the caller learns which.
     const at50 = layoutTable(columns, [row], { maxWidth: 50 });
     const lines50 = renderLines(at50, columns, [row]);
-    assert.ok(lines50.every((l) => stringWidth(l) <= 50), lines50.join('\n'));
-    assert.deepEqual(at50.hidden.map((i) => columns[i]!.label), ['ARGS', 'MS']);
+    assert.ok(
+      lines50.every((l) => stringWidth(l) <= 50),
+      lines50.join('\n'),
+    );
+    assert.deepEqual(
+      at50.hidden.map((i) => columns[i]!.label),
+      ['ARGS', 'MS'],
+    );
     assert.match(lines50[0]!, /^AT\s+WHO\s+OUTCOME$/);
 
     // Scrolled sideways: the first column stays, the others from the offset on.

@@ -46,7 +46,8 @@ describe('terminal safety of other people’s data', () => {
     assert.doesNotMatch(out, /\x1b/, 'no ESC reaches the terminal');
     assert.doesNotMatch(out, /[\u0080-\u009f]/, 'no C1 control reaches the terminal');
     assert.doesNotMatch(out, /pwned-title|#0;2/, 'control strings are removed whole');
-    for (const kept of ['title after', 'colour RED done', 'c1-csi after-c1', 'clear screen', 'dcs after-dcs', 'cr-spoof safeEVIL']) assert.ok(out.includes(kept), `${kept} in ${JSON.stringify(out)}`);
+    for (const kept of ['title after', 'colour RED done', 'c1-csi after-c1', 'clear screen', 'dcs after-dcs', 'cr-spoof safeEVIL'])
+      assert.ok(out.includes(kept), `${kept} in ${JSON.stringify(out)}`);
     assert.match(out, /after\r\ncolour/, 'lines end in CRLF on the raw terminal');
   });
 
@@ -69,7 +70,15 @@ describe('terminal safety of other people’s data', () => {
 
   test('the sanitiser removes a sequence split across pieces, and a string ended by ST or cut by ESC', () => {
     const s = new TerminalSanitizer();
-    const pieces = ['a\x1b', '[3', '1mb\x1b]0;ti', 'tle\x1b', '\\c', Buffer.from('\u009b').subarray(0, 1), Buffer.concat([Buffer.from('\u009b').subarray(1), Buffer.from('1md')])];
+    const pieces = [
+      'a\x1b',
+      '[3',
+      '1mb\x1b]0;ti',
+      'tle\x1b',
+      '\\c',
+      Buffer.from('\u009b').subarray(0, 1),
+      Buffer.concat([Buffer.from('\u009b').subarray(1), Buffer.from('1md')]),
+    ];
     assert.equal(pieces.map((p) => s.push(p)).join('') + s.end(), 'abcd');
     assert.equal(stripControl('x\x1b]0;unterminated\x1b[31my'), 'xy');
     assert.equal(stripControl('tab\there\nnext\x7f\x00'), 'tab\there\nnext');

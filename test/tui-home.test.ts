@@ -39,7 +39,12 @@ describe('TUI home: status strip and counts', () => {
   });
 
   function tui(key: string): TmuxTerminal {
-    const t = TmuxTerminal.start(['ssh', ...labd.sshArgs(key, { tty: true, extra: ['-o', 'SendEnv=LANG'] })], { env: { LANG: 'C.UTF-8' }, term: 'tmux-256color', cols: 160, rows: 30 });
+    const t = TmuxTerminal.start(['ssh', ...labd.sshArgs(key, { tty: true, extra: ['-o', 'SendEnv=LANG'] })], {
+      env: { LANG: 'C.UTF-8' },
+      term: 'tmux-256color',
+      cols: 160,
+      rows: 30,
+    });
     terminals.push(t);
     return t;
   }
@@ -49,7 +54,12 @@ describe('TUI home: status strip and counts', () => {
   test('admin: cluster, nodes, alerts, Alertmanager and Matrix above the apps, each app with its count; all live', async () => {
     const t = tui(admin);
     const home = await t.waitFor(
-      (l) => /cluster ● reachable, nodes 3\/3 ready/.test(strip(l)) && /alerts ● 0 firing, 0 unacknowledged/.test(strip(l)) && /Alertmanager ● reachable/.test(strip(l)) && /Matrix ○ not configured/.test(strip(l)) && /3 nodes$/.test(appLine(l, 'Nodes')),
+      (l) =>
+        /cluster ● reachable, nodes 3\/3 ready/.test(strip(l)) &&
+        /alerts ● 0 firing, 0 unacknowledged/.test(strip(l)) &&
+        /Alertmanager ● reachable/.test(strip(l)) &&
+        /Matrix ○ not configured/.test(strip(l)) &&
+        /3 nodes$/.test(appLine(l, 'Nodes')),
       'the status strip and counts',
     );
     assert.match(appLine(home, 'Pastes'), /0 pastes$/);
@@ -62,8 +72,13 @@ describe('TUI home: status strip and counts', () => {
     // Refreshed while open: a new paste, a firing alert group.
     const paste = labd.ssh(admin, ['paste', 'note.txt'], { input: 'hello\n' });
     assert.equal(paste.status, 0, paste.stderr);
-    await alertLab.am.post([{ labels: { alertname: 'DiskFull', instance: 'nuc1' }, annotations: { summary: 'disk full' }, endsAt: new Date(Date.now() + 3600_000).toISOString() }]);
-    const live = await t.waitFor((l) => /1 paste$/.test(appLine(l, 'Pastes')) && /alerts ● 1 firing, 1 unacknowledged/.test(strip(l)), 'the new paste and the firing group, without a key pressed');
+    await alertLab.am.post([
+      { labels: { alertname: 'DiskFull', instance: 'nuc1' }, annotations: { summary: 'disk full' }, endsAt: new Date(Date.now() + 3600_000).toISOString() },
+    ]);
+    const live = await t.waitFor(
+      (l) => /1 paste$/.test(appLine(l, 'Pastes')) && /alerts ● 1 firing, 1 unacknowledged/.test(strip(l)),
+      'the new paste and the firing group, without a key pressed',
+    );
     assert.match(appLine(live, 'Alerts'), /1 group to acknowledge$/);
     assert.match(t.screen({ escapes: true })[1]!, /\x1b\[31m● 1 firing, 1 unacknowledged/, 'an unacknowledged group is red');
     t.sendKeys('q');
@@ -72,7 +87,10 @@ describe('TUI home: status strip and counts', () => {
 
   test('a member sees no cluster or alert status, and the counts of their own apps', async () => {
     const t = tui(member);
-    const home = await t.waitFor((l) => /0 pastes$/.test(appLine(l, 'Pastes')) && l.some((x) => x.includes('Welcome to labd, mia.')), 'the member home with counts');
+    const home = await t.waitFor(
+      (l) => /0 pastes$/.test(appLine(l, 'Pastes')) && l.some((x) => x.includes('Welcome to labd, mia.')),
+      'the member home with counts',
+    );
     assert.doesNotMatch(strip(home), /cluster|alerts|Alertmanager|Matrix/, `no ops status for a member: ${strip(home)}`);
     t.sendKeys('q');
     assert.equal(await t.waitForExit(), 0);

@@ -95,7 +95,7 @@ describe('TUI keys and hints, through tmux and OpenSSH', () => {
     });
   }
 
-  test('? shows the keys of the current screen (the footer\'s, same words), Escape closes it, then goes back one level', async () => {
+  test("? shows the keys of the current screen (the footer's, same words), Escape closes it, then goes back one level", async () => {
     const t = tui({ term: 'tmux-256color', env: { LANG: 'C.UTF-8' }, sendEnv: ['LANG'] });
     const screens: string[][] = [];
     const checkHelp = async (where: string) => {
@@ -134,7 +134,8 @@ describe('TUI keys and hints, through tmux and OpenSSH', () => {
     await checkHelp('Account');
 
     // The shared words are the same on every screen.
-    for (const labels of screens) for (const word of ['help', 'quit']) assert.ok(labels.includes(word), `'${word}' on every footer: ${JSON.stringify(screens)}`);
+    for (const labels of screens)
+      for (const word of ['help', 'quit']) assert.ok(labels.includes(word), `'${word}' on every footer: ${JSON.stringify(screens)}`);
     for (const labels of screens.slice(1)) assert.ok(labels.includes('back'), `'back' on every footer but home: ${JSON.stringify(screens)}`);
 
     // q quits from inside an app, even with the help open.

@@ -49,7 +49,12 @@ function percentile(values: number[], p: number): number {
 describe('resize floods', () => {
   test('the terminal port coalesces window changes: one redraw for a burst, the latest size wins, a session that keeps resizing is slowed', async () => {
     const channel = Object.assign(new EventEmitter(), { destroyed: false, writable: true, writableLength: 0, write: () => true });
-    const port = new TerminalPort(channel as unknown as ServerChannel, { cols: 80, rows: 24 }, (err) => assert.fail(String(err)), () => undefined);
+    const port = new TerminalPort(
+      channel as unknown as ServerChannel,
+      { cols: 80, rows: 24 },
+      (err) => assert.fail(String(err)),
+      () => undefined,
+    );
     let redraws = 0;
     port.output.on('resize', () => redraws++);
     for (let i = 0; i < 300; i++) port.resize(i % 2 ? 1e6 : 250, i % 2 ? 1e6 : 90);

@@ -32,7 +32,12 @@ describe('TUI tables, through tmux and OpenSSH', () => {
   });
 
   function tui(cols: number, rows = 30): TmuxTerminal {
-    const t = TmuxTerminal.start(['ssh', ...labd.sshArgs(admin, { tty: true, extra: ['-o', 'SendEnv=LANG'] })], { env: { LANG: 'C.UTF-8' }, term: 'tmux-256color', cols, rows });
+    const t = TmuxTerminal.start(['ssh', ...labd.sshArgs(admin, { tty: true, extra: ['-o', 'SendEnv=LANG'] })], {
+      env: { LANG: 'C.UTF-8' },
+      term: 'tmux-256color',
+      cols,
+      rows,
+    });
     terminals.push(t);
     return t;
   }
@@ -87,14 +92,20 @@ describe('TUI tables, through tmux and OpenSSH', () => {
       const h = l.find((x) => /^\s*AT\s/.test(x));
       return !!h && h !== header && hiddenLabels.some((label) => h.includes(label));
     }, 'a hidden column scrolled into view');
-    assert.ok(scrolled.find((l) => /^\s*AT\s/.test(l)), 'the first column stays');
+    assert.ok(
+      scrolled.find((l) => /^\s*AT\s/.test(l)),
+      'the first column stays',
+    );
     t.sendKeys('Left', 'Left', 'Left');
     await t.waitFor((l) => l.find((x) => /^\s*AT\s/.test(x)) === header, 'back to the first columns');
 
     // Enter: every field, whole, including what the table never shows (the error).
     t.sendKeys('Enter');
     const pane = await t.waitFor((l) => l.some((x) => /ARGS:/.test(x)) && l.some((x) => /OUTCOME:/.test(x)), 'the audit row in a pane');
-    assert.ok(pane.some((x) => /error:/.test(x)), `the row's other fields too:\n${pane.join('\n')}`);
+    assert.ok(
+      pane.some((x) => /error:/.test(x)),
+      `the row's other fields too:\n${pane.join('\n')}`,
+    );
     t.sendKeys('Escape');
     await t.waitFor((l) => !l.some((x) => /ARGS:/.test(x)) && auditRows(l).length >= 4, 'the table again');
     t.sendKeys('q');
@@ -127,11 +138,21 @@ describe('TUI tables, through tmux and OpenSSH', () => {
   test('apps whose backend is not configured are marked on the home menu and say what to set', async () => {
     const t = tui(120);
     const home = await t.waitFor(
-      (l) => /not configured$/.test(l.find((x) => /^\s+Nodes\s/.test(x)) ?? '') && /cluster ○ not configured/.test(l[1] ?? '') && /alerts ○ not configured/.test(l[1] ?? ''),
+      (l) =>
+        /not configured$/.test(l.find((x) => /^\s+Nodes\s/.test(x)) ?? '') &&
+        /cluster ○ not configured/.test(l[1] ?? '') &&
+        /alerts ○ not configured/.test(l[1] ?? ''),
       'Nodes marked, the strip saying so',
     );
-    assert.match(home.find((x) => /^\s+Alerts\s/.test(x))!, /not configured$/);
-    assert.match(home.find((x) => /^\s+Users\s/.test(x))!, /\d+ users$/, 'configured apps keep their counts');
+    assert.match(
+      home.find((x) => /^\s+Alerts\s/.test(x))!,
+      /not configured$/,
+    );
+    assert.match(
+      home.find((x) => /^\s+Users\s/.test(x))!,
+      /\d+ users$/,
+      'configured apps keep their counts',
+    );
     await open(t, 'Nodes');
     await t.waitFor((l) => l.some((x) => /Nodes: no Kubernetes cluster configured: set LABD_KUBECONFIG/.test(x)), 'what to set, instead of an empty table');
     t.sendKeys('Escape');

@@ -55,11 +55,23 @@ interface ProgramView {
 describe('shared terminfo per TERM', () => {
   const dir = mkdtempSync(join(tmpdir(), 'labd-tui-terminfo-'));
   const log = createLogger('warn', new Writable({ write: (_c, _e, cb) => cb() }));
-  const registry = new Registry({ log, clock: systemClock, rolePermissions: DEFAULT_ROLE_PERMISSIONS, audit: new SqliteAuditLog(openDb(dir)), backends: new Backends() });
+  const registry = new Registry({
+    log,
+    clock: systemClock,
+    rolePermissions: DEFAULT_ROLE_PERMISSIONS,
+    audit: new SqliteAuditLog(openDb(dir)),
+    backends: new Backends(),
+  });
   const actor: Actor = { userId: 1, name: 'ann', role: 'member', via: 'tui' };
   const host = new TuiHost(registry, log, 'lab.test');
   let lastScreen: Widgets.Screen | undefined;
-  host.register({ id: 'probe', title: 'Probe', description: 'hands its screen to the test', permission: 'authenticated', open: (ctx) => void (lastScreen = ctx.screen) });
+  host.register({
+    id: 'probe',
+    title: 'Probe',
+    description: 'hands its screen to the test',
+    permission: 'authenticated',
+    open: (ctx) => void (lastScreen = ctx.screen),
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   /** Opens a session on `term`, opens Probe to get its screen's program, and returns both. */
@@ -108,7 +120,31 @@ describe('shared terminfo per TERM', () => {
   });
 
   test('clients naming many TERMs, or unknown ones, keep the cache bounded', () => {
-    const names = ['xterm', 'xterm-256color', 'xterm-color', 'xterm-mono', 'xterm-r5', 'xterm-r6', 'xterm-vt220', 'screen', 'screen-w', 'screen-bce', 'screen-256color', 'tmux', 'tmux-256color', 'vt100', 'vt102', 'vt220', 'linux', 'ansi', 'rxvt', 'rxvt-unicode', 'Eterm', 'cygwin', 'dumb'];
+    const names = [
+      'xterm',
+      'xterm-256color',
+      'xterm-color',
+      'xterm-mono',
+      'xterm-r5',
+      'xterm-r6',
+      'xterm-vt220',
+      'screen',
+      'screen-w',
+      'screen-bce',
+      'screen-256color',
+      'tmux',
+      'tmux-256color',
+      'vt100',
+      'vt102',
+      'vt220',
+      'linux',
+      'ansi',
+      'rxvt',
+      'rxvt-unicode',
+      'Eterm',
+      'cygwin',
+      'dumb',
+    ];
     for (const term of [...names, ...Array.from({ length: 20 }, (_, i) => `no-such-term-${i}`)]) {
       const s = session(term);
       s.channel.type('q');

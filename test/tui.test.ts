@@ -78,7 +78,11 @@ describe('TUI over ssh, driven through tmux', () => {
     const home = await homeOf(t, 'admin');
     assert.equal(home.length, 24);
     assert.match(home[0]!, /admin \(admin\)/);
-    for (const app of ['Account', 'Users', 'Audit']) assert.ok(home.some((l) => new RegExp(`^  ${app}\\s+\\S`).test(l)), `${app} is listed:\n${home.join('\n')}`);
+    for (const app of ['Account', 'Users', 'Audit'])
+      assert.ok(
+        home.some((l) => new RegExp(`^  ${app}\\s+\\S`).test(l)),
+        `${app} is listed:\n${home.join('\n')}`,
+      );
     assert.match(home[23]!, /↑\/↓ move · enter open · \? help · q quit/);
 
     t.sendKeys('Enter');
@@ -134,7 +138,11 @@ describe('TUI over ssh, driven through tmux', () => {
     assert.match(home[23]!, /up\/down move \| enter open \| \? help \| q quit/);
     t.sendKeys('Enter');
     const account = await t.waitFor(
-      (l) => l.some((x) => /^\+- whoami -+\+$/.test(x)) && l.some((x) => /^\|user:\s+admin\s+\|$/.test(x)) && /keys ls[\s\S]*ssh-ed25519/.test(l.join('\n')) && /esc back/.test(l[23]!),
+      (l) =>
+        l.some((x) => /^\+- whoami -+\+$/.test(x)) &&
+        l.some((x) => /^\|user:\s+admin\s+\|$/.test(x)) &&
+        /keys ls[\s\S]*ssh-ed25519/.test(l.join('\n')) &&
+        /esc back/.test(l[23]!),
       'ASCII borders around the Account panes',
     );
     const text = account.join('\n');
@@ -173,7 +181,10 @@ describe('TUI over ssh, driven through tmux', () => {
 
   test('many sessions, some cut off abruptly, are all released and leak no listeners', async () => {
     const clients = Array.from({ length: 12 }, () => {
-      const child = spawn('ssh', labd.sshArgs(admin, { tty: true }), { env: { PATH: process.env.PATH, HOME: process.env.HOME, TERM: 'xterm' }, stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn('ssh', labd.sshArgs(admin, { tty: true }), {
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, TERM: 'xterm' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
       let out = '';
       child.stdout.on('data', (d) => (out += d));
       const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
@@ -231,7 +242,13 @@ describe('TuiHost sessions in one process', () => {
   const dir = mkdtempSync(join(tmpdir(), 'labd-tui-unit-'));
   const logLines: string[] = [];
   const log = createLogger('warn', new Writable({ write: (chunk, _enc, cb) => (logLines.push(String(chunk)), cb()) }));
-  const registry = new Registry({ log, clock: systemClock, rolePermissions: DEFAULT_ROLE_PERMISSIONS, audit: new SqliteAuditLog(openDb(dir)), backends: new Backends() });
+  const registry = new Registry({
+    log,
+    clock: systemClock,
+    rolePermissions: DEFAULT_ROLE_PERMISSIONS,
+    audit: new SqliteAuditLog(openDb(dir)),
+    backends: new Backends(),
+  });
   const actor: Actor = { userId: 1, name: 'ann', role: 'member', via: 'tui' };
   const screenInstances = () => (blessed.screen as unknown as { instances: unknown[] }).instances;
   let exits = 0;
@@ -270,8 +287,14 @@ describe('TuiHost sessions in one process', () => {
   host.register({ id: 'admin-only', title: 'Admin', description: 'needs admin.users', permission: 'admin.users', open() {} } satisfies TuiApp);
 
   test('apps are listed by permission', () => {
-    assert.deepEqual(host.appsFor(actor).map((a) => a.id), ['fine', 'broken', 'trap']);
-    assert.deepEqual(host.appsFor({ ...actor, role: 'admin' }).map((a) => a.id), ['fine', 'broken', 'trap', 'admin-only']);
+    assert.deepEqual(
+      host.appsFor(actor).map((a) => a.id),
+      ['fine', 'broken', 'trap'],
+    );
+    assert.deepEqual(
+      host.appsFor({ ...actor, role: 'admin' }).map((a) => a.id),
+      ['fine', 'broken', 'trap', 'admin-only'],
+    );
   });
 
   test('an app whose open throws leaves the session on the home menu', () => {
@@ -317,10 +340,17 @@ describe('TuiHost sessions in one process', () => {
     for (let i = 1; i < 30; i++) sessions.push(open({ LANG: 'C.UTF-8' }));
     for (const s of sessions) s.channel.type('\r'); // open Fine in each
     assert.equal(screenInstances().length, 30);
-    assert.deepEqual(events.map((e) => process.listenerCount(e)), withOne, 'process listeners do not grow per screen');
+    assert.deepEqual(
+      events.map((e) => process.listenerCount(e)),
+      withOne,
+      'process listeners do not grow per screen',
+    );
     sessions.forEach((s, i) => (i % 2 ? s.channel.type('q') : s.channel.emit('close')));
     assert.equal(screenInstances().length, 0);
-    assert.deepEqual(events.map((e) => process.listenerCount(e)), baseline);
+    assert.deepEqual(
+      events.map((e) => process.listenerCount(e)),
+      baseline,
+    );
     for (const s of sessions) assert.equal(s.channel.listenerCount('data'), 0);
   }
 
@@ -332,7 +362,10 @@ describe('TuiHost sessions in one process', () => {
     openAndCloseMany();
     await new Promise((r) => setImmediate(r));
     process.off('warning', onWarning);
-    assert.deepEqual(warnings.map((w) => w.name), []);
+    assert.deepEqual(
+      warnings.map((w) => w.name),
+      [],
+    );
 
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;

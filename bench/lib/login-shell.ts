@@ -28,7 +28,15 @@ export function shellStartupMs(a: Account, home: string, runs = 5): number {
     const start = process.hrtime.bigint();
     const r = spawnSync(a.shell, ['-c', 'true'], {
       cwd: a.home,
-      env: { HOME: home, USER: a.name, LOGNAME: a.name, SHELL: a.shell, PATH: '/usr/local/bin:/usr/bin:/bin', SSH_CLIENT: '127.0.0.1 50000 22', SSH_CONNECTION: '127.0.0.1 50000 127.0.0.1 22' },
+      env: {
+        HOME: home,
+        USER: a.name,
+        LOGNAME: a.name,
+        SHELL: a.shell,
+        PATH: '/usr/local/bin:/usr/bin:/bin',
+        SSH_CLIENT: '127.0.0.1 50000 22',
+        SSH_CONNECTION: '127.0.0.1 50000 127.0.0.1 22',
+      },
       stdio: 'ignore',
       timeout: 10000,
     });

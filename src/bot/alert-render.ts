@@ -43,17 +43,43 @@ export function renderAlertGroup(g: AlertGroupView, oncall: string[]): AlertMess
   const title = `${state.toUpperCase()}: alert group ${g.id} (${name}), ${firing}/${g.alerts.length} firing`;
   const text: string[] = [title];
   if (summary) text.push(summary);
-  const rows = shown.map((a) => ({ status: a.status, labels: cut(labelText(a.labels)), summary: cut(a.annotations.summary ?? a.annotations.description ?? ''), since: time(a.status === 'firing' ? a.startsAt : a.endsAt) }));
+  const rows = shown.map((a) => ({
+    status: a.status,
+    labels: cut(labelText(a.labels)),
+    summary: cut(a.annotations.summary ?? a.annotations.description ?? ''),
+    since: time(a.status === 'firing' ? a.startsAt : a.endsAt),
+  }));
   for (const r of rows) text.push(`- ${r.status} ${r.labels}${r.summary ? ` — ${r.summary}` : ''} (since ${r.since})`);
   if (more > 0) text.push(`… and ${more} more`);
   const parts: SafeHtml[] = [
-    html`<p><strong><span data-mx-color="${STATE_COLOURS[state]}">${state.toUpperCase()}</span></strong>: alert group ${g.id} (<code>${name}</code>), ${firing}/${g.alerts.length} firing</p>`,
+    html`<p>
+      <strong><span data-mx-color="${STATE_COLOURS[state]}">${state.toUpperCase()}</span></strong
+      >: alert group ${g.id} (<code>${name}</code>), ${firing}/${g.alerts.length} firing
+    </p>`,
   ];
   if (summary) parts.push(html`<p>${summary}</p>`);
   parts.push(
-    html`<table><thead><tr><th>status</th><th>labels</th><th>summary</th><th>since</th></tr></thead><tbody>${rows.map(
-      (r) => html`<tr><td>${r.status}</td><td><code>${r.labels}</code></td><td>${r.summary}</td><td>${r.since}</td></tr>`,
-    )}</tbody></table>`,
+    html`<table>
+      <thead>
+        <tr>
+          <th>status</th>
+          <th>labels</th>
+          <th>summary</th>
+          <th>since</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${rows.map(
+          (r) =>
+            html`<tr>
+              <td>${r.status}</td>
+              <td><code>${r.labels}</code></td>
+              <td>${r.summary}</td>
+              <td>${r.since}</td>
+            </tr>`,
+        )}
+      </tbody>
+    </table>`,
   );
   if (more > 0) parts.push(html`<p><em>… and ${more} more</em></p>`);
   if (g.ack) {
@@ -80,6 +106,7 @@ export function renderEscalation(g: AlertGroupView, targets: string[], after: st
   const name = cut(labelText(g.groupLabels) || labelText(g.commonLabels) || g.groupKey, 300);
   return {
     text: `${targets.join(' ')} alert group ${g.id} (${name}) has been firing for more than ${after} and nobody acknowledged it.`,
-    html: html`${joinHtml(targets.map(pill), ' ')} alert group ${g.id} (<code>${name}</code>) has been firing for more than ${after} and nobody acknowledged it.`.value,
+    html: html`${joinHtml(targets.map(pill), ' ')} alert group ${g.id} (<code>${name}</code>) has been firing for more than ${after} and nobody acknowledged it.`
+      .value,
   };
 }

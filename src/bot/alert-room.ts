@@ -68,9 +68,21 @@ export class AlertRoom implements AlertNotifier {
     // A group that fired and resolved before it was ever shown has nothing left to say.
     if (g.status === 'resolved' && !messages.message(g.id)) return;
     const body = renderAlertGroup(g, config.oncall);
-    const post = { msgtype: 'm.text', body: body.text, format: 'org.matrix.custom.html', formatted_body: body.html, 'm.mentions': body.mentions.length ? { user_ids: body.mentions } : {} };
+    const post = {
+      msgtype: 'm.text',
+      body: body.text,
+      format: 'org.matrix.custom.html',
+      formatted_body: body.html,
+      'm.mentions': body.mentions.length ? { user_ids: body.mentions } : {},
+    };
     // Edits do not notify (push rules), and the top-level mentions of an edit name only new ones: none.
-    const edit = (target: string) => ({ msgtype: 'm.text', body: `* ${body.text}`, 'm.new_content': post, 'm.relates_to': { rel_type: 'm.replace', event_id: target }, 'm.mentions': {} });
+    const edit = (target: string) => ({
+      msgtype: 'm.text',
+      body: `* ${body.text}`,
+      'm.new_content': post,
+      'm.relates_to': { rel_type: 'm.replace', event_id: target },
+      'm.mentions': {},
+    });
     const outcome = messages.queue(g.id, this.roomId, { post, edit }, this.o.inFlight());
     if (outcome !== 'unchanged') {
       this.o.log.debug({ group: g.id, outcome }, 'matrix: alert message queued');
@@ -105,7 +117,14 @@ export class AlertRoom implements AlertNotifier {
       const message = messages.message(g.id);
       if (!message || message.escalatedFor === g.firingSince.getTime()) continue;
       const body = renderEscalation(g, config.escalateTo, formatDuration(alerts.escalateAfterSeconds));
-      const content = (target: string) => ({ msgtype: 'm.text', body: body.text, format: 'org.matrix.custom.html', formatted_body: body.html, 'm.mentions': { user_ids: config.escalateTo }, 'm.relates_to': { 'm.in_reply_to': { event_id: target } } });
+      const content = (target: string) => ({
+        msgtype: 'm.text',
+        body: body.text,
+        format: 'org.matrix.custom.html',
+        formatted_body: body.html,
+        'm.mentions': { user_ids: config.escalateTo },
+        'm.relates_to': { 'm.in_reply_to': { event_id: target } },
+      });
       if (messages.escalate(g.id, g.firingSince.getTime(), content)) {
         this.o.log.info({ group: g.id, to: config.escalateTo }, 'matrix: alert escalated');
         queued = true;

@@ -65,7 +65,10 @@ export class AlertMessageStore {
       const existing = tx.select().from(matrixAlertMessages).where(eq(matrixAlertMessages.groupId, groupId)).get();
       if (!existing) {
         const postTxnId = txnIdFor(`alert-group:${groupId}`, 'alert-post');
-        tx.insert(matrixOutbox).values({ txnId: postTxnId, roomId, eventType: 'm.room.message', content: JSON.stringify(content.post), nextAttemptAt: new Date() }).onConflictDoNothing().run();
+        tx.insert(matrixOutbox)
+          .values({ txnId: postTxnId, roomId, eventType: 'm.room.message', content: JSON.stringify(content.post), nextAttemptAt: new Date() })
+          .onConflictDoNothing()
+          .run();
         tx.insert(matrixAlertMessages).values({ groupId, roomId: roomId, postTxnId, lastTxnId: postTxnId, renderedHash: hash }).run();
         return 'posted';
       }
@@ -74,13 +77,25 @@ export class AlertMessageStore {
       if (last && last.state === 'pending' && last.attempts === 0 && last.id !== inFlight) {
         // Never tried: no homeserver has seen this transaction id, so its content may still change.
         const replacement = last.txnId === existing.postTxnId ? content.post : content.edit(TXN_REF + existing.postTxnId);
-        tx.update(matrixOutbox).set({ content: JSON.stringify(replacement) }).where(eq(matrixOutbox.id, last.id)).run();
+        tx.update(matrixOutbox)
+          .set({ content: JSON.stringify(replacement) })
+          .where(eq(matrixOutbox.id, last.id))
+          .run();
         tx.update(matrixAlertMessages).set({ renderedHash: hash }).where(eq(matrixAlertMessages.groupId, groupId)).run();
         return 'rewritten';
       }
       const revision = existing.revision + 1;
       const txnId = txnIdFor(`alert-group:${groupId}:${revision}`, 'alert-edit');
-      tx.insert(matrixOutbox).values({ txnId, roomId: existing.roomId, eventType: 'm.room.message', content: JSON.stringify(content.edit(TXN_REF + existing.postTxnId)), nextAttemptAt: new Date() }).onConflictDoNothing().run();
+      tx.insert(matrixOutbox)
+        .values({
+          txnId,
+          roomId: existing.roomId,
+          eventType: 'm.room.message',
+          content: JSON.stringify(content.edit(TXN_REF + existing.postTxnId)),
+          nextAttemptAt: new Date(),
+        })
+        .onConflictDoNothing()
+        .run();
       tx.update(matrixAlertMessages).set({ revision, lastTxnId: txnId, renderedHash: hash }).where(eq(matrixAlertMessages.groupId, groupId)).run();
       return 'edited';
     });
@@ -92,8 +107,20 @@ export class AlertMessageStore {
       const row = tx.select().from(matrixAlertMessages).where(eq(matrixAlertMessages.groupId, groupId)).get();
       if (!row || row.escalatedFor === episode) return false;
       const txnId = txnIdFor(`alert-group:${groupId}:${episode}`, 'alert-escalation');
-      tx.insert(matrixOutbox).values({ txnId, roomId: row.roomId, eventType: 'm.room.message', content: JSON.stringify(content(TXN_REF + row.postTxnId)), nextAttemptAt: new Date() }).onConflictDoNothing().run();
-      tx.update(matrixAlertMessages).set({ escalatedFor: episode }).where(and(eq(matrixAlertMessages.groupId, groupId))).run();
+      tx.insert(matrixOutbox)
+        .values({
+          txnId,
+          roomId: row.roomId,
+          eventType: 'm.room.message',
+          content: JSON.stringify(content(TXN_REF + row.postTxnId)),
+          nextAttemptAt: new Date(),
+        })
+        .onConflictDoNothing()
+        .run();
+      tx.update(matrixAlertMessages)
+        .set({ escalatedFor: episode })
+        .where(and(eq(matrixAlertMessages.groupId, groupId)))
+        .run();
       return true;
     });
   }

@@ -103,10 +103,22 @@ export class EventAnnouncer {
           for (const e of batch) {
             const { text, html } = renderOpsEvent(e);
             const content = { msgtype: 'm.notice', body: text, format: 'org.matrix.custom.html', formatted_body: html, 'm.mentions': {} };
-            tx.insert(matrixOutbox).values({ txnId: txnIdFor(`ops-event:${e.id}`, 'ops-event'), roomId, eventType: 'm.room.message', content: JSON.stringify(content), nextAttemptAt: new Date() }).onConflictDoNothing().run();
+            tx.insert(matrixOutbox)
+              .values({
+                txnId: txnIdFor(`ops-event:${e.id}`, 'ops-event'),
+                roomId,
+                eventType: 'm.room.message',
+                content: JSON.stringify(content),
+                nextAttemptAt: new Date(),
+              })
+              .onConflictDoNothing()
+              .run();
           }
           const last = String(batch[batch.length - 1]!.id);
-          tx.insert(matrixState).values({ key: CURSOR_KEY, value: last }).onConflictDoUpdate({ target: matrixState.key, set: { value: last } }).run();
+          tx.insert(matrixState)
+            .values({ key: CURSOR_KEY, value: last })
+            .onConflictDoUpdate({ target: matrixState.key, set: { value: last } })
+            .run();
         });
         queued += batch.length;
       }
@@ -127,13 +139,18 @@ export class EventAnnouncer {
         if (this.stopped) return;
         const id = await this.o.joinRoom(this.o.eventsRoom!);
         this.roomId = id;
-        this.o.db.insert(matrixState).values({ key: `eventsRoom:${this.o.eventsRoom}`, value: id }).onConflictDoUpdate({ target: matrixState.key, set: { value: id } }).run();
+        this.o.db
+          .insert(matrixState)
+          .values({ key: `eventsRoom:${this.o.eventsRoom}`, value: id })
+          .onConflictDoUpdate({ target: matrixState.key, set: { value: id } })
+          .run();
         this.catchUp();
       },
       {
         policy: JOIN_RETRY,
         signal: stop.signal,
-        onRetry: (err, _n, retryInMs) => this.o.log.warn({ room: this.o.eventsRoom, error: (err as Error).message, retryInMs }, 'matrix: cannot join the events room yet'),
+        onRetry: (err, _n, retryInMs) =>
+          this.o.log.warn({ room: this.o.eventsRoom, error: (err as Error).message, retryInMs }, 'matrix: cannot join the events room yet'),
       },
     ).catch(() => undefined /* stopped */);
   }
@@ -148,6 +165,10 @@ export class EventAnnouncer {
   }
 
   private setCursor(id: number): void {
-    this.o.db.insert(matrixState).values({ key: CURSOR_KEY, value: String(id) }).onConflictDoUpdate({ target: matrixState.key, set: { value: String(id) } }).run();
+    this.o.db
+      .insert(matrixState)
+      .values({ key: CURSOR_KEY, value: String(id) })
+      .onConflictDoUpdate({ target: matrixState.key, set: { value: String(id) } })
+      .run();
   }
 }

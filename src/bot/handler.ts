@@ -80,7 +80,11 @@ export class CommandHandler {
   }
 
   private reply(row: InboxRow, body: MatrixBody, o: { replyTo?: string; threadRoot?: string; purpose?: string } = {}): void {
-    this.opts.store.finish(row.eventId, { roomId: row.roomId, txnId: txnIdFor(row.eventId, o.purpose ?? 'reply'), content: this.replyContent(body, o.replyTo ?? row.eventId, o.threadRoot) });
+    this.opts.store.finish(row.eventId, {
+      roomId: row.roomId,
+      txnId: txnIdFor(row.eventId, o.purpose ?? 'reply'),
+      content: this.replyContent(body, o.replyTo ?? row.eventId, o.threadRoot),
+    });
   }
 
   actorFor(mxid: string): Mapped {
@@ -89,7 +93,8 @@ export class CommandHandler {
     const prefix = this.opts.config.commandPrefix;
     if (!name) return { ok: true, actor: guestActor(mxid) };
     const user = this.opts.identities.userByName(name);
-    if (!user) return { ok: false, body: plain(`Sorry, ${mxid} is linked to the labd user '${name}', which does not exist. Ask an admin (${prefix} user add).`) };
+    if (!user)
+      return { ok: false, body: plain(`Sorry, ${mxid} is linked to the labd user '${name}', which does not exist. Ask an admin (${prefix} user add).`) };
     return { ok: true, actor: { userId: user.id, name: user.name, role: user.role, via: 'matrix', credential: { kind: 'matrix', mxid } } };
   }
 
@@ -99,7 +104,10 @@ export class CommandHandler {
     if (!(err instanceof PermissionDenied) || !isUnmappedGuest(actor)) return body;
     const mxid = (actor.credential as { mxid: string }).mxid;
     const hint = `Ask an admin to add you to the bot's user map.`;
-    return { text: `Sorry, ${mxid} is not linked to a labd user, so you have guest rights. ${body.text}. ${hint}`, html: html`Sorry, ${mxid} is not linked to a labd user, so you have guest rights. ${trustedHtml(body.html)}. ${hint}`.value };
+    return {
+      text: `Sorry, ${mxid} is not linked to a labd user, so you have guest rights. ${body.text}. ${hint}`,
+      html: html`Sorry, ${mxid} is not linked to a labd user, so you have guest rights. ${trustedHtml(body.html)}. ${hint}`.value,
+    };
   }
 
   /** Handles one accepted event; every path ends with the event marked done. */
@@ -134,7 +142,14 @@ export class CommandHandler {
     const resolved = registry.resolve(rest);
     if (resolved?.command.needsIO && !flags.help) {
       const name = resolved.command.path.join(' ');
-      return this.reply(row, { text: `'${name}' reads or writes a terminal stream, so it only works over SSH: ssh HOST ${name} …`, html: html`<code>${name}</code> reads or writes a terminal stream, so it only works over SSH: <code>ssh HOST ${name} …</code>`.value }, { threadRoot });
+      return this.reply(
+        row,
+        {
+          text: `'${name}' reads or writes a terminal stream, so it only works over SSH: ssh HOST ${name} …`,
+          html: html`<code>${name}</code> reads or writes a terminal stream, so it only works over SSH: <code>ssh HOST ${name} …</code>`.value,
+        },
+        { threadRoot },
+      );
     }
     if (resolved && !flags.help && !registry.offeredOn(resolved.command, 'matrix')) {
       return this.reply(row, renderError(new UsageError(registry.notOfferedText(resolved.command, 'matrix')), prefix), { threadRoot });
@@ -154,7 +169,15 @@ export class CommandHandler {
       }
       const shown = valueText(text);
       // The confirmation keeps the typed call: what runs on ✅ is what was validated, not text parsed again.
-      store.addConfirmation({ roomId: row.roomId, sender: row.sender, argv: call, requestEventId: row.eventId, promptTxnId, expiresAt: new Date(Date.now() + this.confirmWindowMs), code });
+      store.addConfirmation({
+        roomId: row.roomId,
+        sender: row.sender,
+        argv: call,
+        requestEventId: row.eventId,
+        promptTxnId,
+        expiresAt: new Date(Date.now() + this.confirmWindowMs),
+        code,
+      });
       log.info({ sender: row.sender, command: resolved.command.path.join(' ') }, 'matrix: asking for confirmation');
       return this.reply(row, confirmPrompt(shown, code, prefix, config.confirmWindow.text), { threadRoot, purpose: 'confirm' });
     }
@@ -164,7 +187,8 @@ export class CommandHandler {
   /** A ✅ on a confirmation question from its asker runs the command; anything else is ignored. */
   private async reaction(row: InboxRow, event: RoomEvent): Promise<void> {
     const relation = (event.content['m.relates_to'] ?? {}) as Relation;
-    if (relation.rel_type !== 'm.annotation' || !relation.event_id || normaliseKey(relation.key ?? '') !== CONFIRM_REACTION) return this.opts.store.finish(row.eventId);
+    if (relation.rel_type !== 'm.annotation' || !relation.event_id || normaliseKey(relation.key ?? '') !== CONFIRM_REACTION)
+      return this.opts.store.finish(row.eventId);
     const pending = this.opts.store.confirmationFor(relation.event_id);
     // Someone else's ✅, a ✅ on another message, or a second ✅ after it ran: ordinary chat.
     if (!pending || pending.roomId !== row.roomId || pending.sender !== row.sender || pending.state === 'confirmed') return this.opts.store.finish(row.eventId);
@@ -179,7 +203,8 @@ export class CommandHandler {
     const pending = this.opts.store.confirmationByCode(row.roomId, code);
     if (!pending) return this.reply(row, plain(`No command in this room is waiting for the confirmation code '${code}'.`), { threadRoot });
     if (pending.sender !== row.sender) return this.reply(row, plain(`Only ${pending.sender}, who asked for that command, can confirm it.`), { threadRoot });
-    if (pending.state === 'confirmed') return this.reply(row, plain(`The code '${code}' was already used; send the command again to run it again.`), { threadRoot });
+    if (pending.state === 'confirmed')
+      return this.reply(row, plain(`The code '${code}' was already used; send the command again to run it again.`), { threadRoot });
     await this.confirmed(row, pending, { replyTo: row.eventId, threadRoot });
   }
 
@@ -203,11 +228,21 @@ export class CommandHandler {
     const json = Array.isArray(call) ? splitGlobalFlags(call).flags.json : call.json;
     const command = Array.isArray(call) ? call.join(' ') : call.text;
     store.markRunning(row.eventId, command);
-    const progress = new ProgressReply({ store, row, replyTo: o.replyTo, threadRoot: o.threadRoot, command: valueText(command), replyContent: (b, to, root) => this.replyContent(b, to, root), kick: () => this.opts.kick?.() });
+    const progress = new ProgressReply({
+      store,
+      row,
+      replyTo: o.replyTo,
+      threadRoot: o.threadRoot,
+      command: valueText(command),
+      replyContent: (b, to, root) => this.replyContent(b, to, root),
+      kick: () => this.opts.kick?.(),
+    });
     let body: MatrixBody;
     try {
       const onProgress = (message: string) => progress.report(message);
-      const result = Array.isArray(call) ? (await registry.execute({ actor, argv: call, confirmed, onProgress })).result : await registry.invoke(actor, call.path, call.args, { confirmed, onProgress, json: call.json });
+      const result = Array.isArray(call)
+        ? (await registry.execute({ actor, argv: call, confirmed, onProgress })).result
+        : await registry.invoke(actor, call.path, call.args, { confirmed, onProgress, json: call.json });
       body = json ? renderMatrixJson(result) : renderMatrix(result);
     } catch (err) {
       body = this.errorBody(err, actor);
@@ -220,9 +255,15 @@ export class CommandHandler {
    * Runs a command with typed arguments for an event that is not a `!lab` line (an alert reply or
    * reaction) as its sender, answering in a reply to `replyTo`; `quiet`: only a refusal or failure is answered.
    */
-  async runAction(row: InboxRow, path: readonly string[], args: Record<string, unknown>, o: { replyTo: string; threadRoot?: string; quiet?: boolean }): Promise<void> {
+  async runAction(
+    row: InboxRow,
+    path: readonly string[],
+    args: Record<string, unknown>,
+    o: { replyTo: string; threadRoot?: string; quiet?: boolean },
+  ): Promise<void> {
     const { registry, store, log } = this.opts;
-    const answer = (body: MatrixBody) => store.finish(row.eventId, { roomId: row.roomId, txnId: txnIdFor(row.eventId, 'reply'), content: this.replyContent(body, o.replyTo, o.threadRoot) });
+    const answer = (body: MatrixBody) =>
+      store.finish(row.eventId, { roomId: row.roomId, txnId: txnIdFor(row.eventId, 'reply'), content: this.replyContent(body, o.replyTo, o.threadRoot) });
     const mapped = this.actorFor(row.sender);
     if (!mapped.ok) return answer(mapped.body);
     // The inbox keeps what ran (a redacted reaction finds its `ack ID` here).
@@ -242,6 +283,11 @@ export class CommandHandler {
 
   /** Commands cut off by a stop or crash: say so once, never run them again. */
   reportInterrupted(row: InboxRow): void {
-    this.reply(row, plain(`labd restarted while '${row.command ?? 'this command'}' was running; it was not run again. Check '${this.opts.config.commandPrefix} audit' for its outcome.`));
+    this.reply(
+      row,
+      plain(
+        `labd restarted while '${row.command ?? 'this command'}' was running; it was not run again. Check '${this.opts.config.commandPrefix} audit' for its outcome.`,
+      ),
+    );
   }
 }

@@ -58,7 +58,8 @@ export function matrixBotModule(deps: MatrixBotDeps): LabdModule {
 export function startMatrixBot(o: MatrixBotDeps): MatrixBot {
   const log = o.log.child({ component: 'matrix' });
   const { sdk, encryption, cryptoError } = loadMatrixSdk();
-  if (!encryption) log.warn({ reason: cryptoError }, 'matrix: the native crypto module is not installed, so encrypted rooms are unsupported; serve unencrypted rooms only');
+  if (!encryption)
+    log.warn({ reason: cryptoError }, 'matrix: the native crypto module is not installed, so encrypted rooms are unsupported; serve unencrypted rooms only');
   sdk.LogService.setLogger({
     trace: () => {},
     debug: () => {},
@@ -77,7 +78,13 @@ export function startMatrixBot(o: MatrixBotDeps): MatrixBot {
   const client = new sdk.MatrixClient(o.config.homeserverUrl, o.config.accessToken, new SqliteSyncStorage(store));
   (client as unknown as { persistTokenAfterSync: boolean }).persistTokenAfterSync = true;
   const messages = new AlertMessageStore(o.db);
-  const outbox = new OutboxSender({ homeserverUrl: o.config.homeserverUrl, accessToken: o.config.accessToken, store, log, onSent: (row, eventId) => messages.delivered(row.txnId, eventId) });
+  const outbox = new OutboxSender({
+    homeserverUrl: o.config.homeserverUrl,
+    accessToken: o.config.accessToken,
+    store,
+    log,
+    onSent: (row, eventId) => messages.delivered(row.txnId, eventId),
+  });
   const handler = new CommandHandler({ config: o.config, registry: o.registry, store, identities: o.identities, log, kick: () => outbox.kick() });
   let alertRoom: AlertRoom | undefined;
   let removeNotifier: (() => void) | undefined;
@@ -154,9 +161,18 @@ export function startMatrixBot(o: MatrixBotDeps): MatrixBot {
   outbox.start();
   alertRoom?.startEscalation();
   // Ops events go to matrix.eventsRoom, else the alerts room; neither set: not announced.
-  const announcer = o.config.eventsRoom || alertRoom
-    ? new EventAnnouncer({ db: o.db, events: o.events, log, fallbackRoomId: () => alertRoom?.roomId, eventsRoom: o.config.eventsRoom, joinRoom: (room) => client.joinRoom(room), kick: () => outbox.kick() })
-    : undefined;
+  const announcer =
+    o.config.eventsRoom || alertRoom
+      ? new EventAnnouncer({
+          db: o.db,
+          events: o.events,
+          log,
+          fallbackRoomId: () => alertRoom?.roomId,
+          eventsRoom: o.config.eventsRoom,
+          joinRoom: (room) => client.joinRoom(room),
+          kick: () => outbox.kick(),
+        })
+      : undefined;
   announcer?.start();
   drain();
   void connect();

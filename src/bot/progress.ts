@@ -71,7 +71,12 @@ export class ProgressReply {
     this.long = true;
     clearTimeout(this.startTimer);
     const { store, row, replyTo, threadRoot } = this.o;
-    store.queue({ roomId: row.roomId, txnId: this.txn('working'), eventType: 'm.reaction', content: { 'm.relates_to': { rel_type: 'm.annotation', event_id: replyTo, key: WORKING_REACTION } } });
+    store.queue({
+      roomId: row.roomId,
+      txnId: this.txn('working'),
+      eventType: 'm.reaction',
+      content: { 'm.relates_to': { rel_type: 'm.annotation', event_id: replyTo, key: WORKING_REACTION } },
+    });
     store.queue({ roomId: row.roomId, txnId: this.txn('running'), content: this.o.replyContent(this.statusBody(), replyTo, threadRoot) });
     this.lastEditAt = Date.now();
     this.o.kick();
@@ -92,7 +97,13 @@ export class ProgressReply {
   /** An edit of the "running" reply, whose event id the outbox fills in once that reply is delivered. */
   private editContent(body: MatrixBody): Record<string, unknown> {
     const replacement = { msgtype: 'm.notice', body: body.text, format: 'org.matrix.custom.html', formatted_body: body.html, 'm.mentions': {} };
-    return { ...replacement, body: `* ${body.text}`, formatted_body: `* ${body.html}`, 'm.new_content': replacement, 'm.relates_to': { rel_type: 'm.replace', event_id: `${TXN_REF}${this.txn('running')}` } };
+    return {
+      ...replacement,
+      body: `* ${body.text}`,
+      formatted_body: `* ${body.html}`,
+      'm.new_content': replacement,
+      'm.relates_to': { rel_type: 'm.replace', event_id: `${TXN_REF}${this.txn('running')}` },
+    };
   }
 
   /** The command ended: marks the event done and queues the answer (a reply, or the last edit). */

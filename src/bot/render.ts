@@ -14,10 +14,9 @@ export interface MatrixBody {
   html: string;
 }
 
-
 /** Text with line breaks kept as <br>, every line escaped. */
 export function htmlLines(text: string): SafeHtml {
-  return html`${text.split('\n').map((line, i) => (i ? html`<br>${line}` : html`${line}`))}`;
+  return html`${text.split('\n').map((line, i) => (i ? html`<br />${line}` : html`${line}`))}`;
 }
 
 /** Control characters and escape sequences carry nothing a chat client can show. */
@@ -30,9 +29,11 @@ export function valueText(value: unknown): string {
   return clean(String(value)).replace(/\n/g, ' ');
 }
 
-
 function plainTable(r: Extract<Result, { kind: 'table' }>): string {
-  return textTable(r.columns, r.rows.map((row) => r.columns.map((c) => valueText(row[c.key])))).join('\n');
+  return textTable(
+    r.columns,
+    r.rows.map((row) => r.columns.map((c) => valueText(row[c.key]))),
+  ).join('\n');
 }
 
 export const matrixRenderers: { [K in Result['kind']]: (r: Extract<Result, { kind: K }>) => MatrixBody } = {
@@ -41,15 +42,45 @@ export const matrixRenderers: { [K in Result['kind']]: (r: Extract<Result, { kin
       const empty = clean(r.empty ?? '(none)');
       return { text: empty, html: html`<em>${empty}</em>`.value };
     }
-    const head = html`<thead><tr>${r.columns.map((c) => html`<th>${c.label}</th>`)}</tr></thead>`;
-    const body = html`<tbody>${r.rows.map((row) => html`<tr>${r.columns.map((c) => html`<td>${valueText(row[c.key])}</td>`)}</tr>`)}</tbody>`;
-    return { text: plainTable(r), html: html`<table>${head}${body}</table>`.value };
+    const head = html`<thead>
+      <tr>
+        ${r.columns.map((c) => html`<th>${c.label}</th>`)}
+      </tr>
+    </thead>`;
+    const body = html`<tbody>
+      ${r.rows.map(
+        (row) =>
+          html`<tr>
+            ${r.columns.map((c) => html`<td>${valueText(row[c.key])}</td>`)}
+          </tr>`,
+      )}
+    </tbody>`;
+    return {
+      text: plainTable(r),
+      html: html`<table>
+        ${head}${body}
+      </table>`.value,
+    };
   },
   record(r) {
     const title = r.title ? clean(r.title) : undefined;
     const text = (title ? title + '\n' : '') + r.fields.map((f) => `${f.label}: ${valueText(f.value)}`).join('\n');
-    const rows = r.fields.map((f) => html`<tr><th>${f.label}</th><td>${valueText(f.value)}</td></tr>`);
-    return { text, html: html`${title ? html`<strong>${title}</strong>` : ''}<table><tbody>${rows}</tbody></table>`.value };
+    const rows = r.fields.map(
+      (f) =>
+        html`<tr>
+          <th>${f.label}</th>
+          <td>${valueText(f.value)}</td>
+        </tr>`,
+    );
+    return {
+      text,
+      html: html`${title ? html`<strong>${title}</strong>` : ''}
+        <table>
+          <tbody>
+            ${rows}
+          </tbody>
+        </table>`.value,
+    };
   },
   message(r) {
     const text = clean(r.text);

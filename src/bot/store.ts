@@ -49,7 +49,12 @@ export class BotStore {
   }
 
   pending(): InboxRow[] {
-    return this.db.select().from(matrixEvents).where(eq(matrixEvents.state, 'pending')).orderBy(asc(matrixEvents.originServerTs), asc(matrixEvents.receivedAt)).all();
+    return this.db
+      .select()
+      .from(matrixEvents)
+      .where(eq(matrixEvents.state, 'pending'))
+      .orderBy(asc(matrixEvents.originServerTs), asc(matrixEvents.receivedAt))
+      .all();
   }
 
   /** Events whose command started but whose outcome was never recorded (labd stopped mid-run). */
@@ -71,7 +76,13 @@ export class BotStore {
     this.db.transaction((tx) => {
       if (reply) {
         tx.insert(matrixOutbox)
-          .values({ txnId: reply.txnId, roomId: reply.roomId, eventType: reply.eventType ?? 'm.room.message', content: JSON.stringify(reply.content), nextAttemptAt: new Date() })
+          .values({
+            txnId: reply.txnId,
+            roomId: reply.roomId,
+            eventType: reply.eventType ?? 'm.room.message',
+            content: JSON.stringify(reply.content),
+            nextAttemptAt: new Date(),
+          })
           .onConflictDoNothing()
           .run();
       }
@@ -96,24 +107,50 @@ export class BotStore {
   }
 
   markRetry(id: number, attempts: number, nextAttemptAt: Date, error: string): void {
-    this.db.update(matrixOutbox).set({ attempts, nextAttemptAt, lastError: error.slice(0, 500) }).where(eq(matrixOutbox.id, id)).run();
+    this.db
+      .update(matrixOutbox)
+      .set({ attempts, nextAttemptAt, lastError: error.slice(0, 500) })
+      .where(eq(matrixOutbox.id, id))
+      .run();
   }
 
   markFailed(id: number, attempts: number, error: string): void {
-    this.db.update(matrixOutbox).set({ state: 'failed', attempts, lastError: error.slice(0, 500) }).where(eq(matrixOutbox.id, id)).run();
+    this.db
+      .update(matrixOutbox)
+      .set({ state: 'failed', attempts, lastError: error.slice(0, 500) })
+      .where(eq(matrixOutbox.id, id))
+      .run();
   }
 
   /** Queues a message while its event is still being handled (a command's progress). */
   queue(reply: { roomId: string; txnId: string; content: Record<string, unknown>; eventType?: string }): void {
     this.db
       .insert(matrixOutbox)
-      .values({ txnId: reply.txnId, roomId: reply.roomId, eventType: reply.eventType ?? 'm.room.message', content: JSON.stringify(reply.content), nextAttemptAt: new Date() })
+      .values({
+        txnId: reply.txnId,
+        roomId: reply.roomId,
+        eventType: reply.eventType ?? 'm.room.message',
+        content: JSON.stringify(reply.content),
+        nextAttemptAt: new Date(),
+      })
       .onConflictDoNothing()
       .run();
   }
 
-  addConfirmation(c: { roomId: string; sender: string; argv: string[] | { path: string[]; args: Record<string, unknown>; json: boolean; text: string }; requestEventId: string; promptTxnId: string; expiresAt: Date; code: string }): void {
-    this.db.insert(matrixConfirmations).values({ ...c, argv: JSON.stringify(c.argv) }).onConflictDoNothing().run();
+  addConfirmation(c: {
+    roomId: string;
+    sender: string;
+    argv: string[] | { path: string[]; args: Record<string, unknown>; json: boolean; text: string };
+    requestEventId: string;
+    promptTxnId: string;
+    expiresAt: Date;
+    code: string;
+  }): void {
+    this.db
+      .insert(matrixConfirmations)
+      .values({ ...c, argv: JSON.stringify(c.argv) })
+      .onConflictDoNothing()
+      .run();
   }
 
   /** The confirmation whose question is the event `promptEventId` (learnt when the outbox delivered it), in any state. */
@@ -135,13 +172,23 @@ export class BotStore {
 
   /** Closes a pending confirmation; false when it was closed already (so it runs at most once). */
   closeConfirmation(id: number, state: 'confirmed' | 'expired'): boolean {
-    return this.db.update(matrixConfirmations).set({ state }).where(and(eq(matrixConfirmations.id, id), eq(matrixConfirmations.state, 'pending'))).run().changes === 1;
+    return (
+      this.db
+        .update(matrixConfirmations)
+        .set({ state })
+        .where(and(eq(matrixConfirmations.id, id), eq(matrixConfirmations.state, 'pending')))
+        .run().changes === 1
+    );
   }
 }
 
 /** Messages waiting in the Matrix outbox, and how long the oldest has waited (for /metrics: a stuck outbox). */
 export function outboxBacklog(db: Db, now: Date): { depth: number; oldestAgeSeconds: number } {
-  const row = db.select({ n: sql<number>`count(*)`, oldest: sql<number | null>`min(${matrixOutbox.createdAt})` }).from(matrixOutbox).where(eq(matrixOutbox.state, 'pending')).get();
+  const row = db
+    .select({ n: sql<number>`count(*)`, oldest: sql<number | null>`min(${matrixOutbox.createdAt})` })
+    .from(matrixOutbox)
+    .where(eq(matrixOutbox.state, 'pending'))
+    .get();
   const oldest = row?.oldest ?? null;
   return { depth: row?.n ?? 0, oldestAgeSeconds: oldest === null ? 0 : Math.max(0, (now.getTime() - Number(oldest)) / 1000) };
 }

@@ -155,7 +155,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (env[name]) throw new ConfigError(`config: ${name} is no longer read: ${instead}`);
   }
   if (env.LABD_WEBHOOK_TOKEN && env.LABD_ALERTMANAGER_WEBHOOK_TOKEN && env.LABD_WEBHOOK_TOKEN !== env.LABD_ALERTMANAGER_WEBHOOK_TOKEN) {
-    throw new ConfigError('config: LABD_WEBHOOK_TOKEN and LABD_ALERTMANAGER_WEBHOOK_TOKEN (its earlier name) are both set and differ; set only LABD_WEBHOOK_TOKEN');
+    throw new ConfigError(
+      'config: LABD_WEBHOOK_TOKEN and LABD_ALERTMANAGER_WEBHOOK_TOKEN (its earlier name) are both set and differ; set only LABD_WEBHOOK_TOKEN',
+    );
   }
   for (const [name, spec] of Object.entries(ENV_KEYS)) {
     const value = env[name];

@@ -64,7 +64,12 @@ const alertmanagerEnabled = z.strictObject({
   /** Longest `ack --for` accepted. */
   maxAckDuration: duration.prefault('7d'),
   /** Largest webhook body accepted. */
-  webhookMaxBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
+  webhookMaxBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(4 * 1024 * 1024),
 });
 /** `enabled` may be left out when other keys are given (e.g. only LABD_ALERTMANAGER_URL set): it then means true. */
 const alertmanagerSchema = z.preprocess(
@@ -75,7 +80,10 @@ export type AlertmanagerConfig = z.infer<typeof alertmanagerEnabled>;
 
 /** The bot's token comes from `accessToken` or from the file `accessTokenFile` (trimmed), never both. */
 type WithToken<M> = M extends { enabled: true } ? M & { accessToken: string } : M;
-function readAccessToken<M extends { enabled: false } | { enabled: true; accessToken?: string; accessTokenFile?: string }>(m: M, ctx: z.RefinementCtx): WithToken<M> {
+function readAccessToken<M extends { enabled: false } | { enabled: true; accessToken?: string; accessTokenFile?: string }>(
+  m: M,
+  ctx: z.RefinementCtx,
+): WithToken<M> {
   if (!m.enabled) return m as WithToken<M>;
   if (m.accessToken && m.accessTokenFile) {
     ctx.addIssue({ code: 'custom', path: ['accessTokenFile'], message: 'set either the access token or the file holding it, not both' });
@@ -86,7 +94,11 @@ function readAccessToken<M extends { enabled: false } | { enabled: true; accessT
     try {
       token = readFileSync(m.accessTokenFile, 'utf8').trim();
     } catch (err) {
-      ctx.addIssue({ code: 'custom', path: ['accessTokenFile'], message: `cannot read ${m.accessTokenFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['accessTokenFile'],
+        message: `cannot read ${m.accessTokenFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      });
       return z.NEVER;
     }
     if (!token) {
@@ -96,42 +108,57 @@ function readAccessToken<M extends { enabled: false } | { enabled: true; accessT
     return { ...m, accessToken: token } as WithToken<M>;
   }
   if (!m.accessToken) {
-    ctx.addIssue({ code: 'custom', path: ['accessToken'], message: "required: the bot user's access token (or matrix.accessTokenFile / LABD_MATRIX_ACCESS_TOKEN_FILE)" });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['accessToken'],
+      message: "required: the bot user's access token (or matrix.accessTokenFile / LABD_MATRIX_ACCESS_TOKEN_FILE)",
+    });
     return z.NEVER;
   }
   return m as WithToken<M>;
 }
 
 const matrixUserId = z.string().regex(/^@[^:\s]+:[^\s]+$/, 'expected a Matrix user ID like @alice:example.org');
-const matrixSchema = z.preprocess(
-  // Setting any bot key (e.g. LABD_MATRIX_HOMESERVER) without `enabled` turns the bot on, so a missing key is reported.
-  (v) => (v && typeof v === 'object' && !Array.isArray(v) && !('enabled' in v) && Object.keys(v).length ? { enabled: true, ...v } : v),
-  z.discriminatedUnion('enabled', [
-    z.strictObject({ enabled: z.literal(false) }),
-    z.strictObject({
-      enabled: z.literal(true),
-      homeserverUrl: z.url({ protocol: /^https?$/, error: 'expected the homeserver URL, e.g. https://matrix.example.org' }),
-      /** The bot user's access token, or a file holding it (`accessTokenFile`, e.g. a mounted Secret): exactly one of the two. */
-      accessToken: z.string().min(1, "required: the bot user's access token").optional(),
-      accessTokenFile: z.string().min(1).optional(),
-      /** Room IDs (!id:server) or aliases (#name:server) the bot joins and serves; invites elsewhere are ignored. */
-      rooms: z.array(z.string().regex(/^[!#][^:\s]+:[^\s]+$/, 'expected a room ID (!id:server) or alias (#name:server)'), { error: 'required: the rooms the bot serves' }).min(1, 'name at least one room'),
-      /** Matrix user → labd user name; other Matrix users are refused. */
-      userMap: z.record(matrixUserId, z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'expected a labd user name')).default({}),
-      commandPrefix: z.string().min(1).max(20).regex(/^\S+$/, 'no spaces').default('!lab'),
-      /** Where alert groups are posted (one message each); unset: no alert messages. */
-      alertsRoom: z.string().regex(/^[!#][^:\s]+:[^\s]+$/, 'expected a room ID (!id:server) or alias (#name:server)').optional(),
-      /** Where ops events (node joined, deploy finished or failed) are announced; unset: the alerts room. */
-      eventsRoom: z.string().regex(/^[!#][^:\s]+:[^\s]+$/, 'expected a room ID (!id:server) or alias (#name:server)').optional(),
-      /** Mentioned (notified) by a firing alert's message. */
-      oncall: z.array(matrixUserId).default([]),
-      /** Mentioned in one follow-up when a firing group escalates (alertmanager.escalateAfter); empty: no mention. */
-      escalateTo: z.array(matrixUserId).default([]),
-      /** How long a destructive command waits for its asker's ✅ or `confirm CODE`. */
-      confirmWindow: duration.prefault('60s'),
-    }),
-  ]),
-)
+const matrixSchema = z
+  .preprocess(
+    // Setting any bot key (e.g. LABD_MATRIX_HOMESERVER) without `enabled` turns the bot on, so a missing key is reported.
+    (v) => (v && typeof v === 'object' && !Array.isArray(v) && !('enabled' in v) && Object.keys(v).length ? { enabled: true, ...v } : v),
+    z.discriminatedUnion('enabled', [
+      z.strictObject({ enabled: z.literal(false) }),
+      z.strictObject({
+        enabled: z.literal(true),
+        homeserverUrl: z.url({ protocol: /^https?$/, error: 'expected the homeserver URL, e.g. https://matrix.example.org' }),
+        /** The bot user's access token, or a file holding it (`accessTokenFile`, e.g. a mounted Secret): exactly one of the two. */
+        accessToken: z.string().min(1, "required: the bot user's access token").optional(),
+        accessTokenFile: z.string().min(1).optional(),
+        /** Room IDs (!id:server) or aliases (#name:server) the bot joins and serves; invites elsewhere are ignored. */
+        rooms: z
+          .array(z.string().regex(/^[!#][^:\s]+:[^\s]+$/, 'expected a room ID (!id:server) or alias (#name:server)'), {
+            error: 'required: the rooms the bot serves',
+          })
+          .min(1, 'name at least one room'),
+        /** Matrix user → labd user name; other Matrix users are refused. */
+        userMap: z.record(matrixUserId, z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'expected a labd user name')).default({}),
+        commandPrefix: z.string().min(1).max(20).regex(/^\S+$/, 'no spaces').default('!lab'),
+        /** Where alert groups are posted (one message each); unset: no alert messages. */
+        alertsRoom: z
+          .string()
+          .regex(/^[!#][^:\s]+:[^\s]+$/, 'expected a room ID (!id:server) or alias (#name:server)')
+          .optional(),
+        /** Where ops events (node joined, deploy finished or failed) are announced; unset: the alerts room. */
+        eventsRoom: z
+          .string()
+          .regex(/^[!#][^:\s]+:[^\s]+$/, 'expected a room ID (!id:server) or alias (#name:server)')
+          .optional(),
+        /** Mentioned (notified) by a firing alert's message. */
+        oncall: z.array(matrixUserId).default([]),
+        /** Mentioned in one follow-up when a firing group escalates (alertmanager.escalateAfter); empty: no mention. */
+        escalateTo: z.array(matrixUserId).default([]),
+        /** How long a destructive command waits for its asker's ✅ or `confirm CODE`. */
+        confirmWindow: duration.prefault('60s'),
+      }),
+    ]),
+  )
   .transform(readAccessToken)
   .default({ enabled: false });
 export type MatrixConfig = Extract<z.infer<typeof matrixSchema>, { enabled: true }>;
@@ -148,7 +175,15 @@ const cidr = z.string().refine((v) => {
   const family = isIP(ip ?? '');
   return family !== 0 && extra === undefined && /^\d{1,3}$/.test(bits ?? '') && Number(bits) <= (family === 4 ? 32 : 128);
 }, 'expected a CIDR, e.g. 10.4.0.0/16');
-const nodesDefaults = { tokenTtl: '24h', defaultProfile: 'default', profiles: {}, joinPollInterval: '10s', evictRetryInterval: '5s', bootAllow: [], bootUnknownPerMinute: 30 };
+const nodesDefaults = {
+  tokenTtl: '24h',
+  defaultProfile: 'default',
+  profiles: {},
+  joinPollInterval: '10s',
+  evictRetryInterval: '5s',
+  bootAllow: [],
+  bootUnknownPerMinute: 30,
+};
 const nodesSchema = z
   .strictObject({
     /** The API server URL joining nodes use ({server} in a cmdline), e.g. https://10.0.0.1:6443. */
@@ -176,9 +211,14 @@ const nodesSchema = z
 const wireguardKey = z.string().regex(/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/, 'expected a WireGuard key (base64 of 32 bytes, as `wg pubkey` prints)');
 const seatsSchema = z.strictObject({
   /** Seat addresses come from here (IPv4, /8 to /30); the network, first and broadcast addresses are never given out. Kilo's own --subnet defaults to 10.4.0.0/16. */
-  cidr: cidr.refine((v) => isIP(v.split('/')[0]!) === 4 && Number(v.split('/')[1]) >= 8 && Number(v.split('/')[1]) <= 30, 'expected an IPv4 CIDR from /8 to /30').default('10.5.0.0/24'),
+  cidr: cidr
+    .refine((v) => isIP(v.split('/')[0]!) === 4 && Number(v.split('/')[1]) >= 8 && Number(v.split('/')[1]) <= 30, 'expected an IPv4 CIDR from /8 to /30')
+    .default('10.5.0.0/24'),
   /** host:port a seat's device connects to (a Kilo node's public endpoint); `seat add` needs it. */
-  endpoint: z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/, 'expected HOST:PORT, e.g. lab.example.net:51820').optional(),
+  endpoint: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/, 'expected HOST:PORT, e.g. lab.example.net:51820')
+    .optional(),
   /** The WireGuard public key of the node at the endpoint (its kilo.squat.ai/key annotation); `seat add` needs it. */
   serverPublicKey: wireguardKey.optional(),
   /** What a seat routes through the tunnel. */
@@ -216,7 +256,10 @@ export const configSchema = z
         userCaKeys: z.string().min(1).optional(),
         /** Public keys (newline separated) that log in as the initial admin. */
         initialAdminKeys: z.string().default(''),
-        initialAdminName: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/).default('admin'),
+        initialAdminName: z
+          .string()
+          .regex(/^[a-z][a-z0-9_-]{0,31}$/)
+          .default('admin'),
         /** Whether a valid certificate for an unknown principal creates a user. */
         certificateSignup: z.boolean().default(true),
         defaultRole: role.default('member'),
@@ -234,22 +277,48 @@ export const configSchema = z
       .prefault({}),
     paste: z
       .strictObject({
-        maxSize: z.number().int().min(1).max(1024 ** 3).default(10 * 1024 * 1024),
+        maxSize: z
+          .number()
+          .int()
+          .min(1)
+          .max(1024 ** 3)
+          .default(10 * 1024 * 1024),
         defaultExpiry: z.union([z.literal('none'), duration]).prefault('none'),
         sweepInterval: duration.prefault('10m'),
         /** What one user may keep stored: total bytes and number of pastes (expired ones count until swept). */
-        quota: z.strictObject({ bytes: z.number().int().min(1).max(1024 ** 4).default(PASTE_QUOTA_BYTES), count: z.number().int().min(1).max(1_000_000).default(PASTE_QUOTA_COUNT) }).prefault({}),
+        quota: z
+          .strictObject({
+            bytes: z
+              .number()
+              .int()
+              .min(1)
+              .max(1024 ** 4)
+              .default(PASTE_QUOTA_BYTES),
+            count: z.number().int().min(1).max(1_000_000).default(PASTE_QUOTA_COUNT),
+          })
+          .prefault({}),
       })
       .prefault({}),
     /** The personal CRM: the region national phone numbers are read in (ISO 3166, e.g. DE), and the most `crm import` reads. */
     crm: z
       .strictObject({
-        defaultRegion: z.string().regex(/^[A-Z]{2}$/, 'expected a two-letter country code like DE or GB').optional(),
-        maxImportBytes: z.number().int().min(1024).max(1024 ** 3).default(32 * 1024 * 1024),
+        defaultRegion: z
+          .string()
+          .regex(/^[A-Z]{2}$/, 'expected a two-letter country code like DE or GB')
+          .optional(),
+        maxImportBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(1024 ** 3)
+          .default(32 * 1024 * 1024),
         /** Apprise API notify endpoint for the daily reminders (birthdays today, people overdue); unset: none. */
         remindersApprise: z.url({ protocol: /^https?$/, error: 'expected the http(s) URL of an Apprise API notify endpoint' }).optional(),
         /** When (UTC, HH:MM) the daily reminders go out. */
-        remindAt: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (UTC)').default('08:00'),
+        remindAt: z
+          .string()
+          .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (UTC)')
+          .default('08:00'),
         /** How often the reminder job looks whether it is time. */
         reminderCheckInterval: duration.prefault('5m'),
       })
@@ -257,11 +326,21 @@ export const configSchema = z
     /** Pub/sub: how far a subscriber may fall behind, how many topics one user may hold open, and all topics' buffers together. */
     pubsub: z
       .strictObject({
-        subscriberBuffer: z.number().int().min(256 * 1024).max(1024 ** 3).default(PUBSUB_SUBSCRIBER_BUFFER),
+        subscriberBuffer: z
+          .number()
+          .int()
+          .min(256 * 1024)
+          .max(1024 ** 3)
+          .default(PUBSUB_SUBSCRIBER_BUFFER),
         /** Live topics one user may own at once. */
         maxTopicsPerUser: z.number().int().min(1).max(10_000).default(PUBSUB_MAX_TOPICS_PER_USER),
         /** Bytes all subscribers' queues may hold together; a subscriber whose queue would pass it is dropped. */
-        maxBufferedBytes: z.number().int().min(256 * 1024).max(64 * 1024 ** 3).default(PUBSUB_MAX_BUFFERED),
+        maxBufferedBytes: z
+          .number()
+          .int()
+          .min(256 * 1024)
+          .max(64 * 1024 ** 3)
+          .default(PUBSUB_MAX_BUFFERED),
       })
       .prefault({}),
     /** The Kubernetes cluster ops talk to: a kubeconfig file (else in-cluster when labd runs in a pod), its context, and the time-out of each API request. */
@@ -292,7 +371,12 @@ export const configSchema = z
         /** How often pull mirrors are fetched from their origin. */
         mirrorInterval: duration.prefault('1h'),
         /** Largest smart-HTTP request body (a fetch negotiation) accepted. */
-        httpMaxBody: z.number().int().min(64 * 1024).max(1024 ** 3).default(16 * 1024 * 1024),
+        httpMaxBody: z
+          .number()
+          .int()
+          .min(64 * 1024)
+          .max(1024 ** 3)
+          .default(16 * 1024 * 1024),
       })
       .prefault({}),
     /** Overrides of the role → permissions table (design §4). */

@@ -9,7 +9,19 @@ export interface Actor {
   role: Role;
   via: Surface;
   /** How the identity was proven: the certificate's key id and serial, a key fingerprint, a Matrix id. */
-  credential?: { kind: 'cert'; keyId: string; serial: string; principal: string; /** The certificate's own key, which the session proved it holds. */ keyFingerprint?: string } | { kind: 'key'; fingerprint: string } | { kind: 'matrix'; mxid: string } | { kind: 'system' } | { kind: 'anonymous' } | { kind: 'token'; name: string };
+  credential?:
+    | {
+        kind: 'cert';
+        keyId: string;
+        serial: string;
+        principal: string;
+        /** The certificate's own key, which the session proved it holds. */ keyFingerprint?: string;
+      }
+    | { kind: 'key'; fingerprint: string }
+    | { kind: 'matrix'; mxid: string }
+    | { kind: 'system' }
+    | { kind: 'anonymous' }
+    | { kind: 'token'; name: string };
   remoteAddress?: string;
   /** The role config grants through the certificate's principals (auth.principalRoles), kept when the stored role is re-read. */
   principalRole?: Role;

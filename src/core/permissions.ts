@@ -3,8 +3,16 @@ export const ROLES = ['admin', 'operator', 'member', 'guest'] as const;
 export type Role = (typeof ROLES)[number];
 
 export const PERMISSIONS = [
-  'paste', 'pubsub', 'git.read', 'git.write', 'crm',
-  'ops.read', 'ops.nodes', 'ops.deploy', 'ops.alerts', 'ops.keys',
+  'paste',
+  'pubsub',
+  'git.read',
+  'git.write',
+  'crm',
+  'ops.read',
+  'ops.nodes',
+  'ops.deploy',
+  'ops.alerts',
+  'ops.keys',
   'admin.users',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];

@@ -1,7 +1,10 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
-const createdAt = () => integer('created_at', { mode: 'timestamp_ms' }).notNull().default(sql`(unixepoch('subsec') * 1000)`);
+const createdAt = () =>
+  integer('created_at', { mode: 'timestamp_ms' })
+    .notNull()
+    .default(sql`(unixepoch('subsec') * 1000)`);
 
 export const users = sqliteTable('users', {
   id: integer('id').primaryKey({ autoIncrement: true }),
@@ -15,12 +18,16 @@ export const sshKeys = sqliteTable(
   'ssh_keys',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     fingerprint: text('fingerprint').notNull().unique(),
     algo: text('algo').notNull(),
     publicKey: text('public_key').notNull(),
     comment: text('comment').notNull().default(''),
-    source: text('source', { enum: ['user', 'config'] }).notNull().default('user'),
+    source: text('source', { enum: ['user', 'config'] })
+      .notNull()
+      .default('user'),
     createdAt: createdAt(),
     lastUsedAt: integer('last_used_at', { mode: 'timestamp_ms' }),
   },
@@ -32,7 +39,9 @@ export const identities = sqliteTable(
   'identities',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     provider: text('provider').notNull(),
     subject: text('subject').notNull(),
     createdAt: createdAt(),
@@ -65,7 +74,9 @@ export const pastes = sqliteTable(
   'pastes',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     name: text('name').notNull(),
     /** File name of the bytes under pastes/blobs; a new one per upload, so a replace is one row update. */
     blob: text('blob').notNull().unique(),
@@ -114,7 +125,9 @@ export const alerts = sqliteTable(
   'alerts',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    groupId: integer('group_id').notNull().references(() => alertGroups.id, { onDelete: 'cascade' }),
+    groupId: integer('group_id')
+      .notNull()
+      .references(() => alertGroups.id, { onDelete: 'cascade' }),
     fingerprint: text('fingerprint').notNull(),
     status: text('status', { enum: ['firing', 'resolved'] }).notNull(),
     labels: text('labels', { mode: 'json' }).$type<Record<string, string>>().notNull(),
@@ -135,7 +148,9 @@ export const alertTransitions = sqliteTable(
   'alert_transitions',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    groupId: integer('group_id').notNull().references(() => alertGroups.id, { onDelete: 'cascade' }),
+    groupId: integer('group_id')
+      .notNull()
+      .references(() => alertGroups.id, { onDelete: 'cascade' }),
     fingerprint: text('fingerprint').notNull(),
     status: text('status', { enum: ['firing', 'resolved'] }).notNull(),
     startsAt: integer('starts_at', { mode: 'timestamp_ms' }).notNull(),
@@ -151,7 +166,9 @@ export const alertSilences = sqliteTable(
   'alert_silences',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    groupId: integer('group_id').notNull().references(() => alertGroups.id, { onDelete: 'cascade' }),
+    groupId: integer('group_id')
+      .notNull()
+      .references(() => alertGroups.id, { onDelete: 'cascade' }),
     fingerprint: text('fingerprint').notNull(),
     silenceId: text('silence_id').notNull(),
     createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
@@ -167,7 +184,9 @@ export const alertAckHistory = sqliteTable(
   'alert_ack_history',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    groupId: integer('group_id').notNull().references(() => alertGroups.id, { onDelete: 'cascade' }),
+    groupId: integer('group_id')
+      .notNull()
+      .references(() => alertGroups.id, { onDelete: 'cascade' }),
     kind: text('kind', { enum: ['acknowledged', 'extended', 'unacknowledged', 'ran-out', 'resolved'] }).notNull(),
     by: text('by').notNull(),
     /** The acknowledgement's end after this step. */
@@ -185,11 +204,15 @@ export const alertEscalations = sqliteTable(
   'alert_escalations',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    groupId: integer('group_id').notNull().references(() => alertGroups.id, { onDelete: 'cascade' }),
+    groupId: integer('group_id')
+      .notNull()
+      .references(() => alertGroups.id, { onDelete: 'cascade' }),
     /** The firingSince (ms) of the episode that escalated. */
     episode: integer('episode').notNull(),
     channel: text('channel', { enum: ['apprise'] }).notNull(),
-    state: text('state', { enum: ['pending', 'sent', 'dropped'] }).notNull().default('pending'),
+    state: text('state', { enum: ['pending', 'sent', 'dropped'] })
+      .notNull()
+      .default('pending'),
     attempts: integer('attempts').notNull().default(0),
     nextAttemptAt: integer('next_attempt_at', { mode: 'timestamp_ms' }).notNull(),
     lastError: text('last_error'),
@@ -238,7 +261,9 @@ export const matrixOutbox = sqliteTable(
     roomId: text('room_id').notNull(),
     eventType: text('event_type').notNull(),
     content: text('content').notNull(),
-    state: text('state', { enum: ['pending', 'sent', 'failed'] }).notNull().default('pending'),
+    state: text('state', { enum: ['pending', 'sent', 'failed'] })
+      .notNull()
+      .default('pending'),
     attempts: integer('attempts').notNull().default(0),
     nextAttemptAt: integer('next_attempt_at', { mode: 'timestamp_ms' }).notNull(),
     /** The homeserver's id for the sent event. */
@@ -261,7 +286,9 @@ export const matrixConfirmations = sqliteTable('matrix_confirmations', {
   /** The outbox row of the question; the reply must point at its event. */
   promptTxnId: text('prompt_txn_id').notNull().unique(),
   expiresAt: integer('expires_at', { mode: 'timestamp_ms' }).notNull(),
-  state: text('state', { enum: ['pending', 'confirmed', 'expired'] }).notNull().default('pending'),
+  state: text('state', { enum: ['pending', 'confirmed', 'expired'] })
+    .notNull()
+    .default('pending'),
   /** The short random code the asker may send as `!lab confirm CODE` (instead of reacting ✅). */
   code: text('code'),
 });
@@ -310,15 +337,21 @@ export const nodeInventory = sqliteTable(
     location: text('location'),
     tokenId: text('token_id').notNull(),
     tokenSecret: text('token_secret'),
-    state: text('state', { enum: ['provisioned', 'joined', 'retired'] }).notNull().default('provisioned'),
+    state: text('state', { enum: ['provisioned', 'joined', 'retired'] })
+      .notNull()
+      .default('provisioned'),
     createdBy: text('created_by').notNull(),
     createdAt: createdAt(),
     joinedAt: integer('joined_at', { mode: 'timestamp_ms' }),
     retiredAt: integer('retired_at', { mode: 'timestamp_ms' }),
   },
   (t) => [
-    uniqueIndex('node_inventory_live_name_idx').on(t.name).where(sql`state <> 'retired'`),
-    uniqueIndex('node_inventory_live_mac_idx').on(t.mac).where(sql`state <> 'retired'`),
+    uniqueIndex('node_inventory_live_name_idx')
+      .on(t.name)
+      .where(sql`state <> 'retired'`),
+    uniqueIndex('node_inventory_live_mac_idx')
+      .on(t.mac)
+      .where(sql`state <> 'retired'`),
   ],
 );
 
@@ -353,8 +386,12 @@ export const gitRepos = sqliteTable('git_repos', {
 export const gitCollaborators = sqliteTable(
   'git_collaborators',
   {
-    repoId: integer('repo_id').notNull().references(() => gitRepos.id, { onDelete: 'cascade' }),
-    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    repoId: integer('repo_id')
+      .notNull()
+      .references(() => gitRepos.id, { onDelete: 'cascade' }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     level: text('level', { enum: ['no-access', 'read-only', 'read-write', 'admin'] }).notNull(),
     createdAt: createdAt(),
   },
@@ -366,7 +403,9 @@ export const gitTokens = sqliteTable(
   'git_tokens',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     name: text('name').notNull(),
     hash: text('hash').notNull().unique(),
     createdAt: createdAt(),
@@ -385,7 +424,9 @@ export const crmContacts = sqliteTable(
   'crm_contacts',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    ownerId: integer('owner_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     /** The vCard UID: stable across import, export and CardDAV. */
     uid: text('uid').notNull(),
     displayName: text('display_name').notNull(),
@@ -414,7 +455,11 @@ export const crmContacts = sqliteTable(
     /** The CardDAV resource name when a client chose one (PUT /dav/…/NAME.vcf), else UID.vcf. */
     href: text('href'),
   },
-  (t) => [uniqueIndex('crm_contacts_owner_uid').on(t.ownerId, t.uid), uniqueIndex('crm_contacts_owner_href').on(t.ownerId, t.href), index('crm_contacts_owner_rev').on(t.ownerId, t.rev)],
+  (t) => [
+    uniqueIndex('crm_contacts_owner_uid').on(t.ownerId, t.uid),
+    uniqueIndex('crm_contacts_owner_href').on(t.ownerId, t.href),
+    index('crm_contacts_owner_rev').on(t.ownerId, t.rev),
+  ],
 );
 
 /** Emails and phones of contacts, one row each, for merging duplicates (by owner). */
@@ -422,8 +467,12 @@ export const crmHandles = sqliteTable(
   'crm_handles',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
-    contactId: integer('contact_id').notNull().references(() => crmContacts.id, { onDelete: 'cascade' }),
+    ownerId: integer('owner_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    contactId: integer('contact_id')
+      .notNull()
+      .references(() => crmContacts.id, { onDelete: 'cascade' }),
     kind: text('kind', { enum: ['email', 'phone'] }).notNull(),
     /** Lower-case email, or E.164 phone (digits when it does not parse). */
     value: text('value').notNull(),
@@ -434,8 +483,12 @@ export const crmHandles = sqliteTable(
 export const crmTags = sqliteTable(
   'crm_tags',
   {
-    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
-    contactId: integer('contact_id').notNull().references(() => crmContacts.id, { onDelete: 'cascade' }),
+    ownerId: integer('owner_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    contactId: integer('contact_id')
+      .notNull()
+      .references(() => crmContacts.id, { onDelete: 'cascade' }),
     tag: text('tag').notNull(),
   },
   (t) => [uniqueIndex('crm_tags_contact_tag').on(t.contactId, t.tag), index('crm_tags_owner_tag').on(t.ownerId, t.tag)],
@@ -445,9 +498,15 @@ export const crmTags = sqliteTable(
 export const crmLinks = sqliteTable(
   'crm_links',
   {
-    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
-    contactId: integer('contact_id').notNull().references(() => crmContacts.id, { onDelete: 'cascade' }),
-    otherId: integer('other_id').notNull().references(() => crmContacts.id, { onDelete: 'cascade' }),
+    ownerId: integer('owner_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    contactId: integer('contact_id')
+      .notNull()
+      .references(() => crmContacts.id, { onDelete: 'cascade' }),
+    otherId: integer('other_id')
+      .notNull()
+      .references(() => crmContacts.id, { onDelete: 'cascade' }),
     relation: text('relation').notNull(),
   },
   (t) => [uniqueIndex('crm_links_pair').on(t.contactId, t.otherId, t.relation), index('crm_links_owner').on(t.ownerId)],
@@ -458,8 +517,12 @@ export const crmInteractions = sqliteTable(
   'crm_interactions',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
-    contactId: integer('contact_id').notNull().references(() => crmContacts.id, { onDelete: 'cascade' }),
+    ownerId: integer('owner_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    contactId: integer('contact_id')
+      .notNull()
+      .references(() => crmContacts.id, { onDelete: 'cascade' }),
     kind: text('kind', { enum: ['met', 'called', 'messaged', 'wrote', 'note'] }).notNull(),
     at: integer('at', { mode: 'timestamp_ms' }).notNull(),
     note: text('note').notNull().default(''),
@@ -470,7 +533,9 @@ export const crmInteractions = sqliteTable(
 
 /** Each owner's address-book revision: bumped by every change, the CardDAV sync token. */
 export const crmBooks = sqliteTable('crm_books', {
-  ownerId: integer('owner_id').primaryKey().references(() => users.id, { onDelete: 'cascade' }),
+  ownerId: integer('owner_id')
+    .primaryKey()
+    .references(() => users.id, { onDelete: 'cascade' }),
   rev: integer('rev').notNull().default(0),
   /** The UTC day (YYYY-MM-DD) the owner's daily reminder last went out: once per day, across restarts. */
   remindedOn: text('reminded_on'),
@@ -480,7 +545,9 @@ export const crmBooks = sqliteTable('crm_books', {
 export const crmTombstones = sqliteTable(
   'crm_tombstones',
   {
-    ownerId: integer('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    ownerId: integer('owner_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     href: text('href').notNull(),
     rev: integer('rev').notNull(),
   },
@@ -492,7 +559,9 @@ export const appTokens = sqliteTable(
   'app_tokens',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     name: text('name').notNull(),
     scope: text('scope', { enum: ['carddav'] }).notNull(),
     /** SHA-256 of the secret, hex. The token is 32 random bytes: a fast hash is enough. */

@@ -142,7 +142,12 @@ export function freeText(max: number, description: string) {
   return z
     .array(z.string())
     .default([])
-    .transform((words) => words.join(' ').replace(/[\x00-\x1f\x7f]+/g, ' ').trim())
+    .transform((words) =>
+      words
+        .join(' ')
+        .replace(/[\x00-\x1f\x7f]+/g, ' ')
+        .trim(),
+    )
     .pipe(z.string().max(max, `at most ${max} characters`))
     .describe(description);
 }

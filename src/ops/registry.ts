@@ -244,12 +244,26 @@ export class Registry {
       .map((name) => ({ name, d: shape[name]!.description }))
       .filter((p) => p.d)
       .map((p) => `  ${p.name.toUpperCase().padEnd(26)} ${p.d}`);
-    return [`usage: ${parts.join(' ')} [FLAGS]`, '', command.summary, ...(command.details ? ['', command.details] : []), ...(posHelp.length ? ['', 'arguments:', ...posHelp] : []), '', 'flags:', ...lines].join('\n');
+    return [
+      `usage: ${parts.join(' ')} [FLAGS]`,
+      '',
+      command.summary,
+      ...(command.details ? ['', command.details] : []),
+      ...(posHelp.length ? ['', 'arguments:', ...posHelp] : []),
+      '',
+      'flags:',
+      ...lines,
+    ].join('\n');
   }
 
   helpResult(command: AnyCommand): Result {
     const text = this.usage(command);
-    return { kind: 'help', title: command.path.join(' '), text, json: { command: command.path.join(' '), summary: command.summary, usage: text, destructive: !!command.destructive, permission: command.permission } };
+    return {
+      kind: 'help',
+      title: command.path.join(' '),
+      text,
+      json: { command: command.path.join(' '), summary: command.summary, usage: text, destructive: !!command.destructive, permission: command.permission },
+    };
   }
 
   /**
@@ -265,7 +279,10 @@ export class Registry {
     if (!resolved) {
       const group = rest.length ? this.group(rest.slice(0, 1)).filter((c) => this.allowed(inv.actor, c)) : [];
       if (rest.length === 1 && group.length) {
-        return { command: undefined, result: { kind: 'help', title: rest[0]!, text: this.listText(group), json: group.map((c) => ({ command: c.path.join(' '), summary: c.summary })) } };
+        return {
+          command: undefined,
+          result: { kind: 'help', title: rest[0]!, text: this.listText(group), json: group.map((c) => ({ command: c.path.join(' '), summary: c.summary })) },
+        };
       }
       const word = rest.slice(0, 2).join(' ');
       throw new UnknownCommand(rest.length ? `unknown command '${word.slice(0, 60)}'` : 'no command given');
@@ -273,7 +290,12 @@ export class Registry {
     const { command } = resolved;
     if (!this.offeredOn(command, surface)) throw new UsageError(this.notOfferedText(command, surface));
     if (flags.help) return { command, result: this.helpResult(command) };
-    const result = await this.call(command, inv.actor, { kind: 'argv', words: resolved.rest }, { ...inv, confirmed: inv.confirmed || flags.yes, json: flags.json, surface });
+    const result = await this.call(
+      command,
+      inv.actor,
+      { kind: 'argv', words: resolved.rest },
+      { ...inv, confirmed: inv.confirmed || flags.yes, json: flags.json, surface },
+    );
     return { command, result };
   }
 
@@ -314,12 +336,16 @@ export class Registry {
     let auditArgs = unvalidatedAuditArgs(command, input);
     try {
       if (!this.allowed(actor, command)) {
-        if (actor.credential?.kind === 'anonymous') throw new PermissionDenied(`permission denied: without a key only git clone and fetch work ('${name}' needs a registered key)`);
+        if (actor.credential?.kind === 'anonymous')
+          throw new PermissionDenied(`permission denied: without a key only git clone and fetch work ('${name}' needs a registered key)`);
         throw new PermissionDenied(`permission denied: '${name}' needs ${command.permission} (you are ${actor.role})`);
       }
       let args: Record<string, unknown>;
       try {
-        const raw = input.kind === 'argv' ? parseArgv({ schema: command.args, positionals: command.positionals ?? [], short: command.short ?? {}, dashWords: command.dashWords }, input.words) : input.values;
+        const raw =
+          input.kind === 'argv'
+            ? parseArgv({ schema: command.args, positionals: command.positionals ?? [], short: command.short ?? {}, dashWords: command.dashWords }, input.words)
+            : input.values;
         args = validateArgs(command.args, raw, command.positionals ?? []) as Record<string, unknown>;
       } catch (err) {
         if (err instanceof UsageError) err.commandPath = [...command.path];
@@ -348,7 +374,15 @@ export class Registry {
       this.observer?.commandFinished(name, opts.surface, outcome, seconds);
       if (command.mutating) {
         await this.services.audit
-          .record({ at: this.services.clock.now(), actor: { ...actor, via: opts.surface }, command: name, args: auditArgs, outcome, error: errorText, durationMs: Math.round(seconds * 1000) })
+          .record({
+            at: this.services.clock.now(),
+            actor: { ...actor, via: opts.surface },
+            command: name,
+            args: auditArgs,
+            outcome,
+            error: errorText,
+            durationMs: Math.round(seconds * 1000),
+          })
           .catch((err: unknown) => this.services.log.error({ err, command: name }, 'could not write the audit row'));
       }
     }
@@ -356,7 +390,10 @@ export class Registry {
 
   /** Why a command is refused on a surface: where it runs instead, and why. */
   notOfferedText(command: AnyCommand, surface: Surface): string {
-    const where = (command.surfaces ?? []).filter((s) => s !== 'system').map((s) => SURFACE_NAMES[s]).join(' and ');
+    const where = (command.surfaces ?? [])
+      .filter((s) => s !== 'system')
+      .map((s) => SURFACE_NAMES[s])
+      .join(' and ');
     return `'${command.path.join(' ')}' is not available in ${SURFACE_NAMES[surface]}, only over ${where}${command.surfacesWhy ? `: ${command.surfacesWhy}` : ''}`;
   }
 
@@ -404,7 +441,10 @@ function unvalidatedAuditArgs(command: AnyCommand, input: Arguments): Record<str
   if (input.kind === 'typed') return redact(input.values, secrets);
   if (!secrets.length) return { argv: [...input.words] };
   try {
-    return redact(parseArgv({ schema: command.args, positionals: command.positionals ?? [], short: command.short ?? {}, dashWords: command.dashWords }, input.words), secrets);
+    return redact(
+      parseArgv({ schema: command.args, positionals: command.positionals ?? [], short: command.short ?? {}, dashWords: command.dashWords }, input.words),
+      secrets,
+    );
   } catch {
     return { argv: REDACTED };
   }

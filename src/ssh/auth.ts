@@ -61,20 +61,51 @@ export class ConnectionAuth {
       const signature = ctx.signature;
       const signed = signature !== undefined && ctx.blob !== undefined;
       if (isCertAlgorithm(algo)) {
-        const check = checkUserCertificate(this.deps.policy(), { blob, requestedAlgo: algo, remoteIp: this.remoteIp, now: this.deps.now(), userSignature: signature, signedData: ctx.blob });
+        const check = checkUserCertificate(this.deps.policy(), {
+          blob,
+          requestedAlgo: algo,
+          remoteIp: this.remoteIp,
+          now: this.deps.now(),
+          userSignature: signature,
+          signedData: ctx.blob,
+        });
         if (!check.ok) return this.refuse(ctx, 'cert', check.reason, { keyAlgo: algo });
         if (!signed) return ctx.accept();
         const cert = check.grant.cert;
         const outcome = this.deps.login.byCertificate(cert.principals, ctx.username, this.deps.now());
         if (!outcome.ok) return this.refuse(ctx, 'cert', outcome.reason, { keyId: cert.keyId, serial: cert.serial.toString() });
         this.grant = {
-          actor: { userId: outcome.user.id, name: outcome.user.name, role: outcome.role, via: 'ssh', credential: { kind: 'cert', keyId: cert.keyId, serial: cert.serial.toString(), principal: outcome.principal ?? '', keyFingerprint: fingerprint(cert.key.blob) }, remoteAddress: this.remoteIp, principalRole: outcome.principalRole },
+          actor: {
+            userId: outcome.user.id,
+            name: outcome.user.name,
+            role: outcome.role,
+            via: 'ssh',
+            credential: {
+              kind: 'cert',
+              keyId: cert.keyId,
+              serial: cert.serial.toString(),
+              principal: outcome.principal ?? '',
+              keyFingerprint: fingerprint(cert.key.blob),
+            },
+            remoteAddress: this.remoteIp,
+            principalRole: outcome.principalRole,
+          },
           forceCommand: check.grant.forceCommand,
           permitPty: check.grant.permitPty,
           validBefore: check.grant.validBefore,
         };
         this.deps.metrics.authAttempts.inc({ method: 'cert', result: 'accepted' });
-        this.deps.log.info({ user: outcome.user.name, role: outcome.role, keyId: cert.keyId, serial: cert.serial.toString(), ca: check.grant.caFingerprint, remote: this.remoteIp }, 'accepted certificate');
+        this.deps.log.info(
+          {
+            user: outcome.user.name,
+            role: outcome.role,
+            keyId: cert.keyId,
+            serial: cert.serial.toString(),
+            ca: check.grant.caFingerprint,
+            remote: this.remoteIp,
+          },
+          'accepted certificate',
+        );
         return ctx.accept();
       }
       let key;
@@ -86,7 +117,14 @@ export class ConnectionAuth {
       const fp = fingerprint(blob);
       // ssh2 reports rsa-sha2-256/512 as ssh-rsa with ctx.hashAlgo; any other name must be the key's type.
       if (algo !== key.type) return this.refuse(ctx, 'key', `algorithm ${algo.slice(0, 60)} does not match the key (${key.type})`, { fingerprint: fp });
-      const sigAlgo = key.type === 'ssh-rsa' ? (ctx.hashAlgo === 'sha512' ? 'rsa-sha2-512' : ctx.hashAlgo === 'sha256' ? 'rsa-sha2-256' : undefined) : signatureAlgorithmsFor(key)[0];
+      const sigAlgo =
+        key.type === 'ssh-rsa'
+          ? ctx.hashAlgo === 'sha512'
+            ? 'rsa-sha2-512'
+            : ctx.hashAlgo === 'sha256'
+              ? 'rsa-sha2-256'
+              : undefined
+          : signatureAlgorithmsFor(key)[0];
       // Answered on the query too, so a client is not told "acceptable" for a signature it may not use.
       if (!sigAlgo) return this.refuse(ctx, 'key', 'ssh-rsa (SHA-1) signatures are not accepted', { fingerprint: fp });
       if (!signed) {
@@ -99,7 +137,17 @@ export class ConnectionAuth {
       if (!verifySshSignature(key, wrapped, ctx.blob!, sigAlgo)) return this.refuse(ctx, 'key', 'signature does not verify', { fingerprint: fp });
       const outcome = this.deps.login.byKey(fp, ctx.username, this.deps.now());
       if (!outcome.ok) return this.refuse(ctx, 'key', outcome.reason, { fingerprint: fp });
-      this.grant = { actor: { userId: outcome.user.id, name: outcome.user.name, role: outcome.role, via: 'ssh', credential: { kind: 'key', fingerprint: fp }, remoteAddress: this.remoteIp }, permitPty: true };
+      this.grant = {
+        actor: {
+          userId: outcome.user.id,
+          name: outcome.user.name,
+          role: outcome.role,
+          via: 'ssh',
+          credential: { kind: 'key', fingerprint: fp },
+          remoteAddress: this.remoteIp,
+        },
+        permitPty: true,
+      };
       this.deps.metrics.authAttempts.inc({ method: 'key', result: 'accepted' });
       this.deps.log.info({ user: outcome.user.name, fingerprint: fp, remote: this.remoteIp }, 'accepted key');
       ctx.accept();
@@ -119,7 +167,10 @@ export class ConnectionAuth {
    * anonymous; the registry offers it only the git fetch commands and the SSH front-end no terminal.
    */
   private anonymous(ctx: AuthContext): void {
-    this.grant = { actor: { userId: null, name: 'anonymous', role: 'guest', via: 'ssh', credential: { kind: 'anonymous' }, remoteAddress: this.remoteIp }, permitPty: false };
+    this.grant = {
+      actor: { userId: null, name: 'anonymous', role: 'guest', via: 'ssh', credential: { kind: 'anonymous' }, remoteAddress: this.remoteIp },
+      permitPty: false,
+    };
     this.deps.metrics.authAttempts.inc({ method: 'anonymous', result: 'accepted' });
     this.deps.log.info({ remote: this.remoteIp, user: ctx.username }, 'accepted keyless login (git fetch only)');
     ctx.accept();

@@ -81,7 +81,9 @@ export function checkUserCertificate(
     return { ok: false, reason: `malformed certificate: ${(err as Error).message}` };
   }
   const plainRequested = plainTypeOfCert(input.requestedAlgo);
-  const blobMatches = cert.certType === input.requestedAlgo || (cert.certType === 'ssh-rsa-cert-v01@openssh.com' && (plainRequested === 'rsa-sha2-256' || plainRequested === 'rsa-sha2-512'));
+  const blobMatches =
+    cert.certType === input.requestedAlgo ||
+    (cert.certType === 'ssh-rsa-cert-v01@openssh.com' && (plainRequested === 'rsa-sha2-256' || plainRequested === 'rsa-sha2-512'));
   if (!blobMatches) return { ok: false, reason: `certificate type ${cert.certType} does not match algorithm ${input.requestedAlgo}` };
   if (plainRequested === 'ssh-rsa') return { ok: false, reason: 'ssh-rsa (SHA-1) signatures are not accepted' };
   if (cert.type !== 'user') return { ok: false, reason: 'not a user certificate' };

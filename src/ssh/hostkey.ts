@@ -35,8 +35,13 @@ export function newEd25519Key(comment: string): { privatePem: string; publicLine
   body.push(count);
   writeString(body, pubBlob);
   writeString(body, privBlock);
-  const b64 = Buffer.concat(body).toString('base64').replace(/.{1,70}/g, '$&\n');
-  return { privatePem: `-----BEGIN OPENSSH PRIVATE KEY-----\n${b64}-----END OPENSSH PRIVATE KEY-----\n`, publicLine: `ssh-ed25519 ${pubBlob.toString('base64')} ${comment}` };
+  const b64 = Buffer.concat(body)
+    .toString('base64')
+    .replace(/.{1,70}/g, '$&\n');
+  return {
+    privatePem: `-----BEGIN OPENSSH PRIVATE KEY-----\n${b64}-----END OPENSSH PRIVATE KEY-----\n`,
+    publicLine: `ssh-ed25519 ${pubBlob.toString('base64')} ${comment}`,
+  };
 }
 
 /** Loads the ed25519 host key from the data dir, creating it on first start. */
@@ -53,5 +58,3 @@ export function loadOrCreateHostKey(dataDir: string): { privateKey: string; fing
   const blob = parsed.getPublicSSH();
   return { privateKey, fingerprint: fingerprint(blob), publicKey: `${parsed.type} ${blob.toString('base64')}` };
 }
-
-

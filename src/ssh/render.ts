@@ -17,7 +17,12 @@ export const textRenderers: { [K in Result['kind']]: (r: Extract<Result, { kind:
   table(r) {
     if (!r.rows.length) return (r.empty ?? '(none)') + '\n';
     // Every column at its full width: scripts and pipes get everything.
-    return textTable(r.columns, r.rows.map((row) => r.columns.map((c) => cellText(row[c.key])))).join('\n') + '\n';
+    return (
+      textTable(
+        r.columns,
+        r.rows.map((row) => r.columns.map((c) => cellText(row[c.key]))),
+      ).join('\n') + '\n'
+    );
   },
   record(r) {
     const width = Math.max(...r.fields.map((f) => displayWidth(f.label)));

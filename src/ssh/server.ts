@@ -47,7 +47,9 @@ export class SshServer {
 
   constructor(private readonly deps: SshServerDeps) {
     this.gate = new PreAuthGate(deps.preAuth);
-    this.refusalLog = new ThrottledLog(1000, (fields) => deps.log.warn(fields, 'refused a connection before the handshake: too many unauthenticated connections'));
+    this.refusalLog = new ThrottledLog(1000, (fields) =>
+      deps.log.warn(fields, 'refused a connection before the handshake: too many unauthenticated connections'),
+    );
     this.server = new ssh2.Server({ hostKeys: [deps.hostKey], ident: `labd_${deps.version}` }, (client, info) => this.onConnection(client, info.ip));
     this.server.on('error', (err: Error) => deps.log.error({ err }, 'ssh server error'));
     this.listener = createServer((socket) => this.onAccept(socket));
@@ -259,7 +261,14 @@ export class SshServer {
       if (!current) return;
       metrics.sessionsActive.inc({ kind: 'tui' });
       try {
-        const handle = this.deps.tui.open({ channel, actor: { ...current, via: 'tui' }, pty: pty!, env, onExit: () => metrics.sessionsActive.dec({ kind: 'tui' }), startApp });
+        const handle = this.deps.tui.open({
+          channel,
+          actor: { ...current, via: 'tui' },
+          pty: pty!,
+          env,
+          onExit: () => metrics.sessionsActive.dec({ kind: 'tui' }),
+          startApp,
+        });
         resize = handle.resize;
       } catch (err) {
         log.error({ err }, 'TUI failed to start');
@@ -277,7 +286,8 @@ export class SshServer {
       flow.pace(channel);
       // `ssh -t HOST crm`: a bare app name with a terminal opens that app's screen.
       const word = info.command.trim();
-      if (grant.forceCommand === undefined && pty && grant.permitPty && /^[a-z]+$/.test(word) && this.deps.tui.appFor(word, grant.actor)) return startTui(channel, word);
+      if (grant.forceCommand === undefined && pty && grant.permitPty && /^[a-z]+$/.test(word) && this.deps.tui.appFor(word, grant.actor))
+        return startTui(channel, word);
       startExec(channel, grant.forceCommand ?? info.command, 'exec');
     });
     session.on('shell', (accept, reject) => {
@@ -287,7 +297,9 @@ export class SshServer {
       flow.pace(channel);
       if (grant.forceCommand !== undefined) return startExec(channel, grant.forceCommand, 'exec');
       if (!pty) {
-        const reason = grant.permitPty ? 'no terminal: run ssh with -t for the menu, or give a command' : 'your certificate does not permit a terminal (permit-pty); give a command instead';
+        const reason = grant.permitPty
+          ? 'no terminal: run ssh with -t for the menu, or give a command'
+          : 'your certificate does not permit a terminal (permit-pty); give a command instead';
         channel.stderr.write(`error: ${reason}\n`);
         channel.exit(1);
         channel.end();

@@ -64,7 +64,13 @@ export class AlertmanagerProcess {
     writeFileSync(join(dir, 'am.yml'), AlertmanagerProcess.config(o));
     const child = spawn(
       'prometheus-alertmanager',
-      [`--config.file=${join(dir, 'am.yml')}`, `--storage.path=${dir}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address=', '--log.level=debug'],
+      [
+        `--config.file=${join(dir, 'am.yml')}`,
+        `--storage.path=${dir}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--cluster.listen-address=',
+        '--log.level=debug',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';

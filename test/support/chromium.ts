@@ -5,7 +5,19 @@ import { join } from 'node:path';
 
 export function dumpDom(url: string, profileRoot: string): Promise<string> {
   const profile = mkdtempSync(join(profileRoot, 'profile-'));
-  const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, '--dump-dom', url];
+  const args = [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    `--user-data-dir=${profile}`,
+    '--dump-dom',
+    url,
+  ];
   return new Promise((resolve, reject) => {
     const child = spawn('chromium', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

@@ -12,7 +12,21 @@ export class GitLab {
 
   /** git's environment: no user or system config, ssh as the tests run it (with `identity`, or keyless). */
   env(identity: string | undefined, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-    const ssh = ['ssh', '-F', '/dev/null', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'IdentityAgent=none', '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=10'];
+    const ssh = [
+      'ssh',
+      '-F',
+      '/dev/null',
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'IdentityAgent=none',
+      '-o',
+      'LogLevel=ERROR',
+      '-o',
+      'ConnectTimeout=10',
+    ];
     if (identity) ssh.push('-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'PreferredAuthentications=publickey', '-i', identity);
     // BatchMode would turn keyboard-interactive off altogether, even without prompts.
     else ssh.push('-o', 'BatchMode=no', '-o', 'PubkeyAuthentication=no', '-o', 'PreferredAuthentications=keyboard-interactive');
@@ -65,7 +79,10 @@ export class GitLab {
   /** One more commit in a work tree. */
   commit(wt: string, path: string, text: string, message: string): void {
     writeFileSync(join(wt, path), text);
-    for (const args of [['add', '-A'], ['commit', '-q', '-m', message]]) {
+    for (const args of [
+      ['add', '-A'],
+      ['commit', '-q', '-m', message],
+    ]) {
       const r = run('git', args, { cwd: wt, env: this.env(undefined) });
       if (r.status !== 0) throw new Error(r.stderr);
     }

@@ -48,7 +48,11 @@ export class KeyLab {
    * Signs `keyPath`.pub with the CA key at `caPath` (ssh-keygen -s), like step-ca would.
    * Returns the certificate path (KEY-cert.pub). `options` are -O values.
    */
-  sign(caPath: string, keyPath: string, o: { id?: string; principals?: string[]; validity?: string; serial?: number; host?: boolean; options?: string[]; out?: string } = {}): string {
+  sign(
+    caPath: string,
+    keyPath: string,
+    o: { id?: string; principals?: string[]; validity?: string; serial?: number; host?: boolean; options?: string[]; out?: string } = {},
+  ): string {
     const args = ['-q', '-s', caPath, '-I', o.id ?? 'test@example.com', '-V', o.validity ?? '-1m:+1h', '-z', String(o.serial ?? 1)];
     if (o.principals && o.principals.length) args.push('-n', o.principals.join(','));
     if (o.host) args.push('-h');
@@ -155,16 +159,26 @@ export class LabdProcess {
   /** ssh arguments for this server with one identity (and its certificate, when given). */
   sshArgs(identity: string, o: { user?: string; cert?: string; tty?: boolean; extra?: string[] } = {}): string[] {
     const args = [
-      '-F', '/dev/null',
-      '-o', 'StrictHostKeyChecking=no',
-      '-o', 'UserKnownHostsFile=/dev/null',
-      '-o', 'BatchMode=yes',
-      '-o', 'IdentitiesOnly=yes',
-      '-o', 'IdentityAgent=none',
-      '-o', 'LogLevel=ERROR',
-      '-o', 'ConnectTimeout=10',
-      '-i', identity,
-      '-p', String(this.sshPort),
+      '-F',
+      '/dev/null',
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      'IdentityAgent=none',
+      '-o',
+      'LogLevel=ERROR',
+      '-o',
+      'ConnectTimeout=10',
+      '-i',
+      identity,
+      '-p',
+      String(this.sshPort),
     ];
     if (o.cert) args.push('-o', `CertificateFile=${o.cert}`);
     args.push(o.tty ? '-tt' : '-T');

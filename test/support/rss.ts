@@ -14,7 +14,10 @@ export class RssSampler {
   peak: number;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly pid: number, intervalMs = 50) {
+  constructor(
+    private readonly pid: number,
+    intervalMs = 50,
+  ) {
     this.baseline = rssBytes(pid);
     this.peak = this.baseline;
     this.timer = setInterval(() => this.sample(), intervalMs);

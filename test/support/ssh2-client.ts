@@ -190,7 +190,14 @@ export class HandDrivenClient {
 
   /** A password request (labd offers no passwords; it must still count as a failed attempt). */
   password(user: string, password: string): Promise<AuthReply> {
-    const payload = Buffer.concat([Buffer.from([USERAUTH_REQUEST]), sshString(user), sshString('ssh-connection'), sshString('password'), Buffer.from([0]), sshString(password)]);
+    const payload = Buffer.concat([
+      Buffer.from([USERAUTH_REQUEST]),
+      sshString(user),
+      sshString('ssh-connection'),
+      sshString('password'),
+      Buffer.from([0]),
+      sshString(password),
+    ]);
     return this.send(payload, 'password');
   }
 

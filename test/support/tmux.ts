@@ -40,7 +40,17 @@ export class TmuxTerminal {
   static start(command: string[], opts: TmuxOptions = {}): TmuxTerminal {
     const t = new TmuxTerminal(opts);
     const conf = join(t.dir, 'tmux.conf');
-    writeFileSync(conf, [`set -g default-terminal ${opts.term ?? 'screen'}`, 'set -g remain-on-exit on', 'set -g status off', 'set -g history-limit 0', 'set -g set-clipboard on', ''].join('\n'));
+    writeFileSync(
+      conf,
+      [
+        `set -g default-terminal ${opts.term ?? 'screen'}`,
+        'set -g remain-on-exit on',
+        'set -g status off',
+        'set -g history-limit 0',
+        'set -g set-clipboard on',
+        '',
+      ].join('\n'),
+    );
     // The exit status goes to a file: tmux 3.3 can mark a pane dead before it has reaped the
     // program and then never fill in #{pane_dead_status}.
     const wrapped = ['sh', '-c', `"$@"; echo $? > ${shellQuote(t.statusFile)}`, 'sh', ...command];
@@ -104,7 +114,13 @@ export class TmuxTerminal {
       const status = this.exitStatus();
       if (status !== null) return status;
       if (Date.now() > deadline) {
-        const pane = this.tmux(['display-message', '-p', '-t', 'main', 'dead=#{pane_dead} status=#{pane_dead_status} signal=#{pane_dead_signal} pid=#{pane_pid}']).trim();
+        const pane = this.tmux([
+          'display-message',
+          '-p',
+          '-t',
+          'main',
+          'dead=#{pane_dead} status=#{pane_dead_status} signal=#{pane_dead_signal} pid=#{pane_pid}',
+        ]).trim();
         throw new Error(`the program did not end (${pane}); the screen was:\n${this.text()}`);
       }
       await new Promise((r) => setTimeout(r, 100));

@@ -4,7 +4,11 @@
  * Calls `probe` until it gives a value (anything but undefined, null or false) and returns it.
  * A probe that throws is tried again; on time-out the last error is part of the message.
  */
-export async function until<T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, o: { timeoutMs?: number; intervalMs?: number } = {}): Promise<T> {
+export async function until<T>(
+  what: string,
+  probe: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  o: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<T> {
   const deadline = Date.now() + (o.timeoutMs ?? 90_000);
   let last: unknown;
   for (;;) {

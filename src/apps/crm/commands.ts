@@ -10,7 +10,25 @@ import { defineCommand, type AnyCommand } from '../../ops/registry.ts';
 import type { Result } from '../../ops/result.ts';
 import { readStdinText } from '../../ops/stdin.ts';
 import { contactsToCsv, parseContactsCsv } from './csv.ts';
-import { boundedText, checkEmail, checkRelation, daysToBirthday, dueAt, emptyContact, normaliseBirthday, normaliseTag, phoneKey, phoneOf, RELATIONS, splitName, birthdayMonthDay, type Contact, type ContactData, type Interaction, type InteractionKind } from './model.ts';
+import {
+  boundedText,
+  checkEmail,
+  checkRelation,
+  daysToBirthday,
+  dueAt,
+  emptyContact,
+  normaliseBirthday,
+  normaliseTag,
+  phoneKey,
+  phoneOf,
+  RELATIONS,
+  splitName,
+  birthdayMonthDay,
+  type Contact,
+  type ContactData,
+  type Interaction,
+  type InteractionKind,
+} from './model.ts';
 import type { ContactSummary, CrmStore } from './store.ts';
 import { contactToVCard, parseVCards, type ParsedCard } from './vcard.ts';
 
@@ -40,7 +58,12 @@ export async function resolveContact(store: CrmStore, owner: number, ref: string
   if (!found.length) found = await store.search(owner, { query: text, limit: 6 });
   if (found.length === 1) return (await store.get(owner, found[0]!.id))!;
   if (!found.length) throw new NotFound(`no contact '${text.slice(0, 60)}'`);
-  throw new UsageError(`'${text.slice(0, 60)}' is more than one contact: ${found.slice(0, 5).map((c) => `${c.id} ${c.displayName}`).join(', ')}; give the ID`);
+  throw new UsageError(
+    `'${text.slice(0, 60)}' is more than one contact: ${found
+      .slice(0, 5)
+      .map((c) => `${c.id} ${c.displayName}`)
+      .join(', ')}; give the ID`,
+  );
 }
 
 const idArg = z.string().min(1).max(200).describe('the contact: its ID, or its name');
@@ -53,7 +76,18 @@ function ago(d: Date | null, now: Date): string {
 }
 
 function summaryJson(c: ContactSummary) {
-  return { id: c.id, uid: c.uid, name: c.displayName, emails: c.emails, phones: c.phones, company: c.company ?? null, tags: c.tags, birthday: c.birthday ?? null, stayInTouchDays: c.stayInTouchDays ?? null, lastContactedAt: c.lastContactedAt?.toISOString() ?? null };
+  return {
+    id: c.id,
+    uid: c.uid,
+    name: c.displayName,
+    emails: c.emails,
+    phones: c.phones,
+    company: c.company ?? null,
+    tags: c.tags,
+    birthday: c.birthday ?? null,
+    stayInTouchDays: c.stayInTouchDays ?? null,
+    lastContactedAt: c.lastContactedAt?.toISOString() ?? null,
+  };
 }
 
 function contactJson(c: Contact, interactions?: Interaction[]) {
@@ -94,8 +128,22 @@ export async function dueList(store: CrmStore, owner: number, now: Date, days: n
     const due = dueAt({ stayInTouchDays: c.stayInTouchDays, lastContactedAt: c.lastContactedAt, createdAt: c.createdAt });
     if (due) {
       const inDays = Math.ceil((due.getTime() - now.getTime()) / 86400000);
-      if (inDays <= 0) out.push({ id: c.id, name: c.displayName, kind: 'overdue', inDays, why: `overdue${inDays < 0 ? ` by ${-inDays}d` : ''} (every ${c.stayInTouchDays}d, last ${ago(c.lastContactedAt, now)})` });
-      else if (inDays <= days) out.push({ id: c.id, name: c.displayName, kind: 'soon', inDays, why: `due in ${inDays}d (every ${c.stayInTouchDays}d, last ${ago(c.lastContactedAt, now)})` });
+      if (inDays <= 0)
+        out.push({
+          id: c.id,
+          name: c.displayName,
+          kind: 'overdue',
+          inDays,
+          why: `overdue${inDays < 0 ? ` by ${-inDays}d` : ''} (every ${c.stayInTouchDays}d, last ${ago(c.lastContactedAt, now)})`,
+        });
+      else if (inDays <= days)
+        out.push({
+          id: c.id,
+          name: c.displayName,
+          kind: 'soon',
+          inDays,
+          why: `due in ${inDays}d (every ${c.stayInTouchDays}d, last ${ago(c.lastContactedAt, now)})`,
+        });
     }
     if (c.birthday) {
       const inDays = daysToBirthday(c.birthday, now);
@@ -120,7 +168,8 @@ export function mergeInto(base: ContactData, add: ContactData): ContactData {
       return true;
     });
   };
-  const notes = base.notes && add.notes && base.notes !== add.notes && !base.notes.includes(add.notes) ? `${base.notes}\n${add.notes}` : (base.notes ?? add.notes);
+  const notes =
+    base.notes && add.notes && base.notes !== add.notes && !base.notes.includes(add.notes) ? `${base.notes}\n${add.notes}` : (base.notes ?? add.notes);
   return {
     ...base,
     name: Object.keys(base.name).length ? base.name : add.name,
@@ -156,7 +205,11 @@ export async function importCards(store: CrmStore, owner: number, cards: ParsedC
     let existing = await store.getByUid(owner, d.uid);
     let by = 'uid';
     if (!existing) {
-      const ids = await store.findByHandles(owner, d.emails.map((e) => e.value.toLowerCase()), d.phones.map(phoneKey));
+      const ids = await store.findByHandles(
+        owner,
+        d.emails.map((e) => e.value.toLowerCase()),
+        d.phones.map(phoneKey),
+      );
       if (ids.length) {
         existing = await store.get(owner, ids[0]!);
         const email = d.emails.find((e) => existing!.emails.some((x) => x.value.toLowerCase() === e.value.toLowerCase()));
@@ -244,8 +297,13 @@ function showResult(c: Contact, interactions: Interaction[], now: Date): Result 
   if (name && name !== c.displayName) fields.push({ label: 'Full name', value: name });
   if (c.nicknames.length) fields.push({ label: 'Nicknames', value: c.nicknames.join(', ') });
   for (const e of c.emails) fields.push({ label: 'Email', value: e.type ? `${e.value} (${e.type})` : e.value });
-  for (const p of c.phones) fields.push({ label: 'Phone', value: [p.value, p.e164 && p.e164 !== p.value ? `= ${p.e164}` : '', p.type ? `(${p.type})` : ''].filter(Boolean).join(' ') });
-  for (const a of c.addresses) fields.push({ label: 'Address', value: [a.poBox, a.extended, a.street, a.locality, a.region, a.postcode, a.country].filter(Boolean).join(', ') + (a.type ? ` (${a.type})` : '') });
+  for (const p of c.phones)
+    fields.push({ label: 'Phone', value: [p.value, p.e164 && p.e164 !== p.value ? `= ${p.e164}` : '', p.type ? `(${p.type})` : ''].filter(Boolean).join(' ') });
+  for (const a of c.addresses)
+    fields.push({
+      label: 'Address',
+      value: [a.poBox, a.extended, a.street, a.locality, a.region, a.postcode, a.country].filter(Boolean).join(', ') + (a.type ? ` (${a.type})` : ''),
+    });
   if (c.birthday) fields.push({ label: 'Birthday', value: c.birthday });
   if (c.company || c.title) fields.push({ label: 'Work', value: [c.title, c.company].filter(Boolean).join(' at ') });
   if (c.tags.length) fields.push({ label: 'Tags', value: c.tags.join(' ') });
@@ -253,20 +311,37 @@ function showResult(c: Contact, interactions: Interaction[], now: Date): Result 
   if (c.stayInTouchDays) fields.push({ label: 'Stay in touch', value: `every ${c.stayInTouchDays}d` });
   fields.push({ label: 'Last contacted', value: ago(c.lastContactedAt, now) });
   for (const l of c.links) fields.push({ label: 'Link', value: `${l.relation}: ${l.displayName} (${l.id})` });
-  if (c.photo) fields.push({ label: 'Photo', value: c.photo.startsWith('data:') ? `${c.photo.slice(5, c.photo.indexOf(';'))}, ${Math.round((c.photo.length * 3) / 4 / 1024)} KiB` : c.photo });
+  if (c.photo)
+    fields.push({
+      label: 'Photo',
+      value: c.photo.startsWith('data:') ? `${c.photo.slice(5, c.photo.indexOf(';'))}, ${Math.round((c.photo.length * 3) / 4 / 1024)} KiB` : c.photo,
+    });
   if (c.notes) fields.push({ label: 'Notes', value: c.notes });
   for (const i of interactions) fields.push({ label: i.at.toISOString().slice(0, 10), value: `${i.kind}${i.note ? ': ' + i.note : ''}` });
   return { kind: 'record', title: c.displayName, fields, json: contactJson(c, interactions) };
 }
 
-const VIA: Record<string, InteractionKind> = { meet: 'met', met: 'met', call: 'called', called: 'called', message: 'messaged', messaged: 'messaged', text: 'messaged', write: 'wrote', wrote: 'wrote', letter: 'wrote', email: 'wrote' };
+const VIA: Record<string, InteractionKind> = {
+  meet: 'met',
+  met: 'met',
+  call: 'called',
+  called: 'called',
+  message: 'messaged',
+  messaged: 'messaged',
+  text: 'messaged',
+  write: 'wrote',
+  wrote: 'wrote',
+  letter: 'wrote',
+  email: 'wrote',
+};
 
 function parseDay(text: string, now: Date): Date {
   if (text === 'today') return now;
   if (text === 'yesterday') return new Date(now.getTime() - 86400000);
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
   const d = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), 12)) : undefined;
-  if (!d || Number.isNaN(d.getTime()) || d.getUTCDate() !== Number(m![3])) throw new UsageError(`--on: expected YYYY-MM-DD, today or yesterday; got '${text.slice(0, 30)}'`);
+  if (!d || Number.isNaN(d.getTime()) || d.getUTCDate() !== Number(m![3]))
+    throw new UsageError(`--on: expected YYYY-MM-DD, today or yesterday; got '${text.slice(0, 30)}'`);
   if (d.getTime() > now.getTime() + 86400000) throw new UsageError('--on: that day has not come yet');
   return d;
 }
@@ -286,7 +361,8 @@ export function crmCommands(deps: CrmDeps): AnyCommand[] {
     ...base,
     path: ['crm', 'ls'],
     summary: 'List or search your contacts',
-    details: 'Every word must match the start of a word in a name, nickname, email, phone, company, tag or note; case and accents do not matter.\nexample: crm ls jo --tag work',
+    details:
+      'Every word must match the start of a word in a name, nickname, email, phone, company, tag or note; case and accents do not matter.\nexample: crm ls jo --tag work',
     args: z.object({
       query: words.describe('words to search for'),
       tag: z.string().max(40).optional().describe('only contacts with this tag'),
@@ -300,12 +376,23 @@ export function crmCommands(deps: CrmDeps): AnyCommand[] {
     async run(ctx, args) {
       const owner = crmOwner(ctx);
       const now = ctx.clock.now();
-      let list = await store.search(owner, { query: args.query.join(' ') || undefined, tag: args.tag ? normaliseTag(args.tag) : undefined, limit: args.due ? 1000 : args.limit });
+      let list = await store.search(owner, {
+        query: args.query.join(' ') || undefined,
+        tag: args.tag ? normaliseTag(args.tag) : undefined,
+        limit: args.due ? 1000 : args.limit,
+      });
       if (args.due) {
         const overdue = new Set((await dueList(store, owner, now, 0)).filter((d) => d.kind === 'overdue').map((d) => d.id));
         list = list.filter((c) => overdue.has(c.id)).slice(0, args.limit);
       }
-      const rows = list.map((c) => ({ id: c.id, name: c.displayName, email: c.emails[0] ?? '', phone: c.phones[0] ?? '', tags: c.tags.join(' '), last: ago(c.lastContactedAt, now) }));
+      const rows = list.map((c) => ({
+        id: c.id,
+        name: c.displayName,
+        email: c.emails[0] ?? '',
+        phone: c.phones[0] ?? '',
+        tags: c.tags.join(' '),
+        last: ago(c.lastContactedAt, now),
+      }));
       return {
         kind: 'table',
         columns: [
@@ -317,7 +404,10 @@ export function crmCommands(deps: CrmDeps): AnyCommand[] {
           { key: 'last', label: 'LAST CONTACT' },
         ],
         rows,
-        empty: args.query.length || args.tag || args.due ? 'no contacts match' : 'no contacts yet (add one with: crm add NAME --email …, or crm import < contacts.vcf)',
+        empty:
+          args.query.length || args.tag || args.due
+            ? 'no contacts match'
+            : 'no contacts yet (add one with: crm add NAME --email …, or crm import < contacts.vcf)',
         json: list.map(summaryJson),
       };
     },
@@ -355,11 +445,24 @@ export function crmCommands(deps: CrmDeps): AnyCommand[] {
         const report = await importCards(store, owner, cards);
         const id = report.created[0]?.id ?? report.merged[0]!.id;
         const c = (await store.get(owner, id))!;
-        if (report.merged.length) return { kind: 'message', text: `merged into ${c.id} ${c.displayName} (same ${report.merged[0]!.by})`, json: { ...contactJson(c), merged: true } };
+        if (report.merged.length)
+          return { kind: 'message', text: `merged into ${c.id} ${c.displayName} (same ${report.merged[0]!.by})`, json: { ...contactJson(c), merged: true } };
         return showResult(c, [], ctx.clock.now());
       }
       let d = emptyContact(boundedText('NAME', name));
-      d = applyEdits(d, { email: args.email, phone: args.phone, company: args.company, title: args.title, birthday: args.birthday, howMet: args.howMet, stayInTouch: args.stayInTouch }, region);
+      d = applyEdits(
+        d,
+        {
+          email: args.email,
+          phone: args.phone,
+          company: args.company,
+          title: args.title,
+          birthday: args.birthday,
+          howMet: args.howMet,
+          stayInTouch: args.stayInTouch,
+        },
+        region,
+      );
       d.tags = [...new Set(args.tag.map(normaliseTag))];
       const c = await store.create(owner, d);
       return showResult(c, [], ctx.clock.now());
@@ -437,7 +540,11 @@ export function crmCommands(deps: CrmDeps): AnyCommand[] {
       const text = boundedText('TEXT', args.text.join(' '), 20000);
       if (!text) throw new UsageError('missing TEXT (example: crm note 12 moving to Lisbon in May)');
       const i = await store.addInteraction(owner, c.id, 'note', ctx.clock.now(), text);
-      return { kind: 'message', text: `noted on ${c.id} ${c.displayName}`, json: { contact: c.id, id: i.id, kind: i.kind, at: i.at.toISOString(), note: i.note } };
+      return {
+        kind: 'message',
+        text: `noted on ${c.id} ${c.displayName}`,
+        json: { contact: c.id, id: i.id, kind: i.kind, at: i.at.toISOString(), note: i.note },
+      };
     },
   });
 
@@ -464,7 +571,11 @@ export function crmCommands(deps: CrmDeps): AnyCommand[] {
       const now = ctx.clock.now();
       const at = args.on ? parseDay(args.on, now) : now;
       const i = await store.addInteraction(owner, c.id, kind, at, boundedText('TEXT', args.text.join(' '), 20000));
-      return { kind: 'message', text: `${kind} ${c.displayName} on ${at.toISOString().slice(0, 10)}`, json: { contact: c.id, id: i.id, kind: i.kind, at: i.at.toISOString(), note: i.note } };
+      return {
+        kind: 'message',
+        text: `${kind} ${c.displayName} on ${at.toISOString().slice(0, 10)}`,
+        json: { contact: c.id, id: i.id, kind: i.kind, at: i.at.toISOString(), note: i.note },
+      };
     },
   });
 
@@ -537,7 +648,11 @@ export function crmCommands(deps: CrmDeps): AnyCommand[] {
       const b = await resolveContact(store, owner, args.other);
       if (a.id === b.id) throw new UsageError('a contact cannot be linked to itself');
       await store.link(owner, a.id, b.id, relation, RELATIONS[relation]!);
-      return { kind: 'message', text: `${b.displayName} is ${a.displayName}'s ${relation}; ${a.displayName} is ${b.displayName}'s ${RELATIONS[relation]}`, json: { contact: a.id, other: b.id, relation, inverse: RELATIONS[relation] } };
+      return {
+        kind: 'message',
+        text: `${b.displayName} is ${a.displayName}'s ${relation}; ${a.displayName} is ${b.displayName}'s ${RELATIONS[relation]}`,
+        json: { contact: a.id, other: b.id, relation, inverse: RELATIONS[relation] },
+      };
     },
   });
 
@@ -558,7 +673,11 @@ export function crmCommands(deps: CrmDeps): AnyCommand[] {
       const a = await resolveContact(store, owner, args.contact);
       const b = await resolveContact(store, owner, args.other);
       const n = await store.unlink(owner, a.id, b.id);
-      return { kind: 'message', text: n ? `unlinked ${a.displayName} and ${b.displayName}` : 'they were not linked', json: { contact: a.id, other: b.id, removed: n } };
+      return {
+        kind: 'message',
+        text: n ? `unlinked ${a.displayName} and ${b.displayName}` : 'they were not linked',
+        json: { contact: a.id, other: b.id, removed: n },
+      };
     },
   });
 
@@ -566,7 +685,8 @@ export function crmCommands(deps: CrmDeps): AnyCommand[] {
     ...base,
     path: ['crm', 'import'],
     summary: 'Import contacts from stdin: vCard 3.0/4.0 (many cards), or Google/Outlook CSV with --csv',
-    details: 'Cards with the UID, an email or a phone of a contact you have are merged into it.\nexample: crm import < contacts.vcf; crm import --csv < google.csv',
+    details:
+      'Cards with the UID, an email or a phone of a contact you have are merged into it.\nexample: crm import < contacts.vcf; crm import --csv < google.csv',
     args: z.object({ csv: z.boolean().default(false).describe('stdin is a Google or Outlook CSV export') }),
     needsIO: true,
     mutating: true,

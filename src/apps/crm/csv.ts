@@ -10,7 +10,10 @@ type Row = Record<string, string>;
 
 /** Google separates several values in one cell with " ::: ". */
 function multi(v: string | undefined): string[] {
-  return (v ?? '').split(':::').map((x) => x.trim()).filter(Boolean);
+  return (v ?? '')
+    .split(':::')
+    .map((x) => x.trim())
+    .filter(Boolean);
 }
 
 function pick(row: Row, ...names: string[]): string | undefined {
@@ -49,7 +52,13 @@ const OUTLOOK_ADDRESSES: [string, string][] = [
 export function parseContactsCsv(text: string, region: string | undefined): ContactData[] {
   let rows: Row[];
   try {
-    rows = parse(text.replace(/^\uFEFF/, ''), { columns: true, skip_empty_lines: true, relax_column_count: true, trim: false, max_record_size: 1024 * 1024 }) as Row[];
+    rows = parse(text.replace(/^\uFEFF/, ''), {
+      columns: true,
+      skip_empty_lines: true,
+      relax_column_count: true,
+      trim: false,
+      max_record_size: 1024 * 1024,
+    }) as Row[];
   } catch (err) {
     throw new UsageError(`not a CSV file: ${(err as Error).message.slice(0, 120)}`);
   }
@@ -88,18 +97,24 @@ export function parseContactsCsv(text: string, region: string | undefined): Cont
       }
     }
     for (const i of numbered(row, 'E-mail')) {
-      const type = pick(row, `E-mail ${i} - Label`, `E-mail ${i} - Type`)?.replace(/^\*\s*/, '').toLowerCase();
+      const type = pick(row, `E-mail ${i} - Label`, `E-mail ${i} - Type`)
+        ?.replace(/^\*\s*/, '')
+        .toLowerCase();
       for (const v of multi(row[`E-mail ${i} - Value`])) d.emails.push({ value: v, ...(type ? { type } : {}) });
     }
     for (const k of OUTLOOK_EMAILS) if (row[k]?.trim()) d.emails.push({ value: row[k]!.trim() });
     for (const i of numbered(row, 'Phone')) {
-      const type = pick(row, `Phone ${i} - Label`, `Phone ${i} - Type`)?.replace(/^\*\s*/, '').toLowerCase();
+      const type = pick(row, `Phone ${i} - Label`, `Phone ${i} - Type`)
+        ?.replace(/^\*\s*/, '')
+        .toLowerCase();
       for (const v of multi(row[`Phone ${i} - Value`])) if (/\d/.test(v)) d.phones.push(phoneOf(v, region, type === 'mobile' ? 'cell' : type));
     }
     for (const [k, type] of OUTLOOK_PHONES) if (row[k] && /\d/.test(row[k]!)) d.phones.push(phoneOf(row[k]!, region, type || undefined));
     for (const i of numbered(row, 'Address')) {
       const a: Address = {};
-      const type = pick(row, `Address ${i} - Label`, `Address ${i} - Type`)?.replace(/^\*\s*/, '').toLowerCase();
+      const type = pick(row, `Address ${i} - Label`, `Address ${i} - Type`)
+        ?.replace(/^\*\s*/, '')
+        .toLowerCase();
       if (type) a.type = type;
       const fields: [keyof Address, string][] = [
         ['street', 'Street'],
@@ -133,7 +148,10 @@ export function parseContactsCsv(text: string, region: string | undefined): Cont
       }
       if (Object.keys(a).some((k) => k !== 'type')) d.addresses.push(a);
     }
-    d.displayName = boundedText('name', pick(row, 'Name', 'File As', 'Display Name') ?? (joinedName(name) || company || d.emails[0]?.value || d.phones[0]?.value || ''));
+    d.displayName = boundedText(
+      'name',
+      pick(row, 'Name', 'File As', 'Display Name') ?? (joinedName(name) || company || d.emails[0]?.value || d.phones[0]?.value || ''),
+    );
     d.tags = [...new Set(d.tags)];
     if (!d.displayName) continue;
     out.push(d);
@@ -151,13 +169,40 @@ export function contactsToCsv(contacts: Contact[]): string {
   const maxE = Math.max(1, ...contacts.map((c) => c.emails.length));
   const maxP = Math.max(1, ...contacts.map((c) => c.phones.length));
   const maxA = Math.max(1, ...contacts.map((c) => c.addresses.length));
-  const header = ['Name', 'First Name', 'Middle Name', 'Last Name', 'Name Prefix', 'Name Suffix', 'Nickname', 'Organization Name', 'Organization Title', 'Birthday', 'Notes', 'Labels'];
+  const header = [
+    'Name',
+    'First Name',
+    'Middle Name',
+    'Last Name',
+    'Name Prefix',
+    'Name Suffix',
+    'Nickname',
+    'Organization Name',
+    'Organization Title',
+    'Birthday',
+    'Notes',
+    'Labels',
+  ];
   for (let i = 1; i <= maxE; i++) header.push(`E-mail ${i} - Label`, `E-mail ${i} - Value`);
   for (let i = 1; i <= maxP; i++) header.push(`Phone ${i} - Label`, `Phone ${i} - Value`);
-  for (let i = 1; i <= maxA; i++) header.push(...['Label', 'Street', 'City', 'PO Box', 'Region', 'Postal Code', 'Country', 'Extended Address'].map((f) => `Address ${i} - ${f}`));
+  for (let i = 1; i <= maxA; i++)
+    header.push(...['Label', 'Street', 'City', 'PO Box', 'Region', 'Postal Code', 'Country', 'Extended Address'].map((f) => `Address ${i} - ${f}`));
   const lines = [header.map(cell).join(',')];
   for (const c of contacts) {
-    const row = [c.displayName, c.name.given, c.name.middle, c.name.family, c.name.prefix, c.name.suffix, c.nicknames.join(' ::: '), c.company, c.title, c.birthday, c.notes, c.tags.join(' ::: ')];
+    const row = [
+      c.displayName,
+      c.name.given,
+      c.name.middle,
+      c.name.family,
+      c.name.prefix,
+      c.name.suffix,
+      c.nicknames.join(' ::: '),
+      c.company,
+      c.title,
+      c.birthday,
+      c.notes,
+      c.tags.join(' ::: '),
+    ];
     for (let i = 0; i < maxE; i++) row.push(c.emails[i]?.type, c.emails[i]?.value);
     for (let i = 0; i < maxP; i++) row.push(c.phones[i]?.type, c.phones[i]?.value);
     for (let i = 0; i < maxA; i++) {

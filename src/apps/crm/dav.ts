@@ -146,7 +146,10 @@ export function davRoutes(deps: DavDeps): HttpRoute[] {
     return owner && owner.userName === user ? owner : undefined;
   }
 
-  const unauthorized = (): RouteResponse => plain(401, 'authentication required: your labd user name and an app token (ssh HOST token create --scope carddav)', { 'www-authenticate': 'Basic realm="labd CardDAV", charset="UTF-8"' });
+  const unauthorized = (): RouteResponse =>
+    plain(401, 'authentication required: your labd user name and an app token (ssh HOST token create --scope carddav)', {
+      'www-authenticate': 'Basic realm="labd CardDAV", charset="UTF-8"',
+    });
 
   /** Wraps a handler: authentication, the path's user must be the token's, bounded bodies, typed errors. */
   function guarded(handler: (req: RouteRequest, who: TokenOwner) => Promise<RouteResponse>): (req: RouteRequest) => Promise<RouteResponse> {
@@ -188,10 +191,16 @@ export function davRoutes(deps: DavDeps): HttpRoute[] {
       getctag: () => `<CS:getctag>${rev}</CS:getctag>`,
       'sync-token': () => `<D:sync-token>${SYNC_PREFIX}${rev}</D:sync-token>`,
       'supported-report-set': () =>
-        '<D:supported-report-set>' + ['C:addressbook-query', 'C:addressbook-multiget', 'D:sync-collection'].map((r) => `<D:supported-report><D:report><${r}/></D:report></D:supported-report>`).join('') + '</D:supported-report-set>',
-      'supported-address-data': () => '<C:supported-address-data><C:address-data-type content-type="text/vcard" version="4.0"/><C:address-data-type content-type="text/vcard" version="3.0"/></C:supported-address-data>',
+        '<D:supported-report-set>' +
+        ['C:addressbook-query', 'C:addressbook-multiget', 'D:sync-collection']
+          .map((r) => `<D:supported-report><D:report><${r}/></D:report></D:supported-report>`)
+          .join('') +
+        '</D:supported-report-set>',
+      'supported-address-data': () =>
+        '<C:supported-address-data><C:address-data-type content-type="text/vcard" version="4.0"/><C:address-data-type content-type="text/vcard" version="3.0"/></C:supported-address-data>',
       'max-resource-size': () => `<C:max-resource-size>${MAX_CARD_BYTES}</C:max-resource-size>`,
-      'current-user-privilege-set': () => '<D:current-user-privilege-set><D:privilege><D:read/></D:privilege><D:privilege><D:write/></D:privilege><D:privilege><D:write-content/></D:privilege><D:privilege><D:bind/></D:privilege><D:privilege><D:unbind/></D:privilege></D:current-user-privilege-set>',
+      'current-user-privilege-set': () =>
+        '<D:current-user-privilege-set><D:privilege><D:read/></D:privilege><D:privilege><D:write/></D:privilege><D:privilege><D:write-content/></D:privilege><D:privilege><D:bind/></D:privilege><D:privilege><D:unbind/></D:privilege></D:current-user-privilege-set>',
       'addressbook-description': () => '<C:addressbook-description>Your contacts in labd</C:addressbook-description>',
     };
   };
@@ -260,7 +269,10 @@ export function davRoutes(deps: DavDeps): HttpRoute[] {
     const b = pick(await bookProps(who), asked);
     const parts = [response(hrefPath(who.userName, 'contacts'), b.found, b.missing)];
     if (depthOf(req) !== '0') {
-      for (const c of await store.all(who.userId)) parts.push(await cardResponse(who.userId, who.userName, c, asked?.filter((a) => a !== 'address-data') ?? ['getetag', 'getcontenttype', 'resourcetype']));
+      for (const c of await store.all(who.userId))
+        parts.push(
+          await cardResponse(who.userId, who.userName, c, asked?.filter((a) => a !== 'address-data') ?? ['getetag', 'getcontenttype', 'resourcetype']),
+        );
     }
     return multistatus(parts);
   });
@@ -309,7 +321,10 @@ export function davRoutes(deps: DavDeps): HttpRoute[] {
       const parts: string[] = [];
       for (const c of changes.changed) parts.push(await cardResponse(who.userId, who.userName, c, asked));
       // A first sync (no token) lists what is there; later ones also what went.
-      if (since > 0) for (const href of changes.removed) if (!changes.changed.some((c) => c.href === href)) parts.push(`<D:response><D:href>${xmlEscape(cardPath(who.userName, href))}</D:href><D:status>HTTP/1.1 404 Not Found</D:status></D:response>`);
+      if (since > 0)
+        for (const href of changes.removed)
+          if (!changes.changed.some((c) => c.href === href))
+            parts.push(`<D:response><D:href>${xmlEscape(cardPath(who.userName, href))}</D:href><D:status>HTTP/1.1 404 Not Found</D:status></D:response>`);
       return multistatus(parts, `<D:sync-token>${SYNC_PREFIX}${changes.rev}</D:sync-token>`);
     }
     if (doc['addressbook-query']) {
@@ -330,7 +345,11 @@ export function davRoutes(deps: DavDeps): HttpRoute[] {
   const cardGet = guarded(async (req, who) => {
     const c = await store.getByHref(who.userId, req.params.card!);
     if (!c) return plain(404, 'not found');
-    return { status: 200, headers: { 'content-type': 'text/vcard; charset=utf-8', etag: etagOf(c), 'last-modified': c.updatedAt.toUTCString() }, body: await vcardOf(who.userId, c) };
+    return {
+      status: 200,
+      headers: { 'content-type': 'text/vcard; charset=utf-8', etag: etagOf(c), 'last-modified': c.updatedAt.toUTCString() },
+      body: await vcardOf(who.userId, c),
+    };
   });
 
   /** `"12"` → 12; anything else (a weak or foreign ETag) matches nothing. */
@@ -355,49 +374,68 @@ export function davRoutes(deps: DavDeps): HttpRoute[] {
         throw err;
       } finally {
         await deps.audit
-          .record({ at: new Date(), actor: { userId: who.userId, name: who.userName, role: who.role, via: 'http', remoteAddress: req.remoteAddress }, command, args: { card: req.params.card }, outcome, error, durationMs: Math.round(performance.now() - started) })
+          .record({
+            at: new Date(),
+            actor: { userId: who.userId, name: who.userName, role: who.role, via: 'http', remoteAddress: req.remoteAddress },
+            command,
+            args: { card: req.params.card },
+            outcome,
+            error,
+            durationMs: Math.round(performance.now() - started),
+          })
           .catch((err: unknown) => log.error({ err, command }, 'could not write the audit row'));
       }
     };
   }
 
-  const cardPut = guarded(audited('carddav put', async (req, who) => {
-    const name = req.params.card!;
-    if (name.length > 255 || /[/\\\x00-\x1f]/.test(name)) return plain(400, 'bad resource name');
-    const body = await req.readBody(MAX_CARD_BYTES);
-    const cards = parseVCards(body.toString('utf8'), deps.region);
-    if (cards.length !== 1) return davError(403, 'C', 'valid-address-data');
-    const incoming = cards[0]!;
-    const existing = await store.getByHref(who.userId, name);
-    const ifMatch = req.header('if-match');
-    const ifNoneMatch = req.header('if-none-match');
-    if (existing) {
-      if (ifNoneMatch?.trim() === '*') return plain(412, 'a card exists at this address: nothing was written');
-      if (ifMatch !== undefined && ifMatch.trim() !== '*' && revOf(ifMatch) !== existing.rev) return plain(412, 'the card changed since you read it (ETag does not match): nothing was written');
-      const other = await store.getByUid(who.userId, incoming.data.uid);
-      if (other && other.id !== existing.id) return davError(409, 'C', 'no-uid-conflict');
-      // The vCard replaces what it carries; labd's own bookkeeping (links, journal) stays.
-      const updated = await store.update(who.userId, existing.id, replaceCardData(existing, incoming.data), ifMatch !== undefined && ifMatch.trim() !== '*' ? existing.rev : undefined);
-      return { status: 204, headers: { etag: etagOf(updated) }, body: '' };
-    }
-    if (ifMatch !== undefined) return plain(412, 'no card at this address: nothing was written');
-    if (await store.getByUid(who.userId, incoming.data.uid)) return davError(409, 'C', 'no-uid-conflict');
-    const created = await store.create(who.userId, incoming.data, name);
-    if (incoming.related.length) await importCards(store, who.userId, [{ data: incoming.data, related: incoming.related }]);
-    const fresh = (await store.get(who.userId, created.id))!;
-    log.debug({ user: who.userName, card: name }, 'carddav card created');
-    return { status: 201, headers: { etag: etagOf(fresh), location: cardPath(who.userName, name) }, body: '' };
-  }));
+  const cardPut = guarded(
+    audited('carddav put', async (req, who) => {
+      const name = req.params.card!;
+      if (name.length > 255 || /[/\\\x00-\x1f]/.test(name)) return plain(400, 'bad resource name');
+      const body = await req.readBody(MAX_CARD_BYTES);
+      const cards = parseVCards(body.toString('utf8'), deps.region);
+      if (cards.length !== 1) return davError(403, 'C', 'valid-address-data');
+      const incoming = cards[0]!;
+      const existing = await store.getByHref(who.userId, name);
+      const ifMatch = req.header('if-match');
+      const ifNoneMatch = req.header('if-none-match');
+      if (existing) {
+        if (ifNoneMatch?.trim() === '*') return plain(412, 'a card exists at this address: nothing was written');
+        if (ifMatch !== undefined && ifMatch.trim() !== '*' && revOf(ifMatch) !== existing.rev)
+          return plain(412, 'the card changed since you read it (ETag does not match): nothing was written');
+        const other = await store.getByUid(who.userId, incoming.data.uid);
+        if (other && other.id !== existing.id) return davError(409, 'C', 'no-uid-conflict');
+        // The vCard replaces what it carries; labd's own bookkeeping (links, journal) stays.
+        const updated = await store.update(
+          who.userId,
+          existing.id,
+          replaceCardData(existing, incoming.data),
+          ifMatch !== undefined && ifMatch.trim() !== '*' ? existing.rev : undefined,
+        );
+        return { status: 204, headers: { etag: etagOf(updated) }, body: '' };
+      }
+      if (ifMatch !== undefined) return plain(412, 'no card at this address: nothing was written');
+      if (await store.getByUid(who.userId, incoming.data.uid)) return davError(409, 'C', 'no-uid-conflict');
+      const created = await store.create(who.userId, incoming.data, name);
+      if (incoming.related.length) await importCards(store, who.userId, [{ data: incoming.data, related: incoming.related }]);
+      const fresh = (await store.get(who.userId, created.id))!;
+      log.debug({ user: who.userName, card: name }, 'carddav card created');
+      return { status: 201, headers: { etag: etagOf(fresh), location: cardPath(who.userName, name) }, body: '' };
+    }),
+  );
 
-  const cardDelete = guarded(audited('carddav delete', async (req, who) => {
-    req.discardBody();
-    const c = await store.getByHref(who.userId, req.params.card!);
-    if (!c) return plain(404, 'not found');
-    const ifMatch = req.header('if-match');
-    if (ifMatch !== undefined && ifMatch.trim() !== '*' && revOf(ifMatch) !== c.rev) return plain(412, 'the card changed since you read it (ETag does not match): nothing was removed');
-    await store.remove(who.userId, c.id, ifMatch !== undefined && ifMatch.trim() !== '*' ? c.rev : undefined);
-    return { status: 204, body: '' };
-  }));
+  const cardDelete = guarded(
+    audited('carddav delete', async (req, who) => {
+      req.discardBody();
+      const c = await store.getByHref(who.userId, req.params.card!);
+      if (!c) return plain(404, 'not found');
+      const ifMatch = req.header('if-match');
+      if (ifMatch !== undefined && ifMatch.trim() !== '*' && revOf(ifMatch) !== c.rev)
+        return plain(412, 'the card changed since you read it (ETag does not match): nothing was removed');
+      await store.remove(who.userId, c.id, ifMatch !== undefined && ifMatch.trim() !== '*' ? c.rev : undefined);
+      return { status: 204, body: '' };
+    }),
+  );
 
   const options = (path: string): HttpRoute => ({
     method: 'OPTIONS',
@@ -411,9 +449,16 @@ export function davRoutes(deps: DavDeps): HttpRoute[] {
   const routes: HttpRoute[] = [wellKnown('GET'), wellKnown('PROPFIND'), wellKnown('OPTIONS')];
   for (const p of ['/dav', '/dav/']) routes.push({ method: 'PROPFIND', path: p, handle: rootPropfind }, options(p));
   for (const p of ['/dav/:user', '/dav/:user/']) routes.push({ method: 'PROPFIND', path: p, handle: principalPropfind }, options(p));
-  for (const p of ['/dav/:user/contacts', '/dav/:user/contacts/']) routes.push({ method: 'PROPFIND', path: p, handle: bookPropfind }, { method: 'REPORT', path: p, handle: bookReport }, options(p));
+  for (const p of ['/dav/:user/contacts', '/dav/:user/contacts/'])
+    routes.push({ method: 'PROPFIND', path: p, handle: bookPropfind }, { method: 'REPORT', path: p, handle: bookReport }, options(p));
   const card = '/dav/:user/contacts/:card';
-  routes.push({ method: 'GET', path: card, handle: cardGet }, { method: 'PUT', path: card, handle: cardPut }, { method: 'DELETE', path: card, handle: cardDelete }, { method: 'PROPFIND', path: card, handle: cardPropfind }, options(card));
+  routes.push(
+    { method: 'GET', path: card, handle: cardGet },
+    { method: 'PUT', path: card, handle: cardPut },
+    { method: 'DELETE', path: card, handle: cardDelete },
+    { method: 'PROPFIND', path: card, handle: cardPropfind },
+    options(card),
+  );
   return routes;
 }
 
@@ -443,7 +488,13 @@ export function matchesFilter(vcard: string, filter: Xml): boolean {
         const type = String(tm['@_match-type'] ?? 'contains');
         const hit = values.some((v) => {
           const hay = v.toLowerCase();
-          return type === 'equals' ? hay === needle : type === 'starts-with' ? hay.startsWith(needle) : type === 'ends-with' ? hay.endsWith(needle) : hay.includes(needle);
+          return type === 'equals'
+            ? hay === needle
+            : type === 'starts-with'
+              ? hay.startsWith(needle)
+              : type === 'ends-with'
+                ? hay.endsWith(needle)
+                : hay.includes(needle);
         });
         return tm['@_negate-condition'] === 'yes' ? !hit : hit;
       },

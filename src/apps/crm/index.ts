@@ -12,7 +12,15 @@ import { sendReminders, type ReminderNotice } from './reminders.ts';
 import { crmTuiApp } from './tui.ts';
 
 /** The personal CRM: `crm …` commands over each user's own address book, and CardDAV at /dav/. */
-export function crmModule(deps: { store: CrmStore; tokens: TokenStore; audit: AuditLog; config: Config['crm']; clock: Clock; log: Logger; notify?: (n: ReminderNotice) => Promise<void> }): LabdModule<TuiApp> {
+export function crmModule(deps: {
+  store: CrmStore;
+  tokens: TokenStore;
+  audit: AuditLog;
+  config: Config['crm'];
+  clock: Clock;
+  log: Logger;
+  notify?: (n: ReminderNotice) => Promise<void>;
+}): LabdModule<TuiApp> {
   const { notify } = deps;
   let running = false;
   const tick = () => {

@@ -94,7 +94,9 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   private bump(ownerId: number): number {
-    const row = this.q('insert into crm_books (owner_id, rev) values (?, 1) on conflict(owner_id) do update set rev = rev + 1 returning rev').get(ownerId) as { rev: number };
+    const row = this.q('insert into crm_books (owner_id, rev) values (?, 1) on conflict(owner_id) do update set rev = rev + 1 returning rev').get(ownerId) as {
+      rev: number;
+    };
     return row.rev;
   }
 
@@ -104,7 +106,9 @@ export class SqliteCrmStore implements CrmStore {
 
   private contactOf(r: ContactRow): Contact {
     const links = this.sql
-      .prepare('select l.other_id as id, o.display_name as displayName, l.relation from crm_links l join crm_contacts o on o.id = l.other_id and o.owner_id = l.owner_id where l.owner_id = ? and l.contact_id = ? order by o.display_name')
+      .prepare(
+        'select l.other_id as id, o.display_name as displayName, l.relation from crm_links l join crm_contacts o on o.id = l.other_id and o.owner_id = l.owner_id where l.owner_id = ? and l.contact_id = ? order by o.display_name',
+      )
       .all(r.owner_id, r.id) as Contact['links'];
     return {
       id: r.id,
@@ -204,7 +208,9 @@ export class SqliteCrmStore implements CrmStore {
       const cols = this.columns(data);
       const keys = Object.keys(cols);
       const info = this.sql
-        .prepare(`insert into crm_contacts (owner_id, ${keys.join(', ')}, created_at, updated_at, rev, href) values (?, ${keys.map(() => '?').join(', ')}, ?, ?, ?, ?)`)
+        .prepare(
+          `insert into crm_contacts (owner_id, ${keys.join(', ')}, created_at, updated_at, rev, href) values (?, ${keys.map(() => '?').join(', ')}, ?, ?, ?, ?)`,
+        )
         .run(ownerId, ...Object.values(cols), now, now, rev, href ?? `${data.uid}.vcf`);
       const id = Number(info.lastInsertRowid);
       this.q('delete from crm_tombstones where owner_id = ? and href = ?').run(ownerId, href ?? `${data.uid}.vcf`);
@@ -223,7 +229,13 @@ export class SqliteCrmStore implements CrmStore {
       const rev = this.bump(ownerId);
       const cols = this.columns(data);
       const keys = Object.keys(cols);
-      this.q(`update crm_contacts set ${keys.map((k) => `${k} = ?`).join(', ')}, updated_at = ?, rev = ? where id = ? and owner_id = ?`).run(...Object.values(cols), Date.now(), rev, id, ownerId);
+      this.q(`update crm_contacts set ${keys.map((k) => `${k} = ?`).join(', ')}, updated_at = ?, rev = ? where id = ? and owner_id = ?`).run(
+        ...Object.values(cols),
+        Date.now(),
+        rev,
+        id,
+        ownerId,
+      );
       this.index(ownerId, id, data);
     });
     return (await this.get(ownerId, id))!;
@@ -245,7 +257,10 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async findByName(ownerId: number, name: string): Promise<ContactSummary[]> {
-    const rows = this.q(`select c.*, ${TAGS} from crm_contacts c where c.owner_id = ? and c.display_name = ? collate nocase order by c.id limit 20`).all(ownerId, name.trim()) as ContactRow[];
+    const rows = this.q(`select c.*, ${TAGS} from crm_contacts c where c.owner_id = ? and c.display_name = ? collate nocase order by c.id limit 20`).all(
+      ownerId,
+      name.trim(),
+    ) as ContactRow[];
     return rows.map(summaryOf);
   }
 
@@ -256,14 +271,22 @@ export class SqliteCrmStore implements CrmStore {
     if (opts.query && !match) return [];
     const rows = match
       ? (this.sql
-          .prepare(`select c.*, ${TAGS} from crm_fts f join crm_contacts c on c.id = f.rowid where crm_fts match @match and f.owner_id = @owner and c.owner_id = @owner ${tagJoin} order by ${RANK}, c.display_name limit @limit`)
+          .prepare(
+            `select c.*, ${TAGS} from crm_fts f join crm_contacts c on c.id = f.rowid where crm_fts match @match and f.owner_id = @owner and c.owner_id = @owner ${tagJoin} order by ${RANK}, c.display_name limit @limit`,
+          )
           .all({ match, owner: ownerId, tag: opts.tag, limit }) as ContactRow[])
-      : (this.q(`select c.*, ${TAGS} from crm_contacts c where c.owner_id = @owner ${tagJoin} order by c.display_name collate nocase, c.id limit @limit`).all({ owner: ownerId, tag: opts.tag, limit }) as ContactRow[]);
+      : (this.q(`select c.*, ${TAGS} from crm_contacts c where c.owner_id = @owner ${tagJoin} order by c.display_name collate nocase, c.id limit @limit`).all({
+          owner: ownerId,
+          tag: opts.tag,
+          limit,
+        }) as ContactRow[]);
     return rows.map(summaryOf);
   }
 
   async withReminders(ownerId: number): Promise<ContactSummary[]> {
-    const rows = this.q(`select c.*, ${TAGS} from crm_contacts c where c.owner_id = ? and (c.birthday is not null or c.stay_in_touch_days is not null)`).all(ownerId) as ContactRow[];
+    const rows = this.q(`select c.*, ${TAGS} from crm_contacts c where c.owner_id = ? and (c.birthday is not null or c.stay_in_touch_days is not null)`).all(
+      ownerId,
+    ) as ContactRow[];
     return rows.map(summaryOf);
   }
 
@@ -282,10 +305,19 @@ export class SqliteCrmStore implements CrmStore {
       if (ifRev !== undefined && r.rev !== ifRev) throw new StaleWrite(`contact ${id} changed meanwhile`);
       const rev = this.bump(ownerId);
       // The contacts it was linked to lose a RELATED line: they change too.
-      this.q('update crm_contacts set rev = ? where owner_id = ? and id in (select other_id from crm_links where owner_id = ? and contact_id = ?)').run(rev, ownerId, ownerId, id);
+      this.q('update crm_contacts set rev = ? where owner_id = ? and id in (select other_id from crm_links where owner_id = ? and contact_id = ?)').run(
+        rev,
+        ownerId,
+        ownerId,
+        id,
+      );
       this.q('delete from crm_contacts where id = ? and owner_id = ?').run(id, ownerId);
       const href = r.href ?? `${r.uid}.vcf`;
-      this.q('insert into crm_tombstones (owner_id, href, rev) values (?, ?, ?) on conflict(owner_id, href) do update set rev = excluded.rev').run(ownerId, href, rev);
+      this.q('insert into crm_tombstones (owner_id, href, rev) values (?, ?, ?) on conflict(owner_id, href) do update set rev = excluded.rev').run(
+        ownerId,
+        href,
+        rev,
+      );
       return true;
     });
   }
@@ -294,9 +326,19 @@ export class SqliteCrmStore implements CrmStore {
     return this.inTx(() => {
       const r = this.row(ownerId, 'c.id = ?', id);
       if (!r) throw new NotFound(`no contact ${id}`);
-      const info = this.q('insert into crm_interactions (owner_id, contact_id, kind, at, note) values (?, ?, ?, ?, ?)').run(ownerId, id, kind, at.getTime(), note);
+      const info = this.q('insert into crm_interactions (owner_id, contact_id, kind, at, note) values (?, ?, ?, ?, ?)').run(
+        ownerId,
+        id,
+        kind,
+        at.getTime(),
+        note,
+      );
       if (kind !== 'note') {
-        this.q('update crm_contacts set last_contacted_at = max(coalesce(last_contacted_at, 0), ?) where id = ? and owner_id = ?').run(at.getTime(), id, ownerId);
+        this.q('update crm_contacts set last_contacted_at = max(coalesce(last_contacted_at, 0), ?) where id = ? and owner_id = ?').run(
+          at.getTime(),
+          id,
+          ownerId,
+        );
       }
       if (note) this.reindex(ownerId, id, this.contactOf(r));
       return { id: Number(info.lastInsertRowid), kind, at, note };
@@ -304,7 +346,11 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async interactions(ownerId: number, id: number, limit: number): Promise<Interaction[]> {
-    const rows = this.q('select id, kind, at, note from crm_interactions where owner_id = ? and contact_id = ? order by at desc, id desc limit ?').all(ownerId, id, limit) as { id: number; kind: Interaction['kind']; at: number; note: string }[];
+    const rows = this.q('select id, kind, at, note from crm_interactions where owner_id = ? and contact_id = ? order by at desc, id desc limit ?').all(
+      ownerId,
+      id,
+      limit,
+    ) as { id: number; kind: Interaction['kind']; at: number; note: string }[];
     return rows.map((r) => ({ ...r, at: new Date(r.at) }));
   }
 
@@ -321,7 +367,13 @@ export class SqliteCrmStore implements CrmStore {
 
   async unlink(ownerId: number, id: number, otherId: number): Promise<number> {
     return this.inTx(() => {
-      const info = this.q('delete from crm_links where owner_id = ? and ((contact_id = ? and other_id = ?) or (contact_id = ? and other_id = ?))').run(ownerId, id, otherId, otherId, id);
+      const info = this.q('delete from crm_links where owner_id = ? and ((contact_id = ? and other_id = ?) or (contact_id = ? and other_id = ?))').run(
+        ownerId,
+        id,
+        otherId,
+        otherId,
+        id,
+      );
       if (info.changes) {
         const rev = this.bump(ownerId);
         this.q('update crm_contacts set rev = ?, updated_at = ? where owner_id = ? and id in (?, ?)').run(rev, Date.now(), ownerId, id, otherId);
@@ -349,7 +401,10 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async markReminded(ownerId: number, day: string): Promise<void> {
-    this.q('insert into crm_books (owner_id, rev, reminded_on) values (?, 0, ?) on conflict(owner_id) do update set reminded_on = excluded.reminded_on').run(ownerId, day);
+    this.q('insert into crm_books (owner_id, rev, reminded_on) values (?, 0, ?) on conflict(owner_id) do update set reminded_on = excluded.reminded_on').run(
+      ownerId,
+      day,
+    );
   }
 
   async revision(ownerId: number): Promise<number> {

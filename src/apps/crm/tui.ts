@@ -65,7 +65,11 @@ export const crmTuiApp: TuiApp = {
   async count({ run, mayRun }) {
     if (!mayRun(['crm', 'due'])) return undefined;
     const result = await run(['crm', 'due', '--days', '0']);
-    const ids = new Set(((result.kind === 'table' ? result.json : []) as { id: number; kind: string; inDays: number }[]).filter((d) => d.kind === 'overdue' || d.inDays === 0).map((d) => d.id));
+    const ids = new Set(
+      ((result.kind === 'table' ? result.json : []) as { id: number; kind: string; inDays: number }[])
+        .filter((d) => d.kind === 'overdue' || d.inDays === 0)
+        .map((d) => d.id),
+    );
     return ids.size ? `${ids.size} ${ids.size === 1 ? 'person' : 'people'} to catch up with` : undefined;
   },
 };
@@ -84,8 +88,29 @@ class CrmScreen {
 
   constructor(private readonly ctx: TuiScreenContext) {
     this.filterLine = blessed.box({ parent: ctx.parent, top: 0, left: 1, right: 1, height: 1, tags: false, style: ctx.theme.title });
-    this.list = blessed.list({ parent: ctx.parent, top: 2, left: 1, width: '45%', bottom: 1, keys: true, vi: false, tags: false, items: [], style: { selected: ctx.theme.selected } });
-    this.detail = blessed.box({ parent: ctx.parent, top: 2, left: '47%', right: 1, bottom: 1, tags: false, scrollable: true, border: { type: 'line' }, style: { border: ctx.theme.border } });
+    this.list = blessed.list({
+      parent: ctx.parent,
+      top: 2,
+      left: 1,
+      width: '45%',
+      bottom: 1,
+      keys: true,
+      vi: false,
+      tags: false,
+      items: [],
+      style: { selected: ctx.theme.selected },
+    });
+    this.detail = blessed.box({
+      parent: ctx.parent,
+      top: 2,
+      left: '47%',
+      right: 1,
+      bottom: 1,
+      tags: false,
+      scrollable: true,
+      border: { type: 'line' },
+      style: { border: ctx.theme.border },
+    });
     this.status = blessed.box({ parent: ctx.parent, bottom: 0, left: 1, right: 1, height: 1, tags: false, content: '' });
     this.setKeys();
     this.list.on('select item', () => this.guard(() => this.showDetail()));
@@ -100,7 +125,11 @@ class CrmScreen {
   }
 
   private keys(): KeyHint[] {
-    if (this.filtering) return [{ keys: ['type'], label: 'filter', help: 'every key searches names, emails, phones, tags and notes' }, { keys: ['enter'], label: 'done' }];
+    if (this.filtering)
+      return [
+        { keys: ['type'], label: 'filter', help: 'every key searches names, emails, phones, tags and notes' },
+        { keys: ['enter'], label: 'done' },
+      ];
     return [
       moveHint(this.ctx.theme),
       { keys: ['/'], label: 'search', help: 'filter the list as you type' },
@@ -136,7 +165,9 @@ class CrmScreen {
 
   private drawFilter(): void {
     const view = this.dueView ? 'Due: overdue and birthdays in 14 days' : 'Contacts';
-    this.filterLine.setContent(this.filtering || this.filter ? `${view}   / ${stripControl(this.filter)}${this.filtering ? '_' : ''}` : `${view}   (/ to search)`);
+    this.filterLine.setContent(
+      this.filtering || this.filter ? `${view}   / ${stripControl(this.filter)}${this.filtering ? '_' : ''}` : `${view}   (/ to search)`,
+    );
     this.ctx.screen.render();
   }
 
@@ -177,10 +208,21 @@ class CrmScreen {
         if (c) this.guard(() => this.prompt(c, 'note', `Note on ${c.name}:`, (text) => ['crm', 'note', String(c.id), ...text.split(/\s+/)]));
         return;
       case 'm':
-        if (c) this.guard(() => this.prompt(c, 'met', `You met ${c.name}. What about? (call: / message: / wrote: first for those)`, (text) => this.metArgv(c, text)));
+        if (c)
+          this.guard(() =>
+            this.prompt(c, 'met', `You met ${c.name}. What about? (call: / message: / wrote: first for those)`, (text) => this.metArgv(c, text)),
+          );
         return;
       case 't':
-        if (c) this.guard(() => this.prompt(c, 'tag', `Tags of ${c.name} (${c.tags.join(' ') || 'none'}): +add -remove`, (text) => ['crm', 'tag', String(c.id), ...text.split(/\s+/).filter(Boolean)]));
+        if (c)
+          this.guard(() =>
+            this.prompt(c, 'tag', `Tags of ${c.name} (${c.tags.join(' ') || 'none'}): +add -remove`, (text) => [
+              'crm',
+              'tag',
+              String(c.id),
+              ...text.split(/\s+/).filter(Boolean),
+            ]),
+          );
         return;
       case 'd':
         if (c) this.guard(() => this.remove(c));
@@ -218,7 +260,15 @@ class CrmScreen {
     const nameWidth = Math.min(Math.max(...rows.map((r) => stringWidth(stripControl(r.name))), 8), Math.floor(width * 0.6));
     this.list.setItems(rows.map((r) => `${fit(stripControl(r.name), nameWidth)} ${stripControl(r.emails[0] ?? r.phones[0] ?? '')}`) as never);
     this.list.select(0);
-    this.say(rows.length ? `${rows.length} ${this.dueView ? 'due' : rows.length === 1 ? 'contact' : 'contacts'}` : this.dueView ? 'nobody due' : this.filter ? 'no contacts match' : 'no contacts yet: a to add one, or ssh HOST crm import < contacts.vcf');
+    this.say(
+      rows.length
+        ? `${rows.length} ${this.dueView ? 'due' : rows.length === 1 ? 'contact' : 'contacts'}`
+        : this.dueView
+          ? 'nobody due'
+          : this.filter
+            ? 'no contacts match'
+            : 'no contacts yet: a to add one, or ssh HOST crm import < contacts.vcf',
+    );
     await this.showDetail();
   }
 
@@ -279,18 +329,78 @@ class CrmScreen {
     const list = (v: unknown, key: string) => ((v as Record<string, string>[] | undefined) ?? []).map((x) => x[key]).join(', ');
     const fields: Field[] = [
       { key: 'name', label: 'Name', value: str(current?.name), check: (v) => (v.trim() ? undefined : 'a contact needs a name') },
-      { key: 'email', label: 'Email', value: current ? list(current.emails, 'value') : '', check: (v) => v.split(',').map((e) => e.trim()).filter(Boolean).map((e) => catchError(() => checkEmail(e))).find(Boolean) },
-      { key: 'phone', label: 'Phone', value: current ? list(current.phones, 'value') : '', check: (v) => (v.split(',').some((p) => p.trim() && !/\d/.test(p)) ? 'a phone number has digits' : undefined) },
+      {
+        key: 'email',
+        label: 'Email',
+        value: current ? list(current.emails, 'value') : '',
+        check: (v) =>
+          v
+            .split(',')
+            .map((e) => e.trim())
+            .filter(Boolean)
+            .map((e) => catchError(() => checkEmail(e)))
+            .find(Boolean),
+      },
+      {
+        key: 'phone',
+        label: 'Phone',
+        value: current ? list(current.phones, 'value') : '',
+        check: (v) => (v.split(',').some((p) => p.trim() && !/\d/.test(p)) ? 'a phone number has digits' : undefined),
+      },
       { key: 'company', label: 'Company', value: str(current?.company) },
-      { key: 'birthday', label: 'Birthday', value: str(current?.birthday).replace(/^--/, ''), check: (v) => (v.trim() ? catchError(() => normaliseBirthday(v)) : undefined) },
-      { key: 'stayInTouch', label: 'Every N days', value: str(current?.stayInTouchDays), check: (v) => (v.trim() && !/^\d{1,4}$/.test(v.trim()) ? 'a number of days' : undefined) },
-      ...(current ? [] : [{ key: 'tag', label: 'Tags', value: '', check: (v: string) => v.split(/[\s,]+/).filter(Boolean).map((t) => catchError(() => normaliseTag(t))).find(Boolean) }]),
+      {
+        key: 'birthday',
+        label: 'Birthday',
+        value: str(current?.birthday).replace(/^--/, ''),
+        check: (v) => (v.trim() ? catchError(() => normaliseBirthday(v)) : undefined),
+      },
+      {
+        key: 'stayInTouch',
+        label: 'Every N days',
+        value: str(current?.stayInTouchDays),
+        check: (v) => (v.trim() && !/^\d{1,4}$/.test(v.trim()) ? 'a number of days' : undefined),
+      },
+      ...(current
+        ? []
+        : [
+            {
+              key: 'tag',
+              label: 'Tags',
+              value: '',
+              check: (v: string) =>
+                v
+                  .split(/[\s,]+/)
+                  .filter(Boolean)
+                  .map((t) => catchError(() => normaliseTag(t)))
+                  .find(Boolean),
+            },
+          ]),
     ];
     let focus = 0;
     const title = current ? `Edit ${str(current.name)}` : 'New contact';
-    const box = blessed.box({ parent: this.ctx.parent, top: 1, left: 'center', width: Math.min(76, Math.max((this.ctx.screen.width as number) - 2, 40)), height: fields.length * 2 + 4, border: { type: 'line' }, label: ` ${title} `, tags: false, keys: true, style: { border: this.ctx.theme.border } });
+    const box = blessed.box({
+      parent: this.ctx.parent,
+      top: 1,
+      left: 'center',
+      width: Math.min(76, Math.max((this.ctx.screen.width as number) - 2, 40)),
+      height: fields.length * 2 + 4,
+      border: { type: 'line' },
+      label: ` ${title} `,
+      tags: false,
+      keys: true,
+      style: { border: this.ctx.theme.border },
+    });
     const lines = fields.map((_, i) => blessed.box({ parent: box, top: i * 2, left: 1, right: 1, height: 2, tags: false }));
-    blessed.text({ parent: box, bottom: 0, left: 1, right: 1, height: 1, tags: false, style: this.ctx.theme.dim, content: 'tab/shift-tab: field   enter: save   esc: cancel' });
+    blessed.text({
+      parent: box,
+      bottom: 0,
+      left: 1,
+      right: 1,
+      height: 1,
+      tags: false,
+      style: this.ctx.theme.dim,
+      content: 'tab/shift-tab: field   enter: save   esc: cancel',
+    });
     const draw = () => {
       fields.forEach((f, i) => {
         const cursor = i === focus ? '_' : '';
@@ -335,8 +445,23 @@ class CrmScreen {
         const before = current ? fieldValue(current, f.key) : '';
         if (current && v === before) continue;
         if (!current && !v) continue;
-        if (f.key === 'tag') argv.push(...v.split(/[\s,]+/).filter(Boolean).flatMap((t) => ['--tag', t]));
-        else if (f.key === 'email' || f.key === 'phone') argv.push(...(v ? v.split(',').map((x) => x.trim()).filter(Boolean).flatMap((x) => [`--${f.key}`, x]) : [`--${f.key}`, 'none']));
+        if (f.key === 'tag')
+          argv.push(
+            ...v
+              .split(/[\s,]+/)
+              .filter(Boolean)
+              .flatMap((t) => ['--tag', t]),
+          );
+        else if (f.key === 'email' || f.key === 'phone')
+          argv.push(
+            ...(v
+              ? v
+                  .split(',')
+                  .map((x) => x.trim())
+                  .filter(Boolean)
+                  .flatMap((x) => [`--${f.key}`, x])
+              : [`--${f.key}`, 'none']),
+          );
         else argv.push(`--${f.key === 'stayInTouch' ? 'stay-in-touch' : f.key}`, v || 'none');
       }
       if (current && argv.length === 3) return close();
@@ -350,7 +475,12 @@ class CrmScreen {
       } catch (err) {
         // The command's own check: put its message next to the field it names.
         const message = publicMessage(err);
-        const named = fields.findIndex((f) => message.includes(`--${f.key === 'stayInTouch' ? 'stay-in-touch' : f.key}`) || (f.key === 'email' && /email/.test(message)) || (f.key === 'phone' && /phone/.test(message)));
+        const named = fields.findIndex(
+          (f) =>
+            message.includes(`--${f.key === 'stayInTouch' ? 'stay-in-touch' : f.key}`) ||
+            (f.key === 'email' && /email/.test(message)) ||
+            (f.key === 'phone' && /phone/.test(message)),
+        );
         const at = named >= 0 ? named : 0;
         fields[at]!.error = message;
         focus = at;
@@ -370,7 +500,17 @@ class CrmScreen {
       } else return;
       draw();
     });
-    this.form = { box, pop: this.ctx.pushLevel({ title, keys: [{ keys: ['tab', 'S-tab'], label: 'field' }, { keys: ['enter'], label: 'save' }], back: close }) };
+    this.form = {
+      box,
+      pop: this.ctx.pushLevel({
+        title,
+        keys: [
+          { keys: ['tab', 'S-tab'], label: 'field' },
+          { keys: ['enter'], label: 'save' },
+        ],
+        back: close,
+      }),
+    };
     box.focus();
     draw();
   }

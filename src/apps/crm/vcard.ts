@@ -5,7 +5,19 @@
  */
 import ICAL from 'ical.js';
 import { UsageError } from '../../core/errors.ts';
-import { boundedText, joinedName, newUid, normaliseBirthday, normaliseTag, phoneOf, RELATIONS, type Address, type Contact, type ContactData, type NameParts } from './model.ts';
+import {
+  boundedText,
+  joinedName,
+  newUid,
+  normaliseBirthday,
+  normaliseTag,
+  phoneOf,
+  RELATIONS,
+  type Address,
+  type Contact,
+  type ContactData,
+  type NameParts,
+} from './model.ts';
 
 /** A jCard property: [name, params, type, ...values]. */
 type JProp = [string, Record<string, unknown>, string, ...unknown[]];
@@ -31,7 +43,18 @@ const FROM_VCARD_RELATED: Record<string, string> = {
   neighbor: 'neighbour',
   contact: 'contact',
 };
-const TO_VCARD_RELATED: Record<string, string> = { spouse: 'spouse', partner: 'sweetheart', child: 'child', parent: 'parent', sibling: 'sibling', relative: 'kin', friend: 'friend', colleague: 'colleague', neighbour: 'neighbor', contact: 'contact' };
+const TO_VCARD_RELATED: Record<string, string> = {
+  spouse: 'spouse',
+  partner: 'sweetheart',
+  child: 'child',
+  parent: 'parent',
+  sibling: 'sibling',
+  relative: 'kin',
+  friend: 'friend',
+  colleague: 'colleague',
+  neighbour: 'neighbor',
+  contact: 'contact',
+};
 
 function str(v: unknown): string {
   if (Array.isArray(v)) return v.map(str).join(',');
@@ -40,7 +63,9 @@ function str(v: unknown): string {
 
 function typeParam(params: Record<string, unknown>): string | undefined {
   const t = params.type;
-  const list = (Array.isArray(t) ? t : t === undefined ? [] : [t]).map((x) => String(x).toLowerCase()).filter((x) => !['internet', 'pref', 'voice', 'x400'].includes(x));
+  const list = (Array.isArray(t) ? t : t === undefined ? [] : [t])
+    .map((x) => String(x).toLowerCase())
+    .filter((x) => !['internet', 'pref', 'voice', 'x400'].includes(x));
   return list.length ? list.join(',') : undefined;
 }
 
@@ -98,7 +123,12 @@ export function cardToContact(card: JCard, region: string | undefined): ParsedCa
           break;
         }
         case 'nickname':
-          d.nicknames.push(...v.flatMap((x) => str(x).split(',')).map((x) => x.trim()).filter(Boolean));
+          d.nicknames.push(
+            ...v
+              .flatMap((x) => str(x).split(','))
+              .map((x) => x.trim())
+              .filter(Boolean),
+          );
           break;
         case 'email':
           if (first.trim()) d.emails.push({ value: first.trim(), ...(typeParam(params) ? { type: typeParam(params) } : {}) });
@@ -184,7 +214,10 @@ function photoUri(value: string, params: Record<string, unknown>, version: strin
 }
 
 /** A contact as a vCard 4.0 (CRLF lines, folded at 75 octets by ical.js). */
-export function contactToVCard(c: ContactData & Partial<Pick<Contact, 'links' | 'updatedAt'>>, uidOf: (id: number) => string | undefined = () => undefined): string {
+export function contactToVCard(
+  c: ContactData & Partial<Pick<Contact, 'links' | 'updatedAt'>>,
+  uidOf: (id: number) => string | undefined = () => undefined,
+): string {
   const props: JProp[] = [
     ['version', {}, 'text', '4.0'],
     ['prodid', {}, 'unknown', '-//labd//crm//EN'],
@@ -196,7 +229,12 @@ export function contactToVCard(c: ContactData & Partial<Pick<Contact, 'links' | 
   for (const e of c.emails) props.push(['email', e.type ? { type: e.type.split(',') } : {}, 'text', e.value]);
   for (const p of c.phones) props.push(['tel', p.type ? { type: p.type.split(',') } : {}, 'text', p.value]);
   for (const a of c.addresses) {
-    props.push(['adr', a.type ? { type: a.type.split(',') } : {}, 'text', [a.poBox ?? '', a.extended ?? '', a.street ?? '', a.locality ?? '', a.region ?? '', a.postcode ?? '', a.country ?? '']]);
+    props.push([
+      'adr',
+      a.type ? { type: a.type.split(',') } : {},
+      'text',
+      [a.poBox ?? '', a.extended ?? '', a.street ?? '', a.locality ?? '', a.region ?? '', a.postcode ?? '', a.country ?? ''],
+    ]);
   }
   if (c.birthday) props.push(['bday', {}, c.birthday.startsWith('--') ? 'date-and-or-time' : 'date', c.birthday]);
   if (c.company) props.push(['org', {}, 'text', c.company]);

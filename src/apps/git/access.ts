@@ -36,7 +36,13 @@ export interface RepoVisibility {
  * The level `actor` has on a repository. `repo` undefined: the repository does not exist (the
  * level then says what the actor could do to create one). `collaborator`: the actor's entry.
  */
-export function accessLevel(input: { actor: Actor; roles: RolePermissions; anonAccess: AccessLevel; repo: RepoVisibility | undefined; collaborator: AccessLevel | undefined }): AccessLevel {
+export function accessLevel(input: {
+  actor: Actor;
+  roles: RolePermissions;
+  anonAccess: AccessLevel;
+  repo: RepoVisibility | undefined;
+  collaborator: AccessLevel | undefined;
+}): AccessLevel {
   const { actor, roles, anonAccess, repo, collaborator } = input;
   if (isAnonymous(actor)) {
     if (!repo || repo.private) return 'no-access';

@@ -44,8 +44,10 @@ export function repoJson(deps: Pick<GitCommandDeps, 'sshUrl' | 'publicUrl'>, r: 
 
 export function gitCommands(deps: GitCommandDeps): AnyCommand[] {
   const { store, repos, access } = deps;
-  const asAdmin = (ctx: { actor: Parameters<GitAccess['require']>[0] }, args: { name: string }) => access.require(ctx.actor, args.name, 'admin').then(() => undefined);
-  const asReader = (ctx: { actor: Parameters<GitAccess['require']>[0] }, args: { name: string }) => access.require(ctx.actor, args.name, 'read-only').then(() => undefined);
+  const asAdmin = (ctx: { actor: Parameters<GitAccess['require']>[0] }, args: { name: string }) =>
+    access.require(ctx.actor, args.name, 'admin').then(() => undefined);
+  const asReader = (ctx: { actor: Parameters<GitAccess['require']>[0] }, args: { name: string }) =>
+    access.require(ctx.actor, args.name, 'read-only').then(() => undefined);
 
   async function mustGet(input: string): Promise<RepoMeta> {
     const repo = await store.get(repoName(input));
@@ -72,7 +74,15 @@ export function gitCommands(deps: GitCommandDeps): AnyCommand[] {
     },
     async run(ctx, args) {
       const n = repoName(args.name);
-      const repo = await store.create({ name: n, projectName: args.projectName, description: args.description, private: args.private, hidden: args.hidden, mirrorUrl: null, createdBy: ctx.actor.userId });
+      const repo = await store.create({
+        name: n,
+        projectName: args.projectName,
+        description: args.description,
+        private: args.private,
+        hidden: args.hidden,
+        mirrorUrl: null,
+        createdBy: ctx.actor.userId,
+      });
       try {
         await repos.init(n);
       } catch (err) {
@@ -113,10 +123,24 @@ export function gitCommands(deps: GitCommandDeps): AnyCommand[] {
     results: ['table'],
     async run(ctx, args) {
       const list = await access.readable(ctx.actor, args.all);
-      const rows = list.map(({ repo, level }) => ({ name: repo.name, access: level, private: repo.private ? 'yes' : '', hidden: repo.hidden ? 'yes' : '', mirror: repo.mirrorUrl ? 'yes' : '', description: repo.description }));
+      const rows = list.map(({ repo, level }) => ({
+        name: repo.name,
+        access: level,
+        private: repo.private ? 'yes' : '',
+        hidden: repo.hidden ? 'yes' : '',
+        mirror: repo.mirrorUrl ? 'yes' : '',
+        description: repo.description,
+      }));
       return {
         kind: 'table',
-        columns: [{ key: 'name', label: 'NAME' }, { key: 'access', label: 'ACCESS' }, { key: 'private', label: 'PRIVATE' }, ...(args.all ? [{ key: 'hidden', label: 'HIDDEN' }] : []), { key: 'mirror', label: 'MIRROR' }, { key: 'description', label: 'DESCRIPTION' }],
+        columns: [
+          { key: 'name', label: 'NAME' },
+          { key: 'access', label: 'ACCESS' },
+          { key: 'private', label: 'PRIVATE' },
+          ...(args.all ? [{ key: 'hidden', label: 'HIDDEN' }] : []),
+          { key: 'mirror', label: 'MIRROR' },
+          { key: 'description', label: 'DESCRIPTION' },
+        ],
         rows,
         empty: 'no repositories (make one with: repo create NAME)',
         json: list.map(({ repo, level }) => repoJson(deps, repo, level)),
@@ -243,7 +267,11 @@ export function gitCommands(deps: GitCommandDeps): AnyCommand[] {
   const collabAdd = defineCommand({
     path: ['repo', 'collab', 'add'],
     summary: 'Give a user access to a repository (default read-write)',
-    args: z.object({ name, user: z.string().describe('a labd user'), level: level.default('read-write').describe('no-access, read-only, read-write or admin') }),
+    args: z.object({
+      name,
+      user: z.string().describe('a labd user'),
+      level: level.default('read-write').describe('no-access, read-only, read-write or admin'),
+    }),
     positionals: ['name', 'user', 'level'],
     permission: 'git.read',
     mutating: true,
@@ -286,14 +314,27 @@ export function gitCommands(deps: GitCommandDeps): AnyCommand[] {
     async run(_ctx, args) {
       const repo = await mustGet(args.name);
       const list = await store.collaborators(repo.name);
-      return { kind: 'table', columns: [{ key: 'user', label: 'USER' }, { key: 'level', label: 'LEVEL' }], rows: list.map((c) => ({ user: c.user, level: c.level })), empty: 'no collaborators', json: list.map((c) => ({ user: c.user, level: c.level })) };
+      return {
+        kind: 'table',
+        columns: [
+          { key: 'user', label: 'USER' },
+          { key: 'level', label: 'LEVEL' },
+        ],
+        rows: list.map((c) => ({ user: c.user, level: c.level })),
+        empty: 'no collaborators',
+        json: list.map((c) => ({ user: c.user, level: c.level })),
+      };
     },
   });
 
   const tree = defineCommand({
     path: ['repo', 'tree'],
     summary: 'List the files of a repository (at PATH, on --ref)',
-    args: z.object({ name, path: z.string().optional().describe('a folder in the repository'), ref: z.string().optional().describe('branch, tag or commit (default: HEAD)') }),
+    args: z.object({
+      name,
+      path: z.string().optional().describe('a folder in the repository'),
+      ref: z.string().optional().describe('branch, tag or commit (default: HEAD)'),
+    }),
     positionals: ['name', 'path'],
     permission: 'git.read',
     mutating: false,
@@ -304,7 +345,12 @@ export function gitCommands(deps: GitCommandDeps): AnyCommand[] {
       const entries = await repos.tree(repo.name, refName(args.ref), treePath(args.path));
       return {
         kind: 'table',
-        columns: [{ key: 'mode', label: 'MODE' }, { key: 'type', label: 'TYPE' }, { key: 'size', label: 'SIZE' }, { key: 'path', label: 'PATH' }],
+        columns: [
+          { key: 'mode', label: 'MODE' },
+          { key: 'type', label: 'TYPE' },
+          { key: 'size', label: 'SIZE' },
+          { key: 'path', label: 'PATH' },
+        ],
         rows: entries.map((e) => ({ mode: e.mode, type: e.type, size: e.size ?? '', path: e.type === 'tree' ? `${e.path}/` : e.path })),
         empty: '(empty folder)',
         json: entries,
@@ -315,7 +361,12 @@ export function gitCommands(deps: GitCommandDeps): AnyCommand[] {
   const blob = defineCommand({
     path: ['repo', 'blob'],
     summary: 'Print a file of a repository',
-    args: z.object({ name, path: z.string().describe('a file in the repository'), ref: z.string().optional().describe('branch, tag or commit (default: HEAD)'), lines: z.boolean().default(false).describe('number the lines') }),
+    args: z.object({
+      name,
+      path: z.string().describe('a file in the repository'),
+      ref: z.string().optional().describe('branch, tag or commit (default: HEAD)'),
+      lines: z.boolean().default(false).describe('number the lines'),
+    }),
     positionals: ['name', 'path'],
     permission: 'git.read',
     mutating: false,
@@ -352,7 +403,11 @@ export function gitCommands(deps: GitCommandDeps): AnyCommand[] {
   const log = defineCommand({
     path: ['repo', 'log'],
     summary: 'Show the commits of a repository',
-    args: z.object({ name, ref: z.string().optional().describe('branch, tag or commit (default: HEAD)'), count: z.coerce.number().int().min(1).max(MAX_LOG).default(20).describe(`how many (at most ${MAX_LOG})`) }),
+    args: z.object({
+      name,
+      ref: z.string().optional().describe('branch, tag or commit (default: HEAD)'),
+      count: z.coerce.number().int().min(1).max(MAX_LOG).default(20).describe(`how many (at most ${MAX_LOG})`),
+    }),
     positionals: ['name'],
     short: { n: 'count' },
     permission: 'git.read',
@@ -364,7 +419,12 @@ export function gitCommands(deps: GitCommandDeps): AnyCommand[] {
       const commits = await repos.log(repo.name, refName(args.ref), args.count);
       return {
         kind: 'table',
-        columns: [{ key: 'id', label: 'COMMIT' }, { key: 'date', label: 'DATE' }, { key: 'author', label: 'AUTHOR' }, { key: 'subject', label: 'SUBJECT' }],
+        columns: [
+          { key: 'id', label: 'COMMIT' },
+          { key: 'date', label: 'DATE' },
+          { key: 'author', label: 'AUTHOR' },
+          { key: 'subject', label: 'SUBJECT' },
+        ],
         rows: commits.map((c) => ({ id: c.id.slice(0, 10), date: c.date.toISOString().slice(0, 16).replace('T', ' '), author: c.author, subject: c.subject })),
         empty: 'no commits',
         json: commits.map((c) => ({ ...c, date: c.date.toISOString() })),
@@ -387,7 +447,12 @@ export function gitCommands(deps: GitCommandDeps): AnyCommand[] {
         const refs = await repos.refs(repo.name, kind);
         return {
           kind: 'table',
-          columns: [{ key: 'name', label: 'NAME' }, { key: 'id', label: 'COMMIT' }, { key: 'date', label: 'DATE' }, { key: 'subject', label: 'SUBJECT' }],
+          columns: [
+            { key: 'name', label: 'NAME' },
+            { key: 'id', label: 'COMMIT' },
+            { key: 'date', label: 'DATE' },
+            { key: 'subject', label: 'SUBJECT' },
+          ],
           rows: refs.map((r) => ({ name: r.name, id: r.id.slice(0, 10), date: r.date.toISOString().slice(0, 10), subject: r.subject })),
           empty: `no ${word}`,
           json: refs.map((r) => ({ ...r, date: r.date.toISOString() })),
@@ -407,10 +472,42 @@ export function gitCommands(deps: GitCommandDeps): AnyCommand[] {
     async run(_ctx, args) {
       const repo = await mustGet(args.name);
       const c = await repos.show(repo.name, refName(args.commit), 2 * 1024 * 1024);
-      const text = [`commit ${c.info.id}`, `Author: ${c.info.author} <${c.info.email}>`, `Date:   ${c.info.date.toISOString()}`, '', `    ${c.info.subject}`, ...(c.body ? ['', ...c.body.split('\n').map((l) => `    ${l}`)] : []), '', c.truncated ? '(the diff is too large to show; its summary:)\n' + c.patch : c.patch].join('\n');
-      return { kind: 'message', text, json: { ...c.info, date: c.info.date.toISOString(), body: c.body, parents: c.parents, patch: c.patch, truncated: c.truncated } };
+      const text = [
+        `commit ${c.info.id}`,
+        `Author: ${c.info.author} <${c.info.email}>`,
+        `Date:   ${c.info.date.toISOString()}`,
+        '',
+        `    ${c.info.subject}`,
+        ...(c.body ? ['', ...c.body.split('\n').map((l) => `    ${l}`)] : []),
+        '',
+        c.truncated ? '(the diff is too large to show; its summary:)\n' + c.patch : c.patch,
+      ].join('\n');
+      return {
+        kind: 'message',
+        text,
+        json: { ...c.info, date: c.info.date.toISOString(), body: c.body, parents: c.parents, patch: c.patch, truncated: c.truncated },
+      };
     },
   });
 
-  return [show, create, ls, info, rm, rename, flagCommand('private', 'Show or set whether a repository is private'), flagCommand('hidden', 'Show or set whether a repository is hidden from lists'), description, projectName, collabAdd, collabRm, collabLs, tree, blob, log, refsCommand('branches', 'heads'), refsCommand('tags', 'tags')];
+  return [
+    show,
+    create,
+    ls,
+    info,
+    rm,
+    rename,
+    flagCommand('private', 'Show or set whether a repository is private'),
+    flagCommand('hidden', 'Show or set whether a repository is hidden from lists'),
+    description,
+    projectName,
+    collabAdd,
+    collabRm,
+    collabLs,
+    tree,
+    blob,
+    log,
+    refsCommand('branches', 'heads'),
+    refsCommand('tags', 'tags'),
+  ];
 }

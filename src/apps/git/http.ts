@@ -53,7 +53,11 @@ export async function httpActor(deps: Pick<GitHttpDeps, 'store' | 'identities' |
   return { userId: user.id, name: user.name, role: user.role, via: 'http', credential: { kind: 'token', name: found.name }, remoteAddress: req.remoteAddress };
 }
 
-const unauthorized = (): RouteResponse => ({ status: 401, headers: { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Basic realm="labd git", charset="UTF-8"' }, body: 'authentication required (a token from: ssh HOST repo token create NAME)\n' });
+const unauthorized = (): RouteResponse => ({
+  status: 401,
+  headers: { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Basic realm="labd git", charset="UTF-8"' },
+  body: 'authentication required (a token from: ssh HOST repo token create NAME)\n',
+});
 
 function pktLine(text: string): string {
   return (text.length + 4).toString(16).padStart(4, '0') + text;
@@ -98,7 +102,11 @@ export function gitHttpRoutes(deps: GitHttpDeps): HttpRoute[] {
     const out = await deps.repos.run(['upload-pack', '--stateless-rpc', '--advertise-refs', deps.repos.path(target.name)], { env, maxBytes: 64 * 1024 * 1024 });
     // git-http-backend's framing: protocol v0/v1 answers start with the service line; v2 ones do not.
     const head = /version=2/.test(env.GIT_PROTOCOL ?? '') ? '' : pktLine('# service=git-upload-pack\n') + '0000';
-    return { status: 200, headers: { 'content-type': 'application/x-git-upload-pack-advertisement', ...noCache }, body: Buffer.concat([Buffer.from(head), out]) };
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/x-git-upload-pack-advertisement', ...noCache },
+      body: Buffer.concat([Buffer.from(head), out]),
+    };
   };
 
   const uploadPack = async (req: RouteRequest): Promise<RouteResponse> => {
@@ -124,7 +132,12 @@ export function gitHttpRoutes(deps: GitHttpDeps): HttpRoute[] {
     child.stdin!.end(body);
     child.stderr!.resume();
     child.on('error', (err) => deps.log.error({ err }, 'git upload-pack could not start'));
-    return { status: 200, headers: { 'content-type': 'application/x-git-upload-pack-result', ...noCache }, body: child.stdout!, discard: () => child.kill('SIGKILL') };
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/x-git-upload-pack-result', ...noCache },
+      body: child.stdout!,
+      discard: () => child.kill('SIGKILL'),
+    };
   };
 
   const receivePack = (req: RouteRequest): RouteResponse => {

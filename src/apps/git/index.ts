@@ -19,7 +19,18 @@ import type { RepoStore } from './store.ts';
 import { transportCommands } from './transport.ts';
 
 /** The git forge: repo commands, the SSH transport (as commands), and later the web view and mirrors. */
-export function gitModule(deps: { store: RepoStore; identities: IdentityStore; config: Config['git']; dataDir: string; rolePermissions: RolePermissions; events: Pick<OpsEventsPort, 'emit'>; sshUrl: string; publicUrl: string; clock: Clock; log: Logger }): LabdModule<TuiApp> {
+export function gitModule(deps: {
+  store: RepoStore;
+  identities: IdentityStore;
+  config: Config['git'];
+  dataDir: string;
+  rolePermissions: RolePermissions;
+  events: Pick<OpsEventsPort, 'emit'>;
+  sshUrl: string;
+  publicUrl: string;
+  clock: Clock;
+  log: Logger;
+}): LabdModule<TuiApp> {
   const repos = new GitRepos(join(deps.dataDir, 'repos'), deps.config.binary);
   repos.prepare();
   const access = new GitAccess(deps.store, deps.rolePermissions, deps.config.anonAccess);

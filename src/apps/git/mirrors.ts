@@ -48,7 +48,15 @@ export function mirrorCommands(deps: { store: RepoStore; repos: GitRepos; access
     async run(ctx, args) {
       const name = repoName(args.name);
       const url = checkSourceUrl(args.url, ctx.can('admin.users'));
-      const repo = await store.create({ name, projectName: '', description: args.description, private: args.private, hidden: false, mirrorUrl: args.mirror ? url : null, createdBy: ctx.actor.userId });
+      const repo = await store.create({
+        name,
+        projectName: '',
+        description: args.description,
+        private: args.private,
+        hidden: false,
+        mirrorUrl: args.mirror ? url : null,
+        createdBy: ctx.actor.userId,
+      });
       ctx.progress(`fetching ${url}…`);
       try {
         await repos.cloneFrom(name, url, args.mirror, ctx.signal);
@@ -58,7 +66,16 @@ export function mirrorCommands(deps: { store: RepoStore; repos: GitRepos; access
       }
       if (ctx.actor.userId !== null) await store.setCollaborator(name, ctx.actor.userId, 'admin');
       const json = repoJson(deps, repo, 'admin');
-      return { kind: 'record', title: name, fields: [{ label: 'name', value: name }, { label: args.mirror ? 'mirror of' : 'imported from', value: url }, { label: 'clone (ssh)', value: json.cloneSsh }], json };
+      return {
+        kind: 'record',
+        title: name,
+        fields: [
+          { label: 'name', value: name },
+          { label: args.mirror ? 'mirror of' : 'imported from', value: url },
+          { label: 'clone (ssh)', value: json.cloneSsh },
+        ],
+        json,
+      };
     },
   });
   const sync = defineCommand({

@@ -10,7 +10,16 @@ import { Failed, NotFound, UsageError } from '../../core/errors.ts';
 
 /** The environment every git process gets: nothing of labd's own (tokens stay out of hooks and helpers). */
 function gitEnv(home: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: home, LANG: 'C', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0', GIT_ALLOW_PROTOCOL: 'http:https:ssh:git:file', ...extra };
+  return {
+    PATH: '/usr/local/bin:/usr/bin:/bin',
+    HOME: home,
+    LANG: 'C',
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_ALLOW_PROTOCOL: 'http:https:ssh:git:file',
+    ...extra,
+  };
 }
 
 export interface TreeEntry {
@@ -155,7 +164,8 @@ export class GitRepos {
     try {
       return (await this.inRepo(name, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`])).toString().trim();
     } catch (err) {
-      if (err instanceof GitFailed || err instanceof Failed) throw new NotFound(ref === 'HEAD' ? `repository '${name}' is empty` : `no ref '${ref}' in '${name}'`);
+      if (err instanceof GitFailed || err instanceof Failed)
+        throw new NotFound(ref === 'HEAD' ? `repository '${name}' is empty` : `no ref '${ref}' in '${name}'`);
       throw err;
     }
   }
@@ -178,10 +188,19 @@ export class GitRepos {
       const tab = line.indexOf('\t');
       const [mode, type, id, size] = line.slice(0, tab).split(/\s+/);
       const entryName = line.slice(tab + 1);
-      entries.push({ mode: mode!, type: type as TreeEntry['type'], id: id!, size: size === '-' ? null : Number(size), name: entryName, path: path ? `${path}/${entryName}` : entryName });
+      entries.push({
+        mode: mode!,
+        type: type as TreeEntry['type'],
+        id: id!,
+        size: size === '-' ? null : Number(size),
+        name: entryName,
+        path: path ? `${path}/${entryName}` : entryName,
+      });
     }
     // Folders first, as soft-serve and most forges list them.
-    return entries.sort((a, b) => ((a.type === 'tree') === (b.type === 'tree') ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.type === 'tree' ? -1 : 1));
+    return entries.sort((a, b) =>
+      (a.type === 'tree') === (b.type === 'tree') ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.type === 'tree' ? -1 : 1,
+    );
   }
 
   async objectType(name: string, spec: string): Promise<string | undefined> {
@@ -240,7 +259,12 @@ export class GitRepos {
   }
 
   async refs(name: string, kind: 'heads' | 'tags'): Promise<RefInfo[]> {
-    const out = await this.inRepo(name, ['for-each-ref', '--sort=-creatordate', '--format=%(refname:short)%1f%(objectname)%1f%(creatordate:unix)%1f%(contents:subject)', `refs/${kind}/`]);
+    const out = await this.inRepo(name, [
+      'for-each-ref',
+      '--sort=-creatordate',
+      '--format=%(refname:short)%1f%(objectname)%1f%(creatordate:unix)%1f%(contents:subject)',
+      `refs/${kind}/`,
+    ]);
     return out
       .toString()
       .split('\n')
@@ -284,7 +308,13 @@ export class GitRepos {
       patch = await this.inRepo(name, ['show', '--format=', '--stat', '--no-color', commit]);
       truncated = true;
     }
-    return { info: { id: hash!, author: author!, email: email!, date: new Date(Number(at) * 1000), subject: subject ?? '' }, body: (body ?? '').trim(), parents: (parents ?? '').split(' ').filter(Boolean), patch: patch.toString(), truncated };
+    return {
+      info: { id: hash!, author: author!, email: email!, date: new Date(Number(at) * 1000), subject: subject ?? '' },
+      body: (body ?? '').trim(),
+      parents: (parents ?? '').split(' ').filter(Boolean),
+      patch: patch.toString(),
+      truncated,
+    };
   }
 }
 

@@ -8,7 +8,17 @@ import type { Collaborator, GitToken, RepoMeta, RepoPatch, RepoStore } from './s
 type RepoRow = typeof gitRepos.$inferSelect;
 
 function meta(row: RepoRow): RepoMeta {
-  return { id: row.id, name: row.name, projectName: row.projectName, description: row.description, private: row.private, hidden: row.hidden, mirrorUrl: row.mirrorUrl, createdAt: row.createdAt, updatedAt: row.updatedAt };
+  return {
+    id: row.id,
+    name: row.name,
+    projectName: row.projectName,
+    description: row.description,
+    private: row.private,
+    hidden: row.hidden,
+    mirrorUrl: row.mirrorUrl,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
 }
 
 /** The RepoStore port on SQLite (synchronous better-sqlite3 underneath, async at the port). */
@@ -28,13 +38,26 @@ export class SqliteRepoStore implements RepoStore {
     return this.db.select().from(gitRepos).orderBy(asc(gitRepos.name)).all().map(meta);
   }
 
-  async create(input: { name: string; projectName: string; description: string; private: boolean; hidden: boolean; mirrorUrl: string | null; createdBy: number | null }): Promise<RepoMeta> {
+  async create(input: {
+    name: string;
+    projectName: string;
+    description: string;
+    private: boolean;
+    hidden: boolean;
+    mirrorUrl: string | null;
+    createdBy: number | null;
+  }): Promise<RepoMeta> {
     if (this.row(input.name)) throw new Conflict(`repository '${input.name}' already exists`);
     return meta(this.db.insert(gitRepos).values(input).returning().get());
   }
 
   async update(name: string, patch: RepoPatch): Promise<RepoMeta | undefined> {
-    const row = this.db.update(gitRepos).set({ ...patch, updatedAt: new Date() }).where(eq(gitRepos.name, name)).returning().get();
+    const row = this.db
+      .update(gitRepos)
+      .set({ ...patch, updatedAt: new Date() })
+      .where(eq(gitRepos.name, name))
+      .returning()
+      .get();
     return row && meta(row);
   }
 
@@ -59,7 +82,12 @@ export class SqliteRepoStore implements RepoStore {
   }
 
   async collaborationsOf(userId: number): Promise<Map<string, AccessLevel>> {
-    const rows = this.db.select({ name: gitRepos.name, level: gitCollaborators.level }).from(gitCollaborators).innerJoin(gitRepos, eq(gitCollaborators.repoId, gitRepos.id)).where(eq(gitCollaborators.userId, userId)).all();
+    const rows = this.db
+      .select({ name: gitRepos.name, level: gitCollaborators.level })
+      .from(gitCollaborators)
+      .innerJoin(gitRepos, eq(gitCollaborators.repoId, gitRepos.id))
+      .where(eq(gitCollaborators.userId, userId))
+      .all();
     return new Map(rows.map((r) => [r.name, r.level]));
   }
 
@@ -75,21 +103,44 @@ export class SqliteRepoStore implements RepoStore {
   async setCollaborator(name: string, userId: number, level: AccessLevel): Promise<void> {
     const repo = this.row(name);
     if (!repo) return;
-    this.db.insert(gitCollaborators).values({ repoId: repo.id, userId, level }).onConflictDoUpdate({ target: [gitCollaborators.repoId, gitCollaborators.userId], set: { level } }).run();
+    this.db
+      .insert(gitCollaborators)
+      .values({ repoId: repo.id, userId, level })
+      .onConflictDoUpdate({ target: [gitCollaborators.repoId, gitCollaborators.userId], set: { level } })
+      .run();
   }
 
   async removeCollaborator(name: string, userId: number): Promise<boolean> {
     const repo = this.row(name);
     if (!repo) return false;
-    return this.db.delete(gitCollaborators).where(and(eq(gitCollaborators.repoId, repo.id), eq(gitCollaborators.userId, userId))).run().changes > 0;
+    return (
+      this.db
+        .delete(gitCollaborators)
+        .where(and(eq(gitCollaborators.repoId, repo.id), eq(gitCollaborators.userId, userId)))
+        .run().changes > 0
+    );
   }
 
   private tokenQuery() {
-    return this.db.select({ id: gitTokens.id, userId: gitTokens.userId, user: users.name, name: gitTokens.name, createdAt: gitTokens.createdAt, expiresAt: gitTokens.expiresAt }).from(gitTokens).innerJoin(users, eq(gitTokens.userId, users.id));
+    return this.db
+      .select({
+        id: gitTokens.id,
+        userId: gitTokens.userId,
+        user: users.name,
+        name: gitTokens.name,
+        createdAt: gitTokens.createdAt,
+        expiresAt: gitTokens.expiresAt,
+      })
+      .from(gitTokens)
+      .innerJoin(users, eq(gitTokens.userId, users.id));
   }
 
   async addToken(input: { userId: number; name: string; hash: string; expiresAt: Date | null }): Promise<GitToken> {
-    const clash = this.db.select({ id: gitTokens.id }).from(gitTokens).where(and(eq(gitTokens.userId, input.userId), eq(gitTokens.name, input.name))).get();
+    const clash = this.db
+      .select({ id: gitTokens.id })
+      .from(gitTokens)
+      .where(and(eq(gitTokens.userId, input.userId), eq(gitTokens.name, input.name)))
+      .get();
     if (clash) throw new Conflict(`you already have a token named '${input.name}'`);
     const id = this.db.insert(gitTokens).values(input).returning({ id: gitTokens.id }).get().id;
     return this.tokenQuery().where(eq(gitTokens.id, id)).get()!;
@@ -108,6 +159,11 @@ export class SqliteRepoStore implements RepoStore {
   }
 
   async removeToken(userId: number, name: string): Promise<boolean> {
-    return this.db.delete(gitTokens).where(and(eq(gitTokens.userId, userId), eq(gitTokens.name, name))).run().changes > 0;
+    return (
+      this.db
+        .delete(gitTokens)
+        .where(and(eq(gitTokens.userId, userId), eq(gitTokens.name, name)))
+        .run().changes > 0
+    );
   }
 }

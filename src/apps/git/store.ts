@@ -34,7 +34,15 @@ export interface RepoStore {
   get(name: string): Promise<RepoMeta | undefined>;
   list(): Promise<RepoMeta[]>;
   /** Throws Conflict when the name is taken. */
-  create(input: { name: string; projectName: string; description: string; private: boolean; hidden: boolean; mirrorUrl: string | null; createdBy: number | null }): Promise<RepoMeta>;
+  create(input: {
+    name: string;
+    projectName: string;
+    description: string;
+    private: boolean;
+    hidden: boolean;
+    mirrorUrl: string | null;
+    createdBy: number | null;
+  }): Promise<RepoMeta>;
   update(name: string, patch: RepoPatch): Promise<RepoMeta | undefined>;
   rename(from: string, to: string): Promise<void>;
   remove(name: string): Promise<boolean>;

@@ -18,7 +18,10 @@ export function tokenCommands(deps: { store: RepoStore; publicUrl: string }): An
     path: ['repo', 'token', 'create'],
     summary: 'Make a token for cloning over HTTP (printed once)',
     details: 'example: git clone http://x:TOKEN@HOST/git/NAME.git (or a credential helper)',
-    args: z.object({ name: tokenName.describe('what it is for, e.g. laptop'), expires: z.string().optional().describe('expire after this long, e.g. 30d (default: never)') }),
+    args: z.object({
+      name: tokenName.describe('what it is for, e.g. laptop'),
+      expires: z.string().optional().describe('expire after this long, e.g. 30d (default: never)'),
+    }),
     positionals: ['name'],
     permission: 'git.read',
     mutating: true,
@@ -53,8 +56,22 @@ export function tokenCommands(deps: { store: RepoStore; publicUrl: string }): An
     results: ['table'],
     async run(ctx) {
       const list = await deps.store.tokensOf(userIdOf(ctx.actor.userId));
-      const rows = list.map((t) => ({ name: t.name, created: t.createdAt.toISOString().slice(0, 10), expires: t.expiresAt?.toISOString().slice(0, 10) ?? 'never' }));
-      return { kind: 'table', columns: [{ key: 'name', label: 'NAME' }, { key: 'created', label: 'CREATED' }, { key: 'expires', label: 'EXPIRES' }], rows, empty: 'no tokens (make one with: repo token create NAME)', json: list.map((t) => ({ name: t.name, createdAt: t.createdAt.toISOString(), expiresAt: t.expiresAt?.toISOString() ?? null })) };
+      const rows = list.map((t) => ({
+        name: t.name,
+        created: t.createdAt.toISOString().slice(0, 10),
+        expires: t.expiresAt?.toISOString().slice(0, 10) ?? 'never',
+      }));
+      return {
+        kind: 'table',
+        columns: [
+          { key: 'name', label: 'NAME' },
+          { key: 'created', label: 'CREATED' },
+          { key: 'expires', label: 'EXPIRES' },
+        ],
+        rows,
+        empty: 'no tokens (make one with: repo token create NAME)',
+        json: list.map((t) => ({ name: t.name, createdAt: t.createdAt.toISOString(), expiresAt: t.expiresAt?.toISOString() ?? null })),
+      };
     },
   });
   const rm = defineCommand({

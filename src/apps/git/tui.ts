@@ -50,9 +50,25 @@ class GitScreen {
 
   constructor(private readonly ctx: TuiScreenContext) {
     blessed.text({ parent: ctx.parent, top: 0, left: 1, right: 1, height: 1, tags: false, content: 'Repositories', style: ctx.theme.title });
-    ctx.setKeys([moveHint(ctx.theme), { keys: ['enter'], label: 'open' }, { keys: ['/'], label: 'filter', help: 'type to filter the list, enter to end' }, { keys: ['C-r'], label: WORDS.refresh, help: 'read the list again' }]);
+    ctx.setKeys([
+      moveHint(ctx.theme),
+      { keys: ['enter'], label: 'open' },
+      { keys: ['/'], label: 'filter', help: 'type to filter the list, enter to end' },
+      { keys: ['C-r'], label: WORDS.refresh, help: 'read the list again' },
+    ]);
     this.filterBox = blessed.textbox({ parent: ctx.parent, top: 1, left: 1, right: 1, height: 1, inputOnFocus: false, style: {} });
-    this.list = blessed.list({ parent: ctx.parent, top: 2, left: 1, right: 1, bottom: 1, keys: true, vi: false, tags: false, items: [], style: { selected: ctx.theme.selected } });
+    this.list = blessed.list({
+      parent: ctx.parent,
+      top: 2,
+      left: 1,
+      right: 1,
+      bottom: 1,
+      keys: true,
+      vi: false,
+      tags: false,
+      items: [],
+      style: { selected: ctx.theme.selected },
+    });
     this.status = blessed.box({ parent: ctx.parent, bottom: 0, left: 1, right: 1, height: 1, tags: false, content: '' });
     this.list.on('select', (_item, index) => this.guard(() => this.openRepo(this.shown[index])));
     this.list.key(['/'], () => this.startFilter());
@@ -99,9 +115,17 @@ class GitScreen {
     this.filter = value.trim().slice(0, 100);
     this.shown = this.repos.filter((r) => !this.filter || r.name.includes(this.filter) || r.description.toLowerCase().includes(this.filter.toLowerCase()));
     const width = Math.max(8, ...this.shown.map((r) => r.name.length)) + 2;
-    this.list.setItems(this.shown.map((r) => `${stripControl(r.name).padEnd(width)}${r.access.padEnd(12)}${r.private ? 'private  ' : '         '}${stripControl(r.description)}`) as never);
+    this.list.setItems(
+      this.shown.map(
+        (r) => `${stripControl(r.name).padEnd(width)}${r.access.padEnd(12)}${r.private ? 'private  ' : '         '}${stripControl(r.description)}`,
+      ) as never,
+    );
     this.list.select(0);
-    this.say(this.filter ? `${this.shown.length} of ${this.repos.length} match '${this.filter}'` : `${this.repos.length} repositor${this.repos.length === 1 ? 'y' : 'ies'}`);
+    this.say(
+      this.filter
+        ? `${this.shown.length} of ${this.repos.length} match '${this.filter}'`
+        : `${this.repos.length} repositor${this.repos.length === 1 ? 'y' : 'ies'}`,
+    );
   }
 
   private async load(): Promise<void> {
@@ -114,19 +138,49 @@ class GitScreen {
   /** A scrolling text pane on top of the screen, closed with backspace/left or escape. */
   private pane(title: string, content: string): void {
     const close = () => this.closeTop();
-    const box = scrollPane(this.ctx.screen, this.ctx.parent, this.ctx.theme, { label: title, backKeys: ['backspace', 'left'], onBack: close, content: stripControl(content) });
+    const box = scrollPane(this.ctx.screen, this.ctx.parent, this.ctx.theme, {
+      label: title,
+      backKeys: ['backspace', 'left'],
+      onBack: close,
+      content: stripControl(content),
+    });
     this.panes.push({ box, pop: this.ctx.pushLevel({ title, keys: paneKeys(this.ctx.theme), back: close }) });
   }
 
   /** A list pane: enter calls `onSelect` with the index. */
-  private listPane(title: string, items: string[], onSelect: (i: number) => void, extraKeys: { keys: string[]; label: string; run: () => void }[] = []): Widgets.ListElement {
+  private listPane(
+    title: string,
+    items: string[],
+    onSelect: (i: number) => void,
+    extraKeys: { keys: string[]; label: string; run: () => void }[] = [],
+  ): Widgets.ListElement {
     const close = () => this.closeTop();
-    const box = blessed.list({ parent: this.ctx.parent, top: 0, left: 0, right: 0, bottom: 0, border: { type: 'line' }, label: ` ${stripControl(title)} `, keys: true, vi: false, tags: false, items: items.map(stripControl) as never, style: { selected: this.ctx.theme.selected, border: this.ctx.theme.border } });
+    const box = blessed.list({
+      parent: this.ctx.parent,
+      top: 0,
+      left: 0,
+      right: 0,
+      bottom: 0,
+      border: { type: 'line' },
+      label: ` ${stripControl(title)} `,
+      keys: true,
+      vi: false,
+      tags: false,
+      items: items.map(stripControl) as never,
+      style: { selected: this.ctx.theme.selected, border: this.ctx.theme.border },
+    });
     box.on('select', (_i, index) => onSelect(index));
     box.key(['backspace', 'left'], close);
     for (const k of extraKeys) box.key(k.keys, k.run);
     box.focus();
-    this.panes.push({ box, pop: this.ctx.pushLevel({ title, keys: [moveHint(this.ctx.theme), { keys: ['enter'], label: 'open' }, ...extraKeys.map((k) => ({ keys: k.keys, label: k.label }))], back: close }) });
+    this.panes.push({
+      box,
+      pop: this.ctx.pushLevel({
+        title,
+        keys: [moveHint(this.ctx.theme), { keys: ['enter'], label: 'open' }, ...extraKeys.map((k) => ({ keys: k.keys, label: k.label }))],
+        back: close,
+      }),
+    });
     this.ctx.screen.render();
     return box;
   }
@@ -184,12 +238,16 @@ class GitScreen {
     const tree = await this.ctx.invoke(['repo', 'tree'], { name, ...(path ? { path } : {}) });
     if (this.gone) return;
     const entries = tree.kind === 'table' ? (tree.json as Entry[]) : [];
-    this.listPane(`${name}: /${path}`, entries.map((e) => (e.type === 'tree' ? `${e.name}/` : `${e.name.padEnd(40)} ${e.size ?? ''}`)), (i) => {
-      const e = entries[i];
-      if (!e) return;
-      if (e.type === 'tree') this.guard(() => this.files(name, e.path));
-      else if (e.type === 'blob') this.guard(() => this.file(name, e.path, e.size ?? 0));
-    });
+    this.listPane(
+      `${name}: /${path}`,
+      entries.map((e) => (e.type === 'tree' ? `${e.name}/` : `${e.name.padEnd(40)} ${e.size ?? ''}`)),
+      (i) => {
+        const e = entries[i];
+        if (!e) return;
+        if (e.type === 'tree') this.guard(() => this.files(name, e.path));
+        else if (e.type === 'blob') this.guard(() => this.file(name, e.path, e.size ?? 0));
+      },
+    );
   }
 
   private async file(name: string, path: string, size: number): Promise<void> {
@@ -203,20 +261,28 @@ class GitScreen {
     const log = await this.ctx.invoke(['repo', 'log'], { name, count: 100 });
     if (this.gone) return;
     const commits = log.kind === 'table' ? (log.json as Commit[]) : [];
-    this.listPane(`${name}: commits`, commits.map((c) => `${c.id.slice(0, 8)}  ${c.date.slice(0, 10)}  ${c.author.slice(0, 16).padEnd(16)}  ${c.subject}`), (i) => {
-      const c = commits[i];
-      if (c) this.guard(() => this.commit(name, c.id));
-    });
+    this.listPane(
+      `${name}: commits`,
+      commits.map((c) => `${c.id.slice(0, 8)}  ${c.date.slice(0, 10)}  ${c.author.slice(0, 16).padEnd(16)}  ${c.subject}`),
+      (i) => {
+        const c = commits[i];
+        if (c) this.guard(() => this.commit(name, c.id));
+      },
+    );
   }
 
   private async refs(name: string, word: 'branches' | 'tags'): Promise<void> {
     const result = await this.ctx.invoke(['repo', word], { name });
     if (this.gone) return;
     const refs = result.kind === 'table' ? (result.json as { name: string; id: string; date: string; subject: string }[]) : [];
-    this.listPane(`${name}: ${word}`, refs.length ? refs.map((r) => `${r.name.padEnd(24)} ${r.id.slice(0, 8)}  ${r.date.slice(0, 10)}  ${r.subject}`) : [`(no ${word})`], (i) => {
-      const r = refs[i];
-      if (r) this.guard(() => this.commit(name, r.id));
-    });
+    this.listPane(
+      `${name}: ${word}`,
+      refs.length ? refs.map((r) => `${r.name.padEnd(24)} ${r.id.slice(0, 8)}  ${r.date.slice(0, 10)}  ${r.subject}`) : [`(no ${word})`],
+      (i) => {
+        const r = refs[i];
+        if (r) this.guard(() => this.commit(name, r.id));
+      },
+    );
   }
 
   private async commit(name: string, id: string): Promise<void> {

@@ -40,16 +40,42 @@ const STYLE = [
 ].join('\n');
 
 /** No script, frame, form or plugin on any page; the one stylesheet by its hash; images only from here. */
-export const GIT_PAGE_CSP = ["default-src 'none'", `style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`, "img-src 'self'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'"].join('; ');
+export const GIT_PAGE_CSP = [
+  "default-src 'none'",
+  `style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`,
+  "img-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
 const RAW_CSP = "default-src 'none'; sandbox";
 
-const pageHeaders = { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': GIT_PAGE_CSP, 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer', 'cache-control': 'no-cache' };
+const pageHeaders = {
+  'content-type': 'text/html; charset=utf-8',
+  'content-security-policy': GIT_PAGE_CSP,
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-cache',
+};
 
 function page(title: string, header: SafeHtml, body: SafeHtml): RouteResponse {
   const doc = html`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="no-referrer">
-<title>${title}</title><style>${trustedHtml(STYLE)}</style></head><body>${header}<main>${body}</main></body></html>
-`;
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="referrer" content="no-referrer" />
+        <title>${title}</title>
+        <style>
+          ${trustedHtml(STYLE)}
+        </style>
+      </head>
+      <body>
+        ${header}
+        <main>${body}</main>
+      </body>
+    </html> `;
   return { status: 200, headers: pageHeaders, body: doc.value };
 }
 
@@ -71,7 +97,8 @@ export function gitWebRoutes(deps: GitHttpDeps & { sshUrl: string; publicUrl: st
     try {
       return await deps.access.require(actor, name, 'read-only');
     } catch (err) {
-      if (err instanceof LabdError && (err.kind === 'not_found' || err.kind === 'usage' || err.kind === 'permission')) return textResponse(404, 'no such repository\n');
+      if (err instanceof LabdError && (err.kind === 'not_found' || err.kind === 'usage' || err.kind === 'permission'))
+        return textResponse(404, 'no such repository\n');
       throw err;
     }
   }
@@ -83,8 +110,13 @@ export function gitWebRoutes(deps: GitHttpDeps & { sshUrl: string; publicUrl: st
       ['log', `${base(r)}/-/log?ref=${encodeURIComponent(ref)}`, 'Commits'],
       ['refs', `${base(r)}/-/refs`, 'Branches & tags'],
     ].map(([id, href, label]) => (id === current ? html`<strong>${label}</strong>` : html`<a href="${href}">${label}</a>`));
-    return html`<header><h1><a href="/git/">git</a> / ${r.name}</h1>${r.projectName ? html`<div>${r.projectName}</div>` : ''}<div class="muted">${r.description}</div>
-<div class="muted">git clone <code>${deps.publicUrl}/git/${r.name}.git</code> · <code>${deps.sshUrl}/${r.name}.git</code></div></header><nav>${joinHtml(links)}</nav>`;
+    return html`<header>
+        <h1><a href="/git/">git</a> / ${r.name}</h1>
+        ${r.projectName ? html`<div>${r.projectName}</div>` : ''}
+        <div class="muted">${r.description}</div>
+        <div class="muted">git clone <code>${deps.publicUrl}/git/${r.name}.git</code> · <code>${deps.sshUrl}/${r.name}.git</code></div>
+      </header>
+      <nav>${joinHtml(links)}</nav>`;
   }
 
   /** The ref and path of a request's query, checked; a bad one is a 400. */
@@ -105,8 +137,24 @@ export function gitWebRoutes(deps: GitHttpDeps & { sshUrl: string; publicUrl: st
     const actor = await httpActor(deps, req);
     if (!actor) return textResponse(401, 'bad token\n');
     const repos = await deps.access.readable(actor, false);
-    const rows = repos.map(({ repo }) => html`<tr><td><a href="${base(repo)}">${repo.name}</a></td><td class="muted">${repo.description}</td><td class="muted">${(repo.updatedAt ?? repo.createdAt).toISOString().slice(0, 10)}</td></tr>`);
-    const body = repos.length ? html`<table><tr><th>Repository</th><th>Description</th><th>Updated</th></tr>${rows}</table>` : html`<p class="muted">No repositories to show.</p>`;
+    const rows = repos.map(
+      ({ repo }) =>
+        html`<tr>
+          <td><a href="${base(repo)}">${repo.name}</a></td>
+          <td class="muted">${repo.description}</td>
+          <td class="muted">${(repo.updatedAt ?? repo.createdAt).toISOString().slice(0, 10)}</td>
+        </tr>`,
+    );
+    const body = repos.length
+      ? html`<table>
+          <tr>
+            <th>Repository</th>
+            <th>Description</th>
+            <th>Updated</th>
+          </tr>
+          ${rows}
+        </table>`
+      : html`<p class="muted">No repositories to show.</p>`;
     return page('git', html`<header><h1>git</h1></header>`, body);
   };
 
@@ -122,7 +170,9 @@ export function gitWebRoutes(deps: GitHttpDeps & { sshUrl: string; publicUrl: st
       else {
         const { spec } = await deps.repos.blobSize(r.name, 'HEAD', file.path);
         const text = (await deps.repos.blobHead(r.name, spec, README_LIMIT)).toString('utf8');
-        body = /\.(md|markdown)$/i.test(file.name) ? html`<article class="readme">${renderMarkdown(text)}</article>` : html`<pre><code class="hljs">${text}</code></pre>`;
+        body = /\.(md|markdown)$/i.test(file.name)
+          ? html`<article class="readme">${renderMarkdown(text)}</article>`
+          : html`<pre><code class="hljs">${text}</code></pre>`;
       }
     } catch (err) {
       if (!(err instanceof LabdError && err.kind === 'not_found')) throw err;
@@ -134,7 +184,9 @@ export function gitWebRoutes(deps: GitHttpDeps & { sshUrl: string; publicUrl: st
   const breadcrumbs = (r: RepoMeta, ref: string, path: string): SafeHtml => {
     const parts = path ? path.split('/') : [];
     const crumbs = [html`<a href="${base(r)}/-/tree?ref=${encodeURIComponent(ref)}">${r.name}</a>`];
-    parts.forEach((p, i) => crumbs.push(html`<a href="${base(r)}/-/tree?ref=${encodeURIComponent(ref)}&path=${encodeURIComponent(parts.slice(0, i + 1).join('/'))}">${p}</a>`));
+    parts.forEach((p, i) =>
+      crumbs.push(html`<a href="${base(r)}/-/tree?ref=${encodeURIComponent(ref)}&path=${encodeURIComponent(parts.slice(0, i + 1).join('/'))}">${p}</a>`),
+    );
     return html`<p>${joinHtml(crumbs, ' / ')} <span class="muted">on ${ref}</span></p>`;
   };
 
@@ -146,8 +198,24 @@ export function gitWebRoutes(deps: GitHttpDeps & { sshUrl: string; publicUrl: st
     try {
       const entries = await deps.repos.tree(r.name, w.ref, w.path);
       const q = (kind: string, p: string) => `${base(r)}/-/${kind}?ref=${encodeURIComponent(w.ref)}&path=${encodeURIComponent(p)}`;
-      const rows = entries.map((e) => html`<tr><td class="muted"><code>${e.mode}</code></td><td>${e.type === 'tree' ? html`<a href="${q('tree', e.path)}">${e.name}/</a>` : e.type === 'blob' ? html`<a href="${q('blob', e.path)}">${e.name}</a>` : html`${e.name} <span class="muted">(submodule)</span>`}</td><td class="muted">${e.size ?? ''}</td></tr>`);
-      return page(`${r.name}: ${w.path || '/'}`, repoHeader(r, w.ref, 'tree'), html`${breadcrumbs(r, w.ref, w.path)}<table>${rows}</table>`);
+      const rows = entries.map(
+        (e) =>
+          html`<tr>
+            <td class="muted"><code>${e.mode}</code></td>
+            <td>
+              ${e.type === 'tree' ? html`<a href="${q('tree', e.path)}">${e.name}/</a>` : e.type === 'blob' ? html`<a href="${q('blob', e.path)}">${e.name}</a>` : html`${e.name} <span class="muted">(submodule)</span>`}
+            </td>
+            <td class="muted">${e.size ?? ''}</td>
+          </tr>`,
+      );
+      return page(
+        `${r.name}: ${w.path || '/'}`,
+        repoHeader(r, w.ref, 'tree'),
+        html`${breadcrumbs(r, w.ref, w.path)}
+          <table>
+            ${rows}
+          </table>`,
+      );
     } catch (err) {
       return notFoundPage(err);
     }
@@ -166,8 +234,11 @@ export function gitWebRoutes(deps: GitHttpDeps & { sshUrl: string; publicUrl: st
       if (head.subarray(0, 8000).includes(0)) body = html`<p class="muted">Binary file (${size} bytes): <a href="${raw}">download</a>.</p>`;
       else {
         const code = highlightedHtml(w.path.split('/').pop()!, head.toString('utf8'));
-        const cut = size > head.length ? html`<p class="muted">Showing the first ${head.length} of ${size} bytes: <a href="${raw}">raw</a> has it all.</p>` : '';
-        body = html`<p><a href="${raw}">raw</a> · <span class="muted">${size} bytes</span></p><pre><code class="hljs language-${code.language}">${code.html}</code></pre>${cut}`;
+        const cut =
+          size > head.length ? html`<p class="muted">Showing the first ${head.length} of ${size} bytes: <a href="${raw}">raw</a> has it all.</p>` : '';
+        body = html`<p><a href="${raw}">raw</a> · <span class="muted">${size} bytes</span></p>
+          <pre><code class="hljs language-${code.language}">${code.html}</code></pre>
+          ${cut}`;
       }
       return page(`${r.name}: ${w.path}`, repoHeader(r, w.ref, 'tree'), html`${breadcrumbs(r, w.ref, w.path)}${body}`);
     } catch (err) {
@@ -184,7 +255,14 @@ export function gitWebRoutes(deps: GitHttpDeps & { sshUrl: string; publicUrl: st
       const { spec, size } = await deps.repos.blobSize(r.name, w.ref, w.path);
       const head = await deps.repos.blobHead(r.name, spec, 8000);
       const binary = head.includes(0);
-      const headers = { 'content-type': binary ? 'application/octet-stream' : 'text/plain; charset=utf-8', 'content-length': size, 'content-security-policy': RAW_CSP, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'cache-control': 'no-cache' };
+      const headers = {
+        'content-type': binary ? 'application/octet-stream' : 'text/plain; charset=utf-8',
+        'content-length': size,
+        'content-security-policy': RAW_CSP,
+        'x-content-type-options': 'nosniff',
+        'referrer-policy': 'no-referrer',
+        'cache-control': 'no-cache',
+      };
       if (req.method === 'HEAD' || size === 0) return { status: 200, headers };
       const child = deps.repos.catBlob(r.name, spec);
       child.stderr!.resume();
@@ -201,8 +279,25 @@ export function gitWebRoutes(deps: GitHttpDeps & { sshUrl: string; publicUrl: st
     if (!('ref' in w)) return w;
     try {
       const commits = await deps.repos.log(r.name, w.ref, LOG_PAGE);
-      const rows = commits.map((c) => html`<tr><td><a href="${base(r)}/-/commit/${c.id}"><code>${c.id.slice(0, 10)}</code></a></td><td>${c.subject}</td><td class="muted">${c.author}</td><td class="muted">${c.date.toISOString().slice(0, 16).replace('T', ' ')}</td></tr>`);
-      return page(`${r.name}: log`, repoHeader(r, w.ref, 'log'), html`<p class="muted">The latest ${LOG_PAGE} commits on ${w.ref}.</p><table>${rows}</table>`);
+      const rows = commits.map(
+        (c) =>
+          html`<tr>
+            <td>
+              <a href="${base(r)}/-/commit/${c.id}"><code>${c.id.slice(0, 10)}</code></a>
+            </td>
+            <td>${c.subject}</td>
+            <td class="muted">${c.author}</td>
+            <td class="muted">${c.date.toISOString().slice(0, 16).replace('T', ' ')}</td>
+          </tr>`,
+      );
+      return page(
+        `${r.name}: log`,
+        repoHeader(r, w.ref, 'log'),
+        html`<p class="muted">The latest ${LOG_PAGE} commits on ${w.ref}.</p>
+          <table>
+            ${rows}
+          </table>`,
+      );
     } catch (err) {
       return notFoundPage(err);
     }
@@ -217,9 +312,14 @@ export function gitWebRoutes(deps: GitHttpDeps & { sshUrl: string; publicUrl: st
       const c = await deps.repos.show(r.name, id, DIFF_LIMIT);
       const diff = highlightedHtml('x.diff', c.patch);
       const parents = c.parents.map((p) => html`<a href="${base(r)}/-/commit/${p}"><code>${p.slice(0, 10)}</code></a>`);
-      const body = html`<h2>${c.info.subject}</h2>${c.body ? html`<pre>${c.body}</pre>` : ''}
-<p class="muted">${c.info.author} &lt;${c.info.email}&gt; · ${c.info.date.toISOString()} · <code>${c.info.id}</code>${parents.length ? html` · parent ${joinHtml(parents, ', ')}` : ''}</p>
-${c.truncated ? html`<p class="muted">The diff is too large to show; its summary:</p>` : ''}<pre><code class="hljs language-diff">${diff.html}</code></pre>`;
+      const body = html`<h2>${c.info.subject}</h2>
+        ${c.body ? html`<pre>${c.body}</pre>` : ''}
+        <p class="muted">
+          ${c.info.author} &lt;${c.info.email}&gt; · ${c.info.date.toISOString()} ·
+          <code>${c.info.id}</code>${parents.length ? html` · parent ${joinHtml(parents, ', ')}` : ''}
+        </p>
+        ${c.truncated ? html`<p class="muted">The diff is too large to show; its summary:</p>` : ''}
+        <pre><code class="hljs language-diff">${diff.html}</code></pre>`;
       return page(`${r.name}: ${c.info.subject}`, repoHeader(r, 'HEAD', 'log'), body);
     } catch (err) {
       return notFoundPage(err);
@@ -230,11 +330,35 @@ ${c.truncated ? html`<p class="muted">The diff is too large to show; its summary
     const r = await open(req);
     if (!('name' in r)) return r;
     const [heads, tags] = await Promise.all([deps.repos.refs(r.name, 'heads'), deps.repos.refs(r.name, 'tags')]);
-    const table = (list: typeof heads) => (list.length ? html`<table>${list.map((x) => html`<tr><td><a href="${base(r)}/-/tree?ref=${encodeURIComponent(x.name)}">${x.name}</a></td><td><a href="${base(r)}/-/commit/${x.id}"><code>${x.id.slice(0, 10)}</code></a></td><td>${x.subject}</td></tr>`)}</table>` : html`<p class="muted">none</p>`);
-    return page(`${r.name}: refs`, repoHeader(r, 'HEAD', 'refs'), html`<h2>Branches</h2>${table(heads)}<h2>Tags</h2>${table(tags)}`);
+    const table = (list: typeof heads) =>
+      list.length
+        ? html`<table>
+            ${list.map(
+              (x) =>
+                html`<tr>
+                  <td><a href="${base(r)}/-/tree?ref=${encodeURIComponent(x.name)}">${x.name}</a></td>
+                  <td>
+                    <a href="${base(r)}/-/commit/${x.id}"><code>${x.id.slice(0, 10)}</code></a>
+                  </td>
+                  <td>${x.subject}</td>
+                </tr>`,
+            )}
+          </table>`
+        : html`<p class="muted">none</p>`;
+    return page(
+      `${r.name}: refs`,
+      repoHeader(r, 'HEAD', 'refs'),
+      html`<h2>Branches</h2>
+        ${table(heads)}
+        <h2>Tags</h2>
+        ${table(tags)}`,
+    );
   };
 
-  const routes: HttpRoute[] = [{ method: 'GET', path: '/git/', handle: list }, { method: 'GET', path: '/git', handle: list }];
+  const routes: HttpRoute[] = [
+    { method: 'GET', path: '/git/', handle: list },
+    { method: 'GET', path: '/git', handle: list },
+  ];
   for (const prefix of ['/git/:repo', '/git/:folder/:repo']) {
     routes.push({ method: 'GET', path: prefix, handle: readme });
     routes.push({ method: 'GET', path: `${prefix}/-/tree`, handle: tree });

@@ -54,7 +54,8 @@ export function expirySeconds(flag: string | undefined, configured: number | nul
   }
   const text = flag;
   if (text === 'never' || text === 'none') return null;
-  if (!/^(\d+[smhdw])+$/.test(text)) throw new UsageError(`--expires: expected a duration like 30s, 15m, 2h or 7d, or never; got '${JSON.stringify(text.slice(0, 40)).slice(1, -1)}'`);
+  if (!/^(\d+[smhdw])+$/.test(text))
+    throw new UsageError(`--expires: expected a duration like 30s, 15m, 2h or 7d, or never; got '${JSON.stringify(text.slice(0, 40)).slice(1, -1)}'`);
   const seconds = parseDuration(text, '--expires');
   if (seconds > MAX_EXPIRY_SECONDS) throw new UsageError('--expires: at most 3650d');
   return seconds;
@@ -66,7 +67,17 @@ export function pasteUrl(publicUrl: string, owner: string, name: string): string
 
 function pasteJson(deps: PasteDeps, p: Paste) {
   const url = pasteUrl(deps.publicUrl, p.owner, p.name);
-  return { owner: p.owner, name: p.name, url, rawUrl: `${url}/raw`, size: p.size, binary: p.binary, hidden: p.hidden, createdAt: p.createdAt.toISOString(), expiresAt: p.expiresAt?.toISOString() ?? null };
+  return {
+    owner: p.owner,
+    name: p.name,
+    url,
+    rawUrl: `${url}/raw`,
+    size: p.size,
+    binary: p.binary,
+    hidden: p.hidden,
+    createdAt: p.createdAt.toISOString(),
+    expiresAt: p.expiresAt?.toISOString() ?? null,
+  };
 }
 
 export function pasteCommands(deps: PasteDeps): AnyCommand[] {
@@ -75,7 +86,8 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
   const upload = defineCommand({
     path: ['paste'],
     summary: 'Store stdin as a paste and print its link',
-    details: 'example: cat notes.md | ssh HOST paste notes.md --expires 7d\nThe same name again replaces that paste. The extension picks the highlighting on the web page.',
+    details:
+      'example: cat notes.md | ssh HOST paste notes.md --expires 7d\nThe same name again replaces that paste. The extension picks the highlighting on the web page.',
     args: z.object({
       name: z.string().optional().describe('the paste name (default: a generated one)'),
       expires: z.string().optional().describe('delete after this long: 30s, 15m, 2h, 7d, or never'),
@@ -95,13 +107,16 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
       // The quota bounds the upload itself, so a user at their quota cannot even fill the temp dir.
       const quota = deps.quota ?? { bytes: Number.MAX_SAFE_INTEGER, count: Number.MAX_SAFE_INTEGER };
       const used = await store.usage(userId, chosen);
-      if (used.count + 1 > quota.count) throw new Conflict(`paste quota: you have ${used.count} pastes, the most one user may keep (paste.quota.count); remove some with paste rm`);
+      if (used.count + 1 > quota.count)
+        throw new Conflict(`paste quota: you have ${used.count} pastes, the most one user may keep (paste.quota.count); remove some with paste rm`);
       const room = quota.bytes - used.bytes;
       if (room <= 0) throw new Conflict(`paste quota: your ${used.bytes} bytes fill it (paste.quota.bytes is ${quota.bytes}); remove some with paste rm`);
       const limit = Math.min(deps.maxSize, room);
       const tempPath = store.newTempPath();
       const received = await receiveToFile(stdin, tempPath, limit, ctx.signal, () =>
-        limit < deps.maxSize ? new Conflict(`paste quota: only ${room} of your ${quota.bytes} bytes are free (paste.quota.bytes); nothing was stored`) : new UsageError(`paste too large: the limit is ${limit} bytes (nothing was stored)`),
+        limit < deps.maxSize
+          ? new Conflict(`paste quota: only ${room} of your ${quota.bytes} bytes are free (paste.quota.bytes); nothing was stored`)
+          : new UsageError(`paste too large: the limit is ${limit} bytes (nothing was stored)`),
       );
       let name: string;
       try {
@@ -112,7 +127,16 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
         throw err;
       }
       const now = ctx.clock.now();
-      const row = await store.commit({ userId, name, tempPath, size: received.size, binary: received.binary, hidden: args.hidden, expiresAt: seconds === null ? null : new Date(now.getTime() + seconds * 1000), quota });
+      const row = await store.commit({
+        userId,
+        name,
+        tempPath,
+        size: received.size,
+        binary: received.binary,
+        hidden: args.hidden,
+        expiresAt: seconds === null ? null : new Date(now.getTime() + seconds * 1000),
+        quota,
+      });
       const json = pasteJson(deps, { ...row, owner: ctx.actor.name });
       return { kind: 'message', text: json.url, json };
     },
@@ -121,7 +145,7 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
   async function freshName(userId: number): Promise<string> {
     for (let i = 0; i < 8; i++) {
       const name = generatedName();
-      if (!await store.exists(userId, name)) return name;
+      if (!(await store.exists(userId, name))) return name;
     }
     throw new Error('could not find a free paste name');
   }
@@ -147,8 +171,22 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
       }
       const now = ctx.clock.now();
       const list = await store.list(userId, args.all);
-      const rows = list.map((p) => ({ name: p.name, size: humanSize(p.size), kind: p.binary ? 'binary' : 'text', hidden: p.hidden ? 'yes' : '', expires: expiresText(p.expiresAt, now), url: pasteUrl(deps.publicUrl, p.owner, p.name) }));
-      const columns = [{ key: 'name', label: 'NAME' }, { key: 'size', label: 'SIZE' }, { key: 'kind', label: 'KIND' }, ...(args.all ? [{ key: 'hidden', label: 'HIDDEN' }] : []), { key: 'expires', label: 'EXPIRES' }, { key: 'url', label: 'URL' }];
+      const rows = list.map((p) => ({
+        name: p.name,
+        size: humanSize(p.size),
+        kind: p.binary ? 'binary' : 'text',
+        hidden: p.hidden ? 'yes' : '',
+        expires: expiresText(p.expiresAt, now),
+        url: pasteUrl(deps.publicUrl, p.owner, p.name),
+      }));
+      const columns = [
+        { key: 'name', label: 'NAME' },
+        { key: 'size', label: 'SIZE' },
+        { key: 'kind', label: 'KIND' },
+        ...(args.all ? [{ key: 'hidden', label: 'HIDDEN' }] : []),
+        { key: 'expires', label: 'EXPIRES' },
+        { key: 'url', label: 'URL' },
+      ];
       return { kind: 'table', columns, rows, empty: 'no pastes (make one with: cat FILE | ssh HOST paste NAME)', json: list.map((p) => pasteJson(deps, p)) };
     },
   });
@@ -156,8 +194,12 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
   const cat = defineCommand({
     path: ['paste', 'cat'],
     summary: 'Print a paste (yours by NAME, anyone’s by USER/NAME)',
-    details: "On a terminal (ssh -t) escape sequences and control characters are removed, so a paste cannot drive your terminal; --raw prints the bytes as they are.",
-    args: z.object({ ref: z.string().describe('NAME or USER/NAME'), raw: z.boolean().default(false).describe('on a terminal too, print the exact bytes (escape sequences included)') }),
+    details:
+      'On a terminal (ssh -t) escape sequences and control characters are removed, so a paste cannot drive your terminal; --raw prints the bytes as they are.',
+    args: z.object({
+      ref: z.string().describe('NAME or USER/NAME'),
+      raw: z.boolean().default(false).describe('on a terminal too, print the exact bytes (escape sequences included)'),
+    }),
     positionals: ['ref'],
     permission: 'paste',
     mutating: false,

@@ -11,7 +11,15 @@ import type { PasteStore } from './store.ts';
 import { pasteTuiApp } from './tui.ts';
 
 /** The pastebin: `paste` commands, the /p/USER/NAME pages, a TUI screen, and the expiry sweeper. */
-export function pasteModule(deps: { registry: Pick<Registry, 'invoke'>; store: PasteStore; identities: IdentityStore; config: Config['paste']; publicUrl: string; clock: Clock; log: Logger }): LabdModule<TuiApp> {
+export function pasteModule(deps: {
+  registry: Pick<Registry, 'invoke'>;
+  store: PasteStore;
+  identities: IdentityStore;
+  config: Config['paste'];
+  publicUrl: string;
+  clock: Clock;
+  log: Logger;
+}): LabdModule<TuiApp> {
   const { store, config, log } = deps;
   const sweep = () => {
     store.sweep().then(
@@ -23,7 +31,14 @@ export function pasteModule(deps: { registry: Pick<Registry, 'invoke'>; store: P
   };
   return {
     name: 'paste',
-    commands: pasteCommands({ store, identities: deps.identities, publicUrl: deps.publicUrl, maxSize: config.maxSize, quota: config.quota, defaultExpirySeconds: config.defaultExpiry === 'none' ? null : config.defaultExpiry.seconds }),
+    commands: pasteCommands({
+      store,
+      identities: deps.identities,
+      publicUrl: deps.publicUrl,
+      maxSize: config.maxSize,
+      quota: config.quota,
+      defaultExpirySeconds: config.defaultExpiry === 'none' ? null : config.defaultExpiry.seconds,
+    }),
     routes: pasteRoutes({ registry: deps.registry, store, clock: deps.clock }),
     screens: [pasteTuiApp],
     jobs: [intervalJob('paste sweeper', config.sweepInterval.ms, sweep, true)],

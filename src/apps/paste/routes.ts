@@ -38,7 +38,17 @@ export function pasteRoutes(deps: { registry: Pick<Registry, 'invoke'>; store: P
       let html: string;
       try {
         const head = paste.binary ? undefined : store.readHeadBytes(fd, PAGE_BYTES);
-        html = renderPastePage({ owner: paste.owner, name: paste.name, size, binary: paste.binary, hidden: paste.hidden, expiresAt: paste.expiresAt, now: clock.now(), rawUrl: `${encodeURIComponent(paste.name)}/raw`, head });
+        html = renderPastePage({
+          owner: paste.owner,
+          name: paste.name,
+          size,
+          binary: paste.binary,
+          hidden: paste.hidden,
+          expiresAt: paste.expiresAt,
+          now: clock.now(),
+          rawUrl: `${encodeURIComponent(paste.name)}/raw`,
+          head,
+        });
       } finally {
         closeSync(fd);
       }

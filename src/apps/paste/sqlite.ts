@@ -78,7 +78,16 @@ export class SqlitePasteStore implements PasteStore {
    * rename to row update, so the sweeper (same event loop) never sees a blob without its row.
    * With a quota, the user's usage is checked in the same transaction.
    */
-  async commit(input: { userId: number; name: string; tempPath: string; size: number; binary: boolean; hidden: boolean; expiresAt: Date | null; quota?: { bytes: number; count: number } }): Promise<PasteRow> {
+  async commit(input: {
+    userId: number;
+    name: string;
+    tempPath: string;
+    size: number;
+    binary: boolean;
+    hidden: boolean;
+    expiresAt: Date | null;
+    quota?: { bytes: number; count: number };
+  }): Promise<PasteRow> {
     const blob = randomBytes(16).toString('hex');
     const blobPath = join(this.blobDir, blob);
     try {
@@ -93,10 +102,18 @@ export class SqlitePasteStore implements PasteStore {
       row = this.db.transaction((tx) => {
         if (input.quota) {
           const used = this.usageNow(input.userId, input.name);
-          if (used.count + 1 > input.quota.count) throw new Conflict(`paste quota: you have ${used.count} pastes, the most one user may keep (paste.quota.count); remove some with paste rm`);
-          if (used.bytes + input.size > input.quota.bytes) throw new Conflict(`paste quota: ${used.bytes} bytes stored plus ${input.size} would pass ${input.quota.bytes} (paste.quota.bytes); remove some with paste rm`);
+          if (used.count + 1 > input.quota.count)
+            throw new Conflict(`paste quota: you have ${used.count} pastes, the most one user may keep (paste.quota.count); remove some with paste rm`);
+          if (used.bytes + input.size > input.quota.bytes)
+            throw new Conflict(
+              `paste quota: ${used.bytes} bytes stored plus ${input.size} would pass ${input.quota.bytes} (paste.quota.bytes); remove some with paste rm`,
+            );
         }
-        const old = tx.select({ blob: pastes.blob }).from(pastes).where(and(eq(pastes.userId, input.userId), eq(pastes.name, input.name))).get();
+        const old = tx
+          .select({ blob: pastes.blob })
+          .from(pastes)
+          .where(and(eq(pastes.userId, input.userId), eq(pastes.name, input.name)))
+          .get();
         previous = old?.blob;
         const values = { blob, size: input.size, binary: input.binary, hidden: input.hidden, expiresAt: input.expiresAt, createdAt: this.clock.now() };
         return tx
@@ -115,7 +132,11 @@ export class SqlitePasteStore implements PasteStore {
   }
 
   async exists(userId: number, name: string): Promise<boolean> {
-    return !!this.db.select({ id: pastes.id }).from(pastes).where(and(eq(pastes.userId, userId), eq(pastes.name, name))).get();
+    return !!this.db
+      .select({ id: pastes.id })
+      .from(pastes)
+      .where(and(eq(pastes.userId, userId), eq(pastes.name, name)))
+      .get();
   }
 
   async find(owner: string, name: string): Promise<Paste | undefined> {
@@ -175,7 +196,13 @@ export class SqlitePasteStore implements PasteStore {
   async sweep(): Promise<{ expired: number; orphans: number }> {
     const gone = this.db.delete(pastes).where(lte(pastes.expiresAt, this.clock.now())).returning({ blob: pastes.blob }).all();
     for (const { blob } of gone) rmSync(join(this.blobDir, blob), { force: true });
-    const known = new Set(this.db.select({ blob: pastes.blob }).from(pastes).all().map((r) => r.blob));
+    const known = new Set(
+      this.db
+        .select({ blob: pastes.blob })
+        .from(pastes)
+        .all()
+        .map((r) => r.blob),
+    );
     let orphans = 0;
     for (const file of readdirSync(this.blobDir)) {
       if (known.has(file)) continue;

@@ -28,7 +28,16 @@ export interface PasteStore {
    * Moves the upload into place and records it (replacing a paste of the same name). With a quota, the
    * user's usage is checked in the same transaction (parallel uploads cannot pass it together).
    */
-  commit(input: { userId: number; name: string; tempPath: string; size: number; binary: boolean; hidden: boolean; expiresAt: Date | null; quota?: { bytes: number; count: number } }): Promise<PasteRow>;
+  commit(input: {
+    userId: number;
+    name: string;
+    tempPath: string;
+    size: number;
+    binary: boolean;
+    hidden: boolean;
+    expiresAt: Date | null;
+    quota?: { bytes: number; count: number };
+  }): Promise<PasteRow>;
   exists(userId: number, name: string): Promise<boolean>;
   /** A live (not expired) paste. */
   find(owner: string, name: string): Promise<Paste | undefined>;

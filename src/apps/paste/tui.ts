@@ -35,8 +35,24 @@ class PasteScreen {
 
   constructor(private readonly ctx: TuiScreenContext) {
     blessed.text({ parent: ctx.parent, top: 0, left: 1, right: 1, height: 1, tags: false, content: 'Your pastes', style: ctx.theme.title });
-    ctx.setKeys([moveHint(ctx.theme), { keys: ['enter'], label: 'read' }, { keys: ['d'], label: 'delete', help: 'delete the paste, after a confirmation' }, { keys: ['C-r'], label: WORDS.refresh, help: 'read the list again' }]);
-    this.list = blessed.list({ parent: ctx.parent, top: 2, left: 1, right: 1, bottom: 1, keys: true, vi: true, tags: false, items: [], style: { selected: ctx.theme.selected } });
+    ctx.setKeys([
+      moveHint(ctx.theme),
+      { keys: ['enter'], label: 'read' },
+      { keys: ['d'], label: 'delete', help: 'delete the paste, after a confirmation' },
+      { keys: ['C-r'], label: WORDS.refresh, help: 'read the list again' },
+    ]);
+    this.list = blessed.list({
+      parent: ctx.parent,
+      top: 2,
+      left: 1,
+      right: 1,
+      bottom: 1,
+      keys: true,
+      vi: true,
+      tags: false,
+      items: [],
+      style: { selected: ctx.theme.selected },
+    });
     this.status = blessed.box({ parent: ctx.parent, bottom: 0, left: 1, right: 1, height: 1, tags: false, content: '' });
     this.list.on('select', (_item, index) => this.guard(() => this.read(index)));
     this.list.key(['d', 'delete'], () => this.guard(() => this.remove((this.list as unknown as { selected: number }).selected)));
@@ -70,9 +86,25 @@ class PasteScreen {
     if (this.gone) return;
     this.pastes = result.kind === 'table' ? ((result.json ?? []) as Listed[]) : [];
     // The shared table layout: display widths, and the name kept longest on a narrow screen.
-    const rows = this.pastes.map((p) => [stripControl(p.name), humanSize(p.size), p.binary ? 'binary' : 'text', p.expiresAt ? `expires ${p.expiresAt.slice(0, 16).replace('T', ' ')}` : 'no expiry', p.hidden ? 'hidden' : '']);
-    const columns: LayoutColumn[] = [{ label: '', priority: 9 }, { label: '', align: 'right', priority: 2 }, { label: '', priority: 1 }, { label: '' }, { label: '' }];
-    const [, ...items] = renderLines(layoutTable(columns, rows, { maxWidth: Math.max(10, this.list.width as number), ellipsis: this.ctx.theme.unicode ? '…' : '~' }), columns, rows);
+    const rows = this.pastes.map((p) => [
+      stripControl(p.name),
+      humanSize(p.size),
+      p.binary ? 'binary' : 'text',
+      p.expiresAt ? `expires ${p.expiresAt.slice(0, 16).replace('T', ' ')}` : 'no expiry',
+      p.hidden ? 'hidden' : '',
+    ]);
+    const columns: LayoutColumn[] = [
+      { label: '', priority: 9 },
+      { label: '', align: 'right', priority: 2 },
+      { label: '', priority: 1 },
+      { label: '' },
+      { label: '' },
+    ];
+    const [, ...items] = renderLines(
+      layoutTable(columns, rows, { maxWidth: Math.max(10, this.list.width as number), ellipsis: this.ctx.theme.unicode ? '…' : '~' }),
+      columns,
+      rows,
+    );
     this.list.setItems(items as never);
     this.say(this.pastes.length ? `${this.pastes.length} paste${this.pastes.length === 1 ? '' : 's'}` : 'no pastes yet: cat FILE | ssh HOST paste NAME');
   }

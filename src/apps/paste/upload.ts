@@ -16,7 +16,13 @@ export class SessionEnded extends LabdError {}
  * Event-driven with pause/resume for backpressure: `for await` would destroy the SSH channel.
  * On any failure the file is removed; on success the caller owns it.
  */
-export function receiveToFile(input: Readable, path: string, limit: number, signal: AbortSignal, tooLarge: () => Error = () => new UsageError(`paste too large: the limit is ${limit} bytes (nothing was stored)`)): Promise<Upload> {
+export function receiveToFile(
+  input: Readable,
+  path: string,
+  limit: number,
+  signal: AbortSignal,
+  tooLarge: () => Error = () => new UsageError(`paste too large: the limit is ${limit} bytes (nothing was stored)`),
+): Promise<Upload> {
   return new Promise((resolve, reject) => {
     const file = createWriteStream(path, { flags: 'wx', mode: 0o600 });
     const utf8 = new TextDecoder('utf-8', { fatal: true });

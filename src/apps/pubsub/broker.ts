@@ -117,7 +117,8 @@ export class TopicBroker {
         if (state === 'ended') return finish();
         if (state === 'waiting') {
           o.onWaiting?.();
-          if (o.timeoutMs) timer = setTimeout(() => finish(new Unavailable(`no subscriber joined ${topic.ref.key} within ${Math.round(o.timeoutMs! / 1000)}s`)), o.timeoutMs);
+          if (o.timeoutMs)
+            timer = setTimeout(() => finish(new Unavailable(`no subscriber joined ${topic.ref.key} within ${Math.round(o.timeoutMs! / 1000)}s`)), o.timeoutMs);
         } else if (state === 'flowing' && !o.input) queueMicrotask(() => finish());
       });
       o.signal.addEventListener('abort', onAbort, { once: true });
@@ -181,7 +182,8 @@ export class TopicBroker {
     if (!topic) {
       const mine = this.owned.get(ref.owner) ?? 0;
       const cap = this.options.maxTopicsPerUser;
-      if (cap !== undefined && mine >= cap) throw new Unavailable(`you have ${mine} live topics, the most one user may hold open (pubsub.maxTopicsPerUser); end one first`);
+      if (cap !== undefined && mine >= cap)
+        throw new Unavailable(`you have ${mine} live topics, the most one user may hold open (pubsub.maxTopicsPerUser); end one first`);
       this.owned.set(ref.owner, mine + 1);
       const created = new Topic(ref, Math.min(128 * 1024, Math.floor(this.options.subscriberBuffer / 2)), () => this.changed());
       this.topics.set(ref.key, created);
@@ -205,7 +207,8 @@ export class TopicBroker {
   }
 
   private droppedError(topic: Topic, reader: TopicReader): Failed {
-    if (reader.dropReason === 'memory') return new Failed(`dropped from ${topic.ref.key}: labd's pub/sub buffers are full (pubsub.maxBufferedBytes) and you were behind`);
+    if (reader.dropReason === 'memory')
+      return new Failed(`dropped from ${topic.ref.key}: labd's pub/sub buffers are full (pubsub.maxBufferedBytes) and you were behind`);
     return new Failed(`dropped from ${topic.ref.key}: fell more than ${this.options.subscriberBuffer} bytes behind the publisher`);
   }
 

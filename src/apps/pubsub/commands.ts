@@ -16,7 +16,7 @@ const accessShort = { p: 'public', a: 'access', c: 'clean' } as const;
 
 const ACCESS_HELP = [
   'A bare NAME is your own topic (YOU/NAME); other users name it OWNER/NAME.',
-  "Topics are private to their owner. The owner opens them to others with -p (public) or -a bob,carol;",
+  'Topics are private to their owner. The owner opens them to others with -p (public) or -a bob,carol;',
   'that access lasts while anyone is attached to the topic.',
 ].join('\n');
 
@@ -31,7 +31,8 @@ function grantOf(args: { public: boolean; access: string[] }): AccessGrant {
 
 export function pubsubCommands(broker: TopicBroker): AnyCommand[] {
   /** Who may use a topic: the one rule every pub/sub command and the TUI tail go through. */
-  const topicRule = (ctx: CommandContext, args: { topic: string; public: boolean; access: string[] }) => broker.authorize(ctx.actor.name, parseTopic(args.topic, ctx.actor.name), grantOf(args));
+  const topicRule = (ctx: CommandContext, args: { topic: string; public: boolean; access: string[] }) =>
+    broker.authorize(ctx.actor.name, parseTopic(args.topic, ctx.actor.name), grantOf(args));
 
   const sub = defineCommand({
     path: ['sub'],

@@ -68,7 +68,11 @@ class PubsubScreen {
     private readonly ctx: TuiScreenContext,
     broker: TopicBroker,
   ) {
-    ctx.setKeys([moveHint(ctx.theme), { keys: ['enter'], label: 'tail', help: 'follow the messages of the selected topic' }, { keys: ['t'], label: 'tail by name', help: 'follow a topic by its name (yours, or one shared with you)' }]);
+    ctx.setKeys([
+      moveHint(ctx.theme),
+      { keys: ['enter'], label: 'tail', help: 'follow the messages of the selected topic' },
+      { keys: ['t'], label: 'tail by name', help: 'follow a topic by its name (yours, or one shared with you)' },
+    ]);
     this.timer = setInterval(() => this.refresh(), REFRESH_MS);
     this.unsubscribe = broker.onChange(() => {
       // Many clients can come and go at once: one redraw per tick is enough.
@@ -92,9 +96,29 @@ class PubsubScreen {
   }
 
   private showList(): void {
-    const box = blessed.box({ parent: this.ctx.parent, top: 0, left: 0, right: 0, bottom: 0, label: ' topics ', border: { type: 'line' }, style: { border: this.ctx.theme.border } });
+    const box = blessed.box({
+      parent: this.ctx.parent,
+      top: 0,
+      left: 0,
+      right: 0,
+      bottom: 0,
+      label: ' topics ',
+      border: { type: 'line' },
+      style: { border: this.ctx.theme.border },
+    });
     const header = blessed.text({ parent: box, top: 0, left: 1, right: 1, height: 1, content: '', tags: false, style: this.ctx.theme.title });
-    const list = blessed.list({ parent: box, top: 1, left: 1, right: 1, bottom: 0, keys: true, vi: true, tags: false, items: [], style: { selected: this.ctx.theme.selected } });
+    const list = blessed.list({
+      parent: box,
+      top: 1,
+      left: 1,
+      right: 1,
+      bottom: 0,
+      keys: true,
+      vi: true,
+      tags: false,
+      items: [],
+      style: { selected: this.ctx.theme.selected },
+    });
     this.listView = { box, header, list, topics: [] };
     list.on('select', (_item, index) => {
       const topic = this.listView?.topics[index];
@@ -142,7 +166,16 @@ class PubsubScreen {
     this.listView.box.destroy();
     this.listView = undefined;
     const abort = new AbortController();
-    const box = blessed.box({ parent: this.ctx.parent, top: 0, left: 0, right: 0, bottom: 0, label: ` tail ${stripControl(key)} `, border: { type: 'line' }, style: { border: this.ctx.theme.border } });
+    const box = blessed.box({
+      parent: this.ctx.parent,
+      top: 0,
+      left: 0,
+      right: 0,
+      bottom: 0,
+      label: ` tail ${stripControl(key)} `,
+      border: { type: 'line' },
+      style: { border: this.ctx.theme.border },
+    });
     const log = blessed.log({ parent: box, top: 0, left: 1, right: 1, bottom: 0, tags: false, scrollable: true, keys: true, vi: true, scrollback: SCROLLBACK });
     const lines: string[] = [];
     let partial = '';
@@ -175,7 +208,11 @@ class PubsubScreen {
     };
     const timer = setInterval(flush, FLUSH_MS);
     // While tailing, Escape (the session's "back one level") comes back to the list.
-    const pop = this.ctx.pushLevel({ title: `tail ${key}`, keys: [{ keys: [this.ctx.theme.glyphs.upDown], label: WORDS.scroll, help: 'scroll the messages' }], back: () => this.closeTail(true) });
+    const pop = this.ctx.pushLevel({
+      title: `tail ${key}`,
+      keys: [{ keys: [this.ctx.theme.glyphs.upDown], label: WORDS.scroll, help: 'scroll the messages' }],
+      back: () => this.closeTail(true),
+    });
     this.tail = { box, abort, timer, pop };
     log.key(['left'], () => this.closeTail(true));
     log.focus();
@@ -184,13 +221,11 @@ class PubsubScreen {
     const signal = AbortSignal.any([abort.signal, this.ctx.signal]);
     // `sub` reads nothing: an ended stdin; what it would say on stderr is not for this view.
     const io = { stdin: Readable.from([]), stdout: sink, stderr: new Writable({ write: (_c, _e, done) => done() }) };
-    this.ctx
-      .invoke(['sub'], { topic: key, keep: true }, { io, signal })
-      .catch((err: unknown) => {
-        if (this.tail?.abort !== abort) return;
-        log.add(`error: ${stripControl(publicMessage(err))}`);
-        this.ctx.screen.render();
-      });
+    this.ctx.invoke(['sub'], { topic: key, keep: true }, { io, signal }).catch((err: unknown) => {
+      if (this.tail?.abort !== abort) return;
+      log.add(`error: ${stripControl(publicMessage(err))}`);
+      this.ctx.screen.render();
+    });
   }
 
   private closeTail(backToList = false): void {

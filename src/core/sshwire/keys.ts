@@ -50,7 +50,12 @@ export function readKeyFields(type: string, r: WireReader, blobForFingerprint?: 
     if (q.length !== 1 + 2 * curve.size || q[0] !== 4) throw new WireError('bad ECDSA point');
     const x = q.subarray(1, 1 + curve.size);
     const y = q.subarray(1 + curve.size);
-    return { type: type as PlainKeyType, curve: curveName, blob: blobForFingerprint ?? Buffer.alloc(0), key: createPublicKey({ key: { kty: 'EC', crv: curve.crv, x: b64url(x), y: b64url(y) }, format: 'jwk' }) };
+    return {
+      type: type as PlainKeyType,
+      curve: curveName,
+      blob: blobForFingerprint ?? Buffer.alloc(0),
+      key: createPublicKey({ key: { kty: 'EC', crv: curve.crv, x: b64url(x), y: b64url(y) }, format: 'jwk' }),
+    };
   }
   if (type === 'ssh-rsa') {
     const e = stripZero(r.bytes());

@@ -61,4 +61,3 @@ export function verifySshSignatureOver(sig: SshSignature, expectedKey: PublicKey
   writeString(parts, createHash(sig.hashAlgorithm).update(message).digest());
   return verifySshSignature(sig.key, sig.signature, Buffer.concat(parts));
 }
-

@@ -35,7 +35,10 @@ export class AlertmanagerClient implements AlertmanagerPort {
   readonly target: string;
   private readonly base: string;
 
-  constructor(url: string, private readonly timeoutMs: number) {
+  constructor(
+    url: string,
+    private readonly timeoutMs: number,
+  ) {
     this.base = url.replace(/\/+$/, '');
     this.target = this.base;
   }
@@ -63,7 +66,15 @@ export class AlertmanagerClient implements AlertmanagerPort {
     const params = new URLSearchParams();
     for (const f of filter) params.append('filter', f);
     const body = await this.request('GET', `/api/v2/silences?${params}`, 'listing silences', undefined, signal);
-    return this.parse(z.array(gettableSilence), body, 'listing silences').map((s) => ({ id: s.id, matchers: s.matchers, startsAt: s.startsAt, endsAt: s.endsAt, createdBy: s.createdBy, comment: s.comment, state: s.status.state }));
+    return this.parse(z.array(gettableSilence), body, 'listing silences').map((s) => ({
+      id: s.id,
+      matchers: s.matchers,
+      startsAt: s.startsAt,
+      endsAt: s.endsAt,
+      createdBy: s.createdBy,
+      comment: s.comment,
+      state: s.status.state,
+    }));
   }
 
   async getSilence(id: string, signal?: AbortSignal): Promise<AmSilence> {
@@ -123,7 +134,10 @@ export class AlertmanagerClient implements AlertmanagerPort {
       throw new Failed(`${what}: Alertmanager at ${this.target} answered something that is not JSON`);
     }
     const result = schema.safeParse(value);
-    if (!result.success) throw new Failed(`${what}: unexpected answer from Alertmanager at ${this.target} (${result.error.issues[0]?.path.join('.')}: ${result.error.issues[0]?.message})`);
+    if (!result.success)
+      throw new Failed(
+        `${what}: unexpected answer from Alertmanager at ${this.target} (${result.error.issues[0]?.path.join('.')}: ${result.error.issues[0]?.message})`,
+      );
     return result.data;
   }
 }

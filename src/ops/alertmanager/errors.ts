@@ -20,7 +20,8 @@ export function mapHttpError(status: number, body: string, target: string, what:
   try {
     const parsed: unknown = JSON.parse(detail);
     if (typeof parsed === 'string') detail = parsed;
-    else if (parsed && typeof parsed === 'object' && typeof (parsed as { message?: unknown }).message === 'string') detail = (parsed as { message: string }).message;
+    else if (parsed && typeof parsed === 'object' && typeof (parsed as { message?: unknown }).message === 'string')
+      detail = (parsed as { message: string }).message;
   } catch {
     /* plain text */
   }

@@ -2,7 +2,8 @@
 import { Unavailable } from '../../core/errors.ts';
 import type { AlertmanagerPort } from './port.ts';
 
-export const NOT_CONFIGURED = 'no Alertmanager configured (set LABD_ALERTMANAGER_URL and LABD_WEBHOOK_TOKEN, or alertmanager.url and alertmanager.webhookToken in the config file)';
+export const NOT_CONFIGURED =
+  'no Alertmanager configured (set LABD_ALERTMANAGER_URL and LABD_WEBHOOK_TOKEN, or alertmanager.url and alertmanager.webhookToken in the config file)';
 
 const fail = async (): Promise<never> => {
   throw new Unavailable(NOT_CONFIGURED);

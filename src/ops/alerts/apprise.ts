@@ -32,7 +32,9 @@ export class AppriseClient {
     } catch (err) {
       if (timeout.aborted) throw new Error(`Apprise at ${this.url} did not answer within ${this.timeoutMs / 1000}s`);
       const e = err as { code?: string; cause?: { code?: string; message?: string }; message?: string };
-      throw new Error(`cannot reach Apprise at ${this.url}: ${networkErrorText(e.cause?.code ?? e.code) ?? String(e.cause?.message ?? e.message).slice(0, 160)}`);
+      throw new Error(
+        `cannot reach Apprise at ${this.url}: ${networkErrorText(e.cause?.code ?? e.code) ?? String(e.cause?.message ?? e.message).slice(0, 160)}`,
+      );
     }
     // apprise-api answers 424 when some of the key's services failed, 204 when the key has no URLs.
     if (res.ok && res.status !== 204) return;

@@ -28,7 +28,15 @@ function groupRecord(title: string, g: AlertGroupView, now: Date): Result {
       { label: 'group', value: row.group },
       { label: 'summary', value: row.summary },
       { label: 'alerts', value: row.alerts },
-      ...(g.ack ? [{ label: 'acknowledged by', value: g.ack.by }, { label: 'until', value: g.ack.until.toISOString() }, ...(g.ack.holdUntil ? [{ label: 'held while firing, at most until', value: g.ack.holdUntil.toISOString() }] : []), { label: 'comment', value: g.ack.comment }, { label: 'silences', value: g.ack.silenceIds.join(' ') }] : []),
+      ...(g.ack
+        ? [
+            { label: 'acknowledged by', value: g.ack.by },
+            { label: 'until', value: g.ack.until.toISOString() },
+            ...(g.ack.holdUntil ? [{ label: 'held while firing, at most until', value: g.ack.holdUntil.toISOString() }] : []),
+            { label: 'comment', value: g.ack.comment },
+            { label: 'silences', value: g.ack.silenceIds.join(' ') },
+          ]
+        : []),
     ],
     json: groupJson(g),
   };
@@ -86,9 +94,12 @@ export function alertCommands(service: AlertService, opts: AlertCommandOptions):
     results: ['record'],
     async run(ctx, args): Promise<Result> {
       const id = parseAlertId(args.alert);
-      const length: AckLength = args.for === undefined ? { kind: 'hold', stepSeconds: opts.holdStepSeconds, maxSeconds: opts.holdMaxSeconds } : { kind: 'fixed', seconds: parseDuration(args.for, '--for') };
+      const length: AckLength =
+        args.for === undefined
+          ? { kind: 'hold', stepSeconds: opts.holdStepSeconds, maxSeconds: opts.holdMaxSeconds }
+          : { kind: 'fixed', seconds: parseDuration(args.for, '--for') };
       if (length.kind === 'fixed' && length.seconds > opts.maxAckSeconds) throw new UsageError(`--for: at most ${formatDuration(opts.maxAckSeconds)}`);
-            const group = await service.ack(id, ctx.actor, length, args.comment, ctx.signal);
+      const group = await service.ack(id, ctx.actor, length, args.comment, ctx.signal);
       return groupRecord(`acknowledged alert group ${id}`, group, ctx.clock.now());
     },
   });

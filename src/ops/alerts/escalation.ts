@@ -47,9 +47,7 @@ export class AppriseEscalator {
   private stopped = false;
   private readonly abort = new AbortController();
 
-  constructor(
-    private readonly o: { escalations: EscalationStore; alerts: AlertService; apprise: AppriseClient; clock: Clock; log: Logger },
-  ) {}
+  constructor(private readonly o: { escalations: EscalationStore; alerts: AlertService; apprise: AppriseClient; clock: Clock; log: Logger }) {}
 
   start(): void {
     const every = Math.max(250, Math.min(CHECK_MAX_MS, (this.o.alerts.escalateAfterSeconds * 1000) / 3));

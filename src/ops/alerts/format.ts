@@ -16,7 +16,14 @@ export function labelText(labels: Record<string, string>): string {
 /** A one-line summary: the common summary annotation, else the first alert's, else its alertname. */
 export function groupSummary(g: AlertGroupView): string {
   const first = g.alerts.find((a) => a.status === g.status) ?? g.alerts[0];
-  return g.commonAnnotations.summary ?? first?.annotations.summary ?? g.commonAnnotations.description ?? first?.annotations.description ?? first?.labels.alertname ?? '';
+  return (
+    g.commonAnnotations.summary ??
+    first?.annotations.summary ??
+    g.commonAnnotations.description ??
+    first?.annotations.description ??
+    first?.labels.alertname ??
+    ''
+  );
 }
 
 export function ago(then: Date, now: Date): string {

@@ -32,10 +32,21 @@ export function createAlertService(deps: { config: AlertsConfig; db: Db; audit: 
   });
 }
 
-export function alertsModule(deps: { service: AlertService; config: AlertsConfig; backends: Backends; escalations: EscalationStore; clock: Clock; log: Logger }): LabdModule {
+export function alertsModule(deps: {
+  service: AlertService;
+  config: AlertsConfig;
+  backends: Backends;
+  escalations: EscalationStore;
+  clock: Clock;
+  log: Logger;
+}): LabdModule {
   const { service, config: am, log } = deps;
   // A filter no alert carries: the answer is small, and reaching the API is what is checked.
-  deps.backends.declare('alertmanager', { configured: am.enabled, notConfigured: NOT_CONFIGURED, probe: (signal) => service.am.listAlerts({ filter: ['labd_probe="1"'] }, signal) });
+  deps.backends.declare('alertmanager', {
+    configured: am.enabled,
+    notConfigured: NOT_CONFIGURED,
+    probe: (signal) => service.am.listAlerts({ filter: ['labd_probe="1"'] }, signal),
+  });
   const commands = withBackend(
     'alertmanager',
     alertCommands(service, {
@@ -68,7 +79,13 @@ export function alertsModule(deps: { service: AlertService; config: AlertsConfig
   };
   const jobs: Job[] = [poller];
   if (am.appriseUrl) {
-    const escalator = new AppriseEscalator({ escalations: deps.escalations, alerts: service, apprise: new AppriseClient(am.appriseUrl, am.appriseTimeout.ms), clock: deps.clock, log });
+    const escalator = new AppriseEscalator({
+      escalations: deps.escalations,
+      alerts: service,
+      apprise: new AppriseClient(am.appriseUrl, am.appriseTimeout.ms),
+      clock: deps.clock,
+      log,
+    });
     // Stopped before the poller (jobs stop in reverse order), as before.
     jobs.push({ name: 'apprise escalator', start: () => escalator.start(), stop: () => escalator.stop() });
   }

@@ -2,7 +2,10 @@
 import { z } from 'zod';
 
 const labelSet = z.record(z.string().max(1024), z.string().max(16 * 1024));
-const timestamp = z.string().max(64).refine((v) => Number.isFinite(Date.parse(v)), 'expected an RFC 3339 time');
+const timestamp = z
+  .string()
+  .max(64)
+  .refine((v) => Number.isFinite(Date.parse(v)), 'expected an RFC 3339 time');
 
 export const webhookAlert = z.object({
   status: z.enum(['firing', 'resolved']),

@@ -75,7 +75,10 @@ export class AlertService {
       if (group) {
         this.notify(group);
         // A group that resolved while acknowledged still has silences to expire.
-        if (group.status === 'resolved' && group.ack) this.poll().catch((err: unknown) => this.log.warn({ err: (err as Error).message, group: group.id }, 'could not expire the silences of a resolved group yet'));
+        if (group.status === 'resolved' && group.ack)
+          this.poll().catch((err: unknown) =>
+            this.log.warn({ err: (err as Error).message, group: group.id }, 'could not expire the silences of a resolved group yet'),
+          );
       }
     }
     return result;
@@ -98,18 +101,27 @@ export class AlertService {
     const created: { fingerprint: string; silenceId: string }[] = [];
     try {
       for (const alert of firing) {
-        const silenceId = await this.am.createSilence({ matchers: exactMatchers(alert.labels), startsAt: now, endsAt: until, createdBy: actor.name, comment: ackComment(actor.name, comment) }, signal);
+        const silenceId = await this.am.createSilence(
+          { matchers: exactMatchers(alert.labels), startsAt: now, endsAt: until, createdBy: actor.name, comment: ackComment(actor.name, comment) },
+          signal,
+        );
         created.push({ fingerprint: alert.fingerprint, silenceId });
       }
     } catch (err) {
-      await this.expireQuietly(created.map((c) => c.silenceId), 'undoing a failed ack');
+      await this.expireQuietly(
+        created.map((c) => c.silenceId),
+        'undoing a failed ack',
+      );
       throw err;
     }
     const previous = this.store.activeSilences(id).map((s) => s.silenceId);
     try {
       this.store.recordAck(id, { by: actor.name, userId: actor.userId, at: now, until, comment, holdUntil, silences: created });
     } catch (err) {
-      await this.expireQuietly(created.map((c) => c.silenceId), 'undoing an ack the database did not take');
+      await this.expireQuietly(
+        created.map((c) => c.silenceId),
+        'undoing an ack the database did not take',
+      );
       throw err;
     }
     // A renewed ack replaces the earlier silences.
@@ -216,7 +228,14 @@ export class AlertService {
       this.store.replaceSilences(replaced);
       this.store.recordExtension(g.id, until, this.clock.now());
       if (this.opts.audit) {
-        await this.opts.audit.record({ at: this.clock.now(), actor: systemActor, command: 'ack extend', args: { alert: String(g.id), until: until.toISOString(), by: ack.by, replacedSilences: replaced.length }, outcome: 'ok', durationMs: 0 });
+        await this.opts.audit.record({
+          at: this.clock.now(),
+          actor: systemActor,
+          command: 'ack extend',
+          args: { alert: String(g.id), until: until.toISOString(), by: ack.by, replacedSilences: replaced.length },
+          outcome: 'ok',
+          durationMs: 0,
+        });
       }
       this.log.info({ group: g.id, by: ack.by, until: until.toISOString(), newSilences: replaced.length }, 'held acknowledgement extended');
       this.notify(this.group(g.id));

@@ -38,9 +38,19 @@ export class AlertStore {
   ingest(payload: WebhookPayload, now: Date): IngestResult {
     return this.db.transaction((tx) => {
       let group = tx.select().from(alertGroups).where(eq(alertGroups.groupKey, payload.groupKey)).get();
-      const meta = { receiver: payload.receiver, groupLabels: payload.groupLabels, commonLabels: payload.commonLabels, commonAnnotations: payload.commonAnnotations, externalUrl: payload.externalURL };
+      const meta = {
+        receiver: payload.receiver,
+        groupLabels: payload.groupLabels,
+        commonLabels: payload.commonLabels,
+        commonAnnotations: payload.commonAnnotations,
+        externalUrl: payload.externalURL,
+      };
       if (!group) {
-        group = tx.insert(alertGroups).values({ groupKey: payload.groupKey, status: payload.status, ...meta, firstSeenAt: now, changedAt: now }).returning().get();
+        group = tx
+          .insert(alertGroups)
+          .values({ groupKey: payload.groupKey, status: payload.status, ...meta, firstSeenAt: now, changedAt: now })
+          .returning()
+          .get();
       } else {
         tx.update(alertGroups).set(meta).where(eq(alertGroups.id, group.id)).run();
       }
@@ -49,7 +59,11 @@ export class AlertStore {
       for (const a of payload.alerts) {
         const startsAt = new Date(Date.parse(a.startsAt));
         const endsAt = optionalTime(a.endsAt);
-        const existing = tx.select().from(alerts).where(and(eq(alerts.groupId, group.id), eq(alerts.fingerprint, a.fingerprint))).get();
+        const existing = tx
+          .select()
+          .from(alerts)
+          .where(and(eq(alerts.groupId, group.id), eq(alerts.fingerprint, a.fingerprint)))
+          .get();
         if (existing && this.isStale(tx, group.id, existing, a.status, startsAt)) {
           duplicates++;
           continue;
@@ -65,7 +79,10 @@ export class AlertStore {
         else duplicates++;
         const row = { status: a.status, labels: a.labels, annotations: a.annotations, startsAt, endsAt, generatorUrl: a.generatorURL, updatedAt: now };
         if (existing) tx.update(alerts).set(row).where(eq(alerts.id, existing.id)).run();
-        else tx.insert(alerts).values({ groupId: group.id, fingerprint: a.fingerprint, ...row }).run();
+        else
+          tx.insert(alerts)
+            .values({ groupId: group.id, fingerprint: a.fingerprint, ...row })
+            .run();
       }
       const changed = this.refreshStatus(tx, group, now, stored > 0);
       return { groupId: group.id, stored, duplicates, changed };
@@ -83,7 +100,14 @@ export class AlertStore {
     const resolvedBy = tx
       .select({ source: alertTransitions.source })
       .from(alertTransitions)
-      .where(and(eq(alertTransitions.groupId, groupId), eq(alertTransitions.fingerprint, existing.fingerprint), eq(alertTransitions.status, 'resolved'), eq(alertTransitions.startsAt, startsAt)))
+      .where(
+        and(
+          eq(alertTransitions.groupId, groupId),
+          eq(alertTransitions.fingerprint, existing.fingerprint),
+          eq(alertTransitions.status, 'resolved'),
+          eq(alertTransitions.startsAt, startsAt),
+        ),
+      )
       .get();
     return resolvedBy?.source !== 'poll';
   }
@@ -112,9 +136,16 @@ export class AlertStore {
   resolveByPoll(groupId: number, fingerprints: string[], now: Date): boolean {
     if (!fingerprints.length) return false;
     return this.db.transaction((tx) => {
-      const rows = tx.select().from(alerts).where(and(eq(alerts.groupId, groupId), eq(alerts.status, 'firing'), inArray(alerts.fingerprint, fingerprints))).all();
+      const rows = tx
+        .select()
+        .from(alerts)
+        .where(and(eq(alerts.groupId, groupId), eq(alerts.status, 'firing'), inArray(alerts.fingerprint, fingerprints)))
+        .all();
       for (const row of rows) {
-        tx.insert(alertTransitions).values({ groupId, fingerprint: row.fingerprint, status: 'resolved', startsAt: row.startsAt, source: 'poll', at: now }).onConflictDoNothing().run();
+        tx.insert(alertTransitions)
+          .values({ groupId, fingerprint: row.fingerprint, status: 'resolved', startsAt: row.startsAt, source: 'poll', at: now })
+          .onConflictDoNothing()
+          .run();
         tx.update(alerts).set({ status: 'resolved', endsAt: now, updatedAt: now }).where(eq(alerts.id, row.id)).run();
       }
       const group = tx.select().from(alertGroups).where(eq(alertGroups.id, groupId)).get();
@@ -156,18 +187,35 @@ export class AlertStore {
 
   /** Groups holding an acknowledgement (firing or, until its silences are expired, resolved). */
   acknowledged(): AlertGroupView[] {
-    return this.db.select().from(alertGroups).where(isNotNull(alertGroups.ackedAt)).orderBy(asc(alertGroups.id)).all().map((r) => this.view(r));
+    return this.db
+      .select()
+      .from(alertGroups)
+      .where(isNotNull(alertGroups.ackedAt))
+      .orderBy(asc(alertGroups.id))
+      .all()
+      .map((r) => this.view(r));
   }
 
   /** Records an acknowledgement and its silences; earlier silences of the group are marked ended (the caller expires them). */
   recordAck(groupId: number, ack: NewAck): void {
     this.db.transaction((tx) => {
-      tx.update(alertSilences).set({ endedAt: ack.at }).where(and(eq(alertSilences.groupId, groupId), isNull(alertSilences.endedAt))).run();
+      tx.update(alertSilences)
+        .set({ endedAt: ack.at })
+        .where(and(eq(alertSilences.groupId, groupId), isNull(alertSilences.endedAt)))
+        .run();
       for (const s of ack.silences) {
         tx.insert(alertSilences).values({ groupId, fingerprint: s.fingerprint, silenceId: s.silenceId, createdAt: ack.at, endsAt: ack.until }).run();
       }
       tx.update(alertGroups)
-        .set({ ackedBy: ack.by, ackedByUserId: ack.userId, ackedAt: ack.at, ackUntil: ack.until, ackComment: ack.comment, ackHoldUntil: ack.holdUntil, changedAt: ack.at })
+        .set({
+          ackedBy: ack.by,
+          ackedByUserId: ack.userId,
+          ackedAt: ack.at,
+          ackUntil: ack.until,
+          ackComment: ack.comment,
+          ackHoldUntil: ack.holdUntil,
+          changedAt: ack.at,
+        })
         .where(eq(alertGroups.id, groupId))
         .run();
       tx.insert(alertAckHistory).values({ groupId, kind: 'acknowledged', by: ack.by, until: ack.until, at: ack.at }).run();
@@ -177,7 +225,10 @@ export class AlertStore {
   /** A held acknowledgement was extended to `until`. */
   recordExtension(groupId: number, until: Date, now: Date): void {
     this.db.transaction((tx) => {
-      tx.update(alertSilences).set({ endsAt: until }).where(and(eq(alertSilences.groupId, groupId), isNull(alertSilences.endedAt))).run();
+      tx.update(alertSilences)
+        .set({ endsAt: until })
+        .where(and(eq(alertSilences.groupId, groupId), isNull(alertSilences.endedAt)))
+        .run();
       tx.update(alertGroups).set({ ackUntil: until }).where(eq(alertGroups.id, groupId)).run();
       tx.insert(alertAckHistory).values({ groupId, kind: 'extended', by: 'system', until, at: now }).run();
     });
@@ -200,8 +251,14 @@ export class AlertStore {
   clearAck(groupId: number, now: Date, why: AckEnd, by: string): void {
     this.db.transaction((tx) => {
       tx.insert(alertAckHistory).values({ groupId, kind: why, by, until: null, at: now }).run();
-      tx.update(alertSilences).set({ endedAt: now }).where(and(eq(alertSilences.groupId, groupId), isNull(alertSilences.endedAt))).run();
-      tx.update(alertGroups).set({ ackedBy: null, ackedByUserId: null, ackedAt: null, ackUntil: null, ackComment: null, ackHoldUntil: null, changedAt: now }).where(eq(alertGroups.id, groupId)).run();
+      tx.update(alertSilences)
+        .set({ endedAt: now })
+        .where(and(eq(alertSilences.groupId, groupId), isNull(alertSilences.endedAt)))
+        .run();
+      tx.update(alertGroups)
+        .set({ ackedBy: null, ackedByUserId: null, ackedAt: null, ackUntil: null, ackComment: null, ackHoldUntil: null, changedAt: now })
+        .where(eq(alertGroups.id, groupId))
+        .run();
     });
   }
 

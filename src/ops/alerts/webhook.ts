@@ -35,7 +35,8 @@ async function receiveWebhook(service: AlertService, opts: WebhookOptions, log: 
   try {
     body = await req.readBody(opts.maxBytes);
   } catch (err) {
-    if (err instanceof BodyTooLarge) return jsonResponse(413, { error: `body larger than ${opts.maxBytes} bytes (set max_alerts in the webhook config)` }, { connection: 'close' });
+    if (err instanceof BodyTooLarge)
+      return jsonResponse(413, { error: `body larger than ${opts.maxBytes} bytes (set max_alerts in the webhook config)` }, { connection: 'close' });
     throw err;
   }
   let json: unknown;

@@ -43,7 +43,17 @@ function refusePaused(d: KubeDeployment, what: string): void {
 }
 
 /** Follows the rollout when asked, says how it ended, and reports it as an ops event (not when the session went away). */
-async function finish(kube: KubePort, events: Pick<OpsEventsPort, 'emit'>, ctx: CommandContext, action: string, d: KubeDeployment, wait: boolean, timeout: string, text: string, json: Record<string, unknown>): Promise<Result> {
+async function finish(
+  kube: KubePort,
+  events: Pick<OpsEventsPort, 'emit'>,
+  ctx: CommandContext,
+  action: string,
+  d: KubeDeployment,
+  wait: boolean,
+  timeout: string,
+  text: string,
+  json: Record<string, unknown>,
+): Promise<Result> {
   if (!wait) return { kind: 'message', text, json };
   ctx.progress(text);
   const deployment = `${d.namespace}/${d.name}`;
@@ -55,7 +65,11 @@ async function finish(kube: KubePort, events: Pick<OpsEventsPort, 'emit'>, ctx: 
     throw err;
   }
   events.emit({ kind: 'deploy.finished', deployment, action, by: ctx.actor.name, detail: text });
-  return { kind: 'message', text: `deployment ${ref(done)} successfully rolled out`, json: { ...json, rolledOut: true, revision: done.annotations[REVISION] ?? null } };
+  return {
+    kind: 'message',
+    text: `deployment ${ref(done)} successfully rolled out`,
+    json: { ...json, rolledOut: true, revision: done.annotations[REVISION] ?? null },
+  };
 }
 
 const retryNote = (ctx: CommandContext, what: string) => (n: number) => ctx.progress(`${what} changed while labd updated it; retrying (${n})`);
@@ -124,7 +138,8 @@ export function deployCommands(kube: KubePort, events: Pick<OpsEventsPort, 'emit
         const patched = await kube.patchDeployment(namespace, name, { resourceVersion: d.resourceVersion, images: { [container]: args.image } });
         return { d: patched, container, previous: current.image, changed: true };
       });
-      if (outcome.changed) ctx.log.info({ deployment: args.deployment, container: outcome.container, image: args.image, actor: ctx.actor.name }, 'deployment image set');
+      if (outcome.changed)
+        ctx.log.info({ deployment: args.deployment, container: outcome.container, image: args.image, actor: ctx.actor.name }, 'deployment image set');
       const text = outcome.changed
         ? `deployment ${ref(outcome.d)} container ${outcome.container}: ${outcome.previous} → ${args.image}`
         : `deployment ${ref(outcome.d)} container ${outcome.container} already runs ${args.image}`;
@@ -148,14 +163,20 @@ export function deployCommands(kube: KubePort, events: Pick<OpsEventsPort, 'emit
     results: ['message'],
     async run(ctx, args): Promise<Result> {
       const { namespace, name } = splitRef(args.deployment);
-      const at = ctx.clock.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+      const at = ctx.clock
+        .now()
+        .toISOString()
+        .replace(/\.\d{3}Z$/, 'Z');
       const d = await retryOnConflict(`deployment "${args.deployment}"`, ctx.signal, retryNote(ctx, `deployment "${args.deployment}"`), async () => {
         const current = await kube.getDeployment(namespace, name);
         refusePaused(current, 'restart it');
         return kube.patchDeployment(namespace, name, { resourceVersion: current.resourceVersion, templateAnnotations: { [RESTARTED_AT]: at } });
       });
       ctx.log.info({ deployment: args.deployment, actor: ctx.actor.name }, 'deployment restarted');
-      return finish(kube, events, ctx, 'restart', d, args.wait, args.timeout, `deployment ${ref(d)} restarted`, { deployment: args.deployment, restartedAt: at });
+      return finish(kube, events, ctx, 'restart', d, args.wait, args.timeout, `deployment ${ref(d)} restarted`, {
+        deployment: args.deployment,
+        restartedAt: at,
+      });
     },
   });
 
@@ -179,7 +200,12 @@ export function deployCommands(kube: KubePort, events: Pick<OpsEventsPort, 'emit
       const outcome = await retryOnConflict(`deployment "${args.deployment}"`, ctx.signal, retryNote(ctx, `deployment "${args.deployment}"`), async () => {
         const d = await kube.getDeployment(namespace, name);
         refusePaused(d, 'roll it back');
-        const replicaSets = await kube.listReplicaSets(namespace, { labelSelector: Object.entries(d.matchLabels).map(([k, v]) => `${k}=${v}`).join(',') || undefined });
+        const replicaSets = await kube.listReplicaSets(namespace, {
+          labelSelector:
+            Object.entries(d.matchLabels)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(',') || undefined,
+        });
         const wanted = pickRevision(d, replicaSets, args.to);
         if (sameTemplate(templateOf(wanted.rs), d.template)) return { d, revision: wanted.revision, changed: false };
         const patched = await kube.patchDeployment(namespace, name, rollbackPatch(d, wanted.rs));
@@ -189,7 +215,12 @@ export function deployCommands(kube: KubePort, events: Pick<OpsEventsPort, 'emit
         ? `deployment ${ref(outcome.d)} rolled back to revision ${outcome.revision} (${images(outcome.d)})`
         : `deployment ${ref(outcome.d)} already runs the template of revision ${outcome.revision}; nothing to roll back`;
       if (outcome.changed) ctx.log.info({ deployment: args.deployment, revision: outcome.revision, actor: ctx.actor.name }, 'deployment rolled back');
-      return finish(kube, events, ctx, 'rollback', outcome.d, args.wait, args.timeout, text, { deployment: args.deployment, toRevision: outcome.revision, images: outcome.d.containers, changed: outcome.changed });
+      return finish(kube, events, ctx, 'rollback', outcome.d, args.wait, args.timeout, text, {
+        deployment: args.deployment,
+        toRevision: outcome.revision,
+        images: outcome.d.containers,
+        changed: outcome.changed,
+      });
     },
   });
 
@@ -224,12 +255,28 @@ export function deployCommands(kube: KubePort, events: Pick<OpsEventsPort, 'emit
     async run(ctx, args): Promise<Result> {
       const { namespace, name } = splitRef(args.object);
       const kind = kinds[args.kind]!;
-      const o = await reconcile(kube, { signal: ctx.signal, progress: (m) => ctx.progress(m), now: ctx.clock.now() }, kind, namespace, name, parseDuration(args.timeout, '--timeout'));
+      const o = await reconcile(
+        kube,
+        { signal: ctx.signal, progress: (m) => ctx.progress(m), now: ctx.clock.now() },
+        kind,
+        namespace,
+        name,
+        parseDuration(args.timeout, '--timeout'),
+      );
       const ready = readyCondition(o);
       return {
         kind: 'message',
         text: `${args.kind} ${namespace}/${name} reconciled${ready?.message ? `: ${ready.message}` : ''}`,
-        json: { kind, namespace, name, ready: true, reason: ready?.reason ?? null, message: ready?.message ?? null, revision: o.revision ?? null, lastHandledReconcileAt: o.lastHandledReconcileAt ?? null },
+        json: {
+          kind,
+          namespace,
+          name,
+          ready: true,
+          reason: ready?.reason ?? null,
+          message: ready?.message ?? null,
+          revision: o.revision ?? null,
+          lastHandledReconcileAt: o.lastHandledReconcileAt ?? null,
+        },
       };
     },
   });

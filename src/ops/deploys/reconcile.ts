@@ -15,7 +15,14 @@ export function readyCondition(o: FluxObject) {
   return o.conditions.find((c) => c.type === 'Ready');
 }
 
-export async function reconcile(kube: KubePort, ctx: FollowContext & { now: Date }, kind: FluxKind, namespace: string, name: string, timeoutSeconds: number): Promise<FluxObject> {
+export async function reconcile(
+  kube: KubePort,
+  ctx: FollowContext & { now: Date },
+  kind: FluxKind,
+  namespace: string,
+  name: string,
+  timeoutSeconds: number,
+): Promise<FluxObject> {
   const ref = `${kind.toLowerCase()} ${namespace}/${name}`;
   const current = await kube.getFluxObject(kind, namespace, name);
   if (current.suspended) throw new Failed(`${ref} is suspended; resume it before asking for a reconcile`);
@@ -36,7 +43,9 @@ export async function reconcile(kube: KubePort, ctx: FollowContext & { now: Date
       if (observed && ready?.status === 'False') throw new Failed(`${ref} reconciliation failed: ${ready.message ?? ready.reason ?? 'Ready=False'}`);
     }
     if (deadline.passed) {
-      throw new Failed(`timed out after ${formatDuration(timeoutSeconds)} waiting for ${ref} to ${handled ? 'become Ready' : 'handle the reconcile request (is the Flux controller running?)'}`);
+      throw new Failed(
+        `timed out after ${formatDuration(timeoutSeconds)} waiting for ${ref} to ${handled ? 'become Ready' : 'handle the reconcile request (is the Flux controller running?)'}`,
+      );
     }
     await deadline.pause(POLL_MS, ctx.signal, `waiting for ${ref}`);
   }

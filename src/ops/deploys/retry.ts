@@ -8,9 +8,16 @@ export const CONFLICT_ATTEMPTS = 5;
 export async function retryOnConflict<T>(what: string, signal: AbortSignal, onRetry: (attempt: number) => void, attempt: () => Promise<T>): Promise<T> {
   try {
     // A short, growing pause lets the other writer finish.
-    return await retry(attempt, { policy: { baseMs: 50, maxMs: 400 }, attempts: CONFLICT_ATTEMPTS, retryable: (err) => err instanceof Conflict, onRetry: (_err, n) => onRetry(n), signal });
+    return await retry(attempt, {
+      policy: { baseMs: 50, maxMs: 400 },
+      attempts: CONFLICT_ATTEMPTS,
+      retryable: (err) => err instanceof Conflict,
+      onRetry: (_err, n) => onRetry(n),
+      signal,
+    });
   } catch (err) {
-    if (err instanceof Conflict && !signal.aborted) throw new Conflict(`${what} kept changing while labd updated it (${CONFLICT_ATTEMPTS} attempts); try again`, { cause: err });
+    if (err instanceof Conflict && !signal.aborted)
+      throw new Conflict(`${what} kept changing while labd updated it (${CONFLICT_ATTEMPTS} attempts); try again`, { cause: err });
     throw err;
   }
 }

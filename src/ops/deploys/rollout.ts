@@ -14,15 +14,28 @@ export type RolloutState = { phase: 'done' | 'waiting' | 'failed'; message: stri
 
 export function rolloutState(d: KubeDeployment): RolloutState {
   const name = `"${d.namespace}/${d.name}"`;
-  if (d.status.observedGeneration === undefined || d.generation > d.status.observedGeneration) return { phase: 'waiting', message: 'Waiting for deployment spec update to be observed...' };
+  if (d.status.observedGeneration === undefined || d.generation > d.status.observedGeneration)
+    return { phase: 'waiting', message: 'Waiting for deployment spec update to be observed...' };
   const progressing = d.conditions.find((c) => c.type === 'Progressing');
   if (progressing?.reason === 'ProgressDeadlineExceeded') {
     return { phase: 'failed', message: `deployment ${name} exceeded its progress deadline${progressing.message ? ` (${progressing.message})` : ''}` };
   }
   const s = d.status;
-  if (s.updatedReplicas < d.replicas) return { phase: 'waiting', message: `Waiting for deployment ${name} rollout to finish: ${s.updatedReplicas} out of ${d.replicas} new replicas have been updated...` };
-  if (s.replicas > s.updatedReplicas) return { phase: 'waiting', message: `Waiting for deployment ${name} rollout to finish: ${s.replicas - s.updatedReplicas} old replicas are pending termination...` };
-  if (s.availableReplicas < s.updatedReplicas) return { phase: 'waiting', message: `Waiting for deployment ${name} rollout to finish: ${s.availableReplicas} of ${s.updatedReplicas} updated replicas are available...` };
+  if (s.updatedReplicas < d.replicas)
+    return {
+      phase: 'waiting',
+      message: `Waiting for deployment ${name} rollout to finish: ${s.updatedReplicas} out of ${d.replicas} new replicas have been updated...`,
+    };
+  if (s.replicas > s.updatedReplicas)
+    return {
+      phase: 'waiting',
+      message: `Waiting for deployment ${name} rollout to finish: ${s.replicas - s.updatedReplicas} old replicas are pending termination...`,
+    };
+  if (s.availableReplicas < s.updatedReplicas)
+    return {
+      phase: 'waiting',
+      message: `Waiting for deployment ${name} rollout to finish: ${s.availableReplicas} of ${s.updatedReplicas} updated replicas are available...`,
+    };
   return { phase: 'done', message: `deployment ${name} successfully rolled out` };
 }
 
@@ -49,7 +62,9 @@ export async function followRollout(kube: KubePort, ctx: FollowContext, namespac
     if (state.message !== last) ctx.progress(state.message);
     last = state.message;
     if (deadline.passed) {
-      throw new Failed(`timed out after ${formatDuration(timeoutSeconds)} waiting for deployment "${namespace}/${name}" to roll out (${state.message.replace(/^Waiting for [^:]*: /, '').replace(/\.\.\.$/, '')}); the rollout goes on in the cluster`);
+      throw new Failed(
+        `timed out after ${formatDuration(timeoutSeconds)} waiting for deployment "${namespace}/${name}" to roll out (${state.message.replace(/^Waiting for [^:]*: /, '').replace(/\.\.\.$/, '')}); the rollout goes on in the cluster`,
+      );
     }
     await deadline.pause(POLL_MS, ctx.signal, `following deployment "${namespace}/${name}"`);
   }

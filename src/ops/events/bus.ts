@@ -25,7 +25,9 @@ export class OpsEvents implements OpsEventsPort {
     const { kind, ...data } = event;
     const at = this.clock.now();
     const row = this.db.transaction((tx) => {
-      tx.delete(opsEvents).where(lt(opsEvents.at, new Date(at.getTime() - OPS_EVENT_RETENTION_MS))).run();
+      tx.delete(opsEvents)
+        .where(lt(opsEvents.at, new Date(at.getTime() - OPS_EVENT_RETENTION_MS)))
+        .run();
       return tx.insert(opsEvents).values({ kind, data, at }).returning({ id: opsEvents.id }).get();
     });
     const stored = { ...event, id: row.id, at } as StoredOpsEvent;
@@ -62,6 +64,11 @@ export class OpsEvents implements OpsEventsPort {
 
   /** The newest event's id (0: none yet). */
   latestId(): number {
-    return this.db.select({ id: max(opsEvents.id) }).from(opsEvents).get()?.id ?? 0;
+    return (
+      this.db
+        .select({ id: max(opsEvents.id) })
+        .from(opsEvents)
+        .get()?.id ?? 0
+    );
   }
 }

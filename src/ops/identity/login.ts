@@ -64,7 +64,10 @@ export function initialAdminFingerprints(config: Config): ReadonlySet<string> {
 }
 
 function initialAdminKeyLines(config: Config): string[] {
-  return config.auth.initialAdminKeys.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  return config.auth.initialAdminKeys
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
 }
 
 export class LoginService {
@@ -134,7 +137,13 @@ export class LoginService {
     const adminName = this.config.auth.initialAdminName;
     return this.store.transaction((): LoginOutcome => {
       const granted = roleFromPrincipals('guest', principals, this.roleMap);
-      const role = (user: User): LoginOutcome => ({ ok: true, user, role: roleFromPrincipals(user.role, principals, this.roleMap), principal, principalRole: granted === 'guest' ? undefined : granted });
+      const role = (user: User): LoginOutcome => ({
+        ok: true,
+        user,
+        role: roleFromPrincipals(user.role, principals, this.roleMap),
+        principal,
+        principalRole: granted === 'guest' ? undefined : granted,
+      });
       const mappedName = this.principalUsers.get(principal);
       if (mappedName !== undefined) {
         const mapped = this.store.userByName(mappedName);
@@ -144,18 +153,31 @@ export class LoginService {
       const linked = this.store.identity(CERT_PROVIDER, principal);
       if (linked) {
         // A link made before this rule (a principal `admin` that signed up into the initial admin) does not count.
-        if (linked.user.name === adminName) return { ok: false, reason: `principal '${principal}' cannot log in as the initial admin '${adminName}' unless auth.principalUsers maps it` };
+        if (linked.user.name === adminName)
+          return { ok: false, reason: `principal '${principal}' cannot log in as the initial admin '${adminName}' unless auth.principalUsers maps it` };
         this.store.touchIdentity(linked.id, now);
         return role(linked.user);
       }
       const name = userNameFor(principal);
-      if (!name) return { ok: false, reason: `principal '${principal.slice(0, 64)}' does not make a valid user name (1-32 of a-z, 0-9, _ and -, starting with a letter)` };
+      if (!name)
+        return {
+          ok: false,
+          reason: `principal '${principal.slice(0, 64)}' does not make a valid user name (1-32 of a-z, 0-9, _ and -, starting with a letter)`,
+        };
       const existing = this.store.userByName(name);
       let user: User;
       if (existing) {
         // Only a user an admin created under exactly this principal, that no certificate identity holds yet, is claimed.
-        const claimable = name === principal && name !== adminName && !this.store.identitiesOf(existing.id).some((i) => i.provider === CERT_PROVIDER) && ![...this.principalUsers.values()].includes(name);
-        if (!claimable) return { ok: false, reason: `user name '${name}' for principal '${principal}' is taken by another identity; an admin can map the principal to a user (auth.principalUsers)` };
+        const claimable =
+          name === principal &&
+          name !== adminName &&
+          !this.store.identitiesOf(existing.id).some((i) => i.provider === CERT_PROVIDER) &&
+          ![...this.principalUsers.values()].includes(name);
+        if (!claimable)
+          return {
+            ok: false,
+            reason: `user name '${name}' for principal '${principal}' is taken by another identity; an admin can map the principal to a user (auth.principalUsers)`,
+          };
         user = existing;
       } else {
         if (!this.config.auth.certificateSignup) return { ok: false, reason: `principal '${principal}' is not a user and sign-up by certificate is off` };
@@ -192,7 +214,8 @@ export class LoginService {
           this.log.warn({ fingerprint: fp, user: existing.user.name }, 'an initial admin key was registered to another user: taken back');
           this.store.deleteKey(existing.id);
         }
-        if (!existing || existing.userId !== admin.id) this.store.addKey(admin.id, { fingerprint: fp, algo: parsed.key.type, publicKey: line, comment: parsed.comment, source: 'config' });
+        if (!existing || existing.userId !== admin.id)
+          this.store.addKey(admin.id, { fingerprint: fp, algo: parsed.key.type, publicKey: line, comment: parsed.comment, source: 'config' });
       }
     });
   }

@@ -74,13 +74,19 @@ export class IdentityStore {
     if (existing) {
       throw new Conflict(existing.userId === userId ? `key ${key.fingerprint} is already registered` : `key ${key.fingerprint} belongs to another user`);
     }
-    return this.db.insert(sshKeys).values({ userId, ...key }).returning().get();
+    return this.db
+      .insert(sshKeys)
+      .values({ userId, ...key })
+      .returning()
+      .get();
   }
 
   /** Removes one of the user's keys, by fingerprint or by its number in `keys ls`. */
   removeKey(userId: number, which: string): SshKeyRow {
     const keys = this.keysOf(userId);
-    const key = /^\d+$/.test(which) ? keys.find((k) => k.id === Number(which)) : keys.find((k) => k.fingerprint === which || k.fingerprint === `SHA256:${which}`);
+    const key = /^\d+$/.test(which)
+      ? keys.find((k) => k.id === Number(which))
+      : keys.find((k) => k.fingerprint === which || k.fingerprint === `SHA256:${which}`);
     if (!key) throw new NotFound(`no key '${which.slice(0, 60)}' (see 'keys ls')`);
     this.db.delete(sshKeys).where(eq(sshKeys.id, key.id)).run();
     return key;
@@ -95,7 +101,12 @@ export class IdentityStore {
   }
 
   identity(provider: string, subject: string): (typeof identities.$inferSelect & { user: User }) | undefined {
-    const row = this.db.select().from(identities).innerJoin(users, eq(identities.userId, users.id)).where(and(eq(identities.provider, provider), eq(identities.subject, subject))).get();
+    const row = this.db
+      .select()
+      .from(identities)
+      .innerJoin(users, eq(identities.userId, users.id))
+      .where(and(eq(identities.provider, provider), eq(identities.subject, subject)))
+      .get();
     return row ? { ...row.identities, user: row.users } : undefined;
   }
 

@@ -51,16 +51,22 @@ export class ClientNodeDeploys {
       if (patch.images) template.spec = { containers: Object.entries(patch.images).map(([container, image]) => ({ name: container, image })) };
     }
     const body = { metadata, ...(template ? { spec: { template } } : {}) };
-    return toDeployment(await this.call(`deployment ${namespace}/${name}`, (o) => this.apps.patchNamespacedDeployment({ namespace, name, body }, o), STRATEGIC_MERGE));
+    return toDeployment(
+      await this.call(`deployment ${namespace}/${name}`, (o) => this.apps.patchNamespacedDeployment({ namespace, name, body }, o), STRATEGIC_MERGE),
+    );
   }
 
   async listReplicaSets(namespace: string, opts: { labelSelector?: string } = {}): Promise<KubeReplicaSet[]> {
-    const list = await this.call(`replica sets in ${namespace}`, (o) => this.apps.listNamespacedReplicaSet({ namespace, labelSelector: opts.labelSelector }, o));
+    const list = await this.call(`replica sets in ${namespace}`, (o) =>
+      this.apps.listNamespacedReplicaSet({ namespace, labelSelector: opts.labelSelector }, o),
+    );
     return list.items.map(toReplicaSet);
   }
 
   async getFluxObject(kind: FluxKind, namespace: string, name: string): Promise<FluxObject> {
-    const raw = (await this.call(`${kind.toLowerCase()} ${namespace}/${name}`, (o) => this.custom.getNamespacedCustomObject({ ...FLUX[kind], namespace, name }, o))) as FluxRaw;
+    const raw = (await this.call(`${kind.toLowerCase()} ${namespace}/${name}`, (o) =>
+      this.custom.getNamespacedCustomObject({ ...FLUX[kind], namespace, name }, o),
+    )) as FluxRaw;
     return toFlux(kind, raw);
   }
 
@@ -92,7 +98,14 @@ interface RawCondition {
 }
 
 function toConditions(list: RawCondition[] | undefined): StatusCondition[] {
-  return (list ?? []).map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message, lastUpdateTime: asDate(c.lastUpdateTime), lastTransitionTime: asDate(c.lastTransitionTime) }));
+  return (list ?? []).map((c) => ({
+    type: c.type,
+    status: c.status,
+    reason: c.reason,
+    message: c.message,
+    lastUpdateTime: asDate(c.lastUpdateTime),
+    lastTransitionTime: asDate(c.lastTransitionTime),
+  }));
 }
 
 function toDeployment(d: V1Deployment): KubeDeployment {
@@ -141,7 +154,13 @@ function toReplicaSet(rs: V1ReplicaSet): KubeReplicaSet {
 interface FluxRaw {
   metadata?: { namespace?: string; name?: string; generation?: number; annotations?: Record<string, string> };
   spec?: { suspend?: boolean };
-  status?: { observedGeneration?: number; lastHandledReconcileAt?: string; lastAppliedRevision?: string; lastAttemptedRevision?: string; conditions?: RawCondition[] };
+  status?: {
+    observedGeneration?: number;
+    lastHandledReconcileAt?: string;
+    lastAppliedRevision?: string;
+    lastAttemptedRevision?: string;
+    conditions?: RawCondition[];
+  };
 }
 
 function toFlux(kind: FluxKind, o: FluxRaw): FluxObject {

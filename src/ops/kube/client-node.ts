@@ -2,7 +2,19 @@
  * The KubePort adapter over @kubernetes/client-node 1.x (the only code that imports it; 2.x does not load
  * on Node 20). Every request carries its own time-out, so a down or slow API server gives a typed error.
  */
-import { CoreV1Api, CustomObjectsApi, KubeConfig, Observable, type ConfigurationOptions, type CoreV1Event, type RequestContext, type ResponseContext, type V1Node, type V1Pod, type V1Secret } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  Observable,
+  type ConfigurationOptions,
+  type CoreV1Event,
+  type RequestContext,
+  type ResponseContext,
+  type V1Node,
+  type V1Pod,
+  type V1Secret,
+} from '@kubernetes/client-node';
 import { mapKubeError, EvictionBlocked } from './errors.ts';
 import { ClientNodeDeploys } from './client-node-deploys.ts';
 import type { DeploymentPatch, FluxKind, FluxObject, KubeDeployment, KubeReplicaSet } from './port.ts';
@@ -96,7 +108,8 @@ export class ClientNodeKube implements KubePort {
   async patchNode(name: string, patch: NodePatch): Promise<KubeNode> {
     const body: Record<string, unknown> = {};
     if (patch.unschedulable !== undefined) body.spec = { unschedulable: patch.unschedulable ? true : null };
-    if (patch.labels || patch.annotations) body.metadata = { ...(patch.labels ? { labels: patch.labels } : {}), ...(patch.annotations ? { annotations: patch.annotations } : {}) };
+    if (patch.labels || patch.annotations)
+      body.metadata = { ...(patch.labels ? { labels: patch.labels } : {}), ...(patch.annotations ? { annotations: patch.annotations } : {}) };
     return toNode(await this.call(`node ${name}`, (o) => this.core.patchNode({ name, body }, o), STRATEGIC_MERGE));
   }
 
@@ -106,7 +119,9 @@ export class ClientNodeKube implements KubePort {
 
   // Kilo peers (seats).
   async listPeers(opts: { labelSelector?: string } = {}): Promise<KiloPeer[]> {
-    const list = (await this.call('list Kilo peers', (o) => this.custom.listClusterCustomObject({ ...PEERS, labelSelector: opts.labelSelector }, o))) as { items?: PeerObject[] };
+    const list = (await this.call('list Kilo peers', (o) => this.custom.listClusterCustomObject({ ...PEERS, labelSelector: opts.labelSelector }, o))) as {
+      items?: PeerObject[];
+    };
     return (list.items ?? []).map(toPeer);
   }
 
@@ -149,7 +164,8 @@ export class ClientNodeKube implements KubePort {
     } catch (err) {
       // 429 from the eviction subresource means a PodDisruptionBudget says "not now".
       const cause = (err as { cause?: { code?: number; body?: string } }).cause;
-      if (cause?.code === 429) throw new EvictionBlocked(`pod ${namespace}/${name}: ${statusMessage(cause.body) ?? 'eviction refused by a disruption budget'}`, { cause });
+      if (cause?.code === 429)
+        throw new EvictionBlocked(`pod ${namespace}/${name}: ${statusMessage(cause.body) ?? 'eviction refused by a disruption budget'}`, { cause });
       throw err;
     }
   }
@@ -157,7 +173,9 @@ export class ClientNodeKube implements KubePort {
   async listEvents(opts: { kind: string; name: string; namespace?: string }): Promise<KubeEvent[]> {
     const fieldSelector = `involvedObject.kind=${opts.kind},involvedObject.name=${opts.name}`;
     const list = await this.call(`events of ${opts.kind.toLowerCase()} ${opts.name}`, (o) =>
-      opts.namespace ? this.core.listNamespacedEvent({ namespace: opts.namespace, fieldSelector }, o) : this.core.listEventForAllNamespaces({ fieldSelector }, o),
+      opts.namespace
+        ? this.core.listNamespacedEvent({ namespace: opts.namespace, fieldSelector }, o)
+        : this.core.listEventForAllNamespaces({ fieldSelector }, o),
     );
     return list.items.map(toEvent).sort((a, b) => (a.lastAt?.getTime() ?? 0) - (b.lastAt?.getTime() ?? 0));
   }
@@ -169,7 +187,13 @@ export class ClientNodeKube implements KubePort {
 
   async createSecret(secret: Omit<KubeSecret, 'createdAt'>): Promise<void> {
     const data = Object.fromEntries(Object.entries(secret.data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]));
-    const body = { apiVersion: 'v1', kind: 'Secret', metadata: { name: secret.name, namespace: secret.namespace, labels: secret.labels }, type: secret.type, data };
+    const body = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: secret.name, namespace: secret.namespace, labels: secret.labels },
+      type: secret.type,
+      data,
+    };
     await this.call(`secret ${secret.namespace}/${secret.name}`, (o) => this.core.createNamespacedSecret({ namespace: secret.namespace, body }, o));
   }
 
@@ -247,7 +271,8 @@ function statusMessage(body: string | undefined): string | undefined {
 }
 
 /** Quantities are strings on the wire; a hand-written object may carry bare numbers. */
-const quantities = (r: Record<string, string> | undefined): Record<string, string> => Object.fromEntries(Object.entries(r ?? {}).map(([k, v]) => [k, String(v)]));
+const quantities = (r: Record<string, string> | undefined): Record<string, string> =>
+  Object.fromEntries(Object.entries(r ?? {}).map(([k, v]) => [k, String(v)]));
 
 const asDate = (v: Date | string | undefined): Date | undefined => (v === undefined ? undefined : v instanceof Date ? v : new Date(v));
 
@@ -261,7 +286,13 @@ function toNode(n: V1Node): KubeNode {
     annotations: n.metadata?.annotations ?? {},
     unschedulable: n.spec?.unschedulable === true,
     taints: (n.spec?.taints ?? []).map((t) => ({ key: t.key, value: t.value, effect: t.effect })),
-    conditions: (n.status?.conditions ?? []).map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message, lastTransitionTime: asDate(c.lastTransitionTime) })),
+    conditions: (n.status?.conditions ?? []).map((c) => ({
+      type: c.type,
+      status: c.status,
+      reason: c.reason,
+      message: c.message,
+      lastTransitionTime: asDate(c.lastTransitionTime),
+    })),
     addresses: (n.status?.addresses ?? []).map((a) => ({ type: a.type, address: a.address })),
     capacity: quantities(n.status?.capacity),
     allocatable: quantities(n.status?.allocatable),

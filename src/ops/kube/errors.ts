@@ -58,6 +58,7 @@ export function mapKubeError(err: unknown, what: string, target: string, timeout
   const network = networkErrorText(code);
   if (network) return new Unavailable(`cannot reach the Kubernetes API at ${target}: ${network}`, { cause: err });
   if (e?.name === 'AbortError') return new Unavailable(`request to the Kubernetes API at ${target} was interrupted (${what})`, { cause: err });
-  if (e?.name === 'FetchError' || e?.name === 'TypeError') return new Unavailable(`cannot reach the Kubernetes API at ${target}: ${String(e.message ?? '').slice(0, 160)}`, { cause: err });
+  if (e?.name === 'FetchError' || e?.name === 'TypeError')
+    return new Unavailable(`cannot reach the Kubernetes API at ${target}: ${String(e.message ?? '').slice(0, 160)}`, { cause: err });
   return new Failed(`${what}: ${String(e?.message ?? err).slice(0, 200)}`, { cause: err });
 }

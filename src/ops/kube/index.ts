@@ -29,4 +29,3 @@ export async function connectKube(kube: Config['kube'], log: Logger, backends: B
   backends.declare('kubernetes', { configured: true, notConfigured: NOT_CONFIGURED, probe: () => port.listNodes() });
   return port;
 }
-

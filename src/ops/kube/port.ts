@@ -172,7 +172,14 @@ export interface KubeDeployment {
   matchLabels: Record<string, string>;
   containers: { name: string; image: string }[];
   template: PodTemplate;
-  status: { observedGeneration?: number; replicas: number; updatedReplicas: number; readyReplicas: number; availableReplicas: number; unavailableReplicas: number };
+  status: {
+    observedGeneration?: number;
+    replicas: number;
+    updatedReplicas: number;
+    readyReplicas: number;
+    availableReplicas: number;
+    unavailableReplicas: number;
+  };
   conditions: StatusCondition[];
 }
 

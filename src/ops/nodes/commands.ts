@@ -94,7 +94,10 @@ export function nodeCommands(kube: KubePort): AnyCommand[] {
           { label: 'Status', value: nodeStatus(node) },
           { label: 'Roles', value: nodeRoles(node).join(', ') || '<none>' },
           { label: 'Version', value: node.info.kubeletVersion ?? '-' },
-          { label: 'System', value: [node.info.osImage, node.info.kernelVersion, node.info.containerRuntimeVersion, node.info.architecture].filter(Boolean).join(', ') || '-' },
+          {
+            label: 'System',
+            value: [node.info.osImage, node.info.kernelVersion, node.info.containerRuntimeVersion, node.info.architecture].filter(Boolean).join(', ') || '-',
+          },
           { label: 'Addresses', value: node.addresses.map((a) => `${a.type} ${a.address}`).join(', ') || '-' },
           { label: 'Location', value: nodeLocation(node) ?? '-' },
           { label: 'Cordoned', value: node.unschedulable ? 'yes' : 'no' },
@@ -113,8 +116,23 @@ export function nodeCommands(kube: KubePort): AnyCommand[] {
           taints: node.taints,
           conditions: node.conditions.map((c) => ({ ...c, lastTransitionTime: c.lastTransitionTime?.toISOString() ?? null })),
           system: node.info,
-          pods: pods.map((p) => ({ namespace: p.namespace, name: p.name, phase: p.phase, ready: `${p.readyContainers}/${p.containers}`, restarts: p.restarts, controller: p.controller ?? null, terminating: p.deleting })),
-          events: recent.map((e) => ({ type: e.type, reason: e.reason, message: e.message, count: e.count, source: e.source ?? null, lastAt: e.lastAt?.toISOString() ?? null })),
+          pods: pods.map((p) => ({
+            namespace: p.namespace,
+            name: p.name,
+            phase: p.phase,
+            ready: `${p.readyContainers}/${p.containers}`,
+            restarts: p.restarts,
+            controller: p.controller ?? null,
+            terminating: p.deleting,
+          })),
+          events: recent.map((e) => ({
+            type: e.type,
+            reason: e.reason,
+            message: e.message,
+            count: e.count,
+            source: e.source ?? null,
+            lastAt: e.lastAt?.toISOString() ?? null,
+          })),
         },
       };
     },
@@ -132,7 +150,8 @@ export function nodeCommands(kube: KubePort): AnyCommand[] {
       async run(ctx, args): Promise<Result> {
         const node = await kube.getNode(args.name);
         const word = cordon ? 'cordoned' : 'uncordoned';
-        if (node.unschedulable === cordon) return { kind: 'message', text: `node ${node.name} already ${word}`, json: { node: node.name, cordoned: cordon, changed: false } };
+        if (node.unschedulable === cordon)
+          return { kind: 'message', text: `node ${node.name} already ${word}`, json: { node: node.name, cordoned: cordon, changed: false } };
         const patched = await kube.patchNode(node.name, { unschedulable: cordon });
         ctx.log.info({ node: node.name, actor: ctx.actor.name }, `node ${word}`);
         return { kind: 'message', text: `node ${patched.name} ${word}`, json: { node: patched.name, cordoned: patched.unschedulable, changed: true } };

@@ -63,7 +63,16 @@ export function lifecycleCommands(kube: KubePort, inventory: NodeInventory, conf
       const existing = await kube.getNode(args.name).catch((err: unknown) => (err instanceof NotFound ? undefined : Promise.reject(err)));
       if (existing) throw new Conflict(`node ${args.name} is already in the cluster`);
       const token = newToken(ctx.clock.now(), config.tokenTtl.seconds);
-      const row = await inventory.add({ name: args.name, mac: args.mac, profile: profileName, role: args.role ?? null, location: args.location ?? null, tokenId: token.id, tokenSecret: token.secret, createdBy: ctx.actor.name });
+      const row = await inventory.add({
+        name: args.name,
+        mac: args.mac,
+        profile: profileName,
+        role: args.role ?? null,
+        location: args.location ?? null,
+        tokenId: token.id,
+        tokenSecret: token.secret,
+        createdBy: ctx.actor.name,
+      });
       try {
         await kube.createSecret(tokenSecret(token, args.name));
       } catch (err) {
@@ -82,9 +91,24 @@ export function lifecycleCommands(kube: KubePort, inventory: NodeInventory, conf
           { label: 'Role', value: args.role ?? '-' },
           { label: 'Location', value: args.location ?? '-' },
           { label: 'Token', value: `${tokenSecretName(token.id)} in ${TOKEN_NAMESPACE} (expires ${expires})` },
-          { label: 'Next', value: config.bootListen ? `PXE-boot the machine; pixiecore gets its boot answer from GET http://${config.bootListen}/v1/boot/${args.mac}` : 'set nodes.bootListen (LABD_BOOT_LISTEN) so pixiecore can get the boot answer, then PXE-boot the machine' },
+          {
+            label: 'Next',
+            value: config.bootListen
+              ? `PXE-boot the machine; pixiecore gets its boot answer from GET http://${config.bootListen}/v1/boot/${args.mac}`
+              : 'set nodes.bootListen (LABD_BOOT_LISTEN) so pixiecore can get the boot answer, then PXE-boot the machine',
+          },
         ],
-        json: { name: args.name, mac: args.mac, profile: profileName, role: args.role ?? null, location: args.location ?? null, tokenId: token.id, secretName: tokenSecretName(token.id), expiresAt: expires, state: row.state },
+        json: {
+          name: args.name,
+          mac: args.mac,
+          profile: profileName,
+          role: args.role ?? null,
+          location: args.location ?? null,
+          tokenId: token.id,
+          secretName: tokenSecretName(token.id),
+          expiresAt: expires,
+          state: row.state,
+        },
       };
     },
   });
@@ -141,7 +165,9 @@ export function lifecycleCommands(kube: KubePort, inventory: NodeInventory, conf
       for (const name of names) {
         await kube.deleteSecret(TOKEN_NAMESPACE, name).then(() => step(`deleted join token ${name}`), ignoreNotFound);
       }
-      await kube.deleteSecret(TOKEN_NAMESPACE, k3sPasswordSecret(args.name)).then(() => step(`deleted k3s node password ${k3sPasswordSecret(args.name)}`), ignoreNotFound);
+      await kube
+        .deleteSecret(TOKEN_NAMESPACE, k3sPasswordSecret(args.name))
+        .then(() => step(`deleted k3s node password ${k3sPasswordSecret(args.name)}`), ignoreNotFound);
       if (record) {
         await inventory.retire(record.id);
         step(`boot profile for ${record.mac} removed; node retired`);
@@ -176,7 +202,15 @@ export function lifecycleCommands(kube: KubePort, inventory: NodeInventory, conf
           { key: 'location', label: 'LOCATION' },
           { key: 'createdBy', label: 'BY' },
         ],
-        rows: rows.map((r) => ({ name: r.name, state: r.state, mac: r.mac, profile: r.profile, role: r.role ?? '-', location: r.location ?? '-', createdBy: r.createdBy })),
+        rows: rows.map((r) => ({
+          name: r.name,
+          state: r.state,
+          mac: r.mac,
+          profile: r.profile,
+          role: r.role ?? '-',
+          location: r.location ?? '-',
+          createdBy: r.createdBy,
+        })),
         empty: 'no provisioned nodes',
         json: rows.map((r) => ({
           name: r.name,

@@ -17,7 +17,11 @@ export class SqliteNodeInventory implements NodeInventory {
 
   /** The live (provisioned or joined) record for a node name. */
   async byName(name: string): Promise<InventoryRow | undefined> {
-    return this.db.select().from(nodeInventory).where(and(eq(nodeInventory.name, name), live)).get();
+    return this.db
+      .select()
+      .from(nodeInventory)
+      .where(and(eq(nodeInventory.name, name), live))
+      .get();
   }
 
   /** What pixiecore may boot: a provisioned node that has not joined yet. */
@@ -46,9 +50,17 @@ export class SqliteNodeInventory implements NodeInventory {
   /** Refuses a name or MAC another live node holds (the partial unique indexes back this up). */
   async add(row: NewInventoryRow): Promise<InventoryRow> {
     return this.db.transaction((tx) => {
-      const clash = tx.select().from(nodeInventory).where(and(live, eq(nodeInventory.mac, row.mac))).get();
+      const clash = tx
+        .select()
+        .from(nodeInventory)
+        .where(and(live, eq(nodeInventory.mac, row.mac)))
+        .get();
       if (clash) throw new Conflict(`MAC ${row.mac} already belongs to node ${clash.name} (${clash.state})`);
-      const named = tx.select().from(nodeInventory).where(and(live, eq(nodeInventory.name, row.name))).get();
+      const named = tx
+        .select()
+        .from(nodeInventory)
+        .where(and(live, eq(nodeInventory.name, row.name)))
+        .get();
       if (named) throw new Conflict(`node ${row.name} is already ${named.state} (MAC ${named.mac}); deprovision it first`);
       return tx.insert(nodeInventory).values(row).returning().get();
     });
@@ -56,7 +68,11 @@ export class SqliteNodeInventory implements NodeInventory {
 
   /** The node joined: its boot answer stops and the token's secret half is forgotten. */
   async markJoined(id: number): Promise<void> {
-    this.db.update(nodeInventory).set({ state: 'joined', joinedAt: this.clock.now(), tokenSecret: null }).where(and(eq(nodeInventory.id, id), eq(nodeInventory.state, 'provisioned'))).run();
+    this.db
+      .update(nodeInventory)
+      .set({ state: 'joined', joinedAt: this.clock.now(), tokenSecret: null })
+      .where(and(eq(nodeInventory.id, id), eq(nodeInventory.state, 'provisioned')))
+      .run();
   }
 
   async retire(id: number): Promise<void> {

@@ -36,7 +36,9 @@ const seatName = z
 function serverSide(seats: Config['seats']): ServerSide {
   const { endpoint, serverPublicKey, allowedIPs, dns, persistentKeepalive } = seats;
   if (!endpoint || !serverPublicKey) {
-    throw new Unavailable('seats are not configured: set seats.endpoint and seats.serverPublicKey (LABD_SEATS_ENDPOINT, LABD_SEATS_SERVER_PUBLIC_KEY) to the Kilo node seats connect to');
+    throw new Unavailable(
+      'seats are not configured: set seats.endpoint and seats.serverPublicKey (LABD_SEATS_ENDPOINT, LABD_SEATS_SERVER_PUBLIC_KEY) to the Kilo node seats connect to',
+    );
   }
   return { endpoint, serverPublicKey, allowedIPs, dns, persistentKeepalive };
 }
@@ -76,7 +78,10 @@ export function seatCommands(kube: KubePort, store: SeatStore, seats: Config['se
     surfacesWhy: SSH_ONLY_WHY,
     async run(ctx, args): Promise<Result> {
       const server = serverSide(seats);
-      if (await store.get(args.name)) throw new Conflict(`seat ${args.name} already exists (remove it with 'seat rm ${args.name}', or give it a new key with 'keys rotate seat ${args.name}')`);
+      if (await store.get(args.name))
+        throw new Conflict(
+          `seat ${args.name} already exists (remove it with 'seat rm ${args.name}', or give it a new key with 'keys rotate seat ${args.name}')`,
+        );
       const peers = await kube.listPeers();
       const clash = peers.find((p) => p.name === args.name);
       if (clash) throw new Conflict(`a Kilo Peer named ${args.name} already exists in the cluster and is not a labd seat: choose another name`);
@@ -118,7 +123,14 @@ export function seatCommands(kube: KubePort, store: SeatStore, seats: Config['se
         ],
         rows: rows.map((s) => ({ name: s.name, address: s.address, key: keyFingerprint(s.publicKey), created: day(s.createdAt), rotated: day(s.rotatedAt) })),
         empty: 'no seats',
-        json: rows.map((s) => ({ name: s.name, address: s.address, publicKey: s.publicKey, createdBy: s.createdBy, createdAt: s.createdAt.toISOString(), rotatedAt: s.rotatedAt?.toISOString() ?? null })),
+        json: rows.map((s) => ({
+          name: s.name,
+          address: s.address,
+          publicKey: s.publicKey,
+          createdBy: s.createdBy,
+          createdAt: s.createdAt.toISOString(),
+          rotatedAt: s.rotatedAt?.toISOString() ?? null,
+        })),
       };
     },
   });
@@ -143,13 +155,17 @@ export function seatCommands(kube: KubePort, store: SeatStore, seats: Config['se
       }
       await store.remove(seat.name);
       ctx.log.info({ seat: seat.name, address: seat.address, actor: ctx.actor.name }, 'seat removed');
-      return { kind: 'message', text: `seat ${seat.name} removed; address ${seat.address} is free`, json: { seat: seat.name, address: seat.address, removed: true } };
+      return {
+        kind: 'message',
+        text: `seat ${seat.name} removed; address ${seat.address} is free`,
+        json: { seat: seat.name, address: seat.address, removed: true },
+      };
     },
   });
 
   const rotate = defineCommand({
     path: ['keys', 'rotate', 'seat'],
-    summary: "Give a seat a new key pair: its Peer gets the public key, the new config is shown once",
+    summary: 'Give a seat a new key pair: its Peer gets the public key, the new config is shown once',
     args: z.object({ name: seatName }),
     positionals: ['name'],
     permission: 'ops.keys',

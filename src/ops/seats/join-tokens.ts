@@ -30,7 +30,7 @@ export function joinTokenCommands(kube: KubePort, inventory: NodeInventory): Any
   const rotate = defineCommand({
     path: ['keys', 'rotate', 'join-tokens'],
     summary: 'Remove the node join tokens labd made that have expired or are older than --max-age',
-    args: z.object({ maxAge: z.string().default('24h').describe('also remove valid tokens older than this (default 24h, kubeadm\'s token lifetime)') }),
+    args: z.object({ maxAge: z.string().default('24h').describe("also remove valid tokens older than this (default 24h, kubeadm's token lifetime)") }),
     permission: 'ops.keys',
     mutating: true,
     results: ['message'],
@@ -65,7 +65,9 @@ export function joinTokenCommands(kube: KubePort, inventory: NodeInventory): Any
         ctx.progress(`node ${row.name}: its join token is gone, boot answer withdrawn and node retired (provision it again)`);
       }
       ctx.log.info({ removed: removed.map((r) => r.name), kept: kept.length, retired, actor: ctx.actor.name }, 'join tokens rotated');
-      let text = removed.length ? `removed ${removed.length} join token${removed.length === 1 ? '' : 's'}; ${kept.length} still valid` : `no join tokens to remove; ${kept.length} still valid`;
+      let text = removed.length
+        ? `removed ${removed.length} join token${removed.length === 1 ? '' : 's'}; ${kept.length} still valid`
+        : `no join tokens to remove; ${kept.length} still valid`;
       if (retired.length) text += `; retired provisioned node${retired.length === 1 ? '' : 's'} ${retired.join(', ')}`;
       return { kind: 'message', text, json: { removed, kept, retired } };
     },

@@ -20,7 +20,11 @@ export class SqliteSeatStore implements SeatStore {
    * Picks the lowest free address and records the seat in one transaction, so two `seat add`s never get
    * the same address; `alsoTaken` are addresses other peers hold. Undefined when the name exists.
    */
-  async reserve(seat: { name: string; publicKey: string; createdBy: string; at: Date }, cidr: string, alsoTaken: Iterable<string>): Promise<SeatRow | undefined> {
+  async reserve(
+    seat: { name: string; publicKey: string; createdBy: string; at: Date },
+    cidr: string,
+    alsoTaken: Iterable<string>,
+  ): Promise<SeatRow | undefined> {
     return this.db.transaction((tx) => {
       if (tx.select({ name: seats.name }).from(seats).where(eq(seats.name, seat.name)).get()) return undefined;
       const taken = new Set<string>(alsoTaken);

@@ -20,7 +20,11 @@ export function tokenCommands(tokens: TokenStore, publicUrl: string): AnyCommand
     details: 'example: token create --scope carddav --name phone\nUse your labd user name and the token as the password.',
     args: z.object({
       scope: z.enum(TOKEN_SCOPES).describe('what the token opens: carddav'),
-      name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,39}$/, 'letters, digits, _ . -, at most 40').default('default').describe('a name for the token (default: default)'),
+      name: z
+        .string()
+        .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,39}$/, 'letters, digits, _ . -, at most 40')
+        .default('default')
+        .describe('a name for the token (default: default)'),
     }),
     permission: 'crm',
     mutating: true,
@@ -56,8 +60,25 @@ export function tokenCommands(tokens: TokenStore, publicUrl: string): AnyCommand
     authorize: (ctx) => void ownerOf(ctx),
     async run(ctx) {
       const list = await tokens.list(ownerOf(ctx));
-      const rows = list.map((t) => ({ id: t.id, name: t.name, scope: t.scope, created: t.createdAt.toISOString(), lastUsed: t.lastUsedAt?.toISOString() ?? 'never' }));
-      return { kind: 'table', columns: [{ key: 'id', label: 'ID' }, { key: 'name', label: 'NAME' }, { key: 'scope', label: 'SCOPE' }, { key: 'created', label: 'CREATED' }, { key: 'lastUsed', label: 'LAST USED' }], rows, empty: 'no app tokens (make one with: token create --scope carddav)' };
+      const rows = list.map((t) => ({
+        id: t.id,
+        name: t.name,
+        scope: t.scope,
+        created: t.createdAt.toISOString(),
+        lastUsed: t.lastUsedAt?.toISOString() ?? 'never',
+      }));
+      return {
+        kind: 'table',
+        columns: [
+          { key: 'id', label: 'ID' },
+          { key: 'name', label: 'NAME' },
+          { key: 'scope', label: 'SCOPE' },
+          { key: 'created', label: 'CREATED' },
+          { key: 'lastUsed', label: 'LAST USED' },
+        ],
+        rows,
+        empty: 'no app tokens (make one with: token create --scope carddav)',
+      };
     },
   });
 

@@ -15,7 +15,11 @@ export class SqliteTokenStore implements TokenStore {
   constructor(private readonly db: Db) {}
 
   async create(userId: number, name: string, scope: TokenScope, hash: string): Promise<AppToken> {
-    const live = this.db.select().from(appTokens).where(and(eq(appTokens.userId, userId), eq(appTokens.name, name))).get();
+    const live = this.db
+      .select()
+      .from(appTokens)
+      .where(and(eq(appTokens.userId, userId), eq(appTokens.name, name)))
+      .get();
     if (live && !live.revokedAt) throw new Conflict(`you have a token named '${name}' (revoke it first: token rm ${name})`);
     return this.db.transaction((tx) => {
       if (live) tx.delete(appTokens).where(eq(appTokens.id, live.id)).run();
@@ -24,12 +28,22 @@ export class SqliteTokenStore implements TokenStore {
   }
 
   async list(userId: number): Promise<AppToken[]> {
-    return this.db.select().from(appTokens).where(and(eq(appTokens.userId, userId), isNull(appTokens.revokedAt))).orderBy(appTokens.name).all().map(tokenOf);
+    return this.db
+      .select()
+      .from(appTokens)
+      .where(and(eq(appTokens.userId, userId), isNull(appTokens.revokedAt)))
+      .orderBy(appTokens.name)
+      .all()
+      .map(tokenOf);
   }
 
   async revoke(userId: number, nameOrId: string): Promise<AppToken | undefined> {
     const byId = /^\d+$/.test(nameOrId) ? eq(appTokens.id, Number(nameOrId)) : eq(appTokens.name, nameOrId);
-    const row = this.db.select().from(appTokens).where(and(eq(appTokens.userId, userId), byId, isNull(appTokens.revokedAt))).get();
+    const row = this.db
+      .select()
+      .from(appTokens)
+      .where(and(eq(appTokens.userId, userId), byId, isNull(appTokens.revokedAt)))
+      .get();
     if (!row) return undefined;
     this.db.update(appTokens).set({ revokedAt: new Date() }).where(eq(appTokens.id, row.id)).run();
     return tokenOf(row);

@@ -13,8 +13,26 @@ export const accountTuiApp: TuiApp = {
   permission: 'authenticated',
   count: listCount(['keys', 'ls'], 'key', 'keys'),
   open(ctx) {
-    const who = blessed.box({ parent: ctx.parent, top: 0, left: 0, right: 0, height: '50%', border: { type: 'line' }, label: ' whoami ', style: { border: ctx.theme.border } });
-    const keys = blessed.box({ parent: ctx.parent, top: '50%', left: 0, right: 0, bottom: 0, border: { type: 'line' }, label: ' keys ls ', style: { border: ctx.theme.border } });
+    const who = blessed.box({
+      parent: ctx.parent,
+      top: 0,
+      left: 0,
+      right: 0,
+      height: '50%',
+      border: { type: 'line' },
+      label: ' whoami ',
+      style: { border: ctx.theme.border },
+    });
+    const keys = blessed.box({
+      parent: ctx.parent,
+      top: '50%',
+      left: 0,
+      right: 0,
+      bottom: 0,
+      border: { type: 'line' },
+      label: ' keys ls ',
+      style: { border: ctx.theme.border },
+    });
     ctx
       .run(['whoami'])
       .then(({ result }) => void renderTui(who, result, ctx.theme))

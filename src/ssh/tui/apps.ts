@@ -19,7 +19,11 @@ export interface TuiScreenContext {
    */
   run(argv: string[], opts?: { confirmed?: boolean; onProgress?: (message: string) => void; signal?: AbortSignal }): ReturnType<Registry['execute']>;
   /** The same with typed arguments (no words built and parsed again): `invoke(['ack'], { alert: '3', for: '2h' })`. */
-  invoke(path: readonly string[], args: Record<string, unknown>, opts?: { confirmed?: boolean; onProgress?: (message: string) => void; signal?: AbortSignal; io?: SessionIO }): Promise<Result>;
+  invoke(
+    path: readonly string[],
+    args: Record<string, unknown>,
+    opts?: { confirmed?: boolean; onProgress?: (message: string) => void; signal?: AbortSignal; io?: SessionIO },
+  ): Promise<Result>;
   /** Asks a yes/no question in a dialog. */
   confirm(question: string): Promise<boolean>;
   /** Leaves the app, back to the home menu. */

@@ -6,7 +6,7 @@ import type { Theme } from './theme.ts';
 export function confirmDialog(screen: Widgets.Screen, question: string, theme: Theme): Promise<boolean> {
   return new Promise((resolve) => {
     const text = stripControl(question);
-    const width = Math.min(Math.max(text.length + 4, 24), Math.max(screen.width as number - 4, 24));
+    const width = Math.min(Math.max(text.length + 4, 24), Math.max((screen.width as number) - 4, 24));
     const box = blessed.box({
       parent: screen,
       top: 'center',
@@ -41,10 +41,29 @@ export function promptDialog(screen: Widgets.Screen, question: string, theme: Th
     const text = stripControl(question);
     const note = stripControl(hint);
     const width = Math.min(Math.max(text.length, note.length, 40) + 4, Math.max((screen.width as number) - 4, 24));
-    const box = blessed.box({ parent: screen, top: 'center', left: 'center', width, height: note ? 7 : 6, border: { type: 'line' }, style: { border: theme.border }, tags: false, padding: { left: 1, right: 1 } });
+    const box = blessed.box({
+      parent: screen,
+      top: 'center',
+      left: 'center',
+      width,
+      height: note ? 7 : 6,
+      border: { type: 'line' },
+      style: { border: theme.border },
+      tags: false,
+      padding: { left: 1, right: 1 },
+    });
     blessed.text({ parent: box, top: 0, left: 0, right: 0, height: 1, content: text, tags: false });
     const input = blessed.textbox({ parent: box, top: 2, left: 0, right: 0, height: 1, tags: false, style: theme.selected });
-    blessed.text({ parent: box, top: 3, left: 0, right: 0, height: note ? 2 : 1, content: (note ? note + '\n' : '') + 'enter: ok   esc: cancel', tags: false, style: theme.dim });
+    blessed.text({
+      parent: box,
+      top: 3,
+      left: 0,
+      right: 0,
+      height: note ? 2 : 1,
+      content: (note ? note + '\n' : '') + 'enter: ok   esc: cancel',
+      tags: false,
+      style: theme.dim,
+    });
     input.readInput((_err, value) => {
       box.destroy();
       screen.render();

@@ -103,8 +103,24 @@ export class HomeScreen {
     const { theme, actor, apps } = ctx;
     this.strip = blessed.box({ parent: ctx.parent, top: 0, left: 1, right: 1, height: 2, tags: true, content: ' status: reading…' });
     blessed.text({ parent: ctx.parent, top: 3, left: 2, content: `Welcome to labd, ${stripControl(actor.name)}.`, style: theme.title });
-    blessed.text({ parent: ctx.parent, top: 4, left: 2, content: apps.length ? 'Choose an app:' : 'No apps are open to you yet. Try the commands: ssh HOST help' });
-    this.list = blessed.list({ parent: ctx.parent, top: 6, left: 2, right: 2, bottom: 0, keys: true, vi: true, tags: false, items: this.items() as never, style: { selected: theme.selected } });
+    blessed.text({
+      parent: ctx.parent,
+      top: 4,
+      left: 2,
+      content: apps.length ? 'Choose an app:' : 'No apps are open to you yet. Try the commands: ssh HOST help',
+    });
+    this.list = blessed.list({
+      parent: ctx.parent,
+      top: 6,
+      left: 2,
+      right: 2,
+      bottom: 0,
+      keys: true,
+      vi: true,
+      tags: false,
+      items: this.items() as never,
+      style: { selected: theme.selected },
+    });
     this.list.select(Math.min(ctx.index, Math.max(apps.length - 1, 0)));
     this.list.on('select', (_item, index) => ctx.onOpen(index));
     this.list.focus();
@@ -125,7 +141,11 @@ export class HomeScreen {
   /** The app lines: title, what it is, its count, laid out by the shared table layout. */
   private items(): string[] {
     const rows = this.ctx.apps.map((a) => [a.title, a.description, this.counts.get(a.id) ?? ''].map((cell) => stripControl(cell)));
-    const columns = [{ label: '', priority: 9 }, { label: '', priority: -1 }, { label: '', priority: 5 }];
+    const columns = [
+      { label: '', priority: 9 },
+      { label: '', priority: -1 },
+      { label: '', priority: 5 },
+    ];
     const width = Math.max(20, (this.ctx.screen.width as number) - 4);
     return renderLines(layoutTable(columns, rows, { maxWidth: width, ellipsis: this.ctx.theme.unicode ? '…' : '~' }), columns, rows).slice(1);
   }

@@ -62,7 +62,10 @@ export class TuiHost {
         session.onExit();
       },
     };
-    const screen = new TuiScreenSession({ registry: this.registry, log: this.log, hostname: this.hostname, appsFor: (actor) => this.appsFor(actor), status: this.status }, tracked);
+    const screen = new TuiScreenSession(
+      { registry: this.registry, log: this.log, hostname: this.hostname, appsFor: (actor) => this.appsFor(actor), status: this.status },
+      tracked,
+    );
     this.sessions.add(screen);
     return { resize: (cols, rows) => screen.resize(cols, rows) };
   }

@@ -17,7 +17,16 @@ export interface KeyHint {
 }
 
 /** The same words everywhere. */
-export const WORDS = { move: 'move', open: 'open', back: 'back', quit: 'quit', help: 'help', refresh: 'refresh', scroll: 'scroll', columns: 'columns' } as const;
+export const WORDS = {
+  move: 'move',
+  open: 'open',
+  back: 'back',
+  quit: 'quit',
+  help: 'help',
+  refresh: 'refresh',
+  scroll: 'scroll',
+  columns: 'columns',
+} as const;
 
 /** How a blessed key name is written in hints: 'S-u' → 'U', 'C-r' → 'ctrl-r', 'escape' → 'esc'. */
 export function keyName(key: string): string {
@@ -51,7 +60,10 @@ export function sideHint(theme: Theme): KeyHint {
 
 function plainHint(h: KeyHint): string {
   // ctrl-c is a safety net, not something to advertise on every line.
-  return `${h.keys.filter((k) => k !== 'C-c').map(keyName).join('/')} ${h.label}`;
+  return `${h.keys
+    .filter((k) => k !== 'C-c')
+    .map(keyName)
+    .join('/')} ${h.label}`;
 }
 
 /**
@@ -66,7 +78,10 @@ export function hintLine(screenKeys: KeyHint[], home: boolean, theme: Theme, wid
   const length = (list: KeyHint[]) => stringWidth(' ' + [...list, ...shared].map(plainHint).join(sep));
   while (own.length && length(own) > width) own = own.slice(0, -1);
   const styled = (h: KeyHint) => {
-    const keys = h.keys.filter((k) => k !== 'C-c').map(keyName).join('/');
+    const keys = h.keys
+      .filter((k) => k !== 'C-c')
+      .map(keyName)
+      .join('/');
     return `{bold}${blessed.escape(keys)}{/bold} ${blessed.escape(h.label)}`;
   };
   return ' ' + [...own, ...shared].map(styled).join(sep);

@@ -231,9 +231,24 @@ export class TuiScreenSession {
       theme: this.theme,
       signal: abort.signal,
       run: (argv, opts) =>
-        this.deps.registry.execute({ actor, argv, confirmed: opts?.confirmed ?? false, signal: opts?.signal ? AbortSignal.any([abort.signal, opts.signal]) : abort.signal, onProgress: opts?.onProgress }, 'tui'),
+        this.deps.registry.execute(
+          {
+            actor,
+            argv,
+            confirmed: opts?.confirmed ?? false,
+            signal: opts?.signal ? AbortSignal.any([abort.signal, opts.signal]) : abort.signal,
+            onProgress: opts?.onProgress,
+          },
+          'tui',
+        ),
       invoke: (path, args, opts) =>
-        this.deps.registry.invoke(actor, path, args, { surface: 'tui', confirmed: opts?.confirmed ?? false, signal: opts?.signal ? AbortSignal.any([abort.signal, opts.signal]) : abort.signal, onProgress: opts?.onProgress, io: opts?.io }),
+        this.deps.registry.invoke(actor, path, args, {
+          surface: 'tui',
+          confirmed: opts?.confirmed ?? false,
+          signal: opts?.signal ? AbortSignal.any([abort.signal, opts.signal]) : abort.signal,
+          onProgress: opts?.onProgress,
+          io: opts?.io,
+        }),
       confirm: (question) => {
         this.dialogs++;
         return confirmDialog(this.screen, question, this.theme).finally(() => this.dialogs--);

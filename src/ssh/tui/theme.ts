@@ -29,5 +29,15 @@ export function themeFor(env: Record<string, string>, unicode: boolean): Theme {
   const color = !('NO_COLOR' in env && env.NO_COLOR !== '');
   const glyphs = unicode ? UNICODE_GLYPHS : ASCII_GLYPHS;
   if (!color) return { color, unicode, glyphs, title: { bold: true }, selected: { inverse: true }, border: {}, dim: {}, hint: {}, error: { bold: true } };
-  return { color, unicode, glyphs, title: { fg: 'cyan', bold: true }, selected: { bg: 'blue', fg: 'white', bold: true }, border: { fg: 'cyan' }, dim: {}, hint: {}, error: { fg: 'red', bold: true } };
+  return {
+    color,
+    unicode,
+    glyphs,
+    title: { fg: 'cyan', bold: true },
+    selected: { bg: 'blue', fg: 'white', bold: true },
+    border: { fg: 'cyan' },
+    dim: {},
+    hint: {},
+    error: { fg: 'red', bold: true },
+  };
 }

@@ -17,7 +17,14 @@ export const tuiRenderers: { [K in Result['kind']]: (parent: Widgets.BoxElement,
   table(parent, r, theme) {
     if (!r.rows.length) return textBox(parent, r.empty ?? '(none)', theme);
     // Lists with actions are TableScreens; a table shown as a result is laid out whole, and scrolls.
-    return textBox(parent, textTable(r.columns, r.rows.map((row) => r.columns.map((c) => cellText(row[c.key])))).join('\n'), theme);
+    return textBox(
+      parent,
+      textTable(
+        r.columns,
+        r.rows.map((row) => r.columns.map((c) => cellText(row[c.key]))),
+      ).join('\n'),
+      theme,
+    );
   },
   record(parent, r, theme) {
     return textBox(parent, recordText(r), theme);
@@ -38,14 +45,30 @@ export function renderTui(parent: Widgets.BoxElement, result: Result, theme: The
 }
 
 export function textBox(parent: Widgets.BoxElement, text: string, _theme: Theme): Widgets.BoxElement {
-  return blessed.box({ parent, ...FILL, content: text, tags: false, scrollable: true, alwaysScroll: true, keys: true, vi: true, scrollbar: { ch: ' ' } as never });
+  return blessed.box({
+    parent,
+    ...FILL,
+    content: text,
+    tags: false,
+    scrollable: true,
+    alwaysScroll: true,
+    keys: true,
+    vi: true,
+    scrollbar: { ch: ' ' } as never,
+  });
 }
 
 /** A record as "label: value" lines under its title, labels padded to the widest. */
 export function recordText(r: Extract<Result, { kind: 'record' }>): string {
   const width = Math.max(0, ...r.fields.map((f) => f.label.length));
   // A value's own line breaks are kept, its later lines indented under the first.
-  const value = (v: unknown) => (typeof v === 'string' ? v.split(/\r?\n/).map(stripControl).join('\n' + ' '.repeat(width + 2)) : cellText(v));
+  const value = (v: unknown) =>
+    typeof v === 'string'
+      ? v
+          .split(/\r?\n/)
+          .map(stripControl)
+          .join('\n' + ' '.repeat(width + 2))
+      : cellText(v);
   return (r.title ? stripControl(r.title) + '\n\n' : '') + r.fields.map((f) => `${(f.label + ':').padEnd(width + 2)}${value(f.value)}`).join('\n');
 }
 

@@ -61,19 +61,30 @@ function nodeSchedulable(n: Obj): boolean {
 function canonical(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(canonical);
   if (v && typeof v === 'object') {
-    const entries = Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])] as const);
-    return Object.fromEntries(entries.filter(([, x]) => x !== null && x !== undefined && !(typeof x === 'object' && !Array.isArray(x) && !Object.keys(x).length)));
+    const entries = Object.keys(v)
+      .sort()
+      .map((k) => [k, canonical((v as Record<string, unknown>)[k])] as const);
+    return Object.fromEntries(
+      entries.filter(([, x]) => x !== null && x !== undefined && !(typeof x === 'object' && !Array.isArray(x) && !Object.keys(x).length)),
+    );
   }
   return v;
 }
 
 export function templateHash(template: unknown): string {
-  return createHash('sha256').update(JSON.stringify(canonical(template ?? {}))).digest('hex').slice(0, 10);
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(template ?? {})))
+    .digest('hex')
+    .slice(0, 10);
 }
 
 function setCondition(conditions: Condition[], next: Condition, now: string): Condition[] {
   const old = conditions.find((c) => c.type === next.type);
-  const merged = { ...next, lastTransitionTime: old && old.status === next.status ? (old.lastTransitionTime ?? now) : now, lastUpdateTime: next.lastUpdateTime ?? old?.lastUpdateTime ?? now };
+  const merged = {
+    ...next,
+    lastTransitionTime: old && old.status === next.status ? (old.lastTransitionTime ?? now) : now,
+    lastUpdateTime: next.lastUpdateTime ?? old?.lastUpdateTime ?? now,
+  };
   return [...conditions.filter((c) => c.type !== next.type), merged];
 }
 
@@ -113,7 +124,13 @@ export class Controllers {
     const namespace = involved.metadata.namespace ?? 'default';
     this.store.create(EVENTS, {
       metadata: { name: `${involved.metadata.name}.${randomBytes(8).toString('hex')}`, namespace },
-      involvedObject: { kind: involved.kind, apiVersion: involved.apiVersion, name: involved.metadata.name, ...(involved.metadata.namespace ? { namespace: involved.metadata.namespace } : {}), uid: involved.metadata.uid },
+      involvedObject: {
+        kind: involved.kind,
+        apiVersion: involved.apiVersion,
+        name: involved.metadata.name,
+        ...(involved.metadata.namespace ? { namespace: involved.metadata.namespace } : {}),
+        uid: involved.metadata.uid,
+      },
       type,
       reason,
       message,
@@ -160,13 +177,32 @@ export class Controllers {
           namespace: d.metadata.namespace,
           labels: template.metadata.labels,
           annotations: { [REVISION]: String(maxRevision + 1), 'deployment.kubernetes.io/desired-replicas': String(desired) },
-          ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: d.metadata.name, uid: d.metadata.uid, controller: true, blockOwnerDeletion: true }],
+          ownerReferences: [
+            { apiVersion: 'apps/v1', kind: 'Deployment', name: d.metadata.name, uid: d.metadata.uid, controller: true, blockOwnerDeletion: true },
+          ],
         },
-        spec: { replicas: 0, selector: { ...(d.spec?.selector ?? {}), matchLabels: { ...(d.spec?.selector?.matchLabels ?? {}), 'pod-template-hash': hash } }, template },
+        spec: {
+          replicas: 0,
+          selector: { ...(d.spec?.selector ?? {}), matchLabels: { ...(d.spec?.selector?.matchLabels ?? {}), 'pod-template-hash': hash } },
+          template,
+        },
       } as unknown as KubeObject) as Obj;
       this.recordEvent(d, 'Normal', 'ScalingReplicaSet', `Created new replica set "${newRs.metadata.name}"`, 'deployment-controller');
       progressed = true;
-      d.status = { ...(d.status ?? {}), conditions: setCondition(d.status?.conditions ?? [], { type: 'Progressing', status: 'True', reason: 'NewReplicaSetCreated', message: `Created new replica set "${newRs.metadata.name}"`, lastUpdateTime: now }, now) };
+      d.status = {
+        ...(d.status ?? {}),
+        conditions: setCondition(
+          d.status?.conditions ?? [],
+          {
+            type: 'Progressing',
+            status: 'True',
+            reason: 'NewReplicaSetCreated',
+            message: `Created new replica set "${newRs.metadata.name}"`,
+            lastUpdateTime: now,
+          },
+          now,
+        ),
+      };
     } else if (revisionOf(newRs) !== maxRevision) {
       // Rolling back to an older template reuses its ReplicaSet under the next revision number.
       newRs.metadata.annotations = { ...(newRs.metadata.annotations ?? {}), [REVISION]: String(maxRevision + 1) };
@@ -188,7 +224,13 @@ export class Controllers {
       const fresh = this.store.get(REPLICASETS, rs.metadata.namespace, rs.metadata.name) as Obj;
       fresh.spec = { ...fresh.spec, replicas };
       this.store.update(REPLICASETS, fresh);
-      this.recordEvent(d, 'Normal', 'ScalingReplicaSet', `Scaled ${replicas > (rs.spec?.replicas ?? 0) ? 'up' : 'down'} replica set ${rs.metadata.name} to ${replicas}`, 'deployment-controller');
+      this.recordEvent(
+        d,
+        'Normal',
+        'ScalingReplicaSet',
+        `Scaled ${replicas > (rs.spec?.replicas ?? 0) ? 'up' : 'down'} replica set ${rs.metadata.name} to ${replicas}`,
+        'deployment-controller',
+      );
       progressed = true;
     };
     if (newReplicas > desired) scale(newRs, desired);
@@ -211,18 +253,60 @@ export class Controllers {
     const available = sum((rs) => rs.status?.availableReplicas ?? 0);
     const updatedAvailable = (current.status?.availableReplicas as number | undefined) ?? 0;
     const before = d.status ?? {};
-    if (before.replicas !== replicas || before.updatedReplicas !== updated || before.availableReplicas !== available || before.readyReplicas !== ready) progressed = true;
+    if (before.replicas !== replicas || before.updatedReplicas !== updated || before.availableReplicas !== available || before.readyReplicas !== ready)
+      progressed = true;
     let conditions: Condition[] = before.conditions ?? [];
-    conditions = setCondition(conditions, available >= desired ? { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.' } : { type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.' }, now);
+    conditions = setCondition(
+      conditions,
+      available >= desired
+        ? { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.' }
+        : { type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.' },
+      now,
+    );
     const progressing = conditions.find((c) => c.type === 'Progressing');
     const complete = updated >= desired && replicas <= updated && updatedAvailable >= updated;
     const deadline = (d.spec?.progressDeadlineSeconds as number | undefined) ?? 600;
     if (complete) {
-      if (progressing?.reason !== 'NewReplicaSetAvailable') conditions = setCondition(conditions, { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${current.metadata.name}" has successfully progressed.`, lastUpdateTime: now }, now);
+      if (progressing?.reason !== 'NewReplicaSetAvailable')
+        conditions = setCondition(
+          conditions,
+          {
+            type: 'Progressing',
+            status: 'True',
+            reason: 'NewReplicaSetAvailable',
+            message: `ReplicaSet "${current.metadata.name}" has successfully progressed.`,
+            lastUpdateTime: now,
+          },
+          now,
+        );
     } else if (progressed) {
-      conditions = setCondition(conditions, { type: 'Progressing', status: 'True', reason: progressing?.reason === 'NewReplicaSetCreated' ? 'NewReplicaSetCreated' : 'ReplicaSetUpdated', message: `ReplicaSet "${current.metadata.name}" is progressing.`, lastUpdateTime: now }, now);
-    } else if (progressing && progressing.reason !== 'ProgressDeadlineExceeded' && Date.now() - Date.parse(progressing.lastUpdateTime ?? now) > deadline * 1000) {
-      conditions = setCondition(conditions, { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: `ReplicaSet "${current.metadata.name}" has timed out progressing.`, lastUpdateTime: now }, now);
+      conditions = setCondition(
+        conditions,
+        {
+          type: 'Progressing',
+          status: 'True',
+          reason: progressing?.reason === 'NewReplicaSetCreated' ? 'NewReplicaSetCreated' : 'ReplicaSetUpdated',
+          message: `ReplicaSet "${current.metadata.name}" is progressing.`,
+          lastUpdateTime: now,
+        },
+        now,
+      );
+    } else if (
+      progressing &&
+      progressing.reason !== 'ProgressDeadlineExceeded' &&
+      Date.now() - Date.parse(progressing.lastUpdateTime ?? now) > deadline * 1000
+    ) {
+      conditions = setCondition(
+        conditions,
+        {
+          type: 'Progressing',
+          status: 'False',
+          reason: 'ProgressDeadlineExceeded',
+          message: `ReplicaSet "${current.metadata.name}" has timed out progressing.`,
+          lastUpdateTime: now,
+        },
+        now,
+      );
       this.recordEvent(d, 'Warning', 'ProgressDeadlineExceeded', `Deployment "${d.metadata.name}" has timed out progressing.`, 'deployment-controller');
     }
     this.writeStatus(d, {
@@ -237,7 +321,8 @@ export class Controllers {
   }
 
   private writeStatus(o: Obj, status: Record<string, unknown>): void {
-    const r = o.kind === 'Deployment' ? DEPLOYMENTS : o.kind === 'ReplicaSet' ? REPLICASETS : findResource(...(splitApiVersion(o.apiVersion as string)), plural(o))!;
+    const r =
+      o.kind === 'Deployment' ? DEPLOYMENTS : o.kind === 'ReplicaSet' ? REPLICASETS : findResource(...splitApiVersion(o.apiVersion as string), plural(o))!;
     const fresh = this.store.get(r, o.metadata.namespace, o.metadata.name) as Obj | undefined;
     if (!fresh) return;
     fresh.status = status as Json;
@@ -255,20 +340,30 @@ export class Controllers {
           namespace: rs.metadata.namespace,
           labels: template.metadata?.labels ?? {},
           ...(template.metadata?.annotations ? { annotations: template.metadata.annotations } : {}),
-          ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.metadata.name, uid: rs.metadata.uid, controller: true, blockOwnerDeletion: true }],
+          ownerReferences: [
+            { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.metadata.name, uid: rs.metadata.uid, controller: true, blockOwnerDeletion: true },
+          ],
         },
         spec: template.spec ?? { containers: [] },
         status: { phase: 'Pending' },
       } as unknown as KubeObject) as Obj;
       this.recordEvent(rs, 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`, 'replicaset-controller');
     } else if (pods.length > want) {
-      const victim = [...pods].sort((a, b) => Number(podReady(a)) - Number(podReady(b)) || String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)))[0]!;
+      const victim = [...pods].sort(
+        (a, b) => Number(podReady(a)) - Number(podReady(b)) || String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)),
+      )[0]!;
       this.store.delete(PODS, victim.metadata.namespace, victim.metadata.name);
       this.recordEvent(rs, 'Normal', 'SuccessfulDelete', `Deleted pod: ${victim.metadata.name}`, 'replicaset-controller');
     }
     const now = this.ownedPods(rs);
     const ready = now.filter(podReady).length;
-    this.writeStatus(rs, { replicas: now.length, fullyLabeledReplicas: now.length, readyReplicas: ready, availableReplicas: ready, observedGeneration: rs.metadata.generation });
+    this.writeStatus(rs, {
+      replicas: now.length,
+      fullyLabeledReplicas: now.length,
+      readyReplicas: ready,
+      availableReplicas: ready,
+      observedGeneration: rs.metadata.generation,
+    });
   }
 
   /** Scheduler + kubelet: binds pending controller-made pods to a schedulable node, then makes them Ready. */
@@ -286,7 +381,13 @@ export class Controllers {
         p.spec = { ...p.spec, nodeName: node.metadata.name };
         p.status = { ...p.status, conditions: [{ type: 'PodScheduled', status: 'True', lastTransitionTime: now }] };
         this.store.update(PODS, p);
-        this.recordEvent(p, 'Normal', 'Scheduled', `Successfully assigned ${p.metadata.namespace}/${p.metadata.name} to ${node.metadata.name}`, 'default-scheduler');
+        this.recordEvent(
+          p,
+          'Normal',
+          'Scheduled',
+          `Successfully assigned ${p.metadata.namespace}/${p.metadata.name} to ${node.metadata.name}`,
+          'default-scheduler',
+        );
         continue;
       }
       if (this.stuck(p, owner.uid)) continue;
@@ -296,7 +397,14 @@ export class Controllers {
         startTime: now,
         podIP: `10.42.${Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`,
         conditions: ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'].map((type) => ({ type, status: 'True', lastTransitionTime: now })),
-        containerStatuses: containers.map((c) => ({ name: c.name, image: c.image, ready: true, started: true, restartCount: 0, state: { running: { startedAt: now } } })),
+        containerStatuses: containers.map((c) => ({
+          name: c.name,
+          image: c.image,
+          ready: true,
+          started: true,
+          restartCount: 0,
+          state: { running: { startedAt: now } },
+        })),
       };
       this.store.update(PODS, p);
     }
@@ -317,7 +425,8 @@ export class Controllers {
     const uids = new Set([...this.store.list(REPLICASETS), ...this.store.list(DEPLOYMENTS)].map((o) => o.metadata.uid));
     for (const p of this.store.list(PODS) as Obj[]) {
       const owner = controllerOf(p);
-      if ((p.spec?.nodeName && !nodes.has(p.spec.nodeName)) || (owner?.kind === 'ReplicaSet' && !uids.has(owner.uid))) this.store.delete(PODS, p.metadata.namespace, p.metadata.name);
+      if ((p.spec?.nodeName && !nodes.has(p.spec.nodeName)) || (owner?.kind === 'ReplicaSet' && !uids.has(owner.uid)))
+        this.store.delete(PODS, p.metadata.namespace, p.metadata.name);
     }
     for (const rs of this.store.list(REPLICASETS) as Obj[]) {
       const owner = controllerOf(rs);
@@ -358,14 +467,24 @@ export class Controllers {
     const requested = o.metadata.annotations?.['reconcile.fluxcd.io/requestedAt'] as string | undefined;
     if (o.spec?.suspend) return;
     const status = o.status ?? {};
-    if (requested === undefined ? status.observedGeneration === o.metadata.generation : status.lastHandledReconcileAt === requested && status.observedGeneration === o.metadata.generation) return;
+    if (
+      requested === undefined
+        ? status.observedGeneration === o.metadata.generation
+        : status.lastHandledReconcileAt === requested && status.observedGeneration === o.metadata.generation
+    )
+      return;
     const now = nowTimestamp();
     const failed = o.metadata.annotations?.[FAIL] === 'true';
     const ready: Condition = failed
       ? { type: 'Ready', status: 'False', reason: 'ReconciliationFailed', message: 'reconciliation failed (fake.labd/fail)' }
       : { type: 'Ready', status: 'True', reason: 'ReconciliationSucceeded', message: `Applied revision: ${status.lastAppliedRevision ?? 'main@sha1:0000000'}` };
     const fresh = this.store.get(r, o.metadata.namespace, o.metadata.name) as Obj;
-    fresh.status = { ...status, observedGeneration: o.metadata.generation, ...(requested !== undefined ? { lastHandledReconcileAt: requested } : {}), conditions: setCondition((status.conditions ?? []) as Condition[], ready, now) } as Json;
+    fresh.status = {
+      ...status,
+      observedGeneration: o.metadata.generation,
+      ...(requested !== undefined ? { lastHandledReconcileAt: requested } : {}),
+      conditions: setCondition((status.conditions ?? []) as Condition[], ready, now),
+    } as Json;
     this.store.update(r, fresh);
   }
 }

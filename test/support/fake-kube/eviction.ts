@@ -20,8 +20,11 @@ export function evictPod(store: ObjectStore, namespace: string, name: string, bo
     if (pdb) {
       const status = (pdb.status ?? {}) as { disruptionsAllowed?: number; desiredHealthy?: number; currentHealthy?: number };
       if ((status.disruptionsAllowed ?? 0) <= 0) {
-        throw errors.tooManyRequests('Cannot evict pod as it would violate the pod\'s disruption budget.', [
-          { reason: 'DisruptionBudget', message: `The disruption budget ${pdb.metadata.name} needs ${status.desiredHealthy ?? 0} healthy pods and has ${status.currentHealthy ?? 0} currently` },
+        throw errors.tooManyRequests("Cannot evict pod as it would violate the pod's disruption budget.", [
+          {
+            reason: 'DisruptionBudget',
+            message: `The disruption budget ${pdb.metadata.name} needs ${status.desiredHealthy ?? 0} healthy pods and has ${status.currentHealthy ?? 0} currently`,
+          },
         ]);
       }
       pdb.status = { ...status, disruptionsAllowed: (status.disruptionsAllowed ?? 0) - 1 };

@@ -3,9 +3,7 @@ import { errors } from './status.ts';
 
 type Labels = Record<string, string>;
 export type LabelRequirement =
-  | { op: '=' | '!='; key: string; value: string }
-  | { op: 'in' | 'notin'; key: string; values: string[] }
-  | { op: 'exists' | '!exists'; key: string };
+  { op: '=' | '!='; key: string; value: string } | { op: 'in' | 'notin'; key: string; values: string[] } | { op: 'exists' | '!exists'; key: string };
 
 const KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
@@ -32,7 +30,8 @@ function checkKey(key: string, selector: string): string {
   return key;
 }
 function checkValue(value: string, selector: string): string {
-  if (!VALUE.test(value) || value.length > 63) throw errors.badRequest(`unable to parse requirement: invalid label value: "${value}" in selector "${selector}"`);
+  if (!VALUE.test(value) || value.length > 63)
+    throw errors.badRequest(`unable to parse requirement: invalid label value: "${value}" in selector "${selector}"`);
   return value;
 }
 
@@ -71,7 +70,10 @@ export function labelsMatch(reqs: LabelRequirement[], labels: Labels | undefined
 }
 
 /** A LabelSelector object ({matchLabels, matchExpressions}) as used by Deployments and PDBs. */
-export function selectorObjectMatches(selector: { matchLabels?: Labels; matchExpressions?: { key: string; operator: string; values?: string[] }[] } | undefined, labels: Labels | undefined): boolean {
+export function selectorObjectMatches(
+  selector: { matchLabels?: Labels; matchExpressions?: { key: string; operator: string; values?: string[] }[] } | undefined,
+  labels: Labels | undefined,
+): boolean {
   if (!selector) return false;
   const reqs: LabelRequirement[] = Object.entries(selector.matchLabels ?? {}).map(([key, value]) => ({ op: '=', key, value }));
   for (const e of selector.matchExpressions ?? []) {

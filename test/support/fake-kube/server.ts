@@ -59,7 +59,8 @@ export class FakeKube {
 
   private constructor(private readonly opts: FakeKubeOptions) {
     this.token = opts.token ?? randomBytes(12).toString('hex');
-    for (const ns of BUILTIN_NAMESPACES) this.store.create(NAMESPACES, { metadata: { name: ns }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } } as KubeObject);
+    for (const ns of BUILTIN_NAMESPACES)
+      this.store.create(NAMESPACES, { metadata: { name: ns }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } } as KubeObject);
     this.load(opts.objects ?? []);
     if (opts.controllers !== false) this.controllers = new Controllers(this.store, opts.controllers ?? {});
   }
@@ -79,7 +80,8 @@ export class FakeKube {
       const o = structuredClone(obj);
       if (r.namespaced) {
         o.metadata.namespace = o.metadata.namespace ?? 'default';
-        if (!this.store.get(NAMESPACES, undefined, o.metadata.namespace)) this.store.create(NAMESPACES, { metadata: { name: o.metadata.namespace }, status: { phase: 'Active' } } as KubeObject);
+        if (!this.store.get(NAMESPACES, undefined, o.metadata.namespace))
+          this.store.create(NAMESPACES, { metadata: { name: o.metadata.namespace }, status: { phase: 'Active' } } as KubeObject);
       } else delete o.metadata.namespace;
       if (this.store.get(r, o.metadata.namespace, o.metadata.name)) throw new Error(`fake-kube: ${r.kind} ${o.metadata.name} appears twice in the fixture`);
       this.store.create(r, r === SECRETS ? encodeStringData(o) : o);
@@ -233,11 +235,14 @@ export class FakeKube {
   private checkBody(route: Route, obj: KubeObject): KubeObject {
     const r = route.resource;
     if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw errors.badRequest('the body of the request must be a JSON object');
-    if (obj.apiVersion !== undefined && obj.apiVersion !== apiVersionOf(r)) throw errors.badRequest(`the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${apiVersionOf(r)})`);
-    if (obj.kind !== undefined && obj.kind !== r.kind) throw errors.badRequest(`the kind in the data (${String(obj.kind)}) does not match the expected kind (${r.kind})`);
+    if (obj.apiVersion !== undefined && obj.apiVersion !== apiVersionOf(r))
+      throw errors.badRequest(`the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${apiVersionOf(r)})`);
+    if (obj.kind !== undefined && obj.kind !== r.kind)
+      throw errors.badRequest(`the kind in the data (${String(obj.kind)}) does not match the expected kind (${r.kind})`);
     obj.metadata = obj.metadata ?? ({} as KubeObject['metadata']);
     if (r.namespaced) {
-      if (obj.metadata.namespace && obj.metadata.namespace !== route.namespace) throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      if (obj.metadata.namespace && obj.metadata.namespace !== route.namespace)
+        throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
       obj.metadata.namespace = route.namespace!;
     } else delete obj.metadata.namespace;
     return obj;
@@ -248,11 +253,17 @@ export class FakeKube {
     if (r.namespaced && !route.namespace) throw errors.methodNotAllowed('POST');
     const obj = this.checkBody(route, input);
     if (r.namespaced && !this.store.get(NAMESPACES, undefined, route.namespace!)) throw errors.namespaceNotFound(route.namespace!);
-    if (!obj.metadata.name && typeof obj.metadata.generateName === 'string') obj.metadata.name = obj.metadata.generateName + randomBytes(3).toString('hex').slice(0, 5);
+    if (!obj.metadata.name && typeof obj.metadata.generateName === 'string')
+      obj.metadata.name = obj.metadata.generateName + randomBytes(3).toString('hex').slice(0, 5);
     const name = obj.metadata.name;
     if (!name) throw errors.invalid(r, '', 'metadata.name', 'Required value: name or generateName is required');
     if (!DNS_SUBDOMAIN.test(name) || name.length > 253) {
-      throw errors.invalid(r, name, 'metadata.name', `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`);
+      throw errors.invalid(
+        r,
+        name,
+        'metadata.name',
+        `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
+      );
     }
     if (this.store.get(r, route.namespace, name)) throw errors.alreadyExists(r, name);
     delete obj.metadata.resourceVersion;
@@ -267,7 +278,8 @@ export class FakeKube {
     const r = route.resource;
     const expectedRv = next.metadata?.resourceVersion;
     if (expectedRv && expectedRv !== current.metadata.resourceVersion) throw errors.conflict(r, current.metadata.name);
-    if (next.metadata?.name !== undefined && next.metadata.name !== current.metadata.name) throw errors.badRequest(`the name of the object (${String(next.metadata.name)}) does not match the name on the URL (${current.metadata.name})`);
+    if (next.metadata?.name !== undefined && next.metadata.name !== current.metadata.name)
+      throw errors.badRequest(`the name of the object (${String(next.metadata.name)}) does not match the name on the URL (${current.metadata.name})`);
     let merged: KubeObject;
     if (route.subresource === 'status') merged = { ...current, status: next.status ?? {} } as KubeObject;
     else {
@@ -312,7 +324,8 @@ export class FakeKube {
     const r = route.resource;
     const labels = parseLabelSelector(url.searchParams.get('labelSelector'));
     const fields = parseFieldSelector(url.searchParams.get('fieldSelector'), r.fieldLabels, r.kind);
-    const matches = (o: KubeObject) => (!route.namespace || o.metadata.namespace === route.namespace) && labelsMatch(labels, o.metadata.labels) && fieldsMatch(fields, o);
+    const matches = (o: KubeObject) =>
+      (!route.namespace || o.metadata.namespace === route.namespace) && labelsMatch(labels, o.metadata.labels) && fieldsMatch(fields, o);
     const rvParam = url.searchParams.get('resourceVersion');
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
     res.flushHeaders();
@@ -341,9 +354,13 @@ export class FakeKube {
     const unsubscribe = this.store.subscribe(translate);
     const timeout = Number(url.searchParams.get('timeoutSeconds') ?? 1800);
     const timer = setTimeout(() => res.end(), timeout * 1000);
-    const bookmarks = url.searchParams.get('allowWatchBookmarks') === 'true'
-      ? setInterval(() => sendEvent('BOOKMARK', { kind: r.kind, apiVersion: apiVersionOf(r), metadata: { resourceVersion: String(this.store.resourceVersion) } }), 30_000)
-      : undefined;
+    const bookmarks =
+      url.searchParams.get('allowWatchBookmarks') === 'true'
+        ? setInterval(
+            () => sendEvent('BOOKMARK', { kind: r.kind, apiVersion: apiVersionOf(r), metadata: { resourceVersion: String(this.store.resourceVersion) } }),
+            30_000,
+          )
+        : undefined;
     const close = () => {
       unsubscribe();
       clearTimeout(timer);
@@ -440,4 +457,3 @@ function sendOr404(res: ServerResponse, doc: unknown): void {
   if (doc) send(res, 200, doc);
   else send(res, 404, errors.pathNotFound().status);
 }
-

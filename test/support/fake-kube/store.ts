@@ -6,7 +6,16 @@ import { randomUUID } from 'node:crypto';
 import type { JsonObject } from './patch.ts';
 import { apiVersionOf, type ResourceType } from './resources.ts';
 
-export type KubeObject = JsonObject & { metadata: JsonObject & { name: string; namespace?: string; resourceVersion?: string; uid?: string; labels?: Record<string, string>; annotations?: Record<string, string> } };
+export type KubeObject = JsonObject & {
+  metadata: JsonObject & {
+    name: string;
+    namespace?: string;
+    resourceVersion?: string;
+    uid?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+};
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 export interface StoredEvent {
@@ -90,7 +99,10 @@ export class ObjectStore {
       const specChanged = JSON.stringify(previous.spec) !== JSON.stringify(o.spec);
       o.metadata.generation = (previous.metadata.generation as number) + (specChanged ? 1 : 0);
     }
-    if (JSON.stringify({ ...previous, metadata: { ...previous.metadata, resourceVersion: '' } }) === JSON.stringify({ ...o, metadata: { ...o.metadata, resourceVersion: '' } })) {
+    if (
+      JSON.stringify({ ...previous, metadata: { ...previous.metadata, resourceVersion: '' } }) ===
+      JSON.stringify({ ...o, metadata: { ...o.metadata, resourceVersion: '' } })
+    ) {
       // A no-op write keeps the resourceVersion and sends no event, as the real server does.
       return structuredClone(previous);
     }

@@ -39,9 +39,7 @@ export const relation = {
     key: { type: 'string' },
     'm.in_reply_to': { $ref: 'labd:in-reply-to' },
   },
-  allOf: [
-    { if: { properties: { rel_type: { const: 'm.annotation' } } }, then: { required: ['key'] } },
-  ],
+  allOf: [{ if: { properties: { rel_type: { const: 'm.annotation' } } }, then: { required: ['key'] } }],
 } as const;
 
 /** A rich reply names the event it answers. */

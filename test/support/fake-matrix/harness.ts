@@ -49,7 +49,13 @@ export async function startBotLab(o: { dataDir?: string; env?: Record<string, st
     const r = labd.ssh(adminKey, ['user', 'add', 'bob', '--role', 'member']);
     if (r.status !== 0 && !/exists/.test(r.stderr)) throw new Error(`user add bob: ${r.stderr}`);
     const started = labd;
-    await waitFor('the bot to join and sync', () => fake.store.membership(room, bot.userId) === 'join' && fake.requests.some((q) => q.path.endsWith('/sync') && q.userId === bot.userId && q.status === 200), started);
+    await waitFor(
+      'the bot to join and sync',
+      () =>
+        fake.store.membership(room, bot.userId) === 'join' &&
+        fake.requests.some((q) => q.path.endsWith('/sync') && q.userId === bot.userId && q.status === 200),
+      started,
+    );
     return { fake, labd: started, keys, adminKey, room, bot, alice, bob, mallory, env };
   } catch (err) {
     // A failed start must not leave the fake server holding the test process open.
@@ -73,7 +79,14 @@ export async function waitFor<T>(what: string, check: () => T | undefined | fals
 
 /** The bot's events that reply to `event`. */
 export function repliesTo(fake: FakeMatrix, bot: FakeUser, event: MatrixEvent): MatrixEvent[] {
-  return fake.timeline(event.room_id).filter((e) => e.sender === bot.userId && e.type === 'm.room.message' && (e.content['m.relates_to'] as { 'm.in_reply_to'?: { event_id?: string } } | undefined)?.['m.in_reply_to']?.event_id === event.event_id);
+  return fake
+    .timeline(event.room_id)
+    .filter(
+      (e) =>
+        e.sender === bot.userId &&
+        e.type === 'm.room.message' &&
+        (e.content['m.relates_to'] as { 'm.in_reply_to'?: { event_id?: string } } | undefined)?.['m.in_reply_to']?.event_id === event.event_id,
+    );
 }
 
 export function replyTo(lab: BotLab, event: MatrixEvent, ms?: number): Promise<MatrixEvent> {

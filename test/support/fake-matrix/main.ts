@@ -40,14 +40,18 @@ async function main(): Promise<void> {
   const userMap = humans.map((h) => `${h.userId}=${labdName(h.userId)}`).join(',');
   console.log('Steps, in order:');
   console.log(`1. Start labd with the bot; your key as the initial admin lets you create the users in step 2:`);
-  console.log(`   LABD_MATRIX_HOMESERVER=${fake.url} LABD_MATRIX_TOKEN=${bot.accessToken} LABD_MATRIX_ROOMS='${room.alias}' LABD_MATRIX_USERS='${userMap}' LABD_INITIAL_ADMIN_KEYS="$(cat ~/.ssh/id_ed25519.pub)" npm start`);
+  console.log(
+    `   LABD_MATRIX_HOMESERVER=${fake.url} LABD_MATRIX_TOKEN=${bot.accessToken} LABD_MATRIX_ROOMS='${room.alias}' LABD_MATRIX_USERS='${userMap}' LABD_INITIAL_ADMIN_KEYS="$(cat ~/.ssh/id_ed25519.pub)" npm start`,
+  );
   console.log(`2. Create the labd user each Matrix user maps to (until then they act as guests); in another terminal:`);
   for (const h of humans) console.log(`   ssh -p 2222 localhost user add ${labdName(h.userId)} --role admin < /dev/null`);
   if (humans[0]) {
     // The transaction id makes a PUT idempotent: the homeserver answers a reused id with the first event.
     // The URL stays in single quotes: a room id starts with '!', which an interactive bash expands inside double quotes.
     console.log(`3. Send a command as ${humans[0].userId} (each message needs a fresh transaction id; this one uses the clock):`);
-    console.log(`   curl -X PUT -H 'Authorization: Bearer ${humans[0].accessToken}' -d '{"msgtype":"m.text","body":"!lab whoami"}' '${fake.url}/_matrix/client/v3/rooms/${encodeURIComponent(room.roomId)}/send/m.room.message/'"txn-$(date +%s%N)"`);
+    console.log(
+      `   curl -X PUT -H 'Authorization: Bearer ${humans[0].accessToken}' -d '{"msgtype":"m.text","body":"!lab whoami"}' '${fake.url}/_matrix/client/v3/rooms/${encodeURIComponent(room.roomId)}/send/m.room.message/'"txn-$(date +%s%N)"`,
+    );
     console.log(`4. Read the bot's answer:`);
     console.log(`   curl -H 'Authorization: Bearer ${humans[0].accessToken}' '${fake.url}/_matrix/client/v3/sync?timeout=0'`);
   }

@@ -71,7 +71,12 @@ export class RoomStore {
     this.rooms.set(roomId, room);
     this.append(room, { type: 'm.room.create', sender: creator, state_key: '', content: { creator, room_version: '10' } });
     this.append(room, { type: 'm.room.member', sender: creator, state_key: creator, content: { membership: 'join' } });
-    this.append(room, { type: 'm.room.power_levels', sender: creator, state_key: '', content: { users: { [creator]: 100 }, users_default: 0, events_default: 0, state_default: 50, redact: 50, ban: 50, kick: 50, events: {} } });
+    this.append(room, {
+      type: 'm.room.power_levels',
+      sender: creator,
+      state_key: '',
+      content: { users: { [creator]: 100 }, users_default: 0, events_default: 0, state_default: 50, redact: 50, ban: 50, kick: 50, events: {} },
+    });
     this.append(room, { type: 'm.room.join_rules', sender: creator, state_key: '', content: { join_rule: 'public' } });
     if (alias) this.append(room, { type: 'm.room.canonical_alias', sender: creator, state_key: '', content: { alias } });
     return room;

@@ -73,7 +73,11 @@ export class FakeMatrix {
   /** Registers a user and returns its access token. */
   addUser(localpart: string): FakeUser {
     const userId = `@${localpart}:${this.serverName}`;
-    const user = { userId, accessToken: `syt_${Buffer.from(localpart).toString('base64url')}_${randomBytes(12).toString('hex')}`, deviceId: randomBytes(5).toString('hex').toUpperCase() };
+    const user = {
+      userId,
+      accessToken: `syt_${Buffer.from(localpart).toString('base64url')}_${randomBytes(12).toString('hex')}`,
+      deviceId: randomBytes(5).toString('hex').toUpperCase(),
+    };
     this.users.set(user.accessToken, user);
     return user;
   }
@@ -98,7 +102,9 @@ export class FakeMatrix {
     if (o.replyTo) {
       content['m.relates_to'] = { 'm.in_reply_to': { event_id: o.replyTo.event_id } };
       if (o.fallback) {
-        const quoted = String(o.replyTo.content.body ?? '').split('\n').map((l, i) => (i === 0 ? `> <${o.replyTo!.sender}> ${l}` : `> ${l}`));
+        const quoted = String(o.replyTo.content.body ?? '')
+          .split('\n')
+          .map((l, i) => (i === 0 ? `> <${o.replyTo!.sender}> ${l}` : `> ${l}`));
         content.body = `${quoted.join('\n')}\n\n${body}`;
         content.format = 'org.matrix.custom.html';
         content.formatted_body = `<mx-reply><blockquote><a href="https://matrix.to/#/${o.replyTo.room_id}/${o.replyTo.event_id}">In reply to</a> <a href="https://matrix.to/#/${o.replyTo.sender}">${o.replyTo.sender}</a><br>${String(o.replyTo.content.body ?? '')}</blockquote></mx-reply>${body}`;
@@ -235,7 +241,11 @@ export class FakeMatrix {
     const found = this.spec.check(event);
     if (!found.length) return;
     for (const v of found) this.schemaViolations.push({ ...v, userId: user.userId, path: record.path });
-    throw new MatrixError(400, 'M_BAD_JSON', `event does not match the spec: ${found.map((v) => `${v.what}: ${v.errors.join('; ')}`).join(' | ')}`.slice(0, 2000));
+    throw new MatrixError(
+      400,
+      'M_BAD_JSON',
+      `event does not match the spec: ${found.map((v) => `${v.what}: ${v.errors.join('; ')}`).join(' | ')}`.slice(0, 2000),
+    );
   }
 
   /** Runs a PUT with a transaction id once per access token; a repeat answers the first event id. */
@@ -254,9 +264,17 @@ export class FakeMatrix {
     return { body: { event_id: event.event_id } };
   }
 
-  private async route(req: IncomingMessage, url: URL, body: Record<string, unknown> | undefined, record: RequestRecord): Promise<{ status?: number; body: unknown; headers?: Record<string, string> }> {
+  private async route(
+    req: IncomingMessage,
+    url: URL,
+    body: Record<string, unknown> | undefined,
+    record: RequestRecord,
+  ): Promise<{ status?: number; body: unknown; headers?: Record<string, string> }> {
     const method = req.method ?? 'GET';
-    if (url.pathname === '/_matrix/client/versions') return { body: { versions: ['r0.6.1', 'v1.1', 'v1.2', 'v1.3', 'v1.4', 'v1.5', 'v1.6', 'v1.7', 'v1.8', 'v1.9', 'v1.10', 'v1.11'], unstable_features: {} } };
+    if (url.pathname === '/_matrix/client/versions')
+      return {
+        body: { versions: ['r0.6.1', 'v1.1', 'v1.2', 'v1.3', 'v1.4', 'v1.5', 'v1.6', 'v1.7', 'v1.8', 'v1.9', 'v1.10', 'v1.11'], unstable_features: {} },
+      };
     const m = /^\/_matrix\/client\/(v1|v3|r0)\/(.*)$/.exec(url.pathname);
     if (!m) throw new MatrixError(404, 'M_UNRECOGNIZED', 'Unrecognized request');
     const parts = m[2]!.split('/').map((p) => decodeURIComponent(p));

@@ -35,12 +35,14 @@ export class SpecChecker {
     const envelope = { event_id: '$fake-check', origin_server_ts: Date.now(), ...event };
     const run = (what: string, id: string, data: unknown) => {
       const validate = this.validator(id);
-      if (validate && !validate(data)) out.push({ what, errors: (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'} (${id})`), content: event.content });
+      if (validate && !validate(data))
+        out.push({ what, errors: (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'} (${id})`), content: event.content });
     };
     for (const id of schemaIdsFor(event.type, event.content.msgtype)) run(event.type, id, envelope);
     const relation = event.content['m.relates_to'] as Record<string, unknown> | undefined;
     if (relation !== undefined) {
-      if (typeof relation !== 'object' || relation === null || Array.isArray(relation)) out.push({ what: `${event.type} content.m.relates_to`, errors: ['m.relates_to is not an object'], content: event.content });
+      if (typeof relation !== 'object' || relation === null || Array.isArray(relation))
+        out.push({ what: `${event.type} content.m.relates_to`, errors: ['m.relates_to is not an object'], content: event.content });
       else {
         if ('rel_type' in relation) run(`${event.type} content.m.relates_to`, 'labd:relation', relation);
         if ('m.in_reply_to' in relation) run(`${event.type} content.m.relates_to.m.in_reply_to`, 'labd:in-reply-to', relation['m.in_reply_to']);
@@ -50,7 +52,8 @@ export class SpecChecker {
     // An edit's m.new_content is the replacement content of an event of the same type.
     if (relation?.rel_type === 'm.replace') {
       const replacement = event.content['m.new_content'];
-      if (!replacement || typeof replacement !== 'object' || Array.isArray(replacement)) out.push({ what: `${event.type} content.m.new_content`, errors: ['an edit (m.replace) needs m.new_content, an object'], content: event.content });
+      if (!replacement || typeof replacement !== 'object' || Array.isArray(replacement))
+        out.push({ what: `${event.type} content.m.new_content`, errors: ['an edit (m.replace) needs m.new_content, an object'], content: event.content });
       else for (const v of this.check({ ...event, content: replacement as Record<string, unknown> })) out.push({ ...v, what: `${v.what} (in m.new_content)` });
     }
     return out;

@@ -73,12 +73,19 @@ export function buildSync(store: RoomStore, userId: string, since: number | unde
       if (timeline.length) empty = false;
     } else if (membership === 'invite' && (since === undefined || memberChange)) {
       const stripped = [...room.state.values()]
-        .filter((e) => ['m.room.create', 'm.room.join_rules', 'm.room.name', 'm.room.canonical_alias'].includes(e.type) || (e.type === 'm.room.member' && e.state_key === userId))
+        .filter(
+          (e) =>
+            ['m.room.create', 'm.room.join_rules', 'm.room.name', 'm.room.canonical_alias'].includes(e.type) ||
+            (e.type === 'm.room.member' && e.state_key === userId),
+        )
         .map((e) => ({ type: e.type, state_key: e.state_key, sender: e.sender, content: e.content }));
       response.rooms.invite[room.roomId] = { invite_state: { events: stripped } };
       empty = false;
     } else if ((membership === 'leave' || membership === 'ban') && since !== undefined && memberChange) {
-      response.rooms.leave[room.roomId] = { timeline: { events: fresh.filter((s) => s.stream <= memberChange.stream).map((s) => withAge(s.event, now)), limited: false }, state: { events: [] } };
+      response.rooms.leave[room.roomId] = {
+        timeline: { events: fresh.filter((s) => s.stream <= memberChange.stream).map((s) => withAge(s.event, now)), limited: false },
+        state: { events: [] },
+      };
       empty = false;
     }
   }

@@ -47,7 +47,8 @@ export const alertsTuiApp: TuiApp = {
       actions.push({
         keys: ['S-u'],
         label: 'unack',
-        run: (row) => screen.confirmAndRun(`Take back the acknowledgement of alert group ${String(row!.id)}?`, { path: ['unack'], args: { alert: String(row!.id) } }),
+        run: (row) =>
+          screen.confirmAndRun(`Take back the acknowledgement of alert group ${String(row!.id)}?`, { path: ['unack'], args: { alert: String(row!.id) } }),
       });
     }
     const screen = new TableScreen(ctx, { title: FIRING_TITLE, list: () => ({ path: ['alerts'], args: { all } }), key: 'id', actions });

@@ -13,13 +13,23 @@ export const deploysTuiApp: TuiApp = {
   open(ctx) {
     const ref = (row: Parameters<TableAction['run']>[0]) => String(row!.name);
     const actions: TableAction[] = [
-      { keys: ['enter'], label: 'rollout status', run: async (row) => screen.showInPane(`rollout ${ref(row)}`, { path: ['rollout'], args: { deployment: ref(row) } }, { intro: `following the rollout of ${ref(row)}` }) },
+      {
+        keys: ['enter'],
+        label: 'rollout status',
+        run: async (row) =>
+          screen.showInPane(`rollout ${ref(row)}`, { path: ['rollout'], args: { deployment: ref(row) } }, { intro: `following the rollout of ${ref(row)}` }),
+      },
     ];
     if (allowed(ctx, ['restart'])) {
       actions.push({
         keys: ['r'],
         label: 'restart',
-        run: (row) => screen.confirmAndRun(`Restart deployment ${ref(row)} (a rolling restart of its pods)?`, { path: ['restart'], args: { deployment: ref(row), wait: true } }, { doing: `restarting ${ref(row)}`, progress: true }),
+        run: (row) =>
+          screen.confirmAndRun(
+            `Restart deployment ${ref(row)} (a rolling restart of its pods)?`,
+            { path: ['restart'], args: { deployment: ref(row), wait: true } },
+            { doing: `restarting ${ref(row)}`, progress: true },
+          ),
       });
     }
     const screen = new TableScreen(ctx, { title: 'Deploys', list: () => ({ path: ['deploys'] }), key: 'name', actions });

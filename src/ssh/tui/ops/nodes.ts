@@ -12,10 +12,25 @@ export const nodesTuiApp: TuiApp = {
   needs: ['nodes'],
   open(ctx) {
     const name = (row: Parameters<TableAction['run']>[0]) => String(row!.name);
-    const actions: TableAction[] = [{ keys: ['enter'], label: 'describe', run: async (row) => screen.showInPane(`node ${name(row)}`, { path: ['node', 'describe'], args: { name: name(row) } }) }];
+    const actions: TableAction[] = [
+      {
+        keys: ['enter'],
+        label: 'describe',
+        run: async (row) => screen.showInPane(`node ${name(row)}`, { path: ['node', 'describe'], args: { name: name(row) } }),
+      },
+    ];
     // Offered only to those the registry would let run them.
-    for (const [verb, key, question] of [['cordon', 'c', 'Cordon'], ['uncordon', 'u', 'Uncordon']] as const) {
-      if (allowed(ctx, ['node', verb])) actions.push({ keys: [key], label: verb, run: (row) => screen.confirmAndRun(`${question} node ${name(row)}?`, { path: ['node', verb], args: { name: name(row) } }, { doing: `${verb}ing ${name(row)}` }) });
+    for (const [verb, key, question] of [
+      ['cordon', 'c', 'Cordon'],
+      ['uncordon', 'u', 'Uncordon'],
+    ] as const) {
+      if (allowed(ctx, ['node', verb]))
+        actions.push({
+          keys: [key],
+          label: verb,
+          run: (row) =>
+            screen.confirmAndRun(`${question} node ${name(row)}?`, { path: ['node', verb], args: { name: name(row) } }, { doing: `${verb}ing ${name(row)}` }),
+        });
     }
     const screen = new TableScreen(ctx, { title: 'Nodes', list: () => ({ path: ['nodes'] }), key: 'name', actions });
     return screen;

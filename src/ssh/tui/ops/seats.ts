@@ -50,7 +50,12 @@ export const seatsTuiApp: TuiApp = {
         keys: ['d'],
         label: 'remove',
         help: 'remove the seat (its device is cut off), after a confirmation',
-        run: (row) => screen.confirmAndRun(`Remove seat ${name(row)}? Its device loses access to the lab.`, { path: ['seat', 'rm'], args: { name: name(row) } }, { doing: `removing ${name(row)}` }),
+        run: (row) =>
+          screen.confirmAndRun(
+            `Remove seat ${name(row)}? Its device loses access to the lab.`,
+            { path: ['seat', 'rm'], args: { name: name(row) } },
+            { doing: `removing ${name(row)}` },
+          ),
       });
     }
     const screen = new TableScreen(ctx, { title: 'Seats', list: () => ({ path: ['seat', 'ls'] }), key: 'name', actions });

@@ -73,7 +73,18 @@ export class TableScreen {
     this.title = opts.title;
     this.heading = blessed.text({ parent: ctx.parent, top: 0, left: 1, right: 1, height: 1, tags: false, content: opts.title, style: theme.title });
     this.header = blessed.text({ parent: ctx.parent, top: 2, left: 1, right: 1, height: 1, tags: false, content: '', style: theme.title });
-    this.list = blessed.list({ parent: ctx.parent, top: 3, left: 1, right: 1, bottom: 1, keys: true, vi: false, tags: true, items: [], style: { selected: theme.selected } });
+    this.list = blessed.list({
+      parent: ctx.parent,
+      top: 3,
+      left: 1,
+      right: 1,
+      bottom: 1,
+      keys: true,
+      vi: false,
+      tags: true,
+      items: [],
+      style: { selected: theme.selected },
+    });
     this.status = blessed.box({ parent: ctx.parent, bottom: 0, left: 1, right: 1, height: 1, tags: false, content: 'loading' });
     // Every list opens a detail view on Enter: the screen's own (describe, rollout) or the whole row.
     if (!opts.actions.some((a) => a.keys.includes('enter'))) {
@@ -222,7 +233,10 @@ export class TableScreen {
       case 'help':
         return result.text;
       case 'table':
-        return textTable(result.columns, result.rows.map((row) => result.columns.map((c) => cellText(row[c.key])))).join('\n');
+        return textTable(
+          result.columns,
+          result.rows.map((row) => result.columns.map((c) => cellText(row[c.key]))),
+        ).join('\n');
       case 'streamed':
         return '(output was streamed)';
     }
@@ -271,7 +285,12 @@ export class TableScreen {
     const r = this.result;
     if (!r) return;
     const shown = new Set(r.columns.map((c) => c.key));
-    const fields = [...r.columns.map((c) => ({ label: c.label, value: row[c.key] })), ...Object.keys(row).filter((k) => !shown.has(k)).map((k) => ({ label: k, value: row[k] }))];
+    const fields = [
+      ...r.columns.map((c) => ({ label: c.label, value: row[c.key] })),
+      ...Object.keys(row)
+        .filter((k) => !shown.has(k))
+        .map((k) => ({ label: k, value: row[k] })),
+    ];
     const json = Array.isArray(r.json) && r.json.length === r.rows.length ? r.json[r.rows.indexOf(row)] : undefined;
     const details = json && typeof json === 'object' ? '\n\n' + YAML.stringify(stripDeep(json), { lineWidth: 0 }).trimEnd() : '';
     this.openPane(cellText(row[this.opts.key]), async (pane) => pane.add(recordText({ kind: 'record', fields, json: row }) + details));
