@@ -125,10 +125,11 @@ describe('README and --help examples, pasted into a shell', () => {
     const bin = join(lab.dir, 'bin');
     mkdirSync(bin);
     const realSsh = run('sh', ['-c', 'command -v ssh']).stdout.trim();
-    // Drops the README's `-p 2222` (the config names this labd's port), keeps every other word as the shell gave it.
+    // Drops the README's `-p 2222` (the config names this labd's port), keeps every other word as the shell gave it;
+    // a `-p` that is not followed by a port (pub's public flag) is a word like any other.
     writeFileSync(
       join(bin, 'ssh'),
-      `#!/bin/bash\na=()\nwhile [ $# -gt 0 ]; do if [ "$1" = -p ]; then shift 2; continue; fi; a+=("$1"); shift; done\nexec ${realSsh} -F ${config} "\${a[@]}"\n`,
+      `#!/bin/bash\na=()\nwhile [ $# -gt 0 ]; do if [ "$1" = -p ] && [[ "\${2:-}" =~ ^[0-9]+$ ]]; then shift 2; continue; fi; a+=("$1"); shift; done\nexec ${realSsh} -F ${config} "\${a[@]}"\n`,
     );
     chmodSync(join(bin, 'ssh'), 0o755);
     env = { PATH: `${bin}:${process.env.PATH}`, HOME: home };
@@ -179,28 +180,34 @@ describe('README and --help examples, pasted into a shell', () => {
     const waiting: { line: string; stop(): Promise<string> }[] = [];
     // The README's collaborator.
     assert.equal(shell('ssh HOST user add bob < /dev/null').status, 0);
-    for (const line of lines) {
-      if (OUTSIDE.some((re) => re.test(line))) continue;
-      if (WAITS.some((re) => re.test(line))) {
-        waiting.push({ line, ...(await background(line)) });
-        continue;
+    // Waiting clients are stopped whatever happens, so a failed example leaves no ssh behind.
+    const stopped: string[] = [];
+    try {
+      for (const line of lines) {
+        if (OUTSIDE.some((re) => re.test(line))) continue;
+        if (WAITS.some((re) => re.test(line))) {
+          waiting.push({ line, ...(await background(line)) });
+          continue;
+        }
+        const r = shell(line);
+        assertParsed(line, r);
+        if (NEEDS_BACKEND.some((re) => re.test(line))) {
+          assert.equal(r.status, 1, `${line}\n${r.stderr}`);
+          assert.match(r.stderr, /configured/, line);
+        } else if (READERS_DATA.some((re) => re.test(line))) {
+          assert.equal(r.status, 4, `${line}\n${r.stderr}`);
+          assert.match(r.stderr, /no contact/, line);
+        } else if (/keys add < ~\/\.ssh\/id_ed25519\.pub/.test(line)) {
+          // The admin's own initial key: registered already, which is the answer.
+          assert.match(r.stderr, /already registered/, line);
+        } else {
+          assert.equal(r.status, 0, `${line}\n${r.stderr}`);
+        }
       }
-      const r = shell(line);
-      assertParsed(line, r);
-      if (NEEDS_BACKEND.some((re) => re.test(line))) {
-        assert.equal(r.status, 1, `${line}\n${r.stderr}`);
-        assert.match(r.stderr, /configured/, line);
-      } else if (READERS_DATA.some((re) => re.test(line))) {
-        assert.equal(r.status, 4, `${line}\n${r.stderr}`);
-        assert.match(r.stderr, /no contact/, line);
-      } else if (/keys add < ~\/\.ssh\/id_ed25519\.pub/.test(line)) {
-        // The admin's own initial key: registered already, which is the answer.
-        assert.match(r.stderr, /already registered/, line);
-      } else {
-        assert.equal(r.status, 0, `${line}\n${r.stderr}`);
-      }
+    } finally {
+      for (const w of waiting) stopped.push(await w.stop());
     }
-    for (const w of waiting) assert.doesNotMatch(await w.stop(), /error:/, w.line);
+    waiting.forEach((w, i) => assert.doesNotMatch(stopped[i]!, /error:/, w.line));
     // What the examples did: carol exists with two keys, and the comment-less paste round-tripped.
     const users = JSON.parse(shell('ssh HOST user ls --json').stdout) as { name: string; keys: number }[];
     assert.equal(users.find((u) => u.name === 'carol')?.keys, 2);

@@ -7,8 +7,7 @@ import { renderPastePage } from '../src/apps/paste/page.ts';
 describe('html tagged template: escaping is the default', () => {
   test('interpolated values are escaped, fragments and arrays of fragments are kept', () => {
     const name = `<script>alert("x")</script>&'`;
-    const out = html`<p title="${name}">${name}</p>
-      ${[html`<b>${'a<b'}</b>`, 'c>d']}${null}${undefined}${false}`;
+    const out = html`<p title="${name}">${name}</p>${[html`<b>${'a<b'}</b>`, 'c>d']}${null}${undefined}${false}`;
     assert.equal(
       out.value,
       '<p title="&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;">&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;</p><b>a&lt;b</b>c&gt;d',

@@ -52,34 +52,13 @@ export function renderAlertGroup(g: AlertGroupView, oncall: string[]): AlertMess
   for (const r of rows) text.push(`- ${r.status} ${r.labels}${r.summary ? ` — ${r.summary}` : ''} (since ${r.since})`);
   if (more > 0) text.push(`… and ${more} more`);
   const parts: SafeHtml[] = [
-    html`<p>
-      <strong><span data-mx-color="${STATE_COLOURS[state]}">${state.toUpperCase()}</span></strong
-      >: alert group ${g.id} (<code>${name}</code>), ${firing}/${g.alerts.length} firing
-    </p>`,
+    html`<p><strong><span data-mx-color="${STATE_COLOURS[state]}">${state.toUpperCase()}</span></strong>: alert group ${g.id} (<code>${name}</code>), ${firing}/${g.alerts.length} firing</p>`,
   ];
   if (summary) parts.push(html`<p>${summary}</p>`);
   parts.push(
-    html`<table>
-      <thead>
-        <tr>
-          <th>status</th>
-          <th>labels</th>
-          <th>summary</th>
-          <th>since</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${rows.map(
-          (r) =>
-            html`<tr>
-              <td>${r.status}</td>
-              <td><code>${r.labels}</code></td>
-              <td>${r.summary}</td>
-              <td>${r.since}</td>
-            </tr>`,
-        )}
-      </tbody>
-    </table>`,
+    html`<table><thead><tr><th>status</th><th>labels</th><th>summary</th><th>since</th></tr></thead><tbody>${rows.map(
+      (r) => html`<tr><td>${r.status}</td><td><code>${r.labels}</code></td><td>${r.summary}</td><td>${r.since}</td></tr>`,
+    )}</tbody></table>`,
   );
   if (more > 0) parts.push(html`<p><em>… and ${more} more</em></p>`);
   if (g.ack) {

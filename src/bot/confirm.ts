@@ -21,7 +21,7 @@ export function newConfirmCode(): string {
 export function confirmPrompt(command: string, code: string, prefix: string, window: string): MatrixBody {
   return {
     text: `'${command}' is destructive. To run it, react ${CONFIRM_REACTION} to this message or send '${prefix} confirm ${code}' within ${window}.`,
-    html: html`<code>${command}</code> is destructive. To run it, react ${CONFIRM_REACTION} to this message or send
-      <code>${prefix} confirm ${code}</code> within ${window}.`.value,
+    html: html`<code>${command}</code> is destructive. To run it, react ${CONFIRM_REACTION} to this message or send <code>${prefix} confirm ${code}</code> within ${window}.`
+      .value,
   };
 }

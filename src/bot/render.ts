@@ -16,7 +16,7 @@ export interface MatrixBody {
 
 /** Text with line breaks kept as <br>, every line escaped. */
 export function htmlLines(text: string): SafeHtml {
-  return html`${text.split('\n').map((line, i) => (i ? html`<br />${line}` : html`${line}`))}`;
+  return html`${text.split('\n').map((line, i) => (i ? html`<br>${line}` : html`${line}`))}`;
 }
 
 /** Control characters and escape sequences carry nothing a chat client can show. */
@@ -42,45 +42,15 @@ export const matrixRenderers: { [K in Result['kind']]: (r: Extract<Result, { kin
       const empty = clean(r.empty ?? '(none)');
       return { text: empty, html: html`<em>${empty}</em>`.value };
     }
-    const head = html`<thead>
-      <tr>
-        ${r.columns.map((c) => html`<th>${c.label}</th>`)}
-      </tr>
-    </thead>`;
-    const body = html`<tbody>
-      ${r.rows.map(
-        (row) =>
-          html`<tr>
-            ${r.columns.map((c) => html`<td>${valueText(row[c.key])}</td>`)}
-          </tr>`,
-      )}
-    </tbody>`;
-    return {
-      text: plainTable(r),
-      html: html`<table>
-        ${head}${body}
-      </table>`.value,
-    };
+    const head = html`<thead><tr>${r.columns.map((c) => html`<th>${c.label}</th>`)}</tr></thead>`;
+    const body = html`<tbody>${r.rows.map((row) => html`<tr>${r.columns.map((c) => html`<td>${valueText(row[c.key])}</td>`)}</tr>`)}</tbody>`;
+    return { text: plainTable(r), html: html`<table>${head}${body}</table>`.value };
   },
   record(r) {
     const title = r.title ? clean(r.title) : undefined;
     const text = (title ? title + '\n' : '') + r.fields.map((f) => `${f.label}: ${valueText(f.value)}`).join('\n');
-    const rows = r.fields.map(
-      (f) =>
-        html`<tr>
-          <th>${f.label}</th>
-          <td>${valueText(f.value)}</td>
-        </tr>`,
-    );
-    return {
-      text,
-      html: html`${title ? html`<strong>${title}</strong>` : ''}
-        <table>
-          <tbody>
-            ${rows}
-          </tbody>
-        </table>`.value,
-    };
+    const rows = r.fields.map((f) => html`<tr><th>${f.label}</th><td>${valueText(f.value)}</td></tr>`);
+    return { text, html: html`${title ? html`<strong>${title}</strong>` : ''}<table><tbody>${rows}</tbody></table>`.value };
   },
   message(r) {
     const text = clean(r.text);

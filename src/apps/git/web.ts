@@ -61,21 +61,9 @@ const pageHeaders = {
 
 function page(title: string, header: SafeHtml, body: SafeHtml): RouteResponse {
   const doc = html`<!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="referrer" content="no-referrer" />
-        <title>${title}</title>
-        <style>
-          ${trustedHtml(STYLE)}
-        </style>
-      </head>
-      <body>
-        ${header}
-        <main>${body}</main>
-      </body>
-    </html> `;
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="no-referrer">
+<title>${title}</title><style>${trustedHtml(STYLE)}</style></head><body>${header}<main>${body}</main></body></html>
+`;
   return { status: 200, headers: pageHeaders, body: doc.value };
 }
 
@@ -110,13 +98,8 @@ export function gitWebRoutes(deps: GitHttpDeps & { sshUrl: string; publicUrl: st
       ['log', `${base(r)}/-/log?ref=${encodeURIComponent(ref)}`, 'Commits'],
       ['refs', `${base(r)}/-/refs`, 'Branches & tags'],
     ].map(([id, href, label]) => (id === current ? html`<strong>${label}</strong>` : html`<a href="${href}">${label}</a>`));
-    return html`<header>
-        <h1><a href="/git/">git</a> / ${r.name}</h1>
-        ${r.projectName ? html`<div>${r.projectName}</div>` : ''}
-        <div class="muted">${r.description}</div>
-        <div class="muted">git clone <code>${deps.publicUrl}/git/${r.name}.git</code> · <code>${deps.sshUrl}/${r.name}.git</code></div>
-      </header>
-      <nav>${joinHtml(links)}</nav>`;
+    return html`<header><h1><a href="/git/">git</a> / ${r.name}</h1>${r.projectName ? html`<div>${r.projectName}</div>` : ''}<div class="muted">${r.description}</div>
+<div class="muted">git clone <code>${deps.publicUrl}/git/${r.name}.git</code> · <code>${deps.sshUrl}/${r.name}.git</code></div></header><nav>${joinHtml(links)}</nav>`;
   }
 
   /** The ref and path of a request's query, checked; a bad one is a 400. */
@@ -139,21 +122,10 @@ export function gitWebRoutes(deps: GitHttpDeps & { sshUrl: string; publicUrl: st
     const repos = await deps.access.readable(actor, false);
     const rows = repos.map(
       ({ repo }) =>
-        html`<tr>
-          <td><a href="${base(repo)}">${repo.name}</a></td>
-          <td class="muted">${repo.description}</td>
-          <td class="muted">${(repo.updatedAt ?? repo.createdAt).toISOString().slice(0, 10)}</td>
-        </tr>`,
+        html`<tr><td><a href="${base(repo)}">${repo.name}</a></td><td class="muted">${repo.description}</td><td class="muted">${(repo.updatedAt ?? repo.createdAt).toISOString().slice(0, 10)}</td></tr>`,
     );
     const body = repos.length
-      ? html`<table>
-          <tr>
-            <th>Repository</th>
-            <th>Description</th>
-            <th>Updated</th>
-          </tr>
-          ${rows}
-        </table>`
+      ? html`<table><tr><th>Repository</th><th>Description</th><th>Updated</th></tr>${rows}</table>`
       : html`<p class="muted">No repositories to show.</p>`;
     return page('git', html`<header><h1>git</h1></header>`, body);
   };
@@ -200,22 +172,9 @@ export function gitWebRoutes(deps: GitHttpDeps & { sshUrl: string; publicUrl: st
       const q = (kind: string, p: string) => `${base(r)}/-/${kind}?ref=${encodeURIComponent(w.ref)}&path=${encodeURIComponent(p)}`;
       const rows = entries.map(
         (e) =>
-          html`<tr>
-            <td class="muted"><code>${e.mode}</code></td>
-            <td>
-              ${e.type === 'tree' ? html`<a href="${q('tree', e.path)}">${e.name}/</a>` : e.type === 'blob' ? html`<a href="${q('blob', e.path)}">${e.name}</a>` : html`${e.name} <span class="muted">(submodule)</span>`}
-            </td>
-            <td class="muted">${e.size ?? ''}</td>
-          </tr>`,
+          html`<tr><td class="muted"><code>${e.mode}</code></td><td>${e.type === 'tree' ? html`<a href="${q('tree', e.path)}">${e.name}/</a>` : e.type === 'blob' ? html`<a href="${q('blob', e.path)}">${e.name}</a>` : html`${e.name} <span class="muted">(submodule)</span>`}</td><td class="muted">${e.size ?? ''}</td></tr>`,
       );
-      return page(
-        `${r.name}: ${w.path || '/'}`,
-        repoHeader(r, w.ref, 'tree'),
-        html`${breadcrumbs(r, w.ref, w.path)}
-          <table>
-            ${rows}
-          </table>`,
-      );
+      return page(`${r.name}: ${w.path || '/'}`, repoHeader(r, w.ref, 'tree'), html`${breadcrumbs(r, w.ref, w.path)}<table>${rows}</table>`);
     } catch (err) {
       return notFoundPage(err);
     }
@@ -236,9 +195,7 @@ export function gitWebRoutes(deps: GitHttpDeps & { sshUrl: string; publicUrl: st
         const code = highlightedHtml(w.path.split('/').pop()!, head.toString('utf8'));
         const cut =
           size > head.length ? html`<p class="muted">Showing the first ${head.length} of ${size} bytes: <a href="${raw}">raw</a> has it all.</p>` : '';
-        body = html`<p><a href="${raw}">raw</a> · <span class="muted">${size} bytes</span></p>
-          <pre><code class="hljs language-${code.language}">${code.html}</code></pre>
-          ${cut}`;
+        body = html`<p><a href="${raw}">raw</a> · <span class="muted">${size} bytes</span></p><pre><code class="hljs language-${code.language}">${code.html}</code></pre>${cut}`;
       }
       return page(`${r.name}: ${w.path}`, repoHeader(r, w.ref, 'tree'), html`${breadcrumbs(r, w.ref, w.path)}${body}`);
     } catch (err) {
@@ -281,23 +238,9 @@ export function gitWebRoutes(deps: GitHttpDeps & { sshUrl: string; publicUrl: st
       const commits = await deps.repos.log(r.name, w.ref, LOG_PAGE);
       const rows = commits.map(
         (c) =>
-          html`<tr>
-            <td>
-              <a href="${base(r)}/-/commit/${c.id}"><code>${c.id.slice(0, 10)}</code></a>
-            </td>
-            <td>${c.subject}</td>
-            <td class="muted">${c.author}</td>
-            <td class="muted">${c.date.toISOString().slice(0, 16).replace('T', ' ')}</td>
-          </tr>`,
+          html`<tr><td><a href="${base(r)}/-/commit/${c.id}"><code>${c.id.slice(0, 10)}</code></a></td><td>${c.subject}</td><td class="muted">${c.author}</td><td class="muted">${c.date.toISOString().slice(0, 16).replace('T', ' ')}</td></tr>`,
       );
-      return page(
-        `${r.name}: log`,
-        repoHeader(r, w.ref, 'log'),
-        html`<p class="muted">The latest ${LOG_PAGE} commits on ${w.ref}.</p>
-          <table>
-            ${rows}
-          </table>`,
-      );
+      return page(`${r.name}: log`, repoHeader(r, w.ref, 'log'), html`<p class="muted">The latest ${LOG_PAGE} commits on ${w.ref}.</p><table>${rows}</table>`);
     } catch (err) {
       return notFoundPage(err);
     }
@@ -312,14 +255,9 @@ export function gitWebRoutes(deps: GitHttpDeps & { sshUrl: string; publicUrl: st
       const c = await deps.repos.show(r.name, id, DIFF_LIMIT);
       const diff = highlightedHtml('x.diff', c.patch);
       const parents = c.parents.map((p) => html`<a href="${base(r)}/-/commit/${p}"><code>${p.slice(0, 10)}</code></a>`);
-      const body = html`<h2>${c.info.subject}</h2>
-        ${c.body ? html`<pre>${c.body}</pre>` : ''}
-        <p class="muted">
-          ${c.info.author} &lt;${c.info.email}&gt; · ${c.info.date.toISOString()} ·
-          <code>${c.info.id}</code>${parents.length ? html` · parent ${joinHtml(parents, ', ')}` : ''}
-        </p>
-        ${c.truncated ? html`<p class="muted">The diff is too large to show; its summary:</p>` : ''}
-        <pre><code class="hljs language-diff">${diff.html}</code></pre>`;
+      const body = html`<h2>${c.info.subject}</h2>${c.body ? html`<pre>${c.body}</pre>` : ''}
+<p class="muted">${c.info.author} &lt;${c.info.email}&gt; · ${c.info.date.toISOString()} · <code>${c.info.id}</code>${parents.length ? html` · parent ${joinHtml(parents, ', ')}` : ''}</p>
+${c.truncated ? html`<p class="muted">The diff is too large to show; its summary:</p>` : ''}<pre><code class="hljs language-diff">${diff.html}</code></pre>`;
       return page(`${r.name}: ${c.info.subject}`, repoHeader(r, 'HEAD', 'log'), body);
     } catch (err) {
       return notFoundPage(err);
@@ -332,27 +270,9 @@ export function gitWebRoutes(deps: GitHttpDeps & { sshUrl: string; publicUrl: st
     const [heads, tags] = await Promise.all([deps.repos.refs(r.name, 'heads'), deps.repos.refs(r.name, 'tags')]);
     const table = (list: typeof heads) =>
       list.length
-        ? html`<table>
-            ${list.map(
-              (x) =>
-                html`<tr>
-                  <td><a href="${base(r)}/-/tree?ref=${encodeURIComponent(x.name)}">${x.name}</a></td>
-                  <td>
-                    <a href="${base(r)}/-/commit/${x.id}"><code>${x.id.slice(0, 10)}</code></a>
-                  </td>
-                  <td>${x.subject}</td>
-                </tr>`,
-            )}
-          </table>`
+        ? html`<table>${list.map((x) => html`<tr><td><a href="${base(r)}/-/tree?ref=${encodeURIComponent(x.name)}">${x.name}</a></td><td><a href="${base(r)}/-/commit/${x.id}"><code>${x.id.slice(0, 10)}</code></a></td><td>${x.subject}</td></tr>`)}</table>`
         : html`<p class="muted">none</p>`;
-    return page(
-      `${r.name}: refs`,
-      repoHeader(r, 'HEAD', 'refs'),
-      html`<h2>Branches</h2>
-        ${table(heads)}
-        <h2>Tags</h2>
-        ${table(tags)}`,
-    );
+    return page(`${r.name}: refs`, repoHeader(r, 'HEAD', 'refs'), html`<h2>Branches</h2>${table(heads)}<h2>Tags</h2>${table(tags)}`);
   };
 
   const routes: HttpRoute[] = [

@@ -79,8 +79,7 @@ export function renderPastePage(p: PageInput): string {
       p.size > p.head.length
         ? html`<p class="note">Showing the first ${humanSize(p.head.length)} of ${humanSize(p.size)}: <a href="${p.rawUrl}">raw</a> has it all.</p>`
         : '';
-    body = html`<pre><code class="hljs language-${code.language}">${code.html}</code></pre>
-      ${cut}`;
+    body = html`<pre><code class="hljs language-${code.language}">${code.html}</code></pre>${cut}`;
   }
   return [
     '<!doctype html>',
@@ -90,10 +89,7 @@ export function renderPastePage(p: PageInput): string {
     html`<title>${title}</title>`.value,
     `<style>${STYLE}</style>`,
     '</head><body>',
-    html`<header>
-      <h1>${title}</h1>
-      <span>${meta.join(' · ')}</span><a href="${p.rawUrl}">raw</a>
-    </header>`.value,
+    html`<header><h1>${title}</h1><span>${meta.join(' · ')}</span><a href="${p.rawUrl}">raw</a></header>`.value,
     html`<main>${body}</main>`.value,
     '</body></html>',
     '',
