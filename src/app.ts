@@ -14,7 +14,7 @@ import { OpsEvents } from './ops/events/index.ts';
 import { identityModule } from './ops/identity/index.ts';
 import { initialAdminFingerprints, LoginService } from './ops/identity/login.ts';
 import { IdentityStore } from './ops/identity/store.ts';
-import { connectKube } from './ops/kube/index.ts';
+import { connectKube, type KubePort } from './ops/kube/index.ts';
 import { metaModule } from './ops/meta/index.ts';
 import { intervalJob, type Job, type LabdModule } from './ops/module.ts';
 import { nodesModule } from './ops/nodes/index.ts';
@@ -103,10 +103,29 @@ function sshCloneBase(publicUrl: string, sshListen: string): string {
  * it needs. Adding a module is one factory call in `modules` below.
  */
 export async function startLabd(config: Config, log: Logger = createLogger(config.log.level)): Promise<Labd> {
+  // Which backends are configured and reachable: read by `help`, the TUI and /metrics (labd_backend_up).
+  const backends = new Backends();
+  backends.declare('matrix', {
+    configured: config.matrix.enabled,
+    notConfigured: 'no Matrix homeserver configured (set LABD_MATRIX_HOMESERVER and LABD_MATRIX_TOKEN)',
+  });
+  // The SDK behind the cluster port loads only when a cluster is configured (idle memory).
+  const kube = await connectKube(config.kube, log, backends);
+  // Before the database opens: a bad kubeconfig then ends labd with its one line and exit 2 (on Node
+  // 24 a process that exits with better-sqlite3 statements alive aborts instead).
+  const db = openDb(config.dataDir);
+  try {
+    migrateDb(db);
+    return await wire(config, log, db, backends, kube);
+  } catch (err) {
+    db.$client.close();
+    throw err;
+  }
+}
+
+async function wire(config: Config, log: Logger, db: Db, backends: Backends, kube: KubePort): Promise<Labd> {
   // Adapters.
   const clock = systemClock;
-  const db = openDb(config.dataDir);
-  migrateDb(db);
   const metrics = new Metrics();
   const audit = new SqliteAuditLog(db);
   const identities = new IdentityStore(db);
@@ -119,14 +138,6 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
   const crmApprise = config.crm.remindersApprise ? new AppriseClient(config.crm.remindersApprise, 10_000) : undefined;
   const crmReminderNotify = crmApprise ? (n: AppriseNotification) => crmApprise.notify(n) : undefined;
   const inventory = new SqliteNodeInventory(db, clock);
-  // Which backends are configured and reachable: read by `help`, the TUI and /metrics (labd_backend_up).
-  const backends = new Backends();
-  backends.declare('matrix', {
-    configured: config.matrix.enabled,
-    notConfigured: 'no Matrix homeserver configured (set LABD_MATRIX_HOMESERVER and LABD_MATRIX_TOKEN)',
-  });
-  // The SDK behind the cluster port loads only when a cluster is configured (idle memory).
-  const kube = await connectKube(config.kube, log, backends);
   const events = new OpsEvents(db, clock, log);
   const alerts = createAlertService({ config: config.alertmanager, db, audit, clock, log });
   const broker = new TopicBroker({

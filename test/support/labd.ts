@@ -139,7 +139,7 @@ export class LabdProcess {
     const labd = new LabdProcess(child, dataDir, sshPort, httpPort, () => out, exited, opts.dataDir !== undefined);
     const deadline = Date.now() + 60000;
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`labd exited during start:\n${out}`);
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`labd exited during start (${child.exitCode ?? child.signalCode}):\n${out}`);
       if (Date.now() > deadline) {
         child.kill('SIGKILL');
         if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
