@@ -63,16 +63,21 @@ describe('CRM daily reminders through Apprise', () => {
     assert.equal(body.type, 'info');
     // Recorded for the day, so no second notice today (also after a restart).
     const today = new Date().toISOString().slice(0, 10);
-    const db = new Database(join(labd.dataDir, 'labd.db'), { readonly: true });
-    const rows = db.prepare('select u.name, b.reminded_on as day from crm_books b join users u on u.id = b.owner_id order by u.name').all() as {
-      name: string;
-      day: string | null;
-    }[];
-    db.close();
-    assert.deepEqual(
-      rows.filter((r) => r.day === today).map((r) => r.name),
-      ['alice'],
-    );
+    // labd records the day once Apprise has answered, so the row may lag the request by a moment.
+    const remindedToday = () => {
+      const db = new Database(join(labd.dataDir, 'labd.db'), { readonly: true });
+      try {
+        const rows = db.prepare('select u.name, b.reminded_on as day from crm_books b join users u on u.id = b.owner_id order by u.name').all() as {
+          name: string;
+          day: string | null;
+        }[];
+        return rows.filter((r) => r.day === today).map((r) => r.name);
+      } finally {
+        db.close();
+      }
+    };
+    await until('the reminder to be recorded for today', () => remindedToday().length > 0);
+    assert.deepEqual(remindedToday(), ['alice']);
     assert.ok(!apprise.requests.some((r) => r.body.includes('(bob)')), 'bob had nothing due: no notice');
     assert.equal(apprise.requests.filter((r) => r.status === 200).length, 1);
   });
