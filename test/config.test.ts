@@ -24,6 +24,9 @@ test('environment overrides the file, the file overrides defaults', () => {
   assert.deepEqual(c.auth.principalRoles, { admins: 'admin' });
   assert.deepEqual(c.auth.revokedSerials, ['7', '9']);
   assert.equal(c.auth.certificateSignup, false);
+  assert.equal(c.auth.signup, 'sso');
+  assert.equal(loadConfig({ LABD_SIGNUP: 'invite' }).auth.signup, 'invite');
+  assert.throws(() => loadConfig({ LABD_SIGNUP: 'everyone' }), /LABD_SIGNUP|auth\.signup/);
 });
 
 test('a bad value is one line naming the key and what is wrong', () => {

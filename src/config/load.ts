@@ -18,6 +18,7 @@ const ENV_KEYS: Record<string, { path: string[]; kind: 'string' | 'boolean' | 'l
   LABD_HTTP_LISTEN: { path: ['http', 'listen'], kind: 'string' },
   LABD_USER_CA_KEYS: { path: ['auth', 'userCaKeys'], kind: 'string' },
   LABD_INITIAL_ADMIN_KEYS: { path: ['auth', 'initialAdminKeys'], kind: 'string' },
+  LABD_SIGNUP: { path: ['auth', 'signup'], kind: 'string' },
   LABD_CERT_SIGNUP: { path: ['auth', 'certificateSignup'], kind: 'boolean' },
   LABD_DEFAULT_ROLE: { path: ['auth', 'defaultRole'], kind: 'string' },
   LABD_PRINCIPAL_ROLES: { path: ['auth', 'principalRoles'], kind: 'map' },

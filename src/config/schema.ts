@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { PERMISSIONS, ROLES } from '../core/permissions.ts';
+import { SIGNUP_POLICIES } from '../core/signup.ts';
 
 const listen = z
   .string()
@@ -260,7 +261,9 @@ export const configSchema = z
           .string()
           .regex(/^[a-z][a-z0-9_-]{0,31}$/)
           .default('admin'),
-        /** Whether a valid certificate for an unknown principal creates a user. */
+        /** Who may create an account: closed (admins add users), invite, sso (certificates and OIDC logins), open (also plain keys). */
+        signup: z.enum(SIGNUP_POLICIES).default('sso'),
+        /** Whether a valid certificate for an unknown principal creates a user (when the sign-up policy allows certificates at all). */
         certificateSignup: z.boolean().default(true),
         defaultRole: role.default('member'),
         /** Certificate principals that grant a role, e.g. { admins: admin }. */

@@ -2,6 +2,7 @@ import type { Config } from '../../config/schema.ts';
 import type { Actor } from '../../core/actor.ts';
 import { PermissionDenied } from '../../core/errors.ts';
 import { higherRole, type Role } from '../../core/permissions.ts';
+import { signupAllows, signupRefusal } from '../../core/signup.ts';
 import type { Logger } from '../../core/logger.ts';
 import { fingerprint, parsePublicKeyLine } from '../../core/sshwire/keys.ts';
 import { IdentityStore, USER_NAME, type User } from './store.ts';
@@ -180,6 +181,8 @@ export class LoginService {
           };
         user = existing;
       } else {
+        if (!signupAllows(this.config.auth.signup, 'certificate'))
+          return { ok: false, reason: `principal '${principal}' is not a user: ${signupRefusal(this.config.auth.signup, 'certificate')}` };
         if (!this.config.auth.certificateSignup) return { ok: false, reason: `principal '${principal}' is not a user and sign-up by certificate is off` };
         user = this.store.createUser(name, this.config.auth.defaultRole);
         this.log.info({ user: name, principal, role: user.role }, 'user created from certificate');
