@@ -8,6 +8,7 @@ const confined = [
   { pkg: '^@kubernetes/client-node', homes: '^src/ops/kube/' },
   { pkg: '^(matrix-bot-sdk|@matrix-org/matrix-sdk-crypto-nodejs)', homes: '^src/bot/' },
   { pkg: '^ssh2', homes: '^src/ssh/' },
+  { pkg: '^openid-client', homes: '^src/ops/oidc/openid-client\\.ts$' },
   { pkg: '^blessed', homes: '^src/(ssh/tui/|apps/[^/]+/tui)' },
   // SQLite lives behind the stores' async ports: only src/db and the SQLite store implementations.
   { pkg: '^(drizzle-orm|better-sqlite3)', homes: '^src/(db/|.+/sqlite[^/]*\\.ts$)' },

@@ -14,6 +14,9 @@ import { OpsEvents } from './ops/events/index.ts';
 import { identityModule } from './ops/identity/index.ts';
 import { initialAdminFingerprints, LoginService } from './ops/identity/login.ts';
 import { IdentityStore } from './ops/identity/store.ts';
+import { OidcLogin } from './ops/identity/oidc-login.ts';
+import { SqliteOidcLinks } from './ops/identity/sqlite-oidc-links.ts';
+import { OpenIdClientOidc } from './ops/oidc/index.ts';
 import { connectKube, type KubePort } from './ops/kube/index.ts';
 import { metaModule } from './ops/meta/index.ts';
 import { intervalJob, type Job, type LabdModule } from './ops/module.ts';
@@ -149,12 +152,24 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
   const registry = new Registry({ log, clock, rolePermissions, audit, backends });
   registry.setObserver(metrics);
   const publicUrl = (config.publicUrl ?? `http://${config.http.listen}`).replace(/\/+$/, '');
+  // OIDC device-flow logins for keys labd does not know (auth.oidc); the IdP is asked on first use.
+  const oidc = config.auth.oidc.enabled
+    ? new OidcLogin({
+        port: new OpenIdClientOidc(config.auth.oidc, log),
+        identities,
+        links: new SqliteOidcLinks(db),
+        config,
+        audit,
+        log,
+        clock,
+      })
+    : undefined;
 
   // Modules: what each contributes (commands, routes, TUI screens, background jobs).
   const modules: LabdModule<TuiApp>[] = [
     metaModule({ version: VERSION }),
     auditModule({ audit }),
-    identityModule({ identities, initialAdmin: { name: config.auth.initialAdminName, keys: initialAdminFingerprints(config) } }),
+    identityModule({ identities, initialAdmin: { name: config.auth.initialAdminName, keys: initialAdminFingerprints(config) }, oidc }),
     pasteModule({ registry, store: pastes, identities, config: config.paste, publicUrl, clock, log }),
     pubsubModule({ broker }),
     gitModule({
@@ -237,6 +252,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
     policy: () => policy,
     anonymousGit: config.git.anonAccess !== 'no-access',
     login,
+    oidc,
     log,
     metrics,
     now: () => clock.now(),

@@ -230,6 +230,38 @@ const seatsSchema = z.strictObject({
   persistentKeepalive: z.number().int().min(0).max(65535).default(25),
 });
 
+/**
+ * OIDC device-flow login for keys labd does not know (issue #14): the IdP confirms who holds the key,
+ * labd links the key to that account for keyLifetime. Setting any key (e.g. LABD_OIDC_ISSUER) turns it on.
+ */
+const oidcSchema = z.preprocess(
+  (v) => (v && typeof v === 'object' && !Array.isArray(v) && !('enabled' in v) && Object.keys(v).length ? { enabled: true, ...v } : v),
+  z.discriminatedUnion('enabled', [
+    z.strictObject({ enabled: z.literal(false) }),
+    z.strictObject({
+      enabled: z.literal(true),
+      /** The issuer URL; its discovery document must name a device_authorization_endpoint. */
+      issuer: z.url({ protocol: /^https?$/, error: 'expected the issuer URL, e.g. https://sso.example.net/realms/lab' }),
+      clientId: z.string().min(1),
+      /** Confidential clients only; a public client (token_endpoint_auth_method none) leaves it out. */
+      clientSecret: z.string().min(1).optional(),
+      scopes: z.array(z.string().regex(/^[!#-[]-~]+$/, 'expected a scope token')).default(['openid', 'email', 'profile']),
+      /** How long a key linked by a device-flow login logs in (like step-ca's 16 h certificates). */
+      keyLifetime: duration.prefault('16h'),
+      /** IdP groups (the ID token's `groups` claim) that grant a role, e.g. { lab-admins: admin }. */
+      groupRoles: z.record(z.string().min(1), role).default({}),
+      /** Device flows waiting for the IdP at once: all together, and from one source address. */
+      maxFlows: z.number().int().min(1).max(10_000).default(20),
+      maxFlowsPerSource: z.number().int().min(1).max(1000).default(3),
+      /** The longest labd waits for one code, whatever the IdP's expires_in says. */
+      maxCodeLifetime: duration.prefault('15m'),
+      /** Allows an http:// issuer (tests, a lab IdP on a private network); off: https only. */
+      allowHttp: z.boolean().default(false),
+    }),
+  ]),
+);
+export type OidcConfig = Extract<z.infer<typeof oidcSchema>, { enabled: true }>;
+
 export const configSchema = z
   .object({
     dataDir: z.string().min(1).default('./data'),
@@ -276,6 +308,7 @@ export const configSchema = z
         maxCertLifetime: duration.optional(),
         revokedSerials: z.array(z.string().regex(/^\d+$/, 'expected a decimal serial')).default([]),
         revokedKeyIds: z.array(z.string().min(1)).default([]),
+        oidc: oidcSchema.default({ enabled: false }),
       })
       .prefault({}),
     paste: z

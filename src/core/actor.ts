@@ -16,6 +16,8 @@ export interface Actor {
         serial: string;
         principal: string;
         /** The certificate's own key, which the session proved it holds. */ keyFingerprint?: string;
+        /** That key as a public key line (what `login` links). */
+        publicKey?: string;
       }
     | { kind: 'key'; fingerprint: string }
     | { kind: 'matrix'; mxid: string }

@@ -25,11 +25,16 @@ export const sshKeys = sqliteTable(
     algo: text('algo').notNull(),
     publicKey: text('public_key').notNull(),
     comment: text('comment').notNull().default(''),
-    source: text('source', { enum: ['user', 'config'] })
+    /** user: `keys add`; config: LABD_INITIAL_ADMIN_KEYS; oidc: linked by a device-flow login until expiresAt. */
+    source: text('source', { enum: ['user', 'config', 'oidc'] })
       .notNull()
       .default('user'),
     createdAt: createdAt(),
     lastUsedAt: integer('last_used_at', { mode: 'timestamp_ms' }),
+    /** A linked key (source oidc) logs in until then; null: for good. */
+    expiresAt: integer('expires_at', { mode: 'timestamp_ms' }),
+    /** The ID token claims the link was made on (issuer, sub, email, preferred_username, groups). */
+    claims: text('claims', { mode: 'json' }).$type<{ issuer: string; sub: string; email?: string; preferredUsername?: string; groups: string[] }>(),
   },
   (t) => [index('ssh_keys_user_idx').on(t.userId)],
 );

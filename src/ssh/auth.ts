@@ -3,8 +3,10 @@ import type { Actor } from '../core/actor.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 import { isCertAlgorithm } from '../core/sshwire/cert.ts';
-import { fingerprint, parsePublicKeyBlob, verifySshSignature, signatureAlgorithmsFor } from '../core/sshwire/keys.ts';
+import { fingerprint, formatPublicKey, parsePublicKeyBlob, verifySshSignature, signatureAlgorithmsFor } from '../core/sshwire/keys.ts';
 import type { LoginService } from '../ops/identity/login.ts';
+import { deviceFlowInstructions, type OidcLogin } from '../ops/identity/oidc-login.ts';
+import { DeviceFlowError } from '../ops/oidc/port.ts';
 import { checkUserCertificate, type CertPolicy } from './cert-check.ts';
 
 /** What a connection is allowed after it authenticated. */
@@ -24,6 +26,15 @@ export interface AuthDeps {
   maxTries: number;
   /** git.anonAccess allows keyless logins: keyboard-interactive without prompts, for git fetches only. */
   anonymousGit?: boolean;
+  /** auth.oidc: a key labd does not know may be linked by a device-flow login (keyboard-interactive after it signed). */
+  oidc?: OidcLogin;
+}
+
+/** A key that signed this connection's publickey attempt but belongs to nobody (yet). */
+interface ProvenKey {
+  fingerprint: string;
+  algo: string;
+  publicKey: string;
 }
 
 /**
@@ -36,12 +47,23 @@ export class ConnectionAuth {
   /** Set once the attempts are used up: the connection is ending and nothing more is evaluated. */
   private exhausted = false;
   grant: SessionGrant | undefined;
+  /** Set once an unknown key proved possession (a signed attempt): the only key a device-flow login may link. */
+  private proven: ProvenKey | undefined;
+  /** A device flow in progress: aborted when the client goes away or sends another request. */
+  private flowAbort: AbortController | undefined;
 
   constructor(
     private readonly deps: AuthDeps,
     private readonly remoteIp: string,
     private readonly onTooMany: () => void,
+    /** A device flow waits for the IdP until then: the connection's login grace time must last as long. */
+    private readonly onWaiting: (until: Date) => void = () => undefined,
   ) {}
+
+  /** The connection closed: a device flow still waiting stops polling. */
+  close(): void {
+    this.flowAbort?.abort();
+  }
 
   handle(ctx: AuthContext): void {
     try {
@@ -54,6 +76,7 @@ export class ConnectionAuth {
         if (this.attempts === 1) return ctx.reject(this.methods());
         return this.refuse(ctx, 'none', 'repeated none', {});
       }
+      if (ctx.method === 'keyboard-interactive' && this.proven && this.deps.oidc) return void this.deviceFlow(ctx, this.proven, this.deps.oidc);
       if (ctx.method === 'keyboard-interactive' && this.deps.anonymousGit) return this.anonymous(ctx);
       if (ctx.method !== 'publickey') return this.refuse(ctx, ctx.method, 'method not offered', {});
       const algo = ctx.key.algo;
@@ -86,6 +109,7 @@ export class ConnectionAuth {
               serial: cert.serial.toString(),
               principal: outcome.principal ?? '',
               keyFingerprint: fingerprint(cert.key.blob),
+              publicKey: formatPublicKey(cert.key),
             },
             remoteAddress: this.remoteIp,
             principalRole: outcome.principalRole,
@@ -128,14 +152,24 @@ export class ConnectionAuth {
       // Answered on the query too, so a client is not told "acceptable" for a signature it may not use.
       if (!sigAlgo) return this.refuse(ctx, 'key', 'ssh-rsa (SHA-1) signatures are not accepted', { fingerprint: fp });
       if (!signed) {
-        const refusal = this.deps.login.keyRefusal(fp, ctx.username);
+        const refusal = this.deps.login.keyRefusal(fp, ctx.username, this.deps.now());
         if (!refusal) return ctx.accept();
+        // With OIDC logins on, an unknown key is asked to sign: only a signature proves the client holds it.
+        // The query itself binds and links nothing (design §4).
+        if (refusal === 'unknown key' && this.deps.oidc && !this.proven) return ctx.accept();
         return this.refuse(ctx, 'key', refusal, { fingerprint: fp });
       }
       // ssh2 strips the signature's algorithm wrapper for plain keys; rebuild what was signed with.
       const wrapped = wrapSignature(sigAlgo, key.type.startsWith('ecdsa-') ? derToSshEcdsa(signature!) : signature!);
       if (!verifySshSignature(key, wrapped, ctx.blob!, sigAlgo)) return this.refuse(ctx, 'key', 'signature does not verify', { fingerprint: fp });
       const outcome = this.deps.login.byKey(fp, ctx.username, this.deps.now());
+      if (!outcome.ok && outcome.unknownKey && this.deps.oidc && !this.proven) {
+        // Proven, unknown: partial success, and keyboard-interactive carries the device-flow login.
+        this.proven = { fingerprint: fp, algo: key.type, publicKey: formatPublicKey(key) };
+        this.deps.metrics.authAttempts.inc({ method: 'key', result: 'partial' });
+        this.deps.log.info({ fingerprint: fp, remote: this.remoteIp, user: ctx.username }, 'unknown key proved possession: offering an OIDC login');
+        return ctx.reject(['keyboard-interactive'], true);
+      }
       if (!outcome.ok) return this.refuse(ctx, 'key', outcome.reason, { fingerprint: fp });
       this.grant = {
         actor: {
@@ -145,8 +179,11 @@ export class ConnectionAuth {
           via: 'ssh',
           credential: { kind: 'key', fingerprint: fp },
           remoteAddress: this.remoteIp,
+          principalRole: outcome.principalRole,
         },
         permitPty: true,
+        // A linked key's session ends with its link (like a certificate's).
+        validBefore: outcome.validBefore,
       };
       this.deps.metrics.authAttempts.inc({ method: 'key', result: 'accepted' });
       this.deps.log.info({ user: outcome.user.name, fingerprint: fp, remote: this.remoteIp }, 'accepted key');
@@ -155,6 +192,76 @@ export class ConnectionAuth {
       this.deps.log.error({ err }, 'authentication handler failed');
       this.refuse(ctx, 'error', 'internal error', {});
     }
+  }
+
+  /**
+   * The device-flow login on keyboard-interactive, for the key this connection proved it holds: the
+   * instructions (URL, code, QR) go out as an info request without prompts, which OpenSSH prints; labd
+   * then polls the IdP and answers once it confirmed (or denied, or the code expired), with one more
+   * info request saying what happened.
+   */
+  private async deviceFlow(ctx: AuthContext & { method: 'keyboard-interactive' }, key: ProvenKey, oidc: OidcLogin): Promise<void> {
+    this.flowAbort?.abort();
+    const abort = new AbortController();
+    this.flowAbort = abort;
+    // Another request from the client abandons this one (RFC 4252); ssh2 says so with 'abort'.
+    ctx.on('abort', () => abort.abort());
+    const say = (text: string) =>
+      new Promise<void>((resolve) => {
+        if (abort.signal.aborted) return resolve();
+        ctx.prompt([], 'labd', text, () => resolve());
+      });
+    let release = () => {};
+    try {
+      const started = await oidc.start(this.remoteIp, abort.signal);
+      release = started.release;
+      const { authorization } = started.flow;
+      this.onWaiting(authorization.expiresAt);
+      this.deps.log.info({ fingerprint: key.fingerprint, remote: this.remoteIp, until: authorization.expiresAt }, 'OIDC device flow started');
+      await say(deviceFlowInstructions(authorization, { qr: true, keyFingerprint: key.fingerprint, now: this.deps.now() }));
+      const claims = await started.flow.wait(abort.signal);
+      const outcome = await oidc.link(claims, key, { surface: 'ssh', remoteAddress: this.remoteIp });
+      if (abort.signal.aborted) return;
+      if (!outcome.ok) return await this.endFlow(ctx, say, `login refused: ${outcome.reason}`);
+      this.grant = {
+        actor: {
+          userId: outcome.user.id,
+          name: outcome.user.name,
+          role: outcome.role,
+          via: 'ssh',
+          credential: { kind: 'key', fingerprint: key.fingerprint },
+          remoteAddress: this.remoteIp,
+          principalRole: outcome.groupRole,
+        },
+        permitPty: true,
+        validBefore: outcome.expiresAt,
+      };
+      await say(
+        `Logged in as ${outcome.user.name} (${outcome.role})${outcome.created ? ', a new account' : ''}. This key is linked until ${outcome.expiresAt.toISOString()}.`,
+      );
+      if (abort.signal.aborted) return;
+      this.deps.metrics.authAttempts.inc({ method: 'oidc', result: 'accepted' });
+      ctx.accept();
+    } catch (err) {
+      if (abort.signal.aborted) return;
+      if (!(err instanceof DeviceFlowError)) {
+        this.deps.log.error({ err }, 'OIDC login failed');
+        return await this.endFlow(ctx, say, 'login failed: internal error');
+      }
+      this.deps.log.info({ fingerprint: key.fingerprint, remote: this.remoteIp, reason: err.reason }, 'OIDC device flow ended without a login');
+      await this.endFlow(ctx, say, `login failed: ${err.message}`);
+    } finally {
+      release();
+    }
+  }
+
+  /** Tells the client why, then ends the attempt and the connection (the key stays unlinked). */
+  private async endFlow(ctx: AuthContext, say: (text: string) => Promise<void>, message: string): Promise<void> {
+    await say(message);
+    this.deps.metrics.authAttempts.inc({ method: 'oidc', result: 'rejected' });
+    this.exhausted = true;
+    ctx.reject([]);
+    this.onTooMany();
   }
 
   /** Offered methods: keys first, so OpenSSH clients still try theirs before the keyless login. */

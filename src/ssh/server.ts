@@ -120,6 +120,22 @@ export class SshServer {
     this.server.injectSocket(socket);
   }
 
+  /**
+   * A device-flow login waits for the person at the IdP: the connection's grace time lasts until the
+   * code expires (bounded by auth.oidc.maxCodeLifetime), plus the usual grace for what follows.
+   */
+  private extendGrace(socket: Socket, until: Date): void {
+    const entry = this.unauthenticated.get(socket);
+    if (!entry) return;
+    clearTimeout(entry.timer);
+    const ms = Math.max(until.getTime() - Date.now(), 0) + this.deps.authTimeoutMs;
+    entry.timer = setTimeout(() => {
+      this.deps.metrics.preauthTimeouts.inc();
+      this.deps.log.info({ remote: sourceKey(socket.remoteAddress) }, 'authentication timed out');
+      socket.destroy();
+    }, ms);
+  }
+
   /** The socket leaves the pre-auth count: it authenticated, or it closed. */
   private authenticatedOrGone(socket: Socket): void {
     const entry = this.unauthenticated.get(socket);
@@ -149,7 +165,12 @@ export class SshServer {
     }
     this.connections.add(client);
     metrics.connectionsActive.inc();
-    const auth = new ConnectionAuth(this.deps, remoteIp, () => client.end());
+    const auth = new ConnectionAuth(
+      this.deps,
+      remoteIp,
+      () => client.end(),
+      (until) => this.extendGrace(socket, until),
+    );
     let expiryTimer: NodeJS.Timeout | undefined;
     client.on('authentication', (ctx) => auth.handle(ctx));
     client.on('ready', () => {
@@ -175,6 +196,7 @@ export class SshServer {
     });
     client.on('error', (err) => log.debug({ err: err.message, remote: remoteIp }, 'ssh connection error'));
     client.on('close', () => {
+      auth.close();
       clearTimeout(expiryTimer);
       this.connections.delete(client);
       this.grants.delete(client);

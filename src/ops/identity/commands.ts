@@ -141,7 +141,9 @@ export function identityCommands(identities: IdentityStore, initialAdmin: Initia
     results: ['table'],
     async run(ctx) {
       const user = currentUser(ctx);
-      const rows = identities.keysOf(user.id).map((k) => ({
+      const now = ctx.clock.now().getTime();
+      const keys = identities.keysOf(user.id);
+      const rows = keys.map((k) => ({
         id: k.id,
         fingerprint: k.fingerprint,
         algo: k.algo,
@@ -149,7 +151,16 @@ export function identityCommands(identities: IdentityStore, initialAdmin: Initia
         source: k.source,
         added: k.createdAt.toISOString(),
         lastUsed: k.lastUsedAt?.toISOString() ?? null,
+        // Keys an OIDC login linked: until when, and the ID token claims the link was made on.
+        expiresAt: k.expiresAt?.toISOString() ?? null,
+        expired: k.expiresAt ? k.expiresAt.getTime() <= now : false,
+        claims: k.claims ?? null,
+        linkedBy: k.claims
+          ? `${k.claims.preferredUsername ?? k.claims.email ?? k.claims.sub} (sub ${k.claims.sub}${k.claims.groups.length ? `; groups ${k.claims.groups.join(',')}` : ''})`
+          : '',
+        until: k.expiresAt ? `${k.expiresAt.toISOString()}${k.expiresAt.getTime() <= now ? ' (expired)' : ''}` : '',
       }));
+      const linked = keys.some((k) => k.expiresAt);
       return {
         kind: 'table',
         columns: [
@@ -158,6 +169,12 @@ export function identityCommands(identities: IdentityStore, initialAdmin: Initia
           { key: 'algo', label: 'TYPE' },
           { key: 'comment', label: 'COMMENT' },
           { key: 'lastUsed', label: 'LAST USED' },
+          ...(linked
+            ? [
+                { key: 'until', label: 'LINKED UNTIL' },
+                { key: 'linkedBy', label: 'LINKED BY (OIDC)' },
+              ]
+            : []),
         ],
         rows,
         empty: 'no keys registered (add one with: keys add < key.pub)',

@@ -7,7 +7,10 @@ import type { Logger } from '../../core/logger.ts';
 import { fingerprint, parsePublicKeyLine } from '../../core/sshwire/keys.ts';
 import { IdentityStore, USER_NAME, type User } from './store.ts';
 
-export type LoginOutcome = { ok: true; user: User; role: Role; principal?: string; principalRole?: Role } | { ok: false; reason: string };
+export type LoginOutcome =
+  | { ok: true; user: User; role: Role; principal?: string; principalRole?: Role; validBefore?: Date }
+  /** unknownKey: the key is not (or no longer) linked to anyone, so a device-flow login may link it. */
+  | { ok: false; reason: string; unknownKey?: boolean };
 
 export const CERT_PROVIDER = 'ssh-cert';
 
@@ -108,17 +111,31 @@ export class LoginService {
    */
   byKey(keyFingerprint: string, sshUser: string, now: Date): LoginOutcome {
     const key = this.store.keyByFingerprint(keyFingerprint);
-    if (!key) return { ok: false, reason: 'unknown key' };
+    if (!key) return { ok: false, reason: 'unknown key', unknownKey: true };
+    // A key an OIDC login linked works until its link expires (then it is unknown again).
+    if (key.expiresAt && key.expiresAt.getTime() <= now.getTime())
+      return { ok: false, reason: `the key's link (OIDC login) expired at ${key.expiresAt.toISOString()}`, unknownKey: true };
     const mismatch = this.userMismatch(key.user, sshUser);
     if (mismatch) return { ok: false, reason: mismatch };
     this.store.touchKey(key.id, now);
-    return { ok: true, user: key.user, role: key.user.role };
+    // The IdP groups the link was made on grant their roles while it lasts (auth.oidc.groupRoles), like principals.
+    const oidc = this.config.auth.oidc;
+    const groupRole = key.claims && oidc.enabled ? roleFromPrincipals('guest', key.claims.groups, lookup(oidc.groupRoles)) : 'guest';
+    const principalRole = groupRole === 'guest' ? undefined : groupRole;
+    return {
+      ok: true,
+      user: key.user,
+      role: principalRole ? higherRole(key.user.role, principalRole) : key.user.role,
+      principalRole,
+      validBefore: key.expiresAt ?? undefined,
+    };
   }
 
   /** Why a plain key would not log in as `sshUser`, or undefined when it would (answers the unsigned query without binding anyone). */
-  keyRefusal(keyFingerprint: string, sshUser: string): string | undefined {
+  keyRefusal(keyFingerprint: string, sshUser: string, now: Date = new Date()): string | undefined {
     const key = this.store.keyByFingerprint(keyFingerprint);
-    return key ? this.userMismatch(key.user, sshUser) : 'unknown key';
+    if (!key || (key.expiresAt && key.expiresAt.getTime() <= now.getTime())) return 'unknown key';
+    return this.userMismatch(key.user, sshUser);
   }
 
   private userMismatch(owner: User, sshUser: string): string | undefined {

@@ -1,25 +1,2 @@
-/** A QR code as terminal text, two modules per character cell with half blocks, for a phone's camera. */
-import QRCode from 'qrcode';
-
-const QUIET = 2;
-
-/**
- * Light modules are drawn (terminals are mostly light text on dark), dark ones left blank, so the code
- * reads right on a dark terminal; the quiet zone is light too.
- */
-export function qrText(text: string): string {
-  const { modules } = QRCode.create(text, { errorCorrectionLevel: 'L' });
-  const size = modules.size;
-  const dark = (x: number, y: number): boolean => x >= 0 && y >= 0 && x < size && y < size && !!modules.get(y, x);
-  const lines: string[] = [];
-  for (let y = -QUIET; y < size + QUIET; y += 2) {
-    let line = '';
-    for (let x = -QUIET; x < size + QUIET; x++) {
-      const top = !dark(x, y);
-      const bottom = y + 1 < size + QUIET && !dark(x, y + 1);
-      line += top && bottom ? '█' : top ? '▀' : bottom ? '▄' : ' ';
-    }
-    lines.push(line);
-  }
-  return lines.join('\n') + '\n';
-}
+/** The QR code renderer moved to core (seats and OIDC logins both draw one). */
+export { qrText } from '../../core/qr.ts';

@@ -1,0 +1,86 @@
+/** `login`: the device-flow login for the key this session came in with (to link it longer, or to the account the IdP vouches for). */
+import { z } from 'zod';
+import { PermissionDenied, Unavailable, UsageError } from '../../core/errors.ts';
+import { parsePublicKeyLine } from '../../core/sshwire/keys.ts';
+import type { CommandContext } from '../context.ts';
+import { DeviceFlowError } from '../oidc/port.ts';
+import { defineCommand, type AnyCommand } from '../registry.ts';
+import { deviceFlowInstructions, type OidcLogin } from './oidc-login.ts';
+import type { IdentityStore } from './store.ts';
+
+export function oidcCommands(oidc: OidcLogin, identities: IdentityStore): AnyCommand[] {
+  /** The key the session proved it holds: the plain key it logged in with, or its certificate's own key. */
+  function sessionKey(ctx: CommandContext): { fingerprint: string; algo: string; publicKey: string } {
+    const cred = ctx.actor.credential;
+    if (cred?.kind === 'key') {
+      const row = identities.keyByFingerprint(cred.fingerprint);
+      if (!row) throw new UsageError('the key this session logged in with is no longer registered');
+      return { fingerprint: row.fingerprint, algo: row.algo, publicKey: row.publicKey };
+    }
+    if (cred?.kind === 'cert' && cred.keyFingerprint && cred.publicKey) {
+      const { key } = parsePublicKeyLine(cred.publicKey);
+      return { fingerprint: cred.keyFingerprint, algo: key.type, publicKey: cred.publicKey };
+    }
+    throw new UsageError('login links the SSH key this session logged in with; this session has none');
+  }
+
+  const login = defineCommand({
+    path: ['login'],
+    summary: 'Log in with the identity provider (OIDC device flow) and link this session’s key to that account',
+    details: [
+      `The key is linked for ${oidc.keyLifetimeText} (auth.oidc.keyLifetime), to the account the identity provider vouches for:`,
+      'the one its identity is linked to, or yours when it is linked to none yet. `keys ls` shows the link.',
+    ].join('\n'),
+    args: z.object({}),
+    permission: 'authenticated',
+    mutating: true,
+    results: ['message'],
+    surfaces: ['ssh'],
+    surfacesWhy: 'it links the SSH key the session logged in with',
+    needsIO: true,
+    async run(ctx) {
+      if (ctx.actor.userId === null) throw new PermissionDenied('login needs a labd account');
+      const key = sessionKey(ctx);
+      let started;
+      try {
+        started = await oidc.start(ctx.actor.remoteAddress ?? 'local', ctx.signal);
+      } catch (err) {
+        if (err instanceof DeviceFlowError) throw new Unavailable(err.message);
+        throw err;
+      }
+      try {
+        const text = deviceFlowInstructions(started.flow.authorization, {
+          qr: ctx.io?.isTerminal === true && !ctx.json,
+          keyFingerprint: key.fingerprint,
+          now: ctx.clock.now(),
+        }).replace(/^This key .*\n/, '');
+        for (const line of text.split('\n')) ctx.progress(line);
+        let claims;
+        try {
+          claims = await started.flow.wait(ctx.signal);
+        } catch (err) {
+          if (err instanceof DeviceFlowError) throw err.reason === 'denied' ? new PermissionDenied(err.message) : new Unavailable(err.message);
+          throw err;
+        }
+        const outcome = await oidc.link(claims, key, { surface: ctx.actor.via, remoteAddress: ctx.actor.remoteAddress, sessionUserId: ctx.actor.userId });
+        if (!outcome.ok) throw new PermissionDenied(`login refused: ${outcome.reason}`);
+        const moved = outcome.user.id !== ctx.actor.userId;
+        return {
+          kind: 'message',
+          text: `key ${key.fingerprint} is linked to ${outcome.user.name} (${outcome.role}) until ${outcome.expiresAt.toISOString()}${moved ? `; it no longer logs in as ${ctx.actor.name}` : ''}`,
+          json: {
+            key: key.fingerprint,
+            user: outcome.user.name,
+            role: outcome.role,
+            expiresAt: outcome.expiresAt.toISOString(),
+            link: outcome.link,
+            claims: outcome.claims,
+          },
+        };
+      } finally {
+        started.release();
+      }
+    },
+  });
+  return [login];
+}

@@ -1,0 +1,212 @@
+/**
+ * Device-flow login (issue #14): a key labd does not know, once it proved possession, is linked to the
+ * account the OpenID Provider vouches for, for auth.oidc.keyLifetime. The ID token's claims map to a user:
+ * the account already linked to (issuer, sub); else, for `login` in a session, the session's own account;
+ * else a new account when the sign-up policy allows OIDC. Its name is derived like a principal's, exactly
+ * (`dave@evil.example` → `dave_evil_example`, never `dave`); a name another account holds is refused,
+ * never merged. IdP groups grant roles (auth.oidc.groupRoles) for as long as the link lasts.
+ */
+import type { Config, OidcConfig } from '../../config/schema.ts';
+import type { Actor } from '../../core/actor.ts';
+import type { Clock } from '../../core/clock.ts';
+import { LabdError } from '../../core/errors.ts';
+import type { Logger } from '../../core/logger.ts';
+import { higherRole, type Role } from '../../core/permissions.ts';
+import { signupAllows, signupRefusal } from '../../core/signup.ts';
+import type { AuditLog } from '../audit/store.ts';
+import { DeviceFlowError, type DeviceAuthorization, type DeviceFlow, type OidcClaims, type OidcPort } from '../oidc/port.ts';
+import { qrText } from '../../core/qr.ts';
+import { lookup, roleFromPrincipals, userNameFor } from './login.ts';
+import type { KeyToLink, LinkClaims, SqliteOidcLinks } from './sqlite-oidc-links.ts';
+import type { IdentityStore, User } from './store.ts';
+
+/** identities.provider of an OIDC subject: one per issuer, so two IdPs' `sub` never meet. */
+export function oidcProvider(issuer: string): string {
+  return `oidc:${issuer}`;
+}
+
+export type OidcLinkOutcome =
+  { ok: true; user: User; role: Role; groupRole?: Role; expiresAt: Date; created: boolean; claims: LinkClaims; link: string } | { ok: false; reason: string };
+
+export interface OidcLoginDeps {
+  port: OidcPort;
+  identities: IdentityStore;
+  links: SqliteOidcLinks;
+  config: Config;
+  audit: AuditLog;
+  log: Logger;
+  clock: Clock;
+}
+
+/** The role a link's groups grant (auth.oidc.groupRoles), or undefined when none. */
+export function groupRole(groups: readonly string[], groupRoles: ReadonlyMap<string, Role>): Role | undefined {
+  const role = roleFromPrincipals('guest', groups, groupRoles);
+  return role === 'guest' ? undefined : role;
+}
+
+export class OidcLogin {
+  private total = 0;
+  private readonly bySource = new Map<string, number>();
+  private readonly oidc: OidcConfig;
+  readonly groupRoles: ReadonlyMap<string, Role>;
+
+  constructor(private readonly deps: OidcLoginDeps) {
+    if (!deps.config.auth.oidc.enabled) throw new Error('OidcLogin needs auth.oidc');
+    this.oidc = deps.config.auth.oidc;
+    this.groupRoles = lookup(this.oidc.groupRoles);
+  }
+
+  get keyLifetimeText(): string {
+    return this.oidc.keyLifetime.text;
+  }
+
+  /**
+   * Starts a device flow for a client at `source`. At most auth.oidc.maxFlows wait at once, and
+   * maxFlowsPerSource from one address; `release` gives the place back (once).
+   */
+  async start(source: string, signal: AbortSignal): Promise<{ flow: DeviceFlow; release: () => void }> {
+    const fromSource = this.bySource.get(source) ?? 0;
+    if (this.total >= this.oidc.maxFlows || fromSource >= this.oidc.maxFlowsPerSource)
+      throw new DeviceFlowError('unavailable', 'too many logins are waiting for the identity provider; try again in a few minutes');
+    this.total++;
+    this.bySource.set(source, fromSource + 1);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.total--;
+      const n = (this.bySource.get(source) ?? 1) - 1;
+      if (n <= 0) this.bySource.delete(source);
+      else this.bySource.set(source, n);
+    };
+    try {
+      return { flow: await this.deps.port.startDeviceFlow(signal), release };
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  /**
+   * Maps confirmed claims to a user and links the proven key to it until now + keyLifetime, in one
+   * transaction; writes the audit row (`oidc link`) either way. `sessionUserId`: the account of a
+   * session running `login` (an unknown identity is linked to it instead of making a new account).
+   */
+  async link(claims: OidcClaims, key: KeyToLink, via: { surface: Actor['via']; remoteAddress?: string; sessionUserId?: number }): Promise<OidcLinkOutcome> {
+    const started = this.deps.clock.now();
+    const expiresAt = new Date(started.getTime() + this.oidc.keyLifetime.ms);
+    const stored: LinkClaims = {
+      issuer: claims.issuer,
+      sub: claims.sub,
+      ...(claims.email ? { email: claims.email } : {}),
+      ...(claims.preferredUsername ? { preferredUsername: claims.preferredUsername } : {}),
+      groups: claims.groups,
+    };
+    let outcome: OidcLinkOutcome;
+    try {
+      outcome = this.deps.identities.transaction(() => this.mapAndLink(claims, key, expiresAt, stored, via.sessionUserId));
+    } catch (err) {
+      if (!(err instanceof LabdError)) throw err;
+      outcome = { ok: false, reason: err.message };
+    }
+    const actor: Actor = outcome.ok
+      ? {
+          userId: outcome.user.id,
+          name: outcome.user.name,
+          role: outcome.role,
+          via: via.surface,
+          credential: { kind: 'key', fingerprint: key.fingerprint },
+          remoteAddress: via.remoteAddress,
+        }
+      : { userId: null, name: `oidc:${claims.sub.slice(0, 64)}`, role: 'guest', via: via.surface, remoteAddress: via.remoteAddress };
+    await this.deps.audit
+      .record({
+        at: started,
+        actor,
+        command: 'oidc link',
+        args: {
+          key: key.fingerprint,
+          ...stored,
+          expiresAt: expiresAt.toISOString(),
+          ...(outcome.ok ? { user: outcome.user.name, created: outcome.created, link: outcome.link, groupRole: outcome.groupRole ?? null } : {}),
+        },
+        outcome: outcome.ok ? 'ok' : 'permission',
+        error: outcome.ok ? undefined : outcome.reason,
+        durationMs: this.deps.clock.now().getTime() - started.getTime(),
+      })
+      .catch((err: unknown) => this.deps.log.error({ err }, 'could not write the audit row of an OIDC login'));
+    if (outcome.ok)
+      this.deps.log.info(
+        { user: outcome.user.name, sub: claims.sub, issuer: claims.issuer, fingerprint: key.fingerprint, expiresAt, created: outcome.created },
+        'key linked by OIDC login',
+      );
+    else this.deps.log.info({ sub: claims.sub, issuer: claims.issuer, fingerprint: key.fingerprint, reason: outcome.reason }, 'OIDC login refused');
+    return outcome;
+  }
+
+  private mapAndLink(claims: OidcClaims, key: KeyToLink, expiresAt: Date, stored: LinkClaims, sessionUserId: number | undefined): OidcLinkOutcome {
+    const { identities } = this.deps;
+    const adminName = this.deps.config.auth.initialAdminName;
+    const provider = oidcProvider(claims.issuer);
+    const gRole = groupRole(claims.groups, this.groupRoles);
+    let user: User | undefined;
+    let created = false;
+    const linked = identities.identity(provider, claims.sub);
+    if (linked) {
+      user = linked.user;
+      identities.touchIdentity(linked.id, expiresAt);
+    } else if (sessionUserId !== undefined) {
+      user = identities.userById(sessionUserId);
+      if (!user) return { ok: false, reason: 'your account no longer exists' };
+    } else {
+      const candidate = claims.preferredUsername ?? (claims.emailVerified ? claims.email : undefined) ?? claims.sub;
+      const name = userNameFor(candidate);
+      if (!name)
+        return {
+          ok: false,
+          reason: `'${candidate.slice(0, 64)}' does not make a valid user name (1-32 of a-z, 0-9, _ and -, starting with a letter); ask an admin to add you`,
+        };
+      if (identities.userByName(name))
+        return {
+          ok: false,
+          reason: `the user name '${name}' belongs to another account; log in to it (key or certificate) and run 'login' there to link this identity, or ask an admin`,
+        };
+      if (!signupAllows(this.deps.config.auth.signup, 'oidc')) return { ok: false, reason: signupRefusal(this.deps.config.auth.signup, 'oidc') };
+      user = identities.createUser(name, this.deps.config.auth.defaultRole);
+      created = true;
+    }
+    if (user.name === adminName) return { ok: false, reason: `an identity-provider login cannot reach the initial admin '${adminName}'` };
+    if (!linked) identities.linkIdentity(user.id, provider, claims.sub);
+    const result = this.deps.links.link(user.id, key, expiresAt, stored);
+    if (result.kind === 'permanent') return { ok: false, reason: `key ${key.fingerprint} is already registered to ${user.name} for good: nothing to link` };
+    return {
+      ok: true,
+      user,
+      role: gRole ? higherRole(user.role, gRole) : user.role,
+      groupRole: gRole,
+      expiresAt,
+      created,
+      claims: stored,
+      link: result.kind,
+    };
+  }
+}
+
+/**
+ * What the person is shown while labd waits: where to go, the code, and (for eyes on a terminal) a QR
+ * code of the page with the code filled in.
+ */
+export function deviceFlowInstructions(a: DeviceAuthorization, o: { qr: boolean; keyFingerprint: string; now: Date }): string {
+  const minutes = Math.max(1, Math.round((a.expiresAt.getTime() - o.now.getTime()) / 60_000));
+  const lines = [
+    `This key (${o.keyFingerprint}) is not linked to a labd account yet.`,
+    'Log in with your identity provider to link it:',
+    '',
+    `  open   ${a.verificationUri}`,
+    `  code   ${a.userCode}`,
+    '',
+  ];
+  if (o.qr) lines.push('or scan:', qrText(a.verificationUriComplete ?? a.verificationUri).replace(/\n$/, ''), '');
+  lines.push(`Waiting for the identity provider (the code expires in ${minutes} minute${minutes === 1 ? '' : 's'})...`);
+  return lines.join('\n');
+}

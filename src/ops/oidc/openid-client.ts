@@ -1,0 +1,139 @@
+/**
+ * The OIDC adapter: the only code that imports openid-client. Discovery happens on first use (and
+ * again after a failure), so labd starts while the IdP is down. Everything from the network is
+ * bounded: each response body (RESPONSE_LIMIT), each request (REQUEST_TIMEOUT_S), the wait for one
+ * code (its expires_in, capped by maxCodeLifetime), and the claims labd keeps.
+ */
+import * as client from 'openid-client';
+import type { OidcConfig } from '../../config/schema.ts';
+import type { Logger } from '../../core/logger.ts';
+import { DeviceFlowError, type DeviceFlow, type OidcClaims, type OidcPort } from './port.ts';
+
+/** Discovery documents, device codes, token responses and JWKS are a few KiB. */
+const RESPONSE_LIMIT = 64 * 1024;
+const REQUEST_TIMEOUT_S = 15;
+const MAX_GROUPS = 100;
+const MAX_CLAIM_CHARS = 256;
+
+/** fetch with a cap on the body: a larger answer is an error, not memory. */
+async function boundedFetch(url: string, options: client.CustomFetchOptions): Promise<Response> {
+  const res = await fetch(url, options as RequestInit);
+  const declared = Number(res.headers.get('content-length') ?? '0');
+  if (declared > RESPONSE_LIMIT) {
+    await res.body?.cancel();
+    throw new Error(`the identity provider's answer is too large (${declared} bytes)`);
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (res.body) {
+    const reader = res.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > RESPONSE_LIMIT) {
+        await reader.cancel();
+        throw new Error(`the identity provider's answer is too large (over ${RESPONSE_LIMIT} bytes)`);
+      }
+      chunks.push(value);
+    }
+  }
+  const body = [204, 205, 304].includes(res.status) ? null : Buffer.concat(chunks);
+  return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+}
+
+function text(v: unknown): string | undefined {
+  return typeof v === 'string' && v.length > 0 && v.length <= MAX_CLAIM_CHARS ? v : undefined;
+}
+
+/** The claims labd uses, bounded; a missing or oversized `sub` is no identity. */
+export function claimsFrom(issuer: string, raw: Record<string, unknown>): OidcClaims {
+  const sub = text(raw.sub);
+  if (!sub) throw new DeviceFlowError('unavailable', 'the ID token has no usable subject (sub)');
+  const groups = Array.isArray(raw.groups) ? raw.groups.filter((g): g is string => text(g) !== undefined).slice(0, MAX_GROUPS) : [];
+  return {
+    issuer,
+    sub,
+    email: text(raw.email),
+    emailVerified: raw.email_verified === true,
+    preferredUsername: text(raw.preferred_username),
+    groups,
+  };
+}
+
+export class OpenIdClientOidc implements OidcPort {
+  readonly issuer: string;
+  private discovered: Promise<client.Configuration> | undefined;
+
+  constructor(
+    private readonly config: OidcConfig,
+    private readonly log: Logger,
+  ) {
+    this.issuer = config.issuer;
+  }
+
+  private configuration(): Promise<client.Configuration> {
+    this.discovered ??= client
+      .discovery(
+        new URL(this.config.issuer),
+        this.config.clientId,
+        this.config.clientSecret,
+        this.config.clientSecret ? client.ClientSecretPost(this.config.clientSecret) : client.None(),
+        {
+          execute: this.config.allowHttp ? [client.allowInsecureRequests] : [],
+          [client.customFetch]: boundedFetch,
+          timeout: REQUEST_TIMEOUT_S,
+        },
+      )
+      .catch((err: unknown) => {
+        this.discovered = undefined;
+        throw err;
+      });
+    return this.discovered;
+  }
+
+  async startDeviceFlow(signal: AbortSignal): Promise<DeviceFlow> {
+    let config: client.Configuration;
+    let response: client.DeviceAuthorizationResponse;
+    try {
+      config = await this.configuration();
+      signal.throwIfAborted();
+      response = await client.initiateDeviceAuthorization(config, { scope: this.config.scopes.join(' ') });
+    } catch (err) {
+      if (signal.aborted) throw new DeviceFlowError('aborted', 'the login was abandoned');
+      this.log.warn({ err: (err as Error).message, issuer: this.issuer }, 'OIDC device authorization failed');
+      throw new DeviceFlowError('unavailable', 'the identity provider could not start a login; try again later');
+    }
+    const userCode = text(response.user_code);
+    const verificationUri = text(response.verification_uri);
+    if (!userCode || !verificationUri || !/^https?:\/\//.test(verificationUri))
+      throw new DeviceFlowError('unavailable', 'the identity provider answered without a usable code or verification URL');
+    const complete = text(response.verification_uri_complete);
+    const lifetimeS = Math.min(Math.max(Number(response.expires_in) || 0, 1), this.config.maxCodeLifetime.seconds);
+    const expiresAt = new Date(Date.now() + lifetimeS * 1000);
+    const log = this.log;
+    const issuer = this.issuer;
+    return {
+      authorization: { userCode, verificationUri, verificationUriComplete: complete && /^https?:\/\//.test(complete) ? complete : undefined, expiresAt },
+      async wait(outer: AbortSignal): Promise<OidcClaims> {
+        const expiry = AbortSignal.timeout(lifetimeS * 1000);
+        const polling = AbortSignal.any([outer, expiry]);
+        try {
+          const tokens = await client.pollDeviceAuthorizationGrant(config, { ...response, expires_in: lifetimeS }, undefined, { signal: polling });
+          const claims = tokens.claims();
+          if (!claims) throw new DeviceFlowError('unavailable', 'the identity provider sent no ID token (is the openid scope configured?)');
+          return claimsFrom(issuer, claims as Record<string, unknown>);
+        } catch (err) {
+          if (err instanceof DeviceFlowError) throw err;
+          if (outer.aborted) throw new DeviceFlowError('aborted', 'the login was abandoned');
+          const code = err instanceof client.ResponseBodyError ? err.error : undefined;
+          if (code === 'access_denied') throw new DeviceFlowError('denied', 'the login was denied at the identity provider');
+          if (code === 'expired_token' || expiry.aborted)
+            throw new DeviceFlowError('expired', 'the code expired before the login was confirmed; connect again for a new one');
+          log.warn({ err: (err as Error).message, issuer }, 'OIDC device flow failed');
+          throw new DeviceFlowError('unavailable', `the identity provider refused the login${code ? ` (${code.slice(0, 40)})` : ''}`);
+        }
+      },
+    };
+  }
+}
