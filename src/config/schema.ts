@@ -245,7 +245,7 @@ const oidcSchema = z.preprocess(
       clientId: z.string().min(1),
       /** Confidential clients only; a public client (token_endpoint_auth_method none) leaves it out. */
       clientSecret: z.string().min(1).optional(),
-      scopes: z.array(z.string().regex(/^[!#-[]-~]+$/, 'expected a scope token')).default(['openid', 'email', 'profile']),
+      scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'expected a scope token')).default(['openid', 'email', 'profile']),
       /** How long a key linked by a device-flow login logs in (like step-ca's 16 h certificates). */
       keyLifetime: duration.prefault('16h'),
       /** IdP groups (the ID token's `groups` claim) that grant a role, e.g. { lab-admins: admin }. */

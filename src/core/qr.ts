@@ -3,14 +3,19 @@ import QRCode from 'qrcode';
 
 const QUIET = 2;
 
+/** The modules of a QR code (error correction L): its size and whether (x, y) is dark (outside: light). */
+export function qrModules(text: string): { size: number; dark: (x: number, y: number) => boolean } {
+  const { modules } = QRCode.create(text, { errorCorrectionLevel: 'L' });
+  const size = modules.size;
+  return { size, dark: (x, y) => x >= 0 && y >= 0 && x < size && y < size && !!modules.get(y, x) };
+}
+
 /**
  * Light modules are drawn (terminals are mostly light text on dark), dark ones left blank, so the code
  * reads right on a dark terminal; the quiet zone is light too.
  */
 export function qrText(text: string): string {
-  const { modules } = QRCode.create(text, { errorCorrectionLevel: 'L' });
-  const size = modules.size;
-  const dark = (x: number, y: number): boolean => x >= 0 && y >= 0 && x < size && y < size && !!modules.get(y, x);
+  const { size, dark } = qrModules(text);
   const lines: string[] = [];
   for (let y = -QUIET; y < size + QUIET; y += 2) {
     let line = '';

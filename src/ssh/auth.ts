@@ -5,7 +5,7 @@ import type { Metrics } from '../core/metrics.ts';
 import { isCertAlgorithm } from '../core/sshwire/cert.ts';
 import { fingerprint, formatPublicKey, parsePublicKeyBlob, verifySshSignature, signatureAlgorithmsFor } from '../core/sshwire/keys.ts';
 import type { LoginService } from '../ops/identity/login.ts';
-import { deviceFlowInstructions, type OidcLogin } from '../ops/identity/oidc-login.ts';
+import { deviceFlowPrompt, type OidcLogin } from '../ops/identity/oidc-login.ts';
 import { DeviceFlowError } from '../ops/oidc/port.ts';
 import { checkUserCertificate, type CertPolicy } from './cert-check.ts';
 
@@ -206,10 +206,11 @@ export class ConnectionAuth {
     this.flowAbort = abort;
     // Another request from the client abandons this one (RFC 4252); ssh2 says so with 'abort'.
     ctx.on('abort', () => abort.abort());
-    const say = (text: string) =>
+    // An info request without prompts: OpenSSH prints it (see deviceFlowPrompt for what it allows) and answers at once.
+    const say = (text: string, title = 'labd') =>
       new Promise<void>((resolve) => {
         if (abort.signal.aborted) return resolve();
-        ctx.prompt([], 'labd', text, () => resolve());
+        ctx.prompt([], title, text, () => resolve());
       });
     let release = () => {};
     try {
@@ -218,7 +219,10 @@ export class ConnectionAuth {
       const { authorization } = started.flow;
       this.onWaiting(authorization.expiresAt);
       this.deps.log.info({ fingerprint: key.fingerprint, remote: this.remoteIp, until: authorization.expiresAt }, 'OIDC device flow started');
-      await say(deviceFlowInstructions(authorization, { qr: true, keyFingerprint: key.fingerprint, now: this.deps.now() }));
+      const prompt = deviceFlowPrompt(authorization, { keyFingerprint: key.fingerprint, now: this.deps.now() });
+      await say(prompt.instructions);
+      for (const chunk of prompt.qrChunks) await say(chunk, '');
+      await say(prompt.waiting, '');
       const claims = await started.flow.wait(abort.signal);
       const outcome = await oidc.link(claims, key, { surface: 'ssh', remoteAddress: this.remoteIp });
       if (abort.signal.aborted) return;

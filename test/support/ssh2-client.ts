@@ -16,7 +16,8 @@ const { sendPacket } = require('ssh2/lib/protocol/utils.js') as { sendPacket: (p
 
 const USERAUTH_REQUEST = 50;
 
-export type AuthReply = 'pk-ok' | 'failure' | 'success' | 'closed';
+/** info-request: the server answered keyboard-interactive with a prompt (e.g. a device-flow login). */
+export type AuthReply = 'pk-ok' | 'failure' | 'success' | 'closed' | 'info-request';
 
 function sshString(value: Buffer | string): Buffer {
   const b = typeof value === 'string' ? Buffer.from(value) : value;
@@ -129,6 +130,7 @@ export class HandDrivenClient {
               driver!.settle('pk-ok');
               okHandler?.(...args);
             };
+            proto._handlers.USERAUTH_INFO_REQUEST = () => driver!.settle('info-request');
             resolve(driver);
             return undefined;
           }
@@ -186,6 +188,19 @@ export class HandDrivenClient {
     toSign[boolAt] = 1;
     const data = Buffer.concat([sshString(this.proto._kex.sessionID), toSign]);
     return this.send(this.request(user, algo, blob, sign(data)));
+  }
+
+  /** A keyboard-interactive request (language and submethods empty): 'info-request' if labd prompts, else 'failure'. */
+  keyboardInteractive(user: string): Promise<AuthReply> {
+    const payload = Buffer.concat([
+      Buffer.from([USERAUTH_REQUEST]),
+      sshString(user),
+      sshString('ssh-connection'),
+      sshString('keyboard-interactive'),
+      sshString(''),
+      sshString(''),
+    ]);
+    return this.send(payload, 'keyboard-interactive');
   }
 
   /** A password request (labd offers no passwords; it must still count as a failed attempt). */

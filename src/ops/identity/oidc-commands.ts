@@ -5,7 +5,7 @@ import { parsePublicKeyLine } from '../../core/sshwire/keys.ts';
 import type { CommandContext } from '../context.ts';
 import { DeviceFlowError } from '../oidc/port.ts';
 import { defineCommand, type AnyCommand } from '../registry.ts';
-import { deviceFlowInstructions, type OidcLogin } from './oidc-login.ts';
+import { deviceFlowText, type OidcLogin } from './oidc-login.ts';
 import type { IdentityStore } from './store.ts';
 
 export function oidcCommands(oidc: OidcLogin, identities: IdentityStore): AnyCommand[] {
@@ -49,12 +49,8 @@ export function oidcCommands(oidc: OidcLogin, identities: IdentityStore): AnyCom
         throw err;
       }
       try {
-        const text = deviceFlowInstructions(started.flow.authorization, {
-          qr: ctx.io?.isTerminal === true && !ctx.json,
-          keyFingerprint: key.fingerprint,
-          now: ctx.clock.now(),
-        }).replace(/^This key .*\n/, '');
-        for (const line of text.split('\n')) ctx.progress(line);
+        const lines = deviceFlowText(started.flow.authorization, { qr: ctx.io?.isTerminal === true && !ctx.json, now: ctx.clock.now() });
+        for (const line of lines) ctx.progress(line);
         let claims;
         try {
           claims = await started.flow.wait(ctx.signal);

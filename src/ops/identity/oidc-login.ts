@@ -9,13 +9,13 @@
 import type { Config, OidcConfig } from '../../config/schema.ts';
 import type { Actor } from '../../core/actor.ts';
 import type { Clock } from '../../core/clock.ts';
-import { LabdError } from '../../core/errors.ts';
+import { Conflict, LabdError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import { higherRole, type Role } from '../../core/permissions.ts';
 import { signupAllows, signupRefusal } from '../../core/signup.ts';
 import type { AuditLog } from '../audit/store.ts';
 import { DeviceFlowError, type DeviceAuthorization, type DeviceFlow, type OidcClaims, type OidcPort } from '../oidc/port.ts';
-import { qrText } from '../../core/qr.ts';
+import { qrModules, qrText } from '../../core/qr.ts';
 import { lookup, roleFromPrincipals, userNameFor } from './login.ts';
 import type { KeyToLink, LinkClaims, SqliteOidcLinks } from './sqlite-oidc-links.ts';
 import type { IdentityStore, User } from './store.ts';
@@ -178,7 +178,8 @@ export class OidcLogin {
     if (user.name === adminName) return { ok: false, reason: `an identity-provider login cannot reach the initial admin '${adminName}'` };
     if (!linked) identities.linkIdentity(user.id, provider, claims.sub);
     const result = this.deps.links.link(user.id, key, expiresAt, stored);
-    if (result.kind === 'permanent') return { ok: false, reason: `key ${key.fingerprint} is already registered to ${user.name} for good: nothing to link` };
+    // Thrown, so the transaction leaves nothing behind (no identity linked, no account made).
+    if (result.kind === 'permanent') throw new Conflict(`key ${key.fingerprint} is already registered to ${user.name} for good: nothing to link`);
     return {
       ok: true,
       user,
@@ -193,20 +194,67 @@ export class OidcLogin {
 }
 
 /**
- * What the person is shown while labd waits: where to go, the code, and (for eyes on a terminal) a QR
- * code of the page with the code filled in.
+ * What the person is shown while labd waits: where to go and the code (one short ASCII block), and for
+ * a phone's camera a QR code of the page with the code filled in. OpenSSH prints keyboard-interactive
+ * instructions through its log (logit): ASCII only (it escapes every other byte), at most ~1 KiB per
+ * message (longer ones are cut) and only at the default LogLevel INFO. So the QR code is drawn in ASCII
+ * ('##' per module) and sent in chunks that each fit.
  */
-export function deviceFlowInstructions(a: DeviceAuthorization, o: { qr: boolean; keyFingerprint: string; now: Date }): string {
+export function deviceFlowPrompt(
+  a: DeviceAuthorization,
+  o: { keyFingerprint: string; now: Date },
+): { instructions: string; qrChunks: string[]; waiting: string } {
   const minutes = Math.max(1, Math.round((a.expiresAt.getTime() - o.now.getTime()) / 60_000));
-  const lines = [
+  const instructions = [
     `This key (${o.keyFingerprint}) is not linked to a labd account yet.`,
     'Log in with your identity provider to link it:',
     '',
     `  open   ${a.verificationUri}`,
     `  code   ${a.userCode}`,
     '',
-  ];
-  if (o.qr) lines.push('or scan:', qrText(a.verificationUriComplete ?? a.verificationUri).replace(/\n$/, ''), '');
+  ].join('\n');
+  const rows = qrRows(a.verificationUriComplete ?? a.verificationUri);
+  const qrChunks: string[] = [];
+  let chunk: string[] = [];
+  for (const row of rows) {
+    if ((chunk.length + 1) * (row.length + 1) > OPENSSH_LOG_LIMIT) {
+      qrChunks.push(chunk.join('\n'));
+      chunk = [];
+    }
+    chunk.push(row);
+  }
+  if (chunk.length) qrChunks.push(chunk.join('\n'));
+  return { instructions, qrChunks, waiting: `Waiting for the identity provider (the code expires in ${minutes} minute${minutes === 1 ? '' : 's'})...` };
+}
+
+/** OpenSSH's log line buffer is 1024 bytes; leave room for its own framing. */
+const OPENSSH_LOG_LIMIT = 960;
+
+/** The QR code as ASCII rows: light modules (and the quiet zone) drawn as '##', dark ones blank, for dark terminals. */
+function qrRows(text: string): string[] {
+  const { size, dark } = qrModules(text);
+  const QUIET = 2;
+  const rows: string[] = [];
+  for (let y = -QUIET; y < size + QUIET; y++) {
+    let row = '';
+    for (let x = -QUIET; x < size + QUIET; x++) row += dark(x, y) ? '  ' : '##';
+    rows.push(row.trimEnd());
+  }
+  return rows;
+}
+
+/** The same for a terminal labd draws on itself (`login` with ssh -t): half blocks via core/qr.ts. */
+export function deviceFlowText(a: DeviceAuthorization, o: { qr: boolean; now: Date }): string[] {
+  const minutes = Math.max(1, Math.round((a.expiresAt.getTime() - o.now.getTime()) / 60_000));
+  const lines = ['Log in with your identity provider:', '', `  open   ${a.verificationUri}`, `  code   ${a.userCode}`, ''];
+  if (o.qr)
+    lines.push(
+      'or scan:',
+      ...qrText(a.verificationUriComplete ?? a.verificationUri)
+        .replace(/\n$/, '')
+        .split('\n'),
+      '',
+    );
   lines.push(`Waiting for the identity provider (the code expires in ${minutes} minute${minutes === 1 ? '' : 's'})...`);
-  return lines.join('\n');
+  return lines;
 }

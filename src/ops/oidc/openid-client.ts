@@ -14,6 +14,7 @@ const RESPONSE_LIMIT = 64 * 1024;
 const REQUEST_TIMEOUT_S = 15;
 const MAX_GROUPS = 100;
 const MAX_CLAIM_CHARS = 256;
+const PRINTABLE_URL = /^https?:\/\/[\x21-\x7e]+$/;
 
 /** fetch with a cap on the body: a larger answer is an error, not memory. */
 async function boundedFetch(url: string, options: client.CustomFetchOptions): Promise<Response> {
@@ -106,7 +107,8 @@ export class OpenIdClientOidc implements OidcPort {
     }
     const userCode = text(response.user_code);
     const verificationUri = text(response.verification_uri);
-    if (!userCode || !verificationUri || !/^https?:\/\//.test(verificationUri))
+    // Shown on the person's terminal: printable ASCII only.
+    if (!userCode || !/^[\x21-\x7e]+$/.test(userCode) || !verificationUri || !PRINTABLE_URL.test(verificationUri))
       throw new DeviceFlowError('unavailable', 'the identity provider answered without a usable code or verification URL');
     const complete = text(response.verification_uri_complete);
     const lifetimeS = Math.min(Math.max(Number(response.expires_in) || 0, 1), this.config.maxCodeLifetime.seconds);
@@ -114,7 +116,7 @@ export class OpenIdClientOidc implements OidcPort {
     const log = this.log;
     const issuer = this.issuer;
     return {
-      authorization: { userCode, verificationUri, verificationUriComplete: complete && /^https?:\/\//.test(complete) ? complete : undefined, expiresAt },
+      authorization: { userCode, verificationUri, verificationUriComplete: complete && PRINTABLE_URL.test(complete) ? complete : undefined, expiresAt },
       async wait(outer: AbortSignal): Promise<OidcClaims> {
         const expiry = AbortSignal.timeout(lifetimeS * 1000);
         const polling = AbortSignal.any([outer, expiry]);

@@ -1,0 +1,252 @@
+/**
+ * Device-flow login (issue #14) against a real OpenID Provider (oidc-provider 9, in this process, its
+ * device pages driven over HTTP like a browser) with the real OpenSSH client in a tmux pane: an unknown
+ * key proves possession, labd shows the verification URL and code, the test approves (or denies, or lets
+ * the code expire) at the provider, and the same ssh session goes on as the mapped user. Hand-driven
+ * ssh2 attempts show that a key whose possession was not proven is never linked.
+ */
+import assert from 'node:assert/strict';
+import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
+import { KeyLab, LabdProcess, type SshResult } from './support/labd.ts';
+import { TestOidcProvider } from './support/oidc-provider.ts';
+import { blobOf, HandDrivenClient, signerFor } from './support/ssh2-client.ts';
+import { TmuxTerminal } from './support/tmux.ts';
+
+const ACCOUNTS = {
+  alice: { email: 'alice@example.net', email_verified: true, preferred_username: 'alice', groups: ['lab-admins'] },
+  bob: { email: 'bob@example.net', email_verified: true, preferred_username: 'bob', groups: [] },
+  erin: { email: 'erin@example.net', email_verified: true, preferred_username: 'erin', groups: [] },
+  dave: { email: 'dave@evil.example', email_verified: true, groups: [] },
+  frank: { email: 'frank@example.net', email_verified: true, preferred_username: 'frank', groups: [] },
+};
+
+function oidcEnv(op: TestOidcProvider, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    LABD_OIDC_ISSUER: op.issuer,
+    LABD_OIDC_CLIENT_ID: op.clientId,
+    LABD_OIDC_ALLOW_HTTP: 'true',
+    LABD_OIDC_SCOPES: 'openid,email,profile,groups',
+    LABD_OIDC_GROUP_ROLES: 'lab-admins=admin',
+    ...extra,
+  };
+}
+
+interface AuditJson {
+  command: string;
+  actor: string;
+  outcome: string;
+  error: string | null;
+  args: string;
+}
+
+describe('OIDC device-flow login: oidc-provider, OpenSSH in tmux', () => {
+  const lab = new KeyLab();
+  let op: TestOidcProvider;
+  let shortOp: TestOidcProvider;
+  let labd: LabdProcess;
+  let closedLabd: LabdProcess;
+  let shortLabd: LabdProcess;
+  let admin: string;
+  const terminals: TmuxTerminal[] = [];
+
+  before(async () => {
+    admin = lab.key('admin');
+    op = await TestOidcProvider.start({ accounts: ACCOUNTS });
+    // Codes that expire after 6 seconds, and links that last 20.
+    shortOp = await TestOidcProvider.start({ accounts: ACCOUNTS, deviceCodeTtl: 6 });
+    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: oidcEnv(op, { LABD_OIDC_KEY_LIFETIME: '1h' }) });
+    closedLabd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: oidcEnv(op, { LABD_SIGNUP: 'closed' }) });
+    shortLabd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: oidcEnv(shortOp, { LABD_OIDC_KEY_LIFETIME: '20s' }) });
+  }, 120_000);
+  after(async () => {
+    for (const t of terminals) t.kill();
+    await Promise.all([labd?.stop(), closedLabd?.stop(), shortLabd?.stop()]);
+    await Promise.all([op?.stop(), shortOp?.stop()]);
+    lab.cleanup();
+  });
+
+  /** The OpenSSH client in a tmux pane, allowed to answer keyboard-interactive (no BatchMode). */
+  function interactiveSsh(target: LabdProcess, key: string, command: string[]): TmuxTerminal {
+    const args = [
+      'ssh',
+      '-F',
+      '/dev/null',
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      'IdentityAgent=none',
+      // OpenSSH prints keyboard-interactive instructions through its log: the default LogLevel (INFO) shows them.
+      '-o',
+      'PreferredAuthentications=publickey,keyboard-interactive',
+      '-i',
+      key,
+      '-p',
+      String(target.sshPort),
+      '-T',
+      'labd@127.0.0.1',
+      '--',
+      ...command,
+    ];
+    const t = TmuxTerminal.start(args, { cols: 120, rows: 80, env: { LANG: 'C.UTF-8' } });
+    terminals.push(t);
+    return t;
+  }
+
+  async function codeOn(t: TmuxTerminal): Promise<string> {
+    const lines = await t.waitFor(/code\s+[A-Z]{4}-[A-Z]{4}/, 'the device code');
+    return /code\s+([A-Z]{4}-[A-Z]{4})/.exec(lines.join('\n'))![1]!;
+  }
+
+  function auditRows(target: LabdProcess): AuditJson[] {
+    const r = target.ssh(admin, ['audit', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout) as AuditJson[];
+  }
+
+  function json<T>(r: SshResult): T {
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout) as T;
+  }
+
+  test('an unknown key proves possession, the code is approved at the IdP, and the same session goes on as the mapped user with its group role', async () => {
+    const key = lab.key('alice');
+    const t = interactiveSsh(labd, key, ['whoami']);
+    const code = await codeOn(t);
+    const screen = t.text();
+    assert.match(screen, new RegExp(`open\\s+${op.issuer.replace(/[.]/g, '\\.')}/device`), 'the verification URL is shown');
+    assert.match(screen, /^#{20,}$/m, 'a QR code is drawn (ASCII: OpenSSH escapes anything else)');
+    await op.approve(code, 'alice');
+    await t.waitFor(/Logged in as alice \(admin\), a new account/, 'the login message');
+    // whoami ran in the same ssh session: the mapped user, with the role its IdP group grants.
+    const lines = await t.waitFor(/role\s+admin/, 'whoami');
+    assert.match(lines.join('\n'), /user\s+alice/);
+    assert.equal(await t.waitForExit(), 0, t.text());
+
+    // The key now logs in by itself (no keyboard-interactive: BatchMode) until its link expires.
+    const who = json<{ user: string; role: string; credential: { kind: string } }>(labd.ssh(key, ['whoami', '--json']));
+    assert.deepEqual([who.user, who.role, who.credential.kind], ['alice', 'admin', 'key']);
+    const keys = json<{ fingerprint: string; source: string; expiresAt: string; claims: { sub: string; email: string; groups: string[] } }[]>(
+      labd.ssh(key, ['keys', 'ls', '--json']),
+    );
+    assert.equal(keys.length, 1);
+    assert.equal(keys[0]!.source, 'oidc');
+    assert.ok(Date.parse(keys[0]!.expiresAt) > Date.now() + 30 * 60_000, 'linked for keyLifetime (1h)');
+    assert.deepEqual(keys[0]!.claims, { issuer: op.issuer, sub: 'alice', email: 'alice@example.net', preferredUsername: 'alice', groups: ['lab-admins'] });
+    const table = labd.ssh(key, ['keys', 'ls']);
+    assert.match(table.stdout, /LINKED UNTIL/);
+    assert.match(table.stdout, /alice \(sub alice; groups lab-admins\)/);
+
+    const row = auditRows(labd).find((r) => r.command === 'oidc link' && r.actor === 'alice');
+    assert.ok(row, 'the link is audited');
+    assert.equal(row.outcome, 'ok');
+    const args = JSON.parse(row.args) as Record<string, unknown>;
+    assert.equal(args.sub, 'alice');
+    assert.equal(args.created, true);
+    assert.deepEqual(args.groups, ['lab-admins']);
+    assert.equal(args.key, keys[0]!.fingerprint);
+  });
+
+  test('a denied code ends the attempt with a clear message, and the key stays unlinked', async () => {
+    const key = lab.key('bob');
+    const t = interactiveSsh(labd, key, ['whoami']);
+    await op.deny(await codeOn(t));
+    await t.waitFor(/login failed: the login was denied at the identity provider/, 'the refusal');
+    assert.notEqual(await t.waitForExit(), 0);
+    assert.equal(labd.ssh(key, ['whoami']).status, 255, 'the key does not log in');
+  });
+
+  test('a key whose possession was not proven is never linked: an unsigned query, or a signature by another key, then keyboard-interactive', async () => {
+    const mallory = lab.key('mallory');
+    const other = lab.key('mallory-other');
+    const { algo, blob } = blobOf(`${mallory}.pub`);
+    const before = labd.logs().length;
+
+    const c1 = await HandDrivenClient.connect(labd.sshPort);
+    assert.equal(await c1.query('labd', algo, blob), 'pk-ok', 'an unknown key is asked to sign');
+    assert.equal(await c1.keyboardInteractive('labd'), 'failure', 'no device flow without a signature');
+    c1.close();
+
+    const c2 = await HandDrivenClient.connect(labd.sshPort);
+    assert.equal(await c2.signed('labd', algo, blob, signerFor(other, 'ssh-ed25519')), 'failure', "another key's signature proves nothing");
+    assert.equal(await c2.keyboardInteractive('labd'), 'failure', 'no device flow after a bad signature');
+    c2.close();
+
+    const logs = labd.logs().slice(before);
+    assert.doesNotMatch(logs, /OIDC device flow started/);
+    assert.doesNotMatch(logs, /key linked by OIDC login/);
+  });
+
+  test('login in a session links its key again, for a new lifetime, and is audited', async () => {
+    const key = lab.key('frank');
+    const t = interactiveSsh(labd, key, ['whoami']);
+    await op.approve(await codeOn(t), 'frank');
+    assert.equal(await t.waitForExit(), 0, t.text());
+    const [first] = json<{ expiresAt: string }[]>(labd.ssh(key, ['keys', 'ls', '--json']));
+
+    const running = labd.sshStart(key, ['login']);
+    const deadline = Date.now() + 30_000;
+    while (!/code\s+[A-Z]{4}-[A-Z]{4}/.test(running.stderr()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const code = /code\s+([A-Z]{4}-[A-Z]{4})/.exec(running.stderr())?.[1];
+    assert.ok(code, running.stderr());
+    await op.approve(code, 'frank');
+    const done = await running.done;
+    assert.equal(done.status, 0, done.stderr);
+    assert.match(done.stdout, /is linked to frank \(member\) until/);
+    const [second] = json<{ expiresAt: string }[]>(labd.ssh(key, ['keys', 'ls', '--json']));
+    assert.ok(Date.parse(second!.expiresAt) > Date.parse(first!.expiresAt), 'the link lasts longer');
+    const rows = auditRows(labd);
+    assert.ok(rows.some((r) => r.command === 'login' && r.actor === 'frank' && r.outcome === 'ok'));
+    assert.ok(rows.some((r) => r.command === 'oidc link' && r.actor === 'frank' && (JSON.parse(r.args) as { link: string }).link === 'extended'));
+  });
+
+  test('a name derived from an email is exact: dave@evil.example becomes dave_evil_example, never dave', async () => {
+    const key = lab.key('dave');
+    const t = interactiveSsh(labd, key, ['whoami']);
+    await op.approve(await codeOn(t), 'dave');
+    await t.waitFor(/user\s+dave_evil_example/, 'whoami');
+    assert.equal(await t.waitForExit(), 0, t.text());
+  });
+
+  test('sign-up closed: an approved login for a new account is refused with the policy’s reason, and audited', async () => {
+    const key = lab.key('erin');
+    const t = interactiveSsh(closedLabd, key, ['whoami']);
+    await op.approve(await codeOn(t), 'erin');
+    await t.waitFor(/login refused: sign-up is closed on this lab/, 'the refusal');
+    assert.notEqual(await t.waitForExit(), 0);
+    assert.equal(closedLabd.ssh(key, ['whoami']).status, 255);
+    const row = auditRows(closedLabd).find((r) => r.command === 'oidc link');
+    assert.ok(row);
+    assert.equal(row.outcome, 'permission');
+    assert.match(row.error ?? '', /sign-up is closed/);
+  });
+
+  test('an expired code ends the attempt with a clear message', async () => {
+    const key = lab.key('late');
+    const t = interactiveSsh(shortLabd, key, ['whoami']);
+    await codeOn(t);
+    await t.waitFor(/login failed: the code expired/, 'the expiry message');
+    assert.notEqual(await t.waitForExit(), 0);
+    assert.equal(shortLabd.ssh(key, ['whoami']).status, 255);
+  });
+
+  test('a linked key stops working after its lifetime, and its open session is closed', async () => {
+    const key = lab.key('bob2');
+    const t = interactiveSsh(shortLabd, key, ['whoami']);
+    await shortOp.approve(await codeOn(t), 'bob');
+    await t.waitFor(/user\s+bob/, 'whoami');
+    assert.equal(await t.waitForExit(), 0, t.text());
+    const [link] = json<{ expiresAt: string }[]>(shortLabd.ssh(key, ['keys', 'ls', '--json']));
+    // A session open when the link expires ends with it.
+    const sub = shortLabd.sshStart(key, ['sub', 'news']);
+    const ended = await sub.done;
+    assert.ok(Date.now() >= Date.parse(link!.expiresAt) - 1000, `the session ended at the link's expiry (${ended.stderr})`);
+    while (Date.now() < Date.parse(link!.expiresAt) + 500) await new Promise((r) => setTimeout(r, 200));
+    const r = shortLabd.ssh(key, ['whoami']);
+    assert.equal(r.status, 255, 'an expired link no longer authenticates');
+    assert.match(shortLabd.logs(), /link \(OIDC login\) expired|unknown key proved possession/);
+  });
+});
