@@ -55,7 +55,10 @@ describe('OIDC device-flow login: oidc-provider, OpenSSH in tmux', () => {
     // Codes that expire after 6 seconds, and links that last 20.
     shortOp = await TestOidcProvider.start({ accounts: ACCOUNTS, deviceCodeTtl: 6 });
     labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: oidcEnv(op, { LABD_OIDC_KEY_LIFETIME: '1h' }) });
-    closedLabd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: oidcEnv(op, { LABD_SIGNUP: 'closed' }) });
+    closedLabd = await LabdProcess.start({
+      adminKeys: [lab.publicKey(admin)],
+      env: oidcEnv(op, { LABD_SIGNUP: 'closed', LABD_OIDC_MAX_FLOWS_PER_SOURCE: '1' }),
+    });
     shortLabd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: oidcEnv(shortOp, { LABD_OIDC_KEY_LIFETIME: '20s' }) });
   }, 120_000);
   after(async () => {
@@ -222,6 +225,25 @@ describe('OIDC device-flow login: oidc-provider, OpenSSH in tmux', () => {
     assert.ok(row);
     assert.equal(row.outcome, 'permission');
     assert.match(row.error ?? '', /sign-up is closed/);
+  });
+
+  test('device flows waiting at once are bounded per source: one more is refused with a clear message', async () => {
+    const start = async (name: string) => {
+      const key = lab.key(name);
+      const { algo, blob } = blobOf(`${key}.pub`);
+      const c = await HandDrivenClient.connect(closedLabd.sshPort);
+      assert.equal(await c.signed('labd', algo, blob, signerFor(key, 'ssh-ed25519')), 'failure', 'partial success: keyboard-interactive next');
+      assert.equal(await c.keyboardInteractive('labd'), 'info-request');
+      return c;
+    };
+    const first = await start('flood1');
+    assert.match(first.infoRequests[0]!.instructions, /code\s+[A-Z]{4}-[A-Z]{4}/, 'the first flow shows its code');
+    const second = await start('flood2');
+    assert.match(second.infoRequests[0]!.instructions, /too many logins are waiting for the identity provider/);
+    assert.doesNotMatch(second.infoRequests[0]!.instructions, /code\s+[A-Z]{4}-[A-Z]{4}/);
+    second.close();
+    first.close();
+    await Promise.all([first.closed, second.closed]);
   });
 
   test('an expired code ends the attempt with a clear message', async () => {

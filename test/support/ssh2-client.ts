@@ -75,6 +75,8 @@ export class HandDrivenClient {
   /** Resolvers of the requests sent and not yet answered, oldest first (replies come in order). */
   private readonly pending: ((reply: AuthReply) => void)[] = [];
   private isClosed = false;
+  /** Keyboard-interactive info requests received (their name and instructions), oldest first. */
+  readonly infoRequests: { name: string; instructions: string }[] = [];
   private authed = false;
   /** Resolves when the server ends the connection. */
   readonly closed: Promise<void>;
@@ -130,7 +132,10 @@ export class HandDrivenClient {
               driver!.settle('pk-ok');
               okHandler?.(...args);
             };
-            proto._handlers.USERAUTH_INFO_REQUEST = () => driver!.settle('info-request');
+            proto._handlers.USERAUTH_INFO_REQUEST = (...args: unknown[]) => {
+              driver!.infoRequests.push({ name: String(args[1] ?? ''), instructions: String(args[2] ?? '') });
+              driver!.settle('info-request');
+            };
             resolve(driver);
             return undefined;
           }
