@@ -43,6 +43,13 @@ async function boundedFetch(url: string, options: client.CustomFetchOptions): Pr
   return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
 }
 
+/** An error and its causes in one line (openid-client wraps what went wrong, e.g. "something went wrong" around our size limit). */
+function describe(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) parts.push(e.message);
+  return parts.join(': ') || String(err);
+}
+
 function text(v: unknown): string | undefined {
   return typeof v === 'string' && v.length > 0 && v.length <= MAX_CLAIM_CHARS ? v : undefined;
 }
@@ -102,7 +109,7 @@ export class OpenIdClientOidc implements OidcPort {
       response = await client.initiateDeviceAuthorization(config, { scope: this.config.scopes.join(' ') });
     } catch (err) {
       if (signal.aborted) throw new DeviceFlowError('aborted', 'the login was abandoned');
-      this.log.warn({ err: (err as Error).message, issuer: this.issuer }, 'OIDC device authorization failed');
+      this.log.warn({ err: describe(err), issuer: this.issuer }, 'OIDC device authorization failed');
       throw new DeviceFlowError('unavailable', 'the identity provider could not start a login; try again later');
     }
     const userCode = text(response.user_code);
@@ -132,7 +139,7 @@ export class OpenIdClientOidc implements OidcPort {
           if (code === 'access_denied') throw new DeviceFlowError('denied', 'the login was denied at the identity provider');
           if (code === 'expired_token' || expiry.aborted)
             throw new DeviceFlowError('expired', 'the code expired before the login was confirmed; connect again for a new one');
-          log.warn({ err: (err as Error).message, issuer }, 'OIDC device flow failed');
+          log.warn({ err: describe(err), issuer }, 'OIDC device flow failed');
           throw new DeviceFlowError('unavailable', `the identity provider refused the login${code ? ` (${code.slice(0, 40)})` : ''}`);
         }
       },
