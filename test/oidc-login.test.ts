@@ -206,6 +206,32 @@ describe('OIDC device-flow login: oidc-provider, OpenSSH in tmux', () => {
     assert.ok(rows.some((r) => r.command === 'oidc link' && r.actor === 'frank' && (JSON.parse(r.args) as { link: string }).link === 'extended'));
   });
 
+  test('login with another identity moves the key to the account the IdP vouches for', async () => {
+    const erinKey = lab.key('erin-a');
+    const bobKey = lab.key('bob-b');
+    for (const [key, sub] of [
+      [erinKey, 'erin'],
+      [bobKey, 'bob'],
+    ] as const) {
+      const t = interactiveSsh(labd, key, ['whoami']);
+      await op.approve(await codeOn(t), sub);
+      assert.equal(await t.waitForExit(), 0, t.text());
+    }
+    const running = labd.sshStart(bobKey, ['login']);
+    const deadline = Date.now() + 30_000;
+    while (!/code\s+[A-Z]{4}-[A-Z]{4}/.test(running.stderr()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const code = /code\s+([A-Z]{4}-[A-Z]{4})/.exec(running.stderr())?.[1];
+    assert.ok(code, running.stderr());
+    await op.approve(code, 'erin');
+    const done = await running.done;
+    assert.equal(done.status, 0, done.stderr);
+    assert.match(done.stdout, /is linked to erin \(member\) until .*; it no longer logs in as bob/);
+    const who = json<{ user: string }>(labd.ssh(bobKey, ['whoami', '--json']));
+    assert.equal(who.user, 'erin');
+    const row = auditRows(labd).find((r) => r.command === 'oidc link' && r.actor === 'erin' && (JSON.parse(r.args) as { link: string }).link === 'relinked');
+    assert.ok(row, 'the move is audited');
+  });
+
   test('a name derived from an email is exact: dave@evil.example becomes dave_evil_example, never dave', async () => {
     const key = lab.key('dave');
     const t = interactiveSsh(labd, key, ['whoami']);
