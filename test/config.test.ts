@@ -90,3 +90,20 @@ describe('durations are parsed once, by the schema', () => {
     }
   });
 });
+
+test('OIDC logins are off by default, on with any LABD_OIDC_* key, and a half-configured one fails at start', () => {
+  assert.equal(loadConfig({}).auth.oidc.enabled, false);
+  const c = loadConfig({ LABD_OIDC_ISSUER: 'https://sso.example.net/realms/lab', LABD_OIDC_CLIENT_ID: 'labd', LABD_OIDC_GROUP_ROLES: 'lab-admins=admin' });
+  assert.ok(c.auth.oidc.enabled);
+  assert.equal(c.auth.oidc.keyLifetime.seconds, 16 * 3600);
+  assert.deepEqual(c.auth.oidc.scopes, ['openid', 'email', 'profile']);
+  assert.deepEqual(c.auth.oidc.groupRoles, { 'lab-admins': 'admin' });
+  assert.equal(c.auth.oidc.allowHttp, false);
+  assert.throws(() => loadConfig({ LABD_OIDC_ISSUER: 'https://sso.example.net' }), /auth\.oidc\.clientId/);
+  assert.throws(() => loadConfig({ LABD_OIDC_CLIENT_ID: 'labd', LABD_OIDC_ISSUER: 'ftp://x' }), /auth\.oidc\.issuer \(LABD_OIDC_ISSUER\)/);
+  assert.throws(
+    () => loadConfig({ LABD_OIDC_CLIENT_ID: 'labd', LABD_OIDC_ISSUER: 'https://x', LABD_OIDC_MAX_FLOWS_PER_SOURCE: '0' }),
+    /auth\.oidc\.maxFlowsPerSource \(LABD_OIDC_MAX_FLOWS_PER_SOURCE\)/,
+  );
+  assert.throws(() => loadConfig({ LABD_OIDC_CLIENT_ID: 'labd', LABD_OIDC_ISSUER: 'https://x', LABD_OIDC_SCOPES: 'openid,"bad"' }), /scope token/);
+});
