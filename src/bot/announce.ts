@@ -95,16 +95,19 @@ export class EventAnnouncer {
 
   /** Queues every event after the cursor; a no-op until the room is known. One pass at a time (a call during a pass runs another). */
   catchUp(): void {
-    if (this.catchingUp) {
-      this.catchUpAgain = true;
-      return;
-    }
+    this.catchUpAgain = true;
+    if (this.catchingUp) return;
     this.catchingUp = (async () => {
-      do {
-        this.catchUpAgain = false;
-        await this.catchUpOnce();
-      } while (this.catchUpAgain && !this.stopped);
-    })().finally(() => (this.catchingUp = undefined));
+      try {
+        while (this.catchUpAgain && !this.stopped) {
+          this.catchUpAgain = false;
+          await this.catchUpOnce();
+        }
+      } finally {
+        // In the same step as the last check of the flag: a call from now on starts a new pass.
+        this.catchingUp = undefined;
+      }
+    })();
   }
 
   private async catchUpOnce(): Promise<void> {

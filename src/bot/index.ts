@@ -132,23 +132,26 @@ export async function startMatrixBot(o: MatrixBotDeps): Promise<MatrixBot> {
     }
     outbox.kick();
   });
-  // Hands every pending inbox event to its sender's queue (events already queued are skipped); one pass at a time.
+  // Hands every pending inbox event to its sender's queue (events already queued are skipped); one pass
+  // at a time, and a call during a pass makes another pass (the flag is read and `draining` cleared in one step).
   let draining: Promise<void> | undefined;
   let drainAgain = false;
   const drain = (): void => {
     if (stopped) return;
-    if (draining) {
-      drainAgain = true;
-      return;
-    }
+    drainAgain = true;
+    if (draining) return;
     draining = (async () => {
-      do {
-        drainAgain = false;
-        for (const row of await store.pending()) if (!stopped) queues.add(row);
-      } while (drainAgain && !stopped);
-    })()
-      .catch((err: unknown) => log.error({ err }, 'matrix: could not read the inbox'))
-      .finally(() => (draining = undefined));
+      try {
+        while (drainAgain && !stopped) {
+          drainAgain = false;
+          for (const row of await store.pending()) if (!stopped) queues.add(row);
+        }
+      } catch (err) {
+        log.error({ err }, 'matrix: could not read the inbox');
+      } finally {
+        draining = undefined;
+      }
+    })();
   };
 
   client.on('room.event', (roomId: string, event: RoomEvent) => {
