@@ -21,6 +21,7 @@ import { AlertRoom } from './alert-room.ts';
 import { EventAnnouncer } from './announce.ts';
 import type { AlertMessageStore } from './alert-store.ts';
 import { CommandHandler } from './handler.ts';
+import { DirectNotices } from './direct.ts';
 import { OutboxSender } from './outbox.ts';
 import { loadMatrixSdk } from './sdk.ts';
 import type { BotStore, InboxRow, RoomEvent } from './store.ts';
@@ -38,6 +39,8 @@ export interface MatrixBot {
 
 export interface MatrixBotDeps {
   config: MatrixConfig;
+  /** Notices to one person (CRM reminders): the outbox wakes them once the bot runs. */
+  direct?: DirectNotices;
   registry: Registry;
   /** The inbox, outbox, confirmations and small values. */
   store: BotStore;
@@ -50,15 +53,25 @@ export interface MatrixBotDeps {
 }
 
 /** The bot as a module: one background job, started and stopped with labd. */
-export function matrixBotModule(deps: MatrixBotDeps): LabdModule {
+export function matrixBotModule(deps: MatrixBotDeps): LabdModule & { direct: DirectNotices } {
   let bot: Promise<MatrixBot | undefined> | undefined;
+  const direct =
+    deps.direct ??
+    new DirectNotices({
+      homeserverUrl: deps.config.homeserverUrl,
+      accessToken: deps.config.accessToken,
+      store: deps.store,
+      userMap: deps.config.userMap,
+      log: deps.log.child({ component: 'matrix' }),
+    });
   return {
     name: 'matrix',
+    direct,
     jobs: [
       {
         name: 'matrix bot',
         start: () => {
-          bot = startMatrixBot(deps).catch((err: unknown) => {
+          bot = startMatrixBot({ ...deps, direct }).catch((err: unknown) => {
             deps.log.error({ err }, 'matrix: the bot could not start');
             return undefined;
           });
@@ -99,6 +112,7 @@ export async function startMatrixBot(o: MatrixBotDeps): Promise<MatrixBot> {
     log,
     onSent: (row, eventId) => messages.delivered(row.txnId, eventId),
   });
+  if (o.direct) o.direct.kick = () => outbox.kick();
   const handler = new CommandHandler({ config: o.config, registry: o.registry, store, identities: o.identities, log, kick: () => outbox.kick() });
   let alertRoom: AlertRoom | undefined;
   let removeNotifier: (() => void) | undefined;
