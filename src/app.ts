@@ -1,7 +1,8 @@
 import { createLogger, type Logger } from './core/logger.ts';
 import { Metrics } from './core/metrics.ts';
 import { DEFAULT_ROLE_PERMISSIONS, type RolePermissions } from './core/permissions.ts';
-import { systemClock } from './core/clock.ts';
+import { systemClock, type Clock } from './core/clock.ts';
+import { readFileSync } from 'node:fs';
 import type { Config } from './config/schema.ts';
 import { migrateDb, openDb, sqliteReadiness, type Db } from './db/client.ts';
 import { healthRoutes } from './http/health.ts';
@@ -34,7 +35,10 @@ import { SqlitePasteStore } from './apps/paste/sqlite.ts';
 import { TopicBroker } from './apps/pubsub/broker.ts';
 import { pubsubModule } from './apps/pubsub/index.ts';
 import { matrixBotModule } from './bot/index.ts';
-import { loadCaKeys } from './ssh/ca-keys.ts';
+import { loadCaKeys, staticCaKeys, unionCaKeys } from './ssh/ca-keys.ts';
+import { StepCaClient } from './ops/stepca/client.ts';
+import { StepCaTrust, type StepCaStatus } from './ops/stepca/trust.ts';
+import type { SoftCheck } from './http/health.ts';
 import type { CertPolicy } from './ssh/cert-check.ts';
 import { loadOrCreateHostKey } from './ssh/hostkey.ts';
 import { SshServer } from './ssh/server.ts';
@@ -49,6 +53,8 @@ import { AlertStore } from './ops/alerts/store.ts';
 import { outboxBacklog } from './bot/store.ts';
 
 const BACKEND_PROBE_INTERVAL_MS = 30_000;
+/** How long one request to step-ca may take. */
+const STEPCA_TIMEOUT_MS = 10_000;
 const BACKEND_PROBE_TIMEOUT_MS = 10_000;
 /** How old a backend check may be while a TUI home screen shows it. */
 const HOME_STATUS_FRESH_MS = 10_000;
@@ -89,6 +95,37 @@ function registerStateMetrics(metrics: Metrics, db: Db, backends: Backends): voi
       .filter((b) => b.configured && b.reachable !== null)
       .map((b) => ({ labels: { backend: b.name }, value: b.reachable ? 1 : 0 })),
   );
+}
+
+/**
+ * The step-ca source of user CA keys, after its first fetch (a failed one leaves it empty and
+ * /readyz degraded; the refresh job keeps trying). Config errors (an unreadable or mismatched root
+ * file) stop labd.
+ */
+async function connectStepCa(c: Config['auth']['stepCa'], clock: Clock, log: Logger): Promise<StepCaTrust> {
+  let rootPem: string | undefined;
+  if (c.root) {
+    try {
+      rootPem = readFileSync(c.root, 'utf8');
+    } catch (err) {
+      throw new Error(`config: auth.stepCa.root (LABD_STEPCA_ROOT): cannot read ${c.root}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+  }
+  let client: StepCaClient;
+  try {
+    client = new StepCaClient({ url: c.url!, rootPem, rootFingerprint: c.rootFingerprint, timeoutMs: STEPCA_TIMEOUT_MS });
+  } catch (err) {
+    throw new Error(`config: auth.stepCa.root (LABD_STEPCA_ROOT): ${(err as Error).message}`);
+  }
+  const trust = new StepCaTrust(client, { url: c.url!, refreshMs: c.refresh.ms, clock, log });
+  await trust.refresh();
+  return trust;
+}
+
+function stepCaCheck(s: StepCaStatus): SoftCheck {
+  if (s.ok) return { ok: true, detail: `${s.keys} user CA key(s), fetched ${s.lastSuccess?.toISOString()}` };
+  const kept = s.lastSuccess ? `keeping ${s.keys} user CA key(s) fetched ${s.lastSuccess.toISOString()}` : 'no user CA keys from step-ca yet';
+  return { ok: false, detail: `${s.error}; ${kept}` };
 }
 
 /** ssh://HOST[:PORT] for clone URLs: the public URL's host and the SSH listener's port. */
@@ -183,9 +220,11 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
   registry.setActorResolver((actor) => login.current(actor));
 
   const caBlobs = config.auth.userCaKeys ? loadCaKeys(config.auth.userCaKeys) : [];
-  if (!caBlobs.length) log.warn('no trusted user CA keys (LABD_USER_CA_KEYS): certificate logins are off');
-  const policy: CertPolicy = {
-    trustedCaBlobs: caBlobs,
+  // step-ca (auth.stepCa.url): its published user CA keys, fetched now and every auth.stepCa.refresh, add to the file's.
+  const stepCa = config.auth.stepCa.url ? await connectStepCa(config.auth.stepCa, clock, log) : undefined;
+  if (!caBlobs.length && !stepCa) log.warn('no trusted user CA keys (LABD_USER_CA_KEYS, LABD_STEPCA_URL): certificate logins are off');
+  const trustedCa = unionCaKeys([staticCaKeys(caBlobs), ...(stepCa ? [stepCa] : [])]);
+  const basePolicy: Omit<CertPolicy, 'trustedCaBlobs'> = {
     clockSkewSeconds: config.auth.clockSkew.seconds,
     maxLifetimeSeconds: config.auth.maxCertLifetime?.seconds,
     revokedSerials: new Set(config.auth.revokedSerials),
@@ -197,7 +236,14 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
   const http = new HttpServer(log);
   // The pixiecore boot API has a listener of its own (nodes.bootListen): its answers carry join tokens.
   const bootHttp = new HttpServer(log);
-  http.add(healthRoutes({ storage: sqliteReadiness(db), metrics, isReady: () => ready }));
+  http.add(
+    healthRoutes({
+      storage: sqliteReadiness(db),
+      metrics,
+      isReady: () => ready,
+      softChecks: (): Record<string, SoftCheck> => (stepCa ? { stepCa: stepCaCheck(stepCa.status()) } : {}),
+    }),
+  );
   const tui = new TuiHost(registry, log, config.ssh.hostname);
   for (const app of [...accountTuiApps, ...opsTuiApps]) tui.register(app);
   // The home screen's status strip reads the neutral backend status (configured, last check reached it).
@@ -222,6 +268,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
   const jobs: Job[] = [
     ...modules.flatMap((m) => m.jobs ?? []),
     intervalJob('backend probes', BACKEND_PROBE_INTERVAL_MS, () => void backends.probeAll(BACKEND_PROBE_TIMEOUT_MS), true),
+    ...(stepCa ? [stepCa.job()] : []),
   ];
   for (const job of jobs) job.start();
 
@@ -234,7 +281,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
     authTimeoutMs: config.ssh.authTimeout.ms,
     maxTries: config.ssh.maxAuthTries,
     preAuth: { maxStartups: config.ssh.maxStartups, maxStartupsPerSource: config.ssh.maxStartupsPerSource },
-    policy: () => policy,
+    policy: () => ({ ...basePolicy, trustedCaBlobs: trustedCa.blobs() }),
     anonymousGit: config.git.anonAccess !== 'no-access',
     login,
     log,
