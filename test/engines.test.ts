@@ -44,3 +44,15 @@ test("labd's engines range is within every dependency's", () => {
   // The runtimes CI runs the suite on: Node 24 is inside the range.
   assert.ok(semver.satisfies('24.0.0', ours));
 });
+
+test('the SQLite driver loaded is the build for the running Node, and it works (FTS5 included)', async () => {
+  const { Database, SQLITE_DRIVER_PACKAGE } = await import('../src/db/sqlite-driver.ts');
+  const major = Number(process.versions.node.split('.')[0]);
+  assert.equal(SQLITE_DRIVER_PACKAGE, major >= 22 ? 'better-sqlite3' : 'better-sqlite3-node20');
+  const db = new Database(':memory:');
+  db.exec("create virtual table t using fts5(a); insert into t values ('hello')");
+  // Many short-lived statements: on Node ≥ 24.19 better-sqlite3 12 aborts when the GC collects them.
+  for (let i = 0; i < 20_000; i++) db.prepare('select ? + 1 as x').get(i);
+  assert.equal((db.prepare("select count(*) as n from t where t match 'hel*'").get() as { n: number }).n, 1);
+  db.close();
+});

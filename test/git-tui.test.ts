@@ -21,7 +21,7 @@ describe('git TUI screen, driven through tmux', () => {
     for (const name of ['dotfiles', 'notes', 'tools/cli'])
       assert.equal(labd.ssh(alice, ['repo', 'create', name, '--description', `'about ${name}'`]).status, 0);
     assert.equal(labd.ssh(admin, ['repo', 'create', 'secret', '--private']).status, 0);
-    const wt = git.workTree({ 'README.md': '# Dotfiles readme\n\nhello from the readme\n', 'zsh/zshrc': 'export EDITOR=vi\n' }, 2);
+    const wt = git.workTree({ 'README.md': '# Dotfiles readme\n\nhello from the **readme** {red-fg}\n\n- first item\n', 'zsh/zshrc': 'export EDITOR=vi\n' }, 2);
     const push = git.git(alice, ['push', git.url('dotfiles'), 'main'], { cwd: wt });
     assert.equal(push.status, 0, push.stderr);
   });
@@ -54,7 +54,9 @@ describe('git TUI screen, driven through tmux', () => {
     t.sendKeys('Enter');
     await t.waitFor(/1 of 3 match 'dot'/, 'the filter ended');
     t.sendKeys('Enter');
-    await t.waitFor(/hello from the readme/, 'the README');
+    await t.waitFor(/hello from the readme \{red-fg\}/, 'the README, rendered');
+    const readme = await t.waitFor(/• first item/, 'the README list rendered with a bullet');
+    assert.ok(!readme.some((l) => /# Dotfiles|\*\*readme\*\*/.test(l)), 'markdown syntax is rendered, not shown');
 
     t.sendKeys('BSpace');
     await t.waitFor(/Readme[\s\S]*Files[\s\S]*Commits/, 'the repository tabs');

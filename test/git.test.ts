@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
-import Database from 'better-sqlite3';
+import { Database } from '../src/db/sqlite-driver.ts';
 import { renderOpsEvent } from '../src/bot/announce.ts';
 import type { StoredOpsEvent } from '../src/ops/events/index.ts';
 import { GitLab } from './support/git.ts';

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
-import Database from 'better-sqlite3';
+import { Database } from '../src/db/sqlite-driver.ts';
 import { AlertmanagerProcess, type PostedAlert } from './support/alertmanager.ts';
 import { replyTo, repliesTo, waitFor } from './support/fake-matrix/harness.ts';
 import type { MatrixEvent, Room } from './support/fake-matrix/rooms.ts';

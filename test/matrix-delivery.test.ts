@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll as after, describe, test } from 'vitest';
-import Database from 'better-sqlite3';
+import { Database } from '../src/db/sqlite-driver.ts';
 import { LabdProcess } from './support/labd.ts';
 import { replyTo, repliesTo, startBotLab, stopBotLab, waitFor, type BotLab } from './support/fake-matrix/harness.ts';
 

@@ -3,6 +3,7 @@ import { publicMessage } from '../../core/errors.ts';
 import { stripControl } from '../../core/terminal-text.ts';
 import type { TuiApp, TuiScreenContext } from '../../ssh/tui/apps.ts';
 import { moveHint, WORDS } from '../../ssh/tui/keys.ts';
+import { markdownForTerminal } from '../../ssh/tui/markdown.ts';
 import { paneKeys, scrollPane } from '../../ssh/tui/widgets.ts';
 
 interface Listed {
@@ -136,13 +137,14 @@ class GitScreen {
   }
 
   /** A scrolling text pane on top of the screen, closed with backspace/left or escape. */
-  private pane(title: string, content: string): void {
+  private pane(title: string, content: string, o: { markdown?: boolean } = {}): void {
     const close = () => this.closeTop();
     const box = scrollPane(this.ctx.screen, this.ctx.parent, this.ctx.theme, {
       label: title,
       backKeys: ['backspace', 'left'],
       onBack: close,
-      content: stripControl(content),
+      content: o.markdown ? markdownForTerminal(content) : stripControl(content),
+      tagged: o.markdown,
     });
     this.panes.push({ box, pop: this.ctx.pushLevel({ title, keys: paneKeys(this.ctx.theme), back: close }) });
   }
@@ -231,7 +233,7 @@ class GitScreen {
     if (!file) return this.pane(`${name}: README`, entries.length ? '(no README)' : '(an empty repository: push to it)');
     const blob = await this.ctx.invoke(['repo', 'blob'], { name, path: file.path });
     if (this.gone) return;
-    this.pane(`${name}: ${file.name}`, blob.kind === 'message' ? blob.text : '');
+    this.pane(`${name}: ${file.name}`, blob.kind === 'message' ? blob.text : '', { markdown: /\.(md|markdown)$/i.test(file.name) });
   }
 
   private async files(name: string, path: string): Promise<void> {

@@ -85,7 +85,13 @@ export function scrollPane(
   screen: Widgets.Screen,
   parent: Widgets.BoxElement,
   theme: Theme,
-  o: { label: string; backKeys: string[]; onBack: () => void; content?: string },
+  o: {
+    label: string;
+    backKeys: string[];
+    onBack: () => void;
+    content?: string;
+    /** Content is blessed-tagged text whose source text is escaped (e.g. markdownForTerminal). */ tagged?: boolean;
+  },
 ): Widgets.BoxElement {
   const box = blessed.box({
     parent,
@@ -94,7 +100,7 @@ export function scrollPane(
     style: { border: theme.border },
     label: ` ${stripControl(o.label)} `,
     content: o.content ?? '',
-    tags: false,
+    tags: o.tagged ?? false,
     scrollable: true,
     alwaysScroll: true,
     keys: true,
