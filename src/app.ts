@@ -35,6 +35,7 @@ import { SqlitePasteStore } from './apps/paste/sqlite.ts';
 import { TopicBroker } from './apps/pubsub/broker.ts';
 import { pubsubModule } from './apps/pubsub/index.ts';
 import { matrixBotModule } from './bot/index.ts';
+import { matrixLinksModule, SqliteMatrixLinkStore } from './ops/matrix-links/index.ts';
 import { loadCaKeys, staticCaKeys, unionCaKeys } from './ssh/ca-keys.ts';
 import { StepCaClient } from './ops/stepca/client.ts';
 import { StepCaTrust, type StepCaStatus } from './ops/stepca/trust.ts';
@@ -128,6 +129,13 @@ function stepCaCheck(s: StepCaStatus): SoftCheck {
   return { ok: false, detail: `${s.error}; ${kept}` };
 }
 
+/** How a user reaches labd's SSH front door, for messages: `ssh HOST` or `ssh -p PORT HOST`. */
+function sshCommandFor(publicUrl: string, sshListen: string): string {
+  const host = new URL(publicUrl).hostname;
+  const port = splitListen(sshListen).port;
+  return port === 22 ? `ssh ${host}` : `ssh -p ${port} ${host}`;
+}
+
 /** ssh://HOST[:PORT] for clone URLs: the public URL's host and the SSH listener's port. */
 function sshCloneBase(publicUrl: string, sshListen: string): string {
   const host = new URL(publicUrl).hostname;
@@ -171,6 +179,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
   const seats = new SqliteSeatStore(db);
   const crm = new SqliteCrmStore(db, config.crm.defaultRegion);
   const appTokens = new SqliteTokenStore(db);
+  const matrixLinks = new SqliteMatrixLinkStore(db);
   // The CRM's daily reminders go through Apprise when crm.remindersApprise is set.
   const crmApprise = config.crm.remindersApprise ? new AppriseClient(config.crm.remindersApprise, 10_000) : undefined;
   const crmReminderNotify = crmApprise ? (n: AppriseNotification) => crmApprise.notify(n) : undefined;
@@ -213,7 +222,10 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
     alertsModule({ service: alerts, config: config.alertmanager, backends, escalations: new SqliteEscalationStore(db), clock, log }),
     seatsModule({ kube, seats, inventory, config: config.seats }),
   ];
-  if (config.matrix.enabled) modules.push(matrixBotModule({ config: config.matrix, registry, db, identities, alerts, events, log }));
+  if (config.matrix.enabled) {
+    modules.push(matrixLinksModule({ links: matrixLinks, clock, sshCommand: sshCommandFor(publicUrl, config.ssh.listen) }));
+    modules.push(matrixBotModule({ config: config.matrix, registry, db, identities, links: matrixLinks, alerts, events, log }));
+  }
 
   const login = new LoginService(identities, config, log);
   login.ensureInitialAdmin();

@@ -20,7 +20,7 @@ import type { LabdModule } from '../ops/module.ts';
 import { AlertRoom } from './alert-room.ts';
 import { EventAnnouncer } from './announce.ts';
 import { AlertMessageStore } from './alert-store.ts';
-import { CommandHandler } from './handler.ts';
+import { CommandHandler, type MatrixLinkLookup } from './handler.ts';
 import { OutboxSender } from './outbox.ts';
 import { loadMatrixSdk } from './sdk.ts';
 import { BotStore, type RoomEvent } from './store.ts';
@@ -41,6 +41,8 @@ export interface MatrixBotDeps {
   registry: Registry;
   db: Db;
   identities: IdentityStore;
+  /** Matrix ids their owners linked to labd users (`!lab link`), read before matrix.userMap. */
+  links?: MatrixLinkLookup;
   alerts: AlertService;
   events: OpsEvents;
   log: Logger;
@@ -85,7 +87,15 @@ export function startMatrixBot(o: MatrixBotDeps): MatrixBot {
     log,
     onSent: (row, eventId) => messages.delivered(row.txnId, eventId),
   });
-  const handler = new CommandHandler({ config: o.config, registry: o.registry, store, identities: o.identities, log, kick: () => outbox.kick() });
+  const handler = new CommandHandler({
+    config: o.config,
+    registry: o.registry,
+    store,
+    identities: o.identities,
+    links: o.links,
+    log,
+    kick: () => outbox.kick(),
+  });
   let alertRoom: AlertRoom | undefined;
   let removeNotifier: (() => void) | undefined;
   if (o.config.alertsRoom) {
