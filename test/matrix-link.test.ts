@@ -111,6 +111,16 @@ describe('linking a Matrix account to a labd user', () => {
     assert.equal(JSON.parse(await body('bob', '!lab whoami --json')).user, 'bob', "bob's Matrix id still acts as the user the map gives it");
   });
 
+  test('asking again replaces the earlier code: only the newest one links', async () => {
+    const first = CODE.exec(await body('mallory', '!lab link'))![1]!;
+    const second = CODE.exec(await body('mallory', '!lab link'))![1]!;
+    const old = await sshLink(first);
+    assert.notEqual(old.status, 0);
+    assert.match(old.stderr, /no such link code/);
+    const r = await sshLink(second);
+    assert.equal(r.status, 0, r.stderr);
+  });
+
   test('a code typed in Matrix is refused there: it is confirmed over SSH only', async () => {
     const answer = await body('alice', '!lab link abcde-fghjk');
     assert.match(answer, /confirm the code over SSH, as your labd user: ssh -p \d+ 127\.0\.0\.1 link CODE/);

@@ -14,6 +14,10 @@ export class SqliteMatrixLinkStore implements MatrixLinkStore {
       tx.delete(matrixLinkCodes)
         .where(lt(matrixLinkCodes.expiresAt, new Date(Date.now() - KEEP_EXPIRED_MS)))
         .run();
+      // Only the newest code of a Matrix id is valid: asking again replaces it (and a flood keeps one row).
+      tx.delete(matrixLinkCodes)
+        .where(and(eq(matrixLinkCodes.mxid, mxid), isNull(matrixLinkCodes.usedAt)))
+        .run();
       tx.insert(matrixLinkCodes).values({ mxid, codeHash, expiresAt }).run();
     });
   }

@@ -14,6 +14,7 @@ export type Redeemed =
   | { ok: false; reason: 'used'; usedAt: Date };
 
 export interface MatrixLinkStore {
+  /** Stores a new code for `mxid`, replacing its earlier unused ones. */
   addCode(mxid: string, codeHash: string, expiresAt: Date): Promise<void>;
   /** Uses the code (once) and links its Matrix id to `userId`, replacing an earlier link of that id. */
   redeem(codeHash: string, userId: number, now: Date): Promise<Redeemed>;
