@@ -562,6 +562,10 @@ export const crmBooks = sqliteTable('crm_books', {
   rev: integer('rev').notNull().default(0),
   /** The UTC day (YYYY-MM-DD) the owner's daily reminder last went out: once per day, across restarts. */
   remindedOn: text('reminded_on'),
+  /** Where the owner's daily reminder goes: auto (every channel labd has for them), matrix, apprise, or off. */
+  remindVia: text('remind_via').notNull().default('auto'),
+  /** A Matrix room the owner chose for the reminder instead of a direct chat with the bot. */
+  remindRoom: text('remind_room'),
 });
 
 /** Contacts removed, kept so that CardDAV sync-collection can report them as gone. */
