@@ -214,6 +214,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
     pubsubModule({ broker }),
     gitModule({
       store: new SqliteRepoStore(db),
+      tokens: appTokens,
       identities,
       config: config.git,
       dataDir: config.dataDir,

@@ -42,6 +42,6 @@ export function crmModule(deps: {
       reminderChannels: channels.map((c) => c.name),
     }),
     screens: [crmTuiApp],
-    routes: davRoutes({ store: deps.store, tokens: deps.tokens, audit: deps.audit, region: deps.config.defaultRegion, log: deps.log }),
+    routes: davRoutes({ store: deps.store, tokens: deps.tokens, audit: deps.audit, region: deps.config.defaultRegion, clock: deps.clock, log: deps.log }),
   };
 }
