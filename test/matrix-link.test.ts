@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { openDb } from '../src/db/client.ts';
 import { certFor, type KeyAndCert } from './support/auth-lab.ts';
-import { replyTo, startBotLab, stopBotLab, type BotLab } from './support/fake-matrix/harness.ts';
+import { replyTo, startBotLab, stopBotLab, waitFor, type BotLab } from './support/fake-matrix/harness.ts';
+import type { Room } from './support/fake-matrix/rooms.ts';
 import { KeyLab } from './support/labd.ts';
 
 const CODE = /link ([a-z2-9]{5}-[a-z2-9]{5})\b/;
@@ -28,7 +29,7 @@ describe('linking a Matrix account to a labd user', () => {
     const ca = keys.key('link-ca');
     const caFile = join(keys.dir, 'user_ca_keys');
     writeFileSync(caFile, keys.publicKey(ca) + '\n');
-    lab = await startBotLab({ env: { LABD_USER_CA_KEYS: caFile } });
+    lab = await startBotLab({ env: { LABD_USER_CA_KEYS: caFile, LABD_CRM_REMIND_AT: '00:00', LABD_CRM_REMINDER_CHECK_INTERVAL: '1s' } });
     mal = certFor(keys, ca, { principals: ['mal'], id: 'mal@example.com' });
   });
   after(async () => {
@@ -92,6 +93,23 @@ describe('linking a Matrix account to a labd user', () => {
       links.every((a) => !a.args.includes(code) && !a.args.includes('abcde-fghjk')),
       JSON.stringify(links),
     );
+  });
+
+  test("direct notices (the CRM's daily reminder) go to the Matrix id the user linked", async () => {
+    const add = await lab.labd.sshAsync(mal.key, ['crm', 'add', 'Olga', 'Overdue', '--stay-in-touch', '7', '--json'], { cert: mal.cert });
+    assert.equal(add.status, 0, add.stderr);
+    const met = await lab.labd.sshAsync(mal.key, ['crm', 'met', String((JSON.parse(add.stdout) as { id: number }).id), '--on', '2020-01-01'], {
+      cert: mal.cert,
+    });
+    assert.equal(met.status, 0, met.stderr);
+    const reminder = (r: Room) =>
+      r.timeline.map((x) => x.event).find((e) => e.sender === lab.bot.userId && e.type === 'm.room.message' && String(e.content.body).startsWith('labd: '));
+    const direct = await waitFor(
+      "a direct chat with mallory holding mal's reminder",
+      () => lab.fake.store.joinedRooms(lab.bot.userId).find((r) => lab.fake.store.membership(r, lab.mallory.userId) === 'invite' && reminder(r)),
+      lab.labd,
+    );
+    assert.match(String(reminder(direct)!.content.body), /^labd: 1 person to catch up with \(mal\)\nOlga Overdue/);
   });
 
   test('an expired code is refused with when it expired', async () => {

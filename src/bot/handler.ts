@@ -34,6 +34,8 @@ export interface HandlerOptions {
 /** Which labd user a Matrix id was linked to by its owner. */
 export interface MatrixLinkLookup {
   linkedUser(mxid: string): { id: number; name: string; role: Actor['role'] } | undefined;
+  /** The Matrix id linked to a labd user most recently (where direct notices go). */
+  linkedMatrixId(userName: string): string | undefined;
 }
 
 type Mapped = { ok: true; actor: Actor } | { ok: false; body: MatrixBody };

@@ -61,6 +61,7 @@ export function matrixBotModule(deps: MatrixBotDeps): LabdModule & { direct: Dir
       accessToken: deps.config.accessToken,
       store: new BotStore(deps.db),
       userMap: deps.config.userMap,
+      links: deps.links,
       log: deps.log.child({ component: 'matrix' }),
     });
   return {

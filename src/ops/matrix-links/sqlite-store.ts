@@ -1,4 +1,4 @@
-import { and, eq, isNull, lt } from 'drizzle-orm';
+import { and, desc, eq, isNull, lt } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { matrixLinkCodes, matrixLinks, users } from '../../db/schema.ts';
 import type { LinkedUser, MatrixLinkStore, Redeemed } from './store.ts';
@@ -47,6 +47,16 @@ export class SqliteMatrixLinkStore implements MatrixLinkStore {
         .run();
       return { ok: true, mxid: code.mxid, previous: before?.name };
     });
+  }
+
+  linkedMatrixId(userName: string): string | undefined {
+    return this.db
+      .select({ mxid: matrixLinks.mxid })
+      .from(matrixLinks)
+      .innerJoin(users, eq(users.id, matrixLinks.userId))
+      .where(eq(users.name, userName))
+      .orderBy(desc(matrixLinks.createdAt))
+      .get()?.mxid;
   }
 
   linkedUser(mxid: string): LinkedUser | undefined {

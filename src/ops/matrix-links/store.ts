@@ -20,6 +20,8 @@ export interface MatrixLinkStore {
   redeem(codeHash: string, userId: number, now: Date): Promise<Redeemed>;
   /** The user a Matrix id is linked to (read for every message the bot takes, so synchronous). */
   linkedUser(mxid: string): LinkedUser | undefined;
+  /** The Matrix id linked to the user most recently. */
+  linkedMatrixId(userName: string): string | undefined;
 }
 
 /** Letters and digits that cannot be mistaken for one another (no 0/o, 1/l/i). */
