@@ -12,6 +12,7 @@ import { alertsModule, createAlertService } from './ops/alerts/index.ts';
 import { SqliteEscalationStore } from './ops/alerts/sqlite-escalations.ts';
 import { deploysModule } from './ops/deploys/index.ts';
 import { OpsEvents } from './ops/events/index.ts';
+import { SqliteOpsEventStore } from './ops/events/sqlite.ts';
 import { identityModule } from './ops/identity/index.ts';
 import { initialAdminFingerprints, LoginService } from './ops/identity/login.ts';
 import { IdentityStore } from './ops/identity/store.ts';
@@ -51,8 +52,11 @@ import { TuiHost } from './ssh/tui/host.ts';
 import { opsTuiApps } from './ssh/tui/ops/index.ts';
 import { VERSION } from './version.ts';
 import { Backends } from './ops/backends.ts';
-import { AlertStore } from './ops/alerts/store.ts';
-import { outboxBacklog } from './bot/store.ts';
+import { SqliteAlertStore } from './ops/alerts/sqlite-store.ts';
+import type { AlertStore } from './ops/alerts/store.ts';
+import { SqliteBotStore } from './bot/sqlite-store.ts';
+import { SqliteAlertMessageStore } from './bot/sqlite-alert-store.ts';
+import type { BotStore } from './bot/store.ts';
 
 const BACKEND_PROBE_INTERVAL_MS = 30_000;
 /** How long one request to step-ca may take. */
@@ -79,14 +83,15 @@ function splitListen(listen: string): { host: string; port: number } {
 }
 
 /** Gauges read from labd's state at scrape time, for deploy/monitoring's dashboard and alert rules. */
-function registerStateMetrics(metrics: Metrics, db: Db, backends: Backends): void {
-  metrics.gaugeFrom('labd_outbox_depth', 'Matrix messages waiting in the outbox', [], () => [{ value: outboxBacklog(db, systemClock.now()).depth }]);
-  metrics.gaugeFrom('labd_outbox_oldest_age_seconds', 'How long the oldest waiting Matrix message has waited (0: none waits)', [], () => [
-    { value: outboxBacklog(db, systemClock.now()).oldestAgeSeconds },
+function registerStateMetrics(metrics: Metrics, botStore: BotStore, alertStore: AlertStore, backends: Backends): void {
+  metrics.gaugeFrom('labd_outbox_depth', 'Matrix messages waiting in the outbox', [], async () => [
+    { value: (await botStore.outboxBacklog(systemClock.now())).depth },
   ]);
-  const alertStore = new AlertStore(db);
-  metrics.gaugeFrom('labd_alert_groups', 'Alert groups by state: firing (unacknowledged), acknowledged, resolved', ['state'], () =>
-    Object.entries(alertStore.countByState()).map(([state, value]) => ({ labels: { state }, value })),
+  metrics.gaugeFrom('labd_outbox_oldest_age_seconds', 'How long the oldest waiting Matrix message has waited (0: none waits)', [], async () => [
+    { value: (await botStore.outboxBacklog(systemClock.now())).oldestAgeSeconds },
+  ]);
+  metrics.gaugeFrom('labd_alert_groups', 'Alert groups by state: firing (unacknowledged), acknowledged, resolved', ['state'], async () =>
+    Object.entries(await alertStore.countByState()).map(([state, value]) => ({ labels: { state }, value })),
   );
   metrics.gaugeFrom('labd_backend_configured', 'Whether a module backend (kubernetes, alertmanager, matrix) is configured', ['backend'], () =>
     backends.all().map((b) => ({ labels: { backend: b.name }, value: b.configured ? 1 : 0 })),
@@ -182,8 +187,11 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
   const appTokens = new SqliteTokenStore(db);
   const matrixLinks = new SqliteMatrixLinkStore(db);
   const inventory = new SqliteNodeInventory(db, clock);
-  const events = new OpsEvents(db, clock, log);
-  const alerts = createAlertService({ config: config.alertmanager, db, audit, clock, log });
+  const events = new OpsEvents(new SqliteOpsEventStore(db), clock, log);
+  const alertStore = new SqliteAlertStore(db);
+  // The Matrix bot's inbox/outbox (read by /metrics even when the bot is off) and its alert messages.
+  const botStore = new SqliteBotStore(db);
+  const alerts = createAlertService({ config: config.alertmanager, store: alertStore, audit, clock, log });
   const broker = new TopicBroker({
     subscriberBuffer: config.pubsub.subscriberBuffer,
     maxTopicsPerUser: config.pubsub.maxTopicsPerUser,
@@ -194,7 +202,17 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
   registry.setObserver(metrics);
   const publicUrl = (config.publicUrl ?? `http://${config.http.listen}`).replace(/\/+$/, '');
   const matrixBot = config.matrix.enabled
-    ? matrixBotModule({ config: config.matrix, registry, db, identities, links: matrixLinks, alerts, events, log })
+    ? matrixBotModule({
+        config: config.matrix,
+        registry,
+        store: botStore,
+        messages: new SqliteAlertMessageStore(db),
+        identities,
+        links: matrixLinks,
+        alerts,
+        events,
+        log,
+      })
     : undefined;
   // The CRM's daily reminders: a direct chat with the Matrix bot, and Apprise (crm.remindersApprise)
   // tagged with the user's name so the operator's Apprise config routes each user to their own services.
@@ -294,7 +312,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
   ];
   for (const job of jobs) job.start();
 
-  registerStateMetrics(metrics, db, backends);
+  registerStateMetrics(metrics, botStore, alertStore, backends);
 
   const hostKey = loadOrCreateHostKey(config.dataDir);
   const sshServer = new SshServer({

@@ -53,7 +53,7 @@ export class DirectNotices {
     if (!mxid) return false;
     const roomId = o.room ? await this.joinedRoom(o.room) : await this.directRoom(mxid);
     const text = `${notice.title}\n${notice.body}`;
-    this.o.store.queue({
+    await this.o.store.queue({
       roomId,
       // Per room: the same reminder again is a no-op, one to a room chosen since is a new message.
       txnId: txnIdFor(`${o.key}\u0000${roomId}`, 'direct-notice'),
@@ -70,20 +70,20 @@ export class DirectNotices {
 
   private async directRoom(mxid: string): Promise<string> {
     const key = `direct:${mxid}`;
-    const known = this.o.store.getState(key);
+    const known = await this.o.store.getState(key);
     if (known) return known;
     const answer = await this.request('POST', '/createRoom', { preset: 'trusted_private_chat', is_direct: true, invite: [mxid], name: 'labd' });
-    this.o.store.setState(key, answer.room_id);
+    await this.o.store.setState(key, answer.room_id);
     this.o.log.info({ mxid, roomId: answer.room_id }, 'matrix: opened a direct chat');
     return answer.room_id;
   }
 
   private async joinedRoom(room: string): Promise<string> {
     const key = `reminder-room:${room}`;
-    const known = this.o.store.getState(key);
+    const known = await this.o.store.getState(key);
     if (known) return known;
     const answer = await this.request('POST', `/join/${encodeURIComponent(room)}`, {});
-    this.o.store.setState(key, answer.room_id);
+    await this.o.store.setState(key, answer.room_id);
     return answer.room_id;
   }
 
