@@ -1,7 +1,8 @@
 import { createLogger, type Logger } from './core/logger.ts';
 import { Metrics } from './core/metrics.ts';
 import { DEFAULT_ROLE_PERMISSIONS, type RolePermissions } from './core/permissions.ts';
-import { systemClock } from './core/clock.ts';
+import { systemClock, type Clock } from './core/clock.ts';
+import { readFileSync } from 'node:fs';
 import type { Config } from './config/schema.ts';
 import { migrateDb, openDb, sqliteReadiness, type Db } from './db/client.ts';
 import { healthRoutes } from './http/health.ts';
@@ -39,7 +40,11 @@ import { SqlitePasteStore } from './apps/paste/sqlite.ts';
 import { TopicBroker } from './apps/pubsub/broker.ts';
 import { pubsubModule } from './apps/pubsub/index.ts';
 import { matrixBotModule } from './bot/index.ts';
-import { loadCaKeys } from './ssh/ca-keys.ts';
+import { matrixLinksModule, SqliteMatrixLinkStore } from './ops/matrix-links/index.ts';
+import { loadCaKeys, staticCaKeys, unionCaKeys } from './ssh/ca-keys.ts';
+import { StepCaClient } from './ops/stepca/client.ts';
+import { StepCaTrust, type StepCaStatus } from './ops/stepca/trust.ts';
+import type { SoftCheck } from './http/health.ts';
 import type { CertPolicy } from './ssh/cert-check.ts';
 import { loadOrCreateHostKey } from './ssh/hostkey.ts';
 import { SshServer } from './ssh/server.ts';
@@ -57,6 +62,8 @@ import { SqliteAlertMessageStore } from './bot/sqlite-alert-store.ts';
 import type { BotStore } from './bot/store.ts';
 
 const BACKEND_PROBE_INTERVAL_MS = 30_000;
+/** How long one request to step-ca may take. */
+const STEPCA_TIMEOUT_MS = 10_000;
 const BACKEND_PROBE_TIMEOUT_MS = 10_000;
 /** How old a backend check may be while a TUI home screen shows it. */
 const HOME_STATUS_FRESH_MS = 10_000;
@@ -98,6 +105,44 @@ function registerStateMetrics(metrics: Metrics, botStore: BotStore, alertStore: 
       .filter((b) => b.configured && b.reachable !== null)
       .map((b) => ({ labels: { backend: b.name }, value: b.reachable ? 1 : 0 })),
   );
+}
+
+/**
+ * The step-ca source of user CA keys, after its first fetch (a failed one leaves it empty and
+ * /readyz degraded; the refresh job keeps trying). Config errors (an unreadable or mismatched root
+ * file) stop labd.
+ */
+async function connectStepCa(c: Config['auth']['stepCa'], clock: Clock, log: Logger): Promise<StepCaTrust> {
+  let rootPem: string | undefined;
+  if (c.root) {
+    try {
+      rootPem = readFileSync(c.root, 'utf8');
+    } catch (err) {
+      throw new Error(`config: auth.stepCa.root (LABD_STEPCA_ROOT): cannot read ${c.root}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+  }
+  let client: StepCaClient;
+  try {
+    client = new StepCaClient({ url: c.url!, rootPem, rootFingerprint: c.rootFingerprint, timeoutMs: STEPCA_TIMEOUT_MS });
+  } catch (err) {
+    throw new Error(`config: auth.stepCa.root (LABD_STEPCA_ROOT): ${(err as Error).message}`);
+  }
+  const trust = new StepCaTrust(client, { url: c.url!, refreshMs: c.refresh.ms, clock, log });
+  await trust.refresh();
+  return trust;
+}
+
+function stepCaCheck(s: StepCaStatus): SoftCheck {
+  if (s.ok) return { ok: true, detail: `${s.keys} user CA key(s), fetched ${s.lastSuccess?.toISOString()}` };
+  const kept = s.lastSuccess ? `keeping ${s.keys} user CA key(s) fetched ${s.lastSuccess.toISOString()}` : 'no user CA keys from step-ca yet';
+  return { ok: false, detail: `${s.error}; ${kept}` };
+}
+
+/** How a user reaches labd's SSH front door, for messages: `ssh HOST` or `ssh -p PORT HOST`. */
+function sshCommandFor(publicUrl: string, sshListen: string): string {
+  const host = new URL(publicUrl).hostname;
+  const port = splitListen(sshListen).port;
+  return port === 22 ? `ssh ${host}` : `ssh -p ${port} ${host}`;
 }
 
 /** ssh://HOST[:PORT] for clone URLs: the public URL's host and the SSH listener's port. */
@@ -143,6 +188,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
   const seats = new SqliteSeatStore(db);
   const crm = new SqliteCrmStore(db, config.crm.defaultRegion);
   const appTokens = new SqliteTokenStore(db);
+  const matrixLinks = new SqliteMatrixLinkStore(db);
   const inventory = new SqliteNodeInventory(db, clock);
   const events = new OpsEvents(new SqliteOpsEventStore(db), clock, log);
   const alertStore = new SqliteAlertStore(db);
@@ -171,7 +217,17 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
       })
     : undefined;
   const matrixBot = config.matrix.enabled
-    ? matrixBotModule({ config: config.matrix, registry, store: botStore, messages: new SqliteAlertMessageStore(db), identities, alerts, events, log })
+    ? matrixBotModule({
+        config: config.matrix,
+        registry,
+        store: botStore,
+        messages: new SqliteAlertMessageStore(db),
+        identities,
+        links: matrixLinks,
+        alerts,
+        events,
+        log,
+      })
     : undefined;
   // The CRM's daily reminders: a direct chat with the Matrix bot, and Apprise (crm.remindersApprise)
   // tagged with the user's name so the operator's Apprise config routes each user to their own services.
@@ -209,16 +265,21 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
     alertsModule({ service: alerts, config: config.alertmanager, backends, escalations: new SqliteEscalationStore(db), clock, log }),
     seatsModule({ kube, seats, inventory, config: config.seats }),
   ];
-  if (matrixBot) modules.push(matrixBot);
+  if (matrixBot) {
+    modules.push(matrixLinksModule({ links: matrixLinks, clock, sshCommand: sshCommandFor(publicUrl, config.ssh.listen) }));
+    modules.push(matrixBot);
+  }
 
   const login = new LoginService(identities, config, log);
   login.ensureInitialAdmin();
   registry.setActorResolver((actor) => login.current(actor));
 
   const caBlobs = config.auth.userCaKeys ? loadCaKeys(config.auth.userCaKeys) : [];
-  if (!caBlobs.length) log.warn('no trusted user CA keys (LABD_USER_CA_KEYS): certificate logins are off');
-  const policy: CertPolicy = {
-    trustedCaBlobs: caBlobs,
+  // step-ca (auth.stepCa.url): its published user CA keys, fetched now and every auth.stepCa.refresh, add to the file's.
+  const stepCa = config.auth.stepCa.url ? await connectStepCa(config.auth.stepCa, clock, log) : undefined;
+  if (!caBlobs.length && !stepCa) log.warn('no trusted user CA keys (LABD_USER_CA_KEYS, LABD_STEPCA_URL): certificate logins are off');
+  const trustedCa = unionCaKeys([staticCaKeys(caBlobs), ...(stepCa ? [stepCa] : [])]);
+  const basePolicy: Omit<CertPolicy, 'trustedCaBlobs'> = {
     clockSkewSeconds: config.auth.clockSkew.seconds,
     maxLifetimeSeconds: config.auth.maxCertLifetime?.seconds,
     revokedSerials: new Set(config.auth.revokedSerials),
@@ -230,7 +291,14 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
   const http = new HttpServer(log);
   // The pixiecore boot API has a listener of its own (nodes.bootListen): its answers carry join tokens.
   const bootHttp = new HttpServer(log);
-  http.add(healthRoutes({ storage: sqliteReadiness(db), metrics, isReady: () => ready }));
+  http.add(
+    healthRoutes({
+      storage: sqliteReadiness(db),
+      metrics,
+      isReady: () => ready,
+      softChecks: (): Record<string, SoftCheck> => (stepCa ? { stepCa: stepCaCheck(stepCa.status()) } : {}),
+    }),
+  );
   const tui = new TuiHost(registry, log, config.ssh.hostname);
   for (const app of [...accountTuiApps, ...opsTuiApps]) tui.register(app);
   // The home screen's status strip reads the neutral backend status (configured, last check reached it).
@@ -255,6 +323,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
   const jobs: Job[] = [
     ...modules.flatMap((m) => m.jobs ?? []),
     intervalJob('backend probes', BACKEND_PROBE_INTERVAL_MS, () => void backends.probeAll(BACKEND_PROBE_TIMEOUT_MS), true),
+    ...(stepCa ? [stepCa.job()] : []),
   ];
   for (const job of jobs) job.start();
 
@@ -267,7 +336,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
     authTimeoutMs: config.ssh.authTimeout.ms,
     maxTries: config.ssh.maxAuthTries,
     preAuth: { maxStartups: config.ssh.maxStartups, maxStartupsPerSource: config.ssh.maxStartupsPerSource },
-    policy: () => policy,
+    policy: () => ({ ...basePolicy, trustedCaBlobs: trustedCa.blobs() }),
     anonymousGit: config.git.anonAccess !== 'no-access',
     login,
     oidc,

@@ -107,3 +107,24 @@ test('OIDC logins are off by default, on with any LABD_OIDC_* key, and a half-co
   );
   assert.throws(() => loadConfig({ LABD_OIDC_CLIENT_ID: 'labd', LABD_OIDC_ISSUER: 'https://x', LABD_OIDC_SCOPES: 'openid,"bad"' }), /scope token/);
 });
+
+test('auth.stepCa: an https URL with a root to pin; the fingerprint as step prints it, colons and case allowed; refresh defaults to 1h', () => {
+  const fp = 'AB:'.repeat(31) + 'AB';
+  const c = loadConfig({ LABD_STEPCA_URL: 'https://ca.example.net', LABD_STEPCA_ROOT_FINGERPRINT: fp, LABD_STEPCA_REFRESH: '15m' });
+  assert.equal(c.auth.stepCa.rootFingerprint, 'ab'.repeat(32));
+  assert.equal(c.auth.stepCa.refresh.ms, 15 * 60_000);
+  assert.equal(loadConfig({}).auth.stepCa.refresh.ms, 3_600_000);
+  assert.equal(loadConfig({}).auth.stepCa.url, undefined);
+  assert.throws(
+    () => loadConfig({ LABD_STEPCA_URL: 'http://ca.example.net', LABD_STEPCA_ROOT: '/x' }),
+    /auth\.stepCa\.url \(LABD_STEPCA_URL\): expected the https URL/,
+  );
+  assert.throws(
+    () => loadConfig({ LABD_STEPCA_URL: 'https://ca.example.net' }),
+    /auth\.stepCa\.url \(LABD_STEPCA_URL\): .*needs auth\.stepCa\.rootFingerprint/,
+  );
+  assert.throws(
+    () => loadConfig({ LABD_STEPCA_URL: 'https://ca.example.net', LABD_STEPCA_ROOT_FINGERPRINT: 'abc' }),
+    /auth\.stepCa\.rootFingerprint \(LABD_STEPCA_ROOT_FINGERPRINT\): expected the SHA-256 fingerprint/,
+  );
+});

@@ -24,9 +24,18 @@ export interface HandlerOptions {
   registry: Registry;
   store: BotStore;
   identities: IdentityStore;
+  /** Matrix ids their owners linked (`!lab link`): they win over the configured user map, which is the seed. */
+  links?: MatrixLinkLookup;
   log: Logger;
   /** Nudges the outbox when messages were queued while a command still runs (progress). */
   kick?: () => void;
+}
+
+/** Which labd user a Matrix id was linked to by its owner. */
+export interface MatrixLinkLookup {
+  linkedUser(mxid: string): { id: number; name: string; role: Actor['role'] } | undefined;
+  /** The Matrix id linked to a labd user most recently (where direct notices go). */
+  linkedMatrixId(userName: string): string | undefined;
 }
 
 type Mapped = { ok: true; actor: Actor } | { ok: false; body: MatrixBody };
@@ -88,6 +97,8 @@ export class CommandHandler {
   }
 
   actorFor(mxid: string): Mapped {
+    const linked = this.opts.links?.linkedUser(mxid);
+    if (linked) return { ok: true, actor: { userId: linked.id, name: linked.name, role: linked.role, via: 'matrix', credential: { kind: 'matrix', mxid } } };
     const userMap = this.opts.config.userMap;
     const name = Object.hasOwn(userMap, mxid) ? userMap[mxid] : undefined;
     const prefix = this.opts.config.commandPrefix;
@@ -103,7 +114,7 @@ export class CommandHandler {
     const body = renderError(err, this.opts.config.commandPrefix);
     if (!(err instanceof PermissionDenied) || !isUnmappedGuest(actor)) return body;
     const mxid = (actor.credential as { mxid: string }).mxid;
-    const hint = `Ask an admin to add you to the bot's user map.`;
+    const hint = `Link it to your labd user with '${this.opts.config.commandPrefix} link', or ask an admin to add you to the bot's user map.`;
     return {
       text: `Sorry, ${mxid} is not linked to a labd user, so you have guest rights. ${body.text}. ${hint}`,
       html: html`Sorry, ${mxid} is not linked to a labd user, so you have guest rights. ${trustedHtml(body.html)}. ${hint}`.value,

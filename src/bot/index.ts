@@ -20,7 +20,7 @@ import type { LabdModule } from '../ops/module.ts';
 import { AlertRoom } from './alert-room.ts';
 import { EventAnnouncer } from './announce.ts';
 import type { AlertMessageStore } from './alert-store.ts';
-import { CommandHandler } from './handler.ts';
+import { CommandHandler, type MatrixLinkLookup } from './handler.ts';
 import { DirectNotices } from './direct.ts';
 import { OutboxSender } from './outbox.ts';
 import { loadMatrixSdk } from './sdk.ts';
@@ -47,6 +47,8 @@ export interface MatrixBotDeps {
   /** The alerts room's messages. */
   messages: AlertMessageStore;
   identities: IdentityStore;
+  /** Matrix ids their owners linked to labd users (`!lab link`), read before matrix.userMap. */
+  links?: MatrixLinkLookup;
   alerts: AlertService;
   events: OpsEvents;
   log: Logger;
@@ -62,6 +64,7 @@ export function matrixBotModule(deps: MatrixBotDeps): LabdModule & { direct: Dir
       accessToken: deps.config.accessToken,
       store: deps.store,
       userMap: deps.config.userMap,
+      links: deps.links,
       log: deps.log.child({ component: 'matrix' }),
     });
   return {
@@ -113,7 +116,15 @@ export async function startMatrixBot(o: MatrixBotDeps): Promise<MatrixBot> {
     onSent: (row, eventId) => messages.delivered(row.txnId, eventId),
   });
   if (o.direct) o.direct.kick = () => outbox.kick();
-  const handler = new CommandHandler({ config: o.config, registry: o.registry, store, identities: o.identities, log, kick: () => outbox.kick() });
+  const handler = new CommandHandler({
+    config: o.config,
+    registry: o.registry,
+    store,
+    identities: o.identities,
+    links: o.links,
+    log,
+    kick: () => outbox.kick(),
+  });
   let alertRoom: AlertRoom | undefined;
   let removeNotifier: (() => void) | undefined;
   if (o.config.alertsRoom) {

@@ -14,7 +14,13 @@ export interface SessionGrant {
   actor: Actor;
   forceCommand?: string;
   permitPty: boolean;
-  validBefore?: Date;
+  /**
+   * When the credential the connection logged in with stops being valid (a certificate's
+   * valid-before, a linked key's expiry): the server warns and then closes the connection.
+   */
+  credentialExpiresAt?: Date;
+  /** What that credential is called in the warning and the closing message ("certificate", "linked key"). */
+  credentialName?: string;
 }
 
 export interface AuthDeps {
@@ -116,7 +122,8 @@ export class ConnectionAuth {
           },
           forceCommand: check.grant.forceCommand,
           permitPty: check.grant.permitPty,
-          validBefore: check.grant.validBefore,
+          credentialExpiresAt: check.grant.validBefore,
+          credentialName: 'certificate',
         };
         this.deps.metrics.authAttempts.inc({ method: 'cert', result: 'accepted' });
         this.deps.log.info(
@@ -183,7 +190,8 @@ export class ConnectionAuth {
         },
         permitPty: true,
         // A linked key's session ends with its link (like a certificate's).
-        validBefore: outcome.validBefore,
+        credentialExpiresAt: outcome.validBefore,
+        credentialName: outcome.validBefore ? 'linked key' : undefined,
       };
       this.deps.metrics.authAttempts.inc({ method: 'key', result: 'accepted' });
       this.deps.log.info({ user: outcome.user.name, fingerprint: fp, remote: this.remoteIp }, 'accepted key');
@@ -238,7 +246,8 @@ export class ConnectionAuth {
           principalRole: outcome.groupRole,
         },
         permitPty: true,
-        validBefore: outcome.expiresAt,
+        credentialExpiresAt: outcome.expiresAt,
+        credentialName: 'linked key',
       };
       await say(
         `Logged in as ${outcome.user.name} (${outcome.role})${outcome.created ? ', a new account' : ''}. This key is linked until ${outcome.expiresAt.toISOString()}.`,
