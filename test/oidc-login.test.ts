@@ -291,8 +291,9 @@ describe('OIDC device-flow login: oidc-provider, OpenSSH in tmux', () => {
     // A session open when the link expires ends with it.
     const sub = shortLabd.sshStart(key, ['sub', 'news']);
     const ended = await sub.done;
-    // labd ended the connection (ssh exits 255); the harness's own bound would have killed it (status null).
-    assert.equal(ended.status, 255, `the session ended when the link expired (${ended.stderr})`);
+    // labd told the session why and ended it (exit 1); the harness's own bound would have killed it (status null).
+    assert.equal(ended.status, 1, `the session ended when the link expired (${ended.stderr})`);
+    assert.match(ended.stderr, /labd: your linked key expires at .*this session closes then/);
     assert.ok(Date.now() >= Date.parse(link!.expiresAt) - 1000, 'not before the link expired');
     while (Date.now() < Date.parse(link!.expiresAt) + 500) await new Promise((r) => setTimeout(r, 200));
     const r = shortLabd.ssh(key, ['whoami']);
