@@ -136,6 +136,7 @@ export class ConnectionAuth {
       const wrapped = wrapSignature(sigAlgo, key.type.startsWith('ecdsa-') ? derToSshEcdsa(signature!) : signature!);
       if (!verifySshSignature(key, wrapped, ctx.blob!, sigAlgo)) return this.refuse(ctx, 'key', 'signature does not verify', { fingerprint: fp });
       const outcome = this.deps.login.byKey(fp, ctx.username, this.deps.now());
+      if (!outcome.ok && this.deps.login.mayJoin(fp)) return this.newcomer(ctx, fp, `${key.type} ${blob.toString('base64')}`);
       if (!outcome.ok) return this.refuse(ctx, 'key', outcome.reason, { fingerprint: fp });
       this.grant = {
         actor: {
@@ -173,6 +174,24 @@ export class ConnectionAuth {
     };
     this.deps.metrics.authAttempts.inc({ method: 'anonymous', result: 'accepted' });
     this.deps.log.info({ remote: this.remoteIp, user: ctx.username }, 'accepted keyless login (git fetch only)');
+    ctx.accept();
+  }
+
+  /** A proven key that belongs to nobody, where the sign-up policy lets people join: it may run `join` (and `help`) only. */
+  private newcomer(ctx: AuthContext, fp: string, publicKey: string): void {
+    this.grant = {
+      actor: {
+        userId: null,
+        name: 'newcomer',
+        role: 'guest',
+        via: 'ssh',
+        credential: { kind: 'newcomer', fingerprint: fp, publicKey },
+        remoteAddress: this.remoteIp,
+      },
+      permitPty: true,
+    };
+    this.deps.metrics.authAttempts.inc({ method: 'key', result: 'newcomer' });
+    this.deps.log.info({ fingerprint: fp, remote: this.remoteIp, user: ctx.username }, 'accepted an unknown key as a newcomer (join only)');
     ctx.accept();
   }
 

@@ -33,6 +33,7 @@ export function crmModule(deps: {
   };
   return {
     name: 'crm',
+    permissions: [{ name: 'crm', summary: 'your personal CRM', roles: ['admin', 'operator', 'member'] }],
     jobs: notify ? [intervalJob('crm reminders', deps.config.reminderCheckInterval.ms, tick, true)] : [],
     commands: crmCommands({ store: deps.store, region: deps.config.defaultRegion, maxImportBytes: deps.config.maxImportBytes }),
     screens: [crmTuiApp],

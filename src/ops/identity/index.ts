@@ -1,9 +1,13 @@
 /** Accounts: whoami, keys, users. */
 import type { LabdModule } from '../module.ts';
 import { identityCommands } from './commands.ts';
-import type { InitialAdmin } from './commands.ts';
+import type { InitialAdmin, RoleNames } from './commands.ts';
 import type { IdentityStore } from './store.ts';
 
-export function identityModule(deps: { identities: IdentityStore; initialAdmin: InitialAdmin }): LabdModule {
-  return { name: 'identity', commands: identityCommands(deps.identities, deps.initialAdmin) };
+export function identityModule(deps: { identities: IdentityStore; initialAdmin: InitialAdmin; roles?: RoleNames }): LabdModule {
+  return {
+    name: 'identity',
+    permissions: [{ name: 'admin.users', summary: 'manage users, roles, invites; read the audit log', roles: ['admin'] }],
+    commands: identityCommands(deps.identities, deps.initialAdmin, deps.roles),
+  };
 }

@@ -77,11 +77,28 @@ export class LoginService {
    * A user that was removed acts no more.
    */
   current(actor: Actor): Actor {
+    if (actor.credential?.kind === 'newcomer') return this.joined(actor);
     if (actor.userId === null) return actor;
     const user = this.store.userById(actor.userId);
     if (!user) throw new PermissionDenied(`the account '${actor.name}' no longer exists`);
     const role = actor.principalRole ? higherRole(user.role, actor.principalRole) : user.role;
     return { ...actor, name: user.name, role };
+  }
+
+  /** A newcomer whose key now belongs to an account (it ran `join`) continues as that user on the same connection. */
+  private joined(actor: Actor): Actor {
+    if (actor.credential?.kind !== 'newcomer') return actor;
+    const key = this.store.keyByFingerprint(actor.credential.fingerprint);
+    if (!key) return actor;
+    return { ...actor, userId: key.user.id, name: key.user.name, role: key.user.role, credential: { kind: 'key', fingerprint: key.fingerprint } };
+  }
+
+  /**
+   * Whether a proven key that belongs to nobody may come in as a newcomer, to run only `join` (and
+   * `help`): when the sign-up policy lets anyone create an account (invites or open), not when closed.
+   */
+  mayJoin(keyFingerprint: string): boolean {
+    return this.config.auth.signup !== 'closed' && !this.store.keyByFingerprint(keyFingerprint);
   }
 
   /** Whether the user an actor stands for still exists (a removed user's connections are closed). */
@@ -118,7 +135,8 @@ export class LoginService {
   /** Why a plain key would not log in as `sshUser`, or undefined when it would (answers the unsigned query without binding anyone). */
   keyRefusal(keyFingerprint: string, sshUser: string): string | undefined {
     const key = this.store.keyByFingerprint(keyFingerprint);
-    return key ? this.userMismatch(key.user, sshUser) : 'unknown key';
+    if (!key) return this.mayJoin(keyFingerprint) ? undefined : 'unknown key';
+    return this.userMismatch(key.user, sshUser);
   }
 
   private userMismatch(owner: User, sshUser: string): string | undefined {
