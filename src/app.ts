@@ -194,6 +194,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
 
   const login = new LoginService(identities, config, log);
   login.ensureInitialAdmin();
+  login.setInvitesOutstanding(() => accessStore.hasUsableInvite(clock.now()));
   registry.setActorResolver((actor) => login.current(actor));
 
   const caBlobs = config.auth.userCaKeys ? loadCaKeys(config.auth.userCaKeys) : [];

@@ -96,6 +96,11 @@ export class AccessStore {
     return this.db.delete(invites).where(eq(invites.id, id)).run().changes > 0;
   }
 
+  /** Whether some invite still has a use left and has not expired. */
+  hasUsableInvite(now: Date): boolean {
+    return this.invites().some((r) => r.usesLeft > 0 && (!r.expiresAt || r.expiresAt.getTime() > now.getTime()));
+  }
+
   inviteByHash(codeHash: string): InviteRow | undefined {
     return this.db.select().from(invites).where(eq(invites.codeHash, codeHash)).get();
   }

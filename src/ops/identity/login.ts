@@ -95,10 +95,21 @@ export class LoginService {
 
   /**
    * Whether a proven key that belongs to nobody may come in as a newcomer, to run only `join` (and
-   * `help`): when the sign-up policy lets anyone create an account (invites or open), not when closed.
+   * `help`): under `open`, and under `invite`/`sso` while an invite is outstanding; never when closed.
    */
   mayJoin(keyFingerprint: string): boolean {
-    return this.config.auth.signup !== 'closed' && !this.store.keyByFingerprint(keyFingerprint);
+    const policy = this.config.auth.signup;
+    const open = signupAllows(policy, 'key') || (signupAllows(policy, 'invite') && this.invitesOutstanding());
+    return open && !this.store.keyByFingerprint(keyFingerprint);
+  }
+
+  /**
+   * Whether an invite can still be used (src/ops/access sets it): under `invite` and `sso` unknown keys
+   * come in as newcomers only while there is one, so without invites nothing changes for them.
+   */
+  private invitesOutstanding: () => boolean = () => false;
+  setInvitesOutstanding(check: () => boolean): void {
+    this.invitesOutstanding = check;
   }
 
   /** Whether the user an actor stands for still exists (a removed user's connections are closed). */
