@@ -26,9 +26,10 @@ import { SqliteSeatStore } from './ops/seats/sqlite.ts';
 import { gitModule } from './apps/git/index.ts';
 import { SqliteRepoStore } from './apps/git/sqlite-store.ts';
 import { crmModule } from './apps/crm/index.ts';
+import type { ReminderChannel } from './apps/crm/reminders.ts';
 import { SqliteCrmStore } from './apps/crm/sqlite-store.ts';
 import { tokensModule } from './ops/tokens/index.ts';
-import { AppriseClient, type AppriseNotification } from './ops/alerts/apprise.ts';
+import { AppriseClient } from './ops/alerts/apprise.ts';
 import { SqliteTokenStore } from './ops/tokens/sqlite-store.ts';
 import { pasteModule } from './apps/paste/index.ts';
 import { SqlitePasteStore } from './apps/paste/sqlite.ts';
@@ -135,9 +136,6 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
   const seats = new SqliteSeatStore(db);
   const crm = new SqliteCrmStore(db, config.crm.defaultRegion);
   const appTokens = new SqliteTokenStore(db);
-  // The CRM's daily reminders go through Apprise when crm.remindersApprise is set.
-  const crmApprise = config.crm.remindersApprise ? new AppriseClient(config.crm.remindersApprise, 10_000) : undefined;
-  const crmReminderNotify = crmApprise ? (n: AppriseNotification) => crmApprise.notify(n) : undefined;
   const inventory = new SqliteNodeInventory(db, clock);
   const events = new OpsEvents(db, clock, log);
   const alerts = createAlertService({ config: config.alertmanager, db, audit, clock, log });
@@ -153,6 +151,15 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
   const registry = new Registry({ log, clock, rolePermissions, permissions: access, audit, backends });
   registry.setObserver(metrics);
   const publicUrl = (config.publicUrl ?? `http://${config.http.listen}`).replace(/\/+$/, '');
+  const matrixBot = config.matrix.enabled ? matrixBotModule({ config: config.matrix, registry, db, identities, alerts, events, log }) : undefined;
+  // The CRM's daily reminders: a direct chat with the Matrix bot, and Apprise (crm.remindersApprise)
+  // tagged with the user's name so the operator's Apprise config routes each user to their own services.
+  const reminderChannels: ReminderChannel[] = [];
+  if (matrixBot) reminderChannels.push({ name: 'matrix', send: (user, notice, o) => matrixBot.direct.send(user, notice, o) });
+  if (config.crm.remindersApprise) {
+    const apprise = new AppriseClient(config.crm.remindersApprise, 10_000);
+    reminderChannels.push({ name: 'apprise', send: async (user, notice) => (await apprise.notify({ ...notice, tag: user }), true) });
+  }
 
   // Modules: what each contributes (commands, routes, TUI screens, background jobs).
   const modules: LabdModule<TuiApp>[] = [
@@ -173,6 +180,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
     pubsubModule({ broker }),
     gitModule({
       store: new SqliteRepoStore(db),
+      tokens: appTokens,
       identities,
       config: config.git,
       dataDir: config.dataDir,
@@ -184,13 +192,13 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
       log,
     }),
     tokensModule({ tokens: appTokens, publicUrl }),
-    crmModule({ store: crm, tokens: appTokens, audit, config: config.crm, clock, log, notify: crmReminderNotify }),
+    crmModule({ store: crm, tokens: appTokens, audit, config: config.crm, clock, log, reminderChannels }),
     nodesModule({ kube, inventory, events, config: config.nodes, log }),
     deploysModule({ kube, events }),
     alertsModule({ service: alerts, config: config.alertmanager, backends, escalations: new SqliteEscalationStore(db), clock, log }),
     seatsModule({ kube, seats, inventory, config: config.seats }),
   ];
-  if (config.matrix.enabled) modules.push(matrixBotModule({ config: config.matrix, registry, db, identities, alerts, events, log }));
+  if (matrixBot) modules.push(matrixBot);
 
   const login = new LoginService(identities, config, log);
   login.ensureInitialAdmin();

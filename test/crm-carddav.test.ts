@@ -77,7 +77,7 @@ describe('CardDAV', () => {
       assert.equal(labd.ssh(admin, ['user', 'add', name, '--role', 'member', '--key', `'${lab.publicKey(key)}'`]).status, 0);
     }
     const t = json(alice, ['token', 'create', '--scope', 'carddav', '--name', 'laptop']);
-    assert.match(t.token, /^labd_[A-Za-z0-9_-]{43}$/);
+    assert.match(t.token, /^labd_carddav_[A-Za-z0-9_-]{43}$/);
     assert.equal(t.url, `http://127.0.0.1:${labd.httpPort}/dav/alice/contacts/`);
     aliceToken = t.token;
     bobToken = json(bob, ['token', 'create', '--scope', 'carddav']).token;

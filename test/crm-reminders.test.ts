@@ -55,12 +55,13 @@ describe('CRM daily reminders through Apprise', () => {
       apprise.requests.some((r) => r.status === 503 && r.body.includes('(alice)')),
       'the failed first attempt was made',
     );
-    const body = JSON.parse(delivered.body) as { title: string; body: string; type: string };
+    const body = JSON.parse(delivered.body) as { title: string; body: string; type: string; tag: string };
     assert.equal(body.title, 'labd: 2 people to catch up with (alice)');
     assert.match(body.body, /Olga Overdue: overdue/);
     assert.match(body.body, /Bea Birthday: birthday today/);
     assert.doesNotMatch(body.body, /Nobody Due/);
     assert.equal(body.type, 'info');
+    assert.equal(body.tag, 'alice', "tagged with the user's name, so Apprise routes it to alice's own services");
     // Recorded for the day, so no second notice today (also after a restart).
     const today = new Date().toISOString().slice(0, 10);
     // labd records the day once Apprise has answered, so the row may lag the request by a moment.

@@ -305,6 +305,30 @@ describe('git forge over ssh', () => {
       assert.equal(ssh(bob, ['repo', 'token', 'rm', 'laptop']).status, 0);
       const revoked = git.git(undefined, ['ls-remote', httpUrl('secret.git', `bob:${made.token}@`)]);
       assert.notEqual(revoked.status, 0);
+
+      // One token store: `token create --scope git` makes the same kind of token, with an expiry if asked.
+      const brief = json(bob, ['token', 'create', '--scope', 'git', '--name', 'brief', '--expires', '2s']);
+      assert.match(brief.token, /^labd_git_/);
+      assert.equal(git.git(undefined, ['ls-remote', httpUrl('secret.git', `bob:${brief.token}@`)]).status, 0);
+      const listed = json(bob, ['token', 'ls', '--scope', 'git']) as { name: string; scope: string; expires: string }[];
+      assert.deepEqual(
+        listed.map((t) => [t.name, t.scope]),
+        [['brief', 'git']],
+      );
+      await new Promise((r) => setTimeout(r, 2500));
+      assert.notEqual(git.git(undefined, ['ls-remote', httpUrl('secret.git', `bob:${brief.token}@`)]).status, 0, 'an expired token opens nothing');
+      assert.match(ssh(bob, ['token', 'ls']).stdout, /brief\s+git\s+\S+\s+\S+ \(expired\)/);
+      // A CardDAV token opens no repository, and a git token no address book.
+      const dav = json(bob, ['token', 'create', '--scope', 'carddav', '--name', 'phone']);
+      const davClone = await fetch(httpUrl('secret.git/info/refs?service=git-upload-pack'), { headers: { authorization: `Bearer ${dav.token}` } });
+      assert.equal(davClone.status, 401);
+      // The scope's permission: a guest (git.read, no crm) may make a git token, not a CardDAV one.
+      const gina = lab.key('gina');
+      assert.equal(ssh(admin, ['user', 'add', 'gina', '--role', 'guest', '--key', `'${lab.publicKey(gina)}'`]).status, 0);
+      assert.equal(ssh(gina, ['token', 'create', '--scope', 'git', '--name', 'ro']).status, 0);
+      const refused = ssh(gina, ['token', 'create', '--scope', 'carddav']);
+      assert.equal(refused.status, 3, refused.stderr);
+      assert.match(refused.stderr, /a carddav token needs the crm permission/);
     });
 
     test('request bodies are bounded; names are checked', async () => {

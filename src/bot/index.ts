@@ -21,6 +21,7 @@ import { AlertRoom } from './alert-room.ts';
 import { EventAnnouncer } from './announce.ts';
 import { AlertMessageStore } from './alert-store.ts';
 import { CommandHandler } from './handler.ts';
+import { DirectNotices } from './direct.ts';
 import { OutboxSender } from './outbox.ts';
 import { loadMatrixSdk } from './sdk.ts';
 import { BotStore, type RoomEvent } from './store.ts';
@@ -38,6 +39,8 @@ export interface MatrixBot {
 
 export interface MatrixBotDeps {
   config: MatrixConfig;
+  /** Notices to one person (CRM reminders): the outbox wakes them once the bot runs. */
+  direct?: DirectNotices;
   registry: Registry;
   db: Db;
   identities: IdentityStore;
@@ -47,11 +50,21 @@ export interface MatrixBotDeps {
 }
 
 /** The bot as a module: one background job, started and stopped with labd. */
-export function matrixBotModule(deps: MatrixBotDeps): LabdModule {
+export function matrixBotModule(deps: MatrixBotDeps): LabdModule & { direct: DirectNotices } {
   let bot: MatrixBot | undefined;
+  const direct =
+    deps.direct ??
+    new DirectNotices({
+      homeserverUrl: deps.config.homeserverUrl,
+      accessToken: deps.config.accessToken,
+      store: new BotStore(deps.db),
+      userMap: deps.config.userMap,
+      log: deps.log.child({ component: 'matrix' }),
+    });
   return {
     name: 'matrix',
-    jobs: [{ name: 'matrix bot', start: () => void (bot = startMatrixBot(deps)), stop: () => bot?.stop() }],
+    direct,
+    jobs: [{ name: 'matrix bot', start: () => void (bot = startMatrixBot({ ...deps, direct })), stop: () => bot?.stop() }],
   };
 }
 
@@ -85,6 +98,7 @@ export function startMatrixBot(o: MatrixBotDeps): MatrixBot {
     log,
     onSent: (row, eventId) => messages.delivered(row.txnId, eventId),
   });
+  if (o.direct) o.direct.kick = () => outbox.kick();
   const handler = new CommandHandler({ config: o.config, registry: o.registry, store, identities: o.identities, log, kick: () => outbox.kick() });
   let alertRoom: AlertRoom | undefined;
   let removeNotifier: (() => void) | undefined;

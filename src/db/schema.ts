@@ -400,23 +400,6 @@ export const gitCollaborators = sqliteTable(
   (t) => [uniqueIndex('git_collaborators_repo_user').on(t.repoId, t.userId), index('git_collaborators_user_idx').on(t.userId)],
 );
 
-/** Per-user tokens for smart-HTTP clones of private repositories; only the SHA-256 of the token is kept. */
-export const gitTokens = sqliteTable(
-  'git_tokens',
-  {
-    id: integer('id').primaryKey({ autoIncrement: true }),
-    userId: integer('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
-    name: text('name').notNull(),
-    hash: text('hash').notNull().unique(),
-    createdAt: createdAt(),
-    expiresAt: integer('expires_at', { mode: 'timestamp_ms' }),
-    lastUsedAt: integer('last_used_at', { mode: 'timestamp_ms' }),
-  },
-  (t) => [uniqueIndex('git_tokens_user_name').on(t.userId, t.name)],
-);
-
 /**
  * The personal CRM (src/apps/crm). Every row carries its owner: each user's CRM is their own, and
  * every query of the CRM store filters on owner_id (admins included). The full-text index
@@ -541,6 +524,10 @@ export const crmBooks = sqliteTable('crm_books', {
   rev: integer('rev').notNull().default(0),
   /** The UTC day (YYYY-MM-DD) the owner's daily reminder last went out: once per day, across restarts. */
   remindedOn: text('reminded_on'),
+  /** Where the owner's daily reminder goes: auto (every channel labd has for them), matrix, apprise, or off. */
+  remindVia: text('remind_via').notNull().default('auto'),
+  /** A Matrix room the owner chose for the reminder instead of a direct chat with the bot. */
+  remindRoom: text('remind_room'),
 });
 
 /** Contacts removed, kept so that CardDAV sync-collection can report them as gone. */
@@ -565,10 +552,12 @@ export const appTokens = sqliteTable(
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
     name: text('name').notNull(),
-    scope: text('scope', { enum: ['carddav'] }).notNull(),
+    scope: text('scope', { enum: ['carddav', 'git'] }).notNull(),
     /** SHA-256 of the secret, hex. The token is 32 random bytes: a fast hash is enough. */
     hash: text('hash').notNull().unique(),
     createdAt: createdAt(),
+    /** When the token stops working (null: never). */
+    expiresAt: integer('expires_at', { mode: 'timestamp_ms' }),
     lastUsedAt: integer('last_used_at', { mode: 'timestamp_ms' }),
     revokedAt: integer('revoked_at', { mode: 'timestamp_ms' }),
   },

@@ -29,7 +29,7 @@ import {
   type Interaction,
   type InteractionKind,
 } from './model.ts';
-import type { ContactSummary, CrmStore } from './store.ts';
+import { REMINDER_CHANNELS, type ContactSummary, type CrmStore } from './store.ts';
 import { contactToVCard, parseVCards, type ParsedCard } from './vcard.ts';
 
 export interface CrmDeps {
@@ -38,6 +38,8 @@ export interface CrmDeps {
   region?: string;
   /** crm.maxImportBytes: the most `crm import` / `crm add` read from stdin. */
   maxImportBytes: number;
+  /** The channels labd has for daily reminders (empty: none configured). */
+  reminderChannels?: readonly ('matrix' | 'apprise')[];
 }
 
 /** The actor's own user id: the only owner any CRM command reads or writes. */
@@ -603,6 +605,53 @@ export function crmCommands(deps: CrmDeps): AnyCommand[] {
     },
   });
 
+  const remind = defineCommand({
+    ...base,
+    path: ['crm', 'remind'],
+    summary: 'Show or choose where your daily reminder goes',
+    details: `Once a day (crm.remindAt, UTC) labd tells you who is overdue and whose birthday it is.
+--via auto    every channel labd has for you (default)
+--via matrix  only the Matrix bot: a direct chat, or the room given with --room
+--via apprise only the lab's Apprise (tagged with your user name)
+--via off     no reminder
+--room ROOM   a Matrix room id (!id:server) or alias (#name:server) instead of the direct chat; --room none: the direct chat again
+example: crm remind --via matrix --room '#me:example.org'`,
+    args: z.object({
+      via: z.enum(REMINDER_CHANNELS).optional().describe('auto, matrix, apprise or off'),
+      room: z
+        .string()
+        .max(255)
+        .regex(/^(none|[!#][^:\s]{1,200}:[A-Za-z0-9.-]+(:\d{1,5})?)$/, 'expected a Matrix room id (!id:server), an alias (#name:server), or none')
+        .optional()
+        .describe('a Matrix room for the reminder instead of a direct chat (none: the direct chat)'),
+    }),
+    mutating: true,
+    results: ['message'],
+    authorize: (ctx) => own(ctx),
+    async run(ctx, args) {
+      const owner = crmOwner(ctx);
+      let settings = await store.reminderSettings(owner);
+      if (args.via !== undefined || args.room !== undefined) {
+        settings = { via: args.via ?? settings.via, room: args.room === undefined ? settings.room : args.room === 'none' ? null : args.room };
+        await store.setReminderSettings(owner, settings);
+      }
+      const available = deps.reminderChannels ?? [];
+      const where =
+        settings.via === 'off'
+          ? 'off'
+          : (settings.via === 'auto' ? ['matrix', 'apprise'] : [settings.via])
+              .map((c) => (c === 'matrix' ? `Matrix (${settings.room ?? 'a direct chat with the bot'})` : 'Apprise'))
+              .join(' and ');
+      const missing = settings.via === 'off' ? [] : (settings.via === 'auto' ? [] : [settings.via]).filter((c) => !available.includes(c));
+      const note = !available.length
+        ? '\nnote: this lab has no reminder channel configured (Matrix bot or crm.remindersApprise), so none goes out'
+        : missing.length
+          ? `\nnote: this lab has no ${missing.join(', ')} channel configured`
+          : '';
+      return { kind: 'message', text: `daily reminder: ${where}${note}`, json: { ...settings, available } };
+    },
+  });
+
   const tag = defineCommand({
     ...base,
     path: ['crm', 'tag'],
@@ -740,5 +789,5 @@ export function crmCommands(deps: CrmDeps): AnyCommand[] {
     },
   });
 
-  return [ls, add, show, edit, rm, note, met, due, tag, link, unlink, importCmd, exportCmd];
+  return [ls, add, show, edit, rm, note, met, due, remind, tag, link, unlink, importCmd, exportCmd];
 }

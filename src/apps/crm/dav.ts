@@ -19,6 +19,7 @@ import { UsageError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import { BodyTooLarge, type HttpRoute, type RouteRequest, type RouteResponse } from '../../ops/http.ts';
 import type { AuditLog } from '../../ops/audit/store.ts';
+import type { Clock } from '../../core/clock.ts';
 import { tokenHash, type TokenOwner, type TokenStore } from '../../ops/tokens/store.ts';
 import { importCards } from './commands.ts';
 import type { Contact, ContactData } from './model.ts';
@@ -127,6 +128,7 @@ export interface DavDeps {
   /** CardDAV writes are audited like commands (`carddav put`, `carddav delete`). */
   audit: AuditLog;
   region?: string;
+  clock: Clock;
   log: Logger;
 }
 
@@ -142,7 +144,7 @@ export function davRoutes(deps: DavDeps): HttpRoute[] {
     const colon = decoded.indexOf(':');
     if (colon < 0) return undefined;
     const user = decoded.slice(0, colon);
-    const owner = await tokens.verify(tokenHash(decoded.slice(colon + 1)), 'carddav');
+    const owner = await tokens.verify(tokenHash(decoded.slice(colon + 1)), 'carddav', deps.clock.now());
     return owner && owner.userName === user ? owner : undefined;
   }
 

@@ -8,7 +8,7 @@ import type { TuiApp } from '../../ssh/tui/apps.ts';
 import { crmCommands } from './commands.ts';
 import { davRoutes } from './dav.ts';
 import type { CrmStore } from './store.ts';
-import { sendReminders, type ReminderNotice } from './reminders.ts';
+import { sendReminders, type ReminderChannel } from './reminders.ts';
 import { crmTuiApp } from './tui.ts';
 
 /** The personal CRM: `crm …` commands over each user's own address book, and CardDAV at /dav/. */
@@ -19,14 +19,15 @@ export function crmModule(deps: {
   config: Config['crm'];
   clock: Clock;
   log: Logger;
-  notify?: (n: ReminderNotice) => Promise<void>;
+  /** Where daily reminders can go (the Matrix bot, Apprise); none: no reminders. */
+  reminderChannels: ReminderChannel[];
 }): LabdModule<TuiApp> {
-  const { notify } = deps;
+  const channels = deps.reminderChannels;
   let running = false;
   const tick = () => {
-    if (!notify || running) return;
+    if (running) return;
     running = true;
-    sendReminders({ store: deps.store, clock: deps.clock, log: deps.log, remindAt: deps.config.remindAt, notify })
+    sendReminders({ store: deps.store, clock: deps.clock, log: deps.log, remindAt: deps.config.remindAt, channels })
       .then((n) => n && deps.log.info({ sent: n }, 'crm reminders sent'))
       .catch((err: unknown) => deps.log.warn({ err: (err as Error).message }, 'crm reminders failed; trying again at the next check'))
       .finally(() => (running = false));
@@ -34,9 +35,14 @@ export function crmModule(deps: {
   return {
     name: 'crm',
     permissions: [{ name: 'crm', summary: 'your personal CRM', roles: ['admin', 'operator', 'member'] }],
-    jobs: notify ? [intervalJob('crm reminders', deps.config.reminderCheckInterval.ms, tick, true)] : [],
-    commands: crmCommands({ store: deps.store, region: deps.config.defaultRegion, maxImportBytes: deps.config.maxImportBytes }),
+    jobs: channels.length ? [intervalJob('crm reminders', deps.config.reminderCheckInterval.ms, tick, true)] : [],
+    commands: crmCommands({
+      store: deps.store,
+      region: deps.config.defaultRegion,
+      maxImportBytes: deps.config.maxImportBytes,
+      reminderChannels: channels.map((c) => c.name),
+    }),
     screens: [crmTuiApp],
-    routes: davRoutes({ store: deps.store, tokens: deps.tokens, audit: deps.audit, region: deps.config.defaultRegion, log: deps.log }),
+    routes: davRoutes({ store: deps.store, tokens: deps.tokens, audit: deps.audit, region: deps.config.defaultRegion, clock: deps.clock, log: deps.log }),
   };
 }

@@ -9,7 +9,7 @@ import { Conflict, NotFound } from '../../core/errors.ts';
 import type { Db } from '../../db/client.ts';
 import { nationalDigits, type Contact, type ContactData, type Interaction, type InteractionKind } from './model.ts';
 import { ftsQuery } from './search.ts';
-import { StaleWrite, type Changes, type ContactSummary, type CrmStore, type SearchOptions } from './store.ts';
+import { StaleWrite, type Changes, type ContactSummary, type CrmStore, type ReminderSettings, type SearchOptions } from './store.ts';
 
 interface ContactRow {
   id: number;
@@ -391,13 +391,25 @@ export class SqliteCrmStore implements CrmStore {
     return (this.q('select count(*) as n from crm_contacts where owner_id = ?').get(ownerId) as { n: number }).n;
   }
 
-  async unreminded(day: string): Promise<{ ownerId: number; name: string }[]> {
+  async unreminded(day: string): Promise<({ ownerId: number; name: string } & ReminderSettings)[]> {
     return this.q(
-      `select u.id as ownerId, u.name as name from users u left join crm_books b on b.owner_id = u.id
+      `select u.id as ownerId, u.name as name, coalesce(b.remind_via, 'auto') as via, b.remind_room as room
+       from users u left join crm_books b on b.owner_id = u.id
        where (b.reminded_on is null or b.reminded_on < ?)
          and exists (select 1 from crm_contacts c where c.owner_id = u.id and (c.birthday is not null or c.stay_in_touch_days is not null))
        order by u.id`,
-    ).all(day) as { ownerId: number; name: string }[];
+    ).all(day) as ({ ownerId: number; name: string } & ReminderSettings)[];
+  }
+
+  async reminderSettings(ownerId: number): Promise<ReminderSettings> {
+    const row = this.q('select remind_via as via, remind_room as room from crm_books where owner_id = ?').get(ownerId) as ReminderSettings | undefined;
+    return row ?? { via: 'auto', room: null };
+  }
+
+  async setReminderSettings(ownerId: number, settings: ReminderSettings): Promise<void> {
+    this.q(
+      'insert into crm_books (owner_id, rev, remind_via, remind_room) values (?, 0, ?, ?) on conflict(owner_id) do update set remind_via = excluded.remind_via, remind_room = excluded.remind_room',
+    ).run(ownerId, settings.via, settings.room);
   }
 
   async markReminded(ownerId: number, day: string): Promise<void> {

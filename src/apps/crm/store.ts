@@ -60,13 +60,24 @@ export interface CrmStore {
   unlink(ownerId: number, id: number, otherId: number): Promise<number>;
   all(ownerId: number): Promise<Contact[]>;
   count(ownerId: number): Promise<number>;
-  /** Owners with birthdays or stay-in-touch contacts who have not had the reminder of `day` (YYYY-MM-DD). */
-  unreminded(day: string): Promise<{ ownerId: number; name: string }[]>;
+  /** Owners with birthdays or stay-in-touch contacts who have not had the reminder of `day` (YYYY-MM-DD), with where it goes. */
+  unreminded(day: string): Promise<({ ownerId: number; name: string } & ReminderSettings)[]>;
+  reminderSettings(ownerId: number): Promise<ReminderSettings>;
+  setReminderSettings(ownerId: number, settings: ReminderSettings): Promise<void>;
   /** Notes that the owner's reminder of `day` went out. */
   markReminded(ownerId: number, day: string): Promise<void>;
   /** The address book's current revision (CardDAV sync token). */
   revision(ownerId: number): Promise<number>;
   changesSince(ownerId: number, rev: number): Promise<Changes>;
+}
+
+export const REMINDER_CHANNELS = ['auto', 'matrix', 'apprise', 'off'] as const;
+export type ReminderVia = (typeof REMINDER_CHANNELS)[number];
+
+/** Where one owner's daily reminder goes: `auto` is every channel labd has for them; `room` replaces the direct chat. */
+export interface ReminderSettings {
+  via: ReminderVia;
+  room: string | null;
 }
 
 /** A conditional write whose contact changed meanwhile (CardDAV If-Match: 412, nothing written). */

@@ -5,7 +5,6 @@
  * with a per-user token (HTTP Basic password or Bearer). Request bodies are bounded; pushes over
  * HTTP are refused (push over SSH).
  */
-import { createHash } from 'node:crypto';
 import { gunzip } from 'node:zlib';
 import type { Actor } from '../../core/actor.ts';
 import type { Clock } from '../../core/clock.ts';
@@ -17,15 +16,13 @@ import { repoName } from './names.ts';
 import type { GitRepos } from './repos.ts';
 import type { GitAccess } from './service.ts';
 import type { RepoStore } from './store.ts';
+import { tokenHash, type TokenStore } from '../../ops/tokens/store.ts';
 
 export const ANONYMOUS_HTTP: Actor = { userId: null, name: 'anonymous', role: 'guest', via: 'http', credential: { kind: 'anonymous' } };
 
-export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
-}
-
 export interface GitHttpDeps {
   store: RepoStore;
+  tokens: TokenStore;
   repos: GitRepos;
   access: GitAccess;
   identities: Pick<IdentityStore, 'userById'>;
@@ -35,7 +32,7 @@ export interface GitHttpDeps {
 }
 
 /** The actor a request speaks for: a token's user, or anonymous; undefined for a bad token. */
-export async function httpActor(deps: Pick<GitHttpDeps, 'store' | 'identities' | 'clock'>, req: RouteRequest): Promise<Actor | undefined> {
+export async function httpActor(deps: Pick<GitHttpDeps, 'tokens' | 'identities' | 'clock'>, req: RouteRequest): Promise<Actor | undefined> {
   const auth = req.header('authorization');
   if (!auth) return { ...ANONYMOUS_HTTP, remoteAddress: req.remoteAddress };
   let token: string | undefined;
@@ -46,11 +43,18 @@ export async function httpActor(deps: Pick<GitHttpDeps, 'store' | 'identities' |
     token = decoded.slice(decoded.indexOf(':') + 1);
   } else if (bearer) token = bearer[1];
   if (!token) return undefined;
-  const found = await deps.store.tokenByHash(hashToken(token), deps.clock.now());
+  const found = await deps.tokens.verify(tokenHash(token), 'git', deps.clock.now());
   if (!found) return undefined;
   const user = deps.identities.userById(found.userId);
   if (!user) return undefined;
-  return { userId: user.id, name: user.name, role: user.role, via: 'http', credential: { kind: 'token', name: found.name }, remoteAddress: req.remoteAddress };
+  return {
+    userId: user.id,
+    name: user.name,
+    role: user.role,
+    via: 'http',
+    credential: { kind: 'token', name: found.tokenName },
+    remoteAddress: req.remoteAddress,
+  };
 }
 
 const unauthorized = (): RouteResponse => ({

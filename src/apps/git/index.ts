@@ -16,11 +16,14 @@ import { mirrorCommands, mirrorJob } from './mirrors.ts';
 import { GitRepos } from './repos.ts';
 import { GitAccess } from './service.ts';
 import type { RepoStore } from './store.ts';
+import type { TokenStore } from '../../ops/tokens/store.ts';
 import { transportCommands } from './transport.ts';
 
 /** The git forge: repo commands, the SSH transport (as commands), and later the web view and mirrors. */
 export function gitModule(deps: {
   store: RepoStore;
+  /** The one token store: HTTP clones authenticate with tokens of scope git. */
+  tokens: TokenStore;
   identities: IdentityStore;
   config: Config['git'];
   dataDir: string;
@@ -35,7 +38,16 @@ export function gitModule(deps: {
   const repos = new GitRepos(join(deps.dataDir, 'repos'), deps.config.binary);
   repos.prepare();
   const access = new GitAccess(deps.store, deps.permissions, deps.config.anonAccess);
-  const httpDeps = { store: deps.store, repos, access, identities: deps.identities, clock: deps.clock, log: deps.log, maxBody: deps.config.httpMaxBody };
+  const httpDeps = {
+    store: deps.store,
+    tokens: deps.tokens,
+    repos,
+    access,
+    identities: deps.identities,
+    clock: deps.clock,
+    log: deps.log,
+    maxBody: deps.config.httpMaxBody,
+  };
   return {
     name: 'git',
     permissions: [
@@ -45,7 +57,7 @@ export function gitModule(deps: {
     commands: [
       ...gitCommands({ store: deps.store, repos, access, identities: deps.identities, sshUrl: deps.sshUrl, publicUrl: deps.publicUrl }),
       ...transportCommands({ store: deps.store, repos, access, events: deps.events, log: deps.log }),
-      ...tokenCommands({ store: deps.store, publicUrl: deps.publicUrl }),
+      ...tokenCommands({ tokens: deps.tokens, publicUrl: deps.publicUrl }),
       ...mirrorCommands({ store: deps.store, repos, access, sshUrl: deps.sshUrl, publicUrl: deps.publicUrl }),
     ],
     screens: [gitTuiApp],

@@ -1,9 +1,9 @@
 import { and, asc, eq, gt, isNull, or } from 'drizzle-orm';
 import { Conflict } from '../../core/errors.ts';
 import type { Db } from '../../db/client.ts';
-import { gitCollaborators, gitRepos, gitTokens, users } from '../../db/schema.ts';
+import { gitCollaborators, gitRepos, users } from '../../db/schema.ts';
 import type { AccessLevel } from './access.ts';
-import type { Collaborator, GitToken, RepoMeta, RepoPatch, RepoStore } from './store.ts';
+import type { Collaborator, RepoMeta, RepoPatch, RepoStore } from './store.ts';
 
 type RepoRow = typeof gitRepos.$inferSelect;
 
@@ -117,52 +117,6 @@ export class SqliteRepoStore implements RepoStore {
       this.db
         .delete(gitCollaborators)
         .where(and(eq(gitCollaborators.repoId, repo.id), eq(gitCollaborators.userId, userId)))
-        .run().changes > 0
-    );
-  }
-
-  private tokenQuery() {
-    return this.db
-      .select({
-        id: gitTokens.id,
-        userId: gitTokens.userId,
-        user: users.name,
-        name: gitTokens.name,
-        createdAt: gitTokens.createdAt,
-        expiresAt: gitTokens.expiresAt,
-      })
-      .from(gitTokens)
-      .innerJoin(users, eq(gitTokens.userId, users.id));
-  }
-
-  async addToken(input: { userId: number; name: string; hash: string; expiresAt: Date | null }): Promise<GitToken> {
-    const clash = this.db
-      .select({ id: gitTokens.id })
-      .from(gitTokens)
-      .where(and(eq(gitTokens.userId, input.userId), eq(gitTokens.name, input.name)))
-      .get();
-    if (clash) throw new Conflict(`you already have a token named '${input.name}'`);
-    const id = this.db.insert(gitTokens).values(input).returning({ id: gitTokens.id }).get().id;
-    return this.tokenQuery().where(eq(gitTokens.id, id)).get()!;
-  }
-
-  async tokenByHash(hash: string, now: Date): Promise<GitToken | undefined> {
-    const token = this.tokenQuery()
-      .where(and(eq(gitTokens.hash, hash), or(isNull(gitTokens.expiresAt), gt(gitTokens.expiresAt, now))))
-      .get();
-    if (token) this.db.update(gitTokens).set({ lastUsedAt: now }).where(eq(gitTokens.id, token.id)).run();
-    return token;
-  }
-
-  async tokensOf(userId: number): Promise<GitToken[]> {
-    return this.tokenQuery().where(eq(gitTokens.userId, userId)).orderBy(asc(gitTokens.name)).all();
-  }
-
-  async removeToken(userId: number, name: string): Promise<boolean> {
-    return (
-      this.db
-        .delete(gitTokens)
-        .where(and(eq(gitTokens.userId, userId), eq(gitTokens.name, name)))
         .run().changes > 0
     );
   }

@@ -19,15 +19,6 @@ export interface Collaborator {
   level: AccessLevel;
 }
 
-export interface GitToken {
-  id: number;
-  userId: number;
-  user: string;
-  name: string;
-  createdAt: Date;
-  expiresAt: Date | null;
-}
-
 export type RepoPatch = Partial<Pick<RepoMeta, 'projectName' | 'description' | 'private' | 'hidden' | 'mirrorUrl'>>;
 
 export interface RepoStore {
@@ -52,8 +43,4 @@ export interface RepoStore {
   collaboratorLevel(name: string, userId: number): Promise<AccessLevel | undefined>;
   setCollaborator(name: string, userId: number, level: AccessLevel): Promise<void>;
   removeCollaborator(name: string, userId: number): Promise<boolean>;
-  addToken(input: { userId: number; name: string; hash: string; expiresAt: Date | null }): Promise<GitToken>;
-  tokenByHash(hash: string, now: Date): Promise<GitToken | undefined>;
-  tokensOf(userId: number): Promise<GitToken[]>;
-  removeToken(userId: number, name: string): Promise<boolean>;
 }

@@ -8,6 +8,8 @@ export interface AppriseNotification {
   title: string;
   body: string;
   type: 'info' | 'success' | 'warning' | 'failure';
+  /** apprise-api sends only to the key's URLs carrying this tag (e.g. one user's own services). */
+  tag?: string;
 }
 
 export class AppriseClient {

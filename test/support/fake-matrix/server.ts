@@ -310,6 +310,7 @@ export class FakeMatrix {
         return { body: this.accountData.get(key) };
       }
     }
+    if (a === 'createRoom' && !b && method === 'POST') return { body: { room_id: this.createRoomFor(user, body ?? {}).roomId } };
     if (a === 'join' && b && method === 'POST') return { body: { room_id: this.join(user, b).roomId } };
     if (a === 'directory' && b === 'room' && c && method === 'GET') {
       const room = this.store.resolve(c);
@@ -374,6 +375,31 @@ export class FakeMatrix {
       }
     }
     throw new MatrixError(404, 'M_UNRECOGNIZED', 'Unrecognized request');
+  }
+
+  /**
+   * POST /createRoom as the spec has it: the creator joins, `invite` users are invited, `preset`
+   * sets the join rule (private_chat / trusted_private_chat: invite; public_chat: public), and
+   * `is_direct` marks the invites as a direct chat.
+   */
+  private createRoomFor(user: FakeUser, body: Record<string, unknown>): Room {
+    const invite = body.invite ?? [];
+    if (!Array.isArray(invite) || invite.some((u) => typeof u !== 'string' || !/^@[^:]+:.+$/.test(u)))
+      throw new MatrixError(400, 'M_INVALID_PARAM', 'invite must be a list of user ids');
+    const preset = body.preset ?? (body.visibility === 'public' ? 'public_chat' : 'private_chat');
+    if (!['private_chat', 'trusted_private_chat', 'public_chat'].includes(String(preset)))
+      throw new MatrixError(400, 'M_INVALID_PARAM', `unknown preset ${String(preset)}`);
+    const room = this.store.createRoom(user.userId, { alias: typeof body.room_alias_name === 'string' ? body.room_alias_name : undefined });
+    if (preset !== 'public_chat') this.store.append(room, { type: 'm.room.join_rules', sender: user.userId, state_key: '', content: { join_rule: 'invite' } });
+    if (typeof body.name === 'string') this.store.append(room, { type: 'm.room.name', sender: user.userId, state_key: '', content: { name: body.name } });
+    for (const m of invite as string[])
+      this.store.append(room, {
+        type: 'm.room.member',
+        sender: user.userId,
+        state_key: m,
+        content: { membership: 'invite', ...(body.is_direct ? { is_direct: true } : {}) },
+      });
+    return room;
   }
 
   private join(user: FakeUser, idOrAlias: string): Room {

@@ -1,0 +1,2 @@
+ALTER TABLE `crm_books` ADD `remind_via` text DEFAULT 'auto' NOT NULL;--> statement-breakpoint
+ALTER TABLE `crm_books` ADD `remind_room` text;
