@@ -190,6 +190,35 @@ describe('roles and grants at run time', () => {
     ])
       assert.ok(summary.includes(line), `audited: ${line}\n${summary.join('\n')}`);
   });
+  test('a disabled account logs in no more and its open connection closes; enabled, it comes back', async () => {
+    assert.equal((await asMia(['whoami'])).status, 0);
+    const masterUp = () => run('ssh', ['-O', 'check', '-o', `ControlPath=${controlPath}`, '-p', String(labd.sshPort), 'labd@127.0.0.1']).status === 0;
+    assert.ok(masterUp(), 'the shared connection is up');
+    assert.equal(labd.ssh(admin, ['user', 'disable', 'mia']).status, 2, 'disable is destructive: --yes');
+    asAdmin(['user', 'disable', 'mia', '--yes']);
+    for (let i = 0; i < 100 && masterUp(); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(!masterUp(), "the disabled user's connection was closed");
+    const refused = labd.ssh(mia.key, ['whoami'], { cert: mia.cert });
+    assert.equal(refused.status, 255, refused.stderr);
+    const ls = JSON.parse(asAdmin(['user', 'ls', '--json']).stdout) as { name: string; disabled: string }[];
+    assert.equal(ls.find((u) => u.name === 'mia')!.disabled, 'disabled');
+    assert.equal(labd.ssh(admin, ['user', 'disable', 'admin', '--yes']).status, 2, 'nobody disables themselves');
+    asAdmin(['user', 'enable', 'mia']);
+    const back = labd.ssh(mia.key, ['whoami', '--json'], { cert: mia.cert });
+    assert.equal(back.status, 0, back.stderr);
+    assert.deepEqual(
+      audit(labd, 'user disable').map((r) => [r.args.name, r.outcome]),
+      [
+        ['mia', 'usage'],
+        ['mia', 'ok'],
+        ['admin', 'usage'],
+      ],
+    );
+    assert.deepEqual(
+      audit(labd, 'user enable').map((r) => [r.args.name, r.outcome]),
+      [['mia', 'ok']],
+    );
+  });
 });
 
 describe('access.defaults in config', () => {

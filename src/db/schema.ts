@@ -13,6 +13,8 @@ export const users = sqliteTable('users', {
   /** A built-in role (admin, operator, member, guest) or a custom one (`role create`). */
   role: text('role').$type<Role>().notNull(),
   createdAt: createdAt(),
+  /** Set by `user disable`: the account keeps its keys and data but logs in no more, and its connections close. */
+  disabledAt: integer('disabled_at', { mode: 'timestamp_ms' }),
 });
 
 /** Plain public keys registered to a user (`keys add`) or from LABD_INITIAL_ADMIN_KEYS. */

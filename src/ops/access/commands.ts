@@ -190,6 +190,27 @@ export function accessCommands(deps: { control: AccessControl; store: AccessStor
       },
     });
 
+  const setDisabled = (disable: boolean) =>
+    defineCommand({
+      path: ['user', disable ? 'disable' : 'enable'],
+      summary: disable ? 'Disable an account: it keeps its keys and data, logs in no more, and its open connections close' : 'Enable a disabled account again',
+      args: z.object({ name: z.string().min(1) }),
+      positionals: ['name'],
+      permission: 'admin.users',
+      mutating: true,
+      destructive: disable,
+      results: ['message'],
+      async run(ctx, args) {
+        if (disable && args.name === ctx.actor.name) throw new UsageError('you cannot disable yourself');
+        const user = identities.setDisabled(args.name, disable ? ctx.clock.now() : null);
+        return {
+          kind: 'message',
+          text: `${user.name} is ${disable ? 'disabled: it logs in no more' : 'enabled again'}`,
+          json: { name: user.name, disabled: disable },
+        };
+      },
+    });
+
   const userShow = defineCommand({
     path: ['user', 'show'],
     summary: 'Show a user: role, permissions held, their own grants and denials, keys',
@@ -210,6 +231,7 @@ export function accessCommands(deps: { control: AccessControl; store: AccessStor
         fields: [
           { label: 'name', value: user.name },
           { label: 'role', value: user.role },
+          { label: 'state', value: user.disabledAt ? `disabled since ${user.disabledAt.toISOString()}` : 'active' },
           { label: 'permissions', value: permissions.join(', ') || '-' },
           {
             label: 'granted',
@@ -234,6 +256,7 @@ export function accessCommands(deps: { control: AccessControl; store: AccessStor
         json: {
           name: user.name,
           role: user.role,
+          disabled: user.disabledAt !== null,
           permissions,
           grants,
           keys: keys.map((k) => ({ id: k.id, fingerprint: k.fingerprint, algo: k.algo, comment: k.comment, lastUsed: k.lastUsedAt?.toISOString() ?? null })),
@@ -244,5 +267,18 @@ export function accessCommands(deps: { control: AccessControl; store: AccessStor
     },
   });
 
-  return [roleLs, roleShow, roleCreate, roleRm, changeRole(true), changeRole(false), changeUser('allow'), changeUser('deny'), changeUser(null), userShow];
+  return [
+    roleLs,
+    roleShow,
+    roleCreate,
+    roleRm,
+    changeRole(true),
+    changeRole(false),
+    changeUser('allow'),
+    changeUser('deny'),
+    changeUser(null),
+    setDisabled(true),
+    setDisabled(false),
+    userShow,
+  ];
 }

@@ -275,7 +275,9 @@ export function identityCommands(
     mutating: false,
     results: ['table'],
     async run(ctx) {
-      const rows = identities.listUsers().map((u) => ({ name: u.name, role: u.role, keys: u.keys, created: u.createdAt.toISOString() }));
+      const rows = identities
+        .listUsers()
+        .map((u) => ({ name: u.name, role: u.role, keys: u.keys, created: u.createdAt.toISOString(), disabled: u.disabledAt ? 'disabled' : '' }));
       return {
         kind: 'table',
         columns: [
@@ -283,6 +285,7 @@ export function identityCommands(
           { key: 'role', label: 'ROLE' },
           { key: 'keys', label: 'KEYS' },
           { key: 'created', label: 'CREATED' },
+          { key: 'disabled', label: 'STATE', priority: 1 },
         ],
         rows,
       };

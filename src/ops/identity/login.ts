@@ -81,6 +81,7 @@ export class LoginService {
     if (actor.userId === null) return actor;
     const user = this.store.userById(actor.userId);
     if (!user) throw new PermissionDenied(`the account '${actor.name}' no longer exists`);
+    if (user.disabledAt) throw new PermissionDenied(`the account '${user.name}' is disabled`);
     const role = actor.principalRole ? higherRole(user.role, actor.principalRole) : user.role;
     return { ...actor, name: user.name, role };
   }
@@ -89,7 +90,7 @@ export class LoginService {
   private joined(actor: Actor): Actor {
     if (actor.credential?.kind !== 'newcomer') return actor;
     const key = this.store.keyByFingerprint(actor.credential.fingerprint);
-    if (!key) return actor;
+    if (!key || key.user.disabledAt) return actor;
     return { ...actor, userId: key.user.id, name: key.user.name, role: key.user.role, credential: { kind: 'key', fingerprint: key.fingerprint } };
   }
 
@@ -112,9 +113,11 @@ export class LoginService {
     this.invitesOutstanding = check;
   }
 
-  /** Whether the user an actor stands for still exists (a removed user's connections are closed). */
+  /** Whether the user an actor stands for still exists and is not disabled (a removed or disabled user's connections are closed). */
   exists(actor: Actor): boolean {
-    return actor.userId === null || this.store.userById(actor.userId) !== undefined;
+    if (actor.userId === null) return true;
+    const user = this.store.userById(actor.userId);
+    return user !== undefined && !user.disabledAt;
   }
 
   private readonly store: IdentityStore;
@@ -139,6 +142,7 @@ export class LoginService {
     if (!key) return { ok: false, reason: 'unknown key' };
     const mismatch = this.userMismatch(key.user, sshUser);
     if (mismatch) return { ok: false, reason: mismatch };
+    if (key.user.disabledAt) return { ok: false, reason: `the account '${key.user.name}' is disabled` };
     this.store.touchKey(key.id, now);
     return { ok: true, user: key.user, role: key.user.role };
   }
@@ -167,13 +171,16 @@ export class LoginService {
     const adminName = this.config.auth.initialAdminName;
     return this.store.transaction((): LoginOutcome => {
       const granted = roleFromPrincipals('guest', principals, this.roleMap);
-      const role = (user: User): LoginOutcome => ({
-        ok: true,
-        user,
-        role: roleFromPrincipals(user.role, principals, this.roleMap),
-        principal,
-        principalRole: granted === 'guest' ? undefined : granted,
-      });
+      const role = (user: User): LoginOutcome =>
+        user.disabledAt
+          ? { ok: false, reason: `the account '${user.name}' is disabled` }
+          : {
+              ok: true,
+              user,
+              role: roleFromPrincipals(user.role, principals, this.roleMap),
+              principal,
+              principalRole: granted === 'guest' ? undefined : granted,
+            };
       const mappedName = this.principalUsers.get(principal);
       if (mappedName !== undefined) {
         const mapped = this.store.userByName(mappedName);

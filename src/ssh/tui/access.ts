@@ -99,6 +99,26 @@ export const usersTuiApp: TuiApp = {
         question: (row) => `Permission whose grant or denial to clear for ${name(row)}?`,
         args: (row, permission) => ({ name: name(row), permission }),
       }),
+      ...(allowed(ctx, ['user', 'disable'])
+        ? [
+            {
+              keys: ['b'],
+              label: 'disable',
+              help: 'disable the account (it logs in no more; its connections close), after a confirmation',
+              run: (row: Row | undefined) =>
+                screen.confirmAndRun(`Disable ${name(row)}? They log in no more and their connections close.`, {
+                  path: ['user', 'disable'],
+                  args: { name: name(row) },
+                }),
+            },
+            {
+              keys: ['e'],
+              label: 'enable',
+              help: 'enable a disabled account again',
+              run: (row: Row | undefined) => screen.runAndReload({ path: ['user', 'enable'], args: { name: name(row) } }),
+            },
+          ]
+        : []),
       ...(allowed(ctx, ['user', 'rm'])
         ? [
             {

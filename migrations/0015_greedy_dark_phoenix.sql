@@ -35,3 +35,5 @@ CREATE TABLE `user_grants` (
 	PRIMARY KEY(`user_id`, `permission`),
 	FOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade
 );
+--> statement-breakpoint
+ALTER TABLE `users` ADD `disabled_at` integer;
