@@ -1,12 +1,12 @@
 /**
  * The access admin screens (issue #14) through tmux and the real OpenSSH client: Roles (new, grant,
- * revoke with a confirmation), Users (role, deny with a confirmation, show, remove refused by "no"),
+ * revoke with a confirmation), Users (role, deny and disable with a confirmation, enable, show, remove refused by "no"),
  * Invites (new: the code shown once and usable with `ssh HOST join`; withdraw after a confirmation).
  * Every action is a registry command, audited 'via tui'.
  */
 import assert from 'node:assert/strict';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
-import { certFor } from './support/auth-lab.ts';
+import { certFor, type KeyAndCert } from './support/auth-lab.ts';
 import { KeyLab, LabdProcess } from './support/labd.ts';
 import { TmuxTerminal } from './support/tmux.ts';
 
@@ -15,11 +15,12 @@ describe('access admin screens in the TUI', () => {
   const ca = lab.key('ca');
   const admin = lab.key('admin');
   let labd: LabdProcess;
+  let mia: KeyAndCert;
   const terminals: TmuxTerminal[] = [];
 
   before(async () => {
     labd = await LabdProcess.start({ caKeys: [`${ca}.pub`], adminKeys: [lab.publicKey(admin)] });
-    const mia = certFor(lab, ca, { principals: ['mia'] });
+    mia = certFor(lab, ca, { principals: ['mia'] });
     assert.equal(labd.ssh(mia.key, ['whoami'], { cert: mia.cert }).status, 0);
   });
   after(async () => {
@@ -87,6 +88,13 @@ describe('access admin screens in the TUI', () => {
     await t.waitFor((l) => l.some((x) => /denied:?\s+git\.read/.test(x)), 'user show in a pane');
     t.sendKeys('Escape');
     await t.waitFor(/r role/);
+    t.sendKeys('b');
+    await t.waitFor(/Disable mia\? They log in no more/);
+    t.sendKeys('y');
+    await t.waitFor(/mia is disabled: it logs in no more/);
+    assert.equal(labd.ssh(mia.key, ['whoami'], { cert: mia.cert }).status, 255, 'disabled from the TUI: no login');
+    t.sendKeys('e');
+    await t.waitFor(/mia is enabled again/);
     t.sendKeys('d');
     await t.waitFor(/Remove user mia with their keys\?/);
     t.sendKeys('n');
@@ -121,7 +129,16 @@ describe('access admin screens in the TUI', () => {
       .filter((r) => r.via === 'tui')
       .reverse()
       .map((r) => `${r.command} ${r.outcome}`);
-    assert.deepEqual(viaTui, ['role create ok', 'role grant ok', 'user role ok', 'user deny ok', 'invite create ok', 'invite rm ok']);
+    assert.deepEqual(viaTui, [
+      'role create ok',
+      'role grant ok',
+      'user role ok',
+      'user deny ok',
+      'user disable ok',
+      'user enable ok',
+      'invite create ok',
+      'invite rm ok',
+    ]);
     const show = JSON.parse(labd.ssh(admin, ['user', 'show', 'mia', '--json']).stdout) as { role: string; permissions: string[] };
     assert.deepEqual([show.role, show.permissions], ['readers', []]);
   });
