@@ -76,6 +76,8 @@ export function inviteCommands(deps: { store: AccessStore; control: AccessContro
     permission: 'admin.users',
     mutating: true,
     results: ['message'],
+    surfaces: ['ssh', 'tui'],
+    surfacesWhy: "the code would stay in the chat room's history",
     async run(ctx, args) {
       const role = args.role ?? signup.defaultRole;
       if (!control.roleExists(role)) throw new NotFound(`no role '${role.slice(0, 40)}' (roles: ${control.roleNames().join(', ')})`);
@@ -193,6 +195,8 @@ export function inviteCommands(deps: { store: AccessStore; control: AccessContro
     positionals: ['code'],
     permission: 'authenticated',
     newcomer: true,
+    surfaces: ['ssh'],
+    surfacesWhy: 'it signs up the SSH key you log in with',
     mutating: true,
     secrets: ['code'],
     results: ['message'],
