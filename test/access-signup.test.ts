@@ -152,7 +152,7 @@ describe('sign-up policies (auth.signup) with the real ssh client', () => {
     assert.match(joined.stdout, /welcome, dave \(member\)/);
     // The same key again: it has an account now.
     const again = labd.ssh(dave, ['join', '--name', 'dave2']);
-    assert.equal(again.status, 2, again.stderr);
+    assert.equal(again.status, 1, again.stderr);
     assert.match(again.stderr, /you already have an account \(dave\)/);
     const mallory = lab.key('open-mallory');
     for (const name of ['dave', 'admin']) {
@@ -168,7 +168,7 @@ describe('sign-up policies (auth.signup) with the real ssh client', () => {
       audit(labd, 'join').map((r) => [r.args.name, r.outcome]),
       [
         ['dave', 'ok'],
-        ['dave2', 'usage'],
+        ['dave2', 'conflict'],
         ['dave', 'conflict'],
         ['admin', 'conflict'],
         ['Dave', 'usage'],

@@ -202,7 +202,7 @@ export function inviteCommands(deps: { store: AccessStore; control: AccessContro
     results: ['message'],
     async run(ctx, args) {
       const cred = ctx.actor.credential;
-      if (cred?.kind !== 'newcomer') throw new UsageError(`you already have an account (${ctx.actor.name}); to add a key to it: keys add < key.pub`);
+      if (cred?.kind !== 'newcomer') throw new Conflict(`you already have an account (${ctx.actor.name}); to add a key to it: keys add < key.pub`);
       const source = args.code !== undefined ? 'invite' : 'key';
       if (!signupAllows(signup.policy, source))
         throw new PermissionDenied(
