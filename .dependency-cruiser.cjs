@@ -11,7 +11,7 @@ const confined = [
   { pkg: '^blessed', homes: '^src/(ssh/tui/|apps/[^/]+/tui)' },
   // SQLite lives behind the stores' async ports: only src/db and the SQLite store implementations.
   { pkg: '^(drizzle-orm|better-sqlite3)', homes: '^src/(db/|.+/sqlite[^/]*\\.ts$)' },
-  { pkg: '^(node:)?https?$', homes: '^src/(http/|ops/(kube|alertmanager)/|ops/alerts/apprise)' },
+  { pkg: '^(node:)?https?$', homes: '^src/(http/|ops/(kube|alertmanager|stepca)/|ops/alerts/apprise)' },
 ];
 
 const FRONT_ENDS = '^src/(ssh|bot|http)/';

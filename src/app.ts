@@ -1,7 +1,8 @@
 import { createLogger, type Logger } from './core/logger.ts';
 import { Metrics } from './core/metrics.ts';
 import { DEFAULT_ROLE_PERMISSIONS, type RolePermissions } from './core/permissions.ts';
-import { systemClock } from './core/clock.ts';
+import { systemClock, type Clock } from './core/clock.ts';
+import { readFileSync } from 'node:fs';
 import type { Config } from './config/schema.ts';
 import { migrateDb, openDb, sqliteReadiness, type Db } from './db/client.ts';
 import { healthRoutes } from './http/health.ts';
@@ -11,6 +12,7 @@ import { alertsModule, createAlertService } from './ops/alerts/index.ts';
 import { SqliteEscalationStore } from './ops/alerts/sqlite-escalations.ts';
 import { deploysModule } from './ops/deploys/index.ts';
 import { OpsEvents } from './ops/events/index.ts';
+import { SqliteOpsEventStore } from './ops/events/sqlite.ts';
 import { identityModule } from './ops/identity/index.ts';
 import { AccessControl, accessModule, AccessStore } from './ops/access/index.ts';
 import { initialAdminFingerprints, LoginService } from './ops/identity/login.ts';
@@ -36,7 +38,11 @@ import { SqlitePasteStore } from './apps/paste/sqlite.ts';
 import { TopicBroker } from './apps/pubsub/broker.ts';
 import { pubsubModule } from './apps/pubsub/index.ts';
 import { matrixBotModule } from './bot/index.ts';
-import { loadCaKeys } from './ssh/ca-keys.ts';
+import { matrixLinksModule, SqliteMatrixLinkStore } from './ops/matrix-links/index.ts';
+import { loadCaKeys, staticCaKeys, unionCaKeys } from './ssh/ca-keys.ts';
+import { StepCaClient } from './ops/stepca/client.ts';
+import { StepCaTrust, type StepCaStatus } from './ops/stepca/trust.ts';
+import type { SoftCheck } from './http/health.ts';
 import type { CertPolicy } from './ssh/cert-check.ts';
 import { loadOrCreateHostKey } from './ssh/hostkey.ts';
 import { SshServer } from './ssh/server.ts';
@@ -47,10 +53,15 @@ import { TuiHost } from './ssh/tui/host.ts';
 import { opsTuiApps } from './ssh/tui/ops/index.ts';
 import { VERSION } from './version.ts';
 import { Backends } from './ops/backends.ts';
-import { AlertStore } from './ops/alerts/store.ts';
-import { outboxBacklog } from './bot/store.ts';
+import { SqliteAlertStore } from './ops/alerts/sqlite-store.ts';
+import type { AlertStore } from './ops/alerts/store.ts';
+import { SqliteBotStore } from './bot/sqlite-store.ts';
+import { SqliteAlertMessageStore } from './bot/sqlite-alert-store.ts';
+import type { BotStore } from './bot/store.ts';
 
 const BACKEND_PROBE_INTERVAL_MS = 30_000;
+/** How long one request to step-ca may take. */
+const STEPCA_TIMEOUT_MS = 10_000;
 const BACKEND_PROBE_TIMEOUT_MS = 10_000;
 /** How old a backend check may be while a TUI home screen shows it. */
 const HOME_STATUS_FRESH_MS = 10_000;
@@ -73,14 +84,15 @@ function splitListen(listen: string): { host: string; port: number } {
 }
 
 /** Gauges read from labd's state at scrape time, for deploy/monitoring's dashboard and alert rules. */
-function registerStateMetrics(metrics: Metrics, db: Db, backends: Backends): void {
-  metrics.gaugeFrom('labd_outbox_depth', 'Matrix messages waiting in the outbox', [], () => [{ value: outboxBacklog(db, systemClock.now()).depth }]);
-  metrics.gaugeFrom('labd_outbox_oldest_age_seconds', 'How long the oldest waiting Matrix message has waited (0: none waits)', [], () => [
-    { value: outboxBacklog(db, systemClock.now()).oldestAgeSeconds },
+function registerStateMetrics(metrics: Metrics, botStore: BotStore, alertStore: AlertStore, backends: Backends): void {
+  metrics.gaugeFrom('labd_outbox_depth', 'Matrix messages waiting in the outbox', [], async () => [
+    { value: (await botStore.outboxBacklog(systemClock.now())).depth },
   ]);
-  const alertStore = new AlertStore(db);
-  metrics.gaugeFrom('labd_alert_groups', 'Alert groups by state: firing (unacknowledged), acknowledged, resolved', ['state'], () =>
-    Object.entries(alertStore.countByState()).map(([state, value]) => ({ labels: { state }, value })),
+  metrics.gaugeFrom('labd_outbox_oldest_age_seconds', 'How long the oldest waiting Matrix message has waited (0: none waits)', [], async () => [
+    { value: (await botStore.outboxBacklog(systemClock.now())).oldestAgeSeconds },
+  ]);
+  metrics.gaugeFrom('labd_alert_groups', 'Alert groups by state: firing (unacknowledged), acknowledged, resolved', ['state'], async () =>
+    Object.entries(await alertStore.countByState()).map(([state, value]) => ({ labels: { state }, value })),
   );
   metrics.gaugeFrom('labd_backend_configured', 'Whether a module backend (kubernetes, alertmanager, matrix) is configured', ['backend'], () =>
     backends.all().map((b) => ({ labels: { backend: b.name }, value: b.configured ? 1 : 0 })),
@@ -91,6 +103,44 @@ function registerStateMetrics(metrics: Metrics, db: Db, backends: Backends): voi
       .filter((b) => b.configured && b.reachable !== null)
       .map((b) => ({ labels: { backend: b.name }, value: b.reachable ? 1 : 0 })),
   );
+}
+
+/**
+ * The step-ca source of user CA keys, after its first fetch (a failed one leaves it empty and
+ * /readyz degraded; the refresh job keeps trying). Config errors (an unreadable or mismatched root
+ * file) stop labd.
+ */
+async function connectStepCa(c: Config['auth']['stepCa'], clock: Clock, log: Logger): Promise<StepCaTrust> {
+  let rootPem: string | undefined;
+  if (c.root) {
+    try {
+      rootPem = readFileSync(c.root, 'utf8');
+    } catch (err) {
+      throw new Error(`config: auth.stepCa.root (LABD_STEPCA_ROOT): cannot read ${c.root}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+  }
+  let client: StepCaClient;
+  try {
+    client = new StepCaClient({ url: c.url!, rootPem, rootFingerprint: c.rootFingerprint, timeoutMs: STEPCA_TIMEOUT_MS });
+  } catch (err) {
+    throw new Error(`config: auth.stepCa.root (LABD_STEPCA_ROOT): ${(err as Error).message}`);
+  }
+  const trust = new StepCaTrust(client, { url: c.url!, refreshMs: c.refresh.ms, clock, log });
+  await trust.refresh();
+  return trust;
+}
+
+function stepCaCheck(s: StepCaStatus): SoftCheck {
+  if (s.ok) return { ok: true, detail: `${s.keys} user CA key(s), fetched ${s.lastSuccess?.toISOString()}` };
+  const kept = s.lastSuccess ? `keeping ${s.keys} user CA key(s) fetched ${s.lastSuccess.toISOString()}` : 'no user CA keys from step-ca yet';
+  return { ok: false, detail: `${s.error}; ${kept}` };
+}
+
+/** How a user reaches labd's SSH front door, for messages: `ssh HOST` or `ssh -p PORT HOST`. */
+function sshCommandFor(publicUrl: string, sshListen: string): string {
+  const host = new URL(publicUrl).hostname;
+  const port = splitListen(sshListen).port;
+  return port === 22 ? `ssh ${host}` : `ssh -p ${port} ${host}`;
 }
 
 /** ssh://HOST[:PORT] for clone URLs: the public URL's host and the SSH listener's port. */
@@ -136,9 +186,13 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
   const seats = new SqliteSeatStore(db);
   const crm = new SqliteCrmStore(db, config.crm.defaultRegion);
   const appTokens = new SqliteTokenStore(db);
+  const matrixLinks = new SqliteMatrixLinkStore(db);
   const inventory = new SqliteNodeInventory(db, clock);
-  const events = new OpsEvents(db, clock, log);
-  const alerts = createAlertService({ config: config.alertmanager, db, audit, clock, log });
+  const events = new OpsEvents(new SqliteOpsEventStore(db), clock, log);
+  const alertStore = new SqliteAlertStore(db);
+  // The Matrix bot's inbox/outbox (read by /metrics even when the bot is off) and its alert messages.
+  const botStore = new SqliteBotStore(db);
+  const alerts = createAlertService({ config: config.alertmanager, store: alertStore, audit, clock, log });
   const broker = new TopicBroker({
     subscriberBuffer: config.pubsub.subscriberBuffer,
     maxTopicsPerUser: config.pubsub.maxTopicsPerUser,
@@ -151,7 +205,19 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
   const registry = new Registry({ log, clock, rolePermissions, permissions: access, audit, backends });
   registry.setObserver(metrics);
   const publicUrl = (config.publicUrl ?? `http://${config.http.listen}`).replace(/\/+$/, '');
-  const matrixBot = config.matrix.enabled ? matrixBotModule({ config: config.matrix, registry, db, identities, alerts, events, log }) : undefined;
+  const matrixBot = config.matrix.enabled
+    ? matrixBotModule({
+        config: config.matrix,
+        registry,
+        store: botStore,
+        messages: new SqliteAlertMessageStore(db),
+        identities,
+        links: matrixLinks,
+        alerts,
+        events,
+        log,
+      })
+    : undefined;
   // The CRM's daily reminders: a direct chat with the Matrix bot, and Apprise (crm.remindersApprise)
   // tagged with the user's name so the operator's Apprise config routes each user to their own services.
   const reminderChannels: ReminderChannel[] = [];
@@ -198,7 +264,10 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
     alertsModule({ service: alerts, config: config.alertmanager, backends, escalations: new SqliteEscalationStore(db), clock, log }),
     seatsModule({ kube, seats, inventory, config: config.seats }),
   ];
-  if (matrixBot) modules.push(matrixBot);
+  if (matrixBot) {
+    modules.push(matrixLinksModule({ links: matrixLinks, clock, sshCommand: sshCommandFor(publicUrl, config.ssh.listen) }));
+    modules.push(matrixBot);
+  }
 
   const login = new LoginService(identities, config, log);
   login.ensureInitialAdmin();
@@ -206,9 +275,11 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
   registry.setActorResolver((actor) => login.current(actor));
 
   const caBlobs = config.auth.userCaKeys ? loadCaKeys(config.auth.userCaKeys) : [];
-  if (!caBlobs.length) log.warn('no trusted user CA keys (LABD_USER_CA_KEYS): certificate logins are off');
-  const policy: CertPolicy = {
-    trustedCaBlobs: caBlobs,
+  // step-ca (auth.stepCa.url): its published user CA keys, fetched now and every auth.stepCa.refresh, add to the file's.
+  const stepCa = config.auth.stepCa.url ? await connectStepCa(config.auth.stepCa, clock, log) : undefined;
+  if (!caBlobs.length && !stepCa) log.warn('no trusted user CA keys (LABD_USER_CA_KEYS, LABD_STEPCA_URL): certificate logins are off');
+  const trustedCa = unionCaKeys([staticCaKeys(caBlobs), ...(stepCa ? [stepCa] : [])]);
+  const basePolicy: Omit<CertPolicy, 'trustedCaBlobs'> = {
     clockSkewSeconds: config.auth.clockSkew.seconds,
     maxLifetimeSeconds: config.auth.maxCertLifetime?.seconds,
     revokedSerials: new Set(config.auth.revokedSerials),
@@ -220,7 +291,14 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
   const http = new HttpServer(log);
   // The pixiecore boot API has a listener of its own (nodes.bootListen): its answers carry join tokens.
   const bootHttp = new HttpServer(log);
-  http.add(healthRoutes({ storage: sqliteReadiness(db), metrics, isReady: () => ready }));
+  http.add(
+    healthRoutes({
+      storage: sqliteReadiness(db),
+      metrics,
+      isReady: () => ready,
+      softChecks: (): Record<string, SoftCheck> => (stepCa ? { stepCa: stepCaCheck(stepCa.status()) } : {}),
+    }),
+  );
   const tui = new TuiHost(registry, log, config.ssh.hostname);
   for (const app of [...accountTuiApps, ...opsTuiApps]) tui.register(app);
   // The home screen's status strip reads the neutral backend status (configured, last check reached it).
@@ -250,10 +328,11 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
   const jobs: Job[] = [
     ...modules.flatMap((m) => m.jobs ?? []),
     intervalJob('backend probes', BACKEND_PROBE_INTERVAL_MS, () => void backends.probeAll(BACKEND_PROBE_TIMEOUT_MS), true),
+    ...(stepCa ? [stepCa.job()] : []),
   ];
   for (const job of jobs) job.start();
 
-  registerStateMetrics(metrics, db, backends);
+  registerStateMetrics(metrics, botStore, alertStore, backends);
 
   const hostKey = loadOrCreateHostKey(config.dataDir);
   const sshServer = new SshServer({
@@ -262,7 +341,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
     authTimeoutMs: config.ssh.authTimeout.ms,
     maxTries: config.ssh.maxAuthTries,
     preAuth: { maxStartups: config.ssh.maxStartups, maxStartupsPerSource: config.ssh.maxStartupsPerSource },
-    policy: () => policy,
+    policy: () => ({ ...basePolicy, trustedCaBlobs: trustedCa.blobs() }),
     anonymousGit: config.git.anonAccess !== 'no-access',
     login,
     log,

@@ -10,7 +10,7 @@ import { systemClock } from '../src/core/clock.ts';
 import { migrateDb, openDb, type Db } from '../src/db/client.ts';
 import { unconfiguredAlertmanager } from '../src/ops/alertmanager/unconfigured.ts';
 import { AlertService } from '../src/ops/alerts/service.ts';
-import { AlertStore } from '../src/ops/alerts/store.ts';
+import { SqliteAlertStore } from '../src/ops/alerts/sqlite-store.ts';
 import { alertmanagerWebhook } from '../src/ops/alerts/webhook.ts';
 import { HttpServer } from '../src/http/server.ts';
 
@@ -55,7 +55,7 @@ describe('POST /hooks/alertmanager answers', () => {
     db = openDb(dir);
     migrateDb(db);
     const log = createLogger('silent');
-    service = new AlertService(new AlertStore(db), unconfiguredAlertmanager, systemClock, log);
+    service = new AlertService(new SqliteAlertStore(db), unconfiguredAlertmanager, systemClock, log);
     server = new HttpServer(log);
     server.add([alertmanagerWebhook(service, { token: TOKEN, maxBytes: 4096 }, log)]);
     const address = await server.listen('127.0.0.1', 0);
@@ -71,9 +71,9 @@ describe('POST /hooks/alertmanager answers', () => {
     assert.deepEqual(await (await post(delivery('firing'))).json(), { group: 1, stored: 0, duplicates: 1 });
     assert.deepEqual(await (await post(delivery('resolved'))).json(), { group: 1, stored: 1, duplicates: 0 });
     assert.deepEqual(await (await post(delivery('firing'))).json(), { group: 1, stored: 0, duplicates: 1 });
-    assert.equal(service.store.get(1)!.status, 'resolved');
+    assert.equal((await service.store.get(1))!.status, 'resolved');
     assert.deepEqual(await (await post(delivery('firing', '2026-01-02T10:00:00Z'))).json(), { group: 1, stored: 1, duplicates: 0 });
-    assert.equal(service.store.get(1)!.status, 'firing');
+    assert.equal((await service.store.get(1))!.status, 'firing');
   });
 
   test('a body over the limit is refused with 413', async () => {
@@ -92,6 +92,58 @@ describe('POST /hooks/alertmanager answers', () => {
     db.$client.close();
     const res = await post(delivery('firing', '2026-01-03T10:00:00Z'));
     assert.equal(res.status, 503);
+  });
+});
+
+describe('POST /hooks/alertmanager with a slow store', () => {
+  test('answers 200 only once the store has finished storing the delivery', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'labd-hook-slow-'));
+    const db = openDb(dir);
+    migrateDb(db);
+    const sqlite = new SqliteAlertStore(db);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let ingestCalled!: () => void;
+    const called = new Promise<void>((resolve) => (ingestCalled = resolve));
+    let stored = false;
+    // The port as a remote database would be: the write completes later than the call.
+    const slow = Object.assign(Object.create(sqlite) as SqliteAlertStore, {
+      async ingest(...args: Parameters<SqliteAlertStore['ingest']>) {
+        ingestCalled();
+        await gate;
+        const result = await sqlite.ingest(...args);
+        stored = true;
+        return result;
+      },
+    });
+    const server = new HttpServer(createLogger('silent'));
+    server.add([
+      alertmanagerWebhook(
+        new AlertService(slow, unconfiguredAlertmanager, systemClock, createLogger('silent')),
+        { token: TOKEN, maxBytes: 4096 },
+        createLogger('silent'),
+      ),
+    ]);
+    const address = await server.listen('127.0.0.1', 0);
+    try {
+      let answered = false;
+      const res = fetch(`http://127.0.0.1:${address.port}/hooks/alertmanager`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+        body: JSON.stringify(delivery('firing')),
+      }).then((r) => ((answered = true), r));
+      await called;
+      assert.equal(answered, false, 'no answer while the store is still writing');
+      release();
+      const r = await res;
+      assert.equal(stored, true, 'the answer came after the write finished');
+      assert.equal(r.status, 200);
+      assert.equal((await sqlite.get(1))!.status, 'firing');
+    } finally {
+      await server.close();
+      db.$client.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -90,3 +90,24 @@ describe('durations are parsed once, by the schema', () => {
     }
   });
 });
+
+test('auth.stepCa: an https URL with a root to pin; the fingerprint as step prints it, colons and case allowed; refresh defaults to 1h', () => {
+  const fp = 'AB:'.repeat(31) + 'AB';
+  const c = loadConfig({ LABD_STEPCA_URL: 'https://ca.example.net', LABD_STEPCA_ROOT_FINGERPRINT: fp, LABD_STEPCA_REFRESH: '15m' });
+  assert.equal(c.auth.stepCa.rootFingerprint, 'ab'.repeat(32));
+  assert.equal(c.auth.stepCa.refresh.ms, 15 * 60_000);
+  assert.equal(loadConfig({}).auth.stepCa.refresh.ms, 3_600_000);
+  assert.equal(loadConfig({}).auth.stepCa.url, undefined);
+  assert.throws(
+    () => loadConfig({ LABD_STEPCA_URL: 'http://ca.example.net', LABD_STEPCA_ROOT: '/x' }),
+    /auth\.stepCa\.url \(LABD_STEPCA_URL\): expected the https URL/,
+  );
+  assert.throws(
+    () => loadConfig({ LABD_STEPCA_URL: 'https://ca.example.net' }),
+    /auth\.stepCa\.url \(LABD_STEPCA_URL\): .*needs auth\.stepCa\.rootFingerprint/,
+  );
+  assert.throws(
+    () => loadConfig({ LABD_STEPCA_URL: 'https://ca.example.net', LABD_STEPCA_ROOT_FINGERPRINT: 'abc' }),
+    /auth\.stepCa\.rootFingerprint \(LABD_STEPCA_ROOT_FINGERPRINT\): expected the SHA-256 fingerprint/,
+  );
+});

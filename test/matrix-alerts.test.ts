@@ -12,9 +12,9 @@ import { FakeMatrix, type FakeUser } from './support/fake-matrix/server.ts';
 import { freePort, KeyLab, LabdProcess } from './support/labd.ts';
 import { migrateDb, openDb } from '../src/db/client.ts';
 import { normaliseKey, ACK_REACTIONS } from '../src/bot/alert-room.ts';
-import { AlertMessageStore } from '../src/bot/alert-store.ts';
+import { SqliteAlertMessageStore } from '../src/bot/sqlite-alert-store.ts';
 import { resolveRefs, TXN_REF } from '../src/bot/outbox.ts';
-import { BotStore } from '../src/bot/store.ts';
+import { SqliteBotStore } from '../src/bot/sqlite-store.ts';
 
 interface AmSilenceJson {
   id: string;
@@ -307,8 +307,8 @@ describe('alert message bookkeeping', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
   const db = openDb(dir);
   migrateDb(db);
-  const messages = new AlertMessageStore(db);
-  const outbox = new BotStore(db);
+  const messages = new SqliteAlertMessageStore(db);
+  const outbox = new SqliteBotStore(db);
   const content = (text: string) => ({
     post: { msgtype: 'm.text', body: text },
     edit: (target: string) => ({
@@ -319,25 +319,25 @@ describe('alert message bookkeeping', () => {
     }),
   });
 
-  test('a post, then edits; content nobody tried to send yet is rewritten instead of edited again', () => {
-    assert.equal(messages.queue(7, '!r:x', content('one'), undefined), 'posted');
-    assert.equal(messages.queue(7, '!r:x', content('one'), undefined), 'unchanged');
-    assert.equal(messages.queue(7, '!r:x', content('two'), undefined), 'rewritten');
-    const post = outbox.nextOutgoing()!;
+  test('a post, then edits; content nobody tried to send yet is rewritten instead of edited again', async () => {
+    assert.equal(await messages.queue(7, '!r:x', content('one'), undefined), 'posted');
+    assert.equal(await messages.queue(7, '!r:x', content('one'), undefined), 'unchanged');
+    assert.equal(await messages.queue(7, '!r:x', content('two'), undefined), 'rewritten');
+    const post = (await outbox.nextOutgoing())!;
     assert.equal(JSON.parse(post.content).body, 'two');
     // Once a send was tried, the homeserver may hold that transaction: a change is a new edit.
-    outbox.markRetry(post.id, 1, new Date(), '429');
-    assert.equal(messages.queue(7, '!r:x', content('three'), undefined), 'edited');
-    const edit = outbox.outgoing(messages.message(7)!.lastTxnId)!;
+    await outbox.markRetry(post.id, 1, new Date(), '429');
+    assert.equal(await messages.queue(7, '!r:x', content('three'), undefined), 'edited');
+    const edit = (await outbox.outgoing((await messages.message(7))!.lastTxnId))!;
     assert.equal(JSON.parse(edit.content)['m.relates_to'].event_id, TXN_REF + post.txnId);
-    assert.equal(messages.queue(7, '!r:x', content('four'), undefined), 'rewritten');
-    assert.equal(JSON.parse(outbox.outgoing(edit.txnId)!.content)['m.new_content'].body, 'four');
+    assert.equal(await messages.queue(7, '!r:x', content('four'), undefined), 'rewritten');
+    assert.equal(JSON.parse((await outbox.outgoing(edit.txnId))!.content)['m.new_content'].body, 'four');
     // The row being sent right now is not touched either.
-    assert.equal(messages.queue(7, '!r:x', content('five'), edit.id), 'edited');
-    assert.equal(messages.message(7)!.revision, 2);
+    assert.equal(await messages.queue(7, '!r:x', content('five'), edit.id), 'edited');
+    assert.equal((await messages.message(7))!.revision, 2);
     // Delivery teaches the message its event id, found by replies and reactions.
-    outbox.markSent(post.id, '$post', new Date());
-    assert.equal(messages.messageByEventId('$post')?.groupId, 7);
+    await outbox.markSent(post.id, '$post', new Date());
+    assert.equal((await messages.messageByEventId('$post'))?.groupId, 7);
   });
 
   test('an edit refers to its post by transaction id until the post is delivered', () => {

@@ -65,7 +65,7 @@ describe('Matrix bot: parsing, permissions, escaping', () => {
     const refused = await replyTo(lab, say('mallory', '!lab user add eve'));
     assert.match(
       String(refused.content.body),
-      /^Sorry, @mallory:fake\.test is not linked to a labd user, so you have guest rights\. permission denied: 'user add' needs admin\.users \(you are guest\)\. Ask an admin/,
+      /^Sorry, @mallory:fake\.test is not linked to a labd user, so you have guest rights\. permission denied: 'user add' needs admin\.users \(you are guest\)\. Link it to your labd user with '!lab link', or ask an admin/,
     );
     assert.doesNotMatch(lab.labd.ssh(lab.adminKey, ['user', 'ls']).stdout, /\beve\b/);
     const audit = JSON.parse(lab.labd.ssh(lab.adminKey, ['audit', '--json']).stdout) as {

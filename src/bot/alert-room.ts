@@ -47,26 +47,39 @@ export class AlertRoom implements AlertNotifier {
   /** The alerts room's id, once known (config, stored from an earlier join, or joined now). */
   roomId: string | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private escalating = false;
+  /** Messages are queued one group state at a time, in order: a later re-read never loses to an earlier one. */
+  private showing: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: AlertRoomOptions) {}
 
   /** The room is known: bring every message up to date (changes stored while the bot was away). */
-  setRoom(roomId: string): void {
+  setRoom(roomId: string): Promise<void> {
     this.roomId = roomId;
-    for (const g of this.o.alerts.store.list(true)) this.show(g);
+    return this.serially(async () => {
+      for (const g of await this.o.alerts.store.list(true)) await this.show(g);
+    });
   }
 
-  groupChanged(group: AlertGroupView): void {
+  groupChanged(group: AlertGroupView): Promise<void> {
     // Re-read: notifications are delivered later than the change and may arrive out of order.
-    const current = this.o.alerts.store.get(group.id);
-    if (current) this.show(current);
+    return this.serially(async () => {
+      const current = await this.o.alerts.store.get(group.id);
+      if (current) await this.show(current);
+    });
   }
 
-  private show(g: AlertGroupView): void {
+  /** Runs `fn` after every earlier show has finished; its failure is logged (never rejects) and does not stop later ones. */
+  private serially(fn: () => Promise<void>): Promise<void> {
+    this.showing = this.showing.then(fn).catch((err: unknown) => this.o.log.warn({ err }, 'matrix: could not queue an alert message'));
+    return this.showing;
+  }
+
+  private async show(g: AlertGroupView): Promise<void> {
     if (!this.roomId) return;
     const { messages, config } = this.o;
     // A group that fired and resolved before it was ever shown has nothing left to say.
-    if (g.status === 'resolved' && !messages.message(g.id)) return;
+    if (g.status === 'resolved' && !(await messages.message(g.id))) return;
     const body = renderAlertGroup(g, config.oncall);
     const post = {
       msgtype: 'm.text',
@@ -83,7 +96,7 @@ export class AlertRoom implements AlertNotifier {
       'm.relates_to': { rel_type: 'm.replace', event_id: target },
       'm.mentions': {},
     });
-    const outcome = messages.queue(g.id, this.roomId, { post, edit }, this.o.inFlight());
+    const outcome = await messages.queue(g.id, this.roomId, { post, edit }, this.o.inFlight());
     if (outcome !== 'unchanged') {
       this.o.log.debug({ group: g.id, outcome }, 'matrix: alert message queued');
       this.o.kick();
@@ -95,26 +108,28 @@ export class AlertRoom implements AlertNotifier {
     if (!this.o.config.escalateTo.length || !afterMs) return;
     const every = Math.max(500, Math.min(ESCALATION_CHECK_MAX_MS, afterMs / 3));
     this.timer = setInterval(() => {
-      try {
-        this.escalate();
-      } catch (err) {
-        this.o.log.warn({ err }, 'matrix: escalation check failed; retrying');
-      }
+      if (this.escalating) return;
+      this.escalating = true;
+      this.escalate()
+        .catch((err: unknown) => this.o.log.warn({ err }, 'matrix: escalation check failed; retrying'))
+        .finally(() => (this.escalating = false));
     }, every);
     this.timer.unref();
   }
 
-  stop(): void {
+  /** Stops the escalation timer and waits for messages being queued. */
+  async stop(): Promise<void> {
     clearInterval(this.timer);
+    await this.showing;
   }
 
   /** One follow-up per firing episode of a group due for escalation (alertmanager.escalateAfter). */
-  escalate(): void {
+  async escalate(): Promise<void> {
     const { alerts, messages, config } = this.o;
     let queued = false;
-    for (const g of alerts.dueForEscalation()) {
+    for (const g of await alerts.dueForEscalation()) {
       if (!g.firingSince) continue;
-      const message = messages.message(g.id);
+      const message = await messages.message(g.id);
       if (!message || message.escalatedFor === g.firingSince.getTime()) continue;
       const body = renderEscalation(g, config.escalateTo, formatDuration(alerts.escalateAfterSeconds));
       const content = (target: string) => ({
@@ -125,7 +140,7 @@ export class AlertRoom implements AlertNotifier {
         'm.mentions': { user_ids: config.escalateTo },
         'm.relates_to': { 'm.in_reply_to': { event_id: target } },
       });
-      if (messages.escalate(g.id, g.firingSince.getTime(), content)) {
+      if (await messages.escalate(g.id, g.firingSince.getTime(), content)) {
         this.o.log.info({ group: g.id, to: config.escalateTo }, 'matrix: alert escalated');
         queued = true;
       }
@@ -144,8 +159,8 @@ export class AlertRoom implements AlertNotifier {
     return false;
   }
 
-  private groupFor(eventId: string | undefined): AlertGroupView | undefined {
-    const message = eventId ? this.o.messages.messageByEventId(eventId) : undefined;
+  private async groupFor(eventId: string | undefined): Promise<AlertGroupView | undefined> {
+    const message = eventId ? await this.o.messages.messageByEventId(eventId) : undefined;
     return message ? this.o.alerts.store.get(message.groupId) : undefined;
   }
 
@@ -155,7 +170,7 @@ export class AlertRoom implements AlertNotifier {
     const target = relation.rel_type === 'm.thread' ? relation.event_id : relation['m.in_reply_to']?.event_id;
     const match = /^(ack|unack)(?:\s+([\s\S]*))?$/i.exec(stripReplyFallback(event.content.body).trim());
     if (!match) return false;
-    const group = this.groupFor(target);
+    const group = await this.groupFor(target);
     if (!group) return false;
     const threadRoot = relation.rel_type === 'm.thread' ? relation.event_id : undefined;
     if (match[1]!.toLowerCase() === 'unack') {
@@ -173,7 +188,7 @@ export class AlertRoom implements AlertNotifier {
   private async reaction(row: InboxRow, event: RoomEvent): Promise<boolean> {
     const relation = (event.content['m.relates_to'] ?? {}) as Relation;
     if (relation.rel_type !== 'm.annotation' || !ACK_REACTIONS.has(normaliseKey(relation.key ?? ''))) return false;
-    const group = this.groupFor(relation.event_id);
+    const group = await this.groupFor(relation.event_id);
     if (!group) return false;
     if (!reactionMayAck(group)) return false;
     // Success shows in the edited message; only a refusal is answered, under the alert.
@@ -184,12 +199,12 @@ export class AlertRoom implements AlertNotifier {
   private async redaction(row: InboxRow, event: RoomEvent): Promise<boolean> {
     const redacts = (event as RoomEvent & { redacts?: string }).redacts ?? (event.content.redacts as string | undefined);
     // The redacted reaction's content is gone from the homeserver; the inbox kept it.
-    const original = redacts ? this.o.store.event(redacts) : undefined;
+    const original = redacts ? await this.o.store.event(redacts) : undefined;
     if (!original || original.sender !== event.sender || !original.command?.startsWith('ack ')) return false;
     const reaction = JSON.parse(original.event) as RoomEvent;
     if (reaction.type !== 'm.reaction') return false;
     const target = ((reaction.content['m.relates_to'] ?? {}) as Relation).event_id;
-    const group = this.groupFor(target);
+    const group = await this.groupFor(target);
     const mapped = this.o.handler.actorFor(event.sender);
     if (!group || !mapped.ok || !withdrawalMayUnack(group, mapped.actor.name)) return false;
     await this.o.handler.runAction(row, ['unack'], { alert: String(group.id) }, { replyTo: target!, quiet: true });

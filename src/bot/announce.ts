@@ -6,14 +6,11 @@
  * here) or else the alerts room.
  */
 import { retry, type BackoffPolicy } from '../core/backoff.ts';
-import { eq } from 'drizzle-orm';
 import type { Logger } from '../core/logger.ts';
-import type { Db } from '../db/client.ts';
-import { matrixOutbox, matrixState } from '../db/schema.ts';
 import type { OpsEvents, StoredOpsEvent } from '../ops/events/index.ts';
 import { html } from '../core/html.ts';
 import { valueText } from './render.ts';
-import { txnIdFor } from './store.ts';
+import { txnIdFor, type BotStore, type OutgoingMessage } from './store.ts';
 
 const CURSOR_KEY = 'opsEvents:cursor';
 const CHECK_MS = 2000;
@@ -50,7 +47,7 @@ export function renderOpsEvent(e: StoredOpsEvent): { text: string; html: string 
 }
 
 export interface AnnouncerOptions {
-  db: Db;
+  store: BotStore;
   events: OpsEvents;
   log: Logger;
   /** The room to announce in, once known (for the alerts room: the alert room's id). */
@@ -67,14 +64,18 @@ export class EventAnnouncer {
   private unsubscribe: (() => void) | undefined;
   private stopped = false;
   private stopJoin: () => void = () => {};
+  private catchingUp: Promise<void> | undefined;
+  private catchUpAgain = false;
 
   constructor(private readonly o: AnnouncerOptions) {}
 
-  start(): void {
+  async start(): Promise<void> {
     // From the first start on: events from before the bot served any room are history, not news.
-    if (this.cursor() === undefined) this.setCursor(this.o.events.latestId());
+    if ((await this.cursor()) === undefined) await this.o.store.setState(CURSOR_KEY, String(await this.o.events.latestId()));
+    if (this.stopped) return;
     if (this.o.eventsRoom) {
-      this.roomId = this.o.eventsRoom.startsWith('!') ? this.o.eventsRoom : this.stored(`eventsRoom:${this.o.eventsRoom}`);
+      this.roomId = this.o.eventsRoom.startsWith('!') ? this.o.eventsRoom : await this.o.store.getState(`eventsRoom:${this.o.eventsRoom}`);
+      if (this.stopped) return;
       void this.join();
     }
     this.unsubscribe = this.o.events.subscribe(() => this.catchUp());
@@ -83,43 +84,47 @@ export class EventAnnouncer {
     this.catchUp();
   }
 
-  stop(): void {
+  /** Stops, and waits for a pass in progress (it writes to the store). */
+  async stop(): Promise<void> {
     this.stopped = true;
     this.stopJoin();
     this.unsubscribe?.();
     clearInterval(this.timer);
+    await this.catchingUp;
   }
 
-  /** Queues every event after the cursor; a no-op until the room is known. */
+  /** Queues every event after the cursor; a no-op until the room is known. One pass at a time (a call during a pass runs another). */
   catchUp(): void {
+    this.catchUpAgain = true;
+    if (this.catchingUp) return;
+    this.catchingUp = (async () => {
+      try {
+        while (this.catchUpAgain && !this.stopped) {
+          this.catchUpAgain = false;
+          await this.catchUpOnce();
+        }
+      } finally {
+        // In the same step as the last check of the flag: a call from now on starts a new pass.
+        this.catchingUp = undefined;
+      }
+    })();
+  }
+
+  private async catchUpOnce(): Promise<void> {
     const roomId = this.o.eventsRoom ? this.roomId : this.o.fallbackRoomId();
     if (!roomId || this.stopped) return;
     try {
       let queued = 0;
       for (;;) {
-        const batch = this.o.events.since(this.cursor() ?? 0, 100);
+        const batch = await this.o.events.since((await this.cursor()) ?? 0, 100);
         if (!batch.length) break;
-        this.o.db.transaction((tx) => {
-          for (const e of batch) {
-            const { text, html } = renderOpsEvent(e);
-            const content = { msgtype: 'm.notice', body: text, format: 'org.matrix.custom.html', formatted_body: html, 'm.mentions': {} };
-            tx.insert(matrixOutbox)
-              .values({
-                txnId: txnIdFor(`ops-event:${e.id}`, 'ops-event'),
-                roomId,
-                eventType: 'm.room.message',
-                content: JSON.stringify(content),
-                nextAttemptAt: new Date(),
-              })
-              .onConflictDoNothing()
-              .run();
-          }
-          const last = String(batch[batch.length - 1]!.id);
-          tx.insert(matrixState)
-            .values({ key: CURSOR_KEY, value: last })
-            .onConflictDoUpdate({ target: matrixState.key, set: { value: last } })
-            .run();
+        const messages: OutgoingMessage[] = batch.map((e) => {
+          const { text, html } = renderOpsEvent(e);
+          const content = { msgtype: 'm.notice', body: text, format: 'org.matrix.custom.html', formatted_body: html, 'm.mentions': {} };
+          return { txnId: txnIdFor(`ops-event:${e.id}`, 'ops-event'), roomId, content };
         });
+        // The messages and the cursor past them, as one unit.
+        await this.o.store.queueWithState(messages, { key: CURSOR_KEY, value: String(batch[batch.length - 1]!.id) });
         queued += batch.length;
       }
       if (queued) {
@@ -139,11 +144,7 @@ export class EventAnnouncer {
         if (this.stopped) return;
         const id = await this.o.joinRoom(this.o.eventsRoom!);
         this.roomId = id;
-        this.o.db
-          .insert(matrixState)
-          .values({ key: `eventsRoom:${this.o.eventsRoom}`, value: id })
-          .onConflictDoUpdate({ target: matrixState.key, set: { value: id } })
-          .run();
+        await this.o.store.setState(`eventsRoom:${this.o.eventsRoom}`, id);
         this.catchUp();
       },
       {
@@ -155,20 +156,8 @@ export class EventAnnouncer {
     ).catch(() => undefined /* stopped */);
   }
 
-  private stored(key: string): string | undefined {
-    return this.o.db.select().from(matrixState).where(eq(matrixState.key, key)).get()?.value;
-  }
-
-  private cursor(): number | undefined {
-    const v = this.stored(CURSOR_KEY);
+  private async cursor(): Promise<number | undefined> {
+    const v = await this.o.store.getState(CURSOR_KEY);
     return v === undefined ? undefined : Number(v);
-  }
-
-  private setCursor(id: number): void {
-    this.o.db
-      .insert(matrixState)
-      .values({ key: CURSOR_KEY, value: String(id) })
-      .onConflictDoUpdate({ target: matrixState.key, set: { value: String(id) } })
-      .run();
   }
 }

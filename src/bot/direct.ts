@@ -1,8 +1,8 @@
 /**
  * Notices from labd to one person over Matrix (the CRM's daily reminder): a direct chat the bot
  * opens with them once (POST /createRoom, is_direct, trusted_private_chat) and reuses, or a room
- * they chose. The person's Matrix id comes from matrix.userMap: only someone the lab mapped to the
- * labd user is ever written to. The notice goes through the bot's durable outbox with a
+ * they chose. The person's Matrix id is the one they linked (`!lab link`), else matrix.userMap:
+ * only someone linked or mapped to the labd user is ever written to. The notice goes through the bot's durable outbox with a
  * transaction id derived from the caller's key, so sending the same reminder again is a no-op.
  */
 import { stripControl } from '../core/terminal-text.ts';
@@ -10,6 +10,7 @@ import type { Logger } from '../core/logger.ts';
 import { html } from '../core/html.ts';
 import { htmlLines } from './render.ts';
 import { txnIdFor, type BotStore } from './store.ts';
+import type { MatrixLinkLookup } from './handler.ts';
 
 const REQUEST_TIMEOUT_MS = 15_000;
 /** A homeserver answer we read at most (a room id fits many times over). */
@@ -21,6 +22,8 @@ export interface DirectNoticeOptions {
   store: BotStore;
   /** Matrix user id → labd user name (matrix.userMap). */
   userMap: Record<string, string>;
+  /** Matrix ids their owners linked (`!lab link`): a link wins over the user map. */
+  links?: MatrixLinkLookup;
   log: Logger;
 }
 
@@ -30,9 +33,14 @@ export class DirectNotices {
 
   constructor(private readonly o: DirectNoticeOptions) {}
 
-  /** The Matrix id the lab mapped to a labd user (the first one, in config order). */
+  /**
+   * The Matrix id of a labd user: the one its owner linked last, else the first the lab mapped to
+   * it in config (unless that id was since linked to someone else).
+   */
   matrixIdOf(user: string): string | undefined {
-    return Object.entries(this.o.userMap).find(([, name]) => name === user)?.[0];
+    const linked = this.o.links?.linkedMatrixId(user);
+    if (linked) return linked;
+    return Object.entries(this.o.userMap).find(([mxid, name]) => name === user && (this.o.links?.linkedUser(mxid)?.name ?? name) === user)?.[0];
   }
 
   /**
@@ -45,7 +53,7 @@ export class DirectNotices {
     if (!mxid) return false;
     const roomId = o.room ? await this.joinedRoom(o.room) : await this.directRoom(mxid);
     const text = `${notice.title}\n${notice.body}`;
-    this.o.store.queue({
+    await this.o.store.queue({
       roomId,
       // Per room: the same reminder again is a no-op, one to a room chosen since is a new message.
       txnId: txnIdFor(`${o.key}\u0000${roomId}`, 'direct-notice'),
@@ -62,20 +70,20 @@ export class DirectNotices {
 
   private async directRoom(mxid: string): Promise<string> {
     const key = `direct:${mxid}`;
-    const known = this.o.store.getState(key);
+    const known = await this.o.store.getState(key);
     if (known) return known;
     const answer = await this.request('POST', '/createRoom', { preset: 'trusted_private_chat', is_direct: true, invite: [mxid], name: 'labd' });
-    this.o.store.setState(key, answer.room_id);
+    await this.o.store.setState(key, answer.room_id);
     this.o.log.info({ mxid, roomId: answer.room_id }, 'matrix: opened a direct chat');
     return answer.room_id;
   }
 
   private async joinedRoom(room: string): Promise<string> {
     const key = `reminder-room:${room}`;
-    const known = this.o.store.getState(key);
+    const known = await this.o.store.getState(key);
     if (known) return known;
     const answer = await this.request('POST', `/join/${encodeURIComponent(room)}`, {});
-    this.o.store.setState(key, answer.room_id);
+    await this.o.store.setState(key, answer.room_id);
     return answer.room_id;
   }
 

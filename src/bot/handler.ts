@@ -24,9 +24,18 @@ export interface HandlerOptions {
   registry: Registry;
   store: BotStore;
   identities: IdentityStore;
+  /** Matrix ids their owners linked (`!lab link`): they win over the configured user map, which is the seed. */
+  links?: MatrixLinkLookup;
   log: Logger;
   /** Nudges the outbox when messages were queued while a command still runs (progress). */
   kick?: () => void;
+}
+
+/** Which labd user a Matrix id was linked to by its owner. */
+export interface MatrixLinkLookup {
+  linkedUser(mxid: string): { id: number; name: string; role: Actor['role'] } | undefined;
+  /** The Matrix id linked to a labd user most recently (where direct notices go). */
+  linkedMatrixId(userName: string): string | undefined;
 }
 
 type Mapped = { ok: true; actor: Actor } | { ok: false; body: MatrixBody };
@@ -79,8 +88,8 @@ export class CommandHandler {
     return { msgtype: 'm.notice', body: body.text, format: 'org.matrix.custom.html', formatted_body: body.html, 'm.relates_to': relation, 'm.mentions': {} };
   }
 
-  private reply(row: InboxRow, body: MatrixBody, o: { replyTo?: string; threadRoot?: string; purpose?: string } = {}): void {
-    this.opts.store.finish(row.eventId, {
+  private reply(row: InboxRow, body: MatrixBody, o: { replyTo?: string; threadRoot?: string; purpose?: string } = {}): Promise<void> {
+    return this.opts.store.finish(row.eventId, {
       roomId: row.roomId,
       txnId: txnIdFor(row.eventId, o.purpose ?? 'reply'),
       content: this.replyContent(body, o.replyTo ?? row.eventId, o.threadRoot),
@@ -88,6 +97,8 @@ export class CommandHandler {
   }
 
   actorFor(mxid: string): Mapped {
+    const linked = this.opts.links?.linkedUser(mxid);
+    if (linked) return { ok: true, actor: { userId: linked.id, name: linked.name, role: linked.role, via: 'matrix', credential: { kind: 'matrix', mxid } } };
     const userMap = this.opts.config.userMap;
     const name = Object.hasOwn(userMap, mxid) ? userMap[mxid] : undefined;
     const prefix = this.opts.config.commandPrefix;
@@ -103,7 +114,7 @@ export class CommandHandler {
     const body = renderError(err, this.opts.config.commandPrefix);
     if (!(err instanceof PermissionDenied) || !isUnmappedGuest(actor)) return body;
     const mxid = (actor.credential as { mxid: string }).mxid;
-    const hint = `Ask an admin to add you to the bot's user map.`;
+    const hint = `Link it to your labd user with '${this.opts.config.commandPrefix} link', or ask an admin to add you to the bot's user map.`;
     return {
       text: `Sorry, ${mxid} is not linked to a labd user, so you have guest rights. ${body.text}. ${hint}`,
       html: html`Sorry, ${mxid} is not linked to a labd user, so you have guest rights. ${trustedHtml(body.html)}. ${hint}`.value,
@@ -117,7 +128,7 @@ export class CommandHandler {
     if (event.type === 'm.reaction') return this.reaction(row, event);
     const request = parseRequest(event, this.opts.config.commandPrefix);
     if (!request) return this.opts.store.finish(row.eventId);
-    if (request.edits && this.opts.store.event(request.edits)?.command) {
+    if (request.edits && (await this.opts.store.event(request.edits))?.command) {
       // The original message already ran; an edit must not run it again.
       return this.opts.store.finish(row.eventId);
     }
@@ -169,7 +180,7 @@ export class CommandHandler {
       }
       const shown = valueText(text);
       // The confirmation keeps the typed call: what runs on ✅ is what was validated, not text parsed again.
-      store.addConfirmation({
+      await store.addConfirmation({
         roomId: row.roomId,
         sender: row.sender,
         argv: call,
@@ -189,7 +200,7 @@ export class CommandHandler {
     const relation = (event.content['m.relates_to'] ?? {}) as Relation;
     if (relation.rel_type !== 'm.annotation' || !relation.event_id || normaliseKey(relation.key ?? '') !== CONFIRM_REACTION)
       return this.opts.store.finish(row.eventId);
-    const pending = this.opts.store.confirmationFor(relation.event_id);
+    const pending = await this.opts.store.confirmationFor(relation.event_id);
     // Someone else's ✅, a ✅ on another message, or a second ✅ after it ran: ordinary chat.
     if (!pending || pending.roomId !== row.roomId || pending.sender !== row.sender || pending.state === 'confirmed') return this.opts.store.finish(row.eventId);
     await this.confirmed(row, pending, { replyTo: pending.requestEventId });
@@ -200,7 +211,7 @@ export class CommandHandler {
     const threadRoot = request.threadRoot;
     if (!request.code) return this.reply(row, plain(`usage: ${prefix} confirm CODE (the code is in my question about the command)`), { threadRoot });
     const code = valueText(request.code).slice(0, 20);
-    const pending = this.opts.store.confirmationByCode(row.roomId, code);
+    const pending = await this.opts.store.confirmationByCode(row.roomId, code);
     if (!pending) return this.reply(row, plain(`No command in this room is waiting for the confirmation code '${code}'.`), { threadRoot });
     if (pending.sender !== row.sender) return this.reply(row, plain(`Only ${pending.sender}, who asked for that command, can confirm it.`), { threadRoot });
     if (pending.state === 'confirmed')
@@ -211,11 +222,11 @@ export class CommandHandler {
   private async confirmed(row: InboxRow, pending: ConfirmationRow, o: { replyTo: string; threadRoot?: string }): Promise<void> {
     const { store } = this.opts;
     if (pending.state === 'expired' || pending.expiresAt.getTime() < Date.now()) {
-      store.closeConfirmation(pending.id, 'expired');
+      await store.closeConfirmation(pending.id, 'expired');
       return this.reply(row, plain(`That confirmation expired (after ${this.opts.config.confirmWindow.text}); nothing was run. Send the command again.`), o);
     }
     // Closed before it runs: a second ✅ or code racing this one finds it used.
-    if (!store.closeConfirmation(pending.id, 'confirmed')) return store.finish(row.eventId);
+    if (!(await store.closeConfirmation(pending.id, 'confirmed'))) return store.finish(row.eventId);
     const mapped = this.actorFor(row.sender);
     if (!mapped.ok) return this.reply(row, mapped.body, o);
     const stored = JSON.parse(pending.argv) as string[] | TypedCall;
@@ -227,7 +238,7 @@ export class CommandHandler {
     const { registry, store, log } = this.opts;
     const json = Array.isArray(call) ? splitGlobalFlags(call).flags.json : call.json;
     const command = Array.isArray(call) ? call.join(' ') : call.text;
-    store.markRunning(row.eventId, command);
+    await store.markRunning(row.eventId, command);
     const progress = new ProgressReply({
       store,
       row,
@@ -248,7 +259,7 @@ export class CommandHandler {
       body = this.errorBody(err, actor);
     }
     log.info({ sender: row.sender, user: actor.name, argv: command.split(' ').slice(0, 3) }, 'matrix: command handled');
-    progress.finish(body);
+    await progress.finish(body);
   }
 
   /**
@@ -269,21 +280,22 @@ export class CommandHandler {
     // The inbox keeps what ran (a redacted reaction finds its `ack ID` here).
     const positionals = registry.get(path)?.positionals ?? [];
     const argv = [...path, ...positionals.map((name) => args[name]).filter((v): v is string => typeof v === 'string')];
-    store.markRunning(row.eventId, argv.join(' '));
+    await store.markRunning(row.eventId, argv.join(' '));
+    let body: MatrixBody | undefined;
     try {
       const result = await registry.invoke(mapped.actor, path, args);
       log.info({ sender: row.sender, user: mapped.actor.name, argv }, 'matrix: alert action handled');
-      if (o.quiet) return store.finish(row.eventId);
-      answer(renderMatrix(result));
+      if (!o.quiet) body = renderMatrix(result);
     } catch (err) {
       log.info({ sender: row.sender, argv, error: (err as Error).message }, 'matrix: alert action refused or failed');
-      answer(this.errorBody(err, mapped.actor));
+      body = this.errorBody(err, mapped.actor);
     }
+    await (body ? answer(body) : store.finish(row.eventId));
   }
 
   /** Commands cut off by a stop or crash: say so once, never run them again. */
-  reportInterrupted(row: InboxRow): void {
-    this.reply(
+  reportInterrupted(row: InboxRow): Promise<void> {
+    return this.reply(
       row,
       plain(
         `labd restarted while '${row.command ?? 'this command'}' was running; it was not run again. Check '${this.opts.config.commandPrefix} audit' for its outcome.`,

@@ -3,15 +3,15 @@
  * durable inbox, runs them through the command registry and answers through the outbox.
  *
  * matrix-bot-sdk saves the sync token before handlers run and does not await listeners. Here the
- * listener stores each event synchronously (better-sqlite3) and the token is saved only after the
- * batch was emitted (persistTokenAfterSync), so a crash neither loses a command nor, thanks to the
+ * listener starts each event's inbox write while the sync is emitted, and the token is saved only
+ * after the batch was emitted (persistTokenAfterSync) AND every one of those writes has finished
+ * (InboxWrites, sync-storage.ts), so a crash neither loses a command nor, thanks to the
  * processed-event ids, runs one twice. A first sync replays history: events from before the bot's
  * first start, or older than MAX_EVENT_AGE_MS, are never run.
  */
 import { retry, type BackoffPolicy } from '../core/backoff.ts';
 import type { MatrixConfig } from '../config/schema.ts';
 import type { Logger } from '../core/logger.ts';
-import type { Db } from '../db/client.ts';
 import type { IdentityStore } from '../ops/identity/store.ts';
 import type { Registry } from '../ops/registry.ts';
 import type { AlertService } from '../ops/alerts/index.ts';
@@ -19,14 +19,14 @@ import type { OpsEvents } from '../ops/events/index.ts';
 import type { LabdModule } from '../ops/module.ts';
 import { AlertRoom } from './alert-room.ts';
 import { EventAnnouncer } from './announce.ts';
-import { AlertMessageStore } from './alert-store.ts';
-import { CommandHandler } from './handler.ts';
+import type { AlertMessageStore } from './alert-store.ts';
+import { CommandHandler, type MatrixLinkLookup } from './handler.ts';
 import { DirectNotices } from './direct.ts';
 import { OutboxSender } from './outbox.ts';
 import { loadMatrixSdk } from './sdk.ts';
-import { BotStore, type RoomEvent } from './store.ts';
+import type { BotStore, InboxRow, RoomEvent } from './store.ts';
 import { SenderQueues } from './sender-queues.ts';
-import { SqliteSyncStorage } from './sync-storage.ts';
+import { InboxWrites, StoreSyncStorage } from './sync-storage.ts';
 
 /** Commands older than this when they arrive (e.g. after a long outage) are not run. */
 export const MAX_EVENT_AGE_MS = 60 * 60 * 1000;
@@ -42,8 +42,13 @@ export interface MatrixBotDeps {
   /** Notices to one person (CRM reminders): the outbox wakes them once the bot runs. */
   direct?: DirectNotices;
   registry: Registry;
-  db: Db;
+  /** The inbox, outbox, confirmations and small values. */
+  store: BotStore;
+  /** The alerts room's messages. */
+  messages: AlertMessageStore;
   identities: IdentityStore;
+  /** Matrix ids their owners linked to labd users (`!lab link`), read before matrix.userMap. */
+  links?: MatrixLinkLookup;
   alerts: AlertService;
   events: OpsEvents;
   log: Logger;
@@ -51,24 +56,36 @@ export interface MatrixBotDeps {
 
 /** The bot as a module: one background job, started and stopped with labd. */
 export function matrixBotModule(deps: MatrixBotDeps): LabdModule & { direct: DirectNotices } {
-  let bot: MatrixBot | undefined;
+  let bot: Promise<MatrixBot | undefined> | undefined;
   const direct =
     deps.direct ??
     new DirectNotices({
       homeserverUrl: deps.config.homeserverUrl,
       accessToken: deps.config.accessToken,
-      store: new BotStore(deps.db),
+      store: deps.store,
       userMap: deps.config.userMap,
+      links: deps.links,
       log: deps.log.child({ component: 'matrix' }),
     });
   return {
     name: 'matrix',
     direct,
-    jobs: [{ name: 'matrix bot', start: () => void (bot = startMatrixBot({ ...deps, direct })), stop: () => bot?.stop() }],
+    jobs: [
+      {
+        name: 'matrix bot',
+        start: () => {
+          bot = startMatrixBot({ ...deps, direct }).catch((err: unknown) => {
+            deps.log.error({ err }, 'matrix: the bot could not start');
+            return undefined;
+          });
+        },
+        stop: async () => (await bot)?.stop(),
+      },
+    ],
   };
 }
 
-export function startMatrixBot(o: MatrixBotDeps): MatrixBot {
+export async function startMatrixBot(o: MatrixBotDeps): Promise<MatrixBot> {
   const log = o.log.child({ component: 'matrix' });
   const { sdk, encryption, cryptoError } = loadMatrixSdk();
   if (!encryption)
@@ -84,13 +101,13 @@ export function startMatrixBot(o: MatrixBotDeps): MatrixBot {
   // Every failed request is reported by the code that made it; the SDK's per-request log is noise.
   sdk.LogService.muteModule('MatrixHttpClient');
 
-  const store = new BotStore(o.db);
+  const { store, messages } = o;
   const served = new Set<string>();
-  if (!store.getState('firstStart')) store.setState('firstStart', String(Date.now()));
-  const firstStart = Number(store.getState('firstStart'));
-  const client = new sdk.MatrixClient(o.config.homeserverUrl, o.config.accessToken, new SqliteSyncStorage(store));
+  if (!(await store.getState('firstStart'))) await store.setState('firstStart', String(Date.now()));
+  const firstStart = Number(await store.getState('firstStart'));
+  const inbox = new InboxWrites();
+  const client = new sdk.MatrixClient(o.config.homeserverUrl, o.config.accessToken, new StoreSyncStorage(store, inbox));
   (client as unknown as { persistTokenAfterSync: boolean }).persistTokenAfterSync = true;
-  const messages = new AlertMessageStore(o.db);
   const outbox = new OutboxSender({
     homeserverUrl: o.config.homeserverUrl,
     accessToken: o.config.accessToken,
@@ -99,7 +116,15 @@ export function startMatrixBot(o: MatrixBotDeps): MatrixBot {
     onSent: (row, eventId) => messages.delivered(row.txnId, eventId),
   });
   if (o.direct) o.direct.kick = () => outbox.kick();
-  const handler = new CommandHandler({ config: o.config, registry: o.registry, store, identities: o.identities, log, kick: () => outbox.kick() });
+  const handler = new CommandHandler({
+    config: o.config,
+    registry: o.registry,
+    store,
+    identities: o.identities,
+    links: o.links,
+    log,
+    kick: () => outbox.kick(),
+  });
   let alertRoom: AlertRoom | undefined;
   let removeNotifier: (() => void) | undefined;
   if (o.config.alertsRoom) {
@@ -110,28 +135,48 @@ export function startMatrixBot(o: MatrixBotDeps): MatrixBot {
   }
   const alertsRoomKey = `alertsRoom:${o.config.alertsRoom}`;
   // Alerts queue even while the homeserver is down: the room id is known from config or an earlier join.
-  const knownAlertsRoom = o.config.alertsRoom?.startsWith('!') ? o.config.alertsRoom : store.getState(alertsRoomKey);
+  const knownAlertsRoom = o.config.alertsRoom?.startsWith('!') ? o.config.alertsRoom : await store.getState(alertsRoomKey);
   if (alertRoom && knownAlertsRoom) {
     served.add(knownAlertsRoom);
-    alertRoom.setRoom(knownAlertsRoom);
+    void alertRoom.setRoom(knownAlertsRoom);
   }
 
   let stopped = false;
   const connecting = new AbortController();
   let selfId = '';
-  const queues = new SenderQueues(async (row) => {
+  const queues = new SenderQueues(async (listed) => {
     if (stopped) return;
+    // Read again: the list this row came from may predate its run by an earlier pass.
+    const row: InboxRow | undefined = await store.event(listed.eventId);
+    if (row?.state !== 'pending') return;
     try {
       await handler.handle(row);
     } catch (err) {
       log.error({ err, eventId: row.eventId }, 'matrix: handling an event failed');
-      store.finish(row.eventId);
+      await store.finish(row.eventId).catch((e: unknown) => log.error({ err: e, eventId: row.eventId }, 'matrix: could not mark an event done'));
     }
     outbox.kick();
   });
-  // Hands every pending inbox event to its sender's queue (events already queued are skipped).
+  // Hands every pending inbox event to its sender's queue (events already queued are skipped); one pass
+  // at a time, and a call during a pass makes another pass (the flag is read and `draining` cleared in one step).
+  let draining: Promise<void> | undefined;
+  let drainAgain = false;
   const drain = (): void => {
-    if (!stopped) for (const row of store.pending()) queues.add(row);
+    if (stopped) return;
+    drainAgain = true;
+    if (draining) return;
+    draining = (async () => {
+      try {
+        while (drainAgain && !stopped) {
+          drainAgain = false;
+          for (const row of await store.pending()) if (!stopped) queues.add(row);
+        }
+      } catch (err) {
+        log.error({ err }, 'matrix: could not read the inbox');
+      } finally {
+        draining = undefined;
+      }
+    })();
   };
 
   client.on('room.event', (roomId: string, event: RoomEvent) => {
@@ -144,7 +189,15 @@ export function startMatrixBot(o: MatrixBotDeps): MatrixBot {
       log.debug({ eventId: event.event_id, age }, 'matrix: ignoring an event from before the bot served this room or too old to act on');
       return;
     }
-    if (store.accept(roomId, event)) drain();
+    // Registered before this listener returns, so the sync token waits for the write (sync-storage.ts).
+    inbox.track(store.accept(roomId, event)).then(
+      (fresh) => fresh && drain(),
+      (err: unknown) =>
+        log.error(
+          { err, eventId: event.event_id },
+          'matrix: could not store an event in the inbox; the sync token is no longer saved, so a restart fetches it again',
+        ),
+    );
   });
   client.on('room.invite', (roomId: string) => log.info({ roomId }, 'matrix: ignoring an invite to a room that is not configured'));
 
@@ -157,8 +210,8 @@ export function startMatrixBot(o: MatrixBotDeps): MatrixBot {
         if (alertRoom && o.config.alertsRoom) {
           const alertsRoomId = await client.joinRoom(o.config.alertsRoom);
           served.add(alertsRoomId);
-          store.setState(alertsRoomKey, alertsRoomId);
-          if (alertRoom.roomId !== alertsRoomId) alertRoom.setRoom(alertsRoomId);
+          await store.setState(alertsRoomKey, alertsRoomId);
+          if (alertRoom.roomId !== alertsRoomId) void alertRoom.setRoom(alertsRoomId);
         }
         await client.start({ room: { rooms: [...served], timeline: { limit: 50 } }, presence: { types: [] }, account_data: { types: [] } });
         log.info({ user: selfId, rooms: [...served], encryption }, 'matrix bot started');
@@ -171,14 +224,14 @@ export function startMatrixBot(o: MatrixBotDeps): MatrixBot {
     ).catch(() => undefined /* stopped */);
   };
 
-  for (const row of store.interrupted()) handler.reportInterrupted(row);
+  for (const row of await store.interrupted()) await handler.reportInterrupted(row);
   outbox.start();
   alertRoom?.startEscalation();
   // Ops events go to matrix.eventsRoom, else the alerts room; neither set: not announced.
   const announcer =
     o.config.eventsRoom || alertRoom
       ? new EventAnnouncer({
-          db: o.db,
+          store,
           events: o.events,
           log,
           fallbackRoomId: () => alertRoom?.roomId,
@@ -187,7 +240,7 @@ export function startMatrixBot(o: MatrixBotDeps): MatrixBot {
           kick: () => outbox.kick(),
         })
       : undefined;
-  announcer?.start();
+  const announcing = announcer?.start().catch((err: unknown) => log.error({ err }, 'matrix: the ops event announcer could not start'));
   drain();
   void connect();
 
@@ -196,9 +249,12 @@ export function startMatrixBot(o: MatrixBotDeps): MatrixBot {
       stopped = true;
       connecting.abort();
       removeNotifier?.();
-      alertRoom?.stop();
-      announcer?.stop();
+      await alertRoom?.stop();
+      await announcing;
+      await announcer?.stop();
       client.stop();
+      await inbox.idle();
+      await draining;
       await queues.idle();
       await outbox.stop();
     },

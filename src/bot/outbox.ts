@@ -17,12 +17,14 @@ export interface OutboxOptions {
   accessToken: string;
   store: BotStore;
   log: Logger;
-  /** Called when a row is delivered (the bot learns the event ids of its questions). */
-  onSent?: (row: OutboxRow, eventId: string) => void;
+  /** Called (and awaited) when a row is delivered (the bot learns the event ids of its questions). */
+  onSent?: (row: OutboxRow, eventId: string) => void | Promise<void>;
 }
 
 /** A relation to an earlier outbox row's event, whose id is only known once that row is delivered. */
 export const TXN_REF = 'labd-txn:';
+/** A reference as it appears in a row's JSON content (txn ids are base64url and dots). */
+const TXN_REF_PATTERN = /labd-txn:([A-Za-z0-9._-]+)/g;
 
 /**
  * Replaces `labd-txn:TXNID` in the content's relation (edit target, reply target) by the delivered
@@ -86,40 +88,61 @@ export class OutboxSender {
   }
 
   private async run(): Promise<void> {
-    const { store, log } = this.opts;
     while (!this.stopped) {
-      const row = store.nextOutgoing();
-      if (!row) {
-        await this.sleep(60000);
-        continue;
+      try {
+        await this.step();
+      } catch (err) {
+        // The store failed: wait a little, then carry on from what it holds.
+        this.opts.log.error({ err }, 'matrix: the outbox could not read or record a message; retrying');
+        await this.sleep(BACKOFF.maxMs);
       }
-      const wait = row.nextAttemptAt.getTime() - Date.now();
-      if (wait > 0) {
-        await this.sleep(wait);
-        continue;
-      }
-      this.inFlight = row.id;
-      const attempt = await this.send(row).finally(() => (this.inFlight = undefined));
-      if (this.stopped && !attempt.ok) return;
-      const attempts = row.attempts + 1;
-      if (attempt.ok) {
-        store.markSent(row.id, attempt.eventId, new Date());
-        log.debug({ txnId: row.txnId, eventId: attempt.eventId, attempts }, 'matrix: message delivered');
-        this.opts.onSent?.(row, attempt.eventId);
-      } else if ('permanent' in attempt) {
-        store.markFailed(row.id, attempts, attempt.error);
-        log.error({ txnId: row.txnId, room: row.roomId, error: attempt.error }, 'matrix: homeserver refused a message; dropped');
-      } else {
-        store.markRetry(row.id, attempts, new Date(Date.now() + attempt.retryInMs), attempt.error);
-        log.warn({ txnId: row.txnId, error: attempt.error, retryInMs: attempt.retryInMs, attempts }, 'matrix: message not delivered yet; will retry');
-      }
+    }
+  }
+
+  private async step(): Promise<void> {
+    const { store, log } = this.opts;
+    const next = await store.nextOutgoing();
+    if (!next) {
+      await this.sleep(60000);
+      return;
+    }
+    const wait = next.nextAttemptAt.getTime() - Date.now();
+    if (wait > 0) {
+      await this.sleep(wait);
+      return;
+    }
+    this.inFlight = next.id;
+    let attempt: Attempt;
+    let row: OutboxRow | undefined;
+    try {
+      // Read again now that it is in flight: an alert edit may have rewritten it since it was listed.
+      row = await store.outgoing(next.txnId);
+      if (!row || row.state !== 'pending') return;
+      attempt = await this.send(row);
+    } finally {
+      this.inFlight = undefined;
+    }
+    if (this.stopped && !attempt.ok) return;
+    const attempts = row.attempts + 1;
+    if (attempt.ok) {
+      await store.markSent(row.id, attempt.eventId, new Date());
+      log.debug({ txnId: row.txnId, eventId: attempt.eventId, attempts }, 'matrix: message delivered');
+      await this.opts.onSent?.(row, attempt.eventId);
+    } else if ('permanent' in attempt) {
+      await store.markFailed(row.id, attempts, attempt.error);
+      log.error({ txnId: row.txnId, room: row.roomId, error: attempt.error }, 'matrix: homeserver refused a message; dropped');
+    } else {
+      await store.markRetry(row.id, attempts, new Date(Date.now() + attempt.retryInMs), attempt.error);
+      log.warn({ txnId: row.txnId, error: attempt.error, retryInMs: attempt.retryInMs, attempts }, 'matrix: message not delivered yet; will retry');
     }
   }
 
   private async send(row: OutboxRow): Promise<Attempt> {
     const url = `${this.opts.homeserverUrl.replace(/\/+$/, '')}/_matrix/client/v3/rooms/${encodeURIComponent(row.roomId)}/send/${encodeURIComponent(row.eventType)}/${encodeURIComponent(row.txnId)}`;
     const backoff = backoffDelay(row.attempts, BACKOFF);
-    const content = resolveRefs(row.content, (txnId) => this.opts.store.outgoing(txnId)?.eventId ?? undefined);
+    const delivered = new Map<string, string | undefined>();
+    for (const [, txnId] of row.content.matchAll(TXN_REF_PATTERN)) delivered.set(txnId!, (await this.opts.store.outgoing(txnId!))?.eventId ?? undefined);
+    const content = resolveRefs(row.content, (txnId) => delivered.get(txnId));
     if (content === undefined) return { ok: false, permanent: true, error: 'refers to a message that was never delivered' };
     let res: Response;
     try {

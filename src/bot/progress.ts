@@ -40,9 +40,16 @@ export class ProgressReply {
   private lastEditAt = 0;
   private readonly startTimer: NodeJS.Timeout;
   private editTimer: NodeJS.Timeout | undefined;
+  /** Rows are queued one after another, in the order they were produced (the outbox sends by insertion order). */
+  private writes: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: ProgressReplyOptions) {
     this.startTimer = setTimeout(() => this.goLong(), LONG_COMMAND_MS);
+  }
+
+  /** Queues after every earlier row; a failed progress row is skipped (the final answer still comes). */
+  private write(fn: () => Promise<void>): void {
+    this.writes = this.writes.then(fn).catch(() => undefined);
   }
 
   private txn(purpose: string): string {
@@ -71,15 +78,18 @@ export class ProgressReply {
     this.long = true;
     clearTimeout(this.startTimer);
     const { store, row, replyTo, threadRoot } = this.o;
-    store.queue({
-      roomId: row.roomId,
-      txnId: this.txn('working'),
-      eventType: 'm.reaction',
-      content: { 'm.relates_to': { rel_type: 'm.annotation', event_id: replyTo, key: WORKING_REACTION } },
+    const running = this.o.replyContent(this.statusBody(), replyTo, threadRoot);
+    this.write(async () => {
+      await store.queue({
+        roomId: row.roomId,
+        txnId: this.txn('working'),
+        eventType: 'm.reaction',
+        content: { 'm.relates_to': { rel_type: 'm.annotation', event_id: replyTo, key: WORKING_REACTION } },
+      });
+      await store.queue({ roomId: row.roomId, txnId: this.txn('running'), content: running });
+      this.o.kick();
     });
-    store.queue({ roomId: row.roomId, txnId: this.txn('running'), content: this.o.replyContent(this.statusBody(), replyTo, threadRoot) });
     this.lastEditAt = Date.now();
-    this.o.kick();
   }
 
   private scheduleEdit(): void {
@@ -88,9 +98,12 @@ export class ProgressReply {
     this.editTimer = setTimeout(() => {
       this.editTimer = undefined;
       if (this.done) return;
-      this.o.store.queue({ roomId: this.o.row.roomId, txnId: this.txn(`progress.${++this.edits}`), content: this.editContent(this.statusBody()) });
+      const message = { roomId: this.o.row.roomId, txnId: this.txn(`progress.${++this.edits}`), content: this.editContent(this.statusBody()) };
+      this.write(async () => {
+        await this.o.store.queue(message);
+        this.o.kick();
+      });
       this.lastEditAt = Date.now();
-      this.o.kick();
     }, wait);
   }
 
@@ -106,13 +119,14 @@ export class ProgressReply {
     };
   }
 
-  /** The command ended: marks the event done and queues the answer (a reply, or the last edit). */
-  finish(body: MatrixBody): void {
+  /** The command ended: marks the event done and queues the answer (a reply, or the last edit), after the progress rows. */
+  async finish(body: MatrixBody): Promise<void> {
     this.done = true;
     clearTimeout(this.startTimer);
     clearTimeout(this.editTimer);
+    await this.writes;
     const { store, row, replyTo, threadRoot } = this.o;
-    if (!this.long) store.finish(row.eventId, { roomId: row.roomId, txnId: this.txn('reply'), content: this.o.replyContent(body, replyTo, threadRoot) });
-    else store.finish(row.eventId, { roomId: row.roomId, txnId: this.txn('result'), content: this.editContent(body) });
+    if (!this.long) await store.finish(row.eventId, { roomId: row.roomId, txnId: this.txn('reply'), content: this.o.replyContent(body, replyTo, threadRoot) });
+    else await store.finish(row.eventId, { roomId: row.roomId, txnId: this.txn('result'), content: this.editContent(body) });
   }
 }

@@ -1,11 +1,11 @@
 /**
- * The bot's durable state in SQLite: the inbox of accepted events (processed ids), the outbox of
- * messages to send, confirmations of destructive commands, and the sync token.
+ * The bot's durable state, as a port: the inbox of accepted events (processed ids), the outbox of
+ * messages to send, confirmations of destructive commands, and small values (the sync token, the
+ * announcer's cursor). Every method is one unit of work; the SQLite implementation is
+ * sqlite-store.ts.
  */
 import { createHash } from 'node:crypto';
-import { and, asc, desc, eq, sql } from 'drizzle-orm';
-import type { Db } from '../db/client.ts';
-import { matrixConfirmations, matrixEvents, matrixOutbox, matrixState } from '../db/schema.ts';
+import type { matrixConfirmations, matrixEvents, matrixOutbox } from '../db/schema.ts';
 
 export interface RoomEvent {
   event_id: string;
@@ -21,174 +21,65 @@ export type InboxRow = typeof matrixEvents.$inferSelect;
 export type OutboxRow = typeof matrixOutbox.$inferSelect;
 export type ConfirmationRow = typeof matrixConfirmations.$inferSelect;
 
+/** A message for the outbox: its transaction id makes queueing it twice a no-op. */
+export interface OutgoingMessage {
+  roomId: string;
+  txnId: string;
+  content: Record<string, unknown>;
+  eventType?: string;
+}
+
+export interface NewConfirmation {
+  roomId: string;
+  sender: string;
+  argv: string[] | { path: string[]; args: Record<string, unknown>; json: boolean; text: string };
+  requestEventId: string;
+  promptTxnId: string;
+  expiresAt: Date;
+  code: string;
+}
+
 /** A transaction id that is the same every time the same reply is produced, so a re-send is idempotent. */
 export function txnIdFor(sourceEventId: string, purpose: string): string {
   return `labd.${purpose}.${createHash('sha256').update(`${sourceEventId}\u0000${purpose}`).digest('base64url').slice(0, 32)}`;
 }
 
-export class BotStore {
-  constructor(private readonly db: Db) {}
+export interface BotStore {
+  getState(key: string): Promise<string | undefined>;
+  /** Sets (null: removes) a small value. */
+  setState(key: string, value: string | null): Promise<void>;
 
-  getState(key: string): string | undefined {
-    return this.db.select().from(matrixState).where(eq(matrixState.key, key)).get()?.value;
-  }
-
-  setState(key: string, value: string | null): void {
-    if (value === null) this.db.delete(matrixState).where(eq(matrixState.key, key)).run();
-    else this.db.insert(matrixState).values({ key, value }).onConflictDoUpdate({ target: matrixState.key, set: { value } }).run();
-  }
-
-  /** Records an event once; false when it was seen before. */
-  accept(roomId: string, event: RoomEvent): boolean {
-    const r = this.db
-      .insert(matrixEvents)
-      .values({ eventId: event.event_id, roomId, sender: event.sender, event: JSON.stringify(event), originServerTs: event.origin_server_ts, state: 'pending' })
-      .onConflictDoNothing()
-      .run();
-    return r.changes === 1;
-  }
-
-  pending(): InboxRow[] {
-    return this.db
-      .select()
-      .from(matrixEvents)
-      .where(eq(matrixEvents.state, 'pending'))
-      .orderBy(asc(matrixEvents.originServerTs), asc(matrixEvents.receivedAt))
-      .all();
-  }
-
+  /** Records an event once, as pending; false when it was seen before. Resolves once it is stored. */
+  accept(roomId: string, event: RoomEvent): Promise<boolean>;
+  /** Pending events, oldest first. */
+  pending(): Promise<InboxRow[]>;
   /** Events whose command started but whose outcome was never recorded (labd stopped mid-run). */
-  interrupted(): InboxRow[] {
-    return this.db.select().from(matrixEvents).where(eq(matrixEvents.state, 'running')).all();
-  }
-
-  event(eventId: string): InboxRow | undefined {
-    return this.db.select().from(matrixEvents).where(eq(matrixEvents.eventId, eventId)).get();
-  }
-
+  interrupted(): Promise<InboxRow[]>;
+  event(eventId: string): Promise<InboxRow | undefined>;
   /** Marks that a command starts for this event: from now on it is never run again. */
-  markRunning(eventId: string, command: string): void {
-    this.db.update(matrixEvents).set({ state: 'running', command }).where(eq(matrixEvents.eventId, eventId)).run();
-  }
+  markRunning(eventId: string, command: string): Promise<void>;
+  /** Marks the event handled and queues its reply, as one unit. */
+  finish(eventId: string, reply?: OutgoingMessage): Promise<void>;
 
-  /** Marks the event handled and queues its reply, in one transaction. */
-  finish(eventId: string, reply?: { roomId: string; txnId: string; content: Record<string, unknown>; eventType?: string }): void {
-    this.db.transaction((tx) => {
-      if (reply) {
-        tx.insert(matrixOutbox)
-          .values({
-            txnId: reply.txnId,
-            roomId: reply.roomId,
-            eventType: reply.eventType ?? 'm.room.message',
-            content: JSON.stringify(reply.content),
-            nextAttemptAt: new Date(),
-          })
-          .onConflictDoNothing()
-          .run();
-      }
-      tx.update(matrixEvents).set({ state: 'done' }).where(eq(matrixEvents.eventId, eventId)).run();
-    });
-  }
-
-  nextOutgoing(): OutboxRow | undefined {
-    return this.db.select().from(matrixOutbox).where(eq(matrixOutbox.state, 'pending')).orderBy(asc(matrixOutbox.id)).limit(1).get();
-  }
-
-  outgoing(txnId: string): OutboxRow | undefined {
-    return this.db.select().from(matrixOutbox).where(eq(matrixOutbox.txnId, txnId)).get();
-  }
-
-  outgoingByEventId(eventId: string): OutboxRow | undefined {
-    return this.db.select().from(matrixOutbox).where(eq(matrixOutbox.eventId, eventId)).get();
-  }
-
-  markSent(id: number, eventId: string, at: Date): void {
-    this.db.update(matrixOutbox).set({ state: 'sent', eventId, sentAt: at, lastError: null }).where(eq(matrixOutbox.id, id)).run();
-  }
-
-  markRetry(id: number, attempts: number, nextAttemptAt: Date, error: string): void {
-    this.db
-      .update(matrixOutbox)
-      .set({ attempts, nextAttemptAt, lastError: error.slice(0, 500) })
-      .where(eq(matrixOutbox.id, id))
-      .run();
-  }
-
-  markFailed(id: number, attempts: number, error: string): void {
-    this.db
-      .update(matrixOutbox)
-      .set({ state: 'failed', attempts, lastError: error.slice(0, 500) })
-      .where(eq(matrixOutbox.id, id))
-      .run();
-  }
-
+  /** The oldest message still to send. */
+  nextOutgoing(): Promise<OutboxRow | undefined>;
+  outgoing(txnId: string): Promise<OutboxRow | undefined>;
+  outgoingByEventId(eventId: string): Promise<OutboxRow | undefined>;
+  markSent(id: number, eventId: string, at: Date): Promise<void>;
+  markRetry(id: number, attempts: number, nextAttemptAt: Date, error: string): Promise<void>;
+  markFailed(id: number, attempts: number, error: string): Promise<void>;
   /** Queues a message while its event is still being handled (a command's progress). */
-  queue(reply: { roomId: string; txnId: string; content: Record<string, unknown>; eventType?: string }): void {
-    this.db
-      .insert(matrixOutbox)
-      .values({
-        txnId: reply.txnId,
-        roomId: reply.roomId,
-        eventType: reply.eventType ?? 'm.room.message',
-        content: JSON.stringify(reply.content),
-        nextAttemptAt: new Date(),
-      })
-      .onConflictDoNothing()
-      .run();
-  }
+  queue(message: OutgoingMessage): Promise<void>;
+  /** Queues messages and sets a small value, as one unit (the announcer's batch and its cursor). */
+  queueWithState(messages: OutgoingMessage[], state: { key: string; value: string }): Promise<void>;
+  /** Messages waiting, and how long the oldest has waited (for /metrics: a stuck outbox). */
+  outboxBacklog(now: Date): Promise<{ depth: number; oldestAgeSeconds: number }>;
 
-  addConfirmation(c: {
-    roomId: string;
-    sender: string;
-    argv: string[] | { path: string[]; args: Record<string, unknown>; json: boolean; text: string };
-    requestEventId: string;
-    promptTxnId: string;
-    expiresAt: Date;
-    code: string;
-  }): void {
-    this.db
-      .insert(matrixConfirmations)
-      .values({ ...c, argv: JSON.stringify(c.argv) })
-      .onConflictDoNothing()
-      .run();
-  }
-
+  addConfirmation(c: NewConfirmation): Promise<void>;
   /** The confirmation whose question is the event `promptEventId` (learnt when the outbox delivered it), in any state. */
-  confirmationFor(promptEventId: string): ConfirmationRow | undefined {
-    const prompt = this.outgoingByEventId(promptEventId);
-    if (!prompt) return undefined;
-    return this.db.select().from(matrixConfirmations).where(eq(matrixConfirmations.promptTxnId, prompt.txnId)).get();
-  }
-
+  confirmationFor(promptEventId: string): Promise<ConfirmationRow | undefined>;
   /** The newest confirmation in a room with this code, in any state (so a reused code gets a clear answer). */
-  confirmationByCode(roomId: string, code: string): ConfirmationRow | undefined {
-    return this.db
-      .select()
-      .from(matrixConfirmations)
-      .where(and(eq(matrixConfirmations.roomId, roomId), eq(matrixConfirmations.code, code)))
-      .orderBy(desc(matrixConfirmations.id))
-      .get();
-  }
-
+  confirmationByCode(roomId: string, code: string): Promise<ConfirmationRow | undefined>;
   /** Closes a pending confirmation; false when it was closed already (so it runs at most once). */
-  closeConfirmation(id: number, state: 'confirmed' | 'expired'): boolean {
-    return (
-      this.db
-        .update(matrixConfirmations)
-        .set({ state })
-        .where(and(eq(matrixConfirmations.id, id), eq(matrixConfirmations.state, 'pending')))
-        .run().changes === 1
-    );
-  }
-}
-
-/** Messages waiting in the Matrix outbox, and how long the oldest has waited (for /metrics: a stuck outbox). */
-export function outboxBacklog(db: Db, now: Date): { depth: number; oldestAgeSeconds: number } {
-  const row = db
-    .select({ n: sql<number>`count(*)`, oldest: sql<number | null>`min(${matrixOutbox.createdAt})` })
-    .from(matrixOutbox)
-    .where(eq(matrixOutbox.state, 'pending'))
-    .get();
-  const oldest = row?.oldest ?? null;
-  return { depth: row?.n ?? 0, oldestAgeSeconds: oldest === null ? 0 : Math.max(0, (now.getTime() - Number(oldest)) / 1000) };
+  closeConfirmation(id: number, state: 'confirmed' | 'expired'): Promise<boolean>;
 }

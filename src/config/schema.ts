@@ -257,6 +257,29 @@ export const configSchema = z
       .strictObject({
         /** File of trusted user CA public keys, one per line (sshd's TrustedUserCAKeys). */
         userCaKeys: z.string().min(1).optional(),
+        /**
+         * step-ca as the source of the user CA keys: labd fetches `GET /ssh/roots` at start and every
+         * `refresh`, over HTTPS pinned to step-ca's root (its file, or its SHA-256 fingerprint as
+         * `step ca bootstrap` takes it). Its keys add to `userCaKeys`.
+         */
+        stepCa: z
+          .strictObject({
+            url: z.url({ protocol: /^https$/, error: 'expected the https URL of step-ca, e.g. https://ca.example.net' }).optional(),
+            /** SHA-256 of the root certificate (DER), hex as `step certificate fingerprint` prints it. */
+            rootFingerprint: z
+              .string()
+              .transform((s) => s.replace(/:/g, '').toLowerCase())
+              .pipe(z.string().regex(/^[0-9a-f]{64}$/, 'expected the SHA-256 fingerprint of the root certificate (64 hex digits)'))
+              .optional(),
+            /** PEM file of the root certificate (root_ca.crt). */
+            root: z.string().min(1).optional(),
+            refresh: duration.prefault('1h'),
+          })
+          .prefault({})
+          .refine((s) => !s.url || s.rootFingerprint || s.root, {
+            message: 'auth.stepCa.url needs auth.stepCa.rootFingerprint or auth.stepCa.root (the root to pin)',
+            path: ['url'],
+          }),
         /** Public keys (newline separated) that log in as the initial admin. */
         initialAdminKeys: z.string().default(''),
         initialAdminName: z

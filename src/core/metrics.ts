@@ -60,18 +60,18 @@ export class Metrics implements CommandObserver {
     name: string,
     help: string,
     labelNames: readonly L[],
-    read: () => { labels?: Partial<Record<L, string>>; value: number }[],
+    read: () => { labels?: Partial<Record<L, string>>; value: number }[] | Promise<{ labels?: Partial<Record<L, string>>; value: number }[]>,
   ): void {
     new Gauge({
       name,
       help,
       labelNames,
       registers: [this.registry],
-      collect() {
+      async collect() {
         this.reset();
         let samples: { labels?: Partial<Record<L, string>>; value: number }[];
         try {
-          samples = read();
+          samples = await read();
         } catch {
           return;
         }

@@ -297,6 +297,29 @@ export const matrixConfirmations = sqliteTable('matrix_confirmations', {
   code: text('code'),
 });
 
+/** Matrix user ids their owner linked to a labd user (`!lab link`, confirmed over SSH with `link CODE`). */
+export const matrixLinks = sqliteTable(
+  'matrix_links',
+  {
+    mxid: text('mxid').primaryKey(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+  },
+  (t) => [index('matrix_links_user_idx').on(t.userId)],
+);
+
+/** One-time codes `!lab link` hands out: only their SHA-256 is kept; used once, before they expire. */
+export const matrixLinkCodes = sqliteTable('matrix_link_codes', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  codeHash: text('code_hash').notNull().unique(),
+  mxid: text('mxid').notNull(),
+  expiresAt: integer('expires_at', { mode: 'timestamp_ms' }).notNull(),
+  usedAt: integer('used_at', { mode: 'timestamp_ms' }),
+  createdAt: createdAt(),
+});
+
 /** Small bot state: the sync token (saved only once a batch is in the inbox) and when the bot first started. */
 export const matrixState = sqliteTable('matrix_state', {
   key: text('key').primaryKey(),

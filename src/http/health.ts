@@ -6,8 +6,23 @@ export interface ReadinessProbe {
   ping(): Promise<boolean>;
 }
 
-/** Liveness, readiness (database answers, listeners up) and Prometheus metrics. */
-export function healthRoutes(deps: { storage: ReadinessProbe; metrics: Metrics; isReady: () => boolean }): HttpRoute[] {
+/** A check that does not make labd unready: a failing one turns the status to "degraded" (still 200) and says why. */
+export interface SoftCheck {
+  ok: boolean;
+  /** Why it fails, or what it holds. */
+  detail?: string;
+}
+
+/**
+ * Liveness, readiness (database answers, listeners up) and Prometheus metrics. Soft checks (step-ca
+ * reachable) are reported by /readyz without making labd unready: it still serves what it can.
+ */
+export function healthRoutes(deps: {
+  storage: ReadinessProbe;
+  metrics: Metrics;
+  isReady: () => boolean;
+  softChecks?: () => Record<string, SoftCheck>;
+}): HttpRoute[] {
   return [
     { method: 'GET', path: '/healthz', handle: () => jsonResponse(200, { status: 'ok' }) },
     {
@@ -16,7 +31,16 @@ export function healthRoutes(deps: { storage: ReadinessProbe; metrics: Metrics; 
       async handle() {
         const dbOk = await deps.storage.ping().catch(() => false);
         const ready = dbOk && deps.isReady();
-        return jsonResponse(ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks: { database: dbOk, listeners: deps.isReady() } });
+        const soft = deps.softChecks?.() ?? {};
+        const checks: Record<string, boolean> = { database: dbOk, listeners: deps.isReady() };
+        const details: Record<string, string> = {};
+        for (const [name, c] of Object.entries(soft)) {
+          checks[name] = c.ok;
+          if (c.detail) details[name] = c.detail;
+        }
+        const degraded = Object.values(soft).some((c) => !c.ok);
+        const status = !ready ? 'not ready' : degraded ? 'degraded' : 'ready';
+        return jsonResponse(ready ? 200 : 503, { status, checks, ...(Object.keys(details).length ? { details } : {}) });
       },
     },
     { method: 'GET', path: '/metrics', handle: async () => textResponse(200, await deps.metrics.registry.metrics(), deps.metrics.registry.contentType) },

@@ -12,7 +12,13 @@ export interface SessionGrant {
   actor: Actor;
   forceCommand?: string;
   permitPty: boolean;
-  validBefore?: Date;
+  /**
+   * When the credential the connection logged in with stops being valid (a certificate's
+   * valid-before, a linked key's expiry): the server warns and then closes the connection.
+   */
+  credentialExpiresAt?: Date;
+  /** What that credential is called in the warning and the closing message ("certificate", "linked key"). */
+  credentialName?: string;
 }
 
 export interface AuthDeps {
@@ -92,7 +98,8 @@ export class ConnectionAuth {
           },
           forceCommand: check.grant.forceCommand,
           permitPty: check.grant.permitPty,
-          validBefore: check.grant.validBefore,
+          credentialExpiresAt: check.grant.validBefore,
+          credentialName: 'certificate',
         };
         this.deps.metrics.authAttempts.inc({ method: 'cert', result: 'accepted' });
         this.deps.log.info(

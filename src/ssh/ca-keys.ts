@@ -21,3 +21,24 @@ export function loadCaKeys(path: string): Buffer[] {
   });
   return blobs;
 }
+
+/** The port certificate checks read their trusted user CA keys from (read at every login). */
+export interface TrustedCaKeys {
+  blobs(): readonly Buffer[];
+}
+
+/** Keys fixed at start (auth.userCaKeys). */
+export function staticCaKeys(blobs: readonly Buffer[]): TrustedCaKeys {
+  return { blobs: () => blobs };
+}
+
+/** Every key any source trusts now (the static file and step-ca: a union). */
+export function unionCaKeys(sources: readonly TrustedCaKeys[]): TrustedCaKeys {
+  return {
+    blobs() {
+      const out: Buffer[] = [];
+      for (const source of sources) for (const b of source.blobs()) if (!out.some((o) => o.equals(b))) out.push(b);
+      return out;
+    },
+  };
+}

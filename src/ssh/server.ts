@@ -7,6 +7,7 @@ import type { Metrics } from '../core/metrics.ts';
 import type { Registry } from '../ops/registry.ts';
 import { ConnectionAuth, type AuthDeps, type SessionGrant } from './auth.ts';
 import { runExecCommand } from './exec.ts';
+import { watchExpiry, type ExpiryWatch } from './expiry.ts';
 import { ConnectionFlow } from './flow-control.ts';
 import { PreAuthGate, sourceKey, ThrottledLog, type PreAuthLimits } from './preauth.ts';
 import type { TuiHost } from './tui/host.ts';
@@ -30,6 +31,8 @@ export interface PtyInfo {
 const MAX_SESSIONS_PER_CONNECTION = 10;
 /** How often open connections are checked for users that were removed (whose connections then close). */
 const ACCOUNT_SWEEP_MS = 1000;
+/** How long sessions whose credential expired have to say so and close before the connection is ended. */
+const EXPIRY_CLOSE_GRACE_MS = 3000;
 
 /** The SSH front door: authentication, then exec → registry, PTY shell → TUI. */
 export class SshServer {
@@ -150,24 +153,20 @@ export class SshServer {
     this.connections.add(client);
     metrics.connectionsActive.inc();
     const auth = new ConnectionAuth(this.deps, remoteIp, () => client.end());
-    let expiryTimer: NodeJS.Timeout | undefined;
+    let expiry: ExpiryWatch | undefined;
     client.on('authentication', (ctx) => auth.handle(ctx));
     client.on('ready', () => {
       this.authenticatedOrGone(socket);
       const grant = auth.grant;
       if (!grant) return client.end();
       this.grants.set(client, grant);
-      if (grant.validBefore) {
-        // Like Teleport's disconnect_expired_cert: a session ends when its certificate does.
-        const ms = Math.min(grant.validBefore.getTime() - Date.now(), 2 ** 31 - 1);
-        expiryTimer = setTimeout(() => client.end(), Math.max(ms, 0));
-      }
+      if (grant.credentialExpiresAt) expiry = this.watchCredential(client, grant, grant.credentialExpiresAt);
       let sessions = 0;
       client.on('session', (accept, reject) => {
         if (sessions >= MAX_SESSIONS_PER_CONNECTION) return reject();
         sessions++;
         const session = accept();
-        this.onSession(session, grant, () => sessions--, client, flow);
+        this.onSession(session, grant, () => sessions--, client, flow, expiry);
       });
       client.on('tcpip', (_accept, reject) => reject());
       client.on('openssh.streamlocal', (_accept, reject) => reject());
@@ -175,15 +174,61 @@ export class SshServer {
     });
     client.on('error', (err) => log.debug({ err: err.message, remote: remoteIp }, 'ssh connection error'));
     client.on('close', () => {
-      clearTimeout(expiryTimer);
+      expiry?.cancel();
       this.connections.delete(client);
       this.grants.delete(client);
       metrics.connectionsActive.dec();
     });
   }
 
-  private onSession(session: Session, grant: SessionGrant, onClose: () => void, client: Connection, flow: ConnectionFlow): void {
+  /**
+   * A session ends with its credential: a minute before, open sessions are warned; at the expiry
+   * each is told why and closed, the closing logged and audited, and the connection ended.
+   */
+  private watchCredential(client: Connection, grant: SessionGrant, expiresAt: Date): ExpiryWatch {
+    const { log, registry } = this.deps;
+    const credentialName = grant.credentialName ?? 'credential';
+    return watchExpiry({
+      expiresAt,
+      credentialName,
+      now: this.deps.now,
+      onExpired: (reason, closing) => {
+        log.info(
+          { user: grant.actor.name, remote: grant.actor.remoteAddress, credential: credentialName, expiredAt: expiresAt.toISOString() },
+          `closing a connection: its ${credentialName} expired`,
+        );
+        void registry.services.audit
+          .record({
+            at: this.deps.now(),
+            actor: grant.actor,
+            command: 'session expire',
+            args: { credential: credentialName, expiredAt: expiresAt.toISOString() },
+            outcome: 'ok',
+            durationMs: 0,
+          })
+          .catch((err: unknown) => log.error({ err }, 'could not write the audit row'));
+        // The sessions had their say (at most a few seconds): then the connection goes, whatever still runs on it.
+        let timer: NodeJS.Timeout | undefined;
+        void Promise.race([closing, new Promise((r) => (timer = setTimeout(r, EXPIRY_CLOSE_GRACE_MS)))]).then(() => {
+          clearTimeout(timer);
+          this.grants.delete(client);
+          client.end();
+        });
+      },
+    });
+  }
+
+  private onSession(
+    session: Session,
+    grant: SessionGrant,
+    onClose: () => void,
+    client: Connection,
+    flow: ConnectionFlow,
+    expiry: ExpiryWatch | undefined,
+  ): void {
     const { log, metrics } = this.deps;
+    /** Its place in the expiry watch, once it runs something. */
+    let unwatch: (() => void) | undefined;
     let pty: PtyInfo | undefined;
     const env: Record<string, string> = {};
     let started = false;
@@ -242,6 +287,20 @@ export class SshServer {
       channel.on('error', () => abort.abort());
       channel.on('close', () => abort.abort());
       const io = { stdin: channel, stdout: channel, stderr: channel.stderr, isTerminal: pty !== undefined, env };
+      const closed = new Promise<void>((resolve) => channel.once('close', () => resolve()));
+      /** Ended by its credential's expiry: whatever the command made of the abort, it did not finish. */
+      let expired = false;
+      unwatch = expiry?.add({
+        warn: (text) => {
+          if (!channel.destroyed) channel.stderr.write(`${pty ? '\r\n' : ''}labd: ${text}${pty ? '\r\n' : '\n'}`);
+        },
+        expire: (reason) => {
+          expired = true;
+          if (!channel.destroyed) channel.stderr.write(`${pty ? '\r\n' : ''}labd: ${reason}${pty ? '\r\n' : '\n'}`);
+          abort.abort();
+          return closed;
+        },
+      });
       runExecCommand(this.deps.registry, actor, commandLine, io, abort.signal)
         .catch((err) => {
           log.error({ err }, 'exec crashed');
@@ -250,7 +309,7 @@ export class SshServer {
         .then((code) => {
           metrics.sessionsActive.dec({ kind });
           if (!channel.destroyed) {
-            channel.exit(code);
+            channel.exit(expired && code === 0 ? 1 : code);
             channel.end();
           }
         });
@@ -276,6 +335,7 @@ export class SshServer {
           startApp,
         });
         resize = handle.resize;
+        unwatch = expiry?.add({ warn: (text) => handle.warn(text), expire: (reason) => handle.shutdown(reason) });
       } catch (err) {
         log.error({ err }, 'TUI failed to start');
         metrics.sessionsActive.dec({ kind: 'tui' });
@@ -314,6 +374,7 @@ export class SshServer {
       startTui(channel);
     });
     session.on('close', () => {
+      unwatch?.();
       client.off('close', onConnectionClose);
       abort.abort();
       onClose();

@@ -110,7 +110,7 @@ async function announcePush(deps: TransportDeps, ctx: CommandContext, name: stri
       const commits = await deps.repos.countCommits(name, id, old ? [old] : new Set(before.values()));
       pushed.push({ ref, commits });
       const short = ref.replace(/^refs\/(heads|tags)\//, '');
-      deps.events.emit({ kind: 'git.pushed', repo: name, ref: short, commits, by: ctx.actor.name });
+      await deps.events.emit({ kind: 'git.pushed', repo: name, ref: short, commits, by: ctx.actor.name });
     }
   } catch (err) {
     deps.log.warn({ err, repo: name }, 'could not compare refs after a push');

@@ -59,7 +59,7 @@ export function alertCommands(service: AlertService, opts: AlertCommandOptions):
     mutating: false,
     results: ['table'],
     async run(ctx, args): Promise<Result> {
-      const groups = service.store.list(args.all);
+      const groups = await service.store.list(args.all);
       const now = ctx.clock.now();
       return {
         kind: 'table',

@@ -80,7 +80,7 @@ export class AppriseEscalator {
 
   private async record(): Promise<void> {
     const now = this.o.clock.now();
-    for (const g of this.o.alerts.dueForEscalation(now)) {
+    for (const g of await this.o.alerts.dueForEscalation(now)) {
       if (!g.firingSince) continue;
       const inserted = await this.o.escalations.open(g.id, g.firingSince.getTime(), now);
       if (inserted) this.o.log.info({ group: g.id }, 'alert escalated: notifying through Apprise');
@@ -92,7 +92,7 @@ export class AppriseEscalator {
     const due = await escalations.due(clock.now());
     for (const row of due) {
       if (this.stopped) return;
-      const g = this.o.alerts.store.get(row.groupId);
+      const g = await this.o.alerts.store.get(row.groupId);
       // Acknowledged, resolved or firing anew since: this escalation has nothing left to say.
       if (!g || g.status !== 'firing' || g.ack || g.firingSince?.getTime() !== row.episode) {
         await escalations.drop(row.id);

@@ -5,7 +5,6 @@ import type { PermissionDecl } from '../module.ts';
  */
 import type { AlertmanagerConfig } from '../../config/schema.ts';
 import type { Logger } from '../../core/logger.ts';
-import type { Db } from '../../db/client.ts';
 import type { Clock } from '../../core/clock.ts';
 import { alertmanagerFor, NOT_CONFIGURED } from '../alertmanager/index.ts';
 import type { AuditLog } from '../audit/store.ts';
@@ -15,7 +14,7 @@ import { AppriseClient } from './apprise.ts';
 import { alertCommands } from './commands.ts';
 import { AppriseEscalator, type EscalationStore } from './escalation.ts';
 import { AlertService } from './service.ts';
-import { AlertStore } from './store.ts';
+import type { AlertStore } from './store.ts';
 import { alertmanagerWebhook } from './webhook.ts';
 
 export type { AlertGroupView, AlertNotifier, AlertView, AckView } from './view.ts';
@@ -24,9 +23,9 @@ export { AlertService } from './service.ts';
 type AlertsConfig = { enabled: false } | AlertmanagerConfig;
 
 /** The one alert service of a labd: Alertmanager's client (or one that explains it is off) and the alert store. */
-export function createAlertService(deps: { config: AlertsConfig; db: Db; audit: AuditLog; clock: Clock; log: Logger }): AlertService {
+export function createAlertService(deps: { config: AlertsConfig; store: AlertStore; audit: AuditLog; clock: Clock; log: Logger }): AlertService {
   const am = deps.config;
-  return new AlertService(new AlertStore(deps.db), alertmanagerFor(am), deps.clock, deps.log, {
+  return new AlertService(deps.store, alertmanagerFor(am), deps.clock, deps.log, {
     audit: deps.audit,
     holdStepMs: am.enabled ? am.ackHoldStep.ms : undefined,
     escalateAfterMs: am.enabled ? am.escalateAfter.ms : undefined,

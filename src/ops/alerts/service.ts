@@ -9,8 +9,7 @@ import { Conflict, NotFound } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { AuditLog } from '../audit/store.ts';
 import { exactMatchers, type AlertmanagerPort, type AmAlert } from '../alertmanager/index.ts';
-import type { IngestResult } from './store.ts';
-import { AlertStore } from './store.ts';
+import type { AlertStore, IngestResult } from './store.ts';
 import type { AlertGroupView, AlertNotifier } from './view.ts';
 import type { WebhookPayload } from './payload.ts';
 
@@ -55,10 +54,12 @@ export class AlertService {
    * escalation channel (the room's mention, Apprise) follows; each remembers per firing episode
    * what it already sent.
    */
-  dueForEscalation(now = this.clock.now()): AlertGroupView[] {
+  async dueForEscalation(now = this.clock.now()): Promise<AlertGroupView[]> {
     const after = this.opts.escalateAfterMs;
     if (after === undefined) return [];
-    return this.store.list(false).filter((g) => g.firingSince !== undefined && g.firingSince !== null && now.getTime() - g.firingSince.getTime() >= after);
+    return (await this.store.list(false)).filter(
+      (g) => g.firingSince !== undefined && g.firingSince !== null && now.getTime() - g.firingSince.getTime() >= after,
+    );
   }
 
   /** The Matrix bot (or anything else) subscribes here to hear about stored changes. */
@@ -67,11 +68,11 @@ export class AlertService {
     return () => this.notifiers.delete(notifier);
   }
 
-  /** Stores a webhook delivery (throws if the database fails), then tells the notifiers. */
-  receive(payload: WebhookPayload): IngestResult {
-    const result = this.store.ingest(payload, this.clock.now());
+  /** Stores a webhook delivery (rejects if the database fails), then tells the notifiers. */
+  async receive(payload: WebhookPayload): Promise<IngestResult> {
+    const result = await this.store.ingest(payload, this.clock.now());
     if (result.changed) {
-      const group = this.store.get(result.groupId);
+      const group = await this.store.get(result.groupId);
       if (group) {
         this.notify(group);
         // A group that resolved while acknowledged still has silences to expire.
@@ -84,14 +85,14 @@ export class AlertService {
     return result;
   }
 
-  group(id: number): AlertGroupView {
-    const group = this.store.get(id);
+  async group(id: number): Promise<AlertGroupView> {
+    const group = await this.store.get(id);
     if (!group) throw new NotFound(`no alert group ${id} (see: alerts --all)`);
     return group;
   }
 
   async ack(id: number, actor: Actor, length: AckLength, comment: string, signal?: AbortSignal): Promise<AlertGroupView> {
-    const group = this.group(id);
+    const group = await this.group(id);
     const firing = group.alerts.filter((a) => a.status === 'firing');
     if (group.status !== 'firing' || !firing.length) throw new Conflict(`alert group ${id} is resolved: nothing to acknowledge`);
     const now = this.clock.now();
@@ -114,9 +115,9 @@ export class AlertService {
       );
       throw err;
     }
-    const previous = this.store.activeSilences(id).map((s) => s.silenceId);
+    const previous = (await this.store.activeSilences(id)).map((s) => s.silenceId);
     try {
-      this.store.recordAck(id, { by: actor.name, userId: actor.userId, at: now, until, comment, holdUntil, silences: created });
+      await this.store.recordAck(id, { by: actor.name, userId: actor.userId, at: now, until, comment, holdUntil, silences: created });
     } catch (err) {
       await this.expireQuietly(
         created.map((c) => c.silenceId),
@@ -126,18 +127,18 @@ export class AlertService {
     }
     // A renewed ack replaces the earlier silences.
     await this.expireQuietly(previous, 'replacing an earlier ack');
-    const updated = this.group(id);
+    const updated = await this.group(id);
     this.notify(updated);
     return updated;
   }
 
   async unack(id: number, actor: Actor, signal?: AbortSignal): Promise<AlertGroupView> {
-    const group = this.group(id);
+    const group = await this.group(id);
     if (!group.ack) throw new Conflict(`alert group ${id} is not acknowledged`);
     // All silences first: if Alertmanager fails half-way nothing is recorded and a retry is harmless.
     for (const silenceId of group.ack.silenceIds) await this.am.expireSilence(silenceId, signal);
-    this.store.clearAck(id, this.clock.now(), 'unacknowledged', actor.name);
-    const updated = this.group(id);
+    await this.store.clearAck(id, this.clock.now(), 'unacknowledged', actor.name);
+    const updated = await this.group(id);
     this.notify(updated);
     return updated;
   }
@@ -154,16 +155,16 @@ export class AlertService {
   }
 
   private async pollOnce(): Promise<void> {
-    const acked = this.store.acknowledged();
+    const acked = await this.store.acknowledged();
     if (!acked.length) return;
     const now = this.clock.now();
     const firing = acked.filter((g) => g.status === 'firing' && g.ack!.until.getTime() > now.getTime());
     for (const g of acked) {
       if (g.status === 'firing' && g.ack!.until.getTime() <= now.getTime()) {
         // Alertmanager ends the silences by itself at the same moment.
-        this.store.clearAck(g.id, now, 'ran-out', systemActor.name);
+        await this.store.clearAck(g.id, now, 'ran-out', systemActor.name);
         this.log.info({ group: g.id, by: g.ack!.by }, 'acknowledgement ran out');
-        this.notify(this.group(g.id));
+        this.notify(await this.group(g.id));
       }
     }
     if (firing.length) {
@@ -172,20 +173,20 @@ export class AlertService {
       for (const g of firing) {
         const checkedAt = this.clock.now();
         const gone = g.alerts.filter((a) => a.status === 'firing' && !stillFiring(live.get(a.fingerprint), a.startsAt, checkedAt)).map((a) => a.fingerprint);
-        if (this.store.resolveByPoll(g.id, gone, this.clock.now())) {
+        if (await this.store.resolveByPoll(g.id, gone, this.clock.now())) {
           this.log.info({ group: g.id, resolved: gone.length }, 'acknowledged alerts resolved (seen by polling)');
-          this.notify(this.group(g.id));
+          this.notify(await this.group(g.id));
         }
       }
     }
     await this.extendHolds();
-    for (const g of this.store.acknowledged()) {
+    for (const g of await this.store.acknowledged()) {
       if (g.status !== 'resolved') continue;
       // Resolved while acknowledged: the silences go, or a re-fire would stay silent.
       for (const silenceId of g.ack!.silenceIds) await this.am.expireSilence(silenceId);
-      this.store.clearAck(g.id, this.clock.now(), 'resolved', systemActor.name);
+      await this.store.clearAck(g.id, this.clock.now(), 'resolved', systemActor.name);
       this.log.info({ group: g.id }, 'resolved group: acknowledgement silences expired');
-      this.notify(this.group(g.id));
+      this.notify(await this.group(g.id));
     }
   }
 
@@ -197,7 +198,7 @@ export class AlertService {
   private async extendHolds(): Promise<void> {
     const step = this.opts.holdStepMs;
     if (!step) return;
-    for (const g of this.store.acknowledged()) {
+    for (const g of await this.store.acknowledged()) {
       const ack = g.ack!;
       const now = this.clock.now().getTime();
       if (g.status !== 'firing' || !ack.holdUntil || ack.until.getTime() <= now || ack.until.getTime() >= ack.holdUntil.getTime()) continue;
@@ -206,7 +207,7 @@ export class AlertService {
       const replaced: { from: string; to: string }[] = [];
       try {
         const labelsOf = new Map(g.alerts.map((a) => [a.fingerprint, a.labels]));
-        for (const s of this.store.activeSilences(g.id)) {
+        for (const s of await this.store.activeSilences(g.id)) {
           const current = await this.am.getSilence(s.silenceId);
           // Same id, same start and matchers: Alertmanager updates it in place when it can.
           const silenceId = await this.am.createSilence({
@@ -222,11 +223,11 @@ export class AlertService {
       } catch (err) {
         this.log.warn({ err: (err as Error).message, group: g.id }, 'could not extend a held acknowledgement yet; retrying at the next round');
         // Alertmanager already replaced these: keep following them.
-        this.store.replaceSilences(replaced);
+        await this.store.replaceSilences(replaced);
         continue;
       }
-      this.store.replaceSilences(replaced);
-      this.store.recordExtension(g.id, until, this.clock.now());
+      await this.store.replaceSilences(replaced);
+      await this.store.recordExtension(g.id, until, this.clock.now());
       if (this.opts.audit) {
         await this.opts.audit.record({
           at: this.clock.now(),
@@ -238,7 +239,7 @@ export class AlertService {
         });
       }
       this.log.info({ group: g.id, by: ack.by, until: until.toISOString(), newSilences: replaced.length }, 'held acknowledgement extended');
-      this.notify(this.group(g.id));
+      this.notify(await this.group(g.id));
     }
   }
 

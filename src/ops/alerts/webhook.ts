@@ -1,7 +1,7 @@
 /**
  * POST /hooks/alertmanager. Alertmanager retries only on network errors and 5xx and re-sends whole
- * groups, so: authenticate, read with a size limit, validate, store in one transaction, and only
- * then answer 2xx. 4xx for what a retry cannot fix; 503 when the database fails, so it retries.
+ * groups, so: authenticate, read with a size limit, validate, store (one unit of work, awaited),
+ * and only then answer 2xx. 4xx for what a retry cannot fix; 503 when the database fails, so it retries.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from '../../core/logger.ts';
@@ -52,7 +52,7 @@ async function receiveWebhook(service: AlertService, opts: WebhookOptions, log: 
   }
   let result;
   try {
-    result = service.receive(parsed.data);
+    result = await service.receive(parsed.data);
   } catch (err) {
     log.error({ err, groupKey: parsed.data.groupKey }, 'alert webhook: could not store the delivery');
     return jsonResponse(503, { error: 'could not store the alerts; retry later' }, { 'retry-after': '10' });

@@ -61,10 +61,10 @@ async function finish(
   try {
     done = await followRollout(kube, ctx, d.namespace, d.name, parseDuration(timeout, '--timeout'));
   } catch (err) {
-    if (!ctx.signal.aborted) events.emit({ kind: 'deploy.failed', deployment, action, by: ctx.actor.name, error: (err as Error).message });
+    if (!ctx.signal.aborted) await events.emit({ kind: 'deploy.failed', deployment, action, by: ctx.actor.name, error: (err as Error).message });
     throw err;
   }
-  events.emit({ kind: 'deploy.finished', deployment, action, by: ctx.actor.name, detail: text });
+  await events.emit({ kind: 'deploy.finished', deployment, action, by: ctx.actor.name, detail: text });
   return {
     kind: 'message',
     text: `deployment ${ref(done)} successfully rolled out`,

@@ -59,7 +59,7 @@ export class JoinWatcher {
         if (patch.labels || patch.annotations) await this.kube.patchNode(row.name, patch);
         await this.inventory.markJoined(row.id);
         this.log.info({ node: row.name, role: row.role, location: row.location }, 'provisioned node joined');
-        this.events.emit({ kind: 'node.joined', node: row.name, role: row.role, location: row.location });
+        await this.events.emit({ kind: 'node.joined', node: row.name, role: row.role, location: row.location });
       }
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'checking for joined nodes failed');

@@ -53,7 +53,7 @@ export class TuiHost {
   }
 
   /** Starts the TUI on a PTY session; the caller forwards window changes to `resize`. */
-  open(session: TuiSession): { resize(cols: number, rows: number): void } {
+  open(session: TuiSession): { resize(cols: number, rows: number): void; warn(text: string): void; shutdown(reason: string): Promise<void> } {
     const tracked: TuiSession = {
       ...session,
       onExit: () => {
@@ -66,6 +66,6 @@ export class TuiHost {
       tracked,
     );
     this.sessions.add(screen);
-    return { resize: (cols, rows) => screen.resize(cols, rows) };
+    return { resize: (cols, rows) => screen.resize(cols, rows), warn: (text) => screen.warn(text), shutdown: (reason) => screen.shutdown(reason) };
   }
 }

@@ -60,6 +60,7 @@ export class TuiScreenSession {
   private app: { abort: AbortController; handle?: { destroy(): void } } | undefined;
   private dialogs = 0;
   private closed = false;
+  private warning: string | undefined;
   private readonly onChannelClose = () => this.close(0);
   private readonly onChannelError = (err: Error) => {
     this.deps.log.debug({ err: err.message }, 'TUI channel error');
@@ -120,7 +121,9 @@ export class TuiScreenSession {
     const where = this.levels.map((l) => l.title).filter(Boolean);
     this.header.setContent(' ' + [stripControl(this.deps.hostname), `${stripControl(actor.name)} (${actor.role})`, ...where.map(stripControl)].join(sep));
     const top = this.levels[this.levels.length - 1];
-    this.footer.setContent(top?.notice ?? hintLine(top?.keys ?? [], !this.app, this.theme, this.screen.width as number));
+    // A warning (the credential expires soon) takes the footer's place until the session ends.
+    const warning = this.warning ? ` {bold}${blessed.escape(stripControl(this.warning))}{/bold}` : undefined;
+    this.footer.setContent(top?.notice ?? warning ?? hintLine(top?.keys ?? [], !this.app, this.theme, this.screen.width as number));
     this.screen.render();
   }
 
@@ -308,6 +311,13 @@ export class TuiScreenSession {
    * Resolves when the client has closed the channel, i.e. has read all of it: OpenSSH drops
    * output it has not yet written when the connection's disconnect arrives first.
    */
+  /** Shows `text` on the status line from now on (e.g. the credential expires in a minute). */
+  warn(text: string): void {
+    if (this.closed) return;
+    this.warning = `! ${text}`;
+    this.drawChrome();
+  }
+
   shutdown(reason: string): Promise<void> {
     const { channel } = this.session;
     const closed = channel.destroyed ? Promise.resolve() : new Promise<void>((resolve) => channel.once('close', () => resolve()));
