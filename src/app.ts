@@ -14,6 +14,7 @@ import { deploysModule } from './ops/deploys/index.ts';
 import { OpsEvents } from './ops/events/index.ts';
 import { SqliteOpsEventStore } from './ops/events/sqlite.ts';
 import { identityModule } from './ops/identity/index.ts';
+import { AccessControl, accessModule, AccessStore } from './ops/access/index.ts';
 import { initialAdminFingerprints, LoginService } from './ops/identity/login.ts';
 import { IdentityStore } from './ops/identity/store.ts';
 import { OidcLogin } from './ops/identity/oidc-login.ts';
@@ -201,7 +202,10 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
     maxBufferedBytes: config.pubsub.maxBufferedBytes,
   });
   const rolePermissions: RolePermissions = { ...DEFAULT_ROLE_PERMISSIONS, ...config.roles };
-  const registry = new Registry({ log, clock, rolePermissions, audit, backends });
+  // The live permission table: modules' declarations and config are its seed, admins change it at run time.
+  const accessStore = new AccessStore(db);
+  const access = new AccessControl(accessStore, { defaults: config.access.defaults, roles: config.roles });
+  const registry = new Registry({ log, clock, rolePermissions, permissions: access, audit, backends });
   registry.setObserver(metrics);
   const publicUrl = (config.publicUrl ?? `http://${config.http.listen}`).replace(/\/+$/, '');
   // OIDC device-flow logins for keys labd does not know (auth.oidc); the IdP is asked on first use.
@@ -242,7 +246,18 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
   const modules: LabdModule<TuiApp>[] = [
     metaModule({ version: VERSION }),
     auditModule({ audit }),
-    identityModule({ identities, initialAdmin: { name: config.auth.initialAdminName, keys: initialAdminFingerprints(config) }, oidc }),
+    identityModule({
+      identities,
+      initialAdmin: { name: config.auth.initialAdminName, keys: initialAdminFingerprints(config) },
+      roles: { exists: (r) => access.roleExists(r), names: () => access.roleNames() },
+      oidc,
+    }),
+    accessModule({
+      control: access,
+      store: accessStore,
+      identities,
+      signup: { policy: config.auth.signup, defaultRole: config.auth.defaultRole, initialAdminName: config.auth.initialAdminName },
+    }),
     pasteModule({ registry, store: pastes, identities, config: config.paste, publicUrl, clock, log }),
     pubsubModule({ broker }),
     gitModule({
@@ -251,7 +266,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
       identities,
       config: config.git,
       dataDir: config.dataDir,
-      rolePermissions,
+      permissions: access,
       events,
       sshUrl: sshCloneBase(publicUrl, config.ssh.listen),
       publicUrl,
@@ -272,6 +287,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
 
   const login = new LoginService(identities, config, log);
   login.ensureInitialAdmin();
+  login.setInvitesOutstanding(() => accessStore.hasUsableInvite(clock.now()));
   registry.setActorResolver((actor) => login.current(actor));
 
   const caBlobs = config.auth.userCaKeys ? loadCaKeys(config.auth.userCaKeys) : [];
@@ -314,7 +330,12 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
   };
   tui.addStatus({ id: 'alertmanager', label: 'Alertmanager', permission: 'ops.read', read: () => freshBackend('alertmanager') });
   tui.addStatus({ id: 'matrix', label: 'Matrix', permission: 'ops.read', read: () => freshBackend('matrix') });
+  for (const module of modules) access.declare(module.name, module.permissions ?? []);
+  access.checkSeed();
   for (const module of modules) {
+    for (const c of module.commands ?? [])
+      if (c.permission !== 'authenticated' && !access.isDeclared(c.permission))
+        throw new Error(`module ${module.name}: command '${c.path.join(' ')}' needs permission '${c.permission}', which no module declares`);
     registry.register(...(module.commands ?? []));
     http.add((module.routes ?? []).filter((r) => (r.listener ?? 'public') === 'public'));
     bootHttp.add((module.routes ?? []).filter((r) => r.listener === 'boot'));

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { PERMISSIONS, ROLES } from '../core/permissions.ts';
+import { ROLES } from '../core/permissions.ts';
 import { SIGNUP_POLICIES } from '../core/signup.ts';
 
 const listen = z
@@ -41,6 +41,8 @@ const PUBSUB_MAX_TOPICS_PER_USER = 16;
 /** All subscribers' queues together: 32 subscribers at their full 8 MiB. */
 const PUBSUB_MAX_BUFFERED = 256 * 1024 * 1024;
 const role = z.enum(ROLES);
+/** A permission's name (`git.read`, a new service's `wiki`): which exist is what the modules declare, checked at start. */
+const permissionName = z.string().regex(/^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/, 'expected a permission name such as git.read');
 
 const alertmanagerEnabled = z.strictObject({
   enabled: z.literal(true),
@@ -438,8 +440,10 @@ export const configSchema = z
           .default(16 * 1024 * 1024),
       })
       .prefault({}),
-    /** Overrides of the role → permissions table (design §4). */
-    roles: z.partialRecord(role, z.array(z.enum(PERMISSIONS))).default({}),
+    /** Overrides of the role → permissions table (design §4): a built-in role's whole list. Names are checked against what modules declare at start. */
+    roles: z.partialRecord(role, z.array(permissionName)).default({}),
+    /** Access defaults (issue #14): `defaults` gives a permission (a service's, e.g. git.write) to these roles instead of its module's defaults. */
+    access: z.strictObject({ defaults: z.record(permissionName, z.array(role)).default({}) }).prefault({}),
   })
   .strict();
 

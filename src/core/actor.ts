@@ -23,6 +23,8 @@ export interface Actor {
     | { kind: 'matrix'; mxid: string }
     | { kind: 'system' }
     | { kind: 'anonymous' }
+    /** A key that proved possession but belongs to nobody yet: it may only sign up (`join`). */
+    | { kind: 'newcomer'; fingerprint: string; /** The key as a public key line (type and base64). */ publicKey: string }
     | { kind: 'token'; name: string };
   remoteAddress?: string;
   /** The role config grants through the certificate's principals (auth.principalRoles), kept when the stored role is re-read. */

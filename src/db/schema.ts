@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import type { Role } from '../core/permissions.ts';
 
 const createdAt = () =>
   integer('created_at', { mode: 'timestamp_ms' })
@@ -9,8 +10,11 @@ const createdAt = () =>
 export const users = sqliteTable('users', {
   id: integer('id').primaryKey({ autoIncrement: true }),
   name: text('name').notNull().unique(),
-  role: text('role', { enum: ['admin', 'operator', 'member', 'guest'] }).notNull(),
+  /** A built-in role (admin, operator, member, guest) or a custom one (`role create`). */
+  role: text('role').$type<Role>().notNull(),
   createdAt: createdAt(),
+  /** Set by `user disable`: the account keeps its keys and data but logs in no more, and its connections close. */
+  disabledAt: integer('disabled_at', { mode: 'timestamp_ms' }),
 });
 
 /** Plain public keys registered to a user (`keys add`) or from LABD_INITIAL_ADMIN_KEYS. */
@@ -589,3 +593,50 @@ export const appTokens = sqliteTable(
   },
   (t) => [uniqueIndex('app_tokens_user_name').on(t.userId, t.name)],
 );
+
+/** Roles admins made at run time (`role create`); the built-in roles are not stored here. */
+export const customRoles = sqliteTable('custom_roles', {
+  name: text('name').primaryKey(),
+  description: text('description').notNull().default(''),
+  createdAt: createdAt(),
+});
+
+/** Run-time changes to the role → permission table (`role grant` / `role revoke`) over the seed from modules and config. */
+export const roleGrants = sqliteTable(
+  'role_grants',
+  {
+    role: text('role').notNull(),
+    permission: text('permission').notNull(),
+    effect: text('effect', { enum: ['grant', 'revoke'] }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.role, t.permission] })],
+);
+
+/** Permissions granted or denied to one user (`user grant` / `user deny`); deny beats every allow. */
+export const userGrants = sqliteTable(
+  'user_grants',
+  {
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    permission: text('permission').notNull(),
+    effect: text('effect', { enum: ['allow', 'deny'] }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.permission] })],
+);
+
+/** Invite codes (`invite create`): only the code's SHA-256 is kept; `join CODE` uses one. */
+export const invites = sqliteTable('invites', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  codeHash: text('code_hash').notNull().unique(),
+  role: text('role').$type<Role>().notNull(),
+  usesLeft: integer('uses_left').notNull(),
+  maxUses: integer('max_uses').notNull(),
+  expiresAt: integer('expires_at', { mode: 'timestamp_ms' }),
+  createdBy: integer('created_by').references(() => users.id, { onDelete: 'set null' }),
+  note: text('note').notNull().default(''),
+  createdAt: createdAt(),
+  lastUsedAt: integer('last_used_at', { mode: 'timestamp_ms' }),
+});

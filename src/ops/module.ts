@@ -6,6 +6,7 @@
  * `Screen` is left open so that ops modules contribute no screens (their TUI lives in src/ssh/tui/ops)
  * while apps with a screen of their own contribute the TUI's type, which src/ops never names.
  */
+import type { BuiltinRole, Permission } from '../core/permissions.ts';
 import type { HttpRoute } from './http.ts';
 import type { AnyCommand } from './registry.ts';
 
@@ -16,8 +17,21 @@ export interface Job {
   stop(): void | Promise<void>;
 }
 
+/**
+ * A permission a module's commands need, with the built-in roles that hold it until config
+ * (`access.defaults`) or an admin (`role grant/revoke`) says otherwise. A new service declares its
+ * own, so it arrives with defaults and shows up in `role show` without a central list to edit.
+ */
+export interface PermissionDecl {
+  name: Permission;
+  summary: string;
+  roles: readonly BuiltinRole[];
+}
+
 export interface LabdModule<Screen = never> {
   name: string;
+  /** The permissions this module's commands (and screens) need, with their default roles. */
+  permissions?: readonly PermissionDecl[];
   commands?: readonly AnyCommand[];
   routes?: readonly HttpRoute[];
   screens?: readonly Screen[];

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Actor, Surface } from '../core/actor.ts';
 import { errorKind, LabdError, PermissionDenied, Unavailable, UsageError } from '../core/errors.ts';
 import type { BackendName, Backends, BackendStatus } from './backends.ts';
-import { roleHas, type Permission } from '../core/permissions.ts';
+import { tablePermissions, type Permission, type PermissionCheck } from '../core/permissions.ts';
 import { isBooleanFlag, isListArg, isRequired, kebab, parseArgv, validateArgs } from './args.ts';
 import type { Readable, Writable } from 'node:stream';
 import type { Clock } from '../core/clock.ts';
@@ -19,7 +19,10 @@ import type { Result, ResultKind } from './result.ts';
 export interface Services {
   log: Logger;
   clock: Clock;
+  /** The seed role → permission table (what `permissions` starts from; alone in tests without an access module). */
   rolePermissions: RolePermissions;
+  /** The live answer to "may this actor do that" (role table as admins changed it, user grants): src/ops/access. */
+  permissions?: PermissionCheck;
   audit: AuditLog;
   /** Which backends (Kubernetes, Alertmanager, Matrix) are configured and reachable. */
   backends: Backends;
@@ -51,6 +54,8 @@ export interface CommandContext {
   progress(message: string): void;
   /** Whether the actor holds a permission (for per-resource rules in `authorize`, e.g. "own pastes, or admin"). */
   can(permission: Permission): boolean;
+  /** Every permission the actor holds now (its role's and its own grants, denials taken out). */
+  permissionsHeld(): Permission[];
 }
 
 export interface CommandDefinition<S extends z.ZodObject = z.ZodObject> {
@@ -72,6 +77,8 @@ export interface CommandDefinition<S extends z.ZodObject = z.ZodObject> {
    * the role permission is not consulted; the command's `authorize` decides.
    */
   anonymous?: boolean;
+  /** Offered to a proven key that has no account yet (`join`, `help`): the sign-up policy decides what it may create. */
+  newcomer?: boolean;
   /** Changes state: writes one audit row per run. */
   mutating: boolean;
   /**
@@ -214,7 +221,20 @@ export class Registry {
 
   allowed(actor: Actor, command: AnyCommand): boolean {
     if (actor.credential?.kind === 'anonymous') return command.anonymous === true;
-    return command.permission === 'authenticated' || roleHas(this.services.rolePermissions, actor.role, command.permission);
+    // A key with no account yet (sign-up policy lets it try): only what signs up (join) and help.
+    if (actor.credential?.kind === 'newcomer') return command.newcomer === true;
+    return command.permission === 'authenticated' || this.can(actor, command.permission);
+  }
+
+  /** The permission table as it is now (admins change it at run time): role grants and the user's own grants. */
+  get permissions(): PermissionCheck {
+    return (this.services.permissions ??= tablePermissions(this.services.rolePermissions));
+  }
+
+  /** Whether the actor holds a permission now (deny beats allow). */
+  can(actor: Actor, permission: Permission): boolean {
+    if (actor.credential?.kind === 'anonymous' || actor.credential?.kind === 'newcomer') return false;
+    return this.permissions.can(actor, permission);
   }
 
   offeredOn(command: AnyCommand, surface: Surface): boolean {
@@ -338,6 +358,8 @@ export class Registry {
       if (!this.allowed(actor, command)) {
         if (actor.credential?.kind === 'anonymous')
           throw new PermissionDenied(`permission denied: without a key only git clone and fetch work ('${name}' needs a registered key)`);
+        if (actor.credential?.kind === 'newcomer')
+          throw new PermissionDenied(`permission denied: this key has no account yet; sign up with: join CODE --name NAME (see help join)`);
         throw new PermissionDenied(`permission denied: '${name}' needs ${command.permission} (you are ${actor.role})`);
       }
       let args: Record<string, unknown>;
@@ -418,7 +440,8 @@ export class Registry {
       signal: opts.signal ?? new AbortController().signal,
       json: opts.json ?? false,
       progress: (message) => opts.onProgress?.(message),
-      can: (permission) => roleHas(this.services.rolePermissions, actor.role, permission),
+      can: (permission) => this.can(actor, permission),
+      permissionsHeld: () => (actor.credential?.kind === 'newcomer' ? [] : this.permissions.permissionsOf(actor)),
     };
   }
 }

@@ -170,13 +170,18 @@ export class ConnectionAuth {
       const wrapped = wrapSignature(sigAlgo, key.type.startsWith('ecdsa-') ? derToSshEcdsa(signature!) : signature!);
       if (!verifySshSignature(key, wrapped, ctx.blob!, sigAlgo)) return this.refuse(ctx, 'key', 'signature does not verify', { fingerprint: fp });
       const outcome = this.deps.login.byKey(fp, ctx.username, this.deps.now());
-      if (!outcome.ok && outcome.unknownKey && this.deps.oidc && !this.proven) {
+      // An unknown key that proved possession: with OIDC configured, the device-flow login (an invite
+      // can still be used after it: `join CODE`); without it, or when the lab signs up by invite only,
+      // the newcomer path (only `join` and `help`) while an invite is open.
+      const joinable = !outcome.ok && this.deps.login.mayJoin(fp);
+      if (!outcome.ok && outcome.unknownKey && this.deps.oidc && !this.proven && !(joinable && this.deps.login.signupPolicy === 'invite')) {
         // Proven, unknown: partial success, and keyboard-interactive carries the device-flow login.
         this.proven = { fingerprint: fp, algo: key.type, publicKey: formatPublicKey(key) };
         this.deps.metrics.authAttempts.inc({ method: 'key', result: 'partial' });
         this.deps.log.info({ fingerprint: fp, remote: this.remoteIp, user: ctx.username }, 'unknown key proved possession: offering an OIDC login');
         return ctx.reject(['keyboard-interactive'], true);
       }
+      if (joinable) return this.newcomer(ctx, fp, `${key.type} ${blob.toString('base64')}`);
       if (!outcome.ok) return this.refuse(ctx, 'key', outcome.reason, { fingerprint: fp });
       this.grant = {
         actor: {
@@ -293,6 +298,24 @@ export class ConnectionAuth {
     };
     this.deps.metrics.authAttempts.inc({ method: 'anonymous', result: 'accepted' });
     this.deps.log.info({ remote: this.remoteIp, user: ctx.username }, 'accepted keyless login (git fetch only)');
+    ctx.accept();
+  }
+
+  /** A proven key that belongs to nobody, where the sign-up policy lets people join: it may run `join` (and `help`) only. */
+  private newcomer(ctx: AuthContext, fp: string, publicKey: string): void {
+    this.grant = {
+      actor: {
+        userId: null,
+        name: 'newcomer',
+        role: 'guest',
+        via: 'ssh',
+        credential: { kind: 'newcomer', fingerprint: fp, publicKey },
+        remoteAddress: this.remoteIp,
+      },
+      permitPty: true,
+    };
+    this.deps.metrics.authAttempts.inc({ method: 'key', result: 'newcomer' });
+    this.deps.log.info({ fingerprint: fp, remote: this.remoteIp, user: ctx.username }, 'accepted an unknown key as a newcomer (join only)');
     ctx.accept();
   }
 

@@ -340,6 +340,12 @@ export class SshServer {
     const startTui = (channel: ServerChannel, startApp?: string) => {
       const current = currentActor(channel);
       if (!current) return;
+      if (current.credential?.kind === 'newcomer') {
+        channel.stderr.write('this key has no account yet: sign up with  ssh HOST join CODE --name NAME  (ask an admin for an invite)\r\n');
+        channel.exit(1);
+        channel.end();
+        return;
+      }
       metrics.sessionsActive.inc({ kind: 'tui' });
       try {
         const handle = this.deps.tui.open({

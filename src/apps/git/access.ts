@@ -6,7 +6,7 @@
  * anything the role, the visibility or the anonymous level would grant.
  */
 import type { Actor } from '../../core/actor.ts';
-import { roleHas, type RolePermissions } from '../../core/permissions.ts';
+import type { PermissionCheck } from '../../core/permissions.ts';
 
 export const ACCESS_LEVELS = ['no-access', 'read-only', 'read-write', 'admin'] as const;
 export type AccessLevel = (typeof ACCESS_LEVELS)[number];
@@ -38,7 +38,8 @@ export interface RepoVisibility {
  */
 export function accessLevel(input: {
   actor: Actor;
-  roles: RolePermissions;
+  /** The live permission table (role and user grants): what the actor's role allows now. */
+  roles: PermissionCheck;
   anonAccess: AccessLevel;
   repo: RepoVisibility | undefined;
   collaborator: AccessLevel | undefined;
@@ -49,12 +50,12 @@ export function accessLevel(input: {
     // Anonymous people never administer anything, whatever the setting says.
     return anonAccess === 'admin' ? 'read-write' : anonAccess;
   }
-  if (roleHas(roles, actor.role, 'admin.users')) return 'admin';
+  if (roles.can(actor, 'admin.users')) return 'admin';
   if (collaborator === 'no-access') return 'no-access';
-  if (!roleHas(roles, actor.role, 'git.read')) return 'no-access';
-  if (!repo) return roleHas(roles, actor.role, 'git.write') ? 'read-write' : 'read-only';
+  if (!roles.can(actor, 'git.read')) return 'no-access';
+  if (!repo) return roles.can(actor, 'git.write') ? 'read-write' : 'read-only';
   if (collaborator) return repo.private ? collaborator : max(collaborator, max(anonAccess === 'admin' ? 'read-write' : anonAccess, 'read-only'));
   if (repo.private) return 'no-access';
-  const byRole: AccessLevel = roleHas(roles, actor.role, 'git.write') ? 'read-write' : 'read-only';
+  const byRole: AccessLevel = roles.can(actor, 'git.write') ? 'read-write' : 'read-only';
   return max(byRole, anonAccess === 'admin' ? 'read-write' : anonAccess);
 }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from '../../core/logger.ts';
-import type { RolePermissions } from '../../core/permissions.ts';
+import type { PermissionCheck } from '../../core/permissions.ts';
 import type { Config } from '../../config/schema.ts';
 import type { OpsEventsPort } from '../../ops/events/index.ts';
 import type { IdentityStore } from '../../ops/identity/store.ts';
@@ -27,7 +27,8 @@ export function gitModule(deps: {
   identities: IdentityStore;
   config: Config['git'];
   dataDir: string;
-  rolePermissions: RolePermissions;
+  /** The live permission table (src/ops/access): role and user grants as admins set them. */
+  permissions: PermissionCheck;
   events: Pick<OpsEventsPort, 'emit'>;
   sshUrl: string;
   publicUrl: string;
@@ -36,7 +37,7 @@ export function gitModule(deps: {
 }): LabdModule<TuiApp> {
   const repos = new GitRepos(join(deps.dataDir, 'repos'), deps.config.binary);
   repos.prepare();
-  const access = new GitAccess(deps.store, deps.rolePermissions, deps.config.anonAccess);
+  const access = new GitAccess(deps.store, deps.permissions, deps.config.anonAccess);
   const httpDeps = {
     store: deps.store,
     tokens: deps.tokens,
@@ -49,6 +50,10 @@ export function gitModule(deps: {
   };
   return {
     name: 'git',
+    permissions: [
+      { name: 'git.read', summary: 'clone and browse repositories', roles: ['admin', 'operator', 'member', 'guest'] },
+      { name: 'git.write', summary: 'create repositories and push', roles: ['admin', 'operator'] },
+    ],
     commands: [
       ...gitCommands({ store: deps.store, repos, access, identities: deps.identities, sshUrl: deps.sshUrl, publicUrl: deps.publicUrl }),
       ...transportCommands({ store: deps.store, repos, access, events: deps.events, log: deps.log }),

@@ -1,7 +1,7 @@
 /** The per-repository access check every git command's `authorize` (and the HTTP routes) goes through. */
 import type { Actor } from '../../core/actor.ts';
 import { NotFound, PermissionDenied } from '../../core/errors.ts';
-import type { RolePermissions } from '../../core/permissions.ts';
+import type { PermissionCheck } from '../../core/permissions.ts';
 import { accessLevel, atLeast, type AccessLevel } from './access.ts';
 import { repoName } from './names.ts';
 import type { RepoMeta, RepoStore } from './store.ts';
@@ -9,7 +9,7 @@ import type { RepoMeta, RepoStore } from './store.ts';
 export class GitAccess {
   constructor(
     private readonly store: RepoStore,
-    private readonly roles: RolePermissions,
+    private readonly roles: PermissionCheck,
     readonly anonAccess: AccessLevel,
   ) {}
 

@@ -31,6 +31,7 @@ export function pasteModule(deps: {
   };
   return {
     name: 'paste',
+    permissions: [{ name: 'paste', summary: 'create, list and remove your pastes', roles: ['admin', 'operator', 'member'] }],
     commands: pasteCommands({
       store,
       identities: deps.identities,

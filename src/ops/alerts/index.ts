@@ -1,3 +1,4 @@
+import type { PermissionDecl } from '../module.ts';
 /**
  * The alerts module: Alertmanager's webhook, `alerts`/`ack`/`unack`, the poller and the Apprise
  * escalator, on the alert service the composition root built (the Matrix bot gets the same one).
@@ -31,6 +32,11 @@ export function createAlertService(deps: { config: AlertsConfig; store: AlertSto
   });
 }
 
+const PERMISSIONS: PermissionDecl[] = [
+  { name: 'ops.read', summary: 'read the cluster, deploys, alerts and seats', roles: ['admin', 'operator'] },
+  { name: 'ops.alerts', summary: 'acknowledge and silence alerts', roles: ['admin', 'operator'] },
+];
+
 export function alertsModule(deps: {
   service: AlertService;
   config: AlertsConfig;
@@ -56,7 +62,7 @@ export function alertsModule(deps: {
   );
   if (!am.enabled) {
     log.info(`${NOT_CONFIGURED}: POST /hooks/alertmanager is off`);
-    return { name: 'alerts', commands };
+    return { name: 'alerts', permissions: PERMISSIONS, commands };
   }
   log.info({ alertmanager: service.am.target, apprise: am.appriseUrl ?? null }, 'Alertmanager configured: POST /hooks/alertmanager');
 
@@ -88,5 +94,11 @@ export function alertsModule(deps: {
     // Stopped before the poller (jobs stop in reverse order), as before.
     jobs.push({ name: 'apprise escalator', start: () => escalator.start(), stop: () => escalator.stop() });
   }
-  return { name: 'alerts', commands, routes: [alertmanagerWebhook(service, { token: am.webhookToken, maxBytes: am.webhookMaxBytes }, log)], jobs };
+  return {
+    name: 'alerts',
+    permissions: PERMISSIONS,
+    commands,
+    routes: [alertmanagerWebhook(service, { token: am.webhookToken, maxBytes: am.webhookMaxBytes }, log)],
+    jobs,
+  };
 }

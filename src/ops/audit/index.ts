@@ -7,5 +7,9 @@ export type { AuditLog, AuditEntry } from './store.ts';
 export { SqliteAuditLog } from './sqlite.ts';
 
 export function auditModule(deps: { audit: AuditLog }): LabdModule {
-  return { name: 'audit', commands: auditCommands(deps.audit) };
+  return {
+    name: 'audit',
+    permissions: [{ name: 'admin.users', summary: 'manage users, roles, invites; read the audit log', roles: ['admin'] }],
+    commands: auditCommands(deps.audit),
+  };
 }

@@ -35,6 +35,8 @@ export function credentialText(actor: Actor): string | null {
       return 'system';
     case 'anonymous':
       return 'anonymous (no key)';
+    case 'newcomer':
+      return `new key ${c.fingerprint}`;
     case 'token':
       return `token ${c.name}`;
   }

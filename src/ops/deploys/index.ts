@@ -6,5 +6,12 @@ import { withBackend } from '../backends.ts';
 import { deployCommands } from './commands.ts';
 
 export function deploysModule(deps: { kube: KubePort; events: Pick<OpsEventsPort, 'emit'> }): LabdModule {
-  return { name: 'deploys', commands: withBackend('kubernetes', deployCommands(deps.kube, deps.events)) };
+  return {
+    name: 'deploys',
+    permissions: [
+      { name: 'ops.read', summary: 'read the cluster, deploys, alerts and seats', roles: ['admin', 'operator'] },
+      { name: 'ops.deploy', summary: 'deploy, restart and roll back workloads', roles: ['admin', 'operator'] },
+    ],
+    commands: withBackend('kubernetes', deployCommands(deps.kube, deps.events)),
+  };
 }

@@ -18,6 +18,12 @@ export interface InitialAdmin {
   keys: ReadonlySet<string>;
 }
 
+/** Which roles exist now: the built-in ones and those admins created (src/ops/access). */
+export interface RoleNames {
+  exists(name: string): boolean;
+  names(): string[];
+}
+
 /** The SSHSIG namespace of a `keys add` proof, so no signature made for anything else (git, files) counts. */
 export const KEYS_ADD_NAMESPACE = 'labd-keys-add';
 const CHALLENGE_TTL_MS = 10 * 60 * 1000;
@@ -25,7 +31,11 @@ const SIG_BEGIN = '-----BEGIN SSH SIGNATURE-----';
 const SIG_END = '-----END SSH SIGNATURE-----';
 
 /** Account and user commands, on the identity store the composition root built. */
-export function identityCommands(identities: IdentityStore, initialAdmin: InitialAdmin = { name: 'admin', keys: new Set() }): AnyCommand[] {
+export function identityCommands(
+  identities: IdentityStore,
+  initialAdmin: InitialAdmin = { name: 'admin', keys: new Set() },
+  roleNames: RoleNames = { exists: (r) => (ROLES as readonly string[]).includes(r), names: () => [...ROLES] },
+): AnyCommand[] {
   /** One outstanding challenge per user, used once; kept in memory (a restart only means asking again). */
   const challenges = new Map<number, { nonce: string; expiresAt: number }>();
 
@@ -99,7 +109,7 @@ export function identityCommands(identities: IdentityStore, initialAdmin: Initia
     results: ['record'],
     async run(ctx) {
       const a = ctx.actor;
-      const permissions = ctx.rolePermissions[a.role];
+      const permissions = ctx.permissionsHeld();
       const cred = a.credential;
       const json = {
         user: a.name,
@@ -268,7 +278,11 @@ export function identityCommands(identities: IdentityStore, initialAdmin: Initia
     },
   });
 
-  const role = z.enum(ROLES);
+  const role = z.string().min(1);
+  const requireRole = (name: string) => {
+    if (!roleNames.exists(name)) throw new NotFound(`no role '${name.slice(0, 40)}' (roles: ${roleNames.names().join(', ')})`);
+    return name;
+  };
 
   const userLs = defineCommand({
     path: ['user', 'ls'],
@@ -278,7 +292,9 @@ export function identityCommands(identities: IdentityStore, initialAdmin: Initia
     mutating: false,
     results: ['table'],
     async run(ctx) {
-      const rows = identities.listUsers().map((u) => ({ name: u.name, role: u.role, keys: u.keys, created: u.createdAt.toISOString() }));
+      const rows = identities
+        .listUsers()
+        .map((u) => ({ name: u.name, role: u.role, keys: u.keys, created: u.createdAt.toISOString(), disabled: u.disabledAt ? 'disabled' : '' }));
       return {
         kind: 'table',
         columns: [
@@ -286,6 +302,7 @@ export function identityCommands(identities: IdentityStore, initialAdmin: Initia
           { key: 'role', label: 'ROLE' },
           { key: 'keys', label: 'KEYS' },
           { key: 'created', label: 'CREATED' },
+          { key: 'disabled', label: 'STATE', priority: 1 },
         ],
         rows,
       };
@@ -298,7 +315,7 @@ export function identityCommands(identities: IdentityStore, initialAdmin: Initia
     details: 'example: ssh HOST user add carol --role operator < carol.pub\nWithout a key on stdin (< /dev/null) the user can log in only with a certificate.',
     args: z.object({
       name: z.string().describe('user name: a-z, 0-9, _ and -'),
-      role: role.default('member').describe(`one of ${ROLES.join(', ')} (default member)`),
+      role: role.default('member').describe(`one of ${ROLES.join(', ')} or a custom role (default member)`),
       key: z.string().optional().describe('a public key line as ONE word (quote it twice over ssh); stdin is simpler'),
     }),
     positionals: ['name'],
@@ -312,6 +329,7 @@ export function identityCommands(identities: IdentityStore, initialAdmin: Initia
       const fromStdin = parseKeyText(await readKeyInput(ctx), 'stdin');
       if (fromFlag && fromStdin) throw new UsageError('give the key on stdin or with --key, not both');
       const key = fromFlag ?? fromStdin;
+      requireRole(args.role);
       if (key) refuseInitialAdminKey(key.fingerprint, args.name);
       const user = s.transaction(() => {
         const u = s.createUser(args.name, args.role);
@@ -351,7 +369,7 @@ export function identityCommands(identities: IdentityStore, initialAdmin: Initia
     mutating: true,
     results: ['message'],
     async run(ctx, args) {
-      const user = identities.setRole(args.name, args.role);
+      const user = identities.setRole(args.name, requireRole(args.role));
       return { kind: 'message', text: `${user.name} is now ${user.role}`, json: { name: user.name, role: user.role } };
     },
   });

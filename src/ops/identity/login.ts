@@ -2,7 +2,7 @@ import type { Config } from '../../config/schema.ts';
 import type { Actor } from '../../core/actor.ts';
 import { PermissionDenied } from '../../core/errors.ts';
 import { higherRole, type Role } from '../../core/permissions.ts';
-import { signupAllows, signupRefusal } from '../../core/signup.ts';
+import { signupAllows, signupRefusal, type SignupPolicy } from '../../core/signup.ts';
 import type { Logger } from '../../core/logger.ts';
 import { fingerprint, parsePublicKeyLine } from '../../core/sshwire/keys.ts';
 import { IdentityStore, USER_NAME, type User } from './store.ts';
@@ -80,16 +80,52 @@ export class LoginService {
    * A user that was removed acts no more.
    */
   current(actor: Actor): Actor {
+    if (actor.credential?.kind === 'newcomer') return this.joined(actor);
     if (actor.userId === null) return actor;
     const user = this.store.userById(actor.userId);
     if (!user) throw new PermissionDenied(`the account '${actor.name}' no longer exists`);
+    if (user.disabledAt) throw new PermissionDenied(`the account '${user.name}' is disabled`);
     const role = actor.principalRole ? higherRole(user.role, actor.principalRole) : user.role;
     return { ...actor, name: user.name, role };
   }
 
-  /** Whether the user an actor stands for still exists (a removed user's connections are closed). */
+  /** A newcomer whose key now belongs to an account (it ran `join`) continues as that user on the same connection. */
+  private joined(actor: Actor): Actor {
+    if (actor.credential?.kind !== 'newcomer') return actor;
+    const key = this.store.keyByFingerprint(actor.credential.fingerprint);
+    if (!key || key.user.disabledAt) return actor;
+    return { ...actor, userId: key.user.id, name: key.user.name, role: key.user.role, credential: { kind: 'key', fingerprint: key.fingerprint } };
+  }
+
+  /**
+   * Whether a proven key that belongs to nobody may come in as a newcomer, to run only `join` (and
+   * `help`): under `open`, and under `invite`/`sso` while an invite is outstanding; never when closed.
+   */
+  /** auth.signup, for the SSH door's choice between the device-flow login and the newcomer path. */
+  get signupPolicy(): SignupPolicy {
+    return this.config.auth.signup;
+  }
+
+  mayJoin(keyFingerprint: string): boolean {
+    const policy = this.config.auth.signup;
+    const open = signupAllows(policy, 'key') || (signupAllows(policy, 'invite') && this.invitesOutstanding());
+    return open && !this.store.keyByFingerprint(keyFingerprint);
+  }
+
+  /**
+   * Whether an invite can still be used (src/ops/access sets it): under `invite` and `sso` unknown keys
+   * come in as newcomers only while there is one, so without invites nothing changes for them.
+   */
+  private invitesOutstanding: () => boolean = () => false;
+  setInvitesOutstanding(check: () => boolean): void {
+    this.invitesOutstanding = check;
+  }
+
+  /** Whether the user an actor stands for still exists and is not disabled (a removed or disabled user's connections are closed). */
   exists(actor: Actor): boolean {
-    return actor.userId === null || this.store.userById(actor.userId) !== undefined;
+    if (actor.userId === null) return true;
+    const user = this.store.userById(actor.userId);
+    return user !== undefined && !user.disabledAt;
   }
 
   private readonly store: IdentityStore;
@@ -117,6 +153,7 @@ export class LoginService {
       return { ok: false, reason: `the key's link (OIDC login) expired at ${key.expiresAt.toISOString()}`, unknownKey: true };
     const mismatch = this.userMismatch(key.user, sshUser);
     if (mismatch) return { ok: false, reason: mismatch };
+    if (key.user.disabledAt) return { ok: false, reason: `the account '${key.user.name}' is disabled` };
     this.store.touchKey(key.id, now);
     // The IdP groups the link was made on grant their roles while it lasts (auth.oidc.groupRoles), like principals.
     const oidc = this.config.auth.oidc;
@@ -134,7 +171,7 @@ export class LoginService {
   /** Why a plain key would not log in as `sshUser`, or undefined when it would (answers the unsigned query without binding anyone). */
   keyRefusal(keyFingerprint: string, sshUser: string, now: Date = new Date()): string | undefined {
     const key = this.store.keyByFingerprint(keyFingerprint);
-    if (!key || (key.expiresAt && key.expiresAt.getTime() <= now.getTime())) return 'unknown key';
+    if (!key || (key.expiresAt && key.expiresAt.getTime() <= now.getTime())) return this.mayJoin(keyFingerprint) ? undefined : 'unknown key';
     return this.userMismatch(key.user, sshUser);
   }
 
@@ -155,13 +192,16 @@ export class LoginService {
     const adminName = this.config.auth.initialAdminName;
     return this.store.transaction((): LoginOutcome => {
       const granted = roleFromPrincipals('guest', principals, this.roleMap);
-      const role = (user: User): LoginOutcome => ({
-        ok: true,
-        user,
-        role: roleFromPrincipals(user.role, principals, this.roleMap),
-        principal,
-        principalRole: granted === 'guest' ? undefined : granted,
-      });
+      const role = (user: User): LoginOutcome =>
+        user.disabledAt
+          ? { ok: false, reason: `the account '${user.name}' is disabled` }
+          : {
+              ok: true,
+              user,
+              role: roleFromPrincipals(user.role, principals, this.roleMap),
+              principal,
+              principalRole: granted === 'guest' ? undefined : granted,
+            };
       const mappedName = this.principalUsers.get(principal);
       if (mappedName !== undefined) {
         const mapped = this.store.userByName(mappedName);

@@ -36,7 +36,14 @@ export class IdentityStore {
 
   listUsers(): (User & { keys: number })[] {
     return this.db
-      .select({ id: users.id, name: users.name, role: users.role, createdAt: users.createdAt, keys: sql<number>`count(${sshKeys.id})` })
+      .select({
+        id: users.id,
+        name: users.name,
+        role: users.role,
+        createdAt: users.createdAt,
+        disabledAt: users.disabledAt,
+        keys: sql<number>`count(${sshKeys.id})`,
+      })
       .from(users)
       .leftJoin(sshKeys, eq(sshKeys.userId, users.id))
       .groupBy(users.id)
@@ -53,6 +60,12 @@ export class IdentityStore {
   setRole(name: string, role: Role): User {
     const user = this.requireUser(name);
     return this.db.update(users).set({ role }).where(eq(users.id, user.id)).returning().get();
+  }
+
+  /** Disables (a date) or enables (null) an account. */
+  setDisabled(name: string, at: Date | null): User {
+    const user = this.requireUser(name);
+    return this.db.update(users).set({ disabledAt: at }).where(eq(users.id, user.id)).returning().get();
   }
 
   removeUser(name: string): void {

@@ -1,10 +1,12 @@
 /** The Matrix links' port: which labd user a Matrix id acts as, and the one-time codes that link them. */
 import { createHash, randomInt } from 'node:crypto';
+import type { Role } from '../../core/permissions.ts';
 
 export interface LinkedUser {
   id: number;
   name: string;
-  role: 'admin' | 'operator' | 'member' | 'guest';
+  /** A built-in role or a custom one (src/ops/access). */
+  role: Role;
 }
 
 export type Redeemed =

@@ -13,6 +13,7 @@ const help = (labdVersion: string) =>
     args: z.object({ command: z.array(z.string()).default([]).describe('a command, e.g. keys add') }),
     positionals: ['command'],
     permission: 'authenticated',
+    newcomer: true,
     mutating: false,
     results: ['help'],
     async run(ctx, args) {

@@ -16,6 +16,10 @@ export function nodesModule(deps: { kube: KubePort; inventory: NodeInventory; ev
   const watcher = new JoinWatcher(kube, inventory, log, config.joinPollInterval.ms, deps.events);
   return {
     name: 'nodes',
+    permissions: [
+      { name: 'ops.read', summary: 'read the cluster, deploys, alerts and seats', roles: ['admin', 'operator'] },
+      { name: 'ops.nodes', summary: 'provision, cordon and remove nodes', roles: ['admin', 'operator'] },
+    ],
     commands: withBackend('kubernetes', [...nodeCommands(kube), ...lifecycleCommands(kube, inventory, config)]),
     routes: [bootRoute(inventory, config, log)],
     jobs: [{ name: 'node join watcher', start: () => watcher.start(), stop: () => watcher.stop() }],

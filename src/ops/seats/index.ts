@@ -13,6 +13,10 @@ export function seatsModule(deps: { kube: KubePort; seats: SeatStore; inventory:
   // only labd's store: they carry no backend mark, so their one-line hint names what is missing.
   return {
     name: 'seats',
+    permissions: [
+      { name: 'ops.read', summary: 'read the cluster, deploys, alerts and seats', roles: ['admin', 'operator'] },
+      { name: 'ops.keys', summary: 'WireGuard seats and rotating keys and join tokens', roles: ['admin', 'operator'] },
+    ],
     commands: [...seatCommands(deps.kube, deps.seats, deps.config), ...withBackend('kubernetes', joinTokenCommands(deps.kube, deps.inventory))],
   };
 }

@@ -1,6 +1,7 @@
-/** The account and admin screens: Account (whoami and your keys), Users, Audit. Every list opens a detail view. */
+/** The account and admin screens: Account (whoami and your keys), Users, Roles, Invites (./access.ts), Audit. Every list opens a detail view. */
 import blessed from 'blessed';
 import { publicMessage } from '../../core/errors.ts';
+import { invitesTuiApp, rolesTuiApp, usersTuiApp } from './access.ts';
 import { listCount, type TuiApp } from './apps.ts';
 import { TableScreen } from './ops/table-screen.ts';
 import { renderTui } from './widgets.ts';
@@ -42,15 +43,6 @@ export const accountTuiApp: TuiApp = {
   },
 };
 
-export const usersTuiApp: TuiApp = {
-  id: 'users',
-  title: 'Users',
-  description: 'users and their roles',
-  permission: 'admin.users',
-  count: listCount(['user', 'ls'], 'user', 'users'),
-  open: (ctx) => new TableScreen(ctx, { title: 'Users', list: () => ({ path: ['user', 'ls'] }), key: 'name', actions: [] }),
-};
-
 export const auditTuiApp: TuiApp = {
   id: 'audit',
   title: 'Audit',
@@ -59,4 +51,4 @@ export const auditTuiApp: TuiApp = {
   open: (ctx) => new TableScreen(ctx, { title: 'Audit: the last 7 days', list: () => ({ path: ['audit'], args: { since: '7d' } }), key: 'at', actions: [] }),
 };
 
-export const accountTuiApps: TuiApp[] = [accountTuiApp, usersTuiApp, auditTuiApp];
+export const accountTuiApps: TuiApp[] = [accountTuiApp, usersTuiApp, rolesTuiApp, invitesTuiApp, auditTuiApp];

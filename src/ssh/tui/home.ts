@@ -7,7 +7,7 @@
 import blessed, { type Widgets } from 'blessed';
 import type { Actor } from '../../core/actor.ts';
 import { publicMessage } from '../../core/errors.ts';
-import { roleHas, type Permission } from '../../core/permissions.ts';
+import type { Permission } from '../../core/permissions.ts';
 import { layoutTable, renderLines } from '../../core/table-layout.ts';
 import type { BackendStatus } from '../../ops/backends.ts';
 import type { Registry } from '../../ops/registry.ts';
@@ -189,7 +189,7 @@ export class HomeScreen {
   }
 
   private allowed(permission: Permission | 'authenticated'): boolean {
-    return permission === 'authenticated' || roleHas(this.ctx.registry.services.rolePermissions, this.ctx.actor.role, permission);
+    return permission === 'authenticated' || this.ctx.registry.can(this.ctx.actor, permission);
   }
 
   private async cluster(signal: AbortSignal): Promise<StatusReading> {

@@ -1,5 +1,4 @@
 import type { Actor } from '../../core/actor.ts';
-import { roleHas } from '../../core/permissions.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Registry } from '../../ops/registry.ts';
 import type { TuiApp } from './apps.ts';
@@ -33,7 +32,7 @@ export class TuiHost {
 
   /** The apps on this actor's home menu, in registration order. */
   appsFor(actor: Actor): TuiApp[] {
-    return this.apps.filter((a) => a.permission === 'authenticated' || roleHas(this.registry.services.rolePermissions, actor.role, a.permission));
+    return this.apps.filter((a) => a.permission === 'authenticated' || this.registry.can(actor, a.permission));
   }
 
   /** The app `ssh -t HOST ID` opens directly, when this actor may use it. */

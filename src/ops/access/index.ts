@@ -1,0 +1,18 @@
+/** Access management (issue #14): roles and grants at run time, invites and sign-up by key. */
+import type { IdentityStore } from '../identity/store.ts';
+import type { LabdModule } from '../module.ts';
+import { accessCommands } from './commands.ts';
+import type { AccessControl } from './control.ts';
+import { inviteCommands, type SignupConfig } from './invites.ts';
+import type { AccessStore } from './sqlite-store.ts';
+
+export { AccessControl } from './control.ts';
+export { AccessStore } from './sqlite-store.ts';
+
+export function accessModule(deps: { control: AccessControl; store: AccessStore; identities: IdentityStore; signup: SignupConfig }): LabdModule {
+  return {
+    name: 'access',
+    permissions: [{ name: 'admin.users', summary: 'manage users, roles, invites; read the audit log', roles: ['admin'] }],
+    commands: [...accessCommands(deps), ...inviteCommands(deps)],
+  };
+}
