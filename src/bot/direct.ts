@@ -8,6 +8,7 @@
 import { stripControl } from '../core/terminal-text.ts';
 import type { Logger } from '../core/logger.ts';
 import { html } from '../core/html.ts';
+import { readBodyLimited } from '../core/response-body.ts';
 import { htmlLines } from './render.ts';
 import { txnIdFor, type BotStore } from './store.ts';
 import type { MatrixLinkLookup } from './handler.ts';
@@ -101,7 +102,7 @@ export class DirectNotices {
       const cause = (err as { cause?: { code?: string } }).cause?.code;
       throw new Error(`homeserver unreachable: ${cause ?? (err as Error).message}`);
     }
-    const text = (await res.text().catch(() => '')).slice(0, MAX_ANSWER_BYTES);
+    const text = (await readBodyLimited(res, MAX_ANSWER_BYTES, 'the homeserver answer').catch(() => Buffer.alloc(0))).toString('utf8');
     let answer: { room_id?: unknown; errcode?: unknown; error?: unknown } = {};
     try {
       answer = JSON.parse(text) as typeof answer;

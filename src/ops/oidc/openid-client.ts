@@ -8,6 +8,7 @@ import * as client from 'openid-client';
 import type { OidcConfig } from '../../config/schema.ts';
 import type { Logger } from '../../core/logger.ts';
 import { DeviceFlowError, type DeviceFlow, type OidcClaims, type OidcPort } from './port.ts';
+import { readBodyLimited } from '../../core/response-body.ts';
 
 /** Discovery documents, device codes, token responses and JWKS are a few KiB. */
 const RESPONSE_LIMIT = 64 * 1024;
@@ -19,27 +20,8 @@ const PRINTABLE_URL = /^https?:\/\/[\x21-\x7e]+$/;
 /** fetch with a cap on the body: a larger answer is an error, not memory. */
 async function boundedFetch(url: string, options: client.CustomFetchOptions): Promise<Response> {
   const res = await fetch(url, options as RequestInit);
-  const declared = Number(res.headers.get('content-length') ?? '0');
-  if (declared > RESPONSE_LIMIT) {
-    await res.body?.cancel();
-    throw new Error(`the identity provider's answer is too large (${declared} bytes)`);
-  }
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  if (res.body) {
-    const reader = res.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > RESPONSE_LIMIT) {
-        await reader.cancel();
-        throw new Error(`the identity provider's answer is too large (over ${RESPONSE_LIMIT} bytes)`);
-      }
-      chunks.push(value);
-    }
-  }
-  const body = [204, 205, 304].includes(res.status) ? null : Buffer.concat(chunks);
+  const read = await readBodyLimited(res, RESPONSE_LIMIT, "the identity provider's answer");
+  const body = [204, 205, 304].includes(res.status) ? null : new Uint8Array(read);
   return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
 }
 
