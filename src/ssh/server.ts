@@ -57,19 +57,34 @@ export class SshServer {
     this.server.on('error', (err: Error) => deps.log.error({ err }, 'ssh server error'));
     this.listener = createServer((socket) => this.onAccept(socket));
     this.listener.on('error', (err: Error) => deps.log.error({ err }, 'ssh listener error'));
-    this.sweepTimer = setInterval(() => this.closeRemovedAccounts(), ACCOUNT_SWEEP_MS);
+    this.sweepTimer = setInterval(() => void this.closeRemovedAccounts(), ACCOUNT_SWEEP_MS);
     this.sweepTimer.unref();
   }
 
   /** Ends the connections of users that no longer exist (`user rm`), sessions and all. */
-  private closeRemovedAccounts(): void {
-    for (const [client, grant] of this.grants) {
+  private async closeRemovedAccounts(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
+      await this.sweepRemovedAccounts();
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  /** Set while a sweep runs: the next one waits its turn (a slow store does not pile sweeps up). */
+  private sweeping = false;
+
+  private async sweepRemovedAccounts(): Promise<void> {
+    for (const [client, grant] of [...this.grants]) {
       try {
-        if (this.deps.login.exists(grant.actor)) continue;
+        if (await this.deps.login.exists(grant.actor)) continue;
       } catch (err) {
         this.deps.log.warn({ err }, 'checking open connections failed');
         return;
       }
+      // The connection may have gone (or been closed) while the store answered.
+      if (this.grants.get(client) !== grant) continue;
       this.deps.log.info({ user: grant.actor.name, remote: grant.actor.remoteAddress }, 'closing the connection of a removed user');
       this.grants.delete(client);
       client.end();
@@ -179,7 +194,8 @@ export class SshServer {
     client.on('ready', () => {
       this.authenticatedOrGone(socket);
       const grant = auth.grant;
-      if (!grant) return client.end();
+      // An attempt answered after the connection closed (the store answers asynchronously) grants nothing.
+      if (!grant || !this.connections.has(client)) return client.end();
       this.grants.set(client, grant);
       if (grant.credentialExpiresAt) expiry = this.watchCredential(client, grant, grant.credentialExpiresAt);
       let sessions = 0;
@@ -290,9 +306,9 @@ export class SshServer {
     });
 
     /** The actor as the store says now (a new session on an open connection sees a role change); undefined when the user is gone. */
-    const currentActor = (channel: ServerChannel): Actor | undefined => {
+    const currentActor = async (channel: ServerChannel): Promise<Actor | undefined> => {
       try {
-        return this.deps.login.current(grant.actor);
+        return await this.deps.login.current(grant.actor);
       } catch (err) {
         channel.stderr.write(`error: ${publicMessage(err)}\n`);
         channel.exit(errorKind(err) === 'permission' ? 3 : 1);
@@ -301,8 +317,8 @@ export class SshServer {
       }
     };
 
-    const startExec = (channel: ServerChannel, commandLine: string, kind: string) => {
-      const current = currentActor(channel);
+    const startExec = async (channel: ServerChannel, commandLine: string, kind: string) => {
+      const current = await currentActor(channel);
       if (!current) return;
       metrics.sessionsActive.inc({ kind });
       const actor = { ...current, via: 'ssh' as const };
@@ -337,8 +353,8 @@ export class SshServer {
         });
     };
 
-    const startTui = (channel: ServerChannel, startApp?: string) => {
-      const current = currentActor(channel);
+    const startTui = async (channel: ServerChannel, startApp?: string) => {
+      const current = await currentActor(channel);
       if (!current) return;
       if (current.credential?.kind === 'newcomer') {
         channel.stderr.write('this key has no account yet: sign up with  ssh HOST join CODE --name NAME  (ask an admin for an invite)\r\n');
@@ -375,15 +391,15 @@ export class SshServer {
       // `ssh -t HOST crm`: a bare app name with a terminal opens that app's screen.
       const word = info.command.trim();
       if (grant.forceCommand === undefined && pty && grant.permitPty && /^[a-z]+$/.test(word) && this.deps.tui.appFor(word, grant.actor))
-        return startTui(channel, word);
-      startExec(channel, grant.forceCommand ?? info.command, 'exec');
+        return void startTui(channel, word);
+      void startExec(channel, grant.forceCommand ?? info.command, 'exec');
     });
     session.on('shell', (accept, reject) => {
       if (started) return reject?.();
       started = true;
       const channel = accept();
       flow.pace(channel);
-      if (grant.forceCommand !== undefined) return startExec(channel, grant.forceCommand, 'exec');
+      if (grant.forceCommand !== undefined) return void startExec(channel, grant.forceCommand, 'exec');
       if (!pty) {
         const reason = grant.permitPty
           ? 'no terminal: run ssh with -t for the menu, or give a command'
@@ -393,7 +409,7 @@ export class SshServer {
         channel.end();
         return;
       }
-      startTui(channel);
+      void startTui(channel);
     });
     session.on('close', () => {
       unwatch?.();

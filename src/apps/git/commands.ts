@@ -279,7 +279,7 @@ export function gitCommands(deps: GitCommandDeps): AnyCommand[] {
     authorize: asAdmin,
     async run(_ctx, args) {
       const repo = await mustGet(args.name);
-      const user = deps.identities.requireUser(args.user);
+      const user = await deps.identities.requireUser(args.user);
       await store.setCollaborator(repo.name, user.id, args.level);
       return { kind: 'message', text: `${user.name} has ${args.level} on ${repo.name}`, json: { name: repo.name, user: user.name, level: args.level } };
     },
@@ -296,7 +296,7 @@ export function gitCommands(deps: GitCommandDeps): AnyCommand[] {
     authorize: asAdmin,
     async run(_ctx, args) {
       const repo = await mustGet(args.name);
-      const user = deps.identities.requireUser(args.user);
+      const user = await deps.identities.requireUser(args.user);
       if (!(await store.removeCollaborator(repo.name, user.id))) throw new NotFound(`${user.name} is not a collaborator on ${repo.name}`);
       return { kind: 'message', text: `${user.name} is no longer a collaborator on ${repo.name}`, json: { name: repo.name, user: user.name, removed: true } };
     },
