@@ -41,7 +41,7 @@ describe('CRM store: query plans of single-contact work', () => {
       const bob = await store.create(1, emptyContact('Bob Babbage'));
       await store.update(1, ada.id, { ...ada, tags: ['math', 'poetry'] });
       await store.addInteraction(1, ada.id, 'note', new Date(), 'met at the engine');
-      await store.addInteraction(1, ada.id, 'call', new Date(), '');
+      await store.addInteraction(1, ada.id, 'called', new Date(), '');
       await store.interactions(1, ada.id, 10);
       await store.link(1, ada.id, bob.id, 'friend', 'friend');
       await store.get(1, ada.id);
