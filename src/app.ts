@@ -14,7 +14,8 @@ import { deploysModule } from './ops/deploys/index.ts';
 import { OpsEvents } from './ops/events/index.ts';
 import { SqliteOpsEventStore } from './ops/events/sqlite.ts';
 import { identityModule } from './ops/identity/index.ts';
-import { AccessControl, accessModule, AccessStore } from './ops/access/index.ts';
+import { AccessControl, accessModule } from './ops/access/index.ts';
+import { SqliteAccessStore } from './ops/access/sqlite-store.ts';
 import { initialAdminFingerprints, LoginService } from './ops/identity/login.ts';
 import { SqliteIdentityStore } from './ops/identity/sqlite-store.ts';
 import { OidcLogin } from './ops/identity/oidc-login.ts';
@@ -203,8 +204,10 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
   });
   const rolePermissions: RolePermissions = { ...DEFAULT_ROLE_PERMISSIONS, ...config.roles };
   // The live permission table: modules' declarations and config are its seed, admins change it at run time.
-  const accessStore = new AccessStore(db);
+  const accessStore = new SqliteAccessStore(db);
   const access = new AccessControl(accessStore, { defaults: config.access.defaults, roles: config.roles });
+  // Its snapshot of the stored roles and grants, before anything can ask (permission checks are synchronous).
+  await access.load();
   const registry = new Registry({ log, clock, rolePermissions, permissions: access, audit, backends });
   registry.setObserver(metrics);
   const publicUrl = (config.publicUrl ?? `http://${config.http.listen}`).replace(/\/+$/, '');

@@ -15,7 +15,7 @@ import { createLogger } from '../src/core/logger.ts';
 import { Metrics } from '../src/core/metrics.ts';
 import { fingerprint } from '../src/core/sshwire/keys.ts';
 import { migrateDb, openDb, type Db } from '../src/db/client.ts';
-import { AccessStore } from '../src/ops/access/sqlite-store.ts';
+import { SqliteAccessStore } from '../src/ops/access/sqlite-store.ts';
 import { CERT_PROVIDER, LoginService } from '../src/ops/identity/login.ts';
 import { SqliteOidcLinks } from '../src/ops/identity/sqlite-oidc-links.ts';
 import { SqliteIdentityStore } from '../src/ops/identity/sqlite-store.ts';
@@ -58,15 +58,15 @@ describe('identity store (async port, SQLite)', () => {
   });
 
   test('a sign-up whose key is taken uses no invite and makes no account', async () => {
-    const access = new AccessStore(db);
-    const invite = access.createInvite({ codeHash: 'h', role: 'member', maxUses: 1, expiresAt: null, createdBy: null, note: '' });
+    const access = new SqliteAccessStore(db);
+    const invite = await access.createInvite({ codeHash: 'h', role: 'member', maxUses: 1, expiresAt: null, createdBy: null, note: '' });
     const dave = await store.createUser('dave', 'member', { key: key('SHA256:taken') });
     await assert.rejects(store.createUser('erin', 'member', { key: key('SHA256:taken'), invite: { id: invite.id, at: new Date() } }), Conflict);
     assert.equal(await store.userByName('erin'), undefined);
-    assert.equal(access.inviteById(invite.id)?.usesLeft, 1);
+    assert.equal((await access.inviteById(invite.id))?.usesLeft, 1);
     assert.equal((await store.keyByFingerprint('SHA256:taken'))?.userId, dave.id);
     const erin = await store.createUser('erin', 'member', { key: key('SHA256:erin'), invite: { id: invite.id, at: new Date() } });
-    assert.equal(access.inviteById(invite.id)?.usesLeft, 0);
+    assert.equal((await access.inviteById(invite.id))?.usesLeft, 0);
     assert.equal((await store.keysOf(erin.id)).length, 1);
   });
 

@@ -9,12 +9,11 @@ import { isRole, type Permission } from '../../core/permissions.ts';
 import type { IdentityStore } from '../identity/store.ts';
 import { defineCommand, type AnyCommand } from '../registry.ts';
 import { ADMIN_PERMISSION, type AccessControl } from './control.ts';
-import type { AccessStore } from './sqlite-store.ts';
 
 export const ROLE_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 
-export function accessCommands(deps: { control: AccessControl; store: AccessStore; identities: IdentityStore }): AnyCommand[] {
-  const { control, store, identities } = deps;
+export function accessCommands(deps: { control: AccessControl; identities: IdentityStore }): AnyCommand[] {
+  const { control, identities } = deps;
 
   function requireRole(name: string): string {
     if (!control.roleExists(name)) throw new NotFound(`no role '${name.slice(0, 40)}' (roles: ${control.roleNames().join(', ')})`);
@@ -41,7 +40,7 @@ export function accessCommands(deps: { control: AccessControl; store: AccessStor
     results: ['table'],
     async run() {
       const table = control.table();
-      const custom = new Set(store.customRoles().map((r) => r.name));
+      const custom = new Set(control.customRoles().map((r) => r.name));
       const holders = await usersByRole();
       const rows = control.roleNames().map((name) => ({
         role: name,
@@ -113,7 +112,7 @@ export function accessCommands(deps: { control: AccessControl; store: AccessStor
         throw new UsageError(`invalid role name '${args.role.slice(0, 40)}': use 1-32 of a-z, 0-9, _ and -, starting with a letter`);
       if (control.roleExists(args.role)) throw new Conflict(`role '${args.role}' already exists`);
       const description = args.description.join(' ').slice(0, 200);
-      store.addCustomRole(args.role, description);
+      await control.addCustomRole(args.role, description);
       return {
         kind: 'message',
         text: `created role ${args.role} (no permissions yet: role grant ${args.role} PERMISSION)`,
@@ -136,7 +135,7 @@ export function accessCommands(deps: { control: AccessControl; store: AccessStor
       if (isRole(args.role)) throw new UsageError(`'${args.role}' is a built-in role and stays`);
       const holders = await usersWithRole(args.role);
       if (holders) throw new Conflict(`${holders} user(s) hold role '${args.role}': give them another role first (user role NAME ROLE)`);
-      store.removeCustomRole(args.role);
+      await control.removeCustomRole(args.role);
       return { kind: 'message', text: `removed role ${args.role}`, json: { role: args.role, removed: true } };
     },
   });
@@ -156,7 +155,7 @@ export function accessCommands(deps: { control: AccessControl; store: AccessStor
         if (!grant && role === 'admin' && permission === ADMIN_PERMISSION)
           throw new UsageError(`the admin role keeps ${ADMIN_PERMISSION}: without it nobody could undo this`);
         const inSeed = control.seedTable().get(role)?.has(permission) ?? false;
-        store.setRoleChange(role, permission, grant === inSeed ? null : grant ? 'grant' : 'revoke');
+        await control.setRoleChange(role, permission, grant === inSeed ? null : grant ? 'grant' : 'revoke');
         const held = control.rolePermissions(role).has(permission);
         return {
           kind: 'message',
@@ -185,7 +184,7 @@ export function accessCommands(deps: { control: AccessControl; store: AccessStor
         const permission = requirePermission(args.permission);
         if (effect === 'deny' && permission === ADMIN_PERMISSION && user.id === ctx.actor.userId)
           throw new UsageError(`you cannot deny yourself ${ADMIN_PERMISSION}: nobody might be left to undo it`);
-        const changed = store.setUserGrant(user.id, permission, effect);
+        const changed = await control.setUserGrant(user.id, permission, effect);
         if (effect === null && !changed) throw new NotFound(`${user.name} has no grant or denial of ${permission} of their own`);
         const held = control.can({ userId: user.id, role: user.role }, permission);
         const how = effect === 'allow' ? 'granted' : effect === 'deny' ? 'denied' : 'back to their role for';
@@ -228,7 +227,7 @@ export function accessCommands(deps: { control: AccessControl; store: AccessStor
     results: ['record'],
     async run(_ctx, args) {
       const user = await identities.requireUser(args.name);
-      const grants = store.userGrants(user.id);
+      const grants = control.userGrants(user.id);
       const keys = await identities.keysOf(user.id);
       const permissions = control.permissionsOf({ userId: user.id, role: user.role });
       const links = await identities.identitiesOf(user.id);

@@ -1,12 +1,19 @@
 /**
  * The live role → permission table (issue #14): modules declare their permissions with default roles,
  * config overrides them (`access.defaults` per permission, `roles` per role), and admins change the
- * table and single users' grants at run time (stored, read again for every question, so a change
- * counts from the next command on, on connections that are already open too). Deny beats allow.
+ * table and single users' grants at run time (stored, so a change counts from the next command on,
+ * on connections that are already open too). Deny beats allow.
+ *
+ * Permission checks are synchronous and run for every command, while the store is an async port: so
+ * AccessControl answers from a snapshot of the store's rules, loaded once at start (`load`, awaited
+ * before labd listens) and read again from the store after every change made through it. A change
+ * goes to the store first; only what the store then answers becomes the snapshot, so a write that
+ * fails changes nothing. (Changes made past AccessControl, e.g. by another replica, are not seen
+ * until the next `load`.)
  */
 import { isRole, ROLES, type BuiltinRole, type Grantee, type Permission, type PermissionCheck, type Role } from '../../core/permissions.ts';
 import type { PermissionDecl } from '../module.ts';
-import type { AccessStore } from './sqlite-store.ts';
+import type { AccessRules, AccessStore, CustomRole, RoleEffect, UserEffect, UserGrant } from './store.ts';
 
 export interface AccessSeed {
   /** access.defaults: the roles a permission goes to, instead of what its module says. */
@@ -18,8 +25,19 @@ export interface AccessSeed {
 /** The permission no admin can lose: without it nobody could undo a mistake. */
 export const ADMIN_PERMISSION: Permission = 'admin.users';
 
+/** The store's rules, indexed for the checks. */
+interface Snapshot {
+  customRoles: CustomRole[];
+  roleChanges: AccessRules['roleChanges'];
+  userGrants: Map<number, Omit<UserGrant, 'userId'>[]>;
+}
+
 export class AccessControl implements PermissionCheck {
   private readonly declarations = new Map<Permission, PermissionDecl & { module: string }>();
+  private snapshot: Snapshot | undefined;
+  /** Loads started, and the number of the newest whose answer is the snapshot: an older answer that arrives later is dropped. */
+  private loadsStarted = 0;
+  private loadApplied = 0;
 
   constructor(
     private readonly store: AccessStore,
@@ -29,6 +47,66 @@ export class AccessControl implements PermissionCheck {
   /** A module's permissions (called once per module at start); a permission two modules declare keeps its first roles. */
   declare(module: string, decls: readonly PermissionDecl[]): void {
     for (const d of decls) if (!this.declarations.has(d.name)) this.declarations.set(d.name, { ...d, module });
+  }
+
+  /** Reads the rules from the store into the snapshot: once at start, and after every change. */
+  async load(): Promise<void> {
+    const n = ++this.loadsStarted;
+    const rules = await this.store.rules();
+    if (n < this.loadApplied) return;
+    this.loadApplied = n;
+    const userGrants = new Map<number, Omit<UserGrant, 'userId'>[]>();
+    for (const g of rules.userGrants) {
+      const list = userGrants.get(g.userId) ?? [];
+      list.push({ permission: g.permission, effect: g.effect });
+      userGrants.set(g.userId, list);
+    }
+    this.snapshot = {
+      customRoles: rules.customRoles,
+      roleChanges: rules.roleChanges,
+      userGrants,
+    };
+  }
+
+  private get rules(): Snapshot {
+    // Never the seed alone: it would hand back permissions an admin revoked.
+    if (!this.snapshot) throw new Error('access rules not loaded yet (AccessControl.load)');
+    return this.snapshot;
+  }
+
+  /** Creates a custom role (with no permissions). */
+  async addCustomRole(name: string, description: string): Promise<void> {
+    await this.store.addCustomRole(name, description);
+    await this.load();
+  }
+
+  /** Removes a custom role and its run-time changes. */
+  async removeCustomRole(name: string): Promise<void> {
+    await this.store.removeCustomRole(name);
+    await this.load();
+  }
+
+  /** Sets (or with null clears) a role's run-time change of a permission. */
+  async setRoleChange(role: Role, permission: Permission, effect: RoleEffect | null): Promise<void> {
+    await this.store.setRoleChange(role, permission, effect);
+    await this.load();
+  }
+
+  /** Sets (or with null clears) one user's grant of a permission. Returns whether anything changed. */
+  async setUserGrant(userId: number, permission: Permission, effect: UserEffect | null): Promise<boolean> {
+    const changed = await this.store.setUserGrant(userId, permission, effect);
+    await this.load();
+    return changed;
+  }
+
+  /** The custom roles, by name. */
+  customRoles(): CustomRole[] {
+    return [...this.rules.customRoles];
+  }
+
+  /** One user's own grants and denials, by permission. */
+  userGrants(userId: number): Omit<UserGrant, 'userId'>[] {
+    return [...(this.rules.userGrants.get(userId) ?? [])];
   }
 
   /** Refuses config that names a permission no module declares (a typo would otherwise grant nothing, silently). */
@@ -62,18 +140,18 @@ export class AccessControl implements PermissionCheck {
   }
 
   roleNames(): Role[] {
-    return [...ROLES, ...this.store.customRoles().map((r) => r.name)];
+    return [...ROLES, ...this.rules.customRoles.map((r) => r.name)];
   }
 
   roleExists(name: string): boolean {
-    return isRole(name) || this.store.customRoles().some((r) => r.name === name);
+    return isRole(name) || this.rules.customRoles.some((r) => r.name === name);
   }
 
   /** The table now: the seed, custom roles, and every run-time grant and revocation. */
   table(): Map<Role, Set<Permission>> {
     const table = this.seedTable();
-    for (const r of this.store.customRoles()) table.set(r.name, new Set());
-    for (const c of this.store.roleChanges()) {
+    for (const r of this.rules.customRoles) table.set(r.name, new Set());
+    for (const c of this.rules.roleChanges) {
       const perms = table.get(c.role);
       if (!perms) continue;
       if (c.effect === 'grant') perms.add(c.permission);
@@ -89,7 +167,7 @@ export class AccessControl implements PermissionCheck {
 
   can(who: Grantee, permission: Permission): boolean {
     if (who.userId !== null) {
-      const own = this.store.userGrants(who.userId).find((g) => g.permission === permission);
+      const own = this.userGrants(who.userId).find((g) => g.permission === permission);
       if (own) return own.effect === 'allow';
     }
     return this.rolePermissions(who.role).has(permission);
@@ -98,7 +176,7 @@ export class AccessControl implements PermissionCheck {
   permissionsOf(who: Grantee): Permission[] {
     const perms = new Set(this.rolePermissions(who.role));
     if (who.userId !== null)
-      for (const g of this.store.userGrants(who.userId)) {
+      for (const g of this.userGrants(who.userId)) {
         if (g.effect === 'allow') perms.add(g.permission);
         else perms.delete(g.permission);
       }

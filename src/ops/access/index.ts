@@ -4,10 +4,10 @@ import type { LabdModule } from '../module.ts';
 import { accessCommands } from './commands.ts';
 import type { AccessControl } from './control.ts';
 import { inviteCommands, type SignupConfig } from './invites.ts';
-import type { AccessStore } from './sqlite-store.ts';
+import type { AccessStore } from './store.ts';
 
 export { AccessControl } from './control.ts';
-export { AccessStore } from './sqlite-store.ts';
+export type { AccessStore } from './store.ts';
 
 export function accessModule(deps: { control: AccessControl; store: AccessStore; identities: IdentityStore; signup: SignupConfig }): LabdModule {
   return {

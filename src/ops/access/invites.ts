@@ -15,7 +15,7 @@ import { parseKeyText } from '../identity/stdin-key.ts';
 import { checkUserName, type IdentityStore } from '../identity/store.ts';
 import { defineCommand, type AnyCommand } from '../registry.ts';
 import type { AccessControl } from './control.ts';
-import type { AccessStore, InviteRow } from './sqlite-store.ts';
+import type { AccessStore, InviteRow } from './store.ts';
 
 export interface SignupConfig {
   policy: SignupPolicy;
@@ -88,7 +88,7 @@ export function inviteCommands(deps: { store: AccessStore; control: AccessContro
         .join(' ')
         .replace(/[^\x20-\x7e]/g, '')
         .slice(0, 200);
-      const row = store.createInvite({ codeHash: hashCode(code), role, maxUses: args.uses, expiresAt, createdBy: ctx.actor.userId, note });
+      const row = await store.createInvite({ codeHash: hashCode(code), role, maxUses: args.uses, expiresAt, createdBy: ctx.actor.userId, note });
       const lines = [
         code,
         '',
@@ -117,7 +117,7 @@ export function inviteCommands(deps: { store: AccessStore; control: AccessContro
     async run(ctx) {
       const now = ctx.clock.now();
       const names = new Map((await identities.listUsers()).map((u) => [u.id, u.name]));
-      const rows = store.invites().map((r) => ({
+      const rows = (await store.invites()).map((r) => ({
         id: r.id,
         role: r.role,
         state: inviteState(r, now),
@@ -155,13 +155,13 @@ export function inviteCommands(deps: { store: AccessStore; control: AccessContro
     destructive: true,
     results: ['message'],
     async run(_ctx, args) {
-      if (!store.removeInvite(args.id)) throw new NotFound(`no invite ${args.id} (see invite ls)`);
+      if (!(await store.removeInvite(args.id))) throw new NotFound(`no invite ${args.id} (see invite ls)`);
       return { kind: 'message', text: `removed invite ${args.id}`, json: { id: args.id, removed: true } };
     },
   });
 
   /** The invite a code stands for, or why not; counts wrong codes. */
-  function inviteFor(code: string, fingerprint: string, address: string | undefined, now: Date): InviteRow {
+  async function inviteFor(code: string, fingerprint: string, address: string | undefined, now: Date): Promise<InviteRow> {
     const limits = [
       { key: `key:${fingerprint}`, limit: WRONG_CODES_PER_KEY },
       ...(address ? [{ key: `addr:${address}`, limit: WRONG_CODES_PER_ADDRESS }] : []),
@@ -169,7 +169,7 @@ export function inviteCommands(deps: { store: AccessStore; control: AccessContro
     if (wrong.blocked(limits, now.getTime()))
       throw new PermissionDenied('too many wrong invite codes from this key or address: wait a quarter of an hour, then try again');
     const hash = hashCode(code);
-    const row = store.inviteByHash(hash);
+    const row = await store.inviteByHash(hash);
     // The lookup is by hash (an index on a SHA-256 the caller cannot steer); compare again in constant time all the same.
     if (!row || !timingSafeEqual(Buffer.from(row.codeHash, 'hex'), Buffer.from(hash, 'hex'))) {
       wrong.note(
@@ -211,7 +211,7 @@ export function inviteCommands(deps: { store: AccessStore; control: AccessContro
       if (args.name === undefined) throw new UsageError('give the user name you want: join CODE --name NAME');
       const name = checkUserName(args.name);
       const now = ctx.clock.now();
-      const invite = args.code !== undefined ? inviteFor(args.code, cred.fingerprint, ctx.actor.remoteAddress, now) : undefined;
+      const invite = args.code !== undefined ? await inviteFor(args.code, cred.fingerprint, ctx.actor.remoteAddress, now) : undefined;
       if (name === signup.initialAdminName) throw new Conflict(`the name '${name}' is taken: choose another with --name`);
       const key = parseKeyText(cred.publicKey, 'key');
       if (!key || key.fingerprint !== cred.fingerprint) throw new Error('the session key does not match its fingerprint');

@@ -1,40 +1,42 @@
-/** The narrow store of run-time access changes: custom roles, role grants, user grants, invites. */
+/** The access store on SQLite (drizzle): each port method is one read, or one transaction. */
 import { and, asc, eq } from 'drizzle-orm';
 import type { Permission, Role } from '../../core/permissions.ts';
 import type { Db } from '../../db/client.ts';
 import { customRoles, invites, roleGrants, userGrants } from '../../db/schema.ts';
+import type { AccessRules, AccessStore, InviteRow, RoleEffect, UserEffect } from './store.ts';
 
-export type InviteRow = typeof invites.$inferSelect;
-export type RoleEffect = 'grant' | 'revoke';
-export type UserEffect = 'allow' | 'deny';
-
-/** Why `join CODE` did not use an invite. */
-export type InviteRefusal = 'unknown' | 'expired' | 'used';
-
-export class AccessStore {
+export class SqliteAccessStore implements AccessStore {
   constructor(private readonly db: Db) {}
 
-  customRoles(): { name: string; description: string; createdAt: Date }[] {
-    return this.db.select().from(customRoles).orderBy(asc(customRoles.name)).all();
+  async rules(): Promise<AccessRules> {
+    // One read transaction: the three lists are of the same moment.
+    return this.db.transaction((tx) => ({
+      customRoles: tx.select().from(customRoles).orderBy(asc(customRoles.name)).all(),
+      roleChanges: tx
+        .select({ role: roleGrants.role, permission: roleGrants.permission, effect: roleGrants.effect })
+        .from(roleGrants)
+        .orderBy(asc(roleGrants.role), asc(roleGrants.permission))
+        .all(),
+      userGrants: tx
+        .select({ userId: userGrants.userId, permission: userGrants.permission, effect: userGrants.effect })
+        .from(userGrants)
+        .orderBy(asc(userGrants.userId), asc(userGrants.permission))
+        .all(),
+    }));
   }
 
-  addCustomRole(name: string, description: string): void {
+  async addCustomRole(name: string, description: string): Promise<void> {
     this.db.insert(customRoles).values({ name, description }).run();
   }
 
-  removeCustomRole(name: string): void {
+  async removeCustomRole(name: string): Promise<void> {
     this.db.transaction((tx) => {
       tx.delete(customRoles).where(eq(customRoles.name, name)).run();
       tx.delete(roleGrants).where(eq(roleGrants.role, name)).run();
     });
   }
 
-  /** Every run-time change to the role table. */
-  roleChanges(): { role: Role; permission: Permission; effect: RoleEffect }[] {
-    return this.db.select({ role: roleGrants.role, permission: roleGrants.permission, effect: roleGrants.effect }).from(roleGrants).all();
-  }
-
-  setRoleChange(role: Role, permission: Permission, effect: RoleEffect | null): void {
+  async setRoleChange(role: Role, permission: Permission, effect: RoleEffect | null): Promise<void> {
     if (effect === null) {
       this.db
         .delete(roleGrants)
@@ -49,17 +51,7 @@ export class AccessStore {
       .run();
   }
 
-  userGrants(userId: number): { permission: Permission; effect: UserEffect }[] {
-    return this.db
-      .select({ permission: userGrants.permission, effect: userGrants.effect })
-      .from(userGrants)
-      .where(eq(userGrants.userId, userId))
-      .orderBy(asc(userGrants.permission))
-      .all();
-  }
-
-  /** Sets (or with null clears) one user's grant of a permission. Returns whether anything changed. */
-  setUserGrant(userId: number, permission: Permission, effect: UserEffect | null): boolean {
+  async setUserGrant(userId: number, permission: Permission, effect: UserEffect | null): Promise<boolean> {
     if (effect === null) {
       return (
         this.db
@@ -76,7 +68,14 @@ export class AccessStore {
     return true;
   }
 
-  createInvite(values: { codeHash: string; role: Role; maxUses: number; expiresAt: Date | null; createdBy: number | null; note: string }): InviteRow {
+  async createInvite(values: {
+    codeHash: string;
+    role: Role;
+    maxUses: number;
+    expiresAt: Date | null;
+    createdBy: number | null;
+    note: string;
+  }): Promise<InviteRow> {
     return this.db
       .insert(invites)
       .values({ ...values, usesLeft: values.maxUses })
@@ -84,24 +83,23 @@ export class AccessStore {
       .get();
   }
 
-  invites(): InviteRow[] {
+  async invites(): Promise<InviteRow[]> {
     return this.db.select().from(invites).orderBy(asc(invites.id)).all();
   }
 
-  inviteById(id: number): InviteRow | undefined {
+  async inviteById(id: number): Promise<InviteRow | undefined> {
     return this.db.select().from(invites).where(eq(invites.id, id)).get();
   }
 
-  removeInvite(id: number): boolean {
+  async removeInvite(id: number): Promise<boolean> {
     return this.db.delete(invites).where(eq(invites.id, id)).run().changes > 0;
   }
 
-  /** Whether some invite still has a use left and has not expired. */
-  hasUsableInvite(now: Date): boolean {
-    return this.invites().some((r) => r.usesLeft > 0 && (!r.expiresAt || r.expiresAt.getTime() > now.getTime()));
+  async hasUsableInvite(now: Date): Promise<boolean> {
+    return (await this.invites()).some((r) => r.usesLeft > 0 && (!r.expiresAt || r.expiresAt.getTime() > now.getTime()));
   }
 
-  inviteByHash(codeHash: string): InviteRow | undefined {
+  async inviteByHash(codeHash: string): Promise<InviteRow | undefined> {
     return this.db.select().from(invites).where(eq(invites.codeHash, codeHash)).get();
   }
 }

@@ -111,7 +111,7 @@ export class LoginService {
 
   async mayJoin(keyFingerprint: string): Promise<boolean> {
     const policy = this.config.auth.signup;
-    const open = signupAllows(policy, 'key') || (signupAllows(policy, 'invite') && this.invitesOutstanding());
+    const open = signupAllows(policy, 'key') || (signupAllows(policy, 'invite') && (await this.invitesOutstanding()));
     return open && !(await this.store.keyByFingerprint(keyFingerprint));
   }
 
@@ -119,8 +119,8 @@ export class LoginService {
    * Whether an invite can still be used (src/ops/access sets it): under `invite` and `sso` unknown keys
    * come in as newcomers only while there is one, so without invites nothing changes for them.
    */
-  private invitesOutstanding: () => boolean = () => false;
-  setInvitesOutstanding(check: () => boolean): void {
+  private invitesOutstanding: () => Promise<boolean> = async () => false;
+  setInvitesOutstanding(check: () => Promise<boolean>): void {
     this.invitesOutstanding = check;
   }
 
