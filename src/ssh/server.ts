@@ -5,8 +5,11 @@ import { errorKind, publicMessage } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { Registry } from '../ops/registry.ts';
-import { ConnectionAuth, type AuthDeps, type SessionGrant } from './auth.ts';
-import { runExecCommand } from './exec.ts';
+import { PermissionDenied } from '../core/errors.ts';
+import { stripControl } from '../core/terminal-text.ts';
+import { unlinkedRoute } from '../ops/identity/unlinked.ts';
+import { ConnectionAuth, keyGrant, type AuthDeps, type SessionGrant } from './auth.ts';
+import { EXIT_CODES, runExecCommand } from './exec.ts';
 import { watchExpiry, type ExpiryWatch } from './expiry.ts';
 import { ConnectionFlow } from './flow-control.ts';
 import { PreAuthGate, sourceKey, ThrottledLog, type PreAuthLimits } from './preauth.ts';
@@ -29,6 +32,12 @@ export interface PtyInfo {
 }
 
 const MAX_SESSIONS_PER_CONNECTION = 10;
+
+/** An authenticated connection: whom it stands for now (a device-flow login in a session changes that) and its credential's watch. */
+interface ConnectionState {
+  grant: SessionGrant;
+  expiry?: ExpiryWatch;
+}
 /** How often open connections are checked for users that were removed (whose connections then close). */
 const ACCOUNT_SWEEP_MS = 1000;
 /** How long sessions whose credential expired have to say so and close before the connection is ended. */
@@ -41,7 +50,7 @@ export class SshServer {
   private readonly server: ssh2.Server;
   private readonly connections = new Set<Connection>();
   /** Authenticated connections and whom they stand for. */
-  private readonly grants = new Map<Connection, SessionGrant>();
+  private readonly grants = new Map<Connection, ConnectionState>();
   private readonly sweepTimer: NodeJS.Timeout;
   /** Sockets accepted and not yet authenticated: their place in the gate and their grace timer. */
   private readonly unauthenticated = new Map<Socket, { release: () => void; timer: NodeJS.Timeout }>();
@@ -63,7 +72,7 @@ export class SshServer {
 
   /** Ends the connections of users that no longer exist (`user rm`), sessions and all. */
   private closeRemovedAccounts(): void {
-    for (const [client, grant] of this.grants) {
+    for (const [client, { grant }] of this.grants) {
       try {
         if (this.deps.login.exists(grant.actor)) continue;
       } catch (err) {
@@ -174,20 +183,22 @@ export class SshServer {
       () => client.end(),
       (until) => this.extendGrace(socket, until),
     );
-    let expiry: ExpiryWatch | undefined;
+    let conn: ConnectionState | undefined;
     client.on('authentication', (ctx) => auth.handle(ctx));
     client.on('ready', () => {
       this.authenticatedOrGone(socket);
       const grant = auth.grant;
       if (!grant) return client.end();
-      this.grants.set(client, grant);
-      if (grant.credentialExpiresAt) expiry = this.watchCredential(client, grant, grant.credentialExpiresAt);
+      const state: ConnectionState = { grant };
+      conn = state;
+      this.grants.set(client, state);
+      if (grant.credentialExpiresAt) state.expiry = this.watchCredential(client, grant, grant.credentialExpiresAt);
       let sessions = 0;
       client.on('session', (accept, reject) => {
         if (sessions >= MAX_SESSIONS_PER_CONNECTION) return reject();
         sessions++;
         const session = accept();
-        this.onSession(session, grant, () => sessions--, client, flow, expiry);
+        this.onSession(session, state, () => sessions--, client, flow);
       });
       client.on('tcpip', (_accept, reject) => reject());
       client.on('openssh.streamlocal', (_accept, reject) => reject());
@@ -196,7 +207,7 @@ export class SshServer {
     client.on('error', (err) => log.debug({ err: err.message, remote: remoteIp }, 'ssh connection error'));
     client.on('close', () => {
       auth.close();
-      expiry?.cancel();
+      conn?.expiry?.cancel();
       this.connections.delete(client);
       this.grants.delete(client);
       metrics.connectionsActive.dec();
@@ -240,14 +251,50 @@ export class SshServer {
     });
   }
 
-  private onSession(
-    session: Session,
-    grant: SessionGrant,
-    onClose: () => void,
-    client: Connection,
-    flow: ConnectionFlow,
-    expiry: ExpiryWatch | undefined,
-  ): void {
+  /**
+   * The device-flow login in a session of an unlinked key (OIDC and anonymous git both on): the URL, code
+   * and QR code go to the session's stderr (its terminal), as `login` shows them; once the IdP confirmed,
+   * the connection stands for the user the key is now linked to. False (the session told why and ended)
+   * when the login failed or the client went away.
+   */
+  private async linkInSession(client: Connection, conn: ConnectionState, channel: ServerChannel, terminal: boolean, signal: AbortSignal): Promise<boolean> {
+    const key = conn.grant.unlinked;
+    const oidc = this.deps.oidc;
+    // Another session on this connection linked the key meanwhile.
+    if (!key || !oidc) return true;
+    const remote = conn.grant.actor.remoteAddress;
+    const eol = terminal ? '\r\n' : '\n';
+    const say = (line: string) => {
+      if (!channel.destroyed) channel.stderr.write(stripControl(line) + eol);
+    };
+    try {
+      const linked = await oidc.login(key, { surface: 'ssh', remoteAddress: remote, qr: terminal, progress: say, signal });
+      if (signal.aborted) return false;
+      // As a fresh login of the key would see it (its group role, the ssh user name rule).
+      const outcome = await this.deps.login.byKey(key.fingerprint, key.sshUser, this.deps.now());
+      if (!outcome.ok) throw new PermissionDenied(`login refused: ${outcome.reason}`);
+      if (conn.grant.unlinked) {
+        const grant = keyGrant(outcome, key.fingerprint, remote ?? '');
+        conn.grant = grant;
+        if (grant.credentialExpiresAt) conn.expiry = this.watchCredential(client, grant, grant.credentialExpiresAt);
+      }
+      this.deps.log.info({ user: outcome.user.name, fingerprint: key.fingerprint, remote }, 'unlinked key logged in with OIDC in its session');
+      say(
+        `Logged in as ${outcome.user.name} (${outcome.role})${linked.created ? ', a new account' : ''}. This key is linked until ${linked.expiresAt.toISOString()}.`,
+      );
+      return true;
+    } catch (err) {
+      if (signal.aborted) return false;
+      say(`error: ${publicMessage(err)}`);
+      if (!channel.destroyed) {
+        channel.exit(EXIT_CODES[errorKind(err)]);
+        channel.end();
+      }
+      return false;
+    }
+  }
+
+  private onSession(session: Session, conn: ConnectionState, onClose: () => void, client: Connection, flow: ConnectionFlow): void {
     const { log, metrics } = this.deps;
     /** Its place in the expiry watch, once it runs something. */
     let unwatch: (() => void) | undefined;
@@ -262,7 +309,7 @@ export class SshServer {
     client.once('close', onConnectionClose);
 
     session.on('pty', (accept, reject, info) => {
-      if (!grant.permitPty) return reject?.();
+      if (!conn.grant.permitPty) return reject?.();
       pty = { term: info.term || 'xterm', cols: info.cols || 80, rows: info.rows || 24 };
       accept?.();
     });
@@ -290,9 +337,9 @@ export class SshServer {
     });
 
     /** The actor as the store says now (a new session on an open connection sees a role change); undefined when the user is gone. */
-    const currentActor = (channel: ServerChannel): Actor | undefined => {
+    const currentActor = (channel: ServerChannel, actor: Actor = conn.grant.actor): Actor | undefined => {
       try {
-        return this.deps.login.current(grant.actor);
+        return this.deps.login.current(actor);
       } catch (err) {
         channel.stderr.write(`error: ${publicMessage(err)}\n`);
         channel.exit(errorKind(err) === 'permission' ? 3 : 1);
@@ -301,8 +348,9 @@ export class SshServer {
       }
     };
 
-    const startExec = (channel: ServerChannel, commandLine: string, kind: string) => {
-      const current = currentActor(channel);
+    const startExec = (channel: ServerChannel, commandLine: string, kind: string, as?: Actor) => {
+      const current = currentActor(channel, as);
+      const expiry = conn.expiry;
       if (!current) return;
       metrics.sessionsActive.inc({ kind });
       const actor = { ...current, via: 'ssh' as const };
@@ -357,7 +405,7 @@ export class SshServer {
           startApp,
         });
         resize = handle.resize;
-        unwatch = expiry?.add({ warn: (text) => handle.warn(text), expire: (reason) => handle.shutdown(reason) });
+        unwatch = conn.expiry?.add({ warn: (text) => handle.warn(text), expire: (reason) => handle.shutdown(reason) });
       } catch (err) {
         log.error({ err }, 'TUI failed to start');
         metrics.sessionsActive.dec({ kind: 'tui' });
@@ -367,22 +415,48 @@ export class SshServer {
       }
     };
 
+    /**
+     * An unlinked key's session (ops/identity/unlinked.ts): a git fetch runs as anonymous and `join` as a
+     * newcomer at once; anything else logs in with OIDC in the session first, then `go` runs as the user.
+     */
+    const unlinkedFirst = (channel: ServerChannel, commandLine: string | undefined, go: () => void): void => {
+      const key = conn.grant.unlinked;
+      if (!key) return go();
+      const route = unlinkedRoute(this.deps.registry, key, {
+        commandLine,
+        mayJoin: this.deps.login.mayJoin(key.fingerprint),
+        remoteAddress: conn.grant.actor.remoteAddress,
+        loginName: key.sshUser,
+      });
+      if (route.kind !== 'login') return startExec(channel, commandLine ?? '', 'exec', route.actor);
+      void this.linkInSession(client, conn, channel, pty !== undefined, abort.signal).then((linked) => {
+        if (!linked) return;
+        if (route.then) return go();
+        channel.exit(0);
+        channel.end();
+      });
+    };
+
     session.on('exec', (accept, reject, info) => {
       if (started) return reject?.();
       started = true;
       const channel = accept();
       flow.pace(channel);
-      // `ssh -t HOST crm`: a bare app name with a terminal opens that app's screen.
-      const word = info.command.trim();
-      if (grant.forceCommand === undefined && pty && grant.permitPty && /^[a-z]+$/.test(word) && this.deps.tui.appFor(word, grant.actor))
-        return startTui(channel, word);
-      startExec(channel, grant.forceCommand ?? info.command, 'exec');
+      unlinkedFirst(channel, info.command, () => {
+        const grant = conn.grant;
+        // `ssh -t HOST crm`: a bare app name with a terminal opens that app's screen.
+        const word = info.command.trim();
+        if (grant.forceCommand === undefined && pty && grant.permitPty && /^[a-z]+$/.test(word) && this.deps.tui.appFor(word, grant.actor))
+          return startTui(channel, word);
+        startExec(channel, grant.forceCommand ?? info.command, 'exec');
+      });
     });
     session.on('shell', (accept, reject) => {
       if (started) return reject?.();
       started = true;
       const channel = accept();
       flow.pace(channel);
+      const grant = conn.grant;
       if (grant.forceCommand !== undefined) return startExec(channel, grant.forceCommand, 'exec');
       if (!pty) {
         const reason = grant.permitPty
@@ -393,7 +467,7 @@ export class SshServer {
         channel.end();
         return;
       }
-      startTui(channel);
+      unlinkedFirst(channel, undefined, () => startTui(channel));
     });
     session.on('close', () => {
       unwatch?.();
