@@ -22,6 +22,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import type ssh2 from 'ssh2';
 import { KeyLab, LabdProcess } from '../test/support/labd.ts';
+import { sshClientOptions } from '../test/support/ssh-options.ts';
 import { MiB, RssSampler } from '../test/support/rss.ts';
 import { execChannel, keyClient, rawChannel } from '../test/support/ssh2-client.ts';
 import { SshdProcess } from './lib/sshd.ts';
@@ -335,32 +336,7 @@ async function main(): Promise<void> {
     if (!values['no-sshd']) {
       const ca = lab.key('ca');
       sshd = await SshdProcess.start({ authorizedKeys: [lab.publicKey(admin)], caPublicKeyFile: `${ca}.pub`, emptyHome: true, defaultMaxStartups: true });
-      const sshdArgs = [
-        '-F',
-        '/dev/null',
-        '-o',
-        'StrictHostKeyChecking=no',
-        '-o',
-        'UserKnownHostsFile=/dev/null',
-        '-o',
-        'BatchMode=yes',
-        '-o',
-        'IdentitiesOnly=yes',
-        '-o',
-        'IdentityAgent=none',
-        '-o',
-        'LogLevel=ERROR',
-        '-o',
-        'ConnectTimeout=10',
-        '-i',
-        admin,
-        '-p',
-        String(sshd.port),
-        '-T',
-        `${sshd.user}@127.0.0.1`,
-        '--',
-        'whoami',
-      ];
+      const sshdArgs = [...sshClientOptions({ identity: admin, connectTimeout: 10 }), '-p', String(sshd.port), '-T', `${sshd.user}@127.0.0.1`, '--', 'whoami'];
       progress('sshd: silent sockets …');
       let markPeak!: () => void;
       const peak = new Promise<void>((r) => (markPeak = r));

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KeyLab, LabdProcess, run } from '../test/support/labd.ts';
+import { sshClientOptions } from '../test/support/ssh-options.ts';
 import { SshdProcess } from './lib/sshd.ts';
 
 const { values } = parseArgs({
@@ -29,7 +30,7 @@ const gitEnv = (identity: string): NodeJS.ProcessEnv => ({
   HOME: scratch,
   GIT_CONFIG_NOSYSTEM: '1',
   GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_SSH_COMMAND: `ssh -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o IdentitiesOnly=yes -o IdentityAgent=none -o LogLevel=ERROR -i ${identity}`,
+  GIT_SSH_COMMAND: ['ssh', ...sshClientOptions({ identity })].join(' '),
 });
 
 /** A bare repository of about `mb` MB: 200 commits, each adding files of incompressible bytes. */

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KeyLab, LabdProcess } from '../test/support/labd.ts';
+import { sshClientOptions } from '../test/support/ssh-options.ts';
 import { SshdProcess } from './lib/sshd.ts';
 import { median } from './lib/timing.ts';
 
@@ -80,22 +81,7 @@ async function main(): Promise<void> {
     labd = await LabdProcess.start({ adminKeys: [lab.publicKey(key)], env: { LABD_PASTE_MAX_SIZE: String(bytes), LABD_LOG_LEVEL: 'warn' } });
     sshd = await SshdProcess.start({ authorizedKeys: [lab.publicKey(key)], caPublicKeyFile: `${ca}.pub`, emptyHome: true });
     const sshdArgs = (command: string) => [
-      '-F',
-      '/dev/null',
-      '-o',
-      'StrictHostKeyChecking=no',
-      '-o',
-      'UserKnownHostsFile=/dev/null',
-      '-o',
-      'BatchMode=yes',
-      '-o',
-      'IdentitiesOnly=yes',
-      '-o',
-      'IdentityAgent=none',
-      '-o',
-      'LogLevel=ERROR',
-      '-i',
-      key,
+      ...sshClientOptions({ identity: key }),
       '-p',
       String(sshd!.port),
       '-T',

@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { freePort, KeyLab, LabdProcess, run } from '../test/support/labd.ts';
+import { sshClientOptions } from '../test/support/ssh-options.ts';
 import { collectGarbage, inspectorUrl } from './lib/inspector-gc.ts';
 import { IdleSessions, type IdleKind } from './lib/idle-sessions.ts';
 import { account, shellStartupMs } from './lib/login-shell.ts';
@@ -83,29 +84,7 @@ interface Target {
 
 /** The same client options for every target, so only the server differs. */
 function clientArgs(port: number, user: string, identity: string, o: { cert?: string; kex?: string; verbose?: boolean } = {}): string[] {
-  const args = [
-    '-F',
-    '/dev/null',
-    '-o',
-    'StrictHostKeyChecking=no',
-    '-o',
-    'UserKnownHostsFile=/dev/null',
-    '-o',
-    'BatchMode=yes',
-    '-o',
-    'IdentitiesOnly=yes',
-    '-o',
-    'IdentityAgent=none',
-    '-o',
-    `LogLevel=${o.verbose ? 'DEBUG1' : 'ERROR'}`,
-    '-o',
-    'ConnectTimeout=10',
-    '-i',
-    identity,
-    '-p',
-    String(port),
-    '-T',
-  ];
+  const args = [...sshClientOptions({ identity, logLevel: o.verbose ? 'DEBUG1' : 'ERROR', connectTimeout: 10 }), '-p', String(port), '-T'];
   if (o.cert) args.push('-o', `CertificateFile=${o.cert}`);
   if (o.kex) args.push('-o', `KexAlgorithms=${o.kex}`);
   args.push(`${user}@127.0.0.1`, '--', 'whoami');

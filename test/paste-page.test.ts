@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { get as httpGet, type IncomingHttpHeaders } from 'node:http';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
+import { dumpDom, titleOf } from './support/chromium.ts';
 import { KeyLab, LabdProcess } from './support/labd.ts';
 
 /** GET on a fresh connection: a pooled keep-alive socket may be closed by the server just as fetch reuses it. */
@@ -20,41 +20,6 @@ function get(url: string): Promise<{ status: number; headers: IncomingHttpHeader
     req.once('error', reject);
   });
 }
-
-/** Loads a URL in headless Chromium and returns the DOM after its scripts (if any) ran. */
-function dumpDom(url: string, profileRoot: string): Promise<string> {
-  const profile = mkdtempSync(join(profileRoot, 'profile-'));
-  const args = [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    `--user-data-dir=${profile}`,
-    '--dump-dom',
-    url,
-  ];
-  return new Promise((resolve, reject) => {
-    const child = spawn('chromium', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90000);
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      rmSync(profile, { recursive: true, force: true });
-      if (code === 0 && out) resolve(out);
-      else reject(new Error(`chromium exited ${code}: ${err.slice(-2000)}`));
-    });
-  });
-}
-
-const titleOf = (dom: string) => /<title>([^<]*)<\/title>/.exec(dom)?.[1];
 
 /** The text a reader sees: tags removed, entities decoded. */
 function visibleText(dom: string): string {

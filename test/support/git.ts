@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { run, type LabdProcess } from './labd.ts';
+import { sshClientOptions } from './ssh-options.ts';
 
 export class GitLab {
   readonly dir = mkdtempSync(join(tmpdir(), 'labd-git-'));
@@ -12,22 +13,8 @@ export class GitLab {
 
   /** git's environment: no user or system config, ssh as the tests run it (with `identity`, or keyless). */
   env(identity: string | undefined, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-    const ssh = [
-      'ssh',
-      '-F',
-      '/dev/null',
-      '-o',
-      'StrictHostKeyChecking=no',
-      '-o',
-      'UserKnownHostsFile=/dev/null',
-      '-o',
-      'IdentityAgent=none',
-      '-o',
-      'LogLevel=ERROR',
-      '-o',
-      'ConnectTimeout=10',
-    ];
-    if (identity) ssh.push('-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'PreferredAuthentications=publickey', '-i', identity);
+    const ssh = ['ssh', ...sshClientOptions({ identity, connectTimeout: 10 })];
+    if (identity) ssh.push('-o', 'PreferredAuthentications=publickey');
     // BatchMode would turn keyboard-interactive off altogether, even without prompts.
     else ssh.push('-o', 'BatchMode=no', '-o', 'PubkeyAuthentication=no', '-o', 'PreferredAuthentications=keyboard-interactive');
     return {

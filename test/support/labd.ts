@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { sshClientOptions } from './ssh-options.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -158,28 +159,7 @@ export class LabdProcess {
 
   /** ssh arguments for this server with one identity (and its certificate, when given). */
   sshArgs(identity: string, o: { user?: string; cert?: string; tty?: boolean; extra?: string[] } = {}): string[] {
-    const args = [
-      '-F',
-      '/dev/null',
-      '-o',
-      'StrictHostKeyChecking=no',
-      '-o',
-      'UserKnownHostsFile=/dev/null',
-      '-o',
-      'BatchMode=yes',
-      '-o',
-      'IdentitiesOnly=yes',
-      '-o',
-      'IdentityAgent=none',
-      '-o',
-      'LogLevel=ERROR',
-      '-o',
-      'ConnectTimeout=10',
-      '-i',
-      identity,
-      '-p',
-      String(this.sshPort),
-    ];
+    const args = [...sshClientOptions({ identity, connectTimeout: 10 }), '-p', String(this.sshPort)];
     if (o.cert) args.push('-o', `CertificateFile=${o.cert}`);
     args.push(o.tty ? '-tt' : '-T');
     args.push(...(o.extra ?? []));
