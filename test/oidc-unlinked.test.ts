@@ -174,3 +174,55 @@ describe('OIDC and anonymous git together: unlinked keys', () => {
     assert.equal(json<{ user: string }>(labd.ssh(key, ['whoami', '--json'])).user, 'gina');
   });
 });
+
+describe('login renews the link of open connections', () => {
+  const lab = new KeyLab();
+  let op: TestOidcProvider;
+  let labd: LabdProcess;
+
+  before(async () => {
+    op = await TestOidcProvider.start({ accounts: ACCOUNTS });
+    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(lab.key('admin'))], env: oidcEnv(op, { LABD_OIDC_KEY_LIFETIME: '30s' }) });
+  }, 120_000);
+  after(async () => {
+    await labd?.stop();
+    await op?.stop();
+    lab.cleanup();
+  });
+
+  test('an open session on a linked key outlives the old expiry after ssh lab login, and closes at the new one', async () => {
+    const key = lab.key('henry');
+    const first = labd.sshStart(key, ['whoami']);
+    await op.approve(await codeIn(first), 'alice');
+    assert.equal((await first.done).status, 0);
+    const link = async () => {
+      const r = await labd.sshAsync(key, ['keys', 'ls', '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      return Date.parse((JSON.parse(r.stdout) as { expiresAt: string }[])[0]!.expiresAt);
+    };
+    const oldExpiry = await link();
+    // A session open on its own connection, as the TUI or a ControlMaster would be.
+    const sub = labd.sshStart(key, ['sub', 'news']);
+    let ended = false;
+    void sub.done.then(() => (ended = true));
+    // login from another connection links the key again, for a new lifetime from now.
+    const login = labd.sshStart(key, ['login']);
+    await op.approve(await codeIn(login), 'alice');
+    const relinked = await login.done;
+    assert.equal(relinked.status, 0, relinked.stderr);
+    const newExpiry = await link();
+    assert.ok(newExpiry > oldExpiry, 'the link lasts longer');
+    assert.ok(Date.now() < oldExpiry, `the login finished before the old expiry (machine too slow): ${relinked.stderr}`);
+    while (Date.now() < oldExpiry + 2000) await new Promise((r) => setTimeout(r, 200));
+    assert.equal(ended, false, `the session still runs after the old expiry: ${sub.stderr()}`);
+    const done = await sub.done;
+    assert.equal(done.status, 1, done.stderr);
+    const at = new Date(newExpiry)
+      .toISOString()
+      .replace(/\.\d{3}Z$/, ' UTC')
+      .replace('T', ' ');
+    assert.match(done.stderr, new RegExp(`your linked key expired at ${at}`), 'closed at the new expiry');
+    assert.match(done.stderr, /your linked key was renewed: this session lasts until/);
+    assert.match(labd.logs(), /an open connection's linked key was renewed/);
+  });
+});

@@ -192,7 +192,7 @@ export class SshServer {
       const state: ConnectionState = { grant };
       conn = state;
       this.grants.set(client, state);
-      if (grant.credentialExpiresAt) state.expiry = this.watchCredential(client, grant, grant.credentialExpiresAt);
+      state.expiry = this.watchCredential(client, grant);
       let sessions = 0;
       client.on('session', (accept, reject) => {
         if (sessions >= MAX_SESSIONS_PER_CONNECTION) return reject();
@@ -216,38 +216,50 @@ export class SshServer {
 
   /**
    * A session ends with its credential: a minute before, open sessions are warned; at the expiry
-   * each is told why and closed, the closing logged and audited, and the connection ended.
+   * each is told why and closed, the closing logged and audited, and the connection ended. A linked
+   * key that `login` linked again meanwhile lasts until its new expiry (asked before warning and closing).
    */
-  private watchCredential(client: Connection, grant: SessionGrant, expiresAt: Date): ExpiryWatch {
-    const { log, registry } = this.deps;
+  private watchCredential(client: Connection, grant: SessionGrant): ExpiryWatch {
     const credentialName = grant.credentialName ?? 'credential';
+    const cred = grant.actor.credential;
+    const userId = grant.actor.userId;
+    const renewable = cred?.kind === 'key' && userId !== null && grant.credentialExpiresAt !== undefined;
     return watchExpiry({
-      expiresAt,
+      expiresAt: grant.credentialExpiresAt,
       credentialName,
       now: this.deps.now,
-      onExpired: (reason, closing) => {
-        log.info(
-          { user: grant.actor.name, remote: grant.actor.remoteAddress, credential: credentialName, expiredAt: expiresAt.toISOString() },
-          `closing a connection: its ${credentialName} expired`,
-        );
-        void registry.services.audit
-          .record({
-            at: this.deps.now(),
-            actor: grant.actor,
-            command: 'session expire',
-            args: { credential: credentialName, expiredAt: expiresAt.toISOString() },
-            outcome: 'ok',
-            durationMs: 0,
-          })
-          .catch((err: unknown) => log.error({ err }, 'could not write the audit row'));
-        // The sessions had their say (at most a few seconds): then the connection goes, whatever still runs on it.
-        let timer: NodeJS.Timeout | undefined;
-        void Promise.race([closing, new Promise((r) => (timer = setTimeout(r, EXPIRY_CLOSE_GRACE_MS)))]).then(() => {
-          clearTimeout(timer);
-          this.grants.delete(client);
-          client.end();
-        });
-      },
+      renewed: renewable ? () => this.deps.login.linkExpiry(cred.fingerprint, userId, this.deps.now()) : undefined,
+      onRenewed: (until) =>
+        this.deps.log.info(
+          { user: grant.actor.name, remote: grant.actor.remoteAddress, credential: credentialName, expiresAt: until?.toISOString() ?? null },
+          `an open connection's ${credentialName} was renewed: it lasts until then`,
+        ),
+      onExpired: (reason, closing, expiredAt) =>
+        this.closeConnection(client, grant, closing, {
+          message: `closing a connection: its ${credentialName} expired`,
+          command: 'session expire',
+          args: { credential: credentialName, expiredAt: expiredAt.toISOString() },
+        }),
+    });
+  }
+
+  /** Logs and audits why a connection is closed by labd, then ends it once its sessions had their say (at most a few seconds). */
+  private closeConnection(
+    client: Connection,
+    grant: SessionGrant,
+    closing: Promise<void>,
+    why: { message: string; command: string; args: Record<string, unknown> },
+  ): void {
+    const { log, registry } = this.deps;
+    log.info({ user: grant.actor.name, remote: grant.actor.remoteAddress, ...why.args }, why.message);
+    void registry.services.audit
+      .record({ at: this.deps.now(), actor: grant.actor, command: why.command, args: why.args, outcome: 'ok', durationMs: 0 })
+      .catch((err: unknown) => log.error({ err }, 'could not write the audit row'));
+    this.grants.delete(client);
+    let timer: NodeJS.Timeout | undefined;
+    void Promise.race([closing, new Promise((r) => (timer = setTimeout(r, EXPIRY_CLOSE_GRACE_MS)))]).then(() => {
+      clearTimeout(timer);
+      client.end();
     });
   }
 
@@ -276,7 +288,8 @@ export class SshServer {
       if (conn.grant.unlinked) {
         const grant = keyGrant(outcome, key.fingerprint, remote ?? '');
         conn.grant = grant;
-        if (grant.credentialExpiresAt) conn.expiry = this.watchCredential(client, grant, grant.credentialExpiresAt);
+        conn.expiry?.cancel();
+        conn.expiry = this.watchCredential(client, grant);
       }
       this.deps.log.info({ user: outcome.user.name, fingerprint: key.fingerprint, remote }, 'unlinked key logged in with OIDC in its session');
       say(
