@@ -6,6 +6,7 @@ import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { Registry } from '../ops/registry.ts';
 import { PermissionDenied } from '../core/errors.ts';
+import { fingerprint } from '../core/sshwire/keys.ts';
 import { stripControl } from '../core/terminal-text.ts';
 import { unlinkedRoute } from '../ops/identity/unlinked.ts';
 import { ConnectionAuth, keyGrant, type AuthDeps, type SessionGrant } from './auth.ts';
@@ -66,7 +67,10 @@ export class SshServer {
     this.server.on('error', (err: Error) => deps.log.error({ err }, 'ssh server error'));
     this.listener = createServer((socket) => this.onAccept(socket));
     this.listener.on('error', (err: Error) => deps.log.error({ err }, 'ssh listener error'));
-    this.sweepTimer = setInterval(() => this.closeRemovedAccounts(), ACCOUNT_SWEEP_MS);
+    this.sweepTimer = setInterval(() => {
+      this.closeRemovedAccounts();
+      this.closeUntrustedCas();
+    }, ACCOUNT_SWEEP_MS);
     this.sweepTimer.unref();
   }
 
@@ -82,6 +86,32 @@ export class SshServer {
       this.deps.log.info({ user: grant.actor.name, remote: grant.actor.remoteAddress }, 'closing the connection of a removed user');
       this.grants.delete(client);
       client.end();
+    }
+  }
+
+  /**
+   * Ends the connections that logged in with a certificate of a CA labd no longer trusts (step-ca's
+   * roots rotated it out): every session is told why, the closing is logged and audited, as an expiry.
+   */
+  private closeUntrustedCas(): void {
+    let trusted: Set<string> | undefined;
+    for (const [client, conn] of this.grants) {
+      const ca = conn.grant.caFingerprint;
+      if (!ca) continue;
+      try {
+        trusted ??= new Set(this.deps.policy().trustedCaBlobs.map((blob) => fingerprint(blob)));
+      } catch (err) {
+        this.deps.log.warn({ err }, 'checking the CAs of open connections failed');
+        return;
+      }
+      if (trusted.has(ca)) continue;
+      const reason = `the CA that signed your certificate (${ca}) is no longer trusted: session closed; log in again with a current certificate`;
+      const closing = conn.expiry ? conn.expiry.end(reason) : Promise.resolve();
+      this.closeConnection(client, conn.grant, closing, {
+        message: "closing a connection: its certificate's CA is no longer trusted",
+        command: 'session close',
+        args: { credential: 'certificate', ca, reason: 'CA no longer trusted' },
+      });
     }
   }
 
