@@ -16,7 +16,7 @@ import { SqliteOpsEventStore } from './ops/events/sqlite.ts';
 import { identityModule } from './ops/identity/index.ts';
 import { AccessControl, accessModule, AccessStore } from './ops/access/index.ts';
 import { initialAdminFingerprints, LoginService } from './ops/identity/login.ts';
-import { IdentityStore } from './ops/identity/store.ts';
+import { SqliteIdentityStore } from './ops/identity/sqlite-store.ts';
 import { OidcLogin } from './ops/identity/oidc-login.ts';
 import { SqliteOidcLinks } from './ops/identity/sqlite-oidc-links.ts';
 import { OpenIdClientOidc } from './ops/oidc/index.ts';
@@ -183,7 +183,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
   const clock = systemClock;
   const metrics = new Metrics();
   const audit = new SqliteAuditLog(db);
-  const identities = new IdentityStore(db);
+  const identities = new SqliteIdentityStore(db);
   const pastes = new SqlitePasteStore(db, config.dataDir, clock);
   pastes.prepare();
   const seats = new SqliteSeatStore(db);
@@ -286,7 +286,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
   }
 
   const login = new LoginService(identities, config, log);
-  login.ensureInitialAdmin();
+  await login.ensureInitialAdmin();
   login.setInvitesOutstanding(() => accessStore.hasUsableInvite(clock.now()));
   registry.setActorResolver((actor) => login.current(actor));
 

@@ -57,6 +57,22 @@ describe('git forge over ssh', () => {
     lab.cleanup();
   });
 
+  test('description and project name: anyone who reads shows them, only the repo admin sets them, within their bounds', () => {
+    ssh(alice, ['repo', 'create', 'notes']);
+    assert.equal(ssh(bob, ['repo', 'description', 'notes']).stdout.trim(), '(no description)');
+    const set = json(alice, ['repo', 'description', 'notes', 'field', 'notes']);
+    assert.deepEqual(set, { name: 'notes', description: 'field notes' });
+    assert.equal(ssh(bob, ['repo', 'description', 'notes']).stdout.trim(), 'field notes');
+    const denied = ssh(bob, ['repo', 'description', 'notes', 'mine']);
+    assert.equal(denied.status, 3, denied.stderr);
+    const long = ssh(alice, ['repo', 'project-name', 'notes', 'x'.repeat(101)]);
+    assert.equal(long.status, 2, long.stderr);
+    assert.match(long.stderr, /project name: at most 100 characters/);
+    assert.deepEqual(json(alice, ['repo', 'project-name', 'notes', 'Field', 'Notes']), { name: 'notes', projectName: 'Field Notes' });
+    assert.equal(json(bob, ['repo', 'info', 'notes']).projectName, 'Field Notes');
+    assert.equal(ssh(alice, ['repo', 'rm', 'notes', '--yes']).status, 0);
+  });
+
   test('create makes a bare repository under the data dir; info and ls show it', () => {
     assert.ok(existsSync(join(labd.dataDir, 'repos', 'dotfiles.git', 'HEAD')));
     const info = json(alice, ['repo', 'info', '/dotfiles.git']);

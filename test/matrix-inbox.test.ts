@@ -26,7 +26,7 @@ import { SqliteAuditLog } from '../src/ops/audit/sqlite.ts';
 import { Backends } from '../src/ops/backends.ts';
 import { OpsEvents } from '../src/ops/events/index.ts';
 import { SqliteOpsEventStore } from '../src/ops/events/sqlite.ts';
-import { IdentityStore } from '../src/ops/identity/store.ts';
+import { SqliteIdentityStore } from '../src/ops/identity/sqlite-store.ts';
 import { metaModule } from '../src/ops/meta/index.ts';
 import { Registry } from '../src/ops/registry.ts';
 import { repliesTo, waitFor } from './support/fake-matrix/harness.ts';
@@ -102,7 +102,7 @@ describe('durable inbox on an asynchronous store', () => {
       registry,
       store,
       messages: new SqliteAlertMessageStore(db),
-      identities: new IdentityStore(db),
+      identities: new SqliteIdentityStore(db),
       alerts: createAlertService({ config: { enabled: false }, store: new SqliteAlertStore(db), audit, clock: systemClock, log }),
       events: new OpsEvents(new SqliteOpsEventStore(db), systemClock, log),
       log,

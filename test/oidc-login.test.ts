@@ -46,24 +46,27 @@ describe('OIDC device-flow login: oidc-provider, OpenSSH in tmux', () => {
   let labd: LabdProcess;
   let closedLabd: LabdProcess;
   let shortLabd: LabdProcess;
+  let briefLinkLabd: LabdProcess;
   let admin: string;
   const terminals: TmuxTerminal[] = [];
 
   before(async () => {
     admin = lab.key('admin');
     op = await TestOidcProvider.start({ accounts: ACCOUNTS });
-    // Codes that expire after 6 seconds, and links that last 20.
+    // Codes that expire after 6 seconds; links that last 20 (with the usual code lifetime: a 6 s code can
+    // expire between two polls on a loaded machine before the test approves it).
     shortOp = await TestOidcProvider.start({ accounts: ACCOUNTS, deviceCodeTtl: 6 });
     labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: oidcEnv(op, { LABD_OIDC_KEY_LIFETIME: '1h' }) });
     closedLabd = await LabdProcess.start({
       adminKeys: [lab.publicKey(admin)],
       env: oidcEnv(op, { LABD_SIGNUP: 'closed', LABD_OIDC_MAX_FLOWS_PER_SOURCE: '1' }),
     });
-    shortLabd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: oidcEnv(shortOp, { LABD_OIDC_KEY_LIFETIME: '20s' }) });
+    shortLabd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: oidcEnv(shortOp) });
+    briefLinkLabd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: oidcEnv(op, { LABD_OIDC_KEY_LIFETIME: '20s' }) });
   }, 120_000);
   after(async () => {
     for (const t of terminals) t.kill();
-    await Promise.all([labd?.stop(), closedLabd?.stop(), shortLabd?.stop()]);
+    await Promise.all([labd?.stop(), closedLabd?.stop(), shortLabd?.stop(), briefLinkLabd?.stop()]);
     await Promise.all([op?.stop(), shortOp?.stop()]);
     lab.cleanup();
   });
@@ -285,8 +288,8 @@ describe('OIDC device-flow login: oidc-provider, OpenSSH in tmux', () => {
     const key = lab.key('bob2');
     // The session that logs in runs `sub` right away: the link's 20 s start at the approval, and a
     // second connection made afterwards could come too late on a loaded machine.
-    const t = interactiveSsh(shortLabd, key, ['sub', 'news']);
-    await shortOp.approve(await codeOn(t), 'bob');
+    const t = interactiveSsh(briefLinkLabd, key, ['sub', 'news']);
+    await op.approve(await codeOn(t), 'bob');
     const linked = await t.waitFor(/linked until (\S+?)\.?$/m, 'the login message');
     const expiresAt = Date.parse(/linked until (\S+?)\.?$/m.exec(linked.join('\n'))![1]!);
     assert.ok(Number.isFinite(expiresAt), linked.join('\n'));
@@ -295,8 +298,8 @@ describe('OIDC device-flow login: oidc-provider, OpenSSH in tmux', () => {
     assert.equal(await t.waitForExit(), 1, t.text());
     assert.ok(Date.now() >= expiresAt - 1000, 'not before the link expired');
     while (Date.now() < expiresAt + 500) await new Promise((r) => setTimeout(r, 200));
-    const r = shortLabd.ssh(key, ['whoami']);
+    const r = briefLinkLabd.ssh(key, ['whoami']);
     assert.equal(r.status, 255, 'an expired link no longer authenticates');
-    assert.match(shortLabd.logs(), /link \(OIDC login\) expired|unknown key proved possession/);
+    assert.match(briefLinkLabd.logs(), /link \(OIDC login\) expired|unknown key proved possession/);
   });
 });

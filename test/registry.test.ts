@@ -18,7 +18,8 @@ import { migrateDb, openDb, type Db } from '../src/db/client.ts';
 import { pasteCommands } from '../src/apps/paste/commands.ts';
 import { SqlitePasteStore } from '../src/apps/paste/sqlite.ts';
 import { SqliteAuditLog } from '../src/ops/audit/sqlite.ts';
-import { IdentityStore } from '../src/ops/identity/store.ts';
+import { SqliteIdentityStore } from '../src/ops/identity/sqlite-store.ts';
+import type { IdentityStore } from '../src/ops/identity/store.ts';
 import { defineCommand, Registry } from '../src/ops/registry.ts';
 import { Backends } from '../src/ops/backends.ts';
 
@@ -41,11 +42,11 @@ describe('registry: one path for words and typed calls', () => {
     db = openDb(dir);
     migrateDb(db);
     audit = new SqliteAuditLog(db);
-    identities = new IdentityStore(db);
+    identities = new SqliteIdentityStore(db);
     registry = new Registry({ log: createLogger('silent'), clock: systemClock, rolePermissions: DEFAULT_ROLE_PERMISSIONS, audit, backends: new Backends() });
-    const a = identities.createUser('alice', 'member');
-    const b = identities.createUser('bob', 'member');
-    const c = identities.createUser('root', 'admin');
+    const a = await identities.createUser('alice', 'member');
+    const b = await identities.createUser('bob', 'member');
+    const c = await identities.createUser('root', 'admin');
     alice = { userId: a.id, name: a.name, role: a.role, via: 'ssh' };
     bob = { userId: b.id, name: b.name, role: b.role, via: 'ssh' };
     admin = { userId: c.id, name: c.name, role: c.role, via: 'ssh' };

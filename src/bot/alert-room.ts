@@ -205,7 +205,7 @@ export class AlertRoom implements AlertNotifier {
     if (reaction.type !== 'm.reaction') return false;
     const target = ((reaction.content['m.relates_to'] ?? {}) as Relation).event_id;
     const group = await this.groupFor(target);
-    const mapped = this.o.handler.actorFor(event.sender);
+    const mapped = await this.o.handler.actorFor(event.sender);
     if (!group || !mapped.ok || !withdrawalMayUnack(group, mapped.actor.name)) return false;
     await this.o.handler.runAction(row, ['unack'], { alert: String(group.id) }, { replyTo: target!, quiet: true });
     return true;

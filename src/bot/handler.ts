@@ -96,14 +96,14 @@ export class CommandHandler {
     });
   }
 
-  actorFor(mxid: string): Mapped {
+  async actorFor(mxid: string): Promise<Mapped> {
     const linked = this.opts.links?.linkedUser(mxid);
     if (linked) return { ok: true, actor: { userId: linked.id, name: linked.name, role: linked.role, via: 'matrix', credential: { kind: 'matrix', mxid } } };
     const userMap = this.opts.config.userMap;
     const name = Object.hasOwn(userMap, mxid) ? userMap[mxid] : undefined;
     const prefix = this.opts.config.commandPrefix;
     if (!name) return { ok: true, actor: guestActor(mxid) };
-    const user = this.opts.identities.userByName(name);
+    const user = await this.opts.identities.userByName(name);
     if (!user)
       return { ok: false, body: plain(`Sorry, ${mxid} is linked to the labd user '${name}', which does not exist. Ask an admin (${prefix} user add).`) };
     return { ok: true, actor: { userId: user.id, name: user.name, role: user.role, via: 'matrix', credential: { kind: 'matrix', mxid } } };
@@ -139,7 +139,7 @@ export class CommandHandler {
   private async command(row: InboxRow, request: Extract<Request, { kind: 'command' }>): Promise<void> {
     const { registry, store, log, config } = this.opts;
     const prefix = config.commandPrefix;
-    const mapped = this.actorFor(row.sender);
+    const mapped = await this.actorFor(row.sender);
     const threadRoot = request.threadRoot;
     if (!mapped.ok) return this.reply(row, mapped.body, { threadRoot });
     let argv: string[];
@@ -227,7 +227,7 @@ export class CommandHandler {
     }
     // Closed before it runs: a second ✅ or code racing this one finds it used.
     if (!(await store.closeConfirmation(pending.id, 'confirmed'))) return store.finish(row.eventId);
-    const mapped = this.actorFor(row.sender);
+    const mapped = await this.actorFor(row.sender);
     if (!mapped.ok) return this.reply(row, mapped.body, o);
     const stored = JSON.parse(pending.argv) as string[] | TypedCall;
     // Rows asked before typed confirmations hold words.
@@ -275,7 +275,7 @@ export class CommandHandler {
     const { registry, store, log } = this.opts;
     const answer = (body: MatrixBody) =>
       store.finish(row.eventId, { roomId: row.roomId, txnId: txnIdFor(row.eventId, 'reply'), content: this.replyContent(body, o.replyTo, o.threadRoot) });
-    const mapped = this.actorFor(row.sender);
+    const mapped = await this.actorFor(row.sender);
     if (!mapped.ok) return answer(mapped.body);
     // The inbox keeps what ran (a redacted reaction finds its `ack ID` here).
     const positionals = registry.get(path)?.positionals ?? [];

@@ -172,7 +172,7 @@ export interface CommandObserver {
 }
 
 /** Re-reads an actor from the store (its user, its current role); throws PermissionDenied for a user that is gone. */
-export type ActorResolver = (actor: Actor) => Actor;
+export type ActorResolver = (actor: Actor) => Actor | Promise<Actor>;
 
 export class Registry {
   private readonly commands = new Map<string, AnyCommand>();
@@ -298,7 +298,7 @@ export class Registry {
    */
   async execute(invocation: Invocation, surface: Surface = invocation.actor.via): Promise<{ command: AnyCommand | undefined; result: Result }> {
     // The actor as the store says now, not as it was when the connection logged in.
-    const inv = { ...invocation, actor: this.resolveActor(invocation.actor) };
+    const inv = { ...invocation, actor: await this.resolveActor(invocation.actor) };
     const { flags, rest } = splitGlobalFlags(inv.argv);
     const resolved = this.resolve(rest);
     if (!resolved) {

@@ -98,7 +98,21 @@ export class ConnectionAuth {
     this.flowAbort?.abort();
   }
 
+  /**
+   * Attempts are evaluated one at a time, in the order they arrived: each waits for the one before
+   * (the store answers asynchronously), so the failure count, `exhausted` and `proven` are those the
+   * earlier attempts left. ssh2 lets an attempt be answered later.
+   */
+  private queue: Promise<void> = Promise.resolve();
+
   handle(ctx: AuthContext): void {
+    this.queue = this.queue.then(
+      () => this.evaluate(ctx),
+      () => this.evaluate(ctx),
+    );
+  }
+
+  private async evaluate(ctx: AuthContext): Promise<void> {
     try {
       // Requests the client sent before it saw the disconnect still arrive; none may succeed.
       if (this.exhausted) return ctx.reject([]);
@@ -128,7 +142,7 @@ export class ConnectionAuth {
         if (!check.ok) return this.refuse(ctx, 'cert', check.reason, { keyAlgo: algo });
         if (!signed) return ctx.accept();
         const cert = check.grant.cert;
-        const outcome = this.deps.login.byCertificate(cert.principals, ctx.username, this.deps.now());
+        const outcome = await this.deps.login.byCertificate(cert.principals, ctx.username, this.deps.now());
         if (!outcome.ok) return this.refuse(ctx, 'cert', outcome.reason, { keyId: cert.keyId, serial: cert.serial.toString() });
         this.grant = {
           actor: {
@@ -187,7 +201,7 @@ export class ConnectionAuth {
       // Answered on the query too, so a client is not told "acceptable" for a signature it may not use.
       if (!sigAlgo) return this.refuse(ctx, 'key', 'ssh-rsa (SHA-1) signatures are not accepted', { fingerprint: fp });
       if (!signed) {
-        const refusal = this.deps.login.keyRefusal(fp, ctx.username, this.deps.now());
+        const refusal = await this.deps.login.keyRefusal(fp, ctx.username, this.deps.now());
         if (!refusal) return ctx.accept();
         // With OIDC logins on, an unknown key is asked to sign: only a signature proves the client holds it.
         // The query itself binds and links nothing (design §4).
@@ -197,11 +211,11 @@ export class ConnectionAuth {
       // ssh2 strips the signature's algorithm wrapper for plain keys; rebuild what was signed with.
       const wrapped = wrapSignature(sigAlgo, key.type.startsWith('ecdsa-') ? derToSshEcdsa(signature!) : signature!);
       if (!verifySshSignature(key, wrapped, ctx.blob!, sigAlgo)) return this.refuse(ctx, 'key', 'signature does not verify', { fingerprint: fp });
-      const outcome = this.deps.login.byKey(fp, ctx.username, this.deps.now());
+      const outcome = await this.deps.login.byKey(fp, ctx.username, this.deps.now());
       // An unknown key that proved possession: with OIDC configured, the device-flow login (an invite
       // can still be used after it: `join CODE`); without it, or when the lab signs up by invite only,
       // the newcomer path (only `join` and `help`) while an invite is open.
-      const joinable = !outcome.ok && this.deps.login.mayJoin(fp);
+      const joinable = !outcome.ok && (await this.deps.login.mayJoin(fp));
       const publicKey = `${key.type} ${blob.toString('base64')}`;
       if (!outcome.ok && outcome.unknownKey && this.deps.oidc && this.deps.anonymousGit)
         // Both on: no keyboard-interactive (a git command never waits on a device-code prompt); each session decides.
@@ -221,7 +235,12 @@ export class ConnectionAuth {
       ctx.accept();
     } catch (err) {
       this.deps.log.error({ err }, 'authentication handler failed');
-      this.refuse(ctx, 'error', 'internal error', {});
+      try {
+        this.refuse(ctx, 'error', 'internal error', {});
+      } catch (e) {
+        // The connection went away while the attempt was evaluated: there is nobody to answer.
+        this.deps.log.warn({ err: e }, 'could not answer an authentication attempt');
+      }
     }
   }
 

@@ -68,21 +68,36 @@ export class SshServer {
     this.listener = createServer((socket) => this.onAccept(socket));
     this.listener.on('error', (err: Error) => deps.log.error({ err }, 'ssh listener error'));
     this.sweepTimer = setInterval(() => {
-      this.closeRemovedAccounts();
+      void this.closeRemovedAccounts();
       this.closeUntrustedCas();
     }, ACCOUNT_SWEEP_MS);
     this.sweepTimer.unref();
   }
 
   /** Ends the connections of users that no longer exist (`user rm`), sessions and all. */
-  private closeRemovedAccounts(): void {
-    for (const [client, { grant }] of this.grants) {
+  private async closeRemovedAccounts(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
+      await this.sweepRemovedAccounts();
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  /** Set while a sweep runs: the next one waits its turn (a slow store does not pile sweeps up). */
+  private sweeping = false;
+
+  private async sweepRemovedAccounts(): Promise<void> {
+    for (const [client, { grant }] of [...this.grants]) {
       try {
-        if (this.deps.login.exists(grant.actor)) continue;
+        if (await this.deps.login.exists(grant.actor)) continue;
       } catch (err) {
         this.deps.log.warn({ err }, 'checking open connections failed');
         return;
       }
+      // The connection may have gone (or been closed) while the store answered.
+      if (this.grants.get(client)?.grant !== grant) continue;
       this.deps.log.info({ user: grant.actor.name, remote: grant.actor.remoteAddress }, 'closing the connection of a removed user');
       this.grants.delete(client);
       client.end();
@@ -218,7 +233,8 @@ export class SshServer {
     client.on('ready', () => {
       this.authenticatedOrGone(socket);
       const grant = auth.grant;
-      if (!grant) return client.end();
+      // An attempt answered after the connection closed (the store answers asynchronously) grants nothing.
+      if (!grant || !this.connections.has(client)) return client.end();
       const state: ConnectionState = { grant };
       conn = state;
       this.grants.set(client, state);
@@ -380,9 +396,9 @@ export class SshServer {
     });
 
     /** The actor as the store says now (a new session on an open connection sees a role change); undefined when the user is gone. */
-    const currentActor = (channel: ServerChannel, actor: Actor = conn.grant.actor): Actor | undefined => {
+    const currentActor = async (channel: ServerChannel, actor: Actor = conn.grant.actor): Promise<Actor | undefined> => {
       try {
-        return this.deps.login.current(actor);
+        return await this.deps.login.current(actor);
       } catch (err) {
         channel.stderr.write(`error: ${publicMessage(err)}\n`);
         channel.exit(errorKind(err) === 'permission' ? 3 : 1);
@@ -391,9 +407,9 @@ export class SshServer {
       }
     };
 
-    const startExec = (channel: ServerChannel, commandLine: string, kind: string, as?: Actor) => {
-      const current = currentActor(channel, as);
+    const startExec = async (channel: ServerChannel, commandLine: string, kind: string, as?: Actor) => {
       const expiry = conn.expiry;
+      const current = await currentActor(channel, as);
       if (!current) return;
       metrics.sessionsActive.inc({ kind });
       const actor = { ...current, via: 'ssh' as const };
@@ -428,8 +444,8 @@ export class SshServer {
         });
     };
 
-    const startTui = (channel: ServerChannel, startApp?: string) => {
-      const current = currentActor(channel);
+    const startTui = async (channel: ServerChannel, startApp?: string) => {
+      const current = await currentActor(channel);
       if (!current) return;
       if (current.credential?.kind === 'newcomer') {
         channel.stderr.write('this key has no account yet: sign up with  ssh HOST join CODE --name NAME  (ask an admin for an invite)\r\n');
@@ -462,16 +478,16 @@ export class SshServer {
      * An unlinked key's session (ops/identity/unlinked.ts): a git fetch runs as anonymous and `join` as a
      * newcomer at once; anything else logs in with OIDC in the session first, then `go` runs as the user.
      */
-    const unlinkedFirst = (channel: ServerChannel, commandLine: string | undefined, go: () => void): void => {
+    const unlinkedFirst = async (channel: ServerChannel, commandLine: string | undefined, go: () => void): Promise<void> => {
       const key = conn.grant.unlinked;
       if (!key) return go();
       const route = unlinkedRoute(this.deps.registry, key, {
         commandLine,
-        mayJoin: this.deps.login.mayJoin(key.fingerprint),
+        mayJoin: await this.deps.login.mayJoin(key.fingerprint),
         remoteAddress: conn.grant.actor.remoteAddress,
         loginName: key.sshUser,
       });
-      if (route.kind !== 'login') return startExec(channel, commandLine ?? '', 'exec', route.actor);
+      if (route.kind !== 'login') return void startExec(channel, commandLine ?? '', 'exec', route.actor);
       void this.linkInSession(client, conn, channel, pty !== undefined, abort.signal).then((linked) => {
         if (!linked) return;
         if (route.then) return go();
@@ -485,13 +501,13 @@ export class SshServer {
       started = true;
       const channel = accept();
       flow.pace(channel);
-      unlinkedFirst(channel, info.command, () => {
+      void unlinkedFirst(channel, info.command, () => {
         const grant = conn.grant;
         // `ssh -t HOST crm`: a bare app name with a terminal opens that app's screen.
         const word = info.command.trim();
         if (grant.forceCommand === undefined && pty && grant.permitPty && /^[a-z]+$/.test(word) && this.deps.tui.appFor(word, grant.actor))
-          return startTui(channel, word);
-        startExec(channel, grant.forceCommand ?? info.command, 'exec');
+          return void startTui(channel, word);
+        void startExec(channel, grant.forceCommand ?? info.command, 'exec');
       });
     });
     session.on('shell', (accept, reject) => {
@@ -500,7 +516,7 @@ export class SshServer {
       const channel = accept();
       flow.pace(channel);
       const grant = conn.grant;
-      if (grant.forceCommand !== undefined) return startExec(channel, grant.forceCommand, 'exec');
+      if (grant.forceCommand !== undefined) return void startExec(channel, grant.forceCommand, 'exec');
       if (!pty) {
         const reason = grant.permitPty
           ? 'no terminal: run ssh with -t for the menu, or give a command'
@@ -510,7 +526,7 @@ export class SshServer {
         channel.end();
         return;
       }
-      unlinkedFirst(channel, undefined, () => startTui(channel));
+      void unlinkedFirst(channel, undefined, () => void startTui(channel));
     });
     session.on('close', () => {
       unwatch?.();

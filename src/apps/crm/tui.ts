@@ -9,6 +9,7 @@ import stringWidth from 'string-width';
 import { publicMessage } from '../../core/errors.ts';
 import { stripControl } from '../../core/terminal-text.ts';
 import type { TuiApp, TuiScreenContext } from '../../ssh/tui/apps.ts';
+import { StatusLine } from '../../ssh/tui/status-line.ts';
 import { promptDialog } from '../../ssh/tui/dialog.ts';
 import { moveHint, type KeyHint } from '../../ssh/tui/keys.ts';
 import { recordText } from '../../ssh/tui/widgets.ts';
@@ -78,7 +79,7 @@ class CrmScreen {
   private readonly filterLine: Widgets.BoxElement;
   private readonly list: Widgets.ListElement;
   private readonly detail: Widgets.BoxElement;
-  private readonly status: Widgets.BoxElement;
+  private readonly line: StatusLine;
   private rows: Row[] = [];
   private filter = '';
   private filtering = false;
@@ -111,7 +112,7 @@ class CrmScreen {
       border: { type: 'line' },
       style: { border: ctx.theme.border },
     });
-    this.status = blessed.box({ parent: ctx.parent, bottom: 0, left: 1, right: 1, height: 1, tags: false, content: '' });
+    this.line = new StatusLine(ctx);
     this.setKeys();
     this.list.on('select item', () => this.guard(() => this.showDetail()));
     this.list.on('keypress', (ch: string | undefined, key: { name: string; full: string }) => this.onKey(ch, key));
@@ -152,15 +153,11 @@ class CrmScreen {
   }
 
   private guard(fn: () => Promise<void>): void {
-    fn().catch((err: unknown) => {
-      if (!this.gone) this.say(`error: ${publicMessage(err)}`, true);
-    });
+    this.line.guard(fn);
   }
 
   private say(text: string, error = false): void {
-    this.status.style = error ? { ...this.ctx.theme.error } : {};
-    this.status.setContent(stripControl(text));
-    this.ctx.screen.render();
+    this.line.say(text, error);
   }
 
   private drawFilter(): void {

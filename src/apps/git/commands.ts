@@ -224,45 +224,29 @@ export function gitCommands(deps: GitCommandDeps): AnyCommand[] {
       },
     });
 
-  const description = defineCommand({
-    path: ['repo', 'description'],
-    summary: 'Show or set the description of a repository',
-    args: z.object({ name, text: z.array(z.string()).default([]).describe('the new description (none: show it)') }),
-    positionals: ['name', 'text'],
-    permission: 'git.read',
-    mutating: true,
-    results: ['message'],
-    async authorize(ctx, args) {
-      await access.require(ctx.actor, args.name, args.text.length ? 'admin' : 'read-only');
-    },
-    async run(_ctx, args) {
-      let repo = await mustGet(args.name);
-      const text = args.text.join(' ');
-      if (text.length > 500) throw new UsageError('description: at most 500 characters');
-      if (args.text.length) repo = (await store.update(repo.name, { description: text }))!;
-      return { kind: 'message', text: repo.description || '(no description)', json: { name: repo.name, description: repo.description } };
-    },
-  });
-
-  const projectName = defineCommand({
-    path: ['repo', 'project-name'],
-    summary: 'Show or set the display name of a repository',
-    args: z.object({ name, text: z.array(z.string()).default([]).describe('the new project name (none: show it)') }),
-    positionals: ['name', 'text'],
-    permission: 'git.read',
-    mutating: true,
-    results: ['message'],
-    async authorize(ctx, args) {
-      await access.require(ctx.actor, args.name, args.text.length ? 'admin' : 'read-only');
-    },
-    async run(_ctx, args) {
-      let repo = await mustGet(args.name);
-      const text = args.text.join(' ');
-      if (text.length > 100) throw new UsageError('project name: at most 100 characters');
-      if (args.text.length) repo = (await store.update(repo.name, { projectName: text }))!;
-      return { kind: 'message', text: repo.projectName || '(no project name)', json: { name: repo.name, projectName: repo.projectName } };
-    },
-  });
+  /** `repo description` and `repo project-name`: show the text, or set it (admin of the repo). */
+  const textCommand = (word: 'description' | 'project-name', field: 'description' | 'projectName', label: string, max: number) =>
+    defineCommand({
+      path: ['repo', word],
+      summary: `Show or set the ${label} of a repository`,
+      args: z.object({ name, text: z.array(z.string()).default([]).describe(`the new ${label} (none: show it)`) }),
+      positionals: ['name', 'text'],
+      permission: 'git.read',
+      mutating: true,
+      results: ['message'],
+      async authorize(ctx, args) {
+        await access.require(ctx.actor, args.name, args.text.length ? 'admin' : 'read-only');
+      },
+      async run(_ctx, args) {
+        let repo = await mustGet(args.name);
+        const text = args.text.join(' ');
+        if (text.length > max) throw new UsageError(`${label}: at most ${max} characters`);
+        if (args.text.length) repo = (await store.update(repo.name, { [field]: text }))!;
+        return { kind: 'message', text: repo[field] || `(no ${label})`, json: { name: repo.name, [field]: repo[field] } };
+      },
+    });
+  const description = textCommand('description', 'description', 'description', 500);
+  const projectName = textCommand('project-name', 'projectName', 'project name', 100);
 
   const collabAdd = defineCommand({
     path: ['repo', 'collab', 'add'],
@@ -279,7 +263,7 @@ export function gitCommands(deps: GitCommandDeps): AnyCommand[] {
     authorize: asAdmin,
     async run(_ctx, args) {
       const repo = await mustGet(args.name);
-      const user = deps.identities.requireUser(args.user);
+      const user = await deps.identities.requireUser(args.user);
       await store.setCollaborator(repo.name, user.id, args.level);
       return { kind: 'message', text: `${user.name} has ${args.level} on ${repo.name}`, json: { name: repo.name, user: user.name, level: args.level } };
     },
@@ -296,7 +280,7 @@ export function gitCommands(deps: GitCommandDeps): AnyCommand[] {
     authorize: asAdmin,
     async run(_ctx, args) {
       const repo = await mustGet(args.name);
-      const user = deps.identities.requireUser(args.user);
+      const user = await deps.identities.requireUser(args.user);
       if (!(await store.removeCollaborator(repo.name, user.id))) throw new NotFound(`${user.name} is not a collaborator on ${repo.name}`);
       return { kind: 'message', text: `${user.name} is no longer a collaborator on ${repo.name}`, json: { name: repo.name, user: user.name, removed: true } };
     },

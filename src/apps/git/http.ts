@@ -45,7 +45,7 @@ export async function httpActor(deps: Pick<GitHttpDeps, 'tokens' | 'identities' 
   if (!token) return undefined;
   const found = await deps.tokens.verify(tokenHash(token), 'git', deps.clock.now());
   if (!found) return undefined;
-  const user = deps.identities.userById(found.userId);
+  const user = await deps.identities.userById(found.userId);
   if (!user) return undefined;
   return {
     userId: user.id,

@@ -1,7 +1,7 @@
 import blessed, { type Widgets } from 'blessed';
-import { publicMessage } from '../../core/errors.ts';
 import { stripControl } from '../../core/terminal-text.ts';
 import type { TuiApp, TuiScreenContext } from '../../ssh/tui/apps.ts';
+import { StatusLine } from '../../ssh/tui/status-line.ts';
 import { moveHint, WORDS } from '../../ssh/tui/keys.ts';
 import { markdownForTerminal } from '../../ssh/tui/markdown.ts';
 import { paneKeys, scrollPane } from '../../ssh/tui/widgets.ts';
@@ -43,7 +43,7 @@ export const gitTuiApp: TuiApp = {
 class GitScreen {
   private readonly list: Widgets.ListElement;
   private readonly filterBox: Widgets.TextboxElement;
-  private readonly status: Widgets.BoxElement;
+  private readonly line: StatusLine;
   private repos: Listed[] = [];
   private shown: Listed[] = [];
   private filter = '';
@@ -70,7 +70,7 @@ class GitScreen {
       items: [],
       style: { selected: ctx.theme.selected },
     });
-    this.status = blessed.box({ parent: ctx.parent, bottom: 0, left: 1, right: 1, height: 1, tags: false, content: '' });
+    this.line = new StatusLine(ctx);
     this.list.on('select', (_item, index) => this.guard(() => this.openRepo(this.shown[index])));
     this.list.key(['/'], () => this.startFilter());
     this.list.key(['C-r'], () => this.guard(() => this.load()));
@@ -87,15 +87,11 @@ class GitScreen {
   }
 
   private guard(fn: () => Promise<void>): void {
-    fn().catch((err: unknown) => {
-      if (!this.gone) this.say(`error: ${publicMessage(err)}`, true);
-    });
+    this.line.guard(fn);
   }
 
   private say(text: string, error = false): void {
-    this.status.style = error ? { ...this.ctx.theme.error } : {};
-    this.status.setContent(stripControl(text));
-    this.ctx.screen.render();
+    this.line.say(text, error);
   }
 
   private startFilter(): void {

@@ -167,7 +167,7 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
       let userId = userIdOf(ctx);
       if (args.user !== undefined && args.user !== ctx.actor.name) {
         if (!isUserName(args.user)) throw new UsageError(`bad user name '${args.user.slice(0, 40)}'`);
-        userId = deps.identities.requireUser(args.user).id;
+        userId = (await deps.identities.requireUser(args.user)).id;
       }
       const now = ctx.clock.now();
       const list = await store.list(userId, args.all);

@@ -1,7 +1,7 @@
 import blessed, { type Widgets } from 'blessed';
-import { publicMessage } from '../../core/errors.ts';
 import { stripControl } from '../../core/terminal-text.ts';
 import { listCount, type TuiApp, type TuiScreenContext } from '../../ssh/tui/apps.ts';
+import { StatusLine } from '../../ssh/tui/status-line.ts';
 import { moveHint, WORDS } from '../../ssh/tui/keys.ts';
 import { paneKeys, scrollPane } from '../../ssh/tui/widgets.ts';
 import { humanSize } from './format.ts';
@@ -29,7 +29,7 @@ export const pasteTuiApp: TuiApp = {
 
 class PasteScreen {
   private readonly list: Widgets.ListElement;
-  private readonly status: Widgets.BoxElement;
+  private readonly line: StatusLine;
   private viewer: { box: Widgets.BoxElement; pop: () => void } | undefined;
   private pastes: Listed[] = [];
 
@@ -53,7 +53,7 @@ class PasteScreen {
       items: [],
       style: { selected: ctx.theme.selected },
     });
-    this.status = blessed.box({ parent: ctx.parent, bottom: 0, left: 1, right: 1, height: 1, tags: false, content: '' });
+    this.line = new StatusLine(ctx);
     this.list.on('select', (_item, index) => this.guard(() => this.read(index)));
     this.list.key(['d', 'delete'], () => this.guard(() => this.remove((this.list as unknown as { selected: number }).selected)));
     this.list.key(['C-r', 'r'], () => this.guard(() => this.load()));
@@ -70,15 +70,11 @@ class PasteScreen {
   }
 
   private guard(fn: () => Promise<void>): void {
-    fn().catch((err: unknown) => {
-      if (!this.gone) this.say(`error: ${publicMessage(err)}`, true);
-    });
+    this.line.guard(fn);
   }
 
   private say(text: string, error = false): void {
-    this.status.style = error ? { ...this.ctx.theme.error } : {};
-    this.status.setContent(stripControl(text));
-    this.ctx.screen.render();
+    this.line.say(text, error);
   }
 
   private async load(): Promise<void> {

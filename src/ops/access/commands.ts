@@ -24,7 +24,13 @@ export function accessCommands(deps: { control: AccessControl; store: AccessStor
     if (!control.isDeclared(name)) throw new NotFound(`no permission '${name.slice(0, 60)}' (known: ${control.known().join(', ')})`);
     return name;
   }
-  const usersWithRole = (role: string) => identities.listUsers().filter((u) => u.role === role).length;
+  /** How many users hold each role. */
+  const usersByRole = async () => {
+    const counts = new Map<string, number>();
+    for (const u of await identities.listUsers()) counts.set(u.role, (counts.get(u.role) ?? 0) + 1);
+    return counts;
+  };
+  const usersWithRole = async (role: string) => (await usersByRole()).get(role) ?? 0;
 
   const roleLs = defineCommand({
     path: ['role', 'ls'],
@@ -36,10 +42,11 @@ export function accessCommands(deps: { control: AccessControl; store: AccessStor
     async run() {
       const table = control.table();
       const custom = new Set(store.customRoles().map((r) => r.name));
+      const holders = await usersByRole();
       const rows = control.roleNames().map((name) => ({
         role: name,
         kind: custom.has(name) ? 'custom' : 'built-in',
-        users: usersWithRole(name),
+        users: holders.get(name) ?? 0,
         permissions: [...(table.get(name) ?? [])].sort(),
       }));
       return {
@@ -85,7 +92,7 @@ export function accessCommands(deps: { control: AccessControl; store: AccessStor
           { key: 'summary', label: 'WHAT' },
         ],
         rows: rows.map((r) => ({ ...r, held: r.held ? 'yes' : 'no' })),
-        json: { role, builtin: isRole(role), users: usersWithRole(role), permissions: rows },
+        json: { role, builtin: isRole(role), users: await usersWithRole(role), permissions: rows },
       };
     },
   });
@@ -127,7 +134,7 @@ export function accessCommands(deps: { control: AccessControl; store: AccessStor
     async run(_ctx, args) {
       requireRole(args.role);
       if (isRole(args.role)) throw new UsageError(`'${args.role}' is a built-in role and stays`);
-      const holders = usersWithRole(args.role);
+      const holders = await usersWithRole(args.role);
       if (holders) throw new Conflict(`${holders} user(s) hold role '${args.role}': give them another role first (user role NAME ROLE)`);
       store.removeCustomRole(args.role);
       return { kind: 'message', text: `removed role ${args.role}`, json: { role: args.role, removed: true } };
@@ -174,7 +181,7 @@ export function accessCommands(deps: { control: AccessControl; store: AccessStor
       mutating: true,
       results: ['message'],
       async run(ctx, args) {
-        const user = identities.requireUser(args.name);
+        const user = await identities.requireUser(args.name);
         const permission = requirePermission(args.permission);
         if (effect === 'deny' && permission === ADMIN_PERMISSION && user.id === ctx.actor.userId)
           throw new UsageError(`you cannot deny yourself ${ADMIN_PERMISSION}: nobody might be left to undo it`);
@@ -202,7 +209,7 @@ export function accessCommands(deps: { control: AccessControl; store: AccessStor
       results: ['message'],
       async run(ctx, args) {
         if (disable && args.name === ctx.actor.name) throw new UsageError('you cannot disable yourself');
-        const user = identities.setDisabled(args.name, disable ? ctx.clock.now() : null);
+        const user = await identities.setDisabled(args.name, disable ? ctx.clock.now() : null);
         return {
           kind: 'message',
           text: `${user.name} is ${disable ? 'disabled: it logs in no more' : 'enabled again'}`,
@@ -220,11 +227,11 @@ export function accessCommands(deps: { control: AccessControl; store: AccessStor
     mutating: false,
     results: ['record'],
     async run(_ctx, args) {
-      const user = identities.requireUser(args.name);
+      const user = await identities.requireUser(args.name);
       const grants = store.userGrants(user.id);
-      const keys = identities.keysOf(user.id);
+      const keys = await identities.keysOf(user.id);
       const permissions = control.permissionsOf({ userId: user.id, role: user.role });
-      const links = identities.identitiesOf(user.id);
+      const links = await identities.identitiesOf(user.id);
       return {
         kind: 'record',
         title: user.name,

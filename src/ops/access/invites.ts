@@ -116,7 +116,7 @@ export function inviteCommands(deps: { store: AccessStore; control: AccessContro
     results: ['table'],
     async run(ctx) {
       const now = ctx.clock.now();
-      const names = new Map(identities.listUsers().map((u) => [u.id, u.name]));
+      const names = new Map((await identities.listUsers()).map((u) => [u.id, u.name]));
       const rows = store.invites().map((r) => ({
         id: r.id,
         role: r.role,
@@ -216,13 +216,12 @@ export function inviteCommands(deps: { store: AccessStore; control: AccessContro
       const key = parseKeyText(cred.publicKey, 'key');
       if (!key || key.fingerprint !== cred.fingerprint) throw new Error('the session key does not match its fingerprint');
       const role = invite?.role ?? signup.defaultRole;
-      const user = identities.transaction(() => {
-        if (identities.userByName(name)) throw new Conflict(`the name '${name}' is taken: choose another with --name`);
-        if (identities.keyByFingerprint(key.fingerprint)) throw new Conflict('this key already belongs to an account');
-        if (invite) store.useInvite(invite.id, now);
-        const u = identities.createUser(name, role);
-        identities.addKey(u.id, { ...key, comment: 'join' });
-        return u;
+      if (await identities.userByName(name)) throw new Conflict(`the name '${name}' is taken: choose another with --name`);
+      if (await identities.keyByFingerprint(key.fingerprint)) throw new Conflict('this key already belongs to an account');
+      // One unit of work: the invite's use, the account and its key, or nothing.
+      const user = await identities.createUser(name, role, {
+        key: { ...key, comment: 'join' },
+        ...(invite ? { invite: { id: invite.id, at: now } } : {}),
       });
       ctx.log.info({ user: user.name, role, fingerprint: key.fingerprint, invite: invite?.id ?? null, policy: signup.policy }, 'user signed up');
       return {

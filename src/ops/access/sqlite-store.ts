@@ -104,15 +104,4 @@ export class AccessStore {
   inviteByHash(codeHash: string): InviteRow | undefined {
     return this.db.select().from(invites).where(eq(invites.codeHash, codeHash)).get();
   }
-
-  /** Uses one of the invite's uses (call inside the transaction that creates the account). */
-  useInvite(id: number, at: Date): void {
-    const row = this.inviteById(id);
-    if (!row || row.usesLeft <= 0) throw new Error('invite used up under us');
-    this.db
-      .update(invites)
-      .set({ usesLeft: row.usesLeft - 1, lastUsedAt: at })
-      .where(eq(invites.id, id))
-      .run();
-  }
 }

@@ -78,7 +78,7 @@ export function identityCommands(
     mutating: false,
     results: ['message'],
     async run(ctx) {
-      const user = currentUser(ctx);
+      const user = await currentUser(ctx);
       const nonce = `labd-${randomBytes(24).toString('base64url')}`;
       const expiresAt = ctx.clock.now().getTime() + CHALLENGE_TTL_MS;
       challenges.set(user.id, { nonce, expiresAt });
@@ -93,9 +93,9 @@ export function identityCommands(
     },
   });
 
-  function currentUser(ctx: CommandContext) {
+  async function currentUser(ctx: CommandContext) {
     if (ctx.actor.userId === null) throw new UsageError('this command needs a labd user');
-    const user = identities.userById(ctx.actor.userId);
+    const user = await identities.userById(ctx.actor.userId);
     if (!user) throw new NotFound('your user no longer exists');
     return user;
   }
@@ -150,9 +150,9 @@ export function identityCommands(
     mutating: false,
     results: ['table'],
     async run(ctx) {
-      const user = currentUser(ctx);
+      const user = await currentUser(ctx);
       const now = ctx.clock.now().getTime();
-      const keys = identities.keysOf(user.id);
+      const keys = await identities.keysOf(user.id);
       const rows = keys.map((k) => ({
         id: k.id,
         fingerprint: k.fingerprint,
@@ -214,7 +214,7 @@ export function identityCommands(
     },
     async run(ctx, args) {
       if (args.user !== undefined) return addKeyForUser(ctx, args.user, args.comment);
-      const user = currentUser(ctx);
+      const user = await currentUser(ctx);
       const input = await readStdinText(ctx, KEY_INPUT_LIMIT * 2);
       let signatureBlob: Buffer | undefined;
       try {
@@ -232,7 +232,7 @@ export function identityCommands(
           "prove you hold this key: log in with it (or its certificate), or sign a 'keys challenge' and send the signature after the key",
         );
       const comment = (args.comment ?? key.comment).replace(/[^\x20-\x7e]/g, '').slice(0, 100);
-      const row = identities.addKey(user.id, { ...key, comment });
+      const row = await identities.addKey(user.id, { ...key, comment });
       return {
         kind: 'message',
         text: `added key ${row.id}: ${key.fingerprint} (${key.algo}${comment ? ', ' + comment : ''})`,
@@ -248,12 +248,12 @@ export function identityCommands(
    */
   async function addKeyForUser(ctx: CommandContext, name: string, commentArg: string | undefined): Promise<Result> {
     const s = identities;
-    const user = s.requireUser(name);
+    const user = await s.requireUser(name);
     const key = parseKeyText(await readStdinText(ctx, KEY_INPUT_LIMIT), 'stdin');
     if (!key) throw new UsageError(`no public key on stdin (example: keys add --user ${user.name} < key.pub)`);
     refuseInitialAdminKey(key.fingerprint, user.name);
     const comment = (commentArg ?? key.comment).replace(/[^\x20-\x7e]/g, '').slice(0, 100);
-    const row = s.addKey(user.id, { ...key, comment });
+    const row = await s.addKey(user.id, { ...key, comment });
     ctx.log.info({ admin: ctx.actor.name, user: user.name, fingerprint: key.fingerprint }, 'admin added a key to another user');
     return {
       kind: 'message',
@@ -272,8 +272,8 @@ export function identityCommands(
     results: ['message'],
     destructive: true,
     async run(ctx, args) {
-      const user = currentUser(ctx);
-      const removed = identities.removeKey(user.id, args.key);
+      const user = await currentUser(ctx);
+      const removed = await identities.removeKey(user.id, args.key);
       return { kind: 'message', text: `removed key ${removed.id}: ${removed.fingerprint}`, json: { id: removed.id, fingerprint: removed.fingerprint } };
     },
   });
@@ -292,9 +292,13 @@ export function identityCommands(
     mutating: false,
     results: ['table'],
     async run(ctx) {
-      const rows = identities
-        .listUsers()
-        .map((u) => ({ name: u.name, role: u.role, keys: u.keys, created: u.createdAt.toISOString(), disabled: u.disabledAt ? 'disabled' : '' }));
+      const rows = (await identities.listUsers()).map((u) => ({
+        name: u.name,
+        role: u.role,
+        keys: u.keys,
+        created: u.createdAt.toISOString(),
+        disabled: u.disabledAt ? 'disabled' : '',
+      }));
       return {
         kind: 'table',
         columns: [
@@ -331,11 +335,7 @@ export function identityCommands(
       const key = fromFlag ?? fromStdin;
       requireRole(args.role);
       if (key) refuseInitialAdminKey(key.fingerprint, args.name);
-      const user = s.transaction(() => {
-        const u = s.createUser(args.name, args.role);
-        if (key) s.addKey(u.id, key);
-        return u;
-      });
+      const user = await s.createUser(args.name, args.role, key ? { key } : {});
       return {
         kind: 'message',
         text: `created user ${user.name} (${user.role})${key ? ' with key ' + key.fingerprint : ', no key (certificate logins only; add one with: keys add --user ' + user.name + ' < key.pub)'}`,
@@ -355,7 +355,7 @@ export function identityCommands(
     destructive: true,
     async run(ctx, args) {
       if (args.name === ctx.actor.name) throw new UsageError('you cannot remove yourself');
-      identities.removeUser(args.name);
+      await identities.removeUser(args.name);
       return { kind: 'message', text: `removed user ${args.name}`, json: { name: args.name, removed: true } };
     },
   });
@@ -369,7 +369,7 @@ export function identityCommands(
     mutating: true,
     results: ['message'],
     async run(ctx, args) {
-      const user = identities.setRole(args.name, requireRole(args.role));
+      const user = await identities.setRole(args.name, requireRole(args.role));
       return { kind: 'message', text: `${user.name} is now ${user.role}`, json: { name: user.name, role: user.role } };
     },
   });

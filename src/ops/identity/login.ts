@@ -5,7 +5,7 @@ import { higherRole, type Role } from '../../core/permissions.ts';
 import { signupAllows, signupRefusal, type SignupPolicy } from '../../core/signup.ts';
 import type { Logger } from '../../core/logger.ts';
 import { fingerprint, parsePublicKeyLine } from '../../core/sshwire/keys.ts';
-import { IdentityStore, USER_NAME, type User } from './store.ts';
+import { USER_NAME, type AdminKey, type IdentityStore, type User } from './store.ts';
 
 export type LoginOutcome =
   | { ok: true; user: User; role: Role; principal?: string; principalRole?: Role; validBefore?: Date }
@@ -13,6 +13,9 @@ export type LoginOutcome =
   | { ok: false; reason: string; unknownKey?: boolean };
 
 export const CERT_PROVIDER = 'ssh-cert';
+
+/** A certificate login lost a race with another one for the same new principal (see byCertificate). */
+const RACED = Symbol('raced');
 
 /** Config maps as prototype-free lookups: a principal such as `constructor` or `__proto__` is just a name. */
 export function lookup<V>(record: Readonly<Record<string, V>>): ReadonlyMap<string, V> {
@@ -79,10 +82,10 @@ export class LoginService {
    * The actor as the store says now: its user's current role (with what its certificate's principals grant).
    * A user that was removed acts no more.
    */
-  current(actor: Actor): Actor {
+  async current(actor: Actor): Promise<Actor> {
     if (actor.credential?.kind === 'newcomer') return this.joined(actor);
     if (actor.userId === null) return actor;
-    const user = this.store.userById(actor.userId);
+    const user = await this.store.userById(actor.userId);
     if (!user) throw new PermissionDenied(`the account '${actor.name}' no longer exists`);
     if (user.disabledAt) throw new PermissionDenied(`the account '${user.name}' is disabled`);
     const role = actor.principalRole ? higherRole(user.role, actor.principalRole) : user.role;
@@ -90,9 +93,9 @@ export class LoginService {
   }
 
   /** A newcomer whose key now belongs to an account (it ran `join`) continues as that user on the same connection. */
-  private joined(actor: Actor): Actor {
+  private async joined(actor: Actor): Promise<Actor> {
     if (actor.credential?.kind !== 'newcomer') return actor;
-    const key = this.store.keyByFingerprint(actor.credential.fingerprint);
+    const key = await this.store.keyByFingerprint(actor.credential.fingerprint);
     if (!key || key.user.disabledAt) return actor;
     return { ...actor, userId: key.user.id, name: key.user.name, role: key.user.role, credential: { kind: 'key', fingerprint: key.fingerprint } };
   }
@@ -106,10 +109,10 @@ export class LoginService {
     return this.config.auth.signup;
   }
 
-  mayJoin(keyFingerprint: string): boolean {
+  async mayJoin(keyFingerprint: string): Promise<boolean> {
     const policy = this.config.auth.signup;
     const open = signupAllows(policy, 'key') || (signupAllows(policy, 'invite') && this.invitesOutstanding());
-    return open && !this.store.keyByFingerprint(keyFingerprint);
+    return open && !(await this.store.keyByFingerprint(keyFingerprint));
   }
 
   /**
@@ -122,9 +125,9 @@ export class LoginService {
   }
 
   /** Whether the user an actor stands for still exists and is not disabled (a removed or disabled user's connections are closed). */
-  exists(actor: Actor): boolean {
+  async exists(actor: Actor): Promise<boolean> {
     if (actor.userId === null) return true;
-    const user = this.store.userById(actor.userId);
+    const user = await this.store.userById(actor.userId);
     return user !== undefined && !user.disabledAt;
   }
 
@@ -145,16 +148,16 @@ export class LoginService {
    * The user a plain registered key belongs to. When the SSH user name names another labd user, the key
    * does not log in (a key someone else registered must not capture that user's login).
    */
-  byKey(keyFingerprint: string, sshUser: string, now: Date): LoginOutcome {
-    const key = this.store.keyByFingerprint(keyFingerprint);
+  async byKey(keyFingerprint: string, sshUser: string, now: Date): Promise<LoginOutcome> {
+    const key = await this.store.keyByFingerprint(keyFingerprint);
     if (!key) return { ok: false, reason: 'unknown key', unknownKey: true };
     // A key an OIDC login linked works until its link expires (then it is unknown again).
     if (key.expiresAt && key.expiresAt.getTime() <= now.getTime())
       return { ok: false, reason: `the key's link (OIDC login) expired at ${key.expiresAt.toISOString()}`, unknownKey: true };
-    const mismatch = this.userMismatch(key.user, sshUser);
+    const mismatch = await this.userMismatch(key.user, sshUser);
     if (mismatch) return { ok: false, reason: mismatch };
     if (key.user.disabledAt) return { ok: false, reason: `the account '${key.user.name}' is disabled` };
-    this.store.touchKey(key.id, now);
+    await this.store.touchKey(key.id, now);
     // The IdP groups the link was made on grant their roles while it lasts (auth.oidc.groupRoles), like principals.
     const oidc = this.config.auth.oidc;
     const groupRole = key.claims && oidc.enabled ? roleFromPrincipals('guest', key.claims.groups, lookup(oidc.groupRoles)) : 'guest';
@@ -172,23 +175,23 @@ export class LoginService {
    * When the link of a key to this user ends as it stands now (a later `login` links it again for longer):
    * null when the key is this user's for good, undefined when it is no longer this user's key.
    */
-  linkExpiry(keyFingerprint: string, userId: number, now: Date = new Date()): Date | null | undefined {
-    const key = this.store.keyByFingerprint(keyFingerprint);
+  async linkExpiry(keyFingerprint: string, userId: number, now: Date = new Date()): Promise<Date | null | undefined> {
+    const key = await this.store.keyByFingerprint(keyFingerprint);
     if (!key || key.userId !== userId) return undefined;
     if (key.expiresAt && key.expiresAt.getTime() <= now.getTime()) return undefined;
     return key.expiresAt ?? null;
   }
 
   /** Why a plain key would not log in as `sshUser`, or undefined when it would (answers the unsigned query without binding anyone). */
-  keyRefusal(keyFingerprint: string, sshUser: string, now: Date = new Date()): string | undefined {
-    const key = this.store.keyByFingerprint(keyFingerprint);
-    if (!key || (key.expiresAt && key.expiresAt.getTime() <= now.getTime())) return this.mayJoin(keyFingerprint) ? undefined : 'unknown key';
+  async keyRefusal(keyFingerprint: string, sshUser: string, now: Date = new Date()): Promise<string | undefined> {
+    const key = await this.store.keyByFingerprint(keyFingerprint);
+    if (!key || (key.expiresAt && key.expiresAt.getTime() <= now.getTime())) return (await this.mayJoin(keyFingerprint)) ? undefined : 'unknown key';
     return this.userMismatch(key.user, sshUser);
   }
 
-  private userMismatch(owner: User, sshUser: string): string | undefined {
+  private async userMismatch(owner: User, sshUser: string): Promise<string | undefined> {
     if (sshUser === owner.name || !USER_NAME.test(sshUser)) return undefined;
-    return this.store.userByName(sshUser) ? `key belongs to user '${owner.name}', not to '${sshUser}'` : undefined;
+    return (await this.store.userByName(sshUser)) ? `key belongs to user '${owner.name}', not to '${sshUser}'` : undefined;
   }
 
   /**
@@ -197,97 +200,92 @@ export class LoginService {
    * in, else a user created for it (sign-up) or one an admin made under exactly its name. A name another
    * identity holds is refused, never merged; the initial admin is reachable only through config.
    */
-  byCertificate(principals: readonly string[], sshUser: string, now: Date): LoginOutcome {
+  async byCertificate(principals: readonly string[], sshUser: string, now: Date): Promise<LoginOutcome> {
     const principal = selectPrincipal(principals, sshUser, this.roleMap);
     if (!principal) return { ok: false, reason: 'certificate has no identity principal' };
+    // Reads, then one unit of work. When another login made the account or the link meanwhile (two
+    // connections with the same new principal), the second pass finds it, as if they had not overlapped.
+    const first = await this.certificateUser(principal, principals, now);
+    if (first !== RACED) return first;
+    const second = await this.certificateUser(principal, principals, now);
+    return second === RACED ? { ok: false, reason: `principal '${principal}' is being signed up by another login: try again` } : second;
+  }
+
+  private async certificateUser(principal: string, principals: readonly string[], now: Date): Promise<LoginOutcome | typeof RACED> {
     const adminName = this.config.auth.initialAdminName;
-    return this.store.transaction((): LoginOutcome => {
-      const granted = roleFromPrincipals('guest', principals, this.roleMap);
-      const role = (user: User): LoginOutcome =>
-        user.disabledAt
-          ? { ok: false, reason: `the account '${user.name}' is disabled` }
-          : {
-              ok: true,
-              user,
-              role: roleFromPrincipals(user.role, principals, this.roleMap),
-              principal,
-              principalRole: granted === 'guest' ? undefined : granted,
-            };
-      const mappedName = this.principalUsers.get(principal);
-      if (mappedName !== undefined) {
-        const mapped = this.store.userByName(mappedName);
-        if (!mapped) return { ok: false, reason: `principal '${principal}' is mapped to user '${mappedName}' (auth.principalUsers), which does not exist` };
-        return role(mapped);
-      }
-      const linked = this.store.identity(CERT_PROVIDER, principal);
-      if (linked) {
-        // A link made before this rule (a principal `admin` that signed up into the initial admin) does not count.
-        if (linked.user.name === adminName)
-          return { ok: false, reason: `principal '${principal}' cannot log in as the initial admin '${adminName}' unless auth.principalUsers maps it` };
-        this.store.touchIdentity(linked.id, now);
-        return role(linked.user);
-      }
-      const name = userNameFor(principal);
-      if (!name)
+    const granted = roleFromPrincipals('guest', principals, this.roleMap);
+    const role = (user: User): LoginOutcome =>
+      user.disabledAt
+        ? { ok: false, reason: `the account '${user.name}' is disabled` }
+        : {
+            ok: true,
+            user,
+            role: roleFromPrincipals(user.role, principals, this.roleMap),
+            principal,
+            principalRole: granted === 'guest' ? undefined : granted,
+          };
+    const mappedName = this.principalUsers.get(principal);
+    if (mappedName !== undefined) {
+      const mapped = await this.store.userByName(mappedName);
+      if (!mapped) return { ok: false, reason: `principal '${principal}' is mapped to user '${mappedName}' (auth.principalUsers), which does not exist` };
+      return role(mapped);
+    }
+    const linked = await this.store.identity(CERT_PROVIDER, principal);
+    if (linked) {
+      // A link made before this rule (a principal `admin` that signed up into the initial admin) does not count.
+      if (linked.user.name === adminName)
+        return { ok: false, reason: `principal '${principal}' cannot log in as the initial admin '${adminName}' unless auth.principalUsers maps it` };
+      await this.store.touchIdentity(linked.id, now);
+      return role(linked.user);
+    }
+    const name = userNameFor(principal);
+    if (!name)
+      return {
+        ok: false,
+        reason: `principal '${principal.slice(0, 64)}' does not make a valid user name (1-32 of a-z, 0-9, _ and -, starting with a letter)`,
+      };
+    const existing = await this.store.userByName(name);
+    if (existing) {
+      // Only a user an admin created under exactly this principal, that no certificate identity holds yet, is claimed.
+      const claimable =
+        name === principal &&
+        name !== adminName &&
+        !(await this.store.identitiesOf(existing.id)).some((i) => i.provider === CERT_PROVIDER) &&
+        ![...this.principalUsers.values()].includes(name);
+      if (!claimable)
         return {
           ok: false,
-          reason: `principal '${principal.slice(0, 64)}' does not make a valid user name (1-32 of a-z, 0-9, _ and -, starting with a letter)`,
+          reason: `user name '${name}' for principal '${principal}' is taken by another identity; an admin can map the principal to a user (auth.principalUsers)`,
         };
-      const existing = this.store.userByName(name);
-      let user: User;
-      if (existing) {
-        // Only a user an admin created under exactly this principal, that no certificate identity holds yet, is claimed.
-        const claimable =
-          name === principal &&
-          name !== adminName &&
-          !this.store.identitiesOf(existing.id).some((i) => i.provider === CERT_PROVIDER) &&
-          ![...this.principalUsers.values()].includes(name);
-        if (!claimable)
-          return {
-            ok: false,
-            reason: `user name '${name}' for principal '${principal}' is taken by another identity; an admin can map the principal to a user (auth.principalUsers)`,
-          };
-        user = existing;
-      } else {
-        if (!signupAllows(this.config.auth.signup, 'certificate'))
-          return { ok: false, reason: `principal '${principal}' is not a user: ${signupRefusal(this.config.auth.signup, 'certificate')}` };
-        if (!this.config.auth.certificateSignup) return { ok: false, reason: `principal '${principal}' is not a user and sign-up by certificate is off` };
-        user = this.store.createUser(name, this.config.auth.defaultRole);
-        this.log.info({ user: name, principal, role: user.role }, 'user created from certificate');
-      }
-      this.store.linkIdentity(user.id, CERT_PROVIDER, principal);
-      return role(user);
-    });
+      await this.store.linkIdentity(existing.id, CERT_PROVIDER, principal);
+      return role(existing);
+    }
+    if (!signupAllows(this.config.auth.signup, 'certificate'))
+      return { ok: false, reason: `principal '${principal}' is not a user: ${signupRefusal(this.config.auth.signup, 'certificate')}` };
+    if (!this.config.auth.certificateSignup) return { ok: false, reason: `principal '${principal}' is not a user and sign-up by certificate is off` };
+    const user = await this.store.createUserWithIdentity(name, this.config.auth.defaultRole, CERT_PROVIDER, principal);
+    if (!user) return RACED;
+    this.log.info({ user: name, principal, role: user.role }, 'user created from certificate');
+    return role(user);
   }
 
   /**
    * Registers LABD_INITIAL_ADMIN_KEYS to the initial admin (idempotent, at every start). A key someone
    * else registered is taken back (and logged), so no member can keep labd from starting.
    */
-  ensureInitialAdmin(): void {
+  async ensureInitialAdmin(): Promise<void> {
     const lines = initialAdminKeyLines(this.config);
     if (!lines.length) return;
-    const name = this.config.auth.initialAdminName;
-    this.store.transaction(() => {
-      let admin = this.store.userByName(name);
-      if (!admin) admin = this.store.createUser(name, 'admin');
-      else if (admin.role !== 'admin') admin = this.store.setRole(name, 'admin');
-      for (const [i, line] of lines.entries()) {
-        let parsed;
-        try {
-          parsed = parsePublicKeyLine(line);
-        } catch (err) {
-          throw new Error(`config: auth.initialAdminKeys (LABD_INITIAL_ADMIN_KEYS): line ${i + 1}: ${(err as Error).message}`);
-        }
-        const fp = fingerprint(parsed.key.blob);
-        const existing = this.store.keyByFingerprint(fp);
-        if (existing && existing.userId !== admin.id) {
-          this.log.warn({ fingerprint: fp, user: existing.user.name }, 'an initial admin key was registered to another user: taken back');
-          this.store.deleteKey(existing.id);
-        }
-        if (!existing || existing.userId !== admin.id)
-          this.store.addKey(admin.id, { fingerprint: fp, algo: parsed.key.type, publicKey: line, comment: parsed.comment, source: 'config' });
+    const keys: AdminKey[] = lines.map((line, i) => {
+      let parsed;
+      try {
+        parsed = parsePublicKeyLine(line);
+      } catch (err) {
+        throw new Error(`config: auth.initialAdminKeys (LABD_INITIAL_ADMIN_KEYS): line ${i + 1}: ${(err as Error).message}`);
       }
+      return { fingerprint: fingerprint(parsed.key.blob), algo: parsed.key.type, publicKey: line, comment: parsed.comment };
     });
+    for (const taken of await this.store.ensureAdmin(this.config.auth.initialAdminName, keys))
+      this.log.warn({ fingerprint: taken.fingerprint, user: taken.user }, 'an initial admin key was registered to another user: taken back');
   }
 }

@@ -9,10 +9,10 @@ import type { IdentityStore } from './store.ts';
 
 export function oidcCommands(oidc: OidcLogin, identities: IdentityStore): AnyCommand[] {
   /** The key the session proved it holds: the plain key it logged in with, or its certificate's own key. */
-  function sessionKey(ctx: CommandContext): { fingerprint: string; algo: string; publicKey: string } {
+  async function sessionKey(ctx: CommandContext): Promise<{ fingerprint: string; algo: string; publicKey: string }> {
     const cred = ctx.actor.credential;
     if (cred?.kind === 'key') {
-      const row = identities.keyByFingerprint(cred.fingerprint);
+      const row = await identities.keyByFingerprint(cred.fingerprint);
       if (!row) throw new UsageError('the key this session logged in with is no longer registered');
       return { fingerprint: row.fingerprint, algo: row.algo, publicKey: row.publicKey };
     }
@@ -39,7 +39,7 @@ export function oidcCommands(oidc: OidcLogin, identities: IdentityStore): AnyCom
     needsIO: true,
     async run(ctx) {
       if (ctx.actor.userId === null) throw new PermissionDenied('login needs a labd account');
-      const key = sessionKey(ctx);
+      const key = await sessionKey(ctx);
       const outcome = await oidc.login(key, {
         surface: ctx.actor.via,
         remoteAddress: ctx.actor.remoteAddress,

@@ -17,7 +17,7 @@ import type { AuditLog } from '../audit/store.ts';
 import { DeviceFlowError, type DeviceAuthorization, type DeviceFlow, type OidcClaims, type OidcPort } from '../oidc/port.ts';
 import { qrModules, qrText } from '../../core/qr.ts';
 import { lookup, roleFromPrincipals, userNameFor } from './login.ts';
-import type { KeyToLink, LinkClaims, SqliteOidcLinks } from './sqlite-oidc-links.ts';
+import type { KeyToLink, LinkClaims, LinkTarget, OidcLinks } from './links.ts';
 import type { IdentityStore, User } from './store.ts';
 
 /** identities.provider of an OIDC subject: one per issuer, so two IdPs' `sub` never meet. */
@@ -40,7 +40,7 @@ export type OidcLinkOutcome = OidcLinked | { ok: false; reason: string };
 export interface OidcLoginDeps {
   port: OidcPort;
   identities: IdentityStore;
-  links: SqliteOidcLinks;
+  links: OidcLinks;
   config: Config;
   audit: AuditLog;
   log: Logger;
@@ -140,7 +140,7 @@ export class OidcLogin {
 
   /**
    * Maps confirmed claims to a user and links the proven key to it until now + keyLifetime, in one
-   * transaction; writes the audit row (`oidc link`) either way. `sessionUserId`: the account of a
+   * unit of work; writes the audit row (`oidc link`) either way. `sessionUserId`: the account of a
    * session running `login` (an unknown identity is linked to it instead of making a new account).
    */
   async link(claims: OidcClaims, key: KeyToLink, via: { surface: Actor['via']; remoteAddress?: string; sessionUserId?: number }): Promise<OidcLinkOutcome> {
@@ -155,7 +155,7 @@ export class OidcLogin {
     };
     let outcome: OidcLinkOutcome;
     try {
-      outcome = this.deps.identities.transaction(() => this.mapAndLink(claims, key, expiresAt, stored, via.sessionUserId));
+      outcome = await this.mapAndLink(claims, key, expiresAt, stored, via.sessionUserId);
     } catch (err) {
       if (!(err instanceof LabdError)) throw err;
       outcome = { ok: false, reason: err.message };
@@ -195,20 +195,25 @@ export class OidcLogin {
     return outcome;
   }
 
-  private mapAndLink(claims: OidcClaims, key: KeyToLink, expiresAt: Date, stored: LinkClaims, sessionUserId: number | undefined): OidcLinkOutcome {
+  private async mapAndLink(
+    claims: OidcClaims,
+    key: KeyToLink,
+    expiresAt: Date,
+    stored: LinkClaims,
+    sessionUserId: number | undefined,
+  ): Promise<OidcLinkOutcome> {
     const { identities } = this.deps;
     const adminName = this.deps.config.auth.initialAdminName;
     const provider = oidcProvider(claims.issuer);
     const gRole = groupRole(claims.groups, this.groupRoles);
-    let user: User | undefined;
-    let created = false;
-    const linked = identities.identity(provider, claims.sub);
+    let target: LinkTarget;
+    const linked = await identities.identity(provider, claims.sub);
     if (linked) {
-      user = linked.user;
-      identities.touchIdentity(linked.id, expiresAt);
+      target = { user: linked.user };
     } else if (sessionUserId !== undefined) {
-      user = identities.userById(sessionUserId);
+      const user = await identities.userById(sessionUserId);
       if (!user) return { ok: false, reason: 'your account no longer exists' };
+      target = { user };
     } else {
       const candidate = claims.preferredUsername ?? (claims.emailVerified ? claims.email : undefined) ?? claims.sub;
       const name = userNameFor(candidate);
@@ -217,27 +222,33 @@ export class OidcLogin {
           ok: false,
           reason: `'${candidate.slice(0, 64)}' does not make a valid user name (1-32 of a-z, 0-9, _ and -, starting with a letter); ask an admin to add you`,
         };
-      if (identities.userByName(name))
+      if (await identities.userByName(name))
         return {
           ok: false,
           reason: `the user name '${name}' belongs to another account; log in to it (key or certificate) and run 'login' there to link this identity, or ask an admin`,
         };
       if (!signupAllows(this.deps.config.auth.signup, 'oidc')) return { ok: false, reason: signupRefusal(this.deps.config.auth.signup, 'oidc') };
-      user = identities.createUser(name, this.deps.config.auth.defaultRole);
-      created = true;
+      target = { create: { name, role: this.deps.config.auth.defaultRole } };
     }
-    if (user.name === adminName) return { ok: false, reason: `an identity-provider login cannot reach the initial admin '${adminName}'` };
-    if (!linked) identities.linkIdentity(user.id, provider, claims.sub);
-    const result = this.deps.links.link(user.id, key, expiresAt, stored);
-    // Thrown, so the transaction leaves nothing behind (no identity linked, no account made).
-    if (result.kind === 'permanent') throw new Conflict(`key ${key.fingerprint} is already registered to ${user.name} for good: nothing to link`);
+    const targetName = 'user' in target ? target.user.name : target.create.name;
+    if (targetName === adminName) return { ok: false, reason: `an identity-provider login cannot reach the initial admin '${adminName}'` };
+    // One unit of work: the account made, the identity linked (or seen again) and the key linked, or nothing.
+    const result = await this.deps.links.link(
+      target,
+      linked ? { touch: { id: linked.id, at: expiresAt } } : { link: { provider, subject: claims.sub } },
+      key,
+      expiresAt,
+      stored,
+    );
+    if (result.kind === 'permanent') throw new Conflict(`key ${key.fingerprint} is already registered to ${targetName} for good: nothing to link`);
+    const user = result.user;
     return {
       ok: true,
       user,
       role: gRole ? higherRole(user.role, gRole) : user.role,
       groupRole: gRole,
       expiresAt,
-      created,
+      created: 'create' in target,
       claims: stored,
       link: result.kind,
     };

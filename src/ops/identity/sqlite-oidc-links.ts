@@ -2,40 +2,39 @@
 import { eq } from 'drizzle-orm';
 import { Conflict } from '../../core/errors.ts';
 import type { Db } from '../../db/client.ts';
-import { sshKeys } from '../../db/schema.ts';
+import { identities, sshKeys, users } from '../../db/schema.ts';
+import type { KeyToLink, LinkClaims, LinkIdentity, LinkResult, LinkTarget, OidcLinks } from './links.ts';
+import { checkUserName } from './store.ts';
 
-export type LinkClaims = NonNullable<(typeof sshKeys.$inferSelect)['claims']>;
-
-export interface KeyToLink {
-  fingerprint: string;
-  algo: string;
-  publicKey: string;
-}
-
-export type LinkResult = { kind: 'linked' | 'relinked' | 'extended'; previousUserId?: number } | { kind: 'permanent' };
-
-export class SqliteOidcLinks {
+export class SqliteOidcLinks implements OidcLinks {
   constructor(private readonly db: Db) {}
 
-  /**
-   * Links a key to a user until `expiresAt`. A key registered for good (`keys add`, initial admin) is
-   * never turned into a link: to its owner that is 'permanent', to anyone else a Conflict. A key linked
-   * before (even expired, even to another user the IdP vouched for then) is moved and renewed.
-   */
-  link(userId: number, key: KeyToLink, expiresAt: Date, claims: LinkClaims): LinkResult {
-    const existing = this.db.select().from(sshKeys).where(eq(sshKeys.fingerprint, key.fingerprint)).get();
-    if (existing && existing.source !== 'oidc') {
-      if (existing.userId === userId) return { kind: 'permanent' };
-      throw new Conflict(`key ${key.fingerprint} is registered to another user for good; it cannot be linked by a login`);
-    }
-    if (existing) {
-      this.db.update(sshKeys).set({ userId, expiresAt, claims, comment: 'oidc' }).where(eq(sshKeys.id, existing.id)).run();
-      return existing.userId === userId ? { kind: 'extended' } : { kind: 'relinked', previousUserId: existing.userId };
-    }
-    this.db
-      .insert(sshKeys)
-      .values({ userId, fingerprint: key.fingerprint, algo: key.algo, publicKey: key.publicKey, comment: 'oidc', source: 'oidc', expiresAt, claims })
-      .run();
-    return { kind: 'linked' };
+  async link(target: LinkTarget, identity: LinkIdentity, key: KeyToLink, expiresAt: Date, claims: LinkClaims): Promise<LinkResult> {
+    return this.db.transaction((tx): LinkResult => {
+      const existing = tx.select().from(sshKeys).where(eq(sshKeys.fingerprint, key.fingerprint)).get();
+      if (existing && existing.source !== 'oidc') {
+        if ('user' in target && existing.userId === target.user.id) return { kind: 'permanent' };
+        throw new Conflict(`key ${key.fingerprint} is registered to another user for good; it cannot be linked by a login`);
+      }
+      let user;
+      if ('user' in target) user = target.user;
+      else {
+        const { name, role } = target.create;
+        checkUserName(name);
+        if (tx.select().from(users).where(eq(users.name, name)).get()) throw new Conflict(`user '${name}' already exists`);
+        user = tx.insert(users).values({ name, role }).returning().get();
+      }
+      if ('link' in identity)
+        tx.insert(identities).values({ userId: user.id, provider: identity.link.provider, subject: identity.link.subject }).onConflictDoNothing().run();
+      else tx.update(identities).set({ lastSeenAt: identity.touch.at }).where(eq(identities.id, identity.touch.id)).run();
+      if (existing) {
+        tx.update(sshKeys).set({ userId: user.id, expiresAt, claims, comment: 'oidc' }).where(eq(sshKeys.id, existing.id)).run();
+        return existing.userId === user.id ? { kind: 'extended', user } : { kind: 'relinked', previousUserId: existing.userId, user };
+      }
+      tx.insert(sshKeys)
+        .values({ userId: user.id, fingerprint: key.fingerprint, algo: key.algo, publicKey: key.publicKey, comment: 'oidc', source: 'oidc', expiresAt, claims })
+        .run();
+      return { kind: 'linked', user };
+    });
   }
 }
