@@ -162,11 +162,12 @@ describe('OIDC and anonymous git together: unlinked keys', () => {
     assert.equal(link, undefined, 'nothing linked');
   });
 
-  test('join CODE from an unknown key still signs up (no device flow)', async () => {
+  test('join CODE from an unknown key still signs up (no device flow), named after the SSH user name', async () => {
     const inv = json<{ code: string }>(labd.ssh(admin, ['invite', 'create', '--json']));
     const key = lab.key('gina');
     const before = labd.logs().length;
-    const joined = labd.ssh(key, ['join', inv.code, '--name', 'gina']);
+    // No --name: the account is named after the SSH user name (ssh gina@HOST).
+    const joined = labd.ssh(key, ['join', inv.code], { user: 'gina' });
     assert.equal(joined.status, 0, joined.stderr);
     assert.match(joined.stdout, /welcome, gina/);
     await logSince(labd, before, /user signed up/);

@@ -368,7 +368,7 @@ export class Registry {
         if (actor.credential?.kind === 'anonymous')
           throw new PermissionDenied(`permission denied: without a key only git clone and fetch work ('${name}' needs a registered key)`);
         if (actor.credential?.kind === 'newcomer')
-          throw new PermissionDenied(`permission denied: this key has no account yet; sign up with: join CODE --name NAME (see help join)`);
+          throw new PermissionDenied(`permission denied: this key has no account yet; sign up with: join CODE (see help join)`);
         throw new PermissionDenied(`permission denied: '${name}' needs ${command.permission} (you are ${actor.role})`);
       }
       let args: Record<string, unknown>;

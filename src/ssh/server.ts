@@ -448,7 +448,7 @@ export class SshServer {
       const current = await currentActor(channel);
       if (!current) return;
       if (current.credential?.kind === 'newcomer') {
-        channel.stderr.write('this key has no account yet: sign up with  ssh HOST join CODE --name NAME  (ask an admin for an invite)\r\n');
+        channel.stderr.write('this key has no account yet: sign up with  ssh HOST join CODE  (ask an admin for an invite)\r\n');
         channel.exit(1);
         channel.end();
         return;
