@@ -38,10 +38,12 @@ export class DirectNotices {
    * The Matrix id of a labd user: the one its owner linked last, else the first the lab mapped to
    * it in config (unless that id was since linked to someone else).
    */
-  matrixIdOf(user: string): string | undefined {
-    const linked = this.o.links?.linkedMatrixId(user);
+  async matrixIdOf(user: string): Promise<string | undefined> {
+    const linked = await this.o.links?.linkedMatrixId(user);
     if (linked) return linked;
-    return Object.entries(this.o.userMap).find(([mxid, name]) => name === user && (this.o.links?.linkedUser(mxid)?.name ?? name) === user)?.[0];
+    for (const [mxid, name] of Object.entries(this.o.userMap))
+      if (name === user && ((await this.o.links?.linkedUser(mxid))?.name ?? name) === user) return mxid;
+    return undefined;
   }
 
   /**
@@ -50,7 +52,7 @@ export class DirectNotices {
    * cannot be reached to open the chat (the caller tries again later).
    */
   async send(user: string, notice: { title: string; body: string }, o: { key: string; room: string | null }): Promise<boolean> {
-    const mxid = this.matrixIdOf(user);
+    const mxid = await this.matrixIdOf(user);
     if (!mxid) return false;
     const roomId = o.room ? await this.joinedRoom(o.room) : await this.directRoom(mxid);
     const text = `${notice.title}\n${notice.body}`;

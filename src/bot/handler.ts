@@ -33,9 +33,9 @@ export interface HandlerOptions {
 
 /** Which labd user a Matrix id was linked to by its owner. */
 export interface MatrixLinkLookup {
-  linkedUser(mxid: string): { id: number; name: string; role: Actor['role'] } | undefined;
+  linkedUser(mxid: string): Promise<{ id: number; name: string; role: Actor['role'] } | undefined>;
   /** The Matrix id linked to a labd user most recently (where direct notices go). */
-  linkedMatrixId(userName: string): string | undefined;
+  linkedMatrixId(userName: string): Promise<string | undefined>;
 }
 
 type Mapped = { ok: true; actor: Actor } | { ok: false; body: MatrixBody };
@@ -97,7 +97,7 @@ export class CommandHandler {
   }
 
   async actorFor(mxid: string): Promise<Mapped> {
-    const linked = this.opts.links?.linkedUser(mxid);
+    const linked = await this.opts.links?.linkedUser(mxid);
     if (linked) return { ok: true, actor: { userId: linked.id, name: linked.name, role: linked.role, via: 'matrix', credential: { kind: 'matrix', mxid } } };
     const userMap = this.opts.config.userMap;
     const name = Object.hasOwn(userMap, mxid) ? userMap[mxid] : undefined;

@@ -524,7 +524,12 @@ export const crmLinks = sqliteTable(
       .references(() => crmContacts.id, { onDelete: 'cascade' }),
     relation: text('relation').notNull(),
   },
-  (t) => [uniqueIndex('crm_links_pair').on(t.contactId, t.otherId, t.relation), index('crm_links_owner').on(t.ownerId)],
+  (t) => [
+    uniqueIndex('crm_links_pair').on(t.contactId, t.otherId, t.relation),
+    index('crm_links_owner').on(t.ownerId),
+    // Deleting a contact cascades to the links pointing at it: without this, a scan of every link.
+    index('crm_links_other').on(t.otherId),
+  ],
 );
 
 /** What happened with a contact: met, called, messaged, wrote (set last contacted), or a dated note. */

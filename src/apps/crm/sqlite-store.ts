@@ -81,7 +81,14 @@ export class SqliteCrmStore implements CrmStore {
   /** One transaction wrapper for every method (better-sqlite3 prepares BEGIN/COMMIT per wrapper). */
   private readonly inTx: <T>(fn: () => T) => T;
 
-  /** Prepared statements by SQL text: compiling a statement costs more than running it. */
+  /**
+   * Prepared statements by SQL text: compiling a statement costs more than running it.
+   *
+   * `+owner_id` (SQLite's unary plus: the term is checked but no index is chosen for it) where a
+   * contact id is the key: without table statistics SQLite weighs an owner index as much as the
+   * contact's, and one owner's index holds that owner's whole address book. test/crm-store-plans
+   * checks the plans.
+   */
   private readonly statements = new Map<string, Statement<unknown[], unknown>>();
 
   private q(sql: string): Statement<unknown[], unknown> {
@@ -107,7 +114,7 @@ export class SqliteCrmStore implements CrmStore {
   private contactOf(r: ContactRow): Contact {
     const links = this.sql
       .prepare(
-        'select l.other_id as id, o.display_name as displayName, l.relation from crm_links l join crm_contacts o on o.id = l.other_id and o.owner_id = l.owner_id where l.owner_id = ? and l.contact_id = ? order by o.display_name',
+        'select l.other_id as id, o.display_name as displayName, l.relation from crm_links l join crm_contacts o on o.id = l.other_id and o.owner_id = l.owner_id where +l.owner_id = ? and l.contact_id = ? order by o.display_name',
       )
       .all(r.owner_id, r.id) as Contact['links'];
     return {
@@ -139,18 +146,18 @@ export class SqliteCrmStore implements CrmStore {
 
   /** Rewrites the contact's handles, tags and search row from its data (inside the caller's transaction). */
   private index(ownerId: number, id: number, d: ContactData): void {
-    this.q('delete from crm_handles where contact_id = ? and owner_id = ?').run(id, ownerId);
+    this.q('delete from crm_handles where contact_id = ? and +owner_id = ?').run(id, ownerId);
     const handle = this.q('insert into crm_handles (owner_id, contact_id, kind, value) values (?, ?, ?, ?)');
     for (const e of d.emails) handle.run(ownerId, id, 'email', e.value.toLowerCase());
     for (const p of d.phones) handle.run(ownerId, id, 'phone', p.e164 ?? p.value.replace(/\D/g, ''));
-    this.q('delete from crm_tags where contact_id = ? and owner_id = ?').run(id, ownerId);
+    this.q('delete from crm_tags where contact_id = ? and +owner_id = ?').run(id, ownerId);
     const tag = this.q('insert or ignore into crm_tags (owner_id, contact_id, tag) values (?, ?, ?)');
     for (const t of d.tags) tag.run(ownerId, id, t);
     this.reindex(ownerId, id, d);
   }
 
   private reindex(ownerId: number, id: number, d: ContactData): void {
-    const journal = this.q("select note from crm_interactions where contact_id = ? and owner_id = ? and note <> ''").all(id, ownerId) as { note: string }[];
+    const journal = this.q("select note from crm_interactions where contact_id = ? and +owner_id = ? and note <> ''").all(id, ownerId) as { note: string }[];
     const phones = d.phones.flatMap((p) => {
       const digits = p.value.replace(/\D/g, '');
       const e164 = p.e164?.slice(1);
@@ -305,7 +312,7 @@ export class SqliteCrmStore implements CrmStore {
       if (ifRev !== undefined && r.rev !== ifRev) throw new StaleWrite(`contact ${id} changed meanwhile`);
       const rev = this.bump(ownerId);
       // The contacts it was linked to lose a RELATED line: they change too.
-      this.q('update crm_contacts set rev = ? where owner_id = ? and id in (select other_id from crm_links where owner_id = ? and contact_id = ?)').run(
+      this.q('update crm_contacts set rev = ? where +owner_id = ? and id in (select other_id from crm_links where +owner_id = ? and contact_id = ?)').run(
         rev,
         ownerId,
         ownerId,
@@ -346,7 +353,7 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async interactions(ownerId: number, id: number, limit: number): Promise<Interaction[]> {
-    const rows = this.q('select id, kind, at, note from crm_interactions where owner_id = ? and contact_id = ? order by at desc, id desc limit ?').all(
+    const rows = this.q('select id, kind, at, note from crm_interactions where +owner_id = ? and contact_id = ? order by at desc, id desc limit ?').all(
       ownerId,
       id,
       limit,
@@ -361,13 +368,13 @@ export class SqliteCrmStore implements CrmStore {
       ins.run(ownerId, id, otherId, relation);
       ins.run(ownerId, otherId, id, inverse);
       const rev = this.bump(ownerId);
-      this.q('update crm_contacts set rev = ?, updated_at = ? where owner_id = ? and id in (?, ?)').run(rev, Date.now(), ownerId, id, otherId);
+      this.q('update crm_contacts set rev = ?, updated_at = ? where +owner_id = ? and id in (?, ?)').run(rev, Date.now(), ownerId, id, otherId);
     });
   }
 
   async unlink(ownerId: number, id: number, otherId: number): Promise<number> {
     return this.inTx(() => {
-      const info = this.q('delete from crm_links where owner_id = ? and ((contact_id = ? and other_id = ?) or (contact_id = ? and other_id = ?))').run(
+      const info = this.q('delete from crm_links where +owner_id = ? and ((contact_id = ? and other_id = ?) or (contact_id = ? and other_id = ?))').run(
         ownerId,
         id,
         otherId,
@@ -376,7 +383,7 @@ export class SqliteCrmStore implements CrmStore {
       );
       if (info.changes) {
         const rev = this.bump(ownerId);
-        this.q('update crm_contacts set rev = ?, updated_at = ? where owner_id = ? and id in (?, ?)').run(rev, Date.now(), ownerId, id, otherId);
+        this.q('update crm_contacts set rev = ?, updated_at = ? where +owner_id = ? and id in (?, ?)').run(rev, Date.now(), ownerId, id, otherId);
       }
       return info.changes;
     });

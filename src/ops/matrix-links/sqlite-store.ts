@@ -49,7 +49,7 @@ export class SqliteMatrixLinkStore implements MatrixLinkStore {
     });
   }
 
-  linkedMatrixId(userName: string): string | undefined {
+  async linkedMatrixId(userName: string): Promise<string | undefined> {
     return this.db
       .select({ mxid: matrixLinks.mxid })
       .from(matrixLinks)
@@ -59,7 +59,7 @@ export class SqliteMatrixLinkStore implements MatrixLinkStore {
       .get()?.mxid;
   }
 
-  linkedUser(mxid: string): LinkedUser | undefined {
+  async linkedUser(mxid: string): Promise<LinkedUser | undefined> {
     return this.db
       .select({ id: users.id, name: users.name, role: users.role })
       .from(matrixLinks)

@@ -20,10 +20,10 @@ export interface MatrixLinkStore {
   addCode(mxid: string, codeHash: string, expiresAt: Date): Promise<void>;
   /** Uses the code (once) and links its Matrix id to `userId`, replacing an earlier link of that id. */
   redeem(codeHash: string, userId: number, now: Date): Promise<Redeemed>;
-  /** The user a Matrix id is linked to (read for every message the bot takes, so synchronous). */
-  linkedUser(mxid: string): LinkedUser | undefined;
+  /** The user a Matrix id is linked to (read for every message the bot takes). */
+  linkedUser(mxid: string): Promise<LinkedUser | undefined>;
   /** The Matrix id linked to the user most recently. */
-  linkedMatrixId(userName: string): string | undefined;
+  linkedMatrixId(userName: string): Promise<string | undefined>;
 }
 
 /** Letters and digits that cannot be mistaken for one another (no 0/o, 1/l/i). */

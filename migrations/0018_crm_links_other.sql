@@ -1,0 +1,1 @@
+CREATE INDEX `crm_links_other` ON `crm_links` (`other_id`);
