@@ -98,7 +98,7 @@ describe('sign-up policies (auth.signup) with the real ssh client', () => {
     const { code } = createInvite(labd, ['--role', 'operator', 'for', 'nina']);
     const other = labd.ssh(newKey, ['whoami']);
     assert.equal(other.status, 3, other.stderr);
-    assert.match(other.stderr, /this key has no account yet; sign up with: join CODE --name NAME/);
+    assert.match(other.stderr, /this key has no account yet; sign up with: join CODE \(see help join\)/);
     const help = labd.ssh(newKey, ['help', '--json']);
     assert.equal(help.status, 0, help.stderr);
     assert.deepEqual((JSON.parse(help.stdout) as { command: string }[]).map((c) => c.command).sort(), ['help', 'join']);
@@ -266,6 +266,34 @@ describe('invites', () => {
     assert.match(blocked.stderr, /too many wrong invite codes/);
     const honest = labd.ssh(lab.key('inv-honest'), ['join', code, '--name', 'honest']);
     assert.equal(honest.status, 0, honest.stderr);
+  });
+
+  test('join CODE without --name takes the SSH user name when it is valid and free; otherwise it asks for --name', () => {
+    const created = labd.ssh(admin, ['invite', 'create']);
+    assert.equal(created.status, 0, created.stderr);
+    const code = /^(inv-\S+)$/m.exec(created.stdout)![1]!;
+    assert.match(created.stdout, new RegExp(`^  ssh HOST join ${code}$`, 'm'), 'the invite says how to use it, without --name');
+    const invalid = labd.ssh(lab.key('inv-upper'), ['join', code], { user: 'Ruth.Smith' });
+    assert.equal(invalid.status, 2, invalid.stderr);
+    assert.match(invalid.stderr, /give the user name you want: join CODE --name NAME \(your SSH user name 'Ruth\.Smith' is not a valid labd user name/);
+    const takenKey = lab.key('inv-taken');
+    const taken = labd.ssh(takenKey, ['join', code], { user: 'admin' });
+    assert.equal(taken.status, 1, taken.stderr);
+    assert.match(taken.stderr, /the name 'admin' \(your SSH user name\) is taken: choose one with {2}join CODE --name NAME/);
+    const joined = labd.ssh(lab.key('inv-ruth'), ['join', code], { user: 'ruth' });
+    assert.equal(joined.status, 0, joined.stderr);
+    assert.match(joined.stdout, /welcome, ruth \(member\)/);
+    const users = JSON.parse(labd.ssh(admin, ['user', 'ls', '--json']).stdout) as { name: string }[];
+    assert.ok(users.some((u) => u.name === 'ruth'));
+    const rows = audit(labd, 'join').slice(-3);
+    assert.deepEqual(
+      rows.map((r) => [r.outcome, r.args.name ?? null]),
+      [
+        ['usage', null],
+        ['conflict', null],
+        ['ok', null],
+      ],
+    );
   });
 
   test('join on a connection that is kept open (ControlMaster): the next command runs as the new user', async () => {

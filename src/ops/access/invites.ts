@@ -12,7 +12,7 @@ import { parseDuration } from '../../core/duration.ts';
 import type { BuiltinRole } from '../../core/permissions.ts';
 import { signupAllows, signupRefusal, type SignupPolicy } from '../../core/signup.ts';
 import { parseKeyText } from '../identity/stdin-key.ts';
-import { checkUserName, type IdentityStore } from '../identity/store.ts';
+import { checkUserName, USER_NAME, type IdentityStore } from '../identity/store.ts';
 import { defineCommand, type AnyCommand } from '../registry.ts';
 import type { AccessControl } from './control.ts';
 import type { AccessStore, InviteRow } from './sqlite-store.ts';
@@ -64,7 +64,7 @@ export function inviteCommands(deps: { store: AccessStore; control: AccessContro
 
   const inviteCreate = defineCommand({
     path: ['invite', 'create'],
-    summary: 'Create an invite code: whoever has it runs `ssh HOST join CODE --name NAME` with their key',
+    summary: 'Create an invite code: whoever has it runs `ssh HOST join CODE` with their key',
     details: 'The code is shown once and stored only as a hash. Single-use and valid for 7 days unless --uses/--expires say otherwise.',
     args: z.object({
       role: z.string().optional().describe(`the role the new account gets (default ${signup.defaultRole})`),
@@ -94,7 +94,8 @@ export function inviteCommands(deps: { store: AccessStore; control: AccessContro
         '',
         `invite ${row.id}: role ${role}, ${args.uses === 1 ? 'single use' : `${args.uses} uses`}, ${expiresAt ? `valid until ${expiresAt.toISOString()}` : 'no expiry'}`,
         'Send the code to the person you invite; with their own key they run:',
-        `  ssh HOST join ${code} --name THEIR_NAME`,
+        `  ssh HOST join ${code}`,
+        '(the account is named after the SSH user name they log in with; --name NAME picks another)',
         'It is shown only now (labd keeps a hash of it).',
       ];
       if (!signupAllows(signup.policy, 'invite'))
@@ -186,11 +187,14 @@ export function inviteCommands(deps: { store: AccessStore; control: AccessContro
 
   const join = defineCommand({
     path: ['join'],
-    summary: 'Sign up with the key you logged in with: join CODE --name NAME (an invite), or join --name NAME where sign-up is open',
-    details: 'The account gets the key this session logged in with. Names are exact and unique: pick another when one is taken.',
+    summary: 'Sign up with the key you logged in with: join CODE (an invite), or join where sign-up is open',
+    details: [
+      'The account gets the key this session logged in with, and the SSH user name you logged in with',
+      '(ssh NAME@HOST join CODE) unless --name NAME says otherwise. Names are exact and unique: pick another when one is taken.',
+    ].join('\n'),
     args: z.object({
       code: z.string().max(200).optional().describe('the invite code you were given'),
-      name: z.string().optional().describe('your user name: 1-32 of a-z, 0-9, _ and -, starting with a letter'),
+      name: z.string().optional().describe('your user name (default: your SSH user name): 1-32 of a-z, 0-9, _ and -, starting with a letter'),
     }),
     positionals: ['code'],
     permission: 'authenticated',
@@ -208,15 +212,28 @@ export function inviteCommands(deps: { store: AccessStore; control: AccessContro
         throw new PermissionDenied(
           source === 'key' && signupAllows(signup.policy, 'invite') ? `${signupRefusal('invite', 'invite')}` : signupRefusal(signup.policy, source),
         );
-      if (args.name === undefined) throw new UsageError('give the user name you want: join CODE --name NAME');
-      const name = checkUserName(args.name);
+      // Without --name: the SSH user name the client logged in with (ssh alice@HOST), when it makes a valid labd name.
+      const fromLogin = args.name === undefined;
+      const wanted = args.name ?? cred.loginName;
+      if (wanted === undefined || (fromLogin && !USER_NAME.test(wanted)))
+        throw new UsageError(
+          `give the user name you want: join CODE --name NAME${
+            wanted !== undefined
+              ? ` (your SSH user name '${wanted.slice(0, 40)}' is not a valid labd user name: 1-32 of a-z, 0-9, _ and -, starting with a letter)`
+              : ''
+          }`,
+        );
+      const name = checkUserName(wanted);
+      const taken = fromLogin
+        ? `the name '${name}' (your SSH user name) is taken: choose one with  join CODE --name NAME`
+        : `the name '${name}' is taken: choose another with --name`;
       const now = ctx.clock.now();
       const invite = args.code !== undefined ? inviteFor(args.code, cred.fingerprint, ctx.actor.remoteAddress, now) : undefined;
-      if (name === signup.initialAdminName) throw new Conflict(`the name '${name}' is taken: choose another with --name`);
+      if (name === signup.initialAdminName) throw new Conflict(taken);
       const key = parseKeyText(cred.publicKey, 'key');
       if (!key || key.fingerprint !== cred.fingerprint) throw new Error('the session key does not match its fingerprint');
       const role = invite?.role ?? signup.defaultRole;
-      if (await identities.userByName(name)) throw new Conflict(`the name '${name}' is taken: choose another with --name`);
+      if (await identities.userByName(name)) throw new Conflict(taken);
       if (await identities.keyByFingerprint(key.fingerprint)) throw new Conflict('this key already belongs to an account');
       // One unit of work: the invite's use, the account and its key, or nothing.
       const user = await identities.createUser(name, role, {
