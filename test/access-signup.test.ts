@@ -9,9 +9,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
-import { spawn } from 'node:child_process';
 import { certFor, logMark, logSince } from './support/auth-lab.ts';
-import { KeyLab, LabdProcess, run, type SshResult } from './support/labd.ts';
+import { KeyLab, LabdProcess, run } from './support/labd.ts';
 
 interface AuditJson {
   actor: string;
@@ -46,23 +45,6 @@ function createInvite(labd: LabdProcess, extra: string[] = []): { id: number; co
   const r = labd.ssh(admin, ['invite', 'create', ...extra, '--json']);
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout) as { id: number; code: string };
-}
-
-/** ssh through a shared master connection; resolves on the client's exit (the persisting master keeps no pipe of ours). */
-function muxSsh(labd: LabdProcess, key: string, extra: string[], command: string[]): Promise<SshResult> {
-  const child = spawn('ssh', [...labd.sshArgs(key, { extra }), '--', ...command], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
-  return new Promise((resolve, reject) => {
-    const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('exit', (status) => {
-      clearTimeout(killer);
-      setImmediate(() => resolve({ status, stdout: out, stderr: err, stdoutBuffer: Buffer.from(out) }));
-    });
-  });
 }
 
 after(async () => {
@@ -301,13 +283,12 @@ describe('invites', () => {
     const { code } = createInvite(labd);
     const key = lab.key('inv-mux');
     const controlPath = join(lab.dir, 'cm-inv');
-    const extra = ['-o', 'ControlMaster=auto', '-o', `ControlPath=${controlPath}`, '-o', 'ControlPersist=60'];
     try {
-      const help = await muxSsh(labd, key, extra, ['help']);
+      const help = await labd.sshShared(key, controlPath, ['help']);
       assert.equal(help.status, 0, help.stderr);
-      const joined = await muxSsh(labd, key, extra, ['join', code, '--name', 'muxed']);
+      const joined = await labd.sshShared(key, controlPath, ['join', code, '--name', 'muxed']);
       assert.equal(joined.status, 0, joined.stderr);
-      const who = await muxSsh(labd, key, extra, ['whoami', '--json']);
+      const who = await labd.sshShared(key, controlPath, ['whoami', '--json']);
       assert.equal(who.status, 0, who.stderr);
       assert.equal((JSON.parse(who.stdout) as { user: string }).user, 'muxed');
       assert.equal((labd.logs().match(/accepted an unknown key as a newcomer/g) ?? []).length > 0, true);

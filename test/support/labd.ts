@@ -201,6 +201,29 @@ export class LabdProcess {
     return this.sshStart(identity, command, o).done;
   }
 
+  /**
+   * `ssh HOST COMMAND…` through an OpenSSH master connection at `controlPath` (made by the first call,
+   * kept 120 s): later calls are new sessions on one open connection. Resolves on the client's exit,
+   * not on its pipes closing: a persisting master inherits them and keeps them open.
+   */
+  sshShared(identity: string, controlPath: string, command: string[], o: { user?: string; cert?: string } = {}): Promise<SshResult> {
+    const extra = ['-o', 'ControlMaster=auto', '-o', `ControlPath=${controlPath}`, '-o', 'ControlPersist=120'];
+    const child = spawn('ssh', [...this.sshArgs(identity, { ...o, extra }), '--', ...command], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (err += d));
+    return new Promise((resolve, reject) => {
+      const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.on('error', reject);
+      child.on('exit', (status) => {
+        clearTimeout(killer);
+        // Give the pipes a moment to deliver what the client wrote before it exited.
+        setImmediate(() => resolve({ status, stdout: out, stderr: err, stdoutBuffer: Buffer.from(out) }));
+      });
+    });
+  }
+
   async stop(): Promise<void> {
     if (this.child.exitCode === null) {
       this.child.kill('SIGTERM');
