@@ -15,6 +15,7 @@ import { OpsEvents } from './ops/events/index.ts';
 import { SqliteOpsEventStore } from './ops/events/sqlite.ts';
 import { identityModule } from './ops/identity/index.ts';
 import { AccessControl, accessModule, AccessStore } from './ops/access/index.ts';
+import { SqliteWrongCodes } from './ops/access/sqlite-wrong-codes.ts';
 import { initialAdminFingerprints, LoginService } from './ops/identity/login.ts';
 import { SqliteIdentityStore } from './ops/identity/sqlite-store.ts';
 import { OidcLogin } from './ops/identity/oidc-login.ts';
@@ -257,6 +258,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
       store: accessStore,
       identities,
       signup: { policy: config.auth.signup, defaultRole: config.auth.defaultRole, initialAdminName: config.auth.initialAdminName },
+      wrongCodes: new SqliteWrongCodes(db),
     }),
     pasteModule({ registry, store: pastes, identities, config: config.paste, publicUrl, clock, log }),
     pubsubModule({ broker }),

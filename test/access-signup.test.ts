@@ -5,7 +5,8 @@
  * codes kept only as hashes. Every change is checked in the audit log.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { certFor, logMark, logSince } from './support/auth-lab.ts';
@@ -293,6 +294,29 @@ describe('invites', () => {
       assert.equal((labd.logs().match(/accepted an unknown key as a newcomer/g) ?? []).length > 0, true);
     } finally {
       run('ssh', ['-O', 'exit', '-o', `ControlPath=${controlPath}`, '-p', String(labd.sshPort), 'labd@127.0.0.1']);
+    }
+  });
+});
+
+describe('invite guessing across a restart', () => {
+  test('wrong codes are remembered by the database: after a restart the guessing key is still refused, another key joins', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'labd-data-'));
+    const opts = { dataDir, caKeys: [`${ca}.pub`], adminKeys: [lab.publicKey(admin)], env: { LABD_SIGNUP: 'invite' } };
+    let labd = await LabdProcess.start(opts);
+    try {
+      const { code } = createInvite(labd, ['--uses', '2']);
+      const guesser = lab.key('restart-guesser');
+      for (let i = 0; i < 5; i++) assert.match(labd.ssh(guesser, ['join', `inv-wrong${i}`, '--name', 'guesser']).stderr, /not valid/);
+      await labd.stop();
+      labd = await LabdProcess.start(opts);
+      const blocked = labd.ssh(guesser, ['join', code, '--name', 'guesser']);
+      assert.equal(blocked.status, 3, blocked.stderr);
+      assert.match(blocked.stderr, /too many wrong invite codes/);
+      const honest = labd.ssh(lab.key('restart-honest'), ['join', code, '--name', 'honest']);
+      assert.equal(honest.status, 0, honest.stderr);
+    } finally {
+      await labd.stop();
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

@@ -148,6 +148,17 @@ describe('OIDC and anonymous git together: unlinked keys', () => {
     assert.equal((JSON.parse(done.stdout) as { user: string }).user, 'bob');
   });
 
+  test('ssh lab login from an unknown key is the login itself: it links once and ends with status 0', async () => {
+    const key = lab.key('alice-login');
+    const running = labd.sshStart(key, ['login']);
+    await op.approve(await codeIn(running), 'alice');
+    const done = await running.done;
+    assert.equal(done.status, 0, done.stderr);
+    assert.match(done.stderr, /Logged in as alice \(member\)\. This key is linked until/);
+    assert.equal((done.stderr.match(/code\s+[A-Z]{4}-[A-Z]{4}/g) ?? []).length, 1, 'one device flow, not a second one for the login command');
+    assert.equal(json<{ user: string }>(labd.ssh(key, ['whoami', '--json'])).user, 'alice');
+  });
+
   test('a denied login ends the session with a clear message and a non-zero status, and links nothing', async () => {
     const key = lab.key('carol');
     const running = labd.sshStart(key, ['whoami']);

@@ -212,9 +212,11 @@ export class ConnectionAuth {
       const wrapped = wrapSignature(sigAlgo, key.type.startsWith('ecdsa-') ? derToSshEcdsa(signature!) : signature!);
       if (!verifySshSignature(key, wrapped, ctx.blob!, sigAlgo)) return this.refuse(ctx, 'key', 'signature does not verify', { fingerprint: fp });
       const outcome = await this.deps.login.byKey(fp, ctx.username, this.deps.now());
-      // An unknown key that proved possession: with OIDC configured, the device-flow login (an invite
-      // can still be used after it: `join CODE`); without it, or when the lab signs up by invite only,
-      // the newcomer path (only `join` and `help`) while an invite is open.
+      // An unknown key that proved possession: with OIDC and anonymous git both on, it comes in at once
+      // and each session decides (git as anonymous, join as a newcomer, the rest after a device-flow login
+      // in the session); with OIDC alone, the device-flow login on keyboard-interactive (an invite can
+      // still be used after it: `join CODE`); without it, or when the lab signs up by invite only, the
+      // newcomer path (only `join` and `help`) while an invite is open.
       const joinable = !outcome.ok && (await this.deps.login.mayJoin(fp));
       const publicKey = `${key.type} ${blob.toString('base64')}`;
       if (!outcome.ok && outcome.unknownKey && this.deps.oidc && this.deps.anonymousGit)

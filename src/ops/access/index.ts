@@ -4,12 +4,19 @@ import type { LabdModule } from '../module.ts';
 import { accessCommands } from './commands.ts';
 import type { AccessControl } from './control.ts';
 import { inviteCommands, type SignupConfig } from './invites.ts';
+import type { WrongCodeLog } from './wrong-codes.ts';
 import type { AccessStore } from './sqlite-store.ts';
 
 export { AccessControl } from './control.ts';
 export { AccessStore } from './sqlite-store.ts';
 
-export function accessModule(deps: { control: AccessControl; store: AccessStore; identities: IdentityStore; signup: SignupConfig }): LabdModule {
+export function accessModule(deps: {
+  control: AccessControl;
+  store: AccessStore;
+  identities: IdentityStore;
+  signup: SignupConfig;
+  wrongCodes: WrongCodeLog;
+}): LabdModule {
   return {
     name: 'access',
     permissions: [{ name: 'admin.users', summary: 'manage users, roles, invites; read the audit log', roles: ['admin'] }],

@@ -2,8 +2,8 @@
  * Invites and sign-up by key (issue #14): `invite create` prints a code once and keeps only its
  * SHA-256; `join CODE --name NAME` from a key that has no account yet (it proved possession when it
  * logged in) creates the account with that key, under the sign-up policy (`auth.signup`); under
- * `open`, `join --name NAME` needs no code. Wrong codes are counted per key and per address, and
- * past a few the key (or address) may not try again for a while.
+ * `open`, `join` needs no code. Wrong codes are counted per key and per address (in the database,
+ * so a restart does not reset them), and past a few the key (or address) may not try again for a while.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
@@ -16,6 +16,7 @@ import { checkUserName, USER_NAME, type IdentityStore } from '../identity/store.
 import { defineCommand, type AnyCommand } from '../registry.ts';
 import type { AccessControl } from './control.ts';
 import type { AccessStore, InviteRow } from './sqlite-store.ts';
+import type { WrongCodeLog } from './wrong-codes.ts';
 
 export interface SignupConfig {
   policy: SignupPolicy;
@@ -34,33 +35,20 @@ export function hashCode(code: string): string {
   return createHash('sha256').update(code.trim()).digest('hex');
 }
 
-/** Counts wrong codes per key and per address in a sliding window (memory: a restart forgets, which only helps an honest user). */
-class WrongCodes {
-  private readonly seen = new Map<string, number[]>();
-  private recent(key: string, now: number): number[] {
-    const times = (this.seen.get(key) ?? []).filter((t) => now - t < WRONG_WINDOW_MS);
-    if (times.length) this.seen.set(key, times);
-    else this.seen.delete(key);
-    return times;
-  }
-  blocked(keys: { key: string; limit: number }[], now: number): boolean {
-    return keys.some(({ key, limit }) => this.recent(key, now).length >= limit);
-  }
-  note(keys: string[], now: number): void {
-    for (const key of keys) this.seen.set(key, [...this.recent(key, now), now]);
-    if (this.seen.size > 10_000) this.seen.delete(this.seen.keys().next().value!);
-  }
-}
-
 function inviteState(row: InviteRow, now: Date): 'active' | 'expired' | 'used' {
   if (row.usesLeft <= 0) return 'used';
   if (row.expiresAt && row.expiresAt.getTime() <= now.getTime()) return 'expired';
   return 'active';
 }
 
-export function inviteCommands(deps: { store: AccessStore; control: AccessControl; identities: IdentityStore; signup: SignupConfig }): AnyCommand[] {
-  const { store, control, identities, signup } = deps;
-  const wrong = new WrongCodes();
+export function inviteCommands(deps: {
+  store: AccessStore;
+  control: AccessControl;
+  identities: IdentityStore;
+  signup: SignupConfig;
+  wrongCodes: WrongCodeLog;
+}): AnyCommand[] {
+  const { store, control, identities, signup, wrongCodes } = deps;
 
   const inviteCreate = defineCommand({
     path: ['invite', 'create'],
@@ -162,20 +150,26 @@ export function inviteCommands(deps: { store: AccessStore; control: AccessContro
   });
 
   /** The invite a code stands for, or why not; counts wrong codes. */
-  function inviteFor(code: string, fingerprint: string, address: string | undefined, now: Date): InviteRow {
+  async function inviteFor(code: string, fingerprint: string, address: string | undefined, now: Date): Promise<InviteRow> {
     const limits = [
       { key: `key:${fingerprint}`, limit: WRONG_CODES_PER_KEY },
       ...(address ? [{ key: `addr:${address}`, limit: WRONG_CODES_PER_ADDRESS }] : []),
     ];
-    if (wrong.blocked(limits, now.getTime()))
+    const since = new Date(now.getTime() - WRONG_WINDOW_MS);
+    const counts = await wrongCodes.counts(
+      limits.map((l) => l.key),
+      since,
+    );
+    if (limits.some((l) => (counts.get(l.key) ?? 0) >= l.limit))
       throw new PermissionDenied('too many wrong invite codes from this key or address: wait a quarter of an hour, then try again');
     const hash = hashCode(code);
     const row = store.inviteByHash(hash);
     // The lookup is by hash (an index on a SHA-256 the caller cannot steer); compare again in constant time all the same.
     if (!row || !timingSafeEqual(Buffer.from(row.codeHash, 'hex'), Buffer.from(hash, 'hex'))) {
-      wrong.note(
+      await wrongCodes.note(
         limits.map((l) => l.key),
-        now.getTime(),
+        now,
+        since,
       );
       throw new PermissionDenied('this invite code is not valid: check it, or ask for a new one');
     }
@@ -228,7 +222,7 @@ export function inviteCommands(deps: { store: AccessStore; control: AccessContro
         ? `the name '${name}' (your SSH user name) is taken: choose one with  join CODE --name NAME`
         : `the name '${name}' is taken: choose another with --name`;
       const now = ctx.clock.now();
-      const invite = args.code !== undefined ? inviteFor(args.code, cred.fingerprint, ctx.actor.remoteAddress, now) : undefined;
+      const invite = args.code !== undefined ? await inviteFor(args.code, cred.fingerprint, ctx.actor.remoteAddress, now) : undefined;
       if (name === signup.initialAdminName) throw new Conflict(taken);
       const key = parseKeyText(cred.publicKey, 'key');
       if (!key || key.fingerprint !== cred.fingerprint) throw new Error('the session key does not match its fingerprint');
