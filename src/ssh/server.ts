@@ -475,12 +475,32 @@ export class SshServer {
     };
 
     /**
+     * A newcomer (a key with no account, let in to `join`) on a lab with anonymous git: git's fetches run
+     * as anonymous, as for any keyless client, instead of being refused for want of an account. Not once
+     * the key has joined on this connection: then it is its user.
+     */
+    const newcomerAsAnonymous = async (commandLine: string): Promise<Actor | undefined> => {
+      const { actor } = conn.grant;
+      if (!this.deps.anonymousGit || actor.credential?.kind !== 'newcomer') return undefined;
+      const { fingerprint, publicKey } = actor.credential;
+      // A failed look-up goes the usual way, where the session reports it.
+      const current = await this.deps.login.current(actor).catch(() => undefined);
+      if (current?.credential?.kind !== 'newcomer') return undefined;
+      const key = { fingerprint, publicKey, algo: publicKey.split(' ')[0] ?? '' };
+      const route = unlinkedRoute(this.deps.registry, key, { commandLine, mayJoin: true, remoteAddress: actor.remoteAddress });
+      return route.kind === 'anonymous' ? route.actor : undefined;
+    };
+
+    /**
      * An unlinked key's session (ops/identity/unlinked.ts): a git fetch runs as anonymous and `join` as a
      * newcomer at once; anything else logs in with OIDC in the session first, then `go` runs as the user.
      */
     const unlinkedFirst = async (channel: ServerChannel, commandLine: string | undefined, go: () => void): Promise<void> => {
       const key = conn.grant.unlinked;
-      if (!key) return go();
+      if (!key) {
+        const anonymous = commandLine !== undefined ? await newcomerAsAnonymous(commandLine) : undefined;
+        return anonymous ? void startExec(channel, commandLine!, 'exec', anonymous) : go();
+      }
       const route = unlinkedRoute(this.deps.registry, key, {
         commandLine,
         mayJoin: await this.deps.login.mayJoin(key.fingerprint),
