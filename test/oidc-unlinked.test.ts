@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { logSince } from './support/auth-lab.ts';
 import { GitLab } from './support/git.ts';
-import { KeyLab, LabdProcess, type RunningSsh, type SshResult } from './support/labd.ts';
+import { jsonOf, KeyLab, LabdProcess, type RunningSsh } from './support/labd.ts';
 import { TestOidcProvider } from './support/oidc-provider.ts';
 import { TmuxTerminal } from './support/tmux.ts';
 import { until } from './support/wait.ts';
@@ -31,14 +31,6 @@ function oidcEnv(op: TestOidcProvider, extra: Record<string, string> = {}): Reco
     LABD_GIT_ANON_ACCESS: 'read-only',
     ...extra,
   };
-}
-
-interface AuditJson {
-  command: string;
-  actor: string;
-  outcome: string;
-  credential: string | null;
-  args: string;
 }
 
 const CODE = /code\s+([A-Z]{4}-[A-Z]{4})/;
@@ -78,17 +70,6 @@ describe('OIDC and anonymous git together: unlinked keys', () => {
     lab.cleanup();
   });
 
-  function audit(): AuditJson[] {
-    const r = labd.ssh(admin, ['audit', '--json', '--limit', '1000']);
-    assert.equal(r.status, 0, r.stderr);
-    return JSON.parse(r.stdout) as AuditJson[];
-  }
-
-  function json<T>(r: SshResult): T {
-    assert.equal(r.status, 0, r.stderr);
-    return JSON.parse(r.stdout) as T;
-  }
-
   test('git clone with an unknown key completes anonymously: no prompt, no device flow (BatchMode, no terminal); a push is refused', async () => {
     const key = lab.key('cloner');
     const before = labd.logs().length;
@@ -115,7 +96,7 @@ describe('OIDC and anonymous git together: unlinked keys', () => {
     assert.doesNotMatch(logs, /OIDC device flow started|offering an OIDC login/);
     assert.doesNotMatch(logs, /key linked by OIDC login/);
     // The audit log names the key the clone came with.
-    const row = audit().find((r) => r.command === 'git-receive-pack' && (r.credential ?? '').startsWith('anonymous (unlinked key SHA256:'));
+    const row = labd.auditRows(admin).find((r) => r.command === 'git-receive-pack' && (r.credential ?? '').startsWith('anonymous (unlinked key SHA256:'));
     assert.ok(row, 'the refused push is audited with the unlinked key');
   });
 
@@ -132,9 +113,9 @@ describe('OIDC and anonymous git together: unlinked keys', () => {
     t.sendKeys('q');
     assert.equal(await t.waitForExit(), 0);
     // The key is linked now: it logs in by itself.
-    const who = json<{ user: string; credential: { kind: string } }>(labd.ssh(key, ['whoami', '--json']));
+    const who = jsonOf<{ user: string; credential: { kind: string } }>(labd.ssh(key, ['whoami', '--json']));
     assert.deepEqual([who.user, who.credential.kind], ['alice', 'key']);
-    const link = audit().find((r) => r.command === 'oidc link' && r.actor === 'alice');
+    const link = labd.auditRows(admin).find((r) => r.command === 'oidc link' && r.actor === 'alice');
     assert.ok(link && link.outcome === 'ok', 'the link is audited');
   });
 
@@ -156,7 +137,7 @@ describe('OIDC and anonymous git together: unlinked keys', () => {
     assert.equal(done.status, 0, done.stderr);
     assert.match(done.stderr, /Logged in as alice \(member\)\. This key is linked until/);
     assert.equal((done.stderr.match(/code\s+[A-Z]{4}-[A-Z]{4}/g) ?? []).length, 1, 'one device flow, not a second one for the login command');
-    assert.equal(json<{ user: string }>(labd.ssh(key, ['whoami', '--json'])).user, 'alice');
+    assert.equal(jsonOf<{ user: string }>(labd.ssh(key, ['whoami', '--json'])).user, 'alice');
   });
 
   test('a denied login ends the session with a clear message and a non-zero status, and links nothing', async () => {
@@ -167,14 +148,14 @@ describe('OIDC and anonymous git together: unlinked keys', () => {
     assert.equal(done.status, 3, done.stderr);
     assert.match(done.stderr, /error: login failed: the login was denied at the identity provider/);
     assert.equal(done.stdout, '');
-    const users = json<{ name: string }[]>(labd.ssh(admin, ['user', 'ls', '--json']));
+    const users = jsonOf<{ name: string }[]>(labd.ssh(admin, ['user', 'ls', '--json']));
     assert.ok(!users.some((u) => u.name === 'carol'), 'no account made');
-    const link = audit().find((r) => r.command === 'oidc link' && r.actor.includes('carol'));
+    const link = labd.auditRows(admin).find((r) => r.command === 'oidc link' && r.actor.includes('carol'));
     assert.equal(link, undefined, 'nothing linked');
   });
 
   test('join CODE from an unknown key still signs up (no device flow), named after the SSH user name', async () => {
-    const inv = json<{ code: string }>(labd.ssh(admin, ['invite', 'create', '--json']));
+    const inv = jsonOf<{ code: string }>(labd.ssh(admin, ['invite', 'create', '--json']));
     const key = lab.key('gina');
     const before = labd.logs().length;
     // No --name: the account is named after the SSH user name (ssh gina@HOST).
@@ -183,7 +164,7 @@ describe('OIDC and anonymous git together: unlinked keys', () => {
     assert.match(joined.stdout, /welcome, gina/);
     await logSince(labd, before, /user signed up/);
     assert.doesNotMatch(labd.logs().slice(before), /OIDC device flow started/);
-    assert.equal(json<{ user: string }>(labd.ssh(key, ['whoami', '--json'])).user, 'gina');
+    assert.equal(jsonOf<{ user: string }>(labd.ssh(key, ['whoami', '--json'])).user, 'gina');
   });
 });
 

@@ -91,6 +91,22 @@ export interface SshResult {
   stdoutBuffer: Buffer;
 }
 
+/** The JSON a `--json` command printed; a failed command fails the test with ssh's stderr. */
+export function jsonOf<T>(r: SshResult): T {
+  if (r.status !== 0) throw new Error(`ssh exited ${r.status}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+/** One row of `audit --json` (ARGS is the JSON text of the arguments, as the audit log keeps it). */
+export interface AuditRow {
+  command: string;
+  actor: string;
+  outcome: string;
+  error: string | null;
+  credential: string | null;
+  args: string;
+}
+
 /** An ssh client started by sshStart. */
 export interface RunningSsh {
   stderr(): string;
@@ -222,6 +238,11 @@ export class LabdProcess {
         setImmediate(() => resolve({ status, stdout: out, stderr: err, stdoutBuffer: Buffer.from(out) }));
       });
     });
+  }
+
+  /** The audit log as `admin` reads it, newest first. */
+  auditRows(admin: string, limit = 1000): AuditRow[] {
+    return jsonOf<AuditRow[]>(this.ssh(admin, ['audit', '--json', '--limit', String(limit)]));
   }
 
   async stop(): Promise<void> {
