@@ -16,6 +16,7 @@ import { SqliteOpsEventStore } from './ops/events/sqlite.ts';
 import { identityModule } from './ops/identity/index.ts';
 import { AccessControl, accessModule } from './ops/access/index.ts';
 import { SqliteAccessStore } from './ops/access/sqlite-store.ts';
+import { SqliteWrongCodes } from './ops/access/sqlite-wrong-codes.ts';
 import { initialAdminFingerprints, LoginService } from './ops/identity/login.ts';
 import { SqliteIdentityStore } from './ops/identity/sqlite-store.ts';
 import { OidcLogin } from './ops/identity/oidc-login.ts';
@@ -260,6 +261,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
       store: accessStore,
       identities,
       signup: { policy: config.auth.signup, defaultRole: config.auth.defaultRole, initialAdminName: config.auth.initialAdminName },
+      wrongCodes: new SqliteWrongCodes(db),
     }),
     pasteModule({ registry, store: pastes, identities, config: config.paste, publicUrl, clock, log }),
     pubsubModule({ broker }),

@@ -6,7 +6,6 @@
  * Every change is asserted in the audit log.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
@@ -36,23 +35,8 @@ describe('roles and grants at run time', () => {
   let labd: LabdProcess;
   let mia: KeyAndCert;
   const controlPath = join(lab.dir, 'cm-mia');
-  const extra = ['-o', 'ControlMaster=auto', '-o', `ControlPath=${controlPath}`, '-o', 'ControlPersist=120'];
   /** mia's commands, all over one SSH connection that stays open. */
-  const asMia = (command: string[]): Promise<SshResult> => {
-    const child = spawn('ssh', [...labd.sshArgs(mia.key, { cert: mia.cert, extra }), '--', ...command], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    return new Promise((resolve, reject) => {
-      const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-      child.on('error', reject);
-      child.on('exit', (status) => {
-        clearTimeout(killer);
-        setImmediate(() => resolve({ status, stdout: out, stderr: err, stdoutBuffer: Buffer.from(out) }));
-      });
-    });
-  };
+  const asMia = (command: string[]): Promise<SshResult> => labd.sshShared(mia.key, controlPath, command, { cert: mia.cert });
   const asAdmin = (command: string[]) => {
     const r = labd.ssh(admin, command);
     assert.equal(r.status, 0, `${command.join(' ')}: ${r.stderr}`);

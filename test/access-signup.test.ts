@@ -5,12 +5,12 @@
  * codes kept only as hashes. Every change is checked in the audit log.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
-import { spawn } from 'node:child_process';
 import { certFor, logMark, logSince } from './support/auth-lab.ts';
-import { KeyLab, LabdProcess, run, type SshResult } from './support/labd.ts';
+import { KeyLab, LabdProcess, run } from './support/labd.ts';
 
 interface AuditJson {
   actor: string;
@@ -47,23 +47,6 @@ function createInvite(labd: LabdProcess, extra: string[] = []): { id: number; co
   return JSON.parse(r.stdout) as { id: number; code: string };
 }
 
-/** ssh through a shared master connection; resolves on the client's exit (the persisting master keeps no pipe of ours). */
-function muxSsh(labd: LabdProcess, key: string, extra: string[], command: string[]): Promise<SshResult> {
-  const child = spawn('ssh', [...labd.sshArgs(key, { extra }), '--', ...command], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
-  return new Promise((resolve, reject) => {
-    const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('exit', (status) => {
-      clearTimeout(killer);
-      setImmediate(() => resolve({ status, stdout: out, stderr: err, stdoutBuffer: Buffer.from(out) }));
-    });
-  });
-}
-
 after(async () => {
   for (const labd of labds) await labd.stop();
   lab.cleanup();
@@ -98,7 +81,7 @@ describe('sign-up policies (auth.signup) with the real ssh client', () => {
     const { code } = createInvite(labd, ['--role', 'operator', 'for', 'nina']);
     const other = labd.ssh(newKey, ['whoami']);
     assert.equal(other.status, 3, other.stderr);
-    assert.match(other.stderr, /this key has no account yet; sign up with: join CODE --name NAME/);
+    assert.match(other.stderr, /this key has no account yet; sign up with: join CODE \(see help join\)/);
     const help = labd.ssh(newKey, ['help', '--json']);
     assert.equal(help.status, 0, help.stderr);
     assert.deepEqual((JSON.parse(help.stdout) as { command: string }[]).map((c) => c.command).sort(), ['help', 'join']);
@@ -268,22 +251,72 @@ describe('invites', () => {
     assert.equal(honest.status, 0, honest.stderr);
   });
 
+  test('join CODE without --name takes the SSH user name when it is valid and free; otherwise it asks for --name', () => {
+    const created = labd.ssh(admin, ['invite', 'create']);
+    assert.equal(created.status, 0, created.stderr);
+    const code = /^(inv-\S+)$/m.exec(created.stdout)![1]!;
+    assert.match(created.stdout, new RegExp(`^  ssh HOST join ${code}$`, 'm'), 'the invite says how to use it, without --name');
+    const invalid = labd.ssh(lab.key('inv-upper'), ['join', code], { user: 'Ruth.Smith' });
+    assert.equal(invalid.status, 2, invalid.stderr);
+    assert.match(invalid.stderr, /give the user name you want: join CODE --name NAME \(your SSH user name 'Ruth\.Smith' is not a valid labd user name/);
+    const takenKey = lab.key('inv-taken');
+    const taken = labd.ssh(takenKey, ['join', code], { user: 'admin' });
+    assert.equal(taken.status, 1, taken.stderr);
+    assert.match(taken.stderr, /the name 'admin' \(your SSH user name\) is taken: choose one with {2}join CODE --name NAME/);
+    const joined = labd.ssh(lab.key('inv-ruth'), ['join', code], { user: 'ruth' });
+    assert.equal(joined.status, 0, joined.stderr);
+    assert.match(joined.stdout, /welcome, ruth \(member\)/);
+    const users = JSON.parse(labd.ssh(admin, ['user', 'ls', '--json']).stdout) as { name: string }[];
+    assert.ok(users.some((u) => u.name === 'ruth'));
+    const rows = audit(labd, 'join').slice(-3);
+    assert.deepEqual(
+      rows.map((r) => [r.outcome, r.args.name ?? null]),
+      [
+        ['usage', null],
+        ['conflict', null],
+        ['ok', null],
+      ],
+    );
+  });
+
   test('join on a connection that is kept open (ControlMaster): the next command runs as the new user', async () => {
     const { code } = createInvite(labd);
     const key = lab.key('inv-mux');
     const controlPath = join(lab.dir, 'cm-inv');
-    const extra = ['-o', 'ControlMaster=auto', '-o', `ControlPath=${controlPath}`, '-o', 'ControlPersist=60'];
     try {
-      const help = await muxSsh(labd, key, extra, ['help']);
+      const help = await labd.sshShared(key, controlPath, ['help']);
       assert.equal(help.status, 0, help.stderr);
-      const joined = await muxSsh(labd, key, extra, ['join', code, '--name', 'muxed']);
+      const joined = await labd.sshShared(key, controlPath, ['join', code, '--name', 'muxed']);
       assert.equal(joined.status, 0, joined.stderr);
-      const who = await muxSsh(labd, key, extra, ['whoami', '--json']);
+      const who = await labd.sshShared(key, controlPath, ['whoami', '--json']);
       assert.equal(who.status, 0, who.stderr);
       assert.equal((JSON.parse(who.stdout) as { user: string }).user, 'muxed');
       assert.equal((labd.logs().match(/accepted an unknown key as a newcomer/g) ?? []).length > 0, true);
     } finally {
       run('ssh', ['-O', 'exit', '-o', `ControlPath=${controlPath}`, '-p', String(labd.sshPort), 'labd@127.0.0.1']);
+    }
+  });
+});
+
+describe('invite guessing across a restart', () => {
+  test('wrong codes are remembered by the database: after a restart the guessing key is still refused, another key joins', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'labd-data-'));
+    const opts = { dataDir, caKeys: [`${ca}.pub`], adminKeys: [lab.publicKey(admin)], env: { LABD_SIGNUP: 'invite' } };
+    let labd = await LabdProcess.start(opts);
+    try {
+      const { code } = createInvite(labd, ['--uses', '2']);
+      const guesser = lab.key('restart-guesser');
+      for (let i = 0; i < 5; i++) assert.match(labd.ssh(guesser, ['join', `inv-wrong${i}`, '--name', 'guesser']).stderr, /not valid/);
+      await labd.stop();
+      labd = await LabdProcess.start(opts);
+      const blocked = labd.ssh(guesser, ['join', code, '--name', 'guesser']);
+      assert.equal(blocked.status, 3, blocked.stderr);
+      assert.match(blocked.stderr, /too many wrong invite codes/);
+      const honest = labd.ssh(lab.key('restart-honest'), ['join', code, '--name', 'honest']);
+      assert.equal(honest.status, 0, honest.stderr);
+    } finally {
+      await labd.stop();
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

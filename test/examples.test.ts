@@ -200,6 +200,11 @@ describe('README and --help examples, pasted into a shell', () => {
         } else if (/keys add < ~\/\.ssh\/id_ed25519\.pub/.test(line)) {
           // The admin's own initial key: registered already, which is the answer.
           assert.match(r.stderr, /already registered/, line);
+        } else if (/^ssh \S+@\S+ join /.test(line)) {
+          // The admin's key asking for another user's SSH name (carol exists by now): a plain key never
+          // logs in as another account's name, so sshd-style refusal before join runs.
+          assert.equal(r.status, 255, `${line}\n${r.stderr}`);
+          assert.match(r.stderr, /Permission denied/, line);
         } else if (/^ssh \S+ join /.test(line)) {
           // Run by the admin, whose key has an account: join is for keys without one (test/access-signup.test.ts).
           assert.match(r.stderr, /you already have an account/, line);

@@ -15,7 +15,7 @@ describe('html tagged template: escaping is the default', () => {
     assert.equal(joinHtml([html`<i>${'<'}</i>`, trustedHtml('<br>')], ' ').value, '<i>&lt;</i> <br>');
   });
 
-  test('the Matrix renderers and the paste page escape hostile values everywhere', () => {
+  test('the Matrix renderers and the paste page escape hostile values everywhere', async () => {
     const evil = '<img src=x onerror=alert(1)>';
     const table = renderMatrix({ kind: 'table', columns: [{ key: 'a', label: evil }], rows: [{ a: evil }] });
     const record = renderMatrix({ kind: 'record', title: evil, fields: [{ label: evil, value: evil }], json: {} });
@@ -25,7 +25,7 @@ describe('html tagged template: escaping is the default', () => {
       assert.ok(body.html.includes('&lt;img src=x onerror=alert(1)&gt;'), body.html);
     }
     assert.match(message.html, /&gt;<br>&lt;/);
-    const page = renderPastePage({
+    const page = await renderPastePage({
       owner: evil,
       name: `${evil}.txt`,
       size: 5,

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
-import { KeyLab, LabdProcess, type SshResult } from './support/labd.ts';
+import { jsonOf, KeyLab, LabdProcess } from './support/labd.ts';
 import { TestOidcProvider } from './support/oidc-provider.ts';
 import { blobOf, HandDrivenClient, signerFor } from './support/ssh2-client.ts';
 import { TmuxTerminal } from './support/tmux.ts';
@@ -29,14 +29,6 @@ function oidcEnv(op: TestOidcProvider, extra: Record<string, string> = {}): Reco
     LABD_OIDC_GROUP_ROLES: 'lab-admins=admin',
     ...extra,
   };
-}
-
-interface AuditJson {
-  command: string;
-  actor: string;
-  outcome: string;
-  error: string | null;
-  args: string;
 }
 
 describe('OIDC device-flow login: oidc-provider, OpenSSH in tmux', () => {
@@ -107,17 +99,6 @@ describe('OIDC device-flow login: oidc-provider, OpenSSH in tmux', () => {
     return /code\s+([A-Z]{4}-[A-Z]{4})/.exec(lines.join('\n'))![1]!;
   }
 
-  function auditRows(target: LabdProcess): AuditJson[] {
-    const r = target.ssh(admin, ['audit', '--json']);
-    assert.equal(r.status, 0, r.stderr);
-    return JSON.parse(r.stdout) as AuditJson[];
-  }
-
-  function json<T>(r: SshResult): T {
-    assert.equal(r.status, 0, r.stderr);
-    return JSON.parse(r.stdout) as T;
-  }
-
   test('an unknown key proves possession, the code is approved at the IdP, and the same session goes on as the mapped user with its group role', async () => {
     const key = lab.key('alice');
     const t = interactiveSsh(labd, key, ['whoami']);
@@ -133,9 +114,9 @@ describe('OIDC device-flow login: oidc-provider, OpenSSH in tmux', () => {
     assert.equal(await t.waitForExit(), 0, t.text());
 
     // The key now logs in by itself (no keyboard-interactive: BatchMode) until its link expires.
-    const who = json<{ user: string; role: string; credential: { kind: string } }>(labd.ssh(key, ['whoami', '--json']));
+    const who = jsonOf<{ user: string; role: string; credential: { kind: string } }>(labd.ssh(key, ['whoami', '--json']));
     assert.deepEqual([who.user, who.role, who.credential.kind], ['alice', 'admin', 'key']);
-    const keys = json<{ fingerprint: string; source: string; expiresAt: string; claims: { sub: string; email: string; groups: string[] } }[]>(
+    const keys = jsonOf<{ fingerprint: string; source: string; expiresAt: string; claims: { sub: string; email: string; groups: string[] } }[]>(
       labd.ssh(key, ['keys', 'ls', '--json']),
     );
     assert.equal(keys.length, 1);
@@ -146,7 +127,7 @@ describe('OIDC device-flow login: oidc-provider, OpenSSH in tmux', () => {
     assert.match(table.stdout, /LINKED UNTIL/);
     assert.match(table.stdout, /alice \(sub alice; groups lab-admins\)/);
 
-    const row = auditRows(labd).find((r) => r.command === 'oidc link' && r.actor === 'alice');
+    const row = labd.auditRows(admin).find((r) => r.command === 'oidc link' && r.actor === 'alice');
     assert.ok(row, 'the link is audited');
     assert.equal(row.outcome, 'ok');
     const args = JSON.parse(row.args) as Record<string, unknown>;
@@ -191,7 +172,7 @@ describe('OIDC device-flow login: oidc-provider, OpenSSH in tmux', () => {
     const t = interactiveSsh(labd, key, ['whoami']);
     await op.approve(await codeOn(t), 'frank');
     assert.equal(await t.waitForExit(), 0, t.text());
-    const [first] = json<{ expiresAt: string }[]>(labd.ssh(key, ['keys', 'ls', '--json']));
+    const [first] = jsonOf<{ expiresAt: string }[]>(labd.ssh(key, ['keys', 'ls', '--json']));
 
     const running = labd.sshStart(key, ['login']);
     const deadline = Date.now() + 30_000;
@@ -202,9 +183,9 @@ describe('OIDC device-flow login: oidc-provider, OpenSSH in tmux', () => {
     const done = await running.done;
     assert.equal(done.status, 0, done.stderr);
     assert.match(done.stdout, /is linked to frank \(member\) until/);
-    const [second] = json<{ expiresAt: string }[]>(labd.ssh(key, ['keys', 'ls', '--json']));
+    const [second] = jsonOf<{ expiresAt: string }[]>(labd.ssh(key, ['keys', 'ls', '--json']));
     assert.ok(Date.parse(second!.expiresAt) > Date.parse(first!.expiresAt), 'the link lasts longer');
-    const rows = auditRows(labd);
+    const rows = labd.auditRows(admin);
     assert.ok(rows.some((r) => r.command === 'login' && r.actor === 'frank' && r.outcome === 'ok'));
     assert.ok(rows.some((r) => r.command === 'oidc link' && r.actor === 'frank' && (JSON.parse(r.args) as { link: string }).link === 'extended'));
   });
@@ -229,9 +210,11 @@ describe('OIDC device-flow login: oidc-provider, OpenSSH in tmux', () => {
     const done = await running.done;
     assert.equal(done.status, 0, done.stderr);
     assert.match(done.stdout, /is linked to erin \(member\) until .*; it no longer logs in as bob/);
-    const who = json<{ user: string }>(labd.ssh(bobKey, ['whoami', '--json']));
+    const who = jsonOf<{ user: string }>(labd.ssh(bobKey, ['whoami', '--json']));
     assert.equal(who.user, 'erin');
-    const row = auditRows(labd).find((r) => r.command === 'oidc link' && r.actor === 'erin' && (JSON.parse(r.args) as { link: string }).link === 'relinked');
+    const row = labd
+      .auditRows(admin)
+      .find((r) => r.command === 'oidc link' && r.actor === 'erin' && (JSON.parse(r.args) as { link: string }).link === 'relinked');
     assert.ok(row, 'the move is audited');
   });
 
@@ -250,7 +233,7 @@ describe('OIDC device-flow login: oidc-provider, OpenSSH in tmux', () => {
     await t.waitFor(/login refused: sign-up is closed on this lab/, 'the refusal');
     assert.notEqual(await t.waitForExit(), 0);
     assert.equal(closedLabd.ssh(key, ['whoami']).status, 255);
-    const row = auditRows(closedLabd).find((r) => r.command === 'oidc link');
+    const row = closedLabd.auditRows(admin).find((r) => r.command === 'oidc link');
     assert.ok(row);
     assert.equal(row.outcome, 'permission');
     assert.match(row.error ?? '', /sign-up is closed/);

@@ -18,24 +18,10 @@ describe('role changes reach connections that are already open (OpenSSH ControlM
   let ca: string;
   const controlPaths: string[] = [];
 
-  /** ssh through a shared master connection; resolves on the client's exit (a persisting master keeps no pipe of ours). */
-  const muxSsh = (k: KeyAndCert, controlPath: string, command: string[], user = 'labd'): Promise<SshResult> => {
-    const extra = ['-o', 'ControlMaster=auto', '-o', `ControlPath=${controlPath}`, '-o', 'ControlPersist=120'];
-    const child = spawn('ssh', [...labd.sshArgs(k.key, { cert: k.cert, user, extra }), '--', ...command], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    return new Promise((resolve, reject) => {
-      const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-      child.on('error', reject);
-      child.on('exit', (status) => {
-        clearTimeout(killer);
-        // Give the pipes a moment to deliver what the client wrote before it exited.
-        setImmediate(() => resolve({ status, stdout: out, stderr: err, stdoutBuffer: Buffer.from(out) }));
-      });
-    });
-  };
+  /** ssh through a shared master connection (see LabdProcess.sshShared). */
+  const muxSsh = (k: KeyAndCert, controlPath: string, command: string[], user = 'labd'): Promise<SshResult> =>
+    labd.sshShared(k.key, controlPath, command, { cert: k.cert, user });
+
   /** `ssh -O check`: whether the master connection is still up. */
   const masterUp = (k: KeyAndCert, controlPath: string): Promise<boolean> =>
     new Promise((resolve) => {

@@ -52,4 +52,37 @@ describe('watchExpiry', () => {
     await vi.advanceTimersByTimeAsync(40 * 86_400_000);
     assert.equal(expired, false);
   });
+
+  test('a renewed credential is followed: no warning or close at the old time, both at the new one', async () => {
+    const events: string[] = [];
+    let current = new Date('2026-11-30T20:10:00Z');
+    const watch = watchExpiry({
+      expiresAt: current,
+      credentialName: 'linked key',
+      now: () => new Date(),
+      renewed: () => current,
+      onExpired: (reason) => void events.push(`closed: ${reason}`),
+    });
+    watch.add({ warn: (text) => events.push(`warned: ${text}`), expire: async (reason) => void events.push(`expired: ${reason}`) });
+    // Renewed before the warning minute: nothing happens at the old times.
+    current = new Date('2026-11-30T20:30:00Z');
+    await vi.advanceTimersByTimeAsync(11 * 60_000);
+    assert.deepEqual(events, ['warned: your linked key was renewed: this session lasts until 20:30:00 UTC']);
+    await vi.advanceTimersByTimeAsync(20 * 60_000);
+    assert.deepEqual(events.slice(1), [
+      'warned: your linked key expires at 20:30:00 UTC: this session closes then',
+      'expired: your linked key expired at 2026-11-30 20:30:00 UTC: session closed; log in again with a fresh one',
+      'closed: your linked key expired at 2026-11-30 20:30:00 UTC: session closed; log in again with a fresh one',
+    ]);
+  });
+
+  test('end closes every session at once with its reason, and no timer fires after', async () => {
+    const events: string[] = [];
+    const watch = watchExpiry({ expiresAt: undefined, credentialName: 'certificate', now: () => new Date(), onExpired: () => events.push('expired') });
+    watch.add({ warn: () => events.push('warned'), expire: async (reason) => void events.push(reason) });
+    await watch.end('the CA was removed');
+    assert.deepEqual(events, ['the CA was removed']);
+    await vi.advanceTimersByTimeAsync(365 * 86_400_000);
+    assert.deepEqual(events, ['the CA was removed']);
+  });
 });

@@ -188,3 +188,57 @@ describe('a step-ca whose root is not the pinned one is refused', () => {
     );
   });
 });
+
+describe('a CA rotated out of step-ca closes the connections its certificates opened', () => {
+  const lab = new KeyLab();
+  let stepCa: FakeStepCa;
+  let labd: LabdProcess;
+  let admin: string;
+  let caOld: string;
+  let caNew: string;
+  let staticCa: string;
+
+  before(async () => {
+    admin = lab.key('admin');
+    caOld = lab.key('rot-old-ca');
+    caNew = lab.key('rot-new-ca');
+    staticCa = lab.key('rot-static-ca');
+    stepCa = await FakeStepCa.start({ userKeys: [`${caOld}.pub`] });
+    labd = await LabdProcess.start({
+      adminKeys: [lab.publicKey(admin)],
+      caKeys: [`${staticCa}.pub`],
+      env: { LABD_STEPCA_URL: stepCa.url, LABD_STEPCA_ROOT_FINGERPRINT: stepCa.rootFingerprint, LABD_STEPCA_REFRESH: '1s' },
+    });
+  });
+  after(async () => {
+    await labd?.stop();
+    await stepCa?.stop();
+    lab.cleanup();
+  });
+
+  test('after the refresh drops the CA, an open session of its certificate is told why and closed, logged and audited; others stay', async () => {
+    const old = certFor(lab, caOld, { principals: ['olga'] });
+    const kept = certFor(lab, staticCa, { principals: ['stan'] });
+    const mark = logMark(labd);
+    const oldSub = labd.sshStart(old.key, ['sub', 'news'], { cert: old.cert });
+    const keptSub = labd.sshStart(kept.key, ['sub', 'news'], { cert: kept.cert });
+    await logSince(labd, mark, /accepted certificate.*"user":"olga"|"user":"olga".*accepted certificate/);
+    await logSince(labd, mark, /accepted certificate.*"user":"stan"|"user":"stan".*accepted certificate/);
+    let keptEnded = false;
+    void keptSub.done.then(() => (keptEnded = true));
+
+    stepCa.setUserKeys([`${caNew}.pub`]);
+    const done = await oldSub.done;
+    assert.equal(done.status, 1, `labd ended the session (the harness's bound would give null): ${done.stderr}`);
+    assert.match(done.stderr, /labd: the CA that signed your certificate \(SHA256:[^)]+\) is no longer trusted: session closed/);
+    assert.match(await logSince(labd, mark, /closing a connection: its certificate's CA is no longer trusted/), /"user":"olga"/);
+    // A certificate of the new CA logs in; the static CA's session was not touched.
+    assert.equal(await whoami(labd, certFor(lab, caNew, { principals: ['nora'] })), 'nora');
+    assert.equal(keptEnded, false, 'the session of a CA still trusted goes on');
+    keptSub.kill();
+    const rows = JSON.parse((await labd.sshAsync(admin, ['audit', '--json'])).stdout) as { command: string; actor: string; args: string }[];
+    const row = rows.find((r) => r.command === 'session close' && r.actor === 'olga');
+    assert.ok(row, 'the closing is audited');
+    assert.match(row.args, /CA no longer trusted/);
+  });
+});

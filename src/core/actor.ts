@@ -22,9 +22,17 @@ export interface Actor {
     | { kind: 'key'; fingerprint: string }
     | { kind: 'matrix'; mxid: string }
     | { kind: 'system' }
-    | { kind: 'anonymous' }
+    /** Without a key (keyboard-interactive), or with a proven key linked to nobody (its fingerprint). */
+    | { kind: 'anonymous'; fingerprint?: string }
     /** A key that proved possession but belongs to nobody yet: it may only sign up (`join`). */
-    | { kind: 'newcomer'; fingerprint: string; /** The key as a public key line (type and base64). */ publicKey: string }
+    | {
+        kind: 'newcomer';
+        fingerprint: string;
+        /** The key as a public key line (type and base64). */
+        publicKey: string;
+        /** The SSH user name the client logged in with (`join` takes it as the account name when none is given). */
+        loginName?: string;
+      }
     | { kind: 'token'; name: string };
   remoteAddress?: string;
   /** The role config grants through the certificate's principals (auth.principalRoles), kept when the stored role is re-read. */

@@ -645,3 +645,17 @@ export const invites = sqliteTable('invites', {
   createdAt: createdAt(),
   lastUsedAt: integer('last_used_at', { mode: 'timestamp_ms' }),
 });
+
+/**
+ * Wrong invite codes (`join CODE`), one row per wrong try and counter (`key:SHA256:…`, `addr:1.2.3.4`):
+ * the guessing bound holds across restarts. Rows older than the window are pruned as new ones come.
+ */
+export const inviteWrongCodes = sqliteTable(
+  'invite_wrong_codes',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    counter: text('counter').notNull(),
+    at: integer('at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [index('invite_wrong_codes_counter_at').on(t.counter, t.at)],
+);

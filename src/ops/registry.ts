@@ -79,6 +79,11 @@ export interface CommandDefinition<S extends z.ZodObject = z.ZodObject> {
   anonymous?: boolean;
   /** Offered to a proven key that has no account yet (`join`, `help`): the sign-up policy decides what it may create. */
   newcomer?: boolean;
+  /**
+   * Spoken by a program over the session's streams (git's transport), never by a person: an SSH session
+   * of a key that is linked to nobody runs it at once as anonymous, never after a login prompt (issue #12).
+   */
+  protocol?: boolean;
   /** Changes state: writes one audit row per run. */
   mutating: boolean;
   /**
@@ -356,10 +361,14 @@ export class Registry {
     let auditArgs = unvalidatedAuditArgs(command, input);
     try {
       if (!this.allowed(actor, command)) {
+        if (actor.credential?.kind === 'anonymous' && actor.credential.fingerprint)
+          throw new PermissionDenied(
+            `permission denied: this key is linked to no account, so only git clone and fetch work ('${name}' needs an account): log in with  ssh HOST login`,
+          );
         if (actor.credential?.kind === 'anonymous')
           throw new PermissionDenied(`permission denied: without a key only git clone and fetch work ('${name}' needs a registered key)`);
         if (actor.credential?.kind === 'newcomer')
-          throw new PermissionDenied(`permission denied: this key has no account yet; sign up with: join CODE --name NAME (see help join)`);
+          throw new PermissionDenied(`permission denied: this key has no account yet; sign up with: join CODE (see help join)`);
         throw new PermissionDenied(`permission denied: '${name}' needs ${command.permission} (you are ${actor.role})`);
       }
       let args: Record<string, unknown>;

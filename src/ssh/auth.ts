@@ -4,8 +4,9 @@ import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 import { isCertAlgorithm } from '../core/sshwire/cert.ts';
 import { fingerprint, formatPublicKey, parsePublicKeyBlob, verifySshSignature, signatureAlgorithmsFor } from '../core/sshwire/keys.ts';
-import type { LoginService } from '../ops/identity/login.ts';
+import type { LoginOutcome, LoginService } from '../ops/identity/login.ts';
 import { deviceFlowPrompt, type OidcLogin } from '../ops/identity/oidc-login.ts';
+import { newcomerActor, unlinkedActor, type UnlinkedKey } from '../ops/identity/unlinked.ts';
 import { DeviceFlowError } from '../ops/oidc/port.ts';
 import { checkUserCertificate, type CertPolicy } from './cert-check.ts';
 
@@ -21,6 +22,32 @@ export interface SessionGrant {
   credentialExpiresAt?: Date;
   /** What that credential is called in the warning and the closing message ("certificate", "linked key"). */
   credentialName?: string;
+  /** The CA that signed the certificate the connection logged in with: the connection closes when labd stops trusting it. */
+  caFingerprint?: string;
+  /**
+   * A proven key linked to nobody, where OIDC logins and anonymous git are both on: each session decides
+   * (ops/identity/unlinked.ts) whether it runs as anonymous, as a newcomer, or after a device-flow login.
+   */
+  unlinked?: UnlinkedKey & { sshUser: string };
+}
+
+/** The grant of a plain key that logged in (LoginService.byKey said ok). */
+export function keyGrant(outcome: LoginOutcome & { ok: true }, fp: string, remoteIp: string): SessionGrant {
+  return {
+    actor: {
+      userId: outcome.user.id,
+      name: outcome.user.name,
+      role: outcome.role,
+      via: 'ssh',
+      credential: { kind: 'key', fingerprint: fp },
+      remoteAddress: remoteIp,
+      principalRole: outcome.principalRole,
+    },
+    permitPty: true,
+    // A linked key's session ends with its link (like a certificate's).
+    credentialExpiresAt: outcome.validBefore,
+    credentialName: outcome.validBefore ? 'linked key' : undefined,
+  };
 }
 
 export interface AuthDeps {
@@ -138,6 +165,7 @@ export class ConnectionAuth {
           permitPty: check.grant.permitPty,
           credentialExpiresAt: check.grant.validBefore,
           credentialName: 'certificate',
+          caFingerprint: check.grant.caFingerprint,
         };
         this.deps.metrics.authAttempts.inc({ method: 'cert', result: 'accepted' });
         this.deps.log.info(
@@ -184,10 +212,16 @@ export class ConnectionAuth {
       const wrapped = wrapSignature(sigAlgo, key.type.startsWith('ecdsa-') ? derToSshEcdsa(signature!) : signature!);
       if (!verifySshSignature(key, wrapped, ctx.blob!, sigAlgo)) return this.refuse(ctx, 'key', 'signature does not verify', { fingerprint: fp });
       const outcome = await this.deps.login.byKey(fp, ctx.username, this.deps.now());
-      // An unknown key that proved possession: with OIDC configured, the device-flow login (an invite
-      // can still be used after it: `join CODE`); without it, or when the lab signs up by invite only,
-      // the newcomer path (only `join` and `help`) while an invite is open.
+      // An unknown key that proved possession: with OIDC and anonymous git both on, it comes in at once
+      // and each session decides (git as anonymous, join as a newcomer, the rest after a device-flow login
+      // in the session); with OIDC alone, the device-flow login on keyboard-interactive (an invite can
+      // still be used after it: `join CODE`); without it, or when the lab signs up by invite only, the
+      // newcomer path (only `join` and `help`) while an invite is open.
       const joinable = !outcome.ok && (await this.deps.login.mayJoin(fp));
+      const publicKey = `${key.type} ${blob.toString('base64')}`;
+      if (!outcome.ok && outcome.unknownKey && this.deps.oidc && this.deps.anonymousGit)
+        // Both on: no keyboard-interactive (a git command never waits on a device-code prompt); each session decides.
+        return this.unlinked(ctx, { fingerprint: fp, algo: key.type, publicKey });
       if (!outcome.ok && outcome.unknownKey && this.deps.oidc && !this.proven && !(joinable && this.deps.login.signupPolicy === 'invite')) {
         // Proven, unknown: partial success, and keyboard-interactive carries the device-flow login.
         this.proven = { fingerprint: fp, algo: key.type, publicKey: formatPublicKey(key) };
@@ -195,23 +229,9 @@ export class ConnectionAuth {
         this.deps.log.info({ fingerprint: fp, remote: this.remoteIp, user: ctx.username }, 'unknown key proved possession: offering an OIDC login');
         return ctx.reject(['keyboard-interactive'], true);
       }
-      if (joinable) return this.newcomer(ctx, fp, `${key.type} ${blob.toString('base64')}`);
+      if (joinable) return this.newcomer(ctx, { fingerprint: fp, algo: key.type, publicKey });
       if (!outcome.ok) return this.refuse(ctx, 'key', outcome.reason, { fingerprint: fp });
-      this.grant = {
-        actor: {
-          userId: outcome.user.id,
-          name: outcome.user.name,
-          role: outcome.role,
-          via: 'ssh',
-          credential: { kind: 'key', fingerprint: fp },
-          remoteAddress: this.remoteIp,
-          principalRole: outcome.principalRole,
-        },
-        permitPty: true,
-        // A linked key's session ends with its link (like a certificate's).
-        credentialExpiresAt: outcome.validBefore,
-        credentialName: outcome.validBefore ? 'linked key' : undefined,
-      };
+      this.grant = keyGrant(outcome, fp, this.remoteIp);
       this.deps.metrics.authAttempts.inc({ method: 'key', result: 'accepted' });
       this.deps.log.info({ user: outcome.user.name, fingerprint: fp, remote: this.remoteIp }, 'accepted key');
       ctx.accept();
@@ -321,20 +341,24 @@ export class ConnectionAuth {
   }
 
   /** A proven key that belongs to nobody, where the sign-up policy lets people join: it may run `join` (and `help`) only. */
-  private newcomer(ctx: AuthContext, fp: string, publicKey: string): void {
-    this.grant = {
-      actor: {
-        userId: null,
-        name: 'newcomer',
-        role: 'guest',
-        via: 'ssh',
-        credential: { kind: 'newcomer', fingerprint: fp, publicKey },
-        remoteAddress: this.remoteIp,
-      },
-      permitPty: true,
-    };
+  private newcomer(ctx: AuthContext, key: UnlinkedKey): void {
+    this.grant = { actor: newcomerActor(key, this.remoteIp, ctx.username), permitPty: true };
     this.deps.metrics.authAttempts.inc({ method: 'key', result: 'newcomer' });
-    this.deps.log.info({ fingerprint: fp, remote: this.remoteIp, user: ctx.username }, 'accepted an unknown key as a newcomer (join only)');
+    this.deps.log.info({ fingerprint: key.fingerprint, remote: this.remoteIp, user: ctx.username }, 'accepted an unknown key as a newcomer (join only)');
+    ctx.accept();
+  }
+
+  /**
+   * A proven key linked to nobody where OIDC logins and anonymous git are both on: it comes in at once;
+   * git fetches run as anonymous, `join` as a newcomer, anything else after a device-flow login in the session.
+   */
+  private unlinked(ctx: AuthContext, key: UnlinkedKey): void {
+    this.grant = { actor: unlinkedActor(key, this.remoteIp), permitPty: true, unlinked: { ...key, sshUser: ctx.username } };
+    this.deps.metrics.authAttempts.inc({ method: 'key', result: 'unlinked' });
+    this.deps.log.info(
+      { fingerprint: key.fingerprint, remote: this.remoteIp, user: ctx.username },
+      'accepted an unlinked key (git fetches as anonymous; other sessions log in with OIDC first)',
+    );
     ctx.accept();
   }
 

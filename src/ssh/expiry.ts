@@ -20,6 +20,8 @@ export interface ExpiringSession {
 export interface ExpiryWatch {
   /** Registers a session: warned at once when the warning time has passed. Returns its removal. */
   add(session: ExpiringSession): () => void;
+  /** Ends every session now with `reason` (the credential stopped being trusted); resolves when they closed. No timer fires after. */
+  end(reason: string): Promise<void>;
   cancel(): void;
 }
 
@@ -56,40 +58,91 @@ function at(when: Date, now: () => Date, fn: () => void): { clear(): void } {
 /**
  * Watches one connection's credential: warns its sessions EXPIRY_WARNING_MS before `expiresAt`,
  * then expires them all and calls `onExpired` (which logs, audits and ends the connection).
+ * `renewed`: the credential's expiry as it stands now (a linked key that `login` linked again lasts
+ * longer; null: it no longer expires): asked before warning and before closing, so an open connection
+ * follows the renewal instead of closing at the old time.
  */
 export function watchExpiry(o: {
-  expiresAt: Date;
+  /** undefined: the credential does not expire (the watch only holds the sessions, for `end`). */
+  expiresAt: Date | undefined;
   credentialName: string;
   now: () => Date;
-  onExpired: (reason: string, closing: Promise<void>) => void;
+  onExpired: (reason: string, closing: Promise<void>, expiredAt: Date) => void;
+  renewed?: () => Promise<Date | null | undefined> | Date | null | undefined;
+  onRenewed?: (expiresAt: Date | null) => void;
 }): ExpiryWatch {
   const sessions = new Set<ExpiringSession>();
-  const warning = expiryWarning(o.credentialName, o.expiresAt);
+  let expiresAt = o.expiresAt ?? new Date(8.64e15);
+  let doneReason: string | undefined;
   let warned = false;
   let done = false;
-  const warnTimer = at(new Date(o.expiresAt.getTime() - EXPIRY_WARNING_MS), o.now, () => {
-    warned = true;
-    for (const s of sessions) s.warn(warning);
-  });
-  const endTimer = at(o.expiresAt, o.now, () => {
-    done = true;
-    const reason = expiryReason(o.credentialName, o.expiresAt);
-    const closing = Promise.all([...sessions].map((s) => s.expire(reason).catch(() => undefined))).then(() => undefined);
-    o.onExpired(reason, closing);
-  });
+  let cancelled = false;
+  let timers: { clear(): void }[] = [];
+  /** True when the credential now lasts longer (the timers were armed again, or stopped for good). */
+  const checkRenewal = async (): Promise<boolean> => {
+    if (!o.renewed) return false;
+    let now: Date | null | undefined;
+    try {
+      now = await o.renewed();
+    } catch {
+      return false;
+    }
+    if (cancelled || done || now === undefined || (now !== null && now.getTime() <= expiresAt.getTime())) return false;
+    for (const t of timers) t.clear();
+    timers = [];
+    warned = false;
+    o.onRenewed?.(now);
+    if (now === null) return true;
+    expiresAt = now;
+    const text = `your ${o.credentialName} was renewed: this session lasts until ${formatTime(now).slice(11)}`;
+    for (const s of sessions) s.warn(text);
+    arm();
+    return true;
+  };
+  const arm = () => {
+    if (!o.expiresAt) return;
+    timers = [
+      at(new Date(expiresAt.getTime() - EXPIRY_WARNING_MS), o.now, () => {
+        void checkRenewal().then((renewed) => {
+          if (renewed || cancelled || done) return;
+          warned = true;
+          const warning = expiryWarning(o.credentialName, expiresAt);
+          for (const s of sessions) s.warn(warning);
+        });
+      }),
+      at(expiresAt, o.now, () => {
+        void checkRenewal().then((renewed) => {
+          if (renewed || cancelled || done) return;
+          done = true;
+          const reason = expiryReason(o.credentialName, expiresAt);
+          doneReason = reason;
+          const closing = Promise.all([...sessions].map((s) => s.expire(reason).catch(() => undefined))).then(() => undefined);
+          o.onExpired(reason, closing, expiresAt);
+        });
+      }),
+    ];
+  };
+  arm();
   return {
     add(session) {
       if (done) {
-        void session.expire(expiryReason(o.credentialName, o.expiresAt));
+        void session.expire(doneReason ?? expiryReason(o.credentialName, expiresAt));
         return () => undefined;
       }
       sessions.add(session);
-      if (warned) session.warn(warning);
+      if (warned) session.warn(expiryWarning(o.credentialName, expiresAt));
       return () => sessions.delete(session);
     },
+    end(reason) {
+      if (done) return Promise.resolve();
+      done = true;
+      doneReason = reason;
+      for (const t of timers) t.clear();
+      return Promise.all([...sessions].map((s) => s.expire(reason).catch(() => undefined))).then(() => undefined);
+    },
     cancel() {
-      warnTimer.clear();
-      endTimer.clear();
+      cancelled = true;
+      for (const t of timers) t.clear();
       sessions.clear();
     },
   };

@@ -5,8 +5,12 @@ import { errorKind, publicMessage } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { Registry } from '../ops/registry.ts';
-import { ConnectionAuth, type AuthDeps, type SessionGrant } from './auth.ts';
-import { runExecCommand } from './exec.ts';
+import { PermissionDenied } from '../core/errors.ts';
+import { fingerprint } from '../core/sshwire/keys.ts';
+import { stripControl } from '../core/terminal-text.ts';
+import { unlinkedRoute } from '../ops/identity/unlinked.ts';
+import { ConnectionAuth, keyGrant, type AuthDeps, type SessionGrant } from './auth.ts';
+import { EXIT_CODES, runExecCommand } from './exec.ts';
 import { watchExpiry, type ExpiryWatch } from './expiry.ts';
 import { ConnectionFlow } from './flow-control.ts';
 import { PreAuthGate, sourceKey, ThrottledLog, type PreAuthLimits } from './preauth.ts';
@@ -29,6 +33,12 @@ export interface PtyInfo {
 }
 
 const MAX_SESSIONS_PER_CONNECTION = 10;
+
+/** An authenticated connection: whom it stands for now (a device-flow login in a session changes that) and its credential's watch. */
+interface ConnectionState {
+  grant: SessionGrant;
+  expiry?: ExpiryWatch;
+}
 /** How often open connections are checked for users that were removed (whose connections then close). */
 const ACCOUNT_SWEEP_MS = 1000;
 /** How long sessions whose credential expired have to say so and close before the connection is ended. */
@@ -41,7 +51,7 @@ export class SshServer {
   private readonly server: ssh2.Server;
   private readonly connections = new Set<Connection>();
   /** Authenticated connections and whom they stand for. */
-  private readonly grants = new Map<Connection, SessionGrant>();
+  private readonly grants = new Map<Connection, ConnectionState>();
   private readonly sweepTimer: NodeJS.Timeout;
   /** Sockets accepted and not yet authenticated: their place in the gate and their grace timer. */
   private readonly unauthenticated = new Map<Socket, { release: () => void; timer: NodeJS.Timeout }>();
@@ -57,7 +67,10 @@ export class SshServer {
     this.server.on('error', (err: Error) => deps.log.error({ err }, 'ssh server error'));
     this.listener = createServer((socket) => this.onAccept(socket));
     this.listener.on('error', (err: Error) => deps.log.error({ err }, 'ssh listener error'));
-    this.sweepTimer = setInterval(() => void this.closeRemovedAccounts(), ACCOUNT_SWEEP_MS);
+    this.sweepTimer = setInterval(() => {
+      void this.closeRemovedAccounts();
+      this.closeUntrustedCas();
+    }, ACCOUNT_SWEEP_MS);
     this.sweepTimer.unref();
   }
 
@@ -76,7 +89,7 @@ export class SshServer {
   private sweeping = false;
 
   private async sweepRemovedAccounts(): Promise<void> {
-    for (const [client, grant] of [...this.grants]) {
+    for (const [client, { grant }] of [...this.grants]) {
       try {
         if (await this.deps.login.exists(grant.actor)) continue;
       } catch (err) {
@@ -84,10 +97,36 @@ export class SshServer {
         return;
       }
       // The connection may have gone (or been closed) while the store answered.
-      if (this.grants.get(client) !== grant) continue;
+      if (this.grants.get(client)?.grant !== grant) continue;
       this.deps.log.info({ user: grant.actor.name, remote: grant.actor.remoteAddress }, 'closing the connection of a removed user');
       this.grants.delete(client);
       client.end();
+    }
+  }
+
+  /**
+   * Ends the connections that logged in with a certificate of a CA labd no longer trusts (step-ca's
+   * roots rotated it out): every session is told why, the closing is logged and audited, as an expiry.
+   */
+  private closeUntrustedCas(): void {
+    let trusted: Set<string> | undefined;
+    for (const [client, conn] of this.grants) {
+      const ca = conn.grant.caFingerprint;
+      if (!ca) continue;
+      try {
+        trusted ??= new Set(this.deps.policy().trustedCaBlobs.map((blob) => fingerprint(blob)));
+      } catch (err) {
+        this.deps.log.warn({ err }, 'checking the CAs of open connections failed');
+        return;
+      }
+      if (trusted.has(ca)) continue;
+      const reason = `the CA that signed your certificate (${ca}) is no longer trusted: session closed; log in again with a current certificate`;
+      const closing = conn.expiry ? conn.expiry.end(reason) : Promise.resolve();
+      this.closeConnection(client, conn.grant, closing, {
+        message: "closing a connection: its certificate's CA is no longer trusted",
+        command: 'session close',
+        args: { credential: 'certificate', ca, reason: 'CA no longer trusted' },
+      });
     }
   }
 
@@ -189,21 +228,23 @@ export class SshServer {
       () => client.end(),
       (until) => this.extendGrace(socket, until),
     );
-    let expiry: ExpiryWatch | undefined;
+    let conn: ConnectionState | undefined;
     client.on('authentication', (ctx) => auth.handle(ctx));
     client.on('ready', () => {
       this.authenticatedOrGone(socket);
       const grant = auth.grant;
       // An attempt answered after the connection closed (the store answers asynchronously) grants nothing.
       if (!grant || !this.connections.has(client)) return client.end();
-      this.grants.set(client, grant);
-      if (grant.credentialExpiresAt) expiry = this.watchCredential(client, grant, grant.credentialExpiresAt);
+      const state: ConnectionState = { grant };
+      conn = state;
+      this.grants.set(client, state);
+      state.expiry = this.watchCredential(client, grant);
       let sessions = 0;
       client.on('session', (accept, reject) => {
         if (sessions >= MAX_SESSIONS_PER_CONNECTION) return reject();
         sessions++;
         const session = accept();
-        this.onSession(session, grant, () => sessions--, client, flow, expiry);
+        this.onSession(session, state, () => sessions--, client, flow);
       });
       client.on('tcpip', (_accept, reject) => reject());
       client.on('openssh.streamlocal', (_accept, reject) => reject());
@@ -212,7 +253,7 @@ export class SshServer {
     client.on('error', (err) => log.debug({ err: err.message, remote: remoteIp }, 'ssh connection error'));
     client.on('close', () => {
       auth.close();
-      expiry?.cancel();
+      conn?.expiry?.cancel();
       this.connections.delete(client);
       this.grants.delete(client);
       metrics.connectionsActive.dec();
@@ -221,49 +262,98 @@ export class SshServer {
 
   /**
    * A session ends with its credential: a minute before, open sessions are warned; at the expiry
-   * each is told why and closed, the closing logged and audited, and the connection ended.
+   * each is told why and closed, the closing logged and audited, and the connection ended. A linked
+   * key that `login` linked again meanwhile lasts until its new expiry (asked before warning and closing).
    */
-  private watchCredential(client: Connection, grant: SessionGrant, expiresAt: Date): ExpiryWatch {
-    const { log, registry } = this.deps;
+  private watchCredential(client: Connection, grant: SessionGrant): ExpiryWatch {
     const credentialName = grant.credentialName ?? 'credential';
+    const cred = grant.actor.credential;
+    const userId = grant.actor.userId;
+    const renewable = cred?.kind === 'key' && userId !== null && grant.credentialExpiresAt !== undefined;
     return watchExpiry({
-      expiresAt,
+      expiresAt: grant.credentialExpiresAt,
       credentialName,
       now: this.deps.now,
-      onExpired: (reason, closing) => {
-        log.info(
-          { user: grant.actor.name, remote: grant.actor.remoteAddress, credential: credentialName, expiredAt: expiresAt.toISOString() },
-          `closing a connection: its ${credentialName} expired`,
-        );
-        void registry.services.audit
-          .record({
-            at: this.deps.now(),
-            actor: grant.actor,
-            command: 'session expire',
-            args: { credential: credentialName, expiredAt: expiresAt.toISOString() },
-            outcome: 'ok',
-            durationMs: 0,
-          })
-          .catch((err: unknown) => log.error({ err }, 'could not write the audit row'));
-        // The sessions had their say (at most a few seconds): then the connection goes, whatever still runs on it.
-        let timer: NodeJS.Timeout | undefined;
-        void Promise.race([closing, new Promise((r) => (timer = setTimeout(r, EXPIRY_CLOSE_GRACE_MS)))]).then(() => {
-          clearTimeout(timer);
-          this.grants.delete(client);
-          client.end();
-        });
-      },
+      renewed: renewable ? () => this.deps.login.linkExpiry(cred.fingerprint, userId, this.deps.now()) : undefined,
+      onRenewed: (until) =>
+        this.deps.log.info(
+          { user: grant.actor.name, remote: grant.actor.remoteAddress, credential: credentialName, expiresAt: until?.toISOString() ?? null },
+          `an open connection's ${credentialName} was renewed: it lasts until then`,
+        ),
+      onExpired: (reason, closing, expiredAt) =>
+        this.closeConnection(client, grant, closing, {
+          message: `closing a connection: its ${credentialName} expired`,
+          command: 'session expire',
+          args: { credential: credentialName, expiredAt: expiredAt.toISOString() },
+        }),
     });
   }
 
-  private onSession(
-    session: Session,
-    grant: SessionGrant,
-    onClose: () => void,
+  /** Logs and audits why a connection is closed by labd, then ends it once its sessions had their say (at most a few seconds). */
+  private closeConnection(
     client: Connection,
-    flow: ConnectionFlow,
-    expiry: ExpiryWatch | undefined,
+    grant: SessionGrant,
+    closing: Promise<void>,
+    why: { message: string; command: string; args: Record<string, unknown> },
   ): void {
+    const { log, registry } = this.deps;
+    log.info({ user: grant.actor.name, remote: grant.actor.remoteAddress, ...why.args }, why.message);
+    void registry.services.audit
+      .record({ at: this.deps.now(), actor: grant.actor, command: why.command, args: why.args, outcome: 'ok', durationMs: 0 })
+      .catch((err: unknown) => log.error({ err }, 'could not write the audit row'));
+    this.grants.delete(client);
+    let timer: NodeJS.Timeout | undefined;
+    void Promise.race([closing, new Promise((r) => (timer = setTimeout(r, EXPIRY_CLOSE_GRACE_MS)))]).then(() => {
+      clearTimeout(timer);
+      client.end();
+    });
+  }
+
+  /**
+   * The device-flow login in a session of an unlinked key (OIDC and anonymous git both on): the URL, code
+   * and QR code go to the session's stderr (its terminal), as `login` shows them; once the IdP confirmed,
+   * the connection stands for the user the key is now linked to. False (the session told why and ended)
+   * when the login failed or the client went away.
+   */
+  private async linkInSession(client: Connection, conn: ConnectionState, channel: ServerChannel, terminal: boolean, signal: AbortSignal): Promise<boolean> {
+    const key = conn.grant.unlinked;
+    const oidc = this.deps.oidc;
+    // Another session on this connection linked the key meanwhile.
+    if (!key || !oidc) return true;
+    const remote = conn.grant.actor.remoteAddress;
+    const eol = terminal ? '\r\n' : '\n';
+    const say = (line: string) => {
+      if (!channel.destroyed) channel.stderr.write(stripControl(line) + eol);
+    };
+    try {
+      const linked = await oidc.login(key, { surface: 'ssh', remoteAddress: remote, qr: terminal, progress: say, signal });
+      if (signal.aborted) return false;
+      // As a fresh login of the key would see it (its group role, the ssh user name rule).
+      const outcome = await this.deps.login.byKey(key.fingerprint, key.sshUser, this.deps.now());
+      if (!outcome.ok) throw new PermissionDenied(`login refused: ${outcome.reason}`);
+      if (conn.grant.unlinked) {
+        const grant = keyGrant(outcome, key.fingerprint, remote ?? '');
+        conn.grant = grant;
+        conn.expiry?.cancel();
+        conn.expiry = this.watchCredential(client, grant);
+      }
+      this.deps.log.info({ user: outcome.user.name, fingerprint: key.fingerprint, remote }, 'unlinked key logged in with OIDC in its session');
+      say(
+        `Logged in as ${outcome.user.name} (${outcome.role})${linked.created ? ', a new account' : ''}. This key is linked until ${linked.expiresAt.toISOString()}.`,
+      );
+      return true;
+    } catch (err) {
+      if (signal.aborted) return false;
+      say(`error: ${publicMessage(err)}`);
+      if (!channel.destroyed) {
+        channel.exit(EXIT_CODES[errorKind(err)]);
+        channel.end();
+      }
+      return false;
+    }
+  }
+
+  private onSession(session: Session, conn: ConnectionState, onClose: () => void, client: Connection, flow: ConnectionFlow): void {
     const { log, metrics } = this.deps;
     /** Its place in the expiry watch, once it runs something. */
     let unwatch: (() => void) | undefined;
@@ -278,7 +368,7 @@ export class SshServer {
     client.once('close', onConnectionClose);
 
     session.on('pty', (accept, reject, info) => {
-      if (!grant.permitPty) return reject?.();
+      if (!conn.grant.permitPty) return reject?.();
       pty = { term: info.term || 'xterm', cols: info.cols || 80, rows: info.rows || 24 };
       accept?.();
     });
@@ -306,9 +396,9 @@ export class SshServer {
     });
 
     /** The actor as the store says now (a new session on an open connection sees a role change); undefined when the user is gone. */
-    const currentActor = async (channel: ServerChannel): Promise<Actor | undefined> => {
+    const currentActor = async (channel: ServerChannel, actor: Actor = conn.grant.actor): Promise<Actor | undefined> => {
       try {
-        return await this.deps.login.current(grant.actor);
+        return await this.deps.login.current(actor);
       } catch (err) {
         channel.stderr.write(`error: ${publicMessage(err)}\n`);
         channel.exit(errorKind(err) === 'permission' ? 3 : 1);
@@ -317,8 +407,9 @@ export class SshServer {
       }
     };
 
-    const startExec = async (channel: ServerChannel, commandLine: string, kind: string) => {
-      const current = await currentActor(channel);
+    const startExec = async (channel: ServerChannel, commandLine: string, kind: string, as?: Actor) => {
+      const expiry = conn.expiry;
+      const current = await currentActor(channel, as);
       if (!current) return;
       metrics.sessionsActive.inc({ kind });
       const actor = { ...current, via: 'ssh' as const };
@@ -357,7 +448,7 @@ export class SshServer {
       const current = await currentActor(channel);
       if (!current) return;
       if (current.credential?.kind === 'newcomer') {
-        channel.stderr.write('this key has no account yet: sign up with  ssh HOST join CODE --name NAME  (ask an admin for an invite)\r\n');
+        channel.stderr.write('this key has no account yet: sign up with  ssh HOST join CODE  (ask an admin for an invite)\r\n');
         channel.exit(1);
         channel.end();
         return;
@@ -373,7 +464,7 @@ export class SshServer {
           startApp,
         });
         resize = handle.resize;
-        unwatch = expiry?.add({ warn: (text) => handle.warn(text), expire: (reason) => handle.shutdown(reason) });
+        unwatch = conn.expiry?.add({ warn: (text) => handle.warn(text), expire: (reason) => handle.shutdown(reason) });
       } catch (err) {
         log.error({ err }, 'TUI failed to start');
         metrics.sessionsActive.dec({ kind: 'tui' });
@@ -383,22 +474,68 @@ export class SshServer {
       }
     };
 
+    /**
+     * A newcomer (a key with no account, let in to `join`) on a lab with anonymous git: git's fetches run
+     * as anonymous, as for any keyless client, instead of being refused for want of an account. Not once
+     * the key has joined on this connection: then it is its user.
+     */
+    const newcomerAsAnonymous = async (commandLine: string): Promise<Actor | undefined> => {
+      const { actor } = conn.grant;
+      if (!this.deps.anonymousGit || actor.credential?.kind !== 'newcomer') return undefined;
+      const { fingerprint, publicKey } = actor.credential;
+      // A failed look-up goes the usual way, where the session reports it.
+      const current = await this.deps.login.current(actor).catch(() => undefined);
+      if (current?.credential?.kind !== 'newcomer') return undefined;
+      const key = { fingerprint, publicKey, algo: publicKey.split(' ')[0] ?? '' };
+      const route = unlinkedRoute(this.deps.registry, key, { commandLine, mayJoin: true, remoteAddress: actor.remoteAddress });
+      return route.kind === 'anonymous' ? route.actor : undefined;
+    };
+
+    /**
+     * An unlinked key's session (ops/identity/unlinked.ts): a git fetch runs as anonymous and `join` as a
+     * newcomer at once; anything else logs in with OIDC in the session first, then `go` runs as the user.
+     */
+    const unlinkedFirst = async (channel: ServerChannel, commandLine: string | undefined, go: () => void): Promise<void> => {
+      const key = conn.grant.unlinked;
+      if (!key) {
+        const anonymous = commandLine !== undefined ? await newcomerAsAnonymous(commandLine) : undefined;
+        return anonymous ? void startExec(channel, commandLine!, 'exec', anonymous) : go();
+      }
+      const route = unlinkedRoute(this.deps.registry, key, {
+        commandLine,
+        mayJoin: await this.deps.login.mayJoin(key.fingerprint),
+        remoteAddress: conn.grant.actor.remoteAddress,
+        loginName: key.sshUser,
+      });
+      if (route.kind !== 'login') return void startExec(channel, commandLine ?? '', 'exec', route.actor);
+      void this.linkInSession(client, conn, channel, pty !== undefined, abort.signal).then((linked) => {
+        if (!linked) return;
+        if (route.then) return go();
+        channel.exit(0);
+        channel.end();
+      });
+    };
+
     session.on('exec', (accept, reject, info) => {
       if (started) return reject?.();
       started = true;
       const channel = accept();
       flow.pace(channel);
-      // `ssh -t HOST crm`: a bare app name with a terminal opens that app's screen.
-      const word = info.command.trim();
-      if (grant.forceCommand === undefined && pty && grant.permitPty && /^[a-z]+$/.test(word) && this.deps.tui.appFor(word, grant.actor))
-        return void startTui(channel, word);
-      void startExec(channel, grant.forceCommand ?? info.command, 'exec');
+      void unlinkedFirst(channel, info.command, () => {
+        const grant = conn.grant;
+        // `ssh -t HOST crm`: a bare app name with a terminal opens that app's screen.
+        const word = info.command.trim();
+        if (grant.forceCommand === undefined && pty && grant.permitPty && /^[a-z]+$/.test(word) && this.deps.tui.appFor(word, grant.actor))
+          return void startTui(channel, word);
+        void startExec(channel, grant.forceCommand ?? info.command, 'exec');
+      });
     });
     session.on('shell', (accept, reject) => {
       if (started) return reject?.();
       started = true;
       const channel = accept();
       flow.pace(channel);
+      const grant = conn.grant;
       if (grant.forceCommand !== undefined) return void startExec(channel, grant.forceCommand, 'exec');
       if (!pty) {
         const reason = grant.permitPty
@@ -409,7 +546,7 @@ export class SshServer {
         channel.end();
         return;
       }
-      void startTui(channel);
+      void unlinkedFirst(channel, undefined, () => void startTui(channel));
     });
     session.on('close', () => {
       unwatch?.();

@@ -91,6 +91,22 @@ export interface SshResult {
   stdoutBuffer: Buffer;
 }
 
+/** The JSON a `--json` command printed; a failed command fails the test with ssh's stderr. */
+export function jsonOf<T>(r: SshResult): T {
+  if (r.status !== 0) throw new Error(`ssh exited ${r.status}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+/** One row of `audit --json` (ARGS is the JSON text of the arguments, as the audit log keeps it). */
+export interface AuditRow {
+  command: string;
+  actor: string;
+  outcome: string;
+  error: string | null;
+  credential: string | null;
+  args: string;
+}
+
 /** An ssh client started by sshStart. */
 export interface RunningSsh {
   stderr(): string;
@@ -199,6 +215,34 @@ export class LabdProcess {
   /** `ssh HOST COMMAND…` as a promise (see sshStart). */
   sshAsync(identity: string, command: string[], o: { user?: string; cert?: string; tty?: boolean } = {}): Promise<SshResult> {
     return this.sshStart(identity, command, o).done;
+  }
+
+  /**
+   * `ssh HOST COMMAND…` through an OpenSSH master connection at `controlPath` (made by the first call,
+   * kept 120 s): later calls are new sessions on one open connection. Resolves on the client's exit,
+   * not on its pipes closing: a persisting master inherits them and keeps them open.
+   */
+  sshShared(identity: string, controlPath: string, command: string[], o: { user?: string; cert?: string } = {}): Promise<SshResult> {
+    const extra = ['-o', 'ControlMaster=auto', '-o', `ControlPath=${controlPath}`, '-o', 'ControlPersist=120'];
+    const child = spawn('ssh', [...this.sshArgs(identity, { ...o, extra }), '--', ...command], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (err += d));
+    return new Promise((resolve, reject) => {
+      const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.on('error', reject);
+      child.on('exit', (status) => {
+        clearTimeout(killer);
+        // Give the pipes a moment to deliver what the client wrote before it exited.
+        setImmediate(() => resolve({ status, stdout: out, stderr: err, stdoutBuffer: Buffer.from(out) }));
+      });
+    });
+  }
+
+  /** The audit log as `admin` reads it, newest first. */
+  auditRows(admin: string, limit = 1000): AuditRow[] {
+    return jsonOf<AuditRow[]>(this.ssh(admin, ['audit', '--json', '--limit', String(limit)]));
   }
 
   async stop(): Promise<void> {

@@ -136,9 +136,26 @@ export class GitRepos {
     }
   }
 
-  /** Refreshes a mirror from its origin. */
+  /** The fetch of each mirror still going: the next waits its turn (see fetchMirror). */
+  private readonly fetching = new Map<string, Promise<void>>();
+
+  /**
+   * Refreshes a mirror from its origin. The schedule and `repo sync` may ask at once, and two fetches
+   * in one repository fail on each other's ref locks: they take turns, and each still fetches (a sync
+   * asked for during a scheduled fetch sees what the origin has after it).
+   */
   async fetchMirror(name: string, signal?: AbortSignal): Promise<void> {
-    await this.run(['--git-dir', this.path(name), 'remote', 'update', '--prune'], { timeoutMs: 10 * 60_000, signal });
+    const previous = this.fetching.get(name) ?? Promise.resolve();
+    const mine = previous
+      .catch(() => undefined)
+      .then(() => this.run(['--git-dir', this.path(name), 'remote', 'update', '--prune'], { timeoutMs: 10 * 60_000, signal }))
+      .then(() => undefined);
+    this.fetching.set(name, mine);
+    try {
+      await mine;
+    } finally {
+      if (this.fetching.get(name) === mine) this.fetching.delete(name);
+    }
   }
 
   remove(name: string): void {

@@ -70,6 +70,7 @@ export function transportCommands(deps: TransportDeps): AnyCommand[] {
       positionals: ['repo'],
       permission: 'git.read',
       anonymous: needed !== 'read-write' || deps.access.anonAccess === 'read-write',
+      protocol: true,
       mutating: needed === 'read-write',
       needsIO: true,
       surfaces: ['ssh'],

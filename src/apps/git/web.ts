@@ -192,7 +192,7 @@ export function gitWebRoutes(deps: GitHttpDeps & { sshUrl: string; publicUrl: st
       let body: SafeHtml;
       if (head.subarray(0, 8000).includes(0)) body = html`<p class="muted">Binary file (${size} bytes): <a href="${raw}">download</a>.</p>`;
       else {
-        const code = highlightedHtml(w.path.split('/').pop()!, head.toString('utf8'));
+        const code = await highlightedHtml(w.path.split('/').pop()!, head.toString('utf8'));
         const cut =
           size > head.length ? html`<p class="muted">Showing the first ${head.length} of ${size} bytes: <a href="${raw}">raw</a> has it all.</p>` : '';
         body = html`<p><a href="${raw}">raw</a> · <span class="muted">${size} bytes</span></p><pre><code class="hljs language-${code.language}">${code.html}</code></pre>${cut}`;
@@ -253,7 +253,7 @@ export function gitWebRoutes(deps: GitHttpDeps & { sshUrl: string; publicUrl: st
     if (!/^[0-9a-f]{4,64}$/.test(id)) return textResponse(400, 'expected a commit id\n');
     try {
       const c = await deps.repos.show(r.name, id, DIFF_LIMIT);
-      const diff = highlightedHtml('x.diff', c.patch);
+      const diff = await highlightedHtml('x.diff', c.patch);
       const parents = c.parents.map((p) => html`<a href="${base(r)}/-/commit/${p}"><code>${p.slice(0, 10)}</code></a>`);
       const body = html`<h2>${c.info.subject}</h2>${c.body ? html`<pre>${c.body}</pre>` : ''}
 <p class="muted">${c.info.author} &lt;${c.info.email}&gt; · ${c.info.date.toISOString()} · <code>${c.info.id}</code>${parents.length ? html` · parent ${joinHtml(parents, ', ')}` : ''}</p>

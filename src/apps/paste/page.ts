@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import hljs from 'highlight.js';
+import type { HLJSApi } from 'highlight.js';
 import { html, trustedHtml, type SafeHtml } from '../../core/html.ts';
 import { expiresText, humanSize } from './format.ts';
 import { extensionOf } from './names.ts';
@@ -36,8 +36,18 @@ export const PAGE_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/**
+ * highlight.js (about 200 modules, 15 MB of heap with its languages) loads with the first page
+ * that shows code, not at start: most labs serve few pages and it would sit in every process.
+ */
+let loading: Promise<HLJSApi> | undefined;
+function highlighter(): Promise<HLJSApi> {
+  loading ??= import('highlight.js').then((m) => m.default);
+  return loading;
+}
+
 /** The highlighting language for a paste name: by its extension only (no guessing from content). */
-export function languageFor(name: string): string | undefined {
+function languageFor(hljs: HLJSApi, name: string): string | undefined {
   const ext = extensionOf(name);
   if (!ext || !/^[a-z0-9+_-]+$/.test(ext)) return undefined;
   const lang = hljs.getLanguage(ext);
@@ -45,8 +55,10 @@ export function languageFor(name: string): string | undefined {
 }
 
 /** Highlighted, escaped HTML for the code block. highlight.js escapes the text it emits. */
-export function highlightedHtml(name: string, text: string): { html: SafeHtml; language: string } {
-  const language = text.length <= HIGHLIGHT_LIMIT ? languageFor(name) : undefined;
+export async function highlightedHtml(name: string, text: string): Promise<{ html: SafeHtml; language: string }> {
+  if (text.length > HIGHLIGHT_LIMIT || !extensionOf(name)) return { html: html`${text}`, language: 'plaintext' };
+  const hljs = await highlighter();
+  const language = languageFor(hljs, name);
   if (!language) return { html: html`${text}`, language: 'plaintext' };
   return { html: trustedHtml(hljs.highlight(text, { language, ignoreIllegals: true }).value), language };
 }
@@ -66,7 +78,7 @@ export interface PageInput {
 
 export const PAGE_BYTES = PAGE_LIMIT;
 
-export function renderPastePage(p: PageInput): string {
+export async function renderPastePage(p: PageInput): Promise<string> {
   const title = `${p.owner}/${p.name}`;
   const meta = [humanSize(p.size), `expires ${expiresText(p.expiresAt, p.now)}`, ...(p.hidden ? ['unlisted'] : [])];
   let body: SafeHtml;
@@ -74,7 +86,7 @@ export function renderPastePage(p: PageInput): string {
     body = html`<p class="note">Binary paste (${humanSize(p.size)}): <a href="${p.rawUrl}">download the raw bytes</a>.</p>`;
   } else {
     const text = p.head.toString('utf8');
-    const code = highlightedHtml(p.name, text);
+    const code = await highlightedHtml(p.name, text);
     const cut =
       p.size > p.head.length
         ? html`<p class="note">Showing the first ${humanSize(p.head.length)} of ${humanSize(p.size)}: <a href="${p.rawUrl}">raw</a> has it all.</p>`

@@ -38,7 +38,7 @@ export function pasteRoutes(deps: { registry: Pick<Registry, 'invoke'>; store: P
       let html: string;
       try {
         const head = paste.binary ? undefined : store.readHeadBytes(fd, PAGE_BYTES);
-        html = renderPastePage({
+        html = await renderPastePage({
           owner: paste.owner,
           name: paste.name,
           size,

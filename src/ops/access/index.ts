@@ -5,11 +5,18 @@ import { accessCommands } from './commands.ts';
 import type { AccessControl } from './control.ts';
 import { inviteCommands, type SignupConfig } from './invites.ts';
 import type { AccessStore } from './store.ts';
+import type { WrongCodeLog } from './wrong-codes.ts';
 
 export { AccessControl } from './control.ts';
 export type { AccessStore } from './store.ts';
 
-export function accessModule(deps: { control: AccessControl; store: AccessStore; identities: IdentityStore; signup: SignupConfig }): LabdModule {
+export function accessModule(deps: {
+  control: AccessControl;
+  store: AccessStore;
+  identities: IdentityStore;
+  signup: SignupConfig;
+  wrongCodes: WrongCodeLog;
+}): LabdModule {
   return {
     name: 'access',
     permissions: [{ name: 'admin.users', summary: 'manage users, roles, invites; read the audit log', roles: ['admin'] }],

@@ -2,8 +2,8 @@
  * Invites and sign-up by key (issue #14): `invite create` prints a code once and keeps only its
  * SHA-256; `join CODE --name NAME` from a key that has no account yet (it proved possession when it
  * logged in) creates the account with that key, under the sign-up policy (`auth.signup`); under
- * `open`, `join --name NAME` needs no code. Wrong codes are counted per key and per address, and
- * past a few the key (or address) may not try again for a while.
+ * `open`, `join` needs no code. Wrong codes are counted per key and per address (in the database,
+ * so a restart does not reset them), and past a few the key (or address) may not try again for a while.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
@@ -12,10 +12,11 @@ import { parseDuration } from '../../core/duration.ts';
 import type { BuiltinRole } from '../../core/permissions.ts';
 import { signupAllows, signupRefusal, type SignupPolicy } from '../../core/signup.ts';
 import { parseKeyText } from '../identity/stdin-key.ts';
-import { checkUserName, type IdentityStore } from '../identity/store.ts';
+import { checkUserName, USER_NAME, type IdentityStore } from '../identity/store.ts';
 import { defineCommand, type AnyCommand } from '../registry.ts';
 import type { AccessControl } from './control.ts';
 import type { AccessStore, InviteRow } from './store.ts';
+import type { WrongCodeLog } from './wrong-codes.ts';
 
 export interface SignupConfig {
   policy: SignupPolicy;
@@ -34,37 +35,24 @@ export function hashCode(code: string): string {
   return createHash('sha256').update(code.trim()).digest('hex');
 }
 
-/** Counts wrong codes per key and per address in a sliding window (memory: a restart forgets, which only helps an honest user). */
-class WrongCodes {
-  private readonly seen = new Map<string, number[]>();
-  private recent(key: string, now: number): number[] {
-    const times = (this.seen.get(key) ?? []).filter((t) => now - t < WRONG_WINDOW_MS);
-    if (times.length) this.seen.set(key, times);
-    else this.seen.delete(key);
-    return times;
-  }
-  blocked(keys: { key: string; limit: number }[], now: number): boolean {
-    return keys.some(({ key, limit }) => this.recent(key, now).length >= limit);
-  }
-  note(keys: string[], now: number): void {
-    for (const key of keys) this.seen.set(key, [...this.recent(key, now), now]);
-    if (this.seen.size > 10_000) this.seen.delete(this.seen.keys().next().value!);
-  }
-}
-
 function inviteState(row: InviteRow, now: Date): 'active' | 'expired' | 'used' {
   if (row.usesLeft <= 0) return 'used';
   if (row.expiresAt && row.expiresAt.getTime() <= now.getTime()) return 'expired';
   return 'active';
 }
 
-export function inviteCommands(deps: { store: AccessStore; control: AccessControl; identities: IdentityStore; signup: SignupConfig }): AnyCommand[] {
-  const { store, control, identities, signup } = deps;
-  const wrong = new WrongCodes();
+export function inviteCommands(deps: {
+  store: AccessStore;
+  control: AccessControl;
+  identities: IdentityStore;
+  signup: SignupConfig;
+  wrongCodes: WrongCodeLog;
+}): AnyCommand[] {
+  const { store, control, identities, signup, wrongCodes } = deps;
 
   const inviteCreate = defineCommand({
     path: ['invite', 'create'],
-    summary: 'Create an invite code: whoever has it runs `ssh HOST join CODE --name NAME` with their key',
+    summary: 'Create an invite code: whoever has it runs `ssh HOST join CODE` with their key',
     details: 'The code is shown once and stored only as a hash. Single-use and valid for 7 days unless --uses/--expires say otherwise.',
     args: z.object({
       role: z.string().optional().describe(`the role the new account gets (default ${signup.defaultRole})`),
@@ -94,7 +82,8 @@ export function inviteCommands(deps: { store: AccessStore; control: AccessContro
         '',
         `invite ${row.id}: role ${role}, ${args.uses === 1 ? 'single use' : `${args.uses} uses`}, ${expiresAt ? `valid until ${expiresAt.toISOString()}` : 'no expiry'}`,
         'Send the code to the person you invite; with their own key they run:',
-        `  ssh HOST join ${code} --name THEIR_NAME`,
+        `  ssh HOST join ${code}`,
+        '(the account is named after the SSH user name they log in with; --name NAME picks another)',
         'It is shown only now (labd keeps a hash of it).',
       ];
       if (!signupAllows(signup.policy, 'invite'))
@@ -166,15 +155,21 @@ export function inviteCommands(deps: { store: AccessStore; control: AccessContro
       { key: `key:${fingerprint}`, limit: WRONG_CODES_PER_KEY },
       ...(address ? [{ key: `addr:${address}`, limit: WRONG_CODES_PER_ADDRESS }] : []),
     ];
-    if (wrong.blocked(limits, now.getTime()))
+    const since = new Date(now.getTime() - WRONG_WINDOW_MS);
+    const counts = await wrongCodes.counts(
+      limits.map((l) => l.key),
+      since,
+    );
+    if (limits.some((l) => (counts.get(l.key) ?? 0) >= l.limit))
       throw new PermissionDenied('too many wrong invite codes from this key or address: wait a quarter of an hour, then try again');
     const hash = hashCode(code);
     const row = await store.inviteByHash(hash);
     // The lookup is by hash (an index on a SHA-256 the caller cannot steer); compare again in constant time all the same.
     if (!row || !timingSafeEqual(Buffer.from(row.codeHash, 'hex'), Buffer.from(hash, 'hex'))) {
-      wrong.note(
+      await wrongCodes.note(
         limits.map((l) => l.key),
-        now.getTime(),
+        now,
+        since,
       );
       throw new PermissionDenied('this invite code is not valid: check it, or ask for a new one');
     }
@@ -186,11 +181,14 @@ export function inviteCommands(deps: { store: AccessStore; control: AccessContro
 
   const join = defineCommand({
     path: ['join'],
-    summary: 'Sign up with the key you logged in with: join CODE --name NAME (an invite), or join --name NAME where sign-up is open',
-    details: 'The account gets the key this session logged in with. Names are exact and unique: pick another when one is taken.',
+    summary: 'Sign up with the key you logged in with: join CODE (an invite), or join where sign-up is open',
+    details: [
+      'The account gets the key this session logged in with, and the SSH user name you logged in with',
+      '(ssh NAME@HOST join CODE) unless --name NAME says otherwise. Names are exact and unique: pick another when one is taken.',
+    ].join('\n'),
     args: z.object({
       code: z.string().max(200).optional().describe('the invite code you were given'),
-      name: z.string().optional().describe('your user name: 1-32 of a-z, 0-9, _ and -, starting with a letter'),
+      name: z.string().optional().describe('your user name (default: your SSH user name): 1-32 of a-z, 0-9, _ and -, starting with a letter'),
     }),
     positionals: ['code'],
     permission: 'authenticated',
@@ -208,15 +206,28 @@ export function inviteCommands(deps: { store: AccessStore; control: AccessContro
         throw new PermissionDenied(
           source === 'key' && signupAllows(signup.policy, 'invite') ? `${signupRefusal('invite', 'invite')}` : signupRefusal(signup.policy, source),
         );
-      if (args.name === undefined) throw new UsageError('give the user name you want: join CODE --name NAME');
-      const name = checkUserName(args.name);
+      // Without --name: the SSH user name the client logged in with (ssh alice@HOST), when it makes a valid labd name.
+      const fromLogin = args.name === undefined;
+      const wanted = args.name ?? cred.loginName;
+      if (wanted === undefined || (fromLogin && !USER_NAME.test(wanted)))
+        throw new UsageError(
+          `give the user name you want: join CODE --name NAME${
+            wanted !== undefined
+              ? ` (your SSH user name '${wanted.slice(0, 40)}' is not a valid labd user name: 1-32 of a-z, 0-9, _ and -, starting with a letter)`
+              : ''
+          }`,
+        );
+      const name = checkUserName(wanted);
+      const taken = fromLogin
+        ? `the name '${name}' (your SSH user name) is taken: choose one with  join CODE --name NAME`
+        : `the name '${name}' is taken: choose another with --name`;
       const now = ctx.clock.now();
       const invite = args.code !== undefined ? await inviteFor(args.code, cred.fingerprint, ctx.actor.remoteAddress, now) : undefined;
-      if (name === signup.initialAdminName) throw new Conflict(`the name '${name}' is taken: choose another with --name`);
+      if (name === signup.initialAdminName) throw new Conflict(taken);
       const key = parseKeyText(cred.publicKey, 'key');
       if (!key || key.fingerprint !== cred.fingerprint) throw new Error('the session key does not match its fingerprint');
       const role = invite?.role ?? signup.defaultRole;
-      if (await identities.userByName(name)) throw new Conflict(`the name '${name}' is taken: choose another with --name`);
+      if (await identities.userByName(name)) throw new Conflict(taken);
       if (await identities.keyByFingerprint(key.fingerprint)) throw new Conflict('this key already belongs to an account');
       // One unit of work: the invite's use, the account and its key, or nothing.
       const user = await identities.createUser(name, role, {

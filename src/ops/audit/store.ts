@@ -34,7 +34,7 @@ export function credentialText(actor: Actor): string | null {
     case 'system':
       return 'system';
     case 'anonymous':
-      return 'anonymous (no key)';
+      return c.fingerprint ? `anonymous (unlinked key ${c.fingerprint})` : 'anonymous (no key)';
     case 'newcomer':
       return `new key ${c.fingerprint}`;
     case 'token':

@@ -1,11 +1,10 @@
 /** `login`: the device-flow login for the key this session came in with (to link it longer, or to the account the IdP vouches for). */
 import { z } from 'zod';
-import { PermissionDenied, Unavailable, UsageError } from '../../core/errors.ts';
+import { PermissionDenied, UsageError } from '../../core/errors.ts';
 import { parsePublicKeyLine } from '../../core/sshwire/keys.ts';
 import type { CommandContext } from '../context.ts';
-import { DeviceFlowError } from '../oidc/port.ts';
 import { defineCommand, type AnyCommand } from '../registry.ts';
-import { deviceFlowText, type OidcLogin } from './oidc-login.ts';
+import type { OidcLogin } from './oidc-login.ts';
 import type { IdentityStore } from './store.ts';
 
 export function oidcCommands(oidc: OidcLogin, identities: IdentityStore): AnyCommand[] {
@@ -41,41 +40,27 @@ export function oidcCommands(oidc: OidcLogin, identities: IdentityStore): AnyCom
     async run(ctx) {
       if (ctx.actor.userId === null) throw new PermissionDenied('login needs a labd account');
       const key = await sessionKey(ctx);
-      let started;
-      try {
-        started = await oidc.start(ctx.actor.remoteAddress ?? 'local', ctx.signal);
-      } catch (err) {
-        if (err instanceof DeviceFlowError) throw new Unavailable(err.message);
-        throw err;
-      }
-      try {
-        const lines = deviceFlowText(started.flow.authorization, { qr: ctx.io?.isTerminal === true && !ctx.json, now: ctx.clock.now() });
-        for (const line of lines) ctx.progress(line);
-        let claims;
-        try {
-          claims = await started.flow.wait(ctx.signal);
-        } catch (err) {
-          if (err instanceof DeviceFlowError) throw err.reason === 'denied' ? new PermissionDenied(err.message) : new Unavailable(err.message);
-          throw err;
-        }
-        const outcome = await oidc.link(claims, key, { surface: ctx.actor.via, remoteAddress: ctx.actor.remoteAddress, sessionUserId: ctx.actor.userId });
-        if (!outcome.ok) throw new PermissionDenied(`login refused: ${outcome.reason}`);
-        const moved = outcome.user.id !== ctx.actor.userId;
-        return {
-          kind: 'message',
-          text: `key ${key.fingerprint} is linked to ${outcome.user.name} (${outcome.role}) until ${outcome.expiresAt.toISOString()}${moved ? `; it no longer logs in as ${ctx.actor.name}` : ''}`,
-          json: {
-            key: key.fingerprint,
-            user: outcome.user.name,
-            role: outcome.role,
-            expiresAt: outcome.expiresAt.toISOString(),
-            link: outcome.link,
-            claims: outcome.claims,
-          },
-        };
-      } finally {
-        started.release();
-      }
+      const outcome = await oidc.login(key, {
+        surface: ctx.actor.via,
+        remoteAddress: ctx.actor.remoteAddress,
+        sessionUserId: ctx.actor.userId,
+        qr: ctx.io?.isTerminal === true && !ctx.json,
+        progress: (line) => ctx.progress(line),
+        signal: ctx.signal,
+      });
+      const moved = outcome.user.id !== ctx.actor.userId;
+      return {
+        kind: 'message',
+        text: `key ${key.fingerprint} is linked to ${outcome.user.name} (${outcome.role}) until ${outcome.expiresAt.toISOString()}${moved ? `; it no longer logs in as ${ctx.actor.name}` : ''}`,
+        json: {
+          key: key.fingerprint,
+          user: outcome.user.name,
+          role: outcome.role,
+          expiresAt: outcome.expiresAt.toISOString(),
+          link: outcome.link,
+          claims: outcome.claims,
+        },
+      };
     },
   });
   return [login];

@@ -9,7 +9,7 @@
 import type { Config, OidcConfig } from '../../config/schema.ts';
 import type { Actor } from '../../core/actor.ts';
 import type { Clock } from '../../core/clock.ts';
-import { Conflict, LabdError } from '../../core/errors.ts';
+import { Conflict, LabdError, PermissionDenied, Unavailable } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import { higherRole, type Role } from '../../core/permissions.ts';
 import { signupAllows, signupRefusal } from '../../core/signup.ts';
@@ -25,8 +25,17 @@ export function oidcProvider(issuer: string): string {
   return `oidc:${issuer}`;
 }
 
-export type OidcLinkOutcome =
-  { ok: true; user: User; role: Role; groupRole?: Role; expiresAt: Date; created: boolean; claims: LinkClaims; link: string } | { ok: false; reason: string };
+export interface OidcLinked {
+  ok: true;
+  user: User;
+  role: Role;
+  groupRole?: Role;
+  expiresAt: Date;
+  created: boolean;
+  claims: LinkClaims;
+  link: string;
+}
+export type OidcLinkOutcome = OidcLinked | { ok: false; reason: string };
 
 export interface OidcLoginDeps {
   port: OidcPort;
@@ -84,6 +93,48 @@ export class OidcLogin {
     } catch (err) {
       release();
       throw err;
+    }
+  }
+
+  /**
+   * The whole device-flow login for a key the session proved it holds, as `login` runs it and as an SSH
+   * session of an unlinked key runs it before its command (issue #12): start a flow, show the URL, code
+   * and (on a terminal) QR code through `progress`, wait for the IdP, link. Failures are typed errors:
+   * denied or refused → PermissionDenied, expired or the IdP unreachable → Unavailable; nothing is linked.
+   */
+  async login(
+    key: KeyToLink,
+    o: {
+      surface: Actor['via'];
+      remoteAddress?: string;
+      sessionUserId?: number;
+      qr: boolean;
+      progress: (line: string) => void;
+      signal: AbortSignal;
+    },
+  ): Promise<OidcLinked> {
+    let started;
+    try {
+      started = await this.start(o.remoteAddress ?? 'local', o.signal);
+    } catch (err) {
+      if (err instanceof DeviceFlowError) throw new Unavailable(err.message);
+      throw err;
+    }
+    try {
+      for (const line of deviceFlowText(started.flow.authorization, { qr: o.qr, now: this.deps.clock.now() })) o.progress(line);
+      let claims;
+      try {
+        claims = await started.flow.wait(o.signal);
+      } catch (err) {
+        if (err instanceof DeviceFlowError)
+          throw err.reason === 'denied' ? new PermissionDenied(`login failed: ${err.message}`) : new Unavailable(`login failed: ${err.message}`);
+        throw err;
+      }
+      const outcome = await this.link(claims, key, { surface: o.surface, remoteAddress: o.remoteAddress, sessionUserId: o.sessionUserId });
+      if (!outcome.ok) throw new PermissionDenied(`login refused: ${outcome.reason}`);
+      return outcome;
+    } finally {
+      started.release();
     }
   }
 
