@@ -21,14 +21,7 @@ const ACCOUNTS = {
 };
 
 function oidcEnv(op: TestOidcProvider, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    LABD_OIDC_ISSUER: op.issuer,
-    LABD_OIDC_CLIENT_ID: op.clientId,
-    LABD_OIDC_ALLOW_HTTP: 'true',
-    LABD_OIDC_SCOPES: 'openid,email,profile,groups',
-    LABD_OIDC_GROUP_ROLES: 'lab-admins=admin',
-    ...extra,
-  };
+  return op.labdEnv({ LABD_OIDC_GROUP_ROLES: 'lab-admins=admin', ...extra });
 }
 
 describe('OIDC device-flow login: oidc-provider, OpenSSH in tmux', () => {

@@ -23,14 +23,7 @@ const ACCOUNTS = {
 };
 
 function oidcEnv(op: TestOidcProvider, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    LABD_OIDC_ISSUER: op.issuer,
-    LABD_OIDC_CLIENT_ID: op.clientId,
-    LABD_OIDC_ALLOW_HTTP: 'true',
-    LABD_OIDC_SCOPES: 'openid,email,profile,groups',
-    LABD_GIT_ANON_ACCESS: 'read-only',
-    ...extra,
-  };
+  return op.labdEnv({ LABD_GIT_ANON_ACCESS: 'read-only', ...extra });
 }
 
 const CODE = /code\s+([A-Z]{4}-[A-Z]{4})/;

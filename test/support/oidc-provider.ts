@@ -62,6 +62,17 @@ export class TestOidcProvider {
 
   readonly clientId = TEST_CLIENT_ID;
 
+  /** The environment that points labd at this provider (plain HTTP on loopback), plus `extra`. */
+  labdEnv(extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      LABD_OIDC_ISSUER: this.issuer,
+      LABD_OIDC_CLIENT_ID: this.clientId,
+      LABD_OIDC_ALLOW_HTTP: 'true',
+      LABD_OIDC_SCOPES: 'openid,email,profile,groups',
+      ...extra,
+    };
+  }
+
   static async start(opts: TestOidcProviderOptions): Promise<TestOidcProvider> {
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve));
@@ -164,7 +175,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     port: Number(process.argv[2] ?? 0),
   });
   console.log(`OpenID Provider at ${op.issuer} (device flow on), client id ${op.clientId} (public client), account: alice (groups lab-admins)`);
-  console.log(`labd: LABD_OIDC_ISSUER=${op.issuer} LABD_OIDC_CLIENT_ID=${op.clientId} LABD_OIDC_ALLOW_HTTP=true LABD_OIDC_SCOPES=openid,email,profile,groups`);
+  console.log(
+    `labd: ${Object.entries(op.labdEnv())
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
+  );
   console.log('stdin: "approve CODE SUB" or "deny CODE"; Ctrl-D stops');
   for await (const line of createInterface({ input: process.stdin })) {
     const [verb, code, sub] = line.trim().split(/\s+/);
