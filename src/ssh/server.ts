@@ -495,7 +495,17 @@ export class SshServer {
      * An unlinked key's session (ops/identity/unlinked.ts): a git fetch runs as anonymous and `join` as a
      * newcomer at once; anything else logs in with OIDC in the session first, then `go` runs as the user.
      */
-    const unlinkedFirst = async (channel: ServerChannel, commandLine: string | undefined, go: () => void): Promise<void> => {
+    const unlinkedFirst = (channel: ServerChannel, commandLine: string | undefined, go: () => void): void => {
+      // A store that fails while the session is routed ends that session with the error, as a command's would.
+      routeUnlinked(channel, commandLine, go).catch((err: unknown) => {
+        log.error({ err }, 'routing a session failed');
+        if (channel.destroyed) return;
+        channel.stderr.write(`error: ${publicMessage(err)}\n`);
+        channel.exit(EXIT_CODES[errorKind(err)]);
+        channel.end();
+      });
+    };
+    const routeUnlinked = async (channel: ServerChannel, commandLine: string | undefined, go: () => void): Promise<void> => {
       const key = conn.grant.unlinked;
       if (!key) {
         const anonymous = commandLine !== undefined ? await newcomerAsAnonymous(commandLine) : undefined;
@@ -521,7 +531,7 @@ export class SshServer {
       started = true;
       const channel = accept();
       flow.pace(channel);
-      void unlinkedFirst(channel, info.command, () => {
+      unlinkedFirst(channel, info.command, () => {
         const grant = conn.grant;
         // `ssh -t HOST crm`: a bare app name with a terminal opens that app's screen.
         const word = info.command.trim();
@@ -546,7 +556,7 @@ export class SshServer {
         channel.end();
         return;
       }
-      void unlinkedFirst(channel, undefined, () => void startTui(channel));
+      unlinkedFirst(channel, undefined, () => void startTui(channel));
     });
     session.on('close', () => {
       unwatch?.();
