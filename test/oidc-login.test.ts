@@ -96,9 +96,9 @@ describe('OIDC device-flow login: oidc-provider, OpenSSH in tmux', () => {
     const key = lab.key('alice');
     const t = interactiveSsh(labd, key, ['whoami']);
     const code = await codeOn(t);
-    const screen = t.text();
+    // The QR code comes in the next info requests, after the code: wait for it rather than read the screen once.
+    const screen = (await t.waitFor(/^#{20,}$/m, 'a QR code (ASCII: OpenSSH escapes anything else)')).join('\n');
     assert.match(screen, new RegExp(`open\\s+${op.issuer.replace(/[.]/g, '\\.')}/device`), 'the verification URL is shown');
-    assert.match(screen, /^#{20,}$/m, 'a QR code is drawn (ASCII: OpenSSH escapes anything else)');
     await op.approve(code, 'alice');
     await t.waitFor(/Logged in as alice \(admin\), a new account/, 'the login message');
     // whoami ran in the same ssh session: the mapped user, with the role its IdP group grants.
