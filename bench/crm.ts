@@ -1,7 +1,8 @@
 /**
  * bench/crm: the CRM store at size. Fills one user's book with N generated contacts (default
  * 100,000) through the store port (one transaction each, FTS row included), then measures search
- * latency (p50/p99) for one-word, prefix, two-word and phone queries, the vCard import rate through
+ * latency (p50/p99) for the list with no query and one-word, prefix, two-word, accent-free and phone
+ * queries (a family name matches about 4 % of the book: 24 given and 24 family names), the vCard import rate through
  * the same path `crm import` takes (ical.js parse, duplicate check, insert), and memory (RSS, heap,
  * database size). The aim (issue 13): p99 < 10 ms per search.
  *
@@ -145,6 +146,7 @@ try {
   console.log(`filled ${N} contacts in ${fillSeconds.toFixed(1)} s (${Math.round(N / fillSeconds)} contacts/s, one transaction each)`);
 
   const kinds: Record<string, () => string> = {
+    'no query': () => '',
     'one word': () => pick(FAMILY),
     prefix: () => pick(GIVEN).slice(0, 2),
     'two words': () => `${pick(GIVEN)} ${pick(FAMILY)}`,
@@ -157,7 +159,7 @@ try {
     for (let q = 0; q < Q; q++) {
       const text = query();
       const s = performance.now();
-      const found = await store.search(1, { query: text, limit: 50 });
+      const found = await store.search(1, { ...(text ? { query: text } : {}), limit: 50 });
       times.push(performance.now() - s);
       hits += found.length;
     }

@@ -1,6 +1,7 @@
 /**
- * Turns what someone types into an FTS5 query. Every word must match as a prefix (`jo` finds
- * José: the index folds case and accents, and the query is folded the same way by the tokenizer).
+ * Turns what someone types into FTS5 queries. Every word must match as a prefix (`jo` finds
+ * José: the index folds case and accents, and the query is folded the same way by the tokenizer);
+ * the matches come in groups, names first (see ftsTiers).
  * A query that looks like a phone number matches the phones column by its digits, its E.164 form
  * and its national number, so `030 1234567` finds `+49 30 1234567`.
  */
@@ -24,16 +25,21 @@ function phoneTerms(text: string, defaultRegion: string | undefined): string[] {
 }
 
 /**
- * The FTS5 MATCH expression for a typed query, or undefined when nothing searchable is left.
- * `region` (crm.defaultRegion) reads national phone numbers.
+ * The FTS5 MATCH expressions for a typed query, best group first, or undefined when nothing
+ * searchable is left. Words are ANDed. The groups: every word a whole word of a name or nickname
+ * ("ana" finds Ana before Anabel), then every word a prefix of one, then every word a prefix of
+ * anything indexed (emails, phones, company, tags, notes too). A phone-like query is one group over
+ * the phones column. `region` (crm.defaultRegion) reads national phone numbers.
  */
-export function ftsQuery(text: string, region?: string): string | undefined {
+export function ftsTiers(text: string, region?: string): string[] | undefined {
   const q = text.trim().slice(0, 200);
   if (PHONE_LIKE.test(q) && q.replace(/\D/g, '').length >= 5) {
     const terms = phoneTerms(q, region);
-    if (terms.length) return `phones : (${terms.map(quoted).join(' OR ')})`;
+    if (terms.length) return [`phones : (${terms.map(quoted).join(' OR ')})`];
   }
   const tokens = q.match(/[\p{L}\p{N}]+/gu)?.slice(0, 16) ?? [];
   if (!tokens.length) return undefined;
-  return tokens.map(quoted).join(' AND ');
+  const whole = tokens.map((t) => `"${t.replace(/"/g, '""')}"`).join(' AND ');
+  const prefix = tokens.map(quoted).join(' AND ');
+  return [`{names nicknames} : (${whole})`, `{names nicknames} : (${prefix})`, prefix];
 }

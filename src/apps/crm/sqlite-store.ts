@@ -8,7 +8,7 @@ import type { Statement } from 'better-sqlite3';
 import { Conflict, NotFound } from '../../core/errors.ts';
 import type { Db } from '../../db/client.ts';
 import { nationalDigits, type Contact, type ContactData, type Interaction, type InteractionKind } from './model.ts';
-import { ftsQuery } from './search.ts';
+import { ftsTiers } from './search.ts';
 import { StaleWrite, type Changes, type ContactSummary, type CrmStore, type ReminderSettings, type SearchOptions } from './store.ts';
 
 interface ContactRow {
@@ -37,8 +37,12 @@ interface ContactRow {
   tags: string | null;
 }
 
-/** Weights of the FTS columns for bm25 (owner_id, names, nicknames, emails, phones, company, tags, notes). */
-const RANK = 'bm25(crm_fts, 0, 10, 8, 4, 4, 2, 3, 1)';
+/**
+ * Above this many index matches, a search group walks the owner's contacts in name order and keeps
+ * those in the match set, instead of sorting every match by name: at 100,000 contacts a family
+ * name matches thousands, and sorting (or bm25-ranking) each of them costs more than the walk.
+ */
+const SORT_MATCHES_UP_TO = 1000;
 const TAGS = `(select group_concat(tag, char(31)) from crm_tags t where t.contact_id = c.id) as tags`;
 
 function opt<T>(v: T | null): T | undefined {
@@ -271,22 +275,50 @@ export class SqliteCrmStore implements CrmStore {
     return rows.map(summaryOf);
   }
 
+  /**
+   * Matches come in the groups ftsTiers gives (whole-word name matches, then name prefixes, then
+   * anything), each group in name order, each contact once. Only the ids are found per group; the
+   * rows (and their tags) are read for the page alone.
+   */
   async search(ownerId: number, opts: SearchOptions): Promise<ContactSummary[]> {
     const limit = Math.min(opts.limit ?? 50, 1000);
     const tagJoin = opts.tag ? 'and exists (select 1 from crm_tags t where t.contact_id = c.id and t.owner_id = c.owner_id and t.tag = @tag)' : '';
-    const match = opts.query ? ftsQuery(opts.query, this.phoneRegion) : undefined;
-    if (opts.query && !match) return [];
-    const rows = match
-      ? (this.sql
-          .prepare(
-            `select c.*, ${TAGS} from crm_fts f join crm_contacts c on c.id = f.rowid where crm_fts match @match and f.owner_id = @owner and c.owner_id = @owner ${tagJoin} order by ${RANK}, c.display_name limit @limit`,
-          )
-          .all({ match, owner: ownerId, tag: opts.tag, limit }) as ContactRow[])
-      : (this.q(`select c.*, ${TAGS} from crm_contacts c where c.owner_id = @owner ${tagJoin} order by c.display_name collate nocase, c.id limit @limit`).all({
-          owner: ownerId,
-          tag: opts.tag,
-          limit,
-        }) as ContactRow[]);
+    if (!opts.query) {
+      const rows = this.q(
+        `select c.*, ${TAGS} from crm_contacts c where c.owner_id = @owner ${tagJoin} order by c.display_name collate nocase, c.id limit @limit`,
+      ).all({
+        owner: ownerId,
+        tag: opts.tag,
+        limit,
+      }) as ContactRow[];
+      return rows.map(summaryOf);
+    }
+    const tiers = ftsTiers(opts.query, this.phoneRegion);
+    if (!tiers) return [];
+    const ids: number[] = [];
+    for (const match of tiers) {
+      if (ids.length >= limit) break;
+      // How many rows match in the whole index (every owner), counted no further than the cut-over.
+      const { n } = this.q(`select count(*) as n from (select rowid from crm_fts where crm_fts match ? limit ${SORT_MATCHES_UP_TO + 1})`).get(match) as {
+        n: number;
+      };
+      if (!n) continue;
+      const inMatches =
+        n > SORT_MATCHES_UP_TO
+          ? // Walk the owner's name index; the match set is built once from the index alone.
+            `from crm_contacts c indexed by crm_contacts_owner_name where c.owner_id = @owner and c.id in (select rowid from crm_fts where crm_fts match @match)`
+          : // Few matches: read each and sort them by name.
+            `from (select rowid as id from crm_fts where crm_fts match @match) m cross join crm_contacts c on c.id = m.id where c.owner_id = @owner`;
+      const found = this.q(
+        `select c.id ${inMatches} ${tagJoin} and c.id not in (select value from json_each(@seen)) order by c.display_name collate nocase, c.id limit @limit`,
+      ).all({ match, owner: ownerId, tag: opts.tag, seen: JSON.stringify(ids), limit: limit - ids.length }) as { id: number }[];
+      for (const r of found) ids.push(r.id);
+    }
+    if (!ids.length) return [];
+    const rows = this.q(`select c.*, ${TAGS} from json_each(?) j cross join crm_contacts c on c.id = j.value where +c.owner_id = ? order by j.key`).all(
+      JSON.stringify(ids),
+      ownerId,
+    ) as ContactRow[];
     return rows.map(summaryOf);
   }
 

@@ -1,0 +1,112 @@
+/**
+ * CRM search order and its two ways of finding a group. Matches come in groups (whole-word name
+ * matches, then name prefixes, then anything else), each group in name order. A group with few
+ * index matches is sorted; one with many walks the owner's name index instead (bench/crm at 100,000
+ * contacts). Both ways must give the same contacts in the same order, owner and tag filters
+ * included, so the same search is run on both sides of the cut-over. Order is SQLite's NOCASE
+ * (ASCII letters folded, then bytes), as the plain listing always had.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll as after, describe, test } from 'vitest';
+import { emptyContact, phoneOf, type ContactData } from '../src/apps/crm/model.ts';
+import { SqliteCrmStore } from '../src/apps/crm/sqlite-store.ts';
+import { migrateDb, openDb } from '../src/db/client.ts';
+
+describe('CRM search', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'labd-crm-search-'));
+  const db = openDb(dir);
+  migrateDb(db);
+  db.$client.prepare("insert into users (name, role) values ('alice', 'member'), ('bob', 'member')").run();
+  // The statements the store prepares, to tell which way a group was found.
+  const prepared: string[] = [];
+  const prepare = db.$client.prepare.bind(db.$client);
+  db.$client.prepare = ((source: string) => {
+    prepared.push(source);
+    return prepare(source);
+  }) as typeof db.$client.prepare;
+  const walked = () => prepared.some((s) => s.includes('indexed by crm_contacts_owner_name'));
+  const store = new SqliteCrmStore(db, 'DE');
+  after(() => {
+    db.$client.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const person = (name: string, more: Partial<ContactData> = {}): ContactData => ({ ...emptyContact(name), ...more });
+  const names = async (owner: number, query: string, o: { tag?: string; limit?: number } = {}) =>
+    (await store.search(owner, { query, ...o })).map((c) => c.displayName);
+
+  test('names first: whole words, then prefixes, then matches elsewhere; each group in name order', async () => {
+    await store.create(1, person('Zoë Anabel'));
+    await store.create(1, person('Anabel Costa'));
+    await store.create(1, person('Ana Silva'));
+    await store.create(1, person('Bruno Ana'));
+    await store.create(1, person('Carla Reis', { notes: 'met Ana at the climbing gym' }));
+    await store.create(1, person('Ada Banana', { emails: [{ value: 'ana@example.org' }] }));
+    await store.create(1, person('Álvaro Ánacleto'));
+    assert.deepEqual(await names(1, 'ana'), ['Ana Silva', 'Bruno Ana', 'Anabel Costa', 'Zoë Anabel', 'Álvaro Ánacleto', 'Ada Banana', 'Carla Reis']);
+    assert.deepEqual(await names(1, 'ANA s'), ['Ana Silva'], 'every word must match');
+    assert.deepEqual(await names(1, 'ana', { limit: 2 }), ['Ana Silva', 'Bruno Ana']);
+    assert.deepEqual(await names(2, 'ana'), [], "another user's book is not searched");
+    assert.ok(!walked(), 'a few matches are sorted');
+  });
+
+  test('a group with more matches than the cut-over walks the name index and gives the same order', async () => {
+    // 1,100 "Müller"s for alice, 1,100 for bob, with every fifth of alice's tagged; the group of
+    // "muller" then has more index matches than the store sorts (1,000).
+    const given = ['Yara', 'Ben', 'Özil', 'ada', 'Émile', 'Kai', 'Lena', '李', 'Noor', 'Ivo', 'Ümit'];
+    const all: { name: string; id: number; tagged: boolean }[] = [];
+    for (let i = 0; i < 1100; i++) {
+      const name = `${given[i % given.length]} Müller ${String(i).padStart(4, '0')}`;
+      const c = await store.create(1, person(name, { tags: i % 5 === 0 ? ['climbing'] : [] }));
+      await store.create(2, person(`Bob's ${name}`));
+      all.push({ name, id: c.id, tagged: i % 5 === 0 });
+    }
+    // SQLite's NOCASE: ASCII letters folded, then UTF-8 bytes.
+    const folded = (s: string) => Buffer.from(s.replace(/[A-Z]/g, (c) => c.toLowerCase()));
+    const byName = (a: { name: string; id: number }, b: { name: string; id: number }) => Buffer.compare(folded(a.name), folded(b.name)) || a.id - b.id;
+    const sorted = [...all].sort(byName);
+    // Walked (2,200 index matches, more than 1,000).
+    assert.deepEqual(
+      await names(1, 'muller', { limit: 60 }),
+      sorted.slice(0, 60).map((c) => c.name),
+    );
+    assert.ok(walked());
+    assert.deepEqual(
+      await names(1, 'müller', { tag: 'climbing', limit: 30 }),
+      sorted
+        .filter((c) => c.tagged)
+        .slice(0, 30)
+        .map((c) => c.name),
+    );
+    // Sorted (one given name: 100 matches for alice, 100 for bob).
+    const yara = sorted.filter((c) => c.name.startsWith('Yara'));
+    assert.deepEqual(
+      await names(1, 'yara muller', { limit: 1000 }),
+      yara.map((c) => c.name),
+    );
+    // Each contact once, also when it is in more than one group (whole word and prefix of "mül").
+    const some = await names(1, 'mül', { limit: 1000 });
+    assert.equal(new Set(some).size, some.length);
+    assert.equal(some.length, 1000);
+    assert.ok(
+      (await names(2, 'muller', { limit: 5 })).every((n) => n.startsWith("Bob's")),
+      "bob's walk sees only bob's book",
+    );
+  });
+
+  test('no query lists the book in name order; a phone number finds its contact in another format', async () => {
+    const first = await store.search(1, { limit: 3 });
+    assert.deepEqual(
+      first.map((c) => c.displayName),
+      ['Ada Banana', 'ada Müller 0003', 'ada Müller 0014'],
+    );
+    await store.create(1, person('Phone Person', { phones: [phoneOf('+49 30 1234567', 'DE')] }));
+    assert.deepEqual(
+      (await store.search(1, { query: '030 1234567' })).map((c) => c.displayName),
+      ['Phone Person'],
+    );
+  });
+});
