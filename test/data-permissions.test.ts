@@ -7,7 +7,8 @@ import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll as after, describe, test } from 'vitest';
-import { KeyLab, LabdProcess } from './support/labd.ts';
+import { KeyLab } from './support/labd.ts';
+import { InProcessLabd } from './support/labd-inprocess.ts';
 import { until } from './support/wait.ts';
 
 const mode = (path: string) => (statSync(path).mode & 0o777).toString(8);
@@ -15,7 +16,7 @@ const mode = (path: string) => (statSync(path).mode & 0o777).toString(8);
 describe('data dir and database file modes', () => {
   const lab = new KeyLab();
   const dataDir = mkdtempSync(join(tmpdir(), 'labd-data-'));
-  let labd: LabdProcess | undefined;
+  let labd: InProcessLabd | undefined;
   after(async () => {
     await labd?.stop();
     rmSync(dataDir, { recursive: true, force: true });
@@ -28,8 +29,8 @@ describe('data dir and database file modes', () => {
     writeFileSync(join(dataDir, 'labd.db'), '');
     chmodSync(join(dataDir, 'labd.db'), 0o644);
     const admin = lab.key('admin');
-    labd = await LabdProcess.start({ dataDir, adminKeys: [lab.publicKey(admin)] });
-    const r = labd.ssh(admin, ['paste', 'secret.txt', '--hidden'], { input: 'hidden\n' });
+    labd = await InProcessLabd.start({ dataDir, adminKeys: [lab.publicKey(admin)] });
+    const r = await labd.ssh(admin, ['paste', 'secret.txt', '--hidden'], { input: 'hidden\n' });
     assert.equal(r.status, 0, r.stderr);
     await until(
       'WAL files exist',

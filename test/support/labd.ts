@@ -28,6 +28,37 @@ export function run(cmd: string, args: string[], opts: { input?: string | Buffer
   return { status: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString(), stdoutBuffer: r.stdout };
 }
 
+/**
+ * `run` without blocking this process's event loop: for peers that talk to a labd (or a fake)
+ * running in this process. A generous bound kills a hung child so the test fails, not stalls.
+ */
+export function runAsync(
+  cmd: string,
+  args: string[],
+  opts: { input?: string | Buffer; cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ status: number | null; stdout: string; stderr: string; stdoutBuffer: Buffer }> {
+  const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout!.on('data', (d: Buffer) => out.push(d));
+  child.stderr!.on('data', (d: Buffer) => err.push(d));
+  // A child that exits without reading its input must not fail the test with EPIPE.
+  child.stdin!.on('error', () => {});
+  child.stdin!.end(opts.input ?? '');
+  return new Promise((resolve, reject) => {
+    const killer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.on('error', (e) => {
+      clearTimeout(killer);
+      reject(e);
+    });
+    child.on('close', (status) => {
+      clearTimeout(killer);
+      const stdoutBuffer = Buffer.concat(out);
+      resolve({ status, stdout: stdoutBuffer.toString(), stderr: Buffer.concat(err).toString(), stdoutBuffer });
+    });
+  });
+}
+
 /** A scratch directory with helpers to make keys and certificates with ssh-keygen. */
 export class KeyLab {
   readonly dir = mkdtempSync(join(tmpdir(), 'labd-keys-'));
@@ -114,64 +145,55 @@ export interface RunningSsh {
   done: Promise<SshResult>;
 }
 
-/** A running labd process. */
-export class LabdProcess {
-  private constructor(
-    readonly child: ChildProcess,
-    readonly dataDir: string,
-    readonly sshPort: number,
-    readonly httpPort: number,
-    readonly logs: () => string,
-    readonly exited: Promise<number | null>,
-    private readonly keepData: boolean,
-  ) {}
-
-  static async start(opts: LabdOptions = {}): Promise<LabdProcess> {
-    const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'labd-data-'));
-    const sshPort = await freePort();
-    const httpPort = await freePort();
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      LABD_DATA_DIR: dataDir,
-      LABD_SSH_LISTEN: `127.0.0.1:${sshPort}`,
-      LABD_HTTP_LISTEN: `127.0.0.1:${httpPort}`,
-      LABD_PUBLIC_URL: `http://127.0.0.1:${httpPort}`,
-      LABD_LOG_LEVEL: 'debug',
-      // Every test client comes from 127.0.0.1: a dozen parallel logins are a test, not a flood.
-      LABD_SSH_MAX_STARTUPS_PER_SOURCE: '100',
-      ...opts.env,
-    };
-    if (opts.caKeys?.length) {
-      const file = join(dataDir, 'user_ca_keys');
-      writeFileSync(file, opts.caKeys.map((p) => readFileSync(p, 'utf8').trim()).join('\n') + '\n');
-      env.LABD_USER_CA_KEYS = file;
-    }
-    if (opts.adminKeys?.length) env.LABD_INITIAL_ADMIN_KEYS = opts.adminKeys.join('\n');
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (out += d));
-    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
-    const labd = new LabdProcess(child, dataDir, sshPort, httpPort, () => out, exited, opts.dataDir !== undefined);
-    const deadline = Date.now() + 60000;
-    for (;;) {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`labd exited during start (${child.exitCode ?? child.signalCode}):\n${out}`);
-      if (Date.now() > deadline) {
-        child.kill('SIGKILL');
-        if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
-        throw new Error(`labd did not become ready:\n${out}`);
-      }
-      try {
-        const res = await fetch(`http://127.0.0.1:${httpPort}/readyz`);
-        if (res.status === 200) break;
-      } catch {
-        /* not up yet */
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    return labd;
+/** What a labd under test is started with: a data dir, free ports, and the environment `loadConfig` reads. */
+export async function labdEnv(opts: LabdOptions): Promise<{ dataDir: string; sshPort: number; httpPort: number; env: NodeJS.ProcessEnv }> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'labd-data-'));
+  const sshPort = await freePort();
+  const httpPort = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    LABD_DATA_DIR: dataDir,
+    LABD_SSH_LISTEN: `127.0.0.1:${sshPort}`,
+    LABD_HTTP_LISTEN: `127.0.0.1:${httpPort}`,
+    LABD_PUBLIC_URL: `http://127.0.0.1:${httpPort}`,
+    LABD_LOG_LEVEL: 'debug',
+    // Every test client comes from 127.0.0.1: a dozen parallel logins are a test, not a flood.
+    LABD_SSH_MAX_STARTUPS_PER_SOURCE: '100',
+    ...opts.env,
+  };
+  if (opts.caKeys?.length) {
+    const file = join(dataDir, 'user_ca_keys');
+    writeFileSync(file, opts.caKeys.map((p) => readFileSync(p, 'utf8').trim()).join('\n') + '\n');
+    env.LABD_USER_CA_KEYS = file;
   }
+  if (opts.adminKeys?.length) env.LABD_INITIAL_ADMIN_KEYS = opts.adminKeys.join('\n');
+  return { dataDir, sshPort, httpPort, env };
+}
+
+/** Waits (generously) until labd's /readyz answers 200; `failed` tells why to give up early. */
+export async function waitReady(httpPort: number, failed: () => string | undefined): Promise<void> {
+  const deadline = Date.now() + 60000;
+  for (;;) {
+    const why = failed();
+    if (why) throw new Error(why);
+    if (Date.now() > deadline) throw new Error('labd did not become ready');
+    try {
+      const res = await fetch(`http://127.0.0.1:${httpPort}/readyz`);
+      if (res.status === 200) return;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Drives a labd's SSH front door with the real OpenSSH client, without blocking this process's
+ * event loop (shared by LabdProcess and InProcessLabd).
+ */
+export abstract class LabdSsh {
+  abstract readonly sshPort: number;
 
   /** ssh arguments for this server with one identity (and its certificate, when given). */
   sshArgs(identity: string, o: { user?: string; cert?: string; tty?: boolean; extra?: string[] } = {}): string[] {
@@ -183,19 +205,22 @@ export class LabdProcess {
     return args;
   }
 
-  /** Runs `ssh HOST COMMAND…` with the real OpenSSH client. */
-  ssh(identity: string, command: string[], o: { user?: string; cert?: string; input?: string | Buffer; extra?: string[] } = {}): SshResult {
-    const args = this.sshArgs(identity, o);
-    args.push('--', ...command);
-    return run('ssh', args, { input: o.input ?? '' });
-  }
-
   /**
    * Starts `ssh HOST COMMAND…` without blocking this process's event loop (for tests whose fakes
    * answer from this process). A generous bound kills a hung client so the test fails, not stalls.
+   * `input` is written to its stdin (then closed); without it stdin is /dev/null.
    */
-  sshStart(identity: string, command: string[], o: { user?: string; cert?: string; tty?: boolean } = {}): RunningSsh {
-    const child = spawn('ssh', [...this.sshArgs(identity, o), '--', ...command], { stdio: ['ignore', 'pipe', 'pipe'] });
+  sshStart(
+    identity: string,
+    command: string[],
+    o: { user?: string; cert?: string; tty?: boolean; input?: string | Buffer; extra?: string[] } = {},
+  ): RunningSsh {
+    const child = spawn('ssh', [...this.sshArgs(identity, o), '--', ...command], { stdio: [o.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (o.input !== undefined) {
+      // ssh may exit (e.g. refused) before reading its input: not an error of the test.
+      child.stdin!.on('error', () => {});
+      child.stdin!.end(o.input);
+    }
     const out: Buffer[] = [];
     let err = '';
     child.stdout!.on('data', (d: Buffer) => out.push(d));
@@ -238,6 +263,55 @@ export class LabdProcess {
         setImmediate(() => resolve({ status, stdout: out, stderr: err, stdoutBuffer: Buffer.from(out) }));
       });
     });
+  }
+}
+
+/** A running labd process. */
+export class LabdProcess extends LabdSsh {
+  private constructor(
+    readonly child: ChildProcess,
+    readonly dataDir: string,
+    readonly sshPort: number,
+    readonly httpPort: number,
+    readonly logs: () => string,
+    readonly exited: Promise<number | null>,
+    private readonly keepData: boolean,
+  ) {
+    super();
+  }
+
+  static async start(opts: LabdOptions = {}): Promise<LabdProcess> {
+    const { dataDir, sshPort, httpPort, env } = await labdEnv(opts);
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    const labd = new LabdProcess(child, dataDir, sshPort, httpPort, () => out, exited, opts.dataDir !== undefined);
+    const deadline = Date.now() + 60000;
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`labd exited during start (${child.exitCode ?? child.signalCode}):\n${out}`);
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+        throw new Error(`labd did not become ready:\n${out}`);
+      }
+      try {
+        const res = await fetch(`http://127.0.0.1:${httpPort}/readyz`);
+        if (res.status === 200) break;
+      } catch {
+        /* not up yet */
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return labd;
+  }
+
+  /** Runs `ssh HOST COMMAND…` with the real OpenSSH client. */
+  ssh(identity: string, command: string[], o: { user?: string; cert?: string; input?: string | Buffer; extra?: string[] } = {}): SshResult {
+    const args = this.sshArgs(identity, o);
+    args.push('--', ...command);
+    return run('ssh', args, { input: o.input ?? '' });
   }
 
   /** The audit log as `admin` reads it, newest first. */
