@@ -9,7 +9,8 @@ import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { findResource } from './support/fake-kube/resources.ts';
 import type { FakeKube } from './support/fake-kube/server.ts';
 import type { KubeObject } from './support/fake-kube/store.ts';
-import { KeyLab, LabdProcess, type SshResult } from './support/labd.ts';
+import { KeyLab, type SshResult } from './support/labd.ts';
+import { InProcessLabd } from './support/labd-inprocess.ts';
 import { exampleObjects, startKubeLab, type KubeLab } from './support/kube-lab.ts';
 import { until } from './support/wait.ts';
 
@@ -18,7 +19,7 @@ const PODS = findResource('', 'v1', 'pods')!;
 const HELMRELEASES = findResource('helm.toolkit.fluxcd.io', 'v2', 'helmreleases')!;
 const KUSTOMIZATIONS = findResource('kustomize.toolkit.fluxcd.io', 'v1', 'kustomizations')!;
 
-const ssh = (labd: LabdProcess, key: string, command: string[]): Promise<SshResult> => labd.sshAsync(key, command);
+const ssh = (labd: InProcessLabd, key: string, command: string[]): Promise<SshResult> => labd.sshAsync(key, command);
 
 function deployment(
   namespace: string,
@@ -48,7 +49,7 @@ describe('deploy commands against the Kubernetes API fake', () => {
   const lab = new KeyLab();
   let kube: KubeLab;
   let fake: FakeKube;
-  let labd: LabdProcess;
+  let labd: InProcessLabd;
   let admin: string;
   let member: string;
   const dep = (ns: string, name: string) => fake.store.get(DEPLOYMENTS, ns, name) as unknown as Dep;

@@ -9,7 +9,8 @@ import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { findResource } from './support/fake-kube/resources.ts';
 import type { FakeKube } from './support/fake-kube/server.ts';
 import type { KubeObject } from './support/fake-kube/store.ts';
-import { freePort, KeyLab, LabdProcess, run as runSync, type RunningSsh, type SshResult } from './support/labd.ts';
+import { freePort, KeyLab, runAsync, type RunningSsh, type SshResult } from './support/labd.ts';
+import { InProcessLabd } from './support/labd-inprocess.ts';
 import { startKubeLab, type KubeLab } from './support/kube-lab.ts';
 import { until as waitFor } from './support/wait.ts';
 
@@ -18,9 +19,9 @@ const PODS = findResource('', 'v1', 'pods')!;
 const SECRETS = findResource('', 'v1', 'secrets')!;
 const PDBS = findResource('policy', 'v1', 'poddisruptionbudgets')!;
 
-const sshStart = (labd: LabdProcess, key: string, command: string[]): RunningSsh => labd.sshStart(key, command);
+const sshStart = (labd: InProcessLabd, key: string, command: string[]): RunningSsh => labd.sshStart(key, command);
 
-const ssh = (labd: LabdProcess, key: string, command: string[]): Promise<SshResult> => sshStart(labd, key, command).done;
+const ssh = (labd: InProcessLabd, key: string, command: string[]): Promise<SshResult> => sshStart(labd, key, command).done;
 
 const decode = (data: Record<string, string>): Record<string, string> =>
   Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
@@ -66,14 +67,14 @@ describe('node provisioning and deprovisioning against the Kubernetes API fake',
   const lab = new KeyLab();
   let kube: KubeLab;
   let fake: FakeKube;
-  let labd: LabdProcess;
+  let labd: InProcessLabd;
   let admin: string;
   let member: string;
   let bootUrl: (mac: string) => string;
   let bootPort: number;
   /** curl from a chosen loopback source address, as a machine on the lab network (or an attacker) would ask. */
-  const curl = (url: string, source = '127.0.0.1'): { status: number; body: string } => {
-    const r = runSync('curl', ['-s', '--interface', source, '-w', '\n%{http_code}', url]);
+  const curl = async (url: string, source = '127.0.0.1'): Promise<{ status: number; body: string }> => {
+    const r = await runAsync('curl', ['-s', '--interface', source, '-w', '\n%{http_code}', url]);
     const i = r.stdout.lastIndexOf('\n');
     return { status: Number(r.stdout.slice(i + 1)), body: r.stdout.slice(0, i) };
   };
@@ -259,25 +260,25 @@ describe('node provisioning and deprovisioning against the Kubernetes API fake',
     assert.equal(r.status, 0, r.stderr);
     const { tokenId } = JSON.parse(r.stdout) as { tokenId: string };
     // The attack: the public listener (paste pages) asked for a provisioned MAC.
-    const pub = curl(`http://127.0.0.1:${labd.httpPort}/v1/boot/aa:bb:cc:00:11:99`);
+    const pub = await curl(`http://127.0.0.1:${labd.httpPort}/v1/boot/aa:bb:cc:00:11:99`);
     assert.equal(pub.status, 404);
     assert.ok(!pub.body.includes(tokenId), 'no token on the public listener');
-    assert.equal(curl(`http://127.0.0.1:${labd.httpPort}/v1/boot/x`).status, 404);
-    const ok = curl(bootUrl('aa:bb:cc:00:11:99'));
+    assert.equal((await curl(`http://127.0.0.1:${labd.httpPort}/v1/boot/x`)).status, 404);
+    const ok = await curl(bootUrl('aa:bb:cc:00:11:99'));
     assert.equal(ok.status, 200);
     assert.match(ok.body, new RegExp(`k3s\\.token=${tokenId}\\.`));
     // A source outside nodes.bootAllow gets nothing.
-    const outside = curl(bootUrl('aa:bb:cc:00:11:99'), '127.0.0.5');
+    const outside = await curl(bootUrl('aa:bb:cc:00:11:99'), '127.0.0.5');
     assert.equal(outside.status, 403);
     assert.ok(!outside.body.includes(tokenId));
     // Guessing MACs from 127.0.0.2: 20 unknown answers a minute, then 429 for every MAC, the right one too.
-    for (let i = 0; i < 20; i++) assert.equal(curl(bootUrl(`aa:bb:cc:00:22:${i.toString(16).padStart(2, '0')}`), '127.0.0.2').status, 404);
-    assert.equal(curl(bootUrl('aa:bb:cc:00:22:ff'), '127.0.0.2').status, 429);
-    const hit = curl(bootUrl('aa:bb:cc:00:11:99'), '127.0.0.2');
+    for (let i = 0; i < 20; i++) assert.equal((await curl(bootUrl(`aa:bb:cc:00:22:${i.toString(16).padStart(2, '0')}`), '127.0.0.2')).status, 404);
+    assert.equal((await curl(bootUrl('aa:bb:cc:00:22:ff'), '127.0.0.2')).status, 429);
+    const hit = await curl(bootUrl('aa:bb:cc:00:11:99'), '127.0.0.2');
     assert.equal(hit.status, 429);
     assert.ok(!hit.body.includes(tokenId));
     // pixiecore's own address is not held back by the guesser.
-    assert.equal(curl(bootUrl('aa:bb:cc:00:11:99')).status, 200);
+    assert.equal((await curl(bootUrl('aa:bb:cc:00:11:99'))).status, 200);
     // Each answer is logged with its source.
     for (const line of [
       /"remote":"(::ffff:)?127\.0\.0\.2","mac":"aa:bb:cc:00:22:00","status":404/,
@@ -294,7 +295,7 @@ describe('node provisioning and deprovisioning against the Kubernetes API fake',
     const r = await ssh(labd, admin, ['node', 'provision', 'pxe8', '--mac', 'aa:bb:cc:00:11:88', '--json']);
     assert.equal(r.status, 0, r.stderr);
     const { tokenId, secretName } = JSON.parse(r.stdout) as { tokenId: string; secretName: string };
-    assert.equal(curl(bootUrl('aa:bb:cc:00:11:88')).status, 200);
+    assert.equal((await curl(bootUrl('aa:bb:cc:00:11:88'))).status, 200);
     // The token is two days old (a node that never came): rotation removes it.
     const secret = fake.store.get(SECRETS, 'kube-system', secretName)!;
     fake.store.delete(SECRETS, 'kube-system', secretName);
@@ -309,7 +310,7 @@ describe('node provisioning and deprovisioning against the Kubernetes API fake',
     );
     assert.deepEqual(doc.retired, ['pxe8']);
     assert.equal(fake.store.get(SECRETS, 'kube-system', secretName), undefined);
-    const gone = curl(bootUrl('aa:bb:cc:00:11:88'));
+    const gone = await curl(bootUrl('aa:bb:cc:00:11:88'));
     assert.equal(gone.status, 404);
     assert.ok(!gone.body.includes(tokenId));
     const all = JSON.parse((await ssh(labd, admin, ['node', 'inventory', '--all', '--json'])).stdout) as { name: string; state: string; tokenId: string }[];
@@ -320,7 +321,7 @@ describe('node provisioning and deprovisioning against the Kubernetes API fake',
     const fresh = JSON.parse(again.stdout) as { tokenId: string; secretName: string };
     assert.notEqual(fresh.tokenId, tokenId);
     assert.ok(fake.store.get(SECRETS, 'kube-system', fresh.secretName));
-    const answer = curl(bootUrl('aa:bb:cc:00:11:88'));
+    const answer = await curl(bootUrl('aa:bb:cc:00:11:88'));
     assert.equal(answer.status, 200);
     assert.match(answer.body, new RegExp(`k3s\\.token=${fresh.tokenId}\\.`));
     const d = await ssh(labd, admin, ['node', 'deprovision', 'pxe8', '--yes']);

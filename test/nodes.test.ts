@@ -8,17 +8,18 @@ import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { findResource } from './support/fake-kube/resources.ts';
 import type { FakeKube } from './support/fake-kube/server.ts';
 import { KeyLab, LabdProcess, type SshResult } from './support/labd.ts';
+import { InProcessLabd } from './support/labd-inprocess.ts';
 import { startKubeLab, type KubeLab } from './support/kube-lab.ts';
 
 const NODES = findResource('', 'v1', 'nodes')!;
 
-const ssh = (labd: LabdProcess, key: string, command: string[]): Promise<SshResult> => labd.sshAsync(key, command);
+const ssh = (labd: InProcessLabd, key: string, command: string[]): Promise<SshResult> => labd.sshAsync(key, command);
 
 describe('node commands against the Kubernetes API fake', () => {
   const lab = new KeyLab();
   let kube: KubeLab;
   let fake: FakeKube;
-  let labd: LabdProcess;
+  let labd: InProcessLabd;
   let admin: string;
   let member: string;
 
@@ -162,12 +163,12 @@ describe('node commands against the Kubernetes API fake', () => {
 
 describe('node commands without a cluster', () => {
   const lab = new KeyLab();
-  let labd: LabdProcess;
+  let labd: InProcessLabd;
   let admin: string;
 
   before(async () => {
     admin = lab.key('admin');
-    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)] });
+    labd = await InProcessLabd.start({ adminKeys: [lab.publicKey(admin)] });
   });
   after(async () => {
     await labd?.stop();
@@ -182,6 +183,7 @@ describe('node commands without a cluster', () => {
   });
 
   test('a kubeconfig that does not exist stops labd at start with one line', async () => {
+    // The process itself (its exit at start and the line it leaves): a real labd process.
     await assert.rejects(
       LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: { LABD_KUBECONFIG: join(lab.dir, 'missing') } }),
       /LABD_KUBECONFIG\) \S+missing: no such file/,

@@ -10,13 +10,14 @@ import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { findResource } from './support/fake-kube/resources.ts';
 import type { FakeKube } from './support/fake-kube/server.ts';
 import type { KubeObject } from './support/fake-kube/store.ts';
-import { KeyLab, LabdProcess, type SshResult } from './support/labd.ts';
+import { KeyLab, type SshResult } from './support/labd.ts';
+import { InProcessLabd } from './support/labd-inprocess.ts';
 import { startKubeLab, type KubeLab } from './support/kube-lab.ts';
 
 const PEERS = findResource('kilo.squat.ai', 'v1alpha1', 'peers')!;
 const SECRETS = findResource('', 'v1', 'secrets')!;
 
-const ssh = (labd: LabdProcess, key: string, command: string[], opts: { tty?: boolean } = {}): Promise<SshResult> => labd.sshAsync(key, command, opts);
+const ssh = (labd: InProcessLabd, key: string, command: string[], opts: { tty?: boolean } = {}): Promise<SshResult> => labd.sshAsync(key, command, opts);
 
 const wg = (args: string[], input?: string): string => execFileSync('wg', args, { input, encoding: 'utf8' }).trim();
 
@@ -75,7 +76,7 @@ describe('seats and key rotation against the Kubernetes API fake', () => {
   const lab = new KeyLab();
   let kube: KubeLab;
   let fake: FakeKube;
-  let labd: LabdProcess;
+  let labd: InProcessLabd;
   let admin: string;
   let member: string;
   const serverPublicKey = wg(['pubkey'], wg(['genkey']) + '\n');
@@ -310,12 +311,12 @@ describe('seats and key rotation against the Kubernetes API fake', () => {
 
 describe('seats without a seats section or a cluster', () => {
   const lab = new KeyLab();
-  let labd: LabdProcess;
+  let labd: InProcessLabd;
   let admin: string;
 
   before(async () => {
     admin = lab.key('admin');
-    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)] });
+    labd = await InProcessLabd.start({ adminKeys: [lab.publicKey(admin)] });
   });
   after(async () => {
     await labd?.stop();

@@ -1,5 +1,5 @@
 /**
- * labd wired to the Kubernetes API fake (running in this process, so drive ssh asynchronously),
+ * labd (in this process) wired to the Kubernetes API fake (also in this process, so drive ssh asynchronously),
  * with the initial admin and a member `mia`: the set-up every Kubernetes test file starts from.
  */
 import assert from 'node:assert/strict';
@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { readFixture } from './fake-kube/fixture.ts';
 import { FakeKube, type FakeKubeOptions } from './fake-kube/server.ts';
 import type { KubeObject } from './fake-kube/store.ts';
-import { LabdProcess, ROOT, type KeyLab } from './labd.ts';
+import { ROOT, type KeyLab } from './labd.ts';
+import { InProcessLabd } from './labd-inprocess.ts';
 
 export const EXAMPLE_FIXTURE = join(ROOT, 'test/support/fake-kube/fixture.example.yaml');
 
@@ -18,7 +19,7 @@ export function exampleObjects(): KubeObject[] {
 
 export interface KubeLab {
   fake: FakeKube;
-  labd: LabdProcess;
+  labd: InProcessLabd;
   /** Key files of the admin and of the member `mia`. */
   admin: string;
   member: string;
@@ -38,10 +39,10 @@ export async function startKubeLab(keys: KeyLab, o: KubeLabOptions = {}): Promis
   const admin = keys.key('admin');
   const member = keys.key('member');
   const fake = await FakeKube.start({ objects: o.objects ?? exampleObjects(), controllers: o.controllers ?? false });
-  let labd: LabdProcess;
+  let labd: InProcessLabd;
   try {
     const kubeconfig = fake.writeKubeconfig(join(keys.dir, 'kubeconfig'));
-    labd = await LabdProcess.start({ adminKeys: [keys.publicKey(admin)], env: { LABD_KUBECONFIG: kubeconfig, LABD_KUBE_TIMEOUT: '3s', ...o.env } });
+    labd = await InProcessLabd.start({ adminKeys: [keys.publicKey(admin)], env: { LABD_KUBECONFIG: kubeconfig, LABD_KUBE_TIMEOUT: '3s', ...o.env } });
   } catch (err) {
     await fake.stop();
     throw err;
