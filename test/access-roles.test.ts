@@ -10,20 +10,21 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { certFor, type KeyAndCert } from './support/auth-lab.ts';
-import { KeyLab, LabdProcess, run, type SshResult } from './support/labd.ts';
+import { KeyLab, LabdProcess, run, runAsync, type SshResult } from './support/labd.ts';
+import { InProcessLabd } from './support/labd-inprocess.ts';
 
 const lab = new KeyLab();
 const ca = lab.key('ca');
 const admin = lab.key('admin');
-const labds: LabdProcess[] = [];
+const labds: InProcessLabd[] = [];
 
 after(async () => {
   for (const labd of labds) await labd.stop();
   lab.cleanup();
 });
 
-function audit(labd: LabdProcess, prefix: string): { actor: string; command: string; args: Record<string, unknown>; outcome: string }[] {
-  const r = labd.ssh(admin, ['audit', '--json', '--limit', '1000']);
+async function audit(labd: InProcessLabd, prefix: string): Promise<{ actor: string; command: string; args: Record<string, unknown>; outcome: string }[]> {
+  const r = await labd.ssh(admin, ['audit', '--json', '--limit', '1000']);
   assert.equal(r.status, 0, r.stderr);
   return (JSON.parse(r.stdout) as { actor: string; command: string; args: string; outcome: string }[])
     .filter((row) => row.command.startsWith(prefix))
@@ -32,30 +33,30 @@ function audit(labd: LabdProcess, prefix: string): { actor: string; command: str
 }
 
 describe('roles and grants at run time', () => {
-  let labd: LabdProcess;
+  let labd: InProcessLabd;
   let mia: KeyAndCert;
   const controlPath = join(lab.dir, 'cm-mia');
   /** mia's commands, all over one SSH connection that stays open. */
   const asMia = (command: string[]): Promise<SshResult> => labd.sshShared(mia.key, controlPath, command, { cert: mia.cert });
-  const asAdmin = (command: string[]) => {
-    const r = labd.ssh(admin, command);
+  const asAdmin = async (command: string[]) => {
+    const r = await labd.ssh(admin, command);
     assert.equal(r.status, 0, `${command.join(' ')}: ${r.stderr}`);
     return r;
   };
 
   before(async () => {
-    labd = await LabdProcess.start({ caKeys: [`${ca}.pub`], adminKeys: [lab.publicKey(admin)] });
+    labd = await InProcessLabd.start({ caKeys: [`${ca}.pub`], adminKeys: [lab.publicKey(admin)] });
     labds.push(labd);
     mia = certFor(lab, ca, { principals: ['mia'] });
     const first = await asMia(['whoami', '--json']);
     assert.equal(first.status, 0, first.stderr);
   });
-  after(() => {
-    run('ssh', ['-O', 'exit', '-o', `ControlPath=${controlPath}`, '-p', String(labd.sshPort), 'labd@127.0.0.1']);
+  after(async () => {
+    await runAsync('ssh', ['-O', 'exit', '-o', `ControlPath=${controlPath}`, '-p', String(labd.sshPort), 'labd@127.0.0.1']);
   });
 
-  test('role show lists every permission modules declare, with the defaults; role ls the roles', () => {
-    const show = JSON.parse(asAdmin(['role', 'show', 'member', '--json']).stdout) as {
+  test('role show lists every permission modules declare, with the defaults; role ls the roles', async () => {
+    const show = JSON.parse((await asAdmin(['role', 'show', 'member', '--json'])).stdout) as {
       role: string;
       permissions: { permission: string; held: boolean; why: string; module: string }[];
     };
@@ -67,7 +68,7 @@ describe('roles and grants at run time', () => {
       ['crm', 'git.read', 'paste', 'pubsub'],
     );
     assert.equal(byName.get('git.write')!.module, 'git');
-    const ls = JSON.parse(asAdmin(['role', 'ls', '--json']).stdout) as { role: string; kind: string; permissions: string[] }[];
+    const ls = JSON.parse((await asAdmin(['role', 'ls', '--json'])).stdout) as { role: string; kind: string; permissions: string[] }[];
     assert.deepEqual(
       ls.map((r) => [r.role, r.kind]),
       [
@@ -77,85 +78,85 @@ describe('roles and grants at run time', () => {
         ['guest', 'built-in'],
       ],
     );
-    const unknown = labd.ssh(admin, ['role', 'grant', 'member', 'wiki.edit']);
+    const unknown = await labd.ssh(admin, ['role', 'grant', 'member', 'wiki.edit']);
     assert.equal(unknown.status, 4, unknown.stderr);
     assert.match(unknown.stderr, /no permission 'wiki.edit'/);
   });
 
   test('a role change counts on the next command of a connection that is already open', async () => {
     assert.equal((await asMia(['paste', 'ls'])).status, 0);
-    asAdmin(['role', 'revoke', 'member', 'paste']);
+    await asAdmin(['role', 'revoke', 'member', 'paste']);
     const refused = await asMia(['paste', 'ls']);
     assert.equal(refused.status, 3, refused.stderr);
     assert.match(refused.stderr, /needs paste \(you are member\)/);
     const who = JSON.parse((await asMia(['whoami', '--json'])).stdout) as { permissions: string[] };
     assert.ok(!who.permissions.includes('paste'));
-    const show = JSON.parse(asAdmin(['role', 'show', 'member', '--json']).stdout) as { permissions: { permission: string; why: string }[] };
+    const show = JSON.parse((await asAdmin(['role', 'show', 'member', '--json'])).stdout) as { permissions: { permission: string; why: string }[] };
     assert.equal(show.permissions.find((p) => p.permission === 'paste')!.why, 'revoked');
-    asAdmin(['role', 'grant', 'member', 'paste']);
+    await asAdmin(['role', 'grant', 'member', 'paste']);
     assert.equal((await asMia(['paste', 'ls'])).status, 0);
     // A permission members never had, granted live.
     assert.equal((await asMia(['user', 'ls'])).status, 3);
-    asAdmin(['role', 'grant', 'member', 'admin.users']);
+    await asAdmin(['role', 'grant', 'member', 'admin.users']);
     assert.equal((await asMia(['user', 'ls'])).status, 0);
-    asAdmin(['role', 'revoke', 'member', 'admin.users']);
+    await asAdmin(['role', 'revoke', 'member', 'admin.users']);
     assert.equal((await asMia(['user', 'ls'])).status, 3);
   });
 
   test("a user's denial beats every allow (role and own grant); clear goes back to the role", async () => {
-    asAdmin(['user', 'deny', 'mia', 'crm']);
+    await asAdmin(['user', 'deny', 'mia', 'crm']);
     const denied = await asMia(['crm', 'ls']);
     assert.equal(denied.status, 3, denied.stderr);
     // Even with the role granting it twice over, and another role change in between.
-    asAdmin(['role', 'grant', 'member', 'crm']);
+    await asAdmin(['role', 'grant', 'member', 'crm']);
     assert.equal((await asMia(['crm', 'ls'])).status, 3);
-    asAdmin(['user', 'grant', 'mia', 'crm']);
+    await asAdmin(['user', 'grant', 'mia', 'crm']);
     assert.equal((await asMia(['crm', 'ls'])).status, 0, 'user grant replaces the denial');
-    asAdmin(['user', 'deny', 'mia', 'crm']);
+    await asAdmin(['user', 'deny', 'mia', 'crm']);
     assert.equal((await asMia(['crm', 'ls'])).status, 3);
-    asAdmin(['user', 'clear', 'mia', 'crm']);
+    await asAdmin(['user', 'clear', 'mia', 'crm']);
     assert.equal((await asMia(['crm', 'ls'])).status, 0, 'back to the role');
-    const clearAgain = labd.ssh(admin, ['user', 'clear', 'mia', 'crm']);
+    const clearAgain = await labd.ssh(admin, ['user', 'clear', 'mia', 'crm']);
     assert.equal(clearAgain.status, 4);
     // A single user's grant of something the role lacks.
-    asAdmin(['user', 'grant', 'mia', 'admin.users']);
+    await asAdmin(['user', 'grant', 'mia', 'admin.users']);
     assert.equal((await asMia(['user', 'ls'])).status, 0);
-    asAdmin(['role', 'grant', 'member', 'admin.users']);
-    asAdmin(['user', 'deny', 'mia', 'admin.users']);
+    await asAdmin(['role', 'grant', 'member', 'admin.users']);
+    await asAdmin(['user', 'deny', 'mia', 'admin.users']);
     const deniedAdmin = await asMia(['user', 'ls']);
     assert.equal(deniedAdmin.status, 3, 'the denial beats the role');
-    asAdmin(['role', 'revoke', 'member', 'admin.users']);
-    asAdmin(['user', 'clear', 'mia', 'admin.users']);
-    const show = JSON.parse(asAdmin(['user', 'show', 'mia', '--json']).stdout) as { role: string; grants: unknown[]; permissions: string[] };
+    await asAdmin(['role', 'revoke', 'member', 'admin.users']);
+    await asAdmin(['user', 'clear', 'mia', 'admin.users']);
+    const show = JSON.parse((await asAdmin(['user', 'show', 'mia', '--json'])).stdout) as { role: string; grants: unknown[]; permissions: string[] };
     assert.deepEqual(show.grants, []);
     assert.deepEqual(show.permissions, ['crm', 'git.read', 'paste', 'pubsub']);
   });
 
   test('custom roles: create, grant, give to a user, refuse removing while held; admins keep admin.users', async () => {
-    asAdmin(['role', 'create', 'readers', 'read', 'only', 'people']);
-    assert.equal(labd.ssh(admin, ['role', 'create', 'readers']).status, 1);
-    assert.equal(labd.ssh(admin, ['role', 'create', 'member']).status, 1);
-    asAdmin(['role', 'grant', 'readers', 'git.read']);
-    asAdmin(['user', 'role', 'mia', 'readers']);
+    await asAdmin(['role', 'create', 'readers', 'read', 'only', 'people']);
+    assert.equal((await labd.ssh(admin, ['role', 'create', 'readers'])).status, 1);
+    assert.equal((await labd.ssh(admin, ['role', 'create', 'member'])).status, 1);
+    await asAdmin(['role', 'grant', 'readers', 'git.read']);
+    await asAdmin(['user', 'role', 'mia', 'readers']);
     const who = JSON.parse((await asMia(['whoami', '--json'])).stdout) as { role: string; permissions: string[] };
     assert.deepEqual([who.role, who.permissions], ['readers', ['git.read']]);
     const paste = await asMia(['paste', 'ls']);
     assert.equal(paste.status, 3);
     assert.match(paste.stderr, /you are readers/);
     assert.equal((await asMia(['repo', 'ls'])).status, 0);
-    const held = labd.ssh(admin, ['role', 'rm', 'readers', '--yes']);
+    const held = await labd.ssh(admin, ['role', 'rm', 'readers', '--yes']);
     assert.equal(held.status, 1, held.stderr);
     assert.match(held.stderr, /1 user\(s\) hold role 'readers'/);
-    assert.equal(labd.ssh(admin, ['user', 'role', 'mia', 'nosuchrole']).status, 4);
-    asAdmin(['user', 'role', 'mia', 'member']);
-    asAdmin(['role', 'rm', 'readers', '--yes']);
-    const lockout = labd.ssh(admin, ['role', 'revoke', 'admin', 'admin.users']);
+    assert.equal((await labd.ssh(admin, ['user', 'role', 'mia', 'nosuchrole'])).status, 4);
+    await asAdmin(['user', 'role', 'mia', 'member']);
+    await asAdmin(['role', 'rm', 'readers', '--yes']);
+    const lockout = await labd.ssh(admin, ['role', 'revoke', 'admin', 'admin.users']);
     assert.equal(lockout.status, 2, lockout.stderr);
-    const selfDeny = labd.ssh(admin, ['user', 'deny', 'admin', 'admin.users']);
+    const selfDeny = await labd.ssh(admin, ['user', 'deny', 'admin', 'admin.users']);
     assert.equal(selfDeny.status, 2, selfDeny.stderr);
-    assert.equal(labd.ssh(admin, ['user', 'ls']).status, 0);
+    assert.equal((await labd.ssh(admin, ['user', 'ls'])).status, 0);
 
-    const rows = audit(labd, 'role ').concat(audit(labd, 'user grant'), audit(labd, 'user deny'), audit(labd, 'user clear'));
+    const rows = (await audit(labd, 'role ')).concat(await audit(labd, 'user grant'), await audit(labd, 'user deny'), await audit(labd, 'user clear'));
     const summary = rows.map((r) => `${r.actor} ${r.command} ${[r.args.role, r.args.name, r.args.permission].filter(Boolean).join(' ')} ${r.outcome}`);
     for (const line of [
       'admin role revoke member paste ok',
@@ -176,22 +177,23 @@ describe('roles and grants at run time', () => {
   });
   test('a disabled account logs in no more and its open connection closes; enabled, it comes back', async () => {
     assert.equal((await asMia(['whoami'])).status, 0);
-    const masterUp = () => run('ssh', ['-O', 'check', '-o', `ControlPath=${controlPath}`, '-p', String(labd.sshPort), 'labd@127.0.0.1']).status === 0;
-    assert.ok(masterUp(), 'the shared connection is up');
-    assert.equal(labd.ssh(admin, ['user', 'disable', 'mia']).status, 2, 'disable is destructive: --yes');
-    asAdmin(['user', 'disable', 'mia', '--yes']);
-    for (let i = 0; i < 100 && masterUp(); i++) await new Promise((r) => setTimeout(r, 100));
-    assert.ok(!masterUp(), "the disabled user's connection was closed");
-    const refused = labd.ssh(mia.key, ['whoami'], { cert: mia.cert });
+    const masterUp = async () =>
+      (await runAsync('ssh', ['-O', 'check', '-o', `ControlPath=${controlPath}`, '-p', String(labd.sshPort), 'labd@127.0.0.1'])).status === 0;
+    assert.ok(await masterUp(), 'the shared connection is up');
+    assert.equal((await labd.ssh(admin, ['user', 'disable', 'mia'])).status, 2, 'disable is destructive: --yes');
+    await asAdmin(['user', 'disable', 'mia', '--yes']);
+    for (let i = 0; i < 100 && (await masterUp()); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(!(await masterUp()), "the disabled user's connection was closed");
+    const refused = await labd.ssh(mia.key, ['whoami'], { cert: mia.cert });
     assert.equal(refused.status, 255, refused.stderr);
-    const ls = JSON.parse(asAdmin(['user', 'ls', '--json']).stdout) as { name: string; disabled: string }[];
+    const ls = JSON.parse((await asAdmin(['user', 'ls', '--json'])).stdout) as { name: string; disabled: string }[];
     assert.equal(ls.find((u) => u.name === 'mia')!.disabled, 'disabled');
-    assert.equal(labd.ssh(admin, ['user', 'disable', 'admin', '--yes']).status, 2, 'nobody disables themselves');
-    asAdmin(['user', 'enable', 'mia']);
-    const back = labd.ssh(mia.key, ['whoami', '--json'], { cert: mia.cert });
+    assert.equal((await labd.ssh(admin, ['user', 'disable', 'admin', '--yes'])).status, 2, 'nobody disables themselves');
+    await asAdmin(['user', 'enable', 'mia']);
+    const back = await labd.ssh(mia.key, ['whoami', '--json'], { cert: mia.cert });
     assert.equal(back.status, 0, back.stderr);
     assert.deepEqual(
-      audit(labd, 'user disable').map((r) => [r.args.name, r.outcome]),
+      (await audit(labd, 'user disable')).map((r) => [r.args.name, r.outcome]),
       [
         ['mia', 'usage'],
         ['mia', 'ok'],
@@ -199,7 +201,7 @@ describe('roles and grants at run time', () => {
       ],
     );
     assert.deepEqual(
-      audit(labd, 'user enable').map((r) => [r.args.name, r.outcome]),
+      (await audit(labd, 'user enable')).map((r) => [r.args.name, r.outcome]),
       [['mia', 'ok']],
     );
   });
@@ -209,16 +211,16 @@ describe('access.defaults in config', () => {
   test("a module permission's default roles come from config, and a permission no module declares stops labd", async () => {
     const file = join(lab.dir, 'labd.yaml');
     writeFileSync(file, 'access:\n  defaults:\n    git.write: [admin, operator, member]\nroles:\n  guest: [git.read, paste]\n');
-    const labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: { LABD_CONFIG: file } });
+    const labd = await InProcessLabd.start({ adminKeys: [lab.publicKey(admin)], env: { LABD_CONFIG: file } });
     labds.push(labd);
-    const member = JSON.parse(labd.ssh(admin, ['role', 'show', 'member', '--json']).stdout) as {
+    const member = JSON.parse((await labd.ssh(admin, ['role', 'show', 'member', '--json'])).stdout) as {
       permissions: { permission: string; held: boolean; why: string }[];
     };
     assert.deepEqual(
       member.permissions.find((p) => p.permission === 'git.write'),
       { permission: 'git.write', held: true, why: 'default', module: 'git', summary: 'create repositories and push' },
     );
-    const guest = JSON.parse(labd.ssh(admin, ['role', 'show', 'guest', '--json']).stdout) as { permissions: { permission: string; held: boolean }[] };
+    const guest = JSON.parse((await labd.ssh(admin, ['role', 'show', 'guest', '--json'])).stdout) as { permissions: { permission: string; held: boolean }[] };
     assert.deepEqual(
       guest.permissions.filter((p) => p.held).map((p) => p.permission),
       ['git.read', 'paste'],
@@ -226,6 +228,7 @@ describe('access.defaults in config', () => {
 
     const bad = join(lab.dir, 'bad.yaml');
     writeFileSync(bad, 'access:\n  defaults:\n    wiki.edit: [member]\n');
+    // labd refusing to start (its exit and the line it leaves): a real labd process.
     await assert.rejects(
       LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: { LABD_CONFIG: bad } }),
       /access\.defaults names 'wiki\.edit', which no module declares/,

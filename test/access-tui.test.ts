@@ -7,21 +7,22 @@
 import assert from 'node:assert/strict';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { certFor, type KeyAndCert } from './support/auth-lab.ts';
-import { KeyLab, LabdProcess } from './support/labd.ts';
+import { KeyLab } from './support/labd.ts';
+import { InProcessLabd } from './support/labd-inprocess.ts';
 import { TmuxTerminal } from './support/tmux.ts';
 
 describe('access admin screens in the TUI', () => {
   const lab = new KeyLab();
   const ca = lab.key('ca');
   const admin = lab.key('admin');
-  let labd: LabdProcess;
+  let labd: InProcessLabd;
   let mia: KeyAndCert;
   const terminals: TmuxTerminal[] = [];
 
   before(async () => {
-    labd = await LabdProcess.start({ caKeys: [`${ca}.pub`], adminKeys: [lab.publicKey(admin)] });
+    labd = await InProcessLabd.start({ caKeys: [`${ca}.pub`], adminKeys: [lab.publicKey(admin)] });
     mia = certFor(lab, ca, { principals: ['mia'] });
-    assert.equal(labd.ssh(mia.key, ['whoami'], { cert: mia.cert }).status, 0);
+    assert.equal((await labd.ssh(mia.key, ['whoami'], { cert: mia.cert })).status, 0);
   });
   after(async () => {
     for (const t of terminals) t.kill();
@@ -92,7 +93,7 @@ describe('access admin screens in the TUI', () => {
     await t.waitFor(/Disable mia\? They log in no more/);
     t.sendKeys('y');
     await t.waitFor(/mia is disabled: it logs in no more/);
-    assert.equal(labd.ssh(mia.key, ['whoami'], { cert: mia.cert }).status, 255, 'disabled from the TUI: no login');
+    assert.equal((await labd.ssh(mia.key, ['whoami'], { cert: mia.cert })).status, 255, 'disabled from the TUI: no login');
     t.sendKeys('e');
     await t.waitFor(/mia is enabled again/);
     t.sendKeys('d');
@@ -111,7 +112,7 @@ describe('access admin screens in the TUI', () => {
     t.sendKeys('Escape');
     await t.waitFor((l) => l.some((x) => /^\s*1\s+guest\s+active/.test(x)), 'the invite in the list');
     const newcomer = lab.key('tui-newcomer');
-    const joined = labd.ssh(newcomer, ['join', code, '--name', 'tuijoined']);
+    const joined = await labd.ssh(newcomer, ['join', code, '--name', 'tuijoined']);
     assert.equal(joined.status, 0, joined.stderr);
     await t.waitFor((l) => l.some((x) => /^\s*1\s+guest\s+used/.test(x)), 'the invite used (the list refreshes)');
     t.sendKeys('d');
@@ -124,7 +125,7 @@ describe('access admin screens in the TUI', () => {
     assert.equal(await t.waitForExit(), 0);
 
     // mia, over a new SSH connection, is a reader denied git.read: the changes count at once.
-    const audit = JSON.parse(labd.ssh(admin, ['audit', '--json']).stdout) as { via: string; command: string; outcome: string; args: string }[];
+    const audit = JSON.parse((await labd.ssh(admin, ['audit', '--json'])).stdout) as { via: string; command: string; outcome: string; args: string }[];
     const viaTui = audit
       .filter((r) => r.via === 'tui')
       .reverse()
@@ -139,7 +140,7 @@ describe('access admin screens in the TUI', () => {
       'invite create ok',
       'invite rm ok',
     ]);
-    const show = JSON.parse(labd.ssh(admin, ['user', 'show', 'mia', '--json']).stdout) as { role: string; permissions: string[] };
+    const show = JSON.parse((await labd.ssh(admin, ['user', 'show', 'mia', '--json'])).stdout) as { role: string; permissions: string[] };
     assert.deepEqual([show.role, show.permissions], ['readers', []]);
   });
 });

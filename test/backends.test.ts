@@ -1,7 +1,8 @@
 /** A module whose backend is not configured says so (exit 1), and `help` marks it; configured ones are probed. */
 import assert from 'node:assert/strict';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
-import { freePort, KeyLab, LabdProcess } from './support/labd.ts';
+import { freePort, KeyLab } from './support/labd.ts';
+import { InProcessLabd } from './support/labd-inprocess.ts';
 import { until } from './support/wait.ts';
 
 interface HelpEntry {
@@ -13,12 +14,12 @@ interface HelpEntry {
 
 describe('modules without a configured backend', () => {
   const lab = new KeyLab();
-  let labd: LabdProcess;
+  let labd: InProcessLabd;
   let admin: string;
 
   before(async () => {
     admin = lab.key('admin');
-    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)] });
+    labd = await InProcessLabd.start({ adminKeys: [lab.publicKey(admin)] });
   });
   after(async () => {
     await labd.stop();
@@ -58,14 +59,14 @@ describe('modules without a configured backend', () => {
 
 describe('a configured backend that cannot be reached', () => {
   const lab = new KeyLab();
-  let labd: LabdProcess;
+  let labd: InProcessLabd;
   let admin: string;
 
   before(async () => {
     admin = lab.key('admin');
     // Nothing listens on this port: Alertmanager is configured but down.
     const port = await freePort();
-    labd = await LabdProcess.start({
+    labd = await InProcessLabd.start({
       adminKeys: [lab.publicKey(admin)],
       env: { LABD_ALERTMANAGER_URL: `http://127.0.0.1:${port}`, LABD_WEBHOOK_TOKEN: 'a-token-of-16-chars-or-more' },
     });

@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Database } from '../src/db/sqlite-driver.ts';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
-import { KeyLab, LabdProcess } from './support/labd.ts';
+import { KeyLab } from './support/labd.ts';
+import { InProcessLabd } from './support/labd-inprocess.ts';
 import { RecordingServer } from './support/recorder.ts';
 import { until } from './support/wait.ts';
 
 describe('CRM daily reminders through Apprise', () => {
   const lab = new KeyLab();
-  let labd: LabdProcess;
+  let labd: InProcessLabd;
   let apprise: RecordingServer;
   let alice: string;
 
@@ -20,7 +21,7 @@ describe('CRM daily reminders through Apprise', () => {
     const admin = lab.key('admin');
     alice = lab.key('alice');
     const bob = lab.key('bob');
-    labd = await LabdProcess.start({
+    labd = await InProcessLabd.start({
       adminKeys: [lab.publicKey(admin)],
       env: { LABD_CRM_REMINDERS_APPRISE: `${apprise.url}/notify/labd`, LABD_CRM_REMIND_AT: '00:00', LABD_CRM_REMINDER_CHECK_INTERVAL: '1s' },
     });
@@ -28,19 +29,19 @@ describe('CRM daily reminders through Apprise', () => {
       ['alice', alice],
       ['bob', bob],
     ] as const) {
-      assert.equal(labd.ssh(admin, ['user', 'add', name, '--role', 'member', '--key', `'${lab.publicKey(key)}'`]).status, 0);
+      assert.equal((await labd.ssh(admin, ['user', 'add', name, '--role', 'member', '--key', `'${lab.publicKey(key)}'`])).status, 0);
     }
     const today = new Date().toISOString().slice(5, 10);
-    const add = (key: string, args: string[]) => {
-      const r = labd.ssh(key, ['crm', 'add', ...args, '--json']);
+    const add = async (key: string, args: string[]) => {
+      const r = await labd.ssh(key, ['crm', 'add', ...args, '--json']);
       assert.equal(r.status, 0, r.stderr);
       return JSON.parse(r.stdout) as { id: number };
     };
-    const olga = add(alice, ['Olga', 'Overdue', '--stay-in-touch', '7']);
-    assert.equal(labd.ssh(alice, ['crm', 'met', String(olga.id), '--on', '2020-01-01']).status, 0);
-    add(alice, ['Bea', 'Birthday', '--birthday', today]);
-    add(alice, ['Nobody', 'Due']);
-    add(bob, ['Fresh', 'Friend', '--stay-in-touch', '30']);
+    const olga = await add(alice, ['Olga', 'Overdue', '--stay-in-touch', '7']);
+    assert.equal((await labd.ssh(alice, ['crm', 'met', String(olga.id), '--on', '2020-01-01'])).status, 0);
+    await add(alice, ['Bea', 'Birthday', '--birthday', today]);
+    await add(alice, ['Nobody', 'Due']);
+    await add(bob, ['Fresh', 'Friend', '--stay-in-touch', '30']);
     apprise.failNext(1, 503);
   });
   after(async () => {

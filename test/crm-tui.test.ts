@@ -1,18 +1,19 @@
 import assert from 'node:assert/strict';
 import stringWidth from 'string-width';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
-import { KeyLab, LabdProcess } from './support/labd.ts';
+import { KeyLab } from './support/labd.ts';
+import { InProcessLabd } from './support/labd-inprocess.ts';
 import { TmuxTerminal } from './support/tmux.ts';
 import { until } from './support/wait.ts';
 
 describe('CRM TUI, driven through tmux', () => {
   const lab = new KeyLab();
-  let labd: LabdProcess;
+  let labd: InProcessLabd;
   let alice: string;
   const terminals: TmuxTerminal[] = [];
 
-  const json = (args: string[]) => {
-    const r = labd.ssh(alice, [...args, '--json']);
+  const json = async (args: string[]) => {
+    const r = await labd.ssh(alice, [...args, '--json']);
     assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
     return JSON.parse(r.stdout);
   };
@@ -20,13 +21,13 @@ describe('CRM TUI, driven through tmux', () => {
   before(async () => {
     const admin = lab.key('admin');
     alice = lab.key('alice');
-    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)] });
-    assert.equal(labd.ssh(admin, ['user', 'add', 'alice', '--role', 'member', '--key', `'${lab.publicKey(alice)}'`]).status, 0);
-    json(['crm', 'add', 'Ada', 'Lovelace', '--email', 'ada@example.org']);
-    json(['crm', 'add', 'José', 'Núñez', '--email', 'jn@example.com', '--company', 'Boats']);
-    json(['crm', 'add', '李小龍', '--email', 'bruce@example.org']);
-    const late = json(['crm', 'add', 'Olga', 'Overdue', '--stay-in-touch', '7']);
-    json(['crm', 'met', String(late.id), '--on', '2020-01-01']);
+    labd = await InProcessLabd.start({ adminKeys: [lab.publicKey(admin)] });
+    assert.equal((await labd.ssh(admin, ['user', 'add', 'alice', '--role', 'member', '--key', `'${lab.publicKey(alice)}'`])).status, 0);
+    await json(['crm', 'add', 'Ada', 'Lovelace', '--email', 'ada@example.org']);
+    await json(['crm', 'add', 'José', 'Núñez', '--email', 'jn@example.com', '--company', 'Boats']);
+    await json(['crm', 'add', '李小龍', '--email', 'bruce@example.org']);
+    const late = await json(['crm', 'add', 'Olga', 'Overdue', '--stay-in-touch', '7']);
+    await json(['crm', 'met', String(late.id), '--on', '2020-01-01']);
   });
   after(async () => {
     for (const t of terminals) t.kill();
@@ -75,12 +76,12 @@ describe('CRM TUI, driven through tmux', () => {
     t.sendKeys('-l', 'grace-at-navy');
     t.sendKeys('Enter');
     await t.waitFor(/! not an email address/, 'the validation message');
-    assert.equal(json(['crm', 'ls', 'grace']).length, 0, 'nothing saved');
+    assert.equal((await json(['crm', 'ls', 'grace'])).length, 0, 'nothing saved');
     for (let i = 0; i < 'grace-at-navy'.length; i++) t.sendKeys('BSpace');
     t.sendKeys('-l', 'grace@navy.example');
     t.sendKeys('Enter');
     await t.waitFor(/added Grace Hopper/, 'added');
-    const grace = (await until('Grace in the book', () => json(['crm', 'ls', 'grace'])[0])) as { id: number };
+    const grace = (await until('Grace in the book', async () => (await json(['crm', 'ls', 'grace']))[0])) as { id: number };
 
     // Edit the selected contact (Grace, kept selected after adding).
     t.sendKeys('e');
@@ -89,7 +90,7 @@ describe('CRM TUI, driven through tmux', () => {
     t.sendKeys('-l', 'US Navy');
     t.sendKeys('Enter');
     await t.waitFor(/saved Grace Hopper/, 'saved');
-    assert.equal(json(['crm', 'show', String(grace.id)]).company, 'US Navy');
+    assert.equal((await json(['crm', 'show', String(grace.id)])).company, 'US Navy');
 
     // A note.
     t.sendKeys('n');
@@ -97,14 +98,14 @@ describe('CRM TUI, driven through tmux', () => {
     t.sendKeys('-l', 'found a moth in the relay');
     t.sendKeys('Enter');
     await t.waitFor(/noted on/, 'noted');
-    assert.match(JSON.stringify(json(['crm', 'show', String(grace.id)]).interactions), /found a moth in the relay/);
+    assert.match(JSON.stringify((await json(['crm', 'show', String(grace.id)])).interactions), /found a moth in the relay/);
 
     // Delete, after a confirmation.
     t.sendKeys('d');
     await t.waitFor(/Delete Grace Hopper\?/, 'the confirmation');
     t.sendKeys('y');
     await t.waitFor(/removed \d+ Grace Hopper/, 'removed');
-    assert.equal(json(['crm', 'ls', 'grace']).length, 0);
+    assert.equal((await json(['crm', 'ls', 'grace'])).length, 0);
 
     // The due view.
     t.sendKeys('u');

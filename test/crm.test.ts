@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
-import { KeyLab, LabdProcess, type SshResult } from './support/labd.ts';
+import { KeyLab, type SshResult } from './support/labd.ts';
+import { InProcessLabd } from './support/labd-inprocess.ts';
 
 /** Folds a content line at 75 characters the way vCard writers do (CRLF + one space). */
 function fold(line: string): string {
@@ -63,17 +64,17 @@ const GOOGLE_CSV = [
 
 describe('crm over ssh', () => {
   const lab = new KeyLab();
-  let labd: LabdProcess;
+  let labd: InProcessLabd;
   let admin: string;
   let alice: string;
   let bob: string;
   let carol: string;
 
-  function crm(key: string, args: string[], input?: string | Buffer): SshResult {
-    return labd.ssh(key, ['crm', ...args], { input });
+  async function crm(key: string, args: string[], input?: string | Buffer): Promise<SshResult> {
+    return await labd.ssh(key, ['crm', ...args], { input });
   }
-  function json<T = any>(key: string, args: string[], input?: string | Buffer): T {
-    const r = crm(key, [...args, '--json'], input);
+  async function json<T = any>(key: string, args: string[], input?: string | Buffer): Promise<T> {
+    const r = await crm(key, [...args, '--json'], input);
     assert.equal(r.status, 0, `crm ${args.join(' ')}: ${r.stderr}`);
     return JSON.parse(r.stdout) as T;
   }
@@ -83,13 +84,13 @@ describe('crm over ssh', () => {
     alice = lab.key('alice');
     bob = lab.key('bob');
     carol = lab.key('carol');
-    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: { LABD_CRM_DEFAULT_REGION: 'DE' } });
+    labd = await InProcessLabd.start({ adminKeys: [lab.publicKey(admin)], env: { LABD_CRM_DEFAULT_REGION: 'DE' } });
     for (const [name, key] of [
       ['alice', alice],
       ['bob', bob],
       ['carol', carol],
     ] as const) {
-      const r = labd.ssh(admin, ['user', 'add', name, '--role', 'member', '--key', `'${lab.publicKey(key)}'`]);
+      const r = await labd.ssh(admin, ['user', 'add', name, '--role', 'member', '--key', `'${lab.publicKey(key)}'`]);
       assert.equal(r.status, 0, r.stderr);
     }
   });
@@ -98,8 +99,8 @@ describe('crm over ssh', () => {
     lab.cleanup();
   });
 
-  test('add, edit, note, met, due, tag, link and rm', () => {
-    const ada = json(alice, [
+  test('add, edit, note, met, due, tag, link and rm', async () => {
+    const ada = await json(alice, [
       'add',
       'Ada',
       'Lovelace',
@@ -117,129 +118,129 @@ describe('crm over ssh', () => {
     assert.deepEqual(ada.phones, [{ value: '+44 20 7946 0958', e164: '+442079460958' }]);
     assert.deepEqual(ada.tags, ['friends', 'maths']);
 
-    const bad = crm(alice, ['add', 'Someone', '--email', 'not-an-email']);
+    const bad = await crm(alice, ['add', 'Someone', '--email', 'not-an-email']);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /not an email address/);
 
-    const edited = json(alice, ['edit', String(ada.id), '--company', "'Analytical Engines'", '--birthday', '12-10', '--how-met', "'at Babbage’s'"]);
+    const edited = await json(alice, ['edit', String(ada.id), '--company', "'Analytical Engines'", '--birthday', '12-10', '--how-met', "'at Babbage’s'"]);
     assert.equal(edited.company, 'Analytical Engines');
     assert.equal(edited.birthday, '--12-10');
     assert.equal(edited.howMet, 'at Babbage’s');
 
-    const charles = json(alice, ['add', 'Charles', 'Babbage', '--phone', "'030 1234567'"]);
+    const charles = await json(alice, ['add', 'Charles', 'Babbage', '--phone', "'030 1234567'"]);
     assert.equal(charles.phones[0].e164, '+49301234567', 'a national number is read in crm.defaultRegion');
 
-    const note = json(alice, ['note', String(ada.id), 'wants', 'to', 'see', 'the', '-', 'Difference', 'Engine']);
+    const note = await json(alice, ['note', String(ada.id), 'wants', 'to', 'see', 'the', '-', 'Difference', 'Engine']);
     assert.equal(note.note, 'wants to see the - Difference Engine');
     // Not contacted yet and due every 30 days from when she was added: not overdue yet.
-    assert.deepEqual(json(alice, ['ls', '--due']), []);
-    const met = json(alice, ['met', String(ada.id), '--via', 'call', '--on', '2020-01-02', 'long', 'talk', 'about', 'poetry']);
+    assert.deepEqual(await json(alice, ['ls', '--due']), []);
+    const met = await json(alice, ['met', String(ada.id), '--via', 'call', '--on', '2020-01-02', 'long', 'talk', 'about', 'poetry']);
     assert.equal(met.kind, 'called');
-    const shown = json(alice, ['show', 'Ada', 'Lovelace']);
+    const shown = await json(alice, ['show', 'Ada', 'Lovelace']);
     assert.equal(shown.id, ada.id);
     assert.equal(shown.lastContactedAt, '2020-01-02T12:00:00.000Z');
     assert.deepEqual(shown.interactions.map((i: { kind: string }) => i.kind).sort(), ['called', 'note']);
-    const due = json<{ id: number; kind: string; why: string }[]>(alice, ['due', '--days', '14']);
+    const due = await json<{ id: number; kind: string; why: string }[]>(alice, ['due', '--days', '14']);
     assert.ok(
       due.some((d) => d.id === ada.id && d.kind === 'overdue'),
       JSON.stringify(due),
     );
     assert.deepEqual(
-      json(alice, ['ls', '--due']).map((c: { id: number }) => c.id),
+      (await json(alice, ['ls', '--due'])).map((c: { id: number }) => c.id),
       [ada.id],
     );
     // The note text is searchable.
     assert.deepEqual(
-      json(alice, ['ls', 'poetry']).map((c: { id: number }) => c.id),
+      (await json(alice, ['ls', 'poetry'])).map((c: { id: number }) => c.id),
       [ada.id],
     );
 
-    const tagged = json(alice, ['tag', String(ada.id), '+Poets', '-maths']);
+    const tagged = await json(alice, ['tag', String(ada.id), '+Poets', '-maths']);
     assert.deepEqual(tagged.tags, ['friends', 'poets']);
     assert.deepEqual(
-      json(alice, ['ls', '--tag', 'poets']).map((c: { id: number }) => c.id),
+      (await json(alice, ['ls', '--tag', 'poets'])).map((c: { id: number }) => c.id),
       [ada.id],
     );
 
-    json(alice, ['link', String(ada.id), String(charles.id), '--as', 'colleague']);
-    const byz = json(alice, ['add', 'Byron', 'Junior']);
-    json(alice, ['link', String(byz.id), String(ada.id), '--as', 'parent']);
-    const adaLinks = json(alice, ['show', String(ada.id)]).links;
+    await json(alice, ['link', String(ada.id), String(charles.id), '--as', 'colleague']);
+    const byz = await json(alice, ['add', 'Byron', 'Junior']);
+    await json(alice, ['link', String(byz.id), String(ada.id), '--as', 'parent']);
+    const adaLinks = (await json(alice, ['show', String(ada.id)])).links;
     assert.deepEqual(adaLinks.map((l: { displayName: string; relation: string }) => `${l.relation}:${l.displayName}`).sort(), [
       'child:Byron Junior',
       'colleague:Charles Babbage',
     ]);
     assert.deepEqual(
-      json(alice, ['show', String(charles.id)]).links.map((l: { relation: string }) => l.relation),
+      (await json(alice, ['show', String(charles.id)])).links.map((l: { relation: string }) => l.relation),
       ['colleague'],
     );
 
-    const refused = crm(alice, ['rm', String(byz.id)]);
+    const refused = await crm(alice, ['rm', String(byz.id)]);
     assert.equal(refused.status, 2, 'rm without --yes is refused');
-    assert.equal(json(alice, ['rm', String(byz.id), '--yes']).removed, true);
-    assert.equal(crm(alice, ['show', String(byz.id)]).status, 4);
+    assert.equal((await json(alice, ['rm', String(byz.id), '--yes'])).removed, true);
+    assert.equal((await crm(alice, ['show', String(byz.id)])).status, 4);
     assert.deepEqual(
-      json(alice, ['show', String(ada.id)]).links.map((l: { relation: string }) => l.relation),
+      (await json(alice, ['show', String(ada.id)])).links.map((l: { relation: string }) => l.relation),
       ['colleague'],
     );
   });
 
-  test('search: by prefix, without accents, any case, and a phone in another format', () => {
-    json(alice, ['add', 'José', 'Núñez', '--email', 'jn@example.com', '--phone', "'+49 89 7654321'", '--company', "'Ærø Boats'"]);
-    const names = (q: string[]) => json(alice, ['ls', ...q]).map((c: { name: string }) => c.name);
-    assert.deepEqual(names(['lov']), ['Ada Lovelace']);
-    assert.deepEqual(names(['jose']), ['José Núñez']);
-    assert.deepEqual(names(['NUNEZ']), ['José Núñez']);
-    assert.deepEqual(names(['jo', 'nu']), ['José Núñez']);
-    assert.deepEqual(names(['aero']).length, 0, 'æ is a letter of its own, not a+e');
-    assert.deepEqual(names(['ærø']), ['José Núñez']);
-    assert.deepEqual(names(['089', '7654321']), ['José Núñez'], 'national format');
-    assert.deepEqual(names(['0049897654321']), ['José Núñez'], 'international with 00');
-    assert.deepEqual(names(['+442079460958']), ['Ada Lovelace'], 'E.164 of a number typed with spaces');
-    assert.deepEqual(names(['jn@example']), ['José Núñez']);
-    assert.deepEqual(names(['zzz']), []);
+  test('search: by prefix, without accents, any case, and a phone in another format', async () => {
+    await json(alice, ['add', 'José', 'Núñez', '--email', 'jn@example.com', '--phone', "'+49 89 7654321'", '--company', "'Ærø Boats'"]);
+    const names = async (q: string[]) => (await json(alice, ['ls', ...q])).map((c: { name: string }) => c.name);
+    assert.deepEqual(await names(['lov']), ['Ada Lovelace']);
+    assert.deepEqual(await names(['jose']), ['José Núñez']);
+    assert.deepEqual(await names(['NUNEZ']), ['José Núñez']);
+    assert.deepEqual(await names(['jo', 'nu']), ['José Núñez']);
+    assert.deepEqual((await names(['aero'])).length, 0, 'æ is a letter of its own, not a+e');
+    assert.deepEqual(await names(['ærø']), ['José Núñez']);
+    assert.deepEqual(await names(['089', '7654321']), ['José Núñez'], 'national format');
+    assert.deepEqual(await names(['0049897654321']), ['José Núñez'], 'international with 00');
+    assert.deepEqual(await names(['+442079460958']), ['Ada Lovelace'], 'E.164 of a number typed with spaces');
+    assert.deepEqual(await names(['jn@example']), ['José Núñez']);
+    assert.deepEqual(await names(['zzz']), []);
   });
 
-  test('import 100 vCards (3.0 and 4.0, folded, UTF-8, photos) and a Google CSV, merging duplicates; export and re-import without loss', () => {
+  test('import 100 vCards (3.0 and 4.0, folded, UTF-8, photos) and a Google CSV, merging duplicates; export and re-import without loss', async () => {
     const { text, people } = hundredCards();
-    const report = json(bob, ['import'], text);
+    const report = await json(bob, ['import'], text);
     assert.equal(report.cards, 100);
     assert.equal(report.created.length, 100);
-    const listed = json<{ name: string; emails: string[] }[]>(bob, ['ls', '--limit', '1000']);
+    const listed = await json<{ name: string; emails: string[] }[]>(bob, ['ls', '--limit', '1000']);
     assert.equal(listed.length, 100);
     for (const p of people)
       assert.ok(
         listed.some((c) => c.name === p.name && c.emails[0] === p.email),
         `missing ${p.name}`,
       );
-    const card9 = json(bob, ['show', '小龍', '李9']);
+    const card9 = await json(bob, ['show', '小龍', '李9']);
     assert.equal(card9.photo, people[9]!.photo, 'a v3 photo comes back as the same bytes');
-    assert.equal(json(bob, ['show', people[8]!.name]).photo, people[8]!.photo, 'a v4 photo is kept as is');
-    assert.match(json(bob, ['show', people[3]!.name]).notes, /folded, with ünïcödé in it too, number A long/);
+    assert.equal((await json(bob, ['show', people[8]!.name])).photo, people[8]!.photo, 'a v4 photo is kept as is');
+    assert.match((await json(bob, ['show', people[3]!.name])).notes, /folded, with ünïcödé in it too, number A long/);
 
-    const csv = json(bob, ['import', '--csv'], GOOGLE_CSV);
+    const csv = await json(bob, ['import', '--csv'], GOOGLE_CSV);
     assert.equal(csv.created.length, 2);
     assert.deepEqual(
       csv.merged.map((m: { name: string; by: string }) => [m.name, m.by]),
       [[people[4]!.name, 'email person4@example.org']],
     );
-    const grace = json(bob, ['show', 'Grace', 'Brewster', 'Hopper']);
+    const grace = await json(bob, ['show', 'Grace', 'Brewster', 'Hopper']);
     assert.deepEqual(grace.nameParts, { given: 'Grace', middle: 'Brewster', family: 'Hopper' });
     assert.equal(grace.notes, 'Compilers, and "bugs"\nsecond line');
     assert.equal(grace.birthday, '1906-12-09');
     assert.deepEqual(grace.tags, ['navy']);
     assert.equal(grace.phones[0].e164, '+12125550100');
     assert.equal(grace.addresses[0].locality, 'Arlington');
-    assert.equal(json(bob, ['show', 'Alan', 'Turing']).emails.length, 2);
+    assert.equal((await json(bob, ['show', 'Alan', 'Turing'])).emails.length, 2);
     // Importing the same file again merges every card into itself: nothing new.
-    assert.equal(json(bob, ['import'], text).created.length, 0);
+    assert.equal((await json(bob, ['import'], text)).created.length, 0);
 
     // A link, so that RELATED survives the round trip too.
-    json(bob, ['link', "'Grace Brewster Hopper'", "'Alan Turing'", '--as', 'friend']);
-    const vcf = crm(bob, ['export']);
+    await json(bob, ['link', "'Grace Brewster Hopper'", "'Alan Turing'", '--as', 'friend']);
+    const vcf = await crm(bob, ['export']);
     assert.equal(vcf.status, 0, vcf.stderr);
     assert.equal((vcf.stdout.match(/BEGIN:VCARD/g) ?? []).length, 102);
-    const again = json(carol, ['import'], vcf.stdout);
+    const again = await json(carol, ['import'], vcf.stdout);
     assert.equal(again.created.length, 102);
     const strip = (list: any[]) =>
       list
@@ -248,49 +249,49 @@ describe('crm over ssh', () => {
           links: links.map((l: { displayName: string; relation: string }) => [l.displayName, l.relation]),
         }))
         .sort((a, b) => a.uid.localeCompare(b.uid));
-    const bobAll = strip(JSON.parse(crm(bob, ['export', '--format', 'json']).stdout));
-    const carolAll = strip(JSON.parse(crm(carol, ['export', '--format', 'json']).stdout));
+    const bobAll = strip(JSON.parse((await crm(bob, ['export', '--format', 'json'])).stdout));
+    const carolAll = strip(JSON.parse((await crm(carol, ['export', '--format', 'json'])).stdout));
     assert.equal(carolAll.length, 102);
     assert.deepEqual(carolAll, bobAll);
 
     // CSV out and back in: Google's layout keeps names, emails, phones, tags, birthday, notes.
-    const csvOut = crm(bob, ['export', '--format', 'csv']);
+    const csvOut = await crm(bob, ['export', '--format', 'csv']);
     assert.equal(csvOut.status, 0, csvOut.stderr);
     const dave = lab.key('dave');
-    assert.equal(labd.ssh(admin, ['user', 'add', 'dave', '--role', 'member', '--key', `'${lab.publicKey(dave)}'`]).status, 0);
-    assert.equal(json(dave, ['import', '--csv'], csvOut.stdout).created.length, 102);
-    const g2 = json(dave, ['show', 'Grace', 'Brewster', 'Hopper']);
+    assert.equal((await labd.ssh(admin, ['user', 'add', 'dave', '--role', 'member', '--key', `'${lab.publicKey(dave)}'`])).status, 0);
+    assert.equal((await json(dave, ['import', '--csv'], csvOut.stdout)).created.length, 102);
+    const g2 = await json(dave, ['show', 'Grace', 'Brewster', 'Hopper']);
     for (const k of ['emails', 'phones', 'tags', 'birthday', 'notes', 'nameParts', 'company', 'title'] as const) assert.deepEqual(g2[k], grace[k], k);
   });
 
-  test("one user never sees another's contacts, admins included", () => {
-    const secret = json(alice, ['add', 'Secret', 'Friend', '--email', 'secret@example.org', '--tag', 'private']);
+  test("one user never sees another's contacts, admins included", async () => {
+    const secret = await json(alice, ['add', 'Secret', 'Friend', '--email', 'secret@example.org', '--tag', 'private']);
     for (const key of [bob, admin]) {
-      assert.equal(json(key, ['ls', 'secret']).length, 0);
-      assert.equal(json(key, ['ls', '--tag', 'private']).length, 0);
-      const show = crm(key, ['show', String(secret.id)]);
+      assert.equal((await json(key, ['ls', 'secret'])).length, 0);
+      assert.equal((await json(key, ['ls', '--tag', 'private'])).length, 0);
+      const show = await crm(key, ['show', String(secret.id)]);
       assert.equal(show.status, 4, show.stderr);
       assert.doesNotMatch(show.stdout + show.stderr, /Friend|secret@/);
-      assert.equal(crm(key, ['edit', String(secret.id), '--company', 'x']).status, 4);
-      assert.equal(crm(key, ['note', String(secret.id), 'hi']).status, 4);
-      assert.equal(crm(key, ['rm', String(secret.id), '--yes']).status, 4);
-      assert.equal(crm(key, ['link', String(secret.id), '1', '--as', 'friend']).status, 4);
-      assert.doesNotMatch(crm(key, ['export']).stdout, /Secret Friend/);
-      assert.doesNotMatch(crm(key, ['export', '--format', 'json']).stdout, /Secret Friend/);
+      assert.equal((await crm(key, ['edit', String(secret.id), '--company', 'x'])).status, 4);
+      assert.equal((await crm(key, ['note', String(secret.id), 'hi'])).status, 4);
+      assert.equal((await crm(key, ['rm', String(secret.id), '--yes'])).status, 4);
+      assert.equal((await crm(key, ['link', String(secret.id), '1', '--as', 'friend'])).status, 4);
+      assert.doesNotMatch((await crm(key, ['export'])).stdout, /Secret Friend/);
+      assert.doesNotMatch((await crm(key, ['export', '--format', 'json'])).stdout, /Secret Friend/);
     }
     // A card with alice's contact's email lands in bob's own book, not merged into hers.
-    const imported = json(bob, ['import'], 'BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Not Her\r\nEMAIL:secret@example.org\r\nEND:VCARD\r\n');
+    const imported = await json(bob, ['import'], 'BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Not Her\r\nEMAIL:secret@example.org\r\nEND:VCARD\r\n');
     assert.equal(imported.created.length, 1);
-    assert.equal(json(alice, ['show', String(secret.id)]).name, 'Secret Friend');
-    assert.equal(json(alice, ['show', String(secret.id)]).company, null);
+    assert.equal((await json(alice, ['show', String(secret.id)])).name, 'Secret Friend');
+    assert.equal((await json(alice, ['show', String(secret.id)])).company, null);
   });
 
-  test('hostile input: not a vCard, bad dates, unknown relation or via', () => {
-    const junk = crm(alice, ['import'], 'hello\r\n');
+  test('hostile input: not a vCard, bad dates, unknown relation or via', async () => {
+    const junk = await crm(alice, ['import'], 'hello\r\n');
     assert.notEqual(junk.status, 0);
-    assert.equal(crm(alice, ['met', '1', '--via', 'pigeon']).status, 2);
-    assert.equal(crm(alice, ['met', '1', '--on', '2999-01-01']).status, 2);
-    assert.equal(crm(alice, ['edit', '1', '--birthday', '02-30']).status, 2);
-    assert.equal(crm(alice, ['link', '1', '2', '--as', 'nemesis']).status, 2);
+    assert.equal((await crm(alice, ['met', '1', '--via', 'pigeon'])).status, 2);
+    assert.equal((await crm(alice, ['met', '1', '--on', '2999-01-01'])).status, 2);
+    assert.equal((await crm(alice, ['edit', '1', '--birthday', '02-30'])).status, 2);
+    assert.equal((await crm(alice, ['link', '1', '2', '--as', 'nemesis'])).status, 2);
   });
 });

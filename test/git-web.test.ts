@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { dumpDom, titleOf } from './support/chromium.ts';
 import { GitLab } from './support/git.ts';
-import { KeyLab, LabdProcess } from './support/labd.ts';
+import { KeyLab } from './support/labd.ts';
+import { InProcessLabd } from './support/labd-inprocess.ts';
 
 const HOSTILE = [
   "<script>document.title='pwned'</script>",
@@ -26,7 +27,7 @@ const EVIL_NAME = `"><svg onload=document.title='pwned-name'>.js`;
 describe('git web view', () => {
   const lab = new KeyLab();
   const scratch = mkdtempSync(join(tmpdir(), 'labd-chromium-'));
-  let labd: LabdProcess;
+  let labd: InProcessLabd;
   let git: GitLab;
   let alice: string;
   let base: string;
@@ -35,16 +36,16 @@ describe('git web view', () => {
   before(async () => {
     const admin = lab.key('admin');
     alice = lab.key('alice');
-    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: { LABD_GIT_ANON_ACCESS: 'read-only' } });
+    labd = await InProcessLabd.start({ adminKeys: [lab.publicKey(admin)], env: { LABD_GIT_ANON_ACCESS: 'read-only' } });
     git = new GitLab(labd);
-    assert.equal(labd.ssh(admin, ['user', 'add', 'alice', '--role', 'operator', '--key', `'${lab.publicKey(alice)}'`]).status, 0);
-    const made = labd.ssh(alice, ['repo', 'create', 'web', '--description', `'<script>document.title="pwned-desc"</script>'`]);
+    assert.equal((await labd.ssh(admin, ['user', 'add', 'alice', '--role', 'operator', '--key', `'${lab.publicKey(alice)}'`])).status, 0);
+    const made = await labd.ssh(alice, ['repo', 'create', 'web', '--description', `'<script>document.title="pwned-desc"</script>'`]);
     assert.equal(made.status, 0, made.stderr);
     const wt = git.workTree({ 'README.md': README, [EVIL_NAME]: `const s = ${JSON.stringify(HOSTILE)};\n`, 'src/main.ts': 'export const x = 1;\n' }, 2);
-    const push = git.git(alice, ['push', git.url('web'), 'main'], { cwd: wt });
+    const push = await git.gitAsync(alice, ['push', git.url('web'), 'main'], { cwd: wt });
     assert.equal(push.status, 0, push.stderr);
     head = git.git(alice, ['rev-parse', 'HEAD'], { cwd: wt }).stdout.trim();
-    assert.equal(labd.ssh(alice, ['repo', 'create', 'hush', '--private']).status, 0);
+    assert.equal((await labd.ssh(alice, ['repo', 'create', 'hush', '--private'])).status, 0);
     base = `http://127.0.0.1:${labd.httpPort}/git`;
   });
   after(async () => {

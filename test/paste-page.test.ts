@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { get as httpGet, type IncomingHttpHeaders } from 'node:http';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { dumpDom, titleOf } from './support/chromium.ts';
-import { KeyLab, LabdProcess } from './support/labd.ts';
+import { KeyLab } from './support/labd.ts';
+import { InProcessLabd } from './support/labd-inprocess.ts';
 
 /** GET on a fresh connection: a pooled keep-alive socket may be closed by the server just as fetch reuses it. */
 function get(url: string): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
@@ -45,15 +46,15 @@ const HOSTILE = [
 describe('paste web page', () => {
   const lab = new KeyLab();
   const scratch = mkdtempSync(join(tmpdir(), 'labd-chromium-'));
-  let labd: LabdProcess;
+  let labd: InProcessLabd;
   let alice: string;
   let base: string;
 
   before(async () => {
     const admin = lab.key('admin');
     alice = lab.key('alice');
-    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)] });
-    const r = labd.ssh(admin, ['user', 'add', 'alice', '--role', 'member', '--key', `'${lab.publicKey(alice)}'`]);
+    labd = await InProcessLabd.start({ adminKeys: [lab.publicKey(admin)] });
+    const r = await labd.ssh(admin, ['user', 'add', 'alice', '--role', 'member', '--key', `'${lab.publicKey(alice)}'`]);
     assert.equal(r.status, 0, r.stderr);
     base = `http://127.0.0.1:${labd.httpPort}/p/alice`;
   });
@@ -73,7 +74,7 @@ describe('paste web page', () => {
   for (const name of ['evil.html', 'evil.js', 'evil']) {
     test(`HTML in a paste (${name}) is shown as text and never runs`, async () => {
       const content = name === 'evil.js' ? `const s = "${HOSTILE.replace(/"/g, '\\"').replace(/\n/g, '\\n')}";\nfunction f() { return s; }\n` : HOSTILE + '\n';
-      const up = labd.ssh(alice, ['paste', name], { input: content });
+      const up = await labd.ssh(alice, ['paste', name], { input: content });
       assert.equal(up.status, 0, up.stderr);
 
       const res = await get(`${base}/${name}`);
@@ -106,7 +107,7 @@ describe('paste web page', () => {
   });
 
   test('the name in the title and header is escaped too', async () => {
-    const up = labd.ssh(alice, ['paste', 'a-b_c.1.md'], { input: '# Title\n\n*text*\n' });
+    const up = await labd.ssh(alice, ['paste', 'a-b_c.1.md'], { input: '# Title\n\n*text*\n' });
     assert.equal(up.status, 0, up.stderr);
     const dom = await dumpDom(`${base}/a-b_c.1.md`, scratch);
     assert.equal(titleOf(dom), 'alice/a-b_c.1.md');

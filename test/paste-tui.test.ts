@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
-import { KeyLab, LabdProcess } from './support/labd.ts';
+import { KeyLab } from './support/labd.ts';
+import { InProcessLabd } from './support/labd-inprocess.ts';
 import { TmuxTerminal } from './support/tmux.ts';
 
 const LONG = [
@@ -12,18 +13,18 @@ const LONG = [
 
 describe('paste TUI screen, driven through tmux', () => {
   const lab = new KeyLab();
-  let labd: LabdProcess;
+  let labd: InProcessLabd;
   let alice: string;
   const terminals: TmuxTerminal[] = [];
 
   before(async () => {
     const admin = lab.key('admin');
     alice = lab.key('alice');
-    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)] });
-    const r = labd.ssh(admin, ['user', 'add', 'alice', '--role', 'member', '--key', `'${lab.publicKey(alice)}'`]);
+    labd = await InProcessLabd.start({ adminKeys: [lab.publicKey(admin)] });
+    const r = await labd.ssh(admin, ['user', 'add', 'alice', '--role', 'member', '--key', `'${lab.publicKey(alice)}'`]);
     assert.equal(r.status, 0, r.stderr);
-    assert.equal(labd.ssh(alice, ['paste', 'long.txt'], { input: LONG }).status, 0);
-    assert.equal(labd.ssh(alice, ['paste', 'other.txt'], { input: 'the other one\n' }).status, 0);
+    assert.equal((await labd.ssh(alice, ['paste', 'long.txt'], { input: LONG })).status, 0);
+    assert.equal((await labd.ssh(alice, ['paste', 'other.txt'], { input: 'the other one\n' })).status, 0);
   });
   after(async () => {
     for (const t of terminals) t.kill();
@@ -77,14 +78,14 @@ describe('paste TUI screen, driven through tmux', () => {
     await t.waitFor(/Delete paste other\.txt\?/, 'the confirmation dialog');
     t.sendKeys('n');
     await t.waitFor(/kept/);
-    assert.equal(labd.ssh(alice, ['paste', 'cat', 'other.txt']).status, 0, 'answering no keeps the paste');
+    assert.equal((await labd.ssh(alice, ['paste', 'cat', 'other.txt'])).status, 0, 'answering no keeps the paste');
 
     t.sendKeys('d');
     await t.waitFor(/Delete paste other\.txt\?/, 'the confirmation dialog again');
     t.sendKeys('y');
     await t.waitFor((l) => l.some((x) => x.includes('removed alice/other.txt')) && !l.some((x) => /^\s*other\.txt/.test(x)), 'the paste removed from the list');
-    assert.equal(labd.ssh(alice, ['paste', 'cat', 'other.txt']).status, 4);
-    assert.equal(labd.ssh(alice, ['paste', 'cat', 'long.txt']).status, 0);
+    assert.equal((await labd.ssh(alice, ['paste', 'cat', 'other.txt'])).status, 4);
+    assert.equal((await labd.ssh(alice, ['paste', 'cat', 'long.txt'])).status, 0);
     t.sendKeys('q');
     assert.equal(await t.waitForExit(), 0);
   });

@@ -5,7 +5,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { get as httpGet, type IncomingHttpHeaders } from 'node:http';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
-import { KeyLab, LabdProcess } from './support/labd.ts';
+import { KeyLab } from './support/labd.ts';
+import { InProcessLabd } from './support/labd-inprocess.ts';
 import { until } from './support/wait.ts';
 
 /** GET on a fresh connection: a pooled keep-alive socket may be closed by the server just as fetch reuses it. */
@@ -25,7 +26,7 @@ const MAX_SIZE = 2 * 1024 * 1024;
 
 describe('paste over ssh and http', () => {
   const lab = new KeyLab();
-  let labd: LabdProcess;
+  let labd: InProcessLabd;
   let admin: string;
   let alice: string;
   let bob: string;
@@ -38,12 +39,12 @@ describe('paste over ssh and http', () => {
     admin = lab.key('admin');
     alice = lab.key('alice');
     bob = lab.key('bob');
-    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: { LABD_PASTE_MAX_SIZE: String(MAX_SIZE), LABD_PASTE_SWEEP_INTERVAL: '1s' } });
+    labd = await InProcessLabd.start({ adminKeys: [lab.publicKey(admin)], env: { LABD_PASTE_MAX_SIZE: String(MAX_SIZE), LABD_PASTE_SWEEP_INTERVAL: '1s' } });
     for (const [name, key] of [
       ['alice', alice],
       ['bob', bob],
     ] as const) {
-      const r = labd.ssh(admin, ['user', 'add', name, '--role', 'member', '--key', `'${lab.publicKey(key)}'`]);
+      const r = await labd.ssh(admin, ['user', 'add', name, '--role', 'member', '--key', `'${lab.publicKey(key)}'`]);
       assert.equal(r.status, 0, r.stderr);
     }
   });
@@ -54,7 +55,7 @@ describe('paste over ssh and http', () => {
 
   test('a text paste prints its link and comes back byte for byte over http', async () => {
     const text = '# Notes\n\nüñí <b>bold</b> & tabs\there\r\nlast line without newline';
-    const r = labd.ssh(alice, ['paste', 'notes.md'], { input: text });
+    const r = await labd.ssh(alice, ['paste', 'notes.md'], { input: text });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, `http://127.0.0.1:${labd.httpPort}/p/alice/notes.md\n`);
     const raw = await get(`${r.stdout.trim()}/raw`);
@@ -66,14 +67,14 @@ describe('paste over ssh and http', () => {
 
   test('a 1 MiB random binary paste comes back byte for byte over http and with paste cat', async () => {
     const bytes = randomBytes(1024 * 1024);
-    const r = labd.ssh(alice, ['paste', 'blob.bin'], { input: bytes });
+    const r = await labd.ssh(alice, ['paste', 'blob.bin'], { input: bytes });
     assert.equal(r.status, 0, r.stderr);
     const raw = await get(`${r.stdout.trim()}/raw`);
     assert.equal(raw.status, 200);
     assert.equal(raw.headers['content-type'], 'application/octet-stream');
     assert.equal(raw.headers['x-content-type-options'], 'nosniff');
     assert.ok(raw.body.equals(bytes), 'http bytes differ');
-    const cat = labd.ssh(alice, ['paste', 'cat', 'blob.bin']);
+    const cat = await labd.ssh(alice, ['paste', 'cat', 'blob.bin']);
     assert.equal(cat.status, 0, cat.stderr);
     assert.ok(cat.stdoutBuffer.equals(bytes), 'paste cat bytes differ');
     const page = await get(r.stdout.trim());
@@ -82,7 +83,7 @@ describe('paste over ssh and http', () => {
   });
 
   test('without a name a paste gets a generated one; --json prints one document', async () => {
-    const r = labd.ssh(alice, ['paste', '--json'], { input: 'anonymous\n' });
+    const r = await labd.ssh(alice, ['paste', '--json'], { input: 'anonymous\n' });
     assert.equal(r.status, 0, r.stderr);
     const doc = JSON.parse(r.stdout) as { name: string; url: string; size: number; binary: boolean };
     assert.match(doc.name, /^[a-z0-9]{8}$/);
@@ -92,25 +93,25 @@ describe('paste over ssh and http', () => {
   });
 
   test('paste ls lists your pastes; hidden ones only with --all, yet reachable by their link', async () => {
-    const hidden = labd.ssh(alice, ['paste', 'secret.txt', '--hidden'], { input: 'psst' });
+    const hidden = await labd.ssh(alice, ['paste', 'secret.txt', '--hidden'], { input: 'psst' });
     assert.equal(hidden.status, 0, hidden.stderr);
     const link = hidden.stdout.trim();
     const name = link.slice(link.lastIndexOf('/') + 1);
     assert.match(name, /^[a-z0-9]{24}-secret\.txt$/);
     assert.equal((await get(`${link}/raw`)).body.toString(), 'psst');
 
-    const ls = labd.ssh(alice, ['paste', 'ls']);
+    const ls = await labd.ssh(alice, ['paste', 'ls']);
     assert.equal(ls.status, 0, ls.stderr);
     assert.match(ls.stdout, /notes\.md/);
     assert.doesNotMatch(ls.stdout, /secret/);
-    const all = JSON.parse(labd.ssh(alice, ['paste', 'ls', '--all', '--json']).stdout) as { name: string; hidden: boolean }[];
+    const all = JSON.parse((await labd.ssh(alice, ['paste', 'ls', '--all', '--json'])).stdout) as { name: string; hidden: boolean }[];
     assert.ok(all.some((p) => p.name === name && p.hidden));
-    const bobs = JSON.parse(labd.ssh(bob, ['paste', 'ls', '--json']).stdout) as unknown[];
+    const bobs = JSON.parse((await labd.ssh(bob, ['paste', 'ls', '--json'])).stdout) as unknown[];
     assert.deepEqual(bobs, []);
   });
 
   test("a hidden paste's page without its secret is refused by the registry (paste-page on the http surface); with it, served", async () => {
-    const hidden = labd.ssh(alice, ['paste', 'plans.md', '--hidden'], { input: 'the plan' });
+    const hidden = await labd.ssh(alice, ['paste', 'plans.md', '--hidden'], { input: 'the plan' });
     assert.equal(hidden.status, 0, hidden.stderr);
     const link = hidden.stdout.trim();
     const counted = async (outcome: string) => {
@@ -134,74 +135,74 @@ describe('paste over ssh and http', () => {
   });
 
   test('the same name again replaces the paste', async () => {
-    assert.equal(labd.ssh(alice, ['paste', 'todo.txt'], { input: 'first' }).status, 0);
-    const r = labd.ssh(alice, ['paste', 'todo.txt'], { input: 'second version' });
+    assert.equal((await labd.ssh(alice, ['paste', 'todo.txt'], { input: 'first' })).status, 0);
+    const r = await labd.ssh(alice, ['paste', 'todo.txt'], { input: 'second version' });
     assert.equal(r.status, 0, r.stderr);
     assert.equal((await get(`${r.stdout.trim()}/raw`)).body.toString(), 'second version');
-    assert.equal(labd.ssh(alice, ['paste', 'cat', 'todo.txt']).stdout, 'second version');
-    const asJson = JSON.parse(labd.ssh(alice, ['paste', 'cat', 'todo.txt', '--json']).stdout) as { name: string; text: string };
+    assert.equal((await labd.ssh(alice, ['paste', 'cat', 'todo.txt'])).stdout, 'second version');
+    const asJson = JSON.parse((await labd.ssh(alice, ['paste', 'cat', 'todo.txt', '--json'])).stdout) as { name: string; text: string };
     assert.equal(asJson.name, 'todo.txt');
     assert.equal(asJson.text, 'second version');
-    const names = (JSON.parse(labd.ssh(alice, ['paste', 'ls', '--json']).stdout) as { name: string }[]).map((p) => p.name);
+    const names = (JSON.parse((await labd.ssh(alice, ['paste', 'ls', '--json'])).stdout) as { name: string }[]).map((p) => p.name);
     assert.equal(names.filter((n) => n === 'todo.txt').length, 1);
     assert.ok(!storedFiles().some((b) => b.toString() === 'first'), 'the replaced bytes are gone from storage');
   });
 
   test('paste rm needs --yes, then the paste is gone everywhere', async () => {
-    assert.equal(labd.ssh(alice, ['paste', 'gone.txt'], { input: 'bye' }).status, 0);
-    const noYes = labd.ssh(alice, ['paste', 'rm', 'gone.txt']);
+    assert.equal((await labd.ssh(alice, ['paste', 'gone.txt'], { input: 'bye' })).status, 0);
+    const noYes = await labd.ssh(alice, ['paste', 'rm', 'gone.txt']);
     assert.equal(noYes.status, 2);
     assert.match(noYes.stderr, /--yes/);
-    const rm = labd.ssh(alice, ['paste', 'rm', 'gone.txt', '--yes', '--json']);
+    const rm = await labd.ssh(alice, ['paste', 'rm', 'gone.txt', '--yes', '--json']);
     assert.equal(rm.status, 0, rm.stderr);
     assert.deepEqual(JSON.parse(rm.stdout), { owner: 'alice', name: 'gone.txt', removed: true });
-    assert.equal(labd.ssh(alice, ['paste', 'cat', 'gone.txt']).status, 4);
-    assert.equal(labd.ssh(alice, ['paste', 'rm', 'gone.txt', '--yes']).status, 4);
+    assert.equal((await labd.ssh(alice, ['paste', 'cat', 'gone.txt'])).status, 4);
+    assert.equal((await labd.ssh(alice, ['paste', 'rm', 'gone.txt', '--yes'])).status, 4);
     assert.equal((await get(`http://127.0.0.1:${labd.httpPort}/p/alice/gone.txt`)).status, 404);
     assert.equal((await get(`http://127.0.0.1:${labd.httpPort}/p/alice/gone.txt/raw`)).status, 404);
   });
 
   test("other users' pastes are untouchable; admins may remove them", async () => {
-    assert.equal(labd.ssh(alice, ['paste', 'mine.txt'], { input: 'alice only' }).status, 0);
-    const denied = labd.ssh(bob, ['paste', 'rm', 'alice/mine.txt', '--yes']);
+    assert.equal((await labd.ssh(alice, ['paste', 'mine.txt'], { input: 'alice only' })).status, 0);
+    const denied = await labd.ssh(bob, ['paste', 'rm', 'alice/mine.txt', '--yes']);
     assert.equal(denied.status, 3, denied.stderr);
-    assert.equal(labd.ssh(bob, ['paste', 'rm', 'mine.txt', '--yes']).status, 4);
-    assert.equal(labd.ssh(bob, ['paste', 'ls', '--user', 'alice']).status, 3);
+    assert.equal((await labd.ssh(bob, ['paste', 'rm', 'mine.txt', '--yes'])).status, 4);
+    assert.equal((await labd.ssh(bob, ['paste', 'ls', '--user', 'alice'])).status, 3);
     // bob's upload under the same name lands in his own namespace
-    assert.equal(labd.ssh(bob, ['paste', 'mine.txt'], { input: 'bob' }).status, 0);
+    assert.equal((await labd.ssh(bob, ['paste', 'mine.txt'], { input: 'bob' })).status, 0);
     assert.equal((await get(`http://127.0.0.1:${labd.httpPort}/p/alice/mine.txt/raw`)).body.toString(), 'alice only');
-    const listed = JSON.parse(labd.ssh(admin, ['paste', 'ls', '--user', 'alice', '--json']).stdout) as { name: string }[];
+    const listed = JSON.parse((await labd.ssh(admin, ['paste', 'ls', '--user', 'alice', '--json'])).stdout) as { name: string }[];
     assert.ok(listed.some((p) => p.name === 'mine.txt'));
-    assert.equal(labd.ssh(admin, ['paste', 'rm', 'alice/mine.txt', '--yes']).status, 0);
+    assert.equal((await labd.ssh(admin, ['paste', 'rm', 'alice/mine.txt', '--yes'])).status, 0);
     assert.equal((await get(`http://127.0.0.1:${labd.httpPort}/p/alice/mine.txt/raw`)).status, 404);
     assert.equal((await get(`http://127.0.0.1:${labd.httpPort}/p/bob/mine.txt/raw`)).body.toString(), 'bob');
   });
 
-  test('bad --expires and hostile names exit 2 and store nothing', () => {
+  test('bad --expires and hostile names exit 2 and store nothing', async () => {
     const before = readdirSync(blobDir()).length;
     for (const bad of ['5x', '0s', '-1h', 'soon', '99999d']) {
-      const r = labd.ssh(alice, ['paste', 'e.txt', '--expires', bad], { input: 'x' });
+      const r = await labd.ssh(alice, ['paste', 'e.txt', '--expires', bad], { input: 'x' });
       assert.equal(r.status, 2, `--expires ${bad}: ${r.stderr}`);
       assert.match(r.stderr, /^error: --expires/);
     }
     for (const bad of ['../x', 'a/b', '.profile', "'a\x01b'", "'a\x1b[31mb'", 'x'.repeat(101), "'a b'"]) {
-      const r = labd.ssh(alice, ['paste', bad], { input: 'x' });
+      const r = await labd.ssh(alice, ['paste', bad], { input: 'x' });
       assert.equal(r.status, 2, `name ${JSON.stringify(bad)}: ${r.stderr}`);
       assert.doesNotMatch(r.stderr, /\x1b|\x01/);
     }
-    assert.equal(labd.ssh(alice, ['paste', '--', '-x'], { input: 'x' }).status, 2);
-    assert.equal(labd.ssh(alice, ['paste', 'empty.txt'], { input: '' }).status, 2);
+    assert.equal((await labd.ssh(alice, ['paste', '--', '-x'], { input: 'x' })).status, 2);
+    assert.equal((await labd.ssh(alice, ['paste', 'empty.txt'], { input: '' })).status, 2);
     assert.equal(readdirSync(blobDir()).length, before);
-    assert.equal(labd.ssh(alice, ['paste', 'cat', 'e.txt']).status, 4);
+    assert.equal((await labd.ssh(alice, ['paste', 'cat', 'e.txt'])).status, 4);
   });
 
   test('input over the size limit is refused with a clear error and leaves nothing', async () => {
-    const r = labd.ssh(alice, ['paste', 'huge.bin'], { input: randomBytes(MAX_SIZE + 1) });
+    const r = await labd.ssh(alice, ['paste', 'huge.bin'], { input: randomBytes(MAX_SIZE + 1) });
     assert.equal(r.status, 2);
     assert.match(r.stderr, /too large.*2097152 bytes/);
-    assert.equal(labd.ssh(alice, ['paste', 'cat', 'huge.bin']).status, 4);
+    assert.equal((await labd.ssh(alice, ['paste', 'cat', 'huge.bin'])).status, 4);
     await until('the temp dir to be empty', () => readdirSync(tmpDir()).length === 0);
-    const exact = labd.ssh(alice, ['paste', 'exact.bin'], { input: randomBytes(MAX_SIZE) });
+    const exact = await labd.ssh(alice, ['paste', 'exact.bin'], { input: randomBytes(MAX_SIZE) });
     assert.equal(exact.status, 0, exact.stderr);
   });
 
@@ -214,10 +215,15 @@ describe('paste over ssh and http', () => {
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     await until('the partial upload to be removed', () => readdirSync(tmpDir()).length === 0);
-    assert.equal(labd.ssh(alice, ['paste', 'cat', 'cutoff.bin']).status, 4);
-    const names = (JSON.parse(labd.ssh(alice, ['paste', 'ls', '--all', '--json']).stdout) as { name: string }[]).map((p) => p.name);
+    assert.equal((await labd.ssh(alice, ['paste', 'cat', 'cutoff.bin'])).status, 4);
+    const names = (JSON.parse((await labd.ssh(alice, ['paste', 'ls', '--all', '--json'])).stdout) as { name: string }[]).map((p) => p.name);
     assert.ok(!names.includes('cutoff.bin'));
-    const audit = JSON.parse(labd.ssh(admin, ['audit', '--json']).stdout) as { actor: string; command: string; outcome: string; error: string | null }[];
+    const audit = JSON.parse((await labd.ssh(admin, ['audit', '--json'])).stdout) as {
+      actor: string;
+      command: string;
+      outcome: string;
+      error: string | null;
+    }[];
     assert.ok(
       audit.some((a) => a.actor === 'alice' && a.command === 'paste' && a.outcome === 'failed' && /interrupted/.test(a.error ?? '')),
       'the cut-off upload is audited as interrupted',
@@ -226,15 +232,15 @@ describe('paste over ssh and http', () => {
 
   test('an expired paste disappears from every view and is swept from storage', async () => {
     const marker = `expiring ${randomBytes(8).toString('hex')}`;
-    const r = labd.ssh(alice, ['paste', 'brief.txt', '--expires', '2s'], { input: marker });
+    const r = await labd.ssh(alice, ['paste', 'brief.txt', '--expires', '2s'], { input: marker });
     assert.equal(r.status, 0, r.stderr);
     const link = r.stdout.trim();
-    await until('the paste to expire', async () => labd.ssh(alice, ['paste', 'cat', 'brief.txt']).status === 4);
+    await until('the paste to expire', async () => (await labd.ssh(alice, ['paste', 'cat', 'brief.txt'])).status === 4);
     assert.equal((await get(link)).status, 404);
     assert.equal((await get(`${link}/raw`)).status, 404);
-    const names = (JSON.parse(labd.ssh(alice, ['paste', 'ls', '--all', '--json']).stdout) as { name: string }[]).map((p) => p.name);
+    const names = (JSON.parse((await labd.ssh(alice, ['paste', 'ls', '--all', '--json'])).stdout) as { name: string }[]).map((p) => p.name);
     assert.ok(!names.includes('brief.txt'));
-    assert.equal(labd.ssh(alice, ['paste', 'rm', 'brief.txt', '--yes']).status, 4);
+    assert.equal((await labd.ssh(alice, ['paste', 'rm', 'brief.txt', '--yes'])).status, 4);
     await until('the sweeper to delete the bytes', () => !storedFiles().some((b) => b.toString() === marker));
   });
 

@@ -8,17 +8,18 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { certFor, type KeyAndCert } from './support/auth-lab.ts';
-import { KeyLab, LabdProcess, type SshResult } from './support/labd.ts';
+import { KeyLab, type SshResult } from './support/labd.ts';
+import { InProcessLabd } from './support/labd-inprocess.ts';
 import { until } from './support/wait.ts';
 
 describe('role changes reach connections that are already open (OpenSSH ControlMaster)', () => {
   const lab = new KeyLab();
-  let labd: LabdProcess;
+  let labd: InProcessLabd;
   let admin: string;
   let ca: string;
   const controlPaths: string[] = [];
 
-  /** ssh through a shared master connection (see LabdProcess.sshShared). */
+  /** ssh through a shared master connection (see InProcessLabd.sshShared). */
   const muxSsh = (k: KeyAndCert, controlPath: string, command: string[], user = 'labd'): Promise<SshResult> =>
     labd.sshShared(k.key, controlPath, command, { cert: k.cert, user });
 
@@ -37,7 +38,7 @@ describe('role changes reach connections that are already open (OpenSSH ControlM
   before(async () => {
     ca = lab.key('ca');
     admin = lab.key('admin');
-    labd = await LabdProcess.start({ caKeys: [`${ca}.pub`], adminKeys: [lab.publicKey(admin)] });
+    labd = await InProcessLabd.start({ caKeys: [`${ca}.pub`], adminKeys: [lab.publicKey(admin)] });
   });
   after(async () => {
     for (const p of controlPaths) await stopMaster(p);
@@ -54,12 +55,12 @@ describe('role changes reach connections that are already open (OpenSSH ControlM
     assert.equal(first.status, 0, first.stderr);
     assert.equal((JSON.parse(first.stdout) as { user: string }).user, 'carla');
     assert.ok(await masterUp(ctl, controlPath), 'the master connection persists');
-    assert.equal(labd.ssh(admin, ['user', 'role', 'carla', 'admin']).status, 0);
+    assert.equal((await labd.ssh(admin, ['user', 'role', 'carla', 'admin'])).status, 0);
     const asAdmin = await muxSsh(ctl, controlPath, ['user', 'ls', '--json']);
     assert.equal(asAdmin.status, 0, asAdmin.stderr);
 
     // Demoted to guest: the very next session on the same connection is a guest.
-    assert.equal(labd.ssh(admin, ['user', 'role', 'carla', 'guest']).status, 0);
+    assert.equal((await labd.ssh(admin, ['user', 'role', 'carla', 'guest'])).status, 0);
     assert.ok(await masterUp(ctl, controlPath), 'still the same connection');
     const demoted = await muxSsh(ctl, controlPath, ['user', 'ls']);
     assert.equal(demoted.status, 3, demoted.stderr);
@@ -68,7 +69,7 @@ describe('role changes reach connections that are already open (OpenSSH ControlM
     assert.equal((JSON.parse(who.stdout) as { role: string }).role, 'guest');
 
     // Removed: her connection is closed.
-    assert.equal(labd.ssh(admin, ['user', 'rm', 'carla', '--yes']).status, 0);
+    assert.equal((await labd.ssh(admin, ['user', 'rm', 'carla', '--yes'])).status, 0);
     await until("the removed user's connection is closed", async () => !(await masterUp(ctl, controlPath)));
   });
 
@@ -78,15 +79,15 @@ describe('role changes reach connections that are already open (OpenSSH ControlM
     controlPaths.push(controlPath);
     const first = await muxSsh(k, controlPath, ['whoami']);
     assert.equal(first.status, 0, first.stderr);
-    assert.equal(labd.ssh(admin, ['user', 'role', 'otto', 'admin']).status, 0);
+    assert.equal((await labd.ssh(admin, ['user', 'role', 'otto', 'admin'])).status, 0);
     // A long-lived session (sub waits for messages) keeps the connection busy while the user is removed.
     const sub = muxSsh(k, controlPath, ['sub', 'otto-topic']);
-    assert.equal(labd.ssh(admin, ['user', 'rm', 'otto', '--yes']).status, 0);
+    assert.equal((await labd.ssh(admin, ['user', 'rm', 'otto', '--yes'])).status, 0);
     const ended = await sub;
     assert.notEqual(ended.status, 0);
     await until('the connection is closed', async () => !(await masterUp(k, controlPath)));
     // A fresh login with the same certificate signs up anew as a new account, with the default role.
-    const again = labd.ssh(k.key, ['whoami', '--json'], { cert: k.cert });
+    const again = await labd.ssh(k.key, ['whoami', '--json'], { cert: k.cert });
     assert.equal(again.status, 0, again.stderr);
     assert.equal((JSON.parse(again.stdout) as { role: string }).role, 'member');
   });

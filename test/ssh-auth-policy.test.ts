@@ -9,12 +9,13 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { certFor, logMark, logSince } from './support/auth-lab.ts';
-import { KeyLab, LabdProcess } from './support/labd.ts';
+import { KeyLab } from './support/labd.ts';
+import { InProcessLabd } from './support/labd-inprocess.ts';
 import { blobOf, HandDrivenClient, signerFor } from './support/ssh2-client.ts';
 
 describe('authentication policy', () => {
   const lab = new KeyLab();
-  let labd: LabdProcess;
+  let labd: InProcessLabd;
   let ca: string;
   let admin: string;
   const open: HandDrivenClient[] = [];
@@ -27,7 +28,7 @@ describe('authentication policy', () => {
   before(async () => {
     ca = lab.key('ca', 'ecdsa');
     admin = lab.key('admin');
-    labd = await LabdProcess.start({
+    labd = await InProcessLabd.start({
       adminKeys: [lab.publicKey(admin)],
       caKeys: [`${ca}.pub`],
       env: { LABD_CERT_SIGNUP: 'false', LABD_SSH_MAX_AUTH_TRIES: '3' },
@@ -42,16 +43,16 @@ describe('authentication policy', () => {
   test('with sign-up off a certificate for an unknown principal is refused', async () => {
     const k = certFor(lab, ca, { principals: ['newcomer'] });
     const mark = logMark(labd);
-    const r = labd.ssh(k.key, ['whoami'], { cert: k.cert });
+    const r = await labd.ssh(k.key, ['whoami'], { cert: k.cert });
     assert.equal(r.status, 255);
     assert.match(await logSince(labd, mark, /refused publickey/), /principal 'newcomer' is not a user and sign-up by certificate is off/);
-    assert.equal(labd.ssh(admin, ['user', 'role', 'newcomer', 'guest']).status, 4, 'no user was created');
+    assert.equal((await labd.ssh(admin, ['user', 'role', 'newcomer', 'guest'])).status, 4, 'no user was created');
   });
 
-  test('with sign-up off a certificate for a user an admin created logs in', () => {
-    assert.equal(labd.ssh(admin, ['user', 'add', 'ursula', '--role', 'operator']).status, 0);
+  test('with sign-up off a certificate for a user an admin created logs in', async () => {
+    assert.equal((await labd.ssh(admin, ['user', 'add', 'ursula', '--role', 'operator'])).status, 0);
     const k = certFor(lab, ca, { principals: ['ursula'] });
-    const r = labd.ssh(k.key, ['whoami', '--json'], { cert: k.cert });
+    const r = await labd.ssh(k.key, ['whoami', '--json'], { cert: k.cert });
     assert.equal(r.status, 0, r.stderr);
     const me = JSON.parse(r.stdout) as { user: string; role: string };
     assert.deepEqual([me.user, me.role], ['ursula', 'operator']);
@@ -118,7 +119,7 @@ describe('authentication policy', () => {
   test('OpenSSH offering more unknown keys than allowed is disconnected', async () => {
     const keys = ['many1', 'many2', 'many3', 'many4', 'many5'].map((n) => lab.key(n));
     const mark = logMark(labd);
-    const r = labd.ssh(keys[0]!, ['whoami'], { extra: keys.slice(1).flatMap((k) => ['-i', k]) });
+    const r = await labd.ssh(keys[0]!, ['whoami'], { extra: keys.slice(1).flatMap((k) => ['-i', k]) });
     assert.equal(r.status, 255);
     assert.match(r.stderr, /Too many authentication failures|Connection closed|disconnect/i);
     await logSince(labd, mark, /too many authentication failures/);
@@ -132,9 +133,9 @@ describe('authentication policy', () => {
 });
 
 describe('authentication time-out', () => {
-  let labd: LabdProcess;
+  let labd: InProcessLabd;
   before(async () => {
-    labd = await LabdProcess.start({ env: { LABD_SSH_AUTH_TIMEOUT: '2s' } });
+    labd = await InProcessLabd.start({ env: { LABD_SSH_AUTH_TIMEOUT: '2s' } });
   });
   after(async () => {
     await labd.stop();

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import ssh2 from 'ssh2';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
-import { KeyLab, LabdProcess } from './support/labd.ts';
+import { KeyLab } from './support/labd.ts';
+import { InProcessLabd } from './support/labd-inprocess.ts';
 import { until } from './support/wait.ts';
 
 interface RawSocket {
@@ -42,7 +43,7 @@ async function verdict(s: RawSocket): Promise<'admitted' | 'refused'> {
   });
 }
 
-async function metric(labd: LabdProcess, line: RegExp): Promise<number> {
+async function metric(labd: InProcessLabd, line: RegExp): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${labd.httpPort}/metrics`)).text();
   const m = text.split('\n').find((l) => line.test(l));
   return m ? Number(m.split(' ').pop()) : 0;
@@ -52,16 +53,16 @@ describe('pre-auth limits: grace time from accept, MaxStartups in total and per 
   const lab = new KeyLab();
   let adminKey: string;
   /** A short grace time, to see silent sockets closed. */
-  let graceful: LabdProcess;
+  let graceful: InProcessLabd;
   /** A long grace time and small caps, to fill them. */
-  let capped: LabdProcess;
+  let capped: InProcessLabd;
   const open: RawSocket[] = [];
 
   before(async () => {
     adminKey = lab.key('admin');
     [graceful, capped] = await Promise.all([
-      LabdProcess.start({ adminKeys: [lab.publicKey(adminKey)], env: { LABD_SSH_AUTH_TIMEOUT: '2s' } }),
-      LabdProcess.start({
+      InProcessLabd.start({ adminKeys: [lab.publicKey(adminKey)], env: { LABD_SSH_AUTH_TIMEOUT: '2s' } }),
+      InProcessLabd.start({
         adminKeys: [lab.publicKey(adminKey)],
         env: { LABD_SSH_AUTH_TIMEOUT: '120s', LABD_SSH_MAX_STARTUPS: '12', LABD_SSH_MAX_STARTUPS_PER_SOURCE: '4', LABD_SSH_MAX_AUTH_TRIES: '6' },
       }),
@@ -99,7 +100,7 @@ describe('pre-auth limits: grace time from accept, MaxStartups in total and per 
     const other = rawSocket(capped.sshPort, '127.0.0.3');
     open.push(other);
     assert.equal(await verdict(other), 'admitted');
-    const login = capped.ssh(adminKey, ['whoami']);
+    const login = await capped.ssh(adminKey, ['whoami']);
     assert.equal(login.status, 0, login.stderr);
     assert.ok((await metric(capped, /^labd_ssh_preauth_rejected_total\{reason="per_source"\}/)) >= 1);
     for (const s of [...fromOne, other]) s.socket.destroy();
@@ -115,13 +116,13 @@ describe('pre-auth limits: grace time from accept, MaxStartups in total and per 
     const admitted = verdicts.filter((v) => v === 'admitted').length;
     console.log(`16 silent sockets from 4 addresses against maxStartups=12: labd held ${admitted}, refused ${16 - admitted}`);
     assert.equal(admitted, 12);
-    const during = capped.ssh(adminKey, ['whoami']);
+    const during = await capped.ssh(adminKey, ['whoami']);
     assert.notEqual(during.status, 0, 'a login got in past maxStartups');
     assert.ok((await metric(capped, /^labd_ssh_preauth_rejected_total\{reason="total"\}/)) >= 4);
     assert.match(capped.logs(), /refused a connection before the handshake/);
     for (const s of flood) s.socket.destroy();
     await until('labd to release the closed sockets', async () => (await metric(capped, /^labd_ssh_preauth_connections /)) === 0);
-    const afterwards = capped.ssh(adminKey, ['whoami']);
+    const afterwards = await capped.ssh(adminKey, ['whoami']);
     assert.equal(afterwards.status, 0, afterwards.stderr);
   });
 

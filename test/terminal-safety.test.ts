@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { stripControl, TerminalSanitizer } from '../src/core/terminal-text.ts';
-import { KeyLab, LabdProcess, run } from './support/labd.ts';
+import { KeyLab, run, runAsync } from './support/labd.ts';
+import { InProcessLabd } from './support/labd-inprocess.ts';
 
 const HOSTILE = [
   'title \x1b]0;pwned-title\x07after',
@@ -19,17 +20,17 @@ const HOSTILE = [
 
 describe('terminal safety of other people’s data', () => {
   const lab = new KeyLab();
-  let labd: LabdProcess;
+  let labd: InProcessLabd;
   let admin: string;
   let mallory: string;
 
   before(async () => {
     admin = lab.key('admin');
     mallory = lab.key('mallory');
-    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)] });
-    const r = labd.ssh(admin, ['user', 'add', 'mallory', '--key', `'${lab.publicKey(mallory)}'`]);
+    labd = await InProcessLabd.start({ adminKeys: [lab.publicKey(admin)] });
+    const r = await labd.ssh(admin, ['user', 'add', 'mallory', '--key', `'${lab.publicKey(mallory)}'`]);
     assert.equal(r.status, 0, r.stderr);
-    const p = labd.ssh(mallory, ['paste', 'trap.txt'], { input: HOSTILE + '\n' });
+    const p = await labd.ssh(mallory, ['paste', 'trap.txt'], { input: HOSTILE + '\n' });
     assert.equal(p.status, 0, p.stderr);
   });
   after(async () => {
@@ -37,10 +38,10 @@ describe('terminal safety of other people’s data', () => {
     lab.cleanup();
   });
 
-  const ttyCat = (extra: string[] = []) => run('ssh', [...labd.sshArgs(admin, { tty: true }), '--', 'paste', 'cat', 'mallory/trap.txt', ...extra]);
+  const ttyCat = (extra: string[] = []) => runAsync('ssh', [...labd.sshArgs(admin, { tty: true }), '--', 'paste', 'cat', 'mallory/trap.txt', ...extra]);
 
-  test('paste cat on a terminal removes escape sequences and controls; the text stays', () => {
-    const r = ttyCat();
+  test('paste cat on a terminal removes escape sequences and controls; the text stays', async () => {
+    const r = await ttyCat();
     assert.equal(r.status, 0, r.stderr);
     const out = r.stdoutBuffer.toString('utf8');
     assert.doesNotMatch(out, /\x1b/, 'no ESC reaches the terminal');
@@ -51,24 +52,24 @@ describe('terminal safety of other people’s data', () => {
     assert.match(out, /after\r\ncolour/, 'lines end in CRLF on the raw terminal');
   });
 
-  test('paste cat --raw on a terminal prints the exact bytes; without a terminal the bytes are untouched', () => {
-    const raw = ttyCat(['--raw']);
+  test('paste cat --raw on a terminal prints the exact bytes; without a terminal the bytes are untouched', async () => {
+    const raw = await ttyCat(['--raw']);
     assert.equal(raw.status, 0, raw.stderr);
     assert.ok(raw.stdoutBuffer.includes(Buffer.from('\x1b]0;pwned-title\x07')));
-    const piped = labd.ssh(admin, ['paste', 'cat', 'mallory/trap.txt']);
+    const piped = await labd.ssh(admin, ['paste', 'cat', 'mallory/trap.txt']);
     assert.equal(piped.status, 0, piped.stderr);
     assert.equal(piped.stdout, HOSTILE + '\n');
   });
 
-  test('--json escapes C1 controls (U+0080–U+009F) as well as C0', () => {
-    const r = labd.ssh(admin, ['paste', 'cat', 'mallory/trap.txt', '--json']);
+  test('--json escapes C1 controls (U+0080–U+009F) as well as C0', async () => {
+    const r = await labd.ssh(admin, ['paste', 'cat', 'mallory/trap.txt', '--json']);
     assert.equal(r.status, 0, r.stderr);
     assert.doesNotMatch(r.stdout, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/, 'every control is escaped');
     assert.ok(r.stdout.includes('\\u009b2J'), r.stdout);
     assert.equal((JSON.parse(r.stdout) as { text: string }).text, HOSTILE + '\n', 'the same value');
   });
 
-  test('the sanitiser removes a sequence split across pieces, and a string ended by ST or cut by ESC', () => {
+  test('the sanitiser removes a sequence split across pieces, and a string ended by ST or cut by ESC', async () => {
     const s = new TerminalSanitizer();
     const pieces = [
       'a\x1b',

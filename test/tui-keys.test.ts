@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
-import { KeyLab, LabdProcess } from './support/labd.ts';
+import { KeyLab } from './support/labd.ts';
+import { InProcessLabd } from './support/labd-inprocess.ts';
 import { TmuxTerminal, type TmuxOptions } from './support/tmux.ts';
 
 /** Every SGR sequence on the screen that sets the foreground (or background) to black or grey-black. */
@@ -50,13 +51,13 @@ function hints(footer: string, sep = '·'): [string, string][] {
 
 describe('TUI keys and hints, through tmux and OpenSSH', () => {
   const lab = new KeyLab();
-  let labd: LabdProcess;
+  let labd: InProcessLabd;
   let admin: string;
   const terminals: TmuxTerminal[] = [];
 
   before(async () => {
     admin = lab.key('admin');
-    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)] });
+    labd = await InProcessLabd.start({ adminKeys: [lab.publicKey(admin)] });
   });
   after(async () => {
     for (const t of terminals) t.kill();

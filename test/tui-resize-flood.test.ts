@@ -9,7 +9,8 @@ import type { ServerChannel } from 'ssh2';
 import type ssh2 from 'ssh2';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { RESIZE_BURST, RESIZE_SLOW_MS, TerminalPort, clampSize } from '../src/ssh/tui/terminal.ts';
-import { KeyLab, LabdProcess } from './support/labd.ts';
+import { KeyLab } from './support/labd.ts';
+import { InProcessLabd } from './support/labd-inprocess.ts';
 import { keyClient } from './support/ssh2-client.ts';
 import { until } from './support/wait.ts';
 
@@ -81,15 +82,15 @@ describe('resize floods', () => {
 
   describe('over SSH, against labd', () => {
     const lab = new KeyLab();
-    let labd: LabdProcess;
+    let labd: InProcessLabd;
     let guestKey: string;
     let client: ssh2.Client | undefined;
 
     before(async () => {
       const admin = lab.key('admin');
       guestKey = lab.key('guest');
-      labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)] });
-      const r = labd.ssh(admin, ['user', 'add', 'eve', '--role', 'guest', '--key', `'${lab.publicKey(guestKey)}'`]);
+      labd = await InProcessLabd.start({ adminKeys: [lab.publicKey(admin)] });
+      const r = await labd.ssh(admin, ['user', 'add', 'eve', '--role', 'guest', '--key', `'${lab.publicKey(guestKey)}'`]);
       assert.equal(r.status, 0, r.stderr);
     });
 

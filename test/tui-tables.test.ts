@@ -5,12 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
-import { KeyLab, LabdProcess } from './support/labd.ts';
+import { KeyLab } from './support/labd.ts';
+import { InProcessLabd } from './support/labd-inprocess.ts';
 import { TmuxTerminal } from './support/tmux.ts';
 
 describe('TUI tables, through tmux and OpenSSH', () => {
   const lab = new KeyLab();
-  let labd: LabdProcess;
+  let labd: InProcessLabd;
   let admin: string;
   let member: string;
   const terminals: TmuxTerminal[] = [];
@@ -18,12 +19,12 @@ describe('TUI tables, through tmux and OpenSSH', () => {
   before(async () => {
     admin = lab.key('admin');
     member = lab.key('member');
-    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)] });
-    assert.equal(labd.ssh(admin, ['user', 'add', 'mia', '--role', 'member', '--key', `'${lab.publicKey(member)}'`]).status, 0);
+    labd = await InProcessLabd.start({ adminKeys: [lab.publicKey(admin)] });
+    assert.equal((await labd.ssh(admin, ['user', 'add', 'mia', '--role', 'member', '--key', `'${lab.publicKey(member)}'`])).status, 0);
     // Audit rows: successes, and failed attempts whose OUTCOME must never be blank.
-    assert.notEqual(labd.ssh(admin, ['user', 'rm', 'nobody-here', '--yes']).status, 0);
-    assert.notEqual(labd.ssh(member, ['user', 'add', 'eve']).status, 0);
-    assert.equal(labd.ssh(admin, ['user', 'role', 'mia', 'operator']).status, 0);
+    assert.notEqual((await labd.ssh(admin, ['user', 'rm', 'nobody-here', '--yes'])).status, 0);
+    assert.notEqual((await labd.ssh(member, ['user', 'add', 'eve'])).status, 0);
+    assert.equal((await labd.ssh(admin, ['user', 'role', 'mia', 'operator'])).status, 0);
   });
   after(async () => {
     for (const t of terminals) t.kill();

@@ -1,6 +1,11 @@
 /** Shared pieces of the SSH authentication tests: fresh key + certificate pairs and log polling. */
 import { rmSync } from 'node:fs';
-import type { KeyLab, LabdProcess } from './labd.ts';
+import type { KeyLab } from './labd.ts';
+
+/** What the log helpers read of a labd under test (LabdProcess or InProcessLabd). */
+interface Logged {
+  logs(): string;
+}
 
 let counter = 0;
 
@@ -25,12 +30,12 @@ export function dropCert(k: KeyAndCert): void {
 }
 
 /** Marks the current end of labd's log; `logSince` then polls for a line after the mark. */
-export function logMark(labd: LabdProcess): number {
+export function logMark(labd: Logged): number {
   return labd.logs().length;
 }
 
 /** Waits (generously) until labd logged a line matching `pattern` after `mark`, and returns it. */
-export async function logSince(labd: LabdProcess, mark: number, pattern: RegExp, deadlineMs = 20_000): Promise<string> {
+export async function logSince(labd: Logged, mark: number, pattern: RegExp, deadlineMs = 20_000): Promise<string> {
   const until = Date.now() + deadlineMs;
   for (;;) {
     const line = labd

@@ -1,15 +1,15 @@
-/** Drives the real git client against a LabdProcess: clones, commits and pushes over labd's SSH. */
+/** Drives the real git client against a labd (LabdProcess or InProcessLabd): clones, commits and pushes over labd's SSH. */
 import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { run, type LabdProcess } from './labd.ts';
+import { run, runAsync } from './labd.ts';
 import { sshClientOptions } from './ssh-options.ts';
 
 export class GitLab {
   readonly dir = mkdtempSync(join(tmpdir(), 'labd-git-'));
   private n = 0;
 
-  constructor(private readonly labd: LabdProcess) {}
+  constructor(private readonly labd: { readonly sshPort: number }) {}
 
   /** git's environment: no user or system config, ssh as the tests run it (with `identity`, or keyless). */
   env(identity: string | undefined, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -38,6 +38,11 @@ export class GitLab {
 
   git(identity: string | undefined, args: string[], o: { cwd?: string; env?: Record<string, string>; input?: string } = {}) {
     return run('git', args, { cwd: o.cwd ?? this.dir, env: this.env(identity, o.env), input: o.input });
+  }
+
+  /** `git` without blocking this process's event loop: for a labd running in this process (InProcessLabd). */
+  gitAsync(identity: string | undefined, args: string[], o: { cwd?: string; env?: Record<string, string>; input?: string } = {}) {
+    return runAsync('git', args, { cwd: o.cwd ?? this.dir, env: this.env(identity, o.env), input: o.input });
   }
 
   /** A fresh work tree with `files` committed as `commits` commits on main (one file changed per commit). */
