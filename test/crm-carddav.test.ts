@@ -10,7 +10,8 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { request } from 'node:http';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
-import { KeyLab, LabdProcess, run } from './support/labd.ts';
+import { KeyLab, run, runAsync } from './support/labd.ts';
+import { InProcessLabd } from './support/labd-inprocess.ts';
 
 interface Answer {
   status: number;
@@ -42,7 +43,7 @@ const PROPFIND_ETAGS = '<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:prop>
 
 describe('CardDAV', () => {
   const lab = new KeyLab();
-  let labd: LabdProcess;
+  let labd: InProcessLabd;
   let admin: string;
   let alice: string;
   let bob: string;
@@ -50,14 +51,14 @@ describe('CardDAV', () => {
   let bobToken: string;
   const work = join(lab.dir, 'dav');
 
-  const json = (key: string, args: string[], input?: string) => {
-    const r = labd.ssh(key, [...args, '--json'], { input });
+  const json = async (key: string, args: string[], input?: string) => {
+    const r = await labd.ssh(key, [...args, '--json'], { input });
     assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
     return JSON.parse(r.stdout);
   };
 
   function vdirsyncer(args: string[], input = '') {
-    return run('vdirsyncer', ['-c', join(work, 'vdirsyncer.conf'), ...args], { input, env: { ...process.env, HOME: work, LC_ALL: 'C.UTF-8' } });
+    return runAsync('vdirsyncer', ['-c', join(work, 'vdirsyncer.conf'), ...args], { input, env: { ...process.env, HOME: work, LC_ALL: 'C.UTF-8' } });
   }
   const localDir = () => join(work, 'contacts', 'contacts');
   const localCards = () =>
@@ -69,18 +70,18 @@ describe('CardDAV', () => {
     admin = lab.key('admin');
     alice = lab.key('alice');
     bob = lab.key('bob');
-    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: { LABD_CRM_DEFAULT_REGION: 'GB' } });
+    labd = await InProcessLabd.start({ adminKeys: [lab.publicKey(admin)], env: { LABD_CRM_DEFAULT_REGION: 'GB' } });
     for (const [name, key] of [
       ['alice', alice],
       ['bob', bob],
     ] as const) {
-      assert.equal(labd.ssh(admin, ['user', 'add', name, '--role', 'member', '--key', `'${lab.publicKey(key)}'`]).status, 0);
+      assert.equal((await labd.ssh(admin, ['user', 'add', name, '--role', 'member', '--key', `'${lab.publicKey(key)}'`])).status, 0);
     }
-    const t = json(alice, ['token', 'create', '--scope', 'carddav', '--name', 'laptop']);
+    const t = await json(alice, ['token', 'create', '--scope', 'carddav', '--name', 'laptop']);
     assert.match(t.token, /^labd_carddav_[A-Za-z0-9_-]{43}$/);
     assert.equal(t.url, `http://127.0.0.1:${labd.httpPort}/dav/alice/contacts/`);
     aliceToken = t.token;
-    bobToken = json(bob, ['token', 'create', '--scope', 'carddav']).token;
+    bobToken = (await json(bob, ['token', 'create', '--scope', 'carddav'])).token;
     mkdirSync(work, { recursive: true });
     writeFileSync(
       join(work, 'vdirsyncer.conf'),
@@ -126,7 +127,7 @@ describe('CardDAV', () => {
     lab.cleanup();
   });
 
-  test('the token is stored hashed, and only its owner can list or revoke it', () => {
+  test('the token is stored hashed, and only its owner can list or revoke it', async () => {
     const db = new Database(join(labd.dataDir, 'labd.db'), { readonly: true });
     const rows = db.prepare('select hash from app_tokens').all() as { hash: string }[];
     db.close();
@@ -137,20 +138,20 @@ describe('CardDAV', () => {
     );
     assert.ok(!rows.some((r) => r.hash.includes(aliceToken) || r.hash.includes(aliceToken.slice(5))), 'the token itself is not');
     assert.deepEqual(
-      json(alice, ['token', 'ls']).map((t: { name: string }) => t.name),
+      (await json(alice, ['token', 'ls'])).map((t: { name: string }) => t.name),
       ['laptop'],
     );
-    assert.equal(labd.ssh(admin, ['token', 'rm', 'laptop', '--yes']).status, 4, "admin cannot revoke alice's token");
+    assert.equal((await labd.ssh(admin, ['token', 'rm', 'laptop', '--yes'])).status, 4, "admin cannot revoke alice's token");
   });
 
   test('vdirsyncer discovers the book, syncs both ways, and a conflicting edit is detected, not lost; khard reads the cards', async () => {
-    const ada = json(alice, ['crm', 'add', 'Ada', 'Lovelace', '--email', 'ada@example.org', '--phone', "'+44 20 7946 0958'", '--tag', 'maths']);
-    json(alice, ['crm', 'add', 'Zoë', 'Øster', '--email', 'zoe@example.org', '--birthday', '03-12']);
-    json(bob, ['crm', 'add', 'Bobs', 'Secret', '--email', 'hidden@example.org']);
+    const ada = await json(alice, ['crm', 'add', 'Ada', 'Lovelace', '--email', 'ada@example.org', '--phone', "'+44 20 7946 0958'", '--tag', 'maths']);
+    await json(alice, ['crm', 'add', 'Zoë', 'Øster', '--email', 'zoe@example.org', '--birthday', '03-12']);
+    await json(bob, ['crm', 'add', 'Bobs', 'Secret', '--email', 'hidden@example.org']);
 
-    const discover = vdirsyncer(['discover'], 'y\ny\ny\n');
+    const discover = await vdirsyncer(['discover'], 'y\ny\ny\n');
     assert.equal(discover.status, 0, discover.stdout + discover.stderr);
-    const first = vdirsyncer(['sync']);
+    const first = await vdirsyncer(['sync']);
     assert.equal(first.status, 0, first.stdout + first.stderr);
     let cards = localCards();
     assert.equal(cards.length, 2);
@@ -166,7 +167,7 @@ describe('CardDAV', () => {
     assert.match(khardEmail.stdout, /ada@example\.org/);
 
     // A change in labd arrives in the folder.
-    json(alice, ['crm', 'edit', String(ada.id), '--company', "'Analytical Engines'"]);
+    await json(alice, ['crm', 'edit', String(ada.id), '--company', "'Analytical Engines'"]);
     // A new card in the folder arrives in labd, and a local edit too.
     const uid = 'local-made-0001';
     writeFileSync(
@@ -175,30 +176,30 @@ describe('CardDAV', () => {
     );
     const zoeFile = localCards().find((c) => c.text.includes('Zoë'))!;
     writeFileSync(join(localDir(), zoeFile.file), zoeFile.text.replace(/\r?\nEND:VCARD/, '\r\nTITLE:Skipper\r\nEND:VCARD'));
-    const second = vdirsyncer(['sync']);
+    const second = await vdirsyncer(['sync']);
     assert.equal(second.status, 0, second.stdout + second.stderr);
     assert.ok(
       localCards().some((c) => c.text.includes('Analytical Engines')),
       'labd edit reached the folder',
     );
-    const grace = json(alice, ['crm', 'show', 'Grace', 'Hopper']);
+    const grace = await json(alice, ['crm', 'show', 'Grace', 'Hopper']);
     assert.equal(grace.phones[0].e164, '+442079460000');
-    assert.equal(json(alice, ['crm', 'show', 'Zoë']).title, 'Skipper');
+    assert.equal((await json(alice, ['crm', 'show', 'Zoë'])).title, 'Skipper');
 
     // A removal on each side arrives on the other.
-    json(alice, ['crm', 'rm', String(grace.id), '--yes']);
-    const third = vdirsyncer(['sync']);
+    await json(alice, ['crm', 'rm', String(grace.id), '--yes']);
+    const third = await vdirsyncer(['sync']);
     assert.equal(third.status, 0, third.stdout + third.stderr);
     assert.ok(!localCards().some((c) => c.text.includes('Grace Hopper')));
 
     // Both sides edit Ada: vdirsyncer reports the conflict, and neither edit is lost.
-    json(alice, ['crm', 'edit', String(ada.id), '--title', "'Countess in labd'"]);
+    await json(alice, ['crm', 'edit', String(ada.id), '--title', "'Countess in labd'"]);
     const adaFile = localCards().find((c) => c.text.includes('FN:Ada Lovelace'))!;
     writeFileSync(join(localDir(), adaFile.file), adaFile.text.replace(/\r?\nEND:VCARD/, '\r\nNOTE:edited on the laptop\r\nEND:VCARD'));
-    const conflict = vdirsyncer(['sync']);
+    const conflict = await vdirsyncer(['sync']);
     assert.notEqual(conflict.status, 0, 'a conflict is an error by default');
     assert.match(conflict.stdout + conflict.stderr, /conflict/i);
-    assert.equal(json(alice, ['crm', 'show', String(ada.id)]).title, 'Countess in labd', 'labd kept its edit');
+    assert.equal((await json(alice, ['crm', 'show', String(ada.id)])).title, 'Countess in labd', 'labd kept its edit');
     assert.match(readFileSync(join(localDir(), adaFile.file), 'utf8'), /edited on the laptop/, 'the folder kept its edit');
   });
 
@@ -275,7 +276,7 @@ describe('CardDAV', () => {
       403,
     );
 
-    json(alice, ['crm', 'add', 'Quentin', 'Target', '--email', 'qt@example.org']);
+    await json(alice, ['crm', 'add', 'Quentin', 'Target', '--email', 'qt@example.org']);
     const query = await dav(port, 'REPORT', '/dav/alice/contacts/', {
       auth,
       body: '<C:addressbook-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:prop><D:getetag/><C:address-data/></D:prop><C:filter><C:prop-filter name="EMAIL"><C:text-match match-type="starts-with">QT@</C:text-match></C:prop-filter></C:filter></C:addressbook-query>',
@@ -313,7 +314,7 @@ describe('CardDAV', () => {
     assert.equal((await dav(port, 'GET', '/dav/alice/contacts/huge.vcf', { auth })).status, 404);
 
     // CardDAV writes are audited like commands: who, via http, which card, the outcome.
-    const audit = labd.ssh(admin, ['audit', '--since', '1h', '--limit', '500', '--json']);
+    const audit = await labd.ssh(admin, ['audit', '--since', '1h', '--limit', '500', '--json']);
     assert.equal(audit.status, 0, audit.stderr);
     const rows = (JSON.parse(audit.stdout) as { actor: string; via: string; command: string; outcome: string }[]).filter((r) =>
       r.command.startsWith('carddav'),
@@ -328,7 +329,7 @@ describe('CardDAV', () => {
     );
 
     // A revoked token opens nothing.
-    assert.equal(labd.ssh(alice, ['token', 'rm', 'laptop', '--yes']).status, 0);
+    assert.equal((await labd.ssh(alice, ['token', 'rm', 'laptop', '--yes'])).status, 0);
     assert.equal((await dav(port, 'PROPFIND', '/dav/alice/contacts/', { auth, body: PROPFIND_ETAGS })).status, 401);
     rmSync(join(work, 'status'), { recursive: true, force: true });
   });

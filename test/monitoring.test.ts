@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
-import { freePort, KeyLab, LabdProcess, ROOT, run } from './support/labd.ts';
+import { freePort, KeyLab, ROOT, run } from './support/labd.ts';
+import { InProcessLabd } from './support/labd-inprocess.ts';
 import { until } from './support/wait.ts';
 
 const DIR = join(ROOT, 'deploy/monitoring');
@@ -56,16 +57,16 @@ function metricsOf(expr: string): string[] {
 
 describe('deploy/monitoring alert rules', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'labd-rules-'));
-  after(() => rmSync(tmp, { recursive: true, force: true }));
+  after(async () => rmSync(tmp, { recursive: true, force: true }));
 
-  test('the plain rules file passes promtool check rules and holds the alerts labd needs', () => {
+  test('the plain rules file passes promtool check rules and holds the alerts labd needs', async () => {
     promtoolCheck(join(DIR, 'labd.rules.yml'));
     const alerts = rulesFile().groups.flatMap((g) => g.rules.map((r) => r.alert));
     for (const name of ['LabdDown', 'LabdAuthFailureSpike', 'LabdOutboxStuck', 'LabdAlertmanagerUnreachable', 'LabdKubernetesUnreachable'])
       assert.ok(alerts.includes(name), name);
   });
 
-  test('the PrometheusRule carries the same groups, and they pass promtool too', () => {
+  test('the PrometheusRule carries the same groups, and they pass promtool too', async () => {
     const doc = parseYaml(readFileSync(join(DIR, 'prometheusrule.yaml'), 'utf8')) as {
       apiVersion: string;
       kind: string;
@@ -80,7 +81,7 @@ describe('deploy/monitoring alert rules', () => {
     promtoolCheck(file);
   });
 
-  test('a broken expression is caught (the check can fail)', () => {
+  test('a broken expression is caught (the check can fail)', async () => {
     const file = join(tmp, 'broken.yml');
     writeFileSync(file, stringify({ groups: [{ name: 'x', rules: [{ alert: 'X', expr: 'sum(rate(labd_auth_attempts_total[5m])' }] }] }));
     assert.notEqual(run(PROMTOOL, ['check', 'rules', file]).status, 0);
@@ -89,9 +90,9 @@ describe('deploy/monitoring alert rules', () => {
 
 describe('deploy/monitoring dashboard', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'labd-dashboard-'));
-  after(() => rmSync(tmp, { recursive: true, force: true }));
+  after(async () => rmSync(tmp, { recursive: true, force: true }));
 
-  test("is a Grafana dashboard by @grafana/schema's model (tsc checks it as an object literal: types and unknown keys)", () => {
+  test("is a Grafana dashboard by @grafana/schema's model (tsc checks it as an object literal: types and unknown keys)", async () => {
     // Inside node_modules so that tsc resolves @grafana/schema as labd's own code does; never committed.
     const dir = join(ROOT, 'node_modules', '.labd-dashboard-check');
     mkdirSync(dir, { recursive: true });
@@ -113,7 +114,7 @@ describe('deploy/monitoring dashboard', () => {
     }
   });
 
-  test('panels have unique ids, sit on the 24-column grid, and every query has an expression', () => {
+  test('panels have unique ids, sit on the 24-column grid, and every query has an expression', async () => {
     const d = dashboard();
     const ids = d.panels.map((p) => p.id);
     assert.equal(new Set(ids).size, ids.length);
@@ -132,7 +133,7 @@ describe('deploy/monitoring dashboard', () => {
     );
   });
 
-  test('every expression in the dashboard parses (promtool, as recording rules)', () => {
+  test('every expression in the dashboard parses (promtool, as recording rules)', async () => {
     const exprs = dashboard().panels.flatMap((p) => (p.targets ?? []).map((t) => filled(t.expr)));
     const file = join(tmp, 'dashboard-exprs.yml');
     writeFileSync(file, stringify({ groups: [{ name: 'dashboard', rules: exprs.map((expr, i) => ({ record: `labd:dashboard_expr_${i}`, expr })) }] }));
@@ -142,10 +143,10 @@ describe('deploy/monitoring dashboard', () => {
 
 describe('the metrics the rules and dashboard name are exposed by labd', () => {
   const lab = new KeyLab();
-  let labd: LabdProcess;
+  let labd: InProcessLabd;
   before(async () => {
     // Alertmanager configured but down: labd_backend_up appears (0) once the first check ran.
-    labd = await LabdProcess.start({
+    labd = await InProcessLabd.start({
       adminKeys: [lab.publicKey(lab.key('admin'))],
       env: { LABD_ALERTMANAGER_URL: `http://127.0.0.1:${await freePort()}`, LABD_WEBHOOK_TOKEN: 'a-token-of-16-chars-or-more' },
     });

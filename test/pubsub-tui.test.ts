@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
-import { KeyLab, LabdProcess } from './support/labd.ts';
+import { KeyLab } from './support/labd.ts';
+import { InProcessLabd } from './support/labd-inprocess.ts';
 import { TmuxTerminal } from './support/tmux.ts';
 
 interface TopicRow {
@@ -12,7 +13,7 @@ interface TopicRow {
 
 describe('pub/sub TUI screen, driven through tmux', () => {
   const lab = new KeyLab();
-  let labd: LabdProcess;
+  let labd: InProcessLabd;
   let alice: string;
   let bob: string;
   const terminals: TmuxTerminal[] = [];
@@ -43,12 +44,12 @@ describe('pub/sub TUI screen, driven through tmux', () => {
     const admin = lab.key('admin');
     alice = lab.key('alice');
     bob = lab.key('bob');
-    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)] });
+    labd = await InProcessLabd.start({ adminKeys: [lab.publicKey(admin)] });
     for (const [name, key] of [
       ['alice', alice],
       ['bob', bob],
     ] as const) {
-      const r = labd.ssh(admin, ['user', 'add', name, '--role', 'member', '--key', `'${lab.publicKey(key)}'`]);
+      const r = await labd.ssh(admin, ['user', 'add', name, '--role', 'member', '--key', `'${lab.publicKey(key)}'`]);
       assert.equal(r.status, 0, r.stderr);
     }
   });

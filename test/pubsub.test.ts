@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
-import { KeyLab, LabdProcess } from './support/labd.ts';
+import { KeyLab } from './support/labd.ts';
+import { InProcessLabd } from './support/labd-inprocess.ts';
 import { until as waitFor } from './support/wait.ts';
 
 /** A long-lived `ssh HOST COMMAND` with its output collected as it arrives. */
@@ -12,7 +13,7 @@ class SshClient {
   stderr = '';
   readonly exited: Promise<number | null>;
 
-  constructor(labd: LabdProcess, key: string, command: string[], o: { stdin?: boolean; readStdout?: boolean } = {}) {
+  constructor(labd: InProcessLabd, key: string, command: string[], o: { stdin?: boolean; readStdout?: boolean } = {}) {
     this.child = spawn('ssh', [...labd.sshArgs(key), '--', ...command], { stdio: [o.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     if (o.readStdout !== false) this.readStdout();
     this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
@@ -59,7 +60,7 @@ interface TopicRow {
 
 describe('pub/sub over SSH', () => {
   const lab = new KeyLab();
-  let labd: LabdProcess;
+  let labd: InProcessLabd;
   let admin: string;
   let alice: string;
   let bob: string;
@@ -87,13 +88,13 @@ describe('pub/sub over SSH', () => {
     bob = lab.key('bob');
     carol = lab.key('carol');
     // A small subscriber buffer so a stalled subscriber is cut off soon.
-    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: { LABD_PUBSUB_SUBSCRIBER_BUFFER: String(256 * 1024) } });
+    labd = await InProcessLabd.start({ adminKeys: [lab.publicKey(admin)], env: { LABD_PUBSUB_SUBSCRIBER_BUFFER: String(256 * 1024) } });
     for (const [name, key] of [
       ['alice', alice],
       ['bob', bob],
       ['carol', carol],
     ] as const) {
-      const r = labd.ssh(admin, ['user', 'add', name, '--role', 'member', '--key', `'${lab.publicKey(key)}'`]);
+      const r = await labd.ssh(admin, ['user', 'add', name, '--role', 'member', '--key', `'${lab.publicKey(key)}'`]);
       assert.equal(r.status, 0, r.stderr);
     }
   });
@@ -103,20 +104,20 @@ describe('pub/sub over SSH', () => {
     lab.cleanup();
   });
 
-  test('--help on every command; bad topic names and flags exit 2', () => {
+  test('--help on every command; bad topic names and flags exit 2', async () => {
     for (const cmd of ['sub', 'pub', 'pipe', 'topics']) {
-      const r = labd.ssh(alice, [cmd, '--help']);
+      const r = await labd.ssh(alice, [cmd, '--help']);
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, new RegExp(`^usage: ${cmd}`));
     }
-    assert.match(labd.ssh(alice, ['pub', '--help']).stdout, /--block, -b/);
-    assert.match(labd.ssh(alice, ['sub', '--help']).stdout, /--keep, -k/);
-    assert.equal(labd.ssh(alice, ['sub']).status, 2);
-    const bad = labd.ssh(alice, ['sub', "'bad name!'"]);
+    assert.match((await labd.ssh(alice, ['pub', '--help'])).stdout, /--block, -b/);
+    assert.match((await labd.ssh(alice, ['sub', '--help'])).stdout, /--keep, -k/);
+    assert.equal((await labd.ssh(alice, ['sub'])).status, 2);
+    const bad = await labd.ssh(alice, ['sub', "'bad name!'"]);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /^error: topic 'bad name!'/);
-    assert.equal(labd.ssh(alice, ['pub', '-t', 'soon', 'x']).status, 2);
-    assert.equal(labd.ssh(alice, ['sub', '-a', 'Not-A-User!', 'x']).status, 2);
+    assert.equal((await labd.ssh(alice, ['pub', '-t', 'soon', 'x'])).status, 2);
+    assert.equal((await labd.ssh(alice, ['sub', '-a', 'Not-A-User!', 'x'])).status, 2);
   });
 
   test('every subscriber gets every message; a plain sub ends when the publisher leaves', async () => {
@@ -221,14 +222,14 @@ describe('pub/sub over SSH', () => {
       ['pipe', 'alice/secret'],
       ['sub', 'alice/nonexistent'],
     ]) {
-      const r = labd.ssh(bob, cmd, { input: 'intrusion\n' });
+      const r = await labd.ssh(bob, cmd, { input: 'intrusion\n' });
       assert.equal(r.status, 3, `${cmd.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, /^error: permission denied: alice\/\w+ is alice's topic and is not shared with you\n$/);
     }
-    const widen = labd.ssh(bob, ['sub', '-p', 'alice/secret']);
+    const widen = await labd.ssh(bob, ['sub', '-p', 'alice/secret']);
     assert.equal(widen.status, 3);
     assert.match(widen.stderr, /only alice decides/);
-    assert.equal(labd.ssh(carol, ['sub', 'alice/team']).status, 3);
+    assert.equal((await labd.ssh(carol, ['sub', 'alice/team'])).status, 3);
 
     const bobSees = (await topicsOf(bob)).map((t) => t.topic);
     assert.deepEqual(bobSees, ['alice/open', 'alice/team']);

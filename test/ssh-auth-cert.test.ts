@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { certFor, logMark, logSince } from './support/auth-lab.ts';
-import { KeyLab, LabdProcess, run } from './support/labd.ts';
+import { KeyLab, run, runAsync } from './support/labd.ts';
+import { InProcessLabd } from './support/labd-inprocess.ts';
 
 /** An ECDSA key of the given curve size (KeyLab makes P-256 only). */
 function ecdsaKey(lab: KeyLab, name: string, bits: '384' | '521'): string {
@@ -25,7 +26,7 @@ interface Whoami {
 
 describe('certificate logins with OpenSSH', () => {
   const lab = new KeyLab();
-  let labd: LabdProcess;
+  let labd: InProcessLabd;
   let ca: string;
   let ecdsaCa: string;
   let rsaCa: string;
@@ -38,7 +39,7 @@ describe('certificate logins with OpenSSH', () => {
     rsaCa = lab.key('ca-rsa', 'rsa');
     otherCa = lab.key('ca-other');
     p521Ca = ecdsaKey(lab, 'ca-p521', '521');
-    labd = await LabdProcess.start({
+    labd = await InProcessLabd.start({
       caKeys: [`${ca}.pub`, `${ecdsaCa}.pub`, `${rsaCa}.pub`, `${p521Ca}.pub`],
       env: {
         LABD_REVOKED_SERIALS: '666',
@@ -53,8 +54,8 @@ describe('certificate logins with OpenSSH', () => {
     lab.cleanup();
   });
 
-  const whoami = (k: { key: string; cert: string }, user?: string): Whoami => {
-    const r = labd.ssh(k.key, ['whoami', '--json'], { cert: k.cert, user });
+  const whoami = async (k: { key: string; cert: string }, user?: string): Promise<Whoami> => {
+    const r = await labd.ssh(k.key, ['whoami', '--json'], { cert: k.cert, user });
     assert.equal(r.status, 0, `ssh failed: ${r.stderr}\n${labd.logs().slice(-3000)}`);
     return JSON.parse(r.stdout) as Whoami;
   };
@@ -62,7 +63,7 @@ describe('certificate logins with OpenSSH', () => {
   /** Logs in must fail (ssh exits 255) and labd must log the certificate refusal `reason`. */
   const refused = async (k: { key: string; cert: string }, reason: RegExp) => {
     const mark = logMark(labd);
-    const r = labd.ssh(k.key, ['whoami'], { cert: k.cert });
+    const r = await labd.ssh(k.key, ['whoami'], { cert: k.cert });
     assert.equal(r.status, 255, `expected a refused login, got ${r.status}: ${r.stdout}`);
     assert.equal(r.stdout, '');
     const line = await logSince(labd, mark, /refused publickey/);
@@ -80,7 +81,7 @@ describe('certificate logins with OpenSSH', () => {
       const principal = `${userType}-${caName}-user`.replace(/[^a-z0-9-]/g, '');
       const k = certFor(lab, signer, { type: userType, principals: [principal], id: `${principal}@example.com`, serial: 42 });
       const mark = logMark(labd);
-      const me = whoami(k);
+      const me = await whoami(k);
       assert.equal(me.user, principal);
       assert.equal(me.role, 'member', 'sign-up by certificate gives the default role');
       // keyFingerprint: the certificate's own key, as ssh-keygen names it.
@@ -93,23 +94,23 @@ describe('certificate logins with OpenSSH', () => {
     });
   }
 
-  test('an ECDSA P-384 certificate from an ECDSA P-521 CA logs in', () => {
+  test('an ECDSA P-384 certificate from an ECDSA P-521 CA logs in', async () => {
     const key = ecdsaKey(lab, 'user-p384', '384');
     const cert = lab.sign(p521Ca, key, { principals: ['p384user'] });
-    assert.equal(whoami({ key, cert }).user, 'p384user');
+    assert.equal((await whoami({ key, cert })).user, 'p384user');
   });
 
-  test('plain ed25519, ECDSA and RSA keys added with `keys add` log in as their user', () => {
+  test('plain ed25519, ECDSA and RSA keys added with `keys add` log in as their user', async () => {
     const k = certFor(lab, ca, { principals: ['keyholder'] });
     for (const type of ['ed25519', 'ecdsa', 'rsa'] as const) {
       const plain = lab.key(`plain-${type}`, type);
       // Proof of possession: a signature over labd's challenge, made by ssh-keygen -Y sign with the new key.
-      const challenge = (JSON.parse(labd.ssh(k.key, ['keys', 'challenge', '--json'], { cert: k.cert }).stdout) as { challenge: string }).challenge;
+      const challenge = (JSON.parse((await labd.ssh(k.key, ['keys', 'challenge', '--json'], { cert: k.cert })).stdout) as { challenge: string }).challenge;
       const sig = run('ssh-keygen', ['-Y', 'sign', '-n', 'labd-keys-add', '-f', plain], { input: challenge });
       assert.equal(sig.status, 0, sig.stderr);
-      const add = labd.ssh(k.key, ['keys', 'add'], { cert: k.cert, input: lab.publicKey(plain) + '\n' + sig.stdout });
+      const add = await labd.ssh(k.key, ['keys', 'add'], { cert: k.cert, input: lab.publicKey(plain) + '\n' + sig.stdout });
       assert.equal(add.status, 0, add.stderr);
-      const r = labd.ssh(plain, ['whoami', '--json']);
+      const r = await labd.ssh(plain, ['whoami', '--json']);
       assert.equal(r.status, 0, `${type}: ${r.stderr}`);
       const me = JSON.parse(r.stdout) as Whoami;
       assert.deepEqual([me.user, me.credential.kind], ['keyholder', 'key']);
@@ -139,8 +140,8 @@ describe('certificate logins with OpenSSH', () => {
     );
   });
 
-  test('a certificate whose source-address includes the client logs in', () => {
-    const me = whoami(certFor(lab, ca, { principals: ['nearby'], options: ['source-address=10.0.0.0/8,127.0.0.0/8'] }));
+  test('a certificate whose source-address includes the client logs in', async () => {
+    const me = await whoami(certFor(lab, ca, { principals: ['nearby'], options: ['source-address=10.0.0.0/8,127.0.0.0/8'] }));
     assert.equal(me.user, 'nearby');
   });
 
@@ -151,8 +152,8 @@ describe('certificate logins with OpenSSH', () => {
     );
   });
 
-  test('an unknown extension is ignored, as sshd does', () => {
-    const me = whoami(certFor(lab, ca, { principals: ['extended'], options: ['extension:vendor@example.com=1'] }));
+  test('an unknown extension is ignored, as sshd does', async () => {
+    const me = await whoami(certFor(lab, ca, { principals: ['extended'], options: ['extension:vendor@example.com=1'] }));
     assert.equal(me.user, 'extended');
   });
 
@@ -175,44 +176,44 @@ describe('certificate logins with OpenSSH', () => {
   test('an unknown plain key is refused', async () => {
     const key = lab.key('unknown-plain');
     const mark = logMark(labd);
-    const r = labd.ssh(key, ['whoami']);
+    const r = await labd.ssh(key, ['whoami']);
     assert.equal(r.status, 255);
     assert.match(await logSince(labd, mark, /refused publickey/), /unknown key/);
   });
 
-  test('the SSH user name picks the principal when it is one of them, else the first', () => {
+  test('the SSH user name picks the principal when it is one of them, else the first', async () => {
     const k = certFor(lab, ca, { principals: ['pia', 'pete'] });
-    assert.equal(whoami(k, 'pete').user, 'pete');
-    assert.equal(whoami(k, 'somebody-else').user, 'pia');
-    assert.equal(whoami(k, 'pia').user, 'pia');
+    assert.equal((await whoami(k, 'pete')).user, 'pete');
+    assert.equal((await whoami(k, 'somebody-else')).user, 'pia');
+    assert.equal((await whoami(k, 'pia')).user, 'pia');
   });
 
-  test('a configured principal maps to a role (admins=admin)', () => {
-    const me = whoami(certFor(lab, ca, { principals: ['admins', 'dora'] }));
+  test('a configured principal maps to a role (admins=admin)', async () => {
+    const me = await whoami(certFor(lab, ca, { principals: ['admins', 'dora'] }));
     assert.equal(me.user, 'dora', 'the role principal does not name the user');
     assert.equal(me.role, 'admin');
     const plain = certFor(lab, ca, { principals: ['dora'] });
-    const ls = labd.ssh(plain.key, ['user', 'ls'], { cert: plain.cert });
+    const ls = await labd.ssh(plain.key, ['user', 'ls'], { cert: plain.cert });
     assert.equal(ls.status, 3, 'without the admins principal dora is a member again');
   });
 
-  test('a force-command certificate runs its command, not the one asked for', () => {
+  test('a force-command certificate runs its command, not the one asked for', async () => {
     const k = certFor(lab, ca, { principals: ['forced'], options: ['force-command=whoami --json'] });
-    const r = labd.ssh(k.key, ['user', 'ls'], { cert: k.cert });
+    const r = await labd.ssh(k.key, ['user', 'ls'], { cert: k.cert });
     assert.equal(r.status, 0, r.stderr);
     assert.equal((JSON.parse(r.stdout) as Whoami).user, 'forced');
   });
 
-  test('a certificate without permit-pty runs commands but gets no menu', () => {
+  test('a certificate without permit-pty runs commands but gets no menu', async () => {
     const k = certFor(lab, ca, { principals: ['nopty'], options: ['no-pty'] });
-    assert.equal(whoami(k).user, 'nopty');
+    assert.equal((await whoami(k)).user, 'nopty');
     // labd refuses the PTY; OpenSSH treats a refused PTY it was told to force (-tt) as fatal.
-    const tty = run('ssh', labd.sshArgs(k.key, { cert: k.cert, tty: true }), { input: '' });
+    const tty = await runAsync('ssh', labd.sshArgs(k.key, { cert: k.cert, tty: true }), { input: '' });
     assert.notEqual(tty.status, 0);
     assert.match(tty.stderr, /PTY allocation request failed/);
     assert.doesNotMatch(tty.stdout, /Welcome to labd/);
     // Without a PTY request the shell request reaches labd, which says why there is no menu.
-    const shell = run('ssh', labd.sshArgs(k.key, { cert: k.cert }), { input: '' });
+    const shell = await runAsync('ssh', labd.sshArgs(k.key, { cert: k.cert }), { input: '' });
     assert.equal(shell.status, 1);
     assert.match(shell.stderr, /^error: your certificate does not permit a terminal \(permit-pty\)/);
     assert.doesNotMatch(shell.stdout, /Welcome to labd/);

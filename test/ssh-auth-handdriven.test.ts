@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { certFor, logMark, logSince } from './support/auth-lab.ts';
-import { KeyLab, LabdProcess, run } from './support/labd.ts';
+import { KeyLab, run } from './support/labd.ts';
+import { InProcessLabd } from './support/labd-inprocess.ts';
 import { blobOf, HandDrivenClient, signerFor } from './support/ssh2-client.ts';
 
 function sshString(value: Buffer | string): Buffer {
@@ -60,7 +61,7 @@ interface Whoami {
 
 describe('hand-driven ssh2 client against labd authentication', () => {
   const lab = new KeyLab();
-  let labd: LabdProcess;
+  let labd: InProcessLabd;
   let ca: string;
   let admin: string;
   let mia: string;
@@ -82,8 +83,8 @@ describe('hand-driven ssh2 client against labd authentication', () => {
     ca = lab.key('ca');
     admin = lab.key('admin');
     mia = lab.key('mia');
-    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], caKeys: [`${ca}.pub`] });
-    const r = labd.ssh(admin, ['user', 'add', 'mia', '--role', 'member', '--key', `'${lab.publicKey(mia)}'`]);
+    labd = await InProcessLabd.start({ adminKeys: [lab.publicKey(admin)], caKeys: [`${ca}.pub`] });
+    const r = await labd.ssh(admin, ['user', 'add', 'mia', '--role', 'member', '--key', `'${lab.publicKey(mia)}'`]);
     assert.equal(r.status, 0, r.stderr);
   });
   after(async () => {
@@ -197,9 +198,9 @@ describe('hand-driven ssh2 client against labd authentication', () => {
 
   test('a registered RSA key is acceptable for rsa-sha2-256/512 only, not SHA-1 ssh-rsa', async () => {
     const rsa = lab.key('admin-rsa', 'rsa');
-    const challenge = (JSON.parse(labd.ssh(admin, ['keys', 'challenge', '--json']).stdout) as { challenge: string }).challenge;
+    const challenge = (JSON.parse((await labd.ssh(admin, ['keys', 'challenge', '--json'])).stdout) as { challenge: string }).challenge;
     const sig = run('ssh-keygen', ['-Y', 'sign', '-n', 'labd-keys-add', '-f', rsa], { input: challenge });
-    assert.equal(labd.ssh(admin, ['keys', 'add'], { input: lab.publicKey(rsa) + '\n' + sig.stdout }).status, 0);
+    assert.equal((await labd.ssh(admin, ['keys', 'add'], { input: lab.publicKey(rsa) + '\n' + sig.stdout })).status, 0);
     const { blob } = blobOf(`${rsa}.pub`);
     const c = await connect();
     assert.equal(await c.query('labd', 'ssh-rsa', blob), 'failure');
