@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { startAlertLab, type AlertLab, type AlertmanagerProcess } from './support/alertmanager.ts';
-import { KeyLab, type LabdProcess } from './support/labd.ts';
+import { KeyLab } from './support/labd.ts';
+import { InProcessLabd } from './support/labd-inprocess.ts';
 import { until } from './support/wait.ts';
 
 interface GroupJson {
@@ -29,9 +30,9 @@ interface AmAlertJson {
 
 describe('alerts with the real Alertmanager', () => {
   const lab = new KeyLab();
-  let alertLab: AlertLab;
+  let alertLab: AlertLab<InProcessLabd>;
   let token: string;
-  let labd: LabdProcess;
+  let labd: InProcessLabd;
   let am: AlertmanagerProcess;
   let admin: string;
   let member: string;
@@ -40,21 +41,21 @@ describe('alerts with the real Alertmanager', () => {
   // Alertmanager takes a missing startsAt from endsAt, so alerts say when they started, as Prometheus's do.
   const startedNow = () => new Date(Date.now() - 1000).toISOString();
 
-  const groups = (all = true): GroupJson[] => {
-    const r = labd.ssh(admin, ['alerts', ...(all ? ['--all'] : []), '--json']);
+  const groups = async (all = true): Promise<GroupJson[]> => {
+    const r = await labd.ssh(admin, ['alerts', ...(all ? ['--all'] : []), '--json']);
     assert.equal(r.status, 0, r.stderr);
     return JSON.parse(r.stdout) as GroupJson[];
   };
-  const groupOf = (cluster: string) => groups().find((g) => g.groupLabels.alertname === 'DiskFull' && g.groupLabels.cluster === cluster);
+  const groupOf = async (cluster: string) => (await groups()).find((g) => g.groupLabels.alertname === 'DiskFull' && g.groupLabels.cluster === cluster);
   const silences = async () => (await am.get('/api/v2/silences')) as AmSilenceJson[];
   const amAlerts = async () => (await am.get('/api/v2/alerts')) as AmAlertJson[];
 
   before(async () => {
     admin = lab.key('admin');
     member = lab.key('member');
-    alertLab = await startAlertLab({ adminKeys: [lab.publicKey(admin)], env: { LABD_ALERTMANAGER_POLL_INTERVAL: '1s' } });
+    alertLab = await startAlertLab({ adminKeys: [lab.publicKey(admin)], env: { LABD_ALERTMANAGER_POLL_INTERVAL: '1s' } }, InProcessLabd.start);
     ({ labd, am, token } = alertLab);
-    const r = labd.ssh(admin, ['user', 'add', 'mia', '--role', 'member', '--key', `'${lab.publicKey(member)}'`]);
+    const r = await labd.ssh(admin, ['user', 'add', 'mia', '--role', 'member', '--key', `'${lab.publicKey(member)}'`]);
     assert.equal(r.status, 0, r.stderr);
   });
   after(async () => {
@@ -83,7 +84,7 @@ describe('alerts with the real Alertmanager', () => {
     );
     assert.equal(wrongShape.status, 400);
     assert.match(((await wrongShape.json()) as { error: string }).error, /alerts\.0\./);
-    assert.deepEqual(groups(), []);
+    assert.deepEqual(await groups(), []);
   });
 
   test('alerts posted to Alertmanager reach labd and show in `alerts` over SSH', async () => {
@@ -107,23 +108,23 @@ describe('alerts with the real Alertmanager', () => {
         endsAt: inAnHour(),
       },
     ]);
-    const lab1 = await until('the lab group with two alerts', () => {
-      const g = groupOf('lab');
+    const lab1 = await until('the lab group with two alerts', async () => {
+      const g = await groupOf('lab');
       return g && g.alerts.length === 2 ? g : undefined;
     });
     assert.equal(lab1.state, 'firing');
     assert.equal(lab1.receiver, 'labd');
     assert.deepEqual(lab1.alerts.map((a) => a.labels.instance).sort(), ['nuc1', 'nuc2']);
-    await until('the sibling group', () => groupOf('other'));
-    const text = labd.ssh(admin, ['alerts']);
+    await until('the sibling group', async () => await groupOf('other'));
+    const text = await labd.ssh(admin, ['alerts']);
     assert.equal(text.status, 0, text.stderr);
     assert.match(text.stdout, /^ID\s+STATE\s+GROUP/);
     assert.match(text.stdout, /disk \/var is 97% full/);
-    assert.equal(labd.ssh(member, ['alerts']).status, 3);
+    assert.equal((await labd.ssh(member, ['alerts'])).status, 3);
   });
 
   test('a re-sent or duplicated delivery is stored once', async () => {
-    const g = groupOf('lab')!;
+    const g = (await groupOf('lab'))!;
     const payload = {
       version: '4',
       groupKey: g.groupKey,
@@ -152,17 +153,17 @@ describe('alerts with the real Alertmanager', () => {
       assert.equal(res.status, 200);
       assert.deepEqual(await res.json(), { group: g.id, stored: 0, duplicates: 2 });
     }
-    const after = groups();
+    const after = await groups();
     assert.equal(after.filter((x) => x.groupKey === g.groupKey).length, 1);
-    assert.equal(groupOf('lab')!.alerts.length, 2);
+    assert.equal((await groupOf('lab'))!.alerts.length, 2);
   });
 
   test('ack silences exactly the group’s alerts (exact matchers, ACK! comment), not a sibling; unack expires the silences', async () => {
-    const g = groupOf('lab')!;
-    const sibling = groupOf('other')!;
-    assert.equal(labd.ssh(member, ['ack', String(g.id)]).status, 3);
-    assert.equal(labd.ssh(admin, ['ack', String(g.id), '--for', '999w']).status, 2);
-    const r = labd.ssh(admin, ['ack', String(g.id), '--for', '2h', 'looking', 'at', 'the', 'disk', '--json']);
+    const g = (await groupOf('lab'))!;
+    const sibling = (await groupOf('other'))!;
+    assert.equal((await labd.ssh(member, ['ack', String(g.id)])).status, 3);
+    assert.equal((await labd.ssh(admin, ['ack', String(g.id), '--for', '999w'])).status, 2);
+    const r = await labd.ssh(admin, ['ack', String(g.id), '--for', '2h', 'looking', 'at', 'the', 'disk', '--json']);
     assert.equal(r.status, 0, r.stderr);
     const acked = JSON.parse(r.stdout) as GroupJson;
     assert.equal(acked.state, 'acknowledged');
@@ -194,34 +195,34 @@ describe('alerts with the real Alertmanager', () => {
         ? true
         : undefined;
     });
-    assert.equal(groupOf('other')!.ack, null);
+    assert.equal((await groupOf('other'))!.ack, null);
     assert.equal(sibling.state, 'firing');
-    const listed = groups(true).find((x) => x.id === g.id)!;
+    const listed = (await groups(true)).find((x) => x.id === g.id)!;
     assert.equal(listed.state, 'acknowledged');
     assert.ok(listed.alerts.every((a) => a.silenced));
     assert.deepEqual(
-      groups(false).map((x) => x.id),
+      (await groups(false)).map((x) => x.id),
       [sibling.id],
       'without --all only unacknowledged firing groups',
     );
-    const text = labd.ssh(admin, ['alerts', '--all']);
+    const text = await labd.ssh(admin, ['alerts', '--all']);
     assert.match(text.stdout, new RegExp(`^${g.id}\\s+acknowledged\\s.*admin until `, 'm'));
 
-    const u = labd.ssh(admin, ['unack', String(g.id)]);
+    const u = await labd.ssh(admin, ['unack', String(g.id)]);
     assert.equal(u.status, 0, u.stderr);
     const after = (await silences()).filter((s) => acked.ack!.silenceIds.includes(s.id));
     assert.deepEqual(
       after.map((s) => s.status.state),
       ['expired', 'expired'],
     );
-    assert.equal(groupOf('lab')!.ack, null);
-    assert.equal(groupOf('lab')!.state, 'firing');
-    assert.equal(labd.ssh(admin, ['unack', String(g.id)]).status, 1);
+    assert.equal((await groupOf('lab'))!.ack, null);
+    assert.equal((await groupOf('lab'))!.state, 'firing');
+    assert.equal((await labd.ssh(admin, ['unack', String(g.id)])).status, 1);
   });
 
   test('an acknowledged group that resolves is seen by the poller (no resolved webhook while silenced) and its silences expire', async () => {
-    const g = groupOf('lab')!;
-    const r = labd.ssh(admin, ['ack', String(g.id), '--json']);
+    const g = (await groupOf('lab'))!;
+    const r = await labd.ssh(admin, ['ack', String(g.id), '--json']);
     assert.equal(r.status, 0, r.stderr);
     const ids = (JSON.parse(r.stdout) as GroupJson).ack!.silenceIds;
     await until('the lab alerts silenced', async () =>
@@ -229,43 +230,43 @@ describe('alerts with the real Alertmanager', () => {
     );
     const now = new Date().toISOString();
     await am.post(g.alerts.map((a) => ({ labels: a.labels, annotations: a.annotations, startsAt: a.startsAt, endsAt: now })));
-    const resolved = await until('labd to see the lab group resolve', () => {
-      const x = groupOf('lab');
+    const resolved = await until('labd to see the lab group resolve', async () => {
+      const x = await groupOf('lab');
       return x && x.status === 'resolved' && x.ack === null ? x : undefined;
     });
     assert.equal(resolved.state, 'resolved');
     assert.ok(resolved.alerts.every((a) => a.status === 'resolved'));
-    await until('the log line saying the poller saw it', () => (/seen by polling/.test(labd.logs()) ? true : undefined));
+    await until('the log line saying the poller saw it', async () => (/seen by polling/.test(labd.logs()) ? true : undefined));
     await until('its silences expired in Alertmanager', async () =>
       (await silences()).filter((s) => ids.includes(s.id)).every((s) => s.status.state === 'expired') ? true : undefined,
     );
-    assert.ok(!groups(false).some((x) => x.id === g.id), 'a resolved group is left out of `alerts`');
-    assert.equal(groupOf('other')!.state, 'firing');
+    assert.ok(!(await groups(false)).some((x) => x.id === g.id), 'a resolved group is left out of `alerts`');
+    assert.equal((await groupOf('other'))!.state, 'firing');
   });
 
   test('an acknowledgement whose time runs out is ended by the poller', async () => {
-    const sibling = groupOf('other')!;
-    const r = labd.ssh(admin, ['ack', String(sibling.id), '--for', '3s']);
+    const sibling = (await groupOf('other'))!;
+    const r = await labd.ssh(admin, ['ack', String(sibling.id), '--for', '3s']);
     assert.equal(r.status, 0, r.stderr);
-    assert.equal(groupOf('other')!.state, 'acknowledged');
-    const ended = await until('the ack to run out', () => {
-      const g = groupOf('other');
+    assert.equal((await groupOf('other'))!.state, 'acknowledged');
+    const ended = await until('the ack to run out', async () => {
+      const g = await groupOf('other');
       return g && g.ack === null ? g : undefined;
     });
     assert.equal(ended.state, 'firing');
-    await until('the log line saying so', () => (/acknowledgement ran out/.test(labd.logs()) ? true : undefined));
+    await until('the log line saying so', async () => (/acknowledgement ran out/.test(labd.logs()) ? true : undefined));
   });
 
   test('Alertmanager down: ack fails with one clear line (exit 1) and nothing is recorded', async () => {
-    const sibling = groupOf('other')!;
+    const sibling = (await groupOf('other'))!;
     await am.stop();
-    const r = labd.ssh(admin, ['ack', String(sibling.id), '--for', '1h']);
+    const r = await labd.ssh(admin, ['ack', String(sibling.id), '--for', '1h']);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /Alertmanager at http:\/\/127\.0\.0\.1:\d+: connection refused/);
     assert.equal(r.stderr.trim().split('\n').length, 1);
-    assert.equal(groupOf('other')!.ack, null);
-    assert.equal(groupOf('other')!.state, 'firing');
-    const audit = labd.ssh(admin, ['audit', '--json']);
+    assert.equal((await groupOf('other'))!.ack, null);
+    assert.equal((await groupOf('other'))!.state, 'firing');
+    const audit = await labd.ssh(admin, ['audit', '--json']);
     assert.equal(audit.status, 0, audit.stderr);
     assert.match(audit.stdout, /"outcome": "unavailable"/);
   });

@@ -9,9 +9,10 @@ import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { Database } from '../src/db/sqlite-driver.ts';
 import type { MatrixEvent, Room } from './support/fake-matrix/rooms.ts';
 import { startBotLab, stopBotLab, waitFor, type BotLab } from './support/fake-matrix/harness.ts';
+import { InProcessLabd } from './support/labd-inprocess.ts';
 
 describe('CRM reminders over Matrix', () => {
-  let lab: BotLab;
+  let lab: BotLab<InProcessLabd>;
   const notices = (room: Room): MatrixEvent[] =>
     room.timeline.map((s) => s.event).filter((e) => e.type === 'm.room.message' && e.sender === lab.bot.userId && e.content.msgtype === 'm.notice');
   const reminders = (room: Room) => notices(room).filter((e) => String(e.content.body).startsWith('labd: '));
@@ -25,7 +26,7 @@ describe('CRM reminders over Matrix', () => {
   };
 
   before(async () => {
-    lab = await startBotLab({ env: { LABD_CRM_REMIND_AT: '00:00', LABD_CRM_REMINDER_CHECK_INTERVAL: '1s' } });
+    lab = await startBotLab({ env: { LABD_CRM_REMIND_AT: '00:00', LABD_CRM_REMINDER_CHECK_INTERVAL: '1s' } }, InProcessLabd.start);
   });
   after(async () => {
     await stopBotLab(lab);
@@ -33,12 +34,12 @@ describe('CRM reminders over Matrix', () => {
 
   test('a direct chat with the mapped person, once a day; crm remind chooses a room or turns it off', async () => {
     const ssh = (args: string[]) => lab.labd.ssh(lab.adminKey, args);
-    const shown = ssh(['crm', 'remind']);
+    const shown = await ssh(['crm', 'remind']);
     assert.equal(shown.status, 0, shown.stderr);
     assert.match(shown.stdout, /daily reminder: Matrix \(a direct chat with the bot\)/);
 
-    const olga = JSON.parse(ssh(['crm', 'add', 'Olga', 'Overdue', '--stay-in-touch', '7', '--json']).stdout) as { id: number };
-    assert.equal(ssh(['crm', 'met', String(olga.id), '--on', '2020-01-01']).status, 0);
+    const olga = JSON.parse((await ssh(['crm', 'add', 'Olga', 'Overdue', '--stay-in-touch', '7', '--json'])).stdout) as { id: number };
+    assert.equal((await ssh(['crm', 'met', String(olga.id), '--on', '2020-01-01'])).status, 0);
 
     // The bot opens a direct chat with @alice (mapped to the labd admin) and leaves the notice there.
     const direct = await waitFor(
@@ -68,10 +69,10 @@ describe('CRM reminders over Matrix', () => {
     assert.equal(reminders(direct).length, 1, 'one reminder per day');
 
     // A room of the user's choice (the bot joins it): the next day's reminder goes there.
-    const bad = ssh(['crm', 'remind', '--room', 'lobby']);
+    const bad = await ssh(['crm', 'remind', '--room', 'lobby']);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /expected a Matrix room id/);
-    const chosen = ssh(['crm', 'remind', '--via', 'matrix', '--room', lab.room.alias!, '--json']);
+    const chosen = await ssh(['crm', 'remind', '--via', 'matrix', '--room', lab.room.alias!, '--json']);
     assert.equal(chosen.status, 0, chosen.stderr);
     assert.deepEqual(JSON.parse(chosen.stdout), { via: 'matrix', room: lab.room.alias, available: ['matrix'] });
     sql("update crm_books set reminded_on = '2000-01-01'");
@@ -79,11 +80,11 @@ describe('CRM reminders over Matrix', () => {
     assert.equal(reminders(direct).length, 1);
 
     // Off: no reminder at all, however many days pass.
-    assert.equal(ssh(['crm', 'remind', '--via', 'off']).status, 0);
+    assert.equal((await ssh(['crm', 'remind', '--via', 'off'])).status, 0);
     sql("update crm_books set reminded_on = '2000-01-01'");
     await new Promise((r) => setTimeout(r, 2500));
     assert.equal(reminders(lab.room).length, 1);
     assert.equal(reminders(direct).length, 1);
-    assert.match(ssh(['crm', 'remind']).stdout, /daily reminder: off/);
+    assert.match((await ssh(['crm', 'remind'])).stdout, /daily reminder: off/);
   });
 });

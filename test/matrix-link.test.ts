@@ -12,6 +12,7 @@ import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { openDb } from '../src/db/client.ts';
 import { certFor, type KeyAndCert } from './support/auth-lab.ts';
 import { replyTo, startBotLab, stopBotLab, waitFor, type BotLab } from './support/fake-matrix/harness.ts';
+import { InProcessLabd } from './support/labd-inprocess.ts';
 import type { Room } from './support/fake-matrix/rooms.ts';
 import { KeyLab } from './support/labd.ts';
 
@@ -19,7 +20,7 @@ const CODE = /link ([a-z2-9]{5}-[a-z2-9]{5})\b/;
 
 describe('linking a Matrix account to a labd user', () => {
   const keys = new KeyLab();
-  let lab: BotLab;
+  let lab: BotLab<InProcessLabd>;
   let mal: KeyAndCert;
   const say = (who: 'alice' | 'bob' | 'mallory', body: string) => lab.fake.say(lab.room.roomId, lab[who].userId, body);
   const body = async (who: 'alice' | 'bob' | 'mallory', text: string) => String((await replyTo(lab, say(who, text))).content.body);
@@ -29,7 +30,7 @@ describe('linking a Matrix account to a labd user', () => {
     const ca = keys.key('link-ca');
     const caFile = join(keys.dir, 'user_ca_keys');
     writeFileSync(caFile, keys.publicKey(ca) + '\n');
-    lab = await startBotLab({ env: { LABD_USER_CA_KEYS: caFile, LABD_CRM_REMIND_AT: '00:00', LABD_CRM_REMINDER_CHECK_INTERVAL: '1s' } });
+    lab = await startBotLab({ env: { LABD_USER_CA_KEYS: caFile, LABD_CRM_REMIND_AT: '00:00', LABD_CRM_REMINDER_CHECK_INTERVAL: '1s' } }, InProcessLabd.start);
     mal = certFor(keys, ca, { principals: ['mal'], id: 'mal@example.com' });
   });
   after(async () => {

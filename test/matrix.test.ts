@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { replyTo, repliesTo, startBotLab, stopBotLab, waitFor, type BotLab } from './support/fake-matrix/harness.ts';
+import { InProcessLabd } from './support/labd-inprocess.ts';
 
 describe('Matrix bot commands', () => {
-  let lab: BotLab;
+  let lab: BotLab<InProcessLabd>;
   before(async () => {
-    lab = await startBotLab();
+    lab = await startBotLab({}, InProcessLabd.start);
   });
   after(async () => {
     await stopBotLab(lab);
@@ -22,16 +23,16 @@ describe('Matrix bot commands', () => {
     assert.deepEqual(reply.content['m.mentions'], {});
   });
 
-  test('every event the bot sent matched the Matrix spec schemas', () => {
+  test('every event the bot sent matched the Matrix spec schemas', async () => {
     assert.deepEqual(lab.fake.schemaViolations, []);
     assert.ok(lab.fake.requests.some((q) => q.method === 'PUT' && q.userId === lab.bot.userId && q.status === 200));
   });
 });
 
 describe('Matrix bot: parsing, permissions, escaping', () => {
-  let lab: BotLab;
+  let lab: BotLab<InProcessLabd>;
   before(async () => {
-    lab = await startBotLab();
+    lab = await startBotLab({}, InProcessLabd.start);
   });
   after(async () => {
     await stopBotLab(lab);
@@ -67,8 +68,8 @@ describe('Matrix bot: parsing, permissions, escaping', () => {
       String(refused.content.body),
       /^Sorry, @mallory:fake\.test is not linked to a labd user, so you have guest rights\. permission denied: 'user add' needs admin\.users \(you are guest\)\. Link it to your labd user with '!lab link', or ask an admin/,
     );
-    assert.doesNotMatch(lab.labd.ssh(lab.adminKey, ['user', 'ls']).stdout, /\beve\b/);
-    const audit = JSON.parse(lab.labd.ssh(lab.adminKey, ['audit', '--json']).stdout) as {
+    assert.doesNotMatch((await lab.labd.ssh(lab.adminKey, ['user', 'ls'])).stdout, /\beve\b/);
+    const audit = JSON.parse((await lab.labd.ssh(lab.adminKey, ['audit', '--json'])).stdout) as {
       command: string;
       actor: string;
       via: string;
@@ -139,7 +140,7 @@ describe('Matrix bot: parsing, permissions, escaping', () => {
     assert.equal(lab.fake.store.membership(other, lab.bot.userId), 'invite');
   });
 
-  test('every event the bot sent matched the Matrix spec schemas', () => {
+  test('every event the bot sent matched the Matrix spec schemas', async () => {
     assert.deepEqual(lab.fake.schemaViolations, []);
     assert.ok(lab.fake.requests.some((q) => q.method === 'PUT' && q.userId === lab.bot.userId && q.status === 200));
   });

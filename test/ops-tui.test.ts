@@ -10,7 +10,8 @@ import { readFixture } from './support/fake-kube/fixture.ts';
 import { findResource } from './support/fake-kube/resources.ts';
 import { FakeKube } from './support/fake-kube/server.ts';
 import { startAlertLab, type AlertLab, type AlertmanagerProcess } from './support/alertmanager.ts';
-import { KeyLab, type LabdProcess, ROOT } from './support/labd.ts';
+import { KeyLab, ROOT } from './support/labd.ts';
+import { InProcessLabd } from './support/labd-inprocess.ts';
 import { TmuxTerminal } from './support/tmux.ts';
 import { until } from './support/wait.ts';
 
@@ -23,11 +24,11 @@ type DeploymentObject = { spec: { template: { metadata?: { annotations?: Record<
 describe('ops console screens in the TUI, driven through tmux', () => {
   const lab = new KeyLab();
   let fake: FakeKube;
-  let labd: LabdProcess;
+  let labd: InProcessLabd;
   let admin: string;
   let member: string;
   let am: AlertmanagerProcess;
-  let alertLab: AlertLab;
+  let alertLab: AlertLab<InProcessLabd>;
   const terminals: TmuxTerminal[] = [];
 
   before(async () => {
@@ -35,7 +36,7 @@ describe('ops console screens in the TUI, driven through tmux', () => {
     member = lab.key('member');
     fake = await FakeKube.start({ objects: readFixture(join(ROOT, 'test/support/fake-kube/fixture.example.yaml')), controllers: { tickMs: 100 } });
     const kubeconfig = fake.writeKubeconfig(join(lab.dir, 'kubeconfig'));
-    alertLab = await startAlertLab({ adminKeys: [lab.publicKey(admin)], env: { LABD_KUBECONFIG: kubeconfig, LABD_KUBE_TIMEOUT: '3s' } });
+    alertLab = await startAlertLab({ adminKeys: [lab.publicKey(admin)], env: { LABD_KUBECONFIG: kubeconfig, LABD_KUBE_TIMEOUT: '3s' } }, InProcessLabd.start);
     ({ labd, am } = alertLab);
     const r = await labd.sshAsync(admin, ['user', 'add', 'mia', '--role', 'member', '--key', `'${lab.publicKey(member)}'`]);
     assert.equal(r.status, 0, r.stderr);

@@ -118,9 +118,15 @@ export class AlertmanagerProcess {
   }
 }
 
+/** What the alert lab needs of a started labd (LabdProcess or InProcessLabd). */
+export interface StartedLabd {
+  readonly httpPort: number;
+  stop(): Promise<void>;
+}
+
 /** labd and a real Alertmanager that know each other: its URL and token in labd's env, its webhook at labd. */
-export interface AlertLab {
-  labd: LabdProcess;
+export interface AlertLab<L extends StartedLabd = LabdProcess> {
+  labd: L;
   am: AlertmanagerProcess;
   token: string;
   /** Stops both and removes Alertmanager's storage. */
@@ -131,10 +137,16 @@ export interface AlertLab {
  * Starts labd (with `o`, plus LABD_ALERTMANAGER_URL and LABD_WEBHOOK_TOKEN) and then Alertmanager on
  * the port labd was told, its webhook receiver pointed at labd's /hooks/alertmanager.
  */
-export async function startAlertLab(o: LabdOptions = {}): Promise<AlertLab> {
+export async function startAlertLab(o?: LabdOptions): Promise<AlertLab>;
+/** The same with labd started by `start` (e.g. InProcessLabd.start). */
+export async function startAlertLab<L extends StartedLabd>(o: LabdOptions, start: (o: LabdOptions) => Promise<L>): Promise<AlertLab<L>>;
+export async function startAlertLab(
+  o: LabdOptions = {},
+  start: (o: LabdOptions) => Promise<StartedLabd> = (x) => LabdProcess.start(x),
+): Promise<AlertLab<StartedLabd>> {
   const token = randomBytes(24).toString('hex');
   const port = await freePort();
-  const labd = await LabdProcess.start({ ...o, env: { LABD_ALERTMANAGER_URL: `http://127.0.0.1:${port}`, LABD_WEBHOOK_TOKEN: token, ...o.env } });
+  const labd = await start({ ...o, env: { LABD_ALERTMANAGER_URL: `http://127.0.0.1:${port}`, LABD_WEBHOOK_TOKEN: token, ...o.env } });
   let am: AlertmanagerProcess;
   try {
     am = await AlertmanagerProcess.start({ webhookUrl: `http://127.0.0.1:${labd.httpPort}/hooks/alertmanager`, token, port });

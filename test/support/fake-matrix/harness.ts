@@ -1,13 +1,20 @@
 /** Test harness: a fake homeserver with a room, and labd started with its bot pointed at it. */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KeyLab, LabdProcess } from '../labd.ts';
+import { KeyLab, LabdProcess, type LabdOptions, type SshResult } from '../labd.ts';
 import type { MatrixEvent, Room } from './rooms.ts';
 import { FakeMatrix, type FakeUser } from './server.ts';
 
-export interface BotLab {
+/** What the bot lab needs of a started labd (LabdProcess or InProcessLabd). */
+export interface StartedLabd {
+  sshAsync(identity: string, command: string[]): Promise<SshResult>;
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+export interface BotLab<L extends StartedLabd = LabdProcess> {
   fake: FakeMatrix;
-  labd: LabdProcess;
+  labd: L;
   keys: KeyLab;
   adminKey: string;
   room: Room;
@@ -21,8 +28,20 @@ export interface BotLab {
   env: Record<string, string>;
 }
 
+export interface BotLabOptions {
+  dataDir?: string;
+  env?: Record<string, string>;
+  tokenFile?: boolean;
+}
+
 /** `env`: more settings for labd (e.g. LABD_KUBECONFIG); `tokenFile`: hand the bot its token in a file instead of LABD_MATRIX_TOKEN. */
-export async function startBotLab(o: { dataDir?: string; env?: Record<string, string>; tokenFile?: boolean } = {}): Promise<BotLab> {
+export async function startBotLab(o?: BotLabOptions): Promise<BotLab>;
+/** The same with labd started by `start` (e.g. InProcessLabd.start). */
+export async function startBotLab<L extends StartedLabd>(o: BotLabOptions, start: (o: LabdOptions) => Promise<L>): Promise<BotLab<L>>;
+export async function startBotLab(
+  o: BotLabOptions = {},
+  start: (o: LabdOptions) => Promise<StartedLabd> = (x) => LabdProcess.start(x),
+): Promise<BotLab<StartedLabd>> {
   const fake = await FakeMatrix.start();
   const bot = fake.addUser('labd');
   const alice = fake.addUser('alice');
@@ -43,10 +62,10 @@ export async function startBotLab(o: { dataDir?: string; env?: Record<string, st
     writeFileSync(file, `${bot.accessToken}\n`, { mode: 0o600 });
     env.LABD_MATRIX_ACCESS_TOKEN_FILE = file;
   } else env.LABD_MATRIX_TOKEN = bot.accessToken;
-  let labd: LabdProcess | undefined;
+  let labd: StartedLabd | undefined;
   try {
-    labd = await LabdProcess.start({ adminKeys: [keys.publicKey(adminKey)], env, dataDir: o.dataDir });
-    const r = labd.ssh(adminKey, ['user', 'add', 'bob', '--role', 'member']);
+    labd = await start({ adminKeys: [keys.publicKey(adminKey)], env, dataDir: o.dataDir });
+    const r = await labd.sshAsync(adminKey, ['user', 'add', 'bob', '--role', 'member']);
     if (r.status !== 0 && !/exists/.test(r.stderr)) throw new Error(`user add bob: ${r.stderr}`);
     const started = labd;
     await waitFor(
@@ -67,7 +86,7 @@ export async function startBotLab(o: { dataDir?: string; env?: Record<string, st
 }
 
 /** Polls until `check` returns a truthy value; generous deadline, no timing assertions. */
-export async function waitFor<T>(what: string, check: () => T | undefined | false, labd?: LabdProcess, ms = 60000): Promise<T> {
+export async function waitFor<T>(what: string, check: () => T | undefined | false, labd?: { logs(): string }, ms = 60000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = check();
@@ -89,11 +108,11 @@ export function repliesTo(fake: FakeMatrix, bot: FakeUser, event: MatrixEvent): 
     );
 }
 
-export function replyTo(lab: BotLab, event: MatrixEvent, ms?: number): Promise<MatrixEvent> {
+export function replyTo(lab: Pick<BotLab<StartedLabd>, 'fake' | 'bot' | 'labd'>, event: MatrixEvent, ms?: number): Promise<MatrixEvent> {
   return waitFor(`the bot's reply to '${String(event.content.body).slice(0, 60)}'`, () => repliesTo(lab.fake, lab.bot, event)[0], lab.labd, ms);
 }
 
-export async function stopBotLab(lab: BotLab | undefined): Promise<void> {
+export async function stopBotLab(lab: BotLab<StartedLabd> | undefined): Promise<void> {
   if (!lab) return;
   await lab.labd.stop();
   await lab.fake.stop();
