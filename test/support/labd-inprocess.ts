@@ -24,9 +24,15 @@ export class InProcessLabd extends LabdSsh {
     readonly dataDir: string,
     readonly sshPort: number,
     readonly httpPort: number,
-    /** Everything labd logged (JSON lines), as LabdProcess.logs() gives its stdout and stderr. */
+    /**
+     * Everything labd logged (its JSON lines) and the process warnings Node emitted while it ran
+     * (e.g. MaxListenersExceededWarning, which a labd process prints on its stderr). Unlike
+     * LabdProcess.logs() it holds no other stdout/stderr text: libraries' console output stays
+     * with the test runner.
+     */
     readonly logs: () => string,
     private readonly keepData: boolean,
+    private readonly unhook: () => void,
   ) {
     super();
   }
@@ -43,15 +49,20 @@ export class InProcessLabd extends LabdSsh {
         done();
       },
     });
+    // Node prints process warnings on a labd process's stderr; here they go to its log too.
+    const onWarning = (w: Error) => (out += `(node) ${w.name}: ${w.message}\n`);
+    process.on('warning', onWarning);
+    const unhook = () => process.off('warning', onWarning);
     let app: Labd;
     try {
       const config = loadConfig(env);
       app = await startLabd(config, createLogger(config.log.level, sink));
     } catch (err) {
+      unhook();
       cleanup();
       throw new Error(`labd did not start: ${(err as Error).message}\n${out}`, { cause: err });
     }
-    const labd = new InProcessLabd(app, dataDir, sshPort, httpPort, () => out, opts.dataDir !== undefined);
+    const labd = new InProcessLabd(app, dataDir, sshPort, httpPort, () => out, opts.dataDir !== undefined, unhook);
     try {
       await waitReady(httpPort, () => undefined);
     } catch (err) {
@@ -74,6 +85,7 @@ export class InProcessLabd extends LabdSsh {
   /** Stops labd (as SIGTERM does for the process) and removes the throw-away data dir. */
   stop(): Promise<void> {
     this.stopped ??= this.app.stop().finally(() => {
+      this.unhook();
       if (!this.keepData) rmSync(this.dataDir, { recursive: true, force: true });
     });
     return this.stopped;
