@@ -11,6 +11,12 @@ export default defineConfig({
     teardownTimeout: 30_000,
     fileParallelism: true,
     maxWorkers: 2,
+    // Files in one worker share the module graph (src/ is imported once per worker, not per file):
+    // most tests boot labd in-process (test/support/labd-inprocess.ts). Safe because no test file
+    // mocks modules or stubs globals, the one with fake timers restores them after each test, no
+    // test changes process.env or the current directory, and src/ keeps no module-level state but
+    // parse caches (terminfo entries, lazily loaded SDKs).
+    isolate: false,
     reporters: ['default'],
   },
 });
