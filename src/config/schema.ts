@@ -282,6 +282,8 @@ export const configSchema = z
         maxStartupsPerSource: z.number().int().min(1).max(100_000).default(10),
         /** Banner-free greeting shown by the TUI. */
         hostname: z.string().min(1).default('labd'),
+        /** How often an open TUI home screen reads its status strip and counts again; a backend check older than twice this is made again. */
+        homeRefresh: duration.prefault('5s'),
       })
       .prefault({}),
     http: z.strictObject({ listen: listen.default('127.0.0.1:8080') }).default({ listen: '127.0.0.1:8080' }),
