@@ -59,6 +59,8 @@ describe('escalation through the Apprise API', () => {
       LABD_WEBHOOK_TOKEN: token,
       LABD_APPRISE_URL: `http://127.0.0.1:${apprisePort}/notify/labd`,
       LABD_ALERTMANAGER_ESCALATE_AFTER: '2s',
+      // Retries after 1 s, then 2 s (2 s and 4 s by default).
+      LABD_APPRISE_RETRY: '1s',
     };
     labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env, dataDir });
   });

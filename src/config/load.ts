@@ -61,6 +61,7 @@ const ENV_KEYS: Record<string, { path: string[]; kind: 'string' | 'boolean' | 'l
   LABD_ALERTMANAGER_ACK_HOLD_MAX: { path: ['alertmanager', 'ackHoldMax'], kind: 'string' },
   LABD_ALERTMANAGER_ESCALATE_AFTER: { path: ['alertmanager', 'escalateAfter'], kind: 'string' },
   LABD_APPRISE_URL: { path: ['alertmanager', 'appriseUrl'], kind: 'string' },
+  LABD_APPRISE_RETRY: { path: ['alertmanager', 'appriseRetry'], kind: 'string' },
   LABD_ALERTMANAGER_POLL_INTERVAL: { path: ['alertmanager', 'pollInterval'], kind: 'string' },
   LABD_MATRIX_ENABLED: { path: ['matrix', 'enabled'], kind: 'boolean' },
   LABD_MATRIX_HOMESERVER: { path: ['matrix', 'homeserverUrl'], kind: 'string' },

@@ -64,6 +64,8 @@ const alertmanagerEnabled = z.strictObject({
   appriseUrl: z.url({ protocol: /^https?$/, error: 'expected the http(s) URL of an Apprise API notify endpoint' }).optional(),
   /** Time-out of each Apprise request. */
   appriseTimeout: duration.prefault('10s'),
+  /** Wait before retrying an escalation Apprise did not take; it doubles with each failure, up to 5 minutes. */
+  appriseRetry: duration.prefault('2s'),
   /** Longest `ack --for` accepted. */
   maxAckDuration: duration.prefault('7d'),
   /** Largest webhook body accepted. */
