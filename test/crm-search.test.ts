@@ -7,15 +7,15 @@
  * included, so the same search is run on both sides of the cut-over.
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { afterAll as after, describe, test } from 'vitest';
 import { emptyContact, phoneOf, type ContactData } from '../src/apps/crm/model.ts';
 import { SqliteCrmStore } from '../src/apps/crm/sqlite-store.ts';
 import { sortKey } from '../src/core/sort-key.ts';
-import { MIGRATIONS_DIR, migrateDb, openDb } from '../src/db/client.ts';
+import { migrateDb, openDb } from '../src/db/client.ts';
+import { dbBefore } from './support/migrations.ts';
 
 describe('CRM search', () => {
   const dir = mkdtempSync(join(tmpdir(), 'labd-crm-search-'));
@@ -135,17 +135,7 @@ describe('CRM search', () => {
 test('migration 0020 gives contacts made before it the sort keys new ones get', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'labd-migrate-'));
   try {
-    const before = join(dir, 'migrations');
-    cpSync(MIGRATIONS_DIR, before, { recursive: true });
-    const journalFile = join(before, 'meta', '_journal.json');
-    const journal = JSON.parse(readFileSync(journalFile, 'utf8')) as { entries: { tag: string }[] };
-    const at = journal.entries.findIndex((e) => e.tag === '0020_crm_contacts_sort_name');
-    assert.ok(at > 0, 'migration 0020 exists');
-    journal.entries = journal.entries.slice(0, at);
-    writeFileSync(journalFile, JSON.stringify(journal));
-
-    const db = openDb(join(dir, 'data'));
-    migrate(db, { migrationsFolder: before });
+    const db = dbBefore(dir, '0020_crm_contacts_sort_name');
     const sql = db.$client;
     sql.prepare("insert into users (name, role) values ('dora', 'member')").run();
     const insert = sql.prepare('insert into crm_contacts (owner_id, uid, display_name, created_at, updated_at, rev) values (1, ?, ?, 0, 0, 1)');
