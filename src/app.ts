@@ -68,8 +68,6 @@ const BACKEND_PROBE_INTERVAL_MS = 30_000;
 /** How long one request to step-ca may take. */
 const STEPCA_TIMEOUT_MS = 10_000;
 const BACKEND_PROBE_TIMEOUT_MS = 10_000;
-/** How old a backend check may be while a TUI home screen shows it. */
-const HOME_STATUS_FRESH_MS = 10_000;
 
 export interface Labd {
   config: Config;
@@ -320,14 +318,15 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
       softChecks: (): Record<string, SoftCheck> => (stepCa ? { stepCa: stepCaCheck(stepCa.status()) } : {}),
     }),
   );
-  const tui = new TuiHost(registry, log, config.ssh.hostname);
+  const tui = new TuiHost(registry, log, config.ssh.hostname, config.ssh.homeRefresh.ms);
   for (const app of [...accountTuiApps, ...opsTuiApps]) tui.register(app);
   // The home screen's status strip reads the neutral backend status (configured, last check reached it).
-  // While someone looks at it, a check older than HOME_STATUS_FRESH_MS is made again (one for all viewers).
+  // While someone looks at it, a check older than two home refreshes (ssh.homeRefresh) is made again (one for all viewers).
+  const homeStatusFreshMs = 2 * config.ssh.homeRefresh.ms;
   let probing: Promise<void> | undefined;
   const freshBackend = async (name: 'alertmanager' | 'matrix') => {
     const b = backends.get(name);
-    if (b?.configured && (!b.checkedAt || clock.now().getTime() - b.checkedAt.getTime() > HOME_STATUS_FRESH_MS)) {
+    if (b?.configured && (!b.checkedAt || clock.now().getTime() - b.checkedAt.getTime() > homeStatusFreshMs)) {
       probing ??= backends.probeAll(BACKEND_PROBE_TIMEOUT_MS / 2).finally(() => (probing = undefined));
       await probing;
     }

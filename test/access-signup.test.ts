@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { certFor, logMark, logSince } from './support/auth-lab.ts';
 import { KeyLab, LabdProcess, run } from './support/labd.ts';
+import { allSettled, until } from './support/wait.ts';
 
 interface AuditJson {
   actor: string;
@@ -41,20 +42,26 @@ function audit(labd: LabdProcess, command: string): AuditJson[] {
     .reverse();
 }
 
-function createInvite(labd: LabdProcess, extra: string[] = []): { id: number; code: string } {
+function createInvite(labd: LabdProcess, extra: string[] = []): { id: number; code: string; expiresAt: string | null } {
   const r = labd.ssh(admin, ['invite', 'create', ...extra, '--json']);
   assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout) as { id: number; code: string };
+  return JSON.parse(r.stdout) as { id: number; code: string; expiresAt: string | null };
 }
 
+/** One labd per policy (and one for the invite tests), each its own data dir, booted side by side. */
+const booted: Partial<Record<'closed' | 'invite' | 'sso' | 'open' | 'invites', LabdProcess>> = {};
+before(async () => {
+  await allSettled((['closed', 'invite', 'sso', 'open', 'invites'] as const).map((k) => start(k === 'invites' ? 'invite' : k).then((l) => (booted[k] = l))));
+});
+
 after(async () => {
-  for (const labd of labds) await labd.stop();
+  await Promise.all(labds.map((labd) => labd.stop()));
   lab.cleanup();
 });
 
 describe('sign-up policies (auth.signup) with the real ssh client', () => {
   test('closed: an unknown key does not even log in, an unknown certificate principal is refused, invites create nobody', async () => {
-    const labd = await start('closed');
+    const labd = booted.closed!;
     const stranger = lab.key('closed-stranger');
     const r = labd.ssh(stranger, ['join', '--name', 'stranger']);
     assert.equal(r.status, 255, r.stderr);
@@ -73,7 +80,7 @@ describe('sign-up policies (auth.signup) with the real ssh client', () => {
   });
 
   test('invite: a key without an account may only join with a code; without one it is told to ask for an invite', async () => {
-    const labd = await start('invite');
+    const labd = booted.invite!;
     const newKey = lab.key('invite-newcomer');
     // No invite outstanding: an unknown key does not log in at all.
     const early = labd.ssh(newKey, ['help']);
@@ -114,7 +121,7 @@ describe('sign-up policies (auth.signup) with the real ssh client', () => {
   });
 
   test('sso: certificates sign up, plain keys join only with an invite', async () => {
-    const labd = await start('sso');
+    const labd = booted.sso!;
     const k = certFor(lab, ca, { principals: ['ssocert'] });
     const c = labd.ssh(k.key, ['whoami', '--json'], { cert: k.cert });
     assert.equal(c.status, 0, c.stderr);
@@ -128,7 +135,7 @@ describe('sign-up policies (auth.signup) with the real ssh client', () => {
   });
 
   test('open: a plain key signs up with join --name; names are exact and never collide', async () => {
-    const labd = await start('open');
+    const labd = booted.open!;
     const dave = lab.key('open-dave');
     const joined = labd.ssh(dave, ['join', '--name', 'dave']);
     assert.equal(joined.status, 0, joined.stderr);
@@ -163,7 +170,7 @@ describe('sign-up policies (auth.signup) with the real ssh client', () => {
 describe('invites', () => {
   let labd: LabdProcess;
   before(async () => {
-    labd = await start('invite');
+    labd = booted.invites!;
     // Unknown keys come in (to join) only while some invite is usable: one stays open for these tests.
     createInvite(labd, ['--uses', '1000', 'keeps', 'the', 'door', 'open']);
   });
@@ -187,7 +194,7 @@ describe('invites', () => {
     assert.match(afterRm.stderr, /not valid/);
 
     const shortLived = createInvite(labd, ['--expires', '1s']);
-    await new Promise((r) => setTimeout(r, 1500));
+    await until('the short-lived invite to expire', () => Date.now() > Date.parse(shortLived.expiresAt!), { intervalMs: 50 });
     const expired = labd.ssh(second, ['join', shortLived.code, '--name', 'second']);
     assert.equal(expired.status, 3, expired.stderr);
     assert.match(expired.stderr, /this invite expired at .*: ask for a new one/);

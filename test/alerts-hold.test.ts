@@ -43,7 +43,8 @@ describe('ack without a duration holds while the group fires (real Alertmanager)
     // startAlertLab sets the webhook token as LABD_WEBHOOK_TOKEN (LABD_ALERTMANAGER_WEBHOOK_TOKEN is its alias).
     alertLab = await startAlertLab({
       adminKeys: [lab.publicKey(admin)],
-      env: { LABD_ALERTMANAGER_POLL_INTERVAL: '1s', LABD_ALERTMANAGER_ACK_HOLD_STEP: '6s', LABD_ALERTMANAGER_ACK_HOLD_MAX: '20s' },
+      // A step of 4 s: extended once less than 2 s is left, by rounds every second (a late round still has time).
+      env: { LABD_ALERTMANAGER_POLL_INTERVAL: '1s', LABD_ALERTMANAGER_ACK_HOLD_STEP: '4s', LABD_ALERTMANAGER_ACK_HOLD_MAX: '10s' },
     });
     ({ labd, am } = alertLab);
     await am.post([

@@ -1,10 +1,10 @@
 /**
  * CRM search order and its two ways of finding a group. Matches come in groups (whole-word name
- * matches, then name prefixes, then anything else), each group in name order. A group with few
+ * matches, then name prefixes, then anything else), each group in name order (accents and case
+ * aside), names that begin with the first word first. A group with few
  * index matches is sorted; one with many walks the owner's name index instead (bench/crm at 100,000
  * contacts). Both ways must give the same contacts in the same order, owner and tag filters
- * included, so the same search is run on both sides of the cut-over. Order is SQLite's NOCASE
- * (ASCII letters folded, then bytes), as the plain listing always had.
+ * included, so the same search is run on both sides of the cut-over.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,13 +13,15 @@ import { join } from 'node:path';
 import { afterAll as after, describe, test } from 'vitest';
 import { emptyContact, phoneOf, type ContactData } from '../src/apps/crm/model.ts';
 import { SqliteCrmStore } from '../src/apps/crm/sqlite-store.ts';
+import { sortKey } from '../src/core/sort-key.ts';
 import { migrateDb, openDb } from '../src/db/client.ts';
+import { dbBefore } from './support/migrations.ts';
 
 describe('CRM search', () => {
   const dir = mkdtempSync(join(tmpdir(), 'labd-crm-search-'));
   const db = openDb(dir);
   migrateDb(db);
-  db.$client.prepare("insert into users (name, role) values ('alice', 'member'), ('bob', 'member')").run();
+  db.$client.prepare("insert into users (name, role) values ('alice', 'member'), ('bob', 'member'), ('carol', 'member')").run();
   // The statements the store prepares, to tell which way a group was found.
   const prepared: string[] = [];
   const prepare = db.$client.prepare.bind(db.$client);
@@ -27,7 +29,7 @@ describe('CRM search', () => {
     prepared.push(source);
     return prepare(source);
   }) as typeof db.$client.prepare;
-  const walked = () => prepared.some((s) => s.includes('indexed by crm_contacts_owner_name'));
+  const walked = () => prepared.some((s) => s.includes('indexed by crm_contacts_owner_sort'));
   const store = new SqliteCrmStore(db, 'DE');
   after(() => {
     db.$client.close();
@@ -46,7 +48,7 @@ describe('CRM search', () => {
     await store.create(1, person('Carla Reis', { notes: 'met Ana at the climbing gym' }));
     await store.create(1, person('Ada Banana', { emails: [{ value: 'ana@example.org' }] }));
     await store.create(1, person('Álvaro Ánacleto'));
-    assert.deepEqual(await names(1, 'ana'), ['Ana Silva', 'Bruno Ana', 'Anabel Costa', 'Zoë Anabel', 'Álvaro Ánacleto', 'Ada Banana', 'Carla Reis']);
+    assert.deepEqual(await names(1, 'ana'), ['Ana Silva', 'Bruno Ana', 'Anabel Costa', 'Álvaro Ánacleto', 'Zoë Anabel', 'Ada Banana', 'Carla Reis']);
     assert.deepEqual(await names(1, 'ANA s'), ['Ana Silva'], 'every word must match');
     assert.deepEqual(await names(1, 'ana', { limit: 2 }), ['Ana Silva', 'Bruno Ana']);
     assert.deepEqual(await names(2, 'ana'), [], "another user's book is not searched");
@@ -64,14 +66,19 @@ describe('CRM search', () => {
       await store.create(2, person(`Bob's ${name}`));
       all.push({ name, id: c.id, tagged: i % 5 === 0 });
     }
-    // SQLite's NOCASE: ASCII letters folded, then UTF-8 bytes.
-    const folded = (s: string) => Buffer.from(s.replace(/[A-Z]/g, (c) => c.toLowerCase()));
+    // 30 whose name begins with the word: they lead the group.
+    const leaders: { name: string; id: number }[] = [];
+    for (let i = 0; i < 30; i++) {
+      const name = `Müller ${given[i % given.length]} ${String(i).padStart(4, '0')}`;
+      leaders.push({ name, id: (await store.create(1, person(name))).id });
+    }
+    const folded = (s: string) => Buffer.from(sortKey(s));
     const byName = (a: { name: string; id: number }, b: { name: string; id: number }) => Buffer.compare(folded(a.name), folded(b.name)) || a.id - b.id;
     const sorted = [...all].sort(byName);
-    // Walked (2,200 index matches, more than 1,000).
+    // Walked (2,230 index matches, more than 1,000).
     assert.deepEqual(
       await names(1, 'muller', { limit: 60 }),
-      sorted.slice(0, 60).map((c) => c.name),
+      [...leaders.sort(byName), ...sorted.slice(0, 30)].map((c) => c.name),
     );
     assert.ok(walked());
     assert.deepEqual(
@@ -85,16 +92,30 @@ describe('CRM search', () => {
     const yara = sorted.filter((c) => c.name.startsWith('Yara'));
     assert.deepEqual(
       await names(1, 'yara muller', { limit: 1000 }),
-      yara.map((c) => c.name),
+      [...yara, ...leaders.filter((c) => c.name.includes('Yara'))].map((c) => c.name),
     );
     // Each contact once, also when it is in more than one group (whole word and prefix of "mül").
     const some = await names(1, 'mül', { limit: 1000 });
     assert.equal(new Set(some).size, some.length);
     assert.equal(some.length, 1000);
+    assert.deepEqual(
+      some.slice(0, 30),
+      leaders.map((c) => c.name),
+    );
     assert.ok(
       (await names(2, 'muller', { limit: 5 })).every((n) => n.startsWith("Bob's")),
       "bob's walk sees only bob's book",
     );
+  });
+
+  test('name order folds accents and case: Émile sorts between Ema and Emma', async () => {
+    for (const name of ['Zoë', 'Emma Z', 'ezra', 'Émile Z', 'Ema Z']) await store.create(3, person(name));
+    assert.deepEqual(
+      (await store.search(3, {})).map((c) => c.displayName),
+      ['Ema Z', 'Émile Z', 'Emma Z', 'ezra', 'Zoë'],
+    );
+    // "z" is a whole word of three names: they come before Zoë, whose name "z" begins.
+    assert.deepEqual(await names(3, 'z'), ['Ema Z', 'Émile Z', 'Emma Z', 'Zoë']);
   });
 
   test('no query lists the book in name order; a phone number finds its contact in another format', async () => {
@@ -109,4 +130,28 @@ describe('CRM search', () => {
       ['Phone Person'],
     );
   });
+});
+
+test('migration 0020 gives contacts made before it the sort keys new ones get', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'labd-migrate-'));
+  try {
+    const db = dbBefore(dir, '0020_crm_contacts_sort_name');
+    const sql = db.$client;
+    sql.prepare("insert into users (name, role) values ('dora', 'member')").run();
+    const insert = sql.prepare('insert into crm_contacts (owner_id, uid, display_name, created_at, updated_at, rev) values (1, ?, ?, 0, 0, 1)');
+    for (const name of ['Zoë Öst', 'Émile', 'emma', 'İlkay']) insert.run(name, name);
+    migrateDb(db);
+    const keys = sql.prepare('select display_name as name, sort_name as key from crm_contacts order by sort_name').all();
+    const listed = (await new SqliteCrmStore(db).search(1, {})).map((c) => c.displayName);
+    db.$client.close();
+    assert.deepEqual(keys, [
+      { name: 'Émile', key: 'emile' },
+      { name: 'emma', key: 'emma' },
+      { name: 'İlkay', key: 'ilkay' },
+      { name: 'Zoë Öst', key: 'zoe ost' },
+    ]);
+    assert.deepEqual(listed, ['Émile', 'emma', 'İlkay', 'Zoë Öst']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -70,6 +70,14 @@ describe('alerts in the Matrix room, with the real Alertmanager', () => {
       await new Promise((r) => setTimeout(r, 200));
     }
   };
+  /** labd_outbox_depth from /metrics: 0 once every queued message (post, edit, reply) was delivered or dropped. */
+  const outboxDepth = async () => {
+    const text = await (await fetch(`http://127.0.0.1:${labd.httpPort}/metrics`)).text();
+    const m = /^labd_outbox_depth (\d+)$/m.exec(text);
+    if (!m) throw new Error(`no labd_outbox_depth in /metrics`);
+    return Number(m[1]);
+  };
+  const outboxDrained = () => until('the outbox to drain', async () => (await outboxDepth()) === 0);
   const matrixAcks = () =>
     (JSON.parse(labd.ssh(adminKey, ['audit', '--json']).stdout) as { command: string; via: string; args?: unknown }[]).filter(
       (a) => a.via === 'matrix' && (a.command === 'ack' || a.command === 'unack'),
@@ -227,7 +235,13 @@ describe('alerts in the Matrix room, with the real Alertmanager', () => {
   });
 
   test('HTML in alert labels and annotations is escaped in the message', async () => {
-    await am.post([firing({ alertname: 'Html', cluster: 'lab', instance: '<img src=x onerror=alert(1)>' }, { summary: '<b>bold</b> & "quoted"' })]);
+    // Started 5 s ago: due for escalation (6 s) soon, for the next test.
+    await am.post([
+      {
+        ...firing({ alertname: 'Html', cluster: 'lab', instance: '<img src=x onerror=alert(1)>' }, { summary: '<b>bold</b> & "quoted"' }),
+        startsAt: new Date(Date.now() - 5000).toISOString(),
+      },
+    ]);
     const post = await onePost('Html');
     const html = String(post.content.formatted_body);
     assert.doesNotMatch(html, /<img|<b>/);
@@ -242,8 +256,12 @@ describe('alerts in the Matrix room, with the real Alertmanager', () => {
     assert.equal(escalation.content.msgtype, 'm.text');
     assert.deepEqual(escalation.content['m.mentions'], { user_ids: [dora.userId] });
     assert.match(String(escalation.content.body), /@dora:fake\.test alert group \d+ \(alertname=Html cluster=lab\) has been firing for more than 6s/);
-    // One follow-up per firing episode, however long it keeps firing.
-    await new Promise((r) => setTimeout(r, 3000));
+    // One follow-up per firing episode, however long it keeps firing: a group that starts firing now,
+    // already past due, escalates in a later round, which found Html due again and left it alone.
+    await am.post([{ ...firing({ alertname: 'Later', cluster: 'lab', instance: 'nuc1' }), startsAt: new Date(Date.now() - 60_000).toISOString() }]);
+    const later = await onePost('Later');
+    await waitFor('the later group to escalate', () => repliesTo(fake, bot, later)[0], labd);
+    await outboxDrained();
     assert.equal(repliesTo(fake, bot, post).length, 1);
   });
 
@@ -257,7 +275,10 @@ describe('alerts in the Matrix room, with the real Alertmanager', () => {
     });
     // A second alert of Burst1 while down: its message is still unsent, so the post takes it in.
     await am.post([firing({ alertname: 'Burst1', cluster: 'lab', instance: 'nuc2' })]);
-    await new Promise((r) => setTimeout(r, 2500));
+    await until('labd to store the second Burst1 alert', async () => {
+      const groups = JSON.parse(labd.ssh(adminKey, ['alerts', '--json']).stdout) as { groupLabels: Record<string, string>; alerts: unknown[] }[];
+      return groups.some((g) => g.groupLabels.alertname === 'Burst1' && g.alerts.length === 2);
+    });
     fake.rateLimit(3, 400);
     await fake.setDown(false);
     for (const n of names) await onePost(n);
@@ -267,7 +288,8 @@ describe('alerts in the Matrix room, with the real Alertmanager', () => {
       'the homeserver rate-limited the bot',
     );
     await waitFor('Burst1 showing both alerts', () => /2\/2 firing/.test(String(shown(posts('Burst1')[0]!).body)), labd);
-    await new Promise((r) => setTimeout(r, 2000));
+    // Everything queued has gone out: a second post of any of them would be in the room by now.
+    await outboxDrained();
     for (const n of names) assert.equal(posts(n).length, 1, `${n} posted once`);
   });
 
@@ -291,7 +313,43 @@ describe('alerts in the Matrix room, with the real Alertmanager', () => {
     labd = await LabdProcess.start({ adminKeys: [keys.publicKey(adminKey)], env, dataDir });
     const marker = fake.say(ops.roomId, alice.userId, '!lab version');
     await replyTo({ fake, bot, labd } as Parameters<typeof replyTo>[0], marker);
-    await new Promise((r) => setTimeout(r, 7000));
+    // A command in the alerts room, after the replayed acks in its timeline and from the same sender: its
+    // events run in order, so once it is answered any ack the replay ran again would have run too.
+    const alertsMarker = fake.say(alerts.roomId, alice.userId, '!lab version');
+    await replyTo({ fake, bot, labd } as Parameters<typeof replyTo>[0], alertsMarker);
+    // A group already past due when it arrives escalates in a round of the restarted labd, a round that
+    // found Html due as well.
+    // (Alertmanager still sends to the first labd's port: the webhook is delivered as it would send it.)
+    const labels = { alertname: 'AfterRestart', cluster: 'lab', instance: 'nuc1' };
+    const hook = await fetch(`http://127.0.0.1:${labd.httpPort}/hooks/alertmanager`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        version: '4',
+        groupKey: '{}:{alertname="AfterRestart", cluster="lab"}',
+        status: 'firing',
+        receiver: 'labd',
+        groupLabels: { alertname: 'AfterRestart', cluster: 'lab' },
+        commonLabels: labels,
+        commonAnnotations: {},
+        externalURL: am.url,
+        alerts: [
+          {
+            status: 'firing',
+            labels,
+            annotations: {},
+            startsAt: new Date(Date.now() - 60_000).toISOString(),
+            endsAt: '0001-01-01T00:00:00Z',
+            generatorURL: '',
+            fingerprint: 'a1f7e2',
+          },
+        ],
+      }),
+    });
+    assert.equal(hook.status, 200, await hook.text());
+    const afterRestart = await onePost('AfterRestart');
+    await waitFor('the new group to escalate', () => repliesTo(fake, bot, afterRestart)[0], labd);
+    await outboxDrained();
     assert.equal(matrixAcks().length, acksBefore, 'no ack or unack ran again');
     assert.equal((await silences()).filter((s) => s.status.state === 'active').length, silencesBefore);
     assert.equal(repliesTo(fake, bot, replied).length, 1);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll as after, describe, test } from 'vitest';
+import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { Database } from '../src/db/sqlite-driver.ts';
 import { LabdProcess } from './support/labd.ts';
 import { replyTo, repliesTo, startBotLab, stopBotLab, waitFor, type BotLab } from './support/fake-matrix/harness.ts';
@@ -10,14 +10,20 @@ import { replyTo, repliesTo, startBotLab, stopBotLab, waitFor, type BotLab } fro
 const botSends = (lab: BotLab) =>
   lab.fake.requests.filter((q) => q.method === 'PUT' && q.userId !== lab.alice.userId && /\/send\/m\.room\.message\//.test(q.path));
 
-describe('Matrix bot delivery', () => {
-  let lab: BotLab | undefined;
+// One labd for both: the restart's replay then also holds the delivery test's commands, which must not run again either.
+describe('Matrix bot delivery and restart', () => {
+  let lab: BotLab;
+  const dataDir = mkdtempSync(join(tmpdir(), 'labd-matrix-'));
+  before(async () => {
+    lab = await startBotLab({ dataDir });
+  });
   after(async () => {
     await stopBotLab(lab);
+    rmSync(dataDir, { recursive: true, force: true });
   });
+  let earlier: ReturnType<BotLab['fake']['say']>[] = [];
 
   test('a reply survives 429s, a lost response and an outage, and is delivered exactly once with one txn id', async () => {
-    lab = await startBotLab();
     const before = botSends(lab).length;
     lab.fake.rateLimit(2, 300);
     lab.fake.loseResponses(1);
@@ -26,7 +32,7 @@ describe('Matrix bot delivery', () => {
     await waitFor(
       'two 429s and a lost response',
       () =>
-        botSends(lab!)
+        botSends(lab)
           .slice(before)
           .filter((q) => q.status === 502).length >= 1,
       lab.labd,
@@ -35,7 +41,7 @@ describe('Matrix bot delivery', () => {
     await waitFor(
       'a retry against the 502 proxy',
       () =>
-        botSends(lab!)
+        botSends(lab)
           .slice(before)
           .filter((q) => q.status === 502).length >= 2,
       lab.labd,
@@ -46,7 +52,7 @@ describe('Matrix bot delivery', () => {
     await waitFor(
       'the retry after the outage to succeed',
       () =>
-        botSends(lab!)
+        botSends(lab)
           .slice(before)
           .some((q) => q.status === 200),
       lab.labd,
@@ -66,19 +72,10 @@ describe('Matrix bot delivery', () => {
     const next = lab.fake.say(lab.room.roomId, lab.alice.userId, '!lab whoami');
     await replyTo(lab, next);
     assert.equal(repliesTo(lab.fake, lab.bot, ask).length, 1);
-  });
-});
-
-describe('Matrix bot restart', () => {
-  let lab: BotLab | undefined;
-  const dataDir = mkdtempSync(join(tmpdir(), 'labd-matrix-'));
-  after(async () => {
-    await stopBotLab(lab);
-    rmSync(dataDir, { recursive: true, force: true });
+    earlier = [ask, next];
   });
 
   test('a restart runs no command twice and misses none sent while labd was down', async () => {
-    lab = await startBotLab({ dataDir });
     const add = lab.fake.say(lab.room.roomId, lab.alice.userId, '!lab user add dave');
     assert.match(String((await replyTo(lab, add)).content.body), /^created user dave \(member\)/);
     await lab.labd.stop();
@@ -105,7 +102,7 @@ describe('Matrix bot restart', () => {
     lab.labd = await LabdProcess.start({ adminKeys: [lab.keys.publicKey(lab.adminKey)], env: lab.env, dataDir });
     const marker2 = lab.fake.say(lab.room.roomId, lab.alice.userId, '!lab version');
     await replyTo(lab, marker2);
-    for (const event of [add, whileDown, marker]) assert.equal(repliesTo(lab.fake, lab.bot, event).length, 1);
+    for (const event of [...earlier, add, whileDown, marker]) assert.equal(repliesTo(lab.fake, lab.bot, event).length, 1);
     const audit2 = JSON.parse(lab.labd.ssh(lab.adminKey, ['audit', '--json']).stdout) as { command: string; via: string }[];
     assert.equal(audit2.filter((a) => a.command === 'user add' && a.via === 'matrix').length, 1);
   });

@@ -133,7 +133,7 @@ describe('ops events in the Matrix room', () => {
     const run = labd.sshAsync(admin, ['deploy', 'shop/stuck', '--image', 'busybox:1.37', '--wait']);
     await waitFor('labd following the rollout', () => gets() > before + 1, labd);
     const d = kube.store.get(DEPLOYMENTS, 'shop', 'stuck')!;
-    (d.spec as { progressDeadlineSeconds: number }).progressDeadlineSeconds = 2;
+    (d.spec as { progressDeadlineSeconds: number }).progressDeadlineSeconds = 1;
     kube.store.update(DEPLOYMENTS, d);
     const failed = await run;
     assert.equal(failed.status, 1, failed.stderr);

@@ -1,28 +1,17 @@
 /** Migration 0014: git's HTTP tokens move into the one token store and keep working. */
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { test } from 'vitest';
-import { MIGRATIONS_DIR, migrateDb, openDb } from '../src/db/client.ts';
+import { migrateDb } from '../src/db/client.ts';
 import { tokenHash } from '../src/ops/tokens/store.ts';
+import { dbBefore } from './support/migrations.ts';
 
 test('git tokens become app tokens of scope git: same hash, expiry and use kept, a clashing name renamed', () => {
   const dir = mkdtempSync(join(tmpdir(), 'labd-migrate-'));
   try {
-    // The migrations as they were before 0014.
-    const before = join(dir, 'migrations');
-    cpSync(MIGRATIONS_DIR, before, { recursive: true });
-    const journalFile = join(before, 'meta', '_journal.json');
-    const journal = JSON.parse(readFileSync(journalFile, 'utf8')) as { entries: { idx: number; tag: string }[] };
-    const at = journal.entries.findIndex((e) => e.tag === '0014_one_token_store');
-    assert.ok(at > 0, 'migration 0014 exists');
-    journal.entries = journal.entries.slice(0, at);
-    writeFileSync(journalFile, JSON.stringify(journal));
-
-    const db = openDb(join(dir, 'data'));
-    migrate(db, { migrationsFolder: before });
+    const db = dbBefore(dir, '0014_one_token_store');
     const sql = db.$client;
     sql.prepare("insert into users (name, role) values ('bob', 'member')").run();
     const bob = (sql.prepare("select id from users where name = 'bob'").get() as { id: number }).id;

@@ -11,6 +11,7 @@ import { jsonOf, KeyLab, LabdProcess } from './support/labd.ts';
 import { TestOidcProvider } from './support/oidc-provider.ts';
 import { blobOf, HandDrivenClient, signerFor } from './support/ssh2-client.ts';
 import { TmuxTerminal } from './support/tmux.ts';
+import { allSettled } from './support/wait.ts';
 
 const ACCOUNTS = {
   alice: { email: 'alice@example.net', email_verified: true, preferred_username: 'alice', groups: ['lab-admins'] },
@@ -37,17 +38,22 @@ describe('OIDC device-flow login: oidc-provider, OpenSSH in tmux', () => {
 
   before(async () => {
     admin = lab.key('admin');
+    // Both providers ask for a poll every second (TestOidcProvider's pollInterval), so a confirmed,
+    // denied or expired code is seen within a second of it.
     op = await TestOidcProvider.start({ accounts: ACCOUNTS });
-    // Codes that expire after 6 seconds; links that last 20 (with the usual code lifetime: a 6 s code can
-    // expire between two polls on a loaded machine before the test approves it).
-    shortOp = await TestOidcProvider.start({ accounts: ACCOUNTS, deviceCodeTtl: 6 });
-    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: oidcEnv(op, { LABD_OIDC_KEY_LIFETIME: '1h' }) });
-    closedLabd = await LabdProcess.start({
-      adminKeys: [lab.publicKey(admin)],
-      env: oidcEnv(op, { LABD_SIGNUP: 'closed', LABD_OIDC_MAX_FLOWS_PER_SOURCE: '1' }),
-    });
-    shortLabd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: oidcEnv(shortOp) });
-    briefLinkLabd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: oidcEnv(op, { LABD_OIDC_KEY_LIFETIME: '20s' }) });
+    // Codes that expire after 3 seconds; links that last 8 (with the usual code lifetime: a 3 s code can
+    // expire on a loaded machine before the test approves it).
+    shortOp = await TestOidcProvider.start({ accounts: ACCOUNTS, deviceCodeTtl: 3 });
+    // Four labds boot side by side; each is kept as soon as it is up, so the after hook stops it even if another failed.
+    await allSettled([
+      LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: oidcEnv(op, { LABD_OIDC_KEY_LIFETIME: '1h' }) }).then((l) => (labd = l)),
+      LabdProcess.start({
+        adminKeys: [lab.publicKey(admin)],
+        env: oidcEnv(op, { LABD_SIGNUP: 'closed', LABD_OIDC_MAX_FLOWS_PER_SOURCE: '1' }),
+      }).then((l) => (closedLabd = l)),
+      LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: oidcEnv(shortOp) }).then((l) => (shortLabd = l)),
+      LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: oidcEnv(op, { LABD_OIDC_KEY_LIFETIME: '8s' }) }).then((l) => (briefLinkLabd = l)),
+    ]);
   }, 120_000);
   after(async () => {
     for (const t of terminals) t.kill();
@@ -262,7 +268,7 @@ describe('OIDC device-flow login: oidc-provider, OpenSSH in tmux', () => {
 
   test('a linked key stops working after its lifetime, and its open session is closed', async () => {
     const key = lab.key('bob2');
-    // The session that logs in runs `sub` right away: the link's 20 s start at the approval, and a
+    // The session that logs in runs `sub` right away: the link's 8 s start at the approval, and a
     // second connection made afterwards could come too late on a loaded machine.
     const t = interactiveSsh(briefLinkLabd, key, ['sub', 'news']);
     await op.approve(await codeOn(t), 'bob');

@@ -162,13 +162,18 @@ describe('OIDC and anonymous git together: unlinked keys', () => {
 });
 
 describe('login renews the link of open connections', () => {
+  const LINK_LIFETIME_MS = 15_000;
   const lab = new KeyLab();
   let op: TestOidcProvider;
   let labd: LabdProcess;
 
   before(async () => {
     op = await TestOidcProvider.start({ accounts: ACCOUNTS });
-    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(lab.key('admin'))], env: oidcEnv(op, { LABD_OIDC_KEY_LIFETIME: '30s' }) });
+    // Links last 15 s: long enough for a second login (codes are polled every second) before the first expires.
+    labd = await LabdProcess.start({
+      adminKeys: [lab.publicKey(lab.key('admin'))],
+      env: oidcEnv(op, { LABD_OIDC_KEY_LIFETIME: `${LINK_LIFETIME_MS / 1000}s` }),
+    });
   }, 120_000);
   after(async () => {
     await labd?.stop();
@@ -193,7 +198,11 @@ describe('login renews the link of open connections', () => {
     void sub.done.then(() => (ended = true));
     // login from another connection links the key again, for a new lifetime from now.
     const login = labd.sshStart(key, ['login']);
-    await op.approve(await codeIn(login), 'alice');
+    const code = await codeIn(login);
+    // The new link must end well after the old one (the session is checked in between): confirm the code
+    // no sooner than 5 s into the first link (codes are polled every second, so the login could be quicker).
+    await until('5 s into the first link', () => Date.now() >= oldExpiry - LINK_LIFETIME_MS + 5000);
+    await op.approve(code, 'alice');
     const relinked = await login.done;
     assert.equal(relinked.status, 0, relinked.stderr);
     const newExpiry = await link();

@@ -132,7 +132,8 @@ describe('a step-ca whose root is not the pinned one is refused', () => {
     lab.cleanup();
   });
 
-  test('a wrong fingerprint: the root served is refused, named in the log and /readyz, and its CA is not trusted', async () => {
+  // Each of these boots its own labd (or fails to): they run side by side.
+  test.concurrent('a wrong fingerprint: the root served is refused, named in the log and /readyz, and its CA is not trusted', async () => {
     const labd = await LabdProcess.start({
       env: { LABD_STEPCA_URL: impostor.url, LABD_STEPCA_ROOT_FINGERPRINT: genuine.rootFingerprint, LABD_STEPCA_REFRESH: '1h' },
     });
@@ -151,7 +152,7 @@ describe('a step-ca whose root is not the pinned one is refused', () => {
     }
   });
 
-  test('a pinned root file: a server whose TLS chain does not lead to it is refused', async () => {
+  test.concurrent('a pinned root file: a server whose TLS chain does not lead to it is refused', async () => {
     const labd = await LabdProcess.start({ env: { LABD_STEPCA_URL: impostor.url, LABD_STEPCA_ROOT: genuine.rootPath } });
     try {
       assert.match(await logSince(labd, 0, /step-ca refused/), /does not chain to the pinned root/);
@@ -163,16 +164,7 @@ describe('a step-ca whose root is not the pinned one is refused', () => {
     }
   });
 
-  test('a root file that is pinned with the right file serves the keys', async () => {
-    const labd = await LabdProcess.start({ env: { LABD_STEPCA_URL: impostor.url, LABD_STEPCA_ROOT: impostor.rootPath } });
-    try {
-      assert.equal(await whoami(labd, certFor(lab, ca, { principals: ['ivy'] })), 'ivy');
-    } finally {
-      await labd.stop();
-    }
-  });
-
-  test('a root file whose fingerprint is not the configured one stops labd at start', async () => {
+  test.concurrent('a root file whose fingerprint is not the configured one stops labd at start', async () => {
     await assert.rejects(
       LabdProcess.start({
         env: { LABD_STEPCA_URL: genuine.url, LABD_STEPCA_ROOT: impostor.rootPath, LABD_STEPCA_ROOT_FINGERPRINT: genuine.rootFingerprint },
@@ -181,11 +173,21 @@ describe('a step-ca whose root is not the pinned one is refused', () => {
     );
   });
 
-  test('a step-ca URL without a root to pin is a config error', async () => {
+  test.concurrent('a step-ca URL without a root to pin is a config error', async () => {
     await assert.rejects(
       LabdProcess.start({ env: { LABD_STEPCA_URL: genuine.url } }),
       /LABD_STEPCA_URL.*needs auth.stepCa.rootFingerprint or auth.stepCa.root/s,
     );
+  });
+
+  // Last: the impostor serves its keys here, and the tests above check that it was never asked for them.
+  test('a root file that is pinned with the right file serves the keys', async () => {
+    const labd = await LabdProcess.start({ env: { LABD_STEPCA_URL: impostor.url, LABD_STEPCA_ROOT: impostor.rootPath } });
+    try {
+      assert.equal(await whoami(labd, certFor(lab, ca, { principals: ['ivy'] })), 'ivy');
+    } finally {
+      await labd.stop();
+    }
   });
 });
 

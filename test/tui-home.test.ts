@@ -26,7 +26,15 @@ describe('TUI home: status strip and counts', () => {
     member = lab.key('member');
     fake = await FakeKube.start({ objects: readFixture(join(ROOT, 'test/support/fake-kube/fixture.example.yaml')), controllers: false });
     const kubeconfig = fake.writeKubeconfig(join(lab.dir, 'kubeconfig'));
-    alertLab = await startAlertLab({ adminKeys: [lab.publicKey(admin)], env: { LABD_KUBECONFIG: kubeconfig, LABD_KUBE_TIMEOUT: '3s' } });
+    alertLab = await startAlertLab({
+      adminKeys: [lab.publicKey(admin)],
+      env: {
+        LABD_KUBECONFIG: kubeconfig,
+        LABD_KUBE_TIMEOUT: '3s',
+        // The home screen reads again every second (5 s by default), and checks Alertmanager again once its last check is 2 s old.
+        LABD_SSH_HOME_REFRESH: '1s',
+      },
+    });
     labd = alertLab.labd;
     const r = await labd.sshAsync(admin, ['user', 'add', 'mia', '--role', 'member', '--key', `'${lab.publicKey(member)}'`]);
     assert.equal(r.status, 0, r.stderr);

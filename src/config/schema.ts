@@ -64,6 +64,8 @@ const alertmanagerEnabled = z.strictObject({
   appriseUrl: z.url({ protocol: /^https?$/, error: 'expected the http(s) URL of an Apprise API notify endpoint' }).optional(),
   /** Time-out of each Apprise request. */
   appriseTimeout: duration.prefault('10s'),
+  /** Wait before retrying an escalation Apprise did not take; it doubles with each failure, up to 5 minutes. */
+  appriseRetry: duration.prefault('2s'),
   /** Longest `ack --for` accepted. */
   maxAckDuration: duration.prefault('7d'),
   /** Largest webhook body accepted. */
@@ -282,6 +284,8 @@ export const configSchema = z
         maxStartupsPerSource: z.number().int().min(1).max(100_000).default(10),
         /** Banner-free greeting shown by the TUI. */
         hostname: z.string().min(1).default('labd'),
+        /** How often an open TUI home screen reads its status strip and counts again; a backend check older than twice this is made again. */
+        homeRefresh: duration.prefault('5s'),
       })
       .prefault({}),
     http: z.strictObject({ listen: listen.default('127.0.0.1:8080') }).default({ listen: '127.0.0.1:8080' }),

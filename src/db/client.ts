@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { sortKey } from '../core/sort-key.ts';
 import * as schema from './schema.ts';
 import { Database } from './sqlite-driver.ts';
 
@@ -27,6 +28,8 @@ export function openDb(dataDir: string): Db {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
+  // Stored sort keys are made by this function (migration 0020 backfills with it).
+  sqlite.function('sort_key', { deterministic: true }, (text: unknown) => (typeof text === 'string' ? sortKey(text) : text));
   return drizzle(sqlite, { schema }) as Db;
 }
 

@@ -445,6 +445,8 @@ export const crmContacts = sqliteTable(
     /** The vCard UID: stable across import, export and CardDAV. */
     uid: text('uid').notNull(),
     displayName: text('display_name').notNull(),
+    /** sortKey(displayName) (src/core/sort-key.ts): the book's order, accents and case aside. */
+    sortName: text('sort_name').notNull().default(''),
     /** Structured name parts as JSON: { given, family, middle, prefix, suffix }. */
     nameParts: text('name_parts').notNull().default('{}'),
     nicknames: text('nicknames').notNull().default('[]'),
@@ -475,7 +477,7 @@ export const crmContacts = sqliteTable(
     uniqueIndex('crm_contacts_owner_href').on(t.ownerId, t.href),
     index('crm_contacts_owner_rev').on(t.ownerId, t.rev),
     // The book in name order: listing and broad searches walk it instead of sorting every contact.
-    index('crm_contacts_owner_name').on(t.ownerId, sql`${t.displayName} collate nocase`, t.id),
+    index('crm_contacts_owner_sort').on(t.ownerId, t.sortName, t.id),
   ],
 );
 

@@ -11,5 +11,15 @@ declare module 'oidc-provider' {
     constructor(issuer: string, configuration: Record<string, unknown> & { findAccount?(ctx: unknown, sub: string): Promise<Account | undefined> });
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
     on(event: string, listener: (...args: never[]) => void): this;
+    /** A Koa middleware run around oidc-provider's own (code after `await next()` sees its response). */
+    use(middleware: (ctx: ProviderContext, next: () => Promise<void>) => Promise<void>): this;
+  }
+
+  /** The few Koa context fields a middleware reads and writes. */
+  export interface ProviderContext {
+    method: string;
+    path: string;
+    status: number;
+    body: unknown;
   }
 }

@@ -24,6 +24,12 @@ export interface TestOidcProviderOptions {
   accounts: Record<string, TestAccount>;
   /** Seconds a device code lives (oidc-provider's ttl.DeviceCode; default 600). */
   deviceCodeTtl?: number;
+  /**
+   * Seconds a client is asked to wait between two polls of the token endpoint: the device authorization
+   * response's `interval` (RFC 8628 §3.2), which oidc-provider leaves out (clients then wait 5 s). Default 1,
+   * as an IdP may set it (Keycloak's "polling interval", for one); a confirmed code is then seen within a second.
+   */
+  pollInterval?: number;
   port?: number;
 }
 
@@ -102,6 +108,14 @@ export class TestOidcProvider {
       cookies: { keys: ['labd-test-cookie-key'] },
     });
     provider.on('server_error', (_ctx: unknown, err: Error) => console.error('oidc-provider server_error', err));
+    // A post-middleware (oidc-provider's extension point) adds `interval` to a successful device authorization response.
+    const interval = opts.pollInterval ?? 1;
+    provider.use(async (ctx, next) => {
+      await next();
+      const body: unknown = ctx.body;
+      if (ctx.method === 'POST' && ctx.path === '/device/auth' && ctx.status === 200 && body && typeof body === 'object' && 'device_code' in body)
+        (body as { interval?: number }).interval = interval;
+    });
     server.on('request', provider.callback());
     return new TestOidcProvider(server, issuer);
   }

@@ -22,3 +22,14 @@ export async function until<T>(
     await new Promise((r) => setTimeout(r, o.intervalMs ?? 100));
   }
 }
+
+/**
+ * Like Promise.all, but rejects only once every promise settled: things started together (labd
+ * processes booting side by side) are all there for the after hook to stop, even when one failed.
+ */
+export async function allSettled<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}

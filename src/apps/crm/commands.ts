@@ -364,7 +364,7 @@ export function crmCommands(deps: CrmDeps): AnyCommand[] {
     path: ['crm', 'ls'],
     summary: 'List or search your contacts',
     details:
-      'Every word must match the start of a word in a name, nickname, email, phone, company, tag or note; case and accents do not matter.\nexample: crm ls jo --tag work',
+      'Every word must match the start of a word in a name, nickname, email, phone, company, tag or note; case and accents do not matter. Name matches come first (whole words before prefixes), each group by name.\nexample: crm ls jo --tag work',
     args: z.object({
       query: words.describe('words to search for'),
       tag: z.string().max(40).optional().describe('only contacts with this tag'),

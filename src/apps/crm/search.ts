@@ -6,6 +6,7 @@
  * and its national number, so `030 1234567` finds `+49 30 1234567`.
  */
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import { sortKey } from '../../core/sort-key.ts';
 
 const PHONE_LIKE = /^\+?[\d\s().\-/]{5,}$/;
 
@@ -24,22 +25,30 @@ function phoneTerms(text: string, defaultRegion: string | undefined): string[] {
   return [...terms].filter((t) => t.length >= 3);
 }
 
+/** One group of matches: an FTS5 MATCH expression, and for name groups the key their first word leads. */
+export interface SearchTier {
+  match: string;
+  /** sortKey of the first word: within the group, names that begin with it come first. */
+  leading?: string;
+}
+
 /**
- * The FTS5 MATCH expressions for a typed query, best group first, or undefined when nothing
- * searchable is left. Words are ANDed. The groups: every word a whole word of a name or nickname
- * ("ana" finds Ana before Anabel), then every word a prefix of one, then every word a prefix of
- * anything indexed (emails, phones, company, tags, notes too). A phone-like query is one group over
- * the phones column. `region` (crm.defaultRegion) reads national phone numbers.
+ * The groups of a typed query, best first, or undefined when nothing searchable is left. Words are
+ * ANDed. The groups: every word a whole word of a name or nickname ("ana" finds Ana before Anabel),
+ * then every word a prefix of one, then every word a prefix of anything indexed (emails, phones,
+ * company, tags, notes too). A phone-like query is one group over the phones column. `region`
+ * (crm.defaultRegion) reads national phone numbers.
  */
-export function ftsTiers(text: string, region?: string): string[] | undefined {
+export function ftsTiers(text: string, region?: string): SearchTier[] | undefined {
   const q = text.trim().slice(0, 200);
   if (PHONE_LIKE.test(q) && q.replace(/\D/g, '').length >= 5) {
     const terms = phoneTerms(q, region);
-    if (terms.length) return [`phones : (${terms.map(quoted).join(' OR ')})`];
+    if (terms.length) return [{ match: `phones : (${terms.map(quoted).join(' OR ')})` }];
   }
   const tokens = q.match(/[\p{L}\p{N}]+/gu)?.slice(0, 16) ?? [];
   if (!tokens.length) return undefined;
   const whole = tokens.map((t) => `"${t.replace(/"/g, '""')}"`).join(' AND ');
   const prefix = tokens.map(quoted).join(' AND ');
-  return [`{names nicknames} : (${whole})`, `{names nicknames} : (${prefix})`, prefix];
+  const leading = sortKey(tokens[0]!);
+  return [{ match: `{names nicknames} : (${whole})`, leading }, { match: `{names nicknames} : (${prefix})`, leading }, { match: prefix }];
 }

@@ -8,6 +8,7 @@ import type { Statement } from 'better-sqlite3';
 import { Conflict, NotFound } from '../../core/errors.ts';
 import type { Db } from '../../db/client.ts';
 import { nationalDigits, type Contact, type ContactData, type Interaction, type InteractionKind } from './model.ts';
+import { prefixEnd, sortKey } from '../../core/sort-key.ts';
 import { ftsTiers } from './search.ts';
 import { StaleWrite, type Changes, type ContactSummary, type CrmStore, type ReminderSettings, type SearchOptions } from './store.ts';
 
@@ -189,6 +190,7 @@ export class SqliteCrmStore implements CrmStore {
     return {
       uid: d.uid,
       display_name: d.displayName,
+      sort_name: sortKey(d.displayName),
       name_parts: JSON.stringify(d.name),
       nicknames: JSON.stringify(d.nicknames),
       emails: JSON.stringify(d.emails),
@@ -277,16 +279,14 @@ export class SqliteCrmStore implements CrmStore {
 
   /**
    * Matches come in the groups ftsTiers gives (whole-word name matches, then name prefixes, then
-   * anything), each group in name order, each contact once. Only the ids are found per group; the
-   * rows (and their tags) are read for the page alone.
+   * anything), each group in name order, names that begin with the first word first, each contact
+   * once. Only ids are found per group; the rows (and their tags) are read for the page alone.
    */
   async search(ownerId: number, opts: SearchOptions): Promise<ContactSummary[]> {
     const limit = Math.min(opts.limit ?? 50, 1000);
     const tagJoin = opts.tag ? 'and exists (select 1 from crm_tags t where t.contact_id = c.id and t.owner_id = c.owner_id and t.tag = @tag)' : '';
     if (!opts.query) {
-      const rows = this.q(
-        `select c.*, ${TAGS} from crm_contacts c where c.owner_id = @owner ${tagJoin} order by c.display_name collate nocase, c.id limit @limit`,
-      ).all({
+      const rows = this.q(`select c.*, ${TAGS} from crm_contacts c where c.owner_id = @owner ${tagJoin} order by c.sort_name, c.id limit @limit`).all({
         owner: ownerId,
         tag: opts.tag,
         limit,
@@ -296,23 +296,37 @@ export class SqliteCrmStore implements CrmStore {
     const tiers = ftsTiers(opts.query, this.phoneRegion);
     if (!tiers) return [];
     const ids: number[] = [];
-    for (const match of tiers) {
+    const find = (sql: string, params: Record<string, unknown>) => {
+      const found = this.q(`select c.id ${sql} ${tagJoin} and c.id not in (select value from json_each(@seen)) order by c.sort_name, c.id limit @limit`).all({
+        ...params,
+        owner: ownerId,
+        tag: opts.tag,
+        seen: JSON.stringify(ids),
+        limit: limit - ids.length,
+      }) as { id: number }[];
+      for (const r of found) ids.push(r.id);
+    };
+    for (const { match, leading } of tiers) {
       if (ids.length >= limit) break;
       // How many rows match in the whole index (every owner), counted no further than the cut-over.
       const { n } = this.q(`select count(*) as n from (select rowid from crm_fts where crm_fts match ? limit ${SORT_MATCHES_UP_TO + 1})`).get(match) as {
         n: number;
       };
       if (!n) continue;
-      const inMatches =
-        n > SORT_MATCHES_UP_TO
-          ? // Walk the owner's name index; the match set is built once from the index alone.
-            `from crm_contacts c indexed by crm_contacts_owner_name where c.owner_id = @owner and c.id in (select rowid from crm_fts where crm_fts match @match)`
-          : // Few matches: read each and sort them by name.
-            `from (select rowid as id from crm_fts where crm_fts match @match) m cross join crm_contacts c on c.id = m.id where c.owner_id = @owner`;
-      const found = this.q(
-        `select c.id ${inMatches} ${tagJoin} and c.id not in (select value from json_each(@seen)) order by c.display_name collate nocase, c.id limit @limit`,
-      ).all({ match, owner: ownerId, tag: opts.tag, seen: JSON.stringify(ids), limit: limit - ids.length }) as { id: number }[];
-      for (const r of found) ids.push(r.id);
+      const lead = leading === undefined ? undefined : { lo: leading, hi: prefixEnd(leading) };
+      if (n <= SORT_MATCHES_UP_TO) {
+        // Few matches: read each and sort them by name. Names that begin with the first word lead.
+        const matched = `from (select rowid as id from crm_fts where crm_fts match @match) m cross join crm_contacts c on c.id = m.id where c.owner_id = @owner`;
+        if (lead) find(`${matched} and c.sort_name >= @lo and c.sort_name < @hi`, { match, ...lead });
+        if (ids.length < limit) find(matched, { match });
+        continue;
+      }
+      // Many matches: walk the owner's name index, keeping what is in the match set (built once from
+      // the index alone). Names that begin with the first word are one stretch of the index: seek to it
+      // first, since such names cluster (a given name), and a walk from the start could pass the whole book.
+      const walked = `from crm_contacts c indexed by crm_contacts_owner_sort where c.owner_id = @owner and c.id in (select rowid from crm_fts where crm_fts match @match)`;
+      if (lead) find(`${walked} and c.sort_name >= @lo and c.sort_name < @hi`, { match, ...lead });
+      if (ids.length < limit) find(walked, { match });
     }
     if (!ids.length) return [];
     const rows = this.q(`select c.*, ${TAGS} from json_each(?) j cross join crm_contacts c on c.id = j.value where +c.owner_id = ? order by j.key`).all(

@@ -21,7 +21,7 @@ export interface ContactSummary {
 }
 
 export interface SearchOptions {
-  /** Free text: every word must match (prefix, case- and accent-insensitive), best matches first. */
+  /** Free text: every word must match (prefix, case- and accent-insensitive); name matches first, each group by name. */
   query?: string;
   tag?: string;
   limit?: number;

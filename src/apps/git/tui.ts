@@ -4,6 +4,7 @@ import type { TuiApp, TuiScreenContext } from '../../ssh/tui/apps.ts';
 import { StatusLine } from '../../ssh/tui/status-line.ts';
 import { moveHint, WORDS } from '../../ssh/tui/keys.ts';
 import { markdownForTerminal } from '../../ssh/tui/markdown.ts';
+import { readInputNow } from '../../ssh/tui/read-input.ts';
 import { paneKeys, scrollPane } from '../../ssh/tui/widgets.ts';
 
 interface Listed {
@@ -97,7 +98,7 @@ class GitScreen {
   private startFilter(): void {
     this.filterBox.setValue(this.filter);
     this.filterBox.on('keypress', this.onFilterKey);
-    this.filterBox.readInput((_err, value) => {
+    readInputNow(this.filterBox, (_err, value) => {
       this.filterBox.off('keypress', this.onFilterKey);
       this.applyFilter(value ?? this.filterBox.getValue());
       this.list.focus();

@@ -27,7 +27,8 @@ import { groupSummary, labelText } from './format.ts';
 import type { AlertService } from './service.ts';
 import type { AlertGroupView } from './view.ts';
 
-const BACKOFF: BackoffPolicy = { baseMs: 2000, maxMs: 5 * 60 * 1000 };
+/** Retries of a notification Apprise did not take: from alertmanager.appriseRetry (2 s by default) up to this. */
+const BACKOFF_MAX_MS = 5 * 60 * 1000;
 const CHECK_MAX_MS = 5000;
 
 export function escalationNotification(g: AlertGroupView, afterSeconds: number, externalUrl: string): AppriseNotification {
@@ -47,7 +48,12 @@ export class AppriseEscalator {
   private stopped = false;
   private readonly abort = new AbortController();
 
-  constructor(private readonly o: { escalations: EscalationStore; alerts: AlertService; apprise: AppriseClient; clock: Clock; log: Logger }) {}
+  private readonly backoff: BackoffPolicy;
+
+  /** `retryMs`: the wait before the first retry of a failed notification (alertmanager.appriseRetry), doubled after each failure. */
+  constructor(private readonly o: { escalations: EscalationStore; alerts: AlertService; apprise: AppriseClient; clock: Clock; log: Logger; retryMs?: number }) {
+    this.backoff = { baseMs: o.retryMs ?? 2000, maxMs: BACKOFF_MAX_MS };
+  }
 
   start(): void {
     const every = Math.max(250, Math.min(CHECK_MAX_MS, (this.o.alerts.escalateAfterSeconds * 1000) / 3));
@@ -103,7 +109,7 @@ export class AppriseEscalator {
         await this.o.apprise.notify(escalationNotification(g, this.o.alerts.escalateAfterSeconds, g.externalUrl), this.abort.signal);
       } catch (err) {
         if (this.stopped) return;
-        const retryInMs = backoffDelay(row.attempts, BACKOFF);
+        const retryInMs = backoffDelay(row.attempts, this.backoff);
         const error = (err as Error).message;
         await escalations.retryLater(row.id, attempts, error, new Date(clock.now().getTime() + retryInMs));
         log.warn({ group: g.id, attempts, retryInMs, error }, 'Apprise notification failed; will retry');

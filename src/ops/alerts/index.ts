@@ -90,6 +90,7 @@ export function alertsModule(deps: {
       apprise: new AppriseClient(am.appriseUrl, am.appriseTimeout.ms),
       clock: deps.clock,
       log,
+      retryMs: am.appriseRetry.ms,
     });
     // Stopped before the poller (jobs stop in reverse order), as before.
     jobs.push({ name: 'apprise escalator', start: () => escalator.start(), stop: () => escalator.stop() });

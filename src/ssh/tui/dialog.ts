@@ -1,5 +1,6 @@
 import blessed, { type Widgets } from 'blessed';
 import { stripControl } from '../../core/terminal-text.ts';
+import { readInputNow } from './read-input.ts';
 import type { Theme } from './theme.ts';
 
 /** A yes/no question over the current screen; Escape and 'n' answer no. */
@@ -64,7 +65,7 @@ export function promptDialog(screen: Widgets.Screen, question: string, theme: Th
       tags: false,
       style: theme.dim,
     });
-    input.readInput((_err, value) => {
+    readInputNow(input, (_err, value) => {
       box.destroy();
       screen.render();
       resolve(typeof value === 'string' ? value : null);

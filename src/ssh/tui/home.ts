@@ -16,7 +16,7 @@ import { stripControl } from '../../core/terminal-text.ts';
 import type { TuiApp } from './apps.ts';
 import type { Theme } from './theme.ts';
 
-/** How often the open home screen reads its status again. */
+/** How often the open home screen reads its status again (ssh.homeRefresh's default). */
 export const HOME_REFRESH_MS = 5000;
 
 export type StatusLevel = 'ok' | 'warn' | 'bad' | 'off';
@@ -45,7 +45,12 @@ export class StatusBoard {
   private readonly sources: StatusSource[] = [];
   private readonly cache = new Map<string, { at: number; reading: Promise<StatusReading> }>();
 
-  constructor(private readonly ttlMs = HOME_REFRESH_MS - 500) {}
+  private readonly ttlMs: number;
+
+  /** `refreshMs`: how often an open home screen reads again; a reading is kept a little less long. */
+  constructor(readonly refreshMs = HOME_REFRESH_MS) {
+    this.ttlMs = Math.round(refreshMs * 0.9);
+  }
 
   add(source: StatusSource): void {
     if (this.sources.some((s) => s.id === source.id)) throw new Error(`status source '${source.id}' added twice`);
@@ -124,7 +129,7 @@ export class HomeScreen {
     this.list.select(Math.min(ctx.index, Math.max(apps.length - 1, 0)));
     this.list.on('select', (_item, index) => ctx.onOpen(index));
     this.list.focus();
-    this.timer = setInterval(() => this.refresh(), HOME_REFRESH_MS);
+    this.timer = setInterval(() => this.refresh(), ctx.board.refreshMs);
     this.onResize = () => this.redraw();
     ctx.screen.on('resize', this.onResize);
     this.refresh();

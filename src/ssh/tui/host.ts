@@ -11,14 +11,18 @@ export type { TuiSession } from './session.ts';
 export class TuiHost {
   private readonly apps: TuiApp[] = [];
   /** Statuses modules contribute to the home strip, read once for every session. */
-  readonly status = new StatusBoard();
+  readonly status: StatusBoard;
   private readonly sessions = new Set<TuiScreenSession>();
 
+  /** `homeRefreshMs`: how often an open home screen reads its status again (ssh.homeRefresh). */
   constructor(
     private readonly registry: Registry,
     private readonly log: Logger,
     private readonly hostname: string,
-  ) {}
+    homeRefreshMs?: number,
+  ) {
+    this.status = new StatusBoard(homeRefreshMs);
+  }
 
   register(app: TuiApp): void {
     if (this.apps.some((a) => a.id === app.id)) throw new Error(`TUI app '${app.id}' registered twice`);
