@@ -22,7 +22,8 @@ import { SqliteAuditLog } from '../src/ops/audit/sqlite.ts';
 import type { TuiApp } from '../src/ssh/tui/apps.ts';
 import { TuiHost } from '../src/ssh/tui/host.ts';
 import { clampSize, isUtf8Locale, terminalProfile } from '../src/ssh/tui/terminal.ts';
-import { KeyLab, LabdProcess } from './support/labd.ts';
+import { KeyLab } from './support/labd.ts';
+import { InProcessLabd } from './support/labd-inprocess.ts';
 import { TmuxTerminal, type TmuxOptions } from './support/tmux.ts';
 
 /** SGR parameters that set a colour (foreground, background, bright, 256/truecolour). */
@@ -39,7 +40,7 @@ function colourCodes(screen: string): string[] {
 
 describe('TUI over ssh, driven through tmux', () => {
   const lab = new KeyLab();
-  let labd: LabdProcess;
+  let labd: InProcessLabd;
   let admin: string;
   let member: string;
   const terminals: TmuxTerminal[] = [];
@@ -47,8 +48,8 @@ describe('TUI over ssh, driven through tmux', () => {
   before(async () => {
     admin = lab.key('admin');
     member = lab.key('member');
-    labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)] });
-    const r = labd.ssh(admin, ['user', 'add', 'mia', '--role', 'member', '--key', `'${lab.publicKey(member)}'`]);
+    labd = await InProcessLabd.start({ adminKeys: [lab.publicKey(admin)] });
+    const r = await labd.ssh(admin, ['user', 'add', 'mia', '--role', 'member', '--key', `'${lab.publicKey(member)}'`]);
     assert.equal(r.status, 0, r.stderr);
   });
   after(async () => {
@@ -205,7 +206,7 @@ describe('TUI over ssh, driven through tmux', () => {
     }
     assert.doesNotMatch(labd.logs(), /MaxListenersExceeded|TUI session crashed/);
     // The server still serves.
-    assert.equal(labd.ssh(admin, ['whoami']).status, 0);
+    assert.equal((await labd.ssh(admin, ['whoami'])).status, 0);
   });
 
   async function tuiSessions(): Promise<number> {
