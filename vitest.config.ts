@@ -10,7 +10,9 @@ export default defineConfig({
     hookTimeout: 180_000,
     teardownTimeout: 30_000,
     fileParallelism: true,
-    maxWorkers: 2,
+    // Three files at a time on two cores: tests mostly wait on their peers (two workers kept the
+    // CPUs about 60 % busy), and three took the suite from 291 s to 226 s; four gained 15 s more.
+    maxWorkers: 3,
     // Files in one worker share the module graph (src/ is imported once per worker, not per file):
     // most tests boot labd in-process (test/support/labd-inprocess.ts). Safe because no test file
     // mocks modules or stubs globals, the one with fake timers restores them after each test, no
