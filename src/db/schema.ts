@@ -433,7 +433,8 @@ export const gitCollaborators = sqliteTable(
 /**
  * The personal CRM (src/apps/crm). Every row carries its owner: each user's CRM is their own, and
  * every query of the CRM store filters on owner_id (admins included). The full-text index
- * `crm_fts` (FTS5, hand-written migration 0011_crm_fts) is kept by the store in the same transaction.
+ * `crm_fts` (FTS5, hand-written migration 0011_crm_fts) and `crm_fts_names` (its names and nicknames alone,
+ * 0021_crm_fts_names) are kept by the store in the same transaction.
  */
 export const crmContacts = sqliteTable(
   'crm_contacts',

@@ -25,9 +25,11 @@ function phoneTerms(text: string, defaultRegion: string | undefined): string[] {
   return [...terms].filter((t) => t.length >= 3);
 }
 
-/** One group of matches: an FTS5 MATCH expression, and for name groups the key their first word leads. */
+/** One group of matches: an FTS5 MATCH expression and the index it is asked of. */
 export interface SearchTier {
   match: string;
+  /** Asked of the names-and-nicknames index (crm_fts_names) instead of the whole one (crm_fts). */
+  names?: boolean;
   /** sortKey of the first word: within the group, names that begin with it come first. */
   leading?: string;
 }
@@ -50,5 +52,5 @@ export function ftsTiers(text: string, region?: string): SearchTier[] | undefine
   const whole = tokens.map((t) => `"${t.replace(/"/g, '""')}"`).join(' AND ');
   const prefix = tokens.map(quoted).join(' AND ');
   const leading = sortKey(tokens[0]!);
-  return [{ match: `{names nicknames} : (${whole})`, leading }, { match: `{names nicknames} : (${prefix})`, leading }, { match: prefix }];
+  return [{ match: whole, names: true, leading }, { match: prefix, names: true, leading }, { match: prefix }];
 }

@@ -1,7 +1,7 @@
 /**
- * The CRM store on SQLite. Every statement filters on owner_id; the FTS5 index (crm_fts, rowid =
- * contact id) is rewritten in the same transaction as the contact, so a search never sees a
- * contact half-changed. Every change that shows in the vCard bumps the owner's revision
+ * The CRM store on SQLite. Every statement filters on owner_id; the FTS5 indexes (crm_fts over
+ * everything, crm_fts_names over names and nicknames alone; rowid = contact id) are rewritten in the
+ * same transaction as the contact, so a search never sees a contact half-changed. Every change that shows in the vCard bumps the owner's revision
  * (crm_books), which is the CardDAV ETag and sync token.
  */
 import type { Statement } from 'better-sqlite3';
@@ -170,14 +170,18 @@ export class SqliteCrmStore implements CrmStore {
       return [p.value, digits, e164, national].filter(Boolean);
     });
     const n = d.name;
+    const names = [d.displayName, n.prefix, n.given, n.middle, n.family, n.suffix].filter(Boolean).join(' ');
+    const nicknames = d.nicknames.join(' ');
     this.q('delete from crm_fts where rowid = ?').run(id);
+    this.q('delete from crm_fts_names where rowid = ?').run(id);
+    this.q('insert into crm_fts_names (rowid, names, nicknames) values (?, ?, ?)').run(id, names, nicknames);
     this.sql
       .prepare('insert into crm_fts (rowid, owner_id, names, nicknames, emails, phones, company, tags, notes) values (?, ?, ?, ?, ?, ?, ?, ?, ?)')
       .run(
         id,
         ownerId,
-        [d.displayName, n.prefix, n.given, n.middle, n.family, n.suffix].filter(Boolean).join(' '),
-        d.nicknames.join(' '),
+        names,
+        nicknames,
         d.emails.map((e) => e.value).join(' '),
         phones.join(' '),
         [d.company, d.title].filter(Boolean).join(' '),
@@ -306,17 +310,18 @@ export class SqliteCrmStore implements CrmStore {
       }) as { id: number }[];
       for (const r of found) ids.push(r.id);
     };
-    for (const { match, leading } of tiers) {
+    for (const { match, names, leading } of tiers) {
       if (ids.length >= limit) break;
+      const fts = names ? 'crm_fts_names' : 'crm_fts';
       // How many rows match in the whole index (every owner), counted no further than the cut-over.
-      const { n } = this.q(`select count(*) as n from (select rowid from crm_fts where crm_fts match ? limit ${SORT_MATCHES_UP_TO + 1})`).get(match) as {
+      const { n } = this.q(`select count(*) as n from (select rowid from ${fts} where ${fts} match ? limit ${SORT_MATCHES_UP_TO + 1})`).get(match) as {
         n: number;
       };
       if (!n) continue;
       const lead = leading === undefined ? undefined : { lo: leading, hi: prefixEnd(leading) };
       if (n <= SORT_MATCHES_UP_TO) {
         // Few matches: read each and sort them by name. Names that begin with the first word lead.
-        const matched = `from (select rowid as id from crm_fts where crm_fts match @match) m cross join crm_contacts c on c.id = m.id where c.owner_id = @owner`;
+        const matched = `from (select rowid as id from ${fts} where ${fts} match @match) m cross join crm_contacts c on c.id = m.id where c.owner_id = @owner`;
         if (lead) find(`${matched} and c.sort_name >= @lo and c.sort_name < @hi`, { match, ...lead });
         if (ids.length < limit) find(matched, { match });
         continue;
@@ -324,7 +329,7 @@ export class SqliteCrmStore implements CrmStore {
       // Many matches: walk the owner's name index, keeping what is in the match set (built once from
       // the index alone). Names that begin with the first word are one stretch of the index: seek to it
       // first, since such names cluster (a given name), and a walk from the start could pass the whole book.
-      const walked = `from crm_contacts c indexed by crm_contacts_owner_sort where c.owner_id = @owner and c.id in (select rowid from crm_fts where crm_fts match @match)`;
+      const walked = `from crm_contacts c indexed by crm_contacts_owner_sort where c.owner_id = @owner and c.id in (select rowid from ${fts} where ${fts} match @match)`;
       if (lead) find(`${walked} and c.sort_name >= @lo and c.sort_name < @hi`, { match, ...lead });
       if (ids.length < limit) find(walked, { match });
     }
