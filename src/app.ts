@@ -157,7 +157,12 @@ function sshCloneBase(publicUrl: string, sshListen: string): string {
  * The composition root: every adapter is built here, once, and each module gets exactly the ports
  * it needs. Adding a module is one factory call in `modules` below.
  */
-export async function startLabd(config: Config, log: Logger = createLogger(config.log.level)): Promise<Labd> {
+/** What a caller may hand labd instead of the real thing (tests in the same process: a clock they move). */
+export interface LabdDeps {
+  clock?: Clock;
+}
+
+export async function startLabd(config: Config, log: Logger = createLogger(config.log.level), deps: LabdDeps = {}): Promise<Labd> {
   // Which backends are configured and reachable: read by `help`, the TUI and /metrics (labd_backend_up).
   const backends = new Backends();
   backends.declare('matrix', {
@@ -171,16 +176,15 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
   const db = openDb(config.dataDir);
   try {
     migrateDb(db);
-    return await wire(config, log, db, backends, kube);
+    return await wire(config, log, db, backends, kube, deps.clock ?? systemClock);
   } catch (err) {
     db.$client.close();
     throw err;
   }
 }
 
-async function wire(config: Config, log: Logger, db: Db, backends: Backends, kube: KubePort): Promise<Labd> {
+async function wire(config: Config, log: Logger, db: Db, backends: Backends, kube: KubePort, clock: Clock): Promise<Labd> {
   // Adapters.
-  const clock = systemClock;
   const metrics = new Metrics();
   const audit = new SqliteAuditLog(db);
   const identities = new SqliteIdentityStore(db);
@@ -232,6 +236,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
         links: matrixLinks,
         alerts,
         events,
+        clock,
         log,
       })
     : undefined;

@@ -99,6 +99,7 @@ describe('durable inbox on an asynchronous store', () => {
     assert.ok(config.enabled);
     const deps = (store: SqliteBotStore): MatrixBotDeps => ({
       config,
+      clock: systemClock,
       registry,
       store,
       messages: new SqliteAlertMessageStore(db),

@@ -4,6 +4,7 @@
  * render → outbox. An event's command is marked running before it starts, so it never runs a
  * second time; a long one answers with progress edits (progress.ts).
  */
+import type { Clock } from '../core/clock.ts';
 import type { Actor } from '../core/actor.ts';
 import type { Logger } from '../core/logger.ts';
 import type { MatrixConfig } from '../config/schema.ts';
@@ -26,6 +27,8 @@ export interface HandlerOptions {
   identities: IdentityStore;
   /** Matrix ids their owners linked (`!lab link`): they win over the configured user map, which is the seed. */
   links?: MatrixLinkLookup;
+  /** The time confirmation windows are measured by. */
+  clock: Clock;
   log: Logger;
   /** Nudges the outbox when messages were queued while a command still runs (progress). */
   kick?: () => void;
@@ -186,7 +189,7 @@ export class CommandHandler {
         argv: call,
         requestEventId: row.eventId,
         promptTxnId,
-        expiresAt: new Date(Date.now() + this.confirmWindowMs),
+        expiresAt: new Date(this.opts.clock.now().getTime() + this.confirmWindowMs),
         code,
       });
       log.info({ sender: row.sender, command: resolved.command.path.join(' ') }, 'matrix: asking for confirmation');
@@ -221,7 +224,7 @@ export class CommandHandler {
 
   private async confirmed(row: InboxRow, pending: ConfirmationRow, o: { replyTo: string; threadRoot?: string }): Promise<void> {
     const { store } = this.opts;
-    if (pending.state === 'expired' || pending.expiresAt.getTime() < Date.now()) {
+    if (pending.state === 'expired' || pending.expiresAt.getTime() < this.opts.clock.now().getTime()) {
       await store.closeConfirmation(pending.id, 'expired');
       return this.reply(row, plain(`That confirmation expired (after ${this.opts.config.confirmWindow.text}); nothing was run. Send the command again.`), o);
     }

@@ -9,6 +9,7 @@
  * processed-event ids, runs one twice. A first sync replays history: events from before the bot's
  * first start, or older than MAX_EVENT_AGE_MS, are never run.
  */
+import type { Clock } from '../core/clock.ts';
 import { retry, type BackoffPolicy } from '../core/backoff.ts';
 import type { MatrixConfig } from '../config/schema.ts';
 import type { Logger } from '../core/logger.ts';
@@ -51,6 +52,8 @@ export interface MatrixBotDeps {
   links?: MatrixLinkLookup;
   alerts: AlertService;
   events: OpsEvents;
+  /** The time the bot reads (confirmation windows). */
+  clock: Clock;
   log: Logger;
 }
 
@@ -122,6 +125,7 @@ export async function startMatrixBot(o: MatrixBotDeps): Promise<MatrixBot> {
     store,
     identities: o.identities,
     links: o.links,
+    clock: o.clock,
     log,
     kick: () => outbox.kick(),
   });

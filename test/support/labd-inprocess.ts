@@ -9,7 +9,7 @@
  */
 import { rmSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import { startLabd, type Labd } from '../../src/app.ts';
+import { startLabd, type Labd, type LabdDeps } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { jsonOf, labdEnv, LabdSsh, waitReady, type AuditRow, type LabdOptions, type SshResult } from './labd.ts';
@@ -37,7 +37,8 @@ export class InProcessLabd extends LabdSsh {
     super();
   }
 
-  static async start(opts: LabdOptions = {}): Promise<InProcessLabd> {
+  /** `deps`: what labd gets instead of the real thing, e.g. a clock the test moves. */
+  static async start(opts: LabdOptions = {}, deps: LabdDeps = {}): Promise<InProcessLabd> {
     const { dataDir, sshPort, httpPort, env } = await labdEnv(opts);
     const cleanup = () => {
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
@@ -56,7 +57,7 @@ export class InProcessLabd extends LabdSsh {
     let app: Labd;
     try {
       const config = loadConfig(env);
-      app = await startLabd(config, createLogger(config.log.level, sink));
+      app = await startLabd(config, createLogger(config.log.level, sink), deps);
     } catch (err) {
       unhook();
       cleanup();
