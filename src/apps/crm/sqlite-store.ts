@@ -45,6 +45,12 @@ interface ContactRow {
  */
 const SORT_MATCHES_UP_TO = 1000;
 const TAGS = `(select group_concat(tag, char(31)) from crm_tags t where t.contact_id = c.id) as tags`;
+/** What a list shows (summaryOf): not notes, photo or the vCard's extra properties, which can be large. */
+const SUMMARY = `c.id, c.uid, c.display_name, c.emails, c.phones, c.company, c.birthday, c.stay_in_touch_days, c.last_contacted_at, c.created_at, ${TAGS}`;
+type SummaryRow = Pick<
+  ContactRow,
+  'id' | 'uid' | 'display_name' | 'emails' | 'phones' | 'company' | 'birthday' | 'stay_in_touch_days' | 'last_contacted_at' | 'created_at' | 'tags'
+>;
 
 function opt<T>(v: T | null): T | undefined {
   return v === null ? undefined : v;
@@ -54,7 +60,7 @@ function splitTags(t: string | null): string[] {
   return t ? t.split('\x1f').sort() : [];
 }
 
-function summaryOf(r: ContactRow): ContactSummary {
+function summaryOf(r: SummaryRow): ContactSummary {
   return {
     id: r.id,
     uid: r.uid,
@@ -274,10 +280,10 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   async findByName(ownerId: number, name: string): Promise<ContactSummary[]> {
-    const rows = this.q(`select c.*, ${TAGS} from crm_contacts c where c.owner_id = ? and c.display_name = ? collate nocase order by c.id limit 20`).all(
+    const rows = this.q(`select ${SUMMARY} from crm_contacts c where c.owner_id = ? and c.display_name = ? collate nocase order by c.id limit 20`).all(
       ownerId,
       name.trim(),
-    ) as ContactRow[];
+    ) as SummaryRow[];
     return rows.map(summaryOf);
   }
 
@@ -290,11 +296,11 @@ export class SqliteCrmStore implements CrmStore {
     const limit = Math.min(opts.limit ?? 50, 1000);
     const tagJoin = opts.tag ? 'and exists (select 1 from crm_tags t where t.contact_id = c.id and t.owner_id = c.owner_id and t.tag = @tag)' : '';
     if (!opts.query) {
-      const rows = this.q(`select c.*, ${TAGS} from crm_contacts c where c.owner_id = @owner ${tagJoin} order by c.sort_name, c.id limit @limit`).all({
+      const rows = this.q(`select ${SUMMARY} from crm_contacts c where c.owner_id = @owner ${tagJoin} order by c.sort_name, c.id limit @limit`).all({
         owner: ownerId,
         tag: opts.tag,
         limit,
-      }) as ContactRow[];
+      }) as SummaryRow[];
       return rows.map(summaryOf);
     }
     const tiers = ftsTiers(opts.query, this.phoneRegion);
@@ -334,17 +340,17 @@ export class SqliteCrmStore implements CrmStore {
       if (ids.length < limit) find(walked, { match });
     }
     if (!ids.length) return [];
-    const rows = this.q(`select c.*, ${TAGS} from json_each(?) j cross join crm_contacts c on c.id = j.value where +c.owner_id = ? order by j.key`).all(
+    const rows = this.q(`select ${SUMMARY} from json_each(?) j cross join crm_contacts c on c.id = j.value where +c.owner_id = ? order by j.key`).all(
       JSON.stringify(ids),
       ownerId,
-    ) as ContactRow[];
+    ) as SummaryRow[];
     return rows.map(summaryOf);
   }
 
   async withReminders(ownerId: number): Promise<ContactSummary[]> {
-    const rows = this.q(`select c.*, ${TAGS} from crm_contacts c where c.owner_id = ? and (c.birthday is not null or c.stay_in_touch_days is not null)`).all(
+    const rows = this.q(`select ${SUMMARY} from crm_contacts c where c.owner_id = ? and (c.birthday is not null or c.stay_in_touch_days is not null)`).all(
       ownerId,
-    ) as ContactRow[];
+    ) as SummaryRow[];
     return rows.map(summaryOf);
   }
 
