@@ -38,6 +38,9 @@ test('a bad value is one line naming the key and what is wrong', () => {
   assert.throws(() => loadConfig({ LABD_DEFAULT_ROLE: 'emperor' }), /auth\.defaultRole \(LABD_DEFAULT_ROLE\)/);
   assert.throws(() => loadConfig({ LABD_CERT_SIGNUP: 'perhaps' }), /LABD_CERT_SIGNUP: expected true or false/);
   assert.throws(() => loadConfig({ LABD_PUBLIC_URL: 'ftp://x' }), /publicUrl \(LABD_PUBLIC_URL\)/);
+  // Node runs a timer longer than 24.8 days after 1 ms: a home refresh of 30d would redraw without pause.
+  assert.throws(() => loadConfig({ LABD_SSH_HOME_REFRESH: '30d' }), /ssh\.homeRefresh \(LABD_SSH_HOME_REFRESH\): at most 1h/);
+  assert.equal(loadConfig({ LABD_SSH_HOME_REFRESH: '1h' }).ssh.homeRefresh.ms, 3_600_000);
 });
 
 test('unknown keys in the file are refused', () => {

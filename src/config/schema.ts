@@ -285,7 +285,8 @@ export const configSchema = z
         /** Banner-free greeting shown by the TUI. */
         hostname: z.string().min(1).default('labd'),
         /** How often an open TUI home screen reads its status strip and counts again; a backend check older than twice this is made again. */
-        homeRefresh: duration.prefault('5s'),
+        // At most an hour: a timer longer than 24.8 days overflows to 1 ms in Node, a redraw loop.
+        homeRefresh: duration.prefault('5s').refine((d) => d.seconds <= 3600, 'at most 1h'),
       })
       .prefault({}),
     http: z.strictObject({ listen: listen.default('127.0.0.1:8080') }).default({ listen: '127.0.0.1:8080' }),
