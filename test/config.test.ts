@@ -41,6 +41,26 @@ test('a bad value is one line naming the key and what is wrong', () => {
   // Node runs a timer longer than 24.8 days after 1 ms: a home refresh of 30d would redraw without pause.
   assert.throws(() => loadConfig({ LABD_SSH_HOME_REFRESH: '30d' }), /ssh\.homeRefresh \(LABD_SSH_HOME_REFRESH\): at most 1h/);
   assert.equal(loadConfig({ LABD_SSH_HOME_REFRESH: '1h' }).ssh.homeRefresh.ms, 3_600_000);
+  // Every duration that times a timer stops at 24 days, for the same reason.
+  for (const [variable, key] of [
+    ['LABD_SSH_AUTH_TIMEOUT', 'ssh.authTimeout'],
+    ['LABD_KUBE_TIMEOUT', 'kube.requestTimeout'],
+    ['LABD_NODES_JOIN_POLL', 'nodes.joinPollInterval'],
+    ['LABD_NODES_EVICT_RETRY', 'nodes.evictRetryInterval'],
+    ['LABD_STEPCA_REFRESH', 'auth.stepCa.refresh'],
+    ['LABD_GIT_MIRROR_INTERVAL', 'git.mirrorInterval'],
+    ['LABD_PASTE_SWEEP_INTERVAL', 'paste.sweepInterval'],
+    ['LABD_CRM_REMINDER_CHECK_INTERVAL', 'crm.reminderCheckInterval'],
+  ]) {
+    assert.throws(() => loadConfig({ [variable!]: '25d' }), new RegExp(`${key!.replace(/\./g, '\\.')} \\(${variable}\\): at most 24d`));
+    assert.doesNotThrow(() => loadConfig({ [variable!]: '24d' }), variable);
+  }
+  const alertmanager = { LABD_ALERTMANAGER_URL: 'http://127.0.0.1:9093', LABD_ALERTMANAGER_WEBHOOK_TOKEN: 'a-token-of-16-chars-or-more' };
+  assert.throws(
+    () => loadConfig({ ...alertmanager, LABD_ALERTMANAGER_POLL_INTERVAL: '4w' }),
+    /alertmanager\.pollInterval \(LABD_ALERTMANAGER_POLL_INTERVAL\): at most 24d/,
+  );
+  assert.equal(loadConfig({ ...alertmanager, LABD_ALERTMANAGER_POLL_INTERVAL: '3w' }).alertmanager.enabled, true);
 });
 
 test('unknown keys in the file are refused', () => {

@@ -32,6 +32,10 @@ const duration = z
     }
     return { seconds, ms: seconds * 1000, text };
   });
+/** Node runs a timer longer than 2^31-1 ms (24.8 days) after 1 ms, so a longer wait would spin, not wait. */
+const MAX_TIMER_SECONDS = 24 * 86400;
+/** A duration that times a timer (an interval, a time-out, a retry): at most 24 days. */
+const timerDuration = duration.refine((d) => d.seconds <= MAX_TIMER_SECONDS, 'at most 24d (a longer timer would fire at once)');
 /** Bytes a pub/sub subscriber may fall behind the fastest one: room for a few SSH windows of scheduling jitter. */
 const PUBSUB_SUBSCRIBER_BUFFER = 8 * 1024 * 1024;
 /** Per-user paste quota: enough for years of notes and logs, not for filling the disk. */
@@ -51,9 +55,9 @@ const alertmanagerEnabled = z.strictObject({
   /** Bearer token Alertmanager sends to POST /hooks/alertmanager (its http_config.authorization.credentials). */
   webhookToken: z.string().min(16, 'use a random token of at least 16 characters'),
   /** Time-out of each request to the Alertmanager API. */
-  requestTimeout: duration.prefault('5s'),
+  requestTimeout: timerDuration.prefault('5s'),
   /** How often acknowledged groups are checked for resolution and expired acks (silenced alerts send no resolved notification). */
-  pollInterval: duration.prefault('1m'),
+  pollInterval: timerDuration.prefault('1m'),
   /** `ack` without --for holds while the group fires (as kthxbye): silences this long, extended before they end... */
   ackHoldStep: duration.prefault('15m'),
   /** ...up to this long after the acknowledgement. */
@@ -63,9 +67,9 @@ const alertmanagerEnabled = z.strictObject({
   /** Apprise API notify endpoint for escalations, e.g. http://apprise:8000/notify/labd; unset: none. */
   appriseUrl: z.url({ protocol: /^https?$/, error: 'expected the http(s) URL of an Apprise API notify endpoint' }).optional(),
   /** Time-out of each Apprise request. */
-  appriseTimeout: duration.prefault('10s'),
+  appriseTimeout: timerDuration.prefault('10s'),
   /** Wait before retrying an escalation Apprise did not take; it doubles with each failure, up to 5 minutes. */
-  appriseRetry: duration.prefault('2s'),
+  appriseRetry: timerDuration.prefault('2s'),
   /** Longest `ack --for` accepted. */
   maxAckDuration: duration.prefault('7d'),
   /** Largest webhook body accepted. */
@@ -198,9 +202,9 @@ const nodesSchema = z
     defaultProfile: z.string().min(1).default('default'),
     profiles: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'expected a profile name'), bootProfile).default({}),
     /** How often provisioned nodes are looked for in the cluster. */
-    joinPollInterval: duration.prefault('10s'),
+    joinPollInterval: timerDuration.prefault('10s'),
     /** Wait between eviction attempts a PodDisruptionBudget refused (kubectl: 5s). */
-    evictRetryInterval: duration.prefault('5s'),
+    evictRetryInterval: timerDuration.prefault('5s'),
     /**
      * Where pixiecore's API (`GET /v1/boot/MAC`) listens: an address on the lab's private network, never the
      * public HTTP listener, because the answer carries a node join token. Unset: no boot API at all.
@@ -275,7 +279,7 @@ export const configSchema = z
       .strictObject({
         listen: listen.default('127.0.0.1:2222'),
         /** Seconds a client has to authenticate before it is disconnected. */
-        authTimeout: duration.prefault('30s'),
+        authTimeout: timerDuration.prefault('30s'),
         /** Publickey / keyboard-interactive attempts allowed per connection (as sshd's MaxAuthTries). */
         maxAuthTries: z.number().int().min(1).max(100).default(6),
         /** Unauthenticated connections held at once; more are closed at accept (sshd's MaxStartups). */
@@ -310,7 +314,7 @@ export const configSchema = z
               .optional(),
             /** PEM file of the root certificate (root_ca.crt). */
             root: z.string().min(1).optional(),
-            refresh: duration.prefault('1h'),
+            refresh: timerDuration.prefault('1h'),
           })
           .prefault({})
           .refine((s) => !s.url || s.rootFingerprint || s.root, {
@@ -350,7 +354,7 @@ export const configSchema = z
           .max(1024 ** 3)
           .default(10 * 1024 * 1024),
         defaultExpiry: z.union([z.literal('none'), duration]).prefault('none'),
-        sweepInterval: duration.prefault('10m'),
+        sweepInterval: timerDuration.prefault('10m'),
         /** What one user may keep stored: total bytes and number of pastes (expired ones count until swept). */
         quota: z
           .strictObject({
@@ -386,7 +390,7 @@ export const configSchema = z
           .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (UTC)')
           .default('08:00'),
         /** How often the reminder job looks whether it is time. */
-        reminderCheckInterval: duration.prefault('5m'),
+        reminderCheckInterval: timerDuration.prefault('5m'),
       })
       .prefault({}),
     /** Pub/sub: how far a subscriber may fall behind, how many topics one user may hold open, and all topics' buffers together. */
@@ -414,7 +418,7 @@ export const configSchema = z
       .strictObject({
         kubeconfig: z.string().min(1).optional(),
         context: z.string().min(1).optional(),
-        requestTimeout: duration.prefault('10s'),
+        requestTimeout: timerDuration.prefault('10s'),
         /** Use the pod's service account when no kubeconfig is set; the loader sets it when KUBERNETES_SERVICE_HOST is. */
         inCluster: z.boolean().default(false),
       })
@@ -435,7 +439,7 @@ export const configSchema = z
         /** The git program labd runs (upload-pack, receive-pack and every read). */
         binary: z.string().min(1).default('git'),
         /** How often pull mirrors are fetched from their origin. */
-        mirrorInterval: duration.prefault('1h'),
+        mirrorInterval: timerDuration.prefault('1h'),
         /** Largest smart-HTTP request body (a fetch negotiation) accepted. */
         httpMaxBody: z
           .number()
