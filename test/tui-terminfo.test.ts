@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterAll as after, describe, test } from 'vitest';
+import { afterAll as after, describe, test, vi } from 'vitest';
 import type { Widgets } from 'blessed';
 import type { ServerChannel } from 'ssh2';
 import type { Actor } from '../src/core/actor.ts';
@@ -158,5 +158,23 @@ describe('shared terminfo per TERM', () => {
     assert.equal(unknownA.program.tput, xterm.program.tput);
     assert.equal(unknownA.program.terminal, 'no-such-term-a', 'the program keeps the name the client gave');
     for (const s of [unknownA, unknownB, xterm]) s.channel.type('q');
+  });
+
+  test('a terminfo blessed cannot compile (screen-256color) prints nothing to the console or stderr', () => {
+    // Fill the cache with other names first, so screen-256color is parsed now even if another test parsed it.
+    for (let i = 0; i < 16; i++) session(`evicting-term-${i}`).channel.type('q');
+    const printed: unknown[] = [];
+    const consoleError = vi.spyOn(console, 'error').mockImplementation((...args) => void printed.push(args));
+    const stderrWrite = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => (printed.push(chunk), true));
+    try {
+      const s = session('screen-256color');
+      s.channel.type('q');
+      assert.equal(s.channel.exitCode, 0);
+      assert.ok(s.channel.written.includes('Welcome'), 'the session still draws, with the xterm fallback');
+    } finally {
+      consoleError.mockRestore();
+      stderrWrite.mockRestore();
+    }
+    assert.deepEqual(printed, [], 'blessed printed nothing');
   });
 });

@@ -62,9 +62,10 @@ function sharedTerminal(term: string, unicode: boolean): SharedTerminal {
     return found;
   }
 
-  const tput = new Tput({ terminal: term, forceUnicode: unicode });
+  const tput = withoutConsoleErrors(() => new Tput({ terminal: term, forceUnicode: unicode }));
   // No terminfo entry blessed can read for this name (ncurses' newer 256-colour entries among
-  // them): blessed falls back to its xterm, so this name shares xterm's entry.
+  // them, and screen-256color, whose plab_norm blessed cannot compile): blessed falls back to its
+  // xterm, so this name shares xterm's entry.
   if (tput.error && term !== 'xterm') return remember(key, sharedTerminal('xterm', unicode));
   // Never switch to the DEC line-drawing set: screen/tmux terminfo enter it with SO, which prints
   // 'lqqk' unless G1 was designated first. Lines are drawn as Unicode, or as ASCII (+-|) without UTF-8.
@@ -103,6 +104,22 @@ function sharedTerminal(term: string, unicode: boolean): SharedTerminal {
 
   const entry: SharedTerminal = { tput, Program: SharedProgram as unknown as ProgramConstructor, putPrototype };
   return remember(key, entry);
+}
+
+/**
+ * blessed prints a capability it cannot compile, with the JavaScript it made of it, to
+ * console.error before it falls back: dozens of lines on labd's stderr, outside the JSON log, the
+ * first time a client says TERM=screen-256color (tmux). Its error is kept on the Tput (`error`);
+ * the print is dropped. Synchronous, so nothing else runs while console.error is swapped.
+ */
+function withoutConsoleErrors<T>(fn: () => T): T {
+  const original = console.error;
+  console.error = () => {};
+  try {
+    return fn();
+  } finally {
+    console.error = original;
+  }
 }
 
 function remember(key: string, entry: SharedTerminal): SharedTerminal {
