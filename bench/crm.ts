@@ -132,9 +132,12 @@ function contact(i: number): ContactData {
   };
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+/** Nearest-rank percentile of sorted samples, or undefined for none (every query of a kind can fall in a stall). */
+function percentile(sorted: number[], p: number): number | undefined {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : undefined;
 }
+
+const ms = (value: number | undefined) => (value === undefined ? 'n/a' : `${value.toFixed(2)} ms`);
 
 const dir = mkdtempSync(join(tmpdir(), 'labd-bench-crm-'));
 try {
@@ -178,9 +181,9 @@ try {
       .map((x) => x.ms)
       .sort((a, b) => a - b);
     const hits = mine.reduce((sum, x) => sum + x.hits, 0) / mine.length;
-    const apart = stalls ? `; without the ${mine.length - steady.length} during a VM stall p99 ${percentile(steady, 99).toFixed(2)} ms` : '';
+    const apart = stalls ? `; without the ${mine.length - steady.length} during a VM stall p99 ${ms(percentile(steady, 99))}` : '';
     console.log(
-      `search ${kind.padEnd(11)} p50 ${percentile(times, 50).toFixed(2)} ms  p99 ${percentile(times, 99).toFixed(2)} ms${apart}  (${Q} queries, ${hits.toFixed(1)} hits each, limit 50)`,
+      `search ${kind.padEnd(11)} p50 ${ms(percentile(times, 50))}  p99 ${ms(percentile(times, 99))}${apart}  (${Q} queries, ${hits.toFixed(1)} hits each, limit 50)`,
     );
   }
   if (stalls)

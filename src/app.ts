@@ -50,6 +50,7 @@ import { StepCaTrust, type StepCaStatus } from './ops/stepca/trust.ts';
 import type { SoftCheck } from './http/health.ts';
 import type { CertPolicy } from './ssh/cert-check.ts';
 import { loadOrCreateHostKey } from './ssh/hostkey.ts';
+import { sshCryptoPath } from './ssh/crypto-path.ts';
 import { SshServer } from './ssh/server.ts';
 import type { TuiApp } from './ssh/tui/apps.ts';
 import { accountTuiApps } from './ssh/tui/admin.ts';
@@ -393,6 +394,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
       ssh: `${sshAddr.address}:${sshAddr.port}`,
       http: `${httpAddr.address}:${httpAddr.port}`,
       hostKey: hostKey.fingerprint,
+      sshCrypto: sshCryptoPath(),
       version: VERSION,
       dataDir: config.dataDir,
     },

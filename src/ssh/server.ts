@@ -65,7 +65,10 @@ export class SshServer {
     );
     this.server = new ssh2.Server({ hostKeys: [deps.hostKey], ident: `labd_${deps.version}` }, (client, info) => this.onConnection(client, info.ip));
     this.server.on('error', (err: Error) => deps.log.error({ err }, 'ssh server error'));
-    this.listener = createServer((socket) => this.onAccept(socket));
+    // TCP_NODELAY on every accepted socket, as sshd sets it: ssh2 writes one packet in several
+    // write() calls on its JavaScript cipher path (no native binding for this Node), and with Nagle on,
+    // the rest of each packet waited for the client's delayed ACK (40 ms gaps, six per login).
+    this.listener = createServer({ noDelay: true }, (socket) => this.onAccept(socket));
     this.listener.on('error', (err: Error) => deps.log.error({ err }, 'ssh listener error'));
     this.sweepTimer = setInterval(() => {
       void this.closeRemovedAccounts();
@@ -158,6 +161,7 @@ export class SshServer {
   private onAccept(socket: Socket): void {
     const { log, metrics } = this.deps;
     socket.on('error', () => undefined);
+    socket.setNoDelay(true);
     const source = sourceKey(socket.remoteAddress);
     const place = this.gate.admit(source);
     if (!place.ok) {
