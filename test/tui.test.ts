@@ -133,8 +133,8 @@ describe('TUI over ssh, driven through tmux', () => {
     assert.equal(await t.waitForExit(), 0);
   });
 
-  test('without a UTF-8 locale lines and symbols are plain ASCII, never DEC line-drawing letters', async () => {
-    const t = tui(admin, { term: 'screen' });
+  test('a client asking for an ASCII locale gets plain ASCII lines and symbols, never DEC line-drawing letters', async () => {
+    const t = tui(admin, { term: 'screen', env: { LANG: 'C' }, sendEnv: ['LANG'] });
     const home = await homeOf(t, 'admin');
     assert.match(home[23]!, /up\/down move \| enter open \| \? help \| q quit/);
     t.sendKeys('Enter');
@@ -393,7 +393,12 @@ describe('TuiHost sessions in one process', () => {
     assert.equal(isUtf8Locale({ LANG: 'en_US.UTF-8' }), true);
     assert.equal(isUtf8Locale({ LANG: 'en_US.UTF-8', LC_ALL: 'C' }), false);
     assert.equal(isUtf8Locale({ LC_CTYPE: 'C.utf8' }), true);
-    assert.equal(isUtf8Locale({}), false);
+    assert.equal(isUtf8Locale({}), true, 'no locale sent: UTF-8, as every terminal in use speaks it');
+    assert.equal(isUtf8Locale({ LANG: 'C' }), false);
+    assert.equal(isUtf8Locale({ LANG: 'POSIX' }), false);
+    assert.equal(isUtf8Locale({ LANG: 'de_DE.ISO-8859-1' }), false);
+    assert.equal(isUtf8Locale({ LANG: 'de_DE@euro' }), true, 'no charset named: UTF-8');
+    assert.equal(isUtf8Locale({ LANG: 'de_DE.utf8@euro' }), true);
     // A TERM with no terminfo entry still gets a working screen (blessed falls back to xterm).
     const channel = new FakeChannel();
     host.open({ channel: channel as unknown as ServerChannel, actor, pty: { term: 'no-such-terminal', cols: 80, rows: 24 }, env: {}, onExit: () => exits++ });

@@ -5,7 +5,7 @@ import type { ServerChannel } from 'ssh2';
 export interface TerminalProfile {
   /** A terminfo name; never a path (blessed reads any file named by a TERM containing '/'). */
   term: string;
-  /** The client's locale is UTF-8: draw Unicode lines and symbols, else plain ASCII. */
+  /** Draw Unicode lines and symbols (the default), or plain ASCII for a client that asked for another charset. */
   unicode: boolean;
   cols: number;
   rows: number;
@@ -30,10 +30,19 @@ export function terminalProfile(pty: { term: string; cols: number; rows: number 
   };
 }
 
-/** POSIX precedence: LC_ALL, then LC_CTYPE, then LANG decide the character set. */
+/**
+ * Draw Unicode unless the client asks for another character set. Every terminal in use speaks UTF-8
+ * (soft-serve's and pico's TUIs assume it too), and many clients send no locale at all (an `ssh -F`
+ * config without SendEnv, Windows' OpenSSH): reading no locale as ASCII turned every accented name
+ * into `?`. POSIX precedence picks the locale (LC_ALL, then LC_CTYPE, then LANG); `C`/`POSIX` and a
+ * locale naming a charset other than UTF-8 (`de_DE.ISO-8859-1`, `ja_JP.eucJP`) are ASCII.
+ */
 export function isUtf8Locale(env: Record<string, string>): boolean {
-  const locale = env.LC_ALL || env.LC_CTYPE || env.LANG || '';
-  return /utf-?8/i.test(locale);
+  const locale = (env.LC_ALL || env.LC_CTYPE || env.LANG || '').trim();
+  if (!locale) return true;
+  if (locale === 'C' || locale === 'POSIX') return false;
+  const charset = /\.([^@]+)/.exec(locale)?.[1];
+  return charset === undefined || /^utf-?8$/i.test(charset);
 }
 
 export function clampSize(cols: number, rows: number): { cols: number; rows: number } {
