@@ -66,6 +66,8 @@ export interface PermissionCheck {
   can(who: Grantee, permission: Permission): boolean;
   /** Every permission the actor holds, sorted. */
   permissionsOf(who: Grantee): Permission[];
+  /** The user's own grants deny this permission (so a refusal can name the deny, not the role). */
+  deniedToUser?(who: Grantee, permission: Permission): boolean;
 }
 
 /** A fixed role table as a PermissionCheck (tests, tools): no per-user grants. */

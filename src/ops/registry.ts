@@ -9,6 +9,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { RolePermissions } from '../core/permissions.ts';
+import { closest } from '../core/suggest.ts';
 import type { AuditLog } from './audit/store.ts';
 import type { Result, ResultKind } from './result.ts';
 
@@ -224,6 +225,15 @@ export class Registry {
     return this.all().filter((c) => c.path.join(' ').startsWith(prefix));
   }
 
+  /** ` (did you mean 'repo ls'?)` for words close to commands the actor may run, else ''. */
+  private didYouMean(actor: Actor, words: readonly string[]): string {
+    const pairs = this.all()
+      .filter((c) => c.path.length <= words.length && this.allowed(actor, c))
+      .map((c) => ({ typed: words.slice(0, c.path.length).join(' '), name: c.path.join(' ') }));
+    const found = closest(pairs).map((n) => `'${n}'`);
+    return found.length ? ` (did you mean ${found.join(' or ')}?)` : '';
+  }
+
   allowed(actor: Actor, command: AnyCommand): boolean {
     if (actor.credential?.kind === 'anonymous') return command.anonymous === true;
     // A key with no account yet (sign-up policy lets it try): only what signs up (join) and help.
@@ -310,7 +320,7 @@ export class Registry {
         };
       }
       const word = rest.slice(0, 2).join(' ');
-      throw new UnknownCommand(rest.length ? `unknown command '${word.slice(0, 60)}'` : 'no command given');
+      throw new UnknownCommand(rest.length ? `unknown command '${word.slice(0, 60)}'${this.didYouMean(inv.actor, rest)}` : 'no command given');
     }
     const { command } = resolved;
     if (!this.offeredOn(command, surface)) throw new UsageError(this.notOfferedText(command, surface));
@@ -369,6 +379,8 @@ export class Registry {
           throw new PermissionDenied(`permission denied: without a key only git clone and fetch work ('${name}' needs a registered key)`);
         if (actor.credential?.kind === 'newcomer')
           throw new PermissionDenied(`permission denied: this key has no account yet; sign up with: join CODE (see help join)`);
+        if (command.permission !== 'authenticated' && this.permissions.deniedToUser?.(actor, command.permission))
+          throw new PermissionDenied(`permission denied: '${name}' needs ${command.permission}, which is denied to your account (user deny)`);
         throw new PermissionDenied(`permission denied: '${name}' needs ${command.permission} (you are ${actor.role})`);
       }
       let args: Record<string, unknown>;

@@ -32,7 +32,7 @@ export async function runExecCommand(registry: Registry, actor: Actor, commandLi
     const kind = errorKind(err);
     let message = publicMessage(err);
     if (err instanceof UsageError && err.commandPath) message += ` (see '${err.commandPath.join(' ')} --help')`;
-    if (err instanceof UnknownCommand) message += " (try 'help')";
+    if (err instanceof UnknownCommand && !message.includes('did you mean')) message += " (try 'help')";
     io.stderr.write(`error: ${stripControl(message).replace(/\n/g, ' ')}\n`);
     return EXIT_CODES[kind];
   }

@@ -11,6 +11,7 @@ import type { Paste, PasteStore } from './store.ts';
 import { copyFdTo, type OutputFilter } from './stream-out.ts';
 import { TerminalSanitizer } from '../../core/terminal-text.ts';
 import { receiveToFile } from './upload.ts';
+import { suggestions } from '../../core/suggest.ts';
 
 /** Longest expiry accepted (ten years): keeps dates far from the edge of what Date holds. */
 const MAX_EXPIRY_SECONDS = 3650 * 86400;
@@ -47,6 +48,29 @@ function terminalFilter(): OutputFilter {
 }
 
 /** Seconds until expiry from `--expires` or the configured default; null = never. */
+/** How long `paste` waits for its first byte before saying on stderr that it reads stdin. */
+const STDIN_HINT_MS = 2000;
+const PASTE_SUBCOMMANDS = ['ls', 'cat', 'rm'];
+
+/**
+ * `ssh HOST paste lss` (a typo of `paste ls`) makes a paste named lss from stdin, and with a terminal
+ * on stdin nothing arrives: after a moment with no input, say on stderr what labd is waiting for.
+ * Returns the function that cancels the hint.
+ */
+function stdinHint(ctx: CommandContext, stdin: NodeJS.ReadableStream, name: string | undefined): () => void {
+  const close = name === undefined ? [] : suggestions(name, PASTE_SUBCOMMANDS, 1);
+  const timer = setTimeout(() => {
+    const mean = close.length ? ` (did you mean 'paste ${close[0]}'?)` : '';
+    ctx.progress(`reading the paste from stdin: end it with Ctrl-D, or Ctrl-C to cancel${mean}`);
+  }, STDIN_HINT_MS);
+  const cancel = () => {
+    clearTimeout(timer);
+    stdin.off('data', cancel);
+  };
+  stdin.once('data', cancel);
+  return cancel;
+}
+
 export function expirySeconds(flag: string | undefined, configured: number | null): number | null {
   if (flag === undefined) {
     if (configured !== null && configured > MAX_EXPIRY_SECONDS) throw new UsageError('paste.defaultExpiry: at most 3650d');
@@ -113,11 +137,13 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
       if (room <= 0) throw new Conflict(`paste quota: your ${used.bytes} bytes fill it (paste.quota.bytes is ${quota.bytes}); remove some with paste rm`);
       const limit = Math.min(deps.maxSize, room);
       const tempPath = store.newTempPath();
-      const received = await receiveToFile(stdin, tempPath, limit, ctx.signal, () =>
+      const receiving = receiveToFile(stdin, tempPath, limit, ctx.signal, () =>
         limit < deps.maxSize
           ? new Conflict(`paste quota: only ${room} of your ${quota.bytes} bytes are free (paste.quota.bytes); nothing was stored`)
           : new UsageError(`paste too large: the limit is ${limit} bytes (nothing was stored)`),
       );
+      const hint = stdinHint(ctx, stdin, chosen);
+      const received = await receiving.finally(hint);
       let name: string;
       try {
         if (received.size === 0) throw new UsageError('nothing on stdin: nothing was stored (example: cat FILE | ssh HOST paste NAME)');

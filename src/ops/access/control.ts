@@ -173,6 +173,10 @@ export class AccessControl implements PermissionCheck {
     return this.rolePermissions(who.role).has(permission);
   }
 
+  deniedToUser(who: Grantee, permission: Permission): boolean {
+    return who.userId !== null && this.userGrants(who.userId).some((g) => g.permission === permission && g.effect === 'deny');
+  }
+
   permissionsOf(who: Grantee): Permission[] {
     const perms = new Set(this.rolePermissions(who.role));
     if (who.userId !== null)
