@@ -29,6 +29,32 @@ test('environment overrides the file, the file overrides defaults', () => {
   assert.throws(() => loadConfig({ LABD_SIGNUP: 'everyone' }), /LABD_SIGNUP|auth\.signup/);
 });
 
+test('every invalid value is one line in one format: key, variable, what is expected, what was given, an example', () => {
+  const line = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      return err.message;
+    }
+    assert.fail(`${JSON.stringify(env)} was accepted`);
+  };
+  // Each was its own wording before: zod's bare 'Invalid input', 'Too small: expected number to be >=1', no key for numbers.
+  assert.equal(
+    line({ LABD_PASTE_DEFAULT_EXPIRY: '7days' }),
+    "config: paste.defaultExpiry (LABD_PASTE_DEFAULT_EXPIRY): expected none or a duration like 30s, 15m, 2h or 7d, got '7days'",
+  );
+  assert.equal(line({ LABD_SSH_HOME_REFRESH: '5' }), "config: ssh.homeRefresh (LABD_SSH_HOME_REFRESH): expected a duration like 30s, 15m, 2h or 7d, got '5'");
+  assert.equal(line({ LABD_SSH_MAX_AUTH_TRIES: '0' }), "config: ssh.maxAuthTries (LABD_SSH_MAX_AUTH_TRIES): expected at least 1, got '0' (e.g. 6)");
+  assert.equal(line({ LABD_PASTE_MAX_SIZE: 'big' }), "config: paste.maxSize (LABD_PASTE_MAX_SIZE): expected a whole number, got 'big' (e.g. 10485760)");
+  assert.equal(line({ LABD_SIGNUP: 'whatever' }), "config: auth.signup (LABD_SIGNUP): expected one of closed, invite, sso, open, got 'whatever'");
+  assert.match(line({ LABD_PRINCIPAL_ROLES: 'admins' }), /^config: auth\.principalRoles \(LABD_PRINCIPAL_ROLES\): expected NAME=VALUE pairs .*, got 'admins'$/);
+  // A secret is never echoed.
+  assert.doesNotMatch(line({ LABD_ALERTMANAGER_URL: 'http://am:9093', LABD_WEBHOOK_TOKEN: 'hunter2' }), /hunter2/);
+  // Control characters in a value are not echoed to the terminal.
+  assert.doesNotMatch(line({ LABD_SIGNUP: 'x\x1b[2Jy' }), /\x1b/);
+});
+
 test('a bad value is one line naming the key and what is wrong', () => {
   assert.throws(
     () => loadConfig({ LABD_SSH_LISTEN: 'nonsense' }),
@@ -36,7 +62,10 @@ test('a bad value is one line naming the key and what is wrong', () => {
       err instanceof ConfigError && /^config: ssh\.listen \(LABD_SSH_LISTEN\): expected HOST:PORT/.test(err.message) && !err.message.includes('\n'),
   );
   assert.throws(() => loadConfig({ LABD_DEFAULT_ROLE: 'emperor' }), /auth\.defaultRole \(LABD_DEFAULT_ROLE\)/);
-  assert.throws(() => loadConfig({ LABD_CERT_SIGNUP: 'perhaps' }), /LABD_CERT_SIGNUP: expected true or false/);
+  assert.throws(
+    () => loadConfig({ LABD_CERT_SIGNUP: 'perhaps' }),
+    /auth\.certificateSignup \(LABD_CERT_SIGNUP\): expected true or false, got 'perhaps' \(e\.g\. true\)/,
+  );
   assert.throws(() => loadConfig({ LABD_PUBLIC_URL: 'ftp://x' }), /publicUrl \(LABD_PUBLIC_URL\)/);
   // Node runs a timer longer than 24.8 days after 1 ms: a home refresh of 30d would redraw without pause.
   assert.throws(() => loadConfig({ LABD_SSH_HOME_REFRESH: '30d' }), /ssh\.homeRefresh \(LABD_SSH_HOME_REFRESH\): at most 1h/);
@@ -80,7 +109,7 @@ test('labd serve with a bad value stops with one line and exit 2', () => {
   });
   assert.equal(r.status, 2);
   assert.equal(r.stdout, '');
-  assert.match(r.stderr, /^labd: config: http\.listen \(LABD_HTTP_LISTEN\): port must be 0-65535\n$/);
+  assert.match(r.stderr, /^labd: config: http\.listen \(LABD_HTTP_LISTEN\): port must be 0-65535, got 'localhost:99999' \(e\.g\. 127\.0\.0\.1:8080\)\n$/);
 });
 
 describe('durations are parsed once, by the schema', () => {

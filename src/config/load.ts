@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { configSchema, type Config } from './schema.ts';
+import { invalidValueText, issueText } from './issue-text.ts';
 
 export class ConfigError extends Error {}
 
@@ -102,14 +103,15 @@ const ENV_KEYS: Record<string, { path: string[]; kind: 'string' | 'boolean' | 'l
 
 export const CONFIG_ENV_NAMES = ['LABD_CONFIG', ...Object.keys(ENV_KEYS)];
 
-function envValue(name: string, raw: string, kind: string): unknown {
+function envValue(name: string, path: string[], raw: string, kind: string): unknown {
+  const bad = (expected: string) => new ConfigError(invalidValueText(path.join('.'), name, expected, raw, exampleAt(path)));
   switch (kind) {
     case 'boolean':
       if (/^(1|true|yes|on)$/i.test(raw)) return true;
       if (/^(0|false|no|off)$/i.test(raw)) return false;
-      throw new ConfigError(`config: ${name}: expected true or false, got '${raw.slice(0, 40)}'`);
+      throw bad('expected true or false');
     case 'number':
-      if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`config: ${name}: expected a whole number, got '${raw.slice(0, 40)}'`);
+      if (!/^\d+$/.test(raw.trim())) throw bad('expected a whole number');
       return Number(raw);
     case 'list':
       return raw.split(/[,\s]+/).filter(Boolean);
@@ -117,7 +119,7 @@ function envValue(name: string, raw: string, kind: string): unknown {
       const out: Record<string, string> = {};
       for (const pair of raw.split(/[,\s]+/).filter(Boolean)) {
         const [k, v] = pair.split('=');
-        if (!k || !v) throw new ConfigError(`config: ${name}: expected NAME=VALUE pairs separated by commas, got '${pair.slice(0, 40)}'`);
+        if (!k || !v) throw bad('expected NAME=VALUE pairs separated by commas, like admins=admin,ops=operator');
         out[k] = v;
       }
       return out;
@@ -125,6 +127,23 @@ function envValue(name: string, raw: string, kind: string): unknown {
     default:
       return raw;
   }
+}
+
+/** The default at a key, as an example of a good value (the schema's defaults, parsed once on demand). */
+let defaults: unknown;
+function exampleAt(path: readonly PropertyKey[]): unknown {
+  defaults ??= configSchema.safeParse({}).data ?? {};
+  let cur: unknown = defaults;
+  for (const key of path) cur = typeof cur === 'object' && cur !== null ? (cur as Record<PropertyKey, unknown>)[key] : undefined;
+  // A duration's default is shown as written.
+  if (typeof cur === 'object' && cur !== null && 'text' in cur) return (cur as { text: unknown }).text;
+  return cur;
+}
+
+function valueAt(obj: unknown, path: readonly PropertyKey[]): unknown {
+  let cur = obj;
+  for (const key of path) cur = typeof cur === 'object' && cur !== null ? (cur as Record<PropertyKey, unknown>)[key] : undefined;
+  return cur;
 }
 
 function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {
@@ -180,7 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   for (const [name, spec] of Object.entries(ENV_KEYS)) {
     const value = env[name];
     if (value === undefined || value === '') continue;
-    setPath(raw, spec.path, envValue(name, value, spec.kind));
+    setPath(raw, spec.path, envValue(name, spec.path, value, spec.kind));
   }
   // Kubernetes sets this in every pod: with its service account token, labd talks to its own cluster.
   if (env.KUBERNETES_SERVICE_HOST) setPath(raw, ['kube', 'inCluster'], true);
@@ -189,9 +208,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const issue = result.error.issues[0]!;
     const where = issue.path.join('.') || '(top level)';
     const envName = envNameFor(issue.path);
-    let what = issue.message;
-    if (issue.code === 'unrecognized_keys') what = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
-    throw new ConfigError(`config: ${where}${envName ? ` (${envName})` : ''}: ${what}`);
+    if (issue.code === 'unrecognized_keys')
+      throw new ConfigError(
+        `config: ${where}${envName ? ` (${envName})` : ''}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`,
+      );
+    throw new ConfigError(issueText(issue, where, envName, valueAt(raw, issue.path), exampleAt(issue.path)));
   }
   return result.data;
 }
