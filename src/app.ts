@@ -43,6 +43,7 @@ import { SqlitePasteStore } from './apps/paste/sqlite.ts';
 import { TopicBroker } from './apps/pubsub/broker.ts';
 import { pubsubModule } from './apps/pubsub/index.ts';
 import { matrixBotModule } from './bot/index.ts';
+import { matrixProbe } from './bot/probe.ts';
 import { matrixLinksModule, SqliteMatrixLinkStore } from './ops/matrix-links/index.ts';
 import { loadCaKeys, staticCaKeys, unionCaKeys } from './ssh/ca-keys.ts';
 import { StepCaClient } from './ops/stepca/client.ts';
@@ -169,6 +170,7 @@ export async function startLabd(config: Config, log: Logger = createLogger(confi
   backends.declare('matrix', {
     configured: config.matrix.enabled,
     notConfigured: 'no Matrix homeserver configured (set LABD_MATRIX_HOMESERVER and LABD_MATRIX_TOKEN)',
+    ...(config.matrix.enabled ? { probe: matrixProbe(config.matrix) } : {}),
   });
   // The SDK behind the cluster port loads only when a cluster is configured (idle memory).
   const kube = await connectKube(config.kube, log, backends);
