@@ -33,7 +33,7 @@ async function main(argv: string[]): Promise<void> {
       // A closed log pipe (e.g. `labd serve | head`) must neither crash the service nor make every log line another error.
       process.stdout.on('error', () => {});
       const cfg = config();
-      const log = createLogger(cfg.log.level);
+      const log = createLogger(cfg.log.level, process.stdout, cfg.log.format);
       let labd;
       try {
         labd = await startLabd(cfg, log);
@@ -52,8 +52,14 @@ async function main(argv: string[]): Promise<void> {
         stopping = true;
         log.info({ signal }, 'shutting down');
         labd.stop().then(
-          () => process.exit(0),
-          () => process.exit(1),
+          () => {
+            log.info('stopped');
+            process.exit(0);
+          },
+          (err: unknown) => {
+            log.error({ err }, 'stopped, with an error while stopping');
+            process.exit(1);
+          },
         );
       };
       process.on('SIGTERM', () => stop('SIGTERM'));

@@ -91,8 +91,8 @@ export function matrixBotModule(deps: MatrixBotDeps): LabdModule & { direct: Dir
 export async function startMatrixBot(o: MatrixBotDeps): Promise<MatrixBot> {
   const log = o.log.child({ component: 'matrix' });
   const { sdk, encryption, cryptoError } = loadMatrixSdk();
-  if (!encryption)
-    log.warn({ reason: cryptoError }, 'matrix: the native crypto module is not installed, so encrypted rooms are unsupported; serve unencrypted rooms only');
+  // Said once, at info: most labs' bot rooms are unencrypted, and a warning at every start is noise.
+  if (!encryption) log.info({ reason: cryptoError }, 'matrix: no end-to-end encryption (the native crypto module is not installed): unencrypted rooms only');
   sdk.LogService.setLogger({
     trace: () => {},
     debug: () => {},

@@ -11,6 +11,7 @@ const ENV_KEYS: Record<string, { path: string[]; kind: 'string' | 'boolean' | 'l
   LABD_DATA_DIR: { path: ['dataDir'], kind: 'string' },
   LABD_PUBLIC_URL: { path: ['publicUrl'], kind: 'string' },
   LABD_LOG_LEVEL: { path: ['log', 'level'], kind: 'string' },
+  LABD_LOG_FORMAT: { path: ['log', 'format'], kind: 'string' },
   LABD_SSH_LISTEN: { path: ['ssh', 'listen'], kind: 'string' },
   LABD_SSH_AUTH_TIMEOUT: { path: ['ssh', 'authTimeout'], kind: 'string' },
   LABD_SSH_MAX_AUTH_TRIES: { path: ['ssh', 'maxAuthTries'], kind: 'number' },

@@ -274,7 +274,13 @@ export const configSchema = z
   .object({
     dataDir: z.string().min(1).default('./data'),
     publicUrl: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
-    log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).default({ level: 'info' }),
+    log: z
+      .strictObject({
+        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+        /** json: for machines; pretty: readable lines; auto: pretty when stdout is a terminal. */
+        format: z.enum(['auto', 'json', 'pretty']).default('auto'),
+      })
+      .prefault({}),
     ssh: z
       .strictObject({
         listen: listen.default('127.0.0.1:2222'),
