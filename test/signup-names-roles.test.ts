@@ -3,7 +3,8 @@
  * - `join --name anonymous|system|root` created those accounts. Reserved names (labd's own actors,
  *   the default initial admin, the usual system accounts) are refused on every path that creates a
  *   user by a chosen or derived name: join (--name and the SSH user name), sign-up by certificate
- *   principal, and `user add` by an admin; the configured initial admin still exists and logs in.
+ *   principal, sign-up by OIDC (oidc-provider, OpenSSH in tmux), and `user add` by an admin; the
+ *   configured initial admin still exists and logs in.
  * - an invite kept a custom role that was deleted before the invite was used: `role rm` is now
  *   refused while an open invite gives the role, and the join then gets the role that exists.
  */
@@ -12,6 +13,8 @@ import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { certFor, logMark, logSince } from './support/auth-lab.ts';
 import { KeyLab } from './support/labd.ts';
 import { InProcessLabd } from './support/labd-inprocess.ts';
+import { TestOidcProvider } from './support/oidc-provider.ts';
+import { TmuxTerminal } from './support/tmux.ts';
 
 describe('sign-up: reserved names and roles of open invites', () => {
   const lab = new KeyLab();
@@ -87,5 +90,44 @@ describe('sign-up: reserved names and roles of open invites', () => {
     assert.equal((await labd.ssh(admin, ['invite', 'rm', String(second.id), '--yes'])).status, 0);
     const removed = await labd.ssh(admin, ['role', 'rm', 'tester', '--yes']);
     assert.equal(removed.status, 0, removed.stderr);
+  });
+});
+
+describe('sign-up by OIDC: a reserved preferred_username makes no account', () => {
+  const lab = new KeyLab();
+  let op: TestOidcProvider;
+  let labd: InProcessLabd;
+  let admin: string;
+  let terminal: TmuxTerminal | undefined;
+
+  before(async () => {
+    admin = lab.key('admin');
+    op = await TestOidcProvider.start({ accounts: { sysop: { email: 'root@example.net', email_verified: true, preferred_username: 'root', groups: [] } } });
+    labd = await InProcessLabd.start({ adminKeys: [lab.publicKey(admin)], env: op.labdEnv() });
+  });
+  after(async () => {
+    terminal?.kill();
+    await labd?.stop();
+    await op?.stop();
+    lab.cleanup();
+  });
+
+  test('an approved device-flow login whose name would be root is refused with the reason', async () => {
+    const key = lab.key('sysop');
+    terminal = TmuxTerminal.start(
+      [
+        'ssh',
+        ...['-F', '/dev/null', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none'],
+        ...['-o', 'PreferredAuthentications=publickey,keyboard-interactive', '-i', key, '-p', String(labd.sshPort), '-T', 'labd@127.0.0.1', '--', 'whoami'],
+      ],
+      { cols: 120, rows: 80, env: { LANG: 'C.UTF-8' } },
+    );
+    const lines = await terminal.waitFor(/code\s+[A-Z]{4}-[A-Z]{4}/, 'the device code');
+    const code = /code\s+([A-Z]{4}-[A-Z]{4})/.exec(lines.join('\n'))![1]!;
+    await op.approve(code, 'sysop');
+    await terminal.waitFor(/the user name 'root' is reserved/, 'the refusal');
+    assert.notEqual(await terminal.waitForExit(), 0);
+    const names = (JSON.parse((await labd.ssh(admin, ['user', 'ls', '--json'])).stdout) as { name: string }[]).map((u) => u.name);
+    assert.deepEqual(names, ['admin']);
   });
 });
