@@ -38,6 +38,7 @@ import { SqliteCrmStore } from './apps/crm/sqlite-store.ts';
 import { tokensModule } from './ops/tokens/index.ts';
 import { AppriseClient } from './ops/alerts/apprise.ts';
 import { SqliteTokenStore } from './ops/tokens/sqlite-store.ts';
+import { TokenActors } from './ops/tokens/actor.ts';
 import { pasteModule } from './apps/paste/index.ts';
 import { SqlitePasteStore } from './apps/paste/sqlite.ts';
 import { TopicBroker } from './apps/pubsub/broker.ts';
@@ -216,6 +217,8 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
   await access.load();
   const registry = new Registry({ log, clock, rolePermissions, permissions: access, audit, backends });
   registry.setObserver(metrics);
+  // App tokens (CardDAV, git over HTTP) act as their user, checked at every request as commands are.
+  const tokenActors = new TokenActors({ tokens: appTokens, identities, permissions: registry, clock });
   const publicUrl = (config.publicUrl ?? `http://${config.http.listen}`).replace(/\/+$/, '');
   // OIDC device-flow logins for keys labd does not know (auth.oidc); the IdP is asked on first use.
   const oidc = config.auth.oidc.enabled
@@ -274,6 +277,8 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
     gitModule({
       store: new SqliteRepoStore(db),
       tokens: appTokens,
+      tokenActors,
+      maxTokensPerUser: config.tokens.maxPerUser,
       identities,
       config: config.git,
       dataDir: config.dataDir,
@@ -284,8 +289,8 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
       clock,
       log,
     }),
-    tokensModule({ tokens: appTokens, publicUrl }),
-    crmModule({ store: crm, tokens: appTokens, audit, config: config.crm, clock, log, reminderChannels }),
+    tokensModule({ tokens: appTokens, publicUrl, maxPerUser: config.tokens.maxPerUser }),
+    crmModule({ store: crm, tokenActors, observer: metrics, audit, config: config.crm, clock, log, reminderChannels }),
     nodesModule({ kube, inventory, events, config: config.nodes, log }),
     deploysModule({ kube, events }),
     alertsModule({ service: alerts, config: config.alertmanager, backends, escalations: new SqliteEscalationStore(db), clock, log }),

@@ -59,7 +59,7 @@ describe('access control: a snapshot of the async store', () => {
       backends: new Backends(),
     });
     registry.register(
-      ...accessCommands({ control, identities }),
+      ...accessCommands({ control, identities, store }),
       defineCommand({
         path: ['lab', 'use'],
         summary: 'test: needs lab.use',
@@ -72,7 +72,7 @@ describe('access control: a snapshot of the async store', () => {
         },
       }),
     );
-    const root = await identities.createUser('root', 'admin');
+    const root = await identities.createUser('chief', 'admin');
     const m = await identities.createUser('mia', 'member');
     admin = { userId: root.id, name: root.name, role: root.role, via: 'ssh' };
     mia = { userId: m.id, name: m.name, role: m.role, via: 'ssh' };

@@ -84,6 +84,7 @@ const ENV_KEYS: Record<string, { path: string[]; kind: 'string' | 'boolean' | 'l
   LABD_GIT_MIRROR_INTERVAL: { path: ['git', 'mirrorInterval'], kind: 'string' },
   LABD_GIT_HTTP_MAX_BODY: { path: ['git', 'httpMaxBody'], kind: 'number' },
   LABD_PUBSUB_MAX_TOPICS_PER_USER: { path: ['pubsub', 'maxTopicsPerUser'], kind: 'number' },
+  LABD_TOKENS_MAX_PER_USER: { path: ['tokens', 'maxPerUser'], kind: 'number' },
   LABD_PUBSUB_MAX_BUFFERED: { path: ['pubsub', 'maxBufferedBytes'], kind: 'number' },
   LABD_SEATS_CIDR: { path: ['seats', 'cidr'], kind: 'string' },
   LABD_SEATS_ENDPOINT: { path: ['seats', 'endpoint'], kind: 'string' },

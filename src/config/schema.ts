@@ -42,6 +42,8 @@ const PUBSUB_SUBSCRIBER_BUFFER = 8 * 1024 * 1024;
 const PASTE_QUOTA_BYTES = 256 * 1024 * 1024;
 const PASTE_QUOTA_COUNT = 1000;
 const PUBSUB_MAX_TOPICS_PER_USER = 16;
+/** App tokens one user may hold: a phone, a laptop, a few CI jobs, with room; not a table to fill. */
+const TOKENS_MAX_PER_USER = 20;
 /** All subscribers' queues together: 32 subscribers at their full 8 MiB. */
 const PUBSUB_MAX_BUFFERED = 256 * 1024 * 1024;
 const role = z.enum(ROLES);
@@ -397,6 +399,12 @@ export const configSchema = z
           .default('08:00'),
         /** How often the reminder job looks whether it is time. */
         reminderCheckInterval: timerDuration.prefault('5m'),
+      })
+      .prefault({}),
+    /** App tokens (CardDAV, git over HTTP): how many one user may hold (not revoked; expired ones count until revoked). */
+    tokens: z
+      .strictObject({
+        maxPerUser: z.number().int().min(1).max(10_000).default(TOKENS_MAX_PER_USER),
       })
       .prefault({}),
     /** Pub/sub: how far a subscriber may fall behind, how many topics one user may hold open, and all topics' buffers together. */

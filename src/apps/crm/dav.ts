@@ -9,8 +9,10 @@
  *   /dav/USER/contacts/NAME.vcf  → one card
  *
  * Authentication is HTTP Basic with the labd user name and an app token of scope carddav
- * (`token create --scope carddav`). Every store call uses the token's owner; a path naming anyone
- * else answers 404, so nobody learns whose books exist. Request bodies are bounded; XML is parsed
+ * (`token create --scope carddav`), resolved at every request by src/ops/tokens/actor.ts: a revoked
+ * token, a disabled or removed account, or a user who no longer holds `crm` is refused at once.
+ * Every store call uses the token's owner; a path naming anyone else answers 404, so nobody learns
+ * whose books exist. Request bodies are bounded; XML is parsed
  * by fast-xml-parser with entity processing off (and a DOCTYPE is refused outright).
  */
 import { XMLParser } from 'fast-xml-parser';
@@ -20,7 +22,9 @@ import type { Logger } from '../../core/logger.ts';
 import { BodyTooLarge, type HttpRoute, type RouteRequest, type RouteResponse } from '../../ops/http.ts';
 import type { AuditLog } from '../../ops/audit/store.ts';
 import type { Clock } from '../../core/clock.ts';
-import { tokenHash, type TokenOwner, type TokenStore } from '../../ops/tokens/store.ts';
+import type { Actor } from '../../core/actor.ts';
+import type { CommandObserver } from '../../ops/registry.ts';
+import type { TokenActors } from '../../ops/tokens/actor.ts';
 import { importCards } from './commands.ts';
 import type { Contact, ContactData } from './model.ts';
 import { StaleWrite, type CrmStore } from './store.ts';
@@ -124,28 +128,42 @@ const OPTIONS_HEADERS = { dav: '1, 3, addressbook', allow: 'OPTIONS, GET, HEAD, 
 
 export interface DavDeps {
   store: CrmStore;
-  tokens: TokenStore;
+  /** Turns a token into its user's actor, checked now (account state, the crm permission). */
+  tokens: Pick<TokenActors, 'resolve'>;
   /** CardDAV writes are audited like commands (`carddav put`, `carddav delete`). */
   audit: AuditLog;
+  /** Every CardDAV request is measured like a command (`carddav get`, `carddav put`, …). */
+  observer?: CommandObserver;
   region?: string;
   clock: Clock;
   log: Logger;
+}
+
+/** The user a request acts for: the token's owner, as an actor resolved for this request. */
+interface DavUser {
+  userId: number;
+  userName: string;
+  actor: Actor;
 }
 
 /** The CardDAV routes, as neutral HTTP routes. */
 export function davRoutes(deps: DavDeps): HttpRoute[] {
   const { store, tokens, log } = deps;
 
-  async function authenticate(req: RouteRequest): Promise<TokenOwner | undefined> {
+  /** The token's user, when the Basic user name is theirs; or the refusal (with the user when it is known). */
+  async function authenticate(req: RouteRequest): Promise<DavUser | { refusal: RouteResponse; actor?: Actor }> {
     const header = req.header('authorization') ?? '';
     const m = /^Basic\s+([A-Za-z0-9+/=]{1,1024})$/i.exec(header.trim());
-    if (!m) return undefined;
+    if (!m) return { refusal: unauthorized() };
     const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    if (colon < 0) return undefined;
-    const user = decoded.slice(0, colon);
-    const owner = await tokens.verify(tokenHash(decoded.slice(colon + 1)), 'carddav', deps.clock.now());
-    return owner && owner.userName === user ? owner : undefined;
+    if (colon < 0) return { refusal: unauthorized() };
+    const resolved = await tokens.resolve(decoded.slice(colon + 1), 'carddav', req.remoteAddress);
+    if ('refused' in resolved)
+      return resolved.refused === 'forbidden' ? { refusal: plain(403, resolved.reason), actor: resolved.actor } : { refusal: unauthorized() };
+    const { actor } = resolved;
+    if (actor.userId === null || actor.name !== decoded.slice(0, colon)) return { refusal: unauthorized() };
+    return { userId: actor.userId, userName: actor.name, actor };
   }
 
   const unauthorized = (): RouteResponse =>
@@ -153,30 +171,56 @@ export function davRoutes(deps: DavDeps): HttpRoute[] {
       'www-authenticate': 'Basic realm="labd CardDAV", charset="UTF-8"',
     });
 
-  /** Wraps a handler: authentication, the path's user must be the token's, bounded bodies, typed errors. */
-  function guarded(handler: (req: RouteRequest, who: TokenOwner) => Promise<RouteResponse>): (req: RouteRequest) => Promise<RouteResponse> {
+  /**
+   * Wraps a handler as the registry wraps a command: the actor resolved now (token, account, the crm
+   * permission), the path's user must be the token's, bounded bodies, typed errors; every request
+   * measured (`carddav get`, …), and a write (`auditAs`) audited with its outcome, refusals included.
+   */
+  function guarded(handler: (req: RouteRequest, who: DavUser) => Promise<RouteResponse>, auditAs?: string): (req: RouteRequest) => Promise<RouteResponse> {
     return async (req) => {
-      const who = await authenticate(req);
-      if (!who) {
-        req.discardBody();
-        return unauthorized();
-      }
-      if (req.params.user !== undefined && req.params.user !== who.userName) {
-        req.discardBody();
-        return plain(404, 'not found');
-      }
+      const started = performance.now();
+      let status = 500;
+      let actor: Actor | undefined;
+      let error: string | undefined;
       try {
-        return await handler(req, who);
+        const who = await authenticate(req);
+        actor = who.actor;
+        const answer = 'refusal' in who ? (req.discardBody(), who.refusal) : await authorizedCall(req, who, handler);
+        status = answer.status;
+        if (status >= 300 && typeof answer.body === 'string') error = answer.body.trim().slice(0, 200);
+        return answer;
       } catch (err) {
-        if (err instanceof BodyTooLarge) return plain(413, `request body larger than ${err.limit} bytes`);
-        if (err instanceof StaleWrite) return plain(412, 'the card changed since you read it (ETag does not match): nothing was written');
-        if (err instanceof UsageError) return plain(400, err.message);
+        error = (err as Error).message?.slice(0, 200);
         throw err;
+      } finally {
+        const seconds = (performance.now() - started) / 1000;
+        const outcome = outcomeOf(status);
+        deps.observer?.commandFinished(`carddav ${req.method.toLowerCase()}`, 'http', outcome, seconds);
+        // Refusals of an unknown token are not audited: nobody to name, and the log would be anyone's to fill.
+        if (auditAs && actor)
+          await deps.audit
+            .record({ at: deps.clock.now(), actor, command: auditAs, args: { card: req.params.card }, outcome, error, durationMs: Math.round(seconds * 1000) })
+            .catch((err: unknown) => log.error({ err, command: auditAs }, 'could not write the audit row'));
       }
     };
   }
 
-  const principalProps = (who: TokenOwner): PropMap => ({
+  async function authorizedCall(req: RouteRequest, who: DavUser, handler: (req: RouteRequest, who: DavUser) => Promise<RouteResponse>): Promise<RouteResponse> {
+    if (req.params.user !== undefined && req.params.user !== who.userName) {
+      req.discardBody();
+      return plain(404, 'not found');
+    }
+    try {
+      return await handler(req, who);
+    } catch (err) {
+      if (err instanceof BodyTooLarge) return plain(413, `request body larger than ${err.limit} bytes`);
+      if (err instanceof StaleWrite) return plain(412, 'the card changed since you read it (ETag does not match): nothing was written');
+      if (err instanceof UsageError) return plain(400, err.message);
+      throw err;
+    }
+  }
+
+  const principalProps = (who: DavUser): PropMap => ({
     'current-user-principal': () => `<D:current-user-principal><D:href>${xmlEscape(hrefPath(who.userName))}</D:href></D:current-user-principal>`,
     'principal-URL': () => `<D:principal-URL><D:href>${xmlEscape(hrefPath(who.userName))}</D:href></D:principal-URL>`,
     'addressbook-home-set': () => `<C:addressbook-home-set><D:href>${xmlEscape(hrefPath(who.userName))}</D:href></C:addressbook-home-set>`,
@@ -184,7 +228,7 @@ export function davRoutes(deps: DavDeps): HttpRoute[] {
     resourcetype: () => '<D:resourcetype><D:collection/><D:principal/></D:resourcetype>',
   });
 
-  const bookProps = async (who: TokenOwner): Promise<PropMap> => {
+  const bookProps = async (who: DavUser): Promise<PropMap> => {
     const rev = await store.revision(who.userId);
     return {
       resourcetype: () => '<D:resourcetype><D:collection/><C:addressbook/></D:resourcetype>',
@@ -360,84 +404,50 @@ export function davRoutes(deps: DavDeps): HttpRoute[] {
     return m ? Number(m[1]) : -1;
   };
 
-  /** Writes one audit row for a CardDAV write, whatever its outcome. */
-  function audited(command: string, handler: (req: RouteRequest, who: TokenOwner) => Promise<RouteResponse>) {
-    return async (req: RouteRequest, who: TokenOwner): Promise<RouteResponse> => {
-      const started = performance.now();
-      let outcome = 'failed';
-      let error: string | undefined;
-      try {
-        const answer = await handler(req, who);
-        outcome = answer.status < 300 ? 'ok' : answer.status === 412 ? 'conflict' : answer.status === 404 ? 'not_found' : 'usage';
-        if (answer.status >= 300 && typeof answer.body === 'string') error = answer.body.trim().slice(0, 200);
-        return answer;
-      } catch (err) {
-        error = (err as Error).message?.slice(0, 200);
-        throw err;
-      } finally {
-        await deps.audit
-          .record({
-            at: new Date(),
-            actor: { userId: who.userId, name: who.userName, role: who.role, via: 'http', remoteAddress: req.remoteAddress },
-            command,
-            args: { card: req.params.card },
-            outcome,
-            error,
-            durationMs: Math.round(performance.now() - started),
-          })
-          .catch((err: unknown) => log.error({ err, command }, 'could not write the audit row'));
-      }
-    };
-  }
+  const cardPut = guarded(async (req, who) => {
+    const name = req.params.card!;
+    if (name.length > 255 || /[/\\\x00-\x1f]/.test(name)) return plain(400, 'bad resource name');
+    const body = await req.readBody(MAX_CARD_BYTES);
+    const cards = parseVCards(body.toString('utf8'), deps.region);
+    if (cards.length !== 1) return davError(403, 'C', 'valid-address-data');
+    const incoming = cards[0]!;
+    const existing = await store.getByHref(who.userId, name);
+    const ifMatch = req.header('if-match');
+    const ifNoneMatch = req.header('if-none-match');
+    if (existing) {
+      if (ifNoneMatch?.trim() === '*') return plain(412, 'a card exists at this address: nothing was written');
+      if (ifMatch !== undefined && ifMatch.trim() !== '*' && revOf(ifMatch) !== existing.rev)
+        return plain(412, 'the card changed since you read it (ETag does not match): nothing was written');
+      const other = await store.getByUid(who.userId, incoming.data.uid);
+      if (other && other.id !== existing.id) return davError(409, 'C', 'no-uid-conflict');
+      // The vCard replaces what it carries; labd's own bookkeeping (links, journal) stays.
+      const updated = await store.update(
+        who.userId,
+        existing.id,
+        replaceCardData(existing, incoming.data),
+        ifMatch !== undefined && ifMatch.trim() !== '*' ? existing.rev : undefined,
+      );
+      return { status: 204, headers: { etag: etagOf(updated) }, body: '' };
+    }
+    if (ifMatch !== undefined) return plain(412, 'no card at this address: nothing was written');
+    if (await store.getByUid(who.userId, incoming.data.uid)) return davError(409, 'C', 'no-uid-conflict');
+    const created = await store.create(who.userId, incoming.data, name);
+    if (incoming.related.length) await importCards(store, who.userId, [{ data: incoming.data, related: incoming.related }]);
+    const fresh = (await store.get(who.userId, created.id))!;
+    log.debug({ user: who.userName, card: name }, 'carddav card created');
+    return { status: 201, headers: { etag: etagOf(fresh), location: cardPath(who.userName, name) }, body: '' };
+  }, 'carddav put');
 
-  const cardPut = guarded(
-    audited('carddav put', async (req, who) => {
-      const name = req.params.card!;
-      if (name.length > 255 || /[/\\\x00-\x1f]/.test(name)) return plain(400, 'bad resource name');
-      const body = await req.readBody(MAX_CARD_BYTES);
-      const cards = parseVCards(body.toString('utf8'), deps.region);
-      if (cards.length !== 1) return davError(403, 'C', 'valid-address-data');
-      const incoming = cards[0]!;
-      const existing = await store.getByHref(who.userId, name);
-      const ifMatch = req.header('if-match');
-      const ifNoneMatch = req.header('if-none-match');
-      if (existing) {
-        if (ifNoneMatch?.trim() === '*') return plain(412, 'a card exists at this address: nothing was written');
-        if (ifMatch !== undefined && ifMatch.trim() !== '*' && revOf(ifMatch) !== existing.rev)
-          return plain(412, 'the card changed since you read it (ETag does not match): nothing was written');
-        const other = await store.getByUid(who.userId, incoming.data.uid);
-        if (other && other.id !== existing.id) return davError(409, 'C', 'no-uid-conflict');
-        // The vCard replaces what it carries; labd's own bookkeeping (links, journal) stays.
-        const updated = await store.update(
-          who.userId,
-          existing.id,
-          replaceCardData(existing, incoming.data),
-          ifMatch !== undefined && ifMatch.trim() !== '*' ? existing.rev : undefined,
-        );
-        return { status: 204, headers: { etag: etagOf(updated) }, body: '' };
-      }
-      if (ifMatch !== undefined) return plain(412, 'no card at this address: nothing was written');
-      if (await store.getByUid(who.userId, incoming.data.uid)) return davError(409, 'C', 'no-uid-conflict');
-      const created = await store.create(who.userId, incoming.data, name);
-      if (incoming.related.length) await importCards(store, who.userId, [{ data: incoming.data, related: incoming.related }]);
-      const fresh = (await store.get(who.userId, created.id))!;
-      log.debug({ user: who.userName, card: name }, 'carddav card created');
-      return { status: 201, headers: { etag: etagOf(fresh), location: cardPath(who.userName, name) }, body: '' };
-    }),
-  );
-
-  const cardDelete = guarded(
-    audited('carddav delete', async (req, who) => {
-      req.discardBody();
-      const c = await store.getByHref(who.userId, req.params.card!);
-      if (!c) return plain(404, 'not found');
-      const ifMatch = req.header('if-match');
-      if (ifMatch !== undefined && ifMatch.trim() !== '*' && revOf(ifMatch) !== c.rev)
-        return plain(412, 'the card changed since you read it (ETag does not match): nothing was removed');
-      await store.remove(who.userId, c.id, ifMatch !== undefined && ifMatch.trim() !== '*' ? c.rev : undefined);
-      return { status: 204, body: '' };
-    }),
-  );
+  const cardDelete = guarded(async (req, who) => {
+    req.discardBody();
+    const c = await store.getByHref(who.userId, req.params.card!);
+    if (!c) return plain(404, 'not found');
+    const ifMatch = req.header('if-match');
+    if (ifMatch !== undefined && ifMatch.trim() !== '*' && revOf(ifMatch) !== c.rev)
+      return plain(412, 'the card changed since you read it (ETag does not match): nothing was removed');
+    await store.remove(who.userId, c.id, ifMatch !== undefined && ifMatch.trim() !== '*' ? c.rev : undefined);
+    return { status: 204, body: '' };
+  }, 'carddav delete');
 
   const options = (path: string): HttpRoute => ({
     method: 'OPTIONS',
@@ -462,6 +472,16 @@ export function davRoutes(deps: DavDeps): HttpRoute[] {
     options(card),
   );
   return routes;
+}
+
+/** An HTTP status as a command outcome (the words audit rows and metrics use). */
+function outcomeOf(status: number): string {
+  if (status < 300) return 'ok';
+  if (status === 401 || status === 403) return 'permission';
+  if (status === 404) return 'not_found';
+  if (status === 412 || status === 409) return 'conflict';
+  if (status >= 500) return 'failed';
+  return 'usage';
 }
 
 /** What a PUT replaces: everything the vCard carries (labd's links and journal are not in it and stay). */

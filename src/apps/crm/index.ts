@@ -3,7 +3,8 @@ import type { Logger } from '../../core/logger.ts';
 import type { AuditLog } from '../../ops/audit/store.ts';
 import type { Clock } from '../../core/clock.ts';
 import { intervalJob, type LabdModule } from '../../ops/module.ts';
-import type { TokenStore } from '../../ops/tokens/store.ts';
+import type { CommandObserver } from '../../ops/registry.ts';
+import type { TokenActors } from '../../ops/tokens/actor.ts';
 import type { TuiApp } from '../../ssh/tui/apps.ts';
 import { crmCommands } from './commands.ts';
 import { davRoutes } from './dav.ts';
@@ -14,8 +15,11 @@ import { crmTuiApp } from './tui.ts';
 /** The personal CRM: `crm …` commands over each user's own address book, and CardDAV at /dav/. */
 export function crmModule(deps: {
   store: CrmStore;
-  tokens: TokenStore;
+  /** CardDAV requests authenticate with app tokens, resolved to their user's actor at every request. */
+  tokenActors: TokenActors;
   audit: AuditLog;
+  /** Measures CardDAV requests like commands. */
+  observer?: CommandObserver;
   config: Config['crm'];
   clock: Clock;
   log: Logger;
@@ -43,6 +47,14 @@ export function crmModule(deps: {
       reminderChannels: channels.map((c) => c.name),
     }),
     screens: [crmTuiApp],
-    routes: davRoutes({ store: deps.store, tokens: deps.tokens, audit: deps.audit, region: deps.config.defaultRegion, clock: deps.clock, log: deps.log }),
+    routes: davRoutes({
+      store: deps.store,
+      tokens: deps.tokenActors,
+      audit: deps.audit,
+      observer: deps.observer,
+      region: deps.config.defaultRegion,
+      clock: deps.clock,
+      log: deps.log,
+    }),
   };
 }

@@ -11,30 +11,32 @@ import type { Clock } from '../../core/clock.ts';
 import { LabdError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import { BodyTooLarge, textResponse, type HttpRoute, type RouteRequest, type RouteResponse } from '../../ops/http.ts';
-import type { IdentityStore } from '../../ops/identity/store.ts';
 import { repoName } from './names.ts';
 import type { GitRepos } from './repos.ts';
 import type { GitAccess } from './service.ts';
 import type { RepoStore } from './store.ts';
-import { tokenHash, type TokenStore } from '../../ops/tokens/store.ts';
+import type { TokenActors, TokenRefusal } from '../../ops/tokens/actor.ts';
 
 export const ANONYMOUS_HTTP: Actor = { userId: null, name: 'anonymous', role: 'guest', via: 'http', credential: { kind: 'anonymous' } };
 
 export interface GitHttpDeps {
   store: RepoStore;
-  tokens: TokenStore;
+  /** Turns a token into its user's actor, checked now (account state, git.read). */
+  tokenActors: Pick<TokenActors, 'resolve'>;
   repos: GitRepos;
   access: GitAccess;
-  identities: Pick<IdentityStore, 'userById'>;
   clock: Clock;
   log: Logger;
   maxBody: number;
 }
 
-/** The actor a request speaks for: a token's user, or anonymous; undefined for a bad token. */
-export async function httpActor(deps: Pick<GitHttpDeps, 'tokens' | 'identities' | 'clock'>, req: RouteRequest): Promise<Actor | undefined> {
+/**
+ * The actor a request speaks for: anonymous without credentials, else the token's user as resolved
+ * now (src/ops/tokens/actor.ts: live token, account enabled, git.read held); or the refusal.
+ */
+export async function httpActor(deps: Pick<GitHttpDeps, 'tokenActors'>, req: RouteRequest): Promise<{ actor: Actor } | TokenRefusal> {
   const auth = req.header('authorization');
-  if (!auth) return { ...ANONYMOUS_HTTP, remoteAddress: req.remoteAddress };
+  if (!auth) return { actor: { ...ANONYMOUS_HTTP, remoteAddress: req.remoteAddress } };
   let token: string | undefined;
   const basic = /^Basic\s+([A-Za-z0-9+/=]{1,1024})$/i.exec(auth);
   const bearer = /^Bearer\s+([A-Za-z0-9_.-]{1,512})$/i.exec(auth);
@@ -42,19 +44,13 @@ export async function httpActor(deps: Pick<GitHttpDeps, 'tokens' | 'identities' 
     const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
     token = decoded.slice(decoded.indexOf(':') + 1);
   } else if (bearer) token = bearer[1];
-  if (!token) return undefined;
-  const found = await deps.tokens.verify(tokenHash(token), 'git', deps.clock.now());
-  if (!found) return undefined;
-  const user = await deps.identities.userById(found.userId);
-  if (!user) return undefined;
-  return {
-    userId: user.id,
-    name: user.name,
-    role: user.role,
-    via: 'http',
-    credential: { kind: 'token', name: found.tokenName },
-    remoteAddress: req.remoteAddress,
-  };
+  if (!token) return { refused: 'unauthenticated', reason: 'malformed credentials' };
+  return deps.tokenActors.resolve(token, 'git', req.remoteAddress);
+}
+
+/** The answer to a refused token: 401 asks for credentials again, 403 says why these no longer open anything. */
+export function refusedResponse(refusal: TokenRefusal): RouteResponse {
+  return refusal.refused === 'forbidden' ? textResponse(403, `${refusal.reason}\n`) : unauthorized();
 }
 
 const unauthorized = (): RouteResponse => ({
@@ -73,8 +69,9 @@ function nameFrom(params: Record<string, string>): string {
 
 /** Resolves the request to a repository the actor may read, or the response that refuses it. */
 async function readable(deps: GitHttpDeps, req: RouteRequest): Promise<{ name: string } | RouteResponse> {
-  const actor = await httpActor(deps, req);
-  if (!actor) return unauthorized();
+  const resolved = await httpActor(deps, req);
+  if ('refused' in resolved) return refusedResponse(resolved);
+  const { actor } = resolved;
   try {
     const repo = await deps.access.require(actor, nameFrom(req.params), 'read-only');
     return { name: repo.name };

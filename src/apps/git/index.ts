@@ -17,6 +17,7 @@ import { GitRepos } from './repos.ts';
 import { GitAccess } from './service.ts';
 import type { RepoStore } from './store.ts';
 import type { TokenStore } from '../../ops/tokens/store.ts';
+import type { TokenActors } from '../../ops/tokens/actor.ts';
 import { transportCommands } from './transport.ts';
 
 /** The git forge: repo commands, the SSH transport (as commands), and later the web view and mirrors. */
@@ -24,6 +25,10 @@ export function gitModule(deps: {
   store: RepoStore;
   /** The one token store: HTTP clones authenticate with tokens of scope git. */
   tokens: TokenStore;
+  /** HTTP requests with a token act as its user, resolved at every request (account state, git.read). */
+  tokenActors: TokenActors;
+  /** tokens.maxPerUser: `repo token create` makes the same tokens as `token create`, under the same quota. */
+  maxTokensPerUser: number;
   identities: IdentityStore;
   config: Config['git'];
   dataDir: string;
@@ -40,10 +45,9 @@ export function gitModule(deps: {
   const access = new GitAccess(deps.store, deps.permissions, deps.config.anonAccess);
   const httpDeps = {
     store: deps.store,
-    tokens: deps.tokens,
+    tokenActors: deps.tokenActors,
     repos,
     access,
-    identities: deps.identities,
     clock: deps.clock,
     log: deps.log,
     maxBody: deps.config.httpMaxBody,
@@ -57,7 +61,7 @@ export function gitModule(deps: {
     commands: [
       ...gitCommands({ store: deps.store, repos, access, identities: deps.identities, sshUrl: deps.sshUrl, publicUrl: deps.publicUrl }),
       ...transportCommands({ store: deps.store, repos, access, events: deps.events, log: deps.log }),
-      ...tokenCommands({ tokens: deps.tokens, publicUrl: deps.publicUrl }),
+      ...tokenCommands({ tokens: deps.tokens, publicUrl: deps.publicUrl, maxPerUser: deps.maxTokensPerUser }),
       ...mirrorCommands({ store: deps.store, repos, access, sshUrl: deps.sshUrl, publicUrl: deps.publicUrl }),
     ],
     screens: [gitTuiApp],

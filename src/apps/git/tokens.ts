@@ -4,21 +4,22 @@
  * the one token store (src/ops/tokens).
  */
 import { z } from 'zod';
-import { createToken, expiresArg, listTokens, revokeToken, tokenNameArg } from '../../ops/tokens/index.ts';
+import { createToken, expiresArg, listTokens, revokeToken, tokenNameArg, type TokenLimits } from '../../ops/tokens/index.ts';
 import type { TokenStore } from '../../ops/tokens/store.ts';
 import { defineCommand, type AnyCommand } from '../../ops/registry.ts';
 
-export function tokenCommands(deps: { tokens: TokenStore; publicUrl: string }): AnyCommand[] {
+export function tokenCommands(deps: { tokens: TokenStore } & TokenLimits): AnyCommand[] {
   const create = defineCommand({
     path: ['repo', 'token', 'create'],
     summary: 'Make a token for cloning over HTTP (printed once)',
-    details: 'example: git clone http://USER:TOKEN@HOST/git/NAME.git (or a credential helper)\nSame as: token create --scope git --name NAME',
+    details:
+      'example: git clone http://HOST/git/NAME.git\ngit asks for your user name and a password: give the token (a credential helper keeps it: git config --global credential.helper cache).\nSame as: token create --scope git --name NAME',
     args: z.object({ name: tokenNameArg, expires: expiresArg }),
     positionals: ['name'],
     permission: 'git.read',
     mutating: true,
     results: ['record'],
-    run: (ctx, args) => createToken(deps.tokens, deps.publicUrl, ctx, { scope: 'git', ...args }),
+    run: (ctx, args) => createToken(deps.tokens, deps, ctx, { scope: 'git', ...args }),
   });
   const ls = defineCommand({
     path: ['repo', 'token', 'ls'],

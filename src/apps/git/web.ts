@@ -12,7 +12,7 @@ import { LabdError } from '../../core/errors.ts';
 import { html, joinHtml, trustedHtml, type SafeHtml } from '../../core/html.ts';
 import { textResponse, type HttpRoute, type RouteRequest, type RouteResponse } from '../../ops/http.ts';
 import { highlightedHtml } from '../paste/page.ts';
-import { httpActor, type GitHttpDeps } from './http.ts';
+import { httpActor, refusedResponse, type GitHttpDeps } from './http.ts';
 import { renderMarkdown } from './markdown.ts';
 import { refName, treePath } from './names.ts';
 import type { RepoMeta } from './store.ts';
@@ -79,8 +79,9 @@ export function gitWebRoutes(deps: GitHttpDeps & { sshUrl: string; publicUrl: st
   const base = (r: RepoMeta) => `/git/${enc(r.name)}`;
 
   async function open(req: RouteRequest): Promise<RepoMeta | RouteResponse> {
-    const actor = await httpActor(deps, req);
-    if (!actor) return textResponse(401, 'bad token\n');
+    const resolved = await httpActor(deps, req);
+    if ('refused' in resolved) return refusedResponse(resolved);
+    const { actor } = resolved;
     const name = req.params.folder ? `${req.params.folder}/${req.params.repo}` : req.params.repo!;
     try {
       return await deps.access.require(actor, name, 'read-only');
@@ -117,8 +118,9 @@ export function gitWebRoutes(deps: GitHttpDeps & { sshUrl: string; publicUrl: st
   };
 
   const list = async (req: RouteRequest): Promise<RouteResponse> => {
-    const actor = await httpActor(deps, req);
-    if (!actor) return textResponse(401, 'bad token\n');
+    const resolved = await httpActor(deps, req);
+    if ('refused' in resolved) return refusedResponse(resolved);
+    const { actor } = resolved;
     const repos = await deps.access.readable(actor, false);
     const rows = repos.map(
       ({ repo }) =>

@@ -9,11 +9,12 @@ import { isRole, type Permission } from '../../core/permissions.ts';
 import type { IdentityStore } from '../identity/store.ts';
 import { defineCommand, type AnyCommand } from '../registry.ts';
 import { ADMIN_PERMISSION, type AccessControl } from './control.ts';
+import type { AccessStore } from './store.ts';
 
 export const ROLE_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 
-export function accessCommands(deps: { control: AccessControl; identities: IdentityStore }): AnyCommand[] {
-  const { control, identities } = deps;
+export function accessCommands(deps: { control: AccessControl; identities: IdentityStore; store: Pick<AccessStore, 'invites'> }): AnyCommand[] {
+  const { control, identities, store } = deps;
 
   function requireRole(name: string): string {
     if (!control.roleExists(name)) throw new NotFound(`no role '${name.slice(0, 40)}' (roles: ${control.roleNames().join(', ')})`);
@@ -123,18 +124,25 @@ export function accessCommands(deps: { control: AccessControl; identities: Ident
 
   const roleRm = defineCommand({
     path: ['role', 'rm'],
-    summary: 'Remove a custom role (no user may hold it)',
+    summary: 'Remove a custom role (no user may hold it, no open invite may give it)',
     args: z.object({ role: z.string().min(1) }),
     positionals: ['role'],
     permission: 'admin.users',
     mutating: true,
     destructive: true,
     results: ['message'],
-    async run(_ctx, args) {
+    async run(ctx, args) {
       requireRole(args.role);
       if (isRole(args.role)) throw new UsageError(`'${args.role}' is a built-in role and stays`);
       const holders = await usersWithRole(args.role);
       if (holders) throw new Conflict(`${holders} user(s) hold role '${args.role}': give them another role first (user role NAME ROLE)`);
+      // An open invite would otherwise sign someone up with a role that no longer exists (issue #24 item 13).
+      const now = ctx.clock.now();
+      const open = (await store.invites()).filter((i) => i.role === args.role && i.usesLeft > 0 && (!i.expiresAt || i.expiresAt.getTime() > now.getTime()));
+      if (open.length)
+        throw new Conflict(
+          `open invite(s) ${open.map((i) => i.id).join(', ')} give role '${args.role}': remove them first (invite rm ID) or wait until they expire`,
+        );
       await control.removeCustomRole(args.role);
       return { kind: 'message', text: `removed role ${args.role}`, json: { role: args.role, removed: true } };
     },

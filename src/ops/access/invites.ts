@@ -12,7 +12,7 @@ import { parseDuration } from '../../core/duration.ts';
 import type { BuiltinRole } from '../../core/permissions.ts';
 import { signupAllows, signupRefusal, type SignupPolicy } from '../../core/signup.ts';
 import { parseKeyText } from '../identity/stdin-key.ts';
-import { checkUserName, USER_NAME, type IdentityStore } from '../identity/store.ts';
+import { checkUserName, isReservedUserName, reservedNameText, USER_NAME, type IdentityStore } from '../identity/store.ts';
 import { defineCommand, type AnyCommand } from '../registry.ts';
 import type { AccessControl } from './control.ts';
 import type { AccessStore, InviteRow } from './store.ts';
@@ -227,8 +227,13 @@ export function inviteCommands(deps: {
       const key = parseKeyText(cred.publicKey, 'key');
       if (!key || key.fingerprint !== cred.fingerprint) throw new Error('the session key does not match its fingerprint');
       const role = invite?.role ?? signup.defaultRole;
+      // `role rm` refuses a role open invites give; should one be gone all the same (an invite made before that rule), it is not handed out.
+      if (!control.roleExists(role)) throw new Conflict(`this invite gives role '${role}', which no longer exists: ask for a new invite`);
       if (await identities.userByName(name)) throw new Conflict(taken);
       if (await identities.keyByFingerprint(key.fingerprint)) throw new Conflict('this key already belongs to an account');
+      // After the taken checks: the initial admin's name is taken (it exists), the rest of the reserved names are refused as such.
+      if (isReservedUserName(name))
+        throw new UsageError(fromLogin ? `${reservedNameText(name)} with  join CODE --name NAME (it is your SSH user name)` : reservedNameText(name));
       // One unit of work: the invite's use, the account and its key, or nothing.
       const user = await identities.createUser(name, role, {
         key: { ...key, comment: 'join' },

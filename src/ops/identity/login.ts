@@ -5,7 +5,7 @@ import { higherRole, type Role } from '../../core/permissions.ts';
 import { signupAllows, signupRefusal, type SignupPolicy } from '../../core/signup.ts';
 import type { Logger } from '../../core/logger.ts';
 import { fingerprint, parsePublicKeyLine } from '../../core/sshwire/keys.ts';
-import { USER_NAME, type AdminKey, type IdentityStore, type User } from './store.ts';
+import { isReservedUserName, USER_NAME, type AdminKey, type IdentityStore, type User } from './store.ts';
 
 export type LoginOutcome =
   | { ok: true; user: User; role: Role; principal?: string; principalRole?: Role; validBefore?: Date }
@@ -262,6 +262,11 @@ export class LoginService {
     }
     if (!signupAllows(this.config.auth.signup, 'certificate'))
       return { ok: false, reason: `principal '${principal}' is not a user: ${signupRefusal(this.config.auth.signup, 'certificate')}` };
+    if (isReservedUserName(name))
+      return {
+        ok: false,
+        reason: `principal '${principal}' is not a user, and '${name}' is a reserved name; an admin can map the principal to a user (auth.principalUsers)`,
+      };
     if (!this.config.auth.certificateSignup) return { ok: false, reason: `principal '${principal}' is not a user and sign-up by certificate is off` };
     const user = await this.store.createUserWithIdentity(name, this.config.auth.defaultRole, CERT_PROVIDER, principal);
     if (!user) return RACED;

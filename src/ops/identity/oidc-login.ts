@@ -18,7 +18,7 @@ import { DeviceFlowError, type DeviceAuthorization, type DeviceFlow, type OidcCl
 import { qrModules, qrText } from '../../core/qr.ts';
 import { lookup, roleFromPrincipals, userNameFor } from './login.ts';
 import type { KeyToLink, LinkClaims, LinkTarget, OidcLinks } from './links.ts';
-import type { IdentityStore, User } from './store.ts';
+import { isReservedUserName, reservedNameText, type IdentityStore, type User } from './store.ts';
 
 /** identities.provider of an OIDC subject: one per issuer, so two IdPs' `sub` never meet. */
 export function oidcProvider(issuer: string): string {
@@ -222,6 +222,7 @@ export class OidcLogin {
           ok: false,
           reason: `'${candidate.slice(0, 64)}' does not make a valid user name (1-32 of a-z, 0-9, _ and -, starting with a letter); ask an admin to add you`,
         };
+      if (isReservedUserName(name)) return { ok: false, reason: `${reservedNameText(name)}; ask an admin to add you under another name` };
       if (await identities.userByName(name))
         return {
           ok: false,

@@ -4,7 +4,7 @@ import { Conflict } from '../../core/errors.ts';
 import type { Db } from '../../db/client.ts';
 import { identities, sshKeys, users } from '../../db/schema.ts';
 import type { KeyToLink, LinkClaims, LinkIdentity, LinkResult, LinkTarget, OidcLinks } from './links.ts';
-import { checkUserName } from './store.ts';
+import { checkNewUserName } from './store.ts';
 
 export class SqliteOidcLinks implements OidcLinks {
   constructor(private readonly db: Db) {}
@@ -20,7 +20,7 @@ export class SqliteOidcLinks implements OidcLinks {
       if ('user' in target) user = target.user;
       else {
         const { name, role } = target.create;
-        checkUserName(name);
+        checkNewUserName(name);
         if (tx.select().from(users).where(eq(users.name, name)).get()) throw new Conflict(`user '${name}' already exists`);
         user = tx.insert(users).values({ name, role }).returning().get();
       }

@@ -4,7 +4,7 @@ import { Conflict, NotFound } from '../../core/errors.ts';
 import type { Role } from '../../core/permissions.ts';
 import type { Db } from '../../db/client.ts';
 import { identities, invites, sshKeys, users } from '../../db/schema.ts';
-import { checkUserName, type AdminKey, type IdentityRow, type IdentityStore, type NewKey, type SshKeyRow, type User } from './store.ts';
+import { checkNewUserName, checkUserName, type AdminKey, type IdentityRow, type IdentityStore, type NewKey, type SshKeyRow, type User } from './store.ts';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
@@ -126,7 +126,7 @@ export class SqliteIdentityStore implements IdentityStore {
   async ensureAdmin(name: string, keys: AdminKey[]): Promise<{ fingerprint: string; user: string }[]> {
     return this.db.transaction((tx) => {
       let admin = userByName(tx, name);
-      if (!admin) admin = createUser(tx, name, 'admin');
+      if (!admin) admin = createUser(tx, name, 'admin', true);
       else if (admin.role !== 'admin') admin = tx.update(users).set({ role: 'admin' }).where(eq(users.id, admin.id)).returning().get();
       const takenBack: { fingerprint: string; user: string }[] = [];
       for (const key of keys) {
@@ -155,8 +155,10 @@ function requireUser(db: Q, name: string): User {
   return user;
 }
 
-function createUser(db: Q, name: string, role: Role): User {
-  checkUserName(name);
+/** `asInitialAdmin`: the name comes from config (auth.initialAdminName), so a reserved one is fine. */
+function createUser(db: Q, name: string, role: Role, asInitialAdmin = false): User {
+  if (asInitialAdmin) checkUserName(name);
+  else checkNewUserName(name);
   if (userByName(db, name)) throw new Conflict(`user '${name}' already exists`);
   return db.insert(users).values({ name, role }).returning().get();
 }

@@ -16,6 +16,79 @@ export function checkUserName(name: string): string {
   return name;
 }
 
+/**
+ * Names no account may be created under at run time (issue #24 item 12): the names labd itself acts
+ * and logs under (`system`, `anonymous`, `labd`, `admin`, the default initial admin), and the usual
+ * Unix and service accounts, which would pass for the machine's own in audit rows, `user ls` and
+ * chat. Every path that creates a user by a chosen or derived name refuses them: `join`, sign-up by
+ * certificate principal and by OIDC, and `user add` by an admin. The initial admin from config
+ * (auth.initialAdminName) is the one exception: config names it, nobody picks it at run time.
+ * Accounts that already hold such a name keep it.
+ */
+export const RESERVED_USER_NAMES: ReadonlySet<string> = new Set([
+  // labd's own actors and words
+  'anonymous',
+  'system',
+  'labd',
+  'admin',
+  'administrator',
+  'operator',
+  // Unix and service accounts
+  'root',
+  'toor',
+  'daemon',
+  'bin',
+  'sys',
+  'sync',
+  'games',
+  'man',
+  'lp',
+  'mail',
+  'news',
+  'uucp',
+  'proxy',
+  'www-data',
+  'backup',
+  'list',
+  'irc',
+  'gnats',
+  'nobody',
+  'nogroup',
+  'sshd',
+  'git',
+  'postgres',
+  'mysql',
+  'redis',
+  'nginx',
+  'apache',
+  'ftp',
+  'messagebus',
+  'systemd-network',
+  'systemd-resolve',
+  'systemd-timesync',
+  // the mailbox names RFC 2142 gives roles
+  'postmaster',
+  'hostmaster',
+  'webmaster',
+  'abuse',
+  'security',
+]);
+
+export function isReservedUserName(name: string): boolean {
+  return RESERVED_USER_NAMES.has(name);
+}
+
+/** checkUserName, and not a reserved name: for an account about to be created. */
+export function checkNewUserName(name: string): string {
+  checkUserName(name);
+  if (isReservedUserName(name)) throw new UsageError(reservedNameText(name));
+  return name;
+}
+
+export function reservedNameText(name: string): string {
+  return `the user name '${name}' is reserved (labd's own and system account names): choose another`;
+}
+
 /** A key to register: `keys add`, `user add`, `join`, the initial admin's (source config). */
 export interface NewKey {
   fingerprint: string;
@@ -40,7 +113,7 @@ export interface IdentityStore {
   requireUser(name: string): Promise<User>;
   listUsers(): Promise<(User & { keys: number })[]>;
   /**
-   * Creates a user (checkUserName; Conflict when the name is taken), with its first key when given
+   * Creates a user (checkNewUserName: reserved names are refused; Conflict when the name is taken), with its first key when given
    * (Conflict when the key is registered) and using one use of an invite when given, all or nothing.
    */
   createUser(name: string, role: Role, o?: { key?: NewKey; invite?: { id: number; at: Date } }): Promise<User>;

@@ -31,27 +31,45 @@ export const expiresArg = z
   .optional()
   .describe('expire after this long, e.g. 30d (default: never)');
 
+/** Where the tokens are used, and the most one user may hold (tokens.maxPerUser). */
+export interface TokenLimits {
+  publicUrl: string;
+  maxPerUser: number;
+}
+
+/** How git gets the token without it being in the URL. */
+export const GIT_CREDENTIALS_HELP = (user: string) =>
+  `git asks for a user name (${user}) and a password (the token); to keep it, a credential helper: git config --global credential.helper cache`;
+
 /** Makes a token and describes how to use it: the one implementation behind `token create` and `repo token create`. */
 export async function createToken(
   tokens: TokenStore,
-  publicUrl: string,
+  limits: TokenLimits,
   ctx: CommandContext,
   o: { scope: TokenScope; name: string; expires?: string },
 ): Promise<Extract<Result, { kind: 'record' }>> {
   const userId = ownerOf(ctx);
   const expiresAt = o.expires === undefined ? null : new Date(ctx.clock.now().getTime() + parseDuration(o.expires, '--expires') * 1000);
   const secret = newTokenSecret(o.scope);
-  const token = await tokens.create(userId, o.name, o.scope, tokenHash(secret), expiresAt);
+  const token = await tokens.create(userId, o.name, o.scope, tokenHash(secret), expiresAt, limits.maxPerUser);
+  const { publicUrl } = limits;
   const user = ctx.actor.name;
   const expires = { label: 'Expires', value: expiresAt?.toISOString() ?? 'never' };
   const common = { id: token.id, name: token.name, scope: token.scope, token: secret, username: user, expiresAt: expiresAt?.toISOString() ?? null };
   if (o.scope === 'git') {
-    const clone = `git clone ${publicUrl.replace('://', `://${encodeURIComponent(user)}:${secret}@`)}/git/NAME.git`;
+    // Not the token in the URL: it would stay in shell history, `.git/config` and process lists.
+    const clone = `git clone ${publicUrl}/git/NAME.git`;
     return {
       kind: 'record',
       title: `token '${token.name}' (git): copy it now, it is not shown again`,
-      fields: [{ label: 'Token', value: secret }, { label: 'User name', value: user }, expires, { label: 'Use', value: clone }],
-      json: { ...common, use: clone },
+      fields: [
+        { label: 'Token', value: secret },
+        { label: 'User name', value: user },
+        expires,
+        { label: 'Use', value: clone },
+        { label: 'Credentials', value: GIT_CREDENTIALS_HELP(user) },
+      ],
+      json: { ...common, use: clone, credentials: GIT_CREDENTIALS_HELP(user) },
     };
   }
   const url = `${publicUrl}/dav/${encodeURIComponent(user)}/contacts/`;
@@ -113,7 +131,7 @@ export async function revokeToken(tokens: TokenStore, ctx: CommandContext, nameO
 }
 
 /** `token create/ls/rm`: each user manages their own app tokens (no one else's, admins included). */
-export function tokenCommands(tokens: TokenStore, publicUrl: string): AnyCommand[] {
+export function tokenCommands(tokens: TokenStore, limits: TokenLimits): AnyCommand[] {
   const create = defineCommand({
     path: ['token', 'create'],
     summary: 'Create an app token (shown once) for a client that cannot use SSH: CardDAV on a phone, git over HTTP',
@@ -129,7 +147,7 @@ export function tokenCommands(tokens: TokenStore, publicUrl: string): AnyCommand
     results: ['record'],
     surfaces: ['ssh', 'tui'],
     authorize: (ctx, args) => mayHold(ctx, args.scope),
-    run: (ctx, args) => createToken(tokens, publicUrl, ctx, args),
+    run: (ctx, args) => createToken(tokens, limits, ctx, args),
   });
 
   const ls = defineCommand({
@@ -158,6 +176,6 @@ export function tokenCommands(tokens: TokenStore, publicUrl: string): AnyCommand
   return [create, ls, rm];
 }
 
-export function tokensModule(deps: { tokens: TokenStore; publicUrl: string }): LabdModule {
-  return { name: 'tokens', commands: tokenCommands(deps.tokens, deps.publicUrl) };
+export function tokensModule(deps: { tokens: TokenStore } & TokenLimits): LabdModule {
+  return { name: 'tokens', commands: tokenCommands(deps.tokens, deps) };
 }

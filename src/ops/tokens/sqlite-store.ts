@@ -1,4 +1,4 @@
-import { and, eq, gt, isNull, or } from 'drizzle-orm';
+import { and, count, eq, gt, isNull, or } from 'drizzle-orm';
 import { Conflict } from '../../core/errors.ts';
 import type { Db } from '../../db/client.ts';
 import { appTokens, users } from '../../db/schema.ts';
@@ -14,14 +14,26 @@ function tokenOf(r: Row): AppToken {
 export class SqliteTokenStore implements TokenStore {
   constructor(private readonly db: Db) {}
 
-  async create(userId: number, name: string, scope: TokenScope, hash: string, expiresAt: Date | null = null): Promise<AppToken> {
-    const live = this.db
-      .select()
-      .from(appTokens)
-      .where(and(eq(appTokens.userId, userId), eq(appTokens.name, name)))
-      .get();
-    if (live && !live.revokedAt) throw new Conflict(`you have a token named '${name}' (revoke it first: token rm ${name})`);
+  async create(userId: number, name: string, scope: TokenScope, hash: string, expiresAt: Date | null = null, maxPerUser?: number): Promise<AppToken> {
+    // One synchronous transaction: two creates at once cannot both pass the name and count checks.
     return this.db.transaction((tx) => {
+      const live = tx
+        .select()
+        .from(appTokens)
+        .where(and(eq(appTokens.userId, userId), eq(appTokens.name, name)))
+        .get();
+      if (live && !live.revokedAt) throw new Conflict(`you have a token named '${name}' (revoke it first: token rm ${name})`);
+      if (maxPerUser !== undefined) {
+        const held = tx
+          .select({ n: count() })
+          .from(appTokens)
+          .where(and(eq(appTokens.userId, userId), isNull(appTokens.revokedAt)))
+          .get()!.n;
+        if (held >= maxPerUser)
+          throw new Conflict(
+            `token quota: you have ${held} app tokens, the most one user may keep (tokens.maxPerUser); revoke one first (token ls, token rm NAME)`,
+          );
+      }
       if (live) tx.delete(appTokens).where(eq(appTokens.id, live.id)).run();
       return tokenOf(tx.insert(appTokens).values({ userId, name, scope, hash, expiresAt }).returning().get());
     });

@@ -32,7 +32,11 @@ export interface TokenOwner {
 }
 
 export interface TokenStore {
-  create(userId: number, name: string, scope: TokenScope, hash: string, expiresAt?: Date | null): Promise<AppToken>;
+  /**
+   * Makes a token; Conflict when the user has a live one of that name, or already holds `maxPerUser`
+   * tokens that are not revoked (expired ones count until revoked: they are still listed).
+   */
+  create(userId: number, name: string, scope: TokenScope, hash: string, expiresAt?: Date | null, maxPerUser?: number): Promise<AppToken>;
   /** The user's tokens that are not revoked (expired ones included, marked by expiresAt), optionally of one scope. */
   list(userId: number, scope?: TokenScope): Promise<AppToken[]>;
   /** Revokes one of the user's tokens by name or id; false when there is none. */
