@@ -227,6 +227,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
         audit,
         log,
         clock,
+        permissions: access,
       })
     : undefined;
   const matrixBot = config.matrix.enabled
