@@ -120,6 +120,14 @@ describe('login cannot squat another identity or borrow its roles (device-code p
     const text = await labd.ssh(admin, ['user', 'show', 'boss']);
     assert.match(text.stdout, /member, acting as admin through a linked key/);
     assert.match(text.stdout, /admin: key SHA256:\S+ \(IdP groups lab-admins\) until/);
+    const users = jsonOf<{ name: string; role: string; effectiveRole: string }[]>(await labd.ssh(admin, ['user', 'ls', '--json']));
+    assert.deepEqual(
+      users.filter((u) => ['boss', 'mallory'].includes(u.name)).map((u) => [u.name, u.role, u.effectiveRole]),
+      [
+        ['boss', 'member', 'admin'],
+        ['mallory', 'member', 'member'],
+      ],
+    );
 
     const row = (await labd.auditRows(admin)).find((r) => r.command === 'oidc link' && r.outcome === 'permission');
     assert.ok(row, 'the refused link is audited');

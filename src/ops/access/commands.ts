@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { Conflict, NotFound, UsageError } from '../../core/errors.ts';
-import { higherRole, isRole, type Permission } from '../../core/permissions.ts';
+import { isRole, type Permission } from '../../core/permissions.ts';
 import type { IdentityStore } from '../identity/store.ts';
 import { defineCommand, type AnyCommand } from '../registry.ts';
 import { ADMIN_PERMISSION, type AccessControl } from './control.ts';
@@ -260,7 +260,7 @@ export function accessCommands(deps: { control: AccessControl; identities: Ident
       // never only the stored role while a key acts as more.
       const rights = await delegation.rightsOf(user, ctx.clock.now());
       const permissions = rights.permissions;
-      const effectiveRole = rights.linked.reduce<string>((r, l) => higherRole(r, l.role), user.role);
+      const effectiveRole = rights.effectiveRole;
       const links = await identities.identitiesOf(user.id);
       return {
         kind: 'record',

@@ -15,7 +15,7 @@
  * groups (linked-roles.ts).
  */
 import { PermissionDenied } from '../../core/errors.ts';
-import type { Permission, Role } from '../../core/permissions.ts';
+import { higherRole, type Permission, type Role } from '../../core/permissions.ts';
 import { linkedRolesOf, type GroupRoles, type LinkedRole } from '../identity/linked-roles.ts';
 import type { IdentityStore, User } from '../identity/store.ts';
 import type { CommandContext } from '../registry.ts';
@@ -26,6 +26,8 @@ export interface AccountRights {
   permissions: Permission[];
   /** Keys whose OIDC link raises the account's role while it lasts. */
   linked: LinkedRole[];
+  /** The highest role it acts as: the stored one, or one a linked key raises it to (as LoginService.byKey picks it). */
+  effectiveRole: Role;
 }
 
 export class Delegation {
@@ -49,7 +51,8 @@ export class Delegation {
     const perms = new Set(control.permissionsOf({ userId: user.id, role }));
     // A user's own denials hold whatever role a key carries (as the registry checks it).
     for (const l of linked) for (const p of control.permissionsOf({ userId: user.id, role: l.role })) perms.add(p);
-    return { permissions: [...perms].sort(), linked };
+    const effectiveRole = linked.reduce<Role>((r, l) => higherRole(r, l.role), user.role);
+    return { permissions: [...perms].sort(), linked, effectiveRole };
   }
 
   /** An admin: the built-in role, with admin.users (not denied it). */

@@ -296,18 +296,27 @@ export function identityCommands(identities: IdentityStore, initialAdmin: Initia
     mutating: false,
     results: ['table'],
     async run(ctx) {
-      const rows = (await identities.listUsers()).map((u) => ({
-        name: u.name,
-        role: u.role,
-        keys: u.keys,
-        created: u.createdAt.toISOString(),
-        disabled: u.disabledAt ? 'disabled' : '',
-      }));
+      const now = ctx.clock.now();
+      const rows = [];
+      for (const u of await identities.listUsers()) {
+        // A key linked by an OIDC login may act as more than the stored role (its IdP groups): said here too.
+        const { effectiveRole } = await delegation.rightsOf(u, now);
+        rows.push({
+          name: u.name,
+          role: u.role,
+          effectiveRole,
+          acting: effectiveRole === u.role ? '' : `${effectiveRole} (linked key)`,
+          keys: u.keys,
+          created: u.createdAt.toISOString(),
+          disabled: u.disabledAt ? 'disabled' : '',
+        });
+      }
       return {
         kind: 'table',
         columns: [
           { key: 'name', label: 'NAME' },
           { key: 'role', label: 'ROLE' },
+          { key: 'acting', label: 'ACTING AS', priority: 1 },
           { key: 'keys', label: 'KEYS' },
           { key: 'created', label: 'CREATED' },
           { key: 'disabled', label: 'STATE', priority: 1 },
