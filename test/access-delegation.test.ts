@@ -47,6 +47,7 @@ describe('admin.users delegated to a custom role stays within its holder’s rig
   });
 
   test('eve’s attack: every step is refused with a clear message, and nothing changes', async () => {
+    const adminInvite = jsonOf<{ id: number }>(await asAdmin(['invite', 'create', '--role', 'admin', '--json', 'for', 'a', 'new', 'admin']));
     const steps: { command: string[]; input?: string; says: RegExp }[] = [
       { command: ['user', 'grant', 'eve', 'ops.keys'], says: /cannot grant ops\.keys for eve: it needs ops\.keys, which you do not hold/ },
       { command: ['role', 'grant', 'useradmin', 'ops.keys'], says: /cannot grant ops\.keys to role useradmin: it needs ops\.keys/ },
@@ -70,6 +71,7 @@ describe('admin.users delegated to a custom role stays within its holder’s rig
       { command: ['keys', 'add', '--user', 'olga'], input: lab.publicKey(eveSpare), says: /cannot add a key to olga: olga holds/ },
       { command: ['role', 'revoke', 'operator', 'ops.nodes'], says: /cannot change role operator: role operator holds/ },
       { command: ['role', 'grant', 'member', 'ops.keys'], says: /cannot grant ops\.keys to role member/ },
+      { command: ['invite', 'rm', String(adminInvite.id), '--yes'], says: new RegExp(`cannot withdraw invite ${adminInvite.id}: only an admin`) },
     ];
     const refused: string[] = [];
     for (const step of steps) {
@@ -102,8 +104,12 @@ describe('admin.users delegated to a custom role stays within its holder’s rig
     assert.deepEqual(roles.find((r) => r.role === 'useradmin')!.permissions, ['admin.users', ...MEMBER].sort());
     assert.ok(roles.find((r) => r.role === 'operator')!.permissions.includes('ops.nodes'));
     assert.ok(!roles.find((r) => r.role === 'member')!.permissions.includes('ops.keys'));
-    const invites = jsonOf<unknown[]>(await asAdmin(['invite', 'ls', '--json']));
-    assert.equal(invites.length, 0, 'no invite was made');
+    const invites = jsonOf<{ id: number; role: string; state: string }[]>(await asAdmin(['invite', 'ls', '--json']));
+    assert.deepEqual(
+      invites.map((i) => [i.id, i.role, i.state]),
+      [[adminInvite.id, 'admin', 'active']],
+      'no invite was made, and the admin’s is not withdrawn',
+    );
 
     // Every refusal is audited as one.
     const rows = await labd.auditRows(admin);
@@ -151,7 +157,7 @@ describe('admin.users delegated to a custom role stays within its holder’s rig
     const invite = await asEve(['invite', 'create', 'for', 'dan']);
     assert.equal(invite.status, 0, invite.stderr);
     assert.match(invite.stdout, /role member/);
-    const [row] = jsonOf<{ id: number }[]>(await asEve(['invite', 'ls', '--json']));
+    const row = jsonOf<{ id: number; role: string }[]>(await asEve(['invite', 'ls', '--json'])).find((i) => i.role === 'member');
     assert.equal((await asEve(['invite', 'rm', String(row!.id), '--yes'])).status, 0);
 
     const spare = lab.key('carol-spare');
