@@ -25,7 +25,7 @@ export function oidcCommands(oidc: OidcLogin, identities: IdentityStore): AnyCom
 
   const login = defineCommand({
     path: ['login'],
-    summary: 'Log in with the identity provider (OIDC device flow) and link this session’s key to that account',
+    summary: 'Log in with the identity provider (OIDC device flow) and link this session’s key to your account',
     details: [
       `The key is linked to your account for ${oidc.keyLifetimeText} (auth.oidc.keyLifetime); \`keys ls\` shows the link.`,
       'Only your own identity links: one linked to your account already, or one linked to none whose name is',
