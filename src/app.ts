@@ -1,6 +1,6 @@
 import { createLogger, type Logger } from './core/logger.ts';
 import { Metrics } from './core/metrics.ts';
-import { DEFAULT_ROLE_PERMISSIONS, type RolePermissions } from './core/permissions.ts';
+import { DEFAULT_ROLE_PERMISSIONS, type Role, type RolePermissions } from './core/permissions.ts';
 import { systemClock, type Clock } from './core/clock.ts';
 import { readFileSync } from 'node:fs';
 import type { Config } from './config/schema.ts';
@@ -14,10 +14,10 @@ import { deploysModule } from './ops/deploys/index.ts';
 import { OpsEvents } from './ops/events/index.ts';
 import { SqliteOpsEventStore } from './ops/events/sqlite.ts';
 import { identityModule } from './ops/identity/index.ts';
-import { AccessControl, accessModule } from './ops/access/index.ts';
+import { AccessControl, accessModule, Delegation } from './ops/access/index.ts';
 import { SqliteAccessStore } from './ops/access/sqlite-store.ts';
 import { SqliteWrongCodes } from './ops/access/sqlite-wrong-codes.ts';
-import { initialAdminFingerprints, LoginService } from './ops/identity/login.ts';
+import { initialAdminFingerprints, LoginService, lookup } from './ops/identity/login.ts';
 import { SqliteIdentityStore } from './ops/identity/sqlite-store.ts';
 import { OidcLogin } from './ops/identity/oidc-login.ts';
 import { SqliteOidcLinks } from './ops/identity/sqlite-oidc-links.ts';
@@ -215,6 +215,9 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
   const access = new AccessControl(accessStore, { defaults: config.access.defaults, roles: config.roles });
   // Its snapshot of the stored roles and grants, before anything can ask (permission checks are synchronous).
   await access.load();
+  // Delegated admin.users stays within its holder's rights; an account's rights include its linked keys' IdP group roles.
+  const oidcGroupRoles = config.auth.oidc.enabled ? lookup(config.auth.oidc.groupRoles) : new Map<string, Role>();
+  const delegation = new Delegation({ control: access, identities, initialAdminName: config.auth.initialAdminName, groupRoles: oidcGroupRoles });
   const registry = new Registry({ log, clock, rolePermissions, permissions: access, audit, backends });
   registry.setObserver(metrics);
   // App tokens (CardDAV, git over HTTP) act as their user, checked at every request as commands are.
@@ -230,6 +233,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
         audit,
         log,
         clock,
+        permissions: access,
       })
     : undefined;
   const matrixBot = config.matrix.enabled
@@ -263,6 +267,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
       identities,
       initialAdmin: { name: config.auth.initialAdminName, keys: initialAdminFingerprints(config) },
       roles: { exists: (r) => access.roleExists(r), names: () => access.roleNames() },
+      delegation,
       oidc,
     }),
     accessModule({
@@ -271,6 +276,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
       identities,
       signup: { policy: config.auth.signup, defaultRole: config.auth.defaultRole, initialAdminName: config.auth.initialAdminName },
       wrongCodes: new SqliteWrongCodes(db),
+      delegation,
     }),
     pasteModule({ registry, store: pastes, identities, config: config.paste, publicUrl, clock, log }),
     pubsubModule({ broker }),

@@ -18,6 +18,7 @@ import { DEFAULT_ROLE_PERMISSIONS } from '../src/core/permissions.ts';
 import { migrateDb, openDb, type Db } from '../src/db/client.ts';
 import { accessCommands } from '../src/ops/access/commands.ts';
 import { AccessControl, type AccessSeed } from '../src/ops/access/control.ts';
+import { Delegation } from '../src/ops/access/delegation.ts';
 import { SqliteAccessStore } from '../src/ops/access/sqlite-store.ts';
 import { SqliteAuditLog } from '../src/ops/audit/sqlite.ts';
 import { Backends } from '../src/ops/backends.ts';
@@ -59,7 +60,7 @@ describe('access control: a snapshot of the async store', () => {
       backends: new Backends(),
     });
     registry.register(
-      ...accessCommands({ control, identities, store }),
+      ...accessCommands({ control, identities, store, delegation: new Delegation({ control, identities, initialAdminName: 'admin', groupRoles: new Map() }) }),
       defineCommand({
         path: ['lab', 'use'],
         summary: 'test: needs lab.use',

@@ -189,7 +189,7 @@ describe('OIDC device-flow login: oidc-provider, OpenSSH in tmux', () => {
     assert.ok(rows.some((r) => r.command === 'oidc link' && r.actor === 'frank' && (JSON.parse(r.args) as { link: string }).link === 'extended'));
   });
 
-  test('login with another identity moves the key to the account the IdP vouches for', async () => {
+  test('login approved by another identity, linked to another account, is refused: the key is not moved (issue #24 item 7)', async () => {
     const erinKey = lab.key('erin-a');
     const bobKey = lab.key('bob-b');
     for (const [key, sub] of [
@@ -205,16 +205,17 @@ describe('OIDC device-flow login: oidc-provider, OpenSSH in tmux', () => {
     while (!/code\s+[A-Z]{4}-[A-Z]{4}/.test(running.stderr()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     const code = /code\s+([A-Z]{4}-[A-Z]{4})/.exec(running.stderr())?.[1];
     assert.ok(code, running.stderr());
+    assert.match(running.stderr(), /links the identity you approve with to the labd account 'bob'/);
     await op.approve(code, 'erin');
     const done = await running.done;
-    assert.equal(done.status, 0, done.stderr);
-    assert.match(done.stdout, /is linked to erin \(member\) until .*; it no longer logs in as bob/);
+    assert.equal(done.status, 3, done.stderr);
+    assert.match(done.stderr, /'erin' is linked to the labd account 'erin', not to yours \('bob'\)/);
     const who = jsonOf<{ user: string }>(labd.ssh(bobKey, ['whoami', '--json']));
-    assert.equal(who.user, 'erin');
+    assert.equal(who.user, 'bob');
     const row = labd
       .auditRows(admin)
-      .find((r) => r.command === 'oidc link' && r.actor === 'erin' && (JSON.parse(r.args) as { link: string }).link === 'relinked');
-    assert.ok(row, 'the move is audited');
+      .find((r) => r.command === 'oidc link' && r.outcome === 'permission' && /linked to the labd account 'erin'/.test(r.error ?? ''));
+    assert.ok(row, 'the refusal is audited');
   });
 
   test('a name derived from an email is exact: dave@evil.example becomes dave_evil_example, never dave', async () => {

@@ -1,7 +1,8 @@
 /**
  * Roles and grants at run time (issue #14): `role ls/show/create/rm/grant/revoke` change the role →
  * permission table, `user grant/deny/clear` one user's own grants (deny beats every allow), `user show`
- * the whole picture of one user. Every change is a mutating command, so the registry audits it.
+ * the whole picture of one user. Every change is a mutating command, so the registry audits it, and
+ * each one's `authorize` keeps a delegated `admin.users` within its holder's own rights (delegation.ts).
  */
 import { z } from 'zod';
 import { Conflict, NotFound, UsageError } from '../../core/errors.ts';
@@ -10,11 +11,17 @@ import type { IdentityStore } from '../identity/store.ts';
 import { defineCommand, type AnyCommand } from '../registry.ts';
 import { ADMIN_PERMISSION, type AccessControl } from './control.ts';
 import type { AccessStore } from './store.ts';
+import type { Delegation } from './delegation.ts';
 
 export const ROLE_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 
-export function accessCommands(deps: { control: AccessControl; identities: IdentityStore; store: Pick<AccessStore, 'invites'> }): AnyCommand[] {
-  const { control, identities, store } = deps;
+export function accessCommands(deps: {
+  control: AccessControl;
+  identities: IdentityStore;
+  store: Pick<AccessStore, 'invites'>;
+  delegation: Delegation;
+}): AnyCommand[] {
+  const { control, identities, store, delegation } = deps;
 
   function requireRole(name: string): string {
     if (!control.roleExists(name)) throw new NotFound(`no role '${name.slice(0, 40)}' (roles: ${control.roleNames().join(', ')})`);
@@ -131,6 +138,9 @@ export function accessCommands(deps: { control: AccessControl; identities: Ident
     mutating: true,
     destructive: true,
     results: ['message'],
+    authorize(ctx, args) {
+      delegation.requireRoleWithin(ctx, requireRole(args.role), `remove role ${args.role}`);
+    },
     async run(ctx, args) {
       requireRole(args.role);
       if (isRole(args.role)) throw new UsageError(`'${args.role}' is a built-in role and stays`);
@@ -157,6 +167,12 @@ export function accessCommands(deps: { control: AccessControl; identities: Ident
       permission: 'admin.users',
       mutating: true,
       results: ['message'],
+      authorize(ctx, args) {
+        const role = requireRole(args.role);
+        const permission = requirePermission(args.permission);
+        if (grant) delegation.requireHeld(ctx, [permission], `grant ${permission} to role ${role}`);
+        delegation.requireRoleWithin(ctx, role, `change role ${role}`);
+      },
       async run(_ctx, args) {
         const role = requireRole(args.role);
         const permission = requirePermission(args.permission);
@@ -187,6 +203,16 @@ export function accessCommands(deps: { control: AccessControl; identities: Ident
       permission: 'admin.users',
       mutating: true,
       results: ['message'],
+      async authorize(ctx, args) {
+        const user = await identities.requireUser(args.name);
+        const permission = requirePermission(args.permission);
+        if (effect === 'deny' && permission === ADMIN_PERMISSION && user.id === ctx.actor.userId)
+          throw new UsageError(`you cannot deny yourself ${ADMIN_PERMISSION}: nobody might be left to undo it`);
+        if (effect === 'deny') delegation.protectInitialAdmin(user, `denied ${permission}`);
+        // Clearing a denial gives back what the role grants: a grant like any other.
+        else delegation.requireHeld(ctx, [permission], `${effect === 'allow' ? 'grant' : 'clear'} ${permission} for ${user.name}`);
+        await delegation.requireAccountWithin(ctx, user, `change the grants of ${user.name}`);
+      },
       async run(ctx, args) {
         const user = await identities.requireUser(args.name);
         const permission = requirePermission(args.permission);
@@ -214,6 +240,12 @@ export function accessCommands(deps: { control: AccessControl; identities: Ident
       mutating: true,
       destructive: disable,
       results: ['message'],
+      async authorize(ctx, args) {
+        if (disable && args.name === ctx.actor.name) throw new UsageError('you cannot disable yourself');
+        const user = await identities.requireUser(args.name);
+        if (disable) delegation.protectInitialAdmin(user, 'disabled');
+        await delegation.requireAccountWithin(ctx, user, `${disable ? 'disable' : 'enable'} ${user.name}`);
+      },
       async run(ctx, args) {
         if (disable && args.name === ctx.actor.name) throw new UsageError('you cannot disable yourself');
         const user = await identities.setDisabled(args.name, disable ? ctx.clock.now() : null);
@@ -227,24 +259,33 @@ export function accessCommands(deps: { control: AccessControl; identities: Ident
 
   const userShow = defineCommand({
     path: ['user', 'show'],
-    summary: 'Show a user: role, permissions held, their own grants and denials, keys',
+    summary: 'Show a user: role (and what linked keys raise it to), permissions held, their own grants and denials, keys',
     args: z.object({ name: z.string().min(1) }),
     positionals: ['name'],
     permission: 'admin.users',
     mutating: false,
     results: ['record'],
-    async run(_ctx, args) {
+    async run(ctx, args) {
       const user = await identities.requireUser(args.name);
       const grants = control.userGrants(user.id);
       const keys = await identities.keysOf(user.id);
-      const permissions = control.permissionsOf({ userId: user.id, role: user.role });
+      // Everything the account can do, with what a key linked by an OIDC login raises (its IdP groups):
+      // never only the stored role while a key acts as more.
+      const rights = await delegation.rightsOf(user, ctx.clock.now());
+      const permissions = rights.permissions;
+      const effectiveRole = rights.effectiveRole;
       const links = await identities.identitiesOf(user.id);
       return {
         kind: 'record',
         title: user.name,
         fields: [
           { label: 'name', value: user.name },
-          { label: 'role', value: user.role },
+          { label: 'role', value: effectiveRole === user.role ? user.role : `${user.role}, acting as ${effectiveRole} through a linked key (see raised by)` },
+          {
+            label: 'raised by',
+            value:
+              rights.linked.map((l) => `${l.role}: key ${l.fingerprint} (IdP groups ${l.groups.join(', ')}) until ${l.until.toISOString()}`).join('\n') || '-',
+          },
           { label: 'state', value: user.disabledAt ? `disabled since ${user.disabledAt.toISOString()}` : 'active' },
           { label: 'permissions', value: permissions.join(', ') || '-' },
           {
@@ -270,8 +311,11 @@ export function accessCommands(deps: { control: AccessControl; identities: Ident
         json: {
           name: user.name,
           role: user.role,
+          effectiveRole,
+          raisedBy: rights.linked.map((l) => ({ key: l.fingerprint, role: l.role, groups: l.groups, until: l.until.toISOString() })),
           disabled: user.disabledAt !== null,
           permissions,
+          rolePermissions: control.permissionsOf({ userId: user.id, role: user.role }),
           grants,
           keys: keys.map((k) => ({ id: k.id, fingerprint: k.fingerprint, algo: k.algo, comment: k.comment, lastUsed: k.lastUsedAt?.toISOString() ?? null })),
           identities: links.map((l) => ({ provider: l.provider, subject: l.subject })),

@@ -3,11 +3,13 @@ import type { IdentityStore } from '../identity/store.ts';
 import type { LabdModule } from '../module.ts';
 import { accessCommands } from './commands.ts';
 import type { AccessControl } from './control.ts';
+import type { Delegation } from './delegation.ts';
 import { inviteCommands, type SignupConfig } from './invites.ts';
 import type { AccessStore } from './store.ts';
 import type { WrongCodeLog } from './wrong-codes.ts';
 
 export { AccessControl } from './control.ts';
+export { Delegation } from './delegation.ts';
 export type { AccessStore } from './store.ts';
 
 export function accessModule(deps: {
@@ -16,6 +18,7 @@ export function accessModule(deps: {
   identities: IdentityStore;
   signup: SignupConfig;
   wrongCodes: WrongCodeLog;
+  delegation: Delegation;
 }): LabdModule {
   return {
     name: 'access',

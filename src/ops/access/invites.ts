@@ -15,6 +15,7 @@ import { parseKeyText } from '../identity/stdin-key.ts';
 import { checkUserName, isReservedUserName, reservedNameText, USER_NAME, type IdentityStore } from '../identity/store.ts';
 import { defineCommand, type AnyCommand } from '../registry.ts';
 import type { AccessControl } from './control.ts';
+import type { Delegation } from './delegation.ts';
 import type { AccessStore, InviteRow } from './store.ts';
 import type { WrongCodeLog } from './wrong-codes.ts';
 
@@ -47,8 +48,9 @@ export function inviteCommands(deps: {
   identities: IdentityStore;
   signup: SignupConfig;
   wrongCodes: WrongCodeLog;
+  delegation: Delegation;
 }): AnyCommand[] {
-  const { store, control, identities, signup, wrongCodes } = deps;
+  const { store, control, identities, signup, wrongCodes, delegation } = deps;
 
   const inviteCreate = defineCommand({
     path: ['invite', 'create'],
@@ -66,6 +68,11 @@ export function inviteCommands(deps: {
     results: ['message'],
     surfaces: ['ssh', 'tui'],
     surfacesWhy: "the code would stay in the chat room's history",
+    authorize(ctx, args) {
+      const role = args.role ?? signup.defaultRole;
+      if (!control.roleExists(role)) throw new NotFound(`no role '${role.slice(0, 40)}' (roles: ${control.roleNames().join(', ')})`);
+      delegation.requireRoleWithin(ctx, role, `create an invite for role ${role}`);
+    },
     async run(ctx, args) {
       const role = args.role ?? signup.defaultRole;
       if (!control.roleExists(role)) throw new NotFound(`no role '${role.slice(0, 40)}' (roles: ${control.roleNames().join(', ')})`);
@@ -143,6 +150,10 @@ export function inviteCommands(deps: {
     mutating: true,
     destructive: true,
     results: ['message'],
+    async authorize(ctx, args) {
+      const invite = (await store.invites()).find((r) => r.id === args.id);
+      if (invite) delegation.requireRoleWithin(ctx, invite.role, `withdraw invite ${args.id}`);
+    },
     async run(_ctx, args) {
       if (!(await store.removeInvite(args.id))) throw new NotFound(`no invite ${args.id} (see invite ls)`);
       return { kind: 'message', text: `removed invite ${args.id}`, json: { id: args.id, removed: true } };

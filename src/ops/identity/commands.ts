@@ -4,6 +4,7 @@ import { Conflict, NotFound, PermissionDenied, UsageError } from '../../core/err
 import { findArmoredSignature, parseSshSignature, verifySshSignatureOver } from '../../core/sshwire/sshsig.ts';
 import { parsePublicKeyBlob } from '../../core/sshwire/keys.ts';
 import { ROLES } from '../../core/permissions.ts';
+import type { Delegation } from '../access/delegation.ts';
 import type { CommandContext } from '../context.ts';
 import { defineCommand } from '../registry.ts';
 import type { IdentityStore } from './store.ts';
@@ -30,12 +31,11 @@ const CHALLENGE_TTL_MS = 10 * 60 * 1000;
 const SIG_BEGIN = '-----BEGIN SSH SIGNATURE-----';
 const SIG_END = '-----END SSH SIGNATURE-----';
 
-/** Account and user commands, on the identity store the composition root built. */
-export function identityCommands(
-  identities: IdentityStore,
-  initialAdmin: InitialAdmin = { name: 'admin', keys: new Set() },
-  roleNames: RoleNames = { exists: (r) => (ROLES as readonly string[]).includes(r), names: () => [...ROLES] },
-): AnyCommand[] {
+/**
+ * Account and user commands, on the identity store the composition root built. Those that change
+ * another account keep a delegated `admin.users` within its holder's rights (src/ops/access/delegation.ts).
+ */
+export function identityCommands(identities: IdentityStore, initialAdmin: InitialAdmin, roleNames: RoleNames, delegation: Delegation): AnyCommand[] {
   /** One outstanding challenge per user, used once; kept in memory (a restart only means asking again). */
   const challenges = new Map<number, { nonce: string; expiresAt: number }>();
 
@@ -208,9 +208,13 @@ export function identityCommands(
     mutating: true,
     results: ['message'],
     needsIO: true,
-    authorize(ctx, args) {
-      if (args.user !== undefined && !ctx.can('admin.users'))
-        throw new PermissionDenied(`permission denied: 'keys add --user' needs admin.users (you are ${ctx.actor.role})`);
+    async authorize(ctx, args) {
+      if (args.user === undefined) return;
+      if (!ctx.can('admin.users')) throw new PermissionDenied(`permission denied: 'keys add --user' needs admin.users (you are ${ctx.actor.role})`);
+      const user = await identities.requireUser(args.user);
+      // A key is the account: the initial admin is reached only by its own keys (design §4).
+      if (user.id !== ctx.actor.userId) delegation.protectInitialAdmin(user, 'given a key by someone else');
+      await delegation.requireAccountWithin(ctx, user, `add a key to ${user.name}`);
     },
     async run(ctx, args) {
       if (args.user !== undefined) return addKeyForUser(ctx, args.user, args.comment);
@@ -292,18 +296,27 @@ export function identityCommands(
     mutating: false,
     results: ['table'],
     async run(ctx) {
-      const rows = (await identities.listUsers()).map((u) => ({
-        name: u.name,
-        role: u.role,
-        keys: u.keys,
-        created: u.createdAt.toISOString(),
-        disabled: u.disabledAt ? 'disabled' : '',
-      }));
+      const now = ctx.clock.now();
+      const rows = [];
+      for (const u of await identities.listUsers()) {
+        // A key linked by an OIDC login may act as more than the stored role (its IdP groups): said here too.
+        const { effectiveRole } = await delegation.rightsOf(u, now);
+        rows.push({
+          name: u.name,
+          role: u.role,
+          effectiveRole,
+          acting: effectiveRole === u.role ? '' : `${effectiveRole} (linked key)`,
+          keys: u.keys,
+          created: u.createdAt.toISOString(),
+          disabled: u.disabledAt ? 'disabled' : '',
+        });
+      }
       return {
         kind: 'table',
         columns: [
           { key: 'name', label: 'NAME' },
           { key: 'role', label: 'ROLE' },
+          { key: 'acting', label: 'ACTING AS', priority: 1 },
           { key: 'keys', label: 'KEYS' },
           { key: 'created', label: 'CREATED' },
           { key: 'disabled', label: 'STATE', priority: 1 },
@@ -326,6 +339,9 @@ export function identityCommands(
     permission: 'admin.users',
     mutating: true,
     results: ['message'],
+    authorize(ctx, args) {
+      delegation.requireRoleWithin(ctx, requireRole(args.role), `create a user with role ${args.role}`);
+    },
     async run(ctx, args) {
       const s = identities;
       const fromFlag = args.key !== undefined ? parseKeyText(args.key, '--key') : undefined;
@@ -353,6 +369,12 @@ export function identityCommands(
     mutating: true,
     results: ['message'],
     destructive: true,
+    async authorize(ctx, args) {
+      if (args.name === ctx.actor.name) throw new UsageError('you cannot remove yourself');
+      const user = await identities.requireUser(args.name);
+      delegation.protectInitialAdmin(user, 'removed');
+      await delegation.requireAccountWithin(ctx, user, `remove ${user.name}`);
+    },
     async run(ctx, args) {
       if (args.name === ctx.actor.name) throw new UsageError('you cannot remove yourself');
       await identities.removeUser(args.name);
@@ -368,6 +390,12 @@ export function identityCommands(
     permission: 'admin.users',
     mutating: true,
     results: ['message'],
+    async authorize(ctx, args) {
+      const user = await identities.requireUser(args.name);
+      const role = requireRole(args.role);
+      if (role !== 'admin') delegation.protectInitialAdmin(user, `made ${role}`);
+      await delegation.requireAccountWithin(ctx, user, `change the role of ${user.name}`, role);
+    },
     async run(ctx, args) {
       const user = await identities.setRole(args.name, requireRole(args.role));
       return { kind: 'message', text: `${user.name} is now ${user.role}`, json: { name: user.name, role: user.role } };

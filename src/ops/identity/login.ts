@@ -5,6 +5,7 @@ import { higherRole, type Role } from '../../core/permissions.ts';
 import { signupAllows, signupRefusal, type SignupPolicy } from '../../core/signup.ts';
 import type { Logger } from '../../core/logger.ts';
 import { fingerprint, parsePublicKeyLine } from '../../core/sshwire/keys.ts';
+import { linkedKeyRole, type GroupRoles } from './linked-roles.ts';
 import { isReservedUserName, USER_NAME, type AdminKey, type IdentityStore, type User } from './store.ts';
 
 export type LoginOutcome =
@@ -134,6 +135,7 @@ export class LoginService {
   private readonly store: IdentityStore;
   private readonly roleMap: ReadonlyMap<string, Role>;
   private readonly principalUsers: ReadonlyMap<string, string>;
+  private readonly groupRoles: GroupRoles;
   constructor(
     store: IdentityStore,
     private readonly config: Config,
@@ -142,6 +144,7 @@ export class LoginService {
     this.store = store;
     this.roleMap = lookup(config.auth.principalRoles);
     this.principalUsers = lookup(config.auth.principalUsers);
+    this.groupRoles = config.auth.oidc.enabled ? lookup(config.auth.oidc.groupRoles) : new Map();
   }
 
   /**
@@ -158,10 +161,9 @@ export class LoginService {
     if (mismatch) return { ok: false, reason: mismatch };
     if (key.user.disabledAt) return { ok: false, reason: `the account '${key.user.name}' is disabled` };
     await this.store.touchKey(key.id, now);
-    // The IdP groups the link was made on grant their roles while it lasts (auth.oidc.groupRoles), like principals.
-    const oidc = this.config.auth.oidc;
-    const groupRole = key.claims && oidc.enabled ? roleFromPrincipals('guest', key.claims.groups, lookup(oidc.groupRoles)) : 'guest';
-    const principalRole = groupRole === 'guest' ? undefined : groupRole;
+    // The IdP groups the link was made on grant their roles while it lasts (auth.oidc.groupRoles), like
+    // principals; `user show` reads the same answer (linked-roles.ts), so the raise is never hidden.
+    const principalRole = linkedKeyRole(key, this.groupRoles, now);
     return {
       ok: true,
       user: key.user,

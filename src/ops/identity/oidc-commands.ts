@@ -25,10 +25,11 @@ export function oidcCommands(oidc: OidcLogin, identities: IdentityStore): AnyCom
 
   const login = defineCommand({
     path: ['login'],
-    summary: 'Log in with the identity provider (OIDC device flow) and link this session’s key to that account',
+    summary: 'Log in with the identity provider (OIDC device flow) and link this session’s key to your account',
     details: [
-      `The key is linked for ${oidc.keyLifetimeText} (auth.oidc.keyLifetime), to the account the identity provider vouches for:`,
-      'the one its identity is linked to, or yours when it is linked to none yet. `keys ls` shows the link.',
+      `The key is linked to your account for ${oidc.keyLifetimeText} (auth.oidc.keyLifetime); \`keys ls\` shows the link.`,
+      'Only your own identity links: one linked to your account already, or one linked to none whose name is',
+      'no other account and whose groups grant no more than your account holds. Anything else is refused.',
     ].join('\n'),
     args: z.object({}),
     permission: 'authenticated',
@@ -48,10 +49,9 @@ export function oidcCommands(oidc: OidcLogin, identities: IdentityStore): AnyCom
         progress: (line) => ctx.progress(line),
         signal: ctx.signal,
       });
-      const moved = outcome.user.id !== ctx.actor.userId;
       return {
         kind: 'message',
-        text: `key ${key.fingerprint} is linked to ${outcome.user.name} (${outcome.role}) until ${outcome.expiresAt.toISOString()}${moved ? `; it no longer logs in as ${ctx.actor.name}` : ''}`,
+        text: `key ${key.fingerprint} is linked to ${outcome.user.name} (${outcome.role}) until ${outcome.expiresAt.toISOString()}`,
         json: {
           key: key.fingerprint,
           user: outcome.user.name,

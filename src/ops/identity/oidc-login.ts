@@ -1,17 +1,22 @@
 /**
  * Device-flow login (issue #14): a key labd does not know, once it proved possession, is linked to the
  * account the OpenID Provider vouches for, for auth.oidc.keyLifetime. The ID token's claims map to a user:
- * the account already linked to (issuer, sub); else, for `login` in a session, the session's own account;
- * else a new account when the sign-up policy allows OIDC. Its name is derived like a principal's, exactly
- * (`dave@evil.example` → `dave_evil_example`, never `dave`); a name another account holds is refused,
- * never merged. IdP groups grant roles (auth.oidc.groupRoles) for as long as the link lasts.
+ * the account already linked to (issuer, sub), else a new account when the sign-up policy allows OIDC.
+ * Its name is derived like a principal's, exactly (`dave@evil.example` → `dave_evil_example`, never
+ * `dave`); a name another account holds is refused, never merged. IdP groups grant roles
+ * (auth.oidc.groupRoles) for as long as the link lasts.
+ *
+ * `login` in a session links only into the session's own account (issue #24 item 7: a phished approval
+ * must not squat someone else's identity nor lend its roles): the approving identity must be linked to
+ * that account already, or be linked to none, not name another account by its claims, and carry no
+ * group role beyond what the account holds. Anything else is refused and nothing is linked or moved.
  */
 import type { Config, OidcConfig } from '../../config/schema.ts';
 import type { Actor } from '../../core/actor.ts';
 import type { Clock } from '../../core/clock.ts';
 import { Conflict, LabdError, PermissionDenied, Unavailable } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
-import { higherRole, type Role } from '../../core/permissions.ts';
+import { higherRole, type PermissionCheck, type Role } from '../../core/permissions.ts';
 import { signupAllows, signupRefusal } from '../../core/signup.ts';
 import type { AuditLog } from '../audit/store.ts';
 import { DeviceFlowError, type DeviceAuthorization, type DeviceFlow, type OidcClaims, type OidcPort } from '../oidc/port.ts';
@@ -45,6 +50,8 @@ export interface OidcLoginDeps {
   audit: AuditLog;
   log: Logger;
   clock: Clock;
+  /** The live permission table: what an account holds, against what an identity's groups would grant. */
+  permissions: PermissionCheck;
 }
 
 /** The role a link's groups grant (auth.oidc.groupRoles), or undefined when none. */
@@ -121,7 +128,9 @@ export class OidcLogin {
       throw err;
     }
     try {
-      for (const line of deviceFlowText(started.flow.authorization, { qr: o.qr, now: this.deps.clock.now() })) o.progress(line);
+      const account = o.sessionUserId !== undefined ? (await this.deps.identities.userById(o.sessionUserId))?.name : undefined;
+      for (const line of deviceFlowText(started.flow.authorization, { qr: o.qr, now: this.deps.clock.now(), account, keyFingerprint: key.fingerprint }))
+        o.progress(line);
       let claims;
       try {
         claims = await started.flow.wait(o.signal);
@@ -195,6 +204,28 @@ export class OidcLogin {
     return outcome;
   }
 
+  private linkedElsewhere(who: string, owner: User, caller: User): string {
+    return `the identity-provider account '${who.slice(0, 64)}' is linked to the labd account '${owner.name}', not to yours ('${caller.name}'): login links only your own identities, nothing was linked or moved`;
+  }
+
+  /**
+   * Why an identity linked to nobody may not join the caller's account, or undefined: its claims name
+   * another account, or its groups grant more than the account holds (a phished approval by someone else).
+   */
+  private async squatRefusal(claims: OidcClaims, who: string, caller: User, gRole: Role | undefined): Promise<string | undefined> {
+    const name = userNameFor(who);
+    const namesake = name !== undefined ? await this.deps.identities.userByName(name) : undefined;
+    if (namesake && namesake.id !== caller.id)
+      return `the identity-provider account '${who.slice(0, 64)}' would be the labd account '${namesake.name}', not yours ('${caller.name}'): nothing was linked; its owner logs in with it themselves`;
+    if (!gRole) return undefined;
+    const { permissions } = this.deps;
+    const held = new Set(permissions.permissionsOf({ userId: caller.id, role: caller.role }));
+    const beyond = permissions.permissionsOf({ userId: null, role: gRole }).filter((p) => !held.has(p));
+    if (beyond.length)
+      return `the identity-provider account '${who.slice(0, 64)}' is in groups (${claims.groups.join(', ')}) that grant role ${gRole}, more than your account '${caller.name}' holds (${beyond.join(', ')}): nothing was linked; an admin can give your account that role`;
+    return undefined;
+  }
+
   private async mapAndLink(
     claims: OidcClaims,
     key: KeyToLink,
@@ -208,14 +239,20 @@ export class OidcLogin {
     const gRole = groupRole(claims.groups, this.groupRoles);
     let target: LinkTarget;
     const linked = await identities.identity(provider, claims.sub);
-    if (linked) {
-      target = { user: linked.user };
-    } else if (sessionUserId !== undefined) {
+    const candidate = claims.preferredUsername ?? (claims.emailVerified ? claims.email : undefined) ?? claims.sub;
+    if (sessionUserId !== undefined) {
       const user = await identities.userById(sessionUserId);
       if (!user) return { ok: false, reason: 'your account no longer exists' };
+      const refusal = linked
+        ? linked.user.id === user.id
+          ? undefined
+          : this.linkedElsewhere(candidate, linked.user, user)
+        : await this.squatRefusal(claims, candidate, user, gRole);
+      if (refusal) return { ok: false, reason: refusal };
       target = { user };
+    } else if (linked) {
+      target = { user: linked.user };
     } else {
-      const candidate = claims.preferredUsername ?? (claims.emailVerified ? claims.email : undefined) ?? claims.sub;
       const name = userNameFor(candidate);
       if (!name)
         return {
@@ -270,7 +307,8 @@ export function deviceFlowPrompt(
   const minutes = Math.max(1, Math.round((a.expiresAt.getTime() - o.now.getTime()) / 60_000));
   const instructions = [
     `This key (${o.keyFingerprint}) is not linked to a labd account yet.`,
-    'Log in with your identity provider to link it:',
+    'Log in with your identity provider to link it to the labd account of the identity you approve with',
+    '(a new one if it has none). Approve only a code you asked for yourself:',
     '',
     `  open   ${a.verificationUri}`,
     `  code   ${a.userCode}`,
@@ -306,10 +344,25 @@ function qrRows(text: string): string[] {
   return rows;
 }
 
-/** The same for a terminal labd draws on itself (`login` with ssh -t): half blocks via core/qr.ts. */
-export function deviceFlowText(a: DeviceAuthorization, o: { qr: boolean; now: Date }): string[] {
+/**
+ * The same for `login` in a session (half blocks via core/qr.ts on a terminal), naming the labd account
+ * the approval links: whoever approves should see that it is not theirs (issue #24 item 7).
+ */
+export function deviceFlowText(a: DeviceAuthorization, o: { qr: boolean; now: Date; account?: string; keyFingerprint?: string }): string[] {
   const minutes = Math.max(1, Math.round((a.expiresAt.getTime() - o.now.getTime()) / 60_000));
-  const lines = ['Log in with your identity provider:', '', `  open   ${a.verificationUri}`, `  code   ${a.userCode}`, ''];
+  const lines = [
+    ...(o.account !== undefined
+      ? [
+          `Approving this code links the identity you approve with to the labd account '${o.account}'`,
+          `(and key ${o.keyFingerprint ?? '-'} to it). Approve it only if you are ${o.account}.`,
+        ]
+      : []),
+    'Log in with your identity provider:',
+    '',
+    `  open   ${a.verificationUri}`,
+    `  code   ${a.userCode}`,
+    '',
+  ];
   if (o.qr)
     lines.push(
       'or scan:',
