@@ -1,11 +1,16 @@
 /** A QR code as terminal text, two modules per character cell with half blocks, for a phone's camera. */
-import QRCode from 'qrcode';
+import { createRequire } from 'node:module';
+import type QRCodeModule from 'qrcode';
+
+/** qrcode (with pngjs) loads when the first code is drawn (a seat, an OIDC login), not at start. */
+let qrcode: typeof QRCodeModule | undefined;
+const loadQrcode = () => (qrcode ??= createRequire(import.meta.url)('qrcode') as typeof QRCodeModule);
 
 const QUIET = 2;
 
 /** The modules of a QR code (error correction L): its size and whether (x, y) is dark (outside: light). */
 export function qrModules(text: string): { size: number; dark: (x: number, y: number) => boolean } {
-  const { modules } = QRCode.create(text, { errorCorrectionLevel: 'L' });
+  const { modules } = loadQrcode().create(text, { errorCorrectionLevel: 'L' });
   const size = modules.size;
   return { size, dark: (x, y) => x >= 0 && y >= 0 && x < size && y < size && !!modules.get(y, x) };
 }

@@ -4,7 +4,7 @@
  * bounded: each response body (RESPONSE_LIMIT), each request (REQUEST_TIMEOUT_S), the wait for one
  * code (its expires_in, capped by maxCodeLifetime), and the claims labd keeps.
  */
-import * as client from 'openid-client';
+import type { Configuration, CustomFetchOptions, DeviceAuthorizationResponse } from 'openid-client';
 import type { OidcConfig } from '../../config/schema.ts';
 import type { Logger } from '../../core/logger.ts';
 import { DeviceFlowError, type DeviceFlow, type OidcClaims, type OidcPort } from './port.ts';
@@ -18,7 +18,7 @@ const MAX_CLAIM_CHARS = 256;
 const PRINTABLE_URL = /^https?:\/\/[\x21-\x7e]+$/;
 
 /** fetch with a cap on the body: a larger answer is an error, not memory. */
-async function boundedFetch(url: string, options: client.CustomFetchOptions): Promise<Response> {
+async function boundedFetch(url: string, options: CustomFetchOptions): Promise<Response> {
   const res = await fetch(url, options as RequestInit);
   const read = await readBodyLimited(res, RESPONSE_LIMIT, "the identity provider's answer");
   const body = [204, 205, 304].includes(res.status) ? null : new Uint8Array(read);
@@ -51,9 +51,13 @@ export function claimsFrom(issuer: string, raw: Record<string, unknown>): OidcCl
   };
 }
 
+/** openid-client (with jose and oauth4webapi) loads on the first login, not at start: most labs never configure OIDC, and those that do rarely log in. */
+let loaded: Promise<typeof import('openid-client')> | undefined;
+const openidClient = () => (loaded ??= import('openid-client'));
+
 export class OpenIdClientOidc implements OidcPort {
   readonly issuer: string;
-  private discovered: Promise<client.Configuration> | undefined;
+  private discovered: Promise<Configuration> | undefined;
 
   constructor(
     private readonly config: OidcConfig,
@@ -62,18 +66,20 @@ export class OpenIdClientOidc implements OidcPort {
     this.issuer = config.issuer;
   }
 
-  private configuration(): Promise<client.Configuration> {
-    this.discovered ??= client
-      .discovery(
-        new URL(this.config.issuer),
-        this.config.clientId,
-        this.config.clientSecret,
-        this.config.clientSecret ? client.ClientSecretPost(this.config.clientSecret) : client.None(),
-        {
-          execute: this.config.allowHttp ? [client.allowInsecureRequests] : [],
-          [client.customFetch]: boundedFetch,
-          timeout: REQUEST_TIMEOUT_S,
-        },
+  private configuration(): Promise<Configuration> {
+    this.discovered ??= openidClient()
+      .then((client) =>
+        client.discovery(
+          new URL(this.config.issuer),
+          this.config.clientId,
+          this.config.clientSecret,
+          this.config.clientSecret ? client.ClientSecretPost(this.config.clientSecret) : client.None(),
+          {
+            execute: this.config.allowHttp ? [client.allowInsecureRequests] : [],
+            [client.customFetch]: boundedFetch,
+            timeout: REQUEST_TIMEOUT_S,
+          },
+        ),
       )
       .catch((err: unknown) => {
         this.discovered = undefined;
@@ -83,8 +89,9 @@ export class OpenIdClientOidc implements OidcPort {
   }
 
   async startDeviceFlow(signal: AbortSignal): Promise<DeviceFlow> {
-    let config: client.Configuration;
-    let response: client.DeviceAuthorizationResponse;
+    const client = await openidClient();
+    let config: Configuration;
+    let response: DeviceAuthorizationResponse;
     try {
       config = await this.configuration();
       signal.throwIfAborted();
