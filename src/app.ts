@@ -39,6 +39,7 @@ import { tokensModule } from './ops/tokens/index.ts';
 import { AppriseClient } from './ops/alerts/apprise.ts';
 import { SqliteTokenStore } from './ops/tokens/sqlite-store.ts';
 import { pasteModule } from './apps/paste/index.ts';
+import { createHighlighter } from './core/highlight/index.ts';
 import { SqlitePasteStore } from './apps/paste/sqlite.ts';
 import { TopicBroker } from './apps/pubsub/broker.ts';
 import { pubsubModule } from './apps/pubsub/index.ts';
@@ -190,6 +191,17 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
   const identities = new SqliteIdentityStore(db);
   const pastes = new SqlitePasteStore(db, config.dataDir, clock);
   pastes.prepare();
+  // One highlighting service (worker threads, deadline, cache) for the paste and git pages.
+  const highlighter = createHighlighter(
+    {
+      timeoutMs: config.highlight.timeout.ms,
+      maxBytes: config.highlight.maxBytes,
+      workers: config.highlight.workers,
+      maxQueue: config.highlight.maxQueue,
+      cacheBytes: config.highlight.cacheBytes,
+    },
+    log,
+  );
   const seats = new SqliteSeatStore(db);
   const crm = new SqliteCrmStore(db, config.crm.defaultRegion);
   const appTokens = new SqliteTokenStore(db);
@@ -266,7 +278,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
       signup: { policy: config.auth.signup, defaultRole: config.auth.defaultRole, initialAdminName: config.auth.initialAdminName },
       wrongCodes: new SqliteWrongCodes(db),
     }),
-    pasteModule({ registry, store: pastes, identities, config: config.paste, publicUrl, clock, log }),
+    pasteModule({ registry, store: pastes, identities, config: config.paste, publicUrl, highlighter, clock, log }),
     pubsubModule({ broker }),
     gitModule({
       store: new SqliteRepoStore(db),
@@ -278,6 +290,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
       events,
       sshUrl: sshCloneBase(publicUrl, config.ssh.listen),
       publicUrl,
+      highlighter,
       clock,
       log,
     }),
@@ -413,6 +426,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
       await tui.closeAll('labd is restarting');
       for (const job of [...jobs].reverse()) await job.stop();
       await Promise.race([Promise.all([sshServer.close(), http.close(), ...(bootAddr ? [bootHttp.close()] : [])]), new Promise((r) => setTimeout(r, 5000))]);
+      await highlighter.close();
       db.$client.close();
     },
   };
