@@ -12,8 +12,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { request, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import ssh2 from 'ssh2';
@@ -174,6 +175,42 @@ describe('git transports: bounded processes, idle time-out, gzip bombs, many ref
     assert.equal(clone.status, 0, clone.stderr);
     const overHttp = await git.gitAsync(undefined, ['clone', '-q', `http://127.0.0.1:${labd.httpPort}/git/pub.git`, join(git.dir, 'after-hold-http')]);
     assert.equal(overHttp.status, 0, overHttp.stderr);
+  });
+
+  test('a smart-HTTP fetch whose client stops reading the pack is ended after git.idleTimeout', async () => {
+    assert.equal((await labd.ssh(alice, ['repo', 'create', 'big'])).status, 0);
+    const wt = git.workTree({ 'noise.txt': randomBytes(24 * MiB).toString('base64') });
+    // Straight into the bare repository: over SSH the client compresses 32 MiB for longer than this labd's 3 s idle time-out.
+    const push = git.git(undefined, ['push', '-q', join(labd.dataDir, 'repos', 'big.git'), 'main'], { cwd: wt });
+    assert.equal(push.status, 0, push.stderr);
+    const sha = git.git(alice, ['rev-parse', 'HEAD'], { cwd: wt }).stdout.trim();
+    const pkt = (line: string) => (line.length + 4).toString(16).padStart(4, '0') + line;
+    const body = Buffer.from(pkt(`want ${sha}\n`) + '0000' + pkt('done\n'));
+    const url = `http://127.0.0.1:${labd.httpPort}/git/big.git/git-upload-pack`;
+    // Read the head of the answer, then nothing more: git fills the pipes and the socket and waits.
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = request(url, { method: 'POST', agent: false, headers: { 'content-type': 'application/x-git-upload-pack-request' } }, resolve);
+      req.once('error', reject);
+      req.end(body);
+    });
+    assert.equal(res.statusCode, 200);
+    let received = 0;
+    res.once('data', (d: Buffer) => {
+      received += d.length;
+      res.pause();
+    });
+    await until('git serving the pack', () => gitChildren() > 0, { timeoutMs: 10_000 });
+    // labd ends git after 3 s without progress (this client's socket stays paused meanwhile).
+    await until('git ended for want of a reader', () => gitChildren() === 0, { timeoutMs: 15_000 });
+    const how = await new Promise<string>((resolve) => {
+      res.on('data', (d: Buffer) => (received += d.length));
+      res.once('end', () => resolve('end'));
+      res.once('error', () => resolve('error'));
+      res.once('close', () => resolve('close'));
+      res.resume();
+    });
+    console.log(`stalled HTTP fetch: ${received} bytes read in all, then the response ${how === 'end' ? 'ended' : 'was cut off'}`);
+    assert.notEqual(how, 'end', 'the response was cut off, not completed');
   });
 
   test('80 parallel anonymous gzip bombs: RSS growth bounded, requests past the budget refused with 503, a clone still works', async () => {
