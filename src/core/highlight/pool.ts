@@ -54,10 +54,16 @@ export class HighlightPool {
   }
 
   run(text: string, language: string): Promise<PoolOutcome> {
-    if (this.closed || this.queue.length >= this.o.maxQueue) return Promise.resolve({ kind: 'plain', reason: 'busy' });
+    if (this.closed) return Promise.resolve({ kind: 'plain', reason: 'busy' });
     return new Promise((resolve) => {
-      this.queue.push({ id: this.nextId++, text, language, queuedAt: Date.now(), resolve });
+      const job: Job = { id: this.nextId++, text, language, queuedAt: Date.now(), resolve };
+      this.queue.push(job);
       this.dispatch();
+      // Still waiting (no worker free) with the queue past its bound: plain text at once.
+      if (this.queue.length > this.o.maxQueue && this.queue.includes(job)) {
+        this.queue.splice(this.queue.indexOf(job), 1);
+        resolve({ kind: 'plain', reason: 'busy' });
+      }
     });
   }
 
