@@ -240,6 +240,33 @@ describe('git transports: bounded processes, idle time-out, gzip bombs, many ref
     assert.equal(clone.status, 0, clone.stderr);
   });
 
+  test('bodies cut off mid-way give their bytes back to the in-flight budget', async () => {
+    const url = `http://127.0.0.1:${labd.httpPort}/git/pub.git/git-upload-pack`;
+    // Two clients send 14 MiB of a declared 15 MiB each (28 of the 32 MiB budget), then vanish.
+    for (let i = 0; i < 2; i++) {
+      const req = request(url, {
+        method: 'POST',
+        agent: false,
+        headers: { 'content-type': 'application/x-git-upload-pack-request', 'content-length': String(15 * MiB) },
+      });
+      req.on('error', () => undefined);
+      req.write(Buffer.alloc(14 * MiB, 'z'));
+      await new Promise((r) => setTimeout(r, 1000));
+      req.destroy();
+    }
+    // Had they kept their bytes, a 15 MiB body would be over the budget (503).
+    const bomb = gzipSync(Buffer.alloc(15 * MiB, 'z'));
+    const res = await until(
+      'a 15 MiB body accepted',
+      async () => {
+        const r = await send(url, 'POST', bomb, { 'content-type': 'application/x-git-upload-pack-request', 'content-encoding': 'gzip' });
+        return r.status === 200 ? r : undefined;
+      },
+      { timeoutMs: 10_000 },
+    );
+    assert.equal(res.status, 200);
+  });
+
   test('40 parallel info/refs on a repository with 20,000 tags: a whole advertisement or a clean 503, never a 500', async () => {
     const dir = join(labd.dataDir, 'repos', 'tags.git');
     const head = spawnSync('git', ['--git-dir', dir, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).stdout.trim();

@@ -72,5 +72,9 @@ export function readFetchBody(source: Readable, o: { gzip: boolean; max: number;
     });
     stream.once('error', (err) => fail(new BadBody(err.message)));
     if (gunzip) source.once('error', (err) => fail(new BadBody(err.message)));
+    // A client gone mid-body (or cut by the server's request time-out): what it sent leaves the budget.
+    source.once('close', () => {
+      if (!source.readableEnded) fail(new BadBody('the request ended early'));
+    });
   });
 }
