@@ -14,6 +14,7 @@
  *   window      (a) a subscriber advertises 16 GiB of window and stops reading its socket while OpenSSH
  *               publishes --window-mib MiB to it and a healthy subscriber; (b) a publisher sends --window-mib
  *               MiB of CHANNEL_DATA past labd's window
+ *   highlighting, gzip bombs, upload-pack hold: issue #24's floods (bench/abuse/*.ts, each says what it does)
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -25,6 +26,10 @@ import { KeyLab, LabdProcess } from '../test/support/labd.ts';
 import { sshClientOptions } from '../test/support/ssh-options.ts';
 import { MiB, RssSampler } from '../test/support/rss.ts';
 import { execChannel, keyClient, rawChannel } from '../test/support/ssh2-client.ts';
+import { gzipFlood } from './abuse/gzip.ts';
+import { highlightFlood } from './abuse/highlight.ts';
+import { uploadPackHold } from './abuse/upload-pack-hold.ts';
+import { GitLab } from '../test/support/git.ts';
 import { SshdProcess } from './lib/sshd.ts';
 import { percentile, timeSsh } from './lib/timing.ts';
 
@@ -311,7 +316,7 @@ async function main(): Promise<void> {
   // labd's own defaults for the pre-auth limits (the test harness raises the per-source one).
   const labd = await LabdProcess.start({
     adminKeys: [lab.publicKey(admin)],
-    env: { LABD_LOG_LEVEL: 'warn', LABD_SSH_MAX_STARTUPS: '100', LABD_SSH_MAX_STARTUPS_PER_SOURCE: '10' },
+    env: { LABD_LOG_LEVEL: 'warn', LABD_SSH_MAX_STARTUPS: '100', LABD_SSH_MAX_STARTUPS_PER_SOURCE: '10', LABD_GIT_ANON_ACCESS: 'read-only' },
   });
   let sshd: SshdProcess | undefined;
   try {
@@ -332,6 +337,18 @@ async function main(): Promise<void> {
     await run('resize', (s) => resizeFlood(labd, guest, s));
     await run('window (a)', (s) => windowFloodStalledReader(labd, admin, s));
     await run('window (b)', (s) => windowFloodPastWindow(labd, admin, s));
+
+    // Issue #24: a public repository with one commit, and pastes by the admin.
+    if (labd.ssh(admin, ['repo', 'create', 'flood']).status !== 0) throw new Error('repo create failed');
+    const git = new GitLab(labd);
+    const pushed = git.git(admin, ['push', git.url('flood'), 'main'], { cwd: git.workTree({ 'README.md': '# flood\n' }) });
+    if (pushed.status !== 0) throw new Error(`push failed: ${pushed.stderr}`);
+    const pid = labd.child.pid!;
+    await run('highlighting', (s) =>
+      highlightFlood({ httpPort: labd.httpPort, user: 'admin', ssh: (args, input) => labd.sshStart(admin, args, { input }).done }, s),
+    );
+    await run('gzip bombs', (s) => gzipFlood({ pid, httpPort: labd.httpPort, repo: 'flood' }, s));
+    await run('upload-pack hold', (s) => uploadPackHold({ pid, sshPort: labd.sshPort, repo: 'flood' }, s, { holdMs: o.holdMs }));
 
     if (!values['no-sshd']) {
       const ca = lab.key('ca');

@@ -40,6 +40,7 @@ import { AppriseClient } from './ops/alerts/apprise.ts';
 import { SqliteTokenStore } from './ops/tokens/sqlite-store.ts';
 import { TokenActors } from './ops/tokens/actor.ts';
 import { pasteModule } from './apps/paste/index.ts';
+import { createHighlighter } from './core/highlight/index.ts';
 import { SqlitePasteStore } from './apps/paste/sqlite.ts';
 import { TopicBroker } from './apps/pubsub/broker.ts';
 import { pubsubModule } from './apps/pubsub/index.ts';
@@ -194,6 +195,17 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
   const identities = new SqliteIdentityStore(db);
   const pastes = new SqlitePasteStore(db, config.dataDir, clock);
   pastes.prepare();
+  // One highlighting service (worker threads, deadline, cache) for the paste and git pages.
+  const highlighter = createHighlighter(
+    {
+      timeoutMs: config.highlight.timeout.ms,
+      maxBytes: config.highlight.maxBytes,
+      workers: config.highlight.workers,
+      maxQueue: config.highlight.maxQueue,
+      cacheBytes: config.highlight.cacheBytes,
+    },
+    log,
+  );
   const seats = new SqliteSeatStore(db);
   const crm = new SqliteCrmStore(db, config.crm.defaultRegion);
   const appTokens = new SqliteTokenStore(db);
@@ -278,7 +290,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
       wrongCodes: new SqliteWrongCodes(db),
       delegation,
     }),
-    pasteModule({ registry, store: pastes, identities, config: config.paste, publicUrl, clock, log }),
+    pasteModule({ registry, store: pastes, identities, config: config.paste, publicUrl, highlighter, clock, log }),
     pubsubModule({ broker }),
     gitModule({
       store: new SqliteRepoStore(db),
@@ -292,6 +304,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
       events,
       sshUrl: sshCloneBase(publicUrl, config.ssh.listen),
       publicUrl,
+      highlighter,
       clock,
       log,
     }),
@@ -428,6 +441,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
       await tui.closeAll('labd is restarting');
       for (const job of [...jobs].reverse()) await job.stop();
       await Promise.race([Promise.all([sshServer.close(), http.close(), ...(bootAddr ? [bootHttp.close()] : [])]), new Promise((r) => setTimeout(r, 5000))]);
+      await highlighter.close();
       db.$client.close();
     },
   };

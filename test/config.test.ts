@@ -78,6 +78,8 @@ test('a bad value is one line naming the key and what is wrong', () => {
     ['LABD_NODES_EVICT_RETRY', 'nodes.evictRetryInterval'],
     ['LABD_STEPCA_REFRESH', 'auth.stepCa.refresh'],
     ['LABD_GIT_MIRROR_INTERVAL', 'git.mirrorInterval'],
+    ['LABD_GIT_IDLE_TIMEOUT', 'git.idleTimeout'],
+    ['LABD_HIGHLIGHT_TIMEOUT', 'highlight.timeout'],
     ['LABD_PASTE_SWEEP_INTERVAL', 'paste.sweepInterval'],
     ['LABD_CRM_REMINDER_CHECK_INTERVAL', 'crm.reminderCheckInterval'],
   ]) {

@@ -3,6 +3,8 @@ import { describe, test } from 'vitest';
 import { html, joinHtml, trustedHtml } from '../src/core/html.ts';
 import { renderMatrix } from '../src/bot/render.ts';
 import { renderPastePage } from '../src/apps/paste/page.ts';
+import { createHighlighter } from '../src/core/highlight/index.ts';
+import { createLogger } from '../src/core/logger.ts';
 
 describe('html tagged template: escaping is the default', () => {
   test('interpolated values are escaped, fragments and arrays of fragments are kept', () => {
@@ -25,6 +27,7 @@ describe('html tagged template: escaping is the default', () => {
       assert.ok(body.html.includes('&lt;img src=x onerror=alert(1)&gt;'), body.html);
     }
     assert.match(message.html, /&gt;<br>&lt;/);
+    const highlighter = createHighlighter({ timeoutMs: 5000, maxBytes: 1024, workers: 1, maxQueue: 4, cacheBytes: 1024 * 1024 }, createLogger('silent'));
     const page = await renderPastePage({
       owner: evil,
       name: `${evil}.txt`,
@@ -35,7 +38,9 @@ describe('html tagged template: escaping is the default', () => {
       now: new Date(),
       rawUrl: `/p/"${evil}`,
       head: Buffer.from(evil),
+      highlighter,
     });
+    await highlighter.close();
     assert.ok(!page.includes('<img'), page);
     assert.ok(page.includes('href="/p/&quot;&lt;img'), 'attribute values escaped');
   });

@@ -2,7 +2,7 @@
  * Idle memory: a vendor SDK is loaded only when its backend is configured. labd's static import
  * graph (what loads at start whatever the config) must not reach @kubernetes/client-node or
  * matrix-bot-sdk; their adapters are imported dynamically (kube) or required on start (Matrix).
- * highlight.js loads with the first page that shows code.
+ * highlight.js loads only in the highlighting worker thread (src/core/highlight).
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -46,7 +46,7 @@ test('what labd loads at start, whatever the config, holds no Kubernetes or Matr
   assert.ok(packages.has('ssh2') && packages.has('prom-client'), [...packages].join(' '));
   assert.ok(!packages.has('@kubernetes/client-node'), 'client-node is loaded statically');
   assert.ok(!packages.has('matrix-bot-sdk'), 'matrix-bot-sdk is loaded statically');
-  // Not an SDK, but 200 modules that only pages with code need (src/apps/paste/page.ts).
+  // Not an SDK, but 200 modules that only the highlighting worker needs (src/core/highlight).
   assert.ok(!packages.has('highlight.js'), 'highlight.js is loaded statically');
   assert.ok(!files.has(join(ROOT, 'src/ops/kube/client-node.ts')));
   // The adapter is still there, behind a dynamic import.

@@ -461,6 +461,44 @@ export const configSchema = z
           .min(64 * 1024)
           .max(1024 ** 3)
           .default(16 * 1024 * 1024),
+        /** Request bytes all smart-HTTP fetches may hold at once (as received and inflated); past it a request is refused with 503. */
+        httpMaxInflight: z
+          .number()
+          .int()
+          .min(1024 * 1024)
+          .max(64 * 1024 ** 3)
+          .default(64 * 1024 * 1024),
+        /** A git transport (SSH or HTTP) that neither sends nor receives for this long is ended. */
+        idleTimeout: timerDuration.prefault('2m'),
+        /** git processes serving clients (SSH and HTTP) at once, in all. */
+        maxProcesses: z.number().int().min(1).max(10_000).default(32),
+        /** git processes one client may hold at once: per user, or per source address for anonymous ones. */
+        maxProcessesPerClient: z.number().int().min(1).max(10_000).default(8),
+      })
+      .prefault({}),
+    /** Syntax highlighting of the paste and git pages, run in worker threads so no page holds the event loop. */
+    highlight: z
+      .strictObject({
+        /** One input's time in a worker; past it the worker is replaced and the page shows plain text. */
+        timeout: timerDuration.prefault('1s'),
+        /** Characters above which a page is shown plain without trying. */
+        maxBytes: z
+          .number()
+          .int()
+          .min(0)
+          .max(64 * 1024 * 1024)
+          .default(512 * 1024),
+        /** Worker threads highlighting at once. */
+        workers: z.number().int().min(1).max(16).default(1),
+        /** Pages waiting for a worker; beyond them, plain text at once. */
+        maxQueue: z.number().int().min(0).max(10_000).default(16),
+        /** Highlighted markup kept in memory for pages asked for again. */
+        cacheBytes: z
+          .number()
+          .int()
+          .min(0)
+          .max(4 * 1024 ** 3)
+          .default(32 * 1024 * 1024),
       })
       .prefault({}),
     /** Overrides of the role → permissions table (design §4): a built-in role's whole list. Names are checked against what modules declare at start. */

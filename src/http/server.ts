@@ -111,6 +111,7 @@ function routeRequest(req: IncomingMessage, params: Record<string, string>): Rou
       return Array.isArray(v) ? v.join(', ') : v;
     },
     readBody: (limit) => readBody(req, limit),
+    bodyStream: () => req,
     discardBody: () => void req.resume(),
   };
 }

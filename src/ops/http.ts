@@ -16,6 +16,8 @@ export interface RouteRequest {
   header(name: string): string | undefined;
   /** Reads the whole body; rejects with BodyTooLarge beyond `maxBytes` (the front-end answers 413). */
   readBody(maxBytes: number): Promise<Buffer>;
+  /** The body as it arrives, for a handler that bounds it chunk by chunk (see readBody for the simple case). */
+  bodyStream(): Readable;
   /** Drains a body the handler does not want (e.g. a refused token), so the connection stays usable. */
   discardBody(): void;
 }

@@ -5,13 +5,17 @@
  * with a per-user token (HTTP Basic password or Bearer). Request bodies are bounded; pushes over
  * HTTP are refused (push over SSH).
  */
-import { gunzip } from 'node:zlib';
+import type { ChildProcess } from 'node:child_process';
+import { PassThrough, Transform } from 'node:stream';
 import type { Actor } from '../../core/actor.ts';
 import type { Clock } from '../../core/clock.ts';
 import { LabdError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
-import { BodyTooLarge, textResponse, type HttpRoute, type RouteRequest, type RouteResponse } from '../../ops/http.ts';
+import { textResponse, type HttpRoute, type RouteRequest, type RouteResponse } from '../../ops/http.ts';
+import { idleWatch } from './idle.ts';
 import { repoName } from './names.ts';
+import { BUSY_MESSAGE, clientKey, type GitProcessLimit } from './process-limit.ts';
+import { BadBody, BudgetExhausted, readFetchBody, RequestTooLarge, type ByteBudget } from './request-body.ts';
 import type { GitRepos } from './repos.ts';
 import type { GitAccess } from './service.ts';
 import type { RepoStore } from './store.ts';
@@ -28,6 +32,12 @@ export interface GitHttpDeps {
   clock: Clock;
   log: Logger;
   maxBody: number;
+  /** Request bytes all fetches hold at once (git.httpMaxInflight). */
+  inflight: ByteBudget;
+  /** git processes serving clients, shared with the SSH transport. */
+  processes: GitProcessLimit;
+  /** A transport quiet this long is ended (git.idleTimeout). */
+  idleMs: number;
 }
 
 /**
@@ -68,13 +78,13 @@ function nameFrom(params: Record<string, string>): string {
 }
 
 /** Resolves the request to a repository the actor may read, or the response that refuses it. */
-async function readable(deps: GitHttpDeps, req: RouteRequest): Promise<{ name: string } | RouteResponse> {
+async function readable(deps: GitHttpDeps, req: RouteRequest): Promise<{ name: string; actor: Actor } | RouteResponse> {
   const resolved = await httpActor(deps, req);
   if ('refused' in resolved) return refusedResponse(resolved);
   const { actor } = resolved;
   try {
     const repo = await deps.access.require(actor, nameFrom(req.params), 'read-only');
-    return { name: repo.name };
+    return { name: repo.name, actor };
   } catch (err) {
     // Without credentials a missing and a private repository both ask for them (nothing is revealed).
     if (err instanceof LabdError && err.kind === 'not_found' && actor.credential?.kind === 'anonymous') return unauthorized();
@@ -92,6 +102,46 @@ function gitProtocolEnv(req: RouteRequest): Record<string, string> {
 
 const noCache = { 'cache-control': 'no-cache, max-age=0, must-revalidate', expires: 'Fri, 01 Jan 1980 00:00:00 GMT', pragma: 'no-cache' };
 
+/** Refused for load, not for the request: the client may try again (git prints the body). */
+const busy = (why: string): RouteResponse => ({
+  status: 503,
+  headers: { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '5', 'x-content-type-options': 'nosniff' },
+  body: `${why}\n`,
+});
+
+/**
+ * git's stdout as the response body, with `head` first: streamed (a many-refs advertisement is
+ * not buffered), ended with the process when the client stops reading for idleMs, and the process
+ * slot released when git exits.
+ */
+function streamedGit(deps: GitHttpDeps, child: ChildProcess, release: () => void, head = ''): Pick<RouteResponse, 'body' | 'discard'> {
+  const kill = () => child.kill('SIGKILL');
+  const body = new PassThrough();
+  const idle = idleWatch(deps.idleMs, () => {
+    kill();
+    body.destroy(new Error('git transport idle'));
+  });
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      idle.touch();
+      done(null, chunk);
+    },
+  });
+  child.on('close', () => {
+    idle.stop();
+    release();
+  });
+  child.on('error', (err) => deps.log.error({ err }, 'git could not start'));
+  child.stderr!.resume();
+  if (head) body.write(head);
+  child.stdout!.pipe(tap).pipe(body);
+  body.once('close', () => {
+    // The client went away (or was idle): git has nobody to write to.
+    if (child.exitCode === null && child.signalCode === null) kill();
+  });
+  return { body, discard: kill };
+}
+
 export function gitHttpRoutes(deps: GitHttpDeps): HttpRoute[] {
   const infoRefs = async (req: RouteRequest): Promise<RouteResponse> => {
     const service = req.query('service');
@@ -99,14 +149,18 @@ export function gitHttpRoutes(deps: GitHttpDeps): HttpRoute[] {
     if (service !== 'git-upload-pack') return textResponse(400, 'only smart HTTP is offered: use git 1.7 or later\n');
     const target = await readable(deps, req);
     if (!('name' in target)) return target;
+    const release = deps.processes.acquire(clientKey(target.actor));
+    if (!release) return busy(BUSY_MESSAGE);
     const env = gitProtocolEnv(req);
-    const out = await deps.repos.run(['upload-pack', '--stateless-rpc', '--advertise-refs', deps.repos.path(target.name)], { env, maxBytes: 64 * 1024 * 1024 });
+    const child = deps.repos.spawn(['upload-pack', '--stateless-rpc', '--advertise-refs', deps.repos.path(target.name)], env);
+    child.stdin!.on('error', () => undefined);
+    child.stdin!.end();
     // git-http-backend's framing: protocol v0/v1 answers start with the service line; v2 ones do not.
     const head = /version=2/.test(env.GIT_PROTOCOL ?? '') ? '' : pktLine('# service=git-upload-pack\n') + '0000';
     return {
       status: 200,
       headers: { 'content-type': 'application/x-git-upload-pack-advertisement', ...noCache },
-      body: Buffer.concat([Buffer.from(head), out]),
+      ...streamedGit(deps, child, release, head),
     };
   };
 
@@ -120,24 +174,35 @@ export function gitHttpRoutes(deps: GitHttpDeps): HttpRoute[] {
       req.discardBody();
       return target;
     }
-    let body: Buffer;
+    const declared = Number(req.header('content-length'));
+    if (Number.isFinite(declared) && declared > deps.maxBody) {
+      req.discardBody();
+      return textResponse(413, `request larger than ${deps.maxBody} bytes\n`);
+    }
+    let read: { chunks: Buffer[]; release: () => void };
     try {
-      body = await req.readBody(deps.maxBody);
-      if (req.header('content-encoding') === 'gzip') body = await gunzipBounded(body, deps.maxBody);
+      read = await readFetchBody(req.bodyStream(), { gzip: req.header('content-encoding') === 'gzip', max: deps.maxBody, budget: deps.inflight });
     } catch (err) {
-      if (err instanceof BodyTooLarge) return textResponse(413, `request larger than ${deps.maxBody} bytes\n`);
-      return textResponse(400, 'bad request body\n');
+      if (err instanceof RequestTooLarge) return textResponse(413, `request larger than ${deps.maxBody} bytes\n`);
+      if (err instanceof BudgetExhausted) return busy('too many fetch requests in flight: try again shortly');
+      if (err instanceof BadBody) return textResponse(400, 'bad request body\n');
+      throw err;
+    }
+    const release = deps.processes.acquire(clientKey(target.actor));
+    if (!release) {
+      read.release();
+      return busy(BUSY_MESSAGE);
     }
     const child = deps.repos.spawn(['upload-pack', '--stateless-rpc', deps.repos.path(target.name)], gitProtocolEnv(req));
     child.stdin!.on('error', () => undefined);
-    child.stdin!.end(body);
-    child.stderr!.resume();
-    child.on('error', (err) => deps.log.error({ err }, 'git upload-pack could not start'));
+    for (const chunk of read.chunks) child.stdin!.write(chunk);
+    // The request's bytes leave the budget once git has them (or is gone).
+    child.stdin!.end(() => read.release());
+    child.on('close', () => read.release());
     return {
       status: 200,
       headers: { 'content-type': 'application/x-git-upload-pack-result', ...noCache },
-      body: child.stdout!,
-      discard: () => child.kill('SIGKILL'),
+      ...streamedGit(deps, child, release),
     };
   };
 
@@ -153,10 +218,6 @@ export function gitHttpRoutes(deps: GitHttpDeps): HttpRoute[] {
     routes.push({ method: 'POST', path: `${prefix}/git-receive-pack`, handle: receivePack });
   }
   return routes;
-}
-
-function gunzipBounded(body: Buffer, max: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => gunzip(body, { maxOutputLength: max }, (err, out) => (err ? reject(err) : resolve(out))));
 }
 
 /** `repoName` for a route's params, for callers that answer 404 rather than an error. */

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { Highlighter } from '../../core/highlight/index.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { PermissionCheck } from '../../core/permissions.ts';
 import type { Config } from '../../config/schema.ts';
@@ -13,7 +14,9 @@ import { gitHttpRoutes } from './http.ts';
 import { tokenCommands } from './tokens.ts';
 import { gitWebRoutes } from './web.ts';
 import { mirrorCommands, mirrorJob } from './mirrors.ts';
+import { GitProcessLimit } from './process-limit.ts';
 import { GitRepos } from './repos.ts';
+import { ByteBudget } from './request-body.ts';
 import { GitAccess } from './service.ts';
 import type { RepoStore } from './store.ts';
 import type { TokenStore } from '../../ops/tokens/store.ts';
@@ -37,12 +40,16 @@ export function gitModule(deps: {
   events: Pick<OpsEventsPort, 'emit'>;
   sshUrl: string;
   publicUrl: string;
+  highlighter: Highlighter;
   clock: Clock;
   log: Logger;
 }): LabdModule<TuiApp> {
   const repos = new GitRepos(join(deps.dataDir, 'repos'), deps.config.binary);
   repos.prepare();
   const access = new GitAccess(deps.store, deps.permissions, deps.config.anonAccess);
+  // One bound on the git processes that serve clients, over SSH and HTTP together.
+  const processes = new GitProcessLimit({ max: deps.config.maxProcesses, perClient: deps.config.maxProcessesPerClient });
+  const idleMs = deps.config.idleTimeout.ms;
   const httpDeps = {
     store: deps.store,
     tokenActors: deps.tokenActors,
@@ -51,6 +58,9 @@ export function gitModule(deps: {
     clock: deps.clock,
     log: deps.log,
     maxBody: deps.config.httpMaxBody,
+    inflight: new ByteBudget(deps.config.httpMaxInflight),
+    processes,
+    idleMs,
   };
   return {
     name: 'git',
@@ -60,12 +70,12 @@ export function gitModule(deps: {
     ],
     commands: [
       ...gitCommands({ store: deps.store, repos, access, identities: deps.identities, sshUrl: deps.sshUrl, publicUrl: deps.publicUrl }),
-      ...transportCommands({ store: deps.store, repos, access, events: deps.events, log: deps.log }),
+      ...transportCommands({ store: deps.store, repos, access, events: deps.events, log: deps.log, processes, idleMs }),
       ...tokenCommands({ tokens: deps.tokens, publicUrl: deps.publicUrl, maxPerUser: deps.maxTokensPerUser }),
       ...mirrorCommands({ store: deps.store, repos, access, sshUrl: deps.sshUrl, publicUrl: deps.publicUrl }),
     ],
     screens: [gitTuiApp],
     jobs: [mirrorJob({ store: deps.store, repos, log: deps.log }, deps.config.mirrorInterval.ms)],
-    routes: [...gitHttpRoutes(httpDeps), ...gitWebRoutes({ ...httpDeps, sshUrl: deps.sshUrl, publicUrl: deps.publicUrl })],
+    routes: [...gitHttpRoutes(httpDeps), ...gitWebRoutes({ ...httpDeps, sshUrl: deps.sshUrl, publicUrl: deps.publicUrl, highlighter: deps.highlighter })],
   };
 }

@@ -5,13 +5,15 @@
  * the SSH front-end only hands over the streams and passes git's exit status back to the client.
  */
 import { z } from 'zod';
-import { PermissionDenied, UsageError } from '../../core/errors.ts';
+import { PermissionDenied, Unavailable, UsageError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { CommandContext } from '../../ops/context.ts';
 import type { OpsEventsPort } from '../../ops/events/index.ts';
 import { defineCommand, type AnyCommand } from '../../ops/registry.ts';
 import type { AccessLevel } from './access.ts';
+import { idleWatch } from './idle.ts';
 import { repoName } from './names.ts';
+import { BUSY_MESSAGE, clientKey, type GitProcessLimit } from './process-limit.ts';
 import type { GitRepos } from './repos.ts';
 import type { GitAccess } from './service.ts';
 import type { RepoStore } from './store.ts';
@@ -28,16 +30,30 @@ export interface TransportDeps {
   access: GitAccess;
   events: Pick<OpsEventsPort, 'emit'>;
   log: Logger;
+  /** git processes serving clients, shared with smart HTTP. */
+  processes: GitProcessLimit;
+  /** A transport with no bytes either way for this long is ended (git.idleTimeout). */
+  idleMs: number;
 }
 
-/** Runs `git SERVICE DIR` on the session's streams; resolves with git's exit status. */
+/**
+ * Runs `git SERVICE DIR` on the session's streams; resolves with git's exit status. Refused at once
+ * (Unavailable) over the process bound; ended when neither side sends anything for idleMs.
+ */
 function runService(deps: TransportDeps, ctx: CommandContext, service: GitService, name: string): Promise<number> {
   const io = ctx.io!;
+  const release = deps.processes.acquire(clientKey(ctx.actor));
+  if (!release) throw new Unavailable(BUSY_MESSAGE);
   const env: Record<string, string> = {};
   const protocol = io.env?.GIT_PROTOCOL;
   if (protocol !== undefined && GIT_PROTOCOL.test(protocol)) env.GIT_PROTOCOL = protocol;
   const child = deps.repos.spawn([service.slice(4), deps.repos.path(name)], env);
   return new Promise((resolve) => {
+    let idled = false;
+    const idle = idleWatch(deps.idleMs, () => {
+      idled = true;
+      child.kill('SIGKILL');
+    });
     const onAbort = () => child.kill('SIGKILL');
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     // The client's stdin ends when it has sent everything; git may exit first (nothing to fetch).
@@ -45,14 +61,24 @@ function runService(deps: TransportDeps, ctx: CommandContext, service: GitServic
     io.stdin.pipe(child.stdin!);
     child.stdout!.pipe(io.stdout, { end: false });
     child.stderr!.pipe(io.stderr, { end: false });
+    // Listeners added after the pipes see the same chunks (a silent client, or one that stops reading, touches nothing).
+    io.stdin.on('data', idle.touch);
+    child.stdout!.on('data', idle.touch);
     let spawnError: Error | undefined;
     child.on('error', (err) => (spawnError = err));
     child.on('close', (code, signal) => {
+      idle.stop();
+      release();
       ctx.signal.removeEventListener('abort', onAbort);
+      io.stdin.off('data', idle.touch);
       io.stdin.unpipe(child.stdin!);
       if (spawnError) {
         deps.log.error({ err: spawnError, service }, 'git could not start');
         io.stderr.write('error: git could not start on the server\n');
+        return resolve(1);
+      }
+      if (idled) {
+        io.stderr.write(`error: nothing sent or read for ${Math.round(deps.idleMs / 1000)}s: closing\n`);
         return resolve(1);
       }
       resolve(code ?? (signal ? 128 + 9 : 1));

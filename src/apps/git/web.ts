@@ -9,9 +9,9 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { LabdError } from '../../core/errors.ts';
+import type { Highlighter } from '../../core/highlight/index.ts';
 import { html, joinHtml, trustedHtml, type SafeHtml } from '../../core/html.ts';
 import { textResponse, type HttpRoute, type RouteRequest, type RouteResponse } from '../../ops/http.ts';
-import { highlightedHtml } from '../paste/page.ts';
 import { httpActor, refusedResponse, type GitHttpDeps } from './http.ts';
 import { renderMarkdown } from './markdown.ts';
 import { refName, treePath } from './names.ts';
@@ -75,7 +75,7 @@ styleSafe();
 
 const enc = (s: string) => s.split('/').map(encodeURIComponent).join('/');
 
-export function gitWebRoutes(deps: GitHttpDeps & { sshUrl: string; publicUrl: string }): HttpRoute[] {
+export function gitWebRoutes(deps: GitHttpDeps & { sshUrl: string; publicUrl: string; highlighter: Highlighter }): HttpRoute[] {
   const base = (r: RepoMeta) => `/git/${enc(r.name)}`;
 
   async function open(req: RouteRequest): Promise<RepoMeta | RouteResponse> {
@@ -194,7 +194,7 @@ export function gitWebRoutes(deps: GitHttpDeps & { sshUrl: string; publicUrl: st
       let body: SafeHtml;
       if (head.subarray(0, 8000).includes(0)) body = html`<p class="muted">Binary file (${size} bytes): <a href="${raw}">download</a>.</p>`;
       else {
-        const code = await highlightedHtml(w.path.split('/').pop()!, head.toString('utf8'));
+        const code = await deps.highlighter.highlight(w.path.split('/').pop()!, head.toString('utf8'));
         const cut =
           size > head.length ? html`<p class="muted">Showing the first ${head.length} of ${size} bytes: <a href="${raw}">raw</a> has it all.</p>` : '';
         body = html`<p><a href="${raw}">raw</a> · <span class="muted">${size} bytes</span></p><pre><code class="hljs language-${code.language}">${code.html}</code></pre>${cut}`;
@@ -255,7 +255,7 @@ export function gitWebRoutes(deps: GitHttpDeps & { sshUrl: string; publicUrl: st
     if (!/^[0-9a-f]{4,64}$/.test(id)) return textResponse(400, 'expected a commit id\n');
     try {
       const c = await deps.repos.show(r.name, id, DIFF_LIMIT);
-      const diff = await highlightedHtml('x.diff', c.patch);
+      const diff = await deps.highlighter.highlight('x.diff', c.patch);
       const parents = c.parents.map((p) => html`<a href="${base(r)}/-/commit/${p}"><code>${p.slice(0, 10)}</code></a>`);
       const body = html`<h2>${c.info.subject}</h2>${c.body ? html`<pre>${c.body}</pre>` : ''}
 <p class="muted">${c.info.author} &lt;${c.info.email}&gt; · ${c.info.date.toISOString()} · <code>${c.info.id}</code>${parents.length ? html` · parent ${joinHtml(parents, ', ')}` : ''}</p>

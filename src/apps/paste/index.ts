@@ -1,4 +1,5 @@
 import type { Clock } from '../../core/clock.ts';
+import type { Highlighter } from '../../core/highlight/index.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Config } from '../../config/schema.ts';
 import type { IdentityStore } from '../../ops/identity/store.ts';
@@ -17,6 +18,7 @@ export function pasteModule(deps: {
   identities: IdentityStore;
   config: Config['paste'];
   publicUrl: string;
+  highlighter: Highlighter;
   clock: Clock;
   log: Logger;
 }): LabdModule<TuiApp> {
@@ -40,7 +42,7 @@ export function pasteModule(deps: {
       quota: config.quota,
       defaultExpirySeconds: config.defaultExpiry === 'none' ? null : config.defaultExpiry.seconds,
     }),
-    routes: pasteRoutes({ registry: deps.registry, store, clock: deps.clock }),
+    routes: pasteRoutes({ registry: deps.registry, store, highlighter: deps.highlighter, clock: deps.clock }),
     screens: [pasteTuiApp],
     jobs: [intervalJob('paste sweeper', config.sweepInterval.ms, sweep, true)],
   };

@@ -1,13 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { HLJSApi } from 'highlight.js';
-import { html, trustedHtml, type SafeHtml } from '../../core/html.ts';
+import type { Highlighter } from '../../core/highlight/index.ts';
+import { html, type SafeHtml } from '../../core/html.ts';
 import { expiresText, humanSize } from './format.ts';
-import { extensionOf } from './names.ts';
 
-/** Above this, the page shows plain escaped text (highlighting big inputs is slow); pico stops at 1 MB too. */
-const HIGHLIGHT_LIMIT = 512 * 1024;
 /** Above this, the page shows the start and points to /raw. */
 const PAGE_LIMIT = 2 * 1024 * 1024;
 
@@ -36,33 +33,6 @@ export const PAGE_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-/**
- * highlight.js (about 200 modules, 15 MB of heap with its languages) loads with the first page
- * that shows code, not at start: most labs serve few pages and it would sit in every process.
- */
-let loading: Promise<HLJSApi> | undefined;
-function highlighter(): Promise<HLJSApi> {
-  loading ??= import('highlight.js').then((m) => m.default);
-  return loading;
-}
-
-/** The highlighting language for a paste name: by its extension only (no guessing from content). */
-function languageFor(hljs: HLJSApi, name: string): string | undefined {
-  const ext = extensionOf(name);
-  if (!ext || !/^[a-z0-9+_-]+$/.test(ext)) return undefined;
-  const lang = hljs.getLanguage(ext);
-  return lang ? ext : undefined;
-}
-
-/** Highlighted, escaped HTML for the code block. highlight.js escapes the text it emits. */
-export async function highlightedHtml(name: string, text: string): Promise<{ html: SafeHtml; language: string }> {
-  if (text.length > HIGHLIGHT_LIMIT || !extensionOf(name)) return { html: html`${text}`, language: 'plaintext' };
-  const hljs = await highlighter();
-  const language = languageFor(hljs, name);
-  if (!language) return { html: html`${text}`, language: 'plaintext' };
-  return { html: trustedHtml(hljs.highlight(text, { language, ignoreIllegals: true }).value), language };
-}
-
 export interface PageInput {
   owner: string;
   name: string;
@@ -74,6 +44,8 @@ export interface PageInput {
   rawUrl: string;
   /** The first bytes of the paste (up to PAGE_LIMIT), for text pastes. */
   head?: Buffer;
+  /** Highlights off the event loop, bounded in size and time (plain text when it cannot). */
+  highlighter: Highlighter;
 }
 
 export const PAGE_BYTES = PAGE_LIMIT;
@@ -86,7 +58,7 @@ export async function renderPastePage(p: PageInput): Promise<string> {
     body = html`<p class="note">Binary paste (${humanSize(p.size)}): <a href="${p.rawUrl}">download the raw bytes</a>.</p>`;
   } else {
     const text = p.head.toString('utf8');
-    const code = await highlightedHtml(p.name, text);
+    const code = await p.highlighter.highlight(p.name, text);
     const cut =
       p.size > p.head.length
         ? html`<p class="note">Showing the first ${humanSize(p.head.length)} of ${humanSize(p.size)}: <a href="${p.rawUrl}">raw</a> has it all.</p>`

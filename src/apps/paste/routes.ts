@@ -6,6 +6,7 @@
 import { closeSync, createReadStream } from 'node:fs';
 import type { Actor } from '../../core/actor.ts';
 import type { Clock } from '../../core/clock.ts';
+import type { Highlighter } from '../../core/highlight/index.ts';
 import { textResponse, type HttpRoute, type RouteRequest, type RouteResponse } from '../../ops/http.ts';
 import type { Registry } from '../../ops/registry.ts';
 import { PAGE_BYTES, PAGE_CSP, renderPastePage } from './page.ts';
@@ -21,7 +22,7 @@ export function anonymousReader(req: RouteRequest): Actor {
 
 const notFound = (): RouteResponse => textResponse(404, 'no such paste (it may have expired)\n');
 
-export function pasteRoutes(deps: { registry: Pick<Registry, 'invoke'>; store: PasteStore; clock: Clock }): HttpRoute[] {
+export function pasteRoutes(deps: { registry: Pick<Registry, 'invoke'>; store: PasteStore; highlighter: Highlighter; clock: Clock }): HttpRoute[] {
   const { registry, store, clock } = deps;
   /** The registry decides; a refusal or a missing paste is the server's typed-error mapping (403/404). */
   const opened = async (req: RouteRequest): Promise<OpenPaste | undefined> => {
@@ -48,6 +49,7 @@ export function pasteRoutes(deps: { registry: Pick<Registry, 'invoke'>; store: P
           now: clock.now(),
           rawUrl: `${encodeURIComponent(paste.name)}/raw`,
           head,
+          highlighter: deps.highlighter,
         });
       } finally {
         closeSync(fd);
