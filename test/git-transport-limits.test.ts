@@ -64,16 +64,24 @@ interface Held {
 /** Starts `git-upload-pack 'REPO'` and then sends nothing. */
 async function silentUploadPack(port: number, localAddress: string, repo: string): Promise<Held> {
   const client = await anonymousClient(port, localAddress);
-  const channel = await new Promise<ssh2.ClientChannel>((resolve, reject) =>
-    client.exec(`git-upload-pack '${repo}'`, (err, ch) => (err ? reject(err) : resolve(ch))),
-  );
   let stderr = '';
-  channel.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exit = new Promise<number | null>((resolve) => channel.once('exit', (code: number | null) => resolve(code)));
-  const outcome = await new Promise<'served' | 'refused'>((resolve) => {
-    channel.once('data', () => resolve('served'));
-    void exit.then(() => resolve('refused'));
-  });
+  let exited: (code: number | null) => void = () => undefined;
+  const exit = new Promise<number | null>((resolve) => (exited = resolve));
+  let served: () => void = () => undefined;
+  const data = new Promise<void>((resolve) => (served = resolve));
+  // Listeners go on in the exec callback itself: a refusal (stderr, exit-status, close) can arrive in
+  // the same TCP read as the exec's reply (labd sets TCP_NODELAY), before an awaiting caller resumes.
+  await new Promise<void>((resolve, reject) =>
+    client.exec(`git-upload-pack '${repo}'`, (err, channel) => {
+      if (err) return reject(err);
+      channel.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      channel.once('exit', (code: number | null) => exited(code));
+      channel.once('close', (code?: number | null) => exited(code ?? null));
+      channel.once('data', () => served());
+      resolve();
+    }),
+  );
+  const outcome = await Promise.race([data.then(() => 'served' as const), exit.then(() => 'refused' as const)]);
   return { client, outcome, stderr: () => stderr, exit };
 }
 
