@@ -8,10 +8,11 @@ import { z } from 'zod';
 import { PermissionDenied, UsageError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { CommandContext } from '../../ops/context.ts';
-import type { OpsEventsPort } from '../../ops/events/index.ts';
+import type { OpsEventsPort, PushedRefs } from '../../ops/events/index.ts';
 import { defineCommand, type AnyCommand } from '../../ops/registry.ts';
 import type { AccessLevel } from './access.ts';
 import { repoName } from './names.ts';
+import { summarizePush } from './push-summary.ts';
 import type { GitRepos } from './repos.ts';
 import type { GitAccess } from './service.ts';
 import type { RepoStore } from './store.ts';
@@ -86,7 +87,7 @@ export function transportCommands(deps: TransportDeps): AnyCommand[] {
           const status = await runService(deps, ctx, service, name);
           return { kind: 'streamed', exitStatus: status, json: { repo: name, service, status } };
         }
-        const before = await deps.repos.refMap(name);
+        const before = await deps.repos.refMap(name, ctx.signal);
         const status = await runService(deps, ctx, service, name);
         const pushed = await announcePush(deps, ctx, name, before);
         return { kind: 'streamed', exitStatus: status, json: { repo: name, service, status, pushed } };
@@ -99,22 +100,23 @@ export function transportCommands(deps: TransportDeps): AnyCommand[] {
   ];
 }
 
-/** Compares the refs after a push with those before; emits one ops event per updated branch. */
-async function announcePush(deps: TransportDeps, ctx: CommandContext, name: string, before: Map<string, string>): Promise<{ ref: string; commits: number }[]> {
-  const pushed: { ref: string; commits: number }[] = [];
+/**
+ * Compares the refs after a push with those before and emits ONE ops event for the push, with
+ * counts: three git processes whatever the number of refs (two ref listings, one commit count).
+ * Nothing is announced when the client went away (the session's signal stops the git processes).
+ */
+async function announcePush(deps: TransportDeps, ctx: CommandContext, name: string, before: Map<string, string>): Promise<PushedRefs | undefined> {
+  if (ctx.signal.aborted) return undefined;
   try {
-    const after = await deps.repos.refMap(name);
-    for (const [ref, id] of after) {
-      const old = before.get(ref);
-      if (old === id) continue;
-      // New to this ref: not reachable from what it pointed at, nor (for a new ref) from any ref before the push.
-      const commits = await deps.repos.countCommits(name, id, old ? [old] : new Set(before.values()));
-      pushed.push({ ref, commits });
-      const short = ref.replace(/^refs\/(heads|tags)\//, '');
-      await deps.events.emit({ kind: 'git.pushed', repo: name, ref: short, commits, by: ctx.actor.name });
-    }
+    const after = await deps.repos.refMap(name, ctx.signal);
+    const { refs, firstRef, newIds } = summarizePush(before, after);
+    if (!refs.total) return refs;
+    // New to the repository: reachable from a ref the push set, and from no ref there was before it.
+    const commits = newIds.size ? await deps.repos.countCommits(name, newIds, new Set(before.values()), ctx.signal) : 0;
+    await deps.events.emit({ kind: 'git.pushed', repo: name, ref: firstRef, commits, by: ctx.actor.name, refs });
+    return refs;
   } catch (err) {
     deps.log.warn({ err, repo: name }, 'could not compare refs after a push');
+    return undefined;
   }
-  return pushed;
 }
