@@ -42,6 +42,10 @@ const PUBSUB_SUBSCRIBER_BUFFER = 8 * 1024 * 1024;
 const PASTE_QUOTA_BYTES = 256 * 1024 * 1024;
 const PASTE_QUOTA_COUNT = 1000;
 const PUBSUB_MAX_TOPICS_PER_USER = 16;
+/** Per-user git quota (repositories a user created, and their size on disk together), and the most one push may send. */
+const GIT_QUOTA_REPOS = 50;
+const GIT_QUOTA_BYTES = 1024 ** 3;
+const GIT_MAX_PUSH_BYTES = 256 * 1024 * 1024;
 /** All subscribers' queues together: 32 subscribers at their full 8 MiB. */
 const PUBSUB_MAX_BUFFERED = 256 * 1024 * 1024;
 const role = z.enum(ROLES);
@@ -447,6 +451,29 @@ export const configSchema = z
           .min(64 * 1024)
           .max(1024 ** 3)
           .default(16 * 1024 * 1024),
+        /** What one user may own (counted against whoever created each repository): repositories, and their size on disk together. */
+        quota: z
+          .strictObject({
+            repos: z.number().int().min(1).max(100_000).default(GIT_QUOTA_REPOS),
+            bytes: z
+              .number()
+              .int()
+              .min(1024 * 1024)
+              .max(1024 ** 5)
+              .default(GIT_QUOTA_BYTES),
+          })
+          .prefault({}),
+        /** Largest pack one push may send (git's receive.maxInputSize); a push also gets no more than its owner's free quota. */
+        maxPushBytes: z
+          .number()
+          .int()
+          .min(64 * 1024)
+          .max(1024 ** 4)
+          .default(GIT_MAX_PUSH_BYTES),
+        /** Let `repo import` and mirrors fetch from loopback, private, link-local and other internal addresses (off: an import is no port scanner). */
+        importAllowPrivate: z.boolean().default(false),
+        /** Internal sources `repo import` may use all the same: host names (exactly as in the URL) or CIDRs such as 10.0.0.0/24. */
+        importAllow: z.array(z.union([cidr, z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/i, 'expected a host name or a CIDR')])).default([]),
       })
       .prefault({}),
     /** Overrides of the role → permissions table (design §4): a built-in role's whole list. Names are checked against what modules declare at start. */

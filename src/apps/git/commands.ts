@@ -20,6 +20,8 @@ export interface GitCommandDeps {
   repos: GitRepos;
   access: GitAccess;
   identities: Pick<IdentityStore, 'requireUser'>;
+  /** git.quota.repos: repositories one user may create. */
+  maxReposPerUser: number;
   /** ssh://HOST:PORT (clone URLs shown by `repo info`). */
   sshUrl: string;
   publicUrl: string;
@@ -77,15 +79,18 @@ export function gitCommands(deps: GitCommandDeps): AnyCommand[] {
     },
     async run(ctx, args) {
       const n = repoName(args.name);
-      const repo = await store.create({
-        name: n,
-        projectName: args.projectName,
-        description: args.description,
-        private: args.private,
-        hidden: args.hidden,
-        mirrorUrl: null,
-        createdBy: ctx.actor.userId,
-      });
+      const repo = await store.create(
+        {
+          name: n,
+          projectName: args.projectName,
+          description: args.description,
+          private: args.private,
+          hidden: args.hidden,
+          mirrorUrl: null,
+          createdBy: ctx.actor.userId,
+        },
+        deps.maxReposPerUser,
+      );
       try {
         await repos.init(n);
       } catch (err) {

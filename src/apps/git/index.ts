@@ -14,6 +14,7 @@ import { tokenCommands } from './tokens.ts';
 import { gitWebRoutes } from './web.ts';
 import { mirrorCommands, mirrorJob } from './mirrors.ts';
 import { GitRepos } from './repos.ts';
+import { GitQuota } from './quota.ts';
 import { GitAccess } from './service.ts';
 import type { RepoStore } from './store.ts';
 import type { TokenStore } from '../../ops/tokens/store.ts';
@@ -38,6 +39,7 @@ export function gitModule(deps: {
   const repos = new GitRepos(join(deps.dataDir, 'repos'), deps.config.binary);
   repos.prepare();
   const access = new GitAccess(deps.store, deps.permissions, deps.config.anonAccess);
+  const quota = new GitQuota(deps.store, repos, { ...deps.config.quota, maxPushBytes: deps.config.maxPushBytes });
   const httpDeps = {
     store: deps.store,
     tokens: deps.tokens,
@@ -55,10 +57,18 @@ export function gitModule(deps: {
       { name: 'git.write', summary: 'create repositories and push', roles: ['admin', 'operator'] },
     ],
     commands: [
-      ...gitCommands({ store: deps.store, repos, access, identities: deps.identities, sshUrl: deps.sshUrl, publicUrl: deps.publicUrl }),
-      ...transportCommands({ store: deps.store, repos, access, events: deps.events, log: deps.log }),
+      ...gitCommands({
+        store: deps.store,
+        repos,
+        access,
+        identities: deps.identities,
+        maxReposPerUser: deps.config.quota.repos,
+        sshUrl: deps.sshUrl,
+        publicUrl: deps.publicUrl,
+      }),
+      ...transportCommands({ store: deps.store, repos, access, events: deps.events, quota, log: deps.log }),
       ...tokenCommands({ tokens: deps.tokens, publicUrl: deps.publicUrl }),
-      ...mirrorCommands({ store: deps.store, repos, access, sshUrl: deps.sshUrl, publicUrl: deps.publicUrl }),
+      ...mirrorCommands({ store: deps.store, repos, access, quota, sshUrl: deps.sshUrl, publicUrl: deps.publicUrl }),
     ],
     screens: [gitTuiApp],
     jobs: [mirrorJob({ store: deps.store, repos, log: deps.log }, deps.config.mirrorInterval.ms)],

@@ -7,6 +7,7 @@ import { intervalJob, type Job } from '../../ops/module.ts';
 import { repoJson } from './commands.ts';
 import { repoName, shown } from './names.ts';
 import type { GitRepos } from './repos.ts';
+import type { GitQuota } from './quota.ts';
 import type { GitAccess } from './service.ts';
 import type { RepoStore } from './store.ts';
 
@@ -25,7 +26,14 @@ export function checkSourceUrl(url: string, isAdmin: boolean): string {
   throw new UsageError(`bad URL '${shown(url)}': expected https://, ssh://, git:// (or, for admins, a local path)`);
 }
 
-export function mirrorCommands(deps: { store: RepoStore; repos: GitRepos; access: GitAccess; sshUrl: string; publicUrl: string }): AnyCommand[] {
+export function mirrorCommands(deps: {
+  store: RepoStore;
+  repos: GitRepos;
+  access: GitAccess;
+  quota: GitQuota;
+  sshUrl: string;
+  publicUrl: string;
+}): AnyCommand[] {
   const { store, repos, access } = deps;
   const importCmd = defineCommand({
     path: ['repo', 'import'],
@@ -48,20 +56,30 @@ export function mirrorCommands(deps: { store: RepoStore; repos: GitRepos; access
     async run(ctx, args) {
       const name = repoName(args.name);
       const url = checkSourceUrl(args.url, ctx.can('admin.users'));
-      const repo = await store.create({
-        name,
-        projectName: '',
-        description: args.description,
-        private: args.private,
-        hidden: false,
-        mirrorUrl: args.mirror ? url : null,
-        createdBy: ctx.actor.userId,
-      });
+      const repo = await store.create(
+        {
+          name,
+          projectName: '',
+          description: args.description,
+          private: args.private,
+          hidden: false,
+          mirrorUrl: args.mirror ? url : null,
+          createdBy: ctx.actor.userId,
+        },
+        deps.quota.config.repos,
+      );
       ctx.progress(`fetching ${url}…`);
       try {
         await repos.cloneFrom(name, url, args.mirror, ctx.signal);
       } catch (err) {
         await store.remove(name);
+        throw err;
+      }
+      try {
+        await deps.quota.checkAfterImport(repo, ctx.signal);
+      } catch (err) {
+        await store.remove(name);
+        repos.remove(name);
         throw err;
       }
       if (ctx.actor.userId !== null) await store.setCollaborator(name, ctx.actor.userId, 'admin');

@@ -353,6 +353,14 @@ export class GitRepos {
     });
   }
 
+  /** Bytes the repository's objects take on disk (loose, packed and garbage, as `git count-objects` adds them up). */
+  async size(name: string, signal?: AbortSignal): Promise<number> {
+    const out = (await this.inRepo(name, ['count-objects', '-v'], { signal })).toString();
+    let kib = 0;
+    for (const m of out.matchAll(/^(size|size-pack|size-garbage): (\d+)$/gm)) kib += Number(m[2]);
+    return kib * 1024;
+  }
+
   /** Every ref and the object it points at (to see what a push changed). */
   async refMap(name: string, signal?: AbortSignal): Promise<Map<string, string>> {
     const out = await this.inRepo(name, ['for-each-ref', '--format=%(refname) %(objectname)'], { signal });

@@ -5,7 +5,7 @@
  * the SSH front-end only hands over the streams and passes git's exit status back to the client.
  */
 import { z } from 'zod';
-import { PermissionDenied, UsageError } from '../../core/errors.ts';
+import { NotFound, PermissionDenied, UsageError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { CommandContext } from '../../ops/context.ts';
 import type { OpsEventsPort, PushedRefs } from '../../ops/events/index.ts';
@@ -13,6 +13,7 @@ import { defineCommand, type AnyCommand } from '../../ops/registry.ts';
 import type { AccessLevel } from './access.ts';
 import { repoName } from './names.ts';
 import { summarizePush } from './push-summary.ts';
+import type { GitQuota } from './quota.ts';
 import type { GitRepos } from './repos.ts';
 import type { GitAccess } from './service.ts';
 import type { RepoStore } from './store.ts';
@@ -28,16 +29,23 @@ export interface TransportDeps {
   repos: GitRepos;
   access: GitAccess;
   events: Pick<OpsEventsPort, 'emit'>;
+  quota: GitQuota;
   log: Logger;
 }
 
 /** Runs `git SERVICE DIR` on the session's streams; resolves with git's exit status. */
-function runService(deps: TransportDeps, ctx: CommandContext, service: GitService, name: string): Promise<number> {
+function runService(
+  deps: TransportDeps,
+  ctx: CommandContext,
+  service: GitService,
+  name: string,
+  o: { gitConfig?: string[]; onStdout?: (chunk: Buffer) => void } = {},
+): Promise<number> {
   const io = ctx.io!;
   const env: Record<string, string> = {};
   const protocol = io.env?.GIT_PROTOCOL;
   if (protocol !== undefined && GIT_PROTOCOL.test(protocol)) env.GIT_PROTOCOL = protocol;
-  const child = deps.repos.spawn([service.slice(4), deps.repos.path(name)], env);
+  const child = deps.repos.spawn([...(o.gitConfig ?? []), service.slice(4), deps.repos.path(name)], env);
   return new Promise((resolve) => {
     const onAbort = () => child.kill('SIGKILL');
     ctx.signal.addEventListener('abort', onAbort, { once: true });
@@ -45,6 +53,7 @@ function runService(deps: TransportDeps, ctx: CommandContext, service: GitServic
     child.stdin!.on('error', () => undefined);
     io.stdin.pipe(child.stdin!);
     child.stdout!.pipe(io.stdout, { end: false });
+    if (o.onStdout) child.stdout!.on('data', o.onStdout);
     child.stderr!.pipe(io.stderr, { end: false });
     let spawnError: Error | undefined;
     child.on('error', (err) => (spawnError = err));
@@ -59,6 +68,21 @@ function runService(deps: TransportDeps, ctx: CommandContext, service: GitServic
       resolve(code ?? (signal ? 128 + 9 : 1));
     });
   });
+}
+
+/** Looks for `text` in a stream fed chunk by chunk, keeping only a tail as long as the text. */
+function watchFor(text: string): { feed: (chunk: Buffer) => void; seen: () => boolean } {
+  let tail = '';
+  let found = false;
+  return {
+    feed: (chunk) => {
+      if (found) return;
+      const window = tail + chunk.toString('latin1');
+      found = window.includes(text);
+      tail = window.slice(-text.length);
+    },
+    seen: () => found,
+  };
 }
 
 export function transportCommands(deps: TransportDeps): AnyCommand[] {
@@ -87,9 +111,22 @@ export function transportCommands(deps: TransportDeps): AnyCommand[] {
           const status = await runService(deps, ctx, service, name);
           return { kind: 'streamed', exitStatus: status, json: { repo: name, service, status } };
         }
-        const before = await deps.repos.refMap(name, ctx.signal);
-        const status = await runService(deps, ctx, service, name);
-        const pushed = await announcePush(deps, ctx, name, before);
+        const repo = await deps.store.get(name);
+        if (!repo) throw new NotFound(`no repository '${name}'`);
+        const allowance = await deps.quota.allowPush(repo, ctx.signal);
+        let status: number;
+        let pushed: PushedRefs | undefined;
+        try {
+          const before = await deps.repos.refMap(name, ctx.signal);
+          // git reports "pack exceeds maximum allowed size" (in its status report, exit 0) and not
+          // why: the limit may be the owner's quota. Its report is watched for that line.
+          const tooLarge = watchFor('pack exceeds maximum allowed size');
+          status = await runService(deps, ctx, service, name, { gitConfig: ['-c', `receive.maxInputSize=${allowance.limit}`], onStdout: tooLarge.feed });
+          if (tooLarge.seen()) ctx.io.stderr.write(`labd: push refused: ${allowance.reason}\n`);
+          pushed = await announcePush(deps, ctx, name, before);
+        } finally {
+          allowance.release();
+        }
         return { kind: 'streamed', exitStatus: status, json: { repo: name, service, status, pushed } };
       },
     });
