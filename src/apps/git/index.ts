@@ -14,6 +14,7 @@ import { tokenCommands } from './tokens.ts';
 import { gitWebRoutes } from './web.ts';
 import { mirrorCommands, mirrorJob } from './mirrors.ts';
 import { GitRepos } from './repos.ts';
+import { ImportSources } from './import-source.ts';
 import { GitQuota } from './quota.ts';
 import { GitAccess } from './service.ts';
 import type { RepoStore } from './store.ts';
@@ -39,6 +40,7 @@ export function gitModule(deps: {
   const repos = new GitRepos(join(deps.dataDir, 'repos'), deps.config.binary);
   repos.prepare();
   const access = new GitAccess(deps.store, deps.permissions, deps.config.anonAccess);
+  const sources = new ImportSources({ allowPrivate: deps.config.importAllowPrivate, allow: deps.config.importAllow });
   const quota = new GitQuota(deps.store, repos, { ...deps.config.quota, maxPushBytes: deps.config.maxPushBytes });
   const httpDeps = {
     store: deps.store,
@@ -68,10 +70,10 @@ export function gitModule(deps: {
       }),
       ...transportCommands({ store: deps.store, repos, access, events: deps.events, quota, log: deps.log }),
       ...tokenCommands({ tokens: deps.tokens, publicUrl: deps.publicUrl }),
-      ...mirrorCommands({ store: deps.store, repos, access, quota, sshUrl: deps.sshUrl, publicUrl: deps.publicUrl }),
+      ...mirrorCommands({ store: deps.store, repos, access, quota, sources, log: deps.log, sshUrl: deps.sshUrl, publicUrl: deps.publicUrl }),
     ],
     screens: [gitTuiApp],
-    jobs: [mirrorJob({ store: deps.store, repos, log: deps.log }, deps.config.mirrorInterval.ms)],
+    jobs: [mirrorJob({ store: deps.store, repos, sources, log: deps.log }, deps.config.mirrorInterval.ms)],
     routes: [...gitHttpRoutes(httpDeps), ...gitWebRoutes({ ...httpDeps, sshUrl: deps.sshUrl, publicUrl: deps.publicUrl })],
   };
 }

@@ -1,12 +1,13 @@
 /** `repo import NAME URL [--mirror]` and `repo sync NAME`, and the job that refreshes pull mirrors. */
 import { z } from 'zod';
-import { NotFound, PermissionDenied, UsageError } from '../../core/errors.ts';
+import { LabdError, NotFound, PermissionDenied, UsageError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import { defineCommand, type AnyCommand } from '../../ops/registry.ts';
 import { intervalJob, type Job } from '../../ops/module.ts';
 import { repoJson } from './commands.ts';
 import { repoName, shown } from './names.ts';
 import type { GitRepos } from './repos.ts';
+import { importFailed, type ImportSources } from './import-source.ts';
 import type { GitQuota } from './quota.ts';
 import type { GitAccess } from './service.ts';
 import type { RepoStore } from './store.ts';
@@ -31,6 +32,8 @@ export function mirrorCommands(deps: {
   repos: GitRepos;
   access: GitAccess;
   quota: GitQuota;
+  sources: ImportSources;
+  log: Logger;
   sshUrl: string;
   publicUrl: string;
 }): AnyCommand[] {
@@ -70,7 +73,8 @@ export function mirrorCommands(deps: {
       );
       ctx.progress(`fetching ${url}…`);
       try {
-        await repos.cloneFrom(name, url, args.mirror, ctx.signal);
+        const env = await deps.sources.pin(url);
+        await fetchOrFail(deps.log, url, () => repos.cloneFrom(name, url, args.mirror, ctx.signal, env));
       } catch (err) {
         await store.remove(name);
         throw err;
@@ -111,7 +115,8 @@ export function mirrorCommands(deps: {
       const repo = await store.get(repoName(args.name));
       if (!repo) throw new NotFound(`no repository '${repoName(args.name)}'`);
       if (!repo.mirrorUrl) throw new UsageError(`'${repo.name}' is not a mirror`);
-      await repos.fetchMirror(repo.name, ctx.signal);
+      const env = await deps.sources.pin(repo.mirrorUrl);
+      await fetchOrFail(deps.log, repo.mirrorUrl, () => repos.fetchMirror(repo.name, ctx.signal, env));
       await store.update(repo.name, {});
       return { kind: 'message', text: `${repo.name}: fetched from ${repo.mirrorUrl}`, json: { name: repo.name, mirror: repo.mirrorUrl, synced: true } };
     },
@@ -120,7 +125,21 @@ export function mirrorCommands(deps: {
 }
 
 /** Refreshes every pull mirror, one at a time; a run still going when the next is due is not doubled. */
-export function mirrorJob(deps: { store: RepoStore; repos: GitRepos; log: Logger }, everyMs: number): Job {
+/**
+ * Runs a fetch; a failure of git becomes the one generic error (`importFailed`): "not found",
+ * "connection refused" and TLS errors told apart made imports a port scanner. git's words are logged.
+ */
+async function fetchOrFail(log: Logger, url: string, fetch: () => Promise<void>): Promise<void> {
+  try {
+    await fetch();
+  } catch (err) {
+    if (err instanceof LabdError && err.kind === 'conflict') throw err;
+    log.warn({ err, url }, 'git fetch for an import or mirror failed');
+    throw importFailed(url);
+  }
+}
+
+export function mirrorJob(deps: { store: RepoStore; repos: GitRepos; sources: ImportSources; log: Logger }, everyMs: number): Job {
   let running = false;
   const abort = new AbortController();
   const tick = () => {
@@ -130,7 +149,8 @@ export function mirrorJob(deps: { store: RepoStore; repos: GitRepos; log: Logger
       for (const repo of await deps.store.list()) {
         if (!repo.mirrorUrl || abort.signal.aborted) continue;
         try {
-          await deps.repos.fetchMirror(repo.name, abort.signal);
+          // Checked again each time: the name may resolve elsewhere now.
+          await deps.repos.fetchMirror(repo.name, abort.signal, await deps.sources.pin(repo.mirrorUrl));
           await deps.store.update(repo.name, {});
         } catch (err) {
           deps.log.warn({ err, repo: repo.name }, 'mirror fetch failed');

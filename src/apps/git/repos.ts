@@ -125,12 +125,12 @@ export class GitRepos {
   }
 
   /** `git clone --mirror` (pull mirrors) or `--bare` (one-time imports) from a URL. */
-  async cloneFrom(name: string, url: string, mirror: boolean, signal?: AbortSignal): Promise<void> {
+  async cloneFrom(name: string, url: string, mirror: boolean, signal?: AbortSignal, env: Record<string, string> = {}): Promise<void> {
     const path = this.path(name);
     if (existsSync(path)) throw nameTaken(name);
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     try {
-      await this.run(['clone', '--quiet', mirror ? '--mirror' : '--bare', '--', url, path], { timeoutMs: 10 * 60_000, signal });
+      await this.run(['clone', '--quiet', mirror ? '--mirror' : '--bare', '--', url, path], { timeoutMs: 10 * 60_000, signal, env });
     } catch (err) {
       rmSync(path, { recursive: true, force: true });
       throw err;
@@ -145,11 +145,11 @@ export class GitRepos {
    * in one repository fail on each other's ref locks: they take turns, and each still fetches (a sync
    * asked for during a scheduled fetch sees what the origin has after it).
    */
-  async fetchMirror(name: string, signal?: AbortSignal): Promise<void> {
+  async fetchMirror(name: string, signal?: AbortSignal, env: Record<string, string> = {}): Promise<void> {
     const previous = this.fetching.get(name) ?? Promise.resolve();
     const mine = previous
       .catch(() => undefined)
-      .then(() => this.run(['--git-dir', this.path(name), 'remote', 'update', '--prune'], { timeoutMs: 10 * 60_000, signal }))
+      .then(() => this.run(['--git-dir', this.path(name), 'remote', 'update', '--prune'], { timeoutMs: 10 * 60_000, signal, env }))
       .then(() => undefined);
     this.fetching.set(name, mine);
     try {
