@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { GitLab } from './support/git.ts';
@@ -70,7 +70,7 @@ describe('git quotas', () => {
     console.log(`push of 3 MiB with git.maxPushBytes 2 MiB: status ${push.status}\n${push.stderr}`);
     assert.notEqual(push.status, 0);
     assert.match(push.stderr, /pack exceeds maximum allowed size/);
-    assert.match(push.stderr, /one push may send at most 2097152 bytes \(git\.maxPushBytes\)/);
+    assert.match(push.stderr, /one push may bring at most 2097152 bytes \(git\.maxPushBytes\)/);
     assert.equal(await headOf('one'), before, 'the ref did not move');
   });
 
@@ -83,7 +83,7 @@ describe('git quotas', () => {
     const before = await headOf('one');
     const over = await git.gitAsync(alice, ['push', '-f', git.url('one'), 'main'], { cwd: heavyTree(1.5 * MiB) });
     assert.notEqual(over.status, 0);
-    assert.match(over.stderr, /the repositories of one's owner take \d+ of 4194304 bytes \(git\.quota\.bytes\), so this push may send at most \d+/);
+    assert.match(over.stderr, /the repositories of one's owner take \d+ of 4194304 bytes \(git\.quota\.bytes\), so this push may bring at most \d+/);
     assert.equal(await headOf('one'), before);
 
     // The admin pushing into alice's repository fills alice's quota, not the admin's.
@@ -91,9 +91,44 @@ describe('git quotas', () => {
     assert.equal(fill.status, 0, fill.stderr);
     const more = await git.gitAsync(alice, ['push', '-f', git.url('two'), 'main'], { cwd: heavyTree(256 * 1024) });
     assert.notEqual(more.status, 0);
-    const taken = /take (\d+) of 4194304 bytes \(git\.quota\.bytes\), so this push may send at most (\d+)/.exec(more.stderr);
+    const taken = /take (\d+) of 4194304 bytes \(git\.quota\.bytes\), so this push may bring at most (\d+)/.exec(more.stderr);
     assert.ok(taken, more.stderr);
     assert.ok(Number(taken[1]) > 3.8 * MiB, `the admin's push counted against alice: ${taken[1]} bytes`);
     assert.ok(Number(taken[2]) < 256 * 1024);
+  });
+
+  test('an import larger than its allowance is stopped and nothing is kept', async () => {
+    const source = heavyTree(3 * MiB);
+    const r = await ssh(admin, ['repo', 'import', 'big-import', source]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /import refused: one import may bring at most 2097152 bytes \(git\.maxPushBytes\); nothing was kept/);
+    assert.equal((await ssh(admin, ['repo', 'info', 'big-import'])).status, 4);
+    assert.ok(!existsSync(join(labd.dataDir, 'repos', 'big-import.git')), 'the partial clone is gone');
+    const small = await ssh(admin, ['repo', 'import', 'small-import', git.workTree({ 'a.txt': 'a\n' })]);
+    assert.equal(small.status, 0, small.stderr);
+  });
+
+  test('a mirror fetch that would bring more than its allowance is stopped and leaves the mirror as it was', async () => {
+    const upstream = git.path('upstream.git');
+    assert.equal((await git.gitAsync(admin, ['init', '-q', '--bare', upstream])).status, 0);
+    const wt = git.workTree({ 'README.md': '# upstream\n' });
+    assert.equal((await git.gitAsync(admin, ['push', '-q', upstream, 'main'], { cwd: wt })).status, 0);
+    const made = await ssh(admin, ['repo', 'import', 'mirrored', upstream, '--mirror']);
+    assert.equal(made.status, 0, made.stderr);
+    const before = await headOf('mirrored');
+
+    writeFileSync(join(wt, 'blob.bin'), randomBytes(3 * MiB));
+    git.commit(wt, 'note.txt', 'big\n', 'a big file upstream');
+    assert.equal((await git.gitAsync(admin, ['push', '-q', upstream, 'main'], { cwd: wt })).status, 0);
+    const sync = await ssh(admin, ['repo', 'sync', 'mirrored']);
+    assert.equal(sync.status, 1, sync.stderr);
+    assert.match(sync.stderr, /mirror fetch stopped: one mirror fetch may bring at most 2097152 bytes \(git\.maxPushBytes\); the mirror is as it was/);
+    assert.equal(await headOf('mirrored'), before);
+    const packs = readdirSync(join(labd.dataDir, 'repos', 'mirrored.git', 'objects', 'pack'));
+    assert.deepEqual(
+      packs.filter((f) => f.startsWith('tmp_')),
+      [],
+      'no half-written pack left',
+    );
   });
 });

@@ -73,7 +73,7 @@ export function gitModule(deps: {
       ...mirrorCommands({ store: deps.store, repos, access, quota, sources, log: deps.log, sshUrl: deps.sshUrl, publicUrl: deps.publicUrl }),
     ],
     screens: [gitTuiApp],
-    jobs: [mirrorJob({ store: deps.store, repos, sources, log: deps.log }, deps.config.mirrorInterval.ms)],
+    jobs: [mirrorJob({ store: deps.store, repos, sources, quota, log: deps.log }, deps.config.mirrorInterval.ms)],
     routes: [...gitHttpRoutes(httpDeps), ...gitWebRoutes({ ...httpDeps, sshUrl: deps.sshUrl, publicUrl: deps.publicUrl })],
   };
 }

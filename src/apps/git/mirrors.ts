@@ -1,6 +1,6 @@
 /** `repo import NAME URL [--mirror]` and `repo sync NAME`, and the job that refreshes pull mirrors. */
 import { z } from 'zod';
-import { LabdError, NotFound, PermissionDenied, UsageError } from '../../core/errors.ts';
+import { Conflict, LabdError, NotFound, PermissionDenied, UsageError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import { defineCommand, type AnyCommand } from '../../ops/registry.ts';
 import { intervalJob, type Job } from '../../ops/module.ts';
@@ -10,7 +10,7 @@ import type { GitRepos } from './repos.ts';
 import { importFailed, type ImportSources } from './import-source.ts';
 import type { GitQuota } from './quota.ts';
 import type { GitAccess } from './service.ts';
-import type { RepoStore } from './store.ts';
+import type { RepoMeta, RepoStore } from './store.ts';
 
 /**
  * A source git may fetch from: http(s), ssh or git URLs, or (admins only) a local path or file://
@@ -74,7 +74,13 @@ export function mirrorCommands(deps: {
       ctx.progress(`fetching ${url}…`);
       try {
         const env = await deps.sources.pin(url);
-        await fetchOrFail(deps.log, url, () => repos.cloneFrom(name, url, args.mirror, ctx.signal, env));
+        const allowance = await deps.quota.allowImport(ctx.actor.userId, ctx.signal);
+        try {
+          const limit = { bytes: allowance.limit, error: () => new Conflict(`import refused: ${allowance.reason}; nothing was kept`) };
+          await fetchOrFail(deps.log, url, () => repos.cloneFrom(name, url, args.mirror, { signal: ctx.signal, env, limit }));
+        } finally {
+          allowance.release();
+        }
       } catch (err) {
         await store.remove(name);
         throw err;
@@ -116,7 +122,7 @@ export function mirrorCommands(deps: {
       if (!repo) throw new NotFound(`no repository '${repoName(args.name)}'`);
       if (!repo.mirrorUrl) throw new UsageError(`'${repo.name}' is not a mirror`);
       const env = await deps.sources.pin(repo.mirrorUrl);
-      await fetchOrFail(deps.log, repo.mirrorUrl, () => repos.fetchMirror(repo.name, ctx.signal, env));
+      await fetchMirrorWithin(deps, repo, ctx.signal, env);
       await store.update(repo.name, {});
       return { kind: 'message', text: `${repo.name}: fetched from ${repo.mirrorUrl}`, json: { name: repo.name, mirror: repo.mirrorUrl, synced: true } };
     },
@@ -139,7 +145,23 @@ async function fetchOrFail(log: Logger, url: string, fetch: () => Promise<void>)
   }
 }
 
-export function mirrorJob(deps: { store: RepoStore; repos: GitRepos; sources: ImportSources; log: Logger }, everyMs: number): Job {
+/** A mirror fetch brings at most what a push into the mirror could: its owner's quota holds for mirrors too. */
+async function fetchMirrorWithin(
+  deps: { repos: GitRepos; quota: GitQuota; log: Logger },
+  repo: RepoMeta,
+  signal: AbortSignal,
+  env: Record<string, string>,
+): Promise<void> {
+  const allowance = await deps.quota.allowPush(repo, signal, 'mirror fetch');
+  try {
+    const limit = { bytes: allowance.limit, error: () => new Conflict(`mirror fetch stopped: ${allowance.reason}; the mirror is as it was`) };
+    await fetchOrFail(deps.log, repo.mirrorUrl!, () => deps.repos.fetchMirror(repo.name, { signal, env, limit }));
+  } finally {
+    allowance.release();
+  }
+}
+
+export function mirrorJob(deps: { store: RepoStore; repos: GitRepos; sources: ImportSources; quota: GitQuota; log: Logger }, everyMs: number): Job {
   let running = false;
   const abort = new AbortController();
   const tick = () => {
@@ -150,7 +172,7 @@ export function mirrorJob(deps: { store: RepoStore; repos: GitRepos; sources: Im
         if (!repo.mirrorUrl || abort.signal.aborted) continue;
         try {
           // Checked again each time: the name may resolve elsewhere now.
-          await deps.repos.fetchMirror(repo.name, abort.signal, await deps.sources.pin(repo.mirrorUrl));
+          await fetchMirrorWithin(deps, repo, abort.signal, await deps.sources.pin(repo.mirrorUrl));
           await deps.store.update(repo.name, {});
         } catch (err) {
           deps.log.warn({ err, repo: repo.name }, 'mirror fetch failed');

@@ -29,38 +29,44 @@ export class GitQuota {
 
   constructor(
     private readonly store: Pick<RepoStore, 'createdBy'>,
-    private readonly repos: Pick<GitRepos, 'size'>,
+    private readonly repos: Pick<GitRepos, 'size' | 'exists'>,
     readonly config: GitQuotaConfig,
   ) {}
 
-  /** Bytes on disk the repositories `userId` created take together. */
+  /** Bytes on disk the repositories `userId` created take together (one not on disk yet: 0). */
   async usage(userId: number, signal?: AbortSignal): Promise<number> {
     let total = 0;
-    for (const repo of await this.store.createdBy(userId)) total += await this.repos.size(repo.name, signal);
+    for (const repo of await this.store.createdBy(userId)) if (this.repos.exists(repo.name)) total += await this.repos.size(repo.name, signal);
     return total;
   }
 
-  /** What a push into `repo` may send; Conflict when its owner's quota is already full. */
-  async allowPush(repo: RepoMeta, signal?: AbortSignal): Promise<PushAllowance> {
+  /** What a push (or a mirror fetch) into `repo` may bring; Conflict when its owner's quota is already full. */
+  allowPush(repo: RepoMeta, signal?: AbortSignal, what: 'push' | 'mirror fetch' = 'push'): Promise<PushAllowance> {
+    return this.allow(repo.createdBy, `the repositories of ${repo.name}'s owner`, what, signal);
+  }
+
+  /** What an import by `userId` may fetch (as a push: git.maxPushBytes, and what is left of the quota). */
+  allowImport(userId: number | null, signal?: AbortSignal): Promise<PushAllowance> {
+    return this.allow(userId, 'your repositories', 'import', signal);
+  }
+
+  private async allow(owner: number | null, whose: string, what: 'push' | 'import' | 'mirror fetch', signal?: AbortSignal): Promise<PushAllowance> {
     const { bytes, maxPushBytes } = this.config;
-    const owner = repo.createdBy;
-    if (owner === null) return { limit: maxPushBytes, reason: `git.maxPushBytes is ${maxPushBytes}`, release: () => undefined };
+    const perTransfer = `one ${what} may bring at most ${maxPushBytes} bytes (git.maxPushBytes)`;
+    if (owner === null) return { limit: maxPushBytes, reason: perTransfer, release: () => undefined };
     const used = await this.usage(owner, signal);
     const held = this.reserved.get(owner) ?? 0;
     const room = bytes - used - held;
     if (room <= 0)
       throw new Conflict(
-        `git quota: the repositories of ${repo.name}'s owner take ${used} of ${bytes} bytes (git.quota.bytes)${held ? `, and pushes under way hold ${held}` : ''}: nothing more can be pushed; remove a repository with repo rm`,
+        `git quota: ${whose} take ${used} of ${bytes} bytes (git.quota.bytes)${held ? `, and pushes under way hold ${held}` : ''}: there is no room for this ${what}; remove a repository with repo rm`,
       );
     const limit = Math.min(maxPushBytes, room);
     this.reserved.set(owner, held + limit);
     let released = false;
     return {
       limit,
-      reason:
-        limit < maxPushBytes
-          ? `the repositories of ${repo.name}'s owner take ${used} of ${bytes} bytes (git.quota.bytes), so this push may send at most ${limit}`
-          : `one push may send at most ${maxPushBytes} bytes (git.maxPushBytes)`,
+      reason: limit < maxPushBytes ? `${whose} take ${used} of ${bytes} bytes (git.quota.bytes), so this ${what} may bring at most ${limit}` : perTransfer,
       release: () => {
         if (released) return;
         released = true;

@@ -4,7 +4,7 @@
  * Names reaching this file went through `repoName` already; refs through `refName`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync, rmdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, rmdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Failed, NotFound } from '../../core/errors.ts';
 import { nameTaken } from './names.ts';
@@ -51,6 +51,42 @@ export interface RefInfo {
 const READ_LIMIT = 16 * 1024 * 1024;
 /** Time one read command may take. */
 const READ_TIMEOUT_MS = 30_000;
+/** How often a clone's or fetch's packs are measured against its size limit. */
+const FETCH_WATCH_MS = 250;
+
+export interface FetchOptions {
+  signal?: AbortSignal;
+  /** Extra environment for git (the pinning of import-source.ts). */
+  env?: Record<string, string>;
+  /** Most bytes of packs the fetch may add, and the error when it would add more. */
+  limit?: { bytes: number; error: () => Error };
+}
+
+function packFiles(path: string): string[] {
+  try {
+    return readdirSync(join(path, 'objects', 'pack')).map((f) => join(path, 'objects', 'pack', f));
+  } catch {
+    return [];
+  }
+}
+
+/** Bytes of the packs (and packs being written) of a repository. */
+function packBytes(path: string): number {
+  let total = 0;
+  for (const file of packFiles(path)) {
+    try {
+      total += statSync(file).size;
+    } catch {
+      // Renamed or removed by git meanwhile.
+    }
+  }
+  return total;
+}
+
+/** The pack a stopped index-pack left half-written (tmp_pack_*, tmp_idx_*). */
+function dropTempPacks(path: string): void {
+  for (const file of packFiles(path)) if (/\/tmp_[^/]*$/.test(file)) rmSync(file, { force: true });
+}
 
 export class GitRepos {
   constructor(
@@ -124,13 +160,17 @@ export class GitRepos {
     await this.run(['init', '--quiet', '--bare', '--initial-branch=main', path]);
   }
 
-  /** `git clone --mirror` (pull mirrors) or `--bare` (one-time imports) from a URL. */
-  async cloneFrom(name: string, url: string, mirror: boolean, signal?: AbortSignal, env: Record<string, string> = {}): Promise<void> {
+  /**
+   * `git clone --mirror` (pull mirrors) or `--bare` (one-time imports) from a URL, removed again
+   * when it fails or passes `limit`. A local path is fetched as any URL is (--no-local): no hard
+   * links into another repository, and the objects arrive as a pack, where the limit sees them.
+   */
+  async cloneFrom(name: string, url: string, mirror: boolean, o: FetchOptions = {}): Promise<void> {
     const path = this.path(name);
     if (existsSync(path)) throw nameTaken(name);
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     try {
-      await this.run(['clone', '--quiet', mirror ? '--mirror' : '--bare', '--', url, path], { timeoutMs: 10 * 60_000, signal, env });
+      await this.fetchWithin(path, ['clone', '--quiet', '--no-local', mirror ? '--mirror' : '--bare', '--', url, path], o, true);
     } catch (err) {
       rmSync(path, { recursive: true, force: true });
       throw err;
@@ -143,20 +183,76 @@ export class GitRepos {
   /**
    * Refreshes a mirror from its origin. The schedule and `repo sync` may ask at once, and two fetches
    * in one repository fail on each other's ref locks: they take turns, and each still fetches (a sync
-   * asked for during a scheduled fetch sees what the origin has after it).
+   * asked for during a scheduled fetch sees what the origin has after it). What arrives is kept as
+   * a pack however small (fetch.unpackLimit=1), where the size limit sees it.
    */
-  async fetchMirror(name: string, signal?: AbortSignal, env: Record<string, string> = {}): Promise<void> {
+  async fetchMirror(name: string, o: FetchOptions = {}): Promise<void> {
+    const path = this.path(name);
     const previous = this.fetching.get(name) ?? Promise.resolve();
     const mine = previous
       .catch(() => undefined)
-      .then(() => this.run(['--git-dir', this.path(name), 'remote', 'update', '--prune'], { timeoutMs: 10 * 60_000, signal, env }))
-      .then(() => undefined);
+      .then(async () => {
+        // What to go back to when the fetch turns out too large once it has finished (a fast one ends between two looks).
+        const packsBefore = new Set(packFiles(path));
+        const refsBefore = o.limit ? await this.refMap(name, o.signal).catch(() => undefined) : undefined;
+        const undo = async () => {
+          if (!refsBefore) return;
+          await this.restoreRefs(name, refsBefore);
+          for (const file of packFiles(path)) if (!packsBefore.has(file)) rmSync(file, { force: true });
+        };
+        await this.fetchWithin(path, ['-c', 'fetch.unpackLimit=1', '--git-dir', path, 'remote', 'update', '--prune'], o, refsBefore !== undefined, undo);
+      });
     this.fetching.set(name, mine);
     try {
       await mine;
     } finally {
       if (this.fetching.get(name) === mine) this.fetching.delete(name);
     }
+  }
+
+  /**
+   * Runs a clone or fetch into `path`, stopping it once the packs it writes grow past `o.limit`:
+   * git has no size limit for fetches (receive.maxInputSize is for pushes). A stopped fetch's
+   * half-written pack is removed. `checkAfter`: also refuse one that finished past it, after `undo`.
+   */
+  private async fetchWithin(path: string, args: string[], o: FetchOptions, checkAfter: boolean, undo?: () => Promise<void>): Promise<void> {
+    const limit = o.limit;
+    const base = packBytes(path);
+    const over = () => limit !== undefined && packBytes(path) - base > limit.bytes;
+    const stop = new AbortController();
+    const onAbort = () => stop.abort();
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    let tooLarge = false;
+    const watch = limit
+      ? setInterval(() => {
+          if (!over()) return;
+          tooLarge = true;
+          stop.abort();
+        }, FETCH_WATCH_MS)
+      : undefined;
+    try {
+      await this.run(args, { timeoutMs: 10 * 60_000, signal: stop.signal, env: o.env });
+      if (checkAfter && over()) tooLarge = true;
+    } catch (err) {
+      if (!tooLarge) throw err;
+    } finally {
+      clearInterval(watch);
+      o.signal?.removeEventListener('abort', onAbort);
+    }
+    if (tooLarge) {
+      dropTempPacks(path);
+      await undo?.();
+      throw limit!.error();
+    }
+  }
+
+  /** Puts every ref back where `refs` says (created ones deleted, deleted ones made again), in one transaction. */
+  private async restoreRefs(name: string, refs: Map<string, string>): Promise<void> {
+    const now = await this.refMap(name);
+    const lines: string[] = [];
+    for (const [ref, id] of now) if (!refs.has(ref)) lines.push(`delete ${ref} ${id}`);
+    for (const [ref, id] of refs) if (now.get(ref) !== id) lines.push(`update ${ref} ${id}`);
+    if (lines.length) await this.inRepo(name, ['update-ref', '--stdin'], { input: lines.join('\n') + '\n' });
   }
 
   remove(name: string): void {
