@@ -117,13 +117,17 @@ export function transportCommands(deps: TransportDeps): AnyCommand[] {
         let status: number;
         let pushed: PushedRefs | undefined;
         try {
-          const before = await deps.repos.refMap(name, ctx.signal);
+          // Past the bounds of one read (16 MiB of refs, 30 s) the push still runs, unannounced.
+          const before = await deps.repos.refMap(name, ctx.signal).catch((err: unknown) => {
+            deps.log.warn({ err, repo: name }, 'could not list refs before a push: it will not be announced');
+            return undefined;
+          });
           // git reports "pack exceeds maximum allowed size" (in its status report, exit 0) and not
           // why: the limit may be the owner's quota. Its report is watched for that line.
           const tooLarge = watchFor('pack exceeds maximum allowed size');
           status = await runService(deps, ctx, service, name, { gitConfig: ['-c', `receive.maxInputSize=${allowance.limit}`], onStdout: tooLarge.feed });
           if (tooLarge.seen()) ctx.io.stderr.write(`labd: push refused: ${allowance.reason}\n`);
-          pushed = await announcePush(deps, ctx, name, before);
+          if (before) pushed = await announcePush(deps, ctx, name, before);
         } finally {
           allowance.release();
         }
