@@ -60,6 +60,11 @@ describe('repo import sources', () => {
       const r = await importFrom('scan', url);
       assert.equal(r.status, 3, `${url}: ${r.text}`);
     }
+    // A name that resolves to loopback (not the allowed 'localhost' as written) answers as a name that does not resolve.
+    const inside = await importFrom('scan', `http://localhost.:${openPort}/x.git`);
+    const nowhere = await importFrom('scan', `http://no-such-host.invalid:${openPort}/x.git`);
+    assert.deepEqual(inside, nowhere);
+    assert.match(inside.text, /could not fetch a git repository from URL/);
     assert.equal((await labd.ssh(alice, ['repo', 'ls', '--json'])).stdout.trim(), '[]', 'nothing was left behind');
   });
 
@@ -86,7 +91,9 @@ describe('repo import sources', () => {
 
   test('every address a name resolves to is checked, and git is pinned to them', async () => {
     const sources = new ImportSources({ allowPrivate: false, allow: [] }, async () => ['93.184.215.14', '10.0.0.7']);
-    await assert.rejects(sources.pin('https://rebind.example/x.git'), /internal addresses/);
+    // A name that resolves inside is the generic failure (no map of the internal DNS); an address literal is named.
+    await assert.rejects(sources.pin('https://rebind.example/x.git'), /could not fetch a git repository from https:\/\/rebind.example\/x.git/);
+    await assert.rejects(sources.pin('https://10.0.0.7/x.git'), /internal addresses/);
     const pinned = new ImportSources({ allowPrivate: false, allow: ['10.0.0.0/8'] }, async () => ['93.184.215.14', '10.0.0.7']);
     assert.deepEqual(await pinned.pin('https://forge.example/x.git'), {
       GIT_CONFIG_COUNT: '2',
@@ -101,6 +108,7 @@ describe('repo import sources', () => {
       GIT_CONFIG_VALUE_0: 'git://forge.example/x.git',
     });
     const mapped = new ImportSources({ allowPrivate: false, allow: [] }, async () => ['::ffff:127.0.0.1']);
-    await assert.rejects(mapped.pin('https://sneaky.example/x.git'), /internal addresses/);
+    await assert.rejects(mapped.pin('https://sneaky.example/x.git'), /could not fetch/);
+    await assert.rejects(mapped.pin('https://[::ffff:127.0.0.1]/x.git'), /internal addresses/);
   });
 });

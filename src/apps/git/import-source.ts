@@ -6,11 +6,12 @@
  * and git is pinned to the addresses checked (curl's resolve list for http(s), a rewritten URL
  * for git:// and ssh://), so a second DNS answer cannot point it elsewhere (rebinding); http
  * redirects are not followed. What went wrong when fetching is logged, never told: see
- * `importFailed`.
+ * `importFailed`; an internal address is named only when the URL holds it literally.
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { BlockList, isIP, isIPv4 } from 'node:net';
 import { Failed, PermissionDenied } from '../../core/errors.ts';
+import type { Logger } from '../../core/logger.ts';
 import { shown } from './names.ts';
 
 export interface ImportPolicy {
@@ -80,6 +81,7 @@ export class ImportSources {
   constructor(
     private readonly policy: ImportPolicy,
     private readonly lookup: HostLookup = systemLookup,
+    private readonly log?: Pick<Logger, 'warn'>,
   ) {
     this.allowedHosts = new Set(policy.allow.filter((a) => !a.includes('/')).map((h) => h.toLowerCase()));
     this.allowedNets = blockList(
@@ -111,16 +113,23 @@ export class ImportSources {
     let addresses: string[];
     try {
       addresses = isIP(host) ? [host] : await this.lookup(host);
-    } catch {
+    } catch (err) {
+      this.log?.warn({ err, url }, 'import source did not resolve');
       throw importFailed(url);
     }
     if (!addresses.length) throw importFailed(url);
     const hostAllowed = this.policy.allowPrivate || this.allowedHosts.has(host);
-    for (const addr of addresses)
-      if (!hostAllowed && inList(internal, addr) && !inList(this.allowedNets, addr))
+    const refused = hostAllowed ? undefined : addresses.find((addr) => inList(internal, addr) && !inList(this.allowedNets, addr));
+    if (refused !== undefined) {
+      this.log?.warn({ url, address: refused }, 'import source refused: internal address (git.importAllowPrivate, git.importAllow)');
+      // An address written in the URL may be named; a name that resolves inside is not told apart
+      // from one that does not resolve, or imports would map the internal DNS.
+      if (isIP(host))
         throw new PermissionDenied(
           `${shown(url)}: labd does not fetch from internal addresses (loopback, private, link-local…); an admin may allow a source with git.importAllow`,
         );
+      throw importFailed(url);
+    }
     const config: [string, string][] = [];
     const scheme = parsed.protocol.slice(0, -1).toLowerCase();
     if (scheme === 'http' || scheme === 'https') {

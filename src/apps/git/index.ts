@@ -40,7 +40,7 @@ export function gitModule(deps: {
   const repos = new GitRepos(join(deps.dataDir, 'repos'), deps.config.binary);
   repos.prepare();
   const access = new GitAccess(deps.store, deps.permissions, deps.config.anonAccess);
-  const sources = new ImportSources({ allowPrivate: deps.config.importAllowPrivate, allow: deps.config.importAllow });
+  const sources = new ImportSources({ allowPrivate: deps.config.importAllowPrivate, allow: deps.config.importAllow }, undefined, deps.log);
   const quota = new GitQuota(deps.store, repos, { ...deps.config.quota, maxPushBytes: deps.config.maxPushBytes });
   const httpDeps = {
     store: deps.store,
