@@ -130,7 +130,6 @@ export function mirrorCommands(deps: {
   return [importCmd, sync];
 }
 
-/** Refreshes every pull mirror, one at a time; a run still going when the next is due is not doubled. */
 /**
  * Runs a fetch; a failure of git becomes the one generic error (`importFailed`): "not found",
  * "connection refused" and TLS errors told apart made imports a port scanner. git's words are logged.
@@ -161,6 +160,7 @@ async function fetchMirrorWithin(
   }
 }
 
+/** Refreshes every pull mirror, one at a time; a run still going when the next is due is not doubled. */
 export function mirrorJob(deps: { store: RepoStore; repos: GitRepos; sources: ImportSources; quota: GitQuota; log: Logger }, everyMs: number): Job {
   let running = false;
   const abort = new AbortController();

@@ -427,7 +427,11 @@ export class GitRepos {
         done = true;
         child.kill('SIGKILL');
       };
-      const timer = setTimeout(stop, READ_TIMEOUT_MS);
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        stop();
+      }, READ_TIMEOUT_MS);
       signal?.addEventListener('abort', stop, { once: true });
       child.stdout!.setEncoding('utf8');
       child.stdout!.on('data', (chunk: string) => {
@@ -444,6 +448,7 @@ export class GitRepos {
         signal?.removeEventListener('abort', stop);
         if (!done && rest) onLine(rest);
         if (signal?.aborted) return reject(new Failed('stopped'));
+        if (timedOut) return reject(new Failed(`git ${args[0]} took longer than ${READ_TIMEOUT_MS / 1000} s`));
         resolve();
       });
     });
