@@ -87,7 +87,7 @@ describe('git forge over ssh', () => {
     );
     const dup = await ssh(alice, ['repo', 'create', 'dotfiles']);
     assert.equal(dup.status, 1);
-    assert.match(dup.stderr, /already exists/);
+    assert.match(dup.stderr, /repository name 'dotfiles' is not available/);
     const member = await ssh(bob, ['repo', 'create', 'mine']);
     assert.equal(member.status, 3, member.stderr);
   });

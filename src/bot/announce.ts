@@ -7,7 +7,7 @@
  */
 import { retry, type BackoffPolicy } from '../core/backoff.ts';
 import type { Logger } from '../core/logger.ts';
-import type { OpsEvents, StoredOpsEvent } from '../ops/events/index.ts';
+import type { OpsEvents, PushedRefs, StoredOpsEvent } from '../ops/events/index.ts';
 import { html } from '../core/html.ts';
 import { valueText } from './render.ts';
 import { txnIdFor, type BotStore, type OutgoingMessage } from './store.ts';
@@ -15,6 +15,24 @@ import { txnIdFor, type BotStore, type OutgoingMessage } from './store.ts';
 const CURSOR_KEY = 'opsEvents:cursor';
 const CHECK_MS = 2000;
 const JOIN_RETRY: BackoffPolicy = { baseMs: 1000, maxMs: 30000 };
+
+/** "20000 tags created, 1 branch updated" (the kinds a push touched). */
+export function describeRefChanges(refs: PushedRefs): string {
+  const parts: string[] = [];
+  const add = (n: number, one: string, many: string, what: string) => {
+    if (n) parts.push(`${n} ${n === 1 ? one : many} ${what}`);
+  };
+  for (const [changes, one, many] of [
+    [refs.branches, 'branch', 'branches'],
+    [refs.tags, 'tag', 'tags'],
+  ] as const) {
+    add(changes.created, one, many, 'created');
+    add(changes.updated, one, many, 'updated');
+    add(changes.deleted, one, many, 'deleted');
+  }
+  add(refs.other, 'other ref', 'other refs', 'changed');
+  return parts.join(', ');
+}
 
 export function renderOpsEvent(e: StoredOpsEvent): { text: string; html: string } {
   const t = (s: string) => valueText(s);
@@ -38,6 +56,15 @@ export function renderOpsEvent(e: StoredOpsEvent): { text: string; html: string 
       };
     case 'git.pushed': {
       const what = e.commits === 1 ? '1 commit' : `${e.commits} commits`;
+      if (e.refs && e.refs.total > 1) {
+        const more = e.refs.total > e.refs.names.length ? ` and ${e.refs.total - e.refs.names.length} more` : '';
+        const names = e.refs.names.map(t).join(', ') + more;
+        const changes = describeRefChanges(e.refs);
+        return {
+          text: `${t(e.by)} pushed ${what} to ${t(e.repo)}: ${changes} (${names})`,
+          html: html`${t(e.by)} pushed ${what} to <code>${t(e.repo)}</code>: ${changes} (${names})`.value,
+        };
+      }
       return {
         text: `${t(e.by)} pushed ${what} to ${t(e.repo)} ${t(e.ref)}`,
         html: html`${t(e.by)} pushed ${what} to <code>${t(e.repo)}</code> <code>${t(e.ref)}</code>`.value,

@@ -44,6 +44,10 @@ const PASTE_QUOTA_COUNT = 1000;
 const PUBSUB_MAX_TOPICS_PER_USER = 16;
 /** App tokens one user may hold: a phone, a laptop, a few CI jobs, with room; not a table to fill. */
 const TOKENS_MAX_PER_USER = 20;
+/** Per-user git quota (repositories a user created, and their size on disk together), and the most one push may send. */
+const GIT_QUOTA_REPOS = 50;
+const GIT_QUOTA_BYTES = 1024 ** 3;
+const GIT_MAX_PUSH_BYTES = 256 * 1024 * 1024;
 /** All subscribers' queues together: 32 subscribers at their full 8 MiB. */
 const PUBSUB_MAX_BUFFERED = 256 * 1024 * 1024;
 const role = z.enum(ROLES);
@@ -474,6 +478,29 @@ export const configSchema = z
         maxProcesses: z.number().int().min(1).max(10_000).default(32),
         /** git processes one client may hold at once: per user, or per source address for anonymous ones. */
         maxProcessesPerClient: z.number().int().min(1).max(10_000).default(8),
+        /** What one user may own (counted against whoever created each repository): repositories, and their size on disk together. */
+        quota: z
+          .strictObject({
+            repos: z.number().int().min(1).max(100_000).default(GIT_QUOTA_REPOS),
+            bytes: z
+              .number()
+              .int()
+              .min(1024 * 1024)
+              .max(1024 ** 5)
+              .default(GIT_QUOTA_BYTES),
+          })
+          .prefault({}),
+        /** Largest pack one push may send (git's receive.maxInputSize); a push also gets no more than its owner's free quota. */
+        maxPushBytes: z
+          .number()
+          .int()
+          .min(64 * 1024)
+          .max(1024 ** 4)
+          .default(GIT_MAX_PUSH_BYTES),
+        /** Let `repo import` and mirrors fetch from loopback, private, link-local and other internal addresses (off: an import is no port scanner). */
+        importAllowPrivate: z.boolean().default(false),
+        /** Internal sources `repo import` may use all the same: host names (exactly as in the URL) or CIDRs such as 10.0.0.0/24. */
+        importAllow: z.array(z.union([cidr, z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/i, 'expected a host name or a CIDR')])).default([]),
       })
       .prefault({}),
     /** Syntax highlighting of the paste and git pages, run in worker threads so no page holds the event loop. */

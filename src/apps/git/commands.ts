@@ -11,12 +11,17 @@ import type { RepoMeta, RepoStore } from './store.ts';
 /** Bytes of a file `repo blob` prints inline on surfaces without a stdout, and the most it prints at all with --lines. */
 const BLOB_INLINE_LIMIT = 1024 * 1024;
 const MAX_LOG = 1000;
+/** `repo branches`/`repo tags` list a page of refs by name: a repository may hold 100k tags. */
+const REFS_PAGE = 100;
+const MAX_REFS = 1000;
 
 export interface GitCommandDeps {
   store: RepoStore;
   repos: GitRepos;
   access: GitAccess;
   identities: Pick<IdentityStore, 'requireUser'>;
+  /** git.quota.repos: repositories one user may create. */
+  maxReposPerUser: number;
   /** ssh://HOST:PORT (clone URLs shown by `repo info`). */
   sshUrl: string;
   publicUrl: string;
@@ -74,15 +79,18 @@ export function gitCommands(deps: GitCommandDeps): AnyCommand[] {
     },
     async run(ctx, args) {
       const n = repoName(args.name);
-      const repo = await store.create({
-        name: n,
-        projectName: args.projectName,
-        description: args.description,
-        private: args.private,
-        hidden: args.hidden,
-        mirrorUrl: null,
-        createdBy: ctx.actor.userId,
-      });
+      const repo = await store.create(
+        {
+          name: n,
+          projectName: args.projectName,
+          description: args.description,
+          private: args.private,
+          hidden: args.hidden,
+          mirrorUrl: null,
+          createdBy: ctx.actor.userId,
+        },
+        deps.maxReposPerUser,
+      );
       try {
         await repos.init(n);
       } catch (err) {
@@ -420,15 +428,22 @@ export function gitCommands(deps: GitCommandDeps): AnyCommand[] {
     defineCommand({
       path: ['repo', word],
       summary: `List the ${word} of a repository`,
-      args: z.object({ name }),
+      args: z.object({
+        name,
+        after: z.string().optional().describe(`list the ${word} after this name (the next page)`),
+        count: z.coerce.number().int().min(1).max(MAX_REFS).default(REFS_PAGE).describe(`how many (at most ${MAX_REFS})`),
+      }),
       positionals: ['name'],
+      short: { n: 'count' },
       permission: 'git.read',
       mutating: false,
       results: ['table'],
       authorize: asReader,
-      async run(_ctx, args) {
+      async run(ctx, args) {
         const repo = await mustGet(args.name);
-        const refs = await repos.refs(repo.name, kind);
+        const after = args.after === undefined ? undefined : refName(args.after);
+        const { refs, more } = await repos.refsPage(repo.name, kind, { after, limit: args.count, signal: ctx.signal });
+        const next = more ? [{ name: `(more: repo ${word} ${repo.name} --after ${refs[refs.length - 1]!.name})`, id: '', date: '', subject: '' }] : [];
         return {
           kind: 'table',
           columns: [
@@ -437,7 +452,7 @@ export function gitCommands(deps: GitCommandDeps): AnyCommand[] {
             { key: 'date', label: 'DATE' },
             { key: 'subject', label: 'SUBJECT' },
           ],
-          rows: refs.map((r) => ({ name: r.name, id: r.id.slice(0, 10), date: r.date.toISOString().slice(0, 10), subject: r.subject })),
+          rows: [...refs.map((r) => ({ name: r.name, id: r.id.slice(0, 10), date: r.date.toISOString().slice(0, 10), subject: r.subject })), ...next],
           empty: `no ${word}`,
           json: refs.map((r) => ({ ...r, date: r.date.toISOString() })),
         };

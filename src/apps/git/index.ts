@@ -17,6 +17,8 @@ import { mirrorCommands, mirrorJob } from './mirrors.ts';
 import { GitProcessLimit } from './process-limit.ts';
 import { GitRepos } from './repos.ts';
 import { ByteBudget } from './request-body.ts';
+import { ImportSources } from './import-source.ts';
+import { GitQuota } from './quota.ts';
 import { GitAccess } from './service.ts';
 import type { RepoStore } from './store.ts';
 import type { TokenStore } from '../../ops/tokens/store.ts';
@@ -50,6 +52,8 @@ export function gitModule(deps: {
   // One bound on the git processes that serve clients, over SSH and HTTP together.
   const processes = new GitProcessLimit({ max: deps.config.maxProcesses, perClient: deps.config.maxProcessesPerClient });
   const idleMs = deps.config.idleTimeout.ms;
+  const sources = new ImportSources({ allowPrivate: deps.config.importAllowPrivate, allow: deps.config.importAllow }, undefined, deps.log);
+  const quota = new GitQuota(deps.store, repos, { ...deps.config.quota, maxPushBytes: deps.config.maxPushBytes });
   const httpDeps = {
     store: deps.store,
     tokenActors: deps.tokenActors,
@@ -69,13 +73,21 @@ export function gitModule(deps: {
       { name: 'git.write', summary: 'create repositories and push', roles: ['admin', 'operator'] },
     ],
     commands: [
-      ...gitCommands({ store: deps.store, repos, access, identities: deps.identities, sshUrl: deps.sshUrl, publicUrl: deps.publicUrl }),
-      ...transportCommands({ store: deps.store, repos, access, events: deps.events, log: deps.log, processes, idleMs }),
+      ...gitCommands({
+        store: deps.store,
+        repos,
+        access,
+        identities: deps.identities,
+        maxReposPerUser: deps.config.quota.repos,
+        sshUrl: deps.sshUrl,
+        publicUrl: deps.publicUrl,
+      }),
+      ...transportCommands({ store: deps.store, repos, access, events: deps.events, quota, log: deps.log, processes, idleMs }),
       ...tokenCommands({ tokens: deps.tokens, publicUrl: deps.publicUrl, maxPerUser: deps.maxTokensPerUser }),
-      ...mirrorCommands({ store: deps.store, repos, access, sshUrl: deps.sshUrl, publicUrl: deps.publicUrl }),
+      ...mirrorCommands({ store: deps.store, repos, access, quota, sources, log: deps.log, sshUrl: deps.sshUrl, publicUrl: deps.publicUrl }),
     ],
     screens: [gitTuiApp],
-    jobs: [mirrorJob({ store: deps.store, repos, log: deps.log }, deps.config.mirrorInterval.ms)],
+    jobs: [mirrorJob({ store: deps.store, repos, sources, quota, log: deps.log }, deps.config.mirrorInterval.ms)],
     routes: [...gitHttpRoutes(httpDeps), ...gitWebRoutes({ ...httpDeps, sshUrl: deps.sshUrl, publicUrl: deps.publicUrl, highlighter: deps.highlighter })],
   };
 }

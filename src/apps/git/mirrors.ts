@@ -1,14 +1,16 @@
 /** `repo import NAME URL [--mirror]` and `repo sync NAME`, and the job that refreshes pull mirrors. */
 import { z } from 'zod';
-import { NotFound, PermissionDenied, UsageError } from '../../core/errors.ts';
+import { Conflict, LabdError, NotFound, PermissionDenied, UsageError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import { defineCommand, type AnyCommand } from '../../ops/registry.ts';
 import { intervalJob, type Job } from '../../ops/module.ts';
 import { repoJson } from './commands.ts';
 import { repoName, shown } from './names.ts';
 import type { GitRepos } from './repos.ts';
+import { importFailed, type ImportSources } from './import-source.ts';
+import type { GitQuota } from './quota.ts';
 import type { GitAccess } from './service.ts';
-import type { RepoStore } from './store.ts';
+import type { RepoMeta, RepoStore } from './store.ts';
 
 /**
  * A source git may fetch from: http(s), ssh or git URLs, or (admins only) a local path or file://
@@ -25,7 +27,16 @@ export function checkSourceUrl(url: string, isAdmin: boolean): string {
   throw new UsageError(`bad URL '${shown(url)}': expected https://, ssh://, git:// (or, for admins, a local path)`);
 }
 
-export function mirrorCommands(deps: { store: RepoStore; repos: GitRepos; access: GitAccess; sshUrl: string; publicUrl: string }): AnyCommand[] {
+export function mirrorCommands(deps: {
+  store: RepoStore;
+  repos: GitRepos;
+  access: GitAccess;
+  quota: GitQuota;
+  sources: ImportSources;
+  log: Logger;
+  sshUrl: string;
+  publicUrl: string;
+}): AnyCommand[] {
   const { store, repos, access } = deps;
   const importCmd = defineCommand({
     path: ['repo', 'import'],
@@ -48,20 +59,37 @@ export function mirrorCommands(deps: { store: RepoStore; repos: GitRepos; access
     async run(ctx, args) {
       const name = repoName(args.name);
       const url = checkSourceUrl(args.url, ctx.can('admin.users'));
-      const repo = await store.create({
-        name,
-        projectName: '',
-        description: args.description,
-        private: args.private,
-        hidden: false,
-        mirrorUrl: args.mirror ? url : null,
-        createdBy: ctx.actor.userId,
-      });
+      const repo = await store.create(
+        {
+          name,
+          projectName: '',
+          description: args.description,
+          private: args.private,
+          hidden: false,
+          mirrorUrl: args.mirror ? url : null,
+          createdBy: ctx.actor.userId,
+        },
+        deps.quota.config.repos,
+      );
       ctx.progress(`fetching ${url}…`);
       try {
-        await repos.cloneFrom(name, url, args.mirror, ctx.signal);
+        const env = await deps.sources.pin(url);
+        const allowance = await deps.quota.allowImport(ctx.actor.userId, ctx.signal);
+        try {
+          const limit = { bytes: allowance.limit, error: () => new Conflict(`import refused: ${allowance.reason}; nothing was kept`) };
+          await fetchOrFail(deps.log, url, () => repos.cloneFrom(name, url, args.mirror, { signal: ctx.signal, env, limit }));
+        } finally {
+          allowance.release();
+        }
       } catch (err) {
         await store.remove(name);
+        throw err;
+      }
+      try {
+        await deps.quota.checkAfterImport(repo, ctx.signal);
+      } catch (err) {
+        await store.remove(name);
+        repos.remove(name);
         throw err;
       }
       if (ctx.actor.userId !== null) await store.setCollaborator(name, ctx.actor.userId, 'admin');
@@ -93,7 +121,8 @@ export function mirrorCommands(deps: { store: RepoStore; repos: GitRepos; access
       const repo = await store.get(repoName(args.name));
       if (!repo) throw new NotFound(`no repository '${repoName(args.name)}'`);
       if (!repo.mirrorUrl) throw new UsageError(`'${repo.name}' is not a mirror`);
-      await repos.fetchMirror(repo.name, ctx.signal);
+      const env = await deps.sources.pin(repo.mirrorUrl);
+      await fetchMirrorWithin(deps, repo, ctx.signal, env);
       await store.update(repo.name, {});
       return { kind: 'message', text: `${repo.name}: fetched from ${repo.mirrorUrl}`, json: { name: repo.name, mirror: repo.mirrorUrl, synced: true } };
     },
@@ -101,8 +130,38 @@ export function mirrorCommands(deps: { store: RepoStore; repos: GitRepos; access
   return [importCmd, sync];
 }
 
+/**
+ * Runs a fetch; a failure of git becomes the one generic error (`importFailed`): "not found",
+ * "connection refused" and TLS errors told apart made imports a port scanner. git's words are logged.
+ */
+async function fetchOrFail(log: Logger, url: string, fetch: () => Promise<void>): Promise<void> {
+  try {
+    await fetch();
+  } catch (err) {
+    if (err instanceof LabdError && err.kind === 'conflict') throw err;
+    log.warn({ err, url }, 'git fetch for an import or mirror failed');
+    throw importFailed(url);
+  }
+}
+
+/** A mirror fetch brings at most what a push into the mirror could: its owner's quota holds for mirrors too. */
+async function fetchMirrorWithin(
+  deps: { repos: GitRepos; quota: GitQuota; log: Logger },
+  repo: RepoMeta,
+  signal: AbortSignal,
+  env: Record<string, string>,
+): Promise<void> {
+  const allowance = await deps.quota.allowPush(repo, signal, 'mirror fetch');
+  try {
+    const limit = { bytes: allowance.limit, error: () => new Conflict(`mirror fetch stopped: ${allowance.reason}; the mirror is as it was`) };
+    await fetchOrFail(deps.log, repo.mirrorUrl!, () => deps.repos.fetchMirror(repo.name, { signal, env, limit }));
+  } finally {
+    allowance.release();
+  }
+}
+
 /** Refreshes every pull mirror, one at a time; a run still going when the next is due is not doubled. */
-export function mirrorJob(deps: { store: RepoStore; repos: GitRepos; log: Logger }, everyMs: number): Job {
+export function mirrorJob(deps: { store: RepoStore; repos: GitRepos; sources: ImportSources; quota: GitQuota; log: Logger }, everyMs: number): Job {
   let running = false;
   const abort = new AbortController();
   const tick = () => {
@@ -112,7 +171,8 @@ export function mirrorJob(deps: { store: RepoStore; repos: GitRepos; log: Logger
       for (const repo of await deps.store.list()) {
         if (!repo.mirrorUrl || abort.signal.aborted) continue;
         try {
-          await deps.repos.fetchMirror(repo.name, abort.signal);
+          // Checked again each time: the name may resolve elsewhere now.
+          await fetchMirrorWithin(deps, repo, abort.signal, await deps.sources.pin(repo.mirrorUrl));
           await deps.store.update(repo.name, {});
         } catch (err) {
           deps.log.warn({ err, repo: repo.name }, 'mirror fetch failed');

@@ -1,4 +1,4 @@
-import { UsageError } from '../../core/errors.ts';
+import { Conflict, UsageError } from '../../core/errors.ts';
 
 const SEGMENT = /^[a-z0-9][a-z0-9._-]{0,99}$/;
 const MAX_NAME = 200;
@@ -62,4 +62,12 @@ export function refName(input: string | undefined): string {
     throw new UsageError(`bad ref '${shown(input)}': expected a branch, tag or commit id`);
   }
   return input;
+}
+
+/**
+ * A taken name, in the same words for everyone: "already exists" told people who cannot see a
+ * private repository that it is there, while `repo info` said there was none.
+ */
+export function nameTaken(name: string): Conflict {
+  return new Conflict(`repository name '${name}' is not available`);
 }

@@ -1,8 +1,9 @@
-import { and, asc, eq, gt, isNull, or } from 'drizzle-orm';
+import { and, asc, count, eq, gt, isNull, or } from 'drizzle-orm';
 import { Conflict } from '../../core/errors.ts';
 import type { Db } from '../../db/client.ts';
 import { gitCollaborators, gitRepos, users } from '../../db/schema.ts';
 import type { AccessLevel } from './access.ts';
+import { nameTaken } from './names.ts';
 import type { Collaborator, RepoMeta, RepoPatch, RepoStore } from './store.ts';
 
 type RepoRow = typeof gitRepos.$inferSelect;
@@ -16,6 +17,7 @@ function meta(row: RepoRow): RepoMeta {
     private: row.private,
     hidden: row.hidden,
     mirrorUrl: row.mirrorUrl,
+    createdBy: row.createdBy,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
@@ -38,17 +40,30 @@ export class SqliteRepoStore implements RepoStore {
     return this.db.select().from(gitRepos).orderBy(asc(gitRepos.name)).all().map(meta);
   }
 
-  async create(input: {
-    name: string;
-    projectName: string;
-    description: string;
-    private: boolean;
-    hidden: boolean;
-    mirrorUrl: string | null;
-    createdBy: number | null;
-  }): Promise<RepoMeta> {
-    if (this.row(input.name)) throw new Conflict(`repository '${input.name}' already exists`);
+  async create(
+    input: {
+      name: string;
+      projectName: string;
+      description: string;
+      private: boolean;
+      hidden: boolean;
+      mirrorUrl: string | null;
+      createdBy: number | null;
+    },
+    maxPerUser?: number,
+  ): Promise<RepoMeta> {
+    // better-sqlite3 is synchronous: the checks and the insert run with nothing in between.
+    if (this.row(input.name)) throw nameTaken(input.name);
+    if (maxPerUser !== undefined && input.createdBy !== null) {
+      const made = this.db.select({ n: count() }).from(gitRepos).where(eq(gitRepos.createdBy, input.createdBy)).get()!.n;
+      if (made >= maxPerUser)
+        throw new Conflict(`repository quota: you have ${made} repositories, the most one user may have (git.quota.repos); remove one with repo rm`);
+    }
     return meta(this.db.insert(gitRepos).values(input).returning().get());
+  }
+
+  async createdBy(userId: number): Promise<RepoMeta[]> {
+    return this.db.select().from(gitRepos).where(eq(gitRepos.createdBy, userId)).orderBy(asc(gitRepos.name)).all().map(meta);
   }
 
   async update(name: string, patch: RepoPatch): Promise<RepoMeta | undefined> {
@@ -62,7 +77,7 @@ export class SqliteRepoStore implements RepoStore {
   }
 
   async rename(from: string, to: string): Promise<void> {
-    if (this.row(to)) throw new Conflict(`repository '${to}' already exists`);
+    if (this.row(to)) throw nameTaken(to);
     this.db.update(gitRepos).set({ name: to, updatedAt: new Date() }).where(eq(gitRepos.name, from)).run();
   }
 

@@ -9,6 +9,8 @@ export interface RepoMeta {
   private: boolean;
   hidden: boolean;
   mirrorUrl: string | null;
+  /** Whose quota (git.quota) the repository counts against; null once that account is gone. */
+  createdBy: number | null;
   createdAt: Date;
   updatedAt: Date | null;
 }
@@ -24,17 +26,26 @@ export type RepoPatch = Partial<Pick<RepoMeta, 'projectName' | 'description' | '
 export interface RepoStore {
   get(name: string): Promise<RepoMeta | undefined>;
   list(): Promise<RepoMeta[]>;
-  /** Throws Conflict when the name is taken. */
-  create(input: {
-    name: string;
-    projectName: string;
-    description: string;
-    private: boolean;
-    hidden: boolean;
-    mirrorUrl: string | null;
-    createdBy: number | null;
-  }): Promise<RepoMeta>;
+  /**
+   * Throws Conflict when the name is taken (the same words whoever asks: a private repository's
+   * name must not show through), or when `maxPerUser` is given and `createdBy` already made that many.
+   */
+  create(
+    input: {
+      name: string;
+      projectName: string;
+      description: string;
+      private: boolean;
+      hidden: boolean;
+      mirrorUrl: string | null;
+      createdBy: number | null;
+    },
+    maxPerUser?: number,
+  ): Promise<RepoMeta>;
+  /** The repositories counted against one user's quota. */
+  createdBy(userId: number): Promise<RepoMeta[]>;
   update(name: string, patch: RepoPatch): Promise<RepoMeta | undefined>;
+  /** Throws Conflict (as create does) when `to` is taken. */
   rename(from: string, to: string): Promise<void>;
   remove(name: string): Promise<boolean>;
   collaborators(name: string): Promise<Collaborator[]>;

@@ -5,15 +5,17 @@
  * the SSH front-end only hands over the streams and passes git's exit status back to the client.
  */
 import { z } from 'zod';
-import { PermissionDenied, Unavailable, UsageError } from '../../core/errors.ts';
+import { NotFound, PermissionDenied, Unavailable, UsageError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { CommandContext } from '../../ops/context.ts';
-import type { OpsEventsPort } from '../../ops/events/index.ts';
+import type { OpsEventsPort, PushedRefs } from '../../ops/events/index.ts';
 import { defineCommand, type AnyCommand } from '../../ops/registry.ts';
 import type { AccessLevel } from './access.ts';
 import { idleWatch } from './idle.ts';
 import { repoName } from './names.ts';
 import { BUSY_MESSAGE, clientKey, type GitProcessLimit } from './process-limit.ts';
+import { summarizePush } from './push-summary.ts';
+import type { GitQuota } from './quota.ts';
 import type { GitRepos } from './repos.ts';
 import type { GitAccess } from './service.ts';
 import type { RepoStore } from './store.ts';
@@ -29,6 +31,7 @@ export interface TransportDeps {
   repos: GitRepos;
   access: GitAccess;
   events: Pick<OpsEventsPort, 'emit'>;
+  quota: GitQuota;
   log: Logger;
   /** git processes serving clients, shared with smart HTTP. */
   processes: GitProcessLimit;
@@ -40,14 +43,20 @@ export interface TransportDeps {
  * Runs `git SERVICE DIR` on the session's streams; resolves with git's exit status. Refused at once
  * (Unavailable) over the process bound; ended when neither side sends anything for idleMs.
  */
-function runService(deps: TransportDeps, ctx: CommandContext, service: GitService, name: string): Promise<number> {
+function runService(
+  deps: TransportDeps,
+  ctx: CommandContext,
+  service: GitService,
+  name: string,
+  o: { gitConfig?: string[]; onStdout?: (chunk: Buffer) => void } = {},
+): Promise<number> {
   const io = ctx.io!;
   const release = deps.processes.acquire(clientKey(ctx.actor));
   if (!release) throw new Unavailable(BUSY_MESSAGE);
   const env: Record<string, string> = {};
   const protocol = io.env?.GIT_PROTOCOL;
   if (protocol !== undefined && GIT_PROTOCOL.test(protocol)) env.GIT_PROTOCOL = protocol;
-  const child = deps.repos.spawn([service.slice(4), deps.repos.path(name)], env);
+  const child = deps.repos.spawn([...(o.gitConfig ?? []), service.slice(4), deps.repos.path(name)], env);
   return new Promise((resolve) => {
     let idled = false;
     const idle = idleWatch(deps.idleMs, () => {
@@ -60,6 +69,7 @@ function runService(deps: TransportDeps, ctx: CommandContext, service: GitServic
     child.stdin!.on('error', () => undefined);
     io.stdin.pipe(child.stdin!);
     child.stdout!.pipe(io.stdout, { end: false });
+    if (o.onStdout) child.stdout!.on('data', o.onStdout);
     child.stderr!.pipe(io.stderr, { end: false });
     // Listeners added after the pipes see the same chunks (a silent client, or one that stops reading, touches nothing).
     io.stdin.on('data', idle.touch);
@@ -84,6 +94,21 @@ function runService(deps: TransportDeps, ctx: CommandContext, service: GitServic
       resolve(code ?? (signal ? 128 + 9 : 1));
     });
   });
+}
+
+/** Looks for `text` in a stream fed chunk by chunk, keeping only a tail as long as the text. */
+function watchFor(text: string): { feed: (chunk: Buffer) => void; seen: () => boolean } {
+  let tail = '';
+  let found = false;
+  return {
+    feed: (chunk) => {
+      if (found) return;
+      const window = tail + chunk.toString('latin1');
+      found = window.includes(text);
+      tail = window.slice(-text.length);
+    },
+    seen: () => found,
+  };
 }
 
 export function transportCommands(deps: TransportDeps): AnyCommand[] {
@@ -112,9 +137,26 @@ export function transportCommands(deps: TransportDeps): AnyCommand[] {
           const status = await runService(deps, ctx, service, name);
           return { kind: 'streamed', exitStatus: status, json: { repo: name, service, status } };
         }
-        const before = await deps.repos.refMap(name);
-        const status = await runService(deps, ctx, service, name);
-        const pushed = await announcePush(deps, ctx, name, before);
+        const repo = await deps.store.get(name);
+        if (!repo) throw new NotFound(`no repository '${name}'`);
+        const allowance = await deps.quota.allowPush(repo, ctx.signal);
+        let status: number;
+        let pushed: PushedRefs | undefined;
+        try {
+          // Past the bounds of one read (16 MiB of refs, 30 s) the push still runs, unannounced.
+          const before = await deps.repos.refMap(name, ctx.signal).catch((err: unknown) => {
+            deps.log.warn({ err, repo: name }, 'could not list refs before a push: it will not be announced');
+            return undefined;
+          });
+          // git reports "pack exceeds maximum allowed size" (in its status report, exit 0) and not
+          // why: the limit may be the owner's quota. Its report is watched for that line.
+          const tooLarge = watchFor('pack exceeds maximum allowed size');
+          status = await runService(deps, ctx, service, name, { gitConfig: ['-c', `receive.maxInputSize=${allowance.limit}`], onStdout: tooLarge.feed });
+          if (tooLarge.seen()) ctx.io.stderr.write(`labd: push refused: ${allowance.reason}\n`);
+          if (before) pushed = await announcePush(deps, ctx, name, before);
+        } finally {
+          allowance.release();
+        }
         return { kind: 'streamed', exitStatus: status, json: { repo: name, service, status, pushed } };
       },
     });
@@ -125,22 +167,23 @@ export function transportCommands(deps: TransportDeps): AnyCommand[] {
   ];
 }
 
-/** Compares the refs after a push with those before; emits one ops event per updated branch. */
-async function announcePush(deps: TransportDeps, ctx: CommandContext, name: string, before: Map<string, string>): Promise<{ ref: string; commits: number }[]> {
-  const pushed: { ref: string; commits: number }[] = [];
+/**
+ * Compares the refs after a push with those before and emits ONE ops event for the push, with
+ * counts: three git processes whatever the number of refs (two ref listings, one commit count).
+ * Nothing is announced when the client went away (the session's signal stops the git processes).
+ */
+async function announcePush(deps: TransportDeps, ctx: CommandContext, name: string, before: Map<string, string>): Promise<PushedRefs | undefined> {
+  if (ctx.signal.aborted) return undefined;
   try {
-    const after = await deps.repos.refMap(name);
-    for (const [ref, id] of after) {
-      const old = before.get(ref);
-      if (old === id) continue;
-      // New to this ref: not reachable from what it pointed at, nor (for a new ref) from any ref before the push.
-      const commits = await deps.repos.countCommits(name, id, old ? [old] : new Set(before.values()));
-      pushed.push({ ref, commits });
-      const short = ref.replace(/^refs\/(heads|tags)\//, '');
-      await deps.events.emit({ kind: 'git.pushed', repo: name, ref: short, commits, by: ctx.actor.name });
-    }
+    const after = await deps.repos.refMap(name, ctx.signal);
+    const { refs, firstRef, newIds } = summarizePush(before, after);
+    if (!refs.total) return refs;
+    // New to the repository: reachable from a ref the push set, and from no ref there was before it.
+    const commits = newIds.size ? await deps.repos.countCommits(name, newIds, new Set(before.values()), ctx.signal) : 0;
+    await deps.events.emit({ kind: 'git.pushed', repo: name, ref: firstRef, commits, by: ctx.actor.name, refs });
+    return refs;
   } catch (err) {
     deps.log.warn({ err, repo: name }, 'could not compare refs after a push');
+    return undefined;
   }
-  return pushed;
 }

@@ -22,6 +22,10 @@ const FILE_PAGE_LIMIT = 1024 * 1024;
 const README_LIMIT = 512 * 1024;
 const DIFF_LIMIT = 2 * 1024 * 1024;
 const LOG_PAGE = 50;
+/** Entries of a folder listed on its page (a folder may hold 100k files). */
+const TREE_PAGE = 1000;
+/** Branches or tags on one refs page. */
+const REFS_PAGE = 100;
 
 const require = createRequire(import.meta.url);
 const themeCss = (file: string) => readFileSync(require.resolve(`highlight.js/styles/${file}`), 'utf8');
@@ -172,11 +176,17 @@ export function gitWebRoutes(deps: GitHttpDeps & { sshUrl: string; publicUrl: st
     try {
       const entries = await deps.repos.tree(r.name, w.ref, w.path);
       const q = (kind: string, p: string) => `${base(r)}/-/${kind}?ref=${encodeURIComponent(w.ref)}&path=${encodeURIComponent(p)}`;
-      const rows = entries.map(
-        (e) =>
-          html`<tr><td class="muted"><code>${e.mode}</code></td><td>${e.type === 'tree' ? html`<a href="${q('tree', e.path)}">${e.name}/</a>` : e.type === 'blob' ? html`<a href="${q('blob', e.path)}">${e.name}</a>` : html`${e.name} <span class="muted">(submodule)</span>`}</td><td class="muted">${e.size ?? ''}</td></tr>`,
+      const rows = entries
+        .slice(0, TREE_PAGE)
+        .map(
+          (e) =>
+            html`<tr><td class="muted"><code>${e.mode}</code></td><td>${e.type === 'tree' ? html`<a href="${q('tree', e.path)}">${e.name}/</a>` : e.type === 'blob' ? html`<a href="${q('blob', e.path)}">${e.name}</a>` : html`${e.name} <span class="muted">(submodule)</span>`}</td><td class="muted">${e.size ?? ''}</td></tr>`,
+        );
+      return page(
+        `${r.name}: ${w.path || '/'}`,
+        repoHeader(r, w.ref, 'tree'),
+        html`${breadcrumbs(r, w.ref, w.path)}<table>${rows}</table>${entries.length > TREE_PAGE ? html`<p class="muted">Showing ${TREE_PAGE} of ${entries.length} entries: clone the repository for the rest.</p>` : ''}`,
       );
-      return page(`${r.name}: ${w.path || '/'}`, repoHeader(r, w.ref, 'tree'), html`${breadcrumbs(r, w.ref, w.path)}<table>${rows}</table>`);
     } catch (err) {
       return notFoundPage(err);
     }
@@ -266,15 +276,37 @@ ${c.truncated ? html`<p class="muted">The diff is too large to show; its summary
     }
   };
 
+  /**
+   * Branches and tags, a page of each by name (REFS_PAGE); `?kind=heads|tags&after=NAME` pages
+   * through one kind. Each request reads one page's refs, however many the repository holds.
+   */
   const refs = async (req: RouteRequest): Promise<RouteResponse> => {
     const r = await open(req);
     if (!('name' in r)) return r;
-    const [heads, tags] = await Promise.all([deps.repos.refs(r.name, 'heads'), deps.repos.refs(r.name, 'tags')]);
-    const table = (list: typeof heads) =>
-      list.length
-        ? html`<table>${list.map((x) => html`<tr><td><a href="${base(r)}/-/tree?ref=${encodeURIComponent(x.name)}">${x.name}</a></td><td><a href="${base(r)}/-/commit/${x.id}"><code>${x.id.slice(0, 10)}</code></a></td><td>${x.subject}</td></tr>`)}</table>`
-        : html`<p class="muted">none</p>`;
-    return page(`${r.name}: refs`, repoHeader(r, 'HEAD', 'refs'), html`<h2>Branches</h2>${table(heads)}<h2>Tags</h2>${table(tags)}`);
+    const kind = req.query('kind');
+    if (kind && kind !== 'heads' && kind !== 'tags') return textResponse(400, 'kind: expected heads or tags\n');
+    let after: string | undefined;
+    try {
+      after = req.query('after') ? refName(req.query('after')) : undefined;
+    } catch (err) {
+      return textResponse(400, `${(err as Error).message}\n`);
+    }
+    const section = async (k: 'heads' | 'tags', title: string) => {
+      const { refs: list, more } = await deps.repos.refsPage(r.name, k, { after: kind ? after : undefined, limit: REFS_PAGE });
+      const rows = list.map(
+        (x) =>
+          html`<tr><td><a href="${base(r)}/-/tree?ref=${encodeURIComponent(x.name)}">${x.name}</a></td><td><a href="${base(r)}/-/commit/${x.id}"><code>${x.id.slice(0, 10)}</code></a></td><td>${x.subject}</td></tr>`,
+      );
+      const next = more
+        ? html`<p><a rel="next" href="${base(r)}/-/refs?kind=${k}&after=${encodeURIComponent(list[list.length - 1]!.name)}">Next ${REFS_PAGE} ${title.toLowerCase()} →</a></p>`
+        : '';
+      return html`<h2>${title}</h2>${list.length ? html`<table>${rows}</table>` : html`<p class="muted">none</p>`}${next}`;
+    };
+    const body =
+      kind === 'heads' || kind === 'tags'
+        ? html`${await section(kind, kind === 'heads' ? 'Branches' : 'Tags')}<p><a href="${base(r)}/-/refs">Back to the first page</a></p>`
+        : html`${await section('heads', 'Branches')}${await section('tags', 'Tags')}`;
+    return page(`${r.name}: refs`, repoHeader(r, 'HEAD', 'refs'), body);
   };
 
   const routes: HttpRoute[] = [

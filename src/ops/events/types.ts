@@ -4,8 +4,27 @@ export type OpsEvent =
   | { kind: 'node.joined'; node: string; role: string | null; location: string | null }
   | { kind: 'deploy.finished'; deployment: string; action: string; by: string; detail: string }
   | { kind: 'deploy.failed'; deployment: string; action: string; by: string; error: string }
-  /** A push updated one ref (`commits` new commits on it; 0 for a deleted or rewound ref). */
-  | { kind: 'git.pushed'; repo: string; ref: string; commits: number; by: string };
+  /**
+   * One push, however many refs it changed: `ref` is the first it changed, `commits` the new commits
+   * in all (0 for deletions and rewinds); `refs` counts them (absent in events stored before it existed).
+   */
+  | { kind: 'git.pushed'; repo: string; ref: string; commits: number; by: string; refs?: PushedRefs };
+
+/** What one push did to refs: counts per kind, and the first few names (short form) for the message. */
+export interface PushedRefs {
+  total: number;
+  branches: RefChanges;
+  tags: RefChanges;
+  /** Refs outside refs/heads and refs/tags (notes, pull refs…), all changes together. */
+  other: number;
+  names: string[];
+}
+
+export interface RefChanges {
+  created: number;
+  updated: number;
+  deleted: number;
+}
 
 /** Where events are kept (the SQLite implementation is sqlite.ts); each method is one unit of work. */
 export interface OpsEventStore {
