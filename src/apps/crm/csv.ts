@@ -164,11 +164,18 @@ function cell(v: string | undefined): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** Contacts as Google Contacts CSV (the layout Google's import reads). */
-export function contactsToCsv(contacts: Contact[]): string {
-  const maxE = Math.max(1, ...contacts.map((c) => c.emails.length));
-  const maxP = Math.max(1, ...contacts.map((c) => c.phones.length));
-  const maxA = Math.max(1, ...contacts.map((c) => c.addresses.length));
+/** How many emails, phones and addresses the widest contact has: the CSV's column groups. */
+export interface CsvShape {
+  emails: number;
+  phones: number;
+  addresses: number;
+}
+
+/** Google Contacts CSV (the layout Google's import reads), a line at a time: the header, then one line per contact. */
+export function csvWriter(shape: CsvShape): { header: string; row: (c: Contact) => string } {
+  const maxE = Math.max(1, shape.emails);
+  const maxP = Math.max(1, shape.phones);
+  const maxA = Math.max(1, shape.addresses);
   const header = [
     'Name',
     'First Name',
@@ -187,9 +194,8 @@ export function contactsToCsv(contacts: Contact[]): string {
   for (let i = 1; i <= maxP; i++) header.push(`Phone ${i} - Label`, `Phone ${i} - Value`);
   for (let i = 1; i <= maxA; i++)
     header.push(...['Label', 'Street', 'City', 'PO Box', 'Region', 'Postal Code', 'Country', 'Extended Address'].map((f) => `Address ${i} - ${f}`));
-  const lines = [header.map(cell).join(',')];
-  for (const c of contacts) {
-    const row = [
+  const row = (c: Contact) => {
+    const cells = [
       c.displayName,
       c.name.given,
       c.name.middle,
@@ -203,13 +209,23 @@ export function contactsToCsv(contacts: Contact[]): string {
       c.notes,
       c.tags.join(' ::: '),
     ];
-    for (let i = 0; i < maxE; i++) row.push(c.emails[i]?.type, c.emails[i]?.value);
-    for (let i = 0; i < maxP; i++) row.push(c.phones[i]?.type, c.phones[i]?.value);
+    for (let i = 0; i < maxE; i++) cells.push(c.emails[i]?.type, c.emails[i]?.value);
+    for (let i = 0; i < maxP; i++) cells.push(c.phones[i]?.type, c.phones[i]?.value);
     for (let i = 0; i < maxA; i++) {
       const a = c.addresses[i];
-      row.push(a?.type, a?.street, a?.locality, a?.poBox, a?.region, a?.postcode, a?.country, a?.extended);
+      cells.push(a?.type, a?.street, a?.locality, a?.poBox, a?.region, a?.postcode, a?.country, a?.extended);
     }
-    lines.push(row.map(cell).join(','));
-  }
-  return lines.join('\r\n') + '\r\n';
+    return cells.map(cell).join(',') + '\r\n';
+  };
+  return { header: header.map(cell).join(',') + '\r\n', row };
+}
+
+/** Contacts as Google Contacts CSV. */
+export function contactsToCsv(contacts: Contact[]): string {
+  const w = csvWriter({
+    emails: Math.max(0, ...contacts.map((c) => c.emails.length)),
+    phones: Math.max(0, ...contacts.map((c) => c.phones.length)),
+    addresses: Math.max(0, ...contacts.map((c) => c.addresses.length)),
+  });
+  return w.header + contacts.map(w.row).join('');
 }

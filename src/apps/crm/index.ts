@@ -23,6 +23,7 @@ export function crmModule(deps: {
   reminderChannels: ReminderChannel[];
 }): LabdModule<TuiApp> {
   const channels = deps.reminderChannels;
+  const limits = { quota: deps.config.quota, maxCardBytes: deps.config.maxCardBytes };
   let running = false;
   const tick = () => {
     if (running) return;
@@ -40,9 +41,19 @@ export function crmModule(deps: {
       store: deps.store,
       region: deps.config.defaultRegion,
       maxImportBytes: deps.config.maxImportBytes,
+      limits,
       reminderChannels: channels.map((c) => c.name),
     }),
     screens: [crmTuiApp],
-    routes: davRoutes({ store: deps.store, tokens: deps.tokens, audit: deps.audit, region: deps.config.defaultRegion, clock: deps.clock, log: deps.log }),
+    routes: davRoutes({
+      store: deps.store,
+      tokens: deps.tokens,
+      audit: deps.audit,
+      region: deps.config.defaultRegion,
+      clock: deps.clock,
+      log: deps.log,
+      limits,
+      syncPageSize: deps.config.syncPageSize,
+    }),
   };
 }
