@@ -182,16 +182,28 @@ export interface ImportOptions {
   limits?: CrmLimits;
 }
 
-/** Cards written between two turns of the event loop: a batch is a few tens of milliseconds. */
+/** Cards parsed at a time, and written between two reads of the owner's usage. */
 export const IMPORT_BATCH = 200;
+/** The longest stretch an import holds the event loop before it lets others in. */
+const SLICE_MS = 30;
 const PROGRESS_EVERY = 1000;
 
 /** Lets the event loop answer others (timers, sockets) before the next batch. */
 export const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** A turn of the event loop once `SLICE_MS` have passed since the last one. */
+function slicer(): () => Promise<void> {
+  let since = performance.now();
+  return async () => {
+    if (performance.now() - since < SLICE_MS) return;
+    await yieldToLoop();
+    since = performance.now();
+  };
+}
+
 /**
  * Adds cards to the owner's book, merging each into a contact with the same UID, email or phone.
- * Writes in batches of IMPORT_BATCH with a turn of the event loop between them. With limits, a card
+ * Writes in slices of SLICE_MS with a turn of the event loop between them. With limits, a card
  * over crm.maxCardBytes refuses the whole import before anything is written; at the quota the import
  * stops (QuotaExceeded, saying how many were imported): what came before stays, nothing after it is stored.
  */
@@ -202,12 +214,11 @@ export async function importCards(store: CrmStore, owner: number, cards: ParsedC
   const idByUid = new Map<string, number>();
   let used: CrmUsage | undefined;
   let n = 0;
+  const slice = slicer();
   for (const card of cards) {
-    if (n % IMPORT_BATCH === 0) {
-      if (n) await yieldToLoop();
-      // Re-read each batch: other writes (CardDAV, another session) count too.
-      if (limits) used = await store.usage(owner);
-    }
+    await slice();
+    // Re-read each batch: other writes (CardDAV, another session) count too.
+    if (limits && n % IMPORT_BATCH === 0) used = await store.usage(owner);
     const d = card.data;
     let existing = await store.getByUid(owner, d.uid);
     let by = 'uid';
@@ -256,9 +267,8 @@ export async function importCards(store: CrmStore, owner: number, cards: ParsedC
     }
     if (++n % PROGRESS_EVERY === 0) progress?.(n);
   }
-  let i = 0;
   for (const card of cards) {
-    if (++i % IMPORT_BATCH === 0) await yieldToLoop();
+    await slice();
     const from = idByUid.get(card.data.uid)!;
     for (const r of card.related) {
       const to = idByUid.get(r.uid) ?? (await store.getByUid(owner, r.uid))?.id;
