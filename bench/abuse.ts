@@ -14,6 +14,8 @@
  *   window      (a) a subscriber advertises 16 GiB of window and stops reading its socket while OpenSSH
  *               publishes --window-mib MiB to it and a healthy subscriber; (b) a publisher sends --window-mib
  *               MiB of CHANNEL_DATA past labd's window
+ *   crm         issue 24's CRM floods as one member (bench/abuse/crm.ts): a --crm-cards import, three
+ *               paged whole-book syncs at once, 3,000-prop-filter queries, 4 MiB PUTs, a JSON export
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -25,6 +27,7 @@ import { KeyLab, LabdProcess } from '../test/support/labd.ts';
 import { sshClientOptions } from '../test/support/ssh-options.ts';
 import { MiB, RssSampler } from '../test/support/rss.ts';
 import { execChannel, keyClient, rawChannel } from '../test/support/ssh2-client.ts';
+import { crmFloods } from './abuse/crm.ts';
 import { SshdProcess } from './lib/sshd.ts';
 import { percentile, timeSsh } from './lib/timing.ts';
 
@@ -37,6 +40,8 @@ const USAGE = `usage: npm run bench:abuse [-- options]
   --seconds N       length of the handshake flood (default 10)
   --resizes N       window changes per TUI session in the resize flood (default 300)
   --window-mib N    MiB pushed in each window flood (default 100)
+  --crm-cards N     cards in the CRM import flood (default 30000)
+  --no-crm          skip the CRM floods
   --no-sshd         skip the sshd comparison`;
 
 const { values } = parseArgs({
@@ -48,6 +53,8 @@ const { values } = parseArgs({
     seconds: { type: 'string' },
     resizes: { type: 'string' },
     'window-mib': { type: 'string' },
+    'crm-cards': { type: 'string' },
+    'no-crm': { type: 'boolean' },
     'no-sshd': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -72,6 +79,7 @@ const o = {
   seconds: whole(values.seconds, 10, '--seconds', 30),
   resizes: whole(values.resizes, 300, '--resizes', 5000),
   windowMib: whole(values['window-mib'], 100, '--window-mib', 1024),
+  crmCards: whole(values['crm-cards'], 30_000, '--crm-cards', 200_000),
 };
 
 const progress = (msg: string) => process.stderr.write(`${msg}\n`);
@@ -332,6 +340,17 @@ async function main(): Promise<void> {
     await run('resize', (s) => resizeFlood(labd, guest, s));
     await run('window (a)', (s) => windowFloodStalledReader(labd, admin, s));
     await run('window (b)', (s) => windowFloodPastWindow(labd, admin, s));
+
+    if (!values['no-crm']) {
+      const member = lab.key('mallory');
+      const made = labd.ssh(admin, ['user', 'add', 'mallory', '--role', 'member', '--key', `'${lab.publicKey(member)}'`]);
+      if (made.status !== 0) throw new Error(`user add failed: ${made.stderr}`);
+      progress('labd: CRM floods …');
+      for (const f of await crmFloods({ labd, key: member, user: 'mallory', cards: o.crmCards })) {
+        progress(`  ${f.flood}: ${f.what}`);
+        figures.push({ ...f, target: 'labd', login: '-' });
+      }
+    }
 
     if (!values['no-sshd']) {
       const ca = lab.key('ca');

@@ -21,7 +21,7 @@ import type { AuditLog } from '../../ops/audit/store.ts';
 import type { Clock } from '../../core/clock.ts';
 import { tokenHash, type TokenOwner, type TokenStore } from '../../ops/tokens/store.ts';
 import { importCards, yieldToLoop } from './commands.ts';
-import { compileFilter } from './dav-filter.ts';
+import { compileFilter, MAX_PROP_FILTERS } from './dav-filter.ts';
 import { streamedXml } from './dav-stream.ts';
 import type { Contact, ContactData } from './model.ts';
 import { CardTooLarge, checkCardSize, QuotaExceeded, type CrmLimits } from './quota.ts';
@@ -342,7 +342,12 @@ export function davRoutes(deps: DavDeps): HttpRoute[] {
   const gone = (href: string) => `<D:response><D:href>${xmlEscape(href)}</D:href><D:status>HTTP/1.1 404 Not Found</D:status></D:response>`;
 
   const bookReport = guarded(async (req, who) => {
-    const doc = parseXml(await req.readBody(MAX_XML_BYTES));
+    const body = await req.readBody(MAX_XML_BYTES);
+    // Counted before parsing: parsing thousands of filters is itself a stretch of the event loop.
+    const propFilters = body.toString('latin1').match(/<([\w.-]+:)?prop-filter[\s/>]/g)?.length ?? 0;
+    if (propFilters > MAX_PROP_FILTERS)
+      return davError(403, 'C', 'supported-filter', `at most ${MAX_PROP_FILTERS} prop-filters in one addressbook-query (this has ${propFilters})`);
+    const doc = parseXml(body);
     const requestUri = hrefPath(who.userName, 'contacts');
     if (doc['addressbook-multiget']) {
       const q = doc['addressbook-multiget'] as Xml;
