@@ -205,6 +205,20 @@ describe('CRM floods (issue 24, item 4)', () => {
     assert.equal(readdirSync(join(work, 'contacts', 'contacts')).filter((f) => f.endsWith('.vcf')).length, BOOK - 1);
   });
 
+  test('crm import --csv of 10,000 rows is parsed in slices too: /healthz answers while it runs', async () => {
+    const rows = Array.from({ length: 10_000 }, (_, i) => `Csv ${i},Csv,${i},csv${i}@example.org,+44 20 7946 ${String(i).padStart(4, '0')}`);
+    const input = ['Name,Given Name,Family Name,E-mail 1 - Value,Phone 1 - Value', ...rows].join('\r\n') + '\r\n';
+    const probe = healthProbe(labd.httpPort);
+    const started = performance.now();
+    const r = await labd.ssh(bob, ['crm', 'import', '--csv'], { input });
+    const tookMs = Math.round(performance.now() - started);
+    const { answers, longestMs } = await probe.stop();
+    console.log(`import --csv of 10,000 rows: ${tookMs} ms, /healthz answered ${answers} times, longest gap ${longestMs} ms`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /imported 10000 cards/);
+    assert.ok(longestMs < tookMs / 2, `the longest /healthz gap (${longestMs} ms) is not most of the import (${tookMs} ms)`);
+  });
+
   test('an addressbook-query with 3,000 prop-filters is refused at once; Depth: infinity too', async () => {
     const filters = Array.from({ length: 3000 }, (_, i) => `<C:prop-filter name="EMAIL"><C:text-match>x${i}</C:text-match></C:prop-filter>`).join('');
     const probe = healthProbe(labd.httpPort);

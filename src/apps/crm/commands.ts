@@ -9,7 +9,7 @@ import type { CommandContext } from '../../ops/context.ts';
 import { defineCommand, type AnyCommand } from '../../ops/registry.ts';
 import type { Result } from '../../ops/result.ts';
 import { readStdinText } from '../../ops/stdin.ts';
-import { parseContactsCsv } from './csv.ts';
+import { parseContactsCsvInSlices } from './csv.ts';
 import { contactJson, writeExport } from './export.ts';
 import {
   boundedText,
@@ -788,7 +788,7 @@ example: crm remind --via matrix --room '#me:example.org'`,
       const text = await readStdinText(ctx, deps.maxImportBytes);
       if (!text.trim()) throw new UsageError('nothing on stdin (example: crm import < contacts.vcf)');
       const cards: ParsedCard[] = args.csv
-        ? parseContactsCsv(text, region).map((data) => ({ data, related: [] }))
+        ? (await parseContactsCsvInSlices(text, region, yieldToLoop)).map((data) => ({ data, related: [] }))
         : await parseVCardsInSlices(text, region, IMPORT_BATCH, yieldToLoop);
       if (!cards.length) throw new UsageError(args.csv ? 'no contacts in that CSV' : 'no vCards on stdin (BEGIN:VCARD … END:VCARD)');
       if (cards.length > IMPORT_BATCH) ctx.progress(`importing ${cards.length} cards`);
