@@ -32,7 +32,7 @@ import { contactToVCard, parseVCards } from './vcard.ts';
 const MAX_XML_BYTES = 1024 * 1024;
 /** hrefs one multiget may ask for: vdirsyncer asks for every card it lacks in one REPORT. */
 const MAX_MULTIGET = 10_000;
-/** Cards read from the store at a time while a listing streams out. */
+/** Card ids read from the store at a time while a listing streams out (the cards one by one). */
 const PAGE = 200;
 
 const NS = 'xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav" xmlns:CS="http://calendarserver.org/ns/"';
@@ -293,10 +293,13 @@ export function davRoutes(deps: DavDeps): HttpRoute[] {
   /** Every card of the owner's book, a page at a time (the store never hands over the whole book). */
   async function* everyCard(ownerId: number): AsyncGenerator<Contact> {
     for (let after = 0; ;) {
-      const page = await store.page(ownerId, after, PAGE);
-      for (const c of page) yield c;
-      if (page.length < PAGE) return;
-      after = page[page.length - 1]!.id;
+      const ids = await store.pageIds(ownerId, after, PAGE);
+      for (const id of ids) {
+        const c = await store.get(ownerId, id);
+        if (c) yield c;
+      }
+      if (ids.length < PAGE) return;
+      after = ids[ids.length - 1]!;
       // A filter may pass over many pages without a part to send: the loop gets its turn here too.
       await yieldToLoop();
     }

@@ -12,8 +12,10 @@ import type { Contact, Interaction } from './model.ts';
 import type { CrmStore } from './store.ts';
 import { contactToVCard } from './vcard.ts';
 
-/** Contacts read from the store at a time. */
+/** Contact ids read from the store at a time (the contacts one by one). */
 const PAGE = 200;
+/** Text gathered before a write. */
+const CHUNK_CHARS = 64 * 1024;
 /** A contact's journal in the JSON export: the most recent this many. */
 const JOURNAL = 10_000;
 
@@ -61,22 +63,29 @@ export async function writeExport(store: CrmStore, owner: number, format: Export
   if (csv) await write(out, csv.header, signal);
   if (format === 'json') await write(out, '[', signal);
   let n = 0;
+  let chunk = '';
   for (let after = 0; ;) {
-    const page = await store.page(owner, after, PAGE);
-    let chunk = '';
-    for (const c of page) {
+    const ids = await store.pageIds(owner, after, PAGE);
+    for (const id of ids) {
+      const c = await store.get(owner, id);
+      if (!c) continue;
       if (format === 'vcf') {
         await linkUids(c);
         chunk += contactToVCard(c, (id) => uids.get(id) || undefined);
       } else if (csv) chunk += csv.row(c);
       else chunk += (n ? ',\n' : '\n') + JSON.stringify(contactJson(c, await store.interactions(owner, c.id, JOURNAL)));
       n++;
+      // Out as soon as a chunk is made: a page of cards with 1 MiB photos is not gathered first.
+      if (chunk.length >= CHUNK_CHARS) {
+        await write(out, chunk, signal);
+        chunk = '';
+      }
     }
-    if (chunk) await write(out, chunk, signal);
-    if (page.length < PAGE) break;
-    after = page[page.length - 1]!.id;
+    if (ids.length < PAGE) break;
+    after = ids[ids.length - 1]!;
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
+  if (chunk) await write(out, chunk, signal);
   if (format === 'json') await write(out, n ? '\n]\n' : ']\n', signal);
   await new Promise<void>((resolve, reject) => out.write('', (err) => (err ? reject(err) : resolve())));
   return n;

@@ -498,15 +498,13 @@ export class SqliteCrmStore implements CrmStore {
 
   /**
    * Walks the table by id (`+owner_id`: no owner index has ids in order, and sorting the owner's
-   * whole book for each page of 200 made a listing quadratic): one pass over the table in all.
+   * whole book for each page made a listing quadratic): one pass over the table in all. Ids only:
+   * the caller reads one contact at a time, so a page of 1 MiB photos is never in memory at once.
    */
-  async page(ownerId: number, afterId: number, limit: number): Promise<Contact[]> {
-    const rows = this.q(`select c.*, ${TAGS} from crm_contacts c where +c.owner_id = ? and c.id > ? order by c.id limit ?`).all(
-      ownerId,
-      afterId,
-      limit,
-    ) as ContactRow[];
-    return rows.map((r) => this.contactOf(r));
+  async pageIds(ownerId: number, afterId: number, limit: number): Promise<number[]> {
+    return (
+      this.q('select c.id from crm_contacts c where +c.owner_id = ? and c.id > ? order by c.id limit ?').all(ownerId, afterId, limit) as { id: number }[]
+    ).map((r) => r.id);
   }
 
   async changePage(ownerId: number, after: ChangeCursor, limit: number, withRemoved: boolean): Promise<ChangeEntry[]> {

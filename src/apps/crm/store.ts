@@ -79,8 +79,8 @@ export interface CrmStore {
   link(ownerId: number, id: number, otherId: number, relation: string, inverse: string): Promise<void>;
   unlink(ownerId: number, id: number, otherId: number): Promise<number>;
   all(ownerId: number): Promise<Contact[]>;
-  /** The owner's contacts with an id above `afterId`, by id, at most `limit`: a book read a page at a time. */
-  page(ownerId: number, afterId: number, limit: number): Promise<Contact[]>;
+  /** Ids of the owner's contacts above `afterId`, in order, at most `limit`: a book read a page at a time. */
+  pageIds(ownerId: number, afterId: number, limit: number): Promise<number[]>;
   /** Changes after the cursor in (rev, seq) order, at most `limit`; removals only `withRemoved`. */
   changePage(ownerId: number, after: ChangeCursor, limit: number, withRemoved: boolean): Promise<ChangeEntry[]>;
   count(ownerId: number): Promise<number>;
