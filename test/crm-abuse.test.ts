@@ -239,6 +239,18 @@ describe('CRM floods (issue 24, item 4)', () => {
     assert.equal(many.status, 207);
     assert.equal([...many.body.matchAll(/\.vcf<\/D:href>/g)].length, PAGE);
     assert.match(many.body, /HTTP\/1.1 507 Insufficient Storage/);
+    // A multiget names at most 10,000 cards.
+    const hrefs = (n: number) => Array.from({ length: n }, (_, i) => `<D:href>/dav/mallory/contacts/Flood-${i}.vcf</D:href>`).join('');
+    const multiget = (n: number) =>
+      dav(labd.httpPort, 'REPORT', '/dav/mallory/contacts/', {
+        auth: `mallory:${malloryToken}`,
+        body: `<C:addressbook-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:prop><D:getetag/></D:prop>${hrefs(n)}</C:addressbook-multiget>`,
+      });
+    const tooMany = await multiget(10_001);
+    assert.equal(tooMany.status, 403);
+    assert.match(tooMany.body, /at most 10000 hrefs/);
+    const fine = await multiget(3);
+    assert.equal([...fine.body.matchAll(/<D:getetag>/g)].length, 3);
     const infinite = await dav(labd.httpPort, 'PROPFIND', '/dav/mallory/contacts/', { auth: `mallory:${malloryToken}`, headers: { depth: 'infinity' } });
     assert.equal(infinite.status, 403);
     assert.match(infinite.body, /propfind-finite-depth/);
