@@ -15,6 +15,8 @@
  *               publishes --window-mib MiB to it and a healthy subscriber; (b) a publisher sends --window-mib
  *               MiB of CHANNEL_DATA past labd's window
  *   highlighting, gzip bombs, upload-pack hold: issue #24's floods (bench/abuse/*.ts, each says what it does)
+ *   crm         issue 24's CRM floods as one member (bench/abuse/crm.ts): a --crm-cards import, three
+ *               paged whole-book syncs at once, 3,000-prop-filter queries, 4 MiB PUTs, a JSON export
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -30,6 +32,7 @@ import { gzipFlood } from './abuse/gzip.ts';
 import { highlightFlood } from './abuse/highlight.ts';
 import { uploadPackHold } from './abuse/upload-pack-hold.ts';
 import { GitLab } from '../test/support/git.ts';
+import { crmFloods } from './abuse/crm.ts';
 import { SshdProcess } from './lib/sshd.ts';
 import { percentile, timeSsh } from './lib/timing.ts';
 
@@ -42,6 +45,8 @@ const USAGE = `usage: npm run bench:abuse [-- options]
   --seconds N       length of the handshake flood (default 10)
   --resizes N       window changes per TUI session in the resize flood (default 300)
   --window-mib N    MiB pushed in each window flood (default 100)
+  --crm-cards N     cards in the CRM import flood (default 30000)
+  --no-crm          skip the CRM floods
   --no-sshd         skip the sshd comparison`;
 
 const { values } = parseArgs({
@@ -53,6 +58,8 @@ const { values } = parseArgs({
     seconds: { type: 'string' },
     resizes: { type: 'string' },
     'window-mib': { type: 'string' },
+    'crm-cards': { type: 'string' },
+    'no-crm': { type: 'boolean' },
     'no-sshd': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -77,6 +84,7 @@ const o = {
   seconds: whole(values.seconds, 10, '--seconds', 30),
   resizes: whole(values.resizes, 300, '--resizes', 5000),
   windowMib: whole(values['window-mib'], 100, '--window-mib', 1024),
+  crmCards: whole(values['crm-cards'], 30_000, '--crm-cards', 200_000),
 };
 
 const progress = (msg: string) => process.stderr.write(`${msg}\n`);
@@ -349,6 +357,16 @@ async function main(): Promise<void> {
     );
     await run('gzip bombs', (s) => gzipFlood({ pid, httpPort: labd.httpPort, repo: 'flood' }, s));
     await run('upload-pack hold', (s) => uploadPackHold({ pid, sshPort: labd.sshPort, repo: 'flood' }, s, { holdMs: o.holdMs }));
+    if (!values['no-crm']) {
+      const member = lab.key('mallory');
+      const made = labd.ssh(admin, ['user', 'add', 'mallory', '--role', 'member', '--key', `'${lab.publicKey(member)}'`]);
+      if (made.status !== 0) throw new Error(`user add failed: ${made.stderr}`);
+      progress('labd: CRM floods …');
+      for (const f of await crmFloods({ labd, key: member, user: 'mallory', cards: o.crmCards })) {
+        progress(`  ${f.flood}: ${f.what}`);
+        figures.push({ ...f, target: 'labd', login: '-' });
+      }
+    }
 
     if (!values['no-sshd']) {
       const ca = lab.key('ca');

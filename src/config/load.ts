@@ -115,6 +115,10 @@ const ENV_KEYS: Record<string, { path: string[]; kind: 'string' | 'boolean' | 'l
   LABD_CRM_REMINDERS_APPRISE: { path: ['crm', 'remindersApprise'], kind: 'string' },
   LABD_CRM_REMIND_AT: { path: ['crm', 'remindAt'], kind: 'string' },
   LABD_CRM_REMINDER_CHECK_INTERVAL: { path: ['crm', 'reminderCheckInterval'], kind: 'string' },
+  LABD_CRM_QUOTA_CARDS: { path: ['crm', 'quota', 'cards'], kind: 'number' },
+  LABD_CRM_QUOTA_BYTES: { path: ['crm', 'quota', 'bytes'], kind: 'number' },
+  LABD_CRM_MAX_CARD_BYTES: { path: ['crm', 'maxCardBytes'], kind: 'number' },
+  LABD_CRM_SYNC_PAGE_SIZE: { path: ['crm', 'syncPageSize'], kind: 'number' },
 };
 
 export const CONFIG_ENV_NAMES = ['LABD_CONFIG', ...Object.keys(ENV_KEYS)];

@@ -41,6 +41,16 @@ const PUBSUB_SUBSCRIBER_BUFFER = 8 * 1024 * 1024;
 /** Per-user paste quota: enough for years of notes and logs, not for filling the disk. */
 const PASTE_QUOTA_BYTES = 256 * 1024 * 1024;
 const PASTE_QUOTA_COUNT = 1000;
+/**
+ * Per-user CRM quota: a big real address book is a few thousand cards with small photos (well under
+ * 100 MiB); an attack run put forty 4 MiB cards (+320 MiB) into the database in 9 s.
+ */
+const CRM_QUOTA_CARDS = 50_000;
+const CRM_QUOTA_BYTES = 256 * 1024 * 1024;
+/** One card as stored, photo included: a phone's contact photo is tens of KiB. */
+const CRM_MAX_CARD_BYTES = 1024 * 1024;
+/** Responses one CardDAV sync-collection page carries at most (RFC 6578 §3.6 truncation past it). */
+const CRM_SYNC_PAGE_SIZE = 1000;
 const PUBSUB_MAX_TOPICS_PER_USER = 16;
 /** App tokens one user may hold: a phone, a laptop, a few CI jobs, with room; not a table to fill. */
 const TOKENS_MAX_PER_USER = 20;
@@ -403,6 +413,27 @@ export const configSchema = z
           .default('08:00'),
         /** How often the reminder job looks whether it is time. */
         reminderCheckInterval: timerDuration.prefault('5m'),
+        /** What one user may keep in their address book: cards, and bytes stored (every path: CardDAV, add, edit, import). */
+        quota: z
+          .strictObject({
+            cards: z.number().int().min(1).max(10_000_000).default(CRM_QUOTA_CARDS),
+            bytes: z
+              .number()
+              .int()
+              .min(1024)
+              .max(1024 ** 4)
+              .default(CRM_QUOTA_BYTES),
+          })
+          .prefault({}),
+        /** The largest one card may be (bytes as stored; a CardDAV PUT body past it is refused with 413). */
+        maxCardBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(64 * 1024 * 1024)
+          .default(CRM_MAX_CARD_BYTES),
+        /** The most responses one CardDAV sync-collection answer carries; a client's smaller <D:limit> wins. */
+        syncPageSize: z.number().int().min(1).max(100_000).default(CRM_SYNC_PAGE_SIZE),
       })
       .prefault({}),
     /** App tokens (CardDAV, git over HTTP): how many one user may hold (not revoked; expired ones count until revoked). */

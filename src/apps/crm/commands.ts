@@ -9,7 +9,8 @@ import type { CommandContext } from '../../ops/context.ts';
 import { defineCommand, type AnyCommand } from '../../ops/registry.ts';
 import type { Result } from '../../ops/result.ts';
 import { readStdinText } from '../../ops/stdin.ts';
-import { contactsToCsv, parseContactsCsv } from './csv.ts';
+import { parseContactsCsvInSlices } from './csv.ts';
+import { contactJson, writeExport } from './export.ts';
 import {
   boundedText,
   checkEmail,
@@ -30,7 +31,8 @@ import {
   type InteractionKind,
 } from './model.ts';
 import { REMINDER_CHANNELS, type ContactSummary, type CrmStore } from './store.ts';
-import { contactToVCard, parseVCards, type ParsedCard } from './vcard.ts';
+import { contactToVCard, parseVCards, parseVCardsInSlices, type ParsedCard } from './vcard.ts';
+import { CardTooLarge, checkCardSize, checkQuota, contactBytes, QuotaExceeded, type CrmLimits, type CrmUsage } from './quota.ts';
 
 export interface CrmDeps {
   store: CrmStore;
@@ -40,6 +42,8 @@ export interface CrmDeps {
   maxImportBytes: number;
   /** The channels labd has for daily reminders (empty: none configured). */
   reminderChannels?: readonly ('matrix' | 'apprise')[];
+  /** crm.quota and crm.maxCardBytes (default: none). */
+  limits?: CrmLimits;
 }
 
 /** The actor's own user id: the only owner any CRM command reads or writes. */
@@ -89,32 +93,6 @@ function summaryJson(c: ContactSummary) {
     birthday: c.birthday ?? null,
     stayInTouchDays: c.stayInTouchDays ?? null,
     lastContactedAt: c.lastContactedAt?.toISOString() ?? null,
-  };
-}
-
-function contactJson(c: Contact, interactions?: Interaction[]) {
-  return {
-    id: c.id,
-    uid: c.uid,
-    name: c.displayName,
-    nameParts: c.name,
-    nicknames: c.nicknames,
-    emails: c.emails,
-    phones: c.phones,
-    addresses: c.addresses,
-    birthday: c.birthday ?? null,
-    company: c.company ?? null,
-    title: c.title ?? null,
-    howMet: c.howMet ?? null,
-    notes: c.notes ?? null,
-    stayInTouchDays: c.stayInTouchDays ?? null,
-    photo: c.photo ?? null,
-    tags: c.tags,
-    links: c.links,
-    lastContactedAt: c.lastContactedAt?.toISOString() ?? null,
-    createdAt: c.createdAt.toISOString(),
-    updatedAt: c.updatedAt.toISOString(),
-    ...(interactions ? { interactions: interactions.map((i) => ({ id: i.id, kind: i.kind, at: i.at.toISOString(), note: i.note })) } : {}),
   };
 }
 
@@ -197,12 +175,50 @@ export interface ImportReport {
   linked: number;
 }
 
-/** Adds cards to the owner's book, merging each into a contact with the same UID, email or phone. */
-export async function importCards(store: CrmStore, owner: number, cards: ParsedCard[], progress?: (n: number) => void): Promise<ImportReport> {
+export interface ImportOptions {
+  /** Told how many cards are done, every PROGRESS_EVERY cards. */
+  progress?: (done: number) => void;
+  /** Each card is checked against crm.maxCardBytes up front, and the import stops at the quota. */
+  limits?: CrmLimits;
+}
+
+/** Cards parsed at a time, and written between two reads of the owner's usage. */
+export const IMPORT_BATCH = 200;
+/** The longest stretch an import holds the event loop before it lets others in. */
+const SLICE_MS = 30;
+const PROGRESS_EVERY = 1000;
+
+/** Lets the event loop answer others (timers, sockets) before the next batch. */
+export const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** A turn of the event loop once `SLICE_MS` have passed since the last one. */
+function slicer(): () => Promise<void> {
+  let since = performance.now();
+  return async () => {
+    if (performance.now() - since < SLICE_MS) return;
+    await yieldToLoop();
+    since = performance.now();
+  };
+}
+
+/**
+ * Adds cards to the owner's book, merging each into a contact with the same UID, email or phone.
+ * Writes in slices of SLICE_MS with a turn of the event loop between them. With limits, a card
+ * over crm.maxCardBytes refuses the whole import before anything is written; at the quota the import
+ * stops (QuotaExceeded, saying how many were imported): what came before stays, nothing after it is stored.
+ */
+export async function importCards(store: CrmStore, owner: number, cards: ParsedCard[], opts: ImportOptions = {}): Promise<ImportReport> {
+  const { limits, progress } = opts;
+  const sizes = limits ? cards.map((c) => checkCardSize(c.data, limits.maxCardBytes)) : [];
   const report: ImportReport = { created: [], merged: [], linked: 0 };
   const idByUid = new Map<string, number>();
+  let used: CrmUsage | undefined;
   let n = 0;
+  const slice = slicer();
   for (const card of cards) {
+    await slice();
+    // Re-read each batch: other writes (CardDAV, another session) count too.
+    if (limits && n % IMPORT_BATCH === 0) used = await store.usage(owner);
     const d = card.data;
     let existing = await store.getByUid(owner, d.uid);
     let by = 'uid';
@@ -219,19 +235,40 @@ export async function importCards(store: CrmStore, owner: number, cards: ParsedC
         by = email ? `email ${email.value}` : phone ? `phone ${phone.value}` : 'email or phone';
       }
     }
-    if (existing) {
-      const merged = mergeInto(dataOf(existing), d);
-      if (JSON.stringify(merged) !== JSON.stringify(dataOf(existing))) await store.update(owner, existing.id, merged);
-      report.merged.push({ id: existing.id, name: existing.displayName, by });
-      idByUid.set(d.uid, existing.id);
-    } else {
-      const c = await store.create(owner, d);
-      report.created.push({ id: c.id, name: c.displayName });
-      idByUid.set(d.uid, c.id);
+    try {
+      if (existing) {
+        const before = dataOf(existing);
+        const merged = mergeInto(before, d);
+        if (JSON.stringify(merged) !== JSON.stringify(before)) {
+          if (limits && used) {
+            const grows = checkCardSize(merged, limits.maxCardBytes) - contactBytes(before);
+            checkQuota(used, 0, grows, limits.quota);
+            used.bytes += Math.max(0, grows);
+          }
+          await store.update(owner, existing.id, merged);
+        }
+        report.merged.push({ id: existing.id, name: existing.displayName, by });
+        idByUid.set(d.uid, existing.id);
+      } else {
+        if (limits && used) {
+          checkQuota(used, 1, sizes[n]!, limits.quota);
+          used.cards++;
+          used.bytes += sizes[n]!;
+        }
+        const c = await store.create(owner, d);
+        report.created.push({ id: c.id, name: c.displayName });
+        idByUid.set(d.uid, c.id);
+      }
+    } catch (err) {
+      if (!(err instanceof QuotaExceeded) && !(err instanceof CardTooLarge)) throw err;
+      throw new QuotaExceeded(
+        `${err.message.replace(/; nothing was stored$/, '')}: imported ${n} of ${cards.length} cards (${report.created.length} created, ${report.merged.length} merged); nothing from card ${n + 1} on was stored`,
+      );
     }
-    if (++n % 100 === 0) progress?.(n);
+    if (++n % PROGRESS_EVERY === 0) progress?.(n);
   }
   for (const card of cards) {
+    await slice();
     const from = idByUid.get(card.data.uid)!;
     for (const r of card.related) {
       const to = idByUid.get(r.uid) ?? (await store.getByUid(owner, r.uid))?.id;
@@ -349,7 +386,12 @@ function parseDay(text: string, now: Date): Date {
 }
 
 export function crmCommands(deps: CrmDeps): AnyCommand[] {
-  const { store, region } = deps;
+  const { store, region, limits } = deps;
+  const quota = limits?.quota;
+  const sized = (d: ContactData) => {
+    if (limits) checkCardSize(d, limits.maxCardBytes);
+    return d;
+  };
   /** The per-command rule: the actor has an account, and a named contact is in the actor's own book. */
   const own = async (ctx: CommandContext, ref?: string) => {
     const owner = crmOwner(ctx);
@@ -444,7 +486,7 @@ export function crmCommands(deps: CrmDeps): AnyCommand[] {
         if (!text.trim()) throw new UsageError('give a NAME, or a vCard on stdin (example: crm add Ada Lovelace --email ada@example.org)');
         const cards = parseVCards(text, region);
         if (cards.length !== 1) throw new UsageError(`crm add takes one vCard; this has ${cards.length} (use crm import)`);
-        const report = await importCards(store, owner, cards);
+        const report = await importCards(store, owner, cards, { limits });
         const id = report.created[0]?.id ?? report.merged[0]!.id;
         const c = (await store.get(owner, id))!;
         if (report.merged.length)
@@ -466,7 +508,7 @@ export function crmCommands(deps: CrmDeps): AnyCommand[] {
         region,
       );
       d.tags = [...new Set(args.tag.map(normaliseTag))];
-      const c = await store.create(owner, d);
+      const c = await store.create(owner, sized(d), undefined, quota);
       return showResult(c, [], ctx.clock.now());
     },
   });
@@ -502,7 +544,7 @@ export function crmCommands(deps: CrmDeps): AnyCommand[] {
       const c = await resolveContact(store, owner, args.contact);
       const { contact: _ref, ...edits } = args;
       if (!Object.values(edits).some((v) => v !== undefined)) throw new UsageError('nothing to change: give a --FIELD VALUE (see crm edit --help)');
-      const updated = await store.update(owner, c.id, applyEdits(dataOf(c), edits, region));
+      const updated = await store.update(owner, c.id, sized(applyEdits(dataOf(c), edits, region)), undefined, quota);
       return showResult(updated, await store.interactions(owner, c.id, 20), ctx.clock.now());
     },
   });
@@ -672,7 +714,7 @@ example: crm remind --via matrix --room '#me:example.org'`,
         if (w.startsWith('-')) tags.delete(normaliseTag(w.slice(1)));
         else tags.add(normaliseTag(w.replace(/^\+/, '')));
       }
-      const updated = await store.update(owner, c.id, { ...dataOf(c), tags: [...tags].sort() });
+      const updated = await store.update(owner, c.id, sized({ ...dataOf(c), tags: [...tags].sort() }), undefined, quota);
       return { kind: 'message', text: `${updated.displayName}: ${updated.tags.join(' ') || '(no tags)'}`, json: { id: updated.id, tags: updated.tags } };
     },
   });
@@ -745,9 +787,12 @@ example: crm remind --via matrix --room '#me:example.org'`,
       const owner = crmOwner(ctx);
       const text = await readStdinText(ctx, deps.maxImportBytes);
       if (!text.trim()) throw new UsageError('nothing on stdin (example: crm import < contacts.vcf)');
-      const cards: ParsedCard[] = args.csv ? parseContactsCsv(text, region).map((data) => ({ data, related: [] })) : parseVCards(text, region);
+      const cards: ParsedCard[] = args.csv
+        ? (await parseContactsCsvInSlices(text, region, yieldToLoop)).map((data) => ({ data, related: [] }))
+        : await parseVCardsInSlices(text, region, IMPORT_BATCH, yieldToLoop);
       if (!cards.length) throw new UsageError(args.csv ? 'no contacts in that CSV' : 'no vCards on stdin (BEGIN:VCARD … END:VCARD)');
-      const report = await importCards(store, owner, cards, (n) => ctx.progress(`${n} of ${cards.length}`));
+      if (cards.length > IMPORT_BATCH) ctx.progress(`importing ${cards.length} cards`);
+      const report = await importCards(store, owner, cards, { limits, progress: (n) => ctx.progress(`${n} of ${cards.length}`) });
       const mergedText = report.merged.map((m) => `${m.id} ${m.name} (same ${m.by})`);
       return {
         kind: 'record',
@@ -774,18 +819,14 @@ example: crm remind --via matrix --room '#me:example.org'`,
     authorize: (ctx) => own(ctx),
     async run(ctx, args) {
       const owner = crmOwner(ctx);
-      const all = await store.all(owner);
-      const uidOf = new Map(all.map((c) => [c.id, c.uid]));
-      let text: string;
-      if (args.format === 'json' || ctx.json) {
-        const withJournal = await Promise.all(all.map(async (c) => contactJson(c, await store.interactions(owner, c.id, 10000))));
-        if (ctx.json || !ctx.io) return { kind: 'message', text: `${all.length} contacts`, json: withJournal };
-        text = JSON.stringify(withJournal, null, 2) + '\n';
-      } else if (args.format === 'csv') text = contactsToCsv(all);
-      else text = all.map((c) => contactToVCard(c, (id) => uidOf.get(id))).join('');
-      if (!ctx.io) return { kind: 'message', text, json: { format: args.format, text } };
-      await new Promise<void>((resolve, reject) => ctx.io!.stdout.write(text, (err) => (err ? reject(err) : resolve())));
-      return { kind: 'streamed', json: { format: args.format, contacts: all.length } };
+      const format = ctx.json ? 'json' : args.format;
+      if (ctx.io) {
+        // Over SSH the book goes out a page at a time as the client reads it: never one string.
+        const contacts = await writeExport(store, owner, format, ctx.io.stdout, ctx.signal);
+        return { kind: 'streamed', json: { format, contacts } };
+      }
+      // Without a stream (the TUI), a summary only.
+      return { kind: 'message', text: `${await store.count(owner)} contacts; export over SSH: ssh HOST crm export > contacts.vcf`, json: { format } };
     },
   });
 

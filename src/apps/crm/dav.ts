@@ -16,7 +16,6 @@
  * by fast-xml-parser with entity processing off (and a DOCTYPE is refused outright).
  */
 import { XMLParser } from 'fast-xml-parser';
-import ICAL from 'ical.js';
 import { UsageError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import { BodyTooLarge, type HttpRoute, type RouteRequest, type RouteResponse } from '../../ops/http.ts';
@@ -25,17 +24,20 @@ import type { Clock } from '../../core/clock.ts';
 import type { Actor } from '../../core/actor.ts';
 import type { CommandObserver } from '../../ops/registry.ts';
 import type { TokenActors } from '../../ops/tokens/actor.ts';
-import { importCards } from './commands.ts';
+import { importCards, yieldToLoop } from './commands.ts';
+import { compileFilter, MAX_PROP_FILTERS } from './dav-filter.ts';
+import { streamedXml } from './dav-stream.ts';
 import type { Contact, ContactData } from './model.ts';
-import { StaleWrite, type CrmStore } from './store.ts';
+import { CardTooLarge, checkCardSize, QuotaExceeded, type CrmLimits } from './quota.ts';
+import { StaleWrite, type ChangeCursor, type CrmStore } from './store.ts';
 import { contactToVCard, parseVCards } from './vcard.ts';
 
-/** A PROPFIND or REPORT body: small XML. */
-const MAX_XML_BYTES = 256 * 1024;
-/** One card, photo included. */
-export const MAX_CARD_BYTES = 4 * 1024 * 1024;
-/** hrefs one multiget may ask for. */
-const MAX_MULTIGET = 2000;
+/** A PROPFIND or REPORT body: small XML (a multiget of MAX_MULTIGET hrefs fits). */
+const MAX_XML_BYTES = 1024 * 1024;
+/** hrefs one multiget may ask for: vdirsyncer asks for every card it lacks in one REPORT. */
+const MAX_MULTIGET = 10_000;
+/** Card ids read from the store at a time while a listing streams out (the cards one by one). */
+const PAGE = 200;
 
 const NS = 'xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav" xmlns:CS="http://calendarserver.org/ns/"';
 const SYNC_PREFIX = 'urn:x-labd:crm:sync:';
@@ -93,8 +95,20 @@ function response(href: string, found: Record<string, string>, missing: string[]
   return `<D:response><D:href>${xmlEscape(href)}</D:href>${ok ? `<D:propstat><D:prop>${ok}</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>` : ''}${nf ? `<D:propstat><D:prop>${nf}</D:prop><D:status>HTTP/1.1 404 Not Found</D:status></D:propstat>` : ''}</D:response>`;
 }
 
+const MULTISTATUS_HEAD = `<?xml version="1.0" encoding="utf-8"?>\n<D:multistatus ${NS}>`;
+
 function multistatus(parts: string[], extra = ''): RouteResponse {
-  return xml(207, `<?xml version="1.0" encoding="utf-8"?>\n<D:multistatus ${NS}>${parts.join('')}${extra}</D:multistatus>\n`);
+  return xml(207, `${MULTISTATUS_HEAD}${parts.join('')}${extra}</D:multistatus>\n`);
+}
+
+/** A multistatus streamed out as its parts are made; `extra` (a sync token) is asked for at the end. */
+function streamedMultistatus(parts: AsyncIterable<string>, extra: () => string = () => ''): RouteResponse {
+  return streamedXml(207, MULTISTATUS_HEAD, parts, () => `${extra()}</D:multistatus>\n`);
+}
+
+/** RFC 6578 §3.6 / RFC 6352 §8.6.1: the answer was cut short; what the client gets is a part of it. */
+function truncated(requestUri: string): string {
+  return `<D:response><D:href>${xmlEscape(requestUri)}</D:href><D:status>HTTP/1.1 507 Insufficient Storage</D:status><D:error><D:number-of-matches-within-limits/></D:error></D:response>`;
 }
 
 function xml(status: number, body: string, headers: Record<string, string> = {}): RouteResponse {
@@ -105,8 +119,10 @@ function plain(status: number, text: string, headers: Record<string, string> = {
   return { status, headers: { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff', ...headers }, body: text + '\n' };
 }
 
-function davError(status: number, ns: 'D' | 'C', condition: string): RouteResponse {
-  return xml(status, `<?xml version="1.0" encoding="utf-8"?>\n<D:error ${NS}><${ns}:${condition}/></D:error>\n`);
+/** A precondition failed (RFC 4918 §16), with why in words for a person reading the client's log. */
+function davError(status: number, ns: 'D' | 'C', condition: string, why?: string): RouteResponse {
+  const reason = why ? `<L:reason xmlns:L="urn:x-labd">${xmlEscape(why)}</L:reason>` : '';
+  return xml(status, `<?xml version="1.0" encoding="utf-8"?>\n<D:error ${NS}><${ns}:${condition}/>${reason}</D:error>\n`);
 }
 
 /** Known properties: their XML for a resource, by local name. Unknown ones are reported 404. */
@@ -137,6 +153,10 @@ export interface DavDeps {
   region?: string;
   clock: Clock;
   log: Logger;
+  /** crm.quota and crm.maxCardBytes: a PUT past them gets 507 or 413. */
+  limits: CrmLimits;
+  /** crm.syncPageSize: the most cards one sync-collection or addressbook-query answer carries. */
+  syncPageSize: number;
 }
 
 /** The user a request acts for: the token's owner, as an actor resolved for this request. */
@@ -148,7 +168,9 @@ interface DavUser {
 
 /** The CardDAV routes, as neutral HTTP routes. */
 export function davRoutes(deps: DavDeps): HttpRoute[] {
-  const { store, tokens, log } = deps;
+  const { store, tokens, log, limits } = deps;
+  // A card's vCard text is its stored size plus property names and line folding (3 octets in 75).
+  const maxPutBytes = limits.maxCardBytes + Math.ceil(limits.maxCardBytes / 8) + 64 * 1024;
 
   /** The token's user, when the Basic user name is theirs; or the refusal (with the user when it is known). */
   async function authenticate(req: RouteRequest): Promise<DavUser | { refusal: RouteResponse; actor?: Actor }> {
@@ -213,7 +235,9 @@ export function davRoutes(deps: DavDeps): HttpRoute[] {
     try {
       return await handler(req, who);
     } catch (err) {
-      if (err instanceof BodyTooLarge) return plain(413, `request body larger than ${err.limit} bytes`);
+      if (err instanceof BodyTooLarge) return plain(413, `request body larger than ${err.limit} bytes (one card may be ${limits.maxCardBytes} bytes)`);
+      if (err instanceof CardTooLarge) return plain(413, err.message);
+      if (err instanceof QuotaExceeded) return plain(507, err.message);
       if (err instanceof StaleWrite) return plain(412, 'the card changed since you read it (ETag does not match): nothing was written');
       if (err instanceof UsageError) return plain(400, err.message);
       throw err;
@@ -244,7 +268,7 @@ export function davRoutes(deps: DavDeps): HttpRoute[] {
         '</D:supported-report-set>',
       'supported-address-data': () =>
         '<C:supported-address-data><C:address-data-type content-type="text/vcard" version="4.0"/><C:address-data-type content-type="text/vcard" version="3.0"/></C:supported-address-data>',
-      'max-resource-size': () => `<C:max-resource-size>${MAX_CARD_BYTES}</C:max-resource-size>`,
+      'max-resource-size': () => `<C:max-resource-size>${limits.maxCardBytes}</C:max-resource-size>`,
       'current-user-privilege-set': () =>
         '<D:current-user-privilege-set><D:privilege><D:read/></D:privilege><D:privilege><D:write/></D:privilege><D:privilege><D:write-content/></D:privilege><D:privilege><D:bind/></D:privilege><D:privilege><D:unbind/></D:privilege></D:current-user-privilege-set>',
       'addressbook-description': () => '<C:addressbook-description>Your contacts in labd</C:addressbook-description>',
@@ -310,17 +334,37 @@ export function davRoutes(deps: DavDeps): HttpRoute[] {
     return multistatus(parts);
   });
 
+  /** Every card of the owner's book, a page at a time (the store never hands over the whole book). */
+  async function* everyCard(ownerId: number): AsyncGenerator<Contact> {
+    for (let after = 0; ;) {
+      const ids = await store.pageIds(ownerId, after, PAGE);
+      for (const id of ids) {
+        const c = await store.get(ownerId, id);
+        if (c) yield c;
+      }
+      if (ids.length < PAGE) return;
+      after = ids[ids.length - 1]!;
+      // A filter may pass over many pages without a part to send: the loop gets its turn here too.
+      await yieldToLoop();
+    }
+  }
+
   const bookPropfind = guarded(async (req, who) => {
     const asked = requestedProps(parseXml(await req.readBody(MAX_XML_BYTES)).propfind as Xml | undefined);
+    const depth = depthOf(req);
+    // RFC 4918 §9.1: a server may refuse Depth: infinity; Depth 1 lists the cards, streamed.
+    if (depth === 'infinity' && req.header('depth') !== undefined)
+      return davError(403, 'D', 'propfind-finite-depth', 'Depth: infinity is not served; ask with Depth: 1');
     const b = pick(await bookProps(who), asked);
-    const parts = [response(hrefPath(who.userName, 'contacts'), b.found, b.missing)];
-    if (depthOf(req) !== '0') {
-      for (const c of await store.all(who.userId))
-        parts.push(
-          await cardResponse(who.userId, who.userName, c, asked?.filter((a) => a !== 'address-data') ?? ['getetag', 'getcontenttype', 'resourcetype']),
-        );
-    }
-    return multistatus(parts);
+    const self = response(hrefPath(who.userName, 'contacts'), b.found, b.missing);
+    if (depth === '0') return multistatus([self]);
+    const cardAsked = asked?.filter((a) => a !== 'address-data') ?? ['getetag', 'getcontenttype', 'resourcetype'];
+    return streamedMultistatus(
+      (async function* () {
+        yield self;
+        for await (const c of everyCard(who.userId)) yield await cardResponse(who.userId, who.userName, c, cardAsked);
+      })(),
+    );
   });
 
   const cardPropfind = guarded(async (req, who) => {
@@ -330,60 +374,104 @@ export function davRoutes(deps: DavDeps): HttpRoute[] {
     return multistatus([await cardResponse(who.userId, who.userName, c, asked)]);
   });
 
+  /** `<D:limit><D:nresults>N</D:nresults></D:limit>` (RFC 5323 §5.17, used by RFC 6578 and 6352), or undefined. */
+  function clientLimit(q: Xml): number | undefined {
+    const n = Number(String((q.limit as Xml | undefined)?.nresults ?? '').trim());
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  }
+
+  /** `urn:x-labd:crm:sync:REV` (everything up to REV) or `…:REV.SEQ` (a page that ended inside REV). */
+  function parseSyncToken(token: string): ChangeCursor | undefined {
+    const m = token.startsWith(SYNC_PREFIX) ? /^(\d{1,15})(?:\.(\d{1,16}))?$/.exec(token.slice(SYNC_PREFIX.length)) : null;
+    return m ? { rev: Number(m[1]), seq: m[2] === undefined ? Number.MAX_SAFE_INTEGER : Number(m[2]) } : undefined;
+  }
+
+  const gone = (href: string) => `<D:response><D:href>${xmlEscape(href)}</D:href><D:status>HTTP/1.1 404 Not Found</D:status></D:response>`;
+
   const bookReport = guarded(async (req, who) => {
-    const doc = parseXml(await req.readBody(MAX_XML_BYTES));
+    const body = await req.readBody(MAX_XML_BYTES);
+    // Counted before parsing: parsing thousands of filters is itself a stretch of the event loop.
+    const propFilters = body.toString('latin1').match(/<([\w.-]+:)?prop-filter[\s/>]/g)?.length ?? 0;
+    if (propFilters > MAX_PROP_FILTERS)
+      return davError(403, 'C', 'supported-filter', `at most ${MAX_PROP_FILTERS} prop-filters in one addressbook-query (this has ${propFilters})`);
+    const doc = parseXml(body);
+    const requestUri = hrefPath(who.userName, 'contacts');
     if (doc['addressbook-multiget']) {
       const q = doc['addressbook-multiget'] as Xml;
       const asked = requestedProps(q);
       const hrefs = ((q.href as unknown[]) ?? []).map(String);
-      if (hrefs.length > MAX_MULTIGET) throw new UsageError(`at most ${MAX_MULTIGET} hrefs per multiget`);
-      const parts: string[] = [];
-      const base = hrefPath(who.userName, 'contacts');
-      for (const h of hrefs) {
-        let name: string | undefined;
-        try {
-          const path = new URL(h, 'http://labd.invalid').pathname;
-          if (path.startsWith(base)) name = decodeURIComponent(path.slice(base.length));
-        } catch {
-          name = undefined;
-        }
-        const c = name ? await store.getByHref(who.userId, name) : undefined;
-        if (c) parts.push(await cardResponse(who.userId, who.userName, c, asked));
-        else parts.push(`<D:response><D:href>${xmlEscape(h)}</D:href><D:status>HTTP/1.1 404 Not Found</D:status></D:response>`);
-      }
-      return multistatus(parts);
+      if (hrefs.length > MAX_MULTIGET)
+        return davError(403, 'D', 'number-of-matches-within-limits', `at most ${MAX_MULTIGET} hrefs in one addressbook-multiget; ask in parts`);
+      return streamedMultistatus(
+        (async function* () {
+          for (const h of hrefs) {
+            let name: string | undefined;
+            try {
+              const path = new URL(h, 'http://labd.invalid').pathname;
+              if (path.startsWith(requestUri)) name = decodeURIComponent(path.slice(requestUri.length));
+            } catch {
+              name = undefined;
+            }
+            const c = name ? await store.getByHref(who.userId, name) : undefined;
+            yield c ? await cardResponse(who.userId, who.userName, c, asked) : gone(h);
+          }
+        })(),
+      );
     }
     if (doc['sync-collection']) {
       const q = doc['sync-collection'] as Xml;
       const asked = requestedProps(q);
       const token = String(q['sync-token'] ?? '').trim();
-      let since = 0;
+      const current = await store.revision(who.userId);
+      let since: ChangeCursor = { rev: 0, seq: -1 };
       if (token) {
-        if (!token.startsWith(SYNC_PREFIX) || !/^\d+$/.test(token.slice(SYNC_PREFIX.length))) return davError(403, 'D', 'valid-sync-token');
-        since = Number(token.slice(SYNC_PREFIX.length));
-        if (since > (await store.revision(who.userId))) return davError(403, 'D', 'valid-sync-token');
+        const parsed = parseSyncToken(token);
+        if (!parsed || parsed.rev > current) return davError(403, 'D', 'valid-sync-token');
+        since = parsed;
       }
-      const changes = await store.changesSince(who.userId, since);
-      const parts: string[] = [];
-      for (const c of changes.changed) parts.push(await cardResponse(who.userId, who.userName, c, asked));
       // A first sync (no token) lists what is there; later ones also what went.
-      if (since > 0)
-        for (const href of changes.removed)
-          if (!changes.changed.some((c) => c.href === href))
-            parts.push(`<D:response><D:href>${xmlEscape(cardPath(who.userName, href))}</D:href><D:status>HTTP/1.1 404 Not Found</D:status></D:response>`);
-      return multistatus(parts, `<D:sync-token>${SYNC_PREFIX}${changes.rev}</D:sync-token>`);
+      const withRemoved = since.rev > 0;
+      const pageSize = Math.min(clientLimit(q) ?? deps.syncPageSize, deps.syncPageSize);
+      // One more than a page tells whether the answer is complete.
+      const entries = await store.changePage(who.userId, since, pageSize + 1, withRemoved);
+      const more = entries.length > pageSize;
+      const page = more ? entries.slice(0, pageSize) : entries;
+      const last = page[page.length - 1];
+      // Complete: the book's revision read before the page, so a change made meanwhile is sent again
+      // next time rather than missed. Cut short: where the page ended, and a 507 on the request-URI.
+      const next = more && last ? `${last.rev}.${last.seq}` : String(Math.max(current, since.rev));
+      return streamedMultistatus(
+        (async function* () {
+          for (const e of page) {
+            if (e.id !== null) {
+              const c = await store.get(who.userId, e.id);
+              if (c) yield await cardResponse(who.userId, who.userName, c, asked);
+            } else if (e.href !== null) yield gone(cardPath(who.userName, e.href));
+          }
+          if (more) yield truncated(requestUri);
+        })(),
+        () => `<D:sync-token>${SYNC_PREFIX}${next}</D:sync-token>`,
+      );
     }
     if (doc['addressbook-query']) {
       const q = doc['addressbook-query'] as Xml;
       const asked = requestedProps(q);
-      const filter = (q.filter ?? {}) as Xml;
-      const limit = Number(((q.limit as Xml | undefined)?.nresults as string | undefined) ?? 0) || Infinity;
-      const parts: string[] = [];
-      for (const c of await store.all(who.userId)) {
-        if (parts.length >= limit) break;
-        if (matchesFilter(contactToVCard(c), filter)) parts.push(await cardResponse(who.userId, who.userName, c, asked));
-      }
-      return multistatus(parts);
+      const filter = compileFilter((q.filter ?? {}) as Xml);
+      if (typeof filter === 'string') return davError(403, 'C', 'supported-filter', filter);
+      const limit = Math.min(clientLimit(q) ?? deps.syncPageSize, deps.syncPageSize);
+      return streamedMultistatus(
+        (async function* () {
+          let n = 0;
+          for await (const c of everyCard(who.userId)) {
+            if (!filter(c)) continue;
+            if (n++ === limit) {
+              yield truncated(requestUri);
+              return;
+            }
+            yield await cardResponse(who.userId, who.userName, c, asked);
+          }
+        })(),
+      );
     }
     return davError(403, 'D', 'supported-report');
   });
@@ -407,10 +495,11 @@ export function davRoutes(deps: DavDeps): HttpRoute[] {
   const cardPut = guarded(async (req, who) => {
     const name = req.params.card!;
     if (name.length > 255 || /[/\\\x00-\x1f]/.test(name)) return plain(400, 'bad resource name');
-    const body = await req.readBody(MAX_CARD_BYTES);
+    const body = await req.readBody(maxPutBytes);
     const cards = parseVCards(body.toString('utf8'), deps.region);
     if (cards.length !== 1) return davError(403, 'C', 'valid-address-data');
     const incoming = cards[0]!;
+    checkCardSize(incoming.data, limits.maxCardBytes);
     const existing = await store.getByHref(who.userId, name);
     const ifMatch = req.header('if-match');
     const ifNoneMatch = req.header('if-none-match');
@@ -426,12 +515,13 @@ export function davRoutes(deps: DavDeps): HttpRoute[] {
         existing.id,
         replaceCardData(existing, incoming.data),
         ifMatch !== undefined && ifMatch.trim() !== '*' ? existing.rev : undefined,
+        limits.quota,
       );
       return { status: 204, headers: { etag: etagOf(updated) }, body: '' };
     }
     if (ifMatch !== undefined) return plain(412, 'no card at this address: nothing was written');
     if (await store.getByUid(who.userId, incoming.data.uid)) return davError(409, 'C', 'no-uid-conflict');
-    const created = await store.create(who.userId, incoming.data, name);
+    const created = await store.create(who.userId, incoming.data, name, limits.quota);
     if (incoming.related.length) await importCards(store, who.userId, [{ data: incoming.data, related: incoming.related }]);
     const fresh = (await store.get(who.userId, created.id))!;
     log.debug({ user: who.userName, card: name }, 'carddav card created');
@@ -487,39 +577,4 @@ function outcomeOf(status: number): string {
 /** What a PUT replaces: everything the vCard carries (labd's links and journal are not in it and stay). */
 function replaceCardData(existing: Contact, incoming: ContactData): ContactData {
   return { ...incoming, uid: incoming.uid || existing.uid };
-}
-
-/** RFC 6352 §10.5 filters: prop-filter (anyof/allof), text-match (contains, equals, starts-with, ends-with; negate), is-not-defined. */
-export function matchesFilter(vcard: string, filter: Xml): boolean {
-  const propFilters = (filter['prop-filter'] as Xml[] | undefined) ?? [];
-  if (!propFilters.length) return true;
-  const jcard = ICAL.parse(vcard) as unknown as [string, [string, Record<string, unknown>, string, ...unknown[]][]];
-  const props = jcard[1];
-  const test = (list: Xml[], allof: boolean, one: (x: Xml) => boolean) => (allof ? list.every(one) : list.some(one));
-  return test(propFilters, filter['@_test'] === 'allof', (pf) => {
-    const name = String(pf['@_name'] ?? '').toLowerCase();
-    const values = props.filter((p) => p[0] === name).map((p) => p.slice(3).flat().map(String).join(' '));
-    if ('is-not-defined' in pf) return values.length === 0;
-    const matches = (pf['text-match'] as (Xml | string)[] | undefined) ?? [];
-    if (!matches.length) return values.length > 0;
-    return test(
-      matches.map((m) => (typeof m === 'string' ? { '#text': m } : m)),
-      pf['@_test'] === 'allof',
-      (tm) => {
-        const needle = String(tm['#text'] ?? '').toLowerCase();
-        const type = String(tm['@_match-type'] ?? 'contains');
-        const hit = values.some((v) => {
-          const hay = v.toLowerCase();
-          return type === 'equals'
-            ? hay === needle
-            : type === 'starts-with'
-              ? hay.startsWith(needle)
-              : type === 'ends-with'
-                ? hay.endsWith(needle)
-                : hay.includes(needle);
-        });
-        return tm['@_negate-condition'] === 'yes' ? !hit : hit;
-      },
-    );
-  });
 }

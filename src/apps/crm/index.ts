@@ -27,6 +27,7 @@ export function crmModule(deps: {
   reminderChannels: ReminderChannel[];
 }): LabdModule<TuiApp> {
   const channels = deps.reminderChannels;
+  const limits = { quota: deps.config.quota, maxCardBytes: deps.config.maxCardBytes };
   let running = false;
   const tick = () => {
     if (running) return;
@@ -44,6 +45,7 @@ export function crmModule(deps: {
       store: deps.store,
       region: deps.config.defaultRegion,
       maxImportBytes: deps.config.maxImportBytes,
+      limits,
       reminderChannels: channels.map((c) => c.name),
     }),
     screens: [crmTuiApp],
@@ -55,6 +57,8 @@ export function crmModule(deps: {
       region: deps.config.defaultRegion,
       clock: deps.clock,
       log: deps.log,
+      limits,
+      syncPageSize: deps.config.syncPageSize,
     }),
   };
 }

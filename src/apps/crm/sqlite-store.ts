@@ -10,7 +10,18 @@ import type { Db } from '../../db/client.ts';
 import { nationalDigits, type Contact, type ContactData, type Interaction, type InteractionKind } from './model.ts';
 import { prefixEnd, sortKey } from '../../core/sort-key.ts';
 import { ftsTiers } from './search.ts';
-import { StaleWrite, type Changes, type ContactSummary, type CrmStore, type ReminderSettings, type SearchOptions } from './store.ts';
+import type { CsvShape } from './csv.ts';
+import { checkQuota, contactBytes, type CrmQuota, type CrmUsage } from './quota.ts';
+import {
+  StaleWrite,
+  type ChangeCursor,
+  type ChangeEntry,
+  type Changes,
+  type ContactSummary,
+  type CrmStore,
+  type ReminderSettings,
+  type SearchOptions,
+} from './store.ts';
 
 interface ContactRow {
   id: number;
@@ -51,6 +62,29 @@ type SummaryRow = Pick<
   ContactRow,
   'id' | 'uid' | 'display_name' | 'emails' | 'phones' | 'company' | 'birthday' | 'stay_in_touch_days' | 'last_contacted_at' | 'created_at' | 'tags'
 >;
+
+/**
+ * A card's size as stored: the same fields contactBytes (quota.ts) counts. octet_length reads a
+ * value's size without loading it, so summing a book of large photos does not read the photos.
+ */
+const STORED_BYTES_SQL = [
+  'uid',
+  'display_name',
+  'name_parts',
+  'nicknames',
+  'emails',
+  'phones',
+  'addresses',
+  'birthday',
+  'company',
+  'title',
+  'how_met',
+  'notes',
+  'photo',
+  'extra',
+]
+  .map((col) => `coalesce(octet_length(c.${col}), 0)`)
+  .join(' + ');
 
 function opt<T>(v: T | null): T | undefined {
   return v === null ? undefined : v;
@@ -123,11 +157,9 @@ export class SqliteCrmStore implements CrmStore {
   }
 
   private contactOf(r: ContactRow): Contact {
-    const links = this.sql
-      .prepare(
-        'select l.other_id as id, o.display_name as displayName, l.relation from crm_links l join crm_contacts o on o.id = l.other_id and o.owner_id = l.owner_id where +l.owner_id = ? and l.contact_id = ? order by o.display_name',
-      )
-      .all(r.owner_id, r.id) as Contact['links'];
+    const links = this.q(
+      'select l.other_id as id, o.display_name as displayName, l.relation from crm_links l join crm_contacts o on o.id = l.other_id and o.owner_id = l.owner_id where +l.owner_id = ? and l.contact_id = ? order by o.display_name',
+    ).all(r.owner_id, r.id) as Contact['links'];
     return {
       id: r.id,
       uid: r.uid,
@@ -222,10 +254,19 @@ export class SqliteCrmStore implements CrmStore {
     return !!r && r.id !== exceptId;
   }
 
-  async create(ownerId: number, data: ContactData, href?: string): Promise<Contact> {
+  private usageNow(ownerId: number): CrmUsage {
+    return this.q(`select count(*) as cards, coalesce(sum(${STORED_BYTES_SQL}), 0) as bytes from crm_contacts c where c.owner_id = ?`).get(ownerId) as CrmUsage;
+  }
+
+  async usage(ownerId: number): Promise<CrmUsage> {
+    return this.usageNow(ownerId);
+  }
+
+  async create(ownerId: number, data: ContactData, href?: string, quota?: CrmQuota): Promise<Contact> {
     const id = this.inTx(() => {
       if (this.uidTaken(ownerId, data.uid)) throw new Conflict(`a contact with UID ${data.uid} exists`);
       if (href && this.row(ownerId, 'c.href = ?', href)) throw new Conflict(`${href} exists`);
+      if (quota) checkQuota(this.usageNow(ownerId), 1, contactBytes(data), quota);
       const rev = this.bump(ownerId);
       const now = Date.now();
       const cols = this.columns(data);
@@ -243,12 +284,16 @@ export class SqliteCrmStore implements CrmStore {
     return (await this.get(ownerId, id))!;
   }
 
-  async update(ownerId: number, id: number, data: ContactData, ifRev?: number): Promise<Contact> {
+  async update(ownerId: number, id: number, data: ContactData, ifRev?: number, quota?: CrmQuota): Promise<Contact> {
     this.inTx(() => {
       const current = this.row(ownerId, 'c.id = ?', id);
       if (!current) throw new NotFound(`no contact ${id}`);
       if (ifRev !== undefined && current.rev !== ifRev) throw new StaleWrite(`contact ${id} changed meanwhile`);
       if (this.uidTaken(ownerId, data.uid, id)) throw new Conflict(`a contact with UID ${data.uid} exists`);
+      if (quota) {
+        const grows = contactBytes(data) - contactBytes(this.contactOf(current));
+        if (grows > 0) checkQuota(this.usageNow(ownerId), 0, grows, quota);
+      }
       const rev = this.bump(ownerId);
       const cols = this.columns(data);
       const keys = Object.keys(cols);
@@ -449,6 +494,37 @@ export class SqliteCrmStore implements CrmStore {
   async all(ownerId: number): Promise<Contact[]> {
     const rows = this.q(`select c.*, ${TAGS} from crm_contacts c where c.owner_id = ? order by c.id`).all(ownerId) as ContactRow[];
     return rows.map((r) => this.contactOf(r));
+  }
+
+  /**
+   * Walks the table by id (`+owner_id`: no owner index has ids in order, and sorting the owner's
+   * whole book for each page made a listing quadratic): one pass over the table in all. Ids only:
+   * the caller reads one contact at a time, so a page of 1 MiB photos is never in memory at once.
+   */
+  async pageIds(ownerId: number, afterId: number, limit: number): Promise<number[]> {
+    return (
+      this.q('select c.id from crm_contacts c where +c.owner_id = ? and c.id > ? order by c.id limit ?').all(ownerId, afterId, limit) as { id: number }[]
+    ).map((r) => r.id);
+  }
+
+  async changePage(ownerId: number, after: ChangeCursor, limit: number, withRemoved: boolean): Promise<ChangeEntry[]> {
+    // Contacts take even sequence numbers (id * 2), removals odd ones (tombstone rowid * 2 + 1), so one
+    // (rev, seq) order runs through both and a page can end anywhere in it, even inside one revision.
+    return this.q(
+      `select rev, seq, id, href from (
+         select * from (select c.rev as rev, c.id * 2 as seq, c.id as id, null as href from crm_contacts c
+           where c.owner_id = @owner and c.rev >= @rev and (c.rev > @rev or c.id * 2 > @seq) order by c.rev, c.id limit @limit)
+         union all
+         select * from (select t.rev as rev, t.rowid * 2 + 1 as seq, null as id, t.href as href from crm_tombstones t
+           where @removed and t.owner_id = @owner and t.rev >= @rev and (t.rev > @rev or t.rowid * 2 + 1 > @seq) order by t.rev, t.rowid limit @limit)
+       ) order by rev, seq limit @limit`,
+    ).all({ owner: ownerId, rev: after.rev, seq: after.seq, removed: withRemoved ? 1 : 0, limit }) as ChangeEntry[];
+  }
+
+  async csvShape(ownerId: number): Promise<CsvShape> {
+    return this.q(
+      'select coalesce(max(json_array_length(emails)), 0) as emails, coalesce(max(json_array_length(phones)), 0) as phones, coalesce(max(json_array_length(addresses)), 0) as addresses from crm_contacts where owner_id = ?',
+    ).get(ownerId) as CsvShape;
   }
 
   async count(ownerId: number): Promise<number> {

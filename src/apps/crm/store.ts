@@ -5,6 +5,8 @@
  */
 import { Conflict } from '../../core/errors.ts';
 import type { Contact, ContactData, Interaction, InteractionKind } from './model.ts';
+import type { CrmQuota, CrmUsage } from './quota.ts';
+import type { CsvShape } from './csv.ts';
 
 export interface ContactSummary {
   id: number;
@@ -34,13 +36,31 @@ export interface Changes {
   removed: string[];
 }
 
+/** Where a paged sync stands: every change up to revision `rev`, and within it up to `seq`, was sent. */
+export interface ChangeCursor {
+  rev: number;
+  seq: number;
+}
+
+/** One change in (rev, seq) order: a contact (id) as it is now, or a removed card (href). */
+export interface ChangeEntry {
+  rev: number;
+  seq: number;
+  id: number | null;
+  href: string | null;
+}
+
 export interface CrmStore {
-  create(ownerId: number, data: ContactData, href?: string): Promise<Contact>;
+  /** With `quota`, refuses (QuotaExceeded) a card past the owner's quota, checked in the same transaction. */
+  create(ownerId: number, data: ContactData, href?: string, quota?: CrmQuota): Promise<Contact>;
   /**
    * Replaces a contact's data (the caller merges); rejects a UID already taken by another contact.
-   * With `ifRev`, writes only if the contact is still at that revision (else StaleWrite).
+   * With `ifRev`, writes only if the contact is still at that revision (else StaleWrite). With
+   * `quota`, refuses (QuotaExceeded) growing the card past the owner's bytes quota.
    */
-  update(ownerId: number, id: number, data: ContactData, ifRev?: number): Promise<Contact>;
+  update(ownerId: number, id: number, data: ContactData, ifRev?: number, quota?: CrmQuota): Promise<Contact>;
+  /** Cards the owner keeps and the bytes they take as stored (quota.ts). */
+  usage(ownerId: number): Promise<CrmUsage>;
   get(ownerId: number, id: number): Promise<Contact | undefined>;
   getByUid(ownerId: number, uid: string): Promise<Contact | undefined>;
   getByHref(ownerId: number, href: string): Promise<Contact | undefined>;
@@ -59,7 +79,13 @@ export interface CrmStore {
   link(ownerId: number, id: number, otherId: number, relation: string, inverse: string): Promise<void>;
   unlink(ownerId: number, id: number, otherId: number): Promise<number>;
   all(ownerId: number): Promise<Contact[]>;
+  /** Ids of the owner's contacts above `afterId`, in order, at most `limit`: a book read a page at a time. */
+  pageIds(ownerId: number, afterId: number, limit: number): Promise<number[]>;
+  /** Changes after the cursor in (rev, seq) order, at most `limit`; removals only `withRemoved`. */
+  changePage(ownerId: number, after: ChangeCursor, limit: number, withRemoved: boolean): Promise<ChangeEntry[]>;
   count(ownerId: number): Promise<number>;
+  /** The most emails, phones and addresses one of the owner's contacts has (the CSV export's columns). */
+  csvShape(ownerId: number): Promise<CsvShape>;
   /** Owners with birthdays or stay-in-touch contacts who have not had the reminder of `day` (YYYY-MM-DD), with where it goes. */
   unreminded(day: string): Promise<({ ownerId: number; name: string } & ReminderSettings)[]>;
   reminderSettings(ownerId: number): Promise<ReminderSettings>;

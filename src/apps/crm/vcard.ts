@@ -20,7 +20,7 @@ import {
 } from './model.ts';
 
 /** A jCard property: [name, params, type, ...values]. */
-type JProp = [string, Record<string, unknown>, string, ...unknown[]];
+export type JProp = [string, Record<string, unknown>, string, ...unknown[]];
 type JCard = ['vcard', JProp[], unknown[]];
 
 export interface ParsedCard {
@@ -84,6 +84,25 @@ export function parseVCards(text: string, region: string | undefined): ParsedCar
   const cards = (Array.isArray(parsed) && parsed[0] === 'vcard' ? [parsed] : (parsed as unknown[])) as JCard[];
   if (!Array.isArray(cards)) throw new UsageError('not a vCard');
   return cards.filter((c) => Array.isArray(c) && c[0] === 'vcard').map((c) => cardToContact(c, region));
+}
+
+/**
+ * Parses many vCards a slice at a time (`perSlice` cards), awaiting `pause` between slices so a large
+ * import does not hold the event loop for the whole file. A line that starts with BEGIN:VCARD starts
+ * a card (a folded line starts with white space, so it never does).
+ */
+export async function parseVCardsInSlices(text: string, region: string | undefined, perSlice: number, pause: () => Promise<void>): Promise<ParsedCard[]> {
+  const starts: number[] = [];
+  const begin = /^BEGIN:VCARD/gim;
+  for (let m = begin.exec(text); m; m = begin.exec(text)) starts.push(m.index);
+  if (starts.length <= perSlice) return parseVCards(text, region);
+  const out: ParsedCard[] = [];
+  for (let i = 0; i < starts.length; i += perSlice) {
+    const end = i + perSlice < starts.length ? starts[i + perSlice] : text.length;
+    for (const card of parseVCards(text.slice(i === 0 ? 0 : starts[i], end), region)) out.push(card);
+    await pause();
+  }
+  return out;
 }
 
 export function cardToContact(card: JCard, region: string | undefined): ParsedCard {
@@ -218,6 +237,14 @@ export function contactToVCard(
   c: ContactData & Partial<Pick<Contact, 'links' | 'updatedAt'>>,
   uidOf: (id: number) => string | undefined = () => undefined,
 ): string {
+  return ICAL.stringify(['vcard', contactProps(c, uidOf), []] as unknown as Parameters<typeof ICAL.stringify>[0]);
+}
+
+/** A contact's vCard 4.0 properties as jCard ([name, params, type, ...values]), not yet text. */
+export function contactProps(
+  c: ContactData & Partial<Pick<Contact, 'links' | 'updatedAt'>>,
+  uidOf: (id: number) => string | undefined = () => undefined,
+): JProp[] {
   const props: JProp[] = [
     ['version', {}, 'text', '4.0'],
     ['prodid', {}, 'unknown', '-//labd//crm//EN'],
@@ -250,5 +277,5 @@ export function contactToVCard(
   if (c.stayInTouchDays) props.push(['x-labd-stay-in-touch-days', {}, 'unknown', String(c.stayInTouchDays)]);
   for (const p of c.extra as JProp[]) if (Array.isArray(p) && typeof p[0] === 'string') props.push(p);
   if (c.updatedAt) props.push(['rev', {}, 'timestamp', c.updatedAt.toISOString().replace(/\.\d+Z$/, 'Z')]);
-  return ICAL.stringify(['vcard', props, []] as unknown as Parameters<typeof ICAL.stringify>[0]);
+  return props;
 }
