@@ -57,6 +57,11 @@ export interface CommandContext {
   can(permission: Permission): boolean;
   /** Every permission the actor holds now (its role's and its own grants, denials taken out). */
   permissionsHeld(): Permission[];
+  /**
+   * Adds what the command did to its audit row, beside its (redacted) arguments: the account a `join`
+   * created, say, which its arguments cannot tell. Never a secret.
+   */
+  auditDetail(fields: Record<string, unknown>): void;
 }
 
 export interface CommandDefinition<S extends z.ZodObject = z.ZodObject> {
@@ -369,6 +374,7 @@ export class Registry {
     let errorText: string | undefined;
     // Until the arguments are validated, the audit row holds only what redaction can vouch for.
     let auditArgs = unvalidatedAuditArgs(command, input);
+    const auditDetails: Record<string, unknown> = {};
     try {
       if (!this.allowed(actor, command)) {
         if (actor.credential?.kind === 'anonymous' && actor.credential.fingerprint)
@@ -395,7 +401,7 @@ export class Registry {
         throw err;
       }
       auditArgs = redact(args, command.secrets ?? []);
-      const ctx = this.context(actor, opts);
+      const ctx = this.context(actor, opts, auditDetails);
       await command.authorize?.(ctx, args as never);
       const backend = this.backendOf(command);
       if (backend && !backend.configured) throw new Unavailable(backend.notConfigured);
@@ -421,7 +427,7 @@ export class Registry {
             at: this.services.clock.now(),
             actor: { ...actor, via: opts.surface },
             command: name,
-            args: auditArgs,
+            args: { ...auditArgs, ...auditDetails },
             outcome,
             error: errorText,
             durationMs: Math.round(seconds * 1000),
@@ -450,7 +456,7 @@ export class Registry {
     return commands.map((c) => `  ${c.path.join(' ').padEnd(width)}${c.summary}`).join('\n');
   }
 
-  private context(actor: Actor, opts: InvokeOptions & { surface: Surface }): CommandContext {
+  private context(actor: Actor, opts: InvokeOptions & { surface: Surface }, auditDetails: Record<string, unknown>): CommandContext {
     return {
       log: this.services.log,
       clock: this.services.clock,
@@ -463,6 +469,7 @@ export class Registry {
       progress: (message) => opts.onProgress?.(message),
       can: (permission) => this.can(actor, permission),
       permissionsHeld: () => (actor.credential?.kind === 'newcomer' ? [] : this.permissions.permissionsOf(actor)),
+      auditDetail: (fields) => Object.assign(auditDetails, fields),
     };
   }
 }
