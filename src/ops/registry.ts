@@ -4,7 +4,7 @@ import type { Actor, Surface } from '../core/actor.ts';
 import { errorKind, LabdError, PermissionDenied, Unavailable, UsageError } from '../core/errors.ts';
 import type { BackendName, Backends, BackendStatus } from './backends.ts';
 import { tablePermissions, type Permission, type PermissionCheck } from '../core/permissions.ts';
-import { isBooleanFlag, isListArg, isRequired, kebab, parseArgv, validateArgs } from './args.ts';
+import { isBooleanFlag, isListArg, isRequired, kebab, parseArgv, validateArgs, type ArgSpec } from './args.ts';
 import type { Readable, Writable } from 'node:stream';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
@@ -76,6 +76,8 @@ export interface CommandDefinition<S extends z.ZodObject = z.ZodObject> {
   short?: Readonly<Record<string, keyof z.infer<S> & string>>;
   /** Words that look like flags but name none are taken as positional words (`crm tag 3 +work -old`). */
   dashWords?: boolean;
+  /** Flags whose value runs on over the next words that match (a phone number typed with spaces; see ArgSpec). */
+  continued?: Readonly<Partial<Record<keyof z.infer<S> & string, RegExp>>>;
   /** 'authenticated': any logged-in user. */
   permission: Permission | 'authenticated';
   /**
@@ -348,7 +350,7 @@ export class Registry {
     const resolved = this.resolve(rest);
     if (!resolved) throw new UnknownCommand(`unknown command '${rest.slice(0, 2).join(' ').slice(0, 60)}'`);
     const { command } = resolved;
-    const raw = parseArgv({ schema: command.args, positionals: command.positionals ?? [], short: command.short ?? {} }, resolved.rest);
+    const raw = parseArgv(argSpec(command), resolved.rest);
     validateArgs(command.args, raw, command.positionals ?? []);
     // The arguments as given (validated): `invoke` validates them again, and a transformed value might not pass twice.
     return { command, args: raw, flags };
@@ -391,10 +393,7 @@ export class Registry {
       }
       let args: Record<string, unknown>;
       try {
-        const raw =
-          input.kind === 'argv'
-            ? parseArgv({ schema: command.args, positionals: command.positionals ?? [], short: command.short ?? {}, dashWords: command.dashWords }, input.words)
-            : input.values;
+        const raw = input.kind === 'argv' ? parseArgv(argSpec(command), input.words) : input.values;
         args = validateArgs(command.args, raw, command.positionals ?? []) as Record<string, unknown>;
       } catch (err) {
         if (err instanceof UsageError) err.commandPath = [...command.path];
@@ -474,6 +473,17 @@ export class Registry {
   }
 }
 
+/** How a command's words are parsed. */
+function argSpec(command: AnyCommand): ArgSpec {
+  return {
+    schema: command.args,
+    positionals: command.positionals ?? [],
+    short: command.short ?? {},
+    dashWords: command.dashWords,
+    continued: command.continued as ArgSpec['continued'],
+  };
+}
+
 const REDACTED = '[redacted]';
 
 function redact(args: Record<string, unknown>, secrets: readonly string[]): Record<string, unknown> {
@@ -492,10 +502,7 @@ function unvalidatedAuditArgs(command: AnyCommand, input: Arguments): Record<str
   if (input.kind === 'typed') return redact(input.values, secrets);
   if (!secrets.length) return { argv: [...input.words] };
   try {
-    return redact(
-      parseArgv({ schema: command.args, positionals: command.positionals ?? [], short: command.short ?? {}, dashWords: command.dashWords }, input.words),
-      secrets,
-    );
+    return redact(parseArgv(argSpec(command), input.words), secrets);
   } catch {
     return { argv: REDACTED };
   }
