@@ -742,7 +742,7 @@ example: crm remind --via matrix --room '#me:example.org'`,
     path: ['crm', 'import'],
     summary: 'Import contacts from stdin: vCard 3.0/4.0 (many cards), or Google/Outlook CSV with --csv',
     details:
-      'Cards with the UID, an email or a phone of a contact you have are merged into it.\nexample: crm import < contacts.vcf; crm import --csv < google.csv',
+      'Cards with the UID, an email or a phone of a contact you have are merged into it.\nexample: crm import < contacts.vcf\nexample: crm import --csv < google.csv',
     args: z.object({ csv: z.boolean().default(false).describe('stdin is a Google or Outlook CSV export') }),
     needsIO: true,
     mutating: true,
