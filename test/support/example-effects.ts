@@ -199,6 +199,7 @@ export const EXAMPLE_EFFECTS: ExampleEffect[] = [
       // The contact the command just made: the newest Ada Lovelace (the --help example makes a second one).
       void ran;
       const adas = json<{ id: number; name: string }[]>(sh, 'ssh HOST crm ls Ada Lovelace').filter((a) => a.name === 'Ada Lovelace');
+      assert.ok(adas.length, `no contact named exactly Ada Lovelace: ${ok(sh, 'ssh HOST crm ls').stdout}`);
       const c = contact(sh, String(Math.max(...adas.map((a) => a.id))));
       assert.equal(c.name, 'Ada Lovelace');
       assert.deepEqual(
