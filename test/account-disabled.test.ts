@@ -11,6 +11,7 @@ import { GitLab } from './support/git.ts';
 import { KeyLab } from './support/labd.ts';
 import { InProcessLabd } from './support/labd-inprocess.ts';
 import { TmuxTerminal } from './support/tmux.ts';
+import { until } from './support/wait.ts';
 
 describe('a disabled account is told why', () => {
   const lab = new KeyLab();
@@ -42,10 +43,16 @@ describe('a disabled account is told why', () => {
   test('the open TUI closes saying account disabled; new logins (command, TUI, git) say so too; the audit log says who', async () => {
     const tui = bobTerminal();
     await tui.waitFor(/q quit/, 'the home menu');
+    // An exec session open at the same time (a subscriber waiting for messages) is told too.
+    const sub = labd.sshStart(bob, ['sub', 'news']);
+    await until('the subscriber to be connected', async () => /news/.test((await labd.ssh(bob, ['topics'])).stdout) || sub.stderr() !== '');
     const disable = await labd.ssh(admin, ['user', 'disable', 'bob', '--yes']);
     assert.equal(disable.status, 0, disable.stderr);
     const closedTui = (await tui.waitFor(/ssh exited \d+/, 'ssh to end')).join('\n');
     assert.match(closedTui, /account disabled: ask an admin to enable it\s+ssh exited [1-9]/);
+    const subEnd = await sub.done;
+    assert.notEqual(subEnd.status, 0);
+    assert.match(subEnd.stderr, /labd: account disabled: ask an admin to enable it/);
 
     const who = await labd.ssh(bob, ['whoami']);
     assert.equal(who.status, 3, who.stderr);
