@@ -136,7 +136,11 @@ export class LoginService {
     this.invitesOutstanding = check;
   }
 
-  /** Whether the user an actor stands for still exists and is not disabled (a removed or disabled user's connections are closed, saying which). */
+  /** Whether the user an actor stands for still exists and is not disabled (a removed or disabled user's connections are closed). */
+  async exists(actor: Actor): Promise<boolean> {
+    return (await this.standing(actor)) === 'active';
+  }
+
   async standing(actor: Actor): Promise<AccountStanding> {
     if (actor.userId === null) return 'active';
     const user = await this.store.userById(actor.userId);
