@@ -184,8 +184,10 @@ describe('roles and grants at run time', () => {
     await asAdmin(['user', 'disable', 'mia', '--yes']);
     for (let i = 0; i < 100 && (await masterUp()); i++) await new Promise((r) => setTimeout(r, 100));
     assert.ok(!(await masterUp()), "the disabled user's connection was closed");
+    // As under sshd's nologin: the certificate logs in only to be told why, and nothing runs.
     const refused = await labd.ssh(mia.key, ['whoami'], { cert: mia.cert });
-    assert.equal(refused.status, 255, refused.stderr);
+    assert.equal(refused.status, 3, refused.stderr);
+    assert.match(refused.stderr, /account disabled/);
     const ls = JSON.parse((await asAdmin(['user', 'ls', '--json'])).stdout) as { name: string; disabled: string }[];
     assert.equal(ls.find((u) => u.name === 'mia')!.disabled, 'disabled');
     assert.equal((await labd.ssh(admin, ['user', 'disable', 'admin', '--yes'])).status, 2, 'nobody disables themselves');

@@ -118,6 +118,23 @@ describe('sign-up policies (auth.signup) with the real ssh client', () => {
       ],
     );
     assert.match(rows.at(-1)!.credential ?? '', /^new key SHA256:/);
+    // The join's row says which account the newcomer became, with which key, from which invite.
+    const fingerprint = run('ssh-keygen', ['-lf', `${newKey}.pub`]).stdout.split(' ')[1];
+    const invites = JSON.parse(labd.ssh(admin, ['invite', 'ls', '--json']).stdout) as {
+      id: number;
+      usedBy: { user: string; fingerprint: string; at: string }[];
+    }[];
+    const used = invites.find((i) => i.usedBy.length)!;
+    assert.deepEqual(rows.at(-1)!.args, { code: '[redacted]', name: 'nina', account: 'nina', role: 'operator', fingerprint, invite: used.id });
+    // invite ls says who used the invite, and when (text and JSON).
+    assert.deepEqual(
+      used.usedBy.map((u) => [u.user, u.fingerprint]),
+      [['nina', fingerprint]],
+    );
+    assert.ok(Math.abs(Date.parse(used.usedBy[0]!.at) - Date.now()) < 3_600_000, used.usedBy[0]!.at);
+    const text = labd.ssh(admin, ['invite', 'ls']);
+    assert.match(text.stdout, /USED BY/);
+    assert.match(text.stdout, new RegExp(`nina ${used.usedBy[0]!.at.slice(0, 16)}`));
   });
 
   test('sso: certificates sign up, plain keys join only with an invite', async () => {
@@ -205,13 +222,19 @@ describe('invites', () => {
     assert.equal(labd.ssh(lab.key('inv-third'), ['join', twice.code, '--name', 'third']).status, 0);
     assert.match(labd.ssh(lab.key('inv-fourth'), ['join', twice.code, '--name', 'fourth']).stderr, /already used/);
 
-    const ls = JSON.parse(labd.ssh(admin, ['invite', 'ls', '--json']).stdout) as { id: number; state: string; used: string; role: string }[];
+    const ls = JSON.parse(labd.ssh(admin, ['invite', 'ls', '--json']).stdout) as {
+      id: number;
+      state: string;
+      used: string;
+      role: string;
+      usedBy: { user: string }[];
+    }[];
     assert.deepEqual(
-      ls.filter((r) => [id, shortLived.id, twice.id].includes(r.id)).map((r) => [r.id, r.state, r.used]),
+      ls.filter((r) => [id, shortLived.id, twice.id].includes(r.id)).map((r) => [r.id, r.state, r.used, r.usedBy.map((u) => u.user)]),
       [
-        [id, 'used', '1/1'],
-        [shortLived.id, 'expired', '0/1'],
-        [twice.id, 'used', '2/2'],
+        [id, 'used', '1/1', ['first']],
+        [shortLived.id, 'expired', '0/1', []],
+        [twice.id, 'used', '2/2', ['second', 'third']],
       ],
     );
     // Neither the database nor labd's log holds a code.

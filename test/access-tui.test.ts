@@ -93,7 +93,8 @@ describe('access admin screens in the TUI', () => {
     await t.waitFor(/Disable mia\? They log in no more/);
     t.sendKeys('y');
     await t.waitFor(/mia is disabled: it logs in no more/);
-    assert.equal((await labd.ssh(mia.key, ['whoami'], { cert: mia.cert })).status, 255, 'disabled from the TUI: no login');
+    const refused = await labd.ssh(mia.key, ['whoami'], { cert: mia.cert });
+    assert.deepEqual([refused.status, refused.stderr.trim()], [3, 'error: account disabled: ask an admin to enable it'], 'disabled from the TUI: nothing runs');
     t.sendKeys('e');
     await t.waitFor(/mia is enabled again/);
     t.sendKeys('d');

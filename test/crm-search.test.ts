@@ -162,3 +162,26 @@ test('migration 0020 gives contacts made before it the sort keys new ones get', 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('without crm.defaultRegion a national number (0170 1234567) finds the international one it is', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'labd-crm-national-'));
+  const db = openDb(dir);
+  try {
+    migrateDb(db);
+    db.$client.prepare("insert into users (name, role) values ('dora', 'member')").run();
+    const store = new SqliteCrmStore(db);
+    const mobile = { ...emptyContact('Mobile Person'), phones: [phoneOf('+49 170 1234567', undefined)] };
+    const other = { ...emptyContact('Other Person'), phones: [phoneOf('+44 20 7946 0958', undefined)] };
+    await store.create(1, mobile);
+    await store.create(1, other);
+    const found = async (query: string) => (await store.search(1, { query })).map((c) => c.displayName);
+    assert.deepEqual(await found('0170 1234567'), ['Mobile Person']);
+    assert.deepEqual(await found('0170-1234567'), ['Mobile Person']);
+    assert.deepEqual(await found('0049 170 1234567'), ['Mobile Person']);
+    assert.deepEqual(await found('020 7946 0958'), ['Other Person']);
+    assert.deepEqual(await found('0171 1234567'), []);
+  } finally {
+    db.$client.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

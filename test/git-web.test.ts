@@ -95,7 +95,10 @@ describe('git web view', () => {
     noScript(list);
     assert.match(list, /href="\/git\/web"/);
     assert.doesNotMatch(list, /hush/, 'a private repository is not listed');
-    assert.equal((await fetch(`${base}/hush`)).status, 404);
+    // Without credentials it asks for them, as for a missing one (nothing is revealed).
+    const hush = await fetch(`${base}/hush`);
+    assert.equal(hush.status, 401);
+    assert.match(hush.headers.get('www-authenticate') ?? '', /^Basic /);
 
     const tree = await dumpDom(`${base}/web/-/tree?ref=main`, scratch);
     noScript(tree);

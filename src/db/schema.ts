@@ -652,6 +652,26 @@ export const invites = sqliteTable('invites', {
 });
 
 /**
+ * Who used an invite (`join CODE`), one row per account it created, written in the transaction that
+ * creates the account. The name and key fingerprint are copied so `invite ls` still says who joined
+ * after the account is removed.
+ */
+export const inviteUses = sqliteTable(
+  'invite_uses',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    inviteId: integer('invite_id')
+      .notNull()
+      .references(() => invites.id, { onDelete: 'cascade' }),
+    userId: integer('user_id').references(() => users.id, { onDelete: 'set null' }),
+    userName: text('user_name').notNull(),
+    fingerprint: text('fingerprint').notNull(),
+    at: integer('at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [index('invite_uses_invite').on(t.inviteId)],
+);
+
+/**
  * Wrong invite codes (`join CODE`), one row per wrong try and counter (`key:SHA256:…`, `addr:1.2.3.4`):
  * the guessing bound holds across restarts. Rows older than the window are pruned as new ones come.
  */

@@ -29,6 +29,11 @@ export interface ArgSpec {
   short: Readonly<Record<string, string>>;
   /** Words that look like flags but name none are positional words (`crm tag 3 +work -old`). */
   dashWords?: boolean;
+  /**
+   * Flags whose value runs on over the next words that match: over SSH the local shell's quotes are
+   * gone, so `--phone "+44 20 7946 0958"` arrives as four words, which belong to the phone.
+   */
+  continued?: Readonly<Record<string, RegExp>>;
 }
 
 export interface ParsedArgv {
@@ -94,6 +99,8 @@ export function parseArgv(spec: ArgSpec, argv: readonly string[]): Record<string
         inline = argv[i + 1];
         if (inline === undefined) throw new UsageError(`flag ${long ? '--' : '-'}${name} needs a value`);
         i++;
+        const more = spec.continued && Object.hasOwn(spec.continued, key) ? spec.continued[key] : undefined;
+        while (more && i + 1 < argv.length && more.test(argv[i + 1]!)) inline += ` ${argv[++i]!}`;
       }
       value = inline;
     }

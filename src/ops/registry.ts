@@ -4,7 +4,7 @@ import type { Actor, Surface } from '../core/actor.ts';
 import { errorKind, LabdError, PermissionDenied, Unavailable, UsageError } from '../core/errors.ts';
 import type { BackendName, Backends, BackendStatus } from './backends.ts';
 import { tablePermissions, type Permission, type PermissionCheck } from '../core/permissions.ts';
-import { isBooleanFlag, isListArg, isRequired, kebab, parseArgv, validateArgs } from './args.ts';
+import { isBooleanFlag, isListArg, isRequired, kebab, parseArgv, validateArgs, type ArgSpec } from './args.ts';
 import type { Readable, Writable } from 'node:stream';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
@@ -57,6 +57,11 @@ export interface CommandContext {
   can(permission: Permission): boolean;
   /** Every permission the actor holds now (its role's and its own grants, denials taken out). */
   permissionsHeld(): Permission[];
+  /**
+   * Adds what the command did to its audit row, beside its (redacted) arguments: the account a `join`
+   * created, say, which its arguments cannot tell. Never a secret.
+   */
+  auditDetail(fields: Record<string, unknown>): void;
 }
 
 export interface CommandDefinition<S extends z.ZodObject = z.ZodObject> {
@@ -71,6 +76,8 @@ export interface CommandDefinition<S extends z.ZodObject = z.ZodObject> {
   short?: Readonly<Record<string, keyof z.infer<S> & string>>;
   /** Words that look like flags but name none are taken as positional words (`crm tag 3 +work -old`). */
   dashWords?: boolean;
+  /** Flags whose value runs on over the next words that match (a phone number typed with spaces; see ArgSpec). */
+  continued?: Readonly<Partial<Record<keyof z.infer<S> & string, RegExp>>>;
   /** 'authenticated': any logged-in user. */
   permission: Permission | 'authenticated';
   /**
@@ -343,7 +350,7 @@ export class Registry {
     const resolved = this.resolve(rest);
     if (!resolved) throw new UnknownCommand(`unknown command '${rest.slice(0, 2).join(' ').slice(0, 60)}'`);
     const { command } = resolved;
-    const raw = parseArgv({ schema: command.args, positionals: command.positionals ?? [], short: command.short ?? {} }, resolved.rest);
+    const raw = parseArgv(argSpec(command), resolved.rest);
     validateArgs(command.args, raw, command.positionals ?? []);
     // The arguments as given (validated): `invoke` validates them again, and a transformed value might not pass twice.
     return { command, args: raw, flags };
@@ -369,6 +376,7 @@ export class Registry {
     let errorText: string | undefined;
     // Until the arguments are validated, the audit row holds only what redaction can vouch for.
     let auditArgs = unvalidatedAuditArgs(command, input);
+    const auditDetails: Record<string, unknown> = {};
     try {
       if (!this.allowed(actor, command)) {
         if (actor.credential?.kind === 'anonymous' && actor.credential.fingerprint)
@@ -385,17 +393,14 @@ export class Registry {
       }
       let args: Record<string, unknown>;
       try {
-        const raw =
-          input.kind === 'argv'
-            ? parseArgv({ schema: command.args, positionals: command.positionals ?? [], short: command.short ?? {}, dashWords: command.dashWords }, input.words)
-            : input.values;
+        const raw = input.kind === 'argv' ? parseArgv(argSpec(command), input.words) : input.values;
         args = validateArgs(command.args, raw, command.positionals ?? []) as Record<string, unknown>;
       } catch (err) {
         if (err instanceof UsageError) err.commandPath = [...command.path];
         throw err;
       }
       auditArgs = redact(args, command.secrets ?? []);
-      const ctx = this.context(actor, opts);
+      const ctx = this.context(actor, opts, auditDetails);
       await command.authorize?.(ctx, args as never);
       const backend = this.backendOf(command);
       if (backend && !backend.configured) throw new Unavailable(backend.notConfigured);
@@ -421,7 +426,7 @@ export class Registry {
             at: this.services.clock.now(),
             actor: { ...actor, via: opts.surface },
             command: name,
-            args: auditArgs,
+            args: { ...auditArgs, ...auditDetails },
             outcome,
             error: errorText,
             durationMs: Math.round(seconds * 1000),
@@ -450,7 +455,7 @@ export class Registry {
     return commands.map((c) => `  ${c.path.join(' ').padEnd(width)}${c.summary}`).join('\n');
   }
 
-  private context(actor: Actor, opts: InvokeOptions & { surface: Surface }): CommandContext {
+  private context(actor: Actor, opts: InvokeOptions & { surface: Surface }, auditDetails: Record<string, unknown>): CommandContext {
     return {
       log: this.services.log,
       clock: this.services.clock,
@@ -463,8 +468,20 @@ export class Registry {
       progress: (message) => opts.onProgress?.(message),
       can: (permission) => this.can(actor, permission),
       permissionsHeld: () => (actor.credential?.kind === 'newcomer' ? [] : this.permissions.permissionsOf(actor)),
+      auditDetail: (fields) => Object.assign(auditDetails, fields),
     };
   }
+}
+
+/** How a command's words are parsed. */
+function argSpec(command: AnyCommand): ArgSpec {
+  return {
+    schema: command.args,
+    positionals: command.positionals ?? [],
+    short: command.short ?? {},
+    dashWords: command.dashWords,
+    continued: command.continued as ArgSpec['continued'],
+  };
 }
 
 const REDACTED = '[redacted]';
@@ -485,10 +502,7 @@ function unvalidatedAuditArgs(command: AnyCommand, input: Arguments): Record<str
   if (input.kind === 'typed') return redact(input.values, secrets);
   if (!secrets.length) return { argv: [...input.words] };
   try {
-    return redact(
-      parseArgv({ schema: command.args, positionals: command.positionals ?? [], short: command.short ?? {}, dashWords: command.dashWords }, input.words),
-      secrets,
-    );
+    return redact(parseArgv(argSpec(command), input.words), secrets);
   } catch {
     return { argv: REDACTED };
   }

@@ -4,7 +4,7 @@ import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 import { isCertAlgorithm } from '../core/sshwire/cert.ts';
 import { fingerprint, formatPublicKey, parsePublicKeyBlob, verifySshSignature, signatureAlgorithmsFor } from '../core/sshwire/keys.ts';
-import type { LoginOutcome, LoginService } from '../ops/identity/login.ts';
+import { accountDisabledText, type LoginOutcome, type LoginService } from '../ops/identity/login.ts';
 import { deviceFlowPrompt, type OidcLogin } from '../ops/identity/oidc-login.ts';
 import { newcomerActor, unlinkedActor, type UnlinkedKey } from '../ops/identity/unlinked.ts';
 import { DeviceFlowError } from '../ops/oidc/port.ts';
@@ -29,6 +29,11 @@ export interface SessionGrant {
    * (ops/identity/unlinked.ts) whether it runs as anonymous, as a newcomer, or after a device-flow login.
    */
   unlinked?: UnlinkedKey & { sshUser: string };
+  /**
+   * The key or certificate is a disabled account's: like sshd's nologin, the connection is let in only to
+   * tell each session this (and end it); nothing runs.
+   */
+  refusal?: string;
 }
 
 /** The grant of a plain key that logged in (LoginService.byKey said ok). */
@@ -143,6 +148,8 @@ export class ConnectionAuth {
         if (!signed) return ctx.accept();
         const cert = check.grant.cert;
         const outcome = await this.deps.login.byCertificate(cert.principals, ctx.username, this.deps.now());
+        if (!outcome.ok && outcome.disabled)
+          return this.disabledAccount(ctx, 'cert', outcome.disabled, { kind: 'key', fingerprint: fingerprint(cert.key.blob) });
         if (!outcome.ok) return this.refuse(ctx, 'cert', outcome.reason, { keyId: cert.keyId, serial: cert.serial.toString() });
         this.grant = {
           actor: {
@@ -230,6 +237,7 @@ export class ConnectionAuth {
         return ctx.reject(['keyboard-interactive'], true);
       }
       if (joinable) return this.newcomer(ctx, { fingerprint: fp, algo: key.type, publicKey });
+      if (!outcome.ok && outcome.disabled) return this.disabledAccount(ctx, 'key', outcome.disabled, { kind: 'key', fingerprint: fp });
       if (!outcome.ok) return this.refuse(ctx, 'key', outcome.reason, { fingerprint: fp });
       this.grant = keyGrant(outcome, fp, this.remoteIp);
       this.deps.metrics.authAttempts.inc({ method: 'key', result: 'accepted' });
@@ -359,6 +367,22 @@ export class ConnectionAuth {
       { fingerprint: key.fingerprint, remote: this.remoteIp, user: ctx.username },
       'accepted an unlinked key (git fetches as anonymous; other sessions log in with OIDC first)',
     );
+    ctx.accept();
+  }
+
+  /**
+   * A proven credential of a disabled account: let in to be told "account disabled" by each session (a
+   * refused key would leave OpenSSH to say only "Permission denied", or to fall back to the keyless
+   * login and its "without a key" answers). The actor is kept for the log; the sessions run nothing.
+   */
+  private disabledAccount(ctx: AuthContext, method: string, user: { id: number; name: string }, credential: { kind: 'key'; fingerprint: string }): void {
+    this.grant = {
+      actor: { userId: user.id, name: user.name, role: 'guest', via: 'ssh', credential, remoteAddress: this.remoteIp },
+      permitPty: true,
+      refusal: accountDisabledText(),
+    };
+    this.deps.metrics.authAttempts.inc({ method, result: 'disabled' });
+    this.deps.log.info({ user: user.name, ...credential, remote: this.remoteIp }, "a disabled account's key logged in: its sessions are told so and end");
     ctx.accept();
   }
 

@@ -8,6 +8,7 @@ import type { Registry } from '../ops/registry.ts';
 import { PermissionDenied } from '../core/errors.ts';
 import { fingerprint } from '../core/sshwire/keys.ts';
 import { stripControl } from '../core/terminal-text.ts';
+import { accountDisabledText, type AccountStanding } from '../ops/identity/login.ts';
 import { unlinkedRoute } from '../ops/identity/unlinked.ts';
 import { ConnectionAuth, keyGrant, type AuthDeps, type SessionGrant } from './auth.ts';
 import { EXIT_CODES, runExecCommand } from './exec.ts';
@@ -41,6 +42,8 @@ interface ConnectionState {
 }
 /** How often open connections are checked for users that were removed (whose connections then close). */
 const ACCOUNT_SWEEP_MS = 1000;
+/** How long a disabled account's connection stays, for its sessions to be told why. */
+const REFUSED_CONNECTION_MS = 10_000;
 /** How long sessions whose credential expired have to say so and close before the connection is ended. */
 const EXPIRY_CLOSE_GRACE_MS = 3000;
 
@@ -77,7 +80,7 @@ export class SshServer {
     this.sweepTimer.unref();
   }
 
-  /** Ends the connections of users that no longer exist (`user rm`), sessions and all. */
+  /** Ends the connections of users that no longer exist (`user rm`) or were disabled, every session told why. */
   private async closeRemovedAccounts(): Promise<void> {
     if (this.sweeping) return;
     this.sweeping = true;
@@ -92,18 +95,26 @@ export class SshServer {
   private sweeping = false;
 
   private async sweepRemovedAccounts(): Promise<void> {
-    for (const [client, { grant }] of [...this.grants]) {
+    for (const [client, conn] of [...this.grants]) {
+      const { grant } = conn;
+      // A disabled account's own connection only tells its sessions so; they end by themselves.
+      if (grant.refusal !== undefined) continue;
+      let standing: AccountStanding;
       try {
-        if (await this.deps.login.exists(grant.actor)) continue;
+        standing = await this.deps.login.standing(grant.actor);
       } catch (err) {
         this.deps.log.warn({ err }, 'checking open connections failed');
         return;
       }
       // The connection may have gone (or been closed) while the store answered.
-      if (this.grants.get(client)?.grant !== grant) continue;
-      this.deps.log.info({ user: grant.actor.name, remote: grant.actor.remoteAddress }, 'closing the connection of a removed user');
-      this.grants.delete(client);
-      client.end();
+      if (standing === 'active' || this.grants.get(client)?.grant !== grant) continue;
+      const reason = standing === 'disabled' ? accountDisabledText() : `account removed: '${grant.actor.name}' no longer exists`;
+      const closing = conn.expiry ? conn.expiry.end(reason) : Promise.resolve();
+      this.closeConnection(client, grant, closing, {
+        message: `closing the connection of a ${standing} user`,
+        command: 'session close',
+        args: { reason: `account ${standing}` },
+      });
     }
   }
 
@@ -243,6 +254,8 @@ export class SshServer {
       conn = state;
       this.grants.set(client, state);
       state.expiry = this.watchCredential(client, grant);
+      // A disabled account's connection is there to say so in its sessions, not to be held open.
+      if (grant.refusal !== undefined) setTimeout(() => client.end(), REFUSED_CONNECTION_MS).unref();
       let sessions = 0;
       client.on('session', (accept, reject) => {
         if (sessions >= MAX_SESSIONS_PER_CONNECTION) return reject();
@@ -404,7 +417,7 @@ export class SshServer {
       try {
         return await this.deps.login.current(actor);
       } catch (err) {
-        channel.stderr.write(`error: ${publicMessage(err)}\n`);
+        channel.stderr.write(`error: ${publicMessage(err)}${pty ? '\r\n' : '\n'}`);
         channel.exit(errorKind(err) === 'permission' ? 3 : 1);
         channel.end();
         return undefined;
@@ -530,11 +543,22 @@ export class SshServer {
       });
     };
 
+    /** A disabled account's connection (SessionGrant.refusal): every session says why and ends, as under sshd's nologin. */
+    const refused = (channel: ServerChannel): boolean => {
+      const { refusal } = conn.grant;
+      if (refusal === undefined) return false;
+      channel.stderr.write(`error: ${refusal}${pty ? '\r\n' : '\n'}`);
+      channel.exit(EXIT_CODES.permission);
+      channel.end();
+      return true;
+    };
+
     session.on('exec', (accept, reject, info) => {
       if (started) return reject?.();
       started = true;
       const channel = accept();
       flow.pace(channel);
+      if (refused(channel)) return;
       unlinkedFirst(channel, info.command, () => {
         const grant = conn.grant;
         // `ssh -t HOST crm`: a bare app name with a terminal opens that app's screen.
@@ -549,6 +573,7 @@ export class SshServer {
       started = true;
       const channel = accept();
       flow.pace(channel);
+      if (refused(channel)) return;
       const grant = conn.grant;
       if (grant.forceCommand !== undefined) return void startExec(channel, grant.forceCommand, 'exec');
       if (!pty) {

@@ -21,7 +21,8 @@ import {
   normaliseBirthday,
   normaliseTag,
   phoneKey,
-  phoneOf,
+  PHONE_WORD,
+  typedPhone,
   RELATIONS,
   splitName,
   birthdayMonthDay,
@@ -313,7 +314,7 @@ export function applyEdits(d: ContactData, e: Edits, region: string | undefined)
   if (e.family !== undefined) out.name = { ...out.name, family: boundedText('--family', e.family) || undefined };
   if (e.nickname) out.nicknames = e.nickname.map((n) => n.trim()).filter(Boolean);
   if (e.email) out.emails = e.email.filter((x) => !clear(x)).map(checkEmail);
-  if (e.phone) out.phones = e.phone.filter((x) => !clear(x)).map((p) => phoneOf(p, region));
+  if (e.phone) out.phones = e.phone.filter((x) => !clear(x)).map((p) => typedPhone(p, region));
   for (const key of ['company', 'title', 'howMet', 'notes'] as const) {
     const v = e[key];
     if (v !== undefined) out[key] = clear(v) ? undefined : boundedText(`--${key}`, v, key === 'notes' ? 20000 : key === 'howMet' ? 2000 : 200);
@@ -461,7 +462,11 @@ export function crmCommands(deps: CrmDeps): AnyCommand[] {
     ...base,
     path: ['crm', 'add'],
     summary: 'Add a contact (or the vCard on stdin when no NAME is given)',
-    details: 'example: crm add Ada Lovelace --email ada@example.org --phone "+44 20 7946 0958" --tag friends\n         crm add < ada.vcf',
+    details: [
+      'example: crm add Ada Lovelace --email ada@example.org --phone +44 20 7946 0958 --tag friends',
+      'example: crm add < ada.vcf',
+      'A phone number may be typed with spaces: the words after --phone that are digits belong to it.',
+    ].join('\n'),
     args: z.object({
       name: words.describe('the contact’s name'),
       email: z.array(z.string()).default([]).describe('an email (repeat for more)'),
@@ -474,6 +479,7 @@ export function crmCommands(deps: CrmDeps): AnyCommand[] {
       stayInTouch: z.string().max(10).optional().describe('stay in touch every N days'),
     }),
     positionals: ['name'],
+    continued: { phone: PHONE_WORD },
     mutating: true,
     results: ['record', 'message'],
     authorize: (ctx) => own(ctx),
@@ -536,6 +542,7 @@ export function crmCommands(deps: CrmDeps): AnyCommand[] {
     details: `example: ssh HOST crm edit 12 --company "'Analytical Engines'" --birthday 12-10 --stay-in-touch 30 (a value with spaces is quoted twice: ssh joins the words, labd splits them again)`,
     args: z.object({ contact: idArg, ...EDITABLE }),
     positionals: ['contact'],
+    continued: { phone: PHONE_WORD },
     mutating: true,
     results: ['record'],
     authorize: (ctx, args) => own(ctx, args.contact),
@@ -777,7 +784,7 @@ example: crm remind --via matrix --room '#me:example.org'`,
     path: ['crm', 'import'],
     summary: 'Import contacts from stdin: vCard 3.0/4.0 (many cards), or Google/Outlook CSV with --csv',
     details:
-      'Cards with the UID, an email or a phone of a contact you have are merged into it.\nexample: crm import < contacts.vcf; crm import --csv < google.csv',
+      'Cards with the UID, an email or a phone of a contact you have are merged into it.\nexample: crm import < contacts.vcf\nexample: crm import --csv < google.csv',
     args: z.object({ csv: z.boolean().default(false).describe('stdin is a Google or Outlook CSV export') }),
     needsIO: true,
     mutating: true,

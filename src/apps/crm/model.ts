@@ -132,6 +132,23 @@ export function phoneOf(value: string, region: string | undefined, type?: string
   return { value: v, ...(type ? { type } : {}), ...(e164 ? { e164 } : {}) };
 }
 
+/**
+ * A phone typed into a command (`--phone`): as phoneOf, and an international number (`+…`) that is
+ * not a possible number is refused rather than stored, e.g. `+44` alone, which is what is left of
+ * `--phone "+44 20 7946 0958"` when the rest of the number went elsewhere.
+ */
+export function typedPhone(value: string, region: string | undefined): Phone {
+  const p = phoneOf(value, region);
+  if (p.value.startsWith('+') && !p.e164)
+    throw new UsageError(
+      `not a whole phone number: '${p.value.slice(0, 40)}'${/^\+\d{1,3}$/.test(p.value) ? ' (a country code alone)' : ''}: give the number with its country code, e.g. --phone +44 20 7946 0958`,
+    );
+  return p;
+}
+
+/** Words of a phone number typed with spaces (`+44 20 7946 0958` after ssh joined them): they continue `--phone`. */
+export const PHONE_WORD = /^\(?\d[\d().\-/]*$/;
+
 export function toE164(value: string, region: string | undefined): string | undefined {
   const stripped = value.replace(/^tel:/i, '');
   const parsed = parsePhoneNumberFromString(stripped, region ? { defaultCountry: region as CountryCode } : undefined);

@@ -3,7 +3,10 @@
  * José: the index folds case and accents, and the query is folded the same way by the tokenizer);
  * the matches come in groups, names first (see ftsTiers).
  * A query that looks like a phone number matches the phones column by its digits, its E.164 form
- * and its national number, so `030 1234567` finds `+49 30 1234567`.
+ * and its national number, so `030 1234567` finds `+49 30 1234567` with or without
+ * crm.defaultRegion: every stored E.164 number is indexed by its national significant number too,
+ * and a query's digits are also tried without a leading 0 trunk prefix (`00` is the international
+ * call prefix in most of the world: `0049 30…` is tried as `49 30…`).
  */
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
 import { sortKey } from '../../core/sort-key.ts';
@@ -17,6 +20,8 @@ function quoted(token: string): string {
 function phoneTerms(text: string, defaultRegion: string | undefined): string[] {
   const digits = text.replace(/\D/g, '');
   const terms = new Set<string>([digits]);
+  if (/^00[1-9]/.test(digits)) terms.add(digits.slice(2));
+  else if (/^0[1-9]/.test(digits)) terms.add(digits.slice(1));
   const parsed = parsePhoneNumberFromString(text, defaultRegion ? { defaultCountry: defaultRegion as CountryCode } : undefined);
   if (parsed) {
     terms.add(parsed.number.slice(1));

@@ -321,10 +321,10 @@ export function gitCommands(deps: GitCommandDeps): AnyCommand[] {
 
   const tree = defineCommand({
     path: ['repo', 'tree'],
-    summary: 'List the files of a repository (at PATH, on --ref)',
+    summary: 'List the files of a repository (at PATH, on --ref; a file: its own entry, as ls FILE)',
     args: z.object({
       name,
-      path: z.string().optional().describe('a folder in the repository'),
+      path: z.string().optional().describe('a folder (or a file) in the repository'),
       ref: z.string().optional().describe('branch, tag or commit (default: HEAD)'),
     }),
     positionals: ['name', 'path'],

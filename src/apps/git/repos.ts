@@ -289,12 +289,20 @@ export class GitRepos {
     return out.toString().trim();
   }
 
-  /** Entries of the tree at `path` (''= root) in commit `ref`; NotFound when there is no such tree. */
+  /**
+   * Entries of the tree at `path` (''= root) in commit `ref`; for a file, that file's own entry (as
+   * `ls FILE` and soft-serve answer); NotFound when there is nothing at `path`.
+   */
   async tree(name: string, ref: string, path: string): Promise<TreeEntry[]> {
     const commit = await this.resolve(name, ref);
     const spec = path ? `${commit}:${path}` : `${commit}^{tree}`;
     const type = await this.objectType(name, spec);
-    if (type !== 'tree') throw new NotFound(type ? `'${path}' is a file, not a folder` : `no '${path}' in ${ref}`);
+    if (!type) throw new NotFound(`no '${path}' in ${ref}`);
+    if (type !== 'tree') {
+      const slash = path.lastIndexOf('/');
+      const entries = await this.tree(name, commit, slash === -1 ? '' : path.slice(0, slash));
+      return entries.filter((e) => e.path === path);
+    }
     const out = await this.inRepo(name, ['ls-tree', '-z', '--long', '--end-of-options', spec]);
     const entries: TreeEntry[] = [];
     for (const line of out.toString().split('\0')) {

@@ -15,6 +15,9 @@ import { textResponse, type HttpRoute, type RouteRequest, type RouteResponse } f
 import { httpActor, refusedResponse, type GitHttpDeps } from './http.ts';
 import { renderMarkdown } from './markdown.ts';
 import { refName, treePath } from './names.ts';
+import { anonymousNote, BASIC_CHALLENGE, loginText } from './web-login.ts';
+import type { AccessLevel } from './access.ts';
+import type { TreeEntry } from './repos.ts';
 import type { RepoMeta } from './store.ts';
 
 /** Bytes of a file shown on its page (the rest: raw). */
@@ -71,6 +74,12 @@ function page(title: string, header: SafeHtml, body: SafeHtml): RouteResponse {
   return { status: 200, headers: pageHeaders, body: doc.value };
 }
 
+/** 401 with the challenge, so git and browsers ask for a user name and token; the page says why and how. */
+function loginPage(anonAccess: AccessLevel): RouteResponse {
+  const answer = page('git: log in', html`<header><h1><a href="/git/">git</a></h1></header>`, loginText(anonAccess));
+  return { ...answer, status: 401, headers: { ...answer.headers, 'www-authenticate': BASIC_CHALLENGE } };
+}
+
 /** `html` escapes text, but <style> is raw text: the stylesheet is ours and holds no '</'. */
 function styleSafe(): void {
   if (STYLE.includes('</')) throw new Error('stylesheet must not contain </');
@@ -90,6 +99,8 @@ export function gitWebRoutes(deps: GitHttpDeps & { sshUrl: string; publicUrl: st
     try {
       return await deps.access.require(actor, name, 'read-only');
     } catch (err) {
+      // Without credentials a private, closed or missing repository asks for them (nothing is revealed), saying how.
+      if (err instanceof LabdError && actor.credential?.kind === 'anonymous' && err.kind !== 'usage') return loginPage(deps.access.anonAccess);
       if (err instanceof LabdError && (err.kind === 'not_found' || err.kind === 'usage' || err.kind === 'permission'))
         return textResponse(404, 'no such repository\n');
       throw err;
@@ -125,14 +136,18 @@ export function gitWebRoutes(deps: GitHttpDeps & { sshUrl: string; publicUrl: st
     const resolved = await httpActor(deps, req);
     if ('refused' in resolved) return refusedResponse(resolved);
     const { actor } = resolved;
+    const anonymous = actor.credential?.kind === 'anonymous';
+    // `/git/?login`: the browser asks for a user name and token, then comes back here logged in.
+    if (anonymous && req.query('login') !== undefined) return loginPage(deps.access.anonAccess);
     const repos = await deps.access.readable(actor, false);
     const rows = repos.map(
       ({ repo }) =>
         html`<tr><td><a href="${base(repo)}">${repo.name}</a></td><td class="muted">${repo.description}</td><td class="muted">${(repo.updatedAt ?? repo.createdAt).toISOString().slice(0, 10)}</td></tr>`,
     );
-    const body = repos.length
+    const table = repos.length
       ? html`<table><tr><th>Repository</th><th>Description</th><th>Updated</th></tr>${rows}</table>`
       : html`<p class="muted">No repositories to show.</p>`;
+    const body = anonymous ? html`${anonymousNote(deps.access.anonAccess)}${table}` : table;
     return page('git', html`<header><h1>git</h1></header>`, body);
   };
 
@@ -144,7 +159,7 @@ export function gitWebRoutes(deps: GitHttpDeps & { sshUrl: string; publicUrl: st
     try {
       const entries = await deps.repos.tree(r.name, 'HEAD', '');
       const file = entries.find((e) => e.type === 'blob' && /^readme(\.(md|markdown|txt))?$/i.test(e.name));
-      if (!file) body = html`<p class="muted">No README. <a href="${base(r)}/-/tree?ref=${encodeURIComponent(branch)}">Browse the files</a>.</p>`;
+      if (!file) body = html`<p class="muted">No README; the files on ${branch}:</p>${treeTable(r, 'HEAD', entries)}`;
       else {
         const { spec } = await deps.repos.blobSize(r.name, 'HEAD', file.path);
         const text = (await deps.repos.blobHead(r.name, spec, README_LIMIT)).toString('utf8');
@@ -168,6 +183,20 @@ export function gitWebRoutes(deps: GitHttpDeps & { sshUrl: string; publicUrl: st
     return html`<p>${joinHtml(crumbs, ' / ')} <span class="muted">on ${ref}</span></p>`;
   };
 
+  function treeTable(r: RepoMeta, ref: string, entries: TreeEntry[]): SafeHtml {
+    const q = (kind: string, p: string) => `${base(r)}/-/${kind}?ref=${encodeURIComponent(ref)}&path=${encodeURIComponent(p)}`;
+    // At most TREE_PAGE entries: a folder of 100k files is no page to build.
+    const rows = entries
+      .slice(0, TREE_PAGE)
+      .map(
+        (e) =>
+          html`<tr><td class="muted"><code>${e.mode}</code></td><td>${e.type === 'tree' ? html`<a href="${q('tree', e.path)}">${e.name}/</a>` : e.type === 'blob' ? html`<a href="${q('blob', e.path)}">${e.name}</a>` : html`${e.name} <span class="muted">(submodule)</span>`}</td><td class="muted">${e.size ?? ''}</td></tr>`,
+      );
+    const more =
+      entries.length > TREE_PAGE ? html`<p class="muted">Showing ${TREE_PAGE} of ${entries.length} entries: clone the repository for the rest.</p>` : '';
+    return html`<table>${rows}</table>${more}`;
+  }
+
   const tree = async (req: RouteRequest): Promise<RouteResponse> => {
     const r = await open(req);
     if (!('name' in r)) return r;
@@ -175,18 +204,7 @@ export function gitWebRoutes(deps: GitHttpDeps & { sshUrl: string; publicUrl: st
     if (!('ref' in w)) return w;
     try {
       const entries = await deps.repos.tree(r.name, w.ref, w.path);
-      const q = (kind: string, p: string) => `${base(r)}/-/${kind}?ref=${encodeURIComponent(w.ref)}&path=${encodeURIComponent(p)}`;
-      const rows = entries
-        .slice(0, TREE_PAGE)
-        .map(
-          (e) =>
-            html`<tr><td class="muted"><code>${e.mode}</code></td><td>${e.type === 'tree' ? html`<a href="${q('tree', e.path)}">${e.name}/</a>` : e.type === 'blob' ? html`<a href="${q('blob', e.path)}">${e.name}</a>` : html`${e.name} <span class="muted">(submodule)</span>`}</td><td class="muted">${e.size ?? ''}</td></tr>`,
-        );
-      return page(
-        `${r.name}: ${w.path || '/'}`,
-        repoHeader(r, w.ref, 'tree'),
-        html`${breadcrumbs(r, w.ref, w.path)}<table>${rows}</table>${entries.length > TREE_PAGE ? html`<p class="muted">Showing ${TREE_PAGE} of ${entries.length} entries: clone the repository for the rest.</p>` : ''}`,
-      );
+      return page(`${r.name}: ${w.path || '/'}`, repoHeader(r, w.ref, 'tree'), html`${breadcrumbs(r, w.ref, w.path)}${treeTable(r, w.ref, entries)}`);
     } catch (err) {
       return notFoundPage(err);
     }

@@ -16,7 +16,7 @@ import { checkUserName, isReservedUserName, reservedNameText, USER_NAME, type Id
 import { defineCommand, type AnyCommand } from '../registry.ts';
 import type { AccessControl } from './control.ts';
 import type { Delegation } from './delegation.ts';
-import type { AccessStore, InviteRow } from './store.ts';
+import type { AccessStore, InviteRow, InviteUseRow } from './store.ts';
 import type { WrongCodeLog } from './wrong-codes.ts';
 
 export interface SignupConfig {
@@ -113,6 +113,8 @@ export function inviteCommands(deps: {
     async run(ctx) {
       const now = ctx.clock.now();
       const names = new Map((await identities.listUsers()).map((u) => [u.id, u.name]));
+      const uses = new Map<number, InviteUseRow[]>();
+      for (const use of await store.inviteUses()) uses.set(use.inviteId, [...(uses.get(use.inviteId) ?? []), use]);
       const rows = (await store.invites()).map((r) => ({
         id: r.id,
         role: r.role,
@@ -123,6 +125,8 @@ export function inviteCommands(deps: {
         note: r.note,
         created: r.createdAt.toISOString(),
         lastUsed: r.lastUsedAt?.toISOString() ?? null,
+        // The name the account joined with (it may be renamed or removed since), its key and when.
+        usedBy: (uses.get(r.id) ?? []).map((u) => ({ user: u.userName, fingerprint: u.fingerprint || null, at: u.at.toISOString() })),
       }));
       return {
         kind: 'table',
@@ -133,9 +137,11 @@ export function inviteCommands(deps: {
           { key: 'used', label: 'USED', priority: 1 },
           { key: 'expires', label: 'EXPIRES', priority: 1 },
           { key: 'createdBy', label: 'BY' },
+          { key: 'usedByText', label: 'USED BY' },
           { key: 'note', label: 'NOTE' },
         ],
-        rows,
+        rows: rows.map((r) => ({ ...r, usedByText: r.usedBy.map((u) => `${u.user} ${u.at}`).join(', ') || '-' })),
+        json: rows,
         empty: 'no invites (invite create makes one)',
       };
     },
@@ -251,6 +257,8 @@ export function inviteCommands(deps: {
         ...(invite ? { invite: { id: invite.id, at: now } } : {}),
       });
       ctx.log.info({ user: user.name, role, fingerprint: key.fingerprint, invite: invite?.id ?? null, policy: signup.policy }, 'user signed up');
+      // The actor of a join is the key's newcomer; the audit row says which account it became.
+      ctx.auditDetail({ account: user.name, role: user.role, fingerprint: key.fingerprint, invite: invite?.id ?? null });
       return {
         kind: 'message',
         text: `welcome, ${user.name} (${user.role}): this key now logs you in. Try: ssh HOST help`,

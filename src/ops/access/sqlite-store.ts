@@ -2,8 +2,8 @@
 import { and, asc, eq } from 'drizzle-orm';
 import type { Permission, Role } from '../../core/permissions.ts';
 import type { Db } from '../../db/client.ts';
-import { customRoles, invites, roleGrants, userGrants } from '../../db/schema.ts';
-import type { AccessRules, AccessStore, InviteRow, RoleEffect, UserEffect } from './store.ts';
+import { customRoles, inviteUses, invites, roleGrants, userGrants } from '../../db/schema.ts';
+import type { AccessRules, AccessStore, InviteRow, InviteUseRow, RoleEffect, UserEffect } from './store.ts';
 
 export class SqliteAccessStore implements AccessStore {
   constructor(private readonly db: Db) {}
@@ -85,6 +85,10 @@ export class SqliteAccessStore implements AccessStore {
 
   async invites(): Promise<InviteRow[]> {
     return this.db.select().from(invites).orderBy(asc(invites.id)).all();
+  }
+
+  async inviteUses(): Promise<InviteUseRow[]> {
+    return this.db.select().from(inviteUses).orderBy(asc(inviteUses.at), asc(inviteUses.id)).all();
   }
 
   async inviteById(id: number): Promise<InviteRow | undefined> {

@@ -1,8 +1,10 @@
 /** The access store's port: custom roles, role grants, user grants, invites (SQLite in sqlite-store.ts). */
 import type { Permission, Role } from '../../core/permissions.ts';
-import type { invites } from '../../db/schema.ts';
+import type { inviteUses, invites } from '../../db/schema.ts';
 
 export type InviteRow = typeof invites.$inferSelect;
+/** One account an invite created: who (name and key as they joined) and when. */
+export type InviteUseRow = typeof inviteUses.$inferSelect;
 export type RoleEffect = 'grant' | 'revoke';
 export type UserEffect = 'allow' | 'deny';
 
@@ -50,6 +52,8 @@ export interface AccessStore {
 
   createInvite(values: { codeHash: string; role: Role; maxUses: number; expiresAt: Date | null; createdBy: number | null; note: string }): Promise<InviteRow>;
   invites(): Promise<InviteRow[]>;
+  /** Every use of every invite, oldest first. */
+  inviteUses(): Promise<InviteUseRow[]>;
   inviteById(id: number): Promise<InviteRow | undefined>;
   /** Whether an invite was there to remove. */
   removeInvite(id: number): Promise<boolean>;

@@ -10,8 +10,20 @@ import { isReservedUserName, USER_NAME, type AdminKey, type IdentityStore, type 
 
 export type LoginOutcome =
   | { ok: true; user: User; role: Role; principal?: string; principalRole?: Role; validBefore?: Date }
-  /** unknownKey: the key is not (or no longer) linked to anyone, so a device-flow login may link it. */
-  | { ok: false; reason: string; unknownKey?: boolean };
+  /**
+   * unknownKey: the key is not (or no longer) linked to anyone, so a device-flow login may link it.
+   * disabled: the credential is the user's, whose account is disabled (the user is told so, see accountDisabledText).
+   */
+  | { ok: false; reason: string; unknownKey?: boolean; disabled?: User };
+
+/** What a disabled account's user is told, on every surface: who disabled it and when is for admins (the audit log). */
+export function accountDisabledText(): string {
+  // Short enough for one line of an 80-column terminal, where the TUI leaves it.
+  return 'account disabled: ask an admin to enable it';
+}
+
+/** Whether the account an actor stands for is still there and enabled (open connections of the others close). */
+export type AccountStanding = 'active' | 'disabled' | 'removed';
 
 export const CERT_PROVIDER = 'ssh-cert';
 
@@ -88,7 +100,7 @@ export class LoginService {
     if (actor.userId === null) return actor;
     const user = await this.store.userById(actor.userId);
     if (!user) throw new PermissionDenied(`the account '${actor.name}' no longer exists`);
-    if (user.disabledAt) throw new PermissionDenied(`the account '${user.name}' is disabled`);
+    if (user.disabledAt) throw new PermissionDenied(accountDisabledText());
     const role = actor.principalRole ? higherRole(user.role, actor.principalRole) : user.role;
     return { ...actor, name: user.name, role };
   }
@@ -127,9 +139,13 @@ export class LoginService {
 
   /** Whether the user an actor stands for still exists and is not disabled (a removed or disabled user's connections are closed). */
   async exists(actor: Actor): Promise<boolean> {
-    if (actor.userId === null) return true;
+    return (await this.standing(actor)) === 'active';
+  }
+
+  async standing(actor: Actor): Promise<AccountStanding> {
+    if (actor.userId === null) return 'active';
     const user = await this.store.userById(actor.userId);
-    return user !== undefined && !user.disabledAt;
+    return !user ? 'removed' : user.disabledAt ? 'disabled' : 'active';
   }
 
   private readonly store: IdentityStore;
@@ -159,7 +175,7 @@ export class LoginService {
       return { ok: false, reason: `the key's link (OIDC login) expired at ${key.expiresAt.toISOString()}`, unknownKey: true };
     const mismatch = await this.userMismatch(key.user, sshUser);
     if (mismatch) return { ok: false, reason: mismatch };
-    if (key.user.disabledAt) return { ok: false, reason: `the account '${key.user.name}' is disabled` };
+    if (key.user.disabledAt) return { ok: false, reason: `the account '${key.user.name}' is disabled`, disabled: key.user };
     await this.store.touchKey(key.id, now);
     // The IdP groups the link was made on grant their roles while it lasts (auth.oidc.groupRoles), like
     // principals; `user show` reads the same answer (linked-roles.ts), so the raise is never hidden.
@@ -218,7 +234,7 @@ export class LoginService {
     const granted = roleFromPrincipals('guest', principals, this.roleMap);
     const role = (user: User): LoginOutcome =>
       user.disabledAt
-        ? { ok: false, reason: `the account '${user.name}' is disabled` }
+        ? { ok: false, reason: `the account '${user.name}' is disabled`, disabled: user }
         : {
             ok: true,
             user,

@@ -3,7 +3,7 @@ import { and, asc, eq, sql } from 'drizzle-orm';
 import { Conflict, NotFound } from '../../core/errors.ts';
 import type { Role } from '../../core/permissions.ts';
 import type { Db } from '../../db/client.ts';
-import { identities, invites, sshKeys, users } from '../../db/schema.ts';
+import { identities, inviteUses, invites, sshKeys, users } from '../../db/schema.ts';
 import { checkNewUserName, checkUserName, type AdminKey, type IdentityRow, type IdentityStore, type NewKey, type SshKeyRow, type User } from './store.ts';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
@@ -45,6 +45,10 @@ export class SqliteIdentityStore implements IdentityStore {
       if (o.invite) useInvite(tx, o.invite.id, o.invite.at);
       const user = createUser(tx, name, role);
       if (o.key) addKey(tx, user.id, o.key);
+      if (o.invite)
+        tx.insert(inviteUses)
+          .values({ inviteId: o.invite.id, userId: user.id, userName: user.name, fingerprint: o.key?.fingerprint ?? '', at: o.invite.at })
+          .run();
       return user;
     });
   }

@@ -114,7 +114,7 @@ export interface IdentityStore {
   listUsers(): Promise<(User & { keys: number })[]>;
   /**
    * Creates a user (checkNewUserName: reserved names are refused; Conflict when the name is taken), with its first key when given
-   * (Conflict when the key is registered) and using one use of an invite when given, all or nothing.
+   * (Conflict when the key is registered) and using one use of an invite when given (recording who used it), all or nothing.
    */
   createUser(name: string, role: Role, o?: { key?: NewKey; invite?: { id: number; at: Date } }): Promise<User>;
   /** Creates a user and links an identity to it, all or nothing; undefined when the name or the identity was taken meanwhile. */

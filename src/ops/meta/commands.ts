@@ -56,6 +56,7 @@ const help = (labdVersion: string) =>
             command: c.path.join(' '),
             summary: c.summary,
             destructive: !!c.destructive,
+            mutating: c.mutating,
             ...(b ? { backend: b.name, configured: b.configured, reachable: b.reachable } : {}),
           };
         }),
