@@ -166,7 +166,11 @@ export interface LabdDeps {
   clock?: Clock;
 }
 
-export async function startLabd(config: Config, log: Logger = createLogger(config.log.level, process.stdout, config.log.format), deps: LabdDeps = {}): Promise<Labd> {
+export async function startLabd(
+  config: Config,
+  log: Logger = createLogger(config.log.level, process.stdout, config.log.format),
+  deps: LabdDeps = {},
+): Promise<Labd> {
   // Which backends are configured and reachable: read by `help`, the TUI and /metrics (labd_backend_up).
   const backends = new Backends();
   backends.declare('matrix', {
