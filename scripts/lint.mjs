@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// The one house rule dependency-cruiser cannot see (its import rules are in .dependency-cruiser.cjs):
-// only src/config reads the environment; every other module gets its settings handed in.
+// The house rules dependency-cruiser cannot see (its import rules are in .dependency-cruiser.cjs):
+// only src/config reads the environment, every other module gets its settings handed in; and the
+// adapters (stores, HTTP clients of other services) are built once, in the composition root
+// (src/app.ts), which hands each module the ports it needs.
 // Prints one line per violation; exit 1 if any.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -32,8 +34,23 @@ export function violations() {
   return found;
 }
 
+/** Adapter classes only src/app.ts may construct: the SQLite stores and the clients of other services. */
+const ADAPTER = /\bnew (Sqlite[A-Z]\w*|AppriseClient|OpenIdClientOidc|StepCaClient)\(/;
+
+export function adapterViolations(sources = files(join(root, 'src')).map((file) => ({ rel: relative(root, file), text: readFileSync(file, 'utf8') }))) {
+  const found = [];
+  for (const { rel, text } of sources) {
+    if (rel === 'src/app.ts') continue;
+    text.split('\n').forEach((line, i) => {
+      const m = ADAPTER.exec(line);
+      if (m && !/^\s*(\/\/|\*)/.test(line)) found.push(`${rel}:${i + 1}: builds ${m[1]}; adapters are built once, in src/app.ts (take it as a port)`);
+    });
+  }
+  return found;
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const found = violations();
+  const found = [...violations(), ...adapterViolations()];
   for (const line of found) console.error(line);
   process.exit(found.length ? 1 : 0);
 }

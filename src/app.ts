@@ -217,8 +217,20 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
   const inventory = new SqliteNodeInventory(db, clock);
   const events = new OpsEvents(new SqliteOpsEventStore(db), clock, log);
   const alertStore = new SqliteAlertStore(db);
+  const escalations = new SqliteEscalationStore(db);
   // The Matrix bot's inbox/outbox (read by /metrics even when the bot is off) and its alert messages.
   const botStore = new SqliteBotStore(db);
+  const alertMessages = new SqliteAlertMessageStore(db);
+  const repoStore = new SqliteRepoStore(db);
+  const wrongCodes = new SqliteWrongCodes(db);
+  const oidcLinks = new SqliteOidcLinks(db);
+  // Apprise (an HTTP notification relay): alert escalations and CRM reminders, each where configured.
+  const escalationApprise =
+    config.alertmanager.enabled && config.alertmanager.appriseUrl
+      ? new AppriseClient(config.alertmanager.appriseUrl, config.alertmanager.appriseTimeout.ms)
+      : undefined;
+  const reminderApprise = config.crm.remindersApprise ? new AppriseClient(config.crm.remindersApprise, 10_000) : undefined;
+  const oidcPort = config.auth.oidc.enabled ? new OpenIdClientOidc(config.auth.oidc, log) : undefined;
   const alerts = createAlertService({ config: config.alertmanager, store: alertStore, audit, clock, log });
   const broker = new TopicBroker({
     subscriberBuffer: config.pubsub.subscriberBuffer,
@@ -234,17 +246,27 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
   // Delegated admin.users stays within its holder's rights; an account's rights include its linked keys' IdP group roles.
   const oidcGroupRoles = config.auth.oidc.enabled ? lookup(config.auth.oidc.groupRoles) : new Map<string, Role>();
   const delegation = new Delegation({ control: access, identities, initialAdminName: config.auth.initialAdminName, groupRoles: oidcGroupRoles });
-  const registry = new Registry({ log, clock, rolePermissions, permissions: access, audit, backends });
-  registry.setObserver(metrics);
+  // Logins (keys, certificates) and the actor of every command, read from the store each time.
+  const login = new LoginService(identities, config, log, { invitesOutstanding: () => accessStore.hasUsableInvite(clock.now()) });
+  const registry = new Registry({
+    log,
+    clock,
+    rolePermissions,
+    permissions: access,
+    audit,
+    backends,
+    observer: metrics,
+    resolveActor: (actor) => login.current(actor),
+  });
   // App tokens (CardDAV, git over HTTP) act as their user, checked at every request as commands are.
   const tokenActors = new TokenActors({ tokens: appTokens, identities, permissions: registry, clock });
   const publicUrl = (config.publicUrl ?? `http://${config.http.listen}`).replace(/\/+$/, '');
   // OIDC device-flow logins for keys labd does not know (auth.oidc); the IdP is asked on first use.
-  const oidc = config.auth.oidc.enabled
+  const oidc = oidcPort
     ? new OidcLogin({
-        port: new OpenIdClientOidc(config.auth.oidc, log),
+        port: oidcPort,
         identities,
-        links: new SqliteOidcLinks(db),
+        links: oidcLinks,
         config,
         audit,
         log,
@@ -257,7 +279,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
         config: config.matrix,
         registry,
         store: botStore,
-        messages: new SqliteAlertMessageStore(db),
+        messages: alertMessages,
         identities,
         links: matrixLinks,
         alerts,
@@ -270,10 +292,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
   // tagged with the user's name so the operator's Apprise config routes each user to their own services.
   const reminderChannels: ReminderChannel[] = [];
   if (matrixBot) reminderChannels.push({ name: 'matrix', send: (user, notice, o) => matrixBot.direct.send(user, notice, o) });
-  if (config.crm.remindersApprise) {
-    const apprise = new AppriseClient(config.crm.remindersApprise, 10_000);
-    reminderChannels.push({ name: 'apprise', send: async (user, notice) => (await apprise.notify({ ...notice, tag: user }), true) });
-  }
+  if (reminderApprise) reminderChannels.push({ name: 'apprise', send: async (user, notice) => (await reminderApprise.notify({ ...notice, tag: user }), true) });
 
   // Modules: what each contributes (commands, routes, TUI screens, background jobs).
   const modules: LabdModule<TuiApp>[] = [
@@ -291,13 +310,13 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
       store: accessStore,
       identities,
       signup: { policy: config.auth.signup, defaultRole: config.auth.defaultRole, initialAdminName: config.auth.initialAdminName },
-      wrongCodes: new SqliteWrongCodes(db),
+      wrongCodes,
       delegation,
     }),
     pasteModule({ registry, store: pastes, identities, config: config.paste, publicUrl, highlighter, clock, log }),
     pubsubModule({ broker }),
     gitModule({
-      store: new SqliteRepoStore(db),
+      store: repoStore,
       tokens: appTokens,
       tokenActors,
       maxTokensPerUser: config.tokens.maxPerUser,
@@ -316,7 +335,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
     crmModule({ store: crm, tokenActors, observer: metrics, audit, config: config.crm, clock, log, reminderChannels }),
     nodesModule({ kube, inventory, events, config: config.nodes, log }),
     deploysModule({ kube, events }),
-    alertsModule({ service: alerts, config: config.alertmanager, backends, escalations: new SqliteEscalationStore(db), clock, log }),
+    alertsModule({ service: alerts, config: config.alertmanager, backends, escalations, apprise: escalationApprise, clock, log }),
     seatsModule({ kube, seats, inventory, config: config.seats }),
   ];
   if (matrixBot) {
@@ -324,10 +343,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
     modules.push(matrixBot);
   }
 
-  const login = new LoginService(identities, config, log);
   await login.ensureInitialAdmin();
-  login.setInvitesOutstanding(() => accessStore.hasUsableInvite(clock.now()));
-  registry.setActorResolver((actor) => login.current(actor));
 
   const caBlobs = config.auth.userCaKeys ? loadCaKeys(config.auth.userCaKeys) : [];
   // step-ca (auth.stepCa.url): its published user CA keys, fetched now and every auth.stepCa.refresh, add to the file's.

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { cruise } from 'dependency-cruiser';
 import { test } from 'vitest';
 // @ts-expect-error: a plain .mjs script without types
-import { violations as envViolations } from '../scripts/lint.mjs';
+import { adapterViolations, violations as envViolations } from '../scripts/lint.mjs';
 import { ROOT } from './support/labd.ts';
 
 const rules = createRequire(import.meta.url)(join(ROOT, '.dependency-cruiser.cjs'));
@@ -31,4 +31,13 @@ test('src/ has no import circle, ops reaches no front-end, and every SDK stays i
 
 test('only src/config reads the environment', () => {
   assert.deepEqual(envViolations(), []);
+});
+
+test('adapters are built once, in the composition root (src/app.ts), and handed to modules as ports', () => {
+  assert.deepEqual(adapterViolations(), []);
+  // The rule fires: a module that builds its own client (as alerts/index.ts once built a second AppriseClient).
+  assert.deepEqual(
+    adapterViolations([{ rel: 'src/ops/alerts/index.ts', text: '  apprise: new AppriseClient(url, 5000),\n  // new SqliteAuditLog(db) in a comment\n' }]),
+    ['src/ops/alerts/index.ts:1: builds AppriseClient; adapters are built once, in src/app.ts (take it as a port)'],
+  );
 });

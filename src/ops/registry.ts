@@ -27,6 +27,10 @@ export interface Services {
   audit: AuditLog;
   /** Which backends (Kubernetes, Alertmanager, Matrix) are configured and reachable. */
   backends: Backends;
+  /** Told of every finished command (metrics). */
+  observer?: CommandObserver;
+  /** How every command's actor is brought up to date, so a role change or a removed user counts on open connections too. */
+  resolveActor?: ActorResolver;
 }
 
 export interface SessionIO {
@@ -184,18 +188,12 @@ export type ActorResolver = (actor: Actor) => Actor | Promise<Actor>;
 
 export class Registry {
   private readonly commands = new Map<string, AnyCommand>();
-  private observer: CommandObserver | undefined;
-  private resolveActor: ActorResolver = (actor) => actor;
+  private readonly observer: CommandObserver | undefined;
+  private readonly resolveActor: ActorResolver;
 
-  constructor(readonly services: Services) {}
-
-  setObserver(observer: CommandObserver): void {
-    this.observer = observer;
-  }
-
-  /** How every command's actor is brought up to date, so a role change or a removed user counts on open connections too. */
-  setActorResolver(resolver: ActorResolver): void {
-    this.resolveActor = resolver;
+  constructor(readonly services: Services) {
+    this.observer = services.observer;
+    this.resolveActor = services.resolveActor ?? ((actor) => actor);
   }
 
   register(...defs: AnyCommand[]): void {

@@ -10,7 +10,7 @@ import { alertmanagerFor, NOT_CONFIGURED } from '../alertmanager/index.ts';
 import type { AuditLog } from '../audit/store.ts';
 import type { Job, LabdModule } from '../module.ts';
 import { withBackend, type Backends } from '../backends.ts';
-import { AppriseClient } from './apprise.ts';
+import type { AppriseClient } from './apprise.ts';
 import { alertCommands } from './commands.ts';
 import { AppriseEscalator, type EscalationStore } from './escalation.ts';
 import { AlertService } from './service.ts';
@@ -42,6 +42,8 @@ export function alertsModule(deps: {
   config: AlertsConfig;
   backends: Backends;
   escalations: EscalationStore;
+  /** Where escalations go besides the room (alertmanager.appriseUrl); none: the room mention only. */
+  apprise?: AppriseClient;
   clock: Clock;
   log: Logger;
 }): LabdModule {
@@ -83,11 +85,11 @@ export function alertsModule(deps: {
     },
   };
   const jobs: Job[] = [poller];
-  if (am.appriseUrl) {
+  if (am.enabled && deps.apprise) {
     const escalator = new AppriseEscalator({
       escalations: deps.escalations,
       alerts: service,
-      apprise: new AppriseClient(am.appriseUrl, am.appriseTimeout.ms),
+      apprise: deps.apprise,
       clock: deps.clock,
       log,
       retryMs: am.appriseRetry.ms,

@@ -128,15 +128,6 @@ export class LoginService {
     return open && !(await this.store.keyByFingerprint(keyFingerprint));
   }
 
-  /**
-   * Whether an invite can still be used (src/ops/access sets it): under `invite` and `sso` unknown keys
-   * come in as newcomers only while there is one, so without invites nothing changes for them.
-   */
-  private invitesOutstanding: () => Promise<boolean> = async () => false;
-  setInvitesOutstanding(check: () => Promise<boolean>): void {
-    this.invitesOutstanding = check;
-  }
-
   /** Whether the user an actor stands for still exists and is not disabled (a removed or disabled user's connections are closed). */
   async exists(actor: Actor): Promise<boolean> {
     return (await this.standing(actor)) === 'active';
@@ -152,12 +143,19 @@ export class LoginService {
   private readonly roleMap: ReadonlyMap<string, Role>;
   private readonly principalUsers: ReadonlyMap<string, string>;
   private readonly groupRoles: GroupRoles;
+  /**
+   * Whether an invite can still be used (the access store answers): under `invite` and `sso` unknown
+   * keys come in as newcomers only while there is one, so without invites nothing changes for them.
+   */
+  private readonly invitesOutstanding: () => Promise<boolean>;
   constructor(
     store: IdentityStore,
     private readonly config: Config,
     private readonly log: Logger,
+    deps: { invitesOutstanding?: () => Promise<boolean> } = {},
   ) {
     this.store = store;
+    this.invitesOutstanding = deps.invitesOutstanding ?? (async () => false);
     this.roleMap = lookup(config.auth.principalRoles);
     this.principalUsers = lookup(config.auth.principalUsers);
     this.groupRoles = config.auth.oidc.enabled ? lookup(config.auth.oidc.groupRoles) : new Map();
