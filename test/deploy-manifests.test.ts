@@ -350,7 +350,7 @@ describe('deploy/base', () => {
     const finalStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
     const user = /^USER (\S+)/m.exec(finalStage)?.[1];
     assert.ok(user && user !== 'root' && user !== '0', 'final stage has a non-root USER');
-    assert.match(finalStage, /ENTRYPOINT \["node", "dist\/main\.js"\]/);
+    assert.match(finalStage, /ENTRYPOINT \["node", "--disable-warning=DEP0060", "dist\/main\.js"\]/);
     const exposed = (/^EXPOSE (.+)$/m.exec(finalStage)?.[1] ?? '').split(/\s+/).map(Number).sort();
     assert.deepEqual(exposed, [portNamed('http'), portNamed('ssh')].sort());
     assert.deepEqual(container.args, ['serve']);

@@ -88,7 +88,7 @@ describe('shared terminfo per TERM', () => {
     const a = session('screen');
     const b = session('screen');
     const c = session('xterm');
-    const ascii = session('screen', {});
+    const ascii = session('screen', { LANG: 'C' });
     assert.equal(a.program.tput, b.program.tput, 'one parsed terminfo for both screen sessions');
     assert.notEqual(a.program.tput, c.program.tput);
     assert.notEqual(a.program.tput, ascii.program.tput, 'UTF-8 and ASCII sessions differ (U8 and unicode are part of the entry)');
