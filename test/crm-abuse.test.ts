@@ -7,12 +7,13 @@
  * a filter flood is refused, and the export streams.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { dav } from './support/dav-client.ts';
-import { KeyLab, runAsync } from './support/labd.ts';
+import { KeyLab } from './support/labd.ts';
 import { InProcessLabd } from './support/labd-inprocess.ts';
+import { vdirsyncerFor } from './support/vdirsyncer.ts';
 
 /** `n` small generated vCards, names `Prefix 0 … Prefix n-1`. */
 function cards(prefix: string, n: number): string {
@@ -174,35 +175,12 @@ describe('CRM floods (issue 24, item 4)', () => {
     assert.deepEqual([...rest.removed], ['/dav/bob/contacts/Book-0.vcf']);
 
     // A real client: vdirsyncer lists the book (PROPFIND Depth 1, streamed) and fetches every card.
-    const work = join(lab.dir, 'vdir');
-    mkdirSync(work, { recursive: true });
-    writeFileSync(
-      join(work, 'vdirsyncer.conf'),
-      [
-        '[general]',
-        `status_path = "${join(work, 'status')}/"`,
-        '[pair contacts]',
-        'a = "labd"',
-        'b = "local"',
-        'collections = ["from a"]',
-        '[storage labd]',
-        'type = "carddav"',
-        `url = "http://127.0.0.1:${port}/"`,
-        'username = "bob"',
-        `password = "${bobToken}"`,
-        '[storage local]',
-        'type = "filesystem"',
-        `path = "${join(work, 'contacts')}/"`,
-        'fileext = ".vcf"',
-        '',
-      ].join('\n'),
-    );
-    const env = { ...process.env, HOME: work, LC_ALL: 'C.UTF-8' };
-    const discover = await runAsync('vdirsyncer', ['-c', join(work, 'vdirsyncer.conf'), 'discover'], { input: 'y\ny\ny\n', env });
+    const client = vdirsyncerFor(join(lab.dir, 'vdir'), { httpPort: port, user: 'bob', token: bobToken });
+    const discover = await client.run(['discover'], 'y\ny\ny\n');
     assert.equal(discover.status, 0, discover.stderr);
-    const sync = await runAsync('vdirsyncer', ['-c', join(work, 'vdirsyncer.conf'), 'sync'], { env });
+    const sync = await client.run(['sync']);
     assert.equal(sync.status, 0, sync.stderr);
-    assert.equal(readdirSync(join(work, 'contacts', 'contacts')).filter((f) => f.endsWith('.vcf')).length, BOOK - 1);
+    assert.equal(readdirSync(client.localDir).filter((f) => f.endsWith('.vcf')).length, BOOK - 1);
   });
 
   test('crm import --csv of 10,000 rows is parsed in slices too: /healthz answers while it runs', async () => {

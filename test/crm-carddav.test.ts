@@ -6,12 +6,13 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Database } from '../src/db/sqlite-driver.ts';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'node:http';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
-import { KeyLab, run, runAsync } from './support/labd.ts';
+import { KeyLab, run } from './support/labd.ts';
 import { InProcessLabd } from './support/labd-inprocess.ts';
+import { vdirsyncerFor, type Vdirsyncer } from './support/vdirsyncer.ts';
 
 interface Answer {
   status: number;
@@ -57,9 +58,8 @@ describe('CardDAV', () => {
     return JSON.parse(r.stdout);
   };
 
-  function vdirsyncer(args: string[], input = '') {
-    return runAsync('vdirsyncer', ['-c', join(work, 'vdirsyncer.conf'), ...args], { input, env: { ...process.env, HOME: work, LC_ALL: 'C.UTF-8' } });
-  }
+  let sync: Vdirsyncer;
+  const vdirsyncer = (args: string[], input = '') => sync.run(args, input);
   const localDir = () => join(work, 'contacts', 'contacts');
   const localCards = () =>
     readdirSync(localDir())
@@ -82,31 +82,7 @@ describe('CardDAV', () => {
     assert.equal(t.url, `http://127.0.0.1:${labd.httpPort}/dav/alice/contacts/`);
     aliceToken = t.token;
     bobToken = (await json(bob, ['token', 'create', '--scope', 'carddav'])).token;
-    mkdirSync(work, { recursive: true });
-    writeFileSync(
-      join(work, 'vdirsyncer.conf'),
-      [
-        '[general]',
-        `status_path = "${join(work, 'status')}/"`,
-        '',
-        '[pair contacts]',
-        'a = "labd"',
-        'b = "local"',
-        'collections = ["from a"]',
-        '',
-        '[storage labd]',
-        'type = "carddav"',
-        `url = "http://127.0.0.1:${labd.httpPort}/"`,
-        'username = "alice"',
-        `password = "${aliceToken}"`,
-        '',
-        '[storage local]',
-        'type = "filesystem"',
-        `path = "${join(work, 'contacts')}/"`,
-        'fileext = ".vcf"',
-        '',
-      ].join('\n'),
-    );
+    sync = vdirsyncerFor(work, { httpPort: labd.httpPort, user: 'alice', token: aliceToken });
     writeFileSync(
       join(work, 'khard.conf'),
       [

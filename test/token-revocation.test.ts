@@ -6,12 +6,12 @@
  * the same token works again once the right is given back (the check is live, not a revocation).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { GitLab } from './support/git.ts';
-import { KeyLab, runAsync } from './support/labd.ts';
+import { KeyLab } from './support/labd.ts';
 import { InProcessLabd } from './support/labd-inprocess.ts';
+import { vdirsyncerFor, type Vdirsyncer } from './support/vdirsyncer.ts';
 
 describe('app tokens are checked against the live permissions and account state at every request', () => {
   const lab = new KeyLab();
@@ -33,8 +33,8 @@ describe('app tokens are checked against the live permissions and account state 
     assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
     return JSON.parse(r.stdout);
   };
-  const vdirsyncer = (args: string[], input = '') =>
-    runAsync('vdirsyncer', ['-c', join(work, 'vdirsyncer.conf'), ...args], { input, env: { ...process.env, HOME: work, LC_ALL: 'C.UTF-8' } });
+  let sync: Vdirsyncer;
+  const vdirsyncer = (args: string[], input = '') => sync.run(args, input);
   const davUrl = (path = '') => `http://127.0.0.1:${labd.httpPort}/dav/dora/contacts/${path}`;
   const basic = (user: string, token: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${token}`).toString('base64')}` });
   const davGet = () => fetch(davUrl(), { method: 'PROPFIND', headers: { ...basic('dora', davToken), depth: '1' } });
@@ -63,28 +63,7 @@ describe('app tokens are checked against the live permissions and account state 
     await asAdmin(['repo', 'collab', 'add', 'vault', 'dora', 'read-only']);
     davToken = (await json(dora, ['token', 'create', '--scope', 'carddav', '--name', 'phone'])).token;
     gitToken = (await json(dora, ['token', 'create', '--scope', 'git', '--name', 'laptop'])).token;
-    mkdirSync(work, { recursive: true });
-    writeFileSync(
-      join(work, 'vdirsyncer.conf'),
-      [
-        '[general]',
-        `status_path = "${join(work, 'status')}/"`,
-        '[pair contacts]',
-        'a = "labd"',
-        'b = "local"',
-        'collections = ["from a"]',
-        '[storage labd]',
-        'type = "carddav"',
-        `url = "http://127.0.0.1:${labd.httpPort}/"`,
-        'username = "dora"',
-        `password = "${davToken}"`,
-        '[storage local]',
-        'type = "filesystem"',
-        `path = "${join(work, 'contacts')}/"`,
-        'fileext = ".vcf"',
-        '',
-      ].join('\n'),
-    );
+    sync = vdirsyncerFor(work, { httpPort: labd.httpPort, user: 'dora', token: davToken });
   });
   after(async () => {
     await labd?.stop();
