@@ -71,11 +71,16 @@ describe('deploy commands against the Kubernetes API fake', () => {
       controllers: { tickMs: 100 },
     });
     ({ fake, labd, admin, member } = kube);
-    // The controller has made the first revision of every deployment before the tests start.
+    // The controller has rolled out the first revision of every deployment before the tests start:
+    // all replicas available, not just one (the controller brings them up a tick apart).
     await until('first rollouts', () =>
-      ['default/web', 'shop/api'].every(
-        (k) => (fake.store.get(DEPLOYMENTS, ...(k.split('/') as [string, string])) as { status?: { availableReplicas?: number } }).status?.availableReplicas,
-      ),
+      ['default/web', 'shop/api'].every((k) => {
+        const d = fake.store.get(DEPLOYMENTS, ...(k.split('/') as [string, string])) as {
+          spec?: { replicas?: number };
+          status?: { availableReplicas?: number };
+        };
+        return (d.status?.availableReplicas ?? 0) >= (d.spec?.replicas ?? 1);
+      }),
     );
   });
   after(async () => {
