@@ -109,6 +109,11 @@ export interface CommandDefinition<S extends z.ZodObject = z.ZodObject> {
   authorize?(ctx: CommandContext, args: z.infer<S>): void | Promise<void>;
   /** The backend the command talks to: while it is not configured the command says so and exits 1. */
   backend?: BackendName;
+  /**
+   * What to set while the command cannot work with this configuration (a section of its own, not a
+   * backend: `seats.endpoint`), so front-ends can mark it before anyone tries (the TUI's home menu).
+   */
+  notConfigured?(): string | undefined;
   run(ctx: CommandContext, args: z.infer<S>): Promise<Result>;
 }
 

@@ -11,8 +11,10 @@ import { stripControl } from '../../core/terminal-text.ts';
 import type { TuiApp, TuiScreenContext } from '../../ssh/tui/apps.ts';
 import { StatusLine } from '../../ssh/tui/status-line.ts';
 import { promptDialog } from '../../ssh/tui/dialog.ts';
-import { moveHint, type KeyHint } from '../../ssh/tui/keys.ts';
+import type { KeyHint } from '../../ssh/tui/keys.ts';
+import { bindListKeys, ListFilter, listHints } from '../../ssh/tui/list-keys.ts';
 import { recordText } from '../../ssh/tui/widgets.ts';
+import { wrapInto } from '../../ssh/tui/wrap.ts';
 import { checkEmail, normaliseBirthday, normaliseTag } from './model.ts';
 
 interface Row {
@@ -79,10 +81,11 @@ class CrmScreen {
   private readonly filterLine: Widgets.BoxElement;
   private readonly list: Widgets.ListElement;
   private readonly detail: Widgets.BoxElement;
+  /** The detail pane's text, wrapped at words for its width. */
+  private readonly setDetail: (text: string) => void;
   private readonly line: StatusLine;
   private rows: Row[] = [];
-  private filter = '';
-  private filtering = false;
+  private readonly filter: ListFilter;
   private dueView = false;
   private searchSeq = 0;
   private form: { box: Widgets.BoxElement; pop: () => void } | undefined;
@@ -112,7 +115,20 @@ class CrmScreen {
       border: { type: 'line' },
       style: { border: ctx.theme.border },
     });
+    this.setDetail = wrapInto(this.detail, '');
     this.line = new StatusLine(ctx);
+    // Before the screen's own keys: while a filter is typed, they are text.
+    this.filter = new ListFilter(ctx, this.list, {
+      changed: (_text, typing) => {
+        if (typing) this.dueView = false;
+        this.setKeys();
+        this.drawFilter();
+        this.guard(() => this.load());
+      },
+      keys: () => this.keys(),
+      enabled: () => !this.form,
+    });
+    bindListKeys(this.list, { paused: () => this.filter.active || !!this.form });
     this.setKeys();
     this.list.on('select item', () => this.guard(() => this.showDetail()));
     this.list.on('keypress', (ch: string | undefined, key: { name: string; full: string }) => this.onKey(ch, key));
@@ -126,14 +142,15 @@ class CrmScreen {
   }
 
   private keys(): KeyHint[] {
-    if (this.filtering)
+    if (this.filter?.active)
       return [
         { keys: ['type'], label: 'filter', help: 'every key searches names, emails, phones, tags and notes' },
         { keys: ['enter'], label: 'done' },
       ];
+    const { move, more } = listHints(this.ctx.theme);
     return [
-      moveHint(this.ctx.theme),
-      { keys: ['/'], label: 'search', help: 'filter the list as you type' },
+      move,
+      { keys: ['/'], label: 'search', help: 'filter the list as you type, enter to keep it; esc clears it' },
       { keys: ['a'], label: 'add', help: 'add a contact (a form)' },
       { keys: ['e'], label: 'edit', help: 'edit the selected contact (a form)' },
       { keys: ['n'], label: 'note', help: 'add a dated note' },
@@ -141,6 +158,7 @@ class CrmScreen {
       { keys: ['t'], label: 'tag', help: 'change tags: +tag adds, -tag removes' },
       { keys: ['d'], label: 'delete', help: 'delete the contact, after a confirmation' },
       { keys: ['u'], label: this.dueView ? 'all' : 'due', help: 'toggle the list of people due (overdue, birthdays in 14 days)' },
+      ...more,
     ];
   }
 
@@ -162,9 +180,8 @@ class CrmScreen {
 
   private drawFilter(): void {
     const view = this.dueView ? 'Due: overdue and birthdays in 14 days' : 'Contacts';
-    this.filterLine.setContent(
-      this.filtering || this.filter ? `${view}   / ${stripControl(this.filter)}${this.filtering ? '_' : ''}` : `${view}   (/ to search)`,
-    );
+    const typing = this.filter.active;
+    this.filterLine.setContent(typing || this.filter.value ? `${view}   / ${stripControl(this.filter.value)}${typing ? '_' : ''}` : `${view}   (/ to search)`);
     this.ctx.screen.render();
   }
 
@@ -173,29 +190,9 @@ class CrmScreen {
   }
 
   private onKey(ch: string | undefined, key: { name: string; full: string }): void {
-    if (this.form) return;
-    if (this.filtering) {
-      if (key.name === 'enter' || key.name === 'return' || key.name === 'escape') {
-        this.filtering = false;
-        this.setKeys();
-        this.drawFilter();
-        return;
-      }
-      if (key.name === 'backspace') this.filter = this.filter.slice(0, -1);
-      else if (ch && !/^[\x00-\x1f\x7f]$/.test(ch) && key.name !== 'up' && key.name !== 'down') this.filter += ch;
-      else return;
-      this.drawFilter();
-      this.guard(() => this.load());
-      return;
-    }
+    if (this.form || this.filter.active) return;
     const c = this.selected();
     switch (key.full) {
-      case '/':
-        this.filtering = true;
-        this.dueView = false;
-        this.setKeys();
-        this.drawFilter();
-        return;
       case 'a':
         return this.openForm(undefined);
       case 'e':
@@ -247,7 +244,7 @@ class CrmScreen {
       const due = (result.kind === 'table' ? result.json : []) as { id: number; name: string; why: string }[];
       rows = due.map((d) => ({ id: d.id, name: d.name, emails: [d.why], phones: [], tags: [] }));
     } else {
-      const { result } = await this.ctx.run(['crm', 'ls', '--limit', '500', '--', ...this.filter.split(/\s+/).filter(Boolean)]);
+      const { result } = await this.ctx.run(['crm', 'ls', '--limit', '500', '--', ...this.filter.value.split(/\s+/).filter(Boolean)]);
       rows = (result.kind === 'table' ? result.json : []) as Row[];
     }
     // A slower answer to an older keystroke never replaces a newer one.
@@ -262,7 +259,7 @@ class CrmScreen {
         ? `${rows.length} ${this.dueView ? 'due' : rows.length === 1 ? 'contact' : 'contacts'}`
         : this.dueView
           ? 'nobody due'
-          : this.filter
+          : this.filter.value
             ? 'no contacts match'
             : 'no contacts yet: a to add one, or ssh HOST crm import < contacts.vcf',
     );
@@ -272,13 +269,13 @@ class CrmScreen {
   private async showDetail(): Promise<void> {
     const c = this.selected();
     if (!c) {
-      this.detail.setContent('');
+      this.setDetail('');
       this.ctx.screen.render();
       return;
     }
     const { result } = await this.ctx.run(['crm', 'show', String(c.id)]);
     if (this.gone || this.selected()?.id !== c.id) return;
-    this.detail.setContent(result.kind === 'record' ? stripControl(recordText(result)) : '');
+    this.setDetail(result.kind === 'record' ? stripControl(recordText(result)) : '');
     this.detail.setScroll(0);
     this.ctx.screen.render();
   }

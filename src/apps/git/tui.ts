@@ -2,9 +2,9 @@ import blessed, { type Widgets } from 'blessed';
 import { stripControl } from '../../core/terminal-text.ts';
 import type { TuiApp, TuiScreenContext } from '../../ssh/tui/apps.ts';
 import { StatusLine } from '../../ssh/tui/status-line.ts';
-import { moveHint, WORDS } from '../../ssh/tui/keys.ts';
+import { WORDS, type KeyHint } from '../../ssh/tui/keys.ts';
+import { bindListKeys, ListFilter, listHints } from '../../ssh/tui/list-keys.ts';
 import { markdownForTerminal } from '../../ssh/tui/markdown.ts';
-import { readInputNow } from '../../ssh/tui/read-input.ts';
 import { paneKeys, scrollPane } from '../../ssh/tui/widgets.ts';
 
 interface Listed {
@@ -18,6 +18,12 @@ interface Entry {
   path: string;
   name: string;
   size: number | null;
+}
+/** A key of a pane: the repository's views (1–5) and the clone command. */
+interface PaneKey {
+  keys: string[];
+  label: string;
+  run: () => void;
 }
 interface Commit {
   id: string;
@@ -43,22 +49,18 @@ export const gitTuiApp: TuiApp = {
 
 class GitScreen {
   private readonly list: Widgets.ListElement;
-  private readonly filterBox: Widgets.TextboxElement;
+  private readonly heading: Widgets.TextElement;
+  private readonly filter: ListFilter;
   private readonly line: StatusLine;
   private repos: Listed[] = [];
   private shown: Listed[] = [];
-  private filter = '';
   private readonly panes: { box: Widgets.BlessedElement; pop: () => void }[] = [];
+  /** Where the open repository's tab list is in `panes` (-1: none): its keys 1–5 work in every pane above it. */
+  private repoDepth = -1;
 
   constructor(private readonly ctx: TuiScreenContext) {
-    blessed.text({ parent: ctx.parent, top: 0, left: 1, right: 1, height: 1, tags: false, content: 'Repositories', style: ctx.theme.title });
-    ctx.setKeys([
-      moveHint(ctx.theme),
-      { keys: ['enter'], label: 'open' },
-      { keys: ['/'], label: 'filter', help: 'type to filter the list, enter to end' },
-      { keys: ['C-r'], label: WORDS.refresh, help: 'read the list again' },
-    ]);
-    this.filterBox = blessed.textbox({ parent: ctx.parent, top: 1, left: 1, right: 1, height: 1, inputOnFocus: false, style: {} });
+    this.heading = blessed.text({ parent: ctx.parent, top: 0, left: 1, right: 1, height: 1, tags: false, content: 'Repositories', style: ctx.theme.title });
+    ctx.setKeys(this.keys());
     this.list = blessed.list({
       parent: ctx.parent,
       top: 2,
@@ -72,8 +74,11 @@ class GitScreen {
       style: { selected: ctx.theme.selected },
     });
     this.line = new StatusLine(ctx);
-    this.list.on('select', (_item, index) => this.guard(() => this.openRepo(this.shown[index])));
-    this.list.key(['/'], () => this.startFilter());
+    this.filter = new ListFilter(ctx, this.list, { changed: (text) => this.applyFilter(text), keys: () => this.keys() });
+    bindListKeys(this.list, { paused: () => this.filter.active });
+    this.list.on('select', (_item, index) => {
+      if (!this.filter.active) this.guard(() => this.openRepo(this.shown[index]));
+    });
     this.list.key(['C-r'], () => this.guard(() => this.load()));
     this.list.focus();
     this.guard(() => this.load());
@@ -95,23 +100,16 @@ class GitScreen {
     this.line.say(text, error);
   }
 
-  private startFilter(): void {
-    this.filterBox.setValue(this.filter);
-    this.filterBox.on('keypress', this.onFilterKey);
-    readInputNow(this.filterBox, (_err, value) => {
-      this.filterBox.off('keypress', this.onFilterKey);
-      this.applyFilter(value ?? this.filterBox.getValue());
-      this.list.focus();
-      this.ctx.screen.render();
-    });
-    this.ctx.screen.render();
+  private keys(): KeyHint[] {
+    const { move, more } = listHints(this.ctx.theme, { filter: true });
+    return [move, { keys: ['enter'], label: 'open' }, { keys: ['C-r'], label: WORDS.refresh, help: 'read the list again' }, ...more];
   }
 
-  private readonly onFilterKey = () => setImmediate(() => this.applyFilter(this.filterBox.getValue()));
-
   private applyFilter(value: string): void {
-    this.filter = value.trim().slice(0, 100);
-    this.shown = this.repos.filter((r) => !this.filter || r.name.includes(this.filter) || r.description.toLowerCase().includes(this.filter.toLowerCase()));
+    const filter = value.trim();
+    this.shown = this.repos.filter((r) => this.filter.matches(r.name) || this.filter.matches(r.description));
+    const typing = this.filter.active ? '_' : '';
+    this.heading.setContent(filter || typing ? `Repositories / ${stripControl(filter)}${typing}` : 'Repositories');
     const width = Math.max(8, ...this.shown.map((r) => r.name.length)) + 2;
     this.list.setItems(
       this.shown.map(
@@ -120,9 +118,7 @@ class GitScreen {
     );
     this.list.select(0);
     this.say(
-      this.filter
-        ? `${this.shown.length} of ${this.repos.length} match '${this.filter}'`
-        : `${this.repos.length} repositor${this.repos.length === 1 ? 'y' : 'ies'}`,
+      filter ? `${this.shown.length} of ${this.repos.length} match '${filter}'` : `${this.repos.length} repositor${this.repos.length === 1 ? 'y' : 'ies'}`,
     );
   }
 
@@ -130,12 +126,13 @@ class GitScreen {
     const result = await this.ctx.invoke(['repo', 'ls'], {});
     if (this.gone) return;
     this.repos = result.kind === 'table' ? ((result.json ?? []) as Listed[]) : [];
-    this.applyFilter(this.filter);
+    this.applyFilter(this.filter.value);
   }
 
   /** A scrolling text pane on top of the screen, closed with backspace/left or escape. */
-  private pane(title: string, content: string, o: { markdown?: boolean } = {}): void {
+  private pane(title: string, content: string, o: { markdown?: boolean; extraKeys?: PaneKey[] } = {}): void {
     const close = () => this.closeTop();
+    const extraKeys = o.extraKeys ?? [];
     const box = scrollPane(this.ctx.screen, this.ctx.parent, this.ctx.theme, {
       label: title,
       backKeys: ['backspace', 'left'],
@@ -143,16 +140,13 @@ class GitScreen {
       content: o.markdown ? markdownForTerminal(content) : stripControl(content),
       tagged: o.markdown,
     });
-    this.panes.push({ box, pop: this.ctx.pushLevel({ title, keys: paneKeys(this.ctx.theme), back: close }) });
+    for (const k of extraKeys) box.key(k.keys, k.run);
+    const keys = [...paneKeys(this.ctx.theme), ...extraKeys.map((k) => ({ keys: k.keys, label: k.label }))];
+    this.panes.push({ box, pop: this.ctx.pushLevel({ title, keys, back: close }) });
   }
 
   /** A list pane: enter calls `onSelect` with the index. */
-  private listPane(
-    title: string,
-    items: string[],
-    onSelect: (i: number) => void,
-    extraKeys: { keys: string[]; label: string; run: () => void }[] = [],
-  ): Widgets.ListElement {
+  private listPane(title: string, items: string[], onSelect: (i: number) => void, extraKeys: PaneKey[] = []): Widgets.ListElement {
     const close = () => this.closeTop();
     const box = blessed.list({
       parent: this.ctx.parent,
@@ -169,6 +163,7 @@ class GitScreen {
       style: { selected: this.ctx.theme.selected, border: this.ctx.theme.border },
     });
     box.on('select', (_i, index) => onSelect(index));
+    bindListKeys(box);
     box.key(['backspace', 'left'], close);
     for (const k of extraKeys) box.key(k.keys, k.run);
     box.focus();
@@ -176,7 +171,12 @@ class GitScreen {
       box,
       pop: this.ctx.pushLevel({
         title,
-        keys: [moveHint(this.ctx.theme), { keys: ['enter'], label: 'open' }, ...extraKeys.map((k) => ({ keys: k.keys, label: k.label }))],
+        keys: [
+          listHints(this.ctx.theme).move,
+          { keys: ['enter'], label: 'open' },
+          ...extraKeys.map((k) => ({ keys: k.keys, label: k.label })),
+          ...listHints(this.ctx.theme).more,
+        ],
         back: close,
       }),
     });
@@ -189,19 +189,27 @@ class GitScreen {
     if (!top) return;
     top.pop();
     top.box.destroy();
+    if (this.panes.length <= this.repoDepth) this.repoDepth = -1;
     const below = this.panes[this.panes.length - 1];
     (below ? below.box : this.list).focus();
     this.ctx.screen.render();
   }
 
-  private tabKeys(name: string) {
+  /** The repository's views, on keys 1–5 in its tab list and in every pane opened from it (the README's too). */
+  private tabKeys(name: string): PaneKey[] {
     return [
-      { keys: ['1'], label: 'readme', run: () => this.guard(() => this.readme(name)) },
-      { keys: ['2'], label: 'files', run: () => this.guard(() => this.files(name, '')) },
-      { keys: ['3'], label: 'commits', run: () => this.guard(() => this.commits(name)) },
-      { keys: ['4'], label: 'branches', run: () => this.guard(() => this.refs(name, 'branches')) },
-      { keys: ['5'], label: 'tags', run: () => this.guard(() => this.refs(name, 'tags')) },
+      { keys: ['1'], label: 'readme', run: () => this.switchTo(() => this.readme(name)) },
+      { keys: ['2'], label: 'files', run: () => this.switchTo(() => this.files(name, '')) },
+      { keys: ['3'], label: 'commits', run: () => this.switchTo(() => this.commits(name)) },
+      { keys: ['4'], label: 'branches', run: () => this.switchTo(() => this.refs(name, 'branches')) },
+      { keys: ['5'], label: 'tags', run: () => this.switchTo(() => this.refs(name, 'tags')) },
     ];
+  }
+
+  /** Another view of the open repository: the panes over its tab list close first, so Escape goes back to the tabs. */
+  private switchTo(view: () => Promise<void>): void {
+    while (this.repoDepth >= 0 && this.panes.length > this.repoDepth + 1) this.closeTop();
+    this.guard(view);
   }
 
   /** Puts the clone command on the user's clipboard with OSC 52 (the terminal, not labd, holds it). */
@@ -219,6 +227,7 @@ class GitScreen {
     if (!repo) return;
     const tabs = [...this.tabKeys(repo.name), { keys: ['c'], label: 'copy clone command', run: () => this.guard(() => this.copyClone(repo.name)) }];
     this.listPane(`${repo.name}`, ['Readme', 'Files', 'Commits', 'Branches', 'Tags'], (i) => tabs[i]?.run(), tabs);
+    this.repoDepth = this.panes.length - 1;
     await this.readme(repo.name);
   }
 
@@ -227,10 +236,11 @@ class GitScreen {
     if (this.gone) return;
     const entries = tree?.kind === 'table' ? (tree.json as Entry[]) : [];
     const file = entries.find((e) => e.type === 'blob' && /^readme(\.(md|markdown|txt))?$/i.test(e.name));
-    if (!file) return this.pane(`${name}: README`, entries.length ? '(no README)' : '(an empty repository: push to it)');
+    const tabs = this.tabKeys(name);
+    if (!file) return this.pane(`${name}: README`, entries.length ? '(no README)' : '(an empty repository: push to it)', { extraKeys: tabs });
     const blob = await this.ctx.invoke(['repo', 'blob'], { name, path: file.path });
     if (this.gone) return;
-    this.pane(`${name}: ${file.name}`, blob.kind === 'message' ? blob.text : '', { markdown: /\.(md|markdown)$/i.test(file.name) });
+    this.pane(`${name}: ${file.name}`, blob.kind === 'message' ? blob.text : '', { markdown: /\.(md|markdown)$/i.test(file.name), extraKeys: tabs });
   }
 
   private async files(name: string, path: string): Promise<void> {
@@ -246,6 +256,7 @@ class GitScreen {
         if (e.type === 'tree') this.guard(() => this.files(name, e.path));
         else if (e.type === 'blob') this.guard(() => this.file(name, e.path, e.size ?? 0));
       },
+      this.tabKeys(name),
     );
   }
 
@@ -253,7 +264,9 @@ class GitScreen {
     const blob = await this.ctx.invoke(['repo', 'blob'], { name, path, lines: true });
     if (this.gone) return;
     const json = blob.kind === 'message' ? (blob.json as { binary?: boolean }) : {};
-    this.pane(`${name}: ${path}`, json.binary ? `(binary file, ${size} bytes: not shown)` : blob.kind === 'message' ? blob.text : '');
+    this.pane(`${name}: ${path}`, json.binary ? `(binary file, ${size} bytes: not shown)` : blob.kind === 'message' ? blob.text : '', {
+      extraKeys: this.tabKeys(name),
+    });
   }
 
   private async commits(name: string): Promise<void> {
@@ -267,6 +280,7 @@ class GitScreen {
         const c = commits[i];
         if (c) this.guard(() => this.commit(name, c.id));
       },
+      this.tabKeys(name),
     );
   }
 
@@ -281,12 +295,13 @@ class GitScreen {
         const r = refs[i];
         if (r) this.guard(() => this.commit(name, r.id));
       },
+      this.tabKeys(name),
     );
   }
 
   private async commit(name: string, id: string): Promise<void> {
     const shown = await this.ctx.invoke(['repo', 'show'], { name, commit: id });
     if (this.gone) return;
-    this.pane(`${name}: ${id.slice(0, 8)}`, shown.kind === 'message' ? shown.text : '');
+    this.pane(`${name}: ${id.slice(0, 8)}`, shown.kind === 'message' ? shown.text : '', { extraKeys: this.tabKeys(name) });
   }
 }

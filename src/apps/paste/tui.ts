@@ -2,7 +2,8 @@ import blessed, { type Widgets } from 'blessed';
 import { stripControl } from '../../core/terminal-text.ts';
 import { listCount, type TuiApp, type TuiScreenContext } from '../../ssh/tui/apps.ts';
 import { StatusLine } from '../../ssh/tui/status-line.ts';
-import { moveHint, WORDS } from '../../ssh/tui/keys.ts';
+import { WORDS } from '../../ssh/tui/keys.ts';
+import { bindListKeys, listHints } from '../../ssh/tui/list-keys.ts';
 import { paneKeys, scrollPane } from '../../ssh/tui/widgets.ts';
 import { humanSize } from './format.ts';
 import { layoutTable, renderLines, type LayoutColumn } from '../../core/table-layout.ts';
@@ -36,10 +37,11 @@ class PasteScreen {
   constructor(private readonly ctx: TuiScreenContext) {
     blessed.text({ parent: ctx.parent, top: 0, left: 1, right: 1, height: 1, tags: false, content: 'Your pastes', style: ctx.theme.title });
     ctx.setKeys([
-      moveHint(ctx.theme),
+      listHints(ctx.theme).move,
       { keys: ['enter'], label: 'read' },
       { keys: ['d'], label: 'delete', help: 'delete the paste, after a confirmation' },
       { keys: ['C-r'], label: WORDS.refresh, help: 'read the list again' },
+      ...listHints(ctx.theme).more,
     ]);
     this.list = blessed.list({
       parent: ctx.parent,
@@ -48,11 +50,12 @@ class PasteScreen {
       right: 1,
       bottom: 1,
       keys: true,
-      vi: true,
+      vi: false,
       tags: false,
       items: [],
       style: { selected: ctx.theme.selected },
     });
+    bindListKeys(this.list);
     this.line = new StatusLine(ctx);
     this.list.on('select', (_item, index) => this.guard(() => this.read(index)));
     this.list.key(['d', 'delete'], () => this.guard(() => this.remove((this.list as unknown as { selected: number }).selected)));

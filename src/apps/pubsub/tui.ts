@@ -5,7 +5,8 @@ import { publicMessage } from '../../core/errors.ts';
 import { stripControl } from '../../core/terminal-text.ts';
 import { listCount, type TuiApp, type TuiScreenContext } from '../../ssh/tui/apps.ts';
 import { promptDialog } from '../../ssh/tui/dialog.ts';
-import { moveHint, WORDS } from '../../ssh/tui/keys.ts';
+import { WORDS } from '../../ssh/tui/keys.ts';
+import { bindListKeys, listHints } from '../../ssh/tui/list-keys.ts';
 import type { TopicBroker, TopicInfo } from './broker.ts';
 import { layoutTable, renderLines, type LayoutColumn } from '../../core/table-layout.ts';
 
@@ -69,9 +70,10 @@ class PubsubScreen {
     broker: TopicBroker,
   ) {
     ctx.setKeys([
-      moveHint(ctx.theme),
+      listHints(ctx.theme).move,
       { keys: ['enter'], label: 'tail', help: 'follow the messages of the selected topic' },
       { keys: ['t'], label: 'tail by name', help: 'follow a topic by its name (yours, or one shared with you)' },
+      ...listHints(ctx.theme).more,
     ]);
     this.timer = setInterval(() => this.refresh(), REFRESH_MS);
     this.unsubscribe = broker.onChange(() => {
@@ -114,11 +116,12 @@ class PubsubScreen {
       right: 1,
       bottom: 0,
       keys: true,
-      vi: true,
+      vi: false,
       tags: false,
       items: [],
       style: { selected: this.ctx.theme.selected },
     });
+    bindListKeys(list);
     this.listView = { box, header, list, topics: [] };
     list.on('select', (_item, index) => {
       const topic = this.listView?.topics[index];

@@ -33,13 +33,17 @@ const seatName = z
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a seat name (lower-case letters, digits and -, e.g. alice-phone)')
   .describe('the seat (device) name, e.g. alice-phone');
 
+const SEATS_NOT_CONFIGURED =
+  'seats are not configured: set seats.endpoint and seats.serverPublicKey (LABD_SEATS_ENDPOINT, LABD_SEATS_SERVER_PUBLIC_KEY) to the Kilo node seats connect to';
+
+/** Why no seat can be added with this configuration (undefined: it can). */
+function seatsNotConfigured(seats: Config['seats']): string | undefined {
+  return seats.endpoint && seats.serverPublicKey ? undefined : SEATS_NOT_CONFIGURED;
+}
+
 function serverSide(seats: Config['seats']): ServerSide {
   const { endpoint, serverPublicKey, allowedIPs, dns, persistentKeepalive } = seats;
-  if (!endpoint || !serverPublicKey) {
-    throw new Unavailable(
-      'seats are not configured: set seats.endpoint and seats.serverPublicKey (LABD_SEATS_ENDPOINT, LABD_SEATS_SERVER_PUBLIC_KEY) to the Kilo node seats connect to',
-    );
-  }
+  if (!endpoint || !serverPublicKey) throw new Unavailable(SEATS_NOT_CONFIGURED);
   return { endpoint, serverPublicKey, allowedIPs, dns, persistentKeepalive };
 }
 
@@ -76,6 +80,7 @@ export function seatCommands(kube: KubePort, store: SeatStore, seats: Config['se
     results: ['message'],
     surfaces: PRIVATE_SURFACES,
     surfacesWhy: SSH_ONLY_WHY,
+    notConfigured: () => seatsNotConfigured(seats),
     async run(ctx, args): Promise<Result> {
       const server = serverSide(seats);
       if (await store.get(args.name))
@@ -173,6 +178,7 @@ export function seatCommands(kube: KubePort, store: SeatStore, seats: Config['se
     results: ['message'],
     surfaces: PRIVATE_SURFACES,
     surfacesWhy: SSH_ONLY_WHY,
+    notConfigured: () => seatsNotConfigured(seats),
     async run(ctx, args): Promise<Result> {
       const server = serverSide(seats);
       const seat = await store.get(args.name);

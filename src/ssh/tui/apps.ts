@@ -48,7 +48,7 @@ export interface TuiApp {
   permission: Permission | 'authenticated';
   open(ctx: TuiScreenContext): { destroy(): void } | void;
   /**
-   * The command whose backend the screen needs (e.g. ['nodes']): while that backend is not configured
+   * The command whose backend (or config section) the screen needs (e.g. ['nodes']): while it is not configured
    * the home menu marks the app and opening it says what to set, instead of an empty screen.
    */
   needs?: readonly string[];

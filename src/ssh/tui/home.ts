@@ -14,6 +14,7 @@ import type { Registry } from '../../ops/registry.ts';
 import type { Result } from '../../ops/result.ts';
 import { stripControl } from '../../core/terminal-text.ts';
 import type { TuiApp } from './apps.ts';
+import { bindListKeys } from './list-keys.ts';
 import type { Theme } from './theme.ts';
 
 /** How often the open home screen reads its status again (ssh.homeRefresh's default). */
@@ -121,11 +122,12 @@ export class HomeScreen {
       right: 2,
       bottom: 0,
       keys: true,
-      vi: true,
+      vi: false,
       tags: false,
       items: this.items() as never,
       style: { selected: theme.selected },
     });
+    bindListKeys(this.list);
     this.list.select(Math.min(ctx.index, Math.max(apps.length - 1, 0)));
     this.list.on('select', (_item, index) => ctx.onOpen(index));
     this.list.focus();

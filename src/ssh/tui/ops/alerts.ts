@@ -5,7 +5,7 @@ import { TableScreen, type TableAction } from './table-screen.ts';
 const FIRING_TITLE = 'Alerts: firing, not acknowledged';
 const ALL_TITLE = 'Alerts: all groups';
 
-/** Alerts: the `alerts` table (a toggles --all), ack with a duration and comment, unack after a confirmation. */
+/** Alerts: the `alerts` table (t toggles --all), ack with a duration and comment, unack after a confirmation. */
 export const alertsTuiApp: TuiApp = {
   id: 'ops-alerts',
   title: 'Alerts',
@@ -18,7 +18,7 @@ export const alertsTuiApp: TuiApp = {
     let all = false;
     const actions: TableAction[] = [
       {
-        keys: ['a'],
+        keys: ['t'],
         label: 'firing/all',
         needsRow: false,
         async run() {
@@ -30,7 +30,7 @@ export const alertsTuiApp: TuiApp = {
     ];
     if (allowed(ctx, ['ack'])) {
       actions.push({
-        keys: ['k'],
+        keys: ['a'],
         label: 'ack',
         async run(row) {
           const id = String(row!.id);

@@ -17,6 +17,8 @@ export const seatsTuiApp: TuiApp = {
   description: "people's devices on the lab network (WireGuard)",
   permission: 'ops.keys',
   count: listCount(['seat', 'ls'], 'seat', 'seats'),
+  // Marked on the home menu while seats.endpoint is not set, not only once someone tries to add one.
+  needs: ['seat', 'add'],
   open(ctx) {
     const name = (row: Parameters<TableAction['run']>[0]) => String(row!.name);
     const actions: TableAction[] = [];

@@ -7,8 +7,9 @@ import { stripControl } from '../../../core/terminal-text.ts';
 import type { TuiScreenContext } from '../apps.ts';
 import { promptDialog } from '../dialog.ts';
 import { layoutTable, renderLines, textTable } from '../../../core/table-layout.ts';
-import { moveHint, sideHint, WORDS } from '../keys.ts';
-import { paneKeys, recordText, scrollPane } from '../widgets.ts';
+import { sideHint, WORDS, type KeyHint } from '../keys.ts';
+import { bindListKeys, ListFilter, listHints } from '../list-keys.ts';
+import { paneKeys, recordText, scrollPane, setPaneText } from '../widgets.ts';
 
 /** How often an open screen runs its list command again. */
 export const REFRESH_MS = 3000;
@@ -64,6 +65,8 @@ export class TableScreen {
   private destroyed = false;
   private readonly onResize: () => void;
   private pane: { box: Widgets.BoxElement; abort: AbortController; pop: () => void } | undefined;
+  /** `/` filters the rows shown (the list command still answers them all). */
+  private readonly filter: ListFilter;
 
   constructor(
     private readonly ctx: TuiScreenContext,
@@ -90,6 +93,12 @@ export class TableScreen {
     if (!opts.actions.some((a) => a.keys.includes('enter'))) {
       opts.actions.unshift({ keys: ['enter'], label: WORDS.open, run: async (row) => this.showRow(row!) });
     }
+    bindListKeys(this.list, { paused: () => this.filter.active || !!this.pane });
+    this.filter = new ListFilter(ctx, this.list, {
+      changed: () => this.redraw(),
+      keys: () => this.keyHints(),
+      enabled: () => !this.pane && !this.gone,
+    });
     for (const action of opts.actions) {
       if (action.keys.includes('enter')) this.list.on('select', () => this.act(action));
       else this.list.key(action.keys, () => this.act(action));
@@ -216,7 +225,7 @@ export class TableScreen {
       if (this.pane?.box !== box) return;
       // Split first: stripping control characters would also remove the line breaks.
       lines.push(...text.split(/\r?\n/).map(stripControl));
-      box.setContent(lines.join('\n'));
+      setPaneText(box, lines.join('\n'));
       this.ctx.screen.render();
     };
     fill({ add, signal: abort.signal }).catch((err: unknown) => {
@@ -260,7 +269,7 @@ export class TableScreen {
   }
 
   private act(action: TableAction): void {
-    if (this.gone || this.pane) return;
+    if (this.gone || this.pane || this.filter.active) return;
     const row = this.selected();
     if (!row && action.needsRow !== false) return;
     action.run(row).catch((err: unknown) => this.fail(err));
@@ -268,13 +277,20 @@ export class TableScreen {
 
   /** The footer and the `?` help come from this one table. */
   private showKeys(): void {
+    this.ctx.setKeys(this.keyHints());
+  }
+
+  /** The screen's own keys first (the footer drops from the end when narrow), then the shared list keys. */
+  private keyHints(): KeyHint[] {
     const { theme } = this.ctx;
-    this.ctx.setKeys([
-      moveHint(theme),
+    const { move, more } = listHints(theme, { filter: true });
+    return [
+      move,
       ...(this.sideways ? [sideHint(theme)] : []),
       ...this.opts.actions.map((a) => ({ keys: a.keys, label: a.label, help: a.help })),
       { keys: ['C-r'], label: WORDS.refresh, help: 'read the list again now (it refreshes every 3 s)' },
-    ]);
+      ...more,
+    ];
   }
 
   /**
@@ -298,7 +314,7 @@ export class TableScreen {
 
   private scrollSideways(step: number): void {
     if (this.gone || this.pane || !this.result) return;
-    const max = Math.max(0, this.result.columns.length - 2);
+    const max = Math.max(0, this.result.columns.length - 1);
     const next = Math.min(max, Math.max(0, this.offset + step));
     if (next === this.offset) return;
     this.offset = next;
@@ -311,7 +327,6 @@ export class TableScreen {
       return;
     }
     const before = this.selected()?.[this.opts.key];
-    this.rows = result.rows;
     this.result = result;
     this.redraw();
     const index = this.rows.findIndex((r) => r[this.opts.key] === before);
@@ -331,18 +346,28 @@ export class TableScreen {
       this.ctx.screen.render();
       return;
     }
-    const cells = r.rows.map((row) => r.columns.map((c) => cellText(row[c.key])));
+    const all = r.rows.map((row) => r.columns.map((c) => cellText(row[c.key])));
+    // Filtered on what the rows show; the layout is the whole table's, so columns keep still while typing.
+    const keep = all.map((cells) => this.filter.matches(cells.join(' ')));
+    const before = this.selected();
+    this.rows = r.rows.filter((_, i) => keep[i]);
+    const cells = all.filter((_, i) => keep[i]);
     const width = Math.max(10, this.list.width as number);
-    const layout = layoutTable(r.columns, cells, { maxWidth: width, ellipsis: theme.unicode ? '…' : '~', offset: this.offset });
+    const layout = layoutTable(r.columns, all, { maxWidth: width, ellipsis: theme.unicode ? '…' : '~', offset: this.offset });
     const [head, ...items] = renderLines(layout, r.columns, cells, (cell, i) => stateCell(blessed.escape(cell), r.columns[i]!.key, cell, theme.color));
     const hidden = layout.hidden.map((i) => r.columns[i]!.label);
     const sideways = hidden.length > 0 || layout.shrunk.length > 0 || this.offset > 0;
-    let title = `${stripControl(this.title)} (${r.rows.length})`;
+    const filter = this.filter.value || this.filter.active ? `${sep}/${stripControl(this.filter.value)}${this.filter.active ? '_' : ''}` : '';
+    let title = `${stripControl(this.title)} (${this.filter.value ? `${this.rows.length} of ` : ''}${r.rows.length})${filter}`;
     if (hidden.length) title += `${sep}${theme.glyphs.leftRight} ${hidden.length} more: ${hidden.join(', ')}`;
     else if (layout.shrunk.length) title += `${sep}enter: whole rows`;
     this.heading.setContent(title);
     this.header.setContent(r.rows.length ? (head ?? '') : '');
-    this.list.setItems((r.rows.length ? items : [blessed.escape(stripControl(r.empty ?? '(none)'))]) as never);
+    const none = r.rows.length ? `(no row matches /${this.filter.value})` : (r.empty ?? '(none)');
+    this.list.setItems((this.rows.length ? items : [blessed.escape(stripControl(none))]) as never);
+    // The same object stays selected while the filter changes (the first row when it is gone).
+    const index = before ? this.rows.indexOf(before) : -1;
+    this.list.select(index === -1 ? 0 : index);
     if (sideways !== this.sideways) {
       this.sideways = sideways;
       this.showKeys();
