@@ -214,7 +214,7 @@ describe('lists, tables and text without a cluster', () => {
   });
 
   for (const app of ['Users', 'Roles']) {
-    test(`${app}: the ? help at 24 rows keeps its esc and q lines`, async () => {
+    test(`${app}: the ? help at 24 (and 16) rows keeps its esc and q lines`, async () => {
       const t = tui(terminals, labd, admin);
       await open(t, app);
       await t.waitFor((l) => l.some((x) => new RegExp(`${app} \\(\\d+\\)`).test(x)), `the ${app} table`);
@@ -234,6 +234,16 @@ describe('lists, tables and text without a cluster', () => {
       );
       t.sendKeys('Escape');
       await t.waitFor((l) => !l.some((x) => /Keys: /.test(x)), 'the help closed');
+      // Shorter still: the shared keys come first and the screen's own scroll.
+      t.resize(COLS, 16);
+      await t.waitFor((l) => l.length === 16 && /q quit$/.test(l[l.length - 1]!), 'the screen at 16 rows');
+      t.sendKeys('?');
+      const short = await t.waitFor((l) => l.some((x) => /Keys: /.test(x)), 'the help at 16 rows');
+      for (const line of [/\besc\s+go back one level/, /\bq, ctrl-c\s+leave labd/])
+        assert.ok(
+          short.some((x) => line.test(x)),
+          `${line} at 16 rows:\n${short.join('\n')}`,
+        );
       t.sendKeys('q');
       assert.equal(await t.waitForExit(), 0);
     });
