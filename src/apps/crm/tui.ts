@@ -15,6 +15,8 @@ import type { KeyHint } from '../../ssh/tui/keys.ts';
 import { bindListKeys, ListFilter, listHints } from '../../ssh/tui/list-keys.ts';
 import { recordText } from '../../ssh/tui/widgets.ts';
 import { wrapInto } from '../../ssh/tui/wrap.ts';
+import type { z } from 'zod';
+import { crmAdd, crmDue, crmEdit, crmLs, crmMet, crmNote, crmRm, crmShow, crmTag, type ContactJson } from './commands.ts';
 import { checkEmail, normaliseBirthday, normaliseTag } from './model.ts';
 
 interface Row {
@@ -65,14 +67,10 @@ export const crmTuiApp: TuiApp = {
     return new CrmScreen(ctx);
   },
   // The app's line on the home menu: "3 people to catch up with" (overdue or due today).
-  async count({ run, mayRun }) {
-    if (!mayRun(['crm', 'due'])) return undefined;
-    const result = await run(['crm', 'due', '--days', '0']);
-    const ids = new Set(
-      ((result.kind === 'table' ? result.json : []) as { id: number; kind: string; inDays: number }[])
-        .filter((d) => d.kind === 'overdue' || d.inDays === 0)
-        .map((d) => d.id),
-    );
+  async count({ invoke, mayRun }) {
+    if (!mayRun(crmDue.path)) return undefined;
+    const result = await invoke(crmDue, { days: 0 });
+    const ids = new Set(result.json.filter((d) => d.kind === 'overdue' || d.inDays === 0).map((d) => d.id));
     return ids.size ? `${ids.size} ${ids.size === 1 ? 'person' : 'people'} to catch up with` : undefined;
   },
 };
@@ -199,23 +197,25 @@ class CrmScreen {
         if (c) this.guard(() => this.editForm(c));
         return;
       case 'n':
-        if (c) this.guard(() => this.prompt(c, 'note', `Note on ${c.name}:`, (text) => ['crm', 'note', String(c.id), ...text.split(/\s+/)]));
+        if (c)
+          this.guard(() =>
+            this.prompt(c, 'note', `Note on ${c.name}:`, (text) => this.ctx.invoke(crmNote, { contact: String(c.id), text: text.split(/\s+/) })),
+          );
         return;
       case 'm':
         if (c)
           this.guard(() =>
-            this.prompt(c, 'met', `You met ${c.name}. What about? (call: / message: / wrote: first for those)`, (text) => this.metArgv(c, text)),
+            this.prompt(c, 'met', `You met ${c.name}. What about? (call: / message: / wrote: first for those)`, (text) =>
+              this.ctx.invoke(crmMet, this.metArgs(c, text)),
+            ),
           );
         return;
       case 't':
         if (c)
           this.guard(() =>
-            this.prompt(c, 'tag', `Tags of ${c.name} (${c.tags.join(' ') || 'none'}): +add -remove`, (text) => [
-              'crm',
-              'tag',
-              String(c.id),
-              ...text.split(/\s+/).filter(Boolean),
-            ]),
+            this.prompt(c, 'tag', `Tags of ${c.name} (${c.tags.join(' ') || 'none'}): +add -remove`, (text) =>
+              this.ctx.invoke(crmTag, { contact: String(c.id), changes: text.split(/\s+/).filter(Boolean) }),
+            ),
           );
         return;
       case 'd':
@@ -230,22 +230,21 @@ class CrmScreen {
     }
   }
 
-  private metArgv(c: Row, text: string): string[] {
+  private metArgs(c: Row, text: string): z.input<typeof crmMet.args> {
     const m = /^(call|message|wrote|write|meet):\s*/i.exec(text);
     const via = m ? (m[1]!.toLowerCase() === 'wrote' ? 'write' : m[1]!.toLowerCase()) : 'meet';
-    return ['crm', 'met', String(c.id), '--via', via, '--', ...(m ? text.slice(m[0].length) : text).split(/\s+/).filter(Boolean)];
+    return { contact: String(c.id), via, text: (m ? text.slice(m[0].length) : text).split(/\s+/).filter(Boolean) };
   }
 
   private async load(): Promise<void> {
     const seq = ++this.searchSeq;
     let rows: Row[];
     if (this.dueView) {
-      const { result } = await this.ctx.run(['crm', 'due', '--days', '14']);
-      const due = (result.kind === 'table' ? result.json : []) as { id: number; name: string; why: string }[];
+      const due = (await this.ctx.invoke(crmDue, { days: 14 })).json;
       rows = due.map((d) => ({ id: d.id, name: d.name, emails: [d.why], phones: [], tags: [] }));
     } else {
-      const { result } = await this.ctx.run(['crm', 'ls', '--limit', '500', '--', ...this.filter.value.split(/\s+/).filter(Boolean)]);
-      rows = (result.kind === 'table' ? result.json : []) as Row[];
+      const result = await this.ctx.invoke(crmLs, { query: this.filter.value.split(/\s+/).filter(Boolean), limit: 500 });
+      rows = result.json;
     }
     // A slower answer to an older keystroke never replaces a newer one.
     if (this.gone || seq !== this.searchSeq) return;
@@ -273,22 +272,22 @@ class CrmScreen {
       this.ctx.screen.render();
       return;
     }
-    const { result } = await this.ctx.run(['crm', 'show', String(c.id)]);
+    const result = await this.ctx.invoke(crmShow, { contact: [String(c.id)] });
     if (this.gone || this.selected()?.id !== c.id) return;
-    this.setDetail(result.kind === 'record' ? stripControl(recordText(result)) : '');
+    this.setDetail(stripControl(recordText(result)));
     this.detail.setScroll(0);
     this.ctx.screen.render();
   }
 
-  private async prompt(c: Row, what: string, question: string, argv: (text: string) => string[]): Promise<void> {
+  private async prompt(c: Row, what: string, question: string, send: (text: string) => Promise<{ text: string }>): Promise<void> {
     const text = await promptDialog(this.ctx.screen, question, this.ctx.theme);
     if (this.gone) return;
     this.list.focus();
     if (text === null || !text.trim()) return this.say(`no ${what}`);
-    const { result } = await this.ctx.run(argv(text.trim()));
+    const result = await send(text.trim());
     if (this.gone) return;
     await this.refreshKeepingSelection(c.id);
-    this.say(result.kind === 'message' ? result.text : 'done');
+    this.say(result.text);
   }
 
   private async refreshKeepingSelection(id: number): Promise<void> {
@@ -305,28 +304,27 @@ class CrmScreen {
     if (this.gone) return;
     this.list.focus();
     if (!yes) return this.say('kept');
-    const { result } = await this.ctx.run(['crm', 'rm', String(c.id)], { confirmed: true });
+    const result = await this.ctx.invoke(crmRm, { contact: String(c.id) }, { confirmed: true });
     if (this.gone) return;
     await this.load();
-    this.say(result.kind === 'message' ? result.text : `removed ${c.name}`);
+    this.say(result.text);
   }
 
   private async editForm(c: Row): Promise<void> {
-    const { result } = await this.ctx.run(['crm', 'show', String(c.id)]);
-    if (this.gone || result.kind !== 'record') return;
-    this.openForm(result.json as Record<string, unknown> & { id: number });
+    const result = await this.ctx.invoke(crmShow, { contact: [String(c.id)] });
+    if (this.gone) return;
+    this.openForm(result.json);
   }
 
   /** The add (no contact) or edit form: Tab/Shift-Tab (or ↑/↓) between fields, Enter saves, Esc cancels. */
-  private openForm(current: (Record<string, unknown> & { id: number }) | undefined): void {
+  private openForm(current: ContactJson | undefined): void {
     const str = (v: unknown) => (v === null || v === undefined ? '' : String(v));
-    const list = (v: unknown, key: string) => ((v as Record<string, string>[] | undefined) ?? []).map((x) => x[key]).join(', ');
     const fields: Field[] = [
       { key: 'name', label: 'Name', value: str(current?.name), check: (v) => (v.trim() ? undefined : 'a contact needs a name') },
       {
         key: 'email',
         label: 'Email',
-        value: current ? list(current.emails, 'value') : '',
+        value: current ? fieldValue(current, 'email') : '',
         check: (v) =>
           v
             .split(',')
@@ -338,20 +336,20 @@ class CrmScreen {
       {
         key: 'phone',
         label: 'Phone',
-        value: current ? list(current.phones, 'value') : '',
+        value: current ? fieldValue(current, 'phone') : '',
         check: (v) => (v.split(',').some((p) => p.trim() && !/\d/.test(p)) ? 'a phone number has digits' : undefined),
       },
       { key: 'company', label: 'Company', value: str(current?.company) },
       {
         key: 'birthday',
         label: 'Birthday',
-        value: str(current?.birthday).replace(/^--/, ''),
+        value: current ? fieldValue(current, 'birthday') : '',
         check: (v) => (v.trim() ? catchError(() => normaliseBirthday(v)) : undefined),
       },
       {
         key: 'stayInTouch',
         label: 'Every N days',
-        value: str(current?.stayInTouchDays),
+        value: current ? fieldValue(current, 'stayInTouch') : '',
         check: (v) => (v.trim() && !/^\d{1,4}$/.test(v.trim()) ? 'a number of days' : undefined),
       },
       ...(current
@@ -432,38 +430,30 @@ class CrmScreen {
         draw();
         return;
       }
-      const argv = current ? ['crm', 'edit', String(current.id)] : ['crm', 'add', ...fields[0]!.value.trim().split(/\s+/)];
+      // The fields that changed (all that are filled in, for a new contact), as the commands' typed arguments.
+      const edits: { email?: string[]; phone?: string[]; company?: string; birthday?: string; stayInTouch?: string; name?: string } = {};
+      let tags: string[] = [];
       for (const f of fields) {
         if (!current && f.key === 'name') continue;
         const v = f.value.trim();
-        const before = current ? fieldValue(current, f.key) : '';
-        if (current && v === before) continue;
-        if (!current && !v) continue;
-        if (f.key === 'tag')
-          argv.push(
-            ...v
-              .split(/[\s,]+/)
-              .filter(Boolean)
-              .flatMap((t) => ['--tag', t]),
-          );
+        if (current ? v === fieldValue(current, f.key) : !v) continue;
+        if (f.key === 'tag') tags = v.split(/[\s,]+/).filter(Boolean);
         else if (f.key === 'email' || f.key === 'phone')
-          argv.push(
-            ...(v
-              ? v
-                  .split(',')
-                  .map((x) => x.trim())
-                  .filter(Boolean)
-                  .flatMap((x) => [`--${f.key}`, x])
-              : [`--${f.key}`, 'none']),
-          );
-        else argv.push(`--${f.key === 'stayInTouch' ? 'stay-in-touch' : f.key}`, v || 'none');
+          edits[f.key] = v
+            .split(',')
+            .map((x) => x.trim())
+            .filter(Boolean);
+        else edits[f.key as 'name' | 'company' | 'birthday' | 'stayInTouch'] = v || 'none';
       }
-      if (current && argv.length === 3) return close();
+      if (current && !Object.keys(edits).length) return close();
       try {
-        const { result } = await this.ctx.run(argv);
+        const { name: _name, ...added } = edits;
+        const result = current
+          ? await this.ctx.invoke(crmEdit, { contact: String(current.id), ...edits })
+          : await this.ctx.invoke(crmAdd, { ...added, name: fields[0]!.value.trim().split(/\s+/), tag: tags });
         if (this.gone) return;
         close();
-        const id = (result.kind === 'record' ? (result.json as { id: number }).id : undefined) ?? current?.id;
+        const id = result.json.id ?? current?.id;
         if (id !== undefined) await this.refreshKeepingSelection(id);
         this.say(current ? `saved ${fields[0]!.value}` : `added ${fields[0]!.value}`);
       } catch (err) {
@@ -510,9 +500,22 @@ class CrmScreen {
   }
 }
 
-function fieldValue(c: Record<string, unknown>, key: string): string {
-  const v = c[key === 'stayInTouch' ? 'stayInTouchDays' : key];
-  if (key === 'email' || key === 'phone') return ((c[key + 's'] as { value: string }[] | undefined) ?? []).map((x) => x.value).join(', ');
-  if (key === 'birthday') return v ? String(v).replace(/^--/, '') : '';
-  return v === null || v === undefined ? '' : String(v);
+/** What a form field shows of a contact (and compares with, to send only what changed). */
+function fieldValue(c: ContactJson, key: string): string {
+  switch (key) {
+    case 'name':
+      return c.name;
+    case 'email':
+      return c.emails.map((x) => x.value).join(', ');
+    case 'phone':
+      return c.phones.map((x) => x.value).join(', ');
+    case 'company':
+      return c.company ?? '';
+    case 'birthday':
+      return (c.birthday ?? '').replace(/^--/, '');
+    case 'stayInTouch':
+      return c.stayInTouchDays === null ? '' : String(c.stayInTouchDays);
+    default:
+      return '';
+  }
 }

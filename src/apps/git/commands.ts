@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { NotFound, UsageError } from '../../core/errors.ts';
 import type { IdentityStore } from '../../ops/identity/store.ts';
 import { defineCommand, type AnyCommand } from '../../ops/registry.ts';
+import { MAX_LOG, repoBlob, repoBranches, repoInfo, repoLog, repoLs, repoShow, repoTags, repoTree, type RepoJson } from './api.ts';
 import { ACCESS_LEVELS, type AccessLevel } from './access.ts';
 import { refName, repoName, treePath } from './names.ts';
 import type { GitRepos } from './repos.ts';
@@ -10,7 +11,6 @@ import type { RepoMeta, RepoStore } from './store.ts';
 
 /** Bytes of a file `repo blob` prints inline on surfaces without a stdout, and the most it prints at all with --lines. */
 const BLOB_INLINE_LIMIT = 1024 * 1024;
-const MAX_LOG = 1000;
 
 export interface GitCommandDeps {
   store: RepoStore;
@@ -26,7 +26,7 @@ const name = z.string().describe('repository name, e.g. dotfiles or tools/cli');
 const bool = z.enum(['true', 'false']);
 const level = z.enum(ACCESS_LEVELS);
 
-export function repoJson(deps: Pick<GitCommandDeps, 'sshUrl' | 'publicUrl'>, r: RepoMeta, access?: AccessLevel) {
+export function repoJson(deps: Pick<GitCommandDeps, 'sshUrl' | 'publicUrl'>, r: RepoMeta, access?: AccessLevel): RepoJson {
   return {
     name: r.name,
     projectName: r.projectName,
@@ -114,10 +114,8 @@ export function gitCommands(deps: GitCommandDeps): AnyCommand[] {
     };
   }
 
-  const ls = defineCommand({
-    path: ['repo', 'ls'],
+  const ls = defineCommand(repoLs, {
     summary: 'List the repositories you may read',
-    args: z.object({ all: z.boolean().default(false).describe('include hidden repositories') }),
     permission: 'git.read',
     mutating: false,
     results: ['table'],
@@ -148,10 +146,8 @@ export function gitCommands(deps: GitCommandDeps): AnyCommand[] {
     },
   });
 
-  const info = defineCommand({
-    path: ['repo', 'info'],
+  const info = defineCommand(repoInfo, {
     summary: 'Show a repository and your access to it',
-    args: z.object({ name }),
     positionals: ['name'],
     permission: 'git.read',
     mutating: false,
@@ -311,14 +307,8 @@ export function gitCommands(deps: GitCommandDeps): AnyCommand[] {
     },
   });
 
-  const tree = defineCommand({
-    path: ['repo', 'tree'],
+  const tree = defineCommand(repoTree, {
     summary: 'List the files of a repository (at PATH, on --ref)',
-    args: z.object({
-      name,
-      path: z.string().optional().describe('a folder in the repository'),
-      ref: z.string().optional().describe('branch, tag or commit (default: HEAD)'),
-    }),
     positionals: ['name', 'path'],
     permission: 'git.read',
     mutating: false,
@@ -342,15 +332,8 @@ export function gitCommands(deps: GitCommandDeps): AnyCommand[] {
     },
   });
 
-  const blob = defineCommand({
-    path: ['repo', 'blob'],
+  const blob = defineCommand(repoBlob, {
     summary: 'Print a file of a repository',
-    args: z.object({
-      name,
-      path: z.string().describe('a file in the repository'),
-      ref: z.string().optional().describe('branch, tag or commit (default: HEAD)'),
-      lines: z.boolean().default(false).describe('number the lines'),
-    }),
     positionals: ['name', 'path'],
     permission: 'git.read',
     mutating: false,
@@ -384,14 +367,8 @@ export function gitCommands(deps: GitCommandDeps): AnyCommand[] {
     },
   });
 
-  const log = defineCommand({
-    path: ['repo', 'log'],
+  const log = defineCommand(repoLog, {
     summary: 'Show the commits of a repository',
-    args: z.object({
-      name,
-      ref: z.string().optional().describe('branch, tag or commit (default: HEAD)'),
-      count: z.coerce.number().int().min(1).max(MAX_LOG).default(20).describe(`how many (at most ${MAX_LOG})`),
-    }),
     positionals: ['name'],
     short: { n: 'count' },
     permission: 'git.read',
@@ -417,10 +394,8 @@ export function gitCommands(deps: GitCommandDeps): AnyCommand[] {
   });
 
   const refsCommand = (word: 'branches' | 'tags', kind: 'heads' | 'tags') =>
-    defineCommand({
-      path: ['repo', word],
+    defineCommand(word === 'branches' ? repoBranches : repoTags, {
       summary: `List the ${word} of a repository`,
-      args: z.object({ name }),
       positionals: ['name'],
       permission: 'git.read',
       mutating: false,
@@ -444,10 +419,8 @@ export function gitCommands(deps: GitCommandDeps): AnyCommand[] {
       },
     });
 
-  const show = defineCommand({
-    path: ['repo', 'show'],
+  const show = defineCommand(repoShow, {
     summary: 'Show one commit with its diff',
-    args: z.object({ name, commit: z.string().optional().describe('a commit, branch or tag (default: HEAD)') }),
     positionals: ['name', 'commit'],
     permission: 'git.read',
     mutating: false,

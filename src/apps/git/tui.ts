@@ -1,4 +1,5 @@
 import blessed, { type Widgets } from 'blessed';
+import { repoBlob, repoBranches, repoInfo, repoLog, repoLs, repoShow, repoTags, repoTree, type RepoJson } from './api.ts';
 import { stripControl } from '../../core/terminal-text.ts';
 import type { TuiApp, TuiScreenContext } from '../../ssh/tui/apps.ts';
 import { StatusLine } from '../../ssh/tui/status-line.ts';
@@ -7,29 +8,12 @@ import { bindListKeys, ListFilter, listHints } from '../../ssh/tui/list-keys.ts'
 import { markdownForTerminal } from '../../ssh/tui/markdown.ts';
 import { paneKeys, scrollPane } from '../../ssh/tui/widgets.ts';
 
-interface Listed {
-  name: string;
-  description: string;
-  access: string;
-  private: boolean;
-}
-interface Entry {
-  type: string;
-  path: string;
-  name: string;
-  size: number | null;
-}
+type Listed = RepoJson;
 /** A key of a pane: the repository's views (1–5) and the clone command. */
 interface PaneKey {
   keys: string[];
   label: string;
   run: () => void;
-}
-interface Commit {
-  id: string;
-  author: string;
-  date: string;
-  subject: string;
 }
 
 /**
@@ -113,7 +97,7 @@ class GitScreen {
     const width = Math.max(8, ...this.shown.map((r) => r.name.length)) + 2;
     this.list.setItems(
       this.shown.map(
-        (r) => `${stripControl(r.name).padEnd(width)}${r.access.padEnd(12)}${r.private ? 'private  ' : '         '}${stripControl(r.description)}`,
+        (r) => `${stripControl(r.name).padEnd(width)}${(r.access ?? '').padEnd(12)}${r.private ? 'private  ' : '         '}${stripControl(r.description)}`,
       ) as never,
     );
     this.list.select(0);
@@ -123,9 +107,9 @@ class GitScreen {
   }
 
   private async load(): Promise<void> {
-    const result = await this.ctx.invoke(['repo', 'ls'], {});
+    const result = await this.ctx.invoke(repoLs, {});
     if (this.gone) return;
-    this.repos = result.kind === 'table' ? ((result.json ?? []) as Listed[]) : [];
+    this.repos = result.json;
     this.applyFilter(this.filter.value);
   }
 
@@ -214,10 +198,9 @@ class GitScreen {
 
   /** Puts the clone command on the user's clipboard with OSC 52 (the terminal, not labd, holds it). */
   private async copyClone(name: string): Promise<void> {
-    const info = await this.ctx.invoke(['repo', 'info'], { name });
+    const info = await this.ctx.invoke(repoInfo, { name });
     if (this.gone) return;
-    const url = (info.json as { cloneSsh?: string }).cloneSsh;
-    if (!url) return;
+    const url = info.json.cloneSsh;
     const text = `git clone ${url}`;
     this.ctx.screen.program.write(`\x1b]52;c;${Buffer.from(text).toString('base64')}\x07`);
     this.say(`copied: ${text}`);
@@ -232,21 +215,21 @@ class GitScreen {
   }
 
   private async readme(name: string): Promise<void> {
-    const tree = await this.ctx.invoke(['repo', 'tree'], { name }).catch(() => undefined);
+    const tree = await this.ctx.invoke(repoTree, { name }).catch(() => undefined);
     if (this.gone) return;
-    const entries = tree?.kind === 'table' ? (tree.json as Entry[]) : [];
+    const entries = tree?.json ?? [];
     const file = entries.find((e) => e.type === 'blob' && /^readme(\.(md|markdown|txt))?$/i.test(e.name));
     const tabs = this.tabKeys(name);
     if (!file) return this.pane(`${name}: README`, entries.length ? '(no README)' : '(an empty repository: push to it)', { extraKeys: tabs });
-    const blob = await this.ctx.invoke(['repo', 'blob'], { name, path: file.path });
+    const blob = await this.ctx.invoke(repoBlob, { name, path: file.path });
     if (this.gone) return;
     this.pane(`${name}: ${file.name}`, blob.kind === 'message' ? blob.text : '', { markdown: /\.(md|markdown)$/i.test(file.name), extraKeys: tabs });
   }
 
   private async files(name: string, path: string): Promise<void> {
-    const tree = await this.ctx.invoke(['repo', 'tree'], { name, ...(path ? { path } : {}) });
+    const tree = await this.ctx.invoke(repoTree, { name, ...(path ? { path } : {}) });
     if (this.gone) return;
-    const entries = tree.kind === 'table' ? (tree.json as Entry[]) : [];
+    const entries = tree.json;
     this.listPane(
       `${name}: /${path}`,
       entries.map((e) => (e.type === 'tree' ? `${e.name}/` : `${e.name.padEnd(40)} ${e.size ?? ''}`)),
@@ -261,18 +244,17 @@ class GitScreen {
   }
 
   private async file(name: string, path: string, size: number): Promise<void> {
-    const blob = await this.ctx.invoke(['repo', 'blob'], { name, path, lines: true });
+    const blob = await this.ctx.invoke(repoBlob, { name, path, lines: true });
     if (this.gone) return;
-    const json = blob.kind === 'message' ? (blob.json as { binary?: boolean }) : {};
-    this.pane(`${name}: ${path}`, json.binary ? `(binary file, ${size} bytes: not shown)` : blob.kind === 'message' ? blob.text : '', {
+    this.pane(`${name}: ${path}`, blob.json.binary ? `(binary file, ${size} bytes: not shown)` : blob.kind === 'message' ? blob.text : '', {
       extraKeys: this.tabKeys(name),
     });
   }
 
   private async commits(name: string): Promise<void> {
-    const log = await this.ctx.invoke(['repo', 'log'], { name, count: 100 });
+    const log = await this.ctx.invoke(repoLog, { name, count: 100 });
     if (this.gone) return;
-    const commits = log.kind === 'table' ? (log.json as Commit[]) : [];
+    const commits = log.json;
     this.listPane(
       `${name}: commits`,
       commits.map((c) => `${c.id.slice(0, 8)}  ${c.date.slice(0, 10)}  ${c.author.slice(0, 16).padEnd(16)}  ${c.subject}`),
@@ -285,9 +267,9 @@ class GitScreen {
   }
 
   private async refs(name: string, word: 'branches' | 'tags'): Promise<void> {
-    const result = await this.ctx.invoke(['repo', word], { name });
+    const result = await this.ctx.invoke(word === 'branches' ? repoBranches : repoTags, { name });
     if (this.gone) return;
-    const refs = result.kind === 'table' ? (result.json as { name: string; id: string; date: string; subject: string }[]) : [];
+    const refs = result.json;
     this.listPane(
       `${name}: ${word}`,
       refs.length ? refs.map((r) => `${r.name.padEnd(24)} ${r.id.slice(0, 8)}  ${r.date.slice(0, 10)}  ${r.subject}`) : [`(no ${word})`],
@@ -300,7 +282,7 @@ class GitScreen {
   }
 
   private async commit(name: string, id: string): Promise<void> {
-    const shown = await this.ctx.invoke(['repo', 'show'], { name, commit: id });
+    const shown = await this.ctx.invoke(repoShow, { name, commit: id });
     if (this.gone) return;
     this.pane(`${name}: ${id.slice(0, 8)}`, shown.kind === 'message' ? shown.text : '', { extraKeys: this.tabKeys(name) });
   }

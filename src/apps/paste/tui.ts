@@ -5,16 +5,11 @@ import { StatusLine } from '../../ssh/tui/status-line.ts';
 import { WORDS } from '../../ssh/tui/keys.ts';
 import { bindListKeys, listHints } from '../../ssh/tui/list-keys.ts';
 import { paneKeys, scrollPane } from '../../ssh/tui/widgets.ts';
+import { pasteLs, type PasteJson } from './commands.ts';
 import { humanSize } from './format.ts';
 import { layoutTable, renderLines, type LayoutColumn } from '../../core/table-layout.ts';
 
-interface Listed {
-  name: string;
-  size: number;
-  binary: boolean;
-  hidden: boolean;
-  expiresAt: string | null;
-}
+type Listed = PasteJson;
 
 /** The paste screen: your pastes; enter reads one (scrolling), d deletes one after a confirmation. */
 export const pasteTuiApp: TuiApp = {
@@ -22,7 +17,7 @@ export const pasteTuiApp: TuiApp = {
   title: 'Pastes',
   description: 'your pastes: read, delete',
   permission: 'paste',
-  count: listCount(['paste', 'ls', '--all'], 'paste', 'pastes'),
+  count: listCount(['paste', 'ls'], 'paste', 'pastes', { all: true }),
   open(ctx) {
     return new PasteScreen(ctx);
   },
@@ -81,9 +76,9 @@ class PasteScreen {
   }
 
   private async load(): Promise<void> {
-    const result = await this.ctx.invoke(['paste', 'ls'], { all: true });
+    const result = await this.ctx.invoke(pasteLs, { all: true });
     if (this.gone) return;
-    this.pastes = result.kind === 'table' ? ((result.json ?? []) as Listed[]) : [];
+    this.pastes = result.json;
     // The shared table layout: display widths, and the name kept longest on a narrow screen.
     const rows = this.pastes.map((p) => [
       stripControl(p.name),

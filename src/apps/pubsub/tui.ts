@@ -8,6 +8,7 @@ import { promptDialog } from '../../ssh/tui/dialog.ts';
 import { WORDS } from '../../ssh/tui/keys.ts';
 import { bindListKeys, listHints } from '../../ssh/tui/list-keys.ts';
 import type { TopicBroker, TopicInfo } from './broker.ts';
+import { topicsList } from './commands.ts';
 import { layoutTable, renderLines, type LayoutColumn } from '../../core/table-layout.ts';
 
 const REFRESH_MS = 1000;
@@ -145,8 +146,8 @@ class PubsubScreen {
     if (this.destroyed || !this.listView || this.refreshing) return;
     this.refreshing = true;
     this.ctx
-      .invoke(['topics'], {})
-      .then((result) => this.draw(result.kind === 'table' ? ((result.json ?? []) as TopicInfo[]) : []))
+      .invoke(topicsList, {})
+      .then((result) => this.draw(result.json))
       .catch(() => this.draw([]))
       .finally(() => (this.refreshing = false));
   }

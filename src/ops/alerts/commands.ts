@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { parseDuration, formatDuration } from '../../core/duration.ts';
 import { UsageError } from '../../core/errors.ts';
 import { freeText } from '../args.ts';
-import { defineCommand, type AnyCommand } from '../registry.ts';
+import { commandHandle, defineCommand, type AnyCommand, type ResultOf } from '../registry.ts';
 import type { Result } from '../result.ts';
 import { groupJson, groupRow } from './format.ts';
 import type { AckLength, AlertService } from './service.ts';
@@ -49,16 +49,20 @@ export interface AlertCommandOptions {
   maxAckSeconds: number;
 }
 
+/** `alerts`, by its typed handle (the TUI's home strip reads its groups). */
+export const alertsList = commandHandle({
+  path: ['alerts'],
+  args: z.object({ all: z.boolean().default(false).describe('include acknowledged and resolved groups') }),
+}).returns<ResultOf<'table', ReturnType<typeof groupJson>[]>>();
+
 export function alertCommands(service: AlertService, opts: AlertCommandOptions): AnyCommand[] {
-  const list = defineCommand({
-    path: ['alerts'],
+  const list = defineCommand(alertsList, {
     summary: 'List firing alert groups nobody acknowledged yet (--all: also acknowledged and resolved ones)',
-    args: z.object({ all: z.boolean().default(false).describe('include acknowledged and resolved groups') }),
     short: { a: 'all' },
     permission: 'ops.read',
     mutating: false,
     results: ['table'],
-    async run(ctx, args): Promise<Result> {
+    async run(ctx, args) {
       const groups = await service.store.list(args.all);
       const now = ctx.clock.now();
       return {

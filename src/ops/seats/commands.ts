@@ -10,7 +10,7 @@ import { Conflict, NotFound, Unavailable } from '../../core/errors.ts';
 import type { Config } from '../../config/schema.ts';
 import type { CommandContext } from '../context.ts';
 import type { KiloPeer, KubePort } from '../kube/index.ts';
-import { defineCommand, type AnyCommand } from '../registry.ts';
+import { commandHandle, defineCommand, type AnyCommand, type ResultOf } from '../registry.ts';
 import type { Result } from '../result.ts';
 import { MANAGED_BY, MANAGED_BY_LABEL } from '../nodes/tokens.ts';
 import { hostIn, parseCidr } from './addresses.ts';
@@ -48,7 +48,20 @@ function serverSide(seats: Config['seats']): ServerSide {
 }
 
 /** The config shown once: text (with a QR code on a terminal) or, under --json, the fields. */
-function shownOnce(ctx: CommandContext, seat: SeatRow, privateKey: string, server: ServerSide, headline: string): Result {
+/** What a seat's config shown once carries under --json (and what the TUI's Seats screen reads). */
+export interface ShownOnceJson {
+  seat: string;
+  address: string;
+  publicKey: string;
+  privateKey: string;
+  config: string;
+  message: string;
+}
+
+/** `seat add`, by its typed handle (the TUI's Seats screen adds a seat and shows its config once). */
+export const seatAdd = commandHandle({ path: ['seat', 'add'], args: z.object({ name: seatName }) }).returns<ResultOf<'message', ShownOnceJson>>();
+
+function shownOnce(ctx: CommandContext, seat: SeatRow, privateKey: string, server: ServerSide, headline: string): ResultOf<'message', ShownOnceJson> {
   const config = wgQuickConfig({ name: seat.name, address: seat.address, privateKey }, server);
   const qr = ctx.io?.isTerminal && !ctx.json ? `\n${qrText(config)}` : '';
   return {
@@ -69,11 +82,9 @@ function peerFor(seat: SeatRow, keepalive: number): Omit<KiloPeer, 'resourceVers
 }
 
 export function seatCommands(kube: KubePort, store: SeatStore, seats: Config['seats']): AnyCommand[] {
-  const add = defineCommand({
-    path: ['seat', 'add'],
+  const add = defineCommand(seatAdd, {
     summary: "Add a person's device as a WireGuard peer: prints its wg-quick config (and a QR code on a terminal) once",
     details: 'The private key is shown only now and never stored: keep the config, or use `keys rotate seat NAME` for a new one.',
-    args: z.object({ name: seatName }),
     positionals: ['name'],
     permission: 'ops.keys',
     mutating: true,
@@ -81,7 +92,7 @@ export function seatCommands(kube: KubePort, store: SeatStore, seats: Config['se
     surfaces: PRIVATE_SURFACES,
     surfacesWhy: SSH_ONLY_WHY,
     notConfigured: () => seatsNotConfigured(seats),
-    async run(ctx, args): Promise<Result> {
+    async run(ctx, args) {
       const server = serverSide(seats);
       if (await store.get(args.name))
         throw new Conflict(

@@ -9,11 +9,12 @@ import type { Actor } from '../../core/actor.ts';
 import { publicMessage } from '../../core/errors.ts';
 import type { Permission } from '../../core/permissions.ts';
 import { layoutTable, renderLines } from '../../core/table-layout.ts';
+import { alertsList } from '../../ops/alerts/commands.ts';
 import type { BackendStatus } from '../../ops/backends.ts';
 import type { Registry } from '../../ops/registry.ts';
 import type { Result } from '../../ops/result.ts';
 import { stripControl } from '../../core/terminal-text.ts';
-import type { TuiApp } from './apps.ts';
+import type { CountInvoke, TuiApp } from './apps.ts';
 import { bindListKeys } from './list-keys.ts';
 import type { Theme } from './theme.ts';
 
@@ -82,11 +83,11 @@ export interface HomeContext {
   theme: Theme;
   apps: TuiApp[];
   board: StatusBoard;
-  mayRun(path: string[]): boolean;
+  mayRun(path: readonly string[]): boolean;
   /** What to set when the app's backend is not configured (undefined: it is, or it needs none). */
   notConfigured(app: TuiApp): string | undefined;
-  /** Runs a read-only command as the user (through the registry: authorized, counted). */
-  run(argv: string[], signal: AbortSignal): Promise<Result>;
+  /** Runs a read-only command as the user (through the registry: authorized, counted), by its typed handle or its path. */
+  invoke(signal: AbortSignal): CountInvoke;
   /** Where the cursor was last time. */
   index: number;
   onOpen(index: number): void;
@@ -185,7 +186,7 @@ export class HomeScreen {
       if (!app.count) continue;
       jobs.push(
         app
-          .count({ run: (argv) => this.ctx.run(argv, signal), mayRun: (path) => this.ctx.mayRun(path) })
+          .count({ invoke: this.ctx.invoke(signal), mayRun: (path) => this.ctx.mayRun(path) })
           .then((text) => (text === undefined ? this.counts.delete(app.id) : this.counts.set(app.id, text)))
           .catch(() => this.counts.set(app.id, '?')),
       );
@@ -201,7 +202,7 @@ export class HomeScreen {
 
   private async cluster(signal: AbortSignal): Promise<StatusReading> {
     try {
-      const result = await this.ctx.run(['nodes'], signal);
+      const result = await this.ctx.invoke(signal)(['nodes'], {});
       const rows = result.kind === 'table' ? result.rows : [];
       const ready = rows.filter((r) => /^Ready/.test(String(r.status))).length;
       return { level: ready === rows.length ? 'ok' : 'bad', text: `reachable, nodes ${ready}/${rows.length} ready` };
@@ -212,8 +213,7 @@ export class HomeScreen {
 
   private async alerts(signal: AbortSignal): Promise<StatusReading> {
     try {
-      const result = await this.ctx.run(['alerts', '--all'], signal);
-      const groups = (result.kind === 'table' && Array.isArray(result.json) ? result.json : []) as { status?: string; state?: string }[];
+      const groups = (await this.ctx.invoke(signal)(alertsList, { all: true })).json;
       const firing = groups.filter((g) => g.status === 'firing').length;
       const unacked = groups.filter((g) => g.state === 'firing').length;
       return { level: unacked ? 'bad' : firing ? 'warn' : 'ok', text: `${firing} firing, ${unacked} unacknowledged` };

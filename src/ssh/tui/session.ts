@@ -6,7 +6,7 @@ import { publicMessage } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Registry } from '../../ops/registry.ts';
 import { stripControl } from '../../core/terminal-text.ts';
-import type { TuiApp, TuiScreenContext } from './apps.ts';
+import type { CountInvoke, ScreenInvoke, ScreenInvokeOptions, TuiApp, TuiScreenContext } from './apps.ts';
 import { confirmDialog } from './dialog.ts';
 import { HomeScreen, type StatusBoard } from './home.ts';
 import { helpLines, hintLine, WORDS, type KeyHint } from './keys.ts';
@@ -195,7 +195,9 @@ export class TuiScreenSession {
         const command = this.deps.registry.get(path);
         return !!command && this.deps.registry.allowed(actor, command);
       },
-      run: async (argv, signal) => (await this.deps.registry.execute({ actor, argv, confirmed: false, signal }, 'tui')).result,
+      invoke: (signal) =>
+        ((target: readonly string[], args: Record<string, unknown>) =>
+          this.deps.registry.invoke(actor, target, args, { surface: 'tui', signal })) as CountInvoke,
       notConfigured: (app) => this.notConfigured(app),
       // The menu comes back where the user left it.
       onOpen: (index) => {
@@ -240,25 +242,14 @@ export class TuiScreenSession {
       registry: this.deps.registry,
       theme: this.theme,
       signal: abort.signal,
-      run: (argv, opts) =>
-        this.deps.registry.execute(
-          {
-            actor,
-            argv,
-            confirmed: opts?.confirmed ?? false,
-            signal: opts?.signal ? AbortSignal.any([abort.signal, opts.signal]) : abort.signal,
-            onProgress: opts?.onProgress,
-          },
-          'tui',
-        ),
-      invoke: (path, args, opts) =>
-        this.deps.registry.invoke(actor, path, args, {
+      invoke: ((target: readonly string[], args: Record<string, unknown>, opts?: ScreenInvokeOptions) =>
+        this.deps.registry.invoke(actor, target, args, {
           surface: 'tui',
           confirmed: opts?.confirmed ?? false,
           signal: opts?.signal ? AbortSignal.any([abort.signal, opts.signal]) : abort.signal,
           onProgress: opts?.onProgress,
           io: opts?.io,
-        }),
+        })) as ScreenInvoke,
       confirm: (question) => {
         this.dialogs++;
         return confirmDialog(this.screen, question, this.theme).finally(() => this.dialogs--);

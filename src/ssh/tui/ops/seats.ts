@@ -1,3 +1,4 @@
+import { seatAdd } from '../../../ops/seats/commands.ts';
 import { qrText } from '../../../ops/seats/qr.ts';
 import { listCount, type TuiApp } from '../apps.ts';
 import { allowed } from './permitted.ts';
@@ -34,12 +35,11 @@ export const seatsTuiApp: TuiApp = {
           if (!seat) return screen.say('no seat added');
           if (!SEAT_NAME.test(seat)) return screen.say(`'${seat}' is not a seat name (lower-case letters, digits and -)`, true);
           screen.say(`adding seat ${seat}`);
-          const result = await ctx.invoke(['seat', 'add'], { name: seat }, { confirmed: true });
-          const json = (result.kind === 'message' ? result.json : undefined) as { config?: string; message?: string } | undefined;
-          const config = json?.config ?? (result.kind === 'message' ? result.text : '');
+          const { json } = await ctx.invoke(seatAdd, { name: seat }, { confirmed: true });
+          const config = json.config;
           const qr = ctx.theme.unicode ? `\n${qrText(config)}` : '\n(the QR code needs a UTF-8 terminal: LANG=C.UTF-8)\n';
           screen.openPane(`seat ${seat}: shown once`, async (pane) => {
-            pane.add(`${json?.message ?? `seat ${seat} added`}. This config holds the device's private key: it is shown only now.\n`);
+            pane.add(`${json.message}. This config holds the device's private key: it is shown only now.\n`);
             pane.add(config.trimEnd());
             pane.add(qr);
           });
