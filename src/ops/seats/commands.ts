@@ -47,7 +47,6 @@ function serverSide(seats: Config['seats']): ServerSide {
   return { endpoint, serverPublicKey, allowedIPs, dns, persistentKeepalive };
 }
 
-/** The config shown once: text (with a QR code on a terminal) or, under --json, the fields. */
 /** What a seat's config shown once carries under --json (and what the TUI's Seats screen reads). */
 export interface ShownOnceJson {
   seat: string;
@@ -58,9 +57,14 @@ export interface ShownOnceJson {
   message: string;
 }
 
-/** `seat add`, by its typed handle (the TUI's Seats screen adds a seat and shows its config once). */
+/** Typed handles of the seat commands the TUI's Seats screen calls (`seat add` shows the config once). */
 export const seatAdd = commandHandle({ path: ['seat', 'add'], args: z.object({ name: seatName }) }).returns<ResultOf<'message', ShownOnceJson>>();
 
+export const seatLs = commandHandle({ path: ['seat', 'ls'], args: z.object({}) }).returns<Result>();
+
+export const seatRm = commandHandle({ path: ['seat', 'rm'], args: z.object({ name: seatName }) }).returns<Result>();
+
+/** The config shown once: text (with a QR code on a terminal) or, under --json, the fields. */
 function shownOnce(ctx: CommandContext, seat: SeatRow, privateKey: string, server: ServerSide, headline: string): ResultOf<'message', ShownOnceJson> {
   const config = wgQuickConfig({ name: seat.name, address: seat.address, privateKey }, server);
   const qr = ctx.io?.isTerminal && !ctx.json ? `\n${qrText(config)}` : '';
@@ -118,10 +122,8 @@ export function seatCommands(kube: KubePort, store: SeatStore, seats: Config['se
     },
   });
 
-  const ls = defineCommand({
-    path: ['seat', 'ls'],
+  const ls = defineCommand(seatLs, {
     summary: 'List seats: name, address, public key, created, last rotated',
-    args: z.object({}),
     permission: 'ops.keys',
     mutating: false,
     results: ['table'],
@@ -151,10 +153,8 @@ export function seatCommands(kube: KubePort, store: SeatStore, seats: Config['se
     },
   });
 
-  const rm = defineCommand({
-    path: ['seat', 'rm'],
+  const rm = defineCommand(seatRm, {
     summary: 'Remove a seat: deletes its Kilo Peer (the device is cut off) and frees its address',
-    args: z.object({ name: seatName }),
     positionals: ['name'],
     permission: 'ops.keys',
     mutating: true,

@@ -1,8 +1,8 @@
-import { seatAdd } from '../../../ops/seats/commands.ts';
+import { seatAdd, seatLs, seatRm } from '../../../ops/seats/commands.ts';
 import { qrText } from '../../../ops/seats/qr.ts';
 import { listCount, type TuiApp } from '../apps.ts';
 import { allowed } from './permitted.ts';
-import { TableScreen, type TableAction } from './table-screen.ts';
+import { call, TableScreen, type TableAction } from './table-screen.ts';
 
 /** A seat name as `seat add` takes it (a DNS label); checked here only to ask again instead of failing. */
 const SEAT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -53,14 +53,12 @@ export const seatsTuiApp: TuiApp = {
         label: 'remove',
         help: 'remove the seat (its device is cut off), after a confirmation',
         run: (row) =>
-          screen.confirmAndRun(
-            `Remove seat ${name(row)}? Its device loses access to the lab.`,
-            { path: ['seat', 'rm'], args: { name: name(row) } },
-            { doing: `removing ${name(row)}` },
-          ),
+          screen.confirmAndRun(`Remove seat ${name(row)}? Its device loses access to the lab.`, call(seatRm, { name: name(row) }), {
+            doing: `removing ${name(row)}`,
+          }),
       });
     }
-    const screen = new TableScreen(ctx, { title: 'Seats', list: () => ({ path: ['seat', 'ls'] }), key: 'name', actions });
+    const screen = new TableScreen(ctx, { title: 'Seats', list: () => call(seatLs, {}), key: 'name', actions });
     return screen;
   },
 };

@@ -1,10 +1,12 @@
 import blessed, { type Widgets } from 'blessed';
 import YAML from 'yaml';
 import { publicMessage } from '../../../core/errors.ts';
+import type { z } from 'zod';
+import type { CommandHandle } from '../../../ops/registry.ts';
 import type { Result } from '../../../ops/result.ts';
 import { cellText } from '../../render.ts';
 import { stripControl } from '../../../core/terminal-text.ts';
-import type { TuiScreenContext } from '../apps.ts';
+import type { ScreenInvokeOptions, TuiScreenContext } from '../apps.ts';
 import { promptDialog } from '../dialog.ts';
 import { layoutTable, renderLines, textTable } from '../../../core/table-layout.ts';
 import { sideHint, WORDS, type KeyHint } from '../keys.ts';
@@ -27,10 +29,15 @@ export interface TableAction {
   run(row: Row | undefined): Promise<void>;
 }
 
-/** A registry command and its typed arguments. */
-export interface Call {
-  path: string[];
-  args?: Record<string, unknown>;
+/**
+ * A registry command and its arguments: by its typed handle, built with `call(handle, args)` so the
+ * compiler checks the arguments against the command's schema; or by its words and named arguments.
+ */
+export type Call = { handle: CommandHandle; args: Record<string, unknown> } | { path: readonly string[]; args?: Record<string, unknown> };
+
+/** A call by a command's typed handle, its arguments checked against the schema's input type. */
+export function call<S extends z.ZodObject>(handle: CommandHandle<S>, args: z.input<S>): Call {
+  return { handle, args: args as Record<string, unknown> };
 }
 
 export interface TableScreenOptions {
@@ -151,7 +158,7 @@ export class TableScreen {
     this.loading = true;
     try {
       const call = this.opts.list();
-      const result = await this.ctx.invoke(call.path, call.args ?? {});
+      const result = await this.invoke(call);
       if (this.gone) return;
       this.draw(result);
     } finally {
@@ -195,7 +202,7 @@ export class TableScreen {
   /** Runs a mutating command (already confirmed by the user), shows its outcome and reloads the table. */
   async runAndReload(call: Call, o: { doing?: string; progress?: boolean } = {}): Promise<void> {
     if (o.doing) this.say(o.doing);
-    const result = await this.ctx.invoke(call.path, call.args ?? {}, { confirmed: true, ...(o.progress ? { onProgress: (m: string) => this.say(m) } : {}) });
+    const result = await this.invoke(call, { confirmed: true, ...(o.progress ? { onProgress: (m: string) => this.say(m) } : {}) });
     this.say(result.kind === 'record' && result.title ? result.title : TableScreen.resultText(result));
     await this.reload();
   }
@@ -204,7 +211,7 @@ export class TableScreen {
   showInPane(label: string, call: Call, o: { intro?: string } = {}): void {
     this.openPane(label, async (pane) => {
       if (o.intro) pane.add(o.intro);
-      const result = await this.ctx.invoke(call.path, call.args ?? {}, { signal: pane.signal, onProgress: (m) => pane.add(m) });
+      const result = await this.invoke(call, { signal: pane.signal, onProgress: (m) => pane.add(m) });
       pane.add(TableScreen.resultText(result));
     });
   }
@@ -231,6 +238,10 @@ export class TableScreen {
     fill({ add, signal: abort.signal }).catch((err: unknown) => {
       if (!abort.signal.aborted) add(`error: ${publicMessage(err)}`);
     });
+  }
+
+  private invoke(c: Call, opts: ScreenInvokeOptions = {}): Promise<Result> {
+    return 'handle' in c ? this.ctx.invoke(c.handle, c.args, opts) : this.ctx.invoke(c.path, c.args ?? {}, opts);
   }
 
   /** Draws a result in a pane as the list would print it: records as "label: value" lines. */
