@@ -144,7 +144,7 @@ describe('lists, tables and text without a cluster', () => {
     assert.equal(await t.waitForExit(), 0);
   });
 
-  test('pastes: PgDn and G go to the last paste, PgUp and g to the first, j/k between', async () => {
+  test('pastes: PgDn and G go to the last paste, PgUp and g to the first, j/k between; / filters, Escape clears it, then leaves', async () => {
     const t = tui(terminals, labd, admin);
     await open(t, 'Pastes');
     await t.waitFor(/first\.txt[\s\S]*second\.txt[\s\S]*third\.txt|third\.txt[\s\S]*second\.txt[\s\S]*first\.txt/, 'the paste list');
@@ -160,6 +160,22 @@ describe('lists, tables and text without a cluster', () => {
     await read(['G'], order[2]!);
     await read(['g', 'j'], order[1]!);
     await read(['G', 'k', 'k'], order[0]!);
+    // `/` filters by name; d and r are text meanwhile; Escape clears the filter, then leaves.
+    t.sendKeys('/', 's', 'e', 'c');
+    await t.waitFor(
+      (l) => l.some((x) => /second\.txt/.test(x)) && !l.some((x) => /(first|third)\.txt/.test(x)) && l.some((x) => /Your pastes \/ sec_/.test(x)),
+      'the pastes filtered',
+    );
+    t.sendKeys('Enter');
+    await t.waitFor(/1 of 3 match 'sec'/, 'the filter kept');
+    t.sendKeys('Enter');
+    await t.waitFor(/the second paste/, 'the one match read');
+    t.sendKeys('Escape');
+    await t.waitFor((l) => l.some((x) => /second\.txt/.test(x)) && !l.some((x) => /the second paste/.test(x)), 'the filtered list again');
+    t.sendKeys('Escape');
+    await t.waitFor((l) => ['first', 'second', 'third'].every((n) => l.some((x) => x.includes(`${n}.txt`))), 'every paste again, still on Pastes');
+    t.sendKeys('Escape');
+    await t.waitFor(/Welcome to labd, admin\./, 'back home');
     t.sendKeys('q');
     assert.equal(await t.waitForExit(), 0);
   });
