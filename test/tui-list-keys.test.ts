@@ -326,6 +326,12 @@ describe('the git screen: its lists and the README pane', () => {
     // The README pane takes the repository's view keys, as its tab list does.
     t.sendKeys('2');
     await t.waitFor(/zsh\/[\s\S]*README\.md/, 'the files, from inside the README');
+    // `/` in a folder: the view keys (2, 3) are text meanwhile; Escape clears the filter, the folder stays.
+    t.sendKeys('/', 'R', 'E', 'A');
+    await t.waitFor((l) => l.some((x) => /README\.md/.test(x)) && !l.some((x) => /zsh\//.test(x)) && l.some((x) => /\/ REA_/.test(x)), 'the folder filtered');
+    t.sendKeys('Enter');
+    t.sendKeys('Escape');
+    await t.waitFor((l) => l.some((x) => /zsh\//.test(x)) && l.some((x) => /README\.md/.test(x)) && !l.some((x) => /\/ REA/.test(x)), 'the whole folder again');
     t.sendKeys('j', 'Enter');
     await t.waitFor(/1 {2}# Dotfiles readme/, 'README.md, the second entry, with line numbers');
     t.sendKeys('3');

@@ -129,9 +129,12 @@ class GitScreen {
     this.panes.push({ box, pop: this.ctx.pushLevel({ title, keys, back: close }) });
   }
 
-  /** A list pane: enter calls `onSelect` with the index. */
+  /** A list pane: enter calls `onSelect` with the item's index; `/` filters the items. */
   private listPane(title: string, items: string[], onSelect: (i: number) => void, extraKeys: PaneKey[] = []): Widgets.ListElement {
     const close = () => this.closeTop();
+    const { move, more } = listHints(this.ctx.theme, { filter: true });
+    const keys = [move, { keys: ['enter'], label: 'open' }, ...extraKeys.map((k) => ({ keys: k.keys, label: k.label })), ...more];
+    const label = ` ${stripControl(title)} `;
     const box = blessed.list({
       parent: this.ctx.parent,
       top: 0,
@@ -139,31 +142,33 @@ class GitScreen {
       right: 0,
       bottom: 0,
       border: { type: 'line' },
-      label: ` ${stripControl(title)} `,
+      label,
       keys: true,
       vi: false,
       tags: false,
       items: items.map(stripControl) as never,
       style: { selected: this.ctx.theme.selected, border: this.ctx.theme.border },
     });
-    box.on('select', (_i, index) => onSelect(index));
-    bindListKeys(box);
-    box.key(['backspace', 'left'], close);
-    for (const k of extraKeys) box.key(k.keys, k.run);
-    box.focus();
-    this.panes.push({
-      box,
-      pop: this.ctx.pushLevel({
-        title,
-        keys: [
-          listHints(this.ctx.theme).move,
-          { keys: ['enter'], label: 'open' },
-          ...extraKeys.map((k) => ({ keys: k.keys, label: k.label })),
-          ...listHints(this.ctx.theme).more,
-        ],
-        back: close,
-      }),
+    // The items the filter shows, by their index in `items`.
+    let shown = items.map((_, i) => i);
+    const filter = new ListFilter(this.ctx, box, {
+      changed: (text, typing) => {
+        shown = items.flatMap((item, i) => (filter.matches(item) ? [i] : []));
+        box.setItems(shown.map((i) => stripControl(items[i]!)) as never);
+        box.select(0);
+        box.setLabel(text || typing ? `${label}/ ${stripControl(text)}${typing ? '_' : ''} ` : label);
+        this.ctx.screen.render();
+      },
+      keys: () => keys,
     });
+    // While a filter is typed, every key is text.
+    const idle = () => !filter.active;
+    box.on('select', (_i, index) => idle() && shown[index] !== undefined && onSelect(shown[index]));
+    bindListKeys(box, { paused: () => filter.active });
+    box.key(['backspace', 'left'], () => idle() && close());
+    for (const k of extraKeys) box.key(k.keys, () => idle() && k.run());
+    box.focus();
+    this.panes.push({ box, pop: this.ctx.pushLevel({ title, keys, back: close }) });
     this.ctx.screen.render();
     return box;
   }
