@@ -125,7 +125,7 @@ describe('lists, tables and text without a cluster', () => {
     keys.cleanup();
   });
 
-  test('the home menu: G and g go to the last and first app, PgDn pages', async () => {
+  test('the home menu: G and g go to the last and first app, PgDn pages, / filters (Escape clears it)', async () => {
     const t = tui(terminals, labd, admin);
     const home = await homeMenu(t);
     const apps = home.slice(home.findIndex((l) => /Choose an app:/.test(l)) + 1).filter((l) => /^ {2}[A-Z]/.test(l));
@@ -140,6 +140,24 @@ describe('lists, tables and text without a cluster', () => {
     await homeMenu(t);
     t.sendKeys('NPage', 'Enter');
     await t.waitFor((l) => !/admin \(admin\)$/.test(l[0]!.trim()) && !/Account$/.test(l[0]!.trim()), 'an app a page down open');
+    t.sendKeys('Escape');
+    await homeMenu(t);
+    // `/` filters the apps (q is text meanwhile); Enter keeps the filter and opens what it shows.
+    t.sendKeys('/', 'q', 'BSpace', 'p', 'a', 's', 't');
+    await t.waitFor(
+      (l) => l.some((x) => /^\s+Pastes\s/.test(x)) && !l.some((x) => /^\s+(Account|Users|Git)\s/.test(x)) && l.some((x) => /Choose an app: \/ past_/.test(x)),
+      'the menu filtered',
+    );
+    t.sendKeys('Enter');
+    await t.waitFor((l) => l.some((x) => /Choose an app: \/ past$/.test(x.trimEnd())), 'the filter kept');
+    // Escape clears the filter; the menu (and labd) stay.
+    t.sendKeys('Escape');
+    await t.waitFor(
+      (l) => l.some((x) => /^\s+Account\s/.test(x)) && l.some((x) => /^\s+Pastes\s/.test(x)) && l.some((x) => /Choose an app:$/.test(x.trimEnd())),
+      'every app again',
+    );
+    t.sendKeys('/', 'g', 'i', 't', 'Enter', 'Enter');
+    await t.waitFor(/dotfiles|Repositories/, 'Git opened from the filtered menu');
     t.sendKeys('q');
     assert.equal(await t.waitForExit(), 0);
   });

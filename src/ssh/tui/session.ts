@@ -182,6 +182,8 @@ export class TuiScreenSession {
     this.leaveApp();
     const { actor } = this.session;
     const apps = this.deps.appsFor(actor);
+    const { move, more } = listHints(this.theme, { filter: true });
+    const menuKeys = [move, { keys: ['enter'], label: WORDS.open, help: 'open the selected app' }, ...more];
     this.homeScreen = new HomeScreen({
       parent: this.body,
       screen: this.screen,
@@ -199,15 +201,29 @@ export class TuiScreenSession {
         ((target: readonly string[], args: Record<string, unknown>) =>
           this.deps.registry.invoke(actor, target, args, { surface: 'tui', signal })) as CountInvoke,
       notConfigured: (app) => this.notConfigured(app),
+      keys: menuKeys,
+      pushLevel: (level) => this.pushLevel(level),
       // The menu comes back where the user left it.
       onOpen: (index) => {
         this.homeIndex = index;
         this.openApp(apps[index]!);
       },
     });
-    const { move, more } = listHints(this.theme);
-    this.levels = [{ title: '', keys: [move, { keys: ['enter'], label: WORDS.open, help: 'open the selected app' }, ...more] }];
+    this.levels = [{ title: '', keys: menuKeys }];
     this.drawChrome();
+  }
+
+  /** A level over the home menu (its kept filter): Escape calls its `back`; the returned function removes it. */
+  private pushLevel(level: { title: string; keys: KeyHint[]; back(): void }): () => void {
+    const entry: Level = { title: level.title, keys: level.keys, back: level.back };
+    this.levels.push(entry);
+    this.drawChrome();
+    return () => {
+      const i = this.levels.indexOf(entry);
+      if (i === -1) return;
+      this.levels.splice(i);
+      if (!this.closed) this.drawChrome();
+    };
   }
 
   /** The backend (or the config section) an app needs is not configured: what to set, from the module's neutral status. */
