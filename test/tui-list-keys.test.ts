@@ -295,6 +295,22 @@ describe('lists, tables and text without a cluster', () => {
     assert.equal(await t.waitForExit(), 0);
   });
 
+  test('dialogs wrap at words and keep every line (a prompt at 40 columns still says enter/esc)', async () => {
+    const t = TmuxTerminal.start(['ssh', ...labd.sshArgs(admin, { tty: true })], { term: 'tmux-256color', cols: 40, rows: ROWS });
+    terminals.push(t);
+    await open(t, 'Invites');
+    await t.waitFor((l) => l.some((x) => /Invites \(\d+\)/.test(x)), 'the invite table');
+    t.sendKeys('n');
+    const dialog = await t.waitFor(/Role for the new account\?/, 'the prompt');
+    const text = dialog.join('\n');
+    assert.match(text, /custom role/, `the whole note:\n${text}`);
+    assert.match(text, /enter: ok\s+esc: cancel/, `the keys of the prompt:\n${text}`);
+    t.sendKeys('Escape');
+    await t.waitFor(/no invite created/, 'cancelled');
+    t.sendKeys('q');
+    assert.equal(await t.waitForExit(), 0);
+  });
+
   test('Seats is marked not configured on the home menu, and says what to set when opened', async () => {
     const t = tui(terminals, labd, admin);
     const home = await t.waitFor((l) => /not configured$/.test(l.find((x) => /^\s+Seats\s/.test(x)) ?? ''), 'Seats marked');
