@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The house rules dependency-cruiser cannot see (its import rules are in .dependency-cruiser.cjs):
-// only src/config reads the environment, every other module gets its settings handed in; and the
+// only src/config reads the environment, every other module gets its settings handed in; the
 // adapters (stores, HTTP clients of other services) are built once, in the composition root
-// (src/app.ts), which hands each module the ports it needs.
+// (src/app.ts), which hands each module the ports it needs; and TUI screens call commands by their
+// typed handles (issue #23): no command built from words, no cast of a command's result.
 // Prints one line per violation; exit 1 if any.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -19,10 +20,32 @@ function files(dir) {
   return out;
 }
 
+/** A TUI screen: an app's tui.ts, or anything in the TUI package. */
+const SCREEN = /^src\/(apps\/[^/]+\/tui\.ts|ssh\/tui\/)/;
+
+const SCREEN_RULES = [
+  [/\.execute\s*\(|\.run\s*\(\s*\[|\bargv\s*[:=]\s*\[\s*'/, 'builds a command out of words; call it by its typed handle (ctx.invoke(handle, args))'],
+  [
+    /\.json\b[^;]*?\)?\s+as\s+(?!const\b)/,
+    "casts a command's result; give the command a typed handle (commandHandle(...).returns<...>()) and read its json typed",
+  ],
+];
+
+/** The screen rules broken by one line of a screen file (none for other files). */
+export function screenViolations(rel, line) {
+  if (!SCREEN.test(rel) || /^\s*(\/\/|\*)/.test(line)) return [];
+  return SCREEN_RULES.filter(([re]) => re.test(line)).map(([, why]) => why);
+}
+
 export function violations() {
   const found = [];
   for (const file of files(join(root, 'src'))) {
     const rel = relative(root, file);
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        for (const why of screenViolations(rel, line)) found.push(`${rel}:${i + 1}: ${why}`);
+      });
     if (rel.startsWith('src/config/')) continue;
     readFileSync(file, 'utf8')
       .split('\n')

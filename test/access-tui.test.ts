@@ -59,10 +59,10 @@ describe('access admin screens in the TUI', () => {
     await answer(t, /Name of the new role\?/, 'readers');
     await t.waitFor((l) => l.some((x) => /^\s*readers\s+0\s+-/.test(x)), 'readers in the list');
     for (let i = 0; i < 4; i++) t.sendKeys('Down');
-    t.sendKeys('g');
+    t.sendKeys('+');
     await answer(t, /Permission to give readers\?/, 'git.read');
     await t.waitFor(/readers now holds git\.read/);
-    t.sendKeys('v');
+    t.sendKeys('-');
     await answer(t, /Permission to take from readers\?/, 'git.read');
     await t.waitFor(/Take git\.read from every readers\?/, 'the confirmation');
     t.sendKeys('n');

@@ -41,3 +41,18 @@ test('adapters are built once, in the composition root (src/app.ts), and handed 
     ['src/ops/alerts/index.ts:1: builds AppriseClient; adapters are built once, in src/app.ts (take it as a port)'],
   );
 });
+
+test('TUI screens call commands by their typed handles: no words, no casts of a result (scripts/lint.mjs), and the rule fires', async () => {
+  // @ts-expect-error: a plain .mjs script without types
+  const { screenViolations } = (await import('../scripts/lint.mjs')) as { screenViolations(rel: string, line: string): string[] };
+  // Lines the screens had before (issue #23): a command built from words, a cast of its JSON.
+  assert.equal(screenViolations('src/apps/crm/tui.ts', "const { result } = await this.ctx.run(['crm', 'ls', '--limit', '500', '--', ...words]);").length, 1);
+  assert.equal(screenViolations('src/apps/git/tui.ts', "const entries = tree.kind === 'table' ? (tree.json as Entry[]) : [];").length, 1);
+  assert.equal(
+    screenViolations('src/ssh/tui/home.ts', "run: async (argv, signal) => (await this.deps.registry.execute({ actor, argv }, 'tui')).result,").length,
+    1,
+  );
+  // Typed calls pass, and files that are not screens are not screens' business.
+  assert.deepEqual(screenViolations('src/apps/git/tui.ts', 'const entries = (await this.ctx.invoke(repoTree, { name })).json;'), []);
+  assert.deepEqual(screenViolations('src/ssh/exec.ts', "registry.execute({ actor, argv: ['whoami'] })"), []);
+});

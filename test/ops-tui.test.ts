@@ -179,7 +179,7 @@ describe('ops console screens in the TUI, driven through tmux', () => {
       list.join('\n'),
     );
     assert.ok(
-      list.some((l) => /k ack/.test(l) && /U unack/.test(l)),
+      list.some((l) => /a ack/.test(l) && /U unack/.test(l)),
       `the key line offers ack and unack:\n${list.join('\n')}`,
     );
     assert.ok(
@@ -188,7 +188,7 @@ describe('ops console screens in the TUI, driven through tmux', () => {
     );
     assert.ok(!t.screen({ escapes: true }).some((l) => /\x1b\[[0-9;]*31m/.test(l)), 'the summary cannot colour the terminal');
 
-    t.sendKeys('k');
+    t.sendKeys('a');
     await t.waitFor(/Acknowledge alert group \d+ for how long\?/, 'the duration prompt');
     t.sendKeys('-l', '1h');
     t.sendKeys('Enter');
@@ -208,7 +208,7 @@ describe('ops console screens in the TUI, driven through tmux', () => {
     assert.equal(silences[0]!.createdBy, 'admin');
     assert.match(silences[0]!.comment, /on it/);
 
-    t.sendKeys('a');
+    t.sendKeys('t');
     const all = await t.waitFor(
       (l) => l.some((x) => x.includes('Alerts: all groups')) && l.some((x) => new RegExp(`^\\s*${groupId}\\s+acknowledged`).test(x)),
       'the acknowledged group under --all',

@@ -108,6 +108,30 @@ describe('pub/sub TUI screen, driven through tmux', () => {
     await t.waitFor(/Welcome to labd, alice\./, 'back to the home menu');
   });
 
+  test('/ filters the topic list (t is text meanwhile); Escape clears the filter, then leaves (issue #23)', async () => {
+    sshChild(alice, ['sub', '-k', 'weather']);
+    sshChild(alice, ['sub', '-k', 'alerts-feed']);
+    await waitForSubscribers('alice/weather', 1);
+    await waitForSubscribers('alice/alerts-feed', 1);
+    const t = await openPubsub(alice);
+    await t.waitFor(/alice\/alerts-feed[\s\S]*alice\/weather|alice\/weather[\s\S]*alice\/alerts-feed/, 'both topics');
+    t.sendKeys('/', 'w', 'e', 'a', 't');
+    await t.waitFor(
+      (l) => l.some((x) => /alice\/weather/.test(x)) && !l.some((x) => /alice\/alerts-feed/.test(x)) && l.some((x) => /topics \/ weat_/.test(x)),
+      'the list filtered',
+    );
+    t.sendKeys('Enter');
+    t.sendKeys('Escape');
+    await t.waitFor(
+      (l) => l.some((x) => /alice\/weather/.test(x)) && l.some((x) => /alice\/alerts-feed/.test(x)) && !l.some((x) => /Tail which topic/.test(x)),
+      'both topics again, still on Pub/sub',
+    );
+    t.sendKeys('Escape');
+    await t.waitFor(/Welcome to labd, alice\./, 'back to the home menu');
+    t.sendKeys('q');
+    assert.equal(await t.waitForExit(), 0);
+  });
+
   test('others do not see a private topic', async () => {
     sshChild(alice, ['sub', '-k', 'diary']);
     await waitForSubscribers('alice/diary', 1);

@@ -86,9 +86,20 @@ describe('one table layout', () => {
     );
     assert.match(lines50[0]!, /^AT\s+WHO\s+OUTCOME$/);
 
-    // Scrolled sideways: the first column stays, the others from the offset on.
-    const scrolled = renderLines(layoutTable(columns, [row], { maxWidth: 50, offset: 2 }), columns, [row]);
+    // Scrolled sideways: the first column stays, the others from the offset's column on, in table order.
+    const scrolled = renderLines(layoutTable(columns, [row], { maxWidth: 50, offset: 3 }), columns, [row]);
     assert.match(scrolled[0]!, /^AT\s+OUTCOME\s+MS$/);
+    // The first step sideways starts at column 1: a column priority dropped (Roles' KIND) comes into view.
+    const roles: LayoutColumn[] = [
+      { label: 'ROLE', priority: 3 },
+      { label: 'KIND', priority: 1 },
+      { label: 'USERS', priority: 2 },
+      { label: 'PERMISSIONS', priority: 2 },
+    ];
+    const role = ['operator', 'built-in', '0', 'ops.read, ops.nodes, ops.deploy, ops.alerts, git.read, paste'];
+    const labels = (o: number) => layoutTable(roles, [role], { maxWidth: 40, offset: o }).shown.map((c) => roles[c.index]!.label);
+    assert.ok(!labels(0).includes('KIND'));
+    assert.deepEqual(labels(1).slice(0, 2), ['ROLE', 'KIND']);
   });
 
   test('truncation never exceeds the width, even through wide characters', () => {

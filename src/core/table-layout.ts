@@ -20,7 +20,11 @@ export interface LayoutOptions {
   gap?: number;
   /** Marks a cut cell: '…' where the client speaks UTF-8, '~' otherwise. */
   ellipsis?: string;
-  /** Columns scrolled past on the left (the first column stays): ←/→ in the TUI. */
+  /**
+   * ←/→ in the TUI. 0: the columns that fit, by priority. n ≥ 1: the first column, then the columns
+   * from column n on in table order (columns 1…n-1 scrolled past), so the first → shows the
+   * columns priority left out, from the left.
+   */
   offset?: number;
 }
 
@@ -72,8 +76,8 @@ export function layoutTable(columns: LayoutColumn[], cells: string[][], o: Layou
   const natural = columns.map((c, i) => Math.max(displayWidth(c.label), ...cells.map((row) => displayWidth(row[i] ?? ''))));
   const offset = Math.max(0, Math.min(o.offset ?? 0, columns.length - 1));
   // Scrolled: the first column, then the columns from the offset on, as many as fit.
-  let indexes = columns.map((_, i) => i).filter((i) => i === 0 || i > offset);
-  const hidden = columns.map((_, i) => i).filter((i) => i !== 0 && i <= offset);
+  let indexes = columns.map((_, i) => i).filter((i) => i === 0 || i >= offset);
+  const hidden = columns.map((_, i) => i).filter((i) => i !== 0 && i < offset);
   const widths = natural.slice();
   const total = () => indexes.reduce((sum, i) => sum + widths[i]!, 0) + gap * Math.max(0, indexes.length - 1);
   const max = o.maxWidth;
@@ -101,8 +105,26 @@ export function layoutTable(columns: LayoutColumn[], cells: string[][], o: Layou
         if (total() <= max) break;
       }
     } else {
-      // Scrolled: keep table order, cut at the right edge.
-      while (indexes.length > 2 && total() > max) hidden.push(indexes.pop()!);
+      // Scrolled: keep table order, cut at the right edge. The column that reaches the edge is shrunk
+      // to the room left when that is at least its floor (a long column is shown cut, not skipped).
+      const kept = [indexes[0]!];
+      let used = widths[indexes[0]!]!;
+      for (const i of indexes.slice(1)) {
+        const room = max - used - gap;
+        if (widths[i]! <= room) {
+          kept.push(i);
+          used += gap + widths[i]!;
+          continue;
+        }
+        if (room >= floor(i)) {
+          widths[i] = room;
+          kept.push(i);
+        }
+        break;
+      }
+      if (kept.length === 1 && indexes.length > 1) kept.push(indexes[1]!);
+      hidden.push(...indexes.filter((i) => !kept.includes(i)));
+      indexes = kept;
     }
     // 3. Still too wide (one huge column, a tiny screen): shrink what is left, the first column last.
     for (const i of [...indexes].reverse()) {

@@ -68,7 +68,7 @@ export interface CommandContext {
   auditDetail(fields: Record<string, unknown>): void;
 }
 
-export interface CommandDefinition<S extends z.ZodObject = z.ZodObject> {
+export interface CommandDefinition<S extends z.ZodObject = z.ZodObject, R extends Result = Result> {
   /** The command words, e.g. ['keys', 'add']. */
   path: readonly string[];
   summary: string;
@@ -120,12 +120,47 @@ export interface CommandDefinition<S extends z.ZodObject = z.ZodObject> {
   authorize?(ctx: CommandContext, args: z.infer<S>): void | Promise<void>;
   /** The backend the command talks to: while it is not configured the command says so and exits 1. */
   backend?: BackendName;
-  run(ctx: CommandContext, args: z.infer<S>): Promise<Result>;
+  /**
+   * What to set while the command cannot work with this configuration (a section of its own, not a
+   * backend: `seats.endpoint`), so front-ends can mark it before anyone tries (the TUI's home menu).
+   */
+  notConfigured?(): string | undefined;
+  run(ctx: CommandContext, args: z.infer<S>): Promise<R>;
 }
 
 export type AnyCommand = CommandDefinition<z.ZodObject>;
 
-export function defineCommand<S extends z.ZodObject>(def: CommandDefinition<S>): AnyCommand {
+/** A result whose JSON document has a known type: what a screen reads of it. */
+export type ResultOf<K extends ResultKind, J> = Extract<Result, { kind: K }> & { json: J };
+
+/**
+ * A command's typed handle: its words and argument schema, and (as a type only) its result. The
+ * module defines the command from it (`defineCommand(handle, {...})`, whose `run` must return that
+ * result) and exports it, so front-ends call the command by it (`registry.call`, the TUI's
+ * `ctx.call`) with typed arguments and a typed result: renaming a command or a field breaks the
+ * build, not a screen at run time.
+ */
+export interface CommandHandle<S extends z.ZodObject = z.ZodObject, R extends Result = Result> {
+  readonly path: readonly string[];
+  readonly args: S;
+  /** Type only, never set: the result the command returns. */
+  readonly result?: R;
+}
+
+/** `commandHandle({ path, args }).returns<ResultOf<'table', Row[]>>()`: a handle (the result type given apart, as TS cannot infer half of the parameters). */
+export function commandHandle<S extends z.ZodObject>(handle: { path: readonly string[]; args: S }): { returns<R extends Result>(): CommandHandle<S, R> } {
+  return { returns: () => handle };
+}
+
+/** Defines a command: from its whole definition, or from its typed handle and the rest (then `run` must return the handle's result). */
+export function defineCommand<S extends z.ZodObject>(def: CommandDefinition<S>): AnyCommand;
+export function defineCommand<S extends z.ZodObject, R extends Result>(
+  handle: CommandHandle<S, R>,
+  // NoInfer: the result type is the handle's; a `run` returning anything wider is an error, not a wider R.
+  def: Omit<CommandDefinition<NoInfer<S>, NoInfer<R>>, 'path' | 'args'>,
+): AnyCommand;
+export function defineCommand(first: CommandDefinition | CommandHandle, rest?: Omit<CommandDefinition, 'path' | 'args'>): AnyCommand {
+  const def = rest ? { ...rest, path: first.path, args: first.args } : first;
   return def as unknown as AnyCommand;
 }
 
@@ -356,14 +391,21 @@ export class Registry {
 
   /**
    * Runs a command with typed arguments (the TUI, Matrix reactions and confirmations, HTTP pages):
-   * the same path as `execute`, without the text.
+   * the same path as `execute`, without the text. By the command's typed handle, the arguments are
+   * the schema's input type and the result the one the command was defined to return (from this
+   * very handle: checked); by its words, both are untyped.
    */
-  async invoke(actor: Actor, path: readonly string[], args: Record<string, unknown>, opts: InvokeOptions = {}): Promise<Result> {
+  invoke<S extends z.ZodObject, R extends Result>(actor: Actor, handle: CommandHandle<S, R>, args: z.input<S>, opts?: InvokeOptions): Promise<R>;
+  invoke(actor: Actor, path: readonly string[], args: Record<string, unknown>, opts?: InvokeOptions): Promise<Result>;
+  async invoke(actor: Actor, target: readonly string[] | CommandHandle, args: Record<string, unknown>, opts: InvokeOptions = {}): Promise<Result> {
+    const path = isHandle(target) ? target.path : target;
     const command = this.get(path);
     if (!command) throw new UnknownCommand(`unknown command '${path.join(' ').slice(0, 60)}'`);
+    if (isHandle(target) && command.args !== target.args) throw new Error(`command '${path.join(' ')}' was not defined from its handle`);
     const surface = opts.surface ?? actor.via;
     if (!this.offeredOn(command, surface)) throw new UsageError(this.notOfferedText(command, surface));
-    return this.call(command, actor, { kind: 'typed', values: args }, { ...opts, surface });
+    // As in `execute`: the actor as the store says now, not as it was when the connection logged in.
+    return this.call(command, await this.resolveActor(actor), { kind: 'typed', values: args }, { ...opts, surface });
   }
 
   /** authorize (permission, then the command's own rule) → validate → confirm → run → audit → metrics. */
@@ -480,6 +522,10 @@ function argSpec(command: AnyCommand): ArgSpec {
     dashWords: command.dashWords,
     continued: command.continued as ArgSpec['continued'],
   };
+}
+
+function isHandle(target: readonly string[] | CommandHandle): target is CommandHandle {
+  return !Array.isArray(target);
 }
 
 const REDACTED = '[redacted]';

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { NotFound, PermissionDenied, UsageError } from '../../core/errors.ts';
 import type { CommandContext } from '../../ops/context.ts';
-import { defineCommand, type AnyCommand } from '../../ops/registry.ts';
+import { commandHandle, defineCommand, type AnyCommand, type ResultOf } from '../../ops/registry.ts';
 import type { Result } from '../../ops/result.ts';
 import { readStdinText } from '../../ops/stdin.ts';
 import { parseContactsCsvInSlices } from './csv.ts';
@@ -331,7 +331,7 @@ export function applyEdits(d: ContactData, e: Edits, region: string | undefined)
   return out;
 }
 
-function showResult(c: Contact, interactions: Interaction[], now: Date): Result {
+function showResult(c: Contact, interactions: Interaction[], now: Date): ResultOf<'record', ReturnType<typeof contactJson>> {
   const fields: { label: string; value: unknown }[] = [{ label: 'ID', value: c.id }];
   const name = [c.name.prefix, c.name.given, c.name.middle, c.name.family, c.name.suffix].filter(Boolean).join(' ');
   if (name && name !== c.displayName) fields.push({ label: 'Full name', value: name });
@@ -386,6 +386,81 @@ function parseDay(text: string, now: Date): Date {
   return d;
 }
 
+type SummaryJson = ReturnType<typeof summaryJson>;
+export type ContactJson = ReturnType<typeof contactJson>;
+type ShowResult = ResultOf<'record', ContactJson>;
+type InteractionJson = { contact: number; id: number; kind: Interaction['kind']; at: string; note: Interaction['note'] };
+type DueJson = Awaited<ReturnType<typeof dueList>>[number];
+
+/**
+ * The typed handles of the commands the TUI's Contacts screen calls: the screen passes typed
+ * arguments and reads typed results, so a renamed command or field breaks the build, not the screen.
+ */
+export const crmLs = commandHandle({
+  path: ['crm', 'ls'],
+  args: z.object({
+    query: words.describe('words to search for'),
+    tag: z.string().max(40).optional().describe('only contacts with this tag'),
+    due: z.boolean().default(false).describe('only people you are overdue to get in touch with'),
+    limit: z.coerce.number().int().min(1).max(1000).default(100).describe('at most this many (default 100)'),
+  }),
+}).returns<ResultOf<'table', SummaryJson[]>>();
+
+export const crmAdd = commandHandle({
+  path: ['crm', 'add'],
+  args: z.object({
+    name: words.describe('the contact’s name'),
+    email: z.array(z.string()).default([]).describe('an email (repeat for more)'),
+    phone: z.array(z.string()).default([]).describe('a phone number (repeat for more)'),
+    tag: z.array(z.string()).default([]).describe('a tag (repeat for more)'),
+    company: z.string().max(200).optional().describe('company'),
+    title: z.string().max(200).optional().describe('job title'),
+    birthday: z.string().max(20).optional().describe('YYYY-MM-DD, or MM-DD'),
+    howMet: z.string().max(2000).optional().describe('how you met'),
+    stayInTouch: z.string().max(10).optional().describe('stay in touch every N days'),
+  }),
+}).returns<ShowResult | ResultOf<'message', ContactJson & { merged: boolean }>>();
+
+export const crmShow = commandHandle({
+  path: ['crm', 'show'],
+  args: z.object({ contact: words.describe('the contact: its ID, or its name') }),
+}).returns<ShowResult>();
+
+export const crmEdit = commandHandle({
+  path: ['crm', 'edit'],
+  args: z.object({ contact: idArg, ...EDITABLE }),
+}).returns<ShowResult>();
+
+export const crmRm = commandHandle({
+  path: ['crm', 'rm'],
+  args: z.object({ contact: idArg }),
+}).returns<ResultOf<'message', { id: number; name: string; removed: boolean }>>();
+
+export const crmNote = commandHandle({
+  path: ['crm', 'note'],
+  args: z.object({ contact: idArg, text: words.describe('the note') }),
+}).returns<ResultOf<'message', InteractionJson>>();
+
+export const crmMet = commandHandle({
+  path: ['crm', 'met'],
+  args: z.object({
+    contact: idArg,
+    text: words.describe('what happened (optional)'),
+    on: z.string().max(20).optional().describe('the day: YYYY-MM-DD, today (default) or yesterday'),
+    via: z.string().max(20).default('meet').describe('meet, call, message or write'),
+  }),
+}).returns<ResultOf<'message', InteractionJson>>();
+
+export const crmDue = commandHandle({
+  path: ['crm', 'due'],
+  args: z.object({ days: z.coerce.number().int().min(0).max(366).default(14).describe('look this many days ahead (default 14)') }),
+}).returns<ResultOf<'table', DueJson[]>>();
+
+export const crmTag = commandHandle({
+  path: ['crm', 'tag'],
+  args: z.object({ contact: idArg, changes: words.describe('+TAG to add, -TAG to remove') }),
+}).returns<ResultOf<'message', { id: number; tags: string[] }>>();
+
 export function crmCommands(deps: CrmDeps): AnyCommand[] {
   const { store, region, limits } = deps;
   const quota = limits?.quota;
@@ -402,18 +477,11 @@ export function crmCommands(deps: CrmDeps): AnyCommand[] {
   // Offered over SSH and in the TUI only: a chat room is read by others, and a user's CRM is theirs alone.
   const base = { permission: 'crm' as const, surfaces: ['ssh', 'tui'] as const };
 
-  const ls = defineCommand({
+  const ls = defineCommand(crmLs, {
     ...base,
-    path: ['crm', 'ls'],
     summary: 'List or search your contacts',
     details:
       'Every word must match the start of a word in a name, nickname, email, phone, company, tag or note; case and accents do not matter. Name matches come first (whole words before prefixes), each group by name.\nexample: crm ls jo --tag work',
-    args: z.object({
-      query: words.describe('words to search for'),
-      tag: z.string().max(40).optional().describe('only contacts with this tag'),
-      due: z.boolean().default(false).describe('only people you are overdue to get in touch with'),
-      limit: z.coerce.number().int().min(1).max(1000).default(100).describe('at most this many (default 100)'),
-    }),
     positionals: ['query'],
     mutating: false,
     results: ['table'],
@@ -458,26 +526,14 @@ export function crmCommands(deps: CrmDeps): AnyCommand[] {
     },
   });
 
-  const add = defineCommand({
+  const add = defineCommand(crmAdd, {
     ...base,
-    path: ['crm', 'add'],
     summary: 'Add a contact (or the vCard on stdin when no NAME is given)',
     details: [
       'example: crm add Ada Lovelace --email ada@example.org --phone +44 20 7946 0958 --tag friends',
       'example: crm add < ada.vcf',
       'A phone number may be typed with spaces: the words after --phone that are digits belong to it.',
     ].join('\n'),
-    args: z.object({
-      name: words.describe('the contact’s name'),
-      email: z.array(z.string()).default([]).describe('an email (repeat for more)'),
-      phone: z.array(z.string()).default([]).describe('a phone number (repeat for more)'),
-      tag: z.array(z.string()).default([]).describe('a tag (repeat for more)'),
-      company: z.string().max(200).optional().describe('company'),
-      title: z.string().max(200).optional().describe('job title'),
-      birthday: z.string().max(20).optional().describe('YYYY-MM-DD, or MM-DD'),
-      howMet: z.string().max(2000).optional().describe('how you met'),
-      stayInTouch: z.string().max(10).optional().describe('stay in touch every N days'),
-    }),
     positionals: ['name'],
     continued: { phone: PHONE_WORD },
     mutating: true,
@@ -519,11 +575,9 @@ export function crmCommands(deps: CrmDeps): AnyCommand[] {
     },
   });
 
-  const show = defineCommand({
+  const show = defineCommand(crmShow, {
     ...base,
-    path: ['crm', 'show'],
     summary: 'Show a contact, with its links and recent interactions',
-    args: z.object({ contact: words.describe('the contact: its ID, or its name') }),
     positionals: ['contact'],
     mutating: false,
     results: ['record'],
@@ -535,12 +589,10 @@ export function crmCommands(deps: CrmDeps): AnyCommand[] {
     },
   });
 
-  const edit = defineCommand({
+  const edit = defineCommand(crmEdit, {
     ...base,
-    path: ['crm', 'edit'],
     summary: 'Change fields of a contact',
     details: `example: ssh HOST crm edit 12 --company "'Analytical Engines'" --birthday 12-10 --stay-in-touch 30 (a value with spaces is quoted twice: ssh joins the words, labd splits them again)`,
-    args: z.object({ contact: idArg, ...EDITABLE }),
     positionals: ['contact'],
     continued: { phone: PHONE_WORD },
     mutating: true,
@@ -556,11 +608,9 @@ export function crmCommands(deps: CrmDeps): AnyCommand[] {
     },
   });
 
-  const rm = defineCommand({
+  const rm = defineCommand(crmRm, {
     ...base,
-    path: ['crm', 'rm'],
     summary: 'Delete a contact',
-    args: z.object({ contact: idArg }),
     positionals: ['contact'],
     mutating: true,
     destructive: true,
@@ -574,12 +624,10 @@ export function crmCommands(deps: CrmDeps): AnyCommand[] {
     },
   });
 
-  const note = defineCommand({
+  const note = defineCommand(crmNote, {
     ...base,
-    path: ['crm', 'note'],
     summary: 'Add a dated note to a contact',
     details: 'example: crm note 12 moving to Lisbon in May',
-    args: z.object({ contact: idArg, text: words.describe('the note') }),
     positionals: ['contact', 'text'],
     dashWords: true,
     mutating: true,
@@ -599,17 +647,10 @@ export function crmCommands(deps: CrmDeps): AnyCommand[] {
     },
   });
 
-  const met = defineCommand({
+  const met = defineCommand(crmMet, {
     ...base,
-    path: ['crm', 'met'],
     summary: 'Record that you met, called, messaged or wrote to someone (sets last contacted)',
     details: 'example: crm met 12 --via call --on 2026-03-01 talked about the trip',
-    args: z.object({
-      contact: idArg,
-      text: words.describe('what happened (optional)'),
-      on: z.string().max(20).optional().describe('the day: YYYY-MM-DD, today (default) or yesterday'),
-      via: z.string().max(20).default('meet').describe('meet, call, message or write'),
-    }),
     positionals: ['contact', 'text'],
     mutating: true,
     results: ['message'],
@@ -630,11 +671,9 @@ export function crmCommands(deps: CrmDeps): AnyCommand[] {
     },
   });
 
-  const due = defineCommand({
+  const due = defineCommand(crmDue, {
     ...base,
-    path: ['crm', 'due'],
     summary: 'People to catch up with, and birthdays coming up',
-    args: z.object({ days: z.coerce.number().int().min(0).max(366).default(14).describe('look this many days ahead (default 14)') }),
     mutating: false,
     results: ['table'],
     authorize: (ctx) => own(ctx),
@@ -701,12 +740,10 @@ example: crm remind --via matrix --room '#me:example.org'`,
     },
   });
 
-  const tag = defineCommand({
+  const tag = defineCommand(crmTag, {
     ...base,
-    path: ['crm', 'tag'],
     summary: 'Add (+tag) and remove (-tag) tags',
     details: 'example: crm tag 12 +climbing -work',
-    args: z.object({ contact: idArg, changes: words.describe('+TAG to add, -TAG to remove') }),
     positionals: ['contact', 'changes'],
     dashWords: true,
     mutating: true,

@@ -11,8 +11,12 @@ import { stripControl } from '../../core/terminal-text.ts';
 import type { TuiApp, TuiScreenContext } from '../../ssh/tui/apps.ts';
 import { StatusLine } from '../../ssh/tui/status-line.ts';
 import { promptDialog } from '../../ssh/tui/dialog.ts';
-import { moveHint, type KeyHint } from '../../ssh/tui/keys.ts';
+import type { KeyHint } from '../../ssh/tui/keys.ts';
+import { bindListKeys, ListFilter, listHints } from '../../ssh/tui/list-keys.ts';
 import { recordText } from '../../ssh/tui/widgets.ts';
+import { wrapInto } from '../../ssh/tui/wrap.ts';
+import type { z } from 'zod';
+import { crmAdd, crmDue, crmEdit, crmLs, crmMet, crmNote, crmRm, crmShow, crmTag, type ContactJson } from './commands.ts';
 import { checkEmail, normaliseBirthday, normaliseTag } from './model.ts';
 
 interface Row {
@@ -63,14 +67,10 @@ export const crmTuiApp: TuiApp = {
     return new CrmScreen(ctx);
   },
   // The app's line on the home menu: "3 people to catch up with" (overdue or due today).
-  async count({ run, mayRun }) {
-    if (!mayRun(['crm', 'due'])) return undefined;
-    const result = await run(['crm', 'due', '--days', '0']);
-    const ids = new Set(
-      ((result.kind === 'table' ? result.json : []) as { id: number; kind: string; inDays: number }[])
-        .filter((d) => d.kind === 'overdue' || d.inDays === 0)
-        .map((d) => d.id),
-    );
+  async count({ invoke, mayRun }) {
+    if (!mayRun(crmDue.path)) return undefined;
+    const result = await invoke(crmDue, { days: 0 });
+    const ids = new Set(result.json.filter((d) => d.kind === 'overdue' || d.inDays === 0).map((d) => d.id));
     return ids.size ? `${ids.size} ${ids.size === 1 ? 'person' : 'people'} to catch up with` : undefined;
   },
 };
@@ -79,10 +79,11 @@ class CrmScreen {
   private readonly filterLine: Widgets.BoxElement;
   private readonly list: Widgets.ListElement;
   private readonly detail: Widgets.BoxElement;
+  /** The detail pane's text, wrapped at words for its width. */
+  private readonly setDetail: (text: string) => void;
   private readonly line: StatusLine;
   private rows: Row[] = [];
-  private filter = '';
-  private filtering = false;
+  private readonly filter: ListFilter;
   private dueView = false;
   private searchSeq = 0;
   private form: { box: Widgets.BoxElement; pop: () => void } | undefined;
@@ -112,7 +113,20 @@ class CrmScreen {
       border: { type: 'line' },
       style: { border: ctx.theme.border },
     });
+    this.setDetail = wrapInto(this.detail, '');
     this.line = new StatusLine(ctx);
+    // Before the screen's own keys: while a filter is typed, they are text.
+    this.filter = new ListFilter(ctx, this.list, {
+      changed: (_text, typing) => {
+        if (typing) this.dueView = false;
+        this.setKeys();
+        this.drawFilter();
+        this.guard(() => this.load());
+      },
+      keys: () => this.keys(),
+      enabled: () => !this.form,
+    });
+    bindListKeys(this.list, { paused: () => this.filter.active || !!this.form });
     this.setKeys();
     this.list.on('select item', () => this.guard(() => this.showDetail()));
     this.list.on('keypress', (ch: string | undefined, key: { name: string; full: string }) => this.onKey(ch, key));
@@ -126,14 +140,15 @@ class CrmScreen {
   }
 
   private keys(): KeyHint[] {
-    if (this.filtering)
+    if (this.filter?.active)
       return [
         { keys: ['type'], label: 'filter', help: 'every key searches names, emails, phones, tags and notes' },
         { keys: ['enter'], label: 'done' },
       ];
+    const { move, more } = listHints(this.ctx.theme);
     return [
-      moveHint(this.ctx.theme),
-      { keys: ['/'], label: 'search', help: 'filter the list as you type' },
+      move,
+      { keys: ['/'], label: 'search', help: 'filter the list as you type, enter to keep it; esc clears it' },
       { keys: ['a'], label: 'add', help: 'add a contact (a form)' },
       { keys: ['e'], label: 'edit', help: 'edit the selected contact (a form)' },
       { keys: ['n'], label: 'note', help: 'add a dated note' },
@@ -141,6 +156,7 @@ class CrmScreen {
       { keys: ['t'], label: 'tag', help: 'change tags: +tag adds, -tag removes' },
       { keys: ['d'], label: 'delete', help: 'delete the contact, after a confirmation' },
       { keys: ['u'], label: this.dueView ? 'all' : 'due', help: 'toggle the list of people due (overdue, birthdays in 14 days)' },
+      ...more,
     ];
   }
 
@@ -162,9 +178,8 @@ class CrmScreen {
 
   private drawFilter(): void {
     const view = this.dueView ? 'Due: overdue and birthdays in 14 days' : 'Contacts';
-    this.filterLine.setContent(
-      this.filtering || this.filter ? `${view}   / ${stripControl(this.filter)}${this.filtering ? '_' : ''}` : `${view}   (/ to search)`,
-    );
+    const typing = this.filter.active;
+    this.filterLine.setContent(typing || this.filter.value ? `${view}   / ${stripControl(this.filter.value)}${typing ? '_' : ''}` : `${view}   (/ to search)`);
     this.ctx.screen.render();
   }
 
@@ -173,52 +188,34 @@ class CrmScreen {
   }
 
   private onKey(ch: string | undefined, key: { name: string; full: string }): void {
-    if (this.form) return;
-    if (this.filtering) {
-      if (key.name === 'enter' || key.name === 'return' || key.name === 'escape') {
-        this.filtering = false;
-        this.setKeys();
-        this.drawFilter();
-        return;
-      }
-      if (key.name === 'backspace') this.filter = this.filter.slice(0, -1);
-      else if (ch && !/^[\x00-\x1f\x7f]$/.test(ch) && key.name !== 'up' && key.name !== 'down') this.filter += ch;
-      else return;
-      this.drawFilter();
-      this.guard(() => this.load());
-      return;
-    }
+    if (this.form || this.filter.active) return;
     const c = this.selected();
     switch (key.full) {
-      case '/':
-        this.filtering = true;
-        this.dueView = false;
-        this.setKeys();
-        this.drawFilter();
-        return;
       case 'a':
         return this.openForm(undefined);
       case 'e':
         if (c) this.guard(() => this.editForm(c));
         return;
       case 'n':
-        if (c) this.guard(() => this.prompt(c, 'note', `Note on ${c.name}:`, (text) => ['crm', 'note', String(c.id), ...text.split(/\s+/)]));
+        if (c)
+          this.guard(() =>
+            this.prompt(c, 'note', `Note on ${c.name}:`, (text) => this.ctx.invoke(crmNote, { contact: String(c.id), text: text.split(/\s+/) })),
+          );
         return;
       case 'm':
         if (c)
           this.guard(() =>
-            this.prompt(c, 'met', `You met ${c.name}. What about? (call: / message: / wrote: first for those)`, (text) => this.metArgv(c, text)),
+            this.prompt(c, 'met', `You met ${c.name}. What about? (call: / message: / wrote: first for those)`, (text) =>
+              this.ctx.invoke(crmMet, this.metArgs(c, text)),
+            ),
           );
         return;
       case 't':
         if (c)
           this.guard(() =>
-            this.prompt(c, 'tag', `Tags of ${c.name} (${c.tags.join(' ') || 'none'}): +add -remove`, (text) => [
-              'crm',
-              'tag',
-              String(c.id),
-              ...text.split(/\s+/).filter(Boolean),
-            ]),
+            this.prompt(c, 'tag', `Tags of ${c.name} (${c.tags.join(' ') || 'none'}): +add -remove`, (text) =>
+              this.ctx.invoke(crmTag, { contact: String(c.id), changes: text.split(/\s+/).filter(Boolean) }),
+            ),
           );
         return;
       case 'd':
@@ -233,22 +230,21 @@ class CrmScreen {
     }
   }
 
-  private metArgv(c: Row, text: string): string[] {
+  private metArgs(c: Row, text: string): z.input<typeof crmMet.args> {
     const m = /^(call|message|wrote|write|meet):\s*/i.exec(text);
     const via = m ? (m[1]!.toLowerCase() === 'wrote' ? 'write' : m[1]!.toLowerCase()) : 'meet';
-    return ['crm', 'met', String(c.id), '--via', via, '--', ...(m ? text.slice(m[0].length) : text).split(/\s+/).filter(Boolean)];
+    return { contact: String(c.id), via, text: (m ? text.slice(m[0].length) : text).split(/\s+/).filter(Boolean) };
   }
 
   private async load(): Promise<void> {
     const seq = ++this.searchSeq;
     let rows: Row[];
     if (this.dueView) {
-      const { result } = await this.ctx.run(['crm', 'due', '--days', '14']);
-      const due = (result.kind === 'table' ? result.json : []) as { id: number; name: string; why: string }[];
+      const due = (await this.ctx.invoke(crmDue, { days: 14 })).json;
       rows = due.map((d) => ({ id: d.id, name: d.name, emails: [d.why], phones: [], tags: [] }));
     } else {
-      const { result } = await this.ctx.run(['crm', 'ls', '--limit', '500', '--', ...this.filter.split(/\s+/).filter(Boolean)]);
-      rows = (result.kind === 'table' ? result.json : []) as Row[];
+      const result = await this.ctx.invoke(crmLs, { query: this.filter.value.split(/\s+/).filter(Boolean), limit: 500 });
+      rows = result.json;
     }
     // A slower answer to an older keystroke never replaces a newer one.
     if (this.gone || seq !== this.searchSeq) return;
@@ -262,7 +258,7 @@ class CrmScreen {
         ? `${rows.length} ${this.dueView ? 'due' : rows.length === 1 ? 'contact' : 'contacts'}`
         : this.dueView
           ? 'nobody due'
-          : this.filter
+          : this.filter.value
             ? 'no contacts match'
             : 'no contacts yet: a to add one, or ssh HOST crm import < contacts.vcf',
     );
@@ -272,26 +268,26 @@ class CrmScreen {
   private async showDetail(): Promise<void> {
     const c = this.selected();
     if (!c) {
-      this.detail.setContent('');
+      this.setDetail('');
       this.ctx.screen.render();
       return;
     }
-    const { result } = await this.ctx.run(['crm', 'show', String(c.id)]);
+    const result = await this.ctx.invoke(crmShow, { contact: [String(c.id)] });
     if (this.gone || this.selected()?.id !== c.id) return;
-    this.detail.setContent(result.kind === 'record' ? stripControl(recordText(result)) : '');
+    this.setDetail(stripControl(recordText(result)));
     this.detail.setScroll(0);
     this.ctx.screen.render();
   }
 
-  private async prompt(c: Row, what: string, question: string, argv: (text: string) => string[]): Promise<void> {
+  private async prompt(c: Row, what: string, question: string, send: (text: string) => Promise<{ text: string }>): Promise<void> {
     const text = await promptDialog(this.ctx.screen, question, this.ctx.theme);
     if (this.gone) return;
     this.list.focus();
     if (text === null || !text.trim()) return this.say(`no ${what}`);
-    const { result } = await this.ctx.run(argv(text.trim()));
+    const result = await send(text.trim());
     if (this.gone) return;
     await this.refreshKeepingSelection(c.id);
-    this.say(result.kind === 'message' ? result.text : 'done');
+    this.say(result.text);
   }
 
   private async refreshKeepingSelection(id: number): Promise<void> {
@@ -308,28 +304,27 @@ class CrmScreen {
     if (this.gone) return;
     this.list.focus();
     if (!yes) return this.say('kept');
-    const { result } = await this.ctx.run(['crm', 'rm', String(c.id)], { confirmed: true });
+    const result = await this.ctx.invoke(crmRm, { contact: String(c.id) }, { confirmed: true });
     if (this.gone) return;
     await this.load();
-    this.say(result.kind === 'message' ? result.text : `removed ${c.name}`);
+    this.say(result.text);
   }
 
   private async editForm(c: Row): Promise<void> {
-    const { result } = await this.ctx.run(['crm', 'show', String(c.id)]);
-    if (this.gone || result.kind !== 'record') return;
-    this.openForm(result.json as Record<string, unknown> & { id: number });
+    const result = await this.ctx.invoke(crmShow, { contact: [String(c.id)] });
+    if (this.gone) return;
+    this.openForm(result.json);
   }
 
   /** The add (no contact) or edit form: Tab/Shift-Tab (or ↑/↓) between fields, Enter saves, Esc cancels. */
-  private openForm(current: (Record<string, unknown> & { id: number }) | undefined): void {
+  private openForm(current: ContactJson | undefined): void {
     const str = (v: unknown) => (v === null || v === undefined ? '' : String(v));
-    const list = (v: unknown, key: string) => ((v as Record<string, string>[] | undefined) ?? []).map((x) => x[key]).join(', ');
     const fields: Field[] = [
       { key: 'name', label: 'Name', value: str(current?.name), check: (v) => (v.trim() ? undefined : 'a contact needs a name') },
       {
         key: 'email',
         label: 'Email',
-        value: current ? list(current.emails, 'value') : '',
+        value: current ? fieldValue(current, 'email') : '',
         check: (v) =>
           v
             .split(',')
@@ -341,20 +336,20 @@ class CrmScreen {
       {
         key: 'phone',
         label: 'Phone',
-        value: current ? list(current.phones, 'value') : '',
+        value: current ? fieldValue(current, 'phone') : '',
         check: (v) => (v.split(',').some((p) => p.trim() && !/\d/.test(p)) ? 'a phone number has digits' : undefined),
       },
       { key: 'company', label: 'Company', value: str(current?.company) },
       {
         key: 'birthday',
         label: 'Birthday',
-        value: str(current?.birthday).replace(/^--/, ''),
+        value: current ? fieldValue(current, 'birthday') : '',
         check: (v) => (v.trim() ? catchError(() => normaliseBirthday(v)) : undefined),
       },
       {
         key: 'stayInTouch',
         label: 'Every N days',
-        value: str(current?.stayInTouchDays),
+        value: current ? fieldValue(current, 'stayInTouch') : '',
         check: (v) => (v.trim() && !/^\d{1,4}$/.test(v.trim()) ? 'a number of days' : undefined),
       },
       ...(current
@@ -435,38 +430,30 @@ class CrmScreen {
         draw();
         return;
       }
-      const argv = current ? ['crm', 'edit', String(current.id)] : ['crm', 'add', ...fields[0]!.value.trim().split(/\s+/)];
+      // The fields that changed (all that are filled in, for a new contact), as the commands' typed arguments.
+      const edits: { email?: string[]; phone?: string[]; company?: string; birthday?: string; stayInTouch?: string; name?: string } = {};
+      let tags: string[] = [];
       for (const f of fields) {
         if (!current && f.key === 'name') continue;
         const v = f.value.trim();
-        const before = current ? fieldValue(current, f.key) : '';
-        if (current && v === before) continue;
-        if (!current && !v) continue;
-        if (f.key === 'tag')
-          argv.push(
-            ...v
-              .split(/[\s,]+/)
-              .filter(Boolean)
-              .flatMap((t) => ['--tag', t]),
-          );
+        if (current ? v === fieldValue(current, f.key) : !v) continue;
+        if (f.key === 'tag') tags = v.split(/[\s,]+/).filter(Boolean);
         else if (f.key === 'email' || f.key === 'phone')
-          argv.push(
-            ...(v
-              ? v
-                  .split(',')
-                  .map((x) => x.trim())
-                  .filter(Boolean)
-                  .flatMap((x) => [`--${f.key}`, x])
-              : [`--${f.key}`, 'none']),
-          );
-        else argv.push(`--${f.key === 'stayInTouch' ? 'stay-in-touch' : f.key}`, v || 'none');
+          edits[f.key] = v
+            .split(',')
+            .map((x) => x.trim())
+            .filter(Boolean);
+        else edits[f.key as 'name' | 'company' | 'birthday' | 'stayInTouch'] = v || 'none';
       }
-      if (current && argv.length === 3) return close();
+      if (current && !Object.keys(edits).length) return close();
       try {
-        const { result } = await this.ctx.run(argv);
+        const { name: _name, ...added } = edits;
+        const result = current
+          ? await this.ctx.invoke(crmEdit, { contact: String(current.id), ...edits })
+          : await this.ctx.invoke(crmAdd, { ...added, name: fields[0]!.value.trim().split(/\s+/), tag: tags });
         if (this.gone) return;
         close();
-        const id = (result.kind === 'record' ? (result.json as { id: number }).id : undefined) ?? current?.id;
+        const id = result.json.id ?? current?.id;
         if (id !== undefined) await this.refreshKeepingSelection(id);
         this.say(current ? `saved ${fields[0]!.value}` : `added ${fields[0]!.value}`);
       } catch (err) {
@@ -513,9 +500,22 @@ class CrmScreen {
   }
 }
 
-function fieldValue(c: Record<string, unknown>, key: string): string {
-  const v = c[key === 'stayInTouch' ? 'stayInTouchDays' : key];
-  if (key === 'email' || key === 'phone') return ((c[key + 's'] as { value: string }[] | undefined) ?? []).map((x) => x.value).join(', ');
-  if (key === 'birthday') return v ? String(v).replace(/^--/, '') : '';
-  return v === null || v === undefined ? '' : String(v);
+/** What a form field shows of a contact (and compares with, to send only what changed). */
+function fieldValue(c: ContactJson, key: string): string {
+  switch (key) {
+    case 'name':
+      return c.name;
+    case 'email':
+      return c.emails.map((x) => x.value).join(', ');
+    case 'phone':
+      return c.phones.map((x) => x.value).join(', ');
+    case 'company':
+      return c.company ?? '';
+    case 'birthday':
+      return (c.birthday ?? '').replace(/^--/, '');
+    case 'stayInTouch':
+      return c.stayInTouchDays === null ? '' : String(c.stayInTouchDays);
+    default:
+      return '';
+  }
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { NotFound, UsageError } from '../../core/errors.ts';
 import type { IdentityStore } from '../../ops/identity/store.ts';
 import { defineCommand, type AnyCommand } from '../../ops/registry.ts';
+import { MAX_LOG, MAX_REFS, REFS_PAGE, repoBlob, repoBranches, repoInfo, repoLog, repoLs, repoShow, repoTags, repoTree, type RepoJson } from './api.ts';
 import { ACCESS_LEVELS, type AccessLevel } from './access.ts';
 import { refName, repoName, treePath } from './names.ts';
 import type { GitRepos } from './repos.ts';
@@ -10,10 +11,6 @@ import type { RepoMeta, RepoStore } from './store.ts';
 
 /** Bytes of a file `repo blob` prints inline on surfaces without a stdout, and the most it prints at all with --lines. */
 const BLOB_INLINE_LIMIT = 1024 * 1024;
-const MAX_LOG = 1000;
-/** `repo branches`/`repo tags` list a page of refs by name: a repository may hold 100k tags. */
-const REFS_PAGE = 100;
-const MAX_REFS = 1000;
 
 export interface GitCommandDeps {
   store: RepoStore;
@@ -31,7 +28,7 @@ const name = z.string().describe('repository name, e.g. dotfiles or tools/cli');
 const bool = z.enum(['true', 'false']);
 const level = z.enum(ACCESS_LEVELS);
 
-export function repoJson(deps: Pick<GitCommandDeps, 'sshUrl' | 'publicUrl'>, r: RepoMeta, access?: AccessLevel) {
+export function repoJson(deps: Pick<GitCommandDeps, 'sshUrl' | 'publicUrl'>, r: RepoMeta, access?: AccessLevel): RepoJson {
   return {
     name: r.name,
     projectName: r.projectName,
@@ -122,10 +119,8 @@ export function gitCommands(deps: GitCommandDeps): AnyCommand[] {
     };
   }
 
-  const ls = defineCommand({
-    path: ['repo', 'ls'],
+  const ls = defineCommand(repoLs, {
     summary: 'List the repositories you may read',
-    args: z.object({ all: z.boolean().default(false).describe('include hidden repositories') }),
     permission: 'git.read',
     mutating: false,
     results: ['table'],
@@ -156,10 +151,8 @@ export function gitCommands(deps: GitCommandDeps): AnyCommand[] {
     },
   });
 
-  const info = defineCommand({
-    path: ['repo', 'info'],
+  const info = defineCommand(repoInfo, {
     summary: 'Show a repository and your access to it',
-    args: z.object({ name }),
     positionals: ['name'],
     permission: 'git.read',
     mutating: false,
@@ -319,14 +312,8 @@ export function gitCommands(deps: GitCommandDeps): AnyCommand[] {
     },
   });
 
-  const tree = defineCommand({
-    path: ['repo', 'tree'],
+  const tree = defineCommand(repoTree, {
     summary: 'List the files of a repository (at PATH, on --ref; a file: its own entry, as ls FILE)',
-    args: z.object({
-      name,
-      path: z.string().optional().describe('a folder (or a file) in the repository'),
-      ref: z.string().optional().describe('branch, tag or commit (default: HEAD)'),
-    }),
     positionals: ['name', 'path'],
     permission: 'git.read',
     mutating: false,
@@ -350,15 +337,8 @@ export function gitCommands(deps: GitCommandDeps): AnyCommand[] {
     },
   });
 
-  const blob = defineCommand({
-    path: ['repo', 'blob'],
+  const blob = defineCommand(repoBlob, {
     summary: 'Print a file of a repository',
-    args: z.object({
-      name,
-      path: z.string().describe('a file in the repository'),
-      ref: z.string().optional().describe('branch, tag or commit (default: HEAD)'),
-      lines: z.boolean().default(false).describe('number the lines'),
-    }),
     positionals: ['name', 'path'],
     permission: 'git.read',
     mutating: false,
@@ -392,14 +372,8 @@ export function gitCommands(deps: GitCommandDeps): AnyCommand[] {
     },
   });
 
-  const log = defineCommand({
-    path: ['repo', 'log'],
+  const log = defineCommand(repoLog, {
     summary: 'Show the commits of a repository',
-    args: z.object({
-      name,
-      ref: z.string().optional().describe('branch, tag or commit (default: HEAD)'),
-      count: z.coerce.number().int().min(1).max(MAX_LOG).default(20).describe(`how many (at most ${MAX_LOG})`),
-    }),
     positionals: ['name'],
     short: { n: 'count' },
     permission: 'git.read',
@@ -425,14 +399,8 @@ export function gitCommands(deps: GitCommandDeps): AnyCommand[] {
   });
 
   const refsCommand = (word: 'branches' | 'tags', kind: 'heads' | 'tags') =>
-    defineCommand({
-      path: ['repo', word],
+    defineCommand(word === 'branches' ? repoBranches : repoTags, {
       summary: `List the ${word} of a repository`,
-      args: z.object({
-        name,
-        after: z.string().optional().describe(`list the ${word} after this name (the next page)`),
-        count: z.coerce.number().int().min(1).max(MAX_REFS).default(REFS_PAGE).describe(`how many (at most ${MAX_REFS})`),
-      }),
       positionals: ['name'],
       short: { n: 'count' },
       permission: 'git.read',
@@ -459,10 +427,8 @@ export function gitCommands(deps: GitCommandDeps): AnyCommand[] {
       },
     });
 
-  const show = defineCommand({
-    path: ['repo', 'show'],
+  const show = defineCommand(repoShow, {
     summary: 'Show one commit with its diff',
-    args: z.object({ name, commit: z.string().optional().describe('a commit, branch or tag (default: HEAD)') }),
     positionals: ['name', 'commit'],
     permission: 'git.read',
     mutating: false,

@@ -1,29 +1,19 @@
 import blessed, { type Widgets } from 'blessed';
+import { repoBlob, repoBranches, repoInfo, repoLog, repoLs, repoShow, repoTags, repoTree, type RepoJson } from './api.ts';
 import { stripControl } from '../../core/terminal-text.ts';
 import type { TuiApp, TuiScreenContext } from '../../ssh/tui/apps.ts';
 import { StatusLine } from '../../ssh/tui/status-line.ts';
-import { moveHint, WORDS } from '../../ssh/tui/keys.ts';
+import { WORDS, type KeyHint } from '../../ssh/tui/keys.ts';
+import { bindListKeys, ListFilter, listHints } from '../../ssh/tui/list-keys.ts';
 import { markdownForTerminal } from '../../ssh/tui/markdown.ts';
-import { readInputNow } from '../../ssh/tui/read-input.ts';
 import { paneKeys, scrollPane } from '../../ssh/tui/widgets.ts';
 
-interface Listed {
-  name: string;
-  description: string;
-  access: string;
-  private: boolean;
-}
-interface Entry {
-  type: string;
-  path: string;
-  name: string;
-  size: number | null;
-}
-interface Commit {
-  id: string;
-  author: string;
-  date: string;
-  subject: string;
+type Listed = RepoJson;
+/** A key of a pane: the repository's views (1–5) and the clone command. */
+interface PaneKey {
+  keys: string[];
+  label: string;
+  run: () => void;
 }
 
 /**
@@ -43,22 +33,18 @@ export const gitTuiApp: TuiApp = {
 
 class GitScreen {
   private readonly list: Widgets.ListElement;
-  private readonly filterBox: Widgets.TextboxElement;
+  private readonly heading: Widgets.TextElement;
+  private readonly filter: ListFilter;
   private readonly line: StatusLine;
   private repos: Listed[] = [];
   private shown: Listed[] = [];
-  private filter = '';
   private readonly panes: { box: Widgets.BlessedElement; pop: () => void }[] = [];
+  /** Where the open repository's tab list is in `panes` (-1: none): its keys 1–5 work in every pane above it. */
+  private repoDepth = -1;
 
   constructor(private readonly ctx: TuiScreenContext) {
-    blessed.text({ parent: ctx.parent, top: 0, left: 1, right: 1, height: 1, tags: false, content: 'Repositories', style: ctx.theme.title });
-    ctx.setKeys([
-      moveHint(ctx.theme),
-      { keys: ['enter'], label: 'open' },
-      { keys: ['/'], label: 'filter', help: 'type to filter the list, enter to end' },
-      { keys: ['C-r'], label: WORDS.refresh, help: 'read the list again' },
-    ]);
-    this.filterBox = blessed.textbox({ parent: ctx.parent, top: 1, left: 1, right: 1, height: 1, inputOnFocus: false, style: {} });
+    this.heading = blessed.text({ parent: ctx.parent, top: 0, left: 1, right: 1, height: 1, tags: false, content: 'Repositories', style: ctx.theme.title });
+    ctx.setKeys(this.keys());
     this.list = blessed.list({
       parent: ctx.parent,
       top: 2,
@@ -72,8 +58,11 @@ class GitScreen {
       style: { selected: ctx.theme.selected },
     });
     this.line = new StatusLine(ctx);
-    this.list.on('select', (_item, index) => this.guard(() => this.openRepo(this.shown[index])));
-    this.list.key(['/'], () => this.startFilter());
+    this.filter = new ListFilter(ctx, this.list, { changed: (text) => this.applyFilter(text), keys: () => this.keys() });
+    bindListKeys(this.list, { paused: () => this.filter.active });
+    this.list.on('select', (_item, index) => {
+      if (!this.filter.active) this.guard(() => this.openRepo(this.shown[index]));
+    });
     this.list.key(['C-r'], () => this.guard(() => this.load()));
     this.list.focus();
     this.guard(() => this.load());
@@ -95,47 +84,39 @@ class GitScreen {
     this.line.say(text, error);
   }
 
-  private startFilter(): void {
-    this.filterBox.setValue(this.filter);
-    this.filterBox.on('keypress', this.onFilterKey);
-    readInputNow(this.filterBox, (_err, value) => {
-      this.filterBox.off('keypress', this.onFilterKey);
-      this.applyFilter(value ?? this.filterBox.getValue());
-      this.list.focus();
-      this.ctx.screen.render();
-    });
-    this.ctx.screen.render();
+  private keys(): KeyHint[] {
+    const { move, more } = listHints(this.ctx.theme, { filter: true });
+    return [move, { keys: ['enter'], label: 'open' }, { keys: ['C-r'], label: WORDS.refresh, help: 'read the list again' }, ...more];
   }
 
-  private readonly onFilterKey = () => setImmediate(() => this.applyFilter(this.filterBox.getValue()));
-
   private applyFilter(value: string): void {
-    this.filter = value.trim().slice(0, 100);
-    this.shown = this.repos.filter((r) => !this.filter || r.name.includes(this.filter) || r.description.toLowerCase().includes(this.filter.toLowerCase()));
+    const filter = value.trim();
+    this.shown = this.repos.filter((r) => this.filter.matches(r.name) || this.filter.matches(r.description));
+    const typing = this.filter.active ? '_' : '';
+    this.heading.setContent(filter || typing ? `Repositories / ${stripControl(filter)}${typing}` : 'Repositories');
     const width = Math.max(8, ...this.shown.map((r) => r.name.length)) + 2;
     this.list.setItems(
       this.shown.map(
-        (r) => `${stripControl(r.name).padEnd(width)}${r.access.padEnd(12)}${r.private ? 'private  ' : '         '}${stripControl(r.description)}`,
+        (r) => `${stripControl(r.name).padEnd(width)}${(r.access ?? '').padEnd(12)}${r.private ? 'private  ' : '         '}${stripControl(r.description)}`,
       ) as never,
     );
     this.list.select(0);
     this.say(
-      this.filter
-        ? `${this.shown.length} of ${this.repos.length} match '${this.filter}'`
-        : `${this.repos.length} repositor${this.repos.length === 1 ? 'y' : 'ies'}`,
+      filter ? `${this.shown.length} of ${this.repos.length} match '${filter}'` : `${this.repos.length} repositor${this.repos.length === 1 ? 'y' : 'ies'}`,
     );
   }
 
   private async load(): Promise<void> {
-    const result = await this.ctx.invoke(['repo', 'ls'], {});
+    const result = await this.ctx.invoke(repoLs, {});
     if (this.gone) return;
-    this.repos = result.kind === 'table' ? ((result.json ?? []) as Listed[]) : [];
-    this.applyFilter(this.filter);
+    this.repos = result.json;
+    this.applyFilter(this.filter.value);
   }
 
   /** A scrolling text pane on top of the screen, closed with backspace/left or escape. */
-  private pane(title: string, content: string, o: { markdown?: boolean } = {}): void {
+  private pane(title: string, content: string, o: { markdown?: boolean; extraKeys?: PaneKey[] } = {}): void {
     const close = () => this.closeTop();
+    const extraKeys = o.extraKeys ?? [];
     const box = scrollPane(this.ctx.screen, this.ctx.parent, this.ctx.theme, {
       label: title,
       backKeys: ['backspace', 'left'],
@@ -143,17 +124,17 @@ class GitScreen {
       content: o.markdown ? markdownForTerminal(content) : stripControl(content),
       tagged: o.markdown,
     });
-    this.panes.push({ box, pop: this.ctx.pushLevel({ title, keys: paneKeys(this.ctx.theme), back: close }) });
+    for (const k of extraKeys) box.key(k.keys, k.run);
+    const keys = [...paneKeys(this.ctx.theme), ...extraKeys.map((k) => ({ keys: k.keys, label: k.label }))];
+    this.panes.push({ box, pop: this.ctx.pushLevel({ title, keys, back: close }) });
   }
 
-  /** A list pane: enter calls `onSelect` with the index. */
-  private listPane(
-    title: string,
-    items: string[],
-    onSelect: (i: number) => void,
-    extraKeys: { keys: string[]; label: string; run: () => void }[] = [],
-  ): Widgets.ListElement {
+  /** A list pane: enter calls `onSelect` with the item's index; `/` filters the items. */
+  private listPane(title: string, items: string[], onSelect: (i: number) => void, extraKeys: PaneKey[] = []): Widgets.ListElement {
     const close = () => this.closeTop();
+    const { move, more } = listHints(this.ctx.theme, { filter: true });
+    const keys = [move, { keys: ['enter'], label: 'open' }, ...extraKeys.map((k) => ({ keys: k.keys, label: k.label })), ...more];
+    const label = ` ${stripControl(title)} `;
     const box = blessed.list({
       parent: this.ctx.parent,
       top: 0,
@@ -161,25 +142,33 @@ class GitScreen {
       right: 0,
       bottom: 0,
       border: { type: 'line' },
-      label: ` ${stripControl(title)} `,
+      label,
       keys: true,
       vi: false,
       tags: false,
       items: items.map(stripControl) as never,
       style: { selected: this.ctx.theme.selected, border: this.ctx.theme.border },
     });
-    box.on('select', (_i, index) => onSelect(index));
-    box.key(['backspace', 'left'], close);
-    for (const k of extraKeys) box.key(k.keys, k.run);
-    box.focus();
-    this.panes.push({
-      box,
-      pop: this.ctx.pushLevel({
-        title,
-        keys: [moveHint(this.ctx.theme), { keys: ['enter'], label: 'open' }, ...extraKeys.map((k) => ({ keys: k.keys, label: k.label }))],
-        back: close,
-      }),
+    // The items the filter shows, by their index in `items`.
+    let shown = items.map((_, i) => i);
+    const filter = new ListFilter(this.ctx, box, {
+      changed: (text, typing) => {
+        shown = items.flatMap((item, i) => (filter.matches(item) ? [i] : []));
+        box.setItems(shown.map((i) => stripControl(items[i]!)) as never);
+        box.select(0);
+        box.setLabel(text || typing ? `${label}/ ${stripControl(text)}${typing ? '_' : ''} ` : label);
+        this.ctx.screen.render();
+      },
+      keys: () => keys,
     });
+    // While a filter is typed, every key is text.
+    const idle = () => !filter.active;
+    box.on('select', (_i, index) => idle() && shown[index] !== undefined && onSelect(shown[index]));
+    bindListKeys(box, { paused: () => filter.active });
+    box.key(['backspace', 'left'], () => idle() && close());
+    for (const k of extraKeys) box.key(k.keys, () => idle() && k.run());
+    box.focus();
+    this.panes.push({ box, pop: this.ctx.pushLevel({ title, keys, back: close }) });
     this.ctx.screen.render();
     return box;
   }
@@ -189,27 +178,34 @@ class GitScreen {
     if (!top) return;
     top.pop();
     top.box.destroy();
+    if (this.panes.length <= this.repoDepth) this.repoDepth = -1;
     const below = this.panes[this.panes.length - 1];
     (below ? below.box : this.list).focus();
     this.ctx.screen.render();
   }
 
-  private tabKeys(name: string) {
+  /** The repository's views, on keys 1–5 in its tab list and in every pane opened from it (the README's too). */
+  private tabKeys(name: string): PaneKey[] {
     return [
-      { keys: ['1'], label: 'readme', run: () => this.guard(() => this.readme(name)) },
-      { keys: ['2'], label: 'files', run: () => this.guard(() => this.files(name, '')) },
-      { keys: ['3'], label: 'commits', run: () => this.guard(() => this.commits(name)) },
-      { keys: ['4'], label: 'branches', run: () => this.guard(() => this.refs(name, 'branches')) },
-      { keys: ['5'], label: 'tags', run: () => this.guard(() => this.refs(name, 'tags')) },
+      { keys: ['1'], label: 'readme', run: () => this.switchTo(() => this.readme(name)) },
+      { keys: ['2'], label: 'files', run: () => this.switchTo(() => this.files(name, '')) },
+      { keys: ['3'], label: 'commits', run: () => this.switchTo(() => this.commits(name)) },
+      { keys: ['4'], label: 'branches', run: () => this.switchTo(() => this.refs(name, 'branches')) },
+      { keys: ['5'], label: 'tags', run: () => this.switchTo(() => this.refs(name, 'tags')) },
     ];
+  }
+
+  /** Another view of the open repository: the panes over its tab list close first, so Escape goes back to the tabs. */
+  private switchTo(view: () => Promise<void>): void {
+    while (this.repoDepth >= 0 && this.panes.length > this.repoDepth + 1) this.closeTop();
+    this.guard(view);
   }
 
   /** Puts the clone command on the user's clipboard with OSC 52 (the terminal, not labd, holds it). */
   private async copyClone(name: string): Promise<void> {
-    const info = await this.ctx.invoke(['repo', 'info'], { name });
+    const info = await this.ctx.invoke(repoInfo, { name });
     if (this.gone) return;
-    const url = (info.json as { cloneSsh?: string }).cloneSsh;
-    if (!url) return;
+    const url = info.json.cloneSsh;
     const text = `git clone ${url}`;
     this.ctx.screen.program.write(`\x1b]52;c;${Buffer.from(text).toString('base64')}\x07`);
     this.say(`copied: ${text}`);
@@ -219,24 +215,26 @@ class GitScreen {
     if (!repo) return;
     const tabs = [...this.tabKeys(repo.name), { keys: ['c'], label: 'copy clone command', run: () => this.guard(() => this.copyClone(repo.name)) }];
     this.listPane(`${repo.name}`, ['Readme', 'Files', 'Commits', 'Branches', 'Tags'], (i) => tabs[i]?.run(), tabs);
+    this.repoDepth = this.panes.length - 1;
     await this.readme(repo.name);
   }
 
   private async readme(name: string): Promise<void> {
-    const tree = await this.ctx.invoke(['repo', 'tree'], { name }).catch(() => undefined);
+    const tree = await this.ctx.invoke(repoTree, { name }).catch(() => undefined);
     if (this.gone) return;
-    const entries = tree?.kind === 'table' ? (tree.json as Entry[]) : [];
+    const entries = tree?.json ?? [];
     const file = entries.find((e) => e.type === 'blob' && /^readme(\.(md|markdown|txt))?$/i.test(e.name));
-    if (!file) return this.pane(`${name}: README`, entries.length ? '(no README)' : '(an empty repository: push to it)');
-    const blob = await this.ctx.invoke(['repo', 'blob'], { name, path: file.path });
+    const tabs = this.tabKeys(name);
+    if (!file) return this.pane(`${name}: README`, entries.length ? '(no README)' : '(an empty repository: push to it)', { extraKeys: tabs });
+    const blob = await this.ctx.invoke(repoBlob, { name, path: file.path });
     if (this.gone) return;
-    this.pane(`${name}: ${file.name}`, blob.kind === 'message' ? blob.text : '', { markdown: /\.(md|markdown)$/i.test(file.name) });
+    this.pane(`${name}: ${file.name}`, blob.kind === 'message' ? blob.text : '', { markdown: /\.(md|markdown)$/i.test(file.name), extraKeys: tabs });
   }
 
   private async files(name: string, path: string): Promise<void> {
-    const tree = await this.ctx.invoke(['repo', 'tree'], { name, ...(path ? { path } : {}) });
+    const tree = await this.ctx.invoke(repoTree, { name, ...(path ? { path } : {}) });
     if (this.gone) return;
-    const entries = tree.kind === 'table' ? (tree.json as Entry[]) : [];
+    const entries = tree.json;
     this.listPane(
       `${name}: /${path}`,
       entries.map((e) => (e.type === 'tree' ? `${e.name}/` : `${e.name.padEnd(40)} ${e.size ?? ''}`)),
@@ -246,20 +244,22 @@ class GitScreen {
         if (e.type === 'tree') this.guard(() => this.files(name, e.path));
         else if (e.type === 'blob') this.guard(() => this.file(name, e.path, e.size ?? 0));
       },
+      this.tabKeys(name),
     );
   }
 
   private async file(name: string, path: string, size: number): Promise<void> {
-    const blob = await this.ctx.invoke(['repo', 'blob'], { name, path, lines: true });
+    const blob = await this.ctx.invoke(repoBlob, { name, path, lines: true });
     if (this.gone) return;
-    const json = blob.kind === 'message' ? (blob.json as { binary?: boolean }) : {};
-    this.pane(`${name}: ${path}`, json.binary ? `(binary file, ${size} bytes: not shown)` : blob.kind === 'message' ? blob.text : '');
+    this.pane(`${name}: ${path}`, blob.json.binary ? `(binary file, ${size} bytes: not shown)` : blob.kind === 'message' ? blob.text : '', {
+      extraKeys: this.tabKeys(name),
+    });
   }
 
   private async commits(name: string): Promise<void> {
-    const log = await this.ctx.invoke(['repo', 'log'], { name, count: 100 });
+    const log = await this.ctx.invoke(repoLog, { name, count: 100 });
     if (this.gone) return;
-    const commits = log.kind === 'table' ? (log.json as Commit[]) : [];
+    const commits = log.json;
     this.listPane(
       `${name}: commits`,
       commits.map((c) => `${c.id.slice(0, 8)}  ${c.date.slice(0, 10)}  ${c.author.slice(0, 16).padEnd(16)}  ${c.subject}`),
@@ -267,13 +267,14 @@ class GitScreen {
         const c = commits[i];
         if (c) this.guard(() => this.commit(name, c.id));
       },
+      this.tabKeys(name),
     );
   }
 
   private async refs(name: string, word: 'branches' | 'tags'): Promise<void> {
-    const result = await this.ctx.invoke(['repo', word], { name });
+    const result = await this.ctx.invoke(word === 'branches' ? repoBranches : repoTags, { name });
     if (this.gone) return;
-    const refs = result.kind === 'table' ? (result.json as { name: string; id: string; date: string; subject: string }[]) : [];
+    const refs = result.json;
     this.listPane(
       `${name}: ${word}`,
       refs.length ? refs.map((r) => `${r.name.padEnd(24)} ${r.id.slice(0, 8)}  ${r.date.slice(0, 10)}  ${r.subject}`) : [`(no ${word})`],
@@ -281,12 +282,13 @@ class GitScreen {
         const r = refs[i];
         if (r) this.guard(() => this.commit(name, r.id));
       },
+      this.tabKeys(name),
     );
   }
 
   private async commit(name: string, id: string): Promise<void> {
-    const shown = await this.ctx.invoke(['repo', 'show'], { name, commit: id });
+    const shown = await this.ctx.invoke(repoShow, { name, commit: id });
     if (this.gone) return;
-    this.pane(`${name}: ${id.slice(0, 8)}`, shown.kind === 'message' ? shown.text : '');
+    this.pane(`${name}: ${id.slice(0, 8)}`, shown.kind === 'message' ? shown.text : '', { extraKeys: this.tabKeys(name) });
   }
 }

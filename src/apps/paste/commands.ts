@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { parseDuration } from '../../core/duration.ts';
 import { Conflict, NotFound, PermissionDenied, UsageError } from '../../core/errors.ts';
 import type { CommandContext } from '../../ops/context.ts';
-import { defineCommand, type AnyCommand } from '../../ops/registry.ts';
+import { commandHandle, defineCommand, type AnyCommand, type ResultOf } from '../../ops/registry.ts';
 import type { IdentityStore } from '../../ops/identity/store.ts';
 import { expiresText, humanSize } from './format.ts';
 import { checkPasteName, generatedName, hiddenName, isPasteName, isUserName, parsePasteRef } from './names.ts';
@@ -88,6 +88,17 @@ export function expirySeconds(flag: string | undefined, configured: number | nul
 export function pasteUrl(publicUrl: string, owner: string, name: string): string {
   return `${publicUrl}/p/${encodeURIComponent(owner)}/${encodeURIComponent(name)}`;
 }
+
+/** `paste ls`, by its typed handle (the TUI's Pastes screen lists them). */
+export const pasteLs = commandHandle({
+  path: ['paste', 'ls'],
+  args: z.object({
+    all: z.boolean().default(false).describe('include hidden pastes'),
+    user: z.string().optional().describe("another user's pastes (admins)"),
+  }),
+}).returns<ResultOf<'table', PasteJson[]>>();
+
+export type PasteJson = ReturnType<typeof pasteJson>;
 
 function pasteJson(deps: PasteDeps, p: Paste) {
   const url = pasteUrl(deps.publicUrl, p.owner, p.name);
@@ -176,13 +187,8 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
     throw new Error('could not find a free paste name');
   }
 
-  const ls = defineCommand({
-    path: ['paste', 'ls'],
+  const ls = defineCommand(pasteLs, {
     summary: 'List your pastes',
-    args: z.object({
-      all: z.boolean().default(false).describe('include hidden pastes'),
-      user: z.string().optional().describe("another user's pastes (admins)"),
-    }),
     permission: 'paste',
     mutating: false,
     results: ['table'],

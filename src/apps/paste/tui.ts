@@ -2,18 +2,14 @@ import blessed, { type Widgets } from 'blessed';
 import { stripControl } from '../../core/terminal-text.ts';
 import { listCount, type TuiApp, type TuiScreenContext } from '../../ssh/tui/apps.ts';
 import { StatusLine } from '../../ssh/tui/status-line.ts';
-import { moveHint, WORDS } from '../../ssh/tui/keys.ts';
+import { WORDS } from '../../ssh/tui/keys.ts';
+import { bindListKeys, ListFilter, listHints } from '../../ssh/tui/list-keys.ts';
 import { paneKeys, scrollPane } from '../../ssh/tui/widgets.ts';
+import { pasteLs, type PasteJson } from './commands.ts';
 import { humanSize } from './format.ts';
 import { layoutTable, renderLines, type LayoutColumn } from '../../core/table-layout.ts';
 
-interface Listed {
-  name: string;
-  size: number;
-  binary: boolean;
-  hidden: boolean;
-  expiresAt: string | null;
-}
+type Listed = PasteJson;
 
 /** The paste screen: your pastes; enter reads one (scrolling), d deletes one after a confirmation. */
 export const pasteTuiApp: TuiApp = {
@@ -21,7 +17,7 @@ export const pasteTuiApp: TuiApp = {
   title: 'Pastes',
   description: 'your pastes: read, delete',
   permission: 'paste',
-  count: listCount(['paste', 'ls', '--all'], 'paste', 'pastes'),
+  count: listCount(['paste', 'ls'], 'paste', 'pastes', { all: true }),
   open(ctx) {
     return new PasteScreen(ctx);
   },
@@ -31,16 +27,23 @@ class PasteScreen {
   private readonly list: Widgets.ListElement;
   private readonly line: StatusLine;
   private viewer: { box: Widgets.BoxElement; pop: () => void } | undefined;
+  /** Every paste, and those the filter shows (the list's rows). */
+  private all: Listed[] = [];
   private pastes: Listed[] = [];
+  private readonly heading: Widgets.TextElement;
+  private readonly filter: ListFilter;
 
   constructor(private readonly ctx: TuiScreenContext) {
-    blessed.text({ parent: ctx.parent, top: 0, left: 1, right: 1, height: 1, tags: false, content: 'Your pastes', style: ctx.theme.title });
-    ctx.setKeys([
-      moveHint(ctx.theme),
+    this.heading = blessed.text({ parent: ctx.parent, top: 0, left: 1, right: 1, height: 1, tags: false, content: 'Your pastes', style: ctx.theme.title });
+    const { move, more } = listHints(ctx.theme, { filter: true });
+    const keys = [
+      move,
       { keys: ['enter'], label: 'read' },
       { keys: ['d'], label: 'delete', help: 'delete the paste, after a confirmation' },
       { keys: ['C-r'], label: WORDS.refresh, help: 'read the list again' },
-    ]);
+      ...more,
+    ];
+    ctx.setKeys(keys);
     this.list = blessed.list({
       parent: ctx.parent,
       top: 2,
@@ -48,15 +51,18 @@ class PasteScreen {
       right: 1,
       bottom: 1,
       keys: true,
-      vi: true,
+      vi: false,
       tags: false,
       items: [],
       style: { selected: ctx.theme.selected },
     });
+    this.filter = new ListFilter(ctx, this.list, { changed: () => this.show(), keys: () => keys, enabled: () => !this.viewer });
+    bindListKeys(this.list, { paused: () => this.filter.active });
     this.line = new StatusLine(ctx);
-    this.list.on('select', (_item, index) => this.guard(() => this.read(index)));
-    this.list.key(['d', 'delete'], () => this.guard(() => this.remove((this.list as unknown as { selected: number }).selected)));
-    this.list.key(['C-r', 'r'], () => this.guard(() => this.load()));
+    const idle = () => !this.filter.active && !this.viewer;
+    this.list.on('select', (_item, index) => idle() && this.guard(() => this.read(index)));
+    this.list.key(['d', 'delete'], () => idle() && this.guard(() => this.remove((this.list as unknown as { selected: number }).selected)));
+    this.list.key(['C-r', 'r'], () => idle() && this.guard(() => this.load()));
     this.list.focus();
     this.guard(() => this.load());
   }
@@ -78,9 +84,18 @@ class PasteScreen {
   }
 
   private async load(): Promise<void> {
-    const result = await this.ctx.invoke(['paste', 'ls'], { all: true });
+    const result = await this.ctx.invoke(pasteLs, { all: true });
     if (this.gone) return;
-    this.pastes = result.kind === 'table' ? ((result.json ?? []) as Listed[]) : [];
+    this.all = result.json;
+    this.show();
+  }
+
+  /** Draws the pastes the filter lets through. */
+  private show(): void {
+    const text = this.filter.value;
+    const typing = this.filter.active ? '_' : '';
+    this.heading.setContent(text || typing ? `Your pastes / ${stripControl(text)}${typing}` : 'Your pastes');
+    this.pastes = this.all.filter((p) => this.filter.matches(p.name));
     // The shared table layout: display widths, and the name kept longest on a narrow screen.
     const rows = this.pastes.map((p) => [
       stripControl(p.name),
@@ -102,7 +117,11 @@ class PasteScreen {
       rows,
     );
     this.list.setItems(items as never);
-    this.say(this.pastes.length ? `${this.pastes.length} paste${this.pastes.length === 1 ? '' : 's'}` : 'no pastes yet: cat FILE | ssh HOST paste NAME');
+    this.list.select(0);
+    const n = this.all.length;
+    if (text) this.say(`${this.pastes.length} of ${n} match '${text}'`);
+    else this.say(n ? `${n} paste${n === 1 ? '' : 's'}` : 'no pastes yet: cat FILE | ssh HOST paste NAME');
+    this.ctx.screen.render();
   }
 
   private async read(index: number): Promise<void> {

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { parseDuration } from '../../core/duration.ts';
 import { UsageError } from '../../core/errors.ts';
 import type { CommandContext, SessionIO } from '../../ops/context.ts';
-import { defineCommand, type AnyCommand } from '../../ops/registry.ts';
-import type { AccessGrant, TopicBroker } from './broker.ts';
+import { commandHandle, defineCommand, type AnyCommand, type ResultOf } from '../../ops/registry.ts';
+import type { AccessGrant, TopicBroker, TopicInfo } from './broker.ts';
 import { parseTopic, parseUserList } from './names.ts';
 
 const topicArg = z.string().describe('OWNER/NAME, or NAME for your own topic');
@@ -28,6 +28,9 @@ function sessionIO(ctx: CommandContext): SessionIO {
 function grantOf(args: { public: boolean; access: string[] }): AccessGrant {
   return { public: args.public, share: parseUserList(args.access) };
 }
+
+/** `topics`, by its typed handle (the TUI's Pub/sub screen lists them). */
+export const topicsList = commandHandle({ path: ['topics'], args: z.object({}) }).returns<ResultOf<'table', TopicInfo[]>>();
 
 export function pubsubCommands(broker: TopicBroker): AnyCommand[] {
   /** Who may use a topic: the one rule every pub/sub command and the TUI tail go through. */
@@ -117,10 +120,8 @@ export function pubsubCommands(broker: TopicBroker): AnyCommand[] {
     },
   });
 
-  const topics = defineCommand({
-    path: ['topics'],
+  const topics = defineCommand(topicsList, {
     summary: 'List the live pub/sub topics you may use',
-    args: z.object({}),
     permission: 'pubsub',
     mutating: false,
     results: ['table'],

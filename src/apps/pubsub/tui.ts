@@ -5,8 +5,10 @@ import { publicMessage } from '../../core/errors.ts';
 import { stripControl } from '../../core/terminal-text.ts';
 import { listCount, type TuiApp, type TuiScreenContext } from '../../ssh/tui/apps.ts';
 import { promptDialog } from '../../ssh/tui/dialog.ts';
-import { moveHint, WORDS } from '../../ssh/tui/keys.ts';
+import { WORDS, type KeyHint } from '../../ssh/tui/keys.ts';
+import { bindListKeys, ListFilter, listHints } from '../../ssh/tui/list-keys.ts';
 import type { TopicBroker, TopicInfo } from './broker.ts';
+import { topicsList } from './commands.ts';
 import { layoutTable, renderLines, type LayoutColumn } from '../../core/table-layout.ts';
 
 const REFRESH_MS = 1000;
@@ -55,7 +57,9 @@ export function pubsubTui(broker: TopicBroker): TuiApp {
 }
 
 class PubsubScreen {
-  private listView: { box: Widgets.BoxElement; header: Widgets.TextElement; list: Widgets.ListElement; topics: TopicInfo[] } | undefined;
+  private listView:
+    { box: Widgets.BoxElement; header: Widgets.TextElement; list: Widgets.ListElement; filter: ListFilter; all: TopicInfo[]; topics: TopicInfo[] } | undefined;
+  private readonly keys: KeyHint[];
   private tail: { box: Widgets.BoxElement; abort: AbortController; timer: NodeJS.Timeout; pop: () => void } | undefined;
   private readonly timer: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
@@ -68,11 +72,14 @@ class PubsubScreen {
     private readonly ctx: TuiScreenContext,
     broker: TopicBroker,
   ) {
-    ctx.setKeys([
-      moveHint(ctx.theme),
+    const { move, more } = listHints(ctx.theme, { filter: true });
+    this.keys = [
+      move,
       { keys: ['enter'], label: 'tail', help: 'follow the messages of the selected topic' },
       { keys: ['t'], label: 'tail by name', help: 'follow a topic by its name (yours, or one shared with you)' },
-    ]);
+      ...more,
+    ];
+    ctx.setKeys(this.keys);
     this.timer = setInterval(() => this.refresh(), REFRESH_MS);
     this.unsubscribe = broker.onChange(() => {
       // Many clients can come and go at once: one redraw per tick is enough.
@@ -114,17 +121,19 @@ class PubsubScreen {
       right: 1,
       bottom: 0,
       keys: true,
-      vi: true,
+      vi: false,
       tags: false,
       items: [],
       style: { selected: this.ctx.theme.selected },
     });
-    this.listView = { box, header, list, topics: [] };
+    const filter = new ListFilter(this.ctx, list, { changed: () => this.listView && this.draw(this.listView.all), keys: () => this.keys });
+    bindListKeys(list, { paused: () => filter.active });
+    this.listView = { box, header, list, filter, all: [], topics: [] };
     list.on('select', (_item, index) => {
       const topic = this.listView?.topics[index];
-      if (topic) this.openTail(topic.topic);
+      if (topic && !filter.active) this.openTail(topic.topic);
     });
-    list.key(['t'], () => void this.tailByName());
+    list.key(['t'], () => !filter.active && void this.tailByName());
     list.focus();
     this.refresh();
   }
@@ -142,8 +151,8 @@ class PubsubScreen {
     if (this.destroyed || !this.listView || this.refreshing) return;
     this.refreshing = true;
     this.ctx
-      .invoke(['topics'], {})
-      .then((result) => this.draw(result.kind === 'table' ? ((result.json ?? []) as TopicInfo[]) : []))
+      .invoke(topicsList, {})
+      .then((result) => this.draw(result.json))
       .catch(() => this.draw([]))
       .finally(() => (this.refreshing = false));
   }
@@ -152,10 +161,18 @@ class PubsubScreen {
     if (this.destroyed || !this.listView) return;
     const view = this.listView;
     const selected = view.topics[(view.list as unknown as { selected: number }).selected]?.topic;
+    view.all = topics;
+    topics = topics.filter((t) => view.filter.matches(t.topic));
     view.topics = topics;
+    const text = view.filter.value;
+    const typing = view.filter.active ? '_' : '';
+    view.box.setLabel(text || typing ? ` topics / ${stripControl(text)}${typing} ` : ' topics ');
     const [head, ...items] = topicLines(topics, Math.max(10, view.list.width as number), this.ctx.theme.unicode);
     view.header.setContent(head!);
-    view.list.setItems((topics.length ? items : ['(no live topics: start one with  ssh HOST sub NAME  or  pub NAME;  t tails one by name)']) as never);
+    const none = view.all.length
+      ? `(no topic matches /${stripControl(text)})`
+      : '(no live topics: start one with  ssh HOST sub NAME  or  pub NAME;  t tails one by name)';
+    view.list.setItems((topics.length ? items : [none]) as never);
     const index = topics.findIndex((t) => t.topic === selected);
     view.list.select(index === -1 ? 0 : index);
     this.ctx.screen.render();
@@ -163,6 +180,8 @@ class PubsubScreen {
 
   private openTail(key: string): void {
     if (!this.listView) return;
+    // The list goes away while the tail is open (and comes back whole): its filter with it.
+    this.listView.filter.clear();
     this.listView.box.destroy();
     this.listView = undefined;
     const abort = new AbortController();

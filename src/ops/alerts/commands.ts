@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { parseDuration, formatDuration } from '../../core/duration.ts';
 import { UsageError } from '../../core/errors.ts';
 import { freeText } from '../args.ts';
-import { defineCommand, type AnyCommand } from '../registry.ts';
+import { commandHandle, defineCommand, type AnyCommand, type ResultOf } from '../registry.ts';
 import type { Result } from '../result.ts';
 import { groupJson, groupRow } from './format.ts';
 import type { AckLength, AlertService } from './service.ts';
@@ -49,16 +49,32 @@ export interface AlertCommandOptions {
   maxAckSeconds: number;
 }
 
+/** Typed handles of the alert commands the TUI's Alerts screen calls. */
+export const alertAck = commandHandle({
+  path: ['ack'],
+  args: z.object({
+    alert: alertId,
+    for: z.string().optional().describe('how long: 30m, 2h, 1d'),
+    comment: freeText(500, 'why, or what you are doing (the rest of the line)'),
+  }),
+}).returns<Result>();
+
+export const alertUnack = commandHandle({ path: ['unack'], args: z.object({ alert: alertId }) }).returns<Result>();
+
+/** `alerts`, by its typed handle (the TUI's home strip reads its groups). */
+export const alertsList = commandHandle({
+  path: ['alerts'],
+  args: z.object({ all: z.boolean().default(false).describe('include acknowledged and resolved groups') }),
+}).returns<ResultOf<'table', ReturnType<typeof groupJson>[]>>();
+
 export function alertCommands(service: AlertService, opts: AlertCommandOptions): AnyCommand[] {
-  const list = defineCommand({
-    path: ['alerts'],
+  const list = defineCommand(alertsList, {
     summary: 'List firing alert groups nobody acknowledged yet (--all: also acknowledged and resolved ones)',
-    args: z.object({ all: z.boolean().default(false).describe('include acknowledged and resolved groups') }),
     short: { a: 'all' },
     permission: 'ops.read',
     mutating: false,
     results: ['table'],
-    async run(ctx, args): Promise<Result> {
+    async run(ctx, args) {
       const groups = await service.store.list(args.all);
       const now = ctx.clock.now();
       return {
@@ -79,15 +95,9 @@ export function alertCommands(service: AlertService, opts: AlertCommandOptions):
     },
   });
 
-  const ack = defineCommand({
-    path: ['ack'],
+  const ack = defineCommand(alertAck, {
     summary: 'Acknowledge an alert group: silence exactly its alerts in Alertmanager',
     details: `example: ack 12 --for 2h looking at the disk\nThe comment is the words after the alert id and flags (no quotes needed; put it after -- if it starts with -).\nEach firing alert of the group gets a silence with exact matchers on all its labels (comment "ACK! USER: COMMENT").\nWithout --for the acknowledgement holds while the group fires: silences of ${formatDuration(opts.holdStepSeconds)}, extended before they end, for at most ${formatDuration(opts.holdMaxSeconds)}; they are expired when the group resolves. --for: at most ${formatDuration(opts.maxAckSeconds)}. Acknowledging again replaces the silences.`,
-    args: z.object({
-      alert: alertId,
-      for: z.string().optional().describe('how long: 30m, 2h, 1d'),
-      comment: freeText(500, 'why, or what you are doing (the rest of the line)'),
-    }),
     positionals: ['alert', 'comment'],
     permission: 'ops.alerts',
     mutating: true,
@@ -104,10 +114,8 @@ export function alertCommands(service: AlertService, opts: AlertCommandOptions):
     },
   });
 
-  const unack = defineCommand({
-    path: ['unack'],
+  const unack = defineCommand(alertUnack, {
     summary: 'Take back an acknowledgement: expire its silences',
-    args: z.object({ alert: alertId }),
     positionals: ['alert'],
     permission: 'ops.alerts',
     mutating: true,

@@ -6,7 +6,7 @@ import type { CommandContext } from '../context.ts';
 import type { OpsEventsPort } from '../events/index.ts';
 import type { FluxKind, KubeDeployment, KubePort } from '../kube/index.ts';
 import { age } from '../nodes/format.ts';
-import { defineCommand, type AnyCommand } from '../registry.ts';
+import { commandHandle, defineCommand, type AnyCommand } from '../registry.ts';
 import type { Result } from '../result.ts';
 import { containerName, imageRef, namespaceName, objectRef, splitRef, timeoutFlag } from './args.ts';
 import { readyCondition, reconcile } from './reconcile.ts';
@@ -74,11 +74,29 @@ async function finish(
 
 const retryNote = (ctx: CommandContext, what: string) => (n: number) => ctx.progress(`${what} changed while labd updated it; retrying (${n})`);
 
+/** Typed handles of the deployment commands the TUI's Deploys screen calls. */
+export const deploysList = commandHandle({
+  path: ['deploys'],
+  args: z.object({ namespace: namespaceName.optional().describe('only this namespace (default: all)') }),
+}).returns<Result>();
+
+export const deployRestart = commandHandle({
+  path: ['restart'],
+  args: z.object({
+    deployment: objectRef.describe('NAMESPACE/NAME of the deployment'),
+    wait: z.boolean().default(false).describe('follow the rollout until it completes or fails'),
+    timeout: timeoutFlag(ROLLOUT_TIMEOUT, 'with --wait'),
+  }),
+}).returns<Result>();
+
+export const deployRollout = commandHandle({
+  path: ['rollout'],
+  args: z.object({ deployment: objectRef.describe('NAMESPACE/NAME of the deployment'), timeout: timeoutFlag(ROLLOUT_TIMEOUT, 'the rollout itself goes on') }),
+}).returns<Result>();
+
 export function deployCommands(kube: KubePort, events: Pick<OpsEventsPort, 'emit'>): AnyCommand[] {
-  const deploys = defineCommand({
-    path: ['deploys'],
+  const deploys = defineCommand(deploysList, {
     summary: 'List deployments: ready, up-to-date and available replicas, images, age',
-    args: z.object({ namespace: namespaceName.optional().describe('only this namespace (default: all)') }),
     short: { n: 'namespace' },
     permission: 'ops.read',
     mutating: false,
@@ -148,14 +166,8 @@ export function deployCommands(kube: KubePort, events: Pick<OpsEventsPort, 'emit
     },
   });
 
-  const restart = defineCommand({
-    path: ['restart'],
+  const restart = defineCommand(deployRestart, {
     summary: 'Restart the pods of a deployment with a rolling update (like kubectl rollout restart)',
-    args: z.object({
-      deployment: objectRef.describe('NAMESPACE/NAME of the deployment'),
-      wait: z.boolean().default(false).describe('follow the rollout until it completes or fails'),
-      timeout: timeoutFlag(ROLLOUT_TIMEOUT, 'with --wait'),
-    }),
     positionals: ['deployment'],
     short: { w: 'wait' },
     permission: 'ops.deploy',
@@ -224,10 +236,8 @@ export function deployCommands(kube: KubePort, events: Pick<OpsEventsPort, 'emit
     },
   });
 
-  const rollout = defineCommand({
-    path: ['rollout'],
+  const rollout = defineCommand(deployRollout, {
     summary: 'Follow a deployment rollout until it completes, fails or exceeds its progress deadline (like kubectl rollout status)',
-    args: z.object({ deployment: objectRef.describe('NAMESPACE/NAME of the deployment'), timeout: timeoutFlag(ROLLOUT_TIMEOUT, 'the rollout itself goes on') }),
     positionals: ['deployment'],
     permission: 'ops.read',
     mutating: false,

@@ -1,6 +1,6 @@
 /** Node commands: `nodes`, `node describe`, `node cordon`, `node uncordon` (design §2.1). */
 import { z } from 'zod';
-import { defineCommand, type AnyCommand } from '../registry.ts';
+import { commandHandle, defineCommand, type AnyCommand } from '../registry.ts';
 import type { Result } from '../result.ts';
 import type { KubeNode, KubePort } from '../kube/index.ts';
 import { age, formatBytes, nodeAddress, nodeLocation, nodeReady, nodeRoles, nodeStatus, podSummary, resources } from './format.ts';
@@ -29,11 +29,21 @@ function nodeJson(n: KubeNode) {
   };
 }
 
+/** Typed handles of the node commands the TUI's Nodes screen calls. */
+export const nodesList = commandHandle({
+  path: ['nodes'],
+  args: z.object({ selector: z.string().min(1).optional().describe('only nodes with these labels, e.g. node-role.kubernetes.io/worker') }),
+}).returns<Result>();
+
+export const nodeDescribe = commandHandle({ path: ['node', 'describe'], args: z.object({ name: nodeName }) }).returns<Result>();
+
+export const nodeCordon = commandHandle({ path: ['node', 'cordon'], args: z.object({ name: nodeName }) }).returns<Result>();
+
+export const nodeUncordon = commandHandle({ path: ['node', 'uncordon'], args: z.object({ name: nodeName }) }).returns<Result>();
+
 export function nodeCommands(kube: KubePort): AnyCommand[] {
-  const nodes = defineCommand({
-    path: ['nodes'],
+  const nodes = defineCommand(nodesList, {
     summary: 'List the cluster nodes: status, roles, version, address, Kilo location, cordoned, size, age',
-    args: z.object({ selector: z.string().min(1).optional().describe('only nodes with these labels, e.g. node-role.kubernetes.io/worker') }),
     short: { l: 'selector' },
     permission: 'ops.read',
     mutating: false,
@@ -73,10 +83,8 @@ export function nodeCommands(kube: KubePort): AnyCommand[] {
     },
   });
 
-  const describe = defineCommand({
-    path: ['node', 'describe'],
+  const describe = defineCommand(nodeDescribe, {
     summary: 'Show one node in detail: conditions, capacity, the pods on it and recent events',
-    args: z.object({ name: nodeName }),
     positionals: ['name'],
     permission: 'ops.read',
     mutating: false,
@@ -139,10 +147,8 @@ export function nodeCommands(kube: KubePort): AnyCommand[] {
   });
 
   const setCordon = (cordon: boolean) =>
-    defineCommand({
-      path: ['node', cordon ? 'cordon' : 'uncordon'],
+    defineCommand(cordon ? nodeCordon : nodeUncordon, {
       summary: cordon ? 'Mark a node unschedulable (running pods stay)' : 'Let new pods be scheduled on a node again',
-      args: z.object({ name: nodeName }),
       positionals: ['name'],
       permission: 'ops.nodes',
       mutating: true,

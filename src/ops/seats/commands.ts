@@ -10,7 +10,7 @@ import { Conflict, NotFound, Unavailable } from '../../core/errors.ts';
 import type { Config } from '../../config/schema.ts';
 import type { CommandContext } from '../context.ts';
 import type { KiloPeer, KubePort } from '../kube/index.ts';
-import { defineCommand, type AnyCommand } from '../registry.ts';
+import { commandHandle, defineCommand, type AnyCommand, type ResultOf } from '../registry.ts';
 import type { Result } from '../result.ts';
 import { MANAGED_BY, MANAGED_BY_LABEL } from '../nodes/tokens.ts';
 import { hostIn, parseCidr } from './addresses.ts';
@@ -33,18 +33,39 @@ const seatName = z
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a seat name (lower-case letters, digits and -, e.g. alice-phone)')
   .describe('the seat (device) name, e.g. alice-phone');
 
+const SEATS_NOT_CONFIGURED =
+  'seats are not configured: set seats.endpoint and seats.serverPublicKey (LABD_SEATS_ENDPOINT, LABD_SEATS_SERVER_PUBLIC_KEY) to the Kilo node seats connect to';
+
+/** Why no seat can be added with this configuration (undefined: it can). */
+function seatsNotConfigured(seats: Config['seats']): string | undefined {
+  return seats.endpoint && seats.serverPublicKey ? undefined : SEATS_NOT_CONFIGURED;
+}
+
 function serverSide(seats: Config['seats']): ServerSide {
   const { endpoint, serverPublicKey, allowedIPs, dns, persistentKeepalive } = seats;
-  if (!endpoint || !serverPublicKey) {
-    throw new Unavailable(
-      'seats are not configured: set seats.endpoint and seats.serverPublicKey (LABD_SEATS_ENDPOINT, LABD_SEATS_SERVER_PUBLIC_KEY) to the Kilo node seats connect to',
-    );
-  }
+  if (!endpoint || !serverPublicKey) throw new Unavailable(SEATS_NOT_CONFIGURED);
   return { endpoint, serverPublicKey, allowedIPs, dns, persistentKeepalive };
 }
 
+/** What a seat's config shown once carries under --json (and what the TUI's Seats screen reads). */
+export interface ShownOnceJson {
+  seat: string;
+  address: string;
+  publicKey: string;
+  privateKey: string;
+  config: string;
+  message: string;
+}
+
+/** Typed handles of the seat commands the TUI's Seats screen calls (`seat add` shows the config once). */
+export const seatAdd = commandHandle({ path: ['seat', 'add'], args: z.object({ name: seatName }) }).returns<ResultOf<'message', ShownOnceJson>>();
+
+export const seatLs = commandHandle({ path: ['seat', 'ls'], args: z.object({}) }).returns<Result>();
+
+export const seatRm = commandHandle({ path: ['seat', 'rm'], args: z.object({ name: seatName }) }).returns<Result>();
+
 /** The config shown once: text (with a QR code on a terminal) or, under --json, the fields. */
-function shownOnce(ctx: CommandContext, seat: SeatRow, privateKey: string, server: ServerSide, headline: string): Result {
+function shownOnce(ctx: CommandContext, seat: SeatRow, privateKey: string, server: ServerSide, headline: string): ResultOf<'message', ShownOnceJson> {
   const config = wgQuickConfig({ name: seat.name, address: seat.address, privateKey }, server);
   const qr = ctx.io?.isTerminal && !ctx.json ? `\n${qrText(config)}` : '';
   return {
@@ -65,18 +86,17 @@ function peerFor(seat: SeatRow, keepalive: number): Omit<KiloPeer, 'resourceVers
 }
 
 export function seatCommands(kube: KubePort, store: SeatStore, seats: Config['seats']): AnyCommand[] {
-  const add = defineCommand({
-    path: ['seat', 'add'],
+  const add = defineCommand(seatAdd, {
     summary: "Add a person's device as a WireGuard peer: prints its wg-quick config (and a QR code on a terminal) once",
     details: 'The private key is shown only now and never stored: keep the config, or use `keys rotate seat NAME` for a new one.',
-    args: z.object({ name: seatName }),
     positionals: ['name'],
     permission: 'ops.keys',
     mutating: true,
     results: ['message'],
     surfaces: PRIVATE_SURFACES,
     surfacesWhy: SSH_ONLY_WHY,
-    async run(ctx, args): Promise<Result> {
+    notConfigured: () => seatsNotConfigured(seats),
+    async run(ctx, args) {
       const server = serverSide(seats);
       if (await store.get(args.name))
         throw new Conflict(
@@ -102,10 +122,8 @@ export function seatCommands(kube: KubePort, store: SeatStore, seats: Config['se
     },
   });
 
-  const ls = defineCommand({
-    path: ['seat', 'ls'],
+  const ls = defineCommand(seatLs, {
     summary: 'List seats: name, address, public key, created, last rotated',
-    args: z.object({}),
     permission: 'ops.keys',
     mutating: false,
     results: ['table'],
@@ -135,10 +153,8 @@ export function seatCommands(kube: KubePort, store: SeatStore, seats: Config['se
     },
   });
 
-  const rm = defineCommand({
-    path: ['seat', 'rm'],
+  const rm = defineCommand(seatRm, {
     summary: 'Remove a seat: deletes its Kilo Peer (the device is cut off) and frees its address',
-    args: z.object({ name: seatName }),
     positionals: ['name'],
     permission: 'ops.keys',
     mutating: true,
@@ -173,6 +189,7 @@ export function seatCommands(kube: KubePort, store: SeatStore, seats: Config['se
     results: ['message'],
     surfaces: PRIVATE_SURFACES,
     surfacesWhy: SSH_ONLY_WHY,
+    notConfigured: () => seatsNotConfigured(seats),
     async run(ctx, args): Promise<Result> {
       const server = serverSide(seats);
       const seat = await store.get(args.name);

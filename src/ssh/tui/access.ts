@@ -73,7 +73,7 @@ export const usersTuiApp: TuiApp = {
         args: (row, role) => ({ name: name(row), role }),
       }),
       ...askAndRun(ctx, get, {
-        keys: ['g'],
+        keys: ['+'],
         label: 'grant',
         help: 'grant the user a permission of their own',
         path: ['user', 'grant'],
@@ -166,7 +166,7 @@ export const rolesTuiApp: TuiApp = {
         args: (_row, name) => ({ role: name }),
       }),
       ...askAndRun(ctx, get, {
-        keys: ['g'],
+        keys: ['+'],
         label: 'grant',
         help: 'give the role a permission (counts from the next command on)',
         path: ['role', 'grant'],
@@ -175,7 +175,7 @@ export const rolesTuiApp: TuiApp = {
         args: (row, permission) => ({ role: role(row), permission }),
       }),
       ...askAndRun(ctx, get, {
-        keys: ['v'],
+        keys: ['-'],
         label: 'revoke',
         help: 'take a permission from the role, after a confirmation',
         path: ['role', 'revoke'],

@@ -35,8 +35,8 @@ export const accountTuiApp: TuiApp = {
       style: { border: ctx.theme.border },
     });
     ctx
-      .run(['whoami'])
-      .then(({ result }) => void renderTui(who, result, ctx.theme))
+      .invoke(['whoami'], {})
+      .then((result) => void renderTui(who, result, ctx.theme))
       .catch((err: unknown) => void blessed.text({ parent: who, content: `error: ${publicMessage(err)}`, style: ctx.theme.error }))
       .finally(() => ctx.screen.render());
     return new TableScreen({ ...ctx, parent: keys }, { title: 'Your keys', list: () => ({ path: ['keys', 'ls'] }), key: 'id', actions: [] });

@@ -2,6 +2,7 @@ import blessed, { type Widgets } from 'blessed';
 import { stripControl } from '../../core/terminal-text.ts';
 import { readInputNow } from './read-input.ts';
 import type { Theme } from './theme.ts';
+import { wrapWords } from './wrap.ts';
 
 /** A yes/no question over the current screen; Escape and 'n' answer no. */
 export function confirmDialog(screen: Widgets.Screen, question: string, theme: Theme): Promise<boolean> {
@@ -16,7 +17,8 @@ export function confirmDialog(screen: Widgets.Screen, question: string, theme: T
       height: 'shrink',
       border: { type: 'line' },
       style: { border: theme.border },
-      content: `${text}\n\ny: yes   n: no`,
+      // Wrapped at words for the inside (less border and padding), not cut mid-word by blessed.
+      content: `${wrapWords(text, width - 4)}\n\ny: yes   n: no`,
       tags: false,
       padding: { left: 1, right: 1 },
     });
@@ -42,26 +44,29 @@ export function promptDialog(screen: Widgets.Screen, question: string, theme: Th
     const text = stripControl(question);
     const note = stripControl(hint);
     const width = Math.min(Math.max(text.length, note.length, 40) + 4, Math.max((screen.width as number) - 4, 24));
+    // Question and note wrapped at words for the inside (less border and padding); the box grows to hold them.
+    const lines = wrapWords(text, width - 4).split('\n');
+    const noteLines = note ? wrapWords(note, width - 4).split('\n') : [];
     const box = blessed.box({
       parent: screen,
       top: 'center',
       left: 'center',
       width,
-      height: note ? 7 : 6,
+      height: lines.length + noteLines.length + 5,
       border: { type: 'line' },
       style: { border: theme.border },
       tags: false,
       padding: { left: 1, right: 1 },
     });
-    blessed.text({ parent: box, top: 0, left: 0, right: 0, height: 1, content: text, tags: false });
-    const input = blessed.textbox({ parent: box, top: 2, left: 0, right: 0, height: 1, tags: false, style: theme.selected });
+    blessed.text({ parent: box, top: 0, left: 0, right: 0, height: lines.length, content: lines.join('\n'), tags: false });
+    const input = blessed.textbox({ parent: box, top: lines.length + 1, left: 0, right: 0, height: 1, tags: false, style: theme.selected });
     blessed.text({
       parent: box,
-      top: 3,
+      top: lines.length + 2,
       left: 0,
       right: 0,
-      height: note ? 2 : 1,
-      content: (note ? note + '\n' : '') + 'enter: ok   esc: cancel',
+      height: noteLines.length + 1,
+      content: [...noteLines, 'enter: ok   esc: cancel'].join('\n'),
       tags: false,
       style: theme.dim,
     });

@@ -9,11 +9,14 @@ import type { Actor } from '../../core/actor.ts';
 import { publicMessage } from '../../core/errors.ts';
 import type { Permission } from '../../core/permissions.ts';
 import { layoutTable, renderLines } from '../../core/table-layout.ts';
+import { alertsList } from '../../ops/alerts/commands.ts';
 import type { BackendStatus } from '../../ops/backends.ts';
 import type { Registry } from '../../ops/registry.ts';
 import type { Result } from '../../ops/result.ts';
 import { stripControl } from '../../core/terminal-text.ts';
-import type { TuiApp } from './apps.ts';
+import type { CountInvoke, TuiApp } from './apps.ts';
+import type { KeyHint } from './keys.ts';
+import { bindListKeys, ListFilter } from './list-keys.ts';
 import type { Theme } from './theme.ts';
 
 /** How often the open home screen reads its status again (ssh.homeRefresh's default). */
@@ -81,14 +84,18 @@ export interface HomeContext {
   theme: Theme;
   apps: TuiApp[];
   board: StatusBoard;
-  mayRun(path: string[]): boolean;
+  mayRun(path: readonly string[]): boolean;
   /** What to set when the app's backend is not configured (undefined: it is, or it needs none). */
   notConfigured(app: TuiApp): string | undefined;
-  /** Runs a read-only command as the user (through the registry: authorized, counted). */
-  run(argv: string[], signal: AbortSignal): Promise<Result>;
+  /** Runs a read-only command as the user (through the registry: authorized, counted), by its typed handle or its path. */
+  invoke(signal: AbortSignal): CountInvoke;
   /** Where the cursor was last time. */
   index: number;
   onOpen(index: number): void;
+  /** A level over the menu (a kept filter): Escape calls its `back`. Returns the function that removes it. */
+  pushLevel(level: { title: string; keys: KeyHint[]; back(): void }): () => void;
+  /** The menu's keys, for the filter's level. */
+  keys: KeyHint[];
 }
 
 const COLOURS: Record<StatusLevel, string | undefined> = { ok: 'green', warn: 'yellow', bad: 'red', off: undefined };
@@ -98,6 +105,10 @@ const MARKS: Record<StatusLevel, [string, string]> = { ok: ['●', '*'], warn: [
 export class HomeScreen {
   private readonly strip: Widgets.BoxElement;
   private readonly list: Widgets.ListElement;
+  /** `/` filters the apps by title and description; `shown` are the indexes of those it lets through. */
+  private readonly filter: ListFilter;
+  private readonly choose: Widgets.TextElement;
+  private shown: number[] = [];
   private readonly abort = new AbortController();
   private readonly timer: NodeJS.Timeout;
   private readonly counts = new Map<string, string>();
@@ -108,10 +119,11 @@ export class HomeScreen {
     const { theme, actor, apps } = ctx;
     this.strip = blessed.box({ parent: ctx.parent, top: 0, left: 1, right: 1, height: 2, tags: true, content: ' status: reading…' });
     blessed.text({ parent: ctx.parent, top: 3, left: 2, content: `Welcome to labd, ${stripControl(actor.name)}.`, style: theme.title });
-    blessed.text({
+    this.choose = blessed.text({
       parent: ctx.parent,
       top: 4,
       left: 2,
+      right: 2,
       content: apps.length ? 'Choose an app:' : 'No apps are open to you yet. Try the commands: ssh HOST help',
     });
     this.list = blessed.list({
@@ -121,13 +133,18 @@ export class HomeScreen {
       right: 2,
       bottom: 0,
       keys: true,
-      vi: true,
+      vi: false,
       tags: false,
       items: this.items() as never,
       style: { selected: theme.selected },
     });
+    this.filter = new ListFilter({ screen: ctx.screen, pushLevel: ctx.pushLevel }, this.list, { changed: () => this.redraw(true), keys: () => ctx.keys });
+    bindListKeys(this.list, { paused: () => this.filter.active });
     this.list.select(Math.min(ctx.index, Math.max(apps.length - 1, 0)));
-    this.list.on('select', (_item, index) => ctx.onOpen(index));
+    this.list.on('select', (_item, index) => {
+      const app = this.shown[index];
+      if (!this.filter.active && app !== undefined) ctx.onOpen(app);
+    });
     this.list.focus();
     this.timer = setInterval(() => this.refresh(), ctx.board.refreshMs);
     this.onResize = () => this.redraw();
@@ -145,7 +162,8 @@ export class HomeScreen {
 
   /** The app lines: title, what it is, its count, laid out by the shared table layout. */
   private items(): string[] {
-    const rows = this.ctx.apps.map((a) => [a.title, a.description, this.counts.get(a.id) ?? ''].map((cell) => stripControl(cell)));
+    this.shown = this.ctx.apps.flatMap((a, i) => (!this.filter || this.filter.matches(`${a.title} ${a.description}`) ? [i] : []));
+    const rows = this.shown.map((i) => this.ctx.apps[i]!).map((a) => [a.title, a.description, this.counts.get(a.id) ?? ''].map((cell) => stripControl(cell)));
     const columns = [
       { label: '', priority: 9 },
       { label: '', priority: -1 },
@@ -183,7 +201,7 @@ export class HomeScreen {
       if (!app.count) continue;
       jobs.push(
         app
-          .count({ run: (argv) => this.ctx.run(argv, signal), mayRun: (path) => this.ctx.mayRun(path) })
+          .count({ invoke: this.ctx.invoke(signal), mayRun: (path) => this.ctx.mayRun(path) })
           .then((text) => (text === undefined ? this.counts.delete(app.id) : this.counts.set(app.id, text)))
           .catch(() => this.counts.set(app.id, '?')),
       );
@@ -199,7 +217,7 @@ export class HomeScreen {
 
   private async cluster(signal: AbortSignal): Promise<StatusReading> {
     try {
-      const result = await this.ctx.run(['nodes'], signal);
+      const result = await this.ctx.invoke(signal)(['nodes'], {});
       const rows = result.kind === 'table' ? result.rows : [];
       const ready = rows.filter((r) => /^Ready/.test(String(r.status))).length;
       return { level: ready === rows.length ? 'ok' : 'bad', text: `reachable, nodes ${ready}/${rows.length} ready` };
@@ -210,8 +228,7 @@ export class HomeScreen {
 
   private async alerts(signal: AbortSignal): Promise<StatusReading> {
     try {
-      const result = await this.ctx.run(['alerts', '--all'], signal);
-      const groups = (result.kind === 'table' && Array.isArray(result.json) ? result.json : []) as { status?: string; state?: string }[];
+      const groups = (await this.ctx.invoke(signal)(alertsList, { all: true })).json;
       const firing = groups.filter((g) => g.status === 'firing').length;
       const unacked = groups.filter((g) => g.state === 'firing').length;
       return { level: unacked ? 'bad' : firing ? 'warn' : 'ok', text: `${firing} firing, ${unacked} unacknowledged` };
@@ -220,7 +237,7 @@ export class HomeScreen {
     }
   }
 
-  private redraw(): void {
+  private redraw(filtered = false): void {
     if (this.abort.signal.aborted) return;
     const { theme } = this.ctx;
     const sep = ` ${theme.glyphs.separator} `;
@@ -231,9 +248,12 @@ export class HomeScreen {
       return `{bold}${blessed.escape(label)}{/bold} ${colour ? `{${colour}-fg}${text}{/${colour}-fg}` : text}`;
     });
     this.strip.setContent(parts.length ? ' ' + parts.join(sep) : '');
+    const text = this.filter.value;
+    const typing = this.filter.active ? '_' : '';
+    if (this.ctx.apps.length) this.choose.setContent(text || typing ? `Choose an app: / ${stripControl(text)}${typing}` : 'Choose an app:');
     const selected = (this.list as unknown as { selected: number }).selected;
     this.list.setItems(this.items() as never);
-    this.list.select(selected);
+    this.list.select(filtered ? 0 : selected);
     this.ctx.screen.render();
   }
 }

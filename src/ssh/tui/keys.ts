@@ -6,6 +6,7 @@
 import blessed from 'blessed';
 import stringWidth from 'string-width';
 import type { Theme } from './theme.ts';
+import { wrapWords } from './wrap.ts';
 
 /** One row of a key table: the blessed key names it is bound to and what it does. */
 export interface KeyHint {
@@ -87,9 +88,28 @@ export function hintLine(screenKeys: KeyHint[], home: boolean, theme: Theme, wid
   return ' ' + [...own, ...shared].map(styled).join(sep);
 }
 
-/** The `?` help of a screen: one line per key, from the same table as the footer. */
-export function helpLines(title: string, screenKeys: KeyHint[], home: boolean): string[] {
-  const rows = [...screenKeys, ...globalHints(home)].map((h) => [h.keys.map(keyName).join(', '), h.help ?? h.label] as const);
-  const width = Math.max(...rows.map(([k]) => stringWidth(k)));
-  return [`Keys: ${title}`, '', ...rows.map(([k, text]) => `  ${k}${' '.repeat(width - stringWidth(k))}   ${text}`)];
+/**
+ * The `?` help of a screen: one line per key, from the same table as the footer, its text wrapped at
+ * words under itself to fit `room` (the inside of the overlay). The shared keys (help, back, quit)
+ * always show: when the whole list is taller than the room, they come first and the rest scrolls.
+ */
+export function helpLines(
+  title: string,
+  screenKeys: KeyHint[],
+  home: boolean,
+  room: { rows: number; cols: number } = { rows: Infinity, cols: Infinity },
+): string[] {
+  const rows = (hints: KeyHint[]) => hints.map((h) => [h.keys.map(keyName).join(', '), h.help ?? h.label] as const);
+  const own = rows(screenKeys);
+  const shared = rows(globalHints(home));
+  const width = Math.max(...[...own, ...shared].map(([k]) => stringWidth(k)));
+  const indent = 2 + width + 3;
+  const lines = (list: (readonly [string, string])[]) =>
+    list.flatMap(([k, text]) => {
+      const wrapped = wrapWords(text, Math.max(10, room.cols - indent)).split('\n');
+      return wrapped.map((part, i) => (i === 0 ? `  ${k}${' '.repeat(width - stringWidth(k))}   ${part}` : `${' '.repeat(indent)}${part}`));
+    });
+  const all = [`Keys: ${title}`, '', ...lines([...own, ...shared])];
+  if (all.length <= room.rows) return all;
+  return [`Keys: ${title}`, ...lines(shared), '', ...lines(own)];
 }

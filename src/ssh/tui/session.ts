@@ -6,13 +6,15 @@ import { publicMessage } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Registry } from '../../ops/registry.ts';
 import { stripControl } from '../../core/terminal-text.ts';
-import type { TuiApp, TuiScreenContext } from './apps.ts';
+import type { CountInvoke, ScreenInvoke, ScreenInvokeOptions, TuiApp, TuiScreenContext } from './apps.ts';
 import { confirmDialog } from './dialog.ts';
 import { HomeScreen, type StatusBoard } from './home.ts';
-import { helpLines, hintLine, moveHint, WORDS, type KeyHint } from './keys.ts';
+import { helpLines, hintLine, WORDS, type KeyHint } from './keys.ts';
+import { listHints } from './list-keys.ts';
 import { TerminalPort, terminalProfile } from './terminal.ts';
 import { sharedProgram } from './terminfo.ts';
 import { themeFor, type Theme } from './theme.ts';
+import { wrapInto } from './wrap.ts';
 
 export interface TuiSession {
   channel: ServerChannel;
@@ -138,7 +140,9 @@ export class TuiScreenSession {
   private toggleHelp(): void {
     if (this.help) return this.closeHelp();
     const top = this.levels[this.levels.length - 1];
-    const lines = helpLines(top?.title || (this.app ? 'this screen' : 'home'), top?.keys ?? [], !this.app);
+    // Inside the overlay: the screen less a line above and below it, its border and its side padding.
+    const room = { rows: Math.max((this.screen.height as number) - 4, 3), cols: Math.max((this.screen.width as number) - 6, 16) };
+    const lines = helpLines(top?.title || (this.app ? 'this screen' : 'home'), top?.keys ?? [], !this.app, room);
     const width = Math.min(Math.max(...lines.map((l) => stringWidth(l))) + 4, Math.max((this.screen.width as number) - 2, 20));
     this.screen.saveFocus();
     const box = blessed.box({
@@ -148,7 +152,7 @@ export class TuiScreenSession {
       width,
       height: Math.min(lines.length + 2, Math.max((this.screen.height as number) - 2, 5)),
       border: { type: 'line' },
-      label: ` ${WORDS.help} ${this.theme.glyphs.separator} esc ${WORDS.back} `,
+      label: ` ${WORDS.help} ${this.theme.glyphs.separator} esc ${WORDS.back}${lines.length > room.rows ? ` ${this.theme.glyphs.separator} ${this.theme.glyphs.upDown} ${WORDS.scroll}` : ''} `,
       style: { border: this.theme.border },
       content: lines.join('\n'),
       tags: false,
@@ -178,6 +182,8 @@ export class TuiScreenSession {
     this.leaveApp();
     const { actor } = this.session;
     const apps = this.deps.appsFor(actor);
+    const { move, more } = listHints(this.theme, { filter: true });
+    const menuKeys = [move, { keys: ['enter'], label: WORDS.open, help: 'open the selected app' }, ...more];
     this.homeScreen = new HomeScreen({
       parent: this.body,
       screen: this.screen,
@@ -191,23 +197,41 @@ export class TuiScreenSession {
         const command = this.deps.registry.get(path);
         return !!command && this.deps.registry.allowed(actor, command);
       },
-      run: async (argv, signal) => (await this.deps.registry.execute({ actor, argv, confirmed: false, signal }, 'tui')).result,
+      invoke: (signal) =>
+        ((target: readonly string[], args: Record<string, unknown>) =>
+          this.deps.registry.invoke(actor, target, args, { surface: 'tui', signal })) as CountInvoke,
       notConfigured: (app) => this.notConfigured(app),
+      keys: menuKeys,
+      pushLevel: (level) => this.pushLevel(level),
       // The menu comes back where the user left it.
       onOpen: (index) => {
         this.homeIndex = index;
         this.openApp(apps[index]!);
       },
     });
-    this.levels = [{ title: '', keys: [moveHint(this.theme), { keys: ['enter'], label: WORDS.open, help: 'open the selected app' }] }];
+    this.levels = [{ title: '', keys: menuKeys }];
     this.drawChrome();
   }
 
-  /** The backend an app needs is not configured: what to set, from the module's neutral status. */
+  /** A level over the home menu (its kept filter): Escape calls its `back`; the returned function removes it. */
+  private pushLevel(level: { title: string; keys: KeyHint[]; back(): void }): () => void {
+    const entry: Level = { title: level.title, keys: level.keys, back: level.back };
+    this.levels.push(entry);
+    this.drawChrome();
+    return () => {
+      const i = this.levels.indexOf(entry);
+      if (i === -1) return;
+      this.levels.splice(i);
+      if (!this.closed) this.drawChrome();
+    };
+  }
+
+  /** The backend (or the config section) an app needs is not configured: what to set, from the module's neutral status. */
   private notConfigured(app: TuiApp): string | undefined {
     const command = app.needs && this.deps.registry.get(app.needs);
     const backend = command ? this.deps.registry.backendOf(command) : undefined;
-    return backend && !backend.configured ? backend.notConfigured : undefined;
+    if (backend && !backend.configured) return backend.notConfigured;
+    return command?.notConfigured?.();
   }
 
   private openApp(app: TuiApp): void {
@@ -217,7 +241,8 @@ export class TuiScreenSession {
       // Not an empty screen: one line saying what to set, Escape back.
       this.app = { abort: new AbortController() };
       this.levels = [{ title: app.title, keys: [] }];
-      blessed.text({ parent: this.body, top: 1, left: 2, right: 2, tags: false, content: `${app.title}: ${stripControl(missing)}`, style: this.theme.error });
+      const notice = blessed.box({ parent: this.body, top: 1, left: 2, right: 2, bottom: 0, tags: false, style: this.theme.error });
+      wrapInto(notice, `${app.title}: ${stripControl(missing)}`);
       this.drawChrome();
       return;
     }
@@ -233,25 +258,14 @@ export class TuiScreenSession {
       registry: this.deps.registry,
       theme: this.theme,
       signal: abort.signal,
-      run: (argv, opts) =>
-        this.deps.registry.execute(
-          {
-            actor,
-            argv,
-            confirmed: opts?.confirmed ?? false,
-            signal: opts?.signal ? AbortSignal.any([abort.signal, opts.signal]) : abort.signal,
-            onProgress: opts?.onProgress,
-          },
-          'tui',
-        ),
-      invoke: (path, args, opts) =>
-        this.deps.registry.invoke(actor, path, args, {
+      invoke: ((target: readonly string[], args: Record<string, unknown>, opts?: ScreenInvokeOptions) =>
+        this.deps.registry.invoke(actor, target, args, {
           surface: 'tui',
           confirmed: opts?.confirmed ?? false,
           signal: opts?.signal ? AbortSignal.any([abort.signal, opts.signal]) : abort.signal,
           onProgress: opts?.onProgress,
           io: opts?.io,
-        }),
+        })) as ScreenInvoke,
       confirm: (question) => {
         this.dialogs++;
         return confirmDialog(this.screen, question, this.theme).finally(() => this.dialogs--);

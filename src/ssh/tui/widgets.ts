@@ -5,6 +5,7 @@ import { cellText } from '../render.ts';
 import { stripControl } from '../../core/terminal-text.ts';
 import { WORDS, type KeyHint } from './keys.ts';
 import type { Theme } from './theme.ts';
+import { wrapInto } from './wrap.ts';
 
 /**
  * Fills the parent's inside. A '100%' width is the parent's outer width, so inside a bordered pane
@@ -45,10 +46,9 @@ export function renderTui(parent: Widgets.BoxElement, result: Result, theme: The
 }
 
 export function textBox(parent: Widgets.BoxElement, text: string, _theme: Theme): Widgets.BoxElement {
-  return blessed.box({
+  const box = blessed.box({
     parent,
     ...FILL,
-    content: text,
     tags: false,
     scrollable: true,
     alwaysScroll: true,
@@ -56,6 +56,18 @@ export function textBox(parent: Widgets.BoxElement, text: string, _theme: Theme)
     vi: true,
     scrollbar: { ch: ' ' } as never,
   });
+  wrapInto(box, text, { scrollbar: true });
+  return box;
+}
+
+/** How each plain scroll pane takes new text: wrapped at word boundaries for its width. */
+const paneWriters = new WeakMap<Widgets.BoxElement, (text: string) => void>();
+
+/** Replaces the text of a scroll pane (wrapped at words when the pane is plain text). */
+export function setPaneText(box: Widgets.BoxElement, text: string): void {
+  const write = paneWriters.get(box);
+  if (write) write(text);
+  else box.setContent(text);
 }
 
 /** A record as "label: value" lines under its title, labels padded to the widest. */
@@ -99,7 +111,7 @@ export function scrollPane(
     border: { type: 'line' },
     style: { border: theme.border },
     label: ` ${stripControl(o.label)} `,
-    content: o.content ?? '',
+    content: o.tagged ? (o.content ?? '') : '',
     tags: o.tagged ?? false,
     scrollable: true,
     alwaysScroll: true,
@@ -107,6 +119,7 @@ export function scrollPane(
     vi: true,
     scrollbar: { ch: ' ', style: { inverse: true } } as never,
   });
+  if (!o.tagged) paneWriters.set(box, wrapInto(box, o.content ?? '', { scrollbar: true }));
   const page = () => Math.max(1, (box.height as number) - 2);
   box.key(['pagedown', 'space'], () => (box.scroll(page()), screen.render()));
   box.key(['pageup'], () => (box.scroll(-page()), screen.render()));

@@ -1,11 +1,12 @@
+import { alertAck, alertsList, alertUnack } from '../../../ops/alerts/commands.ts';
 import { listCount, type TuiApp } from '../apps.ts';
 import { allowed } from './permitted.ts';
-import { TableScreen, type TableAction } from './table-screen.ts';
+import { call, TableScreen, type TableAction } from './table-screen.ts';
 
 const FIRING_TITLE = 'Alerts: firing, not acknowledged';
 const ALL_TITLE = 'Alerts: all groups';
 
-/** Alerts: the `alerts` table (a toggles --all), ack with a duration and comment, unack after a confirmation. */
+/** Alerts: the `alerts` table (t toggles --all), ack with a duration and comment, unack after a confirmation. */
 export const alertsTuiApp: TuiApp = {
   id: 'ops-alerts',
   title: 'Alerts',
@@ -18,7 +19,7 @@ export const alertsTuiApp: TuiApp = {
     let all = false;
     const actions: TableAction[] = [
       {
-        keys: ['a'],
+        keys: ['t'],
         label: 'firing/all',
         needsRow: false,
         async run() {
@@ -30,7 +31,7 @@ export const alertsTuiApp: TuiApp = {
     ];
     if (allowed(ctx, ['ack'])) {
       actions.push({
-        keys: ['k'],
+        keys: ['a'],
         label: 'ack',
         async run(row) {
           const id = String(row!.id);
@@ -39,7 +40,7 @@ export const alertsTuiApp: TuiApp = {
           const comment = await screen.prompt('Comment (optional)');
           if (comment === null) return screen.say('not acknowledged');
           const args = { alert: id, ...(length.trim() ? { for: length.trim() } : {}), ...(comment.trim() ? { comment: [comment.trim()] } : {}) };
-          await screen.runAndReload({ path: ['ack'], args }, { doing: `acknowledging alert group ${id}` });
+          await screen.runAndReload(call(alertAck, args), { doing: `acknowledging alert group ${id}` });
         },
       });
     }
@@ -47,11 +48,10 @@ export const alertsTuiApp: TuiApp = {
       actions.push({
         keys: ['S-u'],
         label: 'unack',
-        run: (row) =>
-          screen.confirmAndRun(`Take back the acknowledgement of alert group ${String(row!.id)}?`, { path: ['unack'], args: { alert: String(row!.id) } }),
+        run: (row) => screen.confirmAndRun(`Take back the acknowledgement of alert group ${String(row!.id)}?`, call(alertUnack, { alert: String(row!.id) })),
       });
     }
-    const screen = new TableScreen(ctx, { title: FIRING_TITLE, list: () => ({ path: ['alerts'], args: { all } }), key: 'id', actions });
+    const screen = new TableScreen(ctx, { title: FIRING_TITLE, list: () => call(alertsList, { all }), key: 'id', actions });
     return screen;
   },
 };

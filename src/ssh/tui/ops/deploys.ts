@@ -1,6 +1,7 @@
+import { deployRestart, deployRollout, deploysList } from '../../../ops/deploys/commands.ts';
 import { listCount, type TuiApp } from '../apps.ts';
 import { allowed } from './permitted.ts';
-import { TableScreen, type TableAction } from './table-screen.ts';
+import { call, TableScreen, type TableAction } from './table-screen.ts';
 
 /** Deploys: the `deploys` table, `rollout` status in a pane, restart after a confirmation with its progress. */
 export const deploysTuiApp: TuiApp = {
@@ -17,7 +18,7 @@ export const deploysTuiApp: TuiApp = {
         keys: ['enter'],
         label: 'rollout status',
         run: async (row) =>
-          screen.showInPane(`rollout ${ref(row)}`, { path: ['rollout'], args: { deployment: ref(row) } }, { intro: `following the rollout of ${ref(row)}` }),
+          screen.showInPane(`rollout ${ref(row)}`, call(deployRollout, { deployment: ref(row) }), { intro: `following the rollout of ${ref(row)}` }),
       },
     ];
     if (allowed(ctx, ['restart'])) {
@@ -25,14 +26,13 @@ export const deploysTuiApp: TuiApp = {
         keys: ['r'],
         label: 'restart',
         run: (row) =>
-          screen.confirmAndRun(
-            `Restart deployment ${ref(row)} (a rolling restart of its pods)?`,
-            { path: ['restart'], args: { deployment: ref(row), wait: true } },
-            { doing: `restarting ${ref(row)}`, progress: true },
-          ),
+          screen.confirmAndRun(`Restart deployment ${ref(row)} (a rolling restart of its pods)?`, call(deployRestart, { deployment: ref(row), wait: true }), {
+            doing: `restarting ${ref(row)}`,
+            progress: true,
+          }),
       });
     }
-    const screen = new TableScreen(ctx, { title: 'Deploys', list: () => ({ path: ['deploys'] }), key: 'name', actions });
+    const screen = new TableScreen(ctx, { title: 'Deploys', list: () => call(deploysList, {}), key: 'name', actions });
     return screen;
   },
 };

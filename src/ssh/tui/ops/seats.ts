@@ -1,7 +1,8 @@
+import { seatAdd, seatLs, seatRm } from '../../../ops/seats/commands.ts';
 import { qrText } from '../../../ops/seats/qr.ts';
 import { listCount, type TuiApp } from '../apps.ts';
 import { allowed } from './permitted.ts';
-import { TableScreen, type TableAction } from './table-screen.ts';
+import { call, TableScreen, type TableAction } from './table-screen.ts';
 
 /** A seat name as `seat add` takes it (a DNS label); checked here only to ask again instead of failing. */
 const SEAT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -17,6 +18,8 @@ export const seatsTuiApp: TuiApp = {
   description: "people's devices on the lab network (WireGuard)",
   permission: 'ops.keys',
   count: listCount(['seat', 'ls'], 'seat', 'seats'),
+  // Marked on the home menu while seats.endpoint is not set, not only once someone tries to add one.
+  needs: ['seat', 'add'],
   open(ctx) {
     const name = (row: Parameters<TableAction['run']>[0]) => String(row!.name);
     const actions: TableAction[] = [];
@@ -32,12 +35,11 @@ export const seatsTuiApp: TuiApp = {
           if (!seat) return screen.say('no seat added');
           if (!SEAT_NAME.test(seat)) return screen.say(`'${seat}' is not a seat name (lower-case letters, digits and -)`, true);
           screen.say(`adding seat ${seat}`);
-          const result = await ctx.invoke(['seat', 'add'], { name: seat }, { confirmed: true });
-          const json = (result.kind === 'message' ? result.json : undefined) as { config?: string; message?: string } | undefined;
-          const config = json?.config ?? (result.kind === 'message' ? result.text : '');
+          const { json } = await ctx.invoke(seatAdd, { name: seat }, { confirmed: true });
+          const config = json.config;
           const qr = ctx.theme.unicode ? `\n${qrText(config)}` : '\n(the QR code needs a UTF-8 terminal: LANG=C.UTF-8)\n';
           screen.openPane(`seat ${seat}: shown once`, async (pane) => {
-            pane.add(`${json?.message ?? `seat ${seat} added`}. This config holds the device's private key: it is shown only now.\n`);
+            pane.add(`${json.message}. This config holds the device's private key: it is shown only now.\n`);
             pane.add(config.trimEnd());
             pane.add(qr);
           });
@@ -51,14 +53,12 @@ export const seatsTuiApp: TuiApp = {
         label: 'remove',
         help: 'remove the seat (its device is cut off), after a confirmation',
         run: (row) =>
-          screen.confirmAndRun(
-            `Remove seat ${name(row)}? Its device loses access to the lab.`,
-            { path: ['seat', 'rm'], args: { name: name(row) } },
-            { doing: `removing ${name(row)}` },
-          ),
+          screen.confirmAndRun(`Remove seat ${name(row)}? Its device loses access to the lab.`, call(seatRm, { name: name(row) }), {
+            doing: `removing ${name(row)}`,
+          }),
       });
     }
-    const screen = new TableScreen(ctx, { title: 'Seats', list: () => ({ path: ['seat', 'ls'] }), key: 'name', actions });
+    const screen = new TableScreen(ctx, { title: 'Seats', list: () => call(seatLs, {}), key: 'name', actions });
     return screen;
   },
 };

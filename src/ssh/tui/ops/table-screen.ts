@@ -1,14 +1,17 @@
 import blessed, { type Widgets } from 'blessed';
 import YAML from 'yaml';
 import { publicMessage } from '../../../core/errors.ts';
+import type { z } from 'zod';
+import type { CommandHandle } from '../../../ops/registry.ts';
 import type { Result } from '../../../ops/result.ts';
 import { cellText } from '../../render.ts';
 import { stripControl } from '../../../core/terminal-text.ts';
-import type { TuiScreenContext } from '../apps.ts';
+import type { ScreenInvokeOptions, TuiScreenContext } from '../apps.ts';
 import { promptDialog } from '../dialog.ts';
 import { layoutTable, renderLines, textTable } from '../../../core/table-layout.ts';
-import { moveHint, sideHint, WORDS } from '../keys.ts';
-import { paneKeys, recordText, scrollPane } from '../widgets.ts';
+import { sideHint, WORDS, type KeyHint } from '../keys.ts';
+import { bindListKeys, ListFilter, listHints } from '../list-keys.ts';
+import { paneKeys, recordText, scrollPane, setPaneText } from '../widgets.ts';
 
 /** How often an open screen runs its list command again. */
 export const REFRESH_MS = 3000;
@@ -26,10 +29,15 @@ export interface TableAction {
   run(row: Row | undefined): Promise<void>;
 }
 
-/** A registry command and its typed arguments. */
-export interface Call {
-  path: string[];
-  args?: Record<string, unknown>;
+/**
+ * A registry command and its arguments: by its typed handle, built with `call(handle, args)` so the
+ * compiler checks the arguments against the command's schema; or by its words and named arguments.
+ */
+export type Call = { handle: CommandHandle; args: Record<string, unknown> } | { path: readonly string[]; args?: Record<string, unknown> };
+
+/** A call by a command's typed handle, its arguments checked against the schema's input type. */
+export function call<S extends z.ZodObject>(handle: CommandHandle<S>, args: z.input<S>): Call {
+  return { handle, args: args as Record<string, unknown> };
 }
 
 export interface TableScreenOptions {
@@ -64,6 +72,8 @@ export class TableScreen {
   private destroyed = false;
   private readonly onResize: () => void;
   private pane: { box: Widgets.BoxElement; abort: AbortController; pop: () => void } | undefined;
+  /** `/` filters the rows shown (the list command still answers them all). */
+  private readonly filter: ListFilter;
 
   constructor(
     private readonly ctx: TuiScreenContext,
@@ -90,6 +100,12 @@ export class TableScreen {
     if (!opts.actions.some((a) => a.keys.includes('enter'))) {
       opts.actions.unshift({ keys: ['enter'], label: WORDS.open, run: async (row) => this.showRow(row!) });
     }
+    bindListKeys(this.list, { paused: () => this.filter.active || !!this.pane });
+    this.filter = new ListFilter(ctx, this.list, {
+      changed: () => this.redraw(),
+      keys: () => this.keyHints(),
+      enabled: () => !this.pane && !this.gone,
+    });
     for (const action of opts.actions) {
       if (action.keys.includes('enter')) this.list.on('select', () => this.act(action));
       else this.list.key(action.keys, () => this.act(action));
@@ -142,7 +158,7 @@ export class TableScreen {
     this.loading = true;
     try {
       const call = this.opts.list();
-      const result = await this.ctx.invoke(call.path, call.args ?? {});
+      const result = await this.invoke(call);
       if (this.gone) return;
       this.draw(result);
     } finally {
@@ -186,7 +202,7 @@ export class TableScreen {
   /** Runs a mutating command (already confirmed by the user), shows its outcome and reloads the table. */
   async runAndReload(call: Call, o: { doing?: string; progress?: boolean } = {}): Promise<void> {
     if (o.doing) this.say(o.doing);
-    const result = await this.ctx.invoke(call.path, call.args ?? {}, { confirmed: true, ...(o.progress ? { onProgress: (m: string) => this.say(m) } : {}) });
+    const result = await this.invoke(call, { confirmed: true, ...(o.progress ? { onProgress: (m: string) => this.say(m) } : {}) });
     this.say(result.kind === 'record' && result.title ? result.title : TableScreen.resultText(result));
     await this.reload();
   }
@@ -195,7 +211,7 @@ export class TableScreen {
   showInPane(label: string, call: Call, o: { intro?: string } = {}): void {
     this.openPane(label, async (pane) => {
       if (o.intro) pane.add(o.intro);
-      const result = await this.ctx.invoke(call.path, call.args ?? {}, { signal: pane.signal, onProgress: (m) => pane.add(m) });
+      const result = await this.invoke(call, { signal: pane.signal, onProgress: (m) => pane.add(m) });
       pane.add(TableScreen.resultText(result));
     });
   }
@@ -216,12 +232,16 @@ export class TableScreen {
       if (this.pane?.box !== box) return;
       // Split first: stripping control characters would also remove the line breaks.
       lines.push(...text.split(/\r?\n/).map(stripControl));
-      box.setContent(lines.join('\n'));
+      setPaneText(box, lines.join('\n'));
       this.ctx.screen.render();
     };
     fill({ add, signal: abort.signal }).catch((err: unknown) => {
       if (!abort.signal.aborted) add(`error: ${publicMessage(err)}`);
     });
+  }
+
+  private invoke(c: Call, opts: ScreenInvokeOptions = {}): Promise<Result> {
+    return 'handle' in c ? this.ctx.invoke(c.handle, c.args, opts) : this.ctx.invoke(c.path, c.args ?? {}, opts);
   }
 
   /** Draws a result in a pane as the list would print it: records as "label: value" lines. */
@@ -260,7 +280,7 @@ export class TableScreen {
   }
 
   private act(action: TableAction): void {
-    if (this.gone || this.pane) return;
+    if (this.gone || this.pane || this.filter.active) return;
     const row = this.selected();
     if (!row && action.needsRow !== false) return;
     action.run(row).catch((err: unknown) => this.fail(err));
@@ -268,13 +288,20 @@ export class TableScreen {
 
   /** The footer and the `?` help come from this one table. */
   private showKeys(): void {
+    this.ctx.setKeys(this.keyHints());
+  }
+
+  /** The screen's own keys first (the footer drops from the end when narrow), then the shared list keys. */
+  private keyHints(): KeyHint[] {
     const { theme } = this.ctx;
-    this.ctx.setKeys([
-      moveHint(theme),
+    const { move, more } = listHints(theme, { filter: true });
+    return [
+      move,
       ...(this.sideways ? [sideHint(theme)] : []),
       ...this.opts.actions.map((a) => ({ keys: a.keys, label: a.label, help: a.help })),
       { keys: ['C-r'], label: WORDS.refresh, help: 'read the list again now (it refreshes every 3 s)' },
-    ]);
+      ...more,
+    ];
   }
 
   /**
@@ -298,7 +325,7 @@ export class TableScreen {
 
   private scrollSideways(step: number): void {
     if (this.gone || this.pane || !this.result) return;
-    const max = Math.max(0, this.result.columns.length - 2);
+    const max = Math.max(0, this.result.columns.length - 1);
     const next = Math.min(max, Math.max(0, this.offset + step));
     if (next === this.offset) return;
     this.offset = next;
@@ -311,7 +338,6 @@ export class TableScreen {
       return;
     }
     const before = this.selected()?.[this.opts.key];
-    this.rows = result.rows;
     this.result = result;
     this.redraw();
     const index = this.rows.findIndex((r) => r[this.opts.key] === before);
@@ -331,18 +357,28 @@ export class TableScreen {
       this.ctx.screen.render();
       return;
     }
-    const cells = r.rows.map((row) => r.columns.map((c) => cellText(row[c.key])));
+    const all = r.rows.map((row) => r.columns.map((c) => cellText(row[c.key])));
+    // Filtered on what the rows show; the layout is the whole table's, so columns keep still while typing.
+    const keep = all.map((cells) => this.filter.matches(cells.join(' ')));
+    const before = this.selected();
+    this.rows = r.rows.filter((_, i) => keep[i]);
+    const cells = all.filter((_, i) => keep[i]);
     const width = Math.max(10, this.list.width as number);
-    const layout = layoutTable(r.columns, cells, { maxWidth: width, ellipsis: theme.unicode ? '…' : '~', offset: this.offset });
+    const layout = layoutTable(r.columns, all, { maxWidth: width, ellipsis: theme.unicode ? '…' : '~', offset: this.offset });
     const [head, ...items] = renderLines(layout, r.columns, cells, (cell, i) => stateCell(blessed.escape(cell), r.columns[i]!.key, cell, theme.color));
     const hidden = layout.hidden.map((i) => r.columns[i]!.label);
     const sideways = hidden.length > 0 || layout.shrunk.length > 0 || this.offset > 0;
-    let title = `${stripControl(this.title)} (${r.rows.length})`;
+    const filter = this.filter.value || this.filter.active ? `${sep}/${stripControl(this.filter.value)}${this.filter.active ? '_' : ''}` : '';
+    let title = `${stripControl(this.title)} (${this.filter.value ? `${this.rows.length} of ` : ''}${r.rows.length})${filter}`;
     if (hidden.length) title += `${sep}${theme.glyphs.leftRight} ${hidden.length} more: ${hidden.join(', ')}`;
     else if (layout.shrunk.length) title += `${sep}enter: whole rows`;
     this.heading.setContent(title);
     this.header.setContent(r.rows.length ? (head ?? '') : '');
-    this.list.setItems((r.rows.length ? items : [blessed.escape(stripControl(r.empty ?? '(none)'))]) as never);
+    const none = r.rows.length ? `(no row matches /${this.filter.value})` : (r.empty ?? '(none)');
+    this.list.setItems((this.rows.length ? items : [blessed.escape(stripControl(none))]) as never);
+    // The same object stays selected while the filter changes (the first row when it is gone).
+    const index = before ? this.rows.indexOf(before) : -1;
+    this.list.select(index === -1 ? 0 : index);
     if (sideways !== this.sideways) {
       this.sideways = sideways;
       this.showKeys();
