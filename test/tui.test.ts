@@ -84,7 +84,7 @@ describe('TUI over ssh, driven through tmux', () => {
         home.some((l) => new RegExp(`^  ${app}\\s+\\S`).test(l)),
         `${app} is listed:\n${home.join('\n')}`,
       );
-    assert.match(home[23]!, /↑\/↓ move · enter open · \? help · q quit/);
+    assert.match(home[23]!, /↑\/↓\/j\/k move · enter open · \/ filter · g\/G first\/last · \? help · q quit/);
 
     t.sendKeys('Enter');
     const account = await t.waitFor(
@@ -136,7 +136,7 @@ describe('TUI over ssh, driven through tmux', () => {
   test('a client asking for an ASCII locale gets plain ASCII lines and symbols, never DEC line-drawing letters', async () => {
     const t = tui(admin, { term: 'screen', env: { LANG: 'C' }, sendEnv: ['LANG'] });
     const home = await homeOf(t, 'admin');
-    assert.match(home[23]!, /up\/down move \| enter open \| \? help \| q quit/);
+    assert.match(home[23]!, /up\/down\/j\/k move \| enter open \| \/ filter \| g\/G first\/last \| \? help \| q quit/);
     t.sendKeys('Enter');
     const account = await t.waitFor(
       (l) =>
