@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { lazyRequire } from '../core/lazy-require.ts';
 import { z } from 'zod';
 import { configSchema, type Config } from './schema.ts';
 import { invalidValueText, issueText } from './issue-text.ts';
@@ -199,7 +199,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       throw new ConfigError(`config: LABD_CONFIG: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
     }
     try {
-      const parsed: unknown = parseYaml(text);
+      // yaml loads only for a config file: most labs run on the environment alone.
+      const parsed: unknown = lazyRequire<typeof import('yaml')>('yaml')().parse(text);
       if (parsed !== null && parsed !== undefined) {
         if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('the top level must be a mapping');
         raw = parsed as Record<string, unknown>;

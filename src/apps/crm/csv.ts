@@ -2,8 +2,10 @@
  * Google Contacts and Outlook CSV exports in (csv-parse reads quoting and embedded newlines), and
  * Google's CSV out. Columns are found by header name, so either of Google's two layouts works.
  */
-import { parse as parseStream } from 'csv-parse';
-import { parse } from 'csv-parse/sync';
+import { lazyRequire } from '../../core/lazy-require.ts';
+
+const csvStream = lazyRequire<typeof import('csv-parse')>('csv-parse');
+const csvSync = lazyRequire<typeof import('csv-parse/sync')>('csv-parse/sync');
 import { UsageError } from '../../core/errors.ts';
 import { boundedText, emptyContact, joinedName, normaliseBirthday, normaliseTag, phoneOf, type Address, type Contact, type ContactData } from './model.ts';
 
@@ -55,7 +57,7 @@ const CSV_OPTIONS = { columns: true, skip_empty_lines: true, relax_column_count:
 export function parseContactsCsv(text: string, region: string | undefined): ContactData[] {
   let rows: Row[];
   try {
-    rows = parse(text.replace(/^\uFEFF/, ''), CSV_OPTIONS) as Row[];
+    rows = csvSync().parse(text.replace(/^\uFEFF/, ''), CSV_OPTIONS) as Row[];
   } catch (err) {
     throw new UsageError(`not a CSV file: ${(err as Error).message.slice(0, 120)}`);
   }
@@ -72,7 +74,7 @@ const CSV_SLICE_CHARS = 64 * 1024;
  */
 export async function parseContactsCsvInSlices(text: string, region: string | undefined, pause: () => Promise<void>): Promise<ContactData[]> {
   const out: ContactData[] = [];
-  const parser = parseStream(CSV_OPTIONS);
+  const parser = csvStream().parse(CSV_OPTIONS);
   let failed: Error | undefined;
   // A row that is no contact (a name too long) fails the import as the sync parser does; it must not
   // escape from the event handler.

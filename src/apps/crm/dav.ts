@@ -15,7 +15,8 @@
  * whose books exist. Request bodies are bounded; XML is parsed
  * by fast-xml-parser with entity processing off (and a DOCTYPE is refused outright).
  */
-import { XMLParser } from 'fast-xml-parser';
+import type { XMLParser } from 'fast-xml-parser';
+import { lazyRequire } from '../../core/lazy-require.ts';
 import { UsageError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import { BodyTooLarge, type HttpRoute, type RouteRequest, type RouteResponse } from '../../ops/http.ts';
@@ -58,15 +59,19 @@ function etagOf(c: Contact): string {
   return `"${c.rev}"`;
 }
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@_',
-  removeNSPrefix: true,
-  processEntities: false,
-  htmlEntities: false,
-  parseTagValue: false,
-  isArray: (name) => ['href', 'prop-filter', 'text-match', 'param-filter'].includes(name),
-});
+const fastXml = lazyRequire<typeof import('fast-xml-parser')>('fast-xml-parser');
+let parser: XMLParser | undefined;
+/** The one XML parser, made on the first CardDAV request. */
+const xmlParser = (): XMLParser =>
+  (parser ??= new (fastXml().XMLParser)({
+    ignoreAttributes: false,
+    attributeNamePrefix: '@_',
+    removeNSPrefix: true,
+    processEntities: false,
+    htmlEntities: false,
+    parseTagValue: false,
+    isArray: (name: string) => ['href', 'prop-filter', 'text-match', 'param-filter'].includes(name),
+  }));
 
 type Xml = Record<string, unknown>;
 
@@ -75,7 +80,7 @@ function parseXml(body: Buffer): Xml {
   if (!text.trim()) return {};
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw new UsageError('DOCTYPE and entities are not accepted');
   try {
-    return parser.parse(text) as Xml;
+    return xmlParser().parse(text) as Xml;
   } catch {
     throw new UsageError('malformed XML');
   }

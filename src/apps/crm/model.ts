@@ -3,7 +3,10 @@
  * type (phones to E.164 for matching, emails to lower case, tags, birthdays with an optional year).
  */
 import { randomUUID } from 'node:crypto';
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import type { CountryCode } from 'libphonenumber-js';
+import { lazyRequire } from '../../core/lazy-require.ts';
+
+const phoneNumbers = lazyRequire<typeof import('libphonenumber-js')>('libphonenumber-js');
 import { UsageError } from '../../core/errors.ts';
 
 export interface NameParts {
@@ -151,7 +154,7 @@ export const PHONE_WORD = /^\(?\d[\d().\-/]*$/;
 
 export function toE164(value: string, region: string | undefined): string | undefined {
   const stripped = value.replace(/^tel:/i, '');
-  const parsed = parsePhoneNumberFromString(stripped, region ? { defaultCountry: region as CountryCode } : undefined);
+  const parsed = phoneNumbers().parsePhoneNumberFromString(stripped, region ? { defaultCountry: region as CountryCode } : undefined);
   return parsed?.isPossible() ? parsed.number : undefined;
 }
 
@@ -162,7 +165,7 @@ export function phoneKey(p: Phone): string {
 
 /** The national significant number of an E.164 phone (digits after the country code), for search tokens. */
 export function nationalDigits(e164: string): string | undefined {
-  return parsePhoneNumberFromString(e164)?.nationalNumber;
+  return phoneNumbers().parsePhoneNumberFromString(e164)?.nationalNumber;
 }
 
 const TAG = /^[\p{L}\p{N}][\p{L}\p{N}_.\-/]{0,39}$/u;

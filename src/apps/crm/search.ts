@@ -8,7 +8,10 @@
  * and a query's digits are also tried without a leading 0 trunk prefix (`00` is the international
  * call prefix in most of the world: `0049 30…` is tried as `49 30…`).
  */
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import type { CountryCode } from 'libphonenumber-js';
+import { lazyRequire } from '../../core/lazy-require.ts';
+
+const phoneNumbers = lazyRequire<typeof import('libphonenumber-js')>('libphonenumber-js');
 import { sortKey } from '../../core/sort-key.ts';
 
 const PHONE_LIKE = /^\+?[\d\s().\-/]{5,}$/;
@@ -22,7 +25,7 @@ function phoneTerms(text: string, defaultRegion: string | undefined): string[] {
   const terms = new Set<string>([digits]);
   if (/^00[1-9]/.test(digits)) terms.add(digits.slice(2));
   else if (/^0[1-9]/.test(digits)) terms.add(digits.slice(1));
-  const parsed = parsePhoneNumberFromString(text, defaultRegion ? { defaultCountry: defaultRegion as CountryCode } : undefined);
+  const parsed = phoneNumbers().parsePhoneNumberFromString(text, defaultRegion ? { defaultCountry: defaultRegion as CountryCode } : undefined);
   if (parsed) {
     terms.add(parsed.number.slice(1));
     terms.add(parsed.nationalNumber);

@@ -3,7 +3,10 @@
  * escaping, encodings and many cards per file are its business, not ours. Properties labd does not
  * model ride along in `extra`, so a card exported gives back what was imported.
  */
-import ICAL from 'ical.js';
+import type ICALModule from 'ical.js';
+import { lazyRequire } from '../../core/lazy-require.ts';
+
+const ical = lazyRequire<typeof ICALModule>('ical.js');
 import { UsageError } from '../../core/errors.ts';
 import {
   boundedText,
@@ -77,7 +80,7 @@ function values(p: JProp): unknown[] {
 export function parseVCards(text: string, region: string | undefined): ParsedCard[] {
   let parsed: unknown;
   try {
-    parsed = ICAL.parse(text);
+    parsed = ical().parse(text);
   } catch (err) {
     throw new UsageError(`not a vCard: ${(err as Error).message.slice(0, 120)}`);
   }
@@ -237,7 +240,7 @@ export function contactToVCard(
   c: ContactData & Partial<Pick<Contact, 'links' | 'updatedAt'>>,
   uidOf: (id: number) => string | undefined = () => undefined,
 ): string {
-  return ICAL.stringify(['vcard', contactProps(c, uidOf), []] as unknown as Parameters<typeof ICAL.stringify>[0]);
+  return ical().stringify(['vcard', contactProps(c, uidOf), []] as unknown as Parameters<typeof ICALModule.stringify>[0]);
 }
 
 /** A contact's vCard 4.0 properties as jCard ([name, params, type, ...values]), not yet text. */

@@ -4,13 +4,17 @@
  * sanitize-html with an allowlist of tags, attributes and URL schemes, so a bug in either still
  * leaves no script, handler or style in the page (and the page's CSP runs none anyway).
  */
-import MarkdownIt from 'markdown-it';
-import sanitizeHtml from 'sanitize-html';
+import type MarkdownIt from 'markdown-it';
+import type sanitizeHtmlModule from 'sanitize-html';
 import { trustedHtml, type SafeHtml } from '../../core/html.ts';
+import { lazyRequire } from '../../core/lazy-require.ts';
 
-const md = new MarkdownIt({ html: false, linkify: true, typographer: false });
+// Loaded with the first README shown (markdown-it, sanitize-html and its postcss are megabytes at rest).
+const markdownIt = lazyRequire<typeof MarkdownIt>('markdown-it');
+const sanitizeHtml = lazyRequire<typeof sanitizeHtmlModule>('sanitize-html');
+let md: MarkdownIt | undefined;
 
-const SANITIZE: sanitizeHtml.IOptions = {
+const SANITIZE: Omit<sanitizeHtmlModule.IOptions, 'transformTags'> = {
   allowedTags: [
     'h1',
     'h2',
@@ -44,9 +48,11 @@ const SANITIZE: sanitizeHtml.IOptions = {
   allowedSchemes: ['http', 'https', 'mailto'],
   allowedSchemesAppliedToAttributes: ['href', 'src'],
   allowProtocolRelative: false,
-  transformTags: { a: sanitizeHtml.simpleTransform('a', { rel: 'nofollow noopener noreferrer' }) },
 };
 
 export function renderMarkdown(text: string): SafeHtml {
-  return trustedHtml(sanitizeHtml(md.render(text), SANITIZE));
+  md ??= new (markdownIt())({ html: false, linkify: true, typographer: false });
+  const sanitize = sanitizeHtml();
+  const options = { ...SANITIZE, transformTags: { a: sanitize.simpleTransform('a', { rel: 'nofollow noopener noreferrer' }) } };
+  return trustedHtml(sanitize(md.render(text), options));
 }

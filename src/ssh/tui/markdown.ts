@@ -5,13 +5,16 @@
  * HTML off, so HTML in the source stays text); every piece of source text is stripped of control
  * characters and has blessed's tag braces escaped, so a README cannot restyle or hijack the screen.
  */
-import MarkdownIt from 'markdown-it';
+import type MarkdownIt from 'markdown-it';
 import stringWidth from 'string-width';
+import { lazyRequire } from '../../core/lazy-require.ts';
 import { stripControl } from '../../core/terminal-text.ts';
 
-const md = new MarkdownIt({ html: false, linkify: true, typographer: false });
+// Loaded with the first README a terminal shows.
+const markdownIt = lazyRequire<typeof MarkdownIt>('markdown-it');
+let md: MarkdownIt | undefined;
 
-type Token = ReturnType<typeof md.parse>[number];
+type Token = ReturnType<MarkdownIt['parse']>[number];
 
 /** Source text as a literal in blessed's tag syntax. */
 function text(s: string): string {
@@ -100,6 +103,7 @@ function table(tokens: Token[], start: number): { lines: string[]; end: number }
 
 /** Renders markdown source as blessed-tagged text for a pane with `tags: true`. */
 export function markdownForTerminal(source: string): string {
+  md ??= new (markdownIt())({ html: false, linkify: true, typographer: false });
   const tokens = md.parse(source, {});
   const out: string[] = [];
   const lists: { ordered: boolean; next: number }[] = [];

@@ -1,5 +1,7 @@
 import blessed, { type Widgets } from 'blessed';
-import YAML from 'yaml';
+import { lazyRequire } from '../../../core/lazy-require.ts';
+
+const yaml = lazyRequire<typeof import('yaml')>('yaml');
 import { publicMessage } from '../../../core/errors.ts';
 import type { z } from 'zod';
 import type { CommandHandle } from '../../../ops/registry.ts';
@@ -319,7 +321,7 @@ export class TableScreen {
         .map((k) => ({ label: k, value: row[k] })),
     ];
     const json = Array.isArray(r.json) && r.json.length === r.rows.length ? r.json[r.rows.indexOf(row)] : undefined;
-    const details = json && typeof json === 'object' ? '\n\n' + YAML.stringify(stripDeep(json), { lineWidth: 0 }).trimEnd() : '';
+    const details = json && typeof json === 'object' ? '\n\n' + yaml().stringify(stripDeep(json), { lineWidth: 0 }).trimEnd() : '';
     this.openPane(cellText(row[this.opts.key]), async (pane) => pane.add(recordText({ kind: 'record', fields, json: row }) + details));
   }
 
