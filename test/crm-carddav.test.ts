@@ -7,38 +7,13 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Database } from '../src/db/sqlite-driver.ts';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { KeyLab, run } from './support/labd.ts';
 import { InProcessLabd } from './support/labd-inprocess.ts';
 import { vdirsyncerFor, type Vdirsyncer } from './support/vdirsyncer.ts';
-
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-function dav(port: number, method: string, path: string, o: { auth?: string; body?: string | Buffer; headers?: Record<string, string> } = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string | number> = { ...o.headers };
-    if (o.auth) headers.authorization = `Basic ${Buffer.from(o.auth).toString('base64')}`;
-    if (o.body !== undefined) headers['content-length'] = Buffer.byteLength(o.body);
-    let answered = false;
-    const req = request({ host: '127.0.0.1', port, method, path, headers, agent: false }, (res) => {
-      answered = true;
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.once('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-    });
-    // A server that refuses a body early (413) may close while the client is still writing it.
-    req.on('error', (err) => {
-      if (!answered) reject(err);
-    });
-    req.end(o.body);
-  });
-}
+import { dav } from './support/dav-client.ts';
 
 const PROPFIND_ETAGS = '<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:prop><d:getetag/><d:getcontenttype/></d:prop></d:propfind>';
 

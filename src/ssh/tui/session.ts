@@ -278,18 +278,8 @@ export class TuiScreenSession {
         appLevel.keys = keys;
         this.drawChrome();
       },
-      pushLevel: (level) => {
-        if (this.app?.abort !== abort) return () => {};
-        const entry: Level = { title: level.title, keys: level.keys, back: level.back };
-        this.levels.push(entry);
-        this.drawChrome();
-        return () => {
-          const i = this.levels.indexOf(entry);
-          if (i === -1) return;
-          this.levels.splice(i);
-          if (!this.closed) this.drawChrome();
-        };
-      },
+      // A screen that was closed meanwhile pushes nothing.
+      pushLevel: (level) => (this.app?.abort !== abort ? () => {} : this.pushLevel(level)),
     };
     try {
       this.app.handle = app.open(ctx) ?? undefined;
