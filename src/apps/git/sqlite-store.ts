@@ -4,7 +4,7 @@ import type { Db } from '../../db/client.ts';
 import { gitCollaborators, gitRepos, users } from '../../db/schema.ts';
 import type { AccessLevel } from './access.ts';
 import { nameTaken } from './names.ts';
-import type { Collaborator, RepoMeta, RepoPatch, RepoStore } from './store.ts';
+import type { Collaborator, NewRepo, RepoMeta, RepoPatch, RepoStore } from './store.ts';
 
 type RepoRow = typeof gitRepos.$inferSelect;
 
@@ -40,18 +40,7 @@ export class SqliteRepoStore implements RepoStore {
     return this.db.select().from(gitRepos).orderBy(asc(gitRepos.name)).all().map(meta);
   }
 
-  async create(
-    input: {
-      name: string;
-      projectName: string;
-      description: string;
-      private: boolean;
-      hidden: boolean;
-      mirrorUrl: string | null;
-      createdBy: number | null;
-    },
-    maxPerUser?: number,
-  ): Promise<RepoMeta> {
+  async create(input: NewRepo, maxPerUser?: number): Promise<RepoMeta> {
     // better-sqlite3 is synchronous: the checks and the insert run with nothing in between.
     if (this.row(input.name)) throw nameTaken(input.name);
     if (maxPerUser !== undefined && input.createdBy !== null) {

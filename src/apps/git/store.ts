@@ -23,6 +23,9 @@ export interface Collaborator {
 
 export type RepoPatch = Partial<Pick<RepoMeta, 'projectName' | 'description' | 'private' | 'hidden' | 'mirrorUrl'>>;
 
+/** What `create` takes: a repository before it has an id and times. */
+export type NewRepo = Omit<RepoMeta, 'id' | 'createdAt' | 'updatedAt'>;
+
 export interface RepoStore {
   get(name: string): Promise<RepoMeta | undefined>;
   list(): Promise<RepoMeta[]>;
@@ -30,18 +33,7 @@ export interface RepoStore {
    * Throws Conflict when the name is taken (the same words whoever asks: a private repository's
    * name must not show through), or when `maxPerUser` is given and `createdBy` already made that many.
    */
-  create(
-    input: {
-      name: string;
-      projectName: string;
-      description: string;
-      private: boolean;
-      hidden: boolean;
-      mirrorUrl: string | null;
-      createdBy: number | null;
-    },
-    maxPerUser?: number,
-  ): Promise<RepoMeta>;
+  create(input: NewRepo, maxPerUser?: number): Promise<RepoMeta>;
   /** The repositories counted against one user's quota. */
   createdBy(userId: number): Promise<RepoMeta[]>;
   update(name: string, patch: RepoPatch): Promise<RepoMeta | undefined>;
