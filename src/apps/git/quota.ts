@@ -24,8 +24,17 @@ export interface PushAllowance {
   release(): void;
 }
 
+/** Repository sizes kept at most (one per repository id); past it the cache starts again. */
+const MAX_CACHED_SIZES = 10_000;
+
 export class GitQuota {
   private readonly reserved = new Map<number, number>();
+  /**
+   * Bytes per repository id, measured once (`git count-objects`) and again after each push or fetch
+   * into it: a push asks for its owner's whole usage, which would otherwise run one git process per
+   * repository the owner has (up to git.quota.repos) before every push.
+   */
+  private readonly sizes = new Map<number, number>();
 
   constructor(
     private readonly store: Pick<RepoStore, 'createdBy'>,
@@ -36,13 +45,22 @@ export class GitQuota {
   /** Bytes on disk the repositories `userId` created take together (one not on disk yet: 0). */
   async usage(userId: number, signal?: AbortSignal): Promise<number> {
     let total = 0;
-    for (const repo of await this.store.createdBy(userId)) if (this.repos.exists(repo.name)) total += await this.repos.size(repo.name, signal);
+    for (const repo of await this.store.createdBy(userId)) {
+      if (!this.repos.exists(repo.name)) continue;
+      let size = this.sizes.get(repo.id);
+      if (size === undefined) {
+        size = await this.repos.size(repo.name, signal);
+        if (this.sizes.size >= MAX_CACHED_SIZES) this.sizes.clear();
+        this.sizes.set(repo.id, size);
+      }
+      total += size;
+    }
     return total;
   }
 
   /** What a push (or a mirror fetch) into `repo` may bring; Conflict when its owner's quota is already full. */
   allowPush(repo: RepoMeta, signal?: AbortSignal, what: 'push' | 'mirror fetch' = 'push'): Promise<PushAllowance> {
-    return this.allow(repo.createdBy, `the repositories of ${repo.name}'s owner`, what, signal);
+    return this.allow(repo.createdBy, `the repositories of ${repo.name}'s owner`, what, signal, repo.id);
   }
 
   /** What an import by `userId` may fetch (as a push: git.maxPushBytes, and what is left of the quota). */
@@ -50,10 +68,18 @@ export class GitQuota {
     return this.allow(userId, 'your repositories', 'import', signal);
   }
 
-  private async allow(owner: number | null, whose: string, what: 'push' | 'import' | 'mirror fetch', signal?: AbortSignal): Promise<PushAllowance> {
+  /** `changes`: the repository the transfer writes into, whose size is measured again afterwards. */
+  private async allow(
+    owner: number | null,
+    whose: string,
+    what: 'push' | 'import' | 'mirror fetch',
+    signal?: AbortSignal,
+    changes?: number,
+  ): Promise<PushAllowance> {
     const { bytes, maxPushBytes } = this.config;
     const perTransfer = `one ${what} may bring at most ${maxPushBytes} bytes (git.maxPushBytes)`;
-    if (owner === null) return { limit: maxPushBytes, reason: perTransfer, release: () => undefined };
+    const forget = () => changes !== undefined && this.sizes.delete(changes);
+    if (owner === null) return { limit: maxPushBytes, reason: perTransfer, release: forget };
     const used = await this.usage(owner, signal);
     const held = this.reserved.get(owner) ?? 0;
     const room = bytes - used - held;
@@ -70,6 +96,7 @@ export class GitQuota {
       release: () => {
         if (released) return;
         released = true;
+        forget();
         const left = (this.reserved.get(owner) ?? 0) - limit;
         if (left > 0) this.reserved.set(owner, left);
         else this.reserved.delete(owner);
