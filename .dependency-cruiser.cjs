@@ -10,8 +10,8 @@ const confined = [
   { pkg: '^ssh2', homes: '^src/ssh/' },
   { pkg: '^openid-client', homes: '^src/ops/oidc/openid-client\\.ts$' },
   { pkg: '^blessed', homes: '^src/(ssh/tui/|apps/[^/]+/tui)' },
-  // SQLite lives behind the stores' async ports: only src/db and the SQLite store implementations.
-  { pkg: '^(drizzle-orm|better-sqlite3)', homes: '^src/(db/|.+/sqlite[^/]*\\.ts$)' },
+  // The engines live behind the stores' ports: only src/db and the store implementations (sql-*.ts) query them.
+  { pkg: '^(drizzle-orm|better-sqlite3|pg|@electric-sql/pglite)', homes: '^src/(db/|.+/sql-[^/]*\\.ts$|.+/sqlite[^/]*\\.ts$)' },
   { pkg: '^(node:)?https?$', homes: '^src/(http/|ops/(kube|alertmanager|stepca)/|ops/alerts/apprise)' },
 ];
 

@@ -5,6 +5,7 @@
  *
  *   npx tsx bench/tui-memory.ts [--sessions 100] [--term xterm]
  */
+import { sqliteHandle } from '../src/db/sqlite-engine.ts';
 import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Backends } from '../src/ops/backends.ts';
-import { SqliteAuditLog } from '../src/ops/audit/index.ts';
+import { SqlAuditLog } from '../src/ops/audit/index.ts';
 import { systemClock } from '../src/core/clock.ts';
 import { createLogger } from '../src/core/logger.ts';
 import { DEFAULT_ROLE_PERMISSIONS } from '../src/core/permissions.ts';
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
     log,
     clock: systemClock,
     rolePermissions: DEFAULT_ROLE_PERMISSIONS,
-    audit: new SqliteAuditLog(openDb(dir)),
+    audit: new SqlAuditLog(sqliteHandle(openDb(dir))),
     backends: new Backends(),
   });
   const host = new TuiHost(registry, log, 'lab.bench');

@@ -4,10 +4,12 @@ import { DEFAULT_ROLE_PERMISSIONS, type Role, type RolePermissions } from './cor
 import { systemClock, type Clock } from './core/clock.ts';
 import { readFileSync } from 'node:fs';
 import type { Config } from './config/schema.ts';
-import { migrateDb, openDb, sqliteReadiness, type Db } from './db/client.ts';
+import type { Db } from './db/client.ts';
+import { openDatabase, type DatabaseEngine } from './db/engine.ts';
+import type { SqlHandle } from './db/sql.ts';
 import { healthRoutes } from './http/health.ts';
 import { HttpServer } from './http/server.ts';
-import { auditModule, SqliteAuditLog } from './ops/audit/index.ts';
+import { auditModule, SqlAuditLog } from './ops/audit/index.ts';
 import { alertsModule, createAlertService } from './ops/alerts/index.ts';
 import { SqliteEscalationStore } from './ops/alerts/sqlite-escalations.ts';
 import { deploysModule } from './ops/deploys/index.ts';
@@ -76,7 +78,7 @@ const BACKEND_PROBE_TIMEOUT_MS = 10_000;
 export interface Labd {
   config: Config;
   log: Logger;
-  db: Db;
+  database: DatabaseEngine;
   registry: Registry;
   ssh: { host: string; port: number };
   http: { host: string; port: number };
@@ -182,20 +184,21 @@ export async function startLabd(
   const kube = await connectKube(config.kube, log, backends);
   // Before the database opens: a bad kubeconfig then ends labd with its one line and exit 2 (on Node
   // 24 a process that exits with better-sqlite3 statements alive aborts instead).
-  const db = openDb(config.dataDir);
+  const database = await openDatabase({ dataDir: config.dataDir, url: config.database.url, poolSize: config.database.poolSize });
   try {
-    migrateDb(db);
-    return await wire(config, log, db, backends, kube, deps.clock ?? systemClock);
+    return await wire(config, log, database, backends, kube, deps.clock ?? systemClock);
   } catch (err) {
-    db.$client.close();
+    await database.close();
     throw err;
   }
 }
 
-async function wire(config: Config, log: Logger, db: Db, backends: Backends, kube: KubePort, clock: Clock): Promise<Labd> {
-  // Adapters.
+async function wire(config: Config, log: Logger, database: DatabaseEngine, backends: Backends, kube: KubePort, clock: Clock): Promise<Labd> {
+  // Adapters. Every store runs its queries through one handle: SQLite's or PostgreSQL's, with transactions.
+  const h: SqlHandle = database.handle;
+  const db = database.sqlite as Db; // TRANSITIONAL: stores not yet on the handle
   const metrics = new Metrics();
-  const audit = new SqliteAuditLog(db);
+  const audit = new SqlAuditLog(h);
   const identities = new SqliteIdentityStore(db);
   const pastes = new SqlitePasteStore(db, config.dataDir, clock);
   pastes.prepare();
@@ -257,6 +260,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
     backends,
     observer: metrics,
     resolveActor: (actor) => login.current(actor),
+    transaction: (fn) => h.transaction(() => fn()),
   });
   // App tokens (CardDAV, git over HTTP) act as their user, checked at every request as commands are.
   const tokenActors = new TokenActors({ tokens: appTokens, identities, permissions: registry, clock });
@@ -364,7 +368,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
   const bootHttp = new HttpServer(log);
   http.add(
     healthRoutes({
-      storage: sqliteReadiness(db),
+      storage: { ping: () => database.ping() },
       metrics,
       isReady: () => ready,
       softChecks: (): Record<string, SoftCheck> => (stepCa ? { stepCa: stepCaCheck(stepCa.status()) } : {}),
@@ -443,6 +447,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
       sshCrypto: sshCryptoPath(),
       version: VERSION,
       dataDir: config.dataDir,
+      database: database.where,
     },
     'labd listening',
   );
@@ -450,7 +455,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
   return {
     config,
     log,
-    db,
+    database,
     registry,
     ssh: { host: sshAddr.address, port: sshAddr.port },
     http: { host: httpAddr.address, port: httpAddr.port },
@@ -462,7 +467,7 @@ async function wire(config: Config, log: Logger, db: Db, backends: Backends, kub
       for (const job of [...jobs].reverse()) await job.stop();
       await Promise.race([Promise.all([sshServer.close(), http.close(), ...(bootAddr ? [bootHttp.close()] : [])]), new Promise((r) => setTimeout(r, 5000))]);
       await highlighter.close();
-      db.$client.close();
+      await database.close();
     },
   };
 }

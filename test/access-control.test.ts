@@ -4,6 +4,7 @@
  * that fails (here the real SQLite store, refused by a trigger) leaves the snapshot, and so every
  * permission, as it was. Before its first load it answers nothing rather than the bare seed.
  */
+import { sqliteHandle } from '../src/db/sqlite-engine.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +21,7 @@ import { accessCommands } from '../src/ops/access/commands.ts';
 import { AccessControl, type AccessSeed } from '../src/ops/access/control.ts';
 import { Delegation } from '../src/ops/access/delegation.ts';
 import { SqliteAccessStore } from '../src/ops/access/sqlite-store.ts';
-import { SqliteAuditLog } from '../src/ops/audit/sqlite.ts';
+import { SqlAuditLog } from '../src/ops/audit/sql-store.ts';
 import { Backends } from '../src/ops/backends.ts';
 import { SqliteIdentityStore } from '../src/ops/identity/sqlite-store.ts';
 import { defineCommand, Registry } from '../src/ops/registry.ts';
@@ -36,7 +37,7 @@ describe('access control: a snapshot of the async store', () => {
   let db: Db;
   let store: SqliteAccessStore;
   let control: AccessControl;
-  let audit: SqliteAuditLog;
+  let audit: SqlAuditLog;
   let registry: Registry;
   let admin: Actor;
   let mia: Actor;
@@ -49,7 +50,7 @@ describe('access control: a snapshot of the async store', () => {
     control = new AccessControl(store, SEED);
     control.declare('test', DECLARED);
     await control.load();
-    audit = new SqliteAuditLog(db);
+    audit = new SqlAuditLog(sqliteHandle(db));
     const identities = new SqliteIdentityStore(db);
     registry = new Registry({
       log: createLogger('silent'),

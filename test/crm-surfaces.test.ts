@@ -2,6 +2,7 @@
  * A user's CRM is theirs alone, so its commands are offered over SSH and in the TUI only: a Matrix
  * room (or any other surface) is read by other people. Checked on the registry every front-end uses.
  */
+import { sqliteHandle } from '../src/db/sqlite-engine.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +16,7 @@ import { DEFAULT_ROLE_PERMISSIONS } from '../src/core/permissions.ts';
 import { migrateDb, openDb } from '../src/db/client.ts';
 import { crmCommands } from '../src/apps/crm/commands.ts';
 import { SqliteCrmStore } from '../src/apps/crm/sqlite-store.ts';
-import { SqliteAuditLog } from '../src/ops/audit/index.ts';
+import { SqlAuditLog } from '../src/ops/audit/index.ts';
 import { Backends } from '../src/ops/backends.ts';
 import { Registry } from '../src/ops/registry.ts';
 
@@ -28,7 +29,7 @@ describe('crm commands by surface', () => {
     log: createLogger('silent'),
     clock: systemClock,
     rolePermissions: DEFAULT_ROLE_PERMISSIONS,
-    audit: new SqliteAuditLog(db),
+    audit: new SqlAuditLog(sqliteHandle(db)),
     backends: new Backends(),
   });
   registry.register(...crmCommands({ store: new SqliteCrmStore(db), maxImportBytes: 1024 * 1024 }));

@@ -6,6 +6,7 @@
  * a write that fails leaves the token where it was, so after a restart the event is fetched and
  * run (once).
  */
+import { sqliteHandle } from '../src/db/sqlite-engine.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +23,7 @@ import { SqliteBotStore } from '../src/bot/sqlite-store.ts';
 import type { RoomEvent } from '../src/bot/store.ts';
 import { createAlertService } from '../src/ops/alerts/index.ts';
 import { SqliteAlertStore } from '../src/ops/alerts/sqlite-store.ts';
-import { SqliteAuditLog } from '../src/ops/audit/sqlite.ts';
+import { SqlAuditLog } from '../src/ops/audit/sql-store.ts';
 import { Backends } from '../src/ops/backends.ts';
 import { OpsEvents } from '../src/ops/events/index.ts';
 import { SqliteOpsEventStore } from '../src/ops/events/sqlite.ts';
@@ -92,7 +93,7 @@ describe('durable inbox on an asynchronous store', () => {
     const alice = fake.addUser('alice');
     const room = fake.createRoom(alice.userId, { alias: 'ops' });
     const log = createLogger('silent');
-    const audit = new SqliteAuditLog(db);
+    const audit = new SqlAuditLog(sqliteHandle(db));
     const registry = new Registry({ log, clock: systemClock, rolePermissions: DEFAULT_ROLE_PERMISSIONS, audit, backends: new Backends() });
     registry.register(...(metaModule({ version: 'test' }).commands ?? []));
     const config = loadConfig({ LABD_MATRIX_HOMESERVER: fake.url, LABD_MATRIX_TOKEN: botUser.accessToken, LABD_MATRIX_ROOMS: room.alias! }).matrix;

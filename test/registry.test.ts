@@ -3,6 +3,7 @@
  * validation, the command's own `authorize`, confirmation and audit. Secrets never reach an audit
  * row on any path (refused, malformed, ok); a per-resource rule refuses another user's paste.
  */
+import { sqliteHandle } from '../src/db/sqlite-engine.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +18,7 @@ import { DEFAULT_ROLE_PERMISSIONS } from '../src/core/permissions.ts';
 import { migrateDb, openDb, type Db } from '../src/db/client.ts';
 import { pasteCommands } from '../src/apps/paste/commands.ts';
 import { SqlitePasteStore } from '../src/apps/paste/sqlite.ts';
-import { SqliteAuditLog } from '../src/ops/audit/sqlite.ts';
+import { SqlAuditLog } from '../src/ops/audit/sql-store.ts';
 import { SqliteIdentityStore } from '../src/ops/identity/sqlite-store.ts';
 import type { IdentityStore } from '../src/ops/identity/store.ts';
 import { defineCommand, Registry } from '../src/ops/registry.ts';
@@ -29,7 +30,7 @@ describe('registry: one path for words and typed calls', () => {
   let dir: string;
   let db: Db;
   let registry: Registry;
-  let audit: SqliteAuditLog;
+  let audit: SqlAuditLog;
   let identities: IdentityStore;
   let pastes: SqlitePasteStore;
   let alice: Actor;
@@ -41,7 +42,7 @@ describe('registry: one path for words and typed calls', () => {
     dir = mkdtempSync(join(tmpdir(), 'labd-registry-'));
     db = openDb(dir);
     migrateDb(db);
-    audit = new SqliteAuditLog(db);
+    audit = new SqlAuditLog(sqliteHandle(db));
     identities = new SqliteIdentityStore(db);
     registry = new Registry({ log: createLogger('silent'), clock: systemClock, rolePermissions: DEFAULT_ROLE_PERMISSIONS, audit, backends: new Backends() });
     const a = await identities.createUser('alice', 'member');

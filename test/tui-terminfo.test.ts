@@ -3,6 +3,7 @@
  * costs no longer includes its own copy of ~1000 compiled capabilities. Driven in one process
  * over stand-in channels; the drawing itself is checked by the tmux tests.
  */
+import { sqliteHandle } from '../src/db/sqlite-engine.ts';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,7 +18,7 @@ import { systemClock } from '../src/core/clock.ts';
 import { createLogger } from '../src/core/logger.ts';
 import { DEFAULT_ROLE_PERMISSIONS } from '../src/core/permissions.ts';
 import { openDb } from '../src/db/client.ts';
-import { SqliteAuditLog } from '../src/ops/audit/index.ts';
+import { SqlAuditLog } from '../src/ops/audit/index.ts';
 import { Backends } from '../src/ops/backends.ts';
 import { Registry } from '../src/ops/registry.ts';
 import { TuiHost } from '../src/ssh/tui/host.ts';
@@ -59,7 +60,7 @@ describe('shared terminfo per TERM', () => {
     log,
     clock: systemClock,
     rolePermissions: DEFAULT_ROLE_PERMISSIONS,
-    audit: new SqliteAuditLog(openDb(dir)),
+    audit: new SqlAuditLog(sqliteHandle(openDb(dir))),
     backends: new Backends(),
   });
   const actor: Actor = { userId: 1, name: 'ann', role: 'member', via: 'tui' };

@@ -1,3 +1,4 @@
+import { sqliteHandle } from '../src/db/sqlite-engine.ts';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -18,7 +19,7 @@ import { systemClock } from '../src/core/clock.ts';
 import { openDb } from '../src/db/client.ts';
 import { Backends } from '../src/ops/backends.ts';
 import { Registry } from '../src/ops/registry.ts';
-import { SqliteAuditLog } from '../src/ops/audit/sqlite.ts';
+import { SqlAuditLog } from '../src/ops/audit/sql-store.ts';
 import type { TuiApp } from '../src/ssh/tui/apps.ts';
 import { TuiHost } from '../src/ssh/tui/host.ts';
 import { clampSize, isUtf8Locale, terminalProfile } from '../src/ssh/tui/terminal.ts';
@@ -247,7 +248,7 @@ describe('TuiHost sessions in one process', () => {
     log,
     clock: systemClock,
     rolePermissions: DEFAULT_ROLE_PERMISSIONS,
-    audit: new SqliteAuditLog(openDb(dir)),
+    audit: new SqlAuditLog(sqliteHandle(openDb(dir))),
     backends: new Backends(),
   });
   const actor: Actor = { userId: 1, name: 'ann', role: 'member', via: 'tui' };

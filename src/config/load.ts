@@ -9,6 +9,8 @@ export class ConfigError extends Error {}
 /** Environment variables and the config path they override. */
 const ENV_KEYS: Record<string, { path: string[]; kind: 'string' | 'boolean' | 'list' | 'map' | 'number' }> = {
   LABD_DATA_DIR: { path: ['dataDir'], kind: 'string' },
+  LABD_DATABASE_URL: { path: ['database', 'url'], kind: 'string' },
+  LABD_DATABASE_POOL_SIZE: { path: ['database', 'poolSize'], kind: 'number' },
   LABD_PUBLIC_URL: { path: ['publicUrl'], kind: 'string' },
   LABD_LOG_LEVEL: { path: ['log', 'level'], kind: 'string' },
   LABD_LOG_FORMAT: { path: ['log', 'format'], kind: 'string' },

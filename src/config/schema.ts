@@ -289,6 +289,21 @@ export type OidcConfig = Extract<z.infer<typeof oidcSchema>, { enabled: true }>;
 export const configSchema = z
   .object({
     dataDir: z.string().min(1).default('./data'),
+    /**
+     * Where labd keeps its tables: unset, SQLite in the data dir (one process); a postgres:// URL,
+     * PostgreSQL (TLS as node-postgres takes it: `?sslmode=require`, `sslrootcert=…`), which
+     * several replicas can share.
+     */
+    database: z
+      .strictObject({
+        url: z
+          .string()
+          .regex(/^postgres(ql)?:\/\//, { error: 'expected a postgres:// or postgresql:// URL' })
+          .optional(),
+        /** Connections each labd process keeps open at most. */
+        poolSize: z.number().int().min(1).max(200).default(10),
+      })
+      .prefault({}),
     publicUrl: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
     log: z
       .strictObject({

@@ -9,7 +9,7 @@ import { Database } from './sqlite-driver.ts';
 
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database };
 
-export const MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../migrations');
+export const MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../migrations/sqlite');
 
 /**
  * Opens (creating if needed) the SQLite database in the data dir, in WAL mode. The database holds hidden
@@ -38,12 +38,3 @@ export function migrateDb(db: Db): void {
 }
 
 export { schema };
-
-/** Readiness of the SQLite database: one query answered. */
-export function sqliteReadiness(db: Db): { ping(): Promise<boolean> } {
-  return {
-    async ping() {
-      return db.$client.prepare('select 1 as ok').get() !== undefined;
-    },
-  };
-}

@@ -10,7 +10,7 @@ import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { RolePermissions } from '../core/permissions.ts';
 import { closest } from '../core/suggest.ts';
-import type { AuditLog } from './audit/store.ts';
+import type { AuditEntry, AuditLog } from './audit/store.ts';
 import type { Result, ResultKind } from './result.ts';
 
 /**
@@ -31,6 +31,8 @@ export interface Services {
   observer?: CommandObserver;
   /** How every command's actor is brought up to date, so a role change or a removed user counts on open connections too. */
   resolveActor?: ActorResolver;
+  /** Runs a function in one database transaction (the storage's `write`): a command's change and its audit row. */
+  transaction?: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 export interface SessionIO {
@@ -98,6 +100,13 @@ export interface CommandDefinition<S extends z.ZodObject = z.ZodObject, R extend
   protocol?: boolean;
   /** Changes state: writes one audit row per run. */
   mutating: boolean;
+  /**
+   * Whether the change and its audit row commit in one transaction (the default for a mutating command).
+   * Not for one that waits on the world while it runs (a session's stdin, a backend, a person, a long
+   * import): it makes its changes in transactions of its own and the audit row follows; the registry
+   * already treats needsIO, protocol and backend commands so.
+   */
+  atomic?: boolean;
   /**
    * The result kinds `run` returns. Every surface the command is offered on must render each of them
    * (test/renderers.test.ts), and the registry refuses a result of an undeclared kind.
@@ -417,6 +426,16 @@ export class Registry {
     // Until the arguments are validated, the audit row holds only what redaction can vouch for.
     let auditArgs = unvalidatedAuditArgs(command, input);
     const auditDetails: Record<string, unknown> = {};
+    let audited = false;
+    const auditEntry = (outcomeNow: string, error?: string): AuditEntry => ({
+      at: this.services.clock.now(),
+      actor: { ...actor, via: opts.surface },
+      command: name,
+      args: { ...auditArgs, ...auditDetails },
+      outcome: outcomeNow,
+      error,
+      durationMs: Math.round(performance.now() - started),
+    });
     try {
       if (!this.allowed(actor, command)) {
         if (actor.credential?.kind === 'anonymous' && actor.credential.fingerprint)
@@ -449,8 +468,20 @@ export class Registry {
         err.commandPath = [...command.path];
         throw err;
       }
-      const result = await command.run(ctx, args as never);
-      if (!command.results.includes(result.kind)) throw new Error(`'${name}' returned a ${result.kind} result but declares ${command.results.join(', ')}`);
+      const runChecked = async (): Promise<Result> => {
+        const result = await command.run(ctx, args as never);
+        if (!command.results.includes(result.kind)) throw new Error(`'${name}' returned a ${result.kind} result but declares ${command.results.join(', ')}`);
+        return result;
+      };
+      const transaction = this.services.transaction;
+      if (!transaction || !atomicCommand(command)) return await runChecked();
+      // The change and its audit row commit together: if the row cannot be written, nothing changed.
+      const result = await transaction(async () => {
+        const r = await runChecked();
+        await this.services.audit.record(auditEntry('ok'));
+        return r;
+      });
+      audited = true;
       return result;
     } catch (err) {
       outcome = errorKind(err);
@@ -460,18 +491,15 @@ export class Registry {
     } finally {
       const seconds = (performance.now() - started) / 1000;
       this.observer?.commandFinished(name, opts.surface, outcome, seconds);
-      if (command.mutating) {
-        await this.services.audit
-          .record({
-            at: this.services.clock.now(),
-            actor: { ...actor, via: opts.surface },
-            command: name,
-            args: { ...auditArgs, ...auditDetails },
-            outcome,
-            error: errorText,
-            durationMs: Math.round(seconds * 1000),
-          })
-          .catch((err: unknown) => this.services.log.error({ err, command: name }, 'could not write the audit row'));
+      if (command.mutating && !audited) {
+        try {
+          await this.services.audit.record(auditEntry(outcome, errorText));
+        } catch (err) {
+          this.services.log.error({ err, command: name }, 'could not write the audit row');
+          // A change made outside a transaction (it waited on a session, a backend or a person) cannot be
+          // undone; its caller is told it went unrecorded. A refused or failed command keeps its own error.
+          if (outcome === 'ok') throw new Unavailable(`'${name}' ran, but its audit row could not be written: ${(err as Error).message}`);
+        }
       }
     }
   }
@@ -550,4 +578,9 @@ function unvalidatedAuditArgs(command: AnyCommand, input: Arguments): Record<str
   } catch {
     return { argv: REDACTED };
   }
+}
+
+/** Whether a mutating command runs in one transaction with its audit row (see CommandDefinition.atomic). */
+export function atomicCommand(command: AnyCommand): boolean {
+  return command.mutating && command.atomic !== false && !command.needsIO && !command.protocol && !command.backend;
 }

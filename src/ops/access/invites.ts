@@ -213,6 +213,8 @@ export function inviteCommands(deps: {
     surfaces: ['ssh'],
     surfacesWhy: 'it signs up the SSH key you log in with',
     mutating: true,
+    // A wrong code is remembered although the command fails: the sign-up itself is one transaction of its own.
+    atomic: false,
     secrets: ['code'],
     results: ['message'],
     async run(ctx, args) {

@@ -1,6 +1,5 @@
 /** The audit log's port: who did what, when, how it ended (secrets already redacted by the registry). */
 import type { Actor } from '../../core/actor.ts';
-import type { audit } from '../../db/schema.ts';
 
 export interface AuditEntry {
   at: Date;
@@ -12,9 +11,23 @@ export interface AuditEntry {
   durationMs: number;
 }
 
-export type AuditRow = typeof audit.$inferSelect;
+/** One audit row as stored (args as JSON text). */
+export interface AuditRow {
+  id: number;
+  at: Date;
+  actor: string;
+  userId: number | null;
+  via: string;
+  credential: string | null;
+  remoteAddress: string | null;
+  command: string;
+  args: string;
+  outcome: string;
+  error: string | null;
+  durationMs: number;
+}
 
-/** The audit log as the registry and `audit` see it; SQLite today, another database later. */
+/** The audit log as the registry and `audit` see it; on SQLite or PostgreSQL. */
 export interface AuditLog {
   record(entry: AuditEntry): Promise<void>;
   since(since: Date, limit: number): Promise<AuditRow[]>;

@@ -1,16 +1,15 @@
-/** The audit log on SQLite (drizzle). */
+/** The audit log on SQLite or PostgreSQL (drizzle, one query set for both). */
 import { desc, gte } from 'drizzle-orm';
-import type { Db } from '../../db/client.ts';
-import { audit } from '../../db/schema.ts';
+import type { SqlHandle } from '../../db/sql.ts';
 import { credentialText, type AuditEntry, type AuditLog, type AuditRow } from './store.ts';
 
-export class SqliteAuditLog implements AuditLog {
-  constructor(private readonly db: Db) {}
+export class SqlAuditLog implements AuditLog {
+  constructor(private readonly h: SqlHandle) {}
 
   async record(entry: AuditEntry): Promise<void> {
-    this.db
-      .insert(audit)
-      .values({
+    const { audit } = this.h.t;
+    await this.h.run((db) =>
+      db.insert(audit).values({
         at: entry.at,
         actor: entry.actor.name,
         userId: entry.actor.userId,
@@ -22,11 +21,12 @@ export class SqliteAuditLog implements AuditLog {
         outcome: entry.outcome,
         error: entry.error ?? null,
         durationMs: entry.durationMs,
-      })
-      .run();
+      }),
+    );
   }
 
   async since(since: Date, limit: number): Promise<AuditRow[]> {
-    return this.db.select().from(audit).where(gte(audit.at, since)).orderBy(desc(audit.id)).limit(limit).all();
+    const { audit } = this.h.t;
+    return this.h.run((db) => db.select().from(audit).where(gte(audit.at, since)).orderBy(desc(audit.id)).limit(limit));
   }
 }

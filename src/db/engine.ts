@@ -1,0 +1,45 @@
+/**
+ * The database labd opens: SQLite in the data dir by default, PostgreSQL when database.url is set.
+ * Both are migrated before anything reads them (PostgreSQL under an advisory lock).
+ */
+import { migrateDb, openDb } from './client.ts';
+import { openPostgres, redactDatabaseUrl } from './postgres-engine.ts';
+import type { Dialect, SqlHandle } from './sql.ts';
+import { sqliteHandle } from './sqlite-engine.ts';
+
+export interface DatabaseEngine {
+  dialect: Dialect;
+  handle: SqlHandle;
+  /** Where the data is, for logs and /readyz: a path, or the URL without its password. */
+  where: string;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+  /** TRANSITIONAL (storage port work in progress): the SQLite connection for stores not yet on the handle. */
+  sqlite?: import('./client.ts').Db;
+}
+
+export async function openDatabase(opts: { dataDir: string; url?: string; poolSize?: number }): Promise<DatabaseEngine> {
+  if (opts.url) {
+    const pg = await openPostgres(opts.url, { poolSize: opts.poolSize });
+    return { dialect: 'postgres', handle: pg.handle, where: redactDatabaseUrl(opts.url), ping: pg.ping, close: pg.close };
+  }
+  const db = openDb(opts.dataDir);
+  try {
+    migrateDb(db);
+  } catch (err) {
+    db.$client.close();
+    throw err;
+  }
+  return {
+    dialect: 'sqlite',
+    handle: sqliteHandle(db),
+    sqlite: db,
+    where: `${opts.dataDir}/labd.db`,
+    async ping() {
+      return db.$client.prepare('select 1 as ok').get() !== undefined;
+    },
+    async close() {
+      db.$client.close();
+    },
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * PostgreSQL behind the store handle (LABD_DATABASE_URL), through node-postgres (`pg`): the driver
+ * drizzle documents first, with a pool, TLS options in the URL (`sslmode=…`) and no native parts.
+ * Transactions are the database's own; several replicas share it.
+ */
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { PgDatabase } from 'drizzle-orm/pg-core';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import { migrate } from 'drizzle-orm/node-postgres/migrator';
+import pg from 'pg';
+import * as pgSchema from './pg-schema.ts';
+import { ambientTransactions, type SqlDb, type SqlHandle, type SqlTables } from './sql.ts';
+
+export const PG_MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../migrations/postgres');
+
+/** The advisory lock replicas take around migrating, so that several starting at once migrate once. */
+export const MIGRATION_LOCK_KEY = 0x6c616264; // 'labd'
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyPgDb = PgDatabase<any, typeof pgSchema>;
+
+/** The store handle over any drizzle PostgreSQL database (node-postgres in labd, PGlite in tests). */
+export function postgresHandle(db: AnyPgDb): SqlHandle {
+  const ambient = ambientTransactions();
+  const root = db as unknown as SqlDb;
+  return {
+    dialect: 'postgres',
+    t: pgSchema as unknown as SqlTables,
+    run(fn) {
+      return fn(ambient.current()?.db ?? root);
+    },
+    transaction(fn) {
+      const outer = ambient.current();
+      if (outer) return fn(outer.db);
+      return db.transaction(async (pgTx) => {
+        const tx = { db: pgTx as unknown as SqlDb, open: true, transaction: true };
+        try {
+          return await ambient.within(tx, () => fn(tx.db));
+        } finally {
+          tx.open = false;
+        }
+      });
+    },
+    inTransaction: () => ambient.current() !== undefined,
+  };
+}
+
+/** The URL with its password replaced, for logs and errors. */
+export function redactDatabaseUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://(unparsable URL)';
+  }
+}
+
+export interface PostgresEngine {
+  handle: SqlHandle;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/**
+ * Connects, then migrates under an advisory lock held on one dedicated connection: the first replica
+ * migrates, the others wait and find nothing left to do.
+ */
+export async function openPostgres(url: string, opts: { poolSize?: number } = {}): Promise<PostgresEngine> {
+  const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10, connectionTimeoutMillis: 10_000 });
+  // An idle client that loses its server emits 'error' on the pool; the next query reconnects.
+  pool.on('error', () => undefined);
+  const db = drizzle(pool, { schema: pgSchema });
+  try {
+    await migrateLocked(pool, () => migrate(db, { migrationsFolder: PG_MIGRATIONS_DIR }));
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw new Error(`database ${redactDatabaseUrl(url)}: ${(err as Error).message}`);
+  }
+  return {
+    handle: postgresHandle(db),
+    async ping() {
+      const r = await pool.query('select 1 as ok');
+      return r.rows.length === 1;
+    },
+    close: () => pool.end(),
+  };
+}
+
+export async function migrateLocked(pool: pg.Pool, migrateNow: () => Promise<void>): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    try {
+      await migrateNow();
+    } finally {
+      await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+    }
+  } finally {
+    client.release();
+  }
+}

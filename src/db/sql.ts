@@ -1,0 +1,52 @@
+/**
+ * What a store runs its queries on: one drizzle database, SQLite's or PostgreSQL's, and the transaction
+ * the caller is in. The tables have the same names and columns on both engines (schema.ts, pg-schema.ts),
+ * so a store writes its queries once, awaits them (never `.all()`/`.get()`/`.run()`, which PostgreSQL's
+ * builders lack), and branches on `dialect` only where the SQL text itself differs.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core';
+import type * as schema from './schema.ts';
+
+/** Typed as SQLite's; on PostgreSQL the same builder calls run on the pg-core tables of the same names. */
+export type SqlDb = BaseSQLiteDatabase<'sync' | 'async', unknown, typeof schema>;
+export type SqlTables = typeof schema;
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface SqlHandle {
+  readonly dialect: Dialect;
+  /** The tables, as the running engine defines them. */
+  readonly t: SqlTables;
+  /** Runs store code on the caller's transaction if there is one, else on its own (SQLite: one at a time). */
+  run<T>(fn: (db: SqlDb) => Promise<T>): Promise<T>;
+  /** Runs `fn` in one transaction; called inside another, it joins that one (all or nothing together). */
+  transaction<T>(fn: (db: SqlDb) => Promise<T>): Promise<T>;
+  /** Whether the caller is inside a transaction (for an assertion, never for behaviour). */
+  inTransaction(): boolean;
+}
+
+/** The transaction a piece of async code runs in; `open` turns false at commit or rollback. */
+export interface AmbientTx {
+  db: SqlDb;
+  open: boolean;
+  /** False for SQLite's turn held by one store call outside any transaction. */
+  transaction: boolean;
+}
+
+/** One per engine: which transaction the current async call chain belongs to. */
+export function ambientTransactions(): {
+  current(): AmbientTx | undefined;
+  within<T>(tx: AmbientTx, fn: () => Promise<T>): Promise<T>;
+} {
+  const als = new AsyncLocalStorage<AmbientTx>();
+  return {
+    current() {
+      const tx = als.getStore();
+      // Work started inside a transaction may outlive it (a timer, a listener): it then runs alone.
+      return tx?.open ? tx : undefined;
+    },
+    within(tx, fn) {
+      return als.run(tx, fn);
+    },
+  };
+}
