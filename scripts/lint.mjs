@@ -58,7 +58,7 @@ export function violations() {
 }
 
 /** Adapter classes only src/app.ts may construct: the SQLite stores and the clients of other services. */
-const ADAPTER = /\bnew (Sqlite[A-Z]\w*|AppriseClient|OpenIdClientOidc|StepCaClient)\(/;
+const ADAPTER = /\bnew (Sql(ite)?[A-Z]\w*|AppriseClient|OpenIdClientOidc|StepCaClient)\(/;
 
 export function adapterViolations(sources = files(join(root, 'src')).map((file) => ({ rel: relative(root, file), text: readFileSync(file, 'utf8') }))) {
   const found = [];

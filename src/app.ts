@@ -368,7 +368,7 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
   const bootHttp = new HttpServer(log);
   http.add(
     healthRoutes({
-      storage: { ping: () => database.ping() },
+      storage: { ping: () => database.ping(), describe: () => `${database.dialect} ${database.where}` },
       metrics,
       isReady: () => ready,
       softChecks: (): Record<string, SoftCheck> => (stepCa ? { stepCa: stepCaCheck(stepCa.status()) } : {}),

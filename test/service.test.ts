@@ -14,7 +14,9 @@ test('health, readiness and Prometheus metrics', async () => {
     assert.deepEqual(await (await fetch(`${base}/healthz`)).json(), { status: 'ok' });
     const ready = await fetch(`${base}/readyz`);
     assert.equal(ready.status, 200);
-    assert.equal(((await ready.json()) as { checks: { database: boolean } }).checks.database, true);
+    const readiness = (await ready.json()) as { checks: { database: boolean }; details?: { database?: string } };
+    assert.equal(readiness.checks.database, true);
+    assert.match(readiness.details?.database ?? '', /^sqlite .*labd\.db$/, 'readiness says which database answers');
     assert.equal(labd.ssh(key, ['whoami']).status, 0);
     assert.equal(labd.ssh(lab.key('stranger'), ['whoami']).status, 255);
     const metrics = await (await fetch(`${base}/metrics`)).text();

@@ -4,6 +4,17 @@ import { jsonResponse, textResponse, type HttpRoute } from '../ops/http.ts';
 /** What readiness asks of storage: one round trip to the database, through its port. */
 export interface ReadinessProbe {
   ping(): Promise<boolean>;
+  /** Which database answers (engine and where, never a password), for /readyz's details. */
+  describe?(): string;
+}
+
+/** A database that neither answers nor fails (a PostgreSQL behind a dead network) is not ready after this long. */
+const PING_TIMEOUT_MS = 2_000;
+
+function pingWithin(storage: ReadinessProbe, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  return Promise.race([storage.ping().catch(() => false), late]).finally(() => clearTimeout(timer));
 }
 
 /** A check that does not make labd unready: a failing one turns the status to "degraded" (still 200) and says why. */
@@ -29,11 +40,13 @@ export function healthRoutes(deps: {
       method: 'GET',
       path: '/readyz',
       async handle() {
-        const dbOk = await deps.storage.ping().catch(() => false);
+        const dbOk = await pingWithin(deps.storage, PING_TIMEOUT_MS);
         const ready = dbOk && deps.isReady();
         const soft = deps.softChecks?.() ?? {};
         const checks: Record<string, boolean> = { database: dbOk, listeners: deps.isReady() };
         const details: Record<string, string> = {};
+        const where = deps.storage.describe?.();
+        if (where) details.database = dbOk ? where : `${where}: not answering`;
         for (const [name, c] of Object.entries(soft)) {
           checks[name] = c.ok;
           if (c.detail) details[name] = c.detail;
