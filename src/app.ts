@@ -17,12 +17,12 @@ import { OpsEvents } from './ops/events/index.ts';
 import { SqliteOpsEventStore } from './ops/events/sqlite.ts';
 import { identityModule } from './ops/identity/index.ts';
 import { AccessControl, accessModule, Delegation } from './ops/access/index.ts';
-import { SqliteAccessStore } from './ops/access/sqlite-store.ts';
-import { SqliteWrongCodes } from './ops/access/sqlite-wrong-codes.ts';
+import { SqlAccessStore } from './ops/access/sql-store.ts';
+import { SqlWrongCodes } from './ops/access/sql-wrong-codes.ts';
 import { initialAdminFingerprints, LoginService, lookup } from './ops/identity/login.ts';
-import { SqliteIdentityStore } from './ops/identity/sqlite-store.ts';
+import { SqlIdentityStore } from './ops/identity/sql-store.ts';
 import { OidcLogin } from './ops/identity/oidc-login.ts';
-import { SqliteOidcLinks } from './ops/identity/sqlite-oidc-links.ts';
+import { SqlOidcLinks } from './ops/identity/sql-oidc-links.ts';
 import { OpenIdClientOidc } from './ops/oidc/index.ts';
 import { connectKube, type KubePort } from './ops/kube/index.ts';
 import { metaModule } from './ops/meta/index.ts';
@@ -39,7 +39,7 @@ import type { ReminderChannel } from './apps/crm/reminders.ts';
 import { SqliteCrmStore } from './apps/crm/sqlite-store.ts';
 import { tokensModule } from './ops/tokens/index.ts';
 import { AppriseClient } from './ops/alerts/apprise.ts';
-import { SqliteTokenStore } from './ops/tokens/sqlite-store.ts';
+import { SqlTokenStore } from './ops/tokens/sql-store.ts';
 import { TokenActors } from './ops/tokens/actor.ts';
 import { pasteModule } from './apps/paste/index.ts';
 import { createHighlighter } from './core/highlight/index.ts';
@@ -199,7 +199,7 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
   const db = database.sqlite as Db; // TRANSITIONAL: stores not yet on the handle
   const metrics = new Metrics();
   const audit = new SqlAuditLog(h);
-  const identities = new SqliteIdentityStore(db);
+  const identities = new SqlIdentityStore(h);
   const pastes = new SqlitePasteStore(db, config.dataDir, clock);
   pastes.prepare();
   // One highlighting service (worker threads, deadline, cache) for the paste and git pages.
@@ -215,7 +215,7 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
   );
   const seats = new SqliteSeatStore(db);
   const crm = new SqliteCrmStore(db, config.crm.defaultRegion);
-  const appTokens = new SqliteTokenStore(db);
+  const appTokens = new SqlTokenStore(h, clock);
   const matrixLinks = new SqliteMatrixLinkStore(db);
   const inventory = new SqliteNodeInventory(db, clock);
   const events = new OpsEvents(new SqliteOpsEventStore(db), clock, log);
@@ -225,8 +225,8 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
   const botStore = new SqliteBotStore(db);
   const alertMessages = new SqliteAlertMessageStore(db);
   const repoStore = new SqliteRepoStore(db);
-  const wrongCodes = new SqliteWrongCodes(db);
-  const oidcLinks = new SqliteOidcLinks(db);
+  const wrongCodes = new SqlWrongCodes(h);
+  const oidcLinks = new SqlOidcLinks(h);
   // Apprise (an HTTP notification relay): alert escalations and CRM reminders, each where configured.
   const escalationApprise =
     config.alertmanager.enabled && config.alertmanager.appriseUrl
@@ -242,7 +242,7 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
   });
   const rolePermissions: RolePermissions = { ...DEFAULT_ROLE_PERMISSIONS, ...config.roles };
   // The live permission table: modules' declarations and config are its seed, admins change it at run time.
-  const accessStore = new SqliteAccessStore(db);
+  const accessStore = new SqlAccessStore(h);
   const access = new AccessControl(accessStore, { defaults: config.access.defaults, roles: config.roles });
   // Its snapshot of the stored roles and grants, before anything can ask (permission checks are synchronous).
   await access.load();
@@ -316,6 +316,7 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
       signup: { policy: config.auth.signup, defaultRole: config.auth.defaultRole, initialAdminName: config.auth.initialAdminName },
       wrongCodes,
       delegation,
+      transactions: { write: (fn) => h.transaction(() => fn()) },
     }),
     pasteModule({ registry, store: pastes, identities, config: config.paste, publicUrl, highlighter, clock, log }),
     pubsubModule({ broker }),

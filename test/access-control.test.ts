@@ -20,10 +20,10 @@ import { migrateDb, openDb, type Db } from '../src/db/client.ts';
 import { accessCommands } from '../src/ops/access/commands.ts';
 import { AccessControl, type AccessSeed } from '../src/ops/access/control.ts';
 import { Delegation } from '../src/ops/access/delegation.ts';
-import { SqliteAccessStore } from '../src/ops/access/sqlite-store.ts';
+import { SqlAccessStore } from '../src/ops/access/sql-store.ts';
 import { SqlAuditLog } from '../src/ops/audit/sql-store.ts';
 import { Backends } from '../src/ops/backends.ts';
-import { SqliteIdentityStore } from '../src/ops/identity/sqlite-store.ts';
+import { SqlIdentityStore } from '../src/ops/identity/sql-store.ts';
 import { defineCommand, Registry } from '../src/ops/registry.ts';
 
 const SEED: AccessSeed = { defaults: {}, roles: {} };
@@ -35,7 +35,7 @@ const DECLARED = [
 describe('access control: a snapshot of the async store', () => {
   let dir: string;
   let db: Db;
-  let store: SqliteAccessStore;
+  let store: SqlAccessStore;
   let control: AccessControl;
   let audit: SqlAuditLog;
   let registry: Registry;
@@ -46,12 +46,12 @@ describe('access control: a snapshot of the async store', () => {
     dir = mkdtempSync(join(tmpdir(), 'labd-access-control-'));
     db = openDb(dir);
     migrateDb(db);
-    store = new SqliteAccessStore(db);
+    store = new SqlAccessStore(sqliteHandle(db));
     control = new AccessControl(store, SEED);
     control.declare('test', DECLARED);
     await control.load();
     audit = new SqlAuditLog(sqliteHandle(db));
-    const identities = new SqliteIdentityStore(db);
+    const identities = new SqlIdentityStore(sqliteHandle(db));
     registry = new Registry({
       log: createLogger('silent'),
       clock: systemClock,

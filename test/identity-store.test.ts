@@ -15,10 +15,11 @@ import { createLogger } from '../src/core/logger.ts';
 import { Metrics } from '../src/core/metrics.ts';
 import { fingerprint } from '../src/core/sshwire/keys.ts';
 import { migrateDb, openDb, type Db } from '../src/db/client.ts';
-import { SqliteAccessStore } from '../src/ops/access/sqlite-store.ts';
+import { sqliteHandle } from '../src/db/sqlite-engine.ts';
+import { SqlAccessStore } from '../src/ops/access/sql-store.ts';
 import { CERT_PROVIDER, LoginService } from '../src/ops/identity/login.ts';
-import { SqliteOidcLinks } from '../src/ops/identity/sqlite-oidc-links.ts';
-import { SqliteIdentityStore } from '../src/ops/identity/sqlite-store.ts';
+import { SqlOidcLinks } from '../src/ops/identity/sql-oidc-links.ts';
+import { SqlIdentityStore } from '../src/ops/identity/sql-store.ts';
 import { ConnectionAuth } from '../src/ssh/auth.ts';
 import { AuthAttempts, ed25519Blob } from './support/auth-context.ts';
 import { until } from './support/wait.ts';
@@ -28,13 +29,13 @@ const log = createLogger('silent');
 describe('identity store (async port, SQLite)', () => {
   let dir: string;
   let db: Db;
-  let store: SqliteIdentityStore;
+  let store: SqlIdentityStore;
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'labd-identity-'));
     db = openDb(dir);
     migrateDb(db);
-    store = new SqliteIdentityStore(db);
+    store = new SqlIdentityStore(sqliteHandle(db));
   });
   afterEach(() => {
     db.$client.close();
@@ -58,20 +59,31 @@ describe('identity store (async port, SQLite)', () => {
   });
 
   test('a sign-up whose key is taken uses no invite and makes no account', async () => {
-    const access = new SqliteAccessStore(db);
+    const h = sqliteHandle(db);
+    const access = new SqlAccessStore(h);
     const invite = await access.createInvite({ codeHash: 'h', role: 'member', maxUses: 1, expiresAt: null, createdBy: null, note: '' });
     const dave = await store.createUser('dave', 'member', { key: key('SHA256:taken') });
-    await assert.rejects(store.createUser('erin', 'member', { key: key('SHA256:taken'), invite: { id: invite.id, at: new Date() } }), Conflict);
+    // As `join` does it: the invite's use and the account in one write over both stores.
+    const signUp = (name: string, fp: string) =>
+      h.transaction(async () => {
+        const at = new Date();
+        await access.useInvite(invite.id, at);
+        const user = await store.createUser(name, 'member', { key: key(fp) });
+        await access.recordInviteUse({ inviteId: invite.id, userId: user.id, userName: user.name, fingerprint: fp, at });
+        return user;
+      });
+    await assert.rejects(signUp('erin', 'SHA256:taken'), Conflict);
     assert.equal(await store.userByName('erin'), undefined);
     assert.equal((await access.inviteById(invite.id))?.usesLeft, 1);
+    assert.deepEqual(await access.inviteUses(), []);
     assert.equal((await store.keyByFingerprint('SHA256:taken'))?.userId, dave.id);
-    const erin = await store.createUser('erin', 'member', { key: key('SHA256:erin'), invite: { id: invite.id, at: new Date() } });
+    const erin = await signUp('erin', 'SHA256:erin');
     assert.equal((await access.inviteById(invite.id))?.usesLeft, 0);
     assert.equal((await store.keysOf(erin.id)).length, 1);
   });
 
   test('an OIDC link that cannot take the key stores nothing: no account, no identity', async () => {
-    const links = new SqliteOidcLinks(db);
+    const links = new SqlOidcLinks(sqliteHandle(db));
     const owner = await store.createUser('frank', 'member', { key: key('SHA256:frank') });
     const claims = { issuer: 'https://idp.test', sub: 'g-1', groups: [] };
     await assert.rejects(

@@ -27,7 +27,7 @@ import { SqlAuditLog } from '../src/ops/audit/sql-store.ts';
 import { Backends } from '../src/ops/backends.ts';
 import { OpsEvents } from '../src/ops/events/index.ts';
 import { SqliteOpsEventStore } from '../src/ops/events/sqlite.ts';
-import { SqliteIdentityStore } from '../src/ops/identity/sqlite-store.ts';
+import { SqlIdentityStore } from '../src/ops/identity/sql-store.ts';
 import { metaModule } from '../src/ops/meta/index.ts';
 import { Registry } from '../src/ops/registry.ts';
 import { repliesTo, waitFor } from './support/fake-matrix/harness.ts';
@@ -104,7 +104,7 @@ describe('durable inbox on an asynchronous store', () => {
       registry,
       store,
       messages: new SqliteAlertMessageStore(db),
-      identities: new SqliteIdentityStore(db),
+      identities: new SqlIdentityStore(sqliteHandle(db)),
       alerts: createAlertService({ config: { enabled: false }, store: new SqliteAlertStore(db), audit, clock: systemClock, log }),
       events: new OpsEvents(new SqliteOpsEventStore(db), systemClock, log),
       log,

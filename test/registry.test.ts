@@ -19,7 +19,7 @@ import { migrateDb, openDb, type Db } from '../src/db/client.ts';
 import { pasteCommands } from '../src/apps/paste/commands.ts';
 import { SqlitePasteStore } from '../src/apps/paste/sqlite.ts';
 import { SqlAuditLog } from '../src/ops/audit/sql-store.ts';
-import { SqliteIdentityStore } from '../src/ops/identity/sqlite-store.ts';
+import { SqlIdentityStore } from '../src/ops/identity/sql-store.ts';
 import type { IdentityStore } from '../src/ops/identity/store.ts';
 import { defineCommand, Registry } from '../src/ops/registry.ts';
 import { Backends } from '../src/ops/backends.ts';
@@ -43,7 +43,7 @@ describe('registry: one path for words and typed calls', () => {
     db = openDb(dir);
     migrateDb(db);
     audit = new SqlAuditLog(sqliteHandle(db));
-    identities = new SqliteIdentityStore(db);
+    identities = new SqlIdentityStore(sqliteHandle(db));
     registry = new Registry({ log: createLogger('silent'), clock: systemClock, rolePermissions: DEFAULT_ROLE_PERMISSIONS, audit, backends: new Backends() });
     const a = await identities.createUser('alice', 'member');
     const b = await identities.createUser('bob', 'member');

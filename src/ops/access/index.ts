@@ -1,6 +1,7 @@
 /** Access management (issue #14): roles and grants at run time, invites and sign-up by key. */
 import type { IdentityStore } from '../identity/store.ts';
 import type { LabdModule } from '../module.ts';
+import type { Transactions } from '../storage.ts';
 import { accessCommands } from './commands.ts';
 import type { AccessControl } from './control.ts';
 import type { Delegation } from './delegation.ts';
@@ -19,6 +20,7 @@ export function accessModule(deps: {
   signup: SignupConfig;
   wrongCodes: WrongCodeLog;
   delegation: Delegation;
+  transactions: Transactions;
 }): LabdModule {
   return {
     name: 'access',

@@ -14,6 +14,7 @@ import { signupAllows, signupRefusal, type SignupPolicy } from '../../core/signu
 import { parseKeyText } from '../identity/stdin-key.ts';
 import { checkUserName, isReservedUserName, reservedNameText, USER_NAME, type IdentityStore } from '../identity/store.ts';
 import { defineCommand, type AnyCommand } from '../registry.ts';
+import type { Transactions } from '../storage.ts';
 import type { AccessControl } from './control.ts';
 import type { Delegation } from './delegation.ts';
 import type { AccessStore, InviteRow, InviteUseRow } from './store.ts';
@@ -49,8 +50,10 @@ export function inviteCommands(deps: {
   signup: SignupConfig;
   wrongCodes: WrongCodeLog;
   delegation: Delegation;
+  /** `join`: the invite's use (this module's store) and the account with its key (the identity store), all or nothing. */
+  transactions: Transactions;
 }): AnyCommand[] {
-  const { store, control, identities, signup, wrongCodes, delegation } = deps;
+  const { store, control, identities, signup, wrongCodes, delegation, transactions } = deps;
 
   const inviteCreate = defineCommand({
     path: ['invite', 'create'],
@@ -253,10 +256,12 @@ export function inviteCommands(deps: {
       // After the taken checks: the initial admin's name is taken (it exists), the rest of the reserved names are refused as such.
       if (isReservedUserName(name))
         throw new UsageError(fromLogin ? `${reservedNameText(name)} with  join CODE --name NAME (it is your SSH user name)` : reservedNameText(name));
-      // One unit of work: the invite's use, the account and its key, or nothing.
-      const user = await identities.createUser(name, role, {
-        key: { ...key, comment: 'join' },
-        ...(invite ? { invite: { id: invite.id, at: now } } : {}),
+      // One unit of work over both stores: the invite's use, the account and its key, and who used it; or nothing.
+      const user = await transactions.write(async () => {
+        if (invite) await store.useInvite(invite.id, now);
+        const made = await identities.createUser(name, role, { key: { ...key, comment: 'join' } });
+        if (invite) await store.recordInviteUse({ inviteId: invite.id, userId: made.id, userName: made.name, fingerprint: key.fingerprint, at: now });
+        return made;
       });
       ctx.log.info({ user: user.name, role, fingerprint: key.fingerprint, invite: invite?.id ?? null, policy: signup.policy }, 'user signed up');
       // The actor of a join is the key's newcomer; the audit row says which account it became.

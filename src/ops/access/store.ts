@@ -1,10 +1,43 @@
-/** The access store's port: custom roles, role grants, user grants, invites (SQLite in sqlite-store.ts). */
+/** The access store's port: custom roles, role grants, user grants, invites (SQLite or PostgreSQL in sql-store.ts). */
 import type { Permission, Role } from '../../core/permissions.ts';
-import type { inviteUses, invites } from '../../db/schema.ts';
 
-export type InviteRow = typeof invites.$inferSelect;
+/** An invite code (`invite create`): only the code's SHA-256 is kept. */
+export interface InviteRow {
+  id: number;
+  codeHash: string;
+  role: Role;
+  usesLeft: number;
+  maxUses: number;
+  expiresAt: Date | null;
+  createdBy: number | null;
+  note: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+}
+
 /** One account an invite created: who (name and key as they joined) and when. */
-export type InviteUseRow = typeof inviteUses.$inferSelect;
+export interface InviteUseRow {
+  id: number;
+  inviteId: number;
+  /** Null once the account is removed (the name and key stay). */
+  userId: number | null;
+  userName: string;
+  /** The key the account joined with ('' when none). */
+  fingerprint: string;
+  at: Date;
+}
+
+/** What `recordInviteUse` writes: the account an invite's use made. */
+export type NewInviteUse = Omit<InviteUseRow, 'id'>;
+
+export interface NewInvite {
+  codeHash: string;
+  role: Role;
+  maxUses: number;
+  expiresAt: Date | null;
+  createdBy: number | null;
+  note: string;
+}
 export type RoleEffect = 'grant' | 'revoke';
 export type UserEffect = 'allow' | 'deny';
 
@@ -35,8 +68,9 @@ export interface AccessRules {
 }
 
 /**
- * The run-time access changes and invites; SQLite today, another database later. Every method is one
- * unit of work (transactions stay inside the implementation). Role and grant changes go through
+ * The run-time access changes and invites, on SQLite or PostgreSQL. Every method is one unit of work
+ * and joins the transaction of the call chain it runs in: `join` uses an invite and creates the
+ * account (identity store) inside one `Transactions.write`. Role and grant changes go through
  * AccessControl, which keeps its snapshot of the rules in step with what the store answers.
  */
 export interface AccessStore {
@@ -50,7 +84,7 @@ export interface AccessStore {
   /** Sets (or with null clears) one user's grant of a permission. Returns whether anything changed. */
   setUserGrant(userId: number, permission: Permission, effect: UserEffect | null): Promise<boolean>;
 
-  createInvite(values: { codeHash: string; role: Role; maxUses: number; expiresAt: Date | null; createdBy: number | null; note: string }): Promise<InviteRow>;
+  createInvite(values: NewInvite): Promise<InviteRow>;
   invites(): Promise<InviteRow[]>;
   /** Every use of every invite, oldest first. */
   inviteUses(): Promise<InviteUseRow[]>;
@@ -60,4 +94,11 @@ export interface AccessStore {
   /** Whether some invite still has a use left and has not expired. */
   hasUsableInvite(now: Date): Promise<boolean>;
   inviteByHash(codeHash: string): Promise<InviteRow | undefined>;
+  /**
+   * Takes one use of an invite at `at` (its last use); Conflict when it has none left (used up
+   * meanwhile) or is gone. Call it in the transaction that creates the account, with recordInviteUse.
+   */
+  useInvite(id: number, at: Date): Promise<void>;
+  /** Notes who an invite's use made (the account, its name and key), for `invite ls`. */
+  recordInviteUse(use: NewInviteUse): Promise<void>;
 }

@@ -1,9 +1,8 @@
-/** The port of keys linked to an account by an OIDC device-flow login (SQLite in sqlite-oidc-links.ts). */
+/** The port of keys linked to an account by an OIDC device-flow login (SQLite or PostgreSQL in sql-oidc-links.ts). */
 import type { Role } from '../../core/permissions.ts';
-import type { sshKeys } from '../../db/schema.ts';
-import type { User } from './store.ts';
+import type { KeyClaims, User } from './store.ts';
 
-export type LinkClaims = NonNullable<(typeof sshKeys.$inferSelect)['claims']>;
+export type LinkClaims = KeyClaims;
 
 export interface KeyToLink {
   fingerprint: string;

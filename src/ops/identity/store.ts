@@ -1,11 +1,55 @@
-/** The identity store's port: users, their keys and linked identities (SQLite in sqlite-store.ts). */
+/** The identity store's port: users, their keys and linked identities (SQLite or PostgreSQL in sql-store.ts). */
 import { UsageError } from '../../core/errors.ts';
 import type { Role } from '../../core/permissions.ts';
-import type { identities, sshKeys, users } from '../../db/schema.ts';
 
-export type User = typeof users.$inferSelect;
-export type SshKeyRow = typeof sshKeys.$inferSelect;
-export type IdentityRow = typeof identities.$inferSelect;
+/** An account. */
+export interface User {
+  id: number;
+  name: string;
+  /** A built-in role (admin, operator, member, guest) or a custom one (`role create`). */
+  role: Role;
+  createdAt: Date;
+  /** Set by `user disable`: the account logs in no more. */
+  disabledAt: Date | null;
+}
+
+/** The ID token claims an OIDC link was made on. */
+export interface KeyClaims {
+  issuer: string;
+  sub: string;
+  email?: string;
+  preferredUsername?: string;
+  groups: string[];
+}
+
+/** Where a key came from: `keys add` (user), LABD_INITIAL_ADMIN_KEYS (config), an OIDC device-flow login (oidc). */
+export type KeySource = 'user' | 'config' | 'oidc';
+
+/** A public key registered to a user. */
+export interface SshKeyRow {
+  id: number;
+  userId: number;
+  fingerprint: string;
+  algo: string;
+  publicKey: string;
+  comment: string;
+  source: KeySource;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  /** A linked key (source oidc) logs in until then; null: for good. */
+  expiresAt: Date | null;
+  claims: KeyClaims | null;
+}
+
+/** An external identity linked to a user: a certificate principal, an OIDC subject. */
+export interface IdentityRow {
+  id: number;
+  userId: number;
+  provider: string;
+  subject: string;
+  createdAt: Date;
+  lastSeenAt: Date | null;
+}
 
 export const USER_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 
@@ -103,8 +147,8 @@ export type AdminKey = Omit<NewKey, 'source'>;
 
 /**
  * Users, their keys and linked identities, as the identity commands, logins and other modules see
- * them; SQLite today, another database later. Every method is one unit of work (transactions stay
- * inside the implementation).
+ * them; on SQLite or PostgreSQL. Every method is one unit of work, and joins the transaction of the
+ * call chain it runs in (a service that writes other stores too wraps them in `Transactions.write`).
  */
 export interface IdentityStore {
   userByName(name: string): Promise<User | undefined>;
@@ -114,9 +158,9 @@ export interface IdentityStore {
   listUsers(): Promise<(User & { keys: number })[]>;
   /**
    * Creates a user (checkNewUserName: reserved names are refused; Conflict when the name is taken), with its first key when given
-   * (Conflict when the key is registered) and using one use of an invite when given (recording who used it), all or nothing.
+   * (Conflict when the key is registered), all or nothing. An invite's use goes with it through the access store, in one `write`.
    */
-  createUser(name: string, role: Role, o?: { key?: NewKey; invite?: { id: number; at: Date } }): Promise<User>;
+  createUser(name: string, role: Role, o?: { key?: NewKey }): Promise<User>;
   /** Creates a user and links an identity to it, all or nothing; undefined when the name or the identity was taken meanwhile. */
   createUserWithIdentity(name: string, role: Role, provider: string, subject: string): Promise<User | undefined>;
   setRole(name: string, role: Role): Promise<User>;

@@ -1,0 +1,243 @@
+/**
+ * The identity store on SQLite or PostgreSQL (drizzle, one query set for both): each port method is one
+ * read, or one transaction that joins the caller's. A taken name or key is a Conflict on both engines:
+ * checked first, and the insert itself does nothing on a conflict (`on conflict do nothing`), so a
+ * race lost to another transaction is a Conflict too, never a driver error that would abort a
+ * PostgreSQL transaction the caller still means to use.
+ */
+import { and, asc, count, eq } from 'drizzle-orm';
+import { Conflict, NotFound } from '../../core/errors.ts';
+import type { Role } from '../../core/permissions.ts';
+import type { SqlDb, SqlHandle, SqlTables } from '../../db/sql.ts';
+import { checkNewUserName, checkUserName, type AdminKey, type IdentityRow, type IdentityStore, type NewKey, type SshKeyRow, type User } from './store.ts';
+
+export class SqlIdentityStore implements IdentityStore {
+  private readonly q: Queries;
+
+  constructor(private readonly h: SqlHandle) {
+    this.q = new Queries(h.t);
+  }
+
+  async userByName(name: string): Promise<User | undefined> {
+    return this.h.run((db) => this.q.userByName(db, name));
+  }
+
+  async userById(id: number): Promise<User | undefined> {
+    const { users } = this.h.t;
+    return this.h.run(async (db) => (await db.select().from(users).where(eq(users.id, id)).limit(1))[0]);
+  }
+
+  async requireUser(name: string): Promise<User> {
+    return this.h.run((db) => this.q.requireUser(db, name));
+  }
+
+  async listUsers(): Promise<(User & { keys: number })[]> {
+    const { users, sshKeys } = this.h.t;
+    return this.h.run((db) =>
+      db
+        .select({
+          id: users.id,
+          name: users.name,
+          role: users.role,
+          createdAt: users.createdAt,
+          disabledAt: users.disabledAt,
+          keys: count(sshKeys.id),
+        })
+        .from(users)
+        .leftJoin(sshKeys, eq(sshKeys.userId, users.id))
+        .groupBy(users.id)
+        .orderBy(asc(users.name)),
+    );
+  }
+
+  async createUser(name: string, role: Role, o: { key?: NewKey } = {}): Promise<User> {
+    return this.h.transaction(async (db) => {
+      const user = await this.q.createUser(db, name, role);
+      if (o.key) await this.q.addKey(db, user.id, o.key);
+      return user;
+    });
+  }
+
+  async createUserWithIdentity(name: string, role: Role, provider: string, subject: string): Promise<User | undefined> {
+    const { users, identities } = this.h.t;
+    return this.h.transaction(async (db) => {
+      if ((await this.q.userByName(db, name)) || (await this.q.identityOf(db, provider, subject))) return undefined;
+      checkNewUserName(name);
+      const [user] = await db.insert(users).values({ name, role }).onConflictDoNothing({ target: users.name }).returning();
+      if (!user) return undefined;
+      const linked = await db
+        .insert(identities)
+        .values({ userId: user.id, provider, subject })
+        .onConflictDoNothing({ target: [identities.provider, identities.subject] })
+        .returning({ id: identities.id });
+      if (!linked.length) {
+        // Another login linked the identity meanwhile: the account made for it goes again (the caller may be in a larger transaction).
+        await db.delete(users).where(eq(users.id, user.id));
+        return undefined;
+      }
+      return user;
+    });
+  }
+
+  async setRole(name: string, role: Role): Promise<User> {
+    const { users } = this.h.t;
+    return this.h.transaction(async (db) => {
+      const user = await this.q.requireUser(db, name);
+      return (await db.update(users).set({ role }).where(eq(users.id, user.id)).returning())[0]!;
+    });
+  }
+
+  async setDisabled(name: string, at: Date | null): Promise<User> {
+    const { users } = this.h.t;
+    return this.h.transaction(async (db) => {
+      const user = await this.q.requireUser(db, name);
+      return (await db.update(users).set({ disabledAt: at }).where(eq(users.id, user.id)).returning())[0]!;
+    });
+  }
+
+  async removeUser(name: string): Promise<void> {
+    const { users } = this.h.t;
+    await this.h.transaction(async (db) => {
+      const user = await this.q.requireUser(db, name);
+      await db.delete(users).where(eq(users.id, user.id));
+    });
+  }
+
+  async keyByFingerprint(fingerprint: string): Promise<(SshKeyRow & { user: User }) | undefined> {
+    return this.h.run((db) => this.q.keyByFingerprint(db, fingerprint));
+  }
+
+  async keysOf(userId: number): Promise<SshKeyRow[]> {
+    const { sshKeys } = this.h.t;
+    return this.h.run((db) => db.select().from(sshKeys).where(eq(sshKeys.userId, userId)).orderBy(asc(sshKeys.id)));
+  }
+
+  async addKey(userId: number, key: NewKey): Promise<SshKeyRow> {
+    return this.h.transaction((db) => this.q.addKey(db, userId, key));
+  }
+
+  async removeKey(userId: number, which: string): Promise<SshKeyRow> {
+    const { sshKeys } = this.h.t;
+    return this.h.transaction(async (db) => {
+      const keys = await db.select().from(sshKeys).where(eq(sshKeys.userId, userId)).orderBy(asc(sshKeys.id));
+      const key = /^\d+$/.test(which)
+        ? keys.find((k) => k.id === Number(which))
+        : keys.find((k) => k.fingerprint === which || k.fingerprint === `SHA256:${which}`);
+      if (!key) throw new NotFound(`no key '${which.slice(0, 60)}' (see 'keys ls')`);
+      await db.delete(sshKeys).where(eq(sshKeys.id, key.id));
+      return key;
+    });
+  }
+
+  async touchKey(id: number, at: Date): Promise<void> {
+    const { sshKeys } = this.h.t;
+    await this.h.run(async (db) => {
+      await db.update(sshKeys).set({ lastUsedAt: at }).where(eq(sshKeys.id, id));
+    });
+  }
+
+  async identity(provider: string, subject: string): Promise<(IdentityRow & { user: User }) | undefined> {
+    return this.h.run((db) => this.q.identityOf(db, provider, subject));
+  }
+
+  async linkIdentity(userId: number, provider: string, subject: string): Promise<void> {
+    const { identities } = this.h.t;
+    await this.h.run(async (db) => {
+      await db
+        .insert(identities)
+        .values({ userId, provider, subject })
+        .onConflictDoNothing({ target: [identities.provider, identities.subject] });
+    });
+  }
+
+  async identitiesOf(userId: number): Promise<IdentityRow[]> {
+    const { identities } = this.h.t;
+    return this.h.run((db) => db.select().from(identities).where(eq(identities.userId, userId)).orderBy(asc(identities.id)));
+  }
+
+  async touchIdentity(id: number, at: Date): Promise<void> {
+    const { identities } = this.h.t;
+    await this.h.run(async (db) => {
+      await db.update(identities).set({ lastSeenAt: at }).where(eq(identities.id, id));
+    });
+  }
+
+  async ensureAdmin(name: string, keys: AdminKey[]): Promise<{ fingerprint: string; user: string }[]> {
+    const { users, sshKeys } = this.h.t;
+    return this.h.transaction(async (db) => {
+      let admin = await this.q.userByName(db, name);
+      if (!admin) admin = await this.q.createUser(db, name, 'admin', true);
+      else if (admin.role !== 'admin') admin = (await db.update(users).set({ role: 'admin' }).where(eq(users.id, admin.id)).returning())[0]!;
+      const takenBack: { fingerprint: string; user: string }[] = [];
+      for (const key of keys) {
+        const existing = await this.q.keyByFingerprint(db, key.fingerprint);
+        if (existing && existing.userId !== admin.id) {
+          takenBack.push({ fingerprint: key.fingerprint, user: existing.user.name });
+          await db.delete(sshKeys).where(eq(sshKeys.id, existing.id));
+        }
+        if (!existing || existing.userId !== admin.id) await this.q.addKey(db, admin.id, { ...key, source: 'config' });
+      }
+      return takenBack;
+    });
+  }
+}
+
+/** The queries the methods share, on the database or transaction they are given. */
+class Queries {
+  constructor(private readonly t: SqlTables) {}
+
+  async userByName(db: SqlDb, name: string): Promise<User | undefined> {
+    const { users } = this.t;
+    return (await db.select().from(users).where(eq(users.name, name)).limit(1))[0];
+  }
+
+  async requireUser(db: SqlDb, name: string): Promise<User> {
+    const user = await this.userByName(db, name);
+    if (!user) throw new NotFound(`no user '${name.slice(0, 40)}'`);
+    return user;
+  }
+
+  /** `asInitialAdmin`: the name comes from config (auth.initialAdminName), so a reserved one is fine. */
+  async createUser(db: SqlDb, name: string, role: Role, asInitialAdmin = false): Promise<User> {
+    const { users } = this.t;
+    if (asInitialAdmin) checkUserName(name);
+    else checkNewUserName(name);
+    const taken = () => new Conflict(`user '${name}' already exists`);
+    if (await this.userByName(db, name)) throw taken();
+    const [user] = await db.insert(users).values({ name, role }).onConflictDoNothing({ target: users.name }).returning();
+    if (!user) throw taken();
+    return user;
+  }
+
+  async keyByFingerprint(db: SqlDb, fingerprint: string): Promise<(SshKeyRow & { user: User }) | undefined> {
+    const { users, sshKeys } = this.t;
+    const [row] = await db.select().from(sshKeys).innerJoin(users, eq(sshKeys.userId, users.id)).where(eq(sshKeys.fingerprint, fingerprint)).limit(1);
+    return row ? { ...row.ssh_keys, user: row.users } : undefined;
+  }
+
+  async addKey(db: SqlDb, userId: number, key: NewKey): Promise<SshKeyRow> {
+    const { sshKeys } = this.t;
+    const existing = await this.keyByFingerprint(db, key.fingerprint);
+    if (existing) {
+      throw new Conflict(existing.userId === userId ? `key ${key.fingerprint} is already registered` : `key ${key.fingerprint} belongs to another user`);
+    }
+    const [row] = await db
+      .insert(sshKeys)
+      .values({ userId, ...key })
+      .onConflictDoNothing({ target: sshKeys.fingerprint })
+      .returning();
+    if (!row) throw new Conflict(`key ${key.fingerprint} belongs to another user`);
+    return row;
+  }
+
+  async identityOf(db: SqlDb, provider: string, subject: string): Promise<(IdentityRow & { user: User }) | undefined> {
+    const { users, identities } = this.t;
+    const [row] = await db
+      .select()
+      .from(identities)
+      .innerJoin(users, eq(identities.userId, users.id))
+      .where(and(eq(identities.provider, provider), eq(identities.subject, subject)))
+      .limit(1);
+    return row ? { ...row.identities, user: row.users } : undefined;
+  }
+}
