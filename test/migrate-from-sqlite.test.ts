@@ -16,6 +16,7 @@ import { drizzle as drizzleSqlite } from 'drizzle-orm/better-sqlite3';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrateDb, openDb } from '../src/db/client.ts';
 import { copyPlan } from '../src/db/migrate-from-sqlite.ts';
 import * as pgSchema from '../src/db/pg-schema.ts';
 import * as sqliteSchema from '../src/db/schema.ts';
@@ -301,6 +302,41 @@ describe.skipIf(POSTGRES_SKIP)('labd migrate --from-sqlite into a real PostgreSQ
     // …and rolled back with it.
     const after = await pgCounts(url);
     expect(Object.entries(after).filter(([, n]) => n > 0)).toEqual([]);
+  });
+
+  it('copies tables larger than one batch, in order, with gaps in the ids', async () => {
+    const big = mkdtempSync(join(tmpdir(), 'labd-migrate-big-'));
+    scratch.push(big);
+    const db = openDb(big);
+    migrateDb(db);
+    const insert = db.$client.prepare(
+      "insert into audit (id, at, actor, via, command, args, outcome, duration_ms) values (?, ?, 'admin', 'ssh', 'whoami', '{}', 'ok', ?)",
+    );
+    const n = 2_345;
+    db.$client.transaction(() => {
+      for (let i = 1; i <= n; i++) insert.run(i * 3, 1_700_000_000_000 + i, i);
+    })();
+    db.$client.close();
+    await server.createDatabase('big');
+    const url = server.url('big');
+    const r = await labdCli(['migrate', '--from-sqlite', big, '--to', url, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { tables: Record<string, number> }).tables.audit).toBe(n);
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      const { rows } = await c.query<{ n: number; min: number; max: number; sum: string; at: Date }>(
+        'select count(*)::int as n, min(id) as min, max(id) as max, sum(duration_ms) as sum, max(at) as at from audit',
+      );
+      expect(rows[0]).toMatchObject({ n, min: 3, max: 3 * n, sum: String((n * (n + 1)) / 2) });
+      expect(rows[0]!.at.getTime()).toBe(1_700_000_000_000 + n);
+      const next = await c.query<{ id: number }>(
+        "insert into audit (at, actor, via, command, args, outcome, duration_ms) values (now(), 'x', 'test', 'x', '{}', 'ok', 0) returning id",
+      );
+      expect(next.rows[0]!.id).toBe(3 * n + 1);
+    } finally {
+      await c.end();
+    }
   });
 
   it('refuses a target that is not PostgreSQL, a missing data dir, and a wrong password without printing it', async () => {

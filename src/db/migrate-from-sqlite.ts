@@ -101,6 +101,9 @@ export function copyPlan(): TablePair[] {
   return ordered;
 }
 
+/** The SQLite rowid, read beside the columns (no column of labd's schema has this name). */
+const ROWID = '__labd_rowid';
+
 /** Rows read and written per statement (PostgreSQL takes at most 65535 parameters in one). */
 function batchSize(columns: number): number {
   return Math.max(1, Math.min(1000, Math.floor(60_000 / Math.max(1, columns))));
@@ -140,18 +143,21 @@ export async function migrateFromSqlite(opts: {
           const size = batchSize(p.columns.length);
           let rows = 0;
           try {
-            for (let offset = 0; ; offset += size) {
+            // In rowid order, each batch after the last rowid read (no OFFSET: large tables stay linear).
+            const fields = { ...getTableColumns(p.sqlite), [ROWID]: sql<number>`rowid` };
+            for (let last = Number.MIN_SAFE_INTEGER; ;) {
               const batch = sqlite
-                .select()
+                .select(fields)
                 .from(p.sqlite)
+                .where(sql`rowid > ${last}`)
                 .orderBy(sql`rowid`)
                 .limit(size)
-                .offset(offset)
                 .all() as Record<string, unknown>[];
               if (batch.length === 0) break;
               const values = batch.map((row) => Object.fromEntries(p.columns.map(([to, from]) => [to, row[from]])));
               await tx.insert(p.pg).values(values);
               rows += batch.length;
+              last = batch.at(-1)![ROWID] as number;
               if (batch.length < size) break;
             }
             const [check] = (await tx.execute(sql`select count(*)::int as n from ${p.pg}`)).rows as { n: number }[];
