@@ -73,7 +73,7 @@ export async function openPostgres(url: string, opts: { poolSize?: number } = {}
   pool.on('error', () => undefined);
   const db = drizzle(pool, { schema: pgSchema });
   try {
-    await migrateLocked(pool, () => migrate(db, { migrationsFolder: PG_MIGRATIONS_DIR }));
+    await migrateLocked(pool, (client) => migrate(drizzle(client, { schema: pgSchema }), { migrationsFolder: PG_MIGRATIONS_DIR }));
   } catch (err) {
     await pool.end().catch(() => undefined);
     throw new Error(`database ${redactDatabaseUrl(url)}: ${(err as Error).message}`);
@@ -88,12 +88,16 @@ export async function openPostgres(url: string, opts: { poolSize?: number } = {}
   };
 }
 
-export async function migrateLocked(pool: pg.Pool, migrateNow: () => Promise<void>): Promise<void> {
+/**
+ * Runs `migrateNow` holding the migration advisory lock. It gets the connection that holds the lock
+ * and must migrate on it: the migration then needs no second connection (a pool of one works).
+ */
+export async function migrateLocked(pool: pg.Pool, migrateNow: (client: pg.PoolClient) => Promise<void>): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     try {
-      await migrateNow();
+      await migrateNow(client);
     } finally {
       await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
     }
