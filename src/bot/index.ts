@@ -120,6 +120,7 @@ export async function startMatrixBot(o: MatrixBotDeps): Promise<MatrixBot> {
     homeserverUrl: o.config.homeserverUrl,
     accessToken: o.config.accessToken,
     store,
+    clock: o.clock,
     log,
     onSent: (row, eventId) => messages.delivered(row.txnId, eventId),
   });
