@@ -180,6 +180,13 @@ describe.each(ENGINES)('bot store on %s', (engineName) => {
   });
 });
 
+const pick = (o: SqlBotStore): Pick<BotStore, 'queue' | 'outgoing' | 'outgoingByEventId' | 'rewriteUntried'> => ({
+  queue: (m) => o.queue(m),
+  outgoing: (t) => o.outgoing(t),
+  outgoingByEventId: (e) => o.outgoingByEventId(e),
+  rewriteUntried: (id, c) => o.rewriteUntried(id, c),
+});
+
 const content = (text: string): QueuedContent => ({
   post: { msgtype: 'm.text', body: text },
   edit: (target: string) => ({
@@ -265,6 +272,37 @@ describe.each(ENGINES)('alert messages on %s', (engineName) => {
     await messages.delivered(post.txnId, '$post7b');
     assert.equal((await messages.message(7))!.eventId, '$post7b');
     assert.ok((await messages.all()).some((m) => m.groupId === 7));
+  });
+
+  test('a row the sender took while it was being rewritten is followed by an edit (the sender may have read the old content)', async () => {
+    assert.equal(await messages.queue(11, '!r:x', content('a'), () => undefined), 'posted');
+    const post = (await outbox.outgoing(txnIdFor('alert-group:11', 'alert-post')))!;
+    // Not in flight when the rewrite is decided; in flight once it has committed.
+    let asked = 0;
+    const takenMeanwhile = () => (asked++ === 0 ? undefined : post.id);
+    assert.equal(await messages.queue(11, '!r:x', content('b'), takenMeanwhile), 'edited');
+    assert.equal(JSON.parse((await outbox.outgoing(post.txnId))!.content).body, 'b', 'rewritten');
+    const row = (await messages.message(11))!;
+    assert.equal(row.revision, 1);
+    assert.equal(JSON.parse((await outbox.outgoing(row.lastTxnId))!.content)['m.new_content'].body, 'b', 'and edited to the same content');
+    // Tried since (the sender recorded a failed attempt after the rewrite committed): an edit follows too.
+    const edit = (await outbox.outgoing(row.lastTxnId))!;
+    const triedAfterCommit = new AlertMessages({
+      messages: store,
+      outbox: {
+        ...pick(outbox),
+        outgoing: async (txnId) => {
+          if (txnId === edit.txnId && !engine.handle.inTransaction()) await outbox.markRetry(edit.id, 1, new Date(T0), '502');
+          return outbox.outgoing(txnId);
+        },
+      },
+      transactions,
+    });
+    assert.equal(await triedAfterCommit.queue(11, '!r:x', content('c'), () => undefined), 'edited');
+    assert.equal(JSON.parse((await outbox.outgoing(edit.txnId))!.content)['m.new_content'].body, 'c');
+    assert.equal((await messages.message(11))!.revision, 2);
+    // Nobody took it: a rewrite stays a rewrite.
+    assert.equal(await messages.queue(11, '!r:x', content('d'), () => undefined), 'rewritten');
   });
 
   test('escalate: once per firing episode, as a reply to the post', async () => {

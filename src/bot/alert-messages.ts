@@ -54,7 +54,8 @@ export class AlertMessages {
   async queue(groupId: number, roomId: string, content: QueuedContent, inFlight: () => number | undefined): Promise<QueueOutcome> {
     const { messages, outbox, transactions } = this.o;
     const hash = contentHash(content.post);
-    return transactions.write(async () => {
+    let rewrote: { id: number; txnId: string } | undefined;
+    const outcome = await transactions.write(async (): Promise<QueueOutcome> => {
       const existing = await messages.message(groupId);
       if (!existing) {
         const postTxnId = txnIdFor(`alert-group:${groupId}`, 'alert-post');
@@ -69,15 +70,32 @@ export class AlertMessages {
         const replacement = last.txnId === existing.postTxnId ? content.post : content.edit(TXN_REF + existing.postTxnId);
         if (await outbox.rewriteUntried(last.id, replacement)) {
           await messages.rendered(groupId, hash);
+          rewrote = { id: last.id, txnId: last.txnId };
           return 'rewritten';
         }
       }
-      const revision = existing.revision + 1;
-      const txnId = txnIdFor(`alert-group:${groupId}:${revision}`, 'alert-edit');
-      await outbox.queue({ txnId, roomId: existing.roomId, content: content.edit(TXN_REF + existing.postTxnId) });
-      await messages.revised(groupId, revision, txnId, hash);
+      await this.edit(groupId, content, hash);
       return 'edited';
     });
+    if (!rewrote) return outcome;
+    // The sender reads a row without waiting for this transaction (PostgreSQL reads what is committed):
+    // if it took the row before the rewrite committed, it may be sending the old content. Taken or
+    // tried since: an edit follows, with the content just written (at worst, one edit too many).
+    const after = await outbox.outgoing(rewrote.txnId);
+    if (inFlight() !== rewrote.id && after?.state === 'pending' && after.attempts === 0) return outcome;
+    await transactions.write(() => this.edit(groupId, content, hash));
+    return 'edited';
+  }
+
+  /** Queues an edit of the group's message showing `content`, as its next revision (inside the caller's transaction). */
+  private async edit(groupId: number, content: QueuedContent, hash: string): Promise<void> {
+    const { messages, outbox } = this.o;
+    const existing = await messages.message(groupId);
+    if (!existing) return;
+    const revision = existing.revision + 1;
+    const txnId = txnIdFor(`alert-group:${groupId}:${revision}`, 'alert-edit');
+    await outbox.queue({ txnId, roomId: existing.roomId, content: content.edit(TXN_REF + existing.postTxnId) });
+    await messages.revised(groupId, revision, txnId, hash);
   }
 
   /** Queues the escalation of one firing episode, once. False when it was queued before (or the group has no message). */
