@@ -11,10 +11,10 @@ import { healthRoutes } from './http/health.ts';
 import { HttpServer } from './http/server.ts';
 import { auditModule, SqlAuditLog } from './ops/audit/index.ts';
 import { alertsModule, createAlertService } from './ops/alerts/index.ts';
-import { SqliteEscalationStore } from './ops/alerts/sqlite-escalations.ts';
+import { SqlEscalationStore } from './ops/alerts/sql-escalations.ts';
 import { deploysModule } from './ops/deploys/index.ts';
 import { OpsEvents } from './ops/events/index.ts';
-import { SqliteOpsEventStore } from './ops/events/sqlite.ts';
+import { SqlOpsEventStore } from './ops/events/sql-store.ts';
 import { identityModule } from './ops/identity/index.ts';
 import { AccessControl, accessModule, Delegation } from './ops/access/index.ts';
 import { SqlAccessStore } from './ops/access/sql-store.ts';
@@ -48,7 +48,7 @@ import { TopicBroker } from './apps/pubsub/broker.ts';
 import { pubsubModule } from './apps/pubsub/index.ts';
 import { matrixBotModule } from './bot/index.ts';
 import { matrixProbe } from './bot/probe.ts';
-import { matrixLinksModule, SqliteMatrixLinkStore } from './ops/matrix-links/index.ts';
+import { matrixLinksModule, SqlMatrixLinkStore } from './ops/matrix-links/index.ts';
 import { loadCaKeys, staticCaKeys, unionCaKeys } from './ssh/ca-keys.ts';
 import { StepCaClient } from './ops/stepca/client.ts';
 import { StepCaTrust, type StepCaStatus } from './ops/stepca/trust.ts';
@@ -64,10 +64,10 @@ import { TuiHost } from './ssh/tui/host.ts';
 import { opsTuiApps } from './ssh/tui/ops/index.ts';
 import { VERSION } from './version.ts';
 import { Backends } from './ops/backends.ts';
-import { SqliteAlertStore } from './ops/alerts/sqlite-store.ts';
+import { SqlAlertStore } from './ops/alerts/sql-store.ts';
 import type { AlertStore } from './ops/alerts/store.ts';
-import { SqliteBotStore } from './bot/sqlite-store.ts';
-import { SqliteAlertMessageStore } from './bot/sqlite-alert-store.ts';
+import { SqlBotStore } from './bot/sql-store.ts';
+import { SqlAlertMessageStore } from './bot/sql-alert-store.ts';
 import type { BotStore } from './bot/store.ts';
 
 const BACKEND_PROBE_INTERVAL_MS = 30_000;
@@ -93,12 +93,12 @@ function splitListen(listen: string): { host: string; port: number } {
 }
 
 /** Gauges read from labd's state at scrape time, for deploy/monitoring's dashboard and alert rules. */
-function registerStateMetrics(metrics: Metrics, botStore: BotStore, alertStore: AlertStore, backends: Backends): void {
+function registerStateMetrics(metrics: Metrics, botStore: BotStore, alertStore: AlertStore, backends: Backends, clock: Clock): void {
   metrics.gaugeFrom('labd_outbox_depth', 'Matrix messages waiting in the outbox', [], async () => [
-    { value: (await botStore.outboxBacklog(systemClock.now())).depth },
+    { value: (await botStore.outboxBacklog(clock.now())).depth },
   ]);
   metrics.gaugeFrom('labd_outbox_oldest_age_seconds', 'How long the oldest waiting Matrix message has waited (0: none waits)', [], async () => [
-    { value: (await botStore.outboxBacklog(systemClock.now())).oldestAgeSeconds },
+    { value: (await botStore.outboxBacklog(clock.now())).oldestAgeSeconds },
   ]);
   metrics.gaugeFrom('labd_alert_groups', 'Alert groups by state: firing (unacknowledged), acknowledged, resolved', ['state'], async () =>
     Object.entries(await alertStore.countByState()).map(([state, value]) => ({ labels: { state }, value })),
@@ -216,14 +216,14 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
   const seats = new SqliteSeatStore(db);
   const crm = new SqliteCrmStore(db, config.crm.defaultRegion);
   const appTokens = new SqlTokenStore(h, clock);
-  const matrixLinks = new SqliteMatrixLinkStore(db);
+  const matrixLinks = new SqlMatrixLinkStore(h, clock);
   const inventory = new SqliteNodeInventory(db, clock);
-  const events = new OpsEvents(new SqliteOpsEventStore(db), clock, log);
-  const alertStore = new SqliteAlertStore(db);
-  const escalations = new SqliteEscalationStore(db);
+  const events = new OpsEvents(new SqlOpsEventStore(h), clock, log);
+  const alertStore = new SqlAlertStore(h);
+  const escalations = new SqlEscalationStore(h);
   // The Matrix bot's inbox/outbox (read by /metrics even when the bot is off) and its alert messages.
-  const botStore = new SqliteBotStore(db);
-  const alertMessages = new SqliteAlertMessageStore(db);
+  const botStore = new SqlBotStore(h, clock);
+  const alertMessages = new SqlAlertMessageStore(h);
   const repoStore = new SqliteRepoStore(db);
   const wrongCodes = new SqlWrongCodes(h);
   const oidcLinks = new SqlOidcLinks(h);
@@ -284,6 +284,7 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
         registry,
         store: botStore,
         messages: alertMessages,
+        transactions: { write: (fn) => h.transaction(() => fn()) },
         identities,
         links: matrixLinks,
         alerts,
@@ -409,7 +410,7 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
   ];
   for (const job of jobs) job.start();
 
-  registerStateMetrics(metrics, botStore, alertStore, backends);
+  registerStateMetrics(metrics, botStore, alertStore, backends, clock);
 
   const hostKey = loadOrCreateHostKey(config.dataDir);
   const sshServer = new SshServer({

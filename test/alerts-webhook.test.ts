@@ -10,7 +10,8 @@ import { systemClock } from '../src/core/clock.ts';
 import { migrateDb, openDb, type Db } from '../src/db/client.ts';
 import { unconfiguredAlertmanager } from '../src/ops/alertmanager/unconfigured.ts';
 import { AlertService } from '../src/ops/alerts/service.ts';
-import { SqliteAlertStore } from '../src/ops/alerts/sqlite-store.ts';
+import { SqlAlertStore } from '../src/ops/alerts/sql-store.ts';
+import { sqliteHandle } from '../src/db/sqlite-engine.ts';
 import { alertmanagerWebhook } from '../src/ops/alerts/webhook.ts';
 import { HttpServer } from '../src/http/server.ts';
 
@@ -55,7 +56,7 @@ describe('POST /hooks/alertmanager answers', () => {
     db = openDb(dir);
     migrateDb(db);
     const log = createLogger('silent');
-    service = new AlertService(new SqliteAlertStore(db), unconfiguredAlertmanager, systemClock, log);
+    service = new AlertService(new SqlAlertStore(sqliteHandle(db)), unconfiguredAlertmanager, systemClock, log);
     server = new HttpServer(log);
     server.add([alertmanagerWebhook(service, { token: TOKEN, maxBytes: 4096 }, log)]);
     const address = await server.listen('127.0.0.1', 0);
@@ -100,15 +101,15 @@ describe('POST /hooks/alertmanager with a slow store', () => {
     const dir = mkdtempSync(join(tmpdir(), 'labd-hook-slow-'));
     const db = openDb(dir);
     migrateDb(db);
-    const sqlite = new SqliteAlertStore(db);
+    const sqlite = new SqlAlertStore(sqliteHandle(db));
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     let ingestCalled!: () => void;
     const called = new Promise<void>((resolve) => (ingestCalled = resolve));
     let stored = false;
     // The port as a remote database would be: the write completes later than the call.
-    const slow = Object.assign(Object.create(sqlite) as SqliteAlertStore, {
-      async ingest(...args: Parameters<SqliteAlertStore['ingest']>) {
+    const slow = Object.assign(Object.create(sqlite) as SqlAlertStore, {
+      async ingest(...args: Parameters<SqlAlertStore['ingest']>) {
         ingestCalled();
         await gate;
         const result = await sqlite.ingest(...args);

@@ -12,9 +12,12 @@ import { FakeMatrix, type FakeUser } from './support/fake-matrix/server.ts';
 import { freePort, KeyLab, LabdProcess } from './support/labd.ts';
 import { migrateDb, openDb } from '../src/db/client.ts';
 import { normaliseKey, ACK_REACTIONS } from '../src/bot/alert-room.ts';
-import { SqliteAlertMessageStore } from '../src/bot/sqlite-alert-store.ts';
+import { AlertMessages } from '../src/bot/alert-messages.ts';
+import { SqlAlertMessageStore } from '../src/bot/sql-alert-store.ts';
 import { resolveRefs, TXN_REF } from '../src/bot/outbox.ts';
-import { SqliteBotStore } from '../src/bot/sqlite-store.ts';
+import { SqlBotStore } from '../src/bot/sql-store.ts';
+import { systemClock } from '../src/core/clock.ts';
+import { sqliteHandle } from '../src/db/sqlite-engine.ts';
 
 interface AmSilenceJson {
   id: string;
@@ -365,8 +368,9 @@ describe('alert message bookkeeping', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
   const db = openDb(dir);
   migrateDb(db);
-  const messages = new SqliteAlertMessageStore(db);
-  const outbox = new SqliteBotStore(db);
+  const h = sqliteHandle(db);
+  const outbox = new SqlBotStore(h, systemClock);
+  const messages = new AlertMessages({ messages: new SqlAlertMessageStore(h), outbox, transactions: { write: (fn) => h.transaction(() => fn()) } });
   const content = (text: string) => ({
     post: { msgtype: 'm.text', body: text },
     edit: (target: string) => ({
@@ -378,20 +382,20 @@ describe('alert message bookkeeping', () => {
   });
 
   test('a post, then edits; content nobody tried to send yet is rewritten instead of edited again', async () => {
-    assert.equal(await messages.queue(7, '!r:x', content('one'), undefined), 'posted');
-    assert.equal(await messages.queue(7, '!r:x', content('one'), undefined), 'unchanged');
-    assert.equal(await messages.queue(7, '!r:x', content('two'), undefined), 'rewritten');
+    assert.equal(await messages.queue(7, '!r:x', content('one'), () => undefined), 'posted');
+    assert.equal(await messages.queue(7, '!r:x', content('one'), () => undefined), 'unchanged');
+    assert.equal(await messages.queue(7, '!r:x', content('two'), () => undefined), 'rewritten');
     const post = (await outbox.nextOutgoing())!;
     assert.equal(JSON.parse(post.content).body, 'two');
     // Once a send was tried, the homeserver may hold that transaction: a change is a new edit.
     await outbox.markRetry(post.id, 1, new Date(), '429');
-    assert.equal(await messages.queue(7, '!r:x', content('three'), undefined), 'edited');
+    assert.equal(await messages.queue(7, '!r:x', content('three'), () => undefined), 'edited');
     const edit = (await outbox.outgoing((await messages.message(7))!.lastTxnId))!;
     assert.equal(JSON.parse(edit.content)['m.relates_to'].event_id, TXN_REF + post.txnId);
-    assert.equal(await messages.queue(7, '!r:x', content('four'), undefined), 'rewritten');
+    assert.equal(await messages.queue(7, '!r:x', content('four'), () => undefined), 'rewritten');
     assert.equal(JSON.parse((await outbox.outgoing(edit.txnId))!.content)['m.new_content'].body, 'four');
     // The row being sent right now is not touched either.
-    assert.equal(await messages.queue(7, '!r:x', content('five'), edit.id), 'edited');
+    assert.equal(await messages.queue(7, '!r:x', content('five'), () => edit.id), 'edited');
     assert.equal((await messages.message(7))!.revision, 2);
     // Delivery teaches the message its event id, found by replies and reactions.
     await outbox.markSent(post.id, '$post', new Date());

@@ -18,15 +18,15 @@ import { createLogger } from '../src/core/logger.ts';
 import { DEFAULT_ROLE_PERMISSIONS } from '../src/core/permissions.ts';
 import { migrateDb, openDb } from '../src/db/client.ts';
 import { startMatrixBot, type MatrixBot, type MatrixBotDeps } from '../src/bot/index.ts';
-import { SqliteAlertMessageStore } from '../src/bot/sqlite-alert-store.ts';
-import { SqliteBotStore } from '../src/bot/sqlite-store.ts';
+import { SqlAlertMessageStore } from '../src/bot/sql-alert-store.ts';
+import { SqlBotStore } from '../src/bot/sql-store.ts';
 import type { RoomEvent } from '../src/bot/store.ts';
 import { createAlertService } from '../src/ops/alerts/index.ts';
-import { SqliteAlertStore } from '../src/ops/alerts/sqlite-store.ts';
+import { SqlAlertStore } from '../src/ops/alerts/sql-store.ts';
 import { SqlAuditLog } from '../src/ops/audit/sql-store.ts';
 import { Backends } from '../src/ops/backends.ts';
 import { OpsEvents } from '../src/ops/events/index.ts';
-import { SqliteOpsEventStore } from '../src/ops/events/sqlite.ts';
+import { SqlOpsEventStore } from '../src/ops/events/sql-store.ts';
 import { SqlIdentityStore } from '../src/ops/identity/sql-store.ts';
 import { metaModule } from '../src/ops/meta/index.ts';
 import { Registry } from '../src/ops/registry.ts';
@@ -40,10 +40,10 @@ async function turns(n: number): Promise<void> {
 }
 
 /**
- * The SQLite store with an inbox write held for one message body: the write starts, the event loop
+ * The store on SQLite with an inbox write held for one message body: the write starts, the event loop
  * runs on, then it is completed (or fails). Records the order of inbox writes and sync token saves.
  */
-class SlowInboxStore extends SqliteBotStore {
+class SlowInboxStore extends SqlBotStore {
   readonly log: string[] = [];
   hold: { body: string; outcome: 'store' | 'fail'; started: () => void } | undefined;
 
@@ -98,21 +98,22 @@ describe('durable inbox on an asynchronous store', () => {
     registry.register(...(metaModule({ version: 'test' }).commands ?? []));
     const config = loadConfig({ LABD_MATRIX_HOMESERVER: fake.url, LABD_MATRIX_TOKEN: botUser.accessToken, LABD_MATRIX_ROOMS: room.alias! }).matrix;
     assert.ok(config.enabled);
-    const deps = (store: SqliteBotStore): MatrixBotDeps => ({
+    const deps = (store: SqlBotStore): MatrixBotDeps => ({
       config,
       clock: systemClock,
       registry,
       store,
-      messages: new SqliteAlertMessageStore(db),
+      messages: new SqlAlertMessageStore(sqliteHandle(db)),
+      transactions: { write: (fn) => sqliteHandle(db).transaction(() => fn()) },
       identities: new SqlIdentityStore(sqliteHandle(db)),
-      alerts: createAlertService({ config: { enabled: false }, store: new SqliteAlertStore(db), audit, clock: systemClock, log }),
-      events: new OpsEvents(new SqliteOpsEventStore(db), systemClock, log),
+      alerts: createAlertService({ config: { enabled: false }, store: new SqlAlertStore(sqliteHandle(db)), audit, clock: systemClock, log }),
+      events: new OpsEvents(new SqlOpsEventStore(sqliteHandle(db)), systemClock, log),
       log,
     });
     const syncs = () => fake!.requests.filter((q) => q.path.endsWith('/sync') && q.userId === botUser.userId && q.status === 200).length;
     const answered = (e: MatrixEvent) => repliesTo(fake!, botUser, e).length;
 
-    const store = new SlowInboxStore(db);
+    const store = new SlowInboxStore(sqliteHandle(db), systemClock);
     bot = await startMatrixBot(deps(store));
     await waitFor('the bot to join and sync', () => fake!.store.membership(room, botUser.userId) === 'join' && syncs() > 0);
 
@@ -145,7 +146,7 @@ describe('durable inbox on an asynchronous store', () => {
     assert.equal(answered(second), 0);
 
     // Restart on the same database: the message is fetched again and answered; the first is not run again.
-    bot = await startMatrixBot(deps(new SqliteBotStore(db)));
+    bot = await startMatrixBot(deps(new SqlBotStore(sqliteHandle(db), systemClock)));
     await waitFor('the reply to the message whose write failed', () => answered(second) > 0);
     await turns(50);
     assert.equal(answered(second), 1);

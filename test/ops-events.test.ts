@@ -7,7 +7,8 @@ import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
 import { pino } from 'pino';
 import { migrateDb, openDb, type Db } from '../src/db/client.ts';
 import { OPS_EVENT_RETENTION_MS, OpsEvents, type StoredOpsEvent } from '../src/ops/events/index.ts';
-import { SqliteOpsEventStore } from '../src/ops/events/sqlite.ts';
+import { SqlOpsEventStore } from '../src/ops/events/sql-store.ts';
+import { sqliteHandle } from '../src/db/sqlite-engine.ts';
 
 describe('ops events port', () => {
   let dir: string;
@@ -23,7 +24,7 @@ describe('ops events port', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   test('an event is stored before subscribers hear of it; since() reads it back in order', async () => {
-    const store = new SqliteOpsEventStore(db);
+    const store = new SqlOpsEventStore(sqliteHandle(db));
     const bus = new OpsEvents(store, clock, pino({ level: 'silent' }));
     const heard: StoredOpsEvent[] = [];
     const storedWhenHeard: Promise<boolean>[] = [];
@@ -48,7 +49,7 @@ describe('ops events port', () => {
   });
 
   test('events older than the retention are dropped when a new one is stored', async () => {
-    const bus = new OpsEvents(new SqliteOpsEventStore(db), clock, pino({ level: 'silent' }));
+    const bus = new OpsEvents(new SqlOpsEventStore(sqliteHandle(db)), clock, pino({ level: 'silent' }));
     const old = await bus.emit({ kind: 'node.joined', node: 'old1', role: null, location: null });
     now = new Date(now.getTime() + OPS_EVENT_RETENTION_MS + 1000);
     const fresh = await bus.emit({ kind: 'node.joined', node: 'new1', role: null, location: null });

@@ -12,7 +12,7 @@ import type { MatrixConfig } from '../config/schema.ts';
 import type { AlertGroupView, AlertNotifier, AlertService } from '../ops/alerts/index.ts';
 import { reactionMayAck, withdrawalMayUnack } from '../ops/alerts/rules.ts';
 import { renderAlertGroup, renderEscalation } from './alert-render.ts';
-import type { AlertMessageStore } from './alert-store.ts';
+import type { AlertMessages } from './alert-messages.ts';
 import type { CommandHandler } from './handler.ts';
 import { stripReplyFallback } from './parse.ts';
 import type { BotStore, InboxRow, RoomEvent } from './store.ts';
@@ -34,7 +34,8 @@ interface Relation {
 export interface AlertRoomOptions {
   config: MatrixConfig;
   alerts: AlertService;
-  messages: AlertMessageStore;
+  /** The alert messages and their outbox rows, written together. */
+  messages: AlertMessages;
   store: BotStore;
   handler: CommandHandler;
   log: Logger;
@@ -96,7 +97,7 @@ export class AlertRoom implements AlertNotifier {
       'm.relates_to': { rel_type: 'm.replace', event_id: target },
       'm.mentions': {},
     });
-    const outcome = await messages.queue(g.id, this.roomId, { post, edit }, this.o.inFlight());
+    const outcome = await messages.queue(g.id, this.roomId, { post, edit }, this.o.inFlight);
     if (outcome !== 'unchanged') {
       this.o.log.debug({ group: g.id, outcome }, 'matrix: alert message queued');
       this.o.kick();

@@ -1,15 +1,37 @@
 /**
- * The alerts room's bookkeeping, as a port: which message shows which alert group, and the outbox
- * rows that post and edit it, written as one unit with the mapping. Every row has a fixed
- * transaction id (post: per group; edit: per group and revision; escalation: per group and firing
- * episode), so each goes out exactly once. An edit waiting unsent is rewritten in place rather
- * than followed by another edit, so a burst of changes costs one edit. The SQLite implementation
- * is sqlite-alert-store.ts.
+ * The alerts room's bookkeeping, as a port: which message shows which alert group, what it last
+ * showed, and which firing episode escalated. The outbox rows that post and edit the messages are
+ * the bot store's (store.ts); AlertMessages (alert-messages.ts) writes both in one transaction.
+ * The implementation on SQLite or PostgreSQL is sql-alert-store.ts.
  */
 import { createHash } from 'node:crypto';
-import type { matrixAlertMessages } from '../db/schema.ts';
 
-export type AlertMessageRow = typeof matrixAlertMessages.$inferSelect;
+/** The alerts room's message for one alert group. */
+export interface AlertMessageRow {
+  groupId: number;
+  roomId: string;
+  /** The outbox transaction id of the post. */
+  postTxnId: string;
+  /** The homeserver's id for the post, once delivered. */
+  eventId: string | null;
+  /** Edits queued so far; each has its own fixed transaction id. */
+  revision: number;
+  /** The outbox row holding the newest content (the post or the last edit). */
+  lastTxnId: string;
+  /** Hash of the newest queued content. */
+  renderedHash: string;
+  /** The firingSince (ms) of the episode that escalated; null: not escalated. */
+  escalatedFor: number | null;
+  createdAt: Date;
+}
+
+/** A group's first message, as its post is queued. */
+export interface NewAlertMessage {
+  groupId: number;
+  roomId: string;
+  postTxnId: string;
+  renderedHash: string;
+}
 
 export interface QueuedContent {
   /** The content of the first post. */
@@ -24,19 +46,23 @@ export function contentHash(content: unknown): string {
   return createHash('sha256').update(JSON.stringify(content)).digest('base64url');
 }
 
+/** Every method is one statement; each write joins the caller's transaction. */
 export interface AlertMessageStore {
   message(groupId: number): Promise<AlertMessageRow | undefined>;
-  /** The alert message whose post is the event `eventId` (learning its id from the outbox if needed). */
+  /** The alert message whose post is known to be the event `eventId`. */
   messageByEventId(eventId: string): Promise<AlertMessageRow | undefined>;
+  /** The alert message whose post has this transaction id. */
+  messageByPostTxnId(txnId: string): Promise<AlertMessageRow | undefined>;
   /** The outbox delivered a row: remember the event id if it was an alert post. */
   delivered(txnId: string, eventId: string): Promise<void>;
   /** Messages that were posted, for the escalation check. */
   all(): Promise<AlertMessageRow[]>;
-  /**
-   * Queues the group's current content: a post the first time, otherwise an edit (or a rewrite of
-   * an edit nobody has tried to send yet). `inFlight` is the outbox row being sent right now.
-   */
-  queue(groupId: number, roomId: string, content: QueuedContent, inFlight: number | undefined): Promise<QueueOutcome>;
-  /** Queues the escalation of one firing episode, once. False when it was queued before. */
-  escalate(groupId: number, episode: number, content: (target: string) => Record<string, unknown>): Promise<boolean>;
+  /** Records a group's first message (its post is queued at the same time). */
+  add(message: NewAlertMessage): Promise<void>;
+  /** The newest queued content changed in place (an untried row rewritten). */
+  rendered(groupId: number, renderedHash: string): Promise<void>;
+  /** A new edit was queued: revision `revision`, in the outbox row `lastTxnId`. */
+  revised(groupId: number, revision: number, lastTxnId: string, renderedHash: string): Promise<void>;
+  /** Marks the firing episode escalated; false when it was marked already (or the group has no message). */
+  markEscalated(groupId: number, episode: number): Promise<boolean>;
 }

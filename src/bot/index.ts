@@ -17,7 +17,9 @@ import type { IdentityStore } from '../ops/identity/store.ts';
 import type { Registry } from '../ops/registry.ts';
 import type { AlertService } from '../ops/alerts/index.ts';
 import type { OpsEvents } from '../ops/events/index.ts';
+import type { Transactions } from '../ops/storage.ts';
 import type { LabdModule } from '../ops/module.ts';
+import { AlertMessages } from './alert-messages.ts';
 import { AlertRoom } from './alert-room.ts';
 import { EventAnnouncer } from './announce.ts';
 import type { AlertMessageStore } from './alert-store.ts';
@@ -47,6 +49,8 @@ export interface MatrixBotDeps {
   store: BotStore;
   /** The alerts room's messages. */
   messages: AlertMessageStore;
+  /** One transaction over both stores: an alert message changes together with its outbox row. */
+  transactions: Transactions;
   identities: IdentityStore;
   /** Matrix ids their owners linked to labd users (`!lab link`), read before matrix.userMap. */
   links?: MatrixLinkLookup;
@@ -104,7 +108,8 @@ export async function startMatrixBot(o: MatrixBotDeps): Promise<MatrixBot> {
   // Every failed request is reported by the code that made it; the SDK's per-request log is noise.
   sdk.LogService.muteModule('MatrixHttpClient');
 
-  const { store, messages } = o;
+  const { store } = o;
+  const messages = new AlertMessages({ messages: o.messages, outbox: store, transactions: o.transactions });
   const served = new Set<string>();
   if (!(await store.getState('firstStart'))) await store.setState('firstStart', String(Date.now()));
   const firstStart = Number(await store.getState('firstStart'));
@@ -115,6 +120,7 @@ export async function startMatrixBot(o: MatrixBotDeps): Promise<MatrixBot> {
     homeserverUrl: o.config.homeserverUrl,
     accessToken: o.config.accessToken,
     store,
+    clock: o.clock,
     log,
     onSent: (row, eventId) => messages.delivered(row.txnId, eventId),
   });

@@ -5,6 +5,7 @@
  * backs off while the homeserver is down. Nothing is dropped except on a permanent refusal (4xx).
  */
 import { backoffDelay, type BackoffPolicy } from '../core/backoff.ts';
+import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { BotStore, OutboxRow } from './store.ts';
 
@@ -16,6 +17,8 @@ export interface OutboxOptions {
   homeserverUrl: string;
   accessToken: string;
   store: BotStore;
+  /** The clock the store stamps rows with (nextAttemptAt): when a row is due is read on the same one. */
+  clock: Clock;
   log: Logger;
   /** Called (and awaited) when a row is delivered (the bot learns the event ids of its questions). */
   onSent?: (row: OutboxRow, eventId: string) => void | Promise<void>;
@@ -106,7 +109,7 @@ export class OutboxSender {
       await this.sleep(60000);
       return;
     }
-    const wait = next.nextAttemptAt.getTime() - Date.now();
+    const wait = next.nextAttemptAt.getTime() - this.opts.clock.now().getTime();
     if (wait > 0) {
       await this.sleep(wait);
       return;
@@ -125,14 +128,14 @@ export class OutboxSender {
     if (this.stopped && !attempt.ok) return;
     const attempts = row.attempts + 1;
     if (attempt.ok) {
-      await store.markSent(row.id, attempt.eventId, new Date());
+      await store.markSent(row.id, attempt.eventId, this.opts.clock.now());
       log.debug({ txnId: row.txnId, eventId: attempt.eventId, attempts }, 'matrix: message delivered');
       await this.opts.onSent?.(row, attempt.eventId);
     } else if ('permanent' in attempt) {
       await store.markFailed(row.id, attempts, attempt.error);
       log.error({ txnId: row.txnId, room: row.roomId, error: attempt.error }, 'matrix: homeserver refused a message; dropped');
     } else {
-      await store.markRetry(row.id, attempts, new Date(Date.now() + attempt.retryInMs), attempt.error);
+      await store.markRetry(row.id, attempts, new Date(this.opts.clock.now().getTime() + attempt.retryInMs), attempt.error);
       log.warn({ txnId: row.txnId, error: attempt.error, retryInMs: attempt.retryInMs, attempts }, 'matrix: message not delivered yet; will retry');
     }
   }

@@ -1,11 +1,11 @@
 /**
  * The bot's durable state, as a port: the inbox of accepted events (processed ids), the outbox of
  * messages to send, confirmations of destructive commands, and small values (the sync token, the
- * announcer's cursor). Every method is one unit of work; the SQLite implementation is
- * sqlite-store.ts.
+ * announcer's cursor). Every method is one unit of work, or joins the caller's transaction (the
+ * alerts room writes its outbox rows here, together with its own bookkeeping). The implementation on
+ * SQLite or PostgreSQL is sql-store.ts.
  */
 import { createHash } from 'node:crypto';
-import type { matrixConfirmations, matrixEvents, matrixOutbox } from '../db/schema.ts';
 
 export interface RoomEvent {
   event_id: string;
@@ -17,9 +17,52 @@ export interface RoomEvent {
   unsigned?: Record<string, unknown>;
 }
 
-export type InboxRow = typeof matrixEvents.$inferSelect;
-export type OutboxRow = typeof matrixOutbox.$inferSelect;
-export type ConfirmationRow = typeof matrixConfirmations.$inferSelect;
+/** An accepted event: the durable inbox, and the record that its command ran. */
+export interface InboxRow {
+  eventId: string;
+  roomId: string;
+  sender: string;
+  /** The event as received (JSON). */
+  event: string;
+  originServerTs: number;
+  /** pending: not handled yet; running: a command started (never re-run); done: handled. */
+  state: 'pending' | 'running' | 'done';
+  /** The command words run for this event, if any. */
+  command: string | null;
+  receivedAt: Date;
+}
+
+/** A message to send, with its fixed transaction id. */
+export interface OutboxRow {
+  id: number;
+  txnId: string;
+  roomId: string;
+  eventType: string;
+  /** The content (JSON). */
+  content: string;
+  state: 'pending' | 'sent' | 'failed';
+  attempts: number;
+  nextAttemptAt: Date;
+  /** The homeserver's id for the sent event. */
+  eventId: string | null;
+  lastError: string | null;
+  createdAt: Date;
+  sentAt: Date | null;
+}
+
+/** A destructive command waiting for its sender to confirm it. */
+export interface ConfirmationRow {
+  id: number;
+  roomId: string;
+  sender: string;
+  /** The argv to run once confirmed (JSON). */
+  argv: string;
+  requestEventId: string;
+  promptTxnId: string;
+  expiresAt: Date;
+  state: 'pending' | 'confirmed' | 'expired';
+  code: string | null;
+}
 
 /** A message for the outbox: its transaction id makes queueing it twice a no-op. */
 export interface OutgoingMessage {
@@ -68,8 +111,16 @@ export interface BotStore {
   markSent(id: number, eventId: string, at: Date): Promise<void>;
   markRetry(id: number, attempts: number, nextAttemptAt: Date, error: string): Promise<void>;
   markFailed(id: number, attempts: number, error: string): Promise<void>;
-  /** Queues a message while its event is still being handled (a command's progress). */
+  /**
+   * Queues a message (a command's progress, a notice, an alert post or edit); a transaction id
+   * already queued is left as it is. Joins the caller's transaction.
+   */
   queue(message: OutgoingMessage): Promise<void>;
+  /**
+   * Changes the content of a message nobody has tried to send yet (pending, no attempt): no
+   * homeserver has seen its transaction id. False when it was tried (or is gone) meanwhile.
+   */
+  rewriteUntried(id: number, content: Record<string, unknown>): Promise<boolean>;
   /** Queues messages and sets a small value, as one unit (the announcer's batch and its cursor). */
   queueWithState(messages: OutgoingMessage[], state: { key: string; value: string }): Promise<void>;
   /** Messages waiting, and how long the oldest has waited (for /metrics: a stuck outbox). */

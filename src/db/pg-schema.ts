@@ -218,7 +218,7 @@ export const alertEscalations = pgTable(
       .notNull()
       .references(() => alertGroups.id, { onDelete: 'cascade' }),
     /** The firingSince (ms) of the episode that escalated. */
-    episode: integer('episode').notNull(),
+    episode: bigint('episode', { mode: 'number' }).notNull(),
     channel: text('channel', { enum: ['apprise'] }).notNull(),
     state: text('state', { enum: ['pending', 'sent', 'dropped'] })
       .notNull()
@@ -252,7 +252,7 @@ export const matrixEvents = pgTable(
     sender: text('sender').notNull(),
     /** The event as received (JSON). */
     event: text('event').notNull(),
-    originServerTs: integer('origin_server_ts').notNull(),
+    originServerTs: bigint('origin_server_ts', { mode: 'number' }).notNull(),
     /** pending: not handled yet; running: a command started (never re-run); done: handled. */
     state: text('state', { enum: ['pending', 'running', 'done'] }).notNull(),
     /** The command words run for this event, if any. */
@@ -350,7 +350,7 @@ export const matrixAlertMessages = pgTable('matrix_alert_messages', {
   /** Hash of the newest queued content. */
   renderedHash: text('rendered_hash').notNull(),
   /** The firingSince (ms) of the episode that escalated; null: not escalated. */
-  escalatedFor: integer('escalated_for'),
+  escalatedFor: bigint('escalated_for', { mode: 'number' }),
   createdAt: createdAt(),
 });
 

@@ -1,16 +1,3 @@
-export type EscalationRow = typeof alertEscalations.$inferSelect;
-
-/** Escalations by Apprise, one per firing episode of a group: the port (SqliteEscalationStore implements it). */
-export interface EscalationStore {
-  /** Records the episode's escalation, once: false when it was already recorded. */
-  open(groupId: number, episode: number, at: Date): Promise<boolean>;
-  /** Pending escalations whose next attempt is due, oldest first. */
-  due(at: Date): Promise<EscalationRow[]>;
-  drop(id: number): Promise<void>;
-  retryLater(id: number, attempts: number, error: string, next: Date): Promise<void>;
-  sent(id: number, attempts: number, at: Date): Promise<void>;
-}
-
 /**
  * Escalation outside the chat room: a firing group nobody acknowledged within escalateAfter gets
  * one Apprise notification per firing episode. The row is written before the first attempt and
@@ -20,12 +7,37 @@ export interface EscalationStore {
 import { backoffDelay, type BackoffPolicy } from '../../core/backoff.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { Logger } from '../../core/logger.ts';
-import type { alertEscalations } from '../../db/schema.ts';
 import { formatDuration } from '../../core/duration.ts';
 import type { AppriseClient, AppriseNotification } from './apprise.ts';
 import { groupSummary, labelText } from './format.ts';
 import type { AlertService } from './service.ts';
 import type { AlertGroupView } from './view.ts';
+
+/** One escalation: a group's firing episode, notified through one channel. */
+export interface EscalationRow {
+  id: number;
+  groupId: number;
+  /** The firingSince (ms) of the episode that escalated. */
+  episode: number;
+  channel: 'apprise';
+  state: 'pending' | 'sent' | 'dropped';
+  attempts: number;
+  nextAttemptAt: Date;
+  lastError: string | null;
+  sentAt: Date | null;
+  createdAt: Date;
+}
+
+/** Escalations by Apprise, one per firing episode of a group: the port (SqlEscalationStore, sql-escalations.ts, implements it). */
+export interface EscalationStore {
+  /** Records the episode's escalation, once: false when it was already recorded. */
+  open(groupId: number, episode: number, at: Date): Promise<boolean>;
+  /** Pending escalations whose next attempt is due, oldest first. */
+  due(at: Date): Promise<EscalationRow[]>;
+  drop(id: number): Promise<void>;
+  retryLater(id: number, attempts: number, error: string, next: Date): Promise<void>;
+  sent(id: number, attempts: number, at: Date): Promise<void>;
+}
 
 /** Retries of a notification Apprise did not take: from alertmanager.appriseRetry (2 s by default) up to this. */
 const BACKOFF_MAX_MS = 5 * 60 * 1000;

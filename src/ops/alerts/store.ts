@@ -1,9 +1,8 @@
 /**
  * The alert store port: groups, alerts, their state history (the dedupe key) and labd's silences.
- * Every method is one unit of work (the SQLite implementation, sqlite-store.ts, runs each write in
- * one transaction): nothing is half-stored.
+ * Every method is one unit of work (the implementation on SQLite or PostgreSQL, sql-store.ts, runs
+ * each write in one transaction, or joins the caller's): nothing is half-stored.
  */
-import type { alertAckHistory } from '../../db/schema.ts';
 import type { WebhookPayload } from './payload.ts';
 import type { AlertGroupView } from './view.ts';
 
@@ -30,7 +29,16 @@ export interface NewAck {
 /** Why an acknowledgement ended, for its history. */
 export type AckEnd = 'unacknowledged' | 'ran-out' | 'resolved';
 
-export type AckHistoryRow = typeof alertAckHistory.$inferSelect;
+/** One step in the life of an acknowledgement. */
+export interface AckHistoryRow {
+  id: number;
+  groupId: number;
+  kind: 'acknowledged' | 'extended' | AckEnd;
+  by: string;
+  /** The acknowledgement's end after this step. */
+  until: Date | null;
+  at: Date;
+}
 
 export interface AlertStore {
   /** Stores one webhook delivery as one unit; nothing is stored if any part fails. */

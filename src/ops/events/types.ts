@@ -26,7 +26,7 @@ export interface RefChanges {
   deleted: number;
 }
 
-/** Where events are kept (the SQLite implementation is sqlite.ts); each method is one unit of work. */
+/** Where events are kept (on SQLite or PostgreSQL: sql-store.ts); each method is one unit of work. */
 export interface OpsEventStore {
   /** Stores the event and drops events from before `dropBefore`, as one unit; resolves to the new event's id. */
   append(event: OpsEvent, at: Date, dropBefore: Date): Promise<number>;
