@@ -331,9 +331,13 @@ export class TopicBroker {
         else resolve();
       };
       const onAbort = () => finish();
+      let wasWaiting = false;
       const writer = new TopicWriter(this.nextClientId++, 'pub', topic, o.input, o.block, false, (state) => {
         clearTimeout(timer);
         if (state === 'ended') return finish();
+        // Other replicas count waiting publishers too (`topics`); told when this one starts or stops waiting.
+        if ((state === 'waiting') !== wasWaiting && topic.writers.has(writer)) this.announce(topic);
+        wasWaiting = state === 'waiting';
         if (state === 'waiting') {
           o.onWaiting?.();
           if (o.timeoutMs)

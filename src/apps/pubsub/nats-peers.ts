@@ -45,8 +45,8 @@ export function redactNatsUrl(url: string): string {
  * Connects a topic broker to the same broker on the other labd replicas over NATS.
  *
  * Subjects (under `labd.pubsub`):
- * - `state`: one replica's side of one topic, whenever it changes (clients come or go, the owner's
- *   grants, whether its readers have room for more): the presence that lets a `pub` here wait for a
+ * - `state`: one replica's side of one topic, whenever it changes (clients come or go, a publisher
+ *   starts or stops waiting, the owner's grants): the presence that lets a `pub` here wait for a
  *   `sub` on any replica, and a one-shot `sub` end when the last publisher anywhere leaves;
  * - `beat`: every replica's full list every 5 s; a replica not heard from for three beats (killed,
  *   partitioned) is forgotten, so its subscribers no longer hold publishers;
