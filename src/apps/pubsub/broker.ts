@@ -99,7 +99,7 @@ export class TopicBroker {
    * Flow between replicas, by credit: a publisher here sends a replica with readers at most `window`
    * bytes it has not acknowledged; a replica acknowledges what it received while one of its readers
    * has room. So a publisher goes at the pace of the fastest reader on any replica (as in one
-   * process), and a reader's queue never takes more than its pace mark plus a window or two.
+   * process), and a reader's queue never holds more than its pace mark plus a window or two.
    */
   private readonly window: number;
   private readonly ackEvery: number;
@@ -107,8 +107,8 @@ export class TopicBroker {
   private readonly unacked: Ledger = new Map();
   /** Received from each replica, not yet acknowledged to it. */
   private readonly toAck: Ledger = new Map();
-  /** Replica/topic pairs that acknowledged something since their last periodic announcement. */
-  private readonly ackedSinceBeat = new Set<string>();
+  /** Per replica, the topics it acknowledged something of since its last periodic announcement. */
+  private readonly ackedSinceBeat = new Map<string, Set<string>>();
   private readonly links: TopicLinks = {
     changed: (t) => {
       this.announce(t);
@@ -121,7 +121,8 @@ export class TopicBroker {
   constructor(private readonly options: BrokerOptions) {
     this.budget = new BufferBudget(options.maxBufferedBytes ?? Number.MAX_SAFE_INTEGER);
     const paceAt = this.paceAt();
-    this.window = Math.max(16 * 1024, Math.min(1024 * 1024, Math.floor((options.subscriberBuffer - paceAt / 2) / 3)));
+    // A reader's queue then holds at most its pace mark and two windows (one more after a reset), within its buffer.
+    this.window = Math.max(16 * 1024, Math.min(1024 * 1024, Math.floor((options.subscriberBuffer - paceAt) / 3)));
     this.ackEvery = Math.floor(this.window / 4);
   }
 
@@ -158,9 +159,10 @@ export class TopicBroker {
   replaceRemote(replica: string, list: readonly TopicAnnouncement[]): void {
     const listed = new Set(list.map((a) => a.topic));
     // Credit lost on the way (a reconnect): a replica that acknowledged nothing for a whole period gets a fresh window.
+    const acked = this.ackedSinceBeat.get(replica);
+    this.ackedSinceBeat.delete(replica);
     for (const a of list) {
-      const pair = `${replica}\n${a.topic}`;
-      if (!this.ackedSinceBeat.delete(pair) && (this.unacked.get(a.topic)?.get(replica) ?? 0) >= this.window) {
+      if (!acked?.has(a.topic) && (this.unacked.get(a.topic)?.get(replica) ?? 0) >= this.window) {
         ledgerDrop(this.unacked, a.topic, replica);
         this.remoteChanged(a.topic);
       }
@@ -188,7 +190,9 @@ export class TopicBroker {
   ackFrom(from: string, key: string, bytes: number): void {
     if (!this.unacked.get(key)?.has(from)) return;
     ledgerAdd(this.unacked, key, from, -bytes);
-    this.ackedSinceBeat.add(`${from}\n${key}`);
+    let acked = this.ackedSinceBeat.get(from);
+    if (!acked) this.ackedSinceBeat.set(from, (acked = new Set()));
+    acked.add(key);
     const topic = this.topics.get(key);
     if (topic && topic.remoteSide.room !== this.remoteRoom(key)) topic.setRemote(this.remoteSide(key));
   }

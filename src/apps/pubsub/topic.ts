@@ -100,7 +100,6 @@ export class Topic implements ReaderEvents {
   private messages = 0;
   /** The other replicas' side of this topic (set by the broker from their announcements). */
   private remote: RemoteSide = NO_REMOTE;
-  private hadRoom = true;
 
   constructor(
     readonly ref: TopicRef,
@@ -126,15 +125,12 @@ export class Topic implements ReaderEvents {
   }
 
   /**
-   * Whether another replica's publisher may be sent more credit: some local reader is well within
-   * its pace (hysteresis: room ends at half the pace mark, comes back below a quarter).
+   * Whether another replica's publisher may be given more credit: some local reader is within its
+   * pace mark (the same rule that lets a local publisher go on).
    */
   localRoom(): boolean {
-    const mark = this.hadRoom ? this.paceAt / 2 : this.paceAt / 4;
-    let room = false;
-    for (const r of this.readers) if (r.open && r.backlog < mark) room = true;
-    this.hadRoom = room;
-    return room;
+    for (const r of this.readers) if (r.open && r.backlog < this.paceAt) return true;
+    return false;
   }
 
   get remoteSide(): RemoteSide {
