@@ -204,6 +204,36 @@ describe.skipIf(!natsServerAvailable())('topic brokers on two replicas over NATS
     await until('a to forget it', () => !a.visibleTo('alice').length);
   });
 
+  test('NATS lost while running: the status says so (/readyz degraded); back, the replicas find each other again', async () => {
+    const own = await NatsServer.start();
+    const prefix = `t${++n}`;
+    const a = new TopicBroker({ subscriberBuffer: 256 * 1024 });
+    const b = new TopicBroker({ subscriberBuffer: 256 * 1024 });
+    const pa = await PubsubPeers.connect(a, { url: own.url }, log, { prefix, beatMs: 500 });
+    const pb = await PubsubPeers.connect(b, { url: own.url }, log, { prefix, beatMs: 500 });
+    try {
+      assert.equal(pa.status().ok, true);
+      await own.down();
+      await until('a to notice', () => !pa.status().ok);
+      assert.match(pa.status().detail, /disconnected from nats:\/\/127\.0\.0\.1:\d+/);
+      await own.up();
+      await until('a to reconnect', () => pa.status().ok && pb.status().ok);
+      const topic = parseTopic('alice/after', 'alice');
+      const got = collector();
+      const sub = b.subscribe({ user: 'alice', topic, out: got.out, keep: false, signal: never });
+      await until('a to see the subscriber', () => a.visibleTo('alice').find((t) => t.subscribers === 1));
+      const input = new PassThrough();
+      const pub = a.publish({ user: 'alice', topic, input, block: true, signal: never });
+      input.end('again\n');
+      await Promise.all([pub, sub]);
+      assert.equal(got.data().toString(), 'again\n');
+    } finally {
+      await pa.close();
+      await pb.close();
+      await own.stop();
+    }
+  });
+
   test('NATS down at start: a clear error naming the setting, without the credentials', async () => {
     const broker = new TopicBroker({ subscriberBuffer: 256 * 1024 });
     const closed = await NatsServer.start();
