@@ -2,14 +2,18 @@
  * bench/pubsub: one publisher to 1, 10 and 100 subscribers, all real OpenSSH clients against labd.
  * For each fan-out: bulk throughput (MB/s delivered, summed over subscribers, and per subscriber)
  * and the latency of small messages from the publisher's stdin to each subscriber's stdout (p50/p99).
+ * With --replicas 2 the same run also measures two labd replicas joined by a nats-server (Debian's
+ * /usr/sbin/nats-server): the publisher on the first, the subscribers split between both, printed
+ * beside the single process.
  *
- *   npx tsx bench/pubsub.ts [--fanout 1,10,100] [--mb N] [--messages 200] [--interval-ms 5]
+ *   npx tsx bench/pubsub.ts [--fanout 1,10,100] [--mb N] [--messages 200] [--interval-ms 5] [--replicas 2]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { KeyLab, LabdProcess } from '../test/support/labd.ts';
+import { NatsServer } from '../test/support/nats-server.ts';
 import { median, percentile } from './lib/timing.ts';
 
 const USAGE = `usage: npx tsx bench/pubsub.ts [options]
@@ -18,7 +22,8 @@ const USAGE = `usage: npx tsx bench/pubsub.ts [options]
   --mb N              MiB each subscriber receives in the throughput run (default: 64 / fan-out, at least 2)
   --messages N        small messages in the latency run (default 200)
   --interval-ms N     pause between small messages (default 5)
-  --buffer BYTES      labd's pubsub.subscriberBuffer (default: labd's default)`;
+  --buffer BYTES      labd's pubsub.subscriberBuffer (default: labd's default)
+  --replicas N        also measure N labd replicas over NATS (2: subscribers split between both), beside one process`;
 
 const { values } = parseArgs({
   options: {
@@ -27,6 +32,7 @@ const { values } = parseArgs({
     messages: { type: 'string' },
     'interval-ms': { type: 'string' },
     buffer: { type: 'string' },
+    replicas: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -45,6 +51,7 @@ const whole = (v: string | undefined, fallback: number, what: string): number =>
 const fanouts = (values.fanout ?? '1,10,100').split(',').map((n) => whole(n, 1, '--fanout'));
 const messages = whole(values.messages, 200, '--messages');
 const intervalMs = whole(values['interval-ms'], 5, '--interval-ms');
+const replicas = whole(values.replicas, 1, '--replicas');
 
 interface Sub {
   child: ChildProcess;
@@ -57,12 +64,55 @@ async function main(): Promise<void> {
   const admin = lab.key('admin');
   const env: Record<string, string> = { LABD_LOG_LEVEL: 'warn' };
   if (values.buffer) env.LABD_PUBSUB_SUBSCRIBER_BUFFER = String(whole(values.buffer, 0, '--buffer'));
-  const labd = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env });
-  const ssh = (command: string[], stdio: ('pipe' | 'ignore')[]) => spawn('ssh', [...labd.sshArgs(admin), '--', ...command], { stdio: stdio as never });
+  const started: LabdProcess[] = [];
+  let nats: NatsServer | undefined;
+  const setups: { name: string; labds: LabdProcess[] }[] = [];
+  const rows: string[] = [];
+  try {
+    const single = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env });
+    started.push(single);
+    setups.push({ name: '1 process', labds: [single] });
+    if (replicas > 1) {
+      nats = await NatsServer.start();
+      const group = await Promise.all(
+        Array.from({ length: replicas }, () => LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env: { ...env, LABD_NATS_URL: nats!.url } })),
+      );
+      started.push(...group);
+      setups.push({ name: `${replicas} replicas`, labds: group });
+    }
+    for (const n of fanouts) {
+      for (const setup of setups) {
+        rows.push(await measure(setup.name, setup.labds, admin, n));
+        console.error(`${setup.name}: fan-out ${n} done`);
+      }
+    }
+  } finally {
+    await Promise.all(started.map((l) => l.stop()));
+    await nats?.stop();
+    lab.cleanup();
+  }
+  console.log(`pubsub over SSH (labd, OpenSSH clients on loopback), ${messages} latency messages every ${intervalMs} ms`);
+  if (replicas > 1)
+    console.log(
+      `${replicas} replicas: one nats-server; the publisher on the first replica, the subscribers split between all (the first on the second replica)`,
+    );
+  console.log(
+    ['setup', 'fan-out', 'per sub', 'total MB/s', 'MB/s per sub', 'complete', 'p50 ms', 'p99 ms', 'latency n']
+      .map((h, i) => h.padStart([11, 7, 9, 14, 12, 9, 9, 9, 14][i]!))
+      .join('  '),
+  );
+  for (const r of rows) console.log(r);
+}
 
-  const subscribers = (topic: string, n: number, onData: (i: number, d: Buffer) => void): Sub[] =>
-    Array.from({ length: n }, (_, i) => {
-      const child = ssh(['sub', topic], ['ignore', 'pipe', 'ignore']);
+/** One fan-out on one setup: the publisher on the first labd, subscriber i on labd (i + 1) mod count (with two replicas the first subscriber is on the other one). */
+async function measure(setupName: string, labds: LabdProcess[], admin: string, n: number): Promise<string> {
+  const ssh = (labd: LabdProcess, command: string[], stdio: ('pipe' | 'ignore')[]) =>
+    spawn('ssh', [...labd.sshArgs(admin), '--', ...command], { stdio: stdio as never });
+  const first = labds[0]!;
+
+  const subscribers = (topic: string, count: number, onData: (i: number, d: Buffer) => void): Sub[] =>
+    Array.from({ length: count }, (_, i) => {
+      const child = ssh(labds[(i + 1) % labds.length]!, ['sub', topic], ['ignore', 'pipe', 'ignore']);
       const sub: Sub = { child, bytes: 0, exited: new Promise((r) => child.on('close', (code) => r(code))) };
       child.stdout!.on('data', (d: Buffer) => {
         sub.bytes += d.length;
@@ -71,10 +121,11 @@ async function main(): Promise<void> {
       return sub;
     });
 
-  const waitForSubscribers = (topic: string, n: number) => waitForTopic(topic, (t) => t.subscribers === n);
+  // Counts over every replica (topics sums them), asked of the publisher's.
+  const waitForSubscribers = (topic: string, count: number) => waitForTopic(topic, (t) => t.subscribers === count);
   const waitForTopic = async (topic: string, ok: (t: { subscribers: number; publishers: number }) => boolean) => {
     for (;;) {
-      const child = ssh(['topics', '--json'], ['ignore', 'pipe', 'ignore']);
+      const child = ssh(first, ['topics', '--json'], ['ignore', 'pipe', 'ignore']);
       let out = '';
       child.stdout!.on('data', (d) => (out += d));
       await new Promise((r) => child.on('close', r));
@@ -84,72 +135,56 @@ async function main(): Promise<void> {
     }
   };
 
-  const rows: string[] = [];
-  try {
-    for (const n of fanouts) {
-      // Latency: small numbered lines, paced so the topic is never saturated.
-      const sentAt: number[] = [performance.now()];
-      const latencies: number[] = [];
-      const partial: string[] = Array.from({ length: n }, () => '');
-      const lat = subscribers(`lat${n}`, n, (i, d) => {
-        const now = performance.now();
-        const text = partial[i] + d.toString();
-        const lines = text.split('\n');
-        partial[i] = lines.pop()!;
-        for (const line of lines) latencies.push(now - sentAt[Number(line)]!);
-      });
-      await waitForSubscribers(`lat${n}`, n);
-      const latPub = ssh(['pub', '-c', `lat${n}`], ['pipe', 'ignore', 'ignore']);
-      // Time only messages sent once the publisher is attached (not the SSH handshake).
-      latPub.stdin!.write('0\n');
-      await waitForTopic(`lat${n}`, (t) => t.publishers === 1);
-      await new Promise((r) => setTimeout(r, 500));
-      latencies.length = 0;
-      for (let seq = 1; seq <= messages; seq++) {
-        sentAt[seq] = performance.now();
-        latPub.stdin!.write(`${seq}\n`);
-        await new Promise((r) => setTimeout(r, intervalMs));
-      }
-      latPub.stdin!.end();
-      const latCodes = await Promise.all(lat.map((s) => s.exited));
-
-      // Throughput: one bulk stream; time until every subscriber has it all and has exited.
-      const mib = values.mb ? whole(values.mb, 1, '--mb') : Math.max(2, Math.round(64 / n));
-      const payload = randomBytes(mib * 1024 * 1024);
-      const bulk = subscribers(`bulk${n}`, n, () => {});
-      await waitForSubscribers(`bulk${n}`, n);
-      const started = performance.now();
-      const pub = ssh(['pub', '-c', `bulk${n}`], ['pipe', 'ignore', 'ignore']);
-      pub.stdin!.end(payload);
-      const codes = await Promise.all(bulk.map((s) => s.exited));
-      const seconds = (performance.now() - started) / 1000;
-      const complete = bulk.filter((s, i) => codes[i] === 0 && s.bytes === payload.length).length;
-      const delivered = bulk.reduce((sum, s) => sum + s.bytes, 0) / (1024 * 1024);
-      rows.push(
-        [
-          String(n).padStart(7),
-          `${mib} MiB`.padStart(9),
-          (delivered / seconds).toFixed(1).padStart(14),
-          (mib / seconds).toFixed(1).padStart(12),
-          `${complete}/${n}`.padStart(9),
-          median(latencies).toFixed(2).padStart(9),
-          percentile(latencies, 99).toFixed(2).padStart(9),
-          `${latencies.length}/${n * messages}${latCodes.every((c) => c === 0) ? '' : ' (sub failed)'}`.padStart(14),
-        ].join('  '),
-      );
-      console.error(`fan-out ${n} done`);
-    }
-  } finally {
-    await labd.stop();
-    lab.cleanup();
+  // Latency: small numbered lines, paced so the topic is never saturated.
+  const tag = `${labds.length}x${n}`;
+  const sentAt: number[] = [performance.now()];
+  const latencies: number[] = [];
+  const partial: string[] = Array.from({ length: n }, () => '');
+  const lat = subscribers(`lat${tag}`, n, (i, d) => {
+    const now = performance.now();
+    const text = partial[i] + d.toString();
+    const lines = text.split('\n');
+    partial[i] = lines.pop()!;
+    for (const line of lines) latencies.push(now - sentAt[Number(line)]!);
+  });
+  await waitForSubscribers(`lat${tag}`, n);
+  const latPub = ssh(first, ['pub', '-c', `lat${tag}`], ['pipe', 'ignore', 'ignore']);
+  // Time only messages sent once the publisher is attached (not the SSH handshake).
+  latPub.stdin!.write('0\n');
+  await waitForTopic(`lat${tag}`, (t) => t.publishers === 1);
+  await new Promise((r) => setTimeout(r, 500));
+  latencies.length = 0;
+  for (let seq = 1; seq <= messages; seq++) {
+    sentAt[seq] = performance.now();
+    latPub.stdin!.write(`${seq}\n`);
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
-  console.log(`pubsub over SSH (labd, OpenSSH clients on loopback), ${messages} latency messages every ${intervalMs} ms`);
-  console.log(
-    ['fan-out', 'per sub', 'total MB/s', 'MB/s per sub', 'complete', 'p50 ms', 'p99 ms', 'latency n']
-      .map((h, i) => h.padStart([7, 9, 14, 12, 9, 9, 9, 14][i]!))
-      .join('  '),
-  );
-  for (const r of rows) console.log(r);
+  latPub.stdin!.end();
+  const latCodes = await Promise.all(lat.map((s) => s.exited));
+
+  // Throughput: one bulk stream; time until every subscriber has it all and has exited.
+  const mib = values.mb ? whole(values.mb, 1, '--mb') : Math.max(2, Math.round(64 / n));
+  const payload = randomBytes(mib * 1024 * 1024);
+  const bulk = subscribers(`bulk${tag}`, n, () => {});
+  await waitForSubscribers(`bulk${tag}`, n);
+  const started = performance.now();
+  const pub = ssh(first, ['pub', '-c', `bulk${tag}`], ['pipe', 'ignore', 'ignore']);
+  pub.stdin!.end(payload);
+  const codes = await Promise.all(bulk.map((s) => s.exited));
+  const seconds = (performance.now() - started) / 1000;
+  const complete = bulk.filter((s, i) => codes[i] === 0 && s.bytes === payload.length).length;
+  const delivered = bulk.reduce((sum, s) => sum + s.bytes, 0) / (1024 * 1024);
+  return [
+    setupName.padStart(11),
+    String(n).padStart(7),
+    `${mib} MiB`.padStart(9),
+    (delivered / seconds).toFixed(1).padStart(14),
+    (mib / seconds).toFixed(1).padStart(12),
+    `${complete}/${n}`.padStart(9),
+    median(latencies).toFixed(2).padStart(9),
+    percentile(latencies, 99).toFixed(2).padStart(9),
+    `${latencies.length}/${n * messages}${latCodes.every((c) => c === 0) ? '' : ' (sub failed)'}`.padStart(14),
+  ].join('  ');
 }
 
 await main();

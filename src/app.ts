@@ -240,6 +240,10 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
     maxTopicsPerUser: config.pubsub.maxTopicsPerUser,
     maxBufferedBytes: config.pubsub.maxBufferedBytes,
   });
+  // With nats.url, pub/sub reaches the other replicas over NATS (the client loads only then); NATS down at start stops labd.
+  const pubsubPeers = config.nats.url
+    ? await (await import('./apps/pubsub/nats-peers.ts')).PubsubPeers.connect(broker, { ...config.nats, url: config.nats.url }, log)
+    : undefined;
   const rolePermissions: RolePermissions = { ...DEFAULT_ROLE_PERMISSIONS, ...config.roles };
   // The live permission table: modules' declarations and config are its seed, admins change it at run time.
   const accessStore = new SqlAccessStore(h);
@@ -373,7 +377,10 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
       storage: { ping: () => database.ping(), describe: () => `${database.dialect} ${database.where}` },
       metrics,
       isReady: () => ready,
-      softChecks: (): Record<string, SoftCheck> => (stepCa ? { stepCa: stepCaCheck(stepCa.status()) } : {}),
+      softChecks: (): Record<string, SoftCheck> => ({
+        ...(stepCa ? { stepCa: stepCaCheck(stepCa.status()) } : {}),
+        ...(pubsubPeers ? { nats: pubsubPeers.status() } : {}),
+      }),
     }),
   );
   const tui = new TuiHost(registry, log, config.ssh.hostname, config.ssh.homeRefresh.ms);
@@ -468,6 +475,7 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
       await tui.closeAll('labd is restarting');
       for (const job of [...jobs].reverse()) await job.stop();
       await Promise.race([Promise.all([sshServer.close(), http.close(), ...(bootAddr ? [bootHttp.close()] : [])]), new Promise((r) => setTimeout(r, 5000))]);
+      await pubsubPeers?.close();
       await highlighter.close();
       await database.close();
     },

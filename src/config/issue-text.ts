@@ -48,7 +48,7 @@ function exampleOf(expected: string, fallback: unknown): string {
 /** The whole line for an invalid value at `key`. */
 export function invalidValueText(key: string, envName: string | undefined, expected: string, value: unknown, example?: unknown): string {
   // A secret is never echoed (logs keep start-up errors); a value the text already quotes is not repeated.
-  const secret = /token|secret|password|database\.url|DATABASE_URL/i.test(key);
+  const secret = /token|secret|password|database\.url|DATABASE_URL|nats\.url|NATS_URL/i.test(key);
   const quoted = typeof value === 'string' && value !== '' && expected.includes(`${value}:`);
   const got = value === undefined || secret || quoted ? '' : `, got ${shown(value)}`;
   return `config: ${key}${envName ? ` (${envName})` : ''}: ${expected}${got}${exampleOf(expected, example)}`;

@@ -457,6 +457,28 @@ export const configSchema = z
         maxPerUser: z.number().int().min(1).max(10_000).default(TOKENS_MAX_PER_USER),
       })
       .prefault({}),
+    /**
+     * NATS between labd replicas (pub/sub across replicas). Unset: one process, the in-process broker.
+     * url: nats://[user:pass@]host:4222 or tls://…, several comma separated; credentials in the URL
+     * (user:pass, or a token as the user part) or a .creds file; TLS files as the client takes them.
+     */
+    nats: z
+      .strictObject({
+        url: z
+          .string()
+          .regex(/^(nats|tls):\/\/[^\s,]+(,(nats|tls):\/\/[^\s,]+)*$/, { error: 'expected nats://host:4222 (or tls://…; several comma separated)' })
+          .optional(),
+        /** A NATS .creds file (user JWT and nkey seed). */
+        creds: z.string().min(1).optional(),
+        tls: z
+          .strictObject({
+            ca: z.string().min(1).optional(),
+            cert: z.string().min(1).optional(),
+            key: z.string().min(1).optional(),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
     /** Pub/sub: how far a subscriber may fall behind, how many topics one user may hold open, and all topics' buffers together. */
     pubsub: z
       .strictObject({

@@ -64,6 +64,31 @@ export class TopicWriter {
   }
 }
 
+/**
+ * The same topic on the other replicas (labd over NATS), summed: how many readers and writers they
+ * hold, whether a publisher here may send them more (some replica with readers has acknowledged
+ * enough of what it was sent), and the owner's grants made there. All zero in a single process.
+ */
+export interface RemoteSide {
+  readers: number;
+  writers: number;
+  room: boolean;
+  isPublic: boolean;
+  sharedWith: ReadonlySet<string>;
+}
+
+export const NO_REMOTE: RemoteSide = { readers: 0, writers: 0, room: false, isPublic: false, sharedWith: new Set() };
+
+/** What a topic tells its broker besides its changes: data other replicas' readers want, and its readers' progress. */
+export interface TopicLinks {
+  /** A reader or writer came or went (and so the counts or grants changed). */
+  changed(topic: Topic): void;
+  /** A local writer published `chunk` while readers on other replicas exist. */
+  outbound?(topic: Topic, chunk: Buffer): void;
+  /** While writers on other replicas exist: data from them was queued ('data'), or a local reader took some ('drained'). */
+  readersMoved?(topic: Topic, why: 'data' | 'drained'): void;
+}
+
 /** A live topic: its readers, its writers and who may use it. It exists while anyone is attached. */
 export class Topic implements ReaderEvents {
   readonly readers = new Set<TopicReader>();
@@ -73,13 +98,19 @@ export class Topic implements ReaderEvents {
   readonly createdAt = new Date();
   private bytes = 0;
   private messages = 0;
+  /** The other replicas' side of this topic (set by the broker from their announcements). */
+  private remote: RemoteSide = NO_REMOTE;
 
   constructor(
     readonly ref: TopicRef,
     /** A publisher pauses while every reader it feeds has at least this much queued. */
     private readonly paceAt: number,
-    private readonly onChange: (topic: Topic) => void,
+    private readonly links: TopicLinks,
   ) {}
+
+  private onChange(topic: Topic): void {
+    this.links.changed(topic);
+  }
 
   get empty(): boolean {
     return this.readers.size === 0 && this.writers.size === 0;
@@ -90,7 +121,57 @@ export class Topic implements ReaderEvents {
   }
 
   mayUse(user: string): boolean {
-    return user === this.ref.owner || this.isPublic || this.sharedWith.has(user);
+    return user === this.ref.owner || this.isPublic || this.sharedWith.has(user) || this.remote.isPublic || this.remote.sharedWith.has(user);
+  }
+
+  /**
+   * Whether another replica's publisher may be given more credit: some local reader is within its
+   * pace mark (the same rule that lets a local publisher go on).
+   */
+  localRoom(): boolean {
+    for (const r of this.readers) if (r.open && r.backlog < this.paceAt) return true;
+    return false;
+  }
+
+  get remoteSide(): RemoteSide {
+    return this.remote;
+  }
+
+  /** Open local readers (subscribers and pipes). */
+  get openReaders(): number {
+    let n = 0;
+    for (const r of this.readers) if (r.open) n++;
+    return n;
+  }
+
+  /** The other replicas' side changed: pace the writers again; a plain `sub` ends when the last publisher anywhere leaves. */
+  setRemote(remote: RemoteSide): void {
+    const hadWriters = this.remote.writers > 0;
+    this.remote = remote;
+    if (hadWriters && remote.writers === 0 && this.writers.size === 0) this.endOneShotReaders();
+    this.pace();
+  }
+
+  /** Data a writer on another replica published: to every local reader. */
+  deliverRemote(chunk: Buffer): void {
+    this.bytes += chunk.length;
+    this.messages++;
+    for (const r of this.readers) r.push(chunk);
+    this.moved('data');
+  }
+
+  private moved(why: 'data' | 'drained'): void {
+    if (this.remote.writers > 0) this.links.readersMoved?.(this, why);
+  }
+
+  private endOneShotReaders(): void {
+    // pico's one-shot semantics: a plain `sub` ends when the last publisher leaves.
+    for (const r of [...this.readers]) {
+      if (r.endsWithPublishers) {
+        this.readers.delete(r);
+        r.finish();
+      }
+    }
   }
 
   counts(): TopicCounts {
@@ -126,15 +207,7 @@ export class Topic implements ReaderEvents {
   removeWriter(writer: TopicWriter): void {
     if (!this.writers.delete(writer)) return;
     writer.detach();
-    if (this.writers.size === 0) {
-      // pico's one-shot semantics: a plain `sub` ends when the last publisher leaves.
-      for (const r of [...this.readers]) {
-        if (r.endsWithPublishers) {
-          this.readers.delete(r);
-          r.finish();
-        }
-      }
-    }
+    if (this.writers.size === 0 && this.remote.writers === 0) this.endOneShotReaders();
     this.pace();
     this.onChange(this);
   }
@@ -146,16 +219,19 @@ export class Topic implements ReaderEvents {
       if (r.clientId === from.clientId && !from.replay) continue;
       r.push(chunk);
     }
+    if (this.remote.readers > 0) this.links.outbound?.(this, chunk);
     this.paceWriter(from);
   }
 
   progressed(reader: TopicReader): void {
+    this.moved('drained');
     if (reader.backlog >= this.paceAt) return;
     for (const w of this.writers) if (w.state === 'paced') this.paceWriter(w);
   }
 
   dropped(reader: TopicReader): void {
     this.removeReader(reader);
+    this.moved('drained');
   }
 
   private pace(): void {
@@ -174,6 +250,11 @@ export class Topic implements ReaderEvents {
       if ((r.clientId === w.clientId && !w.replay) || !r.open) continue;
       readers++;
       if (r.backlog < this.paceAt) room = true;
+    }
+    // Readers on other replicas: one more reader, with room while one of them has credit left.
+    if (this.remote.readers > 0) {
+      readers++;
+      if (this.remote.room) room = true;
     }
     if (!readers) w.setState(w.blocks ? 'waiting' : 'flowing');
     else w.setState(room ? 'flowing' : 'paced');
