@@ -336,7 +336,7 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
       log,
     }),
     tokensModule({ tokens: appTokens, publicUrl, maxPerUser: config.tokens.maxPerUser }),
-    crmModule({ store: crm, tokenActors, observer: metrics, audit, config: config.crm, clock, log, reminderChannels }),
+    crmModule({ store: crm, tokenActors, registry, config: config.crm, clock, log, reminderChannels }),
     nodesModule({ kube, inventory, events, config: config.nodes, log }),
     deploysModule({ kube, events }),
     alertsModule({ service: alerts, config: config.alertmanager, backends, escalations, apprise: escalationApprise, clock, log }),
