@@ -5,6 +5,7 @@
  * backs off while the homeserver is down. Nothing is dropped except on a permanent refusal (4xx).
  */
 import { backoffDelay, type BackoffPolicy } from '../core/backoff.ts';
+import { systemClock, type Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { BotStore, OutboxRow } from './store.ts';
 
@@ -17,6 +18,8 @@ export interface OutboxOptions {
   accessToken: string;
   store: BotStore;
   log: Logger;
+  /** Dates deliveries and retries. */
+  clock: Clock;
   /** Called (and awaited) when a row is delivered (the bot learns the event ids of its questions). */
   onSent?: (row: OutboxRow, eventId: string) => void | Promise<void>;
 }
@@ -106,7 +109,7 @@ export class OutboxSender {
       await this.sleep(60000);
       return;
     }
-    const wait = next.nextAttemptAt.getTime() - Date.now();
+    const wait = next.nextAttemptAt.getTime() - this.opts.clock.now().getTime();
     if (wait > 0) {
       await this.sleep(wait);
       return;
@@ -125,14 +128,14 @@ export class OutboxSender {
     if (this.stopped && !attempt.ok) return;
     const attempts = row.attempts + 1;
     if (attempt.ok) {
-      await store.markSent(row.id, attempt.eventId, new Date());
+      await store.markSent(row.id, attempt.eventId, this.opts.clock.now());
       log.debug({ txnId: row.txnId, eventId: attempt.eventId, attempts }, 'matrix: message delivered');
       await this.opts.onSent?.(row, attempt.eventId);
     } else if ('permanent' in attempt) {
       await store.markFailed(row.id, attempts, attempt.error);
       log.error({ txnId: row.txnId, room: row.roomId, error: attempt.error }, 'matrix: homeserver refused a message; dropped');
     } else {
-      await store.markRetry(row.id, attempts, new Date(Date.now() + attempt.retryInMs), attempt.error);
+      await store.markRetry(row.id, attempts, new Date(this.opts.clock.now().getTime() + attempt.retryInMs), attempt.error);
       log.warn({ txnId: row.txnId, error: attempt.error, retryInMs: attempt.retryInMs, attempts }, 'matrix: message not delivered yet; will retry');
     }
   }
@@ -165,7 +168,8 @@ export class OutboxSender {
     }
     if (res.ok && typeof body.event_id === 'string') return { ok: true, eventId: body.event_id };
     const what = `${res.status} ${typeof body.errcode === 'string' ? body.errcode : ''} ${typeof body.error === 'string' ? body.error : ''}`.trim();
-    if (res.status === 429) return { ok: false, retryInMs: retryAfter(res.headers.get('retry-after'), body.retry_after_ms) ?? backoff, error: what };
+    if (res.status === 429)
+      return { ok: false, retryInMs: retryAfter(res.headers.get('retry-after'), body.retry_after_ms, this.opts.clock.now()) ?? backoff, error: what };
     // Server errors, proxies without a backend, and a token that may come back (soft logout) are worth waiting for.
     if (res.status >= 500 || res.status === 401 || res.ok) return { ok: false, retryInMs: backoff, error: what };
     return { ok: false, permanent: true, error: what };
@@ -173,11 +177,11 @@ export class OutboxSender {
 }
 
 /** Retry-After (seconds or an HTTP date) wins over the deprecated body field retry_after_ms. */
-export function retryAfter(header: string | null, retryAfterMs: unknown): number | undefined {
+export function retryAfter(header: string | null, retryAfterMs: unknown, now: Date = systemClock.now()): number | undefined {
   if (header) {
     if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
     const at = Date.parse(header);
-    if (!Number.isNaN(at)) return Math.max(0, at - Date.now());
+    if (!Number.isNaN(at)) return Math.max(0, at - now.getTime());
   }
   if (typeof retryAfterMs === 'number' && retryAfterMs >= 0) return retryAfterMs;
   return undefined;

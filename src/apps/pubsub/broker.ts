@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
+import { systemClock, type Clock } from '../../core/clock.ts';
 import { Failed, PermissionDenied, Unavailable } from '../../core/errors.ts';
 import type { TopicRef } from './names.ts';
 import { BufferBudget, TopicReader } from './reader.ts';
@@ -11,6 +12,8 @@ export interface BrokerOptions {
   maxTopicsPerUser?: number;
   /** Bytes all subscribers' queues may hold together (default: no cap). */
   maxBufferedBytes?: number;
+  /** When topics are made (their `since`); default the system clock. */
+  clock?: Clock;
 }
 
 /** Who may use a topic, as its owner declares it when attaching (-p, -a). */
@@ -185,7 +188,12 @@ export class TopicBroker {
       if (cap !== undefined && mine >= cap)
         throw new Unavailable(`you have ${mine} live topics, the most one user may hold open (pubsub.maxTopicsPerUser); end one first`);
       this.owned.set(ref.owner, mine + 1);
-      const created = new Topic(ref, Math.min(128 * 1024, Math.floor(this.options.subscriberBuffer / 2)), () => this.changed());
+      const created = new Topic(
+        ref,
+        Math.min(128 * 1024, Math.floor(this.options.subscriberBuffer / 2)),
+        () => this.changed(),
+        (this.options.clock ?? systemClock).now(),
+      );
       this.topics.set(ref.key, created);
       topic = created;
     }

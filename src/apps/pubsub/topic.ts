@@ -70,7 +70,6 @@ export class Topic implements ReaderEvents {
   readonly writers = new Set<TopicWriter>();
   isPublic = false;
   readonly sharedWith = new Set<string>();
-  readonly createdAt = new Date();
   private bytes = 0;
   private messages = 0;
 
@@ -79,6 +78,8 @@ export class Topic implements ReaderEvents {
     /** A publisher pauses while every reader it feeds has at least this much queued. */
     private readonly paceAt: number,
     private readonly onChange: (topic: Topic) => void,
+    /** When it came to be (the broker's clock). */
+    readonly createdAt: Date,
   ) {}
 
   get empty(): boolean {
