@@ -3,7 +3,8 @@
 // only src/config reads the environment, every other module gets its settings handed in; the
 // adapters (stores, HTTP clients of other services) are built once, in the composition root
 // (src/app.ts), which hands each module the ports it needs; and TUI screens call commands by their
-// typed handles (issue #23): no command built from words, no cast of a command's result.
+// typed handles (issue #23): no command built from words, no cast of a command's result; and there
+// is one clock (issue #20): the time of day comes from the injected Clock (src/core/clock.ts).
 // Prints one line per violation; exit 1 if any.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -72,8 +73,33 @@ export function adapterViolations(sources = files(join(root, 'src')).map((file) 
   return found;
 }
 
+/** `Date.now()` or a `new Date()` without arguments: the time of day read behind the injected Clock's back. */
+const WALL_CLOCK = /\bDate\.now\s*\(\s*\)|\bnew Date\s*\(\s*\)/;
+
+/**
+ * Files that may still read the wall clock: the SQLite stores (`sqlite*.ts`) and their engine-neutral
+ * successors (`sql-*.ts`), which other helpers are converting to take the Clock (issue #20). To be
+ * removed from this list once they do: src/apps/crm/sqlite-store.ts, src/apps/git/sqlite-store.ts,
+ * src/bot/sqlite-store.ts, src/bot/sqlite-alert-store.ts, src/ops/matrix-links/sqlite-store.ts,
+ * src/ops/tokens/sqlite-store.ts.
+ */
+const WALL_CLOCK_ALLOWED = /(^|\/)(sql-[^/]*|sqlite[^/]*)\.ts$/;
+
+/** Reads of the wall clock outside src/core/clock.ts (durations take performance.now(); times of day the Clock). */
+export function clockViolations(sources = files(join(root, 'src')).map((file) => ({ rel: relative(root, file), text: readFileSync(file, 'utf8') }))) {
+  const found = [];
+  for (const { rel, text } of sources) {
+    if (rel === 'src/core/clock.ts' || WALL_CLOCK_ALLOWED.test(rel)) continue;
+    text.split('\n').forEach((line, i) => {
+      if (WALL_CLOCK.test(line) && !/^\s*(\/\/|\*)/.test(line))
+        found.push(`${rel}:${i + 1}: reads the wall clock; take the injected Clock (src/core/clock.ts), or performance.now() for a duration`);
+    });
+  }
+  return found;
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const found = [...violations(), ...adapterViolations()];
+  const found = [...violations(), ...adapterViolations(), ...clockViolations()];
   for (const line of found) console.error(line);
   process.exit(found.length ? 1 : 0);
 }

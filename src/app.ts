@@ -174,7 +174,8 @@ export async function startLabd(
   deps: LabdDeps = {},
 ): Promise<Labd> {
   // Which backends are configured and reachable: read by `help`, the TUI and /metrics (labd_backend_up).
-  const backends = new Backends();
+  const clock = deps.clock ?? systemClock;
+  const backends = new Backends(clock);
   backends.declare('matrix', {
     configured: config.matrix.enabled,
     notConfigured: 'no Matrix homeserver configured (set LABD_MATRIX_HOMESERVER and LABD_MATRIX_TOKEN)',
@@ -186,7 +187,7 @@ export async function startLabd(
   // 24 a process that exits with better-sqlite3 statements alive aborts instead).
   const database = await openDatabase({ dataDir: config.dataDir, url: config.database.url, poolSize: config.database.poolSize });
   try {
-    return await wire(config, log, database, backends, kube, deps.clock ?? systemClock);
+    return await wire(config, log, database, backends, kube, clock);
   } catch (err) {
     await database.close();
     throw err;
@@ -233,9 +234,10 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
       ? new AppriseClient(config.alertmanager.appriseUrl, config.alertmanager.appriseTimeout.ms)
       : undefined;
   const reminderApprise = config.crm.remindersApprise ? new AppriseClient(config.crm.remindersApprise, 10_000) : undefined;
-  const oidcPort = config.auth.oidc.enabled ? new OpenIdClientOidc(config.auth.oidc, log) : undefined;
+  const oidcPort = config.auth.oidc.enabled ? new OpenIdClientOidc(config.auth.oidc, log, clock) : undefined;
   const alerts = createAlertService({ config: config.alertmanager, store: alertStore, audit, clock, log });
   const broker = new TopicBroker({
+    clock,
     subscriberBuffer: config.pubsub.subscriberBuffer,
     maxTopicsPerUser: config.pubsub.maxTopicsPerUser,
     maxBufferedBytes: config.pubsub.maxBufferedBytes,
@@ -342,7 +344,7 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
       log,
     }),
     tokensModule({ tokens: appTokens, publicUrl, maxPerUser: config.tokens.maxPerUser }),
-    crmModule({ store: crm, tokenActors, observer: metrics, audit, config: config.crm, clock, log, reminderChannels }),
+    crmModule({ store: crm, tokenActors, registry, config: config.crm, clock, log, reminderChannels }),
     nodesModule({ kube, inventory, events, config: config.nodes, log }),
     deploysModule({ kube, events }),
     alertsModule({ service: alerts, config: config.alertmanager, backends, escalations, apprise: escalationApprise, clock, log }),

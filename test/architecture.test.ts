@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { cruise } from 'dependency-cruiser';
 import { test } from 'vitest';
 // @ts-expect-error: a plain .mjs script without types
-import { adapterViolations, violations as envViolations } from '../scripts/lint.mjs';
+import { adapterViolations, clockViolations, violations as envViolations } from '../scripts/lint.mjs';
 import { ROOT } from './support/labd.ts';
 
 const rules = createRequire(import.meta.url)(join(ROOT, '.dependency-cruiser.cjs'));
@@ -39,6 +39,26 @@ test('adapters are built once, in the composition root (src/app.ts), and handed 
   assert.deepEqual(
     adapterViolations([{ rel: 'src/ops/alerts/index.ts', text: '  apprise: new AppriseClient(url, 5000),\n  // new SqliteAuditLog(db) in a comment\n' }]),
     ['src/ops/alerts/index.ts:1: builds AppriseClient; adapters are built once, in src/app.ts (take it as a port)'],
+  );
+});
+
+test('one clock: no Date.now() or new Date() in src/ outside src/core/clock.ts (the stores being converted excepted), and the rule fires', () => {
+  assert.deepEqual(clockViolations(), []);
+  assert.deepEqual(
+    clockViolations([
+      // What src/bot/outbox.ts and src/apps/pubsub/topic.ts had before.
+      { rel: 'src/bot/outbox.ts', text: '    const wait = next.nextAttemptAt.getTime() - Date.now();\n' },
+      { rel: 'src/apps/pubsub/topic.ts', text: '  readonly createdAt = new Date();\n  // new Date() in a comment\n' },
+      // A date made from a value, a duration, the clock adapter itself and the allowed stores pass.
+      { rel: 'src/ops/x.ts', text: 'const at = new Date(ms);\nconst t = performance.now();\nconst now = clock.now();\n' },
+      { rel: 'src/core/clock.ts', text: 'export const systemClock: Clock = { now: () => new Date() };\n' },
+      { rel: 'src/apps/git/sqlite-store.ts', text: 'updatedAt: new Date(),\n' },
+      { rel: 'src/apps/paste/sql-store.ts', text: 'const now = Date.now();\n' },
+    ]),
+    [
+      'src/bot/outbox.ts:1: reads the wall clock; take the injected Clock (src/core/clock.ts), or performance.now() for a duration',
+      'src/apps/pubsub/topic.ts:1: reads the wall clock; take the injected Clock (src/core/clock.ts), or performance.now() for a duration',
+    ],
   );
 });
 

@@ -111,7 +111,7 @@ export async function startMatrixBot(o: MatrixBotDeps): Promise<MatrixBot> {
   const { store } = o;
   const messages = new AlertMessages({ messages: o.messages, outbox: store, transactions: o.transactions });
   const served = new Set<string>();
-  if (!(await store.getState('firstStart'))) await store.setState('firstStart', String(Date.now()));
+  if (!(await store.getState('firstStart'))) await store.setState('firstStart', String(o.clock.now().getTime()));
   const firstStart = Number(await store.getState('firstStart'));
   const inbox = new InboxWrites();
   const client = new sdk.MatrixClient(o.config.homeserverUrl, o.config.accessToken, new StoreSyncStorage(store, inbox));
@@ -194,7 +194,7 @@ export async function startMatrixBot(o: MatrixBotDeps): Promise<MatrixBot> {
     // Reactions confirm commands (✅) and acknowledge alerts; redactions take an acknowledgement back (alerts room).
     const wanted = event.type === 'm.room.message' || event.type === 'm.reaction' || (roomId === alertRoom?.roomId && event.type === 'm.room.redaction');
     if (!wanted) return;
-    const age = Date.now() - event.origin_server_ts;
+    const age = o.clock.now().getTime() - event.origin_server_ts;
     if (event.origin_server_ts < firstStart || age > MAX_EVENT_AGE_MS) {
       log.debug({ eventId: event.event_id, age }, 'matrix: ignoring an event from before the bot served this room or too old to act on');
       return;

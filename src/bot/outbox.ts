@@ -5,7 +5,7 @@
  * backs off while the homeserver is down. Nothing is dropped except on a permanent refusal (4xx).
  */
 import { backoffDelay, type BackoffPolicy } from '../core/backoff.ts';
-import type { Clock } from '../core/clock.ts';
+import { systemClock, type Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { BotStore, OutboxRow } from './store.ts';
 
@@ -168,7 +168,8 @@ export class OutboxSender {
     }
     if (res.ok && typeof body.event_id === 'string') return { ok: true, eventId: body.event_id };
     const what = `${res.status} ${typeof body.errcode === 'string' ? body.errcode : ''} ${typeof body.error === 'string' ? body.error : ''}`.trim();
-    if (res.status === 429) return { ok: false, retryInMs: retryAfter(res.headers.get('retry-after'), body.retry_after_ms) ?? backoff, error: what };
+    if (res.status === 429)
+      return { ok: false, retryInMs: retryAfter(res.headers.get('retry-after'), body.retry_after_ms, this.opts.clock.now()) ?? backoff, error: what };
     // Server errors, proxies without a backend, and a token that may come back (soft logout) are worth waiting for.
     if (res.status >= 500 || res.status === 401 || res.ok) return { ok: false, retryInMs: backoff, error: what };
     return { ok: false, permanent: true, error: what };
@@ -176,11 +177,11 @@ export class OutboxSender {
 }
 
 /** Retry-After (seconds or an HTTP date) wins over the deprecated body field retry_after_ms. */
-export function retryAfter(header: string | null, retryAfterMs: unknown): number | undefined {
+export function retryAfter(header: string | null, retryAfterMs: unknown, now: Date = systemClock.now()): number | undefined {
   if (header) {
     if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
     const at = Date.parse(header);
-    if (!Number.isNaN(at)) return Math.max(0, at - Date.now());
+    if (!Number.isNaN(at)) return Math.max(0, at - now.getTime());
   }
   if (typeof retryAfterMs === 'number' && retryAfterMs >= 0) return retryAfterMs;
   return undefined;

@@ -89,12 +89,12 @@ export class ProgressReply {
       await store.queue({ roomId: row.roomId, txnId: this.txn('running'), content: running });
       this.o.kick();
     });
-    this.lastEditAt = Date.now();
+    this.lastEditAt = performance.now();
   }
 
   private scheduleEdit(): void {
     if (this.editTimer) return;
-    const wait = Math.max(0, this.lastEditAt + EDIT_INTERVAL_MS - Date.now());
+    const wait = Math.max(0, this.lastEditAt + EDIT_INTERVAL_MS - performance.now());
     this.editTimer = setTimeout(() => {
       this.editTimer = undefined;
       if (this.done) return;
@@ -103,7 +103,7 @@ export class ProgressReply {
         await this.o.store.queue(message);
         this.o.kick();
       });
-      this.lastEditAt = Date.now();
+      this.lastEditAt = performance.now();
     }, wait);
   }
 

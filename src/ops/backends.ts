@@ -4,6 +4,8 @@
  * backend is not configured, the TUI marks its entries, /metrics exports it for the alert rules.
  */
 
+import { systemClock, type Clock } from '../core/clock.ts';
+
 export type BackendName = 'kubernetes' | 'alertmanager' | 'matrix';
 
 export const BACKEND_TITLES: Record<BackendName, string> = { kubernetes: 'Kubernetes', alertmanager: 'Alertmanager', matrix: 'Matrix homeserver' };
@@ -26,6 +28,9 @@ export class Backends {
   private readonly status = new Map<BackendName, BackendStatus>();
   private readonly probes = new Map<BackendName, Probe>();
 
+  /** `clock` dates each check (checkedAt). */
+  constructor(private readonly clock: Clock = systemClock) {}
+
   /** A module declares its backend at install; `probe` (configured only) answers whether it is reachable. */
   declare(name: BackendName, o: { configured: boolean; notConfigured: string; probe?: Probe }): void {
     this.status.set(name, { name, configured: o.configured, notConfigured: o.notConfigured, reachable: null, checkedAt: null, error: null });
@@ -43,7 +48,7 @@ export class Backends {
   }
 
   /** Records the outcome of a call that went to the backend (a probe, or real work). */
-  report(name: BackendName, reachable: boolean, error?: string, at = new Date()): void {
+  report(name: BackendName, reachable: boolean, error?: string, at = this.clock.now()): void {
     const s = this.status.get(name);
     if (!s || !s.configured) return;
     s.reachable = reachable;

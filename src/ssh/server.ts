@@ -200,7 +200,7 @@ export class SshServer {
     const entry = this.unauthenticated.get(socket);
     if (!entry) return;
     clearTimeout(entry.timer);
-    const ms = Math.max(until.getTime() - Date.now(), 0) + this.deps.authTimeoutMs;
+    const ms = Math.max(until.getTime() - this.deps.now().getTime(), 0) + this.deps.authTimeoutMs;
     entry.timer = setTimeout(() => {
       this.deps.metrics.preauthTimeouts.inc();
       this.deps.log.info({ remote: sourceKey(socket.remoteAddress) }, 'authentication timed out');

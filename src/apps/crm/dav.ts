@@ -9,22 +9,25 @@
  *   /dav/USER/contacts/NAME.vcf  → one card
  *
  * Authentication is HTTP Basic with the labd user name and an app token of scope carddav
- * (`token create --scope carddav`), resolved at every request by src/ops/tokens/actor.ts: a revoked
- * token, a disabled or removed account, or a user who no longer holds `crm` is refused at once.
+ * (`token create --scope carddav`), resolved at every request by src/ops/tokens/actor.ts (an unknown,
+ * revoked or expired token, or a removed user: 401). Each request is then a protocol command of the
+ * registry (`carddav propfind`, `carddav put`, …, on the http surface): authorized on the live
+ * permission table and account state (a user who no longer holds `crm`, or is disabled, is refused at
+ * once), measured like every command, and audited when it writes (PUT, DELETE).
  * Every store call uses the token's owner; a path naming anyone else answers 404, so nobody learns
  * whose books exist. Request bodies are bounded; XML is parsed
  * by fast-xml-parser with entity processing off (and a DOCTYPE is refused outright).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { XMLParser } from 'fast-xml-parser';
+import { z } from 'zod';
 import { lazyRequire } from '../../core/lazy-require.ts';
-import { UsageError } from '../../core/errors.ts';
+import { LabdError, NotFound, PermissionDenied, UsageError, type ErrorKind } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import { BodyTooLarge, type HttpRoute, type RouteRequest, type RouteResponse } from '../../ops/http.ts';
-import type { AuditLog } from '../../ops/audit/store.ts';
-import type { Clock } from '../../core/clock.ts';
 import type { Actor } from '../../core/actor.ts';
-import type { CommandObserver } from '../../ops/registry.ts';
-import type { TokenActors } from '../../ops/tokens/actor.ts';
+import { defineCommand, type AnyCommand, type Registry } from '../../ops/registry.ts';
+import type { TokenActors, TokenRefusal } from '../../ops/tokens/actor.ts';
 import { importCards, yieldToLoop } from './commands.ts';
 import { compileFilter, MAX_PROP_FILTERS } from './dav-filter.ts';
 import { streamedXml } from './dav-stream.ts';
@@ -149,14 +152,9 @@ const OPTIONS_HEADERS = { dav: '1, 3, addressbook', allow: 'OPTIONS, GET, HEAD, 
 
 export interface DavDeps {
   store: CrmStore;
-  /** Turns a token into its user's actor, checked now (account state, the crm permission). */
+  /** Turns a token into its user's actor (a live token of a user who exists); the registry then decides. */
   tokens: Pick<TokenActors, 'resolve'>;
-  /** CardDAV writes are audited like commands (`carddav put`, `carddav delete`). */
-  audit: AuditLog;
-  /** Every CardDAV request is measured like a command (`carddav get`, `carddav put`, …). */
-  observer?: CommandObserver;
   region?: string;
-  clock: Clock;
   log: Logger;
   /** crm.quota and crm.maxCardBytes: a PUT past them gets 507 or 413. */
   limits: CrmLimits;
@@ -164,81 +162,88 @@ export interface DavDeps {
   syncPageSize: number;
 }
 
-/** The user a request acts for: the token's owner, as an actor resolved for this request. */
+/** The user a request acts for: the token's owner, as the registry resolved it for this request. */
 interface DavUser {
   userId: number;
   userName: string;
   actor: Actor;
 }
 
-/** The CardDAV routes, as neutral HTTP routes. */
-export function davRoutes(deps: DavDeps): HttpRoute[] {
+type DavHandler = (req: RouteRequest, who: DavUser) => Promise<RouteResponse>;
+
+/**
+ * One CardDAV request on its way through the registry: what the command runs and what it answers.
+ * It travels beside the call (AsyncLocalStorage), not in the arguments, which are what the audit
+ * row keeps (the path's user and card).
+ */
+interface Exchange {
+  req: RouteRequest;
+  handler: DavHandler;
+  /** The token resolver's refusal (account state, the scope's permission) of a live token's user. */
+  refusal?: TokenRefusal;
+  response?: RouteResponse;
+}
+
+/** A CardDAV answer that is not a success, as the typed error the registry records its outcome from. */
+class DavAnswer extends LabdError {
+  override readonly kind: ErrorKind;
+  constructor(readonly response: RouteResponse) {
+    super(typeof response.body === 'string' && response.body.trim() ? response.body.trim().slice(0, 200) : `HTTP ${response.status}`);
+    this.kind = outcomeOf(response.status);
+  }
+}
+
+/** HTTP methods served through the registry, each as a protocol command `carddav METHOD`. */
+const DAV_METHODS = ['propfind', 'report', 'get', 'put', 'delete'] as const;
+type DavMethod = (typeof DAV_METHODS)[number];
+
+/**
+ * CardDAV over the registry: every request a command (`carddav propfind`, `carddav put`, …) on the
+ * http surface, so it is authorized on the live permission table (`crm`; a denied, disabled or
+ * removed user is refused at once), measured like any command and, for PUT and DELETE, audited with
+ * its outcome. `routes` parse HTTP and invoke the commands; `commands` go into the registry.
+ */
+export function carddav(deps: DavDeps & { registry: Pick<Registry, 'invoke'> }): { commands: AnyCommand[]; routes: HttpRoute[] } {
   const { store, tokens, log, limits } = deps;
-  // A card's vCard text is its stored size plus property names and line folding (3 octets in 75).
-  const maxPutBytes = limits.maxCardBytes + Math.ceil(limits.maxCardBytes / 8) + 64 * 1024;
+  const exchanges = new AsyncLocalStorage<Exchange>();
+  const args = z.object({
+    user: z.string().max(1024).optional().describe("the path's user"),
+    card: z.string().max(1024).optional().describe("the card's resource name"),
+  });
+  const commands = DAV_METHODS.map((method) =>
+    defineCommand({
+      path: ['carddav', method],
+      summary: `Serve a CardDAV ${method.toUpperCase()} request (spoken by address-book clients at /dav/)`,
+      args,
+      permission: 'crm',
+      protocol: true,
+      mutating: method === 'put' || method === 'delete',
+      results: ['streamed'],
+      surfaces: ['http'],
+      surfacesWhy: 'CardDAV clients speak it at /dav/ with an app token',
+      authorize(ctx, a) {
+        const exchange = exchanges.getStore();
+        if (!exchange) throw new UsageError('CardDAV requests come over HTTP, at /dav/');
+        // The registry granted crm; the token resolver may still know more (a disabled account).
+        if (exchange.refusal) throw new PermissionDenied(exchange.refusal.reason);
+        // Every store call uses the token's owner; a path naming anyone else is not found (nobody learns whose books exist).
+        if (a.user !== undefined && a.user !== ctx.actor.name) throw new NotFound('not found');
+      },
+      async run(ctx) {
+        const exchange = exchanges.getStore()!;
+        const who: DavUser = { userId: ctx.actor.userId!, userName: ctx.actor.name, actor: ctx.actor };
+        const answer = await answered(exchange, who);
+        if (answer.status >= 300) throw new DavAnswer(answer);
+        exchange.response = answer;
+        return { kind: 'streamed', json: { status: answer.status } };
+      },
+    }),
+  );
 
-  /** The token's user, when the Basic user name is theirs; or the refusal (with the user when it is known). */
-  async function authenticate(req: RouteRequest): Promise<DavUser | { refusal: RouteResponse; actor?: Actor }> {
-    const header = req.header('authorization') ?? '';
-    const m = /^Basic\s+([A-Za-z0-9+/=]{1,1024})$/i.exec(header.trim());
-    if (!m) return { refusal: unauthorized() };
-    const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    if (colon < 0) return { refusal: unauthorized() };
-    const resolved = await tokens.resolve(decoded.slice(colon + 1), 'carddav', req.remoteAddress);
-    if ('refused' in resolved)
-      return resolved.refused === 'forbidden' ? { refusal: plain(403, resolved.reason), actor: resolved.actor } : { refusal: unauthorized() };
-    const { actor } = resolved;
-    if (actor.userId === null || actor.name !== decoded.slice(0, colon)) return { refusal: unauthorized() };
-    return { userId: actor.userId, userName: actor.name, actor };
-  }
-
-  const unauthorized = (): RouteResponse =>
-    plain(401, 'authentication required: your labd user name and an app token (ssh HOST token create --scope carddav)', {
-      'www-authenticate': 'Basic realm="labd CardDAV", charset="UTF-8"',
-    });
-
-  /**
-   * Wraps a handler as the registry wraps a command: the actor resolved now (token, account, the crm
-   * permission), the path's user must be the token's, bounded bodies, typed errors; every request
-   * measured (`carddav get`, …), and a write (`auditAs`) audited with its outcome, refusals included.
-   */
-  function guarded(handler: (req: RouteRequest, who: DavUser) => Promise<RouteResponse>, auditAs?: string): (req: RouteRequest) => Promise<RouteResponse> {
-    return async (req) => {
-      const started = performance.now();
-      let status = 500;
-      let actor: Actor | undefined;
-      let error: string | undefined;
-      try {
-        const who = await authenticate(req);
-        actor = who.actor;
-        const answer = 'refusal' in who ? (req.discardBody(), who.refusal) : await authorizedCall(req, who, handler);
-        status = answer.status;
-        if (status >= 300 && typeof answer.body === 'string') error = answer.body.trim().slice(0, 200);
-        return answer;
-      } catch (err) {
-        error = (err as Error).message?.slice(0, 200);
-        throw err;
-      } finally {
-        const seconds = (performance.now() - started) / 1000;
-        const outcome = outcomeOf(status);
-        deps.observer?.commandFinished(`carddav ${req.method.toLowerCase()}`, 'http', outcome, seconds);
-        // Refusals of an unknown token are not audited: nobody to name, and the log would be anyone's to fill.
-        if (auditAs && actor)
-          await deps.audit
-            .record({ at: deps.clock.now(), actor, command: auditAs, args: { card: req.params.card }, outcome, error, durationMs: Math.round(seconds * 1000) })
-            .catch((err: unknown) => log.error({ err, command: auditAs }, 'could not write the audit row'));
-      }
-    };
-  }
-
-  async function authorizedCall(req: RouteRequest, who: DavUser, handler: (req: RouteRequest, who: DavUser) => Promise<RouteResponse>): Promise<RouteResponse> {
-    if (req.params.user !== undefined && req.params.user !== who.userName) {
-      req.discardBody();
-      return plain(404, 'not found');
-    }
+  /** The handler's answer, its typed failures made HTTP answers (so the registry records what they were). */
+  async function answered(exchange: Exchange, who: DavUser): Promise<RouteResponse> {
     try {
-      return await handler(req, who);
+      return await exchange.handler(exchange.req, who);
     } catch (err) {
       if (err instanceof BodyTooLarge) return plain(413, `request body larger than ${err.limit} bytes (one card may be ${limits.maxCardBytes} bytes)`);
       if (err instanceof CardTooLarge) return plain(413, err.message);
@@ -247,6 +252,55 @@ export function davRoutes(deps: DavDeps): HttpRoute[] {
       if (err instanceof UsageError) return plain(400, err.message);
       throw err;
     }
+  }
+
+  // A card's vCard text is its stored size plus property names and line folding (3 octets in 75).
+  const maxPutBytes = limits.maxCardBytes + Math.ceil(limits.maxCardBytes / 8) + 64 * 1024;
+
+  /** The token's live user, when the Basic user name is theirs (with the resolver's refusal, if any); or the 401. */
+  async function authenticate(req: RouteRequest): Promise<{ actor: Actor; refusal?: TokenRefusal } | undefined> {
+    const header = req.header('authorization') ?? '';
+    const m = /^Basic\s+([A-Za-z0-9+/=]{1,1024})$/i.exec(header.trim());
+    if (!m) return undefined;
+    const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) return undefined;
+    const resolved = await tokens.resolve(decoded.slice(colon + 1), 'carddav', req.remoteAddress);
+    const { actor } = resolved;
+    if (!actor || actor.userId === null || actor.name !== decoded.slice(0, colon)) return undefined;
+    return 'refused' in resolved ? { actor, refusal: resolved } : { actor };
+  }
+
+  const unauthorized = (): RouteResponse =>
+    plain(401, 'authentication required: your labd user name and an app token (ssh HOST token create --scope carddav)', {
+      'www-authenticate': 'Basic realm="labd CardDAV", charset="UTF-8"',
+    });
+
+  /**
+   * A route that runs `carddav METHOD` in the registry as the token's user: authorization (the live
+   * permission table, the account, the path's user), metrics and the audit row are the registry's.
+   * An unknown, revoked or expired token names nobody: it is asked for credentials, not a command.
+   */
+  function guarded(method: DavMethod, handler: DavHandler): (req: RouteRequest) => Promise<RouteResponse> {
+    return async (req) => {
+      const who = await authenticate(req);
+      if (!who) {
+        req.discardBody();
+        return unauthorized();
+      }
+      const exchange: Exchange = { req, handler, refusal: who.refusal };
+      try {
+        await exchanges.run(exchange, () =>
+          deps.registry.invoke(who.actor, ['carddav', method], { user: req.params.user, card: req.params.card }, { surface: 'http' }),
+        );
+        return exchange.response!;
+      } catch (err) {
+        req.discardBody();
+        if (err instanceof DavAnswer) return err.response;
+        if (err instanceof LabdError && err.kind !== 'failed') return plain(ERROR_STATUS[err.kind], err.message);
+        throw err;
+      }
+    };
   }
 
   const principalProps = (who: DavUser): PropMap => ({
@@ -316,7 +370,7 @@ export function davRoutes(deps: DavDeps): HttpRoute[] {
     },
   });
 
-  const rootPropfind = guarded(async (req, who) => {
+  const rootPropfind = guarded('propfind', async (req, who) => {
     const asked = requestedProps(parseXml(await req.readBody(MAX_XML_BYTES)).propfind as Xml | undefined);
     const root: PropMap = {
       'current-user-principal': principalProps(who)['current-user-principal']!,
@@ -327,7 +381,7 @@ export function davRoutes(deps: DavDeps): HttpRoute[] {
     return multistatus([response('/dav/', found, missing)]);
   });
 
-  const principalPropfind = guarded(async (req, who) => {
+  const principalPropfind = guarded('propfind', async (req, who) => {
     const asked = requestedProps(parseXml(await req.readBody(MAX_XML_BYTES)).propfind as Xml | undefined);
     const parts: string[] = [];
     const { found, missing } = pick(principalProps(who), asked);
@@ -354,7 +408,7 @@ export function davRoutes(deps: DavDeps): HttpRoute[] {
     }
   }
 
-  const bookPropfind = guarded(async (req, who) => {
+  const bookPropfind = guarded('propfind', async (req, who) => {
     const asked = requestedProps(parseXml(await req.readBody(MAX_XML_BYTES)).propfind as Xml | undefined);
     const depth = depthOf(req);
     // RFC 4918 §9.1: a server may refuse Depth: infinity; Depth 1 lists the cards, streamed.
@@ -372,7 +426,7 @@ export function davRoutes(deps: DavDeps): HttpRoute[] {
     );
   });
 
-  const cardPropfind = guarded(async (req, who) => {
+  const cardPropfind = guarded('propfind', async (req, who) => {
     const asked = requestedProps(parseXml(await req.readBody(MAX_XML_BYTES)).propfind as Xml | undefined);
     const c = await store.getByHref(who.userId, req.params.card!);
     if (!c) return plain(404, 'not found');
@@ -393,7 +447,7 @@ export function davRoutes(deps: DavDeps): HttpRoute[] {
 
   const gone = (href: string) => `<D:response><D:href>${xmlEscape(href)}</D:href><D:status>HTTP/1.1 404 Not Found</D:status></D:response>`;
 
-  const bookReport = guarded(async (req, who) => {
+  const bookReport = guarded('report', async (req, who) => {
     const body = await req.readBody(MAX_XML_BYTES);
     // Counted before parsing: parsing thousands of filters is itself a stretch of the event loop.
     const propFilters = body.toString('latin1').match(/<([\w.-]+:)?prop-filter[\s/>]/g)?.length ?? 0;
@@ -481,7 +535,7 @@ export function davRoutes(deps: DavDeps): HttpRoute[] {
     return davError(403, 'D', 'supported-report');
   });
 
-  const cardGet = guarded(async (req, who) => {
+  const cardGet = guarded('get', async (req, who) => {
     const c = await store.getByHref(who.userId, req.params.card!);
     if (!c) return plain(404, 'not found');
     return {
@@ -497,7 +551,7 @@ export function davRoutes(deps: DavDeps): HttpRoute[] {
     return m ? Number(m[1]) : -1;
   };
 
-  const cardPut = guarded(async (req, who) => {
+  const cardPut = guarded('put', async (req, who) => {
     const name = req.params.card!;
     if (name.length > 255 || /[/\\\x00-\x1f]/.test(name)) return plain(400, 'bad resource name');
     const body = await req.readBody(maxPutBytes);
@@ -531,9 +585,9 @@ export function davRoutes(deps: DavDeps): HttpRoute[] {
     const fresh = (await store.get(who.userId, created.id))!;
     log.debug({ user: who.userName, card: name }, 'carddav card created');
     return { status: 201, headers: { etag: etagOf(fresh), location: cardPath(who.userName, name) }, body: '' };
-  }, 'carddav put');
+  });
 
-  const cardDelete = guarded(async (req, who) => {
+  const cardDelete = guarded('delete', async (req, who) => {
     req.discardBody();
     const c = await store.getByHref(who.userId, req.params.card!);
     if (!c) return plain(404, 'not found');
@@ -542,7 +596,7 @@ export function davRoutes(deps: DavDeps): HttpRoute[] {
       return plain(412, 'the card changed since you read it (ETag does not match): nothing was removed');
     await store.remove(who.userId, c.id, ifMatch !== undefined && ifMatch.trim() !== '*' ? c.rev : undefined);
     return { status: 204, body: '' };
-  }, 'carddav delete');
+  });
 
   const options = (path: string): HttpRoute => ({
     method: 'OPTIONS',
@@ -566,12 +620,14 @@ export function davRoutes(deps: DavDeps): HttpRoute[] {
     { method: 'PROPFIND', path: card, handle: cardPropfind },
     options(card),
   );
-  return routes;
+  return { commands, routes };
 }
 
+/** HTTP status of a typed refusal that is not the handler's own answer (the registry's: permission, a path not found). */
+const ERROR_STATUS: Record<Exclude<ErrorKind, 'failed'>, number> = { usage: 400, permission: 403, not_found: 404, conflict: 409, unavailable: 503 };
+
 /** An HTTP status as a command outcome (the words audit rows and metrics use). */
-function outcomeOf(status: number): string {
-  if (status < 300) return 'ok';
+function outcomeOf(status: number): ErrorKind {
   if (status === 401 || status === 403) return 'permission';
   if (status === 404) return 'not_found';
   if (status === 412 || status === 409) return 'conflict';

@@ -1,13 +1,12 @@
 import type { Config } from '../../config/schema.ts';
 import type { Logger } from '../../core/logger.ts';
-import type { AuditLog } from '../../ops/audit/store.ts';
 import type { Clock } from '../../core/clock.ts';
 import { intervalJob, type LabdModule } from '../../ops/module.ts';
-import type { CommandObserver } from '../../ops/registry.ts';
+import type { Registry } from '../../ops/registry.ts';
 import type { TokenActors } from '../../ops/tokens/actor.ts';
 import type { TuiApp } from '../../ssh/tui/apps.ts';
 import { crmCommands } from './commands.ts';
-import { davRoutes } from './dav.ts';
+import { carddav } from './dav.ts';
 import type { CrmStore } from './store.ts';
 import { sendReminders, type ReminderChannel } from './reminders.ts';
 import { crmTuiApp } from './tui.ts';
@@ -17,9 +16,8 @@ export function crmModule(deps: {
   store: CrmStore;
   /** CardDAV requests authenticate with app tokens, resolved to their user's actor at every request. */
   tokenActors: TokenActors;
-  audit: AuditLog;
-  /** Measures CardDAV requests like commands. */
-  observer?: CommandObserver;
+  /** Runs each CardDAV request as a command (`carddav put`, …): authorized, measured and audited there. */
+  registry: Pick<Registry, 'invoke'>;
   config: Config['crm'];
   clock: Clock;
   log: Logger;
@@ -28,6 +26,15 @@ export function crmModule(deps: {
 }): LabdModule<TuiApp> {
   const channels = deps.reminderChannels;
   const limits = { quota: deps.config.quota, maxCardBytes: deps.config.maxCardBytes };
+  const dav = carddav({
+    registry: deps.registry,
+    store: deps.store,
+    tokens: deps.tokenActors,
+    region: deps.config.defaultRegion,
+    log: deps.log,
+    limits,
+    syncPageSize: deps.config.syncPageSize,
+  });
   let running = false;
   const tick = () => {
     if (running) return;
@@ -41,24 +48,17 @@ export function crmModule(deps: {
     name: 'crm',
     permissions: [{ name: 'crm', summary: 'your personal CRM', roles: ['admin', 'operator', 'member'] }],
     jobs: channels.length ? [intervalJob('crm reminders', deps.config.reminderCheckInterval.ms, tick, true)] : [],
-    commands: crmCommands({
-      store: deps.store,
-      region: deps.config.defaultRegion,
-      maxImportBytes: deps.config.maxImportBytes,
-      limits,
-      reminderChannels: channels.map((c) => c.name),
-    }),
+    commands: [
+      ...crmCommands({
+        store: deps.store,
+        region: deps.config.defaultRegion,
+        maxImportBytes: deps.config.maxImportBytes,
+        limits,
+        reminderChannels: channels.map((c) => c.name),
+      }),
+      ...dav.commands,
+    ],
     screens: [crmTuiApp],
-    routes: davRoutes({
-      store: deps.store,
-      tokens: deps.tokenActors,
-      audit: deps.audit,
-      observer: deps.observer,
-      region: deps.config.defaultRegion,
-      clock: deps.clock,
-      log: deps.log,
-      limits,
-      syncPageSize: deps.config.syncPageSize,
-    }),
+    routes: dav.routes,
   };
 }

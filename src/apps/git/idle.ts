@@ -10,11 +10,11 @@ export interface IdleWatch {
 }
 
 export function idleWatch(ms: number, onIdle: () => void): IdleWatch {
-  let last = Date.now();
+  let last = performance.now();
   let timer: NodeJS.Timeout | undefined;
   const arm = (delay: number) => {
     timer = setTimeout(() => {
-      const quiet = Date.now() - last;
+      const quiet = performance.now() - last;
       if (quiet >= ms) {
         timer = undefined;
         onIdle();
@@ -24,7 +24,7 @@ export function idleWatch(ms: number, onIdle: () => void): IdleWatch {
   };
   arm(ms);
   return {
-    touch: () => void (last = Date.now()),
+    touch: () => void (last = performance.now()),
     stop: () => {
       if (timer) clearTimeout(timer);
       timer = undefined;

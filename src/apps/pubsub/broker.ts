@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
+import { systemClock, type Clock } from '../../core/clock.ts';
 import { Failed, PermissionDenied, Unavailable } from '../../core/errors.ts';
 import type { TopicRef } from './names.ts';
 import { BufferBudget, TopicReader } from './reader.ts';
@@ -11,6 +12,8 @@ export interface BrokerOptions {
   maxTopicsPerUser?: number;
   /** Bytes all subscribers' queues may hold together (default: no cap). */
   maxBufferedBytes?: number;
+  /** When topics are made (their `since`); default the system clock. */
+  clock?: Clock;
 }
 
 /** Who may use a topic, as its owner declares it when attaching (-p, -a). */
@@ -414,7 +417,7 @@ export class TopicBroker {
       if (cap !== undefined && mine >= cap)
         throw new Unavailable(`you have ${mine} live topics, the most one user may hold open (pubsub.maxTopicsPerUser); end one first`);
       this.owned.set(ref.owner, mine + 1);
-      const created = new Topic(ref, this.paceAt(), this.links);
+      const created = new Topic(ref, this.paceAt(), this.links, (this.options.clock ?? systemClock).now());
       this.topics.set(ref.key, created);
       created.setRemote(this.remoteSide(ref.key));
       topic = created;

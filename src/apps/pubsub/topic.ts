@@ -95,7 +95,6 @@ export class Topic implements ReaderEvents {
   readonly writers = new Set<TopicWriter>();
   isPublic = false;
   readonly sharedWith = new Set<string>();
-  readonly createdAt = new Date();
   private bytes = 0;
   private messages = 0;
   /** The other replicas' side of this topic (set by the broker from their announcements). */
@@ -106,6 +105,8 @@ export class Topic implements ReaderEvents {
     /** A publisher pauses while every reader it feeds has at least this much queued. */
     private readonly paceAt: number,
     private readonly links: TopicLinks,
+    /** When it came to be (the broker's clock). */
+    readonly createdAt: Date,
   ) {}
 
   private onChange(topic: Topic): void {

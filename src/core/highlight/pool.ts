@@ -56,7 +56,7 @@ export class HighlightPool {
   run(text: string, language: string): Promise<PoolOutcome> {
     if (this.closed) return Promise.resolve({ kind: 'plain', reason: 'busy' });
     return new Promise((resolve) => {
-      const job: Job = { id: this.nextId++, text, language, queuedAt: Date.now(), resolve };
+      const job: Job = { id: this.nextId++, text, language, queuedAt: performance.now(), resolve };
       this.queue.push(job);
       this.dispatch();
       // Still waiting (no worker free) with the queue past its bound: plain text at once.
@@ -93,7 +93,7 @@ export class HighlightPool {
 
   /** The next queued job that has not waited past its deadline (those are answered "busy"). */
   private takeJob(): Job | undefined {
-    const now = Date.now();
+    const now = performance.now();
     for (let job = this.queue.shift(); job; job = this.queue.shift()) {
       if (now - job.queuedAt <= this.o.timeoutMs) return job;
       job.resolve({ kind: 'plain', reason: 'busy' });

@@ -191,7 +191,7 @@ export class LoginService {
    * When the link of a key to this user ends as it stands now (a later `login` links it again for longer):
    * null when the key is this user's for good, undefined when it is no longer this user's key.
    */
-  async linkExpiry(keyFingerprint: string, userId: number, now: Date = new Date()): Promise<Date | null | undefined> {
+  async linkExpiry(keyFingerprint: string, userId: number, now: Date): Promise<Date | null | undefined> {
     const key = await this.store.keyByFingerprint(keyFingerprint);
     if (!key || key.userId !== userId) return undefined;
     if (key.expiresAt && key.expiresAt.getTime() <= now.getTime()) return undefined;
@@ -199,7 +199,7 @@ export class LoginService {
   }
 
   /** Why a plain key would not log in as `sshUser`, or undefined when it would (answers the unsigned query without binding anyone). */
-  async keyRefusal(keyFingerprint: string, sshUser: string, now: Date = new Date()): Promise<string | undefined> {
+  async keyRefusal(keyFingerprint: string, sshUser: string, now: Date): Promise<string | undefined> {
     const key = await this.store.keyByFingerprint(keyFingerprint);
     if (!key || (key.expiresAt && key.expiresAt.getTime() <= now.getTime())) return (await this.mayJoin(keyFingerprint)) ? undefined : 'unknown key';
     return this.userMismatch(key.user, sshUser);

@@ -6,6 +6,7 @@
  */
 import type { Configuration, CustomFetchOptions, DeviceAuthorizationResponse } from 'openid-client';
 import type { OidcConfig } from '../../config/schema.ts';
+import { systemClock, type Clock } from '../../core/clock.ts';
 import type { Logger } from '../../core/logger.ts';
 import { DeviceFlowError, type DeviceFlow, type OidcClaims, type OidcPort } from './port.ts';
 import { readBodyLimited } from '../../core/response-body.ts';
@@ -62,6 +63,8 @@ export class OpenIdClientOidc implements OidcPort {
   constructor(
     private readonly config: OidcConfig,
     private readonly log: Logger,
+    /** Dates a login's expiry (`expiresAt`). */
+    private readonly clock: Clock = systemClock,
   ) {
     this.issuer = config.issuer;
   }
@@ -108,7 +111,7 @@ export class OpenIdClientOidc implements OidcPort {
       throw new DeviceFlowError('unavailable', 'the identity provider answered without a usable code or verification URL');
     const complete = text(response.verification_uri_complete);
     const lifetimeS = Math.min(Math.max(Number(response.expires_in) || 0, 1), this.config.maxCodeLifetime.seconds);
-    const expiresAt = new Date(Date.now() + lifetimeS * 1000);
+    const expiresAt = new Date(this.clock.now().getTime() + lifetimeS * 1000);
     const log = this.log;
     const issuer = this.issuer;
     return {

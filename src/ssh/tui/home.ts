@@ -65,7 +65,7 @@ export class StatusBoard {
   }
 
   read(source: StatusSource): Promise<StatusReading> {
-    const now = Date.now();
+    const now = performance.now();
     const cached = this.cache.get(source.id);
     if (cached && now - cached.at < this.ttlMs) return cached.reading;
     const signal = AbortSignal.timeout(Math.max(1000, this.ttlMs));

@@ -104,7 +104,7 @@ export class TerminalPort {
     if (this.detached) return;
     this.pendingSize = clampSize(cols, rows);
     if (this.resizeTimer) return;
-    this.resizeTimer = setTimeout(() => this.applyResize(), this.nextRedrawIn(Date.now()));
+    this.resizeTimer = setTimeout(() => this.applyResize(), this.nextRedrawIn(performance.now()));
   }
 
   private nextRedrawIn(now: number): number {
@@ -119,7 +119,7 @@ export class TerminalPort {
     this.pendingSize = undefined;
     if (!size || this.detached) return;
     if (size.cols === this.output.columns && size.rows === this.output.rows) return;
-    this.redraws.push(Date.now());
+    this.redraws.push(performance.now());
     if (this.redraws.length > RESIZE_BURST) this.redraws.shift();
     this.output.columns = size.cols;
     this.output.rows = size.rows;
