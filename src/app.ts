@@ -28,12 +28,12 @@ import { connectKube, type KubePort } from './ops/kube/index.ts';
 import { metaModule } from './ops/meta/index.ts';
 import { intervalJob, type Job, type LabdModule } from './ops/module.ts';
 import { nodesModule } from './ops/nodes/index.ts';
-import { SqliteNodeInventory } from './ops/nodes/sqlite.ts';
+import { SqlNodeInventory } from './ops/nodes/sql-store.ts';
 import { Registry } from './ops/registry.ts';
 import { seatsModule } from './ops/seats/index.ts';
-import { SqliteSeatStore } from './ops/seats/sqlite.ts';
+import { SqlSeatStore } from './ops/seats/sql-store.ts';
 import { gitModule } from './apps/git/index.ts';
-import { SqliteRepoStore } from './apps/git/sqlite-store.ts';
+import { SqlRepoStore } from './apps/git/sql-store.ts';
 import { crmModule } from './apps/crm/index.ts';
 import type { ReminderChannel } from './apps/crm/reminders.ts';
 import { SqliteCrmStore } from './apps/crm/sqlite-store.ts';
@@ -43,7 +43,7 @@ import { SqlTokenStore } from './ops/tokens/sql-store.ts';
 import { TokenActors } from './ops/tokens/actor.ts';
 import { pasteModule } from './apps/paste/index.ts';
 import { createHighlighter } from './core/highlight/index.ts';
-import { SqlitePasteStore } from './apps/paste/sqlite.ts';
+import { SqlPasteStore } from './apps/paste/sql-store.ts';
 import { TopicBroker } from './apps/pubsub/broker.ts';
 import { pubsubModule } from './apps/pubsub/index.ts';
 import { matrixBotModule } from './bot/index.ts';
@@ -201,7 +201,7 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
   const metrics = new Metrics();
   const audit = new SqlAuditLog(h);
   const identities = new SqlIdentityStore(h);
-  const pastes = new SqlitePasteStore(db, config.dataDir, clock);
+  const pastes = new SqlPasteStore(h, config.dataDir, clock);
   pastes.prepare();
   // One highlighting service (worker threads, deadline, cache) for the paste and git pages.
   const highlighter = createHighlighter(
@@ -214,18 +214,18 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
     },
     log,
   );
-  const seats = new SqliteSeatStore(db);
+  const seats = new SqlSeatStore(h);
   const crm = new SqliteCrmStore(db, config.crm.defaultRegion);
   const appTokens = new SqlTokenStore(h, clock);
   const matrixLinks = new SqlMatrixLinkStore(h, clock);
-  const inventory = new SqliteNodeInventory(db, clock);
+  const inventory = new SqlNodeInventory(h, clock);
   const events = new OpsEvents(new SqlOpsEventStore(h), clock, log);
   const alertStore = new SqlAlertStore(h);
   const escalations = new SqlEscalationStore(h);
   // The Matrix bot's inbox/outbox (read by /metrics even when the bot is off) and its alert messages.
   const botStore = new SqlBotStore(h, clock);
   const alertMessages = new SqlAlertMessageStore(h);
-  const repoStore = new SqliteRepoStore(db);
+  const repoStore = new SqlRepoStore(h, clock);
   const wrongCodes = new SqlWrongCodes(h);
   const oidcLinks = new SqlOidcLinks(h);
   // Apprise (an HTTP notification relay): alert escalations and CRM reminders, each where configured.

@@ -17,7 +17,7 @@ import { createLogger } from '../src/core/logger.ts';
 import { DEFAULT_ROLE_PERMISSIONS } from '../src/core/permissions.ts';
 import { migrateDb, openDb, type Db } from '../src/db/client.ts';
 import { pasteCommands } from '../src/apps/paste/commands.ts';
-import { SqlitePasteStore } from '../src/apps/paste/sqlite.ts';
+import { SqlPasteStore } from '../src/apps/paste/sql-store.ts';
 import { SqlAuditLog } from '../src/ops/audit/sql-store.ts';
 import { SqlIdentityStore } from '../src/ops/identity/sql-store.ts';
 import type { IdentityStore } from '../src/ops/identity/store.ts';
@@ -32,7 +32,7 @@ describe('registry: one path for words and typed calls', () => {
   let registry: Registry;
   let audit: SqlAuditLog;
   let identities: IdentityStore;
-  let pastes: SqlitePasteStore;
+  let pastes: SqlPasteStore;
   let alice: Actor;
   let bob: Actor;
   let admin: Actor;
@@ -67,7 +67,7 @@ describe('registry: one path for words and typed calls', () => {
         },
       }),
     );
-    pastes = new SqlitePasteStore(db, dir, systemClock);
+    pastes = new SqlPasteStore(sqliteHandle(db), dir, systemClock);
     pastes.prepare();
     registry.register(...pasteCommands({ store: pastes, identities, publicUrl: 'http://labd.test', maxSize: 1024, defaultExpirySeconds: null }));
     const temp = pastes.newTempPath();

@@ -51,6 +51,8 @@ export function mirrorCommands(deps: {
     positionals: ['name', 'url'],
     permission: 'git.write',
     mutating: true,
+    // It waits on a remote (maybe labd's own smart HTTP) while it runs: its writes commit on their own, undone on failure.
+    atomic: false,
     results: ['record'],
     async authorize(ctx, args) {
       if (!(await access.mayCreate(ctx.actor))) throw new NotFound('you may not create repositories');
@@ -113,6 +115,8 @@ export function mirrorCommands(deps: {
     positionals: ['name'],
     permission: 'git.read',
     mutating: true,
+    // A fetch from the origin: no transaction held open while the world answers.
+    atomic: false,
     results: ['message'],
     async authorize(ctx, args) {
       await access.require(ctx.actor, args.name, 'read-write');

@@ -1,10 +1,29 @@
 /** labd's record of the nodes it provisioned: what to boot for a MAC, and each node's state. */
-import type { nodeInventory } from '../../db/schema.ts';
 
-export type InventoryRow = typeof nodeInventory.$inferSelect;
+export type InventoryState = 'provisioned' | 'joined' | 'retired';
+
+/** One node as labd recorded it. */
+export interface InventoryRow {
+  id: number;
+  name: string;
+  /** Lower-case, colon-separated, as pixiecore asks for it. */
+  mac: string;
+  profile: string;
+  role: string | null;
+  location: string | null;
+  tokenId: string;
+  /** The join token's secret half, kept only until the node joins or is retired (the boot answer needs it). */
+  tokenSecret: string | null;
+  state: InventoryState;
+  createdBy: string;
+  createdAt: Date;
+  joinedAt: Date | null;
+  retiredAt: Date | null;
+}
+
 export type NewInventoryRow = Pick<InventoryRow, 'name' | 'mac' | 'profile' | 'role' | 'location' | 'tokenId' | 'tokenSecret' | 'createdBy'>;
 
-/** The inventory port; SqliteNodeInventory (sqlite.ts) implements it. */
+/** The inventory port; SqlNodeInventory (sql-store.ts) implements it on SQLite or PostgreSQL. */
 export interface NodeInventory {
   /** The live (provisioned or joined) record for a node name. */
   byName(name: string): Promise<InventoryRow | undefined>;

@@ -1,10 +1,19 @@
 /** labd's record of seats: name, public key and address (the private key is never stored). */
-import type { seats } from '../../db/schema.ts';
 
-export type SeatRow = typeof seats.$inferSelect;
+/** One seat: a person's device that joins the lab as a Kilo WireGuard peer. */
+export interface SeatRow {
+  name: string;
+  publicKey: string;
+  /** The seat's IPv4 address in seats.cidr (its Peer allows address/32). */
+  address: string;
+  createdBy: string;
+  createdAt: Date;
+  rotatedAt: Date | null;
+}
 
-/** The seat store port; SqliteSeatStore (sqlite.ts) implements it. */
+/** The seat store port; SqlSeatStore (sql-store.ts) implements it on SQLite or PostgreSQL. */
 export interface SeatStore {
+  /** Every seat, by name. */
   list(): Promise<SeatRow[]>;
   get(name: string): Promise<SeatRow | undefined>;
   /**

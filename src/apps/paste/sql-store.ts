@@ -1,23 +1,30 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { and, asc, eq, gt, isNull, lte, ne, or, sql } from 'drizzle-orm';
 import type { Clock } from '../../core/clock.ts';
 import { Conflict } from '../../core/errors.ts';
-import type { Db } from '../../db/client.ts';
-import { pastes, users } from '../../db/schema.ts';
-import type { OpenPaste, Paste, PasteRow, PasteStore } from './store.ts';
+import type { SqlDb, SqlHandle } from '../../db/sql.ts';
+import { lockUntilCommit, textOrder } from '../../db/sql-guards.ts';
+import type { OpenPaste, Paste, PasteCommit, PasteRow, PasteStore } from './store.ts';
 
 /**
- * Paste metadata in SQLite, bytes in files. Every upload gets a new blob file, so replacing a
- * paste is one row update (readers see the old bytes or the new, never a mix).
+ * How long a blob file no row points at is left alone: a commit renames its blob into place before
+ * its row commits (in this process or in another replica sharing the data dir), so a young file
+ * without a row may be one on its way in. Older ones were left by deleted users or a crash.
  */
-export class SqlitePasteStore implements PasteStore {
+export const ORPHAN_GRACE_MS = 60 * 60 * 1000;
+
+/**
+ * Paste metadata on SQLite or PostgreSQL, bytes in files. Every upload gets a new blob file, so
+ * replacing a paste is one row update (readers see the old bytes or the new, never a mix).
+ */
+export class SqlPasteStore implements PasteStore {
   readonly blobDir: string;
   readonly tmpDir: string;
 
   constructor(
-    private readonly db: Db,
+    private readonly h: SqlHandle,
     dataDir: string,
     private readonly clock: Clock,
   ) {
@@ -57,37 +64,30 @@ export class SqlitePasteStore implements PasteStore {
   }
 
   private live() {
+    const { pastes } = this.h.t;
     return or(isNull(pastes.expiresAt), gt(pastes.expiresAt, this.clock.now()));
   }
 
-  private usageNow(userId: number, exceptName?: string): { bytes: number; count: number } {
-    const row = this.db
-      .select({ bytes: sql<number>`coalesce(sum(${pastes.size}), 0)`, count: sql<number>`count(*)` })
+  private async usageOn(db: SqlDb, userId: number, exceptName?: string): Promise<{ bytes: number; count: number }> {
+    const { pastes } = this.h.t;
+    // PostgreSQL's sum and count are numeric and bigint: strings through the driver.
+    const [row] = await db
+      .select({ bytes: sql<number | string>`coalesce(sum(${pastes.size}), 0)`, count: sql<number | string>`count(*)` })
       .from(pastes)
-      .where(exceptName === undefined ? eq(pastes.userId, userId) : and(eq(pastes.userId, userId), ne(pastes.name, exceptName)))
-      .get();
+      .where(exceptName === undefined ? eq(pastes.userId, userId) : and(eq(pastes.userId, userId), ne(pastes.name, exceptName)));
     return { bytes: Number(row?.bytes ?? 0), count: Number(row?.count ?? 0) };
   }
 
   async usage(userId: number, exceptName?: string): Promise<{ bytes: number; count: number }> {
-    return this.usageNow(userId, exceptName);
+    return this.h.run((db) => this.usageOn(db, userId, exceptName));
   }
 
   /**
-   * Moves a finished upload into place and points the (user, name) row at it. Synchronous from
-   * rename to row update, so the sweeper (same event loop) never sees a blob without its row.
-   * With a quota, the user's usage is checked in the same transaction.
+   * Moves a finished upload into place and points the (user, name) row at it, in one transaction that
+   * holds the user's paste lock: the quota check, the old blob's name and the upsert see no other
+   * upload of that user in between. The sweeper leaves the young blob alone until its row is there.
    */
-  async commit(input: {
-    userId: number;
-    name: string;
-    tempPath: string;
-    size: number;
-    binary: boolean;
-    hidden: boolean;
-    expiresAt: Date | null;
-    quota?: { bytes: number; count: number };
-  }): Promise<PasteRow> {
+  async commit(input: PasteCommit): Promise<PasteRow> {
     const blob = randomBytes(16).toString('hex');
     const blobPath = join(this.blobDir, blob);
     try {
@@ -96,12 +96,14 @@ export class SqlitePasteStore implements PasteStore {
       rmSync(input.tempPath, { force: true });
       throw err;
     }
+    const { pastes } = this.h.t;
     let previous: string | undefined;
     let row: PasteRow;
     try {
-      row = this.db.transaction((tx) => {
+      row = await this.h.transaction(async (db) => {
+        await lockUntilCommit(this.h, db, `paste:${input.userId}`);
         if (input.quota) {
-          const used = this.usageNow(input.userId, input.name);
+          const used = await this.usageOn(db, input.userId, input.name);
           if (used.count + 1 > input.quota.count)
             throw new Conflict(`paste quota: you have ${used.count} pastes, the most one user may keep (paste.quota.count); remove some with paste rm`);
           if (used.bytes + input.size > input.quota.bytes)
@@ -109,19 +111,19 @@ export class SqlitePasteStore implements PasteStore {
               `paste quota: ${used.bytes} bytes stored plus ${input.size} would pass ${input.quota.bytes} (paste.quota.bytes); remove some with paste rm`,
             );
         }
-        const old = tx
+        const [old] = await db
           .select({ blob: pastes.blob })
           .from(pastes)
           .where(and(eq(pastes.userId, input.userId), eq(pastes.name, input.name)))
-          .get();
+          .limit(1);
         previous = old?.blob;
         const values = { blob, size: input.size, binary: input.binary, hidden: input.hidden, expiresAt: input.expiresAt, createdAt: this.clock.now() };
-        return tx
+        const [stored] = await db
           .insert(pastes)
           .values({ userId: input.userId, name: input.name, ...values })
           .onConflictDoUpdate({ target: [pastes.userId, pastes.name], set: values })
-          .returning()
-          .get();
+          .returning();
+        return stored!;
       });
     } catch (err) {
       rmSync(blobPath, { force: true });
@@ -132,33 +134,42 @@ export class SqlitePasteStore implements PasteStore {
   }
 
   async exists(userId: number, name: string): Promise<boolean> {
-    return !!this.db
-      .select({ id: pastes.id })
-      .from(pastes)
-      .where(and(eq(pastes.userId, userId), eq(pastes.name, name)))
-      .get();
+    const { pastes } = this.h.t;
+    const rows = await this.h.run((db) =>
+      db
+        .select({ id: pastes.id })
+        .from(pastes)
+        .where(and(eq(pastes.userId, userId), eq(pastes.name, name)))
+        .limit(1),
+    );
+    return rows.length > 0;
   }
 
   async find(owner: string, name: string): Promise<Paste | undefined> {
-    const row = this.db
-      .select()
-      .from(pastes)
-      .innerJoin(users, eq(pastes.userId, users.id))
-      .where(and(eq(users.name, owner), eq(pastes.name, name), this.live()))
-      .get();
+    const { pastes, users } = this.h.t;
+    const [row] = await this.h.run((db) =>
+      db
+        .select()
+        .from(pastes)
+        .innerJoin(users, eq(pastes.userId, users.id))
+        .where(and(eq(users.name, owner), eq(pastes.name, name), this.live()))
+        .limit(1),
+    );
     return row ? { ...row.pastes, owner: row.users.name } : undefined;
   }
 
-  /** Live pastes of one user, newest first; hidden ones only when asked. */
+  /** Live pastes of one user, by name; hidden ones only when asked. */
   async list(userId: number, includeHidden: boolean): Promise<Paste[]> {
-    return this.db
-      .select()
-      .from(pastes)
-      .innerJoin(users, eq(pastes.userId, users.id))
-      .where(and(eq(pastes.userId, userId), this.live(), includeHidden ? undefined : eq(pastes.hidden, false)))
-      .orderBy(asc(pastes.name))
-      .all()
-      .map((r) => ({ ...r.pastes, owner: r.users.name }));
+    const { pastes, users } = this.h.t;
+    const rows = await this.h.run((db) =>
+      db
+        .select()
+        .from(pastes)
+        .innerJoin(users, eq(pastes.userId, users.id))
+        .where(and(eq(pastes.userId, userId), this.live(), includeHidden ? undefined : eq(pastes.hidden, false)))
+        .orderBy(asc(textOrder(this.h, pastes.name))),
+    );
+    return rows.map((r) => ({ ...r.pastes, owner: r.users.name }));
   }
 
   /** Opens a live paste's bytes; retries when a replace or delete removed the file in between. */
@@ -187,26 +198,37 @@ export class SqlitePasteStore implements PasteStore {
   async remove(owner: string, name: string): Promise<Paste | undefined> {
     const paste = await this.find(owner, name);
     if (!paste) return undefined;
-    this.db.delete(pastes).where(eq(pastes.id, paste.id)).run();
+    const { pastes } = this.h.t;
+    await this.h.run((db) => db.delete(pastes).where(eq(pastes.id, paste.id)));
     rmSync(join(this.blobDir, paste.blob), { force: true });
     return paste;
   }
 
-  /** Deletes expired pastes and blob files no row points at (left by deleted users or a crash). */
+  /**
+   * Deletes expired pastes, and blob files no row points at (left by deleted users or a crash) once
+   * they are older than ORPHAN_GRACE_MS: a younger one may belong to a commit whose row is not in yet.
+   */
   async sweep(): Promise<{ expired: number; orphans: number }> {
-    const gone = this.db.delete(pastes).where(lte(pastes.expiresAt, this.clock.now())).returning({ blob: pastes.blob }).all();
+    const { pastes } = this.h.t;
+    const now = this.clock.now();
+    const gone = await this.h.run((db) => db.delete(pastes).where(lte(pastes.expiresAt, now)).returning({ blob: pastes.blob }));
     for (const { blob } of gone) rmSync(join(this.blobDir, blob), { force: true });
-    const known = new Set(
-      this.db
-        .select({ blob: pastes.blob })
-        .from(pastes)
-        .all()
-        .map((r) => r.blob),
-    );
+    const listed = readdirSync(this.blobDir);
+    const known = new Set((await this.h.run((db) => db.select({ blob: pastes.blob }).from(pastes))).map((r) => r.blob));
     let orphans = 0;
-    for (const file of readdirSync(this.blobDir)) {
+    for (const file of listed) {
       if (known.has(file)) continue;
-      rmSync(join(this.blobDir, file), { force: true });
+      const path = join(this.blobDir, file);
+      let changed: number;
+      try {
+        const st = statSync(path);
+        // A rename into place touches ctime; the upload's last write, mtime.
+        changed = Math.max(st.mtimeMs, st.ctimeMs);
+      } catch {
+        continue;
+      }
+      if (changed > now.getTime() - ORPHAN_GRACE_MS) continue;
+      rmSync(path, { force: true });
       orphans++;
     }
     return { expired: gone.length, orphans };
