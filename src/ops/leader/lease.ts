@@ -125,7 +125,10 @@ export class LeaseElector implements Leadership {
       { leaseDurationMs: this.t.leaseDurationMs, renewDeadlineMs: this.t.renewDeadlineMs, retryPeriodMs: this.t.retryPeriodMs },
       'campaigning for leadership',
     );
-    this.loop = this.run();
+    this.loop = this.run().catch((err: unknown) => {
+      // Not expected (every request's failure is caught in the loop); the deadline timer still stops a leader.
+      this.log.error({ err }, 'leader election stopped');
+    });
   }
 
   /** Stops trying; the leader stops being leader and releases the Lease so another replica takes over at once. */
@@ -149,7 +152,7 @@ export class LeaseElector implements Leadership {
       const started = this.now();
       // A leader's request may last until its renew deadline; a follower's, one renew deadline.
       const budget = this.leader ? this.renewedAt + this.t.renewDeadlineMs - started : this.t.renewDeadlineMs;
-      const signal = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(Math.max(1, budget))]);
+      const signal = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(Math.max(1, Math.ceil(budget)))]);
       let held = false;
       try {
         held = await this.tryAcquireOrRenew(signal);
