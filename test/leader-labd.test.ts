@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll as after, describe, test } from 'vitest';
+import { findResource } from './support/fake-kube/resources.ts';
 import { FakeKube } from './support/fake-kube/server.ts';
 import { InProcessLabd } from './support/labd-inprocess.ts';
 import { until } from './support/wait.ts';
@@ -57,15 +58,20 @@ describe('labd and its leadership', () => {
     });
     const [a, b] = await Promise.all([InProcessLabd.start({ env: env('labd-a') }), InProcessLabd.start({ env: env('labd-b') })]);
     started.push(a, b);
-    await until('one leader', async () => (await leaderGauge(a)) !== undefined && (await leaderGauge(a)) + (await leaderGauge(b))! === 1, {
-      timeoutMs: 30_000,
-    });
+    await until(
+      'one leader',
+      async () => {
+        const [ga, gb] = await Promise.all([leaderGauge(a), leaderGauge(b)]);
+        return ga !== undefined && gb !== undefined && ga + gb === 1;
+      },
+      { timeoutMs: 30_000 },
+    );
     const [leader, follower] = a.app.leadership.isLeader() ? [a, b] : [b, a];
     assert.equal(await role(leader), 'leader');
     assert.equal(await role(follower), 'follower');
     assert.match(leader.logs(), /leader: starting the singleton jobs/);
     assert.doesNotMatch(follower.logs(), /leader: starting the singleton jobs/);
-    const lease = fake.store.list((await import('./support/fake-kube/resources.ts')).findResource('coordination.k8s.io', 'v1', 'leases')!, 'default');
+    const lease = fake.store.list(findResource('coordination.k8s.io', 'v1', 'leases')!, 'default');
     assert.equal(lease.length, 1);
     assert.equal((lease[0]!.spec as { holderIdentity: string }).holderIdentity, leader.app.leadership.identity);
 
