@@ -196,7 +196,9 @@ export function pgAdvisorySession(pool: PgPoolLike, key = LEADER_LOCK_KEY): Advi
       if (!c) return false;
       try {
         const r = await c.query(
-          "select count(*)::int as n from pg_locks where locktype = 'advisory' and pid = pg_backend_pid() and granted and objid = ($1::bigint & 4294967295)",
+          // A bigint key is kept as classid (high 32 bits), objid (low 32 bits), objsubid 1.
+          `select count(*)::int as n from pg_locks where locktype = 'advisory' and pid = pg_backend_pid() and granted
+             and classid::bigint = ($1::bigint >> 32) and objid::bigint = ($1::bigint & 4294967295) and objsubid = 1`,
           [key],
         );
         return Number(r.rows[0]?.n) > 0;
