@@ -127,6 +127,15 @@ describe('leader election on a Kubernetes Lease (fake API server, real client)',
     assert.equal(read?.record.holderIdentity, 'a');
     assert.match(String(read?.record.renewTime ?? ''), /^\d{4}-\d\d-\d\dT/);
     assert.ok(fake.requests.some((r) => r.method === 'PUT' && r.path.startsWith(`/apis/coordination.k8s.io/v1/namespaces/default/leases/${leaseName}`)));
+    // list, and discovery (kubectl get leases).
+    const list = (await (await fetch(`${fake.url}/apis/coordination.k8s.io/v1/namespaces/default/leases`)).json()) as {
+      kind: string;
+      items: { metadata: { name: string } }[];
+    };
+    assert.equal(list.kind, 'LeaseList');
+    assert.ok(list.items.some((i) => i.metadata.name === leaseName));
+    const discovery = (await (await fetch(`${fake.url}/apis/coordination.k8s.io/v1`)).json()) as { resources: { name: string; namespaced: boolean }[] };
+    assert.ok(discovery.resources.some((r) => r.name === 'leases' && r.namespaced));
   });
 
   test('two electors: exactly one leader, the Lease names it, and only it runs the singleton job', async () => {

@@ -6,6 +6,7 @@
  */
 import {
   CoordinationV1Api,
+  type KubeConfig,
   Observable,
   V1MicroTime,
   type ConfigurationOptions,
@@ -21,13 +22,16 @@ import { mapKubeError } from './errors.ts';
 export class ClientNodeLeases implements LeaseApi {
   readonly where: string;
 
+  private readonly api: CoordinationV1Api;
+
   private constructor(
-    private readonly api: CoordinationV1Api,
+    kc: KubeConfig,
     private readonly target: string,
     private readonly name: string,
     private readonly namespace: string,
     private readonly timeoutMs: number,
   ) {
+    this.api = kc.makeApiClient(CoordinationV1Api);
     this.where = `${namespace}/${name} on ${target}`;
   }
 
@@ -37,7 +41,7 @@ export class ClientNodeLeases implements LeaseApi {
     const server = kc.getCurrentCluster()?.server;
     if (!server) throw new Error('leader election: the current Kubernetes context names no cluster server');
     const namespace = o.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
-    return new ClientNodeLeases(kc.makeApiClient(CoordinationV1Api), server, o.name, namespace.trim(), o.timeoutMs);
+    return new ClientNodeLeases(kc, server, o.name, namespace.trim(), o.timeoutMs);
   }
 
   async get(signal: AbortSignal): Promise<LeaseObject | undefined> {
