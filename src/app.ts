@@ -27,6 +27,8 @@ import { OpenIdClientOidc } from './ops/oidc/index.ts';
 import { connectKube, type KubePort } from './ops/kube/index.ts';
 import { metaModule } from './ops/meta/index.ts';
 import { intervalJob, type Job, type LabdModule } from './ops/module.ts';
+import { createLeadership, JobRunner, roleOf, type Leadership } from './ops/leader/index.ts';
+import type { PgPoolLike } from './ops/leader/pg-advisory.ts';
 import { nodesModule } from './ops/nodes/index.ts';
 import { SqlNodeInventory } from './ops/nodes/sql-store.ts';
 import { Registry } from './ops/registry.ts';
@@ -59,7 +61,7 @@ import { sshCryptoPath } from './ssh/crypto-path.ts';
 import { SshServer } from './ssh/server.ts';
 import type { TuiApp } from './ssh/tui/apps.ts';
 import { accountTuiApps } from './ssh/tui/admin.ts';
-import { backendReading } from './ssh/tui/home.ts';
+import { backendReading, leaderReading } from './ssh/tui/home.ts';
 import { TuiHost } from './ssh/tui/host.ts';
 import { opsTuiApps } from './ssh/tui/ops/index.ts';
 import { VERSION } from './version.ts';
@@ -84,6 +86,8 @@ export interface Labd {
   http: { host: string; port: number };
   /** The boot API's address, when nodes.bootListen is set. */
   boot?: { host: string; port: number };
+  /** Whether this replica runs the singleton jobs now (leader.election). */
+  leadership: Leadership;
   stop(): Promise<void>;
 }
 
@@ -199,6 +203,9 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
   const h: SqlHandle = database.handle;
   const db = database.sqlite as Db; // TRANSITIONAL: stores not yet on the handle
   const metrics = new Metrics();
+  // Who runs the singleton jobs: this process alone (SQLite), or the replica holding the Lease or the advisory lock.
+  // TRANSITIONAL: `pool` is there once the PostgreSQL engine hands its pool out (src/db/engine.ts).
+  const leadership = await createLeadership(config, { dialect: database.dialect, pool: (database as { pool?: PgPoolLike }).pool }, log);
   const audit = new SqlAuditLog(h);
   const identities = new SqlIdentityStore(h);
   const pastes = new SqlPasteStore(h, config.dataDir, clock);
@@ -383,6 +390,7 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
         ...(stepCa ? { stepCa: stepCaCheck(stepCa.status()) } : {}),
         ...(pubsubPeers ? { nats: pubsubPeers.status() } : {}),
       }),
+      role: () => roleOf(leadership),
     }),
   );
   const tui = new TuiHost(registry, log, config.ssh.hostname, config.ssh.homeRefresh.ms);
@@ -401,6 +409,7 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
   };
   tui.addStatus({ id: 'alertmanager', label: 'Alertmanager', permission: 'ops.read', read: () => freshBackend('alertmanager') });
   tui.addStatus({ id: 'matrix', label: 'Matrix', permission: 'ops.read', read: () => freshBackend('matrix') });
+  tui.addStatus({ id: 'role', label: 'Role', permission: 'ops.read', read: async () => leaderReading(leadership) });
   for (const module of modules) access.declare(module.name, module.permissions ?? []);
   access.checkSeed();
   for (const module of modules) {
@@ -417,9 +426,15 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
     intervalJob('backend probes', BACKEND_PROBE_INTERVAL_MS, () => void backends.probeAll(BACKEND_PROBE_TIMEOUT_MS), true),
     ...(stepCa ? [stepCa.job()] : []),
   ];
-  for (const job of jobs) job.start();
+  // Singleton jobs run while this replica is the leader; the others everywhere.
+  const jobRunner = new JobRunner(jobs, leadership, log);
+  jobRunner.start();
+  leadership.start();
 
   registerStateMetrics(metrics, botStore, alertStore, backends, clock);
+  metrics.gaugeFrom('labd_leader', 'Whether this replica is the leader and runs the singleton jobs (1) or not (0)', [], () => [
+    { value: leadership.isLeader() ? 1 : 0 },
+  ]);
 
   const hostKey = loadOrCreateHostKey(config.dataDir);
   const sshServer = new SshServer({
@@ -471,11 +486,14 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
     ssh: { host: sshAddr.address, port: sshAddr.port },
     http: { host: httpAddr.address, port: httpAddr.port },
     boot: bootAddr ? { host: bootAddr.address, port: bootAddr.port } : undefined,
+    leadership,
     async stop() {
       ready = false;
       // Before anything closes under them: TUI clients get their terminal back and the reason.
       await tui.closeAll('labd is restarting');
-      for (const job of [...jobs].reverse()) await job.stop();
+      // The singleton jobs stop before the Lease or lock is released: the next leader never overlaps them.
+      await jobRunner.stop();
+      await leadership.stop();
       await Promise.race([Promise.all([sshServer.close(), http.close(), ...(bootAddr ? [bootHttp.close()] : [])]), new Promise((r) => setTimeout(r, 5000))]);
       await pubsubPeers?.close();
       await highlighter.close();

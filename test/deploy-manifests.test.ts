@@ -127,9 +127,18 @@ const adapterFiles = () =>
     .filter((f) => readFileSync(join(ROOT, f), 'utf8').includes('makeApiClient('));
 
 /** API group of each typed client-node API class the adapter may construct. */
-const API_GROUPS: Record<string, string> = { CoreV1Api: '', AppsV1Api: 'apps', PolicyV1Api: 'policy', BatchV1Api: 'batch', EventsV1Api: 'events.k8s.io' };
+const API_GROUPS: Record<string, string> = {
+  CoreV1Api: '',
+  AppsV1Api: 'apps',
+  PolicyV1Api: 'policy',
+  BatchV1Api: 'batch',
+  EventsV1Api: 'events.k8s.io',
+  CoordinationV1Api: 'coordination.k8s.io',
+};
 /** Resources labd may touch only in one namespace (granted by a Role there, not the ClusterRole). */
-const NAMESPACE_ONLY: Record<string, string> = { secrets: 'kube-system' };
+const NAMESPACE_ONLY: Record<string, string> = { secrets: 'kube-system', leases: 'labd' };
+/** The leader election's Lease (issue #21): used by several replicas only, so granted by deploy/ha, not by the single-replica base. */
+const REPLICAS_ONLY = /^labd coordination\.k8s\.io leases /;
 const TYPED_VERB: Record<string, string> = {
   list: 'list',
   read: 'get',
@@ -338,9 +347,15 @@ describe('deploy/base', () => {
     const role = objs.find((o) => o.kind === 'Role' && o.metadata.name === binding.roleRef.name && o.metadata.namespace === binding.metadata.namespace);
     assert.ok(role, 'the RoleBinding names a Role in its own namespace');
     const granted = [...permissionsGranted(clusterRole.rules, 'cluster'), ...permissionsGranted(role.rules, role.metadata.namespace)].sort();
+    const used = permissionsUsed();
+    // What a deploy with several replicas must grant in labd's namespace for the Lease, and only that.
+    assert.deepEqual(
+      used.filter((p) => REPLICAS_ONLY.test(p)),
+      ['labd coordination.k8s.io leases create', 'labd coordination.k8s.io leases get', 'labd coordination.k8s.io leases update'],
+    );
     assert.deepEqual(
       granted,
-      permissionsUsed(),
+      used.filter((p) => !REPLICAS_ONLY.test(p)),
       `deploy/base RBAC differs from the calls in ${ADAPTER_DIR}: update deploy/base/clusterrole.yaml or role-kube-system.yaml`,
     );
   });

@@ -74,6 +74,8 @@ describe('TUI home: status strip and counts', () => {
     assert.match(appLine(home, 'Account'), /1 key$/);
     assert.match(appLine(home, 'Users'), /2 users$/);
     assert.ok(home.some((l) => l.includes('Welcome to labd, admin.')));
+    // This replica's role (issue #21): one SQLite process is the leader.
+    assert.match(home.slice(1, 3).join(' '), /Role ● leader/);
     // Healthy is green; the strip's words are the terminal's own colour otherwise.
     assert.match(t.screen({ escapes: true })[1]!, /\x1b\[32m● reachable/);
 

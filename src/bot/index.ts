@@ -80,6 +80,8 @@ export function matrixBotModule(deps: MatrixBotDeps): LabdModule & { direct: Dir
     jobs: [
       {
         name: 'matrix bot',
+        // The sync loop and the outbox: one bot for the lab, on the leader.
+        singleton: true,
         start: () => {
           bot = startMatrixBot({ ...deps, direct }).catch((err: unknown) => {
             deps.log.error({ err }, 'matrix: the bot could not start');

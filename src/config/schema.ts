@@ -509,6 +509,37 @@ export const configSchema = z
         inCluster: z.boolean().default(false),
       })
       .prefault({}),
+    /**
+     * Which replica runs the singleton work (the Matrix bot, alert polling and escalation, mirrors,
+     * reminders, sweeps): `auto` is `single` without database.url (one SQLite process, always leader),
+     * `lease` with database.url in a pod with Kubernetes configured, `postgres` (an advisory lock) otherwise.
+     * The durations are client-go's leader election's (renewDeadline < leaseDuration, retryPeriod × 1.2 < renewDeadline).
+     */
+    leader: z
+      .strictObject({
+        election: z.enum(['auto', 'single', 'lease', 'postgres']).default('auto'),
+        /** The coordination.k8s.io/v1 Lease's name. */
+        leaseName: z
+          .string()
+          .regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'expected a lowercase DNS name, e.g. labd-leader')
+          .default('labd-leader'),
+        /** The Lease's namespace: unset, the kubeconfig context's (in a pod, its service account's), else default. */
+        namespace: z.string().min(1).optional(),
+        /** This replica's name in the Lease (holderIdentity): unset, HOST_PID (in a pod the host name is the pod's name). */
+        identity: z.string().min(1).max(128).optional(),
+        leaseDuration: timerDuration.prefault('15s'),
+        renewDeadline: timerDuration.prefault('10s'),
+        retryPeriod: timerDuration.prefault('2s'),
+      })
+      .prefault({})
+      .refine((l) => l.renewDeadline.ms < l.leaseDuration.ms, {
+        message: 'leader.renewDeadline must be shorter than leader.leaseDuration (a leader that cannot renew stops before its lease expires)',
+        path: ['renewDeadline'],
+      })
+      .refine((l) => l.retryPeriod.ms * 1.2 < l.renewDeadline.ms, {
+        message: 'leader.retryPeriod times 1.2 must be shorter than leader.renewDeadline',
+        path: ['retryPeriod'],
+      }),
     /** Node provisioning: PXE boot profiles served to pixiecore, join tokens, and how often joins and drains are checked. */
     nodes: nodesSchema,
     /** Alertmanager (design §2.2): off, or fully configured (a half-configured section fails at boot). */

@@ -33,6 +33,8 @@ export function healthRoutes(deps: {
   metrics: Metrics;
   isReady: () => boolean;
   softChecks?: () => Record<string, SoftCheck>;
+  /** This replica's role: the leader runs the singleton jobs (Matrix bot, alert polling, mirrors…); every replica serves. */
+  role?: () => 'leader' | 'follower';
 }): HttpRoute[] {
   return [
     { method: 'GET', path: '/healthz', handle: () => jsonResponse(200, { status: 'ok' }) },
@@ -53,7 +55,8 @@ export function healthRoutes(deps: {
         }
         const degraded = Object.values(soft).some((c) => !c.ok);
         const status = !ready ? 'not ready' : degraded ? 'degraded' : 'ready';
-        return jsonResponse(ready ? 200 : 503, { status, checks, ...(Object.keys(details).length ? { details } : {}) });
+        const role = deps.role?.();
+        return jsonResponse(ready ? 200 : 503, { status, ...(role ? { role } : {}), checks, ...(Object.keys(details).length ? { details } : {}) });
       },
     },
     { method: 'GET', path: '/metrics', handle: async () => textResponse(200, await deps.metrics.registry.metrics(), deps.metrics.registry.contentType) },

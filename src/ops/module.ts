@@ -13,6 +13,13 @@ import type { AnyCommand } from './registry.ts';
 /** Something that runs in the background while labd serves: a poller, a sweeper, a watcher, the bot. */
 export interface Job {
   name: string;
+  /**
+   * Work only one replica may do (the Matrix bot, alert polling and escalation, mirror fetches,
+   * reminders, sweeps): run only while this replica is the leader (src/ops/leader), started when it
+   * becomes leader and stopped when it stops being leader, so `start` may follow `stop` again.
+   * Without it the job runs on every replica.
+   */
+  singleton?: boolean;
   start(): void;
   stop(): void | Promise<void>;
 }

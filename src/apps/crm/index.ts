@@ -47,7 +47,7 @@ export function crmModule(deps: {
   return {
     name: 'crm',
     permissions: [{ name: 'crm', summary: 'your personal CRM', roles: ['admin', 'operator', 'member'] }],
-    jobs: channels.length ? [intervalJob('crm reminders', deps.config.reminderCheckInterval.ms, tick, true)] : [],
+    jobs: channels.length ? [{ ...intervalJob('crm reminders', deps.config.reminderCheckInterval.ms, tick, true), singleton: true }] : [],
     commands: [
       ...crmCommands({
         store: deps.store,

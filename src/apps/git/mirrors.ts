@@ -167,16 +167,18 @@ async function fetchMirrorWithin(
 /** Refreshes every pull mirror, one at a time; a run still going when the next is due is not doubled. */
 export function mirrorJob(deps: { store: RepoStore; repos: GitRepos; sources: ImportSources; quota: GitQuota; log: Logger }, everyMs: number): Job {
   let running = false;
-  const abort = new AbortController();
+  // A new controller per run: the job stops when its replica stops being leader and may start again.
+  let abort = new AbortController();
   const tick = () => {
     if (running) return;
     running = true;
+    const signal = abort.signal;
     void (async () => {
       for (const repo of await deps.store.list()) {
-        if (!repo.mirrorUrl || abort.signal.aborted) continue;
+        if (!repo.mirrorUrl || signal.aborted) continue;
         try {
           // Checked again each time: the name may resolve elsewhere now.
-          await fetchMirrorWithin(deps, repo, abort.signal, await deps.sources.pin(repo.mirrorUrl));
+          await fetchMirrorWithin(deps, repo, signal, await deps.sources.pin(repo.mirrorUrl));
           await deps.store.update(repo.name, {});
         } catch (err) {
           deps.log.warn({ err, repo: repo.name }, 'mirror fetch failed');
@@ -187,5 +189,13 @@ export function mirrorJob(deps: { store: RepoStore; repos: GitRepos; sources: Im
       .finally(() => (running = false));
   };
   const job = intervalJob('git mirrors', everyMs, tick);
-  return { name: job.name, start: job.start, stop: () => (abort.abort(), job.stop()) };
+  return {
+    name: job.name,
+    singleton: true,
+    start: () => {
+      abort = new AbortController();
+      job.start();
+    },
+    stop: () => (abort.abort(), job.stop()),
+  };
 }

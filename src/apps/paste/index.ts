@@ -44,6 +44,6 @@ export function pasteModule(deps: {
     }),
     routes: pasteRoutes({ registry: deps.registry, store, highlighter: deps.highlighter, clock: deps.clock }),
     screens: [pasteTuiApp],
-    jobs: [intervalJob('paste sweeper', config.sweepInterval.ms, sweep, true)],
+    jobs: [{ ...intervalJob('paste sweeper', config.sweepInterval.ms, sweep, true), singleton: true }],
   };
 }

@@ -71,6 +71,7 @@ export function alertsModule(deps: {
   let timer: NodeJS.Timeout | undefined;
   const poller: Job = {
     name: 'alert poller',
+    singleton: true,
     start() {
       const tick = () => {
         service.poll().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'alert poll failed; retrying at the next interval'));
@@ -86,16 +87,23 @@ export function alertsModule(deps: {
   };
   const jobs: Job[] = [poller];
   if (am.enabled && deps.apprise) {
-    const escalator = new AppriseEscalator({
-      escalations: deps.escalations,
-      alerts: service,
-      apprise: deps.apprise,
-      clock: deps.clock,
-      log,
-      retryMs: am.appriseRetry.ms,
+    const apprise = deps.apprise;
+    // One escalator per run (a stopped one stays stopped): it runs on the leader only.
+    let escalator: AppriseEscalator | undefined;
+    jobs.push({
+      name: 'apprise escalator',
+      singleton: true,
+      start: () =>
+        (escalator = new AppriseEscalator({
+          escalations: deps.escalations,
+          alerts: service,
+          apprise,
+          clock: deps.clock,
+          log,
+          retryMs: am.appriseRetry.ms,
+        })).start(),
+      stop: async () => escalator?.stop(),
     });
-    // Stopped before the poller (jobs stop in reverse order), as before.
-    jobs.push({ name: 'apprise escalator', start: () => escalator.start(), stop: () => escalator.stop() });
   }
   return {
     name: 'alerts',

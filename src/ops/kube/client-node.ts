@@ -25,6 +25,31 @@ const STRATEGIC_MERGE = 'application/strategic-merge-patch+json';
 const MERGE = 'application/merge-patch+json';
 const PEERS = { group: 'kilo.squat.ai', version: 'v1alpha1', plural: 'peers' } as const;
 
+/** Credentials and the current context from a kubeconfig file or the pod's service account; a bad kubeconfig fails with one line. */
+export function loadKubeConfig(source: Exclude<KubeSource, { kind: 'none' }>): KubeConfig {
+  const kc = new KubeConfig();
+  if (source.kind === 'in-cluster') {
+    kc.loadFromCluster();
+    return kc;
+  }
+  try {
+    kc.loadFromFile(source.path);
+    if (source.context) {
+      if (!kc.getContexts().some((c) => c.name === source.context)) throw new Error(`no context '${source.context}' in it`);
+      kc.setCurrentContext(source.context);
+    }
+    const cluster = kc.getCurrentCluster();
+    if (cluster?.server.startsWith('http:') && !cluster.skipTLSVerify) {
+      throw new Error(`cluster '${cluster.name}' uses plain http, which needs insecure-skip-tls-verify: true`);
+    }
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : String(e.message).split('\n')[0];
+    throw new Error(`kube.kubeconfig (LABD_KUBECONFIG) ${source.path}: ${why}`, { cause: err });
+  }
+  return kc;
+}
+
 export class ClientNodeKube implements KubePort {
   readonly target: string;
   private readonly core: CoreV1Api;
@@ -46,27 +71,7 @@ export class ClientNodeKube implements KubePort {
 
   /** Loads credentials; a kubeconfig that cannot be read or used fails here, at start, with one line. */
   static connect(source: Exclude<KubeSource, { kind: 'none' }>, timeoutMs: number): ClientNodeKube {
-    const kc = new KubeConfig();
-    if (source.kind === 'in-cluster') {
-      kc.loadFromCluster();
-      return new ClientNodeKube(kc, 'in-cluster config', timeoutMs);
-    }
-    try {
-      kc.loadFromFile(source.path);
-      if (source.context) {
-        if (!kc.getContexts().some((c) => c.name === source.context)) throw new Error(`no context '${source.context}' in it`);
-        kc.setCurrentContext(source.context);
-      }
-      const cluster = kc.getCurrentCluster();
-      if (cluster?.server.startsWith('http:') && !cluster.skipTLSVerify) {
-        throw new Error(`cluster '${cluster.name}' uses plain http, which needs insecure-skip-tls-verify: true`);
-      }
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : String(e.message).split('\n')[0];
-      throw new Error(`kube.kubeconfig (LABD_KUBECONFIG) ${source.path}: ${why}`, { cause: err });
-    }
-    return new ClientNodeKube(kc, source.path, timeoutMs);
+    return new ClientNodeKube(loadKubeConfig(source), source.kind === 'in-cluster' ? 'in-cluster config' : source.path, timeoutMs);
   }
 
   /** Runs one API call with a time-out, an optional content type, and error mapping. */

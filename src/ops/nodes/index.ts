@@ -13,7 +13,7 @@ import { lifecycleCommands } from './lifecycle.ts';
 
 export function nodesModule(deps: { kube: KubePort; inventory: NodeInventory; events: OpsEventsPort; config: Config['nodes']; log: Logger }): LabdModule {
   const { kube, inventory, config, log } = deps;
-  const watcher = new JoinWatcher(kube, inventory, log, config.joinPollInterval.ms, deps.events);
+  let watcher: JoinWatcher | undefined;
   return {
     name: 'nodes',
     permissions: [
@@ -22,6 +22,14 @@ export function nodesModule(deps: { kube: KubePort; inventory: NodeInventory; ev
     ],
     commands: withBackend('kubernetes', [...nodeCommands(kube), ...lifecycleCommands(kube, inventory, config)]),
     routes: [bootRoute(inventory, config, log)],
-    jobs: [{ name: 'node join watcher', start: () => watcher.start(), stop: () => watcher.stop() }],
+    // One watcher per run (a stopped one stays stopped): it runs on the leader only, so node.joined is emitted once.
+    jobs: [
+      {
+        name: 'node join watcher',
+        singleton: true,
+        start: () => (watcher = new JoinWatcher(kube, inventory, log, config.joinPollInterval.ms, deps.events)).start(),
+        stop: () => watcher?.stop(),
+      },
+    ],
   };
 }

@@ -11,6 +11,7 @@ import type { Permission } from '../../core/permissions.ts';
 import { layoutTable, renderLines } from '../../core/table-layout.ts';
 import { alertsList } from '../../ops/alerts/commands.ts';
 import type { BackendStatus } from '../../ops/backends.ts';
+import type { Leadership } from '../../ops/leader/port.ts';
 import type { Registry } from '../../ops/registry.ts';
 import type { Result } from '../../ops/result.ts';
 import { stripControl } from '../../core/terminal-text.ts';
@@ -263,6 +264,12 @@ export function backendReading(b: BackendStatus | undefined): StatusReading {
   if (!b || !b.configured) return { level: 'off', text: 'not configured' };
   if (b.reachable === null) return { level: 'warn', text: 'not checked yet' };
   return b.reachable ? { level: 'ok', text: 'reachable' } : { level: 'bad', text: 'unreachable' };
+}
+
+/** This replica's role in the strip: leader (runs the Matrix bot, alert polling, mirrors…) or follower, and how it is elected. */
+export function leaderReading(l: Pick<Leadership, 'isLeader' | 'engine'>): StatusReading {
+  if (l.engine === 'single') return { level: 'ok', text: 'leader' };
+  return l.isLeader() ? { level: 'ok', text: `leader (${l.engine})` } : { level: 'ok', text: `follower (${l.engine})` };
 }
 
 /** A failed status read: not configured (off) or unreachable (bad), in a few words. */

@@ -155,6 +155,17 @@ export const RESOURCES: ResourceType[] = [
     fieldLabels: [],
   },
   {
+    // Leader election (client-go's leaderelection, labd's src/ops/leader): get/create/update with resourceVersion conflicts.
+    group: 'coordination.k8s.io',
+    version: 'v1',
+    kind: 'Lease',
+    plural: 'leases',
+    singular: 'lease',
+    namespaced: true,
+    statusSubresource: false,
+    fieldLabels: [],
+  },
+  {
     group: 'kilo.squat.ai',
     version: 'v1alpha1',
     kind: 'Peer',
