@@ -204,8 +204,7 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
   const db = database.sqlite as Db; // TRANSITIONAL: stores not yet on the handle
   const metrics = new Metrics();
   // Who runs the singleton jobs: this process alone (SQLite), or the replica holding the Lease or the advisory lock.
-  // TRANSITIONAL: `pool` is there once the PostgreSQL engine hands its pool out (src/db/engine.ts).
-  const leadership = await createLeadership(config, { dialect: database.dialect, pool: (database as { pool?: PgPoolLike }).pool }, log);
+  const leadership = await createLeadership(config, { dialect: database.dialect, pool: database.pool as PgPoolLike | undefined }, log);
   const audit = new SqlAuditLog(h);
   const identities = new SqlIdentityStore(h);
   const pastes = new SqlPasteStore(h, config.dataDir, clock);

@@ -14,6 +14,8 @@ export interface DatabaseEngine {
   where: string;
   ping(): Promise<boolean>;
   close(): Promise<void>;
+  /** PostgreSQL's connection pool, for a session of its own (the leader's advisory lock). */
+  pool?: import('pg').Pool;
   /** TRANSITIONAL (storage port work in progress): the SQLite connection for stores not yet on the handle. */
   sqlite?: import('./client.ts').Db;
 }
@@ -21,7 +23,7 @@ export interface DatabaseEngine {
 export async function openDatabase(opts: { dataDir: string; url?: string; poolSize?: number }): Promise<DatabaseEngine> {
   if (opts.url) {
     const pg = await openPostgres(opts.url, { poolSize: opts.poolSize });
-    return { dialect: 'postgres', handle: pg.handle, where: redactDatabaseUrl(opts.url), ping: pg.ping, close: pg.close };
+    return { dialect: 'postgres', handle: pg.handle, pool: pg.pool, where: redactDatabaseUrl(opts.url), ping: pg.ping, close: pg.close };
   }
   const db = openDb(opts.dataDir);
   try {

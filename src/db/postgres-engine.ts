@@ -59,6 +59,8 @@ export function redactDatabaseUrl(url: string): string {
 
 export interface PostgresEngine {
   handle: SqlHandle;
+  /** The pool, for what needs a session of its own (the leader's advisory lock). */
+  pool: pg.Pool;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -80,6 +82,7 @@ export async function openPostgres(url: string, opts: { poolSize?: number } = {}
   }
   return {
     handle: postgresHandle(db),
+    pool,
     async ping() {
       const r = await pool.query('select 1 as ok');
       return r.rows.length === 1;

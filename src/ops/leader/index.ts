@@ -56,12 +56,7 @@ export async function createLeadership(config: Pick<Config, 'leader' | 'kube'>, 
   if (engine === 'postgres') {
     if (database.dialect !== 'postgres')
       throw new Error('config: leader.election (LABD_LEADER_ELECTION) is postgres, but labd runs on SQLite (set LABD_DATABASE_URL)');
-    if (!database.pool) {
-      // TRANSITIONAL: the storage engine does not hand its pool out yet (src/db/engine.ts).
-      if (l.election === 'postgres') throw new Error('config: leader.election (LABD_LEADER_ELECTION) is postgres, which this build cannot do yet');
-      log.warn('leader election: no PostgreSQL advisory lock available in this build; this replica acts as the leader (run one replica)');
-      return singleLeadership(identity);
-    }
+    if (!database.pool) throw new Error('leader election: the PostgreSQL engine gave no connection pool for the advisory lock');
     log.info({ identity }, 'leader election: PostgreSQL advisory lock');
     return new AdvisoryLockLeadership({
       session: pgAdvisorySession(database.pool),
