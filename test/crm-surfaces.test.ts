@@ -16,7 +16,7 @@ import { DEFAULT_ROLE_PERMISSIONS } from '../src/core/permissions.ts';
 import { migrateDb, openDb } from '../src/db/client.ts';
 import { crmCommands } from '../src/apps/crm/commands.ts';
 import { SqliteCrmStore } from '../src/apps/crm/sqlite-store.ts';
-import { SqlAuditLog } from '../src/ops/audit/index.ts';
+import { SqlAuditLog } from '../src/ops/audit/sql-store.ts';
 import { Backends } from '../src/ops/backends.ts';
 import { Registry } from '../src/ops/registry.ts';
 

@@ -18,7 +18,7 @@ import { systemClock } from '../src/core/clock.ts';
 import { createLogger } from '../src/core/logger.ts';
 import { DEFAULT_ROLE_PERMISSIONS } from '../src/core/permissions.ts';
 import { openDb } from '../src/db/client.ts';
-import { SqlAuditLog } from '../src/ops/audit/index.ts';
+import { SqlAuditLog } from '../src/ops/audit/sql-store.ts';
 import { Backends } from '../src/ops/backends.ts';
 import { Registry } from '../src/ops/registry.ts';
 import { TuiHost } from '../src/ssh/tui/host.ts';

@@ -4,7 +4,6 @@ import { auditCommands } from './commands.ts';
 import type { AuditLog } from './store.ts';
 
 export type { AuditLog, AuditEntry } from './store.ts';
-export { SqlAuditLog } from './sql-store.ts';
 
 export function auditModule(deps: { audit: AuditLog }): LabdModule {
   return {

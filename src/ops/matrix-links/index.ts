@@ -12,7 +12,6 @@ import { defineCommand, type AnyCommand } from '../registry.ts';
 import { linkCodeHash, newLinkCode, type MatrixLinkStore } from './store.ts';
 
 export type { MatrixLinkStore } from './store.ts';
-export { SqlMatrixLinkStore } from './sql-store.ts';
 
 /** How long a link code may be confirmed. */
 export const LINK_CODE_TTL_MS = 10 * 60_000;
