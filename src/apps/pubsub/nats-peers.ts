@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { connect, credsAuthenticator, type NatsConnection, type Subscription } from '@nats-io/transport-node';
@@ -114,7 +115,7 @@ export class PubsubPeers implements BrokerPeers {
           return;
         }
         if (typeof m.r !== 'string' || m.r === this.replica) return;
-        this.seen.set(m.r, Date.now());
+        this.seen.set(m.r, performance.now());
         fn(m);
       },
     });
@@ -156,7 +157,7 @@ export class PubsubPeers implements BrokerPeers {
     this.send('hello', {});
     this.timer = setInterval(() => {
       this.beat();
-      const deadline = Date.now() - 3 * this.beatMs;
+      const deadline = performance.now() - 3 * this.beatMs;
       for (const [replica, at] of this.seen) {
         if (at >= deadline) continue;
         this.seen.delete(replica);

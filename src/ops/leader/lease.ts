@@ -18,6 +18,7 @@
  * The Kubernetes API is reached through `LeaseApi`, implemented over @kubernetes/client-node in
  * src/ops/kube (the only place the SDK is imported).
  */
+import { systemClock, type Clock } from '../../core/clock.ts';
 import type { Logger } from '../../core/logger.ts';
 import { LeaderListeners, type Leadership } from './port.ts';
 
@@ -77,6 +78,8 @@ export interface LeaseElectorOptions extends LeaseTimings {
   now?: () => number;
   /** 0..1 for the jitter of the wait between tries to acquire; default Math.random. */
   random?: () => number;
+  /** The wall clock the Lease's acquireTime and renewTime are written with (only read by people). */
+  clock?: Clock;
 }
 
 export class LeaseElector implements Leadership {
@@ -86,6 +89,7 @@ export class LeaseElector implements Leadership {
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly random: () => number;
+  private readonly clock: Clock;
   private readonly t: LeaseTimings;
   private readonly listeners: LeaderListeners;
   private leader = false;
@@ -107,6 +111,7 @@ export class LeaseElector implements Leadership {
     this.log = o.log.child({ component: 'leader', lease: o.api.where, identity: o.identity });
     this.now = o.now ?? (() => performance.now());
     this.random = o.random ?? Math.random;
+    this.clock = o.clock ?? systemClock;
     this.t = { leaseDurationMs: o.leaseDurationMs, renewDeadlineMs: o.renewDeadlineMs, retryPeriodMs: o.retryPeriodMs };
     this.listeners = new LeaderListeners((err) => this.log.error({ err }, 'a leadership listener failed'));
   }
@@ -182,7 +187,7 @@ export class LeaseElector implements Leadership {
 
   /** One round of client-go's tryAcquireOrRenew: true when this replica holds the Lease now. */
   private async tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
-    const iso = new Date().toISOString();
+    const iso = this.clock.now().toISOString();
     const mine: LeaseRecord = {
       holderIdentity: this.identity,
       leaseDurationSeconds: Math.ceil(this.t.leaseDurationMs / 1000),
@@ -247,7 +252,7 @@ export class LeaseElector implements Leadership {
   private async release(): Promise<void> {
     const held = this.observed;
     if (!held || held.record.holderIdentity !== this.identity) return;
-    const now = new Date().toISOString();
+    const now = this.clock.now().toISOString();
     const record: LeaseRecord = {
       holderIdentity: '',
       leaseDurationSeconds: 1,
