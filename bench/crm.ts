@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { importCards } from '../src/apps/crm/commands.ts';
 import { newUid, phoneOf, type ContactData } from '../src/apps/crm/model.ts';
-import { SqliteCrmStore } from '../src/apps/crm/sqlite-store.ts';
+import { SqlCrmStore } from '../src/apps/crm/sql-store.ts';
+import { sqliteHandle } from '../src/db/sqlite-engine.ts';
 import { parseVCards } from '../src/apps/crm/vcard.ts';
 import { migrateDb, openDb } from '../src/db/client.ts';
 import { StallWitness } from './lib/stall-witness.ts';
@@ -144,7 +145,7 @@ try {
   const db = openDb(dir);
   migrateDb(db);
   db.$client.prepare("insert into users (name, role) values ('bench', 'member'), ('other', 'member')").run();
-  const store = new SqliteCrmStore(db, 'DE');
+  const store = new SqlCrmStore(sqliteHandle(db), 'DE');
 
   let t = performance.now();
   for (let i = 0; i < N; i++) await store.create(1, contact(i));

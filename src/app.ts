@@ -36,7 +36,7 @@ import { gitModule } from './apps/git/index.ts';
 import { SqliteRepoStore } from './apps/git/sqlite-store.ts';
 import { crmModule } from './apps/crm/index.ts';
 import type { ReminderChannel } from './apps/crm/reminders.ts';
-import { SqliteCrmStore } from './apps/crm/sqlite-store.ts';
+import { SqlCrmStore } from './apps/crm/sql-store.ts';
 import { tokensModule } from './ops/tokens/index.ts';
 import { AppriseClient } from './ops/alerts/apprise.ts';
 import { SqliteTokenStore } from './ops/tokens/sqlite-store.ts';
@@ -214,7 +214,7 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
     log,
   );
   const seats = new SqliteSeatStore(db);
-  const crm = new SqliteCrmStore(db, config.crm.defaultRegion);
+  const crm = new SqlCrmStore(h, config.crm.defaultRegion, clock);
   const appTokens = new SqliteTokenStore(db);
   const matrixLinks = new SqliteMatrixLinkStore(db);
   const inventory = new SqliteNodeInventory(db, clock);

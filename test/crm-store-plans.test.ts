@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll as after, describe, test } from 'vitest';
 import { emptyContact } from '../src/apps/crm/model.ts';
-import { SqliteCrmStore } from '../src/apps/crm/sqlite-store.ts';
+import { SqlCrmStore } from '../src/apps/crm/sql-store.ts';
+import { sqliteHandle } from '../src/db/sqlite-engine.ts';
 import { migrateDb, openDb } from '../src/db/client.ts';
 
 describe('CRM store: query plans of single-contact work', () => {
@@ -25,7 +26,7 @@ describe('CRM store: query plans of single-contact work', () => {
   });
 
   test('create, edit, tag, note, link, unlink and remove search by the contact, never the whole book', async () => {
-    const filler = new SqliteCrmStore(db);
+    const filler = new SqlCrmStore(sqliteHandle(db));
     for (let i = 0; i < 20; i++) await filler.create(1, { ...emptyContact(`Filler ${i}`), tags: ['x'] });
     // Record what a fresh store (its own statement cache) prepares: exactly the single-contact work below.
     const client = db.$client;
@@ -36,7 +37,7 @@ describe('CRM store: query plans of single-contact work', () => {
       return prepare(source);
     }) as typeof client.prepare;
     try {
-      const store = new SqliteCrmStore(db);
+      const store = new SqlCrmStore(sqliteHandle(db));
       const ada = await store.create(1, { ...emptyContact('Ada Lovelace'), tags: ['math'], emails: [{ value: 'ada@example.org' }] });
       const bob = await store.create(1, emptyContact('Bob Babbage'));
       await store.update(1, ada.id, { ...ada, tags: ['math', 'poetry'] });
