@@ -22,10 +22,12 @@ type Lite = BaseSQLiteDatabase<'sync', unknown>;
 const lite = (db: SqlDb) => db as unknown as Lite;
 
 export class SqliteCrmSearch implements CrmSearchIndex {
-  async write(db: SqlDb, ownerId: number, id: number, d: SearchDoc): Promise<void> {
+  async write(db: SqlDb, ownerId: number, id: number, d: SearchDoc, fresh: boolean): Promise<void> {
     const l = lite(db);
-    l.run(sql`delete from crm_fts where rowid = ${id}`);
-    l.run(sql`delete from crm_fts_names where rowid = ${id}`);
+    if (!fresh) {
+      l.run(sql`delete from crm_fts where rowid = ${id}`);
+      l.run(sql`delete from crm_fts_names where rowid = ${id}`);
+    }
     l.run(sql`insert into crm_fts_names (rowid, names, nicknames) values (${id}, ${d.names}, ${d.nicknames})`);
     l.run(
       sql`insert into crm_fts (rowid, owner_id, names, nicknames, emails, phones, company, tags, notes) values (${id}, ${ownerId}, ${d.names}, ${d.nicknames}, ${d.emails}, ${d.phones}, ${d.company}, ${d.tags}, ${d.notes})`,
@@ -46,7 +48,9 @@ export class SqliteCrmSearch implements CrmSearchIndex {
       if (ids.length >= limit) break;
       const fts = sql.raw(names ? 'crm_fts_names' : 'crm_fts');
       // How many rows match in the whole index (every owner), counted no further than the cut-over.
-      const counted = l.get<{ n: number }>(sql`select count(*) as n from (select rowid from ${fts} where ${fts} match ${match} limit ${SORT_MATCHES_UP_TO + 1})`);
+      const counted = l.get<{ n: number }>(
+        sql`select count(*) as n from (select rowid from ${fts} where ${fts} match ${match} limit ${SORT_MATCHES_UP_TO + 1})`,
+      );
       if (!counted?.n) continue;
       const lead = leading === undefined ? undefined : sql`and c.sort_name >= ${leading} and c.sort_name < ${prefixEnd(leading)}`;
       if (counted.n <= SORT_MATCHES_UP_TO) {

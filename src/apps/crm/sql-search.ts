@@ -19,8 +19,8 @@ export interface SearchDoc {
 }
 
 export interface CrmSearchIndex {
-  /** Replaces the contact's document (inside the caller's transaction). */
-  write(db: SqlDb, ownerId: number, id: number, doc: SearchDoc): Promise<void>;
+  /** Replaces the contact's document (inside the caller's transaction); `fresh`: the contact has none yet. */
+  write(db: SqlDb, ownerId: number, id: number, doc: SearchDoc, fresh: boolean): Promise<void>;
   /**
    * Ids of the owner's contacts matching the tiers, group after group, each group in name order
    * (sort_name as bytes, then id) with names that begin with the tier's leading word first, each

@@ -34,7 +34,10 @@ import {
 } from './store.ts';
 
 type ContactRow = SqlTables['crmContacts']['$inferSelect'];
-type SummaryRow = Pick<ContactRow, 'id' | 'uid' | 'displayName' | 'emails' | 'phones' | 'company' | 'birthday' | 'stayInTouchDays' | 'lastContactedAt' | 'createdAt'>;
+type SummaryRow = Pick<
+  ContactRow,
+  'id' | 'uid' | 'displayName' | 'emails' | 'phones' | 'company' | 'birthday' | 'stayInTouchDays' | 'lastContactedAt' | 'createdAt'
+>;
 
 /** The ids an `in (…)` list takes at once (SQLite allows 32,766 parameters, PostgreSQL 65,535). */
 const CHUNK = 500;
@@ -207,30 +210,35 @@ export class SqlCrmStore implements CrmStore {
     return row!.rev;
   }
 
-  /** Rewrites the contact's handles, tags and search document from its data (inside the caller's transaction). */
-  private async index(db: SqlDb, ownerId: number, id: number, d: ContactData): Promise<void> {
+  /**
+   * Rewrites the contact's handles, tags and search document from its data (inside the caller's
+   * transaction). `fresh`: a contact just inserted, with nothing to remove first.
+   */
+  private async index(db: SqlDb, ownerId: number, id: number, d: ContactData, fresh = false): Promise<void> {
     const { crmHandles: hd, crmTags: t } = this.h.t;
-    await db.delete(hd).where(and(eq(hd.contactId, id), unindexed(hd.ownerId, ownerId)));
+    if (!fresh) await db.delete(hd).where(and(eq(hd.contactId, id), unindexed(hd.ownerId, ownerId)));
     const handles = [
       ...d.emails.map((e) => ({ ownerId, contactId: id, kind: 'email' as const, value: e.value.toLowerCase() })),
       ...d.phones.map((p) => ({ ownerId, contactId: id, kind: 'phone' as const, value: p.e164 ?? p.value.replace(/\D/g, '') })),
     ];
     if (handles.length) await db.insert(hd).values(handles);
-    await db.delete(t).where(and(eq(t.contactId, id), unindexed(t.ownerId, ownerId)));
+    if (!fresh) await db.delete(t).where(and(eq(t.contactId, id), unindexed(t.ownerId, ownerId)));
     if (d.tags.length)
       await db
         .insert(t)
         .values(d.tags.map((tag) => ({ ownerId, contactId: id, tag })))
         .onConflictDoNothing();
-    await this.reindex(db, ownerId, id, d);
+    await this.reindex(db, ownerId, id, d, fresh);
   }
 
-  private async reindex(db: SqlDb, ownerId: number, id: number, d: ContactData): Promise<void> {
+  private async reindex(db: SqlDb, ownerId: number, id: number, d: ContactData, fresh = false): Promise<void> {
     const i = this.h.t.crmInteractions;
-    const journal = await db
-      .select({ note: i.note })
-      .from(i)
-      .where(and(eq(i.contactId, id), unindexed(i.ownerId, ownerId), sql`${i.note} <> ''`));
+    const journal = fresh
+      ? []
+      : await db
+          .select({ note: i.note })
+          .from(i)
+          .where(and(eq(i.contactId, id), unindexed(i.ownerId, ownerId), sql`${i.note} <> ''`));
     const phones = d.phones.flatMap((p) => {
       const digits = p.value.replace(/\D/g, '');
       const e164 = p.e164?.slice(1);
@@ -247,7 +255,7 @@ export class SqlCrmStore implements CrmStore {
       tags: d.tags.join(' '),
       notes: [d.notes, d.howMet, ...journal.map((j) => j.note)].filter(Boolean).join('\n'),
     };
-    await this.search_.write(db, ownerId, id, doc);
+    await this.search_.write(db, ownerId, id, doc, fresh);
   }
 
   private columns(d: ContactData) {
@@ -329,7 +337,7 @@ export class SqlCrmStore implements CrmStore {
         .returning({ id: c.id });
       const id = inserted!.id;
       await db.delete(tomb).where(and(eq(tomb.ownerId, ownerId), eq(tomb.href, resource)));
-      await this.index(db, ownerId, id, data);
+      await this.index(db, ownerId, id, data, true);
       return id;
     });
     return (await this.get(ownerId, id))!;
@@ -551,12 +559,7 @@ export class SqlCrmStore implements CrmStore {
     return this.h.transaction(async (db) => {
       const gone = await db
         .delete(l)
-        .where(
-          and(
-            unindexed(l.ownerId, ownerId),
-            or(and(eq(l.contactId, id), eq(l.otherId, otherId)), and(eq(l.contactId, otherId), eq(l.otherId, id))),
-          ),
-        )
+        .where(and(unindexed(l.ownerId, ownerId), or(and(eq(l.contactId, id), eq(l.otherId, otherId)), and(eq(l.contactId, otherId), eq(l.otherId, id)))))
         .returning({ id: l.contactId });
       if (gone.length) {
         const rev = await this.bump(db, ownerId);
@@ -673,13 +676,7 @@ export class SqlCrmStore implements CrmStore {
 
   async reminderSettings(ownerId: number): Promise<ReminderSettings> {
     const b = this.h.t.crmBooks;
-    const [row] = await this.h.run((db) =>
-      db
-        .select({ via: b.remindVia, room: b.remindRoom })
-        .from(b)
-        .where(eq(b.ownerId, ownerId))
-        .limit(1),
-    );
+    const [row] = await this.h.run((db) => db.select({ via: b.remindVia, room: b.remindRoom }).from(b).where(eq(b.ownerId, ownerId)).limit(1));
     return row ? { via: row.via as ReminderVia, room: row.room } : { via: 'auto', room: null };
   }
 
