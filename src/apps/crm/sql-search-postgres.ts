@@ -37,14 +37,15 @@ function tsquery(tier: SearchTier): string {
   return terms.join(tier.phones ? ' | ' : ' & ');
 }
 
-export class PostgresCrmSearch implements CrmSearchIndex {
+/** Stateless: the store picks it by the handle's dialect (the handle is the adapter app.ts builds). */
+export const postgresCrmSearch: CrmSearchIndex = {
   async write(db: SqlDb, ownerId: number, id: number, d: SearchDoc): Promise<void> {
     await rows(
       db,
       sql`update crm_contacts set search_names = ${words(d.names, d.nicknames)}, search_phones = ${words(d.phones)},
             search_other = ${words(d.emails, d.company, d.tags, d.notes)} where id = ${id} and owner_id = ${ownerId}`,
     );
-  }
+  },
 
   async find(db: SqlDb, ownerId: number, tiers: SearchTier[], tag: string | undefined, limit: number): Promise<number[]> {
     const tagJoin = tag ? sql`and exists (select 1 from crm_tags t where t.contact_id = c.id and t.owner_id = c.owner_id and t.tag = ${tag})` : sql``;
@@ -67,5 +68,5 @@ export class PostgresCrmSearch implements CrmSearchIndex {
       if (ids.length < limit) await find(matched);
     }
     return ids;
-  }
-}
+  },
+};

@@ -21,7 +21,8 @@ const SORT_MATCHES_UP_TO = 1000;
 type Lite = BaseSQLiteDatabase<'sync', unknown>;
 const lite = (db: SqlDb) => db as unknown as Lite;
 
-export class SqliteCrmSearch implements CrmSearchIndex {
+/** Stateless: the store picks it by the handle's dialect (the handle is the adapter app.ts builds). */
+export const sqliteCrmSearch: CrmSearchIndex = {
   async write(db: SqlDb, ownerId: number, id: number, d: SearchDoc, fresh: boolean): Promise<void> {
     const l = lite(db);
     if (!fresh) {
@@ -32,7 +33,7 @@ export class SqliteCrmSearch implements CrmSearchIndex {
     l.run(
       sql`insert into crm_fts (rowid, owner_id, names, nicknames, emails, phones, company, tags, notes) values (${id}, ${ownerId}, ${d.names}, ${d.nicknames}, ${d.emails}, ${d.phones}, ${d.company}, ${d.tags}, ${d.notes})`,
     );
-  }
+  },
 
   async find(db: SqlDb, ownerId: number, tiers: SearchTier[], tag: string | undefined, limit: number): Promise<number[]> {
     const l = lite(db);
@@ -68,5 +69,5 @@ export class SqliteCrmSearch implements CrmSearchIndex {
       if (ids.length < limit) find(walked);
     }
     return ids;
-  }
-}
+  },
+};

@@ -19,8 +19,8 @@ import { ftsTiers } from './search.ts';
 import type { CsvShape } from './csv.ts';
 import { checkQuota, contactBytes, type CrmQuota, type CrmUsage } from './quota.ts';
 import type { CrmSearchIndex, SearchDoc } from './sql-search.ts';
-import { SqliteCrmSearch } from './sql-search-sqlite.ts';
-import { PostgresCrmSearch } from './sql-search-postgres.ts';
+import { sqliteCrmSearch } from './sql-search-sqlite.ts';
+import { postgresCrmSearch } from './sql-search-postgres.ts';
 import {
   StaleWrite,
   type ChangeCursor,
@@ -66,7 +66,7 @@ export class SqlCrmStore implements CrmStore {
     private readonly phoneRegion?: string,
     private readonly clock: Clock = systemClock,
   ) {
-    this.search_ = h.dialect === 'postgres' ? new PostgresCrmSearch() : new SqliteCrmSearch();
+    this.search_ = h.dialect === 'postgres' ? postgresCrmSearch : sqliteCrmSearch;
   }
 
   /** A column in byte order (SQLite's BINARY; PostgreSQL's "C" instead of the database's collation). */
