@@ -50,11 +50,16 @@ export const postgresCrmSearch: CrmSearchIndex = {
   async find(db: SqlDb, ownerId: number, tiers: SearchTier[], tag: string | undefined, limit: number): Promise<number[]> {
     const tagJoin = tag ? sql`and exists (select 1 from crm_tags t where t.contact_id = c.id and t.owner_id = c.owner_id and t.tag = ${tag})` : sql``;
     const ids: number[] = [];
-    const find = async (where: SQL) => {
+    // `sorted`: the matches are few (a phone number): find them all through the GIN index first, then
+    // sort them. Else the planner chooses, and for a broad word walks the name index instead.
+    const find = async (where: SQL, sorted = false) => {
       const seen = ids.length ? sql`and c.id <> all(${`{${ids.join(',')}}`}::int[])` : sql``;
+      const matches = sql`from crm_contacts c where c.owner_id = ${ownerId} and ${where} ${tagJoin} ${seen}`;
       const found = await rows<{ id: number }>(
         db,
-        sql`select c.id as id from crm_contacts c where c.owner_id = ${ownerId} and ${where} ${tagJoin} ${seen} order by c.sort_name, c.id limit ${limit - ids.length}`,
+        sorted
+          ? sql`with m as materialized (select c.id, c.sort_name ${matches}) select m.id as id from m order by m.sort_name, m.id limit ${limit - ids.length}`
+          : sql`select c.id as id ${matches} order by c.sort_name, c.id limit ${limit - ids.length}`,
       );
       for (const r of found) ids.push(Number(r.id));
     };
@@ -65,7 +70,7 @@ export const postgresCrmSearch: CrmSearchIndex = {
       const column = sql.raw(tier.phones ? 'c.phones_tsv' : tier.names ? 'c.names_tsv' : 'c.all_tsv');
       const matched = tier.phones ? sql`${column} @@ to_tsquery('simple', ${q})` : sql`${column} @@ to_tsquery('simple', crm_unaccent(${q}))`;
       if (tier.leading !== undefined) await find(sql`${matched} and c.sort_name >= ${tier.leading} and c.sort_name < ${prefixEnd(tier.leading)}`);
-      if (ids.length < limit) await find(matched);
+      if (ids.length < limit) await find(matched, tier.phones);
     }
     return ids;
   },
