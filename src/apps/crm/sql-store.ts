@@ -58,7 +58,7 @@ function unindexed(column: SQLWrapper, value: number): SQL {
 }
 
 export class SqlCrmStore implements CrmStore {
-  private readonly search_: CrmSearchIndex;
+  private readonly searchIndex: CrmSearchIndex;
 
   /** `phoneRegion` (crm.defaultRegion) reads national numbers in search queries. */
   constructor(
@@ -66,7 +66,7 @@ export class SqlCrmStore implements CrmStore {
     private readonly phoneRegion?: string,
     private readonly clock: Clock = systemClock,
   ) {
-    this.search_ = h.dialect === 'postgres' ? postgresCrmSearch : sqliteCrmSearch;
+    this.searchIndex = h.dialect === 'postgres' ? postgresCrmSearch : sqliteCrmSearch;
   }
 
   /** A column in byte order (SQLite's BINARY; PostgreSQL's "C" instead of the database's collation). */
@@ -255,7 +255,7 @@ export class SqlCrmStore implements CrmStore {
       tags: d.tags.join(' '),
       notes: [d.notes, d.howMet, ...journal.map((j) => j.note)].filter(Boolean).join('\n'),
     };
-    await this.search_.write(db, ownerId, id, doc, fresh);
+    await this.searchIndex.write(db, ownerId, id, doc, fresh);
   }
 
   private columns(d: ContactData) {
@@ -429,7 +429,7 @@ export class SqlCrmStore implements CrmStore {
       }
       const tiers = ftsTiers(opts.query, this.phoneRegion);
       if (!tiers) return [];
-      const ids = await this.search_.find(db, ownerId, tiers, opts.tag, limit);
+      const ids = await this.searchIndex.find(db, ownerId, tiers, opts.tag, limit);
       if (!ids.length) return [];
       const rows = await db
         .select(this.summaryColumns())
