@@ -1,10 +1,10 @@
 import { createLogger, type Logger } from './core/logger.ts';
+import { storageOver } from './ops/storage.ts';
 import { Metrics } from './core/metrics.ts';
 import { DEFAULT_ROLE_PERMISSIONS, type Role, type RolePermissions } from './core/permissions.ts';
 import { systemClock, type Clock } from './core/clock.ts';
 import { readFileSync } from 'node:fs';
 import type { Config } from './config/schema.ts';
-import type { Db } from './db/client.ts';
 import { openDatabase, type DatabaseEngine } from './db/engine.ts';
 import type { SqlHandle } from './db/sql.ts';
 import { healthRoutes } from './http/health.ts';
@@ -203,7 +203,6 @@ export async function startLabd(
 async function wire(config: Config, log: Logger, database: DatabaseEngine, backends: Backends, kube: KubePort, clock: Clock): Promise<Labd> {
   // Adapters. Every store runs its queries through one handle: SQLite's or PostgreSQL's, with transactions.
   const h: SqlHandle = database.handle;
-  const db = database.sqlite as Db; // TRANSITIONAL: stores not yet on the handle
   const metrics = new Metrics();
   // Who runs the singleton jobs: this process alone (SQLite), or the replica holding the Lease or the advisory lock.
   const leadership = await createLeadership(config, { dialect: database.dialect, pool: database.pool as PgPoolLike | undefined }, log);
@@ -227,7 +226,8 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
   const appTokens = new SqlTokenStore(h, clock);
   const matrixLinks = new SqlMatrixLinkStore(h, clock);
   const inventory = new SqlNodeInventory(h, clock);
-  const events = new OpsEvents(new SqlOpsEventStore(h), clock, log);
+  const eventStore = new SqlOpsEventStore(h);
+  const events = new OpsEvents(eventStore, clock, log);
   const alertStore = new SqlAlertStore(h);
   const escalations = new SqlEscalationStore(h);
   // The Matrix bot's inbox/outbox (read by /metrics even when the bot is off) and its alert messages.
@@ -257,6 +257,27 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
   const rolePermissions: RolePermissions = { ...DEFAULT_ROLE_PERMISSIONS, ...config.roles };
   // The live permission table: modules' declarations and config are its seed, admins change it at run time.
   const accessStore = new SqlAccessStore(h);
+  // The storage port: every store, and all-or-nothing writes across them (a command and its audit row,
+  // an invite's use and the new account, an alert message and its outbox entry).
+  const storage = storageOver(h, {
+    audit,
+    identities,
+    oidcLinks,
+    access: accessStore,
+    wrongCodes,
+    tokens: appTokens,
+    pastes,
+    repos: repoStore,
+    crm,
+    seats,
+    inventory,
+    events: eventStore,
+    alerts: alertStore,
+    escalations,
+    bot: botStore,
+    alertMessages,
+    matrixLinks,
+  });
   const access = new AccessControl(accessStore, { defaults: config.access.defaults, roles: config.roles });
   // Its snapshot of the stored roles and grants, before anything can ask (permission checks are synchronous).
   await access.load();
@@ -274,7 +295,7 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
     backends,
     observer: metrics,
     resolveActor: (actor) => login.current(actor),
-    transaction: (fn) => h.transaction(() => fn()),
+    transaction: (fn) => storage.write(() => fn()),
   });
   // App tokens (CardDAV, git over HTTP) act as their user, checked at every request as commands are.
   const tokenActors = new TokenActors({ tokens: appTokens, identities, permissions: registry, clock });
@@ -298,7 +319,7 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
         registry,
         store: botStore,
         messages: alertMessages,
-        transactions: { write: (fn) => h.transaction(() => fn()) },
+        transactions: storage,
         identities,
         links: matrixLinks,
         alerts,
@@ -331,7 +352,7 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
       signup: { policy: config.auth.signup, defaultRole: config.auth.defaultRole, initialAdminName: config.auth.initialAdminName },
       wrongCodes,
       delegation,
-      transactions: { write: (fn) => h.transaction(() => fn()) },
+      transactions: storage,
     }),
     pasteModule({ registry, store: pastes, identities, config: config.paste, publicUrl, highlighter, clock, log }),
     pubsubModule({ broker }),
