@@ -105,7 +105,8 @@ describe.skipIf(SKIP)('two labd replicas on one PostgreSQL, one nats-server and 
     fake
       .timeline(alerts.roomId)
       .filter(
-        (e) => e.sender === bot.userId && e.type === 'm.room.message' && !e.content['m.relates_to'] && String(e.content.body).includes(`alertname=${alertname}`),
+        (e) =>
+          e.sender === bot.userId && e.type === 'm.room.message' && !e.content['m.relates_to'] && String(e.content.body).includes(`alertname=${alertname}`),
       );
   const logs = () => replicas.map((r, i) => `--- replica ${i}:\n${r.logs().slice(-3000)}`).join('\n');
 
