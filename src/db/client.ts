@@ -23,7 +23,7 @@ export function openDb(dataDir: string): Db {
   // SQLite gives the -wal and -shm files the database file's mode, so the file is made 0600 before SQLite opens it.
   closeSync(openSync(file, 'a', 0o600));
   for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
-  const sqlite = new Database(file);
+  const sqlite = withStatementCache(new Database(file));
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
@@ -31,6 +31,34 @@ export function openDb(dataDir: string): Db {
   // Stored sort keys are made by this function (migration 0020 backfills with it).
   sqlite.function('sort_key', { deterministic: true }, (text: unknown) => (typeof text === 'string' ? sortKey(text) : text));
   return drizzle(sqlite, { schema }) as Db;
+}
+
+/** Compiled statements kept per connection, by SQL text (the queries labd runs are a few hundred shapes). */
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * drizzle asks better-sqlite3 to compile every query it runs, each time: most of a CRM import's time
+ * went to compiling the same few statements again. A statement is reusable once it has run (labd never
+ * iterates one lazily), so the connection keeps the last STATEMENT_CACHE_SIZE, and hands each one back
+ * in its default (non-raw) mode: drizzle turns raw mode on itself where it wants arrays.
+ */
+function withStatementCache(sqlite: Database): Database {
+  const compile = sqlite.prepare.bind(sqlite);
+  const cache = new Map<string, ReturnType<typeof compile>>();
+  sqlite.prepare = ((source: string) => {
+    let stmt = cache.get(source);
+    if (stmt && !stmt.busy) {
+      // Most recently used last, so the first key is the one to drop.
+      cache.delete(source);
+      cache.set(source, stmt);
+      return stmt.reader ? stmt.raw(false) : stmt;
+    }
+    stmt = compile(source);
+    cache.set(source, stmt);
+    if (cache.size > STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+    return stmt;
+  }) as typeof sqlite.prepare;
+  return sqlite;
 }
 
 export function migrateDb(db: Db): void {
