@@ -203,6 +203,13 @@ describe('git transports: bounded processes, idle time-out, gzip bombs, many ref
     });
     assert.equal(res.statusCode, 200);
     let received = 0;
+    // How the response ends, listened for from the start: on a busy machine labd may cut it off
+    // while this test still waits for git to go, and an event that came before its listener is lost.
+    const ended = new Promise<string>((resolve) => {
+      res.once('end', () => resolve('end'));
+      res.once('error', () => resolve('error'));
+      res.once('close', () => resolve(res.complete ? 'end' : 'close'));
+    });
     res.once('data', (d: Buffer) => {
       received += d.length;
       res.pause();
@@ -210,13 +217,9 @@ describe('git transports: bounded processes, idle time-out, gzip bombs, many ref
     await until('git serving the pack', () => gitChildren() > 0, { timeoutMs: 10_000 });
     // labd ends git after 3 s without progress (this client's socket stays paused meanwhile).
     await until('git ended for want of a reader', () => gitChildren() === 0, { timeoutMs: 15_000 });
-    const how = await new Promise<string>((resolve) => {
-      res.on('data', (d: Buffer) => (received += d.length));
-      res.once('end', () => resolve('end'));
-      res.once('error', () => resolve('error'));
-      res.once('close', () => resolve('close'));
-      res.resume();
-    });
+    res.on('data', (d: Buffer) => (received += d.length));
+    res.resume();
+    const how = await ended;
     console.log(`stalled HTTP fetch: ${received} bytes read in all, then the response ${how === 'end' ? 'ended' : 'was cut off'}`);
     assert.notEqual(how, 'end', 'the response was cut off, not completed');
   });
