@@ -15,6 +15,9 @@ import { alertsModule, createAlertService } from './ops/alerts/index.ts';
 import { SqlEscalationStore } from './ops/alerts/sql-escalations.ts';
 import { deploysModule } from './ops/deploys/index.ts';
 import { OpsEvents } from './ops/events/index.ts';
+import { createChangeFeed, TOPICS, type ChangeFeed } from './ops/changes/index.ts';
+import type { PgNotifyPool } from './ops/changes/pg-notify.ts';
+import { announcingIdentityStore } from './ops/identity/changes.ts';
 import { SqlOpsEventStore } from './ops/events/sql-store.ts';
 import { identityModule } from './ops/identity/index.ts';
 import { AccessControl, accessModule, Delegation } from './ops/access/index.ts';
@@ -192,23 +195,37 @@ export async function startLabd(
   // Before the database opens: a bad kubeconfig then ends labd with its one line and exit 2 (on Node
   // 24 a process that exits with better-sqlite3 statements alive aborts instead).
   const database = await openDatabase({ dataDir: config.dataDir, url: config.database.url, poolSize: config.database.poolSize });
+  let changes: ChangeFeed | undefined;
   try {
-    return await wire(config, log, database, backends, kube, clock);
+    // Changes every replica must see at once (access rules, accounts, ops events): NATS, PostgreSQL LISTEN/NOTIFY, or in process.
+    changes = await createChangeFeed(config, { dialect: database.dialect, pool: database.pool as PgNotifyPool | undefined }, log);
+    return await wire(config, log, database, backends, kube, clock, changes);
   } catch (err) {
+    await changes?.close();
     await database.close();
     throw err;
   }
 }
 
-async function wire(config: Config, log: Logger, database: DatabaseEngine, backends: Backends, kube: KubePort, clock: Clock): Promise<Labd> {
+async function wire(
+  config: Config,
+  log: Logger,
+  database: DatabaseEngine,
+  backends: Backends,
+  kube: KubePort,
+  clock: Clock,
+  changes: ChangeFeed,
+): Promise<Labd> {
   // Adapters. Every store runs its queries through one handle: SQLite's or PostgreSQL's, with transactions.
   const h: SqlHandle = database.handle;
   const db = database.sqlite as Db; // TRANSITIONAL: stores not yet on the handle
   const metrics = new Metrics();
   // Who runs the singleton jobs: this process alone (SQLite), or the replica holding the Lease or the advisory lock.
   const leadership = await createLeadership(config, { dialect: database.dialect, pool: database.pool as PgPoolLike | undefined }, log);
+  // A command's transaction: what it announces on the feed goes out once it committed (never before: a replica would reload the old state).
+  const write = <T>(fn: () => Promise<T>): Promise<T> => changes.deferring(() => h.transaction(() => fn()));
   const audit = new SqlAuditLog(h);
-  const identities = new SqlIdentityStore(h);
+  const identities = announcingIdentityStore(new SqlIdentityStore(h), changes);
   const pastes = new SqlPasteStore(h, config.dataDir, clock);
   pastes.prepare();
   // One highlighting service (worker threads, deadline, cache) for the paste and git pages.
@@ -227,7 +244,12 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
   const appTokens = new SqlTokenStore(h, clock);
   const matrixLinks = new SqlMatrixLinkStore(h, clock);
   const inventory = new SqlNodeInventory(h, clock);
-  const events = new OpsEvents(new SqlOpsEventStore(h), clock, log);
+  const events = new OpsEvents(new SqlOpsEventStore(h), clock, log, changes);
+  changes.subscribe(TOPICS.opsEvents, (c) => {
+    if (c.local) return;
+    const id = c.resync ? undefined : Number(c.payload.id);
+    events.arrived(Number.isInteger(id) ? id : undefined).catch((err: unknown) => log.warn({ err }, 'reading an ops event from another replica failed'));
+  });
   const alertStore = new SqlAlertStore(h);
   const escalations = new SqlEscalationStore(h);
   // The Matrix bot's inbox/outbox (read by /metrics even when the bot is off) and its alert messages.
@@ -257,7 +279,9 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
   const rolePermissions: RolePermissions = { ...DEFAULT_ROLE_PERMISSIONS, ...config.roles };
   // The live permission table: modules' declarations and config are its seed, admins change it at run time.
   const accessStore = new SqlAccessStore(h);
-  const access = new AccessControl(accessStore, { defaults: config.access.defaults, roles: config.roles });
+  const access = new AccessControl(accessStore, { defaults: config.access.defaults, roles: config.roles }, changes);
+  // A change on any replica (or a reconnect of the feed, which may have missed one) loads the snapshot again.
+  changes.subscribe(TOPICS.access, () => access.load().catch((err: unknown) => log.error({ err }, 'reloading the access rules failed')));
   // Its snapshot of the stored roles and grants, before anything can ask (permission checks are synchronous).
   await access.load();
   // Delegated admin.users stays within its holder's rights; an account's rights include its linked keys' IdP group roles.
@@ -274,7 +298,7 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
     backends,
     observer: metrics,
     resolveActor: (actor) => login.current(actor),
-    transaction: (fn) => h.transaction(() => fn()),
+    transaction: write,
   });
   // App tokens (CardDAV, git over HTTP) act as their user, checked at every request as commands are.
   const tokenActors = new TokenActors({ tokens: appTokens, identities, permissions: registry, clock });
@@ -298,7 +322,7 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
         registry,
         store: botStore,
         messages: alertMessages,
-        transactions: { write: (fn) => h.transaction(() => fn()) },
+        transactions: { write },
         identities,
         links: matrixLinks,
         alerts,
@@ -331,7 +355,7 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
       signup: { policy: config.auth.signup, defaultRole: config.auth.defaultRole, initialAdminName: config.auth.initialAdminName },
       wrongCodes,
       delegation,
-      transactions: { write: (fn) => h.transaction(() => fn()) },
+      transactions: { write },
     }),
     pasteModule({ registry, store: pastes, identities, config: config.paste, publicUrl, highlighter, clock, log }),
     pubsubModule({ broker }),
@@ -390,6 +414,7 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
       softChecks: (): Record<string, SoftCheck> => ({
         ...(stepCa ? { stepCa: stepCaCheck(stepCa.status()) } : {}),
         ...(pubsubPeers ? { nats: pubsubPeers.status() } : {}),
+        ...(changes.engine !== 'local' ? { changes: changes.status() } : {}),
       }),
       role: () => roleOf(leadership),
     }),
@@ -455,6 +480,9 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
     version: VERSION,
   });
 
+  // An account change on any replica (or a reconnect of the feed) checks the open connections now, not at the next sweep.
+  changes.subscribe(TOPICS.accounts, () => sshServer.sweepNow());
+
   const sshListen = splitListen(config.ssh.listen);
   const httpListen = splitListen(config.http.listen);
   const sshAddr = await sshServer.listen(sshListen.host, sshListen.port);
@@ -497,6 +525,7 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
       await leadership.stop();
       await Promise.race([Promise.all([sshServer.close(), http.close(), ...(bootAddr ? [bootHttp.close()] : [])]), new Promise((r) => setTimeout(r, 5000))]);
       await pubsubPeers?.close();
+      await changes.close();
       await highlighter.close();
       await database.close();
     },

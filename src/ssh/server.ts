@@ -80,12 +80,26 @@ export class SshServer {
     this.sweepTimer.unref();
   }
 
+  /**
+   * Checks the open connections now rather than at the next sweep: an account or trust change was
+   * announced (the change feed, from this replica or another one).
+   */
+  sweepNow(): void {
+    // A sweep under way may have read the account before the change: it runs once more.
+    if (this.sweeping) this.sweepAgain = true;
+    void this.closeRemovedAccounts();
+    this.closeUntrustedCas();
+  }
+
   /** Ends the connections of users that no longer exist (`user rm`) or were disabled, every session told why. */
   private async closeRemovedAccounts(): Promise<void> {
     if (this.sweeping) return;
     this.sweeping = true;
     try {
-      await this.sweepRemovedAccounts();
+      do {
+        this.sweepAgain = false;
+        await this.sweepRemovedAccounts();
+      } while (this.sweepAgain);
     } finally {
       this.sweeping = false;
     }
@@ -93,6 +107,8 @@ export class SshServer {
 
   /** Set while a sweep runs: the next one waits its turn (a slow store does not pile sweeps up). */
   private sweeping = false;
+  /** A change was announced while a sweep ran: that sweep runs once more when it is done. */
+  private sweepAgain = false;
 
   private async sweepRemovedAccounts(): Promise<void> {
     for (const [client, conn] of [...this.grants]) {
