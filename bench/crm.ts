@@ -6,7 +6,14 @@
  * the same path `crm import` takes (ical.js parse, duplicate check, insert), and memory (RSS, heap,
  * database size). The aim (issue 13): p99 < 10 ms per search.
  *
- *   npx tsx bench/crm.ts [--contacts 100000] [--queries 300] [--import 5000]
+ * `--database` picks the engine: `sqlite` (the default, a file in a temp dir), `pglite` (PostgreSQL
+ * in process), `postgres://…` (a server: the bench creates a database of its own there and drops it
+ * after), or `both` (SQLite, then PostgreSQL: LABD_DATABASE_URL's server, else PGlite), each engine's
+ * figures printed under its name. On PostgreSQL the tables are ANALYZEd after the fill, as autovacuum
+ * would do on a server, and the bench's database commits with synchronous_commit off (as SQLite's WAL
+ * with synchronous=NORMAL, which does not flush each commit).
+ *
+ *   npx tsx bench/crm.ts [--contacts 100000] [--queries 300] [--import 5000] [--database sqlite|pglite|postgres://…|both]
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,14 +21,25 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { importCards } from '../src/apps/crm/commands.ts';
 import { newUid, phoneOf, type ContactData } from '../src/apps/crm/model.ts';
-import { SqliteCrmStore } from '../src/apps/crm/sqlite-store.ts';
+import { SqlCrmStore } from '../src/apps/crm/sql-store.ts';
+import { sqliteHandle } from '../src/db/sqlite-engine.ts';
 import { parseVCards } from '../src/apps/crm/vcard.ts';
 import { migrateDb, openDb } from '../src/db/client.ts';
+import { openPostgres, redactDatabaseUrl } from '../src/db/postgres-engine.ts';
+import type { SqlHandle } from '../src/db/sql.ts';
+import pg from 'pg';
 import { StallWitness } from './lib/stall-witness.ts';
 
-const USAGE = 'usage: npx tsx bench/crm.ts [--contacts N (max 1000000)] [--queries N (max 10000)] [--import N (max 100000)] [--no-witness]';
+const USAGE =
+  'usage: npx tsx bench/crm.ts [--contacts N (max 1000000)] [--queries N (max 10000)] [--import N (max 100000)] [--database sqlite|pglite|postgres://…|both] [--no-witness]';
 const { values } = parseArgs({
-  options: { contacts: { type: 'string' }, queries: { type: 'string' }, import: { type: 'string' }, 'no-witness': { type: 'boolean' } },
+  options: {
+    contacts: { type: 'string' },
+    queries: { type: 'string' },
+    import: { type: 'string' },
+    database: { type: 'string' },
+    'no-witness': { type: 'boolean' },
+  },
 });
 function count(name: string, raw: string | undefined, dflt: number, max: number): number {
   if (raw === undefined) return dflt;
@@ -139,18 +157,96 @@ function percentile(sorted: number[], p: number): number | undefined {
 
 const ms = (value: number | undefined) => (value === undefined ? 'n/a' : `${value.toFixed(2)} ms`);
 
-const dir = mkdtempSync(join(tmpdir(), 'labd-bench-crm-'));
-try {
+/** One engine under test: its store handle, the database's size, and how to put it away. */
+interface BenchEngine {
+  name: string;
+  handle: SqlHandle;
+  /** After the fill: table statistics where the engine plans by them. */
+  settle(): Promise<void>;
+  bytes(): Promise<number>;
+  close(): Promise<void>;
+}
+
+async function sqliteEngine(): Promise<BenchEngine> {
+  const dir = mkdtempSync(join(tmpdir(), 'labd-bench-crm-'));
   const db = openDb(dir);
   migrateDb(db);
-  db.$client.prepare("insert into users (name, role) values ('bench', 'member'), ('other', 'member')").run();
-  const store = new SqliteCrmStore(db, 'DE');
+  return {
+    name: 'sqlite',
+    handle: sqliteHandle(db),
+    settle: async () => undefined,
+    bytes: async () =>
+      ['labd.db', 'labd.db-wal'].reduce((sum, f) => {
+        try {
+          return sum + statSync(join(dir, f)).size;
+        } catch {
+          return sum;
+        }
+      }, 0),
+    async close() {
+      db.$client.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function pgliteEngine(): Promise<BenchEngine> {
+  // The test support's PGlite (unaccent and pg_trgm loaded, labd's migrations applied).
+  const { openPglite } = await import('../test/support/pglite.ts');
+  const e = await openPglite();
+  return {
+    name: 'postgres (PGlite)',
+    handle: e.handle,
+    settle: async () => void (await e.pg.exec('analyze')),
+    bytes: async () => Number((await e.pg.query<{ n: string }>('select pg_database_size(current_database()) as n')).rows[0]!.n),
+    close: e.close,
+  };
+}
+
+/** A database of its own on the server (dropped after), so a bench never touches what is there. */
+async function serverEngine(url: string): Promise<BenchEngine> {
+  const name = `labd_bench_crm_${process.pid}`;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  // As SQLite's WAL with synchronous=NORMAL: a commit is not flushed to disk before it returns.
+  await admin.query(`alter database ${name} set synchronous_commit = off`);
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  const engine = await openPostgres(u.toString(), { poolSize: 4 });
+  const client = new pg.Client({ connectionString: u.toString() });
+  await client.connect();
+  return {
+    name: `postgres (${redactDatabaseUrl(url)})`,
+    handle: engine.handle,
+    settle: async () => void (await client.query('analyze')),
+    bytes: async () => Number((await client.query<{ n: string }>('select pg_database_size(current_database()) as n')).rows[0]!.n),
+    async close() {
+      await client.end();
+      await engine.close();
+      await admin.query(`drop database if exists ${name}`);
+      await admin.end();
+    },
+  };
+}
+
+async function bench(engine: BenchEngine): Promise<void> {
+  seed = 42;
+  console.log(`== ${engine.name}`);
+  const { users } = engine.handle.t;
+  await engine.handle.run((db) =>
+    db.insert(users).values([
+      { name: 'bench', role: 'member' },
+      { name: 'other', role: 'member' },
+    ]),
+  );
+  const store = new SqlCrmStore(engine.handle, 'DE');
 
   let t = performance.now();
   for (let i = 0; i < N; i++) await store.create(1, contact(i));
   const fillSeconds = (performance.now() - t) / 1000;
   console.log(`filled ${N} contacts in ${fillSeconds.toFixed(1)} s (${Math.round(N / fillSeconds)} contacts/s, one transaction each)`);
-
+  await engine.settle();
   const kinds: Record<string, () => string> = {
     'no query': () => '',
     'one word': () => pick(FAMILY),
@@ -208,17 +304,33 @@ try {
   );
 
   const mem = process.memoryUsage();
-  const dbBytes = ['labd.db', 'labd.db-wal'].reduce((sum, f) => {
-    try {
-      return sum + statSync(join(dir, f)).size;
-    } catch {
-      return sum;
-    }
-  }, 0);
+  const dbBytes = await engine.bytes();
   console.log(
     `memory: rss ${(mem.rss / 2 ** 20).toFixed(0)} MiB, heap used ${(mem.heapUsed / 2 ** 20).toFixed(0)} MiB; database ${(dbBytes / 2 ** 20).toFixed(0)} MiB for ${N + IMPORT} contacts`,
   );
-  db.$client.close();
-} finally {
-  rmSync(dir, { recursive: true, force: true });
+}
+
+const database = values.database ?? 'sqlite';
+const pgUrl = database.startsWith('postgres://') || database.startsWith('postgresql://') ? database : process.env.LABD_DATABASE_URL;
+const opens: (() => Promise<BenchEngine>)[] =
+  database === 'sqlite'
+    ? [sqliteEngine]
+    : database === 'pglite'
+      ? [pgliteEngine]
+      : database === 'both'
+        ? [sqliteEngine, pgUrl ? () => serverEngine(pgUrl) : pgliteEngine]
+        : database === pgUrl
+          ? [() => serverEngine(database)]
+          : [];
+if (!opens.length) {
+  process.stderr.write(`error: --database: sqlite, pglite, postgres://… or both\n${USAGE}\n`);
+  process.exit(2);
+}
+for (const open of opens) {
+  const engine = await open();
+  try {
+    await bench(engine);
+  } finally {
+    await engine.close();
+  }
 }

@@ -42,7 +42,7 @@ import { gitModule } from './apps/git/index.ts';
 import { SqlRepoStore } from './apps/git/sql-store.ts';
 import { crmModule } from './apps/crm/index.ts';
 import type { ReminderChannel } from './apps/crm/reminders.ts';
-import { SqliteCrmStore } from './apps/crm/sqlite-store.ts';
+import { SqlCrmStore } from './apps/crm/sql-store.ts';
 import { tokensModule } from './ops/tokens/index.ts';
 import { AppriseClient } from './ops/alerts/apprise.ts';
 import { SqlTokenStore } from './ops/tokens/sql-store.ts';
@@ -240,7 +240,7 @@ async function wire(
     log,
   );
   const seats = new SqlSeatStore(h);
-  const crm = new SqliteCrmStore(db, config.crm.defaultRegion);
+  const crm = new SqlCrmStore(h, config.crm.defaultRegion, clock);
   const appTokens = new SqlTokenStore(h, clock);
   const matrixLinks = new SqlMatrixLinkStore(h, clock);
   const inventory = new SqlNodeInventory(h, clock);

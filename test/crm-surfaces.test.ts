@@ -15,7 +15,7 @@ import { createLogger } from '../src/core/logger.ts';
 import { DEFAULT_ROLE_PERMISSIONS } from '../src/core/permissions.ts';
 import { migrateDb, openDb } from '../src/db/client.ts';
 import { crmCommands } from '../src/apps/crm/commands.ts';
-import { SqliteCrmStore } from '../src/apps/crm/sqlite-store.ts';
+import { SqlCrmStore } from '../src/apps/crm/sql-store.ts';
 import { SqlAuditLog } from '../src/ops/audit/sql-store.ts';
 import { Backends } from '../src/ops/backends.ts';
 import { Registry } from '../src/ops/registry.ts';
@@ -32,7 +32,7 @@ describe('crm commands by surface', () => {
     audit: new SqlAuditLog(sqliteHandle(db)),
     backends: new Backends(),
   });
-  registry.register(...crmCommands({ store: new SqliteCrmStore(db), maxImportBytes: 1024 * 1024 }));
+  registry.register(...crmCommands({ store: new SqlCrmStore(sqliteHandle(db)), maxImportBytes: 1024 * 1024 }));
   const alice = (via: Surface): Actor => ({ userId: 1, name: 'alice', role: 'member', via });
   after(() => {
     db.$client.close();

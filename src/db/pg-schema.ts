@@ -433,9 +433,12 @@ export const gitCollaborators = pgTable(
 
 /**
  * The personal CRM (src/apps/crm). Every row carries its owner: each user's CRM is their own, and
- * every query of the CRM store filters on owner_id (admins included). The full-text index
- * `crm_fts` (FTS5, hand-written migration 0011_crm_fts) and `crm_fts_names` (its names and nicknames alone,
- * 0021_crm_fts_names) are kept by the store in the same transaction.
+ * every query of the CRM store filters on owner_id (admins included). On PostgreSQL the search
+ * index is columns of crm_contacts that only the custom migration 0001_crm_search declares, not this
+ * file (search_names, search_phones, search_other, written by the store in the contact's transaction,
+ * and the GIN-indexed tsvectors generated from them: names_tsv, phones_tsv, all_tsv); it also makes
+ * sort_name `collate "C"` (byte order, as SQLite's) and gives crm_tombstones a `seq` column (SQLite's
+ * rowid). See src/apps/crm/sql-search-postgres.ts.
  */
 export const crmContacts = pgTable(
   'crm_contacts',

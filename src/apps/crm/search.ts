@@ -33,13 +33,27 @@ function phoneTerms(text: string, defaultRegion: string | undefined): string[] {
   return [...terms].filter((t) => t.length >= 3);
 }
 
-/** One group of matches: an FTS5 MATCH expression and the index it is asked of. */
+/**
+ * One group of matches: an FTS5 MATCH expression and the index it is asked of, and the same group
+ * as words for an engine that builds its own query (PostgreSQL's tsquery, sql-search-postgres.ts).
+ */
 export interface SearchTier {
   match: string;
   /** Asked of the names-and-nicknames index (crm_fts_names) instead of the whole one (crm_fts). */
   names?: boolean;
   /** sortKey of the first word: within the group, names that begin with it come first. */
   leading?: string;
+  /** The words (or phone digit strings) of the query. */
+  terms: string[];
+  /** Each term matches as a prefix of an indexed word (else as a whole word). */
+  prefix: boolean;
+  /** The terms are alternatives over the phones column alone (else every term must match). */
+  phones?: boolean;
+}
+
+/** The words a text is indexed and searched by (letters and digits, Unicode NFC): both engines split text so. */
+export function searchWords(text: string): string[] {
+  return text.normalize('NFC').match(/[\p{L}\p{N}]+/gu) ?? [];
 }
 
 /**
@@ -53,12 +67,16 @@ export function ftsTiers(text: string, region?: string): SearchTier[] | undefine
   const q = text.trim().slice(0, 200);
   if (PHONE_LIKE.test(q) && q.replace(/\D/g, '').length >= 5) {
     const terms = phoneTerms(q, region);
-    if (terms.length) return [{ match: `phones : (${terms.map(quoted).join(' OR ')})` }];
+    if (terms.length) return [{ match: `phones : (${terms.map(quoted).join(' OR ')})`, terms, prefix: true, phones: true }];
   }
-  const tokens = q.match(/[\p{L}\p{N}]+/gu)?.slice(0, 16) ?? [];
+  const tokens = searchWords(q).slice(0, 16);
   if (!tokens.length) return undefined;
   const whole = tokens.map((t) => `"${t.replace(/"/g, '""')}"`).join(' AND ');
   const prefix = tokens.map(quoted).join(' AND ');
   const leading = sortKey(tokens[0]!);
-  return [{ match: whole, names: true, leading }, { match: prefix, names: true, leading }, { match: prefix }];
+  return [
+    { match: whole, names: true, leading, terms: tokens, prefix: false },
+    { match: prefix, names: true, leading, terms: tokens, prefix: true },
+    { match: prefix, terms: tokens, prefix: true },
+  ];
 }

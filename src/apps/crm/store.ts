@@ -1,7 +1,7 @@
 /**
  * The CRM store's port. Every method takes the owner's user id first and touches that owner's rows
- * only: each user's CRM is their own, whoever asks (admins included). The SQLite implementation is
- * sqlite-store.ts.
+ * only: each user's CRM is their own, whoever asks (admins included). The implementation, on SQLite
+ * or PostgreSQL, is sql-store.ts.
  */
 import { Conflict } from '../../core/errors.ts';
 import type { Contact, ContactData, Interaction, InteractionKind } from './model.ts';
