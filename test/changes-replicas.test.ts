@@ -187,7 +187,7 @@ describe.skipIf(POSTGRES_SKIP || !natsServerAvailable())('two replicas on one Po
   test('after a NATS outage the replicas reconnect, reload everything once, and changes flow again', async () => {
     const kai = muxUser(b, 'kai');
     assert.equal((await kai.run(['paste', 'ls'])).status, 0);
-    await nats.stop();
+    await nats.down();
     // Made while NATS is down: b hears of it after the reconnect (the client sends what it buffered, and b reloads everything).
     await ok(a, ['role', 'revoke', 'member', 'paste']);
     await nats.up();

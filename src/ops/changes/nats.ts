@@ -2,14 +2,15 @@
  * The change feed over NATS (nats.url set): a change is one message on `labd.changes.<topic>`, and
  * each replica subscribes to `labd.changes.>` on a connection of its own (the pub/sub bridge's
  * connection carries subscribers' data; a change never waits behind it). The client reconnects by
- * itself; NATS keeps no messages for a replica that was away, so after a reconnect every subscriber
- * is told to reload everything (resync).
+ * itself; NATS keeps no messages for a replica that was away, and the client drops what it queued
+ * while it was away: so after a reconnect every subscriber here reloads everything (resync), and the
+ * replica tells the others to do the same (`labd.changes.all`).
  */
 import { randomBytes } from 'node:crypto';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../../core/logger.ts';
 import { natsConnectionOptions, redactNatsUrl, type NatsSettings } from '../../apps/pubsub/nats-peers.ts';
-import { ChangeFeedBase, parseWire, type ChangeFeedStatus, type ChangePayload, type WireChange } from './port.ts';
+import { ChangeFeedBase, EVERYTHING, parseWire, type ChangeFeedStatus, type ChangePayload, type WireChange } from './port.ts';
 
 const DEFAULT_PREFIX = 'labd.changes';
 
@@ -55,7 +56,7 @@ export class NatsChangeFeed extends ChangeFeedBase {
       callback: (err, msg) => {
         if (err) return;
         const m = parseWire(Buffer.from(msg.data).toString('utf8'));
-        if (!m || m.r === this.replica || msg.subject !== `${this.prefix}.${m.t}`) return;
+        if (!m || m.r === this.replica || msg.subject !== `${this.prefix}.${m.t === EVERYTHING ? 'all' : m.t}`) return;
         this.receive(m.t, m.p);
       },
     });
@@ -72,7 +73,9 @@ export class NatsChangeFeed extends ChangeFeedBase {
         this.connected = true;
         this.lastError = undefined;
         this.log.info({ nats: this.where }, 'change feed: NATS connection back; every replica-local state reloads (changes may have been missed)');
+        // Both ways: this replica missed the others' changes, and the client dropped what it queued while away.
         this.resyncAll();
+        this.transmit(EVERYTHING, {});
       } else if (s.type === 'error') {
         this.lastError = String((s as { error?: unknown }).error ?? 'error');
       }
@@ -94,6 +97,6 @@ export class NatsChangeFeed extends ChangeFeedBase {
     if (this.closing) return;
     const wire: WireChange = { r: this.replica, t: topic, p: payload };
     // While disconnected the client buffers it and sends it on reconnect.
-    this.nc.publish(`${this.prefix}.${topic}`, JSON.stringify(wire));
+    this.nc.publish(`${this.prefix}.${topic === EVERYTHING ? 'all' : topic}`, JSON.stringify(wire));
   }
 }

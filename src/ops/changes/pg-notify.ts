@@ -6,13 +6,15 @@
  * PostgreSQL delivers a notification to the sessions listening when it is committed; a session that
  * was not listening then never gets it. So a lost session (an error, its end, or a keep-alive query
  * that fails) is thrown away, a new one is taken after a pause (backing off to 5 s), and once it
- * listens again every subscriber is told to reload everything (resync).
+ * listens again every subscriber is told to reload everything (resync). A NOTIFY that fails (the
+ * database away) is followed, once the database takes it, by one that tells the others to reload
+ * everything.
  *
  * Written against anything shaped like node-postgres' Pool (this file imports no driver: src/db owns it).
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../core/logger.ts';
-import { ChangeFeedBase, parseWire, type ChangeFeedStatus, type ChangePayload, type WireChange } from './port.ts';
+import { ChangeFeedBase, EVERYTHING, parseWire, type ChangeFeedStatus, type ChangePayload, type WireChange } from './port.ts';
 
 export const CHANNEL = 'labd_changes';
 /** How often the listening session is asked `select 1`: a session that died silently is noticed. */
@@ -47,6 +49,7 @@ export class PgNotifyChangeFeed extends ChangeFeedBase {
   private retryMs = RETRY_MIN_MS;
   private timer: NodeJS.Timeout | undefined;
   private keepalive: NodeJS.Timeout | undefined;
+  private owing: NodeJS.Timeout | undefined;
   private lastError: string | undefined;
   private closed = false;
   private readonly channel: string;
@@ -76,6 +79,7 @@ export class PgNotifyChangeFeed extends ChangeFeedBase {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
+    clearTimeout(this.owing);
     clearInterval(this.keepalive);
     const c = this.client;
     this.client = undefined;
@@ -91,8 +95,19 @@ export class PgNotifyChangeFeed extends ChangeFeedBase {
   protected transmit(topic: string, payload: ChangePayload): void {
     const wire: WireChange = { r: this.replica, t: topic, p: payload };
     this.pool.query('select pg_notify($1, $2)', [this.channel, JSON.stringify(wire)]).catch((err: Error) => {
-      this.log.error({ err: err.message, topic }, 'change feed: could not notify the other replicas of a change');
+      this.log.error({ err: err.message, topic }, 'change feed: could not notify the other replicas of a change; they will reload everything');
+      this.oweEverything();
     });
+  }
+
+  /** A notification failed: the others are told to reload everything, as soon as the database takes it. */
+  private oweEverything(): void {
+    if (this.owing || this.closed) return;
+    this.owing = setTimeout(() => {
+      this.owing = undefined;
+      this.transmit(EVERYTHING, {});
+    }, RETRY_MAX_MS);
+    this.owing.unref();
   }
 
   /** Takes a session from the pool and LISTENs on it. */

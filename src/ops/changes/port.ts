@@ -55,6 +55,12 @@ export interface ChangeFeed extends ChangeNotice {
   close(): Promise<void>;
 }
 
+/**
+ * The wire topic a replica sends when changes it published may not have gone out (NATS drops what
+ * was queued while it reconnected; a NOTIFY failed): every other replica reloads everything.
+ */
+export const EVERYTHING = '*';
+
 /** Largest payload (JSON) a change may carry: PostgreSQL's NOTIFY takes under 8000 bytes. */
 export const MAX_PAYLOAD_BYTES = 4000;
 
@@ -118,8 +124,9 @@ export abstract class ChangeFeedBase implements ChangeFeed {
   /** Sends a change to the other replicas (never back to this one). */
   protected abstract transmit(topic: string, payload: ChangePayload): void;
 
-  /** A change another replica published. */
+  /** A change another replica published (`*`: it may have lost some of its own, everything reloads). */
   protected receive(topic: string, payload: ChangePayload): void {
+    if (topic === EVERYTHING) return this.resyncAll();
     this.deliver({ topic, payload, local: false, resync: false });
   }
 
