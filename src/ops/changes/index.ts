@@ -14,11 +14,7 @@ export function changeEngineFor(o: { nats: boolean; postgres: boolean }): Change
   return o.nats ? 'nats' : o.postgres ? 'postgres' : 'local';
 }
 
-export async function createChangeFeed(
-  config: Pick<Config, 'nats'>,
-  database: { dialect: string; pool?: PgNotifyPool },
-  log: Logger,
-): Promise<ChangeFeed> {
+export async function createChangeFeed(config: Pick<Config, 'nats'>, database: { dialect: string; pool?: PgNotifyPool }, log: Logger): Promise<ChangeFeed> {
   const engine = changeEngineFor({ nats: config.nats.url !== undefined, postgres: database.dialect === 'postgres' });
   if (engine === 'nats') return (await import('./nats.ts')).NatsChangeFeed.connect({ ...config.nats, url: config.nats.url! }, log);
   if (engine === 'postgres') {

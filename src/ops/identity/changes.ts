@@ -15,8 +15,7 @@ export function announcingIdentityStore<S extends IdentityStore>(store: S, chang
     get(target, prop, receiver) {
       const value: unknown = Reflect.get(target, prop, receiver);
       if (typeof value !== 'function') return value;
-      if (!(ANNOUNCED as readonly (string | symbol)[]).includes(prop))
-        return (value as (...a: unknown[]) => unknown).bind(target);
+      if (!(ANNOUNCED as readonly (string | symbol)[]).includes(prop)) return (value as (...a: unknown[]) => unknown).bind(target);
       return async (...args: unknown[]) => {
         const result: unknown = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
         changes.publish(TOPICS.accounts, { what: String(prop) });
