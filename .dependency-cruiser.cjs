@@ -12,7 +12,7 @@ const confined = [
   { pkg: '^openid-client', homes: '^src/ops/oidc/openid-client\\.ts$' },
   { pkg: '^blessed', homes: '^src/(ssh/tui/|apps/[^/]+/tui)' },
   // The engines live behind the stores' ports: only src/db and the store implementations (sql-*.ts) query them.
-  { pkg: '^(drizzle-orm|better-sqlite3|pg|@electric-sql/pglite)', homes: '^src/(db/|.+/sql-[^/]*\\.ts$|.+/sqlite[^/]*\\.ts$)' },
+  { pkg: '^(drizzle-orm|better-sqlite3|pg|@electric-sql/pglite)', homes: '^src/(db/|.+/sql-[^/]*\\.ts$)' },
   { pkg: '^(node:)?https?$', homes: '^src/(http/|ops/(kube|alertmanager|stepca)/|ops/alerts/apprise)' },
 ];
 
@@ -47,6 +47,21 @@ module.exports = {
       comment: 'One front-end never imports another (SSH, Matrix, HTTP).',
       from: { path: '^src/(ssh|bot|http)/' },
       to: { path: FRONT_ENDS, pathNot: '^src/$1/' },
+    },
+    {
+      name: 'engines-behind-ports',
+      severity: 'error',
+      comment:
+        'Ports, commands, services and front-ends never import src/db (schemas, engines): only the store implementations (sql-*.ts), the composition root and the CLI do.',
+      from: { path: '^src/', pathNot: '^src/(db/|app\\.ts$|main\\.ts$|.+/sql-[^/]*\\.ts$)' },
+      to: { path: '^src/db/' },
+    },
+    {
+      name: 'no-path-to-an-engine',
+      severity: 'error',
+      comment: 'No port, command, service or front-end reaches drizzle, better-sqlite3 or pg, even through another module.',
+      from: { path: '^src/(ops|apps|bot|ssh|http|core)/', pathNot: '/sql-[^/]*\\.ts$' },
+      to: { path: '(^|node_modules/)(drizzle-orm|better-sqlite3|pg|@electric-sql/pglite)(/|$)', reachable: true },
     },
     {
       name: 'env-only-in-config',

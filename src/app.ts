@@ -1,10 +1,10 @@
 import { createLogger, type Logger } from './core/logger.ts';
+import { storageOver, type TransactionRunner } from './ops/storage.ts';
 import { Metrics } from './core/metrics.ts';
 import { DEFAULT_ROLE_PERMISSIONS, type Role, type RolePermissions } from './core/permissions.ts';
 import { systemClock, type Clock } from './core/clock.ts';
 import { readFileSync } from 'node:fs';
 import type { Config } from './config/schema.ts';
-import type { Db } from './db/client.ts';
 import { openDatabase, type DatabaseEngine } from './db/engine.ts';
 import type { SqlHandle } from './db/sql.ts';
 import { healthRoutes } from './http/health.ts';
@@ -218,12 +218,9 @@ async function wire(
 ): Promise<Labd> {
   // Adapters. Every store runs its queries through one handle: SQLite's or PostgreSQL's, with transactions.
   const h: SqlHandle = database.handle;
-  const db = database.sqlite as Db; // TRANSITIONAL: stores not yet on the handle
   const metrics = new Metrics();
   // Who runs the singleton jobs: this process alone (SQLite), or the replica holding the Lease or the advisory lock.
   const leadership = await createLeadership(config, { dialect: database.dialect, pool: database.pool as PgPoolLike | undefined }, log);
-  // A command's transaction: what it announces on the feed goes out once it committed (never before: a replica would reload the old state).
-  const write = <T>(fn: () => Promise<T>): Promise<T> => changes.deferring(() => h.transaction(() => fn()));
   const audit = new SqlAuditLog(h);
   const identities = announcingIdentityStore(new SqlIdentityStore(h), changes);
   const pastes = new SqlPasteStore(h, config.dataDir, clock);
@@ -244,7 +241,8 @@ async function wire(
   const appTokens = new SqlTokenStore(h, clock);
   const matrixLinks = new SqlMatrixLinkStore(h, clock);
   const inventory = new SqlNodeInventory(h, clock);
-  const events = new OpsEvents(new SqlOpsEventStore(h), clock, log, changes);
+  const eventStore = new SqlOpsEventStore(h);
+  const events = new OpsEvents(eventStore, clock, log, changes);
   changes.subscribe(TOPICS.opsEvents, (c) => {
     if (c.local) return;
     const id = c.resync ? undefined : Number(c.payload.id);
@@ -279,6 +277,29 @@ async function wire(
   const rolePermissions: RolePermissions = { ...DEFAULT_ROLE_PERMISSIONS, ...config.roles };
   // The live permission table: modules' declarations and config are its seed, admins change it at run time.
   const accessStore = new SqlAccessStore(h);
+  // The storage port: every store, and all-or-nothing writes across them (a command and its audit row,
+  // an invite's use and the new account, an alert message and its outbox entry).
+  // A write's announcements on the change feed go out once it committed (never before: a replica would reload the old state).
+  const deferringAnnouncements: TransactionRunner = { run: (fn) => h.run(() => fn()), transaction: (fn) => changes.deferring(() => h.transaction(() => fn())) };
+  const storage = storageOver(deferringAnnouncements, {
+    audit,
+    identities,
+    oidcLinks,
+    access: accessStore,
+    wrongCodes,
+    tokens: appTokens,
+    pastes,
+    repos: repoStore,
+    crm,
+    seats,
+    inventory,
+    events: eventStore,
+    alerts: alertStore,
+    escalations,
+    bot: botStore,
+    alertMessages,
+    matrixLinks,
+  });
   const access = new AccessControl(accessStore, { defaults: config.access.defaults, roles: config.roles }, changes);
   // A change on any replica (or a reconnect of the feed, which may have missed one) loads the snapshot again.
   changes.subscribe(TOPICS.access, () => access.load().catch((err: unknown) => log.error({ err }, 'reloading the access rules failed')));
@@ -298,7 +319,7 @@ async function wire(
     backends,
     observer: metrics,
     resolveActor: (actor) => login.current(actor),
-    transaction: write,
+    transaction: (fn) => storage.write(() => fn()),
   });
   // App tokens (CardDAV, git over HTTP) act as their user, checked at every request as commands are.
   const tokenActors = new TokenActors({ tokens: appTokens, identities, permissions: registry, clock });
@@ -322,7 +343,7 @@ async function wire(
         registry,
         store: botStore,
         messages: alertMessages,
-        transactions: { write },
+        transactions: storage,
         identities,
         links: matrixLinks,
         alerts,
@@ -355,7 +376,7 @@ async function wire(
       signup: { policy: config.auth.signup, defaultRole: config.auth.defaultRole, initialAdminName: config.auth.initialAdminName },
       wrongCodes,
       delegation,
-      transactions: { write },
+      transactions: storage,
     }),
     pasteModule({ registry, store: pastes, identities, config: config.paste, publicUrl, highlighter, clock, log }),
     pubsubModule({ broker }),

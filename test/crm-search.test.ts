@@ -90,12 +90,14 @@ describe.each(ENGINES)('CRM search on %s', (engineName) => {
 
   test('a group with more matches than the cut-over walks the name index and gives the same order', async () => {
     // 1,100 "Müller"s for alice, 1,100 for bob, with every fifth of alice's tagged; the group of
-    // "muller" then has more index matches than the store sorts (1,000).
+    // "muller" then has more index matches than the SQLite store sorts (1,000) and it walks the name
+    // index. PostgreSQL has no such cut-over: 200 each give the same orders (PGlite takes ~3 ms a query).
+    const n = sqlite ? 1100 : 200;
     const given = ['Yara', 'Ben', 'Özil', 'ada', 'Émile', 'Kai', 'Lena', '李', 'Noor', 'Ivo', 'Ümit'];
     const all: { name: string; id: number; tagged: boolean }[] = [];
     // In one transaction (the store's calls join it): a commit per contact made PGlite's fill minutes long.
     await engine.handle.transaction(async () => {
-      for (let i = 0; i < 1100; i++) {
+      for (let i = 0; i < n; i++) {
         const name = `${given[i % given.length]} Müller ${String(i).padStart(4, '0')}`;
         const c = await store.create(1, person(name, { tags: i % 5 === 0 ? ['climbing'] : [] }));
         await store.create(2, person(`Bob's ${name}`));
@@ -133,7 +135,7 @@ describe.each(ENGINES)('CRM search on %s', (engineName) => {
     // Each contact once, also when it is in more than one group (whole word and prefix of "mül").
     const some = await names(1, 'mül', { limit: 1000 });
     assert.equal(new Set(some).size, some.length);
-    assert.equal(some.length, 1000);
+    assert.equal(some.length, Math.min(1000, n + 30));
     assert.deepEqual(
       some.slice(0, 30),
       leaders.map((c) => c.name),

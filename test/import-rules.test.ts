@@ -28,7 +28,10 @@ test('the rules fire on a tree that breaks them', async () => {
   const has = (rule: string, from: string) => found.some((v) => v.startsWith(`${rule}: ${from}`));
   assert.ok(has('ops-reaches-no-front-end', 'src/ops/nodes/commands.ts'), `transitive reach into a front-end:\n${found.join('\n')}`);
   assert.ok(has('confined:^ssh2', 'src/ops/nodes/commands.ts'), `ssh2 outside src/ssh:\n${found.join('\n')}`);
-  assert.ok(has('confined:^(drizzle-orm|better-sqlite3|pg|@electric-sql/pglite)', 'src/ops/nodes/commands.ts'), `drizzle outside a store:\n${found.join('\n')}`);
+  assert.ok(
+    has('confined:^(drizzle-orm|better-sqlite3|pg|@electric-sql/pglite)', 'src/ops/nodes/commands.ts'),
+    `drizzle outside a store:\n${found.join('\n')}`,
+  );
   assert.ok(has('front-ends-stay-apart', 'src/ssh/screen.ts'), `one front-end importing another:\n${found.join('\n')}`);
   assert.ok(has('no-circular', 'src/apps/x/'), `an import circle:\n${found.join('\n')}`);
   assert.ok(!found.some((v) => v.includes('sql-store.ts →')), 'a store implementation may import drizzle');

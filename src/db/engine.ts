@@ -16,8 +16,6 @@ export interface DatabaseEngine {
   close(): Promise<void>;
   /** PostgreSQL's connection pool, for a session of its own (the leader's advisory lock). */
   pool?: import('pg').Pool;
-  /** TRANSITIONAL (storage port work in progress): the SQLite connection for stores not yet on the handle. */
-  sqlite?: import('./client.ts').Db;
 }
 
 export async function openDatabase(opts: { dataDir: string; url?: string; poolSize?: number }): Promise<DatabaseEngine> {
@@ -35,7 +33,6 @@ export async function openDatabase(opts: { dataDir: string; url?: string; poolSi
   return {
     dialect: 'sqlite',
     handle: sqliteHandle(db),
-    sqlite: db,
     where: `${opts.dataDir}/labd.db`,
     async ping() {
       return db.$client.prepare('select 1 as ok').get() !== undefined;

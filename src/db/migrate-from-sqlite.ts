@@ -7,6 +7,7 @@
  * row in any labd table is refused. SQLite's FTS5 tables (crm_fts*) are not in the drizzle schema and
  * are not copied: PostgreSQL's search columns are generated from the rows.
  */
+import { SqlCrmStore } from '../apps/crm/sql-store.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { getTableColumns, getTableName, is, sql, Table, type Column } from 'drizzle-orm';
@@ -173,6 +174,8 @@ export async function migrateFromSqlite(opts: {
           copied.push({ table: p.name, rows });
           opts.onTable?.(p.name, rows);
         }
+        // PostgreSQL's CRM search columns are written by the store, not copied: write them now, in the same transaction.
+        await new SqlCrmStore(engine.handle).rebuildSearch();
         return copied;
       });
       return { source: file, target, tables, total: tables.reduce((n, t) => n + t.rows, 0) };

@@ -572,6 +572,26 @@ export class SqlCrmStore implements CrmStore {
     });
   }
 
+  /**
+   * Writes every contact's search index again, from its stored fields: after rows were copied in
+   * without going through this store (`labd migrate --from-sqlite`; PostgreSQL's search columns are
+   * not in the copied schema). Runs on the caller's transaction. Returns the contacts indexed.
+   */
+  async rebuildSearch(): Promise<number> {
+    const c = this.h.t.crmContacts;
+    return this.h.run(async (db) => {
+      const owners = await db.selectDistinct({ ownerId: c.ownerId }).from(c);
+      let n = 0;
+      for (const { ownerId } of owners) {
+        for (const contact of await this.all(ownerId)) {
+          await this.reindex(db, ownerId, contact.id, contact);
+          n++;
+        }
+      }
+      return n;
+    });
+  }
+
   async all(ownerId: number): Promise<Contact[]> {
     const c = this.h.t.crmContacts;
     return this.h.run(async (db) => {
