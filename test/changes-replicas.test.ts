@@ -3,14 +3,14 @@
  * PostgreSQL database (Debian's postgresql-15), driven with the real OpenSSH client. A `role revoke`
  * or `user deny` made on one is refused on the other, also on a connection that was already open
  * there (OpenSSH ControlMaster); `user rm` on one ends the user's open ControlMaster connection on the
- * other. Once over PostgreSQL LISTEN/NOTIFY (no NATS), once over NATS (nats.url set).
+ * other, and `keys rm` the connection that logged in with that key. Once over PostgreSQL LISTEN/NOTIFY (no NATS), once over NATS (nats.url set).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { certFor, type KeyAndCert } from './support/auth-lab.ts';
-import { KeyLab, type SshResult } from './support/labd.ts';
+import { KeyLab, run, type SshResult } from './support/labd.ts';
 import { InProcessLabd } from './support/labd-inprocess.ts';
 import { NatsServer, natsServerAvailable } from './support/nats-server.ts';
 import { POSTGRES_SKIP, startPostgresServer, type PostgresServer } from './support/postgres-server.ts';
@@ -131,6 +131,29 @@ describe.skipIf(POSTGRES_SKIP)('two replicas on one PostgreSQL database: LISTEN/
     await ok(a, ['user', 'rm', 'otto', '--yes']);
     await until("otto's connection to b is closed", async () => !(await otto.up()));
     assert.match(b.logs(), /closing the connection of a removed user/);
+  });
+
+  test("keys rm on one replica ends the open connection that logged in with that key on the other; the user's other key stays in", async () => {
+    const [k1, k2] = [lab.key('kim1'), lab.key('kim2')];
+    const add = await a.ssh(admin, ['user', 'add', 'kim'], { input: lab.publicKey(k1) + '\n' });
+    assert.equal(add.status, 0, add.stderr);
+    const vouch = await a.ssh(admin, ['keys', 'add', '--user', 'kim'], { input: lab.publicKey(k2) + '\n' });
+    assert.equal(vouch.status, 0, vouch.stderr);
+    const path = join(lab.dir, `cm-kim-${b.sshPort}`);
+    controlPaths.push({ path, port: b.sshPort });
+    const first = await b.sshShared(k1, path, ['whoami']);
+    assert.equal(first.status, 0, first.stderr);
+    assert.ok(await masterUp(path, b.sshPort));
+    // kim removes her first key, on a, logged in with her second one.
+    const fp1 = run('ssh-keygen', ['-lf', `${k1}.pub`]).stdout.split(' ')[1];
+    const keys = JSON.parse((await a.ssh(k2, ['keys', 'ls', '--json'])).stdout) as { id: number; fingerprint: string }[];
+    const k1Row = keys.find((k) => k.fingerprint === fp1);
+    assert.ok(k1Row, `${fp1} in ${JSON.stringify(keys)}`);
+    const rm = await a.ssh(k2, ['keys', 'rm', String(k1Row.id), '--yes']);
+    assert.equal(rm.status, 0, rm.stderr);
+    await until("the connection kim's first key opened on b is closed", async () => !(await masterUp(path, b.sshPort)));
+    assert.match(b.logs(), /closing a connection: its key was removed/);
+    assert.equal((await b.ssh(k2, ['whoami'])).status, 0, 'her other key still logs in on b');
   });
 
   test('a lost LISTEN session is replaced, and the replica reloads everything once', async () => {
