@@ -8,7 +8,10 @@ import { Writable } from 'node:stream';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { createLogger } from '../src/core/logger.ts';
-import { changeEngineFor, LocalChangeFeed, type Change, type ChangeFeed } from '../src/ops/changes/index.ts';
+import type { Clock } from '../src/core/clock.ts';
+import { changeEngineFor, LocalChangeFeed, type Change, type ChangeFeed, type ChangePayload } from '../src/ops/changes/index.ts';
+import { ChangeFeedBase } from '../src/ops/changes/port.ts';
+import { OpsEvents, type OpsEventStore, type StoredOpsEvent } from '../src/ops/events/index.ts';
 import { NatsChangeFeed } from '../src/ops/changes/nats.ts';
 import { PgNotifyChangeFeed, type PgNotifyPool } from '../src/ops/changes/pg-notify.ts';
 import { InProcessLabd } from './support/labd-inprocess.ts';
@@ -108,6 +111,67 @@ describe('in process', () => {
     } finally {
       await labd.stop();
     }
+  });
+});
+
+/** Two feeds joined in memory, as two replicas are by a real engine. */
+class PairFeed extends ChangeFeedBase {
+  readonly engine = 'nats' as const;
+  peer: PairFeed | undefined;
+  status() {
+    return { ok: true, detail: 'paired' };
+  }
+  async close() {}
+  protected transmit(topic: string, payload: ChangePayload): void {
+    const peer = this.peer!;
+    queueMicrotask(() => peer.receive(topic, payload));
+  }
+  reconnected(): void {
+    this.resyncAll();
+  }
+}
+
+function pair(): [PairFeed, PairFeed] {
+  const [a, b] = [new PairFeed(log), new PairFeed(log)];
+  a.peer = b;
+  b.peer = a;
+  return [a, b];
+}
+
+describe('ops events across replicas', () => {
+  test("an event stored on one replica reaches the other's subscribers (the leader's announcer), read from the shared store", async () => {
+    const rows: StoredOpsEvent[] = [];
+    const store: OpsEventStore = {
+      async append(event, at) {
+        rows.push({ ...event, id: rows.length + 1, at } as StoredOpsEvent);
+        return rows.length;
+      },
+      async since(id, limit) {
+        return rows.filter((r) => r.id > id).slice(0, limit);
+      },
+      async latestId() {
+        return rows.length;
+      },
+    };
+    const [fa, fb] = pair();
+    const clock = { now: () => new Date(0) } as unknown as Clock;
+    const onA = new OpsEvents(store, clock, log, fa);
+    const onB = new OpsEvents(store, clock, log, fb);
+    fb.subscribe('ops-events', (c) => {
+      if (!c.local) void onB.arrived(c.resync ? undefined : Number(c.payload.id));
+    });
+    const heard: StoredOpsEvent[] = [];
+    onB.subscribe((e) => heard.push(e));
+    await onA.emit({ kind: 'git.pushed', repo: 'r', ref: 'main', commits: 1, by: 'ann' });
+    await until('b heard', () => heard.length === 1);
+    assert.equal(heard[0]!.kind, 'git.pushed');
+    assert.equal(heard[0]!.id, 1);
+    // After a reconnect: the newest event, so the subscriber catches up from the store.
+    await onA.emit({ kind: 'git.pushed', repo: 'r', ref: 'dev', commits: 2, by: 'ann' });
+    await until('b heard the second', () => heard.length === 2);
+    fb.reconnected();
+    await until('b told once more', () => heard.length === 3);
+    assert.equal(heard[2]!.id, 2);
   });
 });
 

@@ -121,6 +121,9 @@ describe.skipIf(POSTGRES_SKIP)('two replicas on one PostgreSQL database: LISTEN/
     assert.equal(fresh.status, 3, fresh.stderr);
     await ok(a, ['user', 'clear', 'mia', 'paste']);
     await until('b allows paste after the clear', async () => (await mia.run(['paste', 'ls'])).status === 0);
+    // What the TUI's audit screen lists on b (it runs `audit` at every refresh) has the changes made on a.
+    const commands = (await b.auditRows(admin)).map((r) => r.command);
+    for (const c of ['role revoke', 'role grant', 'user deny', 'user clear']) assert.ok(commands.includes(c), `${c} in b's audit`);
   });
 
   test("user rm on one replica ends the user's open ControlMaster connection on the other", async () => {
