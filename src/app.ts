@@ -128,7 +128,7 @@ function registerStateMetrics(metrics: Metrics, botStore: BotStore, alertStore: 
  * /readyz degraded; the refresh job keeps trying). Config errors (an unreadable or mismatched root
  * file) stop labd.
  */
-async function connectStepCa(c: Config['auth']['stepCa'], clock: Clock, log: Logger): Promise<StepCaTrust> {
+async function connectStepCa(c: Config['auth']['stepCa'], clock: Clock, log: Logger, changes: ChangeFeed): Promise<StepCaTrust> {
   let rootPem: string | undefined;
   if (c.root) {
     try {
@@ -143,7 +143,7 @@ async function connectStepCa(c: Config['auth']['stepCa'], clock: Clock, log: Log
   } catch (err) {
     throw new Error(`config: auth.stepCa.root (LABD_STEPCA_ROOT): ${(err as Error).message}`);
   }
-  const trust = new StepCaTrust(client, { url: c.url!, refreshMs: c.refresh.ms, clock, log });
+  const trust = new StepCaTrust(client, { url: c.url!, refreshMs: c.refresh.ms, clock, log, changes });
   await trust.refresh();
   return trust;
 }
@@ -412,7 +412,7 @@ async function wire(
 
   const caBlobs = config.auth.userCaKeys ? loadCaKeys(config.auth.userCaKeys) : [];
   // step-ca (auth.stepCa.url): its published user CA keys, fetched now and every auth.stepCa.refresh, add to the file's.
-  const stepCa = config.auth.stepCa.url ? await connectStepCa(config.auth.stepCa, clock, log) : undefined;
+  const stepCa = config.auth.stepCa.url ? await connectStepCa(config.auth.stepCa, clock, log, changes) : undefined;
   if (!caBlobs.length && !stepCa) log.warn('no trusted user CA keys (LABD_USER_CA_KEYS, LABD_STEPCA_URL): certificate logins are off');
   const trustedCa = unionCaKeys([staticCaKeys(caBlobs), ...(stepCa ? [stepCa] : [])]);
   const basePolicy: Omit<CertPolicy, 'trustedCaBlobs'> = {
@@ -503,6 +503,12 @@ async function wire(
 
   // An account change on any replica (or a reconnect of the feed) checks the open connections now, not at the next sweep.
   changes.subscribe(TOPICS.accounts, () => sshServer.sweepNow());
+  // Another replica saw step-ca's user CA keys change (or the feed reconnected): fetch them now, then check the connections.
+  if (stepCa)
+    changes.subscribe(TOPICS.trust, (c) => {
+      if (c.local) sshServer.sweepNow();
+      else void stepCa.refresh().then(() => sshServer.sweepNow());
+    });
 
   const sshListen = splitListen(config.ssh.listen);
   const httpListen = splitListen(config.http.listen);

@@ -3,7 +3,8 @@
  * PostgreSQL database (Debian's postgresql-15), driven with the real OpenSSH client. A `role revoke`
  * or `user deny` made on one is refused on the other, also on a connection that was already open
  * there (OpenSSH ControlMaster); `user rm` on one ends the user's open ControlMaster connection on the
- * other, and `keys rm` the connection that logged in with that key. Once over PostgreSQL LISTEN/NOTIFY (no NATS), once over NATS (nats.url set).
+ * other, and `keys rm` the connection that logged in with that key; a CA that one replica sees rotated out
+ * of step-ca closes the connections its certificates opened on the other. Once over PostgreSQL LISTEN/NOTIFY (no NATS), once over NATS (nats.url set).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -12,6 +13,7 @@ import { afterAll, beforeAll, describe, test } from 'vitest';
 import { certFor, type KeyAndCert } from './support/auth-lab.ts';
 import { KeyLab, run, type SshResult } from './support/labd.ts';
 import { InProcessLabd } from './support/labd-inprocess.ts';
+import { FakeStepCa } from './support/fake-step-ca.ts';
 import { NatsServer, natsServerAvailable } from './support/nats-server.ts';
 import { POSTGRES_SKIP, startPostgresServer, type PostgresServer } from './support/postgres-server.ts';
 import { until } from './support/wait.ts';
@@ -45,13 +47,13 @@ afterAll(async () => {
   lab.cleanup();
 });
 
-/** Two replicas on database `db` (started one after the other: the first migrates), with `env` added. */
-async function replicas(db: string, env: Record<string, string> = {}): Promise<[InProcessLabd, InProcessLabd]> {
+/** Two replicas on database `db` (started one after the other: the first migrates), with `env` added (`envB` to the second only). */
+async function replicas(db: string, env: Record<string, string> = {}, envB: Record<string, string> = {}): Promise<[InProcessLabd, InProcessLabd]> {
   await pg.createDatabase(db);
   const opts = { caKeys: [`${ca}.pub`], adminKeys: [lab.publicKey(admin)], env: { LABD_DATABASE_URL: pg.url(db), ...env } };
   const a = await InProcessLabd.start(opts);
   try {
-    return [a, await InProcessLabd.start(opts)];
+    return [a, await InProcessLabd.start({ ...opts, env: { ...opts.env, ...envB } })];
   } catch (err) {
     await a.stop();
     throw err;
@@ -221,5 +223,41 @@ describe.skipIf(POSTGRES_SKIP || !natsServerAvailable())('two replicas on one Po
     await refusedWithin('b refuses paste after the reconnect', () => kai.run(['paste', 'ls']));
     await ok(a, ['role', 'grant', 'member', 'paste']);
     await until('b allows paste again', async () => (await kai.run(['paste', 'ls'])).status === 0);
+  });
+});
+
+describe.skipIf(POSTGRES_SKIP)('two replicas on one PostgreSQL database: a CA rotated out of step-ca', () => {
+  let a: InProcessLabd;
+  let b: InProcessLabd;
+  let stepCa: FakeStepCa;
+  let caOld: string;
+  let caNew: string;
+  beforeAll(async () => {
+    caOld = lab.key('rot-old-ca');
+    caNew = lab.key('rot-new-ca');
+    stepCa = await FakeStepCa.start({ userKeys: [`${caOld}.pub`] });
+    const env = { LABD_STEPCA_URL: stepCa.url, LABD_STEPCA_ROOT_FINGERPRINT: stepCa.rootFingerprint, LABD_STEPCA_REFRESH: '1s' };
+    // b would fetch again only in an hour: only a's announcement makes it look now.
+    [a, b] = await replicas('stepca', env, { LABD_STEPCA_REFRESH: '1h' });
+  }, 60_000);
+  afterAll(async () => {
+    await a?.stop();
+    await b?.stop();
+    await stepCa?.stop();
+  });
+
+  test("one replica's refresh drops the CA: the other fetches at once and closes the connection its certificate opened there", async () => {
+    const old = certFor(lab, caOld, { principals: ['olga'] });
+    const path = join(lab.dir, `cm-olga-${b.sshPort}`);
+    controlPaths.push({ path, port: b.sshPort });
+    const first = await b.sshShared(old.key, path, ['whoami'], { cert: old.cert });
+    assert.equal(first.status, 0, first.stderr);
+    stepCa.setUserKeys([`${caNew}.pub`]);
+    await until("olga's connection to b is closed", async () => !(await masterUp(path, b.sshPort)));
+    assert.match(b.logs(), /closing a connection: its certificate's CA is no longer trusted/);
+    assert.match(b.logs(), /user CA keys from step-ca changed/);
+    // And b trusts the new CA now.
+    const nora = certFor(lab, caNew, { principals: ['nora'] });
+    assert.equal((await b.ssh(nora.key, ['whoami'], { cert: nora.cert })).status, 0);
   });
 });

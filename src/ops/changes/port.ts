@@ -70,6 +70,8 @@ export const TOPICS = {
   access: 'access',
   /** A user removed, disabled or enabled, a role set, a key removed: check the open connections now. */
   accounts: 'accounts',
+  /** The user CA keys step-ca publishes changed (a CA added or rotated out): every replica fetches them now. */
+  trust: 'ca-keys',
   /** An ops event was stored (OpsEvents): its subscribers (the Matrix announcer) catch up. */
   opsEvents: 'ops-events',
 } as const;
