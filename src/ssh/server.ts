@@ -102,7 +102,8 @@ export class SshServer {
         this.sweepAgain = false;
         const keys = this.checkKeys;
         this.checkKeys = false;
-        await this.sweepRemovedAccounts(keys);
+        // A sweep the store failed: the keys are checked at the next one.
+        if (!(await this.sweepRemovedAccounts(keys)) && keys) this.checkKeys = true;
       } while (this.sweepAgain);
     } finally {
       this.sweeping = false;
@@ -116,7 +117,8 @@ export class SshServer {
   /** The next sweep also checks that each plain key a connection logged in with is still its user's. */
   private checkKeys = false;
 
-  private async sweepRemovedAccounts(checkKeys: boolean): Promise<void> {
+  /** False when the store failed (the sweep stopped there). */
+  private async sweepRemovedAccounts(checkKeys: boolean): Promise<boolean> {
     for (const [client, conn] of [...this.grants]) {
       const { grant } = conn;
       // A disabled account's own connection only tells its sessions so; they end by themselves.
@@ -128,7 +130,7 @@ export class SshServer {
         if (checkKeys && standing === 'active') keyHeld = await this.deps.login.keyHeld(grant.actor);
       } catch (err) {
         this.deps.log.warn({ err }, 'checking open connections failed');
-        return;
+        return false;
       }
       // The connection may have gone (or been closed) while the store answered.
       if (this.grants.get(client)?.grant !== grant) continue;
@@ -151,6 +153,7 @@ export class SshServer {
         args: { reason: `account ${standing}` },
       });
     }
+    return true;
   }
 
   /**
