@@ -223,7 +223,10 @@ async function wire(
   const leadership = await createLeadership(config, { dialect: database.dialect, pool: database.pool as PgPoolLike | undefined }, log);
   const audit = new SqlAuditLog(h);
   const identities = announcingIdentityStore(new SqlIdentityStore(h), changes);
-  const pastes = new SqlPasteStore(h, config.dataDir, clock);
+  // With database.url the data dir may be one volume all replicas mount (host key, paste blobs, git
+  // repositories; no SQLite file): nothing there is cleared at start as if this process were alone.
+  const sharedDataDir = config.database.url !== undefined;
+  const pastes = new SqlPasteStore(h, config.dataDir, clock, { shared: sharedDataDir });
   pastes.prepare();
   // One highlighting service (worker threads, deadline, cache) for the paste and git pages.
   const highlighter = createHighlighter(
@@ -350,6 +353,8 @@ async function wire(
         events,
         clock,
         log,
+        // Replicas on one database: rows another replica queued are found within seconds.
+        outboxIdlePollMs: sharedDataDir ? 2000 : undefined,
       })
     : undefined;
   // The CRM's daily reminders: a direct chat with the Matrix bot, and Apprise (crm.remindersApprise)

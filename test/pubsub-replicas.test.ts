@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, test } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config/load.ts';
 import { KeyLab } from './support/labd.ts';
 import { InProcessLabd } from './support/labd-inprocess.ts';
+import { startPostgresServer, type PostgresServer } from './support/postgres-server.ts';
 import { NatsServer, natsServerAvailable } from './support/nats-server.ts';
 import { until } from './support/wait.ts';
 
@@ -78,6 +79,7 @@ describe.skipIf(!natsServerAvailable())('pub/sub across two labd replicas over N
   let admin: string;
   let alice: string;
   let bob: string;
+  let postgres: PostgresServer | undefined;
   const clients: SshClient[] = [];
   const client = (labd: InProcessLabd, key: string, command: string[], o?: { stdin?: boolean; readStdout?: boolean }) => {
     const c = new SshClient(labd, key, command, o);
@@ -97,26 +99,33 @@ describe.skipIf(!natsServerAvailable())('pub/sub across two labd replicas over N
     alice = lab.key('alice');
     bob = lab.key('bob');
     nats = await NatsServer.start();
-    const env = { LABD_NATS_URL: nats.url, LABD_PUBSUB_SUBSCRIBER_BUFFER: String(256 * 1024), LABD_LOG_LEVEL: 'info' };
+    // Two replicas of one labd: one PostgreSQL, one nats-server.
+    postgres = await startPostgresServer();
+    await postgres.createDatabase('pubsub');
+    const env = {
+      LABD_NATS_URL: nats.url,
+      LABD_DATABASE_URL: postgres.url('pubsub'),
+      LABD_PUBSUB_SUBSCRIBER_BUFFER: String(256 * 1024),
+      LABD_LOG_LEVEL: 'info',
+    };
     [one, two] = await Promise.all([
       InProcessLabd.start({ adminKeys: [lab.publicKey(admin)], env }),
       InProcessLabd.start({ adminKeys: [lab.publicKey(admin)], env }),
     ]);
-    // Each replica has its own database here (one PostgreSQL for both is the storage issue's): the same users on both.
-    for (const labd of [one, two]) {
-      for (const [name, key] of [
-        ['alice', alice],
-        ['bob', bob],
-      ] as const) {
-        const r = await labd.ssh(admin, ['user', 'add', name, '--role', 'member', '--key', `'${lab.publicKey(key)}'`]);
-        assert.equal(r.status, 0, r.stderr);
-      }
+    // Users added on one replica are the other's too (one database).
+    for (const [name, key] of [
+      ['alice', alice],
+      ['bob', bob],
+    ] as const) {
+      const r = await one.ssh(admin, ['user', 'add', name, '--role', 'member', '--key', `'${lab.publicKey(key)}'`]);
+      assert.equal(r.status, 0, r.stderr);
     }
   });
   afterAll(async () => {
     for (const c of clients) if (c.child.exitCode === null) c.kill();
     await Promise.all([one?.stop(), two?.stop()]);
     await nats?.stop();
+    await postgres?.stop();
     lab.cleanup();
   });
 

@@ -56,6 +56,9 @@ export class AlertMessages {
     const hash = contentHash(content.post);
     let rewrote: { id: number; txnId: string } | undefined;
     const outcome = await transactions.write(async (): Promise<QueueOutcome> => {
+      // Another replica may be queuing this group's message now (the leader catching up, a follower
+      // that took the webhook): one at a time, each reading what the other committed.
+      await messages.lockGroup(groupId);
       const existing = await messages.message(groupId);
       if (!existing) {
         const postTxnId = txnIdFor(`alert-group:${groupId}`, 'alert-post');
@@ -83,7 +86,10 @@ export class AlertMessages {
     // tried since: an edit follows, with the content just written (at worst, one edit too many).
     const after = await outbox.outgoing(rewrote.txnId);
     if (inFlight() !== rewrote.id && after?.state === 'pending' && after.attempts === 0) return outcome;
-    await transactions.write(() => this.edit(groupId, content, hash));
+    await transactions.write(async () => {
+      await messages.lockGroup(groupId);
+      await this.edit(groupId, content, hash);
+    });
     return 'edited';
   }
 
@@ -102,6 +108,7 @@ export class AlertMessages {
   async escalate(groupId: number, episode: number, content: (target: string) => Record<string, unknown>): Promise<boolean> {
     const { messages, outbox, transactions } = this.o;
     return transactions.write(async () => {
+      await messages.lockGroup(groupId);
       const row = await messages.message(groupId);
       if (!row || !(await messages.markEscalated(groupId, episode))) return false;
       const txnId = txnIdFor(`alert-group:${groupId}:${episode}`, 'alert-escalation');

@@ -37,7 +37,8 @@ export interface AlertRoomOptions {
   /** The alert messages and their outbox rows, written together. */
   messages: AlertMessages;
   store: BotStore;
-  handler: CommandHandler;
+  /** Runs the room's ack/unack replies and reactions; absent where only messages are queued (a replica not running the bot). */
+  handler?: CommandHandler;
   log: Logger;
   /** The outbox row being sent now, and a nudge when rows were queued. */
   inFlight: () => number | undefined;
@@ -175,14 +176,14 @@ export class AlertRoom implements AlertNotifier {
     if (!group) return false;
     const threadRoot = relation.rel_type === 'm.thread' ? relation.event_id : undefined;
     if (match[1]!.toLowerCase() === 'unack') {
-      await this.o.handler.runAction(row, ['unack'], { alert: String(group.id) }, { replyTo: row.eventId, threadRoot });
+      await this.o.handler!.runAction(row, ['unack'], { alert: String(group.id) }, { replyTo: row.eventId, threadRoot });
       return true;
     }
     const words = (match[2] ?? '').trim().split(/\s+/).filter(Boolean);
     const args: Record<string, unknown> = { alert: String(group.id) };
     if (words[0] && /^(\d+[smhdw])+$/i.test(words[0])) args.for = words.shift()!.toLowerCase();
     if (words.length) args.comment = words;
-    await this.o.handler.runAction(row, ['ack'], args, { replyTo: row.eventId, threadRoot });
+    await this.o.handler!.runAction(row, ['ack'], args, { replyTo: row.eventId, threadRoot });
     return true;
   }
 
@@ -193,7 +194,7 @@ export class AlertRoom implements AlertNotifier {
     if (!group) return false;
     if (!reactionMayAck(group)) return false;
     // Success shows in the edited message; only a refusal is answered, under the alert.
-    await this.o.handler.runAction(row, ['ack'], { alert: String(group.id) }, { replyTo: relation.event_id!, quiet: true });
+    await this.o.handler!.runAction(row, ['ack'], { alert: String(group.id) }, { replyTo: relation.event_id!, quiet: true });
     return true;
   }
 
@@ -206,9 +207,9 @@ export class AlertRoom implements AlertNotifier {
     if (reaction.type !== 'm.reaction') return false;
     const target = ((reaction.content['m.relates_to'] ?? {}) as Relation).event_id;
     const group = await this.groupFor(target);
-    const mapped = await this.o.handler.actorFor(event.sender);
+    const mapped = await this.o.handler!.actorFor(event.sender);
     if (!group || !mapped.ok || !withdrawalMayUnack(group, mapped.actor.name)) return false;
-    await this.o.handler.runAction(row, ['unack'], { alert: String(group.id) }, { replyTo: target!, quiet: true });
+    await this.o.handler!.runAction(row, ['unack'], { alert: String(group.id) }, { replyTo: target!, quiet: true });
     return true;
   }
 }

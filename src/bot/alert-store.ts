@@ -65,4 +65,9 @@ export interface AlertMessageStore {
   revised(groupId: number, revision: number, lastTxnId: string, renderedHash: string): Promise<void>;
   /** Marks the firing episode escalated; false when it was marked already (or the group has no message). */
   markEscalated(groupId: number, episode: number): Promise<boolean>;
+  /**
+   * Inside a transaction: other replicas' transactions that lock the same group wait until this one
+   * ends, so two replicas queuing a group's message at once cannot both find none and both post.
+   */
+  lockGroup(groupId: number): Promise<void>;
 }

@@ -15,7 +15,7 @@ import type { MatrixConfig } from '../config/schema.ts';
 import type { Logger } from '../core/logger.ts';
 import type { IdentityStore } from '../ops/identity/store.ts';
 import type { Registry } from '../ops/registry.ts';
-import type { AlertService } from '../ops/alerts/index.ts';
+import type { AlertGroupView, AlertService } from '../ops/alerts/index.ts';
 import type { OpsEvents } from '../ops/events/index.ts';
 import type { Transactions } from '../ops/storage.ts';
 import type { LabdModule } from '../ops/module.ts';
@@ -56,6 +56,11 @@ export interface MatrixBotDeps {
   links?: MatrixLinkLookup;
   alerts: AlertService;
   events: OpsEvents;
+  /**
+   * How often the leader's outbox looks for rows when it has none (default 60 s): other replicas
+   * queue alert messages into the shared database without waking it (several replicas: a few seconds).
+   */
+  outboxIdlePollMs?: number;
   /** The time the bot reads (confirmation windows). */
   clock: Clock;
   log: Logger;
@@ -74,6 +79,12 @@ export function matrixBotModule(deps: MatrixBotDeps): LabdModule & { direct: Dir
       links: deps.links,
       log: deps.log.child({ component: 'matrix' }),
     });
+  // Every replica takes webhooks and `ack`s; only the leader runs the bot. A change stored on another
+  // replica is queued there, into the database's outbox (the message and its outbox row in one
+  // transaction, one replica at a time per group), and the leader's outbox sender posts it.
+  let leading = false;
+  const followerRoom = deps.config.alertsRoom ? followerAlertRoom(deps) : undefined;
+  let removeFollower: (() => void) | undefined;
   return {
     name: 'matrix',
     direct,
@@ -83,14 +94,51 @@ export function matrixBotModule(deps: MatrixBotDeps): LabdModule & { direct: Dir
         // The sync loop and the outbox: one bot for the lab, on the leader.
         singleton: true,
         start: () => {
+          leading = true;
           bot = startMatrixBot({ ...deps, direct }).catch((err: unknown) => {
             deps.log.error({ err }, 'matrix: the bot could not start');
             return undefined;
           });
         },
-        stop: async () => (await bot)?.stop(),
+        stop: async () => {
+          await (await bot)?.stop();
+          leading = false;
+        },
       },
+      ...(followerRoom
+        ? [
+            {
+              name: 'matrix alert messages',
+              start: () => {
+                removeFollower = deps.alerts.addNotifier({ groupChanged: (g) => (leading ? undefined : followerRoom(g)) });
+              },
+              stop: () => removeFollower?.(),
+            },
+          ]
+        : []),
     ],
+  };
+}
+
+/**
+ * What a replica that does not run the bot does with an alert group it changed: queue the group's
+ * message in the alerts room it knows (its id from config or the leader's join), for the leader to send.
+ * Before any leader joined the room nothing is queued: the leader brings every message up to date when it does.
+ */
+function followerAlertRoom(deps: MatrixBotDeps): (group: AlertGroupView) => Promise<void> {
+  const log = deps.log.child({ component: 'matrix' });
+  const messages = new AlertMessages({ messages: deps.messages, outbox: deps.store, transactions: deps.transactions });
+  // The sender is another process: its in-flight row is unknown here, and queue() checks after a rewrite.
+  const room = new AlertRoom({ config: deps.config, alerts: deps.alerts, messages, store: deps.store, log, inFlight: () => undefined, kick: () => {} });
+  const alertsRoom = deps.config.alertsRoom!;
+  return async (group) => {
+    try {
+      room.roomId ??= alertsRoom.startsWith('!') ? alertsRoom : await deps.store.getState(`alertsRoom:${alertsRoom}`);
+    } catch (err) {
+      log.warn({ err, group: group.id }, 'matrix: could not read the alerts room id; the leader queues this message when it catches up');
+      return;
+    }
+    if (room.roomId) await room.groupChanged(group);
   };
 }
 
@@ -125,6 +173,7 @@ export async function startMatrixBot(o: MatrixBotDeps): Promise<MatrixBot> {
     clock: o.clock,
     log,
     onSent: (row, eventId) => messages.delivered(row.txnId, eventId),
+    idlePollMs: o.outboxIdlePollMs,
   });
   if (o.direct) o.direct.kick = () => outbox.kick();
   const handler = new CommandHandler({

@@ -22,6 +22,8 @@ export interface OutboxOptions {
   log: Logger;
   /** Called (and awaited) when a row is delivered (the bot learns the event ids of its questions). */
   onSent?: (row: OutboxRow, eventId: string) => void | Promise<void>;
+  /** How long to wait for rows when none is queued, unless kicked (default 60 s; rows other replicas queue do not kick). */
+  idlePollMs?: number;
 }
 
 /** A relation to an earlier outbox row's event, whose id is only known once that row is delivered. */
@@ -106,7 +108,7 @@ export class OutboxSender {
     const { store, log } = this.opts;
     const next = await store.nextOutgoing();
     if (!next) {
-      await this.sleep(60000);
+      await this.sleep(this.opts.idlePollMs ?? 60000);
       return;
     }
     const wait = next.nextAttemptAt.getTime() - this.opts.clock.now().getTime();

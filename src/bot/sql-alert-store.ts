@@ -1,6 +1,7 @@
 /** The alerts room's bookkeeping on SQLite or PostgreSQL (drizzle, one query set for both); its outbox rows are the bot store's. */
 import { and, eq, isNotNull, isNull, ne, or } from 'drizzle-orm';
 import type { SqlHandle } from '../db/sql.ts';
+import { lockUntilCommit } from '../db/sql-guards.ts';
 import type { AlertMessageRow, AlertMessageStore, NewAlertMessage } from './alert-store.ts';
 
 export class SqlAlertMessageStore implements AlertMessageStore {
@@ -60,5 +61,9 @@ export class SqlAlertMessageStore implements AlertMessageStore {
         .returning({ groupId: matrixAlertMessages.groupId }),
     );
     return marked.length === 1;
+  }
+
+  async lockGroup(groupId: number): Promise<void> {
+    await this.h.run((db) => lockUntilCommit(this.h, db, `alert-message:${groupId}`));
   }
 }

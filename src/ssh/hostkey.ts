@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { newRawKeyPair } from '../core/raw-keys.ts';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { writeString } from '../core/sshwire/reader.ts';
@@ -44,13 +44,33 @@ export function newEd25519Key(comment: string): { privatePem: string; publicLine
   };
 }
 
-/** Loads the ed25519 host key from the data dir, creating it on first start. */
+/**
+ * Loads the ed25519 host key from the data dir, creating it on first start. Replicas sharing the
+ * data dir (a ReadWriteMany volume) may start at once on an empty one: each writes a complete key to
+ * a temp file of its own and hard-links it to the key's name, which fails if the name exists, so
+ * exactly one key wins and every replica reads (and presents) that one. A reader never sees a
+ * half-written key: the name appears only once the file is whole.
+ */
 export function loadOrCreateHostKey(dataDir: string): { privateKey: string; fingerprint: string; publicKey: string } {
   const path = join(dataDir, 'ssh_host_ed25519_key');
   if (!existsSync(path)) {
     const key = newEd25519Key('labd host key');
-    writeFileSync(path, key.privatePem, { mode: 0o600, flag: 'wx' });
-    writeFileSync(`${path}.pub`, key.publicLine + '\n', { mode: 0o644 });
+    const temp = `${path}.${randomBytes(8).toString('hex')}.tmp`;
+    writeFileSync(temp, key.privatePem, { mode: 0o600, flag: 'wx' });
+    let won = false;
+    try {
+      linkSync(temp, path);
+      won = true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    } finally {
+      rmSync(temp, { force: true });
+    }
+    if (won) {
+      // The public half, for operators (known_hosts); written whole and renamed into place.
+      writeFileSync(`${temp}.pub`, key.publicLine + '\n', { mode: 0o644 });
+      renameSync(`${temp}.pub`, `${path}.pub`);
+    }
   }
   const privateKey = readFileSync(path, 'utf8');
   const parsed = ssh2.utils.parseKey(privateKey);

@@ -27,16 +27,34 @@ export class SqlPasteStore implements PasteStore {
     private readonly h: SqlHandle,
     dataDir: string,
     private readonly clock: Clock,
+    /** The data dir is one volume several replicas mount (database.url set): see prepare. */
+    private readonly o: { shared?: boolean } = {},
   ) {
     this.blobDir = join(dataDir, 'pastes', 'blobs');
     this.tmpDir = join(dataDir, 'pastes', 'tmp');
   }
 
-  /** Creates the directories and drops uploads a previous run left half-done. */
+  /**
+   * Creates the directories and drops uploads a previous run left half-done. An upload's temp file
+   * lives in the data dir beside the blobs, so that its commit is a rename on one filesystem; each
+   * has a random name, so replicas sharing the dir never write the same one. On a shared dir another
+   * replica may be uploading right now: only temp files untouched for ORPHAN_GRACE_MS are dropped
+   * (a crashed replica's); on a dir of its own this process is the only writer and drops them all.
+   */
   prepare(): void {
-    rmSync(this.tmpDir, { recursive: true, force: true });
+    if (!this.o.shared) rmSync(this.tmpDir, { recursive: true, force: true });
     mkdirSync(this.tmpDir, { recursive: true, mode: 0o700 });
     mkdirSync(this.blobDir, { recursive: true, mode: 0o700 });
+    if (!this.o.shared) return;
+    const old = this.clock.now().getTime() - ORPHAN_GRACE_MS;
+    for (const file of readdirSync(this.tmpDir)) {
+      const path = join(this.tmpDir, file);
+      try {
+        if (statSync(path).mtimeMs < old) rmSync(path, { force: true });
+      } catch {
+        // Committed or discarded by its replica meanwhile.
+      }
+    }
   }
 
   newTempPath(): string {

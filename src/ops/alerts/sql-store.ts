@@ -1,6 +1,7 @@
 /** The alert store on SQLite or PostgreSQL (drizzle, one query set for both): each write is one transaction, or joins the caller's. */
 import { and, asc, count, desc, eq, gte, inArray, isNotNull, isNull, min, sql } from 'drizzle-orm';
 import type { SqlDb, SqlHandle } from '../../db/sql.ts';
+import { lockUntilCommit } from '../../db/sql-guards.ts';
 import { optionalTime, type WebhookPayload } from './payload.ts';
 import type { AckEnd, AckHistoryRow, AlertStore, IngestResult, NewAck } from './store.ts';
 import type { AlertGroupView, AlertStatus, AlertView } from './view.ts';
@@ -11,10 +12,16 @@ type AlertRow = SqlHandle['t']['alerts']['$inferSelect'];
 export class SqlAlertStore implements AlertStore {
   constructor(private readonly h: SqlHandle) {}
 
-  /** Stores one webhook delivery in one transaction; nothing is stored if any part fails. */
+  /**
+   * Stores one webhook delivery in one transaction; nothing is stored if any part fails. Alertmanager
+   * HA (and its retries) hand the same notification to several replicas at once: deliveries of one
+   * group take turns (a lock on its group key until commit, PostgreSQL; SQLite has one writer), so
+   * the group row is made once and a copy finds everything stored (changed: false, nothing to post).
+   */
   async ingest(payload: WebhookPayload, now: Date): Promise<IngestResult> {
     const { alertGroups, alerts, alertTransitions } = this.h.t;
     return this.h.transaction(async (db) => {
+      await lockUntilCommit(this.h, db, `alert-group:${payload.groupKey}`);
       let group = (await db.select().from(alertGroups).where(eq(alertGroups.groupKey, payload.groupKey)).limit(1))[0];
       const meta = {
         receiver: payload.receiver,

@@ -5,6 +5,7 @@
  * race lost to another transaction is a Conflict too, never a driver error that would abort a
  * PostgreSQL transaction the caller still means to use.
  */
+import { lockUntilCommit } from '../../db/sql-guards.ts';
 import { and, asc, count, eq } from 'drizzle-orm';
 import { Conflict, NotFound } from '../../core/errors.ts';
 import type { Role } from '../../core/permissions.ts';
@@ -165,6 +166,8 @@ export class SqlIdentityStore implements IdentityStore {
   async ensureAdmin(name: string, keys: AdminKey[]): Promise<{ fingerprint: string; user: string }[]> {
     const { users, sshKeys } = this.h.t;
     return this.h.transaction(async (db) => {
+      // Replicas starting at once on an empty database: one creates the admin, the others then find it.
+      await lockUntilCommit(this.h, db, `initial admin ${name}`);
       let admin = await this.q.userByName(db, name);
       if (!admin) admin = await this.q.createUser(db, name, 'admin', true);
       else if (admin.role !== 'admin') admin = (await db.update(users).set({ role: 'admin' }).where(eq(users.id, admin.id)).returning())[0]!;
