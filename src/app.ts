@@ -1,5 +1,5 @@
 import { createLogger, type Logger } from './core/logger.ts';
-import { storageOver } from './ops/storage.ts';
+import { storageOver, type TransactionRunner } from './ops/storage.ts';
 import { Metrics } from './core/metrics.ts';
 import { DEFAULT_ROLE_PERMISSIONS, type Role, type RolePermissions } from './core/permissions.ts';
 import { systemClock, type Clock } from './core/clock.ts';
@@ -15,6 +15,9 @@ import { alertsModule, createAlertService } from './ops/alerts/index.ts';
 import { SqlEscalationStore } from './ops/alerts/sql-escalations.ts';
 import { deploysModule } from './ops/deploys/index.ts';
 import { OpsEvents } from './ops/events/index.ts';
+import { createChangeFeed, TOPICS, type ChangeFeed } from './ops/changes/index.ts';
+import type { PgNotifyPool } from './ops/changes/pg-notify.ts';
+import { announcingIdentityStore } from './ops/identity/changes.ts';
 import { SqlOpsEventStore } from './ops/events/sql-store.ts';
 import { identityModule } from './ops/identity/index.ts';
 import { AccessControl, accessModule, Delegation } from './ops/access/index.ts';
@@ -125,7 +128,7 @@ function registerStateMetrics(metrics: Metrics, botStore: BotStore, alertStore: 
  * /readyz degraded; the refresh job keeps trying). Config errors (an unreadable or mismatched root
  * file) stop labd.
  */
-async function connectStepCa(c: Config['auth']['stepCa'], clock: Clock, log: Logger): Promise<StepCaTrust> {
+async function connectStepCa(c: Config['auth']['stepCa'], clock: Clock, log: Logger, changes: ChangeFeed): Promise<StepCaTrust> {
   let rootPem: string | undefined;
   if (c.root) {
     try {
@@ -140,7 +143,7 @@ async function connectStepCa(c: Config['auth']['stepCa'], clock: Clock, log: Log
   } catch (err) {
     throw new Error(`config: auth.stepCa.root (LABD_STEPCA_ROOT): ${(err as Error).message}`);
   }
-  const trust = new StepCaTrust(client, { url: c.url!, refreshMs: c.refresh.ms, clock, log });
+  const trust = new StepCaTrust(client, { url: c.url!, refreshMs: c.refresh.ms, clock, log, changes });
   await trust.refresh();
   return trust;
 }
@@ -192,22 +195,34 @@ export async function startLabd(
   // Before the database opens: a bad kubeconfig then ends labd with its one line and exit 2 (on Node
   // 24 a process that exits with better-sqlite3 statements alive aborts instead).
   const database = await openDatabase({ dataDir: config.dataDir, url: config.database.url, poolSize: config.database.poolSize });
+  let changes: ChangeFeed | undefined;
   try {
-    return await wire(config, log, database, backends, kube, clock);
+    // Changes every replica must see at once (access rules, accounts, ops events): NATS, PostgreSQL LISTEN/NOTIFY, or in process.
+    changes = await createChangeFeed(config, { dialect: database.dialect, pool: database.pool as PgNotifyPool | undefined }, log);
+    return await wire(config, log, database, backends, kube, clock, changes);
   } catch (err) {
+    await changes?.close();
     await database.close();
     throw err;
   }
 }
 
-async function wire(config: Config, log: Logger, database: DatabaseEngine, backends: Backends, kube: KubePort, clock: Clock): Promise<Labd> {
+async function wire(
+  config: Config,
+  log: Logger,
+  database: DatabaseEngine,
+  backends: Backends,
+  kube: KubePort,
+  clock: Clock,
+  changes: ChangeFeed,
+): Promise<Labd> {
   // Adapters. Every store runs its queries through one handle: SQLite's or PostgreSQL's, with transactions.
   const h: SqlHandle = database.handle;
   const metrics = new Metrics();
   // Who runs the singleton jobs: this process alone (SQLite), or the replica holding the Lease or the advisory lock.
   const leadership = await createLeadership(config, { dialect: database.dialect, pool: database.pool as PgPoolLike | undefined }, log);
   const audit = new SqlAuditLog(h);
-  const identities = new SqlIdentityStore(h);
+  const identities = announcingIdentityStore(new SqlIdentityStore(h), changes);
   // With database.url the data dir may be one volume all replicas mount (host key, paste blobs, git
   // repositories; no SQLite file): nothing there is cleared at start as if this process were alone.
   const sharedDataDir = config.database.url !== undefined;
@@ -230,7 +245,12 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
   const matrixLinks = new SqlMatrixLinkStore(h, clock);
   const inventory = new SqlNodeInventory(h, clock);
   const eventStore = new SqlOpsEventStore(h);
-  const events = new OpsEvents(eventStore, clock, log);
+  const events = new OpsEvents(eventStore, clock, log, changes);
+  changes.subscribe(TOPICS.opsEvents, (c) => {
+    if (c.local) return;
+    const id = c.resync ? undefined : Number(c.payload.id);
+    events.arrived(Number.isInteger(id) ? id : undefined).catch((err: unknown) => log.warn({ err }, 'reading an ops event from another replica failed'));
+  });
   const alertStore = new SqlAlertStore(h);
   const escalations = new SqlEscalationStore(h);
   // The Matrix bot's inbox/outbox (read by /metrics even when the bot is off) and its alert messages.
@@ -262,7 +282,9 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
   const accessStore = new SqlAccessStore(h);
   // The storage port: every store, and all-or-nothing writes across them (a command and its audit row,
   // an invite's use and the new account, an alert message and its outbox entry).
-  const storage = storageOver(h, {
+  // A write's announcements on the change feed go out once it committed (never before: a replica would reload the old state).
+  const deferringAnnouncements: TransactionRunner = { run: (fn) => h.run(() => fn()), transaction: (fn) => changes.deferring(() => h.transaction(() => fn())) };
+  const storage = storageOver(deferringAnnouncements, {
     audit,
     identities,
     oidcLinks,
@@ -281,7 +303,9 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
     alertMessages,
     matrixLinks,
   });
-  const access = new AccessControl(accessStore, { defaults: config.access.defaults, roles: config.roles });
+  const access = new AccessControl(accessStore, { defaults: config.access.defaults, roles: config.roles }, changes);
+  // A change on any replica (or a reconnect of the feed, which may have missed one) loads the snapshot again.
+  changes.subscribe(TOPICS.access, () => access.load().catch((err: unknown) => log.error({ err }, 'reloading the access rules failed')));
   // Its snapshot of the stored roles and grants, before anything can ask (permission checks are synchronous).
   await access.load();
   // Delegated admin.users stays within its holder's rights; an account's rights include its linked keys' IdP group roles.
@@ -393,7 +417,7 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
 
   const caBlobs = config.auth.userCaKeys ? loadCaKeys(config.auth.userCaKeys) : [];
   // step-ca (auth.stepCa.url): its published user CA keys, fetched now and every auth.stepCa.refresh, add to the file's.
-  const stepCa = config.auth.stepCa.url ? await connectStepCa(config.auth.stepCa, clock, log) : undefined;
+  const stepCa = config.auth.stepCa.url ? await connectStepCa(config.auth.stepCa, clock, log, changes) : undefined;
   if (!caBlobs.length && !stepCa) log.warn('no trusted user CA keys (LABD_USER_CA_KEYS, LABD_STEPCA_URL): certificate logins are off');
   const trustedCa = unionCaKeys([staticCaKeys(caBlobs), ...(stepCa ? [stepCa] : [])]);
   const basePolicy: Omit<CertPolicy, 'trustedCaBlobs'> = {
@@ -416,6 +440,7 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
       softChecks: (): Record<string, SoftCheck> => ({
         ...(stepCa ? { stepCa: stepCaCheck(stepCa.status()) } : {}),
         ...(pubsubPeers ? { nats: pubsubPeers.status() } : {}),
+        ...(changes.engine !== 'local' ? { changes: changes.status() } : {}),
       }),
       role: () => roleOf(leadership),
     }),
@@ -481,6 +506,15 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
     version: VERSION,
   });
 
+  // An account change on any replica (or a reconnect of the feed) checks the open connections now, not at the next sweep.
+  changes.subscribe(TOPICS.accounts, () => sshServer.sweepNow());
+  // Another replica saw step-ca's user CA keys change (or the feed reconnected): fetch them now, then check the connections.
+  if (stepCa)
+    changes.subscribe(TOPICS.trust, (c) => {
+      if (c.local) sshServer.sweepNow();
+      else void stepCa.refresh().then(() => sshServer.sweepNow());
+    });
+
   const sshListen = splitListen(config.ssh.listen);
   const httpListen = splitListen(config.http.listen);
   const sshAddr = await sshServer.listen(sshListen.host, sshListen.port);
@@ -523,6 +557,7 @@ async function wire(config: Config, log: Logger, database: DatabaseEngine, backe
       await leadership.stop();
       await Promise.race([Promise.all([sshServer.close(), http.close(), ...(bootAddr ? [bootHttp.close()] : [])]), new Promise((r) => setTimeout(r, 5000))]);
       await pubsubPeers?.close();
+      await changes.close();
       await highlighter.close();
       await database.close();
     },

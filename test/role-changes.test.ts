@@ -82,6 +82,13 @@ describe('role changes reach connections that are already open (OpenSSH ControlM
     assert.equal((await labd.ssh(admin, ['user', 'role', 'otto', 'admin'])).status, 0);
     // A long-lived session (sub waits for messages) keeps the connection busy while the user is removed.
     const sub = muxSsh(k, controlPath, ['sub', 'otto-topic']);
+    // Opened before the removal: else the removal may close the master first and the sub's ssh open a new one (a new sign-up).
+    await until('the sub session is open', async () => {
+      const r = await muxSsh(k, controlPath, ['topics', '--json']);
+      return (
+        r.status === 0 && (JSON.parse(r.stdout) as { topic: string; subscribers: number }[]).some((t) => t.topic.endsWith('otto-topic') && t.subscribers > 0)
+      );
+    });
     assert.equal((await labd.ssh(admin, ['user', 'rm', 'otto', '--yes'])).status, 0);
     const ended = await sub;
     assert.notEqual(ended.status, 0);

@@ -80,12 +80,31 @@ export class SshServer {
     this.sweepTimer.unref();
   }
 
+  /**
+   * Checks the open connections now rather than at the next sweep: an account or trust change was
+   * announced (the change feed, from this replica or another one).
+   */
+  sweepNow(): void {
+    // Keys are checked only then: they change only through labd, which announces it.
+    this.checkKeys = true;
+    // A sweep under way may have read the account before the change: it runs once more.
+    if (this.sweeping) this.sweepAgain = true;
+    void this.closeRemovedAccounts();
+    this.closeUntrustedCas();
+  }
+
   /** Ends the connections of users that no longer exist (`user rm`) or were disabled, every session told why. */
   private async closeRemovedAccounts(): Promise<void> {
     if (this.sweeping) return;
     this.sweeping = true;
     try {
-      await this.sweepRemovedAccounts();
+      do {
+        this.sweepAgain = false;
+        const keys = this.checkKeys;
+        this.checkKeys = false;
+        // A sweep the store failed: the keys are checked at the next one.
+        if (!(await this.sweepRemovedAccounts(keys)) && keys) this.checkKeys = true;
+      } while (this.sweepAgain);
     } finally {
       this.sweeping = false;
     }
@@ -93,21 +112,39 @@ export class SshServer {
 
   /** Set while a sweep runs: the next one waits its turn (a slow store does not pile sweeps up). */
   private sweeping = false;
+  /** A change was announced while a sweep ran: that sweep runs once more when it is done. */
+  private sweepAgain = false;
+  /** The next sweep also checks that each plain key a connection logged in with is still its user's. */
+  private checkKeys = false;
 
-  private async sweepRemovedAccounts(): Promise<void> {
+  /** False when the store failed (the sweep stopped there). */
+  private async sweepRemovedAccounts(checkKeys: boolean): Promise<boolean> {
     for (const [client, conn] of [...this.grants]) {
       const { grant } = conn;
       // A disabled account's own connection only tells its sessions so; they end by themselves.
       if (grant.refusal !== undefined) continue;
       let standing: AccountStanding;
+      let keyHeld = true;
       try {
         standing = await this.deps.login.standing(grant.actor);
+        if (checkKeys && standing === 'active') keyHeld = await this.deps.login.keyHeld(grant.actor);
       } catch (err) {
         this.deps.log.warn({ err }, 'checking open connections failed');
-        return;
+        return false;
       }
       // The connection may have gone (or been closed) while the store answered.
-      if (standing === 'active' || this.grants.get(client)?.grant !== grant) continue;
+      if (this.grants.get(client)?.grant !== grant) continue;
+      if (!keyHeld) {
+        const fp = grant.actor.credential?.kind === 'key' ? grant.actor.credential.fingerprint : '';
+        const reason = `key removed: the key this connection logged in with (${fp}) no longer belongs to '${grant.actor.name}'`;
+        this.closeConnection(client, grant, conn.expiry ? conn.expiry.end(reason) : Promise.resolve(), {
+          message: 'closing a connection: its key was removed',
+          command: 'session close',
+          args: { credential: 'key', fingerprint: fp, reason: 'key removed' },
+        });
+        continue;
+      }
+      if (standing === 'active') continue;
       const reason = standing === 'disabled' ? accountDisabledText() : `account removed: '${grant.actor.name}' no longer exists`;
       const closing = conn.expiry ? conn.expiry.end(reason) : Promise.resolve();
       this.closeConnection(client, grant, closing, {
@@ -116,6 +153,7 @@ export class SshServer {
         args: { reason: `account ${standing}` },
       });
     }
+    return true;
   }
 
   /**

@@ -92,7 +92,7 @@ export class PubsubPeers implements BrokerPeers {
     const where = redactNatsUrl(settings.url);
     let nc: NatsConnection;
     try {
-      nc = await connect(connectionOptions(settings, o.name ?? 'labd'));
+      nc = await connect(natsConnectionOptions(settings, o.name ?? 'labd'));
     } catch (err) {
       throw new Error(`config: nats.url (LABD_NATS_URL): cannot connect to ${where}: ${(err as Error).message}`, { cause: err });
     }
@@ -257,7 +257,8 @@ export class PubsubPeers implements BrokerPeers {
   }
 }
 
-function connectionOptions(s: NatsSettings, name: string): Parameters<typeof connect>[0] {
+/** How labd connects to NATS (servers, credentials from the URL or a .creds file, TLS, endless reconnects): also the change feed's connection. */
+export function natsConnectionOptions(s: NatsSettings, name: string): Parameters<typeof connect>[0] {
   let user: string | undefined;
   let pass: string | undefined;
   let token: string | undefined;

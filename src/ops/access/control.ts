@@ -8,11 +8,13 @@
  * AccessControl answers from a snapshot of the store's rules, loaded once at start (`load`, awaited
  * before labd listens) and read again from the store after every change made through it. A change
  * goes to the store first; only what the store then answers becomes the snapshot, so a write that
- * fails changes nothing. (Changes made past AccessControl, e.g. by another replica, are not seen
- * until the next `load`.)
+ * fails changes nothing. Every change is also published on the change feed (topic `access`, sent
+ * once the command's transaction committed): each replica, this one included, then loads again, so a
+ * change made on one replica counts on all of them within moments (see src/ops/changes).
  */
 import { isRole, ROLES, type BuiltinRole, type Grantee, type Permission, type PermissionCheck, type Role } from '../../core/permissions.ts';
 import type { PermissionDecl } from '../module.ts';
+import { TOPICS, type ChangeNotice } from '../changes/port.ts';
 import type { AccessRules, AccessStore, CustomRole, RoleEffect, UserEffect, UserGrant } from './store.ts';
 
 export interface AccessSeed {
@@ -42,7 +44,15 @@ export class AccessControl implements PermissionCheck {
   constructor(
     private readonly store: AccessStore,
     private readonly seed: AccessSeed,
+    /** Where a change is announced to every replica (none: one process, nobody else to tell). */
+    private readonly changes?: ChangeNotice,
   ) {}
+
+  /** After a change: the snapshot here, then every replica's (through the feed, after the commit). */
+  private async changed(what: string): Promise<void> {
+    await this.load();
+    this.changes?.publish(TOPICS.access, { what });
+  }
 
   /** A module's permissions (called once per module at start); a permission two modules declare keeps its first roles. */
   declare(module: string, decls: readonly PermissionDecl[]): void {
@@ -77,25 +87,25 @@ export class AccessControl implements PermissionCheck {
   /** Creates a custom role (with no permissions). */
   async addCustomRole(name: string, description: string): Promise<void> {
     await this.store.addCustomRole(name, description);
-    await this.load();
+    await this.changed('role added');
   }
 
   /** Removes a custom role and its run-time changes. */
   async removeCustomRole(name: string): Promise<void> {
     await this.store.removeCustomRole(name);
-    await this.load();
+    await this.changed('role removed');
   }
 
   /** Sets (or with null clears) a role's run-time change of a permission. */
   async setRoleChange(role: Role, permission: Permission, effect: RoleEffect | null): Promise<void> {
     await this.store.setRoleChange(role, permission, effect);
-    await this.load();
+    await this.changed('role permission');
   }
 
   /** Sets (or with null clears) one user's grant of a permission. Returns whether anything changed. */
   async setUserGrant(userId: number, permission: Permission, effect: UserEffect | null): Promise<boolean> {
     const changed = await this.store.setUserGrant(userId, permission, effect);
-    await this.load();
+    await this.changed('user grant');
     return changed;
   }
 

@@ -133,6 +133,16 @@ export class LoginService {
     return (await this.standing(actor)) === 'active';
   }
 
+  /**
+   * Whether the plain key a connection logged in with still belongs to its user (`keys rm`, `user rm`
+   * take it away); true for every other credential.
+   */
+  async keyHeld(actor: Actor): Promise<boolean> {
+    if (actor.credential?.kind !== 'key' || actor.userId === null) return true;
+    const key = await this.store.keyByFingerprint(actor.credential.fingerprint);
+    return key?.user.id === actor.userId;
+  }
+
   async standing(actor: Actor): Promise<AccountStanding> {
     if (actor.userId === null) return 'active';
     const user = await this.store.userById(actor.userId);

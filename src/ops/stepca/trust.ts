@@ -4,6 +4,7 @@
  * dropped); a failed fetch keeps the last good set, says so in the log and in `status()` (read by
  * /readyz), and is tried again sooner, backing off up to the refresh interval.
  */
+import { TOPICS, type ChangeNotice } from '../changes/port.ts';
 import { backoffDelay } from '../../core/backoff.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { Logger } from '../../core/logger.ts';
@@ -36,7 +37,8 @@ export class StepCaTrust {
 
   constructor(
     private readonly fetcher: UserCaKeyFetcher,
-    private readonly o: { url: string; refreshMs: number; clock: Clock; log: Logger },
+    /** `changes`: where a change of the set is announced, so every replica fetches at once rather than at its next refresh. */
+    private readonly o: { url: string; refreshMs: number; clock: Clock; log: Logger; changes?: ChangeNotice },
   ) {}
 
   /** The user CA keys step-ca vouched for at the last good fetch (the trusted-CA-keys port). */
@@ -69,13 +71,17 @@ export class StepCaTrust {
     const after = new Set(fresh.map(fingerprint));
     const added = [...after].filter((f) => !before.has(f));
     const removed = [...before].filter((f) => !after.has(f));
+    // The first fetch is this replica catching up, not news for the others.
+    const first = this.lastSuccess === undefined;
     this.current = fresh;
     this.lastSuccess = this.o.clock.now();
     const recovered = this.lastError !== undefined && this.failures > 0;
     this.lastError = undefined;
     this.failures = 0;
-    if (added.length || removed.length) log.info({ stepCa: url, added, removed, trusted: [...after] }, 'user CA keys from step-ca changed');
-    else if (recovered) log.info({ stepCa: url, trusted: [...after] }, 'step-ca reachable again; user CA keys unchanged');
+    if (added.length || removed.length) {
+      log.info({ stepCa: url, added, removed, trusted: [...after] }, 'user CA keys from step-ca changed');
+      if (!first) this.o.changes?.publish(TOPICS.trust, { added: added.length, removed: removed.length });
+    } else if (recovered) log.info({ stepCa: url, trusted: [...after] }, 'step-ca reachable again; user CA keys unchanged');
     else log.debug({ stepCa: url, trusted: [...after] }, 'user CA keys from step-ca unchanged');
     if (!fresh.length) log.warn({ stepCa: url }, 'step-ca publishes no SSH user CA keys: no certificate is trusted through it');
     return true;

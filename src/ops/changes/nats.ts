@@ -1,0 +1,102 @@
+/**
+ * The change feed over NATS (nats.url set): a change is one message on `labd.changes.<topic>`, and
+ * each replica subscribes to `labd.changes.>` on a connection of its own (the pub/sub bridge's
+ * connection carries subscribers' data; a change never waits behind it). The client reconnects by
+ * itself; NATS keeps no messages for a replica that was away, and the client drops what it queued
+ * while it was away: so after a reconnect every subscriber here reloads everything (resync), and the
+ * replica tells the others to do the same (`labd.changes.all`).
+ */
+import { randomBytes } from 'node:crypto';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from '../../core/logger.ts';
+import { natsConnectionOptions, redactNatsUrl, type NatsSettings } from '../../apps/pubsub/nats-peers.ts';
+import { ChangeFeedBase, EVERYTHING, parseWire, type ChangeFeedStatus, type ChangePayload, type WireChange } from './port.ts';
+
+const DEFAULT_PREFIX = 'labd.changes';
+
+export interface NatsChangeFeedOptions {
+  /** Subject prefix (tests give each pair of replicas its own). */
+  prefix?: string;
+}
+
+export class NatsChangeFeed extends ChangeFeedBase {
+  readonly engine = 'nats' as const;
+  readonly replica = randomBytes(8).toString('hex');
+  private connected = true;
+  private lastError: string | undefined;
+  private closing = false;
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    log: Logger,
+    private readonly prefix: string,
+    private readonly where: string,
+  ) {
+    super(log.child({ component: 'changes', engine: 'nats' }));
+  }
+
+  /** Connects and subscribes before it returns; throws (one line) when NATS cannot be reached. */
+  static async connect(settings: NatsSettings, log: Logger, o: NatsChangeFeedOptions = {}): Promise<NatsChangeFeed> {
+    const where = redactNatsUrl(settings.url);
+    let nc: NatsConnection;
+    try {
+      nc = await connect(natsConnectionOptions(settings, 'labd-changes'));
+    } catch (err) {
+      throw new Error(`config: nats.url (LABD_NATS_URL): cannot connect to ${where}: ${(err as Error).message}`, { cause: err });
+    }
+    const feed = new NatsChangeFeed(nc, log, o.prefix ?? DEFAULT_PREFIX, where);
+    feed.start();
+    await nc.flush();
+    feed.log.info({ nats: where, replica: feed.replica }, 'changes reach the other replicas over NATS');
+    return feed;
+  }
+
+  private start(): void {
+    this.nc.subscribe(`${this.prefix}.>`, {
+      callback: (err, msg) => {
+        if (err) return;
+        const m = parseWire(Buffer.from(msg.data).toString('utf8'));
+        if (!m || m.r === this.replica || msg.subject !== `${this.prefix}.${m.t === EVERYTHING ? 'all' : m.t}`) return;
+        this.receive(m.t, m.p);
+      },
+    });
+    void this.watch();
+  }
+
+  private async watch(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      if (s.type === 'disconnect') {
+        this.connected = false;
+        this.lastError = `disconnected from ${this.where}`;
+        this.log.warn({ nats: this.where }, 'change feed: NATS connection lost; reconnecting');
+      } else if (s.type === 'reconnect') {
+        this.connected = true;
+        this.lastError = undefined;
+        this.log.info({ nats: this.where }, 'change feed: NATS connection back; every replica-local state reloads (changes may have been missed)');
+        // Both ways: this replica missed the others' changes, and the client dropped what it queued while away.
+        this.resyncAll();
+        this.transmit(EVERYTHING, {});
+      } else if (s.type === 'error') {
+        this.lastError = String((s as { error?: unknown }).error ?? 'error');
+      }
+    }
+  }
+
+  status(): ChangeFeedStatus {
+    if (this.connected && !this.nc.isClosed()) return { ok: true, detail: `connected to ${this.where}` };
+    return { ok: false, detail: this.lastError ?? `not connected to ${this.where}` };
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    await this.nc.drain().catch(() => this.nc.close());
+  }
+
+  protected transmit(topic: string, payload: ChangePayload): void {
+    if (this.closing) return;
+    const wire: WireChange = { r: this.replica, t: topic, p: payload };
+    // While disconnected the client buffers it and sends it on reconnect.
+    this.nc.publish(`${this.prefix}.${topic === EVERYTHING ? 'all' : topic}`, JSON.stringify(wire));
+  }
+}
