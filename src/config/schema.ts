@@ -300,8 +300,8 @@ export const configSchema = z
           .string()
           .regex(/^postgres(ql)?:\/\//, { error: 'expected a postgres:// or postgresql:// URL' })
           .optional(),
-        /** Connections each labd process keeps open at most. */
-        poolSize: z.number().int().min(1).max(200).default(10),
+        /** Connections each labd process keeps open at most (two are held: the leader's lock, the change feed). */
+        poolSize: z.number().int().min(3, { error: 'at least 3: the leader lock and the change feed each keep one connection' }).max(200).default(10),
       })
       .prefault({}),
     publicUrl: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
