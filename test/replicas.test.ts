@@ -17,6 +17,7 @@ import { GitLab } from './support/git.ts';
 import { freePort, jsonOf, KeyLab, LabdProcess, run, type AuditRow } from './support/labd.ts';
 import { NatsServer, natsServerAvailable } from './support/nats-server.ts';
 import { POSTGRES_SKIP, startPostgresServer, type PostgresServer } from './support/postgres-server.ts';
+import { AlertmanagerProcess } from './support/alertmanager.ts';
 import { until } from './support/wait.ts';
 
 const SKIP = POSTGRES_SKIP ?? (natsServerAvailable() ? undefined : 'no nats-server (apt-get install nats-server)');
@@ -262,6 +263,29 @@ describe.skipIf(SKIP)('two labd replicas on one PostgreSQL, one nats-server and 
     assert.equal(answer.status, 200, await answer.text());
     await until('the message queued on the follower, posted by the leader', () => posts('OnlyFollower').length > 0, { timeoutMs: 60_000 });
     assert.equal(posts('OnlyFollower').length, 1);
+  });
+
+  test("Debian's Alertmanager notifying both replicas (one receiver, a webhook to each): one room message per alert group", async () => {
+    const am = await AlertmanagerProcess.start({
+      port: Number(new URL(env.LABD_ALERTMANAGER_URL!).port),
+      webhookUrl: `http://127.0.0.1:${one.httpPort}/hooks/alertmanager`,
+      moreWebhookUrls: [`http://127.0.0.1:${two.httpPort}/hooks/alertmanager`],
+      token: WEBHOOK_TOKEN,
+    });
+    try {
+      await am.post([
+        { labels: { alertname: 'RealAmDisk', cluster: 'lab', severity: 'warning' }, annotations: { summary: 'disk filling' } },
+        { labels: { alertname: 'RealAmNode', cluster: 'lab', severity: 'critical' }, annotations: { summary: 'node gone' } },
+      ]);
+      for (const name of ['RealAmDisk', 'RealAmNode']) await until(`the ${name} message`, () => posts(name).length > 0, { timeoutMs: 60_000 });
+      // Alertmanager re-notifies at its group interval (1 s) while the leader also polls it: still one message each.
+      await new Promise((r) => setTimeout(r, 3000));
+      await until('the outbox to drain', async () => /^labd_outbox_depth 0$/m.test(await (await fetch(`http://127.0.0.1:${one.httpPort}/metrics`)).text()));
+      for (const name of ['RealAmDisk', 'RealAmNode']) assert.equal(posts(name).length, 1, `${name}: ${logs()}`);
+    } finally {
+      await am.stop();
+      am.cleanup();
+    }
   });
 
   test('SIGKILL of the leader: the other leads within 30 s and posts the next alert; the killed replica rejoins as follower', async () => {

@@ -13,6 +13,8 @@ import { freePort, LabdProcess, type LabdOptions } from './labd.ts';
 export interface AlertmanagerOptions {
   /** Where the webhook goes, e.g. http://127.0.0.1:PORT/hooks/alertmanager. */
   webhookUrl: string;
+  /** More webhooks of the same receiver (every labd replica is notified: Alertmanager HA's effect). */
+  moreWebhookUrls?: string[];
   token: string;
   /** Use this port (when labd had to be told the URL before Alertmanager started). */
   port?: number;
@@ -49,11 +51,13 @@ export class AlertmanagerProcess {
       'receivers:',
       '  - name: labd',
       '    webhook_configs:',
-      `      - url: ${JSON.stringify(o.webhookUrl)}`,
-      '        send_resolved: true',
-      '        http_config:',
-      '          authorization:',
-      `            credentials: ${JSON.stringify(o.token)}`,
+      ...[o.webhookUrl, ...(o.moreWebhookUrls ?? [])].flatMap((url) => [
+        `      - url: ${JSON.stringify(url)}`,
+        '        send_resolved: true',
+        '        http_config:',
+        '          authorization:',
+        `            credentials: ${JSON.stringify(o.token)}`,
+      ]),
       '',
     ].join('\n');
   }
