@@ -20,7 +20,7 @@
  */
 import { systemClock, type Clock } from '../../core/clock.ts';
 import type { Logger } from '../../core/logger.ts';
-import { LeaderListeners, type Leadership } from './port.ts';
+import { LeaderListeners, LeaderState, type Leadership } from './port.ts';
 
 /** The Lease's spec, as labd reads and writes it (times are RFC 3339 with microseconds). */
 export interface LeaseRecord {
@@ -92,13 +92,12 @@ export class LeaseElector implements Leadership {
   private readonly clock: Clock;
   private readonly t: LeaseTimings;
   private readonly listeners: LeaderListeners;
-  private leader = false;
+  private readonly state: LeaderState;
   /** The Lease as last seen, and when (this replica's clock) it was first seen with that resourceVersion. */
   private observed: LeaseObject | undefined;
   private observedAt = 0;
   /** When the request that last acquired or renewed the Lease was started. */
   private renewedAt = 0;
-  private deadline: NodeJS.Timeout | undefined;
   private loop: Promise<void> | undefined;
   private readonly stopping = new AbortController();
   private failing = false;
@@ -114,10 +113,11 @@ export class LeaseElector implements Leadership {
     this.clock = o.clock ?? systemClock;
     this.t = { leaseDurationMs: o.leaseDurationMs, renewDeadlineMs: o.renewDeadlineMs, retryPeriodMs: o.retryPeriodMs };
     this.listeners = new LeaderListeners((err) => this.log.error({ err }, 'a leadership listener failed'));
+    this.state = new LeaderState(this.listeners, this.log);
   }
 
   isLeader(): boolean {
-    return this.leader;
+    return this.state.leader;
   }
 
   onChange(listener: (leader: boolean) => void): () => void {
@@ -140,8 +140,8 @@ export class LeaseElector implements Leadership {
   async stop(): Promise<void> {
     this.stopping.abort();
     await this.loop;
-    const wasLeader = this.leader;
-    this.stepDown('labd is stopping');
+    const wasLeader = this.state.leader;
+    this.state.stepDown('labd is stopping');
     if (wasLeader) await this.release();
   }
 
@@ -149,14 +149,14 @@ export class LeaseElector implements Leadership {
   async abandon(): Promise<void> {
     this.stopping.abort();
     await this.loop;
-    this.stepDown('abandoned');
+    this.state.stepDown('abandoned');
   }
 
   private async run(): Promise<void> {
     while (!this.stopping.signal.aborted) {
       const started = this.now();
       // A leader's request may last until its renew deadline; a follower's, one renew deadline.
-      const budget = this.leader ? this.renewedAt + this.t.renewDeadlineMs - started : this.t.renewDeadlineMs;
+      const budget = this.state.leader ? this.renewedAt + this.t.renewDeadlineMs - started : this.t.renewDeadlineMs;
       const signal = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(Math.max(1, Math.ceil(budget)))]);
       let held = false;
       try {
@@ -167,20 +167,18 @@ export class LeaseElector implements Leadership {
         if (this.stopping.signal.aborted) break;
         // Said once per outage; the leader's deadline timer decides what it means.
         if (!this.failing)
-          this.log.warn({ err: (err as Error).message }, this.leader ? 'could not renew the Lease; retrying' : 'could not read or take the Lease; retrying');
+          this.log.warn(
+            { err: (err as Error).message },
+            this.state.leader ? 'could not renew the Lease; retrying' : 'could not read or take the Lease; retrying',
+          );
         this.failing = true;
       }
       // A success that came back after the deadline is no renewal to lead on: the next try renews again.
       if (held && !this.stopping.signal.aborted && this.now() - started < this.t.renewDeadlineMs) {
         this.renewedAt = started;
-        this.armDeadline();
-        if (!this.leader) {
-          this.leader = true;
-          this.log.info('became leader');
-          this.listeners.emit(true);
-        }
+        this.state.renewed(this.renewedAt + this.t.renewDeadlineMs - this.now(), `no renewal within the renew deadline (${this.t.renewDeadlineMs / 1000}s)`);
       }
-      const wait = this.leader ? this.t.retryPeriodMs : this.t.retryPeriodMs * (1 + this.random() * JITTER_FACTOR);
+      const wait = this.state.leader ? this.t.retryPeriodMs : this.t.retryPeriodMs * (1 + this.random() * JITTER_FACTOR);
       await sleep(wait, this.stopping.signal);
     }
   }
@@ -232,21 +230,6 @@ export class LeaseElector implements Leadership {
   }
 
   /** The leader's watchdog: when the renew deadline passes without a renewal, it stops being leader, even with a request still out. */
-  private armDeadline(): void {
-    clearTimeout(this.deadline);
-    const ms = Math.max(0, this.renewedAt + this.t.renewDeadlineMs - this.now());
-    this.deadline = setTimeout(() => this.stepDown(`no renewal within the renew deadline (${this.t.renewDeadlineMs / 1000}s)`), ms);
-    this.deadline.unref();
-  }
-
-  private stepDown(why: string): void {
-    clearTimeout(this.deadline);
-    this.deadline = undefined;
-    if (!this.leader) return;
-    this.leader = false;
-    this.log.warn({ reason: why }, 'stopped being leader');
-    this.listeners.emit(false);
-  }
 
   /** Gives the Lease up (client-go's release: empty holder, 1 s duration) if it still names this replica. */
   private async release(): Promise<void> {

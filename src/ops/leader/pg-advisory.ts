@@ -14,7 +14,7 @@
  * shaped like node-postgres' Pool (so this file imports no driver: src/db owns it).
  */
 import type { Logger } from '../../core/logger.ts';
-import { LeaderListeners, type Leadership } from './port.ts';
+import { LeaderListeners, LeaderState, type Leadership } from './port.ts';
 
 /** The advisory lock labd's replicas elect their leader with ('labl' in ASCII; the migration lock is 'labd'). */
 export const LEADER_LOCK_KEY = 0x6c61626c;
@@ -49,9 +49,8 @@ export class AdvisoryLockLeadership implements Leadership {
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly listeners: LeaderListeners;
-  private leader = false;
+  private readonly state: LeaderState;
   private checkedAt = 0;
-  private deadline: NodeJS.Timeout | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private started = false;
@@ -65,11 +64,12 @@ export class AdvisoryLockLeadership implements Leadership {
     this.log = o.log.child({ component: 'leader', lock: LEADER_LOCK_KEY, identity: o.identity });
     this.now = o.now ?? (() => performance.now());
     this.listeners = new LeaderListeners((err) => this.log.error({ err }, 'a leadership listener failed'));
-    o.session.onLost((err) => this.stepDown(`the database session holding the lock was lost${err ? `: ${err.message}` : ''}`));
+    this.state = new LeaderState(this.listeners, this.log);
+    o.session.onLost((err) => this.state.stepDown(`the database session holding the lock was lost${err ? `: ${err.message}` : ''}`));
   }
 
   isLeader(): boolean {
-    return this.leader;
+    return this.state.leader;
   }
 
   onChange(listener: (leader: boolean) => void): () => void {
@@ -87,7 +87,7 @@ export class AdvisoryLockLeadership implements Leadership {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.round;
-    this.stepDown('labd is stopping');
+    this.state.stepDown('labd is stopping');
     try {
       await this.o.session.release();
     } catch (err) {
@@ -107,43 +107,26 @@ export class AdvisoryLockLeadership implements Leadership {
     const started = this.now();
     let ok = false;
     try {
-      ok = this.leader ? await this.o.session.holds() : await this.o.session.tryLock();
+      ok = this.state.leader ? await this.o.session.holds() : await this.o.session.tryLock();
       if (this.failing) this.log.info('the database answers again');
       this.failing = false;
     } catch (err) {
       if (!this.failing)
-        this.log.warn({ err: (err as Error).message }, this.leader ? 'could not check the leader lock; retrying' : 'could not try the leader lock; retrying');
+        this.log.warn(
+          { err: (err as Error).message },
+          this.state.leader ? 'could not check the leader lock; retrying' : 'could not try the leader lock; retrying',
+        );
       this.failing = true;
     }
     if (this.stopped) return;
-    if (this.leader && !ok && !this.failing) this.stepDown('the session no longer holds the lock');
+    if (this.state.leader && !ok && !this.failing) this.state.stepDown('the session no longer holds the lock');
     if (ok && this.now() - started < this.o.renewDeadlineMs) {
       this.checkedAt = started;
-      this.armDeadline();
-      if (!this.leader) {
-        this.leader = true;
-        this.log.info('became leader');
-        this.listeners.emit(true);
-      }
+      this.state.renewed(
+        this.checkedAt + this.o.renewDeadlineMs - this.now(),
+        `no successful check of the lock within the renew deadline (${this.o.renewDeadlineMs / 1000}s)`,
+      );
     }
-  }
-
-  private armDeadline(): void {
-    clearTimeout(this.deadline);
-    this.deadline = setTimeout(
-      () => this.stepDown(`no successful check of the lock within the renew deadline (${this.o.renewDeadlineMs / 1000}s)`),
-      Math.max(0, this.checkedAt + this.o.renewDeadlineMs - this.now()),
-    );
-    this.deadline.unref();
-  }
-
-  private stepDown(why: string): void {
-    clearTimeout(this.deadline);
-    this.deadline = undefined;
-    if (!this.leader) return;
-    this.leader = false;
-    this.log.warn({ reason: why }, 'stopped being leader');
-    this.listeners.emit(false);
   }
 }
 

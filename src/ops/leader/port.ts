@@ -52,3 +52,41 @@ export class LeaderListeners {
     }
   }
 }
+
+/**
+ * Whether an elected engine (Lease, advisory lock) leads now, and the deadline by which it must have
+ * renewed: past it, it steps down on its own (before the lease can expire, so two never lead at once).
+ */
+export class LeaderState {
+  private leading = false;
+  private deadline: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly listeners: LeaderListeners,
+    private readonly log: { info(msg: string): void; warn(obj: object, msg: string): void },
+  ) {}
+
+  get leader(): boolean {
+    return this.leading;
+  }
+
+  /** A renewal (or a first acquisition) succeeded: leads until `ms` from now unless renewed again. */
+  renewed(ms: number, why: string): void {
+    clearTimeout(this.deadline);
+    this.deadline = setTimeout(() => this.stepDown(why), Math.max(0, ms));
+    this.deadline.unref();
+    if (this.leading) return;
+    this.leading = true;
+    this.log.info('became leader');
+    this.listeners.emit(true);
+  }
+
+  stepDown(why: string): void {
+    clearTimeout(this.deadline);
+    this.deadline = undefined;
+    if (!this.leading) return;
+    this.leading = false;
+    this.log.warn({ reason: why }, 'stopped being leader');
+    this.listeners.emit(false);
+  }
+}
