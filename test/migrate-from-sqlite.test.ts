@@ -1,13 +1,15 @@
 /**
  * `labd migrate --from-sqlite DATA_DIR --to postgres://…` (src/db/migrate-from-sqlite.ts) end to end: a
- * lab filled through labd's real commands (OpenSSH client, git push, the Alertmanager webhook), stopped,
- * then copied by the real CLI into a real PostgreSQL server (test/support/postgres-server.ts): every
+ * lab whose every table is filled through labd's real commands and peers in one run (OpenSSH client and
+ * certificate, git push, the Alertmanager webhook, Debian's Alertmanager, an Apprise stand-in, the fake
+ * Matrix homeserver, the Kubernetes API fake), stopped, then copied by the real CLI into a real PostgreSQL server (test/support/postgres-server.ts): every
  * table's count equals SQLite's, identity sequences continue after the copied ids, a second run is
  * refused (the target is not empty), and a failure half-way leaves the target empty.
  * labd started on the copy shows the same users, pastes, repositories, contacts and audit log.
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { drizzle as drizzleSqlite } from 'drizzle-orm/better-sqlite3';
@@ -19,20 +21,29 @@ import { copyPlan } from '../src/db/migrate-from-sqlite.ts';
 import * as pgSchema from '../src/db/pg-schema.ts';
 import * as sqliteSchema from '../src/db/schema.ts';
 import { Database } from '../src/db/sqlite-driver.ts';
+import { AlertmanagerProcess } from './support/alertmanager.ts';
+import { certFor } from './support/auth-lab.ts';
+import { replyTo } from './support/fake-matrix/harness.ts';
+import { FakeMatrix } from './support/fake-matrix/server.ts';
+import { FakeKube } from './support/fake-kube/server.ts';
 import { GitLab } from './support/git.ts';
-import { jsonOf, KeyLab, ROOT, runAsync } from './support/labd.ts';
+import { exampleObjects } from './support/kube-lab.ts';
+import { freePort, jsonOf, KeyLab, ROOT, runAsync } from './support/labd.ts';
 import { InProcessLabd } from './support/labd-inprocess.ts';
 import { POSTGRES_SKIP, startPostgresServer, type PostgresServer } from './support/postgres-server.ts';
+import { RecordingServer } from './support/recorder.ts';
+import { until } from './support/wait.ts';
 
 if (POSTGRES_SKIP) console.warn(`test/migrate-from-sqlite.test.ts skipped: ${POSTGRES_SKIP}`);
 
 const TABLES = copyPlan().map((p) => p.name);
 const WEBHOOK_TOKEN = 'migrate-test-webhook-token-0123456789';
 
-/** The tables the lab below fills (the rest need Matrix, nodes or seats, which this test does not run). */
+/** The tables the lab below fills: every table labd migrate copies (the first test checks both). */
 const FILLED = [
   'users',
   'ssh_keys',
+  'identities',
   'audit',
   'pastes',
   'invites',
@@ -54,6 +65,19 @@ const FILLED = [
   'alert_groups',
   'alerts',
   'alert_transitions',
+  'alert_silences',
+  'alert_ack_history',
+  'alert_escalations',
+  'matrix_events',
+  'matrix_outbox',
+  'matrix_confirmations',
+  'matrix_links',
+  'matrix_link_codes',
+  'matrix_state',
+  'matrix_alert_messages',
+  'ops_events',
+  'node_inventory',
+  'seats',
 ];
 
 const labdCli = (args: string[]) => runAsync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), ...args], { cwd: ROOT });
@@ -136,11 +160,76 @@ describe.skipIf(POSTGRES_SKIP)('labd migrate --from-sqlite into a real PostgreSQ
     bob = lab.key('bob');
     const nina = lab.key('nina');
     const guesser = lab.key('guesser');
-    const labd = await InProcessLabd.start({
-      dataDir,
-      adminKeys: [lab.publicKey(admin)],
-      env: { LABD_SIGNUP: 'invite', LABD_ALERTMANAGER_URL: 'http://127.0.0.1:9', LABD_WEBHOOK_TOKEN: WEBHOOK_TOKEN },
-    });
+    // An OpenSSH user CA: alice's certificate login links her principal (identities).
+    const ca = lab.key('user-ca');
+    const aliceCert = certFor(lab, ca, { principals: ['alice'], id: 'alice@example.org' });
+    // The peers, all at once for ONE labd run: the fake Matrix homeserver (an ops room and an alerts
+    // room), the Kubernetes API fake (deployments roll out, Kilo peers for seats), Debian's
+    // Alertmanager (silences for acks) and an Apprise stand-in (escalations).
+    const stops: (() => Promise<void>)[] = [];
+    const fake = await FakeMatrix.start();
+    stops.push(() => fake.stop());
+    const bot = fake.addUser('labd');
+    const mxAdmin = fake.addUser('alice');
+    const mallory = fake.addUser('mallory');
+    const opsRoom = fake.createRoom(mxAdmin.userId, { alias: 'ops', members: [mallory.userId] });
+    const alertsRoom = fake.createRoom(mxAdmin.userId, { alias: 'alerts' });
+    const kube = await FakeKube.start({ objects: exampleObjects(), controllers: { tickMs: 100 } });
+    stops.push(() => kube.stop());
+    const apprise = await RecordingServer.start();
+    stops.push(() => apprise.stop());
+    const amPort = await freePort();
+    const config = join(lab.dir, 'labd.yaml');
+    writeFileSync(
+      config,
+      [
+        'nodes:',
+        '  server: https://10.0.0.1:6443',
+        '  defaultProfile: k3s',
+        '  profiles:',
+        '    k3s:',
+        '      kernel: http://boot.lab/vmlinuz',
+        '      initrd: [http://boot.lab/initrd.img]',
+        '      cmdline: "hostname={hostname} k3s.url={server} k3s.token={token} mac={mac}"',
+        '',
+      ].join('\n'),
+    );
+    let started: InProcessLabd | undefined;
+    try {
+      started = await InProcessLabd.start({
+        dataDir,
+        adminKeys: [lab.publicKey(admin)],
+        caKeys: [`${ca}.pub`],
+        env: {
+          LABD_CONFIG: config,
+          LABD_SIGNUP: 'invite',
+          LABD_ALERTMANAGER_URL: `http://127.0.0.1:${amPort}`,
+          LABD_WEBHOOK_TOKEN: WEBHOOK_TOKEN,
+          LABD_ALERTMANAGER_ESCALATE_AFTER: '2s',
+          LABD_APPRISE_URL: `${apprise.url}/notify/labd`,
+          LABD_MATRIX_HOMESERVER: fake.url,
+          LABD_MATRIX_TOKEN: bot.accessToken,
+          LABD_MATRIX_ROOMS: opsRoom.alias!,
+          LABD_MATRIX_USERS: `${mxAdmin.userId}=admin`,
+          LABD_MATRIX_ALERTS_ROOM: alertsRoom.alias!,
+          LABD_KUBECONFIG: kube.writeKubeconfig(join(lab.dir, 'kubeconfig')),
+          LABD_KUBE_TIMEOUT: '5s',
+          LABD_SEATS_CIDR: '10.5.0.0/24',
+          LABD_SEATS_ENDPOINT: 'lab.example.net:51820',
+          LABD_SEATS_SERVER_PUBLIC_KEY: randomBytes(32).toString('base64'),
+        },
+      });
+      const am = await AlertmanagerProcess.start({ webhookUrl: `http://127.0.0.1:${started.httpPort}/hooks/alertmanager`, token: WEBHOOK_TOKEN, port: amPort });
+      stops.unshift(async () => {
+        await am.stop();
+        am.cleanup();
+      });
+    } catch (err) {
+      await started?.stop();
+      for (const stop of stops) await stop();
+      throw err;
+    }
+    const labd = started;
     try {
       const ok = async (key: string, command: string[], input?: string) => {
         const r = await labd.ssh(key, command, { input });
@@ -184,33 +273,67 @@ describe.skipIf(POSTGRES_SKIP)('labd migrate --from-sqlite into a real PostgreSQ
         'BEGIN:VCARD\r\nVERSION:4.0\r\nUID:grace-1\r\nFN:Grace Hopper\r\nN:Hopper;Grace;;;\r\nEMAIL:grace@example.org\r\nEND:VCARD\r\n' +
           'BEGIN:VCARD\r\nVERSION:4.0\r\nUID:alan-1\r\nFN:Alan Turing\r\nN:Turing;Alan;;;\r\nEND:VCARD\r\n',
       );
-      // Alerts through the webhook.
-      const res = await fetch(`http://127.0.0.1:${labd.httpPort}/hooks/alertmanager`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${WEBHOOK_TOKEN}` },
-        body: JSON.stringify({
-          version: '4',
-          groupKey: '{}:{alertname="DiskFull"}',
-          status: 'firing',
-          receiver: 'labd',
-          groupLabels: { alertname: 'DiskFull' },
-          commonLabels: { alertname: 'DiskFull', severity: 'critical' },
-          commonAnnotations: { summary: 'disk /var is 97% full' },
-          externalURL: 'http://am.example',
-          alerts: [
-            {
-              status: 'firing',
-              labels: { alertname: 'DiskFull', instance: 'nuc1' },
-              annotations: { summary: 'disk /var is 97% full' },
-              startsAt: new Date().toISOString(),
-              fingerprint: 'f1',
-            },
-          ],
-        }),
+      // Alerts through the webhook: each group is posted to the Matrix alerts room.
+      const deliver = async (alertname: string, fingerprint: string) => {
+        const res = await fetch(`http://127.0.0.1:${labd.httpPort}/hooks/alertmanager`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${WEBHOOK_TOKEN}` },
+          body: JSON.stringify({
+            version: '4',
+            groupKey: `{}:{alertname="${alertname}"}`,
+            status: 'firing',
+            receiver: 'labd',
+            groupLabels: { alertname },
+            commonLabels: { alertname, severity: 'critical' },
+            commonAnnotations: { summary: `${alertname} on nuc1` },
+            externalURL: 'http://am.example',
+            alerts: [
+              {
+                status: 'firing',
+                labels: { alertname, instance: 'nuc1' },
+                annotations: { summary: `${alertname} on nuc1` },
+                startsAt: new Date().toISOString(),
+                fingerprint,
+              },
+            ],
+          }),
+        });
+        const text = await res.text();
+        assert.equal(res.status, 200, text);
+        return (JSON.parse(text) as { group: number }).group;
+      };
+      const diskFull = await deliver('DiskFull', 'f1');
+      await deliver('FanStuck', 'f2');
+      // An ack silences the group in Alertmanager (alert_silences, alert_ack_history); FanStuck stays
+      // unacknowledged and escalates through Apprise (alert_escalations).
+      await ok(admin, ['ack', String(diskFull), '--for', '1h', 'looking', 'at', 'the', 'disk']);
+      // A certificate login claims the user named by its principal (identities).
+      const who = jsonOf<{ user: string; credential: { kind: string } }>(await labd.ssh(aliceCert.key, ['whoami', '--json'], { cert: aliceCert.cert }));
+      assert.equal(who.user, 'alice');
+      // Kubernetes: a deploy followed to its end (ops_events), a node provisioned (node_inventory), a seat (seats).
+      await ok(admin, ['deploy', 'default/web', '--image', 'nginx:1.28', '--wait']);
+      await ok(admin, ['node', 'provision', 'pxe1', '--mac', 'aa:bb:cc:00:11:22', '--role', 'worker']);
+      await ok(admin, ['seat', 'add', 'dana-phone']);
+      // Matrix: the bot syncs (matrix_state), answers commands (matrix_events, matrix_outbox), hands out a
+      // link code that nina redeems over SSH (matrix_link_codes, matrix_links), asks before a destructive
+      // command (matrix_confirmations, left unconfirmed), and posts the alert groups (matrix_alert_messages).
+      await until('the bot in both rooms', () => [opsRoom, alertsRoom].every((r) => fake.store.membership(r, bot.userId) === 'join'));
+      const linkAnswer = await replyTo({ fake, bot, labd }, fake.say(opsRoom.roomId, mallory.userId, '!lab link'));
+      const code = /link ([a-z2-9]{5}-[a-z2-9]{5})\b/.exec(String(linkAnswer.content.body))?.[1];
+      assert.ok(code, String(linkAnswer.content.body));
+      await ok(nina, ['link', code]);
+      const me = await replyTo({ fake, bot, labd }, fake.say(opsRoom.roomId, mallory.userId, '!lab whoami'));
+      assert.match(String(me.content.body), /nina/);
+      const ask = await replyTo({ fake, bot, labd }, fake.say(opsRoom.roomId, mxAdmin.userId, '!lab user rm nina'));
+      assert.match(String(ask.content.body), /is destructive/);
+      await until('both alert groups posted in the alerts room', () => {
+        const posted = fake.timeline(alertsRoom.roomId).filter((e) => e.sender === bot.userId && e.type === 'm.room.message');
+        return ['DiskFull', 'FanStuck'].every((n) => posted.some((e) => String(e.content.body).includes(`alertname=${n}`)));
       });
-      assert.equal(res.status, 200, await res.text());
+      await until('the Apprise escalation of FanStuck', () => apprise.requests.some((r) => r.status === 200 && r.body.includes('FanStuck')));
     } finally {
       await labd.stop();
+      for (const stop of stops) await stop();
     }
     before = sqliteCounts(dataDir);
   });
@@ -221,7 +344,8 @@ describe.skipIf(POSTGRES_SKIP)('labd migrate --from-sqlite into a real PostgreSQ
     for (const d of [dataDir, ...scratch]) rmSync(d, { recursive: true, force: true });
   });
 
-  it('the lab filled every table it meant to', () => {
+  it('the lab filled every table labd migrate copies', () => {
+    expect([...FILLED].sort()).toEqual([...TABLES].sort());
     const empty = FILLED.filter((t) => !(before[t]! > 0));
     expect(empty, `tables left empty: ${empty.join(', ')}`).toEqual([]);
     console.log(
