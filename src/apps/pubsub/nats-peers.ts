@@ -71,8 +71,7 @@ export class PubsubPeers implements BrokerPeers {
   private readonly dataSubs = new Map<string, Subscription>();
   private readonly seen = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
-  private connected = true;
-  private lastError: string | undefined;
+  private watch: NatsConnectionWatch | undefined;
   private closing = false;
   private readonly maxChunk: number;
 
@@ -166,31 +165,15 @@ export class PubsubPeers implements BrokerPeers {
       }
     }, this.beatMs);
     this.timer.unref();
-    void this.watch();
-  }
-
-  /** Connection status: logged, kept for /readyz, and after a reconnect everyone's lists are exchanged again. */
-  private async watch(): Promise<void> {
-    for await (const s of this.nc.status()) {
-      if (s.type === 'disconnect') {
-        this.connected = false;
-        this.lastError = `disconnected from ${this.where}`;
-        this.log.warn({ nats: this.where }, 'pub/sub: NATS connection lost; reconnecting');
-      } else if (s.type === 'reconnect') {
-        this.connected = true;
-        this.lastError = undefined;
-        this.log.info({ nats: this.where }, 'pub/sub: NATS connection back');
-        this.send('hello', {});
-        this.beat();
-      } else if (s.type === 'error') {
-        this.lastError = String((s as { error?: unknown }).error ?? 'error');
-      }
-    }
+    this.watch = new NatsConnectionWatch(this.nc, this.where, this.log, 'pub/sub', () => {
+      // After a reconnect everyone's lists are exchanged again.
+      this.send('hello', {});
+      this.beat();
+    });
   }
 
   status(): PubsubPeersStatus {
-    if (this.connected && !this.nc.isClosed()) return { ok: true, detail: `connected to ${this.where}, ${this.seen.size} other replica(s) heard` };
-    return { ok: false, detail: this.lastError ?? `not connected to ${this.where}` };
+    return this.watch?.status(`connected to ${this.where}, ${this.seen.size} other replica(s) heard`) ?? { ok: false, detail: `not started (${this.where})` };
   }
 
   announce(a: TopicAnnouncement): void {
@@ -312,4 +295,46 @@ function announcement(v: unknown): TopicAnnouncement | undefined {
     public: a.public === true,
     share: a.share as string[],
   };
+}
+
+/**
+ * A NATS connection's state for /readyz, from the client's status events: connected or why not.
+ * `onBack` runs after a reconnect (what this replica and the others may have missed is sent again).
+ */
+export class NatsConnectionWatch {
+  connected = true;
+  lastError: string | undefined;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly where: string,
+    private readonly log: Logger,
+    private readonly what: string,
+    private readonly onBack: () => void,
+  ) {
+    void this.run();
+  }
+
+  private async run(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      if (s.type === 'disconnect') {
+        this.connected = false;
+        this.lastError = `disconnected from ${this.where}`;
+        this.log.warn({ nats: this.where }, `${this.what}: NATS connection lost; reconnecting`);
+      } else if (s.type === 'reconnect') {
+        this.connected = true;
+        this.lastError = undefined;
+        this.log.info({ nats: this.where }, `${this.what}: NATS connection back`);
+        this.onBack();
+      } else if (s.type === 'error') {
+        this.lastError = String((s as { error?: unknown }).error ?? 'error');
+      }
+    }
+  }
+
+  /** ok while connected; else why not. */
+  status(connectedDetail: string): { ok: boolean; detail: string } {
+    if (this.connected && !this.nc.isClosed()) return { ok: true, detail: connectedDetail };
+    return { ok: false, detail: this.lastError ?? `not connected to ${this.where}` };
+  }
 }

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../../core/logger.ts';
-import { natsConnectionOptions, redactNatsUrl, type NatsSettings } from '../../apps/pubsub/nats-peers.ts';
+import { NatsConnectionWatch, natsConnectionOptions, redactNatsUrl, type NatsSettings } from '../../apps/pubsub/nats-peers.ts';
 import { ChangeFeedBase, EVERYTHING, parseWire, type ChangeFeedStatus, type ChangePayload, type WireChange } from './port.ts';
 
 const DEFAULT_PREFIX = 'labd.changes';
@@ -22,8 +22,7 @@ export interface NatsChangeFeedOptions {
 export class NatsChangeFeed extends ChangeFeedBase {
   readonly engine = 'nats' as const;
   readonly replica = randomBytes(8).toString('hex');
-  private connected = true;
-  private lastError: string | undefined;
+  private watch: NatsConnectionWatch | undefined;
   private closing = false;
 
   private constructor(
@@ -60,31 +59,16 @@ export class NatsChangeFeed extends ChangeFeedBase {
         this.receive(m.t, m.p);
       },
     });
-    void this.watch();
-  }
-
-  private async watch(): Promise<void> {
-    for await (const s of this.nc.status()) {
-      if (s.type === 'disconnect') {
-        this.connected = false;
-        this.lastError = `disconnected from ${this.where}`;
-        this.log.warn({ nats: this.where }, 'change feed: NATS connection lost; reconnecting');
-      } else if (s.type === 'reconnect') {
-        this.connected = true;
-        this.lastError = undefined;
-        this.log.info({ nats: this.where }, 'change feed: NATS connection back; every replica-local state reloads (changes may have been missed)');
-        // Both ways: this replica missed the others' changes, and the client dropped what it queued while away.
-        this.resyncAll();
-        this.transmit(EVERYTHING, {});
-      } else if (s.type === 'error') {
-        this.lastError = String((s as { error?: unknown }).error ?? 'error');
-      }
-    }
+    // After a reconnect, every replica-local state reloads (changes may have been missed), both ways:
+    // this replica missed the others' changes, and the client dropped what it queued while away.
+    this.watch = new NatsConnectionWatch(this.nc, this.where, this.log, 'change feed', () => {
+      this.resyncAll();
+      this.transmit(EVERYTHING, {});
+    });
   }
 
   status(): ChangeFeedStatus {
-    if (this.connected && !this.nc.isClosed()) return { ok: true, detail: `connected to ${this.where}` };
-    return { ok: false, detail: this.lastError ?? `not connected to ${this.where}` };
+    return this.watch?.status(`connected to ${this.where}`) ?? { ok: false, detail: `not started (${this.where})` };
   }
 
   async close(): Promise<void> {
