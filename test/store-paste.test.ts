@@ -222,4 +222,26 @@ describe.each(ENGINES)('paste store on %s', (engineName) => {
     assert.deepEqual(new Set(blobs()), live, 'every blob a row points at is still there');
     assert.equal(await bytesOf('alice', 'ab'), 'replaced');
   });
+
+  test('a remove or a replace rolled back with its transaction (a failed audit row) keeps the paste whole', async () => {
+    await store.commit(upload(alice, 'kept.txt', 'first bytes'));
+    await assert.rejects(
+      engine.handle.transaction(async () => {
+        assert.ok(await store.remove('alice', 'kept.txt'));
+        throw new Error('the audit row could not be written');
+      }),
+      /audit row/,
+    );
+    assert.equal(await bytesOf('alice', 'kept.txt'), 'first bytes', 'the row came back, and so did its bytes');
+    await assert.rejects(
+      engine.handle.transaction(async () => {
+        await store.commit(upload(alice, 'kept.txt', 'second bytes'));
+        throw new Error('the audit row could not be written');
+      }),
+      /audit row/,
+    );
+    assert.equal(await bytesOf('alice', 'kept.txt'), 'first bytes', 'the replaced bytes stay while the old row does');
+    await engine.handle.transaction(() => store.remove('alice', 'kept.txt'));
+    assert.equal(await bytesOf('alice', 'kept.txt'), undefined);
+  });
 });

@@ -10,7 +10,7 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
 import * as pgSchema from './pg-schema.ts';
-import { ambientTransactions, type SqlDb, type SqlHandle, type SqlTables } from './sql.ts';
+import { afterCommitOf, ambientTransactions, runCommitted, type SqlDb, type SqlHandle, type SqlTables } from './sql.ts';
 
 export const PG_MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../migrations/postgres');
 
@@ -30,19 +30,23 @@ export function postgresHandle(db: AnyPgDb): SqlHandle {
     run(fn) {
       return fn(ambient.current()?.db ?? root);
     },
-    transaction(fn) {
+    async transaction(fn) {
       const outer = ambient.current();
       if (outer) return fn(outer.db);
-      return db.transaction(async (pgTx) => {
-        const tx = { db: pgTx as unknown as SqlDb, open: true, transaction: true };
+      const committed: (() => void)[] = [];
+      const value = await db.transaction(async (pgTx) => {
+        const tx = { db: pgTx as unknown as SqlDb, open: true, transaction: true, committed };
         try {
           return await ambient.within(tx, () => fn(tx.db));
         } finally {
           tx.open = false;
         }
       });
+      runCommitted({ db: root, open: false, transaction: true, committed });
+      return value;
     },
     inTransaction: () => ambient.current() !== undefined,
+    afterCommit: (fn) => afterCommitOf(ambient.current(), fn),
   };
 }
 

@@ -23,6 +23,11 @@ export interface SqlHandle {
   transaction<T>(fn: (db: SqlDb) => Promise<T>): Promise<T>;
   /** Whether the caller is inside a transaction (for an assertion, never for behaviour). */
   inTransaction(): boolean;
+  /**
+   * Runs `fn` once the caller's transaction has committed (never if it rolls back), or now outside
+   * one: for what cannot be rolled back, such as deleting a file a row being deleted points at.
+   */
+  afterCommit(fn: () => void): void;
 }
 
 /** The transaction a piece of async code runs in; `open` turns false at commit or rollback. */
@@ -31,6 +36,25 @@ export interface AmbientTx {
   open: boolean;
   /** False for SQLite's turn held by one store call outside any transaction. */
   transaction: boolean;
+  /** Run after the commit (SqlHandle.afterCommit). */
+  committed: (() => void)[];
+}
+
+/** Queues `fn` on the transaction, or runs it now when there is none. */
+export function afterCommitOf(tx: AmbientTx | undefined, fn: () => void): void {
+  if (tx?.transaction) tx.committed.push(fn);
+  else fn();
+}
+
+/** Runs what waited for the commit; one failing does not keep the others from running. */
+export function runCommitted(tx: AmbientTx): void {
+  for (const fn of tx.committed.splice(0)) {
+    try {
+      fn();
+    } catch {
+      // Best effort by design: the data is committed; what follows it (a file's removal) is tidying.
+    }
+  }
 }
 
 /** One per engine: which transaction the current async call chain belongs to. */

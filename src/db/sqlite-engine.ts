@@ -4,7 +4,7 @@
  * meanwhile would land inside it; so every store call outside a transaction waits its turn too.
  */
 import { sql } from 'drizzle-orm';
-import { ambientTransactions, type SqlDb, type SqlHandle, type SqlTables } from './sql.ts';
+import { afterCommitOf, ambientTransactions, runCommitted, type SqlDb, type SqlHandle, type SqlTables } from './sql.ts';
 import * as schema from './schema.ts';
 import type { Db } from './client.ts';
 
@@ -33,12 +33,13 @@ function newHandle(db: Db): SqlHandle {
   const turn = new Turn();
   // Inside a turn already held (a store call calling another store): BEGIN here, without queueing.
   const begin = async <T>(fn: (db: SqlDb) => Promise<T>): Promise<T> => {
-    const tx = { db: root, open: true, transaction: true };
+    const tx = { db: root, open: true, transaction: true, committed: [] as (() => void)[] };
     db.run(sql`begin immediate`);
     try {
       const value = await ambient.within(tx, () => fn(root));
       tx.open = false;
       db.run(sql`commit`);
+      runCommitted(tx);
       return value;
     } catch (err) {
       tx.open = false;
@@ -53,7 +54,7 @@ function newHandle(db: Db): SqlHandle {
       const held = ambient.current();
       if (held) return fn(held.db);
       return turn.hold(async () => {
-        const turnHeld = { db: root, open: true, transaction: false };
+        const turnHeld = { db: root, open: true, transaction: false, committed: [] as (() => void)[] };
         try {
           return await ambient.within(turnHeld, () => fn(root));
         } finally {
@@ -68,5 +69,6 @@ function newHandle(db: Db): SqlHandle {
       return turn.hold(() => begin(fn));
     },
     inTransaction: () => ambient.current()?.transaction === true,
+    afterCommit: (fn) => afterCommitOf(ambient.current(), fn),
   };
 }

@@ -147,7 +147,9 @@ export class SqlPasteStore implements PasteStore {
       rmSync(blobPath, { force: true });
       throw err;
     }
-    if (previous) rmSync(join(this.blobDir, previous), { force: true });
+    // The replaced bytes go once the new row is committed (the caller's transaction may roll back).
+    const replaced = previous;
+    if (replaced) this.h.afterCommit(() => rmSync(join(this.blobDir, replaced), { force: true }));
     return row;
   }
 
@@ -218,7 +220,9 @@ export class SqlPasteStore implements PasteStore {
     if (!paste) return undefined;
     const { pastes } = this.h.t;
     await this.h.run((db) => db.delete(pastes).where(eq(pastes.id, paste.id)));
-    rmSync(join(this.blobDir, paste.blob), { force: true });
+    // The bytes go once the deletion is committed: a rolled-back `paste rm` (its audit row could not
+    // be written) keeps the paste whole.
+    this.h.afterCommit(() => rmSync(join(this.blobDir, paste.blob), { force: true }));
     return paste;
   }
 
@@ -230,7 +234,7 @@ export class SqlPasteStore implements PasteStore {
     const { pastes } = this.h.t;
     const now = this.clock.now();
     const gone = await this.h.run((db) => db.delete(pastes).where(lte(pastes.expiresAt, now)).returning({ blob: pastes.blob }));
-    for (const { blob } of gone) rmSync(join(this.blobDir, blob), { force: true });
+    for (const { blob } of gone) this.h.afterCommit(() => rmSync(join(this.blobDir, blob), { force: true }));
     const listed = readdirSync(this.blobDir);
     const known = new Set((await this.h.run((db) => db.select({ blob: pastes.blob }).from(pastes))).map((r) => r.blob));
     let orphans = 0;
