@@ -8,7 +8,7 @@ const confined = [
   { pkg: '^@kubernetes/client-node', homes: '^src/ops/kube/' },
   { pkg: '^(matrix-bot-sdk|@matrix-org/matrix-sdk-crypto-nodejs)', homes: '^src/bot/' },
   { pkg: '^ssh2', homes: '^src/ssh/' },
-  { pkg: '^@nats-io', homes: '^src/(apps/pubsub/nats-peers|ops/changes/nats)\\.ts$' },
+  { pkg: '^@nats-io', homes: '^src/(apps/pubsub/nats-peers|ops/changes/nats|ops/nats/connection)\\.ts$' },
   { pkg: '^openid-client', homes: '^src/ops/oidc/openid-client\\.ts$' },
   { pkg: '^blessed', homes: '^src/(ssh/tui/|apps/[^/]+/tui)' },
   // The engines live behind the stores' ports: only src/db and the store implementations (sql-*.ts) query them.

@@ -1,18 +1,9 @@
 import { performance } from 'node:perf_hooks';
-import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { connect, credsAuthenticator, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { NatsConnectionWatch, natsConnectionOptions, redactNatsUrl, type NatsSettings } from '../../ops/nats/connection.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { BrokerPeers, TopicAnnouncement, TopicBroker } from './broker.ts';
-
-/** How labd reaches NATS (config `nats`). */
-export interface NatsSettings {
-  /** nats://[user:pass@]host:4222 or tls://…, several comma separated. */
-  url: string;
-  /** A .creds file (user JWT and nkey seed). */
-  creds?: string;
-  tls?: { ca?: string; cert?: string; key?: string };
-}
 
 export interface PubsubPeersOptions {
   /** Subject prefix (tests give each pair of replicas its own). */
@@ -33,14 +24,6 @@ const BEAT_MS = 5000;
 /** Largest NATS message labd sends: a publisher's chunk is split above this (the server's max_payload is 1 MiB by default). */
 const MAX_CHUNK = 256 * 1024;
 const KEY = /^[a-z][a-z0-9_-]{0,31}\/[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
-/** The URL as it may be logged: without credentials. */
-export function redactNatsUrl(url: string): string {
-  return url
-    .split(',')
-    .map((u) => u.replace(/\/\/[^@/]*@/, '//'))
-    .join(',');
-}
 
 /**
  * Connects a topic broker to the same broker on the other labd replicas over NATS.
@@ -240,40 +223,6 @@ export class PubsubPeers implements BrokerPeers {
   }
 }
 
-/** How labd connects to NATS (servers, credentials from the URL or a .creds file, TLS, endless reconnects): also the change feed's connection. */
-export function natsConnectionOptions(s: NatsSettings, name: string): Parameters<typeof connect>[0] {
-  let user: string | undefined;
-  let pass: string | undefined;
-  let token: string | undefined;
-  const servers = s.url.split(',').map((u) => {
-    const parsed = new URL(u);
-    if (parsed.username) {
-      if (parsed.password) {
-        user = decodeURIComponent(parsed.username);
-        pass = decodeURIComponent(parsed.password);
-      } else token = decodeURIComponent(parsed.username);
-    }
-    return `${parsed.protocol}//${parsed.host}`;
-  });
-  const tlsFiles = s.tls && (s.tls.ca || s.tls.cert || s.tls.key);
-  const wantsTls = servers.some((u) => u.startsWith('tls://'));
-  return {
-    servers,
-    name,
-    user,
-    pass,
-    token,
-    // Messages from this replica do not come back to it: its own readers are served in process.
-    noEcho: true,
-    timeout: 5000,
-    reconnect: true,
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 1000,
-    ...(s.creds ? { authenticator: credsAuthenticator(readFileSync(s.creds)) } : {}),
-    ...(tlsFiles || wantsTls ? { tls: { caFile: s.tls?.ca, certFile: s.tls?.cert, keyFile: s.tls?.key } } : {}),
-  };
-}
-
 /** A peer's announcement, checked field by field (anything else is ignored). */
 function announcement(v: unknown): TopicAnnouncement | undefined {
   if (!v || typeof v !== 'object') return undefined;
@@ -295,46 +244,4 @@ function announcement(v: unknown): TopicAnnouncement | undefined {
     public: a.public === true,
     share: a.share as string[],
   };
-}
-
-/**
- * A NATS connection's state for /readyz, from the client's status events: connected or why not.
- * `onBack` runs after a reconnect (what this replica and the others may have missed is sent again).
- */
-export class NatsConnectionWatch {
-  connected = true;
-  lastError: string | undefined;
-
-  constructor(
-    private readonly nc: NatsConnection,
-    private readonly where: string,
-    private readonly log: Logger,
-    private readonly what: string,
-    private readonly onBack: () => void,
-  ) {
-    void this.run();
-  }
-
-  private async run(): Promise<void> {
-    for await (const s of this.nc.status()) {
-      if (s.type === 'disconnect') {
-        this.connected = false;
-        this.lastError = `disconnected from ${this.where}`;
-        this.log.warn({ nats: this.where }, `${this.what}: NATS connection lost; reconnecting`);
-      } else if (s.type === 'reconnect') {
-        this.connected = true;
-        this.lastError = undefined;
-        this.log.info({ nats: this.where }, `${this.what}: NATS connection back`);
-        this.onBack();
-      } else if (s.type === 'error') {
-        this.lastError = String((s as { error?: unknown }).error ?? 'error');
-      }
-    }
-  }
-
-  /** ok while connected; else why not. */
-  status(connectedDetail: string): { ok: boolean; detail: string } {
-    if (this.connected && !this.nc.isClosed()) return { ok: true, detail: connectedDetail };
-    return { ok: false, detail: this.lastError ?? `not connected to ${this.where}` };
-  }
 }

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../../core/logger.ts';
-import { NatsConnectionWatch, natsConnectionOptions, redactNatsUrl, type NatsSettings } from '../../apps/pubsub/nats-peers.ts';
+import { NatsConnectionWatch, natsConnectionOptions, redactNatsUrl, type NatsSettings } from '../nats/connection.ts';
 import { ChangeFeedBase, EVERYTHING, parseWire, type ChangeFeedStatus, type ChangePayload, type WireChange } from './port.ts';
 
 const DEFAULT_PREFIX = 'labd.changes';
