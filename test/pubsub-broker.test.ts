@@ -3,39 +3,8 @@ import { PassThrough, Writable } from 'node:stream';
 import { describe, test } from 'vitest';
 import { TopicBroker } from '../src/apps/pubsub/broker.ts';
 import { parseTopic } from '../src/apps/pubsub/names.ts';
+import { collector, stalled } from './support/stream-outputs.ts';
 import { until } from './support/wait.ts';
-
-/** An output that takes everything at once. */
-function collector(): { out: Writable; data: () => Buffer } {
-  const chunks: Buffer[] = [];
-  const out = new Writable({
-    write(chunk: Buffer, _e, done) {
-      chunks.push(chunk);
-      done();
-    },
-  });
-  return { out, data: () => Buffer.concat(chunks) };
-}
-
-/** An output that takes nothing until released (a client that stopped reading, then reads again). */
-function stalled(): { out: Writable; release: () => void } {
-  const waiting: (() => void)[] = [];
-  let released = false;
-  const out = new Writable({
-    highWaterMark: 1,
-    write(_chunk, _e, done) {
-      if (released) done();
-      else waiting.push(() => done());
-    },
-  });
-  return {
-    out,
-    release: () => {
-      released = true;
-      for (const w of waiting.splice(0)) w();
-    },
-  };
-}
 
 const never = new AbortController().signal;
 const news = (user: string) => parseTopic('alice/news', user);

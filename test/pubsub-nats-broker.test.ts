@@ -10,38 +10,8 @@ import { parseTopic } from '../src/apps/pubsub/names.ts';
 import { PubsubPeers } from '../src/apps/pubsub/nats-peers.ts';
 import { createLogger } from '../src/core/logger.ts';
 import { NatsServer, natsServerAvailable } from './support/nats-server.ts';
+import { collector, stalled } from './support/stream-outputs.ts';
 import { until } from './support/wait.ts';
-
-function collector(): { out: Writable; data: () => Buffer } {
-  const chunks: Buffer[] = [];
-  const out = new Writable({
-    write(chunk: Buffer, _e, done) {
-      chunks.push(chunk);
-      done();
-    },
-  });
-  return { out, data: () => Buffer.concat(chunks) };
-}
-
-/** An output that takes nothing until released. */
-function stalled(): { out: Writable; release: () => void } {
-  const waiting: (() => void)[] = [];
-  let released = false;
-  const out = new Writable({
-    highWaterMark: 1,
-    write(_chunk, _e, done) {
-      if (released) done();
-      else waiting.push(() => done());
-    },
-  });
-  return {
-    out,
-    release: () => {
-      released = true;
-      for (const w of waiting.splice(0)) w();
-    },
-  };
-}
 
 const never = new AbortController().signal;
 const log = createLogger('silent');
