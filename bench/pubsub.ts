@@ -4,12 +4,15 @@
  * and the latency of small messages from the publisher's stdin to each subscriber's stdout (p50/p99).
  * With --replicas 2 the same run also measures two labd replicas joined by a nats-server (Debian's
  * /usr/sbin/nats-server): the publisher on the first, the subscribers split between both, printed
- * beside the single process.
+ * beside the single process. Beside the timings, the CPU time labd and the clients (the ssh processes
+ * and this bench reading their pipes) spent per MiB and per message per subscriber: on the shared
+ * 2-core machine it says which side saturated, and it depends far less on the load than the timings.
  *
  *   npx tsx bench/pubsub.ts [--fanout 1,10,100] [--mb N] [--messages 200] [--interval-ms 5] [--replicas 2]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { KeyLab, LabdProcess } from '../test/support/labd.ts';
@@ -57,6 +60,23 @@ interface Sub {
   child: ChildProcess;
   bytes: number;
   exited: Promise<number | null>;
+  /** The ssh client's CPU seconds when the measured phase began, and once it had every byte. */
+  cpuAtStart: number;
+  cpuAtEnd: number;
+}
+
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc (Linux's USER_HZ is 100); 0 once
+ * it is gone. Timings depend on the machine's load; CPU time per MiB or per message much less, and it
+ * says which side saturates: labd, or the clients (the ssh processes and this bench reading their pipes).
+ */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
 }
 
 async function main(): Promise<void> {
@@ -97,11 +117,29 @@ async function main(): Promise<void> {
       `${replicas} replicas: one nats-server; the publisher on the first replica, the subscribers split between all (the first on the second replica)`,
     );
   console.log(
-    ['setup', 'fan-out', 'per sub', 'total MB/s', 'MB/s per sub', 'complete', 'p50 ms', 'p99 ms', 'latency n']
-      .map((h, i) => h.padStart([11, 7, 9, 14, 12, 9, 9, 9, 14][i]!))
+    [
+      'setup',
+      'fan-out',
+      'per sub',
+      'total MB/s',
+      'MB/s per sub',
+      'complete',
+      'p50 ms',
+      'p99 ms',
+      'latency n',
+      'labd ms/MiB',
+      'clients ms/MiB',
+      'labd µs/msg/sub',
+      'clients µs/msg/sub',
+    ]
+      .map((h, i) => h.padStart([11, 7, 9, 14, 12, 9, 9, 9, 14, 11, 14, 15, 18][i]!))
       .join('  '),
   );
   for (const r of rows) console.log(r);
+  console.log(
+    'CPU per MiB delivered (throughput run) and per message per subscriber (latency run): labd (all its processes), and the clients\n' +
+      "(the subscribers' and publisher's ssh processes, and this bench reading their pipes); the side near its cores' limit is the bottleneck",
+  );
 }
 
 /** One fan-out on one setup: the publisher on the first labd, subscriber i on labd (i + 1) mod count (with two replicas the first subscriber is on the other one). */
@@ -113,7 +151,7 @@ async function measure(setupName: string, labds: LabdProcess[], admin: string, n
   const subscribers = (topic: string, count: number, onData: (i: number, d: Buffer) => void): Sub[] =>
     Array.from({ length: count }, (_, i) => {
       const child = ssh(labds[(i + 1) % labds.length]!, ['sub', topic], ['ignore', 'pipe', 'ignore']);
-      const sub: Sub = { child, bytes: 0, exited: new Promise((r) => child.on('close', (code) => r(code))) };
+      const sub: Sub = { child, bytes: 0, exited: new Promise((r) => child.on('close', (code) => r(code))), cpuAtStart: 0, cpuAtEnd: 0 };
       child.stdout!.on('data', (d: Buffer) => {
         sub.bytes += d.length;
         onData(i, d);
@@ -135,6 +173,29 @@ async function measure(setupName: string, labds: LabdProcess[], admin: string, n
     }
   };
 
+  /** CPU used from now on by every labd, and by the clients: the subscribers (up to their cpuAtEnd), the publisher and this bench. */
+  const cpuMeter = (subs: Sub[], publisher: ChildProcess) => {
+    const labdAt = labds.reduce((sum, l) => sum + cpuSeconds(l.child.pid), 0);
+    const publisherAt = cpuSeconds(publisher.pid);
+    // The publisher may exit before the subscribers are done: its last reading counts.
+    let publisherNow = publisherAt;
+    const sampler = setInterval(() => (publisherNow = Math.max(publisherNow, cpuSeconds(publisher.pid))), 20);
+    const benchAt = process.cpuUsage();
+    for (const s of subs) s.cpuAtStart = cpuSeconds(s.child.pid);
+    return {
+      used: () => {
+        clearInterval(sampler);
+        publisherNow = Math.max(publisherNow, cpuSeconds(publisher.pid));
+        const bench = process.cpuUsage(benchAt);
+        const subscribers = subs.reduce((sum, s) => sum + Math.max(0, (s.cpuAtEnd || cpuSeconds(s.child.pid)) - s.cpuAtStart), 0);
+        return {
+          labd: labds.reduce((sum, l) => sum + cpuSeconds(l.child.pid), 0) - labdAt,
+          clients: subscribers + publisherNow - publisherAt + (bench.user + bench.system) / 1e6,
+        };
+      },
+    };
+  };
+
   // Latency: small numbered lines, paced so the topic is never saturated.
   const tag = `${labds.length}x${n}`;
   const sentAt: number[] = [performance.now()];
@@ -154,24 +215,36 @@ async function measure(setupName: string, labds: LabdProcess[], admin: string, n
   await waitForTopic(`lat${tag}`, (t) => t.publishers === 1);
   await new Promise((r) => setTimeout(r, 500));
   latencies.length = 0;
+  const latCpu = cpuMeter(lat, latPub);
   for (let seq = 1; seq <= messages; seq++) {
     sentAt[seq] = performance.now();
     latPub.stdin!.write(`${seq}\n`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+  // The last messages' delivery, then the CPU of the run (before the clients exit).
+  await new Promise((r) => setTimeout(r, 200));
+  for (const s of lat) s.cpuAtEnd = cpuSeconds(s.child.pid);
+  const latUse = latCpu.used();
   latPub.stdin!.end();
   const latCodes = await Promise.all(lat.map((s) => s.exited));
 
   // Throughput: one bulk stream; time until every subscriber has it all and has exited.
   const mib = values.mb ? whole(values.mb, 1, '--mb') : Math.max(2, Math.round(64 / n));
   const payload = randomBytes(mib * 1024 * 1024);
-  const bulk = subscribers(`bulk${tag}`, n, () => {});
+  const bulk: Sub[] = subscribers(`bulk${tag}`, n, (i) => {
+    const s = bulk[i]!;
+    if (s.bytes === payload.length) s.cpuAtEnd = cpuSeconds(s.child.pid);
+  });
   await waitForSubscribers(`bulk${tag}`, n);
-  const started = performance.now();
+  // Timed from the first byte written to an attached publisher (its SSH login is not the topic's throughput).
   const pub = ssh(first, ['pub', '-c', `bulk${tag}`], ['pipe', 'ignore', 'ignore']);
+  await waitForTopic(`bulk${tag}`, (t) => t.publishers === 1);
+  const bulkCpu = cpuMeter(bulk, pub);
+  const started = performance.now();
   pub.stdin!.end(payload);
   const codes = await Promise.all(bulk.map((s) => s.exited));
   const seconds = (performance.now() - started) / 1000;
+  const bulkUse = bulkCpu.used();
   const complete = bulk.filter((s, i) => codes[i] === 0 && s.bytes === payload.length).length;
   const delivered = bulk.reduce((sum, s) => sum + s.bytes, 0) / (1024 * 1024);
   return [
@@ -184,6 +257,10 @@ async function measure(setupName: string, labds: LabdProcess[], admin: string, n
     median(latencies).toFixed(2).padStart(9),
     percentile(latencies, 99).toFixed(2).padStart(9),
     `${latencies.length}/${n * messages}${latCodes.every((c) => c === 0) ? '' : ' (sub failed)'}`.padStart(14),
+    ((bulkUse.labd * 1000) / delivered).toFixed(1).padStart(11),
+    ((bulkUse.clients * 1000) / delivered).toFixed(1).padStart(14),
+    ((latUse.labd * 1e6) / (messages * n)).toFixed(1).padStart(15),
+    ((latUse.clients * 1e6) / (messages * n)).toFixed(1).padStart(18),
   ].join('  ');
 }
 
