@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KeyLab, LabdProcess } from '../test/support/labd.ts';
 import { sshClientOptions } from '../test/support/ssh-options.ts';
+import { runtimeLine } from './lib/runtime.ts';
 import { SshdProcess } from './lib/sshd.ts';
 import { median } from './lib/timing.ts';
 
@@ -99,6 +100,7 @@ async function main(): Promise<void> {
       sshd: { args: sshdArgs(`cat > '${target}'`), check: () => statSync(target).size },
     };
     const samples: Record<keyof typeof targets, number[]> = { labd: [], sshd: [] };
+    process.stdout.write(`${runtimeLine()}\n`);
     process.stdout.write(`upload of ${mb} MB (random bytes), ${runs} runs per target, alternating; sshd with KexAlgorithms=${KEX} as labd\n`);
     for (let i = 0; i < runs; i++) {
       for (const name of ['labd', 'sshd'] as const) {
