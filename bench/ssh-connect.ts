@@ -11,6 +11,7 @@ import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { freePort, KeyLab, LabdProcess, run } from '../test/support/labd.ts';
 import { sshClientOptions } from '../test/support/ssh-options.ts';
+import { IDLE_CELLS_MS } from '../src/ssh/tui/idle-cells.ts';
 import { collectGarbage, inspectorUrl } from './lib/inspector-gc.ts';
 import { IdleSessions, type IdleKind } from './lib/idle-sessions.ts';
 import { account, shellStartupMs } from './lib/login-shell.ts';
@@ -229,6 +230,8 @@ async function measureIdle(labd: LabdProcess, inspector: string, key: string, ki
       },
     });
     const openSeconds = (performance.now() - started) / 1000;
+    // A screen left alone gives its cell buffers back after IDLE_CELLS_MS: measured as a user who sits there.
+    if (kind === 'tui') await sleep(IDLE_CELLS_MS + 1000);
     const seen = await gauge(labd, 'labd_ssh_connections_active');
     if (seen < n) throw new Error(`labd reports ${seen} connections open, expected at least ${n}`);
     const afterKb = await settled(inspector, () => rssKb(pid));
