@@ -104,4 +104,24 @@ describe('idle cells', () => {
     assert.equal(cells.lines.length, 8);
     assert.equal(cells.lines[0]!.length, 30);
   });
+  test('a list scrolled while the buffers were gone (blessed moves lines outside render) draws whole again', async () => {
+    const { screen, written, clear } = screenOnStandIns();
+    screens.push(screen);
+    releaseCellsWhenIdle(screen, 20);
+    const items = Array.from({ length: 50 }, (_, i) => `item ${i}`);
+    const list = blessed.list({ parent: screen, top: 0, left: 0, width: 20, height: 5, items, keys: true });
+    list.focus();
+    screen.render();
+    await sleep(60);
+    const cells = screen as unknown as Cells;
+    assert.equal(cells.lines.length, 0);
+    clear();
+    for (let i = 0; i < 8; i++) list.down(1);
+    screen.render();
+    assert.equal(cells.lines.length, 10);
+    assert.equal(cells.olines.length, 10);
+    assert.match(text(cells.lines), /item 8/);
+    await sleep(5);
+    assert.match(written(), /\x1b\[2J[\s\S]*item(\x1b\[1C| )8/);
+  });
 });

@@ -38,8 +38,9 @@ export function releaseCellsWhenIdle(screen: Widgets.Screen, idleMs = IDLE_CELLS
   }, idleMs);
   timer.unref();
   s.render = () => {
-    // blessed's own resize allocates them again before it renders.
-    if (!s.destroyed && s.lines.length !== s.rows) s.realloc();
+    // blessed's own resize allocates them again before it renders; a scroll while they were gone
+    // (insertLine/deleteLine, outside render) left a few lines: allocated again all the same.
+    if (!s.destroyed && (s.lines.length !== s.rows || s.olines.length !== s.rows)) s.realloc();
     render();
     timer.refresh();
   };
