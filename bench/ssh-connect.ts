@@ -4,12 +4,14 @@
  * connections per second at a fixed concurrency; labd's memory with idle sessions open.
  *
  *   npm run bench:ssh-connect -- [--runs 200] [--warmup 10] [--conns 200] [--concurrency 8] [--idle 200] [--idle-tui]
+ *   npm run bench:ssh-connect -- --idle 10000 --idle-only     (10,000 concurrent idle sessions, sshd's figure beside)
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { freePort, KeyLab, LabdProcess, run } from '../test/support/labd.ts';
 import { sshClientOptions } from '../test/support/ssh-options.ts';
+import { IDLE_CELLS_MS } from '../src/ssh/tui/idle-cells.ts';
 import { collectGarbage, inspectorUrl } from './lib/inspector-gc.ts';
 import { IdleSessions, type IdleKind } from './lib/idle-sessions.ts';
 import { account, shellStartupMs } from './lib/login-shell.ts';
@@ -22,8 +24,13 @@ const USAGE = `usage: npm run bench:ssh-connect -- [options]
   --warmup N        untimed runs per target first (default 10)
   --conns N         connections per target for the conn/s figure (default 200, max 5000)
   --concurrency N   parallel clients for the conn/s figure (default 8, max 64)
-  --idle N          idle sessions held open against labd for the memory figure (default 200, max 1000)
+  --idle N          idle sessions held open against labd for the memory figure (default 200, max 20000);
+                    the file-descriptor limits of labd and of the bench are raised to fit
   --idle-tui        also measure idle TUI sessions (PTY + shell at the home menu)
+  --idle-only       only the idle-session figures (no timed logins, no conn/s)
+  --idle-logins N   OpenSSH logins timed on an idle labd and again with the idle sessions open (default 20)
+  --idle-sshd N     bare idle sessions held against sshd for its per-session memory (default min(idle, 200); 0: none)
+  --labd-node-options S  extra NODE_OPTIONS for labd (e.g. --max-semi-space-size=1)
   --sshd-user-rc    let sshd's sessions read the user's own rc files (default: HOME is an empty dir,
                     so a slow ~/.bashrc, which Debian's bash reads under sshd, is not counted)`;
 
@@ -34,6 +41,10 @@ interface Options {
   concurrency: number;
   idle: number;
   idleTui: boolean;
+  idleOnly: boolean;
+  idleLogins: number;
+  idleSshd: number;
+  labdNodeOptions: string;
   sshdUserRc: boolean;
 }
 
@@ -46,6 +57,10 @@ function options(): Options {
       concurrency: { type: 'string' },
       idle: { type: 'string' },
       'idle-tui': { type: 'boolean' },
+      'idle-only': { type: 'boolean' },
+      'idle-logins': { type: 'string' },
+      'idle-sshd': { type: 'string' },
+      'labd-node-options': { type: 'string' },
       'sshd-user-rc': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -60,13 +75,18 @@ function options(): Options {
       throw new UsageError(`--${name}: expected a whole number from ${min} to ${max}, got '${raw}'`);
     return Number(raw);
   };
+  const idle = count('idle', values.idle, 200, 1, 20000);
   return {
     runs: count('runs', values.runs, 200, 1, 5000),
     warmup: count('warmup', values.warmup, 10, 0, 1000),
     conns: count('conns', values.conns, 200, 1, 5000),
     concurrency: count('concurrency', values.concurrency, 8, 1, 64),
-    idle: count('idle', values.idle, 200, 1, 1000),
+    idle,
     idleTui: values['idle-tui'] ?? false,
+    idleOnly: values['idle-only'] ?? false,
+    idleLogins: count('idle-logins', values['idle-logins'], 20, 0, 1000),
+    idleSshd: count('idle-sshd', values['idle-sshd'], Math.min(idle, 200), 0, 2000),
+    labdNodeOptions: values['labd-node-options'] ?? '',
     sshdUserRc: values['sshd-user-rc'] ?? false,
   };
 }
@@ -129,6 +149,27 @@ interface IdleFigure {
   afterKb: number;
   heapBeforeMb: number;
   heapAfterMb: number;
+  /** OpenSSH key logins (ms) on labd without these sessions, then with them all open. */
+  loginsIdle: number[];
+  loginsDuring: number[];
+  openSeconds: number;
+  /** labd's CPU time over a few seconds with the sessions open and nothing else happening, as a share of one core. */
+  idleCpu: number;
+}
+
+/** A process's CPU time (user + system) in seconds, from /proc/PID/stat. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of stat (12 and 13 after the state field), in clock ticks.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** labd's CPU use while nothing asks anything of it, as a share of one core over `ms`. */
+async function idleCpuShare(pid: number, ms = 5000): Promise<number> {
+  const before = cpuSeconds(pid);
+  await sleep(ms);
+  return (cpuSeconds(pid) - before) / (ms / 1000);
 }
 
 /** Median of a few samples of `read` a moment apart, after a full GC in labd and a pause. */
@@ -143,19 +184,121 @@ async function settled(inspector: string, read: () => Promise<number> | number):
   return median(samples);
 }
 
-/** labd's RSS (and V8 heap in use) before and with `n` idle sessions of one kind open. */
-async function measureIdle(labd: LabdProcess, inspector: string, key: string, kind: IdleKind, n: number, concurrency: number): Promise<IdleFigure> {
+/** Raises a running process's open-file limit (soft and hard) to `n`, when it is lower: labd holds a socket per session. */
+function raiseFileLimit(pid: number, n: number): void {
+  const current = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'));
+  if (current && (current[1] === 'unlimited' || Number(current[1]) >= n)) return;
+  // Raising the hard limit needs root (CAP_SYS_RESOURCE); up to the hard limit anyone may.
+  const hard = current && current[2] !== 'unlimited' ? Number(current[2]) : Infinity;
+  const r = run('prlimit', ['--pid', String(pid), `--nofile=${n}:${Math.max(n, hard === Infinity ? n : hard)}`]);
+  if (r.status !== 0) throw new Error(`could not raise the open-file limit of ${pid} to ${n}: ${r.stderr.trim()} (run as root, or raise the hard limit)`);
+}
+
+/** Timed OpenSSH logins, one after another. */
+async function timedLogins(t: Target, n: number): Promise<number[]> {
+  const ms: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = await once(t);
+    if (!r.ok) throw new Error(`${t.name}: login failed (${r.detail})`);
+    ms.push(r.ms);
+  }
+  return ms;
+}
+
+/** Child processes opening idle sessions: one per 2,500, and none for a few hundred. */
+const idleProcesses = (n: number) => (n <= 500 ? 0 : Math.ceil(n / 2500));
+
+/** labd's RSS (and V8 heap in use) before and with `n` idle sessions of one kind open; logins timed before and during. */
+async function measureIdle(labd: LabdProcess, inspector: string, key: string, kind: IdleKind, n: number, o: Options, login: Target): Promise<IdleFigure> {
   const pid = labd.child.pid!;
   const heapMb = async () => (await gauge(labd, 'labd_nodejs_heap_size_used_bytes')) / 1024 / 1024;
+  const loginsIdle = await timedLogins(login, o.idleLogins);
   const beforeKb = await settled(inspector, () => rssKb(pid));
   const heapBeforeMb = await heapMb();
   const sessions = new IdleSessions();
   try {
-    await sessions.open({ port: labd.sshPort, user: 'labd', privateKeyFile: key }, kind, n, concurrency);
+    const started = performance.now();
+    let shown = 0;
+    await sessions.open({ port: labd.sshPort, user: 'labd', privateKeyFile: key }, kind, n, {
+      // Under labd's pre-auth caps (ssh.maxStartups 100 in all; the test harness allows 100 per source).
+      concurrency: Math.min(o.concurrency * 4, 32),
+      processes: idleProcesses(n),
+      progress: (opened) => {
+        if (opened - shown < 1000 && opened !== n) return;
+        shown = opened;
+        say(`bench: ${opened}/${n} ${kind} sessions open (${fmt((performance.now() - started) / 1000)} s, labd RSS ${fmt(rssKb(pid) / 1024)} MB)`);
+      },
+    });
+    const openSeconds = (performance.now() - started) / 1000;
+    // A screen left alone gives its cell buffers back after IDLE_CELLS_MS: measured as a user who sits there.
+    if (kind === 'tui') await sleep(IDLE_CELLS_MS + 1000);
     const seen = await gauge(labd, 'labd_ssh_connections_active');
     if (seen < n) throw new Error(`labd reports ${seen} connections open, expected at least ${n}`);
     const afterKb = await settled(inspector, () => rssKb(pid));
-    return { kind, sessions: sessions.count, beforeKb, afterKb, heapBeforeMb, heapAfterMb: await heapMb() };
+    const heapAfterMb = await heapMb();
+    const idleCpu = await idleCpuShare(pid);
+    const loginsDuring = await timedLogins(login, o.idleLogins);
+    return { kind, sessions: sessions.count, beforeKb, afterKb, heapBeforeMb, heapAfterMb, loginsIdle, loginsDuring, openSeconds, idleCpu };
+  } finally {
+    sessions.closeAll();
+  }
+}
+
+interface SshdIdleFigure {
+  sessions: number;
+  processes: number;
+  rssKb: number;
+  pssKb: number;
+}
+
+/** Every process below `root` (sshd's per-connection processes below its listener). */
+function descendants(root: number): number[] {
+  const parent = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // Field 4 of stat, after the command name in parentheses (which may hold spaces).
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parent.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  const found: number[] = [];
+  const walk = (pid: number) => {
+    for (const [child, ppid] of parent) if (ppid === pid) (found.push(child), walk(child));
+  };
+  walk(root);
+  return found;
+}
+
+/** Rss and Pss (kB) of a process, from smaps_rollup (Pss shares each shared page among its users). */
+function rssPssKb(pid: number): { rss: number; pss: number } {
+  try {
+    const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
+    return { rss: field('Rss'), pss: field('Pss') };
+  } catch {
+    return { rss: 0, pss: 0 };
+  }
+}
+
+/** sshd forks per connection: the memory of the processes under its listener with `n` bare sessions open. */
+async function measureSshdIdle(sshd: SshdProcess, key: string, n: number, o: Options): Promise<SshdIdleFigure> {
+  const sessions = new IdleSessions();
+  try {
+    // sshd's MaxStartups (10:30:100) drops early from 10 unauthenticated: open them a few at a time.
+    await sessions.open({ port: sshd.port, user: sshd.user, privateKeyFile: key }, 'bare', n, { concurrency: Math.min(o.concurrency, 8) });
+    await sleep(1000);
+    const pids = descendants(sshd.child.pid!);
+    let rss = 0;
+    let pss = 0;
+    for (const pid of pids) {
+      const m = rssPssKb(pid);
+      rss += m.rss;
+      pss += m.pss;
+    }
+    return { sessions: sessions.count, processes: pids.length, rssKb: rss, pssKb: pss };
   } finally {
     sessions.closeAll();
   }
@@ -196,8 +339,12 @@ async function main(): Promise<void> {
     labd = await LabdProcess.start({
       adminKeys: [lab.publicKey(plainKey)],
       caKeys: [`${ca}.pub`],
-      env: { LABD_LOG_LEVEL: 'info', NODE_OPTIONS: `--inspect=127.0.0.1:${inspectorPort}` },
+      env: { LABD_LOG_LEVEL: 'info', NODE_OPTIONS: `--inspect=127.0.0.1:${inspectorPort} ${o.labdNodeOptions}`.trim() },
     });
+    // A socket per session in labd, and one per session in the bench's processes (its children inherit the limit).
+    const files = o.idle + 1024;
+    raiseFileLimit(labd.child.pid!, files);
+    raiseFileLimit(process.pid, files);
     const inspector = await inspectorUrl(inspectorPort);
     // Base RSS: labd started as npm start does (node --import tsx), no backend configured, no connection yet.
     const baseKb = await settled(inspector, () => rssKb(labd!.child.pid!));
@@ -233,8 +380,18 @@ async function main(): Promise<void> {
 
     // Memory first, before the timed runs have grown labd's heap (a forced GC cannot shrink RSS back).
     say(`bench: ${o.idle} idle sessions against labd…`);
-    const idle: IdleFigure[] = [await measureIdle(labd, inspector, plainKey, 'bare', o.idle, o.concurrency)];
-    if (o.idleTui) idle.push(await measureIdle(labd, inspector, plainKey, 'tui', o.idle, o.concurrency));
+    const login = targets[0]!;
+    const idle: IdleFigure[] = [await measureIdle(labd, inspector, plainKey, 'bare', o.idle, o, login)];
+    if (o.idleTui) idle.push(await measureIdle(labd, inspector, plainKey, 'tui', o.idle, o, login));
+    let sshdIdle: SshdIdleFigure | undefined;
+    if (o.idleSshd > 0) {
+      say(`bench: ${o.idleSshd} idle sessions against sshd…`);
+      sshdIdle = await measureSshdIdle(sshd, plainKey, o.idleSshd, o);
+    }
+    if (o.idleOnly) {
+      process.stdout.write(idleReport(o, idle, sshdIdle, baseKb).join('\n') + '\n');
+      return;
+    }
 
     say(`bench: warm-up, ${o.warmup} runs per target…`);
     for (let i = 0; i < o.warmup; i++) for (const t of targets) await once(t);
@@ -261,7 +418,7 @@ async function main(): Promise<void> {
       throughput.set(t.name, await runConcurrently(o.conns, o.concurrency, async () => (await once(t)).ok));
     }
 
-    report(o, samples, failures, throughput, idle, shell, { labd: labdKex, sshd: sshdKex }, baseKb);
+    report(o, samples, failures, throughput, idle, sshdIdle, shell, { labd: labdKex, sshd: sshdKex }, baseKb);
   } finally {
     await cleanup();
   }
@@ -273,6 +430,7 @@ function report(
   failures: Map<string, number>,
   throughput: Map<string, { ms: number; failures: number }>,
   idle: IdleFigure[],
+  sshdIdle: SshdIdleFigure | undefined,
   shell: { account: string; shell: string; home: string; ms: number },
   kex: { labd: string; sshd: string },
   baseKb: number,
@@ -310,18 +468,43 @@ function report(
     lines.push(`  ${name.padEnd(22)} ${fmt(perSecond(t)).padStart(7)} conn/s  (${fmt(t.ms / 1000, 2)} s, ${t.failures} failed)`);
   const l = throughput.get('labd key')!;
   for (const b of ['sshd key', 'sshd key, default kex']) lines.push(`  ratio labd / ${b.padEnd(21)} ${fmt(perSecond(l) / perSecond(throughput.get(b)!), 2)}×`);
+  lines.push(...idleReport(o, idle, sshdIdle, baseKb));
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+function idleReport(o: Options, idle: IdleFigure[], sshdIdle: SshdIdleFigure | undefined, baseKb: number): string[] {
+  const lines: string[] = [];
+  const uptime = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   lines.push('', `labd base RSS, no backend configured, no connection yet, after a forced full GC: ${fmt(baseKb / 1024)} MB`);
-  lines.push('', 'labd memory with idle sessions open, each read after a forced full GC (target: < 0.5 MB per session)');
+  if (o.labdNodeOptions) lines.push(`labd's extra NODE_OPTIONS: ${o.labdNodeOptions}`);
+  lines.push('', `labd memory with idle sessions open, each read after a forced full GC (load average at the end ${uptime})`);
+  lines.push('  aims: ≤ 0.05 MB per bare session, ≤ 0.5 MB per session at the TUI home, 10,000 bare sessions in < 600 MB');
   for (const f of idle) {
     const perSession = (f.afterKb - f.beforeKb) / 1024 / f.sessions;
+    const aim = f.kind === 'bare' ? 0.05 : 0.5;
     const label = f.kind === 'bare' ? 'session channel, no command' : 'TUI at the home menu';
     const heapPerSession = (f.heapAfterMb - f.heapBeforeMb) / f.sessions;
     lines.push(
-      `  ${label.padEnd(28)} ${f.sessions} sessions: RSS ${fmt(f.beforeKb / 1024)} → ${fmt(f.afterKb / 1024)} MB = ${fmt(perSession, 3)} MB/session  ${perSession < 0.5 ? 'ok' : 'OVER TARGET'}`,
+      `  ${label.padEnd(28)} ${f.sessions} sessions (opened in ${fmt(f.openSeconds)} s): RSS ${fmt(f.beforeKb / 1024)} → ${fmt(f.afterKb / 1024)} MB = ${fmt(perSession, 3)} MB/session  ${perSession <= aim ? 'ok' : 'OVER AIM'}`,
     );
     lines.push(`  ${''.padEnd(28)} V8 heap in use ${fmt(f.heapBeforeMb)} → ${fmt(f.heapAfterMb)} MB = ${fmt(heapPerSession, 3)} MB/session`);
+    lines.push(`  ${''.padEnd(28)} labd's CPU with them open and nothing asked: ${fmt(f.idleCpu * 100)} % of a core`);
+    if (f.loginsIdle.length && f.loginsDuring.length) {
+      const ratio = median(f.loginsDuring) / median(f.loginsIdle);
+      lines.push(
+        `  ${''.padEnd(28)} OpenSSH key login, median of ${f.loginsIdle.length}: ${fmt(median(f.loginsIdle))} ms on labd without them, ${fmt(median(f.loginsDuring))} ms with them open = ${fmt(ratio, 2)}×  ${ratio < 2 ? 'ok' : 'OVER AIM (< 2×)'}`,
+      );
+    }
   }
-  process.stdout.write(lines.join('\n') + '\n');
+  if (sshdIdle) {
+    const rss = sshdIdle.rssKb / 1024 / sshdIdle.sessions;
+    const pss = sshdIdle.pssKb / 1024 / sshdIdle.sessions;
+    lines.push(
+      `  sshd, bare session channel    ${sshdIdle.sessions} sessions: ${sshdIdle.processes} processes (${fmt(sshdIdle.processes / sshdIdle.sessions, 1)} per session), ` +
+        `PSS ${fmt(pss, 3)} MB/session (RSS ${fmt(rss, 3)}); × ${o.idle}: PSS ${fmt(pss * o.idle, 0)} MB, ${Math.round((sshdIdle.processes / sshdIdle.sessions) * o.idle)} processes`,
+    );
+  }
+  return lines;
 }
 
 main().catch((err) => {

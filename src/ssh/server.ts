@@ -119,21 +119,31 @@ export class SshServer {
 
   /** False when the store failed (the sweep stopped there). */
   private async sweepRemovedAccounts(checkKeys: boolean): Promise<boolean> {
+    // The store is asked once per user (and per key) and sweep, not per connection: one user may hold
+    // thousands, and each sweep would otherwise read the store that many times a second.
+    const standings = new Map<number | null, AccountStanding>();
+    const keysHeld = new Map<string, boolean>();
+    const keyId = (actor: Actor) => `${actor.userId} ${actor.credential?.kind === 'key' ? actor.credential.fingerprint : ''}`;
+    try {
+      for (const { grant } of this.grants.values()) {
+        // A disabled account's own connection only tells its sessions so; they end by themselves.
+        if (grant.refusal !== undefined) continue;
+        const { actor } = grant;
+        if (!standings.has(actor.userId)) standings.set(actor.userId, await this.deps.login.standing(actor));
+        if (checkKeys && standings.get(actor.userId) === 'active' && !keysHeld.has(keyId(actor)))
+          keysHeld.set(keyId(actor), await this.deps.login.keyHeld(actor));
+      }
+    } catch (err) {
+      this.deps.log.warn({ err }, 'checking open connections failed');
+      return false;
+    }
     for (const [client, conn] of [...this.grants]) {
       const { grant } = conn;
-      // A disabled account's own connection only tells its sessions so; they end by themselves.
       if (grant.refusal !== undefined) continue;
-      let standing: AccountStanding;
-      let keyHeld = true;
-      try {
-        standing = await this.deps.login.standing(grant.actor);
-        if (checkKeys && standing === 'active') keyHeld = await this.deps.login.keyHeld(grant.actor);
-      } catch (err) {
-        this.deps.log.warn({ err }, 'checking open connections failed');
-        return false;
-      }
-      // The connection may have gone (or been closed) while the store answered.
-      if (this.grants.get(client)?.grant !== grant) continue;
+      // A connection that authenticated (or changed user) during the look-ups waits for the next sweep.
+      const standing = standings.get(grant.actor.userId);
+      if (standing === undefined) continue;
+      const keyHeld = keysHeld.get(keyId(grant.actor)) ?? true;
       if (!keyHeld) {
         const fp = grant.actor.credential?.kind === 'key' ? grant.actor.credential.fingerprint : '';
         const reason = `key removed: the key this connection logged in with (${fp}) no longer belongs to '${grant.actor.name}'`;

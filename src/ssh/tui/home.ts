@@ -181,7 +181,7 @@ export class HomeScreen {
       .catch(() => undefined)
       .finally(() => {
         this.busy = false;
-        this.redraw();
+        this.redraw(false, true);
       });
   }
 
@@ -238,7 +238,10 @@ export class HomeScreen {
     }
   }
 
-  private redraw(filtered = false): void {
+  /** What the last redraw showed: a refresh that reads the same draws nothing (an idle screen stays idle, see idle-cells.ts). */
+  private shownText = '';
+
+  private redraw(filtered = false, onlyIfChanged = false): void {
     if (this.abort.signal.aborted) return;
     const { theme } = this.ctx;
     const sep = ` ${theme.glyphs.separator} `;
@@ -248,12 +251,18 @@ export class HomeScreen {
       const text = blessed.escape(`${mark} ${stripControl(reading.text)}`);
       return `{bold}${blessed.escape(label)}{/bold} ${colour ? `{${colour}-fg}${text}{/${colour}-fg}` : text}`;
     });
-    this.strip.setContent(parts.length ? ' ' + parts.join(sep) : '');
+    const strip = parts.length ? ' ' + parts.join(sep) : '';
     const text = this.filter.value;
     const typing = this.filter.active ? '_' : '';
-    if (this.ctx.apps.length) this.choose.setContent(text || typing ? `Choose an app: / ${stripControl(text)}${typing}` : 'Choose an app:');
+    const choose = text || typing ? `Choose an app: / ${stripControl(text)}${typing}` : 'Choose an app:';
+    const items = this.items();
+    const shown = [strip, choose, ...items].join('\n');
+    if (onlyIfChanged && shown === this.shownText) return;
+    this.shownText = shown;
+    this.strip.setContent(strip);
+    if (this.ctx.apps.length) this.choose.setContent(choose);
     const selected = (this.list as unknown as { selected: number }).selected;
-    this.list.setItems(this.items() as never);
+    this.list.setItems(items as never);
     this.list.select(filtered ? 0 : selected);
     this.ctx.screen.render();
   }

@@ -9,6 +9,7 @@ import { stripControl } from '../../core/terminal-text.ts';
 import type { CountInvoke, ScreenInvoke, ScreenInvokeOptions, TuiApp, TuiScreenContext } from './apps.ts';
 import { confirmDialog } from './dialog.ts';
 import { HomeScreen, type StatusBoard } from './home.ts';
+import { releaseCellsWhenIdle } from './idle-cells.ts';
 import { helpLines, hintLine, WORDS, type KeyHint } from './keys.ts';
 import { listHints } from './list-keys.ts';
 import { TerminalPort, terminalProfile } from './terminal.ts';
@@ -62,6 +63,7 @@ export class TuiScreenSession {
   private app: { abort: AbortController; handle?: { destroy(): void } } | undefined;
   private dialogs = 0;
   private closed = false;
+  private readonly stopCellRelease: () => void;
   private warning: string | undefined;
   private readonly onChannelClose = () => this.close(0);
   private readonly onChannelError = (err: Error) => {
@@ -93,6 +95,7 @@ export class TuiScreenSession {
       autoPadding: true,
       ignoreLocked: ['C-c'],
     } as Widgets.IScreenOptions);
+    this.stopCellRelease = releaseCellsWhenIdle(this.screen);
 
     this.header = blessed.box({ parent: this.screen, top: 0, left: 0, right: 0, height: 1, tags: false, style: this.theme.title });
     this.body = blessed.box({ parent: this.screen, top: 1, left: 0, right: 0, bottom: 1 });
@@ -346,6 +349,7 @@ export class TuiScreenSession {
     } catch (err) {
       this.deps.log.warn({ err }, 'TUI app teardown failed');
     }
+    this.stopCellRelease();
     try {
       // Restores the client's terminal (normal buffer, cursor) and unregisters blessed's instances.
       this.screen.destroy();
