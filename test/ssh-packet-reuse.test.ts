@@ -42,6 +42,7 @@ describe('ssh2 reuses outbound packet buffers only once they are written', () =>
   test('ssh2 is patched (node scripts/patch-ssh2.mjs, run by npm postinstall)', () => {
     const lib = join(dirname(createRequire(import.meta.url).resolve('ssh2/package.json')), 'lib');
     assert.match(readFileSync(join(lib, 'protocol', 'crypto.js'), 'utf8'), /function labdTakePacket\(/);
+    assert.doesNotMatch(readFileSync(join(lib, 'protocol', 'crypto.js'), 'utf8'), /randomFillSync\(packet/, 'padding comes from the pool');
     assert.match(readFileSync(join(lib, 'server.js'), 'utf8'), /return socket\.writableLength === 0;/);
   });
 
