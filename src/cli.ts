@@ -2,8 +2,7 @@ import { ConfigError, loadConfig } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { createLogger } from './core/logger.ts';
 import { openDatabase } from './db/engine.ts';
-import { migrateFromSqlite, TargetNotEmptyError } from './db/migrate-from-sqlite.ts';
-import { redactDatabaseUrl } from './db/postgres-engine.ts';
+import { redactDatabaseUrl } from './db/database-url.ts';
 import { startLabd } from './app.ts';
 import { parseArgs } from 'node:util';
 import { VERSION } from './version.ts';
@@ -88,6 +87,8 @@ async function migrateCommand(args: string[]): Promise<void> {
     process.exit(2);
   }
   const json = opts.json === true;
+  // Loaded here: it brings the PostgreSQL driver, which `labd serve` on SQLite never needs.
+  const { migrateFromSqlite, TargetNotEmptyError } = await import('./db/migrate-from-sqlite.ts');
   try {
     const r = await migrateFromSqlite({
       dataDir: from,
