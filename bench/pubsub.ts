@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { KeyLab, LabdProcess } from '../test/support/labd.ts';
+import { describeWork, labdWork } from './lib/labd-work.ts';
 import { NatsServer } from '../test/support/nats-server.ts';
 import { median, percentile } from './lib/timing.ts';
 
@@ -68,6 +69,7 @@ async function main(): Promise<void> {
   let nats: NatsServer | undefined;
   const setups: { name: string; labds: LabdProcess[] }[] = [];
   const rows: string[] = [];
+  let work = '';
   try {
     const single = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env });
     started.push(single);
@@ -86,6 +88,7 @@ async function main(): Promise<void> {
         console.error(`${setup.name}: fan-out ${n} done`);
       }
     }
+    work = describeWork(await labdWork(started[0]!));
   } finally {
     await Promise.all(started.map((l) => l.stop()));
     await nats?.stop();
@@ -102,6 +105,7 @@ async function main(): Promise<void> {
       .join('  '),
   );
   for (const r of rows) console.log(r);
+  console.log(work);
 }
 
 /** One fan-out on one setup: the publisher on the first labd, subscriber i on labd (i + 1) mod count (with two replicas the first subscriber is on the other one). */

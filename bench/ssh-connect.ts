@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { freePort, KeyLab, LabdProcess, run } from '../test/support/labd.ts';
+import { describeWork, labdWork } from './lib/labd-work.ts';
 import { sshClientOptions } from '../test/support/ssh-options.ts';
 import { collectGarbage, inspectorUrl } from './lib/inspector-gc.ts';
 import { IdleSessions, type IdleKind } from './lib/idle-sessions.ts';
@@ -262,6 +263,7 @@ async function main(): Promise<void> {
     }
 
     report(o, samples, failures, throughput, idle, shell, { labd: labdKex, sshd: sshdKex }, baseKb);
+    console.log(`\n${describeWork(await labdWork(labd))}`);
   } finally {
     await cleanup();
   }
