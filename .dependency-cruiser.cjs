@@ -53,7 +53,7 @@ module.exports = {
       severity: 'error',
       comment:
         'Ports, commands, services and front-ends never import src/db (schemas, engines): only the store implementations (sql-*.ts), the composition root and the CLI do.',
-      from: { path: '^src/', pathNot: '^src/(db/|app\\.ts$|main\\.ts$|.+/sql-[^/]*\\.ts$)' },
+      from: { path: '^src/', pathNot: '^src/(db/|app\\.ts$|cli\\.ts$|.+/sql-[^/]*\\.ts$)' },
       to: { path: '^src/db/' },
     },
     {

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KeyLab, LabdProcess } from '../test/support/labd.ts';
+import { describeWork, labdWork } from './lib/labd-work.ts';
 import { sshClientOptions } from '../test/support/ssh-options.ts';
 import { runtimeLine } from './lib/runtime.ts';
 import { SshdProcess } from './lib/sshd.ts';
@@ -118,6 +119,7 @@ async function main(): Promise<void> {
     process.stdout.write(`median labd: ${labdRate.toFixed(1)} MB/s\n`);
     process.stdout.write(`median sshd: ${sshdRate.toFixed(1)} MB/s\n`);
     process.stdout.write(`ratio labd/sshd: ${(labdRate / sshdRate).toFixed(2)} (aim: at least 0.70)\n`);
+    process.stdout.write(`${describeWork(await labdWork(labd))}\n`);
   } finally {
     await labd?.stop();
     await sshd?.stop();

@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { KeyLab, LabdProcess } from '../test/support/labd.ts';
+import { describeWork, labdWork } from './lib/labd-work.ts';
 import { NatsServer } from '../test/support/nats-server.ts';
 import { median, percentile } from './lib/timing.ts';
 
@@ -88,6 +89,7 @@ async function main(): Promise<void> {
   let nats: NatsServer | undefined;
   const setups: { name: string; labds: LabdProcess[] }[] = [];
   const rows: string[] = [];
+  let work = '';
   try {
     const single = await LabdProcess.start({ adminKeys: [lab.publicKey(admin)], env });
     started.push(single);
@@ -106,6 +108,7 @@ async function main(): Promise<void> {
         console.error(`${setup.name}: fan-out ${n} done`);
       }
     }
+    work = describeWork(await labdWork(started[0]!));
   } finally {
     await Promise.all(started.map((l) => l.stop()));
     await nats?.stop();
@@ -140,6 +143,7 @@ async function main(): Promise<void> {
     'CPU per MiB delivered (throughput run) and per message per subscriber (latency run): labd (all its processes), and the clients\n' +
       "(the subscribers' and publisher's ssh processes, and this bench reading their pipes); the side near its cores' limit is the bottleneck",
   );
+  console.log(work);
 }
 
 /** One fan-out on one setup: the publisher on the first labd, subscriber i on labd (i + 1) mod count (with two replicas the first subscriber is on the other one). */

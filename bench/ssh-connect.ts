@@ -10,6 +10,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { freePort, KeyLab, LabdProcess, run } from '../test/support/labd.ts';
+import { describeWork, labdWork } from './lib/labd-work.ts';
 import { sshClientOptions } from '../test/support/ssh-options.ts';
 import { IDLE_CELLS_MS } from '../src/ssh/tui/idle-cells.ts';
 import { collectGarbage, inspectorUrl } from './lib/inspector-gc.ts';
@@ -419,6 +420,7 @@ async function main(): Promise<void> {
     }
 
     report(o, samples, failures, throughput, idle, sshdIdle, shell, { labd: labdKex, sshd: sshdKex }, baseKb);
+    console.log(`\n${describeWork(await labdWork(labd))}`);
   } finally {
     await cleanup();
   }

@@ -36,6 +36,7 @@ import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import { CONFIG_ENV_NAMES, loadConfig } from '../src/config/load.ts';
 import { ROOT } from './support/labd.ts';
+import { LABD_NODE_FLAGS } from '../scripts/node-flags.mjs';
 
 // Loose on purpose: these are rendered manifests read back from YAML, checked field by field below.
 type Obj = Record<string, any>;
@@ -404,7 +405,14 @@ describe('deploy/base', () => {
     const finalStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
     const user = /^USER (\S+)/m.exec(finalStage)?.[1];
     assert.ok(user && user !== 'root' && user !== '0', 'final stage has a non-root USER');
-    assert.match(finalStage, /ENTRYPOINT \["node", "--disable-warning=DEP0060", "dist\/main\.js"\]/);
+    // The Node flags users run (scripts/node-flags.mjs), as `npm start` and the test harness use them.
+    assert.ok(
+      finalStage.includes(`ENTRYPOINT ${JSON.stringify(['node', ...LABD_NODE_FLAGS, 'dist/main.js'])}`.replaceAll(',', ', ')),
+      'ENTRYPOINT runs dist/main.js with scripts/node-flags.mjs',
+    );
+    const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+    for (const script of ['start', 'migrate'])
+      assert.ok(start[script]!.includes(`exec node ${LABD_NODE_FLAGS.join(' ')} dist/main.js`), `npm run ${script} uses scripts/node-flags.mjs`);
     const exposed = (/^EXPOSE (.+)$/m.exec(finalStage)?.[1] ?? '').split(/\s+/).map(Number).sort();
     assert.deepEqual(exposed, [portNamed('http'), portNamed('ssh')].sort());
     assert.deepEqual(container.args, ['serve']);

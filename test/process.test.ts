@@ -12,6 +12,7 @@ import { afterAll as after, describe, test } from 'vitest';
 import { freePort, KeyLab, LabdProcess, ROOT } from './support/labd.ts';
 import { TmuxTerminal } from './support/tmux.ts';
 import { until } from './support/wait.ts';
+import { LABD_NODE_FLAGS } from '../scripts/node-flags.mjs';
 
 /** Every process below `pid` now (from /proc). */
 function descendants(pid: number): number[] {
@@ -68,11 +69,14 @@ describe('npm start and signals', () => {
     try {
       await until('labd started by npm start', async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`).catch(() => undefined))?.status === 200);
       const below = descendants(npm.pid!);
-      const labd = below.filter((p) => /src\/main\.ts\0serve/.test(readFileSync(`/proc/${p}/cmdline`, 'utf8')));
+      // npm start runs the compiled labd (dist/, rebuilt first when src/ changed), with the Node flags users run.
+      const labd = below.filter((p) => /dist\/main\.js\0serve/.test(readFileSync(`/proc/${p}/cmdline`, 'utf8')));
       assert.equal(labd.length, 1, `one labd process below npm: ${below.join(' ')}`);
-      // labd is node itself, not a tsx launcher with a second node under it.
-      const launched = descendants(labd[0]!).filter((p) => /main\.ts/.test(readFileSync(`/proc/${p}/cmdline`, 'utf8')));
+      // labd is node itself, not a launcher with a second node under it.
+      const launched = descendants(labd[0]!).filter((p) => /main\.[jt]s/.test(readFileSync(`/proc/${p}/cmdline`, 'utf8')));
       assert.deepEqual(launched, []);
+      const argv = readFileSync(`/proc/${labd[0]!}/cmdline`, 'utf8').split('\0');
+      for (const flag of LABD_NODE_FLAGS) assert.ok(argv.includes(flag), `labd runs with ${flag}: ${argv.join(' ')}`);
 
       process.kill(npm.pid!, 'SIGTERM');
       await exited;

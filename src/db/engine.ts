@@ -3,7 +3,7 @@
  * Both are migrated before anything reads them (PostgreSQL under an advisory lock).
  */
 import { migrateDb, openDb } from './client.ts';
-import { openPostgres, redactDatabaseUrl } from './postgres-engine.ts';
+import { redactDatabaseUrl } from './database-url.ts';
 import type { Dialect, SqlHandle } from './sql.ts';
 import { sqliteHandle } from './sqlite-engine.ts';
 
@@ -20,6 +20,8 @@ export interface DatabaseEngine {
 
 export async function openDatabase(opts: { dataDir: string; url?: string; poolSize?: number }): Promise<DatabaseEngine> {
   if (opts.url) {
+    // The driver (pg, drizzle's node-postgres) loads only for a PostgreSQL lab (labd at rest, issue 22).
+    const { openPostgres } = await import('./postgres-engine.ts');
     const pg = await openPostgres(opts.url, { poolSize: opts.poolSize });
     return { dialect: 'postgres', handle: pg.handle, pool: pg.pool, where: redactDatabaseUrl(opts.url), ping: pg.ping, close: pg.close };
   }

@@ -10,7 +10,10 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
 import * as pgSchema from './pg-schema.ts';
+import { redactDatabaseUrl } from './database-url.ts';
 import { afterCommitOf, ambientTransactions, runCommitted, type SqlDb, type SqlHandle, type SqlTables } from './sql.ts';
+
+export { redactDatabaseUrl };
 
 export const PG_MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../migrations/postgres');
 
@@ -48,17 +51,6 @@ export function postgresHandle(db: AnyPgDb): SqlHandle {
     inTransaction: () => ambient.current() !== undefined,
     afterCommit: (fn) => afterCommitOf(ambient.current(), fn),
   };
-}
-
-/** The URL with its password replaced, for logs and errors. */
-export function redactDatabaseUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'postgres://(unparsable URL)';
-  }
 }
 
 export interface PostgresEngine {

@@ -1,10 +1,15 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { errorKind, publicMessage, UsageError, type ErrorKind } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { BodyTooLarge, type HttpRoute, type RouteRequest, type RouteResponse } from '../ops/http.ts';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, params: Record<string, string>) => void | Promise<void>;
+
+// Required, not imported: an ES import of node:http reads all its exports, and its WebSocket,
+// CloseEvent and MessageEvent getters load Node's bundled undici (≈ 3 MB of heap at rest, issue 22).
+const { createServer } = createRequire(import.meta.url)('node:http') as typeof import('node:http');
 
 /** HTTP status for each typed error, mapped once for this front-end. */
 export const HTTP_STATUS: Record<ErrorKind, number> = { usage: 400, permission: 403, not_found: 404, conflict: 409, unavailable: 503, failed: 500 };

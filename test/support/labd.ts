@@ -8,8 +8,18 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { sshClientOptions } from './ssh-options.ts';
+import { LABD_NODE_FLAGS } from '../../scripts/node-flags.mjs';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
+
+/**
+ * The Node flags labd is started with: the ones users run (scripts/node-flags.mjs), or, for a bench
+ * comparing flags, LABD_BENCH_NODE_FLAGS (space-separated; empty: none).
+ */
+export function labdNodeFlags(): string[] {
+  const override = process.env.LABD_BENCH_NODE_FLAGS;
+  return override === undefined ? [...LABD_NODE_FLAGS] : override.split(/\s+/).filter(Boolean);
+}
 
 export function freePort(): Promise<number> {
   return new Promise((res, rej) => {
@@ -282,7 +292,11 @@ export class LabdProcess extends LabdSsh {
 
   static async start(opts: LabdOptions = {}): Promise<LabdProcess> {
     const { dataDir, sshPort, httpPort, env } = await labdEnv(opts);
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...labdNodeFlags(), '--import', 'tsx', join(ROOT, 'src/main.ts'), 'serve'], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
     child.stderr!.on('data', (d) => (out += d));
