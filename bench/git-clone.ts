@@ -112,7 +112,11 @@ try {
   if (imported.status !== 0) throw new Error(imported.stderr);
   sshd = await SshdProcess.start({ authorizedKeys: [lab.publicKey(key)], caPublicKeyFile: '/dev/null', emptyHome: true });
   const labdUrl = `ssh://labd@127.0.0.1:${labd.sshPort}/bench.git`;
-  const sshdUrl = `ssh://${sshd.user}@127.0.0.1:${sshd.port}${source}`;
+  // sshd serves the very repository labd stores (same packs, same index, no bitmap unless labd wrote
+  // one): the generated source was repacked with a bitmap, which alone makes git's object counting
+  // faster, and would compare two repositories instead of two transports.
+  const stored = join(labd.dataDir, 'repos', 'bench.git');
+  const sshdUrl = `ssh://${sshd.user}@127.0.0.1:${sshd.port}${stored}`;
 
   await cloneOnce(labdUrl, key, join(scratch, 'warm-labd'));
   await cloneOnce(sshdUrl, key, join(scratch, 'warm-sshd'));

@@ -1,0 +1,19 @@
+/**
+ * V8 settings labd changes at run time, for what cannot go on node's command line.
+ *
+ * External memory counted in the heap's global limit (V8 13, Node 24). Without it, V8 starts a full
+ * mark-compact whenever ArrayBuffers worth a few tens of MB have been allocated since the last one,
+ * however short-lived: every chunk git writes to labd and every packet of a bulk transfer is one.
+ * Serving a 51 MB clone cost labd 0.34–0.40 s of CPU, 0.29–0.31 s with it, in the same interleaved
+ * run (bench/README, git-clone); a loop allocating 32 KiB Buffers ran 200 mark-compacts in 2 s
+ * without it and none with it. It is a V8 flag, not a Node option: node refuses it on its command
+ * line where V8 lacks it (Node 20), and NODE_OPTIONS does not take it, so it is set here, on the V8
+ * it was measured on only (another V8 prints "unrecognized flag" and runs on).
+ */
+import { setFlagsFromString } from 'node:v8';
+
+export function tuneV8(v8Version: string = process.versions.v8): boolean {
+  if (Number(v8Version.split('.')[0]) !== 13) return false;
+  setFlagsFromString('--external-memory-accounted-in-global-limit');
+  return true;
+}
