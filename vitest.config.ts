@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Spawned labds run dist/ (as npm start does): built once here when src/ changed.
+    globalSetup: ['test/support/build-dist-setup.ts'],
     pool: 'forks',
     testTimeout: 180_000,
     hookTimeout: 180_000,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config/load.ts';
-import { ROOT, run } from './support/labd.ts';
+import { labdCommand, ROOT, run } from './support/labd.ts';
 
 test('defaults are the embedded ones', () => {
   const c = loadConfig({});
@@ -105,7 +105,7 @@ test('unknown keys in the file are refused', () => {
 });
 
 test('labd serve with a bad value stops with one line and exit 2', () => {
-  const r = run(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), 'serve'], {
+  const r = run(process.execPath, labdCommand(['serve']), {
     cwd: ROOT,
     env: { PATH: process.env.PATH, LABD_HTTP_LISTEN: 'localhost:99999' },
   });

@@ -28,7 +28,7 @@ import { FakeMatrix } from './support/fake-matrix/server.ts';
 import { FakeKube } from './support/fake-kube/server.ts';
 import { GitLab } from './support/git.ts';
 import { exampleObjects } from './support/kube-lab.ts';
-import { freePort, jsonOf, KeyLab, ROOT, runAsync } from './support/labd.ts';
+import { freePort, jsonOf, KeyLab, labdCommand, ROOT, runAsync } from './support/labd.ts';
 import { InProcessLabd } from './support/labd-inprocess.ts';
 import { POSTGRES_SKIP, startPostgresServer, type PostgresServer } from './support/postgres-server.ts';
 import { RecordingServer } from './support/recorder.ts';
@@ -80,7 +80,7 @@ const FILLED = [
   'seats',
 ];
 
-const labdCli = (args: string[]) => runAsync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), ...args], { cwd: ROOT });
+const labdCli = (args: string[]) => runAsync(process.execPath, labdCommand(args), { cwd: ROOT });
 
 function sqliteCounts(dataDir: string): Record<string, number> {
   const db = new Database(join(dataDir, 'labd.db'), { readonly: true });

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'vitest';
-import { KeyLab, LabdProcess, ROOT, run } from './support/labd.ts';
+import { KeyLab, LabdProcess, labdCommand, ROOT, run } from './support/labd.ts';
 
 test('health, readiness and Prometheus metrics', async () => {
   const lab = new KeyLab();
@@ -77,13 +77,13 @@ test('SIGTERM shuts down gracefully; the host key is created once and kept', asy
 test('labd migrate applies migrations and exits', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'labd-migrate-'));
   try {
-    const r = run(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), 'migrate'], {
+    const r = run(process.execPath, labdCommand(['migrate']), {
       cwd: ROOT,
       env: { PATH: process.env.PATH, LABD_DATA_DIR: dataDir },
     });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /migrations applied/);
-    const again = run(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), 'migrate'], {
+    const again = run(process.execPath, labdCommand(['migrate']), {
       cwd: ROOT,
       env: { PATH: process.env.PATH, LABD_DATA_DIR: dataDir },
     });

@@ -1,5 +1,5 @@
 /**
- * Test harness: boots the real labd (`tsx src/main.ts serve`) on free loopback ports with a
+ * Test harness: boots the real labd (`node dist/main.js serve`, as `npm start` runs it) on free loopback ports with a
  * throw-away data dir, a CA made by ssh-keygen, and drives it with the real OpenSSH client.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -19,6 +19,23 @@ export const ROOT = resolve(import.meta.dirname, '../..');
 export function labdNodeFlags(): string[] {
   const override = process.env.LABD_BENCH_NODE_FLAGS;
   return override === undefined ? [...LABD_NODE_FLAGS] : override.split(/\s+/).filter(Boolean);
+}
+
+let distChecked = false;
+
+/**
+ * `node FLAGS dist/main.js ARGS…`: labd compiled, as `npm start` runs it (a tsx start compiled all of
+ * src/ again in every spawned labd, a second or more of CPU each). dist/ is rebuilt first when src/
+ * changed since the last build (scripts/build-dist.mjs --if-stale: a walk of src/ when nothing did);
+ * vitest does it once before its workers start (test/support/build-dist-setup.ts), so workers only look.
+ */
+export function labdCommand(args: string[]): string[] {
+  if (!distChecked) {
+    const built = spawnSync(process.execPath, [join(ROOT, 'scripts/build-dist.mjs'), '--if-stale'], { cwd: ROOT, encoding: 'utf8' });
+    if (built.status !== 0) throw new Error(`scripts/build-dist.mjs failed:\n${built.stderr}`);
+    distChecked = true;
+  }
+  return [...labdNodeFlags(), join(ROOT, 'dist/main.js'), ...args];
 }
 
 export function freePort(): Promise<number> {
@@ -292,7 +309,7 @@ export class LabdProcess extends LabdSsh {
 
   static async start(opts: LabdOptions = {}): Promise<LabdProcess> {
     const { dataDir, sshPort, httpPort, env } = await labdEnv(opts);
-    const child = spawn(process.execPath, [...labdNodeFlags(), '--import', 'tsx', join(ROOT, 'src/main.ts'), 'serve'], {
+    const child = spawn(process.execPath, labdCommand(['serve']), {
       cwd: ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
