@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { LongestFirstSequencer } from './test/support/sequencer.ts';
 
 // Real peers (OpenSSH, tmux, git, Chromium, Alertmanager) make tests slow by nature: generous
 // bounds so a loaded 2-core machine does not fail them, but still a bound so nothing hangs CI.
@@ -21,6 +22,8 @@ export default defineConfig({
     // test changes process.env or the current directory, and src/ keeps no module-level state but
     // parse caches (terminfo entries, lazily loaded SDKs).
     isolate: false,
+    // Longest files first (test/durations.json), in CI too, where vitest has no cache of durations.
+    sequence: { sequencer: LongestFirstSequencer },
     reporters: ['default'],
   },
 });

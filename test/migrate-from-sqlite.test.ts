@@ -464,18 +464,21 @@ describe.skipIf(POSTGRES_SKIP)('labd migrate --from-sqlite into a real PostgreSQ
   });
 
   it('refuses a target that is not PostgreSQL, a missing data dir, and a wrong password without printing it', async () => {
-    const notPg = await labdCli(['migrate', '--from-sqlite', dataDir, '--to', 'mysql://u:pw-in-url@h/db']);
+    await server.createDatabase('wrongpw');
+    // Four separate CLI runs that share nothing: side by side, each pays its own start at once.
+    const [notPg, missing, wrong, help] = await Promise.all([
+      labdCli(['migrate', '--from-sqlite', dataDir, '--to', 'mysql://u:pw-in-url@h/db']),
+      labdCli(['migrate', '--from-sqlite', join(dataDir, 'nope'), '--to', server.url('copy')]),
+      labdCli(['migrate', '--from-sqlite', dataDir, '--to', server.url('wrongpw', { password: 'S3cret-wrong-pw' })]),
+      labdCli(['migrate', '--help']),
+    ]);
     expect(notPg.status).toBe(2);
     expect(notPg.stderr).not.toContain('pw-in-url');
-    const missing = await labdCli(['migrate', '--from-sqlite', join(dataDir, 'nope'), '--to', server.url('copy')]);
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/no labd database at/);
-    await server.createDatabase('wrongpw');
-    const wrong = await labdCli(['migrate', '--from-sqlite', dataDir, '--to', server.url('wrongpw', { password: 'S3cret-wrong-pw' })]);
     expect(wrong.status).toBe(1);
     expect(wrong.stderr).toMatch(/password authentication failed/);
     expect(wrong.stderr + wrong.stdout).not.toContain('S3cret-wrong-pw');
-    const help = await labdCli(['migrate', '--help']);
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/--from-sqlite DATA_DIR/);
   });

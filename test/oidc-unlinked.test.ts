@@ -97,7 +97,8 @@ describe('OIDC and anonymous git together: unlinked keys', () => {
     const key = lab.key('alice');
     const t = TmuxTerminal.start(['ssh', ...labd.sshArgs(key, { tty: true })], { cols: 120, rows: 60, env: { LANG: 'C.UTF-8' } });
     terminals.push(t);
-    const lines = await t.waitFor(CODE, 'the device code');
+    // The code's lines and the QR code below them may reach the screen in separate writes: wait for both.
+    const lines = await t.waitFor((l) => CODE.test(l.join('\n')) && /[▀▄█]/.test(l.join('\n')), 'the device code and its QR code');
     const screen = lines.join('\n');
     assert.match(screen, new RegExp(`open\\s+${op.issuer.replace(/[.]/g, '\\.')}/device`), 'the verification URL is shown');
     assert.match(screen, /[▀▄█]/, 'a QR code is drawn on the terminal');

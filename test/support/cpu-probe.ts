@@ -1,0 +1,37 @@
+/**
+ * What each test file costs in CPU, whatever the machine's load: a vitest setup file (see
+ * vitest.cpu.config.ts) that appends one JSON line per file to LABD_TEST_CPU_LOG (default
+ * /tmp/labd-test-cpu.jsonl): the worker's own CPU seconds while the file ran (labd in-process
+ * included), and those of the children it reaped (LabdProcess, ssh, git, PostgreSQL, Chromium…).
+ *
+ *   npx vitest run -c vitest.cpu.config.ts
+ */
+import { appendFileSync, readFileSync } from 'node:fs';
+import { afterAll, expect } from 'vitest';
+
+const LOG = process.env.LABD_TEST_CPU_LOG ?? '/tmp/labd-test-cpu.jsonl';
+const TICKS_PER_SECOND = 100;
+
+/** CPU seconds of this process's reaped children (cutime + cstime in /proc/self/stat). */
+function childrenSeconds(): number {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / TICKS_PER_SECOND;
+}
+
+// A setup file runs again before each test file, also with isolate: false.
+const startCpu = process.cpuUsage();
+const startChildren = childrenSeconds();
+const startWall = performance.now();
+
+afterAll(() => {
+  const self = process.cpuUsage(startCpu);
+  appendFileSync(
+    LOG,
+    `${JSON.stringify({
+      file: expect.getState().testPath,
+      self: (self.user + self.system) / 1e6,
+      children: childrenSeconds() - startChildren,
+      wall: (performance.now() - startWall) / 1000,
+    })}\n`,
+  );
+});
