@@ -5,6 +5,7 @@
  * the SSH front-end only hands over the streams and passes git's exit status back to the client.
  */
 import { z } from 'zod';
+import { pipeCoalesced } from '../../core/coalesce.ts';
 import { NotFound, PermissionDenied, Unavailable, UsageError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { CommandContext } from '../../ops/context.ts';
@@ -68,7 +69,8 @@ function runService(
     // The client's stdin ends when it has sent everything; git may exit first (nothing to fetch).
     child.stdin!.on('error', () => undefined);
     io.stdin.pipe(child.stdin!);
-    child.stdout!.pipe(io.stdout, { end: false });
+    // In whole SSH packets: git writes its pack in small pieces (src/core/coalesce.ts).
+    pipeCoalesced(child.stdout!, io.stdout);
     if (o.onStdout) child.stdout!.on('data', o.onStdout);
     child.stderr!.pipe(io.stderr, { end: false });
     // Listeners added after the pipes see the same chunks (a silent client, or one that stops reading, touches nothing).
