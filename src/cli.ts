@@ -3,6 +3,7 @@ import type { Config } from './config/schema.ts';
 import { createLogger } from './core/logger.ts';
 import { openDatabase } from './db/engine.ts';
 import { redactDatabaseUrl } from './db/database-url.ts';
+import { collectStartupGarbage } from './core/v8-tuning.ts';
 import { startLabd } from './app.ts';
 import { parseArgs } from 'node:util';
 import { VERSION } from './version.ts';
@@ -121,6 +122,7 @@ async function main(argv: string[]): Promise<void> {
         process.stderr.write(`labd: ${(err as Error).message}\n`);
         process.exit(1);
       }
+      collectStartupGarbage();
       process.on('uncaughtException', (err) => {
         if ((err as NodeJS.ErrnoException).code === 'EPIPE') return;
         log.error({ err }, 'uncaught exception (kept running)');

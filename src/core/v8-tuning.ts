@@ -17,3 +17,12 @@ export function tuneV8(v8Version: string = process.versions.v8): boolean {
   setFlagsFromString('--external-memory-accounted-in-global-limit');
   return true;
 }
+
+/**
+ * One full collection once labd listens. With --initial-old-space-size (scripts/node-flags.mjs) V8
+ * would keep start-up's garbage (module compilation, migrations: about 24 MB) until the old
+ * generation reaches that size. Needs --expose-gc, which the same flags carry; without it, nothing.
+ */
+export function collectStartupGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
