@@ -67,7 +67,9 @@ describe('CRM floods (issue 24, item 4)', () => {
   let bob: string;
   let bobToken: string;
   let malloryToken: string;
-  const IMPORTED = 20_000;
+  // Unsliced, the import of these cards held the event loop for seconds (20,000 for 17.8 s, issue 24):
+  // enough to show the slicing; the larger floods are bench/abuse's (--crm-cards 30000).
+  const IMPORTED = 6_000;
   const BOOK = 1_200;
   const PAGE = 500;
 
@@ -103,7 +105,7 @@ describe('CRM floods (issue 24, item 4)', () => {
     );
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`imported ${IMPORTED} cards`));
-    assert.match(r.stderr, new RegExp(`10000 of ${IMPORTED}`), 'long imports say how far they got');
+    assert.match(r.stderr, new RegExp(`${IMPORTED / 2} of ${IMPORTED}`), 'long imports say how far they got');
     // Before the fix the writes held the loop for the whole import; now each batch is a short stretch.
     // The gap and the time are printed, not asserted (tests never assert timings): what is asserted is
     // that labd answered at all while it imported, which the one-transaction import never did.
