@@ -122,7 +122,6 @@ async function main(argv: string[]): Promise<void> {
         process.stderr.write(`labd: ${(err as Error).message}\n`);
         process.exit(1);
       }
-      collectStartupGarbage();
       process.on('uncaughtException', (err) => {
         if ((err as NodeJS.ErrnoException).code === 'EPIPE') return;
         log.error({ err }, 'uncaught exception (kept running)');
@@ -146,6 +145,8 @@ async function main(argv: string[]): Promise<void> {
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
+      // After the signal handlers: a Ctrl-C right after "labd listening" must find them in place.
+      collectStartupGarbage();
       return;
     }
     case 'migrate':
