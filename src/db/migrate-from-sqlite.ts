@@ -16,7 +16,8 @@ import { getTableConfig, type PgTable } from 'drizzle-orm/pg-core';
 import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
 import { migrateDb, openDb } from './client.ts';
 import * as pgSchema from './pg-schema.ts';
-import { openPostgres, redactDatabaseUrl } from './postgres-engine.ts';
+import { redactDatabaseUrl } from './database-url.ts';
+import { openPostgres } from './postgres-engine.ts';
 import * as sqliteSchema from './schema.ts';
 
 /** The target database already holds rows: nothing was copied. */

@@ -13,8 +13,6 @@ import * as pgSchema from './pg-schema.ts';
 import { redactDatabaseUrl } from './database-url.ts';
 import { afterCommitOf, ambientTransactions, runCommitted, type SqlDb, type SqlHandle, type SqlTables } from './sql.ts';
 
-export { redactDatabaseUrl };
-
 export const PG_MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../migrations/postgres');
 
 /** The advisory lock replicas take around migrating, so that several starting at once migrate once. */
