@@ -8,9 +8,6 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // Spawned labds run dist/ (as npm start does): built once here when src/ changed.
     globalSetup: ['test/support/build-dist-setup.ts'],
-    // One full collection after each file (test/support/collect-native-garbage.ts says why).
-    setupFiles: ['test/support/collect-native-garbage.ts'],
-    execArgv: ['--expose-gc'],
     pool: 'forks',
     testTimeout: 180_000,
     hookTimeout: 180_000,

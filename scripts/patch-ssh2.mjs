@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Two changes to ssh2 1.17, applied on `npm ci`/`npm install` (postinstall) and in the image. Each
+ * Three changes to ssh2 1.17, applied on `npm ci`/`npm install` (postinstall) and in the image. Each
  * stops the install when neither its old nor its new form is found, so a changed ssh2 is looked at
  * rather than shipped unpatched. Files are replaced, not written into: node_modules may be
  * hard-linked into other checkouts.
@@ -22,8 +22,20 @@
  *    0.36–0.43 s per clone, in the same interleaved run (bench/README, git-clone). The random bytes
  *    that pad each packet are taken from a pool refilled 4 KiB at a time instead of one
  *    randomFillSync call per packet (2 µs each).
+ *
+ * 3. The native binding's cipher objects derive from NAN's ObjectWrap instead of node::ObjectWrap.
+ *    Since Node 24, node::ObjectWrap registers an environment clean-up hook per object and removes it
+ *    in its destructor, looking the environment up from the isolate's entered context. A cipher
+ *    collected by a GC that V8 runs as a task (a scavenge or a finalization with no context entered)
+ *    aborts the whole process: `RemoveEnvironmentCleanupHook … Assertion failed: (env) != nullptr`
+ *    from ~ChaChaPolyDecipher or ~AESGCMDecipher. Every SSH connection makes four such objects, so
+ *    labd could die with one of its connections' garbage (and vitest workers did, in CI). NAN's
+ *    ObjectWrap keeps no hook. The patched binding exports `labdNanObjectWrap`, and ssh2's loader
+ *    takes its JavaScript ciphers rather than a binding without it (one built before this patch).
+ *    test/ssh2-binding-gc.test.ts makes 90,000 ciphers and lets task GCs collect them.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -107,3 +119,48 @@ patch(join(lib, 'server.js'), "ssh2's server says whether its socket wrote a pac
     to: '      onWrite: (data) => {\n        if (!isWritable(socket))\n          return false;\n        socket.write(data);\n        return socket.writableLength === 0;\n      },',
   },
 ]);
+
+const crypto = join(lib, 'protocol', 'crypto');
+const bindingSourceChanged = patch(
+  join(crypto, 'src', 'binding.cc'),
+  "ssh2's native ciphers are NAN ObjectWraps (no clean-up hook for a GC to remove)",
+  'labdNanObjectWrap',
+  [
+    { from: ' : public ObjectWrap {', to: ' : public Nan::ObjectWrap {', count: 6 },
+    { from: ' ObjectWrap::Unwrap<', to: ' Nan::ObjectWrap::Unwrap<', count: 14 },
+    {
+      from: '  GenericDecipher::Init(target);\n}',
+      to:
+        "  GenericDecipher::Init(target);\n\n  // labd (scripts/patch-ssh2.mjs): ssh2's loader refuses a binding without this mark.\n" +
+        '  Nan::Set(target, Nan::New("labdNanObjectWrap").ToLocalChecked(), Nan::True());\n}',
+    },
+  ],
+);
+
+patch(join(lib, 'protocol', 'crypto.js'), 'ssh2 loads only a native binding built from the patched source', 'labdNanObjectWrap', [
+  {
+    from: "  binding = require('./crypto/build/Release/sshcrypto.node');\n",
+    to:
+      "  const labdBinding = require('./crypto/build/Release/sshcrypto.node');\n" +
+      '  // labd (scripts/patch-ssh2.mjs): a binding built before the ObjectWrap patch can abort Node 24.\n' +
+      "  if (labdBinding.labdNanObjectWrap !== true)\n    throw new Error('ssh2 binding built from unpatched source');\n" +
+      '  binding = labdBinding;\n',
+  },
+]);
+
+// A binding already built (by ssh2's own install script, which npm runs before this postinstall) came
+// from the unpatched source: build it again now. Where that fails the old one is removed, and ssh2
+// takes its JavaScript ciphers (slower, never aborting).
+const built = join(crypto, 'build', 'Release', 'sshcrypto.node');
+if (bindingSourceChanged && existsSync(built)) {
+  const npm = process.env.npm_execpath;
+  const run = npm
+    ? spawnSync(process.execPath, [npm, 'rebuild', 'ssh2', '--no-audit', '--no-fund'], { stdio: ['ignore', 'ignore', 'inherit'] })
+    : spawnSync('npm rebuild ssh2 --no-audit --no-fund', { stdio: ['ignore', 'ignore', 'inherit'], shell: true });
+  if (run.status !== 0 || !existsSync(built)) {
+    rmSync(built, { force: true });
+    console.error("scripts/patch-ssh2.mjs: rebuilding ssh2's native binding failed; ssh2 will use its JavaScript ciphers");
+  } else {
+    console.log("scripts/patch-ssh2.mjs: rebuilt ssh2's native binding from the patched source");
+  }
+}
