@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Three changes to ssh2 1.17, applied on `npm ci`/`npm install` (postinstall) and in the image. Each
+ * Four changes to ssh2 1.17, applied on `npm ci`/`npm install` (postinstall) and in the image. Each
  * stops the install when neither its old nor its new form is found, so a changed ssh2 is looked at
  * rather than shipped unpatched. Files are replaced, not written into: node_modules may be
  * hard-linked into other checkouts.
@@ -32,7 +32,12 @@
  *    labd could die with one of its connections' garbage (and vitest workers did, in CI). NAN's
  *    ObjectWrap keeps no hook. The patched binding exports `labdNanObjectWrap`, and ssh2's loader
  *    takes its JavaScript ciphers rather than a binding without it (one built before this patch).
- *    test/ssh2-binding-gc.test.ts makes 90,000 ciphers and lets task GCs collect them.
+ *    test/ssh2-binding-gc.test.ts makes 120,000 ciphers and lets task GCs collect them.
+ *
+ * 4. No WebAssembly Poly1305 next to the native binding. ssh2 instantiates an Emscripten Poly1305
+ *    (a 16 MiB WebAssembly memory) when it loads, for its JavaScript chacha20-poly1305 path only; the
+ *    binding computes Poly1305 itself. With the binding loaded that module is now skipped: it was
+ *    16 MiB of labd's external memory at rest, for nothing.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -164,3 +169,19 @@ if (bindingSourceChanged && existsSync(built)) {
     console.log("scripts/patch-ssh2.mjs: rebuilt ssh2's native binding from the patched source");
   }
 }
+
+patch(
+  join(lib, 'protocol', 'crypto.js'),
+  'ssh2 skips its WebAssembly Poly1305 when the native binding computes it',
+  'labd: the native binding has its own Poly1305',
+  [
+    {
+      from: "        POLY1305_WASM_MODULE = await require('./crypto/poly1305.js')();\n",
+      to:
+        '        // labd: the native binding has its own Poly1305; the WebAssembly one (16 MiB of memory) is\n' +
+        '        // for the JavaScript ciphers only.\n' +
+        '        if (ChaChaPolyCipher && ChaChaPolyDecipher)\n          return resolve();\n' +
+        "        POLY1305_WASM_MODULE = await require('./crypto/poly1305.js')();\n",
+    },
+  ],
+);
