@@ -126,14 +126,20 @@ try {
   const sshdPid = sshd.child.pid!;
   const cpuLabd = { self: 0, children: 0 };
   let cpuSshd = 0;
+  // The client's side (git clone, its ssh and index-pack): this process's waited-for children.
+  const client = { labd: 0, sshd: 0 };
   for (let i = 0; i < RUNS; i++) {
     const l0 = cpu(labdPid);
+    const c0 = cpu(process.pid).children;
     viaLabd.push(await cloneOnce(labdUrl, key, join(scratch, `labd-${i}`)));
     const l1 = cpu(labdPid);
     cpuLabd.self += l1.self - l0.self;
     cpuLabd.children += l1.children - l0.children;
+    const c1 = cpu(process.pid).children;
+    client.labd += c1 - c0;
     const s0 = cpu(sshdPid);
     viaSshd.push(await cloneOnce(sshdUrl, key, join(scratch, `sshd-${i}`)));
+    client.sshd += cpu(process.pid).children - c1;
     // sshd reaps its session process (and that one its shell and git) when the connection ends.
     await new Promise((r) => setTimeout(r, 200));
     cpuSshd += cpu(sshdPid).children - s0.children;
@@ -144,6 +150,9 @@ try {
   console.log(
     `CPU per clone: labd ${(cpuLabd.self / RUNS).toFixed(2)} s + its git ${(cpuLabd.children / RUNS).toFixed(2)} s = ${((cpuLabd.self + cpuLabd.children) / RUNS).toFixed(2)} s; ` +
       `sshd's session processes with their git ${(cpuSshd / RUNS).toFixed(2)} s`,
+  );
+  console.log(
+    `client CPU per clone (git clone, ssh, index-pack): from labd ${(client.labd / RUNS).toFixed(2)} s, from sshd ${(client.sshd / RUNS).toFixed(2)} s`,
   );
 
   const pid = labd.child.pid!;

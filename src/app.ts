@@ -495,6 +495,7 @@ async function wire(
     authTimeoutMs: config.ssh.authTimeout.ms,
     maxTries: config.ssh.maxAuthTries,
     preAuth: { maxStartups: config.ssh.maxStartups, maxStartupsPerSource: config.ssh.maxStartupsPerSource },
+    unackedLimit: config.ssh.unackedLimit,
     policy: () => ({ ...basePolicy, trustedCaBlobs: trustedCa.blobs() }),
     anonymousGit: config.git.anonAccess !== 'no-access',
     login,

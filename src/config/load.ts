@@ -20,6 +20,7 @@ const ENV_KEYS: Record<string, { path: string[]; kind: 'string' | 'boolean' | 'l
   LABD_SSH_MAX_STARTUPS: { path: ['ssh', 'maxStartups'], kind: 'number' },
   LABD_SSH_MAX_STARTUPS_PER_SOURCE: { path: ['ssh', 'maxStartupsPerSource'], kind: 'number' },
   LABD_SSH_HOME_REFRESH: { path: ['ssh', 'homeRefresh'], kind: 'string' },
+  LABD_SSH_UNACKED_LIMIT: { path: ['ssh', 'unackedLimit'], kind: 'string' },
   LABD_HTTP_LISTEN: { path: ['http', 'listen'], kind: 'string' },
   LABD_USER_CA_KEYS: { path: ['auth', 'userCaKeys'], kind: 'string' },
   LABD_STEPCA_URL: { path: ['auth', 'stepCa', 'url'], kind: 'string' },

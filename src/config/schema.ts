@@ -323,6 +323,26 @@ export const configSchema = z
         maxStartups: z.number().int().min(1).max(100_000).default(100),
         /** Unauthenticated connections held at once from one source address (sshd's PerSourceMaxStartups). */
         maxStartupsPerSource: z.number().int().min(1).max(100_000).default(10),
+        /**
+         * Channel output left unacknowledged to an OpenSSH client (src/ssh/flow-control.ts): auto
+         * (256 KiB, more for a client whose key exchange took longer), off (the client's whole
+         * window), or a number of bytes.
+         */
+        unackedLimit: z
+          .union(
+            [
+              z.enum(['auto', 'off']),
+              z.coerce
+                .number()
+                .int()
+                .min(65_536)
+                .max(64 * 1024 * 1024),
+            ],
+            {
+              error: 'expected auto, off, or a number of bytes from 65536 to 67108864',
+            },
+          )
+          .default('auto'),
         /** Banner-free greeting shown by the TUI. */
         hostname: z.string().min(1).default('labd'),
         /** How often an open TUI home screen reads its status strip and counts again; a backend check older than twice this is made again. */

@@ -27,6 +27,11 @@ export class Metrics implements CommandObserver {
     help: 'SSH connections accepted and not yet authenticated',
     registers: [this.registry],
   });
+  readonly unackedLimitLifted = new Counter({
+    name: 'labd_ssh_unacked_limit_lifted_total',
+    help: 'Channels to OpenSSH clients that waited over a second for a window adjust and got the whole window back (src/ssh/flow-control.ts)',
+    registers: [this.registry],
+  });
   readonly flowViolations = new Counter({
     name: 'labd_ssh_flow_violations_total',
     help: 'SSH connections closed for sending channel data beyond the window labd advertised',

@@ -7,6 +7,54 @@ import type { Connection, ServerChannel } from 'ssh2';
  */
 export const PENDING_OUTPUT_MAX = 1024 * 1024;
 
+/** The least output left unacknowledged on a channel to a nearby OpenSSH client (see unackedLimit). */
+export const UNACKED_FLOOR = 256 * 1024;
+/** The link rate the limit leaves room for: 1 Gbit/s, in bytes per millisecond. */
+const LINK_BYTES_PER_MS = 125_000;
+/** A limited channel waiting this long for an acknowledgement gets the peer's whole window back. */
+export const UNACKED_STALL_MS = 1000;
+
+/**
+ * How much channel output labd leaves unacknowledged (sent, not yet given back by a
+ * CHANNEL_WINDOW_ADJUST) to an OpenSSH client, or undefined to use the whole window it offers.
+ *
+ * OpenSSH offers 2 MiB per session channel. labd sends faster than a client on the same machine,
+ * or a slow git index-pack behind it, drains its end, so up to 2 MiB piled up in the ssh process's
+ * buffers, which its allocator then mapped and unmapped again and again: cloning 51 MB from labd
+ * cost the client 0.13-0.2 s more CPU than from sshd (110-170 thousand page faults against 30-90),
+ * and on two cores that made the clone slower than through sshd. Keeping 256 KiB in flight, the
+ * client's buffers stay small and it acknowledges as it writes (OpenSSH sends a window adjust once
+ * more than three packets of its window are used and some were consumed), so nothing waits: the
+ * clone then took 0.7-0.8× sshd's time (bench/git-clone).
+ *
+ * In flight must still cover the round trip, or the limit would cap throughput on a distant link:
+ * the time from the client's version line to the end of the key exchange (about 1.5 round trips
+ * plus both sides' key agreement) bounds it, and the limit leaves room for 1 Gbit/s over it (a
+ * 30 ms handshake: over 2 MiB, the whole window). Only for OpenSSH 7 and later, whose adjust rule
+ * is known; other clients (ssh2's own adjusts only at half its window) get the whole window.
+ */
+export function unackedLimit(o: {
+  peerSoftware: string;
+  handshakeMs: number | undefined;
+  packetSize: number;
+  window: number;
+  setting?: UnackedSetting;
+}): number | undefined {
+  const setting = o.setting ?? 'auto';
+  const version = /^OpenSSH_(\d+)\./.exec(o.peerSoftware);
+  if (setting === 'off' || !version || Number(version[1]) < 7) return undefined;
+  let wanted: number;
+  if (setting !== 'auto') wanted = setting;
+  else if (o.handshakeMs === undefined) return undefined;
+  else wanted = Math.max(UNACKED_FLOOR, Math.ceil((o.handshakeMs / 1.5) * LINK_BYTES_PER_MS));
+  // OpenSSH acknowledges early only past three packets of its window.
+  const limit = Math.max(wanted, 4 * o.packetSize);
+  return limit < o.window ? limit : undefined;
+}
+
+/** The `ssh.unackedLimit` setting: auto, off, or bytes. */
+export type UnackedSetting = 'auto' | 'off' | number;
+
 /** The parts of ssh2's server connection this file relies on (ssh2 1.x; checked at each connection). */
 interface ClientInternals {
   _sock: Socket;
@@ -19,12 +67,32 @@ interface ClientInternals {
 }
 
 interface ChannelInternals {
-  incoming: { window: number };
+  incoming: { id: number; window: number };
+  outgoing: { window: number; packetSize: number };
+  _waitWindow?: boolean;
   _write(data: Buffer, encoding: BufferEncoding | null, cb: (err?: Error | null) => void): void;
   stderr: { _write(data: Buffer, encoding: BufferEncoding | null, cb: (err?: Error | null) => void): void };
 }
 
 export type FlowViolation = 'window';
+
+/** A channel whose peer window labd holds part of back (unackedLimit). */
+interface Withheld {
+  /** Bytes of the peer's window labd does not use. */
+  hidden: number;
+  stall?: NodeJS.Timeout;
+}
+
+export interface ConnectionFlowOptions {
+  /** The client's software version from its version line (e.g. "OpenSSH_9.2p1"). */
+  peerSoftware?: string;
+  /** The `ssh.unackedLimit` setting; default auto. */
+  unacked?: UnackedSetting;
+  /** Called when a limited channel got its whole window back after waiting for an acknowledgement. */
+  onLimitLifted?: () => void;
+  /** A monotonic clock in ms (tests); default performance.now. */
+  now?: () => number;
+}
 
 /**
  * SSH flow control that does not trust the peer, for one connection.
@@ -46,15 +114,21 @@ export class ConnectionFlow {
   private readonly waiters: (() => void)[] = [];
   private closed = false;
   private violated = false;
+  private readonly withheld = new Map<number, Withheld>();
+  private readonly adjustWindow: (packet: unknown, recipient: number, amount: number) => void;
+  /** From the client's version line to the end of the first key exchange. */
+  private handshakeMs: number | undefined;
 
   constructor(
     connection: Connection,
     private readonly onViolation: (kind: FlowViolation, detail: Record<string, unknown>) => void,
+    private readonly o: ConnectionFlowOptions = {},
   ) {
     const client = connection as unknown as ClientInternals;
     const handlers = client._protocol?._handlers;
     const channelData = handlers?.CHANNEL_DATA;
-    if (!client._sock || !handlers || typeof channelData !== 'function' || typeof client._chanMgr?.get !== 'function') {
+    const windowAdjust = handlers?.CHANNEL_WINDOW_ADJUST;
+    if (!client._sock || !handlers || typeof channelData !== 'function' || typeof windowAdjust !== 'function' || typeof client._chanMgr?.get !== 'function') {
       throw new Error('ssh2 internals changed: labd cannot enforce SSH flow control (see src/ssh/flow-control.ts)');
     }
     this.client = client;
@@ -72,11 +146,27 @@ export class ConnectionFlow {
       channelData(packet, recipient, data);
     };
 
+    // ssh2 adds the amount to the channel's window and resumes a write waiting for it.
+    this.adjustWindow = (packet, recipient, amount) => windowAdjust(packet, recipient, amount);
+    handlers.CHANNEL_WINDOW_ADJUST = (packet: unknown, recipient: unknown, amount: unknown) => {
+      const held = this.withheld.get(recipient as number);
+      if (held?.stall) {
+        clearTimeout(held.stall);
+        held.stall = undefined;
+      }
+      windowAdjust(packet, recipient, amount);
+    };
+    const now = o.now ?? (() => performance.now());
+    const headerAt = now();
+    connection.once('handshake', () => (this.handshakeMs = now() - headerAt));
+
     const wake = () => this.wake();
     this.socket.on('drain', wake);
     connection.on('handshake', wake);
     this.socket.once('close', () => {
       this.closed = true;
+      for (const held of this.withheld.values()) clearTimeout(held.stall);
+      this.withheld.clear();
       this.wake();
     });
   }
@@ -96,8 +186,53 @@ export class ConnectionFlow {
     }
     const stdout = c._write.bind(c);
     const stderr = c.stderr._write.bind(c.stderr);
-    c._write = (data, encoding, cb) => stdout(data, encoding, (err) => (err ? cb(err) : this.whenRoom(() => cb())));
-    c.stderr._write = (data, encoding, cb) => stderr(data, encoding, (err) => (err ? cb(err) : this.whenRoom(() => cb())));
+    const limited = this.limitUnacked(c);
+    c._write = (data, encoding, cb) => {
+      stdout(data, encoding, (err) => (err ? cb(err) : this.whenRoom(() => cb())));
+      if (limited) this.watchStall(c);
+    };
+    c.stderr._write = (data, encoding, cb) => {
+      stderr(data, encoding, (err) => (err ? cb(err) : this.whenRoom(() => cb())));
+      if (limited) this.watchStall(c);
+    };
+  }
+
+  /** Holds back the part of the peer's window beyond unackedLimit; true when it did. */
+  private limitUnacked(c: ChannelInternals): boolean {
+    const out = c.outgoing;
+    if (typeof out?.window !== 'number' || typeof c.incoming?.id !== 'number') return false;
+    const limit = unackedLimit({
+      peerSoftware: this.o.peerSoftware ?? '',
+      handshakeMs: this.handshakeMs,
+      packetSize: out.packetSize,
+      window: out.window,
+      ...(this.o.unacked !== undefined ? { setting: this.o.unacked } : {}),
+    });
+    if (limit === undefined) return false;
+    // The peer's adjusts add to the window ssh2 sees, so it stays the peer's window minus `hidden`.
+    this.withheld.set(c.incoming.id, { hidden: out.window - limit });
+    out.window = limit;
+    (c as unknown as { once(event: string, fn: () => void): void }).once('close', () => {
+      clearTimeout(this.withheld.get(c.incoming.id)?.stall);
+      this.withheld.delete(c.incoming.id);
+    });
+    return true;
+  }
+
+  /**
+   * A limited channel that waits for the window longer than UNACKED_STALL_MS gets all of it: a
+   * client that acknowledges only late (whatever its version line says) must not stall.
+   */
+  private watchStall(c: ChannelInternals): void {
+    const id = c.incoming.id;
+    const held = this.withheld.get(id);
+    if (!held || held.stall || !c._waitWindow) return;
+    held.stall = setTimeout(() => {
+      this.withheld.delete(id);
+      this.o.onLimitLifted?.();
+      this.adjustWindow(undefined, id, held.hidden);
+    }, UNACKED_STALL_MS);
+    held.stall.unref();
   }
 
   private whenRoom(fn: () => void): void {

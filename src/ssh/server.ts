@@ -13,7 +13,7 @@ import { unlinkedRoute } from '../ops/identity/unlinked.ts';
 import { ConnectionAuth, keyGrant, type AuthDeps, type SessionGrant } from './auth.ts';
 import { EXIT_CODES, runExecCommand } from './exec.ts';
 import { watchExpiry, type ExpiryWatch } from './expiry.ts';
-import { ConnectionFlow } from './flow-control.ts';
+import { ConnectionFlow, type UnackedSetting } from './flow-control.ts';
 import { PreAuthGate, sourceKey, ThrottledLog, type PreAuthLimits } from './preauth.ts';
 import type { TuiHost } from './tui/host.ts';
 
@@ -23,6 +23,8 @@ export interface SshServerDeps extends AuthDeps {
   /** Time from accept to authenticated (sshd's LoginGraceTime): silent and slow sockets are closed. */
   authTimeoutMs: number;
   preAuth: PreAuthLimits;
+  /** Channel output left unacknowledged to OpenSSH clients (src/ssh/flow-control.ts). */
+  unackedLimit?: UnackedSetting;
   tui: TuiHost;
   version: string;
 }
@@ -66,7 +68,9 @@ export class SshServer {
     this.refusalLog = new ThrottledLog(1000, (fields) =>
       deps.log.warn(fields, 'refused a connection before the handshake: too many unauthenticated connections'),
     );
-    this.server = new ssh2.Server({ hostKeys: [deps.hostKey], ident: `labd_${deps.version}` }, (client, info) => this.onConnection(client, info.ip));
+    this.server = new ssh2.Server({ hostKeys: [deps.hostKey], ident: `labd_${deps.version}` }, (client, info) =>
+      this.onConnection(client, info.ip, info.header.versions.software),
+    );
     this.server.on('error', (err: Error) => deps.log.error({ err }, 'ssh server error'));
     // TCP_NODELAY on every accepted socket, as sshd sets it: ssh2 writes one packet in several
     // write() calls on its JavaScript cipher path (no native binding for this Node), and with Nagle on,
@@ -266,16 +270,20 @@ export class SshServer {
     this.deps.metrics.preauthConnections.set(this.gate.held);
   }
 
-  private onConnection(client: Connection, remoteIp: string): void {
+  private onConnection(client: Connection, remoteIp: string, peerSoftware: string): void {
     const { log, metrics } = this.deps;
     const socket = (client as unknown as { _sock: Socket })._sock;
     let flow: ConnectionFlow;
     try {
-      flow = new ConnectionFlow(client, (kind, detail) => {
-        metrics.flowViolations.inc({ kind });
-        log.warn({ remote: remoteIp, ...detail }, 'peer sent data beyond the channel window: connection closed');
-        socket.destroy();
-      });
+      flow = new ConnectionFlow(
+        client,
+        (kind, detail) => {
+          metrics.flowViolations.inc({ kind });
+          log.warn({ remote: remoteIp, ...detail }, 'peer sent data beyond the channel window: connection closed');
+          socket.destroy();
+        },
+        { peerSoftware, unacked: this.deps.unackedLimit ?? 'auto', onLimitLifted: () => metrics.unackedLimitLifted.inc() },
+      );
     } catch (err) {
       // Without flow control a peer could grow labd's memory without bound: refuse to serve.
       log.error({ err }, 'SSH flow control unavailable');

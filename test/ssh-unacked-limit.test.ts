@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import ssh2 from 'ssh2';
+import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
+import { UNACKED_FLOOR, unackedLimit } from '../src/ssh/flow-control.ts';
+import { KeyLab } from './support/labd.ts';
+import { InProcessLabd } from './support/labd-inprocess.ts';
+
+/**
+ * labd leaves at most unackedLimit bytes of channel output unacknowledged to a nearby OpenSSH
+ * client (src/ssh/flow-control.ts), which acknowledges as it consumes; a client that waits longer
+ * for its adjusts gets the whole window after a second. ssh2's client adjusts only once half its
+ * 2 MiB window is used: posing as OpenSSH it shows the limit (it waits at 256 KiB until labd lifts
+ * it), with its own name it gets the whole window at once.
+ */
+describe('unacknowledged output to OpenSSH clients', () => {
+  const MiB = 1024 * 1024;
+
+  test('the limit: OpenSSH 7 and later, room for 1 Gbit/s over the handshake time, never under four packets', () => {
+    const base = { peerSoftware: 'OpenSSH_9.2p1', handshakeMs: 2, packetSize: 32768, window: 2 * MiB };
+    assert.equal(unackedLimit(base), UNACKED_FLOOR);
+    assert.equal(unackedLimit({ ...base, handshakeMs: 12 }), 1_000_000);
+    assert.equal(unackedLimit({ ...base, handshakeMs: 30 }), undefined, 'a distant client keeps its whole window');
+    assert.equal(unackedLimit({ ...base, packetSize: 128 * 1024 }), 512 * 1024);
+    assert.equal(unackedLimit({ ...base, peerSoftware: 'OpenSSH_6.6.1p1' }), undefined);
+    assert.equal(unackedLimit({ ...base, peerSoftware: 'PuTTY_Release_0.81' }), undefined);
+    assert.equal(unackedLimit({ ...base, peerSoftware: 'ssh2js1.17.0' }), undefined);
+    assert.equal(unackedLimit({ ...base, handshakeMs: undefined }), undefined);
+    assert.equal(unackedLimit({ ...base, window: 128 * 1024 }), undefined, 'a window under the limit is used as it is');
+    assert.equal(unackedLimit({ ...base, setting: 'off' }), undefined);
+    assert.equal(unackedLimit({ ...base, handshakeMs: 30, setting: 100_000 }), 131_072, 'a set number, never under four packets');
+  });
+
+  describe('a 4 MiB download', () => {
+    const lab = new KeyLab();
+    let labd: InProcessLabd;
+    let alice: string;
+    const bytes = randomBytes(4 * MiB);
+
+    before(async () => {
+      const admin = lab.key('admin');
+      alice = lab.key('alice');
+      // A set limit: auto's would grow with a key exchange slowed by a loaded machine.
+      labd = await InProcessLabd.start({ adminKeys: [lab.publicKey(admin)], env: { LABD_SSH_UNACKED_LIMIT: String(UNACKED_FLOOR) } });
+      const added = await labd.ssh(admin, ['user', 'add', 'alice', '--role', 'member', '--key', `'${lab.publicKey(alice)}'`]);
+      assert.equal(added.status, 0, added.stderr);
+      const put = await labd.ssh(alice, ['paste', 'big.bin'], { input: bytes });
+      assert.equal(put.status, 0, put.stderr);
+    });
+
+    after(async () => {
+      await labd?.stop();
+      lab.cleanup();
+    });
+
+    const lifted = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${labd.httpPort}/metrics`)).text();
+      return Number(/^labd_ssh_unacked_limit_lifted_total (\d+)/m.exec(text)?.[1] ?? NaN);
+    };
+
+    async function downloadWithSsh2(ident?: string): Promise<{ bytes: Buffer; heldAt: number[] }> {
+      const client = new ssh2.Client();
+      await new Promise<void>((resolve, reject) => {
+        client.once('ready', () => resolve());
+        client.once('error', reject);
+        client.connect({ host: '127.0.0.1', port: labd.sshPort, username: 'alice', privateKey: readFileSync(alice), ...(ident ? { ident } : {}) });
+      });
+      try {
+        return await new Promise((resolve, reject) => {
+          client.exec('paste cat big.bin', (err, channel) => {
+            if (err) return reject(err);
+            const chunks: Buffer[] = [];
+            let received = 0;
+            // Where the data paused for half a second: labd waiting for an acknowledgement.
+            const heldAt: number[] = [];
+            let quiet: NodeJS.Timeout | undefined;
+            const watch = () => {
+              clearTimeout(quiet);
+              quiet = setTimeout(() => heldAt.push(received), 500);
+            };
+            channel.on('data', (d: Buffer) => {
+              chunks.push(d);
+              received += d.length;
+              watch();
+            });
+            channel.stderr.resume();
+            channel.once('close', () => {
+              clearTimeout(quiet);
+              resolve({ bytes: Buffer.concat(chunks), heldAt });
+            });
+          });
+        });
+      } finally {
+        client.end();
+      }
+    }
+
+    test('the OpenSSH client acknowledges as it reads: everything arrives, the limit is never lifted', async () => {
+      const before = await lifted();
+      const r = await labd.ssh(alice, ['paste', 'cat', 'big.bin']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.ok(r.stdoutBuffer.equals(bytes), 'the bytes differ');
+      assert.equal(await lifted(), before);
+    });
+
+    test('a client that says it is OpenSSH but acknowledges late waits at the limit once, then gets the whole window', async () => {
+      const before = await lifted();
+      const r = await downloadWithSsh2('OpenSSH_9.9');
+      assert.ok(r.bytes.equals(bytes), 'the bytes differ');
+      assert.equal(r.heldAt[0], UNACKED_FLOOR, 'labd stopped at the limit until it lifted it');
+      assert.equal(await lifted(), before + 1);
+    });
+
+    test('any other client gets the whole window from the start', async () => {
+      const before = await lifted();
+      const r = await downloadWithSsh2();
+      assert.ok(r.bytes.equals(bytes), 'the bytes differ');
+      assert.equal(await lifted(), before);
+    });
+  });
+});
