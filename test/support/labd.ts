@@ -21,6 +21,21 @@ export function labdNodeFlags(): string[] {
   return override === undefined ? [...LABD_NODE_FLAGS] : override.split(/\s+/).filter(Boolean);
 }
 
+/**
+ * Settings a bench comparing labd's own settings adds to every labd it starts: LABD_BENCH_ENV,
+ * space-separated NAME=value pairs of LABD_ variables (e.g. "LABD_SSH_UNACKED_LIMIT=off").
+ */
+export function labdBenchEnv(): Record<string, string> {
+  const pairs = (process.env.LABD_BENCH_ENV ?? '').split(/\s+/).filter(Boolean);
+  const env: Record<string, string> = {};
+  for (const pair of pairs) {
+    const m = /^(LABD_[A-Z0-9_]+)=(.*)$/.exec(pair);
+    if (!m) throw new Error(`LABD_BENCH_ENV: expected NAME=value with a LABD_ name, got ${pair}`);
+    env[m[1]!] = m[2]!;
+  }
+  return env;
+}
+
 let distChecked = false;
 
 /**
@@ -188,6 +203,7 @@ export async function labdEnv(opts: LabdOptions): Promise<{ dataDir: string; ssh
     // Every test client comes from 127.0.0.1: a dozen parallel logins are a test, not a flood.
     LABD_SSH_MAX_STARTUPS_PER_SOURCE: '100',
     ...opts.env,
+    ...labdBenchEnv(),
   };
   if (opts.caKeys?.length) {
     const file = join(dataDir, 'user_ca_keys');
