@@ -33,4 +33,24 @@ describe('V8 tuning at start (src/core/v8-tuning.ts)', () => {
     assert.ok(run('plain') > 10, 'without the flag V8 collects fully for short-lived ArrayBuffers (what the flag is for)');
     assert.equal(run('tuned'), 0);
   });
+  test('the collection once labd listens gives the young generation back (a memory-reducing collection)', () => {
+    const script = `
+      const { collectStartupGarbage } = await import(${JSON.stringify(join(ROOT, 'src/core/v8-tuning.ts'))});
+      const { getHeapSpaceStatistics } = await import('node:v8');
+      // Enough short-lived garbage for the young generation to grow to its maximum (4 MiB semi-spaces).
+      const keep = [];
+      for (let i = 0; i < 400000; i++) keep[i % 2000] = { i, s: 'x' + i };
+      const newSpace = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
+      const grown = newSpace();
+      collectStartupGarbage();
+      console.log(JSON.stringify({ grown, after: newSpace() }));`;
+    const r = spawnSync(process.execPath, ['--expose-gc', '--max-semi-space-size=4', '--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const { grown, after } = JSON.parse(r.stdout) as { grown: number; after: number };
+    assert.ok(grown >= 4 * 1048576, `the young generation grew (${grown} bytes)`);
+    assert.ok(after <= grown / 2, `shrunk from ${grown} to ${after} bytes`);
+  });
 });
