@@ -19,6 +19,37 @@ export function tuneV8(v8Version: string = process.versions.v8): boolean {
 }
 
 /**
+ * No optimizing compilers (Maglev, Turbofan) while labd starts. Start-up calls a few functions often enough
+ * (Node's path and URL helpers while hundreds of modules load) for V8 to optimize about 140 of them, and
+ * the compilers' own machine code then stays mapped: ≈ 8 MB of the node binary's file-backed pages plus
+ * their working memory, in a labd that has served nothing yet (at rest 85 -> 77 MB RSS, bench/rest-memory).
+ * Start-up is no slower without them (its code runs once). `resumeOptimizingCompilers` turns them back on
+ * once labd listens, and functions that are hot from then on are optimized as before.
+ * Only where both are on by default (V8 13+ on x64, where this was measured; V8 11 has Maglev off), and
+ * not when node's command line or NODE_OPTIONS already says something about them.
+ */
+const COMPILER_FLAGS = /--(no-)?(maglev|turbofan|opt|max-opt|jitless)\b/;
+let deferred = false;
+
+export function deferOptimizingCompilers(
+  v8Version: string = process.versions.v8,
+  nodeFlags: string = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' '),
+): boolean {
+  if (Number(v8Version.split('.')[0]) < 13 || process.arch !== 'x64' || COMPILER_FLAGS.test(nodeFlags)) return false;
+  setFlagsFromString('--no-maglev');
+  setFlagsFromString('--no-turbofan');
+  deferred = true;
+  return true;
+}
+
+export function resumeOptimizingCompilers(): void {
+  if (!deferred) return;
+  setFlagsFromString('--maglev');
+  setFlagsFromString('--turbofan');
+  deferred = false;
+}
+
+/**
  * One memory-reducing full collection once labd listens. With --initial-old-space-size (scripts/node-flags.mjs)
  * V8 would keep start-up's garbage (module compilation, migrations: about 24 MB) until the old generation
  * reaches that size. The "last-resort" flavor is V8's low-memory collection (what a memory-pressure signal
