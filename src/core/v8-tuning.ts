@@ -26,15 +26,12 @@ export function tuneV8(v8Version: string = process.versions.v8): boolean {
  * Start-up is no slower without them (its code runs once). `resumeOptimizingCompilers` turns them back on
  * once labd listens, and functions that are hot from then on are optimized as before.
  * Only where both are on by default (V8 13+ on x64, where this was measured; V8 11 has Maglev off), and
- * not when node's command line or NODE_OPTIONS already says something about them.
+ * not when node's flags (`nodeFlags`: its command line and NODE_OPTIONS) already say something about them.
  */
 const COMPILER_FLAGS = /--(no-)?(maglev|turbofan|opt|max-opt|jitless)\b/;
 let deferred = false;
 
-export function deferOptimizingCompilers(
-  v8Version: string = process.versions.v8,
-  nodeFlags: string = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' '),
-): boolean {
+export function deferOptimizingCompilers(v8Version: string = process.versions.v8, nodeFlags: string = process.execArgv.join(' ')): boolean {
   if (Number(v8Version.split('.')[0]) < 13 || process.arch !== 'x64' || COMPILER_FLAGS.test(nodeFlags)) return false;
   setFlagsFromString('--no-maglev');
   setFlagsFromString('--no-turbofan');
