@@ -3,7 +3,7 @@ import type { Config } from './config/schema.ts';
 import { createLogger } from './core/logger.ts';
 import { openDatabase } from './db/engine.ts';
 import { redactDatabaseUrl } from './db/database-url.ts';
-import { collectStartupGarbage } from './core/v8-tuning.ts';
+import { collectStartupGarbage, resumeOptimizingCompilers } from './core/v8-tuning.ts';
 import { startLabd } from './app.ts';
 import { parseArgs } from 'node:util';
 import { VERSION } from './version.ts';
@@ -146,6 +146,7 @@ async function main(argv: string[]): Promise<void> {
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
       // After the signal handlers: a Ctrl-C right after "labd listening" must find them in place.
+      resumeOptimizingCompilers();
       collectStartupGarbage();
       return;
     }

@@ -4,7 +4,7 @@
  * terminal gives them. With a width limit (the TUI), columns shrink and then drop in priority order,
  * and the caller is told what was cut, so nothing is clipped silently.
  */
-import stringWidth from 'string-width';
+import { stringWidth } from './string-width.ts';
 
 export interface LayoutColumn {
   label: string;

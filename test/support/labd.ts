@@ -45,6 +45,10 @@ let distChecked = false;
  * vitest does it once before its workers start (test/support/build-dist-setup.ts), so workers only look.
  */
 export function labdCommand(args: string[]): string[] {
+  // A bench comparing two builds runs each in turn: LABD_BENCH_DIST names the other build's dist/ (in a
+  // checkout of its own, with node_modules and migrations beside it), taken as it is.
+  const benchDist = process.env.LABD_BENCH_DIST;
+  if (benchDist) return [...labdNodeFlags(), join(resolve(benchDist), 'main.js'), ...args];
   if (!distChecked) {
     const built = spawnSync(process.execPath, [join(ROOT, 'scripts/build-dist.mjs'), '--if-stale'], { cwd: ROOT, encoding: 'utf8' });
     if (built.status !== 0) throw new Error(`scripts/build-dist.mjs failed:\n${built.stderr}`);

@@ -4,8 +4,9 @@
  * keys for a note, a meeting, tags and delete. Every action is a `crm …` command through the
  * registry, so the rules (own book only, validation, audit) are the commands' own.
  */
-import blessed, { type Widgets } from 'blessed';
-import stringWidth from 'string-width';
+import type { Widgets } from 'blessed';
+import { blessed } from '../../ssh/tui/blessed.ts';
+import { stringWidth } from '../../core/string-width.ts';
 import { publicMessage } from '../../core/errors.ts';
 import { stripControl } from '../../core/terminal-text.ts';
 import type { TuiApp, TuiScreenContext } from '../../ssh/tui/apps.ts';

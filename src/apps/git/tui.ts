@@ -1,4 +1,5 @@
-import blessed, { type Widgets } from 'blessed';
+import type { Widgets } from 'blessed';
+import { blessed } from '../../ssh/tui/blessed.ts';
 import { repoBlob, repoBranches, repoInfo, repoLog, repoLs, repoShow, repoTags, repoTree, type RepoJson } from './api.ts';
 import { stripControl } from '../../core/terminal-text.ts';
 import type { TuiApp, TuiScreenContext } from '../../ssh/tui/apps.ts';

@@ -1,4 +1,5 @@
-import blessed, { type Widgets } from 'blessed';
+import type { Widgets } from 'blessed';
+import { blessed } from '../../ssh/tui/blessed.ts';
 import { stripControl } from '../../core/terminal-text.ts';
 import { listCount, type TuiApp, type TuiScreenContext } from '../../ssh/tui/apps.ts';
 import { StatusLine } from '../../ssh/tui/status-line.ts';

@@ -1,5 +1,5 @@
 /** The account and admin screens: Account (whoami and your keys), Users, Roles, Invites (./access.ts), Audit. Every list opens a detail view. */
-import blessed from 'blessed';
+import { blessed } from './blessed.ts';
 import { publicMessage } from '../../core/errors.ts';
 import { invitesTuiApp, rolesTuiApp, usersTuiApp } from './access.ts';
 import { listCount, type TuiApp } from './apps.ts';

@@ -1,4 +1,5 @@
-import blessed, { type Widgets } from 'blessed';
+import type { Widgets } from 'blessed';
+import { blessed } from './blessed.ts';
 import { stripControl } from '../../core/terminal-text.ts';
 import { readInputNow } from './read-input.ts';
 import type { Theme } from './theme.ts';

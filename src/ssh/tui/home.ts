@@ -4,7 +4,8 @@
  * commands run as the user (so it shows only what they may see) or from status sources that modules
  * contribute over read-only ports (Alertmanager, the Matrix homeserver); nothing reads a store.
  */
-import blessed, { type Widgets } from 'blessed';
+import type { Widgets } from 'blessed';
+import { blessed } from './blessed.ts';
 import type { Actor } from '../../core/actor.ts';
 import { publicMessage } from '../../core/errors.ts';
 import type { Permission } from '../../core/permissions.ts';

@@ -3,8 +3,8 @@
  * line and the `?` help are drawn from it, so they cannot disagree. The words are the same on
  * every screen (soft-serve and k9s style): move, open, back, quit, help, refresh, scroll.
  */
-import blessed from 'blessed';
-import stringWidth from 'string-width';
+import { blessed } from './blessed.ts';
+import { stringWidth } from '../../core/string-width.ts';
 import type { Theme } from './theme.ts';
 import { wrapWords } from './wrap.ts';
 

@@ -6,7 +6,7 @@
  * characters and has blessed's tag braces escaped, so a README cannot restyle or hijack the screen.
  */
 import type MarkdownIt from 'markdown-it';
-import stringWidth from 'string-width';
+import { stringWidth } from '../../core/string-width.ts';
 import { lazyRequire } from '../../core/lazy-require.ts';
 import { stripControl } from '../../core/terminal-text.ts';
 

@@ -1,5 +1,6 @@
-import blessed, { type Widgets } from 'blessed';
-import stringWidth from 'string-width';
+import type { Widgets } from 'blessed';
+import { blessed } from './blessed.ts';
+import { stringWidth } from '../../core/string-width.ts';
 import type { ServerChannel } from 'ssh2';
 import type { Actor } from '../../core/actor.ts';
 import { publicMessage } from '../../core/errors.ts';

@@ -1,5 +1,6 @@
 /** The one-line status under an app's screen, and the guard that reports a failed action there. */
-import blessed, { type Widgets } from 'blessed';
+import type { Widgets } from 'blessed';
+import { blessed } from './blessed.ts';
 import { publicMessage } from '../../core/errors.ts';
 import { stripControl } from '../../core/terminal-text.ts';
 import type { TuiScreenContext } from './apps.ts';

@@ -10,7 +10,8 @@
  * locals of each call), so sharing them is safe; nothing in blessed writes to the Tput after setup
  * except the screen setting `unicode` to the value it was built with.
  */
-import blessed, { type BlessedProgram } from 'blessed';
+import type { BlessedProgram } from 'blessed';
+import { blessed } from './blessed.ts';
 
 /** The parts of blessed's Program and Tput this file uses; @types/blessed does not declare them. */
 interface TputLike {
@@ -30,9 +31,6 @@ interface ProgramInternals {
   _write(text: string): unknown;
 }
 type ProgramConstructor = new (options: Record<string, unknown>) => BlessedProgram;
-
-const BaseProgram = (blessed as unknown as { program: ProgramConstructor & { prototype: Record<string, unknown> } }).program;
-const Tput = (blessed as unknown as { tput: new (options: Record<string, unknown>) => TputLike }).tput;
 
 interface SharedTerminal {
   tput: TputLike;
@@ -62,6 +60,9 @@ function sharedTerminal(term: string, unicode: boolean): SharedTerminal {
     return found;
   }
 
+  // Read here, not at import: blessed loads with the first TUI session (./blessed.ts).
+  const BaseProgram = (blessed as unknown as { program: ProgramConstructor & { prototype: Record<string, unknown> } }).program;
+  const Tput = (blessed as unknown as { tput: new (options: Record<string, unknown>) => TputLike }).tput;
   const tput = withoutConsoleErrors(() => new Tput({ terminal: term, forceUnicode: unicode }));
   // No terminfo entry blessed can read for this name (ncurses' newer 256-colour entries among
   // them, and screen-256color, whose plab_norm blessed cannot compile): blessed falls back to its

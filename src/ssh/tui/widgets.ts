@@ -1,4 +1,5 @@
-import blessed, { type Widgets } from 'blessed';
+import type { Widgets } from 'blessed';
+import { blessed } from './blessed.ts';
 import { textTable } from '../../core/table-layout.ts';
 import type { Result } from '../../ops/result.ts';
 import { cellText } from '../render.ts';

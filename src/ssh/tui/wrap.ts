@@ -5,7 +5,7 @@
  * that width changes; only a word longer than the whole line is cut.
  */
 import type { Widgets } from 'blessed';
-import stringWidth from 'string-width';
+import { stringWidth } from '../../core/string-width.ts';
 
 /** `text` with every line broken at spaces to at most `width` display cells; indentation is kept. */
 export function wrapWords(text: string, width: number): string {

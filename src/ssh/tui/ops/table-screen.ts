@@ -1,4 +1,5 @@
-import blessed, { type Widgets } from 'blessed';
+import type { Widgets } from 'blessed';
+import { blessed } from '../blessed.ts';
 import { lazyRequire } from '../../../core/lazy-require.ts';
 
 const yaml = lazyRequire<typeof import('yaml')>('yaml');
