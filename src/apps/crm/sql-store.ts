@@ -318,6 +318,10 @@ export class SqlCrmStore implements CrmStore {
     return row ?? { cards: 0, bytes: 0 };
   }
 
+  batch<T>(fn: () => Promise<T>): Promise<T> {
+    return this.h.transaction(() => fn());
+  }
+
   async usage(ownerId: number): Promise<CrmUsage> {
     return this.h.run((db) => this.usageNow(db, ownerId));
   }

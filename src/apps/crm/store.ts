@@ -51,6 +51,8 @@ export interface ChangeEntry {
 }
 
 export interface CrmStore {
+  /** Runs `fn`'s store calls in one transaction (all stored, or none). */
+  batch<T>(fn: () => Promise<T>): Promise<T>;
   /** With `quota`, refuses (QuotaExceeded) a card past the owner's quota, checked in the same transaction. */
   create(ownerId: number, data: ContactData, href?: string, quota?: CrmQuota): Promise<Contact>;
   /**
