@@ -267,9 +267,9 @@ export async function importCards(store: CrmStore, owner: number, cards: ParsedC
             used.cards++;
             used.bytes += sizes[n]!;
           }
-          const c = await store.create(owner, d);
-          report.created.push({ id: c.id, name: c.displayName });
-          idByUid.set(d.uid, c.id);
+          const id = await store.insert(owner, d);
+          report.created.push({ id, name: d.displayName });
+          idByUid.set(d.uid, id);
         }
       } catch (err) {
         if (!(err instanceof QuotaExceeded) && !(err instanceof CardTooLarge)) throw err;

@@ -327,8 +327,13 @@ export class SqlCrmStore implements CrmStore {
   }
 
   async create(ownerId: number, data: ContactData, href?: string, quota?: CrmQuota): Promise<Contact> {
+    const id = await this.insert(ownerId, data, href, quota);
+    return (await this.get(ownerId, id))!;
+  }
+
+  async insert(ownerId: number, data: ContactData, href?: string, quota?: CrmQuota): Promise<number> {
     const { crmContacts: c, crmTombstones: tomb } = this.h.t;
-    const id = await this.h.transaction(async (db) => {
+    return this.h.transaction(async (db) => {
       if (await this.uidTaken(db, ownerId, data.uid)) throw new Conflict(`a contact with UID ${data.uid} exists`);
       if (href && (await this.row(db, ownerId, eq(c.href, href)))) throw new Conflict(`${href} exists`);
       if (quota) checkQuota(await this.usageNow(db, ownerId), 1, contactBytes(data), quota);
@@ -344,7 +349,6 @@ export class SqlCrmStore implements CrmStore {
       await this.index(db, ownerId, id, data, true);
       return id;
     });
-    return (await this.get(ownerId, id))!;
   }
 
   async update(ownerId: number, id: number, data: ContactData, ifRev?: number, quota?: CrmQuota): Promise<Contact> {
