@@ -2,12 +2,34 @@
 // `npm run lint`: the type check, the import rules, the formatter and the house rules, run side by
 // side (the type check alone takes half a minute on two cores; the others fit beside it). Each
 // check's output is printed whole, under its name, when it ends; exit 1 if any failed.
+//
+// Each tool keeps what it learnt in .tmp/lint-cache/ (git-ignored): a second run checks only the files
+// that changed (tsc's build info, prettier's and dependency-cruiser's caches by file content), about
+// 40 CPU-seconds down to a few. A clean clone (CI) has no cache and checks everything.
 import { spawn } from 'node:child_process';
 
+const CACHE = '.tmp/lint-cache';
 const checks = [
-  ['types (tsc)', 'tsc', ['-p', 'tsconfig.json', '--noEmit']],
-  ['imports (dependency-cruiser)', 'depcruise', ['src', '--output-type', 'err']],
-  ['format (prettier)', 'prettier', ['--check', '--log-level', 'warn', 'src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.mjs']],
+  ['types (tsc)', 'tsc', ['-p', 'tsconfig.json', '--noEmit', '--incremental', '--tsBuildInfoFile', `${CACHE}/tsc.tsbuildinfo`]],
+  ['imports (dependency-cruiser)', 'depcruise', ['src', '--output-type', 'err', '--cache', `${CACHE}/depcruise`, '--cache-strategy', 'content']],
+  [
+    'format (prettier)',
+    'prettier',
+    [
+      '--check',
+      '--log-level',
+      'warn',
+      '--cache',
+      '--cache-location',
+      `${CACHE}/prettier`,
+      '--cache-strategy',
+      'content',
+      'src/**/*.ts',
+      'test/**/*.ts',
+      'bench/**/*.ts',
+      'scripts/**/*.mjs',
+    ],
+  ],
   ['house rules (scripts/lint.mjs)', process.execPath, ['scripts/lint.mjs']],
 ];
 

@@ -1,6 +1,6 @@
 /**
  * A real PostgreSQL server for tests: Debian's postgresql-15 (`/usr/lib/postgresql/15/bin`), a fresh
- * cluster in a temp dir, listening on 127.0.0.1 on a free port (password auth, scram-sha-256) and on a
+ * cluster in a temp dir (a copy of one initdb made once, see clusterTemplate), listening on 127.0.0.1 on a free port (password auth, scram-sha-256) and on a
  * unix socket in that temp dir (trust). For what PGlite (test/support/pglite.ts) cannot show: several
  * connections and pools at once, the migration advisory lock, authentication, `labd migrate`.
  *
@@ -20,8 +20,8 @@
  * (default labd), prints its URL and waits; Ctrl-C stops it and removes its files.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -104,38 +104,78 @@ async function waitReady(url: string, child: ChildProcess, log: () => string): P
   }
 }
 
+/** What initdb is run with; the template's name depends on it. */
+function initdbArgs(dataDir: string, pwfile: string): string[] {
+  return ['-D', dataDir, '-U', 'postgres', '--pwfile', pwfile, '--auth-local=trust', '--auth-host=scram-sha-256', '--encoding=UTF8', '--locale=C', '--no-sync'];
+}
+
+interface Template {
+  dataDir: string;
+  password: string;
+}
+let template: Template | undefined;
+
+/**
+ * A cluster made by initdb once on this machine, copied for each server (`cp -a`: owner and modes
+ * kept): initdb took about a CPU-second and four seconds of wall time every time, a copy a third of
+ * a second. It lives in the temp dir under a name made from the binaries, the user and initdb's
+ * arguments, so test workers and later runs share it; a worker that loses the race to make it uses
+ * the winner's. Every server so has the template's superuser password (in the template's dir).
+ */
+function clusterTemplate(as: RunAs): Template {
+  if (template && existsSync(template.dataDir)) return template;
+  const key = createHash('sha256')
+    .update(JSON.stringify([PG_BIN, as.name, initdbArgs('', '')]))
+    .digest('hex')
+    .slice(0, 16);
+  const home = join(tmpdir(), `labd-pg-template-${key}`);
+  const read = (): Template | undefined =>
+    existsSync(join(home, 'data', 'PG_VERSION')) && existsSync(join(home, 'password'))
+      ? { dataDir: join(home, 'data'), password: readFileSync(join(home, 'password'), 'utf8').trim() }
+      : undefined;
+  template = read();
+  if (template) return template;
+  const dir = mkdtempSync(join(tmpdir(), 'labd-pg-template-new-'));
+  try {
+    const password = randomBytes(12).toString('hex');
+    const pwfile = join(dir, 'pwfile');
+    writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
+    if (as.uid >= 0) for (const p of [dir, pwfile]) chownSync(p, as.uid, as.gid);
+    chmodSync(dir, 0o700);
+    const [initCmd, initArgs] = as.argv(join(PG_BIN, 'initdb'), initdbArgs(join(dir, 'data'), pwfile));
+    const init = spawnSync(initCmd, initArgs, { encoding: 'utf8', cwd: dir });
+    if (init.status !== 0) throw new Error(`initdb failed (${init.status}): ${init.stderr}${init.stdout}`);
+    rmSync(pwfile);
+    writeFileSync(join(dir, 'password'), `${password}\n`, { mode: 0o600 });
+    try {
+      renameSync(dir, home);
+    } catch {
+      // Another worker made it meanwhile: its template is as good.
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  template = read();
+  if (!template) throw new Error(`no PostgreSQL template cluster in ${home}`);
+  return template;
+}
+
 export async function startPostgresServer(): Promise<PostgresServer> {
   if (POSTGRES_SKIP) throw new PostgresUnavailable(POSTGRES_SKIP);
   const as = runAs();
+  const { dataDir: templateDir, password } = clusterTemplate(as);
   const dir = mkdtempSync(join(tmpdir(), 'labd-pg-'));
   const dataDir = join(dir, 'data');
   const socketDir = join(dir, 'sock');
   mkdirSync(socketDir);
-  const password = randomBytes(12).toString('hex');
-  const pwfile = join(dir, 'pwfile');
-  writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
-  if (as.uid >= 0) for (const p of [dir, socketDir, pwfile]) chownSync(p, as.uid, as.gid);
+  if (as.uid >= 0) for (const p of [dir, socketDir]) chownSync(p, as.uid, as.gid);
   chmodSync(dir, 0o700);
   const user = 'postgres';
   let child: ChildProcess | undefined;
   const cleanupOnExit = () => child?.kill('SIGKILL');
   try {
-    const [initCmd, initArgs] = as.argv(join(PG_BIN, 'initdb'), [
-      '-D',
-      dataDir,
-      '-U',
-      user,
-      '--pwfile',
-      pwfile,
-      '--auth-local=trust',
-      '--auth-host=scram-sha-256',
-      '--encoding=UTF8',
-      '--locale=C',
-      '--no-sync',
-    ]);
-    const init = spawnSync(initCmd, initArgs, { encoding: 'utf8', cwd: dir });
-    if (init.status !== 0) throw new Error(`initdb failed (${init.status}): ${init.stderr}${init.stdout}`);
-    rmSync(pwfile);
+    const copy = spawnSync('cp', ['-a', templateDir, dataDir], { encoding: 'utf8' });
+    if (copy.status !== 0) throw new Error(`copying the template cluster failed (${copy.status}): ${copy.stderr}`);
 
     let lastErr: Error | undefined;
     for (let attempt = 0; attempt < 5; attempt++) {

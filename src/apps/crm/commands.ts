@@ -192,21 +192,29 @@ const PROGRESS_EVERY = 1000;
 /** Lets the event loop answer others (timers, sockets) before the next batch. */
 export const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** A turn of the event loop once `SLICE_MS` have passed since the last one. */
-function slicer(): () => Promise<void> {
-  let since = performance.now();
-  return async () => {
-    if (performance.now() - since < SLICE_MS) return;
-    await yieldToLoop();
-    since = performance.now();
-  };
+/**
+ * Runs `step(0)` … `step(n - 1)` in slices: each slice is one transaction of the store, at most about
+ * SLICE_MS long, with a turn of the event loop between two. A transaction per card cost a commit per
+ * card, most of an import's time; a throw rolls back the slice it happened in.
+ */
+async function inSlices(store: CrmStore, n: number, step: (i: number) => Promise<void>, stopped: () => boolean): Promise<void> {
+  let i = 0;
+  while (i < n && !stopped()) {
+    if (i > 0) await yieldToLoop();
+    await store.batch(async () => {
+      const since = performance.now();
+      do await step(i++);
+      while (i < n && !stopped() && performance.now() - since < SLICE_MS);
+    });
+  }
 }
 
 /**
  * Adds cards to the owner's book, merging each into a contact with the same UID, email or phone.
- * Writes in slices of SLICE_MS with a turn of the event loop between them. With limits, a card
- * over crm.maxCardBytes refuses the whole import before anything is written; at the quota the import
- * stops (QuotaExceeded, saying how many were imported): what came before stays, nothing after it is stored.
+ * Writes in slices of SLICE_MS, one transaction each, with a turn of the event loop between them.
+ * With limits, a card over crm.maxCardBytes refuses the whole import before anything is written; at
+ * the quota the import stops (QuotaExceeded, saying how many were imported): what came before stays,
+ * nothing after it is stored.
  */
 export async function importCards(store: CrmStore, owner: number, cards: ParsedCard[], opts: ImportOptions = {}): Promise<ImportReport> {
   const { limits, progress } = opts;
@@ -214,73 +222,85 @@ export async function importCards(store: CrmStore, owner: number, cards: ParsedC
   const report: ImportReport = { created: [], merged: [], linked: 0 };
   const idByUid = new Map<string, number>();
   let used: CrmUsage | undefined;
-  let n = 0;
-  const slice = slicer();
-  for (const card of cards) {
-    await slice();
-    // Re-read each batch: other writes (CardDAV, another session) count too.
-    if (limits && n % IMPORT_BATCH === 0) used = await store.usage(owner);
-    const d = card.data;
-    let existing = await store.getByUid(owner, d.uid);
-    let by = 'uid';
-    if (!existing) {
-      const ids = await store.findByHandles(
-        owner,
-        d.emails.map((e) => e.value.toLowerCase()),
-        d.phones.map(phoneKey),
-      );
-      if (ids.length) {
-        existing = await store.get(owner, ids[0]!);
-        const email = d.emails.find((e) => existing!.emails.some((x) => x.value.toLowerCase() === e.value.toLowerCase()));
-        const phone = d.phones.find((p) => existing!.phones.some((x) => phoneKey(x) === phoneKey(p)));
-        by = email ? `email ${email.value}` : phone ? `phone ${phone.value}` : 'email or phone';
-      }
-    }
-    try {
-      if (existing) {
-        const before = dataOf(existing);
-        const merged = mergeInto(before, d);
-        if (JSON.stringify(merged) !== JSON.stringify(before)) {
-          if (limits && used) {
-            const grows = checkCardSize(merged, limits.maxCardBytes) - contactBytes(before);
-            checkQuota(used, 0, grows, limits.quota);
-            used.bytes += Math.max(0, grows);
-          }
-          await store.update(owner, existing.id, merged);
-        }
-        report.merged.push({ id: existing.id, name: existing.displayName, by });
-        idByUid.set(d.uid, existing.id);
-      } else {
-        if (limits && used) {
-          checkQuota(used, 1, sizes[n]!, limits.quota);
-          used.cards++;
-          used.bytes += sizes[n]!;
-        }
-        const c = await store.create(owner, d);
-        report.created.push({ id: c.id, name: c.displayName });
-        idByUid.set(d.uid, c.id);
-      }
-    } catch (err) {
-      if (!(err instanceof QuotaExceeded) && !(err instanceof CardTooLarge)) throw err;
-      throw new QuotaExceeded(
-        `${err.message.replace(/; nothing was stored$/, '')}: imported ${n} of ${cards.length} cards (${report.created.length} created, ${report.merged.length} merged); nothing from card ${n + 1} on was stored`,
-      );
-    }
-    if (++n % PROGRESS_EVERY === 0) progress?.(n);
-  }
-  for (const card of cards) {
-    await slice();
-    const from = idByUid.get(card.data.uid)!;
-    for (const r of card.related) {
-      const to = idByUid.get(r.uid) ?? (await store.getByUid(owner, r.uid))?.id;
-      if (to === undefined || to === from) continue;
-      const existing = (await store.get(owner, from))!.links.some((l) => l.id === to && l.relation === r.relation);
+  // Set at the quota: the slice so far is committed, and the import stops there.
+  let refused: Error | undefined;
+  const stopped = () => refused !== undefined;
+  await inSlices(
+    store,
+    cards.length,
+    async (n) => {
+      // Re-read each batch: other writes (CardDAV, another session) count too.
+      if (limits && n % IMPORT_BATCH === 0) used = await store.usage(owner);
+      const d = cards[n]!.data;
+      let existing = await store.getByUid(owner, d.uid);
+      let by = 'uid';
       if (!existing) {
-        await store.link(owner, from, to, r.relation, RELATIONS[r.relation]!);
-        report.linked++;
+        const ids = await store.findByHandles(
+          owner,
+          d.emails.map((e) => e.value.toLowerCase()),
+          d.phones.map(phoneKey),
+        );
+        if (ids.length) {
+          existing = await store.get(owner, ids[0]!);
+          const email = d.emails.find((e) => existing!.emails.some((x) => x.value.toLowerCase() === e.value.toLowerCase()));
+          const phone = d.phones.find((p) => existing!.phones.some((x) => phoneKey(x) === phoneKey(p)));
+          by = email ? `email ${email.value}` : phone ? `phone ${phone.value}` : 'email or phone';
+        }
       }
-    }
-  }
+      try {
+        if (existing) {
+          const before = dataOf(existing);
+          const merged = mergeInto(before, d);
+          if (JSON.stringify(merged) !== JSON.stringify(before)) {
+            if (limits && used) {
+              const grows = checkCardSize(merged, limits.maxCardBytes) - contactBytes(before);
+              checkQuota(used, 0, grows, limits.quota);
+              used.bytes += Math.max(0, grows);
+            }
+            await store.update(owner, existing.id, merged);
+          }
+          report.merged.push({ id: existing.id, name: existing.displayName, by });
+          idByUid.set(d.uid, existing.id);
+        } else {
+          if (limits && used) {
+            checkQuota(used, 1, sizes[n]!, limits.quota);
+            used.cards++;
+            used.bytes += sizes[n]!;
+          }
+          const id = await store.insert(owner, d);
+          report.created.push({ id, name: d.displayName });
+          idByUid.set(d.uid, id);
+        }
+      } catch (err) {
+        if (!(err instanceof QuotaExceeded) && !(err instanceof CardTooLarge)) throw err;
+        refused = new QuotaExceeded(
+          `${err.message.replace(/; nothing was stored$/, '')}: imported ${n} of ${cards.length} cards (${report.created.length} created, ${report.merged.length} merged); nothing from card ${n + 1} on was stored`,
+        );
+        return;
+      }
+      if ((n + 1) % PROGRESS_EVERY === 0) progress?.(n + 1);
+    },
+    stopped,
+  );
+  if (refused) throw refused;
+  await inSlices(
+    store,
+    cards.length,
+    async (n) => {
+      const card = cards[n]!;
+      const from = idByUid.get(card.data.uid)!;
+      for (const r of card.related) {
+        const to = idByUid.get(r.uid) ?? (await store.getByUid(owner, r.uid))?.id;
+        if (to === undefined || to === from) continue;
+        const existing = (await store.get(owner, from))!.links.some((l) => l.id === to && l.relation === r.relation);
+        if (!existing) {
+          await store.link(owner, from, to, r.relation, RELATIONS[r.relation]!);
+          report.linked++;
+        }
+      }
+    },
+    () => false,
+  );
   return report;
 }
 

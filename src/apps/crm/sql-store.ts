@@ -318,13 +318,22 @@ export class SqlCrmStore implements CrmStore {
     return row ?? { cards: 0, bytes: 0 };
   }
 
+  batch<T>(fn: () => Promise<T>): Promise<T> {
+    return this.h.transaction(() => fn());
+  }
+
   async usage(ownerId: number): Promise<CrmUsage> {
     return this.h.run((db) => this.usageNow(db, ownerId));
   }
 
   async create(ownerId: number, data: ContactData, href?: string, quota?: CrmQuota): Promise<Contact> {
+    const id = await this.insert(ownerId, data, href, quota);
+    return (await this.get(ownerId, id))!;
+  }
+
+  async insert(ownerId: number, data: ContactData, href?: string, quota?: CrmQuota): Promise<number> {
     const { crmContacts: c, crmTombstones: tomb } = this.h.t;
-    const id = await this.h.transaction(async (db) => {
+    return this.h.transaction(async (db) => {
       if (await this.uidTaken(db, ownerId, data.uid)) throw new Conflict(`a contact with UID ${data.uid} exists`);
       if (href && (await this.row(db, ownerId, eq(c.href, href)))) throw new Conflict(`${href} exists`);
       if (quota) checkQuota(await this.usageNow(db, ownerId), 1, contactBytes(data), quota);
@@ -340,7 +349,6 @@ export class SqlCrmStore implements CrmStore {
       await this.index(db, ownerId, id, data, true);
       return id;
     });
-    return (await this.get(ownerId, id))!;
   }
 
   async update(ownerId: number, id: number, data: ContactData, ifRev?: number, quota?: CrmQuota): Promise<Contact> {

@@ -51,8 +51,12 @@ export interface ChangeEntry {
 }
 
 export interface CrmStore {
+  /** Runs `fn`'s store calls in one transaction (all stored, or none). */
+  batch<T>(fn: () => Promise<T>): Promise<T>;
   /** With `quota`, refuses (QuotaExceeded) a card past the owner's quota, checked in the same transaction. */
   create(ownerId: number, data: ContactData, href?: string, quota?: CrmQuota): Promise<Contact>;
+  /** create without reading the contact back: its id (an import needs no more). */
+  insert(ownerId: number, data: ContactData, href?: string, quota?: CrmQuota): Promise<number>;
   /**
    * Replaces a contact's data (the caller merges); rejects a UID already taken by another contact.
    * With `ifRev`, writes only if the contact is still at that revision (else StaleWrite). With
