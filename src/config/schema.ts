@@ -325,7 +325,7 @@ export const configSchema = z
         maxStartupsPerSource: z.number().int().min(1).max(100_000).default(10),
         /**
          * Channel output left unacknowledged to an OpenSSH client (src/ssh/flow-control.ts): auto
-         * (256 KiB, more for a client whose key exchange took longer), off (the client's whole
+         * (128 KiB, more for a client whose key exchange took longer), off (the client's whole
          * window), or a number of bytes.
          */
         unackedLimit: z

@@ -7,10 +7,20 @@ import type { Connection, ServerChannel } from 'ssh2';
  */
 export const PENDING_OUTPUT_MAX = 1024 * 1024;
 
-/** The least output left unacknowledged on a channel to a nearby OpenSSH client (see unackedLimit). */
-export const UNACKED_FLOOR = 256 * 1024;
+/**
+ * The least output left unacknowledged on a channel to a nearby OpenSSH client (see unackedLimit):
+ * glibc's malloc maps buffers over 128 KiB of their own (M_MMAP_THRESHOLD).
+ */
+export const UNACKED_FLOOR = 128 * 1024;
 /** The link rate the limit leaves room for: 1 Gbit/s, in bytes per millisecond. */
 const LINK_BYTES_PER_MS = 125_000;
+/**
+ * Of a ping's answer time, what both sides' processing takes rather than the network: on loopback,
+ * where the network's part is a few µs, labd measured 1.1-1.4 ms once warm (2.5-5 ms for the first).
+ */
+const PING_PROCESSING_MS = 1;
+/** Pings (keepalive@openssh.com) whose replies are awaited, at most: older ones are forgotten. */
+const PINGS_REMEMBERED = 8;
 /** A limited channel waiting this long for an acknowledgement gets the peer's whole window back. */
 export const UNACKED_STALL_MS = 1000;
 
@@ -22,20 +32,25 @@ export const UNACKED_STALL_MS = 1000;
  * or a slow git index-pack behind it, drains its end, so up to 2 MiB piled up in the ssh process's
  * buffers, which its allocator then mapped and unmapped again and again: cloning 51 MB from labd
  * cost the client 0.13-0.2 s more CPU than from sshd (110-170 thousand page faults against 30-90),
- * and on two cores that made the clone slower than through sshd. Keeping 256 KiB in flight, the
- * client's buffers stay small and it acknowledges as it writes (OpenSSH sends a window adjust once
- * more than three packets of its window are used and some were consumed), so nothing waits: the
- * clone then took 0.7-0.8× sshd's time (bench/git-clone).
+ * and on two cores that made the clone slower than through sshd; ten pub/sub subscribers cost their
+ * clients three times the CPU per MiB of one. Keeping 128 KiB in flight (four packets), the client's
+ * buffers stay under malloc's mmap threshold and it acknowledges as it writes (OpenSSH sends a window
+ * adjust once more than three packets of its window are used and some were consumed), so nothing
+ * waits: the clone took 0.7× sshd's time, ten subscribers moved 370 MB/s against one's 220
+ * (bench/git-clone, bench/pubsub).
  *
- * In flight must still cover the round trip, or the limit would cap throughput on a distant link:
- * the time from the client's version line to the end of the key exchange (about 1.5 round trips
- * plus both sides' key agreement) bounds it, and the limit leaves room for 1 Gbit/s over it (a
- * 30 ms handshake: over 2 MiB, the whole window). Only for OpenSSH 7 and later, whose adjust rule
- * is known; other clients (ssh2's own adjusts only at half its window) get the whole window.
+ * In flight must still cover the round trip, or the limit would cap throughput on a distant link
+ * (128 KiB over 50 ms is 2.6 MB/s). So the first channel of a connection measures it: labd sends a
+ * keepalive@openssh.com request, which OpenSSH answers at once, and until the answer the limit is the
+ * floor; then it leaves room for 1 Gbit/s over the measured time less a millisecond of processing
+ * (50 ms: over 2 MiB, the whole window; a busy client answers late, which only makes the limit larger). Only for OpenSSH 7 and
+ * later, whose adjust rule is known; other clients (ssh2's own adjusts only at half its window) get
+ * the whole window.
  */
 export function unackedLimit(o: {
   peerSoftware: string;
-  handshakeMs: number | undefined;
+  /** The connection's round trip in ms, once measured. */
+  rttMs: number | undefined;
   packetSize: number;
   window: number;
   setting?: UnackedSetting;
@@ -45,8 +60,7 @@ export function unackedLimit(o: {
   if (setting === 'off' || !version || Number(version[1]) < 7) return undefined;
   let wanted: number;
   if (setting !== 'auto') wanted = setting;
-  else if (o.handshakeMs === undefined) return undefined;
-  else wanted = Math.max(UNACKED_FLOOR, Math.ceil((o.handshakeMs / 1.5) * LINK_BYTES_PER_MS));
+  else wanted = Math.max(UNACKED_FLOOR, Math.ceil(Math.max(0, (o.rttMs ?? 0) - PING_PROCESSING_MS) * LINK_BYTES_PER_MS));
   // OpenSSH acknowledges early only past three packets of its window.
   const limit = Math.max(wanted, 4 * o.packetSize);
   return limit < o.window ? limit : undefined;
@@ -60,6 +74,8 @@ interface ClientInternals {
   _sock: Socket;
   _protocol: {
     _handlers: Record<string, ((...args: unknown[]) => void) | undefined>;
+    /** Sends a keepalive@openssh.com global request that wants a reply. */
+    ping?: () => void;
     /** Packets ssh2 keeps while a key exchange runs; sent when it completes. */
     _queue?: Buffer[];
   };
@@ -80,6 +96,9 @@ export type FlowViolation = 'window';
 interface Withheld {
   /** Bytes of the peer's window labd does not use. */
   hidden: number;
+  /** What labd leaves unacknowledged now. */
+  limit: number;
+  packetSize: number;
   stall?: NodeJS.Timeout;
 }
 
@@ -88,6 +107,8 @@ export interface ConnectionFlowOptions {
   peerSoftware?: string;
   /** The `ssh.unackedLimit` setting; default auto. */
   unacked?: UnackedSetting;
+  /** Called with the connection's round trip once measured (ms). */
+  onRoundTrip?: (ms: number) => void;
   /** Called when a limited channel got its whole window back after waiting for an acknowledgement. */
   onLimitLifted?: () => void;
   /** A monotonic clock in ms (tests); default performance.now. */
@@ -116,8 +137,13 @@ export class ConnectionFlow {
   private violated = false;
   private readonly withheld = new Map<number, Withheld>();
   private readonly adjustWindow: (packet: unknown, recipient: number, amount: number) => void;
-  /** From the client's version line to the end of the first key exchange. */
-  private handshakeMs: number | undefined;
+  /** The connection's round trip, from a keepalive@openssh.com request to its answer. */
+  private rttMs: number | undefined;
+  private probing = false;
+  /** When each ping awaiting its answer was sent (ssh2's keepalives and labd's probe), oldest first. */
+  private readonly pings: { at: number; probe: boolean }[] = [];
+  private readonly now: () => number;
+  private probe: (() => void) | undefined;
 
   constructor(
     connection: Connection,
@@ -156,9 +182,20 @@ export class ConnectionFlow {
       }
       windowAdjust(packet, recipient, amount);
     };
-    const now = o.now ?? (() => performance.now());
-    const headerAt = now();
-    connection.once('handshake', () => (this.handshakeMs = now() - headerAt));
+    this.now = o.now ?? (() => performance.now());
+    // Every ping's answer, in order: the one answering labd's probe gives the round trip.
+    const ping = client._protocol.ping?.bind(client._protocol);
+    if (ping) {
+      client._protocol.ping = () => this.sent(false, ping);
+      for (const reply of ['REQUEST_SUCCESS', 'REQUEST_FAILURE']) {
+        const original = handlers[reply];
+        handlers[reply] = (...args: unknown[]) => {
+          this.answered();
+          original?.(...args);
+        };
+      }
+      this.probe = () => this.sent(true, ping);
+    }
 
     const wake = () => this.wake();
     this.socket.on('drain', wake);
@@ -203,20 +240,55 @@ export class ConnectionFlow {
     if (typeof out?.window !== 'number' || typeof c.incoming?.id !== 'number') return false;
     const limit = unackedLimit({
       peerSoftware: this.o.peerSoftware ?? '',
-      handshakeMs: this.handshakeMs,
+      rttMs: this.rttMs,
       packetSize: out.packetSize,
       window: out.window,
       ...(this.o.unacked !== undefined ? { setting: this.o.unacked } : {}),
     });
     if (limit === undefined) return false;
     // The peer's adjusts add to the window ssh2 sees, so it stays the peer's window minus `hidden`.
-    this.withheld.set(c.incoming.id, { hidden: out.window - limit });
+    this.withheld.set(c.incoming.id, { hidden: out.window - limit, limit, packetSize: out.packetSize });
     out.window = limit;
+    if (this.rttMs === undefined && !this.probing && this.probe && (this.o.unacked ?? 'auto') === 'auto') {
+      this.probing = true;
+      this.probe();
+    }
     (c as unknown as { once(event: string, fn: () => void): void }).once('close', () => {
       clearTimeout(this.withheld.get(c.incoming.id)?.stall);
       this.withheld.delete(c.incoming.id);
     });
     return true;
+  }
+
+  private sent(probe: boolean, ping: () => void): void {
+    if (this.pings.length === PINGS_REMEMBERED) this.pings.shift();
+    this.pings.push({ at: this.now(), probe });
+    ping();
+  }
+
+  private answered(): void {
+    const ping = this.pings.shift();
+    if (!ping?.probe) return;
+    this.rttMs = this.now() - ping.at;
+    this.o.onRoundTrip?.(this.rttMs);
+    // Channels limited before the answer get what the round trip asks for.
+    for (const [id, held] of this.withheld) {
+      const wanted = unackedLimit({
+        peerSoftware: this.o.peerSoftware ?? '',
+        rttMs: this.rttMs,
+        packetSize: held.packetSize,
+        window: held.limit + held.hidden,
+      });
+      const more = wanted === undefined ? held.hidden : Math.min(held.hidden, wanted - held.limit);
+      if (more <= 0) continue;
+      held.hidden -= more;
+      held.limit += more;
+      if (held.hidden === 0) {
+        clearTimeout(held.stall);
+        this.withheld.delete(id);
+      }
+      this.adjustWindow(undefined, id, more);
+    }
   }
 
   /**

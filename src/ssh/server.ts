@@ -282,7 +282,12 @@ export class SshServer {
           log.warn({ remote: remoteIp, ...detail }, 'peer sent data beyond the channel window: connection closed');
           socket.destroy();
         },
-        { peerSoftware, unacked: this.deps.unackedLimit ?? 'auto', onLimitLifted: () => metrics.unackedLimitLifted.inc() },
+        {
+          peerSoftware,
+          unacked: this.deps.unackedLimit ?? 'auto',
+          onRoundTrip: (ms) => log.debug({ remote: remoteIp, roundTripMs: Math.round(ms * 100) / 100 }, 'ssh round trip measured'),
+          onLimitLifted: () => metrics.unackedLimitLifted.inc(),
+        },
       );
     } catch (err) {
       // Without flow control a peer could grow labd's memory without bound: refuse to serve.
