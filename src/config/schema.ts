@@ -324,8 +324,8 @@ export const configSchema = z
         /** Unauthenticated connections held at once from one source address (sshd's PerSourceMaxStartups). */
         maxStartupsPerSource: z.number().int().min(1).max(100_000).default(10),
         /**
-         * Channel output left unacknowledged to an OpenSSH client (src/ssh/flow-control.ts): auto
-         * (128 KiB, more for a client whose key exchange took longer), off (the client's whole
+         * A bulk transfer's output (git fetch, paste cat) left unacknowledged to an OpenSSH client (src/ssh/flow-control.ts): auto
+         * (128 KiB, more for a client whose measured round trip is longer), off (the client's whole
          * window), or a number of bytes.
          */
         unackedLimit: z

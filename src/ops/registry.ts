@@ -45,6 +45,12 @@ export interface SessionIO {
   isTerminal?: boolean;
   /** Environment the client sent that the front-end accepted (e.g. GIT_PROTOCOL). */
   env?: Readonly<Record<string, string>>;
+  /**
+   * Says stdout is one bulk transfer the client drains at its own pace (a clone, a download), not a
+   * stream with its own drop policy (`sub`): the front-end may then keep less of it in flight (SSH:
+   * src/ssh/flow-control.ts, unackedLimit).
+   */
+  bulkOutput?: () => void;
 }
 
 export interface CommandContext {

@@ -25,19 +25,21 @@ const PINGS_REMEMBERED = 8;
 export const UNACKED_STALL_MS = 1000;
 
 /**
- * How much channel output labd leaves unacknowledged (sent, not yet given back by a
- * CHANNEL_WINDOW_ADJUST) to an OpenSSH client, or undefined to use the whole window it offers.
+ * How much of a bulk transfer (a clone, a download: SessionIO.bulkOutput) labd leaves unacknowledged
+ * (sent, not yet given back by a CHANNEL_WINDOW_ADJUST) to an OpenSSH client, or undefined to use the
+ * whole window it offers.
  *
  * OpenSSH offers 2 MiB per session channel. labd sends faster than a client on the same machine,
  * or a slow git index-pack behind it, drains its end, so up to 2 MiB piled up in the ssh process's
  * buffers, which its allocator then mapped and unmapped again and again: cloning 51 MB from labd
  * cost the client 0.13-0.2 s more CPU than from sshd (110-170 thousand page faults against 30-90),
- * and on two cores that made the clone slower than through sshd; ten pub/sub subscribers cost their
- * clients three times the CPU per MiB of one. Keeping 128 KiB in flight (four packets), the client's
- * buffers stay under malloc's mmap threshold and it acknowledges as it writes (OpenSSH sends a window
- * adjust once more than three packets of its window are used and some were consumed), so nothing
- * waits: the clone took 0.7× sshd's time, ten subscribers moved 370 MB/s against one's 220
- * (bench/git-clone, bench/pubsub).
+ * and on two cores that made the clone slower than through sshd. Keeping 128 KiB in flight (four
+ * packets), the client's buffers stay under malloc's mmap threshold and it acknowledges as it writes
+ * (OpenSSH sends a window adjust once more than three packets of its window are used and some were
+ * consumed), so nothing waits: the clone took 0.73× sshd's time (bench/git-clone). Streams with a drop
+ * policy of their own keep the whole window: a pub/sub subscriber is dropped once it is 256 KiB behind
+ * in labd, and the window is what absorbs a reader's short stalls (ten subscribers did cost their
+ * clients a third of the CPU per MiB with the limit, but a loaded machine then dropped fast readers).
  *
  * In flight must still cover the round trip, or the limit would cap throughput on a distant link
  * (128 KiB over 50 ms is 2.6 MB/s). So the first channel of a connection measures it: labd sends a
@@ -223,15 +225,24 @@ export class ConnectionFlow {
     }
     const stdout = c._write.bind(c);
     const stderr = c.stderr._write.bind(c.stderr);
-    const limited = this.limitUnacked(c);
     c._write = (data, encoding, cb) => {
       stdout(data, encoding, (err) => (err ? cb(err) : this.whenRoom(() => cb())));
-      if (limited) this.watchStall(c);
+      this.watchStall(c);
     };
     c.stderr._write = (data, encoding, cb) => {
       stderr(data, encoding, (err) => (err ? cb(err) : this.whenRoom(() => cb())));
-      if (limited) this.watchStall(c);
+      this.watchStall(c);
     };
+  }
+
+  /**
+   * For a channel whose output is one bulk transfer (SessionIO.bulkOutput): leaves at most unackedLimit
+   * unacknowledged. Not for streams with a drop policy of their own (pub/sub drops a subscriber that
+   * falls 256 KiB behind labd): there the client's window is slack that keeps a briefly slow reader.
+   */
+  limitUnacknowledged(channel: ServerChannel): void {
+    const c = channel as unknown as ChannelInternals;
+    if (!this.withheld.has(c.incoming?.id)) this.limitUnacked(c);
   }
 
   /** Holds back the part of the peer's window beyond unackedLimit; true when it did. */

@@ -493,7 +493,14 @@ export class SshServer {
       const actor = { ...current, via: 'ssh' as const };
       channel.on('error', () => abort.abort());
       channel.on('close', () => abort.abort());
-      const io = { stdin: channel, stdout: channel, stderr: channel.stderr, isTerminal: pty !== undefined, env };
+      const io = {
+        stdin: channel,
+        stdout: channel,
+        stderr: channel.stderr,
+        isTerminal: pty !== undefined,
+        env,
+        bulkOutput: () => flow.limitUnacknowledged(channel),
+      };
       const closed = new Promise<void>((resolve) => channel.once('close', () => resolve()));
       /** Ended by its credential's expiry: whatever the command made of the abort, it did not finish. */
       let expired = false;

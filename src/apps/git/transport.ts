@@ -70,6 +70,7 @@ function runService(
     child.stdin!.on('error', () => undefined);
     io.stdin.pipe(child.stdin!);
     // In whole SSH packets: git writes its pack in small pieces (src/core/coalesce.ts).
+    if (service !== 'git-receive-pack') io.bulkOutput?.();
     pipeCoalesced(child.stdout!, io.stdout);
     if (o.onStdout) child.stdout!.on('data', o.onStdout);
     child.stderr!.pipe(io.stderr, { end: false });

@@ -251,6 +251,7 @@ export function pasteCommands(deps: PasteDeps): AnyCommand[] {
           await copyFdTo(opened.fd, ctx.io.stdout, ctx.signal, terminalFilter());
           return { kind: 'streamed', json };
         }
+        ctx.io.bulkOutput?.();
         await copyFdTo(opened.fd, ctx.io.stdout, ctx.signal);
         return { kind: 'streamed', json };
       }
