@@ -8,9 +8,6 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // Spawned labds run dist/ (as npm start does): built once here when src/ changed.
     globalSetup: ['test/support/build-dist-setup.ts'],
-    // A memory-reducing collection after each file (test/support/release-memory.ts says why).
-    setupFiles: ['test/support/release-memory.ts'],
-    execArgv: ['--expose-gc'],
     pool: 'forks',
     testTimeout: 180_000,
     hookTimeout: 180_000,
