@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import ssh2 from 'ssh2';
 import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
-import { UNACKED_FLOOR, unackedLimit } from '../src/ssh/flow-control.ts';
+import { ConnectionFlow, UNACKED_FLOOR, unackedLimit } from '../src/ssh/flow-control.ts';
 import { KeyLab } from './support/labd.ts';
 import { InProcessLabd } from './support/labd-inprocess.ts';
 
@@ -31,6 +32,58 @@ describe('unacknowledged output to OpenSSH clients', () => {
     assert.equal(unackedLimit({ ...base, setting: 'off' }), undefined);
     assert.equal(unackedLimit({ ...base, rttMs: 30, setting: 100_000 }), 131_072, 'a set number, never under four packets');
     assert.equal(unackedLimit({ ...base, setting: 300_000 }), 300_000);
+  });
+
+  /**
+   * ConnectionFlow on a stand-in for the parts of ssh2 it wraps (its handlers, ping, one channel):
+   * the window it leaves ssh2 before and after the probe's answer, and when a client does not answer.
+   */
+  function flowOn(o: { rttMs: number }) {
+    let now = 0;
+    const adjusts: number[] = [];
+    let pings = 0;
+    const channel = Object.assign(new EventEmitter(), {
+      incoming: { id: 7, window: 2 * MiB },
+      outgoing: { window: 2 * MiB, packetSize: 32768 },
+      _write: () => undefined,
+      stderr: { _write: () => undefined },
+    });
+    const handlers: Record<string, (...args: unknown[]) => void> = {
+      CHANNEL_DATA: () => undefined,
+      CHANNEL_WINDOW_ADJUST: (_p, _recipient, amount) => {
+        adjusts.push(amount as number);
+        channel.outgoing.window += amount as number;
+      },
+    };
+    const connection = Object.assign(new EventEmitter(), {
+      _sock: new EventEmitter(),
+      _protocol: { _handlers: handlers, ping: () => pings++ },
+      _chanMgr: { get: () => channel },
+    });
+    const flow = new ConnectionFlow(connection as never, () => undefined, { peerSoftware: 'OpenSSH_9.2p1', now: () => now });
+    flow.limitUnacknowledged(channel as never);
+    const answer = () => {
+      now += o.rttMs;
+      handlers.REQUEST_FAILURE!();
+    };
+    return { channel, adjusts, pings: () => pings, answer };
+  }
+
+  test('the probe: the floor until OpenSSH answers, then room for the round trip; a distant client gets its whole window', () => {
+    const near = flowOn({ rttMs: 0.5 });
+    assert.equal(near.channel.outgoing.window, UNACKED_FLOOR);
+    assert.equal(near.pings(), 1, 'one keepalive@openssh.com request');
+    near.answer();
+    assert.deepEqual(near.adjusts, [], 'a round trip of 0.5 ms needs no more than the floor');
+
+    const farther = flowOn({ rttMs: 5 });
+    farther.answer();
+    assert.deepEqual(farther.adjusts, [500_000 - UNACKED_FLOOR]);
+    assert.equal(farther.channel.outgoing.window, 500_000);
+
+    const distant = flowOn({ rttMs: 50 });
+    distant.answer();
+    assert.equal(distant.channel.outgoing.window, 2 * MiB);
   });
 
   describe('a 4 MiB download', () => {

@@ -45,9 +45,9 @@ export const UNACKED_STALL_MS = 1000;
  * (128 KiB over 50 ms is 2.6 MB/s). So the first channel of a connection measures it: labd sends a
  * keepalive@openssh.com request, which OpenSSH answers at once, and until the answer the limit is the
  * floor; then it leaves room for 1 Gbit/s over the measured time less a millisecond of processing
- * (50 ms: over 2 MiB, the whole window; a busy client answers late, which only makes the limit larger). Only for OpenSSH 7 and
- * later, whose adjust rule is known; other clients (ssh2's own adjusts only at half its window) get
- * the whole window.
+ * (50 ms: over 2 MiB, the whole window; a busy client answers late, which only makes the limit
+ * larger). Only for OpenSSH 7 and later, whose adjust rule is known; other clients (ssh2's own
+ * adjusts only at half its window) get the whole window.
  */
 export function unackedLimit(o: {
   peerSoftware: string;
