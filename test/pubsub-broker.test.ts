@@ -44,6 +44,30 @@ describe('topic broker (streams in, streams out)', () => {
     await assert.rejects(stuck, /dropped from alice\/news: fell more than 262144 bytes behind/);
   });
 
+  test('what the front-end holds back of the client window is slack: a stalled reader is dropped past its buffer and that, not before', async () => {
+    const broker = new TopicBroker({ subscriberBuffer: 256 * 1024 });
+    const run = async (slackBytes: number, bytes: number) => {
+      const healthy = collector();
+      const slow = stalled();
+      // SSH's bulkOutput answer: bytes of the client's window labd keeps back (src/ssh/flow-control.ts).
+      const held = broker.subscribe({ user: 'alice', topic: news('alice'), out: slow.out, keep: false, signal: never, slack: () => slackBytes });
+      const ok = broker.subscribe({ user: 'alice', topic: news('alice'), out: healthy.out, keep: false, signal: never });
+      const input = new PassThrough();
+      const pub = broker.publish({ user: 'alice', topic: news('alice'), input, block: true, signal: never });
+      const payload = Buffer.alloc(bytes, 7);
+      for (let i = 0; i < payload.length; i += 16 * 1024) input.write(payload.subarray(i, i + 16 * 1024));
+      input.end();
+      await Promise.all([pub, ok]);
+      assert.ok(healthy.data().equals(payload));
+      slow.release();
+      return held;
+    };
+    // 1 MiB behind with 1.5 MiB held back: the client's window would have taken it, so the reader stays.
+    await run(1536 * 1024, 1024 * 1024);
+    // 2 MiB behind with 1 MiB held back: past 256 KiB and that.
+    await assert.rejects(run(1024 * 1024, 2 * 1024 * 1024), /dropped from alice\/news: fell more than 262144 bytes behind/);
+  });
+
   test('a slow reader that keeps reading does not set the pace: the healthy one gets everything, the slow one is dropped', async () => {
     const broker = new TopicBroker({ subscriberBuffer: 256 * 1024 });
     const healthy = collector();

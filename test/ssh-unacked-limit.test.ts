@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import ssh2 from 'ssh2';
-import { afterAll as after, beforeAll as before, describe, test } from 'vitest';
-import { ConnectionFlow, UNACKED_FLOOR, unackedLimit } from '../src/ssh/flow-control.ts';
+import { afterAll as after, beforeAll as before, describe, test, vi } from 'vitest';
+import { ConnectionFlow, UNACKED_FLOOR, UNACKED_STALL_MS, unackedLimit } from '../src/ssh/flow-control.ts';
 import { KeyLab } from './support/labd.ts';
 import { InProcessLabd } from './support/labd-inprocess.ts';
 
@@ -45,8 +45,10 @@ describe('unacknowledged output to OpenSSH clients', () => {
     const channel = Object.assign(new EventEmitter(), {
       incoming: { id: 7, window: 2 * MiB },
       outgoing: { window: 2 * MiB, packetSize: 32768 },
-      _write: () => undefined,
-      stderr: { _write: () => undefined },
+      _waitWindow: false,
+      // ssh2 sends what the window allows and calls back; here everything is "sent" at once.
+      _write: (_data: Buffer, _encoding: unknown, cb: () => void) => cb(),
+      stderr: { _write: (_data: Buffer, _encoding: unknown, cb: () => void) => cb() },
     });
     const handlers: Record<string, (...args: unknown[]) => void> = {
       CHANNEL_DATA: () => undefined,
@@ -56,17 +58,19 @@ describe('unacknowledged output to OpenSSH clients', () => {
       },
     };
     const connection = Object.assign(new EventEmitter(), {
-      _sock: new EventEmitter(),
+      _sock: Object.assign(new EventEmitter(), { writableLength: 0 }),
       _protocol: { _handlers: handlers, ping: () => pings++ },
       _chanMgr: { get: () => channel },
     });
     const flow = new ConnectionFlow(connection as never, () => undefined, { peerSoftware: 'OpenSSH_9.2p1', now: () => now });
-    flow.limitUnacknowledged(channel as never);
+    flow.pace(channel as never);
+    const slack = flow.limitUnacknowledged(channel as never);
     const answer = () => {
       now += o.rttMs;
       handlers.REQUEST_FAILURE!();
     };
-    return { channel, adjusts, pings: () => pings, answer };
+    const send = (bytes: number) => channel._write(Buffer.alloc(bytes), null, () => undefined);
+    return { channel, adjusts, pings: () => pings, answer, slack, send };
   }
 
   test('the probe: the floor until OpenSSH answers, then room for the round trip; a distant client gets its whole window', () => {
@@ -84,6 +88,33 @@ describe('unacknowledged output to OpenSSH clients', () => {
     const distant = flowOn({ rttMs: 50 });
     distant.answer();
     assert.equal(distant.channel.outgoing.window, 2 * MiB);
+  });
+
+  test('slack for a stream with a drop policy (pub/sub): the window held back, then what was given back until the channel sends it', () => {
+    const farther = flowOn({ rttMs: 5 });
+    assert.equal(farther.slack(), 2 * MiB - UNACKED_FLOOR, 'all of the window past the floor is held back');
+    farther.answer();
+    assert.equal(farther.channel.outgoing.window, 500_000);
+    assert.equal(farther.slack(), 2 * MiB - UNACKED_FLOOR, 'given back but not used yet: still slack');
+    farther.send(300_000);
+    assert.equal(farther.slack(), 2 * MiB - UNACKED_FLOOR - 300_000);
+    farther.send(MiB);
+    assert.equal(farther.slack(), 2 * MiB - 500_000, 'what is still held back');
+
+    vi.useFakeTimers();
+    try {
+      const late = flowOn({ rttMs: 0.5 });
+      late.answer();
+      late.channel._waitWindow = true;
+      late.send(UNACKED_FLOOR);
+      vi.advanceTimersByTime(UNACKED_STALL_MS);
+      assert.equal(late.channel.outgoing.window, 2 * MiB, 'lifted after waiting a second');
+      assert.equal(late.slack(), 2 * MiB - UNACKED_FLOOR, 'the lift does not shrink the slack at once');
+      late.send(MiB);
+      assert.equal(late.slack(), MiB - UNACKED_FLOOR, 'it shrinks as the channel uses the window');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   describe('a 4 MiB download', () => {

@@ -46,11 +46,12 @@ export interface SessionIO {
   /** Environment the client sent that the front-end accepted (e.g. GIT_PROTOCOL). */
   env?: Readonly<Record<string, string>>;
   /**
-   * Says stdout is one bulk transfer the client drains at its own pace (a clone, a download), not a
-   * stream with its own drop policy (`sub`): the front-end may then keep less of it in flight (SSH:
-   * src/ssh/flow-control.ts, unackedLimit).
+   * Says stdout is one bulk stream the client drains at its own pace (a clone, a download, `sub`): the
+   * front-end may then keep less of it in flight (SSH: src/ssh/flow-control.ts, unackedLimit). Returns
+   * how many bytes the client would still take at once had it been offered its whole window, which a
+   * stream with a drop policy of its own counts as slack (pub/sub).
    */
-  bulkOutput?: () => void;
+  bulkOutput?: () => () => number;
 }
 
 export interface CommandContext {

@@ -36,10 +36,10 @@ export const UNACKED_STALL_MS = 1000;
  * and on two cores that made the clone slower than through sshd. Keeping 128 KiB in flight (four
  * packets), the client's buffers stay under malloc's mmap threshold and it acknowledges as it writes
  * (OpenSSH sends a window adjust once more than three packets of its window are used and some were
- * consumed), so nothing waits: the clone took 0.73× sshd's time (bench/git-clone). Streams with a drop
- * policy of their own keep the whole window: a pub/sub subscriber is dropped once it is 256 KiB behind
- * in labd, and the window is what absorbs a reader's short stalls (ten subscribers did cost their
- * clients a third of the CPU per MiB with the limit, but a loaded machine then dropped fast readers).
+ * consumed), so nothing waits: the clone took 0.73× sshd's time (bench/git-clone). A stream with a drop
+ * policy of its own (a pub/sub subscriber is dropped once it is pubsub.subscriberBuffer behind in labd)
+ * counts what is held back as slack (limitUnacknowledged's answer): the client's window used to absorb
+ * a reader's short stalls, and the same bytes may now wait in labd instead.
  *
  * In flight must still cover the round trip, or the limit would cap throughput on a distant link
  * (128 KiB over 50 ms is 2.6 MB/s). So the first channel of a connection measures it: labd sends a
@@ -138,6 +138,8 @@ export class ConnectionFlow {
   private closed = false;
   private violated = false;
   private readonly withheld = new Map<number, Withheld>();
+  /** Per limited channel, window labd gave back (lifted or grown) that the channel has not used yet. */
+  private readonly returned = new Map<number, number>();
   private readonly adjustWindow: (packet: unknown, recipient: number, amount: number) => void;
   /** The connection's round trip, from a keepalive@openssh.com request to its answer. */
   private rttMs: number | undefined;
@@ -206,6 +208,7 @@ export class ConnectionFlow {
       this.closed = true;
       for (const held of this.withheld.values()) clearTimeout(held.stall);
       this.withheld.clear();
+      this.returned.clear();
       this.wake();
     });
   }
@@ -226,23 +229,41 @@ export class ConnectionFlow {
     const stdout = c._write.bind(c);
     const stderr = c.stderr._write.bind(c.stderr);
     c._write = (data, encoding, cb) => {
-      stdout(data, encoding, (err) => (err ? cb(err) : this.whenRoom(() => cb())));
+      stdout(data, encoding, (err) => (err ? cb(err) : this.sentOn(c, data.length, cb)));
       this.watchStall(c);
     };
     c.stderr._write = (data, encoding, cb) => {
-      stderr(data, encoding, (err) => (err ? cb(err) : this.whenRoom(() => cb())));
+      stderr(data, encoding, (err) => (err ? cb(err) : this.sentOn(c, data.length, cb)));
       this.watchStall(c);
     };
   }
 
   /**
-   * For a channel whose output is one bulk transfer (SessionIO.bulkOutput): leaves at most unackedLimit
-   * unacknowledged. Not for streams with a drop policy of their own (pub/sub drops a subscriber that
-   * falls 256 KiB behind labd): there the client's window is slack that keeps a briefly slow reader.
+   * For a channel whose output is one bulk stream (SessionIO.bulkOutput): leaves at most unackedLimit
+   * unacknowledged. Returns, for a stream with a drop policy of its own, how many bytes of the client's
+   * window labd holds back now, plus what it gave back that the channel has not used yet: what the
+   * client would still take at once had it been offered its whole window. pub/sub adds it to what a
+   * subscriber may fall behind, so the slack a slow reader has is the same with the limit as without.
    */
-  limitUnacknowledged(channel: ServerChannel): void {
+  limitUnacknowledged(channel: ServerChannel): () => number {
     const c = channel as unknown as ChannelInternals;
-    if (!this.withheld.has(c.incoming?.id)) this.limitUnacked(c);
+    const id = c.incoming?.id;
+    if (!this.withheld.has(id)) this.limitUnacked(c);
+    return () => (this.withheld.get(id)?.hidden ?? 0) + (this.returned.get(id) ?? 0);
+  }
+
+  /** Data went out on the channel: it used that much of any window given back. */
+  private sentOn(c: ChannelInternals, bytes: number, cb: () => void): void {
+    const id = c.incoming.id;
+    const returned = this.returned.get(id);
+    if (returned !== undefined) this.returned.set(id, Math.max(0, returned - bytes));
+    this.whenRoom(cb);
+  }
+
+  /** Gives `bytes` of the peer's window held back on channel `id` to ssh2. */
+  private giveBack(id: number, bytes: number): void {
+    this.returned.set(id, (this.returned.get(id) ?? 0) + bytes);
+    this.adjustWindow(undefined, id, bytes);
   }
 
   /** Holds back the part of the peer's window beyond unackedLimit; true when it did. */
@@ -267,6 +288,7 @@ export class ConnectionFlow {
     (c as unknown as { once(event: string, fn: () => void): void }).once('close', () => {
       clearTimeout(this.withheld.get(c.incoming.id)?.stall);
       this.withheld.delete(c.incoming.id);
+      this.returned.delete(c.incoming.id);
     });
     return true;
   }
@@ -298,7 +320,7 @@ export class ConnectionFlow {
         clearTimeout(held.stall);
         this.withheld.delete(id);
       }
-      this.adjustWindow(undefined, id, more);
+      this.giveBack(id, more);
     }
   }
 
@@ -313,7 +335,7 @@ export class ConnectionFlow {
     held.stall = setTimeout(() => {
       this.withheld.delete(id);
       this.o.onLimitLifted?.();
-      this.adjustWindow(undefined, id, held.hidden);
+      this.giveBack(id, held.hidden);
     }, UNACKED_STALL_MS);
     held.stall.unref();
   }

@@ -303,9 +303,9 @@ export class TopicBroker {
   }
 
   /** Streams the topic to `out` until the publishers leave (unless `keep`), the signal fires, or the reader falls too far behind. */
-  async subscribe(o: ClientBase & { out: Writable; keep: boolean }): Promise<void> {
+  async subscribe(o: ClientBase & { out: Writable; keep: boolean; slack?: () => number }): Promise<void> {
     const topic = this.attach(o.user, o.topic, o.grant);
-    const reader = new TopicReader(this.nextClientId++, !o.keep, o.out, this.options.subscriberBuffer, topic, this.budget);
+    const reader = new TopicReader(this.nextClientId++, !o.keep, o.out, this.options.subscriberBuffer, topic, this.budget, o.slack);
     topic.addReader(reader);
     const stop = () => reader.close();
     o.signal.addEventListener('abort', stop, { once: true });

@@ -56,7 +56,17 @@ export function pubsubCommands(broker: TopicBroker): AnyCommand[] {
       const topic = parseTopic(args.topic, ctx.actor.name);
       // sub reads nothing: discard stdin so its end (and the channel's close) is seen.
       io.stdin.resume();
-      await broker.subscribe({ user: ctx.actor.name, topic, grant: grantOf(args), signal: ctx.signal, out: io.stdout, keep: args.keep });
+      // Less in flight keeps the client's buffers small (many subscribers move more); what it holds back is slack.
+      const slack = io.bulkOutput?.();
+      await broker.subscribe({
+        user: ctx.actor.name,
+        topic,
+        grant: grantOf(args),
+        signal: ctx.signal,
+        out: io.stdout,
+        keep: args.keep,
+        ...(slack ? { slack } : {}),
+      });
       return { kind: 'streamed' };
     },
   });

@@ -61,6 +61,11 @@ export class TopicReader {
     readonly limit: number,
     private readonly events: ReaderEvents,
     private readonly budget: BufferBudget = new BufferBudget(Number.MAX_SAFE_INTEGER),
+    /**
+     * Bytes the output would still take at once that its front-end holds back (SessionIO.bulkOutput):
+     * a reader may be that much more behind, as it could be when they sat in the client's window.
+     */
+    private readonly slack: () => number = () => 0,
   ) {
     this.ended = new Promise((resolve) => (this.settle = resolve));
     budget.readers.add(this);
@@ -78,7 +83,7 @@ export class TopicReader {
 
   push(chunk: Buffer): void {
     if (this.state !== 'open') return;
-    if (this.backlog + chunk.length > this.limit) return this.evict('behind');
+    if (this.backlog + chunk.length > this.limit + this.slack()) return this.evict('behind');
     if (!this.budget.makeRoom(chunk.length, this)) return this.evict('memory');
     this.queue.push(chunk);
     this.queued += chunk.length;
