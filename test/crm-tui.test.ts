@@ -53,7 +53,7 @@ describe('CRM TUI, driven through tmux', () => {
   test('ssh -t HOST crm: filter as you type, open, add with a validation error, edit, note, delete; CJK aligned, NO_COLOR', async () => {
     const t = terminal(['crm'], { NO_COLOR: '1' });
     const first = await t.waitFor(/Ada Lovelace[\s\S]*李小龍/, 'the contact list');
-    assert.doesNotMatch(t.screen({ escapes: true }).join('\n'), /\x1b\[3[0-7]m/, 'NO_COLOR: no colours');
+    assert.doesNotMatch((await t.screen({ escapes: true })).join('\n'), /\x1b\[3[0-7]m/, 'NO_COLOR: no colours');
     // Names are padded by display width: the emails start in one column, CJK names included.
     const col = (l: string, needle: string) => stringWidth(l.slice(0, l.indexOf(needle)));
     const adaLine = first.find((l) => l.includes('ada@example.org'))!;

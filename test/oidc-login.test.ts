@@ -110,7 +110,7 @@ describe('OIDC device-flow login: oidc-provider, OpenSSH in tmux', () => {
     // whoami ran in the same ssh session: the mapped user, with the role its IdP group grants.
     const lines = await t.waitFor(/role:\s+admin/, 'whoami');
     assert.match(lines.join('\n'), /user:\s+alice/);
-    assert.equal(await t.waitForExit(), 0, t.text());
+    assert.equal(await t.waitForExit(), 0, await t.text());
 
     // The key now logs in by itself (no keyboard-interactive: BatchMode) until its link expires.
     const who = jsonOf<{ user: string; role: string; credential: { kind: string } }>(labd.ssh(key, ['whoami', '--json']));
@@ -170,7 +170,7 @@ describe('OIDC device-flow login: oidc-provider, OpenSSH in tmux', () => {
     const key = lab.key('frank');
     const t = interactiveSsh(labd, key, ['whoami']);
     await op.approve(await codeOn(t), 'frank');
-    assert.equal(await t.waitForExit(), 0, t.text());
+    assert.equal(await t.waitForExit(), 0, await t.text());
     const [first] = jsonOf<{ expiresAt: string }[]>(labd.ssh(key, ['keys', 'ls', '--json']));
 
     const running = labd.sshStart(key, ['login']);
@@ -198,7 +198,7 @@ describe('OIDC device-flow login: oidc-provider, OpenSSH in tmux', () => {
     ] as const) {
       const t = interactiveSsh(labd, key, ['whoami']);
       await op.approve(await codeOn(t), sub);
-      assert.equal(await t.waitForExit(), 0, t.text());
+      assert.equal(await t.waitForExit(), 0, await t.text());
     }
     const running = labd.sshStart(bobKey, ['login']);
     const deadline = Date.now() + 30_000;
@@ -223,7 +223,7 @@ describe('OIDC device-flow login: oidc-provider, OpenSSH in tmux', () => {
     const t = interactiveSsh(labd, key, ['whoami']);
     await op.approve(await codeOn(t), 'dave');
     await t.waitFor(/user:\s+dave_evil_example/, 'whoami');
-    assert.equal(await t.waitForExit(), 0, t.text());
+    assert.equal(await t.waitForExit(), 0, await t.text());
   });
 
   test('sign-up closed: an approved login for a new account is refused with the policy’s reason, and audited', async () => {
@@ -278,7 +278,7 @@ describe('OIDC device-flow login: oidc-provider, OpenSSH in tmux', () => {
     assert.ok(Number.isFinite(expiresAt), linked.join('\n'));
     // A session open when the link expires ends with it: labd says why and ends it (exit 1).
     await t.waitFor(/labd: your linked key expires at .*this session closes then/, 'the warning before the link expires');
-    assert.equal(await t.waitForExit(), 1, t.text());
+    assert.equal(await t.waitForExit(), 1, await t.text());
     assert.ok(Date.now() >= expiresAt - 1000, 'not before the link expired');
     while (Date.now() < expiresAt + 500) await new Promise((r) => setTimeout(r, 200));
     const r = briefLinkLabd.ssh(key, ['whoami']);

@@ -87,7 +87,7 @@ describe('ops console screens in the TUI, driven through tmux', () => {
       `the header is shown:\n${list.join('\n')}`,
     );
     // States in colour: Ready is green on the rows that are not selected.
-    assert.match(t.screen({ escapes: true }).join('\n'), /\x1b\[32m(\x1b\[[0-9;]*m)*Ready/, 'Ready is green');
+    assert.match((await t.screen({ escapes: true })).join('\n'), /\x1b\[32m(\x1b\[[0-9;]*m)*Ready/, 'Ready is green');
     assert.ok(
       list.some((l) => /c cordon/.test(l) && /u uncordon/.test(l)),
       'the key line offers cordon and uncordon',
@@ -186,7 +186,7 @@ describe('ops console screens in the TUI, driven through tmux', () => {
       list.some((l) => /^\s*\d+\s+firing\s+alertname=DiskFull<b>\s+disk nearly full\s+1\/1\s/.test(l)),
       `the row, its summary without the escape sequence:\n${list.join('\n')}`,
     );
-    assert.ok(!t.screen({ escapes: true }).some((l) => /\x1b\[[0-9;]*31m/.test(l)), 'the summary cannot colour the terminal');
+    assert.ok(!(await t.screen({ escapes: true })).some((l) => /\x1b\[[0-9;]*31m/.test(l)), 'the summary cannot colour the terminal');
 
     t.sendKeys('a');
     await t.waitFor(/Acknowledge alert group \d+ for how long\?/, 'the duration prompt');

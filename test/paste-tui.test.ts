@@ -56,7 +56,7 @@ describe('paste TUI screen, driven through tmux', () => {
     for (let i = 0; i < 12; i++) t.sendKeys('PageDown');
     const bottom = await t.waitFor(/end of paste/, 'the end after scrolling');
     assert.ok(!bottom.some((l) => l.includes('line 001')), 'the top scrolled away');
-    const red = t.screen({ escapes: true }).find((l) => l.includes('RED-TEXT'));
+    const red = (await t.screen({ escapes: true })).find((l) => l.includes('RED-TEXT'));
     assert.ok(red, 'the coloured line is shown');
     assert.doesNotMatch(red, /\x1b\[[0-9;]*31m/, 'the paste cannot colour the terminal');
     assert.ok(

@@ -111,15 +111,15 @@ describe('shutting down with a TUI open', () => {
     const ssh = ['ssh', ...labd.sshArgs(admin, { tty: true })].map((w) => `'${w}'`).join(' ');
     term = TmuxTerminal.start(['sh', '-c', `${ssh}; echo "ssh exited $?"; exec sleep 600`], { env: { LANG: 'C.UTF-8' }, term: 'tmux-256color' });
     await term.waitFor(/Welcome to labd, admin\./, 'the home menu');
-    assert.equal(term.format('#{alternate_on}'), '1');
-    assert.equal(term.format('#{cursor_flag}'), '0');
+    assert.equal(await term.format('#{alternate_on}'), '1');
+    assert.equal(await term.format('#{cursor_flag}'), '0');
 
     labd.child.kill('SIGTERM');
     const lines = await term.waitFor(/ssh exited \d+/, 'ssh to end');
     assert.match(lines.join('\n'), /^labd is restarting\nssh exited 1$/m);
     assert.doesNotMatch(lines.join('\n'), /Welcome to labd|Received disconnect/);
-    assert.equal(term.format('#{alternate_on}'), '0');
-    assert.equal(term.format('#{cursor_flag}'), '1');
+    assert.equal(await term.format('#{alternate_on}'), '0');
+    assert.equal(await term.format('#{cursor_flag}'), '1');
     assert.equal(await labd.exited, 0);
   });
 });

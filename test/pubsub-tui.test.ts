@@ -97,7 +97,7 @@ describe('pub/sub TUI screen, driven through tmux', () => {
       `the cursor movement was stripped:\n${lines.join('\n')}`,
     );
     assert.ok(lines.some((l) => /osc after/.test(l)) && !lines.some((l) => l.includes('hijacked')), 'the OSC sequence was stripped');
-    const red = t.screen({ escapes: true }).find((l) => l.includes('RED-TEXT'));
+    const red = (await t.screen({ escapes: true })).find((l) => l.includes('RED-TEXT'));
     assert.ok(red);
     assert.doesNotMatch(red, /\x1b\[[0-9;]*31m/, 'a publisher cannot colour the terminal');
 
@@ -137,7 +137,7 @@ describe('pub/sub TUI screen, driven through tmux', () => {
     await waitForSubscribers('alice/diary', 1);
     const t = await openPubsub(bob);
     await t.waitFor(/no live topics/, 'an empty list for bob');
-    assert.doesNotMatch(t.text(), /alice\/diary/);
+    assert.doesNotMatch(await t.text(), /alice\/diary/);
   });
 
   test("a tail of someone else's private topic is refused by the registry's topic rule (sub on the tui surface), and counted", async () => {

@@ -107,7 +107,7 @@ describe('Seats screen in the TUI', () => {
       // The whole code: many rows of it, and a blank row under its last one.
       return l.filter((x) => /[█▀▄]/.test(x)).length > 20 && /^│\s*│$/.test(l[last + 1] ?? '');
     };
-    const pane = await t.waitFor((l) => l.some((x) => /seat tui-phone: shown once/.test(x)) && qrDrawn(l), 'the config and QR code');
+    const pane = await t.waitFor((l) => l.some((x) => /seat tui-phone: shown once/.test(x)) && qrDrawn(l), 'the config and QR code', { settled: true });
     const text = pane.map((l) => l.replace(/^│/, '').replace(/│$/, ''));
     void text;
     // The config: from its comment line down to the QR code.

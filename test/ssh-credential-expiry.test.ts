@@ -79,7 +79,7 @@ describe('sessions end with their certificate', () => {
     const lines = (await t.waitFor(/ssh exited \d+/, 'ssh to end')).join('\n');
     assert.match(lines, /^your certificate expired at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC: session closed; log in again with a fresh one\nssh exited 1$/m);
     assert.doesNotMatch(lines, /tuishort \(member\)/, 'the TUI gave the terminal back (alternate screen left)');
-    assert.equal(t.format('#{alternate_on}'), '0');
+    assert.equal(await t.format('#{alternate_on}'), '0');
     assert.match(
       await logSince(
         labd,
@@ -96,7 +96,7 @@ describe('sessions end with their certificate', () => {
     const t = TmuxTerminal.start(['ssh', ...labd.sshArgs(k.key, { tty: true, extra: ['-o', `CertificateFile=${k.cert}`] })], { env: { LANG: 'C.UTF-8' } });
     terminals.push(t);
     await t.waitFor(/longlived \(member\)/, 'the home screen');
-    assert.doesNotMatch(t.text(), /expires at/);
+    assert.doesNotMatch(await t.text(), /expires at/);
     t.sendKeys('q');
     assert.equal(await t.waitForExit(), 0);
   });

@@ -77,7 +77,7 @@ describe('TUI home: status strip and counts', () => {
     // This replica's role (issue #21): one SQLite process is the leader.
     assert.match(home.slice(1, 3).join(' '), /Role ● leader/);
     // Healthy is green; the strip's words are the terminal's own colour otherwise.
-    assert.match(t.screen({ escapes: true })[1]!, /\x1b\[32m● reachable/);
+    assert.match((await t.screen({ escapes: true }))[1]!, /\x1b\[32m● reachable/);
 
     // Refreshed while open: a new paste, a firing alert group.
     const paste = labd.ssh(admin, ['paste', 'note.txt'], { input: 'hello\n' });
@@ -90,7 +90,7 @@ describe('TUI home: status strip and counts', () => {
       'the new paste and the firing group, without a key pressed',
     );
     assert.match(appLine(live, 'Alerts'), /1 group to acknowledge$/);
-    assert.match(t.screen({ escapes: true })[1]!, /\x1b\[31m● 1 firing, 1 unacknowledged/, 'an unacknowledged group is red');
+    assert.match((await t.screen({ escapes: true }))[1]!, /\x1b\[31m● 1 firing, 1 unacknowledged/, 'an unacknowledged group is red');
     t.sendKeys('q');
     assert.equal(await t.waitForExit(), 0);
   });

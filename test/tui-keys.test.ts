@@ -82,14 +82,14 @@ describe('TUI keys and hints, through tmux and OpenSSH', () => {
         t.sendKeys('Enter'); // Account
         await t.waitFor((l) => /keys ls[\s\S]*ssh-ed25519/.test(l.join('\n')) && /esc back · q quit$/.test(l[l.length - 1]!), 'the Account app');
       }
-      const raw = coloured.screen({ escapes: true });
+      const raw = await coloured.screen({ escapes: true });
       assert.deepEqual(blackCodes(raw.join('\n')), [], `no black on ${term}:\n${JSON.stringify(raw)}`);
       const footer = raw[raw.length - 1]!;
       // The footer is in the terminal's own colours: bold key names, no colour at all.
       assert.deepEqual(colourCodes(footer), [], `the footer sets no colour: ${JSON.stringify(footer)}`);
       assert.match(footer, /\x1b\[1m/, 'key names are bold');
       assert.notEqual(colourCodes(raw.join('\n')).length, 0, 'the coloured theme still uses colour elsewhere');
-      assert.deepEqual(colourCodes(plain.screen({ escapes: true }).join('\n')), [], 'NO_COLOR: no colour at all');
+      assert.deepEqual(colourCodes((await plain.screen({ escapes: true })).join('\n')), [], 'NO_COLOR: no colour at all');
       for (const t of [coloured, plain]) t.sendKeys('q');
       assert.equal(await coloured.waitForExit(), 0);
       assert.equal(await plain.waitForExit(), 0);

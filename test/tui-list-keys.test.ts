@@ -166,7 +166,7 @@ describe('lists, tables and text without a cluster', () => {
     const t = tui(terminals, labd, admin);
     await open(t, 'Pastes');
     await t.waitFor(/first\.txt[\s\S]*second\.txt[\s\S]*third\.txt|third\.txt[\s\S]*second\.txt[\s\S]*first\.txt/, 'the paste list');
-    const order = t.screen().flatMap((l) => /\b(first|second|third)\.txt/.exec(l)?.[1] ?? []);
+    const order = (await t.screen()).flatMap((l) => /\b(first|second|third)\.txt/.exec(l)?.[1] ?? []);
     const read = async (keys: string[], which: string) => {
       t.sendKeys(...keys, 'Enter');
       await t.waitFor(new RegExp(`the ${which} paste`), `the ${which} paste read`);
@@ -203,8 +203,7 @@ describe('lists, tables and text without a cluster', () => {
     await open(t, 'Contacts');
     await t.waitFor((l) => ['Ada', 'Grace', 'Katherine'].every((n) => l.some((x) => x.includes(n))), 'the contact list');
     const detail = (name: string) => (l: string[]) => l.some((x) => new RegExp(`│\\s*${name}\\s*│?$`).test(x) || new RegExp(`Name:\\s+${name}`).test(x));
-    const first = t
-      .screen()
+    const first = (await t.screen())
       .find((l) => /^\s+(Ada|Grace|Katherine)/.test(l))!
       .trim()
       .split(/\s+/)

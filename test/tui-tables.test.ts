@@ -69,7 +69,7 @@ describe('TUI tables, through tmux and OpenSSH', () => {
     for (const l of screen) assert.ok([...l].length <= 120);
 
     // Colours: 'ok' in green, a failure in red (raw escapes from tmux).
-    const raw = t.screen({ escapes: true }).join('\n');
+    const raw = (await t.screen({ escapes: true })).join('\n');
     assert.match(raw, /\x1b\[32m(\x1b\[[0-9;]*m)*ok/, 'ok is green');
     assert.match(raw, /\x1b\[31m(\x1b\[[0-9;]*m)*(not_found|failed|denied|permission)/, 'a failure is red');
     t.sendKeys('q');
@@ -117,7 +117,7 @@ describe('TUI tables, through tmux and OpenSSH', () => {
     const t = tui(100);
     await open(t, 'Users');
     await t.waitFor((l) => l.some((x) => /^\s*mia\s+operator/.test(x)), 'the user list');
-    const list = t.screen();
+    const list = await t.screen();
     const miaRow = list.findIndex((x) => /^\s*mia\s/.test(x));
     const firstRow = list.findIndex((x) => /^\s*(admin|mia)\s/.test(x));
     for (let i = firstRow; i < miaRow; i++) t.sendKeys('Down');

@@ -162,8 +162,8 @@ describe('TUI over ssh, driven through tmux', () => {
       t.sendKeys('Enter');
       await t.waitFor((l) => /keys ls[\s\S]*ssh-ed25519/.test(l.join('\n')) && /esc back/.test(l[23]!), 'the Account app');
     }
-    const plainScreen = plain.screen({ escapes: true }).join('\n');
-    const colouredScreen = coloured.screen({ escapes: true }).join('\n');
+    const plainScreen = (await plain.screen({ escapes: true })).join('\n');
+    const colouredScreen = (await coloured.screen({ escapes: true })).join('\n');
     assert.notEqual(colourCodes(colouredScreen).length, 0, 'the default theme uses colour');
     assert.deepEqual(colourCodes(plainScreen), [], 'no colour escapes with NO_COLOR');
     assert.match(plainScreen, /\x1b\[[0-9;]*m/, 'bold and inverse still show');
