@@ -13,9 +13,11 @@ export default defineConfig({
     hookTimeout: 180_000,
     teardownTimeout: 30_000,
     fileParallelism: true,
-    // Three files at a time on two cores: tests mostly wait on their peers (two workers kept the
-    // CPUs about 60 % busy), and three took the suite from 291 s to 226 s; four gained 15 s more.
-    maxWorkers: 3,
+    // Four files at a time on two cores: tests mostly wait on their peers (two workers kept the CPUs
+    // about 60 % busy). Three took the suite from 291 s to 226 s. Once the TUI tests stopped starting
+    // a tmux client per screen read, four took npm test from about 5 min to 3 min 52-54 s, with the
+    // lint beside them (scripts/test.mjs); five were slower (4 min 37 s), the CPUs being full.
+    maxWorkers: 4,
     // Files in one worker share the module graph (src/ is imported once per worker, not per file):
     // most tests boot labd in-process (test/support/labd-inprocess.ts). Safe because no test file
     // mocks modules or stubs globals, the one with fake timers restores them after each test, no

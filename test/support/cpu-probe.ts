@@ -30,10 +30,13 @@ if (counted.labdSpawns === undefined) {
   const cp = childProcess as unknown as Record<string, (...args: unknown[]) => unknown>;
   for (const name of ['spawn', 'spawnSync', 'execFile', 'execFileSync', 'exec', 'execSync', 'fork']) {
     const original = cp[name]!;
-    cp[name] = function (this: unknown, ...args: unknown[]) {
+    const counting = function (this: unknown, ...args: unknown[]) {
       counted.labdSpawns!++;
       return original.apply(this, args);
     };
+    // util.promisify.custom and the like: promisify(execFile) must still resolve to { stdout, stderr }.
+    Object.defineProperties(counting, Object.getOwnPropertyDescriptors(original));
+    cp[name] = counting;
   }
   syncBuiltinESMExports();
 }
