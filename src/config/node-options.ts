@@ -2,8 +2,3 @@
 export function nodeOptions(): string {
   return process.env.NODE_OPTIONS ?? '';
 }
-
-/** NODE_COMPILE_CACHE, the directory Node keeps compiled code in when set (src/core/compile-cache.ts). */
-export function nodeCompileCacheDir(): string | undefined {
-  return process.env.NODE_COMPILE_CACHE || undefined;
-}
