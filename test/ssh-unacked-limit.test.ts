@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import ssh2 from 'ssh2';
 import { afterAll as after, beforeAll as before, describe, test, vi } from 'vitest';
-import { ConnectionFlow, UNACKED_FLOOR, UNACKED_STALL_MS, unackedLimit } from '../src/ssh/flow-control.ts';
+import { ConnectionFlow, SLACK_MAX, UNACKED_FLOOR, UNACKED_STALL_MS, unackedLimit } from '../src/ssh/flow-control.ts';
 import { KeyLab } from './support/labd.ts';
 import { InProcessLabd } from './support/labd-inprocess.ts';
 
@@ -38,13 +38,13 @@ describe('unacknowledged output to OpenSSH clients', () => {
    * ConnectionFlow on a stand-in for the parts of ssh2 it wraps (its handlers, ping, one channel):
    * the window it leaves ssh2 before and after the probe's answer, and when a client does not answer.
    */
-  function flowOn(o: { rttMs: number }) {
+  function flowOn(o: { rttMs: number; window?: number }) {
     let now = 0;
     const adjusts: number[] = [];
     let pings = 0;
     const channel = Object.assign(new EventEmitter(), {
       incoming: { id: 7, window: 2 * MiB },
-      outgoing: { window: 2 * MiB, packetSize: 32768 },
+      outgoing: { window: o.window ?? 2 * MiB, packetSize: 32768 },
       _waitWindow: false,
       // ssh2 sends what the window allows and calls back; here everything is "sent" at once.
       _write: (_data: Buffer, _encoding: unknown, cb: () => void) => cb(),
@@ -101,8 +101,20 @@ describe('unacknowledged output to OpenSSH clients', () => {
     farther.send(MiB);
     assert.equal(farther.slack(), 2 * MiB - 500_000, 'what is still held back');
 
+    // A hostile client offers a 4 GiB window and never acknowledges: its slack stays OpenSSH's 2 MiB,
+    // also once the stall hands it the whole window (else pub/sub would queue gigabytes for it).
+    const greedy = flowOn({ rttMs: 0.5, window: 0xffff_ffff });
+    assert.equal(greedy.slack(), SLACK_MAX);
+
     vi.useFakeTimers();
     try {
+      greedy.answer();
+      greedy.channel._waitWindow = true;
+      greedy.send(UNACKED_FLOOR);
+      vi.advanceTimersByTime(UNACKED_STALL_MS);
+      assert.equal(greedy.channel.outgoing.window, 0xffff_ffff, 'lifted');
+      assert.equal(greedy.slack(), SLACK_MAX);
+
       const late = flowOn({ rttMs: 0.5 });
       late.answer();
       late.channel._waitWindow = true;

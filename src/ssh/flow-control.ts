@@ -23,6 +23,12 @@ const PING_PROCESSING_MS = 1;
 const PINGS_REMEMBERED = 8;
 /** A limited channel waiting this long for an acknowledgement gets the peer's whole window back. */
 export const UNACKED_STALL_MS = 1000;
+/**
+ * The most limitUnacknowledged counts as slack: OpenSSH's session window (2 MiB), what a subscriber's
+ * client used to absorb. A client may advertise any window (up to 4 GiB) and then stop reading; the
+ * slack it earns must not grow with it.
+ */
+export const SLACK_MAX = 2 * 1024 * 1024;
 
 /**
  * How much of a bulk transfer (a clone, a download: SessionIO.bulkOutput) labd leaves unacknowledged
@@ -242,14 +248,15 @@ export class ConnectionFlow {
    * For a channel whose output is one bulk stream (SessionIO.bulkOutput): leaves at most unackedLimit
    * unacknowledged. Returns, for a stream with a drop policy of its own, how many bytes of the client's
    * window labd holds back now, plus what it gave back that the channel has not used yet: what the
-   * client would still take at once had it been offered its whole window. pub/sub adds it to what a
-   * subscriber may fall behind, so the slack a slow reader has is the same with the limit as without.
+   * client would still take at once had it been offered its whole window, at most SLACK_MAX. pub/sub
+   * adds it to what a subscriber may fall behind, so the slack a slow reader has is the same with the
+   * limit as without.
    */
   limitUnacknowledged(channel: ServerChannel): () => number {
     const c = channel as unknown as ChannelInternals;
     const id = c.incoming?.id;
     if (!this.withheld.has(id)) this.limitUnacked(c);
-    return () => (this.withheld.get(id)?.hidden ?? 0) + (this.returned.get(id) ?? 0);
+    return () => Math.min(SLACK_MAX, (this.withheld.get(id)?.hidden ?? 0) + (this.returned.get(id) ?? 0));
   }
 
   /** Data went out on the channel: it used that much of any window given back. */
