@@ -18,6 +18,7 @@ import { IdleSessions, type IdleKind } from './lib/idle-sessions.ts';
 import { account, shellStartupMs } from './lib/login-shell.ts';
 import { SSHD_PATH, SshdProcess } from './lib/sshd.ts';
 import { median, percentile, runConcurrently, timeSsh } from './lib/timing.ts';
+import { describeCpuSplit, measureCpu, type CpuSplit } from './lib/cpu-split.ts';
 
 const USAGE = `usage: npm run bench:ssh-connect -- [options]
 
@@ -101,6 +102,8 @@ interface Target {
   expect: RegExp;
   /** Counted in the connections-per-second figure. */
   throughput: boolean;
+  /** The server's process, for the CPU split of the connections-per-second figure. */
+  pid: number;
 }
 
 /** The same client options for every target, so only the server differs. */
@@ -364,12 +367,20 @@ async function main(): Promise<void> {
     const labdKex = await negotiatedKex(clientArgs(labd.sshPort, 'labd', plainKey, { verbose: true }));
     const sshdKex = await negotiatedKex(clientArgs(sshd.port, localUser, plainKey, { verbose: true }));
     const whoamiLine = new RegExp(`^${localUser}\\n$`);
+    const labdPid = labd.child.pid!;
+    const sshdPid = sshd.child.pid!;
     const targets: Target[] = [
-      { name: 'labd key', args: clientArgs(labd.sshPort, 'labd', plainKey), expect: /admin/, throughput: true },
-      { name: 'sshd key', args: clientArgs(sshd.port, localUser, plainKey, { kex: labdKex }), expect: whoamiLine, throughput: true },
-      { name: 'labd cert', args: clientArgs(labd.sshPort, 'benchcert', certKey, { cert }), expect: /benchcert[\s\S]*certificate/, throughput: false },
-      { name: 'sshd cert', args: clientArgs(sshd.port, localUser, certKey, { cert, kex: labdKex }), expect: whoamiLine, throughput: false },
-      { name: 'sshd key, default kex', args: clientArgs(sshd.port, localUser, plainKey), expect: whoamiLine, throughput: true },
+      { name: 'labd key', args: clientArgs(labd.sshPort, 'labd', plainKey), expect: /admin/, throughput: true, pid: labdPid },
+      { name: 'sshd key', args: clientArgs(sshd.port, localUser, plainKey, { kex: labdKex }), expect: whoamiLine, throughput: true, pid: sshdPid },
+      {
+        name: 'labd cert',
+        args: clientArgs(labd.sshPort, 'benchcert', certKey, { cert }),
+        expect: /benchcert[\s\S]*certificate/,
+        throughput: false,
+        pid: labdPid,
+      },
+      { name: 'sshd cert', args: clientArgs(sshd.port, localUser, certKey, { cert, kex: labdKex }), expect: whoamiLine, throughput: false, pid: sshdPid },
+      { name: 'sshd key, default kex', args: clientArgs(sshd.port, localUser, plainKey), expect: whoamiLine, throughput: true, pid: sshdPid },
     ];
 
     // Correctness first: every target logs in the intended way.
@@ -414,9 +425,11 @@ async function main(): Promise<void> {
     }
 
     say(`bench: ${o.conns} connections per target, ${o.concurrency} at a time…`);
-    const throughput = new Map<string, { ms: number; failures: number }>();
+    const throughput = new Map<string, { ms: number; failures: number; cpu: CpuSplit }>();
     for (const t of targets.filter((x) => x.throughput)) {
-      throughput.set(t.name, await runConcurrently(o.conns, o.concurrency, async () => (await once(t)).ok));
+      const cpu = measureCpu(t.pid);
+      const r = await runConcurrently(o.conns, o.concurrency, async () => (await once(t)).ok);
+      throughput.set(t.name, { ...r, cpu: cpu() });
     }
 
     report(o, samples, failures, throughput, idle, sshdIdle, shell, { labd: labdKex, sshd: sshdKex }, baseKb);
@@ -430,7 +443,7 @@ function report(
   o: Options,
   samples: Map<string, number[]>,
   failures: Map<string, number>,
-  throughput: Map<string, { ms: number; failures: number }>,
+  throughput: Map<string, { ms: number; failures: number; cpu: CpuSplit }>,
   idle: IdleFigure[],
   sshdIdle: SshdIdleFigure | undefined,
   shell: { account: string; shell: string; home: string; ms: number },
@@ -466,8 +479,10 @@ function report(
   }
   lines.push('', `connections per second, key login + whoami, ${o.conns} connections, ${o.concurrency} in parallel`);
   const perSecond = (t: { ms: number; failures: number }) => (o.conns - t.failures) / (t.ms / 1000);
-  for (const [name, t] of throughput)
+  for (const [name, t] of throughput) {
     lines.push(`  ${name.padEnd(22)} ${fmt(perSecond(t)).padStart(7)} conn/s  (${fmt(t.ms / 1000, 2)} s, ${t.failures} failed)`);
+    lines.push(`  ${''.padEnd(22)} ${describeCpuSplit(t.cpu, o.conns)}`);
+  }
   const l = throughput.get('labd key')!;
   for (const b of ['sshd key', 'sshd key, default kex']) lines.push(`  ratio labd / ${b.padEnd(21)} ${fmt(perSecond(l) / perSecond(throughput.get(b)!), 2)}×`);
   lines.push(...idleReport(o, idle, sshdIdle, baseKb));

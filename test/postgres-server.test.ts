@@ -12,6 +12,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as pgSchema from '../src/db/pg-schema.ts';
 import { openPostgres, PG_MIGRATIONS_DIR, type PostgresEngine } from '../src/db/postgres-engine.ts';
+import { SqlIdentityStore } from '../src/ops/identity/sql-store.ts';
 import { InProcessLabd } from './support/labd-inprocess.ts';
 import { POSTGRES_SKIP, startPostgresServer, type PostgresServer } from './support/postgres-server.ts';
 
@@ -143,6 +144,35 @@ describe.skipIf(POSTGRES_SKIP)('PostgreSQL engine on a real server', () => {
       expect((await b.handle.run((db) => db.select({ n: count() }).from(users)))[0]!.n).toBe(before);
       expect(await b.handle.run((db) => db.select().from(users).where(eq(users.name, 'rolled-back')))).toEqual([]);
       expect(await b.handle.run((db) => db.select().from(pastes))).toEqual([]);
+    });
+
+    it("prepared queries (the login path's lookups) run in the caller's transaction, and on every connection of the pool", async () => {
+      const store = new SqlIdentityStore(a.handle);
+      // Named statements are prepared per connection: lookups at once spread over the pool's four.
+      await store.createUser('prepared-ann', 'member', {
+        key: { fingerprint: 'SHA256:prepared-ann', algo: 'ssh-ed25519', publicKey: 'ssh-ed25519 AAAA', comment: '' },
+      });
+      const found = await Promise.all(Array.from({ length: 12 }, () => store.keyByFingerprint('SHA256:prepared-ann')));
+      expect(found.map((k) => k?.user.name)).toEqual(Array(12).fill('prepared-ann'));
+      let inside: string | undefined;
+      let outside: string | undefined = 'not asked';
+      await expect(
+        a.handle.transaction(async () => {
+          await store.createUser('prepared-bob', 'member', {
+            key: { fingerprint: 'SHA256:prepared-bob', algo: 'ssh-ed25519', publicKey: 'ssh-ed25519 AAAB', comment: '' },
+          });
+          inside = (await store.keyByFingerprint('SHA256:prepared-bob'))?.user.name;
+          // Another call chain, outside the transaction: the pool's statement, which must not see the row yet.
+          outside = await new Promise<string | undefined>((resolve, reject) =>
+            setImmediate(() => new SqlIdentityStore(b.handle).userByName('prepared-bob').then((u) => resolve(u?.name), reject)),
+          );
+          throw new Error('roll back');
+        }),
+      ).rejects.toThrow('roll back');
+      expect(inside).toBe('prepared-bob');
+      expect(outside).toBeUndefined();
+      expect(await store.keyByFingerprint('SHA256:prepared-bob')).toBeUndefined();
+      expect(await store.userByName('prepared-bob')).toBeUndefined();
     });
   });
 

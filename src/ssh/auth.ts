@@ -3,7 +3,7 @@ import type { Actor } from '../core/actor.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 import { isCertAlgorithm } from '../core/sshwire/cert.ts';
-import { fingerprint, formatPublicKey, parsePublicKeyBlob, verifySshSignature, signatureAlgorithmsFor } from '../core/sshwire/keys.ts';
+import { fingerprint, formatPublicKey, parsePublicKeyBlob, verifySshSignature, signatureAlgorithmsFor, type PublicKey } from '../core/sshwire/keys.ts';
 import { accountDisabledText, type LoginOutcome, type LoginService } from '../ops/identity/login.ts';
 import { deviceFlowPrompt, type OidcLogin } from '../ops/identity/oidc-login.ts';
 import { newcomerActor, unlinkedActor, type UnlinkedKey } from '../ops/identity/unlinked.ts';
@@ -89,6 +89,8 @@ export class ConnectionAuth {
   private proven: ProvenKey | undefined;
   /** A device flow in progress: aborted when the client goes away or sends another request. */
   private flowAbort: AbortController | undefined;
+  /** The plain key of the last publickey attempt, parsed. */
+  private lastKey: PublicKey | undefined;
 
   constructor(
     private readonly deps: AuthDeps,
@@ -190,10 +192,12 @@ export class ConnectionAuth {
       }
       let key;
       try {
-        key = parsePublicKeyBlob(blob);
+        // OpenSSH asks whether a key is acceptable, then sends the same key signed: parsed once.
+        key = this.lastKey?.blob.equals(blob) ? this.lastKey : parsePublicKeyBlob(blob);
       } catch (err) {
         return this.refuse(ctx, 'key', `unsupported key: ${(err as Error).message}`, {});
       }
+      this.lastKey = key;
       const fp = fingerprint(blob);
       // ssh2 reports rsa-sha2-256/512 as ssh-rsa with ctx.hashAlgo; any other name must be the key's type.
       if (algo !== key.type) return this.refuse(ctx, 'key', `algorithm ${algo.slice(0, 60)} does not match the key (${key.type})`, { fingerprint: fp });

@@ -48,6 +48,12 @@ const ACCOUNT_SWEEP_MS = 1000;
 const REFUSED_CONNECTION_MS = 10_000;
 /** How long sessions whose credential expired have to say so and close before the connection is ended. */
 const EXPIRY_CLOSE_GRACE_MS = 3000;
+/**
+ * Why a session's command is told to stop (the client left, sent a signal, or its credential expired):
+ * one reason for all, made once, since `abort()` without one builds a DOMException with its stack on
+ * every channel's close.
+ */
+const SESSION_ENDED = new DOMException('the session ended', 'AbortError');
 
 /** The SSH front door: authentication, then exec → registry, PTY shell → TUI. */
 export class SshServer {
@@ -442,7 +448,7 @@ export class SshServer {
     const abort = new AbortController();
     // ssh2 reports a channel's close only after its stdin was read to the end; a command that never
     // reads stdin (sub, a waiting pub) must still learn that the client went away.
-    const onConnectionClose = () => abort.abort();
+    const onConnectionClose = () => abort.abort(SESSION_ENDED);
     client.once('close', onConnectionClose);
 
     session.on('pty', (accept, reject, info) => {
@@ -470,7 +476,7 @@ export class SshServer {
     session.on('auth-agent', (_accept, reject) => reject?.());
     session.on('signal', (accept) => {
       accept?.();
-      abort.abort();
+      abort.abort(SESSION_ENDED);
     });
 
     /** The actor as the store says now (a new session on an open connection sees a role change); undefined when the user is gone. */
@@ -491,8 +497,8 @@ export class SshServer {
       if (!current) return;
       metrics.sessionsActive.inc({ kind });
       const actor = { ...current, via: 'ssh' as const };
-      channel.on('error', () => abort.abort());
-      channel.on('close', () => abort.abort());
+      channel.on('error', () => abort.abort(SESSION_ENDED));
+      channel.on('close', () => abort.abort(SESSION_ENDED));
       const io = {
         stdin: channel,
         stdout: channel,
@@ -511,7 +517,7 @@ export class SshServer {
         expire: (reason) => {
           expired = true;
           if (!channel.destroyed) channel.stderr.write(`${pty ? '\r\n' : ''}labd: ${reason}${pty ? '\r\n' : '\n'}`);
-          abort.abort();
+          abort.abort(SESSION_ENDED);
           return closed;
         },
       });
@@ -658,7 +664,7 @@ export class SshServer {
     session.on('close', () => {
       unwatch?.();
       client.off('close', onConnectionClose);
-      abort.abort();
+      abort.abort(SESSION_ENDED);
       onClose();
     });
   }

@@ -6,10 +6,10 @@
  * PostgreSQL transaction the caller still means to use.
  */
 import { lockUntilCommit } from '../../db/sql-guards.ts';
-import { and, asc, count, eq } from 'drizzle-orm';
+import { and, asc, count, eq, sql } from 'drizzle-orm';
 import { Conflict, NotFound } from '../../core/errors.ts';
 import type { Role } from '../../core/permissions.ts';
-import type { SqlDb, SqlHandle, SqlTables } from '../../db/sql.ts';
+import { preparedQuery, type SqlDb, type SqlHandle, type SqlTables } from '../../db/sql.ts';
 import { checkNewUserName, checkUserName, type AdminKey, type IdentityRow, type IdentityStore, type NewKey, type SshKeyRow, type User } from './store.ts';
 
 export class SqlIdentityStore implements IdentityStore {
@@ -24,8 +24,7 @@ export class SqlIdentityStore implements IdentityStore {
   }
 
   async userById(id: number): Promise<User | undefined> {
-    const { users } = this.h.t;
-    return this.h.run(async (db) => (await db.select().from(users).where(eq(users.id, id)).limit(1))[0]);
+    return this.h.run(async (db) => (await this.q.userById(db, { id }))[0]);
   }
 
   async requireUser(name: string): Promise<User> {
@@ -131,9 +130,8 @@ export class SqlIdentityStore implements IdentityStore {
   }
 
   async touchKey(id: number, at: Date): Promise<void> {
-    const { sshKeys } = this.h.t;
     await this.h.run(async (db) => {
-      await db.update(sshKeys).set({ lastUsedAt: at }).where(eq(sshKeys.id, id));
+      await this.q.touchKey(db, { id, at });
     });
   }
 
@@ -187,11 +185,47 @@ export class SqlIdentityStore implements IdentityStore {
 
 /** The queries the methods share, on the database or transaction they are given. */
 class Queries {
-  constructor(private readonly t: SqlTables) {}
+  // Every SSH login runs these (prepared: built once, see preparedQuery). Each matches a unique column,
+  // so none has `limit 1`, and none joins: SQLite (3.54) plans a statement with a bound LIMIT, or a join
+  // with a bound value, anew on every run, which costs more than the lookups themselves.
+  readonly userById;
+  private readonly byName;
+  private readonly byFingerprint;
+  readonly touchKey;
+
+  constructor(private readonly t: SqlTables) {
+    const { users, sshKeys } = t;
+    this.userById = preparedQuery('identity_user_by_id', (db) =>
+      db
+        .select()
+        .from(users)
+        .where(eq(users.id, sql.placeholder('id'))),
+    );
+    this.byName = preparedQuery('identity_user_by_name', (db) =>
+      db
+        .select()
+        .from(users)
+        .where(eq(users.name, sql.placeholder('name'))),
+    );
+    this.byFingerprint = preparedQuery('identity_key_by_fingerprint', (db) =>
+      db
+        .select()
+        .from(sshKeys)
+        .where(eq(sshKeys.fingerprint, sql.placeholder('fingerprint'))),
+    );
+    // drizzle types `set` without placeholders, but maps one through the column like a value (a Date
+    // stays a Date to the engine's encoder).
+    const at = sql.placeholder('at') as unknown as Date;
+    this.touchKey = preparedQuery('identity_touch_key', (db) =>
+      db
+        .update(sshKeys)
+        .set({ lastUsedAt: at })
+        .where(eq(sshKeys.id, sql.placeholder('id'))),
+    );
+  }
 
   async userByName(db: SqlDb, name: string): Promise<User | undefined> {
-    const { users } = this.t;
-    return (await db.select().from(users).where(eq(users.name, name)).limit(1))[0];
+    return (await this.byName(db, { name }))[0];
   }
 
   async requireUser(db: SqlDb, name: string): Promise<User> {
@@ -213,9 +247,10 @@ class Queries {
   }
 
   async keyByFingerprint(db: SqlDb, fingerprint: string): Promise<(SshKeyRow & { user: User }) | undefined> {
-    const { users, sshKeys } = this.t;
-    const [row] = await db.select().from(sshKeys).innerJoin(users, eq(sshKeys.userId, users.id)).where(eq(sshKeys.fingerprint, fingerprint)).limit(1);
-    return row ? { ...row.ssh_keys, user: row.users } : undefined;
+    const [key] = await this.byFingerprint(db, { fingerprint });
+    // Same transaction (or SQLite's one connection): the user is there while the key row is (cascade).
+    const [user] = key ? await this.userById(db, { id: key.userId }) : [];
+    return key && user ? { ...key, user } : undefined;
   }
 
   async addKey(db: SqlDb, userId: number, key: NewKey): Promise<SshKeyRow> {
