@@ -20,6 +20,7 @@ import type { CsvShape } from './csv.ts';
 import { checkQuota, contactBytes, type CrmQuota, type CrmUsage } from './quota.ts';
 import type { CrmSearchIndex, SearchDoc } from './sql-search.ts';
 import { sqliteCrmSearch } from './sql-search-sqlite.ts';
+import { crmQueries, type CrmQueries } from './sql-queries.ts';
 import { postgresCrmSearch } from './sql-search-postgres.ts';
 import {
   StaleWrite,
@@ -59,6 +60,7 @@ function unindexed(column: SQLWrapper, value: number): SQL {
 
 export class SqlCrmStore implements CrmStore {
   private readonly searchIndex: CrmSearchIndex;
+  private readonly q: CrmQueries;
 
   /** `phoneRegion` (crm.defaultRegion) reads national numbers in search queries. */
   constructor(
@@ -67,6 +69,7 @@ export class SqlCrmStore implements CrmStore {
     private readonly clock: Clock = systemClock,
   ) {
     this.searchIndex = h.dialect === 'postgres' ? postgresCrmSearch : sqliteCrmSearch;
+    this.q = crmQueries(h.t);
   }
 
   /** A column in byte order (SQLite's BINARY; PostgreSQL's "C" instead of the database's collation). */
@@ -177,37 +180,13 @@ export class SqlCrmStore implements CrmStore {
     }));
   }
 
-  private async row(db: SqlDb, ownerId: number, where: SQL | undefined): Promise<ContactRow | undefined> {
-    const c = this.h.t.crmContacts;
-    return (
-      await db
-        .select()
-        .from(c)
-        .where(and(eq(c.ownerId, ownerId), where))
-        .limit(1)
-    )[0];
-  }
-
   /** The contact by id: `+owner_id`, the id is the key. */
   private async byId(db: SqlDb, ownerId: number, id: number): Promise<ContactRow | undefined> {
-    const c = this.h.t.crmContacts;
-    return (
-      await db
-        .select()
-        .from(c)
-        .where(and(eq(c.id, id), unindexed(c.ownerId, ownerId)))
-        .limit(1)
-    )[0];
+    return (await this.q.byId(db, { id, ownerId }))[0];
   }
 
   private async bump(db: SqlDb, ownerId: number): Promise<number> {
-    const b = this.h.t.crmBooks;
-    const [row] = await db
-      .insert(b)
-      .values({ ownerId, rev: 1 })
-      .onConflictDoUpdate({ target: b.ownerId, set: { rev: sql`${b.rev} + 1` } })
-      .returning({ rev: b.rev });
-    return row!.rev;
+    return (await this.q.bump(db, { ownerId }))[0]!.rev;
   }
 
   /**
@@ -221,13 +200,10 @@ export class SqlCrmStore implements CrmStore {
       ...d.emails.map((e) => ({ ownerId, contactId: id, kind: 'email' as const, value: e.value.toLowerCase() })),
       ...d.phones.map((p) => ({ ownerId, contactId: id, kind: 'phone' as const, value: p.e164 ?? p.value.replace(/\D/g, '') })),
     ];
-    if (handles.length) await db.insert(hd).values(handles);
+    // One prepared row at a time: a card has a handful, and a multi-row insert is new SQL for each count.
+    for (const handle of handles) await this.q.insertHandle(db, handle);
     if (!fresh) await db.delete(t).where(and(eq(t.contactId, id), unindexed(t.ownerId, ownerId)));
-    if (d.tags.length)
-      await db
-        .insert(t)
-        .values(d.tags.map((tag) => ({ ownerId, contactId: id, tag })))
-        .onConflictDoNothing();
+    for (const tag of d.tags) await this.q.insertTag(db, { ownerId, contactId: id, tag });
     await this.reindex(db, ownerId, id, d, fresh);
   }
 
@@ -280,8 +256,7 @@ export class SqlCrmStore implements CrmStore {
   }
 
   private async uidTaken(db: SqlDb, ownerId: number, uid: string, exceptId?: number): Promise<boolean> {
-    const c = this.h.t.crmContacts;
-    const r = await this.row(db, ownerId, eq(c.uid, uid));
+    const [r] = await this.q.byUid(db, { ownerId, uid });
     return !!r && r.id !== exceptId;
   }
 
@@ -332,20 +307,16 @@ export class SqlCrmStore implements CrmStore {
   }
 
   async insert(ownerId: number, data: ContactData, href?: string, quota?: CrmQuota): Promise<number> {
-    const { crmContacts: c, crmTombstones: tomb } = this.h.t;
     return this.h.transaction(async (db) => {
       if (await this.uidTaken(db, ownerId, data.uid)) throw new Conflict(`a contact with UID ${data.uid} exists`);
-      if (href && (await this.row(db, ownerId, eq(c.href, href)))) throw new Conflict(`${href} exists`);
+      if (href && (await this.q.byHref(db, { ownerId, href })).length) throw new Conflict(`${href} exists`);
       if (quota) checkQuota(await this.usageNow(db, ownerId), 1, contactBytes(data), quota);
       const rev = await this.bump(db, ownerId);
       const now = this.clock.now();
       const resource = href ?? `${data.uid}.vcf`;
-      const [inserted] = await db
-        .insert(c)
-        .values({ ownerId, ...this.columns(data), createdAt: now, updatedAt: now, rev, href: resource })
-        .returning({ id: c.id });
+      const [inserted] = await this.q.insertContact(db, { ownerId, ...this.columns(data), createdAt: now, updatedAt: now, rev, href: resource });
       const id = inserted!.id;
-      await db.delete(tomb).where(and(eq(tomb.ownerId, ownerId), eq(tomb.href, resource)));
+      await this.q.dropTombstone(db, { ownerId, href: resource });
       await this.index(db, ownerId, id, data, true);
       return id;
     });
@@ -381,17 +352,15 @@ export class SqlCrmStore implements CrmStore {
   }
 
   async getByUid(ownerId: number, uid: string): Promise<Contact | undefined> {
-    const c = this.h.t.crmContacts;
     return this.h.run(async (db) => {
-      const r = await this.row(db, ownerId, eq(c.uid, uid));
+      const [r] = await this.q.byUid(db, { ownerId, uid });
       return r ? (await this.contactsOf(db, ownerId, [r]))[0] : undefined;
     });
   }
 
   async getByHref(ownerId: number, href: string): Promise<Contact | undefined> {
-    const c = this.h.t.crmContacts;
     return this.h.run(async (db) => {
-      const r = await this.row(db, ownerId, eq(c.href, href));
+      const [r] = await this.q.byHref(db, { ownerId, href });
       return r ? (await this.contactsOf(db, ownerId, [r]))[0] : undefined;
     });
   }
