@@ -135,6 +135,23 @@ function rssKb(pid: number): number {
   return Number(m[1]);
 }
 
+/** Waits until labd has no SSH connection open (the idle sessions closed). */
+async function connectionsClosed(labd: LabdProcess): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if ((await gauge(labd, 'labd_ssh_connections_active')) === 0) return;
+    await sleep(100);
+  }
+  throw new Error('labd still has connections open 30 s after the idle sessions closed');
+}
+
+/** V8's committed size of each heap space in labd (MB), from its /metrics. */
+async function heapSpaces(labd: LabdProcess): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${labd.httpPort}/metrics`)).text();
+  const spaces: Record<string, number> = {};
+  for (const m of text.matchAll(/^labd_nodejs_heap_space_size_total_bytes\{space="([^"]+)"\} (\S+)/gm)) spaces[m[1]!] = Number(m[2]) / 1024 / 1024;
+  return spaces;
+}
+
 async function gauge(labd: LabdProcess, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${labd.httpPort}/metrics`)).text();
   let total = 0;
@@ -153,6 +170,11 @@ interface IdleFigure {
   afterKb: number;
   heapBeforeMb: number;
   heapAfterMb: number;
+  /** The second round of the same sessions, after the first closed. */
+  again?: boolean;
+  /** V8's committed size per heap space (MB), which RSS counts whether in use or not. */
+  spacesBefore: Record<string, number>;
+  spacesAfter: Record<string, number>;
   /** OpenSSH key logins (ms) on labd without these sessions, then with them all open. */
   loginsIdle: number[];
   loginsDuring: number[];
@@ -219,6 +241,7 @@ async function measureIdle(labd: LabdProcess, inspector: string, key: string, ki
   const loginsIdle = await timedLogins(login, o.idleLogins);
   const beforeKb = await settled(inspector, () => rssKb(pid));
   const heapBeforeMb = await heapMb();
+  const spacesBefore = await heapSpaces(labd);
   const sessions = new IdleSessions();
   try {
     const started = performance.now();
@@ -240,9 +263,23 @@ async function measureIdle(labd: LabdProcess, inspector: string, key: string, ki
     if (seen < n) throw new Error(`labd reports ${seen} connections open, expected at least ${n}`);
     const afterKb = await settled(inspector, () => rssKb(pid));
     const heapAfterMb = await heapMb();
+    const spacesAfter = await heapSpaces(labd);
     const idleCpu = await idleCpuShare(pid);
     const loginsDuring = await timedLogins(login, o.idleLogins);
-    return { kind, sessions: sessions.count, beforeKb, afterKb, heapBeforeMb, heapAfterMb, loginsIdle, loginsDuring, openSeconds, idleCpu };
+    return {
+      kind,
+      sessions: sessions.count,
+      beforeKb,
+      afterKb,
+      heapBeforeMb,
+      heapAfterMb,
+      spacesBefore,
+      spacesAfter,
+      loginsIdle,
+      loginsDuring,
+      openSeconds,
+      idleCpu,
+    };
   } finally {
     sessions.closeAll();
   }
@@ -393,7 +430,14 @@ async function main(): Promise<void> {
     // Memory first, before the timed runs have grown labd's heap (a forced GC cannot shrink RSS back).
     say(`bench: ${o.idle} idle sessions against labd…`);
     const login = targets[0]!;
+    // Bare sessions twice: from a labd that never had them, then once those closed. The first round's
+    // RSS also counts what the allocator grows once (malloc's arenas, V8's spaces); the second is what
+    // the same sessions cost a labd that has served as many before, as a running one has.
     const idle: IdleFigure[] = [await measureIdle(labd, inspector, plainKey, 'bare', o.idle, o, login)];
+    if (o.idle <= 2000) {
+      await connectionsClosed(labd);
+      idle.push({ ...(await measureIdle(labd, inspector, plainKey, 'bare', o.idle, o, login)), again: true });
+    }
     if (o.idleTui) idle.push(await measureIdle(labd, inspector, plainKey, 'tui', o.idle, o, login));
     let sshdIdle: SshdIdleFigure | undefined;
     if (o.idleSshd > 0) {
@@ -499,12 +543,17 @@ function idleReport(o: Options, idle: IdleFigure[], sshdIdle: SshdIdleFigure | u
   for (const f of idle) {
     const perSession = (f.afterKb - f.beforeKb) / 1024 / f.sessions;
     const aim = f.kind === 'bare' ? 0.05 : 0.5;
-    const label = f.kind === 'bare' ? 'session channel, no command' : 'TUI at the home menu';
+    const label = f.kind === 'tui' ? 'TUI at the home menu' : f.again ? '… again, after those closed' : 'session channel, no command';
     const heapPerSession = (f.heapAfterMb - f.heapBeforeMb) / f.sessions;
     lines.push(
       `  ${label.padEnd(28)} ${f.sessions} sessions (opened in ${fmt(f.openSeconds)} s): RSS ${fmt(f.beforeKb / 1024)} → ${fmt(f.afterKb / 1024)} MB = ${fmt(perSession, 3)} MB/session  ${perSession <= aim ? 'ok' : 'OVER AIM'}`,
     );
     lines.push(`  ${''.padEnd(28)} V8 heap in use ${fmt(f.heapBeforeMb)} → ${fmt(f.heapAfterMb)} MB = ${fmt(heapPerSession, 3)} MB/session`);
+    const grew = Object.keys(f.spacesAfter)
+      .map((space) => ({ space, before: f.spacesBefore[space] ?? 0, after: f.spacesAfter[space]! }))
+      .filter((g) => Math.abs(g.after - g.before) >= 0.5)
+      .map((g) => `${g.space} ${fmt(g.before)} → ${fmt(g.after)}`);
+    if (grew.length) lines.push(`  ${''.padEnd(28)} V8 heap committed (MB): ${grew.join(', ')}`);
     lines.push(`  ${''.padEnd(28)} labd's CPU with them open and nothing asked: ${fmt(f.idleCpu * 100)} % of a core`);
     if (f.loginsIdle.length && f.loginsDuring.length) {
       const ratio = median(f.loginsDuring) / median(f.loginsIdle);
