@@ -58,6 +58,16 @@ export function measureCpu(serverPid: number): () => CpuSplit {
   };
 }
 
+/** Two stretches' splits together. */
+export function addCpuSplits(a: CpuSplit, b: CpuSplit): CpuSplit {
+  return {
+    server: { user: a.server.user + b.server.user, system: a.server.system + b.server.system, children: a.server.children + b.server.children },
+    clients: a.clients + b.clients,
+    bench: a.bench + b.bench,
+    machine: a.machine + b.machine,
+  };
+}
+
 /** One line: CPU milliseconds per connection for each part. */
 export function describeCpuSplit(c: CpuSplit, connections: number): string {
   const per = (s: number) => ((s * 1000) / connections).toFixed(1);
