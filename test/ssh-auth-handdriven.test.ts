@@ -141,6 +141,16 @@ describe('hand-driven ssh2 client against labd authentication', () => {
     assert.match(await logSince(labd, mark, /refused publickey/), /signature does not verify/);
   });
 
+  test("the attacker's own key queried first, then the admin's blob signed by it: refused (the key parsed for the query is not reused for another blob)", async () => {
+    const adminPub = blobOf(`${admin}.pub`);
+    const miaPub = blobOf(`${mia}.pub`);
+    const c = await connect('admin');
+    assert.equal(await c.query('admin', miaPub.algo, miaPub.blob), 'failure', "mia's key does not log in as admin");
+    const mark = logMark(labd);
+    assert.equal(await c.signed('admin', adminPub.algo, adminPub.blob, signerFor(mia, 'ssh-ed25519')), 'failure');
+    assert.match(await logSince(labd, mark, /refused publickey/), /signature does not verify/);
+  });
+
   test('an unsigned query for an admin certificate binds nobody either', async () => {
     const adminCert = certFor(lab, ca, { principals: ['admin'] });
     const certPub = blobOf(adminCert.cert);

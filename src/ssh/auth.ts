@@ -89,8 +89,8 @@ export class ConnectionAuth {
   private proven: ProvenKey | undefined;
   /** A device flow in progress: aborted when the client goes away or sends another request. */
   private flowAbort: AbortController | undefined;
-  /** The plain key of the last publickey attempt, parsed. */
-  private lastKey: PublicKey | undefined;
+  /** The plain key of the last publickey attempt, parsed, with the SHA-256 fingerprint of its blob. */
+  private lastKey: { fingerprint: string; key: PublicKey } | undefined;
 
   constructor(
     private readonly deps: AuthDeps,
@@ -190,15 +190,16 @@ export class ConnectionAuth {
         );
         return ctx.accept();
       }
-      let key;
+      const fp = fingerprint(blob);
+      let key: PublicKey;
       try {
-        // OpenSSH asks whether a key is acceptable, then sends the same key signed: parsed once.
-        key = this.lastKey?.blob.equals(blob) ? this.lastKey : parsePublicKeyBlob(blob);
+        // OpenSSH asks whether a key is acceptable, then sends the same key signed: parsed once. Matched
+        // by the fingerprint taken when it was parsed, never by a buffer ssh2 might hand out again.
+        key = this.lastKey?.fingerprint === fp ? this.lastKey.key : parsePublicKeyBlob(blob);
       } catch (err) {
         return this.refuse(ctx, 'key', `unsupported key: ${(err as Error).message}`, {});
       }
-      this.lastKey = key;
-      const fp = fingerprint(blob);
+      this.lastKey = { fingerprint: fp, key };
       // ssh2 reports rsa-sha2-256/512 as ssh-rsa with ctx.hashAlgo; any other name must be the key's type.
       if (algo !== key.type) return this.refuse(ctx, 'key', `algorithm ${algo.slice(0, 60)} does not match the key (${key.type})`, { fingerprint: fp });
       const sigAlgo =
